@@ -1,0 +1,51 @@
+"""What a run needs to know about the model it talks to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Provider(StrEnum):
+    OLLAMA = "ollama"
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+    BUILTIN = "builtin"
+
+
+PROVIDER_LABELS: dict[Provider, str] = {
+    Provider.OLLAMA: "Ollama",
+    Provider.OPENAI: "OpenAI-compatible server",
+    Provider.ANTHROPIC: "Claude (Anthropic)",
+    Provider.BUILTIN: "Built-in demo model",
+}
+
+DEFAULT_CONNECT_TIMEOUT = 5.0
+# A cold Ollama model load plus prompt evaluation of a long contract sends nothing for minutes.
+DEFAULT_READ_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Provider, endpoint and model of one run.
+
+    The API key is excluded from repr and comparison so that it cannot leak through logging, an
+    exception message or a dataframe built from this object.
+    """
+
+    provider: Provider
+    model: str
+    base_url: str = ""
+    api_key: str | None = field(default=None, repr=False, compare=False)
+    context_length: int | None = None
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+
+    @property
+    def label(self) -> str:
+        return PROVIDER_LABELS[self.provider]
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the contract stays on machines the user runs (everything except Claude)."""
+        return self.provider is not Provider.ANTHROPIC
