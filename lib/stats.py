@@ -42,6 +42,8 @@ class RunStats:
     timeline: list[tuple[float, int]] = field(default_factory=list)
     # Provider-specific observations worth showing (e.g. Ollama's load time, a truncation warning).
     notes: list[str] = field(default_factory=list)
+    # Set while the run waits for something other than the model (e.g. the built-in server busy).
+    waiting_reason: str | None = None
 
     def add_text(self, delta: str, now: float | None = None) -> None:
         if not delta:

@@ -1,0 +1,104 @@
+"""The small contract between `stream_model` and the wire-format modules.
+
+A provider turns one HTTP stream into `TextDelta`, `Usage` and `Finish` events and raises a
+`lib.errors.ProviderError` for anything else. It registers its live response with the
+`StreamContext` so that `close()` — possibly from another thread — can abort the socket at once.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lib.config import ProviderConfig
+from lib.stats import RunStats
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: str | None
+
+
+Event = TextDelta | Usage | Finish
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    system: str
+    user: str
+    max_tokens: int
+    temperature: float
+    estimated_input_tokens: int
+
+
+class StreamContext:
+    """Shared between the thread reading a stream and whoever may cancel it."""
+
+    def __init__(self, stats: RunStats) -> None:
+        self.stats = stats
+        self.answer_started = False
+        self._lock = threading.Lock()
+        self._responses: list[Any] = []
+        self._cancelled = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def attach(self, response: Any) -> None:
+        """Register an httpx (or httpx2) response so `cancel` can reach its socket."""
+        with self._lock:
+            self._responses.append(response)
+            cancelled = self.cancelled
+        if cancelled:
+            abort_response(response)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        with self._lock:
+            responses = list(self._responses)
+        for response in responses:
+            abort_response(response)
+
+
+def abort_response(response: Any) -> None:
+    """End a response's connection now, even while another thread is blocked reading it.
+
+    Closing a socket does not wake a thread blocked in recv() on Linux, and the peer sees nothing
+    until that read returns; shutting the socket down does both at once. So we reach for the
+    socket under the HTTP client's network stream and fall back to an ordinary close.
+    """
+    stream = getattr(response, "extensions", {}).get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        return
+    try:
+        response.close()
+    except Exception:
+        pass
+
+
+class ProviderModule(Protocol):
+    def stream_events(
+        self, config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+    ) -> Iterator[Event]: ...
+
+    def list_models(self, config: ProviderConfig) -> list[str]: ...
