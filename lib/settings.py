@@ -90,7 +90,7 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any] | None = No
 
 
 def current_settings() -> Settings:
-    """Settings for the running app: environment plus Streamlit secrets, if a secrets file exists."""
+    """Settings for the running app: environment plus Streamlit secrets, when a file exists."""
     secrets: Mapping[str, Any] = {}
     try:
         import streamlit as st

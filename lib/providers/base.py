@@ -7,6 +7,7 @@ A provider turns one HTTP stream into `TextDelta`, `Usage` and `Finish` events a
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -85,15 +86,11 @@ def abort_response(response: Any) -> None:
     stream = getattr(response, "extensions", {}).get("network_stream")
     sock = stream.get_extra_info("socket") if stream is not None else None
     if isinstance(sock, socket.socket):
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         return
-    try:
+    with contextlib.suppress(Exception):
         response.close()
-    except Exception:
-        pass
 
 
 class ProviderModule(Protocol):
