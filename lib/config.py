@@ -41,6 +41,9 @@ class ProviderConfig:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
     @property
     def label(self) -> str:
         return PROVIDER_LABELS[self.provider]

@@ -60,6 +60,10 @@ class StreamContext:
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
+    def wait_cancelled(self, timeout: float) -> bool:
+        """Sleep up to `timeout` seconds; True as soon as the run is cancelled."""
+        return self._cancelled.wait(timeout)
+
     def attach(self, response: Any) -> None:
         """Register an httpx (or httpx2) response so `cancel` can reach its socket."""
         with self._lock:

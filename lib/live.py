@@ -1,0 +1,107 @@
+"""Runs a `ModelStream` on a worker thread and hands the page batches of text.
+
+Why a thread: Streamlit can only stop a script when it next draws something, and a read blocked
+waiting for the first token (cold model load, long prompt) draws nothing. The worker reads the HTTP
+stream, timing every token on the raw stream; the script thread stays free to redraw a "waiting…"
+line and live figures, and so stays interruptible.
+
+Why batches: `st.write_stream` re-sends the whole text for every piece it is handed, so handing it
+each token makes a long report cost quadratic bandwidth and CPU. `batches()` yields whatever has
+arrived since the last render, at most once per `min_interval`: a slow stream still shows each token
+at once, a fast one is rendered a few dozen times a second instead of per token.
+
+The worker never calls Streamlit.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+
+from lib.errors import BadResponse, ProviderError
+from lib.stats import RunStats
+from lib.stream_model import ModelStream
+
+_END = object()
+DEFAULT_POLL_S = 0.1
+DEFAULT_MIN_INTERVAL_S = 0.05
+JOIN_TIMEOUT_S = 2.0
+
+
+class LiveRun:
+    """One model run in the background; `batches()` is meant for the script thread."""
+
+    def __init__(self, stream: ModelStream) -> None:
+        self.stream = stream
+        self.error: ProviderError | None = None
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._pump, name="model-stream", daemon=True)
+        self._thread.start()
+
+    @property
+    def stats(self) -> RunStats:
+        return self.stream.stats
+
+    @property
+    def finished(self) -> bool:
+        return not self._thread.is_alive()
+
+    def _pump(self) -> None:
+        try:
+            for token in self.stream:
+                self._queue.put(token)
+        except ProviderError as exc:
+            self.error = exc
+        except Exception as exc:
+            self.error = BadResponse(f"Unexpected failure ({type(exc).__name__}).")
+        finally:
+            self._queue.put(_END)
+
+    def batches(
+        self, poll: float = DEFAULT_POLL_S, min_interval: float = DEFAULT_MIN_INTERVAL_S
+    ) -> Iterator[str]:
+        """Text that arrived since the last batch; "" every `poll` seconds while nothing does.
+
+        The empty yields let the caller redraw (and so be stoppable) while the model is silent.
+        Ends when the run ends, whatever the reason; read `stats` and `error` afterwards.
+        """
+        last_yield = 0.0
+        while True:
+            try:
+                item = self._queue.get(timeout=poll)
+            except queue.Empty:
+                yield ""
+                continue
+            parts: list[str] = []
+            ended = item is _END
+            if not ended:
+                parts.append(item)  # type: ignore[arg-type]
+                ended = self._collect(parts, last_yield + min_interval)
+            if parts:
+                last_yield = time.monotonic()
+                yield "".join(parts)
+            if ended:
+                return
+
+    def _collect(self, parts: list[str], not_before: float) -> bool:
+        """Gather more tokens until `not_before`, then whatever else is waiting; True at the end."""
+        while True:
+            remaining = not_before - time.monotonic()
+            try:
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                return False
+            if item is _END:
+                return True
+            parts.append(item)  # type: ignore[arg-type]
+
+    def cancel(self) -> None:
+        """Abort the upstream request now and wait briefly for the worker to finish."""
+        self.stream.close()
+        self._thread.join(JOIN_TIMEOUT_S)
