@@ -18,7 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from lib.errors import BadResponse, ProviderError
 from lib.stats import RunStats
@@ -33,9 +33,17 @@ JOIN_TIMEOUT_S = 2.0
 class LiveRun:
     """One model run in the background; `batches()` is meant for the script thread."""
 
-    def __init__(self, stream: ModelStream) -> None:
+    def __init__(
+        self, stream: ModelStream, on_end: Callable[[LiveRun], None] | None = None
+    ) -> None:
+        """`on_end` runs on the worker thread once the run has ended, however it ended.
+
+        Pages use it to record the run (history row, run log) even when the script that started
+        the run was stopped or replaced by a rerun before it could do so itself.
+        """
         self.stream = stream
         self.error: ProviderError | None = None
+        self._on_end = on_end
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._pump, name="model-stream", daemon=True)
         self._thread.start()
@@ -57,6 +65,8 @@ class LiveRun:
         except Exception as exc:
             self.error = BadResponse(f"Unexpected failure ({type(exc).__name__}).")
         finally:
+            if self._on_end is not None:
+                self._on_end(self)
             self._queue.put(_END)
 
     def batches(
