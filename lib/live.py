@@ -65,9 +65,11 @@ class LiveRun:
         except Exception as exc:
             self.error = BadResponse(f"Unexpected failure ({type(exc).__name__}).")
         finally:
-            if self._on_end is not None:
-                self._on_end(self)
-            self._queue.put(_END)
+            try:
+                if self._on_end is not None:
+                    self._on_end(self)
+            finally:
+                self._queue.put(_END)
 
     def batches(
         self, poll: float = DEFAULT_POLL_S, min_interval: float = DEFAULT_MIN_INTERVAL_S
