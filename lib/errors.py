@@ -47,7 +47,7 @@ class ProviderError(Exception):
 
     kind: ErrorKind = ErrorKind.BAD_RESPONSE
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code

@@ -4,6 +4,7 @@ The SDK's own retries are switched off: `stream_model` owns the one pre-answer r
 may retry after the first byte (that would bill twice). The SDK raises a plain `APIStatusError` with
 status 200 for an `event: error` mid-stream and lets raw transport errors through during iteration
 (PROTOCOLS.md §3.3), so both are mapped here. Output token counts in `message_delta` are cumulative.
+The SDK's `messages.stream` takes no sampling temperature, so `request.temperature` is not sent.
 """
 
 from __future__ import annotations
@@ -129,7 +130,6 @@ def stream_events(
         with client.messages.stream(
             model=config.model,
             max_tokens=request.max_tokens,
-            temperature=request.temperature,
             system=request.system,
             messages=[{"role": "user", "content": request.user}],
         ) as stream:
