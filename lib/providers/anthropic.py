@@ -91,6 +91,8 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
             "network connection or ANTHROPIC_BASE_URL."
         )
     name = type(exc).__name__
+    if isinstance(exc, ValueError):
+        return BadResponse(f"{SERVICE} sent an event that is not valid JSON — try again.")
     if "Timeout" in name:
         return TimedOut(
             f"{SERVICE} stopped sending for {config.read_timeout:g} s mid-answer — the partial "

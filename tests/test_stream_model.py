@@ -1,0 +1,358 @@
+"""stream_model over real loopback HTTP against the fake upstream, for every wire format."""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lib.config import Provider, ProviderConfig
+from lib.errors import ErrorKind, ProviderError
+from lib.stats import RunStatus
+from lib.stream_model import list_models, stream_model
+from tests.fake_upstream import FakeUpstream, Script
+
+FIXTURES = Path(__file__).parent / "fixtures" / "wire"
+KEY = "sk-test-SECRET-0123456789abcdefXYZ"
+CONTRACT = "This Master Services Agreement is made between Acme Ltd and Société Générale. " * 20
+
+
+def config(upstream: FakeUpstream, provider: Provider, **kw: object) -> ProviderConfig:
+    base = {Provider.OPENAI: f"{upstream.url}/v1"}.get(provider, upstream.url)
+    model = "claude-sonnet-5-5" if provider is Provider.ANTHROPIC else "llama3.2"
+    return ProviderConfig(
+        provider=provider, model=model, base_url=base, api_key=KEY, read_timeout=5.0, **kw
+    )
+
+
+def run(cfg: ProviderConfig) -> tuple[list[str], object]:
+    stream = stream_model(cfg, "You review contracts.", CONTRACT, max_tokens=256)
+    tokens = list(stream)
+    return tokens, stream.stats
+
+
+FIXTURE_CASES = [
+    ("anthropic_basic.sse", Provider.ANTHROPIC),
+    ("ollama_chat.ndjson", Provider.OLLAMA),
+    ("ollama_v1_current.sse", Provider.OPENAI),
+    ("ollama_v1_legacy.sse", Provider.OPENAI),
+    ("llamacpp.sse", Provider.OPENAI),
+    ("llama_cpp_python.sse", Provider.OPENAI),
+]
+
+
+@pytest.mark.parametrize(("fixture", "provider"), FIXTURE_CASES)
+def test_recorded_stream_gives_expected_text_and_usage(fake_upstream, fixture, provider):
+    expected = json.loads((FIXTURES / fixture).with_suffix(".expected.json").read_text())
+    fake_upstream.push(Script(fixture=fixture))
+    tokens, stats = run(config(fake_upstream, provider))
+    assert "".join(tokens) == expected["text"]
+    assert stats.status is RunStatus.DONE
+    assert stats.finish_reason == expected["finish_reason"]
+    if expected["output_tokens"] is None:
+        assert not stats.output_reported
+        assert stats.output_token_count > 0  # estimated from the text
+    else:
+        assert (stats.input_tokens, stats.output_tokens) == (
+            expected["input_tokens"],
+            expected["output_tokens"],
+        )
+        assert stats.tokens_reported
+
+
+@pytest.fixture(scope="module")
+def shared_upstream():
+    with FakeUpstream() as upstream:
+        yield upstream
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    case=st.sampled_from(FIXTURE_CASES),
+    split=st.integers(min_value=1, max_value=40),
+    seed=st.integers(0, 10_000),
+)
+def test_any_byte_split_gives_the_same_tokens(shared_upstream, case, split, seed):
+    fixture, provider = case
+    expected = json.loads((FIXTURES / fixture).with_suffix(".expected.json").read_text())
+    # Alternate fixed-size and random splits: both cut inside UTF-8 characters and CRLF pairs.
+    shared_upstream.push(Script(fixture=fixture, split=split if seed % 2 else "random", seed=seed))
+    tokens, stats = run(config(shared_upstream, provider))
+    assert "".join(tokens) == expected["text"]
+    assert stats.status is RunStatus.DONE
+
+
+@pytest.mark.parametrize("dialect", ["llamacpp", "ollama_v1", "llama_cpp_python"])
+def test_synthesised_openai_dialects(fake_upstream, dialect):
+    words = [f" w{i}é" for i in range(60)]
+    fake_upstream.push(Script(tokens=words, dialect=dialect, split=3))
+    tokens, stats = run(config(fake_upstream, Provider.OPENAI))
+    assert "".join(tokens) == "".join(words)
+    body = fake_upstream.streams()[-1].body
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    if dialect == "llama_cpp_python":  # no usage in the stream: estimated and flagged
+        assert not stats.output_reported and stats.output_tokens is None
+    else:
+        assert stats.output_tokens == 60 and stats.output_reported
+
+
+def test_claude_output_count_is_cumulative_not_summed(fake_upstream):
+    fake_upstream.push(Script(tokens=[f" t{i}" for i in range(120)]))
+    _, stats = run(config(fake_upstream, Provider.ANTHROPIC))
+    assert stats.output_tokens == 120
+    assert stats.input_reported and stats.input_tokens > 0
+
+
+def test_ollama_sets_num_ctx_from_estimate_capped_by_model(fake_upstream):
+    fake_upstream.app.model_context_length = 4096
+    long_contract = "word " * 40_000  # ~50k tokens estimated: capped at the model's 4096
+    stream = stream_model(
+        config(fake_upstream, Provider.OLLAMA), "sys", long_contract, max_tokens=512
+    )
+    list(stream)
+    options = fake_upstream.streams()[-1].body["options"]
+    assert options["num_ctx"] == 4096
+    fake_upstream.app.model_context_length = 131072
+    stream = stream_model(
+        config(fake_upstream, Provider.OLLAMA), "sys", "short contract " * 400, max_tokens=1024
+    )
+    list(stream)
+    num_ctx = fake_upstream.streams()[-1].body["options"]["num_ctx"]
+    assert num_ctx >= stream.request.estimated_input_tokens + 1024
+    assert num_ctx % 1024 == 0 and num_ctx < 131072
+
+
+def test_ollama_silent_truncation_is_reported(fake_upstream):
+    fake_upstream.push(Script(prompt_tokens=50))
+    stream = stream_model(config(fake_upstream, Provider.OLLAMA), "sys", "clause " * 4000)
+    list(stream)
+    assert any("truncated" in note for note in stream.stats.notes)
+
+
+STATUS_CASES = [
+    (401, ErrorKind.AUTH_FAILED),
+    (404, ErrorKind.MODEL_NOT_FOUND),
+    (429, ErrorKind.RATE_LIMITED),
+    (500, ErrorKind.BAD_RESPONSE),
+]
+
+
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC])
+@pytest.mark.parametrize(("status", "kind"), [*STATUS_CASES, (529, ErrorKind.RATE_LIMITED)])
+def test_http_errors_map_to_one_vocabulary(fake_upstream, provider, status, kind):
+    if status == 529 and provider is not Provider.ANTHROPIC:
+        pytest.skip("529 is Anthropic's overloaded status")
+    fake_upstream.default = Script(status=status)
+    stream = stream_model(config(fake_upstream, provider), "sys", CONTRACT)
+    with pytest.raises(ProviderError) as info:
+        list(stream)
+    assert info.value.kind is kind
+    assert stream.stats.status is RunStatus.ERROR and stream.stats.error_kind is kind
+    assert KEY not in info.value.message and KEY not in repr(stream.stats)
+    assert len(fake_upstream.streams()) == 1  # an HTTP error is an answer: never retried
+
+
+@pytest.mark.parametrize(
+    ("provider", "dialect"),
+    [
+        (Provider.OLLAMA, ""),
+        (Provider.ANTHROPIC, ""),
+        (Provider.OPENAI, "llamacpp"),
+        (Provider.OPENAI, "llama_cpp_python"),
+    ],
+)
+def test_context_too_long(fake_upstream, provider, dialect):
+    fake_upstream.push(Script(fault="context", dialect=dialect or "llamacpp"))
+    stream = stream_model(config(fake_upstream, provider), "sys", CONTRACT)
+    with pytest.raises(ProviderError) as info:
+        list(stream)
+    assert info.value.kind is ErrorKind.CONTEXT_TOO_LONG
+    assert "shorter" in info.value.message or "longer context" in info.value.message
+
+
+MID_STREAM_FAULTS = [
+    ("drop", None, ErrorKind.INTERRUPTED),
+    ("error", None, ErrorKind.INTERRUPTED),
+    ("no_terminator", None, ErrorKind.INTERRUPTED),
+    ("malformed", None, ErrorKind.BAD_RESPONSE),
+]
+
+
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC])
+@pytest.mark.parametrize(("fault", "style", "kind"), MID_STREAM_FAULTS)
+def test_mid_stream_faults_keep_partial_text(fake_upstream, provider, fault, style, kind):
+    words = [f" word{i}" for i in range(10)]
+    fake_upstream.push(Script(tokens=words, fault=fault, fault_after=4, error_style=style))
+    stream = stream_model(config(fake_upstream, provider), "sys", CONTRACT)
+    with pytest.raises(ProviderError) as info:
+        list(stream)
+    assert info.value.kind is kind, info.value.message
+    assert stream.stats.status is RunStatus.ERROR
+    assert stream.stats.text.startswith(" word0 word1 word2")
+    assert info.value.message and KEY not in info.value.message
+    assert len(fake_upstream.streams()) == 1  # never retried after the first byte
+
+
+@pytest.mark.parametrize("style", ["llamacpp", "legacy_error_field"])
+def test_llamacpp_error_then_done_is_not_success(fake_upstream, style):
+    fake_upstream.push(
+        Script(tokens=[" a", " b", " c", " d"], fault="error", fault_after=2, error_style=style)
+    )
+    stream = stream_model(config(fake_upstream, Provider.OPENAI), "sys", CONTRACT)
+    with pytest.raises(ProviderError) as info:
+        list(stream)
+    assert info.value.kind is ErrorKind.INTERRUPTED
+    assert stream.stats.text == " a b"
+
+
+def test_done_without_finish_reason_is_interrupted(fake_upstream):
+    """llama-cpp-python's interrupt_requests ends a stream with a bare [DONE]."""
+    fake_upstream.push(Script(dialect="llama_cpp_python", fault="done_without_finish"))
+    stream = stream_model(config(fake_upstream, Provider.OPENAI), "sys", CONTRACT)
+    with pytest.raises(ProviderError) as info:
+        list(stream)
+    assert info.value.kind is ErrorKind.INTERRUPTED
+    assert stream.stats.text  # the partial text is kept
+
+
+def test_sse_comments_and_blank_data_lines_are_ignored(fake_upstream):
+    words = [f" w{i}" for i in range(80)]  # llama_cpp_python dialect pings every 25 tokens
+    fake_upstream.push(Script(tokens=words, dialect="llama_cpp_python", split="random", seed=7))
+    tokens, _ = run(config(fake_upstream, Provider.OPENAI))
+    assert "".join(tokens) == "".join(words)
+
+
+def test_read_timeout_mid_answer_is_timed_out(fake_upstream):
+    fake_upstream.push(Script(tokens=[" a", " b", " c", " d"], fault="stall", fault_after=2))
+    cfg = ProviderConfig(Provider.OPENAI, "llama3.2", f"{fake_upstream.url}/v1", read_timeout=0.5)
+    stream = stream_model(cfg, "sys", CONTRACT)
+    with pytest.raises(ProviderError) as info:
+        list(stream)
+    assert info.value.kind is ErrorKind.TIMED_OUT
+    assert stream.stats.text == " a b"
+
+
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC])
+def test_cannot_connect_is_clear_and_retried_once(provider):
+    with FakeUpstream() as upstream:
+        cfg = config(upstream, provider)
+    # The server is gone: the port refuses connections.
+    stream = stream_model(cfg, "sys", CONTRACT)
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as info:
+        list(stream)
+    assert info.value.kind is ErrorKind.CANNOT_CONNECT
+    assert time.monotonic() - started >= 0.4  # one retry after the backoff, then the error
+    assert KEY not in info.value.message
+
+
+def _close_while_streaming(
+    upstream: FakeUpstream, provider: Provider, script: Script, how: str
+) -> None:
+    upstream.push(script)
+    stream = stream_model(config(upstream, provider), "sys", CONTRACT)
+    received = [next(stream), next(stream)]
+    assert received
+    record = upstream.streams()[-1]
+    if how == "close":
+        closed_at = time.monotonic()
+        stream.close()
+    elif how == "thread":
+        # The reader is blocked waiting for a token that never comes; close from another thread.
+        reader = threading.Thread(target=lambda: list(stream), daemon=True)
+        reader.start()
+        time.sleep(0.2)
+        closed_at = time.monotonic()
+        stream.close()
+        reader.join(2)
+        assert not reader.is_alive()
+    else:
+        stats = stream.stats
+        closed_at = time.monotonic()
+        del stream
+        gc.collect()
+    assert upstream.wait_for_disconnect(1.0, record)
+    assert record.disconnected_at - closed_at < 0.2
+    assert all(t <= record.disconnected_at for t in record.token_times)
+    if how != "gc":
+        stats = stream.stats
+    assert stats.status is RunStatus.CANCELLED
+
+
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC])
+@pytest.mark.parametrize("how", ["close", "thread", "gc"])
+def test_cancel_reaches_upstream_within_200ms(fake_upstream, provider, how):
+    words = [f" w{i}" for i in range(400)]
+    script = (
+        Script(tokens=words, delay=0.02)
+        if how != "thread"
+        else Script(tokens=words, fault="stall", fault_after=2)
+    )
+    _close_while_streaming(fake_upstream, provider, script, how)
+    record = fake_upstream.streams()[-1]
+    assert record.tokens_sent < len(words)
+
+
+def test_cancel_while_waiting_for_first_token(fake_upstream):
+    fake_upstream.push(Script(first_delay=30))
+    stream = stream_model(config(fake_upstream, Provider.OLLAMA), "sys", CONTRACT)
+    reader = threading.Thread(target=lambda: list(stream), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 3
+    while not fake_upstream.streams() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    closed_at = time.monotonic()
+    stream.close()
+    assert fake_upstream.wait_for_disconnect(1.0)
+    assert fake_upstream.streams()[-1].disconnected_at - closed_at < 0.2
+    reader.join(2)
+    assert stream.stats.status is RunStatus.CANCELLED and stream.stats.text == ""
+
+
+def test_timing_figures(fake_upstream):
+    fake_upstream.push(Script(tokens=[f" w{i}" for i in range(20)], delay=0.01, first_delay=0.3))
+    tokens, stats = run(config(fake_upstream, Provider.OPENAI))
+    assert len(tokens) == 20
+    assert stats.time_to_first_token >= 0.3
+    assert stats.total_time >= stats.time_to_first_token
+    assert stats.tokens_per_second and stats.tokens_per_second > 0
+    assert stats.timeline[-1][1] == len("".join(tokens))
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [
+        (Provider.OLLAMA, ["llama3.2:latest", "qwen2.5:7b"]),
+        (Provider.OPENAI, ["gemma-3-1b", "llama3.2"]),
+        (Provider.ANTHROPIC, ["claude-sonnet-5-5", "claude-haiku-5-5"]),
+    ],
+)
+def test_list_models(fake_upstream, provider, expected):
+    assert list_models(config(fake_upstream, provider)) == expected
+
+
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC])
+def test_list_models_when_server_is_down(provider):
+    with FakeUpstream() as upstream:
+        cfg = config(upstream, provider)
+    with pytest.raises(ProviderError) as info:
+        list_models(cfg)
+    assert info.value.kind is ErrorKind.CANNOT_CONNECT
+    assert "not reachable" in info.value.message or "Cannot reach" in info.value.message
+
+
+def test_claude_without_key_asks_for_one(fake_upstream):
+    cfg = ProviderConfig(Provider.ANTHROPIC, "claude-sonnet-5-5", fake_upstream.url)
+    with pytest.raises(ProviderError) as info:
+        list(stream_model(cfg, "sys", CONTRACT))
+    assert info.value.kind is ErrorKind.AUTH_FAILED and "ANTHROPIC_API_KEY" in info.value.message
+    assert not fake_upstream.streams()
