@@ -1,0 +1,125 @@
+import io
+import zipfile
+
+import pypdfium2 as pdfium
+import pytest
+from docx import Document as DocxDocument
+from fpdf import FPDF
+from PIL import Image
+
+from lib.documents import DocumentError, document_from_text, load_document
+
+FONT_TEXT = "Société Générale §4.2 Liability"  # core PDF fonts are Latin-1 only
+
+
+def make_pdf(pages: list[str], password: str | None = None) -> bytes:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 10, text)
+    if password:
+        pdf.set_encryption(owner_password="owner", user_password=password)
+    return bytes(pdf.output())
+
+
+def make_image_pdf() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 100), "white").save(buffer, format="PNG")
+    buffer.seek(0)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(buffer, x=10, y=10, w=100)
+    return bytes(pdf.output())
+
+
+def make_docx() -> bytes:
+    doc = DocxDocument()
+    doc.add_paragraph("1. Parties: Acme Ltd and Société Générale.")
+    table = doc.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Fee", "Due"
+    table.cell(1, 0).text, table.cell(1, 1).text = "€10,000", "30 days"
+    doc.add_paragraph("2. Term: three years.")
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def test_text_pdf_pages_and_text():
+    data = make_pdf(["Page one: the Supplier shall deliver.", f"Page two: {FONT_TEXT}."])
+    document = load_document(data, "contract.pdf")
+    assert document.pages == 2 and document.kind == "pdf"
+    assert "the Supplier shall deliver" in document.text
+    assert FONT_TEXT in document.text
+    assert document.text.index("Page one") < document.text.index("Page two")
+    assert document.char_count == len(document.text) and len(document.sha256) == 64
+
+
+def test_pdf_with_some_empty_pages_warns():
+    pdf = pdfium.PdfDocument(make_pdf(["Clause 1: the Supplier shall deliver goods."]))
+    pdf.new_page(200, 200)
+    out = io.BytesIO()
+    pdf.save(out)
+    document = load_document(out.getvalue(), "mixed.pdf")
+    assert document.pages == 2 and document.warnings and "page" in document.warnings[0]
+
+
+def test_docx_keeps_paragraphs_and_tables_in_order():
+    document = load_document(make_docx(), "contract.docx")
+    text = document.text
+    assert (
+        text.index("1. Parties")
+        < text.index("Fee | Due")
+        < text.index("€10,000 | 30 days")
+        < text.index("2. Term")
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ("Clause 1 — Société".encode("utf-16"), "utf-16 BOM"),
+        (b"\xef\xbb\xbfClause 1 \xe2\x80\x94 Soci\xc3\xa9t\xc3\xa9", "utf-8 BOM"),
+        ("Clause 1 — Société".encode(), "utf-8"),
+        ("Clause 1 — Société anonyme, conformément à l'article".encode("cp1252"), "cp1252"),
+    ],
+)
+def test_text_encodings(data, encoding):
+    document = load_document(data, "contract.txt")
+    assert document.text.startswith("Clause 1 — Soci"), encoding
+    assert "Société" in document.text
+
+
+def test_pasted_text_normalises_newlines():
+    document = document_from_text("a\r\nb\rc")
+    assert document.text == "a\nb\nc" and document.kind == "pasted"
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "fragment"),
+    [
+        (make_pdf(["secret terms"], password="pw"), "locked.pdf", "password"),
+        (make_image_pdf(), "scan.pdf", "scan"),
+        (make_pdf(["Clause one text here"])[:300], "broken.pdf", "damaged"),
+        (b"", "empty.txt", "empty"),
+        (bytes(range(256)) * 10, "binary.txt", "binary"),
+        (b"this is plain text, not a zip", "fake.docx", "not a valid Word"),
+        (b"x" * 2048, "big.txt", "limit is"),
+        (b"MZ\x90\x00", "setup.exe", "not a supported file type"),
+        (b"PK\x03\x04garbage", "corrupt.docx", "Word"),
+    ],
+)
+def test_bad_files_give_clear_errors(data, name, fragment):
+    with pytest.raises(DocumentError) as info:
+        load_document(data, name, max_bytes=1024 if name == "big.txt" else 25 * 1024 * 1024)
+    assert fragment in info.value.message
+    assert name in info.value.message
+
+
+def test_docx_zip_without_word_content():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "not a word document")
+    with pytest.raises(DocumentError) as info:
+        load_document(buffer.getvalue(), "odd.docx")
+    assert "Word" in info.value.message
