@@ -1,0 +1,60 @@
+from datetime import UTC, datetime, timedelta
+
+from lib.config import Provider
+from lib.history import RunRecord, SessionHistory, records_to_csv, records_to_dataframe
+from lib.pricing import estimate_cost
+from lib.stats import RunStats, RunStatus
+
+
+def make(doc: str, minutes_ago: int) -> RunRecord:
+    return RunRecord(
+        page="review",
+        provider="ollama",
+        model="m",
+        endpoint="e",
+        document_name=doc,
+        document_chars=10,
+        document_sha256="x",
+        template="general",
+        started=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+    )
+
+
+def test_update_from_stats_copies_the_figures():
+    stats = RunStats(started_at=100.0, estimated_input_tokens=500)
+    stats.add_text("Hello ", now=100.5)
+    stats.add_text("world, this is the report", now=102.5)
+    stats.output_tokens, stats.output_reported = 40, True
+    stats.finish(RunStatus.DONE, now=103.0)
+    r = make("a", 0)
+    r.update_from(stats, cost_usd=0.0)
+    assert (r.input_tokens, r.output_tokens, r.tokens_reported) == (500, 40, False)
+    assert r.ttft_s == 0.5 and r.total_s == 3.0 and r.tokens_per_s == 20.0
+    assert r.status == "done" and r.report.startswith("Hello world")
+
+
+def test_session_history_and_table_newest_first():
+    state = {}
+    history = SessionHistory.from_state(state)
+    old, new = make("old.pdf", 10), make("new.pdf", 1)
+    history.add(old)
+    history.add(new)
+    assert SessionHistory.from_state(state).get(old.run_id) is old
+    frame = records_to_dataframe(history.records)
+    assert list(frame["document"]) == ["new.pdf", "old.pdf"]
+    assert list(frame.index) == [new.run_id, old.run_id]
+    assert frame.loc[new.run_id, "counts"] == "estimated"
+    csv = records_to_csv(history.records).decode()
+    assert csv.splitlines()[0].startswith("run_id,Time,Provider")
+
+
+def test_costs():
+    assert estimate_cost(Provider.OLLAMA, "llama3.2", 10_000, 2_000) == 0.0
+    assert estimate_cost(Provider.ANTHROPIC, "claude-sonnet-5-5", 1_000_000, 100_000) == 3.0 + 1.5
+    assert (
+        estimate_cost(
+            Provider.ANTHROPIC, "claude-sonnet-5-5", 1_000_000, 0, {"claude-sonnet-5": (2.0, 10.0)}
+        )
+        == 2.0
+    )
+    assert estimate_cost(Provider.ANTHROPIC, "mystery-model", 10, 10) is None

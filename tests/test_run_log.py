@@ -1,0 +1,156 @@
+import sqlite3
+import stat
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lib.config import Provider, ProviderConfig
+from lib.history import RunRecord
+from lib.run_log import CREATE_V1, SCHEMA_VERSION, RunLog, export_csv, export_json, open_run_log
+from lib.settings import load_settings
+from lib.stream_model import stream_model
+from tests.fake_upstream import Script
+
+KEY = "sk-ant-api03-RECOGNISABLE-FAKE-KEY-7f3a9c"
+
+
+def record(**kw) -> RunRecord:
+    base = dict(
+        page="review",
+        provider="ollama",
+        model="llama3.2",
+        endpoint="http://localhost:11434",
+        document_name="Acme MSA.pdf",
+        document_chars=1200,
+        document_sha256="ab" * 32,
+        template="general",
+    )
+    base.update(kw)
+    return RunRecord(**base)
+
+
+def test_round_trip_and_upsert(tmp_path):
+    log = RunLog(tmp_path / "h.sqlite3")
+    r = record(report="## Overall risk: LOW", notes=["cold start"])
+    log.append(r)
+    r.status, r.output_tokens, r.tokens_reported = "done", 321, True
+    log.append(r)
+    assert log.count() == 1
+    back = log.get(r.run_id)
+    assert back == r
+
+
+def test_filters(tmp_path):
+    log = RunLog(tmp_path / "h.sqlite3")
+    now = datetime.now(UTC)
+    log.append(record(provider="ollama", status="done", started=now - timedelta(days=3)))
+    log.append(record(provider="anthropic", model="claude-sonnet-5-5", status="error", started=now))
+    log.append(
+        record(
+            provider="anthropic",
+            model="claude-haiku-5-5",
+            status="done",
+            document_name="NDA_100%.docx",
+            started=now,
+        )
+    )
+    assert [r.provider for r in log.query(provider="anthropic")] == ["anthropic", "anthropic"]
+    assert len(log.query(status=["done"])) == 2
+    assert len(log.query(since=now - timedelta(days=1))) == 2
+    assert [r.document_name for r in log.query(document="100%")] == ["NDA_100%.docx"]
+    assert log.distinct("provider") == ["anthropic", "ollama"]
+    with pytest.raises(ValueError):
+        log.distinct("report; DROP TABLE runs")
+
+
+def test_delete_and_export(tmp_path):
+    log = RunLog(tmp_path / "h.sqlite3")
+    a, b = record(), record(document_name="Lease.pdf")
+    log.append(a)
+    log.append(b)
+    assert log.delete([a.run_id]) == 1
+    remaining = log.query()
+    assert [r.run_id for r in remaining] == [b.run_id]
+    assert b"Lease.pdf" in export_csv(remaining) and b"Lease.pdf" in export_json(remaining)
+
+
+def test_migrates_from_version_1(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(CREATE_V1)
+    db.execute(
+        "INSERT INTO runs (run_id, started, page, provider, model, endpoint, document_name, document_chars, "
+        "template, instructions, tokens_reported, status, report) VALUES ('old1', ?, 'review', 'ollama', 'm', "
+        "'e', 'Old.pdf', 10, 'general', '', 0, 'done', 'old report')",
+        (datetime.now(UTC).isoformat(),),
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    log = RunLog(path)
+    old = log.get("old1")
+    assert old.report == "old report" and old.comparison_id is None and old.document_sha256 == ""
+    log.append(record(comparison_id="cmp1"))
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    log = RunLog(tmp_path / "h.sqlite3")
+    errors = []
+
+    def writer(n):
+        try:
+            for i in range(50):
+                r = record(document_name=f"doc-{n}-{i}")
+                log.append(r)
+                r.status = "done"
+                log.append(r)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    rows = log.query(limit=10_000)
+    assert len(rows) == 400 and all(r.status == "done" for r in rows)
+    assert len({r.document_name for r in rows}) == 400
+    assert sqlite3.connect(log.path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_file_is_owner_only(tmp_path):
+    log = RunLog(tmp_path / "sub" / "h.sqlite3")
+    assert stat.S_IMODE(log.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.path.parent.stat().st_mode) == 0o700
+
+
+def test_off_switch(tmp_path):
+    assert (
+        open_run_log(
+            load_settings({"CRS_HISTORY": "off", "CRS_HISTORY_DB": str(tmp_path / "x.db")})
+        )
+        is None
+    )
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_api_key_never_reaches_the_database(tmp_path, fake_upstream):
+    fake_upstream.push(Script(status=401))
+    cfg = ProviderConfig(Provider.ANTHROPIC, "claude-sonnet-5-5", fake_upstream.url, api_key=KEY)
+    stream = stream_model(cfg, "sys", "contract")
+    with pytest.raises(Exception):  # noqa: B017 - any provider error will do
+        list(stream)
+    log = RunLog(tmp_path / "h.sqlite3")
+    r = record(provider=cfg.provider.value, model=cfg.model, endpoint=cfg.base_url)
+    r.update_from(stream.stats)
+    log.append(r)
+    log.append(record(error_message=repr(cfg)))
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert r.error_kind == "auth_failed"
+    assert KEY.encode() not in raw
+    assert (
+        KEY not in export_csv(log.query()).decode() and KEY not in export_json(log.query()).decode()
+    )
