@@ -35,12 +35,12 @@ HINTS = Hints(
 
 
 def request_body(config: ProviderConfig, request: ChatRequest) -> dict[str, Any]:
+    messages = [{"role": "user", "content": request.user}]
+    if request.system:
+        messages.insert(0, {"role": "system", "content": request.system})
     return {
         "model": config.model,
-        "messages": [
-            {"role": "system", "content": request.system},
-            {"role": "user", "content": request.user},
-        ],
+        "messages": messages,
         "stream": True,
         "stream_options": {"include_usage": True},
         "max_tokens": request.max_tokens,
