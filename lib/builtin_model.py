@@ -133,17 +133,28 @@ class BuiltinServer:
         port = _free_port()
         threads = max(1, (os.cpu_count() or 2))
         command = [
-            sys.executable, "-m", "llama_cpp.server",
-            "--model", str(path),
-            "--model_alias", MODEL_ALIAS,
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--n_ctx", str(self.context_length),
-            "--n_threads", str(threads),
-            "--interrupt_requests", "False",
-            "--chat_format", "gemma",
-            "--verbose", "False",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(path),
+            "--model_alias",
+            MODEL_ALIAS,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(self.context_length),
+            "--n_threads",
+            str(threads),
+            "--interrupt_requests",
+            "False",
+            "--chat_format",
+            "gemma",
+            "--verbose",
+            "False",
+        ]
         try:
             process = subprocess.Popen(
                 command,
