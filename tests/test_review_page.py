@@ -1,0 +1,268 @@
+"""The Review page (app.py) through Streamlit's AppTest, against the fake upstream over HTTP."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from docx import Document as DocxDocument
+from fpdf import FPDF
+from streamlit.testing.v1 import AppTest
+
+from lib.history import STATE_KEY
+from tests.fake_upstream import FakeUpstream, Script
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+CONTRACT = "1. Parties. Acme Ltd (Supplier) and Beta GmbH (Customer).\n12.1 The Supplier's liability is unlimited."
+KEY = "sk-ant-api03-PAGE-TEST-KEY-do-not-leak-42"
+
+
+@pytest.fixture
+def env(fake_upstream: FakeUpstream, tmp_path, monkeypatch):
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_KEY", "CRS_ALLOWED_ENDPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", fake_upstream.url)
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "history.sqlite3"))
+    monkeypatch.setenv("CRS_READ_TIMEOUT", "2")
+    monkeypatch.setenv("CRS_BUILTIN", "off")
+    return fake_upstream
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def paste_and_review(at: AppTest, text: str = CONTRACT) -> AppTest:
+    at.text_area(key="contract_text").input(text)
+    at.run()
+    at.button(key="review").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def records(at: AppTest):
+    return at.session_state[STATE_KEY]
+
+
+def all_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += (
+        [e.value for e in at.error] + [w.value for w in at.warning] + [i.value for i in at.info]
+    )
+    return "\n".join(parts)
+
+
+def test_paste_review_streams_report_and_records_history(env):
+    words = [f" word{i}" for i in range(40)]
+    env.push(Script(tokens=["## Overall risk: HIGH\n", *words]))
+    at = paste_and_review(app())
+    report = "## Overall risk: HIGH\n" + "".join(words)
+    assert any(m.value.strip() == report.strip() for m in at.markdown)
+    (record,) = records(at)
+    assert record.status == "done" and record.report == report
+    assert record.output_tokens == 41 and record.tokens_reported
+    body = env.streams()[-1].body
+    assert record.input_tokens == max(
+        1, len(json.dumps(body["messages"])) // 4
+    )  # as the fake reports it
+    assert CONTRACT in body["messages"][1]["content"]
+    table = at.dataframe[0].value
+    assert list(table["status"]) == ["done"] and list(table["output_tokens"]) == [41]
+    assert table["counts"].iloc[0] == "reported"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Output tokens (reported)"] == "41"
+    assert [b.label for b in at.get("download_button")][:2] == [
+        "Download Markdown",
+        "Download Word",
+    ]
+
+
+def test_history_survives_reruns_and_is_newest_first(env):
+    at = paste_and_review(app())
+    env.push(Script(tokens=[" second"]))
+    at.button(key="review").click().run()
+    table = at.dataframe[0].value
+    assert len(table) == 2
+    assert table["time"].iloc[0] >= table["time"].iloc[1]
+    at.run()
+    assert len(at.dataframe[0].value) == 2
+
+
+def test_empty_contract_asks_for_one_and_sends_nothing(env):
+    at = app()
+    at.button(key="review").click().run()
+    assert "Paste a contract or upload a file first" in all_text(at)
+    assert env.streams() == []
+    assert records(at) == []
+
+
+def make_pdf() -> bytes:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for page in (
+        "Master Services Agreement between Acme and Beta.",
+        "Clause 9: Société confidentiality.",
+    ):
+        pdf.add_page()
+        pdf.multi_cell(0, 10, page)
+    return bytes(pdf.output())
+
+
+def make_docx() -> bytes:
+    doc = DocxDocument()
+    doc.add_paragraph("Lease of premises at 1 High Street.")
+    table = doc.add_table(rows=1, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Rent", "€2,000 per month"
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected", "mime"),
+    [
+        ("msa.pdf", make_pdf(), "Clause 9: Société confidentiality.", "application/pdf"),
+        (
+            "lease.docx",
+            make_docx(),
+            "Rent | €2,000 per month",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+    ],
+)
+def test_upload_extracts_text_and_reviews_it(env, name, data, expected, mime):
+    at = app()
+    at.radio[0].set_value("Upload a file").run()
+    at.file_uploader[0].set_value((name, data, mime)).run()
+    assert not at.exception
+    assert any(expected in t.value for t in at.text)
+    at.button(key="review").click().run()
+    assert expected in env.streams()[-1].body["messages"][1]["content"]
+    assert records(at)[0].document_name == name
+
+
+BAD_FILES = [
+    ("scan.pdf", b"%PDF-1.4 broken", "damaged"),
+    ("empty.txt", b"", "empty"),
+    ("binary.txt", bytes(range(256)) * 4, "binary"),
+    ("contract.docx", b"not a zip file", "not a valid Word"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "fragment"), BAD_FILES)
+def test_bad_files_give_a_clear_message_and_the_app_keeps_working(env, name, data, fragment):
+    at = app()
+    at.radio[0].set_value("Upload a file").run()
+    at.file_uploader[0].set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception
+    assert any(fragment in e.value for e in at.error)
+    at.button(key="review").click().run()
+    assert env.streams() == []  # nothing was sent
+    at.radio[0].set_value("Paste text").run()
+    paste_and_review(at)
+    assert records(at)[0].status == "done"
+
+
+ERROR_CASES = [
+    (Script(status=404), "model_not_found", "Model not found", False),
+    (Script(status=429), "rate_limited", "busy or rate limiting", False),
+    (Script(status=500), "bad_response", "HTTP 500", False),
+    (Script(fault="context"), "context_too_long", "does not fit", False),
+    (
+        Script(tokens=[f" w{i}" for i in range(10)], fault="drop", fault_after=5),
+        "interrupted",
+        "mid-answer",
+        True,
+    ),
+    (
+        Script(tokens=[f" w{i}" for i in range(10)], fault="stall", fault_after=5),
+        "timed_out",
+        "stopped sending",
+        True,
+    ),
+    (
+        Script(tokens=[f" w{i}" for i in range(10)], fault="malformed", fault_after=5),
+        "bad_response",
+        "not JSON",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("script", "kind", "fragment", "partial"), ERROR_CASES)
+def test_errors_show_a_message_keep_partial_text_and_record_error(
+    env, script, kind, fragment, partial
+):
+    env.push(script)
+    at = paste_and_review(app())
+    (record,) = records(at)
+    assert record.status == "error" and record.error_kind == kind
+    assert any(fragment in e.value for e in at.error), [e.value for e in at.error]
+    if partial:
+        assert record.report == " w0 w1 w2 w3 w4"
+        assert any(m.value.strip() == "w0 w1 w2 w3 w4" for m in at.markdown)
+        assert any("partial report" in e.value for e in at.error)
+    assert at.dataframe[0].value["status"].iloc[0] == "error"
+
+
+def test_unreachable_ollama_shows_the_fix(env, monkeypatch):
+    with FakeUpstream() as gone:
+        dead_url = gone.url
+    monkeypatch.setenv("OLLAMA_HOST", dead_url)
+    at = app()
+    assert any("ollama serve" in w.value for w in at.sidebar.warning)
+    paste_and_review(at)
+    assert "Choose an available model" in all_text(at)
+
+
+def test_claude_key_typed_for_the_session_is_used_and_never_shown(env, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", env.url)
+    at = app()
+    at.sidebar.selectbox(key="review_provider").set_value("anthropic").run()
+    assert any(
+        "set ANTHROPIC_API_KEY" in w.value or "No API key" in w.value for w in at.sidebar.warning
+    )
+    at.sidebar.text_input(key="review_api_key").input(KEY).run()
+    assert "sent to Anthropic" in "\n".join(c.value for c in at.sidebar.caption)
+    env.push(Script(tokens=[" Claude", " says"]))
+    paste_and_review(at)
+    request = env.streams()[-1]
+    assert KEY in (
+        request.headers.get("x-api-key", ""),
+        request.headers.get("authorization", "").removeprefix("Bearer "),
+    )
+    (record,) = records(at)
+    assert (
+        record.status == "done" and record.provider == "anthropic" and record.cost_usd is not None
+    )
+    page_text = all_text(at) + "".join(str(m.value) for m in at.metric)
+    assert KEY not in page_text and KEY not in repr(record)
+    assert KEY.encode() not in Path(env_db(monkeypatch)).read_bytes()
+
+
+def env_db(monkeypatch) -> str:
+    import os
+
+    return os.environ["CRS_HISTORY_DB"]
+
+
+def test_allowed_endpoints_lock_the_base_url(env, monkeypatch):
+    monkeypatch.setenv("CRS_ALLOWED_ENDPOINTS", env.url)
+    at = app()
+    assert not at.sidebar.text_input  # no free-form URL in a locked deployment
+    assert at.sidebar.selectbox(key="review_endpoint_ollama").options == [env.url]
+
+
+def test_reopening_a_past_report(env):
+    env.push(Script(tokens=[" first", " report"]), Script(tokens=[" second", " report"]))
+    at = paste_and_review(app())
+    at.button(key="review").click().run()
+    first = records(at)[0]
+    at.session_state["shown_run_id"] = first.run_id
+    at.run()
+    assert any(m.value.strip() == "first report" for m in at.markdown)
