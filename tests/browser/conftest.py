@@ -1,0 +1,154 @@
+"""Browser tests: `streamlit run` on a free port against the fake upstream, driven by Playwright
+in Debian's Chromium (never a downloaded browser).
+
+Without /usr/bin/chromium the tests are skipped locally; CI sets CRS_REQUIRE_BROWSER=1 so a missing
+browser fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fake_upstream import FakeUpstream
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CRS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+StartApp = Callable[..., str]
+
+
+@pytest.fixture
+def streamlit_app(tmp_path) -> Iterator[StartApp]:
+    """Start `streamlit run <script>` with extra environment; returns the page URL."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(script: str = "app.py", **env: str) -> str:
+        port = _free_port()
+        environment = {
+            **os.environ,
+            "CRS_HISTORY_DB": str(tmp_path / "history.sqlite3"),
+            "CRS_BUILTIN": "off",
+            "PYTHONPATH": str(ROOT),
+            **env,
+        }
+        for name in ("ANTHROPIC_API_KEY", "OPENAI_BASE_URL"):
+            if name not in env:
+                environment.pop(name, None)
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / script),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
+        log = (tmp_path / f"streamlit-{port}.log").open("wb")
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"streamlit did not start: {(tmp_path / f'streamlit-{port}.log').read_text()[-2000:]}"
+        )
+
+    yield start
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream() as fake:
+        yield fake
+
+
+def wait_for_app(page, url: str) -> None:
+    """Open the page and wait until Streamlit has drawn it and finished running."""
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stApp"]', timeout=30_000)
+    wait_idle(page)
+
+
+def wait_idle(page, timeout_ms: int = 30_000) -> None:
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=timeout_ms,
+    )
