@@ -44,6 +44,7 @@ class LiveRun:
         self.stream = stream
         self.error: ProviderError | None = None
         self._on_end = on_end
+        self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._pump, name="model-stream", daemon=True)
         self._thread.start()
@@ -96,6 +97,24 @@ class LiveRun:
                 yield "".join(parts)
             if ended:
                 return
+
+    def drain(self) -> tuple[str, bool]:
+        """Whatever text is waiting now, without blocking, and whether the run has ended.
+
+        For a page that watches several runs from one thread (`lib.compare`).
+        """
+        parts: list[str] = []
+        ended = self._ended
+        while not ended:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _END:
+                ended = self._ended = True
+            else:
+                parts.append(item)  # type: ignore[arg-type]
+        return "".join(parts), ended
 
     def _collect(self, parts: list[str], not_before: float) -> bool:
         """Gather more tokens until `not_before`, then whatever else is waiting; True at the end."""

@@ -1,0 +1,186 @@
+"""The Compare page through AppTest, and the multiplexer over real HTTP against the fake upstream."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.compare import (
+    better_side,
+    comparison_table,
+    findings_diff,
+    stop_all,
+    timeline_frame,
+    watch,
+)
+from lib.config import Provider, ProviderConfig
+from lib.history import STATE_KEY, RunRecord
+from lib.live import LiveRun
+from lib.stats import RunStatus
+from lib.stream_model import stream_model
+from tests.fake_upstream import FakeUpstream, Script
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Compare.py")
+CONTRACT = "1. Parties. Acme Ltd and Beta GmbH. 12.1 Liability is unlimited."
+REPORT_A = "## Overall risk: HIGH\n### Indemnity — RED\n### Confidentiality — GREEN\n### Payment terms — YELLOW\n"
+REPORT_B = "## Overall risk: LOW\n### Indemnity — GREEN\n### Confidentiality — YELLOW\n"
+
+
+def live(upstream: FakeUpstream, provider: Provider = Provider.OPENAI) -> LiveRun:
+    base = f"{upstream.url}/v1" if provider is Provider.OPENAI else upstream.url
+    cfg = ProviderConfig(provider, "llama3.2", base, api_key="sk-test-key-123456", read_timeout=5)
+    return LiveRun(stream_model(cfg, "sys", CONTRACT))
+
+
+def model_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "model-stream"]
+
+
+def test_watch_interleaves_both_sides(fake_upstream):
+    fake_upstream.push(
+        Script(tokens=[f" a{i}" for i in range(30)], delay=0.02),
+        Script(tokens=[f" b{i}" for i in range(30)], delay=0.02),
+    )
+    lives = [live(fake_upstream), live(fake_upstream)]
+    both_growing = 0
+    texts = ["", ""]
+    for step in watch(lives):
+        texts = [t + s for t, s in zip(texts, step.texts, strict=True)]
+        if all(step.texts):
+            both_growing += 1
+    assert texts[0] == "".join(f" a{i}" for i in range(30)) or texts[0] == "".join(
+        f" b{i}" for i in range(30)
+    )
+    assert {texts[0][:3], texts[1][:3]} == {" a0", " b0"}
+    assert both_growing >= 3, "the two sides did not stream during the same time window"
+    assert all(l.stats.status is RunStatus.DONE for l in lives)
+
+
+def test_one_side_failing_does_not_stop_the_other(fake_upstream):
+    fake_upstream.push(
+        Script(tokens=[f" a{i}" for i in range(20)], fault="drop", fault_after=3),
+        Script(tokens=[f" b{i}" for i in range(20)], delay=0.01),
+    )
+    lives = [live(fake_upstream), live(fake_upstream)]
+    list(watch(lives))
+    statuses = sorted(l.stats.status.value for l in lives)
+    assert statuses == ["done", "error"]
+    failed = next(l for l in lives if l.stats.status is RunStatus.ERROR)
+    assert failed.stats.text == " a0 a1 a2" and failed.error is not None
+
+
+def test_stop_ends_both_upstream_requests_and_leaves_no_threads(fake_upstream):
+    fake_upstream.push(
+        Script(tokens=[f" a{i}" for i in range(500)], delay=0.05),
+        Script(tokens=[f" b{i}" for i in range(500)], fault="stall", fault_after=2),
+    )
+    lives = [live(fake_upstream, Provider.OPENAI), live(fake_upstream, Provider.OLLAMA)]
+    for step in watch(lives):
+        if all(l.stats.text for l in lives):
+            break
+    records = fake_upstream.streams()
+    stopped_at = time.monotonic()
+    stop_all(lives)
+    for record in records:
+        assert fake_upstream.wait_for_disconnect(1.0, record)
+        assert record.disconnected_at - stopped_at < 0.2
+    assert all(l.stats.status is RunStatus.CANCELLED for l in lives)
+    assert model_threads() == []
+
+
+def record(report: str, model: str, **kw) -> RunRecord:
+    base = dict(
+        page="compare",
+        provider="ollama",
+        model=model,
+        endpoint="e",
+        document_name="d",
+        document_chars=1,
+        document_sha256="x",
+        template="general",
+        report=report,
+        status="done",
+    )
+    base.update(kw)
+    return RunRecord(**base)
+
+
+def test_comparison_table_findings_and_winners():
+    a = record(REPORT_A, "llama3.2", ttft_s=0.5, total_s=10.0, tokens_per_s=30.0, cost_usd=0.0)
+    b = record(
+        REPORT_B,
+        "claude-sonnet-5-5",
+        provider="anthropic",
+        ttft_s=1.5,
+        total_s=6.0,
+        tokens_per_s=80.0,
+        cost_usd=0.01,
+    )
+    table = comparison_table([a, b])
+    assert table.loc["RED findings"].tolist() == [1, 0]
+    assert table.loc["YELLOW findings"].tolist() == [1, 1]
+    winners = better_side([a, b])
+    assert winners["Time to first token (s)"] == 0 and winners["Generation speed (tokens/s)"] == 1
+    assert winners["Total time (s)"] == 1 and winners["Cost (USD)"] == 0
+    diff = findings_diff([a, b])
+    assert diff["llama3.2 (ollama)"] == {"Indemnity": "RED", "Payment terms": "YELLOW"}
+    assert diff["claude-sonnet-5-5 (anthropic)"] == {"Confidentiality": "YELLOW"}
+
+
+def test_timeline_frame_shares_one_axis(fake_upstream):
+    fake_upstream.push(
+        Script(tokens=[" x"] * 10, delay=0.01), Script(tokens=[" y"] * 5, first_delay=0.2)
+    )
+    lives = [live(fake_upstream), live(fake_upstream)]
+    list(watch(lives))
+    labels = ["slow" if l.stats.text.startswith(" y") else "fast" for l in lives]
+    frame = timeline_frame([l.stats for l in lives], labels)
+    assert set(frame["model"]) == {"fast", "slow"}
+    slow = frame[frame.model == "slow"]
+    assert slow.seconds.iloc[1] >= 0.2 and slow.tokens.max() == pytest.approx(10 / 4)
+
+
+@pytest.fixture
+def env(fake_upstream, tmp_path, monkeypatch):
+    for name in ("OPENAI_BASE_URL", "CRS_ALLOWED_ENDPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", fake_upstream.url)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_upstream.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-compare-test-key-000111")
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "h.sqlite3"))
+    monkeypatch.setenv("CRS_BUILTIN", "off")
+    return fake_upstream
+
+
+def test_compare_page_runs_both_and_links_them(env):
+    env.push(Script(tokens=[REPORT_A]), Script(tokens=[REPORT_B]))
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="compare0_provider").value == Provider.OLLAMA
+    assert at.selectbox(key="compare1_provider").value == Provider.ANTHROPIC
+    at.text_area(key="compare_text").input(CONTRACT).run()
+    at.button(key="compare").click().run()
+    assert not at.exception, at.exception
+    records = at.session_state[STATE_KEY]
+    assert len(records) == 2 and records[0].comparison_id == records[1].comparison_id
+    assert {r.provider for r in records} == {"ollama", "anthropic"}
+    assert all(r.status == "done" for r in records)
+    paths = sorted(r.path for r in env.streams())
+    assert paths == ["/api/chat", "/v1/messages"]
+    table = at.dataframe[0].value
+    assert "RED findings" in table.index
+    assert any("Flagged only by" in m.value for m in at.markdown)
+    assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_compare_without_contract_asks_for_one(env):
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.run()
+    at.button(key="compare").click().run()
+    assert any("Paste or upload a contract first" in i.value for i in at.info)
+    assert env.streams() == []
