@@ -57,7 +57,7 @@ def test_watch_interleaves_both_sides(fake_upstream):
     )
     assert {texts[0][:3], texts[1][:3]} == {" a0", " b0"}
     assert both_growing >= 3, "the two sides did not stream during the same time window"
-    assert all(l.stats.status is RunStatus.DONE for l in lives)
+    assert all(run.stats.status is RunStatus.DONE for run in lives)
 
 
 def test_one_side_failing_does_not_stop_the_other(fake_upstream):
@@ -67,9 +67,9 @@ def test_one_side_failing_does_not_stop_the_other(fake_upstream):
     )
     lives = [live(fake_upstream), live(fake_upstream)]
     list(watch(lives))
-    statuses = sorted(l.stats.status.value for l in lives)
+    statuses = sorted(run.stats.status.value for run in lives)
     assert statuses == ["done", "error"]
-    failed = next(l for l in lives if l.stats.status is RunStatus.ERROR)
+    failed = next(l for run in lives if run.stats.status is RunStatus.ERROR)
     assert failed.stats.text == " a0 a1 a2" and failed.error is not None
 
 
@@ -79,8 +79,8 @@ def test_stop_ends_both_upstream_requests_and_leaves_no_threads(fake_upstream):
         Script(tokens=[f" b{i}" for i in range(500)], fault="stall", fault_after=2),
     )
     lives = [live(fake_upstream, Provider.OPENAI), live(fake_upstream, Provider.OLLAMA)]
-    for step in watch(lives):
-        if all(l.stats.text for l in lives):
+    for _ in watch(lives):
+        if all(run.stats.text for run in lives):
             break
     records = fake_upstream.streams()
     stopped_at = time.monotonic()
@@ -88,7 +88,7 @@ def test_stop_ends_both_upstream_requests_and_leaves_no_threads(fake_upstream):
     for record in records:
         assert fake_upstream.wait_for_disconnect(1.0, record)
         assert record.disconnected_at - stopped_at < 0.2
-    assert all(l.stats.status is RunStatus.CANCELLED for l in lives)
+    assert all(run.stats.status is RunStatus.CANCELLED for run in lives)
     assert model_threads() == []
 
 
@@ -137,8 +137,8 @@ def test_timeline_frame_shares_one_axis(fake_upstream):
     )
     lives = [live(fake_upstream), live(fake_upstream)]
     list(watch(lives))
-    labels = ["slow" if l.stats.text.startswith(" y") else "fast" for l in lives]
-    frame = timeline_frame([l.stats for l in lives], labels)
+    labels = ["slow" if run.stats.text.startswith(" y") else "fast" for run in lives]
+    frame = timeline_frame([run.stats for run in lives], labels)
     assert set(frame["model"]) == {"fast", "slow"}
     slow = frame[frame.model == "slow"]
     assert slow.seconds.iloc[1] >= 0.2 and slow.tokens.max() == pytest.approx(10 / 4)
