@@ -69,7 +69,7 @@ def test_one_side_failing_does_not_stop_the_other(fake_upstream):
     list(watch(lives))
     statuses = sorted(run.stats.status.value for run in lives)
     assert statuses == ["done", "error"]
-    failed = next(l for run in lives if run.stats.status is RunStatus.ERROR)
+    failed = next(run for run in lives if run.stats.status is RunStatus.ERROR)
     assert failed.stats.text == " a0 a1 a2" and failed.error is not None
 
 
