@@ -1,0 +1,106 @@
+"""History page: every run kept in the local run log — filter, reopen, delete, export, chart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import altair as alt
+import streamlit as st
+
+from lib import ui
+from lib.history import history_column_config, records_to_dataframe
+from lib.run_log import export_csv, export_json
+from lib.settings import current_settings
+
+st.set_page_config(page_title="History · Contract Review Studio", page_icon="🗂️", layout="wide")
+settings = current_settings()
+state = st.session_state
+st.title("History")
+log = ui.shared_run_log(settings)
+if log is None:
+    st.info(
+        "The run log is switched off (CRS_HISTORY=off), so runs are kept only for the browser "
+        "session. Set CRS_HISTORY=on to keep every run.",
+        icon="🗂️",
+    )
+    st.stop()
+
+filters = st.columns([1, 1, 1, 1.4, 1.2])
+providers = filters[0].multiselect("Provider", log.distinct("provider"), key="f_provider")
+models = filters[1].multiselect("Model", log.distinct("model"), key="f_model")
+statuses = filters[2].multiselect(
+    "Status", ["done", "cancelled", "error", "running"], key="f_status"
+)
+today = datetime.now().date()
+dates = filters[3].date_input("Dates", (today - timedelta(days=30), today), key="f_dates")
+document = filters[4].text_input("Document name contains", key="f_document")
+since = until = None
+if isinstance(dates, tuple) and len(dates) == 2:
+    since = datetime.combine(dates[0], time.min).astimezone(UTC)
+    until = datetime.combine(dates[1], time.max).astimezone(UTC)
+records = log.query(
+    provider=providers, model=models, status=statuses, since=since, until=until, document=document
+)
+st.caption(f"{len(records):,} runs match · log file: {settings.history_db_path.name}")
+
+if not records:
+    st.info("No runs match. Reviews you run on the Review and Compare pages appear here.")
+    st.stop()
+
+frame = records_to_dataframe(records)
+state["log_ids"] = list(frame.index)
+event = st.dataframe(
+    frame,
+    column_config=history_column_config(),
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="multi-row",
+    key="log_table",
+)
+selected = [state["log_ids"][row] for row in event.selection.rows if row < len(state["log_ids"])]
+
+exports = st.columns([1, 1, 4])
+exports[0].download_button(
+    "Export CSV", export_csv(records), "contract-review-history.csv", "text/csv"
+)
+exports[1].download_button(
+    "Export JSON", export_json(records), "contract-review-history.json", "application/json"
+)
+
+if selected:
+    st.divider()
+    if len(selected) == 1:
+        record = log.get(selected[0])
+        if record is not None:
+            st.subheader(f"Report: {record.document_name}")
+            ui.report_view(record, key="history")
+    confirm = st.checkbox(
+        f"Yes, delete the {len(selected)} selected run(s) permanently", key="confirm"
+    )
+    if st.button("Delete selected", disabled=not confirm, key="delete"):
+        deleted = log.delete(selected)
+        st.success(f"Deleted {deleted} run(s).")
+        st.rerun()
+
+finished = frame[frame["status"] == "done"].copy()
+if not finished.empty:
+    st.divider()
+    st.subheader("Speed by provider and model")
+    finished["who"] = finished["provider"] + " · " + finished["model"]
+    charts = st.columns(2)
+    for column, field, title in (
+        (charts[0], "tokens_per_s", "Generation speed (tokens/s)"),
+        (charts[1], "ttft_s", "Time to first token (s)"),
+    ):
+        data = finished.dropna(subset=[field])[["who", "provider", field]]
+        chart = (
+            alt.Chart(data, title=title)
+            .mark_boxplot(extent="min-max")
+            .encode(
+                x=alt.X(f"{field}:Q", title=title),
+                y=alt.Y("who:N", title=None),
+                color=alt.Color("provider:N", legend=None),
+            )
+        )
+        column.altair_chart(chart, width="stretch")
