@@ -48,7 +48,7 @@ class ModelStream:
         self.request = request
         self.stats = RunStats(estimated_input_tokens=request.estimated_input_tokens)
         self._ctx = StreamContext(self.stats)
-        self._generator = self._run()
+        self._generator = _run(config, request, self.stats, self._ctx)
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -81,61 +81,66 @@ class ModelStream:
         with contextlib.suppress(ValueError):
             self._generator.close()
 
-    def _events(self) -> Iterator[TextDelta | Usage | Finish]:
-        module = provider_module(self.config.provider)
-        try:
-            yield from module.stream_events(self.config, self.request, self._ctx)
-        except CannotConnect:
-            if self._ctx.answer_started or self._ctx.cancelled:
-                raise
-            if self._ctx.wait_cancelled(RETRY_BACKOFF_S):
-                return
-            yield from module.stream_events(self.config, self.request, self._ctx)
 
-    def _run(self) -> Iterator[str]:
-        stats = self.stats
-        stats.started_at = time.monotonic()
-        try:
-            for event in self._events():
-                if isinstance(event, TextDelta):
-                    stats.add_text(event.text)
-                    yield event.text
-                elif isinstance(event, Usage):
-                    if event.input_tokens is not None:
-                        stats.input_tokens, stats.input_reported = event.input_tokens, True
-                    if event.output_tokens is not None:
-                        stats.output_tokens, stats.output_reported = event.output_tokens, True
-                elif isinstance(event, Finish):
-                    stats.finish_reason = event.reason
-        except ProviderError as exc:
-            if self._ctx.cancelled:
-                stats.finish(RunStatus.CANCELLED)
-                return
-            error = exc.redacted(self.config.api_key)
-            stats.error_kind, stats.error_message = error.kind, error.message
-            stats.finish(RunStatus.ERROR)
-            raise error from None
-        except Exception as exc:
-            if self._ctx.cancelled:
-                stats.finish(RunStatus.CANCELLED)
-                return
-            error = BadResponse(
-                f"Unexpected failure while reading the answer ({type(exc).__name__})."
-            )
-            stats.error_kind, stats.error_message = error.kind, error.message
-            stats.finish(RunStatus.ERROR)
-            raise error from None
-        except BaseException:
-            # GeneratorExit from close()/garbage collection, or an exception thrown in.
-            self._ctx.cancel()
-            stats.finish(RunStatus.CANCELLED)
+def _events(
+    config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+) -> Iterator[TextDelta | Usage | Finish]:
+    module = provider_module(config.provider)
+    try:
+        yield from module.stream_events(config, request, ctx)
+    except CannotConnect:
+        if ctx.answer_started or ctx.cancelled:
             raise
-        if self._ctx.cancelled:
+        if ctx.wait_cancelled(RETRY_BACKOFF_S):
+            return
+        yield from module.stream_events(config, request, ctx)
+
+
+def _run(
+    config: ProviderConfig, request: ChatRequest, stats: RunStats, ctx: StreamContext
+) -> Iterator[str]:
+    """The run itself; a free function so the generator holds no reference to its ModelStream,
+    which is then freed (and closes the connection) as soon as its last user drops it."""
+    stats.started_at = time.monotonic()
+    try:
+        for event in _events(config, request, ctx):
+            if isinstance(event, TextDelta):
+                stats.add_text(event.text)
+                yield event.text
+            elif isinstance(event, Usage):
+                if event.input_tokens is not None:
+                    stats.input_tokens, stats.input_reported = event.input_tokens, True
+                if event.output_tokens is not None:
+                    stats.output_tokens, stats.output_reported = event.output_tokens, True
+            elif isinstance(event, Finish):
+                stats.finish_reason = event.reason
+    except ProviderError as exc:
+        if ctx.cancelled:
             stats.finish(RunStatus.CANCELLED)
             return
-        if stats.finish_reason in ("length", "max_tokens"):
-            stats.notes.append("The answer hit the output limit, so the report may end abruptly.")
-        stats.finish(RunStatus.DONE)
+        error = exc.redacted(config.api_key)
+        stats.error_kind, stats.error_message = error.kind, error.message
+        stats.finish(RunStatus.ERROR)
+        raise error from None
+    except Exception as exc:
+        if ctx.cancelled:
+            stats.finish(RunStatus.CANCELLED)
+            return
+        error = BadResponse(f"Unexpected failure while reading the answer ({type(exc).__name__}).")
+        stats.error_kind, stats.error_message = error.kind, error.message
+        stats.finish(RunStatus.ERROR)
+        raise error from None
+    except BaseException:
+        # GeneratorExit from close()/garbage collection, or an exception thrown in.
+        ctx.cancel()
+        stats.finish(RunStatus.CANCELLED)
+        raise
+    if ctx.cancelled:
+        stats.finish(RunStatus.CANCELLED)
+        return
+    if stats.finish_reason in ("length", "max_tokens"):
+        stats.notes.append("The answer hit the output limit, so the report may end abruptly.")
+    stats.finish(RunStatus.DONE)
 
 
 def stream_model(
