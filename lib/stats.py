@@ -36,7 +36,6 @@ class RunStats:
     status: RunStatus = RunStatus.RUNNING
     error_kind: ErrorKind | None = None
     error_message: str | None = None
-    text: str = ""
     estimated_input_tokens: int = 0
     # (seconds since start, characters so far) per delta, for the tokens-over-time chart.
     timeline: list[tuple[float, int]] = field(default_factory=list)
@@ -44,6 +43,10 @@ class RunStats:
     notes: list[str] = field(default_factory=list)
     # Set while the run waits for something other than the model (e.g. the built-in server busy).
     waiting_reason: str | None = None
+    # Text so far as pieces, joined on demand: appending to one growing string would copy the
+    # whole report for every token (quadratic on a long report).
+    _parts: list[str] = field(default_factory=list, repr=False)
+    _chars: int = field(default=0, repr=False)
 
     def add_text(self, delta: str, now: float | None = None) -> None:
         if not delta:
@@ -52,8 +55,14 @@ class RunStats:
         if self.first_token_at is None:
             self.first_token_at = now
         self.last_token_at = now
-        self.text += delta
-        self.timeline.append((now - self.started_at, len(self.text)))
+        self._parts.append(delta)
+        self._chars += len(delta)
+        self.timeline.append((now - self.started_at, self._chars))
+
+    @property
+    def text(self) -> str:
+        # join holds the GIL throughout, so a worker appending meanwhile cannot tear it.
+        return "".join(self._parts)
 
     @property
     def tokens_reported(self) -> bool:

@@ -1,17 +1,21 @@
-"""Claude through the official `anthropic` SDK's streaming API.
+"""Claude through the official `anthropic` SDK.
 
-The SDK's own retries are switched off: `stream_model` owns the one pre-answer retry, and nothing
-may retry after the first byte (that would bill twice). The SDK raises a plain `APIStatusError` with
-status 200 for an `event: error` mid-stream and lets raw transport errors through during iteration
-(PROTOCOLS.md §3.3), so both are mapped here. Output token counts in `message_delta` are cumulative.
-The SDK's `messages.stream` takes no sampling temperature, so `request.temperature` is not sent.
+The SDK sends the request (auth, headers, typed errors for a refused request) with its own retries
+switched off: `stream_model` owns the one pre-answer retry, and nothing may retry after the first
+byte (that would bill twice). The event stream is decoded here with httpx-sse — the SDK's per-event
+model validation cost more than all the rest of the parsing — including mid-stream `event: error`
+and a stream that ends without `message_stop` (PROTOCOLS.md §3). Output token counts in
+`message_delta` are cumulative. The SDK (2.x) takes no sampling temperature for Claude, so
+`request.temperature` is not sent.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import anthropic
+from httpx_sse import EventSource, SSEError
 
 from lib.config import ProviderConfig
 from lib.errors import (
@@ -45,18 +49,13 @@ def client_for(config: ProviderConfig) -> anthropic.Anthropic:
     )
 
 
-def map_status_error(
-    exc: anthropic.APIStatusError, config: ProviderConfig, started: bool
-) -> ProviderError:
+def map_status_error(exc: anthropic.APIStatusError, config: ProviderConfig) -> ProviderError:
     kind = exc.type or ""
-    detail = exc.api_message or kind or f"HTTP {exc.status_code}"
-    if exc.status_code == 200 or started:
-        # `event: error` after the stream began, e.g. overloaded_error (PROTOCOLS.md §3.2).
-        return StreamInterrupted(
-            f"{SERVICE} stopped mid-answer with {kind or 'an error'}: {detail} — the partial "
-            "report is kept; try again in a minute."
-        )
-    status = exc.status_code
+    return _status_error(exc.status_code, kind, exc.api_message or kind or "", config)
+
+
+def _status_error(status: int, kind: str, detail: str, config: ProviderConfig) -> ProviderError:
+    detail = detail or f"HTTP {status}"
     if status in (401, 403) or kind in ("authentication_error", "permission_error"):
         return AuthFailed(
             f"{SERVICE} refused the API key ({detail}) — check ANTHROPIC_API_KEY.", status
@@ -82,7 +81,7 @@ def map_status_error(
 
 def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> ProviderError:
     if isinstance(exc, anthropic.APIStatusError):
-        return map_status_error(exc, config, started)
+        return map_status_error(exc, config)
     if isinstance(exc, anthropic.APITimeoutError):
         return TimedOut(f"{SERVICE} did not answer within {config.read_timeout:g} s — try again.")
     if isinstance(exc, anthropic.APIConnectionError):
@@ -91,8 +90,6 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
             "network connection or ANTHROPIC_BASE_URL."
         )
     name = type(exc).__name__
-    if isinstance(exc, ValueError):
-        return BadResponse(f"{SERVICE} sent an event that is not valid JSON — try again.")
     if "Timeout" in name:
         return TimedOut(
             f"{SERVICE} stopped sending for {config.read_timeout:g} s mid-answer — the partial "
@@ -105,20 +102,45 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
     return BadResponse(f"{SERVICE} sent something unexpected ({name}).")
 
 
-def _events(stream: anthropic.MessageStream, ctx: StreamContext) -> Iterator[Event]:
+def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> ProviderError:
+    error = data.get("error") or {}
+    kind, detail = str(error.get("type", "error")), str(error.get("message", "unknown error"))
+    if ctx.stats.text:
+        return StreamInterrupted(
+            f"{SERVICE} stopped mid-answer with {kind}: {detail} — the partial report is kept; "
+            "try again in a minute."
+        )
+    status = {"overloaded_error": 529, "rate_limit_error": 429, "authentication_error": 401}
+    return _status_error(status.get(kind, 500), kind, detail, config)
+
+
+def _events(source: EventSource, config: ProviderConfig, ctx: StreamContext) -> Iterator[Event]:
     stop_reason: str | None = None
-    for event in stream:
-        if event.type == "message_start":
-            yield Usage(input_tokens=event.message.usage.input_tokens)
-        elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-            if event.delta.text:
-                yield TextDelta(event.delta.text)
-        elif event.type == "message_delta":
-            stop_reason = event.delta.stop_reason or stop_reason
-            yield Usage(output_tokens=event.usage.output_tokens)
-        elif event.type == "message_stop":
+    for sse in source.iter_sse():
+        if sse.event in ("ping", "content_block_start", "content_block_stop") or not sse.data:
+            continue
+        try:
+            data = json.loads(sse.data)
+        except ValueError:
+            raise BadResponse(
+                f"{SERVICE} sent an event that is not valid JSON — try again."
+            ) from None
+        kind = data.get("type", sse.event)
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            if delta.get("type") == "text_delta" and delta.get("text"):
+                yield TextDelta(delta["text"])
+        elif kind == "message_start":
+            usage = (data.get("message") or {}).get("usage") or {}
+            yield Usage(input_tokens=usage.get("input_tokens"))
+        elif kind == "message_delta":
+            stop_reason = (data.get("delta") or {}).get("stop_reason") or stop_reason
+            yield Usage(output_tokens=(data.get("usage") or {}).get("output_tokens"))
+        elif kind == "message_stop":
             yield Finish(stop_reason)
             return
+        elif kind == "error":
+            raise _error_event(data, config, ctx)
     raise StreamInterrupted(
         f"{SERVICE} closed the stream before the answer was complete — the partial report is kept."
     )
@@ -129,17 +151,23 @@ def stream_events(
 ) -> Iterator[Event]:
     client = client_for(config)
     try:
-        with client.messages.stream(
+        # The SDK sends the request and raises its typed errors for a refused one; the event
+        # stream itself is decoded here, because the SDK's per-event model validation was half of
+        # the parsing cost (profile in docs/BENCHMARKS.md).
+        with client.messages.with_streaming_response.create(
             model=config.model,
             max_tokens=request.max_tokens,
             system=request.system,
             messages=[{"role": "user", "content": request.user}],
-        ) as stream:
-            ctx.attach(stream.response)
+            stream=True,
+        ) as response:
+            ctx.attach(response.http_response)
             ctx.answer_started = True
-            yield from _events(stream, ctx)
+            yield from _events(EventSource(response.http_response), config, ctx)
     except ProviderError:
         raise
+    except SSEError:
+        raise BadResponse(f"{SERVICE} did not answer with an event stream.") from None
     except Exception as exc:
         raise map_exception(exc, config, ctx.answer_started) from None
     finally:

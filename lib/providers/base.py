@@ -12,25 +12,23 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from lib.config import ProviderConfig
 from lib.stats import RunStats
 
 
-@dataclass(frozen=True)
-class TextDelta:
+# NamedTuples rather than dataclasses: one is built per token, and they are the cheapest records.
+class TextDelta(NamedTuple):
     text: str
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     input_tokens: int | None = None
     output_tokens: int | None = None
 
 
-@dataclass(frozen=True)
-class Finish:
+class Finish(NamedTuple):
     reason: str | None
 
 

@@ -59,7 +59,11 @@ class Script:
     dialect: str = "llamacpp"
     split: str | int = "event"
     seed: int = 0
+    # Seconds between tokens, on an absolute schedule so the rate holds over long streams.
     delay: float = 0.0
+    # When > 0: render the whole answer first and send it in pieces of this many bytes, so a
+    # benchmark measures the client's parsing rather than the server's per-frame overhead.
+    coalesce: int = 0
     first_delay: float = 0.0
     status: int | None = None
     fault: str | None = None
@@ -80,6 +84,8 @@ class RequestRecord:
     bytes_sent: int = 0
     disconnected_at: float | None = None
     completed: bool = False
+    # Add to a monotonic time from this record to get wall-clock time (browser timestamps).
+    wall_offset: float = field(default_factory=lambda: time.time() - time.monotonic())
 
     @property
     def tokens_sent(self) -> int:
@@ -286,6 +292,11 @@ class FakeApp:
         try:
             if script.first_delay and await _wait(disconnected, script.first_delay):
                 return
+            if script.coalesce:
+                blob = b"".join(data for data, _ in frames)
+                frames = iter([(blob, False)])
+                script = dataclasses.replace(script, split=script.coalesce)
+            schedule = time.monotonic()
             for data, is_token in frames:
                 if (
                     is_token
@@ -301,8 +312,13 @@ class FakeApp:
                     record.bytes_sent += len(piece)
                 if is_token:
                     record.token_times.append(time.monotonic())
-                    if script.delay and await _wait(disconnected, script.delay):
-                        return
+                    if script.delay:
+                        schedule += script.delay
+                        pause = schedule - time.monotonic()
+                        if pause > 0 and await _wait(disconnected, pause):
+                            return
+                        if disconnected.is_set():
+                            return
                 elif script.split != "event":
                     await asyncio.sleep(0)
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -1,0 +1,230 @@
+"""2, 3, 5. Token to screen in Chromium: added latency, catch-up lag and server CPU.
+
+The fake upstream stamps each token's send time; a MutationObserver in the page stamps the moment
+each token becomes visible. Tokens are unique (`t00042`) and sent in order, so the observer only
+needs the highest token number visible after each DOM change.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+from bench.stats import cpu_seconds, peak_rss_mb, percentile
+from tests.fake_upstream import FakeUpstream, RequestRecord, Script
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+CONTRACT = "1. Parties. Acme Ltd and Beta GmbH. 12.1 The Supplier's liability is unlimited."
+
+OBSERVER = """
+(prefixes) => {
+  window.__seen = {};
+  for (const p of prefixes) window.__seen[p] = [];
+  const pattern = new RegExp('(' + prefixes.join('|') + ')(\\\\d{5})', 'g');
+  const check = (node) => {
+    const el = node.nodeType === 3 ? node.parentElement : node;
+    if (!el || !el.textContent) return;
+    const tail = el.textContent.slice(-400);
+    const now = performance.timeOrigin + performance.now();
+    let m;
+    const best = {};
+    while ((m = pattern.exec(tail)) !== null) best[m[1]] = Math.max(best[m[1]] ?? -1, Number(m[2]));
+    for (const [p, idx] of Object.entries(best)) {
+      const seen = window.__seen[p];
+      while (seen.length <= idx) seen.push(now);
+    }
+  };
+  new MutationObserver((ms) => { for (const m of ms) check(m.target); })
+    .observe(document.body, {childList: true, subtree: true, characterData: true});
+}
+"""
+
+
+def tokens(prefix: str, n: int) -> list[str]:
+    return [f" {prefix}{i:05d}" for i in range(n)]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def streamlit(script: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    port = _free_port()
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "CRS_BUILTIN": "off", **env}
+    environment.pop("ANTHROPIC_API_KEY", None) if "ANTHROPIC_API_KEY" not in env else None
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / script), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _open(page: Page, url: str, prefixes: list[str]) -> None:
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stApp"]')
+    page.wait_for_timeout(1500)
+    page.evaluate(OBSERVER, prefixes)
+
+
+def _paste(page: Page, label: str) -> None:
+    box = page.get_by_label(label)
+    box.fill(CONTRACT)
+    box.press("Control+Enter")
+    page.wait_for_timeout(800)
+
+
+def _wait_all_seen(page: Page, prefix: str, n: int, timeout_s: float) -> None:
+    page.wait_for_function(
+        f"() => window.__seen['{prefix}'].length >= {n}", timeout=int(timeout_s * 1000), polling=50
+    )
+
+
+def _latencies(page: Page, prefix: str, record: RequestRecord) -> dict:
+    seen = page.evaluate(f"() => window.__seen['{prefix}']")
+    sent = [(t + record.wall_offset) * 1000 for t in record.token_times]
+    added = [s - t for s, t in zip(seen, sent, strict=False)]
+    return {
+        "p50_ms": percentile(added, 50),
+        "p95_ms": percentile(added, 95),
+        "lag_after_upstream_ms": seen[-1] - sent[-1],
+        "tokens": len(added),
+    }
+
+
+def single_stream(page: Page, upstream: FakeUpstream, app: str, n: int, rate: float) -> dict:
+    """One report of n tokens at `rate` tokens/s (0: as fast as the upstream can send)."""
+    env = {"OPENAI_BASE_URL": f"{upstream.url}/v1", "OLLAMA_HOST": "http://127.0.0.1:9"}
+    with streamlit(app, env) as (url, pid):
+        _open(page, url, ["t"])
+        if app == "app.py":
+            _paste(page, "Contract text")
+            button = page.locator(".st-key-review button").first
+        else:
+            button = page.locator(".st-key-run button").first
+        upstream.push(Script(tokens=tokens("t", n), delay=1 / rate if rate else 0.0))
+        cpu_before = cpu_seconds(pid)
+        button.click()
+        _wait_all_seen(page, "t", n, timeout_s=n / (rate or 1000) + 120)
+        cpu = cpu_seconds(pid) - cpu_before
+        figures = _latencies(page, "t", upstream.streams()[-1])
+        figures["server_cpu_s"] = cpu
+        return figures
+
+
+def compare_page(page: Page, upstream: FakeUpstream, n: int, rate: float) -> list[dict]:
+    env = {
+        "OLLAMA_HOST": upstream.url,
+        "ANTHROPIC_BASE_URL": upstream.url,
+        "ANTHROPIC_API_KEY": "sk-ant-bench-not-a-key",
+    }
+    with streamlit("pages/1_Compare.py", env) as (url, pid):
+        _open(page, url, ["a", "b"])
+        _paste(page, "Paste a contract")
+        upstream.push(
+            Script(tokens=tokens("a", n), delay=1 / rate),
+            Script(tokens=tokens("b", n), delay=1 / rate),
+        )
+        before = len(upstream.streams())
+        cpu_before = cpu_seconds(pid)
+        page.locator(".st-key-compare button").first.click()
+        _wait_all_seen(page, "a", n, n / rate + 60)
+        _wait_all_seen(page, "b", n, n / rate + 60)
+        cpu = cpu_seconds(pid) - cpu_before
+        records = upstream.streams()[before:]
+        return [
+            {"side": prefix, **_latencies(page, prefix, record), "server_cpu_s": cpu}
+            for prefix, record in zip(("a", "b"), records, strict=True)
+        ]
+
+
+def many_users(browser, upstream: FakeUpstream, users: int, n: int, rate: float) -> dict:
+    env = {"OPENAI_BASE_URL": f"{upstream.url}/v1", "OLLAMA_HOST": "http://127.0.0.1:9"}
+    prefixes = [chr(ord("k") + i) for i in range(users)]
+    with streamlit("app.py", env) as (url, pid):
+        contexts = [browser.new_context() for _ in range(users)]
+        pages = [context.new_page() for context in contexts]
+        for page in pages:
+            _open(page, url, prefixes)
+            _paste(page, "Contract text")
+        before = len(upstream.streams())
+        upstream.push(*(Script(tokens=tokens(p, n), delay=1 / rate) for p in prefixes))
+        for page in pages:
+            page.locator(".st-key-review button").first.click()
+        added: list[float] = []
+        completed = 0
+        deadline = time.monotonic() + n / rate + 90
+        records = []
+        while len(records) < users and time.monotonic() < deadline:
+            records = upstream.streams()[before:]
+            time.sleep(0.2)
+        by_prefix = dict(zip(prefixes, records, strict=False))
+        for page in pages:
+            seen_all = page.evaluate("() => window.__seen")
+            prefix = next(p for p in prefixes if seen_all.get(p))  # the run this page started
+            remaining = max(1.0, deadline - time.monotonic())
+            _wait_all_seen(page, prefix, n, remaining)
+            completed += 1
+            seen = page.evaluate(f"() => window.__seen['{prefix}']")
+            record = by_prefix[prefix]
+            sent = [(t + record.wall_offset) * 1000 for t in record.token_times]
+            added += [s - t for s, t in zip(seen, sent, strict=False)]
+        peak = peak_rss_mb(pid)
+        for context in contexts:
+            context.close()
+    return {
+        "users": users,
+        "completed": completed,
+        "p50_ms": percentile(added, 50),
+        "p95_ms": percentile(added, 95),
+        "server_peak_mb": peak,
+    }
+
+
+def run(quick: bool = False) -> dict:
+    n_slow, n_fast = (1000, 3000) if quick else (4000, 10_000)
+    results: dict = {}
+    with FakeUpstream() as upstream, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        for label, n, rate in (("200 tokens/s", n_slow, 200.0), ("unthrottled", n_fast, 0.0)):
+            for app in ("app.py", "bench/baseline_app.py"):
+                results[(label, app)] = single_stream(page, upstream, app, n, rate)
+                page.goto("about:blank")
+        results["compare"] = compare_page(page, upstream, n_slow, 200.0)
+        context.close()
+        results["many"] = many_users(
+            browser, upstream, users=10, n=500 if quick else 1000, rate=50.0
+        )
+        browser.close()
+    return results

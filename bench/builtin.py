@@ -1,0 +1,77 @@
+"""6. Built-in model: generation speed through `stream_model` vs the same llama.cpp server read
+directly with httpx. The two clients alternate on one server; medians over repeats."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from bench.stats import median
+from lib.builtin_model import MODEL_ALIAS, shared_server
+from lib.config import Provider, ProviderConfig
+from lib.providers.base import ChatRequest
+from lib.providers.builtin import gemma_request
+from lib.stream_model import stream_model
+
+REPEATS = 3
+MAX_TOKENS = 200
+SYSTEM = "You write contract review reports in Markdown."
+CONTRACT = (
+    "<contract>"
+    + " ".join(
+        f"{i}. The Supplier shall deliver the services with reasonable care and skill."
+        for i in range(60)
+    )
+    + "</contract>"
+)
+
+
+def _speed(times: list[float]) -> float:
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+def _direct(base_url: str) -> float:
+    request = gemma_request(ChatRequest(SYSTEM, CONTRACT, MAX_TOKENS, 0.0, 0))
+    body = {
+        "model": MODEL_ALIAS,
+        "messages": [{"role": "user", "content": request.user}],
+        "stream": True,
+        "max_tokens": MAX_TOKENS,
+        "temperature": 0.0,
+    }
+    times = []
+    with (
+        httpx.Client(timeout=300) as client,
+        client.stream("POST", f"{base_url}/chat/completions", json=body) as r,
+    ):
+        for line in r.iter_lines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                delta = json.loads(line[6:])["choices"][0]["delta"].get("content")
+                if delta:
+                    times.append(time.monotonic())
+    return _speed(times)
+
+
+def _ours(config: ProviderConfig) -> float:
+    times = [
+        time.monotonic()
+        for _ in stream_model(config, SYSTEM, CONTRACT, max_tokens=MAX_TOKENS, temperature=0.0)
+    ]
+    return _speed(times)
+
+
+def run() -> dict:
+    config = ProviderConfig(Provider.BUILTIN, MODEL_ALIAS, context_length=8192)
+    base_url = shared_server(8192).ensure_started()
+    _ours(config)  # warm-up: load, caches
+    ours, direct = [], []
+    for _ in range(REPEATS):
+        ours.append(_ours(config))
+        direct.append(_direct(base_url))
+    return {
+        "stream_model_tokens_per_s": median(ours),
+        "direct_tokens_per_s": median(direct),
+        "overhead": 1 - median(ours) / median(direct),
+    }
