@@ -144,11 +144,19 @@ STATUS_CASES = [
 ]
 
 
-@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC])
-@pytest.mark.parametrize(("status", "kind"), [*STATUS_CASES, (529, ErrorKind.RATE_LIMITED)])
+HTTP_ERROR_CASES = [
+    *(
+        (provider, status, kind)
+        for provider in Provider
+        if provider is not Provider.BUILTIN
+        for status, kind in STATUS_CASES
+    ),
+    (Provider.ANTHROPIC, 529, ErrorKind.RATE_LIMITED),  # Anthropic's "overloaded"
+]
+
+
+@pytest.mark.parametrize(("provider", "status", "kind"), HTTP_ERROR_CASES)
 def test_http_errors_map_to_one_vocabulary(fake_upstream, provider, status, kind):
-    if status == 529 and provider is not Provider.ANTHROPIC:
-        pytest.skip("529 is Anthropic's overloaded status")
     fake_upstream.default = Script(status=status)
     stream = stream_model(config(fake_upstream, provider), "sys", CONTRACT)
     with pytest.raises(ProviderError) as info:
