@@ -6,7 +6,7 @@ import streamlit as st
 
 from lib import ui
 from lib.documents import Document, DocumentError, document_from_text, load_document
-from lib.history import SessionHistory, history_column_config, records_to_csv, records_to_dataframe
+from lib.history import history_column_config, records_to_csv, records_to_dataframe
 from lib.prompts import (
     DEFAULT_TEMPLATE_KEY,
     TEMPLATES,
@@ -15,21 +15,16 @@ from lib.prompts import (
     fits_context,
 )
 from lib.review import context_limit, launch, save_upload
-from lib.settings import current_settings
 
 st.set_page_config(page_title="Contract Review Studio", page_icon="📄", layout="wide")
-settings = current_settings()
 state = st.session_state
-ui.cancel_active_runs(state, "review")
-history = SessionHistory.from_state(state)
-run_log = ui.shared_run_log(settings)
+page = ui.page_context(state, "review")
+settings, history, run_log = page.settings, page.history, page.run_log
 
 with st.sidebar:
     st.header("Model")
     config = ui.provider_picker(settings, "review")
-    with st.expander("Generation settings"):
-        max_tokens = int(st.number_input("Max output tokens", 256, 32_000, 4096, step=256))
-        temperature = st.slider("Temperature (local models)", 0.0, 1.0, 0.2, 0.05)
+    max_tokens, temperature = ui.generation_settings()
 
 st.title("Contract Review Studio")
 st.caption("Paste or upload a contract, pick a review template and watch the report being written.")

@@ -7,6 +7,11 @@ def _f(value: float | None, pattern: str = "{:.1f}") -> str:
     return "—" if value is None else pattern.format(value)
 
 
+def _lag(row: dict) -> str:
+    lag = f"{row['lag_after_upstream_ms']:.0f}"
+    return lag if row.get("complete", True) else f"> {lag} (not caught up; gave up waiting)"
+
+
 def render(results: dict, machine: str, when: str, command: str) -> str:
     lines = [
         "# Benchmarks",
@@ -49,7 +54,7 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
             )
             lines.append(
                 f"| {label} | {name} | {row['tokens']:,} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} "
-                f"| {row['lag_after_upstream_ms']:.0f} | {row['server_cpu_s']:.2f} |"
+                f"| {_lag(row)} | {row['server_cpu_s']:.2f} |"
             )
         lines += [
             "",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,11 @@ import streamlit as st
 from lib import catalog
 from lib.config import Provider, ProviderConfig
 from lib.errors import ERROR_TITLES, ErrorKind
-from lib.history import RunRecord
+from lib.history import RunRecord, SessionHistory
 from lib.live import LiveRun
 from lib.report_export import report_docx, report_markdown
 from lib.run_log import RunLog
-from lib.settings import Settings
+from lib.settings import Settings, current_settings
 from lib.stats import RunStats, RunStatus
 
 FIGURES_REFRESH_S = 0.25
@@ -35,6 +36,28 @@ STATUS_LABELS = {
     "cancelled": "stopped",
     "error": "error",
 }
+
+
+@dataclass(frozen=True)
+class PageContext:
+    settings: Settings
+    history: SessionHistory
+    run_log: RunLog | None
+
+
+def page_context(state: MutableMapping[str, Any], group: str) -> PageContext:
+    """What every page that runs models starts with; ends any run this session left streaming."""
+    settings = current_settings()
+    cancel_active_runs(state, group)
+    return PageContext(settings, SessionHistory.from_state(state), shared_run_log(settings))
+
+
+def generation_settings() -> tuple[int, float]:
+    """Max output tokens and temperature, in a collapsed expander of the current container."""
+    with st.expander("Generation settings"):
+        max_tokens = int(st.number_input("Max output tokens", 256, 32_000, 4096, step=256))
+        temperature = st.slider("Temperature (local models)", 0.0, 1.0, 0.2, 0.05)
+    return max_tokens, temperature
 
 
 def provider_picker(

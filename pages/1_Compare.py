@@ -21,18 +21,14 @@ from lib.compare import (
 )
 from lib.config import Provider
 from lib.documents import Document, DocumentError, document_from_text, load_document
-from lib.history import SessionHistory
 from lib.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
 from lib.report_export import report_markdown
 from lib.review import launch
-from lib.settings import current_settings
 
 st.set_page_config(page_title="Compare · Contract Review Studio", page_icon="⚖️", layout="wide")
-settings = current_settings()
 state = st.session_state
-ui.cancel_active_runs(state, "compare")
-history = SessionHistory.from_state(state)
-run_log = ui.shared_run_log(settings)
+page = ui.page_context(state, "compare")
+settings, history, run_log = page.settings, page.history, page.run_log
 
 st.title("Compare two models")
 st.caption("Both models review the same contract at the same time, with the same report skeleton.")
@@ -73,9 +69,8 @@ for side, (column, default) in enumerate(zip(columns, defaults, strict=True)):
             )
         )
 
-with st.sidebar, st.expander("Generation settings"):
-    max_tokens = int(st.number_input("Max output tokens", 256, 32_000, 4096, step=256))
-    temperature = st.slider("Temperature (local models)", 0.0, 1.0, 0.2, 0.05)
+with st.sidebar:
+    max_tokens, temperature = ui.generation_settings()
 
 go_col, stop_col, _ = st.columns([1, 1, 6])
 compare_clicked = go_col.button("Compare", type="primary", key="compare", width="stretch")
