@@ -20,7 +20,7 @@ from lib.prompts import count_findings
 from lib.stats import RunStats
 from lib.tokens import CHARS_PER_TOKEN
 
-TICK_S = 0.03
+TICK_S = 0.05
 IDLE_S = 0.1
 
 

@@ -24,6 +24,7 @@ from lib.history import RunRecord, SessionHistory
 from lib.live import LiveRun
 from lib.report_export import report_docx, report_markdown
 from lib.run_log import RunLog
+from lib.segments import Segmenter
 from lib.settings import Settings, current_settings
 from lib.stats import RunStats, RunStatus
 
@@ -193,9 +194,11 @@ def stream_into(live: LiveRun, text_area: Any, figures: Any) -> str:
             figures.caption(format_figures(stats))
             time.sleep(0.1)
         waiting.empty()
-        text = st.write_stream(_batches(live, figures))
+        segments = Segmenter(_batches(live, figures))
+        while not segments.finished:
+            st.write_stream(segments.segment())
     figures.caption(format_figures(stats))
-    return text if isinstance(text, str) else stats.text
+    return stats.text
 
 
 def _batches(live: LiveRun, figures: Any) -> Iterator[str]:

@@ -24,6 +24,7 @@ from lib.documents import Document, DocumentError, document_from_text, load_docu
 from lib.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
 from lib.report_export import report_markdown
 from lib.review import launch
+from lib.segments import SegmentedText
 
 st.set_page_config(page_title="Compare · Contract Review Studio", page_icon="⚖️", layout="wide")
 state = st.session_state
@@ -105,22 +106,32 @@ if compare_clicked:
         ui.remember_active(state, "compare", lives)
         stream_columns = st.columns(2)
         figures = [col.empty() for col in stream_columns]
-        texts_shown = [col.empty() for col in stream_columns]
-        texts = ["", ""]
+        slots = [col.empty() for col in stream_columns]
+        areas = [slot.container() for slot in slots]
+        live_text = [area.empty() for area in areas]
+        texts = [SegmentedText(), SegmentedText()]
+        last_figures = 0.0
         try:
             for step in watch(lives):
+                now = time.monotonic()
                 for i, live in enumerate(lives):
-                    texts[i] += step.texts[i]
-                    if texts[i] and step.texts[i]:
-                        texts_shown[i].markdown(texts[i])
-                    elif not texts[i]:
-                        texts_shown[i].caption(ui.waiting_line(live.stats))
-                    figures[i].caption(ui.format_figures(live.stats, time.monotonic()))
+                    if step.texts[i]:
+                        finished = texts[i].add(step.texts[i])
+                        if finished is not None:
+                            live_text[i].markdown(finished)
+                            live_text[i] = areas[i].empty()
+                        live_text[i].markdown(texts[i].live)
+                    elif not live.stats.text:
+                        live_text[i].caption(ui.waiting_line(live.stats))
+                if now - last_figures >= ui.FIGURES_REFRESH_S:
+                    last_figures = now
+                    for figure, live in zip(figures, lives, strict=True):
+                        figure.caption(ui.format_figures(live.stats, now))
         finally:
             stop_all(lives)
             state.get(ui.ACTIVE_RUNS_KEY, {}).pop("compare", None)
         state["compare_stats"] = {record.run_id: live.stats for record, live in runs}
-        for placeholder in (*figures, *texts_shown):
+        for placeholder in (*figures, *slots):
             placeholder.empty()
 
 comparison_id = state.get("comparison_id")
