@@ -92,6 +92,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _child_environment() -> dict[str, str]:
+    """The app's environment minus what the server would take as its own settings.
+
+    llama-cpp-python reads every setting from an environment variable of the same name, and those
+    win over the command line: a `PORT` meant for the app made it bind the app's port, and an
+    `API_KEY` would lock us out.
+    """
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    names = set(ServerSettings.model_fields) | set(ModelSettings.model_fields)
+    return {key: value for key, value in os.environ.items() if key.lower() not in names}
+
+
 def _die_with_parent() -> None:
     """Runs in the child before exec: ask Linux to SIGTERM it when the app process dies."""
     try:
@@ -161,6 +174,7 @@ class BuiltinServer:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                env=_child_environment(),
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         except OSError as exc:
@@ -193,7 +207,8 @@ class BuiltinServer:
 
     def _last_error(self) -> str:
         lines = [line for line in self._stderr_tail if line.strip()]
-        return " / ".join(lines[-3:]) or "no error output"
+        errors = [line for line in lines if "error" in line.lower()] or lines
+        return " / ".join(errors[-3:]) or "no error output"
 
     def stop(self) -> None:
         process, self._process, self.base_url = self._process, None, None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import socket
 import threading
 import time
 
@@ -100,3 +102,29 @@ def test_startup_failure_is_a_clear_error(tmp_path, monkeypatch):
         server.ensure_started()
     assert "built-in model server" in info.value.message
     assert not server.info().running
+
+
+def test_app_environment_does_not_leak_into_the_server_settings(monkeypatch):
+    """llama-cpp-python reads PORT, API_KEY… from the environment; the app's must not reach it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("PORT", str(taken.getsockname()[1]))
+        monkeypatch.setenv("API_KEY", "would-lock-us-out")
+        server = BuiltinServer(context_length=512)
+        try:
+            url = server.ensure_started()
+            assert str(taken.getsockname()[1]) not in url
+            assert (
+                "".join(
+                    stream_model(
+                        dataclasses.replace(CONFIG, context_length=512),
+                        SYSTEM,
+                        CONTRACT,
+                        max_tokens=4,
+                    )
+                )
+                is not None
+            )
+        finally:
+            server.stop()
