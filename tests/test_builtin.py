@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 import threading
 import time
 
+import httpx
 import pytest
 
 import lib.builtin_model as builtin_model
@@ -115,16 +115,7 @@ def test_app_environment_does_not_leak_into_the_server_settings(monkeypatch):
         try:
             url = server.ensure_started()
             assert str(taken.getsockname()[1]) not in url
-            assert (
-                "".join(
-                    stream_model(
-                        dataclasses.replace(CONFIG, context_length=512),
-                        SYSTEM,
-                        CONTRACT,
-                        max_tokens=4,
-                    )
-                )
-                is not None
-            )
+            # The server demands no key: API_KEY stayed in the app's environment.
+            assert httpx.get(f"{url}/models", timeout=5).status_code == 200
         finally:
             server.stop()
