@@ -168,7 +168,7 @@ def shared_run_log(settings: Settings) -> RunLog | None:
 
 def format_figures(stats: RunStats, now: float | None = None) -> str:
     """One line of live figures; tokens so far are estimated until the provider reports them."""
-    parts = [f"⏱ {stats.elapsed(now):.1f} s"]
+    parts = [f"{stats.elapsed(now):.1f} s elapsed"]
     ttft = stats.time_to_first_token
     parts.append(f"first token {ttft:.2f} s" if ttft is not None else "waiting for first token")
     mark = "" if stats.output_reported else "~"
