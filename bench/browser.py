@@ -169,7 +169,7 @@ def compare_page(page: Page, upstream: FakeUpstream, n: int, rate: float) -> lis
     env = {
         "OLLAMA_HOST": upstream.url,
         "ANTHROPIC_BASE_URL": upstream.url,
-        "ANTHROPIC_API_KEY": "sk-ant-bench-not-a-key",
+        "ANTHROPIC_API_KEY": "fake-ant-bench-not-a-key",
     }
     with streamlit("pages/1_Compare.py", env) as (url, pid):
         _open(page, url, ["a", "b"])

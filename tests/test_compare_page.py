@@ -150,7 +150,7 @@ def env(fake_upstream, tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OLLAMA_HOST", fake_upstream.url)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_upstream.url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-compare-test-key-000111")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "fake-ant-compare-test-key-000111")
     monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "h.sqlite3"))
     monkeypatch.setenv("CRS_BUILTIN", "off")
     return fake_upstream

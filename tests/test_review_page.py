@@ -16,7 +16,7 @@ from tests.fake_upstream import FakeUpstream, Script
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CONTRACT = "1. Parties. Acme Ltd (Supplier) and Beta GmbH (Customer).\n12.1 The Supplier's liability is unlimited."
-KEY = "sk-ant-api03-PAGE-TEST-KEY-do-not-leak-42"
+KEY = "fake-ant-api03-PAGE-TEST-KEY-do-not-leak-42"
 
 
 @pytest.fixture

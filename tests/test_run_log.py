@@ -12,7 +12,7 @@ from lib.settings import load_settings
 from lib.stream_model import stream_model
 from tests.fake_upstream import Script
 
-KEY = "sk-ant-api03-RECOGNISABLE-FAKE-KEY-7f3a9c"
+KEY = "fake-ant-api03-RECOGNISABLE-FAKE-KEY-7f3a9c"
 
 
 def record(**kw) -> RunRecord:

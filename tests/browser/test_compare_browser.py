@@ -23,7 +23,7 @@ def test_both_columns_stream_together_and_stop_ends_both(page, streamlit_app, up
         "pages/1_Compare.py",
         OLLAMA_HOST=upstream.url,
         ANTHROPIC_BASE_URL=upstream.url,
-        ANTHROPIC_API_KEY="sk-ant-browser-test-key-0000",
+        ANTHROPIC_API_KEY="fake-ant-browser-test-key-0000",
     )
     wait_for_app(page, url)
     box = page.get_by_label("Paste a contract")
