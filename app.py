@@ -118,7 +118,7 @@ with report_area:
                 settings=settings,
             )
             state["shown_run_id"] = record.run_id
-            ui.show_live(state, "review", [(live, st.empty(), st.empty())])
+            ui.show_live(state, "review", live)
             ui.report_view(record, key="current")
     else:
         shown = history.get(state.get("shown_run_id", ""))

@@ -128,24 +128,20 @@ def remember_active(state: MutableMapping[str, Any], group: str, lives: list[Liv
     state.setdefault(ACTIVE_RUNS_KEY, {})[group] = lives
 
 
-def show_live(
-    state: MutableMapping[str, Any], group: str, runs: list[tuple[LiveRun, Any, Any]]
-) -> None:
-    """Stream one run into its (text, figures) placeholders; cancel it however the script ends.
+def show_live(state: MutableMapping[str, Any], group: str, live: LiveRun) -> None:
+    """Stream one run in two placeholders (text, figures); cancel it however the script ends.
 
-    The text placeholder is emptied afterwards so the caller can draw the finished report.
+    The placeholders are emptied afterwards so the caller can draw the finished report.
     """
-    remember_active(state, group, [live for live, _, _ in runs])
+    text_area, figures = st.empty(), st.empty()
+    remember_active(state, group, [live])
     try:
-        for live, text_area, figures in runs:
-            stream_into(live, text_area, figures)
+        stream_into(live, text_area, figures)
     finally:
-        for live, _, _ in runs:
-            live.cancel()
+        live.cancel()
         state.get(ACTIVE_RUNS_KEY, {}).pop(group, None)
-    for _, text_area, figures in runs:
-        text_area.empty()
-        figures.empty()
+    text_area.empty()
+    figures.empty()
 
 
 @st.cache_resource(show_spinner=False)
@@ -184,8 +180,8 @@ def waiting_line(stats: RunStats) -> str:
     return f"{reason} {stats.elapsed():.1f} s"
 
 
-def stream_into(live: LiveRun, text_area: Any, figures: Any) -> str:
-    """Draw a run as it happens into two placeholders; returns the text shown."""
+def stream_into(live: LiveRun, text_area: Any, figures: Any) -> None:
+    """Draw a run as it happens into two placeholders."""
     stats = live.stats
     with text_area.container():
         waiting = st.empty()
@@ -198,7 +194,6 @@ def stream_into(live: LiveRun, text_area: Any, figures: Any) -> str:
         while not segments.finished:
             st.write_stream(segments.segment())
     figures.caption(format_figures(stats))
-    return stats.text
 
 
 def _batches(live: LiveRun, figures: Any) -> Iterator[str]:
