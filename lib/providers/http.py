@@ -6,7 +6,9 @@ kinds, and so that every response is registered for cancellation the same way.
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,9 +53,16 @@ class Hints:
     auth_fix: str = "check the API key"
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every client: building one loads the CA bundle, which showed in the
+    server's profile when many sessions started runs (a client is made per run)."""
+    return ssl.create_default_context()
+
+
 def client_for(config: ProviderConfig) -> httpx.Client:
     timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
-    return httpx.Client(timeout=timeout, trust_env=False)
+    return httpx.Client(timeout=timeout, trust_env=False, verify=_tls_context())
 
 
 def auth_headers(config: ProviderConfig) -> dict[str, str]:
