@@ -15,12 +15,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lib.history import RunRecord
-from lib.live import LiveRun
+from lib.live import LiveRun, render_interval
 from lib.prompts import count_findings
 from lib.stats import RunStats
 from lib.tokens import CHARS_PER_TOKEN
 
-TICK_S = 0.05
 IDLE_S = 0.1
 
 
@@ -35,9 +34,10 @@ class Step:
         return any(self.texts)
 
 
-def watch(lives: Sequence[LiveRun], tick: float = TICK_S, idle: float = IDLE_S) -> Iterator[Step]:
-    """Steps until every run has ended: at most one per `tick` while text flows, one per `idle`
-    while all sides are silent (so the caller can redraw waiting lines and be stopped)."""
+def watch(lives: Sequence[LiveRun], idle: float = IDLE_S) -> Iterator[Step]:
+    """Steps until every run has ended: at most one per `render_interval()` while text flows, one
+    per `idle` while all sides are silent (so the caller can redraw waiting lines and be
+    stopped)."""
     ended = [False] * len(lives)
     last_step = time.monotonic()
     while not all(ended):
@@ -52,7 +52,7 @@ def watch(lives: Sequence[LiveRun], tick: float = TICK_S, idle: float = IDLE_S) 
             last_step = now
             yield step
         if not all(ended):
-            time.sleep(tick)
+            time.sleep(render_interval())
 
 
 def stop_all(lives: Sequence[LiveRun]) -> None:

@@ -7,8 +7,15 @@ line and live figures, and so stays interruptible.
 
 Why batches: `st.write_stream` re-sends the whole text for every piece it is handed, so handing it
 each token makes a long report cost quadratic bandwidth and CPU. `batches()` yields whatever has
-arrived since the last render, at most once per `min_interval`: a slow stream still shows each token
-at once, a fast one is rendered a few dozen times a second instead of per token.
+arrived since the last render, at most once per render interval: a slow stream still shows each
+token at once, a fast one is rendered a few dozen times a second instead of per token.
+
+Why a shared render budget: every re-render costs the server about a millisecond and the viewer's
+browser about ten (profiles in docs/BENCHMARKS.md), whatever the stream's speed. With a fixed
+interval, ten sessions streaming at once asked for 200 renders a second and the browsers fell
+behind. The process hands out `RENDERS_PER_S` renders a second across all streams in flight: up to
+three streams (a review, or a comparison) still render every 50 ms, more streams render less often
+each, and the cost of live rendering stops growing with the number of users.
 
 The worker never calls Streamlit.
 """
@@ -26,8 +33,29 @@ from lib.stream_model import ModelStream
 
 _END = object()
 DEFAULT_POLL_S = 0.1
-DEFAULT_MIN_INTERVAL_S = 0.05
+MIN_RENDER_INTERVAL_S = 0.05
+RENDERS_PER_S = 60.0
 JOIN_TIMEOUT_S = 2.0
+
+
+class _StreamsInFlight:
+    """How many runs this process is streaming now, across every session."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.count += n
+
+
+_IN_FLIGHT = _StreamsInFlight()
+
+
+def render_interval() -> float:
+    """Seconds between two renders of one stream, under the process-wide render budget."""
+    return max(MIN_RENDER_INTERVAL_S, _IN_FLIGHT.count / RENDERS_PER_S)
 
 
 class LiveRun:
@@ -46,6 +74,7 @@ class LiveRun:
         self._on_end = on_end
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        _IN_FLIGHT.add(1)
         self._thread = threading.Thread(target=self._pump, name="model-stream", daemon=True)
         self._thread.start()
 
@@ -66,6 +95,7 @@ class LiveRun:
         except Exception as exc:
             self.error = BadResponse(f"Unexpected failure ({type(exc).__name__}).")
         finally:
+            _IN_FLIGHT.add(-1)
             try:
                 if self._on_end is not None:
                     self._on_end(self)
@@ -73,9 +103,11 @@ class LiveRun:
                 self._queue.put(_END)
 
     def batches(
-        self, poll: float = DEFAULT_POLL_S, min_interval: float = DEFAULT_MIN_INTERVAL_S
+        self, poll: float = DEFAULT_POLL_S, min_interval: float | None = None
     ) -> Iterator[str]:
         """Text that arrived since the last batch; "" every `poll` seconds while nothing does.
+
+        Batches come at most once per `min_interval`, by default the current `render_interval()`.
 
         The empty yields let the caller redraw (and so be stoppable) while the model is silent.
         Ends when the run ends, whatever the reason; read `stats` and `error` afterwards.
@@ -91,7 +123,8 @@ class LiveRun:
             ended = item is _END
             if not ended:
                 parts.append(item)  # type: ignore[arg-type]
-                ended = self._collect(parts, last_yield + min_interval)
+                interval = render_interval() if min_interval is None else min_interval
+                ended = self._collect(parts, last_yield + interval)
             if parts:
                 last_yield = time.monotonic()
                 yield "".join(parts)

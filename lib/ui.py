@@ -28,7 +28,8 @@ from lib.segments import Segmenter
 from lib.settings import Settings, current_settings
 from lib.stats import RunStats, RunStatus
 
-FIGURES_REFRESH_S = 0.25
+# Live figures change slowly; each refresh costs the browser as much as a text render.
+FIGURES_REFRESH_S = 1.0
 ACTIVE_RUNS_KEY = "active_runs"
 
 STATUS_LABELS = {

@@ -1,0 +1,51 @@
+"""LiveRun pacing over real HTTP: batches, and the render budget shared by every stream in flight."""
+
+from __future__ import annotations
+
+import time
+
+from lib.config import Provider, ProviderConfig
+from lib.live import MIN_RENDER_INTERVAL_S, RENDERS_PER_S, LiveRun, render_interval
+from lib.stats import RunStatus
+from lib.stream_model import stream_model
+from tests.fake_upstream import FakeUpstream, Script
+
+
+def start(upstream: FakeUpstream) -> LiveRun:
+    cfg = ProviderConfig(Provider.OPENAI, "llama3.2", f"{upstream.url}/v1", read_timeout=10)
+    return LiveRun(stream_model(cfg, "sys", "contract"))
+
+
+def test_render_interval_grows_with_streams_in_flight_and_recovers(fake_upstream):
+    assert render_interval() == MIN_RENDER_INTERVAL_S
+    sessions = 10
+    fake_upstream.push(*(Script(tokens=[" a"], first_delay=5) for _ in range(sessions)))
+    lives = [start(fake_upstream) for _ in range(sessions)]
+    try:
+        assert render_interval() == sessions / RENDERS_PER_S > MIN_RENDER_INTERVAL_S
+    finally:
+        for live in lives:
+            live.cancel()
+    assert all(live.finished for live in lives)
+    assert render_interval() == MIN_RENDER_INTERVAL_S
+
+
+def test_batches_join_tokens_that_arrive_within_one_interval(fake_upstream):
+    tokens = [f" t{i}" for i in range(100)]
+    fake_upstream.push(Script(tokens=tokens, delay=0.005))
+    live = start(fake_upstream)
+    started = time.monotonic()
+    batches = [batch for batch in live.batches(min_interval=0.1) if batch]
+    elapsed = time.monotonic() - started
+    assert "".join(batches) == "".join(tokens)
+    assert live.stats.status is RunStatus.DONE
+    # One batch per interval at most (plus the first, which goes out at once).
+    assert 2 <= len(batches) <= elapsed / 0.1 + 2
+
+
+def test_a_slow_stream_gets_every_token_at_once(fake_upstream):
+    tokens = [f" t{i}" for i in range(8)]
+    fake_upstream.push(Script(tokens=tokens, delay=0.15))
+    live = start(fake_upstream)
+    batches = [batch for batch in live.batches() if batch]
+    assert batches == tokens
