@@ -362,3 +362,16 @@ def test_claude_without_key_asks_for_one(fake_upstream):
         list(stream_model(cfg, "sys", CONTRACT))
     assert info.value.kind is ErrorKind.AUTH_FAILED and "ANTHROPIC_API_KEY" in info.value.message
     assert not fake_upstream.streams()
+
+
+def test_claude_client_reuses_the_shared_tls_context(fake_upstream):
+    """A run must not rebuild a TLS context (loading the CA bundle costs ~20 ms of CPU per run)."""
+    from lib.providers import anthropic as claude
+    from lib.providers.http import tls_context
+
+    client = claude.client_for(config(fake_upstream, Provider.ANTHROPIC))
+    try:
+        assert client._client._transport._pool._ssl_context is tls_context()
+        assert client.timeout.read == 5.0
+    finally:
+        client.close()

@@ -30,7 +30,7 @@ from lib.errors import (
     TimedOut,
 )
 from lib.providers.base import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
-from lib.providers.http import looks_like_context_error
+from lib.providers.http import looks_like_context_error, tls_context
 
 SERVICE = "Claude"
 
@@ -41,11 +41,14 @@ def client_for(config: ProviderConfig) -> anthropic.Anthropic:
             "No Anthropic API key is set — set ANTHROPIC_API_KEY, add it to "
             ".streamlit/secrets.toml, or type it in the sidebar for this session."
         )
+    timeout = anthropic.Timeout(config.read_timeout, connect=config.connect_timeout)
     return anthropic.Anthropic(
         api_key=config.api_key,
         base_url=config.base_url or None,
         max_retries=0,
-        timeout=anthropic.Timeout(config.read_timeout, connect=config.connect_timeout),
+        timeout=timeout,
+        # The SDK's own transport would load the CA bundle again for every run (20 ms of CPU).
+        http_client=anthropic.DefaultHttpxClient(timeout=timeout, verify=tls_context()),
     )
 
 

@@ -54,7 +54,7 @@ class Hints:
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """One TLS context for every client: building one loads the CA bundle, which showed in the
     server's profile when many sessions started runs (a client is made per run)."""
     return ssl.create_default_context()
@@ -62,7 +62,7 @@ def _tls_context() -> ssl.SSLContext:
 
 def client_for(config: ProviderConfig) -> httpx.Client:
     timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
-    return httpx.Client(timeout=timeout, trust_env=False, verify=_tls_context())
+    return httpx.Client(timeout=timeout, trust_env=False, verify=tls_context())
 
 
 def auth_headers(config: ProviderConfig) -> dict[str, str]:
