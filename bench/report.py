@@ -13,24 +13,35 @@ PROFILE_NOTES = """## What the profiles showed, and what changed
   SDK's per-event model construction (`construct_type` → pydantic `validate_python`), a quarter in
   its SSE decoder; `MessageStream` also rebuilt a message snapshot per event. The SDK now sends the
   request (auth, typed errors) and the events are decoded with httpx-sse and `json`: 2.42 s → 0.30 s
-  for 20,000 events, 5–8× faster than the SDK's `text_stream`. The gap left to the floor is
-  httpx-sse's line-by-line decoding (three lines per Anthropic event); a hand-written decoder could
-  close it, but 50,000 events/s is about a thousand times what any model sends, so the library stays.
+  for 20,000 events, 5–8× faster than the SDK's `text_stream`. A second profile then showed 19 ms
+  of every run in `load_verify_locations`: the SDK built its own TLS context (loading the CA bundle)
+  for each client. The client now gets an SDK-default transport on the app's shared TLS context,
+  which took the Claude stream from 1.41× to about 1.25× the floor. What is left is httpx-sse's
+  line-by-line decoding (three lines per Anthropic event); 100,000 events/s is far above what any
+  model sends, so the library stays.
 - **Long reports.** `RunStats.text += delta` copied the whole report for every token (quadratic);
   the text is now kept as pieces and joined on demand. Events became NamedTuples (the frozen
   dataclasses' `__init__` showed in the profile). Ollama went from 1.63× to 1.1–1.4× the floor.
 - **Token to screen.** The page is fed batches (everything since the last render, at most every
-  50 ms) by a worker thread, and a long report streams in segments of about 2,000 characters cut at
+  30 ms for a single stream) by a worker thread, and a long report streams in segments of about 2,000 characters cut at
   Markdown block boundaries, each its own `st.write_stream`, so an update re-renders a bounded amount
   of Markdown. Segmenting took the unthrottled lag from about 600 ms to about 400 ms.
 - **Many users.** py-spy on the Streamlit server during ten sessions: after every script run
   Streamlit's source watcher re-scanned all loaded modules and its inotify/polling watchers were
   busy (about 15% of samples together), and each run built a fresh TLS context for its HTTP client
   (about 6%). The served app now watches no files (`fileWatcherType = "none"`) and shares one TLS
-  context: p95 went from 1.1–2.7 s to about 0.75 s. What remains is mostly time the server spends
-  waiting on sockets; the ten Chromium front-ends share this machine's two cores with the server,
-  and rendering five times less often (250 ms batches) did not move the p95. The 300 ms target is
-  not met here.
+  context: p95 went from 1.1–2.7 s to about 0.4–0.7 s. Per-process CPU accounting (`/proc`) then
+  showed the server at about 0.25 of a core and the ten Chromium renderers at about 1.5 cores: the
+  machine was saturated by rendering. A Chrome DevTools CPU profile of one page at 50 tokens/s put
+  each re-render at about 10 ms of renderer time (Streamlit's Markdown component, emotion styles,
+  React commit, layout) whatever the size of the update, so cost follows renders per second, not
+  tokens. Two changes: live figures refresh once a second instead of four times, and the process
+  shares a budget of 70 renders a second across all streams in flight (`lib/live.py`), so ten
+  streams render every 143 ms each. p95 went from 0.33–0.46 s to about 0.19–0.21 s.
+- **Render interval.** With the budget in place the floor interval for one or two streams went
+  from 50 ms to 30 ms: at 200 tokens/s the p95 went from about 56 ms (level with the baseline's on a
+  quiet machine) to about 36 ms, for about 5% more server CPU (1.33 → 1.4 s), still about a quarter
+  of the baseline's.
 """
 
 
@@ -39,13 +50,19 @@ def _lag(row: dict) -> str:
     return lag if row.get("complete", True) else f"> {lag} (not caught up; gave up waiting)"
 
 
+def _p95(row: dict) -> str:
+    if row["runs"] == 1:
+        return f"{row['p95_ms']:.0f}"
+    return f"{row['p95_ms']:.0f} ({row['p95_min_ms']:.0f}–{row['p95_max_ms']:.0f})"
+
+
 def render(results: dict, machine: str, when: str, command: str) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {when} on {machine}, with `{command}`. Figures are medians of repeated runs or",
-        "percentiles over every token of a run; ratios compare programs measured side by side in the",
-        "same run, because the machine is noisy.",
+        f"Measured {when} on {machine}, with `{command}`. Figures are medians over repeated runs",
+        "(browser latencies: of each run's percentiles over every token, with the range of the p95s);",
+        "ratios compare programs measured side by side in the same run, because the machine is noisy.",
         "",
     ]
     if "parsers" in results:
@@ -67,8 +84,8 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
         lines += [
             "## 2. Token to screen (Chromium, MutationObserver)",
             "",
-            "| stream | app | tokens | added latency p50 ms | p95 ms | on screen after upstream end ms | server CPU s |",
-            "|---|---|---|---|---|---|---|",
+            "| stream | app | runs | tokens | added latency p50 ms | p95 ms (range) | on screen after upstream end ms | server CPU s |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for key, row in browser.items():
             if not isinstance(key, tuple):
@@ -80,7 +97,7 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
                 else "baseline (`st.write_stream` + openai SDK)"
             )
             lines.append(
-                f"| {label} | {name} | {row['tokens']:,} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} "
+                f"| {label} | {name} | {row['runs']} | {row['tokens']:,} | {row['p50_ms']:.0f} | {_p95(row)} "
                 f"| {_lag(row)} | {row['server_cpu_s']:.2f} |"
             )
         lines += [
@@ -91,12 +108,12 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
             "",
             "## 3. Two at once (Compare page, both sides 200 tokens/s)",
             "",
-            "| side | tokens | p50 ms | p95 ms | after upstream end ms | server CPU s (both) |",
-            "|---|---|---|---|---|---|",
+            "| side | runs | tokens | p50 ms | p95 ms (range) | after upstream end ms | server CPU s (both) |",
+            "|---|---|---|---|---|---|---|",
         ]
         for row in browser["compare"]:
             lines.append(
-                f"| {row['side']} | {row['tokens']:,} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} "
+                f"| {row['side']} | {row['runs']} | {row['tokens']:,} | {row['p50_ms']:.0f} | {_p95(row)} "
                 f"| {row['lag_after_upstream_ms']:.0f} | {row['server_cpu_s']:.2f} |"
             )
         many = browser["many"]
@@ -106,10 +123,10 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
             "",
             "## 5. Many users (browser sessions streaming at once, 50 tokens/s each)",
             "",
-            "| sessions | completed | p50 ms | p95 ms | server peak RSS MB |",
-            "|---|---|---|---|---|",
-            f"| {many['users']} | {many['completed']} | {many['p50_ms']:.0f} | {many['p95_ms']:.0f} "
-            f"| {many['server_peak_mb']:.0f} |",
+            "| sessions | runs | completed (worst run) | p50 ms | p95 ms (range) | server CPU s | server peak RSS MB |",
+            "|---|---|---|---|---|---|---|",
+            f"| {many['users']} | {many['runs']} | {many['completed']} | {many['p50_ms']:.0f} | {_p95(many)} "
+            f"| {many['server_cpu_s']:.1f} | {many['server_peak_mb']:.0f} |",
             "",
             "Target: all complete, p95 ≤ 300 ms.",
             "",

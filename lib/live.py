@@ -8,14 +8,14 @@ line and live figures, and so stays interruptible.
 Why batches: `st.write_stream` re-sends the whole text for every piece it is handed, so handing it
 each token makes a long report cost quadratic bandwidth and CPU. `batches()` yields whatever has
 arrived since the last render, at most once per render interval: a slow stream still shows each
-token at once, a fast one is rendered a few dozen times a second instead of per token.
+token at once, a fast one is rendered about thirty times a second instead of per token.
 
 Why a shared render budget: every re-render costs the server about a millisecond and the viewer's
 browser about ten (profiles in docs/BENCHMARKS.md), whatever the stream's speed. With a fixed
 interval, ten sessions streaming at once asked for 200 renders a second and the browsers fell
-behind. The process hands out `RENDERS_PER_S` renders a second across all streams in flight: up to
-three streams (a review, or a comparison) still render every 50 ms, more streams render less often
-each, and the cost of live rendering stops growing with the number of users.
+behind. The process hands out `RENDERS_PER_S` renders a second across all streams in flight: one
+or two streams (a review, or a comparison) render every 30 ms, ten every 143 ms each, and the cost
+of live rendering stops growing with the number of users.
 
 The worker never calls Streamlit.
 """
@@ -33,8 +33,8 @@ from lib.stream_model import ModelStream
 
 _END = object()
 DEFAULT_POLL_S = 0.1
-MIN_RENDER_INTERVAL_S = 0.05
-RENDERS_PER_S = 60.0
+MIN_RENDER_INTERVAL_S = 0.03
+RENDERS_PER_S = 70.0
 JOIN_TIMEOUT_S = 2.0
 
 
