@@ -37,10 +37,12 @@ class Step:
 def watch(lives: Sequence[LiveRun], idle: float = IDLE_S) -> Iterator[Step]:
     """Steps until every run has ended: at most one per `render_interval()` while text flows, one
     per `idle` while all sides are silent (so the caller can redraw waiting lines and be
-    stopped)."""
+    stopped). The interval runs from one drain to the next, so the time the caller spends drawing a
+    step is not added to the wait for the next one."""
     ended = [False] * len(lives)
     last_step = time.monotonic()
     while not all(ended):
+        drained_at = time.monotonic()
         texts = []
         for i, live in enumerate(lives):
             text, done = ("", True) if ended[i] else live.drain()
@@ -52,7 +54,7 @@ def watch(lives: Sequence[LiveRun], idle: float = IDLE_S) -> Iterator[Step]:
             last_step = now
             yield step
         if not all(ended):
-            time.sleep(render_interval())
+            time.sleep(max(0.0, drained_at + render_interval() - time.monotonic()))
 
 
 def stop_all(lives: Sequence[LiveRun]) -> None:
