@@ -38,6 +38,12 @@ PROFILE_NOTES = """## What the profiles showed, and what changed
   tokens. Two changes: live figures refresh once a second instead of four times, and the process
   shares a budget of 70 renders a second across all streams in flight (`lib/live.py`), so ten
   streams render every 143 ms each. p95 went from 0.33–0.46 s to about 0.19–0.21 s.
+- **Compare.** Each side's p95 (40–47 ms) is level with the baseline's single stream but 10–30%
+  above our own single stream (36 ms), against a 20% target, and the figure changes from run to run.
+  Between a good run (36/40 ms) and a bad one (45/48 ms) the renderer CPU was the same (0.46 of a
+  core), and the late tokens were many small overruns (42–50 ms), not stalls. Two things were tried
+  and dropped: draining the two sides in turn, half an interval apart, gave runs from 36 to 60 ms;
+  a shorter Compare interval (24 ms) gave 30 to 70 ms. The cause is not found yet.
 - **Render interval.** With the budget in place the floor interval for one or two streams went
   from 50 ms to 30 ms: at 200 tokens/s the p95 went from about 56 ms (level with the baseline's on a
   quiet machine) to about 36 ms, for about 5% more server CPU (1.33 → 1.4 s), still about a quarter
