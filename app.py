@@ -1,4 +1,8 @@
-"""Review page: paste or upload a contract and watch the review report write itself."""
+"""Contract Review Studio: the entrypoint names the pages, and draws the Review page.
+
+`st.navigation` rather than the `pages/` folder alone, so the first page is listed as "Review"
+instead of after this file's name.
+"""
 
 from __future__ import annotations
 
@@ -16,138 +20,156 @@ from lib.prompts import (
 )
 from lib.review import context_limit, launch, save_upload
 
-st.set_page_config(page_title="Contract Review Studio", page_icon="📄", layout="wide")
-state = st.session_state
-page = ui.page_context(state, "review")
-settings, history, run_log = page.settings, page.history, page.run_log
 
-with st.sidebar:
-    st.header("Model")
-    config = ui.provider_picker(settings, "review")
-    max_tokens, temperature = ui.generation_settings()
+def review_page() -> None:
+    """Paste or upload a contract and watch the review report write itself."""
+    st.set_page_config(page_title="Contract Review Studio", page_icon="📄", layout="wide")
+    state = st.session_state
+    page = ui.page_context(state, "review")
+    settings, history, run_log = page.settings, page.history, page.run_log
 
-st.title("Contract Review Studio")
-st.caption("Paste or upload a contract, pick a review template and watch the report being written.")
+    with st.sidebar:
+        st.header("Model")
+        config = ui.provider_picker(settings, "review")
+        max_tokens, temperature = ui.generation_settings()
 
-source = st.radio(
-    "Contract", ["Paste text", "Upload a file"], horizontal=True, label_visibility="collapsed"
-)
-document: Document | None = None
-if source == "Paste text":
-    pasted = st.text_area(
-        "Contract text", height=220, key="contract_text", placeholder="Paste the contract here…"
-    )
-    if pasted.strip():
-        document = document_from_text(pasted)
-else:
-    upload = st.file_uploader(
-        "Contract file", type=["pdf", "docx", "txt", "md"], key="contract_file"
-    )
-    if upload is not None:
-        try:
-            document = load_document(upload.getvalue(), upload.name)
-            save_upload(settings, upload.name, upload.getvalue())
-        except DocumentError as exc:
-            st.error(exc.message, icon="📄")
-if document is not None:
-    state["document"] = document  # shared with the Compare page
-    for warning in document.warnings:
-        st.warning(warning)
-
-template_col, side_col = st.columns([2, 1])
-template_key = template_col.selectbox(
-    "Review template",
-    list(TEMPLATES),
-    index=list(TEMPLATES).index(DEFAULT_TEMPLATE_KEY),
-    format_func=lambda key: TEMPLATES[key].title,
-)
-template = TEMPLATES[template_key]
-perspective = side_col.text_input(
-    "Reviewing for", value="", placeholder="e.g. the customer (default: neutral)"
-)
-with st.expander("Instructions to the model"):
-    instructions = st.text_area(
-        "Instructions",
-        value=default_instructions(template),
-        height=220,
-        key=f"instructions_{template_key}",
-        label_visibility="collapsed",
+    st.title("Contract Review Studio")
+    st.caption(
+        "Paste or upload a contract, pick a review template and watch the report being written."
     )
 
-if document is not None:
-    prompt = build_prompt(
-        template, document.text, document.name, instructions=instructions, perspective=perspective
+    source = st.radio(
+        "Contract", ["Paste text", "Upload a file"], horizontal=True, label_visibility="collapsed"
     )
-    with st.expander(f"Preview: {document.name}", expanded=False):
-        cols = st.columns(3)
-        cols[0].metric("Pages", document.pages if document.pages is not None else "—")
-        cols[1].metric("Characters", f"{document.char_count:,}")
-        cols[2].metric("Tokens (estimate, with instructions)", f"{prompt.estimated_tokens:,}")
-        st.text(document.text[:5000] + ("\n…" if document.char_count > 5000 else ""))
-    limit = context_limit(config) if config else None
-    if not fits_context(prompt.estimated_tokens, max_tokens, limit):
-        st.warning(
-            f"This contract (~{prompt.estimated_tokens:,} tokens) plus a {max_tokens:,}-token "
-            f"answer will not fit the model's {limit:,}-token context. Use a model with a longer "
-            "context or review a shorter excerpt."
+    document: Document | None = None
+    if source == "Paste text":
+        pasted = st.text_area(
+            "Contract text", height=220, key="contract_text", placeholder="Paste the contract here…"
+        )
+        if pasted.strip():
+            document = document_from_text(pasted)
+    else:
+        upload = st.file_uploader(
+            "Contract file", type=["pdf", "docx", "txt", "md"], key="contract_file"
+        )
+        if upload is not None:
+            try:
+                document = load_document(upload.getvalue(), upload.name)
+                save_upload(settings, upload.name, upload.getvalue())
+            except DocumentError as exc:
+                st.error(exc.message, icon="📄")
+    if document is not None:
+        state["document"] = document  # shared with the Compare page
+        for warning in document.warnings:
+            st.warning(warning)
+
+    template_col, side_col = st.columns([2, 1])
+    template_key = template_col.selectbox(
+        "Review template",
+        list(TEMPLATES),
+        index=list(TEMPLATES).index(DEFAULT_TEMPLATE_KEY),
+        format_func=lambda key: TEMPLATES[key].title,
+    )
+    template = TEMPLATES[template_key]
+    perspective = side_col.text_input(
+        "Reviewing for", value="", placeholder="e.g. the customer (default: neutral)"
+    )
+    with st.expander("Instructions to the model"):
+        instructions = st.text_area(
+            "Instructions",
+            value=default_instructions(template),
+            height=220,
+            key=f"instructions_{template_key}",
+            label_visibility="collapsed",
         )
 
-review_col, stop_col, _ = st.columns([1, 1, 6])
-review_clicked = review_col.button("Review", type="primary", key="review", width="stretch")
-stop_col.button("Stop", key="stop", width="stretch", help="Stop the running review")
-
-report_area = st.container()
-with report_area:
-    if review_clicked:
-        if document is None:
-            st.info("Paste a contract or upload a file first, then click Review.", icon="✍️")
-        elif config is None:
-            st.info("Choose an available model in the sidebar first.", icon="⚙️")
-        else:
-            record, live = launch(
-                page="review",
-                config=config,
-                document=document,
-                template_key=template_key,
-                instructions=instructions,
-                perspective=perspective,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                history=history,
-                run_log=run_log,
-                settings=settings,
+    if document is not None:
+        prompt = build_prompt(
+            template,
+            document.text,
+            document.name,
+            instructions=instructions,
+            perspective=perspective,
+        )
+        with st.expander(f"Preview: {document.name}", expanded=False):
+            cols = st.columns(3)
+            cols[0].metric("Pages", document.pages if document.pages is not None else "—")
+            cols[1].metric("Characters", f"{document.char_count:,}")
+            cols[2].metric("Tokens (estimate, with instructions)", f"{prompt.estimated_tokens:,}")
+            st.text(document.text[:5000] + ("\n…" if document.char_count > 5000 else ""))
+        limit = context_limit(config) if config else None
+        if not fits_context(prompt.estimated_tokens, max_tokens, limit):
+            st.warning(
+                f"This contract (~{prompt.estimated_tokens:,} tokens) plus a {max_tokens:,}-token"
+                f" answer will not fit the model's {limit:,}-token context. Use a model with a"
+                " longer context or review a shorter excerpt."
             )
-            state["shown_run_id"] = record.run_id
-            ui.show_live(state, "review", live)
-            ui.report_view(record, key="current")
+
+    review_col, stop_col, _ = st.columns([1, 1, 6])
+    review_clicked = review_col.button("Review", type="primary", key="review", width="stretch")
+    stop_col.button("Stop", key="stop", width="stretch", help="Stop the running review")
+
+    report_area = st.container()
+    with report_area:
+        if review_clicked:
+            if document is None:
+                st.info("Paste a contract or upload a file first, then click Review.", icon="✍️")
+            elif config is None:
+                st.info("Choose an available model in the sidebar first.", icon="⚙️")
+            else:
+                record, live = launch(
+                    page="review",
+                    config=config,
+                    document=document,
+                    template_key=template_key,
+                    instructions=instructions,
+                    perspective=perspective,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    history=history,
+                    run_log=run_log,
+                    settings=settings,
+                )
+                state["shown_run_id"] = record.run_id
+                ui.show_live(state, "review", live)
+                ui.report_view(record, key="current")
+        else:
+            shown = history.get(state.get("shown_run_id", ""))
+            if shown is not None:
+                ui.report_view(shown, key="shown")
+
+    st.divider()
+    st.subheader("This session's runs")
+    if len(history):
+        records = history.records
+        frame = records_to_dataframe(records)
+        state["history_ids"] = list(frame.index)
+
+        def _select() -> None:
+            rows = state["history_table"]["selection"]["rows"]
+            if rows:
+                state["shown_run_id"] = state["history_ids"][rows[0]]
+
+        st.dataframe(
+            frame,
+            column_config=history_column_config(),
+            hide_index=True,
+            width="stretch",
+            on_select=_select,
+            selection_mode="single-row",
+            key="history_table",
+        )
+        st.download_button(
+            "Download runs as CSV", records_to_csv(records), "contract-review-runs.csv", "text/csv"
+        )
     else:
-        shown = history.get(state.get("shown_run_id", ""))
-        if shown is not None:
-            ui.report_view(shown, key="shown")
+        st.caption("Runs you start in this browser session appear here.")
 
-st.divider()
-st.subheader("This session's runs")
-if len(history):
-    records = history.records
-    frame = records_to_dataframe(records)
-    state["history_ids"] = list(frame.index)
 
-    def _select() -> None:
-        rows = state["history_table"]["selection"]["rows"]
-        if rows:
-            state["shown_run_id"] = state["history_ids"][rows[0]]
-
-    st.dataframe(
-        frame,
-        column_config=history_column_config(),
-        hide_index=True,
-        width="stretch",
-        on_select=_select,
-        selection_mode="single-row",
-        key="history_table",
-    )
-    st.download_button(
-        "Download runs as CSV", records_to_csv(records), "contract-review-runs.csv", "text/csv"
-    )
-else:
-    st.caption("Runs you start in this browser session appear here.")
+st.navigation(
+    [
+        st.Page(review_page, title="Review", icon="📄", url_path="review", default=True),
+        st.Page("pages/1_Compare.py", title="Compare", icon="⚖️", url_path="compare"),
+        st.Page("pages/2_History.py", title="History", icon="🗂️", url_path="history"),
+    ]
+).run()

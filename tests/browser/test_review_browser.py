@@ -63,3 +63,19 @@ def test_report_streams_in_steps_then_stop_ends_the_upstream(
     runs = RunLog(tmp_path / "history.sqlite3").query()
     assert [r.status for r in runs] == ["cancelled", "done"]
     assert runs[0].report.strip().startswith("tok1000 tok1001 tok1002")
+
+
+def test_navigation_names_every_page_and_opens_each(page, streamlit_app, upstream):
+    url = streamlit_app(OLLAMA_HOST=upstream.url)
+    wait_for_app(page, url)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_text("Review", exact=True).wait_for(timeout=15_000)
+    labels = nav.locator("a").all_inner_texts()
+    assert [label.split()[-1] for label in labels] == ["Review", "Compare", "History"]
+    nav.get_by_text("Compare").click()
+    page.get_by_role("heading", name="Compare two models").wait_for(timeout=15_000)
+    assert page.url.rstrip("/").endswith("/compare")
+    nav.get_by_text("History").click()
+    page.get_by_role("heading", name="History").wait_for(timeout=15_000)
+    nav.get_by_text("Review").click()
+    page.get_by_label("Contract text").wait_for(timeout=15_000)
