@@ -38,12 +38,16 @@ PROFILE_NOTES = """## What the profiles showed, and what changed
   tokens. Two changes: live figures refresh once a second instead of four times, and the process
   shares a budget of 70 renders a second across all streams in flight (`lib/live.py`), so ten
   streams render every 143 ms each. p95 went from 0.33–0.46 s to about 0.19–0.21 s.
-- **Compare.** Each side's p95 (40–47 ms) is level with the baseline's single stream but 10–30%
-  above our own single stream (36 ms), against a 20% target, and the figure changes from run to run.
-  Between a good run (36/40 ms) and a bad one (45/48 ms) the renderer CPU was the same (0.46 of a
-  core), and the late tokens were many small overruns (42–50 ms), not stalls. Two things were tried
-  and dropped: draining the two sides in turn, half an interval apart, gave runs from 36 to 60 ms;
-  a shorter Compare interval (24 ms) gave 30 to 70 ms. The cause is not found yet.
+- **Compare.** Each side's p95 is level with or below the baseline's single stream, but 0–30% above
+  our own single stream (36 ms), against a 20% target, and it changes between runs. Runs fall
+  into a good mode (about 36/40 ms) or a bad one (about 45/48 ms) with the same renderer CPU (0.46
+  of a core). Logging when the server drew each update split the latency in two. The server part
+  was the same in every run (p50 16 ms, p95 29 ms: the wait for the next 30 ms step). The browser
+  part was p95 9.5 ms in good runs and 22–24 ms in bad ones. Streamlit's front end applies every
+  delta that arrives within 10 ms in one React render, so both columns render together. Tried and
+  dropped: draining the sides in turn, half an interval apart (runs from 36 to 60 ms), and a
+  shorter Compare interval of 24 ms (30 to 70 ms). What puts the browser into the bad mode is not
+  found.
 - **Render interval.** With the budget in place the floor interval for one or two streams went
   from 50 ms to 30 ms: at 200 tokens/s the p95 went from about 56 ms (level with the baseline's on a
   quiet machine) to about 36 ms, for about 5% more server CPU (1.33 → 1.4 s), still about a quarter
@@ -159,7 +163,9 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
             "|---|---|---|",
             f"| {b['stream_model_tokens_per_s']:.1f} | {b['direct_tokens_per_s']:.1f} | {b['overhead']:.1%} |",
             "",
-            "Target: overhead ≤ 5%.",
+            "Target: overhead ≤ 5%. Speeds are medians over six runs each; the overhead is the median",
+            "of each back-to-back pair's ratio (the two clients alternate going first), because the",
+            "machine's speed drifts between runs.",
             "",
         ]
     lines += PROFILE_NOTES.splitlines()
