@@ -41,14 +41,13 @@ def client_for(config: ProviderConfig) -> anthropic.Anthropic:
             "No Anthropic API key is set — set ANTHROPIC_API_KEY, add it to "
             ".streamlit/secrets.toml, or type it in the sidebar for this session."
         )
-    timeout = anthropic.Timeout(config.read_timeout, connect=config.connect_timeout)
     return anthropic.Anthropic(
         api_key=config.api_key,
         base_url=config.base_url or None,
         max_retries=0,
-        timeout=timeout,
+        timeout=anthropic.Timeout(config.read_timeout, connect=config.connect_timeout),
         # The SDK's own transport would load the CA bundle again for every run (20 ms of CPU).
-        http_client=anthropic.DefaultHttpxClient(timeout=timeout, verify=tls_context()),
+        http_client=anthropic.DefaultHttpxClient(verify=tls_context()),
     )
 
 
