@@ -206,7 +206,8 @@ def test_errors_show_a_message_keep_partial_text_and_record_error(
     if partial:
         assert record.report == " w0 w1 w2 w3 w4"
         assert any(m.value.strip() == "w0 w1 w2 w3 w4" for m in at.markdown)
-        assert any("partial report" in e.value for e in at.error)
+        (message,) = [e.value for e in at.error if "partial report" in e.value]
+        assert message.count("partial report") == 1, message
     assert at.dataframe[0].value["status"].iloc[0] == "error"
 
 
