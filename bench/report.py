@@ -38,16 +38,24 @@ PROFILE_NOTES = """## What the profiles showed, and what changed
   tokens. Two changes: live figures refresh once a second instead of four times, and the process
   shares a budget of 70 renders a second across all streams in flight (`lib/live.py`), so ten
   streams render every 143 ms each. p95 went from 0.33–0.46 s to about 0.19–0.21 s.
-- **Compare.** Each side's p95 is level with or below the baseline's single stream, but 0–30% above
-  our own single stream (36 ms), against a 20% target, and it changes between runs. Runs fall
-  into a good mode (about 36/40 ms) or a bad one (about 45/48 ms) with the same renderer CPU (0.46
-  of a core). Logging when the server drew each update split the latency in two. The server part
-  was the same in every run (p50 16 ms, p95 29 ms: the wait for the next 30 ms step). The browser
-  part was p95 9.5 ms in good runs and 22–24 ms in bad ones. Streamlit's front end applies every
-  delta that arrives within 10 ms in one React render, so both columns render together. Tried and
-  dropped: draining the sides in turn, half an interval apart (runs from 36 to 60 ms), and a
-  shorter Compare interval of 24 ms (30 to 70 ms). What puts the browser into the bad mode is not
-  found.
+- **Compare.** Last time each side's p95 was 0–30% above our own single stream, against a 20%
+  target, with side b always a few ms behind side a. Timestamps at every stage of a Compare token
+  (upstream send, worker receive, the page's draw, Streamlit's send queue, the page's WebSocket
+  message event, the MutationObserver) split its latency. Reading and waiting for the next 30 ms
+  step were the same as for one stream (p50 15 ms, p95 29 ms). The rest is the browser:
+  Streamlit's front end re-renders on every delta, and only about a third of the steps had both
+  sides' updates applied in one React commit; otherwise the side drawn second waited for the
+  first one's render (+3 ms at p50), and now and then its delta went out on the server's next
+  send cycle, 5 ms later. A DevTools profile put Streamlit's Markdown component first in the
+  renderer's script time: each update re-parses the whole live segment, which for text without
+  blank lines could reach 8,000 characters. Two changes: the side drawn first now alternates
+  every step (`lib/compare.watch`), so both sides share the wait (b was 40 ms against a's 36 ms;
+  now both about 38 ms); and text without blank lines is cut into live segments of at most 4,000
+  characters, twice the usual cut. Still seen: stretches of a few seconds, in about one run in
+  five, where the time from the server's send to the page's WebSocket message event rises from
+  about 5 ms to about 14 ms (p95) with the same renderer CPU and run-queue waits. Tried and
+  dropped before: draining the sides half an interval apart (36 to 60 ms) and a 24 ms Compare
+  interval (30 to 70 ms): more renders a second, more of those stretches.
 - **Render interval.** With the budget in place the floor interval for one or two streams went
   from 50 ms to 30 ms: at 200 tokens/s the p95 went from about 56 ms (level with the baseline's on a
   quiet machine) to about 36 ms, for about 5% more server CPU (1.33 → 1.4 s), still about a quarter

@@ -114,7 +114,8 @@ if compare_clicked:
         try:
             for step in watch(lives):
                 now = time.monotonic()
-                for i, live in enumerate(lives):
+                for i in step.order:
+                    live = lives[i]
                     if step.texts[i]:
                         finished = texts[i].add(step.texts[i])
                         if finished is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -48,8 +49,10 @@ def test_watch_interleaves_both_sides(fake_upstream):
     lives = [live(fake_upstream), live(fake_upstream)]
     both_growing = 0
     texts = ["", ""]
+    orders = []
     for step in watch(lives):
         texts = [t + s for t, s in zip(texts, step.texts, strict=True)]
+        orders.append(step.order)
         if all(step.texts):
             both_growing += 1
     assert texts[0] == "".join(f" a{i}" for i in range(30)) or texts[0] == "".join(
@@ -57,6 +60,8 @@ def test_watch_interleaves_both_sides(fake_upstream):
     )
     assert {texts[0][:3], texts[1][:3]} == {" a0", " b0"}
     assert both_growing >= 3, "the two sides did not stream during the same time window"
+    assert set(orders) == {(0, 1), (1, 0)}
+    assert all(a != b for a, b in itertools.pairwise(orders)), "the side drawn first alternates"
     assert all(run.stats.status is RunStatus.DONE for run in lives)
 
 
