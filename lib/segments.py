@@ -5,9 +5,9 @@ grows with the report: near the end of a long report each update re-parses tens 
 Markdown. Streaming each segment into its own `st.write_stream` keeps finished segments untouched
 and bounds the work per update. Segments end at a blank line (a Markdown block boundary) once they
 are long enough — never inside a fenced code block — or, for text with no blank lines at all, at
-whitespace once they reach twice that length. The live segment's length is what every update costs
-the browser (it re-parses the segment and reflows its paragraph whole), and on Compare the second
-side's update waits for the first's.
+whitespace once they reach twice the soft limit. The live segment's length is what every update
+costs the browser (it re-parses the segment and reflows its paragraph whole), and on Compare the
+second side's update waits for the first's.
 """
 
 from __future__ import annotations
