@@ -243,9 +243,7 @@ def run_outcome(record: RunRecord) -> None:
             if record.error_kind
             else "Error"
         )
-        # Mid-answer failures usually say so in their own message already.
-        says_kept = "partial report" in (record.error_message or "")
-        kept = " The partial report above is kept." if record.report and not says_kept else ""
+        kept = " The partial report above is kept." if record.report else ""
         st.error(f"**{title}.** {record.error_message}{kept}", icon="⚠️")
     for note in record.notes:
         st.warning(note)

@@ -94,13 +94,10 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
     name = type(exc).__name__
     if "Timeout" in name:
         return TimedOut(
-            f"{SERVICE} stopped sending for {config.read_timeout:g} s mid-answer — the partial "
-            "report is kept; try again."
+            f"{SERVICE} stopped sending for {config.read_timeout:g} s mid-answer — try again."
         )
     if started:
-        return StreamInterrupted(
-            f"The connection to {SERVICE} broke mid-answer ({name}) — the partial report is kept."
-        )
+        return StreamInterrupted(f"The connection to {SERVICE} broke mid-answer ({name}).")
     return BadResponse(f"{SERVICE} sent something unexpected ({name}).")
 
 
@@ -109,8 +106,7 @@ def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> Prov
     kind, detail = str(error.get("type", "error")), str(error.get("message", "unknown error"))
     if ctx.stats.text:
         return StreamInterrupted(
-            f"{SERVICE} stopped mid-answer with {kind}: {detail} — the partial report is kept; "
-            "try again in a minute."
+            f"{SERVICE} stopped mid-answer with {kind}: {detail} — try again in a minute."
         )
     status = {"overloaded_error": 529, "rate_limit_error": 429, "authentication_error": 401}
     return _status_error(status.get(kind, 500), kind, detail, config)
@@ -143,9 +139,7 @@ def _events(source: EventSource, config: ProviderConfig, ctx: StreamContext) -> 
             return
         elif kind == "error":
             raise _error_event(data, config, ctx)
-    raise StreamInterrupted(
-        f"{SERVICE} closed the stream before the answer was complete — the partial report is kept."
-    )
+    raise StreamInterrupted(f"{SERVICE} closed the stream before the answer was complete.")
 
 
 def stream_events(

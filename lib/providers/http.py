@@ -141,7 +141,7 @@ def connect_error(exc: httpx.HTTPError, config: ProviderConfig, hints: Hints) ->
 
 
 def interrupted(hints: Hints, what: str) -> StreamInterrupted:
-    return StreamInterrupted(f"{hints.service} {what} — the partial report is kept; try again.")
+    return StreamInterrupted(f"{hints.service} {what} — try again.")
 
 
 @contextmanager
@@ -165,7 +165,7 @@ def open_stream(
         if isinstance(exc, httpx.ReadTimeout) and ctx.answer_started:
             raise TimedOut(
                 f"{hints.service} stopped sending for {config.read_timeout:g} s in the middle of "
-                "the answer — the partial report is kept; try again."
+                "the answer — try again."
             ) from None
         if ctx.answer_started:
             raise interrupted(hints, "closed the connection mid-answer") from None
