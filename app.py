@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib import ui
-from lib.documents import Document, DocumentError, document_from_text, load_document
-from lib.history import history_column_config, records_to_csv, records_to_dataframe
-from lib.prompts import (
+from lib.analysis.documents import Document, DocumentError, document_from_text, load_document
+from lib.analysis.prompts import (
     DEFAULT_TEMPLATE_KEY,
     TEMPLATES,
     build_prompt,
     default_instructions,
     fits_context,
 )
-from lib.review import context_limit, launch, save_upload
+from lib.runs.launch import context_limit, launch, save_upload
+from lib.runs.records import history_column_config, records_to_csv, records_to_dataframe
+from lib.ui import widgets as ui
 
 
 def review_page() -> None:

@@ -21,8 +21,8 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.stats import cpu_seconds, median, peak_rss_mb, percentile
-from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.fake_upstream import FakeUpstream, RequestRecord, Script
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.fake_upstream import FakeUpstream, RequestRecord, Script
 
 ROOT = Path(__file__).resolve().parent.parent
 # The extra flags keep every page rendering as a foreground tab would: ten sessions here stand for

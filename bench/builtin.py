@@ -9,11 +9,11 @@ import time
 import httpx
 
 from bench.stats import median
-from lib.builtin_model import MODEL_ALIAS, shared_server
-from lib.config import Provider, ProviderConfig
-from lib.providers.base import ChatRequest
-from lib.providers.builtin import gemma_request
-from lib.stream_model import stream_model
+from lib.engine.builtin_server import MODEL_ALIAS, shared_server
+from lib.engine.events import ChatRequest
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.providers.builtin import gemma_request
+from lib.engine.stream_model import stream_model
 
 REPEATS = 6
 MAX_TOKENS = 200

@@ -13,7 +13,7 @@ from docx import Document as DocxDocument
 from fpdf import FPDF
 
 from bench.stats import median
-from lib.documents import load_document
+from lib.analysis.documents import load_document
 
 PAGES = 100
 REPEATS = 5

@@ -16,9 +16,9 @@ import httpx
 import openai
 
 from bench.stats import median
-from lib.config import Provider, ProviderConfig
-from lib.stream_model import stream_model
-from tests.fake_upstream import FakeUpstream, Script
+from devtools.fake_upstream import FakeUpstream, Script
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.stream_model import stream_model
 
 CHUNKS = 20_000
 REPEATS = 5

@@ -8,8 +8,10 @@ import uuid
 import altair as alt
 import streamlit as st
 
-from lib import ui
-from lib.compare import (
+from lib.analysis.documents import Document, DocumentError, document_from_text, load_document
+from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
+from lib.engine.provider_config import Provider
+from lib.runs.compare import (
     better_side,
     comparison_csv,
     display_table,
@@ -19,12 +21,10 @@ from lib.compare import (
     timeline_frame,
     watch,
 )
-from lib.config import Provider
-from lib.documents import Document, DocumentError, document_from_text, load_document
-from lib.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
-from lib.report_export import report_markdown
-from lib.review import launch
-from lib.segments import SegmentedText
+from lib.runs.exports import report_markdown
+from lib.runs.launch import launch
+from lib.ui import widgets as ui
+from lib.ui.segments import SegmentedText
 
 st.set_page_config(page_title="Compare · Contract Review Studio", page_icon="⚖️", layout="wide")
 state = st.session_state

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 import altair as alt
 import streamlit as st
 
-from lib import ui
-from lib.history import history_column_config, records_to_dataframe
-from lib.run_log import export_csv, export_json
-from lib.settings import current_settings
+from lib.engine.settings import current_settings
+from lib.runs.records import history_column_config, records_to_dataframe
+from lib.runs.run_log import export_csv, export_json
+from lib.ui import widgets as ui
 
 st.set_page_config(page_title="History · Contract Review Studio", page_icon="🗂️", layout="wide")
 settings = current_settings()

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fake_upstream import FakeUpstream
+from devtools.fake_upstream import FakeUpstream
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ import time
 import httpx
 import pytest
 
-import lib.builtin_model as builtin_model
-from lib.builtin_model import BuiltinServer, model_path
-from lib.config import Provider, ProviderConfig
-from lib.errors import CannotConnect, ProviderError
-from lib.providers.builtin import BUSY_MESSAGE
-from lib.stats import RunStatus
-from lib.stream_model import stream_model
+import lib.engine.builtin_server as builtin_model
+from lib.engine.builtin_server import BuiltinServer, model_path
+from lib.engine.errors import CannotConnect, ProviderError
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.providers.builtin import BUSY_MESSAGE
+from lib.engine.run_stats import RunStatus
+from lib.engine.stream_model import stream_model
 
 pytestmark = pytest.mark.builtin
 

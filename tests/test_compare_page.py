@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.compare import (
+from devtools.fake_upstream import FakeUpstream, Script
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.run_stats import RunStatus
+from lib.engine.stream_model import stream_model
+from lib.runs.compare import (
     better_side,
     comparison_table,
     findings_diff,
@@ -18,12 +22,8 @@ from lib.compare import (
     timeline_frame,
     watch,
 )
-from lib.config import Provider, ProviderConfig
-from lib.history import STATE_KEY, RunRecord
-from lib.live import LiveRun
-from lib.stats import RunStatus
-from lib.stream_model import stream_model
-from tests.fake_upstream import FakeUpstream, Script
+from lib.runs.live import LiveRun
+from lib.runs.records import STATE_KEY, RunRecord
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Compare.py")
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH. 12.1 Liability is unlimited."

@@ -7,7 +7,7 @@ from docx import Document as DocxDocument
 from fpdf import FPDF
 from PIL import Image
 
-from lib.documents import DocumentError, document_from_text, load_document
+from lib.analysis.documents import DocumentError, document_from_text, load_document
 
 FONT_TEXT = "Société Générale §4.2 Liability"  # core PDF fonts are Latin-1 only
 

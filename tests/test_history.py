@@ -1,9 +1,9 @@
 from datetime import UTC, datetime, timedelta
 
-from lib.config import Provider
-from lib.history import RunRecord, SessionHistory, records_to_csv, records_to_dataframe
-from lib.pricing import estimate_cost
-from lib.stats import RunStats, RunStatus
+from lib.engine.provider_config import Provider
+from lib.engine.run_stats import RunStats, RunStatus
+from lib.runs.pricing import estimate_cost
+from lib.runs.records import RunRecord, SessionHistory, records_to_csv, records_to_dataframe
 
 
 def make(doc: str, minutes_ago: int) -> RunRecord:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.history import RunRecord
-from lib.run_log import RunLog
+from lib.runs.records import RunRecord
+from lib.runs.run_log import RunLog
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_History.py")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from lib.config import Provider, ProviderConfig
-from lib.live import MIN_RENDER_INTERVAL_S, RENDERS_PER_S, LiveRun, render_interval
-from lib.stats import RunStatus
-from lib.stream_model import stream_model
-from tests.fake_upstream import FakeUpstream, Script
+from devtools.fake_upstream import FakeUpstream, Script
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.run_stats import RunStatus
+from lib.engine.stream_model import stream_model
+from lib.runs.live import MIN_RENDER_INTERVAL_S, RENDERS_PER_S, LiveRun, render_interval
 
 
 def start(upstream: FakeUpstream) -> LiveRun:

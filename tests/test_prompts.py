@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.prompts import (
+from lib.analysis.prompts import (
     DEFAULT_TEMPLATE_KEY,
     TEMPLATES,
     build_prompt,
@@ -10,7 +10,7 @@ from lib.prompts import (
     default_instructions,
     fits_context,
 )
-from lib.tokens import estimate_tokens
+from lib.analysis.tokens import estimate_tokens
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 Liability is capped at one month's fees."
 

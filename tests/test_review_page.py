@@ -11,8 +11,8 @@ from docx import Document as DocxDocument
 from fpdf import FPDF
 from streamlit.testing.v1 import AppTest
 
-from lib.history import STATE_KEY
-from tests.fake_upstream import FakeUpstream, Script
+from devtools.fake_upstream import FakeUpstream, Script
+from lib.runs.records import STATE_KEY
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CONTRACT = "1. Parties. Acme Ltd (Supplier) and Beta GmbH (Customer).\n12.1 The Supplier's liability is unlimited."

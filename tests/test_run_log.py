@@ -5,12 +5,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lib.config import Provider, ProviderConfig
-from lib.history import RunRecord
-from lib.run_log import CREATE_V1, SCHEMA_VERSION, RunLog, export_csv, export_json, open_run_log
-from lib.settings import load_settings
-from lib.stream_model import stream_model
-from tests.fake_upstream import Script
+from devtools.fake_upstream import Script
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.settings import load_settings
+from lib.engine.stream_model import stream_model
+from lib.runs.records import RunRecord
+from lib.runs.run_log import (
+    CREATE_V1,
+    SCHEMA_VERSION,
+    RunLog,
+    export_csv,
+    export_json,
+    open_run_log,
+)
 
 KEY = "fake-ant-api03-RECOGNISABLE-FAKE-KEY-7f3a9c"
 

@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.segments import HARD_LIMIT, SOFT_LIMIT, Segmenter
+from lib.ui.segments import HARD_LIMIT, SOFT_LIMIT, Segmenter
 
 
 def run(batches: list[str]) -> list[str]:
@@ -52,7 +52,7 @@ def test_empty_stream():
 
 
 def test_segmented_text_matches_the_stream_version():
-    from lib.segments import SegmentedText
+    from lib.ui.segments import SegmentedText
 
     text = SegmentedText()
     frozen = [

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib.config import Provider, ProviderConfig
-from lib.errors import ErrorKind, ProviderError
-from lib.stats import RunStatus
-from lib.stream_model import list_models, stream_model
-from tests.fake_upstream import FakeUpstream, Script
+from devtools.fake_upstream import FakeUpstream, Script
+from lib.engine.errors import ErrorKind, ProviderError
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.run_stats import RunStatus
+from lib.engine.stream_model import list_models, stream_model
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wire"
 KEY = "sk-test-SECRET-0123456789abcdefXYZ"
@@ -366,8 +366,8 @@ def test_claude_without_key_asks_for_one(fake_upstream):
 
 def test_claude_client_reuses_the_shared_tls_context(fake_upstream):
     """A run must not rebuild a TLS context (loading the CA bundle costs ~20 ms of CPU per run)."""
-    from lib.providers import anthropic as claude
-    from lib.providers.http import tls_context
+    from lib.engine.providers import anthropic as claude
+    from lib.engine.providers.http import tls_context
 
     client = claude.client_for(config(fake_upstream, Provider.ANTHROPIC))
     try:

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.fake_upstream import FakeUpstream
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.fake_upstream import FakeUpstream
 
 ROOT = Path(__file__).resolve().parents[2]
 

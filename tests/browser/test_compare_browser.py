@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import time
 
+from devtools.fake_upstream import Script
 from tests.browser.conftest import wait_for_app, wait_idle
-from tests.fake_upstream import Script
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."
 COUNT_JS = (

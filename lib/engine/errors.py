@@ -1,0 +1,158 @@
+"""One error vocabulary for every provider.
+
+Every failure a run can meet is mapped to one of these classes, so pages, the history and the
+tests speak about the same handful of kinds instead of each provider's exception zoo. Each error
+carries a message an analyst can act on. Messages are built from server text and our own words
+only; `redact` is applied on the way in so an API key echoed by a server never reaches the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    CANNOT_CONNECT = "cannot_connect"
+    AUTH_FAILED = "auth_failed"
+    MODEL_NOT_FOUND = "model_not_found"
+    RATE_LIMITED = "rate_limited"
+    CONTEXT_TOO_LONG = "context_too_long"
+    INTERRUPTED = "interrupted"
+    TIMED_OUT = "timed_out"
+    BAD_RESPONSE = "bad_response"
+
+
+ERROR_TITLES: dict[ErrorKind, str] = {
+    ErrorKind.CANNOT_CONNECT: "Cannot connect",
+    ErrorKind.AUTH_FAILED: "Authentication failed",
+    ErrorKind.MODEL_NOT_FOUND: "Model not found",
+    ErrorKind.RATE_LIMITED: "Rate limited or overloaded",
+    ErrorKind.CONTEXT_TOO_LONG: "Contract too long for the model",
+    ErrorKind.INTERRUPTED: "Interrupted mid-answer",
+    ErrorKind.TIMED_OUT: "Timed out",
+    ErrorKind.BAD_RESPONSE: "Unexpected response",
+}
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove every secret from text; short or empty secrets are ignored to avoid mangling."""
+    for secret in secrets:
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+class ProviderError(Exception):
+    """Base of the hierarchy; `kind` says which of the eight situations this is."""
+
+    kind: ErrorKind = ErrorKind.BAD_RESPONSE
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+    def redacted(self, *secrets: str | None) -> ProviderError:
+        """A copy of this error whose message cannot contain the given secrets."""
+        clean = type(self)(redact(self.message, *secrets), status_code=self.status_code)
+        return clean
+
+
+class CannotConnect(ProviderError):
+    kind = ErrorKind.CANNOT_CONNECT
+
+
+class AuthFailed(ProviderError):
+    kind = ErrorKind.AUTH_FAILED
+
+
+class ModelNotFound(ProviderError):
+    kind = ErrorKind.MODEL_NOT_FOUND
+
+
+class RateLimited(ProviderError):
+    kind = ErrorKind.RATE_LIMITED
+
+
+class ContextTooLong(ProviderError):
+    kind = ErrorKind.CONTEXT_TOO_LONG
+
+
+class StreamInterrupted(ProviderError):
+    kind = ErrorKind.INTERRUPTED
+
+
+class TimedOut(ProviderError):
+    kind = ErrorKind.TIMED_OUT
+
+
+class BadResponse(ProviderError):
+    kind = ErrorKind.BAD_RESPONSE
+
+
+@dataclass(frozen=True)
+class Hints:
+    """How to tell an analyst to fix each failure, in the words of one kind of server."""
+
+    service: str
+    connect_fix: str
+    model_fix: str
+    auth_fix: str = "check the API key"
+
+
+# Markers servers use for "prompt does not fit" (llama.cpp, llama-cpp-python, Ollama, vLLM, OpenAI,
+# Anthropic's "prompt is too long").
+CONTEXT_MARKERS = (
+    "exceed_context_size",
+    "context_length_exceeded",
+    "context length",
+    "context window",
+    "maximum context",
+    "too long",
+    "too many tokens",
+)
+
+# Anthropic names its errors by type as well as status; a type seen in-band (an `error` event in a
+# stream that began with HTTP 200) maps to the status it stands for.
+ERROR_TYPE_STATUS = {
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+    "timeout_error": 504,
+}
+
+
+def looks_like_context_error(text: str) -> bool:
+    lowered = text.lower()
+    return any(marker in lowered for marker in CONTEXT_MARKERS)
+
+
+def error_for_status(
+    status: int, detail: str, *, where: str, model: str, hints: Hints
+) -> ProviderError:
+    """The one map from an HTTP status (and the server's words) to an error kind."""
+    detail = detail or f"HTTP {status}"
+    if status in (401, 403):
+        return AuthFailed(f"{where} refused the credentials ({detail}) — {hints.auth_fix}.", status)
+    if status == 404:
+        return ModelNotFound(
+            f"{where} does not know model '{model}' ({detail}) — {hints.model_fix}.", status
+        )
+    if status == 413 or (status in (400, 422) and looks_like_context_error(detail)):
+        return ContextTooLong(
+            f"The contract does not fit model '{model}' ({detail}) — use a model with a "
+            "longer context, raise its context length, or review a shorter excerpt.",
+            status,
+        )
+    if status in (429, 503, 529):
+        return RateLimited(
+            f"{where} is busy or rate limiting ({detail}) — wait a minute and try again.", status
+        )
+    if status in (408, 504):
+        return TimedOut(f"{where} timed out ({detail}) — try again or use a faster model.", status)
+    return BadResponse(f"{where} answered HTTP {status}: {detail}", status)

@@ -1,0 +1,93 @@
+"""The small contract between `stream_model` and the wire-format modules.
+
+A provider turns one HTTP stream into `TextDelta`, `Usage` and `Finish` events and raises a
+`lib.engine.errors.ProviderError` for anything else. It registers its live response with the
+`StreamContext` so that `close()` — possibly from another thread — can abort the socket at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from lib.engine.run_stats import RunStats
+
+
+# NamedTuples rather than dataclasses: one is built per token, and they are the cheapest records.
+class TextDelta(NamedTuple):
+    text: str
+
+
+class Usage(NamedTuple):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class Finish(NamedTuple):
+    reason: str | None
+
+
+Event = TextDelta | Usage | Finish
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    system: str
+    user: str
+    max_tokens: int
+    temperature: float
+    estimated_input_tokens: int
+
+
+class StreamContext:
+    """Shared between the thread reading a stream and whoever may cancel it."""
+
+    def __init__(self, stats: RunStats) -> None:
+        self.stats = stats
+        self.answer_started = False
+        self._lock = threading.Lock()
+        self._responses: list[Any] = []
+        self._cancelled = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def wait_cancelled(self, timeout: float) -> bool:
+        """Sleep up to `timeout` seconds; True as soon as the run is cancelled."""
+        return self._cancelled.wait(timeout)
+
+    def attach(self, response: Any) -> None:
+        """Register an httpx (or httpx2) response so `cancel` can reach its socket."""
+        with self._lock:
+            self._responses.append(response)
+            cancelled = self.cancelled
+        if cancelled:
+            abort_response(response)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        with self._lock:
+            responses = list(self._responses)
+        for response in responses:
+            abort_response(response)
+
+
+def abort_response(response: Any) -> None:
+    """End a response's connection now, even while another thread is blocked reading it.
+
+    Closing a socket does not wake a thread blocked in recv() on Linux, and the peer sees nothing
+    until that read returns; shutting the socket down does both at once. So we reach for the
+    socket under the HTTP client's network stream and fall back to an ordinary close.
+    """
+    stream = getattr(response, "extensions", {}).get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        return
+    with contextlib.suppress(Exception):
+        response.close()

@@ -1,0 +1,165 @@
+"""Claude through the official `anthropic` SDK.
+
+The SDK sends the request (auth, headers, typed errors for a refused request) with its own retries
+switched off: `stream_model` owns the one pre-answer retry, and nothing may retry after the first
+byte (that would bill twice). The event stream is decoded here with httpx-sse — the SDK's per-event
+model validation cost more than all the rest of the parsing — including mid-stream `event: error`
+and a stream that ends without `message_stop` (docs/PROTOCOLS.md §3). Output token counts in
+`message_delta` are cumulative. The SDK (2.x) takes no sampling temperature for Claude, so
+`request.temperature` is not sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import anthropic
+from httpx_sse import EventSource, SSEError
+
+from lib.engine.errors import (
+    ERROR_TYPE_STATUS,
+    AuthFailed,
+    BadResponse,
+    CannotConnect,
+    Hints,
+    ProviderError,
+    StreamInterrupted,
+    TimedOut,
+    error_for_status,
+)
+from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
+from lib.engine.provider_config import ProviderConfig
+from lib.engine.providers.http import tls_context
+
+SERVICE = "Claude"
+HINTS = Hints(
+    service=SERVICE,
+    connect_fix="check the network connection or ANTHROPIC_BASE_URL",
+    model_fix="pick one from the list",
+    auth_fix="check ANTHROPIC_API_KEY",
+)
+
+
+def client_for(config: ProviderConfig) -> anthropic.Anthropic:
+    if not config.api_key:
+        raise AuthFailed(
+            "No Anthropic API key is set — set ANTHROPIC_API_KEY, add it to "
+            ".streamlit/secrets.toml, or type it in the sidebar for this session."
+        )
+    return anthropic.Anthropic(
+        api_key=config.api_key,
+        base_url=config.base_url or None,
+        max_retries=0,
+        timeout=anthropic.Timeout(config.read_timeout, connect=config.connect_timeout),
+        # The SDK's own transport would load the CA bundle again for every run (20 ms of CPU).
+        http_client=anthropic.DefaultHttpxClient(verify=tls_context()),
+    )
+
+
+def map_status_error(exc: anthropic.APIStatusError, config: ProviderConfig) -> ProviderError:
+    kind = exc.type or ""
+    return _status_error(exc.status_code, kind, exc.api_message or kind or "", config)
+
+
+def _status_error(status: int, kind: str, detail: str, config: ProviderConfig) -> ProviderError:
+    status = ERROR_TYPE_STATUS.get(kind, status)
+    return error_for_status(status, detail or kind, where=SERVICE, model=config.model, hints=HINTS)
+
+
+def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> ProviderError:
+    if isinstance(exc, anthropic.APIStatusError):
+        return map_status_error(exc, config)
+    if isinstance(exc, anthropic.APITimeoutError):
+        return TimedOut(f"{SERVICE} did not answer within {config.read_timeout:g} s — try again.")
+    if isinstance(exc, anthropic.APIConnectionError):
+        return CannotConnect(
+            f"Cannot reach {SERVICE} at {config.base_url or 'api.anthropic.com'} — check the "
+            "network connection or ANTHROPIC_BASE_URL."
+        )
+    name = type(exc).__name__
+    if "Timeout" in name:
+        return TimedOut(
+            f"{SERVICE} stopped sending for {config.read_timeout:g} s mid-answer — try again."
+        )
+    if started:
+        return StreamInterrupted(f"The connection to {SERVICE} broke mid-answer ({name}).")
+    return BadResponse(f"{SERVICE} sent something unexpected ({name}).")
+
+
+def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> ProviderError:
+    error = data.get("error") or {}
+    kind, detail = str(error.get("type", "error")), str(error.get("message", "unknown error"))
+    if ctx.stats.text:
+        return StreamInterrupted(
+            f"{SERVICE} stopped mid-answer with {kind}: {detail} — try again in a minute."
+        )
+    return _status_error(500, kind, detail, config)
+
+
+def _events(source: EventSource, config: ProviderConfig, ctx: StreamContext) -> Iterator[Event]:
+    stop_reason: str | None = None
+    for sse in source.iter_sse():
+        if sse.event in ("ping", "content_block_start", "content_block_stop") or not sse.data:
+            continue
+        try:
+            data = json.loads(sse.data)
+        except ValueError:
+            raise BadResponse(
+                f"{SERVICE} sent an event that is not valid JSON — try again."
+            ) from None
+        kind = data.get("type", sse.event)
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            if delta.get("type") == "text_delta" and delta.get("text"):
+                yield TextDelta(delta["text"])
+        elif kind == "message_start":
+            usage = (data.get("message") or {}).get("usage") or {}
+            yield Usage(input_tokens=usage.get("input_tokens"))
+        elif kind == "message_delta":
+            stop_reason = (data.get("delta") or {}).get("stop_reason") or stop_reason
+            yield Usage(output_tokens=(data.get("usage") or {}).get("output_tokens"))
+        elif kind == "message_stop":
+            yield Finish(stop_reason)
+            return
+        elif kind == "error":
+            raise _error_event(data, config, ctx)
+    raise StreamInterrupted(f"{SERVICE} closed the stream before the answer was complete.")
+
+
+def stream_events(
+    config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+) -> Iterator[Event]:
+    client = client_for(config)
+    try:
+        # The SDK sends the request and raises its typed errors for a refused one; the event
+        # stream itself is decoded here, because the SDK's per-event model validation was half of
+        # the parsing cost (profile in docs/BENCHMARKS.md).
+        with client.messages.with_streaming_response.create(
+            model=config.model,
+            max_tokens=request.max_tokens,
+            system=request.system,
+            messages=[{"role": "user", "content": request.user}],
+            stream=True,
+        ) as response:
+            ctx.attach(response.http_response)
+            ctx.answer_started = True
+            yield from _events(EventSource(response.http_response), config, ctx)
+    except ProviderError:
+        raise
+    except SSEError:
+        raise BadResponse(f"{SERVICE} did not answer with an event stream.") from None
+    except Exception as exc:
+        raise map_exception(exc, config, ctx.answer_started) from None
+    finally:
+        client.close()
+
+
+def list_models(config: ProviderConfig) -> list[str]:
+    client = client_for(config)
+    try:
+        return [model.id for model in client.models.list(limit=100)]
+    except Exception as exc:
+        raise map_exception(exc, config, started=False) from None
+    finally:
+        client.close()

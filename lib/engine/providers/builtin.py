@@ -1,0 +1,59 @@
+"""The built-in demo model, spoken to through the OpenAI-compatible provider.
+
+Users running llama.cpp, vLLM or Ollama's `/v1` take the same code path. Two things differ:
+- Gemma has no system role. Its official chat template puts the system prompt at the top of the
+  first user turn, so we send exactly that (with llama-cpp-python's `gemma` chat format, which
+  otherwise drops a system message silently).
+- One generation at a time. The server would queue a second request silently; we queue it here
+  instead so the page can say it is waiting for another review rather than look stuck.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterator
+
+from lib.engine.builtin_server import MODEL_ALIAS, shared_server
+from lib.engine.events import ChatRequest, Event, StreamContext
+from lib.engine.provider_config import BUILTIN_CONTEXT_LENGTH, ProviderConfig
+from lib.engine.providers import openai_compat
+
+BUSY_MESSAGE = "The built-in model is busy with another review; waiting for it to finish…"
+_generation = threading.Lock()
+
+
+def gemma_request(request: ChatRequest) -> ChatRequest:
+    """System prompt folded into the user turn, as Gemma's chat template does."""
+    return dataclasses.replace(request, system="", user=f"{request.system}\n\n{request.user}")
+
+
+def _wait_for_turn(ctx: StreamContext) -> bool:
+    if _generation.acquire(blocking=False):
+        return True
+    ctx.stats.waiting_reason = BUSY_MESSAGE
+    try:
+        while not _generation.acquire(timeout=0.1):
+            if ctx.cancelled:
+                return False
+        return True
+    finally:
+        ctx.stats.waiting_reason = None
+
+
+def stream_events(
+    config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+) -> Iterator[Event]:
+    server = shared_server(config.context_length or BUILTIN_CONTEXT_LENGTH)
+    base_url = server.ensure_started()
+    if not _wait_for_turn(ctx):
+        return
+    try:
+        local = dataclasses.replace(config, base_url=base_url, model=MODEL_ALIAS, api_key=None)
+        yield from openai_compat.stream_events(local, gemma_request(request), ctx)
+    finally:
+        _generation.release()
+
+
+def list_models(config: ProviderConfig) -> list[str]:
+    return [MODEL_ALIAS]

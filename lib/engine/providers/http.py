@@ -1,0 +1,147 @@
+"""HTTP plumbing shared by the providers we speak to with httpx (Ollama and OpenAI-compatible).
+
+Kept in one place so that every provider maps statuses and transport failures to the same error
+kinds, and so that every response is registered for cancellation the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from lib.engine.errors import (
+    BadResponse,
+    CannotConnect,
+    Hints,
+    ProviderError,
+    StreamInterrupted,
+    TimedOut,
+    error_for_status,
+)
+from lib.engine.events import StreamContext
+from lib.engine.provider_config import ProviderConfig
+
+MAX_ERROR_BODY = 64 * 1024
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every client: building one loads the CA bundle, which showed in the
+    server's profile when many sessions started runs (a client is made per run)."""
+    return ssl.create_default_context()
+
+
+def client_for(config: ProviderConfig) -> httpx.Client:
+    timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
+    return httpx.Client(timeout=timeout, trust_env=False, verify=tls_context())
+
+
+def auth_headers(config: ProviderConfig) -> dict[str, str]:
+    return {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
+
+
+def error_text(body: bytes) -> str:
+    """The human part of any of the error envelopes our servers send, else the raw body."""
+    raw = body[:MAX_ERROR_BODY].decode("utf-8", "replace").strip()
+    try:
+        data: Any = json.loads(raw)
+    except ValueError:
+        return raw[:500]
+    if isinstance(data, dict):
+        error = data.get("error", data.get("detail", data))
+        if isinstance(error, dict):
+            parts = [str(error.get(key)) for key in ("message", "type", "code") if error.get(key)]
+            return " ".join(dict.fromkeys(parts)) or raw[:500]
+        return str(error)
+    return raw[:500]
+
+
+def status_error(status: int, detail: str, config: ProviderConfig, hints: Hints) -> ProviderError:
+    return error_for_status(
+        status,
+        detail,
+        where=f"{hints.service} at {config.base_url}",
+        model=config.model,
+        hints=hints,
+    )
+
+
+def raise_for_status(response: httpx.Response, config: ProviderConfig, hints: Hints) -> None:
+    if response.status_code == 200:
+        return
+    body = response.read()
+    raise status_error(response.status_code, error_text(body), config, hints)
+
+
+def connect_error(exc: httpx.HTTPError, config: ProviderConfig, hints: Hints) -> ProviderError:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return CannotConnect(
+            f"{hints.service} at {config.base_url} did not accept the connection within "
+            f"{config.connect_timeout:g} s — {hints.connect_fix}."
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return TimedOut(
+            f"{hints.service} at {config.base_url} sent nothing for {config.read_timeout:g} s — "
+            "the model may still be loading; try again or raise the read timeout."
+        )
+    if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return CannotConnect(
+            f"{hints.service} is not reachable at {config.base_url} — {hints.connect_fix}."
+        )
+    return StreamInterrupted(
+        f"The connection to {hints.service} broke ({type(exc).__name__}) — try again."
+    )
+
+
+def interrupted(hints: Hints, what: str) -> StreamInterrupted:
+    return StreamInterrupted(f"{hints.service} {what} — try again.")
+
+
+@contextmanager
+def open_stream(
+    client: httpx.Client,
+    url: str,
+    body: dict[str, Any],
+    config: ProviderConfig,
+    hints: Hints,
+    ctx: StreamContext,
+    headers: dict[str, str] | None = None,
+) -> Iterator[httpx.Response]:
+    """POST and stream the answer; registers the response for cancellation, maps failures."""
+    try:
+        with client.stream("POST", url, json=body, headers=headers) as response:
+            ctx.attach(response)
+            raise_for_status(response, config, hints)
+            ctx.answer_started = True
+            yield response
+    except httpx.HTTPError as exc:
+        if isinstance(exc, httpx.ReadTimeout) and ctx.answer_started:
+            raise TimedOut(
+                f"{hints.service} stopped sending for {config.read_timeout:g} s in the middle of "
+                "the answer — try again."
+            ) from None
+        if ctx.answer_started:
+            raise interrupted(hints, "closed the connection mid-answer") from None
+        raise connect_error(exc, config, hints) from None
+
+
+def get_json(
+    client: httpx.Client, url: str, config: ProviderConfig, hints: Hints, **kw: Any
+) -> Any:
+    """A small non-streaming request (listings, model info) with the same error mapping."""
+    method = "POST" if "json" in kw else "GET"
+    try:
+        response = client.request(method, url, **kw)
+    except httpx.HTTPError as exc:
+        raise connect_error(exc, config, hints) from None
+    raise_for_status(response, config, hints)
+    try:
+        return response.json()
+    except ValueError:
+        raise BadResponse(f"{hints.service} at {config.base_url} did not answer JSON.") from None

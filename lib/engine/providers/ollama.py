@@ -1,0 +1,145 @@
+"""Ollama's native `/api/chat` (NDJSON).
+
+We use the native API rather than `/v1` because only it lets us set `options.num_ctx`; without it
+Ollama silently cuts a long contract to its default window (docs/PROTOCOLS.md §1.5, §2.4). The
+window is sized from our token estimate and capped at the model's trained length from `/api/show`. Ollama
+still truncates silently if the estimate was low, so a `prompt_eval_count` far below the estimate
+is reported as a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from lib.engine.errors import BadResponse, Hints
+from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
+from lib.engine.provider_config import ProviderConfig
+from lib.engine.providers.http import (
+    client_for,
+    get_json,
+    interrupted,
+    looks_like_context_error,
+    open_stream,
+    status_error,
+)
+
+HINTS = Hints(
+    service="Ollama",
+    connect_fix="start it with `ollama serve`, or set OLLAMA_HOST to where it runs",
+    model_fix="pull it with `ollama pull <model>` or pick one from the list",
+)
+NUM_CTX_STEP = 1024
+MIN_NUM_CTX = 2048
+# prompt_eval_count below this share of our estimate means Ollama dropped part of the contract.
+TRUNCATION_RATIO = 0.6
+NS = 1e9
+
+
+def model_context_length(client: httpx.Client, config: ProviderConfig) -> int | None:
+    """The model's trained context length from `/api/show`, if the server reports one."""
+    try:
+        info = get_json(
+            client, f"{config.base_url}/api/show", config, HINTS, json={"model": config.model}
+        )
+    except BadResponse:
+        return None
+    model_info = info.get("model_info") or {} if isinstance(info, dict) else {}
+    for key, value in model_info.items():
+        if key.endswith(".context_length") and isinstance(value, int):
+            return value
+    return None
+
+
+def choose_num_ctx(request: ChatRequest, model_limit: int | None, configured: int | None) -> int:
+    """Window for prompt plus answer, rounded up to a step, never above what the model supports."""
+    wanted = request.estimated_input_tokens + request.max_tokens
+    num_ctx = max(MIN_NUM_CTX, math.ceil(wanted / NUM_CTX_STEP) * NUM_CTX_STEP)
+    for cap in (model_limit, configured):
+        if cap:
+            num_ctx = min(num_ctx, cap)
+    return num_ctx
+
+
+def request_body(config: ProviderConfig, request: ChatRequest, num_ctx: int) -> dict[str, Any]:
+    return {
+        "model": config.model,
+        "messages": [
+            {"role": "system", "content": request.system},
+            {"role": "user", "content": request.user},
+        ],
+        "stream": True,
+        "options": {
+            "num_ctx": num_ctx,
+            "num_predict": request.max_tokens,
+            "temperature": request.temperature,
+        },
+    }
+
+
+def _final_line(line: dict[str, Any], request: ChatRequest, ctx: StreamContext) -> Iterator[Event]:
+    prompt_tokens = line.get("prompt_eval_count")
+    yield Usage(prompt_tokens, line.get("eval_count"))
+    load = line.get("load_duration", 0) / NS
+    if load >= 1.0:
+        ctx.stats.notes.append(f"Ollama loaded the model first ({load:.1f} s cold start).")
+    if prompt_tokens and prompt_tokens < TRUNCATION_RATIO * request.estimated_input_tokens:
+        ctx.stats.notes.append(
+            f"Ollama read only {prompt_tokens:,} prompt tokens of about "
+            f"{request.estimated_input_tokens:,} expected: the contract was probably truncated to "
+            "fit the model's context. Raise the context length or review a shorter excerpt."
+        )
+    yield Finish(line.get("done_reason") or "stop")
+
+
+def parse_lines(
+    lines: Iterator[str], config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+) -> Iterator[Event]:
+    for raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            raise BadResponse(f"Ollama sent a line that is not JSON: {raw[:80]!r}") from None
+        if not isinstance(line, dict):
+            raise BadResponse(f"Ollama sent an unexpected line: {raw[:80]!r}")
+        if "error" in line:
+            detail = str(line["error"])
+            if ctx.stats.text and not looks_like_context_error(detail):
+                raise interrupted(HINTS, f"reported an error mid-answer: {detail}")
+            raise status_error(
+                400 if looks_like_context_error(detail) else 500, detail, config, HINTS
+            )
+        content = (line.get("message") or {}).get("content")
+        if content:
+            yield TextDelta(content)
+        if line.get("done"):
+            yield from _final_line(line, request, ctx)
+            return
+    raise interrupted(HINTS, "closed the stream before the answer was done")
+
+
+def stream_events(
+    config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+) -> Iterator[Event]:
+    with client_for(config) as client:
+        num_ctx = choose_num_ctx(
+            request, model_context_length(client, config), config.context_length
+        )
+        body = request_body(config, request, num_ctx)
+        with open_stream(
+            client, f"{config.base_url}/api/chat", body, config, HINTS, ctx
+        ) as response:
+            yield from parse_lines(response.iter_lines(), config, request, ctx)
+
+
+def list_models(config: ProviderConfig) -> list[str]:
+    with client_for(config) as client:
+        data = get_json(client, f"{config.base_url}/api/tags", config, HINTS)
+    models = data.get("models", []) if isinstance(data, dict) else []
+    return sorted(str(m["name"]) for m in models if isinstance(m, dict) and "name" in m)

@@ -1,0 +1,126 @@
+"""`/v1/chat/completions` streaming (SSE): Ollama's `/v1`, llama.cpp, vLLM, LM Studio, OpenAI.
+
+Frames are decoded by httpx-sse. Completion needs both a non-null `finish_reason` and `[DONE]`:
+llama-cpp-python ends an interrupted stream with a bare `[DONE]`, and llama.cpp sends `[DONE]`
+after an error frame, so `[DONE]` alone is not success (docs/PROTOCOLS.md §4.2, §4.4).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from httpx_sse import EventSource, SSEError
+
+from lib.engine.errors import BadResponse, Hints, StreamInterrupted
+from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
+from lib.engine.provider_config import ProviderConfig
+from lib.engine.providers.http import (
+    auth_headers,
+    client_for,
+    get_json,
+    interrupted,
+    open_stream,
+    status_error,
+)
+
+HINTS = Hints(
+    service="The OpenAI-compatible server",
+    connect_fix="check the base URL (it usually ends in /v1) and that the server is running",
+    model_fix="pick a model the server lists, or load it on the server",
+    auth_fix="check the API key for this server",
+)
+
+
+def request_body(config: ProviderConfig, request: ChatRequest) -> dict[str, Any]:
+    messages = [{"role": "user", "content": request.user}]
+    if request.system:
+        messages.insert(0, {"role": "system", "content": request.system})
+    return {
+        "model": config.model,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
+    }
+
+
+def _in_band_error(
+    payload: dict[str, Any], config: ProviderConfig, ctx: StreamContext
+) -> Exception:
+    error = payload["error"]
+    detail = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+    code = error.get("code") if isinstance(error, dict) else None
+    if ctx.stats.text:
+        return StreamInterrupted(f"{HINTS.service} reported an error mid-answer: {detail}.")
+    status = code if isinstance(code, int) and code >= 400 else 500
+    return status_error(status, detail, config, HINTS)
+
+
+def parse_events(
+    source: EventSource, config: ProviderConfig, ctx: StreamContext
+) -> Iterator[Event]:
+    finish_seen = False
+    for sse in source.iter_sse():
+        data = sse.data.strip()
+        if not data:
+            continue
+        if data == "[DONE]":
+            if not finish_seen:
+                raise interrupted(HINTS, "ended the answer without finishing it (no finish reason)")
+            return
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            raise BadResponse(
+                f"{HINTS.service} sent a frame that is not JSON: {data[:80]!r}"
+            ) from None
+        if not isinstance(payload, dict):
+            raise BadResponse(f"{HINTS.service} sent an unexpected frame: {data[:80]!r}")
+        if "error" in payload:
+            raise _in_band_error(payload, config, ctx)
+        usage = payload.get("usage")
+        if isinstance(usage, dict):
+            yield Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        for choice in payload.get("choices") or ():
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                yield TextDelta(content)
+            if choice.get("finish_reason"):
+                finish_seen = True
+                yield Finish(choice["finish_reason"])
+    raise interrupted(HINTS, "closed the stream before it was complete")
+
+
+def stream_events(
+    config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+) -> Iterator[Event]:
+    url = f"{config.base_url.rstrip('/')}/chat/completions"
+    with (
+        client_for(config) as client,
+        open_stream(
+            client, url, request_body(config, request), config, HINTS, ctx, auth_headers(config)
+        ) as response,
+    ):
+        try:
+            yield from parse_events(EventSource(response), config, ctx)
+        except SSEError:
+            raise BadResponse(
+                f"{HINTS.service} did not answer with an event stream "
+                f"(Content-Type: {response.headers.get('content-type', 'none')})."
+            ) from None
+
+
+def list_models(config: ProviderConfig) -> list[str]:
+    with client_for(config) as client:
+        data = get_json(
+            client,
+            f"{config.base_url.rstrip('/')}/models",
+            config,
+            HINTS,
+            headers=auth_headers(config),
+        )
+    items = data.get("data", []) if isinstance(data, dict) else []
+    return sorted(str(item["id"]) for item in items if isinstance(item, dict) and "id" in item)

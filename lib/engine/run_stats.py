@@ -1,0 +1,123 @@
+"""RunStats: what one run measured, readable at any moment while it streams.
+
+All times are `time.monotonic()` seconds. Derived figures follow the design map: time to first
+token is request sent → first non-empty text delta, total is request sent → ending, and generation
+speed is output tokens / (last delta − first delta).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from lib.analysis.tokens import estimate_tokens
+from lib.engine.errors import ErrorKind
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+    @property
+    def label(self) -> str:
+        """The word an analyst reads for this status, on every page and in every export."""
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    RunStatus.RUNNING: "running",
+    RunStatus.DONE: "complete",
+    RunStatus.CANCELLED: "stopped",
+    RunStatus.ERROR: "error",
+}
+
+
+@dataclass
+class RunStats:
+    started_at: float = field(default_factory=time.monotonic)
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+    ended_at: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    input_reported: bool = False
+    output_reported: bool = False
+    finish_reason: str | None = None
+    status: RunStatus = RunStatus.RUNNING
+    error_kind: ErrorKind | None = None
+    error_message: str | None = None
+    estimated_input_tokens: int = 0
+    # (seconds since start, characters so far) per delta, for the tokens-over-time chart.
+    timeline: list[tuple[float, int]] = field(default_factory=list)
+    # Provider-specific observations worth showing (e.g. Ollama's load time, a truncation warning).
+    notes: list[str] = field(default_factory=list)
+    # Set while the run waits for something other than the model (e.g. the built-in server busy).
+    waiting_reason: str | None = None
+    # Text so far as pieces, joined on demand: appending to one growing string would copy the
+    # whole report for every token (quadratic on a long report).
+    _parts: list[str] = field(default_factory=list, repr=False)
+    _chars: int = field(default=0, repr=False)
+
+    def add_text(self, delta: str, now: float | None = None) -> None:
+        if not delta:
+            return
+        now = time.monotonic() if now is None else now
+        if self.first_token_at is None:
+            self.first_token_at = now
+        self.last_token_at = now
+        self._parts.append(delta)
+        self._chars += len(delta)
+        self.timeline.append((now - self.started_at, self._chars))
+
+    @property
+    def text(self) -> str:
+        # join holds the GIL throughout, so a worker appending meanwhile cannot tear it.
+        return "".join(self._parts)
+
+    @property
+    def tokens_reported(self) -> bool:
+        """True when both counts came from the provider rather than our estimate."""
+        return self.input_reported and self.output_reported
+
+    @property
+    def input_token_count(self) -> int:
+        return self.input_tokens if self.input_tokens is not None else self.estimated_input_tokens
+
+    @property
+    def output_token_count(self) -> int:
+        if self.output_tokens is not None:
+            return self.output_tokens
+        return estimate_tokens(self.text)
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        if self.first_token_at is None:
+            return None
+        return self.first_token_at - self.started_at
+
+    def elapsed(self, now: float | None = None) -> float:
+        end = self.ended_at if self.ended_at is not None else (now or time.monotonic())
+        return end - self.started_at
+
+    @property
+    def total_time(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if self.first_token_at is None or self.last_token_at is None:
+            return None
+        span = self.last_token_at - self.first_token_at
+        if span <= 0:
+            return None
+        return self.output_token_count / span
+
+    def finish(self, status: RunStatus, now: float | None = None) -> None:
+        if self.status is RunStatus.RUNNING:
+            self.status = status
+            self.ended_at = time.monotonic() if now is None else now

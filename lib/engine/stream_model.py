@@ -1,0 +1,173 @@
+"""The one generator every page uses to run a model.
+
+`stream_model(...)` returns a `ModelStream`: iterate it for plain text tokens (so it can be handed
+to `st.write_stream` as is), use it as a context manager, read `.stats` at any moment. It is shaped
+like the anthropic SDK's `MessageStream`.
+
+Cancellation: `close()` may be called from any thread. It shuts the socket down at once, so the
+model server sees the disconnect even while the reading thread is blocked waiting for a token;
+an abandoned stream does the same when it is garbage collected. Retries: a connection that fails
+before any answer byte is tried once more after a short pause; nothing is ever retried after that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import time
+from collections.abc import Iterator
+from types import ModuleType, TracebackType
+
+from lib.analysis.tokens import estimate_tokens
+from lib.engine.errors import BadResponse, CannotConnect, ProviderError
+from lib.engine.events import ChatRequest, Finish, StreamContext, TextDelta, Usage
+from lib.engine.provider_config import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE,
+    Provider,
+    ProviderConfig,
+)
+from lib.engine.run_stats import RunStats, RunStatus
+
+RETRY_BACKOFF_S = 0.5
+
+_PROVIDER_MODULES = {
+    Provider.OLLAMA: "lib.engine.providers.ollama",
+    Provider.OPENAI: "lib.engine.providers.openai_compat",
+    Provider.ANTHROPIC: "lib.engine.providers.anthropic",
+    Provider.BUILTIN: "lib.engine.providers.builtin",
+}
+
+
+def provider_module(provider: Provider) -> ModuleType:
+    return importlib.import_module(_PROVIDER_MODULES[provider])
+
+
+class ModelStream:
+    """An iterator of text tokens for one run, with its live `RunStats`."""
+
+    def __init__(self, config: ProviderConfig, request: ChatRequest) -> None:
+        self.config = config
+        self.request = request
+        self.stats = RunStats(estimated_input_tokens=request.estimated_input_tokens)
+        self._ctx = StreamContext(self.stats)
+        self._generator = _run(config, request, self.stats, self._ctx)
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._generator)
+
+    def __enter__(self) -> ModelStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the run now; safe from any thread and more than once."""
+        ctx = getattr(self, "_ctx", None)
+        if ctx is None or self.stats.status is not RunStatus.RUNNING:
+            return
+        ctx.cancel()
+        self.stats.finish(RunStatus.CANCELLED)
+        # ValueError: another thread is iterating; the aborted socket ends that read instead.
+        with contextlib.suppress(ValueError):
+            self._generator.close()
+
+
+def _events(
+    config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+) -> Iterator[TextDelta | Usage | Finish]:
+    module = provider_module(config.provider)
+    try:
+        yield from module.stream_events(config, request, ctx)
+    except CannotConnect:
+        if ctx.answer_started or ctx.cancelled:
+            raise
+        if ctx.wait_cancelled(RETRY_BACKOFF_S):
+            return
+        yield from module.stream_events(config, request, ctx)
+
+
+def _run(
+    config: ProviderConfig, request: ChatRequest, stats: RunStats, ctx: StreamContext
+) -> Iterator[str]:
+    """The run itself; a free function so the generator holds no reference to its ModelStream,
+    which is then freed (and closes the connection) as soon as its last user drops it."""
+    stats.started_at = time.monotonic()
+    try:
+        for event in _events(config, request, ctx):
+            if isinstance(event, TextDelta):
+                stats.add_text(event.text)
+                yield event.text
+            elif isinstance(event, Usage):
+                if event.input_tokens is not None:
+                    stats.input_tokens, stats.input_reported = event.input_tokens, True
+                if event.output_tokens is not None:
+                    stats.output_tokens, stats.output_reported = event.output_tokens, True
+            elif isinstance(event, Finish):
+                stats.finish_reason = event.reason
+    except ProviderError as exc:
+        if ctx.cancelled:
+            stats.finish(RunStatus.CANCELLED)
+            return
+        error = exc.redacted(config.api_key)
+        stats.error_kind, stats.error_message = error.kind, error.message
+        stats.finish(RunStatus.ERROR)
+        raise error from None
+    except Exception as exc:
+        if ctx.cancelled:
+            stats.finish(RunStatus.CANCELLED)
+            return
+        error = BadResponse(f"Unexpected failure while reading the answer ({type(exc).__name__}).")
+        stats.error_kind, stats.error_message = error.kind, error.message
+        stats.finish(RunStatus.ERROR)
+        raise error from None
+    except BaseException:
+        # GeneratorExit from close()/garbage collection, or an exception thrown in.
+        ctx.cancel()
+        stats.finish(RunStatus.CANCELLED)
+        raise
+    if ctx.cancelled:
+        stats.finish(RunStatus.CANCELLED)
+        return
+    if stats.finish_reason in ("length", "max_tokens"):
+        stats.notes.append("The answer hit the output limit, so the report may end abruptly.")
+    stats.finish(RunStatus.DONE)
+
+
+def stream_model(
+    config: ProviderConfig,
+    system_prompt: str,
+    contract_text: str,
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    temperature: float = DEFAULT_TEMPERATURE,
+) -> ModelStream:
+    """Start a run. `contract_text` is the user turn, already wrapped by `lib.analysis.prompts`."""
+    request = ChatRequest(
+        system=system_prompt,
+        user=contract_text,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        estimated_input_tokens=estimate_tokens(system_prompt) + estimate_tokens(contract_text),
+    )
+    return ModelStream(config, request)
+
+
+def list_models(config: ProviderConfig) -> list[str]:
+    """Models the provider offers; raises `ProviderError` (e.g. `CannotConnect`) when it is down."""
+    try:
+        return provider_module(config.provider).list_models(config)
+    except ProviderError as exc:
+        raise exc.redacted(config.api_key) from None

@@ -1,0 +1,26 @@
+"""Every CSV the app offers, written one way: spreadsheet formulas in cells are defused.
+
+A document name, model name or error message comes from outside (a file's name, a server's reply);
+a cell starting with `=`, `+`, `-` or `@` would run as a formula when an analyst opens the CSV in a
+spreadsheet (OWASP "CSV injection"). Such cells get a leading apostrophe, which spreadsheets show
+as text.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_bytes(frame: pd.DataFrame, *, index: bool = True) -> bytes:
+    safe = frame.map(defuse)
+    if index:
+        safe.index = safe.index.map(defuse)
+    return safe.to_csv(index=index).encode("utf-8")

@@ -1,0 +1,67 @@
+"""Downloads of a report: the Markdown as written, and a Word document for people who edit in Word.
+
+The Word conversion understands only what the report skeleton uses (headings, bullets, numbered
+lists, quotes, bold); model output is treated as text throughout, never as markup to execute.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from docx import Document
+from docx.shared import Pt
+
+from lib.runs.records import RunRecord
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_NUMBERED = re.compile(r"^\d+[.)]\s+")
+
+
+def _provenance(record: RunRecord) -> str:
+    when = record.started.astimezone().strftime("%Y-%m-%d %H:%M")
+    return (
+        f"Reviewed {when} by {record.model} ({record.provider}), template {record.template}; "
+        f"report {record.status.label}."
+    )
+
+
+def report_markdown(record: RunRecord) -> bytes:
+    return f"<!-- {_provenance(record)} -->\n\n{record.report}\n".encode()
+
+
+def _add_runs(paragraph, text: str) -> None:
+    position = 0
+    for match in _BOLD.finditer(text):
+        paragraph.add_run(text[position : match.start()])
+        paragraph.add_run(match.group(1)).bold = True
+        position = match.end()
+    paragraph.add_run(text[position:])
+
+
+def report_docx(record: RunRecord) -> bytes:
+    document = Document()
+    document.styles["Normal"].font.size = Pt(10.5)
+    note = document.add_paragraph()
+    note.add_run(_provenance(record)).italic = True
+    for raw in record.report.splitlines():
+        line = raw.rstrip()
+        if not line.strip():
+            continue
+        heading = re.match(r"^(#{1,6})\s+(.*)$", line)
+        if heading:
+            level = min(len(heading.group(1)), 4)
+            document.add_heading(heading.group(2).replace("**", ""), level=level)
+        elif re.match(r"^\s*[-*+]\s+", line):
+            _add_runs(
+                document.add_paragraph(style="List Bullet"), re.sub(r"^\s*[-*+]\s+", "", line)
+            )
+        elif _NUMBERED.match(line.strip()):
+            _add_runs(document.add_paragraph(style="List Number"), _NUMBERED.sub("", line.strip()))
+        elif line.startswith(">"):
+            _add_runs(document.add_paragraph(style="Quote"), line.lstrip("> "))
+        else:
+            _add_runs(document.add_paragraph(), line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

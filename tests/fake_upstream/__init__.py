@@ -1,5 +1,0 @@
-"""A fake model server for tests and benchmarks; see `server.py`."""
-
-from tests.fake_upstream.server import FakeUpstream, RequestRecord, Script
-
-__all__ = ["FakeUpstream", "RequestRecord", "Script"]
