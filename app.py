@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.analysis.documents import Document, DocumentError, document_from_text, load_document
 from lib.analysis.prompts import (
     DEFAULT_TEMPLATE_KEY,
     TEMPLATES,
@@ -16,52 +15,34 @@ from lib.analysis.prompts import (
     default_instructions,
     fits_context,
 )
-from lib.runs.launch import context_limit, launch, save_upload
+from lib.runs.launch import context_limit, launch
 from lib.runs.records import history_column_config, records_to_csv, records_to_dataframe
-from lib.ui import widgets as ui
+from lib.ui.live_view import show_live
+from lib.ui.page import page_context
+from lib.ui.pickers import document_input, generation_settings, provider_picker
+from lib.ui.report_view import report_view
 
 
 def review_page() -> None:
     """Paste or upload a contract and watch the review report write itself."""
-    st.set_page_config(page_title="Contract Review Studio", page_icon="📄", layout="wide")
+    st.set_page_config(
+        page_title="Contract Review Studio", page_icon=":material/description:", layout="wide"
+    )
     state = st.session_state
-    page = ui.page_context(state, "review")
+    page = page_context(state, "review")
     settings, history, run_log = page.settings, page.history, page.run_log
 
     with st.sidebar:
         st.header("Model")
-        config = ui.provider_picker(settings, "review")
-        max_tokens, temperature = ui.generation_settings()
+        config = provider_picker(settings, "review")
+        max_tokens, temperature = generation_settings()
 
     st.title("Contract Review Studio")
     st.caption(
         "Paste or upload a contract, pick a review template and watch the report being written."
     )
 
-    source = st.radio(
-        "Contract", ["Paste text", "Upload a file"], horizontal=True, label_visibility="collapsed"
-    )
-    document: Document | None = None
-    if source == "Paste text":
-        pasted = st.text_area(
-            "Contract text", height=220, key="contract_text", placeholder="Paste the contract here…"
-        )
-        if pasted.strip():
-            document = document_from_text(pasted)
-    else:
-        upload = st.file_uploader(
-            "Contract file", type=["pdf", "docx", "txt", "md"], key="contract_file"
-        )
-        if upload is not None:
-            try:
-                document = load_document(upload.getvalue(), upload.name)
-                save_upload(settings, upload.name, upload.getvalue())
-            except DocumentError as exc:
-                st.error(exc.message, icon="📄")
-    if document is not None:
-        state["document"] = document  # shared with the Compare page
-        for warning in document.warnings:
-            st.warning(warning)
+    document = document_input(settings, "review")
 
     template_col, side_col = st.columns([2, 1])
     template_key = template_col.selectbox(
@@ -113,9 +94,12 @@ def review_page() -> None:
     with report_area:
         if review_clicked:
             if document is None:
-                st.info("Paste a contract or upload a file first, then click Review.", icon="✍️")
+                st.info(
+                    "Paste a contract or upload a file first, then click Review.",
+                    icon=":material/edit_note:",
+                )
             elif config is None:
-                st.info("Choose an available model in the sidebar first.", icon="⚙️")
+                st.info("Choose an available model in the sidebar first.", icon=":material/tune:")
             else:
                 record, live = launch(
                     page="review",
@@ -131,12 +115,12 @@ def review_page() -> None:
                     settings=settings,
                 )
                 state["shown_run_id"] = record.run_id
-                ui.show_live(state, "review", live)
-                ui.report_view(record, key="current")
+                show_live(state, "review", [live])
+                report_view(record, key="current")
         else:
             shown = history.get(state.get("shown_run_id", ""))
             if shown is not None:
-                ui.report_view(shown, key="shown")
+                report_view(shown, key="shown")
 
     st.divider()
     st.subheader("This session's runs")
@@ -168,8 +152,18 @@ def review_page() -> None:
 
 st.navigation(
     [
-        st.Page(review_page, title="Review", icon="📄", url_path="review", default=True),
-        st.Page("pages/1_Compare.py", title="Compare", icon="⚖️", url_path="compare"),
-        st.Page("pages/2_History.py", title="History", icon="🗂️", url_path="history"),
+        st.Page(
+            review_page,
+            title="Review",
+            icon=":material/description:",
+            url_path="review",
+            default=True,
+        ),
+        st.Page(
+            "pages/1_Compare.py", title="Compare", icon=":material/compare:", url_path="compare"
+        ),
+        st.Page(
+            "pages/2_History.py", title="History", icon=":material/history:", url_path="history"
+        ),
     ]
 ).run()

@@ -177,7 +177,7 @@ def compare_page(page: Page, upstream: FakeUpstream, n: int, rate: float) -> lis
     }
     with streamlit("pages/1_Compare.py", env) as (url, pid):
         _open(page, url, ["a", "b"])
-        _paste(page, "Paste a contract")
+        _paste(page, "Contract text")
         upstream.push(
             Script(tokens=tokens("a", n), delay=1 / rate),
             Script(tokens=tokens("b", n), delay=1 / rate),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import altair as alt
 import streamlit as st
 
-from lib.analysis.documents import Document, DocumentError, document_from_text, load_document
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
 from lib.engine.provider_config import Provider
 from lib.runs.compare import (
@@ -17,40 +15,31 @@ from lib.runs.compare import (
     display_table,
     findings_diff,
     side_labels,
-    stop_all,
     timeline_frame,
-    watch,
 )
 from lib.runs.exports import report_markdown
 from lib.runs.launch import launch
-from lib.ui import widgets as ui
-from lib.ui.segments import SegmentedText
+from lib.ui.live_view import show_live
+from lib.ui.page import page_context
+from lib.ui.pickers import DOCUMENT_KEY, document_input, generation_settings, provider_picker
+from lib.ui.report_view import report_view
 
-st.set_page_config(page_title="Compare · Contract Review Studio", page_icon="⚖️", layout="wide")
+st.set_page_config(
+    page_title="Compare · Contract Review Studio", page_icon=":material/compare:", layout="wide"
+)
 state = st.session_state
-page = ui.page_context(state, "compare")
+page = page_context(state, "compare")
 settings, history, run_log = page.settings, page.history, page.run_log
 
 st.title("Compare two models")
 st.caption("Both models review the same contract at the same time, with the same report skeleton.")
 
-document: Document | None = state.get("document")
+document = state.get(DOCUMENT_KEY)
 with st.expander(
     f"Contract: {document.name}" if document else "Contract: none yet", expanded=document is None
 ):
-    pasted = st.text_area("Paste a contract", key="compare_text", height=150)
-    upload = st.file_uploader(
-        "…or upload one", type=["pdf", "docx", "txt", "md"], key="compare_file"
-    )
-    if upload is not None:
-        try:
-            document = load_document(upload.getvalue(), upload.name)
-        except DocumentError as exc:
-            st.error(exc.message)
-    elif pasted.strip():
-        document = document_from_text(pasted)
+    document = document_input(settings, "compare")
     if document is not None:
-        state["document"] = document
         st.caption(f"{document.name} · {document.char_count:,} characters")
 
 defaults = (Provider.OLLAMA, Provider.ANTHROPIC if settings.anthropic_api_key else None)
@@ -59,7 +48,7 @@ configs, templates = [], []
 for side, (column, default) in enumerate(zip(columns, defaults, strict=True)):
     with column:
         st.subheader("Left" if side == 0 else "Right")
-        configs.append(ui.provider_picker(settings, f"compare{side}", default=default))
+        configs.append(provider_picker(settings, f"compare{side}", default=default))
         templates.append(
             st.selectbox(
                 "Template",
@@ -71,7 +60,7 @@ for side, (column, default) in enumerate(zip(columns, defaults, strict=True)):
         )
 
 with st.sidebar:
-    max_tokens, temperature = ui.generation_settings()
+    max_tokens, temperature = generation_settings()
 
 go_col, stop_col, _ = st.columns([1, 1, 6])
 compare_clicked = go_col.button("Compare", type="primary", key="compare", width="stretch")
@@ -79,9 +68,12 @@ stop_col.button("Stop", key="compare_stop", width="stretch", help="Stop both run
 
 if compare_clicked:
     if document is None:
-        st.info("Paste or upload a contract first (or load one on the Review page).", icon="✍️")
+        st.info(
+            "Paste or upload a contract first (or load one on the Review page).",
+            icon=":material/edit_note:",
+        )
     elif None in configs:
-        st.info("Pick an available model on both sides first.", icon="⚙️")
+        st.info("Pick an available model on both sides first.", icon=":material/tune:")
     else:
         comparison_id = uuid.uuid4().hex
         runs = [
@@ -103,37 +95,8 @@ if compare_clicked:
         ]
         state["comparison_id"] = comparison_id
         lives = [live for _, live in runs]
-        ui.remember_active(state, "compare", lives)
-        stream_columns = st.columns(2)
-        figures = [col.empty() for col in stream_columns]
-        slots = [col.empty() for col in stream_columns]
-        areas = [slot.container() for slot in slots]
-        live_text = [area.empty() for area in areas]
-        texts = [SegmentedText(), SegmentedText()]
-        last_figures = 0.0
-        try:
-            for step in watch(lives):
-                now = time.monotonic()
-                for i in step.order:
-                    live = lives[i]
-                    if step.texts[i]:
-                        finished = texts[i].add(step.texts[i])
-                        if finished is not None:
-                            live_text[i].markdown(finished)
-                            live_text[i] = areas[i].empty()
-                        live_text[i].markdown(texts[i].live)
-                    elif not live.stats.text:
-                        live_text[i].caption(ui.waiting_line(live.stats))
-                if now - last_figures >= ui.FIGURES_REFRESH_S:
-                    last_figures = now
-                    for figure, live in zip(figures, lives, strict=True):
-                        figure.caption(ui.format_figures(live.stats, now))
-        finally:
-            stop_all(lives)
-            state.get(ui.ACTIVE_RUNS_KEY, {}).pop("compare", None)
+        show_live(state, "compare", lives)
         state["compare_stats"] = {record.run_id: live.stats for record, live in runs}
-        for placeholder in (*figures, *slots):
-            placeholder.empty()
 
 comparison_id = state.get("comparison_id")
 records = [
@@ -144,7 +107,7 @@ if len(records) == 2:
     report_columns = st.columns(2)
     for i, (column, record) in enumerate(zip(report_columns, records, strict=True)):
         with column:
-            ui.report_view(record, key=f"compare_report{i}")
+            report_view(record, key=f"compare_report{i}", per_row=3)
     st.subheader("Comparison")
     table = display_table(records)
     winners = better_side(records)

@@ -7,21 +7,23 @@ from datetime import UTC, datetime, time, timedelta
 import altair as alt
 import streamlit as st
 
-from lib.engine.settings import current_settings
 from lib.runs.records import history_column_config, records_to_dataframe
 from lib.runs.run_log import export_csv, export_json
-from lib.ui import widgets as ui
+from lib.ui.page import current_settings, shared_run_log
+from lib.ui.report_view import report_view
 
-st.set_page_config(page_title="History · Contract Review Studio", page_icon="🗂️", layout="wide")
+st.set_page_config(
+    page_title="History · Contract Review Studio", page_icon=":material/history:", layout="wide"
+)
 settings = current_settings()
 state = st.session_state
 st.title("History")
-log = ui.shared_run_log(settings)
+log = shared_run_log(settings)
 if log is None:
     st.info(
         "The run log is switched off (CRS_HISTORY=off), so runs are kept only for the browser "
         "session. Set CRS_HISTORY=on to keep every run.",
-        icon="🗂️",
+        icon=":material/history:",
     )
     st.stop()
 
@@ -74,7 +76,7 @@ if selected:
         record = log.get(selected[0])
         if record is not None:
             st.subheader(f"Report: {record.document_name}")
-            ui.report_view(record, key="history")
+            report_view(record, key="history")
     confirm = st.checkbox(
         f"Yes, delete the {len(selected)} selected run(s) permanently", key="confirm"
     )

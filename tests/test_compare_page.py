@@ -14,15 +14,8 @@ from devtools.fake_upstream import FakeUpstream, Script
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.stream_model import stream_model
-from lib.runs.compare import (
-    better_side,
-    comparison_table,
-    findings_diff,
-    stop_all,
-    timeline_frame,
-    watch,
-)
-from lib.runs.live import LiveRun
+from lib.runs.compare import better_side, comparison_table, findings_diff, timeline_frame
+from lib.runs.live import LiveRun, stop_all, watch
 from lib.runs.records import STATE_KEY, RunRecord
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Compare.py")

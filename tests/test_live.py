@@ -1,4 +1,4 @@
-"""LiveRun pacing over real HTTP: batches, and the render budget shared by every stream in flight."""
+"""LiveRun pacing over real HTTP: steps, and the render budget shared by every stream in flight."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from devtools.fake_upstream import FakeUpstream, Script
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.stream_model import stream_model
-from lib.runs.live import MIN_RENDER_INTERVAL_S, RENDERS_PER_S, LiveRun, render_interval
+from lib.runs.live import MIN_RENDER_INTERVAL_S, RENDERS_PER_S, LiveRun, render_interval, watch
 
 
 def start(upstream: FakeUpstream) -> LiveRun:
@@ -30,22 +30,26 @@ def test_render_interval_grows_with_streams_in_flight_and_recovers(fake_upstream
     assert render_interval() == MIN_RENDER_INTERVAL_S
 
 
-def test_batches_join_tokens_that_arrive_within_one_interval(fake_upstream):
+def texts_of(live: LiveRun) -> list[str]:
+    return [step.texts[0] for step in watch([live]) if step.texts[0]]
+
+
+def test_steps_join_tokens_that_arrive_within_one_interval(fake_upstream):
     tokens = [f" t{i}" for i in range(100)]
     fake_upstream.push(Script(tokens=tokens, delay=0.005))
     live = start(fake_upstream)
     started = time.monotonic()
-    batches = [batch for batch in live.batches(min_interval=0.1) if batch]
+    texts = texts_of(live)
     elapsed = time.monotonic() - started
-    assert "".join(batches) == "".join(tokens)
+    assert "".join(texts) == "".join(tokens)
     assert live.stats.status is RunStatus.DONE
-    # One batch per interval at most (plus the first, which goes out at once).
-    assert 2 <= len(batches) <= elapsed / 0.1 + 2
+    # One step per render interval at most (plus the first, which goes out at once).
+    assert 2 <= len(texts) <= elapsed / MIN_RENDER_INTERVAL_S + 2
+    assert len(texts) < len(tokens)
 
 
 def test_a_slow_stream_gets_every_token_at_once(fake_upstream):
     tokens = [f" t{i}" for i in range(8)]
     fake_upstream.push(Script(tokens=tokens, delay=0.15))
     live = start(fake_upstream)
-    batches = [batch for batch in live.batches() if batch]
-    assert batches == tokens
+    assert texts_of(live) == tokens

@@ -38,7 +38,7 @@ def app() -> AppTest:
 
 
 def paste_and_review(at: AppTest, text: str = CONTRACT) -> AppTest:
-    at.text_area(key="contract_text").input(text)
+    at.text_area(key="review_text").input(text)
     at.run()
     at.button(key="review").click().run()
     assert not at.exception, at.exception
@@ -75,7 +75,8 @@ def test_paste_review_streams_report_and_records_history(env):
     assert list(table["status"]) == ["done"] and list(table["output_tokens"]) == [41]
     assert table["counts"].iloc[0] == "reported"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Output tokens (reported)"] == "41"
+    assert metrics["Output tokens"] == "41"
+    assert any("Token counts reported by the provider" in c.value for c in at.caption)
     assert [b.label for b in at.get("download_button")][:2] == [
         "Download Markdown",
         "Download Word",

@@ -7,6 +7,7 @@ import pytest
 
 from devtools.fake_upstream import Script
 from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.run_stats import RunStatus
 from lib.engine.settings import load_settings
 from lib.engine.stream_model import stream_model
 from lib.runs.records import RunRecord
@@ -41,7 +42,7 @@ def test_round_trip_and_upsert(tmp_path):
     log = RunLog(tmp_path / "h.sqlite3")
     r = record(report="## Overall risk: LOW", notes=["cold start"])
     log.append(r)
-    r.status, r.output_tokens, r.tokens_reported = "done", 321, True
+    r.status, r.output_tokens, r.tokens_reported = RunStatus.DONE, 321, True
     log.append(r)
     assert log.count() == 1
     back = log.get(r.run_id)
@@ -111,7 +112,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
             for i in range(50):
                 r = record(document_name=f"doc-{n}-{i}")
                 log.append(r)
-                r.status = "done"
+                r.status = RunStatus.DONE
                 log.append(r)
         except Exception as exc:
             errors.append(exc)

@@ -1,15 +1,13 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.ui.segments import HARD_LIMIT, SOFT_LIMIT, Segmenter
+from lib.ui.segments import HARD_LIMIT, SOFT_LIMIT, SegmentedText
 
 
 def run(batches: list[str]) -> list[str]:
-    segmenter = Segmenter(iter(batches))
-    segments = []
-    while not segmenter.finished:
-        segments.append("".join(segmenter.segment()))
-    return segments
+    text = SegmentedText()
+    segments = [frozen for batch in batches if (frozen := text.add(batch)) is not None]
+    return [*segments, text.live] if text.live else segments
 
 
 REPORT = "\n\n".join(
@@ -48,12 +46,10 @@ def test_never_cuts_inside_a_code_fence():
 
 
 def test_empty_stream():
-    assert run([]) == [""]
+    assert run([]) == []
 
 
-def test_segmented_text_matches_the_stream_version():
-    from lib.ui.segments import SegmentedText
-
+def test_frozen_segments_end_at_block_boundaries():
     text = SegmentedText()
     frozen = [
         done

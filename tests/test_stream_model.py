@@ -17,7 +17,7 @@ from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.stream_model import list_models, stream_model
 
-FIXTURES = Path(__file__).parent / "fixtures" / "wire"
+FIXTURES = Path(__file__).resolve().parent.parent / "devtools" / "fake_upstream" / "recordings"
 KEY = "sk-test-SECRET-0123456789abcdefXYZ"
 CONTRACT = "This Master Services Agreement is made between Acme Ltd and Société Générale. " * 20
 

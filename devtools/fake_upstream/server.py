@@ -28,7 +28,7 @@ import uvicorn
 
 from devtools.fake_upstream import wire
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
+FIXTURES = Path(__file__).resolve().parent / "recordings"
 DEFAULT_TOKENS = [
     "## Overall",
     " risk:",

@@ -13,8 +13,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from lib.engine.run_stats import RunStats
-
 
 # NamedTuples rather than dataclasses: one is built per token, and they are the cheapest records.
 class TextDelta(NamedTuple):
@@ -30,7 +28,19 @@ class Finish(NamedTuple):
     reason: str | None
 
 
-Event = TextDelta | Usage | Finish
+class Note(NamedTuple):
+    """Something the analyst should know about the run (a cold start, a truncated prompt)."""
+
+    text: str
+
+
+class Waiting(NamedTuple):
+    """Why no text is coming yet (e.g. queued behind another review); None when that is over."""
+
+    reason: str | None
+
+
+Event = TextDelta | Usage | Finish | Note | Waiting
 
 
 @dataclass(frozen=True)
@@ -45,12 +55,20 @@ class ChatRequest:
 class StreamContext:
     """Shared between the thread reading a stream and whoever may cancel it."""
 
-    def __init__(self, stats: RunStats) -> None:
-        self.stats = stats
+    def __init__(self) -> None:
+        # Set by `stream_model` when the first text arrives: from then on an error is "mid-answer"
+        # and nothing may be retried.
         self.answer_started = False
         self._lock = threading.Lock()
         self._responses: list[Any] = []
         self._cancelled = threading.Event()
+
+    @property
+    def responded(self) -> bool:
+        """Whether the server accepted the request (a response is attached): a failure after this
+        is the stream breaking, not a failure to connect, and is never retried."""
+        with self._lock:
+            return bool(self._responses)
 
     @property
     def cancelled(self) -> bool:

@@ -95,15 +95,3 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any] | None = No
         builtin_context_length=int(get("CRS_BUILTIN_CTX", BUILTIN_CONTEXT_LENGTH)),
         prices=prices,
     )
-
-
-def current_settings() -> Settings:
-    """Settings for the running app: environment plus Streamlit secrets, when a file exists."""
-    secrets: Mapping[str, Any] = {}
-    try:
-        import streamlit as st
-
-        secrets = st.secrets.to_dict()
-    except Exception:
-        secrets = {}
-    return load_settings(os.environ, secrets)

@@ -20,7 +20,16 @@ from types import ModuleType, TracebackType
 
 from lib.analysis.tokens import estimate_tokens
 from lib.engine.errors import BadResponse, CannotConnect, ProviderError
-from lib.engine.events import ChatRequest, Finish, StreamContext, TextDelta, Usage
+from lib.engine.events import (
+    ChatRequest,
+    Event,
+    Finish,
+    Note,
+    StreamContext,
+    TextDelta,
+    Usage,
+    Waiting,
+)
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TEMPERATURE,
@@ -50,7 +59,7 @@ class ModelStream:
         self.config = config
         self.request = request
         self.stats = RunStats(estimated_input_tokens=request.estimated_input_tokens)
-        self._ctx = StreamContext(self.stats)
+        self._ctx = StreamContext()
         self._generator = _run(config, request, self.stats, self._ctx)
 
     def __iter__(self) -> Iterator[str]:
@@ -85,14 +94,12 @@ class ModelStream:
             self._generator.close()
 
 
-def _events(
-    config: ProviderConfig, request: ChatRequest, ctx: StreamContext
-) -> Iterator[TextDelta | Usage | Finish]:
+def _events(config: ProviderConfig, request: ChatRequest, ctx: StreamContext) -> Iterator[Event]:
     module = provider_module(config.provider)
     try:
         yield from module.stream_events(config, request, ctx)
     except CannotConnect:
-        if ctx.answer_started or ctx.cancelled:
+        if ctx.responded or ctx.cancelled:
             raise
         if ctx.wait_cancelled(RETRY_BACKOFF_S):
             return
@@ -108,6 +115,8 @@ def _run(
     try:
         for event in _events(config, request, ctx):
             if isinstance(event, TextDelta):
+                ctx.answer_started = True
+                stats.waiting_reason = None
                 stats.add_text(event.text)
                 yield event.text
             elif isinstance(event, Usage):
@@ -117,6 +126,10 @@ def _run(
                     stats.output_tokens, stats.output_reported = event.output_tokens, True
             elif isinstance(event, Finish):
                 stats.finish_reason = event.reason
+            elif isinstance(event, Note):
+                stats.notes.append(event.text)
+            elif isinstance(event, Waiting):
+                stats.waiting_reason = event.reason
     except ProviderError as exc:
         if ctx.cancelled:
             stats.finish(RunStatus.CANCELLED)

@@ -1,15 +1,9 @@
-"""Two runs on one contract: watching both from the script thread, and comparing the results.
-
-Both runs read their streams on their own worker threads (`LiveRun`); `watch` lets the page thread
-take whatever each has produced, side by side, so both columns grow during the same time window.
-The page draws after every step, which keeps it stoppable; a stop (or any rerun) cancels both.
-"""
+"""Two finished runs on one contract, compared: the figures table, who did better, what only one
+model flagged, and both timelines on one axis."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -17,62 +11,7 @@ from lib.analysis.prompts import count_findings
 from lib.analysis.tokens import CHARS_PER_TOKEN
 from lib.engine.run_stats import RunStats
 from lib.runs.csv_export import csv_bytes
-from lib.runs.live import LiveRun, render_interval
 from lib.runs.records import RunRecord
-
-IDLE_S = 0.1
-
-
-@dataclass(frozen=True)
-class Step:
-    """New text per side since the last step ("" when a side produced nothing), and the order to
-    draw the sides in.
-
-    The browser applies the sides' updates one after the other, so the side drawn second reaches
-    the screen a few milliseconds later (3 ms at the median when measured, 5 ms at the 95th
-    percentile). The side that goes first takes turns, so neither model always shows later.
-    """
-
-    texts: tuple[str, ...]
-    order: tuple[int, ...]
-
-    @property
-    def any_text(self) -> bool:
-        return any(self.texts)
-
-
-def watch(lives: Sequence[LiveRun], idle: float = IDLE_S) -> Iterator[Step]:
-    """Steps until every run has ended: at most one per `render_interval()` while text flows, one
-    per `idle` while all sides are silent (so the caller can redraw waiting lines and be
-    stopped). The interval runs from one drain to the next, so the time the caller spends drawing a
-    step is not added to the wait for the next one."""
-    ended = [False] * len(lives)
-    last_step = time.monotonic()
-    turn = 0
-    while not all(ended):
-        drained_at = time.monotonic()
-        texts = []
-        for i, live in enumerate(lives):
-            text, done = ("", True) if ended[i] else live.drain()
-            ended[i] = done
-            texts.append(text)
-        order = tuple((turn + i) % len(lives) for i in range(len(lives)))
-        step = Step(tuple(texts), order)
-        now = time.monotonic()
-        if step.any_text or now - last_step >= idle or all(ended):
-            last_step = now
-            turn += 1
-            yield step
-        if not all(ended):
-            time.sleep(max(0.0, drained_at + render_interval() - time.monotonic()))
-
-
-def stop_all(lives: Sequence[LiveRun]) -> None:
-    for live in lives:
-        live.stream.close()
-    for live in lives:
-        live.cancel()
-
 
 # Each row: label, record attribute, whether a larger value is better.
 TABLE_ROWS: list[tuple[str, str, bool | None]] = [

@@ -5,10 +5,10 @@ waiting for the first token (cold model load, long prompt) draws nothing. The wo
 stream, timing every token on the raw stream; the script thread stays free to redraw a "waiting…"
 line and live figures, and so stays interruptible.
 
-Why batches: `st.write_stream` re-sends the whole text for every piece it is handed, so handing it
-each token makes a long report cost quadratic bandwidth and CPU. `batches()` yields whatever has
-arrived since the last render, at most once per render interval: a slow stream still shows each
-token at once, a fast one is rendered about thirty times a second instead of per token.
+Why steps: redrawing the page for every token makes a long report cost quadratic bandwidth and
+CPU. `watch()` hands the page whatever each run produced since the last render, at most once per
+render interval: a slow stream still shows each token at once, a fast one is rendered about thirty
+times a second instead of per token.
 
 Why a shared render budget: every re-render costs the server about a millisecond and the viewer's
 browser about ten (profiles in docs/BENCHMARKS.md), whatever the stream's speed. With a fixed
@@ -25,7 +25,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from lib.engine.errors import BadResponse, ProviderError
 from lib.engine.run_stats import RunStats
@@ -59,7 +60,7 @@ def render_interval() -> float:
 
 
 class LiveRun:
-    """One model run in the background; `batches()` is meant for the script thread."""
+    """One model run in the background; the script thread reads it through `watch()`."""
 
     def __init__(
         self, stream: ModelStream, on_end: Callable[[LiveRun], None] | None = None
@@ -102,39 +103,10 @@ class LiveRun:
             finally:
                 self._queue.put(_END)
 
-    def batches(
-        self, poll: float = DEFAULT_POLL_S, min_interval: float | None = None
-    ) -> Iterator[str]:
-        """Text that arrived since the last batch; "" every `poll` seconds while nothing does.
-
-        Batches come at most once per `min_interval`, by default the current `render_interval()`.
-
-        The empty yields let the caller redraw (and so be stoppable) while the model is silent.
-        Ends when the run ends, whatever the reason; read `stats` and `error` afterwards.
-        """
-        last_yield = 0.0
-        while True:
-            try:
-                item = self._queue.get(timeout=poll)
-            except queue.Empty:
-                yield ""
-                continue
-            parts: list[str] = []
-            ended = item is _END
-            if not ended:
-                parts.append(item)  # type: ignore[arg-type]
-                interval = render_interval() if min_interval is None else min_interval
-                ended = self._collect(parts, last_yield + interval)
-            if parts:
-                last_yield = time.monotonic()
-                yield "".join(parts)
-            if ended:
-                return
-
     def drain(self) -> tuple[str, bool]:
         """Whatever text is waiting now, without blocking, and whether the run has ended.
 
-        For a page that watches several runs from one thread (`lib.runs.compare`).
+        For `watch`, which takes turns between the runs a page shows.
         """
         parts: list[str] = []
         ended = self._ended
@@ -149,23 +121,61 @@ class LiveRun:
                 parts.append(item)  # type: ignore[arg-type]
         return "".join(parts), ended
 
-    def _collect(self, parts: list[str], not_before: float) -> bool:
-        """Gather more tokens until `not_before`, then whatever else is waiting; True at the end."""
-        while True:
-            remaining = not_before - time.monotonic()
-            try:
-                item = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
-            except queue.Empty:
-                return False
-            if item is _END:
-                return True
-            parts.append(item)  # type: ignore[arg-type]
-
     def cancel(self) -> None:
         """Abort the upstream request now and wait briefly for the worker to finish."""
         self.stream.close()
         self._thread.join(JOIN_TIMEOUT_S)
+
+
+IDLE_S = 0.1
+
+
+@dataclass(frozen=True)
+class Step:
+    """New text per side since the last step ("" when a side produced nothing), and the order to
+    draw the sides in.
+
+    The browser applies the sides' updates one after the other, so the side drawn second reaches
+    the screen a little later (docs/BENCHMARKS.md, Compare). The side that goes first takes turns,
+    so neither model always shows later.
+    """
+
+    texts: tuple[str, ...]
+    order: tuple[int, ...]
+
+    @property
+    def any_text(self) -> bool:
+        return any(self.texts)
+
+
+def watch(lives: Sequence[LiveRun], idle: float = IDLE_S) -> Iterator[Step]:
+    """Steps until every run has ended: at most one per `render_interval()` while text flows, one
+    per `idle` while all sides are silent (so the caller can redraw waiting lines and be
+    stopped). The interval runs from one drain to the next, so the time the caller spends drawing a
+    step is not added to the wait for the next one."""
+    ended = [False] * len(lives)
+    last_step = time.monotonic()
+    turn = 0
+    while not all(ended):
+        drained_at = time.monotonic()
+        texts = []
+        for i, live in enumerate(lives):
+            text, done = ("", True) if ended[i] else live.drain()
+            ended[i] = done
+            texts.append(text)
+        order = tuple((turn + i) % len(lives) for i in range(len(lives)))
+        step = Step(tuple(texts), order)
+        now = time.monotonic()
+        if step.any_text or now - last_step >= idle or all(ended):
+            last_step = now
+            turn += 1
+            yield step
+        if not all(ended):
+            time.sleep(max(0.0, drained_at + render_interval() - time.monotonic()))
+
+
+def stop_all(lives: Sequence[LiveRun]) -> None:
+    for live in lives:
+        live.stream.close()
+    for live in lives:
+        live.cancel()

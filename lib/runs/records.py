@@ -50,6 +50,9 @@ class RunRecord:
     contract_text: str | None = None
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.status = RunStatus(self.status)  # records read back from a log hold plain strings
+
     def update_from(self, stats: RunStats, cost_usd: float | None = None) -> None:
         self.input_tokens = stats.input_token_count
         self.output_tokens = stats.output_token_count
@@ -100,7 +103,7 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "ttft_s": r.ttft_s,
             "total_s": r.total_s,
             "tokens_per_s": r.tokens_per_s,
-            "status": r.status.label,
+            "status": r.status.value,
             "cost_usd": r.cost_usd,
         }
         for r in sorted(records, key=lambda r: r.started, reverse=True)

@@ -26,7 +26,7 @@ def test_both_columns_stream_together_and_stop_ends_both(page, streamlit_app, up
         ANTHROPIC_API_KEY="fake-ant-browser-test-key-0000",
     )
     wait_for_app(page, url)
-    box = page.get_by_label("Paste a contract")
+    box = page.get_by_label("Contract text")
     box.fill(CONTRACT)
     box.press("Control+Enter")
     wait_idle(page)

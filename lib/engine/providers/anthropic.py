@@ -90,7 +90,7 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
 def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> ProviderError:
     error = data.get("error") or {}
     kind, detail = str(error.get("type", "error")), str(error.get("message", "unknown error"))
-    if ctx.stats.text:
+    if ctx.answer_started:
         return StreamInterrupted(
             f"{SERVICE} stopped mid-answer with {kind}: {detail} — try again in a minute."
         )
@@ -143,14 +143,13 @@ def stream_events(
             stream=True,
         ) as response:
             ctx.attach(response.http_response)
-            ctx.answer_started = True
             yield from _events(EventSource(response.http_response), config, ctx)
     except ProviderError:
         raise
     except SSEError:
         raise BadResponse(f"{SERVICE} did not answer with an event stream.") from None
     except Exception as exc:
-        raise map_exception(exc, config, ctx.answer_started) from None
+        raise map_exception(exc, config, ctx.responded) from None
     finally:
         client.close()
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 
 from lib.engine.builtin_server import MODEL_ALIAS, shared_server
-from lib.engine.events import ChatRequest, Event, StreamContext
+from lib.engine.events import ChatRequest, Event, StreamContext, Waiting
 from lib.engine.provider_config import BUILTIN_CONTEXT_LENGTH, ProviderConfig
 from lib.engine.providers import openai_compat
 
@@ -28,17 +28,16 @@ def gemma_request(request: ChatRequest) -> ChatRequest:
     return dataclasses.replace(request, system="", user=f"{request.system}\n\n{request.user}")
 
 
-def _wait_for_turn(ctx: StreamContext) -> bool:
+def _wait_for_turn(ctx: StreamContext) -> Iterator[Waiting]:
+    """Queue behind a running generation (the server would cut it off); True once it is ours."""
     if _generation.acquire(blocking=False):
         return True
-    ctx.stats.waiting_reason = BUSY_MESSAGE
-    try:
-        while not _generation.acquire(timeout=0.1):
-            if ctx.cancelled:
-                return False
-        return True
-    finally:
-        ctx.stats.waiting_reason = None
+    yield Waiting(BUSY_MESSAGE)
+    while not _generation.acquire(timeout=0.1):
+        if ctx.cancelled:
+            return False
+    yield Waiting(None)
+    return True
 
 
 def stream_events(
@@ -46,7 +45,7 @@ def stream_events(
 ) -> Iterator[Event]:
     server = shared_server(config.context_length or BUILTIN_CONTEXT_LENGTH)
     base_url = server.ensure_started()
-    if not _wait_for_turn(ctx):
+    if not (yield from _wait_for_turn(ctx)):
         return
     try:
         local = dataclasses.replace(config, base_url=base_url, model=MODEL_ALIAS, api_key=None)

@@ -118,15 +118,14 @@ def open_stream(
         with client.stream("POST", url, json=body, headers=headers) as response:
             ctx.attach(response)
             raise_for_status(response, config, hints)
-            ctx.answer_started = True
             yield response
     except httpx.HTTPError as exc:
-        if isinstance(exc, httpx.ReadTimeout) and ctx.answer_started:
+        if isinstance(exc, httpx.ReadTimeout) and ctx.responded:
             raise TimedOut(
                 f"{hints.service} stopped sending for {config.read_timeout:g} s in the middle of "
                 "the answer — try again."
             ) from None
-        if ctx.answer_started:
+        if ctx.responded:
             raise interrupted(hints, "closed the connection mid-answer") from None
         raise connect_error(exc, config, hints) from None
 

@@ -2,9 +2,9 @@
 
 We use the native API rather than `/v1` because only it lets us set `options.num_ctx`; without it
 Ollama silently cuts a long contract to its default window (docs/PROTOCOLS.md §1.5, §2.4). The
-window is sized from our token estimate and capped at the model's trained length from `/api/show`. Ollama
-still truncates silently if the estimate was low, so a `prompt_eval_count` far below the estimate
-is reported as a warning.
+window is sized from our token estimate and capped at the model's trained length from
+`/api/show`. Ollama still truncates silently if the estimate was low, so a `prompt_eval_count`
+far below the estimate is reported as a warning.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from typing import Any
 
 import httpx
 
-from lib.engine.errors import BadResponse, Hints
-from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
+from lib.engine.errors import BadResponse, Hints, looks_like_context_error
+from lib.engine.events import ChatRequest, Event, Finish, Note, StreamContext, TextDelta, Usage
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.providers.http import (
     client_for,
     get_json,
     interrupted,
-    looks_like_context_error,
     open_stream,
     status_error,
 )
@@ -86,9 +85,9 @@ def _final_line(line: dict[str, Any], request: ChatRequest, ctx: StreamContext) 
     yield Usage(prompt_tokens, line.get("eval_count"))
     load = line.get("load_duration", 0) / NS
     if load >= 1.0:
-        ctx.stats.notes.append(f"Ollama loaded the model first ({load:.1f} s cold start).")
+        yield Note(f"Ollama loaded the model first ({load:.1f} s cold start).")
     if prompt_tokens and prompt_tokens < TRUNCATION_RATIO * request.estimated_input_tokens:
-        ctx.stats.notes.append(
+        yield Note(
             f"Ollama read only {prompt_tokens:,} prompt tokens of about "
             f"{request.estimated_input_tokens:,} expected: the contract was probably truncated to "
             "fit the model's context. Raise the context length or review a shorter excerpt."
@@ -110,7 +109,7 @@ def parse_lines(
             raise BadResponse(f"Ollama sent an unexpected line: {raw[:80]!r}")
         if "error" in line:
             detail = str(line["error"])
-            if ctx.stats.text and not looks_like_context_error(detail):
+            if ctx.answer_started and not looks_like_context_error(detail):
                 raise interrupted(HINTS, f"reported an error mid-answer: {detail}")
             raise status_error(
                 400 if looks_like_context_error(detail) else 500, detail, config, HINTS

@@ -53,7 +53,7 @@ def _in_band_error(
     error = payload["error"]
     detail = error.get("message", str(error)) if isinstance(error, dict) else str(error)
     code = error.get("code") if isinstance(error, dict) else None
-    if ctx.stats.text:
+    if ctx.answer_started:
         return StreamInterrupted(f"{HINTS.service} reported an error mid-answer: {detail}.")
     status = code if isinstance(code, int) and code >= 400 else 500
     return status_error(status, detail, config, HINTS)

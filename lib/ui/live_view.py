@@ -1,0 +1,105 @@
+"""One live view for one or more runs: the Review page draws one, Compare two, in columns.
+
+The model is read on worker threads (`lib.runs.live.LiveRun`) while the script thread keeps
+drawing: a "waiting for the model" line before the first token, then the text as it grows, so
+Streamlit can stop the script at any moment and the `finally` that cancels the runs always executes.
+Text goes into Markdown placeholders in segments (`SegmentedText`): a finished segment is frozen in
+its own element, so each redraw re-sends only the live tail, not the whole report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from lib.engine.run_stats import RunStats
+from lib.runs.live import LiveRun, stop_all, watch
+from lib.ui.segments import SegmentedText
+
+# Live figures change slowly; each refresh costs the browser as much as a text render.
+FIGURES_REFRESH_S = 1.0
+ACTIVE_RUNS_KEY = "active_runs"
+
+
+def cancel_active_runs(state: MutableMapping[str, Any], group: str) -> None:
+    """A new script run means the user moved on: end any run an earlier script left streaming."""
+    runs: dict[str, list[LiveRun]] = state.setdefault(ACTIVE_RUNS_KEY, {})
+    for live in runs.pop(group, []):
+        live.cancel()
+
+
+def format_figures(stats: RunStats, now: float | None = None) -> str:
+    """One line of live figures; tokens so far are estimated until the provider reports them."""
+    parts = [f"{stats.elapsed(now):.1f} s elapsed"]
+    ttft = stats.time_to_first_token
+    parts.append(f"first token {ttft:.2f} s" if ttft is not None else "waiting for first token")
+    mark = "" if stats.output_reported else "~"
+    parts.append(f"{mark}{stats.output_token_count:,} tokens")
+    speed = stats.tokens_per_second
+    if speed:
+        parts.append(f"{speed:.1f} tokens/s")
+    return " · ".join(parts)
+
+
+def waiting_line(stats: RunStats) -> str:
+    reason = stats.waiting_reason or "Waiting for the model…"
+    return f"{reason} {stats.elapsed():.1f} s"
+
+
+class _Pane:
+    """Where one run is drawn: a figures line above a column of frozen segments and a live tail."""
+
+    def __init__(self, container: Any) -> None:
+        self.figures = container.empty()
+        self.slot = container.empty()
+        self.area = self.slot.container()
+        self.live = self.area.empty()
+        self.text = SegmentedText()
+
+    def add(self, text: str) -> None:
+        finished = self.text.add(text)
+        if finished is not None:
+            self.live.markdown(finished)
+            self.live = self.area.empty()
+        self.live.markdown(self.text.live)
+
+    def clear(self) -> None:
+        self.figures.empty()
+        self.slot.empty()
+
+
+def show_live(
+    state: MutableMapping[str, Any],
+    group: str,
+    lives: Sequence[LiveRun],
+    containers: Sequence[Any] | None = None,
+) -> None:
+    """Stream runs side by side (one per container) and cancel them however the script ends.
+
+    The panes are emptied afterwards so the caller can draw the finished reports in their place.
+    """
+    if containers is None:
+        containers = [st.container() for _ in lives] if len(lives) == 1 else st.columns(len(lives))
+    panes = [_Pane(container) for container in containers]
+    state.setdefault(ACTIVE_RUNS_KEY, {})[group] = list(lives)
+    last_figures = 0.0
+    try:
+        for step in watch(lives):
+            now = time.monotonic()
+            for i in step.order:
+                if step.texts[i]:
+                    panes[i].add(step.texts[i])
+                elif not lives[i].stats.text:
+                    panes[i].live.caption(waiting_line(lives[i].stats))
+            if now - last_figures >= FIGURES_REFRESH_S:
+                last_figures = now
+                for pane, live in zip(panes, lives, strict=True):
+                    pane.figures.caption(format_figures(live.stats, now))
+    finally:
+        stop_all(lives)
+        state.get(ACTIVE_RUNS_KEY, {}).pop(group, None)
+    for pane in panes:
+        pane.clear()

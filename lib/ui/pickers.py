@@ -1,0 +1,122 @@
+"""Sidebar and form widgets: the contract, the provider and model, generation settings."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.analysis.documents import Document, DocumentError, document_from_text, load_document
+from lib.engine.provider_config import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE,
+    Provider,
+    ProviderConfig,
+)
+from lib.engine.settings import Settings
+from lib.runs import catalog
+from lib.runs.launch import save_upload
+
+DOCUMENT_KEY = "document"  # the contract in use, shared by the Review and Compare pages
+
+
+def document_input(settings: Settings, key: str) -> Document | None:
+    """Paste or upload a contract; the result is shared with the other pages of the session.
+
+    Returns the contract loaded on another page when nothing was entered on this one.
+    """
+    state = st.session_state
+    source = st.radio(
+        "Contract",
+        ["Paste text", "Upload a file"],
+        horizontal=True,
+        label_visibility="collapsed",
+        key=f"{key}_source",
+    )
+    document: Document | None = None
+    if source == "Paste text":
+        pasted = st.text_area(
+            "Contract text", height=220, key=f"{key}_text", placeholder="Paste the contract here…"
+        )
+        if pasted.strip():
+            document = document_from_text(pasted)
+    else:
+        upload = st.file_uploader(
+            "Contract file", type=["pdf", "docx", "txt", "md"], key=f"{key}_file"
+        )
+        if upload is not None:
+            try:
+                document = load_document(upload.getvalue(), upload.name)
+                save_upload(settings, upload.name, upload.getvalue())
+            except DocumentError as exc:
+                st.error(exc.message, icon=":material/description:")
+    if document is None:
+        return state.get(DOCUMENT_KEY)
+    state[DOCUMENT_KEY] = document
+    for warning in document.warnings:
+        st.warning(warning)
+    return document
+
+
+def generation_settings() -> tuple[int, float]:
+    """Max output tokens and temperature, in a collapsed expander of the current container."""
+    with st.expander("Generation settings"):
+        max_tokens = int(
+            st.number_input("Max output tokens", 256, 32_000, DEFAULT_MAX_TOKENS, step=256)
+        )
+        temperature = st.slider("Temperature (local models)", 0.0, 1.0, DEFAULT_TEMPERATURE, 0.05)
+    return max_tokens, temperature
+
+
+def provider_picker(
+    settings: Settings, key: str, default: Provider | None = None
+) -> ProviderConfig | None:
+    """Provider, endpoint and model widgets; None (with the reason shown) when nothing is usable."""
+    choices = catalog.provider_choices(settings)
+    if default is None:
+        default = catalog.choose_default(settings)
+    provider = st.selectbox(
+        "Provider",
+        choices,
+        index=choices.index(default) if default in choices else 0,
+        format_func=catalog.provider_label,
+        key=f"{key}_provider",
+    )
+    base_url = catalog.default_base_url(provider, settings)
+    api_key = catalog.default_api_key(provider, settings)
+    if provider is Provider.BUILTIN:
+        st.info(catalog.BUILTIN_NOTE, icon=":material/info:")
+    elif settings.endpoints_locked:
+        allowed = list(settings.allowed_endpoints)
+        base_url = st.selectbox("Endpoint", allowed, key=f"{key}_endpoint_{provider}")
+    elif provider is not Provider.ANTHROPIC:
+        base_url = st.text_input(
+            "Base URL",
+            value=base_url,
+            key=f"{key}_base_url_{provider}",
+            placeholder="http://localhost:8080/v1" if provider is Provider.OPENAI else None,
+        )
+    if provider is Provider.ANTHROPIC:
+        typed = st.text_input(
+            "API key (this session only)",
+            type="password",
+            key=f"{key}_api_key",
+            help="Used for this browser session only; never stored, logged or exported.",
+            placeholder="set" if api_key else "sk-ant-…",
+        )
+        api_key = typed or api_key
+    try:
+        base_url = catalog.check_endpoint(base_url, settings)
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
+    status = catalog.probe(provider, base_url, api_key)
+    if not status.available:
+        st.warning(
+            f"{catalog.provider_label(provider)} is not available: {status.problem}\n\n{status.fix}"
+        )
+        return None
+    if not status.models:
+        st.warning(f"{catalog.provider_label(provider)} has no models. {status.fix}")
+        return None
+    model = st.selectbox("Model", status.models, key=f"{key}_model_{provider}")
+    st.caption(catalog.destination(provider, base_url))
+    return catalog.make_config(provider, settings, model=model, base_url=base_url, api_key=api_key)
