@@ -1,0 +1,1 @@
+"""Pure text analysis: no network, no Streamlit, no threads."""

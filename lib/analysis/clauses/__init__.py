@@ -1,0 +1,1 @@
+"""Rule-based clause finder: segmentation, CUAD categories, red flags and a review report."""
