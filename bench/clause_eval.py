@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lib.analysis.clauses.categories import CUAD_CATEGORIES
 from lib.analysis.clauses.finder import find_clauses
-write_report = None  # TEMP
+from lib.analysis.clauses.report import write_report
 from lib.analysis.scoring import (
     PRF,
     Prediction,

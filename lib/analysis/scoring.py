@@ -9,6 +9,7 @@ language model's review and the rule-based one.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -148,28 +149,30 @@ def from_findings(findings: Findings) -> Prediction:
     }
 
 
-_QUOTE = re.compile(r"\"([^\"]{2,}?)\"|“([^”]{2,}?)”")
+_QUOTE = re.compile(r"\"((?:[^\"\n]|\n(?![ \t]*\n)){2,}?)\"|“((?:[^”\n]|\n(?![ \t]*\n)){2,}?)”")
+_HEADING_LINE = re.compile(r"^(#{2,6})[ \t]*(.*)$", re.MULTILINE)
 _NOT_FOUND = re.compile(r"\bfound\b\W*\s*(?:no\b|not found|none)|\bnot found\b", re.IGNORECASE)
 _FOUND = re.compile(r"\bfound\b\W*\s*(?:yes|unusual)\b", re.IGNORECASE)
 _HEADER_LABELS = (
     (re.compile(r"\bpart(?:y|ies)\b", re.I), "Parties"),
+    (re.compile(r"\bcontract type\b|\bdocument name\b", re.I), "Document Name"),
     (re.compile(r"\b(?:agreement date|dated)\b", re.I), "Agreement Date"),
     (re.compile(r"\beffective\b", re.I), "Effective Date"),
     (re.compile(r"\bgoverning law\b", re.I), "Governing Law"),
-    (re.compile(r"\b(?:term|expir)\w*\b", re.I), "Expiration Date"),
+    (re.compile(r"\bnotice\b", re.I), "Notice Period To Terminate Renewal"),
     (re.compile(r"\brenew\w*\b", re.I), "Renewal Term"),
+    (re.compile(r"\b(?:term|expir)\w*\b", re.I), "Expiration Date"),
 )
 _NAMED = {c.lower(): c for c in CUAD_CATEGORIES}
 _NAMED_PATTERN = re.compile(
-    r"\b(" + "|".join(re.escape(c) for c in sorted(_NAMED, key=len, reverse=True)) + r")\b",
+    r"\b(" + "|".join(re.escape(c) for c in sorted(_NAMED, key=len, reverse=True)) + r")(?!\w)",
     re.IGNORECASE,
 )
 
 
-def _assign(quote: str, line: str, candidates: tuple[str, ...]) -> str | None:
-    """The category a quote belongs to: named on its line, else the heading's best match."""
-    before = line[: line.find(quote)] if quote in line else line
-    named = _NAMED_PATTERN.findall(before)
+def _assign(quote: str, prefix: str, candidates: tuple[str, ...]) -> str | None:
+    """The category a quote belongs to: named before it on its line, else the heading's best."""
+    named = _NAMED_PATTERN.findall(prefix)
     if named:
         return _NAMED[named[-1].lower()]
     if not candidates:
@@ -185,41 +188,48 @@ def parse_report(markdown: str) -> Prediction:
     """Per category, whether a report says it is present and the quotes it gives for it.
 
     Headings may be CUAD names or template categories ("Term and termination …"); a heading that
-    covers several CUAD categories hands each quote to the one it reads most like. The lines
-    before the first `##` (parties, dates, governing law) are read by their labels.
+    covers several CUAD categories hands each quote to the one it reads most like. Text before
+    the first `##` (parties, dates, governing law) is read by the label in front of each quote.
+    Quotes may run over several lines but never over a blank one.
     """
     result: Prediction = {}
     if not isinstance(markdown, str):
         return result
-    candidates: tuple[str, ...] = ()
-    in_header = True
-    for raw in markdown.splitlines():
-        line = raw.strip()
-        if line.startswith("##"):
-            in_header = False
-            heading = line.lstrip("#").strip()
-            heading = re.split(r"\s+[-–—:]+\s+(?:GREEN|YELLOW|RED)\b", heading, flags=re.I)[0]
-            candidates = categories_for(heading) if raw.startswith("###") else ()
-            continue
-        quotes = [a or b for a, b in _QUOTE.findall(line)]
+    headings = [(m.start(), len(m.group(1)), m.group(2)) for m in _HEADING_LINE.finditer(markdown)]
+    starts = [h[0] for h in headings]
+
+    def context(pos: int) -> tuple[bool, tuple[str, ...]]:
+        index = bisect.bisect_right(starts, pos) - 1
+        if index < 0:
+            return True, ()
+        _, level, title = headings[index]
+        if level < 3:
+            return False, ()
+        title = re.split(r"\s+[-–—:]+\s+\**(?:GREEN|YELLOW|RED)\b", title, flags=re.I)[0]
+        return False, categories_for(title.strip(" *_`"))
+
+    for match in _QUOTE.finditer(markdown):
+        quote = match.group(1) or match.group(2)
+        line_start = markdown.rfind("\n", 0, match.start()) + 1
+        prefix = markdown[line_start : match.start()]
+        in_header, candidates = context(match.start())
         if in_header:
-            for segment in re.split(r"\s·\s|;\s(?=[A-Z])", line):
-                for quote in (a or b for a, b in _QUOTE.findall(segment)):
-                    label = segment[: segment.find(quote)]
-                    named = next((c for p, c in _HEADER_LABELS if p.search(label)), None)
-                    if named:
-                        _add(result, named, quote)
+            segment = re.split(r"\s·\s", prefix)[-1]
+            label = re.split(r"[\"“]", segment, maxsplit=1)[0]
+            category = next((c for p, c in _HEADER_LABELS if p.search(label)), None)
+        elif _NOT_FOUND.search(prefix):
             continue
-        if not quotes:
-            if len(candidates) == 1 and _FOUND.search(line) and not _NOT_FOUND.search(line):
+        else:
+            category = _assign(quote, prefix, candidates)
+        if category:
+            _add(result, category, quote)
+
+    for line_match in re.finditer(r"^.*$", markdown, re.MULTILINE):
+        line = line_match.group(0)
+        if _FOUND.search(line) and not _NOT_FOUND.search(line):
+            _, candidates = context(line_match.start())
+            if len(candidates) == 1:
                 result.setdefault(candidates[0], CategoryPrediction()).present = True
-            continue
-        if _NOT_FOUND.search(line.split('"', 1)[0]):
-            continue
-        for quote in quotes:
-            category = _assign(quote, line, candidates)
-            if category:
-                _add(result, category, quote)
     return result
 
 

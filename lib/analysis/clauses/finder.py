@@ -63,13 +63,36 @@ def clip_to_words(text: str, start: int, end: int, anchor: int, limit: int) -> t
     return start + words[first][0], start + words[last][1]
 
 
+_LEAD_NUMBER = re.compile(
+    r"\s*(?:(?:section|article|clause)\s+)?(?:\d{1,3}(?:\.\d{1,3})*\.?|\([a-z0-9]{1,5}\))\s+",
+    re.IGNORECASE,
+)
+_NOT_PARTY = re.compile(
+    r"\b(?:agreement|date|effective|part(?:y|ies)|term|territory|products?|services?|"
+    r"schedule|exhibit|confidential|intellectual|rights?)\b",
+    re.IGNORECASE,
+)
+MIN_CLASSIFIED_WORDS = 6
+
+
 def _sentences(clauses: list[Clause]) -> list[tuple[Clause, Sentence]]:
-    return [(c, s) for c in clauses for s in split_sentences(c.text, c.start)]
+    """Sentences of every clause, with a leading clause number left out of the quote."""
+    out = []
+    for clause in clauses:
+        for sentence in split_sentences(clause.text, clause.start):
+            lead = _LEAD_NUMBER.match(sentence.text)
+            if lead and lead.end() < len(sentence.text):
+                cut = lead.end()
+                sentence = Sentence(sentence.text[cut:], sentence.start + cut, sentence.end)
+            out.append((clause, sentence))
+    return out
 
 
 def _classified(text: str, pairs: list[tuple[Clause, Sentence]]) -> dict[str, list[Finding]]:
     found: dict[str, list[Finding]] = {}
     for clause, sentence in pairs:
+        if len(sentence.text.split()) < MIN_CLASSIFIED_WORDS:
+            continue  # a heading such as "21.6 Governing Law." names a clause, it is not one
         scores = sentence_scores(sentence.text, clause.heading)
         for category, score in scores.items():
             if score < THRESHOLD:
@@ -132,6 +155,8 @@ def _short_answers(text: str, pairs: list[tuple[Clause, Sentence]]) -> dict[str,
         )
         parties = [Finding("Parties", clause, text[start:end], start, end, 2.0)]
         for match in (*_COMPANY.finditer(sentence.text), *_DEFINED_NAME.finditer(sentence.text)):
+            if _NOT_PARTY.search(match.group(1)):
+                continue
             s, e = match.span(1)
             parties.append(
                 Finding("Parties", clause, match.group(1), sentence.start + s,

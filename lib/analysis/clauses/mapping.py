@@ -25,7 +25,7 @@ _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"data protection|security|personal data|privacy", ("Data Protection",)),
     (r"confidential", ("Confidentiality",)),
     (r"warrant", ("Warranty Duration",)),
-    (r"\bterm\b|renewal|duration|expir", (
+    (r"\bterm\b|renewal|expir", (
         "Expiration Date", "Renewal Term", "Notice Period To Terminate Renewal")),
     (r"terminat|break option|notice period|severance", (
         "Termination For Convenience", "Post-Termination Services")),

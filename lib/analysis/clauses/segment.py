@@ -160,7 +160,9 @@ _ABBREVIATIONS = {
     "i.e", "u.s", "u.k", "l.p", "l.l.c", "llc", "n.a", "s.a", "vs", "v", "etc", "para", "cf",
     "jr", "sr", "fig", "approx", "dept", "est", "p", "pp", "u.s.a", "s", "b.v", "n.v", "plc",
 }
-_SENTENCE_END = re.compile(r"(?<=[.!?;])[\"'”’)\]]*\s+(?=[\"'“(\[]?[A-Z0-9(])")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?;])[\"'”’)\]]*\s+(?=[\"'“(\[]?[A-Z0-9(])|[ \t]*\n[ \t]*\n\s*"
+)
 _TRAILING_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
 
 
@@ -174,12 +176,13 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
     start = 0
     for match in _SENTENCE_END.finditer(text):
         piece = text[start : match.start()]
-        trailing = _TRAILING_WORD.search(piece)
+        blank = "\n" in match.group(0) and not match.group(0).lstrip(" \t").startswith(("'", '"'))
+        trailing = None if blank else _TRAILING_WORD.search(piece)
         if trailing and (
             trailing.group(1).lower() in _ABBREVIATIONS or len(trailing.group(1)) == 1
         ):
             continue
-        if _NUMBER.fullmatch(piece.strip()) or len(piece.split()) < 2:
+        if not blank and (_NUMBER.fullmatch(piece.strip()) or len(piece.split()) < 2):
             continue  # a clause number such as "12.1." is not a sentence
         _add(sentences, text, start, match.start(), offset)
         start = match.end()
