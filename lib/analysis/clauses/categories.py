@@ -63,7 +63,11 @@ SIGNALS: dict[str, list[Signal]] = {
         r"\bshall continue until terminated\b",
         r"\bexpir\w* (?:on|at the end of|upon)\b",
     )
-    + _s(0.5, r"\bterm\b.{0,40}\b(?:years?|months?)\b", r"\bunless (?:sooner|earlier) terminated\b"),
+    + _s(
+        0.5,
+        r"\bterm\b.{0,40}\b(?:years?|months?)\b",
+        r"\bunless (?:sooner|earlier) terminated\b",
+    ),
     "Renewal Term": _s(
         1.0,
         r"\b(?:automatically|auto-?) ?(?:be )?(?:renew|extend)",
@@ -114,7 +118,8 @@ SIGNALS: dict[str, list[Signal]] = {
          r"after the termination)"),
     "Exclusivity": _s(
         1.0,
-        r"(?<!non-)(?<!non)\b(?:exclusive|sole) (?:distributor|provider|supplier|reseller|agent|representative|"
+        r"(?<!non-)(?<!non)\b(?:exclusive|sole) (?:distributor|provider|supplier|reseller|agent|"
+        r"representative|"
         r"licensee|right|rights|basis|sponsor|partner|source|marketing|dealer|vendor)\b",
         r"\bexclusively (?:from|to|with|through|for)\b",
         r"\b(?:shall|will) not\b.{0,80}\b(?:appoint|grant|engage|purchase|buy|sell|license)\b"
@@ -144,7 +149,7 @@ SIGNALS: dict[str, list[Signal]] = {
         r"\b(?:for any reason|for convenience|without cause|at any time)\b.{0,80}\bterminat",
         rf"\b{_PARTY}\b.{{0,40}}\bmay terminate\b.{{0,120}}\b(?:upon|with|on|by giving|giving)\b"
         rf".{{0,30}}\b{_NUM}\b.{{0,20}}\b(?:days?|months?)\b.{{0,30}}\bnotice",
-        rf"\b(?:wishing|wants?|desires?|elects?) to terminate\b.{{0,120}}\bnotice\b",
+        r"\b(?:wishing|wants?|desires?|elects?) to terminate\b.{0,120}\bnotice\b",
         r"\bat the option of any party\b",
     ),
     "Rofr/Rofo/Rofn": _s(
@@ -235,7 +240,8 @@ SIGNALS: dict[str, list[Signal]] = {
         1.0,
         r"\blicen[cs]e\b.{0,120}\b(?:to|for) (?:licensee|distributor|customer|[a-z]+) and its "
         r"(?:affiliates|subsidiaries)\b",
-        r"\b(?:affiliates|subsidiaries)\b.{0,60}\b(?:may|shall have the right to) (?:use|exercise)\b",
+        r"\b(?:affiliates|subsidiaries)\b.{0,60}\b(?:may|shall have the right to) "
+        r"(?:use|exercise)\b",
     ),
     "Unlimited/All-You-Can-Eat-License": _s(
         1.0,
@@ -279,7 +285,7 @@ SIGNALS: dict[str, list[Signal]] = {
     ),
     "Cap On Liability": _s(
         1.0,
-        r"\b(?:not|no)\b.{0,40}\bbe liable\b.{0,120}\b(?:special|incidental|consequential|"
+        r"\b(?:not|no|neither)\b.{0,40}\bbe liable\b.{0,120}\b(?:special|incidental|consequential|"
         r"indirect|punitive|exemplary|lost profits)\b",
         r"\b(?:aggregate|total|maximum|entire|cumulative) (?:liability|amount)\b.{0,160}"
         r"\b(?:shall not exceed|not to exceed|limited to|exceed|shall be limited)\b",
@@ -388,11 +394,11 @@ def sentence_scores(sentence: str, heading: str | None = None) -> dict[str, floa
     head = heading.lower() if heading else ""
     scores: dict[str, float] = {}
     for category, signals in SIGNALS.items():
-        score = max((s.weight for s in signals if s.pattern.search(text)), default=0.0)
-        if score == 0.0:
+        hits = [s.weight for s in signals if s.pattern.search(text)]
+        if not hits:
             continue
-        extra = sum(s.weight for s in signals if s.pattern.search(text)) - score
-        score += min(extra, 1.0) * 0.25
+        score = max(hits)
+        score += min(sum(hits) - score, 1.0) * 0.25
         words = HEADING_WORDS.get(category)
         if head and words is not None and words.search(head):
             score += HEADING_BONUS

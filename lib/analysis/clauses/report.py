@@ -69,8 +69,8 @@ SUGGESTION: dict[str, tuple[str, str, str]] = {
                                "should", "exclude indirect and consequential loss at least"),
     "Termination for convenience (both sides)": ("Lengthen notice and pay for work done",
                                                  "nice to have", "a minimum term before it applies"),
-    "Termination for convenience by one side only": ("Make the right mutual", "must",
-                                                     "longer notice plus a termination fee"),
+    "Termination for convenience by one side only": (
+        "Make the right mutual", "must", "longer notice plus a termination fee"),
     "Perpetual or irrevocable licence": ("Tie the licence to the term, revocable on breach",
                                          "must", "perpetual only for paid-up copies in use"),
     "Auto-renewal with a long notice period": ("Shorten the non-renewal notice to 30–60 days",
@@ -156,10 +156,7 @@ def _section(
     cats = categories_for(title)
     mine = [f for f in flags if f.category in cats]
     found = [c for c in cats if findings.present(c)]
-    if mine:
-        severity = max((f.severity for f in mine), key=SEVERITY_ORDER.__getitem__)
-    else:
-        severity = "GREEN"
+    severity = max((f.severity for f in mine), key=SEVERITY_ORDER.__getitem__, default="GREEN")
     lines = [f"### {title} — {severity}"]
     if not found:
         lines.append("- Found: no — not found")

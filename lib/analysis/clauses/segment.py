@@ -94,9 +94,11 @@ def _make_clause(text: str, start: int, end: int, heading: str | None) -> Clause
             candidate = inline.group("heading").strip()
             if all(w[0].isupper() or len(w) <= 4 for w in candidate.split()):
                 heading = candidate
-    first_line, newline, _ = text[start:end].partition("\n")
+    first_line, newline, remainder = text[start:end].partition("\n")
     rest = first_line[match.end() :] if match else first_line
-    if heading is None and newline and rest.strip() and _is_heading_line(rest):
+    if match and not rest.strip():
+        rest, newline, _ = remainder.lstrip().partition("\n")
+    if heading is None and (newline or match) and rest.strip() and _is_heading_line(rest):
         heading = " ".join(rest.split())
     return Clause(number, heading, text[start:end], start, end)
 
@@ -161,7 +163,7 @@ _ABBREVIATIONS = {
     "jr", "sr", "fig", "approx", "dept", "est", "p", "pp", "u.s.a", "s", "b.v", "n.v", "plc",
 }
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?;])[\"'”’)\]]*\s+(?=[\"'“(\[]?[A-Z0-9(])|[ \t]*\n[ \t]*\n\s*"
+    r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“(\[]?[A-Z0-9(])|(?<=;)\s+|[ \t]*\n[ \t]*\n\s*"
 )
 _TRAILING_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
 
