@@ -67,8 +67,9 @@ SUGGESTION: dict[str, tuple[str, str, str]] = {
                            "a separate super-cap for the carved-out items"),
     "No liability cap found": ("Add a cap (e.g. fees paid in 12 months) and exclude indirect loss",
                                "should", "exclude indirect and consequential loss at least"),
-    "Termination for convenience (both sides)": ("Lengthen notice and pay for work done",
-                                                 "nice to have", "a minimum term before it applies"),
+    "Termination for convenience (both sides)": (
+        "Lengthen notice and pay for work done", "nice to have",
+        "a minimum term before it applies"),
     "Termination for convenience by one side only": (
         "Make the right mutual", "must", "longer notice plus a termination fee"),
     "Perpetual or irrevocable licence": ("Tie the licence to the term, revocable on breach",
