@@ -1,1 +1,1 @@
-"""runs"""
+"""Runs of the engine: worker threads, launching, records, the run log, comparisons, exports."""

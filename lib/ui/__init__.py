@@ -1,1 +1,1 @@
-"""ui"""
+"""Streamlit widgets: the only modules that import Streamlit. Pages lay these out."""

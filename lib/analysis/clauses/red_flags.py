@@ -1,0 +1,144 @@
+"""Red flags an analyst can check: each is one explicit rule over the findings, with its reason.
+
+Rules rather than scores, so that every flag in a report can be traced to a quoted clause and a
+sentence saying why it matters. Severities: RED needs negotiating, YELLOW needs a look, GREEN is
+usual market practice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lib.analysis.clauses.finder import Finding, Findings
+
+SEVERITY_ORDER = {"GREEN": 0, "YELLOW": 1, "RED": 2}
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    category: str
+    severity: str
+    rule: str
+    explanation: str
+    finding: Finding | None
+
+
+_MUTUAL = re.compile(
+    r"\b(?:either party|each party|any party|the parties|both parties|neither party|mutual\w*|"
+    r"each of the parties|either of the parties)\b|\b\w+ or \w+ may terminate\b",
+    re.IGNORECASE,
+)
+_AUTOMATIC = re.compile(r"\bautomatic\w*|\bwithout notification\b", re.IGNORECASE)
+_DAYS = re.compile(
+    r"\b(\d{1,3}|thirty|sixty|ninety|one hundred (?:and )?(?:eighty|twenty))\b\s*(?:\(\d+\)\s*)?"
+    r"(days?|months?)",
+    re.IGNORECASE,
+)
+_WORDS = {"thirty": 30, "sixty": 60, "ninety": 90, "one hundred twenty": 120,
+          "one hundred and twenty": 120, "one hundred eighty": 180,
+          "one hundred and eighty": 180}  # fmt: skip
+_YEARS = re.compile(r"\b(\d{1,2}|two|three|four|five|ten)\b\s*(?:\(\d+\)\s*)?years?", re.I)
+_WORLDWIDE = re.compile(r"\bworld-?wide\b|\banywhere in the world\b|\bglobal\w*\b", re.I)
+_ASSIGN_FREELY = re.compile(
+    r"\bmay\b.{0,60}\bassign\b.{0,120}\bwithout\b.{0,40}\b(?:consent|approval)\b|"
+    r"\bright to assign\b.{0,120}\b(?:notice|without)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _notice_days(text: str) -> int | None:
+    longest = None
+    for number, unit in _DAYS.findall(text):
+        value = int(number) if number.isdigit() else _WORDS.get(number.lower(), 0)
+        days = value * (30 if unit.lower().startswith("month") else 1)
+        longest = days if longest is None else max(longest, days)
+    return longest
+
+
+def _years(text: str) -> int:
+    words = {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
+    values = [int(n) if n.isdigit() else words[n.lower()] for n in _YEARS.findall(text)]
+    return max([*values, (_notice_days(text) or 0) // 360], default=0)
+
+
+def red_flags(findings: Findings) -> list[RedFlag]:
+    """Every rule that fires, most severe first; rules without a finding explain the absence."""
+    flags: list[RedFlag] = []
+
+    def add(category: str, severity: str, rule: str, why: str, f: Finding | None) -> None:
+        flags.append(RedFlag(category, severity, rule, why, f))
+
+    uncapped = findings.best("Uncapped Liability")
+    cap = findings.best("Cap On Liability")
+    if uncapped:
+        add("Uncapped Liability", "RED", "Uncapped liability",
+            "Some liabilities are carved out of the cap, so exposure there has no ceiling.",
+            uncapped)
+    elif not cap:
+        add("Cap On Liability", "YELLOW", "No liability cap found",
+            "Without a cap or exclusion of indirect loss, liability is limited only by law.", None)
+
+    for f in findings.get("Termination For Convenience")[:1]:
+        if _MUTUAL.search(f.quote):
+            add(f.category, "YELLOW", "Termination for convenience (both sides)",
+                "Either side can walk away without cause; plan for the notice period.", f)
+        else:
+            add(f.category, "RED", "Termination for convenience by one side only",
+                "Only one party may end the contract without cause, leaving the other exposed.", f)
+
+    for f in findings.get("Irrevocable Or Perpetual License")[:1]:
+        add(f.category, "RED", "Perpetual or irrevocable licence",
+            "The licence cannot be withdrawn or never ends, even after the contract does.", f)
+
+    renewal = findings.best("Renewal Term")
+    if renewal and _AUTOMATIC.search(renewal.quote):
+        notice = findings.best("Notice Period To Terminate Renewal")
+        days = _notice_days(notice.quote if notice else renewal.quote)
+        if days is not None and days >= 90:
+            add(renewal.category, "RED", "Auto-renewal with a long notice period",
+                f"The contract renews itself unless notice is given {days} days ahead.", renewal)
+        else:
+            add(renewal.category, "YELLOW", "Auto-renewal",
+                "The contract renews itself unless someone gives notice in time.", renewal)
+
+    for f in findings.get("Non-Compete")[:1]:
+        if _WORLDWIDE.search(f.quote) or _years(f.quote) >= 2:
+            add(f.category, "RED", "Worldwide or long non-compete",
+                "The restriction reaches worldwide or lasts two years or more.", f)
+        else:
+            add(f.category, "YELLOW", "Non-compete",
+                "A party is barred from competing; check scope, territory and duration.", f)
+
+    for f in findings.get("Exclusivity")[:1]:
+        add(f.category, "YELLOW", "Exclusivity",
+            "One side is tied to the other; check territory, duration and performance targets.", f)
+
+    for f in findings.get("Most Favored Nation")[:1]:
+        add(f.category, "YELLOW", "Most-favoured-nation",
+            "Better terms given to anyone else must be passed on, which constrains pricing.", f)
+
+    for f in findings.get("Liquidated Damages")[:1]:
+        add(f.category, "YELLOW", "Liquidated damages",
+            "A fixed sum is owed on breach or early exit regardless of the actual loss.", f)
+
+    assignment = findings.get("Anti-Assignment")
+    free = next((f for f in assignment if _ASSIGN_FREELY.search(f.quote)), None)
+    if free:
+        add(free.category, "RED", "Assignment without consent",
+            "A party may hand the contract to someone else without the other's consent.", free)
+    elif not assignment:
+        add("Anti-Assignment", "YELLOW", "No assignment restriction found",
+            "Nothing found stopping the contract being transferred to a third party.", None)
+
+    if not findings.present("Governing Law"):
+        add("Governing Law", "YELLOW", "No governing law found",
+            "Without a chosen law and forum, where and how disputes are heard is uncertain.", None)
+
+    for f in findings.get("Indemnity")[:1]:
+        if not _MUTUAL.search(f.quote):
+            add(f.category, "RED", "One-sided indemnity",
+                "Only one party indemnifies the other; the burden is not shared.", f)
+
+    flags.sort(key=lambda flag: -SEVERITY_ORDER[flag.severity])
+    return flags

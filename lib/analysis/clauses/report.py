@@ -1,0 +1,251 @@
+"""Write the review report from the rule-based findings, in the same skeleton a model is asked for.
+
+The report streams section by section (a generator) so the app can show it the way it shows a
+model's report, and so it can be scored and compared with one. Every quote is an exact substring
+of the contract; a quote never spans a blank line, so it stays one Markdown paragraph.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+
+from lib.analysis.clauses.categories import CUAD_CATEGORIES
+from lib.analysis.clauses.finder import Finding, Findings, find_clauses
+from lib.analysis.clauses.mapping import categories_for
+from lib.analysis.clauses.red_flags import SEVERITY_ORDER, RedFlag, red_flags
+from lib.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
+
+DISCLAIMER = "> AI-assisted review, not legal advice: check every quote against the contract."
+NO_MODEL = (
+    "*Written by the rule-based clause finder: no language model was used. It matches curated "
+    "phrases, so it can miss unusual wording and cannot judge commercial context.*"
+)
+QUOTES_PER_CATEGORY = 2
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+MEANING: dict[str, str] = {
+    "Cap On Liability": "Limits how much either side can recover, or excludes kinds of loss.",
+    "Uncapped Liability": "Some liabilities sit outside the cap and are unlimited.",
+    "Indemnity": "One side pays the other's losses from third-party claims.",
+    "Ip Ownership Assignment": "Rights in work product move to one party.",
+    "Joint Ip Ownership": "Both sides own some IP together; exploitation needs care.",
+    "License Grant": "Sets what may be used, where and for how long.",
+    "Irrevocable Or Perpetual License": "The licence cannot be taken back or never ends.",
+    "Non-Transferable License": "The licence cannot be passed on.",
+    "Expiration Date": "Fixes when the contract ends.",
+    "Renewal Term": "Says whether and how the contract continues after its term.",
+    "Notice Period To Terminate Renewal": "How far ahead notice must be given to stop a renewal.",
+    "Termination For Convenience": "Lets a party end the contract without cause.",
+    "Post-Termination Services": "Duties that continue after the contract ends.",
+    "Governing Law": "Whose law decides disputes, and often where they are heard.",
+    "Insurance": "Cover a party must carry; check amounts and who is insured.",
+    "Anti-Assignment": "Controls whether the contract can be transferred.",
+    "Change Of Control": "What happens if a party is taken over.",
+    "Non-Compete": "Restricts a party from competing.",
+    "Exclusivity": "Ties a party to the other for some goods, services or territory.",
+    "No-Solicit Of Customers": "Stops poaching customers.",
+    "No-Solicit Of Employees": "Stops poaching staff.",
+    "Competitive Restriction Exception": "Carves exceptions out of a restriction.",
+    "Most Favored Nation": "Better terms given elsewhere must be matched.",
+    "Price Restrictions": "Limits on changing prices.",
+    "Minimum Commitment": "A minimum that must be bought, sold or delivered.",
+    "Volume Restriction": "A ceiling on quantities or use.",
+    "Audit Rights": "One party may check the other's books or premises.",
+    "Liquidated Damages": "A fixed sum is payable on a breach or early exit.",
+    "Warranty Duration": "How long promises about quality last.",
+    "Confidentiality": "What must be kept secret and for how long.",
+    "Data Protection": "How personal data must be handled.",
+    "Force Majeure": "Excuses performance for events beyond control.",
+    "Payment Terms": "When and how money is due.",
+    "Revenue/Profit Sharing": "Payments measured as a share of revenue or profit.",
+}
+SUGGESTION: dict[str, tuple[str, str, str]] = {
+    # rule: (suggested change, priority, fallback position)
+    "Uncapped liability": ("Bring the carve-outs under a (higher) cap", "must",
+                           "a separate super-cap for the carved-out items"),
+    "No liability cap found": ("Add a cap (e.g. fees paid in 12 months) and exclude indirect loss",
+                               "should", "exclude indirect and consequential loss at least"),
+    "Termination for convenience (both sides)": (
+        "Lengthen notice and pay for work done", "nice to have",
+        "a minimum term before it applies"),
+    "Termination for convenience by one side only": (
+        "Make the right mutual", "must", "longer notice plus a termination fee"),
+    "Perpetual or irrevocable licence": ("Tie the licence to the term, revocable on breach",
+                                         "must", "perpetual only for paid-up copies in use"),
+    "Auto-renewal with a long notice period": ("Shorten the non-renewal notice to 30–60 days",
+                                               "should", "a reminder duty before the deadline"),
+    "Auto-renewal": ("Diary the notice date; ask for a reminder duty", "nice to have",
+                     "accept as drafted"),
+    "Worldwide or long non-compete": ("Narrow territory and cut duration to 12 months or less",
+                                      "must", "limit to named competitors and products"),
+    "Non-compete": ("Confirm scope, territory and duration are narrow", "should",
+                    "limit to the term of the contract"),
+    "Exclusivity": ("Add performance targets and an exit if they are missed", "should",
+                    "limit exclusivity to a territory or product line"),
+    "Most-favoured-nation": ("Delete, or limit to comparable volumes and terms", "should",
+                             "limit to a fixed period and exclude discounts"),
+    "Liquidated damages": ("Check the sum is a genuine pre-estimate and cap it", "should",
+                           "make it the sole remedy for that breach"),
+    "Assignment without consent": ("Require consent, not to be unreasonably withheld", "must",
+                                   "allow only to affiliates or a buyer of the business"),
+    "No assignment restriction found": ("Add a consent requirement for assignment", "should",
+                                        "notice of assignment at least"),
+    "One-sided indemnity": ("Make the indemnity mutual and cap it", "must",
+                            "limit it to third-party claims caused by the indemnifier"),
+    "No governing law found": ("Add a governing law and forum clause", "should",
+                               "agree on arbitration seat"),
+}
+
+
+def _quote(text: str, finding: Finding) -> str:
+    """The finding's quote as exact contract text, cut at any blank line, in double quotes."""
+    quote = _BLANK_LINE.split(finding.quote, maxsplit=1)[0].strip()
+    if not quote:
+        return '"(empty)"'
+    return f"“{quote}”" if '"' in quote and "“" not in quote and "”" not in quote else f'"{quote}"'
+
+
+def _reference(finding: Finding, page_starts: list[int] | None) -> str:
+    clause = finding.clause
+    ref = f"clause {clause.number}" if clause and clause.number else "unnumbered paragraph"
+    if page_starts:
+        page = max(1, bisect.bisect_right(sorted(page_starts), finding.start))
+        ref += f", p. {page}"
+    return ref
+
+
+def _cited(text: str, f: Finding, pages: list[int] | None) -> str:
+    return f"{_reference(f, pages)}: {_quote(text, f)}"
+
+
+def _risk(flags: list[RedFlag]) -> str:
+    red = sum(f.severity == "RED" for f in flags)
+    yellow = sum(f.severity == "YELLOW" for f in flags)
+    if red >= 3:
+        return "CRITICAL"
+    if red:
+        return "HIGH"
+    return "MEDIUM" if yellow > 2 else "LOW"
+
+
+def _header(name: str, text: str, findings: Findings, pages: list[int] | None) -> str:
+    parties = [f for f in findings.get("Parties")[1:] if "\n" not in f.quote][:6]
+    if not parties:
+        parties = findings.get("Parties")[:1]
+    party_text = ", ".join(_quote(text, f) for f in parties) if parties else "not found"
+    parts = [f"Parties: {party_text}"]
+    title = findings.best("Document Name")
+    parts.append(f"Contract type: {_quote(text, title) if title else 'not found'}")
+    parts.append("Reviewing for: neutral (no side chosen)")
+    for label, category in (
+        ("Dated", "Agreement Date"),
+        ("Governing law", "Governing Law"),
+        ("Term", "Expiration Date"),
+        ("Renewal", "Renewal Term"),
+        ("Notice", "Notice Period To Terminate Renewal"),
+    ):
+        best = findings.best(category)
+        parts.append(f"{label}: {_cited(text, best, pages) if best else 'not found'}")
+    return f"# Contract review: {name}\n" + " · ".join(parts) + "\n\n" + NO_MODEL + "\n\n"
+
+
+def _section(
+    title: str, text: str, findings: Findings, flags: list[RedFlag], pages: list[int] | None
+) -> str:
+    cats = categories_for(title)
+    mine = [f for f in flags if f.category in cats]
+    found = [c for c in cats if findings.present(c)]
+    severity = max((f.severity for f in mine), key=SEVERITY_ORDER.__getitem__, default="GREEN")
+    lines = [f"### {title} — {severity}"]
+    if not found:
+        lines.append("- Found: no — not found")
+    for category in found:
+        for f in findings.get(category)[:QUOTES_PER_CATEGORY]:
+            lines.append(f"- Found: yes — {category}, {_cited(text, f, pages)}")
+    meanings = [MEANING[c] for c in found if c in MEANING]
+    meaning = " ".join(meanings) if meanings else "Nothing on this found by the clause finder."
+    lines.append(f"- What it means for our side: {meaning}")
+    for flag in mine:
+        if flag.severity == "GREEN":
+            continue
+        change, priority, fallback = SUGGESTION.get(flag.rule, ("Review with counsel", "should",
+                                                                "accept with a note"))
+        lines.append(
+            f"- {flag.severity}: {flag.rule}. {flag.explanation} Suggested change: {change}; "
+            f"priority: {priority}; fallback position: {fallback}."
+        )
+    return "\n".join(lines) + "\n\n"
+
+
+def write_report(
+    document_name: str,
+    text: str,
+    template_key: str = DEFAULT_TEMPLATE_KEY,
+    page_starts: list[int] | None = None,
+) -> Iterator[str]:
+    """The review report in the product's skeleton, one section per yielded string."""
+    name = " ".join(str(document_name or "contract").split()) or "contract"
+    text = text if isinstance(text, str) else ""
+    pages = [p for p in (page_starts or []) if isinstance(p, int) and p >= 0] or None
+    template = TEMPLATES.get(template_key) or TEMPLATES[DEFAULT_TEMPLATE_KEY]
+    findings = find_clauses(text)
+    flags = red_flags(findings)
+    yield _header(name, text, findings, pages)
+
+    risk = _risk(flags)
+    covered = {c for title in template.categories for c in categories_for(title)}
+    found_sections = sum(
+        any(findings.present(c) for c in categories_for(t)) for t in template.categories
+    )
+    worst = [f for f in flags if f.severity == "RED"][:2] or flags[:1]
+    summary = (
+        f"Rule-based review (no language model was used) against the {template.title} template: "
+        f"{found_sections} of {len(template.categories)} review topics have matching clauses; "
+        f"{sum(f.severity == 'RED' for f in flags)} red and "
+        f"{sum(f.severity == 'YELLOW' for f in flags)} yellow flags."
+    )
+    if worst:
+        summary += " Most serious: " + "; ".join(f.rule.lower() for f in worst) + "."
+    if not text.strip():
+        summary += " The document has no text to review."
+    yield f"## Overall risk: {risk}\n{summary}\n\n"
+
+    bullets = []
+    for flag in flags[:5]:
+        ref = _reference(flag.finding, pages) if flag.finding else "not found in the contract"
+        bullets.append(f"- {flag.severity} — {flag.rule}: {flag.explanation} ({ref})")
+    if not bullets:
+        bullets.append("- GREEN — No red-flag rule fired on the clauses found.")
+    yield "## Key findings\n" + "\n".join(bullets) + "\n\n"
+
+    yield "## Clause by clause\n"
+    for title in template.categories:
+        yield _section(title, text, findings, flags, pages)
+
+    missing = [
+        f"- {title}: not found"
+        for title in template.categories
+        if not any(findings.present(c) for c in categories_for(title))
+    ]
+    unusual = [
+        f"- Unusual for this template — {category}, {_cited(text, f, pages)}"
+        for category in CUAD_CATEGORIES
+        if category not in covered and category not in ("Document Name", "Parties",
+                                                        "Agreement Date", "Effective Date")
+        for f in findings.get(category)[:1]
+    ]
+    body = "\n".join(missing + unusual) or "- None."
+    yield "## Missing or unusual clauses\n" + body + "\n\n"
+
+    steps = []
+    for flag in flags:
+        if flag.severity == "GREEN":
+            continue
+        change, priority, _ = SUGGESTION.get(flag.rule, ("Review with counsel", "should", ""))
+        steps.append(f"{len(steps) + 1}. ({priority}) {flag.rule}: {change}.")
+    steps.append(f"{len(steps) + 1}. Check every quote above against the contract before relying "
+                 "on it; ask counsel about anything marked RED.")
+    yield "## Negotiation plan and next steps\n" + "\n".join(steps) + "\n\n"
+    yield DISCLAIMER + "\n"

@@ -1,0 +1,201 @@
+"""Cut a contract into numbered clauses and the clauses into sentences, keeping exact offsets.
+
+Offsets matter more than tidiness: every quote the finder returns must be an exact substring of
+the contract, so nothing here rewrites text — it only decides where clauses and sentences begin and
+end. Contracts reach us as PDF extractions with hard line breaks, page numbers and repeated running
+headers, so those lines are recognised and left out of clause boundaries rather than cleaned up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Clause:
+    number: str | None
+    heading: str | None
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    start: int
+    end: int
+
+
+_NUMBER = re.compile(
+    r"""^[ \t]*(?P<num>
+        (?:section|article|clause|schedule|exhibit)\s+(?:\d+(?:\.\d+)*|[ivxlc]+)[a-z]?\.?
+      | \d{1,3}(?:\.\d{1,3})+\.?
+      | \d{1,3}\.
+      | \((?:[a-z]{1,2}|[ivxlc]{1,5}|\d{1,3})\)
+      | [A-Z]\.
+      | [IVXLC]{1,6}\.
+    )(?=\s|$)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_PAGE_FURNITURE = re.compile(
+    r"^\s*(?:-?\s*\d{1,4}\s*-?|page\s+\d+(?:\s+of\s+\d+)?|\[\*+\]|\d+\s*/\s*\d+|[ivxlc]{1,5})\s*$",
+    re.IGNORECASE,
+)
+_INLINE_HEADING = re.compile(r"\s*(?P<heading>[A-Z][^.:\n]{1,80}?)[.:](?=\s)")
+_TERMINAL = ".:;!?\"')]”’"
+_MAX_HEADING_WORDS = 10
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every line, end excluding the newline."""
+    spans = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.rstrip("\r\n")
+        spans.append((pos, pos + len(stripped)))
+        pos += len(line)
+    return spans
+
+
+def _repeated_headers(text: str, lines: list[tuple[int, int]]) -> set[str]:
+    """Short lines repeated on many pages are running headers or footers, not contract terms."""
+    counts = Counter(
+        " ".join(text[s:e].split())
+        for s, e in lines
+        if 0 < len(text[s:e].split()) <= 12
+    )
+    return {line for line, n in counts.items() if n >= 3 and not _NUMBER.match(line)}
+
+
+def _is_heading_line(line: str) -> bool:
+    words = line.split()
+    if not words or len(words) > _MAX_HEADING_WORDS or line.rstrip()[-1] in ".;,":
+        return False
+    letters = [c for c in line if c.isalpha()]
+    return bool(letters) and (
+        sum(c.isupper() for c in letters) / len(letters) > 0.6
+        or all(w[0].isupper() or not w[0].isalpha() or len(w) <= 3 for w in words)
+    )
+
+
+def _make_clause(text: str, start: int, end: int, heading: str | None) -> Clause:
+    body = text[start:end]
+    lead = len(body) - len(body.lstrip())
+    start += lead
+    number = None
+    match = _NUMBER.match(body[lead:])
+    if match:
+        number = match.group("num").strip()
+        inline = _INLINE_HEADING.match(text, start + match.end(), end)
+        if heading is None and inline and len(inline.group("heading").split()) <= 8:
+            candidate = inline.group("heading").strip()
+            if all(w[0].isupper() or len(w) <= 4 for w in candidate.split()):
+                heading = candidate
+    first_line, newline, remainder = text[start:end].partition("\n")
+    rest = first_line[match.end() :] if match else first_line
+    if match and not rest.strip():
+        rest, newline, _ = remainder.lstrip().partition("\n")
+    if heading is None and (newline or match) and rest.strip() and _is_heading_line(rest):
+        heading = " ".join(rest.split())
+    return Clause(number, heading, text[start:end], start, end)
+
+
+def split_clauses(text: str) -> list[Clause]:
+    """Clauses in document order; page furniture lines fall outside every clause's start and end.
+
+    A clause starts at a numbered line (`12.1`, `(a)`, `Section 4`, `ARTICLE IX`) or after a blank
+    line, unless the previous text stops mid-sentence and the next line carries on in lower case
+    (a sentence broken by a page break). A short heading line on its own is joined to the clause
+    it introduces.
+    """
+    if not text or not text.strip():
+        return []
+    lines = _lines(text)
+    headers = _repeated_headers(text, lines)
+    blocks: list[list[int]] = []  # [start, end] of content per clause
+    heading_only = False
+    block_lines = 0
+    gap = True
+    for s, e in lines:
+        line = text[s:e]
+        norm = " ".join(line.split())
+        if not norm:
+            gap = True
+            continue
+        if _PAGE_FURNITURE.match(line) or norm in headers:
+            gap = True
+            continue
+        numbered = _NUMBER.match(line)
+        absorb_heading = heading_only and not numbered and (not gap or block_lines == 1)
+        if blocks and (
+            absorb_heading
+            or (not numbered and (not gap or _continues(text, blocks[-1][1], norm)))
+        ):
+            blocks[-1][1] = e
+            block_lines += 1
+            heading_only = absorb_heading and _is_heading_line(line)
+        else:
+            blocks.append([s, e])
+            block_lines = 1
+            rest = line[numbered.end() :] if numbered else line
+            heading_only = not rest.strip() or _is_heading_line(rest)
+        gap = False
+    clauses = []
+    for start, end in blocks:
+        clause = _make_clause(text, start, end, None)
+        if clause.text.strip():
+            clauses.append(clause)
+    return clauses
+
+
+def _continues(text: str, previous_end: int, next_line: str) -> bool:
+    """True when a blank line interrupts a sentence rather than ending a paragraph."""
+    tail = text[max(0, previous_end - 2) : previous_end].rstrip()
+    return bool(tail) and tail[-1] not in _TERMINAL and next_line[:1].islower()
+
+
+_ABBREVIATIONS = {
+    "inc", "ltd", "co", "corp", "no", "nos", "mr", "mrs", "ms", "dr", "st", "sec", "art", "e.g",
+    "i.e", "u.s", "u.k", "l.p", "l.l.c", "llc", "n.a", "s.a", "vs", "v", "etc", "para", "cf",
+    "jr", "sr", "fig", "approx", "dept", "est", "p", "pp", "u.s.a", "s", "b.v", "n.v", "plc",
+}
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“(\[]?[A-Z0-9(])|(?<=;)\s+|[ \t]*\n[ \t]*\n\s*"
+)
+_TRAILING_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
+
+
+def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
+    """Sentences (semicolons count as ends: CUAD's labelled passages often stop at them).
+
+    `offset` is where `text` sits in the whole contract, so the returned offsets are contract
+    offsets. Abbreviations such as "Inc." and single initials do not end a sentence.
+    """
+    sentences: list[Sentence] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        piece = text[start : match.start()]
+        blank = "\n" in match.group(0) and not match.group(0).lstrip(" \t").startswith(("'", '"'))
+        trailing = None if blank else _TRAILING_WORD.search(piece)
+        if trailing and (
+            trailing.group(1).lower() in _ABBREVIATIONS or len(trailing.group(1)) == 1
+        ):
+            continue
+        if not blank and (_NUMBER.fullmatch(piece.strip()) or len(piece.split()) < 2):
+            continue  # a clause number such as "12.1." is not a sentence
+        _add(sentences, text, start, match.start(), offset)
+        start = match.end()
+    _add(sentences, text, start, len(text), offset)
+    return sentences
+
+
+def _add(out: list[Sentence], text: str, start: int, end: int, offset: int) -> None:
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    trail = len(piece) - len(piece.rstrip())
+    start, end = start + lead, end - trail
+    if end > start:
+        out.append(Sentence(text[start:end], start + offset, end + offset))

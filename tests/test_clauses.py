@@ -1,0 +1,243 @@
+"""Clause finder: segmentation, classification on real CUAD contracts, red flags and the report."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib.analysis.clauses.finder import find_clauses
+from lib.analysis.clauses.mapping import categories_for
+from lib.analysis.clauses.red_flags import red_flags
+from lib.analysis.clauses.report import DISCLAIMER, write_report
+from lib.analysis.clauses.segment import split_clauses, split_sentences
+from lib.analysis.scoring import coverage, parse_report
+from lib.prompts import TEMPLATES
+
+SAMPLE = Path(__file__).resolve().parent.parent / "lib" / "analysis" / "cuad_sample"
+LABELS = json.loads((SAMPLE / "labels.json").read_text())["contracts"]
+
+
+def contract(prefix: str) -> tuple[str, dict[str, list[str]]]:
+    name = next(n for n in LABELS if n.startswith(prefix))
+    return (SAMPLE / "contracts" / name).read_text(), LABELS[name]["spans"]
+
+
+NUMBERED = """MASTER SUPPLY AGREEMENT
+
+ARTICLE IX
+CONFIDENTIALITY
+
+9.1 Each party shall keep the other's information
+confidential and shall not disclose it.
+
+(a) This applies to
+employees.
+
+Section 4 Term. This Agreement lasts two years.
+
+                                  3
+
+12. Governing Law. This Agreement is governed by the laws of the State of New York.
+"""
+
+
+def test_clauses_keep_exact_offsets_and_numbers() -> None:
+    clauses = split_clauses(NUMBERED)
+    assert all(NUMBERED[c.start : c.end] == c.text for c in clauses)
+    numbers = [c.number for c in clauses]
+    assert numbers[-4:] == ["9.1", "(a)", "Section 4", "12."]
+    assert "ARTICLE IX" in numbers
+    article = clauses[numbers.index("ARTICLE IX")]
+    assert article.heading == "CONFIDENTIALITY"
+    assert clauses[-2].heading == "Term"
+    assert clauses[-1].heading == "Governing Law"
+
+
+def test_hard_line_breaks_stay_in_one_clause_and_page_numbers_are_left_out() -> None:
+    text = "1. The Supplier shall deliver\nthe goods on time and\n\n  7  \n\nin good order.\n"
+    clauses = split_clauses(text)
+    assert len(clauses) == 1
+    assert clauses[0].text.endswith("in good order.")
+    assert all(not re.fullmatch(r"\s*7\s*", c.text) for c in clauses)
+
+
+def test_repeated_running_headers_are_not_clauses() -> None:
+    pages = [f"ACME CONFIDENTIAL\n\n{i}. Clause number {i} says something.\n" for i in range(1, 5)]
+    text = "\n".join(pages)
+    texts = [c.text for c in split_clauses(text)]
+    assert "ACME CONFIDENTIAL" not in texts
+    assert len(texts) == 4
+
+
+def test_sentences_skip_abbreviations_and_split_on_semicolons() -> None:
+    text = "Acme Inc. and R. C. Boyd agree. Either party may end it; the other may not."
+    sentences = [s.text for s in split_sentences(text, 10)]
+    assert sentences == [
+        "Acme Inc. and R. C. Boyd agree.",
+        "Either party may end it;",
+        "the other may not.",
+    ]
+    assert split_sentences(text, 10)[1].start == 10 + text.index("Either")
+
+
+def test_one_long_paragraph_still_gives_short_quotes() -> None:
+    sentence = "The Distributor may not assign this Agreement without the prior written consent of the Supplier. "
+    text = ("Filler words that say nothing in particular here. " * 400) + sentence * 2
+    findings = find_clauses(text)
+    best = findings.best("Anti-Assignment")
+    assert best is not None
+    assert len(best.quote.split()) <= 150
+    assert text[best.start : best.end] == best.quote
+
+
+@pytest.mark.parametrize(
+    ("prefix", "category"),
+    [
+        ("01_", "Governing Law"),
+        ("01_", "Anti-Assignment"),
+        ("06_", "Termination For Convenience"),
+        ("06_", "Renewal Term"),
+        ("10_", "Exclusivity"),
+        ("10_", "Audit Rights"),
+        ("08_", "Cap On Liability"),
+        ("09_", "Parties"),
+    ],
+)
+def test_finder_quotes_the_labelled_clause(prefix: str, category: str) -> None:
+    text, spans = contract(prefix)
+    findings = find_clauses(text)
+    quotes = [f.quote for f in findings.get(category)]
+    assert any(coverage(q, s) >= 0.8 for q in quotes for s in spans[category])
+    assert all(text[f.start : f.end] == f.quote for f in findings.get(category))
+
+
+def test_finder_does_not_report_absent_key_clauses() -> None:
+    text, spans = contract("01_")
+    findings = find_clauses(text)
+    for category in ("Non-Compete", "Insurance", "Termination For Convenience"):
+        assert not spans[category]
+        assert not findings.present(category)
+
+
+def test_agreement_date_comes_from_the_opening() -> None:
+    text, spans = contract("01_")
+    assert find_clauses(text).best("Agreement Date").quote == spans["Agreement Date"][0]
+
+
+def test_red_flags_explain_one_sided_termination_and_missing_cap() -> None:
+    text = (
+        "1. Term. This Agreement shall commence on the date hereof and continue for one year.\n\n"
+        "2. Termination. The Customer may terminate this Agreement at any time for any reason "
+        "upon thirty days written notice to the Supplier.\n\n"
+        "3. Licence. Supplier grants Customer a perpetual, irrevocable licence to use the Software "
+        "for any purpose.\n"
+    )
+    flags = {f.rule: f for f in red_flags(find_clauses(text))}
+    assert flags["Termination for convenience by one side only"].severity == "RED"
+    assert flags["Perpetual or irrevocable licence"].severity == "RED"
+    assert flags["No liability cap found"].severity == "YELLOW"
+    assert all(f.explanation for f in flags.values())
+
+
+def test_mutual_termination_is_not_one_sided() -> None:
+    text = "Either party may terminate this Agreement for any reason with thirty days written notice."
+    rules = {f.rule for f in red_flags(find_clauses(text))}
+    assert "Termination for convenience (both sides)" in rules
+    assert "Termination for convenience by one side only" not in rules
+
+
+def test_every_general_template_category_maps_to_something() -> None:
+    for title in TEMPLATES["general"].categories:
+        assert categories_for(title), title
+    assert categories_for("Term, renewal and break options")[:2] == ("Expiration Date", "Renewal Term")
+
+
+SKELETON = [
+    r"^# Contract review: ",
+    r"^## Overall risk: (LOW|MEDIUM|HIGH|CRITICAL)$",
+    r"^## Key findings$",
+    r"^## Clause by clause$",
+    r"^### .+ — (GREEN|YELLOW|RED)$",
+    r"^## Missing or unusual clauses$",
+    r"^## Negotiation plan and next steps$",
+]
+
+
+def _quotes(report: str) -> list[str]:
+    return [a or b for a, b in re.findall(r"\"([^\"]+?)\"|“([^”]+?)”", report)]
+
+
+@pytest.mark.parametrize("prefix", ["06_", "12_", "17_"])
+def test_report_has_the_skeleton_and_exact_quotes(prefix: str) -> None:
+    text, _ = contract(prefix)
+    report = "".join(write_report("Sample", text, "general", [0, 5000, 20000]))
+    positions = []
+    for pattern in SKELETON:
+        match = re.search(pattern, report, re.MULTILINE)
+        assert match, pattern
+        positions.append(match.start())
+    assert positions == sorted(positions)
+    assert report.rstrip().endswith(DISCLAIMER)
+    assert "no language model was used" in report
+    assert "p. " in report
+    body = report.split("## Overall risk", 1)[1]
+    quotes = [q for q in _quotes(body) if q != "(empty)"]
+    assert len(quotes) >= 5
+    for quote in quotes:
+        assert quote in text, quote
+
+
+def test_report_lists_missing_categories_as_not_found() -> None:
+    report = "".join(write_report("x", "The parties agree to meet for lunch on Friday.", "nda"))
+    assert "- Found: no — not found" in report
+    assert "## Missing or unusual clauses" in report
+
+
+def test_report_round_trips_through_the_parser() -> None:
+    text, spans = contract("06_")
+    predicted = parse_report("".join(write_report("x", text, "general", None)))
+    assert predicted["Termination For Convenience"].present
+    assert predicted["Governing Law"].present
+    assert not predicted.get("Insurance")
+    assert any(
+        coverage(q, s) >= 0.8
+        for q in predicted["Anti-Assignment"].quotes
+        for s in spans["Anti-Assignment"]
+    )
+
+
+ODD_INPUTS = [
+    "",
+    "   \n\n  ",
+    "x" * 20000,
+    "word " * 30000,
+    "| a | b |\n|---|---|\n| 1 | 2 |\n" * 200,
+    "LICENCE\n\nPermission is hereby granted, free of charge, to any person obtaining a copy.",
+    '"""""""""" (((( ]]]] \x00 \ufeff §§ 1. 2. 3. (a) (b)',
+    "1.\n2.\n3.\n(a)\n(b)\nARTICLE\nSection",
+]
+
+
+@pytest.mark.parametrize("text", ODD_INPUTS)
+def test_odd_input_never_raises(text: str) -> None:
+    findings = find_clauses(text)
+    for items in findings.by_category.values():
+        for f in items:
+            assert text[f.start : f.end] == f.quote
+    report = "".join(write_report("odd", text, "no-such-template", [0, -5, 10]))
+    assert report.startswith("# Contract review: odd")
+    assert report.rstrip().endswith(DISCLAIMER)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=600))
+def test_any_text_gives_exact_clauses_and_a_report(text: str) -> None:
+    for clause in split_clauses(text):
+        assert text[clause.start : clause.end] == clause.text
+    report = "".join(write_report("fuzz", text, "general"))
+    assert "## Clause by clause" in report
