@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -125,7 +126,7 @@ def _fuzzy_pieces(index: ContractIndex, pieces: list[str]) -> _Hit | None:
         return None
     total = sum(len(p) for p in pieces)
     score = sum(h.score * len(p) for h, p in zip(found, pieces, strict=True)) / total
-    ordered = all(a.end <= b.start <= a.end + ELISION_GAP for a, b in zip(found, found[1:]))
+    ordered = all(a.end <= b.start <= a.end + ELISION_GAP for a, b in pairwise(found))
     if ordered:
         return _Hit(score, found[0].start, found[-1].end)
     longest = max(range(len(pieces)), key=lambda i: len(pieces[i]))

@@ -22,7 +22,9 @@ _GONE = "\x00"
 
 _PUNCTUATION = str.maketrans(
     {
-        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u0060\u00b4", "'"),
+        # Single and double marks are one mark: a quote inside a quotation is routinely
+        # switched from double to single marks.
+        **dict.fromkeys("'\u2018\u2019\u201a\u201b\u2032\u0060\u00b4", '"'),
         **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
         **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
         "\u00a0": " ",
@@ -113,7 +115,7 @@ def _fold(run: str) -> str:
 
 
 def normalise(text: str, drop: list[tuple[int, int]] | None = None) -> Normalised:
-    """NFKC, straight quotes, '-' for every dash, lower case, one space between words.
+    """NFKC, one straight quote mark, '-' for every dash, lower case, one space between words.
 
     Hyphenation and soft hyphens at line ends are joined; `drop` spans (page furniture) read as
     line breaks. Case is folded because a quoted first word is routinely re-capitalised.

@@ -35,12 +35,8 @@ class GroundingTracker:
 
     def feed(self, report: str) -> list[CheckedQuote]:
         """The new verdicts for paragraphs completed since the last call (report so far)."""
-        boundary = None
-        for boundary in _BOUNDARY.finditer(report, self._done):
-            pass
-        if boundary is None:
-            return []
-        return self._check_upto(report, boundary.end())
+        ends = [m.end() for m in _BOUNDARY.finditer(report, self._done)]
+        return self._check_upto(report, ends[-1]) if ends else []
 
     def finish(self, report: str) -> list[CheckedQuote]:
         """The stream has ended: the last paragraph is complete too."""
