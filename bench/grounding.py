@@ -89,25 +89,28 @@ def timing(contract: str, others: list[str]) -> None:
     build = time.perf_counter() - started
     report, kinds = make_report(contract, others, rng)
     checked = check_report(index, report)  # warm-up, and the verdicts
-    totals, worst = [], []
+    totals = []
     for _ in range(5):
         tracker = GroundingTracker(index)
         started = time.perf_counter()
         tracker.finish(report)
         totals.append(time.perf_counter() - started)
-        per_quote = []
-        for item in checked:
+    # Each quote's own time is its best of 5, so a garbage-collection pause is not charged to it.
+    per_quote = []
+    for item in checked:
+        runs = []
+        for _ in range(5):
             t0 = time.perf_counter()
             check(index, item.quote)
-            per_quote.append(time.perf_counter() - t0)
-        worst.append(max(per_quote))
+            runs.append(time.perf_counter() - t0)
+        per_quote.append(min(runs))
     print(f"contract {len(contract):,} chars; report {len(report):,} chars, {len(checked)} quotes")
     print(f"index build: {build * 1000:.0f} ms")
     print(
         f"check whole report (extract + check), best of 5: {min(totals) * 1000:.1f} ms "
         "(target <= 50 ms)"
     )
-    print(f"worst single quote, best of 5 runs: {min(worst) * 1000:.2f} ms (target <= 5 ms)")
+    print(f"slowest quote (its best of 5): {max(per_quote) * 1000:.2f} ms (target <= 5 ms)")
     outcome: dict[str, dict[str, int]] = {}
     for kind, item in zip(kinds, checked, strict=True):
         outcome.setdefault(kind, {}).setdefault(item.check.status, 0)

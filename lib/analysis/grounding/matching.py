@@ -145,6 +145,16 @@ def _locate(index: ContractIndex, pieces: list[str]) -> _Hit | None:
     return _fuzzy_pieces(index, pieces)
 
 
+def _whole_words(text: str, hit: _Hit) -> tuple[int, int]:
+    """A fuzzy alignment may start or end mid-word; show the contract's whole words."""
+    start, end = hit.start, hit.end
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return start, end
+
+
 def check(index: ContractIndex, quote: Quote | str, ocr: bool = False) -> QuoteCheck:
     """Verdict for one quote. `ocr=True` accepts the larger differences OCR text carries."""
     text = quote.text if isinstance(quote, Quote) else quote
@@ -156,7 +166,7 @@ def check(index: ContractIndex, quote: Quote | str, ocr: bool = False) -> QuoteC
     if hit is None or hit.end <= hit.start or (not hit.exact and hit.score < threshold):
         score = round(hit.score, 1) if hit else 0.0
         return QuoteCheck("not_found", score, None, None, None, None, None)
-    start, end = index.norm.original_span(hit.start, hit.end)
+    start, end = index.norm.original_span(*_whole_words(index.norm.text, hit))
     return QuoteCheck(
         "verified" if hit.exact else "close",
         round(hit.score, 1),
