@@ -148,6 +148,10 @@ def _locate(index: ContractIndex, pieces: list[str]) -> _Hit | None:
 def _whole_words(text: str, hit: _Hit) -> tuple[int, int]:
     """A fuzzy alignment may start or end mid-word; show the contract's whole words."""
     start, end = hit.start, hit.end
+    while start < end and text[start] == " ":
+        start += 1
+    while end > start and text[end - 1] == " ":
+        end -= 1
     while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
         start -= 1
     while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():

@@ -43,7 +43,7 @@ def _blocks(markdown: str) -> list[tuple[int, int, str]]:
     for m in _BLOCK_LINE.finditer(markdown):
         if blocks and markdown[blocks[-1][1] : m.start()] == "\n":
             start, _, text = blocks[-1]
-            blocks[-1] = (start, m.end(), f"{text}\n{m.group(1)}")
+            blocks[-1] = (start, m.end(), f"{text} {m.group(1)}")
         else:
             blocks.append((m.start(), m.end(), m.group(1)))
     return blocks
