@@ -1,0 +1,28 @@
+"""Checking every quotation in a review report against the contract's extracted text.
+
+Typical use: `index = ContractIndex.build(text, page_starts, clause_spans)` once per contract;
+`tracker = GroundingTracker(index)`; `tracker.feed(report_so_far)` as the report streams and
+`tracker.finish(report)` at the end; `annotate_markdown(report, tracker.checked)` to show it.
+"""
+
+from lib.analysis.grounding.annotate import LEGEND, annotate_markdown
+from lib.analysis.grounding.index import ContractIndex
+from lib.analysis.grounding.matching import CLOSE_THRESHOLD, OCR_THRESHOLD, QuoteCheck, check
+from lib.analysis.grounding.quotes import Quote, extract_quotes
+from lib.analysis.grounding.tracker import CheckedQuote, GroundingTracker, check_report, summarise
+
+__all__ = [
+    "CLOSE_THRESHOLD",
+    "LEGEND",
+    "OCR_THRESHOLD",
+    "CheckedQuote",
+    "ContractIndex",
+    "GroundingTracker",
+    "Quote",
+    "QuoteCheck",
+    "annotate_markdown",
+    "check",
+    "check_report",
+    "extract_quotes",
+    "summarise",
+]

@@ -1,0 +1,65 @@
+"""Marking each quote's verdict in the report, as Markdown that cannot inject markup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from lib.analysis.grounding.tracker import CheckedQuote
+
+# Contract text is untrusted: these characters would start Markdown, HTML, colour directives
+# (":red[") or maths ("$") in the suffix, so each is escaped with a backslash.
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:\"])")
+EXCERPT_CHARS = 160
+
+LEGEND = (
+    "Quote checks: ✓ verified — the quote appears word for word in the contract (after "
+    "normalising quotes, dashes, spacing and line breaks); ≈ close — a near match, the "
+    "contract's wording is shown; ✗ not found — no passage of the contract resembles the quote."
+)
+
+
+def _escape(text: str) -> str:
+    return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _where(clause: str | None, page: int | None) -> str:
+    parts = ([f"§{_escape(clause)}"] if clause else []) + ([f"p. {page}"] if page else [])
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    if len(flat) > EXCERPT_CHARS:
+        flat = flat[: EXCERPT_CHARS - 1].rstrip() + "…"
+    return _escape(flat)
+
+
+def suffix(item: CheckedQuote, colour: bool = True) -> str:
+    """The mark put after one quote."""
+    c = item.check
+    where = _where(c.clause, c.page)
+    if c.status == "verified":
+        text, tint = f"✓ verified{where}", "green"
+    elif c.status == "close":
+        reads = _excerpt(c.contract_text or "")
+        text, tint = f"≈ close{where} — contract reads: “{reads}”", "orange"
+    else:
+        text, tint = "✗ not found in the contract", "red"
+    return f" :{tint}[{text}]" if colour else f" {text}"
+
+
+def annotate_markdown(report: str, checked: Iterable[CheckedQuote], colour: bool = True) -> str:
+    """The report with each quote's verdict right after it. `colour=False` for exports that do
+    not understand Streamlit's `:red[...]` colour syntax."""
+    out: list[str] = []
+    last = 0
+    for item in sorted(checked, key=lambda i: i.quote.end):
+        end = item.quote.end
+        if end < last or end > len(report):
+            continue
+        out.append(report[last:end])
+        out.append(suffix(item, colour))
+        last = end
+    out.append(report[last:])
+    return "".join(out)
