@@ -9,12 +9,11 @@ back, which is how a language model's review would be scored.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from lib.analysis.clauses.categories import CUAD_CATEGORIES
 from lib.analysis.clauses.finder import find_clauses
 from lib.analysis.clauses.report import write_report
+from lib.analysis.samples import all_samples
 from lib.analysis.scoring import (
     PRF,
     Prediction,
@@ -25,7 +24,6 @@ from lib.analysis.scoring import (
     right_clause_rate,
 )
 
-SAMPLE = Path(__file__).resolve().parent.parent / "lib" / "analysis" / "cuad_sample"
 KEY = (
     "Governing Law", "Parties", "Agreement Date", "Expiration Date", "Renewal Term",
     "Termination For Convenience", "Anti-Assignment", "Non-Compete", "Exclusivity",
@@ -35,9 +33,8 @@ DEV_PREFIXES = tuple(f"{i:02d}_" for i in range(1, 13))
 
 
 def load() -> tuple[dict[str, str], dict[str, dict[str, list[str]]]]:
-    labels = json.loads((SAMPLE / "labels.json").read_text())["contracts"]
-    texts = {name: (SAMPLE / "contracts" / name).read_text() for name in labels}
-    return texts, {name: entry["spans"] for name, entry in labels.items()}
+    samples = all_samples()
+    return {s.file_name: s.text for s in samples}, {s.file_name: s.spans for s in samples}
 
 
 def predict(texts: dict[str, str], via_report: bool) -> dict[str, Prediction]:

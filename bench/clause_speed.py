@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
 from lib.analysis.clauses.finder import find_clauses
 from lib.analysis.clauses.report import write_report
+from lib.analysis.samples import all_samples
 
-SAMPLE = Path(__file__).resolve().parent.parent / "lib" / "analysis" / "cuad_sample" / "contracts"
 TARGET_CHARS = 250_000
 RUNS = 5
 
@@ -21,10 +20,10 @@ RUNS = 5
 def long_contract() -> str:
     parts: list[str] = []
     size = 0
-    for path in sorted(SAMPLE.glob("*.txt")):
+    for sample in all_samples():
         if size >= TARGET_CHARS:
             break
-        text = path.read_text()
+        text = sample.text
         parts.append(text)
         size += len(text)
     return "\n\n".join(parts)[:TARGET_CHARS]

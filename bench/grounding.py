@@ -10,13 +10,12 @@ from __future__ import annotations
 import random
 import re
 import time
-from pathlib import Path
 
 from bench.stats import percentile
 from lib.analysis.grounding import ContractIndex, GroundingTracker, check, check_report
 from lib.analysis.grounding.matching import CLOSE_THRESHOLD, OCR_THRESHOLD
+from lib.analysis.samples import all_samples
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "contracts"
 CONTRACT_CHARS = 300_000
 REPORT_CHARS = 40_000
 QUOTES = {"real": 50, "altered": 25, "invented": 25}
@@ -29,7 +28,7 @@ FILLER = (
 
 def corpus() -> tuple[str, list[str]]:
     """(indexed contract of CONTRACT_CHARS, texts of the contracts left out of it)."""
-    texts = [p.read_text() for p in sorted(FIXTURES.glob("*.txt"))]
+    texts = [sample.text for sample in all_samples()]
     indexed: list[str] = []
     while texts and sum(map(len, indexed)) < CONTRACT_CHARS:
         indexed.append(texts.pop(0))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -15,16 +13,14 @@ from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.clauses.red_flags import red_flags
 from lib.analysis.clauses.report import DISCLAIMER, write_report
 from lib.analysis.clauses.segment import split_clauses, split_sentences
+from lib.analysis.prompts import TEMPLATES
+from lib.analysis.samples import load_sample, sample_names
 from lib.analysis.scoring import coverage, parse_report
-from lib.prompts import TEMPLATES
-
-SAMPLE = Path(__file__).resolve().parent.parent / "lib" / "analysis" / "cuad_sample"
-LABELS = json.loads((SAMPLE / "labels.json").read_text())["contracts"]
 
 
 def contract(prefix: str) -> tuple[str, dict[str, list[str]]]:
-    name = next(n for n in LABELS if n.startswith(prefix))
-    return (SAMPLE / "contracts" / name).read_text(), LABELS[name]["spans"]
+    sample = load_sample(next(n for n in sample_names() if n.startswith(prefix)))
+    return sample.text, sample.spans
 
 
 NUMBERED = """MASTER SUPPLY AGREEMENT
@@ -145,7 +141,9 @@ def test_red_flags_explain_one_sided_termination_and_missing_cap() -> None:
 
 
 def test_mutual_termination_is_not_one_sided() -> None:
-    text = "Either party may terminate this Agreement for any reason with thirty days written notice."
+    text = (
+        "Either party may terminate this Agreement for any reason with thirty days written notice."
+    )
     rules = {f.rule for f in red_flags(find_clauses(text))}
     assert "Termination for convenience (both sides)" in rules
     assert "Termination for convenience by one side only" not in rules
@@ -154,7 +152,10 @@ def test_mutual_termination_is_not_one_sided() -> None:
 def test_every_general_template_category_maps_to_something() -> None:
     for title in TEMPLATES["general"].categories:
         assert categories_for(title), title
-    assert categories_for("Term, renewal and break options")[:2] == ("Expiration Date", "Renewal Term")
+    assert categories_for("Term, renewal and break options")[:2] == (
+        "Expiration Date",
+        "Renewal Term",
+    )
 
 
 SKELETON = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -18,11 +17,11 @@ from lib.analysis.grounding import (
     extract_quotes,
 )
 from lib.analysis.grounding.normalise import normalise, running_lines
+from lib.analysis.samples import load_sample
 
-FIXTURES = Path(__file__).parent / "fixtures" / "contracts"
 CONTRACTS = [
-    (FIXTURES / "01_CANOPETROLEUM_INC_12_13_2007_EX_10_1_Sponsorship_Agreement.txt").read_text(),
-    (FIXTURES / "09_OAKTREECAPITALGROUP_LLC_03_02_2020_EX_10_8_Services_Agreement.txt").read_text(),
+    load_sample("01_CANOPETROLEUM_INC_12_13_2007_EX_10_1_Sponsorship_Agreement.txt").text,
+    load_sample("09_OAKTREECAPITALGROUP_LLC_03_02_2020_EX_10_8_Services_Agreement.txt").text,
 ]
 INDEXES = [ContractIndex.build(text) for text in CONTRACTS]
 WORDS = [text.split() for text in CONTRACTS]

@@ -32,11 +32,15 @@ CATS = ("Governing Law", "Insurance", "Exclusivity")
 PREDICTIONS = {
     "a.txt": {
         # TP, right clause: covers all words of the label.
-        "Governing Law": CategoryPrediction(True, ["this agreement is governed by the laws of Texas"]),
+        "Governing Law": CategoryPrediction(
+            True, ["this agreement is governed by the laws of Texas"]
+        ),
         # FP: labelled absent.
         "Insurance": CategoryPrediction(True, ["Insurance is nice."]),
         # TP; one quote matches the first label (Jaccard 1.0), one matches nothing.
-        "Exclusivity": CategoryPrediction(True, ["Supplier is the exclusive supplier", "Unrelated text here."]),
+        "Exclusivity": CategoryPrediction(
+            True, ["Supplier is the exclusive supplier", "Unrelated text here."]
+        ),
     },
     "b.txt": {
         # FN for Insurance (absent from prediction); Governing Law said absent: TN.
@@ -127,6 +131,8 @@ def test_parse_report_maps_headings_and_quotes_to_cuad_categories() -> None:
     assert parsed["Most Favored Nation"].present
 
 
-@pytest.mark.parametrize("junk", ["", "no headings at all", '"unclosed', "### — RED\n- Found: yes", None])
+@pytest.mark.parametrize(
+    "junk", ["", "no headings at all", '"unclosed', "### — RED\n- Found: yes", None]
+)
 def test_parse_report_never_raises(junk: object) -> None:
     assert isinstance(parse_report(junk), dict)  # type: ignore[arg-type]

@@ -114,8 +114,11 @@ SIGNALS: dict[str, list[Signal]] = {
         r"compete)\b.{0,80}\b(?:business|products?|services?)\b",
         r"\brefrain from\b.{0,80}\bcompet",
     )
-    + _s(0.5, r"\bdirectly or indirectly\b.{0,150}\b(?:during the term|following the termination|"
-         r"after the termination)"),
+    + _s(
+        0.5,
+        r"\bdirectly or indirectly\b.{0,150}\b(?:during the term|following the termination|"
+        r"after the termination)",
+    ),
     "Exclusivity": _s(
         1.0,
         r"(?<!non-)(?<!non)\b(?:exclusive|sole) (?:distributor|provider|supplier|reseller|agent|"

@@ -79,7 +79,8 @@ _NOT_PARTY = re.compile(
 MIN_CLASSIFIED_WORDS = 6
 # Whole-clause categories: annotators highlight the rule together with its conditions.
 RUN_CATEGORIES = frozenset(
-    c for c in CUAD_CATEGORIES
+    c
+    for c in CUAD_CATEGORIES
     if c not in ("Document Name", "Parties", "Agreement Date", "Effective Date", "Governing Law")
 )
 
@@ -122,8 +123,9 @@ def _classified(text: str, pairs: list[tuple[Clause, Sentence]]) -> dict[str, li
             if score < THRESHOLD:
                 continue
             run_end = _run_end(pairs, index) if category in RUN_CATEGORIES else sentence.end
-            start, end = clip_to_words(text, sentence.start, run_end, sentence.start,
-                                       MAX_QUOTE_WORDS)
+            start, end = clip_to_words(
+                text, sentence.start, run_end, sentence.start, MAX_QUOTE_WORDS
+            )
             found.setdefault(category, []).append(
                 Finding(category, clause, text[start:end], start, end, score)
             )
@@ -204,13 +206,20 @@ def _short_answers(text: str, pairs: list[tuple[Clause, Sentence]]) -> dict[str,
 
     for clause, sentence in opening:
         date = DATE.search(sentence.text)
-        if date and (sentence is (preamble[1] if preamble else None) or re.search(
-            r"\b(?:dated|as of|made|entered|executed|this)\b", sentence.text, re.I
-        )):
+        if date and (
+            sentence is (preamble[1] if preamble else None)
+            or re.search(r"\b(?:dated|as of|made|entered|executed|this)\b", sentence.text, re.I)
+        ):
             s, e = date.span()
             found["Agreement Date"] = [
-                Finding("Agreement Date", clause, date.group(0), sentence.start + s,
-                        sentence.start + e, 1.0)
+                Finding(
+                    "Agreement Date",
+                    clause,
+                    date.group(0),
+                    sentence.start + s,
+                    sentence.start + e,
+                    1.0,
+                )
             ]
             break
 

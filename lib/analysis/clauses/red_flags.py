@@ -72,73 +72,152 @@ def red_flags(findings: Findings) -> list[RedFlag]:
     uncapped = findings.best("Uncapped Liability")
     cap = findings.best("Cap On Liability")
     if uncapped:
-        add("Uncapped Liability", "RED", "Uncapped liability",
+        add(
+            "Uncapped Liability",
+            "RED",
+            "Uncapped liability",
             "Some liabilities are carved out of the cap, so exposure there has no ceiling.",
-            uncapped)
+            uncapped,
+        )
     elif not cap:
-        add("Cap On Liability", "YELLOW", "No liability cap found",
-            "Without a cap or exclusion of indirect loss, liability is limited only by law.", None)
+        add(
+            "Cap On Liability",
+            "YELLOW",
+            "No liability cap found",
+            "Without a cap or exclusion of indirect loss, liability is limited only by law.",
+            None,
+        )
 
     for f in findings.get("Termination For Convenience")[:1]:
         if _MUTUAL.search(f.quote):
-            add(f.category, "YELLOW", "Termination for convenience (both sides)",
-                "Either side can walk away without cause; plan for the notice period.", f)
+            add(
+                f.category,
+                "YELLOW",
+                "Termination for convenience (both sides)",
+                "Either side can walk away without cause; plan for the notice period.",
+                f,
+            )
         else:
-            add(f.category, "RED", "Termination for convenience by one side only",
-                "Only one party may end the contract without cause, leaving the other exposed.", f)
+            add(
+                f.category,
+                "RED",
+                "Termination for convenience by one side only",
+                "Only one party may end the contract without cause, leaving the other exposed.",
+                f,
+            )
 
     for f in findings.get("Irrevocable Or Perpetual License")[:1]:
-        add(f.category, "RED", "Perpetual or irrevocable licence",
-            "The licence cannot be withdrawn or never ends, even after the contract does.", f)
+        add(
+            f.category,
+            "RED",
+            "Perpetual or irrevocable licence",
+            "The licence cannot be withdrawn or never ends, even after the contract does.",
+            f,
+        )
 
     renewal = findings.best("Renewal Term")
     if renewal and _AUTOMATIC.search(renewal.quote):
         notice = findings.best("Notice Period To Terminate Renewal")
         days = _notice_days(notice.quote if notice else renewal.quote)
         if days is not None and days >= 90:
-            add(renewal.category, "RED", "Auto-renewal with a long notice period",
-                f"The contract renews itself unless notice is given {days} days ahead.", renewal)
+            add(
+                renewal.category,
+                "RED",
+                "Auto-renewal with a long notice period",
+                f"The contract renews itself unless notice is given {days} days ahead.",
+                renewal,
+            )
         else:
-            add(renewal.category, "YELLOW", "Auto-renewal",
-                "The contract renews itself unless someone gives notice in time.", renewal)
+            add(
+                renewal.category,
+                "YELLOW",
+                "Auto-renewal",
+                "The contract renews itself unless someone gives notice in time.",
+                renewal,
+            )
 
     for f in findings.get("Non-Compete")[:1]:
         if _WORLDWIDE.search(f.quote) or _years(f.quote) >= 2:
-            add(f.category, "RED", "Worldwide or long non-compete",
-                "The restriction reaches worldwide or lasts two years or more.", f)
+            add(
+                f.category,
+                "RED",
+                "Worldwide or long non-compete",
+                "The restriction reaches worldwide or lasts two years or more.",
+                f,
+            )
         else:
-            add(f.category, "YELLOW", "Non-compete",
-                "A party is barred from competing; check scope, territory and duration.", f)
+            add(
+                f.category,
+                "YELLOW",
+                "Non-compete",
+                "A party is barred from competing; check scope, territory and duration.",
+                f,
+            )
 
     for f in findings.get("Exclusivity")[:1]:
-        add(f.category, "YELLOW", "Exclusivity",
-            "One side is tied to the other; check territory, duration and performance targets.", f)
+        add(
+            f.category,
+            "YELLOW",
+            "Exclusivity",
+            "One side is tied to the other; check territory, duration and performance targets.",
+            f,
+        )
 
     for f in findings.get("Most Favored Nation")[:1]:
-        add(f.category, "YELLOW", "Most-favoured-nation",
-            "Better terms given to anyone else must be passed on, which constrains pricing.", f)
+        add(
+            f.category,
+            "YELLOW",
+            "Most-favoured-nation",
+            "Better terms given to anyone else must be passed on, which constrains pricing.",
+            f,
+        )
 
     for f in findings.get("Liquidated Damages")[:1]:
-        add(f.category, "YELLOW", "Liquidated damages",
-            "A fixed sum is owed on breach or early exit regardless of the actual loss.", f)
+        add(
+            f.category,
+            "YELLOW",
+            "Liquidated damages",
+            "A fixed sum is owed on breach or early exit regardless of the actual loss.",
+            f,
+        )
 
     assignment = findings.get("Anti-Assignment")
     free = next((f for f in assignment if _ASSIGN_FREELY.search(f.quote)), None)
     if free:
-        add(free.category, "RED", "Assignment without consent",
-            "A party may hand the contract to someone else without the other's consent.", free)
+        add(
+            free.category,
+            "RED",
+            "Assignment without consent",
+            "A party may hand the contract to someone else without the other's consent.",
+            free,
+        )
     elif not assignment:
-        add("Anti-Assignment", "YELLOW", "No assignment restriction found",
-            "Nothing found stopping the contract being transferred to a third party.", None)
+        add(
+            "Anti-Assignment",
+            "YELLOW",
+            "No assignment restriction found",
+            "Nothing found stopping the contract being transferred to a third party.",
+            None,
+        )
 
     if not findings.present("Governing Law"):
-        add("Governing Law", "YELLOW", "No governing law found",
-            "Without a chosen law and forum, where and how disputes are heard is uncertain.", None)
+        add(
+            "Governing Law",
+            "YELLOW",
+            "No governing law found",
+            "Without a chosen law and forum, where and how disputes are heard is uncertain.",
+            None,
+        )
 
     for f in findings.get("Indemnity")[:1]:
         if not _MUTUAL.search(f.quote):
-            add(f.category, "RED", "One-sided indemnity",
-                "Only one party indemnifies the other; the burden is not shared.", f)
+            add(
+                f.category,
+                "RED",
+                "One-sided indemnity",
+                "Only one party indemnifies the other; the burden is not shared.",
+                f,
+            )
 
     flags.sort(key=lambda flag: -SEVERITY_ORDER[flag.severity])
     return flags

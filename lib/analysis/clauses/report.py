@@ -15,7 +15,7 @@ from lib.analysis.clauses.categories import CUAD_CATEGORIES
 from lib.analysis.clauses.finder import Finding, Findings, find_clauses
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.clauses.red_flags import SEVERITY_ORDER, RedFlag, red_flags
-from lib.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
+from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 
 DISCLAIMER = "> AI-assisted review, not legal advice: check every quote against the contract."
 NO_MODEL = (
@@ -63,39 +63,86 @@ MEANING: dict[str, str] = {
 }
 SUGGESTION: dict[str, tuple[str, str, str]] = {
     # rule: (suggested change, priority, fallback position)
-    "Uncapped liability": ("Bring the carve-outs under a (higher) cap", "must",
-                           "a separate super-cap for the carved-out items"),
-    "No liability cap found": ("Add a cap (e.g. fees paid in 12 months) and exclude indirect loss",
-                               "should", "exclude indirect and consequential loss at least"),
+    "Uncapped liability": (
+        "Bring the carve-outs under a (higher) cap",
+        "must",
+        "a separate super-cap for the carved-out items",
+    ),
+    "No liability cap found": (
+        "Add a cap (e.g. fees paid in 12 months) and exclude indirect loss",
+        "should",
+        "exclude indirect and consequential loss at least",
+    ),
     "Termination for convenience (both sides)": (
-        "Lengthen notice and pay for work done", "nice to have",
-        "a minimum term before it applies"),
+        "Lengthen notice and pay for work done",
+        "nice to have",
+        "a minimum term before it applies",
+    ),
     "Termination for convenience by one side only": (
-        "Make the right mutual", "must", "longer notice plus a termination fee"),
-    "Perpetual or irrevocable licence": ("Tie the licence to the term, revocable on breach",
-                                         "must", "perpetual only for paid-up copies in use"),
-    "Auto-renewal with a long notice period": ("Shorten the non-renewal notice to 30–60 days",
-                                               "should", "a reminder duty before the deadline"),
-    "Auto-renewal": ("Diary the notice date; ask for a reminder duty", "nice to have",
-                     "accept as drafted"),
-    "Worldwide or long non-compete": ("Narrow territory and cut duration to 12 months or less",
-                                      "must", "limit to named competitors and products"),
-    "Non-compete": ("Confirm scope, territory and duration are narrow", "should",
-                    "limit to the term of the contract"),
-    "Exclusivity": ("Add performance targets and an exit if they are missed", "should",
-                    "limit exclusivity to a territory or product line"),
-    "Most-favoured-nation": ("Delete, or limit to comparable volumes and terms", "should",
-                             "limit to a fixed period and exclude discounts"),
-    "Liquidated damages": ("Check the sum is a genuine pre-estimate and cap it", "should",
-                           "make it the sole remedy for that breach"),
-    "Assignment without consent": ("Require consent, not to be unreasonably withheld", "must",
-                                   "allow only to affiliates or a buyer of the business"),
-    "No assignment restriction found": ("Add a consent requirement for assignment", "should",
-                                        "notice of assignment at least"),
-    "One-sided indemnity": ("Make the indemnity mutual and cap it", "must",
-                            "limit it to third-party claims caused by the indemnifier"),
-    "No governing law found": ("Add a governing law and forum clause", "should",
-                               "agree on arbitration seat"),
+        "Make the right mutual",
+        "must",
+        "longer notice plus a termination fee",
+    ),
+    "Perpetual or irrevocable licence": (
+        "Tie the licence to the term, revocable on breach",
+        "must",
+        "perpetual only for paid-up copies in use",
+    ),
+    "Auto-renewal with a long notice period": (
+        "Shorten the non-renewal notice to 30–60 days",
+        "should",
+        "a reminder duty before the deadline",
+    ),
+    "Auto-renewal": (
+        "Diary the notice date; ask for a reminder duty",
+        "nice to have",
+        "accept as drafted",
+    ),
+    "Worldwide or long non-compete": (
+        "Narrow territory and cut duration to 12 months or less",
+        "must",
+        "limit to named competitors and products",
+    ),
+    "Non-compete": (
+        "Confirm scope, territory and duration are narrow",
+        "should",
+        "limit to the term of the contract",
+    ),
+    "Exclusivity": (
+        "Add performance targets and an exit if they are missed",
+        "should",
+        "limit exclusivity to a territory or product line",
+    ),
+    "Most-favoured-nation": (
+        "Delete, or limit to comparable volumes and terms",
+        "should",
+        "limit to a fixed period and exclude discounts",
+    ),
+    "Liquidated damages": (
+        "Check the sum is a genuine pre-estimate and cap it",
+        "should",
+        "make it the sole remedy for that breach",
+    ),
+    "Assignment without consent": (
+        "Require consent, not to be unreasonably withheld",
+        "must",
+        "allow only to affiliates or a buyer of the business",
+    ),
+    "No assignment restriction found": (
+        "Add a consent requirement for assignment",
+        "should",
+        "notice of assignment at least",
+    ),
+    "One-sided indemnity": (
+        "Make the indemnity mutual and cap it",
+        "must",
+        "limit it to third-party claims caused by the indemnifier",
+    ),
+    "No governing law found": (
+        "Add a governing law and forum clause",
+        "should",
+        "agree on arbitration seat",
+    ),
 }
 
 
@@ -170,8 +217,9 @@ def _section(
     for flag in mine:
         if flag.severity == "GREEN":
             continue
-        change, priority, fallback = SUGGESTION.get(flag.rule, ("Review with counsel", "should",
-                                                                "accept with a note"))
+        change, priority, fallback = SUGGESTION.get(
+            flag.rule, ("Review with counsel", "should", "accept with a note")
+        )
         lines.append(
             f"- {flag.severity}: {flag.rule}. {flag.explanation} Suggested change: {change}; "
             f"priority: {priority}; fallback position: {fallback}."
@@ -232,8 +280,8 @@ def write_report(
     unusual = [
         f"- Unusual for this template — {category}, {_cited(text, f, pages)}"
         for category in CUAD_CATEGORIES
-        if category not in covered and category not in ("Document Name", "Parties",
-                                                        "Agreement Date", "Effective Date")
+        if category not in covered
+        and category not in ("Document Name", "Parties", "Agreement Date", "Effective Date")
         for f in findings.get(category)[:1]
     ]
     body = "\n".join(missing + unusual) or "- None."
@@ -245,7 +293,9 @@ def write_report(
             continue
         change, priority, _ = SUGGESTION.get(flag.rule, ("Review with counsel", "should", ""))
         steps.append(f"{len(steps) + 1}. ({priority}) {flag.rule}: {change}.")
-    steps.append(f"{len(steps) + 1}. Check every quote above against the contract before relying "
-                 "on it; ask counsel about anything marked RED.")
+    steps.append(
+        f"{len(steps) + 1}. Check every quote above against the contract before relying "
+        "on it; ask counsel about anything marked RED."
+    )
     yield "## Negotiation plan and next steps\n" + "\n".join(steps) + "\n\n"
     yield DISCLAIMER + "\n"

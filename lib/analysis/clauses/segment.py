@@ -63,9 +63,7 @@ def _lines(text: str) -> list[tuple[int, int]]:
 def _repeated_headers(text: str, lines: list[tuple[int, int]]) -> set[str]:
     """Short lines repeated on many pages are running headers or footers, not contract terms."""
     counts = Counter(
-        " ".join(text[s:e].split())
-        for s, e in lines
-        if 0 < len(text[s:e].split()) <= 12
+        " ".join(text[s:e].split()) for s, e in lines if 0 < len(text[s:e].split()) <= 12
     )
     return {line for line, n in counts.items() if n >= 3 and not _NUMBER.match(line)}
 
@@ -131,8 +129,7 @@ def split_clauses(text: str) -> list[Clause]:
         numbered = _NUMBER.match(line)
         absorb_heading = heading_only and not numbered and (not gap or block_lines == 1)
         if blocks and (
-            absorb_heading
-            or (not numbered and (not gap or _continues(text, blocks[-1][1], norm)))
+            absorb_heading or (not numbered and (not gap or _continues(text, blocks[-1][1], norm)))
         ):
             blocks[-1][1] = e
             block_lines += 1
@@ -158,9 +155,46 @@ def _continues(text: str, previous_end: int, next_line: str) -> bool:
 
 
 _ABBREVIATIONS = {
-    "inc", "ltd", "co", "corp", "no", "nos", "mr", "mrs", "ms", "dr", "st", "sec", "art", "e.g",
-    "i.e", "u.s", "u.k", "l.p", "l.l.c", "llc", "n.a", "s.a", "vs", "v", "etc", "para", "cf",
-    "jr", "sr", "fig", "approx", "dept", "est", "p", "pp", "u.s.a", "s", "b.v", "n.v", "plc",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "no",
+    "nos",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "st",
+    "sec",
+    "art",
+    "e.g",
+    "i.e",
+    "u.s",
+    "u.k",
+    "l.p",
+    "l.l.c",
+    "llc",
+    "n.a",
+    "s.a",
+    "vs",
+    "v",
+    "etc",
+    "para",
+    "cf",
+    "jr",
+    "sr",
+    "fig",
+    "approx",
+    "dept",
+    "est",
+    "p",
+    "pp",
+    "u.s.a",
+    "s",
+    "b.v",
+    "n.v",
+    "plc",
 }
 _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“(\[]?[A-Z0-9(])|(?<=;)\s+|[ \t]*\n[ \t]*\n\s*"
