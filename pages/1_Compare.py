@@ -9,6 +9,7 @@ import streamlit as st
 
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
 from lib.engine.provider_config import Provider
+from lib.runs import catalog
 from lib.runs.compare import (
     better_side,
     comparison_csv,
@@ -42,7 +43,8 @@ with st.expander(
     if document is not None:
         st.caption(f"{document.name} · {document.char_count:,} characters")
 
-defaults = (Provider.OLLAMA, Provider.ANTHROPIC if settings.anthropic_api_key else None)
+best = catalog.choose_default(settings)
+defaults = (best, Provider.CLAUSE_FINDER if best is not Provider.CLAUSE_FINDER else Provider.OLLAMA)
 columns = st.columns(2)
 configs, templates = [], []
 for side, (column, default) in enumerate(zip(columns, defaults, strict=True)):

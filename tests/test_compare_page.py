@@ -159,8 +159,11 @@ def test_compare_page_runs_both_and_links_them(env):
     at = AppTest.from_file(PAGE, default_timeout=30)
     at.run()
     assert not at.exception
-    assert at.selectbox(key="compare0_provider").value == Provider.OLLAMA
-    assert at.selectbox(key="compare1_provider").value == Provider.ANTHROPIC
+    # The best configured model on the left, the clause finder (no model) beside it.
+    assert at.selectbox(key="compare0_provider").value == Provider.ANTHROPIC
+    assert at.selectbox(key="compare1_provider").value == Provider.CLAUSE_FINDER
+    at.selectbox(key="compare0_provider").set_value(Provider.OLLAMA).run()
+    at.selectbox(key="compare1_provider").set_value(Provider.ANTHROPIC).run()
     at.text_area(key="compare_text").input(CONTRACT).run()
     at.button(key="compare").click().run()
     assert not at.exception, at.exception

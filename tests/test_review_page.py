@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from fpdf import FPDF
 from streamlit.testing.v1 import AppTest
 
 from devtools.fake_upstream import FakeUpstream, Script
+from lib.analysis.samples import load_sample
+from lib.engine.provider_config import Provider
 from lib.runs.records import STATE_KEY
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -217,6 +220,7 @@ def test_unreachable_ollama_shows_the_fix(env, monkeypatch):
         dead_url = gone.url
     monkeypatch.setenv("OLLAMA_HOST", dead_url)
     at = app()
+    at.sidebar.selectbox(key="review_provider").set_value(Provider.OLLAMA).run()
     assert any("ollama serve" in w.value for w in at.sidebar.warning)
     paste_and_review(at)
     assert "Choose an available model" in all_text(at)
@@ -268,3 +272,22 @@ def test_reopening_a_past_report(env):
     at.session_state["shown_run_id"] = first.run_id
     at.run()
     assert any(m.value.strip() == "first report" for m in at.markdown)
+
+
+def test_with_no_model_reachable_the_clause_finder_reviews_a_sample(env, monkeypatch):
+    with FakeUpstream() as gone:
+        dead_url = gone.url
+    monkeypatch.setenv("OLLAMA_HOST", dead_url)
+    at = app()
+    assert at.sidebar.selectbox(key="review_provider").value == Provider.CLAUSE_FINDER
+    at.radio(key="review_source").set_value("Try a sample contract").run()
+    sample = load_sample(at.selectbox(key="review_sample").value)
+    at.button(key="review").click().run()
+    assert not at.exception, at.exception
+    (record,) = records(at)
+    assert record.status == "done" and record.provider == "clause_finder"
+    assert record.report.startswith("# Contract review:")
+    quotes = re.findall(r'"([^"\n]{20,})"', record.report)
+    assert quotes and all(q in sample.text for q in quotes)
+    assert any("No language model was used" in c.value for c in at.caption)
+    assert env.streams() == []

@@ -148,7 +148,7 @@ HTTP_ERROR_CASES = [
     *(
         (provider, status, kind)
         for provider in Provider
-        if provider is not Provider.BUILTIN
+        if provider not in (Provider.BUILTIN, Provider.CLAUSE_FINDER)
         for status, kind in STATUS_CASES
     ),
     (Provider.ANTHROPIC, 529, ErrorKind.RATE_LIMITED),  # Anthropic's "overloaded"

@@ -44,12 +44,24 @@ Event = TextDelta | Usage | Finish | Note | Waiting
 
 
 @dataclass(frozen=True)
+class Source:
+    """The contract itself, for an engine that reads it directly instead of through a prompt (the
+    clause finder): a model gets the contract wrapped in the user turn, rules need it bare."""
+
+    name: str
+    text: str
+    template_key: str
+    page_starts: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     system: str
     user: str
     max_tokens: int
     temperature: float
     estimated_input_tokens: int
+    source: Source | None = None
 
 
 class StreamContext:

@@ -11,13 +11,15 @@ class Provider(StrEnum):
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
     BUILTIN = "builtin"
+    CLAUSE_FINDER = "clause_finder"
 
 
 PROVIDER_LABELS: dict[Provider, str] = {
     Provider.OLLAMA: "Ollama",
     Provider.OPENAI: "OpenAI-compatible server",
     Provider.ANTHROPIC: "Claude (Anthropic)",
-    Provider.BUILTIN: "Built-in demo model",
+    Provider.BUILTIN: "Streaming demo (tiny built-in model)",
+    Provider.CLAUSE_FINDER: "Clause finder (built-in rules, no model)",
 }
 
 # Every default a run has, once. A cold Ollama model load plus prompt evaluation of a long contract

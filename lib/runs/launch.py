@@ -12,6 +12,7 @@ from pathlib import PurePath
 
 from lib.analysis.documents import Document
 from lib.analysis.prompts import TEMPLATES, build_prompt
+from lib.engine.events import Source
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings
 from lib.engine.stream_model import stream_model
@@ -76,8 +77,14 @@ def launch(
     )
     history.add(record)
     _write(run_log, record)
+    source = Source(document.name, document.text, template_key)
     stream = stream_model(
-        config, prompt.system, prompt.user, max_tokens=max_tokens, temperature=temperature
+        config,
+        prompt.system,
+        prompt.user,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        source=source,
     )
 
     def on_end(live: LiveRun) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.analysis.documents import Document, DocumentError, document_from_text, load_document
+from lib.analysis.samples import ATTRIBUTION, load_sample, sample_names
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TEMPERATURE,
@@ -26,7 +27,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
     state = st.session_state
     source = st.radio(
         "Contract",
-        ["Paste text", "Upload a file"],
+        ["Paste text", "Upload a file", "Try a sample contract"],
         horizontal=True,
         label_visibility="collapsed",
         key=f"{key}_source",
@@ -38,6 +39,8 @@ def document_input(settings: Settings, key: str) -> Document | None:
         )
         if pasted.strip():
             document = document_from_text(pasted)
+    elif source == "Try a sample contract":
+        document = _sample_input(key)
     else:
         upload = st.file_uploader(
             "Contract file", type=["pdf", "docx", "txt", "md"], key=f"{key}_file"
@@ -54,6 +57,20 @@ def document_input(settings: Settings, key: str) -> Document | None:
     for warning in document.warnings:
         st.warning(warning)
     return document
+
+
+def _sample_input(key: str) -> Document:
+    names = sample_names()
+    name = st.selectbox(
+        "Sample contract",
+        names,
+        format_func=lambda n: load_sample(n).title,
+        key=f"{key}_sample",
+        help="Real contracts filed with the SEC, from the CUAD data set, for trying the app.",
+    )
+    sample = load_sample(name)
+    st.caption(ATTRIBUTION)
+    return document_from_text(sample.text, name=f"{sample.title}.txt")
 
 
 def generation_settings() -> tuple[int, float]:
@@ -82,7 +99,9 @@ def provider_picker(
     )
     base_url = catalog.default_base_url(provider, settings)
     api_key = catalog.default_api_key(provider, settings)
-    if provider is Provider.BUILTIN:
+    if provider is Provider.CLAUSE_FINDER:
+        st.info(catalog.CLAUSE_FINDER_NOTE, icon=":material/rule:")
+    elif provider is Provider.BUILTIN:
         st.info(catalog.BUILTIN_NOTE, icon=":material/info:")
     elif settings.endpoints_locked:
         allowed = list(settings.allowed_endpoints)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from lib.engine.errors import ERROR_TITLES, ErrorKind
 from lib.engine.provider_config import Provider
+from lib.engine.providers import clause_finder
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
 from lib.runs.records import RunRecord
@@ -27,6 +28,8 @@ def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
         for column, (label, value) in zip(st.columns(per_row), row, strict=False):
             column.metric(label, value)
     notes = [f"Token counts {counts}."]
+    if record.provider == Provider.CLAUSE_FINDER.value:
+        notes = [clause_finder.NO_MODEL_NOTE]
     if record.provider == Provider.ANTHROPIC.value:
         cost = "unknown price" if record.cost_usd is None else f"${record.cost_usd:.4f}"
         notes.append(f"Estimated cost: {cost}.")

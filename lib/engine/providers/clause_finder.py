@@ -1,0 +1,41 @@
+"""The clause finder as a provider: the rule-based review report, streamed section by section.
+
+It goes through `stream_model` like any model so Review, Compare, History, exports and figures work
+unchanged; it reads the contract from `ChatRequest.source` (rules need the bare text, not the
+prompt) and never touches the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lib.analysis.clauses import write_report
+from lib.engine.errors import BadResponse
+from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
+from lib.engine.provider_config import ProviderConfig
+
+MODEL = "rules"
+NO_MODEL_NOTE = (
+    "No language model was used: the clause finder matched curated clause patterns in the "
+    "contract text, so every quote is the contract's own wording. Token counts are estimates of "
+    "the report's length, not model usage."
+)
+
+
+def stream_events(
+    config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+) -> Iterator[Event]:
+    source = request.source
+    if source is None:
+        raise BadResponse("The clause finder needs the contract itself, not only a prompt.")
+    pages = list(source.page_starts) if source.page_starts else None
+    for section in write_report(source.name, source.text, source.template_key, pages):
+        if ctx.cancelled:
+            return
+        yield TextDelta(section)
+    yield Usage(input_tokens=0)
+    yield Finish("stop")
+
+
+def list_models(config: ProviderConfig) -> list[str]:
+    return [MODEL]
