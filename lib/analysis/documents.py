@@ -36,6 +36,8 @@ class Document:
     size_bytes: int
     pages: int | None = None
     warnings: list[str] = field(default_factory=list)
+    # Where each page's text starts in `text` (PDFs), so a quote can name its page.
+    page_starts: tuple[int, ...] | None = None
 
     @property
     def char_count(self) -> int:
@@ -66,23 +68,40 @@ def load_document(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BY
         )
     if not data:
         raise DocumentError(f"“{filename}” is empty.")
+    page_starts: tuple[int, ...] | None = None
     if kind == "pdf":
-        text, pages, warnings = _read_pdf(data, filename)
+        page_texts, warnings = _read_pdf(data, filename)
+        text, page_starts = _join_pages([_normalise(t) for t in page_texts])
+        pages: int | None = len(page_texts)
     elif kind == "docx":
-        text, pages, warnings = _read_docx(data, filename), None, []
+        text, pages, warnings = _normalise(_read_docx(data, filename)), None, []
     else:
-        text, pages, warnings = _read_text(data, filename), None, []
-    text = _normalise(text)
+        text, pages, warnings = _normalise(_read_text(data, filename)), None, []
     if not text.strip():
         raise DocumentError(f"“{filename}” contains no text.")
-    return Document(filename, text, kind, len(data), pages, warnings)
+    return Document(filename, text, kind, len(data), pages, warnings, page_starts)
+
+
+def _join_pages(page_texts: list[str]) -> tuple[str, tuple[int, ...]]:
+    """Pages joined by a blank line; a page with no text starts where the next one does."""
+    parts: list[str] = []
+    starts: list[int] = []
+    position = 0
+    for page_text in page_texts:
+        if page_text and parts:
+            position += 2  # the blank line before this page
+        starts.append(position)
+        if page_text:
+            parts.append(page_text)
+            position += len(page_text)
+    return "\n\n".join(parts), tuple(starts)
 
 
 def _normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip("\ufeff")
 
 
-def _read_pdf(data: bytes, filename: str) -> tuple[str, int, list[str]]:
+def _read_pdf(data: bytes, filename: str) -> tuple[list[str], list[str]]:
     import pypdfium2 as pdfium
 
     try:
@@ -124,7 +143,7 @@ def _read_pdf(data: bytes, filename: str) -> tuple[str, int, list[str]]:
             f"{len(empty_pages)} of {pages} pages have no text (pages {listed}); they may be "
             "scanned images and are missing from the review."
         )
-    return "\n\n".join(t for t in texts if t), pages, warnings
+    return texts, warnings
 
 
 def _read_docx(data: bytes, filename: str) -> str:

@@ -24,6 +24,11 @@ TABLE_ROWS: list[tuple[str, str, bool | None]] = [
     ("Report length (characters)", "report_chars", None),
     ("RED findings", "red", None),
     ("YELLOW findings", "yellow", None),
+    ("Quotes checked", "quotes_total", None),
+    ("Quotes verified in the contract", "quotes_verified", True),
+    ("Quotes close to the contract", "quotes_close", None),
+    ("Quotes not found in the contract", "quotes_not_found", False),
+    ('"Not found" claims the clause finder contradicts', "crosscheck_disagreements", False),
     ("Status", "status", None),
 ]
 

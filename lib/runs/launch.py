@@ -11,6 +11,7 @@ import logging
 from pathlib import PurePath
 
 from lib.analysis.documents import Document
+from lib.analysis.grounding import ground_report
 from lib.analysis.prompts import TEMPLATES, build_prompt
 from lib.engine.events import Source
 from lib.engine.provider_config import Provider, ProviderConfig
@@ -77,7 +78,7 @@ def launch(
     )
     history.add(record)
     _write(run_log, record)
-    source = Source(document.name, document.text, template_key)
+    source = Source(document.name, document.text, template_key, document.page_starts)
     stream = stream_model(
         config,
         prompt.system,
@@ -97,6 +98,10 @@ def launch(
             settings.prices,
         )
         record.update_from(stats, cost)
+        if record.report:
+            record.set_grounding(
+                ground_report(record.report, document.text, document.page_starts).counts
+            )
         _write(run_log, record)
 
     return record, LiveRun(stream, on_end=on_end)

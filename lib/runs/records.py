@@ -49,6 +49,13 @@ class RunRecord:
     comparison_id: str | None = None
     contract_text: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Grounding of the finished report (None until checked): quotes found in the contract word
+    # for word, nearly, or not at all, and claims of absence the clause finder contradicts.
+    quotes_total: int | None = None
+    quotes_verified: int | None = None
+    quotes_close: int | None = None
+    quotes_not_found: int | None = None
+    crosscheck_disagreements: int | None = None
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings
@@ -69,6 +76,25 @@ class RunRecord:
         if cost_usd is not None:
             self.cost_usd = cost_usd
 
+    def set_grounding(self, counts: dict[str, int]) -> None:
+        self.quotes_total = counts["total"]
+        self.quotes_verified = counts["verified"]
+        self.quotes_close = counts["close"]
+        self.quotes_not_found = counts["not_found"]
+        self.crosscheck_disagreements = counts["disagreements"]
+
+    @property
+    def grounding_label(self) -> str:
+        """ "12/14 verified, 1 close, 1 not found" — or "" when nothing was checked."""
+        if not self.quotes_total:
+            return "" if self.quotes_total is None else "no quotes"
+        parts = [f"{self.quotes_verified}/{self.quotes_total} verified"]
+        if self.quotes_close:
+            parts.append(f"{self.quotes_close} close")
+        if self.quotes_not_found:
+            parts.append(f"{self.quotes_not_found} not found")
+        return ", ".join(parts)
+
 
 COLUMNS = {
     "time": "Time",
@@ -83,6 +109,7 @@ COLUMNS = {
     "total_s": "Total (s)",
     "tokens_per_s": "Tokens/s",
     "status": "Status",
+    "grounding": "Quotes checked",
     "cost_usd": "Cost (USD)",
 }
 
@@ -104,6 +131,7 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "total_s": r.total_s,
             "tokens_per_s": r.tokens_per_s,
             "status": r.status.value,
+            "grounding": r.grounding_label,
             "cost_usd": r.cost_usd,
         }
         for r in sorted(records, key=lambda r: r.started, reverse=True)
@@ -131,6 +159,9 @@ def history_column_config() -> dict[str, Any]:
         "total_s": cc.NumberColumn(COLUMNS["total_s"], format="%.1f"),
         "tokens_per_s": cc.NumberColumn(COLUMNS["tokens_per_s"], format="%.1f"),
         "status": cc.TextColumn(COLUMNS["status"]),
+        "grounding": cc.TextColumn(
+            COLUMNS["grounding"], help="Quotes found in the contract word for word, close, or not"
+        ),
         "cost_usd": cc.NumberColumn(COLUMNS["cost_usd"], format="$%.4f"),
     }
 

@@ -1,0 +1,39 @@
+"""Grounding a whole report: the contract's index built once, every quote checked, every claim of
+absence cross-checked, and the counts a run keeps."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from lib.analysis.clauses import split_clauses
+from lib.analysis.grounding.crosscheck import Disagreement, cross_check
+from lib.analysis.grounding.index import ContractIndex
+from lib.analysis.grounding.tracker import CheckedQuote, check_report, summarise
+
+
+@functools.lru_cache(maxsize=16)
+def contract_index(text: str, page_starts: tuple[int, ...] | None = None) -> ContractIndex:
+    """One index per contract text, shared by every run, page and side that checks against it."""
+    spans = [(c.start, c.end, c.number) for c in split_clauses(text) if c.number]
+    return ContractIndex.build(text, list(page_starts) if page_starts else None, spans)
+
+
+@dataclass(frozen=True)
+class Grounding:
+    checked: list[CheckedQuote]
+    disagreements: list[Disagreement]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """total, verified, close, not_found — and the cross-check's disagreements."""
+        return {**summarise(self.checked), "disagreements": len(self.disagreements)}
+
+
+def ground_report(
+    report: str, text: str, page_starts: tuple[int, ...] | None = None, *, ocr: bool = False
+) -> Grounding:
+    index = contract_index(text, page_starts)
+    return Grounding(
+        check_report(index, report, ocr=ocr), cross_check(report, text, page_at=index.page_at)
+    )
