@@ -11,7 +11,7 @@ import logging
 from pathlib import PurePath
 
 from lib.analysis.documents import Document
-from lib.analysis.grounding import ground_report
+from lib.analysis.grounding import GroundingTracker, contract_index, ground_report
 from lib.analysis.prompts import TEMPLATES, build_prompt
 from lib.engine.events import Source
 from lib.engine.provider_config import Provider, ProviderConfig
@@ -104,7 +104,8 @@ def launch(
             )
         _write(run_log, record)
 
-    return record, LiveRun(stream, on_end=on_end)
+    tracker = GroundingTracker(contract_index(document.text, document.page_starts))
+    return record, LiveRun(stream, on_end=on_end, tracker=tracker)
 
 
 def _write(run_log: RunLog | None, record: RunRecord) -> None:

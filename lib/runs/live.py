@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from lib.analysis.grounding import GroundingTracker
 from lib.engine.errors import BadResponse, ProviderError
 from lib.engine.run_stats import RunStats
 from lib.engine.stream_model import ModelStream
@@ -63,14 +64,19 @@ class LiveRun:
     """One model run in the background; the script thread reads it through `watch()`."""
 
     def __init__(
-        self, stream: ModelStream, on_end: Callable[[LiveRun], None] | None = None
+        self,
+        stream: ModelStream,
+        on_end: Callable[[LiveRun], None] | None = None,
+        tracker: GroundingTracker | None = None,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
         Pages use it to record the run (history row, run log) even when the script that started
-        the run was stopped or replaced by a rerun before it could do so itself.
+        the run was stopped or replaced by a rerun before it could do so itself. `tracker` checks
+        the report's quotes as it is drawn; only the script thread feeds it.
         """
         self.stream = stream
+        self.tracker = tracker
         self.error: ProviderError | None = None
         self._on_end = on_end
         self._ended = False

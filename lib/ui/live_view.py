@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from lib.analysis.grounding import GroundingTracker, annotate_markdown
 from lib.engine.run_stats import RunStats
 from lib.runs.live import LiveRun, stop_all, watch
 from lib.ui.segments import SegmentedText
@@ -50,21 +51,37 @@ def waiting_line(stats: RunStats) -> str:
 
 
 class _Pane:
-    """Where one run is drawn: a figures line above a column of frozen segments and a live tail."""
+    """Where one run is drawn: a figures line above a column of frozen segments and a live tail.
 
-    def __init__(self, container: Any) -> None:
+    With a grounding tracker, each paragraph's quotes are checked as it completes and marked in
+    place; a frozen segment is drawn with its marks once, the live tail with the marks so far.
+    """
+
+    def __init__(self, container: Any, tracker: GroundingTracker | None) -> None:
         self.figures = container.empty()
         self.slot = container.empty()
         self.area = self.slot.container()
         self.live = self.area.empty()
         self.text = SegmentedText()
+        self.tracker = tracker
+        self.report = ""
+        self.live_start = 0  # where the live tail starts in the report
 
     def add(self, text: str) -> None:
+        self.report += text
         finished = self.text.add(text)
+        if self.tracker is not None:
+            self.tracker.feed(self.report)
         if finished is not None:
-            self.live.markdown(finished)
+            self.live.markdown(self._marked(finished, self.live_start))
+            self.live_start += len(finished)
             self.live = self.area.empty()
-        self.live.markdown(self.text.live)
+        self.live.markdown(self._marked(self.text.live, self.live_start))
+
+    def _marked(self, segment: str, offset: int) -> str:
+        if self.tracker is None or not self.tracker.checked:
+            return segment
+        return annotate_markdown(segment, self.tracker.checked, offset=offset)
 
     def clear(self) -> None:
         self.figures.empty()
@@ -83,7 +100,9 @@ def show_live(
     """
     if containers is None:
         containers = [st.container() for _ in lives] if len(lives) == 1 else st.columns(len(lives))
-    panes = [_Pane(container) for container in containers]
+    panes = [
+        _Pane(container, live.tracker) for container, live in zip(containers, lives, strict=True)
+    ]
     state.setdefault(ACTIVE_RUNS_KEY, {})[group] = list(lives)
     last_figures = 0.0
     try:

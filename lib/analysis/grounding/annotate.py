@@ -49,14 +49,21 @@ def suffix(item: CheckedQuote, colour: bool = True) -> str:
     return f" :{tint}[{text}]" if colour else f" {text}"
 
 
-def annotate_markdown(report: str, checked: Iterable[CheckedQuote], colour: bool = True) -> str:
+def annotate_markdown(
+    report: str,
+    checked: Iterable[CheckedQuote],
+    colour: bool = True,
+    *,
+    offset: int = 0,
+) -> str:
     """The report with each quote's verdict right after it. `colour=False` for exports that do
-    not understand Streamlit's `:red[...]` colour syntax."""
+    not understand Streamlit's `:red[...]` colour syntax. `offset` says where `report` starts
+    when it is one segment of a longer report (the live view draws segments)."""
     out: list[str] = []
     last = 0
     for item in sorted(checked, key=lambda i: i.quote.end):
-        end = item.quote.end
-        if end < last or end > len(report):
+        end = item.quote.end - offset
+        if item.quote.start < offset or end < last or end > len(report):
             continue
         out.append(report[last:end])
         out.append(suffix(item, colour))
