@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from docx import Document as DocxDocument
-from fpdf import FPDF
-
 from bench.stats import median
+from devtools.sample_files import PAGE_BREAK, Block, docx_bytes, pdf_bytes
 from lib.analysis.documents import load_document
 
 PAGES = 100
@@ -25,35 +22,18 @@ CLAUSE = (
 
 
 def make_pdf() -> bytes:
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=10)
-    n = 0
-    for _ in range(PAGES):
-        pdf.add_page()
-        for _ in range(9):
-            n += 1
-            pdf.multi_cell(0, 5, CLAUSE.format(n=n), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    clauses = iter(range(1, PAGES * 9 + 1))
+    pages = [[CLAUSE.format(n=next(clauses)) for _ in range(9)] for _ in range(PAGES)]
+    return pdf_bytes(pages, font_size=10)
 
 
 def make_docx() -> bytes:
-    doc = DocxDocument()
-    n = 0
+    clauses = iter(range(1, PAGES * 8 + 1))
+    blocks: list[Block] = []
     for page in range(PAGES):
-        for _ in range(8):
-            n += 1
-            doc.add_paragraph(CLAUSE.format(n=n))
-        table = doc.add_table(rows=2, cols=3)
-        for cell, text in zip(table.rows[0].cells, ("Item", "Fee", "Due"), strict=True):
-            cell.text = text
-        for cell, text in zip(
-            table.rows[1].cells, (f"Service {page}", "€1,000", "30 days"), strict=True
-        ):
-            cell.text = text
-        doc.add_page_break()
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+        blocks += [CLAUSE.format(n=next(clauses)) for _ in range(8)]
+        blocks += [[["Item", "Fee", "Due"], [f"Service {page}", "€1,000", "30 days"]], PAGE_BREAK]
+    return docx_bytes(blocks)
 
 
 def _median_time(fn) -> float:

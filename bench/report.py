@@ -36,7 +36,7 @@ PROFILE_NOTES = """## What the profiles showed, and what changed
   each re-render at about 10 ms of renderer time (Streamlit's Markdown component, emotion styles,
   React commit, layout) whatever the size of the update, so cost follows renders per second, not
   tokens. Two changes: live figures refresh once a second instead of four times, and the process
-  shares a budget of 70 renders a second across all streams in flight (`lib/live.py`), so ten
+  shares a budget of 70 renders a second across all streams in flight (`lib/runs/live.py`), so ten
   streams render every 143 ms each. p95 went from 0.33–0.46 s to about 0.19–0.21 s.
 - **Compare.** Last time each side's p95 was 0–30% above our own single stream, against a 20%
   target, with side b always a few ms behind side a. Timestamps at every stage of a Compare token
@@ -49,7 +49,7 @@ PROFILE_NOTES = """## What the profiles showed, and what changed
   send cycle, 5 ms later. A DevTools profile put Streamlit's Markdown component first in the
   renderer's script time: each update re-parses the whole live segment, which for text without
   blank lines could reach 8,000 characters. Two changes: the side drawn first now alternates
-  every step (`lib/compare.watch`), so both sides share the wait (b was 40 ms against a's 36 ms;
+  every step (`lib/runs/live.watch`), so both sides share the wait (b was 40 ms against a's 36 ms;
   now both about 38 ms); and text without blank lines is cut into live segments of at most 4,000
   characters, twice the usual cut. Still seen: stretches of a few seconds, in about one run in
   five, where the time from the server's send to the page's WebSocket message event rises from

@@ -1,10 +1,31 @@
+"""Fixtures every test file may use: the fake model server and one way to build a run record.
+
+Documents (PDF, Word) come from `devtools.sample_files`, which the benchmarks share.
+"""
+
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1.element_tree import UnknownElement
 
 from devtools.fake_upstream import FakeUpstream
+from lib.runs.records import RunRecord
+
+RECORD_DEFAULTS: dict[str, Any] = {
+    "page": "review",
+    "provider": "ollama",
+    "model": "llama3.2",
+    "endpoint": "http://localhost:11434",
+    "document_name": "Acme MSA.pdf",
+    "document_chars": 1200,
+    "document_sha256": "ab" * 32,
+    "template": "general",
+}
 
 
 @pytest.fixture
@@ -12,3 +33,48 @@ def fake_upstream() -> Iterator[FakeUpstream]:
     """A fresh fake model server on a free loopback port for one test."""
     with FakeUpstream() as upstream:
         yield upstream
+
+
+@pytest.fixture
+def make_record() -> Callable[..., RunRecord]:
+    """`make_record(**fields)`: a run record of a review of "Acme MSA.pdf" by a local model,
+    still running unless told otherwise; any field can be overridden."""
+
+    def make(**fields: Any) -> RunRecord:
+        return RunRecord(**{**RECORD_DEFAULTS, **fields})
+
+    return make
+
+
+@dataclass(frozen=True)
+class Download:
+    data: bytes
+    mimetype: str
+    file_name: str | None
+
+
+class Downloads:
+    """What each download button of an AppTest run would hand the browser, found by its URL."""
+
+    def __init__(self) -> None:
+        self.by_url: dict[str, Download] = {}
+
+    def of(self, button: UnknownElement) -> Download:
+        return self.by_url[button.proto.url]
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> Downloads:
+    """Records the bytes behind every download button: AppTest shows only a button's label, and
+    a test of an export must read what the analyst would get."""
+    seen = Downloads()
+    add = MediaFileManager.add
+
+    def recording_add(self: MediaFileManager, data: bytes | str, mimetype: str, *args, **kw) -> str:
+        url = add(self, data, mimetype, *args, **kw)
+        if isinstance(data, bytes):
+            seen.by_url[url] = Download(data, mimetype, kw.get("file_name"))
+        return url
+
+    monkeypatch.setattr(MediaFileManager, "add", recording_add)
+    return seen

@@ -16,7 +16,7 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.stream_model import stream_model
 from lib.runs.compare import better_side, comparison_table, findings_diff, timeline_frame
 from lib.runs.live import LiveRun, stop_all, watch
-from lib.runs.records import STATE_KEY, RunRecord
+from lib.runs.records import STATE_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Compare.py")
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH. 12.1 Liability is unlimited."
@@ -90,28 +90,15 @@ def test_stop_ends_both_upstream_requests_and_leaves_no_threads(fake_upstream):
     assert model_threads() == []
 
 
-def record(report: str, model: str, **kw) -> RunRecord:
-    base = dict(
-        page="compare",
-        provider="ollama",
-        model=model,
-        endpoint="e",
-        document_name="d",
-        document_chars=1,
-        document_sha256="x",
-        template="general",
-        report=report,
-        status="done",
+def test_comparison_table_findings_and_winners(make_record):
+    done = dict(page="compare", status="done")
+    a = make_record(
+        **done, report=REPORT_A, ttft_s=0.5, total_s=10.0, tokens_per_s=30.0, cost_usd=0.0
     )
-    base.update(kw)
-    return RunRecord(**base)
-
-
-def test_comparison_table_findings_and_winners():
-    a = record(REPORT_A, "llama3.2", ttft_s=0.5, total_s=10.0, tokens_per_s=30.0, cost_usd=0.0)
-    b = record(
-        REPORT_B,
-        "claude-sonnet-5-5",
+    b = make_record(
+        **done,
+        report=REPORT_B,
+        model="claude-sonnet-5-5",
         provider="anthropic",
         ttft_s=1.5,
         total_s=6.0,

@@ -3,50 +3,15 @@ import zipfile
 
 import pypdfium2 as pdfium
 import pytest
-from docx import Document as DocxDocument
-from fpdf import FPDF
-from PIL import Image
 
+from devtools.sample_files import docx_bytes, image_pdf_bytes, pdf_bytes
 from lib.analysis.documents import DocumentError, document_from_text, load_document
 
 FONT_TEXT = "Société Générale §4.2 Liability"  # core PDF fonts are Latin-1 only
 
 
-def make_pdf(pages: list[str], password: str | None = None) -> bytes:
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 10, text)
-    if password:
-        pdf.set_encryption(owner_password="owner", user_password=password)
-    return bytes(pdf.output())
-
-
-def make_image_pdf() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (200, 100), "white").save(buffer, format="PNG")
-    buffer.seek(0)
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.image(buffer, x=10, y=10, w=100)
-    return bytes(pdf.output())
-
-
-def make_docx() -> bytes:
-    doc = DocxDocument()
-    doc.add_paragraph("1. Parties: Acme Ltd and Société Générale.")
-    table = doc.add_table(rows=2, cols=2)
-    table.cell(0, 0).text, table.cell(0, 1).text = "Fee", "Due"
-    table.cell(1, 0).text, table.cell(1, 1).text = "€10,000", "30 days"
-    doc.add_paragraph("2. Term: three years.")
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
-
-
 def test_text_pdf_pages_and_text():
-    data = make_pdf(["Page one: the Supplier shall deliver.", f"Page two: {FONT_TEXT}."])
+    data = pdf_bytes(["Page one: the Supplier shall deliver.", f"Page two: {FONT_TEXT}."])
     document = load_document(data, "contract.pdf")
     assert document.pages == 2 and document.kind == "pdf"
     assert "the Supplier shall deliver" in document.text
@@ -56,7 +21,7 @@ def test_text_pdf_pages_and_text():
 
 
 def test_pdf_with_some_empty_pages_warns():
-    pdf = pdfium.PdfDocument(make_pdf(["Clause 1: the Supplier shall deliver goods."]))
+    pdf = pdfium.PdfDocument(pdf_bytes(["Clause 1: the Supplier shall deliver goods."]))
     pdf.new_page(200, 200)
     out = io.BytesIO()
     pdf.save(out)
@@ -65,7 +30,16 @@ def test_pdf_with_some_empty_pages_warns():
 
 
 def test_docx_keeps_paragraphs_and_tables_in_order():
-    document = load_document(make_docx(), "contract.docx")
+    document = load_document(
+        docx_bytes(
+            [
+                "1. Parties: Acme Ltd and Société Générale.",
+                [["Fee", "Due"], ["€10,000", "30 days"]],
+                "2. Term: three years.",
+            ]
+        ),
+        "contract.docx",
+    )
     text = document.text
     assert (
         text.index("1. Parties")
@@ -98,9 +72,9 @@ def test_pasted_text_normalises_newlines():
 @pytest.mark.parametrize(
     ("data", "name", "fragment"),
     [
-        (make_pdf(["secret terms"], password="pw"), "locked.pdf", "password"),
-        (make_image_pdf(), "scan.pdf", "scan"),
-        (make_pdf(["Clause one text here"])[:300], "broken.pdf", "damaged"),
+        (pdf_bytes(["secret terms"], password="pw"), "locked.pdf", "password"),
+        (image_pdf_bytes(), "scan.pdf", "scan"),
+        (pdf_bytes(["Clause one text here"])[:300], "broken.pdf", "damaged"),
         (b"", "empty.txt", "empty"),
         (bytes(range(256)) * 10, "binary.txt", "binary"),
         (b"this is plain text, not a zip", "fake.docx", "not a valid Word"),

@@ -3,40 +3,28 @@ from datetime import UTC, datetime, timedelta
 from lib.engine.provider_config import Provider
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.runs.pricing import estimate_cost
-from lib.runs.records import RunRecord, SessionHistory, records_to_csv, records_to_dataframe
+from lib.runs.records import SessionHistory, records_to_csv, records_to_dataframe
 
 
-def make(doc: str, minutes_ago: int) -> RunRecord:
-    return RunRecord(
-        page="review",
-        provider="ollama",
-        model="m",
-        endpoint="e",
-        document_name=doc,
-        document_chars=10,
-        document_sha256="x",
-        template="general",
-        started=datetime.now(UTC) - timedelta(minutes=minutes_ago),
-    )
-
-
-def test_update_from_stats_copies_the_figures():
+def test_update_from_stats_copies_the_figures(make_record):
     stats = RunStats(started_at=100.0, estimated_input_tokens=500)
     stats.add_text("Hello ", now=100.5)
     stats.add_text("world, this is the report", now=102.5)
     stats.output_tokens, stats.output_reported = 40, True
     stats.finish(RunStatus.DONE, now=103.0)
-    r = make("a", 0)
+    r = make_record()
     r.update_from(stats, cost_usd=0.0)
     assert (r.input_tokens, r.output_tokens, r.tokens_reported) == (500, 40, False)
     assert r.ttft_s == 0.5 and r.total_s == 3.0 and r.tokens_per_s == 20.0
     assert r.status == "done" and r.report.startswith("Hello world")
 
 
-def test_session_history_and_table_newest_first():
+def test_session_history_and_table_newest_first(make_record):
     state = {}
     history = SessionHistory.from_state(state)
-    old, new = make("old.pdf", 10), make("new.pdf", 1)
+    now = datetime.now(UTC)
+    old = make_record(document_name="old.pdf", started=now - timedelta(minutes=10))
+    new = make_record(document_name="new.pdf", started=now - timedelta(minutes=1))
     history.add(old)
     history.add(new)
     assert SessionHistory.from_state(state).get(old.run_id) is old

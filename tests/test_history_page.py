@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+from csv import DictReader
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,38 +17,31 @@ from lib.runs.run_log import RunLog
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_History.py")
 
 
-def record(**kw) -> RunRecord:
-    base = dict(
-        page="review",
-        provider="ollama",
-        model="llama3.2",
-        endpoint="http://localhost:11434",
-        document_name="Acme MSA.pdf",
-        document_chars=100,
-        document_sha256="h",
-        template="general",
-        status="done",
-        report="## Overall risk: LOW\nAll fine.",
-        ttft_s=0.4,
-        total_s=5.0,
-        tokens_per_s=40.0,
-        output_tokens=200,
-        input_tokens=900,
-    )
-    base.update(kw)
-    return RunRecord(**base)
+FINISHED = dict(
+    status="done",
+    report="## Overall risk: LOW\nAll fine.",
+    ttft_s=0.4,
+    total_s=5.0,
+    tokens_per_s=40.0,
+    output_tokens=200,
+    input_tokens=900,
+)
 
 
 @pytest.fixture
-def log(tmp_path, monkeypatch) -> RunLog:
+def log(tmp_path, monkeypatch, make_record) -> RunLog:
     path = tmp_path / "history.sqlite3"
     monkeypatch.setenv("CRS_HISTORY_DB", str(path))
     monkeypatch.delenv("CRS_HISTORY", raising=False)
     log = RunLog(path)
     now = datetime.now(UTC)
-    log.append(record(started=now - timedelta(hours=2)))
+
+    def finished(**fields) -> RunRecord:
+        return make_record(**(FINISHED | fields))
+
+    log.append(finished(started=now - timedelta(hours=2)))
     log.append(
-        record(
+        finished(
             provider="anthropic",
             model="claude-sonnet-5-5",
             document_name="Lease.docx",
@@ -56,7 +52,7 @@ def log(tmp_path, monkeypatch) -> RunLog:
         )
     )
     log.append(
-        record(
+        finished(
             status="error",
             error_kind="interrupted",
             error_message="dropped",
@@ -114,10 +110,27 @@ def test_delete_needs_confirmation(log):
     assert [r.document_name for r in log.query()] == ["Lease.docx", "Acme MSA.pdf"]
 
 
-def test_exports(log):
+def export(at: AppTest, downloads, label: str):
+    (button,) = [b for b in at.get("download_button") if b.label == label]
+    return downloads.of(button)
+
+
+def test_exports_hold_the_runs_that_match_the_filters(log, downloads):
     at = page()
-    labels = {b.label for b in at.get("download_button")}
-    assert {"Export CSV", "Export JSON"} <= labels
+    csv = export(at, downloads, "Export CSV")
+    assert csv.mimetype == "text/csv" and csv.file_name == "contract-review-history.csv"
+    rows = list(DictReader(io.StringIO(csv.data.decode("utf-8"))))
+    assert [r["document_name"] for r in rows] == ["NDA.pdf", "Lease.docx", "Acme MSA.pdf"]
+    assert [r["status"] for r in rows] == ["error", "done", "done"]
+    assert rows[1]["report"] == "## Overall risk: HIGH\nClaude report"
+    assert rows[0]["error_kind"] == "interrupted"
+
+    at.multiselect(key="f_provider").set_value(["anthropic"]).run()
+    exported = json.loads(export(at, downloads, "Export JSON").data)
+    assert [(r["document_name"], r["model"], r["tokens_per_s"]) for r in exported] == [
+        ("Lease.docx", "claude-sonnet-5-5", 90.0)
+    ]
+    assert datetime.fromisoformat(exported[0]["started"]) == log.get(exported[0]["run_id"]).started
 
 
 def test_log_switched_off(tmp_path, monkeypatch):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
 
 import pytest
-from docx import Document as DocxDocument
-from fpdf import FPDF
 from streamlit.testing.v1 import AppTest
 
 from devtools.fake_upstream import FakeUpstream, Script
+from devtools.sample_files import docx_bytes, pdf_bytes
 from lib.analysis.samples import load_sample
 from lib.engine.provider_config import Provider
 from lib.runs.records import STATE_KEY
@@ -105,35 +103,23 @@ def test_empty_contract_asks_for_one_and_sends_nothing(env):
     assert records(at) == []
 
 
-def make_pdf() -> bytes:
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    for page in (
-        "Master Services Agreement between Acme and Beta.",
-        "Clause 9: Société confidentiality.",
-    ):
-        pdf.add_page()
-        pdf.multi_cell(0, 10, page)
-    return bytes(pdf.output())
-
-
-def make_docx() -> bytes:
-    doc = DocxDocument()
-    doc.add_paragraph("Lease of premises at 1 High Street.")
-    table = doc.add_table(rows=1, cols=2)
-    table.cell(0, 0).text, table.cell(0, 1).text = "Rent", "€2,000 per month"
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
-
-
 @pytest.mark.parametrize(
     ("name", "data", "expected", "mime"),
     [
-        ("msa.pdf", make_pdf(), "Clause 9: Société confidentiality.", "application/pdf"),
+        (
+            "msa.pdf",
+            pdf_bytes(
+                [
+                    "Master Services Agreement between Acme and Beta.",
+                    "Clause 9: Société confidentiality.",
+                ]
+            ),
+            "Clause 9: Société confidentiality.",
+            "application/pdf",
+        ),
         (
             "lease.docx",
-            make_docx(),
+            docx_bytes(["Lease of premises at 1 High Street.", [["Rent", "€2,000 per month"]]]),
             "Rent | €2,000 per month",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         ),

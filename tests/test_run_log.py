@@ -10,7 +10,6 @@ from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import load_settings
 from lib.engine.stream_model import stream_model
-from lib.runs.records import RunRecord
 from lib.runs.run_log import (
     CREATE_V1,
     SCHEMA_VERSION,
@@ -23,24 +22,9 @@ from lib.runs.run_log import (
 KEY = "fake-ant-api03-RECOGNISABLE-FAKE-KEY-7f3a9c"
 
 
-def record(**kw) -> RunRecord:
-    base = dict(
-        page="review",
-        provider="ollama",
-        model="llama3.2",
-        endpoint="http://localhost:11434",
-        document_name="Acme MSA.pdf",
-        document_chars=1200,
-        document_sha256="ab" * 32,
-        template="general",
-    )
-    base.update(kw)
-    return RunRecord(**base)
-
-
-def test_round_trip_and_upsert(tmp_path):
+def test_round_trip_and_upsert(tmp_path, make_record):
     log = RunLog(tmp_path / "h.sqlite3")
-    r = record(report="## Overall risk: LOW", notes=["cold start"])
+    r = make_record(report="## Overall risk: LOW", notes=["cold start"])
     log.append(r)
     r.status, r.output_tokens, r.tokens_reported = RunStatus.DONE, 321, True
     log.append(r)
@@ -49,13 +33,15 @@ def test_round_trip_and_upsert(tmp_path):
     assert back == r
 
 
-def test_filters(tmp_path):
+def test_filters(tmp_path, make_record):
     log = RunLog(tmp_path / "h.sqlite3")
     now = datetime.now(UTC)
-    log.append(record(provider="ollama", status="done", started=now - timedelta(days=3)))
-    log.append(record(provider="anthropic", model="claude-sonnet-5-5", status="error", started=now))
+    log.append(make_record(provider="ollama", status="done", started=now - timedelta(days=3)))
     log.append(
-        record(
+        make_record(provider="anthropic", model="claude-sonnet-5-5", status="error", started=now)
+    )
+    log.append(
+        make_record(
             provider="anthropic",
             model="claude-haiku-5-5",
             status="done",
@@ -72,9 +58,9 @@ def test_filters(tmp_path):
         log.distinct("report; DROP TABLE runs")
 
 
-def test_delete_and_export(tmp_path):
+def test_delete_and_export(tmp_path, make_record):
     log = RunLog(tmp_path / "h.sqlite3")
-    a, b = record(), record(document_name="Lease.pdf")
+    a, b = make_record(), make_record(document_name="Lease.pdf")
     log.append(a)
     log.append(b)
     assert log.delete([a.run_id]) == 1
@@ -83,7 +69,7 @@ def test_delete_and_export(tmp_path):
     assert b"Lease.pdf" in export_csv(remaining) and b"Lease.pdf" in export_json(remaining)
 
 
-def test_migrates_from_version_1(tmp_path):
+def test_migrates_from_version_1(tmp_path, make_record):
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path)
     db.executescript(CREATE_V1)
@@ -99,18 +85,18 @@ def test_migrates_from_version_1(tmp_path):
     log = RunLog(path)
     old = log.get("old1")
     assert old.report == "old report" and old.comparison_id is None and old.document_sha256 == ""
-    log.append(record(comparison_id="cmp1"))
+    log.append(make_record(comparison_id="cmp1"))
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_concurrent_writers_lose_nothing(tmp_path):
+def test_concurrent_writers_lose_nothing(tmp_path, make_record):
     log = RunLog(tmp_path / "h.sqlite3")
     errors = []
 
     def writer(n):
         try:
             for i in range(50):
-                r = record(document_name=f"doc-{n}-{i}")
+                r = make_record(document_name=f"doc-{n}-{i}")
                 log.append(r)
                 r.status = RunStatus.DONE
                 log.append(r)
@@ -145,17 +131,17 @@ def test_off_switch(tmp_path):
     assert not (tmp_path / "x.db").exists()
 
 
-def test_api_key_never_reaches_the_database(tmp_path, fake_upstream):
+def test_api_key_never_reaches_the_database(tmp_path, fake_upstream, make_record):
     fake_upstream.push(Script(status=401))
     cfg = ProviderConfig(Provider.ANTHROPIC, "claude-sonnet-5-5", fake_upstream.url, api_key=KEY)
     stream = stream_model(cfg, "sys", "contract")
     with pytest.raises(Exception):  # noqa: B017 - any provider error will do
         list(stream)
     log = RunLog(tmp_path / "h.sqlite3")
-    r = record(provider=cfg.provider.value, model=cfg.model, endpoint=cfg.base_url)
+    r = make_record(provider=cfg.provider.value, model=cfg.model, endpoint=cfg.base_url)
     r.update_from(stream.stats)
     log.append(r)
-    log.append(record(error_message=repr(cfg)))
+    log.append(make_record(error_message=repr(cfg)))
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert r.error_kind == "auth_failed"
     assert KEY.encode() not in raw

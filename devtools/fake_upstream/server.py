@@ -436,17 +436,25 @@ async def json_response(send: Any, status: int, payload: Any) -> None:
 
 
 class FakeUpstream:
-    """Runs `FakeApp` on a free 127.0.0.1 port in a background thread for the `with` block."""
+    """Runs `FakeApp` on a free 127.0.0.1 port in a background thread for the `with` block.
 
-    def __init__(self, port: int = 0) -> None:
+    With `certfile` (a PEM file holding the key and the certificate chain) it speaks HTTPS.
+    """
+
+    def __init__(self, port: int = 0, certfile: str | None = None) -> None:
         self.app = FakeApp()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", port))
         self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if certfile else 'http'}://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            self.app, log_level="critical", lifespan="off", timeout_graceful_shutdown=1
+            self.app,
+            log_level="critical",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            ssl_certfile=certfile,
+            ssl_keyfile=certfile,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -10,9 +10,9 @@ CPU. `watch()` hands the page whatever each run produced since the last render, 
 render interval: a slow stream still shows each token at once, a fast one is rendered about thirty
 times a second instead of per token.
 
-Why a shared render budget: every re-render costs the server about a millisecond and the viewer's
-browser about ten (profiles in docs/BENCHMARKS.md), whatever the stream's speed. With a fixed
-interval, ten sessions streaming at once asked for 200 renders a second and the browsers fell
+Why a shared render budget: every re-render costs the server and, above all, the viewer's browser
+a fixed amount whatever the stream's speed (figures in docs/BENCHMARKS.md, "Many users"). With a
+fixed interval, ten sessions streaming at once asked for 200 renders a second and the browsers fell
 behind. The process hands out `RENDERS_PER_S` renders a second across all streams in flight: one
 or two streams (a review, or a comparison) render every 30 ms, ten every 143 ms each, and the cost
 of live rendering stops growing with the number of users.

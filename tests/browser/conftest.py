@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
 
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_upstream import FakeUpstream
@@ -130,16 +131,25 @@ def upstream() -> Iterator[FakeUpstream]:
         yield fake
 
 
-def wait_for_app(page, url: str) -> None:
+def wait_for_app(page: Page, url: str) -> None:
     """Open the page and wait until Streamlit has drawn it and finished running."""
     page.goto(url)
-    page.wait_for_selector('[data-testid="stApp"]', timeout=30_000)
+    expect(page.get_by_test_id("stApp")).to_be_visible(timeout=30_000)
     wait_idle(page)
 
 
-def wait_idle(page, timeout_ms: int = 30_000) -> None:
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout_ms,
-    )
+def wait_idle(page: Page, timeout_ms: int = 30_000) -> None:
+    """Wait until no script run is in progress (the status widget shows "Running" during one)."""
+    running = page.get_by_test_id("stStatusWidget").filter(has_text="Running")
+    expect(running).to_have_count(0, timeout=timeout_ms)
+
+
+def paste_contract(page: Page, text: str) -> None:
+    """Type a contract and apply it (Ctrl+Enter), as an analyst would before pressing Review."""
+    box = page.get_by_label("Contract text")
+    box.fill(text)
+    box.press("Control+Enter")
+    # The "Press Ctrl+Enter to apply" hint stays while the text is not yet sent to the app.
+    hint = page.get_by_test_id("InputInstructions").filter(has_text="to apply")
+    expect(hint).to_have_count(0, timeout=10_000)
+    wait_idle(page)

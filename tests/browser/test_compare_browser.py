@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import time
 
+from playwright.sync_api import expect
+
 from devtools.fake_upstream import Script
-from tests.browser.conftest import wait_for_app, wait_idle
+from tests.browser.conftest import paste_contract, wait_for_app
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."
 COUNT_JS = (
@@ -26,10 +28,7 @@ def test_both_columns_stream_together_and_stop_ends_both(page, streamlit_app, up
         ANTHROPIC_API_KEY="fake-ant-browser-test-key-0000",
     )
     wait_for_app(page, url)
-    box = page.get_by_label("Contract text")
-    box.fill(CONTRACT)
-    box.press("Control+Enter")
-    wait_idle(page)
+    paste_contract(page, CONTRACT)
 
     n = 120
     upstream.push(
@@ -37,12 +36,11 @@ def test_both_columns_stream_together_and_stop_ends_both(page, streamlit_app, up
         Script(tokens=[f" bb{i}" for i in range(n)], delay=0.03),
     )
     page.locator(".st-key-compare button").first.click()
+    # Sample both columns while they stream: both must be seen growing between two samples.
     samples: list[tuple[int, int]] = []
     deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (not samples or samples[-1] != (n, n)):
         samples.append(counts(page))
-        if samples[-1] == (n, n) and page.get_by_text("Comparison", exact=True).count():
-            break
         time.sleep(0.05)
     both_growing = sum(
         1
@@ -50,25 +48,22 @@ def test_both_columns_stream_together_and_stop_ends_both(page, streamlit_app, up
         if a1 > a0 and b1 > b0 and a1 < n and b1 < n
     )
     assert both_growing >= 3, f"the columns did not grow in the same time window: {samples}"
-    assert samples[-1] == (n, n)
+    expect(page.get_by_text("Comparison", exact=True)).to_be_visible(timeout=15_000)
+    assert counts(page) == (n, n)
 
     upstream.push(
         Script(tokens=[f" aa{i}" for i in range(1000, 1600)], delay=0.1),
         Script(tokens=[f" bb{i}" for i in range(1000, 1600)], delay=0.1),
     )
     page.locator(".st-key-compare button").first.click()
-    page.wait_for_function(
-        "() => (document.body.innerText.match(/aa1\\d\\d\\d/g) || []).length >= 3"
-        " && (document.body.innerText.match(/bb1\\d\\d\\d/g) || []).length >= 3",
-        timeout=15_000,
-    )
+    expect(page.get_by_text("aa1002")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("bb1002")).to_be_visible(timeout=15_000)
     running = upstream.streams()[-2:]
     page.locator(".st-key-compare_stop button").first.click()
     for record in running:
         assert upstream.wait_for_disconnect(2.0, record), f"{record.path} never saw the disconnect"
         assert record.tokens_sent < 600
     # Both columns say they were stopped (the page may draw them a moment apart).
-    page.wait_for_function(
-        "() => document.body.innerText.split('Stopped — the partial report above is kept.').length - 1 === 2",
-        timeout=10_000,
-    )
+    stopped = page.get_by_text("Stopped — the partial report above is kept.")
+    expect(stopped).to_have_count(2, timeout=10_000)
+    expect(stopped.nth(1)).to_be_visible()

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import time
+
+from playwright.sync_api import Page, expect
 
 from devtools.fake_upstream import Script
 from lib.runs.run_log import RunLog
-from tests.browser.conftest import wait_for_app
+from tests.browser.conftest import paste_contract, wait_for_app
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."
+STOPPED = "Stopped — the partial report above is kept."
 
 
-def report_length(page) -> int:
-    """Characters of streamed report text on the page (tokens are ' tokN')."""
-    return page.evaluate("() => (document.body.innerText.match(/tok\\d+/g) || []).length")
-
-
-def paste_contract(page) -> None:
-    box = page.get_by_label("Contract text")
-    box.fill(CONTRACT)
-    box.press("Control+Enter")
-    page.wait_for_timeout(500)
+def tokens_shown(page: Page, pattern: str = r"tok\d+") -> int:
+    """How many streamed tokens (' tokN') the page shows."""
+    return page.evaluate(
+        "(pattern) => (document.body.innerText.match(new RegExp(pattern, 'g')) || []).length",
+        pattern,
+    )
 
 
 def test_report_streams_in_steps_then_stop_ends_the_upstream(
@@ -28,37 +28,30 @@ def test_report_streams_in_steps_then_stop_ends_the_upstream(
 ):
     url = streamlit_app(OLLAMA_HOST=upstream.url)
     wait_for_app(page, url)
-    paste_contract(page)
+    paste_contract(page, CONTRACT)
 
-    tokens = [f" tok{i}" for i in range(150)]
-    upstream.push(Script(tokens=tokens, delay=0.02))
+    upstream.push(Script(tokens=[f" tok{i}" for i in range(150)], delay=0.02))
     page.locator(".st-key-review button").first.click()
+    # Sample the page while the report streams: a live report is seen at many partial lengths.
     samples: list[int] = []
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        samples.append(report_length(page))
-        if page.get_by_text("complete", exact=False).count() and samples[-1] >= 150:
-            break
+    while time.monotonic() < deadline and (not samples or samples[-1] < 150):
+        samples.append(tokens_shown(page))
         time.sleep(0.05)
     growing = sorted(set(s for s in samples if 0 < s < 150))
     assert len(growing) >= 5, f"the report did not stream in steps: {samples}"
-    assert samples[-1] == 150
+    expect(page.get_by_text("tok149")).to_be_visible(timeout=10_000)
+    expect(page.get_by_text("complete", exact=False).first).to_be_visible(timeout=10_000)
+    assert tokens_shown(page) == 150
 
-    slow = [f" tok{i}" for i in range(1000, 1400)]
-    upstream.push(Script(tokens=slow, delay=0.1))
+    upstream.push(Script(tokens=[f" tok{i}" for i in range(1000, 1400)], delay=0.1))
     page.locator(".st-key-review button").first.click()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not upstream.streams()[-1].tokens_sent >= 5:
-        time.sleep(0.05)
-    page.wait_for_function(
-        "() => (document.body.innerText.match(/tok1\\d\\d\\d/g) || []).length >= 3", timeout=10_000
-    )
+    expect(page.get_by_text("tok1002")).to_be_visible(timeout=10_000)
     record = upstream.streams()[-1]
     page.locator(".st-key-stop button").first.click()
     assert upstream.wait_for_disconnect(2.0, record), "the upstream never saw the disconnect"
-    page.get_by_text("Stopped — the partial report above is kept.").wait_for(timeout=10_000)
-    shown = page.evaluate("() => (document.body.innerText.match(/tok1\\d\\d\\d/g) || []).length")
-    assert 3 <= shown < 400
+    expect(page.get_by_text(STOPPED)).to_be_visible(timeout=10_000)
+    assert 3 <= tokens_shown(page, r"tok1\d\d\d") < 400
     assert record.tokens_sent < 400
     runs = RunLog(tmp_path / "history.sqlite3").query()
     assert [r.status for r in runs] == ["cancelled", "done"]
@@ -68,14 +61,14 @@ def test_report_streams_in_steps_then_stop_ends_the_upstream(
 def test_navigation_names_every_page_and_opens_each(page, streamlit_app, upstream):
     url = streamlit_app(OLLAMA_HOST=upstream.url)
     wait_for_app(page, url)
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_text("Review", exact=True).wait_for(timeout=15_000)
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_text("Review", exact=True)).to_be_visible(timeout=15_000)
     labels = nav.locator("a").all_inner_texts()
     assert [label.split()[-1] for label in labels] == ["Review", "Compare", "History"]
     nav.get_by_text("Compare", exact=True).click()
-    page.get_by_role("heading", name="Compare two models").wait_for(timeout=15_000)
-    assert page.url.rstrip("/").endswith("/compare")
+    expect(page.get_by_role("heading", name="Compare two models")).to_be_visible(timeout=15_000)
+    expect(page).to_have_url(re.compile(r"/compare/?$"))
     nav.get_by_text("History", exact=True).click()
-    page.get_by_role("heading", name="History").wait_for(timeout=15_000)
+    expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=15_000)
     nav.get_by_text("Review", exact=True).click()
-    page.get_by_label("Contract text").wait_for(timeout=15_000)
+    expect(page.get_by_label("Contract text")).to_be_visible(timeout=15_000)

@@ -52,7 +52,8 @@ def client_for(config: ProviderConfig) -> anthropic.Anthropic:
         base_url=config.base_url or None,
         max_retries=0,
         timeout=anthropic.Timeout(config.read_timeout, connect=config.connect_timeout),
-        # The SDK's own transport would load the CA bundle again for every run (20 ms of CPU).
+        # The SDK's own transport would load the CA bundle again for every run (the cost is in
+        # docs/BENCHMARKS.md, "What the profiles showed").
         http_client=anthropic.DefaultHttpxClient(verify=tls_context()),
     )
 
