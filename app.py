@@ -116,11 +116,11 @@ def review_page() -> None:
                 )
                 state["shown_run_id"] = record.run_id
                 show_live(state, "review", [live])
-                report_view(record, key="current")
+                report_view(record, key="current", contract=document)
         else:
             shown = history.get(state.get("shown_run_id", ""))
             if shown is not None:
-                report_view(shown, key="shown")
+                report_view(shown, key="shown", contract=document)
 
     st.divider()
     st.subheader("This session's runs")

@@ -109,7 +109,7 @@ if len(records) == 2:
     report_columns = st.columns(2)
     for i, (column, record) in enumerate(zip(report_columns, records, strict=True)):
         with column:
-            report_view(record, key=f"compare_report{i}", per_row=3)
+            report_view(record, key=f"compare_report{i}", per_row=3, contract=document)
     st.subheader("Comparison")
     table = display_table(records)
     winners = better_side(records)

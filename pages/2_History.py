@@ -7,9 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 import altair as alt
 import streamlit as st
 
-from lib.runs.records import history_column_config, records_to_dataframe
+from lib.runs.records import grounding_by_model, history_column_config, records_to_dataframe
 from lib.runs.run_log import export_csv, export_json
 from lib.ui.page import current_settings, shared_run_log
+from lib.ui.pickers import DOCUMENT_KEY
 from lib.ui.report_view import report_view
 
 st.set_page_config(
@@ -76,7 +77,7 @@ if selected:
         record = log.get(selected[0])
         if record is not None:
             st.subheader(f"Report: {record.document_name}")
-            report_view(record, key="history")
+            report_view(record, key="history", contract=state.get(DOCUMENT_KEY))
     confirm = st.checkbox(
         f"Yes, delete the {len(selected)} selected run(s) permanently", key="confirm"
     )
@@ -106,3 +107,25 @@ if not finished.empty:
             )
         )
         column.altair_chart(chart, width="stretch")
+
+grounding = grounding_by_model(records)
+if not grounding.empty:
+    st.subheader("Quotes checked against the contract, by provider and model")
+    chart = (
+        alt.Chart(grounding)
+        .mark_bar()
+        .encode(
+            x=alt.X("sum(quotes):Q", stack="normalize", title="Share of quotes"),
+            y=alt.Y("who:N", title=None),
+            color=alt.Color(
+                "verdict:N",
+                scale=alt.Scale(
+                    domain=["verified", "close", "not found"],
+                    range=["#2e7d32", "#ef6c00", "#c62828"],
+                ),
+                title="Verdict",
+            ),
+            tooltip=["who", "verdict", "sum(quotes)"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")

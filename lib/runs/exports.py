@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 
 from docx import Document
 from docx.shared import Pt
 
+from lib.analysis.grounding import LEGEND, CheckedQuote, annotate_markdown
 from lib.runs.records import RunRecord
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -26,8 +28,18 @@ def _provenance(record: RunRecord) -> str:
     )
 
 
-def report_markdown(record: RunRecord) -> bytes:
-    return f"<!-- {_provenance(record)} -->\n\n{record.report}\n".encode()
+def _report_text(
+    record: RunRecord, checked: Sequence[CheckedQuote] | None, markdown: bool = True
+) -> str:
+    """The report as written, or with each quote's check after it and the legend at the end."""
+    if not checked:
+        return record.report
+    marked = annotate_markdown(record.report, checked, colour=False, markdown=markdown)
+    return f"{marked}\n\n{LEGEND}"
+
+
+def report_markdown(record: RunRecord, checked: Sequence[CheckedQuote] | None = None) -> bytes:
+    return f"<!-- {_provenance(record)} -->\n\n{_report_text(record, checked)}\n".encode()
 
 
 def _add_runs(paragraph, text: str) -> None:
@@ -39,12 +51,12 @@ def _add_runs(paragraph, text: str) -> None:
     paragraph.add_run(text[position:])
 
 
-def report_docx(record: RunRecord) -> bytes:
+def report_docx(record: RunRecord, checked: Sequence[CheckedQuote] | None = None) -> bytes:
     document = Document()
     document.styles["Normal"].font.size = Pt(10.5)
     note = document.add_paragraph()
     note.add_run(_provenance(record)).italic = True
-    for raw in record.report.splitlines():
+    for raw in _report_text(record, checked, markdown=False).splitlines():
         line = raw.rstrip()
         if not line.strip():
             continue

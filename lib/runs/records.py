@@ -195,3 +195,19 @@ class SessionHistory:
 
     def __len__(self) -> int:
         return len(self._records)
+
+
+def grounding_by_model(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Quotes by verdict per provider · model, over the runs whose quotes were checked."""
+    rows = [
+        {"who": f"{r.provider} · {r.model}", "verdict": verdict, "quotes": count or 0}
+        for r in records
+        if r.quotes_total
+        for verdict, count in (
+            ("verified", r.quotes_verified),
+            ("close", r.quotes_close),
+            ("not found", r.quotes_not_found),
+        )
+    ]
+    frame = pd.DataFrame(rows, columns=["who", "verdict", "quotes"])
+    return frame.groupby(["who", "verdict"], as_index=False)["quotes"].sum()

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lib.analysis.documents import Document
+from lib.analysis.grounding import (
+    CheckedQuote,
+    Grounding,
+    QuoteCheck,
+    annotate_markdown,
+    ground_report,
+)
+from lib.analysis.grounding.annotate import escape
 from lib.engine.errors import ERROR_TITLES, ErrorKind
 from lib.engine.provider_config import Provider
 from lib.engine.providers import clause_finder
@@ -62,12 +71,90 @@ def run_outcome(record: RunRecord) -> None:
         st.warning(note)
 
 
-def report_view(record: RunRecord, *, key: str, per_row: int = 5) -> None:
-    """A finished (or stopped) report with its figures and downloads."""
+PASSAGE_CONTEXT = 400  # characters of contract shown around a quoted passage
+
+
+def _contract_text(record: RunRecord, contract: Document | None) -> str:
+    """The reviewed contract's text where it is at hand: this session's, or stored with the run."""
+    if contract is not None and contract.sha256 == record.document_sha256:
+        return contract.text
+    return record.contract_text or ""
+
+
+def _grounding(record: RunRecord, contract: Document | None) -> Grounding | None:
+    text = _contract_text(record, contract)
+    if not record.report or not text:
+        return None
+    same = contract is not None and contract.sha256 == record.document_sha256
+    return ground_report(record.report, text, contract.page_starts if same else None)
+
+
+def _location(check: QuoteCheck, separator: str) -> str:
+    """ "§12.1 · p. 3": the clause number and page of a matched passage, where known."""
+    clause = f"§{check.clause}" if check.clause else ""
+    page = f"p. {check.page}" if check.page else ""
+    return separator.join(part for part in (clause, page) if part)
+
+
+def _option(item: CheckedQuote) -> str:
+    mark = {"verified": "✓", "close": "≈", "not_found": "✗"}[item.check.status]
+    where = _location(item.check, " · ")
+    words = " ".join(item.quote.text.split())
+    words = words if len(words) <= 70 else words[:69] + "…"
+    return f"{mark} {where + ' — ' if where else ''}“{words}”"
+
+
+def passages(grounding: Grounding, text: str, *, key: str) -> None:
+    """From a quote to the passage: the contract around it, the quoted words highlighted; and
+    the claims of absence the clause finder contradicts."""
+    found = [c for c in grounding.checked if c.check.start is not None]
+    missing = [c for c in grounding.checked if c.check.status == "not_found"]
+    counts = grounding.counts
+    title = (
+        f"Quotes checked against the contract: {counts['verified']} verified, "
+        f"{counts['close']} close, {counts['not_found']} not found"
+    )
+    for item in grounding.disagreements:
+        st.warning(escape(item.message), icon=":material/search:")
+    with st.expander(title, icon=":material/fact_check:"):
+        if found:
+            chosen = st.selectbox(
+                "Open a quoted passage",
+                range(len(found)),
+                format_func=lambda i: _option(found[i]),
+                key=f"{key}_passage",
+            )
+            check = found[chosen].check
+            start, end = check.start or 0, check.end or 0
+            before = text[max(0, start - PASSAGE_CONTEXT) : start]
+            after = text[end : end + PASSAGE_CONTEXT]
+            where = _location(check, ", ")
+            st.caption(f"The contract{' at ' + escape(where) if where else ''}:")
+            st.markdown(
+                f"…{escape(before)} :orange-background[{escape(text[start:end])}] {escape(after)}…"
+            )
+        for item in missing:
+            st.caption(f"✗ Not in the contract: “{escape(item.quote.text)}”")
+
+
+def report_view(
+    record: RunRecord, *, key: str, per_row: int = 5, contract: Document | None = None
+) -> None:
+    """A finished (or stopped) report with its quote checks, figures and downloads.
+
+    `contract` is the session's contract; the report's quotes are checked against it when it is
+    the one the run reviewed.
+    """
     label = record.status.label
     st.caption(f"{record.document_name} · {record.provider} · {record.model} · {label}")
+    grounding = _grounding(record, contract)
+    checked = grounding.checked if grounding else None
     if record.report:
-        st.markdown(record.report)
+        st.markdown(annotate_markdown(record.report, checked) if checked else record.report)
+    if grounding is not None and (grounding.checked or grounding.disagreements):
+        passages(grounding, _contract_text(record, contract), key=key)
+    elif record.grounding_label:
+        st.caption(f"Quotes checked when the run ended: {record.grounding_label}.")
     run_outcome(record)
     final_figures(record, per_row=per_row)
     if record.report:
@@ -75,14 +162,14 @@ def report_view(record: RunRecord, *, key: str, per_row: int = 5) -> None:
         left, right = st.columns(2)
         left.download_button(
             "Download Markdown",
-            report_markdown(record),
+            report_markdown(record, checked),
             file_name=f"{stem} review.md",
             mime="text/markdown",
             key=f"{key}_md",
         )
         right.download_button(
             "Download Word",
-            report_docx(record),
+            report_docx(record, checked),
             file_name=f"{stem} review.docx",
             mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             key=f"{key}_docx",

@@ -19,12 +19,12 @@ LEGEND = (
 )
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def _where(clause: str | None, page: int | None) -> str:
-    parts = ([f"§{_escape(clause)}"] if clause else []) + ([f"p. {page}"] if page else [])
+    parts = ([f"§{clause}"] if clause else []) + ([f"p. {page}"] if page else [])
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -32,17 +32,19 @@ def _excerpt(text: str) -> str:
     flat = " ".join(text.split())
     if len(flat) > EXCERPT_CHARS:
         flat = flat[: EXCERPT_CHARS - 1].rstrip() + "…"
-    return _escape(flat)
+    return flat
 
 
-def suffix(item: CheckedQuote, colour: bool = True) -> str:
-    """The mark put after one quote."""
+def suffix(item: CheckedQuote, colour: bool = True, markdown: bool = True) -> str:
+    """The mark put after one quote; contract text in it is escaped unless `markdown` is off
+    (a Word document shows text as it is)."""
     c = item.check
-    where = _where(c.clause, c.page)
+    clean = escape if markdown else (lambda text: " ".join(text.split()))
+    where = clean(_where(c.clause, c.page))
     if c.status == "verified":
         text, tint = f"✓ verified{where}", "green"
     elif c.status == "close":
-        reads = _excerpt(c.contract_text or "")
+        reads = clean(_excerpt(c.contract_text or ""))
         text, tint = f"≈ close{where} — contract reads: “{reads}”", "orange"
     else:
         text, tint = "✗ not found in the contract", "red"
@@ -55,6 +57,7 @@ def annotate_markdown(
     colour: bool = True,
     *,
     offset: int = 0,
+    markdown: bool = True,
 ) -> str:
     """The report with each quote's verdict right after it. `colour=False` for exports that do
     not understand Streamlit's `:red[...]` colour syntax. `offset` says where `report` starts
@@ -66,7 +69,7 @@ def annotate_markdown(
         if item.quote.start < offset or end < last or end > len(report):
             continue
         out.append(report[last:end])
-        out.append(suffix(item, colour))
+        out.append(suffix(item, colour, markdown))
         last = end
     out.append(report[last:])
     return "".join(out)

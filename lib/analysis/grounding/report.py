@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from lib.analysis.clauses import split_clauses
+from lib.analysis.clauses import Findings, find_clauses, split_clauses
 from lib.analysis.grounding.crosscheck import Disagreement, cross_check
 from lib.analysis.grounding.index import ContractIndex
 from lib.analysis.grounding.tracker import CheckedQuote, check_report, summarise
@@ -30,10 +30,16 @@ class Grounding:
         return {**summarise(self.checked), "disagreements": len(self.disagreements)}
 
 
+@functools.lru_cache(maxsize=8)
+def _findings(text: str) -> Findings:
+    return find_clauses(text)
+
+
+@functools.lru_cache(maxsize=64)
 def ground_report(
     report: str, text: str, page_starts: tuple[int, ...] | None = None, *, ocr: bool = False
 ) -> Grounding:
+    """Cached: a finished report is grounded once, however often a page redraws it."""
     index = contract_index(text, page_starts)
-    return Grounding(
-        check_report(index, report, ocr=ocr), cross_check(report, text, page_at=index.page_at)
-    )
+    disagreements = cross_check(report, text, findings=_findings(text), page_at=index.page_at)
+    return Grounding(check_report(index, report, ocr=ocr), disagreements)

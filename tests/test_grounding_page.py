@@ -1,0 +1,98 @@
+"""Grounded reports on the Review page (AppTest): quotes marked, passages opened, claims of absence
+cross-checked, counts kept in the record and the exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from devtools.fake_upstream import Script
+from lib.analysis.samples import load_sample
+from lib.runs.records import STATE_KEY
+from lib.runs.run_log import RunLog
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+SAMPLE = "09_OAKTREECAPITALGROUP_LLC_03_02_2020_EX_10_8_Services_Agreement.txt"
+REAL = "the Sub-Advisor acknowledges that it will be a fiduciary"
+ALTERED = "the Sub-Advisor accepts that it will be a fiduciary for purposes of the U.S. Employee"
+INVENTED = "Either party may terminate this Agreement on thirty days notice without cause"
+REPORT = f"""# Contract review: services agreement
+
+## Clause by clause
+### Fiduciary duty — YELLOW
+- Found: yes — "{REAL}"
+- Found: yes — "{ALTERED}"
+
+### Termination for convenience — RED
+- Found: yes — "{INVENTED}"
+
+### Governing law and disputes — RED
+- Found: no — not found
+
+> AI-assisted review, not legal advice: check every quote against the contract.
+"""
+
+
+@pytest.fixture
+def env(fake_upstream, tmp_path, monkeypatch):
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_KEY", "CRS_ALLOWED_ENDPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", fake_upstream.url)
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "history.sqlite3"))
+    monkeypatch.setenv("CRS_BUILTIN", "off")
+    return fake_upstream
+
+
+def reviewed(env) -> AppTest:
+    env.push(Script(tokens=[REPORT[i : i + 40] for i in range(0, len(REPORT), 40)]))
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.text_area(key="review_text").input(load_sample(SAMPLE).text).run()
+    at.button(key="review").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_quotes_are_marked_and_counted(env, tmp_path):
+    at = reviewed(env)
+    report = next(m.value for m in at.markdown if "Contract review" in m.value)
+    after = {q: report.split(q, 1)[1][:40] for q in (REAL, ALTERED, INVENTED)}
+    assert "✓ verified" in after[REAL]
+    assert "≈ close" in after[ALTERED]
+    assert "✗ not found" in after[INVENTED]
+    (record,) = at.session_state[STATE_KEY]
+    assert (record.quotes_total, record.quotes_verified) == (3, 1)
+    assert (record.quotes_close, record.quotes_not_found) == (1, 1)
+    assert record.crosscheck_disagreements == 1
+    (logged,) = RunLog(tmp_path / "history.sqlite3").query()
+    assert logged.grounding_label == "1/3 verified, 1 close, 1 not found"
+    assert at.dataframe[0].value["grounding"].iloc[0] == "1/3 verified, 1 close, 1 not found"
+
+
+def test_a_quote_opens_its_passage_with_clause_number(env):
+    at = reviewed(env)
+    box = at.selectbox(key="current_passage")
+    assert len(box.options) == 2  # verified and close quotes open a passage
+    text = load_sample(SAMPLE).text
+    for index in range(2):
+        box.set_value(index).run()
+        passage = next(m.value for m in at.markdown if ":orange-background[" in m.value)
+        highlighted = passage.split(":orange-background[", 1)[1].split("]", 1)[0]
+        unescaped = highlighted.replace("\\", "")
+        assert " ".join(unescaped.split()) in " ".join(text.split())
+        assert "fiduciary" in unescaped
+
+
+def test_a_claim_of_absence_is_cross_checked(env):
+    at = reviewed(env)
+    (warning,) = [w.value for w in at.warning if "The report says there is no" in w.value]
+    assert "governing law" in warning and "13" in warning and "England and Wales" in warning
+
+
+def test_exports_carry_the_marks_and_the_legend(env, downloads):
+    at = reviewed(env)
+    markdown = downloads.of(at.get("download_button")[0]).data.decode()
+    assert "✓ verified" in markdown and "✗ not found in the contract" in markdown
+    assert "Quote checks: ✓ verified" in markdown
