@@ -40,7 +40,7 @@ def suffix(item: CheckedQuote, colour: bool = True, markdown: bool = True) -> st
     (a Word document shows text as it is)."""
     c = item.check
     clean = escape if markdown else (lambda text: " ".join(text.split()))
-    where = clean(_where(c.clause, c.page))
+    where = _where(clean(c.clause) if c.clause else None, c.page)
     if c.status == "verified":
         text, tint = f"✓ verified{where}", "green"
     elif c.status == "close":

@@ -1,0 +1,72 @@
+"""Claims of absence in a report, cross-checked against the clause finder; page offsets from PDFs."""
+
+from __future__ import annotations
+
+from devtools.sample_files import pdf_bytes
+from lib.analysis.documents import load_document
+from lib.analysis.grounding import cross_check, ground_report
+from lib.analysis.samples import load_sample
+from lib.runs.records import grounding_by_model
+
+SAMPLE = load_sample("09_OAKTREECAPITALGROUP_LLC_03_02_2020_EX_10_8_Services_Agreement.txt")
+
+
+def test_a_section_saying_not_found_is_contradicted_with_the_passage():
+    report = "## Clause by clause\n### Governing law — RED\n- Found: no — not found\n"
+    (item,) = cross_check(report, SAMPLE.text)
+    assert item.category == "Governing Law" and item.clause_label == "§13.1"
+    assert "England and Wales" in item.message
+    assert SAMPLE.text[item.finding.start : item.finding.end] == item.finding.quote
+
+
+def test_the_missing_section_is_read_bullet_by_bullet():
+    report = "## Missing or unusual clauses\n- Governing law: not in the contract\n- Escrow\n"
+    topics = [d.topic for d in cross_check(report, SAMPLE.text)]
+    assert topics == ["governing law"]
+
+
+def test_a_found_clause_or_a_truly_absent_one_is_no_disagreement():
+    report = (
+        "### Governing law — GREEN\n- Found: yes — “This Agreement is governed by the laws”\n"
+        "### Source code escrow — GREEN\n- Found: no — not found\n"
+    )
+    assert cross_check(report, SAMPLE.text) == []
+
+
+def test_pdf_pages_keep_their_offsets_and_quotes_name_their_page():
+    pages = [
+        "1. Parties. Acme Ltd supplies widgets.",
+        "2. Liability. Nothing limits liability for fraud or gross negligence.",
+    ]
+    document = load_document(pdf_bytes(pages), "two pages.pdf")
+    assert document.page_starts is not None and len(document.page_starts) == 2
+    second = document.text[document.page_starts[1] :]
+    assert second.startswith("2. Liability")
+    grounding = ground_report(
+        '- Found: yes — "Nothing limits liability for fraud"', document.text, document.page_starts
+    )
+    (item,) = grounding.checked
+    assert item.check.status == "verified" and item.check.page == 2
+
+
+def test_grounding_by_model_sums_verdicts(make_record):
+    a = make_record(
+        provider="ollama",
+        model="m1",
+        quotes_total=3,
+        quotes_verified=2,
+        quotes_close=0,
+        quotes_not_found=1,
+    )
+    b = make_record(
+        provider="ollama",
+        model="m1",
+        quotes_total=1,
+        quotes_verified=1,
+        quotes_close=0,
+        quotes_not_found=0,
+    )
+    c = make_record(provider="anthropic", model="c", quotes_total=None)
+    frame = grounding_by_model([a, b, c]).set_index(["who", "verdict"])["quotes"]
+    assert frame[("ollama · m1", "verified")] == 3 and frame[("ollama · m1", "not found")] == 1
+    assert "anthropic · c" not in {who for who, _ in frame.index}
