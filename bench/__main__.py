@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import builtin, documents, parsers
+from bench import builtin, clause_eval, clause_speed, documents, grounding, parsers
 from bench.report import render
 
-SECTIONS = ("parsers", "browser", "documents", "builtin")
+# Benchmarks whose own printed tables go into the report as they are: (section, title, run).
+PRINTED: list[tuple[str, str, Callable[[], None]]] = [
+    (
+        "clauses",
+        "Clause finder against expert labels (the report parsed back; `python -m bench.clause_eval`)",
+        lambda: clause_eval.main(["--report"]),
+    ),
+    ("clause_speed", "Clause finder speed (`python -m bench.clause_speed`)", clause_speed.main),
+    ("grounding", "Quote checks (`python -m bench.grounding`)", grounding.main),
+]
+SECTIONS = ("parsers", "browser", "documents", "builtin", *(name for name, _, _ in PRINTED))
+
+
+def printed(run: Callable[[], None]) -> str:
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        run()
+    return buffer.getvalue()
 
 
 def machine() -> str:
@@ -53,6 +73,12 @@ def main() -> None:
     if "builtin" in wanted:
         print("built-in model…", flush=True)
         results["builtin"] = builtin.run()
+    for name, title, run in PRINTED:
+        if name in wanted:
+            print(f"{name}…", flush=True)
+            text = printed(run)
+            body = text if "|" in text else f"```\n{text.rstrip()}\n```"
+            results.setdefault("printed", []).append((title, body))
     command = "make bench" if not args.quick else "python -m bench --quick"
     text = render(results, machine(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), command)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

@@ -55,11 +55,11 @@ def _row(label: str, prf: PRF, hits: int, total: int) -> str:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--report", action="store_true", help="score the Markdown report")
     parser.add_argument("--per-category", action="store_true", help="key categories per half")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     texts, labels = load()
     predictions = predict(texts, args.report)
     halves = {

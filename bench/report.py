@@ -176,5 +176,7 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
             "machine's speed drifts between runs.",
             "",
         ]
+    for title, body in results.get("printed", []):
+        lines += [f"## {title}", "", body.rstrip(), ""]
     lines += PROFILE_NOTES.splitlines()
     return "\n".join(lines) + "\n"
