@@ -16,11 +16,12 @@ from lib.analysis.prompts import (
     fits_context,
 )
 from lib.runs.launch import context_limit, launch
-from lib.runs.records import history_column_config, records_to_csv, records_to_dataframe
+from lib.runs.records import records_to_csv, records_to_dataframe
 from lib.ui.live_view import show_live
 from lib.ui.page import page_context
 from lib.ui.pickers import document_input, generation_settings, provider_picker
 from lib.ui.report_view import report_view
+from lib.ui.tables import history_column_config
 
 
 def review_page() -> None:

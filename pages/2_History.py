@@ -7,11 +7,12 @@ from datetime import UTC, datetime, time, timedelta
 import altair as alt
 import streamlit as st
 
-from lib.runs.records import grounding_by_model, history_column_config, records_to_dataframe
+from lib.runs.records import grounding_by_model, records_to_dataframe
 from lib.runs.run_log import export_csv, export_json
 from lib.ui.page import current_settings, shared_run_log
 from lib.ui.pickers import DOCUMENT_KEY
 from lib.ui.report_view import report_view
+from lib.ui.tables import history_column_config
 
 st.set_page_config(
     page_title="History · Contract Review Studio", page_icon=":material/history:", layout="wide"

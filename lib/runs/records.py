@@ -142,30 +142,6 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
     return frame.set_index("run_id")
 
 
-def history_column_config() -> dict[str, Any]:
-    import streamlit as st
-
-    cc = st.column_config
-    return {
-        "time": cc.DatetimeColumn(COLUMNS["time"], format="YYYY-MM-DD HH:mm:ss"),
-        "provider": cc.TextColumn(COLUMNS["provider"]),
-        "model": cc.TextColumn(COLUMNS["model"]),
-        "document": cc.TextColumn(COLUMNS["document"]),
-        "template": cc.TextColumn(COLUMNS["template"]),
-        "input_tokens": cc.NumberColumn(COLUMNS["input_tokens"], format="%d"),
-        "output_tokens": cc.NumberColumn(COLUMNS["output_tokens"], format="%d"),
-        "counts": cc.TextColumn(COLUMNS["counts"], help="Reported by the provider, or estimated"),
-        "ttft_s": cc.NumberColumn(COLUMNS["ttft_s"], format="%.2f", help="Time to first token"),
-        "total_s": cc.NumberColumn(COLUMNS["total_s"], format="%.1f"),
-        "tokens_per_s": cc.NumberColumn(COLUMNS["tokens_per_s"], format="%.1f"),
-        "status": cc.TextColumn(COLUMNS["status"]),
-        "grounding": cc.TextColumn(
-            COLUMNS["grounding"], help="Quotes found in the contract word for word, close, or not"
-        ),
-        "cost_usd": cc.NumberColumn(COLUMNS["cost_usd"], format="$%.4f"),
-    }
-
-
 def records_to_csv(records: Sequence[RunRecord]) -> bytes:
     frame = records_to_dataframe(records).rename(columns=COLUMNS)
     return csv_bytes(frame)

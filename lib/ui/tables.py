@@ -1,0 +1,31 @@
+"""How the run tables look in Streamlit: column labels, formats and help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from lib.runs.records import COLUMNS
+
+
+def history_column_config() -> dict[str, Any]:
+    cc = st.column_config
+    return {
+        "time": cc.DatetimeColumn(COLUMNS["time"], format="YYYY-MM-DD HH:mm:ss"),
+        "provider": cc.TextColumn(COLUMNS["provider"]),
+        "model": cc.TextColumn(COLUMNS["model"]),
+        "document": cc.TextColumn(COLUMNS["document"]),
+        "template": cc.TextColumn(COLUMNS["template"]),
+        "input_tokens": cc.NumberColumn(COLUMNS["input_tokens"], format="%d"),
+        "output_tokens": cc.NumberColumn(COLUMNS["output_tokens"], format="%d"),
+        "counts": cc.TextColumn(COLUMNS["counts"], help="Reported by the provider, or estimated"),
+        "ttft_s": cc.NumberColumn(COLUMNS["ttft_s"], format="%.2f", help="Time to first token"),
+        "total_s": cc.NumberColumn(COLUMNS["total_s"], format="%.1f"),
+        "tokens_per_s": cc.NumberColumn(COLUMNS["tokens_per_s"], format="%.1f"),
+        "status": cc.TextColumn(COLUMNS["status"]),
+        "grounding": cc.TextColumn(
+            COLUMNS["grounding"], help="Quotes found in the contract word for word, close, or not"
+        ),
+        "cost_usd": cc.NumberColumn(COLUMNS["cost_usd"], format="$%.4f"),
+    }
