@@ -21,6 +21,7 @@ from lib.ui.live_view import show_live
 from lib.ui.page import page_context
 from lib.ui.pickers import document_input, generation_settings, provider_picker
 from lib.ui.report_view import report_view
+from lib.ui.safe import hosts_in, label
 
 
 def review_page() -> None:
@@ -72,7 +73,7 @@ def review_page() -> None:
             instructions=instructions,
             perspective=perspective,
         )
-        with st.expander(f"Preview: {document.name}", expanded=False):
+        with st.expander(f"Preview: {label(document.name)}", expanded=False):
             cols = st.columns(3)
             cols[0].metric("Pages", document.pages if document.pages is not None else "—")
             cols[1].metric("Characters", f"{document.char_count:,}")
@@ -115,12 +116,14 @@ def review_page() -> None:
                     settings=settings,
                 )
                 state["shown_run_id"] = record.run_id
-                show_live(state, "review", [live])
-                report_view(record, key="current")
+                hosts = hosts_in(document.text)
+                show_live(state, "review", [live], allowed_hosts=hosts)
+                report_view(record, key="current", allowed_hosts=hosts)
         else:
             shown = history.get(state.get("shown_run_id", ""))
             if shown is not None:
-                report_view(shown, key="shown")
+                hosts = hosts_in(document.text) if document is not None else None
+                report_view(shown, key="shown", allowed_hosts=hosts)
 
     st.divider()
     st.subheader("This session's runs")

@@ -23,6 +23,7 @@ from lib.ui.live_view import show_live
 from lib.ui.page import page_context
 from lib.ui.pickers import DOCUMENT_KEY, document_input, generation_settings, provider_picker
 from lib.ui.report_view import report_view
+from lib.ui.safe import hosts_in, label
 
 st.set_page_config(
     page_title="Compare · Contract Review Studio", page_icon=":material/compare:", layout="wide"
@@ -36,11 +37,12 @@ st.caption("Both models review the same contract at the same time, with the same
 
 document = state.get(DOCUMENT_KEY)
 with st.expander(
-    f"Contract: {document.name}" if document else "Contract: none yet", expanded=document is None
+    f"Contract: {label(document.name)}" if document else "Contract: none yet",
+    expanded=document is None,
 ):
     document = document_input(settings, "compare")
     if document is not None:
-        st.caption(f"{document.name} · {document.char_count:,} characters")
+        st.caption(f"{label(document.name)} · {document.char_count:,} characters")
 
 defaults = (Provider.OLLAMA, Provider.ANTHROPIC if settings.anthropic_api_key else None)
 columns = st.columns(2)
@@ -95,7 +97,7 @@ if compare_clicked:
         ]
         state["comparison_id"] = comparison_id
         lives = [live for _, live in runs]
-        show_live(state, "compare", lives)
+        show_live(state, "compare", lives, allowed_hosts=hosts_in(document.text))
         state["compare_stats"] = {record.run_id: live.stats for record, live in runs}
 
 comparison_id = state.get("comparison_id")
@@ -107,7 +109,12 @@ if len(records) == 2:
     report_columns = st.columns(2)
     for i, (column, record) in enumerate(zip(report_columns, records, strict=True)):
         with column:
-            report_view(record, key=f"compare_report{i}", per_row=3)
+            report_view(
+                record,
+                key=f"compare_report{i}",
+                per_row=3,
+                allowed_hosts=hosts_in(document.text) if document is not None else None,
+            )
     st.subheader("Comparison")
     table = display_table(records)
     winners = better_side(records)
@@ -122,12 +129,15 @@ if len(records) == 2:
     st.dataframe(table.style.apply(highlight, axis=1), width="stretch")
     diff = findings_diff(records)
     diff_columns = st.columns(2)
-    for column, label in zip(diff_columns, labels, strict=True):
-        flagged = diff[label]
-        column.markdown(f"**Flagged only by {label}**")
+    for column, side in zip(diff_columns, labels, strict=True):
+        flagged = diff[side]
+        column.markdown(f"**Flagged only by {label(side)}**")
         if flagged:
             column.markdown(
-                "\n".join(f"- {category} — {severity}" for category, severity in flagged.items())
+                "\n".join(
+                    f"- {label(category)} — {label(severity)}"
+                    for category, severity in flagged.items()
+                )
             )
         else:
             column.caption("Nothing the other model missed.")
@@ -145,9 +155,9 @@ if len(records) == 2:
         )
         st.altair_chart(chart, width="stretch")
     downloads = st.columns(3)
-    for column, label, record in zip(downloads, labels, records, strict=False):
+    for column, side, record in zip(downloads, labels, records, strict=False):
         column.download_button(
-            f"Report: {label}",
+            f"Report: {label(side)}",
             report_markdown(record),
             f"{record.model} review.md",
             "text/markdown",

@@ -11,6 +11,7 @@ from lib.runs.records import history_column_config, records_to_dataframe
 from lib.runs.run_log import export_csv, export_json
 from lib.ui.page import current_settings, shared_run_log
 from lib.ui.report_view import report_view
+from lib.ui.safe import label
 
 st.set_page_config(
     page_title="History · Contract Review Studio", page_icon=":material/history:", layout="wide"
@@ -75,7 +76,7 @@ if selected:
     if len(selected) == 1:
         record = log.get(selected[0])
         if record is not None:
-            st.subheader(f"Report: {record.document_name}")
+            st.subheader(f"Report: {label(record.document_name)}")
             report_view(record, key="history")
     confirm = st.checkbox(
         f"Yes, delete the {len(selected)} selected run(s) permanently", key="confirm"

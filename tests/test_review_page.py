@@ -12,6 +12,7 @@ from fpdf import FPDF
 from streamlit.testing.v1 import AppTest
 
 from devtools.fake_upstream import FakeUpstream, Script
+from lib.analysis.safe_markdown import safe_markdown
 from lib.runs.records import STATE_KEY
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -62,7 +63,7 @@ def test_paste_review_streams_report_and_records_history(env):
     env.push(Script(tokens=["## Overall risk: HIGH\n", *words]))
     at = paste_and_review(app())
     report = "## Overall risk: HIGH\n" + "".join(words)
-    assert any(m.value.strip() == report.strip() for m in at.markdown)
+    assert any(m.value.strip() == safe_markdown(report).strip() for m in at.markdown)
     (record,) = records(at)
     assert record.status == "done" and record.report == report
     assert record.output_tokens == 41 and record.tokens_reported

@@ -17,6 +17,7 @@ import streamlit as st
 
 from lib.engine.run_stats import RunStats
 from lib.runs.live import LiveRun, stop_all, watch
+from lib.ui.safe import label, show_markdown
 from lib.ui.segments import SegmentedText
 
 # Live figures change slowly; each refresh costs the browser as much as a text render.
@@ -45,14 +46,15 @@ def format_figures(stats: RunStats, now: float | None = None) -> str:
 
 
 def waiting_line(stats: RunStats) -> str:
-    reason = stats.waiting_reason or "Waiting for the model…"
+    reason = label(stats.waiting_reason) if stats.waiting_reason else "Waiting for the model…"
     return f"{reason} {stats.elapsed():.1f} s"
 
 
 class _Pane:
     """Where one run is drawn: a figures line above a column of frozen segments and a live tail."""
 
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Any, allowed_hosts: frozenset[str]) -> None:
+        self.allowed_hosts = allowed_hosts
         self.figures = container.empty()
         self.slot = container.empty()
         self.area = self.slot.container()
@@ -62,9 +64,9 @@ class _Pane:
     def add(self, text: str) -> None:
         finished = self.text.add(text)
         if finished is not None:
-            self.live.markdown(finished)
+            show_markdown(self.live, finished, self.allowed_hosts)
             self.live = self.area.empty()
-        self.live.markdown(self.text.live)
+        show_markdown(self.live, self.text.live, self.allowed_hosts)
 
     def clear(self) -> None:
         self.figures.empty()
@@ -76,14 +78,17 @@ def show_live(
     group: str,
     lives: Sequence[LiveRun],
     containers: Sequence[Any] | None = None,
+    allowed_hosts: frozenset[str] = frozenset(),
 ) -> None:
     """Stream runs side by side (one per container) and cancel them however the script ends.
+
+    Links in the text stay links only to `allowed_hosts` (the contract's own, see `hosts_in`).
 
     The panes are emptied afterwards so the caller can draw the finished reports in their place.
     """
     if containers is None:
         containers = [st.container() for _ in lives] if len(lives) == 1 else st.columns(len(lives))
-    panes = [_Pane(container) for container in containers]
+    panes = [_Pane(container, allowed_hosts) for container in containers]
     state.setdefault(ACTIVE_RUNS_KEY, {})[group] = list(lives)
     last_figures = 0.0
     try:

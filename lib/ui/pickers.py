@@ -14,6 +14,7 @@ from lib.engine.provider_config import (
 from lib.engine.settings import Settings
 from lib.runs import catalog
 from lib.runs.launch import save_upload
+from lib.ui.safe import label, md
 
 DOCUMENT_KEY = "document"  # the contract in use, shared by the Review and Compare pages
 
@@ -47,12 +48,12 @@ def document_input(settings: Settings, key: str) -> Document | None:
                 document = load_document(upload.getvalue(), upload.name)
                 save_upload(settings, upload.name, upload.getvalue())
             except DocumentError as exc:
-                st.error(exc.message, icon=":material/description:")
+                st.error(md(exc.message), icon=":material/description:")
     if document is None:
         return state.get(DOCUMENT_KEY)
     state[DOCUMENT_KEY] = document
     for warning in document.warnings:
-        st.warning(warning)
+        st.warning(md(warning))
     return document
 
 
@@ -106,17 +107,16 @@ def provider_picker(
     try:
         base_url = catalog.check_endpoint(base_url, settings)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         return None
     status = catalog.probe(provider, base_url, api_key)
     if not status.available:
-        st.warning(
-            f"{catalog.provider_label(provider)} is not available: {status.problem}\n\n{status.fix}"
-        )
+        name = catalog.provider_label(provider)
+        st.warning(md(f"{name} is not available: {status.problem}\n\n{status.fix}"))
         return None
     if not status.models:
-        st.warning(f"{catalog.provider_label(provider)} has no models. {status.fix}")
+        st.warning(md(f"{catalog.provider_label(provider)} has no models. {status.fix}"))
         return None
     model = st.selectbox("Model", status.models, key=f"{key}_model_{provider}")
-    st.caption(catalog.destination(provider, base_url))
+    st.caption(label(catalog.destination(provider, base_url)))
     return catalog.make_config(provider, settings, model=model, base_url=base_url, api_key=api_key)

@@ -9,6 +9,7 @@ from lib.engine.provider_config import Provider
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
 from lib.runs.records import RunRecord
+from lib.ui.safe import hosts_in, label, md, show_markdown
 
 
 def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
@@ -24,8 +25,8 @@ def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
     ]
     for start in range(0, len(figures), per_row):
         row = figures[start : start + per_row]
-        for column, (label, value) in zip(st.columns(per_row), row, strict=False):
-            column.metric(label, value)
+        for column, (name, value) in zip(st.columns(per_row), row, strict=False):
+            column.metric(name, value)
     notes = [f"Token counts {counts}."]
     if record.provider == Provider.ANTHROPIC.value:
         cost = "unknown price" if record.cost_usd is None else f"${record.cost_usd:.4f}"
@@ -54,17 +55,30 @@ def run_outcome(record: RunRecord) -> None:
             else "Error"
         )
         kept = " The partial report above is kept." if record.report else ""
-        st.error(f"**{title}.** {record.error_message}{kept}", icon=":material/error:")
+        message = md(record.error_message or "")
+        st.error(f"**{title}.** {message}{kept}", icon=":material/error:")
     for note in record.notes:
-        st.warning(note)
+        st.warning(md(note))
 
 
-def report_view(record: RunRecord, *, key: str, per_row: int = 5) -> None:
-    """A finished (or stopped) report with its figures and downloads."""
-    label = record.status.label
-    st.caption(f"{record.document_name} · {record.provider} · {record.model} · {label}")
+def report_view(
+    record: RunRecord,
+    *,
+    key: str,
+    per_row: int = 5,
+    allowed_hosts: frozenset[str] | None = None,
+) -> None:
+    """A finished (or stopped) report with its figures and downloads.
+
+    Links stay links only to `allowed_hosts`, by default the hosts of the contract text when the
+    record kept it (otherwise none).
+    """
+    if allowed_hosts is None:
+        allowed_hosts = hosts_in(record.contract_text or "")
+    who = " · ".join(label(part) for part in (record.document_name, record.provider, record.model))
+    st.caption(f"{who} · {record.status.label}")
     if record.report:
-        st.markdown(record.report)
+        show_markdown(st, record.report, allowed_hosts)
     run_outcome(record)
     final_figures(record, per_row=per_row)
     if record.report:
