@@ -1,7 +1,10 @@
 """Contract Review Studio: the entrypoint names the pages, and draws the Review page.
 
-`st.navigation` rather than the `pages/` folder alone, so the first page is listed as "Review"
-instead of after this file's name.
+`st.navigation` names the pages, so the first is listed as "Review" instead of after this file's
+name. The other pages live in `app_pages/`, not `pages/`: Streamlit treats a `pages/` folder next to
+the entrypoint as an old-style multipage app for the first script run of the process, resolves the
+URL's page against that folder's file names ("1_Compare" → "Compare", not "compare") and shows
+"Page not found" to whoever opened a bookmark to /compare or /history.
 """
 
 from __future__ import annotations
@@ -163,10 +166,10 @@ st.navigation(
             default=True,
         ),
         st.Page(
-            "pages/1_Compare.py", title="Compare", icon=":material/compare:", url_path="compare"
+            "app_pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"
         ),
         st.Page(
-            "pages/2_History.py", title="History", icon=":material/history:", url_path="history"
+            "app_pages/history.py", title="History", icon=":material/history:", url_path="history"
         ),
     ]
 ).run()

@@ -20,7 +20,7 @@ def counts(page) -> tuple[int, int]:
 
 def test_both_columns_stream_together_and_stop_ends_both(page, streamlit_app, upstream):
     url = streamlit_app(
-        "pages/1_Compare.py",
+        "app_pages/compare.py",
         OLLAMA_HOST=upstream.url,
         ANTHROPIC_BASE_URL=upstream.url,
         ANTHROPIC_API_KEY="fake-ant-browser-test-key-0000",
