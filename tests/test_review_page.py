@@ -269,3 +269,14 @@ def test_reopening_a_past_report(env):
     at.session_state["shown_run_id"] = first.run_id
     at.run()
     assert any(m.value.strip() == "first report" for m in at.markdown)
+
+
+def test_a_control_character_in_the_report_leaves_the_view_and_downloads_working(env):
+    env.push(Script(tokens=["## Liability\n", "- “liabil\x02ity is unlimited”"]))
+    at = paste_and_review(app())
+    assert not at.exception
+    (record,) = records(at)
+    assert record.report.endswith("liabil\x02ity is unlimited”")
+    assert "Download Word" in [b.label for b in at.get("download_button")]
+    at.run()
+    assert not at.exception

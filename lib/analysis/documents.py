@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -18,6 +19,8 @@ DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
 # A page with fewer characters than this is treated as having no text layer.
 MIN_PAGE_CHARS = 20
+# PDFium writes \x02 where a word was hyphenated at a line end ("liabil\x02ity"): the word is one.
+_LINE_END_HYPHEN = re.compile(r"\x02[ \t]*(?:\r\n|\r|\n)?[ \t]*")
 
 
 class DocumentError(Exception):
@@ -79,6 +82,7 @@ def load_document(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BY
 
 
 def _normalise(text: str) -> str:
+    text = _LINE_END_HYPHEN.sub("", text)
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip("\ufeff")
 
 

@@ -2,6 +2,8 @@
 
 The Word conversion understands only what the report skeleton uses (headings, bullets, numbered
 lists, quotes, bold); model output is treated as text throughout, never as markup to execute.
+Control characters are dropped from both: Word's XML cannot hold them (python-docx refuses the
+whole document), and a model quoting a PDF passage passes them on.
 """
 
 from __future__ import annotations
@@ -15,19 +17,27 @@ from docx.shared import Pt
 from lib.runs.records import RunRecord
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+# What XML 1.0 cannot hold: C0 controls but tab and line breaks, lone surrogates, U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def exportable(text: str) -> str:
+    """Text with the characters no export format should carry removed."""
+    return _NOT_XML.sub("", text)
 _NUMBERED = re.compile(r"^\d+[.)]\s+")
 
 
 def _provenance(record: RunRecord) -> str:
     when = record.started.astimezone().strftime("%Y-%m-%d %H:%M")
-    return (
+    return exportable(
         f"Reviewed {when} by {record.model} ({record.provider}), template {record.template}; "
         f"report {record.status.label}."
     )
 
 
 def report_markdown(record: RunRecord) -> bytes:
-    return f"<!-- {_provenance(record)} -->\n\n{record.report}\n".encode()
+    provenance = _provenance(record).replace("--", "- -")
+    return f"<!-- {provenance} -->\n\n{exportable(record.report)}\n".encode()
 
 
 def _add_runs(paragraph, text: str) -> None:
@@ -44,7 +54,7 @@ def report_docx(record: RunRecord) -> bytes:
     document.styles["Normal"].font.size = Pt(10.5)
     note = document.add_paragraph()
     note.add_run(_provenance(record)).italic = True
-    for raw in record.report.splitlines():
+    for raw in exportable(record.report).splitlines():
         line = raw.rstrip()
         if not line.strip():
             continue

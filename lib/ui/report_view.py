@@ -93,7 +93,7 @@ def report_view(
         )
         right.download_button(
             "Download Word",
-            report_docx(record),
+            lambda: report_docx(record),  # built on click: a report is read far more than saved
             file_name=f"{stem} review.docx",
             mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             key=f"{key}_docx",
