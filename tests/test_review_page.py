@@ -280,3 +280,12 @@ def test_a_control_character_in_the_report_leaves_the_view_and_downloads_working
     assert "Download Word" in [b.label for b in at.get("download_button")]
     at.run()
     assert not at.exception
+
+
+def test_pasting_more_than_the_cap_says_so_and_reviews_nothing(env, monkeypatch):
+    monkeypatch.setenv("CRS_MAX_PASTE_CHARS", "50")
+    at = app()
+    at.text_area(key="review_text").input("x" * 60).run()
+    assert "60 characters; the limit is 50" in all_text(at).replace("\\", "")  # Markdown escapes
+    at.button(key="review").click().run()
+    assert not records(at) and env.streams() == []

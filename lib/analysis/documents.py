@@ -3,6 +3,10 @@
 PDF text comes from pypdfium2 (PDFium: fast, Apache/BSD licensed); DOCX from python-docx, walking
 the body so paragraphs and tables keep their document order; text files are decoded by BOM, then
 UTF-8, then charset-normalizer's best single-byte guess (cp1252 on a tie). All in memory.
+
+Uploads are hostile input: `Limits` bounds what a file may cost before its parser runs (a DOCX's
+declared uncompressed size and compression ratio, a PDF's page count); `lib.runs.document_sandbox`
+runs this module in a child process with memory and time limits for what no check can foresee.
 """
 
 from __future__ import annotations
@@ -21,6 +25,19 @@ SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markd
 MIN_PAGE_CHARS = 20
 # PDFium writes \x02 where a word was hyphenated at a line end ("liabil\x02ity"): the word is one.
 _LINE_END_HYPHEN = re.compile(r"\x02[ \t]*(?:\r\n|\r|\n)?[ \t]*")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one contract may cost to read. A 300-page contract is long; Word files compress text
+    about 5-10 times, so 100:1 is a bomb, not a contract."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_pages: int = 2_000
+    max_unzipped_bytes: int = 200 * 1024 * 1024
+    max_zip_ratio: float = 100.0
+    max_zip_entries: int = 10_000
+    max_paste_chars: int = 2_000_000
 
 
 class DocumentError(Exception):
@@ -49,12 +66,22 @@ class Document:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def document_from_text(text: str, name: str = "Pasted contract") -> Document:
+def document_from_text(
+    text: str, name: str = "Pasted contract", *, limits: Limits = Limits()
+) -> Document:
+    if len(text) > limits.max_paste_chars:
+        raise DocumentError(
+            f"The pasted text is {len(text):,} characters; the limit is "
+            f"{limits.max_paste_chars:,}. Paste the part to review, or upload the file."
+        )
     text = _normalise(text)
     return Document(name=name, text=text, kind="pasted", size_bytes=len(text.encode("utf-8")))
 
 
-def load_document(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+def load_document(
+    data: bytes, filename: str, *, max_bytes: int | None = None, limits: Limits = Limits()
+) -> Document:
+    max_bytes = limits.max_bytes if max_bytes is None else max_bytes
     suffix = PurePath(filename).suffix.lower()
     kind = SUPPORTED.get(suffix)
     if kind is None:
@@ -70,9 +97,9 @@ def load_document(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BY
     if not data:
         raise DocumentError(f"“{filename}” is empty.")
     if kind == "pdf":
-        text, pages, warnings = _read_pdf(data, filename)
+        text, pages, warnings = _read_pdf(data, filename, limits.max_pages)
     elif kind == "docx":
-        text, pages, warnings = _read_docx(data, filename), None, []
+        text, pages, warnings = _read_docx(data, filename, limits), None, []
     else:
         text, pages, warnings = _read_text(data, filename), None, []
     text = _normalise(text)
@@ -86,7 +113,7 @@ def _normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip("\ufeff")
 
 
-def _read_pdf(data: bytes, filename: str) -> tuple[str, int, list[str]]:
+def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[str, int, list[str]]:
     import pypdfium2 as pdfium
 
     try:
@@ -102,6 +129,11 @@ def _read_pdf(data: bytes, filename: str) -> tuple[str, int, list[str]]:
             "exporting it again."
         ) from None
     try:
+        if len(pdf) > max_pages:
+            raise DocumentError(
+                f"“{filename}” has {len(pdf):,} pages; the limit is {max_pages:,}. Split it and "
+                "review the part that matters."
+            )
         texts: list[str] = []
         empty_pages: list[int] = []
         for index in range(len(pdf)):
@@ -131,7 +163,26 @@ def _read_pdf(data: bytes, filename: str) -> tuple[str, int, list[str]]:
     return "\n\n".join(t for t in texts if t), pages, warnings
 
 
-def _read_docx(data: bytes, filename: str) -> str:
+def _check_zip(data: bytes, filename: str, limits: Limits) -> None:
+    """Refuse a zip bomb from its directory, before anything is decompressed.
+
+    The declared sizes can be trusted: `zipfile` stops each member at its declared size.
+    """
+    bomb = DocumentError(
+        f"“{filename}” unpacks to far more than a Word document holds; it may be damaged or built "
+        "to exhaust the server. Save it again from Word, or upload a PDF."
+    )
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+    if len(members) > limits.max_zip_entries:
+        raise bomb
+    unzipped = sum(member.file_size for member in members)
+    packed = sum(member.compress_size for member in members)
+    if unzipped > limits.max_unzipped_bytes or unzipped > limits.max_zip_ratio * max(packed, 1):
+        raise bomb
+
+
+def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -142,7 +193,10 @@ def _read_docx(data: bytes, filename: str) -> str:
             "it as .docx or PDF first."
         )
     try:
+        _check_zip(data, filename, limits)
         document = docx.Document(io.BytesIO(data))
+    except (DocumentError, MemoryError):
+        raise
     except Exception:
         raise DocumentError(
             f"“{filename}” could not be opened as a Word document; it may be damaged."

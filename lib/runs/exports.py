@@ -24,6 +24,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 def exportable(text: str) -> str:
     """Text with the characters no export format should carry removed."""
     return _NOT_XML.sub("", text)
+
+
 _NUMBERED = re.compile(r"^\d+[.)]\s+")
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import os
+
 import streamlit as st
 
-from lib.analysis.documents import Document, DocumentError, document_from_text, load_document
+from lib.analysis.documents import Document, DocumentError, document_from_text
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TEMPERATURE,
@@ -13,10 +16,12 @@ from lib.engine.provider_config import (
 )
 from lib.engine.settings import Settings
 from lib.runs import catalog
+from lib.runs.document_sandbox import UploadCache, limits_from_env, read_upload
 from lib.runs.launch import save_upload
 from lib.ui.safe import label, md
 
 DOCUMENT_KEY = "document"  # the contract in use, shared by the Review and Compare pages
+UPLOADS_KEY = "read_uploads"
 
 
 def document_input(settings: Settings, key: str) -> Document | None:
@@ -33,20 +38,31 @@ def document_input(settings: Settings, key: str) -> Document | None:
         key=f"{key}_source",
     )
     document: Document | None = None
+    limits, sandbox = limits_from_env(os.environ)
     if source == "Paste text":
         pasted = st.text_area(
             "Contract text", height=220, key=f"{key}_text", placeholder="Paste the contract here…"
         )
         if pasted.strip():
-            document = document_from_text(pasted)
+            try:
+                document = document_from_text(pasted, limits=limits)
+            except DocumentError as exc:
+                st.error(md(exc.message), icon=":material/content_paste:")
     else:
         upload = st.file_uploader(
             "Contract file", type=["pdf", "docx", "txt", "md"], key=f"{key}_file"
         )
         if upload is not None:
+            cache: UploadCache = state.setdefault(UPLOADS_KEY, UploadCache())
+            reader = functools.partial(read_upload, limits=limits, sandbox=sandbox)
+
+            def read_and_keep(data: bytes, name: str) -> Document:
+                parsed = reader(data, name)
+                save_upload(settings, name, data)
+                return parsed
+
             try:
-                document = load_document(upload.getvalue(), upload.name)
-                save_upload(settings, upload.name, upload.getvalue())
+                document = cache.read(upload.getvalue(), upload.name, read_and_keep)
             except DocumentError as exc:
                 st.error(md(exc.message), icon=":material/description:")
     if document is None:

@@ -49,7 +49,7 @@ def test_report_images_and_foreign_links_are_text_and_nothing_is_fetched(
     report = [
         "## Overall risk: HIGH\n\n",
         f"Leak ![x]({image}) here.\n\n",
-        f"Inline <img src=\"http://127.0.0.1:{port}/raw.png\"> tag.\n\n",
+        f'Inline <img src="http://127.0.0.1:{port}/raw.png"> tag.\n\n',
         f"See [the portal]({link}) and [Acme](https://www.acme.com/terms).\n\n",
         f"![ref][r]\n\n[r]: http://127.0.0.1:{port}/ref.png\n\n",
         "Done.",
