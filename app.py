@@ -1,7 +1,10 @@
 """Contract Review Studio: the entrypoint names the pages, and draws the Review page.
 
-`st.navigation` rather than the `pages/` folder alone, so the first page is listed as "Review"
-instead of after this file's name.
+`st.navigation` names the pages, so the first is listed as "Review" instead of after this file's
+name. The other pages' files are named exactly like their URL paths (`pages/compare.py` for
+/compare): Streamlit treats a `pages/` folder next to the entrypoint as an old-style multipage app
+for the first script run of the process and resolves the URL's page against the file names, so a
+file called `1_Compare.py` made a bookmark to /compare show "Page not found".
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from lib.ui.live_view import show_live
 from lib.ui.page import page_context
 from lib.ui.pickers import document_input, generation_settings, provider_picker
 from lib.ui.report_view import report_view
+from lib.ui.safe import hosts_in, label
 from lib.ui.tables import history_column_config
 
 
@@ -73,7 +77,7 @@ def review_page() -> None:
             instructions=instructions,
             perspective=perspective,
         )
-        with st.expander(f"Preview: {document.name}", expanded=False):
+        with st.expander(f"Preview: {label(document.name)}", expanded=False):
             cols = st.columns(3)
             cols[0].metric("Pages", document.pages if document.pages is not None else "—")
             cols[1].metric("Characters", f"{document.char_count:,}")
@@ -116,7 +120,7 @@ def review_page() -> None:
                     settings=settings,
                 )
                 state["shown_run_id"] = record.run_id
-                show_live(state, "review", [live])
+                show_live(state, "review", [live], allowed_hosts=hosts_in(document.text))
                 report_view(record, key="current", contract=document)
         else:
             shown = history.get(state.get("shown_run_id", ""))
@@ -160,11 +164,7 @@ st.navigation(
             url_path="review",
             default=True,
         ),
-        st.Page(
-            "pages/1_Compare.py", title="Compare", icon=":material/compare:", url_path="compare"
-        ),
-        st.Page(
-            "pages/2_History.py", title="History", icon=":material/history:", url_path="history"
-        ),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+        st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
     ]
 ).run()

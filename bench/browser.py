@@ -175,7 +175,7 @@ def compare_page(page: Page, upstream: FakeUpstream, n: int, rate: float) -> lis
         "ANTHROPIC_BASE_URL": upstream.url,
         "ANTHROPIC_API_KEY": "fake-ant-bench-not-a-key",
     }
-    with streamlit("pages/1_Compare.py", env) as (url, pid):
+    with streamlit("pages/compare.py", env) as (url, pid):
         _open(page, url, ["a", "b"])
         _paste(page, "Contract text")
         upstream.push(

@@ -18,7 +18,7 @@ from lib.runs.compare import better_side, comparison_table, findings_diff, timel
 from lib.runs.live import LiveRun, stop_all, watch
 from lib.runs.records import STATE_KEY
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Compare.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "compare.py")
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH. 12.1 Liability is unlimited."
 REPORT_A = "## Overall risk: HIGH\n### Indemnity — RED\n### Confidentiality — GREEN\n### Payment terms — YELLOW\n"
 REPORT_B = "## Overall risk: LOW\n### Indemnity — GREEN\n### Confidentiality — YELLOW\n"

@@ -3,6 +3,7 @@ import zipfile
 
 import pypdfium2 as pdfium
 import pytest
+from fpdf import FPDF
 
 from devtools.sample_files import docx_bytes, image_pdf_bytes, pdf_bytes
 from lib.analysis.documents import DocumentError, document_from_text, load_document
@@ -97,3 +98,15 @@ def test_docx_zip_without_word_content():
     with pytest.raises(DocumentError) as info:
         load_document(buffer.getvalue(), "odd.docx")
     assert "Word" in info.value.message
+
+
+def test_pdfium_line_end_hyphen_joins_the_word():
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.text(10, 20, "The Supplier accepts unlimited liabil-")
+    pdf.text(10, 26, "ity for all claims.")
+    document = load_document(bytes(pdf.output()), "hyphenated.pdf")
+    assert "\x02" not in document.text
+    assert "unlimited liability for all claims." in document.text
+    assert document_from_text("liabil\x02\r\nity").text == "liability"

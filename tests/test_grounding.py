@@ -308,3 +308,8 @@ def test_close_annotation_escapes_contract_markup() -> None:
     assert (
         "<b>" not in suffix and "\\<b\\>" in suffix and "\\$5" in suffix and "\\:red\\[" in suffix
     )
+
+
+def test_a_quoted_url_or_number_is_one_word_not_a_quote():
+    assert extract_quotes('Inline <img src="http://127.0.0.1:8080/raw.png"> and "§12.1(a)"') == []
+    assert len(extract_quotes('he wrote "one two three four"')) == 1

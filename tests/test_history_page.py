@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from lib.runs.records import RunRecord
 from lib.runs.run_log import RunLog
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_History.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "history.py")
 
 
 FINISHED = dict(

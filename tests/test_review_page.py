@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from devtools.fake_upstream import FakeUpstream, Script
 from devtools.sample_files import docx_bytes, pdf_bytes
+from lib.analysis.safe_markdown import safe_markdown
 from lib.analysis.samples import load_sample
 from lib.engine.provider_config import Provider
 from lib.runs.records import STATE_KEY
@@ -63,7 +64,7 @@ def test_paste_review_streams_report_and_records_history(env):
     env.push(Script(tokens=["## Overall risk: HIGH\n", *words]))
     at = paste_and_review(app())
     report = "## Overall risk: HIGH\n" + "".join(words)
-    assert any(m.value.strip() == report.strip() for m in at.markdown)
+    assert any(m.value.strip() == safe_markdown(report).strip() for m in at.markdown)
     (record,) = records(at)
     assert record.status == "done" and record.report == report
     assert record.output_tokens == 41 and record.tokens_reported
@@ -277,3 +278,23 @@ def test_with_no_model_reachable_the_clause_finder_reviews_a_sample(env, monkeyp
     assert quotes and all(q in sample.text for q in quotes)
     assert any("No language model was used" in c.value for c in at.caption)
     assert env.streams() == []
+
+
+def test_a_control_character_in_the_report_leaves_the_view_and_downloads_working(env):
+    env.push(Script(tokens=["## Liability\n", "- “liabil\x02ity is unlimited”"]))
+    at = paste_and_review(app())
+    assert not at.exception
+    (record,) = records(at)
+    assert record.report.endswith("liabil\x02ity is unlimited”")
+    assert "Download Word" in [b.label for b in at.get("download_button")]
+    at.run()
+    assert not at.exception
+
+
+def test_pasting_more_than_the_cap_says_so_and_reviews_nothing(env, monkeypatch):
+    monkeypatch.setenv("CRS_MAX_PASTE_CHARS", "50")
+    at = app()
+    at.text_area(key="review_text").input("x" * 60).run()
+    assert "60 characters; the limit is 50" in all_text(at).replace("\\", "")  # Markdown escapes
+    at.button(key="review").click().run()
+    assert not records(at) and env.streams() == []

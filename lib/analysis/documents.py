@@ -3,6 +3,10 @@
 PDF text comes from pypdfium2 (PDFium: fast, Apache/BSD licensed); DOCX from python-docx, walking
 the body so paragraphs and tables keep their document order; text files are decoded by BOM, then
 UTF-8, then charset-normalizer's best single-byte guess (cp1252 on a tie). All in memory.
+
+Uploads are hostile input: `Limits` bounds what a file may cost before its parser runs (a DOCX's
+declared uncompressed size and compression ratio, a PDF's page count); `lib.runs.document_sandbox`
+runs this module in a child process with memory and time limits for what no check can foresee.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -18,6 +23,21 @@ DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
 # A page with fewer characters than this is treated as having no text layer.
 MIN_PAGE_CHARS = 20
+# PDFium writes \x02 where a word was hyphenated at a line end ("liabil\x02ity"): the word is one.
+_LINE_END_HYPHEN = re.compile(r"\x02[ \t]*(?:\r\n|\r|\n)?[ \t]*")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one contract may cost to read. A 300-page contract is long; Word files compress text
+    about 5-10 times, so 100:1 is a bomb, not a contract."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_pages: int = 2_000
+    max_unzipped_bytes: int = 200 * 1024 * 1024
+    max_zip_ratio: float = 100.0
+    max_zip_entries: int = 10_000
+    max_paste_chars: int = 2_000_000
 
 
 class DocumentError(Exception):
@@ -39,6 +59,10 @@ class Document:
     # Where each page's text starts in `text` (PDFs), so a quote can name its page.
     page_starts: tuple[int, ...] | None = None
 
+    def __post_init__(self) -> None:
+        if self.page_starts is not None:  # a list when read back from the parsing process
+            object.__setattr__(self, "page_starts", tuple(self.page_starts))
+
     @property
     def char_count(self) -> int:
         return len(self.text)
@@ -48,12 +72,22 @@ class Document:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def document_from_text(text: str, name: str = "Pasted contract") -> Document:
+def document_from_text(
+    text: str, name: str = "Pasted contract", *, limits: Limits = Limits()
+) -> Document:
+    if len(text) > limits.max_paste_chars:
+        raise DocumentError(
+            f"The pasted text is {len(text):,} characters; the limit is "
+            f"{limits.max_paste_chars:,}. Paste the part to review, or upload the file."
+        )
     text = _normalise(text)
     return Document(name=name, text=text, kind="pasted", size_bytes=len(text.encode("utf-8")))
 
 
-def load_document(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+def load_document(
+    data: bytes, filename: str, *, max_bytes: int | None = None, limits: Limits = Limits()
+) -> Document:
+    max_bytes = limits.max_bytes if max_bytes is None else max_bytes
     suffix = PurePath(filename).suffix.lower()
     kind = SUPPORTED.get(suffix)
     if kind is None:
@@ -70,11 +104,11 @@ def load_document(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BY
         raise DocumentError(f"“{filename}” is empty.")
     page_starts: tuple[int, ...] | None = None
     if kind == "pdf":
-        page_texts, warnings = _read_pdf(data, filename)
+        page_texts, warnings = _read_pdf(data, filename, limits.max_pages)
         text, page_starts = _join_pages([_normalise(t) for t in page_texts])
         pages: int | None = len(page_texts)
     elif kind == "docx":
-        text, pages, warnings = _normalise(_read_docx(data, filename)), None, []
+        text, pages, warnings = _normalise(_read_docx(data, filename, limits)), None, []
     else:
         text, pages, warnings = _normalise(_read_text(data, filename)), None, []
     if not text.strip():
@@ -98,10 +132,11 @@ def _join_pages(page_texts: list[str]) -> tuple[str, tuple[int, ...]]:
 
 
 def _normalise(text: str) -> str:
+    text = _LINE_END_HYPHEN.sub("", text)
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip("\ufeff")
 
 
-def _read_pdf(data: bytes, filename: str) -> tuple[list[str], list[str]]:
+def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], list[str]]:
     import pypdfium2 as pdfium
 
     try:
@@ -117,6 +152,11 @@ def _read_pdf(data: bytes, filename: str) -> tuple[list[str], list[str]]:
             "exporting it again."
         ) from None
     try:
+        if len(pdf) > max_pages:
+            raise DocumentError(
+                f"“{filename}” has {len(pdf):,} pages; the limit is {max_pages:,}. Split it and "
+                "review the part that matters."
+            )
         texts: list[str] = []
         empty_pages: list[int] = []
         for index in range(len(pdf)):
@@ -146,7 +186,26 @@ def _read_pdf(data: bytes, filename: str) -> tuple[list[str], list[str]]:
     return texts, warnings
 
 
-def _read_docx(data: bytes, filename: str) -> str:
+def _check_zip(data: bytes, filename: str, limits: Limits) -> None:
+    """Refuse a zip bomb from its directory, before anything is decompressed.
+
+    The declared sizes can be trusted: `zipfile` stops each member at its declared size.
+    """
+    bomb = DocumentError(
+        f"“{filename}” unpacks to far more than a Word document holds; it may be damaged or built "
+        "to exhaust the server. Save it again from Word, or upload a PDF."
+    )
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+    if len(members) > limits.max_zip_entries:
+        raise bomb
+    unzipped = sum(member.file_size for member in members)
+    packed = sum(member.compress_size for member in members)
+    if unzipped > limits.max_unzipped_bytes or unzipped > limits.max_zip_ratio * max(packed, 1):
+        raise bomb
+
+
+def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -157,7 +216,10 @@ def _read_docx(data: bytes, filename: str) -> str:
             "it as .docx or PDF first."
         )
     try:
+        _check_zip(data, filename, limits)
         document = docx.Document(io.BytesIO(data))
+    except (DocumentError, MemoryError):
+        raise
     except Exception:
         raise DocumentError(
             f"“{filename}” could not be opened as a Word document; it may be damaged."

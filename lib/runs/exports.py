@@ -2,6 +2,8 @@
 
 The Word conversion understands only what the report skeleton uses (headings, bullets, numbered
 lists, quotes, bold); model output is treated as text throughout, never as markup to execute.
+Control characters are dropped from both: Word's XML cannot hold them (python-docx refuses the
+whole document), and a model quoting a PDF passage passes them on.
 """
 
 from __future__ import annotations
@@ -17,12 +19,21 @@ from lib.analysis.grounding import LEGEND, CheckedQuote, annotate_markdown
 from lib.runs.records import RunRecord
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+# What XML 1.0 cannot hold: C0 controls but tab and line breaks, lone surrogates, U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def exportable(text: str) -> str:
+    """Text with the characters no export format should carry removed."""
+    return _NOT_XML.sub("", text)
+
+
 _NUMBERED = re.compile(r"^\d+[.)]\s+")
 
 
 def _provenance(record: RunRecord) -> str:
     when = record.started.astimezone().strftime("%Y-%m-%d %H:%M")
-    return (
+    return exportable(
         f"Reviewed {when} by {record.model} ({record.provider}), template {record.template}; "
         f"report {record.status.label}."
     )
@@ -31,15 +42,17 @@ def _provenance(record: RunRecord) -> str:
 def _report_text(
     record: RunRecord, checked: Sequence[CheckedQuote] | None, markdown: bool = True
 ) -> str:
-    """The report as written, or with each quote's check after it and the legend at the end."""
+    """The report as written, or with each quote's check after it and the legend at the end;
+    free of control characters either way."""
     if not checked:
-        return record.report
+        return exportable(record.report)
     marked = annotate_markdown(record.report, checked, colour=False, markdown=markdown)
-    return f"{marked}\n\n{LEGEND}"
+    return exportable(f"{marked}\n\n{LEGEND}")
 
 
 def report_markdown(record: RunRecord, checked: Sequence[CheckedQuote] | None = None) -> bytes:
-    return f"<!-- {_provenance(record)} -->\n\n{_report_text(record, checked)}\n".encode()
+    provenance = _provenance(record).replace("--", "- -")
+    return f"<!-- {provenance} -->\n\n{_report_text(record, checked)}\n".encode()
 
 
 def _add_runs(paragraph, text: str) -> None:

@@ -18,6 +18,7 @@ import streamlit as st
 from lib.analysis.grounding import GroundingTracker, annotate_markdown
 from lib.engine.run_stats import RunStats
 from lib.runs.live import LiveRun, stop_all, watch
+from lib.ui.safe import label, md, show_markdown
 from lib.ui.segments import SegmentedText
 
 # Live figures change slowly; each refresh costs the browser as much as a text render.
@@ -46,7 +47,7 @@ def format_figures(stats: RunStats, now: float | None = None) -> str:
 
 
 def waiting_line(stats: RunStats) -> str:
-    reason = stats.waiting_reason or "Waiting for the model…"
+    reason = label(stats.waiting_reason) if stats.waiting_reason else "Waiting for the model…"
     return f"{reason} {stats.elapsed():.1f} s"
 
 
@@ -55,9 +56,13 @@ class _Pane:
 
     With a grounding tracker, each paragraph's quotes are checked as it completes and marked in
     place; a frozen segment is drawn with its marks once, the live tail with the marks so far.
+    Everything is drawn through the sanitiser: the report is model output.
     """
 
-    def __init__(self, container: Any, tracker: GroundingTracker | None) -> None:
+    def __init__(
+        self, container: Any, tracker: GroundingTracker | None, allowed_hosts: frozenset[str]
+    ) -> None:
+        self.allowed_hosts = allowed_hosts
         self.figures = container.empty()
         self.slot = container.empty()
         self.area = self.slot.container()
@@ -73,15 +78,23 @@ class _Pane:
         if self.tracker is not None:
             self.tracker.feed(self.report)
         if finished is not None:
-            self.live.markdown(self._marked(finished, self.live_start))
+            self._draw(finished, self.live_start)
             self.live_start += len(finished)
             self.live = self.area.empty()
-        self.live.markdown(self._marked(self.text.live, self.live_start))
+        self._draw(self.text.live, self.live_start)
 
-    def _marked(self, segment: str, offset: int) -> str:
+    def _draw(self, segment: str, offset: int) -> None:
         if self.tracker is None or not self.tracker.checked:
-            return segment
-        return annotate_markdown(segment, self.tracker.checked, offset=offset)
+            show_markdown(self.live, segment, self.allowed_hosts)
+            return
+        self.live.markdown(
+            annotate_markdown(
+                segment,
+                self.tracker.checked,
+                offset=offset,
+                sanitise=lambda text: md(text, self.allowed_hosts),
+            )
+        )
 
     def clear(self) -> None:
         self.figures.empty()
@@ -93,15 +106,19 @@ def show_live(
     group: str,
     lives: Sequence[LiveRun],
     containers: Sequence[Any] | None = None,
+    allowed_hosts: frozenset[str] = frozenset(),
 ) -> None:
     """Stream runs side by side (one per container) and cancel them however the script ends.
+
+    Links in the text stay links only to `allowed_hosts` (the contract's own, see `hosts_in`).
 
     The panes are emptied afterwards so the caller can draw the finished reports in their place.
     """
     if containers is None:
         containers = [st.container() for _ in lives] if len(lives) == 1 else st.columns(len(lives))
     panes = [
-        _Pane(container, live.tracker) for container, live in zip(containers, lives, strict=True)
+        _Pane(container, live.tracker, allowed_hosts)
+        for container, live in zip(containers, lives, strict=True)
     ]
     state.setdefault(ACTIVE_RUNS_KEY, {})[group] = list(lives)
     last_figures = 0.0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import os
+
 import streamlit as st
 
-from lib.analysis.documents import Document, DocumentError, document_from_text, load_document
+from lib.analysis.documents import Document, DocumentError, document_from_text
 from lib.analysis.samples import ATTRIBUTION, load_sample, sample_names
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
@@ -14,9 +17,12 @@ from lib.engine.provider_config import (
 )
 from lib.engine.settings import Settings
 from lib.runs import catalog
+from lib.runs.document_sandbox import UploadCache, limits_from_env, read_upload
 from lib.runs.launch import save_upload
+from lib.ui.safe import label, md
 
 DOCUMENT_KEY = "document"  # the contract in use, shared by the Review and Compare pages
+UPLOADS_KEY = "read_uploads"
 
 
 def document_input(settings: Settings, key: str) -> Document | None:
@@ -33,12 +39,16 @@ def document_input(settings: Settings, key: str) -> Document | None:
         key=f"{key}_source",
     )
     document: Document | None = None
+    limits, sandbox = limits_from_env(os.environ)
     if source == "Paste text":
         pasted = st.text_area(
             "Contract text", height=220, key=f"{key}_text", placeholder="Paste the contract here…"
         )
         if pasted.strip():
-            document = document_from_text(pasted)
+            try:
+                document = document_from_text(pasted, limits=limits)
+            except DocumentError as exc:
+                st.error(md(exc.message), icon=":material/content_paste:")
     elif source == "Try a sample contract":
         document = _sample_input(key)
     else:
@@ -46,16 +56,23 @@ def document_input(settings: Settings, key: str) -> Document | None:
             "Contract file", type=["pdf", "docx", "txt", "md"], key=f"{key}_file"
         )
         if upload is not None:
+            cache: UploadCache = state.setdefault(UPLOADS_KEY, UploadCache())
+            reader = functools.partial(read_upload, limits=limits, sandbox=sandbox)
+
+            def read_and_keep(data: bytes, name: str) -> Document:
+                parsed = reader(data, name)
+                save_upload(settings, name, data)
+                return parsed
+
             try:
-                document = load_document(upload.getvalue(), upload.name)
-                save_upload(settings, upload.name, upload.getvalue())
+                document = cache.read(upload.getvalue(), upload.name, read_and_keep)
             except DocumentError as exc:
-                st.error(exc.message, icon=":material/description:")
+                st.error(md(exc.message), icon=":material/description:")
     if document is None:
         return state.get(DOCUMENT_KEY)
     state[DOCUMENT_KEY] = document
     for warning in document.warnings:
-        st.warning(warning)
+        st.warning(md(warning))
     return document
 
 
@@ -125,17 +142,16 @@ def provider_picker(
     try:
         base_url = catalog.check_endpoint(base_url, settings)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         return None
     status = catalog.probe(provider, base_url, api_key)
     if not status.available:
-        st.warning(
-            f"{catalog.provider_label(provider)} is not available: {status.problem}\n\n{status.fix}"
-        )
+        name = catalog.provider_label(provider)
+        st.warning(md(f"{name} is not available: {status.problem}\n\n{status.fix}"))
         return None
     if not status.models:
-        st.warning(f"{catalog.provider_label(provider)} has no models. {status.fix}")
+        st.warning(md(f"{catalog.provider_label(provider)} has no models. {status.fix}"))
         return None
     model = st.selectbox("Model", status.models, key=f"{key}_model_{provider}")
-    st.caption(catalog.destination(provider, base_url))
+    st.caption(label(catalog.destination(provider, base_url)))
     return catalog.make_config(provider, settings, model=model, base_url=base_url, api_key=api_key)

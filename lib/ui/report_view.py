@@ -12,13 +12,13 @@ from lib.analysis.grounding import (
     annotate_markdown,
     ground_report,
 )
-from lib.analysis.grounding.annotate import escape
 from lib.engine.errors import ERROR_TITLES, ErrorKind
 from lib.engine.provider_config import Provider
 from lib.engine.providers import clause_finder
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
 from lib.runs.records import RunRecord
+from lib.ui.safe import hosts_in, label, md, show_markdown
 
 
 def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
@@ -34,8 +34,8 @@ def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
     ]
     for start in range(0, len(figures), per_row):
         row = figures[start : start + per_row]
-        for column, (label, value) in zip(st.columns(per_row), row, strict=False):
-            column.metric(label, value)
+        for column, (name, value) in zip(st.columns(per_row), row, strict=False):
+            column.metric(name, value)
     notes = [f"Token counts {counts}."]
     if record.provider == Provider.CLAUSE_FINDER.value:
         notes = [clause_finder.NO_MODEL_NOTE]
@@ -66,9 +66,10 @@ def run_outcome(record: RunRecord) -> None:
             else "Error"
         )
         kept = " The partial report above is kept." if record.report else ""
-        st.error(f"**{title}.** {record.error_message}{kept}", icon=":material/error:")
+        message = md(record.error_message or "")
+        st.error(f"**{title}.** {message}{kept}", icon=":material/error:")
     for note in record.notes:
-        st.warning(note)
+        st.warning(md(note))
 
 
 PASSAGE_CONTEXT = 400  # characters of contract shown around a quoted passage
@@ -115,7 +116,7 @@ def passages(grounding: Grounding, text: str, *, key: str) -> None:
         f"{counts['close']} close, {counts['not_found']} not found"
     )
     for item in grounding.disagreements:
-        st.warning(escape(item.message), icon=":material/search:")
+        st.warning(label(item.message), icon=":material/search:")
     with st.expander(title, icon=":material/fact_check:"):
         if found:
             chosen = st.selectbox(
@@ -129,12 +130,12 @@ def passages(grounding: Grounding, text: str, *, key: str) -> None:
             before = text[max(0, start - PASSAGE_CONTEXT) : start]
             after = text[end : end + PASSAGE_CONTEXT]
             where = _location(check, ", ")
-            st.caption(f"The contract{' at ' + escape(where) if where else ''}:")
+            st.caption(f"The contract{' at ' + label(where) if where else ''}:")
             st.markdown(
-                f"…{escape(before)} :orange-background[{escape(text[start:end])}] {escape(after)}…"
+                f"…{label(before)} :orange-background[{label(text[start:end])}] {label(after)}…"
             )
         for item in missing:
-            st.caption(f"✗ Not in the contract: “{escape(item.quote.text)}”")
+            st.caption(f"✗ Not in the contract: “{label(item.quote.text)}”")
 
 
 def report_view(
@@ -143,14 +144,19 @@ def report_view(
     """A finished (or stopped) report with its quote checks, figures and downloads.
 
     `contract` is the session's contract; the report's quotes are checked against it when it is
-    the one the run reviewed.
+    the one the run reviewed. Links in the report stay links only to hosts the contract names.
     """
-    label = record.status.label
-    st.caption(f"{record.document_name} · {record.provider} · {record.model} · {label}")
+    who = " · ".join(label(part) for part in (record.document_name, record.provider, record.model))
+    st.caption(f"{who} · {record.status.label}")
     grounding = _grounding(record, contract)
     checked = grounding.checked if grounding else None
-    if record.report:
-        st.markdown(annotate_markdown(record.report, checked) if checked else record.report)
+    hosts = hosts_in(_contract_text(record, contract))
+    if record.report and checked:
+        st.markdown(
+            annotate_markdown(record.report, checked, sanitise=lambda text: md(text, hosts))
+        )
+    elif record.report:
+        show_markdown(st, record.report, hosts)
     if grounding is not None and (grounding.checked or grounding.disagreements):
         passages(grounding, _contract_text(record, contract), key=key)
     elif record.grounding_label:
@@ -169,7 +175,7 @@ def report_view(
         )
         right.download_button(
             "Download Word",
-            report_docx(record, checked),
+            lambda: report_docx(record, checked),  # built on click: read far more than saved
             file_name=f"{stem} review.docx",
             mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             key=f"{key}_docx",

@@ -22,12 +22,17 @@ def counts(page) -> tuple[int, int]:
 
 def test_both_columns_stream_together_and_stop_ends_both(page, streamlit_app, upstream):
     url = streamlit_app(
-        "pages/1_Compare.py",
+        "pages/compare.py",
         OLLAMA_HOST=upstream.url,
         ANTHROPIC_BASE_URL=upstream.url,
         ANTHROPIC_API_KEY="fake-ant-browser-test-key-0000",
     )
     wait_for_app(page, url)
+    # Claude is the best configured model, so it takes the left; the right defaults to the clause
+    # finder, which reads no stream: put Ollama there so both sides stream from the fake server.
+    page.locator(".st-key-compare1_provider").click()
+    page.get_by_role("option", name="Ollama").click()
+    expect(page.locator(".st-key-compare1_model_ollama")).to_be_visible(timeout=15_000)
     paste_contract(page, CONTRACT)
 
     n = 120

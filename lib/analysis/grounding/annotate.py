@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from lib.analysis.grounding.tracker import CheckedQuote
 
@@ -51,6 +51,12 @@ def suffix(item: CheckedQuote, colour: bool = True, markdown: bool = True) -> st
     return f" :{tint}[{text}]" if colour else f" {text}"
 
 
+# Stand-ins for the marks while the report passes through a sanitiser: private-use characters
+# that no Markdown parser treats as syntax and no report contains.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_STAND_IN = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
+
+
 def annotate_markdown(
     report: str,
     checked: Iterable[CheckedQuote],
@@ -58,18 +64,31 @@ def annotate_markdown(
     *,
     offset: int = 0,
     markdown: bool = True,
+    sanitise: Callable[[str], str] | None = None,
 ) -> str:
     """The report with each quote's verdict right after it. `colour=False` for exports that do
     not understand Streamlit's `:red[...]` colour syntax. `offset` says where `report` starts
-    when it is one segment of a longer report (the live view draws segments)."""
+    when it is one segment of a longer report (the live view draws segments). `sanitise` cleans
+    the report's own text first; the marks, ours and already escaped, go in afterwards so the
+    sanitiser does not escape their colour syntax."""
     out: list[str] = []
+    marks: list[str] = []
     last = 0
+    report = report.replace(_OPEN, "").replace(_CLOSE, "") if sanitise else report
     for item in sorted(checked, key=lambda i: i.quote.end):
         end = item.quote.end - offset
         if item.quote.start < offset or end < last or end > len(report):
             continue
         out.append(report[last:end])
-        out.append(suffix(item, colour, markdown))
+        mark = suffix(item, colour, markdown)
+        if sanitise:
+            out.append(f"{_OPEN}{len(marks)}{_CLOSE}")
+            marks.append(mark)
+        else:
+            out.append(mark)
         last = end
     out.append(report[last:])
-    return "".join(out)
+    text = "".join(out)
+    if sanitise is None:
+        return text
+    return _STAND_IN.sub(lambda m: marks[int(m.group(1))], sanitise(text))

@@ -14,7 +14,8 @@ DISCLAIMER_PREFIX = "ai-assisted review, not legal advice"
 # next paragraph. Either mark may open or close, as models mix straight and curly marks.
 _INLINE = re.compile(r"[\"“]((?:[^\"“”\n]|\n(?![ \t]*\n))+)[\"”]")
 _BLOCK_LINE = re.compile(r"^[ \t]{0,3}>[ \t]?(.*)$", re.MULTILINE)
-_WORD = re.compile(r"\w+")
+# A word is a whitespace-separated token with a letter or digit in it: a URL or "§12.1" is one.
+_WORD = re.compile(r"[^\s]*\w[^\s]*")
 _MARKUP = re.compile(r"\*+|`+|\n[ \t]{0,3}>[ \t]?")
 
 

@@ -24,6 +24,7 @@ from lib.ui.live_view import show_live
 from lib.ui.page import page_context
 from lib.ui.pickers import DOCUMENT_KEY, document_input, generation_settings, provider_picker
 from lib.ui.report_view import report_view
+from lib.ui.safe import hosts_in, label
 
 st.set_page_config(
     page_title="Compare · Contract Review Studio", page_icon=":material/compare:", layout="wide"
@@ -37,11 +38,12 @@ st.caption("Both models review the same contract at the same time, with the same
 
 document = state.get(DOCUMENT_KEY)
 with st.expander(
-    f"Contract: {document.name}" if document else "Contract: none yet", expanded=document is None
+    f"Contract: {label(document.name)}" if document else "Contract: none yet",
+    expanded=document is None,
 ):
     document = document_input(settings, "compare")
     if document is not None:
-        st.caption(f"{document.name} · {document.char_count:,} characters")
+        st.caption(f"{label(document.name)} · {document.char_count:,} characters")
 
 best = catalog.choose_default(settings)
 defaults = (best, Provider.CLAUSE_FINDER if best is not Provider.CLAUSE_FINDER else Provider.OLLAMA)
@@ -97,7 +99,7 @@ if compare_clicked:
         ]
         state["comparison_id"] = comparison_id
         lives = [live for _, live in runs]
-        show_live(state, "compare", lives)
+        show_live(state, "compare", lives, allowed_hosts=hosts_in(document.text))
         state["compare_stats"] = {record.run_id: live.stats for record, live in runs}
 
 comparison_id = state.get("comparison_id")
@@ -124,12 +126,15 @@ if len(records) == 2:
     st.dataframe(table.style.apply(highlight, axis=1), width="stretch")
     diff = findings_diff(records)
     diff_columns = st.columns(2)
-    for column, label in zip(diff_columns, labels, strict=True):
-        flagged = diff[label]
-        column.markdown(f"**Flagged only by {label}**")
+    for column, side in zip(diff_columns, labels, strict=True):
+        flagged = diff[side]
+        column.markdown(f"**Flagged only by {label(side)}**")
         if flagged:
             column.markdown(
-                "\n".join(f"- {category} — {severity}" for category, severity in flagged.items())
+                "\n".join(
+                    f"- {label(category)} — {label(severity)}"
+                    for category, severity in flagged.items()
+                )
             )
         else:
             column.caption("Nothing the other model missed.")
@@ -147,9 +152,9 @@ if len(records) == 2:
         )
         st.altair_chart(chart, width="stretch")
     downloads = st.columns(3)
-    for column, label, record in zip(downloads, labels, records, strict=False):
+    for column, side, record in zip(downloads, labels, records, strict=False):
         column.download_button(
-            f"Report: {label}",
+            f"Report: {label(side)}",
             report_markdown(record),
             f"{record.model} review.md",
             "text/markdown",

@@ -12,6 +12,7 @@ from lib.runs.run_log import export_csv, export_json
 from lib.ui.page import current_settings, shared_run_log
 from lib.ui.pickers import DOCUMENT_KEY
 from lib.ui.report_view import report_view
+from lib.ui.safe import label
 from lib.ui.tables import history_column_config
 
 st.set_page_config(
@@ -77,7 +78,7 @@ if selected:
     if len(selected) == 1:
         record = log.get(selected[0])
         if record is not None:
-            st.subheader(f"Report: {record.document_name}")
+            st.subheader(f"Report: {label(record.document_name)}")
             report_view(record, key="history", contract=state.get(DOCUMENT_KEY))
     confirm = st.checkbox(
         f"Yes, delete the {len(selected)} selected run(s) permanently", key="confirm"

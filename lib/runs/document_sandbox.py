@@ -1,0 +1,137 @@
+"""Read an upload in a child process with memory and time limits, once per upload.
+
+A crash in PDFium, a parser stuck in a loop or a file that inflates past memory ends the child
+(`lib.analysis.document_worker`), never the app's server and every session in it. The child gets
+no environment but the path to this repository, so a parser exploit finds no keys in it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import subprocess
+import sys
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lib.analysis.documents import Document, DocumentError, Limits
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = ("-m", "lib.analysis.document_worker")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What the child may use: address space (covers the interpreter, ~100 MB) and wall time."""
+
+    memory_mb: int = 1_024
+    seconds: float = 60.0
+
+
+DEFAULT_LIMITS = Limits()
+DEFAULT_SANDBOX = Sandbox()
+
+
+def limits_from_env(environ: Mapping[str, str]) -> tuple[Limits, Sandbox]:
+    """Operator overrides: CRS_MAX_UPLOAD_MB, CRS_MAX_PAGES, CRS_MAX_PASTE_CHARS,
+    CRS_PARSE_MEMORY_MB, CRS_PARSE_SECONDS. A value that is not a positive number is ignored."""
+
+    def number(name: str, default: float) -> float:
+        try:
+            value = float(environ.get(name, ""))
+        except ValueError:
+            return default
+        return value if value > 0 else default
+
+    base, box = Limits(), Sandbox()
+    limits = dataclasses.replace(
+        base,
+        max_bytes=int(number("CRS_MAX_UPLOAD_MB", base.max_bytes / 1_048_576) * 1_048_576),
+        max_pages=int(number("CRS_MAX_PAGES", base.max_pages)),
+        max_paste_chars=int(number("CRS_MAX_PASTE_CHARS", base.max_paste_chars)),
+    )
+    sandbox = Sandbox(
+        memory_mb=int(number("CRS_PARSE_MEMORY_MB", box.memory_mb)),
+        seconds=number("CRS_PARSE_SECONDS", box.seconds),
+    )
+    return limits, sandbox
+
+
+def read_upload(
+    data: bytes,
+    filename: str,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    sandbox: Sandbox = DEFAULT_SANDBOX,
+    worker: Sequence[str] = WORKER,
+) -> Document:
+    """The upload as a `Document`, or a `DocumentError` saying why not; `worker` is the child's
+    Python arguments (tests put a crashing or hanging one there)."""
+    header = json.dumps({"name": filename, "limits": dataclasses.asdict(limits)}).encode()
+    command = [
+        sys.executable,
+        *worker,
+        str(sandbox.memory_mb),
+        str(max(1, round(sandbox.seconds))),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            input=header + b"\n" + data,
+            capture_output=True,
+            timeout=sandbox.seconds,
+            cwd=ROOT,
+            env={"PYTHONPATH": str(ROOT)},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise DocumentError(
+            f"“{filename}” took longer than {sandbox.seconds:.0f} s to read and was abandoned; it "
+            "may be damaged or built to stall the reader. Export it again, or paste the text."
+        ) from None
+    try:
+        result = json.loads(done.stdout) if done.returncode == 0 else {}
+    except ValueError:
+        result = {}
+    if "document" in result:
+        return Document(**result["document"])
+    if result.get("error") == "memory":
+        raise DocumentError(
+            f"“{filename}” needs more than {sandbox.memory_mb:,} MB to read; it may be damaged or "
+            "built to exhaust the server. Export it again, or paste the text."
+        )
+    if "error" in result:
+        raise DocumentError(str(result["error"]))
+    raise DocumentError(
+        f"“{filename}” made the document reader fail; it may be damaged or built to attack it. "
+        "Export it again (e.g. print to a new PDF), or paste the text."
+    )
+
+
+class UploadCache:
+    """The last few uploads read, by content and name: Streamlit reruns the page on every click,
+    and each rerun would otherwise start a child and parse the file again."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, str], Document | DocumentError] = OrderedDict()
+
+    def read(
+        self, data: bytes, filename: str, reader: Callable[[bytes, str], Document]
+    ) -> Document:
+        key = (hashlib.sha256(data).hexdigest(), filename)
+        if key not in self._entries:
+            try:
+                self._entries[key] = reader(data, filename)
+            except DocumentError as exc:
+                self._entries[key] = exc
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        self._entries.move_to_end(key)
+        entry = self._entries[key]
+        if isinstance(entry, DocumentError):
+            raise entry
+        return entry

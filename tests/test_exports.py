@@ -1,0 +1,46 @@
+"""Downloads survive any report text: control characters from PDFs never break the Word file."""
+
+from __future__ import annotations
+
+import io
+
+from docx import Document as DocxDocument
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib.runs.exports import report_docx, report_markdown
+from lib.runs.records import RunRecord
+
+
+def record(report: str, model: str = "m") -> RunRecord:
+    return RunRecord(
+        page="review",
+        provider="ollama",
+        model=model,
+        endpoint="http://localhost:11434",
+        document_name="c.pdf",
+        document_chars=10,
+        document_sha256="0" * 64,
+        template="standard",
+        report=report,
+    )
+
+
+def docx_text(data: bytes) -> str:
+    return "\n".join(p.text for p in DocxDocument(io.BytesIO(data)).paragraphs)
+
+
+def test_a_report_quoting_pdf_text_with_control_characters_exports_to_word():
+    report = "## Liability\n- Quote: “liabil\x02ity is unlimited”\x0b\x1f\x00 **cap**\ud800"
+    text = docx_text(report_docx(record(report, model="evil\x07model")))
+    assert "Quote: “liability is unlimited” cap" in text
+    assert "evilmodel" in text
+    markdown = report_markdown(record(report)).decode()
+    assert "\x02" not in markdown and "liability is unlimited" in markdown
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None, max_codepoint=0xFFFF), max_size=200))
+def test_any_report_text_exports(report):
+    assert docx_text(report_docx(record(report))).startswith("Reviewed")
+    assert report_markdown(record(report)).startswith(b"<!-- Reviewed")
