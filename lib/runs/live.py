@@ -27,10 +27,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from lib.engine.errors import BadResponse, ProviderError
 from lib.engine.run_stats import RunStats
-from lib.engine.stream_model import ModelStream
+
+
+class TextStream(Protocol):
+    """What a live run reads: a `ModelStream`, or a long review made of several of them."""
+
+    stats: RunStats
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None: ...
+
 
 _END = object()
 DEFAULT_POLL_S = 0.1
@@ -62,9 +73,7 @@ def render_interval() -> float:
 class LiveRun:
     """One model run in the background; the script thread reads it through `watch()`."""
 
-    def __init__(
-        self, stream: ModelStream, on_end: Callable[[LiveRun], None] | None = None
-    ) -> None:
+    def __init__(self, stream: TextStream, on_end: Callable[[LiveRun], None] | None = None) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
         Pages use it to record the run (history row, run log) even when the script that started

@@ -49,6 +49,9 @@ class RunRecord:
     comparison_id: str | None = None
     contract_text: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Long reviews only: "parts" or "focus", and how many model calls the plan made before merging.
+    strategy: str | None = None
+    parts: int | None = None
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings

@@ -25,7 +25,7 @@ from lib.engine.settings import Settings
 from lib.runs.csv_export import csv_bytes
 from lib.runs.records import RunRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 10.0
 
 CREATE_V1 = """
@@ -63,6 +63,10 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN document_sha256 TEXT NOT NULL DEFAULT '';
     ALTER TABLE runs ADD COLUMN comparison_id TEXT;
     CREATE INDEX runs_comparison ON runs(comparison_id);
+    """,
+    2: """
+    ALTER TABLE runs ADD COLUMN strategy TEXT;
+    ALTER TABLE runs ADD COLUMN parts INTEGER;
     """,
 }
 
