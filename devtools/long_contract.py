@@ -100,7 +100,7 @@ def long_contract(chars: int = 300_000, seed: int = 7) -> LongContract:
     evenly through the document."""
     rng = random.Random(seed)
     out = [
-        "FRANCHISE AGREEMENT\n\nThis Franchise Agreement (the \"Agreement\") is entered into as of "
+        'FRANCHISE AGREEMENT\n\nThis Franchise Agreement (the "Agreement") is entered into as of '
         'January 15, 2024 (the "Effective Date") by and between Northwind Foods, Inc., a Delaware '
         'corporation ("Franchisor"), and Harbour Street Eats LLC, a Maine limited liability '
         'company ("Franchisee").\n\n'
