@@ -36,6 +36,8 @@ class Document:
     size_bytes: int
     pages: int | None = None
     warnings: list[str] = field(default_factory=list)
+    # Offset in `text` where each page begins (page 1 first), where the file has pages.
+    page_starts: tuple[int, ...] | None = None
 
     @property
     def char_count(self) -> int:
@@ -66,8 +68,9 @@ def load_document(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BY
         )
     if not data:
         raise DocumentError(f"“{filename}” is empty.")
+    page_starts: tuple[int, ...] | None = None
     if kind == "pdf":
-        text, pages, warnings = _read_pdf(data, filename)
+        text, pages, warnings, page_starts = _read_pdf(data, filename)
     elif kind == "docx":
         text, pages, warnings = _read_docx(data, filename), None, []
     else:
@@ -75,14 +78,14 @@ def load_document(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BY
     text = _normalise(text)
     if not text.strip():
         raise DocumentError(f"“{filename}” contains no text.")
-    return Document(filename, text, kind, len(data), pages, warnings)
+    return Document(filename, text, kind, len(data), pages, warnings, page_starts)
 
 
 def _normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip("\ufeff")
 
 
-def _read_pdf(data: bytes, filename: str) -> tuple[str, int, list[str]]:
+def _read_pdf(data: bytes, filename: str) -> tuple[str, int, list[str], tuple[int, ...]]:
     import pypdfium2 as pdfium
 
     try:
@@ -103,7 +106,8 @@ def _read_pdf(data: bytes, filename: str) -> tuple[str, int, list[str]]:
         for index in range(len(pdf)):
             page = pdf[index]
             textpage = page.get_textpage()
-            page_text = textpage.get_text_bounded().strip()
+            # Normalised per page, so the page offsets hold in the finished text.
+            page_text = _normalise(textpage.get_text_bounded()).strip()
             textpage.close()
             page.close()
             if len(page_text) < MIN_PAGE_CHARS:
@@ -124,7 +128,11 @@ def _read_pdf(data: bytes, filename: str) -> tuple[str, int, list[str]]:
             f"{len(empty_pages)} of {pages} pages have no text (pages {listed}); they may be "
             "scanned images and are missing from the review."
         )
-    return "\n\n".join(t for t in texts if t), pages, warnings
+    starts, offset = [], 0
+    for page_text in texts:
+        starts.append(offset)
+        offset += len(page_text) + 2 if page_text else 0
+    return "\n\n".join(t for t in texts if t), pages, warnings, tuple(starts)
 
 
 def _read_docx(data: bytes, filename: str) -> str:
