@@ -237,3 +237,18 @@ def test_review_page_plans_and_runs_a_long_contract_by_itself(fake_upstream, tmp
     assert record.parts == len(steps) - sum(steps["Tokens"].isna())
     assert record.report.endswith("".join(MERGED))
     assert not any(r.over_limit for r in fake_upstream.streams())
+
+
+@pytest.mark.builtin
+def test_the_built_in_model_reviews_a_contract_longer_than_its_context():
+    """The real llama.cpp server enforces its own context: every call must fit it."""
+    config = ProviderConfig(Provider.BUILTIN, "gemma-3-270m-it", context_length=2048)
+    text = long_contract(10_000).text
+    plan = plan_long_review(
+        GENERAL, text, "Franchise", context_length=2048, max_tokens=48, strategy=Strategy.PARTS
+    )
+    assert plan.model_calls >= 2
+    review = LongReview(config, plan, temperature=0)
+    run_to_end(review)
+    assert review.stats.status is RunStatus.DONE, review.stats.error_message
+    assert review.stats.calls_done >= plan.model_calls + 1 and review.merged
