@@ -9,10 +9,10 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import builtin, documents, parsers
+from bench import builtin, documents, long_review, parsers
 from bench.report import render
 
-SECTIONS = ("parsers", "browser", "documents", "builtin")
+SECTIONS = ("parsers", "browser", "documents", "builtin", "long_review")
 
 
 def machine() -> str:
@@ -53,6 +53,14 @@ def main() -> None:
     if "builtin" in wanted:
         print("built-in model…", flush=True)
         results["builtin"] = builtin.run()
+    if "long_review" in wanted:
+        print("long contracts…", flush=True)
+        chars = 60_000 if args.quick else 300_000
+        results["long_review"] = {
+            "results": long_review.run(quick=args.quick),
+            "prefill": long_review.DEFAULT_PREFILL,
+            "chars": chars,
+        }
     command = "make bench" if not args.quick else "python -m bench --quick"
     text = render(results, machine(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), command)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.runs.launch import launch, long_review_allowed, model_context
 from lib.runs.long_review import LongReview
-from lib.runs.records import STATE_KEY, SessionHistory
+from lib.runs.records import STATE_KEY, RunRecord, SessionHistory, records_to_dataframe
 from lib.runs.run_log import RunLog
 
 GENERAL = TEMPLATES["general"]
@@ -252,3 +253,29 @@ def test_the_built_in_model_reviews_a_contract_longer_than_its_context():
     run_to_end(review)
     assert review.stats.status is RunStatus.DONE, review.stats.error_message
     assert review.stats.calls_done >= plan.model_calls + 1 and review.merged
+
+
+def test_history_shows_how_a_run_was_reviewed():
+    single = RunRecord("review", "ollama", "m", "", "doc", 10, "", "general")
+    long = RunRecord("review", "ollama", "m", "", "doc", 10, "", "general", strategy="focus")
+    long.parts = 13
+    frame = records_to_dataframe([single, long])
+    assert dict(zip(frame.index, frame["review"], strict=True)) == {
+        single.run_id: "one pass",
+        long.run_id: "focus, 13 calls + merge",
+    }
+
+
+def test_an_older_run_log_gains_the_long_review_columns(tmp_path):
+    path = tmp_path / "runs.sqlite3"
+    RunLog(path)
+    with sqlite3.connect(path) as db:  # as a log written before long reviews existed
+        db.execute("ALTER TABLE runs DROP COLUMN strategy")
+        db.execute("ALTER TABLE runs DROP COLUMN parts")
+        db.execute("PRAGMA user_version = 2")
+    log = RunLog(path)
+    record = RunRecord("review", "ollama", "m", "", "doc", 10, "", "general", strategy="parts")
+    record.parts = 18
+    log.append(record)
+    stored = log.get(record.run_id)
+    assert stored is not None and (stored.strategy, stored.parts) == ("parts", 18)

@@ -79,6 +79,7 @@ COLUMNS = {
     "model": "Model",
     "document": "Document",
     "template": "Template",
+    "review": "Review",
     "input_tokens": "Input tokens",
     "output_tokens": "Output tokens",
     "counts": "Counts",
@@ -88,6 +89,13 @@ COLUMNS = {
     "status": "Status",
     "cost_usd": "Cost (USD)",
 }
+
+
+def review_mode(record: RunRecord) -> str:
+    if not record.strategy:
+        return "one pass"
+    calls = f", {record.parts} calls" if record.parts else ""
+    return f"{record.strategy}{calls} + merge"
 
 
 def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
@@ -100,6 +108,7 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "model": r.model,
             "document": r.document_name,
             "template": r.template,
+            "review": review_mode(r),
             "input_tokens": r.input_tokens,
             "output_tokens": r.output_tokens,
             "counts": "reported" if r.tokens_reported else "estimated",
@@ -127,6 +136,9 @@ def history_column_config() -> dict[str, Any]:
         "model": cc.TextColumn(COLUMNS["model"]),
         "document": cc.TextColumn(COLUMNS["document"]),
         "template": cc.TextColumn(COLUMNS["template"]),
+        "review": cc.TextColumn(
+            COLUMNS["review"], help="One pass, or section by section: strategy and model calls"
+        ),
         "input_tokens": cc.NumberColumn(COLUMNS["input_tokens"], format="%d"),
         "output_tokens": cc.NumberColumn(COLUMNS["output_tokens"], format="%d"),
         "counts": cc.TextColumn(COLUMNS["counts"], help="Reported by the provider, or estimated"),
