@@ -38,8 +38,8 @@ _STRATEGY_LABELS = {
     Strategy.PARTS: "Whole contract, part by part",
     Strategy.FOCUS: "Relevant passages per category",
 }
-# Measured in bench/long_review.py: a fifth of the tokens and under half the wall time of PARTS
-# on a 300,000-character contract (docs/BENCHMARKS.md).
+# Measured in bench/long_review.py on a 300,000-character contract at 8k context: an eighth of the
+# tokens PARTS sends and a quarter of its wall time (docs/BENCHMARKS.md, section 7).
 DEFAULT_STRATEGY = Strategy.FOCUS
 
 USABLE_SHARE = 0.9
