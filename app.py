@@ -16,11 +16,11 @@ from lib.analysis.prompts import (
     TEMPLATES,
     build_prompt,
     default_instructions,
-    fits_context,
 )
-from lib.runs.launch import context_limit, launch
+from lib.runs.launch import launch
 from lib.runs.records import records_to_csv, records_to_dataframe
 from lib.ui.live_view import show_live
+from lib.ui.long_review_panel import long_review_panel
 from lib.ui.page import page_context
 from lib.ui.pickers import document_input, generation_settings, provider_picker
 from lib.ui.report_view import report_view
@@ -69,6 +69,7 @@ def review_page() -> None:
             label_visibility="collapsed",
         )
 
+    plan = None
     if document is not None:
         prompt = build_prompt(
             template,
@@ -83,12 +84,15 @@ def review_page() -> None:
             cols[1].metric("Characters", f"{document.char_count:,}")
             cols[2].metric("Tokens (estimate, with instructions)", f"{prompt.estimated_tokens:,}")
             st.text(document.text[:5000] + ("\n…" if document.char_count > 5000 else ""))
-        limit = context_limit(config) if config else None
-        if not fits_context(prompt.estimated_tokens, max_tokens, limit):
-            st.warning(
-                f"This contract (~{prompt.estimated_tokens:,} tokens) plus a {max_tokens:,}-token"
-                f" answer will not fit the model's {limit:,}-token context. Use a model with a"
-                " longer context or review a shorter excerpt."
+        if config is not None:
+            plan = long_review_panel(
+                config,
+                document,
+                template_key,
+                instructions,
+                perspective,
+                max_tokens,
+                prompt.estimated_tokens,
             )
 
     review_col, stop_col, _ = st.columns([1, 1, 6])
@@ -118,6 +122,7 @@ def review_page() -> None:
                     history=history,
                     run_log=run_log,
                     settings=settings,
+                    plan=plan,
                 )
                 state["shown_run_id"] = record.run_id
                 show_live(state, "review", [live], allowed_hosts=hosts_in(document.text))

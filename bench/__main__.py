@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import builtin, clause_eval, clause_speed, documents, grounding, parsers
+from bench import builtin, clause_eval, clause_speed, documents, grounding, long_review, parsers
 from bench.report import render
 
 # Benchmarks whose own printed tables go into the report as they are: (section, title, run).
@@ -25,7 +25,14 @@ PRINTED: list[tuple[str, str, Callable[[], None]]] = [
     ("clause_speed", "Clause finder speed (`python -m bench.clause_speed`)", clause_speed.main),
     ("grounding", "Quote checks (`python -m bench.grounding`)", grounding.main),
 ]
-SECTIONS = ("parsers", "browser", "documents", "builtin", *(name for name, _, _ in PRINTED))
+SECTIONS = (
+    "parsers",
+    "browser",
+    "documents",
+    "builtin",
+    "long_review",
+    *(name for name, _, _ in PRINTED),
+)
 
 
 def printed(run: Callable[[], None]) -> str:
@@ -73,6 +80,14 @@ def main() -> None:
     if "builtin" in wanted:
         print("built-in model…", flush=True)
         results["builtin"] = builtin.run()
+    if "long_review" in wanted:
+        print("long contracts…", flush=True)
+        chars = 60_000 if args.quick else 300_000
+        results["long_review"] = {
+            "results": long_review.run(quick=args.quick),
+            "prefill": long_review.DEFAULT_PREFILL,
+            "chars": chars,
+        }
     for name, title, run in PRINTED:
         if name in wanted:
             print(f"{name}…", flush=True)

@@ -176,6 +176,19 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
             "machine's speed drifts between runs.",
             "",
         ]
+    if "long_review" in results:
+        from bench.long_review import table
+
+        long = results["long_review"]
+        lines += [
+            "## 7. Long contracts (section by section, 8,192-token context)",
+            "",
+            table(long["results"], long["prefill"], long["chars"]),
+            "",
+            "No request may exceed the context (last column). The default strategy is the one",
+            "that sends the fewest tokens in the least time on the long contract.",
+            "",
+        ]
     for title, body in results.get("printed", []):
         lines += [f"## {title}", "", body.rstrip(), ""]
     lines += PROFILE_NOTES.splitlines()

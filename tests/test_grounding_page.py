@@ -69,7 +69,7 @@ def test_quotes_are_marked_and_counted(env, tmp_path):
     assert record.crosscheck_disagreements == 1
     (logged,) = RunLog(tmp_path / "history.sqlite3").query()
     assert logged.grounding_label == "1/3 verified, 1 close, 1 not found"
-    assert at.dataframe[0].value["grounding"].iloc[0] == "1/3 verified, 1 close, 1 not found"
+    assert at.dataframe[-1].value["grounding"].iloc[0] == "1/3 verified, 1 close, 1 not found"
 
 
 def test_a_quote_opens_its_passage_with_clause_number(env):

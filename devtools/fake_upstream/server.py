@@ -19,7 +19,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import uvicorn
 
 from devtools.fake_upstream import wire
+from lib.analysis.tokens import estimate_tokens
 
 FIXTURES = Path(__file__).resolve().parent / "recordings"
 DEFAULT_TOKENS = [
@@ -71,6 +72,8 @@ class Script:
     error_style: str | None = None
     prompt_tokens: int | None = None
     finish_reason: str | None = None
+    # When > 0: wait prompt tokens / this rate before answering, as a model reads its prompt.
+    prefill_tokens_per_s: float = 0.0
 
 
 @dataclass
@@ -84,6 +87,12 @@ class RequestRecord:
     bytes_sent: int = 0
     disconnected_at: float | None = None
     completed: bool = False
+    # Prompt tokens estimated as the app estimates them, the answer room asked for, the context
+    # the request met, and whether the two together went over it (rejected or truncated).
+    prompt_estimate: int = 0
+    requested_output: int = 0
+    context_limit: int | None = None
+    over_limit: bool = False
     # Add to a monotonic time from this record to get wall-clock time (browser timestamps).
     wall_offset: float = field(default_factory=lambda: time.time() - time.monotonic())
 
@@ -117,10 +126,19 @@ class FakeApp:
         self.records: list[RequestRecord] = []
         self.lock = threading.Lock()
         self.model_context_length = 8192
+        # A model server's context: None for unlimited. Over it, "reject" answers a
+        # context-length error; "truncate" answers anyway, as Ollama does, having read less.
+        self.context_limit: int | None = None
+        self.context_mode = "reject"
+        # Picks the script from the request itself (a benchmark answering per kind of prompt).
+        self.responder: Callable[[dict[str, Any]], Script] | None = None
 
-    def next_script(self) -> Script:
+    def next_script(self, body: dict[str, Any]) -> Script:
         with self.lock:
-            return self.scripts.popleft() if self.scripts else dataclasses.replace(self.default)
+            if self.scripts:
+                return self.scripts.popleft()
+            responder = self.responder
+        return responder(body) if responder else dataclasses.replace(self.default)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -164,11 +182,19 @@ class FakeApp:
             with self.lock:
                 records = [dataclasses.asdict(r) for r in self.records]
             await json_response(send, 200, records)
+        elif path == "/_control/context" and method == "POST":
+            data = json.loads(body)
+            with self.lock:
+                self.context_limit = data.get("limit")
+                self.context_mode = data.get("mode", "reject")
+            await json_response(send, 200, {"ok": True})
         elif path == "/_control/reset":
             with self.lock:
                 self.scripts.clear()
                 self.records.clear()
                 self.default = Script()
+                self.context_limit = None
+                self.context_mode = "reject"
             await json_response(send, 200, {"ok": True})
         else:
             await json_response(send, 404, {"error": "unknown control path"})
@@ -197,7 +223,7 @@ class FakeApp:
                     "details": {"family": "llama"},
                     "model_info": {
                         "general.architecture": "llama",
-                        "llama.context_length": self.model_context_length,
+                        "llama.context_length": self.context_limit or self.model_context_length,
                     },
                 },
             )
@@ -249,7 +275,8 @@ class FakeApp:
                     },
                 )
         elif path in ("/api/chat", "/v1/chat/completions", "/v1/messages"):
-            await self.stream(record, self.next_script(), receive, send)
+            body = record.body if isinstance(record.body, dict) else {}
+            await self.stream(record, self.next_script(body), receive, send)
         else:
             await json_response(send, 404, {"error": f"no route {path}"})
 
@@ -265,10 +292,19 @@ class FakeApp:
             bodies = wire.ERROR_BODIES[family]
             await json_response(send, script.status, bodies.get(script.status, bodies[500]))
             return
-        if script.fault == "context":
+        self.measure(record, family, body)
+        rejected = record.over_limit and self.context_mode == "reject"
+        if script.fault == "context" or rejected:
             style = {"ollama": "ollama", "anthropic": "anthropic"}.get(family, script.dialect)
             await json_response(send, 400, wire.CONTEXT_BODIES[style])
             return
+        if record.over_limit and record.context_limit is not None:
+            # Ollama's silent truncation: it reads what fits and says so only in its counts.
+            read = max(1, record.context_limit - record.requested_output)
+            script = dataclasses.replace(script, prompt_tokens=read)
+        if script.prefill_tokens_per_s > 0:
+            prefill = record.prompt_estimate / script.prefill_tokens_per_s
+            script = dataclasses.replace(script, first_delay=script.first_delay + prefill)
         frames = self.frames(family, script, body, model)
         media = "application/x-ndjson" if family == "ollama" else "text/event-stream; charset=utf-8"
         await send(
@@ -328,6 +364,34 @@ class FakeApp:
             if not disconnected.is_set():
                 await _wait(disconnected, 0.05)
             watcher.cancel()
+
+    def measure(self, record: RequestRecord, family: str, body: dict[str, Any]) -> None:
+        """Size the request as the app sizes it and hold it against the context."""
+        texts: list[str] = []
+        system = body.get("system")
+        for part in [system] if isinstance(system, str) else system or []:
+            texts.append(part if isinstance(part, str) else str(part.get("text", "")))
+        for message in body.get("messages") or []:
+            content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, str):
+                texts.append(content)
+            elif isinstance(content, list):
+                texts.extend(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        record.prompt_estimate = sum(estimate_tokens(t) for t in texts)
+        options = body.get("options") or {}
+        if family == "ollama":
+            record.requested_output = int(options.get("num_predict") or 0)
+        else:
+            record.requested_output = int(
+                body.get("max_tokens") or body.get("max_completion_tokens") or 0
+            )
+        if self.context_limit is None:
+            return
+        limit = int(self.context_limit)
+        if family == "ollama" and options.get("num_ctx"):
+            limit = min(limit, int(options["num_ctx"]))  # Ollama holds a request to its num_ctx
+        record.context_limit = limit
+        record.over_limit = record.prompt_estimate + record.requested_output > limit
 
     def frames(
         self, family: str, script: Script, body: dict[str, Any], model: str
@@ -516,3 +580,6 @@ class FakeUpstream:
             self.app.scripts.clear()
             self.app.records.clear()
             self.app.default = Script()
+            self.app.context_limit = None
+            self.app.context_mode = "reject"
+            self.app.responder = None

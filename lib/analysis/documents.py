@@ -162,7 +162,8 @@ def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], li
         for index in range(len(pdf)):
             page = pdf[index]
             textpage = page.get_textpage()
-            page_text = textpage.get_text_bounded().strip()
+            # Normalised per page, so the page offsets hold in the finished text.
+            page_text = _normalise(textpage.get_text_bounded()).strip()
             textpage.close()
             page.close()
             if len(page_text) < MIN_PAGE_CHARS:

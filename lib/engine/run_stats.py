@@ -56,6 +56,8 @@ class RunStats:
     notes: list[str] = field(default_factory=list)
     # Set while the run waits for something other than the model (e.g. the built-in server busy).
     waiting_reason: str | None = None
+    # Where a run of several model calls is (e.g. "part 3 of 12 · about 2 min left"); None for one.
+    progress: str | None = None
     # Text so far as pieces, joined on demand: appending to one growing string would copy the
     # whole report for every token (quadratic on a long report).
     _parts: list[str] = field(default_factory=list, repr=False)

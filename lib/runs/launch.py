@@ -8,16 +8,19 @@ it (and the run log) when the run ends — however it ends, even if the page scr
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import PurePath
 
 from lib.analysis.documents import Document
 from lib.analysis.grounding import GroundingTracker, contract_index, ground_report
+from lib.analysis.long_plan import LongPlan
 from lib.analysis.prompts import TEMPLATES, build_prompt
 from lib.engine.events import Source
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings
-from lib.engine.stream_model import stream_model
+from lib.engine.stream_model import ModelStream, provider_module, stream_model
 from lib.runs.live import LiveRun
+from lib.runs.long_review import LongReview
 from lib.runs.pricing import estimate_cost
 from lib.runs.records import RunRecord, SessionHistory
 from lib.runs.run_log import RunLog
@@ -31,6 +34,38 @@ def context_limit(config: ProviderConfig) -> int | None:
     if config.context_length:
         return config.context_length
     return CLAUDE_CONTEXT if config.provider is Provider.ANTHROPIC else None
+
+
+_detected: dict[tuple[str, str], int | None] = {}
+_detected_lock = threading.Lock()
+
+
+def model_context(config: ProviderConfig) -> int | None:
+    """`context_limit`, or for Ollama the model's own length from the server (asked once per
+    model): the most `num_ctx` will be sized to, so what a long contract must be planned for."""
+    known = context_limit(config)
+    if known is not None or config.provider is not Provider.OLLAMA:
+        return known
+    key = (config.base_url, config.model)
+    with _detected_lock:
+        if key in _detected:
+            return _detected[key]
+    ollama = provider_module(Provider.OLLAMA)
+    try:
+        with ollama.client_for(config) as client:
+            length = ollama.model_context_length(client, config)
+    except Exception:
+        log.warning("could not ask Ollama for the model's context length", exc_info=True)
+        return None
+    with _detected_lock:
+        _detected[key] = length
+    return length
+
+
+def long_review_allowed(config: ProviderConfig, fits: bool) -> bool:
+    """Claude's window holds most contracts whole, and one pass reads them best: section by
+    section only when the contract exceeds it. Local models may choose it by hand."""
+    return not fits or config.provider is not Provider.ANTHROPIC
 
 
 def save_upload(settings: Settings, name: str, data: bytes) -> None:
@@ -55,7 +90,9 @@ def launch(
     run_log: RunLog | None,
     settings: Settings,
     comparison_id: str | None = None,
+    plan: LongPlan | None = None,
 ) -> tuple[RunRecord, LiveRun]:
+    """Start a run: one pass, or with a `plan` (`lib.analysis.long_plan`) a long review."""
     prompt = build_prompt(
         TEMPLATES[template_key],
         document.text,
@@ -75,18 +112,24 @@ def launch(
         instructions=instructions,
         comparison_id=comparison_id,
         contract_text=document.text if settings.store_contract_text else None,
+        strategy=plan.strategy.value if plan else None,
+        parts=plan.model_calls if plan else None,
     )
     history.add(record)
     _write(run_log, record)
     source = Source(document.name, document.text, template_key, document.page_starts)
-    stream = stream_model(
-        config,
-        prompt.system,
-        prompt.user,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        source=source,
-    )
+    stream: ModelStream | LongReview
+    if plan is not None:
+        stream = LongReview(config, plan, temperature=temperature)
+    else:
+        stream = stream_model(
+            config,
+            prompt.system,
+            prompt.user,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            source=source,
+        )
 
     def on_end(live: LiveRun) -> None:
         stats = live.stats

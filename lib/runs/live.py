@@ -27,11 +27,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from lib.analysis.grounding import GroundingTracker
 from lib.engine.errors import BadResponse, ProviderError
 from lib.engine.run_stats import RunStats
-from lib.engine.stream_model import ModelStream
+
+
+class TextStream(Protocol):
+    """What a live run reads: a `ModelStream`, or a long review made of several of them."""
+
+    stats: RunStats
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def close(self) -> None: ...
+
 
 _END = object()
 DEFAULT_POLL_S = 0.1
@@ -65,7 +76,7 @@ class LiveRun:
 
     def __init__(
         self,
-        stream: ModelStream,
+        stream: TextStream,
         on_end: Callable[[LiveRun], None] | None = None,
         tracker: GroundingTracker | None = None,
     ) -> None:

@@ -56,6 +56,9 @@ class RunRecord:
     quotes_close: int | None = None
     quotes_not_found: int | None = None
     crosscheck_disagreements: int | None = None
+    # Long reviews only: "parts" or "focus", and how many model calls the plan made before merging.
+    strategy: str | None = None
+    parts: int | None = None
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings
@@ -102,6 +105,7 @@ COLUMNS = {
     "model": "Model",
     "document": "Document",
     "template": "Template",
+    "review": "Review",
     "input_tokens": "Input tokens",
     "output_tokens": "Output tokens",
     "counts": "Counts",
@@ -114,6 +118,13 @@ COLUMNS = {
 }
 
 
+def review_mode(record: RunRecord) -> str:
+    if not record.strategy:
+        return "one pass"
+    calls = f", {record.parts} calls" if record.parts else ""
+    return f"{record.strategy}{calls} + merge"
+
+
 def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
     """Display table, newest first; `run_id` is the index so a selected row finds its record."""
     rows = [
@@ -124,6 +135,7 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "model": r.model,
             "document": r.document_name,
             "template": r.template,
+            "review": review_mode(r),
             "input_tokens": r.input_tokens,
             "output_tokens": r.output_tokens,
             "counts": "reported" if r.tokens_reported else "estimated",

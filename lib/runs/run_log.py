@@ -70,6 +70,8 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN quotes_close INTEGER;
     ALTER TABLE runs ADD COLUMN quotes_not_found INTEGER;
     ALTER TABLE runs ADD COLUMN crosscheck_disagreements INTEGER;
+    ALTER TABLE runs ADD COLUMN strategy TEXT;
+    ALTER TABLE runs ADD COLUMN parts INTEGER;
     """,
 }
 

@@ -43,6 +43,8 @@ def format_figures(stats: RunStats, now: float | None = None) -> str:
     speed = stats.tokens_per_second
     if speed:
         parts.append(f"{speed:.1f} tokens/s")
+    if stats.progress:
+        parts.append(stats.progress)
     return " · ".join(parts)
 
 

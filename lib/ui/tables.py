@@ -17,6 +17,9 @@ def history_column_config() -> dict[str, Any]:
         "model": cc.TextColumn(COLUMNS["model"]),
         "document": cc.TextColumn(COLUMNS["document"]),
         "template": cc.TextColumn(COLUMNS["template"]),
+        "review": cc.TextColumn(
+            COLUMNS["review"], help="One pass, or section by section: strategy and model calls"
+        ),
         "input_tokens": cc.NumberColumn(COLUMNS["input_tokens"], format="%d"),
         "output_tokens": cc.NumberColumn(COLUMNS["output_tokens"], format="%d"),
         "counts": cc.TextColumn(COLUMNS["counts"], help="Reported by the provider, or estimated"),

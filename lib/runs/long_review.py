@@ -1,0 +1,264 @@
+"""A long-contract review: the planned model calls one after another, then the merge, as one run.
+
+`LongReview` has the interface of a `ModelStream` (iterate it for text, read `.stats`, `close()`
+from any thread), so `LiveRun`, the live view, the run record and the history treat it as one run.
+Its text is each step's findings under a `## <step>` heading, as they stream, then the merged
+report; its stats add up every call's tokens and say where the run is (`progress`, with an ETA).
+
+Stop: `close()` aborts the call in flight; whatever the finished steps wrote stays in the text
+and so in the record. An error in any call ends the run with that error, the text so far kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from lib.analysis.long_plan import (
+    LongPlan,
+    clip_tokens,
+    merge_system,
+    merge_user,
+    pack_findings,
+)
+from lib.analysis.tokens import estimate_tokens
+from lib.engine.errors import BadResponse, ProviderError
+from lib.engine.provider_config import ProviderConfig
+from lib.engine.run_stats import RunStats, RunStatus
+from lib.engine.stream_model import ModelStream, stream_model
+
+StreamOpener = Callable[..., ModelStream]
+MERGE_SEPARATOR = "\n\n---\n\n"
+
+
+@dataclass
+class LongRunStats(RunStats):
+    """Figures of the whole run: the calls finished so far plus the one in flight."""
+
+    strategy: str = ""
+    planned_calls: int = 0
+    calls_done: int = 0
+    done_input_tokens: int = 0
+    done_output_tokens: int = 0
+    done_reported: bool = True
+    current: RunStats | None = field(default=None, repr=False)
+
+    def add_markup(self, text: str) -> None:
+        """Our own headings: part of the text, but not model output and not timed as such."""
+        self._parts.append(text)
+        self._chars += len(text)
+
+    @property
+    def has_text(self) -> bool:
+        return self._chars > 0
+
+    def close_call(self, call: RunStats) -> None:
+        self.done_input_tokens += call.input_token_count
+        self.done_output_tokens += call.output_token_count
+        self.done_reported = self.done_reported and call.tokens_reported
+        self.calls_done += 1
+        self.current = None
+
+    @property
+    def input_token_count(self) -> int:
+        current = self.current
+        return self.done_input_tokens + (current.input_token_count if current else 0)
+
+    @property
+    def output_token_count(self) -> int:
+        current = self.current
+        return self.done_output_tokens + (current.output_token_count if current else 0)
+
+    @property
+    def tokens_reported(self) -> bool:
+        current = self.current
+        return (
+            self.calls_done > 0
+            and self.done_reported
+            and (current is None or current.tokens_reported)
+        )
+
+
+class _Stopped(Exception):
+    """The run was stopped while a call was in flight."""
+
+
+class LongReview:
+    """Runs a `LongPlan` and its merge; shaped like `ModelStream`."""
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        plan: LongPlan,
+        *,
+        temperature: float,
+        open_stream: StreamOpener = stream_model,
+    ) -> None:
+        self.config = config
+        self.plan = plan
+        self.temperature = temperature
+        self._open = open_stream
+        self.stats = LongRunStats(
+            estimated_input_tokens=plan.estimated_input_tokens,
+            strategy=plan.strategy.value,
+            planned_calls=plan.model_calls + 1,
+        )
+        self.findings: list[str] = []
+        self.merged: str | None = None
+        self._lock = threading.Lock()
+        self._cancelled = threading.Event()
+        self._current: ModelStream | None = None
+        self._call_seconds: list[float] = []
+        self._generator = self._run()
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._generator)
+
+    def close(self) -> None:
+        """Stop now, from any thread; the finished steps' findings stay in the text."""
+        self._cancelled.set()
+        with self._lock:
+            current = self._current
+        if current is not None:
+            current.close()
+        self.stats.finish(RunStatus.CANCELLED)
+        with contextlib.suppress(ValueError):  # another thread is iterating: it stops itself
+            self._generator.close()
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def _run(self) -> Iterator[str]:
+        stats = self.stats
+        stats.started_at = time.monotonic()
+        try:
+            yield from self._steps()
+            yield from self._merge()
+        except _Stopped:
+            stats.finish(RunStatus.CANCELLED)
+            return
+        except ProviderError as exc:
+            stats.error_kind, stats.error_message = exc.kind, exc.message
+            stats.finish(RunStatus.ERROR)
+            raise
+        except GeneratorExit:
+            self._cancelled.set()
+            stats.finish(RunStatus.CANCELLED)
+            raise
+        except Exception as exc:
+            error = BadResponse(f"Unexpected failure in a long review ({type(exc).__name__}).")
+            stats.error_kind, stats.error_message = error.kind, error.message
+            stats.finish(RunStatus.ERROR)
+            raise error from None
+        stats.progress = None
+        stats.finish(RunStatus.DONE)
+
+    def _markup(self, text: str) -> Iterator[str]:
+        self.stats.add_markup(text)
+        yield text
+
+    def _heading(self, title: str) -> Iterator[str]:
+        lead = "\n\n" if self.stats.has_text else ""
+        yield from self._markup(f"{lead}## {title}\n\n")
+
+    def _steps(self) -> Iterator[str]:
+        for step in self.plan.steps:
+            if self._cancelled.is_set():
+                raise _Stopped
+            yield from self._heading(step.label)
+            if step.local_text is not None:
+                yield from self._markup(step.local_text)
+                self.findings.append(f"Findings from {step.label}:\n{step.local_text}")
+                continue
+            text = yield from self._call(step.label, step.system, step.user, step.max_tokens)
+            self.findings.append(f"Findings from {step.label}:\n{text}")
+
+    def _merge(self) -> Iterator[str]:
+        plan = self.plan
+        budget = plan.budget
+
+        def system(final: bool) -> str:
+            return merge_system(
+                plan.template, plan.document_name, plan.perspective, plan.instructions, final=final
+            )
+
+        final_system, step_system = system(True), system(False)
+        final_room = budget.input_room(final_system, budget.merge_output_tokens)
+        step_room = budget.input_room(step_system, budget.step_output_tokens)
+        findings = list(self.findings)
+        rounds = 0
+        while len(findings) > 1 and estimate_tokens(merge_user(findings)) > final_room:
+            rounds += 1
+            batches = pack_findings(findings, step_room)
+            self.stats.planned_calls += sum(len(b) > 1 for b in batches)
+            combined = []
+            for number, batch in enumerate(batches, 1):
+                if len(batch) == 1:
+                    combined.append(batch[0])
+                    continue
+                label = f"Combining findings (round {rounds}, {number} of {len(batches)})"
+                yield from self._heading(label)
+                text = yield from self._call(
+                    label, step_system, merge_user(batch), budget.step_output_tokens
+                )
+                combined.append(text)
+            findings = combined
+        findings = [clip_tokens(f, final_room - 8) for f in findings]
+        yield from self._markup(MERGE_SEPARATOR if self.stats.has_text else "")
+        text = yield from self._call(
+            "Merged report", final_system, merge_user(findings), budget.merge_output_tokens
+        )
+        self.merged = text
+
+    def _call(self, label: str, system: str, user: str, max_tokens: int) -> Iterator[str]:
+        """Stream one model call into the run; returns its text."""
+        self._set_progress(label)
+        started = time.monotonic()
+        sub = self._open(
+            self.config, system, user, max_tokens=max_tokens, temperature=self.temperature
+        )
+        with self._lock:
+            self._current = sub
+        self.stats.current = sub.stats
+        if self._cancelled.is_set():
+            sub.close()
+        try:
+            for token in sub:
+                self.stats.add_text(token)
+                yield token
+        except ProviderError:
+            if self._cancelled.is_set():
+                raise _Stopped from None
+            self.stats.notes.extend(sub.stats.notes)
+            raise
+        finally:
+            with self._lock:
+                self._current = None
+            self.stats.close_call(sub.stats)
+        if self._cancelled.is_set() or sub.stats.status is RunStatus.CANCELLED:
+            raise _Stopped
+        self.stats.notes.extend(f"{label}: {note}" for note in sub.stats.notes)
+        self.stats.finish_reason = sub.stats.finish_reason
+        self._call_seconds.append(time.monotonic() - started)
+        return sub.stats.text
+
+    def _set_progress(self, label: str) -> None:
+        stats = self.stats
+        done, planned = stats.calls_done, max(stats.planned_calls, stats.calls_done + 1)
+        line = f"{label} · call {done + 1} of {planned}"
+        if self._call_seconds:
+            left = sum(self._call_seconds) / len(self._call_seconds) * (planned - done)
+            line += f" · about {_duration(left)} left"
+        stats.progress = line
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes < 10 else f"{minutes} min"

@@ -1,0 +1,282 @@
+"""Long reviews end to end against the fake model server holding requests to an 8k context."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from devtools.fake_upstream import FakeUpstream, Script
+from devtools.long_contract import long_contract
+from lib.analysis.documents import document_from_text
+from lib.analysis.long_plan import Strategy, plan_long_review
+from lib.analysis.prompts import TEMPLATES, count_findings, default_instructions
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.run_stats import RunStatus
+from lib.engine.settings import Settings
+from lib.runs.launch import launch, long_review_allowed, model_context
+from lib.runs.long_review import LongReview
+from lib.runs.records import STATE_KEY, RunRecord, SessionHistory, records_to_dataframe
+from lib.runs.run_log import MIGRATIONS, RunLog
+
+GENERAL = TEMPLATES["general"]
+CONTEXT = 8192
+MERGED = ["# Contract review: Franchise\n", "## Overall risk: HIGH\n", "### Indemnity — RED\n"]
+
+
+@pytest.fixture(scope="module")
+def contract():
+    return long_contract(300_000)
+
+
+def answer(body: dict) -> Script:
+    """Findings for a step, a report for the final merge, told apart by their system prompts."""
+    messages = body.get("messages") or []
+    system = messages[0]["content"] if messages else ""
+    if "you do not see the contract" in system:
+        return Script(tokens=MERGED)
+    if "combine notes" in system:
+        return Script(tokens=["### Indemnity — RED\n", "- combined\n"])
+    return Script(tokens=["### Indemnity — YELLOW\n", "- clause 3.2: ", '"indemnify"\n'])
+
+
+def reported_prompt(body: dict) -> int:
+    """What the fake reports as prompt tokens when nothing was cut (server.py `frames`)."""
+    return max(1, len(json.dumps(body["messages"])) // 4)
+
+
+def config_for(provider: Provider, upstream: FakeUpstream) -> ProviderConfig:
+    base = f"{upstream.url}/v1" if provider is Provider.OPENAI else upstream.url
+    return ProviderConfig(provider, "llama3.2", base, read_timeout=10)
+
+
+def plan_for(contract, strategy: Strategy, context: int = CONTEXT):
+    return plan_long_review(
+        GENERAL,
+        contract.text,
+        "Franchise",
+        context_length=context,
+        max_tokens=4096,
+        strategy=strategy,
+        instructions=default_instructions(GENERAL),
+        page_starts=contract.page_starts,
+    )
+
+
+def run_to_end(review: LongReview) -> str:
+    return "".join(review)
+
+
+@pytest.mark.parametrize(
+    ("provider", "mode"), [(Provider.OLLAMA, "truncate"), (Provider.OPENAI, "reject")]
+)
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_a_300k_contract_is_reviewed_with_an_8k_model_and_no_request_exceeds_it(
+    fake_upstream, contract, provider, mode, strategy
+):
+    fake_upstream.app.context_limit, fake_upstream.app.context_mode = CONTEXT, mode
+    fake_upstream.app.responder = answer
+    plan = plan_for(contract, strategy)
+    review = LongReview(config_for(provider, fake_upstream), plan, temperature=0.2)
+    text = run_to_end(review)
+
+    stats = review.stats
+    assert stats.status is RunStatus.DONE, stats.error_message
+    streams = fake_upstream.streams()
+    assert len(streams) >= plan.model_calls + 1
+    assert all(r.context_limit is not None and r.context_limit <= CONTEXT for r in streams)
+    assert not [r.prompt_estimate + r.requested_output for r in streams if r.over_limit]
+    assert not any("truncated" in note for note in stats.notes)
+    # Each step's findings are in the text under its heading, the merged report comes last.
+    for step in plan.steps:
+        assert f"## {step.label}\n" in text
+    assert text.rstrip().endswith("### Indemnity — RED") and review.merged == "".join(MERGED)
+    assert count_findings(text).categories["Indemnity"] == "RED"
+    # The totals add up every call, as each server reported them.
+    assert stats.calls_done == len(streams)
+    assert stats.input_token_count == sum(reported_prompt(r.body) for r in streams)
+    assert stats.output_token_count == sum(len(r.token_times) for r in streams)
+    assert stats.tokens_reported
+
+
+def test_the_fake_catches_a_prompt_over_the_context(fake_upstream, contract):
+    """The check above can fail: one ordinary pass of the same contract is rejected."""
+    fake_upstream.app.context_limit = CONTEXT
+    cfg = config_for(Provider.OPENAI, fake_upstream)
+    plan = plan_for(contract, Strategy.PARTS, context=200_000)  # planned for a bigger model
+    review = LongReview(cfg, plan, temperature=0.2)
+    with pytest.raises(Exception, match="context"):
+        run_to_end(review)
+    assert review.stats.status is RunStatus.ERROR
+    assert fake_upstream.streams()[-1].over_limit
+
+
+def test_ollama_truncation_is_what_the_fake_does_without_a_plan(fake_upstream, contract):
+    fake_upstream.app.context_limit, fake_upstream.app.context_mode = CONTEXT, "truncate"
+    cfg = config_for(Provider.OLLAMA, fake_upstream)
+    plan = plan_for(contract, Strategy.PARTS, context=200_000)
+    review = LongReview(cfg, plan, temperature=0.2)
+    run_to_end(review)
+    assert fake_upstream.streams()[0].over_limit
+    assert any("truncated" in note for note in review.stats.notes)
+
+
+def test_stop_half_way_keeps_the_finished_parts_and_records_them(fake_upstream, contract, tmp_path):
+    fake_upstream.app.context_limit = CONTEXT
+    fake_upstream.default = Script(
+        tokens=["### Indemnity — YELLOW\n"] + [f" note{i}" for i in range(20)], delay=0.01
+    )
+    history = SessionHistory([])
+    log = RunLog(tmp_path / "runs.sqlite3")
+    plan = plan_for(contract, Strategy.PARTS)
+    record, live = launch(
+        page="review",
+        config=config_for(Provider.OPENAI, fake_upstream),
+        document=document_from_text(contract.text, "Franchise"),
+        template_key="general",
+        instructions=default_instructions(GENERAL),
+        perspective="",
+        max_tokens=4096,
+        temperature=0.2,
+        history=history,
+        run_log=log,
+        settings=Settings(history_db_path=tmp_path / "runs.sqlite3"),
+        plan=plan,
+    )
+    review = live.stream
+    assert isinstance(review, LongReview)
+    deadline = time.monotonic() + 20
+    while len(review.findings) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(review.findings) >= 3
+    live.cancel()
+    assert live.finished and review.stats.status is RunStatus.CANCELLED
+    finished = list(review.findings)
+    assert len(finished) < len(plan.steps)
+    assert fake_upstream.wait_for_disconnect(2)
+    calls = len(fake_upstream.streams())
+    time.sleep(0.2)
+    assert len(fake_upstream.streams()) == calls  # nothing more is asked after Stop
+    for step in plan.steps[: len(finished)]:
+        assert f"## {step.label}\n### Indemnity — YELLOW\n note0" in record.report.replace(
+            "\n\n", "\n"
+        )
+    stored = log.get(record.run_id)
+    assert stored is not None and stored.status is RunStatus.CANCELLED
+    assert stored.report == record.report and stored.strategy == "parts"
+    assert stored.parts == plan.model_calls
+    assert stored.input_tokens and stored.input_tokens >= 3 * 3000
+
+
+def test_an_error_in_a_part_ends_the_run_and_keeps_the_parts_before_it(fake_upstream, contract):
+    fake_upstream.push(Script(tokens=["### Indemnity — RED\n", "first part"]), Script(status=500))
+    review = LongReview(
+        config_for(Provider.OPENAI, fake_upstream),
+        plan_for(contract, Strategy.PARTS),
+        temperature=0,
+    )
+    with pytest.raises(Exception):  # noqa: B017 - the provider's own error type
+        run_to_end(review)
+    assert review.stats.status is RunStatus.ERROR and review.stats.error_kind is not None
+    assert "first part" in review.stats.text and len(fake_upstream.streams()) == 2
+
+
+def test_progress_names_the_step_and_an_eta(fake_upstream, contract):
+    fake_upstream.default = Script(tokens=["a", "b"])
+    review = LongReview(
+        config_for(Provider.OPENAI, fake_upstream),
+        plan_for(contract, Strategy.FOCUS),
+        temperature=0,
+    )
+    seen = set()
+    for _ in review:
+        seen.add(review.stats.progress)
+    assert any(p and "Indemnity · call" in p and "left" in p for p in seen)
+    assert review.stats.progress is None and review.stats.status is RunStatus.DONE
+
+
+def test_ollama_context_comes_from_the_server_and_claude_only_goes_long_when_needed(
+    fake_upstream,
+):
+    fake_upstream.app.context_limit = 8192
+    assert model_context(config_for(Provider.OLLAMA, fake_upstream)) == 8192
+    claude = ProviderConfig(Provider.ANTHROPIC, "claude-sonnet-5-5", fake_upstream.url)
+    assert model_context(claude) == 200_000
+    assert not long_review_allowed(claude, fits=True)
+    assert long_review_allowed(claude, fits=False)
+    assert long_review_allowed(config_for(Provider.OLLAMA, fake_upstream), fits=True)
+
+
+def test_review_page_plans_and_runs_a_long_contract_by_itself(fake_upstream, tmp_path, monkeypatch):
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_KEY", "CRS_ALLOWED_ENDPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", fake_upstream.url)
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "history.sqlite3"))
+    monkeypatch.setenv("CRS_BUILTIN", "off")
+    fake_upstream.app.context_limit, fake_upstream.app.context_mode = CONTEXT, "truncate"
+    fake_upstream.app.responder = answer
+    text = long_contract(60_000).text
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60
+    )
+    at.run()
+    at.text_area(key="review_text").input(text)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.toggle(key="long_on").value and at.toggle(key="long_on").disabled
+    plan_line = next(c.value for c in at.caption if c.value.startswith("Plan:"))
+    steps = at.dataframe[0].value
+    assert f"Plan: {len(steps) - sum(steps['Tokens'].isna())} model calls" in plan_line
+    at.button(key="review").click().run()
+    assert not at.exception, at.exception
+    (record,) = at.session_state[STATE_KEY]
+    assert record.status is RunStatus.DONE and record.strategy == "focus"
+    assert record.parts == len(steps) - sum(steps["Tokens"].isna())
+    assert record.report.endswith("".join(MERGED))
+    assert not any(r.over_limit for r in fake_upstream.streams())
+
+
+@pytest.mark.builtin
+def test_the_built_in_model_reviews_a_contract_longer_than_its_context():
+    """The real llama.cpp server enforces its own context: every call must fit it."""
+    config = ProviderConfig(Provider.BUILTIN, "gemma-3-270m-it", context_length=2048)
+    text = long_contract(10_000).text
+    plan = plan_long_review(
+        GENERAL, text, "Franchise", context_length=2048, max_tokens=48, strategy=Strategy.PARTS
+    )
+    assert plan.model_calls >= 2
+    review = LongReview(config, plan, temperature=0)
+    run_to_end(review)
+    assert review.stats.status is RunStatus.DONE, review.stats.error_message
+    assert review.stats.calls_done >= plan.model_calls + 1 and review.merged
+
+
+def test_history_shows_how_a_run_was_reviewed():
+    single = RunRecord("review", "ollama", "m", "", "doc", 10, "", "general")
+    long = RunRecord("review", "ollama", "m", "", "doc", 10, "", "general", strategy="focus")
+    long.parts = 13
+    frame = records_to_dataframe([single, long])
+    assert dict(zip(frame.index, frame["review"], strict=True)) == {
+        single.run_id: "one pass",
+        long.run_id: "focus, 13 calls + merge",
+    }
+
+
+def test_an_older_run_log_gains_the_long_review_columns(tmp_path):
+    path = tmp_path / "runs.sqlite3"
+    RunLog(path)
+    with sqlite3.connect(path) as db:  # as a log written before schema version 3
+        for column in re.findall(r"ADD COLUMN (\w+)", MIGRATIONS[2]):
+            db.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+        db.execute("PRAGMA user_version = 2")
+    log = RunLog(path)
+    record = RunRecord("review", "ollama", "m", "", "doc", 10, "", "general", strategy="parts")
+    record.parts = 18
+    log.append(record)
+    stored = log.get(record.run_id)
+    assert stored is not None and (stored.strategy, stored.parts) == ("parts", 18)
