@@ -8,13 +8,15 @@ it (and the run log) when the run ends — however it ends, even if the page scr
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from lib.analysis.documents import Document
 from lib.analysis.prompts import TEMPLATES, build_prompt
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings
-from lib.engine.stream_model import stream_model
+from lib.engine.stream_model import ModelStream, stream_model
 from lib.runs.live import LiveRun
 from lib.runs.pricing import estimate_cost
 from lib.runs.records import RunRecord, SessionHistory
@@ -39,7 +41,20 @@ def save_upload(settings: Settings, name: str, data: bytes) -> None:
     (settings.upload_dir / PurePath(name).name).write_bytes(data)
 
 
-def launch(
+@dataclass
+class PreparedRun:
+    """A run whose record is written and whose request is ready; `finish` records its end.
+
+    Batches read `stream` on their own worker threads: they draw nothing, so they take no share
+    of the live render budget that `LiveRun` accounts for.
+    """
+
+    record: RunRecord
+    stream: ModelStream
+    finish: Callable[[], None]
+
+
+def prepare_run(
     *,
     page: str,
     config: ProviderConfig,
@@ -49,11 +64,12 @@ def launch(
     perspective: str,
     max_tokens: int,
     temperature: float,
-    history: SessionHistory,
+    history: SessionHistory | None,
     run_log: RunLog | None,
     settings: Settings,
     comparison_id: str | None = None,
-) -> tuple[RunRecord, LiveRun]:
+    batch_id: str | None = None,
+) -> PreparedRun:
     prompt = build_prompt(
         TEMPLATES[template_key],
         document.text,
@@ -72,16 +88,18 @@ def launch(
         template=template_key,
         instructions=instructions,
         comparison_id=comparison_id,
+        batch_id=batch_id,
         contract_text=document.text if settings.store_contract_text else None,
     )
-    history.add(record)
+    if history is not None:
+        history.add(record)
     _write(run_log, record)
     stream = stream_model(
         config, prompt.system, prompt.user, max_tokens=max_tokens, temperature=temperature
     )
 
-    def on_end(live: LiveRun) -> None:
-        stats = live.stats
+    def finish() -> None:
+        stats = stream.stats
         cost = estimate_cost(
             config.provider,
             config.model,
@@ -92,7 +110,39 @@ def launch(
         record.update_from(stats, cost)
         _write(run_log, record)
 
-    return record, LiveRun(stream, on_end=on_end)
+    return PreparedRun(record, stream, finish)
+
+
+def launch(
+    *,
+    page: str,
+    config: ProviderConfig,
+    document: Document,
+    template_key: str,
+    instructions: str,
+    perspective: str,
+    max_tokens: int,
+    temperature: float,
+    history: SessionHistory,
+    run_log: RunLog | None,
+    settings: Settings,
+    comparison_id: str | None = None,
+) -> tuple[RunRecord, LiveRun]:
+    run = prepare_run(
+        page=page,
+        config=config,
+        document=document,
+        template_key=template_key,
+        instructions=instructions,
+        perspective=perspective,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        history=history,
+        run_log=run_log,
+        settings=settings,
+        comparison_id=comparison_id,
+    )
+    return run.record, LiveRun(run.stream, on_end=lambda _live: run.finish())
 
 
 def _write(run_log: RunLog | None, record: RunRecord) -> None:
