@@ -147,12 +147,12 @@ def test_said_absent_reads_sections_and_missing_lists():
 
 def test_label_csv_with_header_and_absent_categories():
     data = (
-        "contract,category,clause\n"
-        "Deals/ACME.pdf,governing law,The laws of Ohio apply.\n"
-        "Deals/ACME.pdf,Audit rights,\n"
-        "beta.txt,Governing Law,English law\n"
-        ",bad,row\n"
-    ).encode()
+        b"contract,category,clause\n"
+        b"Deals/ACME.pdf,governing law,The laws of Ohio apply.\n"
+        b"Deals/ACME.pdf,Audit rights,\n"
+        b"beta.txt,Governing Law,English law\n"
+        b",bad,row\n"
+    )
     labels = label_csv(data)
     assert labels.categories == ("Governing Law", "Audit Rights")
     assert labels.labels["Deals/ACME.pdf"] == {"Governing Law": ["The laws of Ohio apply."], "Audit Rights": []}

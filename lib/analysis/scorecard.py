@@ -189,9 +189,13 @@ def _model_from(d: Mapping[str, Any]) -> ModelScore:
         failed=list(d["failed"]),
         categories=[
             CategoryScore(
-                c["category"], PRF(*c["presence"]), PRF(*c["spans"]),
-                c["right_hits"], c["labelled"], c["lazy"],
-            )  # fmt: skip
+                c["category"],
+                PRF(*c["presence"]),
+                PRF(*c["spans"]),
+                c["right_hits"],
+                c["labelled"],
+                c["lazy"],
+            )
             for c in d["categories"]
         ],
         quotes=int(d["quotes"]),
