@@ -68,7 +68,9 @@ def parse_model(spec: str, settings: Settings) -> ProviderConfig:
     try:
         provider = Provider(provider_name.strip().lower())
     except ValueError:
-        raise CannotRun(f"Unknown provider in {spec!r}: use ollama, openai, anthropic or builtin.")
+        raise CannotRun(
+            f"Unknown provider in {spec!r}: use ollama, openai, anthropic or builtin."
+        ) from None
     model, _, base_url = rest.partition("@")
     if provider is not Provider.BUILTIN and not model:
         raise CannotRun(f"Name the model in {spec!r}, e.g. ollama:llama3.2.")
@@ -268,7 +270,7 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
 def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     run_log = open_run_log(settings)
     if run_log is None:
-        raise CannotRun("The run log is switched off (CRS_HISTORY=off): there is nothing to resume.")
+        raise CannotRun("The run log is switched off (CRS_HISTORY=off): nothing to resume.")
     store = BatchStore(run_log)
     info = store.get(args.batch_id)
     if info is None:
@@ -315,8 +317,7 @@ def command_list(settings: Settings) -> int:
 def command_eval(args: argparse.Namespace) -> int:
     """The rule-based clause finder on labelled contracts (default: the bundled sample)."""
     labels = load_labels(args.labels or "sample")
-    assert labels is not None
-    if not labels.texts:
+    if labels is None or not labels.texts:
         raise CannotRun("These labels carry no contract texts; use `crs-batch run` with files.")
     documents = [Document(name, text, "txt", len(text)) for name, text in labels.texts.items()]
     records = clause_finder_runs(documents, args.template)
@@ -332,8 +333,9 @@ def command_eval(args: argparse.Namespace) -> int:
         print("|---|---|---|---|---|---|---|")
         for c in card.models[0].categories:
             rate = "—" if c.right_clause_rate is None else f"{c.right_clause_rate:.2f}"
-            print(f"| {c.category} | {c.labelled} | {c.presence.precision:.2f} | "
-                  f"{c.presence.recall:.2f} | {c.presence.f1:.2f} | {rate} | {c.lazy} |")  # fmt: skip
+            prf = c.presence
+            print(f"| {c.category} | {c.labelled} | {prf.precision:.2f} | {prf.recall:.2f} | "
+                  f"{prf.f1:.2f} | {rate} | {c.lazy} |")  # fmt: skip
     return 0
 
 
