@@ -165,5 +165,11 @@ st.navigation(
         st.Page(
             "pages/2_History.py", title="History", icon=":material/history:", url_path="history"
         ),
+        st.Page(
+            "pages/3_Portfolio.py",
+            title="Portfolio",
+            icon=":material/grid_view:",
+            url_path="portfolio",
+        ),
     ]
 ).run()

@@ -505,3 +505,29 @@ def batch_records(run_log: RunLog, batch_id: str) -> dict[tuple[str, str], RunRe
         if record is not None:
             out[(item.contract, item.model_key)] = record
     return out
+
+
+class _Registry:
+    """Batches running in this process, by id: a page that reruns, or a tab opened again after
+    being closed, finds its batch still running here (the worker threads do not need the tab)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runners: dict[str, BatchRunner] = {}
+
+    def add(self, runner: BatchRunner) -> BatchRunner:
+        with self._lock:
+            self._runners = {k: r for k, r in self._runners.items() if not r.finished}
+            self._runners[runner.batch_id] = runner
+        return runner
+
+    def get(self, batch_id: str | None) -> BatchRunner | None:
+        with self._lock:
+            return self._runners.get(batch_id or "")
+
+    def running(self) -> list[BatchRunner]:
+        with self._lock:
+            return [r for r in self._runners.values() if not r.finished]
+
+
+RUNNING = _Registry()

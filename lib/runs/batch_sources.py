@@ -30,8 +30,7 @@ class Loaded:
 def sample_contracts() -> list[Document]:
     """The bundled CUAD sample, named by CUAD's file names so its labels match."""
     return [
-        Document(s.file_name, s.text, "sample", len(s.text.encode("utf-8")))
-        for s in all_samples()
+        Document(s.file_name, s.text, "sample", len(s.text.encode("utf-8"))) for s in all_samples()
     ]
 
 
@@ -50,9 +49,9 @@ def allowed_folder(folder: Path, allowed: Sequence[Path] | None) -> Path:
 def folder_contracts(folder: Path, allowed: Sequence[Path] | None = None) -> Loaded:
     """Every supported file in the folder and its subfolders, named by its relative path."""
     root = allowed_folder(folder, allowed)
-    files = sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED
-    )[:MAX_FOLDER_FILES]
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)[
+        :MAX_FOLDER_FILES
+    ]
     if allowed is not None:
         files = [p for p in files if p.resolve().is_relative_to(root)]
     return read_files((str(p.relative_to(root)), p.read_bytes()) for p in files)
