@@ -174,7 +174,11 @@ if runner is not None:
 
 # -------------------------------------------------------------------------------- resume
 if store is not None:
-    waiting = [b for b in store.unfinished() if RUNNING.get(b.batch_id) is None]
+    waiting = [
+        b
+        for b in store.unfinished()
+        if (active := RUNNING.get(b.batch_id)) is None or active.finished
+    ]
     if waiting:
         st.subheader("Unfinished batches")
         for info in waiting[:5]:

@@ -71,7 +71,7 @@ def test_navigation_names_every_page_and_opens_each(page, streamlit_app, upstrea
     nav = page.locator('[data-testid="stSidebarNav"]')
     nav.get_by_text("Review", exact=True).wait_for(timeout=15_000)
     labels = nav.locator("a").all_inner_texts()
-    assert [label.split()[-1] for label in labels] == ["Review", "Compare", "History"]
+    assert [label.split()[-1] for label in labels] == ["Review", "Compare", "History", "Portfolio"]
     nav.get_by_text("Compare", exact=True).click()
     page.get_by_role("heading", name="Compare two models").wait_for(timeout=15_000)
     assert page.url.rstrip("/").endswith("/compare")
