@@ -7,9 +7,11 @@ from datetime import UTC, datetime, time, timedelta
 import altair as alt
 import streamlit as st
 
+from lib.runs.batch_store import BatchStore
 from lib.runs.records import history_column_config, records_to_dataframe
 from lib.runs.run_log import export_csv, export_json
 from lib.ui.page import current_settings, shared_run_log
+from lib.ui.portfolio_view import stored_scorecards
 from lib.ui.report_view import report_view
 
 st.set_page_config(
@@ -47,6 +49,7 @@ st.caption(f"{len(records):,} runs match · log file: {settings.history_db_path.
 
 if not records:
     st.info("No runs match. Reviews you run on the Review and Compare pages appear here.")
+    stored_scorecards(BatchStore(log))
     st.stop()
 
 frame = records_to_dataframe(records)
@@ -106,3 +109,5 @@ if not finished.empty:
             )
         )
         column.altair_chart(chart, width="stretch")
+
+stored_scorecards(BatchStore(log))

@@ -17,6 +17,7 @@ from lib.analysis.scorecard import (
     summary_rows,
 )
 from lib.runs.batch import BatchRunner
+from lib.runs.batch_store import BatchStore
 from lib.runs.portfolio import COLOURS, LEVELS, Passage, category_columns
 
 PROGRESS_REFRESH_S = 1.0
@@ -193,3 +194,37 @@ def selected_cell(event: Any, frame: pd.DataFrame) -> tuple[int, str] | None:
     if not isinstance(row, int) or row >= len(frame) or column not in category_columns(frame):
         return None
     return row, str(column)
+
+
+def stored_scorecards(store: BatchStore) -> None:
+    """History's list of scorecards: open one, side by side with the one before it on the same
+    labels, so a model upgrade is compared with the last run."""
+    stored = store.scorecards()
+    if not stored:
+        return
+    st.divider()
+    st.subheader("Scorecards")
+    rows = pd.DataFrame(
+        [
+            {
+                "id": s.scorecard_id,
+                "time": s.created.astimezone().replace(tzinfo=None),
+                "name": s.name,
+                "labels": s.labels,
+                "models": ", ".join(m["model"] for m in s.body.get("models", [])),
+            }
+            for s in stored
+        ]
+    ).set_index("id")
+    event = st.dataframe(
+        rows, width="stretch", hide_index=True, on_select="rerun",
+        selection_mode="single-row", key="scorecard_table",
+    )  # fmt: skip
+    picked = event.selection.rows if event is not None else []
+    if not picked:
+        st.caption("Select a scorecard to open it beside the previous one on the same labels.")
+        return
+    chosen = stored[picked[0]]
+    earlier = [s for s in stored[picked[0] + 1 :] if s.labels == chosen.labels]
+    previous = Scorecard.from_dict(earlier[0].body) if earlier else None
+    scorecard_view(Scorecard.from_dict(chosen.body), previous, key="history_card")

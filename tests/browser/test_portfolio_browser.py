@@ -3,6 +3,7 @@ each report's severities, a selected cell opens its passage, and Stop ends the r
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 
@@ -65,7 +66,7 @@ def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
     streams = upstream.streams()
     assert len(streams) == 5
     assert all(a.disconnected_at or a.completed for a in streams)
-    assert all(b.started >= a.token_times[-1] for a, b in zip(streams, streams[1:], strict=False))
+    assert all(b.started >= a.token_times[-1] for a, b in itertools.pairwise(streams))
 
     page.get_by_text("Findings grid").wait_for(timeout=15_000)
     page.locator('[data-testid="glide-cell-7-0"]').first.wait_for(state="attached", timeout=15_000)
