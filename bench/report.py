@@ -176,5 +176,9 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
             "machine's speed drifts between runs.",
             "",
         ]
+    if "batch" in results:
+        from bench.batch import render as render_batch
+
+        lines += [*render_batch(results["batch"]).splitlines(), ""]
     lines += PROFILE_NOTES.splitlines()
     return "\n".join(lines) + "\n"
