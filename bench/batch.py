@@ -57,7 +57,9 @@ def contracts(n: int) -> list[Document]:
     return out
 
 
-def run(contracts_n: int = 100, concurrency: int = 8, rate: float = 200.0, tokens: int = 400) -> dict:
+def run(
+    contracts_n: int = 100, concurrency: int = 8, rate: float = 200.0, tokens: int = 400
+) -> dict:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "devtools.fake_upstream", "--port", str(port), "--tokens",
