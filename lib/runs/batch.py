@@ -473,11 +473,11 @@ class BatchRunner:
         with self._lock:
             statuses = Counter(r.status for r in self.results.values())
             running = len(self._active)
+            # Running items count as whole ones still to do: the estimate errs long, not short.
             lanes = {
-                k: (lane.left - sum(1 for c, m in self._active if self._lane_of[m] == k),
-                    lane.concurrency, list(lane.durations))
+                k: (lane.left, lane.concurrency, list(lane.durations))
                 for k, lane in self._lanes.items()
-            }  # fmt: skip
+            }
         everything = [d for _, _, durations in lanes.values() for d in durations]
         fallback = sum(everything) / len(everything) if everything else None
         now = self._ended_at or time.monotonic()
