@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run builtin test lint bench clean
+.PHONY: run builtin test lint bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
+
+# Scores the rule-based clause finder on the bundled CUAD sample and prints the table.
+eval: $(VENV)/.installed-run
+	$(BIN)/python -m lib.runs.batch_cli eval --per-category
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

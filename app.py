@@ -171,5 +171,11 @@ st.navigation(
         ),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
         st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
+        st.Page(
+            "pages/portfolio.py",
+            title="Portfolio",
+            icon=":material/grid_view:",
+            url_path="portfolio",
+        ),
     ]
 ).run()

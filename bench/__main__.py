@@ -31,6 +31,7 @@ SECTIONS = (
     "documents",
     "builtin",
     "long_review",
+    "batch",
     *(name for name, _, _ in PRINTED),
 )
 
@@ -80,6 +81,11 @@ def main() -> None:
     if "builtin" in wanted:
         print("built-in model…", flush=True)
         results["builtin"] = builtin.run()
+    if "batch" in wanted:
+        from bench import batch
+
+        print("batch throughput…", flush=True)
+        results["batch"] = batch.run()
     if "long_review" in wanted:
         print("long contracts…", flush=True)
         chars = 60_000 if args.quick else 300_000

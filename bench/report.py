@@ -176,6 +176,10 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
             "machine's speed drifts between runs.",
             "",
         ]
+    if "batch" in results:
+        from bench.batch import render as render_batch
+
+        lines += [*render_batch(results["batch"]).splitlines(), ""]
     if "long_review" in results:
         from bench.long_review import table
 

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, time, timedelta
 import altair as alt
 import streamlit as st
 
+from lib.runs.batch_store import BatchStore
 from lib.runs.records import grounding_by_model, records_to_dataframe
 from lib.runs.run_log import export_csv, export_json
 from lib.ui.page import current_settings, shared_run_log
 from lib.ui.pickers import DOCUMENT_KEY
+from lib.ui.portfolio_view import stored_scorecards
 from lib.ui.report_view import report_view
 from lib.ui.safe import label
 from lib.ui.tables import history_column_config
@@ -50,6 +52,7 @@ st.caption(f"{len(records):,} runs match · log file: {settings.history_db_path.
 
 if not records:
     st.info("No runs match. Reviews you run on the Review and Compare pages appear here.")
+    stored_scorecards(BatchStore(log))
     st.stop()
 
 frame = records_to_dataframe(records)
@@ -131,3 +134,4 @@ if not grounding.empty:
         )
     )
     st.altair_chart(chart, width="stretch")
+stored_scorecards(BatchStore(log))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import sqlite3
 import time
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from lib.engine.settings import Settings
 from lib.runs.launch import launch, long_review_allowed, model_context
 from lib.runs.long_review import LongReview
 from lib.runs.records import STATE_KEY, RunRecord, SessionHistory, records_to_dataframe
-from lib.runs.run_log import MIGRATIONS, RunLog
+from lib.runs.run_log import RunLog
 
 GENERAL = TEMPLATES["general"]
 CONTEXT = 8192
@@ -265,18 +263,3 @@ def test_history_shows_how_a_run_was_reviewed():
         single.run_id: "one pass",
         long.run_id: "focus, 13 calls + merge",
     }
-
-
-def test_an_older_run_log_gains_the_long_review_columns(tmp_path):
-    path = tmp_path / "runs.sqlite3"
-    RunLog(path)
-    with sqlite3.connect(path) as db:  # as a log written before schema version 3
-        for column in re.findall(r"ADD COLUMN (\w+)", MIGRATIONS[2]):
-            db.execute(f"ALTER TABLE runs DROP COLUMN {column}")
-        db.execute("PRAGMA user_version = 2")
-    log = RunLog(path)
-    record = RunRecord("review", "ollama", "m", "", "doc", 10, "", "general", strategy="parts")
-    record.parts = 18
-    log.append(record)
-    stored = log.get(record.run_id)
-    assert stored is not None and (stored.strategy, stored.parts) == ("parts", 18)

@@ -148,3 +148,33 @@ def test_api_key_never_reaches_the_database(tmp_path, fake_upstream, make_record
     assert (
         KEY not in export_csv(log.query()).decode() and KEY not in export_json(log.query()).decode()
     )
+
+
+def test_a_first_version_log_migrates_to_the_latest_and_keeps_its_runs(tmp_path, make_record):
+    """Every migration in turn, on a log written by the first release, with a run in it."""
+    path = tmp_path / "v1.sqlite3"
+    with sqlite3.connect(path) as db:
+        for statement in filter(str.strip, CREATE_V1.split(";")):
+            db.execute(statement)
+        db.execute(
+            "INSERT INTO runs (run_id, started, page, provider, model, endpoint, document_name,"
+            " document_chars, template, instructions, tokens_reported, status, report)"
+            " VALUES ('old', '2026-01-02T03:04:05+00:00', 'review', 'ollama', 'm', '', 'a.pdf',"
+            " 10, 'general', '', 0, 'done', 'kept report')"
+        )
+        db.execute("PRAGMA user_version = 1")
+    log = RunLog(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    old = log.get("old")
+    assert old is not None and old.report == "kept report" and old.quotes_total is None
+    new = make_record(strategy="focus", parts=3, quotes_total=2, batch_id="b1")
+    log.append(new)
+    stored = log.get(new.run_id)
+    assert stored is not None
+    assert (stored.strategy, stored.parts, stored.quotes_total, stored.batch_id) == (
+        "focus",
+        3,
+        2,
+        "b1",
+    )

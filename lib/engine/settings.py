@@ -41,6 +41,21 @@ def _endpoint_list(value: Any) -> tuple[str, ...]:
     return tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
 
 
+def _concurrency(value: Any) -> dict[str, int]:
+    """`ollama=2,anthropic=8` (or a secrets table) → {"ollama": 2, "anthropic": 8}; junk ignored."""
+    if isinstance(value, Mapping):
+        pairs = [(str(k), v) for k, v in value.items()]
+    else:
+        pairs = [tuple(p.split("=", 1)) for p in str(value or "").split(",") if "=" in p]
+    out: dict[str, int] = {}
+    for name, number in pairs:
+        try:
+            out[str(name).strip().lower()] = max(1, int(str(number).strip()))
+        except ValueError:
+            continue
+    return out
+
+
 @dataclass(frozen=True)
 class Settings:
     ollama_host: str = DEFAULT_OLLAMA_HOST
@@ -58,6 +73,10 @@ class Settings:
     upload_dir: Path | None = None
     builtin_enabled: bool = True
     builtin_context_length: int = BUILTIN_CONTEXT_LENGTH
+    # Server folders a batch may read contracts (or CUAD-layout labels) from; none: uploads only.
+    batch_dirs: tuple[Path, ...] = ()
+    # Requests in flight per endpoint in a batch, by provider value (e.g. {"ollama": 2}).
+    batch_concurrency: Mapping[str, int] = field(default_factory=dict)
     # Claude prices per million tokens (input, output), overriding the built-in table.
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -79,6 +98,9 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any] | None = No
         prices[str(model)] = (float(pair["input"]), float(pair["output"]))
 
     upload_dir = get("CRS_UPLOAD_DIR")
+    batch_dirs = tuple(
+        Path(item).expanduser() for item in _endpoint_list(get("CRS_BATCH_DIRS")) if item
+    )
     return Settings(
         ollama_host=str(get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST)).rstrip("/"),
         openai_base_url=str(get("OPENAI_BASE_URL", "")).rstrip("/"),
@@ -93,5 +115,7 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any] | None = No
         upload_dir=Path(upload_dir) if upload_dir else None,
         builtin_enabled=_switch(get("CRS_BUILTIN"), default=True),
         builtin_context_length=int(get("CRS_BUILTIN_CTX", BUILTIN_CONTEXT_LENGTH)),
+        batch_dirs=batch_dirs,
+        batch_concurrency=_concurrency(get("CRS_BATCH_CONCURRENCY")),
         prices=prices,
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from lib.analysis.documents import Document
@@ -76,7 +78,20 @@ def save_upload(settings: Settings, name: str, data: bytes) -> None:
     (settings.upload_dir / PurePath(name).name).write_bytes(data)
 
 
-def launch(
+@dataclass
+class PreparedRun:
+    """A run whose record is written and whose request is ready; `finish` records its end.
+
+    Batches read `stream` on their own worker threads: they draw nothing, so they take no share
+    of the live render budget that `LiveRun` accounts for.
+    """
+
+    record: RunRecord
+    stream: ModelStream | LongReview
+    finish: Callable[[], None]
+
+
+def prepare_run(
     *,
     page: str,
     config: ProviderConfig,
@@ -86,13 +101,14 @@ def launch(
     perspective: str,
     max_tokens: int,
     temperature: float,
-    history: SessionHistory,
+    history: SessionHistory | None,
     run_log: RunLog | None,
     settings: Settings,
     comparison_id: str | None = None,
+    batch_id: str | None = None,
     plan: LongPlan | None = None,
-) -> tuple[RunRecord, LiveRun]:
-    """Start a run: one pass, or with a `plan` (`lib.analysis.long_plan`) a long review."""
+) -> PreparedRun:
+    """One pass, or with a `plan` (`lib.analysis.long_plan`) a long review."""
     prompt = build_prompt(
         TEMPLATES[template_key],
         document.text,
@@ -111,11 +127,13 @@ def launch(
         template=template_key,
         instructions=instructions,
         comparison_id=comparison_id,
+        batch_id=batch_id,
         contract_text=document.text if settings.store_contract_text else None,
         strategy=plan.strategy.value if plan else None,
         parts=plan.model_calls if plan else None,
     )
-    history.add(record)
+    if history is not None:
+        history.add(record)
     _write(run_log, record)
     source = Source(document.name, document.text, template_key, document.page_starts)
     stream: ModelStream | LongReview
@@ -131,8 +149,8 @@ def launch(
             source=source,
         )
 
-    def on_end(live: LiveRun) -> None:
-        stats = live.stats
+    def finish() -> None:
+        stats = stream.stats
         cost = estimate_cost(
             config.provider,
             config.model,
@@ -147,8 +165,43 @@ def launch(
             )
         _write(run_log, record)
 
+    return PreparedRun(record, stream, finish)
+
+
+def launch(
+    *,
+    page: str,
+    config: ProviderConfig,
+    document: Document,
+    template_key: str,
+    instructions: str,
+    perspective: str,
+    max_tokens: int,
+    temperature: float,
+    history: SessionHistory,
+    run_log: RunLog | None,
+    settings: Settings,
+    comparison_id: str | None = None,
+    plan: LongPlan | None = None,
+) -> tuple[RunRecord, LiveRun]:
+    """Start a run a page watches: its worker thread, and a tracker checking its quotes live."""
+    run = prepare_run(
+        page=page,
+        config=config,
+        document=document,
+        template_key=template_key,
+        instructions=instructions,
+        perspective=perspective,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        history=history,
+        run_log=run_log,
+        settings=settings,
+        comparison_id=comparison_id,
+        plan=plan,
+    )
     tracker = GroundingTracker(contract_index(document.text, document.page_starts))
-    return record, LiveRun(stream, on_end=on_end, tracker=tracker)
+    return run.record, LiveRun(run.stream, on_end=lambda _live: run.finish(), tracker=tracker)
 
 
 def _write(run_log: RunLog | None, record: RunRecord) -> None:

@@ -47,6 +47,7 @@ class RunRecord:
     cost_usd: float | None = None
     report: str = ""
     comparison_id: str | None = None
+    batch_id: str | None = None
     contract_text: str | None = None
     notes: list[str] = field(default_factory=list)
     # Grounding of the finished report (None until checked): quotes found in the contract word

@@ -22,10 +22,11 @@ import pandas as pd
 
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
+from lib.runs import batch_store
 from lib.runs.csv_export import csv_bytes
 from lib.runs.records import RunRecord
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 10.0
 
 CREATE_V1 = """
@@ -73,6 +74,7 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN strategy TEXT;
     ALTER TABLE runs ADD COLUMN parts INTEGER;
     """,
+    3: batch_store.MIGRATION,
 }
 
 RECORD_FIELDS = [f.name for f in fields(RunRecord)]
@@ -112,12 +114,13 @@ class RunLog:
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         os.chmod(self.path, 0o600)
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             self._migrate(db)
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """One short-lived connection in autocommit mode, for stores that share this file."""
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         db.row_factory = sqlite3.Row
         try:
@@ -147,11 +150,11 @@ class RunLog:
         row = _to_row(record)
         names = ", ".join(row)
         marks = ", ".join(f":{name}" for name in row)
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute(f"INSERT OR REPLACE INTO runs ({names}) VALUES ({marks})", row)
 
     def get(self, run_id: str) -> RunRecord | None:
-        with self._connect() as db:
+        with self.connect() as db:
             row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return _to_record(row) if row else None
 
@@ -186,26 +189,26 @@ class RunLog:
             params.append(f"%{escaped}%")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT * FROM runs {where} ORDER BY started DESC LIMIT ?"
-        with self._connect() as db:
+        with self.connect() as db:
             rows = db.execute(sql, [*params, limit]).fetchall()
         return [_to_record(row) for row in rows]
 
     def distinct(self, column: str) -> list[str]:
         if column not in FILTERABLE:
             raise ValueError(f"cannot list values of {column!r}")
-        with self._connect() as db:
+        with self.connect() as db:
             rows = db.execute(f"SELECT DISTINCT {column} FROM runs ORDER BY {column}").fetchall()
         return [row[0] for row in rows]
 
     def delete(self, run_ids: Sequence[str]) -> int:
         if not run_ids:
             return 0
-        with self._connect() as db:
+        with self.connect() as db:
             marks = ", ".join("?" * len(run_ids))
             return db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", list(run_ids)).rowcount
 
     def count(self) -> int:
-        with self._connect() as db:
+        with self.connect() as db:
             return db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
 
 

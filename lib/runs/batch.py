@@ -1,0 +1,534 @@
+"""Run many contracts through one or more models: concurrency per endpoint, progress, Stop, resume.
+
+Each contract × model is an item. Items for one endpoint (provider and base URL) share a lane with
+a fixed number of worker threads, because that is where load lands: the built-in model and one
+local Ollama answer one request at a time (a second would only queue inside the server and distort
+every timing), while Claude serves several. Lanes run side by side, so a slow local model does
+not hold up Claude.
+
+Every run goes through `prepare_run`, the path the Review page uses, so it lands in the run log
+with its figures and the batch's id. A failed item is recorded and the batch carries on. With a
+run log the batch and each item's status are stored (`lib.runs.batch_store`) before and after each
+run, so `BatchRunner.resume` runs only what is not finished: nothing done is run (or billed) twice.
+
+Workers read the stream themselves rather than through `LiveRun`: nothing is drawn token by
+token, so batches take no share of the process's live render budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lib.analysis.documents import Document
+from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
+from lib.engine.provider_config import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE,
+    PROVIDER_LABELS,
+    Provider,
+    ProviderConfig,
+)
+from lib.engine.run_stats import RunStatus
+from lib.engine.settings import Settings
+from lib.engine.stream_model import ModelStream
+from lib.runs.batch_store import BatchStatus, BatchStore, ItemStatus
+from lib.runs.launch import prepare_run
+from lib.runs.records import RunRecord
+from lib.runs.run_log import RunLog
+
+log = logging.getLogger(__name__)
+
+# Requests in flight per endpoint unless the operator says otherwise (CRS_BATCH_CONCURRENCY).
+DEFAULT_CONCURRENCY: dict[Provider, int] = {
+    Provider.BUILTIN: 1,
+    Provider.OLLAMA: 1,
+    Provider.OPENAI: 2,
+    Provider.ANTHROPIC: 4,
+    Provider.CLAUSE_FINDER: 2,
+}
+MAX_CONCURRENCY = 32
+PAGE = "batch"
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """What every run of a batch shares; stored with the batch so a resume asks the same."""
+
+    template_key: str = DEFAULT_TEMPLATE_KEY
+    instructions: str = ""
+    perspective: str = ""
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    temperature: float = DEFAULT_TEMPERATURE
+    # Where the contracts came from ("sample", "folder:<path>", "upload"), to find them again.
+    source: str = "upload"
+
+    def __post_init__(self) -> None:
+        if self.template_key not in TEMPLATES:
+            object.__setattr__(self, "template_key", DEFAULT_TEMPLATE_KEY)
+        if not self.instructions.strip():
+            template = TEMPLATES[self.template_key]
+            object.__setattr__(self, "instructions", default_instructions(template))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BatchSettings:
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def model_key(config: ProviderConfig) -> str:
+    """Identifies a model within a batch: provider, model and endpoint (never the key)."""
+    return f"{config.provider.value}:{config.model}@{config.base_url}"
+
+
+def model_label(config: ProviderConfig) -> str:
+    return f"{PROVIDER_LABELS[config.provider]} · {config.model}"
+
+
+def model_spec(config: ProviderConfig) -> dict[str, Any]:
+    """What the store keeps of a config: enough to rebuild it, without the API key."""
+    return {
+        "provider": config.provider.value,
+        "model": config.model,
+        "base_url": config.base_url,
+        "context_length": config.context_length,
+    }
+
+
+def config_from_spec(spec: Mapping[str, Any], api_key: str | None = None) -> ProviderConfig:
+    return ProviderConfig(
+        Provider(spec["provider"]),
+        str(spec["model"]),
+        str(spec.get("base_url") or ""),
+        api_key=api_key,
+        context_length=spec.get("context_length"),
+    )
+
+
+def concurrency_for(config: ProviderConfig, overrides: Mapping[str, int] | None = None) -> int:
+    """Requests in flight for this config's endpoint; the built-in model is always one."""
+    if config.provider is Provider.BUILTIN:
+        return 1
+    wanted = (overrides or {}).get(config.provider.value, DEFAULT_CONCURRENCY[config.provider])
+    return max(1, min(MAX_CONCURRENCY, int(wanted)))
+
+
+def unique_names(documents: Sequence[Document]) -> list[Document]:
+    """Contracts are items' keys: a second file of the same name gets " (2)" appended."""
+    seen: Counter[str] = Counter()
+    out = []
+    for document in documents:
+        seen[document.name] += 1
+        if seen[document.name] > 1:
+            stem = f"{document.name} ({seen[document.name]})"
+            document = Document(stem, document.text, document.kind, document.size_bytes,
+                                document.pages, list(document.warnings))  # fmt: skip
+        out.append(document)
+    return out
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    done: int
+    failed: int
+    cancelled: int
+    running: int
+    elapsed_s: float
+    eta_s: float | None
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed + self.cancelled
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.finished - self.running
+
+    @property
+    def fraction(self) -> float:
+        return self.finished / self.total if self.total else 1.0
+
+    def line(self) -> str:
+        """One line for a progress bar's label."""
+        parts = [f"{self.finished} of {self.total} runs"]
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        if self.cancelled:
+            parts.append(f"{self.cancelled} stopped")
+        if self.running:
+            parts.append(f"{self.running} running")
+        if self.eta_s is not None and self.finished < self.total:
+            parts.append(f"about {format_duration(self.eta_s)} left")
+        return " · ".join(parts)
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def estimate_eta(
+    lanes: Mapping[str, tuple[int, int, Sequence[float]]], fallback_s: float | None = None
+) -> float | None:
+    """Seconds left: per lane, (items left, concurrency, durations of its finished items).
+
+    Lanes run in parallel, so the batch ends with its slowest lane. A lane that has finished
+    nothing yet borrows `fallback_s` (the mean over all lanes); None until something finished.
+    """
+    worst: float | None = None
+    for left, concurrency, durations in lanes.values():
+        if left <= 0:
+            continue
+        mean = sum(durations) / len(durations) if durations else fallback_s
+        if mean is None:
+            return None
+        rounds = -(-left // max(1, concurrency))
+        estimate = rounds * mean
+        worst = estimate if worst is None else max(worst, estimate)
+    return worst if worst is not None else 0.0
+
+
+@dataclass
+class ItemResult:
+    contract: str
+    model_key: str
+    status: ItemStatus
+    record: RunRecord | None = None
+    error: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass
+class _Lane:
+    concurrency: int
+    queue: queue.SimpleQueue[tuple[str, str]] = field(default_factory=queue.SimpleQueue)
+    durations: list[float] = field(default_factory=list)
+    left: int = 0
+
+
+class BatchRunner:
+    """Runs the items of one batch on worker threads; the page or CLI polls `progress()`."""
+
+    def __init__(
+        self,
+        *,
+        batch_id: str,
+        contracts: Mapping[str, Document],
+        configs: Mapping[str, ProviderConfig],
+        items: Iterable[tuple[str, str]],
+        batch_settings: BatchSettings,
+        settings: Settings,
+        run_log: RunLog | None,
+        concurrency: Mapping[str, int] | None = None,
+        on_item: Callable[[ItemResult], None] | None = None,
+    ) -> None:
+        self.batch_id = batch_id
+        self.contracts = dict(contracts)
+        self.configs = dict(configs)
+        self.items = list(items)
+        self.batch_settings = batch_settings
+        self.settings = settings
+        self.run_log = run_log
+        self.store = BatchStore(run_log) if run_log is not None else None
+        self.results: dict[tuple[str, str], ItemResult] = {}
+        self._on_item = on_item
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._active: dict[tuple[str, str], ModelStream] = {}
+        self._threads: list[threading.Thread] = []
+        self._workers = 0
+        self._started_at: float | None = None
+        self._ended_at: float | None = None
+        overrides = concurrency if concurrency is not None else settings.batch_concurrency
+        self._lanes: dict[str, _Lane] = {}
+        self._lane_of: dict[str, str] = {}
+        for key, config in self.configs.items():
+            lane_key = f"{config.provider.value}@{config.base_url}"
+            self._lane_of[key] = lane_key
+            lane = self._lanes.setdefault(lane_key, _Lane(concurrency_for(config, overrides)))
+            lane.concurrency = min(lane.concurrency, concurrency_for(config, overrides))
+        for contract, key in self.items:
+            lane = self._lanes[self._lane_of[key]]
+            lane.queue.put((contract, key))
+            lane.left += 1
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        name: str,
+        contracts: Sequence[Document],
+        configs: Sequence[ProviderConfig],
+        batch_settings: BatchSettings,
+        settings: Settings,
+        run_log: RunLog | None,
+        concurrency: Mapping[str, int] | None = None,
+        on_item: Callable[[ItemResult], None] | None = None,
+    ) -> BatchRunner:
+        """A new batch of every contract × every model, stored when there is a run log."""
+        documents = {d.name: d for d in unique_names(contracts)}
+        by_key = {model_key(c): c for c in configs}
+        items = [(name_, key) for name_ in documents for key in by_key]
+        if run_log is not None:
+            batch_id = BatchStore(run_log).create(
+                name,
+                asdict(batch_settings),
+                [model_spec(c) for c in by_key.values()],
+                [(n, documents[n].sha256, k) for n, k in items],
+            )
+        else:
+            batch_id = uuid.uuid4().hex
+        return cls(batch_id=batch_id, contracts=documents, configs=by_key, items=items,
+                   batch_settings=batch_settings, settings=settings, run_log=run_log,
+                   concurrency=concurrency, on_item=on_item)  # fmt: skip
+
+    @classmethod
+    def resume(
+        cls,
+        *,
+        batch_id: str,
+        contracts: Sequence[Document],
+        settings: Settings,
+        run_log: RunLog,
+        api_keys: Mapping[str, str | None] | None = None,
+        concurrency: Mapping[str, int] | None = None,
+        on_item: Callable[[ItemResult], None] | None = None,
+    ) -> BatchRunner:
+        """The stored batch's unfinished items (pending, running when cut off, failed, stopped).
+
+        `contracts` must hold the batch's contracts again (re-read from the sample or folder, or
+        uploaded again); an item runs only when a contract of the same name and text is given.
+        `api_keys` per provider value, since keys are never stored.
+        """
+        store = BatchStore(run_log)
+        info = store.get(batch_id)
+        if info is None:
+            raise KeyError(f"no batch {batch_id}")
+        keys = api_keys or {}
+        configs = {}
+        for spec in info.models:
+            config = config_from_spec(spec, keys.get(spec["provider"]))
+            configs[model_key(config)] = config
+        documents = {d.name: d for d in unique_names(contracts)}
+        items = [
+            (item.contract, item.model_key)
+            for item in store.items(batch_id)
+            if item.status is not ItemStatus.DONE
+            and item.model_key in configs
+            and item.contract in documents
+            and documents[item.contract].sha256 == item.contract_sha256
+        ]
+        store.set_status(batch_id, BatchStatus.RUNNING)
+        return cls(batch_id=batch_id, contracts=documents, configs=configs, items=items,
+                   batch_settings=BatchSettings.from_dict(info.settings), settings=settings,
+                   run_log=run_log, concurrency=concurrency, on_item=on_item)  # fmt: skip
+
+    # ----------------------------------------------------------------------------- running
+
+    def start(self) -> BatchRunner:
+        self._started_at = time.monotonic()
+        plan = [
+            (lane_key, lane, i)
+            for lane_key, lane in self._lanes.items()
+            for i in range(min(lane.concurrency, lane.left))
+        ]
+        self._workers = len(plan)
+        for lane_key, lane, i in plan:
+            thread = threading.Thread(
+                target=self._work, args=(lane,), name=f"batch-{lane_key}-{i}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+        if not plan:
+            self._finish()
+        return self
+
+    def _work(self, lane: _Lane) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    contract, key = lane.queue.get_nowait()
+                except queue.Empty:
+                    return
+                self._run_item(lane, contract, key)
+        finally:
+            with self._lock:
+                self._workers -= 1
+                last = self._workers == 0
+            if last:
+                self._finish()
+
+    def _run_item(self, lane: _Lane, contract: str, key: str) -> None:
+        started = time.monotonic()
+        result = ItemResult(contract, key, ItemStatus.ERROR)
+        try:
+            prepared = prepare_run(
+                page=PAGE,
+                config=self.configs[key],
+                document=self.contracts[contract],
+                template_key=self.batch_settings.template_key,
+                instructions=self.batch_settings.instructions,
+                perspective=self.batch_settings.perspective,
+                max_tokens=self.batch_settings.max_tokens,
+                temperature=self.batch_settings.temperature,
+                history=None,
+                run_log=self.run_log,
+                settings=self.settings,
+                batch_id=self.batch_id,
+            )
+            result.record = prepared.record
+            run_id = prepared.record.run_id
+            self._store(lambda s: s.start_item(self.batch_id, contract, key, run_id))
+            with self._lock:
+                self._active[(contract, key)] = prepared.stream
+            if self._stop.is_set():
+                prepared.stream.close()
+            try:
+                for _ in prepared.stream:
+                    pass
+            except Exception:  # the stream's stats hold the error; the batch carries on
+                pass
+            finally:
+                with self._lock:
+                    self._active.pop((contract, key), None)
+                prepared.finish()
+            record = prepared.record
+            result.status = {
+                RunStatus.DONE: ItemStatus.DONE,
+                RunStatus.CANCELLED: ItemStatus.CANCELLED,
+            }.get(record.status, ItemStatus.ERROR)
+            result.error = record.error_message
+        except Exception as exc:
+            log.exception("batch item failed")
+            result.error = f"Could not run ({type(exc).__name__})."
+        result.duration_s = time.monotonic() - started
+        with self._lock:
+            lane.left -= 1
+            if result.status is ItemStatus.DONE:
+                lane.durations.append(result.duration_s)
+            self.results[(contract, key)] = result
+        self._store(lambda s: s.end_item(self.batch_id, contract, key, result.status, result.error))
+        if self._on_item is not None:
+            try:
+                self._on_item(result)
+            except Exception:
+                log.exception("batch item callback failed")
+
+    def _store(self, action: Callable[[BatchStore], None]) -> None:
+        if self.store is None:
+            return
+        try:
+            action(self.store)
+        except Exception:
+            log.exception("could not write the batch store")
+
+    def _finish(self) -> None:
+        with self._lock:
+            if self._ended_at is not None:
+                return
+            self._ended_at = time.monotonic()
+            ran_all = len(self.results) == len(self.items)
+        stopped = self._stop.is_set() or not ran_all
+        status = BatchStatus.STOPPED if stopped else BatchStatus.FINISHED
+        self._store(lambda s: s.set_status(self.batch_id, status))
+
+    def stop(self) -> None:
+        """Start nothing new and end every running request now."""
+        self._stop.set()
+        with self._lock:
+            streams = list(self._active.values())
+        for stream in streams:
+            stream.close()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True when every worker has ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in list(self._threads):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(left)
+        return self.finished
+
+    @property
+    def finished(self) -> bool:
+        return all(not t.is_alive() for t in self._threads)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def progress(self) -> Progress:
+        with self._lock:
+            statuses = Counter(r.status for r in self.results.values())
+            running = len(self._active)
+            # Running items count as whole ones still to do: the estimate errs long, not short.
+            lanes = {
+                k: (lane.left, lane.concurrency, list(lane.durations))
+                for k, lane in self._lanes.items()
+            }
+        everything = [d for _, _, durations in lanes.values() for d in durations]
+        fallback = sum(everything) / len(everything) if everything else None
+        now = self._ended_at or time.monotonic()
+        elapsed = now - self._started_at if self._started_at is not None else 0.0
+        return Progress(
+            total=len(self.items),
+            done=statuses[ItemStatus.DONE],
+            failed=statuses[ItemStatus.ERROR],
+            cancelled=statuses[ItemStatus.CANCELLED],
+            running=running,
+            elapsed_s=elapsed,
+            eta_s=estimate_eta(lanes, fallback),
+        )
+
+    def failures(self) -> list[ItemResult]:
+        with self._lock:
+            return [r for r in self.results.values() if r.status is ItemStatus.ERROR]
+
+
+def batch_records(run_log: RunLog, batch_id: str) -> dict[tuple[str, str], RunRecord]:
+    """The latest run of each contract × model of a stored batch, from the run log."""
+    out: dict[tuple[str, str], RunRecord] = {}
+    for item in BatchStore(run_log).items(batch_id):
+        record = run_log.get(item.run_id) if item.run_id else None
+        if record is not None:
+            out[(item.contract, item.model_key)] = record
+    return out
+
+
+class _Registry:
+    """Batches running in this process, by id: a page that reruns, or a tab opened again after
+    being closed, finds its batch still running here (the worker threads do not need the tab)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runners: dict[str, BatchRunner] = {}
+
+    def add(self, runner: BatchRunner) -> BatchRunner:
+        with self._lock:
+            self._runners = {k: r for k, r in self._runners.items() if not r.finished}
+            self._runners[runner.batch_id] = runner
+        return runner
+
+    def get(self, batch_id: str | None) -> BatchRunner | None:
+        with self._lock:
+            return self._runners.get(batch_id or "")
+
+    def running(self) -> list[BatchRunner]:
+        with self._lock:
+            return [r for r in self._runners.values() if not r.finished]
+
+
+RUNNING = _Registry()

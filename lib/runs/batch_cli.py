@@ -1,0 +1,402 @@
+"""Batches and scorecards from a terminal: `crs-batch` (or `python -m lib.runs.batch_cli`).
+
+    crs-batch run --sample --model ollama:llama3.2 --model anthropic:claude-sonnet-5-5 \
+        --labels sample --out review-output
+    crs-batch run --folder ./data-room --model ollama:qwen2.5:7b --out data-room-review
+    crs-batch resume <batch id> --folder ./data-room --out data-room-review
+    crs-batch list
+    crs-batch eval                      # the rule-based clause finder on the bundled sample
+
+A model is `provider:model[@base URL]` (providers: ollama, openai, anthropic, builtin) or
+`clause-finder`, the rule-based finder that needs no model. Keys and hosts come from the same
+environment as the app (ANTHROPIC_API_KEY, OLLAMA_HOST …). Writes each report as Markdown, the
+runs and the portfolio grid as CSV (and XLSX), and the scorecard when labels are given. The exit
+status is non-zero only when the batch could not run at all; failed runs are listed and resumable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from lib.analysis.clauses import write_report
+from lib.analysis.documents import Document
+from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
+from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
+from lib.analysis.scorecard import ModelRun, Scorecard, build_scorecard, text_table
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.settings import Settings, load_settings
+from lib.runs import catalog
+from lib.runs.batch import (
+    BatchRunner,
+    BatchSettings,
+    batch_records,
+    config_from_spec,
+    model_key,
+    model_label,
+)
+from lib.runs.batch_sources import (
+    FOLDER_PREFIX,
+    SAMPLE_SOURCE,
+    UPLOAD_SOURCE,
+    Loaded,
+    folder_contracts,
+    read_files,
+    sample_contracts,
+)
+from lib.runs.batch_store import BatchStore
+from lib.runs.portfolio import GridRun, grid_csv, grid_frame, grid_xlsx, results_frame
+from lib.runs.records import RunRecord
+from lib.runs.run_log import RunLog, open_run_log
+
+CLAUSE_FINDER = "clause-finder"
+CLAUSE_FINDER_LABEL = "Clause finder (rule-based)"
+
+
+class CannotRun(Exception):
+    """The batch cannot start: the message says why; the exit status is 2."""
+
+
+def parse_model(spec: str, settings: Settings) -> ProviderConfig:
+    provider_name, _, rest = spec.partition(":")
+    try:
+        provider = Provider(provider_name.strip().lower())
+    except ValueError:
+        raise CannotRun(
+            f"Unknown provider in {spec!r}: use ollama, openai, anthropic or builtin."
+        ) from None
+    model, _, base_url = rest.partition("@")
+    if provider is not Provider.BUILTIN and not model:
+        raise CannotRun(f"Name the model in {spec!r}, e.g. ollama:llama3.2.")
+    return catalog.make_config(provider, settings, model=model, base_url=base_url or None)
+
+
+def load_labels(spec: str | None) -> LabelledSet | None:
+    if not spec:
+        return None
+    try:
+        if spec == "sample":
+            return sample_labels()
+        if spec.startswith("cuad:"):
+            return cuad_folder(Path(spec.removeprefix("cuad:")))
+        if spec.startswith("csv:"):
+            path = Path(spec.removeprefix("csv:"))
+            return label_csv(path.read_bytes(), f"CSV labels {path.name}")
+    except (LabelError, OSError) as exc:
+        raise CannotRun(f"Cannot read the labels: {exc}") from None
+    raise CannotRun("Labels are `sample`, `cuad:<folder>` or `csv:<file>`.")
+
+
+def load_contracts(args: argparse.Namespace) -> tuple[list[Document], str]:
+    if args.sample:
+        return sample_contracts(), SAMPLE_SOURCE
+    if args.folder:
+        try:
+            loaded = folder_contracts(Path(args.folder))
+        except (OSError, PermissionError) as exc:
+            raise CannotRun(str(exc)) from None
+        source = FOLDER_PREFIX + str(Path(args.folder).resolve())
+    else:
+        loaded = Loaded()
+        try:
+            loaded = read_files((Path(f).name, Path(f).read_bytes()) for f in args.files)
+        except OSError as exc:
+            raise CannotRun(f"Cannot read {exc.filename}: {exc.strerror}") from None
+        source = UPLOAD_SOURCE
+    for name, problem in loaded.problems:
+        print(f"skipped {name}: {problem}", file=sys.stderr)
+    return loaded.documents, source
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120] or "contract"
+
+
+def run_with_progress(runner: BatchRunner) -> bool:
+    """Run to the end with a progress bar; Ctrl-C stops every request. True when not stopped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("starting…", total=len(runner.items))
+        runner.start()
+        try:
+            while not runner.finished:
+                progress = runner.progress()
+                bar.update(task, completed=progress.finished, description=progress.line())
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            runner.stop()
+            runner.wait(10)
+        progress = runner.progress()
+        bar.update(task, completed=progress.finished, description=progress.line())
+    return not runner.stopped
+
+
+def clause_finder_runs(documents: Sequence[Document], template_key: str) -> dict[str, RunRecord]:
+    """The rule-based reports, as run records (not logged: no model was run)."""
+    out = {}
+    for document in documents:
+        started = time.monotonic()
+        report = "".join(write_report(document.name, document.text, template_key))
+        out[document.name] = RunRecord(
+            page="batch", provider=CLAUSE_FINDER, model="rules", endpoint="",
+            document_name=document.name, document_chars=document.char_count,
+            document_sha256=document.sha256, template=template_key, report=report,
+            status="done", total_s=time.monotonic() - started, cost_usd=0.0,
+        )  # fmt: skip
+    return out
+
+
+def model_runs(records: Mapping[str, RunRecord], labels: LabelledSet) -> dict[str, ModelRun]:
+    """Runs keyed by the labelled contract each document matches."""
+    out = {}
+    for name, record in records.items():
+        labelled = labels.match(name)
+        if labelled is None:
+            continue
+        out[labelled] = ModelRun(
+            report=record.report,
+            ok=str(record.status) == "done",
+            cost_usd=record.cost_usd,
+            ttft_s=record.ttft_s,
+            tokens_per_s=record.tokens_per_s,
+            output_tokens=record.output_tokens,
+        )
+    return out
+
+
+def write_outputs(
+    out: Path,
+    by_model: Mapping[str, Mapping[str, RunRecord]],
+    template_key: str,
+    documents: Sequence[Document],
+    labels: LabelledSet | None,
+    run_log: RunLog | None,
+    batch_id: str | None,
+) -> Scorecard | None:
+    out.mkdir(parents=True, exist_ok=True)
+    grid = [GridRun(c, m, r) for m, records in by_model.items() for c, r in sorted(records.items())]
+    for run in grid:
+        if run.record.report:
+            folder = out / "reports" / _slug(run.model)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{_slug(run.contract)}.md").write_text(run.record.report, encoding="utf-8")
+    (out / "runs.csv").write_bytes(grid_csv(results_frame(grid)))
+    frame = grid_frame(grid, template_key)
+    (out / "portfolio.csv").write_bytes(grid_csv(frame))
+    (out / "portfolio.xlsx").write_bytes(grid_xlsx(frame))
+    if labels is None:
+        return None
+    texts = {labels.match(d.name) or d.name: d.text for d in documents}
+    card = build_scorecard(
+        f"{len(by_model)} model(s) on {labels.source}",
+        labels,
+        {model: model_runs(records, labels) for model, records in by_model.items()},
+        texts,
+    )
+    (out / "scorecard.md").write_text(text_table(card) + "\n", encoding="utf-8")
+    (out / "scorecard.json").write_text(json.dumps(card.to_dict(), indent=1), encoding="utf-8")
+    if run_log is not None:
+        BatchStore(run_log).save_scorecard(card.name, card.labels, card.to_dict(), batch_id)
+    return card
+
+
+def _by_model(
+    runner: BatchRunner | None, run_log: RunLog | None, labels_of: Mapping[str, str]
+) -> dict[str, dict[str, RunRecord]]:
+    out: dict[str, dict[str, RunRecord]] = {}
+    if runner is None:
+        return out
+    if run_log is not None:
+        records = batch_records(run_log, runner.batch_id)
+    else:
+        records = {k: r.record for k, r in runner.results.items() if r.record is not None}
+    for (contract, key), record in records.items():
+        out.setdefault(labels_of.get(key, key), {})[contract] = record
+    return out
+
+
+def _report(runner: BatchRunner | None, card: Scorecard | None, out: Path) -> None:
+    if runner is not None:
+        for failure in runner.failures():
+            print(f"failed: {failure.contract} · {failure.model_key}: {failure.error}")
+        if runner.stopped or runner.failures():
+            print(f"resume with: crs-batch resume {runner.batch_id}")
+    if card is not None:
+        print(text_table(card))
+    print(f"written to {out}")
+
+
+def command_run(args: argparse.Namespace, settings: Settings) -> int:
+    documents, source = load_contracts(args)
+    if not documents:
+        raise CannotRun("No contracts to review.")
+    labels = load_labels(args.labels)
+    template_key = args.template
+    wanted = args.model or []
+    if not wanted:
+        raise CannotRun("Name at least one --model.")
+    configs = [parse_model(m, settings) for m in wanted if m != CLAUSE_FINDER]
+    run_log = open_run_log(settings)
+    batch_settings = BatchSettings(template_key=template_key, max_tokens=args.max_tokens,
+                                   source=source)  # fmt: skip
+    by_model: dict[str, dict[str, RunRecord]] = {}
+    runner = None
+    if configs:
+        runner = BatchRunner.create(
+            name=args.name or f"{len(documents)} contracts",
+            contracts=documents, configs=configs, batch_settings=batch_settings,
+            settings=settings, run_log=run_log, concurrency=_concurrency(args, settings),
+        )  # fmt: skip
+        print(f"batch {runner.batch_id}: {len(runner.items)} runs")
+        run_with_progress(runner)
+        by_model = _by_model(runner, run_log, {model_key(c): model_label(c) for c in configs})
+    if CLAUSE_FINDER in wanted:
+        by_model[CLAUSE_FINDER_LABEL] = clause_finder_runs(documents, template_key)
+    out = Path(args.out)
+    card = write_outputs(out, by_model, template_key, documents, labels, run_log,
+                         runner.batch_id if runner else None)  # fmt: skip
+    _report(runner, card, out)
+    return 0
+
+
+def command_resume(args: argparse.Namespace, settings: Settings) -> int:
+    run_log = open_run_log(settings)
+    if run_log is None:
+        raise CannotRun("The run log is switched off (CRS_HISTORY=off): nothing to resume.")
+    store = BatchStore(run_log)
+    info = store.get(args.batch_id)
+    if info is None:
+        raise CannotRun(f"There is no batch {args.batch_id}.")
+    batch_settings = BatchSettings.from_dict(info.settings)
+    source = batch_settings.source
+    if args.sample or args.folder or args.files:
+        documents, _ = load_contracts(args)
+    elif source == SAMPLE_SOURCE:
+        documents = sample_contracts()
+    elif source.startswith(FOLDER_PREFIX):
+        documents = folder_contracts(Path(source.removeprefix(FOLDER_PREFIX))).documents
+    else:
+        raise CannotRun("This batch was uploaded: name the files again to resume it.")
+    keys = {p.value: catalog.default_api_key(p, settings) for p in Provider}
+    runner = BatchRunner.resume(
+        batch_id=args.batch_id, contracts=documents, settings=settings, run_log=run_log,
+        api_keys=keys, concurrency=_concurrency(args, settings),
+    )  # fmt: skip
+    print(f"batch {runner.batch_id}: {len(runner.items)} runs left")
+    run_with_progress(runner)
+    configs = [config_from_spec(spec) for spec in info.models]
+    by_model = _by_model(runner, run_log, {model_key(c): model_label(c) for c in configs})
+    out = Path(args.out)
+    card = write_outputs(out, by_model, batch_settings.template_key, documents,
+                         load_labels(args.labels), run_log, runner.batch_id)  # fmt: skip
+    _report(runner, card, out)
+    return 0
+
+
+def command_list(settings: Settings) -> int:
+    run_log = open_run_log(settings)
+    if run_log is None:
+        raise CannotRun("The run log is switched off (CRS_HISTORY=off).")
+    store = BatchStore(run_log)
+    for info in store.list():
+        items = store.items(info.batch_id)
+        done = sum(i.status == "done" for i in items)
+        print(f"{info.batch_id}  {info.created:%Y-%m-%d %H:%M}  {info.status:<8}  "
+              f"{done}/{len(items)} done  {info.name}")  # fmt: skip
+    return 0
+
+
+def command_eval(args: argparse.Namespace) -> int:
+    """The rule-based clause finder on labelled contracts (default: the bundled sample)."""
+    labels = load_labels(args.labels or "sample")
+    if labels is None or not labels.texts:
+        raise CannotRun("These labels carry no contract texts; use `crs-batch run` with files.")
+    documents = [Document(name, text, "txt", len(text)) for name, text in labels.texts.items()]
+    records = clause_finder_runs(documents, args.template)
+    card = build_scorecard(
+        f"Clause finder on {labels.source}",
+        labels,
+        {CLAUSE_FINDER_LABEL: model_runs(records, labels)},
+    )
+    print(f"Scored on {labels.source}: {len(card.contracts)} contracts\n")
+    print(text_table(card))
+    if args.per_category:
+        print("\n| category | labelled | precision | recall | F1 | right clause | lazy |")
+        print("|---|---|---|---|---|---|---|")
+        for c in card.models[0].categories:
+            rate = "—" if c.right_clause_rate is None else f"{c.right_clause_rate:.2f}"
+            prf = c.presence
+            print(f"| {c.category} | {c.labelled} | {prf.precision:.2f} | {prf.recall:.2f} | "
+                  f"{prf.f1:.2f} | {rate} | {c.lazy} |")  # fmt: skip
+    return 0
+
+
+def _concurrency(args: argparse.Namespace, settings: Settings) -> dict[str, int]:
+    merged = dict(settings.batch_concurrency)
+    for pair in args.concurrency or []:
+        name, _, number = pair.partition("=")
+        if not number.strip().isdigit():
+            raise CannotRun(f"--concurrency takes provider=N, not {pair!r}.")
+        merged[name.strip().lower()] = int(number)
+    return merged
+
+
+def _contract_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--sample", action="store_true", help="the bundled CUAD sample")
+    source.add_argument("--folder", help="every PDF, Word, text and Markdown file in a folder")
+    parser.add_argument("files", nargs="*", help="contract files")
+    parser.add_argument("--out", default="batch-output", help="folder for reports and tables")
+    parser.add_argument("--labels", help="score against: sample, cuad:<folder> or csv:<file>")
+    parser.add_argument("--concurrency", action="append", help="provider=N (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crs-batch",
+        description="Review many contracts with one or more models, and score them.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="review contracts with one or more models")
+    _contract_arguments(run)
+    run.add_argument("--model", action="append", help="provider:model[@url] or clause-finder")
+    run.add_argument("--template", default=DEFAULT_TEMPLATE_KEY, choices=sorted(TEMPLATES))
+    run.add_argument("--max-tokens", type=int, default=4096)
+    run.add_argument("--name", help="a name for the batch")
+    resume = commands.add_parser("resume", help="finish an interrupted batch")
+    resume.add_argument("batch_id")
+    _contract_arguments(resume)
+    commands.add_parser("list", help="list stored batches")
+    evaluate = commands.add_parser("eval", help="score the rule-based clause finder")
+    evaluate.add_argument("--labels", help="sample (default), cuad:<folder> or csv:<file>")
+    evaluate.add_argument("--template", default=DEFAULT_TEMPLATE_KEY, choices=sorted(TEMPLATES))
+    evaluate.add_argument("--per-category", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings(os.environ)
+    try:
+        if args.command == "run":
+            return command_run(args, settings)
+        if args.command == "resume":
+            return command_resume(args, settings)
+        if args.command == "list":
+            return command_list(settings)
+        return command_eval(args)
+    except CannotRun as exc:
+        print(f"crs-batch: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

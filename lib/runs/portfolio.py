@@ -1,0 +1,276 @@
+"""The portfolio grid: contracts × review categories, each cell the severity a report gave.
+
+Built from finished reports alone (`### <category> — SEVERITY` headings, as the report skeleton
+asks), so it works for any model and for runs reopened from the run log. A model that rewords a
+heading is lined up with the template's category covering the same CUAD clauses. A cell opens its
+passage: the report's section, and each quote with the contract text around where it was found.
+Exports: CSV (formulas defused) and XLSX with the cells coloured as on screen.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lib.analysis.clauses.mapping import categories_for
+from lib.analysis.grounding import ContractIndex, check, extract_quotes
+from lib.analysis.prompts import TEMPLATES, count_findings
+from lib.runs.csv_export import csv_bytes, defuse
+from lib.runs.records import RunRecord
+
+MISSING = "missing"
+FAILED = "failed"
+LEVELS = ("RED", "YELLOW", "GREEN", MISSING, FAILED)
+# Cell colours on screen and in XLSX (fill, text).
+COLOURS: dict[str, tuple[str, str]] = {
+    "RED": ("F8D7DA", "842029"),
+    "YELLOW": ("FFF3CD", "664D03"),
+    "GREEN": ("D1E7DD", "0F5132"),
+    MISSING: ("E9ECEF", "495057"),
+    FAILED: ("FFFFFF", "6C757D"),
+}
+CONTEXT_CHARS = 400
+_RISK = re.compile(r"^##\s*Overall risk\W*\**\s*(LOW|MEDIUM|HIGH|CRITICAL)\b", re.I | re.M)
+_HEADING = re.compile(r"^#{2,6}[ \t]+.*$", re.MULTILINE)
+
+
+def _canonical(heading: str, columns: Sequence[str]) -> str:
+    """The template column a report heading belongs to, else the heading itself."""
+    lowered = heading.strip().lower()
+    for column in columns:
+        if column.lower() == lowered or column.lower().startswith(lowered):
+            return column
+    mine = set(categories_for(heading))
+    if mine:
+        best = max(columns, key=lambda c: len(mine & set(categories_for(c))), default=None)
+        if best is not None and mine & set(categories_for(best)):
+            return best
+    return heading.strip()
+
+
+def severities(report: str, columns: Sequence[str]) -> dict[str, str]:
+    """Category column → GREEN/YELLOW/RED for one report (first heading wins per column)."""
+    out: dict[str, str] = {}
+    for heading, severity in count_findings(report or "").categories.items():
+        out.setdefault(_canonical(heading, columns), severity)
+    return out
+
+
+def overall_risk(report: str) -> str:
+    match = _RISK.search(report or "")
+    return match.group(1).upper() if match else ""
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One contract × model run as the grid needs it."""
+
+    contract: str
+    model: str
+    record: RunRecord
+
+
+def grid_frame(runs: Sequence[GridRun], template_key: str) -> pd.DataFrame:
+    """One row per contract × model; category columns hold a level from `LEVELS`."""
+    template = TEMPLATES.get(template_key)
+    columns = list(template.categories) if template else []
+    rows = []
+    extra: list[str] = []
+    for run in runs:
+        ok = run.record.status == "done"
+        found = severities(run.record.report, columns) if ok else {}
+        extra.extend(c for c in found if c not in columns and c not in extra)
+        counts = {level: sum(v == level for v in found.values()) for level in LEVELS[:3]}
+        rows.append(
+            {
+                "contract": run.contract,
+                "model": run.model,
+                "status": str(run.record.status),
+                "risk": overall_risk(run.record.report) if ok else "",
+                "RED": counts["RED"],
+                "YELLOW": counts["YELLOW"],
+                "GREEN": counts["GREEN"],
+                **{"_found": found, "_ok": ok},
+            }
+        )
+    categories = columns + extra
+    for row in rows:
+        found, ok = row.pop("_found"), row.pop("_ok")
+        for category in categories:
+            row[category] = found.get(category, MISSING) if ok else FAILED
+    frame = pd.DataFrame(
+        rows, columns=["contract", "model", "status", "risk", "RED", "YELLOW", "GREEN", *categories]
+    )
+    return frame
+
+
+def category_columns(frame: pd.DataFrame) -> list[str]:
+    return list(frame.columns[7:])
+
+
+def filter_grid(
+    frame: pd.DataFrame,
+    *,
+    models: Sequence[str] = (),
+    levels: Sequence[str] = (),
+    categories: Sequence[str] = (),
+    contract: str = "",
+) -> pd.DataFrame:
+    """Rows of the chosen models and contract name, having one of `levels` in `categories`."""
+    out = frame
+    if models:
+        out = out[out["model"].isin(list(models))]
+    if contract.strip():
+        out = out[out["contract"].str.contains(contract.strip(), case=False, regex=False)]
+    shown = [c for c in (categories or category_columns(frame)) if c in out.columns]
+    if levels and shown:
+        out = out[out[shown].isin(list(levels)).any(axis=1)]
+    return out[[*frame.columns[:7], *shown]] if categories else out
+
+
+def sort_grid(frame: pd.DataFrame, by: str = "RED") -> pd.DataFrame:
+    """Most serious first: by red, then yellow count, or by a category's level."""
+    if by in ("RED", "YELLOW", "GREEN"):
+        order = [by, *(c for c in ("RED", "YELLOW") if c != by)]
+        return frame.sort_values(order, ascending=False, kind="stable")
+    if by in frame.columns[7:]:
+        rank = {level: i for i, level in enumerate(LEVELS)}
+        return frame.sort_values(by, key=lambda s: s.map(rank), kind="stable")
+    return frame.sort_values(by, kind="stable") if by in frame.columns else frame
+
+
+def grid_csv(frame: pd.DataFrame) -> bytes:
+    return csv_bytes(frame, index=False)
+
+
+def grid_xlsx(frame: pd.DataFrame) -> bytes:
+    """The grid as a spreadsheet: coloured level cells, frozen header, no formulas."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Portfolio"
+    sheet.append([defuse(str(c)) for c in frame.columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for values in frame.itertuples(index=False):
+        sheet.append([defuse(v.item() if hasattr(v, "item") else v) for v in values])
+    fills = {k: (PatternFill("solid", fgColor=f), Font(color=t)) for k, (f, t) in COLOURS.items()}
+    for row in sheet.iter_rows(min_row=2, min_col=8):
+        for cell in row:
+            style = fills.get(str(cell.value))
+            if style:
+                cell.fill, cell.font = style
+    sheet.freeze_panes = "C2"
+    for i, column in enumerate(frame.columns, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = min(40, max(10, len(str(column))))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class QuotedPassage:
+    quote: str
+    status: str  # verified, close, not_found
+    before: str
+    match: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    category: str
+    severity: str
+    section: str
+    quotes: list[QuotedPassage]
+
+
+def section_for(report: str, column: str, columns: Sequence[str]) -> str:
+    """The report's `###` section that the grid put in `column` ("" when there is none)."""
+    headings = list(_HEADING.finditer(report or ""))
+    for i, match in enumerate(headings):
+        line = match.group(0)
+        if not line.startswith("###"):
+            continue
+        parsed = count_findings(line).categories
+        if not parsed or _canonical(next(iter(parsed)), columns) != column:
+            continue
+        end = headings[i + 1].start() if i + 1 < len(headings) else len(report)
+        return report[match.start() : end].strip()
+    return ""
+
+
+def passage(
+    report: str,
+    contract_text: str | None,
+    column: str,
+    columns: Sequence[str],
+    index: ContractIndex | None = None,
+) -> Passage:
+    """A grid cell opened: the section, and each quote located in the contract with context."""
+    section = section_for(report, column, columns)
+    severity = severities(report, columns).get(column, MISSING)
+    quotes = []
+    if section:
+        if contract_text and index is None:
+            index = ContractIndex.build(contract_text)
+        for quote in extract_quotes(section):
+            if index is None or contract_text is None:
+                quotes.append(QuotedPassage(quote.text, "unchecked", "", "", ""))
+                continue
+            verdict = check(index, quote)
+            if verdict.start is None or verdict.end is None:
+                quotes.append(QuotedPassage(quote.text, verdict.status, "", "", ""))
+                continue
+            before = contract_text[max(0, verdict.start - CONTEXT_CHARS) : verdict.start]
+            after = contract_text[verdict.end : verdict.end + CONTEXT_CHARS]
+            quotes.append(
+                QuotedPassage(
+                    quote.text,
+                    verdict.status,
+                    before,
+                    contract_text[verdict.start : verdict.end],
+                    after,
+                )
+            )
+    return Passage(column, severity, section, quotes)
+
+
+def results_frame(runs: Sequence[GridRun]) -> pd.DataFrame:
+    """One row per run with its figures, for the CLI's CSV and the page's run table."""
+    return pd.DataFrame(
+        [
+            {
+                "contract": r.contract,
+                "model": r.model,
+                "status": str(r.record.status),
+                "error": r.record.error_message or "",
+                "risk": overall_risk(r.record.report),
+                "input_tokens": r.record.input_tokens,
+                "output_tokens": r.record.output_tokens,
+                "ttft_s": r.record.ttft_s,
+                "total_s": r.record.total_s,
+                "tokens_per_s": r.record.tokens_per_s,
+                "cost_usd": r.record.cost_usd,
+                "run_id": r.record.run_id,
+            }
+            for r in runs
+        ]
+    )
+
+
+def grid_runs(
+    records: Mapping[tuple[str, str], RunRecord], labels: Mapping[str, str]
+) -> list[GridRun]:
+    """(contract, model key) → record, as grid runs named by the models' display labels."""
+    return [
+        GridRun(contract, labels.get(key, key), record)
+        for (contract, key), record in sorted(records.items())
+    ]

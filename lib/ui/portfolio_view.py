@@ -1,0 +1,230 @@
+"""Drawing batches: progress, the coloured contracts × categories grid, passages and scorecards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from lib.analysis.scorecard import (
+    ANCHORS,
+    Scorecard,
+    category_rows,
+    compare_previous,
+    summary_rows,
+)
+from lib.runs.batch import BatchRunner
+from lib.runs.batch_store import BatchStore
+from lib.runs.portfolio import COLOURS, LEVELS, Passage, category_columns
+
+PROGRESS_REFRESH_S = 1.0
+
+
+def _cell_style(value: Any) -> str:
+    colours = COLOURS.get(str(value))
+    return f"background-color: #{colours[0]}; color: #{colours[1]}" if colours else ""
+
+
+def styled_grid(frame: pd.DataFrame) -> Any:
+    return frame.style.map(_cell_style, subset=category_columns(frame))
+
+
+def grid_column_config(frame: pd.DataFrame) -> dict[str, Any]:
+    cc = st.column_config
+    config: dict[str, Any] = {
+        "contract": cc.TextColumn("Contract", pinned=True, width="medium"),
+        "model": cc.TextColumn("Model", pinned=True),
+        "status": cc.TextColumn("Run"),
+        "risk": cc.TextColumn("Risk"),
+        "RED": cc.NumberColumn("Red", format="%d"),
+        "YELLOW": cc.NumberColumn("Yellow", format="%d"),
+        "GREEN": cc.NumberColumn("Green", format="%d"),
+    }
+    for column in category_columns(frame):
+        config[column] = cc.TextColumn(_short(column), help=column)
+    return config
+
+
+def _short(title: str) -> str:
+    """Column headers stay narrow: "Term and termination (incl. …)" → "Term and termination"."""
+    return title.split(" (")[0]
+
+
+def level_legend() -> None:
+    chips = " ".join(
+        f'<span style="background:#{COLOURS[k][0]};color:#{COLOURS[k][1]};padding:2px 8px;'
+        f'border-radius:4px;margin-right:4px">{k}</span>'
+        for k in LEVELS
+    )
+    st.markdown(chips, unsafe_allow_html=True)
+
+
+def progress_fragment(runner: BatchRunner, key: str) -> None:
+    """A progress bar with ETA redrawn each second while the batch runs; reruns the page at the
+    end so the grid shows the finished batch."""
+
+    @st.fragment(run_every=PROGRESS_REFRESH_S)
+    def _draw() -> None:
+        progress = runner.progress()
+        st.progress(progress.fraction, text=progress.line())
+        st.caption(f"Elapsed {progress.elapsed_s:.0f} s · batch {runner.batch_id[:8]}")
+        if runner.finished:
+            st.session_state[f"{key}_announced"] = runner.batch_id
+            st.rerun(scope="app")
+
+    if st.session_state.get(f"{key}_announced") == runner.batch_id and runner.finished:
+        progress = runner.progress()
+        st.progress(progress.fraction, text=progress.line())
+        return
+    _draw()
+
+
+def passage_view(opened: Passage) -> None:
+    """The report's section for a cell, and each quote in the contract text around it."""
+    st.markdown(f"**{opened.category}** · {opened.severity}")
+    if not opened.section:
+        st.info("The report has no section for this category.", icon=":material/search_off:")
+        return
+    body = opened.section.split("\n", 1)[1] if "\n" in opened.section else ""
+    st.markdown(body)
+    for quote in opened.quotes:
+        if quote.match:
+            label = "found in the contract" if quote.status == "verified" else "close match"
+            st.caption(f"Quote {label}:")
+            st.text(f"…{quote.before}【{quote.match}】{quote.after}…")
+        elif quote.status == "unchecked":
+            st.caption("The contract text is not kept, so the quote cannot be shown in context.")
+        else:
+            st.warning(f"Not found in the contract: “{quote.quote}”", icon=":material/help:")
+
+
+def heatmap(card: Scorecard) -> alt.LayerChart | alt.Chart:
+    """Model × category presence F1, with the published anchor marked on the colour legend and as
+    a line on the per-model bar chart beside it."""
+    data = pd.DataFrame(category_rows(card))
+    if data.empty:
+        return alt.Chart(pd.DataFrame({"x": []})).mark_point()
+    anchor = next(iter(ANCHORS.values()))
+    cells = (
+        alt.Chart(data)
+        .mark_rect()
+        .encode(
+            x=alt.X("category:N", title=None, sort=list(card.categories)),
+            y=alt.Y("model:N", title=None),
+            color=alt.Color(
+                "F1:Q",
+                scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1], domainMid=anchor),
+                legend=alt.Legend(title=f"F1 (mid: {anchor:.2f} anchor)"),
+            ),
+            tooltip=[
+                "model",
+                "category",
+                alt.Tooltip("F1:Q", format=".2f"),
+                alt.Tooltip("precision:Q", format=".2f"),
+                alt.Tooltip("recall:Q", format=".2f"),
+                "labelled",
+                "lazy",
+            ],
+        )
+    )
+    text = cells.mark_text(fontSize=9).encode(
+        text=alt.Text("F1:Q", format=".2f"), color=alt.value("black")
+    )
+    return (cells + text).properties(height=max(80, 40 * len(card.models)))
+
+
+def overall_chart(card: Scorecard) -> alt.LayerChart:
+    """Presence F1 per model against the published anchors (reference rules)."""
+    data = pd.DataFrame([{"model": m.model, "F1": m.presence.f1} for m in card.models])
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("F1:Q", scale=alt.Scale(domain=[0, 1]), title="Presence F1"),
+            y=alt.Y("model:N", title=None),
+        )
+    )
+    anchors = pd.DataFrame([{"anchor": k, "F1": v} for k, v in ANCHORS.items()])
+    rule = alt.Chart(anchors).mark_rule(color="firebrick", strokeDash=[4, 3]).encode(x="F1:Q")
+    label = (
+        alt.Chart(anchors)
+        .mark_text(align="left", dx=4, dy=-6, color="firebrick")
+        .encode(x="F1:Q", text="anchor:N")
+    )
+    return (bars + rule + label).properties(height=max(60, 36 * len(card.models)))
+
+
+def scorecard_view(card: Scorecard, previous: Scorecard | None = None, *, key: str) -> None:
+    st.caption(f"{card.name} · labels: {card.labels} · {len(card.contracts)} contracts")
+    summary = pd.DataFrame(summary_rows(card)).set_index("model")
+    cc = st.column_config
+    two = {c: cc.NumberColumn(c, format="%.2f") for c in summary.columns if c not in
+           ("contracts", "failed runs", "cost (USD)")}  # fmt: skip
+    two["cost (USD)"] = cc.NumberColumn("cost (USD)", format="$%.4f")
+    st.dataframe(summary, column_config=two, width="stretch", key=f"{key}_summary")
+    st.caption(
+        "Presence: the report says a clause is there exactly when the labels do. Right clause: a "
+        "quote of at most 150 words covers 80% of a labelled passage. Span F1: CUAD's rule "
+        "(word overlap ≥ 0.5). Laziness: labelled clauses the report called “not found”. Quotes "
+        "not found: quotes that are not in the contract. A failed run counts as finding nothing."
+    )
+    st.altair_chart(overall_chart(card), width="stretch")
+    st.altair_chart(heatmap(card), width="stretch")
+    for model in card.models:
+        if model.failed:
+            st.caption(f"{model.model}: failed runs on {', '.join(model.failed)}")
+    if previous is not None:
+        st.markdown(f"**Against the previous scorecard** ({previous.name})")
+        st.dataframe(
+            pd.DataFrame(compare_previous(card, previous)).set_index("model"),
+            width="stretch",
+            key=f"{key}_previous",
+        )
+
+
+def selected_cell(event: Any, frame: pd.DataFrame) -> tuple[int, str] | None:
+    """(row position, column name) of the selected grid cell, if it is a category cell."""
+    cells: Sequence[Any] = getattr(getattr(event, "selection", None), "cells", None) or []
+    if not cells:
+        return None
+    row, column = cells[0][0], cells[0][1]
+    if not isinstance(row, int) or row >= len(frame) or column not in category_columns(frame):
+        return None
+    return row, str(column)
+
+
+def stored_scorecards(store: BatchStore) -> None:
+    """History's list of scorecards: open one, side by side with the one before it on the same
+    labels, so a model upgrade is compared with the last run."""
+    stored = store.scorecards()
+    if not stored:
+        return
+    st.divider()
+    st.subheader("Scorecards")
+    rows = pd.DataFrame(
+        [
+            {
+                "id": s.scorecard_id,
+                "time": s.created.astimezone().replace(tzinfo=None),
+                "name": s.name,
+                "labels": s.labels,
+                "models": ", ".join(m["model"] for m in s.body.get("models", [])),
+            }
+            for s in stored
+        ]
+    ).set_index("id")
+    event = st.dataframe(
+        rows, width="stretch", hide_index=True, on_select="rerun",
+        selection_mode="single-row", key="scorecard_table",
+    )  # fmt: skip
+    picked = event.selection.rows if event is not None else []
+    if not picked:
+        st.caption("Select a scorecard to open it beside the previous one on the same labels.")
+        return
+    chosen = stored[picked[0]]
+    earlier = [s for s in stored[picked[0] + 1 :] if s.labels == chosen.labels]
+    previous = Scorecard.from_dict(earlier[0].body) if earlier else None
+    scorecard_view(Scorecard.from_dict(chosen.body), previous, key="history_card")

@@ -1,0 +1,110 @@
+"""Portfolio in a real browser: the progress bar counts up while the batch runs, the grid shows
+each report's severities, a selected cell opens its passage, and Stop ends the running request."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+
+from devtools.fake_upstream import Script
+from lib.analysis.samples import all_samples
+from lib.runs.run_log import RunLog
+from tests.browser.conftest import wait_for_app
+
+QUOTE = "principal  place of business is located at 2003 Navasota Cove"
+
+
+def report_tokens() -> list[str]:
+    return [
+        "## Overall risk: HIGH\n", "## Clause by clause\n",
+        "### Limitation of liability (cap, uncapped items) — RED\n",
+        f'- Found: yes — clause 1 "{QUOTE}"\n',
+        "### Audit rights — YELLOW\n", "- Found: yes — clause 4\n",
+    ]  # fmt: skip
+
+
+def open_portfolio(page, url: str) -> None:
+    wait_for_app(page, url)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_text("Review", exact=True).wait_for(timeout=15_000)
+    nav.get_by_text("Portfolio", exact=True).click()
+    page.get_by_role("heading", name="Portfolio").wait_for(timeout=15_000)
+    page.locator(".st-key-pf_run button").wait_for(timeout=15_000)
+    page.wait_for_timeout(1000)
+
+
+def progress_line(page) -> str:
+    found = re.findall(r"\d+ of \d+ runs[^\n]*", page.evaluate("() => document.body.innerText"))
+    return found[0] if found else ""
+
+
+def grid_cell(page, column: int, row: int) -> str:
+    return page.locator(f'[data-testid="glide-cell-{column}-{row}"]').first.inner_text()
+
+
+def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
+    upstream.default = Script(tokens=report_tokens(), delay=0.25, dialect="ollama")
+    url = streamlit_app(OLLAMA_HOST=upstream.url)
+    open_portfolio(page, url)
+    page.locator(".st-key-pf_run button").click()
+
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = progress_line(page)
+        if line and (not seen or seen[-1] != line):
+            seen.append(line)
+        if line.startswith("5 of 5 runs"):
+            break
+        time.sleep(0.2)
+    finished = [int(s.split()[0]) for s in seen]
+    assert finished[-1] == 5, seen
+    assert len(set(finished)) >= 3 and finished == sorted(finished), seen
+    assert any("left" in s for s in seen), f"no ETA shown: {seen}"
+    # One local Ollama: one request at a time.
+    streams = upstream.streams()
+    assert len(streams) == 5
+    assert all(a.disconnected_at or a.completed for a in streams)
+    assert all(b.started >= a.token_times[-1] for a, b in itertools.pairwise(streams))
+
+    page.get_by_text("Findings grid").wait_for(timeout=15_000)
+    page.locator('[data-testid="glide-cell-7-0"]').first.wait_for(state="attached", timeout=15_000)
+    names = [s.file_name for s in all_samples()[:5]]
+    assert grid_cell(page, 0, 0) in names
+    assert grid_cell(page, 3, 0) == "HIGH"
+    assert grid_cell(page, 7, 0) == "RED"  # limitation of liability
+    assert "Passage" not in page.evaluate("() => document.body.innerText")
+
+    # Select the first contract's cell, then move to its liability column.
+    row = next(i for i in range(5) if grid_cell(page, 0, i) == names[0])
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 40, box["y"] + 35 * (row + 1) + 17)
+    page.wait_for_timeout(800)
+    for _ in range(7):
+        page.keyboard.press("ArrowRight")
+    page.get_by_text("Quote found in the contract:").wait_for(timeout=15_000)
+    body = page.evaluate("() => document.body.innerText")
+    assert "Navasota Cove" in body and "Texas limited liability company" in body
+
+    runs = RunLog(tmp_path / "history.sqlite3").query()
+    assert len(runs) == 5 and len({r.batch_id for r in runs}) == 1 and runs[0].page == "batch"
+
+
+def test_stop_ends_the_running_request(page, streamlit_app, upstream):
+    upstream.default = Script(tokens=[f" t{i}" for i in range(2000)], delay=0.05, dialect="ollama")
+    url = streamlit_app(OLLAMA_HOST=upstream.url)
+    open_portfolio(page, url)
+    page.locator(".st-key-pf_run button").click()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (
+        upstream.streams() and upstream.streams()[-1].tokens_sent >= 5
+    ):
+        time.sleep(0.05)
+    record = upstream.streams()[-1]
+    page.locator(".st-key-pf_stop button").click()
+    assert upstream.wait_for_disconnect(5.0, record), "the upstream never saw the disconnect"
+    page.get_by_text("Unfinished batches").wait_for(timeout=15_000)
+    assert len(upstream.streams()) == 1, "Stop must not start the next contract"

@@ -1,0 +1,225 @@
+"""The batch runner against the fake model server: lanes, failures, Stop, resume and the store."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from devtools.fake_upstream import FakeUpstream, Script
+from lib.analysis.documents import document_from_text
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.settings import Settings, load_settings
+from lib.runs.batch import (
+    BatchRunner,
+    BatchSettings,
+    batch_records,
+    concurrency_for,
+    estimate_eta,
+    format_duration,
+    model_key,
+    unique_names,
+)
+from lib.runs.batch_store import BatchStatus, BatchStore, ItemStatus
+from lib.runs.run_log import RunLog
+
+REPORT = ["## Overall", " risk: LOW\n", "### Governing law — GREEN\n", '- Found: yes "laws of"']
+
+
+def contracts(n: int) -> list:
+    return [
+        document_from_text(f"Contract {i}. This agreement is governed by the laws of Utopia.",
+                           name=f"contract-{i:02d}.txt")
+        for i in range(n)
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def run_log(tmp_path) -> RunLog:
+    return RunLog(tmp_path / "history.sqlite3")
+
+
+def settings(tmp_path) -> Settings:
+    return Settings(history_db_path=tmp_path / "history.sqlite3")
+
+
+def test_twenty_contracts_one_provider_failing_half_way_then_resume(tmp_path, run_log):
+    with FakeUpstream() as good, FakeUpstream() as flaky:
+        good.default = Script(tokens=REPORT, dialect="ollama")
+        flaky.default = Script(tokens=REPORT, fault="drop", fault_after=2)
+        flaky.push(*[Script(tokens=REPORT) for _ in range(10)])
+        ollama = ProviderConfig(Provider.OLLAMA, "llama3.2", good.url)
+        openai = ProviderConfig(Provider.OPENAI, "gemma-3-1b", flaky.url + "/v1")
+        runner = BatchRunner.create(
+            name="data room",
+            contracts=contracts(20),
+            configs=[ollama, openai],
+            batch_settings=BatchSettings(source="upload"),
+            settings=settings(tmp_path),
+            run_log=run_log,
+            concurrency={"openai": 3},
+        ).start()
+        assert runner.wait(60)
+
+        progress = runner.progress()
+        assert (progress.total, progress.done, progress.failed) == (40, 30, 10)
+        assert progress.running == 0 and progress.fraction == 1.0
+        failures = runner.failures()
+        assert {f.model_key for f in failures} == {model_key(openai)}
+        assert all(f.error for f in failures)
+        store = BatchStore(run_log)
+        info = store.get(runner.batch_id)
+        assert info is not None and info.status is BatchStatus.FINISHED
+        assert "api_key" not in str(info.models)
+        items = store.items(runner.batch_id)
+        assert sum(i.status is ItemStatus.ERROR for i in items) == 10
+        # Every run lands in the run log, grouped by the batch.
+        runs = run_log.query()
+        assert len(runs) == 40 and {r.batch_id for r in runs} == {runner.batch_id}
+        assert [s.batch_id for s in store.unfinished()] == [runner.batch_id]
+        failed_contracts = {f.contract for f in failures}
+
+        flaky.default = Script(tokens=REPORT)
+        before_good, before_flaky = len(good.streams()), len(flaky.streams())
+        again = BatchRunner.resume(
+            batch_id=runner.batch_id,
+            contracts=contracts(20),
+            settings=settings(tmp_path),
+            run_log=run_log,
+        ).start()
+        assert again.wait(60)
+        assert len(good.streams()) == before_good, "finished contracts were run again"
+        assert len(flaky.streams()) - before_flaky == 10
+        assert {c for c, _ in again.items} == failed_contracts
+        assert again.progress().done == 10
+        assert all(i.status is ItemStatus.DONE for i in store.items(runner.batch_id))
+        assert store.unfinished() == []
+        records = batch_records(run_log, runner.batch_id)
+        assert len(records) == 40 and all(r.status == "done" for r in records.values())
+        assert len(run_log.query()) == 50
+
+
+def test_lanes_keep_to_their_concurrency(tmp_path):
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=[f" t{i}" for i in range(20)], delay=0.01)
+        config = ProviderConfig(Provider.OPENAI, "m", upstream.url + "/v1")
+        runner = BatchRunner.create(
+            name="b", contracts=contracts(9), configs=[config],
+            batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=None,
+            concurrency={"openai": 3},
+        )  # fmt: skip
+        peak = 0
+        runner.start()
+        while not runner.finished:
+            peak = max(peak, runner.progress().running)
+            time.sleep(0.005)
+        streams = upstream.streams()
+        # At no moment more than three requests were open at the server.
+        events = sorted(
+            [(r.started, 1) for r in streams] + [(r.token_times[-1], -1) for r in streams]
+        )
+        open_now = max_open = 0
+        for _, delta in events:
+            open_now += delta
+            max_open = max(max_open, open_now)
+        assert max_open == 3 and peak <= 3
+        assert runner.progress().done == 9
+
+
+def test_stop_ends_every_running_request_and_resume_finishes(tmp_path, run_log):
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=[f" t{i}" for i in range(400)], delay=0.02)
+        config = ProviderConfig(
+            Provider.ANTHROPIC, "claude-haiku-5-5", upstream.url, api_key="k" * 20
+        )
+        runner = BatchRunner.create(
+            name="b", contracts=contracts(6), configs=[config],
+            batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=run_log,
+        ).start()  # fmt: skip
+        deadline = time.monotonic() + 10
+        while len(upstream.streams()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        runner.stop()
+        assert runner.wait(5)
+        open_streams = upstream.streams()
+        assert len(open_streams) == 4, "Stop must not start new requests"
+        for record in open_streams:
+            assert upstream.wait_for_disconnect(2.0, record)
+        progress = runner.progress()
+        assert (progress.cancelled, progress.done) == (4, 0)
+        store = BatchStore(run_log)
+        assert store.get(runner.batch_id).status is BatchStatus.STOPPED
+        statuses = sorted(i.status.value for i in store.items(runner.batch_id))
+        assert statuses == ["cancelled"] * 4 + ["pending"] * 2
+
+        upstream.default = Script(tokens=REPORT)
+        again = BatchRunner.resume(
+            batch_id=runner.batch_id, contracts=contracts(6), settings=settings(tmp_path),
+            run_log=run_log, api_keys={"anthropic": "k" * 20},
+        ).start()  # fmt: skip
+        assert again.wait(30) and again.progress().done == 6
+        assert store.get(runner.batch_id).status is BatchStatus.FINISHED
+        assert all(r.cost_usd is not None and r.cost_usd > 0 for r in run_log.query(status="done"))
+
+
+def test_resume_skips_contracts_whose_text_changed(tmp_path, run_log):
+    runner = BatchRunner.create(
+        name="b", contracts=contracts(2), configs=[ProviderConfig(Provider.OLLAMA, "m", "http://127.0.0.1:9")],
+        batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=run_log,
+    )  # fmt: skip
+    changed = [document_from_text("other text", name="contract-00.txt"), contracts(2)[1]]
+    again = BatchRunner.resume(
+        batch_id=runner.batch_id, contracts=changed, settings=settings(tmp_path), run_log=run_log
+    )
+    assert [c for c, _ in again.items] == ["contract-01.txt"]
+
+
+def test_concurrency_defaults_and_overrides():
+    builtin = ProviderConfig(Provider.BUILTIN, "gemma")
+    ollama = ProviderConfig(Provider.OLLAMA, "m", "http://localhost:11434")
+    claude = ProviderConfig(Provider.ANTHROPIC, "claude-sonnet-5-5")
+    assert concurrency_for(builtin, {"builtin": 8}) == 1
+    assert concurrency_for(ollama) == 1 and concurrency_for(ollama, {"ollama": 2}) == 2
+    assert concurrency_for(claude) == 4 and concurrency_for(claude, {"anthropic": 999}) == 32
+    parsed = load_settings({"CRS_BATCH_CONCURRENCY": "ollama=2, anthropic=x,openai=3",
+                            "CRS_BATCH_DIRS": "/srv/a,/srv/b"})  # fmt: skip
+    assert parsed.batch_concurrency == {"ollama": 2, "openai": 3}
+    assert [p.name for p in parsed.batch_dirs] == ["a", "b"]
+
+
+def test_eta_is_the_slowest_lane():
+    lanes = {"fast": (8, 4, [1.0, 1.0]), "slow": (3, 1, [10.0])}
+    assert estimate_eta(lanes) == 30.0
+    assert estimate_eta({"a": (5, 2, []), "b": (0, 1, [2.0])}, fallback_s=2.0) == 6.0
+    assert estimate_eta({"a": (5, 2, [])}) is None
+    assert estimate_eta({"a": (0, 2, [])}) == 0.0
+    assert format_duration(75) == "1 min 15 s" and format_duration(3700) == "1 h 01 min"
+
+
+def test_duplicate_names_are_kept_apart():
+    docs = unique_names(
+        [document_from_text("a", name="x.pdf"), document_from_text("b", name="x.pdf")]
+    )
+    assert [d.name for d in docs] == ["x.pdf", "x.pdf (2)"]
+
+
+def test_a_broken_callback_does_not_stop_the_batch(tmp_path):
+    calls = []
+    lock = threading.Lock()
+
+    def explode(result):
+        with lock:
+            calls.append(result.contract)
+        raise RuntimeError("boom")
+
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=REPORT)
+        runner = BatchRunner.create(
+            name="b", contracts=contracts(3),
+            configs=[ProviderConfig(Provider.OPENAI, "m", upstream.url + "/v1")],
+            batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=None,
+            on_item=explode,
+        ).start()  # fmt: skip
+        assert runner.wait(20) and runner.progress().done == 3 and len(calls) == 3

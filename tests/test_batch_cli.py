@@ -1,0 +1,89 @@
+"""The terminal command: outputs written, failures listed, exit status only for cannot-run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from devtools.fake_upstream import FakeUpstream, Script
+from lib.runs.batch_cli import main
+from lib.runs.batch_store import BatchStore
+from lib.runs.run_log import RunLog
+
+REPORT = [
+    "## Overall risk: HIGH\n## Clause by clause\n",
+    "### Governing law and disputes — YELLOW\n",
+    '- Found: yes — clause 9 "governed by the laws of Utopia"\n',
+    "### Audit rights — GREEN\n- Found: no — not found\n",
+]
+
+
+def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    files = []
+    for i in range(4):
+        path = tmp_path / f"deal-{i}.txt"
+        path.write_text(
+            f"Deal {i}. 9. This agreement is governed by the laws of Utopia. 10. Audits."
+        )
+        files.append(str(path))
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "contract,category,clause\n"
+        + "".join(f"deal-{i}.txt,Governing Law,governed by the laws of Utopia\n" for i in range(4))
+        + "deal-0.txt,Audit Rights,10. Audits.\n"
+    )
+    out = tmp_path / "out"
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=REPORT, status=500)
+        upstream.push(*[Script(tokens=REPORT) for _ in range(3)])
+        code = main(["run", *files, "--model", f"openai:m1@{upstream.url}/v1", "--model", "clause-finder",
+                     "--out", str(out), "--labels", f"csv:{labels}"])  # fmt: skip
+        assert code == 0
+        printed = capsys.readouterr().out
+        assert printed.count("failed: ") == 1 and "resume with: crs-batch resume " in printed
+        batch_id = printed.split("resume with: crs-batch resume ")[1].split()[0]
+        runs = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
+        assert sorted(r["status"] for r in runs) == ["done"] * 7 + ["error"]
+        grid = list(csv.DictReader(io.StringIO((out / "portfolio.csv").read_text())))
+        assert {
+            r["Governing law and disputes"] for r in grid if r["model"].startswith("OpenAI")
+        } == {"YELLOW", "failed"}
+        assert len(list((out / "reports").rglob("*.md"))) == 7
+        assert (out / "portfolio.xlsx").stat().st_size > 0
+        card = json.loads((out / "scorecard.json").read_text())
+        assert [m["model"] for m in card["models"]] == [
+            "OpenAI-compatible server · m1",
+            "Clause finder (rule-based)",
+        ]
+        assert len(card["models"][0]["failed"]) == 1
+        store = BatchStore(RunLog(tmp_path / "log.sqlite3"))
+        assert len(store.scorecards()) == 1 and store.scorecards()[0].batch_id == batch_id
+
+        upstream.default = Script(tokens=REPORT)
+        before = len(upstream.streams())
+        assert main(["resume", batch_id, *files, "--out", str(out)]) == 0
+        assert len(upstream.streams()) - before == 1
+        runs = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
+        assert [r["status"] for r in runs] == ["done"] * 4
+        assert "resume with" not in capsys.readouterr().out
+
+
+def test_cannot_run_exits_two(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    assert main(["run", "--sample", "--model", "nosuch:model"]) == 2
+    assert main(["run", str(tmp_path / "missing.pdf"), "--model", "ollama:m"]) == 2
+    assert main(["run", "--sample"]) == 2
+    assert main(["resume", "0" * 32]) == 2
+    assert main(["eval", "--labels", "cuad:" + str(tmp_path)]) == 2
+    assert "crs-batch:" in capsys.readouterr().err
+
+
+def test_eval_scores_the_clause_finder_on_the_sample(capsys):
+    assert main(["eval", "--per-category"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| Clause finder"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "24" and 0.5 < float(cells[5]) <= 1.0
+    assert "| Governing Law | 21 |" in out  # 21 of the 24 sample contracts label it

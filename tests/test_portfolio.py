@@ -1,0 +1,107 @@
+"""The portfolio grid from reports: levels per category, filters, sorting, passages and exports."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+
+from lib.runs.portfolio import (
+    FAILED,
+    MISSING,
+    GridRun,
+    category_columns,
+    filter_grid,
+    grid_csv,
+    grid_frame,
+    grid_xlsx,
+    passage,
+    sort_grid,
+)
+from lib.runs.records import RunRecord
+
+SAMPLE = (Path(__file__).parent / "fixtures" / "reports" / "sample_review.md").read_text()
+CONTRACT = (
+    "12.1 The aggregate liability shall not exceed the fees paid in the preceding month. 13. Other."
+)
+REWORDED = """## Overall risk: LOW
+### Liability cap – GREEN
+- Found: yes "shall not exceed the fees paid"
+### Governing law — YELLOW
+- Found: yes
+### Something new — RED
+"""
+
+
+def record(report: str, status: str = "done", document: str = "=cmd|' /C calc'!A0") -> RunRecord:
+    return RunRecord(page="batch", provider="ollama", model="m", endpoint="", document_name=document,
+                     document_chars=1, document_sha256="", template="general", report=report, status=status)  # fmt: skip
+
+
+def frame():
+    return grid_frame(
+        [
+            GridRun("acme.pdf", "Model A", record(SAMPLE)),
+            GridRun("beta.pdf", "Model A", record(REWORDED)),
+            GridRun("=HYPERLINK()", "Model B", record("", status="error")),
+        ],
+        "general",
+    )
+
+
+def test_levels_per_category_with_reworded_headings():
+    grid = frame()
+    columns = category_columns(grid)
+    assert columns[0] == "Limitation of liability (cap, uncapped items)"
+    assert columns[-1] == "Something new"  # a heading no template column covers keeps its own
+    acme, beta, failed = (grid.iloc[i] for i in range(3))
+    assert acme["Limitation of liability (cap, uncapped items)"] == "RED"
+    assert acme["Term and termination (incl. for convenience, post-termination duties)"] == "RED"
+    assert acme["Audit rights"] == MISSING and acme["risk"] == "HIGH"
+    assert (acme["RED"], acme["YELLOW"], acme["GREEN"]) == (2, 1, 2)
+    assert beta["Limitation of liability (cap, uncapped items)"] == "GREEN"
+    assert beta["Governing law and disputes"] == "YELLOW" and beta["risk"] == "LOW"
+    assert set(failed[columns]) == {FAILED}
+
+
+def test_filter_and_sort():
+    grid = frame()
+    reds = filter_grid(grid, levels=["RED"])
+    assert list(reds["contract"]) == ["acme.pdf", "beta.pdf"]
+    only = filter_grid(grid, levels=["YELLOW"], categories=["Governing law and disputes"])
+    assert list(only["contract"]) == ["beta.pdf"] and list(only.columns[7:]) == [
+        "Governing law and disputes"
+    ]
+    assert list(filter_grid(grid, models=["Model B"])["contract"]) == ["=HYPERLINK()"]
+    assert list(filter_grid(grid, contract="BETA")["contract"]) == ["beta.pdf"]
+    assert next(iter(sort_grid(grid, "RED")["contract"])) == "acme.pdf"
+    by_law = sort_grid(grid, "Governing law and disputes")
+    assert list(by_law["contract"]) == ["beta.pdf", "acme.pdf", "=HYPERLINK()"]
+
+
+def test_exports_colour_cells_and_defuse_formulas():
+    grid = frame()
+    assert b"'=HYPERLINK()" in grid_csv(grid)
+    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
+    assert sheet["A4"].value == "'=HYPERLINK()" and sheet["A4"].data_type == "s"
+    header = [c.value for c in sheet[1]]
+    col = header.index("Limitation of liability (cap, uncapped items)") + 1
+    assert sheet.cell(2, col).value == "RED"
+    assert sheet.cell(2, col).fill.fgColor.rgb.endswith("F8D7DA")
+    assert sheet.cell(3, col).fill.fgColor.rgb.endswith("D1E7DD")
+
+
+def test_a_cell_opens_its_passage_with_the_contract_around_the_quote():
+    columns = category_columns(frame())
+    opened = passage(SAMPLE, CONTRACT, columns[0], columns)
+    assert opened.severity == "RED" and opened.section.startswith("### Limitation of liability")
+    [quote] = opened.quotes
+    assert quote.status == "verified" and quote.before.endswith("12.1 The ")
+    assert (
+        quote.match == "aggregate liability shall not exceed the fees paid in the preceding month"
+    )
+    assert quote.after.startswith(". 13. Other.")
+    assert passage(SAMPLE, None, columns[0], columns).quotes[0].status == "unchecked"
+    assert passage(SAMPLE, CONTRACT, "Audit rights", columns).section == ""
+    assert passage(None, None, "x", columns).quotes == []  # type: ignore[arg-type]
