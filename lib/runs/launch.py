@@ -8,6 +8,7 @@ it (and the run log) when the run ends — however it ends, even if the page scr
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import PurePath
 
 from lib.analysis.documents import Document
@@ -53,7 +54,9 @@ def launch(
     run_log: RunLog | None,
     settings: Settings,
     comparison_id: str | None = None,
+    notify: Callable[[], None] | None = None,
 ) -> tuple[RunRecord, LiveRun]:
+    """Record the run, then start it on a worker thread (`notify`: see `LiveRun`)."""
     prompt = build_prompt(
         TEMPLATES[template_key],
         document.text,
@@ -92,7 +95,7 @@ def launch(
         record.update_from(stats, cost)
         _write(run_log, record)
 
-    return record, LiveRun(stream, on_end=on_end)
+    return record, LiveRun(stream, on_end=on_end, notify=notify)
 
 
 def _write(run_log: RunLog | None, record: RunRecord) -> None:
