@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+API_PORT ?= 8502
 
-.PHONY: run test lint bench clean
+.PHONY: run api test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+# The streaming API (docs/API.md) on 127.0.0.1:$(API_PORT); API_HOST beyond loopback needs CRS_API_TOKEN.
+api: $(VENV)/.installed-run
+	API_PORT=$(API_PORT) $(BIN)/python -m lib.api
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .

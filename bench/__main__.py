@@ -12,7 +12,7 @@ from pathlib import Path
 from bench import builtin, documents, parsers
 from bench.report import render
 
-SECTIONS = ("parsers", "browser", "documents", "builtin")
+SECTIONS = ("parsers", "browser", "documents", "builtin", "api")
 
 
 def machine() -> str:
@@ -53,6 +53,11 @@ def main() -> None:
     if "builtin" in wanted:
         print("built-in model…", flush=True)
         results["builtin"] = builtin.run()
+    if "api" in wanted:
+        from bench import api
+
+        print("streaming API…", flush=True)
+        results["api"] = api.run(quick=args.quick)
     command = "make bench" if not args.quick else "python -m bench --quick"
     text = render(results, machine(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), command)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

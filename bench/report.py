@@ -176,5 +176,9 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
             "machine's speed drifts between runs.",
             "",
         ]
+    if "api" in results:
+        from bench.api import render as render_api
+
+        lines += render_api(results["api"])
     lines += PROFILE_NOTES.splitlines()
     return "\n".join(lines) + "\n"
