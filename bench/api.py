@@ -114,8 +114,12 @@ def run(quick: bool = False) -> dict:
         with ApiServer(env, Path(tmp) / "api.log") as api:
             for rate in (50.0, 200.0):
                 for _ in range(repeats):
-                    direct, _ = asyncio.run(_run_streams("direct", upstream, api.url, 1, n_single, rate))
-                    through, done = asyncio.run(_run_streams("api", upstream, api.url, 1, n_single, rate))
+                    direct, _ = asyncio.run(
+                        _run_streams("direct", upstream, api.url, 1, n_single, rate)
+                    )
+                    through, done = asyncio.run(
+                        _run_streams("api", upstream, api.url, 1, n_single, rate)
+                    )
                     d, a = _summary(direct), _summary(through)
                     results["single"].append(
                         {
@@ -129,10 +133,14 @@ def run(quick: bool = False) -> dict:
                         }
                     )
             for _ in range(repeats):
-                direct, direct_done = asyncio.run(_run_streams("direct", upstream, api.url, 50, n_many, 50.0))
+                direct, direct_done = asyncio.run(
+                    _run_streams("direct", upstream, api.url, 50, n_many, 50.0)
+                )
                 cpu_before = cpu_seconds(api.pid)
                 started = time.monotonic()
-                through, done = asyncio.run(_run_streams("api", upstream, api.url, 50, n_many, 50.0))
+                through, done = asyncio.run(
+                    _run_streams("api", upstream, api.url, 50, n_many, 50.0)
+                )
                 wall = time.monotonic() - started
                 cpu = cpu_seconds(api.pid) - cpu_before
                 d, a = _summary(direct), _summary(through)
@@ -180,7 +188,7 @@ def render(results: dict) -> list[str]:
     lines += [
         "",
         "Latency is from the fake model server's send to the client's read of each token; "
-        "\"direct\" reads the model server with httpx, the API row reads the same answer through "
+        '"direct" reads the model server with httpx, the API row reads the same answer through '
         "`POST /api/report` (one run of each, back to back). Added = API − direct at the same "
         "percentile. Target: 50 streams all complete.",
         "",
