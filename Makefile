@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+API_PORT ?= 8502
 
-.PHONY: run builtin test lint bench eval clean
+.PHONY: run builtin api test lint bench eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ run: $(VENV)/.installed-run
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 builtin: $(VENV)/.installed-builtin
+# The streaming API (docs/API.md) on 127.0.0.1:$(API_PORT); API_HOST beyond loopback needs CRS_API_TOKEN.
+api: $(VENV)/.installed-run
+	API_PORT=$(API_PORT) $(BIN)/python -m lib.api
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -32,6 +32,7 @@ SECTIONS = (
     "builtin",
     "long_review",
     "batch",
+    "api",
     *(name for name, _, _ in PRINTED),
 )
 
@@ -81,6 +82,11 @@ def main() -> None:
     if "builtin" in wanted:
         print("built-in model…", flush=True)
         results["builtin"] = builtin.run()
+    if "api" in wanted:
+        from bench import api
+
+        print("streaming API…", flush=True)
+        results["api"] = api.run(quick=args.quick)
     if "batch" in wanted:
         from bench import batch
 

@@ -176,6 +176,10 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
             "machine's speed drifts between runs.",
             "",
         ]
+    if "api" in results:
+        from bench.api import render as render_api
+
+        lines += render_api(results["api"])
     if "batch" in results:
         from bench.batch import render as render_batch
 

@@ -27,6 +27,9 @@ PROVIDER_LABELS: dict[Provider, str] = {
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 300.0
 DEFAULT_MAX_TOKENS = 4096
+# The output limits an analyst may choose, on the pages and through the API alike.
+MIN_MAX_TOKENS = 256
+MAX_MAX_TOKENS = 32_000
 DEFAULT_TEMPERATURE = 0.2
 BUILTIN_CONTEXT_LENGTH = 8192
 

@@ -183,8 +183,10 @@ def launch(
     settings: Settings,
     comparison_id: str | None = None,
     plan: LongPlan | None = None,
+    notify: Callable[[], None] | None = None,
 ) -> tuple[RunRecord, LiveRun]:
-    """Start a run a page watches: its worker thread, and a tracker checking its quotes live."""
+    """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), and a tracker
+    checking its quotes as they are drawn."""
     run = prepare_run(
         page=page,
         config=config,
@@ -201,7 +203,8 @@ def launch(
         plan=plan,
     )
     tracker = GroundingTracker(contract_index(document.text, document.page_starts))
-    return run.record, LiveRun(run.stream, on_end=lambda _live: run.finish(), tracker=tracker)
+    live = LiveRun(run.stream, on_end=lambda _live: run.finish(), tracker=tracker, notify=notify)
+    return run.record, live
 
 
 def _write(run_log: RunLog | None, record: RunRecord) -> None:

@@ -79,17 +79,22 @@ class LiveRun:
         stream: TextStream,
         on_end: Callable[[LiveRun], None] | None = None,
         tracker: GroundingTracker | None = None,
+        notify: Callable[[], None] | None = None,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
         Pages use it to record the run (history row, run log) even when the script that started
         the run was stopped or replaced by a rerun before it could do so itself. `tracker` checks
         the report's quotes as it is drawn; only the script thread feeds it.
+
+        `notify` runs on the worker thread after each piece of text and after the end: a reader
+        on an event loop (the HTTP API) is woken at once instead of polling `drain()`.
         """
         self.stream = stream
         self.tracker = tracker
         self.error: ProviderError | None = None
         self._on_end = on_end
+        self._notify = notify
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         _IN_FLIGHT.add(1)
@@ -108,6 +113,8 @@ class LiveRun:
         try:
             for token in self.stream:
                 self._queue.put(token)
+                if self._notify is not None:
+                    self._notify()
         except ProviderError as exc:
             self.error = exc
         except Exception as exc:
@@ -119,6 +126,8 @@ class LiveRun:
                     self._on_end(self)
             finally:
                 self._queue.put(_END)
+                if self._notify is not None:
+                    self._notify()
 
     def drain(self) -> tuple[str, bool]:
         """Whatever text is waiting now, without blocking, and whether the run has ended.

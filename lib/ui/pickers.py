@@ -12,6 +12,8 @@ from lib.analysis.samples import ATTRIBUTION, load_sample, sample_names
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TEMPERATURE,
+    MAX_MAX_TOKENS,
+    MIN_MAX_TOKENS,
     Provider,
     ProviderConfig,
 )
@@ -94,7 +96,9 @@ def generation_settings() -> tuple[int, float]:
     """Max output tokens and temperature, in a collapsed expander of the current container."""
     with st.expander("Generation settings"):
         max_tokens = int(
-            st.number_input("Max output tokens", 256, 32_000, DEFAULT_MAX_TOKENS, step=256)
+            st.number_input(
+                "Max output tokens", MIN_MAX_TOKENS, MAX_MAX_TOKENS, DEFAULT_MAX_TOKENS, step=256
+            )
         )
         temperature = st.slider("Temperature (local models)", 0.0, 1.0, DEFAULT_TEMPERATURE, 0.05)
     return max_tokens, temperature

@@ -1,0 +1,37 @@
+"""`python -m lib.api` (or `make api`): serve the streaming API with uvicorn.
+
+127.0.0.1:8502 by default; API_HOST and API_PORT change that, and any address beyond loopback
+needs CRS_API_TOKEN.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import uvicorn
+
+from lib.api.app import create_app
+from lib.api.config import ConfigError, api_config, server_settings
+
+
+def main() -> None:
+    try:
+        config = api_config(os.environ)
+        config.check()
+        settings = server_settings()
+    except ConfigError as exc:
+        sys.exit(f"Not starting the API: {exc}")
+    app = create_app(settings, config)
+    print(f"Contract Review Studio API on http://{config.host}:{config.port}/", flush=True)
+    uvicorn.run(
+        app,
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

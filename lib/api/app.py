@@ -1,0 +1,390 @@
+"""The API's routes: `POST /api/report` streams a review as Server-Sent Events; the rest lists
+models and runs. A front end beside the pages: runs go through the same `launch` → `LiveRun` →
+`stream_model` path and land in the same run log.
+
+Why sse-starlette rather than Starlette's `StreamingResponse`: its disconnect listener runs
+whatever ASGI version the server speaks (Starlette's only notices a client that left at the next
+write, and a model loading writes nothing for minutes, so the 200 ms cancellation would depend on
+the keep-alive period); it also sends the keep-alive comments and ends open streams when the
+server shuts down. We write the event bytes ourselves: each is formatted once and sent to every
+client following the run.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the route signatures at run time, and
+# they name objects local to `create_app`.
+import asyncio
+import contextlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import TypeAdapter, ValidationError
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
+
+from lib.analysis.documents import DEFAULT_MAX_BYTES
+from lib.analysis.prompts import TEMPLATES, default_instructions
+from lib.api.config import ApiConfig
+from lib.api.hub import ApiRun, RunHub, figures, parse_event_id
+from lib.api.report_request import (
+    ApiError,
+    ReportRequest,
+    Upload,
+    read_document,
+    resolve_config,
+)
+from lib.engine.provider_config import DEFAULT_TEMPERATURE, Provider
+from lib.engine.run_stats import RunStatus
+from lib.engine.settings import Settings
+from lib.runs import catalog
+from lib.runs.launch import launch, save_upload
+from lib.runs.records import RunRecord, SessionHistory
+from lib.runs.run_log import open_run_log
+
+STATIC = Path(__file__).resolve().parent / "static"
+SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
+# The largest body we read: the document limit plus room for the form's other fields.
+MAX_BODY_BYTES = DEFAULT_MAX_BYTES + 64 * 1024
+PAGE = "api"
+
+
+def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
+    hub = RunHub(resume_grace_s=config.resume_grace_s, stats_interval_s=config.stats_interval_s)
+    run_log = open_run_log(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        hub.stop_everything()
+
+    app = FastAPI(
+        title="Contract Review Studio API",
+        version="1.0",
+        summary="Stream a contract review as Server-Sent Events; list models and runs.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    bearer = HTTPBearer(auto_error=False, description="CRS_API_TOKEN, when the server sets one")
+
+    def authorised(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        if config.token is None:
+            return
+        given = credentials.credentials if credentials else ""
+        if not hmac.compare_digest(given.encode(), config.token.encode()):
+            raise ApiError(401, "A valid bearer token is required")
+
+    guarded = [Depends(authorised)]
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(exc.body, exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = jsonable_encoder(exc.errors())
+        where = ".".join(str(part) for part in errors[0]["loc"]) if errors else "body"
+        message = f"Invalid request: {where}: {errors[0]['msg']}" if errors else "Invalid request"
+        return JSONResponse({"error": message, "detail": errors}, 422)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
+
+    @app.get("/api/health", tags=["server"])
+    def health() -> dict[str, Any]:
+        """Whether the server is up, and how many runs it is streaming."""
+        running = sum(1 for run in hub.runs if not run.ended)
+        return {"status": "ok", "runs_streaming": running}
+
+    @app.get("/api/models", tags=["models"], dependencies=guarded)
+    def models() -> list[dict[str, Any]]:
+        """Each provider this server offers: whether it answers, and its models."""
+        rows = []
+        for provider in catalog.provider_choices(settings):
+            base_url = catalog.default_base_url(provider, settings)
+            if settings.endpoints_locked and provider is not Provider.BUILTIN:
+                base_url = settings.allowed_endpoints[0]
+            status = catalog.probe(provider, base_url, catalog.default_api_key(provider, settings))
+            rows.append(
+                {
+                    "provider": provider.value,
+                    "label": catalog.provider_label(provider),
+                    "available": status.available,
+                    "models": status.models,
+                    "problem": status.problem,
+                    "fix": None if status.available else status.fix,
+                    "destination": catalog.destination(provider, base_url)
+                    if status.available
+                    else None,
+                }
+            )
+        return rows
+
+    @app.get("/api/runs", tags=["runs"], dependencies=guarded)
+    def runs(
+        provider: str | None = None,
+        model: str | None = None,
+        status: RunStatus | None = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Runs newest first, from every front end (the run log), without their reports."""
+        if run_log is not None:
+            records = run_log.query(
+                provider=provider, model=model, status=status.value if status else None, limit=limit
+            )
+        else:
+            records = [
+                run.record
+                for run in hub.runs
+                if (provider is None or run.record.provider == provider)
+                and (model is None or run.record.model == model)
+                and (status is None or run.record.status is status)
+            ][:limit]
+        return [_summary(record) for record in records]
+
+    @app.get("/api/runs/{run_id}", tags=["runs"], dependencies=guarded)
+    def run_detail(run_id: str) -> dict[str, Any]:
+        """One run's figures and report (the text so far, while it streams)."""
+        live = hub.get(run_id)
+        record = live.record if live is not None else None
+        if record is None and run_log is not None:
+            record = run_log.get(run_id)
+        if record is None:
+            raise ApiError(404, "No such run")
+        if live is not None and record.status is RunStatus.RUNNING:
+            record = replace(record)
+            record.update_from(live.live.stats)
+        return {**_summary(record), "report": record.report}
+
+    @app.delete("/api/runs/{run_id}", tags=["runs"], dependencies=guarded)
+    def cancel(run_id: str) -> dict[str, Any]:
+        """Stop a run now: its upstream request ends and it is recorded as cancelled. The Stop of
+        a client that asked to resume (a dropped connection would otherwise keep the run going)."""
+        run = hub.get(run_id)
+        if run is None:
+            raise ApiError(404, "No such run in flight")
+        run.stop()
+        return {"run_id": run_id, "stopped": True}
+
+    @app.get(
+        "/api/runs/{run_id}/events",
+        tags=["runs"],
+        dependencies=guarded,
+        response_class=EventSourceResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "The events"}},
+    )
+    async def run_events(
+        run_id: str, last_event_id: Annotated[str | None, Header()] = None
+    ) -> Response:
+        """Follow a run: the events after `Last-Event-ID` (all without it), then the live rest."""
+        after = -1
+        if last_event_id:
+            parsed = parse_event_id(last_event_id)
+            if parsed is None or parsed[0] != run_id:
+                raise ApiError(400, "Last-Event-ID does not belong to this run")
+            after = parsed[1]
+        return _follow(_kept_run(run_id), after)
+
+    @app.post(
+        "/api/report",
+        tags=["report"],
+        dependencies=guarded,
+        response_class=EventSourceResponse,
+        openapi_extra=_report_openapi(),
+    )
+    async def report(
+        request: Request, last_event_id: Annotated[str | None, Header()] = None
+    ) -> Response:
+        """Review a contract, streaming `start`, `token`…, `stats`… and `done` or `error` events.
+
+        Sent again with `Last-Event-ID`, it resumes that run instead of starting a new one.
+        """
+        if last_event_id and (parsed := parse_event_id(last_event_id)) is not None:
+            return _follow(_kept_run(parsed[0]), parsed[1])
+        body, upload = await _read_body(request)
+        document = read_document(body, upload)
+        model_config = await asyncio.to_thread(resolve_config, body, settings)
+
+        def starter(notify: Any) -> Any:
+            if upload is not None:
+                save_upload(settings, upload.filename, upload.data)
+            return launch(
+                page=PAGE,
+                config=model_config,
+                document=document,
+                template_key=body.template,
+                instructions=default_instructions(TEMPLATES[body.template]),
+                perspective=body.perspective,
+                max_tokens=body.max_tokens,
+                temperature=DEFAULT_TEMPERATURE,
+                history=SessionHistory([]),
+                run_log=run_log,
+                settings=settings,
+                notify=notify,
+            )
+
+        run = await hub.start(starter, resume=body.resume)
+        return _follow(run, -1)
+
+    @app.get("/", include_in_schema=False)
+    def demo_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/client.js", include_in_schema=False)
+    def client_script() -> FileResponse:
+        return FileResponse(STATIC / "client.js", media_type="text/javascript")
+
+    def _kept_run(run_id: str) -> ApiRun:
+        run = hub.get(run_id)
+        if run is None:
+            raise ApiError(
+                404,
+                "This run's events are not kept (unknown run, or ended over the grace period"
+                " ago); GET /api/runs/{id} has its report",
+                run_id=run_id,
+            )
+        return run
+
+    def _follow(run: ApiRun, after: int) -> EventSourceResponse:
+        return EventSourceResponse(
+            hub.follow(run, after),
+            headers=SSE_HEADERS,
+            ping=config.keepalive_s,
+            sep="\n",
+            ping_message_factory=lambda: ServerSentEvent(comment="keep-alive", sep="\n"),
+        )
+
+    original_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(_report_schemas())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _summary(record: RunRecord) -> dict[str, Any]:
+    return {
+        **figures(record),
+        "started": record.started.isoformat(),
+        "page": record.page,
+        "endpoint": record.endpoint,
+        "document_name": record.document_name,
+        "document_chars": record.document_chars,
+        "template": record.template,
+        "error_kind": record.error_kind,
+        "error_message": record.error_message,
+    }
+
+
+async def _limited(request: Request) -> AsyncIterator[bytes]:
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > MAX_BODY_BYTES:
+            raise ApiError(413, f"The request is over {MAX_BODY_BYTES // 1_048_576} MB")
+        yield chunk
+
+
+async def _read_body(request: Request) -> tuple[ReportRequest, Upload | None]:
+    """JSON or a multipart form (`file` plus the JSON fields), validated the same way.
+
+    The form is parsed in memory (uploads are never written to disk, as on the pages)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    upload: Upload | None = None
+    try:
+        if media == "application/json" or media.endswith("+json"):
+            raw = b"".join([chunk async for chunk in _limited(request)])
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                raise ApiError(400, "The body is not valid JSON") from None
+            if not isinstance(data, dict):
+                raise ApiError(400, "The body must be a JSON object")
+        elif media == "multipart/form-data":
+            parser = MultiPartParser(
+                request.headers, _limited(request), max_files=1, max_fields=20,
+                max_part_size=MAX_BODY_BYTES,
+            )  # fmt: skip
+            parser.spool_max_size = MAX_BODY_BYTES
+            try:
+                form = await parser.parse()
+            except MultiPartException as exc:
+                raise ApiError(400, f"Invalid form: {exc.message}") from None
+            data = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+            file = form.get("file")
+            if file is not None and not isinstance(file, str):
+                upload = Upload(file.filename or "upload.txt", await file.read())
+            await form.close()
+        else:
+            raise ApiError(400, "Send the request as JSON (application/json) or a multipart form")
+    except ClientDisconnect:
+        raise ApiError(400, "The request body was cut short") from None
+    try:
+        return ReportRequest.model_validate(data), upload
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+
+
+def _report_schemas() -> dict[str, Any]:
+    schema = TypeAdapter(ReportRequest).json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    upload = json.loads(json.dumps(schema))
+    upload["title"] = "ReportUpload"
+    upload["properties"]["file"] = {
+        "type": "string",
+        "format": "binary",
+        "description": "A PDF, DOCX, TXT or MD file, instead of `contract`.",
+    }
+    error = {
+        "type": "object",
+        "properties": {
+            "error": {"type": "string", "description": "What is wrong, in a sentence."},
+            "kind": {"type": "string", "description": "The error kind, where one applies."},
+            "detail": {"type": "array", "items": {}, "description": "Field errors (422)."},
+        },
+        "required": ["error"],
+    }
+    return {**defs, "ReportRequest": schema, "ReportUpload": upload, "Error": error}
+
+
+def _report_openapi() -> dict[str, Any]:
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ReportRequest"}},
+                "multipart/form-data": {"schema": {"$ref": "#/components/schemas/ReportUpload"}},
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "One `data:` line of JSON per event, each with an `id:`: see"
+                " docs/API.md for the event types.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            "400": {"description": "No contract, or a bad request", "content": error},
+            "422": {"description": "A field is invalid", "content": error},
+            "503": {"description": "The provider is not available", "content": error},
+        },
+    }

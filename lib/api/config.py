@@ -1,0 +1,94 @@
+"""How the API is served: address, token, resume grace period, keep-alive and stats intervals.
+
+Everything about the models (providers, endpoints, the endpoint lock, the run log) comes from the
+same `Settings` the pages use; this holds only what is particular to serving HTTP.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lib.engine.settings import Settings, load_settings
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8502
+# How long a run whose client asked for resume keeps streaming with nobody connected. Long enough
+# for a laptop to switch networks or a phone to leave a tunnel, short enough that an abandoned run
+# does not bill many tokens.
+DEFAULT_RESUME_GRACE_S = 30.0
+# Under the 30-60 s idle timeouts of common proxies and load balancers, with room to spare.
+DEFAULT_KEEPALIVE_S = 10.0
+STATS_INTERVAL_S = 1.0
+SECRETS_FILE = Path(".streamlit") / "secrets.toml"
+
+
+class ConfigError(ValueError):
+    """The API must not start as configured; the message says what to set."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    token: str | None = field(default=None, repr=False)
+    resume_grace_s: float = DEFAULT_RESUME_GRACE_S
+    keepalive_s: float = DEFAULT_KEEPALIVE_S
+    stats_interval_s: float = STATS_INTERVAL_S
+
+    def check(self) -> None:
+        """Refuse to serve contracts to the network without a token."""
+        if not is_loopback(self.host) and not self.token:
+            raise ConfigError(
+                f"Listening on {self.host} exposes the API beyond this machine: set CRS_API_TOKEN"
+                " to a long random secret (clients send it as `Authorization: Bearer …`)."
+            )
+
+
+def api_config(env: Mapping[str, str]) -> ApiConfig:
+    def number(name: str, default: float) -> float:
+        value = env.get(name, "")
+        try:
+            return float(value) if value else default
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a number of seconds, not {value!r}.") from exc
+
+    port = env.get("API_PORT", "")
+    if port and not port.isdigit():
+        raise ConfigError(f"API_PORT must be a port number, not {port!r}.")
+    return ApiConfig(
+        host=env.get("API_HOST") or DEFAULT_HOST,
+        port=int(port) if port else DEFAULT_PORT,
+        token=env.get("CRS_API_TOKEN") or None,
+        resume_grace_s=number("CRS_API_RESUME_GRACE", DEFAULT_RESUME_GRACE_S),
+        keepalive_s=number("CRS_API_KEEPALIVE", DEFAULT_KEEPALIVE_S),
+    )
+
+
+def read_secrets(path: Path = SECRETS_FILE) -> dict[str, Any]:
+    """The pages' secrets file, read without Streamlit so both front ends see the same keys."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read: {exc}") from exc
+
+
+def server_settings() -> Settings:
+    return load_settings(os.environ, read_secrets())

@@ -1,0 +1,221 @@
+"""The API's runs in flight: each run's events, kept so a dropped client can pick up where it left.
+
+One `ApiRun` per run. The model is read by the same `LiveRun` worker the pages use; the worker
+wakes this event loop through `notify` and `_pump` turns what it drained into numbered events.
+Every event is kept until the run has ended and its grace period passed, so any number of HTTP
+responses can follow one run from any point (`Last-Event-ID`) without asking the model again.
+
+Whether a run outlives its last client is the client's choice (`resume`): a client that does not
+resume gets the usual contract of this pattern (going away ends the upstream request at once); one
+that does keeps the run going for `resume_grace_s` with nobody connected, and stops it explicitly
+with `DELETE /api/runs/{id}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib.runs.live import LiveRun, stop_all
+from lib.runs.records import RunRecord
+
+Starter = Callable[[Callable[[], None]], tuple[RunRecord, LiveRun]]
+
+
+def event_id(run_id: str, seq: int) -> str:
+    """`<run id>:<n>`: the id alone says which run to resume, so the same URL can resume it."""
+    return f"{run_id}:{seq}"
+
+
+def parse_event_id(value: str) -> tuple[str, int] | None:
+    run_id, _, seq = value.strip().rpartition(":")
+    if not run_id or not seq.isdigit():
+        return None
+    return run_id, int(seq)
+
+
+def encode(run_id: str, seq: int, payload: dict[str, Any]) -> bytes:
+    """One SSE event: an `id:` line and one `data:` line of JSON (which never holds a newline)."""
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return f"id: {event_id(run_id, seq)}\ndata: {data}\n\n".encode()
+
+
+def figures(record: RunRecord) -> dict[str, Any]:
+    """The run's figures, as the `done` event and `GET /api/runs/{id}` give them."""
+    return {
+        "run_id": record.run_id,
+        "status": record.status.value,
+        "provider": record.provider,
+        "model": record.model,
+        "finish_reason": record.finish_reason,
+        "input_tokens": record.input_tokens,
+        "output_tokens": record.output_tokens,
+        "tokens_reported": record.tokens_reported,
+        "ttft_s": record.ttft_s,
+        "total_s": record.total_s,
+        "tokens_per_s": record.tokens_per_s,
+        "cost_usd": record.cost_usd,
+        "notes": list(record.notes),
+    }
+
+
+@dataclass(eq=False)
+class ApiRun:
+    record: RunRecord
+    live: LiveRun
+    resume: bool
+    events: list[bytes] = field(default_factory=list)
+    ended: bool = False
+    clients: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    grace: asyncio.TimerHandle | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.record.run_id
+
+    def add(self, payload: dict[str, Any]) -> None:
+        self.events.append(encode(self.run_id, len(self.events), payload))
+        changed, self.changed = self.changed, asyncio.Event()
+        changed.set()
+
+    def stop(self) -> None:
+        """End the upstream request now: the socket is shut down from this thread."""
+        self.live.stream.close()
+
+
+class RunHub:
+    """All runs this server is streaming or still keeps events for."""
+
+    def __init__(self, *, resume_grace_s: float, stats_interval_s: float) -> None:
+        self.resume_grace_s = resume_grace_s
+        self.stats_interval_s = stats_interval_s
+        self._runs: dict[str, ApiRun] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def get(self, run_id: str) -> ApiRun | None:
+        return self._runs.get(run_id)
+
+    @property
+    def runs(self) -> list[ApiRun]:
+        return list(self._runs.values())
+
+    async def start(self, starter: Starter, *, resume: bool) -> ApiRun:
+        """Start a run on a worker thread (`starter` records it and launches it) and pump it."""
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def notify() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: the server is stopping
+                loop.call_soon_threadsafe(wake.set)
+
+        record, live = await asyncio.to_thread(starter, notify)
+        run = ApiRun(record, live, resume, wake=wake)
+        self._runs[run.run_id] = run
+        run.add(
+            {
+                "type": "start",
+                "run_id": run.run_id,
+                "provider": record.provider,
+                "model": record.model,
+                "estimated_input_tokens": live.stats.estimated_input_tokens,
+                "resume": resume,
+            }
+        )
+        task = asyncio.create_task(self._pump(run))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return run
+
+    async def _pump(self, run: ApiRun) -> None:
+        stats = run.live.stats
+        next_stats = time.monotonic() + self.stats_interval_s
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, next_stats - time.monotonic())):
+                    await run.wake.wait()
+            run.wake.clear()
+            text, ended = run.live.drain()
+            if text:
+                run.add({"type": "token", "text": text})
+            if ended:
+                break
+            if time.monotonic() >= next_stats:
+                next_stats = time.monotonic() + self.stats_interval_s
+                if stats.first_token_at is not None:
+                    run.add(
+                        {
+                            "type": "stats",
+                            "output_tokens": stats.output_token_count,
+                            "elapsed_s": round(stats.elapsed(), 3),
+                            "tokens_per_s": stats.tokens_per_second,
+                        }
+                    )
+        error = run.live.error
+        if error is not None:
+            run.add({"type": "error", "message": error.message, "kind": error.kind.value})
+        else:
+            run.add({"type": "done", **figures(run.record)})
+        run.ended = True
+        if run.grace is not None:
+            run.grace.cancel()
+        asyncio.get_running_loop().call_later(self.resume_grace_s, self._forget, run)
+
+    def _forget(self, run: ApiRun) -> None:
+        """Drop an ended run's events once no reconnect can still want them."""
+        if run.clients == 0:
+            self._runs.pop(run.run_id, None)
+        else:
+            asyncio.get_running_loop().call_later(self.resume_grace_s, self._forget, run)
+
+    async def follow(self, run: ApiRun, after: int) -> AsyncIterator[bytes]:
+        """The run's events after number `after` (-1: all), then the live rest until it ends.
+
+        Leaving early (the client went away) detaches; the last client leaving stops the run at
+        once, or after the grace period when the client asked to resume.
+        """
+        self._attach(run)
+        try:
+            seq = after + 1
+            while True:
+                changed = run.changed
+                while seq < len(run.events):
+                    yield run.events[seq]
+                    seq += 1
+                if run.ended:
+                    return
+                await changed.wait()
+        finally:
+            self._detach(run)
+
+    def _attach(self, run: ApiRun) -> None:
+        run.clients += 1
+        if run.grace is not None:
+            run.grace.cancel()
+            run.grace = None
+
+    def _detach(self, run: ApiRun) -> None:
+        run.clients -= 1
+        if run.clients or run.ended:
+            return
+        if run.resume:
+            run.grace = asyncio.get_running_loop().call_later(
+                self.resume_grace_s, self._grace_over, run
+            )
+        else:
+            run.stop()
+
+    def _grace_over(self, run: ApiRun) -> None:
+        run.grace = None
+        if run.clients == 0:
+            run.stop()
+
+    def stop_everything(self) -> None:
+        """Server shutdown: end every upstream request so each run is recorded as cancelled."""
+        stop_all([run.live for run in self._runs.values() if not run.ended])

@@ -1,0 +1,146 @@
+"""`POST /api/report`'s body, as JSON or a multipart form, turned into a contract and a model.
+
+The same checks as the Review page: the endpoint lock (`catalog.check_endpoint`), the providers
+the operator switched on, the output-token limits, the document reader and its size limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lib.analysis.documents import (
+    DEFAULT_MAX_BYTES,
+    Document,
+    DocumentError,
+    document_from_text,
+    load_document,
+)
+from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
+from lib.engine.provider_config import (
+    DEFAULT_MAX_TOKENS,
+    MAX_MAX_TOKENS,
+    MIN_MAX_TOKENS,
+    Provider,
+    ProviderConfig,
+)
+from lib.engine.settings import Settings
+from lib.runs import catalog
+
+MAX_CONTRACT_CHARS = DEFAULT_MAX_BYTES
+
+
+class ApiError(Exception):
+    """A request the API refuses before streaming anything: HTTP status and a JSON body."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": message, **extra}
+
+
+class ReportRequest(BaseModel):
+    """Start a review. Only `contract` (or, in a multipart form, `file`) is required."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contract: str = Field(
+        "", max_length=MAX_CONTRACT_CHARS, description="The contract text (or upload `file`)."
+    )
+    name: str = Field(
+        "Contract", min_length=1, max_length=200, description="Document name for the run log."
+    )
+    provider: Provider | None = Field(
+        None, description="Default: the first configured provider that answers."
+    )
+    model: str | None = Field(
+        None, min_length=1, max_length=200, description="Default: the provider's first model."
+    )
+    base_url: str | None = Field(
+        None,
+        max_length=500,
+        description="The provider's endpoint; limited to the operator's list when one is set.",
+    )
+    template: str = Field(DEFAULT_TEMPLATE_KEY, description=f"One of {', '.join(TEMPLATES)}.")
+    perspective: str = Field("", max_length=200, description="Whose side to review for.")
+    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=MIN_MAX_TOKENS, le=MAX_MAX_TOKENS)
+    resume: bool = Field(
+        False,
+        description="Keep the run going for the grace period if the connection drops, so the"
+        " client can reconnect with Last-Event-ID; such a client stops a run with DELETE.",
+    )
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, value: str) -> str:
+        if value not in TEMPLATES:
+            raise ValueError(f"unknown template; use one of {', '.join(TEMPLATES)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+def read_document(request: ReportRequest, upload: Upload | None) -> Document:
+    """The contract to review, or 400 when there is none or it cannot be read."""
+    if upload is not None:
+        if request.contract.strip():
+            raise ApiError(400, "Send the contract as text or as a file, not both")
+        try:
+            return load_document(upload.data, upload.filename)
+        except DocumentError as exc:
+            raise ApiError(400, exc.message) from None
+    if not request.contract.strip():
+        raise ApiError(400, "No contract")
+    return document_from_text(request.contract, request.name)
+
+
+def _missing(provider: Provider, base_url: str, api_key: str | None) -> str | None:
+    if provider is Provider.OPENAI and not base_url:
+        return "No base URL is set."
+    if provider is Provider.ANTHROPIC and not api_key:
+        return "No API key is set."
+    return None
+
+
+def resolve_config(request: ReportRequest, settings: Settings) -> ProviderConfig:
+    """Provider, endpoint and model as the Review page's sidebar would choose them.
+
+    Blocking (it may ask the provider for its models): call it off the event loop.
+    """
+    provider = request.provider or catalog.choose_default(settings)
+    if provider not in catalog.provider_choices(settings):
+        raise ApiError(400, f"The {catalog.provider_label(provider)} is switched off here")
+    if request.base_url is not None:
+        base_url = request.base_url
+    elif settings.endpoints_locked and provider not in catalog.ON_THIS_MACHINE:
+        base_url = settings.allowed_endpoints[0]
+    else:
+        base_url = catalog.default_base_url(provider, settings)
+    if provider not in catalog.ON_THIS_MACHINE:
+        try:
+            base_url = catalog.check_endpoint(base_url, settings)
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from None
+    api_key = catalog.default_api_key(provider, settings)
+    label = catalog.provider_label(provider)
+    problem = _missing(provider, base_url, api_key)
+    model = request.model
+    if problem is None and not model:
+        status = catalog.probe(provider, base_url, api_key)
+        problem = status.problem if not status.available else None
+        if status.available and not status.models:
+            problem = "It has no models."
+        model = status.models[0] if status.models else None
+    if problem is not None or not model:
+        raise ApiError(
+            503,
+            f"{label} is not available: {problem} {catalog.FIXES[provider]}",
+            kind="cannot_connect",
+        )
+    return catalog.make_config(provider, settings, model=model, base_url=base_url, api_key=api_key)

@@ -1,0 +1,323 @@
+"""The streaming API over real HTTP on loopback, against the fake model server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import httpx
+
+from devtools.api_server import ROOT, free_port
+from devtools.fake_upstream import Script
+from lib.analysis.samples import load_sample
+from lib.engine.errors import ErrorKind
+from lib.runs.run_log import RunLog
+from tests.api.conftest import Stream, read_events
+
+CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."
+BODY = {"contract": CONTRACT, "provider": "ollama", "model": "llama3.2"}
+
+
+def tokens(n: int, start: int = 0) -> list[str]:
+    return [f" t{i:04d}" for i in range(start, start + n)]
+
+
+def wait_for_status(path, run_id: str, status: str, timeout: float = 5.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = RunLog(path).get(run_id)
+        if record is not None and record.status == status:
+            return record
+        time.sleep(0.02)
+    raise AssertionError(f"run {run_id} never became {status}: {RunLog(path).get(run_id)}")
+
+
+def test_report_streams_start_tokens_stats_and_done_and_is_logged(start_api, upstream, tmp_path):
+    api = start_api()
+    sent = tokens(80)
+    upstream.push(Script(tokens=sent, delay=0.02))
+    with httpx.stream("POST", f"{api.url}/api/report", json=BODY, timeout=10) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["cache-control"] == "no-cache, no-transform"
+        assert response.headers["x-accel-buffering"] == "no"
+        stream = read_events(response, Stream())
+    types = stream.types()
+    assert types[0] == "start" and types[-1] == "done"
+    assert "stats" in types, "a 1.6 s run sends at least one stats event"
+    assert stream.text() == "".join(sent)
+    assert sum(t == "token" for t in types) > 20, "tokens arrive as they come, not in one lump"
+    run_id = stream.events[0].data["run_id"]
+    assert [e.id for e in stream.events] == [f"{run_id}:{i}" for i in range(len(stream.events))]
+    done = stream.events[-1].data
+    assert done["status"] == "done" and done["output_tokens"] == 80 and done["run_id"] == run_id
+    record = wait_for_status(tmp_path / "history.sqlite3", run_id, "done")
+    assert record.page == "api" and record.report == "".join(sent)
+    assert len(upstream.streams()) == 1
+
+
+def test_keepalive_comments_while_the_model_loads(start_api, upstream):
+    api = start_api(CRS_API_KEEPALIVE="0.2")
+    upstream.push(Script(tokens=tokens(3), first_delay=1.0))
+    with httpx.stream("POST", f"{api.url}/api/report", json=BODY, timeout=10) as response:
+        stream = read_events(response, Stream())
+    first_token = stream.order.index("token")
+    assert stream.order[1:first_token].count("comment") >= 3, stream.order
+    assert stream.types()[-1] == "done"
+
+
+def test_bad_requests_get_json_errors_and_nothing_streams(start_api, upstream):
+    api = start_api()
+    url = f"{api.url}/api/report"
+    cases = [
+        (dict(json={"contract": "  \n"}), 400, "No contract"),
+        (dict(json={}), 400, "No contract"),
+        (dict(content=b"{not json", headers={"content-type": "application/json"}), 400, None),
+        (dict(json=["a list"]), 400, None),
+        (dict(content=b"contract=x", headers={"content-type": "text/plain"}), 400, None),
+        (dict(json={**BODY, "template": "nope"}), 422, None),
+        (dict(json={**BODY, "max_tokens": 10}), 422, None),
+        (dict(json={**BODY, "provider": "nope"}), 422, None),
+        (dict(json={**BODY, "colour": "red"}), 422, None),
+        (dict(files={"file": ("notes.exe", b"MZ")}), 400, None),
+        (dict(files={"file": ("empty.txt", b"")}), 400, None),
+        (dict(files={"file": ("c.txt", b"text")}, data={"contract": "also"}), 400, None),
+        (dict(data={"contract": ""}, files={"other": ("x.txt", b"")}), 400, "No contract"),
+    ]
+    for kwargs, status, message in cases:
+        response = httpx.post(url, timeout=10, **kwargs)
+        assert response.status_code == status, (kwargs, response.text)
+        assert response.headers["content-type"] == "application/json"
+        error = response.json()["error"]
+        assert isinstance(error, str) and error
+        if message is not None:
+            assert error == message
+    assert upstream.streams() == []
+
+
+def test_multipart_upload_is_reviewed(start_api, upstream, tmp_path):
+    api = start_api()
+    upstream.push(Script(tokens=tokens(5)))
+    text = "Société Générale — MSA\n1. Term. Two years, renewing yearly.\n".encode()
+    files = {"file": ("msa.txt", text, "text/plain")}
+    data = {"provider": "ollama", "model": "qwen2.5:7b", "perspective": "the customer"}
+    with httpx.stream("POST", f"{api.url}/api/report", files=files, data=data, timeout=10) as r:
+        assert r.status_code == 200
+        stream = read_events(r, Stream())
+    assert stream.types()[-1] == "done" and stream.text() == "".join(tokens(5))
+    sent = upstream.streams()[0].body
+    assert sent["model"] == "qwen2.5:7b"
+    prompt = str(sent["messages"])
+    assert "Société Générale — MSA" in prompt and "the customer" in prompt
+    record = wait_for_status(tmp_path / "history.sqlite3", stream.events[0].data["run_id"], "done")
+    assert record.document_name == "msa.txt"
+
+
+def test_aborting_client_ends_the_upstream_within_200_ms_and_run_is_cancelled(
+    start_api, upstream, tmp_path
+):
+    api = start_api()
+    upstream.push(Script(tokens=tokens(400), delay=0.05))
+    with httpx.stream("POST", f"{api.url}/api/report", json=BODY, timeout=10) as response:
+        stream = read_events(response, Stream(), stop=lambda s: len(s.text()) >= 3 * 6)
+    closed_at = time.monotonic()
+    record = upstream.streams()[-1]
+    assert upstream.wait_for_disconnect(2.0, record)
+    assert record.disconnected_at - closed_at < 0.2
+    assert record.tokens_sent < 400
+    run_id = stream.events[0].data["run_id"]
+    logged = wait_for_status(tmp_path / "history.sqlite3", run_id, "cancelled")
+    assert logged.report.startswith(stream.text())
+
+
+def test_upstream_disconnect_is_seen_while_still_waiting_for_the_first_token(start_api, upstream):
+    api = start_api()
+    upstream.push(Script(tokens=tokens(3), first_delay=30))
+    with httpx.stream("POST", f"{api.url}/api/report", json=BODY, timeout=10) as response:
+        read_events(response, Stream(), stop=lambda s: s.types() == ["start"])
+        time.sleep(0.3)
+    closed_at = time.monotonic()
+    assert upstream.wait_for_disconnect(2.0)
+    assert upstream.streams()[-1].disconnected_at - closed_at < 0.2
+
+
+def test_dropped_client_resumes_with_last_event_id_without_a_second_model_call(
+    start_api, upstream, tmp_path
+):
+    api = start_api()
+    sent = tokens(60)
+    upstream.push(Script(tokens=sent, delay=0.03))
+    body = {**BODY, "resume": True}
+    with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=10) as response:
+        first = read_events(response, Stream(), stop=lambda s: len(s.text()) >= 10 * 6)
+    time.sleep(0.4)  # the model goes on while nobody listens
+    last_id = first.events[-1].id
+    run_id = first.events[0].data["run_id"]
+    headers = {"Last-Event-ID": last_id}
+    url = f"{api.url}/api/runs/{run_id}/events"
+    with httpx.stream("GET", url, headers=headers, timeout=10) as response:
+        assert response.status_code == 200
+        rest = read_events(response, Stream())
+    assert rest.events[0].id == f"{run_id}:{int(last_id.split(':')[1]) + 1}"
+    assert first.text() + rest.text() == "".join(sent)
+    assert rest.types()[-1] == "done" and rest.events[-1].data["status"] == "done"
+    assert len(upstream.streams()) == 1
+    assert upstream.streams()[0].completed, "the model ran to the end: it never saw the drop"
+    wait_for_status(tmp_path / "history.sqlite3", run_id, "done")
+
+
+def test_posting_again_with_last_event_id_resumes_the_same_run(start_api, upstream):
+    api = start_api()
+    sent = tokens(40)
+    upstream.push(Script(tokens=sent, delay=0.03))
+    body = {**BODY, "resume": True}
+    url = f"{api.url}/api/report"
+    with httpx.stream("POST", url, json=body, timeout=10) as response:
+        first = read_events(response, Stream(), stop=lambda s: len(s.text()) >= 5 * 6)
+    headers = {"Last-Event-ID": first.events[-1].id}
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=10) as response:
+        rest = read_events(response, Stream())
+    assert first.text() + rest.text() == "".join(sent)
+    assert "start" not in rest.types()
+    assert len(upstream.streams()) == 1
+    gone = httpx.get(f"{api.url}/api/runs/0123abc/events", timeout=5)
+    assert gone.status_code == 404 and "error" in gone.json()
+
+
+def test_resumable_run_is_cancelled_when_the_grace_period_passes(start_api, upstream, tmp_path):
+    api = start_api(CRS_API_RESUME_GRACE="0.6")
+    upstream.push(Script(tokens=tokens(400), delay=0.05))
+    body = {**BODY, "resume": True}
+    with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=10) as response:
+        stream = read_events(response, Stream(), stop=lambda s: len(s.text()) >= 2 * 6)
+    closed_at = time.monotonic()
+    record = upstream.streams()[-1]
+    assert upstream.wait_for_disconnect(3.0, record)
+    assert 0.6 <= record.disconnected_at - closed_at < 0.6 + 0.3
+    run_id = stream.events[0].data["run_id"]
+    wait_for_status(tmp_path / "history.sqlite3", run_id, "cancelled")
+
+
+def test_delete_stops_a_resumable_run_within_200_ms(start_api, upstream, tmp_path):
+    api = start_api()
+    upstream.push(Script(tokens=tokens(400), delay=0.05))
+    body = {**BODY, "resume": True}
+    with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=10) as response:
+        lines = response.iter_lines()
+        stream = read_events(lines, Stream(), stop=lambda s: len(s.text()) >= 2 * 6)
+        run_id = stream.events[0].data["run_id"]
+        asked_at = time.monotonic()
+        assert httpx.delete(f"{api.url}/api/runs/{run_id}", timeout=5).status_code == 200
+        read_events(lines, stream)
+    assert upstream.wait_for_disconnect(2.0)
+    assert upstream.streams()[-1].disconnected_at - asked_at < 0.2
+    assert stream.types()[-1] == "done" and stream.events[-1].data["status"] == "cancelled"
+    assert "error" not in stream.types()
+    wait_for_status(tmp_path / "history.sqlite3", run_id, "cancelled")
+    assert httpx.delete(f"{api.url}/api/runs/unknown", timeout=5).status_code == 404
+
+
+def test_provider_errors_arrive_as_error_events_and_partial_text_is_kept(
+    start_api, upstream, tmp_path
+):
+    api = start_api()
+    upstream.push(Script(tokens=tokens(10), fault="error", fault_after=4))
+    with httpx.stream("POST", f"{api.url}/api/report", json=BODY, timeout=10) as response:
+        stream = read_events(response, Stream())
+    error = stream.events[-1].data
+    assert error["type"] == "error" and "done" not in stream.types()
+    assert error["kind"] in set(ErrorKind) and error["message"]
+    assert stream.text() == "".join(tokens(4))
+    record = wait_for_status(tmp_path / "history.sqlite3", stream.events[0].data["run_id"], "error")
+    assert record.report == "".join(tokens(4)) and record.error_kind == error["kind"]
+
+    upstream.push(Script(status=404))
+    with httpx.stream("POST", f"{api.url}/api/report", json=BODY, timeout=10) as response:
+        stream = read_events(response, Stream())
+    assert stream.events[-1].data["kind"] == ErrorKind.MODEL_NOT_FOUND
+
+
+def test_models_runs_health_and_openapi(start_api, upstream):
+    api = start_api()
+    models = {row["provider"]: row for row in httpx.get(f"{api.url}/api/models").json()}
+    assert models["ollama"]["available"] and "llama3.2:latest" in models["ollama"]["models"]
+    assert not models["anthropic"]["available"] and models["anthropic"]["fix"]
+    assert "builtin" not in models
+
+    upstream.push(Script(tokens=tokens(3)))
+    with httpx.stream("POST", f"{api.url}/api/report", json={"contract": CONTRACT}) as response:
+        stream = read_events(response, Stream())
+    run_id = stream.events[0].data["run_id"]
+    assert stream.events[0].data["model"] == "llama3.2:latest", "default: the first model listed"
+    deadline = time.monotonic() + 5
+    while httpx.get(f"{api.url}/api/runs/{run_id}").json()["status"] != "done":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    detail = httpx.get(f"{api.url}/api/runs/{run_id}").json()
+    assert detail["report"] == "".join(tokens(3)) and detail["output_tokens"] == 3
+    listed = httpx.get(f"{api.url}/api/runs", params={"status": "done"}).json()
+    assert [row["run_id"] for row in listed] == [run_id] and "report" not in listed[0]
+    assert httpx.get(f"{api.url}/api/runs/nope").status_code == 404
+    assert httpx.get(f"{api.url}/api/runs", params={"limit": 0}).status_code == 422
+
+    assert httpx.get(f"{api.url}/api/health").json()["status"] == "ok"
+    schema = httpx.get(f"{api.url}/api/openapi.json").json()
+    assert {"/api/report", "/api/models", "/api/runs", "/api/runs/{run_id}", "/api/health"} <= set(
+        schema["paths"]
+    )
+    body = schema["paths"]["/api/report"]["post"]["requestBody"]["content"]
+    assert {"application/json", "multipart/form-data"} == set(body)
+    assert "contract" in schema["components"]["schemas"]["ReportRequest"]["properties"]
+
+
+def test_endpoint_lock_applies(start_api, upstream):
+    api = start_api(CRS_ALLOWED_ENDPOINTS=upstream.url)
+    refused = httpx.post(
+        f"{api.url}/api/report", json={**BODY, "base_url": "http://10.0.0.9:11434"}, timeout=10
+    )
+    assert refused.status_code == 400 and "only allows" in refused.json()["error"]
+    upstream.push(Script(tokens=tokens(2)))
+    with httpx.stream("POST", f"{api.url}/api/report", json=BODY, timeout=10) as response:
+        assert read_events(response, Stream()).types()[-1] == "done"
+    assert len(upstream.streams()) == 1
+
+
+def test_token_is_required_when_set_and_beyond_loopback(start_api, upstream):
+    environment = {"PYTHONPATH": str(ROOT), "API_HOST": "0.0.0.0", "API_PORT": str(free_port())}
+    refused = subprocess.run(
+        [sys.executable, "-m", "lib.api"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert refused.returncode != 0 and "CRS_API_TOKEN" in refused.stderr
+
+    api = start_api(CRS_API_TOKEN="s3cret-token-for-tests")
+    assert httpx.post(f"{api.url}/api/report", json=BODY).status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert httpx.get(f"{api.url}/api/runs", headers=wrong).status_code == 401
+    right = {"Authorization": "Bearer s3cret-token-for-tests"}
+    assert httpx.get(f"{api.url}/api/runs", headers=right).status_code == 200
+    assert httpx.get(f"{api.url}/api/health").status_code == 200
+    assert upstream.streams() == []
+
+
+def test_the_clause_finder_reviews_with_no_model_and_its_quotes_are_checked(
+    start_api, upstream, tmp_path
+):
+    api = start_api()
+    sample = load_sample("09_OAKTREECAPITALGROUP_LLC_03_02_2020_EX_10_8_Services_Agreement.txt")
+    body = {"contract": sample.text, "provider": "clause_finder"}
+    with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=10) as response:
+        assert response.status_code == 200
+        stream = read_events(response, Stream())
+    assert stream.types()[-1] == "done"
+    assert stream.text().startswith("# Contract review:")
+    run_id = stream.events[0].data["run_id"]
+    record = wait_for_status(tmp_path / "history.sqlite3", run_id, "done")
+    assert record.provider == "clause_finder" and record.quotes_total
+    assert record.quotes_verified == record.quotes_total
+    assert upstream.streams() == []
