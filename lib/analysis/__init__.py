@@ -1,0 +1,1 @@
+"""Pure text work: no network, no Streamlit, no threads of its own."""
