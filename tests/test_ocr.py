@@ -126,6 +126,25 @@ def test_progress_counts_the_pages_being_read() -> None:
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
+def test_runs_on_a_worker_thread_while_the_caller_reads_pdfs() -> None:
+    data = pictures_pdf(3)
+    seen: list[tuple[int, int]] = []
+    results: list[ocr.OcrResult] = []
+    worker = threading.Thread(
+        target=lambda: results.append(
+            ocr.ocr_pdf(
+                data, on_page=lambda n, total: seen.append((n, total)), engine=CountingEngine()
+            )
+        )
+    )
+    worker.start()
+    while worker.is_alive():
+        assert ocr.image_only_pages(mixed_pdf()) == [2]
+    worker.join()
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert results[0].pages_ocred == [1, 2, 3]
+
+
 def test_cancel_stops_between_pages() -> None:
     cancel = threading.Event()
     engine = CountingEngine(on_read=lambda n: cancel.set() if n == 2 else None)
@@ -199,17 +218,18 @@ def test_image_without_text_gives_empty_text_and_says_so() -> None:
     assert "OCR found no text on any of the pages it read." in result.warnings
 
 
-@pytest.mark.parametrize(
-    "reader", [ocr.image_only_pages, lambda data: ocr.ocr_pdf(data, engine=CountingEngine())]
-)
-def test_corrupt_pdf_is_a_clear_error(reader: Callable[[bytes], object]) -> None:
+READERS = [ocr.image_only_pages, lambda data: ocr.ocr_pdf(data, engine=CountingEngine())]
+NOT_PDFS = [b"", b"%PDF-1.7\n this is not really a PDF", b"\x00" * 64, pictures_pdf(2)[:400]]
+
+
+@pytest.mark.parametrize("data", NOT_PDFS)
+@pytest.mark.parametrize("reader", READERS)
+def test_corrupt_pdf_is_a_clear_error(reader: Callable[[bytes], object], data: bytes) -> None:
     with pytest.raises(ocr.PdfUnreadable, match="damaged"):
-        reader(b"%PDF-1.7\n this is not really a PDF")
+        reader(data)
 
 
-@pytest.mark.parametrize(
-    "reader", [ocr.image_only_pages, lambda data: ocr.ocr_pdf(data, engine=CountingEngine())]
-)
+@pytest.mark.parametrize("reader", READERS)
 def test_encrypted_pdf_is_a_clear_error(reader: Callable[[bytes], object]) -> None:
     with pytest.raises(ocr.PdfEncrypted, match="password"):
         reader(encrypted_pdf())
