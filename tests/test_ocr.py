@@ -63,7 +63,7 @@ def picture(width: int = 200, height: int = 120) -> Image.Image:
 
 
 def mixed_pdf() -> bytes:
-    """Page 1 text, 2 a picture only, 3 text beside a picture, 4 blank."""
+    """1 text, 2 a picture only, 3 text beside a picture, 4 blank, 5 a stamped full-page picture."""
     buffer = io.BytesIO()
     picture().save(buffer, "PNG")
     pdf = FPDF()
@@ -76,6 +76,10 @@ def mixed_pdf() -> bytes:
     pdf.multi_cell(0, 6, TEXT)
     pdf.image(io.BytesIO(buffer.getvalue()), x=20, y=80, w=100)
     pdf.add_page()
+    pdf.add_page()
+    pdf.image(io.BytesIO(buffer.getvalue()), x=0, y=0, w=pdf.w, h=pdf.h)
+    pdf.set_xy(10, 5)
+    pdf.cell(0, 5, "CONFIDENTIAL  Bates ACME-000123  Page 5")
     return bytes(pdf.output())
 
 
@@ -93,7 +97,7 @@ def encrypted_pdf() -> bytes:
 
 
 def test_image_only_pages_names_the_picture_page_not_text_or_blank_pages() -> None:
-    assert ocr.image_only_pages(mixed_pdf()) == [2]
+    assert ocr.image_only_pages(mixed_pdf()) == [2, 5]
 
 
 def test_warning_names_the_page_and_what_to_do() -> None:
@@ -105,9 +109,9 @@ def test_warning_names_the_page_and_what_to_do() -> None:
 def test_ocr_keeps_text_pages_and_fills_in_the_image_page() -> None:
     engine = CountingEngine()
     result = ocr.ocr_pdf(mixed_pdf(), engine=engine)
-    assert result.pages_ocred == [2]
-    assert engine.reads == 1
-    assert len(result.page_starts) == 4
+    assert result.pages_ocred == [2, 5]
+    assert engine.reads == 2
+    assert len(result.page_starts) == 5
     page_two = result.text[result.page_starts[1] : result.page_starts[2]]
     assert page_two.strip() == "read 1"
     assert result.text[result.page_starts[0] :].startswith("This page has a real text layer")
@@ -139,7 +143,7 @@ def test_runs_on_a_worker_thread_while_the_caller_reads_pdfs() -> None:
     )
     worker.start()
     while worker.is_alive():
-        assert ocr.image_only_pages(mixed_pdf()) == [2]
+        assert ocr.image_only_pages(mixed_pdf()) == [2, 5]
     worker.join()
     assert seen == [(1, 3), (2, 3), (3, 3)]
     assert results[0].pages_ocred == [1, 2, 3]
@@ -187,6 +191,12 @@ def test_page_cap_refuses_before_reading_anything() -> None:
 def test_pages_outside_the_document_are_refused() -> None:
     with pytest.raises(ocr.OcrError, match="no page 7"):
         ocr.ocr_pdf(pictures_pdf(2), [1, 7], engine=CountingEngine())
+
+
+def test_callers_cannot_change_what_the_cache_holds() -> None:
+    data = pictures_pdf(1)
+    ocr.ocr_pdf(data, engine=CountingEngine()).warnings.append("changed by a caller")
+    assert ocr.ocr_pdf(data, engine=CountingEngine()).warnings == []
 
 
 def test_same_file_and_pages_are_read_once() -> None:

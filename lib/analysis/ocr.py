@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 
 # A page with fewer characters than this has no usable text layer (as in the document loader).
 MIN_PAGE_CHARS = 20
+# Scans often carry a stamped line of real text (a Bates number, "Confidential", a fax header); a
+# page mostly covered by pictures with no more text than this is still a scan.
+STAMP_CHARS = 200
+SCAN_COVERAGE = 0.6
+LANGUAGE = "eng"
 DEFAULT_PAGE_CAP = 100
 DEFAULT_DPI = 300
 # A page rendered larger than this on its long side is scaled down: a poster-sized page at 300 dpi
@@ -108,6 +113,15 @@ class OcrResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
 
+    def copy(self) -> OcrResult:
+        """A copy whose lists the caller may change without changing what the cache holds."""
+        return replace(
+            self,
+            page_starts=list(self.page_starts),
+            pages_ocred=list(self.pages_ocred),
+            warnings=list(self.warnings),
+        )
+
 
 @dataclass(frozen=True)
 class OcrStatus:
@@ -136,9 +150,6 @@ class Tesseract:
 
     name = "tesseract"
 
-    def __init__(self, language: str = "eng") -> None:
-        self.language = language
-
     def status(self) -> OcrStatus:
         try:
             import tesserocr
@@ -157,7 +168,7 @@ class Tesseract:
             raise OcrUnavailable(status.message)
         import tesserocr
 
-        with tesserocr.PyTessBaseAPI(path=str(tessdata_dir()), lang=self.language) as api:
+        with tesserocr.PyTessBaseAPI(path=str(tessdata_dir()), lang=LANGUAGE) as api:
 
             def read(image: Image.Image) -> str:
                 api.SetImage(image)
@@ -253,7 +264,7 @@ def ocr_pdf(
         key = (hashlib.sha256(pdf_bytes).hexdigest(), tuple(wanted), dpi, engine.name)
         cached = CACHE.get(key)
         if cached is not None:
-            return cached
+            return cached.copy()
         started = time.perf_counter()
         texts, warnings = _read_pages(pdf, count, wanted, on_page, cancel, dpi, engine)
     finally:
@@ -261,7 +272,7 @@ def ocr_pdf(
             pdf.close()
     result = _assemble(texts, wanted, engine.name, time.perf_counter() - started, warnings)
     CACHE.put(key, result)
-    return result
+    return result.copy()
 
 
 def _read_pages(
@@ -344,14 +355,29 @@ def _image_only(pdf: pdfium.PdfDocument) -> list[int]:
         page = pdf[index]
         try:
             textpage = page.get_textpage()
-            text = textpage.get_text_bounded().strip()
+            chars = len(textpage.get_text_bounded().strip())
             textpage.close()
-            images = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])
-            if len(text) < MIN_PAGE_CHARS and any(True for _ in images):
+            if chars < STAMP_CHARS and _is_scan(page, chars):
                 found.append(index + 1)
         finally:
             page.close()
     return found
+
+
+def _is_scan(page: pdfium.PdfPage, chars: int) -> bool:
+    images = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]))
+    if not images:
+        return False
+    if chars < MIN_PAGE_CHARS:
+        return True
+    width, height = page.get_size()
+    covered = 0.0
+    for image in images:
+        left, bottom, right, top = image.get_bounds()
+        covered += max(0.0, min(right, width) - max(left, 0.0)) * max(
+            0.0, min(top, height) - max(bottom, 0.0)
+        )
+    return covered >= SCAN_COVERAGE * width * height
 
 
 def _page_text(pdf: pdfium.PdfDocument, number: int) -> str:
