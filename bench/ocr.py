@@ -150,8 +150,17 @@ def run_child(name: str, document: Scan) -> Figures | str:
     command = [sys.executable, "-m", "bench.ocr", "--one", name]
     done = subprocess.run(command, input=handed, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        return (done.stderr.strip().splitlines() or ["failed"])[-1]
+        return "failed: " + (done.stderr.strip().splitlines() or ["no message"])[-1]
     return Figures(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def run(pages: int = PAGES) -> dict[str, Figures | str]:
+    """Figures per installed candidate, or why it could not be measured."""
+    document = scan(pages, NOISY)
+    results: dict[str, Figures | str] = {}
+    for name, (_, _, _, installed) in CANDIDATES.items():
+        results[name] = run_child(name, document) if installed() else "not installed"
+    return results
 
 
 def main() -> None:
@@ -164,7 +173,6 @@ def main() -> None:
         document = Scan(base64.b64decode(handed["pdf"]), handed["truth"])
         print(json.dumps(asdict(measure(args.one, document))))
         return
-    document = scan(args.pages, NOISY)
     print(
         f"{args.pages}-page scan at {NOISY.dpi} dpi, skew {NOISY.angle}°, blur {NOISY.blur}, "
         f"noise σ={NOISY.noise}; {os.cpu_count()} CPUs"
@@ -172,21 +180,16 @@ def main() -> None:
     print(
         f"{'candidate':36} {'dpi':>4} {'CER':>7} {'total s':>8} {'s/page':>7} {'peak MB':>8}  verdict"
     )
-    for name, (_, _, _, installed) in CANDIDATES.items():
-        if not installed():
-            print(f"{name:36} not installed")
-            continue
-        figures = run_child(name, document)
+    budget = SECONDS_TARGET * args.pages / PAGES
+    for name, figures in run(args.pages).items():
         if isinstance(figures, str):
-            print(f"{name:36} failed: {figures}")
+            print(f"{name:36} {figures}")
             continue
-        budget = SECONDS_TARGET * args.pages / PAGES
-        verdict = (
-            "meets targets" if figures.cer <= CER_TARGET and figures.seconds <= budget else "misses"
-        )
+        meets = figures.cer <= CER_TARGET and figures.seconds <= budget
         print(
             f"{name:36} {figures.dpi:>4} {figures.cer:>7.2%} {figures.seconds:>8.1f} "
-            f"{figures.per_page:>7.2f} {figures.peak_mb:>8.0f}  {verdict}"
+            f"{figures.per_page:>7.2f} {figures.peak_mb:>8.0f}  "
+            f"{'meets targets' if meets else 'misses'}"
         )
 
 
