@@ -13,13 +13,14 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 from fpdf import FPDF
 from PIL import Image, ImageDraw
 from rapidfuzz.distance import Levenshtein
 
-from bench.scans import CLEAN, images_pdf, scan, squash
+from bench.scans import CLEAN, NOISY, Degradation, images_pdf, render, scan, squash
 from lib.analysis import ocr
 
 TEXT = "This page has a real text layer, long enough to count as text. " * 3
@@ -262,12 +263,25 @@ def test_missing_language_model_says_how_to_add_it(monkeypatch: pytest.MonkeyPat
     assert "English model was not found" in status.message
 
 
-def test_tesseract_reads_a_clean_scan_with_few_errors() -> None:
+@pytest.mark.parametrize("angle", [-3.0, 2.0, 0.0])
+def test_skew_is_measured_on_a_scanned_page(angle: float) -> None:
+    page = render(scan(1, replace(NOISY, angle=angle)).pdf, 150)[0]
+    assert ocr.skew_angle(page) == pytest.approx(-angle, abs=0.3)
+
+
+def test_a_level_page_is_left_alone() -> None:
+    page = render(scan(1, CLEAN).pdf, 100)[0]
+    assert ocr.deskew(page) is page
+
+
+# Tesseract alone loses most of a page skewed by 3°; straightened first, it reads it.
+@pytest.mark.parametrize("how", [CLEAN, replace(NOISY, angle=3.0)], ids=["clean", "skewed-3"])
+def test_tesseract_reads_a_scan_with_few_errors(how: Degradation) -> None:
     if not ocr.ocr_available():
         if os.environ.get("CRS_REQUIRE_OCR") == "1":
             pytest.fail(ocr.ocr_status().message)
         pytest.skip(ocr.ocr_status().message)
-    page = scan(1, CLEAN)
+    page = scan(1, how)
     assert ocr.image_only_pages(page.pdf) == [1]
     result = ocr.ocr_pdf(page.pdf, dpi=200)
     truth = squash(page.truth[0])

@@ -1,11 +1,14 @@
 """Reading scanned contracts: find the pages that are only pictures, and OCR them.
 
 The engine is Tesseract, driven in-process through tesserocr. On generated 200-dpi scans with
-skew, blur and noise it made about one error in 5,000 characters at under 1.5 s a page on two
-cores (see `bench/ocr.py`), where RapidOCR's bundled models dropped the spaces between English
-words and took five times as long. tesserocr is an optional extra: its wheel carries libtesseract,
-but the English model comes from the system (`tesseract-ocr-eng`), so without either the app
-says how to add them instead of failing.
+skew, blur and noise it made about one error in 5,000 characters at about 1 s a page on two cores
+(see `bench/ocr.py`); RapidOCR's packaged models made 1.5% (v3) and 10% (v1, which drops the
+spaces between English words) at 2-4 s a page and four times the memory. Tesseract's own layout
+analysis loses most of a page skewed by 3°, so pages are straightened first.
+
+tesserocr is an optional extra: its wheel carries libtesseract, but the English model comes from
+the system (`tesseract-ocr-eng`), so without either the app says how to add them instead of
+failing.
 
 Nothing here starts threads or touches Streamlit: a caller runs `ocr_pdf` on its own worker
 thread, gets progress through `on_page` and stops it between pages with a `threading.Event`.
@@ -39,6 +42,11 @@ MIN_PAGE_CHARS = 20
 # page mostly covered by pictures with no more text than this is still a scan.
 STAMP_CHARS = 200
 SCAN_COVERAGE = 0.6
+# Skew is searched within ± this many degrees; below DESKEW_MIN Tesseract copes by itself.
+MAX_SKEW = 5.0
+DESKEW_MIN = 0.5
+# Skew is measured on a copy this many pixels on its long side: enough for text lines to show.
+SKEW_SAMPLE_SIDE = 800
 LANGUAGE = "eng"
 DEFAULT_PAGE_CAP = 100
 DEFAULT_DPI = 300
@@ -171,13 +179,47 @@ class Tesseract:
         with tesserocr.PyTessBaseAPI(path=str(tessdata_dir()), lang=LANGUAGE) as api:
 
             def read(image: Image.Image) -> str:
-                api.SetImage(image)
+                api.SetImage(deskew(image))
                 return api.GetUTF8Text()
 
             yield read
 
 
 DEFAULT_ENGINE = Tesseract()
+
+
+def skew_angle(image: Image.Image) -> float:
+    """Degrees to turn `image` counter-clockwise so its text lines run level.
+
+    Projection profile: the angle at which the rows of ink are sharpest (the row sums change most
+    from row to row) is the one where lines are level. The packaged deskew tools pull in
+    scikit-image or OpenCV for what is a few array sums here.
+    """
+    import numpy as np
+    from PIL import Image
+
+    grey = image.convert("L")
+    scale = SKEW_SAMPLE_SIDE / max(grey.size)
+    if scale < 1:
+        grey = grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))))
+    ink = Image.fromarray(((np.asarray(grey) < 128) * 255).astype(np.uint8))
+
+    def sharpness(angle: float) -> float:
+        turned = ink.rotate(angle, resample=Image.Resampling.NEAREST, expand=True)
+        rows = np.asarray(turned, dtype=np.float32).sum(axis=1)
+        return float(np.sum(np.diff(rows) ** 2))
+
+    coarse = max(np.arange(-MAX_SKEW, MAX_SKEW + 0.01, 0.5), key=sharpness)
+    return float(max(np.arange(coarse - 0.5, coarse + 0.51, 0.1), key=sharpness))
+
+
+def deskew(image: Image.Image) -> Image.Image:
+    from PIL import Image
+
+    angle = skew_angle(image)
+    if abs(angle) < DESKEW_MIN:
+        return image
+    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
 
 
 def ocr_status() -> OcrStatus:
