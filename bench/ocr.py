@@ -1,4 +1,4 @@
-"""OCR engines on a generated 8-page 200-dpi scan: `python -m bench.ocr [--pages N]`.
+"""OCR engines on a generated 8-page 200-dpi scan: `python -m bench.ocr [--pages N] [--angle D]`.
 
 The scan is a real contract printed to PDF, rendered at 200 dpi, skewed 0.8°, blurred and given
 sensor noise (`bench/scans.py`). Each installed candidate reads it through the app's own
@@ -23,12 +23,12 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib.util import find_spec
 
 from rapidfuzz.distance import Levenshtein
 
-from bench.scans import NOISY, Scan, scan, squash
+from bench.scans import NOISY, Degradation, Scan, scan, squash
 from lib.analysis import ocr
 
 PAGES = 8
@@ -154,9 +154,9 @@ def run_child(name: str, document: Scan) -> Figures | str:
     return Figures(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def run(pages: int = PAGES) -> dict[str, Figures | str]:
+def run(pages: int = PAGES, how: Degradation = NOISY) -> dict[str, Figures | str]:
     """Figures per installed candidate, or why it could not be measured."""
-    document = scan(pages, NOISY)
+    document = scan(pages, how)
     results: dict[str, Figures | str] = {}
     for name, (_, _, _, installed) in CANDIDATES.items():
         results[name] = run_child(name, document) if installed() else "not installed"
@@ -166,22 +166,24 @@ def run(pages: int = PAGES) -> dict[str, Figures | str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=PAGES)
+    parser.add_argument("--angle", type=float, default=NOISY.angle, help="skew in degrees")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    how = replace(NOISY, angle=args.angle)
     if args.one:
         handed = json.loads(sys.stdin.read())
         document = Scan(base64.b64decode(handed["pdf"]), handed["truth"])
         print(json.dumps(asdict(measure(args.one, document))))
         return
     print(
-        f"{args.pages}-page scan at {NOISY.dpi} dpi, skew {NOISY.angle}°, blur {NOISY.blur}, "
-        f"noise σ={NOISY.noise}; {os.cpu_count()} CPUs"
+        f"{args.pages}-page scan at {how.dpi} dpi, skew {how.angle}°, blur {how.blur}, "
+        f"noise σ={how.noise}; {os.cpu_count()} CPUs"
     )
     print(
         f"{'candidate':36} {'dpi':>4} {'CER':>7} {'total s':>8} {'s/page':>7} {'peak MB':>8}  verdict"
     )
     budget = SECONDS_TARGET * args.pages / PAGES
-    for name, figures in run(args.pages).items():
+    for name, figures in run(args.pages, how).items():
         if isinstance(figures, str):
             print(f"{name:36} {figures}")
             continue

@@ -120,6 +120,17 @@ def test_ocr_keeps_text_pages_and_fills_in_the_image_page() -> None:
     assert result.engine == "counting"
 
 
+def test_a_pdf_without_image_pages_needs_no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "tesserocr", None)
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, TEXT)
+    result = ocr.ocr_pdf(bytes(pdf.output()))
+    assert result.pages_ocred == []
+    assert result.text.startswith("This page has a real text layer")
+
+
 def test_progress_counts_the_pages_being_read() -> None:
     seen: list[tuple[int, int]] = []
     ocr.ocr_pdf(

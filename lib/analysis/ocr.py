@@ -25,7 +25,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -328,7 +328,7 @@ def _read_pages(
 ) -> tuple[list[str], list[str]]:
     texts: list[str] = []
     warnings: list[str] = []
-    with engine.open() as read:
+    with engine.open() if wanted else nullcontext(_nothing_to_read) as read:
         done = 0
         for number in range(1, count + 1):
             if number not in wanted:
@@ -349,6 +349,10 @@ def _read_pages(
                 warnings.append(f"page {number}: OCR found no text on the image.")
             texts.append(text)
     return texts, warnings
+
+
+def _nothing_to_read(image: Image.Image) -> str:
+    raise AssertionError("no page was to be read")
 
 
 def _render(pdf: pdfium.PdfDocument, number: int, dpi: int) -> Image.Image | None:
