@@ -8,6 +8,7 @@ import time
 import pytest
 
 from devtools.fake_upstream import FakeUpstream, Script
+from devtools.sample_files import pdf_bytes
 from lib.analysis.documents import document_from_text
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings, load_settings
@@ -21,6 +22,7 @@ from lib.runs.batch import (
     model_key,
     unique_names,
 )
+from lib.runs.batch_sources import read_files
 from lib.runs.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.runs.run_log import RunLog
 
@@ -223,3 +225,11 @@ def test_a_broken_callback_does_not_stop_the_batch(tmp_path):
             on_item=explode,
         ).start()  # fmt: skip
         assert runner.wait(20) and runner.progress().done == 3 and len(calls) == 3
+
+
+def test_batch_files_are_read_under_the_operators_limits(monkeypatch):
+    monkeypatch.setenv("CRS_MAX_PAGES", "1")
+    loaded = read_files([("two.pdf", pdf_bytes(["Page one.", "Page two."])), ("one.txt", b"Text.")])
+    assert [d.name for d in loaded.documents] == ["one.txt"]
+    ((name, problem),) = loaded.problems
+    assert name == "two.pdf" and "the limit is 1" in problem

@@ -6,6 +6,7 @@ the operator switched on, the output-token limits, the document reader and its s
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,6 @@ from lib.analysis.documents import (
     Document,
     DocumentError,
     document_from_text,
-    load_document,
 )
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.engine.provider_config import (
@@ -28,6 +28,7 @@ from lib.engine.provider_config import (
 )
 from lib.engine.settings import Settings
 from lib.runs import catalog
+from lib.runs.document_sandbox import limits_from_env, read_upload
 
 MAX_CONTRACT_CHARS = DEFAULT_MAX_BYTES
 
@@ -87,17 +88,19 @@ class Upload:
 
 
 def read_document(request: ReportRequest, upload: Upload | None) -> Document:
-    """The contract to review, or 400 when there is none or it cannot be read."""
-    if upload is not None:
-        if request.contract.strip():
-            raise ApiError(400, "Send the contract as text or as a file, not both")
-        try:
-            return load_document(upload.data, upload.filename)
-        except DocumentError as exc:
-            raise ApiError(400, exc.message) from None
-    if not request.contract.strip():
-        raise ApiError(400, "No contract")
-    return document_from_text(request.contract, request.name)
+    """The contract to review, or 400 when there is none or it cannot be read. A file is read in
+    the limited child process, as on the pages. Blocking: call it off the event loop."""
+    limits, sandbox = limits_from_env(os.environ)
+    try:
+        if upload is not None:
+            if request.contract.strip():
+                raise ApiError(400, "Send the contract as text or as a file, not both")
+            return read_upload(upload.data, upload.filename, limits=limits, sandbox=sandbox)
+        if not request.contract.strip():
+            raise ApiError(400, "No contract")
+        return document_from_text(request.contract, request.name, limits=limits)
+    except DocumentError as exc:
+        raise ApiError(400, exc.message) from None
 
 
 def _missing(provider: Provider, base_url: str, api_key: str | None) -> str | None:

@@ -7,12 +7,14 @@ terminal command passes no allow-list: whoever runs it can read the files anyway
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib.analysis.documents import SUPPORTED, Document, DocumentError, load_document
+from lib.analysis.documents import SUPPORTED, Document, DocumentError
 from lib.analysis.samples import all_samples
+from lib.runs.document_sandbox import limits_from_env, read_upload
 
 SAMPLE_SOURCE = "sample"
 UPLOAD_SOURCE = "upload"
@@ -58,10 +60,12 @@ def folder_contracts(folder: Path, allowed: Sequence[Path] | None = None) -> Loa
 
 
 def read_files(files: Iterable[tuple[str, bytes]]) -> Loaded:
+    """Each file read in the limited child process, as the pages read one upload."""
+    limits, sandbox = limits_from_env(os.environ)
     loaded = Loaded()
     for name, data in files:
         try:
-            document = load_document(data, name)
+            document = read_upload(data, name, limits=limits, sandbox=sandbox)
         except DocumentError as exc:
             loaded.problems.append((name, exc.message))
             continue

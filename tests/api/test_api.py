@@ -10,6 +10,7 @@ import httpx
 
 from devtools.api_server import ROOT, free_port
 from devtools.fake_upstream import Script
+from devtools.sample_files import pdf_bytes
 from lib.analysis.samples import load_sample
 from lib.engine.errors import ErrorKind
 from lib.runs.run_log import RunLog
@@ -320,4 +321,13 @@ def test_the_clause_finder_reviews_with_no_model_and_its_quotes_are_checked(
     record = wait_for_status(tmp_path / "history.sqlite3", run_id, "done")
     assert record.provider == "clause_finder" and record.quotes_total
     assert record.quotes_verified == record.quotes_total
+    assert upstream.streams() == []
+
+
+def test_an_upload_is_read_under_the_operators_limits(start_api, upstream):
+    api = start_api(CRS_MAX_PAGES="1")
+    files = {"file": ("two.pdf", pdf_bytes(["Page one.", "Page two."]), "application/pdf")}
+    response = httpx.post(f"{api.url}/api/report", files=files, timeout=10)
+    assert response.status_code == 400
+    assert "the limit is 1" in response.json()["error"]
     assert upstream.streams() == []
