@@ -177,6 +177,11 @@ def compare_page(page: Page, upstream: FakeUpstream, n: int, rate: float) -> lis
     }
     with streamlit("pages/compare.py", env) as (url, pid):
         _open(page, url, ["a", "b"])
+        # Claude takes the left side (the best configured model); Ollama goes on the right in
+        # place of the clause finder, so both sides stream from the fake server.
+        page.locator(".st-key-compare1_provider").click()
+        page.get_by_role("option", name="Ollama").click()
+        page.locator(".st-key-compare1_model_ollama").wait_for()
         _paste(page, "Contract text")
         upstream.push(
             Script(tokens=tokens("a", n), delay=1 / rate),
