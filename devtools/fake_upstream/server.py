@@ -71,6 +71,8 @@ class Script:
     error_style: str | None = None
     prompt_tokens: int | None = None
     finish_reason: str | None = None
+    # Ollama only: leave U+2028/9 raw in the NDJSON lines instead of Go's escapes.
+    raw_separators: bool = False
 
 
 @dataclass
@@ -341,7 +343,13 @@ class FakeApp:
         if prompt is None:
             prompt = max(1, len(json.dumps(body.get("messages", body))) // 4)
         if family == "ollama":
-            frames = wire.ollama_chat(model, tokens, prompt, script.finish_reason or "stop")
+            frames = wire.ollama_chat(
+                model,
+                tokens,
+                prompt,
+                script.finish_reason or "stop",
+                escape_separators=not script.raw_separators,
+            )
         elif family == "anthropic":
             frames = wire.anthropic_messages(
                 model, tokens, prompt, script.finish_reason or "end_turn"
