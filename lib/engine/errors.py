@@ -21,6 +21,7 @@ class ErrorKind(StrEnum):
     INTERRUPTED = "interrupted"
     TIMED_OUT = "timed_out"
     BAD_RESPONSE = "bad_response"
+    OUTPUT_LIMIT = "output_limit"
 
 
 ERROR_TITLES: dict[ErrorKind, str] = {
@@ -32,6 +33,7 @@ ERROR_TITLES: dict[ErrorKind, str] = {
     ErrorKind.INTERRUPTED: "Interrupted mid-answer",
     ErrorKind.TIMED_OUT: "Timed out",
     ErrorKind.BAD_RESPONSE: "Unexpected response",
+    ErrorKind.OUTPUT_LIMIT: "Output limit reached",
 }
 
 
@@ -44,7 +46,7 @@ def redact(text: str, *secrets: str | None) -> str:
 
 
 class ProviderError(Exception):
-    """Base of the hierarchy; `kind` says which of the eight situations this is."""
+    """Base of the hierarchy; `kind` says which of the situations this is."""
 
     kind: ErrorKind = ErrorKind.BAD_RESPONSE
 
@@ -89,6 +91,12 @@ class TimedOut(ProviderError):
 
 class BadResponse(ProviderError):
     kind = ErrorKind.BAD_RESPONSE
+
+
+class OutputLimit(ProviderError):
+    """The report reached this app's own output cap (not the model's max tokens)."""
+
+    kind = ErrorKind.OUTPUT_LIMIT
 
 
 @dataclass(frozen=True)

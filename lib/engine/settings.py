@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lib.engine.limits import (
+    DEFAULT_MAX_CONCURRENT_RUNS,
+    DEFAULT_MAX_OUTPUT_CHARS,
+    DEFAULT_MAX_RUN_SECONDS,
+    RunLimits,
+)
 from lib.engine.provider_config import BUILTIN_CONTEXT_LENGTH, DEFAULT_READ_TIMEOUT
 
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
@@ -60,6 +66,7 @@ class Settings:
     builtin_context_length: int = BUILTIN_CONTEXT_LENGTH
     # Claude prices per million tokens (input, output), overriding the built-in table.
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    run_limits: RunLimits = field(default_factory=RunLimits)
 
     @property
     def endpoints_locked(self) -> bool:
@@ -94,4 +101,9 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any] | None = No
         builtin_enabled=_switch(get("CRS_BUILTIN"), default=True),
         builtin_context_length=int(get("CRS_BUILTIN_CTX", BUILTIN_CONTEXT_LENGTH)),
         prices=prices,
+        run_limits=RunLimits(
+            max_run_seconds=float(get("CRS_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS)),
+            max_output_chars=int(get("CRS_MAX_OUTPUT_CHARS", DEFAULT_MAX_OUTPUT_CHARS)),
+            max_concurrent_runs=int(get("CRS_MAX_CONCURRENT_RUNS", DEFAULT_MAX_CONCURRENT_RUNS)),
+        ),
     )

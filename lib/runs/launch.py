@@ -76,8 +76,14 @@ def launch(
     )
     history.add(record)
     _write(run_log, record)
+    limits = settings.run_limits
     stream = stream_model(
-        config, prompt.system, prompt.user, max_tokens=max_tokens, temperature=temperature
+        config,
+        prompt.system,
+        prompt.user,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        limits=limits,
     )
 
     def on_end(live: LiveRun) -> None:
@@ -92,7 +98,7 @@ def launch(
         record.update_from(stats, cost)
         _write(run_log, record)
 
-    return record, LiveRun(stream, on_end=on_end)
+    return record, LiveRun(stream, on_end=on_end, max_concurrent=limits.max_concurrent_runs)
 
 
 def _write(run_log: RunLog | None, record: RunRecord) -> None:

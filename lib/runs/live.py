@@ -28,7 +28,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from lib.engine.errors import BadResponse, ProviderError
+from lib.engine.errors import BadResponse, ProviderError, RateLimited
+from lib.engine.limits import busy_message
 from lib.engine.run_stats import RunStats
 from lib.engine.stream_model import ModelStream
 
@@ -50,6 +51,14 @@ class _StreamsInFlight:
         with self._lock:
             self.count += n
 
+    def admit(self, limit: int) -> bool:
+        """Count one more run unless `limit` (> 0) runs are already streaming."""
+        with self._lock:
+            if 0 < limit <= self.count:
+                return False
+            self.count += 1
+            return True
+
 
 _IN_FLIGHT = _StreamsInFlight()
 
@@ -63,19 +72,27 @@ class LiveRun:
     """One model run in the background; the script thread reads it through `watch()`."""
 
     def __init__(
-        self, stream: ModelStream, on_end: Callable[[LiveRun], None] | None = None
+        self,
+        stream: ModelStream,
+        on_end: Callable[[LiveRun], None] | None = None,
+        max_concurrent: int = 0,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
         Pages use it to record the run (history row, run log) even when the script that started
-        the run was stopped or replaced by a rerun before it could do so itself.
+        the run was stopped or replaced by a rerun before it could do so itself. A run beyond
+        `max_concurrent` runs streaming in this process (0: no cap) ends at once as rate limited,
+        through the same path, so the page shows why and the history records it.
         """
         self.stream = stream
         self.error: ProviderError | None = None
         self._on_end = on_end
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        _IN_FLIGHT.add(1)
+        self._admitted = _IN_FLIGHT.admit(max_concurrent)
+        if not self._admitted:
+            self.error = RateLimited(busy_message(max_concurrent))
+            stream.refuse(self.error)
         self._thread = threading.Thread(target=self._pump, name="model-stream", daemon=True)
         self._thread.start()
 
@@ -89,14 +106,16 @@ class LiveRun:
 
     def _pump(self) -> None:
         try:
-            for token in self.stream:
-                self._queue.put(token)
+            if self._admitted:
+                for token in self.stream:
+                    self._queue.put(token)
         except ProviderError as exc:
             self.error = exc
         except Exception as exc:
             self.error = BadResponse(f"Unexpected failure ({type(exc).__name__}).")
         finally:
-            _IN_FLIGHT.add(-1)
+            if self._admitted:
+                _IN_FLIGHT.add(-1)
             try:
                 if self._on_end is not None:
                     self._on_end(self)
