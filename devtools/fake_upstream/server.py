@@ -73,6 +73,9 @@ class Script:
     finish_reason: str | None = None
     # Ollama only: leave U+2028/9 raw in the NDJSON lines instead of Go's escapes.
     raw_separators: bool = False
+    # With `status`: this body instead of the provider's own (a str is sent as text/html, as an
+    # internal web service behind a typed URL would answer).
+    error_body: Any = None
 
 
 @dataclass
@@ -265,7 +268,13 @@ class FakeApp:
         model = str(body.get("model", "model"))
         if script.status is not None:
             bodies = wire.ERROR_BODIES[family]
-            await json_response(send, script.status, bodies.get(script.status, bodies[500]))
+            if isinstance(script.error_body, str):
+                await text_response(send, script.status, script.error_body)
+                return
+            body = script.error_body
+            if body is None:
+                body = bodies.get(script.status, bodies[500])
+            await json_response(send, script.status, body)
             return
         if script.fault == "context":
             style = {"ollama": "ollama", "anthropic": "anthropic"}.get(family, script.dialect)
@@ -436,6 +445,21 @@ async def json_response(send: Any, status: int, payload: Any) -> None:
             "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+async def text_response(send: Any, status: int, text: str) -> None:
+    data = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
                 (b"content-length", str(len(data)).encode()),
             ],
         }

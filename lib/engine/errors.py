@@ -37,6 +37,19 @@ ERROR_TITLES: dict[ErrorKind, str] = {
 }
 
 
+MAX_DETAIL_CHARS = 200
+
+
+def clip_detail(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """A server's own words as one short line for the page.
+
+    The page shows why a server refused; it must not become a way to read whatever a URL answers
+    (an internal service behind a typed endpoint), so only a short single line is kept.
+    """
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
 def redact(text: str, *secrets: str | None) -> str:
     """Remove every secret from text; short or empty secrets are ignored to avoid mangling."""
     for secret in secrets:
@@ -144,7 +157,7 @@ def error_for_status(
     status: int, detail: str, *, where: str, model: str, hints: Hints
 ) -> ProviderError:
     """The one map from an HTTP status (and the server's words) to an error kind."""
-    detail = detail or f"HTTP {status}"
+    detail = clip_detail(detail) or f"HTTP {status}"
     if status in (401, 403):
         return AuthFailed(f"{where} refused the credentials ({detail}) — {hints.auth_fix}.", status)
     if status == 404:

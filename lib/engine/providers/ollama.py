@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from lib.engine.errors import BadResponse, Hints, looks_like_context_error
+from lib.engine.errors import BadResponse, Hints, clip_detail, looks_like_context_error
 from lib.engine.events import ChatRequest, Event, Finish, Note, StreamContext, TextDelta, Usage
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.providers.http import (
@@ -127,7 +127,7 @@ def parse_lines(
         if not isinstance(line, dict):
             raise BadResponse(f"Ollama sent an unexpected line: {raw[:80]!r}")
         if "error" in line:
-            detail = str(line["error"])
+            detail = clip_detail(str(line["error"]))
             if ctx.answer_started and not looks_like_context_error(detail):
                 raise interrupted(HINTS, f"reported an error mid-answer: {detail}")
             raise status_error(
