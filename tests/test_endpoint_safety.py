@@ -28,7 +28,12 @@ SECRET = "INTERNAL-ONLY-payroll-db-password-hunter2"
 
 @pytest.fixture
 def env(fake_upstream: FakeUpstream, tmp_path, monkeypatch):
-    for name in ("ANTHROPIC_API_KEY", "CRS_ALLOWED_ENDPOINTS", "CRS_UNLOCK_ENDPOINTS"):
+    for name in (
+        "ANTHROPIC_API_KEY",
+        "CRS_ALLOWED_ENDPOINTS",
+        "CRS_LOCK_ENDPOINTS",
+        "CRS_UNLOCK_ENDPOINTS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OLLAMA_HOST", fake_upstream.url)
     monkeypatch.setenv("OPENAI_BASE_URL", f"{fake_upstream.url}/v1")
@@ -135,6 +140,9 @@ def test_settings_lock_rules():
     assert listed.allowed_for(Provider.OLLAMA) == ("http://localhost:11434", "http://a:1")
     assert listed.allowed_for(Provider.OPENAI) == ("http://a:1", "http://b:2/v1")
     assert listed.allowed_for(Provider.ANTHROPIC) == ("https://api.anthropic.com",)
+    behind_proxy = load_settings({"CRS_LOCK_ENDPOINTS": "1"}, listen_address="127.0.0.1")
+    assert behind_proxy.endpoints_locked
+    assert behind_proxy.allowed_for(Provider.OLLAMA) == ("http://localhost:11434",)
     unlocked = load_settings({"CRS_UNLOCK_ENDPOINTS": "1"}, listen_address="0.0.0.0")
     assert not unlocked.endpoints_locked
 

@@ -5,8 +5,10 @@ deployment. Everything here is fixed by the operator; what a browser user may ch
 sidebar and is limited by `endpoints_locked` and `allowed_for`.
 
 Endpoints are locked (a browser user picks among the operator's endpoints instead of typing a URL)
-when the operator lists them (`CRS_ALLOWED_ENDPOINTS`), and whenever the app listens beyond
-loopback, unless the operator opts out with `CRS_UNLOCK_ENDPOINTS=1`. A free URL box on a served
+when the operator lists them (`CRS_ALLOWED_ENDPOINTS`) or asks for it (`CRS_LOCK_ENDPOINTS=1`: an
+app behind a reverse proxy on the same machine listens on loopback yet serves a team), and
+whenever the app listens beyond loopback, unless the operator opts out with
+`CRS_UNLOCK_ENDPOINTS=1`. A free URL box on a served
 app lets anyone who reaches the page make this server send requests (with contract text) anywhere
 it can reach, internal services included.
 """
@@ -76,6 +78,7 @@ class Settings:
     allowed_endpoints: tuple[str, ...] = ()
     # The address the app listens on (Streamlit's server.address); None or "" means every interface.
     listen_address: str | None = "127.0.0.1"
+    lock_endpoints: bool = False
     unlock_endpoints: bool = False
     read_timeout: float = DEFAULT_READ_TIMEOUT
     history_enabled: bool = True
@@ -96,7 +99,7 @@ class Settings:
 
     @property
     def endpoints_locked(self) -> bool:
-        if self.allowed_endpoints:
+        if self.allowed_endpoints or self.lock_endpoints:
             return True
         return self.listens_beyond_loopback and not self.unlock_endpoints
 
@@ -149,6 +152,7 @@ def load_settings(
         anthropic_base_url=str(get("ANTHROPIC_BASE_URL", DEFAULT_ANTHROPIC_BASE_URL)).rstrip("/"),
         allowed_endpoints=_endpoint_list(get("CRS_ALLOWED_ENDPOINTS")),
         listen_address=listen_address,
+        lock_endpoints=_switch(get("CRS_LOCK_ENDPOINTS"), default=False),
         unlock_endpoints=_switch(get("CRS_UNLOCK_ENDPOINTS"), default=False),
         read_timeout=float(get("CRS_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)),
         history_enabled=_switch(get("CRS_HISTORY"), default=True),
