@@ -101,7 +101,9 @@ def provider_picker(
             key=f"{key}_api_key_{provider}",
             help="Used for this browser session only; never stored, logged or exported. The "
             "operator's key is only ever sent to the endpoint it was set up for.",
-            placeholder="set" if catalog.default_api_key(provider, settings) else "sk-…",
+            placeholder="operator's key set (for its own endpoint)"
+            if catalog.default_api_key(provider, settings)
+            else "sk-…",
         )
     try:
         base_url = catalog.check_endpoint(provider, base_url or "", settings)
