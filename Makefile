@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 API_PORT ?= 8502
+# Loopback unless told otherwise (`make run ADDRESS=0.0.0.0`): see docs/SECURITY.md before serving.
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run builtin api test lint bench eval clean
 
@@ -29,7 +31,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed-run $(VENV)/.installed-builtin
 
 run: $(VENV)/.installed-run
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 builtin: $(VENV)/.installed-builtin
 # The streaming API (docs/API.md) on 127.0.0.1:$(API_PORT); API_HOST beyond loopback needs CRS_API_TOKEN.

@@ -32,7 +32,7 @@ def _speed(times: list[float]) -> float:
     return (len(times) - 1) / (times[-1] - times[0])
 
 
-def _direct(base_url: str) -> float:
+def _direct(base_url: str, api_key: str) -> float:
     request = gemma_request(ChatRequest(SYSTEM, CONTRACT, MAX_TOKENS, 0.0, 0))
     body = {
         "model": MODEL_ALIAS,
@@ -44,7 +44,12 @@ def _direct(base_url: str) -> float:
     times = []
     with (
         httpx.Client(timeout=300) as client,
-        client.stream("POST", f"{base_url}/chat/completions", json=body) as r,
+        client.stream(
+            "POST",
+            f"{base_url}/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {api_key}"},
+        ) as r,
     ):
         for line in r.iter_lines():
             if line.startswith("data: ") and line != "data: [DONE]":
@@ -64,17 +69,18 @@ def _ours(config: ProviderConfig) -> float:
 
 def run() -> dict:
     config = ProviderConfig(Provider.BUILTIN, MODEL_ALIAS, context_length=8192)
-    base_url = shared_server(8192).ensure_started()
+    server = shared_server(8192)
+    base_url = server.ensure_started()
     _ours(config)  # warm-up: load, caches
     ours, direct = [], []
     for repeat in range(REPEATS):
         # Alternate which client goes first, so neither always follows the other's run.
         if repeat % 2:
-            direct.append(_direct(base_url))
+            direct.append(_direct(base_url, server.api_key))
             ours.append(_ours(config))
         else:
             ours.append(_ours(config))
-            direct.append(_direct(base_url))
+            direct.append(_direct(base_url, server.api_key))
     return {
         "stream_model_tokens_per_s": median(ours),
         "direct_tokens_per_s": median(direct),

@@ -37,10 +37,10 @@ def test_contract_is_delimited_data_and_appears_once():
     prompt = build_prompt(TEMPLATES["nda"], CONTRACT, 'Odd "name".docx')
     assert prompt.user.count(CONTRACT) == 1
     assert CONTRACT not in prompt.system
-    start, end = prompt.user.index("<contract"), prompt.user.index("</contract>")
+    start, end = prompt.user.index(f"<{prompt.tag}"), prompt.user.index(f"</{prompt.tag}>")
     assert start < prompt.user.index(CONTRACT) < end
     assert "not instructions" in prompt.system and "ignore" in prompt.system
-    assert "name=\"Odd 'name'.docx\"" in prompt.user
+    assert 'name="Odd name.docx"' in prompt.user
 
 
 def test_custom_instructions_replace_the_defaults_and_perspective_is_used():

@@ -220,7 +220,7 @@ def test_claude_key_typed_for_the_session_is_used_and_never_shown(env, monkeypat
     assert any(
         "set ANTHROPIC_API_KEY" in w.value or "No API key" in w.value for w in at.sidebar.warning
     )
-    at.sidebar.text_input(key="review_api_key").input(KEY).run()
+    at.sidebar.text_input(key="review_api_key_anthropic").input(KEY).run()
     assert "sent to Anthropic" in "\n".join(c.value for c in at.sidebar.caption)
     env.push(Script(tokens=[" Claude", " says"]))
     paste_and_review(at)

@@ -74,6 +74,11 @@ class Script:
     finish_reason: str | None = None
     # When > 0: wait prompt tokens / this rate before answering, as a model reads its prompt.
     prefill_tokens_per_s: float = 0.0
+    # Ollama only: leave U+2028/9 raw in the NDJSON lines instead of Go's escapes.
+    raw_separators: bool = False
+    # With `status`: this body instead of the provider's own (a str is sent as text/html, as an
+    # internal web service behind a typed URL would answer).
+    error_body: Any = None
 
 
 @dataclass
@@ -290,7 +295,13 @@ class FakeApp:
         model = str(body.get("model", "model"))
         if script.status is not None:
             bodies = wire.ERROR_BODIES[family]
-            await json_response(send, script.status, bodies.get(script.status, bodies[500]))
+            if isinstance(script.error_body, str):
+                await text_response(send, script.status, script.error_body)
+                return
+            body = script.error_body
+            if body is None:
+                body = bodies.get(script.status, bodies[500])
+            await json_response(send, script.status, body)
             return
         self.measure(record, family, body)
         rejected = record.over_limit and self.context_mode == "reject"
@@ -405,7 +416,13 @@ class FakeApp:
         if prompt is None:
             prompt = max(1, len(json.dumps(body.get("messages", body))) // 4)
         if family == "ollama":
-            frames = wire.ollama_chat(model, tokens, prompt, script.finish_reason or "stop")
+            frames = wire.ollama_chat(
+                model,
+                tokens,
+                prompt,
+                script.finish_reason or "stop",
+                escape_separators=not script.raw_separators,
+            )
         elif family == "anthropic":
             frames = wire.anthropic_messages(
                 model, tokens, prompt, script.finish_reason or "end_turn"
@@ -492,6 +509,21 @@ async def json_response(send: Any, status: int, payload: Any) -> None:
             "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+async def text_response(send: Any, status: int, text: str) -> None:
+    data = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
                 (b"content-length", str(len(data)).encode()),
             ],
         }

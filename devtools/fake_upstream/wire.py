@@ -16,11 +16,17 @@ Frame = tuple[bytes, bool]
 CREATED = 1754000000
 
 
-def go_json(value: Any) -> str:
-    """Go's encoding/json: compact, UTF-8, with <, >, & and U+2028/9 escaped."""
+def go_json(value: Any, escape_separators: bool = True) -> str:
+    """Go's encoding/json: compact, UTF-8, with <, >, & and U+2028/9 escaped.
+
+    `escape_separators=False` leaves U+2028/9 raw, as a proxy or another NDJSON server re-encoding
+    Ollama's lines may (U+0085 is never escaped, even by Go).
+    """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(char, escape)
+    if not escape_separators:
+        return text
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
@@ -29,7 +35,11 @@ def compact(value: Any) -> str:
 
 
 def ollama_chat(
-    model: str, tokens: list[str], prompt_tokens: int, done_reason: str
+    model: str,
+    tokens: list[str],
+    prompt_tokens: int,
+    done_reason: str,
+    escape_separators: bool = True,
 ) -> Iterator[Frame]:
     stamp = "2025-07-07T20:22:19.19314Z"
     for token in tokens:
@@ -39,7 +49,7 @@ def ollama_chat(
             "message": {"role": "assistant", "content": token},
             "done": False,
         }
-        yield (go_json(line) + "\n").encode(), True
+        yield (go_json(line, escape_separators) + "\n").encode(), True
     final = {
         "model": model,
         "created_at": stamp,

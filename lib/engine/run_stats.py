@@ -75,6 +75,10 @@ class RunStats:
         self.timeline.append((now - self.started_at, self._chars))
 
     @property
+    def chars(self) -> int:
+        return self._chars
+
+    @property
     def text(self) -> str:
         # join holds the GIL throughout, so a worker appending meanwhile cannot tear it.
         return "".join(self._parts)

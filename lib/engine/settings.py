@@ -2,7 +2,15 @@
 
 Environment variables win over secrets so an operator can override a checked-in secrets file per
 deployment. Everything here is fixed by the operator; what a browser user may change lives in the
-sidebar and is limited by `allowed_endpoints`.
+sidebar and is limited by `endpoints_locked` and `allowed_for`.
+
+Endpoints are locked (a browser user picks among the operator's endpoints instead of typing a URL)
+when the operator lists them (`CRS_ALLOWED_ENDPOINTS`) or asks for it (`CRS_LOCK_ENDPOINTS=1`: an
+app behind a reverse proxy on the same machine listens on loopback yet serves a team), and
+whenever the app listens beyond loopback, unless the operator opts out with
+`CRS_UNLOCK_ENDPOINTS=1`. A free URL box on a served
+app lets anyone who reaches the page make this server send requests (with contract text) anywhere
+it can reach, internal services included.
 """
 
 from __future__ import annotations
@@ -13,10 +21,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lib.engine.provider_config import BUILTIN_CONTEXT_LENGTH, DEFAULT_READ_TIMEOUT
+from lib.engine.limits import (
+    DEFAULT_MAX_CONCURRENT_RUNS,
+    DEFAULT_MAX_OUTPUT_CHARS,
+    DEFAULT_MAX_RUN_SECONDS,
+    RunLimits,
+)
+from lib.engine.provider_config import BUILTIN_CONTEXT_LENGTH, DEFAULT_READ_TIMEOUT, Provider
 
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+LOOPBACK_ADDRESSES = {"127.0.0.1", "::1", "localhost"}
+# Providers an `ollama:` / `openai:` prefix in CRS_ALLOWED_ENDPOINTS names; unprefixed entries are
+# offered to both (both take a server URL; Claude's endpoint is ANTHROPIC_BASE_URL only).
+_PREFIXES = {"ollama": Provider.OLLAMA, "openai": Provider.OPENAI}
 
 
 def default_data_dir() -> Path:
@@ -56,6 +74,14 @@ def _concurrency(value: Any) -> dict[str, int]:
     return out
 
 
+def _split_prefix(entry: str) -> tuple[Provider | None, str]:
+    """`openai:http://host/v1` → (OPENAI, url); an entry without a provider prefix → (None, url)."""
+    head, sep, rest = entry.partition(":")
+    if sep and head.lower() in _PREFIXES and not rest.startswith("//"):
+        return _PREFIXES[head.lower()], rest.strip().rstrip("/")
+    return None, entry
+
+
 @dataclass(frozen=True)
 class Settings:
     ollama_host: str = DEFAULT_OLLAMA_HOST
@@ -63,8 +89,12 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     anthropic_api_key: str | None = field(default=None, repr=False)
     anthropic_base_url: str = DEFAULT_ANTHROPIC_BASE_URL
-    # When non-empty, the only base URLs a browser user may choose (shared deployments).
+    # Extra base URLs a browser user may choose when endpoints are locked (see the module doc).
     allowed_endpoints: tuple[str, ...] = ()
+    # The address the app listens on (Streamlit's server.address); None or "" means every interface.
+    listen_address: str | None = "127.0.0.1"
+    lock_endpoints: bool = False
+    unlock_endpoints: bool = False
     read_timeout: float = DEFAULT_READ_TIMEOUT
     history_enabled: bool = True
     history_db_path: Path = field(default_factory=lambda: default_data_dir() / "history.sqlite3")
@@ -79,13 +109,49 @@ class Settings:
     batch_concurrency: Mapping[str, int] = field(default_factory=dict)
     # Claude prices per million tokens (input, output), overriding the built-in table.
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    run_limits: RunLimits = field(default_factory=RunLimits)
+
+    @property
+    def listens_beyond_loopback(self) -> bool:
+        address = (self.listen_address or "").strip().strip("[]")
+        return address not in LOOPBACK_ADDRESSES and not address.startswith("127.")
 
     @property
     def endpoints_locked(self) -> bool:
-        return bool(self.allowed_endpoints)
+        if self.allowed_endpoints or self.lock_endpoints:
+            return True
+        return self.listens_beyond_loopback and not self.unlock_endpoints
+
+    def configured_endpoint(self, provider: Provider) -> str:
+        """The endpoint the operator set up for a provider ("" for the built-in model)."""
+        return {
+            Provider.OLLAMA: self.ollama_host,
+            Provider.OPENAI: self.openai_base_url,
+            Provider.ANTHROPIC: self.anthropic_base_url,
+            Provider.BUILTIN: "",
+            Provider.CLAUSE_FINDER: "",
+        }[provider]
+
+    def allowed_for(self, provider: Provider) -> tuple[str, ...]:
+        """The endpoints a browser user may pick for `provider` when endpoints are locked."""
+        if provider in (Provider.ANTHROPIC, Provider.BUILTIN, Provider.CLAUSE_FINDER):
+            configured = self.configured_endpoint(provider)
+            return (configured,) if configured else ()
+        urls = [self.configured_endpoint(provider)]
+        for entry in self.allowed_endpoints:
+            named, url = _split_prefix(entry)
+            if named in (None, provider):
+                urls.append(url)
+        return tuple(dict.fromkeys(url for url in urls if url))
 
 
-def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> Settings:
+def load_settings(
+    env: Mapping[str, str],
+    secrets: Mapping[str, Any] | None = None,
+    *,
+    listen_address: str | None = "127.0.0.1",
+) -> Settings:
+    """`listen_address` is where the app listens (the UI reads Streamlit's server.address)."""
     secrets = secrets or {}
 
     def get(name: str, default: Any = None) -> Any:
@@ -108,6 +174,9 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any] | None = No
         anthropic_api_key=get("ANTHROPIC_API_KEY"),
         anthropic_base_url=str(get("ANTHROPIC_BASE_URL", DEFAULT_ANTHROPIC_BASE_URL)).rstrip("/"),
         allowed_endpoints=_endpoint_list(get("CRS_ALLOWED_ENDPOINTS")),
+        listen_address=listen_address,
+        lock_endpoints=_switch(get("CRS_LOCK_ENDPOINTS"), default=False),
+        unlock_endpoints=_switch(get("CRS_UNLOCK_ENDPOINTS"), default=False),
         read_timeout=float(get("CRS_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)),
         history_enabled=_switch(get("CRS_HISTORY"), default=True),
         history_db_path=Path(get("CRS_HISTORY_DB", default_data_dir() / "history.sqlite3")),
@@ -118,4 +187,9 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any] | None = No
         batch_dirs=batch_dirs,
         batch_concurrency=_concurrency(get("CRS_BATCH_CONCURRENCY")),
         prices=prices,
+        run_limits=RunLimits(
+            max_run_seconds=float(get("CRS_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS)),
+            max_output_chars=int(get("CRS_MAX_OUTPUT_CHARS", DEFAULT_MAX_OUTPUT_CHARS)),
+            max_concurrent_runs=int(get("CRS_MAX_CONCURRENT_RUNS", DEFAULT_MAX_CONCURRENT_RUNS)),
+        ),
     )

@@ -8,18 +8,23 @@ Cancellation: `close()` may be called from any thread. It shuts the socket down 
 model server sees the disconnect even while the reading thread is blocked waiting for a token;
 an abandoned stream does the same when it is garbage collected. Retries: a connection that fails
 before any answer byte is tried once more after a short pause; nothing is ever retried after that.
+
+Caps (`lib.engine.limits`): a timer ends the run at its wall-time limit even while the read is
+blocked on a server that sends nothing (or only keep-alive comments), and the text is cut at the
+output limit. Either way the run ends as an error of its own kind with the report so far kept.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import threading
 import time
 from collections.abc import Iterator
 from types import ModuleType, TracebackType
 
 from lib.analysis.tokens import estimate_tokens
-from lib.engine.errors import BadResponse, CannotConnect, ProviderError
+from lib.engine.errors import BadResponse, CannotConnect, OutputLimit, ProviderError, TimedOut
 from lib.engine.events import (
     ChatRequest,
     Event,
@@ -31,6 +36,7 @@ from lib.engine.events import (
     Usage,
     Waiting,
 )
+from lib.engine.limits import RunLimits, output_message, wall_time_message
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TEMPERATURE,
@@ -57,12 +63,14 @@ def provider_module(provider: Provider) -> ModuleType:
 class ModelStream:
     """An iterator of text tokens for one run, with its live `RunStats`."""
 
-    def __init__(self, config: ProviderConfig, request: ChatRequest) -> None:
+    def __init__(
+        self, config: ProviderConfig, request: ChatRequest, limits: RunLimits | None = None
+    ) -> None:
         self.config = config
         self.request = request
         self.stats = RunStats(estimated_input_tokens=request.estimated_input_tokens)
         self._ctx = StreamContext()
-        self._generator = _run(config, request, self.stats, self._ctx)
+        self._generator = _run(config, request, self.stats, self._ctx, limits or RunLimits())
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -95,6 +103,16 @@ class ModelStream:
         with contextlib.suppress(ValueError):
             self._generator.close()
 
+    def refuse(self, error: ProviderError) -> None:
+        """End a run that never started (e.g. the app is at its limit of runs), with `error`."""
+        if self.stats.status is not RunStatus.RUNNING:
+            return
+        self._ctx.cancel()
+        self.stats.error_kind, self.stats.error_message = error.kind, error.message
+        self.stats.finish(RunStatus.ERROR)
+        with contextlib.suppress(ValueError):
+            self._generator.close()
+
 
 def _events(config: ProviderConfig, request: ChatRequest, ctx: StreamContext) -> Iterator[Event]:
     module = provider_module(config.provider)
@@ -108,19 +126,52 @@ def _events(config: ProviderConfig, request: ChatRequest, ctx: StreamContext) ->
         yield from module.stream_events(config, request, ctx)
 
 
+def _stopped(stats: RunStats, ctx: StreamContext) -> ProviderError | None:
+    """How a run the context ended finishes: None when the user cancelled it, else a cap's error."""
+    error = ctx.stop_error
+    if isinstance(error, ProviderError):
+        stats.error_kind, stats.error_message = error.kind, error.message
+        stats.finish(RunStatus.ERROR)
+        return error
+    stats.finish(RunStatus.CANCELLED)
+    return None
+
+
 def _run(
-    config: ProviderConfig, request: ChatRequest, stats: RunStats, ctx: StreamContext
+    config: ProviderConfig,
+    request: ChatRequest,
+    stats: RunStats,
+    ctx: StreamContext,
+    limits: RunLimits,
 ) -> Iterator[str]:
     """The run itself; a free function so the generator holds no reference to its ModelStream,
     which is then freed (and closes the connection) as soon as its last user drops it."""
     stats.started_at = time.monotonic()
+    timer: threading.Timer | None = None
+    if limits.max_run_seconds > 0:
+        timer = threading.Timer(
+            limits.max_run_seconds,
+            ctx.stop,
+            args=(TimedOut(wall_time_message(limits.max_run_seconds)),),
+        )
+        timer.daemon = True
+        timer.start()
+    cap = limits.max_output_chars
+    events = _events(config, request, ctx)
     try:
-        for event in _events(config, request, ctx):
+        for event in events:
             if isinstance(event, TextDelta):
+                text = event.text
+                if cap > 0 and stats.chars + len(text) >= cap:
+                    text = text[: cap - stats.chars]
+                    ctx.stop(OutputLimit(output_message(cap)))
                 ctx.answer_started = True
                 stats.waiting_reason = None
-                stats.add_text(event.text)
-                yield event.text
+                stats.add_text(text)
+                if text:
+                    yield text
+                if ctx.cancelled:
+                    break
             elif isinstance(event, Usage):
                 if event.input_tokens is not None:
                     stats.input_tokens, stats.input_reported = event.input_tokens, True
@@ -134,7 +185,8 @@ def _run(
                 stats.waiting_reason = event.reason
     except ProviderError as exc:
         if ctx.cancelled:
-            stats.finish(RunStatus.CANCELLED)
+            if (stopped := _stopped(stats, ctx)) is not None:
+                raise stopped from None
             return
         error = exc.redacted(config.api_key)
         stats.error_kind, stats.error_message = error.kind, error.message
@@ -142,7 +194,8 @@ def _run(
         raise error from None
     except Exception as exc:
         if ctx.cancelled:
-            stats.finish(RunStatus.CANCELLED)
+            if (stopped := _stopped(stats, ctx)) is not None:
+                raise stopped from None
             return
         error = BadResponse(f"Unexpected failure while reading the answer ({type(exc).__name__}).")
         stats.error_kind, stats.error_message = error.kind, error.message
@@ -153,8 +206,14 @@ def _run(
         ctx.cancel()
         stats.finish(RunStatus.CANCELLED)
         raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+        with contextlib.suppress(Exception):
+            events.close()
     if ctx.cancelled:
-        stats.finish(RunStatus.CANCELLED)
+        if (stopped := _stopped(stats, ctx)) is not None:
+            raise stopped from None
         return
     if stats.finish_reason in ("length", "max_tokens"):
         stats.notes.append("The answer hit the output limit, so the report may end abruptly.")
@@ -169,6 +228,7 @@ def stream_model(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     temperature: float = DEFAULT_TEMPERATURE,
     source: Source | None = None,
+    limits: RunLimits | None = None,
 ) -> ModelStream:
     """Start a run. `contract_text` is the user turn, already wrapped by `lib.analysis.prompts`."""
     request = ChatRequest(
@@ -179,7 +239,7 @@ def stream_model(
         estimated_input_tokens=estimate_tokens(system_prompt) + estimate_tokens(contract_text),
         source=source,
     )
-    return ModelStream(config, request)
+    return ModelStream(config, request, limits)
 
 
 def list_models(config: ProviderConfig) -> list[str]:

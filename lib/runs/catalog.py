@@ -3,6 +3,10 @@
 Kept free of Streamlit so it can be tested directly; `lib.ui` draws it. Probes list models (a
 cheap request every provider supports) and are cached briefly so a rerun does not hammer the
 servers.
+
+An operator's key belongs to the endpoint it was configured for: `api_key_for` hands it out only
+for that endpoint, so a URL typed in the sidebar (which the probe calls before anyone clicks
+Review) gets no key unless the user types one.
 """
 
 from __future__ import annotations
@@ -63,13 +67,7 @@ class ProviderStatus:
 
 
 def default_base_url(provider: Provider, settings: Settings) -> str:
-    return {
-        Provider.OLLAMA: settings.ollama_host,
-        Provider.OPENAI: settings.openai_base_url,
-        Provider.ANTHROPIC: settings.anthropic_base_url,
-        Provider.BUILTIN: "",
-        Provider.CLAUSE_FINDER: "",
-    }[provider]
+    return settings.configured_endpoint(provider)
 
 
 def default_api_key(provider: Provider, settings: Settings) -> str | None:
@@ -90,14 +88,42 @@ def is_configured(provider: Provider, settings: Settings) -> bool:
     }[provider]
 
 
-def check_endpoint(base_url: str, settings: Settings) -> str:
-    """The URL to use, or ValueError when a shared deployment does not allow it."""
+def endpoint_choices(provider: Provider, settings: Settings) -> list[str] | None:
+    """The endpoints to pick from when they are locked; None when the user may type a URL.
+
+    Claude's endpoint and the models on this machine are never typed, locked or not.
+    """
+    if (
+        provider is Provider.ANTHROPIC
+        or provider in ON_THIS_MACHINE
+        or not settings.endpoints_locked
+    ):
+        return None
+    return list(settings.allowed_for(provider))
+
+
+def check_endpoint(provider: Provider, base_url: str, settings: Settings) -> str:
+    """The URL to use, or ValueError when this deployment does not allow it for `provider`."""
+    if provider in ON_THIS_MACHINE:
+        return ""
     url = base_url.strip().rstrip("/")
     if url and urlsplit(url).scheme not in ("http", "https"):
         raise ValueError(f"“{url}” is not an http(s) URL.")
-    if settings.endpoints_locked and url not in settings.allowed_endpoints:
+    if settings.endpoints_locked and url not in settings.allowed_for(provider):
         raise ValueError("This deployment only allows the endpoints its operator listed.")
     return url
+
+
+def api_key_for(
+    provider: Provider, base_url: str, typed_key: str | None, settings: Settings
+) -> str | None:
+    """The key to send: what the user typed, else the operator's, but only to its own endpoint."""
+    if typed_key:
+        return typed_key
+    configured = default_base_url(provider, settings).rstrip("/")
+    if configured and base_url.strip().rstrip("/") == configured:
+        return default_api_key(provider, settings)
+    return None
 
 
 def destination(provider: Provider, base_url: str) -> str:
@@ -118,15 +144,17 @@ def make_config(
     base_url: str | None = None,
     api_key: str | None = None,
 ) -> ProviderConfig:
+    """`api_key` is what the user typed; the operator's key is added only for its own endpoint."""
     if provider is Provider.BUILTIN:
         return ProviderConfig(provider, MODEL_ALIAS, context_length=settings.builtin_context_length)
     if provider is Provider.CLAUSE_FINDER:
         return ProviderConfig(provider, clause_finder.MODEL)
+    url = base_url if base_url is not None else default_base_url(provider, settings)
     return ProviderConfig(
         provider,
         model,
-        base_url if base_url is not None else default_base_url(provider, settings),
-        api_key=api_key or default_api_key(provider, settings),
+        url,
+        api_key=api_key_for(provider, url, api_key, settings),
         read_timeout=settings.read_timeout,
     )
 

@@ -147,6 +147,7 @@ def prepare_run(
             max_tokens=max_tokens,
             temperature=temperature,
             source=source,
+            limits=settings.run_limits,
         )
 
     def finish() -> None:
@@ -202,8 +203,13 @@ def launch(
         comparison_id=comparison_id,
         plan=plan,
     )
-    tracker = GroundingTracker(contract_index(document.text, document.page_starts))
-    live = LiveRun(run.stream, on_end=lambda _live: run.finish(), tracker=tracker, notify=notify)
+    live = LiveRun(
+        run.stream,
+        on_end=lambda _live: run.finish(),
+        tracker=GroundingTracker(contract_index(document.text, document.page_starts)),
+        notify=notify,
+        max_concurrent=settings.run_limits.max_concurrent_runs,
+    )
     return run.record, live
 
 

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from lib.analysis.grounding import GroundingTracker
-from lib.engine.errors import BadResponse, ProviderError
+from lib.engine.errors import BadResponse, ProviderError, RateLimited
+from lib.engine.limits import busy_message
 from lib.engine.run_stats import RunStats
 
 
@@ -42,6 +43,8 @@ class TextStream(Protocol):
     def __iter__(self) -> Iterator[str]: ...
 
     def close(self) -> None: ...
+
+    def refuse(self, error: ProviderError) -> None: ...
 
 
 _END = object()
@@ -62,6 +65,14 @@ class _StreamsInFlight:
         with self._lock:
             self.count += n
 
+    def admit(self, limit: int) -> bool:
+        """Count one more run unless `limit` (> 0) runs are already streaming."""
+        with self._lock:
+            if 0 < limit <= self.count:
+                return False
+            self.count += 1
+            return True
+
 
 _IN_FLIGHT = _StreamsInFlight()
 
@@ -80,6 +91,7 @@ class LiveRun:
         on_end: Callable[[LiveRun], None] | None = None,
         tracker: GroundingTracker | None = None,
         notify: Callable[[], None] | None = None,
+        max_concurrent: int = 0,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
@@ -88,7 +100,9 @@ class LiveRun:
         the report's quotes as it is drawn; only the script thread feeds it.
 
         `notify` runs on the worker thread after each piece of text and after the end: a reader
-        on an event loop (the HTTP API) is woken at once instead of polling `drain()`.
+        on an event loop (the HTTP API) is woken at once instead of polling `drain()`. A run
+        beyond `max_concurrent` runs streaming in this process (0: no cap) ends at once as rate
+        limited, through the same path, so the page shows why and the history records it.
         """
         self.stream = stream
         self.tracker = tracker
@@ -97,7 +111,10 @@ class LiveRun:
         self._notify = notify
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        _IN_FLIGHT.add(1)
+        self._admitted = _IN_FLIGHT.admit(max_concurrent)
+        if not self._admitted:
+            self.error = RateLimited(busy_message(max_concurrent))
+            stream.refuse(self.error)
         self._thread = threading.Thread(target=self._pump, name="model-stream", daemon=True)
         self._thread.start()
 
@@ -111,16 +128,18 @@ class LiveRun:
 
     def _pump(self) -> None:
         try:
-            for token in self.stream:
-                self._queue.put(token)
-                if self._notify is not None:
-                    self._notify()
+            if self._admitted:
+                for token in self.stream:
+                    self._queue.put(token)
+                    if self._notify is not None:
+                        self._notify()
         except ProviderError as exc:
             self.error = exc
         except Exception as exc:
             self.error = BadResponse(f"Unexpected failure ({type(exc).__name__}).")
         finally:
-            _IN_FLIGHT.add(-1)
+            if self._admitted:
+                _IN_FLIGHT.add(-1)
             try:
                 if self._on_end is not None:
                     self._on_end(self)

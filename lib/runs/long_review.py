@@ -131,6 +131,14 @@ class LongReview:
         with contextlib.suppress(ValueError):  # another thread is iterating: it stops itself
             self._generator.close()
 
+    def refuse(self, error: ProviderError) -> None:
+        """End a run that never started (the app is at its limit of runs), with `error`."""
+        self._cancelled.set()
+        self.stats.error_kind, self.stats.error_message = error.kind, error.message
+        self.stats.finish(RunStatus.ERROR)
+        with contextlib.suppress(ValueError):
+            self._generator.close()
+
     # --- the run ---------------------------------------------------------------------------
 
     def _run(self) -> Iterator[str]:

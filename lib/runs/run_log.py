@@ -4,12 +4,17 @@ Several browser sessions (threads of one Streamlit process, or several processes
 so the file is in WAL mode and every call is one short transaction on its own connection. The file
 holds contract-derived text (reports, document names), so it is created readable by its owner only.
 The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[n]` lifts version n to n + 1.
+
+"Delete permanently" must mean it: SQLite keeps deleted rows in free pages and old page images in
+the `-wal` file. Every connection runs with `secure_delete` (freed content is zeroed), and a delete
+ends with a TRUNCATE checkpoint, which copies the zeroed pages home and empties the log.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -26,6 +31,7 @@ from lib.runs import batch_store
 from lib.runs.csv_export import csv_bytes
 from lib.runs.records import RunRecord
 
+log = logging.getLogger(__name__)
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 10.0
 
@@ -123,6 +129,7 @@ class RunLog:
         """One short-lived connection in autocommit mode, for stores that share this file."""
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         db.row_factory = sqlite3.Row
+        db.execute("PRAGMA secure_delete = ON")
         try:
             yield db
         finally:
@@ -205,7 +212,14 @@ class RunLog:
             return 0
         with self.connect() as db:
             marks = ", ".join("?" * len(run_ids))
-            return db.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", list(run_ids)).rowcount
+            deleted = db.execute(
+                f"DELETE FROM runs WHERE run_id IN ({marks})", list(run_ids)
+            ).rowcount
+            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            # A long read elsewhere held the log; the next delete or the last close checkpoints it.
+            log.warning("run log: the write-ahead log could not be emptied after a delete")
+        return deleted
 
     def count(self) -> int:
         with self.connect() as db:

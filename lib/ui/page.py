@@ -24,7 +24,7 @@ def current_settings() -> Settings:
         secrets = st.secrets.to_dict()
     except Exception:
         secrets = {}
-    return load_settings(os.environ, secrets)
+    return load_settings(os.environ, secrets, listen_address=st.get_option("server.address"))
 
 
 @dataclass(frozen=True)

@@ -119,14 +119,14 @@ def provider_picker(
         key=f"{key}_provider",
     )
     base_url = catalog.default_base_url(provider, settings)
-    api_key = catalog.default_api_key(provider, settings)
+    choices_for_endpoint = catalog.endpoint_choices(provider, settings)
+    typed_key: str | None = None
     if provider is Provider.CLAUSE_FINDER:
         st.info(catalog.CLAUSE_FINDER_NOTE, icon=":material/rule:")
     elif provider is Provider.BUILTIN:
         st.info(catalog.BUILTIN_NOTE, icon=":material/info:")
-    elif settings.endpoints_locked:
-        allowed = list(settings.allowed_endpoints)
-        base_url = st.selectbox("Endpoint", allowed, key=f"{key}_endpoint_{provider}")
+    elif choices_for_endpoint is not None:
+        base_url = st.selectbox("Endpoint", choices_for_endpoint, key=f"{key}_endpoint_{provider}")
     elif provider is not Provider.ANTHROPIC:
         base_url = st.text_input(
             "Base URL",
@@ -134,20 +134,23 @@ def provider_picker(
             key=f"{key}_base_url_{provider}",
             placeholder="http://localhost:8080/v1" if provider is Provider.OPENAI else None,
         )
-    if provider is Provider.ANTHROPIC:
-        typed = st.text_input(
+    if provider in (Provider.ANTHROPIC, Provider.OPENAI):
+        typed_key = st.text_input(
             "API key (this session only)",
             type="password",
-            key=f"{key}_api_key",
-            help="Used for this browser session only; never stored, logged or exported.",
-            placeholder="set" if api_key else "sk-ant-…",
+            key=f"{key}_api_key_{provider}",
+            help="Used for this browser session only; never stored, logged or exported. The "
+            "operator's key is only ever sent to the endpoint it was set up for.",
+            placeholder="operator's key set (for its own endpoint)"
+            if catalog.default_api_key(provider, settings)
+            else "sk-…",
         )
-        api_key = typed or api_key
     try:
-        base_url = catalog.check_endpoint(base_url, settings)
+        base_url = catalog.check_endpoint(provider, base_url or "", settings)
     except ValueError as exc:
         st.error(md(str(exc)))
         return None
+    api_key = catalog.api_key_for(provider, base_url, typed_key, settings)
     status = catalog.probe(provider, base_url, api_key)
     if not status.available:
         name = catalog.provider_label(provider)
@@ -158,4 +161,6 @@ def provider_picker(
         return None
     model = st.selectbox("Model", status.models, key=f"{key}_model_{provider}")
     st.caption(label(catalog.destination(provider, base_url)))
-    return catalog.make_config(provider, settings, model=model, base_url=base_url, api_key=api_key)
+    return catalog.make_config(
+        provider, settings, model=model, base_url=base_url, api_key=typed_key
+    )

@@ -26,6 +26,7 @@ from lib.engine.errors import (
     ProviderError,
     StreamInterrupted,
     TimedOut,
+    clip_detail,
     error_for_status,
 )
 from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
@@ -90,7 +91,8 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
 
 def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> ProviderError:
     error = data.get("error") or {}
-    kind, detail = str(error.get("type", "error")), str(error.get("message", "unknown error"))
+    kind = clip_detail(str(error.get("type", "error")), 40)
+    detail = clip_detail(str(error.get("message", "unknown error")))
     if ctx.answer_started:
         return StreamInterrupted(
             f"{SERVICE} stopped mid-answer with {kind}: {detail} — try again in a minute."

@@ -48,7 +48,9 @@ def stream_events(
     if not (yield from _wait_for_turn(ctx)):
         return
     try:
-        local = dataclasses.replace(config, base_url=base_url, model=MODEL_ALIAS, api_key=None)
+        local = dataclasses.replace(
+            config, base_url=base_url, model=MODEL_ALIAS, api_key=server.api_key
+        )
         yield from openai_compat.stream_events(local, gemma_request(request), ctx)
     finally:
         _generation.release()

@@ -22,6 +22,7 @@ from lib.engine.errors import (
     ProviderError,
     StreamInterrupted,
     TimedOut,
+    clip_detail,
     error_for_status,
 )
 from lib.engine.events import StreamContext
@@ -47,19 +48,28 @@ def auth_headers(config: ProviderConfig) -> dict[str, str]:
 
 
 def error_text(body: bytes) -> str:
-    """The human part of any of the error envelopes our servers send, else the raw body."""
+    """The server's own error message field from any of our servers' envelopes, else "".
+
+    Never the raw body: an endpoint typed in the sidebar may be an internal service, and echoing
+    its answer would let the page read it through this server.
+    """
     raw = body[:MAX_ERROR_BODY].decode("utf-8", "replace").strip()
     try:
         data: Any = json.loads(raw)
     except ValueError:
-        return raw[:500]
-    if isinstance(data, dict):
-        error = data.get("error", data.get("detail", data))
-        if isinstance(error, dict):
-            parts = [str(error.get(key)) for key in ("message", "type", "code") if error.get(key)]
-            return " ".join(dict.fromkeys(parts)) or raw[:500]
-        return str(error)
-    return raw[:500]
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    for key in ("error", "detail", "message"):
+        value = data.get(key)
+        if isinstance(value, dict):
+            # type and code are short identifiers that say what kind of refusal this is (llama.cpp
+            # names a context overflow only there).
+            parts = [value.get(name) for name in ("message", "type", "code")]
+            value = " ".join(dict.fromkeys(str(p) for p in parts if isinstance(p, str | int)))
+        if isinstance(value, str) and value.strip():
+            return clip_detail(value)
+    return ""
 
 
 def status_error(status: int, detail: str, config: ProviderConfig, hints: Hints) -> ProviderError:

@@ -5,6 +5,10 @@ Ollama silently cuts a long contract to its default window (docs/PROTOCOLS.md §
 window is sized from our token estimate and capped at the model's trained length from
 `/api/show`. Ollama still truncates silently if the estimate was low, so a `prompt_eval_count`
 far below the estimate is reported as a warning.
+
+Lines end at `\n` only. httpx's `iter_lines` splits on every Unicode line boundary, and Go's JSON
+encoder leaves U+0085 raw (what a mis-decoded Windows-1252 ellipsis becomes), so a report quoting
+such a contract broke mid-line. We split the raw bytes ourselves and decode each whole line.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from lib.engine.errors import BadResponse, Hints, looks_like_context_error
+from lib.engine.errors import BadResponse, Hints, clip_detail, looks_like_context_error
 from lib.engine.events import ChatRequest, Event, Finish, Note, StreamContext, TextDelta, Usage
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.providers.http import (
@@ -95,6 +99,21 @@ def _final_line(line: dict[str, Any], request: ChatRequest, ctx: StreamContext) 
     yield Finish(line.get("done_reason") or "stop")
 
 
+def ndjson_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Lines of an NDJSON byte stream, split on `\n` only (a trailing `\r` is dropped)."""
+    pending: list[bytes] = []
+    for chunk in chunks:
+        *complete, rest = chunk.split(b"\n")
+        for piece in complete:
+            line = b"".join([*pending, piece])
+            pending = []
+            yield line.rstrip(b"\r").decode("utf-8", "replace")
+        if rest:
+            pending.append(rest)
+    if pending:
+        yield b"".join(pending).decode("utf-8", "replace")
+
+
 def parse_lines(
     lines: Iterator[str], config: ProviderConfig, request: ChatRequest, ctx: StreamContext
 ) -> Iterator[Event]:
@@ -108,7 +127,7 @@ def parse_lines(
         if not isinstance(line, dict):
             raise BadResponse(f"Ollama sent an unexpected line: {raw[:80]!r}")
         if "error" in line:
-            detail = str(line["error"])
+            detail = clip_detail(str(line["error"]))
             if ctx.answer_started and not looks_like_context_error(detail):
                 raise interrupted(HINTS, f"reported an error mid-answer: {detail}")
             raise status_error(
@@ -134,7 +153,7 @@ def stream_events(
         with open_stream(
             client, f"{config.base_url}/api/chat", body, config, HINTS, ctx
         ) as response:
-            yield from parse_lines(response.iter_lines(), config, request, ctx)
+            yield from parse_lines(ndjson_lines(response.iter_bytes()), config, request, ctx)
 
 
 def list_models(config: ProviderConfig) -> list[str]:

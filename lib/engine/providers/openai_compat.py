@@ -13,7 +13,7 @@ from typing import Any
 
 from httpx_sse import EventSource, SSEError
 
-from lib.engine.errors import BadResponse, Hints, StreamInterrupted
+from lib.engine.errors import BadResponse, Hints, StreamInterrupted, clip_detail
 from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.providers.http import (
@@ -51,7 +51,7 @@ def _in_band_error(
     payload: dict[str, Any], config: ProviderConfig, ctx: StreamContext
 ) -> Exception:
     error = payload["error"]
-    detail = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+    detail = clip_detail(str(error.get("message", "")) if isinstance(error, dict) else str(error))
     code = error.get("code") if isinstance(error, dict) else None
     if ctx.answer_started:
         return StreamInterrupted(f"{HINTS.service} reported an error mid-answer: {detail}.")

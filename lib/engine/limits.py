@@ -1,0 +1,50 @@
+"""Our own ceilings on one run and on the process, whatever the model server does.
+
+A server may trickle a byte just inside the per-read timeout forever, or stream without end; and
+every run holds a worker thread, a socket and a growing report in memory. So a run has a wall-time
+and an output cap, and the process a cap on runs streaming at once. The run that meets a cap ends
+with its partial report kept and an error saying which cap and how to raise it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# 30 minutes: the tiny built-in model took 165 s for a 6,000-character contract on a laptop CPU;
+# a 70B model on a small GPU can take ten times that for a long agreement.
+DEFAULT_MAX_RUN_SECONDS = 1800.0
+# 32,000 output tokens (the highest the page offers) are about 130,000 characters.
+DEFAULT_MAX_OUTPUT_CHARS = 200_000
+DEFAULT_MAX_CONCURRENT_RUNS = 16
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """0 (or less) switches a cap off."""
+
+    max_run_seconds: float = DEFAULT_MAX_RUN_SECONDS
+    max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
+    max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS
+
+
+def wall_time_message(seconds: float) -> str:
+    return (
+        f"The run was stopped after {seconds:g} s, this app's limit for one review; the report so "
+        "far is kept. Use a faster model or a shorter excerpt, or ask the operator to raise "
+        "CRS_MAX_RUN_SECONDS."
+    )
+
+
+def output_message(chars: int) -> str:
+    return (
+        f"The report reached {chars:,} characters, this app's limit for one review, and was "
+        "stopped there; the report so far is kept. Lower the max output tokens, or ask the "
+        "operator to raise CRS_MAX_OUTPUT_CHARS."
+    )
+
+
+def busy_message(limit: int) -> str:
+    return (
+        f"This app is already running {limit} reviews, its limit at one time — try again in a "
+        "minute (the operator can raise CRS_MAX_CONCURRENT_RUNS)."
+    )

@@ -1,0 +1,140 @@
+"""Our own caps on a run (wall time, output) and on runs at once, against the fake upstream.
+
+Each run that meets a cap ends with its partial report kept and an error kind that says which.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import pandas as pd
+import pytest
+
+from devtools.fake_upstream import Script
+from lib.engine.errors import ErrorKind, ProviderError
+from lib.engine.limits import RunLimits
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.providers import anthropic  # the SDK's cold import (3 s) is not ours to time
+from lib.engine.run_stats import RunStatus
+from lib.engine.settings import load_settings
+from lib.engine.stream_model import stream_model
+from lib.runs.csv_export import csv_bytes
+from lib.runs.live import LiveRun
+
+assert anthropic.SERVICE
+PROVIDERS = [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC]
+
+
+def config(upstream, provider: Provider, read_timeout: float = 10.0) -> ProviderConfig:
+    base = f"{upstream.url}/v1" if provider is Provider.OPENAI else upstream.url
+    model = "claude-sonnet-5-5" if provider is Provider.ANTHROPIC else "llama3.2"
+    return ProviderConfig(
+        provider, model, base, api_key="sk-test-0123456789", read_timeout=read_timeout
+    )
+
+
+def drain(stream) -> tuple[str, ProviderError | None]:
+    text: list[str] = []
+    try:
+        for token in stream:
+            text.append(token)
+    except ProviderError as exc:
+        return "".join(text), exc
+    return "".join(text), None
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_trickling_server_is_stopped_at_the_wall_time_limit(fake_upstream, provider):
+    # One token every 0.3 s, each well inside the 10 s read timeout: only our clock can end it.
+    fake_upstream.push(Script(tokens=[f" w{i}" for i in range(200)], delay=0.3))
+    limits = RunLimits(max_run_seconds=1.5)
+    started = time.monotonic()
+    stream = stream_model(config(fake_upstream, provider), "sys", "c", limits=limits)
+    text, error = drain(stream)
+    assert time.monotonic() - started < 4
+    assert error is not None and error.kind is ErrorKind.TIMED_OUT
+    assert "CRS_MAX_RUN_SECONDS" in error.message
+    stats = stream.stats
+    assert stats.status is RunStatus.ERROR and stats.error_kind is ErrorKind.TIMED_OUT
+    assert text and stats.text == text and text.startswith(" w0 w1")  # the partial report is kept
+    assert fake_upstream.wait_for_disconnect(3)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_silent_server_is_stopped_at_the_wall_time_limit(fake_upstream, provider):
+    """A read blocked on a server that sends nothing more still ends at the limit."""
+    fake_upstream.push(
+        Script(tokens=["## Overall", " risk:", " LOW"], fault="stall", fault_after=2)
+    )
+    stream = stream_model(
+        config(fake_upstream, provider, read_timeout=30),
+        "sys",
+        "c",
+        limits=RunLimits(max_run_seconds=1.0),
+    )
+    started = time.monotonic()
+    text, error = drain(stream)
+    assert time.monotonic() - started < 4
+    assert error is not None and error.kind is ErrorKind.TIMED_OUT
+    assert text == "## Overall risk:" == stream.stats.text
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_output_is_cut_at_the_output_limit(fake_upstream, provider):
+    fake_upstream.push(Script(tokens=["0123456789"] * 500))
+    stream = stream_model(
+        config(fake_upstream, provider), "sys", "c", limits=RunLimits(max_output_chars=95)
+    )
+    text, error = drain(stream)
+    assert error is not None and error.kind is ErrorKind.OUTPUT_LIMIT
+    assert "CRS_MAX_OUTPUT_CHARS" in error.message
+    assert text == ("0123456789" * 10)[:95] == stream.stats.text
+    assert stream.stats.status is RunStatus.ERROR
+    assert fake_upstream.wait_for_disconnect(3)
+
+
+def test_runs_beyond_the_concurrent_limit_are_refused_clearly(fake_upstream):
+    fake_upstream.default = Script(tokens=[f" w{i}" for i in range(100)], delay=0.05)
+    cfg = config(fake_upstream, Provider.OLLAMA)
+    first, second = (
+        LiveRun(stream_model(cfg, "sys", "c"), max_concurrent=2),
+        LiveRun(stream_model(cfg, "sys", "c"), max_concurrent=2),
+    )
+    ended: list[LiveRun] = []
+    third = LiveRun(stream_model(cfg, "sys", "c"), on_end=ended.append, max_concurrent=2)
+    try:
+        third._thread.join(2)
+        assert third.finished and ended == [third]  # recorded through the usual end-of-run path
+        assert third.error is not None and third.error.kind is ErrorKind.RATE_LIMITED
+        assert "CRS_MAX_CONCURRENT_RUNS" in third.error.message
+        assert third.stats.status is RunStatus.ERROR
+        assert third.stats.error_kind is ErrorKind.RATE_LIMITED
+        assert len(fake_upstream.streams()) <= 2  # the third never reached the server
+    finally:
+        first.cancel()
+        second.cancel()
+    # Once the others have ended, a new run is admitted again.
+    fourth = LiveRun(stream_model(cfg, "sys", "c"), max_concurrent=2)
+    fourth._thread.join(20)
+    assert fourth.error is None and fourth.stats.status is RunStatus.DONE
+
+
+def test_limits_come_from_the_environment():
+    settings = load_settings(
+        {
+            "CRS_MAX_RUN_SECONDS": "90",
+            "CRS_MAX_OUTPUT_CHARS": "5000",
+            "CRS_MAX_CONCURRENT_RUNS": "3",
+        }
+    )
+    assert settings.run_limits == RunLimits(90.0, 5000, 3)
+    assert load_settings({}).run_limits == RunLimits()
+
+
+@pytest.mark.parametrize("cell", ['=HYPERLINK("http://x")', "+1+2", "-3", "@SUM(A1)", "\t=1"])
+def test_csv_cells_that_would_run_as_formulas_are_defused(cell):
+    frame = pd.DataFrame({"document_name": [cell], "model": ["llama3.2"]}, index=[cell])
+    rows = list(csv.reader(io.StringIO(csv_bytes(frame).decode())))
+    assert rows[1] == ["'" + cell, "'" + cell, "llama3.2"]
