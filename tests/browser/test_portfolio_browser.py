@@ -72,7 +72,7 @@ def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
     page.locator('[data-testid="glide-cell-7-0"]').first.wait_for(state="attached", timeout=15_000)
     names = [s.file_name for s in all_samples()[:5]]
     assert grid_cell(page, 0, 0) in names
-    assert grid_cell(page, 3, 0) == "HIGH"
+    assert grid_cell(page, 3, 0) == "HIGH", [grid_cell(page, c, 0) for c in range(8)]
     assert grid_cell(page, 7, 0) == "RED"  # limitation of liability
     assert "Passage" not in page.evaluate("() => document.body.innerText")
 
