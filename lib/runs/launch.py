@@ -131,6 +131,7 @@ def prepare_run(
         contract_text=document.text if settings.store_contract_text else None,
         strategy=plan.strategy.value if plan else None,
         parts=plan.model_calls if plan else None,
+        text_source=document.text_source,
     )
     if history is not None:
         history.add(record)
@@ -161,7 +162,9 @@ def prepare_run(
         record.update_from(stats, cost)
         if record.report:
             record.set_grounding(
-                ground_report(record.report, document.text, document.page_starts).counts
+                ground_report(
+                    record.report, document.text, document.page_starts, ocr=document.from_ocr
+                ).counts
             )
         _write(run_log, record)
 
@@ -202,7 +205,9 @@ def launch(
         comparison_id=comparison_id,
         plan=plan,
     )
-    tracker = GroundingTracker(contract_index(document.text, document.page_starts))
+    tracker = GroundingTracker(
+        contract_index(document.text, document.page_starts), ocr=document.from_ocr
+    )
     live = LiveRun(run.stream, on_end=lambda _live: run.finish(), tracker=tracker, notify=notify)
     return run.record, live
 

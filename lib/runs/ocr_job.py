@@ -173,9 +173,7 @@ class OcrJob:
         ]
         environment = {"PYTHONPATH": str(ROOT)}
         environment |= {
-            name: value
-            for name in CHILD_ENVIRONMENT
-            if (value := os.environ.get(name))
+            name: value for name in CHILD_ENVIRONMENT if (value := os.environ.get(name))
         }
         header = {"pages": self.pages, "page_cap": self._limits.page_cap, "dpi": self._limits.dpi}
         with self._lock:

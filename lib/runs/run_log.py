@@ -26,7 +26,7 @@ from lib.runs import batch_store
 from lib.runs.csv_export import csv_bytes
 from lib.runs.records import RunRecord
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 10.0
 
 CREATE_V1 = """
@@ -75,6 +75,9 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN parts INTEGER;
     """,
     3: batch_store.MIGRATION,
+    4: """
+    ALTER TABLE runs ADD COLUMN text_source TEXT;
+    """,
 }
 
 RECORD_FIELDS = [f.name for f in fields(RunRecord)]
