@@ -41,9 +41,10 @@ class OcrLimits:
     memory_mb: int = 2_048
     seconds_per_page: float = 20.0
     dpi: int = ocr.DEFAULT_DPI
+    base_seconds: float = 30.0  # starting the child and loading the engine, on a busy machine
 
     def seconds(self, pages: int) -> float:
-        return 30.0 + self.seconds_per_page * pages
+        return self.base_seconds + self.seconds_per_page * pages
 
 
 def limits_from_env(environ: Mapping[str, str]) -> OcrLimits:
@@ -97,8 +98,10 @@ class OcrJob:
         data: bytes,
         pages: Sequence[int],
         limits: OcrLimits = OcrLimits(),
-        worker: Sequence[str] = WORKER,
+        worker: Sequence[str] | None = None,
     ) -> None:
+        """`worker` is the child's Python arguments (default `WORKER`; tests put a crashing or
+        hanging one there)."""
         self.pages = sorted(set(pages))
         self.total = len(self.pages)
         self.page = 0  # the page being read, 1-based among `pages`; 0 before the first
@@ -109,7 +112,7 @@ class OcrJob:
         self._expired = False
         self._data = data
         self._limits = limits
-        self._worker = tuple(worker)
+        self._worker = tuple(WORKER if worker is None else worker)
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
