@@ -19,7 +19,7 @@ needs_engine = pytest.mark.skipif(not ocr.ocr_available(), reason=ocr.ocr_status
 # end it.
 HANGING = (
     "-c",
-    "import sys, time; sys.stdin.buffer.read(); print('{\"page\": 1, \"total\": 3}', flush=True);"
+    'import sys, time; sys.stdin.buffer.read(); print(\'{"page": 1, "total": 3}\', flush=True);'
     " time.sleep(120)",
 )
 

@@ -105,7 +105,7 @@ class OcrJob:
         self.pages = sorted(set(pages))
         self.total = len(self.pages)
         self.page = 0  # the page being read, 1-based among `pages`; 0 before the first
-        self.waiting = True  # for another session's OCR to finish
+        self.waiting = False  # for another session's OCR to finish
         self.result: ocr.OcrResult | None = None
         self.error: str | None = None
         self.stopped = False
@@ -137,7 +137,6 @@ class OcrJob:
         key = _key(self._data, self.pages, self._limits)
         hit = ocr.CACHE.get(key)
         if hit is not None:
-            self.waiting = False
             self.page = self.total
             self.result = hit.copy()
             return
@@ -145,10 +144,13 @@ class OcrJob:
         if problem is not None:
             self.error = problem
             return
-        while not _SLOTS.acquire(timeout=_WAIT_STEP_S):
-            if self._stop.is_set():
-                self._stopped()
-                return
+        if not _SLOTS.acquire(blocking=False):
+            self.waiting = True
+            while not _SLOTS.acquire(timeout=_WAIT_STEP_S):
+                if self._stop.is_set():
+                    self.waiting = False
+                    self._stopped()
+                    return
         try:
             self.waiting = False
             if self._stop.is_set():
