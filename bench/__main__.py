@@ -33,6 +33,7 @@ SECTIONS = (
     "long_review",
     "batch",
     "api",
+    "ocr",
     *(name for name, _, _ in PRINTED),
 )
 
@@ -92,6 +93,11 @@ def main() -> None:
 
         print("batch throughput…", flush=True)
         results["batch"] = batch.run()
+    if "ocr" in wanted:
+        from bench import ocr
+
+        print("OCR of a generated scan…", flush=True)
+        results["ocr"] = ocr.run()
     if "long_review" in wanted:
         print("long contracts…", flush=True)
         chars = 60_000 if args.quick else 300_000

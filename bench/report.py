@@ -184,6 +184,10 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
         from bench.batch import render as render_batch
 
         lines += [*render_batch(results["batch"]).splitlines(), ""]
+    if "ocr" in results:
+        from bench.ocr import render as render_ocr
+
+        lines += render_ocr(results["ocr"])
     if "long_review" in results:
         from bench.long_review import table
 

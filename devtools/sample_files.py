@@ -50,6 +50,22 @@ def image_pdf_bytes() -> bytes:
     return bytes(pdf.output())
 
 
+def with_image_pages(text_pdf: bytes, image_pdf: bytes, at: Sequence[int]) -> bytes:
+    """`text_pdf` with the pages of `image_pdf` put in so they become pages `at` (1-based): a
+    contract whose exhibit or signature page was scanned."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(text_pdf)
+    pictures = pdfium.PdfDocument(image_pdf)
+    for number, source in zip(sorted(at), range(len(pictures)), strict=False):
+        document.import_pages(pictures, [source], index=number - 1)
+    out = io.BytesIO()
+    document.save(out)
+    pictures.close()
+    document.close()
+    return out.getvalue()
+
+
 def docx_bytes(blocks: Sequence[Block]) -> bytes:
     """A Word document of paragraphs, tables and page breaks (`PAGE_BREAK`), in order."""
     document = Document()

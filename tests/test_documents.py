@@ -5,8 +5,15 @@ import pypdfium2 as pdfium
 import pytest
 from fpdf import FPDF
 
-from devtools.sample_files import docx_bytes, image_pdf_bytes, pdf_bytes
-from lib.analysis.documents import DocumentError, document_from_text, load_document
+from devtools.sample_files import docx_bytes, image_pdf_bytes, pdf_bytes, with_image_pages
+from lib.analysis.documents import (
+    DocumentError,
+    NeedsOcr,
+    document_from_ocr,
+    document_from_text,
+    load_document,
+)
+from lib.analysis.ocr import OcrResult, image_page_warning
 
 FONT_TEXT = "Société Générale §4.2 Liability"  # core PDF fonts are Latin-1 only
 
@@ -21,13 +28,68 @@ def test_text_pdf_pages_and_text():
     assert document.char_count == len(document.text) and len(document.sha256) == 64
 
 
-def test_pdf_with_some_empty_pages_warns():
-    pdf = pdfium.PdfDocument(pdf_bytes(["Clause 1: the Supplier shall deliver goods."]))
-    pdf.new_page(200, 200)
+def test_image_page_is_named_and_blank_page_is_not():
+    pdf = pdfium.PdfDocument(
+        pdf_bytes(["Clause 1: the Supplier shall deliver goods.", "Clause 2: payment."])
+    )
+    pdf.new_page(200, 200)  # page 3: blank, nothing is missing from it
     out = io.BytesIO()
     pdf.save(out)
-    document = load_document(out.getvalue(), "mixed.pdf")
-    assert document.pages == 2 and document.warnings and "page" in document.warnings[0]
+    data = with_image_pages(out.getvalue(), image_pdf_bytes(), [2])
+    document = load_document(data, "mixed.pdf")
+    assert document.pages == 4 and document.image_pages == (2,)
+    assert document.warnings == ["P" + image_page_warning(2)[1:] + "."]
+    assert "Clause 2: payment." in document.text
+
+
+def test_many_image_pages_are_named_up_to_ten_then_counted():
+    pictures = pdfium.PdfDocument(image_pdf_bytes())
+    for _ in range(11):
+        pictures.import_pages(pdfium.PdfDocument(image_pdf_bytes()))
+    out = io.BytesIO()
+    pictures.save(out)
+    data = with_image_pages(
+        pdf_bytes(["Clause 1: the Supplier delivers."]), out.getvalue(), range(2, 14)
+    )
+    document = load_document(data, "exhibits.pdf")
+    assert document.image_pages == tuple(range(2, 14))
+    assert len(document.warnings) == 11 and "Page 11 is an image" in document.warnings[9]
+    assert document.warnings[10] == "2 more pages are images, not text, as well."
+
+
+def test_a_scan_asks_for_ocr_naming_its_pages():
+    with pytest.raises(NeedsOcr) as info:
+        load_document(image_pdf_bytes(), "scan.pdf")
+    assert info.value.pages == 1 and info.value.image_pages == (1,)
+    assert "scan.pdf" in info.value.message and "OCR" in info.value.message
+
+
+def test_ocr_text_keeps_its_page_offsets_and_says_where_it_came_from():
+    text = "Page one text.\n\n\n\nScanned liabil\x02\nity terms."
+    result = OcrResult(text, [0, 16], [2], "tesseract", 1.0, ["page 2: faint"])
+    document = document_from_ocr(result, "mixed.pdf", 10)
+    assert document.text == "Page one text.\n\nScanned liability terms."
+    assert document.page_starts == (0, 16)
+    assert document.text[document.page_starts[1] :].startswith("Scanned")
+    assert document.from_ocr and document.ocr_pages == (2,)
+    assert document.text_source == "text of page 2 read by OCR (tesseract)"
+    assert document.warnings == ["Page 2: faint."]
+
+
+def test_ocr_note_collapses_runs_of_pages():
+    result = OcrResult("a\n\nb\n\nc\n\nd", [0, 3, 6, 9], [1, 2, 3, 4], "tesseract", 1.0)
+    assert document_from_ocr(result, "s.pdf", 1).text_source == (
+        "text of pages 1-4 read by OCR (tesseract)"
+    )
+    two = OcrResult("a\n\nb\n\nc", [0, 3, 6], [1, 3], "tesseract", 1.0)
+    assert "pages 1 and 3 read" in document_from_ocr(two, "s.pdf", 1).text_source
+
+
+def test_ocr_that_found_no_text_is_a_clear_error():
+    result = OcrResult("\n\n", [0, 2], [1, 2], "tesseract", 1.0)
+    with pytest.raises(DocumentError) as info:
+        document_from_ocr(result, "blank.pdf", 1)
+    assert "OCR found no text" in info.value.message and "blank.pdf" in info.value.message
 
 
 def test_docx_keeps_paragraphs_and_tables_in_order():

@@ -16,10 +16,11 @@ import resource
 import sys
 from typing import Any
 
-from lib.analysis.documents import DocumentError, Limits, load_document
+from lib.analysis.documents import DocumentError, Limits, NeedsOcr, load_document
 
 
-def _limit(kind: int, value: int) -> None:
+def limit_resource(kind: int, value: int) -> None:
+    """Lower this process's soft limit, never above the hard one it was given."""
     _, hard = resource.getrlimit(kind)
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
@@ -29,12 +30,14 @@ def _limit(kind: int, value: int) -> None:
 def read(stdin: Any, memory_bytes: int | None, cpu_seconds: int | None) -> dict[str, Any]:
     header = json.loads(stdin.readline())
     if memory_bytes:
-        _limit(resource.RLIMIT_AS, memory_bytes)
+        limit_resource(resource.RLIMIT_AS, memory_bytes)
     if cpu_seconds:
-        _limit(resource.RLIMIT_CPU, cpu_seconds)
+        limit_resource(resource.RLIMIT_CPU, cpu_seconds)
     data = stdin.read()
     try:
         document = load_document(data, header["name"], limits=Limits(**header["limits"]))
+    except NeedsOcr as exc:
+        return {"error": exc.message, "scan": {"pages": exc.pages, "image_pages": exc.image_pages}}
     except DocumentError as exc:
         return {"error": exc.message}
     except MemoryError:

@@ -16,13 +16,20 @@ import hashlib
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lib.analysis.ocr import OcrResult
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
 # A page with fewer characters than this is treated as having no text layer.
 MIN_PAGE_CHARS = 20
+# Image pages named one warning each, up to this many; the rest are counted in one more.
+NAMED_IMAGE_PAGES = 10
 # PDFium writes \x02 where a word was hyphenated at a line end ("liabil\x02ity"): the word is one.
 _LINE_END_HYPHEN = re.compile(r"\x02[ \t]*(?:\r\n|\r|\n)?[ \t]*")
 
@@ -48,6 +55,15 @@ class DocumentError(Exception):
         self.message = message
 
 
+class NeedsOcr(DocumentError):
+    """A PDF with no text layer at all: a scan, which only OCR can read."""
+
+    def __init__(self, message: str, pages: int, image_pages: Sequence[int]) -> None:
+        super().__init__(message)
+        self.pages = pages
+        self.image_pages = tuple(image_pages)
+
+
 @dataclass(frozen=True)
 class Document:
     name: str
@@ -58,10 +74,24 @@ class Document:
     warnings: list[str] = field(default_factory=list)
     # Where each page's text starts in `text` (PDFs), so a quote can name its page.
     page_starts: tuple[int, ...] | None = None
+    # PDF pages that are pictures with (almost) no text: their content is not in `text`.
+    image_pages: tuple[int, ...] = ()
+    # Pages whose text was read by OCR, and what that means for a reader ("text of pages 2 and 5
+    # read by OCR (tesseract)"); None when all the text is the file's own.
+    ocr_pages: tuple[int, ...] = ()
+    text_source: str | None = None
 
     def __post_init__(self) -> None:
-        if self.page_starts is not None:  # a list when read back from the parsing process
+        # Lists when read back from the parsing process.
+        if self.page_starts is not None:
             object.__setattr__(self, "page_starts", tuple(self.page_starts))
+        object.__setattr__(self, "image_pages", tuple(self.image_pages))
+        object.__setattr__(self, "ocr_pages", tuple(self.ocr_pages))
+
+    @property
+    def from_ocr(self) -> bool:
+        """Some of the text is OCR's reading, so quotes may differ from it by a letter or two."""
+        return bool(self.ocr_pages)
 
     @property
     def char_count(self) -> int:
@@ -103,8 +133,10 @@ def load_document(
     if not data:
         raise DocumentError(f"“{filename}” is empty.")
     page_starts: tuple[int, ...] | None = None
+    image_pages: list[int] = []
     if kind == "pdf":
-        page_texts, warnings = _read_pdf(data, filename, limits.max_pages)
+        page_texts, image_pages = _read_pdf(data, filename, limits.max_pages)
+        warnings = image_page_warnings(image_pages)
         text, page_starts = _join_pages([_normalise(t) for t in page_texts])
         pages: int | None = len(page_texts)
     elif kind == "docx":
@@ -113,7 +145,61 @@ def load_document(
         text, pages, warnings = _normalise(_read_text(data, filename)), None, []
     if not text.strip():
         raise DocumentError(f"“{filename}” contains no text.")
-    return Document(filename, text, kind, len(data), pages, warnings, page_starts)
+    return Document(filename, text, kind, len(data), pages, warnings, page_starts, image_pages)
+
+
+def image_page_warnings(image_pages: Sequence[int]) -> list[str]:
+    """One warning per image page, so the analyst knows which pages the review cannot see."""
+    from lib.analysis.ocr import image_page_warning
+
+    named = [_sentence(image_page_warning(page)) for page in image_pages]
+    if len(named) <= NAMED_IMAGE_PAGES:
+        return named
+    rest = len(named) - NAMED_IMAGE_PAGES
+    return [*named[:NAMED_IMAGE_PAGES], f"{rest} more pages are images, not text, as well."]
+
+
+def document_from_ocr(result: OcrResult, name: str, size_bytes: int) -> Document:
+    """The PDF's text with its image pages read by OCR, page offsets kept for quotes."""
+    ends = [*result.page_starts[1:], len(result.text)]
+    page_texts = [
+        _normalise(result.text[start:end]).strip()
+        for start, end in zip(result.page_starts, ends, strict=True)
+    ]
+    text, page_starts = _join_pages(page_texts)
+    if not text.strip():
+        raise DocumentError(
+            f"OCR found no text in “{name}”: its pages may be photographs, blank or too faint to "
+            "read. Scan it again at 300 dpi, or paste the text."
+        )
+    listed = _page_list(result.pages_ocred)
+    source = f"text of {listed} read by OCR ({result.engine})"
+    return Document(
+        name,
+        text,
+        "pdf",
+        size_bytes,
+        len(page_texts),
+        [_sentence(w) for w in result.warnings],
+        page_starts,
+        ocr_pages=tuple(result.pages_ocred),
+        text_source=source,
+    )
+
+
+def _page_list(pages: Sequence[int]) -> str:
+    """ "page 3", "pages 2 and 5", "pages 1-8": runs collapsed, so a full scan reads short."""
+    runs: list[tuple[int, int]] = []
+    for page in sorted(pages):
+        if runs and page == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], page)
+        else:
+            runs.append((page, page))
+    parts = [str(a) if a == b else f"{a}-{b}" for a, b in runs]
+    if len(pages) == 1:
+        return f"page {parts[0]}"
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"pages {joined}"
 
 
 def _join_pages(page_texts: list[str]) -> tuple[str, tuple[int, ...]]:
@@ -136,8 +222,11 @@ def _normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip("\ufeff")
 
 
-def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], list[str]]:
+def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], list[int]]:
+    """Each page's text, and the pages that are pictures with (almost) no text on them."""
     import pypdfium2 as pdfium
+
+    from lib.analysis.ocr import STAMP_CHARS, is_scan_page
 
     try:
         pdf = pdfium.PdfDocument(data)
@@ -159,12 +248,15 @@ def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], li
             )
         texts: list[str] = []
         empty_pages: list[int] = []
+        image_pages: list[int] = []
         for index in range(len(pdf)):
             page = pdf[index]
             textpage = page.get_textpage()
             # Normalised per page, so the page offsets hold in the finished text.
             page_text = _normalise(textpage.get_text_bounded()).strip()
             textpage.close()
+            if len(page_text) < STAMP_CHARS and is_scan_page(page, len(page_text)):
+                image_pages.append(index + 1)
             page.close()
             if len(page_text) < MIN_PAGE_CHARS:
                 empty_pages.append(index + 1)
@@ -172,19 +264,14 @@ def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], li
         pages = len(pdf)
     finally:
         pdf.close()
-    if len(empty_pages) == pages:
-        raise DocumentError(
-            f"“{filename}” has no extractable text — it is probably a scan. Run OCR on it first "
-            "(or export the original document as PDF) and upload that."
+    if len(empty_pages) == pages and image_pages:
+        raise NeedsOcr(
+            f"“{filename}” has no text layer — it is a scan of {pages} "
+            f"page{'s' if pages != 1 else ''}, so only OCR can read it.",
+            pages,
+            image_pages,
         )
-    warnings = []
-    if empty_pages:
-        listed = ", ".join(map(str, empty_pages[:10])) + ("…" if len(empty_pages) > 10 else "")
-        warnings.append(
-            f"{len(empty_pages)} of {pages} pages have no text (pages {listed}); they may be "
-            "scanned images and are missing from the review."
-        )
-    return texts, warnings
+    return texts, image_pages
 
 
 def _check_zip(data: bytes, filename: str, limits: Limits) -> None:
@@ -264,3 +351,8 @@ def _read_text(data: bytes, filename: str) -> str:
     tied = [m for m in matches if m.chaos == least_chaos]
     chosen = next((m for m in tied if m.encoding == "cp1252"), tied[0])
     return str(chosen)
+
+
+def _sentence(text: str) -> str:
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

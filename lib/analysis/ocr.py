@@ -274,6 +274,12 @@ class _Cache:
 CACHE = _Cache(CACHE_SIZE)
 
 
+def cache_key(pdf_bytes: bytes, pages: list[int], dpi: int, engine: str) -> tuple:
+    """The cache's key, for callers that read pages elsewhere (a child process) and keep the
+    result here."""
+    return (hashlib.sha256(pdf_bytes).hexdigest(), tuple(sorted(set(pages))), dpi, engine)
+
+
 def ocr_pdf(
     pdf_bytes: bytes,
     pages: list[int] | None = None,
@@ -303,7 +309,7 @@ def ocr_pdf(
                 f"{len(wanted)} pages need OCR; the limit is {page_cap} pages in one run. "
                 "Split the PDF, or choose the pages to read."
             )
-        key = (hashlib.sha256(pdf_bytes).hexdigest(), tuple(wanted), dpi, engine.name)
+        key = cache_key(pdf_bytes, wanted, dpi, engine.name)
         cached = CACHE.get(key)
         if cached is not None:
             return cached.copy()
@@ -403,14 +409,15 @@ def _image_only(pdf: pdfium.PdfDocument) -> list[int]:
             textpage = page.get_textpage()
             chars = len(textpage.get_text_bounded().strip())
             textpage.close()
-            if chars < STAMP_CHARS and _is_scan(page, chars):
+            if chars < STAMP_CHARS and is_scan_page(page, chars):
                 found.append(index + 1)
         finally:
             page.close()
     return found
 
 
-def _is_scan(page: pdfium.PdfPage, chars: int) -> bool:
+def is_scan_page(page: pdfium.PdfPage, chars: int) -> bool:
+    """A page with `chars` characters of text that is really a picture of a page."""
     images = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]))
     if not images:
         return False

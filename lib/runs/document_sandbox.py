@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lib.analysis.documents import Document, DocumentError, Limits
+from lib.analysis.documents import Document, DocumentError, Limits, NeedsOcr
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = ("-m", "lib.analysis.document_worker")
@@ -103,6 +103,9 @@ def read_upload(
             f"“{filename}” needs more than {sandbox.memory_mb:,} MB to read; it may be damaged or "
             "built to exhaust the server. Export it again, or paste the text."
         )
+    if "scan" in result:
+        scan = result["scan"]
+        raise NeedsOcr(str(result["error"]), int(scan["pages"]), list(scan["image_pages"]))
     if "error" in result:
         raise DocumentError(str(result["error"]))
     raise DocumentError(

@@ -36,6 +36,11 @@ def _provenance(record: RunRecord) -> str:
     return exportable(
         f"Reviewed {when} by {record.model} ({record.provider}), template {record.template}; "
         f"report {record.status.label}."
+        + (
+            f" The {record.text_source}; quotes were matched allowing for OCR errors."
+            if record.text_source
+            else ""
+        )
     )
 
 

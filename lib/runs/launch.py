@@ -131,6 +131,7 @@ def prepare_run(
         contract_text=document.text if settings.store_contract_text else None,
         strategy=plan.strategy.value if plan else None,
         parts=plan.model_calls if plan else None,
+        text_source=document.text_source,
     )
     if history is not None:
         history.add(record)
@@ -162,7 +163,9 @@ def prepare_run(
         record.update_from(stats, cost)
         if record.report:
             record.set_grounding(
-                ground_report(record.report, document.text, document.page_starts).counts
+                ground_report(
+                    record.report, document.text, document.page_starts, ocr=document.from_ocr
+                ).counts
             )
         _write(run_log, record)
 
@@ -203,10 +206,13 @@ def launch(
         comparison_id=comparison_id,
         plan=plan,
     )
+    tracker = GroundingTracker(
+        contract_index(document.text, document.page_starts), ocr=document.from_ocr
+    )
     live = LiveRun(
         run.stream,
         on_end=lambda _live: run.finish(),
-        tracker=GroundingTracker(contract_index(document.text, document.page_starts)),
+        tracker=tracker,
         notify=notify,
         max_concurrent=settings.run_limits.max_concurrent_runs,
     )

@@ -60,6 +60,9 @@ class RunRecord:
     # Long reviews only: "parts" or "focus", and how many model calls the plan made before merging.
     strategy: str | None = None
     parts: int | None = None
+    # Where the contract's text came from when not the file's own ("text of pages 1-8 read by
+    # OCR (tesseract)"): quotes were then checked with OCR's tolerance.
+    text_source: str | None = None
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings
@@ -107,6 +110,7 @@ COLUMNS = {
     "document": "Document",
     "template": "Template",
     "review": "Review",
+    "text": "Text",
     "input_tokens": "Input tokens",
     "output_tokens": "Output tokens",
     "counts": "Counts",
@@ -137,6 +141,7 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "document": r.document_name,
             "template": r.template,
             "review": review_mode(r),
+            "text": "OCR" if r.text_source else "file",
             "input_tokens": r.input_tokens,
             "output_tokens": r.output_tokens,
             "counts": "reported" if r.tokens_reported else "estimated",

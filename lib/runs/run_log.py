@@ -32,7 +32,7 @@ from lib.runs.csv_export import csv_bytes
 from lib.runs.records import RunRecord
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 10.0
 
 CREATE_V1 = """
@@ -81,6 +81,9 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN parts INTEGER;
     """,
     3: batch_store.MIGRATION,
+    4: """
+    ALTER TABLE runs ADD COLUMN text_source TEXT;
+    """,
 }
 
 RECORD_FIELDS = [f.name for f in fields(RunRecord)]

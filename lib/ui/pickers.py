@@ -7,7 +7,7 @@ import os
 
 import streamlit as st
 
-from lib.analysis.documents import Document, DocumentError, document_from_text
+from lib.analysis.documents import Document, DocumentError, NeedsOcr, document_from_text
 from lib.analysis.samples import ATTRIBUTION, load_sample, sample_names
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
@@ -21,6 +21,7 @@ from lib.engine.settings import Settings
 from lib.runs import catalog
 from lib.runs.document_sandbox import UploadCache, limits_from_env, read_upload
 from lib.runs.launch import save_upload
+from lib.ui.ocr_panel import ocr_panel
 from lib.ui.safe import label, md
 
 DOCUMENT_KEY = "document"  # the contract in use, shared by the Review and Compare pages
@@ -66,10 +67,17 @@ def document_input(settings: Settings, key: str) -> Document | None:
                 save_upload(settings, name, data)
                 return parsed
 
+            data = upload.getvalue()
+            scan: NeedsOcr | None = None
             try:
-                document = cache.read(upload.getvalue(), upload.name, read_and_keep)
+                document = cache.read(data, upload.name, read_and_keep)
+            except NeedsOcr as exc:
+                scan = exc
+                st.warning(md(exc.message), icon=":material/document_scanner:")
             except DocumentError as exc:
                 st.error(md(exc.message), icon=":material/description:")
+            if scan is not None or (document is not None and document.image_pages):
+                document = ocr_panel(data, upload.name, document, scan, key=key) or document
     if document is None:
         return state.get(DOCUMENT_KEY)
     state[DOCUMENT_KEY] = document

@@ -87,7 +87,8 @@ def _grounding(record: RunRecord, contract: Document | None) -> Grounding | None
     if not record.report or not text:
         return None
     same = contract is not None and contract.sha256 == record.document_sha256
-    return ground_report(record.report, text, contract.page_starts if same else None)
+    page_starts = contract.page_starts if same and contract is not None else None
+    return ground_report(record.report, text, page_starts, ocr=record.text_source is not None)
 
 
 def _location(check: QuoteCheck, separator: str) -> str:
@@ -147,7 +148,8 @@ def report_view(
     the one the run reviewed. Links in the report stay links only to hosts the contract names.
     """
     who = " · ".join(label(part) for part in (record.document_name, record.provider, record.model))
-    st.caption(f"{who} · {record.status.label}")
+    source = f" · {label(record.text_source)}" if record.text_source else ""
+    st.caption(f"{who} · {record.status.label}{source}")
     grounding = _grounding(record, contract)
     checked = grounding.checked if grounding else None
     hosts = hosts_in(_contract_text(record, contract))

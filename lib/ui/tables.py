@@ -20,6 +20,9 @@ def history_column_config() -> dict[str, Any]:
         "review": cc.TextColumn(
             COLUMNS["review"], help="One pass, or section by section: strategy and model calls"
         ),
+        "text": cc.TextColumn(
+            COLUMNS["text"], help="The file's own text, or (partly) read from images by OCR"
+        ),
         "input_tokens": cc.NumberColumn(COLUMNS["input_tokens"], format="%d"),
         "output_tokens": cc.NumberColumn(COLUMNS["output_tokens"], format="%d"),
         "counts": cc.TextColumn(COLUMNS["counts"], help="Reported by the provider, or estimated"),
