@@ -79,6 +79,14 @@ class Settings:
     batch_concurrency: Mapping[str, int] = field(default_factory=dict)
     # Claude prices per million tokens (input, output), overriding the built-in table.
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    # A team's shared run log (`postgresql://…`); None keeps the SQLite file above.
+    database_url: str | None = field(default=None, repr=False)
+    # Request header a trusted reverse proxy sets to the signed-in user (e.g. X-Forwarded-User).
+    user_header: str | None = None
+    # Users who see every run (lower case); everyone else sees their own.
+    admins: frozenset[str] = frozenset()
+    # Without any identity, let every session of a served app see every run.
+    shared_log: bool = False
 
     @property
     def endpoints_locked(self) -> bool:
@@ -118,4 +126,10 @@ def load_settings(env: Mapping[str, str], secrets: Mapping[str, Any] | None = No
         batch_dirs=batch_dirs,
         batch_concurrency=_concurrency(get("CRS_BATCH_CONCURRENCY")),
         prices=prices,
+        database_url=get("CRS_DATABASE_URL") or None,
+        user_header=get("CRS_USER_HEADER") or None,
+        admins=frozenset(
+            name.strip().lower() for name in str(get("CRS_ADMINS", "")).split(",") if name.strip()
+        ),
+        shared_log=_switch(get("CRS_SHARED_LOG"), default=False),
     )

@@ -60,6 +60,8 @@ class RunRecord:
     # Long reviews only: "parts" or "focus", and how many model calls the plan made before merging.
     strategy: str | None = None
     parts: int | None = None
+    # Who made the run: the signed-in user, or `session:<id>` for an unnamed browser session.
+    owner: str = ""
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings
