@@ -33,6 +33,7 @@ SECTIONS = (
     "long_review",
     "batch",
     "api",
+    "team",
     *(name for name, _, _ in PRINTED),
 )
 
@@ -92,6 +93,11 @@ def main() -> None:
 
         print("batch throughput…", flush=True)
         results["batch"] = batch.run()
+    if "team" in wanted:
+        from bench import team
+
+        print("team run log…", flush=True)
+        results["team"] = team.run(runs=10_000 if args.quick else 100_000)
     if "long_review" in wanted:
         print("long contracts…", flush=True)
         chars = 60_000 if args.quick else 300_000

@@ -184,6 +184,10 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
         from bench.batch import render as render_batch
 
         lines += [*render_batch(results["batch"]).splitlines(), ""]
+    if "team" in results:
+        from bench.team import render as render_team
+
+        lines += [*render_team(results["team"]).splitlines(), ""]
     if "long_review" in results:
         from bench.long_review import table
 

@@ -186,3 +186,11 @@ def test_anonymous_on_a_served_app_sees_only_this_session(tmp_path, monkeypatch,
     assert not at.dataframe
     monkeypatch.setenv("CRS_SHARED_LOG", "1")
     assert len(page().dataframe[0].value) == 3
+
+
+def test_a_shared_database_counts_as_a_served_app(monkeypatch):
+    from lib.engine.settings import load_settings
+    from lib.ui.identity import serves_a_team
+
+    assert not serves_a_team(load_settings({}))  # the checked-in config listens on loopback
+    assert serves_a_team(load_settings({"CRS_DATABASE_URL": "postgresql://crs@db/crs"}))

@@ -80,7 +80,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
     bearer = HTTPBearer(
         auto_error=False, description="CRS_API_TOKEN or a CRS_API_TOKENS token, when set"
     )
-    beyond_loopback = not is_loopback(config.host)
+    # As on the pages: a shared PostgreSQL log means a team, whatever the listen address.
+    beyond_loopback = not is_loopback(config.host) or settings.database_url is not None
 
     def authorised(
         request: Request,

@@ -64,10 +64,17 @@ class Connection:
     raw: Any
     dialect: str
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
+    def _adapt(self, sql: str) -> str:
         if self.dialect == "postgresql":
-            sql = sql.replace("%", "%%").replace("?", "%s")
-        return self.raw.execute(sql, tuple(params or ()))
+            return sql.replace("%", "%%").replace("?", "%s")
+        return sql
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
+        return self.raw.execute(self._adapt(sql), tuple(params or ()))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Many rows in one call (PostgreSQL's driver pipelines them: one round trip, not N)."""
+        self.raw.cursor().executemany(self._adapt(sql), rows)
 
 
 class Database(Protocol):

@@ -178,6 +178,13 @@ class RunLog:
         with self.connect() as db:
             db.execute(_UPSERT, [row[name] for name in RECORD_FIELDS])
 
+    def append_many(self, records: Sequence[RunRecord]) -> None:
+        """Several runs in one transaction (imports, benchmarks); each as `append` writes it."""
+        for record in records:
+            record.owner = record.owner or self.scope.owner
+        with self.transaction() as db:
+            db.executemany(_UPSERT, [[_to_row(r)[name] for name in RECORD_FIELDS] for r in records])
+
     def get(self, run_id: str) -> RunRecord | None:
         clauses, params = ["run_id = ?"], [run_id]
         self._owner_clause(clauses, params)

@@ -52,7 +52,15 @@ def current_scope(settings: Settings) -> Scope:
         session_id=ctx.session_id if ctx is not None else "none",
         admins=settings.admins,
         shared_log=settings.shared_log,
-        beyond_loopback=listens_beyond_loopback(st.get_option("server.address")),
+        beyond_loopback=serves_a_team(settings),
+    )
+
+
+def serves_a_team(settings: Settings) -> bool:
+    """Listening beyond loopback, or sharing a PostgreSQL log (instances behind a proxy on the
+    same machine listen on loopback, yet serve everyone who reaches the proxy)."""
+    return settings.database_url is not None or listens_beyond_loopback(
+        st.get_option("server.address")
     )
 
 
