@@ -98,7 +98,8 @@ def throwaway_cluster(*, durable: bool = False) -> Iterator[Cluster]:
 
     try:
         run("initdb", "-D", str(data), "-U", RUN_AS, "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+        # Room for the many short-lived pools a test run opens.
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=300"
         if not durable:
             options += " -c fsync=off"
         run("pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")

@@ -165,3 +165,12 @@ def test_team_settings():
     assert settings.user_header == "X-Forwarded-User" and settings.shared_log
     assert "crs@db" not in repr(settings)
     assert load_settings({}).database_url is None and not load_settings({}).shared_log
+
+
+def test_many_runs_in_one_call(log_target, make_record):
+    log = RunLog(log_target).scoped(ALICE)
+    records = [make_record(document_name=f"c{n}.pdf") for n in range(3)]
+    records[0].owner = "bob@firm.example"
+    log.append_many(records)
+    assert sorted(r.document_name for r in log.query()) == ["c1.pdf", "c2.pdf"]
+    assert log.scoped(EVERYONE).get(records[0].run_id).owner == "bob@firm.example"

@@ -183,7 +183,7 @@ class RunLog:
         for record in records:
             record.owner = record.owner or self.scope.owner
         with self.transaction() as db:
-            db.executemany(_UPSERT, [[_to_row(r)[name] for name in RECORD_FIELDS] for r in records])
+            db.executemany(_UPSERT, [list(_to_row(r).values()) for r in records])
 
     def get(self, run_id: str) -> RunRecord | None:
         clauses, params = ["run_id = ?"], [run_id]
