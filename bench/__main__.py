@@ -34,6 +34,7 @@ SECTIONS = (
     "batch",
     "api",
     "ocr",
+    "team",
     *(name for name, _, _ in PRINTED),
 )
 
@@ -98,6 +99,11 @@ def main() -> None:
 
         print("OCR of a generated scan…", flush=True)
         results["ocr"] = ocr.run()
+    if "team" in wanted:
+        from bench import team
+
+        print("team run log…", flush=True)
+        results["team"] = team.run(runs=10_000 if args.quick else 100_000)
     if "long_review" in wanted:
         print("long contracts…", flush=True)
         chars = 60_000 if args.quick else 300_000

@@ -188,6 +188,10 @@ def render(results: dict, machine: str, when: str, command: str) -> str:
         from bench.ocr import render as render_ocr
 
         lines += render_ocr(results["ocr"])
+    if "team" in results:
+        from bench.team import render as render_team
+
+        lines += [*render_team(results["team"]).splitlines(), ""]
     if "long_review" in results:
         from bench.long_review import table
 

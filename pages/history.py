@@ -1,4 +1,6 @@
-"""History page: every run kept in the local run log — filter, reopen, delete, export, chart."""
+"""History page: the runs in the run log this viewer may see — filter, page through, reopen,
+delete, export, chart. Only one page of runs is read at a time, with a count of all that match, so
+a team's log of a hundred thousand runs opens as fast as an analyst's first dozen."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import streamlit as st
 from lib.runs.batch_store import BatchStore
 from lib.runs.records import grounding_by_model, records_to_dataframe
 from lib.runs.run_log import export_csv, export_json
+from lib.ui.identity import scope_caption
 from lib.ui.page import current_settings, shared_run_log
 from lib.ui.pickers import DOCUMENT_KEY
 from lib.ui.portfolio_view import stored_scorecards
@@ -20,6 +23,9 @@ from lib.ui.tables import history_column_config
 st.set_page_config(
     page_title="History · Contract Review Studio", page_icon=":material/history:", layout="wide"
 )
+PAGE_SIZES = [50, 200, 1000]
+CHART_RUNS = 2000
+EXPORT_HELP = "The runs on this page, with their reports (more runs per page export more)."
 settings = current_settings()
 state = st.session_state
 st.title("History")
@@ -45,10 +51,21 @@ since = until = None
 if isinstance(dates, tuple) and len(dates) == 2:
     since = datetime.combine(dates[0], time.min).astimezone(UTC)
     until = datetime.combine(dates[1], time.max).astimezone(UTC)
-records = log.query(
+filters_now = dict(
     provider=providers, model=models, status=statuses, since=since, until=until, document=document
 )
-st.caption(f"{len(records):,} runs match · log file: {settings.history_db_path.name}")
+matching = log.count(**filters_now)
+paging = st.columns([1, 1, 4])
+page_size = paging[0].selectbox("Runs per page", PAGE_SIZES, key="f_page_size")
+pages = max(1, -(-matching // page_size))
+if state.get("f_page", 1) > pages:
+    state["f_page"] = pages
+page_number = paging[1].number_input("Page", 1, pages, step=1, key="f_page")
+records = log.query(**filters_now, limit=page_size, offset=(int(page_number) - 1) * page_size)
+st.caption(
+    f"{matching:,} runs match ({label(scope_caption(log.scope))}) · page {page_number} of"
+    f" {pages:,} · {log.describe()}"
+)
 
 if not records:
     st.info("No runs match. Reviews you run on the Review and Compare pages appear here.")
@@ -70,10 +87,14 @@ selected = [state["log_ids"][row] for row in event.selection.rows if row < len(s
 
 exports = st.columns([1, 1, 4])
 exports[0].download_button(
-    "Export CSV", export_csv(records), "contract-review-history.csv", "text/csv"
+    "Export CSV", export_csv(records), "contract-review-history.csv", "text/csv", help=EXPORT_HELP
 )
 exports[1].download_button(
-    "Export JSON", export_json(records), "contract-review-history.json", "application/json"
+    "Export JSON",
+    export_json(records),
+    "contract-review-history.json",
+    "application/json",
+    help=EXPORT_HELP,
 )
 
 if selected:
@@ -91,7 +112,10 @@ if selected:
         st.success(f"Deleted {deleted} run(s).")
         st.rerun()
 
-finished = frame[frame["status"] == "done"].copy()
+# The charts read the newest matching runs (without their reports), not just this page.
+charted = log.query(**filters_now, limit=CHART_RUNS, with_text=False)
+chart_frame = records_to_dataframe(charted)
+finished = chart_frame[chart_frame["status"] == "done"].copy()
 if not finished.empty:
     st.divider()
     st.subheader("Speed by provider and model")
@@ -113,7 +137,7 @@ if not finished.empty:
         )
         column.altair_chart(chart, width="stretch")
 
-grounding = grounding_by_model(records)
+grounding = grounding_by_model(charted)
 if not grounding.empty:
     st.subheader("Quotes checked against the contract, by provider and model")
     chart = (

@@ -5,6 +5,8 @@ Documents (PDF, Word) come from `devtools.sample_files`, which the benchmarks sh
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1.element_tree import UnknownElement
 
 from devtools.fake_upstream import FakeUpstream
+from devtools.postgres import Cluster, PostgresUnavailable, throwaway_cluster
 from lib.runs.records import RunRecord
 
 RECORD_DEFAULTS: dict[str, Any] = {
@@ -33,6 +36,33 @@ def fake_upstream() -> Iterator[FakeUpstream]:
     """A fresh fake model server on a free loopback port for one test."""
     with FakeUpstream() as upstream:
         yield upstream
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the whole run. Without PostgreSQL the tests that need
+    it skip — unless CRS_REQUIRE_POSTGRES=1 (CI), where they must run."""
+    try:
+        with throwaway_cluster() as cluster:
+            yield cluster
+    except PostgresUnavailable as exc:
+        if os.environ.get("CRS_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"CRS_REQUIRE_POSTGRES=1 but PostgreSQL cannot start: {exc}")
+        pytest.skip(f"no PostgreSQL here: {exc}")
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster) -> str:
+    """A fresh, empty database of the session's cluster, for one test."""
+    return postgres_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_target(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """Where a run log lives, once per database: an SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "h.sqlite3")
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

@@ -137,3 +137,61 @@ def test_log_switched_off(tmp_path, monkeypatch):
     monkeypatch.setenv("CRS_HISTORY", "off")
     at = page()
     assert any("switched off" in i.value for i in at.info)
+
+
+def test_pages_through_many_runs(tmp_path, monkeypatch, make_record):
+    path = tmp_path / "history.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(path))
+    log = RunLog(path)
+    now = datetime.now(UTC)
+    for n in range(60):
+        log.append(make_record(document_name=f"c{n:02d}.pdf", started=now - timedelta(minutes=n)))
+    at = page()
+    assert len(at.dataframe[0].value) == 50
+    assert any("60 runs match" in c.value and "page 1 of 2" in c.value for c in at.caption)
+    at.number_input(key="f_page").set_value(2).run()
+    assert list(at.dataframe[0].value["document"]) == [f"c{n:02d}.pdf" for n in range(50, 60)]
+    at.text_input(key="f_document").input("c5").run()  # fewer matches: back to the last page
+    assert list(at.dataframe[0].value["document"]) == [f"c{n:02d}.pdf" for n in range(50, 60)]
+
+
+def owned_log(tmp_path, monkeypatch, make_record, user):
+    path = tmp_path / "history.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(path))
+    monkeypatch.setattr("lib.ui.identity.current_user", lambda settings: user)
+    log = RunLog(path)
+    log.append(make_record(document_name="Alice.pdf", owner="alice@firm.example"))
+    log.append(make_record(document_name="Bob.pdf", provider="anthropic", owner="bob@firm.example"))
+    log.append(make_record(document_name="Anonymous.pdf", owner="session:elsewhere"))
+    return log
+
+
+def test_a_signed_in_user_sees_only_their_runs(tmp_path, monkeypatch, make_record):
+    owned_log(tmp_path, monkeypatch, make_record, "alice@firm.example")
+    at = page()
+    assert list(at.dataframe[0].value["document"]) == ["Alice.pdf"]
+    assert list(at.multiselect(key="f_provider").options) == ["ollama"]
+
+
+def test_an_admin_sees_every_run(tmp_path, monkeypatch, make_record):
+    owned_log(tmp_path, monkeypatch, make_record, "alice@firm.example")
+    monkeypatch.setenv("CRS_ADMINS", "ALICE@firm.example")
+    assert len(page().dataframe[0].value) == 3
+
+
+def test_anonymous_on_a_served_app_sees_only_this_session(tmp_path, monkeypatch, make_record):
+    owned_log(tmp_path, monkeypatch, make_record, None)
+    monkeypatch.setenv("CRS_LOCK_ENDPOINTS", "1")  # served behind a proxy on this machine
+    at = page()
+    assert not at.dataframe
+    monkeypatch.setenv("CRS_SHARED_LOG", "1")
+    assert len(page().dataframe[0].value) == 3
+
+
+def test_a_shared_database_or_a_proxy_counts_as_a_served_app():
+    from lib.engine.settings import load_settings
+
+    assert not load_settings({}).serves_a_team  # the checked-in config listens on loopback
+    assert load_settings({"CRS_DATABASE_URL": "postgresql://crs@db/crs"}).serves_a_team
+    assert load_settings({"CRS_LOCK_ENDPOINTS": "1"}).serves_a_team
+    assert load_settings({}, listen_address="0.0.0.0").serves_a_team

@@ -34,7 +34,7 @@ from starlette.requests import ClientDisconnect
 
 from lib.analysis.documents import DEFAULT_MAX_BYTES
 from lib.analysis.prompts import TEMPLATES, default_instructions
-from lib.api.config import ApiConfig
+from lib.api.config import ApiConfig, is_loopback
 from lib.api.hub import ApiRun, RunHub, figures, parse_event_id
 from lib.api.report_request import (
     ApiError,
@@ -48,6 +48,7 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.runs import catalog
 from lib.runs.launch import launch, save_upload
+from lib.runs.owners import Scope, scope_for
 from lib.runs.records import RunRecord, SessionHistory
 from lib.runs.run_log import open_run_log
 
@@ -76,18 +77,41 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
-    bearer = HTTPBearer(auto_error=False, description="CRS_API_TOKEN, when the server sets one")
+    bearer = HTTPBearer(
+        auto_error=False, description="CRS_API_TOKEN or a CRS_API_TOKENS token, when set"
+    )
+    # As on the pages: a shared PostgreSQL log means a team, whatever the listen address.
+    beyond_loopback = not is_loopback(config.host) or settings.database_url is not None
 
     def authorised(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> None:
-        if config.token is None:
-            return
-        given = credentials.credentials if credentials else ""
-        if not hmac.compare_digest(given.encode(), config.token.encode()):
+    ) -> Scope:
+        """The caller's scope: a per-user token names its user; so does a trusted proxy's header.
+        Callers nobody names share one owner (`session:api`) and see by the pages' rule."""
+        given = (credentials.credentials if credentials else "").encode()
+        user = None
+        for token, name in config.tokens.items():
+            if hmac.compare_digest(given, token.encode()):
+                user = name
+        shared = config.token is not None and hmac.compare_digest(given, config.token.encode())
+        if config.requires_token and user is None and not shared:
             raise ApiError(401, "A valid bearer token is required")
+        if user is None and settings.user_header:
+            user = request.headers.get(settings.user_header) or None
+        return scope_for(
+            user,
+            session_id="api",
+            admins=settings.admins,
+            shared_log=settings.shared_log,
+            beyond_loopback=beyond_loopback,
+        )
 
     guarded = [Depends(authorised)]
+    Caller = Annotated[Scope, Depends(authorised)]
+
+    def visible(record: RunRecord, scope: Scope) -> bool:
+        return scope.sees is None or record.owner == scope.sees
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -135,35 +159,44 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             )
         return rows
 
-    @app.get("/api/runs", tags=["runs"], dependencies=guarded)
+    @app.get("/api/runs", tags=["runs"])
     def runs(
+        scope: Caller,
         provider: str | None = None,
         model: str | None = None,
         status: RunStatus | None = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     ) -> list[dict[str, Any]]:
-        """Runs newest first, from every front end (the run log), without their reports."""
+        """Runs newest first, from every front end (the run log), without their reports: the
+        caller's own runs, or every run for an admin (the pages' rule)."""
         if run_log is not None:
-            records = run_log.query(
-                provider=provider, model=model, status=status.value if status else None, limit=limit
+            records = run_log.scoped(scope).query(
+                provider=provider,
+                model=model,
+                status=status.value if status else None,
+                limit=limit,
+                with_text=False,
             )
         else:
             records = [
                 run.record
                 for run in hub.runs
-                if (provider is None or run.record.provider == provider)
+                if visible(run.record, scope)
+                and (provider is None or run.record.provider == provider)
                 and (model is None or run.record.model == model)
                 and (status is None or run.record.status is status)
             ][:limit]
         return [_summary(record) for record in records]
 
-    @app.get("/api/runs/{run_id}", tags=["runs"], dependencies=guarded)
-    def run_detail(run_id: str) -> dict[str, Any]:
+    @app.get("/api/runs/{run_id}", tags=["runs"])
+    def run_detail(run_id: str, scope: Caller) -> dict[str, Any]:
         """One run's figures and report (the text so far, while it streams)."""
         live = hub.get(run_id)
+        if live is not None and not visible(live.record, scope):
+            live = None
         record = live.record if live is not None else None
         if record is None and run_log is not None:
-            record = run_log.get(run_id)
+            record = run_log.scoped(scope).get(run_id)
         if record is None:
             raise ApiError(404, "No such run")
         if live is not None and record.status is RunStatus.RUNNING:
@@ -171,12 +204,12 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             record.update_from(live.live.stats)
         return {**_summary(record), "report": record.report}
 
-    @app.delete("/api/runs/{run_id}", tags=["runs"], dependencies=guarded)
-    def cancel(run_id: str) -> dict[str, Any]:
+    @app.delete("/api/runs/{run_id}", tags=["runs"])
+    def cancel(run_id: str, scope: Caller) -> dict[str, Any]:
         """Stop a run now: its upstream request ends and it is recorded as cancelled. The Stop of
         a client that asked to resume (a dropped connection would otherwise keep the run going)."""
         run = hub.get(run_id)
-        if run is None:
+        if run is None or not visible(run.record, scope):
             raise ApiError(404, "No such run in flight")
         run.stop()
         return {"run_id": run_id, "stopped": True}
@@ -184,12 +217,11 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
     @app.get(
         "/api/runs/{run_id}/events",
         tags=["runs"],
-        dependencies=guarded,
         response_class=EventSourceResponse,
         responses={200: {"content": {"text/event-stream": {}}, "description": "The events"}},
     )
     async def run_events(
-        run_id: str, last_event_id: Annotated[str | None, Header()] = None
+        run_id: str, scope: Caller, last_event_id: Annotated[str | None, Header()] = None
     ) -> Response:
         """Follow a run: the events after `Last-Event-ID` (all without it), then the live rest."""
         after = -1
@@ -198,24 +230,23 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             if parsed is None or parsed[0] != run_id:
                 raise ApiError(400, "Last-Event-ID does not belong to this run")
             after = parsed[1]
-        return _follow(_kept_run(run_id), after)
+        return _follow(_kept_run(run_id, scope), after)
 
     @app.post(
         "/api/report",
         tags=["report"],
-        dependencies=guarded,
         response_class=EventSourceResponse,
         openapi_extra=_report_openapi(),
     )
     async def report(
-        request: Request, last_event_id: Annotated[str | None, Header()] = None
+        request: Request, scope: Caller, last_event_id: Annotated[str | None, Header()] = None
     ) -> Response:
         """Review a contract, streaming `start`, `token`…, `stats`… and `done` or `error` events.
 
         Sent again with `Last-Event-ID`, it resumes that run instead of starting a new one.
         """
         if last_event_id and (parsed := parse_event_id(last_event_id)) is not None:
-            return _follow(_kept_run(parsed[0]), parsed[1])
+            return _follow(_kept_run(parsed[0], scope), parsed[1])
         body, upload = await _read_body(request)
         document = await asyncio.to_thread(read_document, body, upload)
         model_config = await asyncio.to_thread(resolve_config, body, settings)
@@ -223,7 +254,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         def starter(notify: Any) -> Any:
             if upload is not None:
                 save_upload(settings, upload.filename, upload.data)
-            return launch(
+            record, live = launch(
                 page=PAGE,
                 config=model_config,
                 document=document,
@@ -233,10 +264,12 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
                 max_tokens=body.max_tokens,
                 temperature=DEFAULT_TEMPERATURE,
                 history=SessionHistory([]),
-                run_log=run_log,
+                run_log=run_log.scoped(scope) if run_log is not None else None,
                 settings=settings,
                 notify=notify,
             )
+            record.owner = record.owner or scope.owner
+            return record, live
 
         run = await hub.start(starter, resume=body.resume)
         return _follow(run, -1)
@@ -249,9 +282,9 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
     def client_script() -> FileResponse:
         return FileResponse(STATIC / "client.js", media_type="text/javascript")
 
-    def _kept_run(run_id: str) -> ApiRun:
+    def _kept_run(run_id: str, scope: Scope) -> ApiRun:
         run = hub.get(run_id)
-        if run is None:
+        if run is None or not visible(run.record, scope):
             raise ApiError(
                 404,
                 "This run's events are not kept (unknown run, or ended over the grace period"
@@ -293,6 +326,7 @@ def _summary(record: RunRecord) -> dict[str, Any]:
         "template": record.template,
         "error_kind": record.error_kind,
         "error_message": record.error_message,
+        "owner": record.owner,
     }
 
 

@@ -46,17 +46,24 @@ class ApiConfig:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     token: str | None = field(default=None, repr=False)
+    # CRS_API_TOKENS: one token per user (token → user); a caller's runs are theirs alone.
+    tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
     resume_grace_s: float = DEFAULT_RESUME_GRACE_S
     keepalive_s: float = DEFAULT_KEEPALIVE_S
     stats_interval_s: float = STATS_INTERVAL_S
 
     def check(self) -> None:
         """Refuse to serve contracts to the network without a token."""
-        if not is_loopback(self.host) and not self.token:
+        if not is_loopback(self.host) and not self.token and not self.tokens:
             raise ConfigError(
                 f"Listening on {self.host} exposes the API beyond this machine: set CRS_API_TOKEN"
-                " to a long random secret (clients send it as `Authorization: Bearer …`)."
+                " to a long random secret (clients send it as `Authorization: Bearer …`), or"
+                " CRS_API_TOKENS to one per user."
             )
+
+    @property
+    def requires_token(self) -> bool:
+        return bool(self.token or self.tokens)
 
 
 def api_config(env: Mapping[str, str]) -> ApiConfig:
@@ -74,9 +81,23 @@ def api_config(env: Mapping[str, str]) -> ApiConfig:
         host=env.get("API_HOST") or DEFAULT_HOST,
         port=int(port) if port else DEFAULT_PORT,
         token=env.get("CRS_API_TOKEN") or None,
+        tokens=parse_tokens(env.get("CRS_API_TOKENS", "")),
         resume_grace_s=number("CRS_API_RESUME_GRACE", DEFAULT_RESUME_GRACE_S),
         keepalive_s=number("CRS_API_KEEPALIVE", DEFAULT_KEEPALIVE_S),
     )
+
+
+def parse_tokens(value: str) -> dict[str, str]:
+    """`CRS_API_TOKENS=token1:alice@firm.example,token2:bob` → {token: user}."""
+    tokens: dict[str, str] = {}
+    for entry in value.split(","):
+        token, sep, user = entry.strip().partition(":")
+        if not sep or not token.strip() or not user.strip():
+            if entry.strip():
+                raise ConfigError("CRS_API_TOKENS entries are token:user, separated by commas.")
+            continue
+        tokens[token.strip()] = user.strip()
+    return tokens
 
 
 def read_secrets(path: Path = SECRETS_FILE) -> dict[str, Any]:

@@ -82,6 +82,12 @@ def _split_prefix(entry: str) -> tuple[Provider | None, str]:
     return None, entry
 
 
+def listens_beyond_loopback(address: str | None) -> bool:
+    """Streamlit's `server.address`: unset or empty means every interface."""
+    address = (address or "").strip().strip("[]")
+    return address not in LOOPBACK_ADDRESSES and not address.startswith("127.")
+
+
 @dataclass(frozen=True)
 class Settings:
     ollama_host: str = DEFAULT_OLLAMA_HOST
@@ -110,11 +116,25 @@ class Settings:
     # Claude prices per million tokens (input, output), overriding the built-in table.
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     run_limits: RunLimits = field(default_factory=RunLimits)
+    # A team's shared run log (`postgresql://…`); None keeps the SQLite file above.
+    database_url: str | None = field(default=None, repr=False)
+    # Request header a trusted reverse proxy sets to the signed-in user (e.g. X-Forwarded-User).
+    user_header: str | None = None
+    # Users who see every run (lower case); everyone else sees their own.
+    admins: frozenset[str] = frozenset()
+    # Without any identity, let every session of a served app see every run.
+    shared_log: bool = False
 
     @property
     def listens_beyond_loopback(self) -> bool:
-        address = (self.listen_address or "").strip().strip("[]")
-        return address not in LOOPBACK_ADDRESSES and not address.startswith("127.")
+        return listens_beyond_loopback(self.listen_address)
+
+    @property
+    def serves_a_team(self) -> bool:
+        """Listening beyond loopback, sharing a PostgreSQL log, or locked by the operator for a
+        reverse proxy: instances behind a proxy on the same machine listen on loopback, yet serve
+        everyone who reaches the proxy."""
+        return self.database_url is not None or self.listens_beyond_loopback or self.lock_endpoints
 
     @property
     def endpoints_locked(self) -> bool:
@@ -192,4 +212,10 @@ def load_settings(
             max_output_chars=int(get("CRS_MAX_OUTPUT_CHARS", DEFAULT_MAX_OUTPUT_CHARS)),
             max_concurrent_runs=int(get("CRS_MAX_CONCURRENT_RUNS", DEFAULT_MAX_CONCURRENT_RUNS)),
         ),
+        database_url=get("CRS_DATABASE_URL") or None,
+        user_header=get("CRS_USER_HEADER") or None,
+        admins=frozenset(
+            name.strip().lower() for name in str(get("CRS_ADMINS", "")).split(",") if name.strip()
+        ),
+        shared_log=_switch(get("CRS_SHARED_LOG"), default=False),
     )

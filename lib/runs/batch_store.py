@@ -1,21 +1,23 @@
 """Batches, their items and stored scorecards, in the run log's database.
 
-Every statement for these tables lives in this module, written in plain SQL with `?` parameters
-and executed through `_run` alone, so a port to another database changes the placeholder style in
-one place. An item is one contract × one model; its status is written when it starts and when it
-ends, so a batch interrupted by a crash or a closed tab knows what is finished and what is not.
+Every statement for these tables lives in this module, written in the SQL both databases speak
+with `?` parameters (`lib.runs.database` adapts them). A viewer scoped to one owner
+(`lib.runs.owners`) lists only that owner's batches and scorecards. An item is one contract × one
+model; its status is written when it starts and when it ends, so a batch interrupted by a crash or
+a closed tab knows what is finished and what is not.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from lib.runs.database import Connection, Cursor, Row
 
 if TYPE_CHECKING:
     from lib.runs.run_log import RunLog
@@ -110,12 +112,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _run(db: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-    """The one place statements are executed (and where a port would translate `?`)."""
-    return db.execute(sql, tuple(params))
+def _run(db: Connection, sql: str, params: Sequence[Any] = ()) -> Cursor:
+    return db.execute(sql, params)
 
 
-def _item(row: sqlite3.Row) -> BatchItem:
+def _item(row: Row) -> BatchItem:
     return BatchItem(
         row["batch_id"],
         row["contract"],
@@ -129,7 +130,7 @@ def _item(row: sqlite3.Row) -> BatchItem:
     )
 
 
-def _batch(row: sqlite3.Row) -> BatchInfo:
+def _batch(row: Row) -> BatchInfo:
     return BatchInfo(
         row["batch_id"],
         datetime.fromisoformat(row["created"]),
@@ -156,39 +157,45 @@ class BatchStore:
         """A new batch with one pending item per (contract, sha256, model key); its id."""
         batch_id = uuid.uuid4().hex
         now = _now()
-        with self._log.connect() as db:
-            _run(db, "BEGIN IMMEDIATE")
-            try:
+        with self._log.transaction() as db:
+            _run(
+                db,
+                "INSERT INTO batches (batch_id, created, name, status, settings, models, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (batch_id, now, name, BatchStatus.RUNNING.value, json.dumps(settings),
+                 json.dumps(models), self._log.scope.owner),
+            )  # fmt: skip
+            for contract, sha256, model_key in items:
                 _run(
                     db,
-                    "INSERT INTO batches (batch_id, created, name, status, settings, models)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (batch_id, now, name, BatchStatus.RUNNING.value, json.dumps(settings),
-                     json.dumps(models)),
-                )  # fmt: skip
-                for contract, sha256, model_key in items:
-                    _run(
-                        db,
-                        "INSERT OR IGNORE INTO batch_items (batch_id, contract, contract_sha256,"
-                        " model_key, status, updated) VALUES (?, ?, ?, ?, ?, ?)",
-                        (batch_id, contract, sha256, model_key, ItemStatus.PENDING.value, now),
-                    )
-                _run(db, "COMMIT")
-            except BaseException:
-                _run(db, "ROLLBACK")
-                raise
+                    "INSERT INTO batch_items (batch_id, contract, contract_sha256,"
+                    " model_key, status, updated) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (batch_id, contract, sha256, model_key, ItemStatus.PENDING.value, now),
+                )
         return batch_id
+
+    def _mine(self) -> tuple[str, list[Any]]:
+        """` AND owner = ?` when this viewer sees one owner's batches and scorecards only."""
+        sees = self._log.scope.sees
+        return (" AND owner = ?", [sees]) if sees is not None else ("", [])
 
     def get(self, batch_id: str) -> BatchInfo | None:
         with self._log.connect() as db:
-            row = _run(db, "SELECT * FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+            mine, params = self._mine()
+            row = _run(
+                db, f"SELECT * FROM batches WHERE batch_id = ?{mine}", (batch_id, *params)
+            ).fetchone()
         return _batch(row) if row else None
 
     def list(self, limit: int = 200) -> list[BatchInfo]:
         """Newest first."""
         with self._log.connect() as db:
+            mine, params = self._mine()
             rows = _run(
-                db, "SELECT * FROM batches ORDER BY created DESC LIMIT ?", (limit,)
+                db,
+                f"SELECT * FROM batches WHERE 1 = 1{mine} ORDER BY created DESC LIMIT ?",
+                (*params, limit),
             ).fetchall()
         return [_batch(row) for row in rows]
 
@@ -233,17 +240,20 @@ class BatchStore:
     def unfinished(self) -> list[BatchInfo]:
         """Batches that have items still to run: stopped, or cut off by a crash while running."""
         with self._log.connect() as db:
+            mine, params = self._mine()
             rows = _run(
                 db,
                 "SELECT * FROM batches WHERE batch_id IN (SELECT batch_id FROM batch_items"
-                " WHERE status <> ?) ORDER BY created DESC",
-                (ItemStatus.DONE.value,),
+                f" WHERE status <> ?){mine} ORDER BY created DESC",
+                (ItemStatus.DONE.value, *params),
             ).fetchall()
         return [_batch(row) for row in rows]
 
     def delete(self, batch_id: str) -> None:
-        """The batch and its items; its runs stay in the run log."""
-        with self._log.connect() as db:
+        """The batch and its items (only a batch this viewer sees); its runs stay in the run log."""
+        if self.get(batch_id) is None:
+            return
+        with self._log.transaction() as db:
             _run(db, "DELETE FROM batch_items WHERE batch_id = ?", (batch_id,))
             _run(db, "DELETE FROM batches WHERE batch_id = ?", (batch_id,))
 
@@ -254,17 +264,28 @@ class BatchStore:
         with self._log.connect() as db:
             _run(
                 db,
-                "INSERT INTO scorecards (scorecard_id, created, name, labels, batch_id, body)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (scorecard_id, _now(), name, labels, batch_id, json.dumps(body)),
+                "INSERT INTO scorecards (scorecard_id, created, name, labels, batch_id, body,"
+                " owner) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    scorecard_id,
+                    _now(),
+                    name,
+                    labels,
+                    batch_id,
+                    json.dumps(body),
+                    self._log.scope.owner,
+                ),
             )
         return scorecard_id
 
     def scorecards(self, limit: int = 100) -> list[StoredScorecard]:
         """Newest first."""
         with self._log.connect() as db:
+            mine, params = self._mine()
             rows = _run(
-                db, "SELECT * FROM scorecards ORDER BY created DESC LIMIT ?", (limit,)
+                db,
+                f"SELECT * FROM scorecards WHERE 1 = 1{mine} ORDER BY created DESC LIMIT ?",
+                (*params, limit),
             ).fetchall()
         return [
             StoredScorecard(
@@ -279,5 +300,8 @@ class BatchStore:
         ]
 
     def delete_scorecard(self, scorecard_id: str) -> None:
+        mine, params = self._mine()
         with self._log.connect() as db:
-            _run(db, "DELETE FROM scorecards WHERE scorecard_id = ?", (scorecard_id,))
+            _run(
+                db, f"DELETE FROM scorecards WHERE scorecard_id = ?{mine}", (scorecard_id, *params)
+            )

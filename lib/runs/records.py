@@ -63,6 +63,8 @@ class RunRecord:
     # Where the contract's text came from when not the file's own ("text of pages 1-8 read by
     # OCR (tesseract)"): quotes were then checked with OCR's tolerance.
     text_source: str | None = None
+    # Who made the run: the signed-in user, or `session:<id>` for an unnamed browser session.
+    owner: str = ""
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings

@@ -1,23 +1,16 @@
-"""The persistent run log: every run appended to a local SQLite file.
+"""The persistent run log: every run appended to an SQLite file, or to a team's PostgreSQL.
 
-Several browser sessions (threads of one Streamlit process, or several processes) write at once,
-so the file is in WAL mode and every call is one short transaction on its own connection. The file
-holds contract-derived text (reports, document names), so it is created readable by its owner only.
-The schema is versioned with `PRAGMA user_version`; `MIGRATIONS[n]` lifts version n to n + 1.
-
-"Delete permanently" must mean it: SQLite keeps deleted rows in free pages and old page images in
-the `-wal` file. Every connection runs with `secure_delete` (freed content is zeroed), and a delete
-ends with a TRUNCATE checkpoint, which copies the zeroed pages home and empties the log.
+Several browser sessions (threads of one Streamlit process, or several processes or machines)
+write at once, so every call is one short transaction and a run is written by an upsert on its id.
+The schema is versioned; `MIGRATIONS[n]` lifts version n to n + 1 on either database
+(`lib.runs.database` says how to write one). A `RunLog` is seen through a `Scope`: the runs it
+writes carry the scope's owner, and it reads only the runs the scope may see.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import os
-import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
 from pathlib import Path
@@ -29,11 +22,13 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.runs import batch_store
 from lib.runs.csv_export import csv_bytes
+from lib.runs.database import Database, open_database
+from lib.runs.owners import EVERYONE, Scope
 from lib.runs.records import RunRecord
 
-log = logging.getLogger(__name__)
-SCHEMA_VERSION = 5
-BUSY_TIMEOUT_S = 10.0
+SCHEMA_VERSION = 6
+# Lists of runs leave out the two long texts; `get` reads them for the one run opened.
+LONG_TEXT = ("report", "contract_text")
 
 CREATE_V1 = """
 CREATE TABLE runs (
@@ -81,19 +76,23 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN parts INTEGER;
     """,
     3: batch_store.MIGRATION,
+    # Whose run, batch or scorecard it is; indexes for History's filters and pages.
     4: """
-    ALTER TABLE runs ADD COLUMN text_source TEXT;
+    ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    CREATE INDEX runs_owner_started ON runs(owner, started);
+    CREATE INDEX runs_provider ON runs(provider);
+    CREATE INDEX runs_model ON runs(model);
+    ALTER TABLE batches ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    ALTER TABLE scorecards ADD COLUMN owner TEXT NOT NULL DEFAULT ''
+    """,
+    # Where a contract's text came from when not the file's own (OCR).
+    5: """
+    ALTER TABLE runs ADD COLUMN text_source TEXT
     """,
 }
 
 RECORD_FIELDS = [f.name for f in fields(RunRecord)]
 FILTERABLE = {"provider", "model", "status", "page", "template"}
-
-
-def _execute_all(db: sqlite3.Connection, script: str) -> None:
-    """One statement at a time: `executescript` would commit the open transaction first."""
-    for statement in filter(str.strip, script.split(";")):
-        db.execute(statement)
 
 
 def _to_row(record: RunRecord) -> dict[str, Any]:
@@ -105,8 +104,12 @@ def _to_row(record: RunRecord) -> dict[str, Any]:
     return row
 
 
-def _to_record(row: sqlite3.Row) -> RunRecord:
-    data = {name: row[name] for name in RECORD_FIELDS}
+def _to_record(row: Any) -> RunRecord:
+    data = {name: row[name] for name in RECORD_FIELDS if name not in LONG_TEXT}
+    for name in LONG_TEXT:
+        # `in row` would search an sqlite3.Row's values, not its column names.
+        data[name] = row[name] if name in row.keys() else None  # noqa: SIM118
+    data["report"] = data["report"] or ""
     data["started"] = datetime.fromisoformat(data["started"])
     data["tokens_reported"] = bool(data["tokens_reported"])
     data["notes"] = json.loads(data["notes"] or "[]")
@@ -114,59 +117,114 @@ def _to_record(row: sqlite3.Row) -> RunRecord:
     return RunRecord(**data)
 
 
+def _as_list(value: Sequence[str] | str | None) -> list[str]:
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+_UPSERT = (
+    f"INSERT INTO runs ({', '.join(RECORD_FIELDS)}) VALUES ({', '.join('?' * len(RECORD_FIELDS))})"
+    " ON CONFLICT (run_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in RECORD_FIELDS if name != "run_id")
+    # A run id is never reused, but should one arrive from another owner it changes nothing.
+    + " WHERE runs.owner = excluded.owner"
+)
+_SUMMARY_COLUMNS = ", ".join(name for name in RECORD_FIELDS if name not in LONG_TEXT)
+
+
 class RunLog:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not self.path.exists():
-            # Create the file owner-only before SQLite opens it, so it is never world-readable.
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        os.chmod(self.path, 0o600)
-        with self.connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            self._migrate(db)
+    """The runs one scope may see, in an SQLite file or a PostgreSQL database.
 
-    @contextlib.contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """One short-lived connection in autocommit mode, for stores that share this file."""
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA secure_delete = ON")
-        try:
-            yield db
-        finally:
-            db.close()
+    `RunLog(path)` or `RunLog("postgresql://…")` opens (and migrates) the database with a scope
+    that sees everything; `scoped(scope)` is a view of the same database for one viewer.
+    """
 
-    @staticmethod
-    def _migrate(db: sqlite3.Connection) -> None:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                _execute_all(db, CREATE_V1)
-                version = 1
-            while version < SCHEMA_VERSION:
-                _execute_all(db, MIGRATIONS[version])
-                version += 1
-            db.execute(f"PRAGMA user_version = {version}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def __init__(self, target: Path | str | Database, scope: Scope = EVERYONE) -> None:
+        self.database = open_database(target) if isinstance(target, str | Path) else target
+        self.scope = scope
+        self.migrated_steps = self.database.migrate(CREATE_V1, MIGRATIONS, SCHEMA_VERSION)
+
+    @classmethod
+    def _view(cls, database: Database, scope: Scope) -> RunLog:
+        view = cls.__new__(cls)
+        view.database, view.scope, view.migrated_steps = database, scope, 0
+        return view
+
+    def scoped(self, scope: Scope) -> RunLog:
+        return RunLog._view(self.database, scope)
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None for a PostgreSQL log."""
+        return getattr(self.database, "path", None)
+
+    def describe(self) -> str:
+        return self.database.describe()
+
+    def connect(self) -> Any:
+        """One connection in autocommit mode, for stores that share this database."""
+        return self.database.connect()
+
+    def transaction(self) -> Any:
+        return self.database.transaction()
+
+    def _owner_clause(self, clauses: list[str], params: list[Any]) -> None:
+        if self.scope.sees is not None:
+            clauses.append("owner = ?")
+            params.append(self.scope.sees)
 
     def append(self, record: RunRecord) -> None:
-        """Insert or replace by run_id: a run is written when it starts and again when it ends."""
+        """Insert or update by run_id: a run is written when it starts and again when it ends."""
+        if not record.owner:
+            record.owner = self.scope.owner
         row = _to_row(record)
-        names = ", ".join(row)
-        marks = ", ".join(f":{name}" for name in row)
         with self.connect() as db:
-            db.execute(f"INSERT OR REPLACE INTO runs ({names}) VALUES ({marks})", row)
+            db.execute(_UPSERT, [row[name] for name in RECORD_FIELDS])
+
+    def append_many(self, records: Sequence[RunRecord]) -> None:
+        """Several runs in one transaction (imports, benchmarks); each as `append` writes it."""
+        for record in records:
+            record.owner = record.owner or self.scope.owner
+        with self.transaction() as db:
+            db.executemany(_UPSERT, [list(_to_row(r).values()) for r in records])
 
     def get(self, run_id: str) -> RunRecord | None:
+        clauses, params = ["run_id = ?"], [run_id]
+        self._owner_clause(clauses, params)
         with self.connect() as db:
-            row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            row = db.execute(f"SELECT * FROM runs WHERE {' AND '.join(clauses)}", params).fetchone()
         return _to_record(row) if row else None
+
+    def _where(
+        self,
+        provider: Sequence[str] | str | None,
+        model: Sequence[str] | str | None,
+        status: Sequence[str] | str | None,
+        since: datetime | None,
+        until: datetime | None,
+        document: str | None,
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        self._owner_clause(clauses, params)
+        for column, value in (("provider", provider), ("model", model), ("status", status)):
+            values = _as_list(value)
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        if since is not None:
+            clauses.append("started >= ?")
+            params.append(since.isoformat())
+        if until is not None:
+            clauses.append("started <= ?")
+            params.append(until.isoformat())
+        if document:
+            # lower() on both sides: SQLite's LIKE ignores case and PostgreSQL's does not.
+            clauses.append("lower(document_name) LIKE lower(?) ESCAPE '\\'")
+            escaped = document.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.append(f"%{escaped}%")
+        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
     def query(
         self,
@@ -178,55 +236,59 @@ class RunLog:
         until: datetime | None = None,
         document: str | None = None,
         limit: int = 5000,
+        offset: int = 0,
+        with_text: bool = True,
     ) -> list[RunRecord]:
-        """Newest first. List filters match any of their values; `document` is a substring."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (("provider", provider), ("model", model), ("status", status)):
-            if value:
-                values = [value] if isinstance(value, str) else list(value)
-                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
-        if since is not None:
-            clauses.append("started >= ?")
-            params.append(since.isoformat())
-        if until is not None:
-            clauses.append("started <= ?")
-            params.append(until.isoformat())
-        if document:
-            clauses.append("document_name LIKE ? ESCAPE '\\'")
-            escaped = document.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params.append(f"%{escaped}%")
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT * FROM runs {where} ORDER BY started DESC LIMIT ?"
+        """Newest first, one page of `limit` from `offset`. List filters match any of their
+        values; `document` is a substring. Without text, reports and contracts stay unread."""
+        where, params = self._where(provider, model, status, since, until, document)
+        columns = "*" if with_text else _SUMMARY_COLUMNS
+        sql = f"SELECT {columns} FROM runs {where} ORDER BY started DESC LIMIT ? OFFSET ?"
         with self.connect() as db:
-            rows = db.execute(sql, [*params, limit]).fetchall()
+            rows = db.execute(sql, [*params, limit, offset]).fetchall()
         return [_to_record(row) for row in rows]
+
+    def count(
+        self,
+        *,
+        provider: Sequence[str] | str | None = None,
+        model: Sequence[str] | str | None = None,
+        status: Sequence[str] | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        document: str | None = None,
+    ) -> int:
+        """How many runs `query` would page through with the same filters."""
+        where, params = self._where(provider, model, status, since, until, document)
+        with self.connect() as db:
+            return int(
+                db.execute(f"SELECT COUNT(*) AS n FROM runs {where}", params).fetchone()["n"]
+            )
 
     def distinct(self, column: str) -> list[str]:
         if column not in FILTERABLE:
             raise ValueError(f"cannot list values of {column!r}")
+        clauses: list[str] = []
+        params: list[Any] = []
+        self._owner_clause(clauses, params)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self.connect() as db:
-            rows = db.execute(f"SELECT DISTINCT {column} FROM runs ORDER BY {column}").fetchall()
-        return [row[0] for row in rows]
+            rows = db.execute(
+                f"SELECT DISTINCT {column} AS v FROM runs {where} ORDER BY v", params
+            ).fetchall()
+        return [row["v"] for row in rows]
 
     def delete(self, run_ids: Sequence[str]) -> int:
+        """Removes the rows for real (see the database's `after_delete`); only the scope's own."""
         if not run_ids:
             return 0
+        clauses = [f"run_id IN ({', '.join('?' * len(run_ids))})"]
+        params: list[Any] = list(run_ids)
+        self._owner_clause(clauses, params)
         with self.connect() as db:
-            marks = ", ".join("?" * len(run_ids))
-            deleted = db.execute(
-                f"DELETE FROM runs WHERE run_id IN ({marks})", list(run_ids)
-            ).rowcount
-            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        if busy:
-            # A long read elsewhere held the log; the next delete or the last close checkpoints it.
-            log.warning("run log: the write-ahead log could not be emptied after a delete")
+            deleted = db.execute(f"DELETE FROM runs WHERE {' AND '.join(clauses)}", params).rowcount
+            self.database.after_delete(db)
         return deleted
-
-    def count(self) -> int:
-        with self.connect() as db:
-            return db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
 
 
 def export_json(records: Sequence[RunRecord]) -> bytes:
@@ -239,7 +301,12 @@ def export_csv(records: Sequence[RunRecord]) -> bytes:
 
 
 def open_run_log(settings: Settings) -> RunLog | None:
-    """The configured log, or None when the operator switched it off."""
+    """The configured log (a team's PostgreSQL when CRS_DATABASE_URL names one), or None when the
+    operator switched it off."""
     if not settings.history_enabled:
         return None
-    return RunLog(settings.history_db_path)
+    return RunLog(log_target(settings))
+
+
+def log_target(settings: Settings) -> Path | str:
+    return settings.database_url or settings.history_db_path

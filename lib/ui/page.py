@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import streamlit as st
+from psycopg_pool import PoolTimeout
 
 from lib.engine.settings import Settings, load_settings
 from lib.runs.records import SessionHistory
-from lib.runs.run_log import RunLog
+from lib.runs.run_log import RunLog, log_target
+from lib.ui.identity import current_scope
 from lib.ui.live_view import cancel_active_runs
 
 
@@ -42,18 +45,20 @@ def page_context(state: MutableMapping[str, Any], group: str) -> PageContext:
 
 
 @st.cache_resource(show_spinner=False)
-def _run_log_at(path: str) -> RunLog:
-    return RunLog(Path(path))
+def _run_log_at(target: str) -> RunLog:
+    return RunLog(target if target.startswith("postgres") else Path(target))
 
 
 def shared_run_log(settings: Settings) -> RunLog | None:
-    """One RunLog per file for the whole app process (it is safe across threads)."""
+    """One RunLog per database for the whole app process (it is safe across threads), seen as
+    this session's viewer may see it (`lib.ui.identity`)."""
     if not settings.history_enabled:
         return None
     try:
-        return _run_log_at(str(settings.history_db_path))
-    except (OSError, sqlite3.Error) as exc:
+        shared = _run_log_at(str(log_target(settings)))
+    except (OSError, sqlite3.Error, psycopg.Error, PoolTimeout) as exc:
         st.warning(
-            f"The run history file cannot be opened ({exc}); runs are kept for this session only."
+            f"The run history cannot be opened ({exc}); runs are kept for this session only."
         )
         return None
+    return shared.scoped(current_scope(settings))

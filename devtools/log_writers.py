@@ -1,0 +1,75 @@
+"""Several processes writing one run log at once, as several app instances do: for the tests and
+the team benchmark.
+
+Each process waits at a barrier, then opens the log (so the first migration races too) and writes
+its runs as the app does: once when a run starts, again when it ends.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from lib.engine.run_stats import RunStatus
+from lib.runs.owners import Scope
+from lib.runs.records import RunRecord
+from lib.runs.run_log import RunLog
+
+
+@dataclass(frozen=True)
+class WriterResult:
+    owner: str
+    run_ids: list[str]
+    migrated_steps: int
+    seconds: float
+
+
+def _record(owner: str, n: int) -> RunRecord:
+    return RunRecord(
+        page="review",
+        provider="ollama",
+        model="llama3.2",
+        endpoint="http://localhost:11434",
+        document_name=f"{owner} contract {n}.pdf",
+        document_chars=1200,
+        document_sha256="ab" * 32,
+        template="general",
+    )
+
+
+def _write(target: str, owner: str, runs: int, barrier: Any, results: Any) -> None:
+    barrier.wait()
+    log = RunLog(target)
+    mine = log.scoped(Scope(owner=owner, sees=owner))
+    ids = []
+    started = time.perf_counter()
+    for n in range(runs):
+        record = _record(owner, n)
+        mine.append(record)
+        record.status, record.report = RunStatus.DONE, f"report {n} for {owner}"
+        mine.append(record)
+        ids.append(record.run_id)
+    seconds = time.perf_counter() - started
+    results.put(WriterResult(owner, ids, log.migrated_steps, seconds))
+    log.database.close()
+
+
+def write_concurrently(target: str, owners: list[str], runs_each: int) -> list[WriterResult]:
+    """One process per owner, all started together; what each wrote and whether it migrated."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(len(owners))
+    results = context.Queue()
+    processes = [
+        context.Process(target=_write, args=(target, owner, runs_each, barrier, results))
+        for owner in owners
+    ]
+    for process in processes:
+        process.start()
+    collected = [results.get(timeout=300) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+        if process.exitcode != 0:
+            raise RuntimeError(f"a writer process ended with {process.exitcode}")
+    return collected

@@ -1,0 +1,47 @@
+"""Whose runs a viewer sees, and whose name goes on the runs they make.
+
+One rule for the pages and the API. A viewer the operator's identity provider names (Streamlit's
+login, a trusted proxy's header, an API token) owns the runs they make and sees only those, unless
+they are on the admin list. A viewer nobody names owns their runs as a browser session
+(`session:<id>`); they see every run when the app serves only this machine (one analyst) or the
+operator chose a shared log, and otherwise only the runs of their own session — so a stranger who
+reaches a served app reads nobody's contracts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SESSION_PREFIX = "session:"
+
+
+@dataclass(frozen=True)
+class Scope:
+    # Written on every run this viewer makes.
+    owner: str
+    # The owner whose runs this viewer sees; None: everyone's.
+    sees: str | None
+
+    @property
+    def sees_all(self) -> bool:
+        return self.sees is None
+
+
+EVERYONE = Scope(owner="", sees=None)
+
+
+def scope_for(
+    user: str | None,
+    *,
+    session_id: str,
+    admins: frozenset[str],
+    shared_log: bool,
+    beyond_loopback: bool,
+) -> Scope:
+    user = (user or "").strip()
+    if user:
+        return Scope(owner=user, sees=None if user.lower() in admins else user)
+    owner = f"{SESSION_PREFIX}{session_id}"
+    if shared_log or not beyond_loopback:
+        return Scope(owner=owner, sees=None)
+    return Scope(owner=owner, sees=owner)

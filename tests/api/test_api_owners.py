@@ -1,0 +1,66 @@
+"""GET /api/runs and friends show each caller their own runs: one token per user, admins all."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lib.api.app import create_app
+from lib.api.config import ApiConfig, ConfigError, api_config
+from lib.engine.settings import load_settings
+from lib.runs.run_log import RunLog
+
+TOKENS = {"tok-alice": "alice@firm.example", "tok-bob": "bob", "tok-root": "root"}
+
+
+@pytest.fixture
+def served(log_target, make_record):
+    settings = load_settings(
+        {"CRS_DATABASE_URL": log_target, "CRS_ADMINS": "root"}
+        if log_target.startswith("postgresql")
+        else {"CRS_HISTORY_DB": log_target, "CRS_ADMINS": "root"}
+    )
+    log = RunLog(log_target)
+    runs = {
+        owner: make_record(document_name=f"{owner}.pdf", owner=owner, status="done")
+        for owner in ("alice@firm.example", "bob", "session:api")
+    }
+    for record in runs.values():
+        log.append(record)
+    app = create_app(settings, ApiConfig(host="0.0.0.0", tokens=TOKENS, token="shared-token"))
+    with TestClient(app) as client:
+        yield client, runs
+
+
+def listed(client, token):
+    response = client.get("/api/runs", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return sorted(run["document_name"] for run in response.json())
+
+
+def test_each_token_lists_its_own_runs_and_admins_list_all(served):
+    client, _ = served
+    assert listed(client, "tok-alice") == ["alice@firm.example.pdf"]
+    assert listed(client, "tok-bob") == ["bob.pdf"]
+    assert len(listed(client, "tok-root")) == 3
+    # The one shared token names nobody: on an API served beyond loopback it sees its own runs.
+    assert listed(client, "shared-token") == ["session:api.pdf"]
+    assert client.get("/api/runs", headers={"Authorization": "Bearer guess"}).status_code == 401
+
+
+def test_another_owners_run_is_not_found(served):
+    client, runs = served
+    bob_run = runs["bob"].run_id
+    alice = {"Authorization": "Bearer tok-alice"}
+    assert client.get(f"/api/runs/{bob_run}", headers=alice).status_code == 404
+    mine = client.get(f"/api/runs/{runs['alice@firm.example'].run_id}", headers=alice)
+    assert mine.status_code == 200 and mine.json()["owner"] == "alice@firm.example"
+
+
+def test_token_list_parsing():
+    config = api_config({"CRS_API_TOKENS": " a1:alice , b2:bob@firm.example"})
+    assert config.tokens == {"a1": "alice", "b2": "bob@firm.example"}
+    assert "a1" not in repr(config)
+    with pytest.raises(ConfigError):
+        api_config({"CRS_API_TOKENS": "no-user-here"})
+    ApiConfig(host="0.0.0.0", tokens={"a1": "alice"}).check()
