@@ -17,7 +17,7 @@ from lib.analysis.prompts import (
     build_prompt,
     default_instructions,
 )
-from lib.runs.launch import launch
+from lib.runs.launch import RunRequest, launch
 from lib.runs.records import records_to_csv, records_to_dataframe
 from lib.ui.live_view import show_live
 from lib.ui.long_review_panel import long_review_panel
@@ -111,18 +111,20 @@ def review_page() -> None:
                 st.info("Choose an available model in the sidebar first.", icon=":material/tune:")
             else:
                 record, live = launch(
-                    page="review",
-                    config=config,
-                    document=document,
-                    template_key=template_key,
-                    instructions=instructions,
-                    perspective=perspective,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
+                    RunRequest(
+                        page="review",
+                        config=config,
+                        document=document,
+                        template_key=template_key,
+                        instructions=instructions,
+                        perspective=perspective,
+                        max_tokens=max_tokens,
+                        temperature=temperature,
+                        plan=plan,
+                    ),
                     history=history,
                     run_log=run_log,
                     settings=settings,
-                    plan=plan,
                 )
                 state["shown_run_id"] = record.run_id
                 show_live(state, "review", [live], allowed_hosts=hosts_in(document.text))

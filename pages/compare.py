@@ -19,7 +19,7 @@ from lib.runs.compare import (
     timeline_frame,
 )
 from lib.runs.exports import report_markdown
-from lib.runs.launch import launch
+from lib.runs.launch import RunRequest, launch
 from lib.ui.live_view import show_live
 from lib.ui.page import page_context
 from lib.ui.pickers import DOCUMENT_KEY, document_input, generation_settings, provider_picker
@@ -82,18 +82,20 @@ if compare_clicked:
         comparison_id = uuid.uuid4().hex
         runs = [
             launch(
-                page="compare",
-                config=config,
-                document=document,
-                template_key=template,
-                instructions=default_instructions(TEMPLATES[template]),
-                perspective="",
-                max_tokens=max_tokens,
-                temperature=temperature,
+                RunRequest(
+                    page="compare",
+                    config=config,
+                    document=document,
+                    template_key=template,
+                    instructions=default_instructions(TEMPLATES[template]),
+                    perspective="",
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    comparison_id=comparison_id,
+                ),
                 history=history,
                 run_log=run_log,
                 settings=settings,
-                comparison_id=comparison_id,
             )
             for config, template in zip(configs, templates, strict=True)
         ]

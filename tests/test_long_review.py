@@ -17,7 +17,7 @@ from lib.analysis.prompts import TEMPLATES, count_findings, default_instructions
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
-from lib.runs.launch import launch, long_review_allowed, model_context
+from lib.runs.launch import RunRequest, launch, long_review_allowed, model_context
 from lib.runs.long_review import LongReview
 from lib.runs.records import STATE_KEY, RunRecord, SessionHistory, records_to_dataframe
 from lib.runs.run_log import RunLog
@@ -133,18 +133,20 @@ def test_stop_half_way_keeps_the_finished_parts_and_records_them(fake_upstream, 
     log = RunLog(tmp_path / "runs.sqlite3")
     plan = plan_for(contract, Strategy.PARTS)
     record, live = launch(
-        page="review",
-        config=config_for(Provider.OPENAI, fake_upstream),
-        document=document_from_text(contract.text, "Franchise"),
-        template_key="general",
-        instructions=default_instructions(GENERAL),
-        perspective="",
-        max_tokens=4096,
-        temperature=0.2,
+        RunRequest(
+            page="review",
+            config=config_for(Provider.OPENAI, fake_upstream),
+            document=document_from_text(contract.text, "Franchise"),
+            template_key="general",
+            instructions=default_instructions(GENERAL),
+            perspective="",
+            max_tokens=4096,
+            temperature=0.2,
+            plan=plan,
+        ),
         history=history,
         run_log=log,
         settings=Settings(history_db_path=tmp_path / "runs.sqlite3"),
-        plan=plan,
     )
     review = live.stream
     assert isinstance(review, LongReview)

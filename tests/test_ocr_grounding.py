@@ -14,7 +14,7 @@ from lib.analysis.prompts import TEMPLATES, default_instructions
 from lib.analysis.samples import load_sample
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings
-from lib.runs.launch import launch
+from lib.runs.launch import RunRequest, launch
 from lib.runs.records import SessionHistory
 from lib.runs.run_log import RunLog
 
@@ -27,14 +27,16 @@ def review(document: Document, upstream: FakeUpstream, tmp_path) -> tuple:
     upstream.push(Script(tokens=["## Obligations\n", f"- Quote: “{GARBLED}”\n"]))
     log = RunLog(tmp_path / "runs.sqlite3")
     record, live = launch(
-        page="review",
-        config=ProviderConfig(Provider.OLLAMA, "llama3.2", upstream.url, read_timeout=10),
-        document=document,
-        template_key="general",
-        instructions=default_instructions(TEMPLATES["general"]),
-        perspective="",
-        max_tokens=512,
-        temperature=0.2,
+        RunRequest(
+            page="review",
+            config=ProviderConfig(Provider.OLLAMA, "llama3.2", upstream.url, read_timeout=10),
+            document=document,
+            template_key="general",
+            instructions=default_instructions(TEMPLATES["general"]),
+            perspective="",
+            max_tokens=512,
+            temperature=0.2,
+        ),
         history=SessionHistory([]),
         run_log=log,
         settings=Settings(history_db_path=tmp_path / "runs.sqlite3"),

@@ -47,7 +47,7 @@ from lib.engine.provider_config import DEFAULT_TEMPERATURE, Provider
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.runs import catalog
-from lib.runs.launch import launch, save_upload
+from lib.runs.launch import RunRequest, launch, save_upload
 from lib.runs.owners import Scope, scope_for
 from lib.runs.records import RunRecord, SessionHistory
 from lib.runs.run_log import open_run_log
@@ -255,14 +255,16 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             if upload is not None:
                 save_upload(settings, upload.filename, upload.data)
             record, live = launch(
-                page=PAGE,
-                config=model_config,
-                document=document,
-                template_key=body.template,
-                instructions=default_instructions(TEMPLATES[body.template]),
-                perspective=body.perspective,
-                max_tokens=body.max_tokens,
-                temperature=DEFAULT_TEMPERATURE,
+                RunRequest(
+                    page=PAGE,
+                    config=model_config,
+                    document=document,
+                    template_key=body.template,
+                    instructions=default_instructions(TEMPLATES[body.template]),
+                    perspective=body.perspective,
+                    max_tokens=body.max_tokens,
+                    temperature=DEFAULT_TEMPERATURE,
+                ),
                 history=SessionHistory([]),
                 run_log=run_log.scoped(scope) if run_log is not None else None,
                 settings=settings,

@@ -40,7 +40,7 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream
 from lib.runs.batch_store import BatchStatus, BatchStore, ItemStatus
-from lib.runs.launch import prepare_run
+from lib.runs.launch import RunRequest, prepare_run
 from lib.runs.records import RunRecord
 from lib.runs.run_log import RunLog
 
@@ -377,18 +377,20 @@ class BatchRunner:
         result = ItemResult(contract, key, ItemStatus.ERROR)
         try:
             prepared = prepare_run(
-                page=PAGE,
-                config=self.configs[key],
-                document=self.contracts[contract],
-                template_key=self.batch_settings.template_key,
-                instructions=self.batch_settings.instructions,
-                perspective=self.batch_settings.perspective,
-                max_tokens=self.batch_settings.max_tokens,
-                temperature=self.batch_settings.temperature,
+                RunRequest(
+                    page=PAGE,
+                    config=self.configs[key],
+                    document=self.contracts[contract],
+                    template_key=self.batch_settings.template_key,
+                    instructions=self.batch_settings.instructions,
+                    perspective=self.batch_settings.perspective,
+                    max_tokens=self.batch_settings.max_tokens,
+                    temperature=self.batch_settings.temperature,
+                    batch_id=self.batch_id,
+                ),
                 history=None,
                 run_log=self.run_log,
                 settings=self.settings,
-                batch_id=self.batch_id,
             )
             result.record = prepared.record
             run_id = prepared.record.run_id

@@ -78,6 +78,24 @@ def save_upload(settings: Settings, name: str, data: bytes) -> None:
     (settings.upload_dir / PurePath(name).name).write_bytes(data)
 
 
+@dataclass(frozen=True)
+class RunRequest:
+    """One run's inputs, as a page, a batch or the API asks for them."""
+
+    page: str
+    config: ProviderConfig
+    document: Document
+    template_key: str
+    instructions: str
+    perspective: str
+    max_tokens: int
+    temperature: float
+    comparison_id: str | None = None
+    batch_id: str | None = None
+    # A long review (`lib.analysis.long_plan`) instead of one pass.
+    plan: LongPlan | None = None
+
+
 @dataclass
 class PreparedRun:
     """A run whose record is written and whose request is ready; `finish` records its end.
@@ -92,61 +110,52 @@ class PreparedRun:
 
 
 def prepare_run(
+    request: RunRequest,
     *,
-    page: str,
-    config: ProviderConfig,
-    document: Document,
-    template_key: str,
-    instructions: str,
-    perspective: str,
-    max_tokens: int,
-    temperature: float,
     history: SessionHistory | None,
     run_log: RunLog | None,
     settings: Settings,
-    comparison_id: str | None = None,
-    batch_id: str | None = None,
-    plan: LongPlan | None = None,
 ) -> PreparedRun:
-    """One pass, or with a `plan` (`lib.analysis.long_plan`) a long review."""
+    """The run's record (in the history and the log at once) and its stream, not yet read."""
+    r, document, config = request, request.document, request.config
     prompt = build_prompt(
-        TEMPLATES[template_key],
+        TEMPLATES[r.template_key],
         document.text,
         document.name,
-        instructions=instructions,
-        perspective=perspective,
+        instructions=r.instructions,
+        perspective=r.perspective,
     )
     record = RunRecord(
-        page=page,
+        page=r.page,
         provider=config.provider.value,
         model=config.model,
         endpoint=config.base_url,
         document_name=document.name,
         document_chars=document.char_count,
         document_sha256=document.sha256,
-        template=template_key,
-        instructions=instructions,
-        comparison_id=comparison_id,
-        batch_id=batch_id,
+        template=r.template_key,
+        instructions=r.instructions,
+        comparison_id=r.comparison_id,
+        batch_id=r.batch_id,
         contract_text=document.text if settings.store_contract_text else None,
-        strategy=plan.strategy.value if plan else None,
-        parts=plan.model_calls if plan else None,
+        strategy=r.plan.strategy.value if r.plan else None,
+        parts=r.plan.model_calls if r.plan else None,
         text_source=document.text_source,
     )
     if history is not None:
         history.add(record)
     _write(run_log, record)
-    source = Source(document.name, document.text, template_key, document.page_starts)
+    source = Source(document.name, document.text, r.template_key, document.page_starts)
     stream: ModelStream | LongReview
-    if plan is not None:
-        stream = LongReview(config, plan, temperature=temperature)
+    if r.plan is not None:
+        stream = LongReview(config, r.plan, temperature=r.temperature)
     else:
         stream = stream_model(
             config,
             prompt.system,
             prompt.user,
-            max_tokens=max_tokens,
-            temperature=temperature,
+            max_tokens=r.max_tokens,
+            temperature=r.temperature,
             source=source,
             limits=settings.run_limits,
         )
@@ -162,50 +171,27 @@ def prepare_run(
         )
         record.update_from(stats, cost)
         if record.report:
-            record.set_grounding(
-                ground_report(
-                    record.report, document.text, document.page_starts, ocr=document.from_ocr
-                ).counts
+            grounding = ground_report(
+                record.report, document.text, document.page_starts, ocr=document.from_ocr
             )
+            record.set_grounding(grounding.counts)
         _write(run_log, record)
 
     return PreparedRun(record, stream, finish)
 
 
 def launch(
+    request: RunRequest,
     *,
-    page: str,
-    config: ProviderConfig,
-    document: Document,
-    template_key: str,
-    instructions: str,
-    perspective: str,
-    max_tokens: int,
-    temperature: float,
     history: SessionHistory,
     run_log: RunLog | None,
     settings: Settings,
-    comparison_id: str | None = None,
-    plan: LongPlan | None = None,
     notify: Callable[[], None] | None = None,
 ) -> tuple[RunRecord, LiveRun]:
     """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), and a tracker
     checking its quotes as they are drawn."""
-    run = prepare_run(
-        page=page,
-        config=config,
-        document=document,
-        template_key=template_key,
-        instructions=instructions,
-        perspective=perspective,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        history=history,
-        run_log=run_log,
-        settings=settings,
-        comparison_id=comparison_id,
-        plan=plan,
-    )
+    run = prepare_run(request, history=history, run_log=run_log, settings=settings)
+    document = request.document
     tracker = GroundingTracker(
         contract_index(document.text, document.page_starts), ocr=document.from_ocr
     )
