@@ -7,7 +7,9 @@ its runs as the app does: once when a run starts, again when it ends.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import queue
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -67,7 +69,17 @@ def write_concurrently(target: str, owners: list[str], runs_each: int) -> list[W
     ]
     for process in processes:
         process.start()
-    collected = [results.get(timeout=300) for _ in processes]
+    collected: list[WriterResult] = []
+    deadline = time.monotonic() + 300
+    while len(collected) < len(processes):
+        with contextlib.suppress(queue.Empty):
+            collected.append(results.get(timeout=0.5))
+            continue
+        failed = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+        if failed or time.monotonic() > deadline:
+            for process in processes:
+                process.kill()
+            raise RuntimeError(f"a writer process failed (exit codes {failed}) or never finished")
     for process in processes:
         process.join(timeout=60)
         if process.exitcode != 0:

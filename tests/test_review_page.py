@@ -16,6 +16,8 @@ from lib.analysis.samples import load_sample
 from lib.engine.provider_config import Provider
 from lib.runs.records import STATE_KEY
 
+# The discard port: refused at once (a freed ephemeral port may be reused by the next server).
+NOTHING_LISTENS = "http://127.0.0.1:9"
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CONTRACT = "1. Parties. Acme Ltd (Supplier) and Beta GmbH (Customer).\n12.1 The Supplier's liability is unlimited."
 KEY = "fake-ant-api03-PAGE-TEST-KEY-do-not-leak-42"
@@ -203,9 +205,7 @@ def test_errors_show_a_message_keep_partial_text_and_record_error(
 
 
 def test_unreachable_ollama_shows_the_fix(env, monkeypatch):
-    with FakeUpstream() as gone:
-        dead_url = gone.url
-    monkeypatch.setenv("OLLAMA_HOST", dead_url)
+    monkeypatch.setenv("OLLAMA_HOST", NOTHING_LISTENS)
     at = app()
     at.sidebar.selectbox(key="review_provider").set_value(Provider.OLLAMA).run()
     assert any("ollama serve" in w.value for w in at.sidebar.warning)
@@ -262,9 +262,7 @@ def test_reopening_a_past_report(env):
 
 
 def test_with_no_model_reachable_the_clause_finder_reviews_a_sample(env, monkeypatch):
-    with FakeUpstream() as gone:
-        dead_url = gone.url
-    monkeypatch.setenv("OLLAMA_HOST", dead_url)
+    monkeypatch.setenv("OLLAMA_HOST", NOTHING_LISTENS)
     at = app()
     assert at.sidebar.selectbox(key="review_provider").value == Provider.CLAUSE_FINDER
     at.radio(key="review_source").set_value("Try a sample contract").run()

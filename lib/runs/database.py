@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -115,8 +116,24 @@ class SqliteDatabase:
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         os.chmod(self.path, 0o600)
-        with self.connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+        self._use_wal()
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL once. The switch needs the file to itself and SQLite reports
+        "locked" at once, without waiting, while another process opens the same new file: wait
+        for that process as a busy timeout would."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                with self.connect() as db:
+                    mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+                    if str(mode).lower() != "wal":
+                        db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
