@@ -110,7 +110,12 @@ def run(quick: bool = False) -> dict:
     repeats = 1 if quick else 3
     results: dict = {"single": [], "many": []}
     with tempfile.TemporaryDirectory() as tmp, FakeUpstream() as upstream:
-        env = {"OLLAMA_HOST": upstream.url, "CRS_HISTORY_DB": str(Path(tmp) / "h.sqlite3")}
+        env = {
+            "OLLAMA_HOST": upstream.url,
+            "CRS_HISTORY_DB": str(Path(tmp) / "h.sqlite3"),
+            # Fifty streams at once: above the default cap on runs a process streams at once.
+            "CRS_MAX_CONCURRENT_RUNS": "64",
+        }
         with ApiServer(env, Path(tmp) / "api.log") as api:
             for rate in (50.0, 200.0):
                 for _ in range(repeats):
