@@ -1,8 +1,7 @@
 """The one generator every page uses to run a model.
 
-`stream_model(...)` returns a `ModelStream`: iterate it for plain text tokens (so it can be handed
-to `st.write_stream` as is), use it as a context manager, read `.stats` at any moment. It is shaped
-like the anthropic SDK's `MessageStream`.
+`stream_model(...)` returns a `ModelStream`: iterate it for plain text tokens, use it as a context
+manager, read `.stats` at any moment. It is shaped like the anthropic SDK's `MessageStream`.
 
 Cancellation: `close()` may be called from any thread. It shuts the socket down at once, so the
 model server sees the disconnect even while the reading thread is blocked waiting for a token;
