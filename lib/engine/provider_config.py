@@ -19,7 +19,7 @@ PROVIDER_LABELS: dict[Provider, str] = {
     Provider.OPENAI: "OpenAI-compatible server",
     Provider.ANTHROPIC: "Claude (Anthropic)",
     Provider.BUILTIN: "Streaming demo (tiny built-in model)",
-    Provider.CLAUSE_FINDER: "Clause finder (built-in rules, no model)",
+    Provider.CLAUSE_FINDER: "Clause finder (no model)",
 }
 
 # Every default a run has, once. A cold Ollama model load plus prompt evaluation of a long contract
