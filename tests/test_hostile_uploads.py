@@ -110,7 +110,7 @@ def test_a_reader_that_needs_too_much_memory_is_stopped_by_the_childs_limit(zip_
 
 
 def test_the_child_sees_no_keys_from_the_server_environment(monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-must-not-reach-the-reader")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "operator-secret-must-not-reach-the-reader")
     script = (
         "import json, os, sys; keys = [k for k in os.environ if 'KEY' in k];"
         " sys.stdout.write(json.dumps({'error': repr(keys)}))"

@@ -1,6 +1,6 @@
 """Frames exactly as each provider writes them, synthesised from a list of tokens.
 
-Shapes follow docs/PROTOCOLS.md: Ollama's Go encoder (compact, HTML-escaped), llama.cpp (compact, raw
+Shapes follow docs/WIRE_FORMATS.md: Ollama's Go encoder (compact, HTML-escaped), llama.cpp (compact, raw
 UTF-8, `choices` first), llama-cpp-python (sse-starlette CRLF framing, `json.dumps` defaults with
 spaces and ASCII escapes, ping comments, no usage) and Anthropic (named events, cumulative usage).
 Each function returns `(frame_bytes, is_token)` pairs so the server can time token frames.

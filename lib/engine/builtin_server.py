@@ -7,7 +7,7 @@ atomically so two app processes never see half a file.
 
 One server per app process, shared by every browser session, started on first use and kept for
 the life of the process. llama-cpp-python cuts a running stream short when a new request arrives
-unless `interrupt_requests` is off (docs/PROTOCOLS.md, llama-cpp-python), so we turn that off;
+unless `interrupt_requests` is off (docs/WIRE_FORMATS.md, llama-cpp-python), so we turn that off;
 `lib.engine.providers.builtin` additionally queues generations so the page can say that it is
 waiting.
 

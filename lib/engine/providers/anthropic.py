@@ -4,7 +4,7 @@ The SDK sends the request (auth, headers, typed errors for a refused request) wi
 switched off: `stream_model` owns the one pre-answer retry, and nothing may retry after the first
 byte (that would bill twice). The event stream is decoded here with httpx-sse — the SDK's per-event
 model validation cost more than all the rest of the parsing — including mid-stream `event: error`
-and a stream that ends without `message_stop` (docs/PROTOCOLS.md §3). Output token counts in
+and a stream that ends without `message_stop` (docs/WIRE_FORMATS.md §3). Output token counts in
 `message_delta` are cumulative. The SDK (2.x) takes no sampling temperature for Claude, so
 `request.temperature` is not sent.
 """

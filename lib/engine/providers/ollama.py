@@ -1,7 +1,7 @@
 """Ollama's native `/api/chat` (NDJSON).
 
 We use the native API rather than `/v1` because only it lets us set `options.num_ctx`; without it
-Ollama silently cuts a long contract to its default window (docs/PROTOCOLS.md §1.5, §2.4). The
+Ollama silently cuts a long contract to its default window (docs/WIRE_FORMATS.md §1.5, §2.4). The
 window is sized from our token estimate and capped at the model's trained length from
 `/api/show`. Ollama still truncates silently if the estimate was low, so a `prompt_eval_count`
 far below the estimate is reported as a warning.

@@ -2,7 +2,7 @@
 
 Frames are decoded by httpx-sse. Completion needs both a non-null `finish_reason` and `[DONE]`:
 llama-cpp-python ends an interrupted stream with a bare `[DONE]`, and llama.cpp sends `[DONE]`
-after an error frame, so `[DONE]` alone is not success (docs/PROTOCOLS.md §4.2, §4.4).
+after an error frame, so `[DONE]` alone is not success (docs/WIRE_FORMATS.md §4.2, §4.4).
 """
 
 from __future__ import annotations
