@@ -313,3 +313,12 @@ def test_close_annotation_escapes_contract_markup() -> None:
 def test_a_quoted_url_or_number_is_one_word_not_a_quote():
     assert extract_quotes('Inline <img src="http://127.0.0.1:8080/raw.png"> and "§12.1(a)"') == []
     assert len(extract_quotes('he wrote "one two three four"')) == 1
+
+
+def test_a_curly_quote_may_hold_straight_marks():
+    report = 'Law: “The Sub-Advisor shall comply with all laws (the "Applicable Law").” Next "one two three four".'
+    quotes = extract_quotes(report)
+    assert [q.text for q in quotes] == [
+        'The Sub-Advisor shall comply with all laws (the "Applicable Law").',
+        "one two three four",
+    ]

@@ -11,7 +11,10 @@ MIN_WORDS = 4
 DISCLAIMER_PREFIX = "ai-assisted review, not legal advice"
 
 # An inline quote never crosses a blank line: an unclosed quote mark must not swallow the
-# next paragraph. Either mark may open or close, as models mix straight and curly marks.
+# next paragraph. A curly pair is read first and may hold straight marks (a clause that quotes a
+# defined term: “… (the "Applicable Law")”); elsewhere either mark may open or close, as models
+# mix straight and curly marks.
+_CURLY = re.compile(r"“((?:[^“”\n]|\n(?![ \t]*\n))+)”")
 _INLINE = re.compile(r"[\"“]((?:[^\"“”\n]|\n(?![ \t]*\n))+)[\"”]")
 _BLOCK_LINE = re.compile(r"^[ \t]{0,3}>[ \t]?(.*)$", re.MULTILINE)
 # A word is a whitespace-separated token with a letter or digit in it: a URL or "§12.1" is one.
@@ -59,8 +62,11 @@ def extract_quotes(markdown: str, offset: int = 0) -> list[Quote]:
     """
     quotes: list[Quote] = []
     blocks = _blocks(markdown)
-    for m in _INLINE.finditer(markdown):
-        text = _clean(m.group(1))
+    curly = list(_CURLY.finditer(markdown))
+    # Curly pairs blanked out (same length, so positions hold) before the mixed-mark pass.
+    rest = _CURLY.sub(lambda m: " " * len(m.group()), markdown)
+    for m in [*curly, *_INLINE.finditer(rest)]:
+        text = _clean(markdown[m.start(1) : m.end(1)])
         if _words(text) >= MIN_WORDS:
             quotes.append(Quote(text, m.start() + offset, m.end() + offset, "inline"))
     for start, end, text in blocks:
