@@ -12,14 +12,11 @@ from lib.analysis.documents import Document
 from lib.analysis.labels import LabelError, cuad_folder, label_csv, sample_labels
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.analysis.scorecard import ModelRun, Scorecard, build_scorecard, summary_rows
-from lib.engine.provider_config import Provider
-from lib.runs import catalog
 from lib.runs.batch import (
     RUNNING,
     BatchRunner,
     BatchSettings,
     batch_records,
-    config_from_spec,
     model_key,
     model_label,
 )
@@ -194,15 +191,15 @@ if store is not None:
                     str(info.settings.get("source", "")), settings.batch_dirs
                 )
                 contracts = source_docs.documents if source_docs else documents
-                keys = {p.value: catalog.default_api_key(p, settings) for p in Provider}
-                keys.update({c.provider.value: c.api_key for c in configs if c.api_key})
+                # Keys typed this session, for the very model (and endpoint) they were typed for.
+                typed = {model_key(c): c.api_key for c in configs if c.api_key}
                 runner = RUNNING.add(
                     BatchRunner.resume(
                         batch_id=info.batch_id,
                         contracts=contracts,
                         settings=settings,
                         run_log=run_log,
-                        api_keys=keys,
+                        typed_keys=typed,
                     ).start()
                 )
                 state["pf_batch"] = runner.batch_id
@@ -249,7 +246,7 @@ if not records:
 
 st.subheader("Findings grid")
 labels = (
-    {model_key(config_from_spec(s)): model_label(config_from_spec(s)) for s in info.models}
+    {model_key(s): model_label(s) for s in info.models}
     if info is not None
     else state.get("pf_runner_models", {})
 )

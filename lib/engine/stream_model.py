@@ -16,11 +16,10 @@ output limit. Either way the run ends as an error of its own kind with the repor
 from __future__ import annotations
 
 import contextlib
-import importlib
 import threading
 import time
 from collections.abc import Iterator
-from types import ModuleType, TracebackType
+from types import TracebackType
 
 from lib.analysis.tokens import estimate_tokens
 from lib.engine.errors import BadResponse, CannotConnect, OutputLimit, ProviderError, TimedOut
@@ -36,27 +35,11 @@ from lib.engine.events import (
     Waiting,
 )
 from lib.engine.limits import RunLimits, output_message, wall_time_message
-from lib.engine.provider_config import (
-    DEFAULT_MAX_TOKENS,
-    DEFAULT_TEMPERATURE,
-    Provider,
-    ProviderConfig,
-)
+from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, ProviderConfig
+from lib.engine.providers.registry import spec_for
 from lib.engine.run_stats import RunStats, RunStatus
 
 RETRY_BACKOFF_S = 0.5
-
-_PROVIDER_MODULES = {
-    Provider.OLLAMA: "lib.engine.providers.ollama",
-    Provider.OPENAI: "lib.engine.providers.openai_compat",
-    Provider.ANTHROPIC: "lib.engine.providers.anthropic",
-    Provider.BUILTIN: "lib.engine.providers.builtin",
-    Provider.CLAUSE_FINDER: "lib.engine.providers.clause_finder",
-}
-
-
-def provider_module(provider: Provider) -> ModuleType:
-    return importlib.import_module(_PROVIDER_MODULES[provider])
 
 
 class ModelStream:
@@ -114,15 +97,15 @@ class ModelStream:
 
 
 def _events(config: ProviderConfig, request: ChatRequest, ctx: StreamContext) -> Iterator[Event]:
-    module = provider_module(config.provider)
+    stream_events = spec_for(config.provider).stream_events
     try:
-        yield from module.stream_events(config, request, ctx)
+        yield from stream_events(config, request, ctx)
     except CannotConnect:
         if ctx.responded or ctx.cancelled:
             raise
         if ctx.wait_cancelled(RETRY_BACKOFF_S):
             return
-        yield from module.stream_events(config, request, ctx)
+        yield from stream_events(config, request, ctx)
 
 
 def _stopped(stats: RunStats, ctx: StreamContext) -> ProviderError | None:
@@ -244,6 +227,6 @@ def stream_model(
 def list_models(config: ProviderConfig) -> list[str]:
     """Models the provider offers; raises `ProviderError` (e.g. `CannotConnect`) when it is down."""
     try:
-        return provider_module(config.provider).list_models(config)
+        return spec_for(config.provider).list_models(config)
     except ProviderError as exc:
         raise exc.redacted(config.api_key) from None

@@ -24,36 +24,24 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from lib.analysis.documents import Document
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
-from lib.engine.provider_config import (
-    DEFAULT_MAX_TOKENS,
-    DEFAULT_TEMPERATURE,
-    PROVIDER_LABELS,
-    Provider,
-    ProviderConfig,
-)
+from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, ProviderConfig
+from lib.engine.providers.registry import spec_for
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream
 from lib.runs.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.runs.launch import RunRequest, prepare_run
+from lib.runs.model_choice import ChoiceError, resolve, stored_choice
 from lib.runs.records import RunRecord
 from lib.runs.run_log import RunLog
 
 log = logging.getLogger(__name__)
 
-# Requests in flight per endpoint unless the operator says otherwise (CRS_BATCH_CONCURRENCY).
-DEFAULT_CONCURRENCY: dict[Provider, int] = {
-    Provider.BUILTIN: 1,
-    Provider.OLLAMA: 1,
-    Provider.OPENAI: 2,
-    Provider.ANTHROPIC: 4,
-    Provider.CLAUSE_FINDER: 2,
-}
 MAX_CONCURRENCY = 32
 PAGE = "batch"
 
@@ -83,13 +71,18 @@ class BatchSettings:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def model_key(config: ProviderConfig) -> str:
-    """Identifies a model within a batch: provider, model and endpoint (never the key)."""
-    return f"{config.provider.value}:{config.model}@{config.base_url}"
+def model_key(config: ProviderConfig | Mapping[str, Any]) -> str:
+    """Identifies a model within a batch: provider, model and endpoint (never the key); of a
+    config or of what the store kept of one (`model_spec`)."""
+    if isinstance(config, ProviderConfig):
+        return f"{config.provider.value}:{config.model}@{config.base_url}"
+    return f"{config['provider']}:{config['model']}@{config.get('base_url') or ''}"
 
 
-def model_label(config: ProviderConfig) -> str:
-    return f"{PROVIDER_LABELS[config.provider]} · {config.model}"
+def model_label(config: ProviderConfig | Mapping[str, Any]) -> str:
+    if isinstance(config, ProviderConfig):
+        return f"{spec_for(config.provider).label} · {config.model}"
+    return f"{spec_for(config['provider']).label} · {config['model']}"
 
 
 def model_spec(config: ProviderConfig) -> dict[str, Any]:
@@ -102,22 +95,12 @@ def model_spec(config: ProviderConfig) -> dict[str, Any]:
     }
 
 
-def config_from_spec(spec: Mapping[str, Any], api_key: str | None = None) -> ProviderConfig:
-    return ProviderConfig(
-        Provider(spec["provider"]),
-        str(spec["model"]),
-        str(spec.get("base_url") or ""),
-        api_key=api_key,
-        context_length=spec.get("context_length"),
-    )
-
-
 def concurrency_for(config: ProviderConfig, overrides: Mapping[str, int] | None = None) -> int:
-    """Requests in flight for this config's endpoint; the built-in model is always one."""
-    if config.provider is Provider.BUILTIN:
-        return 1
-    wanted = (overrides or {}).get(config.provider.value, DEFAULT_CONCURRENCY[config.provider])
-    return max(1, min(MAX_CONCURRENCY, int(wanted)))
+    """Requests in flight for this config's endpoint (CRS_BATCH_CONCURRENCY, else the provider's
+    default), never above the provider's own cap (the built-in model answers one at a time)."""
+    spec = spec_for(config.provider)
+    wanted = (overrides or {}).get(config.provider.value, spec.default_concurrency)
+    return max(1, min(spec.max_concurrency or MAX_CONCURRENCY, MAX_CONCURRENCY, int(wanted)))
 
 
 def unique_names(documents: Sequence[Document]) -> list[Document]:
@@ -246,6 +229,8 @@ class BatchRunner:
         self.store = BatchStore(run_log) if run_log is not None else None
         self.results: dict[tuple[str, str], ItemResult] = {}
         self._on_item = on_item
+        # Stored models a resume could not choose again, with the reason (model key → message).
+        self.refused: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._active: dict[tuple[str, str], ModelStream] = {}
@@ -304,7 +289,7 @@ class BatchRunner:
         contracts: Sequence[Document],
         settings: Settings,
         run_log: RunLog,
-        api_keys: Mapping[str, str | None] | None = None,
+        typed_keys: Mapping[str, str] | None = None,
         concurrency: Mapping[str, int] | None = None,
         on_item: Callable[[ItemResult], None] | None = None,
     ) -> BatchRunner:
@@ -312,17 +297,25 @@ class BatchRunner:
 
         `contracts` must hold the batch's contracts again (re-read from the sample or folder, or
         uploaded again); an item runs only when a contract of the same name and text is given.
-        `api_keys` per provider value, since keys are never stored.
+        Keys are never stored: each model is chosen again through `model_choice.resolve`, so its
+        endpoint must still be allowed and gets only the key configured for it now, or one typed
+        for it (`typed_keys` by model key). A model that cannot be chosen is left out, with the
+        reason in `refused`.
         """
         store = BatchStore(run_log)
         info = store.get(batch_id)
         if info is None:
             raise KeyError(f"no batch {batch_id}")
-        keys = api_keys or {}
-        configs = {}
+        typed = typed_keys or {}
+        configs: dict[str, ProviderConfig] = {}
+        refused: dict[str, str] = {}
         for spec in info.models:
-            config = config_from_spec(spec, keys.get(spec["provider"]))
-            configs[model_key(config)] = config
+            key = model_key(spec)
+            choice = replace(stored_choice(spec), typed_key=typed.get(key))
+            try:
+                configs[key] = resolve(choice, settings, probe=False)
+            except ChoiceError as exc:
+                refused[key] = exc.message
         documents = {d.name: d for d in unique_names(contracts)}
         items = [
             (item.contract, item.model_key)
@@ -333,9 +326,11 @@ class BatchRunner:
             and documents[item.contract].sha256 == item.contract_sha256
         ]
         store.set_status(batch_id, BatchStatus.RUNNING)
-        return cls(batch_id=batch_id, contracts=documents, configs=configs, items=items,
-                   batch_settings=BatchSettings.from_dict(info.settings), settings=settings,
-                   run_log=run_log, concurrency=concurrency, on_item=on_item)  # fmt: skip
+        runner = cls(batch_id=batch_id, contracts=documents, configs=configs, items=items,
+                     batch_settings=BatchSettings.from_dict(info.settings), settings=settings,
+                     run_log=run_log, concurrency=concurrency, on_item=on_item)  # fmt: skip
+        runner.refused = refused
+        return runner
 
     # ----------------------------------------------------------------------------- running
 

@@ -8,66 +8,27 @@ it (and the run log) when the run ends — however it ends, even if the page scr
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from lib.analysis.documents import Document
 from lib.analysis.grounding import GroundingTracker, contract_index, ground_report
-from lib.analysis.long_plan import LongPlan
-from lib.analysis.prompts import TEMPLATES, build_prompt
+from lib.analysis.long_plan import LongPlan, PlanError
+from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
+from lib.engine.errors import ContextTooLong
 from lib.engine.events import Source
-from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.provider_config import ProviderConfig
 from lib.engine.settings import Settings
-from lib.engine.stream_model import ModelStream, provider_module, stream_model
+from lib.engine.stream_model import ModelStream, stream_model
 from lib.runs.live import LiveRun
 from lib.runs.long_review import LongReview
 from lib.runs.pricing import estimate_cost
 from lib.runs.records import RunRecord, SessionHistory
 from lib.runs.run_log import RunLog
+from lib.runs.run_plan import automatic_plan
 
 log = logging.getLogger(__name__)
-CLAUDE_CONTEXT = 200_000
-
-
-def context_limit(config: ProviderConfig) -> int | None:
-    """The model's context where we know it before asking the server."""
-    if config.context_length:
-        return config.context_length
-    return CLAUDE_CONTEXT if config.provider is Provider.ANTHROPIC else None
-
-
-_detected: dict[tuple[str, str], int | None] = {}
-_detected_lock = threading.Lock()
-
-
-def model_context(config: ProviderConfig) -> int | None:
-    """`context_limit`, or for Ollama the model's own length from the server (asked once per
-    model): the most `num_ctx` will be sized to, so what a long contract must be planned for."""
-    known = context_limit(config)
-    if known is not None or config.provider is not Provider.OLLAMA:
-        return known
-    key = (config.base_url, config.model)
-    with _detected_lock:
-        if key in _detected:
-            return _detected[key]
-    ollama = provider_module(Provider.OLLAMA)
-    try:
-        with ollama.client_for(config) as client:
-            length = ollama.model_context_length(client, config)
-    except Exception:
-        log.warning("could not ask Ollama for the model's context length", exc_info=True)
-        return None
-    with _detected_lock:
-        _detected[key] = length
-    return length
-
-
-def long_review_allowed(config: ProviderConfig, fits: bool) -> bool:
-    """Claude's window holds most contracts whole, and one pass reads them best: section by
-    section only when the contract exceeds it. Local models may choose it by hand."""
-    return not fits or config.provider is not Provider.ANTHROPIC
 
 
 def save_upload(settings: Settings, name: str, data: bytes) -> None:
@@ -92,8 +53,27 @@ class RunRequest:
     temperature: float
     comparison_id: str | None = None
     batch_id: str | None = None
-    # A long review (`lib.analysis.long_plan`) instead of one pass.
+    # A long review chosen on the page; None lets `run_plan.automatic_plan` decide.
     plan: LongPlan | None = None
+    # Built once, with the request (kept by `dataclasses.replace`): the page previews, counts and
+    # plans for the very prompt that is sent (its contract tag is random per build).
+    built_prompt: Prompt | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.built_prompt is None:
+            prompt = build_prompt(
+                TEMPLATES[self.template_key],
+                self.document.text,
+                self.document.name,
+                instructions=self.instructions,
+                perspective=self.perspective,
+            )
+            object.__setattr__(self, "built_prompt", prompt)
+
+    @property
+    def prompt(self) -> Prompt:
+        assert self.built_prompt is not None  # set in __post_init__
+        return self.built_prompt
 
 
 @dataclass
@@ -117,14 +97,23 @@ def prepare_run(
     settings: Settings,
 ) -> PreparedRun:
     """The run's record (in the history and the log at once) and its stream, not yet read."""
-    r, document, config = request, request.document, request.config
-    prompt = build_prompt(
-        TEMPLATES[r.template_key],
-        document.text,
-        document.name,
-        instructions=r.instructions,
-        perspective=r.perspective,
-    )
+    r, document, config, prompt = request, request.document, request.config, request.prompt
+    plan, refusal = r.plan, None
+    if plan is None:
+        try:
+            plan = automatic_plan(
+                config,
+                document,
+                r.template_key,
+                prompt_tokens=prompt.estimated_tokens,
+                max_tokens=r.max_tokens,
+                instructions=r.instructions,
+                perspective=r.perspective,
+            )
+        except PlanError as exc:
+            refusal = ContextTooLong(
+                f"The contract does not fit the model, even section by section: {exc}"
+            )
     record = RunRecord(
         page=r.page,
         provider=config.provider.value,
@@ -138,8 +127,8 @@ def prepare_run(
         comparison_id=r.comparison_id,
         batch_id=r.batch_id,
         contract_text=document.text if settings.store_contract_text else None,
-        strategy=r.plan.strategy.value if r.plan else None,
-        parts=r.plan.model_calls if r.plan else None,
+        strategy=plan.strategy.value if plan else None,
+        parts=plan.model_calls if plan else None,
         text_source=document.text_source,
     )
     if history is not None:
@@ -147,8 +136,8 @@ def prepare_run(
     _write(run_log, record)
     source = Source(document.name, document.text, r.template_key, document.page_starts)
     stream: ModelStream | LongReview
-    if r.plan is not None:
-        stream = LongReview(config, r.plan, temperature=r.temperature)
+    if plan is not None:
+        stream = LongReview(config, plan, temperature=r.temperature)
     else:
         stream = stream_model(
             config,
@@ -159,6 +148,8 @@ def prepare_run(
             source=source,
             limits=settings.run_limits,
         )
+        if refusal is not None:
+            stream.refuse(refusal)
 
     def finish() -> None:
         stats = stream.stats

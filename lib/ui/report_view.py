@@ -13,8 +13,7 @@ from lib.analysis.grounding import (
     ground_report,
 )
 from lib.engine.errors import ERROR_TITLES, ErrorKind
-from lib.engine.provider_config import Provider
-from lib.engine.providers import clause_finder
+from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
 from lib.runs.records import RunRecord
@@ -36,10 +35,9 @@ def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
         row = figures[start : start + per_row]
         for column, (name, value) in zip(st.columns(per_row), row, strict=False):
             column.metric(name, value)
-    notes = [f"Token counts {counts}."]
-    if record.provider == Provider.CLAUSE_FINDER.value:
-        notes = [clause_finder.NO_MODEL_NOTE]
-    if record.provider == Provider.ANTHROPIC.value:
+    spec = find_spec(record.provider)
+    notes = [(spec and spec.run_note) or f"Token counts {counts}."]
+    if spec is not None and spec.prices is not None:
         cost = "unknown price" if record.cost_usd is None else f"${record.cost_usd:.4f}"
         notes.append(f"Estimated cost: {cost}.")
     elif record.cost_usd == 0.0:

@@ -30,10 +30,19 @@ from lib.engine.errors import (
     error_for_status,
 )
 from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
-from lib.engine.provider_config import ProviderConfig
+from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import tls_context
+from lib.engine.providers.spec import ProviderSpec
 
 SERVICE = "Claude"
+CONTEXT_WINDOW = 200_000
+# Anthropic's published list prices, USD per million tokens (input, output), by the family word
+# in the model id; operators override them in `.streamlit/secrets.toml` (`[prices."<prefix>"]`).
+FAMILY_PRICES: dict[str, tuple[float, float]] = {
+    "opus": (5.0, 25.0),
+    "sonnet": (3.0, 15.0),
+    "haiku": (1.0, 5.0),
+}
 HINTS = Hints(
     service=SERVICE,
     connect_fix="check the network connection or ANTHROPIC_BASE_URL",
@@ -165,3 +174,27 @@ def list_models(config: ProviderConfig) -> list[str]:
         raise map_exception(exc, config, started=False) from None
     finally:
         client.close()
+
+
+def context_window(config: ProviderConfig) -> int | None:
+    return config.context_length or CONTEXT_WINDOW
+
+
+SPEC = ProviderSpec(
+    provider=Provider.ANTHROPIC,
+    label="Claude (Anthropic)",
+    fix="Set ANTHROPIC_API_KEY, add it to .streamlit/secrets.toml, or type a key below.",
+    stream_events=stream_events,
+    list_models=list_models,
+    endpoint_variable="ANTHROPIC_BASE_URL",
+    default_endpoint="https://api.anthropic.com",
+    key_variable="ANTHROPIC_API_KEY",
+    needs_key=True,
+    service="Anthropic (Claude)",
+    default_concurrency=4,
+    context_window=context_window,
+    # Its window holds most contracts whole, and one pass reads them best.
+    one_pass_preferred=True,
+    prices=FAMILY_PRICES,
+    default_rank=1,
+)

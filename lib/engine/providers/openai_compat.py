@@ -15,7 +15,7 @@ from httpx_sse import EventSource, SSEError
 
 from lib.engine.errors import BadResponse, Hints, StreamInterrupted, clip_detail
 from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
-from lib.engine.provider_config import ProviderConfig
+from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import (
     auth_headers,
     client_for,
@@ -24,7 +24,11 @@ from lib.engine.providers.http import (
     open_stream,
     status_error,
 )
+from lib.engine.providers.spec import ProviderSpec
 
+# Never the frame itself: an endpoint may be an internal service, and echoing what it answers
+# would let whoever chose the URL read that service through this one.
+NOT_OPENAI = "The server sent {what} — is this an OpenAI-compatible server?"
 HINTS = Hints(
     service="The OpenAI-compatible server",
     connect_fix="check the base URL (it usually ends in /v1) and that the server is running",
@@ -74,11 +78,9 @@ def parse_events(
         try:
             payload = json.loads(data)
         except ValueError:
-            raise BadResponse(
-                f"{HINTS.service} sent a frame that is not JSON: {data[:80]!r}"
-            ) from None
+            raise BadResponse(NOT_OPENAI.format(what="a frame that is not JSON")) from None
         if not isinstance(payload, dict):
-            raise BadResponse(f"{HINTS.service} sent an unexpected frame: {data[:80]!r}")
+            raise BadResponse(NOT_OPENAI.format(what="an unexpected frame"))
         if "error" in payload:
             raise _in_band_error(payload, config, ctx)
         usage = payload.get("usage")
@@ -124,3 +126,19 @@ def list_models(config: ProviderConfig) -> list[str]:
         )
     items = data.get("data", []) if isinstance(data, dict) else []
     return sorted(str(item["id"]) for item in items if isinstance(item, dict) and "id" in item)
+
+
+SPEC = ProviderSpec(
+    provider=Provider.OPENAI,
+    label="OpenAI-compatible server",
+    fix="Start the server and enter its base URL (ending in /v1), or set OPENAI_BASE_URL.",
+    stream_events=stream_events,
+    list_models=list_models,
+    endpoint_variable="OPENAI_BASE_URL",
+    key_variable="OPENAI_API_KEY",
+    needs_endpoint=True,
+    typed_endpoint=True,
+    url_placeholder="http://localhost:8080/v1",
+    default_concurrency=2,
+    default_rank=2,
+)
