@@ -61,7 +61,9 @@ def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypat
         upstream.default = Script(tokens=REPORT)
         before = len(upstream.streams())
         (out / "scorecard.json").unlink()
-        assert main(["resume", batch_id, *files, "--out", str(out), "--labels", f"csv:{labels}"]) == 0
+        assert (
+            main(["resume", batch_id, *files, "--out", str(out), "--labels", f"csv:{labels}"]) == 0
+        )
         assert len(upstream.streams()) - before == 1
         # The clause finder is one of the batch's models: its rows survive the resume too.
         runs = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
