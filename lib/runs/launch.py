@@ -8,12 +8,15 @@ it (and the run log) when the run ends — however it ends, even if the page scr
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from lib.analysis.documents import Document
-from lib.analysis.grounding import GroundingTracker, contract_index, ground_report
+from lib.analysis.grounding import Grounding, GroundingTracker, contract_index
+from lib.analysis.grounding.report import finish_grounding
 from lib.analysis.long_plan import LongPlan, PlanError
 from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
 from lib.engine.errors import ContextTooLong
@@ -29,6 +32,24 @@ from lib.runs.run_log import RunLog
 from lib.runs.run_plan import automatic_plan
 
 log = logging.getLogger(__name__)
+# The grounding of this process's latest finished runs, so a page shows the verdicts the run's
+# own tracker reached instead of checking every quote again.
+_RECENT_GROUNDING: OrderedDict[str, Grounding] = OrderedDict()
+_RECENT_LIMIT = 64
+_recent_lock = threading.Lock()
+
+
+def grounding_of(run_id: str) -> Grounding | None:
+    """The verdicts a run of this process reached as it streamed, while still remembered."""
+    with _recent_lock:
+        return _RECENT_GROUNDING.get(run_id)
+
+
+def _remember(run_id: str, grounding: Grounding) -> None:
+    with _recent_lock:
+        _RECENT_GROUNDING[run_id] = grounding
+        while len(_RECENT_GROUNDING) > _RECENT_LIMIT:
+            _RECENT_GROUNDING.popitem(last=False)
 
 
 def save_upload(settings: Settings, name: str, data: bytes) -> None:
@@ -87,6 +108,9 @@ class PreparedRun:
     record: RunRecord
     stream: ModelStream | LongReview
     finish: Callable[[], None]
+    # Checks the report's quotes as it streams (fed by whoever draws it); its verdicts are the
+    # run's, completed and counted by `finish`.
+    tracker: GroundingTracker
 
 
 def prepare_run(
@@ -151,6 +175,10 @@ def prepare_run(
         if refusal is not None:
             stream.refuse(refusal)
 
+    tracker = GroundingTracker(
+        contract_index(document.text, document.page_starts), ocr=document.from_ocr
+    )
+
     def finish() -> None:
         stats = stream.stats
         cost = estimate_cost(
@@ -162,13 +190,12 @@ def prepare_run(
         )
         record.update_from(stats, cost)
         if record.report:
-            grounding = ground_report(
-                record.report, document.text, document.page_starts, ocr=document.from_ocr
-            )
+            grounding = finish_grounding(tracker, record.report, document.text)
             record.set_grounding(grounding.counts)
+            _remember(record.run_id, grounding)
         _write(run_log, record)
 
-    return PreparedRun(record, stream, finish)
+    return PreparedRun(record, stream, finish, tracker)
 
 
 def launch(
@@ -179,17 +206,13 @@ def launch(
     settings: Settings,
     notify: Callable[[], None] | None = None,
 ) -> tuple[RunRecord, LiveRun]:
-    """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), and a tracker
-    checking its quotes as they are drawn."""
+    """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), with the run's
+    tracker checking its quotes as they are drawn."""
     run = prepare_run(request, history=history, run_log=run_log, settings=settings)
-    document = request.document
-    tracker = GroundingTracker(
-        contract_index(document.text, document.page_starts), ocr=document.from_ocr
-    )
     live = LiveRun(
         run.stream,
         on_end=lambda _live: run.finish(),
-        tracker=tracker,
+        tracker=run.tracker,
         notify=notify,
         max_concurrent=settings.run_limits.max_concurrent_runs,
     )

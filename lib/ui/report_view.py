@@ -16,6 +16,7 @@ from lib.engine.errors import ERROR_TITLES, ErrorKind
 from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
+from lib.runs.launch import grounding_of
 from lib.runs.records import RunRecord
 from lib.ui.safe import hosts_in, label, md, show_markdown
 
@@ -84,6 +85,8 @@ def _grounding(record: RunRecord, contract: Document | None) -> Grounding | None
     text = _contract_text(record, contract)
     if not record.report or not text:
         return None
+    if (checked := grounding_of(record.run_id)) is not None:
+        return checked  # the run's own verdicts, reached as it streamed
     same = contract is not None and contract.sha256 == record.document_sha256
     page_starts = contract.page_starts if same and contract is not None else None
     return ground_report(record.report, text, page_starts, ocr=record.text_source is not None)
