@@ -42,9 +42,12 @@ def assert_nothing_over_the_limit(upstream: FakeUpstream) -> None:
     assert not [r for r in streams if r.over_limit]
 
 
-def test_a_batch_plans_a_long_contract_by_itself(small_model, contract, tmp_path):
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI])
+def test_a_batch_plans_a_long_contract_by_itself(small_model, contract, tmp_path, provider):
+    """Ollama says its model's context in /api/show, vLLM in its model list."""
     log = RunLog(tmp_path / "log.sqlite3")
-    config = ProviderConfig(Provider.OLLAMA, "llama3.2", small_model.url, read_timeout=30)
+    base = small_model.url + ("/v1" if provider is Provider.OPENAI else "")
+    config = ProviderConfig(provider, "llama3.2", base, read_timeout=30)
     runner = BatchRunner.create(
         name="long", contracts=[document_from_text(contract.text, "Franchise.txt")],
         configs=[config], batch_settings=BatchSettings(),

@@ -115,7 +115,7 @@ def stream_events(
             ) from None
 
 
-def list_models(config: ProviderConfig) -> list[str]:
+def _model_cards(config: ProviderConfig) -> list[dict[str, Any]]:
     with client_for(config) as client:
         data = get_json(
             client,
@@ -125,7 +125,28 @@ def list_models(config: ProviderConfig) -> list[str]:
             headers=auth_headers(config),
         )
     items = data.get("data", []) if isinstance(data, dict) else []
-    return sorted(str(item["id"]) for item in items if isinstance(item, dict) and "id" in item)
+    return [item for item in items if isinstance(item, dict) and "id" in item]
+
+
+def list_models(config: ProviderConfig) -> list[str]:
+    return sorted(str(item["id"]) for item in _model_cards(config))
+
+
+# Where servers say how long a model's context is in their model list: vLLM's `max_model_len`,
+# OpenRouter's `context_length`.
+CONTEXT_FIELDS = ("max_model_len", "context_length")
+
+
+def context_window(config: ProviderConfig) -> int | None:
+    """The configured window, else what the server's model list says of this model, if anything."""
+    if config.context_length:
+        return config.context_length
+    for card in _model_cards(config):
+        if card["id"] == config.model:
+            for name in CONTEXT_FIELDS:
+                if isinstance(card.get(name), int) and card[name] > 0:
+                    return int(card[name])
+    return None
 
 
 SPEC = ProviderSpec(
@@ -140,5 +161,6 @@ SPEC = ProviderSpec(
     typed_endpoint=True,
     url_placeholder="http://localhost:8080/v1",
     default_concurrency=2,
+    context_window=context_window,
     default_rank=2,
 )
