@@ -100,7 +100,10 @@ def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> Prov
     return _status_error(500, kind, detail, config)
 
 
-def _events(source: EventSource, config: ProviderConfig, ctx: StreamContext) -> Iterator[Event]:
+def parse_events(
+    source: EventSource, config: ProviderConfig, ctx: StreamContext
+) -> Iterator[Event]:
+    """Events of a Messages stream; a stream that ends before `message_stop` is interrupted."""
     stop_reason: str | None = None
     for sse in source.iter_sse():
         if sse.event in ("ping", "content_block_start", "content_block_stop") or not sse.data:
@@ -146,7 +149,7 @@ def stream_events(
             stream=True,
         ) as response:
             ctx.attach(response.http_response)
-            yield from _events(EventSource(response.http_response), config, ctx)
+            yield from parse_events(EventSource(response.http_response), config, ctx)
     except ProviderError:
         raise
     except SSEError:
