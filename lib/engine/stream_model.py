@@ -19,7 +19,7 @@ import contextlib
 import importlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from types import ModuleType, TracebackType
 
 from lib.analysis.tokens import estimate_tokens
@@ -103,7 +103,9 @@ class ModelStream:
             self._generator.close()
 
 
-def _events(config: ProviderConfig, request: ChatRequest, ctx: StreamContext) -> Iterator[Event]:
+def _events(
+    config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+) -> Generator[Event, None, None]:
     module = provider_module(config.provider)
     try:
         yield from module.stream_events(config, request, ctx)
@@ -153,7 +155,7 @@ def _run(
     stats: RunStats,
     ctx: StreamContext,
     limits: RunLimits,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """The run itself; a free function so the generator holds no reference to its ModelStream,
     which is then freed (and closes the connection) as soon as its last user drops it."""
     stats.started_at = time.monotonic()
@@ -223,6 +225,7 @@ def stream_model(
 def list_models(config: ProviderConfig) -> list[str]:
     """Models the provider offers; raises `ProviderError` (e.g. `CannotConnect`) when it is down."""
     try:
-        return provider_module(config.provider).list_models(config)
+        models: list[str] = provider_module(config.provider).list_models(config)
     except ProviderError as exc:
         raise exc.redacted(config.api_key) from None
+    return models

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import anthropic
 from httpx_sse import EventSource, SSEError
@@ -89,7 +90,7 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
     return BadResponse(f"{SERVICE} sent something unexpected ({name}).")
 
 
-def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> ProviderError:
+def _error_event(data: dict[str, Any], config: ProviderConfig, ctx: StreamContext) -> ProviderError:
     error = data.get("error") or {}
     kind = clip_detail(str(error.get("type", "error")), 40)
     detail = clip_detail(str(error.get("message", "unknown error")))
@@ -149,7 +150,10 @@ def stream_events(
             stream=True,
         ) as response:
             ctx.attach(response.http_response)
-            yield from parse_events(EventSource(response.http_response), config, ctx)
+            # httpx-sse is typed for httpx; the SDK's response comes from its httpx2 fork, which
+            # has the same streaming interface (headers, iter_bytes).
+            source = EventSource(response.http_response)  # type: ignore[arg-type]
+            yield from parse_events(source, config, ctx)
     except ProviderError:
         raise
     except SSEError:
