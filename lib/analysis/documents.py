@@ -145,7 +145,9 @@ def load_document(
         text, pages, warnings = _normalise(_read_text(data, filename)), None, []
     if not text.strip():
         raise DocumentError(f"“{filename}” contains no text.")
-    return Document(filename, text, kind, len(data), pages, warnings, page_starts, image_pages)
+    return Document(
+        filename, text, kind, len(data), pages, warnings, page_starts, tuple(image_pages)
+    )
 
 
 def image_page_warnings(image_pages: Sequence[int]) -> list[str]:

@@ -60,7 +60,8 @@ def _concurrency(value: Any) -> dict[str, int]:
     if isinstance(value, Mapping):
         pairs = [(str(k), v) for k, v in value.items()]
     else:
-        pairs = [tuple(p.split("=", 1)) for p in str(value or "").split(",") if "=" in p]
+        pieces = (p.partition("=") for p in str(value or "").split(","))
+        pairs = [(name, number) for name, equals, number in pieces if equals]
     out: dict[str, int] = {}
     for name, number in pairs:
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import anthropic
 from httpx_sse import EventSource, SSEError
@@ -98,7 +99,7 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
     return BadResponse(f"{SERVICE} sent something unexpected ({name}).")
 
 
-def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> ProviderError:
+def _error_event(data: dict[str, Any], config: ProviderConfig, ctx: StreamContext) -> ProviderError:
     error = data.get("error") or {}
     kind = clip_detail(str(error.get("type", "error")), 40)
     detail = clip_detail(str(error.get("message", "unknown error")))
@@ -109,7 +110,10 @@ def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> Prov
     return _status_error(500, kind, detail, config)
 
 
-def _events(source: EventSource, config: ProviderConfig, ctx: StreamContext) -> Iterator[Event]:
+def parse_events(
+    source: EventSource, config: ProviderConfig, ctx: StreamContext
+) -> Iterator[Event]:
+    """Events of a Messages stream; a stream that ends before `message_stop` is interrupted."""
     stop_reason: str | None = None
     for sse in source.iter_sse():
         if sse.event in ("ping", "content_block_start", "content_block_stop") or not sse.data:
@@ -155,7 +159,10 @@ def stream_events(
             stream=True,
         ) as response:
             ctx.attach(response.http_response)
-            yield from _events(EventSource(response.http_response), config, ctx)
+            # httpx-sse is typed for httpx; the SDK's response comes from its httpx2 fork, which
+            # has the same streaming interface (headers, iter_bytes).
+            source = EventSource(response.http_response)  # type: ignore[arg-type]
+            yield from parse_events(source, config, ctx)
     except ProviderError:
         raise
     except SSEError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from lib.engine.builtin_server import MODEL_ALIAS, MODEL_LABEL, shared_server
 from lib.engine.events import ChatRequest, Event, StreamContext, Waiting
@@ -31,7 +31,7 @@ def gemma_request(request: ChatRequest) -> ChatRequest:
     return dataclasses.replace(request, system="", user=f"{request.system}\n\n{request.user}")
 
 
-def _wait_for_turn(ctx: StreamContext) -> Iterator[Waiting]:
+def _wait_for_turn(ctx: StreamContext) -> Generator[Waiting, None, bool]:
     """Queue behind a running generation (the server would cut it off); True once it is ours."""
     if _generation.acquire(blocking=False):
         return True
