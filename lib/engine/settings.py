@@ -24,7 +24,9 @@ from typing import Any
 from lib.engine.limits import (
     DEFAULT_MAX_CONCURRENT_RUNS,
     DEFAULT_MAX_OUTPUT_CHARS,
+    DEFAULT_MAX_PARSE_CHILDREN,
     DEFAULT_MAX_RUN_SECONDS,
+    DEFAULT_OCR_MAX_SECONDS,
     RunLimits,
 )
 from lib.engine.provider_config import BUILTIN_CONTEXT_LENGTH, DEFAULT_READ_TIMEOUT, Provider
@@ -82,6 +84,25 @@ def _split_prefix(entry: str) -> tuple[Provider | None, str]:
     return None, entry
 
 
+def _cap(value: Any, default: float) -> float:
+    """A ceiling: a number, 0 (or less) for none; anything else the default."""
+    try:
+        return float(value) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        return default
+
+
+def max_parse_children(env: Mapping[str, str]) -> int:
+    """CRS_MAX_PARSES: document-reader children at once in the process (0: no cap). Read here
+    for `load_settings` and for the document sandbox, whose limits come from the environment."""
+    return int(_cap(env.get("CRS_MAX_PARSES"), DEFAULT_MAX_PARSE_CHILDREN))
+
+
+def ocr_max_seconds(env: Mapping[str, str]) -> float:
+    """CRS_OCR_MAX_SECONDS: the longest one OCR run may hold the OCR reader (0: no cap)."""
+    return _cap(env.get("CRS_OCR_MAX_SECONDS"), DEFAULT_OCR_MAX_SECONDS)
+
+
 def listens_beyond_loopback(address: str | None) -> bool:
     """Streamlit's `server.address`: unset or empty means every interface."""
     address = (address or "").strip().strip("[]")
@@ -124,6 +145,9 @@ class Settings:
     admins: frozenset[str] = frozenset()
     # Without any identity, let every session of a served app see every run.
     shared_log: bool = False
+    # Document-reader children at once, and one OCR run's hold on the OCR reader (0: no cap).
+    max_parse_children: int = DEFAULT_MAX_PARSE_CHILDREN
+    ocr_max_seconds: float = DEFAULT_OCR_MAX_SECONDS
 
     @property
     def listens_beyond_loopback(self) -> bool:
@@ -218,4 +242,6 @@ def load_settings(
             name.strip().lower() for name in str(get("CRS_ADMINS", "")).split(",") if name.strip()
         ),
         shared_log=_switch(get("CRS_SHARED_LOG"), default=False),
+        max_parse_children=max_parse_children(env),
+        ocr_max_seconds=ocr_max_seconds(env),
     )
