@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.runs import portfolio_session as session
 from lib.runs.batch_store import BatchStore
-from lib.runs.portfolio import grid_runs
 from lib.ui import portfolio_sections as sections
 from lib.ui.page import current_settings, shared_run_log
 
@@ -32,14 +30,8 @@ runner = sections.run_controls(documents, choice, settings, run_log)
 if store is not None and run_log is not None:
     sections.unfinished(store, documents, choice.configs, settings, run_log)
 
-info = sections.shown_batch(store)
-records = session.shown_records(info, run_log, runner)
-if not records:
-    st.info("Run a batch to see its grid here.", icon=":material/grid_view:")
+shown = sections.shown(store, runner, run_log, settings, choice.batch_settings.template_key)
+if shown is None:
     st.stop()
-labels = session.model_labels(info, st.session_state.get("pf_runner_models", {}))
-runs = grid_runs(records, labels)
-texts = session.contract_texts(info, settings, st.session_state.get("pf_documents", {}))
-template_key = session.shown_template(info, choice.batch_settings.template_key)
-sections.findings(runs, template_key, texts)
-sections.scorecard(info, runs, texts, settings, store)
+sections.findings(shown.runs, shown.template_key, shown.texts)
+sections.scorecard(shown.info, shown.runs, shown.texts, settings, store)

@@ -17,19 +17,22 @@ from lib.runs import batch_sources
 from lib.runs.batch import BatchRunner, BatchSettings
 from lib.runs.batch_sources import ReadCache, folder_contracts, read_files
 from lib.runs.document_sandbox import ReaderBusy, Sandbox, UploadCache, read_upload
+from lib.runs.document_sandbox import limits_from_env as sandbox_limits
 from lib.runs.launch import RunRequest, launch
 from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.ocr_job import OcrJob, OcrLimits
+from lib.runs.ocr_job import limits_from_env as ocr_limits
 from lib.runs.records import SessionHistory
 
 HANGING = ("-c", "import time; time.sleep(60)")
 
 
-def test_the_settings_have_stated_defaults_and_operator_overrides():
-    default = load_settings({})
-    assert (default.max_parse_children, default.ocr_max_seconds) == (4, 600.0)
-    chosen = load_settings({"CRS_MAX_PARSES": "2", "CRS_OCR_MAX_SECONDS": "120"})
-    assert (chosen.max_parse_children, chosen.ocr_max_seconds) == (2, 120.0)
+def test_the_bounds_have_stated_defaults_and_operator_overrides():
+    _, box = sandbox_limits({})
+    assert (box.max_children, ocr_limits({}).max_seconds) == (4, 600.0)
+    chosen = {"CRS_MAX_PARSES": "2", "CRS_OCR_MAX_SECONDS": "120"}
+    assert (sandbox_limits(chosen)[1].max_children, ocr_limits(chosen).max_seconds) == (2, 120.0)
+    assert ocr_limits({"CRS_OCR_MAX_SECONDS": "junk"}).max_seconds == 600.0
 
 
 def test_a_reader_child_one_over_the_cap_is_refused_and_not_remembered():

@@ -93,13 +93,14 @@ def _cap(value: Any, default: float) -> float:
 
 
 def max_parse_children(env: Mapping[str, str]) -> int:
-    """CRS_MAX_PARSES: document-reader children at once in the process (0: no cap). Read here
-    for `load_settings` and for the document sandbox, whose limits come from the environment."""
+    """CRS_MAX_PARSES: document-reader children at once in the process (0: no cap). For the
+    document sandbox, whose limits come from the environment like the other reader limits."""
     return int(_cap(env.get("CRS_MAX_PARSES"), DEFAULT_MAX_PARSE_CHILDREN))
 
 
 def ocr_max_seconds(env: Mapping[str, str]) -> float:
-    """CRS_OCR_MAX_SECONDS: the longest one OCR run may hold the OCR reader (0: no cap)."""
+    """CRS_OCR_MAX_SECONDS: the longest one OCR run may hold the OCR reader (0: no cap); for the
+    OCR job's limits, which come from the environment."""
     return _cap(env.get("CRS_OCR_MAX_SECONDS"), DEFAULT_OCR_MAX_SECONDS)
 
 
@@ -145,9 +146,6 @@ class Settings:
     admins: frozenset[str] = frozenset()
     # Without any identity, let every session of a served app see every run.
     shared_log: bool = False
-    # Document-reader children at once, and one OCR run's hold on the OCR reader (0: no cap).
-    max_parse_children: int = DEFAULT_MAX_PARSE_CHILDREN
-    ocr_max_seconds: float = DEFAULT_OCR_MAX_SECONDS
 
     @property
     def listens_beyond_loopback(self) -> bool:
@@ -242,6 +240,4 @@ def load_settings(
             name.strip().lower() for name in str(get("CRS_ADMINS", "")).split(",") if name.strip()
         ),
         shared_log=_switch(get("CRS_SHARED_LOG"), default=False),
-        max_parse_children=max_parse_children(env),
-        ocr_max_seconds=ocr_max_seconds(env),
     )

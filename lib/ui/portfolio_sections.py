@@ -43,6 +43,7 @@ from lib.runs.portfolio import (
     filter_grid,
     grid_csv,
     grid_frame,
+    grid_runs,
     grid_xlsx,
     passage,
     sort_grid,
@@ -62,6 +63,8 @@ from lib.ui.report_view import report_view
 from lib.ui.safe import label
 
 BATCH_KEY = "pf_batch"
+DOCUMENTS_KEY = "pf_documents"  # name → text of the contracts chosen in this session
+MODELS_KEY = "pf_runner_models"  # model key → label of the batch this session started
 
 
 def _cache(key: str) -> ReadCache:
@@ -111,7 +114,7 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
             _left_out(loaded)
         except OSError as exc:
             st.error(label(str(exc)))
-    st.session_state["pf_documents"] = {d.name: d.text for d in documents}
+    st.session_state[DOCUMENTS_KEY] = {d.name: d.text for d in documents}
     return documents, source
 
 
@@ -173,7 +176,7 @@ def run_controls(
                 documents, choice.configs, choice.batch_settings, settings, run_log
             )
             state[BATCH_KEY] = runner.batch_id
-            state["pf_runner_models"] = {model_key(c): model_label(c) for c in choice.configs}
+            state[MODELS_KEY] = {model_key(c): model_label(c) for c in choice.configs}
     if runner is not None:
         progress_fragment(runner, "pf")
         failures = runner.failures()
@@ -228,6 +231,39 @@ def shown_batch(store: BatchStore | None) -> BatchInfo | None:
         format_func=names.get,
     )  # fmt: skip
     return next(b for b in batches if b.batch_id == chosen)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The batch on screen: its runs for the grid, its contracts' texts, its template."""
+
+    info: BatchInfo | None
+    runs: list[GridRun]
+    texts: dict[str, str]
+    template_key: str
+
+
+def shown(
+    store: BatchStore | None,
+    runner: BatchRunner | None,
+    run_log: RunLog | None,
+    settings: Settings,
+    template_key: str,
+) -> Shown | None:
+    """The stored batch picked (or this session's), or None with a hint when there is none."""
+    state = st.session_state
+    info = shown_batch(store)
+    records = session.shown_records(info, run_log, runner)
+    if not records:
+        st.info("Run a batch to see its grid here.", icon=":material/grid_view:")
+        return None
+    names = session.model_labels(info, state.get(MODELS_KEY, {}))
+    return Shown(
+        info,
+        grid_runs(records, names),
+        session.contract_texts(info, settings, state.get(DOCUMENTS_KEY, {})),
+        session.shown_template(info, template_key),
+    )
 
 
 def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> None:
