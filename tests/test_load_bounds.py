@@ -13,7 +13,7 @@ from lib.analysis.documents import Document, DocumentError
 from lib.engine.limits import RunLimits
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import load_settings
-from lib.runs import batch_sources
+from lib.runs import batch_sources, document_sandbox
 from lib.runs.batch import BatchRunner, BatchSettings
 from lib.runs.batch_sources import ReadCache, folder_contracts, read_files
 from lib.runs.document_sandbox import ReaderBusy, Sandbox, UploadCache, read_upload
@@ -40,13 +40,13 @@ def test_a_reader_child_one_over_the_cap_is_refused_and_not_remembered():
 
     def hold() -> None:
         with pytest.raises(DocumentError, match="took longer"):
-            read_upload(b"x", "slow.txt", sandbox=Sandbox(seconds=3, max_children=1),
+            read_upload(b"x", "slow.txt", sandbox=Sandbox(seconds=5, max_children=1),
                         worker=HANGING)  # fmt: skip
 
     holder = threading.Thread(target=hold)
     holder.start()
     deadline = time.monotonic() + 10
-    while batch_sources_children() == 0 and time.monotonic() < deadline:
+    while reading_now() == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
     cache = UploadCache()
     with pytest.raises(ReaderBusy, match="CRS_MAX_PARSES"):
@@ -57,9 +57,8 @@ def test_a_reader_child_one_over_the_cap_is_refused_and_not_remembered():
     assert document.text == "text"
 
 
-def batch_sources_children() -> int:
-    from lib.runs import document_sandbox
-
+def reading_now() -> int:
+    """Reader children running in this process now."""
     return document_sandbox._CHILDREN.count
 
 
@@ -117,7 +116,7 @@ def test_the_ocr_reader_is_held_at_most_its_limit_and_then_passed_on():
 
 def test_batch_workers_count_against_the_run_cap_and_a_review_one_over_is_refused():
     with FakeUpstream() as upstream:
-        upstream.default = Script(tokens=[f" t{i}" for i in range(40)], delay=0.05)
+        upstream.default = Script(tokens=[f" t{i}" for i in range(100)], delay=0.05)
         settings = load_settings({"OPENAI_BASE_URL": upstream.url + "/v1"})
         settings = type(settings)(
             **{**settings.__dict__, "run_limits": RunLimits(max_concurrent_runs=2)}
@@ -130,9 +129,10 @@ def test_batch_workers_count_against_the_run_cap_and_a_review_one_over_is_refuse
             concurrency={"openai": 4},
         ).start()  # fmt: skip
         deadline = time.monotonic() + 20
-        while STREAMS_IN_FLIGHT.count < 2 and time.monotonic() < deadline:
+        while runner.progress().waiting < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         progress = runner.progress()
+        assert STREAMS_IN_FLIGHT.count == 2
         assert progress.waiting == 2 and "2 waiting" in progress.line()
         # A review asked for now is the run one over the cap: refused, saying which setting.
         _, live = launch(
