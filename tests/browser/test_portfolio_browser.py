@@ -125,15 +125,19 @@ def test_an_opened_cell_fetches_nothing_the_model_wrote(page, streamlit_app, ups
     url = streamlit_app(OLLAMA_HOST=upstream.url)
     open_portfolio(page, url)
     page.locator(".st-key-pf_run button").click()
-    page.get_by_text("Findings grid").wait_for(timeout=60_000)
+    # The batch has ended and the page has redrawn its grid for the finished batch.
+    page.get_by_text("5 of 5 runs").wait_for(timeout=60_000)
+    page.get_by_text("Findings grid").wait_for(timeout=30_000)
+    wait_idle(page)
     page.locator('[data-testid="glide-cell-7-0"]').first.wait_for(state="attached", timeout=15_000)
     grid = page.locator('[data-testid="stDataFrame"]').first
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 40, box["y"] + 35 + 17)
+    wait_idle(page)
     for _ in range(7):
         page.keyboard.press("ArrowRight")
-    page.get_by_text("Quote found in the contract:").wait_for(timeout=15_000)
+    page.get_by_text("Quote found in the contract:").wait_for(timeout=30_000)
     wait_idle(page)
     # Whatever images the passage holds have been asked for once the browser has them all.
     page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
