@@ -24,7 +24,9 @@ from typing import Any
 from lib.engine.limits import (
     DEFAULT_MAX_CONCURRENT_RUNS,
     DEFAULT_MAX_OUTPUT_CHARS,
+    DEFAULT_MAX_PARSE_CHILDREN,
     DEFAULT_MAX_RUN_SECONDS,
+    DEFAULT_OCR_MAX_SECONDS,
     RunLimits,
 )
 from lib.engine.provider_config import DEFAULT_READ_TIMEOUT, Provider
@@ -81,6 +83,26 @@ def _split_prefix(entry: str) -> tuple[Provider | None, str]:
     if sep and head.lower() in typed and not rest.startswith("//"):
         return typed[head.lower()], rest.strip().rstrip("/")
     return None, entry
+
+
+def _cap(value: Any, default: float) -> float:
+    """A ceiling: a number, 0 (or less) for none; anything else the default."""
+    try:
+        return float(value) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        return default
+
+
+def max_parse_children(env: Mapping[str, str]) -> int:
+    """CRS_MAX_PARSES: document-reader children at once in the process (0: no cap). For the
+    document sandbox, whose limits come from the environment like the other reader limits."""
+    return int(_cap(env.get("CRS_MAX_PARSES"), DEFAULT_MAX_PARSE_CHILDREN))
+
+
+def ocr_max_seconds(env: Mapping[str, str]) -> float:
+    """CRS_OCR_MAX_SECONDS: the longest one OCR run may hold the OCR reader (0: no cap); for the
+    OCR job's limits, which come from the environment."""
+    return _cap(env.get("CRS_OCR_MAX_SECONDS"), DEFAULT_OCR_MAX_SECONDS)
 
 
 def listens_beyond_loopback(address: str | None) -> bool:

@@ -12,7 +12,10 @@ run log the batch and each item's status are stored (`lib.runs.batch_store`) bef
 run, so `BatchRunner.resume` runs only what is not finished: nothing done is run (or billed) twice.
 
 Workers read the stream themselves rather than through `LiveRun`: nothing is drawn token by
-token, so batches take no share of the process's live render budget.
+token, so batches take no share of the process's live render budget. They do count against the
+process's cap on runs streaming at once (CRS_MAX_CONCURRENT_RUNS), as every review does: a worker
+waits for a free place before it starts its next item, so tabs × lanes never exceed the cap, and
+a review asked for while batches hold every place is refused with the usual message.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream
 from lib.runs.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.runs.launch import RunRequest, prepare_run
+from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.model_choice import ChoiceError, resolve, stored_choice
 from lib.runs.records import RunRecord
 from lib.runs.run_log import RunLog
@@ -126,6 +130,8 @@ class Progress:
     running: int
     elapsed_s: float
     eta_s: float | None
+    # Workers waiting for a free place under the process's cap on runs at once.
+    waiting: int = 0
 
     @property
     def finished(self) -> int:
@@ -148,6 +154,8 @@ class Progress:
             parts.append(f"{self.cancelled} stopped")
         if self.running:
             parts.append(f"{self.running} running")
+        if self.waiting:
+            parts.append(f"{self.waiting} waiting: the app runs as many reviews as it may at once")
         if self.eta_s is not None and self.finished < self.total:
             parts.append(f"about {format_duration(self.eta_s)} left")
         return " · ".join(parts)
@@ -236,6 +244,7 @@ class BatchRunner:
         self._active: dict[tuple[str, str], ModelStream] = {}
         self._threads: list[threading.Thread] = []
         self._workers = 0
+        self._waiting = 0
         self._started_at: float | None = None
         self._ended_at: float | None = None
         overrides = concurrency if concurrency is not None else settings.batch_concurrency
@@ -359,13 +368,31 @@ class BatchRunner:
                     contract, key = lane.queue.get_nowait()
                 except queue.Empty:
                     return
-                self._run_item(lane, contract, key)
+                if not self._take_place():
+                    return  # stopped while waiting: the item stays pending for a resume
+                try:
+                    self._run_item(lane, contract, key)
+                finally:
+                    STREAMS_IN_FLIGHT.release()
         finally:
             with self._lock:
                 self._workers -= 1
                 last = self._workers == 0
             if last:
                 self._finish()
+
+    def _take_place(self) -> bool:
+        """A place under CRS_MAX_CONCURRENT_RUNS, waiting for one; False once stopped."""
+        limit = self.settings.run_limits.max_concurrent_runs
+        if STREAMS_IN_FLIGHT.admit(limit):
+            return True
+        with self._lock:
+            self._waiting += 1
+        try:
+            return STREAMS_IN_FLIGHT.wait_admit(limit, self._stop)
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
     def _run_item(self, lane: _Lane, contract: str, key: str) -> None:
         started = time.monotonic()
@@ -471,6 +498,7 @@ class BatchRunner:
         with self._lock:
             statuses = Counter(r.status for r in self.results.values())
             running = len(self._active)
+            waiting = self._waiting
             # Running items count as whole ones still to do: the estimate errs long, not short.
             lanes = {
                 k: (lane.left, lane.concurrency, list(lane.durations))
@@ -488,6 +516,7 @@ class BatchRunner:
             running=running,
             elapsed_s=elapsed,
             eta_s=estimate_eta(lanes, fallback),
+            waiting=waiting,
         )
 
     def failures(self) -> list[ItemResult]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from lib.analysis.documents import Document
 from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
-from lib.analysis.scorecard import ModelRun, Scorecard, build_scorecard, text_table
+from lib.analysis.scorecard import Scorecard, build_scorecard, text_table
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.registry import SPECS, spec_for
 from lib.engine.settings import Settings, load_settings
@@ -50,7 +50,14 @@ from lib.runs.batch_sources import (
 )
 from lib.runs.batch_store import BatchStore
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
-from lib.runs.portfolio import GridRun, grid_csv, grid_frame, grid_xlsx, results_frame
+from lib.runs.portfolio import (
+    GridRun,
+    grid_csv,
+    grid_frame,
+    grid_xlsx,
+    model_runs,
+    results_frame,
+)
 from lib.runs.records import RunRecord
 from lib.runs.run_log import RunLog, open_run_log
 
@@ -139,24 +146,6 @@ def run_with_progress(runner: BatchRunner) -> bool:
         progress = runner.progress()
         bar.update(task, completed=progress.finished, description=progress.line())
     return not runner.stopped
-
-
-def model_runs(records: Mapping[str, RunRecord], labels: LabelledSet) -> dict[str, ModelRun]:
-    """Runs keyed by the labelled contract each document matches."""
-    out = {}
-    for name, record in records.items():
-        labelled = labels.match(name)
-        if labelled is None:
-            continue
-        out[labelled] = ModelRun(
-            report=record.report,
-            ok=str(record.status) == "done",
-            cost_usd=record.cost_usd,
-            ttft_s=record.ttft_s,
-            tokens_per_s=record.tokens_per_s,
-            output_tokens=record.output_tokens,
-        )
-    return out
 
 
 def write_outputs(

@@ -8,11 +8,13 @@ it (and the run log) when the run ends — however it ends, even if the page scr
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from lib.analysis.documents import Document
 from lib.analysis.grounding import Grounding, GroundingTracker, contract_index
@@ -52,12 +54,25 @@ def _remember(run_id: str, grounding: Grounding) -> None:
             _RECENT_GROUNDING.popitem(last=False)
 
 
-def save_upload(settings: Settings, name: str, data: bytes) -> None:
-    """Keep a copy of an upload only where the operator asked for it."""
+def save_upload(settings: Settings, name: str, data: bytes) -> Path | None:
+    """Keep a copy of an upload only where the operator asked for it.
+
+    Every upload gets a file of its own under a random name (the original suffix kept), created
+    readable by this user only whatever the umask: two analysts uploading `contract.pdf` must not
+    overwrite or read each other's copy, and a name chosen by an uploader must not be guessable
+    or point the write elsewhere (`O_EXCL` refuses an existing file or link).
+    """
     if settings.upload_dir is None:
-        return
+        return None
     settings.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (settings.upload_dir / PurePath(name).name).write_bytes(data)
+    suffix = "".join(ch for ch in PurePath(name).suffix.lower() if ch.isalnum() or ch == ".")
+    path = settings.upload_dir / f"{secrets.token_urlsafe(24)}{suffix[:10]}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        os.fchmod(file.fileno(), 0o600)  # exactly 0600, whatever the umask took away
+        file.write(data)
+    return path
 
 
 @dataclass(frozen=True)
