@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -193,10 +194,20 @@ def test_progress_names_the_step_and_an_eta(fake_upstream, contract):
         plan_for(contract, Strategy.FOCUS),
         temperature=0,
     )
-    seen = set()
+    seen: list[str] = []
     for _ in review:
-        seen.add(review.stats.progress)
-    assert any(p and "Indemnity · call" in p and "left" in p for p in seen)
+        if review.stats.progress and review.stats.progress not in seen:
+            seen.append(review.stats.progress)
+    steps = [
+        re.fullmatch(r"(.+) · call (\d+) of (\d+)( · about \d+ (?:s|min)(?: \d+ s)? left)?", line)
+        for line in seen
+    ]
+    assert all(steps), seen
+    calls = review.stats.calls_done
+    assert [(int(m[2]), int(m[3])) for m in steps] == [(n, calls) for n in range(1, calls + 1)]
+    assert [bool(m[4]) for m in steps] == [False] + [True] * (calls - 1)  # an ETA once one call ran
+    labels = [m[1] for m in steps]
+    assert "Indemnity" in labels and labels[-1] == "Merged report" and len(set(labels)) == calls
     assert review.stats.progress is None and review.stats.status is RunStatus.DONE
 
 

@@ -8,7 +8,6 @@ what to install, where Tesseract is absent (CI sets CRS_REQUIRE_OCR=1 so it fail
 from __future__ import annotations
 
 import io
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -352,11 +351,8 @@ def test_a_level_page_is_left_alone() -> None:
 
 # Tesseract alone loses most of a page skewed by 3°; straightened first, it reads it.
 @pytest.mark.parametrize("how", [CLEAN, replace(NOISY, angle=3.0)], ids=["clean", "skewed-3"])
+@pytest.mark.usefixtures("ocr_engine")
 def test_tesseract_reads_a_scan_with_few_errors(how: Degradation) -> None:
-    if not ocr.ocr_available():
-        if os.environ.get("CRS_REQUIRE_OCR") == "1":
-            pytest.fail(ocr.ocr_status().message)
-        pytest.skip(ocr.ocr_status().message)
     page = scan(1, how)
     assert ocr.image_only_pages(page.pdf) == [1]
     result = ocr.ocr_pdf(page.pdf, dpi=200)

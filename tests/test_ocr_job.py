@@ -14,7 +14,7 @@ from lib.analysis import ocr
 from lib.analysis.documents import DocumentError, document_from_ocr
 from lib.runs.ocr_job import OcrJob, OcrLimits, limits_from_env, too_many_pages
 
-needs_engine = pytest.mark.skipif(not ocr.ocr_available(), reason=ocr.ocr_status().message)
+needs_engine = pytest.mark.usefixtures("ocr_engine")  # skips, or fails under CRS_REQUIRE_OCR=1
 # A child that reads its input, says it is on page 1, then hangs: Stop and the time limit must
 # end it.
 HANGING = (
