@@ -139,11 +139,12 @@ def test_stop_ends_every_running_request_and_resume_finishes(tmp_path, run_log):
             name="b", contracts=contracts(6), configs=[config],
             batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=run_log,
         ).start()  # fmt: skip
-        deadline = time.monotonic() + 10
-        while len(upstream.streams()) < 4 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (
+            len(upstream.streams()) < 4 or not all(r.tokens_sent for r in upstream.streams())
+        ):
             time.sleep(0.01)
-        time.sleep(0.1)
-        runner.stop()
+        runner.stop()  # four requests streaming, two contracts waiting
         assert runner.wait(5)
         open_streams = upstream.streams()
         assert len(open_streams) == 4, "Stop must not start new requests"

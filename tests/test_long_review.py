@@ -156,13 +156,18 @@ def test_stop_half_way_keeps_the_finished_parts_and_records_them(fake_upstream, 
         time.sleep(0.01)
     assert len(review.findings) >= 3
     live.cancel()
+    # Ending the run (checking its quotes, writing the log) may outlast cancel's short join on a
+    # busy machine: wait for the worker itself, generously.
+    deadline = time.monotonic() + 30
+    while not live.finished and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert live.finished and review.stats.status is RunStatus.CANCELLED
     finished = list(review.findings)
     assert len(finished) < len(plan.steps)
-    assert fake_upstream.wait_for_disconnect(2)
-    calls = len(fake_upstream.streams())
-    time.sleep(0.2)
-    assert len(fake_upstream.streams()) == calls  # nothing more is asked after Stop
+    assert fake_upstream.wait_for_disconnect(10)
+    # The review's thread has ended, so no call can start later: the server saw the finished
+    # parts and at most the one Stop cut short, nothing after.
+    assert len(fake_upstream.streams()) in (len(finished), len(finished) + 1)
     for step in plan.steps[: len(finished)]:
         assert f"## {step.label}\n### Indemnity — YELLOW\n note0" in record.report.replace(
             "\n\n", "\n"
