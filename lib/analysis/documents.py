@@ -224,7 +224,7 @@ def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], li
     """Each page's text, and the pages whose content is a picture (`ocr.picture_pages`)."""
     import pypdfium2 as pdfium
 
-    from lib.analysis.ocr import only_pictures, page_view, picture_pages
+    from lib.analysis.ocr import has_own_text, page_view, picture_pages
 
     try:
         pdf = pdfium.PdfDocument(data)
@@ -251,16 +251,17 @@ def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], li
             page.close()
     finally:
         pdf.close()
-    if only_pictures(views):
+    pictures = picture_pages(views)
+    if pictures and not has_own_text(views):
         pages = len(views)
         raise NeedsOcr(
             f"“{filename}” has no text layer — it is a scan of {pages} "
             f"page{'s' if pages != 1 else ''}, so only OCR can read it.",
             pages,
-            picture_pages(views),
+            pictures,
         )
     # Normalised per page, so the page offsets hold in the finished text.
-    return [_normalise(view.text).strip() for view in views], picture_pages(views)
+    return [_normalise(view.text).strip() for view in views], pictures
 
 
 def _check_zip(data: bytes, filename: str, limits: Limits) -> None:
