@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
 import pytest
 
 from devtools.fake_upstream import FakeUpstream, Script
-from devtools.sample_files import pdf_bytes
-from lib.analysis.documents import document_from_text
+from devtools.sample_files import image_pdf_bytes, pdf_bytes, with_image_pages
+from lib.analysis.documents import document_from_text, load_document
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings, load_settings
 from lib.runs.batch import (
@@ -206,6 +207,14 @@ def test_duplicate_names_are_kept_apart():
         [document_from_text("a", name="x.pdf"), document_from_text("b", name="x.pdf")]
     )
     assert [d.name for d in docs] == ["x.pdf", "x.pdf (2)"]
+
+
+def test_a_renamed_duplicate_keeps_its_pages_and_picture_pages():
+    pages = ["Clause one: the Supplier shall deliver.", "Clause two: the Customer shall pay."]
+    scanned = load_document(with_image_pages(pdf_bytes(pages), image_pdf_bytes(), [2]), "x.pdf")
+    first, second = unique_names([scanned, scanned])
+    assert second.name == "x.pdf (2)" and second.image_pages == (2,)
+    assert second == dataclasses.replace(first, name="x.pdf (2)")
 
 
 def test_a_broken_callback_does_not_stop_the_batch(tmp_path):
