@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 from httpx_sse import EventSource, SSEError
 
 from lib.engine.errors import (
@@ -35,6 +34,9 @@ from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import tls_context
 from lib.engine.providers.spec import ProviderSpec
 
+if TYPE_CHECKING:
+    import anthropic
+
 SERVICE = "Claude"
 CONTEXT_WINDOW = 200_000
 # Anthropic's published list prices, USD per million tokens (input, output), by the family word
@@ -53,6 +55,10 @@ HINTS = Hints(
 
 
 def client_for(config: ProviderConfig) -> anthropic.Anthropic:
+    # The SDK is imported when Claude is first used: it takes most of a second, and every front
+    # end reads the provider registry at start.
+    import anthropic
+
     if not config.api_key:
         raise AuthFailed(
             "No Anthropic API key is set — set ANTHROPIC_API_KEY, add it to "
@@ -80,6 +86,8 @@ def _status_error(status: int, kind: str, detail: str, config: ProviderConfig) -
 
 
 def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> ProviderError:
+    import anthropic
+
     if isinstance(exc, anthropic.APIStatusError):
         return map_status_error(exc, config)
     if isinstance(exc, anthropic.APITimeoutError):
