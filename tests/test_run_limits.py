@@ -9,6 +9,7 @@ import csv
 import io
 import time
 
+import anthropic
 import pandas as pd
 import pytest
 
@@ -16,7 +17,6 @@ from devtools.fake_upstream import Script
 from lib.engine.errors import ErrorKind, ProviderError
 from lib.engine.limits import RunLimits
 from lib.engine.provider_config import Provider, ProviderConfig
-from lib.engine.providers import anthropic  # the SDK's cold import (3 s) is not ours to time
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import load_settings
 from lib.engine.stream_model import stream_model
