@@ -44,6 +44,8 @@ LOOPBACK_ADDRESSES = {"127.0.0.1", "::1", "localhost"}
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 # The header an authenticating proxy adds with `CRS_PROXY_SECRET`, overwriting any a client sent.
 PROXY_SECRET_HEADER = "X-CRS-Proxy-Secret"
+# Anything shorter could be guessed by a local process trying values against the loopback port.
+MIN_SECRET_CHARS = 32
 # Headers a reverse proxy adds: a request carrying one came through a proxy, so from anyone who
 # reaches it, whatever address the app listens on.
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
@@ -237,6 +239,12 @@ class Settings:
     @property
     def identity_problem(self) -> str | None:
         """Why a configured user header cannot be believed from anyone, or None."""
+        secret = self.proxy_secret
+        if secret is not None and (len(secret) < MIN_SECRET_CHARS or "change-me" in secret.lower()):
+            return (
+                f"CRS_PROXY_SECRET must be a long random value (at least {MIN_SECRET_CHARS}"
+                " characters, e.g. `openssl rand -hex 32`), the same in the proxy's configuration."
+            )
         if self.user_header and not self.trusts_a_proxy:
             return (
                 f"CRS_USER_HEADER={self.user_header} is set, but nothing tells the proxy's requests"

@@ -55,6 +55,9 @@ def documents(response: httpx.Response) -> list[str]:
         ({"CRS_DATABASE_URL": "postgresql://crs@db/crs"}, "127.0.0.1"),
         ({"CRS_LOCK_ENDPOINTS": "1"}, "127.0.0.1"),  # behind a proxy on this machine
         ({"CRS_USER_HEADER": "X-Forwarded-User"}, "127.0.0.1"),  # nothing vouches for it
+        # The deploy example's placeholder (or any short secret) is no secret.
+        ({**PROXY, "CRS_PROXY_SECRET": "CHANGE-ME-to-the-value-of-CRS_PROXY_SECRET"}, "127.0.0.1"),
+        ({**PROXY, "CRS_PROXY_SECRET": "short"}, "127.0.0.1"),
     ],
 )
 def test_a_team_api_will_not_start_without_naming_its_callers(env, listen):
