@@ -132,6 +132,11 @@ def _networks(value: Any) -> tuple[ProxyNetwork, ...]:
         raise ValueError(f"CRS_TRUSTED_PROXIES: {exc}") from None
 
 
+def _covers_loopback(network: ProxyNetwork) -> bool:
+    loopback = ipaddress.ip_network("127.0.0.0/8" if network.version == 4 else "::1/128")
+    return network.overlaps(loopback)  # type: ignore[arg-type]
+
+
 def _host_names(value: Any) -> tuple[str, ...]:
     return tuple(item.lower() for item in _endpoint_list(value))
 
@@ -244,6 +249,11 @@ class Settings:
             return (
                 f"CRS_PROXY_SECRET must be a long random value (at least {MIN_SECRET_CHARS}"
                 " characters, e.g. `openssl rand -hex 32`), the same in the proxy's configuration."
+            )
+        if any(_covers_loopback(network) for network in self.trusted_proxies):
+            return (
+                "CRS_TRUSTED_PROXIES must not include loopback addresses: every process on this"
+                " machine connects from them. A proxy on this machine sends CRS_PROXY_SECRET."
             )
         if self.user_header and not self.trusts_a_proxy:
             return (

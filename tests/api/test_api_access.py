@@ -58,11 +58,14 @@ def documents(response: httpx.Response) -> list[str]:
         # The deploy example's placeholder (or any short secret) is no secret.
         ({**PROXY, "CRS_PROXY_SECRET": "CHANGE-ME-to-the-value-of-CRS_PROXY_SECRET"}, "127.0.0.1"),
         ({**PROXY, "CRS_PROXY_SECRET": "short"}, "127.0.0.1"),
+        # Every local process comes from loopback: no address there vouches for anyone.
+        ({"CRS_USER_HEADER": "X-Forwarded-User", "CRS_TRUSTED_PROXIES": "127.0.0.1"}, "127.0.0.1"),
+        ({"CRS_USER_HEADER": "X-Forwarded-User", "CRS_TRUSTED_PROXIES": "::/0"}, "127.0.0.1"),
     ],
 )
 def test_a_team_api_will_not_start_without_naming_its_callers(env, listen):
     config = api_config({"API_HOST": listen, **env})
-    with pytest.raises(ConfigError, match=r"CRS_API_TOKENS|CRS_PROXY_SECRET"):
+    with pytest.raises(ConfigError, match=r"CRS_API_TOKENS|CRS_PROXY_SECRET|CRS_TRUSTED_PROXIES"):
         config.check(load_settings(env, listen_address=listen))
 
 
