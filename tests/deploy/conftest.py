@@ -1,8 +1,9 @@
 """The shipped `deploy/` example on a real nginx (Debian's `nginx-light`), in front of the app and
 the API, with a stand-in for the authenticating proxy.
 
-Without nginx the tests are skipped locally; CI sets CRS_REQUIRE_NGINX=1 so a missing nginx fails.
-The browser fixtures are the browser tests' own.
+Without nginx (or Debian's Chromium) the tests are skipped locally; CI sets CRS_REQUIRE_NGINX=1
+and CRS_REQUIRE_BROWSER=1 so a missing one fails. The app and model fixtures are the browser
+tests' own; Chromium is started by the test itself (see `review_in_chromium`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import shutil
 
 import pytest
 
-from tests.browser.conftest import browser, page, streamlit_app, upstream
+from devtools.chromium import CHROMIUM
+from tests.browser.conftest import streamlit_app, upstream
 
-__all__ = ["browser", "nginx_binary", "page", "streamlit_app", "upstream"]
+__all__ = ["nginx_binary", "streamlit_app", "upstream"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -25,6 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def nginx_binary() -> str:
+    """nginx's path; these tests need Chromium as well, so without either they skip (or fail)."""
     found = shutil.which("nginx") or next(
         (path for path in ("/usr/sbin/nginx",) if os.path.exists(path)), None
     )
@@ -32,4 +35,8 @@ def nginx_binary() -> str:
         if os.environ.get("CRS_REQUIRE_NGINX") == "1":
             pytest.fail("nginx is missing: install Debian's nginx-light package")
         pytest.skip("nginx is not installed")
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CRS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+        pytest.skip("Debian's chromium is not installed")
     return found

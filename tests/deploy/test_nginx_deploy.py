@@ -17,9 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 from devtools.api_server import ApiServer, free_port
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_upstream import Script
 from lib.runs.run_log import RunLog
 from tests.api.conftest import Stream, read_events
@@ -160,23 +161,46 @@ def nginx(nginx_binary, tmp_path, sign_in, streamlit_app, upstream) -> Iterator[
         api.__exit__()
 
 
+def review_in_chromium(url: str, tokens: list[str], upstream) -> None:
+    """One review at `url`, in a Playwright of its own on a thread of its own: sync Playwright
+    allows one per thread, and the browser tests' session-wide one may be running in this one."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
+                context = browser.new_context(
+                    ignore_https_errors=True, viewport={"width": 1400, "height": 1000}
+                )
+                page = context.new_page()
+                wait_for_app(page, url)
+                paste_contract(page, CONTRACT)
+                upstream.push(Script(tokens=tokens, delay=0.01))
+                page.locator(".st-key-review button").first.click()
+                expect(page.get_by_text(tokens[-1].strip())).to_be_visible(timeout=20_000)
+                expect(page.get_by_text("complete", exact=False).first).to_be_visible(
+                    timeout=10_000
+                )
+                browser.close()
+        except BaseException as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=run, name="chromium")
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the review in Chromium did not finish in 120 s"
+    if failures:
+        raise failures[0]
+
+
 def test_the_shipped_config_passes_nginx_t_and_carries_a_review_and_an_sse_stream(
-    nginx, browser, upstream, tmp_path
+    nginx, upstream, tmp_path
 ):
     # One review in Chromium: Streamlit's WebSocket through nginx, the user named by the proxy.
-    context = browser.new_context(
-        ignore_https_errors=True, viewport={"width": 1400, "height": 1000}
-    )
-    page = context.new_page()
-    try:
-        wait_for_app(page, nginx.url)
-        paste_contract(page, CONTRACT)
-        upstream.push(Script(tokens=[f" tok{i}" for i in range(40)], delay=0.01))
-        page.locator(".st-key-review button").first.click()
-        expect(page.get_by_text("tok39")).to_be_visible(timeout=20_000)
-        expect(page.get_by_text("complete", exact=False).first).to_be_visible(timeout=10_000)
-    finally:
-        context.close()
+    review_in_chromium(nginx.url, [f" tok{i}" for i in range(40)], upstream)
 
     # One SSE stream through nginx to the API, the same user named the same way.
     trust = ssl.create_default_context()
@@ -201,22 +225,9 @@ def test_the_shipped_config_passes_nginx_t_and_carries_a_review_and_an_sse_strea
     assert sorted((run.page, run.owner) for run in runs) == [("api", USER), ("review", USER)]
 
 
-def review_directly(browser, url: str, upstream) -> None:
-    context = browser.new_context()
-    page = context.new_page()
-    try:
-        wait_for_app(page, url)
-        paste_contract(page, CONTRACT)
-        upstream.push(Script(tokens=[" direct"]))
-        page.locator(".st-key-review button").first.click()
-        expect(page.get_by_text("complete", exact=False).first).to_be_visible(timeout=20_000)
-    finally:
-        context.close()
-
-
-def test_a_user_header_sent_straight_to_the_app_names_nobody(nginx, browser, upstream, tmp_path):
+def test_a_user_header_sent_straight_to_the_app_names_nobody(nginx, upstream, tmp_path):
     """Someone who reaches an instance's port directly (any local process) sends the header
     nginx would: without the proxy's secret the page does not believe it."""
-    review_directly(browser, nginx.forger_url, upstream)
+    review_in_chromium(nginx.forger_url, [" direct"], upstream)
     (run,) = RunLog(tmp_path / "history.sqlite3").query()
     assert run.owner.startswith("session:"), run.owner
