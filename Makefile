@@ -38,13 +38,16 @@ builtin: $(VENV)/.installed-builtin
 api: $(VENV)/.installed-run
 	API_PORT=$(API_PORT) $(BIN)/python -m lib.api
 
+# The type check covers lib/engine and lib/analysis, strictly ([tool.mypy] in pyproject.toml).
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
@@ -54,4 +57,4 @@ eval: $(VENV)/.installed-run
 	$(BIN)/python -m lib.runs.batch_cli eval --per-category
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -9,14 +9,12 @@ file called `1_Compare.py` made a bookmark to /compare show "Page not found".
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
-from lib.analysis.prompts import (
-    DEFAULT_TEMPLATE_KEY,
-    TEMPLATES,
-    build_prompt,
-    default_instructions,
-)
+from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
+from lib.analysis.tokens import estimate_tokens
 from lib.runs.launch import RunRequest, launch
 from lib.runs.records import records_to_csv, records_to_dataframe
 from lib.ui.live_view import show_live
@@ -69,31 +67,30 @@ def review_page() -> None:
             label_visibility="collapsed",
         )
 
-    plan = None
-    if document is not None:
-        prompt = build_prompt(
-            template,
-            document.text,
-            document.name,
+    request = None
+    if document is not None and config is not None:
+        # The run's prompt is built once, here: previewed, counted and planned as it is sent.
+        request = RunRequest(
+            page="review",
+            config=config,
+            document=document,
+            template_key=template_key,
             instructions=instructions,
             perspective=perspective,
+            max_tokens=max_tokens,
+            temperature=temperature,
         )
+    if document is not None:
+        # Without a model there is no prompt yet: the contract's own estimate.
+        tokens = request.prompt.estimated_tokens if request else estimate_tokens(document.text)
         with st.expander(f"Preview: {label(document.name)}", expanded=False):
             cols = st.columns(3)
             cols[0].metric("Pages", document.pages if document.pages is not None else "—")
             cols[1].metric("Characters", f"{document.char_count:,}")
-            cols[2].metric("Tokens (estimate, with instructions)", f"{prompt.estimated_tokens:,}")
+            cols[2].metric("Tokens (estimate, with instructions)", f"{tokens:,}")
             st.text(document.text[:5000] + ("\n…" if document.char_count > 5000 else ""))
-        if config is not None:
-            plan = long_review_panel(
-                config,
-                document,
-                template_key,
-                instructions,
-                perspective,
-                max_tokens,
-                prompt.estimated_tokens,
-            )
+        if request is not None:
+            request = replace(request, plan=long_review_panel(request))
 
     review_col, stop_col, _ = st.columns([1, 1, 6])
     review_clicked = review_col.button("Review", type="primary", key="review", width="stretch")
@@ -109,19 +106,9 @@ def review_page() -> None:
                 )
             elif config is None:
                 st.info("Choose an available model in the sidebar first.", icon=":material/tune:")
-            else:
+            elif request is not None:
                 record, live = launch(
-                    RunRequest(
-                        page="review",
-                        config=config,
-                        document=document,
-                        template_key=template_key,
-                        instructions=instructions,
-                        perspective=perspective,
-                        max_tokens=max_tokens,
-                        temperature=temperature,
-                        plan=plan,
-                    ),
+                    request,
                     history=history,
                     run_log=run_log,
                     settings=settings,

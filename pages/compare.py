@@ -8,7 +8,6 @@ import altair as alt
 import streamlit as st
 
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
-from lib.engine.provider_config import Provider
 from lib.runs import catalog
 from lib.runs.compare import (
     better_side,
@@ -46,7 +45,7 @@ with st.expander(
         st.caption(f"{label(document.name)} · {document.char_count:,} characters")
 
 best = catalog.choose_default(settings)
-defaults = (best, Provider.CLAUSE_FINDER if best is not Provider.CLAUSE_FINDER else Provider.OLLAMA)
+defaults = (best, catalog.second_choice(best))
 columns = st.columns(2)
 configs, templates = [], []
 for side, (column, default) in enumerate(zip(columns, defaults, strict=True)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -157,9 +158,14 @@ def test_stop_ends_every_running_request_and_resume_finishes(tmp_path, run_log):
         assert statuses == ["cancelled"] * 4 + ["pending"] * 2
 
         upstream.default = Script(tokens=REPORT)
+        # Keys are never stored: the resume sends the one configured for Claude's endpoint now.
+        operator = replace(
+            settings(tmp_path),
+            endpoints={Provider.ANTHROPIC: upstream.url},
+            api_keys={Provider.ANTHROPIC: "k" * 20},
+        )
         again = BatchRunner.resume(
-            batch_id=runner.batch_id, contracts=contracts(6), settings=settings(tmp_path),
-            run_log=run_log, api_keys={"anthropic": "k" * 20},
+            batch_id=runner.batch_id, contracts=contracts(6), settings=operator, run_log=run_log,
         ).start()  # fmt: skip
         assert again.wait(30) and again.progress().done == 6
         assert store.get(runner.batch_id).status is BatchStatus.FINISHED
@@ -233,3 +239,40 @@ def test_batch_files_are_read_under_the_operators_limits(monkeypatch):
     assert [d.name for d in loaded.documents] == ["one.txt"]
     ((name, problem),) = loaded.problems
     assert name == "two.pdf" and "the limit is 1" in problem
+
+
+def test_resume_sends_the_operators_key_only_to_its_own_endpoint(tmp_path, run_log):
+    """A batch made against a typed URL (no key) must not get OPENAI_API_KEY on resume."""
+    with FakeUpstream() as typed, FakeUpstream() as configured:
+        typed.default = configured.default = Script(tokens=REPORT)
+        config = ProviderConfig(Provider.OPENAI, "m", typed.url + "/v1")
+        runner = BatchRunner.create(
+            name="b", contracts=contracts(1), configs=[config],
+            batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=run_log,
+        )  # fmt: skip
+        operator = replace(
+            settings(tmp_path),
+            endpoints={Provider.OPENAI: configured.url + "/v1"},
+            api_keys={Provider.OPENAI: "operator-secret-" + "x" * 12},
+        )
+        again = BatchRunner.resume(
+            batch_id=runner.batch_id, contracts=contracts(1), settings=operator, run_log=run_log
+        ).start()
+        assert again.wait(30) and again.progress().done == 1
+        sent = [r for r in typed.requests if r.path.endswith("/chat/completions")]
+        assert len(sent) == 1
+        assert "authorization" not in sent[0].headers
+
+
+def test_resume_refuses_an_endpoint_the_operator_no_longer_allows(tmp_path, run_log):
+    config = ProviderConfig(Provider.OLLAMA, "m", "http://10.0.0.9:11434")
+    runner = BatchRunner.create(
+        name="b", contracts=contracts(1), configs=[config],
+        batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=run_log,
+    )  # fmt: skip
+    locked = replace(settings(tmp_path), lock_endpoints=True)
+    again = BatchRunner.resume(
+        batch_id=runner.batch_id, contracts=contracts(1), settings=locked, run_log=run_log
+    )
+    assert again.items == []
+    assert "only allows the endpoints" in again.refused["ollama:m@http://10.0.0.9:11434"]

@@ -53,20 +53,26 @@ def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypat
         assert len(list((out / "reports").rglob("*.md"))) == 7
         assert (out / "portfolio.xlsx").stat().st_size > 0
         card = json.loads((out / "scorecard.json").read_text())
-        assert [m["model"] for m in card["models"]] == [
-            "OpenAI-compatible server · m1",
-            "Clause finder (rule-based)",
-        ]
-        assert len(card["models"][0]["failed"]) == 1
+        failed = {m["model"]: len(m["failed"]) for m in card["models"]}
+        assert failed == {"OpenAI-compatible server · m1": 1, "Clause finder (no model) · rules": 0}
         store = BatchStore(RunLog(tmp_path / "log.sqlite3"))
         assert len(store.scorecards()) == 1 and store.scorecards()[0].batch_id == batch_id
 
         upstream.default = Script(tokens=REPORT)
         before = len(upstream.streams())
-        assert main(["resume", batch_id, *files, "--out", str(out)]) == 0
+        (out / "scorecard.json").unlink()
+        assert (
+            main(["resume", batch_id, *files, "--out", str(out), "--labels", f"csv:{labels}"]) == 0
+        )
         assert len(upstream.streams()) - before == 1
+        # The clause finder is one of the batch's models: its rows survive the resume too.
         runs = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
-        assert [r["status"] for r in runs] == ["done"] * 4
+        assert sorted((r["model"], r["status"]) for r in runs) == sorted(
+            [("Clause finder (no model) · rules", "done")] * 4
+            + [("OpenAI-compatible server · m1", "done")] * 4
+        )
+        card = json.loads((out / "scorecard.json").read_text())
+        assert {m["model"] for m in card["models"]} == set(failed)
         assert "resume with" not in capsys.readouterr().out
 
 

@@ -17,10 +17,11 @@ from lib.analysis.prompts import TEMPLATES, count_findings, default_instructions
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
-from lib.runs.launch import RunRequest, launch, long_review_allowed, model_context
+from lib.runs.launch import RunRequest, launch
 from lib.runs.long_review import LongReview
 from lib.runs.records import STATE_KEY, RunRecord, SessionHistory, records_to_dataframe
 from lib.runs.run_log import RunLog
+from lib.runs.run_plan import context_fit, model_context
 
 GENERAL = TEMPLATES["general"]
 CONTEXT = 8192
@@ -207,9 +208,9 @@ def test_ollama_context_comes_from_the_server_and_claude_only_goes_long_when_nee
     assert model_context(config_for(Provider.OLLAMA, fake_upstream)) == 8192
     claude = ProviderConfig(Provider.ANTHROPIC, "claude-sonnet-5-5", fake_upstream.url)
     assert model_context(claude) == 200_000
-    assert not long_review_allowed(claude, fits=True)
-    assert long_review_allowed(claude, fits=False)
-    assert long_review_allowed(config_for(Provider.OLLAMA, fake_upstream), fits=True)
+    assert not context_fit(claude, 1_000, 4_096).choosable
+    assert context_fit(claude, 200_000, 4_096).choosable
+    assert context_fit(config_for(Provider.OLLAMA, fake_upstream), 1_000, 4_096).choosable
 
 
 def test_review_page_plans_and_runs_a_long_contract_by_itself(fake_upstream, tmp_path, monkeypatch):

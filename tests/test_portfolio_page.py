@@ -1,13 +1,22 @@
-"""The Portfolio page through AppTest: a stored batch's grid, its exports, and scoring it."""
+"""The Portfolio page through AppTest: a stored batch's grid, its exports, scoring it, and model
+or file text that cannot make the analyst's browser fetch anything."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
 from pathlib import Path
 
+import openpyxl
+import pytest
+from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from lib.analysis.samples import all_samples
-from lib.runs.batch import BatchSettings
+from lib.analysis.scorecard import Scorecard, summary_rows
+from lib.runs.batch import BatchSettings, model_label
 from lib.runs.batch_store import BatchStore, ItemStatus
 from lib.runs.records import RunRecord
 from lib.runs.run_log import RunLog
@@ -22,11 +31,12 @@ SPEC = {
 KEY = "ollama:llama3.2@http://127.0.0.1:9"
 
 
-def stored_batch(path: Path) -> str:
+def stored_batch(path: Path, name: str = "three", extra: str = "") -> str:
+    """Three sample contracts reviewed by one model; `extra` is appended to every report."""
     log = RunLog(path)
     store = BatchStore(log)
     samples = all_samples()[:3]
-    batch_id = store.create("three", {**BatchSettings(source="sample").__dict__}, [SPEC],
+    batch_id = store.create(name, {**BatchSettings(source="sample").__dict__}, [SPEC],
                             [(s.file_name, "x", KEY) for s in samples])  # fmt: skip
     for sample in samples:
         law = sample.spans["Governing Law"]
@@ -34,7 +44,7 @@ def stored_batch(path: Path) -> str:
         quote = '"' + " ".join(law[0].replace('"', "'").split()) + '"' if law else "not found"
         report = (
             "## Overall risk: MEDIUM\n## Clause by clause\n"
-            f"### Governing law and disputes — YELLOW\n- Found: yes — {quote}\n"
+            f"### Governing law and disputes — YELLOW\n- Found: yes — {quote}\n{extra}"
         )
         record = RunRecord(page="batch", provider="ollama", model="llama3.2", endpoint="http://127.0.0.1:9",
                            document_name=sample.file_name, document_chars=1, document_sha256="x",
@@ -45,11 +55,21 @@ def stored_batch(path: Path) -> str:
     return batch_id
 
 
-def test_grid_exports_and_scorecard_of_a_stored_batch(tmp_path, monkeypatch):
+def page_env(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "history.sqlite3"
     monkeypatch.setenv("CRS_HISTORY_DB", str(path))
     monkeypatch.setenv("CRS_BUILTIN", "off")
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
+    return path
+
+
+def export(at: AppTest, downloads, name: str) -> bytes:
+    (button,) = [b for b in at.get("download_button") if b.label == name]
+    return downloads.of(button).data
+
+
+def test_grid_exports_and_scorecard_of_a_stored_batch(tmp_path, monkeypatch, downloads):
+    path = page_env(tmp_path, monkeypatch)
     batch_id = stored_batch(path)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
@@ -58,6 +78,25 @@ def test_grid_exports_and_scorecard_of_a_stored_batch(tmp_path, monkeypatch):
     assert len(grid) == 3 and set(grid["Governing law and disputes"]) == {"YELLOW"}
     assert set(grid["Audit rights"]) == {"missing"}
     assert any("3 of 3 rows" in c.value for c in at.caption)
+    names = sorted(s.file_name for s in all_samples()[:3])
+
+    # The exports hold the grid as shown: one row per contract, its levels per category.
+    rows = list(csv.DictReader(io.StringIO(export(at, downloads, "Export CSV").decode())))
+    assert sorted(r["contract"] for r in rows) == names
+    assert {r["Governing law and disputes"] for r in rows} == {"YELLOW"}
+    assert {r["Audit rights"] for r in rows} == {"missing"}
+    assert {r["risk"] for r in rows} == {"MEDIUM"} and {r["YELLOW"] for r in rows} == {"1"}
+    sheet = openpyxl.load_workbook(io.BytesIO(export(at, downloads, "Export XLSX"))).active
+    header = [c.value for c in sheet[1]]
+    assert header == list(rows[0])
+    law = header.index("Governing law and disputes") + 1
+    assert [sheet.cell(r, law).value for r in range(2, 5)] == ["YELLOW"] * 3
+    assert sheet.cell(2, law).fill.fgColor.rgb.endswith("FFF3CD")
+
+    # Filtered to nothing, the export holds the header only.
+    at.text_input(key="pf_f_name").input("no such contract").run()
+    assert list(csv.reader(io.StringIO(export(at, downloads, "Export CSV").decode())))[1:] == []
+    at.text_input(key="pf_f_name").input("").run()
 
     at.button(key="pf_score").click().run()
     assert not at.exception
@@ -72,3 +111,76 @@ def test_grid_exports_and_scorecard_of_a_stored_batch(tmp_path, monkeypatch):
         and law["right_hits"] == labelled
     )
     assert model["quotes_not_found"] == 0 and model["quotes"] == labelled
+
+    # The scorecard download is the summary shown: one row for the model, its figures.
+    [row] = list(
+        csv.DictReader(io.StringIO(export(at, downloads, "Download scorecard (CSV)").decode()))
+    )
+    [expected] = summary_rows(Scorecard.from_dict(stored.body))
+    assert row["model"] == model_label(SPEC) == expected["model"]
+    assert int(row["contracts"]) == 3
+    assert float(row["presence F1"]) == pytest.approx(expected["presence F1"])
+    assert float(row["right clause"]) == pytest.approx(expected["right clause"])
+
+
+PORT = 9
+IMAGE = f"![x](http://127.0.0.1:{PORT}/p.png?q=secret)"
+RAW = f'<img src="http://127.0.0.1:{PORT}/raw.png">'
+HOSTILE = (
+    f"- Also: {IMAGE} and {RAW}\n"
+    f'- Found: yes — "![q](http://127.0.0.1:{PORT}/q.png) is not in the contract"\n'
+    f"### Something new {IMAGE} {RAW} — RED\n- Found: yes {IMAGE}\n"
+)
+_CODE = re.compile(r"<code>.*?</code>", re.S)
+
+
+def fetches(markdown: str) -> list[str]:
+    """What a Markdown renderer would make the browser load or link from this text: images, raw
+    HTML and links to the listener's port (a URL shown in a code span is text)."""
+    html = _CODE.sub("", MarkdownIt("commonmark").enable("table").render(markdown))
+    found = re.findall(
+        r"<img[^>]*>|<a [^>]*>|<(?!/?(?:p|strong|em|ul|ol|li|h\d|br|hr)\b)[a-z]+", html
+    )
+    return found + ([f"port {PORT}"] if f"127.0.0.1:{PORT}" in html else [])
+
+
+def shown_markdown(at: AppTest) -> list[str]:
+    """Every piece of text the page hands Streamlit as Markdown, column tooltips included (the
+    level legend, the page's own HTML, aside)."""
+    kinds = ("markdown", "caption", "warning", "error", "info", "subheader")
+    elements = [e for kind in kinds for e in getattr(at, kind)]
+    texts = [e.value for e in elements if not getattr(e.proto, "allow_html", False)]
+    for frame in at.dataframe:
+        config = json.loads(frame.proto.columns or "{}")
+        texts += [str(c.get("help", "")) for c in config.values() if isinstance(c, dict)]
+    return texts
+
+
+def test_model_and_file_text_is_defused_everywhere_on_the_page(tmp_path, monkeypatch):
+    path = page_env(tmp_path, monkeypatch)
+    stored_batch(path, name=f"batch {IMAGE} {RAW}", extra=HOSTILE)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    grid = at.dataframe[0].value
+    hostile_column = next(c for c in grid.columns if "p.png" in c)
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert any("p.png" in str(c.get("help", "")) for c in config.values() if isinstance(c, dict))
+    # Open the governing-law cell (its section holds the image) and the hostile heading's cell.
+    for column in ("Governing law and disputes", hostile_column):
+        at.session_state["pf_grid"] = {
+            "selection": {"rows": [], "columns": [], "cells": [[0, column]]}
+        }
+        at.run()
+        assert not at.exception
+        assert any("Not found in the contract" in w.value for w in at.warning) or column != (
+            "Governing law and disputes"
+        )
+        leaks = {text: fetches(text) for text in shown_markdown(at) if fetches(text)}
+        assert leaks == {}, leaks
+    # The words are still there to read, as text.
+    assert any("image not loaded" in m.value or "p.png" in m.value for m in at.markdown)
+    at.button(key="pf_score").click().run()
+    assert not at.exception
+    assert any("batch" in c.value and "p.png" in c.value for c in at.caption)
+    leaks = {text: fetches(text) for text in shown_markdown(at) if fetches(text)}
+    assert leaks == {}, leaks

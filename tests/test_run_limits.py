@@ -138,3 +138,13 @@ def test_csv_cells_that_would_run_as_formulas_are_defused(cell):
     frame = pd.DataFrame({"document_name": [cell], "model": ["llama3.2"]}, index=[cell])
     rows = list(csv.reader(io.StringIO(csv_bytes(frame).decode())))
     assert rows[1] == ["'" + cell, "'" + cell, "llama3.2"]
+
+
+@pytest.mark.parametrize("header", ['=HYPERLINK("http://x")', "+1+2", "-3", "@SUM(A1)"])
+def test_csv_headers_that_would_run_as_formulas_are_defused(header):
+    frame = pd.DataFrame({header: ["x"], "model": ["llama3.2"]})
+    frame.index.name = header
+    rows = list(csv.reader(io.StringIO(csv_bytes(frame).decode())))
+    assert rows[0] == ["'" + header, "'" + header, "model"]
+    rows = list(csv.reader(io.StringIO(csv_bytes(frame, index=False).decode())))
+    assert rows[0] == ["'" + header, "model"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import threading
 import time
@@ -249,18 +250,51 @@ def test_read_timeout_mid_answer_is_timed_out(fake_upstream):
     assert stream.stats.text == " a b"
 
 
+class HangUpListener:
+    """A TLS endpoint that hangs up on every connection before the handshake, counting them: to
+    the client each attempt is a failure to connect, and the count shows how often it tried."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"https://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.attempts = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> HangUpListener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.attempts += 1  # before the hang-up, so before the client can see its failure
+            conn.close()
+
+
 @pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC])
 def test_cannot_connect_is_clear_and_retried_once(provider):
     with FakeUpstream() as upstream:
         cfg = config(upstream, provider)
     # The server is gone: the port refuses connections.
-    stream = stream_model(cfg, "sys", CONTRACT)
-    started = time.monotonic()
     with pytest.raises(ProviderError) as info:
-        list(stream)
+        list(stream_model(cfg, "sys", CONTRACT))
     assert info.value.kind is ErrorKind.CANNOT_CONNECT
-    assert time.monotonic() - started >= 0.4  # one retry after the backoff, then the error
+    assert "reach" in info.value.message  # "is not reachable at …" / "Cannot reach Claude at …"
     assert KEY not in info.value.message
+    with HangUpListener() as listener:
+        base = f"{listener.url}/v1" if provider is Provider.OPENAI else listener.url
+        cfg = ProviderConfig(provider, "llama3.2", base, api_key=KEY)
+        with pytest.raises(ProviderError) as info:
+            list(stream_model(cfg, "sys", CONTRACT))
+        assert info.value.kind is ErrorKind.CANNOT_CONNECT
+        assert listener.attempts == 2  # the first try and one retry, no more
 
 
 def _close_while_streaming(

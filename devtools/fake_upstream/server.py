@@ -258,6 +258,8 @@ class FakeApp:
                     },
                 )
             else:
+                # vLLM's model card carries the served context as `max_model_len`.
+                served = {"max_model_len": self.context_limit} if self.context_limit else {}
                 await json_response(
                     send,
                     200,
@@ -269,12 +271,14 @@ class FakeApp:
                                 "object": "model",
                                 "created": 1754000000,
                                 "owned_by": "library",
+                                **served,
                             },
                             {
                                 "id": "gemma-3-1b",
                                 "object": "model",
                                 "created": 1754000000,
                                 "owned_by": "library",
+                                **served,
                             },
                         ],
                     },

@@ -114,6 +114,16 @@ def document_from_text(
     return Document(name=name, text=text, kind="pasted", size_bytes=len(text.encode("utf-8")))
 
 
+def size_problem(filename: str, size: int, max_bytes: int) -> str | None:
+    """Why a file of `size` bytes is refused, or None; told before its bytes are even read."""
+    if size <= max_bytes:
+        return None
+    return (
+        f"“{filename}” is {size / 1_048_576:.1f} MB; the limit is "
+        f"{max_bytes / 1_048_576:.0f} MB. Split the contract or paste the relevant part."
+    )
+
+
 def load_document(
     data: bytes, filename: str, *, max_bytes: int | None = None, limits: Limits = Limits()
 ) -> Document:
@@ -125,11 +135,9 @@ def load_document(
             f"“{filename}” is not a supported file type. Upload a PDF, Word (.docx), .txt or .md "
             "file, or paste the text."
         )
-    if len(data) > max_bytes:
-        raise DocumentError(
-            f"“{filename}” is {len(data) / 1_048_576:.1f} MB; the limit is "
-            f"{max_bytes / 1_048_576:.0f} MB. Split the contract or paste the relevant part."
-        )
+    too_big = size_problem(filename, len(data), max_bytes)
+    if too_big is not None:
+        raise DocumentError(too_big)
     if not data:
         raise DocumentError(f"“{filename}” is empty.")
     page_starts: tuple[int, ...] | None = None
@@ -145,7 +153,9 @@ def load_document(
         text, pages, warnings = _normalise(_read_text(data, filename)), None, []
     if not text.strip():
         raise DocumentError(f"“{filename}” contains no text.")
-    return Document(filename, text, kind, len(data), pages, warnings, page_starts, image_pages)
+    return Document(
+        filename, text, kind, len(data), pages, warnings, page_starts, tuple(image_pages)
+    )
 
 
 def image_page_warnings(image_pages: Sequence[int]) -> list[str]:

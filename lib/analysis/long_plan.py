@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lib.analysis.clauses import Clause, find_clauses, split_clauses
+from lib.analysis.clauses import Clause, Findings, find_clauses, split_clauses
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.prompts import Template, build_prompt, default_instructions
 from lib.analysis.tokens import CHARS_PER_TOKEN, estimate_tokens
@@ -275,7 +275,7 @@ def _pages(start: int, end: int, page_starts: list[int] | None) -> tuple[int, in
     return (first, last) if first is not None and last is not None else None
 
 
-def _passages(text: str, category: str, findings, clauses: list[Clause]) -> list[Span]:
+def _passages(text: str, category: str, findings: Findings, clauses: list[Clause]) -> list[Span]:
     """Spans the clause finder ranks for a review category, best first, whole clauses where
     short enough, else the quote with a little context either side."""
     cuad = categories_for(category)

@@ -180,7 +180,8 @@ class Tesseract:
 
             def read(image: Image.Image) -> str:
                 api.SetImage(deskew(image))
-                return api.GetUTF8Text()
+                text: str = api.GetUTF8Text()
+                return text
 
             yield read
 
@@ -244,22 +245,26 @@ def image_only_pages(pdf_bytes: bytes) -> list[int]:
             pdf.close()
 
 
+# (file hash, pages, dpi, engine)
+CacheKey = tuple[str, tuple[int, ...], int, str]
+
+
 class _Cache:
     """Results by (file hash, pages, dpi, engine), so Compare and reruns do not OCR again."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[tuple, OcrResult] = OrderedDict()
+        self._items: OrderedDict[CacheKey, OcrResult] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> OcrResult | None:
+    def get(self, key: CacheKey) -> OcrResult | None:
         with self._lock:
             result = self._items.get(key)
             if result is not None:
                 self._items.move_to_end(key)
             return result
 
-    def put(self, key: tuple, result: OcrResult) -> None:
+    def put(self, key: CacheKey, result: OcrResult) -> None:
         with self._lock:
             self._items[key] = result
             self._items.move_to_end(key)
@@ -274,7 +279,7 @@ class _Cache:
 CACHE = _Cache(CACHE_SIZE)
 
 
-def cache_key(pdf_bytes: bytes, pages: list[int], dpi: int, engine: str) -> tuple:
+def cache_key(pdf_bytes: bytes, pages: list[int], dpi: int, engine: str) -> CacheKey:
     """The cache's key, for callers that read pages elsewhere (a child process) and keep the
     result here."""
     return (hashlib.sha256(pdf_bytes).hexdigest(), tuple(sorted(set(pages))), dpi, engine)
@@ -366,7 +371,8 @@ def _render(pdf: pdfium.PdfDocument, number: int, dpi: int) -> Image.Image | Non
     try:
         width, height = page.get_size()
         scale = min(dpi / 72, MAX_RENDER_SIDE / max(width, height, 1))
-        return page.render(scale=scale, grayscale=True).to_pil()
+        image: Image.Image = page.render(scale=scale, grayscale=True).to_pil()
+        return image
     except pdfium.PdfiumError:
         return None
     finally:
@@ -430,14 +436,14 @@ def is_scan_page(page: pdfium.PdfPage, chars: int) -> bool:
         covered += max(0.0, min(right, width) - max(left, 0.0)) * max(
             0.0, min(top, height) - max(bottom, 0.0)
         )
-    return covered >= SCAN_COVERAGE * width * height
+    return bool(covered >= SCAN_COVERAGE * width * height)
 
 
 def _page_text(pdf: pdfium.PdfDocument, number: int) -> str:
     page = pdf[number - 1]
     try:
         textpage = page.get_textpage()
-        text = textpage.get_text_bounded().strip()
+        text: str = textpage.get_text_bounded().strip()
         textpage.close()
         return text
     finally:

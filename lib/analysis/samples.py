@@ -10,6 +10,7 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "cuad_sample"
 ATTRIBUTION = (
@@ -35,8 +36,11 @@ class SampleContract:
 
 
 @functools.cache
-def _labels() -> dict[str, dict]:
-    return json.loads((SAMPLE_DIR / "labels.json").read_text(encoding="utf-8"))["contracts"]
+def _labels() -> dict[str, dict[str, Any]]:
+    labels: dict[str, dict[str, Any]] = json.loads(
+        (SAMPLE_DIR / "labels.json").read_text(encoding="utf-8")
+    )["contracts"]
+    return labels
 
 
 def sample_names() -> list[str]:

@@ -45,7 +45,7 @@ from lib.api.report_request import (
     resolve_config,
 )
 from lib.engine.errors import RateLimited
-from lib.engine.provider_config import DEFAULT_TEMPERATURE, Provider
+from lib.engine.provider_config import DEFAULT_TEMPERATURE
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
@@ -62,7 +62,9 @@ PAGE = "api"
 
 
 def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
-    """`settings` as `server_settings(config.host)` gives them; refuses what `config.check` does."""
+    # The settings' rules (the endpoint lock, whether it serves a team) hold for where this
+    # server listens; and it refuses to serve a team it cannot tell apart (`config.check`).
+    settings = replace(settings, listen_address=config.host)
     config.check(settings)
     hub = RunHub(resume_grace_s=config.resume_grace_s, stats_interval_s=config.stats_interval_s)
     run_log = open_run_log(settings)
@@ -157,10 +159,10 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         """Each provider this server offers: whether it answers, and its models."""
         rows = []
         for provider in catalog.provider_choices(settings):
-            base_url = catalog.default_base_url(provider, settings)
-            if settings.endpoints_locked and provider is not Provider.BUILTIN:
-                base_url = settings.allowed_endpoints[0]
-            status = catalog.probe(provider, base_url, catalog.default_api_key(provider, settings))
+            # Where a run that names no endpoint goes, with only the key configured for it.
+            base_url = catalog.starting_endpoint(provider, settings)
+            api_key = catalog.api_key_for(provider, base_url, None, settings)
+            status = catalog.probe(provider, base_url, api_key)
             rows.append(
                 {
                     "provider": provider.value,

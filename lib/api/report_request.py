@@ -27,8 +27,8 @@ from lib.engine.provider_config import (
     ProviderConfig,
 )
 from lib.engine.settings import Settings
-from lib.runs import catalog
 from lib.runs.document_sandbox import limits_from_env, read_upload
+from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 
 MAX_CONTRACT_CHARS = DEFAULT_MAX_BYTES
 
@@ -103,45 +103,15 @@ def read_document(request: ReportRequest, upload: Upload | None) -> Document:
         raise ApiError(400, exc.message) from None
 
 
-def _missing(provider: Provider, base_url: str, api_key: str | None) -> str | None:
-    if provider is Provider.OPENAI and not base_url:
-        return "No base URL is set."
-    if provider is Provider.ANTHROPIC and not api_key:
-        return "No API key is set."
-    return None
-
-
 def resolve_config(request: ReportRequest, settings: Settings) -> ProviderConfig:
-    """Provider, endpoint and model as the Review page's sidebar would choose them.
+    """Provider, endpoint and model chosen as on every front end (`model_choice.resolve`).
 
     Blocking (it may ask the provider for its models): call it off the event loop.
     """
-    provider = request.provider or catalog.choose_default(settings)
-    if provider not in catalog.provider_choices(settings):
-        raise ApiError(400, f"The {catalog.provider_label(provider)} is switched off here")
-    base_url = request.base_url
-    if base_url is None:
-        choices = catalog.endpoint_choices(provider, settings)
-        base_url = choices[0] if choices else catalog.default_base_url(provider, settings)
+    choice = ModelChoice(request.provider, request.model, request.base_url)
     try:
-        base_url = catalog.check_endpoint(provider, base_url, settings)
-    except ValueError as exc:
-        raise ApiError(400, str(exc)) from None
-    # The operator's key goes only to the endpoint it was configured for, as on the pages.
-    api_key = catalog.api_key_for(provider, base_url, None, settings)
-    label = catalog.provider_label(provider)
-    problem = _missing(provider, base_url, api_key)
-    model = request.model
-    if problem is None and not model:
-        status = catalog.probe(provider, base_url, api_key)
-        problem = status.problem if not status.available else None
-        if status.available and not status.models:
-            problem = "It has no models."
-        model = status.models[0] if status.models else None
-    if problem is not None or not model:
-        raise ApiError(
-            503,
-            f"{label} is not available: {problem} {catalog.FIXES[provider]}",
-            kind="cannot_connect",
-        )
-    return catalog.make_config(provider, settings, model=model, base_url=base_url)
+        return resolve(choice, settings, probe=request.model is None)
+    except ChoiceError as exc:
+        if exc.kind == "unavailable":
+            raise ApiError(503, exc.message, kind="cannot_connect") from None
+        raise ApiError(400, exc.message) from None

@@ -86,7 +86,7 @@ def model_path(directory: Path | None = None) -> Path:
             "The built-in model is not installed — run `make run` (or `pip install -e .`) again."
         ) from None
     directory = directory or cache_dir()
-    target = directory / package.MODEL_NAME
+    target: Path = directory / package.MODEL_NAME
     if target.exists() and _sha256(target) == GGUF_SHA256:
         return target
     directory.mkdir(parents=True, exist_ok=True)
@@ -112,7 +112,8 @@ def model_path(directory: Path | None = None) -> Path:
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _child_environment() -> dict[str, str]:

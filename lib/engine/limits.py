@@ -2,12 +2,15 @@
 
 A server may trickle a byte just inside the per-read timeout forever, or stream without end; and
 every run holds a worker thread, a socket and a growing report in memory. So a run has a wall-time
-and an output cap, and the process a cap on runs streaming at once. The run that meets a cap ends
-with its partial report kept and an error saying which cap and how to raise it.
+and an output cap, and the process a cap on runs streaming at once (reviews, comparisons, API runs
+and batch workers alike). The run that meets a cap ends with its partial report kept and an error
+saying which cap and how to raise it. Reading uploads and OCR are bounded the same way: a cap on
+document-reader children at once, and on how long one OCR run may hold the OCR reader.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 # 30 minutes: the tiny built-in model took 165 s for a 6,000-character contract on a laptop CPU;
@@ -16,6 +19,10 @@ DEFAULT_MAX_RUN_SECONDS = 1800.0
 # 32,000 output tokens (the highest the page offers) are about 130,000 characters.
 DEFAULT_MAX_OUTPUT_CHARS = 200_000
 DEFAULT_MAX_CONCURRENT_RUNS = 16
+# Document-reader children at once (each may use CRS_PARSE_MEMORY_MB, 1 GB by default).
+DEFAULT_MAX_PARSE_CHILDREN = 4
+# Ten minutes: 100 scanned pages (CRS_OCR_MAX_PAGES) take about two on two cores.
+DEFAULT_OCR_MAX_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -48,3 +55,35 @@ def busy_message(limit: int) -> str:
         f"This app is already running {limit} reviews, its limit at one time — try again in a "
         "minute (the operator can raise CRS_MAX_CONCURRENT_RUNS)."
     )
+
+
+class InFlight:
+    """How many of one kind of work this process is doing now, across every session, under a cap
+    given per call (0 or less: no cap)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.count = 0
+
+    def admit(self, limit: int) -> bool:
+        """Count one more unless `limit` are already in flight."""
+        with self._changed:
+            if 0 < limit <= self.count:
+                return False
+            self.count += 1
+            return True
+
+    def wait_admit(self, limit: int, stop: threading.Event, step: float = 0.2) -> bool:
+        """`admit`, waiting for a free place; False when `stop` is set first."""
+        with self._changed:
+            while not stop.is_set():
+                if not 0 < limit <= self.count:
+                    self.count += 1
+                    return True
+                self._changed.wait(step)
+        return False
+
+    def release(self) -> None:
+        with self._changed:
+            self.count -= 1
+            self._changed.notify_all()

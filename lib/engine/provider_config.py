@@ -7,20 +7,14 @@ from enum import StrEnum
 
 
 class Provider(StrEnum):
+    """Every provider's id; what the app knows of each is its spec (`providers.registry`)."""
+
     OLLAMA = "ollama"
     OPENAI = "openai"
     ANTHROPIC = "anthropic"
     BUILTIN = "builtin"
     CLAUSE_FINDER = "clause_finder"
 
-
-PROVIDER_LABELS: dict[Provider, str] = {
-    Provider.OLLAMA: "Ollama",
-    Provider.OPENAI: "OpenAI-compatible server",
-    Provider.ANTHROPIC: "Claude (Anthropic)",
-    Provider.BUILTIN: "Streaming demo (tiny built-in model)",
-    Provider.CLAUSE_FINDER: "Clause finder (no model)",
-}
 
 # Every default a run has, once. A cold Ollama model load plus prompt evaluation of a long contract
 # sends nothing for minutes, hence the long read timeout.

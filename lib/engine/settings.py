@@ -32,13 +32,14 @@ from typing import Any
 from lib.engine.limits import (
     DEFAULT_MAX_CONCURRENT_RUNS,
     DEFAULT_MAX_OUTPUT_CHARS,
+    DEFAULT_MAX_PARSE_CHILDREN,
     DEFAULT_MAX_RUN_SECONDS,
+    DEFAULT_OCR_MAX_SECONDS,
     RunLimits,
 )
-from lib.engine.provider_config import BUILTIN_CONTEXT_LENGTH, DEFAULT_READ_TIMEOUT, Provider
+from lib.engine.provider_config import DEFAULT_READ_TIMEOUT, Provider
+from lib.engine.providers.registry import SPECS, spec_for
 
-DEFAULT_OLLAMA_HOST = "http://localhost:11434"
-DEFAULT_ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 LOOPBACK_ADDRESSES = {"127.0.0.1", "::1", "localhost"}
 # Host names a server on loopback answers to whatever the operator lists (`allowed_hosts`).
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -50,9 +51,6 @@ MIN_SECRET_CHARS = 32
 # reaches it, whatever address the app listens on.
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-# Providers an `ollama:` / `openai:` prefix in CRS_ALLOWED_ENDPOINTS names; unprefixed entries are
-# offered to both (both take a server URL; Claude's endpoint is ANTHROPIC_BASE_URL only).
-_PREFIXES = {"ollama": Provider.OLLAMA, "openai": Provider.OPENAI}
 
 
 def default_data_dir() -> Path:
@@ -82,7 +80,8 @@ def _concurrency(value: Any) -> dict[str, int]:
     if isinstance(value, Mapping):
         pairs = [(str(k), v) for k, v in value.items()]
     else:
-        pairs = [tuple(p.split("=", 1)) for p in str(value or "").split(",") if "=" in p]
+        pieces = (p.partition("=") for p in str(value or "").split(","))
+        pairs = [(name, number) for name, equals, number in pieces if equals]
     out: dict[str, int] = {}
     for name, number in pairs:
         try:
@@ -93,11 +92,35 @@ def _concurrency(value: Any) -> dict[str, int]:
 
 
 def _split_prefix(entry: str) -> tuple[Provider | None, str]:
-    """`openai:http://host/v1` → (OPENAI, url); an entry without a provider prefix → (None, url)."""
+    """`openai:http://host/v1` → (OPENAI, url); an entry without a provider prefix → (None, url).
+
+    A prefix names a provider whose server URL a user may pick; unprefixed entries are offered to
+    every such provider (Claude's endpoint is its own variable only)."""
     head, sep, rest = entry.partition(":")
-    if sep and head.lower() in _PREFIXES and not rest.startswith("//"):
-        return _PREFIXES[head.lower()], rest.strip().rstrip("/")
+    typed = {p.value: p for p, spec in SPECS.items() if spec.typed_endpoint}
+    if sep and head.lower() in typed and not rest.startswith("//"):
+        return typed[head.lower()], rest.strip().rstrip("/")
     return None, entry
+
+
+def _cap(value: Any, default: float) -> float:
+    """A ceiling: a number, 0 (or less) for none; anything else the default."""
+    try:
+        return float(value) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        return default
+
+
+def max_parse_children(env: Mapping[str, str]) -> int:
+    """CRS_MAX_PARSES: document-reader children at once in the process (0: no cap). For the
+    document sandbox, whose limits come from the environment like the other reader limits."""
+    return int(_cap(env.get("CRS_MAX_PARSES"), DEFAULT_MAX_PARSE_CHILDREN))
+
+
+def ocr_max_seconds(env: Mapping[str, str]) -> float:
+    """CRS_OCR_MAX_SECONDS: the longest one OCR run may hold the OCR reader (0: no cap); for the
+    OCR job's limits, which come from the environment."""
+    return _cap(env.get("CRS_OCR_MAX_SECONDS"), DEFAULT_OCR_MAX_SECONDS)
 
 
 def listens_beyond_loopback(address: str | None) -> bool:
@@ -134,7 +157,7 @@ def _networks(value: Any) -> tuple[ProxyNetwork, ...]:
 
 def _covers_loopback(network: ProxyNetwork) -> bool:
     loopback = ipaddress.ip_network("127.0.0.0/8" if network.version == 4 else "::1/128")
-    return network.overlaps(loopback)  # type: ignore[arg-type]
+    return network.overlaps(loopback)
 
 
 def _host_names(value: Any) -> tuple[str, ...]:
@@ -143,11 +166,11 @@ def _host_names(value: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    ollama_host: str = DEFAULT_OLLAMA_HOST
-    openai_base_url: str = ""
-    openai_api_key: str | None = field(default=None, repr=False)
-    anthropic_api_key: str | None = field(default=None, repr=False)
-    anthropic_base_url: str = DEFAULT_ANTHROPIC_BASE_URL
+    # The operator's endpoint and key per provider (each provider's spec names its variables).
+    endpoints: Mapping[Provider, str] = field(
+        default_factory=lambda: {p: s.default_endpoint for p, s in SPECS.items()}
+    )
+    api_keys: Mapping[Provider, str] = field(default_factory=dict, repr=False)
     # Extra base URLs a browser user may choose when endpoints are locked (see the module doc).
     allowed_endpoints: tuple[str, ...] = ()
     # The address the app listens on (Streamlit's server.address); None or "" means every interface.
@@ -160,8 +183,14 @@ class Settings:
     store_contract_text: bool = False
     # Directory uploaded files are copied to; None keeps uploads in memory only.
     upload_dir: Path | None = None
-    builtin_enabled: bool = True
-    builtin_context_length: int = BUILTIN_CONTEXT_LENGTH
+    # Providers the operator switched off (a spec's `enable_variable`, e.g. CRS_BUILTIN=0).
+    disabled: frozenset[Provider] = frozenset()
+    # Context windows the operator set per provider (a spec's `context_variable`).
+    context_lengths: Mapping[Provider, int] = field(
+        default_factory=lambda: {
+            p: s.default_context for p, s in SPECS.items() if s.default_context is not None
+        }
+    )
     # Server folders a batch may read contracts (or CUAD-layout labels) from; none: uploads only.
     batch_dirs: tuple[Path, ...] = ()
     # Requests in flight per endpoint in a batch, by provider value (e.g. {"ollama": 2}).
@@ -270,23 +299,24 @@ class Settings:
 
     @property
     def endpoints_locked(self) -> bool:
+        """Locked when listed or asked for, and whenever the app serves a team (unless the operator
+        opts out): a free URL box on a served app lets anyone who reaches it make this server send
+        contracts anywhere it can reach."""
         if self.allowed_endpoints or self.lock_endpoints:
             return True
-        return self.listens_beyond_loopback and not self.unlock_endpoints
+        return self.serves_a_team and not self.unlock_endpoints
 
     def configured_endpoint(self, provider: Provider) -> str:
-        """The endpoint the operator set up for a provider ("" for the built-in model)."""
-        return {
-            Provider.OLLAMA: self.ollama_host,
-            Provider.OPENAI: self.openai_base_url,
-            Provider.ANTHROPIC: self.anthropic_base_url,
-            Provider.BUILTIN: "",
-            Provider.CLAUSE_FINDER: "",
-        }[provider]
+        """The endpoint the operator set up for a provider ("" for the models on this machine)."""
+        return self.endpoints.get(provider, "")
+
+    def configured_key(self, provider: Provider) -> str | None:
+        """The operator's key for `provider`; only ever sent to `configured_endpoint(provider)`."""
+        return self.api_keys.get(provider) or None
 
     def allowed_for(self, provider: Provider) -> tuple[str, ...]:
         """The endpoints a browser user may pick for `provider` when endpoints are locked."""
-        if provider in (Provider.ANTHROPIC, Provider.BUILTIN, Provider.CLAUSE_FINDER):
+        if not spec_for(provider).typed_endpoint:
             configured = self.configured_endpoint(provider)
             return (configured,) if configured else ()
         urls = [self.configured_endpoint(provider)]
@@ -319,12 +349,19 @@ def load_settings(
     batch_dirs = tuple(
         Path(item).expanduser() for item in _endpoint_list(get("CRS_BATCH_DIRS")) if item
     )
+    endpoints = {
+        provider: str(get(spec.endpoint_variable, spec.default_endpoint)).rstrip("/")
+        for provider, spec in SPECS.items()
+        if spec.endpoint_variable
+    }
+    keys = {
+        provider: str(key)
+        for provider, spec in SPECS.items()
+        if spec.key_variable and (key := get(spec.key_variable))
+    }
     return Settings(
-        ollama_host=str(get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST)).rstrip("/"),
-        openai_base_url=str(get("OPENAI_BASE_URL", "")).rstrip("/"),
-        openai_api_key=get("OPENAI_API_KEY"),
-        anthropic_api_key=get("ANTHROPIC_API_KEY"),
-        anthropic_base_url=str(get("ANTHROPIC_BASE_URL", DEFAULT_ANTHROPIC_BASE_URL)).rstrip("/"),
+        endpoints=endpoints,
+        api_keys=keys,
         allowed_endpoints=_endpoint_list(get("CRS_ALLOWED_ENDPOINTS")),
         listen_address=listen_address,
         lock_endpoints=_switch(get("CRS_LOCK_ENDPOINTS"), default=False),
@@ -334,8 +371,16 @@ def load_settings(
         history_db_path=Path(get("CRS_HISTORY_DB", default_data_dir() / "history.sqlite3")),
         store_contract_text=_switch(get("CRS_STORE_CONTRACTS"), default=False),
         upload_dir=Path(upload_dir) if upload_dir else None,
-        builtin_enabled=_switch(get("CRS_BUILTIN"), default=True),
-        builtin_context_length=int(get("CRS_BUILTIN_CTX", BUILTIN_CONTEXT_LENGTH)),
+        disabled=frozenset(
+            provider
+            for provider, spec in SPECS.items()
+            if spec.enable_variable and not _switch(get(spec.enable_variable), default=True)
+        ),
+        context_lengths={
+            provider: int(get(spec.context_variable, spec.default_context))
+            for provider, spec in SPECS.items()
+            if spec.context_variable and spec.default_context is not None
+        },
         batch_dirs=batch_dirs,
         batch_concurrency=_concurrency(get("CRS_BATCH_CONCURRENCY")),
         prices=prices,

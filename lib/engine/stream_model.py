@@ -16,47 +16,21 @@ output limit. Either way the run ends as an error of its own kind with the repor
 from __future__ import annotations
 
 import contextlib
-import importlib
 import threading
 import time
-from collections.abc import Iterator
-from types import ModuleType, TracebackType
+from collections.abc import Generator, Iterator
+from types import TracebackType
 
 from lib.analysis.tokens import estimate_tokens
 from lib.engine.errors import BadResponse, CannotConnect, OutputLimit, ProviderError, TimedOut
-from lib.engine.events import (
-    ChatRequest,
-    Event,
-    Finish,
-    Note,
-    Source,
-    StreamContext,
-    TextDelta,
-    Usage,
-    Waiting,
-)
+from lib.engine.events import ChatRequest, Event, Source, StreamContext
+from lib.engine.fold import complete, fail, fold
 from lib.engine.limits import RunLimits, output_message, wall_time_message
-from lib.engine.provider_config import (
-    DEFAULT_MAX_TOKENS,
-    DEFAULT_TEMPERATURE,
-    Provider,
-    ProviderConfig,
-)
+from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, ProviderConfig
+from lib.engine.providers.registry import spec_for
 from lib.engine.run_stats import RunStats, RunStatus
 
 RETRY_BACKOFF_S = 0.5
-
-_PROVIDER_MODULES = {
-    Provider.OLLAMA: "lib.engine.providers.ollama",
-    Provider.OPENAI: "lib.engine.providers.openai_compat",
-    Provider.ANTHROPIC: "lib.engine.providers.anthropic",
-    Provider.BUILTIN: "lib.engine.providers.builtin",
-    Provider.CLAUSE_FINDER: "lib.engine.providers.clause_finder",
-}
-
-
-def provider_module(provider: Provider) -> ModuleType:
-    return importlib.import_module(_PROVIDER_MODULES[provider])
 
 
 class ModelStream:
@@ -107,33 +81,55 @@ class ModelStream:
         if self.stats.status is not RunStatus.RUNNING:
             return
         self._ctx.cancel()
-        self.stats.error_kind, self.stats.error_message = error.kind, error.message
-        self.stats.finish(RunStatus.ERROR)
+        fail(self.stats, error)
         with contextlib.suppress(ValueError):
             self._generator.close()
 
 
-def _events(config: ProviderConfig, request: ChatRequest, ctx: StreamContext) -> Iterator[Event]:
-    module = provider_module(config.provider)
+def _events(
+    config: ProviderConfig, request: ChatRequest, ctx: StreamContext
+) -> Generator[Event, None, None]:
+    stream_events = spec_for(config.provider).stream_events
     try:
-        yield from module.stream_events(config, request, ctx)
+        yield from stream_events(config, request, ctx)
     except CannotConnect:
         if ctx.responded or ctx.cancelled:
             raise
         if ctx.wait_cancelled(RETRY_BACKOFF_S):
             return
-        yield from module.stream_events(config, request, ctx)
+        yield from stream_events(config, request, ctx)
 
 
 def _stopped(stats: RunStats, ctx: StreamContext) -> ProviderError | None:
     """How a run the context ended finishes: None when the user cancelled it, else a cap's error."""
     error = ctx.stop_error
     if isinstance(error, ProviderError):
-        stats.error_kind, stats.error_message = error.kind, error.message
-        stats.finish(RunStatus.ERROR)
+        fail(stats, error)
         return error
     stats.finish(RunStatus.CANCELLED)
     return None
+
+
+def _start_timer(limits: RunLimits, ctx: StreamContext) -> threading.Timer | None:
+    """The wall-time cap: stops the run even while its read is blocked on a silent server."""
+    if not limits.max_run_seconds > 0:
+        return None
+    timer = threading.Timer(
+        limits.max_run_seconds,
+        ctx.stop,
+        args=(TimedOut(wall_time_message(limits.max_run_seconds)),),
+    )
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _as_provider_error(exc: Exception, api_key: str | None) -> ProviderError:
+    """The one error a failed read ends with, never carrying the key; anything that is not a
+    provider error is a bug in parsing, reported without its (possibly contract-quoting) text."""
+    if isinstance(exc, ProviderError):
+        return exc.redacted(api_key)
+    return BadResponse(f"Unexpected failure while reading the answer ({type(exc).__name__}).")
 
 
 def _run(
@@ -142,63 +138,33 @@ def _run(
     stats: RunStats,
     ctx: StreamContext,
     limits: RunLimits,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """The run itself; a free function so the generator holds no reference to its ModelStream,
     which is then freed (and closes the connection) as soon as its last user drops it."""
     stats.started_at = time.monotonic()
-    timer: threading.Timer | None = None
-    if limits.max_run_seconds > 0:
-        timer = threading.Timer(
-            limits.max_run_seconds,
-            ctx.stop,
-            args=(TimedOut(wall_time_message(limits.max_run_seconds)),),
-        )
-        timer.daemon = True
-        timer.start()
+    timer = _start_timer(limits, ctx)
     cap = limits.max_output_chars
     events = _events(config, request, ctx)
     try:
         for event in events:
-            if isinstance(event, TextDelta):
-                text = event.text
-                if cap > 0 and stats.chars + len(text) >= cap:
-                    text = text[: cap - stats.chars]
-                    ctx.stop(OutputLimit(output_message(cap)))
-                ctx.answer_started = True
-                stats.waiting_reason = None
-                stats.add_text(text)
-                if text:
-                    yield text
-                if ctx.cancelled:
-                    break
-            elif isinstance(event, Usage):
-                if event.input_tokens is not None:
-                    stats.input_tokens, stats.input_reported = event.input_tokens, True
-                if event.output_tokens is not None:
-                    stats.output_tokens, stats.output_reported = event.output_tokens, True
-            elif isinstance(event, Finish):
-                stats.finish_reason = event.reason
-            elif isinstance(event, Note):
-                stats.notes.append(event.text)
-            elif isinstance(event, Waiting):
-                stats.waiting_reason = event.reason
-    except ProviderError as exc:
-        if ctx.cancelled:
-            if (stopped := _stopped(stats, ctx)) is not None:
-                raise stopped from None
-            return
-        error = exc.redacted(config.api_key)
-        stats.error_kind, stats.error_message = error.kind, error.message
-        stats.finish(RunStatus.ERROR)
-        raise error from None
+            shown = fold(stats, event, cap)
+            if shown is None:
+                continue
+            text, capped = shown
+            ctx.answer_started = True
+            if capped:
+                ctx.stop(OutputLimit(output_message(cap)))
+            if text:
+                yield text
+            if ctx.cancelled:
+                break
     except Exception as exc:
         if ctx.cancelled:
             if (stopped := _stopped(stats, ctx)) is not None:
                 raise stopped from None
             return
-        error = BadResponse(f"Unexpected failure while reading the answer ({type(exc).__name__}).")
-        stats.error_kind, stats.error_message = error.kind, error.message
-        stats.finish(RunStatus.ERROR)
+        error = _as_provider_error(exc, config.api_key)
+        fail(stats, error)
         raise error from None
     except BaseException:
         # GeneratorExit from close()/garbage collection, or an exception thrown in.
@@ -214,9 +180,7 @@ def _run(
         if (stopped := _stopped(stats, ctx)) is not None:
             raise stopped from None
         return
-    if stats.finish_reason in ("length", "max_tokens"):
-        stats.notes.append("The answer hit the output limit, so the report may end abruptly.")
-    stats.finish(RunStatus.DONE)
+    complete(stats)
 
 
 def stream_model(
@@ -244,6 +208,7 @@ def stream_model(
 def list_models(config: ProviderConfig) -> list[str]:
     """Models the provider offers; raises `ProviderError` (e.g. `CannotConnect`) when it is down."""
     try:
-        return provider_module(config.provider).list_models(config)
+        models: list[str] = spec_for(config.provider).list_models(config)
     except ProviderError as exc:
         raise exc.redacted(config.api_key) from None
+    return models

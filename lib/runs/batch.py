@@ -12,7 +12,10 @@ run log the batch and each item's status are stored (`lib.runs.batch_store`) bef
 run, so `BatchRunner.resume` runs only what is not finished: nothing done is run (or billed) twice.
 
 Workers read the stream themselves rather than through `LiveRun`: nothing is drawn token by
-token, so batches take no share of the process's live render budget.
+token, so batches take no share of the process's live render budget. They do count against the
+process's cap on runs streaming at once (CRS_MAX_CONCURRENT_RUNS), as every review does: a worker
+waits for a free place before it starts its next item, so tabs × lanes never exceed the cap, and
+a review asked for while batches hold every place is refused with the usual message.
 """
 
 from __future__ import annotations
@@ -24,36 +27,25 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from lib.analysis.documents import Document
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
-from lib.engine.provider_config import (
-    DEFAULT_MAX_TOKENS,
-    DEFAULT_TEMPERATURE,
-    PROVIDER_LABELS,
-    Provider,
-    ProviderConfig,
-)
+from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, ProviderConfig
+from lib.engine.providers.registry import spec_for
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream
 from lib.runs.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.runs.launch import RunRequest, prepare_run
+from lib.runs.live import STREAMS_IN_FLIGHT
+from lib.runs.model_choice import ChoiceError, resolve, stored_choice
 from lib.runs.records import RunRecord
 from lib.runs.run_log import RunLog
 
 log = logging.getLogger(__name__)
 
-# Requests in flight per endpoint unless the operator says otherwise (CRS_BATCH_CONCURRENCY).
-DEFAULT_CONCURRENCY: dict[Provider, int] = {
-    Provider.BUILTIN: 1,
-    Provider.OLLAMA: 1,
-    Provider.OPENAI: 2,
-    Provider.ANTHROPIC: 4,
-    Provider.CLAUSE_FINDER: 2,
-}
 MAX_CONCURRENCY = 32
 PAGE = "batch"
 
@@ -83,13 +75,18 @@ class BatchSettings:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def model_key(config: ProviderConfig) -> str:
-    """Identifies a model within a batch: provider, model and endpoint (never the key)."""
-    return f"{config.provider.value}:{config.model}@{config.base_url}"
+def model_key(config: ProviderConfig | Mapping[str, Any]) -> str:
+    """Identifies a model within a batch: provider, model and endpoint (never the key); of a
+    config or of what the store kept of one (`model_spec`)."""
+    if isinstance(config, ProviderConfig):
+        return f"{config.provider.value}:{config.model}@{config.base_url}"
+    return f"{config['provider']}:{config['model']}@{config.get('base_url') or ''}"
 
 
-def model_label(config: ProviderConfig) -> str:
-    return f"{PROVIDER_LABELS[config.provider]} · {config.model}"
+def model_label(config: ProviderConfig | Mapping[str, Any]) -> str:
+    if isinstance(config, ProviderConfig):
+        return f"{spec_for(config.provider).label} · {config.model}"
+    return f"{spec_for(config['provider']).label} · {config['model']}"
 
 
 def model_spec(config: ProviderConfig) -> dict[str, Any]:
@@ -102,22 +99,12 @@ def model_spec(config: ProviderConfig) -> dict[str, Any]:
     }
 
 
-def config_from_spec(spec: Mapping[str, Any], api_key: str | None = None) -> ProviderConfig:
-    return ProviderConfig(
-        Provider(spec["provider"]),
-        str(spec["model"]),
-        str(spec.get("base_url") or ""),
-        api_key=api_key,
-        context_length=spec.get("context_length"),
-    )
-
-
 def concurrency_for(config: ProviderConfig, overrides: Mapping[str, int] | None = None) -> int:
-    """Requests in flight for this config's endpoint; the built-in model is always one."""
-    if config.provider is Provider.BUILTIN:
-        return 1
-    wanted = (overrides or {}).get(config.provider.value, DEFAULT_CONCURRENCY[config.provider])
-    return max(1, min(MAX_CONCURRENCY, int(wanted)))
+    """Requests in flight for this config's endpoint (CRS_BATCH_CONCURRENCY, else the provider's
+    default), never above the provider's own cap (the built-in model answers one at a time)."""
+    spec = spec_for(config.provider)
+    wanted = (overrides or {}).get(config.provider.value, spec.default_concurrency)
+    return max(1, min(spec.max_concurrency or MAX_CONCURRENCY, MAX_CONCURRENCY, int(wanted)))
 
 
 def unique_names(documents: Sequence[Document]) -> list[Document]:
@@ -143,6 +130,8 @@ class Progress:
     running: int
     elapsed_s: float
     eta_s: float | None
+    # Workers waiting for a free place under the process's cap on runs at once.
+    waiting: int = 0
 
     @property
     def finished(self) -> int:
@@ -165,6 +154,8 @@ class Progress:
             parts.append(f"{self.cancelled} stopped")
         if self.running:
             parts.append(f"{self.running} running")
+        if self.waiting:
+            parts.append(f"{self.waiting} waiting: the app runs as many reviews as it may at once")
         if self.eta_s is not None and self.finished < self.total:
             parts.append(f"about {format_duration(self.eta_s)} left")
         return " · ".join(parts)
@@ -246,11 +237,14 @@ class BatchRunner:
         self.store = BatchStore(run_log) if run_log is not None else None
         self.results: dict[tuple[str, str], ItemResult] = {}
         self._on_item = on_item
+        # Stored models a resume could not choose again, with the reason (model key → message).
+        self.refused: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._active: dict[tuple[str, str], ModelStream] = {}
         self._threads: list[threading.Thread] = []
         self._workers = 0
+        self._waiting = 0
         self._started_at: float | None = None
         self._ended_at: float | None = None
         overrides = concurrency if concurrency is not None else settings.batch_concurrency
@@ -304,7 +298,7 @@ class BatchRunner:
         contracts: Sequence[Document],
         settings: Settings,
         run_log: RunLog,
-        api_keys: Mapping[str, str | None] | None = None,
+        typed_keys: Mapping[str, str] | None = None,
         concurrency: Mapping[str, int] | None = None,
         on_item: Callable[[ItemResult], None] | None = None,
     ) -> BatchRunner:
@@ -312,17 +306,25 @@ class BatchRunner:
 
         `contracts` must hold the batch's contracts again (re-read from the sample or folder, or
         uploaded again); an item runs only when a contract of the same name and text is given.
-        `api_keys` per provider value, since keys are never stored.
+        Keys are never stored: each model is chosen again through `model_choice.resolve`, so its
+        endpoint must still be allowed and gets only the key configured for it now, or one typed
+        for it (`typed_keys` by model key). A model that cannot be chosen is left out, with the
+        reason in `refused`.
         """
         store = BatchStore(run_log)
         info = store.get(batch_id)
         if info is None:
             raise KeyError(f"no batch {batch_id}")
-        keys = api_keys or {}
-        configs = {}
+        typed = typed_keys or {}
+        configs: dict[str, ProviderConfig] = {}
+        refused: dict[str, str] = {}
         for spec in info.models:
-            config = config_from_spec(spec, keys.get(spec["provider"]))
-            configs[model_key(config)] = config
+            key = model_key(spec)
+            choice = replace(stored_choice(spec), typed_key=typed.get(key))
+            try:
+                configs[key] = resolve(choice, settings, probe=False)
+            except ChoiceError as exc:
+                refused[key] = exc.message
         documents = {d.name: d for d in unique_names(contracts)}
         items = [
             (item.contract, item.model_key)
@@ -333,9 +335,11 @@ class BatchRunner:
             and documents[item.contract].sha256 == item.contract_sha256
         ]
         store.set_status(batch_id, BatchStatus.RUNNING)
-        return cls(batch_id=batch_id, contracts=documents, configs=configs, items=items,
-                   batch_settings=BatchSettings.from_dict(info.settings), settings=settings,
-                   run_log=run_log, concurrency=concurrency, on_item=on_item)  # fmt: skip
+        runner = cls(batch_id=batch_id, contracts=documents, configs=configs, items=items,
+                     batch_settings=BatchSettings.from_dict(info.settings), settings=settings,
+                     run_log=run_log, concurrency=concurrency, on_item=on_item)  # fmt: skip
+        runner.refused = refused
+        return runner
 
     # ----------------------------------------------------------------------------- running
 
@@ -364,13 +368,31 @@ class BatchRunner:
                     contract, key = lane.queue.get_nowait()
                 except queue.Empty:
                     return
-                self._run_item(lane, contract, key)
+                if not self._take_place():
+                    return  # stopped while waiting: the item stays pending for a resume
+                try:
+                    self._run_item(lane, contract, key)
+                finally:
+                    STREAMS_IN_FLIGHT.release()
         finally:
             with self._lock:
                 self._workers -= 1
                 last = self._workers == 0
             if last:
                 self._finish()
+
+    def _take_place(self) -> bool:
+        """A place under CRS_MAX_CONCURRENT_RUNS, waiting for one; False once stopped."""
+        limit = self.settings.run_limits.max_concurrent_runs
+        if STREAMS_IN_FLIGHT.admit(limit):
+            return True
+        with self._lock:
+            self._waiting += 1
+        try:
+            return STREAMS_IN_FLIGHT.wait_admit(limit, self._stop)
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
     def _run_item(self, lane: _Lane, contract: str, key: str) -> None:
         started = time.monotonic()
@@ -476,6 +498,7 @@ class BatchRunner:
         with self._lock:
             statuses = Counter(r.status for r in self.results.values())
             running = len(self._active)
+            waiting = self._waiting
             # Running items count as whole ones still to do: the estimate errs long, not short.
             lanes = {
                 k: (lane.left, lane.concurrency, list(lane.durations))
@@ -493,6 +516,7 @@ class BatchRunner:
             running=running,
             elapsed_s=elapsed,
             eta_s=estimate_eta(lanes, fallback),
+            waiting=waiting,
         )
 
     def failures(self) -> list[ItemResult]:

@@ -25,19 +25,17 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from lib.analysis.clauses import write_report
 from lib.analysis.documents import Document
 from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
-from lib.analysis.scorecard import ModelRun, Scorecard, build_scorecard, text_table
+from lib.analysis.scorecard import Scorecard, build_scorecard, text_table
 from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.providers.registry import SPECS, spec_for
 from lib.engine.settings import Settings, load_settings
-from lib.runs import catalog
 from lib.runs.batch import (
     BatchRunner,
     BatchSettings,
     batch_records,
-    config_from_spec,
     model_key,
     model_label,
 )
@@ -51,12 +49,19 @@ from lib.runs.batch_sources import (
     sample_contracts,
 )
 from lib.runs.batch_store import BatchStore
-from lib.runs.portfolio import GridRun, grid_csv, grid_frame, grid_xlsx, results_frame
+from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
+from lib.runs.portfolio import (
+    GridRun,
+    grid_csv,
+    grid_frame,
+    grid_xlsx,
+    model_runs,
+    results_frame,
+)
 from lib.runs.records import RunRecord
 from lib.runs.run_log import RunLog, open_run_log
 
 CLAUSE_FINDER = "clause-finder"
-CLAUSE_FINDER_LABEL = "Clause finder (rule-based)"
 
 
 class CannotRun(Exception):
@@ -64,17 +69,21 @@ class CannotRun(Exception):
 
 
 def parse_model(spec: str, settings: Settings) -> ProviderConfig:
+    """`provider:model[@url]`, or a provider that has one model alone (`clause-finder`)."""
     provider_name, _, rest = spec.partition(":")
     try:
-        provider = Provider(provider_name.strip().lower())
+        provider = Provider(provider_name.strip().lower().replace("-", "_"))
     except ValueError:
-        raise CannotRun(
-            f"Unknown provider in {spec!r}: use ollama, openai, anthropic or builtin."
-        ) from None
+        names = ", ".join(p.value.replace("_", "-") for p in SPECS)
+        raise CannotRun(f"Unknown provider in {spec!r}: use one of {names}.") from None
     model, _, base_url = rest.partition("@")
-    if provider is not Provider.BUILTIN and not model:
+    if not model and spec_for(provider).fixed_model is None:
         raise CannotRun(f"Name the model in {spec!r}, e.g. ollama:llama3.2.")
-    return catalog.make_config(provider, settings, model=model, base_url=base_url or None)
+    choice = ModelChoice(provider, model or spec_for(provider).fixed_model, base_url or None)
+    try:
+        return resolve(choice, settings, probe=False)
+    except ChoiceError as exc:
+        raise CannotRun(exc.message) from None
 
 
 def load_labels(spec: str | None) -> LabelledSet | None:
@@ -137,39 +146,6 @@ def run_with_progress(runner: BatchRunner) -> bool:
         progress = runner.progress()
         bar.update(task, completed=progress.finished, description=progress.line())
     return not runner.stopped
-
-
-def clause_finder_runs(documents: Sequence[Document], template_key: str) -> dict[str, RunRecord]:
-    """The rule-based reports, as run records (not logged: no model was run)."""
-    out = {}
-    for document in documents:
-        started = time.monotonic()
-        report = "".join(write_report(document.name, document.text, template_key))
-        out[document.name] = RunRecord(
-            page="batch", provider=CLAUSE_FINDER, model="rules", endpoint="",
-            document_name=document.name, document_chars=document.char_count,
-            document_sha256=document.sha256, template=template_key, report=report,
-            status="done", total_s=time.monotonic() - started, cost_usd=0.0,
-        )  # fmt: skip
-    return out
-
-
-def model_runs(records: Mapping[str, RunRecord], labels: LabelledSet) -> dict[str, ModelRun]:
-    """Runs keyed by the labelled contract each document matches."""
-    out = {}
-    for name, record in records.items():
-        labelled = labels.match(name)
-        if labelled is None:
-            continue
-        out[labelled] = ModelRun(
-            report=record.report,
-            ok=str(record.status) == "done",
-            cost_usd=record.cost_usd,
-            ttft_s=record.ttft_s,
-            tokens_per_s=record.tokens_per_s,
-            output_tokens=record.output_tokens,
-        )
-    return out
 
 
 def write_outputs(
@@ -243,26 +219,21 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     wanted = args.model or []
     if not wanted:
         raise CannotRun("Name at least one --model.")
-    configs = [parse_model(m, settings) for m in wanted if m != CLAUSE_FINDER]
+    configs = [parse_model(m, settings) for m in wanted]
     run_log = open_run_log(settings)
     batch_settings = BatchSettings(template_key=template_key, max_tokens=args.max_tokens,
                                    source=source)  # fmt: skip
-    by_model: dict[str, dict[str, RunRecord]] = {}
-    runner = None
-    if configs:
-        runner = BatchRunner.create(
-            name=args.name or f"{len(documents)} contracts",
-            contracts=documents, configs=configs, batch_settings=batch_settings,
-            settings=settings, run_log=run_log, concurrency=_concurrency(args, settings),
-        )  # fmt: skip
-        print(f"batch {runner.batch_id}: {len(runner.items)} runs")
-        run_with_progress(runner)
-        by_model = _by_model(runner, run_log, {model_key(c): model_label(c) for c in configs})
-    if CLAUSE_FINDER in wanted:
-        by_model[CLAUSE_FINDER_LABEL] = clause_finder_runs(documents, template_key)
+    runner = BatchRunner.create(
+        name=args.name or f"{len(documents)} contracts",
+        contracts=documents, configs=configs, batch_settings=batch_settings,
+        settings=settings, run_log=run_log, concurrency=_concurrency(args, settings),
+    )  # fmt: skip
+    print(f"batch {runner.batch_id}: {len(runner.items)} runs")
+    run_with_progress(runner)
+    by_model = _by_model(runner, run_log, {model_key(c): model_label(c) for c in configs})
     out = Path(args.out)
     card = write_outputs(out, by_model, template_key, documents, labels, run_log,
-                         runner.batch_id if runner else None)  # fmt: skip
+                         runner.batch_id)  # fmt: skip
     _report(runner, card, out)
     return 0
 
@@ -285,15 +256,15 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
         documents = folder_contracts(Path(source.removeprefix(FOLDER_PREFIX))).documents
     else:
         raise CannotRun("This batch was uploaded: name the files again to resume it.")
-    keys = {p.value: catalog.default_api_key(p, settings) for p in Provider}
     runner = BatchRunner.resume(
         batch_id=args.batch_id, contracts=documents, settings=settings, run_log=run_log,
-        api_keys=keys, concurrency=_concurrency(args, settings),
+        concurrency=_concurrency(args, settings),
     )  # fmt: skip
+    for key, reason in runner.refused.items():
+        print(f"not resumed: {key}: {reason}", file=sys.stderr)
     print(f"batch {runner.batch_id}: {len(runner.items)} runs left")
     run_with_progress(runner)
-    configs = [config_from_spec(spec) for spec in info.models]
-    by_model = _by_model(runner, run_log, {model_key(c): model_label(c) for c in configs})
+    by_model = _by_model(runner, run_log, {model_key(s): model_label(s) for s in info.models})
     out = Path(args.out)
     card = write_outputs(out, by_model, batch_settings.template_key, documents,
                          load_labels(args.labels), run_log, runner.batch_id)  # fmt: skip
@@ -314,17 +285,23 @@ def command_list(settings: Settings) -> int:
     return 0
 
 
-def command_eval(args: argparse.Namespace) -> int:
+def command_eval(args: argparse.Namespace, settings: Settings) -> int:
     """The rule-based clause finder on labelled contracts (default: the bundled sample)."""
     labels = load_labels(args.labels or "sample")
     if labels is None or not labels.texts:
         raise CannotRun("These labels carry no contract texts; use `crs-batch run` with files.")
     documents = [Document(name, text, "txt", len(text)) for name, text in labels.texts.items()]
-    records = clause_finder_runs(documents, args.template)
+    config = parse_model(CLAUSE_FINDER, settings)
+    runner = BatchRunner.create(
+        name="eval", contracts=documents, configs=[config],
+        batch_settings=BatchSettings(template_key=args.template), settings=settings, run_log=None,
+    )  # fmt: skip
+    runner.start().wait()
+    records = {contract: r.record for (contract, _), r in runner.results.items() if r.record}
     card = build_scorecard(
         f"Clause finder on {labels.source}",
         labels,
-        {CLAUSE_FINDER_LABEL: model_runs(records, labels)},
+        {model_label(config): model_runs(records, labels)},
     )
     print(f"Scored on {labels.source}: {len(card.contracts)} contracts\n")
     print(text_table(card))
@@ -392,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_resume(args, settings)
         if args.command == "list":
             return command_list(settings)
-        return command_eval(args)
+        return command_eval(args, settings)
     except CannotRun as exc:
         print(f"crs-batch: {exc}", file=sys.stderr)
         return 2

@@ -3,18 +3,24 @@
 A folder is read only when it lies inside one of the operator's `CRS_BATCH_DIRS` (after resolving
 symbolic links and `..`), so a browser user cannot make the server read arbitrary files. The
 terminal command passes no allow-list: whoever runs it can read the files anyway.
+
+A folder file larger than the upload limit (CRS_MAX_UPLOAD_MB) is left out from its size alone,
+never read whole. Streamlit reruns the page on every click, so the page keeps a `ReadCache`: a
+file it has read (same upload bytes, or same folder path, size and modification time) is not
+read or parsed again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib.analysis.documents import SUPPORTED, Document, DocumentError
+from lib.analysis.documents import SUPPORTED, Document, DocumentError, size_problem
 from lib.analysis.samples import all_samples
-from lib.runs.document_sandbox import limits_from_env, read_upload
+from lib.runs.document_sandbox import ReaderBusy, limits_from_env, read_upload
 
 SAMPLE_SOURCE = "sample"
 UPLOAD_SOURCE = "upload"
@@ -48,7 +54,70 @@ def allowed_folder(folder: Path, allowed: Sequence[Path] | None) -> Path:
     return resolved
 
 
-def folder_contracts(folder: Path, allowed: Sequence[Path] | None = None) -> Loaded:
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to read: its name in the batch, a key that changes when its content does, its size,
+    and how to get its bytes (only called when the file is read)."""
+
+    name: str
+    key: tuple[object, ...]
+    size: int
+    data: Callable[[], bytes]
+
+
+def uploaded(name: str, data: bytes) -> SourceFile:
+    digest = hashlib.sha256(data).hexdigest()
+    return SourceFile(name, ("upload", name, digest), len(data), lambda: data)
+
+
+def _on_disk(path: Path, name: str, max_bytes: int) -> SourceFile:
+    status = path.stat()
+    key = ("folder", str(path), status.st_size, status.st_mtime_ns)
+
+    def data() -> bytes:
+        with path.open("rb") as file:  # at most one byte over the limit, if it grew since
+            return file.read(max_bytes + 1)
+
+    return SourceFile(name, key, status.st_size, data)
+
+
+class ReadCache:
+    """The files of the last list read (one session's uploads or folder), by key: a rerun of the
+    page reads only what is new. Keeps no more than the last list, and never a refusal that a
+    later try may not meet (`ReaderBusy`)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[object, ...], Document | str] = {}
+
+    def read(
+        self, files: Iterable[SourceFile], read: Callable[[SourceFile], Document | str]
+    ) -> list[tuple[str, Document | str]]:
+        """(name, document or why it was left out) per file, `read` called for new ones only."""
+        kept: dict[tuple[object, ...], Document | str] = {}
+        out = []
+        for file in files:
+            entry = self._entries.get(file.key)
+            if entry is None:
+                entry, final = _read_one(file, read)
+                if final:
+                    kept[file.key] = entry
+            else:
+                kept[file.key] = entry
+            out.append((file.name, entry))
+        self._entries = kept
+        return out
+
+
+def _read_one(
+    file: SourceFile, read: Callable[[SourceFile], Document | str]
+) -> tuple[Document | str, bool]:
+    try:
+        return read(file), True
+    except ReaderBusy as exc:
+        return exc.message, False
+
+
+def folder_files(folder: Path, allowed: Sequence[Path] | None = None) -> list[SourceFile]:
     """Every supported file in the folder and its subfolders, named by its relative path."""
     root = allowed_folder(folder, allowed)
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)[
@@ -56,26 +125,55 @@ def folder_contracts(folder: Path, allowed: Sequence[Path] | None = None) -> Loa
     ]
     if allowed is not None:
         files = [p for p in files if p.resolve().is_relative_to(root)]
-    return read_files((str(p.relative_to(root)), p.read_bytes()) for p in files)
+    limits, _ = limits_from_env(os.environ)
+    return [_on_disk(p, str(p.relative_to(root)), limits.max_bytes) for p in files]
 
 
-def read_files(files: Iterable[tuple[str, bytes]]) -> Loaded:
-    """Each file read in the limited child process, as the pages read one upload."""
+def folder_contracts(
+    folder: Path, allowed: Sequence[Path] | None = None, cache: ReadCache | None = None
+) -> Loaded:
+    """Every supported file in the folder and its subfolders, read (see `read_sources`)."""
+    return read_sources(folder_files(folder, allowed), cache)
+
+
+def read_files(files: Iterable[tuple[str, bytes]], cache: ReadCache | None = None) -> Loaded:
+    """Files given as (name, bytes), read as `read_sources` reads them."""
+    return read_sources((uploaded(name, data) for name, data in files), cache)
+
+
+def read_sources(
+    files: Iterable[SourceFile],
+    cache: ReadCache | None = None,
+    keep: Callable[[str, bytes], object] | None = None,
+) -> Loaded:
+    """Each file read in the limited child process, as the pages read one upload; one over the
+    size limit is left out before its bytes are read. `keep` gets each file read for the first
+    time (the page keeps a copy of uploads with it where the operator asked for copies)."""
     limits, sandbox = limits_from_env(os.environ)
-    loaded = Loaded()
-    for name, data in files:
+
+    def read(file: SourceFile) -> Document | str:
+        too_big = size_problem(file.name, file.size, limits.max_bytes)
+        if too_big is not None:
+            return too_big
+        data = file.data()
         try:
-            document = read_upload(data, name, limits=limits, sandbox=sandbox)
+            document = read_upload(data, file.name, limits=limits, sandbox=sandbox)
+        except ReaderBusy:
+            raise
         except DocumentError as exc:
-            loaded.problems.append((name, exc.message))
-            continue
+            return exc.message
         except Exception as exc:  # a file that breaks a parser must not end the batch
-            loaded.problems.append((name, f"could not be read ({type(exc).__name__})"))
-            continue
-        if not document.text.strip():
-            loaded.problems.append((name, "has no text"))
-            continue
-        loaded.documents.append(document)
+            return f"could not be read ({type(exc).__name__})"
+        if keep is not None:
+            keep(file.name, data)
+        return document if document.text.strip() else "has no text"
+
+    loaded = Loaded()
+    for name, entry in (cache or ReadCache()).read(files, read):
+        if isinstance(entry, Document):
+            loaded.documents.append(entry)
+        else:
+            loaded.problems.append((name, entry))
     return loaded
 
 

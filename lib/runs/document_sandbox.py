@@ -3,6 +3,10 @@
 A crash in PDFium, a parser stuck in a loop or a file that inflates past memory ends the child
 (`lib.analysis.document_worker`), never the app's server and every session in it. The child gets
 no environment but the path to this repository, so a parser exploit finds no keys in it.
+
+Each child may take 1 GB of address space, so the process starts at most `Sandbox.max_children`
+at once (CRS_MAX_PARSES), whoever asks: the pages, Portfolio's file lists and the API. A file
+beyond that is refused at once with a message saying so, rather than queued behind the others.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lib.analysis.documents import Document, DocumentError, Limits, NeedsOcr
+from lib.engine.limits import DEFAULT_MAX_PARSE_CHILDREN, InFlight
+from lib.engine.settings import max_parse_children
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = ("-m", "lib.analysis.document_worker")
@@ -25,10 +31,12 @@ WORKER = ("-m", "lib.analysis.document_worker")
 
 @dataclass(frozen=True)
 class Sandbox:
-    """What the child may use: address space (covers the interpreter, ~100 MB) and wall time."""
+    """What the child may use: address space (covers the interpreter, ~100 MB) and wall time; and
+    how many children the process runs at once (0: no cap)."""
 
     memory_mb: int = 1_024
     seconds: float = 60.0
+    max_children: int = DEFAULT_MAX_PARSE_CHILDREN
 
 
 DEFAULT_LIMITS = Limits()
@@ -37,7 +45,8 @@ DEFAULT_SANDBOX = Sandbox()
 
 def limits_from_env(environ: Mapping[str, str]) -> tuple[Limits, Sandbox]:
     """Operator overrides: CRS_MAX_UPLOAD_MB, CRS_MAX_PAGES, CRS_MAX_PASTE_CHARS,
-    CRS_PARSE_MEMORY_MB, CRS_PARSE_SECONDS. A value that is not a positive number is ignored."""
+    CRS_PARSE_MEMORY_MB, CRS_PARSE_SECONDS (a value that is not a positive number is ignored), and
+    CRS_MAX_PARSES (read by `lib.engine.settings`)."""
 
     def number(name: str, default: float) -> float:
         try:
@@ -56,8 +65,24 @@ def limits_from_env(environ: Mapping[str, str]) -> tuple[Limits, Sandbox]:
     sandbox = Sandbox(
         memory_mb=int(number("CRS_PARSE_MEMORY_MB", box.memory_mb)),
         seconds=number("CRS_PARSE_SECONDS", box.seconds),
+        max_children=max_parse_children(environ),
     )
     return limits, sandbox
+
+
+class ReaderBusy(DocumentError):
+    """Not read: the process is already reading as many files as it may at once. Never cached:
+    the same file is read once a child is free."""
+
+
+_CHILDREN = InFlight()
+
+
+def busy_reader_message(filename: str, limit: int) -> str:
+    return (
+        f"“{filename}” was not read: the server is already reading {limit} files, its limit at "
+        "one time. Try again in a moment (the operator can raise CRS_MAX_PARSES)."
+    )
 
 
 def read_upload(
@@ -68,8 +93,20 @@ def read_upload(
     sandbox: Sandbox = DEFAULT_SANDBOX,
     worker: Sequence[str] = WORKER,
 ) -> Document:
-    """The upload as a `Document`, or a `DocumentError` saying why not; `worker` is the child's
-    Python arguments (tests put a crashing or hanging one there)."""
+    """The upload as a `Document`, or a `DocumentError` saying why not (`ReaderBusy` when
+    `sandbox.max_children` children are reading already); `worker` is the child's Python
+    arguments (tests put a crashing or hanging one there)."""
+    if not _CHILDREN.admit(sandbox.max_children):
+        raise ReaderBusy(busy_reader_message(filename, sandbox.max_children))
+    try:
+        return _read_in_child(data, filename, limits, sandbox, worker)
+    finally:
+        _CHILDREN.release()
+
+
+def _read_in_child(
+    data: bytes, filename: str, limits: Limits, sandbox: Sandbox, worker: Sequence[str]
+) -> Document:
     header = json.dumps({"name": filename, "limits": dataclasses.asdict(limits)}).encode()
     command = [
         sys.executable,
@@ -129,6 +166,8 @@ class UploadCache:
         if key not in self._entries:
             try:
                 self._entries[key] = reader(data, filename)
+            except ReaderBusy:
+                raise
             except DocumentError as exc:
                 self._entries[key] = exc
             while len(self._entries) > self.size:

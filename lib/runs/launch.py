@@ -8,76 +8,72 @@ it (and the run log) when the run ends — however it ends, even if the page scr
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import PurePath
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
 
 from lib.analysis.documents import Document
-from lib.analysis.grounding import GroundingTracker, contract_index, ground_report
-from lib.analysis.long_plan import LongPlan
-from lib.analysis.prompts import TEMPLATES, build_prompt
-from lib.engine.errors import RateLimited
+from lib.analysis.grounding import Grounding, GroundingTracker, contract_index
+from lib.analysis.grounding.report import finish_grounding
+from lib.analysis.long_plan import LongPlan, PlanError
+from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
+from lib.engine.errors import ContextTooLong, RateLimited
 from lib.engine.events import Source
 from lib.engine.limits import busy_message
-from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.provider_config import ProviderConfig
 from lib.engine.settings import Settings
-from lib.engine.stream_model import ModelStream, provider_module, stream_model
+from lib.engine.stream_model import ModelStream, stream_model
 from lib.runs.live import LiveRun, claim_slot, release_slot
 from lib.runs.long_review import LongReview
 from lib.runs.pricing import estimate_cost
 from lib.runs.records import RunRecord, SessionHistory
 from lib.runs.run_log import RunLog
+from lib.runs.run_plan import automatic_plan
 
 log = logging.getLogger(__name__)
-CLAUDE_CONTEXT = 200_000
+# The grounding of this process's latest finished runs, so a page shows the verdicts the run's
+# own tracker reached instead of checking every quote again.
+_RECENT_GROUNDING: OrderedDict[str, Grounding] = OrderedDict()
+_RECENT_LIMIT = 64
+_recent_lock = threading.Lock()
 
 
-def context_limit(config: ProviderConfig) -> int | None:
-    """The model's context where we know it before asking the server."""
-    if config.context_length:
-        return config.context_length
-    return CLAUDE_CONTEXT if config.provider is Provider.ANTHROPIC else None
+def grounding_of(run_id: str) -> Grounding | None:
+    """The verdicts a run of this process reached as it streamed, while still remembered."""
+    with _recent_lock:
+        return _RECENT_GROUNDING.get(run_id)
 
 
-_detected: dict[tuple[str, str], int | None] = {}
-_detected_lock = threading.Lock()
+def _remember(run_id: str, grounding: Grounding) -> None:
+    with _recent_lock:
+        _RECENT_GROUNDING[run_id] = grounding
+        while len(_RECENT_GROUNDING) > _RECENT_LIMIT:
+            _RECENT_GROUNDING.popitem(last=False)
 
 
-def model_context(config: ProviderConfig) -> int | None:
-    """`context_limit`, or for Ollama the model's own length from the server (asked once per
-    model): the most `num_ctx` will be sized to, so what a long contract must be planned for."""
-    known = context_limit(config)
-    if known is not None or config.provider is not Provider.OLLAMA:
-        return known
-    key = (config.base_url, config.model)
-    with _detected_lock:
-        if key in _detected:
-            return _detected[key]
-    ollama = provider_module(Provider.OLLAMA)
-    try:
-        with ollama.client_for(config) as client:
-            length = ollama.model_context_length(client, config)
-    except Exception:
-        log.warning("could not ask Ollama for the model's context length", exc_info=True)
-        return None
-    with _detected_lock:
-        _detected[key] = length
-    return length
+def save_upload(settings: Settings, name: str, data: bytes) -> Path | None:
+    """Keep a copy of an upload only where the operator asked for it.
 
-
-def long_review_allowed(config: ProviderConfig, fits: bool) -> bool:
-    """Claude's window holds most contracts whole, and one pass reads them best: section by
-    section only when the contract exceeds it. Local models may choose it by hand."""
-    return not fits or config.provider is not Provider.ANTHROPIC
-
-
-def save_upload(settings: Settings, name: str, data: bytes) -> None:
-    """Keep a copy of an upload only where the operator asked for it."""
+    Every upload gets a file of its own under a random name (the original suffix kept), created
+    readable by this user only whatever the umask: two analysts uploading `contract.pdf` must not
+    overwrite or read each other's copy, and a name chosen by an uploader must not be guessable
+    or point the write elsewhere (`O_EXCL` refuses an existing file or link).
+    """
     if settings.upload_dir is None:
-        return
+        return None
     settings.upload_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (settings.upload_dir / PurePath(name).name).write_bytes(data)
+    suffix = "".join(ch for ch in PurePath(name).suffix.lower() if ch.isalnum() or ch == ".")
+    path = settings.upload_dir / f"{secrets.token_urlsafe(24)}{suffix[:10]}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        os.fchmod(file.fileno(), 0o600)  # exactly 0600, whatever the umask took away
+        file.write(data)
+    return path
 
 
 @dataclass(frozen=True)
@@ -94,8 +90,27 @@ class RunRequest:
     temperature: float
     comparison_id: str | None = None
     batch_id: str | None = None
-    # A long review (`lib.analysis.long_plan`) instead of one pass.
+    # A long review chosen on the page; None lets `run_plan.automatic_plan` decide.
     plan: LongPlan | None = None
+    # Built once, with the request (kept by `dataclasses.replace`): the page previews, counts and
+    # plans for the very prompt that is sent (its contract tag is random per build).
+    built_prompt: Prompt | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.built_prompt is None:
+            prompt = build_prompt(
+                TEMPLATES[self.template_key],
+                self.document.text,
+                self.document.name,
+                instructions=self.instructions,
+                perspective=self.perspective,
+            )
+            object.__setattr__(self, "built_prompt", prompt)
+
+    @property
+    def prompt(self) -> Prompt:
+        assert self.built_prompt is not None  # set in __post_init__
+        return self.built_prompt
 
 
 @dataclass
@@ -109,6 +124,9 @@ class PreparedRun:
     record: RunRecord
     stream: ModelStream | LongReview
     finish: Callable[[], None]
+    # Checks the report's quotes as it streams (fed by whoever draws it); its verdicts are the
+    # run's, completed and counted by `finish`.
+    tracker: GroundingTracker
 
 
 def prepare_run(
@@ -119,14 +137,23 @@ def prepare_run(
     settings: Settings,
 ) -> PreparedRun:
     """The run's record (in the history and the log at once) and its stream, not yet read."""
-    r, document, config = request, request.document, request.config
-    prompt = build_prompt(
-        TEMPLATES[r.template_key],
-        document.text,
-        document.name,
-        instructions=r.instructions,
-        perspective=r.perspective,
-    )
+    r, document, config, prompt = request, request.document, request.config, request.prompt
+    plan, refusal = r.plan, None
+    if plan is None:
+        try:
+            plan = automatic_plan(
+                config,
+                document,
+                r.template_key,
+                prompt_tokens=prompt.estimated_tokens,
+                max_tokens=r.max_tokens,
+                instructions=r.instructions,
+                perspective=r.perspective,
+            )
+        except PlanError as exc:
+            refusal = ContextTooLong(
+                f"The contract does not fit the model, even section by section: {exc}"
+            )
     record = RunRecord(
         page=r.page,
         provider=config.provider.value,
@@ -140,8 +167,8 @@ def prepare_run(
         comparison_id=r.comparison_id,
         batch_id=r.batch_id,
         contract_text=document.text if settings.store_contract_text else None,
-        strategy=r.plan.strategy.value if r.plan else None,
-        parts=r.plan.model_calls if r.plan else None,
+        strategy=plan.strategy.value if plan else None,
+        parts=plan.model_calls if plan else None,
         text_source=document.text_source,
     )
     if history is not None:
@@ -149,8 +176,8 @@ def prepare_run(
     _write(run_log, record)
     source = Source(document.name, document.text, r.template_key, document.page_starts)
     stream: ModelStream | LongReview
-    if r.plan is not None:
-        stream = LongReview(config, r.plan, temperature=r.temperature)
+    if plan is not None:
+        stream = LongReview(config, plan, temperature=r.temperature)
     else:
         stream = stream_model(
             config,
@@ -161,6 +188,12 @@ def prepare_run(
             source=source,
             limits=settings.run_limits,
         )
+        if refusal is not None:
+            stream.refuse(refusal)
+
+    tracker = GroundingTracker(
+        contract_index(document.text, document.page_starts), ocr=document.from_ocr
+    )
 
     def finish() -> None:
         stats = stream.stats
@@ -173,13 +206,12 @@ def prepare_run(
         )
         record.update_from(stats, cost)
         if record.report:
-            grounding = ground_report(
-                record.report, document.text, document.page_starts, ocr=document.from_ocr
-            )
+            grounding = finish_grounding(tracker, record.report, document.text)
             record.set_grounding(grounding.counts)
+            _remember(record.run_id, grounding)
         _write(run_log, record)
 
-    return PreparedRun(record, stream, finish)
+    return PreparedRun(record, stream, finish, tracker)
 
 
 def launch(
@@ -191,8 +223,8 @@ def launch(
     notify: Callable[[], None] | None = None,
     refuse_when_busy: bool = False,
 ) -> tuple[RunRecord, LiveRun]:
-    """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), and a tracker
-    checking its quotes as they are drawn.
+    """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), with the run's
+    tracker checking its quotes as they are drawn.
 
     A run over `CRS_MAX_CONCURRENT_RUNS` ends at once as rate limited and is recorded, so the
     page's history says why. With `refuse_when_busy` (the API, where anyone who reaches it could
@@ -204,10 +236,6 @@ def launch(
         raise RateLimited(busy_message(limit))
     try:
         run = prepare_run(request, history=history, run_log=run_log, settings=settings)
-        document = request.document
-        tracker = GroundingTracker(
-            contract_index(document.text, document.page_starts), ocr=document.from_ocr
-        )
     except BaseException:
         if claimed:
             release_slot()
@@ -215,7 +243,7 @@ def launch(
     live = LiveRun(
         run.stream,
         on_end=lambda _live: run.finish(),
-        tracker=tracker,
+        tracker=run.tracker,
         notify=notify,
         max_concurrent=limit,
         claimed=claimed,

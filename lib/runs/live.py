@@ -31,7 +31,7 @@ from typing import Protocol
 
 from lib.analysis.grounding import GroundingTracker
 from lib.engine.errors import BadResponse, ProviderError, RateLimited
-from lib.engine.limits import busy_message
+from lib.engine.limits import InFlight, busy_message
 from lib.engine.run_stats import RunStats
 
 
@@ -54,43 +54,24 @@ RENDERS_PER_S = 70.0
 JOIN_TIMEOUT_S = 2.0
 
 
-class _StreamsInFlight:
-    """How many runs this process is streaming now, across every session."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.count = 0
-
-    def add(self, n: int) -> None:
-        with self._lock:
-            self.count += n
-
-    def admit(self, limit: int) -> bool:
-        """Count one more run unless `limit` (> 0) runs are already streaming."""
-        with self._lock:
-            if 0 < limit <= self.count:
-                return False
-            self.count += 1
-            return True
-
-
-_IN_FLIGHT = _StreamsInFlight()
+# Runs streaming in this process now, across every session: watched runs and batch workers.
+STREAMS_IN_FLIGHT = InFlight()
 
 
 def claim_slot(limit: int) -> bool:
     """Take one of the `limit` (> 0) places for runs streaming at once, before the run exists:
     a front end that answers "busy" (the API's 429) then records nothing for a refused request.
     The place passes to the `LiveRun` made with `claimed=True`, or back with `release_slot`."""
-    return _IN_FLIGHT.admit(limit)
+    return STREAMS_IN_FLIGHT.admit(limit)
 
 
 def release_slot() -> None:
-    _IN_FLIGHT.add(-1)
+    STREAMS_IN_FLIGHT.release()
 
 
 def render_interval() -> float:
     """Seconds between two renders of one stream, under the process-wide render budget."""
-    return max(MIN_RENDER_INTERVAL_S, _IN_FLIGHT.count / RENDERS_PER_S)
+    return max(MIN_RENDER_INTERVAL_S, STREAMS_IN_FLIGHT.count / RENDERS_PER_S)
 
 
 class LiveRun:
@@ -124,7 +105,7 @@ class LiveRun:
         self._notify = notify
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._admitted = claimed or _IN_FLIGHT.admit(max_concurrent)
+        self._admitted = claimed or STREAMS_IN_FLIGHT.admit(max_concurrent)
         if not self._admitted:
             self.error = RateLimited(busy_message(max_concurrent))
             stream.refuse(self.error)
@@ -152,7 +133,7 @@ class LiveRun:
             self.error = BadResponse(f"Unexpected failure ({type(exc).__name__}).")
         finally:
             if self._admitted:
-                _IN_FLIGHT.add(-1)
+                STREAMS_IN_FLIGHT.release()
             try:
                 if self._on_end is not None:
                     self._on_end(self)

@@ -9,7 +9,9 @@ It never calls Streamlit.
 
 Results go into `lib.analysis.ocr.CACHE` under the key `ocr_pdf` uses, so the same file is read
 once per server whichever page or run asks for it again. At most `MAX_AT_ONCE` children read at a
-time: Tesseract uses every core it is given, and a second run would only slow both.
+time: Tesseract uses every core it is given, and a second run would only slow both. So that one
+upload cannot keep every other session waiting, a run holds that place for at most
+`OcrLimits.max_seconds` (CRS_OCR_MAX_SECONDS), whatever its page count allows.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lib.analysis import ocr
+from lib.engine.limits import DEFAULT_OCR_MAX_SECONDS
+from lib.engine.settings import ocr_max_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = ("-m", "lib.analysis.ocr_worker")
@@ -42,14 +46,22 @@ class OcrLimits:
     seconds_per_page: float = 20.0
     dpi: int = ocr.DEFAULT_DPI
     base_seconds: float = 30.0  # starting the child and loading the engine, on a busy machine
+    # The longest one run may hold the OCR reader, which other sessions wait for (0: no cap).
+    max_seconds: float = DEFAULT_OCR_MAX_SECONDS
 
     def seconds(self, pages: int) -> float:
-        return self.base_seconds + self.seconds_per_page * pages
+        allowed = self.base_seconds + self.seconds_per_page * pages
+        return min(allowed, self.max_seconds) if self.max_seconds > 0 else allowed
+
+    def capped(self, pages: int) -> bool:
+        """Whether the run's time is the reader's cap rather than its pages' allowance."""
+        return 0 < self.max_seconds < self.base_seconds + self.seconds_per_page * pages
 
 
 def limits_from_env(environ: Mapping[str, str]) -> OcrLimits:
-    """Operator overrides: CRS_OCR_MAX_PAGES, CRS_OCR_MEMORY_MB, CRS_OCR_SECONDS_PER_PAGE.
-    A value that is not a positive number is ignored."""
+    """Operator overrides: CRS_OCR_MAX_PAGES, CRS_OCR_MEMORY_MB, CRS_OCR_SECONDS_PER_PAGE (a value
+    that is not a positive number is ignored), and CRS_OCR_MAX_SECONDS (read by
+    `lib.engine.settings`)."""
 
     def number(name: str, default: float) -> float:
         try:
@@ -63,6 +75,7 @@ def limits_from_env(environ: Mapping[str, str]) -> OcrLimits:
         page_cap=int(number("CRS_OCR_MAX_PAGES", base.page_cap)),
         memory_mb=int(number("CRS_OCR_MEMORY_MB", base.memory_mb)),
         seconds_per_page=number("CRS_OCR_SECONDS_PER_PAGE", base.seconds_per_page),
+        max_seconds=ocr_max_seconds(environ),
     )
 
 
@@ -229,6 +242,13 @@ class OcrJob:
         process.wait()
         if self._stop.is_set():
             self._stopped()
+            return None
+        if self._expired and self._limits.capped(self.total):
+            self.error = (
+                f"OCR was stopped on page {self.page} of {self.total} after {seconds:.0f} s, this "
+                "server's limit for one OCR run (others wait for it). Split the PDF and read the "
+                "parts one by one, or ask the operator to raise CRS_OCR_MAX_SECONDS."
+            )
             return None
         if self._expired:
             self.error = (

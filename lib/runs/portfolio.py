@@ -18,7 +18,9 @@ import pandas as pd
 
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.grounding import ContractIndex, check, extract_quotes
+from lib.analysis.labels import LabelledSet
 from lib.analysis.prompts import TEMPLATES, count_findings
+from lib.analysis.scorecard import ModelRun
 from lib.runs.csv_export import csv_bytes, defuse
 from lib.runs.records import RunRecord
 
@@ -274,3 +276,21 @@ def grid_runs(
         GridRun(contract, labels.get(key, key), record)
         for (contract, key), record in sorted(records.items())
     ]
+
+
+def model_runs(records: Mapping[str, RunRecord], labels: LabelledSet) -> dict[str, ModelRun]:
+    """Runs keyed by the labelled contract each document matches."""
+    out = {}
+    for name, record in records.items():
+        labelled = labels.match(name)
+        if labelled is None:
+            continue
+        out[labelled] = ModelRun(
+            report=record.report,
+            ok=str(record.status) == "done",
+            cost_usd=record.cost_usd,
+            ttft_s=record.ttft_s,
+            tokens_per_s=record.tokens_per_s,
+            output_tokens=record.output_tokens,
+        )
+    return out

@@ -1,8 +1,8 @@
 """Estimated cost of a run.
 
-Claude is billed per token; local models cost nothing per run. Prices change more often than this
-code, so operators override them in `.streamlit/secrets.toml` (`[prices."<model id prefix>"]`);
-the table below holds Anthropic's published list prices per family (USD per million tokens).
+A provider that bills per token carries its list prices in its spec (`ProviderSpec.prices`);
+local models cost nothing per run. Prices change more often than this code, so operators override
+them in `.streamlit/secrets.toml` (`[prices."<model id prefix>"]`).
 """
 
 from __future__ import annotations
@@ -10,24 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lib.engine.provider_config import Provider
-
-# (input, output) USD per million tokens, matched on the family word in the model id.
-FAMILY_PRICES: dict[str, tuple[float, float]] = {
-    "opus": (5.0, 25.0),
-    "sonnet": (3.0, 15.0),
-    "haiku": (1.0, 5.0),
-}
+from lib.engine.providers.registry import find_spec
+from lib.engine.providers.spec import Prices
 
 
 def price_for(
-    model: str, overrides: Mapping[str, tuple[float, float]]
+    model: str, overrides: Mapping[str, tuple[float, float]], table: Prices
 ) -> tuple[float, float] | None:
-    """Longest matching override prefix first, then the family table."""
+    """Longest matching override prefix first, then the provider's table by family word."""
     for prefix in sorted(overrides, key=len, reverse=True):
         if model.startswith(prefix):
             return overrides[prefix]
     lowered = model.lower()
-    for family, price in FAMILY_PRICES.items():
+    for family, price in table.items():
         if family in lowered:
             return price
     return None
@@ -40,10 +35,12 @@ def estimate_cost(
     output_tokens: int,
     overrides: Mapping[str, tuple[float, float]] | None = None,
 ) -> float | None:
-    """USD for a run: 0.0 for local models, None when a Claude model's price is unknown."""
-    if Provider(provider) is not Provider.ANTHROPIC:
+    """USD for a run: 0.0 for local models, None when a billed model's price is unknown."""
+    spec = find_spec(str(provider))
+    table = spec.prices if spec is not None else None
+    if table is None:
         return 0.0
-    price = price_for(model, overrides or {})
+    price = price_for(model, overrides or {}, table)
     if price is None:
         return None
     return (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000

@@ -1,4 +1,4 @@
-"""The Review page's long-contract panel: whether to review section by section, and the plan.
+"""The Review page's long-contract panel: shows and edits the plan `lib.runs.run_plan` decides.
 
 On by itself (and locked on) when the prompt would not fit the model's context; a local model may
 choose it by hand. The plan is shown before running — how many calls, which pages each reads, how
@@ -11,64 +11,45 @@ import pandas as pd
 import streamlit as st
 
 from lib.analysis.documents import Document
-from lib.analysis.long_plan import (
-    DEFAULT_STRATEGY,
-    LongPlan,
-    PlanError,
-    Strategy,
-    pages_label,
-    plan_long_review,
-)
-from lib.analysis.prompts import TEMPLATES, fits_context
-from lib.engine.provider_config import ProviderConfig
-from lib.runs.launch import long_review_allowed, model_context
+from lib.analysis.long_plan import DEFAULT_STRATEGY, LongPlan, PlanError, Strategy, pages_label
+from lib.runs.launch import RunRequest
+from lib.runs.run_plan import context_fit, make_plan
 
 ASSUMED_CONTEXT = 8192
 
 
 @st.cache_data(max_entries=8, show_spinner="Planning the review…")
 def _plan(
+    document: Document,
     template_key: str,
-    text: str,
-    name: str,
     context_length: int,
     max_tokens: int,
     strategy: Strategy,
     instructions: str,
     perspective: str,
-    page_starts: tuple[int, ...] | None,
 ) -> LongPlan | str:
     """The plan, or why there can be none (cached: finding clauses in a long contract takes a
     second, and the page reruns on every widget change)."""
     try:
-        return plan_long_review(
-            TEMPLATES[template_key],
-            text,
-            name,
+        return make_plan(
+            document,
+            template_key,
             context_length=context_length,
             max_tokens=max_tokens,
             strategy=strategy,
             instructions=instructions,
             perspective=perspective,
-            page_starts=list(page_starts) if page_starts else None,
         )
     except PlanError as exc:
         return str(exc)
 
 
-def long_review_panel(
-    config: ProviderConfig,
-    document: Document,
-    template_key: str,
-    instructions: str,
-    perspective: str,
-    max_tokens: int,
-    prompt_tokens: int,
-) -> LongPlan | None:
+def long_review_panel(request: RunRequest) -> LongPlan | None:
     """The plan to run, or None for one ordinary pass."""
-    limit = model_context(config)
-    fits = fits_context(prompt_tokens, max_tokens, limit)
-    if not long_review_allowed(config, fits):
+    max_tokens = request.max_tokens
+    fit = context_fit(request.config, request.prompt.estimated_tokens, max_tokens)
+    limit, fits, prompt_tokens = fit.limit, fit.fits, fit.prompt_tokens
+    if not fit.choosable:
         return None
     with st.expander("Long contract: review section by section", expanded=not fits):
         if not fits:
@@ -107,15 +88,13 @@ def long_review_panel(
             "(far fewer tokens). Whole contract: every word, part by part.",
         )
         plan = _plan(
-            template_key,
-            document.text,
-            document.name,
+            request.document,
+            request.template_key,
             context,
             max_tokens,
             strategy,
-            instructions,
-            perspective,
-            document.page_starts,
+            request.instructions,
+            request.perspective,
         )
         if isinstance(plan, str):
             st.error(plan, icon=":material/error:")

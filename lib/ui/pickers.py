@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import replace
 
 import streamlit as st
 
@@ -17,10 +18,12 @@ from lib.engine.provider_config import (
     Provider,
     ProviderConfig,
 )
+from lib.engine.providers.registry import spec_for
 from lib.engine.settings import Settings
 from lib.runs import catalog
 from lib.runs.document_sandbox import UploadCache, limits_from_env, read_upload
 from lib.runs.launch import save_upload
+from lib.runs.model_choice import ChoiceError, ModelChoice, options, resolve
 from lib.ui.ocr_panel import ocr_panel
 from lib.ui.safe import label, md
 
@@ -126,23 +129,22 @@ def provider_picker(
         format_func=catalog.provider_label,
         key=f"{key}_provider",
     )
-    base_url = catalog.default_base_url(provider, settings)
+    spec = spec_for(provider)
+    base_url = catalog.starting_endpoint(provider, settings)
     choices_for_endpoint = catalog.endpoint_choices(provider, settings)
     typed_key: str | None = None
-    if provider is Provider.CLAUSE_FINDER:
-        st.info(catalog.CLAUSE_FINDER_NOTE, icon=":material/rule:")
-    elif provider is Provider.BUILTIN:
-        st.info(catalog.BUILTIN_NOTE, icon=":material/info:")
-    elif choices_for_endpoint is not None:
+    if spec.note:
+        st.info(spec.note, icon=":material/info:")
+    if choices_for_endpoint is not None:
         base_url = st.selectbox("Endpoint", choices_for_endpoint, key=f"{key}_endpoint_{provider}")
-    elif provider is not Provider.ANTHROPIC:
+    elif spec.typed_endpoint:
         base_url = st.text_input(
             "Base URL",
             value=base_url,
             key=f"{key}_base_url_{provider}",
-            placeholder="http://localhost:8080/v1" if provider is Provider.OPENAI else None,
+            placeholder=spec.url_placeholder,
         )
-    if provider in (Provider.ANTHROPIC, Provider.OPENAI):
+    if spec.takes_key:
         typed_key = st.text_input(
             "API key (this session only)",
             type="password",
@@ -150,25 +152,18 @@ def provider_picker(
             help="Used for this browser session only; never stored, logged or exported. The "
             "operator's key is only ever sent to the endpoint it was set up for.",
             placeholder="operator's key set (for its own endpoint)"
-            if catalog.default_api_key(provider, settings)
+            if catalog.has_operator_key(provider, settings)
             else "sk-…",
         )
+    choice = ModelChoice(provider, None, base_url or "", typed_key)
     try:
-        base_url = catalog.check_endpoint(provider, base_url or "", settings)
-    except ValueError as exc:
-        st.error(md(str(exc)))
+        found = options(choice, settings)
+        model = st.selectbox("Model", found.models, key=f"{key}_model_{provider}")
+        st.caption(label(catalog.destination(provider, found.base_url)))
+        return resolve(replace(choice, model=model), settings)
+    except ChoiceError as exc:
+        if exc.kind == "endpoint":
+            st.error(md(exc.message))
+        else:
+            st.warning(md(exc.message))
         return None
-    api_key = catalog.api_key_for(provider, base_url, typed_key, settings)
-    status = catalog.probe(provider, base_url, api_key)
-    if not status.available:
-        name = catalog.provider_label(provider)
-        st.warning(md(f"{name} is not available: {status.problem}\n\n{status.fix}"))
-        return None
-    if not status.models:
-        st.warning(md(f"{catalog.provider_label(provider)} has no models. {status.fix}"))
-        return None
-    model = st.selectbox("Model", status.models, key=f"{key}_model_{provider}")
-    st.caption(label(catalog.destination(provider, base_url)))
-    return catalog.make_config(
-        provider, settings, model=model, base_url=base_url, api_key=typed_key
-    )

@@ -1,4 +1,9 @@
-"""Drawing batches: progress, the coloured contracts × categories grid, passages and scorecards."""
+"""Drawing batches: progress, the coloured contracts × categories grid, passages and scorecards.
+
+Category headings, sections and quotes are the model's words; contract names are file names; a
+scorecard's name holds a batch's name and a label file's: all of it reaches the page through
+`lib.ui.safe`, as on Review, so none of it can load an image or run as HTML.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from lib.analysis.scorecard import (
 from lib.runs.batch import BatchRunner
 from lib.runs.batch_store import BatchStore
 from lib.runs.portfolio import COLOURS, LEVELS, Passage, category_columns
+from lib.ui.safe import hosts_in, label, show_markdown
 
 PROGRESS_REFRESH_S = 1.0
 
@@ -44,7 +50,7 @@ def grid_column_config(frame: pd.DataFrame) -> dict[str, Any]:
         "GREEN": cc.NumberColumn("Green", format="%d"),
     }
     for column in category_columns(frame):
-        config[column] = cc.TextColumn(_short(column), help=column)
+        config[column] = cc.TextColumn(_short(column), help=label(column))
     return config
 
 
@@ -82,23 +88,24 @@ def progress_fragment(runner: BatchRunner, key: str) -> None:
     _draw()
 
 
-def passage_view(opened: Passage) -> None:
-    """The report's section for a cell, and each quote in the contract text around it."""
-    st.markdown(f"**{opened.category}** · {opened.severity}")
+def passage_view(opened: Passage, contract_text: str | None) -> None:
+    """The report's section for a cell, and each quote in the contract text around it. Links in
+    the section stay links only to hosts the contract names, as on Review."""
+    st.markdown(f"**{label(opened.category)}** · {label(opened.severity)}")
     if not opened.section:
         st.info("The report has no section for this category.", icon=":material/search_off:")
         return
     body = opened.section.split("\n", 1)[1] if "\n" in opened.section else ""
-    st.markdown(body)
+    show_markdown(st, body, hosts_in(contract_text or ""))
     for quote in opened.quotes:
         if quote.match:
-            label = "found in the contract" if quote.status == "verified" else "close match"
-            st.caption(f"Quote {label}:")
+            how = "found in the contract" if quote.status == "verified" else "close match"
+            st.caption(f"Quote {how}:")
             st.text(f"…{quote.before}【{quote.match}】{quote.after}…")
         elif quote.status == "unchecked":
             st.caption("The contract text is not kept, so the quote cannot be shown in context.")
         else:
-            st.warning(f"Not found in the contract: “{quote.quote}”", icon=":material/help:")
+            st.warning(f"Not found in the contract: “{label(quote.quote)}”", icon=":material/help:")
 
 
 def heatmap(card: Scorecard) -> alt.LayerChart | alt.Chart:
@@ -158,7 +165,9 @@ def overall_chart(card: Scorecard) -> alt.LayerChart:
 
 
 def scorecard_view(card: Scorecard, previous: Scorecard | None = None, *, key: str) -> None:
-    st.caption(f"{card.name} · labels: {card.labels} · {len(card.contracts)} contracts")
+    st.caption(
+        f"{label(card.name)} · labels: {label(card.labels)} · {len(card.contracts)} contracts"
+    )
     summary = pd.DataFrame(summary_rows(card)).set_index("model")
     cc = st.column_config
     two = {c: cc.NumberColumn(c, format="%.2f") for c in summary.columns if c not in
@@ -175,9 +184,9 @@ def scorecard_view(card: Scorecard, previous: Scorecard | None = None, *, key: s
     st.altair_chart(heatmap(card), width="stretch")
     for model in card.models:
         if model.failed:
-            st.caption(f"{model.model}: failed runs on {', '.join(model.failed)}")
+            st.caption(f"{label(model.model)}: failed runs on {label(', '.join(model.failed))}")
     if previous is not None:
-        st.markdown(f"**Against the previous scorecard** ({previous.name})")
+        st.markdown(f"**Against the previous scorecard** ({label(previous.name)})")
         st.dataframe(
             pd.DataFrame(compare_previous(card, previous)).set_index("model"),
             width="stretch",

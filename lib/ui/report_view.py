@@ -13,10 +13,10 @@ from lib.analysis.grounding import (
     ground_report,
 )
 from lib.engine.errors import ERROR_TITLES, ErrorKind
-from lib.engine.provider_config import Provider
-from lib.engine.providers import clause_finder
+from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
+from lib.runs.launch import grounding_of
 from lib.runs.records import RunRecord
 from lib.ui.safe import hosts_in, label, md, show_markdown
 
@@ -36,10 +36,9 @@ def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
         row = figures[start : start + per_row]
         for column, (name, value) in zip(st.columns(per_row), row, strict=False):
             column.metric(name, value)
-    notes = [f"Token counts {counts}."]
-    if record.provider == Provider.CLAUSE_FINDER.value:
-        notes = [clause_finder.NO_MODEL_NOTE]
-    if record.provider == Provider.ANTHROPIC.value:
+    spec = find_spec(record.provider)
+    notes = [(spec and spec.run_note) or f"Token counts {counts}."]
+    if spec is not None and spec.prices is not None:
         cost = "unknown price" if record.cost_usd is None else f"${record.cost_usd:.4f}"
         notes.append(f"Estimated cost: {cost}.")
     elif record.cost_usd == 0.0:
@@ -86,6 +85,8 @@ def _grounding(record: RunRecord, contract: Document | None) -> Grounding | None
     text = _contract_text(record, contract)
     if not record.report or not text:
         return None
+    if (checked := grounding_of(record.run_id)) is not None:
+        return checked  # the run's own verdicts, reached as it streamed
     same = contract is not None and contract.sha256 == record.document_sha256
     page_starts = contract.page_starts if same and contract is not None else None
     return ground_report(record.report, text, page_starts, ocr=record.text_source is not None)

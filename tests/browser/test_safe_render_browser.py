@@ -2,42 +2,10 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator
-
-import pytest
-
 from devtools.fake_upstream import Script
 from tests.browser.conftest import wait_for_app
 
 CONTRACT = "1. Parties. Acme Ltd (www.acme.com) and Beta GmbH.\n12.1 Liability is unlimited."
-
-
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    seen: list[str]
-
-    def do_GET(self) -> None:
-        self.seen.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def recorder() -> Iterator[tuple[int, list[str]]]:
-    """A port that writes down every request it gets: where a leaked image would go."""
-    seen: list[str] = []
-    handler = type("Handler", (_Recorder,), {"seen": seen})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1], seen
-    server.shutdown()
-    server.server_close()
 
 
 def test_report_images_and_foreign_links_are_text_and_nothing_is_fetched(

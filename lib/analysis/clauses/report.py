@@ -287,7 +287,7 @@ def write_report(
     body = "\n".join(missing + unusual) or "- None."
     yield "## Missing or unusual clauses\n" + body + "\n\n"
 
-    steps = []
+    steps: list[str] = []
     for flag in flags:
         if flag.severity == "GREEN":
             continue

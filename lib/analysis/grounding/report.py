@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from lib.analysis.clauses import Findings, find_clauses, split_clauses
 from lib.analysis.grounding.crosscheck import Disagreement, cross_check
 from lib.analysis.grounding.index import ContractIndex
-from lib.analysis.grounding.tracker import CheckedQuote, check_report, summarise
+from lib.analysis.grounding.tracker import CheckedQuote, GroundingTracker, summarise
 
 
 @functools.lru_cache(maxsize=16)
@@ -35,11 +35,18 @@ def _findings(text: str) -> Findings:
     return find_clauses(text)
 
 
+def finish_grounding(tracker: GroundingTracker, report: str, text: str) -> Grounding:
+    """A run's grounding from its own tracker: the quotes it checked while the report streamed,
+    the last paragraph's, and the cross-check of claims of absence."""
+    tracker.finish(report)
+    findings = _findings(text)
+    disagreements = cross_check(report, text, findings=findings, page_at=tracker.index.page_at)
+    return Grounding(list(tracker.checked), disagreements)
+
+
 @functools.lru_cache(maxsize=64)
 def ground_report(
     report: str, text: str, page_starts: tuple[int, ...] | None = None, *, ocr: bool = False
 ) -> Grounding:
-    """Cached: a finished report is grounded once, however often a page redraws it."""
-    index = contract_index(text, page_starts)
-    disagreements = cross_check(report, text, findings=_findings(text), page_at=index.page_at)
-    return Grounding(check_report(index, report, ocr=ocr), disagreements)
+    """A stored report, grounded afresh (cached: however often a page redraws it)."""
+    return finish_grounding(GroundingTracker(contract_index(text, page_starts), ocr), report, text)

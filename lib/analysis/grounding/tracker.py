@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -26,12 +27,16 @@ class CheckedQuote:
 
 @dataclass
 class GroundingTracker:
-    """Fed the report as it grows; checks each paragraph once, when it is complete."""
+    """Fed the report as it grows; checks each paragraph once, when it is complete.
+
+    One tracker per run holds the run's verdicts: the page drawing the stream feeds it while the
+    run's worker finishes it, so a lock keeps each paragraph checked exactly once."""
 
     index: ContractIndex
     ocr: bool = False
     checked: list[CheckedQuote] = field(default_factory=list)
     _done: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def feed(self, report: str) -> list[CheckedQuote]:
         """The new verdicts for paragraphs completed since the last call (report so far)."""
@@ -43,13 +48,14 @@ class GroundingTracker:
         return self._check_upto(report, len(report))
 
     def _check_upto(self, report: str, end: int) -> list[CheckedQuote]:
-        if end <= self._done:
-            return []
-        quotes = extract_quotes(report[self._done : end], offset=self._done)
-        self._done = end
-        new = [CheckedQuote(q, check(self.index, q, ocr=self.ocr)) for q in quotes]
-        self.checked.extend(new)
-        return new
+        with self._lock:
+            if end <= self._done:
+                return []
+            quotes = extract_quotes(report[self._done : end], offset=self._done)
+            self._done = end
+            new = [CheckedQuote(q, check(self.index, q, ocr=self.ocr)) for q in quotes]
+            self.checked.extend(new)
+            return new
 
     def summary(self) -> dict[str, int]:
         """Counts of quotes checked so far: total, verified, close, not_found."""

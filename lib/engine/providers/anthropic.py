@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import anthropic
 from httpx_sse import EventSource, SSEError
@@ -30,10 +31,19 @@ from lib.engine.errors import (
     error_for_status,
 )
 from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
-from lib.engine.provider_config import ProviderConfig
+from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import tls_context
+from lib.engine.providers.spec import ProviderSpec
 
 SERVICE = "Claude"
+CONTEXT_WINDOW = 200_000
+# Anthropic's published list prices, USD per million tokens (input, output), by the family word
+# in the model id; operators override them in `.streamlit/secrets.toml` (`[prices."<prefix>"]`).
+FAMILY_PRICES: dict[str, tuple[float, float]] = {
+    "opus": (5.0, 25.0),
+    "sonnet": (3.0, 15.0),
+    "haiku": (1.0, 5.0),
+}
 HINTS = Hints(
     service=SERVICE,
     connect_fix="check the network connection or ANTHROPIC_BASE_URL",
@@ -89,7 +99,7 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
     return BadResponse(f"{SERVICE} sent something unexpected ({name}).")
 
 
-def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> ProviderError:
+def _error_event(data: dict[str, Any], config: ProviderConfig, ctx: StreamContext) -> ProviderError:
     error = data.get("error") or {}
     kind = clip_detail(str(error.get("type", "error")), 40)
     detail = clip_detail(str(error.get("message", "unknown error")))
@@ -100,7 +110,10 @@ def _error_event(data: dict, config: ProviderConfig, ctx: StreamContext) -> Prov
     return _status_error(500, kind, detail, config)
 
 
-def _events(source: EventSource, config: ProviderConfig, ctx: StreamContext) -> Iterator[Event]:
+def parse_events(
+    source: EventSource, config: ProviderConfig, ctx: StreamContext
+) -> Iterator[Event]:
+    """Events of a Messages stream; a stream that ends before `message_stop` is interrupted."""
     stop_reason: str | None = None
     for sse in source.iter_sse():
         if sse.event in ("ping", "content_block_start", "content_block_stop") or not sse.data:
@@ -146,7 +159,10 @@ def stream_events(
             stream=True,
         ) as response:
             ctx.attach(response.http_response)
-            yield from _events(EventSource(response.http_response), config, ctx)
+            # httpx-sse is typed for httpx; the SDK's response comes from its httpx2 fork, which
+            # has the same streaming interface (headers, iter_bytes).
+            source = EventSource(response.http_response)  # type: ignore[arg-type]
+            yield from parse_events(source, config, ctx)
     except ProviderError:
         raise
     except SSEError:
@@ -165,3 +181,27 @@ def list_models(config: ProviderConfig) -> list[str]:
         raise map_exception(exc, config, started=False) from None
     finally:
         client.close()
+
+
+def context_window(config: ProviderConfig) -> int | None:
+    return config.context_length or CONTEXT_WINDOW
+
+
+SPEC = ProviderSpec(
+    provider=Provider.ANTHROPIC,
+    label="Claude (Anthropic)",
+    fix="Set ANTHROPIC_API_KEY, add it to .streamlit/secrets.toml, or type a key below.",
+    stream_events=stream_events,
+    list_models=list_models,
+    endpoint_variable="ANTHROPIC_BASE_URL",
+    default_endpoint="https://api.anthropic.com",
+    key_variable="ANTHROPIC_API_KEY",
+    needs_key=True,
+    service="Anthropic (Claude)",
+    default_concurrency=4,
+    context_window=context_window,
+    # Its window holds most contracts whole, and one pass reads them best.
+    one_pass_preferred=True,
+    prices=FAMILY_PRICES,
+    default_rank=1,
+)

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from lib.analysis.clauses import write_report
 from lib.engine.errors import BadResponse
 from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
-from lib.engine.provider_config import ProviderConfig
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.providers.spec import ProviderSpec
 
 MODEL = "rules"
 NO_MODEL_NOTE = (
@@ -39,3 +40,20 @@ def stream_events(
 
 def list_models(config: ProviderConfig) -> list[str]:
     return [MODEL]
+
+
+SPEC = ProviderSpec(
+    provider=Provider.CLAUSE_FINDER,
+    label="Clause finder (no model)",
+    fix="The clause finder is part of the app and needs nothing.",
+    stream_events=stream_events,
+    list_models=list_models,
+    on_this_machine=True,
+    fixed_model=MODEL,
+    note="No model: readable rules find the contract's clauses (41 CUAD categories), quote them "
+    "word for word with their clause numbers, and flag risky terms. Instant, on this machine, and "
+    "it never invents a quote — but it cannot judge commercial context the way a good model can.",
+    run_note=NO_MODEL_NOTE,
+    default_concurrency=2,
+    context_window=lambda _config: None,
+)

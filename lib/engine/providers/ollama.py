@@ -22,7 +22,7 @@ import httpx
 
 from lib.engine.errors import BadResponse, Hints, clip_detail, looks_like_context_error
 from lib.engine.events import ChatRequest, Event, Finish, Note, StreamContext, TextDelta, Usage
-from lib.engine.provider_config import ProviderConfig
+from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import (
     client_for,
     get_json,
@@ -30,6 +30,7 @@ from lib.engine.providers.http import (
     open_stream,
     status_error,
 )
+from lib.engine.providers.spec import ProviderSpec
 
 HINTS = Hints(
     service="Ollama",
@@ -41,6 +42,9 @@ MIN_NUM_CTX = 2048
 # prompt_eval_count below this share of our estimate means Ollama dropped part of the contract.
 TRUNCATION_RATIO = 0.6
 NS = 1e9
+# Never the line itself: an endpoint may be an internal service, and echoing what it answers
+# would let whoever chose the URL read that service through this one.
+NOT_OLLAMA = "The server sent {what} — is this an Ollama server?"
 
 
 def model_context_length(client: httpx.Client, config: ProviderConfig) -> int | None:
@@ -123,9 +127,9 @@ def parse_lines(
         try:
             line = json.loads(raw)
         except ValueError:
-            raise BadResponse(f"Ollama sent a line that is not JSON: {raw[:80]!r}") from None
+            raise BadResponse(NOT_OLLAMA.format(what="a line that is not JSON")) from None
         if not isinstance(line, dict):
-            raise BadResponse(f"Ollama sent an unexpected line: {raw[:80]!r}")
+            raise BadResponse(NOT_OLLAMA.format(what="an unexpected line"))
         if "error" in line:
             detail = clip_detail(str(line["error"]))
             if ctx.answer_started and not looks_like_context_error(detail):
@@ -161,3 +165,27 @@ def list_models(config: ProviderConfig) -> list[str]:
         data = get_json(client, f"{config.base_url}/api/tags", config, HINTS)
     models = data.get("models", []) if isinstance(data, dict) else []
     return sorted(str(m["name"]) for m in models if isinstance(m, dict) and "name" in m)
+
+
+def context_window(config: ProviderConfig) -> int | None:
+    """The configured window, else the model's own trained length: the most `num_ctx` will be
+    sized to, so what a long contract must be planned for."""
+    if config.context_length:
+        return config.context_length
+    with client_for(config) as client:
+        return model_context_length(client, config)
+
+
+SPEC = ProviderSpec(
+    provider=Provider.OLLAMA,
+    label="Ollama",
+    fix="Start Ollama with `ollama serve` (then `ollama pull llama3.2`), or set OLLAMA_HOST.",
+    stream_events=stream_events,
+    list_models=list_models,
+    endpoint_variable="OLLAMA_HOST",
+    default_endpoint="http://localhost:11434",
+    typed_endpoint=True,
+    default_concurrency=1,
+    context_window=context_window,
+    default_rank=3,
+)

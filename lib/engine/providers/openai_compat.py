@@ -15,7 +15,7 @@ from httpx_sse import EventSource, SSEError
 
 from lib.engine.errors import BadResponse, Hints, StreamInterrupted, clip_detail
 from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
-from lib.engine.provider_config import ProviderConfig
+from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import (
     auth_headers,
     client_for,
@@ -24,7 +24,11 @@ from lib.engine.providers.http import (
     open_stream,
     status_error,
 )
+from lib.engine.providers.spec import ProviderSpec
 
+# Never the frame itself: an endpoint may be an internal service, and echoing what it answers
+# would let whoever chose the URL read that service through this one.
+NOT_OPENAI = "The server sent {what} — is this an OpenAI-compatible server?"
 HINTS = Hints(
     service="The OpenAI-compatible server",
     connect_fix="check the base URL (it usually ends in /v1) and that the server is running",
@@ -74,11 +78,9 @@ def parse_events(
         try:
             payload = json.loads(data)
         except ValueError:
-            raise BadResponse(
-                f"{HINTS.service} sent a frame that is not JSON: {data[:80]!r}"
-            ) from None
+            raise BadResponse(NOT_OPENAI.format(what="a frame that is not JSON")) from None
         if not isinstance(payload, dict):
-            raise BadResponse(f"{HINTS.service} sent an unexpected frame: {data[:80]!r}")
+            raise BadResponse(NOT_OPENAI.format(what="an unexpected frame"))
         if "error" in payload:
             raise _in_band_error(payload, config, ctx)
         usage = payload.get("usage")
@@ -113,7 +115,7 @@ def stream_events(
             ) from None
 
 
-def list_models(config: ProviderConfig) -> list[str]:
+def _model_cards(config: ProviderConfig) -> list[dict[str, Any]]:
     with client_for(config) as client:
         data = get_json(
             client,
@@ -123,4 +125,42 @@ def list_models(config: ProviderConfig) -> list[str]:
             headers=auth_headers(config),
         )
     items = data.get("data", []) if isinstance(data, dict) else []
-    return sorted(str(item["id"]) for item in items if isinstance(item, dict) and "id" in item)
+    return [item for item in items if isinstance(item, dict) and "id" in item]
+
+
+def list_models(config: ProviderConfig) -> list[str]:
+    return sorted(str(item["id"]) for item in _model_cards(config))
+
+
+# Where servers say how long a model's context is in their model list: vLLM's `max_model_len`,
+# OpenRouter's `context_length`.
+CONTEXT_FIELDS = ("max_model_len", "context_length")
+
+
+def context_window(config: ProviderConfig) -> int | None:
+    """The configured window, else what the server's model list says of this model, if anything."""
+    if config.context_length:
+        return config.context_length
+    for card in _model_cards(config):
+        if card["id"] == config.model:
+            for name in CONTEXT_FIELDS:
+                if isinstance(card.get(name), int) and card[name] > 0:
+                    return int(card[name])
+    return None
+
+
+SPEC = ProviderSpec(
+    provider=Provider.OPENAI,
+    label="OpenAI-compatible server",
+    fix="Start the server and enter its base URL (ending in /v1), or set OPENAI_BASE_URL.",
+    stream_events=stream_events,
+    list_models=list_models,
+    endpoint_variable="OPENAI_BASE_URL",
+    key_variable="OPENAI_API_KEY",
+    needs_endpoint=True,
+    typed_endpoint=True,
+    url_placeholder="http://localhost:8080/v1",
+    default_concurrency=2,
+    context_window=context_window,
+    default_rank=2,
+)

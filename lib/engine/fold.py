@@ -1,0 +1,71 @@
+"""The fold of a run's events into its `RunStats`, apart from sockets, threads and timers.
+
+`stream_model` reads events from a provider and hands each one to `fold`; everything a run's
+figures say (text, times, token counts, notes, the finish reason, the output cap) is decided here,
+so it can be tested on a plain list of events. It is shaped like the anthropic SDK's
+`accumulate_event`, except that it updates the `RunStats` in place: pages read that record while
+the run streams. Matching is exhaustive: a new kind of event fails the type check until it is
+folded here.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from lib.engine.errors import ProviderError
+from lib.engine.events import Event, Finish, Note, TextDelta, Usage, Waiting
+from lib.engine.run_stats import RunStats, RunStatus
+
+LENGTH_REASONS = ("length", "max_tokens")
+LENGTH_NOTE = "The answer hit the output limit, so the report may end abruptly."
+
+
+# What a text delta gives the reader: the text (may be "" when a delta brings nothing), and
+# whether this delta met the output cap, so the run must stop with the report so far. A plain
+# tuple: one is made per token, and a NamedTuple cost more than the rest of the fold.
+Shown = tuple[str, bool]
+
+
+def fold(stats: RunStats, event: Event, cap: int) -> Shown | None:
+    """Fold one event into `stats`; `(text, capped)` for a text delta, None for any other event.
+
+    `cap` is the most characters the report may hold (0 or less: no cap). The delta that reaches
+    it is cut to fit and marked capped.
+    """
+    match event:
+        case TextDelta():
+            text = event.text
+            capped = 0 < cap <= stats.chars + len(text)
+            if capped:
+                text = text[: cap - stats.chars]
+            stats.waiting_reason = None
+            stats.add_text(text)
+            return text, capped
+        case Usage(input_tokens=input_tokens, output_tokens=output_tokens):
+            if input_tokens is not None:
+                stats.input_tokens, stats.input_reported = input_tokens, True
+            if output_tokens is not None:
+                stats.output_tokens, stats.output_reported = output_tokens, True
+        case Finish(reason=reason):
+            stats.finish_reason = reason
+        case Note(text=text):
+            stats.notes.append(text)
+        case Waiting(reason=reason):
+            stats.waiting_reason = reason
+        case _:
+            assert_never(event)
+    return None
+
+
+def complete(stats: RunStats) -> None:
+    """End a run whose stream finished: done, with a warning when the model ran out of tokens."""
+    if stats.finish_reason in LENGTH_REASONS:
+        stats.notes.append(LENGTH_NOTE)
+    stats.finish(RunStatus.DONE)
+
+
+def fail(stats: RunStats, error: ProviderError) -> None:
+    """End a run as `error`, keeping whatever text it had (a failed run keeps its partial
+    report). `error` must already be redacted: its message is shown and stored."""
+    stats.error_kind, stats.error_message = error.kind, error.message
+    stats.finish(RunStatus.ERROR)

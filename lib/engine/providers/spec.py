@@ -1,0 +1,81 @@
+"""What the app knows about one provider, declared once beside its wire code.
+
+Each provider module ends with a `SPEC`; `lib.engine.providers.registry` lists them. Everything
+the pages, batches and the API decide per provider (label, fix hint, endpoint and key variables,
+whether a URL may be typed, concurrency, context window, prices) is read from here, so adding a
+provider touches its own module, the registry line and its tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from lib.engine.events import ChatRequest, Event, StreamContext
+from lib.engine.provider_config import Provider, ProviderConfig
+
+StreamEvents = Callable[[ProviderConfig, ChatRequest, StreamContext], Iterator[Event]]
+ListModels = Callable[[ProviderConfig], list[str]]
+ContextWindow = Callable[[ProviderConfig], int | None]
+# USD per million tokens (input, output), by a word in the model id (e.g. "sonnet").
+Prices = Mapping[str, tuple[float, float]]
+
+
+def configured_context(config: ProviderConfig) -> int | None:
+    """The window the run's config carries (the operator's setting), if any."""
+    return config.context_length
+
+
+def always_installed() -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    provider: Provider
+    label: str
+    # One line an analyst can act on when the provider does not answer.
+    fix: str
+    stream_events: StreamEvents
+    list_models: ListModels
+    # The operator's endpoint: its variable (env or secrets) and the default when unset.
+    endpoint_variable: str | None = None
+    default_endpoint: str = ""
+    # The operator's key variable; None for providers that never take a key.
+    key_variable: str | None = None
+    # A run cannot start without an endpoint / a key.
+    needs_endpoint: bool = False
+    needs_key: bool = False
+    # A browser user may type (or, when locked, pick) the server URL.
+    typed_endpoint: bool = False
+    url_placeholder: str | None = None
+    # Runs in this process: no endpoint, the contract stays here.
+    on_this_machine: bool = False
+    # Hosted service named in "the contract is sent to …" instead of its host.
+    service: str | None = None
+    # The one model of a provider that has no choice of models.
+    fixed_model: str | None = None
+    # Shown in the sidebar when picked, and under a finished run's figures.
+    note: str | None = None
+    run_note: str | None = None
+    # Switched off by the operator when this variable is off (e.g. CRS_BUILTIN=0).
+    enable_variable: str | None = None
+    # Variable that sets the context window the run is configured with.
+    context_variable: str | None = None
+    default_context: int | None = None
+    installed: Callable[[], bool] = always_installed
+    # Batch requests in flight per endpoint by default, and at most (None: no cap of its own).
+    default_concurrency: int = 1
+    max_concurrency: int | None = None
+    # The model's context window before or by asking the server; None when unknown.
+    context_window: ContextWindow = configured_context
+    # One pass reads best when the contract fits: long review only when it does not.
+    one_pass_preferred: bool = False
+    # Billed per token at these list prices; None: costs nothing per run.
+    prices: Prices | None = None
+    # Order in which a reachable provider is chosen by default (lower first); None: never.
+    default_rank: int | None = None
+
+    @property
+    def takes_key(self) -> bool:
+        return self.key_variable is not None

@@ -1,0 +1,108 @@
+"""One path from a model choice to a run's config, for every front end.
+
+The Review and Compare sidebars, Portfolio, `crs-batch` (new and resumed batches) and the API all
+turn "this provider, this endpoint, this model, maybe a typed key" into a `ProviderConfig` here:
+the provider must be switched on, the endpoint allowed (`catalog.check_endpoint`), the key chosen
+for that endpoint at that moment (`catalog.api_key_for`), and the provider reachable with a model.
+A front end that adds a rule of its own here is where a defect comes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.providers.registry import spec_for
+from lib.engine.settings import Settings
+from lib.runs import catalog
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What a user or caller asked for; None means "the default"."""
+
+    provider: Provider | None = None
+    model: str | None = None
+    base_url: str | None = None
+    # Typed by the user for this session or request; never stored.
+    typed_key: str | None = field(default=None, repr=False)
+
+
+class ChoiceError(Exception):
+    """The choice cannot run here. `kind` says why: switched_off, endpoint, unavailable."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Options:
+    """A choice's provider and checked endpoint, and the models it offers there."""
+
+    provider: Provider
+    base_url: str
+    models: list[str]
+
+
+def _checked(choice: ModelChoice, settings: Settings) -> tuple[Provider, str, str | None]:
+    """Provider switched on, endpoint allowed, and the key for that endpoint, or `ChoiceError`."""
+    provider = choice.provider or catalog.choose_default(settings)
+    if provider not in catalog.provider_choices(settings):
+        label = catalog.provider_label(provider)
+        raise ChoiceError("switched_off", f"The {label} is switched off here.")
+    wanted = choice.base_url
+    base_url = catalog.starting_endpoint(provider, settings) if wanted is None else wanted
+    try:
+        base_url = catalog.check_endpoint(provider, base_url, settings)
+    except ValueError as exc:
+        raise ChoiceError("endpoint", str(exc)) from None
+    return provider, base_url, catalog.api_key_for(provider, base_url, choice.typed_key, settings)
+
+
+def _unavailable(provider: Provider, problem: str) -> ChoiceError:
+    label, fix = catalog.provider_label(provider), spec_for(provider).fix
+    return ChoiceError("unavailable", f"{label} is not available: {problem} {fix}")
+
+
+def options(choice: ModelChoice, settings: Settings) -> Options:
+    """The models a choice may pick from (its provider asked, cached), or `ChoiceError`.
+
+    Blocking: it may ask the provider for its models.
+    """
+    provider, base_url, api_key = _checked(choice, settings)
+    status = catalog.probe(provider, base_url, api_key)
+    if not status.available:
+        raise _unavailable(provider, status.problem or "It does not answer.")
+    if not status.models:
+        raise _unavailable(provider, "It has no models.")
+    return Options(provider, base_url, status.models)
+
+
+def resolve(choice: ModelChoice, settings: Settings, *, probe: bool = True) -> ProviderConfig:
+    """The config a run of `choice` uses, or `ChoiceError`.
+
+    With a model named and `probe=False` the provider is not asked first (a batch names its models
+    and finds out per item); otherwise its model list is read and the first is the default.
+    """
+    if choice.model and not probe:
+        provider, base_url, api_key = _checked(choice, settings)
+        if (problem := catalog.missing(provider, base_url, api_key)) is not None:
+            raise _unavailable(provider, problem)
+        model = choice.model
+    else:
+        found = options(choice, settings)
+        provider, base_url, model = found.provider, found.base_url, choice.model or found.models[0]
+    return catalog.make_config(
+        provider, settings, model=model, base_url=base_url, api_key=choice.typed_key
+    )
+
+
+def stored_choice(spec: Mapping[str, Any]) -> ModelChoice:
+    """A model as a batch stored it (`model_spec`): provider, model and endpoint, never a key."""
+    return ModelChoice(
+        Provider(spec["provider"]), str(spec["model"]), str(spec.get("base_url") or "")
+    )

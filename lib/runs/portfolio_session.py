@@ -1,0 +1,162 @@
+"""What the Portfolio page does, free of Streamlit: start a batch, find and resume unfinished ones,
+gather the runs and contract texts of the batch shown, and score it.
+
+The page only lays these out, so each step can be tested without a browser and a second front end
+(the API, a later page) can do the same thing the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from lib.analysis.documents import Document
+from lib.analysis.labels import LabelledSet
+from lib.analysis.scorecard import Scorecard, build_scorecard
+from lib.engine.provider_config import ProviderConfig
+from lib.engine.settings import Settings
+from lib.runs.batch import (
+    RUNNING,
+    BatchRunner,
+    BatchSettings,
+    batch_records,
+    model_key,
+    model_label,
+)
+from lib.runs.batch_sources import reload_source
+from lib.runs.batch_store import BatchInfo, BatchStore, ItemStatus
+from lib.runs.portfolio import GridRun, model_runs
+from lib.runs.records import RunRecord
+from lib.runs.run_log import RunLog
+
+UNFINISHED_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A stored batch that stopped before every run finished, and is not running here now."""
+
+    info: BatchInfo
+    left: int
+    total: int
+
+
+def batch_name(documents: Sequence[Document], configs: Sequence[ProviderConfig]) -> str:
+    return f"{len(documents)} contracts × {len(configs)} model(s)"
+
+
+def start_batch(
+    documents: Sequence[Document],
+    configs: Sequence[ProviderConfig],
+    batch_settings: BatchSettings,
+    settings: Settings,
+    run_log: RunLog | None,
+) -> BatchRunner:
+    """A new batch of every contract × model, running and registered for this process."""
+    runner = BatchRunner.create(
+        name=batch_name(documents, configs),
+        contracts=documents,
+        configs=configs,
+        batch_settings=batch_settings,
+        settings=settings,
+        run_log=run_log,
+    )
+    return RUNNING.add(runner.start())
+
+
+def unfinished_batches(store: BatchStore, limit: int = UNFINISHED_SHOWN) -> list[Unfinished]:
+    """The viewer's unfinished batches that no worker of this process is running."""
+    out = []
+    for info in store.unfinished():
+        active = RUNNING.get(info.batch_id)
+        if active is not None and not active.finished:
+            continue
+        items = store.items(info.batch_id)
+        left = sum(item.status is not ItemStatus.DONE for item in items)
+        out.append(Unfinished(info, left, len(items)))
+        if len(out) == limit:
+            break
+    return out
+
+
+def resume_batch(
+    info: BatchInfo,
+    *,
+    documents: Sequence[Document],
+    configs: Sequence[ProviderConfig],
+    settings: Settings,
+    run_log: RunLog,
+) -> BatchRunner:
+    """Run what a stored batch left unfinished. The sample and server folders are read again;
+    an uploaded batch takes `documents` (the files uploaded again). Keys are never stored: each
+    model gets the key configured for its endpoint now, or the one typed this session for that
+    very model and endpoint (`configs`)."""
+    again = reload_source(str(info.settings.get("source", "")), settings.batch_dirs)
+    contracts = again.documents if again is not None else list(documents)
+    runner = BatchRunner.resume(
+        batch_id=info.batch_id,
+        contracts=contracts,
+        settings=settings,
+        run_log=run_log,
+        typed_keys={model_key(c): c.api_key for c in configs if c.api_key},
+    )
+    return RUNNING.add(runner.start())
+
+
+def shown_records(
+    info: BatchInfo | None, run_log: RunLog | None, runner: BatchRunner | None
+) -> dict[tuple[str, str], RunRecord]:
+    """(contract, model key) → the latest run: from the run log for a stored batch, else from the
+    batch running in this session without a log."""
+    if info is not None and run_log is not None:
+        return batch_records(run_log, info.batch_id)
+    if runner is not None:
+        return {k: r.record for k, r in runner.results.items() if r.record is not None}
+    return {}
+
+
+def model_labels(info: BatchInfo | None, session_labels: Mapping[str, str]) -> dict[str, str]:
+    """Model key → the label the grid shows, from the stored batch or this session's batch."""
+    if info is None:
+        return dict(session_labels)
+    return {model_key(spec): model_label(spec) for spec in info.models}
+
+
+def shown_template(info: BatchInfo | None, session_template: str) -> str:
+    return BatchSettings.from_dict(info.settings).template_key if info else session_template
+
+
+def contract_texts(
+    info: BatchInfo | None, settings: Settings, session_texts: Mapping[str, str]
+) -> dict[str, str]:
+    """Contract name → text, to find quotes in: this session's contracts, and for a stored batch
+    from the sample or a server folder, its source read again."""
+    texts = dict(session_texts)
+    if info is not None:
+        again = reload_source(str(info.settings.get("source", "")), settings.batch_dirs)
+        if again is not None:
+            texts.update({d.name: d.text for d in again.documents})
+    return texts
+
+
+def score_runs(
+    name: str, runs: Sequence[GridRun], labelled: LabelledSet, texts: Mapping[str, str]
+) -> Scorecard | None:
+    """The batch's runs scored against the labels; None when no contract of it is labelled."""
+    by_model: dict[str, dict[str, RunRecord]] = {}
+    for run in runs:
+        by_model.setdefault(run.model, {})[run.contract] = run.record
+    scored = {model: model_runs(records, labelled) for model, records in by_model.items()}
+    scored = {model: runs_ for model, runs_ in scored.items() if runs_}
+    if not scored:
+        return None
+    keyed = {labelled.match(n) or n: t for n, t in texts.items()}
+    return build_scorecard(f"{name} on {labelled.source}", labelled, scored, keyed)
+
+
+def previous_scorecard(store: BatchStore | None, card: Scorecard) -> Scorecard | None:
+    """The scorecard stored before the latest one on the same labels, to compare with."""
+    if store is None:
+        return None
+    earlier = [s for s in store.scorecards() if s.labels == card.labels]
+    return Scorecard.from_dict(earlier[1].body) if len(earlier) > 1 else None

@@ -1,0 +1,110 @@
+"""How a contract is planned for a model's context, for every front end.
+
+The Review page's long-contract panel only shows and edits a plan; whether a contract fits, what
+the model's context is, and which plan a run gets when nobody chose one (Compare, Portfolio,
+`crs-batch`, the API) are decided here, so a 115-page contract is never sent whole to an 8k
+model from any of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from lib.analysis.documents import Document
+from lib.analysis.long_plan import DEFAULT_STRATEGY, LongPlan, Strategy, plan_long_review
+from lib.analysis.prompts import TEMPLATES, fits_context
+from lib.engine.provider_config import ProviderConfig
+from lib.engine.providers.registry import spec_for
+
+log = logging.getLogger(__name__)
+
+_detected: dict[tuple[str, str, str, int | None], int | None] = {}
+_detected_lock = threading.Lock()
+
+
+def model_context(config: ProviderConfig) -> int | None:
+    """The model's context window, from its config or (asked once per model) its server."""
+    key = (config.provider.value, config.base_url, config.model, config.context_length)
+    with _detected_lock:
+        if key in _detected:
+            return _detected[key]
+    try:
+        length = spec_for(config.provider).context_window(config)
+    except Exception:
+        log.warning("could not learn the model's context window", exc_info=True)
+        return None
+    with _detected_lock:
+        _detected[key] = length
+    return length
+
+
+@dataclass(frozen=True)
+class ContextFit:
+    """Whether one pass fits the model, and whether a section-by-section review may be chosen."""
+
+    limit: int | None
+    prompt_tokens: int
+    max_tokens: int
+    fits: bool
+    # A long review may be chosen by hand (it is required whenever the prompt does not fit).
+    choosable: bool
+
+
+def context_fit(config: ProviderConfig, prompt_tokens: int, max_tokens: int) -> ContextFit:
+    limit = model_context(config)
+    fits = fits_context(prompt_tokens, max_tokens, limit)
+    # A provider whose window holds most contracts whole reads best in one pass: section by
+    # section only when the contract exceeds it. Local models may choose it by hand.
+    choosable = not fits or not spec_for(config.provider).one_pass_preferred
+    return ContextFit(limit, prompt_tokens, max_tokens, fits, choosable)
+
+
+def make_plan(
+    document: Document,
+    template_key: str,
+    *,
+    context_length: int,
+    max_tokens: int,
+    instructions: str,
+    perspective: str,
+    strategy: Strategy = DEFAULT_STRATEGY,
+) -> LongPlan:
+    """The section-by-section plan; raises `PlanError` when the context cannot hold one."""
+    return plan_long_review(
+        TEMPLATES[template_key],
+        document.text,
+        document.name,
+        context_length=context_length,
+        max_tokens=max_tokens,
+        strategy=strategy,
+        instructions=instructions,
+        perspective=perspective,
+        page_starts=list(document.page_starts) if document.page_starts else None,
+    )
+
+
+def automatic_plan(
+    config: ProviderConfig,
+    document: Document,
+    template_key: str,
+    *,
+    prompt_tokens: int,
+    max_tokens: int,
+    instructions: str,
+    perspective: str,
+) -> LongPlan | None:
+    """The plan a run gets when nobody chose one: none when one pass fits (or the window is
+    unknown), else the default strategy. Raises `PlanError` when no plan fits either."""
+    fit = context_fit(config, prompt_tokens, max_tokens)
+    if fit.fits or fit.limit is None:
+        return None
+    return make_plan(
+        document,
+        template_key,
+        context_length=fit.limit,
+        max_tokens=max_tokens,
+        instructions=instructions,
+        perspective=perspective,
+    )

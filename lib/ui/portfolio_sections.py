@@ -1,0 +1,379 @@
+"""The Portfolio page's sections: contracts, models, run and stop, unfinished batches, the findings
+grid with its passage and exports, and the scorecard. The page calls them in order.
+
+The steps behind them live in `lib.runs.portfolio_session`; every file, batch, model or server
+text drawn here goes through `lib.ui.safe`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from lib.analysis.documents import Document
+from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
+from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
+from lib.analysis.scorecard import Scorecard, summary_rows
+from lib.engine.provider_config import ProviderConfig
+from lib.engine.settings import Settings
+from lib.runs import portfolio_session as session
+from lib.runs.batch import RUNNING, BatchRunner, BatchSettings, model_key, model_label
+from lib.runs.batch_sources import (
+    FOLDER_PREFIX,
+    SAMPLE_SOURCE,
+    UPLOAD_SOURCE,
+    Loaded,
+    ReadCache,
+    allowed_folder,
+    folder_contracts,
+    read_sources,
+    sample_contracts,
+    uploaded,
+)
+from lib.runs.batch_store import BatchInfo, BatchStore
+from lib.runs.launch import save_upload
+from lib.runs.portfolio import (
+    LEVELS,
+    GridRun,
+    category_columns,
+    filter_grid,
+    grid_csv,
+    grid_frame,
+    grid_runs,
+    grid_xlsx,
+    passage,
+    sort_grid,
+)
+from lib.runs.run_log import RunLog
+from lib.ui.pickers import generation_settings, provider_picker
+from lib.ui.portfolio_view import (
+    grid_column_config,
+    level_legend,
+    passage_view,
+    progress_fragment,
+    scorecard_view,
+    selected_cell,
+    styled_grid,
+)
+from lib.ui.report_view import report_view
+from lib.ui.safe import label
+
+BATCH_KEY = "pf_batch"
+DOCUMENTS_KEY = "pf_documents"  # name → text of the contracts chosen in this session
+MODELS_KEY = "pf_runner_models"  # model key → label of the batch this session started
+
+
+def _cache(key: str) -> ReadCache:
+    cache: ReadCache = st.session_state.setdefault(key, ReadCache())
+    return cache
+
+
+def _left_out(loaded: Loaded) -> None:
+    for name, problem in loaded.problems:
+        st.warning(f"{label(name)}: {label(problem)} It is left out.")
+
+
+def contracts(settings: Settings) -> tuple[list[Document], str]:
+    """The contracts chosen for a batch and where they came from (to find them again)."""
+    sources = {"sample": "Bundled CUAD sample", "upload": "Upload files"}
+    if settings.batch_dirs:
+        sources["folder"] = "Folder on the server"
+    kind = st.radio(
+        "Contracts from", list(sources), format_func=sources.get, horizontal=True, key="pf_source"
+    )
+    documents: list[Document] = []
+    source = UPLOAD_SOURCE
+    if kind == "sample":
+        samples = {d.name: d for d in sample_contracts()}
+        names = st.multiselect(
+            "Sample contracts", list(samples), default=list(samples)[:5], key="pf_samples"
+        )
+        documents, source = [samples[n] for n in names], SAMPLE_SOURCE
+    elif kind == "upload":
+        uploads = st.file_uploader(
+            "Contract files", type=["pdf", "docx", "txt", "md"], accept_multiple_files=True,
+            key="pf_files",
+        )  # fmt: skip
+        files = [uploaded(u.name, u.getvalue()) for u in uploads or []]
+        keep = functools.partial(save_upload, settings)
+        loaded = read_sources(files, _cache("pf_upload_cache"), keep)
+        documents = loaded.documents
+        _left_out(loaded)
+    else:
+        root = st.selectbox("Allowed folder", [str(p) for p in settings.batch_dirs], key="pf_root")
+        sub = st.text_input("Subfolder (optional)", key="pf_sub")
+        try:
+            folder = allowed_folder(Path(root) / sub, settings.batch_dirs)
+            loaded = folder_contracts(folder, settings.batch_dirs, _cache("pf_folder_cache"))
+            documents, source = loaded.documents, FOLDER_PREFIX + str(folder)
+            st.caption(f"{len(documents)} contracts in {label(folder.name or str(folder))}")
+            _left_out(loaded)
+        except OSError as exc:
+            st.error(label(str(exc)))
+    st.session_state[DOCUMENTS_KEY] = {d.name: d.text for d in documents}
+    return documents, source
+
+
+@dataclass(frozen=True)
+class BatchChoice:
+    configs: list[ProviderConfig]
+    batch_settings: BatchSettings
+
+
+def models(settings: Settings, source: str) -> BatchChoice:
+    st.subheader("Models")
+    count = int(st.number_input("How many models", 1, 4, 1, key="pf_count"))
+    configs = []
+    for i, column in enumerate(st.columns(count)):
+        with column:
+            config = provider_picker(settings, f"pf_m{i}")
+            if config is not None:
+                configs.append(config)
+    settings_col, template_col = st.columns([1, 1])
+    with settings_col:
+        max_tokens, temperature = generation_settings()
+    template_key = template_col.selectbox(
+        "Review template", list(TEMPLATES), index=list(TEMPLATES).index(DEFAULT_TEMPLATE_KEY),
+        format_func=lambda k: TEMPLATES[k].title, key="pf_template",
+    )  # fmt: skip
+    st.caption(
+        "Requests in flight per endpoint: one for the built-in model and for a local Ollama, "
+        "several for Claude (the operator sets CRS_BATCH_CONCURRENCY to change this)."
+    )
+    return BatchChoice(
+        configs,
+        BatchSettings(
+            template_key=template_key, max_tokens=max_tokens, temperature=temperature,
+            source=source,
+        ),
+    )  # fmt: skip
+
+
+def run_controls(
+    documents: list[Document], choice: BatchChoice, settings: Settings, run_log: RunLog | None
+) -> BatchRunner | None:
+    """Run batch and Stop; the batch this session started, with its progress and failures."""
+    state = st.session_state
+    run_col, stop_col, _ = st.columns([1, 1, 6])
+    run_clicked = run_col.button("Run batch", type="primary", key="pf_run", width="stretch")
+    stop_clicked = stop_col.button("Stop", key="pf_stop", width="stretch")
+    runner = RUNNING.get(state.get(BATCH_KEY))
+    if stop_clicked and runner is not None:
+        runner.stop()
+    if run_clicked:
+        if not documents:
+            st.info("Choose or upload contracts first.", icon=":material/folder_open:")
+        elif not choice.configs:
+            st.info("Choose at least one available model.", icon=":material/tune:")
+        elif runner is not None and not runner.finished:
+            st.info("A batch is already running: stop it or wait for it to finish.")
+        else:
+            runner = session.start_batch(
+                documents, choice.configs, choice.batch_settings, settings, run_log
+            )
+            state[BATCH_KEY] = runner.batch_id
+            state[MODELS_KEY] = {model_key(c): model_label(c) for c in choice.configs}
+    if runner is not None:
+        progress_fragment(runner, "pf")
+        failures = runner.failures()
+        if failures and runner.finished:
+            with st.expander(f"{len(failures)} failed run(s)", icon=":material/error:"):
+                for failure in failures:
+                    who = f"**{label(failure.contract)}** · {label(failure.model_key)}"
+                    st.markdown(f"- {who}: {label(failure.error or '')}")
+    return runner
+
+
+def unfinished(
+    store: BatchStore,
+    documents: list[Document],
+    configs: list[ProviderConfig],
+    settings: Settings,
+    run_log: RunLog,
+) -> None:
+    waiting = session.unfinished_batches(store)
+    if not waiting:
+        return
+    st.subheader("Unfinished batches")
+    for batch in waiting:
+        info = batch.info
+        line, button = st.columns([5, 1])
+        line.markdown(
+            f"**{label(info.name)}** · {info.created:%Y-%m-%d %H:%M} · {batch.left} of "
+            f"{batch.total} runs not finished"
+        )
+        if button.button("Resume", key=f"pf_resume_{info.batch_id}"):
+            runner = session.resume_batch(
+                info, documents=documents, configs=configs, settings=settings, run_log=run_log
+            )
+            st.session_state[BATCH_KEY] = runner.batch_id
+            st.rerun()
+    st.caption(
+        "Resuming runs only what is not finished. Uploaded contracts must be uploaded again "
+        "above; the sample and server folders are read again by themselves."
+    )
+
+
+def shown_batch(store: BatchStore | None) -> BatchInfo | None:
+    """The stored batch to show: this session's latest, or the one picked."""
+    batches = store.list() if store is not None else []
+    if not batches:
+        return None
+    ids = [b.batch_id for b in batches]
+    current = st.session_state.get(BATCH_KEY)
+    names = {b.batch_id: f"{b.name} · {b.created:%Y-%m-%d %H:%M}" for b in batches}
+    chosen = st.selectbox(
+        "Batch", ids, index=ids.index(current) if current in ids else 0, key="pf_shown",
+        format_func=names.get,
+    )  # fmt: skip
+    return next(b for b in batches if b.batch_id == chosen)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The batch on screen: its runs for the grid, its contracts' texts, its template."""
+
+    info: BatchInfo | None
+    runs: list[GridRun]
+    texts: dict[str, str]
+    template_key: str
+
+
+def shown(
+    store: BatchStore | None,
+    runner: BatchRunner | None,
+    run_log: RunLog | None,
+    settings: Settings,
+    template_key: str,
+) -> Shown | None:
+    """The stored batch picked (or this session's), or None with a hint when there is none."""
+    state = st.session_state
+    info = shown_batch(store)
+    records = session.shown_records(info, run_log, runner)
+    if not records:
+        st.info("Run a batch to see its grid here.", icon=":material/grid_view:")
+        return None
+    names = session.model_labels(info, state.get(MODELS_KEY, {}))
+    return Shown(
+        info,
+        grid_runs(records, names),
+        session.contract_texts(info, settings, state.get(DOCUMENTS_KEY, {})),
+        session.shown_template(info, template_key),
+    )
+
+
+def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> None:
+    """The grid with its filters and exports, the opened cell's passage, and each report."""
+    st.subheader("Findings grid")
+    frame = grid_frame(runs, template_key)
+    columns = category_columns(frame)
+    filters = st.columns([1.2, 1, 1.4, 1, 1])
+    pick_models = filters[0].multiselect(
+        "Models", sorted(frame["model"].unique()), key="pf_f_model"
+    )
+    pick_levels = filters[1].multiselect("Showing", list(LEVELS), key="pf_f_level")
+    pick_cats = filters[2].multiselect("Categories", columns, key="pf_f_cat")
+    name_part = filters[3].text_input("Contract contains", key="pf_f_name")
+    sort_by = filters[4].selectbox(
+        "Sort by", ["RED", "YELLOW", "contract", *columns], key="pf_sort"
+    )
+    view = sort_grid(
+        filter_grid(frame, models=pick_models, levels=pick_levels, categories=pick_cats,
+                    contract=name_part),
+        sort_by,
+    ).reset_index(drop=True)  # fmt: skip
+    level_legend()
+    event = st.dataframe(
+        styled_grid(view),
+        column_config=grid_column_config(view),
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-cell",
+        key="pf_grid",
+    )
+    st.caption(f"{len(view)} of {len(frame)} rows · select a cell to open its passage")
+    exports = st.columns([1, 1, 4])
+    exports[0].download_button("Export CSV", grid_csv(view), "portfolio.csv", "text/csv")
+    exports[1].download_button(
+        "Export XLSX", grid_xlsx(view), "portfolio.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )  # fmt: skip
+
+    by_row = {(r.contract, r.model): r.record for r in runs}
+    cell = selected_cell(event, view)
+    if cell is not None:
+        row, column = cell
+        contract, model = view.iloc[row]["contract"], view.iloc[row]["model"]
+        record = by_row[(contract, model)]
+        text = texts.get(contract) or record.contract_text
+        with st.container(border=True):
+            st.markdown(f"**{label(contract)}** · {label(model)}")
+            passage_view(passage(record.report, text, column, columns), text)
+
+    with st.expander("Report per contract", icon=":material/description:"):
+        pair = st.selectbox(
+            "Contract and model", sorted(by_row), format_func=lambda p: f"{p[0]} · {p[1]}",
+            key="pf_report",
+        )  # fmt: skip
+        if pair is not None:
+            report_view(by_row[pair], key="pf_report_view")
+
+
+def labels(settings: Settings) -> LabelledSet | None:
+    """The expert labels chosen to score against, or None (with the reason shown)."""
+    kinds = {"sample": "Bundled CUAD sample", "csv": "CSV: contract, category, clause text"}
+    if settings.batch_dirs:
+        kinds["cuad"] = "CUAD-layout folder on the server"
+    kind = st.radio("Labels", list(kinds), format_func=kinds.get, horizontal=True, key="pf_labels")
+    try:
+        if kind == "sample":
+            return sample_labels()
+        if kind == "csv":
+            upload = st.file_uploader("Label file", type=["csv"], key="pf_label_file")
+            if upload is None:
+                return None
+            return label_csv(upload.getvalue(), f"CSV labels {upload.name}")
+        root = st.selectbox("Folder", [str(p) for p in settings.batch_dirs], key="pf_label_root")
+        sub = st.text_input("Subfolder with master_clauses.csv", key="pf_label_sub")
+        return cuad_folder(allowed_folder(Path(root) / sub, settings.batch_dirs))
+    except (LabelError, OSError) as exc:
+        st.error(label(str(exc)))
+        return None
+
+
+def scorecard(
+    info: BatchInfo | None,
+    runs: list[GridRun],
+    texts: dict[str, str],
+    settings: Settings,
+    store: BatchStore | None,
+) -> None:
+    """Score the batch shown against expert labels; the scorecard beside the previous one."""
+    st.subheader("Scorecard")
+    state = st.session_state
+    labelled = labels(settings)
+    if labelled is not None and st.button("Score this batch", key="pf_score"):
+        name = info.name if info else "Batch"
+        card = session.score_runs(name, runs, labelled, texts)
+        if card is None:
+            st.warning("No contract of this batch has labels in this set.")
+        else:
+            state["pf_card"] = card.to_dict()
+            if store is not None:
+                store.save_scorecard(card.name, card.labels, card.to_dict(),
+                                     info.batch_id if info else None)  # fmt: skip
+    if state.get("pf_card"):
+        card = Scorecard.from_dict(state["pf_card"])
+        scorecard_view(card, session.previous_scorecard(store, card), key="pf_card_view")
+        st.download_button(
+            "Download scorecard (CSV)",
+            grid_csv(pd.DataFrame(summary_rows(card))),
+            "scorecard.csv",
+            "text/csv",
+            key="pf_card_csv",
+        )

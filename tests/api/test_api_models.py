@@ -1,0 +1,124 @@
+"""The API chooses models as every front end does (`lib.runs.model_choice`): endpoints locked
+where it listens, keys only to their own endpoint, no reply body echoed, long contracts planned."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import httpx
+import pytest
+
+from devtools.fake_upstream import FakeUpstream
+from devtools.long_contract import long_contract
+from tests.api.conftest import Stream, read_events
+from tests.test_long_review import CONTEXT, answer
+
+CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."
+TOKEN = "api-token-for-the-model-tests-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+SECRET = "INTERNAL-ONLY-3f1c"
+
+
+class _Internal(BaseHTTPRequestHandler):
+    """An internal service: answers every request with a plain-text secret, and counts them."""
+
+    seen: ClassVar[list[str]] = []
+
+    def _answer(self) -> None:
+        type(self).seen.append(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        self.rfile.read(length)
+        body = f"{SECRET} payroll export\n".encode()
+        self.send_response(200)
+        self.send_header("content-type", "text/plain")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def internal() -> Iterator[tuple[str, list[str]]]:
+    _Internal.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Internal)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _Internal.seen
+    server.shutdown()
+
+
+def test_an_api_beyond_loopback_locks_endpoints(start_api, upstream, internal):
+    url, seen = internal
+    api = start_api(API_HOST="0.0.0.0", CRS_API_TOKEN=TOKEN)
+    body = {"contract": CONTRACT, "provider": "ollama", "model": "m", "base_url": url}
+    refused = httpx.post(f"{api.url}/api/report", json=body, headers=AUTH, timeout=10)
+    assert refused.status_code == 400 and "only allows" in refused.json()["error"]
+    assert seen == []
+
+
+def test_a_fragment_cannot_aim_a_run_at_an_internal_path(start_api, upstream, internal):
+    url, seen = internal
+    api = start_api()
+    body = {"contract": CONTRACT, "provider": "ollama", "model": "m", "base_url": f"{url}/admin#"}
+    refused = httpx.post(f"{api.url}/api/report", json=body, timeout=10)
+    assert refused.status_code == 400 and "fragment" in refused.json()["error"]
+    assert seen == []
+
+
+@pytest.mark.parametrize("provider", ["ollama", "openai"])
+def test_what_an_internal_service_answers_is_never_echoed(start_api, upstream, internal, provider):
+    url, seen = internal
+    api = start_api()
+    body = {"contract": CONTRACT, "provider": provider, "model": "m", "base_url": url}
+    with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=10) as response:
+        stream = read_events(response, Stream())
+    assert seen, "the run reached the (unlocked) endpoint"
+    error = stream.events[-1].data
+    assert error["type"] == "error"
+    assert SECRET not in str(stream.events) and "payroll" not in str(stream.events)
+
+
+def test_the_model_list_sends_each_key_only_to_its_own_endpoint(start_api, upstream):
+    with FakeUpstream() as openai:
+        api = start_api(
+            CRS_ALLOWED_ENDPOINTS=upstream.url,
+            ANTHROPIC_API_KEY="anthropic-operator-key-0000",
+            OPENAI_BASE_URL=f"{openai.url}/v1",
+            OPENAI_API_KEY="openai-operator-key-1111",
+        )
+        rows = {row["provider"]: row for row in httpx.get(f"{api.url}/api/models").json()}
+        assert rows["ollama"]["available"] and rows["openai"]["available"]
+        for record in upstream.requests:
+            sent = " ".join(record.headers.values())
+            assert "operator-key" not in sent, (record.path, record.headers)
+        to_openai = [r for r in openai.requests if r.path.endswith("/models")]
+        assert to_openai and to_openai[0].headers["authorization"].endswith(
+            "openai-operator-key-1111"
+        )
+
+
+def test_the_model_list_answers_when_endpoints_are_locked_with_no_list(start_api, upstream):
+    api = start_api(CRS_LOCK_ENDPOINTS="1")
+    response = httpx.get(f"{api.url}/api/models")
+    assert response.status_code == 200
+    assert {row["provider"] for row in response.json()} >= {"ollama", "clause_finder"}
+
+
+def test_a_long_contract_is_planned_for_the_models_context(start_api, upstream):
+    upstream.app.context_limit, upstream.app.context_mode = CONTEXT, "reject"
+    upstream.app.responder = answer
+    api = start_api()
+    body = {"contract": long_contract(300_000).text, "provider": "ollama", "model": "llama3.2"}
+    with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=120) as response:
+        stream = read_events(response, Stream())
+    done = stream.events[-1].data
+    assert done["type"] == "done" and done["status"] == "done", done
+    streams = upstream.streams()
+    assert len(streams) > 2 and not [r for r in streams if r.over_limit]

@@ -1,0 +1,156 @@
+"""The process's bounds on load: each refuses (or holds back) the request one over its limit with a
+message that names the setting."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from devtools.fake_upstream import FakeUpstream, Script
+from lib.analysis.documents import Document, DocumentError
+from lib.engine.limits import RunLimits
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.settings import load_settings
+from lib.runs import batch_sources, document_sandbox
+from lib.runs.batch import BatchRunner, BatchSettings
+from lib.runs.batch_sources import ReadCache, folder_contracts, read_files
+from lib.runs.document_sandbox import ReaderBusy, Sandbox, UploadCache, read_upload
+from lib.runs.document_sandbox import limits_from_env as sandbox_limits
+from lib.runs.launch import RunRequest, launch
+from lib.runs.live import STREAMS_IN_FLIGHT
+from lib.runs.ocr_job import OcrJob, OcrLimits
+from lib.runs.ocr_job import limits_from_env as ocr_limits
+from lib.runs.records import SessionHistory
+
+HANGING = ("-c", "import time; time.sleep(60)")
+
+
+def test_the_bounds_have_stated_defaults_and_operator_overrides():
+    _, box = sandbox_limits({})
+    assert (box.max_children, ocr_limits({}).max_seconds) == (4, 600.0)
+    chosen = {"CRS_MAX_PARSES": "2", "CRS_OCR_MAX_SECONDS": "120"}
+    assert (sandbox_limits(chosen)[1].max_children, ocr_limits(chosen).max_seconds) == (2, 120.0)
+    assert ocr_limits({"CRS_OCR_MAX_SECONDS": "junk"}).max_seconds == 600.0
+
+
+def test_a_reader_child_one_over_the_cap_is_refused_and_not_remembered():
+    box = Sandbox(seconds=20, max_children=1)
+
+    def hold() -> None:
+        with pytest.raises(DocumentError, match="took longer"):
+            read_upload(b"x", "slow.txt", sandbox=Sandbox(seconds=5, max_children=1),
+                        worker=HANGING)  # fmt: skip
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    deadline = time.monotonic() + 10
+    while reading_now() == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    cache = UploadCache()
+    with pytest.raises(ReaderBusy, match="CRS_MAX_PARSES"):
+        cache.read(b"text", "second.txt", lambda d, n: read_upload(d, n, sandbox=box))
+    holder.join(30)
+    # Once the child is free, the same file is read: the refusal was not cached.
+    document = cache.read(b"text", "second.txt", lambda d, n: read_upload(d, n, sandbox=box))
+    assert document.text == "text"
+
+
+def reading_now() -> int:
+    """Reader children running in this process now."""
+    return document_sandbox._CHILDREN.count
+
+
+def test_a_folder_file_over_the_size_limit_is_left_out_without_being_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRS_MAX_UPLOAD_MB", "1")
+    (tmp_path / "small.txt").write_text("A short contract.")
+    with (tmp_path / "huge.txt").open("wb") as file:
+        file.truncate(3 * 1_048_576)  # sparse: 3 MB by its size
+    opened: list[str] = []
+    real_open = type(tmp_path).open
+
+    def watching_open(self, *args, **kwargs):
+        opened.append(self.name)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(tmp_path), "open", watching_open)
+    loaded = folder_contracts(tmp_path)
+    assert [d.name for d in loaded.documents] == ["small.txt"]
+    [(name, problem)] = loaded.problems
+    assert name == "huge.txt" and "3.0 MB; the limit is 1 MB" in problem
+    assert "huge.txt" not in opened
+
+
+def test_a_rerun_reads_only_new_files(monkeypatch):
+    reads: list[str] = []
+    real = batch_sources.read_upload
+
+    def counting(data: bytes, name: str, **kwargs) -> Document:
+        reads.append(name)
+        return real(data, name, **kwargs)
+
+    monkeypatch.setattr(batch_sources, "read_upload", counting)
+    cache = ReadCache()
+    first = read_files([("a.txt", b"Alpha."), ("b.txt", b"Beta.")], cache)
+    again = read_files([("a.txt", b"Alpha."), ("b.txt", b"Beta."), ("c.txt", b"Gamma.")], cache)
+    assert reads == ["a.txt", "b.txt", "c.txt"]
+    assert [d.name for d in first.documents] == ["a.txt", "b.txt"]
+    assert [d.text for d in again.documents] == ["Alpha.", "Beta.", "Gamma."]
+    read_files([("a.txt", b"Alpha, changed.")], cache)
+    assert reads[-1] == "a.txt" and len(reads) == 4
+
+
+def test_the_ocr_reader_is_held_at_most_its_limit_and_then_passed_on():
+    limits = OcrLimits(base_seconds=30.0, seconds_per_page=20.0, max_seconds=2.0)
+    first = OcrJob(b"%PDF", [1, 2, 3], limits, worker=HANGING)
+    second = OcrJob(b"%PDF-other", [1], limits, worker=HANGING)
+    first.join(30)
+    assert first.finished and first.result is None
+    assert first.error is not None and "CRS_OCR_MAX_SECONDS" in first.error
+    assert "after 2 s" in first.error
+    # The next session's run got the reader once the first let go of it.
+    second.join(30)
+    assert second.finished and second.error is not None and "CRS_OCR_MAX_SECONDS" in second.error
+
+
+def test_batch_workers_count_against_the_run_cap_and_a_review_one_over_is_refused():
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=[f" t{i}" for i in range(100)], delay=0.05)
+        settings = load_settings({"OPENAI_BASE_URL": upstream.url + "/v1"})
+        settings = type(settings)(
+            **{**settings.__dict__, "run_limits": RunLimits(max_concurrent_runs=2)}
+        )
+        config = ProviderConfig(Provider.OPENAI, "m", upstream.url + "/v1")
+        contracts = [Document(f"c{i}.txt", f"Contract {i}.", "txt", 12) for i in range(4)]
+        runner = BatchRunner.create(
+            name="four", contracts=contracts, configs=[config],
+            batch_settings=BatchSettings(), settings=settings, run_log=None,
+            concurrency={"openai": 4},
+        ).start()  # fmt: skip
+        deadline = time.monotonic() + 20
+        while runner.progress().waiting < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        progress = runner.progress()
+        assert STREAMS_IN_FLIGHT.count == 2
+        assert progress.waiting == 2 and "2 waiting" in progress.line()
+        # A review asked for now is the run one over the cap: refused, saying which setting.
+        _, live = launch(
+            RunRequest("review", config, contracts[0], "general", "", "", 100, 0.0),
+            history=SessionHistory([]), run_log=None, settings=settings,
+        )  # fmt: skip
+        live.cancel()
+        assert live.error is not None and "CRS_MAX_CONCURRENT_RUNS" in str(live.error)
+        assert runner.wait(60)
+        streams = upstream.streams()
+        assert len(streams) == 4 and all(s.completed for s in streams)
+        # Never more than two requests in flight at the server.
+        events = sorted(
+            [(s.started, 1) for s in streams] + [(s.token_times[-1], -1) for s in streams]
+        )
+        running = peak = 0
+        for _, step in events:
+            running += step
+            peak = max(peak, running)
+        assert peak <= 2
+    assert STREAMS_IN_FLIGHT.count == 0
