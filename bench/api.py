@@ -1,10 +1,15 @@
-"""The streaming API: latency it adds per token, and 50 concurrent streams.
+"""The streaming API: latency it adds per token, 50 concurrent streams, and how soon a stop
+reaches the model server.
 
 `python -m bench.api [--quick]`. The fake model server (in this process) stamps each token's send
 time; the client stamps each token's arrival, reading either the model server directly (httpx,
 one JSON line per token) or the same answer through the API (`POST /api/report`, SSE). Added
 latency is the difference between the two, per percentile. The API runs as its own process, as
 `make api` runs it, so its CPU time and peak memory are read from /proc alone.
+
+Stops are timed from the client's act (closing the stream, `DELETE /api/runs/{id}`) to the model
+server seeing its request end; a resumable run left by its client is timed from the close to the
+end of its grace period. The tests assert only that each happens: the figures live here.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import re
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -25,6 +31,8 @@ from devtools.fake_upstream import FakeUpstream, RequestRecord, Script
 
 TOKEN = re.compile(r"t(\d{5})")
 MODEL = "llama3.2"
+GRACE_S = 0.6
+STOPS = ("client closes the stream", "DELETE /api/runs/{id}", f"resumable run, {GRACE_S} s grace")
 
 
 def _tokens(n: int) -> list[str]:
@@ -115,6 +123,7 @@ def run(quick: bool = False) -> dict:
             "CRS_HISTORY_DB": str(Path(tmp) / "h.sqlite3"),
             # Fifty streams at once: above the default cap on runs a process streams at once.
             "CRS_MAX_CONCURRENT_RUNS": "64",
+            "CRS_API_RESUME_GRACE": str(GRACE_S),
         }
         with ApiServer(env, Path(tmp) / "api.log") as api:
             for rate in (50.0, 200.0):
@@ -165,7 +174,48 @@ def run(quick: bool = False) -> dict:
                         "server_peak_mb": peak_rss_mb(api.pid),
                     }
                 )
+        results["stops"] = _stops(upstream, api.url, 3 if quick else 10)
     return results
+
+
+def _stops(upstream: FakeUpstream, url: str, repeats: int) -> dict[str, list[float]]:
+    """Seconds from each kind of stop to the model server seeing its request end."""
+    close, delete, grace = STOPS
+    seen: dict[str, list[float]] = {kind: [] for kind in STOPS}
+    for _ in range(repeats):
+        for kind in STOPS:
+            upstream.push(Script(tokens=_tokens(400), delay=0.05))
+            body = {"contract": _contract(kind), "provider": "ollama", "model": MODEL}
+            body["resume"] = kind != close
+            with (
+                httpx.Client(timeout=30) as client,
+                client.stream("POST", f"{url}/api/report", json=body) as response,
+            ):
+                run_id = _read_tokens(response.iter_lines(), 3)
+                record = upstream.streams()[-1]
+                if kind == delete:
+                    stopped = time.monotonic()
+                    client.delete(f"{url}/api/runs/{run_id}")
+            if kind in (close, grace):
+                stopped = time.monotonic()  # the stream is closed: the client has gone
+            if not upstream.wait_for_disconnect(30, record) or record.disconnected_at is None:
+                raise RuntimeError(f"{kind}: the model server never saw the stop")
+            seen[kind].append(record.disconnected_at - stopped)
+    return seen
+
+
+def _read_tokens(lines: Iterator[str], count: int) -> str:
+    """Read a run's events until `count` tokens came; its run id."""
+    run_id, tokens = "", 0
+    for line in lines:
+        if not line.startswith("data:"):
+            continue
+        event = json.loads(line.removeprefix("data:"))
+        run_id = str(event.get("run_id", run_id))
+        tokens += event.get("type") == "token"
+        if tokens >= count:
+            return run_id
+    raise RuntimeError("the stream ended before its tokens came")
 
 
 def render(results: dict) -> list[str]:
@@ -198,6 +248,24 @@ def render(results: dict) -> list[str]:
         "percentile. Target: 50 streams all complete.",
         "",
     ]
+    if "stops" in results:
+        lines += [
+            "| stop | runs | to the model server p50 / max ms |",
+            "|---|---|---|",
+        ]
+        for kind, seconds in results["stops"].items():
+            lines.append(
+                f"| {kind} | {len(seconds)} | {percentile(seconds, 50) * 1000:.0f} / "
+                f"{max(seconds) * 1000:.0f} |"
+            )
+        lines += [
+            "",
+            "From the client's act to the model server seeing the request end (a 400-token answer "
+            "at 20 tokens/s, stopped after its third token). Targets: under 200 ms for a close or "
+            f"a DELETE; the grace period plus under 300 ms ({GRACE_S} s set here by "
+            "CRS_API_RESUME_GRACE). The tests only assert that each stop happens.",
+            "",
+        ]
     return lines
 
 

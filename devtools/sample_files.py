@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from docx import Document
 from fpdf import FPDF
-from PIL import Image
+from PIL import Image, ImageDraw
 
 PAGE_BREAK = "\f"
 """A block of `docx_bytes` that starts a new page."""
@@ -48,6 +49,58 @@ def image_pdf_bytes() -> bytes:
     pdf.add_page()
     pdf.image(picture, x=10, y=10, w=100)
     return bytes(pdf.output())
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of `layout_pdf`: paragraphs of text, and a picture at `picture` (x, y, width,
+    height in mm from the top left) showing the lines `pictured` (rows of a price list, say)."""
+
+    text: Sequence[str] = ()
+    picture: tuple[float, float, float, float] | None = None
+    pictured: Sequence[str] = ()
+
+
+def layout_pdf(pages: Sequence[Page], *, stamp: str | None = None) -> bytes:
+    """An A4 PDF laid out page by page, with `stamp` as small print at the foot of every page:
+    a filing agent's stamp, as on a contract filed as an exhibit. Each picture is drawn before the
+    page's text, so text over a picture lies on it (as in a scan that carries its words)."""
+    pdf = FPDF()
+    pdf.set_auto_page_break(False)
+    pdf.set_font("helvetica", size=11)
+    for page in pages:
+        pdf.add_page()
+        if page.picture is not None:
+            x, y, width, height = page.picture
+            pdf.image(_pictured(width, height, page.pictured), x=x, y=y, w=width, h=height)
+        pdf.set_xy(pdf.l_margin, pdf.t_margin)
+        for paragraph in page.text:
+            pdf.multi_cell(0, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT")
+        if stamp:
+            pdf.set_font_size(7)
+            pdf.set_xy(pdf.l_margin, pdf.h - 18)
+            pdf.multi_cell(0, 3.5, stamp)
+            pdf.set_font_size(11)
+    return bytes(pdf.output())
+
+
+def _pictured(width_mm: float, height_mm: float, lines: Sequence[str]) -> io.BytesIO:
+    """A grey-scale picture of `lines` in a ruled table, at 4 pixels a millimetre."""
+    width, height = max(8, round(width_mm * 4)), max(8, round(height_mm * 4))
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((2, 2, width - 3, height - 3), outline=0, width=2)
+    row = 24
+    for number, line in enumerate(lines):
+        top = 8 + number * row
+        if top + row > height:
+            break
+        draw.text((12, top + 6), line, fill=0)
+        draw.line((2, top + row, width - 3, top + row), fill=0)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    out.seek(0)
+    return out
 
 
 def with_image_pages(text_pdf: bytes, image_pdf: bytes, at: Sequence[int]) -> bytes:

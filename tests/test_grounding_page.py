@@ -3,13 +3,17 @@ cross-checked, counts kept in the record and the exports."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from docx import Document as DocxDocument
 from streamlit.testing.v1 import AppTest
 
 from devtools.fake_upstream import Script
+from lib.analysis.grounding import LEGEND, check_report, contract_index
 from lib.analysis.samples import load_sample
+from lib.runs.exports import report_docx
 from lib.runs.records import STATE_KEY
 from lib.runs.run_log import RunLog
 
@@ -92,8 +96,26 @@ def test_a_claim_of_absence_is_cross_checked(env):
     assert "governing law" in warning and "13" in warning and "England and Wales" in warning
 
 
+def verdicts(text: str) -> dict[str, str]:
+    """What follows each quote of the report on its line: its closing mark, then its verdict."""
+    lines = {q: next(line for line in text.splitlines() if q in line) for q in MARKS}
+    return {q: lines[q].split(q, 1)[1] for q in MARKS}
+
+
+MARKS = {REAL: "✓ verified", ALTERED: "≈ close", INVENTED: "✗ not found in the contract"}
+
+
 def test_exports_carry_the_marks_and_the_legend(env, downloads):
     at = reviewed(env)
-    markdown = downloads.of(at.get("download_button")[0]).data.decode()
-    assert "✓ verified" in markdown and "✗ not found in the contract" in markdown
-    assert "Quote checks: ✓ verified" in markdown
+    (markdown,) = [
+        downloads.of(b) for b in at.get("download_button") if b.proto.label == "Download Markdown"
+    ]
+    (record,) = at.session_state[STATE_KEY]
+    # The Word file is built on click, which AppTest cannot do: built here from the same checks.
+    checked = check_report(contract_index(load_sample(SAMPLE).text), record.report)
+    word = DocxDocument(io.BytesIO(report_docx(record, checked))).paragraphs
+    for export in (markdown.data.decode(), "\n".join(p.text for p in word)):
+        after = verdicts(export)
+        for quote, mark in MARKS.items():
+            assert after[quote].startswith(f'" {mark}'), (quote, after[quote])  # right after it
+        assert export.rstrip().endswith(LEGEND)

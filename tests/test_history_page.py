@@ -94,10 +94,12 @@ def select(at: AppTest, rows: list[int]) -> AppTest:
     return at.run()
 
 
-def test_open_a_past_report(log):
+def test_open_a_past_report(log, downloads):
     at = select(page(), [1])
     assert any("Claude report" in m.value for m in at.markdown)
     assert any(b.label == "Download Word" for b in at.get("download_button"))
+    markdown = export(at, downloads, "Download Markdown").data.decode()
+    assert markdown.rstrip().endswith("## Overall risk: HIGH\nClaude report")  # that run's report
 
 
 def test_delete_needs_confirmation(log):
@@ -108,6 +110,7 @@ def test_delete_needs_confirmation(log):
     at.button(key="delete").click().run()
     assert log.count() == 2
     assert [r.document_name for r in log.query()] == ["Lease.docx", "Acme MSA.pdf"]
+    assert list(at.dataframe[0].value["document"]) == ["Lease.docx", "Acme MSA.pdf"]  # shown gone
 
 
 def export(at: AppTest, downloads, label: str):

@@ -11,8 +11,9 @@ import zipfile
 import pypdfium2 as pdfium
 import pytest
 
-from devtools.sample_files import docx_bytes, pdf_bytes
+from devtools.sample_files import docx_bytes, image_pdf_bytes, pdf_bytes, with_image_pages
 from lib.analysis.documents import DocumentError, Limits, document_from_text, load_document
+from lib.analysis.ocr import image_page_warning
 from lib.runs.document_sandbox import Sandbox, UploadCache, limits_from_env, read_upload
 
 MB = 1024 * 1024
@@ -55,18 +56,39 @@ def many_pages(count: int) -> bytes:
     return out.getvalue()
 
 
-def test_a_zip_bomb_is_refused_before_anything_inflates(zip_bomb):
+@pytest.fixture
+def inflated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The archive members opened for reading from here on: a member is inflated only through
+    `ZipFile.open`, so an empty list means nothing was decompressed."""
+    opened: list[str] = []
+    open_member = zipfile.ZipFile.open
+
+    def recording_open(self, name, mode="r", *args, **kwargs):
+        if mode == "r":
+            opened.append(getattr(name, "filename", name))
+        return open_member(self, name, mode, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recording_open)
+    return opened
+
+
+def test_a_zip_bomb_is_refused_before_anything_inflates(zip_bomb, inflated):
     assert len(zip_bomb) < 1 * MB
     with pytest.raises(DocumentError) as info:
         load_document(zip_bomb, "bomb.docx")
     assert "unpacks to far more" in info.value.message and "bomb.docx" in info.value.message
+    assert inflated == []
+    load_document(docx_bytes(SAMPLE_DOCX), "fine.docx")  # a real file is read through the same door
+    assert "word/document.xml" in inflated
 
 
-def test_a_docx_too_large_unpacked_is_refused_even_when_it_compresses_poorly():
+def test_a_docx_too_large_unpacked_is_refused_even_when_it_compresses_poorly(inflated):
     data = zip_of("word/document.xml", 4 * MB, chunk=os.urandom(MB))
+    inflated.clear()  # building the file read the sample's members
     with pytest.raises(DocumentError) as info:
         load_document(data, "huge.docx", limits=Limits(max_unzipped_bytes=2 * MB))
     assert "unpacks to far more" in info.value.message
+    assert inflated == []
 
 
 def test_ten_thousand_pages_are_refused_with_the_limit_named():
@@ -81,7 +103,13 @@ def test_ten_thousand_pages_are_refused_with_the_limit_named():
 def test_the_child_reads_real_files_and_passes_warnings_back():
     document = read_upload(docx_bytes(SAMPLE_DOCX), "contract.docx")
     assert "Acme Ltd" in document.text and document.kind == "docx"
-    assert read_upload(pdf_bytes(["Clause one: the Supplier shall deliver."]), "c.pdf").pages == 1
+    assert "€10,000 | 30 days" in document.text and document.warnings == []
+    pages = ["Clause one: the Supplier shall deliver.", "Clause two: the Customer shall pay."]
+    data = with_image_pages(pdf_bytes(pages), image_pdf_bytes(), [2])
+    document = read_upload(data, "c.pdf")
+    assert document.pages == 3 and document.image_pages == (2,)
+    assert document.warnings == ["P" + image_page_warning(2)[1:] + "."]
+    assert document.page_starts == load_document(data, "c.pdf").page_starts
 
 
 def test_a_crashing_reader_ends_its_child_not_the_server():

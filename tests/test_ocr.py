@@ -8,7 +8,6 @@ what to install, where Tesseract is absent (CI sets CRS_REQUIRE_OCR=1 so it fail
 from __future__ import annotations
 
 import io
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -21,7 +20,10 @@ from PIL import Image, ImageDraw
 from rapidfuzz.distance import Levenshtein
 
 from bench.scans import CLEAN, NOISY, Degradation, images_pdf, render, scan, squash
+from devtools.sample_files import Page, layout_pdf
 from lib.analysis import ocr
+from lib.analysis.documents import NeedsOcr, image_page_warnings, load_document
+from lib.runs.batch_sources import read_files
 
 TEXT = "This page has a real text layer, long enough to count as text. " * 3
 
@@ -64,7 +66,7 @@ def picture(width: int = 200, height: int = 120) -> Image.Image:
 
 
 def mixed_pdf() -> bytes:
-    """1 text, 2 a picture only, 3 text beside a picture, 4 blank, 5 a stamped full-page picture."""
+    """1 text, 2 a picture only, 3 text beside a logo, 4 blank, 5 a stamped full-page picture."""
     buffer = io.BytesIO()
     picture().save(buffer, "PNG")
     pdf = FPDF()
@@ -75,7 +77,7 @@ def mixed_pdf() -> bytes:
     pdf.image(io.BytesIO(buffer.getvalue()), x=20, y=20, w=150)
     pdf.add_page()
     pdf.multi_cell(0, 6, TEXT)
-    pdf.image(io.BytesIO(buffer.getvalue()), x=20, y=80, w=100)
+    pdf.image(io.BytesIO(buffer.getvalue()), x=20, y=80, w=30)
     pdf.add_page()
     pdf.add_page()
     pdf.image(io.BytesIO(buffer.getvalue()), x=0, y=0, w=pdf.w, h=pdf.h)
@@ -99,6 +101,68 @@ def encrypted_pdf() -> bytes:
 
 def test_image_only_pages_names_the_picture_page_not_text_or_blank_pages() -> None:
     assert ocr.image_only_pages(mixed_pdf()) == [2, 5]
+
+
+# A filed exhibit's pages, each with whether its content is a picture. Areas in mm on A4.
+STAMP = "Source: ACME CORP, 10-K, 3/2/2020 | Filed by Example Filings LLC"
+LONG_STAMP = (
+    f"{STAMP} | The information contained herein may not be copied, adapted or distributed and "
+    "is not warranted to be accurate, complete or timely. The user assumes all risks for any "
+    "damages or losses arising from any use of this information."
+)
+LETTER = [
+    "1. Supply. The Supplier shall deliver the Products listed in Exhibit A to the Customer "
+    "at the prices set out there, within thirty days of each written order.",
+    "2. Term. This Agreement runs for two years from the Effective Date and renews for one "
+    "year at a time unless either party gives notice ninety days before it ends.",
+]
+PRICES = ["Item      Unit      Price", "Widget A  each  USD 12.00", "Widget B  box  USD 90.00"]
+WHOLE_PAGE = (0.0, 0.0, 210.0, 297.0)
+HALF_PAGE = (15.0, 40.0, 180.0, 140.0)
+FILING_PAGES = {
+    "a text page with a logo": (Page(LETTER, picture=(15.0, 8.0, 30.0, 15.0)), False),
+    "a scan": (Page(picture=WHOLE_PAGE, pictured=PRICES * 10), True),
+    "a price list pictured on half a page": (Page(picture=HALF_PAGE, pictured=PRICES), True),
+    "a blank page": (Page(), False),
+    "a price list under its heading": (
+        Page(["Exhibit A - Price list"], picture=HALF_PAGE, pictured=PRICES),
+        True,
+    ),
+    "a scan that carries its words": (Page(LETTER * 2, picture=WHOLE_PAGE), False),
+}
+
+
+@pytest.mark.parametrize("stamp", [None, STAMP, LONG_STAMP], ids=["plain", "stamp", "long-stamp"])
+def test_picture_pages_are_what_the_pages_show_under_any_filing_stamp(stamp: str | None) -> None:
+    pages = [page for page, _ in FILING_PAGES.values()]
+    expected = [n for n, (_, picture) in enumerate(FILING_PAGES.values(), 1) if picture]
+    data = layout_pdf(pages, stamp=stamp)
+    assert ocr.image_only_pages(data) == expected  # what OCR reads
+    document = load_document(data, "exhibit.pdf")  # the warning and the OCR offer
+    assert document.image_pages == tuple(expected)
+    assert document.warnings == image_page_warnings(expected)
+    assert LETTER[0][:40] in document.text
+
+
+@pytest.mark.parametrize("name", FILING_PAGES)
+def test_each_fixture_page_alone_gets_its_answer(name: str) -> None:
+    page, picture = FILING_PAGES[name]
+    assert ocr.image_only_pages(layout_pdf([page])) == ([1] if picture else [])
+
+
+def test_a_scan_under_a_filing_stamp_is_a_scan_not_a_document_of_stamps() -> None:
+    data = layout_pdf([Page(picture=WHOLE_PAGE, pictured=PRICES)] * 3, stamp=STAMP)
+    with pytest.raises(NeedsOcr) as info:
+        load_document(data, "filed-scan.pdf")
+    assert info.value.pages == 3 and info.value.image_pages == (1, 2, 3)
+
+
+def test_the_batch_reader_sees_the_same_picture_pages() -> None:
+    pages = [page for page, _ in FILING_PAGES.values()]
+    data = layout_pdf(pages, stamp=STAMP)
+    (document,) = read_files([("exhibit.pdf", data)]).documents
+    assert document.image_pages == tuple(ocr.image_only_pages(data)) == (2, 3, 5)
+    assert document.warnings == image_page_warnings([2, 3, 5])
 
 
 def test_warning_names_the_page_and_what_to_do() -> None:
@@ -287,11 +351,8 @@ def test_a_level_page_is_left_alone() -> None:
 
 # Tesseract alone loses most of a page skewed by 3°; straightened first, it reads it.
 @pytest.mark.parametrize("how", [CLEAN, replace(NOISY, angle=3.0)], ids=["clean", "skewed-3"])
+@pytest.mark.usefixtures("ocr_engine")
 def test_tesseract_reads_a_scan_with_few_errors(how: Degradation) -> None:
-    if not ocr.ocr_available():
-        if os.environ.get("CRS_REQUIRE_OCR") == "1":
-            pytest.fail(ocr.ocr_status().message)
-        pytest.skip(ocr.ocr_status().message)
     page = scan(1, how)
     assert ocr.image_only_pages(page.pdf) == [1]
     result = ocr.ocr_pdf(page.pdf, dpi=200)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
 
 import pytest
+from docx import Document as DocxDocument
 from streamlit.testing.v1 import AppTest
 
 from devtools.fake_upstream import FakeUpstream, Script
@@ -14,6 +16,7 @@ from devtools.sample_files import docx_bytes, pdf_bytes
 from lib.analysis.safe_markdown import safe_markdown
 from lib.analysis.samples import load_sample
 from lib.engine.provider_config import Provider
+from lib.runs.exports import report_docx
 from lib.runs.records import STATE_KEY
 
 # The discard port: refused at once (a freed ephemeral port may be reused by the next server).
@@ -278,13 +281,20 @@ def test_with_no_model_reachable_the_clause_finder_reviews_a_sample(env, monkeyp
     assert env.streams() == []
 
 
-def test_a_control_character_in_the_report_leaves_the_view_and_downloads_working(env):
+def test_a_control_character_in_the_report_leaves_the_view_and_downloads_working(env, downloads):
     env.push(Script(tokens=["## Liability\n", "- “liabil\x02ity is unlimited”"]))
     at = paste_and_review(app())
     assert not at.exception
     (record,) = records(at)
     assert record.report.endswith("liabil\x02ity is unlimited”")
-    assert "Download Word" in [b.label for b in at.get("download_button")]
+    buttons = {b.label: b for b in at.get("download_button")}
+    markdown = downloads.of(buttons["Download Markdown"]).data.decode()
+    assert "## Liability\n- “liability is unlimited”" in markdown
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", markdown)
+    # The Word file is built on click, which AppTest cannot do: built here from the same record.
+    word = DocxDocument(io.BytesIO(report_docx(record))).paragraphs
+    assert [p.text for p in word][1:] == ["Liability", "“liability is unlimited”"]
+    assert "Download Word" in buttons
     at.run()
     assert not at.exception
 

@@ -53,7 +53,7 @@ def test_a_trickling_server_is_stopped_at_the_wall_time_limit(fake_upstream, pro
     started = time.monotonic()
     stream = stream_model(config(fake_upstream, provider), "sys", "c", limits=limits)
     text, error = drain(stream)
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 30  # the stream alone would run 60 s
     assert error is not None and error.kind is ErrorKind.TIMED_OUT
     assert "CRS_MAX_RUN_SECONDS" in error.message
     stats = stream.stats
@@ -74,10 +74,11 @@ def test_a_silent_server_is_stopped_at_the_wall_time_limit(fake_upstream, provid
         "c",
         limits=RunLimits(max_run_seconds=1.0),
     )
-    started = time.monotonic()
     text, error = drain(stream)
-    assert time.monotonic() - started < 4
+    # TIMED_OUT with our limit's name is the run's clock; the 30 s read timeout would be a
+    # READ_TIMEOUT. How close to 1 s it ends is a benchmark's figure, not this test's.
     assert error is not None and error.kind is ErrorKind.TIMED_OUT
+    assert "CRS_MAX_RUN_SECONDS" in error.message
     assert text == "## Overall risk:" == stream.stats.text
 
 

@@ -64,9 +64,14 @@ def test_delete_and_export(log_target, make_record):
     log.append(a)
     log.append(b)
     assert log.delete([a.run_id]) == 1
-    remaining = log.query()
-    assert [r.run_id for r in remaining] == [b.run_id]
-    assert b"Lease.pdf" in export_csv(remaining) and b"Lease.pdf" in export_json(remaining)
+    assert log.get(a.run_id) is None and log.count() == 1
+    assert log.delete([a.run_id]) == 0  # nothing left to delete
+    reopened = RunLog(log_target)  # gone from the store, not only from this view
+    remaining = reopened.query()
+    assert [r.run_id for r in remaining] == [b.run_id] and reopened.get(a.run_id) is None
+    for export in (export_csv(remaining), export_json(remaining)):
+        assert b"Lease.pdf" in export and b.run_id.encode() in export
+        assert a.run_id.encode() not in export and b"Acme MSA.pdf" not in export
 
 
 def test_migrates_from_version_1(tmp_path, make_record):

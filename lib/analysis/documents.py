@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
-# A page with fewer characters than this is treated as having no text layer.
-MIN_PAGE_CHARS = 20
 # Image pages named one warning each, up to this many; the rest are counted in one more.
 NAMED_IMAGE_PAGES = 10
 # PDFium writes \x02 where a word was hyphenated at a line end ("liabil\x02ity"): the word is one.
@@ -233,10 +231,10 @@ def _normalise(text: str) -> str:
 
 
 def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], list[int]]:
-    """Each page's text, and the pages that are pictures with (almost) no text on them."""
+    """Each page's text, and the pages whose content is a picture (`ocr.picture_pages`)."""
     import pypdfium2 as pdfium
 
-    from lib.analysis.ocr import STAMP_CHARS, is_scan_page
+    from lib.analysis.ocr import has_own_text, page_view, picture_pages
 
     try:
         pdf = pdfium.PdfDocument(data)
@@ -256,32 +254,24 @@ def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], li
                 f"“{filename}” has {len(pdf):,} pages; the limit is {max_pages:,}. Split it and "
                 "review the part that matters."
             )
-        texts: list[str] = []
-        empty_pages: list[int] = []
-        image_pages: list[int] = []
+        views = []
         for index in range(len(pdf)):
             page = pdf[index]
-            textpage = page.get_textpage()
-            # Normalised per page, so the page offsets hold in the finished text.
-            page_text = _normalise(textpage.get_text_bounded()).strip()
-            textpage.close()
-            if len(page_text) < STAMP_CHARS and is_scan_page(page, len(page_text)):
-                image_pages.append(index + 1)
+            views.append(page_view(page))
             page.close()
-            if len(page_text) < MIN_PAGE_CHARS:
-                empty_pages.append(index + 1)
-            texts.append(page_text)
-        pages = len(pdf)
     finally:
         pdf.close()
-    if len(empty_pages) == pages and image_pages:
+    pictures = picture_pages(views)
+    if pictures and not has_own_text(views):
+        pages = len(views)
         raise NeedsOcr(
             f"“{filename}” has no text layer — it is a scan of {pages} "
             f"page{'s' if pages != 1 else ''}, so only OCR can read it.",
             pages,
-            image_pages,
+            pictures,
         )
-    return texts, image_pages
+    # Normalised per page, so the page offsets hold in the finished text.
+    return [_normalise(view.text).strip() for view in views], pictures
 
 
 def _check_zip(data: bytes, filename: str, limits: Limits) -> None:

@@ -1,4 +1,4 @@
-"""Reading scanned contracts: find the pages that are only pictures, and OCR them.
+"""Reading scanned contracts: find the pages whose content is a picture, and OCR them.
 
 The engine is Tesseract, driven in-process through tesserocr. On generated 200-dpi scans with
 skew, blur and noise it made about one error in 5,000 characters at about 1 s a page on two cores
@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,12 +37,14 @@ import pypdfium2.raw as pdfium_c
 if TYPE_CHECKING:
     from PIL import Image
 
-# A page with fewer characters than this has no usable text layer (as in the document loader).
+# A page with fewer characters of its own than this has no usable text layer.
 MIN_PAGE_CHARS = 20
-# Scans often carry a stamped line of real text (a Bates number, "Confidential", a fax header); a
-# page mostly covered by pictures with no more text than this is still a scan.
-STAMP_CHARS = 200
-SCAN_COVERAGE = 0.6
+# A page with this much text of its own has a text layer: a text page, or a scan that was already
+# read (a "searchable" PDF, whose invisible text lies over the picture). Less than this is a
+# caption or a stamp, which does not make a picture readable.
+TEXT_LAYER_CHARS = 200
+# Numbers in a repeated line change from page to page: "Page 3 of 9", "ACME-000123".
+_DIGITS = re.compile(r"\d+")
 # Skew is searched within ± this many degrees; below DESKEW_MIN Tesseract copes by itself.
 MAX_SKEW = 5.0
 DESKEW_MIN = 0.5
@@ -236,7 +239,7 @@ def image_page_warning(page: int) -> str:
 
 
 def image_only_pages(pdf_bytes: bytes) -> list[int]:
-    """1-based pages with (almost) no text layer but at least one image: the scanned ones."""
+    """1-based pages whose content is a picture (see `picture_pages`): the ones OCR would read."""
     with PDFIUM_LOCK:
         pdf = _open(pdf_bytes)
         try:
@@ -247,6 +250,111 @@ def image_only_pages(pdf_bytes: bytes) -> list[int]:
 
 # (file hash, pages, dpi, engine)
 CacheKey = tuple[str, tuple[int, ...], int, str]
+
+
+@dataclass(frozen=True)
+class PageView:
+    """What one PDF page shows, as far as telling a picture page from a text page needs: its text
+    (as PDFium extracts it), the area its text covers and the area its pictures cover, in square
+    points."""
+
+    text: str
+    text_area: float
+    picture_area: float
+
+
+def page_view(page: pdfium.PdfPage) -> PageView:
+    """The page's text, and where its text and its pictures are. The caller holds `PDFIUM_LOCK`
+    where OCR may run."""
+    textpage = page.get_textpage()
+    try:
+        text = textpage.get_text_bounded()
+        text_area = sum(_area(textpage.get_rect(index)) for index in range(textpage.count_rects()))
+    finally:
+        textpage.close()
+    width, height = page.get_size()
+    pictures = sum(
+        _area(image.get_bounds(), width, height)
+        for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])
+    )
+    return PageView(text, text_area, min(pictures, width * height))
+
+
+def picture_pages(pages: Sequence[PageView]) -> list[int]:
+    """1-based pages whose content is a picture: what the review cannot see without OCR.
+
+    The one rule the image-page warning, the OCR offer and the batch reader share. A page is a
+    picture when it has one and either
+    - it has (almost) no text of its own: a scan, a photo, an exhibit. Text of its own leaves out
+      a line repeated on every page (a filing agent's stamp, a running header, a Bates number):
+      that line says nothing about what this page shows; or
+    - its own text is a caption or a stamp (less than a text layer) and its pictures cover more
+      of the page than that text does: a price list pictured under a heading.
+    A page whose own text makes a text layer is text, whatever pictures it holds: a letter with
+    a logo, or a scan that already carries its words (a searchable PDF).
+    """
+    own = own_texts(pages)
+    return [
+        number
+        for number, (page, text) in enumerate(zip(pages, own, strict=True), start=1)
+        if _is_picture(page, text)
+    ]
+
+
+def _is_picture(page: PageView, own_text: str) -> bool:
+    if page.picture_area <= 0:
+        return False
+    if len(own_text) < MIN_PAGE_CHARS:
+        return True
+    if len(own_text) >= TEXT_LAYER_CHARS:
+        return False
+    own_text_area = page.text_area * _chars(own_text) / _chars(page.text)
+    return page.picture_area > own_text_area
+
+
+def has_own_text(pages: Sequence[PageView]) -> bool:
+    """Some page has text of its own; without it a file with picture pages is a scan that only
+    OCR can read, whatever stamp runs along its pages."""
+    return any(len(text) >= MIN_PAGE_CHARS for text in own_texts(pages))
+
+
+def own_texts(pages: Sequence[PageView]) -> list[str]:
+    """Each page's text without the lines repeated on every page, on their own lines."""
+    lines = [_lines(page.text) for page in pages]
+    repeated = _repeated_lines(lines)
+    return ["\n".join(line for line in page if _shape(line) not in repeated) for page in lines]
+
+
+def _repeated_lines(pages: list[list[str]]) -> set[str]:
+    """Lines (numbers aside: "Page 3", "ACME-000123") found on every page of two or more."""
+    if len(pages) < 2:
+        return set()
+    counts = Counter(shape for page in pages for shape in {_shape(line) for line in page})
+    return {shape for shape, count in counts.items() if count == len(pages)}
+
+
+def _lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def _shape(line: str) -> str:
+    return _DIGITS.sub("#", line)
+
+
+def _chars(text: str) -> int:
+    """Characters that drew something: text areas cover ink, not the spaces between lines."""
+    return max(1, sum(1 for char in text if not char.isspace()))
+
+
+def _area(
+    box: tuple[float, float, float, float], width: float | None = None, height: float | None = None
+) -> float:
+    """The area of a (left, bottom, right, top) box, cut to the page when its size is given."""
+    left, bottom, right, top = box
+    if width is not None and height is not None:
+        left, right = max(left, 0.0), min(right, width)
+        bottom, top = max(bottom, 0.0), min(top, height)
+    return max(0.0, right - left) * max(0.0, top - bottom)
 
 
 class _Cache:
@@ -408,35 +516,14 @@ def _open(pdf_bytes: bytes) -> pdfium.PdfDocument:
 
 
 def _image_only(pdf: pdfium.PdfDocument) -> list[int]:
-    found = []
+    views = []
     for index in range(len(pdf)):
         page = pdf[index]
         try:
-            textpage = page.get_textpage()
-            chars = len(textpage.get_text_bounded().strip())
-            textpage.close()
-            if chars < STAMP_CHARS and is_scan_page(page, chars):
-                found.append(index + 1)
+            views.append(page_view(page))
         finally:
             page.close()
-    return found
-
-
-def is_scan_page(page: pdfium.PdfPage, chars: int) -> bool:
-    """A page with `chars` characters of text that is really a picture of a page."""
-    images = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]))
-    if not images:
-        return False
-    if chars < MIN_PAGE_CHARS:
-        return True
-    width, height = page.get_size()
-    covered = 0.0
-    for image in images:
-        left, bottom, right, top = image.get_bounds()
-        covered += max(0.0, min(right, width) - max(left, 0.0)) * max(
-            0.0, min(top, height) - max(bottom, 0.0)
-        )
-    return bool(covered >= SCAN_COVERAGE * width * height)
+    return picture_pages(views)
 
 
 def _page_text(pdf: pdfium.PdfDocument, number: int) -> str:

@@ -114,9 +114,8 @@ def unique_names(documents: Sequence[Document]) -> list[Document]:
     for document in documents:
         seen[document.name] += 1
         if seen[document.name] > 1:
-            stem = f"{document.name} ({seen[document.name]})"
-            document = Document(stem, document.text, document.kind, document.size_bytes,
-                                document.pages, list(document.warnings))  # fmt: skip
+            # Only the name changes: its pages, picture pages and OCR source stay the file's.
+            document = replace(document, name=f"{document.name} ({seen[document.name]})")
         out.append(document)
     return out
 
