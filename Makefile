@@ -34,7 +34,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 builtin: $(VENV)/.installed-builtin
-# The streaming API (docs/API.md) on 127.0.0.1:$(API_PORT); API_HOST beyond loopback needs CRS_API_TOKEN.
+# The streaming API (docs/API.md) on 127.0.0.1:$(API_PORT); serving a team needs CRS_API_TOKENS or a proxy.
 api: $(VENV)/.installed-run
 	API_PORT=$(API_PORT) $(BIN)/python -m lib.api
 

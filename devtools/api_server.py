@@ -39,7 +39,7 @@ class ApiServer:
             "API_HOST": env.get("API_HOST", "127.0.0.1"),
             "API_PORT": str(self.port),
         }
-        for name in ("ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "CRS_API_TOKEN"):
+        for name in ("ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "CRS_API_TOKEN", "CRS_USER_HEADER"):
             if name not in env:
                 self.env.pop(name, None)
         self.process: subprocess.Popen[bytes] | None = None

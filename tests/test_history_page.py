@@ -182,6 +182,27 @@ def test_an_admin_sees_every_run(tmp_path, monkeypatch, make_record):
     assert len(page().dataframe[0].value) == 3
 
 
+def test_a_login_names_the_user_by_a_verified_email_or_the_subject(
+    tmp_path, monkeypatch, make_record
+):
+    """An identity provider that lets a user type any email must not make them that user (here
+    an admin): without `email_verified` the stable subject names them."""
+    path = tmp_path / "history.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(path))
+    monkeypatch.setenv("CRS_ADMINS", "lead@firm.example")
+    monkeypatch.setattr("lib.ui.identity._login_configured", lambda: True)
+    log = RunLog(path)
+    log.append(make_record(document_name="Lead.pdf", owner="lead@firm.example"))
+    log.append(make_record(document_name="Mine.pdf", owner="oidc|4711"))
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.user = {"is_logged_in": True, "email": "lead@firm.example", "sub": "oidc|4711"}
+    at.run()
+    assert list(at.dataframe[0].value["document"]) == ["Mine.pdf"]
+    at.user = {**at.user, "email_verified": True}
+    at.run()
+    assert sorted(at.dataframe[0].value["document"]) == ["Lead.pdf", "Mine.pdf"]
+
+
 def test_anonymous_on_a_served_app_sees_only_this_session(tmp_path, monkeypatch, make_record):
     owned_log(tmp_path, monkeypatch, make_record, None)
     monkeypatch.setenv("CRS_LOCK_ENDPOINTS", "1")  # served behind a proxy on this machine
@@ -198,3 +219,7 @@ def test_a_shared_database_or_a_proxy_counts_as_a_served_app():
     assert load_settings({"CRS_DATABASE_URL": "postgresql://crs@db/crs"}).serves_a_team
     assert load_settings({"CRS_LOCK_ENDPOINTS": "1"}).serves_a_team
     assert load_settings({}, listen_address="0.0.0.0").serves_a_team
+    # A proxy's user header is configured, or this request came through a proxy.
+    assert load_settings({"CRS_USER_HEADER": "X-Forwarded-User"}).serves_a_team
+    assert load_settings({}).serves_a_team_for({"X-Forwarded-For": "203.0.113.7"})
+    assert not load_settings({}).serves_a_team_for({"Host": "localhost"})

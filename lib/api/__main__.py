@@ -1,7 +1,7 @@
 """`python -m lib.api` (or `make api`): serve the streaming API with uvicorn.
 
-127.0.0.1:8502 by default; API_HOST and API_PORT change that, and any address beyond loopback
-needs CRS_API_TOKEN.
+127.0.0.1:8502 by default; API_HOST and API_PORT change that. An API that serves a team (beyond
+loopback, a shared database, a proxy's user header) needs CRS_API_TOKENS or a trusted proxy.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import sys
 import uvicorn
 
 from lib.api.app import create_app
-from lib.api.config import ConfigError, api_config, server_settings
+from lib.api.config import api_config, server_settings
 
 
 def main() -> None:
     try:
         config = api_config(os.environ)
-        config.check()
-        settings = server_settings()
-    except ConfigError as exc:
+        settings = server_settings(config.host)
+        config.check(settings)
+    except ValueError as exc:  # a ConfigError, or a setting that does not parse
         sys.exit(f"Not starting the API: {exc}")
     app = create_app(settings, config)
     print(f"Contract Review Studio API on http://{config.host}:{config.port}/", flush=True)

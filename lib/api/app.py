@@ -34,7 +34,8 @@ from starlette.requests import ClientDisconnect
 
 from lib.analysis.documents import DEFAULT_MAX_BYTES
 from lib.analysis.prompts import TEMPLATES, default_instructions
-from lib.api.config import ApiConfig, is_loopback
+from lib.api.config import ApiConfig
+from lib.api.guard import RequestGuard
 from lib.api.hub import ApiRun, RunHub, figures, parse_event_id
 from lib.api.report_request import (
     ApiError,
@@ -43,9 +44,10 @@ from lib.api.report_request import (
     read_document,
     resolve_config,
 )
+from lib.engine.errors import RateLimited
 from lib.engine.provider_config import DEFAULT_TEMPERATURE
 from lib.engine.run_stats import RunStatus
-from lib.engine.settings import Settings
+from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
 from lib.runs.launch import RunRequest, launch, save_upload
 from lib.runs.owners import Scope, scope_for
@@ -60,8 +62,10 @@ PAGE = "api"
 
 
 def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
-    # The settings' rules (the endpoint lock above all) hold for where this server listens.
+    # The settings' rules (the endpoint lock, whether it serves a team) hold for where this
+    # server listens; and it refuses to serve a team it cannot tell apart (`config.check`).
     settings = replace(settings, listen_address=config.host)
+    config.check(settings)
     hub = RunHub(resume_grace_s=config.resume_grace_s, stats_interval_s=config.stats_interval_s)
     run_log = open_run_log(settings)
 
@@ -79,34 +83,47 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.add_middleware(RequestGuard, hosts=settings.host_names)
     bearer = HTTPBearer(
         auto_error=False, description="CRS_API_TOKEN or a CRS_API_TOKENS token, when set"
     )
-    # As on the pages: a shared PostgreSQL log means a team, whatever the listen address.
-    beyond_loopback = not is_loopback(config.host) or settings.database_url is not None
 
     def authorised(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Scope:
-        """The caller's scope: a per-user token names its user; so does a trusted proxy's header.
-        Callers nobody names share one owner (`session:api`) and see by the pages' rule."""
+        """The caller's scope: a per-user token names its user; so does the trusted proxy's
+        header (`Settings.proxy_user`). On an API that serves a team — or a request that came
+        through a proxy — a caller nobody names is refused; on a laptop's loopback API callers
+        share one owner (`session:api`) and see every run, as on the pages."""
         given = (credentials.credentials if credentials else "").encode()
         user = None
         for token, name in config.tokens.items():
             if hmac.compare_digest(given, token.encode()):
                 user = name
         shared = config.token is not None and hmac.compare_digest(given, config.token.encode())
+        try:
+            proxied = settings.proxy_user(
+                request.headers, request.client.host if request.client else None
+            )
+        except UntrustedUserHeader as exc:
+            raise ApiError(403, str(exc)) from None
+        user = user or proxied
         if config.requires_token and user is None and not shared:
             raise ApiError(401, "A valid bearer token is required")
-        if user is None and settings.user_header:
-            user = request.headers.get(settings.user_header) or None
+        team = settings.serves_a_team_for(request.headers)
+        if team and user is None:
+            raise ApiError(
+                401,
+                "This API serves a team and must know who you are: send your own token"
+                " (CRS_API_TOKENS) or come through the sign-in proxy",
+            )
         return scope_for(
             user,
             session_id="api",
             admins=settings.admins,
             shared_log=settings.shared_log,
-            beyond_loopback=beyond_loopback,
+            beyond_loopback=team,
         )
 
     guarded = [Depends(authorised)]
@@ -117,8 +134,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.body, exc.status, headers=headers)
+        headers = {401: {"WWW-Authenticate": "Bearer"}, 429: {"Retry-After": "60"}}
+        return JSONResponse(exc.body, exc.status, headers=headers.get(exc.status))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -271,11 +288,15 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
                 run_log=run_log.scoped(scope) if run_log is not None else None,
                 settings=settings,
                 notify=notify,
+                refuse_when_busy=True,
             )
             record.owner = record.owner or scope.owner
             return record, live
 
-        run = await hub.start(starter, resume=body.resume)
+        try:
+            run = await hub.start(starter, resume=body.resume)
+        except RateLimited as exc:
+            raise ApiError(429, exc.message, kind=exc.kind.value) from None
         return _follow(run, -1)
 
     @app.get("/", include_in_schema=False)

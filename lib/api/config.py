@@ -6,7 +6,6 @@ same `Settings` the pages use; this holds only what is particular to serving HTT
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -32,15 +31,6 @@ class ConfigError(ValueError):
     """The API must not start as configured; the message says what to set."""
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @dataclass(frozen=True)
 class ApiConfig:
     host: str = DEFAULT_HOST
@@ -52,13 +42,19 @@ class ApiConfig:
     keepalive_s: float = DEFAULT_KEEPALIVE_S
     stats_interval_s: float = STATS_INTERVAL_S
 
-    def check(self) -> None:
-        """Refuse to serve contracts to the network without a token."""
-        if not is_loopback(self.host) and not self.token and not self.tokens:
+    def check(self, settings: Settings) -> None:
+        """Refuse to serve a team without a way to name each caller (the pages' rule,
+        `Settings.serves_a_team`): one token per user, or a proxy trusted to name them. The one
+        shared CRS_API_TOKEN names nobody, so it is not enough."""
+        if problem := settings.identity_problem:
+            raise ConfigError(problem)
+        if settings.serves_a_team and not self.tokens and not settings.trusts_a_proxy:
             raise ConfigError(
-                f"Listening on {self.host} exposes the API beyond this machine: set CRS_API_TOKEN"
-                " to a long random secret (clients send it as `Authorization: Bearer …`), or"
-                " CRS_API_TOKENS to one per user."
+                f"This API serves a team (listening on {self.host}, a shared database, a user"
+                " header or CRS_LOCK_ENDPOINTS), so it must know who each caller is: set"
+                " CRS_API_TOKENS to one long random token per user (token:user,…; clients send"
+                " `Authorization: Bearer …`), or put it behind an authenticating proxy"
+                " (CRS_USER_HEADER with CRS_PROXY_SECRET or CRS_TRUSTED_PROXIES)."
             )
 
     @property
@@ -111,5 +107,6 @@ def read_secrets(path: Path = SECRETS_FILE) -> dict[str, Any]:
         raise ConfigError(f"{path} cannot be read: {exc}") from exc
 
 
-def server_settings() -> Settings:
-    return load_settings(os.environ, read_secrets())
+def server_settings(host: str = DEFAULT_HOST) -> Settings:
+    """The pages' settings, knowing where the API listens (`host`), as the pages know theirs."""
+    return load_settings(os.environ, read_secrets(), listen_address=host)

@@ -32,9 +32,15 @@ def event_id(run_id: str, seq: int) -> str:
     return f"{run_id}:{seq}"
 
 
+# Event numbers this long are more events than any run keeps; longer is not ours (and Python
+# refuses to read an int of over 4,300 digits, which answered 500).
+MAX_EVENT_DIGITS = 18
+
+
 def parse_event_id(value: str) -> tuple[str, int] | None:
+    """`<run id>:<n>` → (run id, n); None for anything this server never sent."""
     run_id, _, seq = value.strip().rpartition(":")
-    if not run_id or not seq.isdigit():
+    if not run_id or not (seq.isascii() and seq.isdigit()) or len(seq) > MAX_EVENT_DIGITS:
         return None
     return run_id, int(seq)
 

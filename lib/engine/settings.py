@@ -11,10 +11,18 @@ whenever the app listens beyond loopback, unless the operator opts out with
 `CRS_UNLOCK_ENDPOINTS=1`. A free URL box on a served
 app lets anyone who reaches the page make this server send requests (with contract text) anywhere
 it can reach, internal services included.
+
+Whether the app serves a team (`Settings.serves_a_team`) is one rule every front end uses: a team
+must be told apart (each caller's runs are theirs) and, for the API, callers it cannot name are
+refused. Who a caller is, when a reverse proxy names them, is `Settings.proxy_user`: the user header
+is believed only from the proxy (its shared secret, or its address), never from whoever reaches the
+port directly.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +41,16 @@ from lib.engine.provider_config import DEFAULT_READ_TIMEOUT, Provider
 from lib.engine.providers.registry import SPECS, spec_for
 
 LOOPBACK_ADDRESSES = {"127.0.0.1", "::1", "localhost"}
+# Host names a server on loopback answers to whatever the operator lists (`allowed_hosts`).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+# The header an authenticating proxy adds with `CRS_PROXY_SECRET`, overwriting any a client sent.
+PROXY_SECRET_HEADER = "X-CRS-Proxy-Secret"
+# Anything shorter could be guessed by a local process trying values against the loopback port.
+MIN_SECRET_CHARS = 32
+# Headers a reverse proxy adds: a request carrying one came through a proxy, so from anyone who
+# reaches it, whatever address the app listens on.
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def default_data_dir() -> Path:
@@ -111,6 +129,41 @@ def listens_beyond_loopback(address: str | None) -> bool:
     return address not in LOOPBACK_ADDRESSES and not address.startswith("127.")
 
 
+class UntrustedUserHeader(ValueError):
+    """A request named a user in the user header, but no trusted proxy sent it."""
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name in any letter case (Starlette's and Streamlit's mappings already are)."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value
+
+
+def arrived_through_proxy(headers: Mapping[str, str]) -> bool:
+    """Whether a request carries what a reverse proxy adds (`X-Forwarded-For` and the like)."""
+    return any(_header(headers, name) is not None for name in FORWARDING_HEADERS)
+
+
+def _networks(value: Any) -> tuple[ProxyNetwork, ...]:
+    """`10.0.0.5,10.1.0.0/24` → networks; a bad entry stops the app rather than trusting less."""
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in _endpoint_list(value))
+    except ValueError as exc:
+        raise ValueError(f"CRS_TRUSTED_PROXIES: {exc}") from None
+
+
+def _covers_loopback(network: ProxyNetwork) -> bool:
+    loopback = ipaddress.ip_network("127.0.0.0/8" if network.version == 4 else "::1/128")
+    return network.overlaps(loopback)
+
+
+def _host_names(value: Any) -> tuple[str, ...]:
+    return tuple(item.lower() for item in _endpoint_list(value))
+
+
 @dataclass(frozen=True)
 class Settings:
     # The operator's endpoint and key per provider (each provider's spec names its variables).
@@ -149,6 +202,12 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)
     # Request header a trusted reverse proxy sets to the signed-in user (e.g. X-Forwarded-User).
     user_header: str | None = None
+    # The secret the proxy sends in PROXY_SECRET_HEADER: only then is the user header believed.
+    proxy_secret: str | None = field(default=None, repr=False)
+    # Addresses of proxies on other machines whose user header is believed without the secret.
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
+    # Host names (as clients write them in Host / Origin) the API answers to besides loopback's.
+    allowed_hosts: tuple[str, ...] = ()
     # Users who see every run (lower case); everyone else sees their own.
     admins: frozenset[str] = frozenset()
     # Without any identity, let every session of a served app see every run.
@@ -160,10 +219,83 @@ class Settings:
 
     @property
     def serves_a_team(self) -> bool:
-        """Listening beyond loopback, sharing a PostgreSQL log, or locked by the operator for a
-        reverse proxy: instances behind a proxy on the same machine listen on loopback, yet serve
-        everyone who reaches the proxy."""
-        return self.database_url is not None or self.listens_beyond_loopback or self.lock_endpoints
+        """Listening beyond loopback, sharing a PostgreSQL log, locked by the operator for a
+        reverse proxy, or reading a proxy's user header: instances behind a proxy on the same
+        machine listen on loopback, yet serve everyone who reaches the proxy."""
+        return (
+            self.database_url is not None
+            or self.listens_beyond_loopback
+            or self.lock_endpoints
+            or self.user_header is not None
+        )
+
+    def serves_a_team_for(self, headers: Mapping[str, str]) -> bool:
+        """`serves_a_team`, or this request came through a proxy (one nobody told us about)."""
+        return self.serves_a_team or arrived_through_proxy(headers)
+
+    @property
+    def trusts_a_proxy(self) -> bool:
+        """A user header, and a way to tell the proxy's requests from anyone else's."""
+        return self.user_header is not None and bool(self.proxy_secret or self.trusted_proxies)
+
+    def from_trusted_proxy(self, headers: Mapping[str, str], client: str | None) -> bool:
+        """The request carries the proxy's secret, or comes from a listed proxy address."""
+        if self.proxy_secret:
+            given = (_header(headers, PROXY_SECRET_HEADER) or "").encode()
+            if hmac.compare_digest(given, self.proxy_secret.encode()):
+                return True
+        if client and self.trusted_proxies:
+            try:
+                address = ipaddress.ip_address(client.strip("[]"))
+            except ValueError:
+                return False
+            return any(address in network for network in self.trusted_proxies)
+        return False
+
+    def proxy_user(self, headers: Mapping[str, str], client: str | None) -> str | None:
+        """The user a trusted proxy names in the user header; None when no header names one.
+
+        Raises `UntrustedUserHeader` when the header arrives without the proxy's secret or from
+        an address not listed: a caller who reaches the port directly cannot name themselves.
+        """
+        if not self.user_header:
+            return None
+        value = (_header(headers, self.user_header) or "").strip()
+        if not value:
+            return None
+        if not self.from_trusted_proxy(headers, client):
+            raise UntrustedUserHeader(
+                f"{self.user_header} is accepted only from the authenticating proxy"
+                f" ({PROXY_SECRET_HEADER} or CRS_TRUSTED_PROXIES)."
+            )
+        return value
+
+    @property
+    def identity_problem(self) -> str | None:
+        """Why a configured user header cannot be believed from anyone, or None."""
+        secret = self.proxy_secret
+        if secret is not None and (len(secret) < MIN_SECRET_CHARS or "change-me" in secret.lower()):
+            return (
+                f"CRS_PROXY_SECRET must be a long random value (at least {MIN_SECRET_CHARS}"
+                " characters, e.g. `openssl rand -hex 32`), the same in the proxy's configuration."
+            )
+        if any(_covers_loopback(network) for network in self.trusted_proxies):
+            return (
+                "CRS_TRUSTED_PROXIES must not include loopback addresses: every process on this"
+                " machine connects from them. A proxy on this machine sends CRS_PROXY_SECRET."
+            )
+        if self.user_header and not self.trusts_a_proxy:
+            return (
+                f"CRS_USER_HEADER={self.user_header} is set, but nothing tells the proxy's requests"
+                " from a caller's: set CRS_PROXY_SECRET (the proxy adds it as"
+                f" {PROXY_SECRET_HEADER}) or CRS_TRUSTED_PROXIES (the proxy's addresses)."
+            )
+        return None
+
+    @property
+    def host_names(self) -> tuple[str, ...]:
+        """Host names a request may name (Host, Origin): loopback's and the operator's."""
+        return (*LOOPBACK_HOSTS, *self.allowed_hosts)
 
     @property
     def endpoints_locked(self) -> bool:
@@ -259,6 +391,9 @@ def load_settings(
         ),
         database_url=get("CRS_DATABASE_URL") or None,
         user_header=get("CRS_USER_HEADER") or None,
+        proxy_secret=get("CRS_PROXY_SECRET") or None,
+        trusted_proxies=_networks(get("CRS_TRUSTED_PROXIES")),
+        allowed_hosts=_host_names(get("CRS_ALLOWED_HOSTS")),
         admins=frozenset(
             name.strip().lower() for name in str(get("CRS_ADMINS", "")).split(",") if name.strip()
         ),

@@ -21,12 +21,13 @@ from lib.analysis.grounding import Grounding, GroundingTracker, contract_index
 from lib.analysis.grounding.report import finish_grounding
 from lib.analysis.long_plan import LongPlan, PlanError
 from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
-from lib.engine.errors import ContextTooLong
+from lib.engine.errors import ContextTooLong, RateLimited
 from lib.engine.events import Source
+from lib.engine.limits import busy_message
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream, stream_model
-from lib.runs.live import LiveRun
+from lib.runs.live import LiveRun, claim_slot, release_slot
 from lib.runs.long_review import LongReview
 from lib.runs.pricing import estimate_cost
 from lib.runs.records import RunRecord, SessionHistory
@@ -220,16 +221,32 @@ def launch(
     run_log: RunLog | None,
     settings: Settings,
     notify: Callable[[], None] | None = None,
+    refuse_when_busy: bool = False,
 ) -> tuple[RunRecord, LiveRun]:
     """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), with the run's
-    tracker checking its quotes as they are drawn."""
-    run = prepare_run(request, history=history, run_log=run_log, settings=settings)
+    tracker checking its quotes as they are drawn.
+
+    A run over `CRS_MAX_CONCURRENT_RUNS` ends at once as rate limited and is recorded, so the
+    page's history says why. With `refuse_when_busy` (the API, where anyone who reaches it could
+    otherwise fill the run log with refusals) it raises `RateLimited` instead, recording nothing.
+    """
+    limit = settings.run_limits.max_concurrent_runs
+    claimed = refuse_when_busy and limit > 0
+    if claimed and not claim_slot(limit):
+        raise RateLimited(busy_message(limit))
+    try:
+        run = prepare_run(request, history=history, run_log=run_log, settings=settings)
+    except BaseException:
+        if claimed:
+            release_slot()
+        raise
     live = LiveRun(
         run.stream,
         on_end=lambda _live: run.finish(),
         tracker=run.tracker,
         notify=notify,
-        max_concurrent=settings.run_limits.max_concurrent_runs,
+        max_concurrent=limit,
+        claimed=claimed,
     )
     return run.record, live
 

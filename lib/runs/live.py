@@ -58,6 +58,17 @@ JOIN_TIMEOUT_S = 2.0
 STREAMS_IN_FLIGHT = InFlight()
 
 
+def claim_slot(limit: int) -> bool:
+    """Take one of the `limit` (> 0) places for runs streaming at once, before the run exists:
+    a front end that answers "busy" (the API's 429) then records nothing for a refused request.
+    The place passes to the `LiveRun` made with `claimed=True`, or back with `release_slot`."""
+    return STREAMS_IN_FLIGHT.admit(limit)
+
+
+def release_slot() -> None:
+    STREAMS_IN_FLIGHT.release()
+
+
 def render_interval() -> float:
     """Seconds between two renders of one stream, under the process-wide render budget."""
     return max(MIN_RENDER_INTERVAL_S, STREAMS_IN_FLIGHT.count / RENDERS_PER_S)
@@ -73,6 +84,7 @@ class LiveRun:
         tracker: GroundingTracker | None = None,
         notify: Callable[[], None] | None = None,
         max_concurrent: int = 0,
+        claimed: bool = False,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
@@ -83,7 +95,8 @@ class LiveRun:
         `notify` runs on the worker thread after each piece of text and after the end: a reader
         on an event loop (the HTTP API) is woken at once instead of polling `drain()`. A run
         beyond `max_concurrent` runs streaming in this process (0: no cap) ends at once as rate
-        limited, through the same path, so the page shows why and the history records it.
+        limited, through the same path, so the page shows why and the history records it;
+        `claimed`: the caller already holds its place (`claim_slot`).
         """
         self.stream = stream
         self.tracker = tracker
@@ -92,7 +105,7 @@ class LiveRun:
         self._notify = notify
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._admitted = STREAMS_IN_FLIGHT.admit(max_concurrent)
+        self._admitted = claimed or STREAMS_IN_FLIGHT.admit(max_concurrent)
         if not self._admitted:
             self.error = RateLimited(busy_message(max_concurrent))
             stream.refuse(self.error)

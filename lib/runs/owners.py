@@ -10,7 +10,9 @@ reaches a served app reads nobody's contracts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 SESSION_PREFIX = "session:"
 
@@ -45,3 +47,17 @@ def scope_for(
     if shared_log or not beyond_loopback:
         return Scope(owner=owner, sees=None)
     return Scope(owner=owner, sees=owner)
+
+
+def login_user(claims: Mapping[str, Any]) -> str | None:
+    """The name a signed-in user's runs go under, from their OpenID Connect claims.
+
+    The email only when the identity provider says it verified it: some providers let a user
+    type any address, and an unverified `lead@firm.example` would own (and, on the admin list, see)
+    what the real one does. Otherwise the subject (`sub`), which the provider keeps stable and
+    unique for the account.
+    """
+    email = str(claims.get("email") or "").strip()
+    if email and claims.get("email_verified") in (True, "true", "True"):
+        return email
+    return str(claims.get("sub") or "").strip() or None

@@ -1,9 +1,10 @@
 """Who is using this browser session, and so whose runs the pages show (`lib.runs.owners`).
 
 Two identity sources an operator may configure: Streamlit's built-in login (`st.login` with an
-OIDC provider in the `[auth]` secrets section; the user's email, else their subject id) or a
-header a trusted reverse proxy sets after its own sign-in (`CRS_USER_HEADER`). The header is only
-as trustworthy as the proxy: the app must not be reachable except through it.
+OIDC provider in the `[auth]` secrets section; the user's verified email, else their subject id:
+`login_user`) or a header a trusted reverse proxy sets after its own sign-in (`CRS_USER_HEADER`).
+The header is believed only with the proxy's secret or from a listed proxy address
+(`Settings.proxy_user`); a visitor who reaches the port directly and sends it is not named.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lib.engine.settings import Settings
-from lib.runs.owners import Scope, scope_for
+from lib.engine.settings import Settings, UntrustedUserHeader
+from lib.runs.owners import Scope, login_user, scope_for
 
 
 def _login_configured() -> bool:
@@ -28,20 +29,25 @@ def _logged_in_user() -> str | None:
     user: Any = st.user
     if not user.get("is_logged_in"):
         return None
-    return str(user.get("email") or user.get("sub") or "") or None
+    return login_user(user.to_dict())
 
 
 def current_user(settings: Settings) -> str | None:
     if _login_configured():
         return _logged_in_user()
-    if settings.user_header:
-        value = st.context.headers.get(settings.user_header)
-        return value.strip() if value and value.strip() else None
-    return None
+    try:
+        return settings.proxy_user(st.context.headers, st.context.ip_address)
+    except UntrustedUserHeader as exc:
+        st.warning(f"Not signed in: {exc}", icon=":material/no_accounts:")
+        return None
 
 
 def current_scope(settings: Settings) -> Scope:
-    """With login configured, a visitor who has not signed in is asked to, and the page stops."""
+    """With login configured, a visitor who has not signed in is asked to, and the page stops;
+    so does every page when a user header is configured that nothing can vouch for."""
+    if problem := settings.identity_problem:
+        st.error(f"This app is not set up safely: {problem}", icon=":material/gpp_bad:")
+        st.stop()
     if _login_configured() and _logged_in_user() is None:
         st.info("Sign in to see and keep your reviews.", icon=":material/login:")
         st.button("Sign in", on_click=st.login, type="primary", key="identity_login")
@@ -52,7 +58,7 @@ def current_scope(settings: Settings) -> Scope:
         session_id=ctx.session_id if ctx is not None else "none",
         admins=settings.admins,
         shared_log=settings.shared_log,
-        beyond_loopback=settings.serves_a_team,
+        beyond_loopback=settings.serves_a_team_for(st.context.headers),
     )
 
 

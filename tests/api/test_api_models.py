@@ -56,7 +56,7 @@ def internal() -> Iterator[tuple[str, list[str]]]:
 
 def test_an_api_beyond_loopback_locks_endpoints(start_api, upstream, internal):
     url, seen = internal
-    api = start_api(API_HOST="0.0.0.0", CRS_API_TOKEN=TOKEN)
+    api = start_api(API_HOST="0.0.0.0", CRS_API_TOKENS=f"{TOKEN}:tester")
     body = {"contract": CONTRACT, "provider": "ollama", "model": "m", "base_url": url}
     refused = httpx.post(f"{api.url}/api/report", json=body, headers=AUTH, timeout=10)
     assert refused.status_code == 400 and "only allows" in refused.json()["error"]
@@ -105,8 +105,8 @@ def test_the_model_list_sends_each_key_only_to_its_own_endpoint(start_api, upstr
 
 
 def test_the_model_list_answers_when_endpoints_are_locked_with_no_list(start_api, upstream):
-    api = start_api(CRS_LOCK_ENDPOINTS="1")
-    response = httpx.get(f"{api.url}/api/models")
+    api = start_api(CRS_LOCK_ENDPOINTS="1", CRS_API_TOKENS=f"{TOKEN}:tester")
+    response = httpx.get(f"{api.url}/api/models", headers=AUTH)
     assert response.status_code == 200
     assert {row["provider"] for row in response.json()} >= {"ollama", "clause_finder"}
 

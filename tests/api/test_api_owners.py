@@ -18,7 +18,8 @@ def served(log_target, make_record):
     settings = load_settings(
         {"CRS_DATABASE_URL": log_target, "CRS_ADMINS": "root"}
         if log_target.startswith("postgresql")
-        else {"CRS_HISTORY_DB": log_target, "CRS_ADMINS": "root"}
+        else {"CRS_HISTORY_DB": log_target, "CRS_ADMINS": "root"},
+        listen_address="0.0.0.0",
     )
     log = RunLog(log_target)
     runs = {
@@ -28,7 +29,7 @@ def served(log_target, make_record):
     for record in runs.values():
         log.append(record)
     app = create_app(settings, ApiConfig(host="0.0.0.0", tokens=TOKENS, token="shared-token"))
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost") as client:
         yield client, runs
 
 
@@ -43,8 +44,9 @@ def test_each_token_lists_its_own_runs_and_admins_list_all(served):
     assert listed(client, "tok-alice") == ["alice@firm.example.pdf"]
     assert listed(client, "tok-bob") == ["bob.pdf"]
     assert len(listed(client, "tok-root")) == 3
-    # The one shared token names nobody: on an API served beyond loopback it sees its own runs.
-    assert listed(client, "shared-token") == ["session:api.pdf"]
+    # The one shared token names nobody: an API served beyond loopback refuses it.
+    shared = client.get("/api/runs", headers={"Authorization": "Bearer shared-token"})
+    assert shared.status_code == 401 and "who you are" in shared.json()["error"]
     assert client.get("/api/runs", headers={"Authorization": "Bearer guess"}).status_code == 401
 
 
@@ -63,4 +65,6 @@ def test_token_list_parsing():
     assert "a1" not in repr(config)
     with pytest.raises(ConfigError):
         api_config({"CRS_API_TOKENS": "no-user-here"})
-    ApiConfig(host="0.0.0.0", tokens={"a1": "alice"}).check()
+    ApiConfig(host="0.0.0.0", tokens={"a1": "alice"}).check(
+        load_settings({}, listen_address="0.0.0.0")
+    )
