@@ -268,7 +268,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             return _follow(_kept_run(parsed[0], scope), parsed[1])
         body, upload = await _read_body(request)
         document = await asyncio.to_thread(read_document, body, upload)
-        model_config = await asyncio.to_thread(resolve_config, body, settings)
+        chosen_with = settings.for_request(request.headers)
+        model_config = await asyncio.to_thread(resolve_config, body, chosen_with)
 
         def starter(notify: Any) -> Any:
             if upload is not None:

@@ -25,7 +25,7 @@ import hmac
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +232,14 @@ class Settings:
     def serves_a_team_for(self, headers: Mapping[str, str]) -> bool:
         """`serves_a_team`, or this request came through a proxy (one nobody told us about)."""
         return self.serves_a_team or arrived_through_proxy(headers)
+
+    def for_request(self, headers: Mapping[str, str]) -> Settings:
+        """These settings as one request must see them: a request that came through a proxy
+        nobody told us about is served to whoever reaches that proxy, so its endpoints are locked
+        like a team's."""
+        if self.serves_a_team or not arrived_through_proxy(headers):
+            return self
+        return replace(self, lock_endpoints=True)
 
     @property
     def trusts_a_proxy(self) -> bool:

@@ -27,7 +27,8 @@ def current_settings() -> Settings:
         secrets = st.secrets.to_dict()
     except Exception:
         secrets = {}
-    return load_settings(os.environ, secrets, listen_address=st.get_option("server.address"))
+    settings = load_settings(os.environ, secrets, listen_address=st.get_option("server.address"))
+    return settings.for_request(st.context.headers)
 
 
 @dataclass(frozen=True)
