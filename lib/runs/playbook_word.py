@@ -139,8 +139,11 @@ def _comment_text(position: Position, result: PositionResult) -> str:
 
 
 def _text_document(text: str):
+    """One paragraph per line; a character Word cannot hold becomes U+FFFD, keeping offsets."""
     document = docx.Document()
-    for line in exportable(text).split("\n"):
+    for line in text.split("\n"):
+        if exportable(line) != line:
+            line = "".join(c if exportable(c) else "\ufffd" for c in line)
         document.add_paragraph(line)
     return document
 
@@ -158,7 +161,7 @@ def playbook_docx(result: PlaybookResult, text: str, original: bytes | None = No
             raise WordFileError("the Word document could not be opened") from None
     else:
         document = _text_document(text)
-        text = exportable(text)
+        text = "\n".join(p.text for p in document.paragraphs)
     units = _map_units(document, text)
     playbook = result.playbook
     ends: list[tuple[PositionResult, Position, Run | None]] = []

@@ -56,7 +56,7 @@ def cross_validate(documents: Sequence[NliDocument], folds: int = 5, seed: int =
     seconds = []
     for k in range(folds):
         train = [p for p, f in zip(prepared, fold, strict=True) if f != k]
-        model = train_prepared(train, seed)
+        model = train_prepared(train)
         for p, f in zip(prepared, fold, strict=True):
             if f == k:
                 started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Training the built-in NDA checker on labels in ContractNLI's layout.
+"""Training the built-in NDA checker on labels in ContractNLI's layout (needs scikit-learn).
 
     python -m lib.analysis.playbook.train <contractnli.json> [--out <weights.json>]
 
@@ -8,6 +8,10 @@ the app's own segmenter (what the checker sees at run time), and a passage is ev
 covers at least half of a labelled evidence span. The verdict model learns from evidence scores
 that were cross-fitted (each NDA scored by evidence models that never saw it), so it is trained on
 scores as weak as the ones it will meet on a new contract.
+
+scikit-learn fits the models (L2-regularised logistic regression, liblinear for evidence and
+lbfgs for the verdict); only their coefficients are kept, as plain JSON numbers, and the app
+scores with them in plain Python (`linear.py`), so scikit-learn is needed to train, not to run.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 
 from lib.analysis.playbook.contractnli import NliDocument, load_contractnli
 from lib.analysis.playbook.format import Verdict
-from lib.analysis.playbook.linear import Features, prune, train_binary, train_softmax
+from lib.analysis.playbook.linear import Features, prune
 from lib.analysis.playbook.nda_model import (
     CLASSES,
     WEIGHTS_FILE,
@@ -31,7 +35,9 @@ from lib.analysis.playbook.nda_model import (
 from lib.analysis.playbook.passages import covered_spans, split_passages
 
 INNER_FOLDS = 3
-EVIDENCE_L2 = 3e-5
+# Inverse regularisation strengths, chosen by cross-validation on the dev split.
+EVIDENCE_C = 4.0
+VERDICT_C = 1.0
 
 
 @dataclass(frozen=True)
@@ -60,41 +66,73 @@ def prepare(document: NliDocument) -> Prepared:
     )
 
 
-def _train_evidence(prepared: Sequence[Prepared], positions: Sequence[str], seed: int):
+def _fit_binary(examples: Sequence[tuple[Features, int]]) -> dict[str, float]:
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    labels = [y for _, y in examples]
+    if len(set(labels)) < 2:
+        return {"": -10.0 if not any(labels) else 10.0}
+    vectorizer = DictVectorizer()
+    x = vectorizer.fit_transform([f for f, _ in examples]).tocsr()
+    # liblinear takes 32-bit indices only; a few hundred thousand features fit easily.
+    x.indices = x.indices.astype("int32")
+    x.indptr = x.indptr.astype("int32")
+    model = LogisticRegression(C=EVIDENCE_C, solver="liblinear", max_iter=200)
+    model.fit(x, labels)
+    weights = dict(zip(vectorizer.feature_names_, model.coef_[0].tolist(), strict=True))
+    weights[""] = float(model.intercept_[0])
+    return weights
+
+
+def _fit_softmax(examples: Sequence[tuple[Features, int]]) -> dict[str, list[float]]:
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = DictVectorizer()
+    x = vectorizer.fit_transform([f for f, _ in examples])
+    labels = [y for _, y in examples]
+    model = LogisticRegression(C=VERDICT_C, max_iter=2000)
+    model.fit(x, labels)
+    if [int(c) for c in model.classes_] != list(range(len(CLASSES))):
+        raise ValueError("the labels must hold all three verdicts to train on")
+    weights = {name: model.coef_[:, j].tolist() for j, name in enumerate(vectorizer.feature_names_)}
+    bias = weights.setdefault("bias", [0.0] * len(CLASSES))
+    weights["bias"] = [b + float(i) for b, i in zip(bias, model.intercept_, strict=True)]
+    return weights
+
+
+def _train_evidence(prepared: Sequence[Prepared], positions: Sequence[str]):
     models = {}
     for h in positions:
         examples = [
             (f, y) for p in prepared for f, y in zip(p.feats, p.evidence.get(h, []), strict=False)
         ]
-        models[h] = train_binary(examples, l2=EVIDENCE_L2, seed=seed)
+        models[h] = _fit_binary(examples)
     return models
 
 
-def train(
-    documents: Sequence[NliDocument], seed: int = 0, inner_folds: int = INNER_FOLDS
-) -> NdaModel:
+def train(documents: Sequence[NliDocument], inner_folds: int = INNER_FOLDS) -> NdaModel:
     """Both models, from labelled documents."""
     prepared = [prepare(d) for d in documents]
-    return train_prepared(prepared, seed, inner_folds)
+    return train_prepared(prepared, inner_folds)
 
 
-def train_prepared(
-    prepared: Sequence[Prepared], seed: int = 0, inner_folds: int = INNER_FOLDS
-) -> NdaModel:
+def train_prepared(prepared: Sequence[Prepared], inner_folds: int = INNER_FOLDS) -> NdaModel:
     positions = sorted({h for p in prepared for h in p.document.labels})
     verdict_examples: list[tuple[Features, int]] = []
     for fold in range(inner_folds):
         held = [p for i, p in enumerate(prepared) if i % inner_folds == fold]
         rest = [p for i, p in enumerate(prepared) if i % inner_folds != fold]
-        evidence = NdaModel(_train_evidence(rest, positions, seed), {})
+        evidence = NdaModel(_train_evidence(rest, positions), {})
         for p in held:
             for h, label in p.document.labels.items():
                 scores = evidence.passage_scores(h, p.feats)
                 verdict_examples.append(
                     (verdict_features(h, p.feats, scores), CLASSES.index(label.verdict))
                 )
-    verdict = train_softmax(verdict_examples, len(CLASSES), seed=seed)
-    final_evidence = _train_evidence(prepared, positions, seed)
+    verdict = _fit_softmax(verdict_examples)
+    final_evidence = _train_evidence(prepared, positions)
     return NdaModel(
         {h: prune(w, 0.005) for h, w in final_evidence.items()},
         prune(verdict, 0.005),
