@@ -54,9 +54,7 @@ def _refuse_macros(data: bytes) -> None:
             types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
     except (zipfile.BadZipFile, KeyError):
         raise WordFileError("the file is not a Word document (.docx)") from None
-    if any(m.lower() in (n.lower() for n in names) for m in ("word/vbaProject.bin",)) or any(
-        m in types for m in _MACRO_MARKERS
-    ):
+    if any("vbaproject" in n.lower() for n in names) or any(m in types for m in _MACRO_MARKERS):
         raise WordFileError("macro-enabled Word files are refused: save it as a plain .docx")
 
 

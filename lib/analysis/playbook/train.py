@@ -34,10 +34,12 @@ from lib.analysis.playbook.nda_model import (
 )
 from lib.analysis.playbook.passages import covered_spans, split_passages
 
-INNER_FOLDS = 3
+INNER_FOLDS = 2
 # Inverse regularisation strengths, chosen by cross-validation on the dev split.
-EVIDENCE_C = 4.0
+EVIDENCE_C = 1.0
 VERDICT_C = 1.0
+# Weights smaller than this change no ranking worth shipping; they are dropped from the file.
+PRUNE_BELOW = 0.03
 
 
 @dataclass(frozen=True)
@@ -66,21 +68,25 @@ def prepare(document: NliDocument) -> Prepared:
     )
 
 
-def _fit_binary(examples: Sequence[tuple[Features, int]]) -> dict[str, float]:
+def _matrix(feats: Sequence[Features]):
+    """The features as one sparse matrix (liblinear takes 32-bit indices only) and their names."""
     from sklearn.feature_extraction import DictVectorizer
-    from sklearn.linear_model import LogisticRegression
 
-    labels = [y for _, y in examples]
-    if len(set(labels)) < 2:
-        return {"": -10.0 if not any(labels) else 10.0}
     vectorizer = DictVectorizer()
-    x = vectorizer.fit_transform([f for f, _ in examples]).tocsr()
-    # liblinear takes 32-bit indices only; a few hundred thousand features fit easily.
+    x = vectorizer.fit_transform(feats).tocsr()
     x.indices = x.indices.astype("int32")
     x.indptr = x.indptr.astype("int32")
-    model = LogisticRegression(C=EVIDENCE_C, solver="liblinear", max_iter=200)
+    return x, vectorizer.feature_names_
+
+
+def _fit_binary(x, names: Sequence[str], labels: Sequence[int]) -> dict[str, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    if len(set(labels)) < 2:
+        return {"": 10.0 if any(labels) else -10.0}
+    model = LogisticRegression(C=EVIDENCE_C, solver="liblinear", max_iter=100, tol=1e-3)
     model.fit(x, labels)
-    weights = dict(zip(vectorizer.feature_names_, model.coef_[0].tolist(), strict=True))
+    weights = {n: w for n, w in zip(names, model.coef_[0].tolist(), strict=True) if w}
     weights[""] = float(model.intercept_[0])
     return weights
 
@@ -103,12 +109,13 @@ def _fit_softmax(examples: Sequence[tuple[Features, int]]) -> dict[str, list[flo
 
 
 def _train_evidence(prepared: Sequence[Prepared], positions: Sequence[str]):
+    """One model per position, all fitted on the same matrix of every passage."""
+    feats = [f for p in prepared for f in p.feats]
+    x, names = _matrix(feats)
     models = {}
     for h in positions:
-        examples = [
-            (f, y) for p in prepared for f, y in zip(p.feats, p.evidence.get(h, []), strict=False)
-        ]
-        models[h] = _fit_binary(examples)
+        labels = [y for p in prepared for y in (p.evidence.get(h) or [0] * len(p.feats))]
+        models[h] = _fit_binary(x, names, labels)
     return models
 
 
@@ -134,8 +141,8 @@ def train_prepared(prepared: Sequence[Prepared], inner_folds: int = INNER_FOLDS)
     verdict = _fit_softmax(verdict_examples)
     final_evidence = _train_evidence(prepared, positions)
     return NdaModel(
-        {h: prune(w, 0.005) for h, w in final_evidence.items()},
-        prune(verdict, 0.005),
+        {h: prune(w, PRUNE_BELOW, 3) for h, w in final_evidence.items()},
+        prune(verdict, PRUNE_BELOW, 3),
     )
 
 
