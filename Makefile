@@ -7,7 +7,7 @@ API_PORT ?= 8502
 # Loopback unless told otherwise (`make run ADDRESS=0.0.0.0`): see docs/SECURITY.md before serving.
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run builtin api test lint bench eval clean
+.PHONY: run builtin api test lint bench eval eval-playbook train-playbook clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,17 @@ bench: $(VENV)/.installed-test
 # Scores the rule-based clause finder on the bundled CUAD sample and prints the table.
 eval: $(VENV)/.installed-run
 	$(BIN)/python -m lib.runs.batch_cli eval --per-category
+
+# The built-in NDA playbook checker, cross-validated by NDA on labels in ContractNLI's layout:
+# `make eval-playbook DATA=<contractnli.json>` (the data stays outside the repository).
+eval-playbook: $(VENV)/.installed-test
+	@test -n "$(DATA)" || (echo "usage: make eval-playbook DATA=<contractnli.json>"; exit 2)
+	$(BIN)/python -m lib.analysis.playbook.evaluate "$(DATA)"
+
+# Retrains the shipped weights (lib/analysis/playbook/weights/nda.json) on DATA.
+train-playbook: $(VENV)/.installed-test
+	@test -n "$(DATA)" || (echo "usage: make train-playbook DATA=<contractnli.json>"; exit 2)
+	$(BIN)/python -m lib.analysis.playbook.train "$(DATA)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

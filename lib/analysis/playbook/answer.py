@@ -1,0 +1,207 @@
+"""Parsing a model's playbook answer while it streams: one section per position.
+
+The model is asked for `### [id] title`, then `Verdict:`, `Reason:` and `Evidence:` lines
+(`prompt.py`). Text arrives in pieces cut anywhere, even inside a UTF-8 character, so the parser
+keeps the unfinished line and reads a section only once the next one has begun (or the stream has
+ended). Nothing is guessed: a position the model skipped is "missing", a section whose verdict
+cannot be read is "malformed", and an answer with no sections at all is reported as a model that
+ignored the format.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from lib.analysis.grounding import ContractIndex, check
+from lib.analysis.playbook.format import Evidence, Playbook, PositionResult, Verdict
+
+_HEADING = re.compile(r"^\s{0,3}#{2,4}\s*\[\s*([^\]\n]{1,64}?)\s*\]\s*(.*)$")
+_FIELD = re.compile(r"^\s*[-*]?\s*\**(verdict|reason|evidence)\**\s*:\s*\**\s*(.*?)\s*$", re.I)
+_QUOTED = re.compile(r"[\"“]([^\"“”]{3,})[\"”]")
+_VERDICTS = {
+    "meets": Verdict.MEETS,
+    "met": Verdict.MEETS,
+    "deviates": Verdict.DEVIATES,
+    "not addressed": Verdict.NOT_ADDRESSED,
+}
+MAX_QUOTES = 3
+MAX_LINE_CHARS = 4000
+
+
+class Status(StrEnum):
+    OK = "ok"
+    MALFORMED = "malformed"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Section:
+    position_id: str
+    status: Status
+    verdict: Verdict | None = None
+    reason: str = ""
+    quotes: tuple[str, ...] = ()
+    problem: str = ""
+
+
+@dataclass
+class _Open:
+    position_id: str
+    lines: list[str] = field(default_factory=list)
+
+
+def _verdict(value: str) -> Verdict | None:
+    words = " ".join(re.sub(r"[^a-z ]", " ", value.lower()).split())
+    return _VERDICTS.get(words)
+
+
+def _parse_section(open_: _Open) -> Section:
+    verdict_text = None
+    reason = ""
+    quotes: list[str] = []
+    in_evidence = False
+    for line in open_.lines:
+        field_match = _FIELD.match(line)
+        if field_match:
+            name, value = field_match.group(1).lower(), field_match.group(2)
+            in_evidence = name == "evidence"
+            if name == "verdict" and verdict_text is None:
+                verdict_text = value
+            elif name == "reason" and not reason:
+                reason = value
+            elif name == "evidence" and value and value.lower().strip(". ") != "none":
+                quotes.extend(_quotes(value))
+            continue
+        if in_evidence and line.lstrip().startswith((">", "-", "*")):
+            quotes.extend(_quotes(line.lstrip(" >-*")))
+    quotes = [q for q in quotes if q][:MAX_QUOTES]
+    if verdict_text is None:
+        return Section(open_.position_id, Status.MALFORMED, reason=reason, quotes=tuple(quotes),
+                       problem="no Verdict: line")  # fmt: skip
+    verdict = _verdict(verdict_text)
+    if verdict is None:
+        return Section(
+            open_.position_id, Status.MALFORMED, reason=reason, quotes=tuple(quotes),
+            problem=f"unreadable verdict {verdict_text[:40]!r}",
+        )  # fmt: skip
+    return Section(open_.position_id, Status.OK, verdict, reason, tuple(quotes))
+
+
+def _quotes(text: str) -> list[str]:
+    found = _QUOTED.findall(text)
+    if found:
+        return [q.strip() for q in found]
+    text = text.strip().strip('"“”')
+    return [text] if len(text) >= 3 else []
+
+
+class AnswerParser:
+    """Feed the streamed answer; `sections` holds each finished section as soon as it is."""
+
+    def __init__(self, playbook: Playbook):
+        self.playbook = playbook
+        self._ids = {p.id for p in playbook.positions}
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+        self._open: _Open | None = None
+        self.sections: dict[str, Section] = {}
+        self.problems: list[str] = []
+        self.finished = False
+        self._text_outside = False
+
+    def feed(self, chunk: str | bytes) -> list[Section]:
+        """The sections this chunk finished (each position's at most once)."""
+        text = self._decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
+        self._pending += text
+        done: list[Section] = []
+        while "\n" in self._pending:
+            line, self._pending = self._pending.split("\n", 1)
+            done.extend(self._line(line[:MAX_LINE_CHARS]))
+        if len(self._pending) > MAX_LINE_CHARS:
+            self._pending = self._pending[:MAX_LINE_CHARS]
+        return done
+
+    def finish(self) -> list[Section]:
+        """Ends the stream: the last section, then every position never answered, as missing."""
+        if self.finished:
+            return []
+        self.finished = True
+        done = self.feed(self._decoder.decode(b"", final=True))
+        if self._pending:
+            done.extend(self._line(self._pending))
+            self._pending = ""
+        done.extend(self._close())
+        for p in self.playbook.positions:
+            if p.id not in self.sections:
+                section = Section(p.id, Status.MISSING, problem="the model wrote no section")
+                self.sections[p.id] = section
+                done.append(section)
+        return done
+
+    @property
+    def ignored_format(self) -> bool:
+        """True when the model wrote text but not one section in the asked format."""
+        answered = any(s.status is not Status.MISSING for s in self.sections.values())
+        return self._text_outside and not answered
+
+    def current(self) -> tuple[str | None, str]:
+        """The position being written now and its text so far (for a live view)."""
+        if self._open is None:
+            return None, ""
+        return self._open.position_id, "\n".join([*self._open.lines, self._pending])
+
+    def _line(self, line: str) -> list[Section]:
+        heading = _HEADING.match(line)
+        if heading:
+            done = self._close()
+            position_id = heading.group(1).strip()
+            if position_id not in self._ids:
+                self.problems.append(f"a section for unknown position {position_id[:64]!r}")
+                self._open = None
+            elif position_id in self.sections:
+                self.problems.append(f"a second section for {position_id!r} was ignored")
+                self._open = None
+            else:
+                self._open = _Open(position_id)
+            return done
+        if self._open is not None:
+            self._open.lines.append(line)
+        elif line.strip():
+            self._text_outside = True
+        return []
+
+    def _close(self) -> list[Section]:
+        if self._open is None:
+            return []
+        section = _parse_section(self._open)
+        self._open = None
+        self.sections[section.position_id] = section
+        return [section]
+
+
+def section_result(section: Section, index: ContractIndex) -> PositionResult:
+    """A parsed section as a position's result, each quote checked against the contract."""
+    if section.status is not Status.OK:
+        what = "no section" if section.status is Status.MISSING else section.problem
+        return PositionResult(section.position_id, None, f"The model's answer has {what}.")
+    evidence = []
+    for quote in section.quotes:
+        found = check(index, quote)
+        if found.start is None or found.end is None:
+            evidence.append(Evidence(-1, -1, quote, 0.0, check=found.status))
+        else:
+            evidence.append(
+                Evidence(
+                    found.start,
+                    found.end,
+                    found.contract_text or quote,
+                    found.score,
+                    found.clause,
+                    found.page,
+                    found.status,
+                )
+            )
+    return PositionResult(section.position_id, section.verdict, section.reason, tuple(evidence))

@@ -1,0 +1,136 @@
+"""The built-in playbook checker: no model, nothing downloaded, well under a second per contract.
+
+- NDA positions (checker "contractnli"): the models trained on ContractNLI rank every passage and
+  decide meets / deviates / not addressed (`nda_model.py`).
+- Commercial positions (checker "clause-rules"): the clause finder's findings in the position's
+  category are the evidence, and a red-flag rule named in `deviates_if` decides a deviation.
+- Any other position (a team's own): candidate evidence only, ranked by BM25 on the position's
+  words and boosted where the clause finder puts it in the position's category; the verdict is
+  left to a model, and the reason says so plainly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lib.analysis.clauses.finder import Findings, find_clauses
+from lib.analysis.clauses.red_flags import red_flags
+from lib.analysis.playbook.format import (
+    Evidence,
+    Playbook,
+    PlaybookResult,
+    Position,
+    PositionResult,
+    Verdict,
+)
+from lib.analysis.playbook.nda_model import NdaModel, bundled_model, passage_features
+from lib.analysis.playbook.passages import Passage, page_of, split_passages
+from lib.analysis.playbook.ranking import Bm25
+
+CHECKER_NAME = "Built-in playbook checker (no model)"
+MAX_EVIDENCE = 3
+# A passage the NDA model scores below this is not shown as evidence.
+EVIDENCE_MIN = 0.2
+MODEL_NEEDED = "A model is needed for the verdict: these are the likeliest passages."
+NOTHING_FOUND = "No passage matches this position's words: a model is needed for the verdict."
+
+
+def _evidence(p: Passage, score: float) -> Evidence:
+    return Evidence(p.start, p.end, p.text, round(score, 4), p.clause, p.page)
+
+
+def _nda(position: Position, model: NdaModel, passages: list[Passage], feats) -> PositionResult:
+    scores = model.passage_scores(position.id, feats)
+    probs = model.verdict_probabilities(position.id, feats, scores)
+    verdict = max(probs, key=probs.__getitem__)
+    ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
+    chosen = [i for i in ranked[:MAX_EVIDENCE] if scores[i] >= EVIDENCE_MIN]
+    if not chosen and verdict is not Verdict.NOT_ADDRESSED and ranked:
+        chosen = ranked[:1]
+    evidence = tuple(_evidence(passages[i], scores[i]) for i in chosen)
+    confidence = f"{probs[verdict]:.0%} likely"
+    if verdict is Verdict.NOT_ADDRESSED:
+        reason = f"No passage addresses this position ({confidence})."
+    elif verdict is Verdict.MEETS:
+        reason = f"The quoted passage meets the position ({confidence})."
+    else:
+        reason = f"The quoted passage deviates from the position ({confidence})."
+    return PositionResult(position.id, verdict, reason, evidence, probs)
+
+
+def _from_finding(text: str, finding, page_starts) -> Evidence:
+    return Evidence(
+        finding.start,
+        finding.end,
+        text[finding.start : finding.end],
+        round(float(finding.score), 4),
+        finding.clause.number if finding.clause else None,
+        page_of(finding.start, page_starts),
+    )
+
+
+def _rules(position: Position, text: str, findings: Findings, flags, page_starts) -> PositionResult:
+    fired = [f for f in flags if f.rule in position.deviates_if and f.finding is not None]
+    found = findings.get(position.category)
+    if fired:
+        flag = fired[0]
+        evidence = (_from_finding(text, flag.finding, page_starts),)
+        return PositionResult(
+            position.id, Verdict.DEVIATES, f"{flag.rule}: {flag.explanation}", evidence
+        )
+    if found:
+        evidence = tuple(_from_finding(text, f, page_starts) for f in found[:MAX_EVIDENCE])
+        reason = f"{position.category} wording found and no rule for a deviation applies."
+        return PositionResult(position.id, Verdict.MEETS, reason, evidence)
+    if position.when_absent is Verdict.MEETS:
+        reason = f"No {position.category} wording found, which meets this position."
+    else:
+        reason = f"No {position.category} wording found."
+    return PositionResult(position.id, position.when_absent, reason)
+
+
+def _candidates(
+    position: Position, text: str, passages: list[Passage], bm25: Bm25, findings: Findings
+) -> PositionResult:
+    query = " ".join((position.title, position.position, position.meets, position.deviates))
+    scores = bm25.scores(query)
+    top = max(scores, default=0.0)
+    normalised = [s / top if top else 0.0 for s in scores]
+    # The clause finder's category counts as strong agreement: it reads the same passage.
+    for f in findings.get(position.category) if position.category else []:
+        for i, p in enumerate(passages):
+            if p.start < f.end and f.start < p.end:
+                normalised[i] = min(1.0, normalised[i] + 0.5)
+    ranked = [
+        i for i in sorted(range(len(passages)), key=lambda i: -normalised[i]) if normalised[i] > 0
+    ]
+    evidence = tuple(_evidence(passages[i], normalised[i]) for i in ranked[:MAX_EVIDENCE])
+    return PositionResult(position.id, None, MODEL_NEEDED if evidence else NOTHING_FOUND, evidence)
+
+
+def check_playbook(
+    text: str,
+    playbook: Playbook,
+    page_starts: Sequence[int] | None = None,
+    model: NdaModel | None = None,
+) -> PlaybookResult:
+    """Every position's result, in the playbook's order; never raises on odd text."""
+    passages = split_passages(text or "", page_starts)
+    findings = find_clauses(text or "")
+    flags = red_flags(findings)
+    nda = None
+    feats = None
+    if playbook.checker == "contractnli":
+        nda = model or bundled_model()
+        feats = passage_features(passages)
+    bm25: Bm25 | None = None
+    results = []
+    for position in playbook.positions:
+        if nda is not None and position.id in nda.evidence:
+            results.append(_nda(position, nda, passages, feats))
+        elif playbook.checker == "clause-rules" and position.category:
+            results.append(_rules(position, text or "", findings, flags, page_starts))
+        else:
+            bm25 = bm25 or Bm25([p.text for p in passages])
+            results.append(_candidates(position, text or "", passages, bm25, findings))
+    return PlaybookResult(playbook, tuple(results), CHECKER_NAME)

@@ -1,0 +1,129 @@
+"""The records of a playbook and of its verdicts.
+
+A position is one sentence a team holds to ("The receiving party may share confidential
+information with its employees"). A verdict says whether a contract meets it, deviates from it or
+does not address it — ContractNLI's Entailment, Contradiction and NotMentioned — with the contract's
+own passages as evidence, most decisive first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    MEETS = "meets"
+    DEVIATES = "deviates"
+    NOT_ADDRESSED = "not addressed"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+# ContractNLI's names for the same three outcomes (its `choice` field).
+CONTRACTNLI_CHOICE: dict[Verdict, str] = {
+    Verdict.MEETS: "Entailment",
+    Verdict.DEVIATES: "Contradiction",
+    Verdict.NOT_ADDRESSED: "NotMentioned",
+}
+VERDICT_FOR_CHOICE: dict[str, Verdict] = {v: k for k, v in CONTRACTNLI_CHOICE.items()}
+
+
+@dataclass(frozen=True)
+class Position:
+    id: str
+    title: str
+    position: str
+    meets: str
+    deviates: str
+    severity: Severity
+    preferred: str = ""
+    fallback: str = ""
+    # A clause-finder category whose findings are candidate evidence.
+    category: str = ""
+    # Red-flag rules (lib/analysis/clauses/red_flags.py) whose firing means a deviation.
+    deviates_if: tuple[str, ...] = ()
+    # When the contract says nothing: most positions are then not addressed, but a position that
+    # forbids something ("no exclusivity") is met by silence.
+    when_absent: Verdict = Verdict.NOT_ADDRESSED
+    # Whether the fallback replaces the deviating text (a tracked deletion) or is added after it.
+    replace: bool = False
+
+
+@dataclass(frozen=True)
+class Playbook:
+    id: str
+    name: str
+    description: str
+    positions: tuple[Position, ...]
+    attribution: str = ""
+    # Which built-in verdict model decides this playbook's verdicts ("" = evidence only).
+    checker: str = ""
+
+    def position(self, position_id: str) -> Position | None:
+        return next((p for p in self.positions if p.id == position_id), None)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One passage of the contract: character offsets into the document text."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+    clause: str | None = None
+    page: int | None = None
+    # For a model's quote: the quote check ("verified", "close", "not_found"); "" for passages
+    # the built-in checker took from the contract itself. A quote not found has start = end = -1.
+    check: str = ""
+
+
+@dataclass(frozen=True)
+class PositionResult:
+    position_id: str
+    # None: the checker could only gather evidence; a model is needed for the verdict.
+    verdict: Verdict | None
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+    # Per verdict, how likely the checker thinks it is (empty when it decided by rule).
+    probabilities: dict[Verdict, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlaybookResult:
+    playbook: Playbook
+    results: tuple[PositionResult, ...]
+    checker: str
+
+    def summary(self) -> str:
+        """E.g. "14 meet, 2 deviate, 1 not addressed — 2 high-severity deviations"."""
+        return summary_line(self.playbook, self.results)
+
+
+def summary_line(playbook: Playbook, results: tuple[PositionResult, ...] | list) -> str:
+    counts = {v: 0 for v in Verdict}
+    undecided = 0
+    high = 0
+    for r in results:
+        if r.verdict is None:
+            undecided += 1
+            continue
+        counts[r.verdict] += 1
+        position = playbook.position(r.position_id)
+        if r.verdict is Verdict.DEVIATES and position and position.severity is Severity.HIGH:
+            high += 1
+    parts = [
+        f"{counts[Verdict.MEETS]} meet",
+        f"{counts[Verdict.DEVIATES]} deviate",
+        f"{counts[Verdict.NOT_ADDRESSED]} not addressed",
+    ]
+    if undecided:
+        parts.append(f"{undecided} need a model")
+    line = ", ".join(parts)
+    plural = "deviation" if high == 1 else "deviations"
+    return f"{line} — {high} high-severity {plural}"

@@ -1,0 +1,105 @@
+"""A contract cut into the passages evidence is chosen from: sentences and list items.
+
+ContractNLI's annotators picked evidence from sentences and list items, so the checker ranks the
+same kind of unit, cut by the clause finder's segmenter (exact offsets, page furniture left out).
+Each passage knows its clause number and, where the document has pages, its page.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lib.analysis.clauses.segment import split_clauses, split_sentences
+
+# A passage longer than this is cut at its last word boundary before the limit; evidence an analyst
+# reads in a table cell has to stay readable, and a run-on block is rarely one decision.
+MAX_PASSAGE_CHARS = 1500
+
+
+@dataclass(frozen=True)
+class Passage:
+    start: int
+    end: int
+    text: str
+    clause: str | None
+    heading: str | None
+    page: int | None
+
+
+def page_of(offset: int, page_starts: Sequence[int] | None) -> int | None:
+    """1-based page of a character offset, when the document has pages."""
+    if not page_starts:
+        return None
+    return max(1, bisect.bisect_right(page_starts, offset))
+
+
+_LINE_BREAK = re.compile(r"\n[ \t]*(?=[A-Z0-9(\"“'\[–-])")
+_HEADING_WORDS = 10
+
+
+def _lines_apart(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A sentence split where a heading or a finished line stands above the next line.
+
+    The segmenter joins a clause's heading ("2.03 Kept in Confidence") and a preamble's short
+    lines to the sentence that follows; as evidence they would share its rank without deciding
+    anything, so they stand apart.
+    """
+    pieces = []
+    for match in _LINE_BREAK.finditer(text, start, end):
+        line = text[start : match.start()].rstrip()
+        if line and (line[-1] in ".:;" or len(line.split()) <= _HEADING_WORDS):
+            pieces.append((start, match.start()))
+            start = match.end()
+    pieces.append((start, end))
+    return pieces
+
+
+def split_passages(text: str, page_starts: Sequence[int] | None = None) -> list[Passage]:
+    """Every sentence and list item of the contract, in document order."""
+    out: list[Passage] = []
+    for clause in split_clauses(text):
+        units = [
+            piece
+            for sentence in split_sentences(clause.text, clause.start)
+            for piece in _lines_apart(text, sentence.start, sentence.end)
+        ]
+        for unit_start, unit_end in units:
+            start = unit_start
+            while start < unit_end:
+                end = min(unit_end, start + MAX_PASSAGE_CHARS)
+                if end < unit_end:
+                    cut = text.rfind(" ", start + 1, end)
+                    end = cut if cut > start else end
+                piece = text[start:end].rstrip()
+                end = start + len(piece)
+                if piece.strip():
+                    out.append(
+                        Passage(
+                            start,
+                            end,
+                            piece,
+                            clause.number,
+                            clause.heading,
+                            page_of(start, page_starts),
+                        )
+                    )
+                start = max(end, start + 1)
+                while start < unit_end and text[start].isspace():
+                    start += 1
+    return out
+
+
+def covered_spans(
+    passage_start: int, passage_end: int, spans: Sequence[Sequence[int]]
+) -> list[int]:
+    """Indices of the spans a passage covers at least half of (ContractNLI's evidence rule)."""
+    hits = []
+    for i, (s, e) in enumerate(spans):
+        length = e - s
+        overlap = min(passage_end, e) - max(passage_start, s)
+        if length > 0 and overlap * 2 >= length:
+            hits.append(i)
+    return hits

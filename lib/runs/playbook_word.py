@@ -1,0 +1,221 @@
+"""The Word file an analyst sends back: comments on the evidence, fallback language as redlines.
+
+For an uploaded DOCX the same document comes back, formatting, numbering, tables and any tracked
+changes it already carries kept; for PDF, TXT and pasted text, a DOCX of the text. Each evidence
+passage gets a comment whose range is exactly the passage, even across several runs or inside a
+table cell (verdict, position, reason). Each deviation or unaddressed position with fallback
+language gets it as a tracked insertion, and where the position says the fallback replaces the
+deviating text, that text as a tracked deletion — all authored "Contract Review Studio".
+
+Comments use python-docx (1.2); revisions use docx-revisions. Runs are split at the passage's
+edges here because both libraries anchor on whole runs. Macro-enabled files are refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import docx
+from docx.oxml.ns import qn
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+from docx_revisions import RevisionParagraph, RevisionRun
+
+from lib.analysis.playbook.format import PlaybookResult, Position, PositionResult, Verdict
+from lib.runs.exports import exportable
+
+AUTHOR = "Contract Review Studio"
+INITIALS = "CRS"
+_MACRO_MARKERS = ("vbaProject", "macroEnabled", "vbaData")
+
+
+class WordFileError(ValueError):
+    """The upload cannot be returned with comments (macro-enabled or unreadable)."""
+
+
+@dataclass
+class _Unit:
+    """A run and where its text sits in the contract text."""
+
+    run: Run
+    start: int
+    end: int
+
+
+def _refuse_macros(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
+    except (zipfile.BadZipFile, KeyError):
+        raise WordFileError("the file is not a Word document (.docx)") from None
+    if any("vbaproject" in n.lower() for n in names) or any(m in types for m in _MACRO_MARKERS):
+        raise WordFileError("macro-enabled Word files are refused: save it as a plain .docx")
+
+
+def _paragraphs(document) -> Iterator[Paragraph]:
+    """Paragraphs in the order the text was extracted (lib/analysis/documents.py)."""
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            yield block
+        elif isinstance(block, Table):
+            for row in block.rows:
+                seen = set()
+                for cell in row.cells:
+                    if id(cell._tc) in seen:
+                        continue  # a merged cell appears once per column it spans
+                    seen.add(id(cell._tc))
+                    yield from cell.paragraphs
+
+
+def _runs(paragraph: Paragraph) -> list[Run]:
+    runs: list[Run] = []
+    for item in paragraph.iter_inner_content():
+        runs.extend([item] if isinstance(item, Run) else item.runs)
+    return runs
+
+
+def _map_units(document, text: str) -> list[_Unit]:
+    """Every run located in the contract text, found paragraph by paragraph in order."""
+    units: list[_Unit] = []
+    cursor = 0
+    for paragraph in _paragraphs(document):
+        para_text = paragraph.text
+        if not para_text.strip():
+            continue
+        at = text.find(para_text, cursor)
+        if at < 0:
+            continue
+        cursor = at + len(para_text)
+        offset = at
+        for run in _runs(paragraph):
+            length = len(run.text)
+            units.append(_Unit(run, offset, offset + length))
+            offset += length
+    return units
+
+
+def _splittable(run: Run) -> bool:
+    return all(child.tag in (qn("w:rPr"), qn("w:t")) for child in run._r)
+
+
+def _split(run: Run, at: int) -> Run:
+    """Cuts a plain-text run at `at`; returns the new run holding the text after the cut."""
+    text = run.text
+    tail = copy.deepcopy(run._r)
+    run._r.addnext(tail)
+    run.text = text[:at]
+    tail_run = Run(tail, run._parent)
+    tail_run.text = text[at:]
+    return tail_run
+
+
+def _runs_for(units: list[_Unit], start: int, end: int) -> list[_Unit]:
+    """The runs covering exactly [start, end), splitting the runs at its edges."""
+    i = 0
+    while i < len(units):
+        u = units[i]
+        for edge in (start, end):
+            if u.start < edge < u.end and _splittable(u.run):
+                tail = _split(u.run, edge - u.start)
+                units.insert(i + 1, _Unit(tail, edge, u.end))
+                u.end = edge
+        i += 1
+    return [u for u in units if u.start < end and start < u.end and u.end > u.start]
+
+
+def _comment_text(position: Position, result: PositionResult) -> str:
+    verdict = result.verdict.value.upper() if result.verdict else "NEEDS A MODEL"
+    return exportable(
+        f"{verdict} — {position.title}\nPosition: {position.position}\n{result.reason}"
+    )
+
+
+def _text_document(text: str):
+    """One paragraph per line; a character Word cannot hold becomes U+FFFD, keeping offsets."""
+    document = docx.Document()
+    for line in text.split("\n"):
+        if exportable(line) != line:
+            line = "".join(c if exportable(c) else "\ufffd" for c in line)
+        document.add_paragraph(line)
+    return document
+
+
+def playbook_docx(result: PlaybookResult, text: str, original: bytes | None = None) -> bytes:
+    """The Word file for one playbook check: `original` is the uploaded DOCX, if there was one.
+
+    `text` is the contract text the checker read (the offsets of its evidence).
+    """
+    if original is not None:
+        _refuse_macros(original)
+        try:
+            document = docx.Document(io.BytesIO(original))
+        except Exception:
+            raise WordFileError("the Word document could not be opened") from None
+    else:
+        document = _text_document(text)
+        text = "\n".join(p.text for p in document.paragraphs)
+    units = _map_units(document, text)
+    playbook = result.playbook
+    ends: list[tuple[PositionResult, Position, Run | None]] = []
+    for r in result.results:
+        position = playbook.position(r.position_id)
+        if position is None:
+            continue
+        last_run = None
+        for evidence in r.evidence:
+            if evidence.start < 0 or evidence.end <= evidence.start:
+                continue
+            covered = _runs_for(units, evidence.start, evidence.end)
+            if not covered:
+                continue
+            document.add_comment(
+                [u.run for u in covered], _comment_text(position, r), AUTHOR, INITIALS
+            )
+            last_run = last_run or covered
+        ends.append((r, position, last_run[-1].run if last_run else None))
+    _redlines(document, units, ends)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _redlines(document, units: list[_Unit], ends) -> None:
+    for r, position, anchor in ends:
+        if not position.fallback or r.verdict not in (Verdict.DEVIATES, Verdict.NOT_ADDRESSED):
+            continue
+        fallback = exportable(position.fallback)
+        if r.verdict is Verdict.DEVIATES and anchor is not None:
+            revision = RevisionParagraph.from_paragraph(_paragraph_of(anchor))
+            if position.replace:
+                for run in _evidence_runs(units, r, anchor):
+                    RevisionRun.from_run(run).delete_tracked(author=AUTHOR)
+            revision.add_tracked_insertion(" " + fallback, author=AUTHOR)
+        else:
+            paragraph = document.add_paragraph()
+            RevisionParagraph.from_paragraph(paragraph).add_tracked_insertion(
+                fallback, author=AUTHOR
+            )
+
+
+def _evidence_runs(units: list[_Unit], r: PositionResult, anchor: Run) -> list[Run]:
+    """The first evidence passage's runs within the anchor's paragraph (what a deletion covers)."""
+    first = next(e for e in r.evidence if e.start >= 0)
+    parent = anchor._r.getparent()
+    return [
+        u.run
+        for u in units
+        if u.start < first.end and first.start < u.end and u.run._r.getparent() is parent
+    ]
+
+
+def _paragraph_of(run: Run) -> Paragraph:
+    element = run._r.getparent()
+    while element is not None and element.tag != qn("w:p"):
+        element = element.getparent()
+    return Paragraph(element, run._parent)

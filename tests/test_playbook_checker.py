@@ -1,0 +1,106 @@
+"""The built-in playbook checker: verdicts for the bundled playbooks, candidates for a team's."""
+
+from __future__ import annotations
+
+from lib.analysis.playbook.checker import MODEL_NEEDED, check_playbook
+from lib.analysis.playbook.format import Verdict
+from lib.analysis.playbook.loader import bundled_playbooks, parse_playbook
+from lib.analysis.playbook.nda_model import bundled_model
+from lib.analysis.playbook.passages import split_passages
+
+NDA = """MUTUAL NON-DISCLOSURE AGREEMENT
+
+1. Confidential Information. "Confidential Information" means all information disclosed by
+the Disclosing Party, whether in writing, orally or visually, including business, financial and
+technical information.
+
+2. Use. The Receiving Party shall use the Confidential Information solely for the purpose of
+evaluating a possible business relationship between the parties.
+
+3. Disclosure. The Receiving Party may disclose Confidential Information to its employees who
+need to know it for that purpose and who are bound by obligations of confidentiality.
+
+4. Return of Materials. Upon termination of this Agreement or upon the Disclosing Party's written
+request, the Receiving Party shall promptly return or destroy all Confidential Information and
+all copies thereof.
+
+5. Governing Law. This Agreement is governed by the laws of the State of Delaware.
+"""
+
+COMMERCIAL = """SUPPLY AGREEMENT
+
+7. Indemnity. The Supplier shall indemnify and hold harmless the Customer against all claims.
+
+8. Assignment. This Agreement may not be assigned by either party except with the prior written
+consent of the other party.
+
+9. Governing Law. This Agreement shall be governed by the laws of the State of New York.
+"""
+
+
+def test_the_nda_checker_finds_the_deciding_passage_and_its_verdict():
+    result = check_playbook(NDA, bundled_playbooks()["nda"])
+    by_id = {r.position_id: r for r in result.results}
+    returned = by_id["nda-16"]
+    assert returned.verdict is Verdict.MEETS
+    assert "return or destroy" in returned.evidence[0].text
+    assert returned.evidence[0].clause == "4."
+    assert NDA[returned.evidence[0].start : returned.evidence[0].end] == returned.evidence[0].text
+    employees = by_id["nda-5"]
+    assert employees.verdict is Verdict.MEETS
+    assert "employees" in employees.evidence[0].text
+    assert by_id["nda-18"].verdict is Verdict.NOT_ADDRESSED  # nothing on solicitation
+    assert abs(sum(returned.probabilities.values()) - 1) < 1e-9
+
+
+def test_the_commercial_rules_decide_from_the_clause_finder_and_red_flags():
+    result = check_playbook(COMMERCIAL, bundled_playbooks()["commercial"])
+    by_id = {r.position_id: r for r in result.results}
+    assert by_id["indemnity"].verdict is Verdict.DEVIATES
+    assert "One-sided indemnity" in by_id["indemnity"].reason
+    assert by_id["assignment"].verdict is Verdict.MEETS
+    assert "may not be assigned" in by_id["assignment"].evidence[0].text
+    assert by_id["governing-law"].verdict is Verdict.MEETS
+    assert by_id["insurance"].verdict is Verdict.NOT_ADDRESSED
+    assert by_id["exclusivity"].verdict is Verdict.MEETS  # silence meets "no exclusivity"
+    assert result.summary().endswith("— 1 high-severity deviation")
+
+
+def test_a_teams_own_position_gets_candidate_evidence_and_no_guessed_verdict():
+    team = parse_playbook(
+        '[playbook]\nid = "team"\nname = "Team"\n[[positions]]\nid = "law"\ntitle = "Law"\n'
+        'position = "The agreement is governed by Delaware law."\nmeets = "Delaware law."\n'
+        'deviates = "Any other governing law."\ncategory = "Governing Law"\n'
+        '[[positions]]\nid = "moon"\ntitle = "Moon"\nposition = "Lunar xyzzy rights."\n'
+        'meets = "Xyzzy."\ndeviates = "Quux."\n'
+    )
+    result = check_playbook(NDA, team)
+    law, moon = result.results
+    assert law.verdict is None and law.reason == MODEL_NEEDED
+    assert "laws of the State of Delaware" in law.evidence[0].text
+    assert moon.verdict is None and not moon.evidence and "model is needed" in moon.reason
+    assert "2 need a model" in result.summary()
+
+
+def test_odd_text_never_raises():
+    for text in ("", "   ", "\x00\x01", "a" * 5000, "1.\n(a)\n(b)\n"):
+        result = check_playbook(text, bundled_playbooks()["nda"])
+        assert len(result.results) == 17
+
+
+def test_passages_are_exact_substrings_and_pages_are_known():
+    text = NDA + "\n\n" + COMMERCIAL
+    page_starts = [0, len(NDA) + 2]
+    passages = split_passages(text, page_starts)
+    assert all(text[p.start : p.end] == p.text for p in passages)
+    assert {p.page for p in passages} == {1, 2}
+    # A clause heading stands apart from the sentence it introduces.
+    assert any(p.text == "SUPPLY AGREEMENT" for p in passages)
+
+
+def test_the_shipped_weights_are_plain_numbers_for_every_nda_position():
+    model = bundled_model()
+    nda_ids = {p.id for p in bundled_playbooks()["nda"].positions}
+    assert set(model.evidence) == nda_ids
+    assert all(isinstance(w, float) for ws in model.evidence.values() for w in ws.values())
+    assert all(len(v) == 3 for v in model.verdict.values())

@@ -1,0 +1,148 @@
+"""Playbook files: the bundled two, and bad files refused with every problem named."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.analysis.playbook.format import Severity, Verdict
+from lib.analysis.playbook.loader import (
+    MAX_BYTES,
+    MAX_POSITIONS,
+    PlaybookError,
+    bundled_playbooks,
+    dump_playbook,
+    load_playbook,
+    parse_playbook,
+    resolve_playbook,
+)
+
+CONTRACTNLI_IDS = {f"nda-{n}" for n in range(1, 21)} - {"nda-6", "nda-9", "nda-14"}
+
+GOOD = """
+[playbook]
+id = "team"
+name = "Our positions"
+
+[[positions]]
+id = "cap"
+title = "Liability cap"
+position = "Liability is capped at twelve months' fees."
+meets = "A cap of twelve months' fees or less."
+deviates = "No cap, or a higher one."
+severity = "high"
+category = "cap on liability"
+fallback = "Each party's liability is capped at the fees paid in the preceding twelve months."
+"""
+
+
+def position(i: int, pid: str | None = None) -> str:
+    return (
+        f'[[positions]]\nid = "{pid or f"p{i}"}"\ntitle = "T{i}"\nposition = "P{i}"\n'
+        f'meets = "M"\ndeviates = "D"\n'
+    )
+
+
+def test_the_bundled_nda_playbook_holds_contractnlis_17_positions_with_attribution():
+    nda = bundled_playbooks()["nda"]
+    assert {p.id for p in nda.positions} == CONTRACTNLI_IDS
+    assert "CC BY 4.0" in nda.attribution and "ContractNLI" in nda.attribution
+    assert all(p.fallback for p in nda.positions)
+
+
+def test_the_bundled_commercial_playbook_is_built_on_clause_finder_categories():
+    commercial = bundled_playbooks()["commercial"]
+    ids = {p.id for p in commercial.positions}
+    assert {"liability-cap", "indemnity", "termination-convenience", "assignment"} <= ids
+    assert {"governing-law", "auto-renewal", "exclusivity", "audit", "insurance"} <= ids
+    assert all(p.category and p.fallback for p in commercial.positions)
+
+
+def test_a_good_file_reads_with_its_category_normalised():
+    book = parse_playbook(GOOD)
+    (cap,) = book.positions
+    assert cap.category == "Cap On Liability"
+    assert cap.severity is Severity.HIGH and cap.when_absent is Verdict.NOT_ADDRESSED
+
+
+def test_every_problem_is_named_with_its_entry():
+    bad = (
+        '[playbook]\nid = "x"\nname = "X"\n'
+        + position(1, "dup")
+        + position(2, "dup")
+        + '[[positions]]\nid = "cap"\ntitle = "Cap"\nposition = "P"\nmeets = "M"\n'
+        + 'deviates = "D"\ncategory = "Liabilty cap"\nseverity = "urgent"\n'
+        + '[[positions]]\nid = "short"\ntitle = "Short"\nposition = "P"\n'
+        + '[[positions]]\nid = "typo"\ntitle = "T"\nposition = "P"\nmeets = "M"\n'
+        + 'deviates = "D"\nfalback = "x"\n'
+    )
+    with pytest.raises(PlaybookError) as caught:
+        parse_playbook(bad, "team.toml")
+    problems = "\n".join(caught.value.problems)
+    assert "position 2 (id 'dup'): duplicate id, already used by position 1" in problems
+    assert "position 3 (id 'cap'): unknown category 'Liabilty cap'" in problems
+    assert "position 3 (id 'cap'): severity must be low, medium or high" in problems
+    assert "position 4 (id 'short'): missing field 'meets'" in problems
+    assert "position 4 (id 'short'): missing field 'deviates'" in problems
+    assert "position 5 (id 'typo'): unknown field 'falback'" in problems
+    assert str(caught.value).startswith("team.toml is not a usable playbook")
+
+
+def test_more_than_200_positions_are_refused():
+    text = '[playbook]\nid = "x"\nname = "X"\n' + "".join(
+        position(i) for i in range(MAX_POSITIONS + 1)
+    )
+    with pytest.raises(PlaybookError, match=f"at most {MAX_POSITIONS}"):
+        parse_playbook(text)
+    parse_playbook('[playbook]\nid = "x"\nname = "X"\n' + "".join(
+        position(i) for i in range(MAX_POSITIONS)
+    ))  # fmt: skip
+
+
+def test_a_file_over_1_mb_is_refused_before_parsing(tmp_path):
+    big = GOOD + "# " + "x" * MAX_BYTES + "\n"
+    with pytest.raises(PlaybookError, match="over 1 MB"):
+        parse_playbook(big)
+    path = tmp_path / "big.toml"
+    path.write_text(big)
+    with pytest.raises(PlaybookError, match="over 1 MB"):
+        load_playbook(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[playbook\nid=1", "not valid TOML"),
+        ('[playbook]\nid = "x"\nname = "X"\n', "no positions"),
+        ('[[positions]]\nid = "a"\n', "missing the [playbook] table"),
+        ('[playbook]\nid = "has space"\nname = "X"\n' + position(1), "'id' is missing"),
+        ('[playbook]\nid = "x"\nname = "X"\n' + position(1, "a b"), "id may hold only"),
+        ('[playbook]\nid = "x"\nname = "X"\n[[positions]]\nid = 5\n', "'id' must be text"),
+    ],
+)
+def test_broken_files_say_what_is_wrong(text, expected):
+    with pytest.raises(PlaybookError, match=expected.replace("[", r"\[").replace("]", r"\]")):
+        parse_playbook(text)
+
+
+def test_non_utf8_bytes_are_refused():
+    with pytest.raises(PlaybookError, match="not UTF-8"):
+        parse_playbook(b"\xff\xfe[playbook]")
+
+
+def test_a_dumped_playbook_reads_back_unchanged():
+    for book in bundled_playbooks().values():
+        assert parse_playbook(dump_playbook(book)) == book
+    tricky = parse_playbook(
+        GOOD.replace("twelve months' fees.", 'fees \\"quoted\\"\\n\\t and \\\\ más.')
+    )
+    assert '"quoted"\n\t and \\ más' in tricky.positions[0].position
+    assert parse_playbook(dump_playbook(tricky)) == tricky
+
+
+def test_resolve_takes_a_bundled_id_or_a_file(tmp_path):
+    assert resolve_playbook("nda").id == "nda"
+    path = tmp_path / "team.toml"
+    path.write_text(GOOD)
+    assert resolve_playbook(str(path)).id == "team"
+    with pytest.raises(PlaybookError, match="cannot be read"):
+        resolve_playbook(str(tmp_path / "missing.toml"))

@@ -1,0 +1,105 @@
+"""The ContractNLI scorer against figures computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lib.analysis.playbook.contractnli import ContractNliError, parse_contractnli
+from lib.analysis.playbook.format import Verdict
+from lib.analysis.playbook.scorer import (
+    Prediction,
+    average_precision,
+    precision_at_recall,
+    score,
+    span_scores_from_passages,
+)
+
+E, C, N = "Entailment", "Contradiction", "NotMentioned"
+SPANS = [[0, 5], [6, 10], [11, 15], [16, 20]]
+
+
+def doc(doc_id: str, h1: tuple[str, list[int]], h2: tuple[str, list[int]]) -> dict:
+    return {
+        "id": doc_id,
+        "file_name": f"{doc_id}.txt",
+        "text": "x" * 20,
+        "spans": SPANS,
+        "annotation_sets": [
+            {
+                "annotations": {
+                    "h1": {"choice": h1[0], "spans": h1[1]},
+                    "h2": {"choice": h2[0], "spans": h2[1]},
+                }
+            }
+        ],
+    }
+
+
+LABELS = parse_contractnli(
+    {
+        "labels": {"h1": {"hypothesis": "one"}, "h2": {"hypothesis": "two"}},
+        "documents": [
+            doc("A", (E, [1]), (N, [])),
+            doc("B", (C, [0]), (E, [2])),
+            doc("C", (N, []), (E, [0, 1])),
+        ],
+    }
+)
+M, D, NA = Verdict.MEETS, Verdict.DEVIATES, Verdict.NOT_ADDRESSED
+PREDICTIONS = {
+    "A": {"h1": Prediction(M, (0.1, 0.9, 0.2, 0.0)), "h2": Prediction(NA)},
+    "B": {"h1": Prediction(M, (0.5, 0.6, 0.1, 0.0)), "h2": Prediction(M, (0.0, 0.0, 0.8, 0.3))},
+    "C": {"h1": Prediction(NA), "h2": Prediction(D, (0.7, 0.2, 0.9, 0.1))},
+}
+
+
+def test_the_five_figures_match_a_hand_computation():
+    figures = score(LABELS.documents, PREDICTIONS)
+    # h1: 2 of 3 right; h2: 2 of 3 right.
+    assert figures["accuracy"] == pytest.approx(2 / 3)
+    # Meets: h1 tp 1, fp 1 → 2/3; h2 tp 1, fn 1 → 2/3.
+    assert figures["f1_meets"] == pytest.approx(2 / 3)
+    # Deviates: only h1 has a gold deviation, and it was missed; h2 is left out, not 0.
+    assert figures["f1_deviates"] == pytest.approx(0.0)
+    # Evidence, h1 over A and B: 0.9✓ 0.6✗ 0.5✓ … → AP 1/2·1 + 1/2·2/3; P@80% = 2/3.
+    # h2 over B and C: 0.9✗ 0.8✓ 0.7✓ 0.3✗ 0.2✓ → AP 1/3·1/2 + 1/3·2/3 + 1/3·3/5; P@80% = 3/5.
+    ap1 = 0.5 + 0.5 * 2 / 3
+    ap2 = (1 / 2 + 2 / 3 + 3 / 5) / 3
+    assert figures["evidence_map"] == pytest.approx((ap1 + ap2) / 2)
+    assert figures["precision_at_80_recall"] == pytest.approx((2 / 3 + 3 / 5) / 2)
+
+
+def test_an_unanswered_position_counts_as_not_addressed_with_no_evidence():
+    partial = {"A": {"h2": PREDICTIONS["A"]["h2"]}, "B": PREDICTIONS["B"], "C": PREDICTIONS["C"]}
+    figures = score(LABELS.documents, partial)
+    assert figures["accuracy"] == pytest.approx((1 / 3 + 2 / 3) / 2)
+
+
+def test_tied_scores_form_one_threshold_as_in_scikit_learn():
+    assert average_precision([1, 0], [0.5, 0.5]) == pytest.approx(0.5)
+    assert average_precision([0, 1], [0.9, 0.1]) == pytest.approx(0.5)
+    assert precision_at_recall([1, 0, 1, 0], [0.9, 0.8, 0.8, 0.1], 0.8) == pytest.approx(2 / 3)
+    assert math.isnan(average_precision([0, 0], [0.3, 0.2]))
+
+
+def test_a_passage_counts_for_each_span_it_covers_at_least_half_of():
+    spans = [[0, 10], [10, 20], [20, 30]]
+    assert span_scores_from_passages(spans, [(0, 14, 0.7)]) == (0.7, 0.0, 0.0)
+    assert span_scores_from_passages(spans, [(0, 15, 0.7), (12, 30, 0.4)]) == (0.7, 0.7, 0.4)
+
+
+def test_wrong_length_span_scores_are_refused():
+    bad = {"A": {"h1": Prediction(M, (0.1, 0.9))}}
+    with pytest.raises(ValueError, match="2 span scores for 4 spans"):
+        score(LABELS.documents, bad)
+
+
+def test_a_malformed_document_is_skipped_and_named():
+    broken = doc("Z", (E, [9]), (N, []))
+    labels = parse_contractnli({"labels": {}, "documents": [doc("A", (E, [1]), (N, [])), broken]})
+    assert [d.id for d in labels.documents] == ["A"]
+    assert labels.skipped == ["Z.txt"]
+    with pytest.raises(ContractNliError):
+        parse_contractnli({"labels": {}})

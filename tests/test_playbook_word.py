@@ -1,0 +1,189 @@
+"""The Word file sent back: comments exactly on the evidence, fallback language as redlines.
+
+Every test reopens the file in python-docx (and docx-revisions for tracked changes).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import zipfile
+
+import docx
+import pytest
+from docx_revisions import RevisionDocument
+
+from lib.analysis.documents import load_document
+from lib.analysis.playbook.format import (
+    Evidence,
+    Playbook,
+    PlaybookResult,
+    Position,
+    PositionResult,
+    Severity,
+    Verdict,
+)
+from lib.runs.playbook_word import AUTHOR, WordFileError, playbook_docx
+
+CAP = Position(
+    "cap", "Liability cap", "Liability is capped.", "A cap.", "No cap.", Severity.HIGH,
+    fallback="Each party's liability is capped at the fees paid in the preceding twelve months.",
+    replace=True,
+)  # fmt: skip
+LAW = Position("law", "Governing law", "English law governs.", "English law.", "Other law.",
+               Severity.LOW, fallback="This Agreement is governed by the laws of England.")  # fmt: skip
+AUDIT = Position("audit", "Audit", "Audits once a year.", "Once a year.", "More often.",
+                 Severity.LOW, fallback="Audits take place at most once a year.")  # fmt: skip
+PLAYBOOK = Playbook("t", "Test", "", (CAP, LAW, AUDIT))
+
+
+def original_docx() -> bytes:
+    document = docx.Document()
+    document.add_heading("Supply Agreement", level=1)
+    p = document.add_paragraph("9. Liability. The Supplier's liability ", style="List Number")
+    bold = p.add_run("shall be unlimited")
+    bold.bold = True
+    p.add_run(" for data breaches.")
+    table = document.add_table(rows=1, cols=2)
+    table.style = "Table Grid"
+    table.cell(0, 0).text = "Law"
+    table.cell(0, 1).text = "This Agreement is governed by the laws of New York."
+    document.add_paragraph("12. Notices are given in writing.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def result_for(text: str) -> PlaybookResult:
+    cap_quote = "The Supplier's liability shall be unlimited"
+    law_quote = "governed by the laws of New York"
+    cap_at = text.index(cap_quote)
+    law_at = text.index(law_quote)
+    return PlaybookResult(
+        PLAYBOOK,
+        (
+            PositionResult("cap", Verdict.DEVIATES, "Data breaches are uncapped.",
+                           (Evidence(cap_at, cap_at + len(cap_quote), cap_quote, 0.9),)),
+            PositionResult("law", Verdict.DEVIATES, "New York law, not English.",
+                           (Evidence(law_at, law_at + len(law_quote), law_quote, 0.8),)),
+            PositionResult("audit", Verdict.NOT_ADDRESSED, "No audit clause."),
+        ),
+        "test",
+    )  # fmt: skip
+
+
+def comment_ranges(data: bytes) -> list[tuple[str, str]]:
+    """(commented text, comment text) per comment, read from the reopened file."""
+    document = docx.Document(io.BytesIO(data))
+    body = document.element.body
+    ns = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
+    out = []
+    for comment in document.comments:
+        cid = str(comment.comment_id)
+        start = body.xpath(f'.//w:commentRangeStart[@w:id="{cid}"]')[0]
+        texts = []
+        node = start
+        while True:
+            node = node.getnext() if node.getnext() is not None else None
+            if node is None:
+                break
+            if node.tag.endswith("commentRangeEnd") and node.get(f"{{{ns['w']}}}id") == cid:
+                break
+            texts.extend(
+                t.text or "" for t in node.iter(f"{{{ns['w']}}}t", f"{{{ns['w']}}}delText")
+            )
+        out.append(("".join(texts), comment.text))
+    return out
+
+
+def test_each_comment_covers_exactly_its_evidence_across_runs_and_in_a_table_cell():
+    data = original_docx()
+    text = load_document(data, "supply.docx").text
+    out = playbook_docx(result_for(text), text, data)
+    ranges = comment_ranges(out)
+    assert [r[0] for r in ranges] == [
+        "The Supplier's liability shall be unlimited",
+        "governed by the laws of New York",
+    ]
+    assert ranges[0][1].startswith("DEVIATES — Liability cap")
+    assert "Data breaches are uncapped." in ranges[0][1]
+    reopened = docx.Document(io.BytesIO(out))
+    assert all(c.author == AUTHOR for c in reopened.comments)
+
+
+def test_fallback_language_is_a_tracked_insertion_and_replaced_text_a_tracked_deletion():
+    data = original_docx()
+    text = load_document(data, "supply.docx").text
+    out = playbook_docx(result_for(text), text, data)
+    revisions = RevisionDocument(io.BytesIO(out)).track_changes
+    inserted = [c.text for c in revisions if type(c).__name__ == "TrackedInsertion"]
+    deleted = [c.text for c in revisions if type(c).__name__ == "TrackedDeletion"]
+    assert any(CAP.fallback in t for t in inserted)
+    assert any(LAW.fallback in t for t in inserted)
+    assert any(AUDIT.fallback in t for t in inserted)  # not addressed: added at the end
+    assert "".join(deleted) == "The Supplier's liability shall be unlimited"  # only CAP replaces
+    assert all(c.author == AUTHOR for c in revisions)
+
+
+def test_the_original_formatting_is_kept():
+    data = original_docx()
+    text = load_document(data, "supply.docx").text
+    reopened = docx.Document(io.BytesIO(playbook_docx(result_for(text), text, data)))
+    styles = [p.style.name for p in reopened.paragraphs]
+    assert styles[:2] == ["Heading 1", "List Number"]
+    assert reopened.tables[0].style.name == "Table Grid"
+    bold = reopened.paragraphs[1]._p.xpath(".//w:r[w:rPr/w:b]")
+    assert ["".join(r.itertext()) for r in bold] == ["shall be unlimited"]
+
+
+def test_tracked_changes_already_in_the_upload_are_kept():
+    data = original_docx()
+    text = load_document(data, "supply.docx").text
+    first = playbook_docx(result_for(text), text, data)
+    again = playbook_docx(result_for(text), text, first)
+    before = len(RevisionDocument(io.BytesIO(first)).track_changes)
+    after = len(RevisionDocument(io.BytesIO(again)).track_changes)
+    assert after > before > 0
+
+
+def test_text_contracts_become_a_docx_with_the_same_comments_and_insertions():
+    text = (
+        "Supply Agreement\n9. Liability. The Supplier's liability shall be unlimited.\x07\n"
+        "Law: This Agreement is governed by the laws of New York.\n"
+    )
+    out = playbook_docx(result_for(text), text)
+    assert [r[0] for r in comment_ranges(out)] == [
+        "The Supplier's liability shall be unlimited",
+        "governed by the laws of New York",
+    ]
+    assert len(RevisionDocument(io.BytesIO(out)).track_changes) >= 3
+
+
+def test_macro_enabled_files_are_refused():
+    data = original_docx()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(buffer, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item.filename))
+        dst.writestr("word/vbaProject.bin", b"\x00macro")
+    text = load_document(data, "supply.docx").text
+    with pytest.raises(WordFileError, match="macro-enabled"):
+        playbook_docx(result_for(text), text, buffer.getvalue())
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_converts_it_and_shows_the_insertions(tmp_path):
+    data = original_docx()
+    text = load_document(data, "supply.docx").text
+    source = tmp_path / "checked.docx"
+    source.write_bytes(playbook_docx(result_for(text), text, data))
+    done = subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+         "--convert-to", "txt:Text", "--outdir", str(tmp_path), str(source)],
+        capture_output=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    converted = (tmp_path / "checked.txt").read_text(encoding="utf-8-sig")
+    assert CAP.fallback in converted and AUDIT.fallback in converted
+    assert "Notices are given in writing." in converted
