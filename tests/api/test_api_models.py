@@ -58,7 +58,7 @@ def test_an_api_beyond_loopback_locks_endpoints(start_api, upstream, internal):
     url, seen = internal
     api = start_api(API_HOST="0.0.0.0", CRS_API_TOKENS=f"{TOKEN}:tester")
     body = {"contract": CONTRACT, "provider": "ollama", "model": "m", "base_url": url}
-    refused = httpx.post(f"{api.url}/api/report", json=body, headers=AUTH, timeout=10)
+    refused = httpx.post(f"{api.url}/api/report", json=body, headers=AUTH, timeout=60)
     assert refused.status_code == 400 and "only allows" in refused.json()["error"]
     assert seen == []
 
@@ -67,7 +67,7 @@ def test_a_fragment_cannot_aim_a_run_at_an_internal_path(start_api, upstream, in
     url, seen = internal
     api = start_api()
     body = {"contract": CONTRACT, "provider": "ollama", "model": "m", "base_url": f"{url}/admin#"}
-    refused = httpx.post(f"{api.url}/api/report", json=body, timeout=10)
+    refused = httpx.post(f"{api.url}/api/report", json=body, timeout=60)
     assert refused.status_code == 400 and "fragment" in refused.json()["error"]
     assert seen == []
 
@@ -77,7 +77,7 @@ def test_what_an_internal_service_answers_is_never_echoed(start_api, upstream, i
     url, seen = internal
     api = start_api()
     body = {"contract": CONTRACT, "provider": provider, "model": "m", "base_url": url}
-    with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=10) as response:
+    with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=60) as response:
         stream = read_events(response, Stream())
     assert seen, "the run reached the (unlocked) endpoint"
     error = stream.events[-1].data
@@ -93,7 +93,9 @@ def test_the_model_list_sends_each_key_only_to_its_own_endpoint(start_api, upstr
             OPENAI_BASE_URL=f"{openai.url}/v1",
             OPENAI_API_KEY="openai-operator-key-1111",
         )
-        rows = {row["provider"]: row for row in httpx.get(f"{api.url}/api/models").json()}
+        rows = {
+            row["provider"]: row for row in httpx.get(f"{api.url}/api/models", timeout=60).json()
+        }
         assert rows["ollama"]["available"] and rows["openai"]["available"]
         for record in upstream.requests:
             sent = " ".join(record.headers.values())
@@ -106,7 +108,7 @@ def test_the_model_list_sends_each_key_only_to_its_own_endpoint(start_api, upstr
 
 def test_the_model_list_answers_when_endpoints_are_locked_with_no_list(start_api, upstream):
     api = start_api(CRS_LOCK_ENDPOINTS="1", CRS_API_TOKENS=f"{TOKEN}:tester")
-    response = httpx.get(f"{api.url}/api/models", headers=AUTH)
+    response = httpx.get(f"{api.url}/api/models", headers=AUTH, timeout=60)
     assert response.status_code == 200
     assert {row["provider"] for row in response.json()} >= {"ollama", "clause_finder"}
 
