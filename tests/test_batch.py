@@ -243,9 +243,11 @@ def test_a_broken_callback_does_not_stop_the_batch(tmp_path):
         assert runner.wait(20) and runner.progress().done == 3 and len(calls) == 3
 
 
-def test_batch_files_are_read_under_the_operators_limits(monkeypatch):
-    monkeypatch.setenv("CRS_MAX_PAGES", "1")
-    loaded = read_files([("two.pdf", pdf_bytes(["Page one.", "Page two."])), ("one.txt", b"Text.")])
+def test_batch_files_are_read_under_the_operators_limits():
+    loaded = read_files(
+        [("two.pdf", pdf_bytes(["Page one.", "Page two."])), ("one.txt", b"Text.")],
+        load_settings({"CRS_MAX_PAGES": "1"}),
+    )
     assert [d.name for d in loaded.documents] == ["one.txt"]
     ((name, problem),) = loaded.problems
     assert name == "two.pdf" and "the limit is 1" in problem

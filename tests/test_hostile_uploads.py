@@ -14,7 +14,9 @@ import pytest
 from devtools.sample_files import docx_bytes, image_pdf_bytes, pdf_bytes, with_image_pages
 from lib.analysis.documents import DocumentError, Limits, document_from_text, load_document
 from lib.analysis.ocr import image_page_warning
-from lib.runs.document_sandbox import Sandbox, UploadCache, limits_from_env, read_upload
+from lib.engine.limits import Sandbox
+from lib.engine.settings import load_settings
+from lib.runs.document_sandbox import UploadCache, read_upload
 
 MB = 1024 * 1024
 
@@ -176,8 +178,9 @@ def test_each_upload_is_read_once():
 
 
 def test_operators_set_the_limits_from_the_environment():
-    limits, sandbox = limits_from_env(
+    settings = load_settings(
         {"CRS_MAX_PAGES": "50", "CRS_PARSE_SECONDS": "5", "CRS_MAX_PASTE_CHARS": "nope"}
     )
+    limits, sandbox = settings.document_limits, settings.sandbox
     assert limits.max_pages == 50 and sandbox.seconds == 5
     assert limits.max_paste_chars == Limits().max_paste_chars

@@ -10,29 +10,28 @@ import pytest
 
 from devtools.fake_upstream import FakeUpstream, Script
 from lib.analysis.documents import Document, DocumentError
-from lib.engine.limits import RunLimits
+from lib.engine.limits import OcrLimits, RunLimits, Sandbox
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import load_settings
 from lib.runs import batch_sources, document_sandbox
 from lib.runs.batch import BatchRunner, BatchSettings
 from lib.runs.batch_sources import ReadCache, folder_contracts, read_files
-from lib.runs.document_sandbox import ReaderBusy, Sandbox, UploadCache, read_upload
-from lib.runs.document_sandbox import limits_from_env as sandbox_limits
+from lib.runs.document_sandbox import ReaderBusy, UploadCache, read_upload
 from lib.runs.launch import RunRequest, launch
 from lib.runs.live import STREAMS_IN_FLIGHT
-from lib.runs.ocr_job import OcrJob, OcrLimits
-from lib.runs.ocr_job import limits_from_env as ocr_limits
+from lib.runs.ocr_job import OcrJob
 from lib.runs.records import SessionHistory
 
 HANGING = ("-c", "import time; time.sleep(60)")
 
 
 def test_the_bounds_have_stated_defaults_and_operator_overrides():
-    _, box = sandbox_limits({})
-    assert (box.max_children, ocr_limits({}).max_seconds) == (4, 600.0)
+    default = load_settings({})
+    assert (default.sandbox.max_children, default.ocr_limits.max_seconds) == (4, 600.0)
     chosen = {"CRS_MAX_PARSES": "2", "CRS_OCR_MAX_SECONDS": "120"}
-    assert (sandbox_limits(chosen)[1].max_children, ocr_limits(chosen).max_seconds) == (2, 120.0)
-    assert ocr_limits({"CRS_OCR_MAX_SECONDS": "junk"}).max_seconds == 600.0
+    set_up = load_settings(chosen)
+    assert (set_up.sandbox.max_children, set_up.ocr_limits.max_seconds) == (2, 120.0)
+    assert load_settings({"CRS_OCR_MAX_SECONDS": "junk"}).ocr_limits.max_seconds == 600.0
 
 
 def test_a_reader_child_one_over_the_cap_is_refused_and_not_remembered():
@@ -63,7 +62,6 @@ def reading_now() -> int:
 
 
 def test_a_folder_file_over_the_size_limit_is_left_out_without_being_read(tmp_path, monkeypatch):
-    monkeypatch.setenv("CRS_MAX_UPLOAD_MB", "1")
     (tmp_path / "small.txt").write_text("A short contract.")
     with (tmp_path / "huge.txt").open("wb") as file:
         file.truncate(3 * 1_048_576)  # sparse: 3 MB by its size
@@ -75,7 +73,7 @@ def test_a_folder_file_over_the_size_limit_is_left_out_without_being_read(tmp_pa
         return real_open(self, *args, **kwargs)
 
     monkeypatch.setattr(type(tmp_path), "open", watching_open)
-    loaded = folder_contracts(tmp_path)
+    loaded = folder_contracts(tmp_path, load_settings({"CRS_MAX_UPLOAD_MB": "1"}))
     assert [d.name for d in loaded.documents] == ["small.txt"]
     [(name, problem)] = loaded.problems
     assert name == "huge.txt" and "3.0 MB; the limit is 1 MB" in problem
@@ -92,12 +90,14 @@ def test_a_rerun_reads_only_new_files(monkeypatch):
 
     monkeypatch.setattr(batch_sources, "read_upload", counting)
     cache = ReadCache()
-    first = read_files([("a.txt", b"Alpha."), ("b.txt", b"Beta.")], cache)
-    again = read_files([("a.txt", b"Alpha."), ("b.txt", b"Beta."), ("c.txt", b"Gamma.")], cache)
+    first = read_files([("a.txt", b"Alpha."), ("b.txt", b"Beta.")], load_settings({}), cache)
+    again = read_files(
+        [("a.txt", b"Alpha."), ("b.txt", b"Beta."), ("c.txt", b"Gamma.")], load_settings({}), cache
+    )
     assert reads == ["a.txt", "b.txt", "c.txt"]
     assert [d.name for d in first.documents] == ["a.txt", "b.txt"]
     assert [d.text for d in again.documents] == ["Alpha.", "Beta.", "Gamma."]
-    read_files([("a.txt", b"Alpha, changed.")], cache)
+    read_files([("a.txt", b"Alpha, changed.")], load_settings({}), cache)
     assert reads[-1] == "a.txt" and len(reads) == 4
 
 

@@ -23,6 +23,7 @@ from bench.scans import CLEAN, NOISY, Degradation, images_pdf, render, scan, squ
 from devtools.sample_files import Page, layout_pdf
 from lib.analysis import ocr
 from lib.analysis.documents import NeedsOcr, image_page_warnings, load_document
+from lib.engine.settings import load_settings
 from lib.runs.batch_sources import read_files
 
 TEXT = "This page has a real text layer, long enough to count as text. " * 3
@@ -160,7 +161,7 @@ def test_a_scan_under_a_filing_stamp_is_a_scan_not_a_document_of_stamps() -> Non
 def test_the_batch_reader_sees_the_same_picture_pages() -> None:
     pages = [page for page, _ in FILING_PAGES.values()]
     data = layout_pdf(pages, stamp=STAMP)
-    (document,) = read_files([("exhibit.pdf", data)]).documents
+    (document,) = read_files([("exhibit.pdf", data)], load_settings({})).documents
     assert document.image_pages == tuple(ocr.image_only_pages(data)) == (2, 3, 5)
     assert document.warnings == image_page_warnings([2, 3, 5])
 

@@ -12,7 +12,9 @@ from bench.scans import scan
 from devtools.sample_files import image_pdf_bytes, pdf_bytes
 from lib.analysis import ocr
 from lib.analysis.documents import DocumentError, document_from_ocr
-from lib.runs.ocr_job import OcrJob, OcrLimits, limits_from_env, too_many_pages
+from lib.engine.limits import OcrLimits
+from lib.engine.settings import load_settings
+from lib.runs.ocr_job import OcrJob, too_many_pages
 
 needs_engine = pytest.mark.usefixtures("ocr_engine")  # skips, or fails under CRS_REQUIRE_OCR=1
 # A child that reads its input, says it is on page 1, then hangs: Stop and the time limit must
@@ -115,5 +117,5 @@ def test_an_image_with_no_text_ends_in_a_clear_message() -> None:
 
 
 def test_operators_set_the_ocr_limits() -> None:
-    limits = limits_from_env({"CRS_OCR_MAX_PAGES": "300", "CRS_OCR_MEMORY_MB": "nonsense"})
+    limits = load_settings({"CRS_OCR_MAX_PAGES": "300", "CRS_OCR_MEMORY_MB": "nonsense"}).ocr_limits
     assert limits.page_cap == 300 and limits.memory_mb == OcrLimits().memory_mb

@@ -267,7 +267,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         if last_event_id and (parsed := parse_event_id(last_event_id)) is not None:
             return _follow(_kept_run(parsed[0], scope), parsed[1])
         body, upload = await _read_body(request)
-        document = await asyncio.to_thread(read_document, body, upload)
+        document = await asyncio.to_thread(read_document, body, upload, settings)
         chosen_with = settings.for_request(request.headers)
         model_config = await asyncio.to_thread(resolve_config, body, chosen_with)
 

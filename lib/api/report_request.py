@@ -6,7 +6,6 @@ the operator switched on, the output-token limits, the document reader and its s
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ from lib.engine.provider_config import (
     ProviderConfig,
 )
 from lib.engine.settings import Settings
-from lib.runs.document_sandbox import limits_from_env, read_upload
+from lib.runs.document_sandbox import read_upload
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 
 MAX_CONTRACT_CHARS = DEFAULT_MAX_BYTES
@@ -87,10 +86,10 @@ class Upload:
     data: bytes
 
 
-def read_document(request: ReportRequest, upload: Upload | None) -> Document:
+def read_document(request: ReportRequest, upload: Upload | None, settings: Settings) -> Document:
     """The contract to review, or 400 when there is none or it cannot be read. A file is read in
     the limited child process, as on the pages. Blocking: call it off the event loop."""
-    limits, sandbox = limits_from_env(os.environ)
+    limits, sandbox = settings.document_limits, settings.sandbox
     try:
         if upload is not None:
             if request.contract.strip():

@@ -62,11 +62,10 @@ runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 
 
 def cache_dir() -> Path:
-    override = os.environ.get("CRS_BUILTIN_CACHE")
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "contract-review-studio"
+    # Imported here: the settings read the provider registry, which holds the built-in model.
+    from lib.engine.settings import builtin_cache_dir
+
+    return builtin_cache_dir(os.environ)
 
 
 def _sha256(path: Path) -> str:

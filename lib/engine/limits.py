@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from lib.analysis.ocr import DEFAULT_DPI, DEFAULT_PAGE_CAP
+
 # 30 minutes: the tiny built-in model took 165 s for a 6,000-character contract on a laptop CPU;
 # a 70B model on a small GPU can take ten times that for a long agreement.
 DEFAULT_MAX_RUN_SECONDS = 1800.0
@@ -87,3 +89,35 @@ class InFlight:
         with self._changed:
             self.count -= 1
             self._changed.notify_all()
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What a document-reader child may use: address space (covers the interpreter, ~100 MB) and
+    wall time; and how many children the process runs at once (0: no cap)."""
+
+    memory_mb: int = 1_024
+    seconds: float = 60.0
+    max_children: int = DEFAULT_MAX_PARSE_CHILDREN
+
+
+@dataclass(frozen=True)
+class OcrLimits:
+    """What one OCR run may cost: pages, the child's address space, and time per page (about
+    1 s is usual on two cores; the rest is headroom for a slow, busy machine)."""
+
+    page_cap: int = DEFAULT_PAGE_CAP
+    memory_mb: int = 2_048
+    seconds_per_page: float = 20.0
+    dpi: int = DEFAULT_DPI
+    base_seconds: float = 30.0  # starting the child and loading the engine, on a busy machine
+    # The longest one run may hold the OCR reader, which other sessions wait for (0: no cap).
+    max_seconds: float = DEFAULT_OCR_MAX_SECONDS
+
+    def seconds(self, pages: int) -> float:
+        allowed = self.base_seconds + self.seconds_per_page * pages
+        return min(allowed, self.max_seconds) if self.max_seconds > 0 else allowed
+
+    def capped(self, pages: int) -> bool:
+        """Whether the run's time is the reader's cap rather than its pages' allowance."""
+        return 0 < self.max_seconds < self.base_seconds + self.seconds_per_page * pages

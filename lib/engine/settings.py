@@ -24,18 +24,19 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from lib.analysis.documents import Limits
 from lib.engine.limits import (
     DEFAULT_MAX_CONCURRENT_RUNS,
     DEFAULT_MAX_OUTPUT_CHARS,
-    DEFAULT_MAX_PARSE_CHILDREN,
     DEFAULT_MAX_RUN_SECONDS,
-    DEFAULT_OCR_MAX_SECONDS,
+    OcrLimits,
     RunLimits,
+    Sandbox,
 )
 from lib.engine.provider_config import DEFAULT_READ_TIMEOUT, Provider
 from lib.engine.providers.registry import SPECS, spec_for
@@ -111,16 +112,54 @@ def _cap(value: Any, default: float) -> float:
         return default
 
 
-def max_parse_children(env: Mapping[str, str]) -> int:
-    """CRS_MAX_PARSES: document-reader children at once in the process (0: no cap). For the
-    document sandbox, whose limits come from the environment like the other reader limits."""
-    return int(_cap(env.get("CRS_MAX_PARSES"), DEFAULT_MAX_PARSE_CHILDREN))
+def _reader_limits(get: Callable[[str], Any]) -> tuple[Limits, Sandbox]:
+    """CRS_MAX_UPLOAD_MB, CRS_MAX_PAGES, CRS_MAX_PASTE_CHARS, CRS_PARSE_MEMORY_MB and
+    CRS_PARSE_SECONDS (a value that is not a positive number is ignored), and CRS_MAX_PARSES,
+    document-reader children at once (0: no cap)."""
+    base, box = Limits(), Sandbox()
+    limits = replace(
+        base,
+        max_bytes=int(_positive(get("CRS_MAX_UPLOAD_MB"), base.max_bytes / 1_048_576) * 1_048_576),
+        max_pages=int(_positive(get("CRS_MAX_PAGES"), base.max_pages)),
+        max_paste_chars=int(_positive(get("CRS_MAX_PASTE_CHARS"), base.max_paste_chars)),
+    )
+    sandbox = Sandbox(
+        memory_mb=int(_positive(get("CRS_PARSE_MEMORY_MB"), box.memory_mb)),
+        seconds=_positive(get("CRS_PARSE_SECONDS"), box.seconds),
+        max_children=int(_cap(get("CRS_MAX_PARSES"), box.max_children)),
+    )
+    return limits, sandbox
 
 
-def ocr_max_seconds(env: Mapping[str, str]) -> float:
-    """CRS_OCR_MAX_SECONDS: the longest one OCR run may hold the OCR reader (0: no cap); for the
-    OCR job's limits, which come from the environment."""
-    return _cap(env.get("CRS_OCR_MAX_SECONDS"), DEFAULT_OCR_MAX_SECONDS)
+def _ocr_limits(get: Callable[[str], Any]) -> OcrLimits:
+    """CRS_OCR_MAX_PAGES, CRS_OCR_MEMORY_MB, CRS_OCR_SECONDS_PER_PAGE (a value that is not a
+    positive number is ignored), and CRS_OCR_MAX_SECONDS, the longest one OCR run may hold the
+    OCR reader (0: no cap)."""
+    base = OcrLimits()
+    return OcrLimits(
+        page_cap=int(_positive(get("CRS_OCR_MAX_PAGES"), base.page_cap)),
+        memory_mb=int(_positive(get("CRS_OCR_MEMORY_MB"), base.memory_mb)),
+        seconds_per_page=_positive(get("CRS_OCR_SECONDS_PER_PAGE"), base.seconds_per_page),
+        max_seconds=_cap(get("CRS_OCR_MAX_SECONDS"), base.max_seconds),
+    )
+
+
+def _positive(value: Any, default: float) -> float:
+    """A positive number, or the default for anything else."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
+
+
+def builtin_cache_dir(env: Mapping[str, str]) -> Path:
+    """Where the built-in model's file is assembled: CRS_BUILTIN_CACHE, else the user's cache."""
+    override = env.get("CRS_BUILTIN_CACHE")
+    if override:
+        return Path(override)
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "contract-review-studio"
 
 
 def listens_beyond_loopback(address: str | None) -> bool:
@@ -198,6 +237,10 @@ class Settings:
     # Claude prices per million tokens (input, output), overriding the built-in table.
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     run_limits: RunLimits = field(default_factory=RunLimits)
+    # What reading one upload or file may cost, in the limited child process; and one OCR run.
+    document_limits: Limits = field(default_factory=Limits)
+    sandbox: Sandbox = field(default_factory=Sandbox)
+    ocr_limits: OcrLimits = field(default_factory=OcrLimits)
     # A team's shared run log (`postgresql://…`); None keeps the SQLite file above.
     database_url: str | None = field(default=None, repr=False)
     # Request header a trusted reverse proxy sets to the signed-in user (e.g. X-Forwarded-User).
@@ -367,6 +410,7 @@ def load_settings(
         for provider, spec in SPECS.items()
         if spec.key_variable and (key := get(spec.key_variable))
     }
+    document_limits, sandbox = _reader_limits(get)
     return Settings(
         endpoints=endpoints,
         api_keys=keys,
@@ -392,6 +436,9 @@ def load_settings(
         batch_dirs=batch_dirs,
         batch_concurrency=_concurrency(get("CRS_BATCH_CONCURRENCY")),
         prices=prices,
+        document_limits=document_limits,
+        sandbox=sandbox,
+        ocr_limits=_ocr_limits(get),
         run_limits=RunLimits(
             max_run_seconds=float(get("CRS_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS)),
             max_output_chars=int(get("CRS_MAX_OUTPUT_CHARS", DEFAULT_MAX_OUTPUT_CHARS)),

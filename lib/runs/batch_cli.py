@@ -102,19 +102,21 @@ def load_labels(spec: str | None) -> LabelledSet | None:
     raise CannotRun("Labels are `sample`, `cuad:<folder>` or `csv:<file>`.")
 
 
-def load_contracts(args: argparse.Namespace) -> tuple[list[Document], str]:
+def load_contracts(args: argparse.Namespace, settings: Settings) -> tuple[list[Document], str]:
     if args.sample:
         return sample_contracts(), SAMPLE_SOURCE
     if args.folder:
         try:
-            loaded = folder_contracts(Path(args.folder))
+            loaded = folder_contracts(Path(args.folder), settings)
         except (OSError, PermissionError) as exc:
             raise CannotRun(str(exc)) from None
         source = FOLDER_PREFIX + str(Path(args.folder).resolve())
     else:
         loaded = Loaded()
         try:
-            loaded = read_files((Path(f).name, Path(f).read_bytes()) for f in args.files)
+            loaded = read_files(
+                ((Path(f).name, Path(f).read_bytes()) for f in args.files), settings
+            )
         except OSError as exc:
             raise CannotRun(f"Cannot read {exc.filename}: {exc.strerror}") from None
         source = UPLOAD_SOURCE
@@ -211,7 +213,7 @@ def _report(runner: BatchRunner | None, card: Scorecard | None, out: Path) -> No
 
 
 def command_run(args: argparse.Namespace, settings: Settings) -> int:
-    documents, source = load_contracts(args)
+    documents, source = load_contracts(args, settings)
     if not documents:
         raise CannotRun("No contracts to review.")
     labels = load_labels(args.labels)
@@ -249,11 +251,11 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     batch_settings = BatchSettings.from_dict(info.settings)
     source = batch_settings.source
     if args.sample or args.folder or args.files:
-        documents, _ = load_contracts(args)
+        documents, _ = load_contracts(args, settings)
     elif source == SAMPLE_SOURCE:
         documents = sample_contracts()
     elif source.startswith(FOLDER_PREFIX):
-        documents = folder_contracts(Path(source.removeprefix(FOLDER_PREFIX))).documents
+        documents = folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), settings).documents
     else:
         raise CannotRun("This batch was uploaded: name the files again to resume it.")
     runner = BatchRunner.resume(

@@ -13,14 +13,14 @@ read or parsed again.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib.analysis.documents import SUPPORTED, Document, DocumentError, size_problem
 from lib.analysis.samples import all_samples
-from lib.runs.document_sandbox import ReaderBusy, limits_from_env, read_upload
+from lib.engine.settings import Settings
+from lib.runs.document_sandbox import ReaderBusy, read_upload
 
 SAMPLE_SOURCE = "sample"
 UPLOAD_SOURCE = "upload"
@@ -117,7 +117,9 @@ def _read_one(
         return exc.message, False
 
 
-def folder_files(folder: Path, allowed: Sequence[Path] | None = None) -> list[SourceFile]:
+def folder_files(
+    folder: Path, settings: Settings, allowed: Sequence[Path] | None = None
+) -> list[SourceFile]:
     """Every supported file in the folder and its subfolders, named by its relative path."""
     root = allowed_folder(folder, allowed)
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)[
@@ -125,31 +127,37 @@ def folder_files(folder: Path, allowed: Sequence[Path] | None = None) -> list[So
     ]
     if allowed is not None:
         files = [p for p in files if p.resolve().is_relative_to(root)]
-    limits, _ = limits_from_env(os.environ)
-    return [_on_disk(p, str(p.relative_to(root)), limits.max_bytes) for p in files]
+    max_bytes = settings.document_limits.max_bytes
+    return [_on_disk(p, str(p.relative_to(root)), max_bytes) for p in files]
 
 
 def folder_contracts(
-    folder: Path, allowed: Sequence[Path] | None = None, cache: ReadCache | None = None
+    folder: Path,
+    settings: Settings,
+    allowed: Sequence[Path] | None = None,
+    cache: ReadCache | None = None,
 ) -> Loaded:
     """Every supported file in the folder and its subfolders, read (see `read_sources`)."""
-    return read_sources(folder_files(folder, allowed), cache)
+    return read_sources(folder_files(folder, settings, allowed), settings, cache)
 
 
-def read_files(files: Iterable[tuple[str, bytes]], cache: ReadCache | None = None) -> Loaded:
+def read_files(
+    files: Iterable[tuple[str, bytes]], settings: Settings, cache: ReadCache | None = None
+) -> Loaded:
     """Files given as (name, bytes), read as `read_sources` reads them."""
-    return read_sources((uploaded(name, data) for name, data in files), cache)
+    return read_sources((uploaded(name, data) for name, data in files), settings, cache)
 
 
 def read_sources(
     files: Iterable[SourceFile],
+    settings: Settings,
     cache: ReadCache | None = None,
     keep: Callable[[str, bytes], object] | None = None,
 ) -> Loaded:
     """Each file read in the limited child process, as the pages read one upload; one over the
     size limit is left out before its bytes are read. `keep` gets each file read for the first
     time (the page keeps a copy of uploads with it where the operator asked for copies)."""
-    limits, sandbox = limits_from_env(os.environ)
+    limits, sandbox = settings.document_limits, settings.sandbox
 
     def read(file: SourceFile) -> Document | str:
         too_big = size_problem(file.name, file.size, limits.max_bytes)
@@ -177,10 +185,10 @@ def read_sources(
     return loaded
 
 
-def reload_source(source: str, allowed: Sequence[Path] | None) -> Loaded | None:
+def reload_source(source: str, settings: Settings, allowed: Sequence[Path] | None) -> Loaded | None:
     """The contracts of a stored batch's source again, for a resume; None for uploads."""
     if source == SAMPLE_SOURCE:
         return Loaded(sample_contracts())
     if source.startswith(FOLDER_PREFIX):
-        return folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), allowed)
+        return folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), settings, allowed)
     return None

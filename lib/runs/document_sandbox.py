@@ -17,57 +17,18 @@ import json
 import subprocess
 import sys
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lib.analysis.documents import Document, DocumentError, Limits, NeedsOcr
-from lib.engine.limits import DEFAULT_MAX_PARSE_CHILDREN, InFlight
-from lib.engine.settings import max_parse_children
+from lib.engine.limits import InFlight, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = ("-m", "lib.analysis.document_worker")
 
 
-@dataclass(frozen=True)
-class Sandbox:
-    """What the child may use: address space (covers the interpreter, ~100 MB) and wall time; and
-    how many children the process runs at once (0: no cap)."""
-
-    memory_mb: int = 1_024
-    seconds: float = 60.0
-    max_children: int = DEFAULT_MAX_PARSE_CHILDREN
-
-
 DEFAULT_LIMITS = Limits()
 DEFAULT_SANDBOX = Sandbox()
-
-
-def limits_from_env(environ: Mapping[str, str]) -> tuple[Limits, Sandbox]:
-    """Operator overrides: CRS_MAX_UPLOAD_MB, CRS_MAX_PAGES, CRS_MAX_PASTE_CHARS,
-    CRS_PARSE_MEMORY_MB, CRS_PARSE_SECONDS (a value that is not a positive number is ignored), and
-    CRS_MAX_PARSES (read by `lib.engine.settings`)."""
-
-    def number(name: str, default: float) -> float:
-        try:
-            value = float(environ.get(name, ""))
-        except ValueError:
-            return default
-        return value if value > 0 else default
-
-    base, box = Limits(), Sandbox()
-    limits = dataclasses.replace(
-        base,
-        max_bytes=int(number("CRS_MAX_UPLOAD_MB", base.max_bytes / 1_048_576) * 1_048_576),
-        max_pages=int(number("CRS_MAX_PAGES", base.max_pages)),
-        max_paste_chars=int(number("CRS_MAX_PASTE_CHARS", base.max_paste_chars)),
-    )
-    sandbox = Sandbox(
-        memory_mb=int(number("CRS_PARSE_MEMORY_MB", box.memory_mb)),
-        seconds=number("CRS_PARSE_SECONDS", box.seconds),
-        max_children=max_parse_children(environ),
-    )
-    return limits, sandbox
 
 
 class ReaderBusy(DocumentError):

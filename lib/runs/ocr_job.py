@@ -21,62 +21,17 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 from lib.analysis import ocr
-from lib.engine.limits import DEFAULT_OCR_MAX_SECONDS
-from lib.engine.settings import ocr_max_seconds
+from lib.engine.limits import OcrLimits
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = ("-m", "lib.analysis.ocr_worker")
 MAX_AT_ONCE = 1
 # Passed on to the child: where Tesseract's models are, if the operator says.
 CHILD_ENVIRONMENT = ("TESSDATA_PREFIX", "OMP_THREAD_LIMIT")
-
-
-@dataclass(frozen=True)
-class OcrLimits:
-    """What one OCR run may cost: pages, the child's address space, and time per page (about
-    1 s is usual on two cores; the rest is headroom for a slow, busy machine)."""
-
-    page_cap: int = ocr.DEFAULT_PAGE_CAP
-    memory_mb: int = 2_048
-    seconds_per_page: float = 20.0
-    dpi: int = ocr.DEFAULT_DPI
-    base_seconds: float = 30.0  # starting the child and loading the engine, on a busy machine
-    # The longest one run may hold the OCR reader, which other sessions wait for (0: no cap).
-    max_seconds: float = DEFAULT_OCR_MAX_SECONDS
-
-    def seconds(self, pages: int) -> float:
-        allowed = self.base_seconds + self.seconds_per_page * pages
-        return min(allowed, self.max_seconds) if self.max_seconds > 0 else allowed
-
-    def capped(self, pages: int) -> bool:
-        """Whether the run's time is the reader's cap rather than its pages' allowance."""
-        return 0 < self.max_seconds < self.base_seconds + self.seconds_per_page * pages
-
-
-def limits_from_env(environ: Mapping[str, str]) -> OcrLimits:
-    """Operator overrides: CRS_OCR_MAX_PAGES, CRS_OCR_MEMORY_MB, CRS_OCR_SECONDS_PER_PAGE (a value
-    that is not a positive number is ignored), and CRS_OCR_MAX_SECONDS (read by
-    `lib.engine.settings`)."""
-
-    def number(name: str, default: float) -> float:
-        try:
-            value = float(environ.get(name, ""))
-        except ValueError:
-            return default
-        return value if value > 0 else default
-
-    base = OcrLimits()
-    return OcrLimits(
-        page_cap=int(number("CRS_OCR_MAX_PAGES", base.page_cap)),
-        memory_mb=int(number("CRS_OCR_MEMORY_MB", base.memory_mb)),
-        seconds_per_page=number("CRS_OCR_SECONDS_PER_PAGE", base.seconds_per_page),
-        max_seconds=ocr_max_seconds(environ),
-    )
 
 
 def too_many_pages(pages: int, limits: OcrLimits) -> str | None:
@@ -102,6 +57,9 @@ _SLOTS = threading.BoundedSemaphore(MAX_AT_ONCE)
 _WAIT_STEP_S = 0.2
 
 
+DEFAULT_OCR_LIMITS = OcrLimits()
+
+
 class OcrJob:
     """One OCR run of `pages` of a PDF. Read `page`/`total` for progress, `result` or `error`
     once `finished`."""
@@ -110,7 +68,7 @@ class OcrJob:
         self,
         data: bytes,
         pages: Sequence[int],
-        limits: OcrLimits = OcrLimits(),
+        limits: OcrLimits = DEFAULT_OCR_LIMITS,
         worker: Sequence[str] | None = None,
     ) -> None:
         """`worker` is the child's Python arguments (default `WORKER`; tests put a crashing or

@@ -91,7 +91,7 @@ def resume_batch(
     an uploaded batch takes `documents` (the files uploaded again). Keys are never stored: each
     model gets the key configured for its endpoint now, or the one typed this session for that
     very model and endpoint (`configs`)."""
-    again = reload_source(str(info.settings.get("source", "")), settings.batch_dirs)
+    again = reload_source(str(info.settings.get("source", "")), settings, settings.batch_dirs)
     contracts = again.documents if again is not None else list(documents)
     runner = BatchRunner.resume(
         batch_id=info.batch_id,
@@ -133,7 +133,7 @@ def contract_texts(
     from the sample or a server folder, its source read again."""
     texts = dict(session_texts)
     if info is not None:
-        again = reload_source(str(info.settings.get("source", "")), settings.batch_dirs)
+        again = reload_source(str(info.settings.get("source", "")), settings, settings.batch_dirs)
         if again is not None:
             texts.update({d.name: d.text for d in again.documents})
     return texts

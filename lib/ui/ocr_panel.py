@@ -8,13 +8,13 @@ find a scan already read instead of reading it again.
 from __future__ import annotations
 
 import hashlib
-import os
 
 import streamlit as st
 
 from lib.analysis.documents import Document, DocumentError, NeedsOcr, document_from_ocr
 from lib.analysis.ocr import ocr_status
-from lib.runs.ocr_job import OcrJob, limits_from_env, too_many_pages
+from lib.engine.settings import Settings
+from lib.runs.ocr_job import OcrJob, too_many_pages
 from lib.ui.safe import label, md
 
 JOBS_KEY = "ocr_jobs"
@@ -23,7 +23,13 @@ POLL_S = 0.5
 
 
 def ocr_panel(
-    data: bytes, name: str, document: Document | None, scan: NeedsOcr | None, *, key: str
+    data: bytes,
+    name: str,
+    document: Document | None,
+    scan: NeedsOcr | None,
+    settings: Settings,
+    *,
+    key: str,
 ) -> Document | None:
     """The upload with OCR text when it has been read; otherwise None, with the offer to read
     it (or why it cannot be) drawn where it is called."""
@@ -50,7 +56,7 @@ def ocr_panel(
         if job is not None and job.error:
             shown = st.warning if job.stopped else st.error
             shown(md(job.error), icon=":material/document_scanner:")
-        limits = limits_from_env(os.environ)
+        limits = settings.ocr_limits
         problem = too_many_pages(len(pages), limits)
         if problem is not None:
             st.warning(md(problem), icon=":material/document_scanner:")

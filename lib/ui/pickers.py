@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import replace
 
 import streamlit as st
@@ -21,7 +20,7 @@ from lib.engine.provider_config import (
 from lib.engine.providers.registry import spec_for
 from lib.engine.settings import Settings
 from lib.runs import catalog
-from lib.runs.document_sandbox import UploadCache, limits_from_env, read_upload
+from lib.runs.document_sandbox import UploadCache, read_upload
 from lib.runs.launch import save_upload
 from lib.runs.model_choice import ChoiceError, ModelChoice, options, resolve
 from lib.ui.ocr_panel import ocr_panel
@@ -45,7 +44,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
         key=f"{key}_source",
     )
     document: Document | None = None
-    limits, sandbox = limits_from_env(os.environ)
+    limits, sandbox = settings.document_limits, settings.sandbox
     if source == "Paste text":
         pasted = st.text_area(
             "Contract text", height=220, key=f"{key}_text", placeholder="Paste the contract here…"
@@ -80,7 +79,9 @@ def document_input(settings: Settings, key: str) -> Document | None:
             except DocumentError as exc:
                 st.error(md(exc.message), icon=":material/description:")
             if scan is not None or (document is not None and document.image_pages):
-                document = ocr_panel(data, upload.name, document, scan, key=key) or document
+                document = (
+                    ocr_panel(data, upload.name, document, scan, settings, key=key) or document
+                )
     if document is None:
         return state.get(DOCUMENT_KEY)
     state[DOCUMENT_KEY] = document

@@ -100,7 +100,7 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
         )  # fmt: skip
         files = [uploaded(u.name, u.getvalue()) for u in uploads or []]
         keep = functools.partial(save_upload, settings)
-        loaded = read_sources(files, _cache("pf_upload_cache"), keep)
+        loaded = read_sources(files, settings, _cache("pf_upload_cache"), keep)
         documents = loaded.documents
         _left_out(loaded)
     else:
@@ -108,7 +108,9 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
         sub = st.text_input("Subfolder (optional)", key="pf_sub")
         try:
             folder = allowed_folder(Path(root) / sub, settings.batch_dirs)
-            loaded = folder_contracts(folder, settings.batch_dirs, _cache("pf_folder_cache"))
+            loaded = folder_contracts(
+                folder, settings, settings.batch_dirs, _cache("pf_folder_cache")
+            )
             documents, source = loaded.documents, FOLDER_PREFIX + str(folder)
             st.caption(f"{len(documents)} contracts in {label(folder.name or str(folder))}")
             _left_out(loaded)
