@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lib.analysis.clauses.finder import Findings, find_clauses
-from lib.analysis.clauses.red_flags import red_flags
+from lib.analysis.clauses.finder import Finding, Findings, find_clauses
+from lib.analysis.clauses.red_flags import RedFlag, red_flags
 from lib.analysis.playbook.format import (
     Evidence,
     Playbook,
@@ -23,6 +23,7 @@ from lib.analysis.playbook.format import (
     PositionResult,
     Verdict,
 )
+from lib.analysis.playbook.linear import Features
 from lib.analysis.playbook.nda_model import NdaModel, bundled_model, passage_features
 from lib.analysis.playbook.passages import Passage, page_of, split_passages
 from lib.analysis.playbook.ranking import Bm25
@@ -39,7 +40,9 @@ def _evidence(p: Passage, score: float) -> Evidence:
     return Evidence(p.start, p.end, p.text, round(score, 4), p.clause, p.page)
 
 
-def _nda(position: Position, model: NdaModel, passages: list[Passage], feats) -> PositionResult:
+def _nda(
+    position: Position, model: NdaModel, passages: list[Passage], feats: Sequence[Features]
+) -> PositionResult:
     scores = model.passage_scores(position.id, feats)
     probs = model.verdict_probabilities(position.id, feats, scores)
     verdict = max(probs, key=probs.__getitem__)
@@ -58,7 +61,7 @@ def _nda(position: Position, model: NdaModel, passages: list[Passage], feats) ->
     return PositionResult(position.id, verdict, reason, evidence, probs)
 
 
-def _from_finding(text: str, finding, page_starts) -> Evidence:
+def _from_finding(text: str, finding: Finding, page_starts: Sequence[int] | None) -> Evidence:
     return Evidence(
         finding.start,
         finding.end,
@@ -69,12 +72,20 @@ def _from_finding(text: str, finding, page_starts) -> Evidence:
     )
 
 
-def _rules(position: Position, text: str, findings: Findings, flags, page_starts) -> PositionResult:
-    fired = [f for f in flags if f.rule in position.deviates_if and f.finding is not None]
+def _rules(
+    position: Position,
+    text: str,
+    findings: Findings,
+    flags: Sequence[RedFlag],
+    page_starts: Sequence[int] | None,
+) -> PositionResult:
+    fired = [
+        (f, f.finding) for f in flags if f.rule in position.deviates_if and f.finding is not None
+    ]
     found = findings.get(position.category)
     if fired:
-        flag = fired[0]
-        evidence = (_from_finding(text, flag.finding, page_starts),)
+        flag, finding = fired[0]
+        evidence: tuple[Evidence, ...] = (_from_finding(text, finding, page_starts),)
         return PositionResult(
             position.id, Verdict.DEVIATES, f"{flag.rule}: {flag.explanation}", evidence
         )
@@ -119,7 +130,7 @@ def check_playbook(
     findings = find_clauses(text or "")
     flags = red_flags(findings)
     nda = None
-    feats = None
+    feats: list[Features] = []  # set, and used, only when the NDA model checks
     if playbook.checker == "contractnli":
         nda = model or bundled_model()
         feats = passage_features(passages)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lib.analysis.playbook.format import VERDICT_FOR_CHOICE, Verdict
 
@@ -42,7 +43,7 @@ class NliSet:
     skipped: list[str] = field(default_factory=list)
 
 
-def parse_contractnli(data: dict) -> NliSet:
+def parse_contractnli(data: dict[str, Any]) -> NliSet:
     if not isinstance(data, dict) or not isinstance(data.get("documents"), list):
         raise ContractNliError("not ContractNLI labels: no 'documents' list")
     hypotheses = {

@@ -49,11 +49,13 @@ def folds_of(documents: Sequence[NliDocument], folds: int, seed: int = 0) -> lis
     return fold
 
 
-def cross_validate(documents: Sequence[NliDocument], folds: int = 5, seed: int = 0):
+def cross_validate(
+    documents: Sequence[NliDocument], folds: int = 5, seed: int = 0
+) -> tuple[dict[str, dict[str, Prediction]], list[float]]:
     prepared = [prepare(d) for d in documents]
     fold = folds_of(documents, folds, seed)
     predictions: dict[str, dict[str, Prediction]] = {}
-    seconds = []
+    seconds: list[float] = []
     for k in range(folds):
         train = [p for p, f in zip(prepared, fold, strict=True) if f != k]
         model = train_prepared(train)

@@ -105,7 +105,9 @@ class PlaybookResult:
         return summary_line(self.playbook, self.results)
 
 
-def summary_line(playbook: Playbook, results: tuple[PositionResult, ...] | list) -> str:
+def summary_line(
+    playbook: Playbook, results: tuple[PositionResult, ...] | list[PositionResult]
+) -> str:
     counts = {v: 0 for v in Verdict}
     undecided = 0
     high = 0

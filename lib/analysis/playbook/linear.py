@@ -11,6 +11,7 @@ import itertools
 import math
 import re
 from collections.abc import Sequence
+from typing import TypeVar
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 Features = dict[str, float]
@@ -62,9 +63,13 @@ def softmax_scores(weights: dict[str, list[float]], feats: Features, classes: in
     return softmax(totals)
 
 
-def prune(weights: dict, keep_above: float, digits: int = 4) -> dict:
+# A weight: one number (a binary model) or one per class (a softmax model).
+W = TypeVar("W", float, list[float])
+
+
+def prune(weights: dict[str, W], keep_above: float, digits: int = 4) -> dict[str, W]:
     """Weights rounded for shipping, the negligible ones dropped (they change no ranking)."""
-    out: dict = {}
+    out: dict[str, W] = {}
     for k, w in weights.items():
         if isinstance(w, list):
             if max(abs(x) for x in w) >= keep_above:

@@ -44,10 +44,10 @@ def _text(value: Any, limit: int, where: str, name: str, problems: list[str]) ->
     if not isinstance(value, str):
         problems.append(f"{where}: '{name}' must be text")
         return ""
-    value = value.strip()
-    if len(value) > limit:
+    text = value.strip()
+    if len(text) > limit:
         problems.append(f"{where}: '{name}' is longer than {limit} characters")
-    return value
+    return text
 
 
 def _position(raw: Any, index: int, problems: list[str]) -> Position | None:

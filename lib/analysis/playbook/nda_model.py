@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from lib.analysis.playbook.format import Verdict
 from lib.analysis.playbook.linear import (
@@ -51,7 +52,7 @@ class NdaModel:
         probs = softmax_scores(self.verdict, verdict_features(position_id, feats, scores), 3)
         return dict(zip(CLASSES, probs, strict=True))
 
-    def to_json(self, about: dict) -> str:
+    def to_json(self, about: dict[str, Any]) -> str:
         return json.dumps(
             {"format": FORMAT, "about": about, "evidence": self.evidence, "verdict": self.verdict},
             separators=(",", ":"),
@@ -161,7 +162,7 @@ def passage_features(passages: Sequence[Passage]) -> list[Features]:
     return out
 
 
-def model_from_json(data: dict) -> NdaModel:
+def model_from_json(data: dict[str, Any]) -> NdaModel:
     if data.get("format") != FORMAT:
         raise ValueError("unknown weights format")
     evidence = {

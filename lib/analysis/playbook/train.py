@@ -21,6 +21,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lib.analysis.playbook.contractnli import NliDocument, load_contractnli
 from lib.analysis.playbook.format import Verdict
@@ -68,7 +69,7 @@ def prepare(document: NliDocument) -> Prepared:
     )
 
 
-def _matrix(feats: Sequence[Features]):
+def _matrix(feats: Sequence[Features]) -> tuple[Any, list[str]]:
     """The features as one sparse matrix (liblinear takes 32-bit indices only) and their names."""
     from sklearn.feature_extraction import DictVectorizer
 
@@ -79,7 +80,7 @@ def _matrix(feats: Sequence[Features]):
     return x, vectorizer.feature_names_
 
 
-def _fit_binary(x, names: Sequence[str], labels: Sequence[int]) -> dict[str, float]:
+def _fit_binary(x: Any, names: Sequence[str], labels: Sequence[int]) -> dict[str, float]:
     from sklearn.linear_model import LogisticRegression
 
     if len(set(labels)) < 2:
@@ -108,11 +109,13 @@ def _fit_softmax(examples: Sequence[tuple[Features, int]]) -> dict[str, list[flo
     return weights
 
 
-def _train_evidence(prepared: Sequence[Prepared], positions: Sequence[str]):
+def _train_evidence(
+    prepared: Sequence[Prepared], positions: Sequence[str]
+) -> dict[str, dict[str, float]]:
     """One model per position, all fitted on the same matrix of every passage."""
     feats = [f for p in prepared for f in p.feats]
     x, names = _matrix(feats)
-    models = {}
+    models: dict[str, dict[str, float]] = {}
     for h in positions:
         labels = [y for p in prepared for y in (p.evidence.get(h) or [0] * len(p.feats))]
         models[h] = _fit_binary(x, names, labels)
