@@ -7,6 +7,12 @@ API_PORT ?= 8502
 # Loopback unless told otherwise (`make run ADDRESS=0.0.0.0`): see docs/SECURITY.md before serving.
 ADDRESS ?= 127.0.0.1
 
+# llama.cpp builds for the very CPU it compiles on by default, AMX kernels included, and those
+# crash (SIGSEGV in ggml_backend_amx_mul_mat) where the CPU reports AMX but the machine does not
+# grant it. On x86-64 the built-in model is built for AVX2 instead: it runs on any CPU of the
+# last decade, and the streaming demo does not need more.
+LLAMA_CMAKE_ARGS := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
+
 .PHONY: run builtin api test lint bench eval eval-playbook train-playbook clean
 
 $(BIN)/python:
@@ -21,13 +27,13 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-builtin: pyproject.toml | $(BIN)/python
 	@echo "Installing the streaming demo model. The first install compiles llama.cpp from source:"
 	@echo "expect 5-15 minutes on a laptop (later installs reuse it)."
-	$(BIN)/pip install --quiet -e '.[builtin]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[builtin]'
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@echo "Installing Contract Review Studio with its test tools. The first install compiles the"
 	@echo "built-in model's llama.cpp server from source: expect 5-15 minutes (later installs reuse it)."
-	$(BIN)/pip install --quiet -e '.[test]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed-run $(VENV)/.installed-builtin
 
 run: $(VENV)/.installed-run
