@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from devtools.fake_upstream import Script
 from lib.runs.run_log import RunLog
-from tests.browser.conftest import paste_contract, wait_for_app
+from tests.browser.conftest import paste_contract, wait_for_app, wait_idle
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."
 STOPPED = "Stopped — the partial report above is kept."
@@ -42,6 +42,9 @@ def test_report_streams_in_steps_then_stop_ends_the_upstream(
     assert len(growing) >= 5, f"the report did not stream in steps: {samples}"
     expect(page.get_by_text("tok149")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("complete", exact=False).first).to_be_visible(timeout=30_000)
+    # The finished report's status line is drawn above it, before the report itself: wait for
+    # the end of the run, when the whole finished report is on screen.
+    wait_idle(page)
     assert tokens_shown(page) == 150
 
     upstream.push(Script(tokens=[f" tok{i}" for i in range(1000, 1400)], delay=0.1))
