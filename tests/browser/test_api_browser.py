@@ -3,7 +3,6 @@ arrives token by token, Stop ends the upstream request, a cut connection resumes
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +22,16 @@ window.fetch = (url, init = {}) => {
   if (id) window.__resumedFrom.push(id);
   return original(url, init);
 };
+"""
+# Note the report's length each time the page changes it: what a reader saw, however busy the
+# machine running the test is.
+RECORD_LENGTHS = """
+window.__lengths = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const report = document.querySelector("#report");
+  const note = () => window.__lengths.push(report.textContent.length);
+  new MutationObserver(note).observe(report, {childList: true, characterData: true, subtree: true});
+});
 """
 
 
@@ -48,15 +57,13 @@ def start_review(page, url: str, resume: bool) -> None:
 def test_report_arrives_token_by_token(page, api: CutProxy, upstream: FakeUpstream):
     sent = [f" t{i:03d}" for i in range(60)]
     upstream.push(Script(tokens=sent, delay=0.05))
+    page.add_init_script(RECORD_LENGTHS)
     start_review(page, api.url, resume=False)
-    samples: list[str] = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        samples.append(shown(page))
-        if page.locator("#status").inner_text().startswith("done"):
-            break
-        time.sleep(0.02)
-    lengths = sorted({len(s) for s in samples if 0 < len(s) < len("".join(sent))})
+    page.wait_for_function(
+        "() => document.querySelector('#status').innerText.startsWith('done')", timeout=60_000
+    )
+    seen = page.evaluate("() => window.__lengths")
+    lengths = sorted({n for n in seen if 0 < n < len("".join(sent))})
     assert len(lengths) >= 30, f"the text did not grow token by token: {lengths}"
     assert all(length % 5 == 0 for length in lengths), "a token was split or merged oddly"
     assert shown(page).strip() == "".join(sent).strip()
@@ -67,10 +74,10 @@ def test_stop_ends_the_upstream_request(page, api: CutProxy, upstream: FakeUpstr
     start_review(page, api.url, resume=True)
     page.wait_for_function("() => document.querySelector('#report').innerText.length >= 20")
     record = upstream.streams()[-1]
-    clicked = time.monotonic()
     page.click("#stop")
-    assert upstream.wait_for_disconnect(2.0, record), "the upstream never saw the Stop"
-    assert record.disconnected_at - clicked < 0.5
+    # The event, with a bound generous enough for a busy machine: the stream would run 20 s.
+    assert upstream.wait_for_disconnect(15.0, record), "the upstream never saw the Stop"
+    assert not record.completed
     page.wait_for_function("() => document.querySelector('#status').innerText === 'stopped'")
     assert record.tokens_sent < 400
 

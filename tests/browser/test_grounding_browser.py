@@ -33,14 +33,14 @@ def test_marks_appear_while_streaming_and_a_quote_opens_its_passage(page, stream
     page.locator(".st-key-review button").first.click()
 
     # Marked while the stream is still running: the last token has not been shown yet.
-    expect(page.get_by_text("✓ verified (§12.1)")).to_be_visible(timeout=15_000)
-    expect(page.get_by_text("✗ not found in the contract")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("✓ verified (§12.1)")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("✗ not found in the contract")).to_be_visible(timeout=30_000)
     assert not page.get_by_text("more119").count()
 
     expect(page.get_by_text("complete", exact=False).first).to_be_visible(timeout=30_000)
     page.get_by_text("Quotes checked against the contract", exact=False).click()
-    expect(page.get_by_text("The contract at §12.1")).to_be_visible(timeout=10_000)
+    expect(page.get_by_text("The contract at §12.1")).to_be_visible(timeout=30_000)
     highlighted = page.locator("mark, span[style*='background']").filter(
         has_text="shall not exceed"
     )
-    expect(highlighted.first).to_be_visible(timeout=10_000)
+    expect(highlighted.first).to_be_visible(timeout=30_000)

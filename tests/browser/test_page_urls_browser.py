@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.conftest import wait_for_app, wait_idle
+from tests.browser.conftest import wait_idle
 
 PAGES = {"compare": "Compare two models", "history": "History"}
 
@@ -16,13 +17,14 @@ def test_opening_or_reloading_a_page_url_shows_that_page_without_a_dialog(
     url = streamlit_app(OLLAMA_HOST=upstream.url)
     for load in ("open", "reload"):
         if load == "open":
-            wait_for_app(page, f"{url}/{path}")
+            page.goto(f"{url}/{path}")
         else:
             page.reload()
-            page.wait_for_selector('[data-testid="stApp"]', timeout=30_000)
-            wait_idle(page)
-        page.get_by_role("heading", name=PAGES[path], exact=True).wait_for(timeout=15_000)
-        page.wait_for_timeout(1_500)
+        # The page's own heading, then the end of that run: a "Page not found" dialog would be
+        # drawn during the run, so once it has ended, what is on screen is what stays.
+        heading = page.get_by_role("heading", name=PAGES[path], exact=True)
+        expect(heading).to_be_visible(timeout=30_000)
+        wait_idle(page)
         assert page.get_by_text("Page not found", exact=False).count() == 0, load
         assert page.locator('[role="dialog"]').count() == 0, load
         assert page.url.rstrip("/").endswith(f"/{path}"), (load, page.url)

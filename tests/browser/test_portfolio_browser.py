@@ -27,11 +27,11 @@ def report_tokens() -> list[str]:
 def open_portfolio(page, url: str) -> None:
     wait_for_app(page, url)
     nav = page.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_text("Review", exact=True).wait_for(timeout=15_000)
+    nav.get_by_text("Review", exact=True).wait_for(timeout=30_000)
     nav.get_by_text("Portfolio", exact=True).click()
-    page.get_by_role("heading", name="Portfolio").wait_for(timeout=15_000)
-    page.locator(".st-key-pf_run button").wait_for(timeout=15_000)
-    page.wait_for_timeout(1000)
+    page.get_by_role("heading", name="Portfolio").wait_for(timeout=30_000)
+    page.locator(".st-key-pf_run button").wait_for(timeout=30_000)
+    wait_idle(page)
 
 
 def progress_line(page) -> str:
@@ -68,8 +68,8 @@ def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
     assert all(a.disconnected_at or a.completed for a in streams)
     assert all(b.started >= a.token_times[-1] for a, b in itertools.pairwise(streams))
 
-    page.get_by_text("Findings grid").wait_for(timeout=15_000)
-    page.locator('[data-testid="glide-cell-7-0"]').first.wait_for(state="attached", timeout=15_000)
+    page.get_by_text("Findings grid").wait_for(timeout=30_000)
+    page.locator('[data-testid="glide-cell-7-0"]').first.wait_for(state="attached", timeout=30_000)
     names = [s.file_name for s in all_samples()[:5]]
     assert grid_cell(page, 0, 0) in names
     assert grid_cell(page, 3, 0) == "HIGH", [grid_cell(page, c, 0) for c in range(8)]
@@ -82,10 +82,13 @@ def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 40, box["y"] + 35 * (row + 1) + 17)
-    page.wait_for_timeout(800)
+    # The arrow keys go where the keyboard focus is: wait until the click has put it on the grid.
+    page.wait_for_function(
+        "() => document.activeElement?.closest('[data-testid=\"stDataFrame\"]') != null"
+    )
     for _ in range(7):
         page.keyboard.press("ArrowRight")
-    page.get_by_text("Quote found in the contract:").wait_for(timeout=15_000)
+    page.get_by_text("Quote found in the contract:").wait_for(timeout=30_000)
     body = page.evaluate("() => document.body.innerText")
     assert "Navasota Cove" in body and "Texas limited liability company" in body
 
@@ -105,8 +108,8 @@ def test_stop_ends_the_running_request(page, streamlit_app, upstream):
         time.sleep(0.05)
     record = upstream.streams()[-1]
     page.locator(".st-key-pf_stop button").click()
-    assert upstream.wait_for_disconnect(5.0, record), "the upstream never saw the disconnect"
-    page.get_by_text("Unfinished batches").wait_for(timeout=15_000)
+    assert upstream.wait_for_disconnect(15.0, record), "the upstream never saw the disconnect"
+    page.get_by_text("Unfinished batches").wait_for(timeout=30_000)
     assert len(upstream.streams()) == 1, "Stop must not start the next contract"
 
 
