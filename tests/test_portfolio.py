@@ -7,7 +7,9 @@ from pathlib import Path
 
 import openpyxl
 
+from lib.analysis.prompts import NOT_FOUND
 from lib.runs.portfolio import (
+    COLOURS,
     FAILED,
     MISSING,
     GridRun,
@@ -105,3 +107,17 @@ def test_a_cell_opens_its_passage_with_the_contract_around_the_quote():
     assert passage(SAMPLE, None, columns[0], columns).quotes[0].status == "unchecked"
     assert passage(SAMPLE, CONTRACT, "Audit rights", columns).section == ""
     assert passage(None, None, "x", columns).quotes == []  # type: ignore[arg-type]
+
+
+def test_a_topic_found_nowhere_is_not_found_in_a_neutral_colour_never_green():
+    report = (
+        "### Insurance — GREEN\n- Found: no — not found\n### Indemnity — NOT FOUND\n- Found: no\n"
+    )
+    grid = grid_frame([GridRun("c.pdf", "Model A", record(report))], "general")
+    row = grid.iloc[0]
+    assert (row["Insurance"], row["Indemnity"], row["GREEN"]) == (NOT_FOUND, NOT_FOUND, 0)
+    fill, _ = COLOURS[NOT_FOUND]
+    assert fill not in {COLOURS[level][0] for level in ("RED", "YELLOW", "GREEN")}
+    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
+    cell = next(c for r in sheet.iter_rows() for c in r if c.value == NOT_FOUND)
+    assert cell.fill.fgColor.rgb.endswith(fill)
