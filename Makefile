@@ -7,7 +7,7 @@ API_PORT ?= 8502
 # Loopback unless told otherwise (`make run ADDRESS=0.0.0.0`): see docs/SECURITY.md before serving.
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run builtin api test lint bench eval clean
+.PHONY: run builtin api test lint bench eval eval-cv train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,9 +49,24 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
 
-# Scores the rule-based clause finder on the bundled CUAD sample and prints the table.
+# Scores the clause finder on the bundled CUAD sample (left out of training) and prints the table.
 eval: $(VENV)/.installed-run
 	$(BIN)/python -m lib.runs.batch_cli eval --per-category
+
+# The clause model (docs/CLAUSE_MODEL.md) from contracts in CUAD's layout: `make train DATA=<folder>`
+# rebuilds lib/analysis/clauses/clause_model.npz; `make eval-cv DATA=<folder>` prints 5-fold
+# cross-validated figures, rules alone beside rules + model. The data is read, never copied.
+$(VENV)/.installed-train: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[train]'
+	@touch $@
+
+train: $(VENV)/.installed-train
+	@test -n "$(DATA)" || (echo "Usage: make train DATA=<folder with master_clauses.csv>" && exit 2)
+	$(BIN)/python -m devtools.train_clauses train --data "$(DATA)"
+
+eval-cv: $(VENV)/.installed-train
+	@test -n "$(DATA)" || (echo "Usage: make eval-cv DATA=<folder with master_clauses.csv>" && exit 2)
+	$(BIN)/python -m devtools.train_clauses cv --data "$(DATA)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

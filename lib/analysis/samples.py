@@ -39,6 +39,11 @@ def _labels() -> dict[str, dict]:
     return json.loads((SAMPLE_DIR / "labels.json").read_text(encoding="utf-8"))["contracts"]
 
 
+def cuad_file_names() -> list[str]:
+    """CUAD's own file names for the sample contracts (training leaves these out)."""
+    return sorted(v["cuad_filename"] for v in _labels().values())
+
+
 def sample_names() -> list[str]:
     return sorted(_labels())
 
