@@ -7,7 +7,7 @@ API_PORT ?= 8502
 # Loopback unless told otherwise (`make run ADDRESS=0.0.0.0`): see docs/SECURITY.md before serving.
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run builtin api test lint bench eval eval-cv train clean
+.PHONY: run builtin api test lint bench eval eval-cv train need-data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,12 +60,14 @@ $(VENV)/.installed-train: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[train]'
 	@touch $@
 
-train: $(VENV)/.installed-train
-	@test -n "$(DATA)" || (echo "Usage: make train DATA=<folder with master_clauses.csv>" && exit 2)
+# Checked before anything is installed.
+need-data:
+	@test -n "$(DATA)" || (echo "Usage: make $(MAKECMDGOALS) DATA=<folder with master_clauses.csv>" && exit 2)
+
+train: need-data $(VENV)/.installed-train
 	$(BIN)/python -m devtools.train_clauses train --data "$(DATA)"
 
-eval-cv: $(VENV)/.installed-train
-	@test -n "$(DATA)" || (echo "Usage: make eval-cv DATA=<folder with master_clauses.csv>" && exit 2)
+eval-cv: need-data $(VENV)/.installed-train
 	$(BIN)/python -m devtools.train_clauses cv --data "$(DATA)"
 
 clean:

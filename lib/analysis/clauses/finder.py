@@ -208,7 +208,8 @@ def _modelled(
     found: list[Candidate],
     model: ClauseModel,
 ) -> dict[str, list[Finding]]:
-    """The model's findings: sentences at or above a category's threshold, most probable first."""
+    """The model's findings: sentences at or above a category's threshold, most probable first,
+    each grown over neighbours that also read as that category."""
     out: dict[str, list[Finding]] = {}
     if not found:
         return out
@@ -217,12 +218,62 @@ def _modelled(
         if category in EXTRACTED:
             continue
         scores = probabilities[:, column]
-        rows = np.flatnonzero(scores >= model.threshold[column])
-        best = rows[np.argsort(-scores[rows], kind="stable")][:MAX_PER_CATEGORY]
-        if len(best):
-            out[category] = [
-                _finding(text, pairs, found[row], category, float(scores[row])) for row in best
-            ]
+        merged = _merged(text, pairs, found, scores, float(model.threshold[column]), category)
+        if merged:
+            out[category] = merged
+    return out
+
+
+# A neighbouring sentence joins a quote when it scores at least half the category's threshold:
+# annotators highlight whole clauses. Chosen by 5-fold CV among four quote shapes (right clause
+# over 41 categories 0.724 → 0.746, CUAD span F1 unchanged at 0.60).
+MERGE_FLOOR = 0.5
+
+
+def _merged(
+    text: str,
+    pairs: list[tuple[Clause, Sentence]],
+    found: list[Candidate],
+    scores: np.ndarray,
+    threshold: float,
+    category: str,
+) -> list[Finding]:
+    """The best sentences, each grown over its clause's neighbouring sentences that also score
+    for the category, as one quote of at most 150 words; a sentence with no such neighbour is
+    quoted as the rules quote it (with the next sentence of its clause for whole-clause
+    categories)."""
+    taken: set[int] = set()
+    out: list[Finding] = []
+    floor = threshold * MERGE_FLOOR
+    for row in np.argsort(-scores, kind="stable"):
+        row = int(row)
+        if scores[row] < threshold or len(out) >= MAX_PER_CATEGORY:
+            break
+        if row in taken:
+            continue
+        clause = found[row].clause
+        first = last = row
+        words = len(found[row].sentence.text.split())
+        for step in (1, -1):
+            edge = row
+            while 0 <= edge + step < len(found):
+                nxt = edge + step
+                size = len(found[nxt].sentence.text.split())
+                if found[nxt].clause is not clause or scores[nxt] < floor:
+                    break
+                if words + size > MAX_QUOTE_WORDS:
+                    break
+                words += size
+                edge = nxt
+            first, last = (first, edge) if step == 1 else (edge, last)
+        taken.update(range(first, last + 1))
+        probability = float(scores[row])
+        if first == last:
+            out.append(_finding(text, pairs, found[row], category, probability))
+            continue
+        start, end = found[first].sentence.start, found[last].sentence.end
+        score = found[row].rule_scores.get(category, 0.0)
+        out.append(Finding(category, clause, text[start:end], start, end, score, probability))
     return out
 
 
