@@ -13,7 +13,7 @@ ADDRESS ?= 127.0.0.1
 # last decade, and the streaming demo does not need more.
 LLAMA_CMAKE_ARGS := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
 
-.PHONY: run builtin api test lint bench eval eval-playbook train-playbook clean
+.PHONY: run builtin api test lint bench eval eval-cv train need-data eval-playbook train-playbook clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +58,7 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
 
-# Scores the rule-based clause finder on the bundled CUAD sample and prints the table.
+# Scores the clause finder on the bundled CUAD sample (left out of training) and prints the table.
 eval: $(VENV)/.installed-run
 	$(BIN)/python -m lib.runs.batch_cli eval --per-category
 
@@ -72,6 +72,23 @@ eval-playbook: $(VENV)/.installed-test
 train-playbook: $(VENV)/.installed-test
 	@test -n "$(DATA)" || (echo "usage: make train-playbook DATA=<contractnli.json>"; exit 2)
 	$(BIN)/python -m lib.analysis.playbook.train "$(DATA)"
+
+# The clause model (docs/CLAUSE_MODEL.md) from contracts in CUAD's layout: `make train DATA=<folder>`
+# rebuilds lib/analysis/clauses/clause_model.npz; `make eval-cv DATA=<folder>` prints 5-fold
+# cross-validated figures, rules alone beside rules + model. The data is read, never copied.
+$(VENV)/.installed-train: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[train]'
+	@touch $@
+
+# Checked before anything is installed.
+need-data:
+	@test -n "$(DATA)" || (echo "Usage: make $(MAKECMDGOALS) DATA=<folder with master_clauses.csv>" && exit 2)
+
+train: need-data $(VENV)/.installed-train
+	$(BIN)/python -m devtools.train_clauses train --data "$(DATA)"
+
+eval-cv: need-data $(VENV)/.installed-train
+	$(BIN)/python -m devtools.train_clauses cv --data "$(DATA)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

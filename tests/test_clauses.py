@@ -13,7 +13,7 @@ from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.clauses.red_flags import red_flags
 from lib.analysis.clauses.report import DISCLAIMER, write_report
 from lib.analysis.clauses.segment import split_clauses, split_sentences
-from lib.analysis.prompts import TEMPLATES
+from lib.analysis.prompts import NOT_FOUND, TEMPLATES, count_findings
 from lib.analysis.samples import load_sample, sample_names
 from lib.analysis.scoring import coverage, parse_report
 
@@ -194,9 +194,30 @@ def test_report_has_the_skeleton_and_exact_quotes(prefix: str) -> None:
 
 
 def test_report_lists_missing_categories_as_not_found() -> None:
+    """Every topic of a contract with none of them reads "not found — check by hand", never GREEN,
+    in its section, in the missing list and for the grid."""
+    template = TEMPLATES["nda"]
     report = "".join(write_report("x", "The parties agree to meet for lunch on Friday.", "nda"))
-    assert "- Found: no — not found" in report
-    assert "## Missing or unusual clauses" in report
+    sections = count_findings(report).categories
+    assert set(sections) == set(template.categories)
+    # Nothing is GREEN; a missing clause that is a risk in itself keeps its flag.
+    assert NOT_FOUND in set(sections.values()) <= {NOT_FOUND, "YELLOW", "RED"}
+    assert report.count("- Found: no — not found — check by hand") == len(template.categories)
+    missing = report.split("## Missing or unusual clauses\n", 1)[1].split("\n\n", 1)[0]
+    assert missing.splitlines() == [
+        f"- {title}: not found — check by hand" for title in template.categories
+    ]
+
+
+def test_a_topic_with_nothing_found_is_never_green() -> None:
+    text, _ = contract("01_")
+    report = "".join(write_report("x", text, "general"))
+    levels = count_findings(report).categories
+    for title, level in levels.items():
+        section = report.split(f"### {title} — ", 1)[1].split("\n### ", 1)[0]
+        if "Found: yes" not in section:
+            assert level != "GREEN", title
+    assert levels["Indemnity"] == NOT_FOUND
 
 
 def test_report_round_trips_through_the_parser() -> None:

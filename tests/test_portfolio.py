@@ -8,7 +8,9 @@ from pathlib import Path
 
 import openpyxl
 
+from lib.analysis.prompts import NOT_FOUND
 from lib.runs.portfolio import (
+    COLOURS,
     FAILED,
     MISSING,
     GridRun,
@@ -120,3 +122,17 @@ def test_csv_headers_a_model_wrote_are_defused_like_cells():
     assert not [cell for cell in header + row if cell.startswith(("=", "+", "-", "@"))]
     sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
     assert "'" + heading in [c.value for c in sheet[1]]
+
+
+def test_a_topic_found_nowhere_is_not_found_in_a_neutral_colour_never_green():
+    report = (
+        "### Insurance — GREEN\n- Found: no — not found\n### Indemnity — NOT FOUND\n- Found: no\n"
+    )
+    grid = grid_frame([GridRun("c.pdf", "Model A", record(report))], "general")
+    row = grid.iloc[0]
+    assert (row["Insurance"], row["Indemnity"], row["GREEN"]) == (NOT_FOUND, NOT_FOUND, 0)
+    fill, _ = COLOURS[NOT_FOUND]
+    assert fill not in {COLOURS[level][0] for level in ("RED", "YELLOW", "GREEN")}
+    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
+    cell = next(c for r in sheet.iter_rows() for c in r if c.value == NOT_FOUND)
+    assert cell.fill.fgColor.rgb.endswith(fill)

@@ -4,6 +4,7 @@ import pytest
 
 from lib.analysis.prompts import (
     DEFAULT_TEMPLATE_KEY,
+    NOT_FOUND,
     TEMPLATES,
     build_prompt,
     count_findings,
@@ -81,3 +82,20 @@ def test_count_findings_on_a_realistic_report():
 
 def test_count_findings_ignores_prose_mentions():
     assert count_findings("The clause is RED hot.\n## Key findings — RED\n").categories == {}
+
+
+def test_a_green_section_that_found_nothing_counts_as_not_found_for_every_reviewer():
+    report = (
+        "### Indemnity — GREEN\n- Found: no — not found\n"
+        "### Insurance — NOT FOUND\n- Found: no — not found — check by hand\n"
+        "### Liability cap — YELLOW\n- Found: no — not found\n- YELLOW: no cap.\n"
+        '### Governing law — GREEN\n- Found: yes — clause 9: "Texas law governs."\n'
+    )
+    findings = count_findings(report)
+    assert findings.categories == {
+        "Indemnity": NOT_FOUND,
+        "Insurance": NOT_FOUND,
+        "Liability cap": "YELLOW",
+        "Governing law": "GREEN",
+    }
+    assert (findings.green, findings.yellow, findings.not_found) == (1, 1, 2)

@@ -106,6 +106,7 @@ def test_model_a_figures_match_the_hand_count():
     # Three quotes of four words or more; the audit one is not in c1.
     assert (a.quotes, a.quotes_not_found) == (3, 1)
     assert a.not_found_rate == pytest.approx(1 / 3)
+    # The invented audit quote can match nothing: one false positive, never a hit.
     assert (a.spans.tp, a.spans.fp, a.spans.fn) == (2, 1, 2)
     assert a.cost_usd == pytest.approx(0.03) and a.ttft_s == 2.0 and a.tokens_per_s == 20.0
     assert a.failed == []
@@ -184,6 +185,24 @@ def test_cuad_folder_layout(tmp_path):
     assert labels.skipped == ["MISSING.pdf", "BROKEN.pdf"]
     with pytest.raises(LabelError):
         cuad_folder(tmp_path / "full_contract_txt")
+
+
+def test_cuad_folder_matches_file_names_by_letters_and_digits(tmp_path):
+    """As CUAD ships them: "MACY'S" is filed as "MACY_S", a stray quote, an "- Answer" column."""
+    texts = tmp_path / "full_contract_txt"
+    texts.mkdir()
+    (texts / "MACY_S,INC-JOINT FILING AGREEMENT.txt").write_text("Macy's text.")
+    (texts / "LECLANCHE S.A. - JDA.txt").write_text("Leclanché text.")
+    (tmp_path / "master_clauses.csv").write_text(
+        "Filename,Notice Period To Terminate Renewal,Notice Period To Terminate Renewal- Answer\n"
+        "\"MACY'S,INC-JOINT FILING AGREEMENT.PDF'\",[],\n"
+        "LECLANCHÉ S.A. - JDA.PDF,[],\n",
+        encoding="utf-8",
+    )
+    labels = cuad_folder(tmp_path)
+    assert labels.skipped == []
+    assert labels.categories == ("Notice Period To Terminate Renewal",)
+    assert sorted(labels.texts.values()) == ["Leclanché text.", "Macy's text."]
 
 
 def test_sample_labels_cover_the_bundled_contracts():

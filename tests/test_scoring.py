@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from lib.analysis.clauses.categories import CUAD_CATEGORIES, EXTRA_CATEGORIES
+from lib.analysis.grounding.index import ContractIndex
 from lib.analysis.scoring import (
     PRF,
     CategoryPrediction,
     coverage,
     cuad_spans,
     jaccard,
+    keep_found,
     parse_report,
     presence,
     right_clause,
     right_clause_rate,
+    span_counts,
 )
+
+KNOWN = {*CUAD_CATEGORIES, *EXTRA_CATEGORIES}
 
 LABELS = {
     "a.txt": {
@@ -76,6 +84,7 @@ def test_right_clause_by_hand() -> None:
 def test_cuad_span_rule_by_hand() -> None:
     table = cuad_spans(PREDICTIONS, LABELS, CATS)
     assert table["Governing Law"] == PRF(1, 0, 0)
+    # a: one quote on a category labelled absent (one FP); b: labelled, not predicted (one FN).
     assert table["Insurance"] == PRF(0, 1, 1)
     # Two quotes, one matches; two labels, one matched.
     assert table["Exclusivity"] == PRF(1, 1, 1)
@@ -134,5 +143,104 @@ def test_parse_report_maps_headings_and_quotes_to_cuad_categories() -> None:
 @pytest.mark.parametrize(
     "junk", ["", "no headings at all", '"unclosed', "### — RED\n- Found: yes", None]
 )
-def test_parse_report_never_raises(junk: object) -> None:
-    assert isinstance(parse_report(junk), dict)  # type: ignore[arg-type]
+def test_parse_report_finds_nothing_in_reports_without_quotes_or_topics(junk: object) -> None:
+    assert parse_report(junk) == {}  # type: ignore[arg-type]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "### Insurance — GREEN\n",
+                "### Term and termination — RED\n",
+                "## Key findings\n",
+                "- Found: yes — clause 3: ",
+                "- Found: no — not found\n",
+                '"',
+                "“",
+                "”",
+                "\n\n",
+                "Exclusivity, ",
+                "The term of this Agreement is two years.",
+                "Parties: ",
+                " · ",
+            ]
+        )
+        | st.text(max_size=30),
+        max_size=25,
+    ).map("".join)
+)
+def test_parse_report_never_raises_and_only_returns_what_the_report_quotes(report: str) -> None:
+    parsed = parse_report(report)
+    for category, guess in parsed.items():
+        assert category in KNOWN
+        assert all(quote in report for quote in guess.quotes)
+        assert guess.present
+
+
+LAW = "This Agreement is governed by the laws of Texas."
+
+
+def test_three_quotes_on_one_labelled_span_are_one_hit_as_in_cuad() -> None:
+    quotes = [LAW, LAW.lower(), "this agreement is governed by the laws of texas"]
+    assert span_counts(quotes, [LAW], "Governing Law") == PRF(1, 0, 0)
+
+
+def test_quotes_on_a_category_labelled_absent_cost_one_false_positive_as_in_cuad() -> None:
+    assert span_counts(["a", "b", "c"], [], "Insurance") == PRF(0, 1, 0)
+    assert span_counts([], [], "Insurance") == PRF(0, 0, 0)
+
+
+def test_a_quote_matching_no_labelled_span_is_a_false_positive_once() -> None:
+    labels = [LAW, "Each party shall maintain insurance."]
+    assert span_counts([LAW, "Unrelated words entirely."], labels, "Governing Law") == PRF(1, 1, 1)
+
+
+def test_parties_match_by_substring_as_in_cuad() -> None:
+    quote = 'ACME CORP., a Delaware corporation with offices at 1 Main Street ("Acme")'
+    assert jaccard(quote, "ACME CORP.") < 0.5
+    assert span_counts([quote], ["ACME CORP."], "Parties") == PRF(1, 0, 0)
+    # The substring rule is CUAD's for Parties only.
+    assert span_counts([quote], ["ACME CORP."], "Governing Law") == PRF(0, 1, 1)
+
+
+CONTRACT = "1. Law. " + LAW + "\n\n2. Insurance. Each party shall maintain insurance."
+
+
+def test_only_quotes_found_in_the_contract_are_credited() -> None:
+    index = ContractIndex.build(CONTRACT)
+    invented = "This Agreement is governed by the laws of Delaware and Texas."
+    guess = {"Governing Law": CategoryPrediction(True, [invented, " ".join(LAW.split())])}
+    kept = keep_found(guess, index)
+    assert kept["Governing Law"].quotes == [LAW]
+    assert kept["Governing Law"].not_in_contract == 1
+    # Still a prediction under CUAD's rule: a false positive, never a hit.
+    assert cuad_spans({"c": kept}, {"c": {"Governing Law": [LAW]}}, ("Governing Law",))[
+        "Governing Law"
+    ] == PRF(1, 1, 0)
+    # An invented quote with the labelled words would otherwise score as the right clause.
+    labels = {"c": {"Governing Law": ["This Agreement is governed by the laws of Texas."]}}
+    only_invented = {"Governing Law": CategoryPrediction(True, [LAW + " Or Delaware, if chosen."])}
+    assert right_clause_rate({"c": only_invented}, labels, ("Governing Law",)) == (1, 1)
+    assert right_clause_rate(
+        {"c": keep_found(only_invented, index)}, labels, ("Governing Law",)
+    ) == (0, 1)
+
+
+def test_every_report_is_read_the_same_way_whoever_names_the_category() -> None:
+    """A finder-style category name before a quote cannot move it out of its heading's topics."""
+    body = '- Found: yes — {}clause 3: "The term of this Agreement shall be two years from the date hereof."\n'
+    named = "## Clause by clause\n### Term and termination — GREEN\n" + body.format("Insurance, ")
+    plain = "## Clause by clause\n### Term and termination — GREEN\n" + body.format("")
+    assert parse_report(named) == parse_report(plain)
+    assert set(parse_report(plain)) == {"Expiration Date"}
+
+
+def test_words_before_a_quote_narrow_a_shared_heading_for_every_reviewer() -> None:
+    line = '- Found: yes — {}clause 4: "Supplier shall not sell competing products."\n'
+    heading = "### Competition limits (non-compete, exclusivity) — YELLOW\n"
+    by_finder = parse_report(heading + line.format("Exclusivity, "))
+    by_model = parse_report(heading + line.format("exclusivity — "))
+    assert by_finder == by_model
+    assert set(by_model) == {"Exclusivity"}

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import csv
 import io
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -54,6 +56,19 @@ def contract_key(name: str) -> str:
     return pure.strip().lower()
 
 
+def letters_and_digits(name: str) -> str:
+    """A name by its letters and digits: CUAD's file names differ from its `Filename` column in
+    punctuation and accents ("MACY'S" vs "MACY_S")."""
+    stem = contract_key(name.strip(" '\""))
+    folded = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "", folded)
+
+
+def _is_answer_column(name: str) -> bool:
+    """CUAD's `<category>-Answer` columns (once `<category>- Answer`) hold answers, not spans."""
+    return re.sub(r"[\s-]+", "", name).lower().endswith("answer")
+
+
 def canonical_category(name: str) -> str:
     cleaned = " ".join(str(name).split())
     return _KNOWN.get(cleaned.lower(), cleaned)
@@ -92,16 +107,18 @@ def cuad_folder(folder: Path) -> LabelledSet:
     texts_dir = folder / CUAD_TEXTS
     by_stem = {}
     if texts_dir.is_dir():
-        by_stem = {contract_key(p.name): p for p in texts_dir.iterdir() if p.suffix == ".txt"}
+        by_stem = {
+            letters_and_digits(p.name): p for p in sorted(texts_dir.iterdir()) if p.suffix == ".txt"
+        }
     rows = csv.DictReader(io.StringIO(master.read_text(encoding="utf-8", errors="replace")))
-    columns = [c for c in (rows.fieldnames or []) if c and not c.endswith("-Answer")]
+    columns = [c for c in (rows.fieldnames or []) if c and not _is_answer_column(c)]
     if "Filename" not in columns:
         raise LabelError(f"{CUAD_MASTER} has no Filename column.")
     categories = tuple(canonical_category(c) for c in columns if c != "Filename")
     out = LabelledSet(f"CUAD folder {folder.name}", categories, {})
     for row in rows:
         filename = (row.get("Filename") or "").strip()
-        path = by_stem.get(contract_key(filename))
+        path = by_stem.get(letters_and_digits(filename))
         if not filename or path is None:
             out.skipped.append(filename or "(row without a file name)")
             continue

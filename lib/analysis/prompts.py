@@ -250,25 +250,58 @@ def fits_context(estimated_tokens: int, max_output_tokens: int, context_length: 
     return context_length is None or estimated_tokens + max_output_tokens <= context_length
 
 
+# A topic the review found nothing on: never GREEN (an analyst reads GREEN as "checked, fine"),
+# shown in a neutral colour and checked by hand.
+NOT_FOUND = "NOT FOUND"
+NOT_FOUND_LABEL = "not found — check by hand"
+
+
 @dataclass(frozen=True)
 class Findings:
     red: int = 0
     yellow: int = 0
     green: int = 0
     categories: dict[str, str] = field(default_factory=dict)
+    not_found: int = 0
 
 
 _HEADING = re.compile(
-    r"^#{3}\s+\**(?P<category>.+?)\**\s*[-–—:]+\s*\**(?P<severity>GREEN|YELLOW|RED)\**\s*$",
+    r"^#{3}\s+\**(?P<category>.+?)\**\s*[-–—:]+\s*\**(?P<severity>GREEN|YELLOW|RED|NOT FOUND)\**"
+    r"\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
+_ANY_HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
+_SAYS_ABSENT = re.compile(r"\bfound\b\W*\s*(?:no\b|none\b|not found)|\bnot found\b", re.I)
+_SAYS_PRESENT = re.compile(r"\bfound\b\W*\s*(?:yes|unusual)\b", re.I)
+_QUOTE_MARK = re.compile(r"[\"“”]")
+
+
+def section_level(severity: str, body: str) -> str:
+    """A section's level: its stated severity, but NOT FOUND for a GREEN that found nothing.
+
+    The one rule for every reviewer: a GREEN section that says "not found" and quotes nothing is
+    NOT FOUND, so a model writing "GREEN — Found: no" is read the same way as the clause finder
+    writing "NOT FOUND". YELLOW and RED stand: a missing clause can be the risk itself.
+    """
+    stated = " ".join(severity.upper().split())
+    if stated != "GREEN":
+        return stated
+    if (
+        _SAYS_ABSENT.search(body)
+        and not _SAYS_PRESENT.search(body)
+        and not _QUOTE_MARK.search(body)
+    ):
+        return NOT_FOUND
+    return stated
 
 
 def count_findings(report_markdown: str) -> Findings:
-    """Severity per `### <category> — <SEVERITY>` heading, as the skeleton asks for."""
+    """Level per `### <category> — <SEVERITY>` heading, as the skeleton asks for."""
     categories: dict[str, str] = {}
     for match in _HEADING.finditer(report_markdown):
         category = match.group("category").strip(" *_`")
-        categories[category] = match.group("severity").upper()
-    counts = {s: sum(1 for v in categories.values() if v == s) for s in SEVERITIES}
-    return Findings(counts["RED"], counts["YELLOW"], counts["GREEN"], categories)
+        following = _ANY_HEADING.search(report_markdown, match.end())
+        body = report_markdown[match.end() : following.start() if following else None]
+        categories[category] = section_level(match.group("severity"), body)
+    counts = {s: sum(1 for v in categories.values() if v == s) for s in (*SEVERITIES, NOT_FOUND)}
+    return Findings(counts["RED"], counts["YELLOW"], counts["GREEN"], categories, counts[NOT_FOUND])

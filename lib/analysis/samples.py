@@ -43,6 +43,11 @@ def _labels() -> dict[str, dict[str, Any]]:
     return labels
 
 
+def cuad_file_names() -> list[str]:
+    """CUAD's own file names for the sample contracts (training leaves these out)."""
+    return sorted(v["cuad_filename"] for v in _labels().values())
+
+
 def sample_names() -> list[str]:
     return sorted(_labels())
 

@@ -27,6 +27,7 @@ from lib.analysis.scoring import (
     CategoryPrediction,
     Prediction,
     cuad_spans,
+    keep_found,
     parse_report,
     presence,
     right_clause,
@@ -233,8 +234,9 @@ def score_model(
     """Score one model's runs (keyed by labelled contract name) on the labelled contracts it ran.
 
     Contracts of the label set the model never ran are left out; a run that failed is scored as a
-    report that found nothing. `texts` (by contract) are needed for the quote check; contracts
-    without text are left out of it.
+    report that found nothing. `texts` (by contract) are needed for the quote check: where a text
+    is known, only quotes found in it are scored; contracts without text keep their quotes
+    unchecked and are left out of the not-found rate.
     """
     texts = {**labelled.texts, **(texts or {})}
     indexes = indexes or IndexCache()
@@ -252,7 +254,9 @@ def score_model(
         predictions[contract] = parse_report(report)
         absent[contract] = said_absent(report)
         if report and contract in texts:
-            counts = summarise(check_report(indexes.get(contract, texts[contract]), report))
+            index = indexes.get(contract, texts[contract])
+            predictions[contract] = keep_found(predictions[contract], index)
+            counts = summarise(check_report(index, report))
             quotes += counts["total"]
             not_found += counts["not_found"]
     span_scores = cuad_spans(predictions, labels, labelled.categories)

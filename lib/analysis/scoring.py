@@ -2,9 +2,12 @@
 
 Three measures, because they answer different questions. Presence: does the review say a clause
 is there exactly when it is (what an analyst relies on). Right clause: does a short quote actually
-point at the labelled passage. CUAD's span rule: the dataset's own word-overlap match, so figures
-can be set beside published ones. Working from report text lets the same code score a
-language model's review and the rule-based one.
+point at the labelled passage. CUAD's span rule: the dataset's own word-overlap match, scored as
+CUAD's evaluation scores it (per labelled span, one match per label; an unlabelled category that
+is quoted costs one false positive; Parties also match by substring), so figures can be set beside
+published ones. Only quotes that are the contract's own words count (`keep_found`): an invented
+quote is never a hit. Working from report text lets the same code score a language model's review
+and the rule-based one, and every report is read by the same rules.
 """
 
 from __future__ import annotations
@@ -17,10 +20,14 @@ from dataclasses import dataclass, field
 from lib.analysis.clauses.categories import CUAD_CATEGORIES, sentence_scores
 from lib.analysis.clauses.finder import Findings
 from lib.analysis.clauses.mapping import categories_for
+from lib.analysis.grounding.index import ContractIndex
+from lib.analysis.grounding.matching import check
 
 MAX_QUOTE_WORDS = 150
 COVERAGE = 0.8
 JACCARD = 0.5
+# CUAD's evaluation accepts a Parties prediction that contains the labelled name.
+SUBSTRING_CATEGORIES = frozenset({"Parties"})
 
 Labels = Mapping[str, list[str]]  # category -> labelled spans for one contract
 
@@ -29,6 +36,8 @@ Labels = Mapping[str, list[str]]  # category -> labelled spans for one contract
 class CategoryPrediction:
     present: bool = False
     quotes: list[str] = field(default_factory=list)
+    # Quotes that are not in the contract (`keep_found`): never a hit, always a false positive.
+    not_in_contract: int = 0
 
 
 Prediction = dict[str, CategoryPrediction]  # category -> what one review says
@@ -121,23 +130,62 @@ def right_clause_rate(
     return hits, total
 
 
+def span_match(quote: str, span: str, category: str) -> bool:
+    """CUAD's match: Jaccard ≥ 0.5, or for Parties the label inside the quote."""
+    if category in SUBSTRING_CATEGORIES and span in quote:
+        return True
+    return jaccard(quote, span) >= JACCARD
+
+
+def span_counts(
+    quotes: list[str], spans: list[str], category: str, not_in_contract: int = 0
+) -> PRF:
+    """CUAD's `compute_precision_recall` for one contract and category.
+
+    Each labelled span is a hit or a miss once, however many quotes match it; a quote matching
+    no span is a false positive; quotes on a category labelled absent are one false positive.
+    Quotes not in the contract match nothing, so each is a false positive.
+    """
+    if not spans:
+        return PRF(0, 1 if quotes or not_in_contract else 0, 0)
+    matched = sum(any(span_match(q, s, category) for q in quotes) for s in spans)
+    stray = sum(not any(span_match(q, s, category) for s in spans) for q in quotes)
+    return PRF(matched, stray + not_in_contract, len(spans) - matched)
+
+
 def cuad_spans(
     predictions: Mapping[str, Prediction],
     labels: Mapping[str, Labels],
     categories: Iterable[str] = CUAD_CATEGORIES,
 ) -> dict[str, PRF]:
-    """Per category: predicted quotes matching a label (Jaccard ≥ 0.5) and labels matched."""
+    """Per category, CUAD's span rule summed over contracts (micro-averaged counts)."""
     out: dict[str, PRF] = {}
     for category in categories:
         total = PRF(0, 0, 0)
         for contract, truth in labels.items():
             spans = truth.get(category) or []
             guess = predictions.get(contract, {}).get(category)
-            quotes = guess.quotes if guess and guess.present else []
-            tp = sum(any(jaccard(q, s) >= JACCARD for s in spans) for q in quotes)
-            matched = sum(any(jaccard(q, s) >= JACCARD for q in quotes) for s in spans)
-            total = total + PRF(tp, len(quotes) - tp, len(spans) - matched)
+            if guess and guess.present:
+                total = total + span_counts(guess.quotes, spans, category, guess.not_in_contract)
+            else:
+                total = total + span_counts([], spans, category)
         out[category] = total
+    return out
+
+
+def keep_found(prediction: Prediction, index: ContractIndex) -> Prediction:
+    """The prediction with only the quotes that are the contract's own words as quotes.
+
+    "Verified" is the grounding check's exact match (white space, quote marks and elisions
+    aside); a near miss is not the contract's text, so it cannot be credited. The others are
+    counted, not dropped: each stays a false positive under CUAD's rule. Presence stands as the
+    review said it.
+    """
+    out: Prediction = {}
+    for category, guess in prediction.items():
+        quotes = [q for q in guess.quotes if check(index, q).status == "verified"]
+        missing = guess.not_in_contract + len(guess.quotes) - len(quotes)
+        out[category] = CategoryPrediction(guess.present, quotes, missing)
     return out
 
 
@@ -163,25 +211,26 @@ _HEADER_LABELS = (
     (re.compile(r"\brenew\w*\b", re.I), "Renewal Term"),
     (re.compile(r"\b(?:term|expir)\w*\b", re.I), "Expiration Date"),
 )
-_NAMED = {c.lower(): c for c in CUAD_CATEGORIES}
-_NAMED_PATTERN = re.compile(
-    r"\b(" + "|".join(re.escape(c) for c in sorted(_NAMED, key=len, reverse=True)) + r")(?!\w)",
-    re.IGNORECASE,
-)
 
 
 def _assign(quote: str, prefix: str, candidates: tuple[str, ...]) -> str | None:
-    """The category a quote belongs to: named before it on its line, else the heading's best."""
-    named = _NAMED_PATTERN.findall(prefix)
-    if named:
-        return _NAMED[named[-1].lower()]
-    if not candidates:
+    """The category a quote belongs to, read the same way in every reviewer's report.
+
+    The words before the quote on its line narrow the heading's categories by the same keyword
+    table the headings go through (so "Found: yes — exclusivity, clause 4" and "Exclusivity,
+    clause 4" read alike, whoever wrote them); under a heading with no categories those words
+    decide alone. Among what is left the quote goes to the one it reads most like, else the first.
+    """
+    named = categories_for(prefix) if prefix.strip() else ()
+    pool = tuple(c for c in candidates if c in named) if candidates else named
+    pool = pool or candidates
+    if not pool:
         return None
-    if len(candidates) == 1:
-        return candidates[0]
+    if len(pool) == 1:
+        return pool[0]
     scores = sentence_scores(quote)
-    best = max(candidates, key=lambda c: scores.get(c, 0.0))
-    return best if scores.get(best, 0.0) > 0 else candidates[0]
+    best = max(pool, key=lambda c: scores.get(c, 0.0))
+    return best if scores.get(best, 0.0) > 0 else pool[0]
 
 
 def parse_report(markdown: str) -> Prediction:

@@ -19,19 +19,20 @@ import pandas as pd
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.grounding import ContractIndex, check, extract_quotes
 from lib.analysis.labels import LabelledSet
-from lib.analysis.prompts import TEMPLATES, count_findings
+from lib.analysis.prompts import NOT_FOUND, TEMPLATES, count_findings
 from lib.analysis.scorecard import ModelRun
 from lib.runs.csv_export import csv_bytes, defuse
 from lib.runs.records import RunRecord
 
 MISSING = "missing"
 FAILED = "failed"
-LEVELS = ("RED", "YELLOW", "GREEN", MISSING, FAILED)
+LEVELS = ("RED", "YELLOW", "GREEN", NOT_FOUND, MISSING, FAILED)
 # Cell colours on screen and in XLSX (fill, text).
 COLOURS: dict[str, tuple[str, str]] = {
     "RED": ("F8D7DA", "842029"),
     "YELLOW": ("FFF3CD", "664D03"),
     "GREEN": ("D1E7DD", "0F5132"),
+    NOT_FOUND: ("E2E6F3", "2F3A5A"),  # neutral: nothing found is not a clean bill of health
     MISSING: ("E9ECEF", "495057"),
     FAILED: ("FFFFFF", "6C757D"),
 }

@@ -11,16 +11,22 @@ import bisect
 import re
 from collections.abc import Iterator
 
-from lib.analysis.clauses.categories import CUAD_CATEGORIES
+from lib.analysis.clauses.categories import CUAD_CATEGORIES, EXTRA_CATEGORIES
 from lib.analysis.clauses.finder import Finding, Findings, find_clauses
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.clauses.red_flags import SEVERITY_ORDER, RedFlag, red_flags
-from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
+from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, NOT_FOUND, NOT_FOUND_LABEL, TEMPLATES
 
 DISCLAIMER = "> AI-assisted review, not legal advice: check every quote against the contract."
 NO_MODEL = (
-    "*Written by the rule-based clause finder: no language model was used. It matches curated "
-    "phrases, so it can miss unusual wording and cannot judge commercial context.*"
+    "*Written by the clause finder: no language model was used. Curated phrases and a small "
+    "model trained on expert-labelled contracts pick the clauses, so it can miss unusual wording "
+    "and cannot judge commercial context. Each quote says how sure the finder is.*"
+)
+RULES_ONLY = (
+    "*Written by the rule-based clause finder alone (its trained model could not be loaded): no "
+    "language model was used. It matches curated phrases, so it can miss unusual wording and "
+    "cannot judge commercial context.*"
 )
 QUOTES_PER_CATEGORY = 2
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
@@ -164,7 +170,15 @@ def _reference(finding: Finding, page_starts: list[int] | None) -> str:
 
 
 def _cited(text: str, f: Finding, pages: list[int] | None) -> str:
-    return f"{_reference(f, pages)}: {_quote(text, f)}"
+    return f"{_reference(f, pages)}: {_quote(text, f)} ({confidence(f)})"
+
+
+def confidence(f: Finding) -> str:
+    """How sure the finder is of one finding, in words an analyst can weigh."""
+    rule = "rule match" if f.rule_match else "no rule match"
+    if f.probability is None:
+        return rule
+    return f"{rule}; model {f.probability:.2f}"
 
 
 def _risk(flags: list[RedFlag]) -> str:
@@ -195,7 +209,8 @@ def _header(name: str, text: str, findings: Findings, pages: list[int] | None) -
     ):
         best = findings.best(category)
         parts.append(f"{label}: {_cited(text, best, pages) if best else 'not found'}")
-    return f"# Contract review: {name}\n" + " · ".join(parts) + "\n\n" + NO_MODEL + "\n\n"
+    note = NO_MODEL if findings.model_used else RULES_ONLY
+    return f"# Contract review: {name}\n" + " · ".join(parts) + "\n\n" + note + "\n\n"
 
 
 def _section(
@@ -205,9 +220,11 @@ def _section(
     mine = [f for f in flags if f.category in cats]
     found = [c for c in cats if findings.present(c)]
     severity = max((f.severity for f in mine), key=SEVERITY_ORDER.__getitem__, default="GREEN")
+    if not found and severity == "GREEN":
+        severity = NOT_FOUND  # nothing found is not a clean bill of health
     lines = [f"### {title} — {severity}"]
     if not found:
-        lines.append("- Found: no — not found")
+        lines.append(f"- Found: no — {NOT_FOUND_LABEL}")
     for category in found:
         for f in findings.get(category)[:QUOTES_PER_CATEGORY]:
             lines.append(f"- Found: yes — {category}, {_cited(text, f, pages)}")
@@ -272,8 +289,23 @@ def write_report(
     for title in template.categories:
         yield _section(title, text, findings, flags, pages)
 
+    check = [
+        f"- {f.category}, {_cited(text, f, pages)}"
+        for category in (*CUAD_CATEGORIES, *EXTRA_CATEGORIES)
+        for f in findings.get(category)[:QUOTES_PER_CATEGORY]
+        if findings.needs_check(f)
+    ]
+    if findings.check_band is not None:
+        low, high = findings.check_band
+        intro = (
+            f"Findings with a model score below {high:.2f}: on contracts it was not trained on, "
+            f"findings scored {low:.2f}–{high:.2f} were right 50–80% of the time, lower scores "
+            "less often."
+        )
+        yield "## Check these\n" + intro + "\n" + ("\n".join(check) or "- None.") + "\n\n"
+
     missing = [
-        f"- {title}: not found"
+        f"- {title}: {NOT_FOUND_LABEL}"
         for title in template.categories
         if not any(findings.present(c) for c in categories_for(title))
     ]

@@ -1,0 +1,139 @@
+"""The trained clause model: plain arrays, deterministic scores, rules alone when it cannot load."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from lib.analysis.clauses.categories import CUAD_CATEGORIES
+from lib.analysis.clauses.finder import find_clauses
+from lib.analysis.clauses.model import (
+    MODEL_PATH,
+    N_FEATURES,
+    ClauseModel,
+    SentenceInput,
+    load_model,
+    read_model,
+    save_model,
+)
+from lib.analysis.clauses.report import RULES_ONLY, write_report
+from lib.analysis.samples import all_samples, load_sample, sample_names
+
+SAMPLE = load_sample(sample_names()[0])  # a bundled sample: left out of training
+INPUTS = [
+    SentenceInput(
+        "This Agreement shall be governed by the laws of Texas.", "Governing Law", {}, 0.9
+    ),
+    SentenceInput(
+        "Either party may terminate on 30 days notice.",
+        None,
+        {"Termination For Convenience": 1.0},
+        0.5,
+    ),
+    SentenceInput("", None, {}, 0.0),
+]
+
+
+def shipped() -> ClauseModel:
+    model = load_model()
+    assert model is not None, "the shipped clause model did not load"
+    return model
+
+
+def test_the_shipped_model_is_plain_arrays_for_every_cuad_category() -> None:
+    with np.load(MODEL_PATH, allow_pickle=False) as data:  # a pickle would raise here
+        assert {a.dtype.kind for a in data.values()} <= {"u", "f"}
+    model = read_model(MODEL_PATH)
+    assert model.categories == CUAD_CATEGORIES
+    assert model.weights.shape == (len(CUAD_CATEGORIES), N_FEATURES)
+    assert np.all((model.threshold > 0) & (model.threshold < 1))
+    low, high = model.check_band
+    assert 0 <= low <= high <= 1
+    assert "CC BY 4.0" in str(model.meta["licence"])
+
+
+def test_the_model_scores_deterministically() -> None:
+    first = read_model(MODEL_PATH).probabilities(INPUTS)
+    second = read_model(MODEL_PATH).probabilities(INPUTS)
+    assert first.shape == (3, len(CUAD_CATEGORIES))
+    assert np.array_equal(first, second)
+    governing = CUAD_CATEGORIES.index("Governing Law")
+    assert first[0, governing] > first[1, governing]
+
+
+def test_a_contract_the_model_never_saw_is_classified_the_same_way_twice() -> None:
+    def key(text: str, model: ClauseModel) -> list[tuple]:
+        found = find_clauses(text, model)
+        return [
+            (c, f.start, f.end, f.probability)
+            for c, items in found.by_category.items()
+            for f in items
+        ]
+
+    once = key(SAMPLE.text, shipped())
+    assert once == key(SAMPLE.text, read_model(MODEL_PATH))
+    assert any(p is not None for *_, p in once)
+
+
+@pytest.mark.parametrize("sample", all_samples()[:6], ids=lambda s: s.file_name[:3])
+def test_model_findings_quote_the_contract_exactly(sample) -> None:
+    found = find_clauses(sample.text)
+    assert found.model_used
+    for items in found.by_category.values():
+        for f in items:
+            assert sample.text[f.start : f.end] == f.quote
+            assert len(f.quote.split()) <= 150
+
+
+def test_without_the_model_the_rules_run_alone_with_a_warning(tmp_path, caplog) -> None:
+    broken = tmp_path / "clause_model.npz"
+    broken.write_bytes(b"not a model")
+    with caplog.at_level(logging.WARNING):
+        assert load_model(tmp_path / "missing.npz") is None
+        assert load_model(broken) is None
+    assert caplog.text.count("runs on its rules alone") == 2
+    rules = find_clauses(SAMPLE.text, model=False)
+    assert not rules.model_used and rules.check_band is None
+    assert all(f.probability is None for items in rules.by_category.values() for f in items)
+    assert rules.present("Governing Law")
+
+
+def test_the_report_says_when_the_rules_ran_alone(monkeypatch) -> None:
+    monkeypatch.setattr("lib.analysis.clauses.finder.load_model", lambda: None)
+    report = "".join(write_report("x", SAMPLE.text))
+    assert RULES_ONLY in report
+    assert "## Check these" not in report
+
+
+def test_the_report_shows_how_sure_the_finder_is_and_what_to_check() -> None:
+    model = shipped()
+    report = "".join(write_report("x", SAMPLE.text))
+    assert "model 0." in report or "model 1." in report
+    checks = report.split("## Check these\n", 1)[1].split("\n\n", 1)[0]
+    assert f"below {model.check_band[1]:.2f}" in checks
+    found = find_clauses(SAMPLE.text)
+    borderline = [
+        f for items in found.by_category.values() for f in items[:2] if found.needs_check(f)
+    ]
+    for f in borderline:
+        assert f"model {f.probability:.2f})" in checks
+
+
+def test_a_saved_model_reads_back_as_it_was(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    model = ClauseModel(
+        ("A", "B"),
+        rng.normal(size=(2, N_FEATURES)).astype(np.float16).astype(np.float32),
+        np.array([-1.0, 0.5], dtype=np.float32),
+        np.array([0.3, 0.6], dtype=np.float32),
+        (0.2, 0.7),
+        {"licence": "CC BY 4.0"},
+    )
+    path = tmp_path / "m.npz"
+    save_model(path, model)
+    again = read_model(path)
+    assert again.categories == ("A", "B") and again.check_band == (0.2, 0.7)
+    assert np.array_equal(again.weights, model.weights)
+    assert np.array_equal(again.probabilities(INPUTS), model.probabilities(INPUTS))
