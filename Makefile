@@ -60,7 +60,7 @@ bench: $(VENV)/.installed-test
 
 # Scores the clause finder on the bundled CUAD sample (left out of training) and prints the table.
 eval: $(VENV)/.installed-run
-	$(BIN)/python -m lib.runs.batch_cli eval --per-category
+	$(BIN)/python -m lib.cli.batch eval --per-category
 
 # The built-in NDA playbook checker, cross-validated by NDA on labels in ContractNLI's layout:
 # `make eval-playbook DATA=<contractnli.json>` (the data stays outside the repository).

@@ -16,7 +16,7 @@ import streamlit as st
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
 from lib.analysis.tokens import estimate_tokens
 from lib.runs.launch import RunRequest, launch
-from lib.runs.records import records_to_csv, records_to_dataframe
+from lib.store.records import records_to_csv, records_to_dataframe
 from lib.ui.live_view import show_live
 from lib.ui.long_review_panel import long_review_panel
 from lib.ui.page import page_context

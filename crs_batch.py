@@ -1,5 +1,5 @@
 """The `crs-batch` console command: the app runs from its repository, so the command puts the
-repository on the import path before loading `lib.runs.batch_cli` (an editable install keeps this
+repository on the import path before loading `lib.cli.batch` (an editable install keeps this
 file where the repository is)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ def main() -> int:
     root = str(Path(__file__).resolve().parent)
     if root not in sys.path:
         sys.path.insert(0, root)
-    from lib.runs.batch_cli import main as run
+    from lib.cli.batch import main as run
 
     return run()
 

@@ -27,7 +27,7 @@ from lib.analysis.samples import all_samples
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings
 from lib.runs.batch import BatchRunner, BatchSettings
-from lib.runs.run_log import RunLog
+from lib.store.run_log import RunLog
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.15

@@ -24,9 +24,9 @@ from typing import Any
 from devtools.log_writers import write_concurrently
 from devtools.postgres import PostgresUnavailable, throwaway_cluster
 from lib.engine.run_stats import RunStatus
-from lib.runs.owners import Scope
-from lib.runs.records import RunRecord
-from lib.runs.run_log import RunLog
+from lib.store.owners import Scope
+from lib.store.records import RunRecord
+from lib.store.run_log import RunLog
 
 TARGET_S = 1.0
 OWNERS = [f"analyst{n:02d}@firm.example" for n in range(20)]

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.engine.run_stats import RunStatus
-from lib.runs.owners import Scope
-from lib.runs.records import RunRecord
-from lib.runs.run_log import RunLog
+from lib.store.owners import Scope
+from lib.store.records import RunRecord
+from lib.store.run_log import RunLog
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, time, timedelta
 import altair as alt
 import streamlit as st
 
-from lib.runs.batch_store import BatchStore
-from lib.runs.records import grounding_by_model, records_to_dataframe
-from lib.runs.run_log import export_csv, export_json
+from lib.store.batch_store import BatchStore
+from lib.store.records import grounding_by_model, records_to_dataframe
+from lib.store.run_log import export_csv, export_json
 from lib.ui.identity import scope_caption
 from lib.ui.page import current_settings, shared_run_log
 from lib.ui.pickers import DOCUMENT_KEY

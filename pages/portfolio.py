@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.runs.batch_store import BatchStore
+from lib.store.batch_store import BatchStore
 from lib.ui import portfolio_sections as sections
 from lib.ui.page import current_settings, shared_run_log
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1.element_tree import UnknownElement
 from devtools.fake_upstream import FakeUpstream
 from devtools.postgres import Cluster, PostgresUnavailable, throwaway_cluster
 from lib.analysis.ocr import ocr_status
-from lib.runs.records import RunRecord
+from lib.store.records import RunRecord
 
 RECORD_DEFAULTS: dict[str, Any] = {
     "page": "review",

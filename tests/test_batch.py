@@ -25,8 +25,8 @@ from lib.runs.batch import (
     unique_names,
 )
 from lib.runs.batch_sources import read_files
-from lib.runs.batch_store import BatchStatus, BatchStore, ItemStatus
-from lib.runs.run_log import RunLog
+from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
+from lib.store.run_log import RunLog
 
 REPORT = ["## Overall", " risk: LOW\n", "### Governing law — GREEN\n", '- Found: yes "laws of"']
 

@@ -12,9 +12,9 @@ from lib.analysis.grounding.index import ContractIndex
 from lib.analysis.labels import sample_labels
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY
 from lib.analysis.scoring import keep_found, parse_report, presence, right_clause_rate
-from lib.runs.batch_cli import main
-from lib.runs.batch_store import BatchStore
-from lib.runs.run_log import RunLog
+from lib.cli.batch import main
+from lib.store.batch_store import BatchStore
+from lib.store.run_log import RunLog
 
 REPORT = [
     "## Overall risk: HIGH\n## Clause by clause\n",

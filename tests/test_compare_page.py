@@ -15,7 +15,7 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.stream_model import stream_model
 from lib.runs.compare import better_side, comparison_table, findings_diff, timeline_frame
 from lib.runs.live import LiveRun, stop_all, watch
-from lib.runs.records import STATE_KEY
+from lib.store.records import STATE_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "compare.py")
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH. 12.1 Liability is unlimited."

@@ -6,7 +6,7 @@ from devtools.sample_files import pdf_bytes
 from lib.analysis.documents import load_document
 from lib.analysis.grounding import cross_check, ground_report
 from lib.analysis.samples import load_sample
-from lib.runs.records import grounding_by_model
+from lib.store.records import grounding_by_model
 
 SAMPLE = load_sample("09_OAKTREECAPITALGROUP_LLC_03_02_2020_EX_10_8_Services_Agreement.txt")
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.runs.exports import exportable, report_docx, report_markdown
-from lib.runs.records import RunRecord
+from lib.store.records import RunRecord
 
 # What XML 1.0 cannot hold, written out here so the test does not borrow the code's own pattern.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

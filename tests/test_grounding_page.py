@@ -14,8 +14,8 @@ from devtools.fake_upstream import Script
 from lib.analysis.grounding import LEGEND, check_report, contract_index
 from lib.analysis.samples import load_sample
 from lib.runs.exports import report_docx
-from lib.runs.records import STATE_KEY
-from lib.runs.run_log import RunLog
+from lib.store.records import STATE_KEY
+from lib.store.run_log import RunLog
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SAMPLE = "09_OAKTREECAPITALGROUP_LLC_03_02_2020_EX_10_8_Services_Agreement.txt"

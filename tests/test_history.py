@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from lib.engine.provider_config import Provider
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.runs.pricing import estimate_cost
-from lib.runs.records import SessionHistory, records_to_csv, records_to_dataframe
+from lib.store.records import SessionHistory, records_to_csv, records_to_dataframe
 
 
 def test_update_from_stats_copies_the_figures(make_record):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.runs.records import RunRecord
-from lib.runs.run_log import RunLog
+from lib.store.records import RunRecord
+from lib.store.run_log import RunLog
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "history.py")
 

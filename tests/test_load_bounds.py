@@ -20,7 +20,7 @@ from lib.runs.document_sandbox import ReaderBusy, UploadCache, read_upload
 from lib.runs.launch import RunRequest, launch
 from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.ocr_job import OcrJob
-from lib.runs.records import SessionHistory
+from lib.store.records import SessionHistory
 
 HANGING = ("-c", "import time; time.sleep(60)")
 

@@ -12,12 +12,12 @@ from streamlit.testing.v1 import AppTest
 from devtools.fake_upstream import FakeUpstream
 from devtools.long_contract import long_contract
 from lib.analysis.documents import document_from_text
+from lib.cli.batch import main
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings
 from lib.runs.batch import BatchRunner, BatchSettings
-from lib.runs.batch_cli import main
-from lib.runs.records import STATE_KEY
-from lib.runs.run_log import RunLog
+from lib.store.records import STATE_KEY
+from lib.store.run_log import RunLog
 from tests.test_long_review import CONTEXT, answer
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "compare.py")

@@ -20,9 +20,9 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.runs.launch import RunRequest, launch
 from lib.runs.long_review import LongReview
-from lib.runs.records import STATE_KEY, RunRecord, SessionHistory, records_to_dataframe
-from lib.runs.run_log import RunLog
 from lib.runs.run_plan import context_fit, model_context
+from lib.store.records import STATE_KEY, RunRecord, SessionHistory, records_to_dataframe
+from lib.store.run_log import RunLog
 
 GENERAL = TEMPLATES["general"]
 CONTEXT = 8192

@@ -15,8 +15,8 @@ from lib.analysis.samples import load_sample
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings
 from lib.runs.launch import RunRequest, launch
-from lib.runs.records import SessionHistory
-from lib.runs.run_log import RunLog
+from lib.store.records import SessionHistory
+from lib.store.run_log import RunLog
 
 CONTRACT = load_sample("01_CANOPETROLEUM_INC_12_13_2007_EX_10_1_Sponsorship_Agreement.txt").text
 # The sentence as OCR might have misread the page, quoted back by the model.

@@ -16,7 +16,7 @@ from lib.analysis import ocr
 from lib.analysis.ocr import OcrStatus, image_page_warning
 from lib.runs import ocr_job
 from lib.runs.exports import report_markdown
-from lib.runs.records import STATE_KEY, records_to_dataframe
+from lib.store.records import STATE_KEY, records_to_dataframe
 from lib.ui.ocr_panel import JOBS_KEY
 from tests.test_review_page import all_text, app, env  # noqa: F401  (env is a fixture)
 

@@ -9,20 +9,19 @@ from pathlib import Path
 import openpyxl
 
 from lib.analysis.prompts import NOT_FOUND
+from lib.analysis.report_sections import MISSING, passage
 from lib.runs.portfolio import (
     COLOURS,
     FAILED,
-    MISSING,
     GridRun,
     category_columns,
     filter_grid,
     grid_csv,
     grid_frame,
     grid_xlsx,
-    passage,
     sort_grid,
 )
-from lib.runs.records import RunRecord
+from lib.store.records import RunRecord
 
 SAMPLE = (Path(__file__).parent / "fixtures" / "reports" / "sample_review.md").read_text()
 CONTRACT = (

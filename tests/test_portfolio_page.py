@@ -17,9 +17,9 @@ from streamlit.testing.v1 import AppTest
 from lib.analysis.samples import all_samples
 from lib.analysis.scorecard import Scorecard, summary_rows
 from lib.runs.batch import BatchSettings, model_label
-from lib.runs.batch_store import BatchStore, ItemStatus
-from lib.runs.records import RunRecord
-from lib.runs.run_log import RunLog
+from lib.store.batch_store import BatchStore, ItemStatus
+from lib.store.records import RunRecord
+from lib.store.run_log import RunLog
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "portfolio.py")
 SPEC = {

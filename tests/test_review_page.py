@@ -17,7 +17,7 @@ from lib.analysis.safe_markdown import safe_markdown
 from lib.analysis.samples import load_sample
 from lib.engine.provider_config import Provider
 from lib.runs.exports import report_docx
-from lib.runs.records import STATE_KEY
+from lib.store.records import STATE_KEY
 
 # The discard port: refused at once (a freed ephemeral port may be reused by the next server).
 NOTHING_LISTENS = "http://127.0.0.1:9"

@@ -20,8 +20,8 @@ from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import load_settings
 from lib.engine.stream_model import stream_model
-from lib.runs.csv_export import csv_bytes
 from lib.runs.live import LiveRun
+from lib.store.csv_export import csv_bytes
 
 assert anthropic.SERVICE
 PROVIDERS = [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC]

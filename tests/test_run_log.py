@@ -10,14 +10,8 @@ from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import load_settings
 from lib.engine.stream_model import stream_model
-from lib.runs.run_log import (
-    CREATE_V1,
-    SCHEMA_VERSION,
-    RunLog,
-    export_csv,
-    export_json,
-    open_run_log,
-)
+from lib.store.migrations import CREATE_V1, SCHEMA_VERSION
+from lib.store.run_log import RunLog, export_csv, export_json, open_run_log
 
 KEY = "fake-ant-api03-RECOGNISABLE-FAKE-KEY-7f3a9c"
 

@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.analysis.scorecard import ModelRun, build_scorecard
-from lib.runs.batch_store import BatchStore
-from lib.runs.run_log import RunLog
+from lib.store.batch_store import BatchStore
+from lib.store.run_log import RunLog
 from tests.test_scorecard import A_C1, B_C1, LABELS, card
 
 HISTORY = str(Path(__file__).resolve().parent.parent / "pages" / "history.py")

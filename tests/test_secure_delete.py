@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from lib.runs.records import RunRecord
-from lib.runs.run_log import RunLog
+from lib.store.records import RunRecord
+from lib.store.run_log import RunLog
 
 SECRET = "CANARY-REPORT-7f3a9c-the-supplier-pays-EUR-4,200,000-in-liquidated-damages"
 

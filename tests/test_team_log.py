@@ -11,9 +11,10 @@ import pytest
 
 from devtools.log_writers import write_concurrently
 from lib.engine.settings import listens_beyond_loopback, load_settings
-from lib.runs.batch_store import BatchStore
-from lib.runs.owners import EVERYONE, Scope, scope_for
-from lib.runs.run_log import SCHEMA_VERSION, RunLog, open_run_log
+from lib.store.batch_store import BatchStore
+from lib.store.migrations import SCHEMA_VERSION
+from lib.store.owners import EVERYONE, Scope, scope_for
+from lib.store.run_log import RunLog, open_run_log
 
 ALICE = Scope(owner="alice@firm.example", sees="alice@firm.example")
 BOB = Scope(owner="bob@firm.example", sees="bob@firm.example")

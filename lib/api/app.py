@@ -50,9 +50,9 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
 from lib.runs.launch import RunRequest, launch, save_upload
-from lib.runs.owners import Scope, scope_for
-from lib.runs.records import RunRecord, SessionHistory
-from lib.runs.run_log import open_run_log
+from lib.store.owners import Scope, scope_for
+from lib.store.records import RunRecord, SessionHistory
+from lib.store.run_log import open_run_log
 
 STATIC = Path(__file__).resolve().parent / "static"
 SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lib.runs.live import LiveRun, stop_all
-from lib.runs.records import RunRecord
+from lib.store.records import RunRecord
 
 Starter = Callable[[Callable[[], None]], tuple[RunRecord, LiveRun]]
 

@@ -8,7 +8,7 @@ not hold up Claude.
 
 Every run goes through `prepare_run`, the path the Review page uses, so it lands in the run log
 with its figures and the batch's id. A failed item is recorded and the batch carries on. With a
-run log the batch and each item's status are stored (`lib.runs.batch_store`) before and after each
+run log the batch and each item's status are stored (`lib.store.batch_store`) before and after each
 run, so `BatchRunner.resume` runs only what is not finished: nothing done is run (or billed) twice.
 
 Workers read the stream themselves rather than through `LiveRun`: nothing is drawn token by
@@ -37,12 +37,12 @@ from lib.engine.providers.registry import spec_for
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream
-from lib.runs.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.runs.launch import RunRequest, prepare_run
 from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.model_choice import ChoiceError, resolve, stored_choice
-from lib.runs.records import RunRecord
-from lib.runs.run_log import RunLog
+from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
+from lib.store.records import RunRecord
+from lib.store.run_log import RunLog
 
 log = logging.getLogger(__name__)
 

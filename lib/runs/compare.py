@@ -10,8 +10,8 @@ import pandas as pd
 from lib.analysis.prompts import count_findings
 from lib.analysis.tokens import CHARS_PER_TOKEN
 from lib.engine.run_stats import RunStats
-from lib.runs.csv_export import csv_bytes
-from lib.runs.records import RunRecord
+from lib.store.csv_export import csv_bytes
+from lib.store.records import RunRecord
 
 # Each row: label, record attribute, whether a larger value is better.
 TABLE_ROWS: list[tuple[str, str, bool | None]] = [

@@ -16,7 +16,7 @@ from docx import Document
 from docx.shared import Pt
 
 from lib.analysis.grounding import LEGEND, CheckedQuote, annotate_markdown
-from lib.runs.records import RunRecord
+from lib.store.records import RunRecord
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 # What XML 1.0 cannot hold: C0 controls but tab and line breaks, lone surrogates, U+FFFE/U+FFFF.

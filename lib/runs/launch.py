@@ -30,9 +30,9 @@ from lib.engine.stream_model import ModelStream, stream_model
 from lib.runs.live import LiveRun, claim_slot, release_slot
 from lib.runs.long_review import LongReview
 from lib.runs.pricing import estimate_cost
-from lib.runs.records import RunRecord, SessionHistory
-from lib.runs.run_log import RunLog
 from lib.runs.run_plan import automatic_plan
+from lib.store.records import RunRecord, SessionHistory
+from lib.store.run_log import RunLog
 
 log = logging.getLogger(__name__)
 # The grounding of this process's latest finished runs, so a page shows the verdicts the run's

@@ -24,10 +24,10 @@ from lib.runs.batch import (
     model_label,
 )
 from lib.runs.batch_sources import reload_source
-from lib.runs.batch_store import BatchInfo, BatchStore, ItemStatus
 from lib.runs.portfolio import GridRun, model_runs
-from lib.runs.records import RunRecord
-from lib.runs.run_log import RunLog
+from lib.store.batch_store import BatchInfo, BatchStore, ItemStatus
+from lib.store.records import RunRecord
+from lib.store.run_log import RunLog
 
 UNFINISHED_SHOWN = 5
 

@@ -1,4 +1,4 @@
-"""Who is using this browser session, and so whose runs the pages show (`lib.runs.owners`).
+"""Who is using this browser session, and so whose runs the pages show (`lib.store.owners`).
 
 Two identity sources an operator may configure: Streamlit's built-in login (`st.login` with an
 OIDC provider in the `[auth]` secrets section; the user's verified email, else their subject id:
@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib.engine.settings import Settings, UntrustedUserHeader
-from lib.runs.owners import Scope, login_user, scope_for
+from lib.store.owners import Scope, login_user, scope_for
 
 
 def _login_configured() -> bool:

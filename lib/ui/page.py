@@ -14,8 +14,8 @@ import streamlit as st
 from psycopg_pool import PoolTimeout
 
 from lib.engine.settings import Settings, load_settings
-from lib.runs.records import SessionHistory
-from lib.runs.run_log import RunLog, log_target
+from lib.store.records import SessionHistory
+from lib.store.run_log import RunLog, log_target
 from lib.ui.identity import current_scope
 from lib.ui.live_view import cancel_active_runs
 

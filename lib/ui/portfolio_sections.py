@@ -17,6 +17,7 @@ import streamlit as st
 from lib.analysis.documents import Document
 from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
+from lib.analysis.report_sections import passage
 from lib.analysis.scorecard import Scorecard, summary_rows
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.settings import Settings
@@ -34,7 +35,6 @@ from lib.runs.batch_sources import (
     sample_contracts,
     uploaded,
 )
-from lib.runs.batch_store import BatchInfo, BatchStore
 from lib.runs.launch import save_upload
 from lib.runs.portfolio import (
     LEVELS,
@@ -45,10 +45,10 @@ from lib.runs.portfolio import (
     grid_frame,
     grid_runs,
     grid_xlsx,
-    passage,
     sort_grid,
 )
-from lib.runs.run_log import RunLog
+from lib.store.batch_store import BatchInfo, BatchStore
+from lib.store.run_log import RunLog
 from lib.ui.pickers import generation_settings, provider_picker
 from lib.ui.portfolio_view import (
     grid_column_config,

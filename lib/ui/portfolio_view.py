@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from lib.analysis.report_sections import Passage
 from lib.analysis.scorecard import (
     ANCHORS,
     Scorecard,
@@ -22,8 +23,8 @@ from lib.analysis.scorecard import (
     summary_rows,
 )
 from lib.runs.batch import BatchRunner
-from lib.runs.batch_store import BatchStore
-from lib.runs.portfolio import COLOURS, LEVELS, Passage, category_columns
+from lib.runs.portfolio import COLOURS, LEVELS, category_columns
+from lib.store.batch_store import BatchStore
 from lib.ui.safe import hosts_in, label, show_markdown
 
 PROGRESS_REFRESH_S = 1.0

@@ -17,7 +17,7 @@ from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
 from lib.runs.launch import grounding_of
-from lib.runs.records import RunRecord
+from lib.store.records import RunRecord
 from lib.ui.safe import hosts_in, label, md, show_markdown
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from lib.runs.records import COLUMNS
+from lib.store.records import COLUMNS
 
 
 def history_column_config() -> dict[str, Any]:

@@ -13,7 +13,7 @@ from devtools.fake_upstream import Script
 from devtools.sample_files import pdf_bytes
 from lib.analysis.samples import load_sample
 from lib.engine.errors import ErrorKind
-from lib.runs.run_log import RunLog
+from lib.store.run_log import RunLog
 from tests.api.conftest import Stream, read_events
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."

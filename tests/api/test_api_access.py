@@ -16,7 +16,7 @@ from lib.api.app import create_app
 from lib.api.config import ApiConfig, ConfigError, api_config
 from lib.api.hub import parse_event_id
 from lib.engine.settings import PROXY_SECRET_HEADER, UntrustedUserHeader, load_settings
-from lib.runs.run_log import RunLog
+from lib.store.run_log import RunLog
 from tests.api.conftest import Stream, read_events
 
 BODY = {"contract": "1. Parties. Acme Ltd and Beta GmbH.", "provider": "ollama", "model": "m"}

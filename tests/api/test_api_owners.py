@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from lib.api.app import create_app
 from lib.api.config import ApiConfig, ConfigError, api_config
 from lib.engine.settings import load_settings
-from lib.runs.run_log import RunLog
+from lib.store.run_log import RunLog
 
 TOKENS = {"tok-alice": "alice@firm.example", "tok-bob": "bob", "tok-root": "root"}
 

@@ -9,7 +9,7 @@ import time
 
 from devtools.fake_upstream import Script
 from lib.analysis.samples import all_samples
-from lib.runs.run_log import RunLog
+from lib.store.run_log import RunLog
 from tests.browser.conftest import wait_for_app, wait_idle
 
 QUOTE = "principal  place of business is located at 2003 Navasota Cove"

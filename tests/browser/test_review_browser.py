@@ -8,7 +8,7 @@ import time
 from playwright.sync_api import Page, expect
 
 from devtools.fake_upstream import Script
-from lib.runs.run_log import RunLog
+from lib.store.run_log import RunLog
 from tests.browser.conftest import paste_contract, wait_for_app, wait_idle
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."

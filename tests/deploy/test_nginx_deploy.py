@@ -22,7 +22,7 @@ from playwright.sync_api import expect, sync_playwright
 from devtools.api_server import ApiServer, free_port
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_upstream import Script
-from lib.runs.run_log import RunLog
+from lib.store.run_log import RunLog
 from tests.api.conftest import Stream, read_events
 from tests.browser.conftest import paste_contract, wait_for_app
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from lib.engine.run_stats import RunStats, RunStatus
-from lib.runs.csv_export import csv_bytes
+from lib.store.csv_export import csv_bytes
 
 STATE_KEY = "run_history"
 

@@ -1,4 +1,4 @@
-"""Batches and scorecards from a terminal: `crs-batch` (or `python -m lib.runs.batch_cli`).
+"""Batches and scorecards from a terminal: `crs-batch` (or `python -m lib.cli.batch`).
 
     crs-batch run --sample --model ollama:llama3.2 --model anthropic:claude-sonnet-5-5 \
         --labels sample --out review-output
@@ -48,7 +48,6 @@ from lib.runs.batch_sources import (
     read_files,
     sample_contracts,
 )
-from lib.runs.batch_store import BatchStore
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.runs.portfolio import (
     GridRun,
@@ -58,8 +57,9 @@ from lib.runs.portfolio import (
     model_runs,
     results_frame,
 )
-from lib.runs.records import RunRecord
-from lib.runs.run_log import RunLog, open_run_log
+from lib.store.batch_store import BatchStore
+from lib.store.records import RunRecord
+from lib.store.run_log import RunLog, open_run_log
 
 CLAUSE_FINDER = "clause-finder"
 

@@ -1,8 +1,8 @@
 """Batches, their items and stored scorecards, in the run log's database.
 
 Every statement for these tables lives in this module, written in the SQL both databases speak
-with `?` parameters (`lib.runs.database` adapts them). A viewer scoped to one owner
-(`lib.runs.owners`) lists only that owner's batches and scorecards. An item is one contract × one
+with `?` parameters (`lib.store.database` adapts them). A viewer scoped to one owner
+(`lib.store.owners`) lists only that owner's batches and scorecards. An item is one contract × one
 model; its status is written when it starts and when it ends, so a batch interrupted by a crash or
 a closed tab knows what is finished and what is not.
 """
@@ -17,46 +17,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from lib.runs.database import Connection, Cursor, Row
+from lib.store.database import Connection, Cursor, Row
 
 if TYPE_CHECKING:
-    from lib.runs.run_log import RunLog
-
-# Lifts the run log from schema version 2 to 3 (see `lib.runs.run_log.MIGRATIONS`). No comments
-# and no semicolons inside statements: the migration runner splits on semicolons.
-MIGRATION = """
-CREATE TABLE batches (
-    batch_id TEXT PRIMARY KEY,
-    created TEXT NOT NULL,
-    name TEXT NOT NULL,
-    status TEXT NOT NULL,
-    settings TEXT NOT NULL,
-    models TEXT NOT NULL
-);
-CREATE TABLE batch_items (
-    batch_id TEXT NOT NULL REFERENCES batches(batch_id) ON DELETE CASCADE,
-    contract TEXT NOT NULL,
-    contract_sha256 TEXT NOT NULL,
-    model_key TEXT NOT NULL,
-    status TEXT NOT NULL,
-    run_id TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    updated TEXT NOT NULL,
-    PRIMARY KEY (batch_id, contract, model_key)
-);
-CREATE TABLE scorecards (
-    scorecard_id TEXT PRIMARY KEY,
-    created TEXT NOT NULL,
-    name TEXT NOT NULL,
-    labels TEXT NOT NULL,
-    batch_id TEXT,
-    body TEXT NOT NULL
-);
-CREATE INDEX scorecards_created ON scorecards(created);
-ALTER TABLE runs ADD COLUMN batch_id TEXT;
-CREATE INDEX runs_batch ON runs(batch_id);
-"""
+    from lib.store.run_log import RunLog
 
 
 class ItemStatus(StrEnum):

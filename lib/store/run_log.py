@@ -2,9 +2,9 @@
 
 Several browser sessions (threads of one Streamlit process, or several processes or machines)
 write at once, so every call is one short transaction and a run is written by an upsert on its id.
-The schema is versioned; `MIGRATIONS[n]` lifts version n to n + 1 on either database
-(`lib.runs.database` says how to write one). A `RunLog` is seen through a `Scope`: the runs it
-writes carry the scope's owner, and it reads only the runs the scope may see.
+The schema is versioned (`lib.store.migrations`, the one list of migrations for runs, batches
+and scorecards; `lib.store.database` says how to write one). A `RunLog` is seen through a
+`Scope`: the runs it writes carry the scope's owner, and it reads only the runs the scope may see.
 """
 
 from __future__ import annotations
@@ -20,76 +20,14 @@ import pandas as pd
 
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
-from lib.runs import batch_store
-from lib.runs.csv_export import csv_bytes
-from lib.runs.database import Database, open_database
-from lib.runs.owners import EVERYONE, Scope
-from lib.runs.records import RunRecord
+from lib.store.csv_export import csv_bytes
+from lib.store.database import Database, open_database
+from lib.store.migrations import CREATE_V1, MIGRATIONS, SCHEMA_VERSION
+from lib.store.owners import EVERYONE, Scope
+from lib.store.records import RunRecord
 
-SCHEMA_VERSION = 6
 # Lists of runs leave out the two long texts; `get` reads them for the one run opened.
 LONG_TEXT = ("report", "contract_text")
-
-CREATE_V1 = """
-CREATE TABLE runs (
-    run_id TEXT PRIMARY KEY,
-    started TEXT NOT NULL,
-    page TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    document_name TEXT NOT NULL,
-    document_chars INTEGER NOT NULL,
-    template TEXT NOT NULL,
-    instructions TEXT NOT NULL,
-    input_tokens INTEGER,
-    output_tokens INTEGER,
-    tokens_reported INTEGER NOT NULL,
-    ttft_s REAL,
-    total_s REAL,
-    tokens_per_s REAL,
-    status TEXT NOT NULL,
-    finish_reason TEXT,
-    error_kind TEXT,
-    error_message TEXT,
-    cost_usd REAL,
-    report TEXT NOT NULL,
-    contract_text TEXT,
-    notes TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX runs_started ON runs(started);
-"""
-
-MIGRATIONS: dict[int, str] = {
-    1: """
-    ALTER TABLE runs ADD COLUMN document_sha256 TEXT NOT NULL DEFAULT '';
-    ALTER TABLE runs ADD COLUMN comparison_id TEXT;
-    CREATE INDEX runs_comparison ON runs(comparison_id);
-    """,
-    2: """
-    ALTER TABLE runs ADD COLUMN quotes_total INTEGER;
-    ALTER TABLE runs ADD COLUMN quotes_verified INTEGER;
-    ALTER TABLE runs ADD COLUMN quotes_close INTEGER;
-    ALTER TABLE runs ADD COLUMN quotes_not_found INTEGER;
-    ALTER TABLE runs ADD COLUMN crosscheck_disagreements INTEGER;
-    ALTER TABLE runs ADD COLUMN strategy TEXT;
-    ALTER TABLE runs ADD COLUMN parts INTEGER;
-    """,
-    3: batch_store.MIGRATION,
-    # Whose run, batch or scorecard it is; indexes for History's filters and pages.
-    4: """
-    ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
-    CREATE INDEX runs_owner_started ON runs(owner, started);
-    CREATE INDEX runs_provider ON runs(provider);
-    CREATE INDEX runs_model ON runs(model);
-    ALTER TABLE batches ADD COLUMN owner TEXT NOT NULL DEFAULT '';
-    ALTER TABLE scorecards ADD COLUMN owner TEXT NOT NULL DEFAULT ''
-    """,
-    # Where a contract's text came from when not the file's own (OCR).
-    5: """
-    ALTER TABLE runs ADD COLUMN text_source TEXT
-    """,
-}
 
 RECORD_FIELDS = [f.name for f in fields(RunRecord)]
 FILTERABLE = {"provider", "model", "status", "page", "template"}
