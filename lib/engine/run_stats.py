@@ -1,6 +1,6 @@
 """RunStats: what one run measured, readable at any moment while it streams.
 
-All times are `time.monotonic()` seconds. Derived figures follow the design map: time to first
+All times are `time.monotonic()` seconds. Derived figures, defined once here: time to first
 token is request sent → first non-empty text delta, total is request sent → ending, and generation
 speed is output tokens / (last delta − first delta).
 """

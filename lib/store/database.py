@@ -266,6 +266,20 @@ def _apply(
     return steps
 
 
+class StoreUnavailable(Exception):
+    """The run log cannot be opened (a file the app may not write, a database that does not
+    answer): front ends catch this, never a driver's own errors."""
+
+
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """What the drivers raise when a database cannot be reached or used (imported only when one
+    is being caught: psycopg loads slowly and serves only teams)."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    return (OSError, sqlite3.Error, psycopg.Error, PoolTimeout)
+
+
 def open_database(target: str | Path) -> Database:
     """`postgresql://…` opens a pool to that server; anything else is an SQLite file path."""
     if is_postgres_url(target):

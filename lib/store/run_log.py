@@ -21,7 +21,7 @@ import pandas as pd
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.store.csv_export import csv_bytes
-from lib.store.database import Database, open_database
+from lib.store.database import Database, StoreUnavailable, driver_errors, open_database
 from lib.store.migrations import CREATE_V1, MIGRATIONS, SCHEMA_VERSION
 from lib.store.owners import EVERYONE, Scope
 from lib.store.records import RunRecord
@@ -79,9 +79,13 @@ class RunLog:
     """
 
     def __init__(self, target: Path | str | Database, scope: Scope = EVERYONE) -> None:
-        self.database = open_database(target) if isinstance(target, str | Path) else target
-        self.scope = scope
-        self.migrated_steps = self.database.migrate(CREATE_V1, MIGRATIONS, SCHEMA_VERSION)
+        """Raises `StoreUnavailable` when the log cannot be opened or brought up to date."""
+        try:
+            self.database = open_database(target) if isinstance(target, str | Path) else target
+            self.scope = scope
+            self.migrated_steps = self.database.migrate(CREATE_V1, MIGRATIONS, SCHEMA_VERSION)
+        except driver_errors() as exc:
+            raise StoreUnavailable(str(exc)) from exc
 
     @classmethod
     def _view(cls, database: Database, scope: Scope) -> RunLog:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import streamlit as st
-from psycopg_pool import PoolTimeout
 
 from lib.engine.settings import Settings, load_settings
+from lib.store.database import StoreUnavailable
 from lib.store.records import SessionHistory
 from lib.store.run_log import RunLog, log_target
 from lib.ui.identity import current_scope
@@ -57,7 +55,7 @@ def shared_run_log(settings: Settings) -> RunLog | None:
         return None
     try:
         shared = _run_log_at(str(log_target(settings)))
-    except (OSError, sqlite3.Error, psycopg.Error, PoolTimeout) as exc:
+    except StoreUnavailable as exc:
         st.warning(
             f"The run history cannot be opened ({exc}); runs are kept for this session only."
         )
