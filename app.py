@@ -160,12 +160,12 @@ st.navigation(
         ),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
         st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
-        st.Page("pages/playbook.py", title="Playbook", icon=":material/rule:", url_path="playbook"),
         st.Page(
             "pages/portfolio.py",
             title="Portfolio",
             icon=":material/grid_view:",
             url_path="portfolio",
         ),
+        st.Page("pages/playbook.py", title="Playbook", icon=":material/rule:", url_path="playbook"),
     ]
 ).run()

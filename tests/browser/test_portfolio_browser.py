@@ -14,6 +14,9 @@ from tests.browser.conftest import wait_for_app, wait_idle
 
 QUOTE = "principal  place of business is located at 2003 Navasota Cove"
 
+# Each sample contract fits the model whole: one call per contract, not a planned long review.
+LARGE_CONTEXT = 131_072
+
 
 def report_tokens() -> list[str]:
     return [
@@ -45,6 +48,7 @@ def grid_cell(page, column: int, row: int) -> str:
 
 def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
     upstream.default = Script(tokens=report_tokens(), delay=0.25, dialect="ollama")
+    upstream.app.model_context_length = LARGE_CONTEXT
     url = streamlit_app(OLLAMA_HOST=upstream.url)
     open_portfolio(page, url)
     page.locator(".st-key-pf_run button").click()
@@ -125,6 +129,7 @@ def test_an_opened_cell_fetches_nothing_the_model_wrote(page, streamlit_app, ups
     )
     tokens.append(f"### Extra ![h](http://127.0.0.1:{port}/h.png) — RED\n")
     upstream.default = Script(tokens=tokens, delay=0.01, dialect="ollama")
+    upstream.app.model_context_length = LARGE_CONTEXT
     url = streamlit_app(OLLAMA_HOST=upstream.url)
     open_portfolio(page, url)
     page.locator(".st-key-pf_run button").click()

@@ -75,11 +75,20 @@ def test_navigation_names_every_page_and_opens_each(page, streamlit_app, upstrea
     nav = page.get_by_test_id("stSidebarNav")
     expect(nav.get_by_text("Review", exact=True)).to_be_visible(timeout=30_000)
     labels = nav.locator("a").all_inner_texts()
-    assert [label.split()[-1] for label in labels] == ["Review", "Compare", "History", "Portfolio"]
+    assert [label.split()[-1] for label in labels] == [
+        "Review",
+        "Compare",
+        "History",
+        "Portfolio",
+        "Playbook",
+    ]
     nav.get_by_text("Compare", exact=True).click()
     expect(page.get_by_role("heading", name="Compare two models")).to_be_visible(timeout=30_000)
     expect(page).to_have_url(re.compile(r"/compare/?$"))
     nav.get_by_text("History", exact=True).click()
     expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
+    nav.get_by_text("Playbook", exact=True).click()
+    expect(page.get_by_role("heading", name="Playbook")).to_be_visible(timeout=30_000)
+    expect(page).to_have_url(re.compile(r"/playbook/?$"))
     nav.get_by_text("Review", exact=True).click()
     expect(page.get_by_label("Contract text")).to_be_visible(timeout=30_000)
