@@ -42,6 +42,7 @@ from lib.api.report_request import (
     Upload,
     read_document,
     resolve_config,
+    resolve_thinking,
 )
 from lib.engine.provider_config import DEFAULT_TEMPERATURE
 from lib.engine.run_stats import RunStatus
@@ -243,7 +244,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
     async def report(
         request: Request, scope: Caller, last_event_id: Annotated[str | None, Header()] = None
     ) -> Response:
-        """Review a contract, streaming `start`, `token`…, `stats`… and `done` or `error` events.
+        """Review a contract, streaming `start`, `thinking`…, `token`…, `stats`… and `done` or
+        `error` events.
 
         Sent again with `Last-Event-ID`, it resumes that run instead of starting a new one.
         """
@@ -252,6 +254,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         body, upload = await _read_body(request)
         document = await asyncio.to_thread(read_document, body, upload)
         model_config = await asyncio.to_thread(resolve_config, body, settings)
+        thinking, thinking_budget = resolve_thinking(body, model_config)
 
         def starter(notify: Any) -> Any:
             if upload is not None:
@@ -266,6 +269,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
                     perspective=body.perspective,
                     max_tokens=body.max_tokens,
                     temperature=DEFAULT_TEMPERATURE,
+                    thinking=thinking,
+                    thinking_budget=thinking_budget,
                 ),
                 history=SessionHistory([]),
                 run_log=run_log.scoped(scope) if run_log is not None else None,

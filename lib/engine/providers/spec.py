@@ -52,6 +52,20 @@ class ThinkingSwitch:
             return "The thinking budget must be below the run's max tokens."
         return None
 
+    def choose(
+        self, asked: bool | None, budget: int | None, max_tokens: int
+    ) -> tuple[bool | None, int | None]:
+        """What a run sends: whether to think (the default when not `asked`) and the budget (a
+        default that fits when not given). Raises ValueError, with the analyst's words, for a
+        budget the provider would refuse."""
+        thinking = self.default if asked is None else asked
+        if not thinking or self.min_budget is None:
+            return thinking, None
+        budget = self.default_budget(max_tokens) if budget is None else budget
+        if (error := self.budget_error(budget, max_tokens)) is not None:
+            raise ValueError(error)
+        return True, budget
+
     def default_budget(self, max_tokens: int) -> int | None:
         """A budget that fits `max_tokens`: half of it, never below the minimum; None when no
         budget fits (or the provider takes none)."""
