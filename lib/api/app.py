@@ -193,7 +193,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
 
     @app.get("/api/runs/{run_id}", tags=["runs"])
     def run_detail(run_id: str, scope: Caller) -> dict[str, Any]:
-        """One run's figures and report (the text so far, while it streams)."""
+        """One run's figures, report and thinking (the text so far, while it streams)."""
         live = hub.get(run_id)
         if live is not None and not visible(live.record, scope):
             live = None
@@ -205,7 +205,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         if live is not None and record.status is RunStatus.RUNNING:
             record = replace(record)
             record.update_from(live.live.stats)
-        return {**_summary(record), "report": record.report}
+        return {**_summary(record), "report": record.report, "thinking": record.thinking}
 
     @app.delete("/api/runs/{run_id}", tags=["runs"])
     def cancel(run_id: str, scope: Caller) -> dict[str, Any]:

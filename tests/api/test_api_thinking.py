@@ -14,9 +14,7 @@ THOUGHTS = [f" thought{i:03d}" for i in range(30)]
 ANSWER = [f" t{i:03d}" for i in range(20)]
 
 
-def test_thinking_events_come_before_the_tokens_and_done_counts_them(
-    start_api, upstream, tmp_path
-):
+def test_thinking_events_come_before_the_tokens_and_done_counts_them(start_api, upstream, tmp_path):
     api = start_api()
     upstream.push(Script(tokens=ANSWER, thinking=THOUGHTS, delay=0.01))
     body = {**BODY, "thinking": True}
@@ -40,6 +38,8 @@ def test_thinking_events_come_before_the_tokens_and_done_counts_them(
     assert record.thinking == "".join(THOUGHTS)
     assert "thought" not in record.report
     assert RunLog(tmp_path / "history.sqlite3").get(done["run_id"]).thinking == thinking
+    detail = httpx.get(f"{api.url}/api/runs/{done['run_id']}", timeout=10).json()
+    assert detail["thinking"] == thinking and "thought" not in detail["report"]
 
 
 def test_a_budget_claude_would_refuse_is_a_400(start_api, upstream):
