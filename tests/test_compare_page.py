@@ -109,7 +109,10 @@ def test_comparison_table_findings_and_winners(make_record):
     assert table.loc["RED findings"].tolist() == [1, 0]
     assert table.loc["YELLOW findings"].tolist() == [1, 1]
     winners = better_side([a, b])
-    assert winners["Time to first token (s)"] == 0 and winners["Generation speed (tokens/s)"] == 1
+    assert (
+        winners["Time to first answer token (s)"] == 0
+        and winners["Generation speed (tokens/s)"] == 1
+    )
     assert winners["Total time (s)"] == 1 and winners["Cost (USD)"] == 0
     diff = findings_diff([a, b])
     assert diff["llama3.2 (ollama)"] == {"Indemnity": "RED", "Payment terms": "YELLOW"}
