@@ -84,6 +84,7 @@ class _Thinking:
         self.allowed_hosts = allowed_hosts
         self.parts = 0
         self.folded = False
+        self.line = ""
         box = slot.container()
         self.caption = box.empty()
         self.area = box.expander(self.LABEL, expanded=False, icon=":material/psychology:")
@@ -93,12 +94,16 @@ class _Thinking:
     def update(self, stats: RunStats, now: float) -> None:
         if self.folded:
             return
-        if not stats.is_thinking:
+        new, self.parts = stats.thinking_since(self.parts)
+        if not stats.is_thinking and not new:
+            # Folded a step after the last thought was drawn, so every thought is seen growing.
             self.fold(stats, now)
             return
-        new, self.parts = stats.thinking_since(self.parts)
-        line = thinking_line(stats, now)
-        if line is not None:
+        seconds = stats.thinking_seconds(now) or 0.0
+        line = f"Thinking for {seconds:.0f} s…"
+        if line != self.line:
+            # Redrawn only when it reads differently: each redraw costs the browser a render.
+            self.line = line
             self.caption.caption(line)
         if not new:
             return
