@@ -235,3 +235,15 @@ def test_thinking_past_the_cap_is_dropped_with_a_note_and_the_report_still_comes
     assert stats.thinking == "x" * 20
     assert stats.notes.count(stats.notes[0]) == 1 and "thinking" in stats.notes[0]
     assert fold(stats, TextDelta("report"), 20) == ("report", False)
+
+
+def test_a_record_keeps_the_thinking_figures_even_when_only_its_count_was_sent(make_record):
+    """OpenAI's own reasoning models report reasoning tokens but stream no thinking text."""
+    stats = RunStats(started_at=0.0)
+    fold(stats, TextDelta("## Overall risk: LOW"), 0)
+    fold(stats, Usage(10, 120, 100), 0)
+    complete(stats)
+    record = make_record()
+    record.update_from(stats)
+    assert record.thinking == "" and record.thinking_tokens == 100 and record.thinking_reported
+    assert record.thinking_s is None

@@ -47,7 +47,7 @@ def fold(stats: RunStats, event: Event, cap: int) -> Shown | None:
             return text, capped
         case ThinkingDelta(text=text):
             room = cap - stats.thinking_chars if cap > 0 else len(text)
-            if room < len(text) and room >= 0 and THINKING_CAP_NOTE not in stats.notes:
+            if room < len(text) and THINKING_CAP_NOTE not in stats.notes:
                 stats.notes.append(THINKING_CAP_NOTE)
             stats.waiting_reason = None
             stats.add_thinking(text[: max(0, room)])

@@ -11,7 +11,7 @@ and a stream that ends without `message_stop` (docs/WIRE_FORMATS.md §3). Output
 Extended thinking, when the run asks for it, is `thinking: {type: enabled, budget_tokens}`; its
 blocks stream as `thinking_delta` (the thinking, or on newer models a summary of it) and a closing
 `signature_delta`, and a `redacted_thinking` block carries encrypted thinking we cannot show.
-Claude reports one output count, thinking included (docs/WIRE_FORMATS.md §3.5).
+Claude reports one output count, thinking included (docs/WIRE_FORMATS.md §3.7).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ such a contract broke mid-line. We split the raw bytes ourselves and decode each
 Thinking: a reasoning model's thoughts come in `message.thinking` (Ollama 0.9 and later, with or
 without the `think` option), or, from older builds, as a leading `<think>` block in the content
 (`think_tags`). A run that asks for `think` (on or off) of a model that refuses the option is
-sent again without it, with a note, rather than failing (docs/WIRE_FORMATS.md §2.6).
+sent again without it, with a note, rather than failing (docs/WIRE_FORMATS.md §2.7).
 """
 
 from __future__ import annotations
