@@ -20,7 +20,7 @@ from lib.store.records import records_to_csv, records_to_dataframe
 from lib.ui.live_view import show_live
 from lib.ui.long_review_panel import long_review_panel
 from lib.ui.page import page_context
-from lib.ui.pickers import document_input, generation_settings, provider_picker
+from lib.ui.pickers import document_input, generation_settings, provider_picker, thinking_switch
 from lib.ui.report_view import report_view
 from lib.ui.safe import hosts_in, label
 from lib.ui.tables import history_column_config
@@ -39,6 +39,7 @@ def review_page() -> None:
         st.header("Model")
         config = provider_picker(settings, "review")
         max_tokens, temperature = generation_settings()
+        thinking, thinking_budget = thinking_switch(config, max_tokens, "review")
 
     st.title("Contract Review Studio")
     st.caption(
@@ -79,6 +80,8 @@ def review_page() -> None:
             perspective=perspective,
             max_tokens=max_tokens,
             temperature=temperature,
+            thinking=thinking,
+            thinking_budget=thinking_budget,
         )
     if document is not None:
         # Without a model there is no prompt yet: the contract's own estimate.

@@ -36,6 +36,7 @@ SECTIONS = (
     "ocr",
     "team",
     *(name for name, _, _ in PRINTED),
+    "thinking",
 )
 
 
@@ -118,6 +119,11 @@ def main() -> None:
             text = printed(run)
             body = text if "|" in text else f"```\n{text.rstrip()}\n```"
             results.setdefault("printed", []).append((title, body))
+    if "thinking" in wanted:
+        from bench import thinking
+
+        print("thinking then answer in Chromium…", flush=True)
+        results["thinking"] = thinking.run(quick=args.quick)
     command = "make bench" if not args.quick else "python -m bench --quick"
     text = render(results, machine(), datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), command)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,13 @@ from lib.runs.exports import report_markdown
 from lib.runs.launch import RunRequest, launch
 from lib.ui.live_view import show_live
 from lib.ui.page import page_context
-from lib.ui.pickers import DOCUMENT_KEY, document_input, generation_settings, provider_picker
+from lib.ui.pickers import (
+    DOCUMENT_KEY,
+    document_input,
+    generation_settings,
+    provider_picker,
+    thinking_switch,
+)
 from lib.ui.report_view import report_view
 from lib.ui.safe import hosts_in, label
 
@@ -44,10 +50,13 @@ with st.expander(
     if document is not None:
         st.caption(f"{label(document.name)} · {document.char_count:,} characters")
 
+with st.sidebar:
+    max_tokens, temperature = generation_settings()
+
 best = catalog.choose_default(settings)
 defaults = (best, catalog.second_choice(best))
 columns = st.columns(2)
-configs, templates = [], []
+configs, templates, switches = [], [], []
 for side, (column, default) in enumerate(zip(columns, defaults, strict=True)):
     with column:
         st.subheader("Left" if side == 0 else "Right")
@@ -61,9 +70,7 @@ for side, (column, default) in enumerate(zip(columns, defaults, strict=True)):
                 key=f"compare{side}_template",
             )
         )
-
-with st.sidebar:
-    max_tokens, temperature = generation_settings()
+        switches.append(thinking_switch(configs[-1], max_tokens, f"compare{side}"))
 
 go_col, stop_col, _ = st.columns([1, 1, 6])
 compare_clicked = go_col.button("Compare", type="primary", key="compare", width="stretch")
@@ -91,12 +98,16 @@ if compare_clicked:
                     max_tokens=max_tokens,
                     temperature=temperature,
                     comparison_id=comparison_id,
+                    thinking=thinking,
+                    thinking_budget=budget,
                 ),
                 history=history,
                 run_log=run_log,
                 settings=settings,
             )
-            for config, template in zip(configs, templates, strict=True)
+            for config, template, (thinking, budget) in zip(
+                configs, templates, switches, strict=True
+            )
         ]
         state["comparison_id"] = comparison_id
         lives = [live for _, live in runs]

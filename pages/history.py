@@ -123,7 +123,7 @@ if not finished.empty:
     charts = st.columns(2)
     for column, field, title in (
         (charts[0], "tokens_per_s", "Generation speed (tokens/s)"),
-        (charts[1], "ttft_s", "Time to first token (s)"),
+        (charts[1], "ttft_s", "Time to first answer token (s)"),
     ):
         data = finished.dropna(subset=[field])[["who", "provider", field]]
         chart = (

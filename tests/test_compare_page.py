@@ -109,7 +109,10 @@ def test_comparison_table_findings_and_winners(make_record):
     assert table.loc["RED findings"].tolist() == [1, 0]
     assert table.loc["YELLOW findings"].tolist() == [1, 1]
     winners = better_side([a, b])
-    assert winners["Time to first token (s)"] == 0 and winners["Generation speed (tokens/s)"] == 1
+    assert (
+        winners["Time to first answer token (s)"] == 0
+        and winners["Generation speed (tokens/s)"] == 1
+    )
     assert winners["Total time (s)"] == 1 and winners["Cost (USD)"] == 0
     diff = findings_diff([a, b])
     assert diff["llama3.2 (ollama)"] == {"Indemnity": "RED", "Payment terms": "YELLOW"}
@@ -172,3 +175,34 @@ def test_compare_without_contract_asks_for_one(env):
     at.button(key="compare").click().run()
     assert any("Paste or upload a contract first" in i.value for i in at.info)
     assert env.streams() == []
+
+
+def test_watch_steps_while_one_side_only_thinks(fake_upstream):
+    """A side that thinks sends no text for a while: its thinking still moves the page, and each
+    side keeps its own thinking state."""
+    fake_upstream.push(
+        Script(thinking=[f" th{i}" for i in range(30)], tokens=[" a"], delay=0.02),
+        Script(tokens=[f" b{i}" for i in range(5)]),
+    )
+    lives = [live(fake_upstream, Provider.OLLAMA), live(fake_upstream, Provider.OLLAMA)]
+    seen: list[tuple[int, int]] = []
+    for _step in watch(lives, idle=10.0):
+        seen.append(tuple(run.stats.thinking_chars for run in lives))
+    # Which side got the thinking script depends on which request reached the server first.
+    thinker = 0 if lives[0].stats.thinking else 1
+    other = lives[1 - thinker].stats
+    assert len({s[thinker] for s in seen}) >= 5, "steps did not follow the thinking"
+    assert lives[thinker].stats.thinking == "".join(f" th{i}" for i in range(30))
+    assert other.thinking == "" and other.text == "".join(f" b{i}" for i in range(5))
+    assert all(s[1 - thinker] == 0 for s in seen)
+
+
+def test_comparison_table_counts_thinking_apart(make_record):
+    done = dict(page="compare", status="done")
+    a = make_record(**done, report=REPORT_A, ttft_s=4.0, thinking="hmm", thinking_tokens=300)
+    a.ttft_thinking_s, a.thinking_s = 0.5, 3.5
+    b = make_record(**done, report=REPORT_B, ttft_s=1.0)
+    table = comparison_table([a, b])
+    assert list(table.loc["Thinking tokens"]) == ["~300 (estimated)", None]
+    assert list(table.loc["Thinking time (s)"]) == [3.5, None]
+    assert better_side([a, b])["Time to first answer token (s)"] == 1

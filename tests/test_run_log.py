@@ -178,3 +178,16 @@ def test_a_first_version_log_migrates_to_the_latest_and_keeps_its_runs(tmp_path,
         2,
         "b1",
     )
+
+
+def test_thinking_is_kept_with_the_run_but_out_of_lists_and_the_csv(log_target, make_record):
+    log = RunLog(log_target)
+    r = make_record(report="## Overall risk: LOW", thinking="Clause 4 first, then 9.")
+    r.thinking_tokens, r.thinking_reported, r.ttft_thinking_s, r.thinking_s = 7, True, 0.4, 3.2
+    log.append(r)
+    back = log.get(r.run_id)
+    assert back == r
+    listed = log.query(with_text=False)[0]
+    assert listed.thinking == "" and listed.thinking_tokens == 7 and listed.thinking_reported
+    assert "Clause 4 first" not in export_csv(log.query()).decode()
+    assert "Clause 4 first" in export_json(log.query()).decode()

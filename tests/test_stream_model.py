@@ -46,6 +46,11 @@ FIXTURE_CASES = [
     ("ollama_v1_legacy.sse", Provider.OPENAI),
     ("llamacpp.sse", Provider.OPENAI),
     ("llama_cpp_python.sse", Provider.OPENAI),
+    ("ollama_thinking.ndjson", Provider.OLLAMA),
+    ("llamacpp_reasoning.sse", Provider.OPENAI),
+    ("openrouter_reasoning.sse", Provider.OPENAI),
+    ("ollama_v1_think_tags.sse", Provider.OPENAI),
+    ("anthropic_thinking.sse", Provider.ANTHROPIC),
 ]
 
 
@@ -57,6 +62,7 @@ def test_recorded_stream_gives_expected_text_and_usage(fake_upstream, fixture, p
     assert "".join(tokens) == expected["text"]
     assert stats.status is RunStatus.DONE
     assert stats.finish_reason == expected["finish_reason"]
+    assert stats.thinking == expected.get("thinking", "")
     if expected["output_tokens"] is None:
         assert not stats.output_reported
         assert stats.output_token_count > 0  # estimated from the text
@@ -89,6 +95,7 @@ def test_any_byte_split_gives_the_same_tokens(shared_upstream, case, split, seed
     shared_upstream.push(Script(fixture=fixture, split=split if seed % 2 else "random", seed=seed))
     tokens, stats = run(config(shared_upstream, provider))
     assert "".join(tokens) == expected["text"]
+    assert stats.thinking == expected.get("thinking", "")
     assert stats.status is RunStatus.DONE
 
 

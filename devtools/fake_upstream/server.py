@@ -56,6 +56,11 @@ class Script:
     """
 
     tokens: list[str] | None = None
+    # Thinking sent before the tokens, in the dialect's own field (token frames: `delay` and
+    # `fault_after` count them too).
+    thinking: list[str] | None = None
+    # Ollama only: refuse a request that sets `think`, as Ollama does for a model without it.
+    refuse_think: bool = False
     fixture: str | None = None
     dialect: str = "llamacpp"
     split: str | int = "event"
@@ -307,6 +312,12 @@ class FakeApp:
                 body = bodies.get(script.status, bodies[500])
             await json_response(send, script.status, body)
             return
+        if script.refuse_think and family == "ollama" and "think" in body:
+            # The client is expected to ask again without `think`: the same script answers it.
+            with self.lock:
+                self.scripts.appendleft(script)
+            await json_response(send, 400, wire.THINK_REFUSED)
+            return
         self.measure(record, family, body)
         rejected = record.over_limit and self.context_mode == "reject"
         if script.fault == "context" or rejected:
@@ -416,6 +427,7 @@ class FakeApp:
             boundary = rb"(?<=\n)" if family == "ollama" else rb"(?<=\n\n)|(?<=\r\n\r\n)"
             return iter([(frame, True) for frame in re.split(boundary, data) if frame])
         tokens = script.tokens if script.tokens is not None else DEFAULT_TOKENS
+        thinking = script.thinking or []
         prompt = script.prompt_tokens
         if prompt is None:
             prompt = max(1, len(json.dumps(body.get("messages", body))) // 4)
@@ -426,15 +438,22 @@ class FakeApp:
                 prompt,
                 script.finish_reason or "stop",
                 escape_separators=not script.raw_separators,
+                thinking=thinking,
             )
         elif family == "anthropic":
             frames = wire.anthropic_messages(
-                model, tokens, prompt, script.finish_reason or "end_turn"
+                model, tokens, prompt, script.finish_reason or "end_turn", thinking
             )
         else:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             frames = wire.openai_chat(
-                script.dialect, model, tokens, prompt, script.finish_reason or "stop", include_usage
+                script.dialect,
+                model,
+                tokens,
+                prompt,
+                script.finish_reason or "stop",
+                include_usage,
+                thinking,
             )
         return self.apply_ending_faults(family, script, frames)
 

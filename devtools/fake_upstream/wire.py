@@ -9,7 +9,7 @@ Each function returns `(frame_bytes, is_token)` pairs so the server can time tok
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 Frame = tuple[bytes, bool]
@@ -40,8 +40,17 @@ def ollama_chat(
     prompt_tokens: int,
     done_reason: str,
     escape_separators: bool = True,
+    thinking: Sequence[str] = (),
 ) -> Iterator[Frame]:
     stamp = "2025-07-07T20:22:19.19314Z"
+    for thought in thinking:
+        line = {
+            "model": model,
+            "created_at": stamp,
+            "message": {"role": "assistant", "content": "", "thinking": thought},
+            "done": False,
+        }
+        yield (go_json(line, escape_separators) + "\n").encode(), True
     for token in tokens:
         line = {
             "model": model,
@@ -60,7 +69,7 @@ def ollama_chat(
         "load_duration": 41295167,
         "prompt_eval_count": prompt_tokens,
         "prompt_eval_duration": 24573166,
-        "eval_count": len(tokens),
+        "eval_count": len(thinking) + len(tokens),
         "eval_duration": 115959084,
     }
     yield (go_json(final) + "\n").encode(), False
@@ -115,13 +124,26 @@ def openai_chat(
     prompt_tokens: int,
     finish_reason: str,
     include_usage: bool,
+    thinking: Sequence[str] = (),
 ) -> Iterator[Frame]:
+    """Thinking goes in `delta.reasoning` (Ollama's /v1) or `delta.reasoning_content`
+    (llama.cpp); llama-cpp-python has no reasoning field, so its thinking is a leading `<think>`
+    block in the content."""
+    generated = len(thinking) + len(tokens)
     usage = {
         "prompt_tokens": prompt_tokens,
-        "completion_tokens": len(tokens),
-        "total_tokens": prompt_tokens + len(tokens),
+        "completion_tokens": generated,
+        "total_tokens": prompt_tokens + generated,
     }
+    if dialect == "llama_cpp_python" and thinking:
+        tokens = ["<think>", *thinking, "</think>\n\n", *tokens]
     if dialect == "ollama_v1":
+        for thought in thinking:
+            delta = {"role": "assistant", "content": "", "reasoning": thought}
+            yield (
+                _chunk_ollama_v1(model, [{"index": 0, "delta": delta, "finish_reason": None}]),
+                True,
+            )
         for i, token in enumerate(tokens):
             delta = {"role": "assistant", "content": token} if i == 0 else {"content": token}
             yield (
@@ -149,6 +171,12 @@ def openai_chat(
             ),
             False,
         )
+        for thought in thinking:
+            delta = {"reasoning_content": thought}
+            yield (
+                _chunk_llamacpp(model, [{"finish_reason": None, "index": 0, "delta": delta}]),
+                True,
+            )
         for token in tokens:
             yield (
                 _chunk_llamacpp(
@@ -163,7 +191,7 @@ def openai_chat(
         if include_usage:
             timings = {
                 "prompt_n": prompt_tokens,
-                "predicted_n": len(tokens),
+                "predicted_n": generated,
                 "predicted_per_second": 35.4,
             }
             yield _chunk_llamacpp(model, [], {"usage": usage, "timings": timings}), False
@@ -185,8 +213,14 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 
 
 def anthropic_messages(
-    model: str, tokens: list[str], prompt_tokens: int, stop_reason: str
+    model: str,
+    tokens: list[str],
+    prompt_tokens: int,
+    stop_reason: str,
+    thinking: Sequence[str] = (),
 ) -> Iterator[Frame]:
+    """With `thinking`, a thinking block (deltas, then its signature) comes first, and the
+    output count covers both blocks, as Claude reports it."""
     message = {
         "id": "msg_4QpJur2dWWDjF6C758FbBw5vm12BaVipnK",
         "type": "message",
@@ -198,12 +232,36 @@ def anthropic_messages(
         "usage": {"input_tokens": prompt_tokens, "output_tokens": 1},
     }
     yield _event("message_start", {"type": "message_start", "message": message}), False
+    index = 0
+    if thinking:
+        block = {"type": "thinking", "thinking": "", "signature": ""}
+        start = {"type": "content_block_start", "index": 0, "content_block": block}
+        yield _event("content_block_start", start), False
+        for thought in thinking:
+            delta = {"type": "thinking_delta", "thinking": thought}
+            yield (
+                _event(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": 0, "delta": delta},
+                ),
+                True,
+            )
+        signature = {"type": "signature_delta", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"}
+        yield (
+            _event(
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": signature},
+            ),
+            False,
+        )
+        yield _event("content_block_stop", {"type": "content_block_stop", "index": 0}), False
+        index = 1
     yield (
         _event(
             "content_block_start",
             {
                 "type": "content_block_start",
-                "index": 0,
+                "index": index,
                 "content_block": {"type": "text", "text": ""},
             },
         ),
@@ -213,21 +271,21 @@ def anthropic_messages(
     for i, token in enumerate(tokens):
         delta = {
             "type": "content_block_delta",
-            "index": 0,
+            "index": index,
             "delta": {"type": "text_delta", "text": token},
         }
         yield _event("content_block_delta", delta), True
         if i and i % 50 == 0:
             # Claude's output count is cumulative: interim message_delta events repeat the total so far.
             yield b'event: ping\ndata: {"type": "ping"}\n\n', False
-    yield _event("content_block_stop", {"type": "content_block_stop", "index": 0}), False
+    yield _event("content_block_stop", {"type": "content_block_stop", "index": index}), False
     yield (
         _event(
             "message_delta",
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": len(tokens)},
+                "usage": {"output_tokens": len(thinking) + len(tokens)},
             },
         ),
         False,
@@ -325,6 +383,9 @@ MID_STREAM_ERRORS: dict[str, bytes] = {
     "legacy_error_field": b'error: {"code":400,"message":"the request exceeds the available context size. try increasing the context size or enable context shift","type":"invalid_request_error"}\n\ndata: [DONE]\n\n',
     "anthropic": b'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}\n\n',
 }
+
+# Ollama's answer when a request sets `think` for a model that has no thinking.
+THINK_REFUSED = {"error": "registry.ollama.ai/library/llama3.2:latest does not support thinking"}
 
 MALFORMED: dict[str, bytes] = {
     "ollama": b'{"model":"llama3.2","message":{"role":"assistant","content":"oops"\n',

@@ -3,7 +3,8 @@
 Per model, on the same labelled contracts: per category presence precision, recall and F1 (did the
 report say the clause is there exactly when it is), the right-clause rate (a short quote covers a
 labelled passage), CUAD's span rule (Jaccard ≥ 0.5), the laziness rate, the share of quotes not
-found in the contract, and the run figures (cost, time to first token, tokens/s).
+found in the contract, and the run figures (cost, median time to first answer token — a reasoning
+model's thinking is not its answer — and tokens/s over the answer).
 
 Laziness is counted separately from misses because it is a different failure: the report said
 "not found" for a category whose clause is in the contract, which an analyst reads as a clean bill
@@ -328,7 +329,7 @@ def summary_rows(card: Scorecard) -> list[dict[str, Any]]:
                 "laziness": m.laziness_rate,
                 "quotes not found": m.not_found_rate,
                 "cost (USD)": m.cost_usd,
-                "TTFT (s)": m.ttft_s,
+                "first answer token (s, median)": m.ttft_s,
                 "tokens/s": m.tokens_per_s,
             }
         )
@@ -366,7 +367,8 @@ def text_table(card: Scorecard) -> str:
 
     lines = [
         "| model | contracts | failed | presence P | presence R | presence F1 | right clause "
-        "| span F1 | laziness | quotes not found | cost (USD) | TTFT (s) | tokens/s |",
+        "| span F1 | laziness | quotes not found | cost (USD) | first answer token (s, median) "
+        "| tokens/s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in card.models:

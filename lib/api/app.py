@@ -43,6 +43,7 @@ from lib.api.report_request import (
     Upload,
     read_document,
     resolve_config,
+    resolve_thinking,
 )
 from lib.engine.errors import RateLimited
 from lib.engine.provider_config import DEFAULT_TEMPERATURE
@@ -209,7 +210,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
 
     @app.get("/api/runs/{run_id}", tags=["runs"])
     def run_detail(run_id: str, scope: Caller) -> dict[str, Any]:
-        """One run's figures and report (the text so far, while it streams)."""
+        """One run's figures, report and thinking (the text so far, while it streams)."""
         live = hub.get(run_id)
         if live is not None and not visible(live.record, scope):
             live = None
@@ -221,7 +222,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         if live is not None and record.status is RunStatus.RUNNING:
             record = replace(record)
             record.update_from(live.live.stats)
-        return {**_summary(record), "report": record.report}
+        return {**_summary(record), "report": record.report, "thinking": record.thinking}
 
     @app.delete("/api/runs/{run_id}", tags=["runs"])
     def cancel(run_id: str, scope: Caller) -> dict[str, Any]:
@@ -260,7 +261,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
     async def report(
         request: Request, scope: Caller, last_event_id: Annotated[str | None, Header()] = None
     ) -> Response:
-        """Review a contract, streaming `start`, `token`…, `stats`… and `done` or `error` events.
+        """Review a contract, streaming `start`, `thinking`…, `token`…, `stats`… and `done` or
+        `error` events.
 
         Sent again with `Last-Event-ID`, it resumes that run instead of starting a new one.
         """
@@ -270,6 +272,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         document = await asyncio.to_thread(read_document, body, upload, settings)
         chosen_with = settings.for_request(request.headers)
         model_config = await asyncio.to_thread(resolve_config, body, chosen_with)
+        thinking, thinking_budget = resolve_thinking(body, model_config)
 
         def starter(notify: Any) -> Any:
             if upload is not None:
@@ -284,6 +287,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
                     perspective=body.perspective,
                     max_tokens=body.max_tokens,
                     temperature=DEFAULT_TEMPERATURE,
+                    thinking=thinking,
+                    thinking_budget=thinking_budget,
                 ),
                 history=SessionHistory([]),
                 run_log=run_log.scoped(scope) if run_log is not None else None,

@@ -65,6 +65,10 @@ def figures(record: RunRecord) -> dict[str, Any]:
         "ttft_s": record.ttft_s,
         "total_s": record.total_s,
         "tokens_per_s": record.tokens_per_s,
+        "ttft_thinking_s": record.ttft_thinking_s,
+        "thinking_s": record.thinking_s,
+        "thinking_tokens": record.thinking_tokens,
+        "thinking_reported": record.thinking_reported,
         "cost_usd": record.cost_usd,
         "notes": list(record.notes),
     }
@@ -81,6 +85,8 @@ class ApiRun:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     grace: asyncio.TimerHandle | None = None
+    # Pieces of the run's thinking already sent as `thinking` events.
+    thinking_sent: int = 0
 
     @property
     def run_id(self) -> str:
@@ -148,19 +154,28 @@ class RunHub:
                     await run.wake.wait()
             run.wake.clear()
             text, ended = run.live.drain()
+            # Read after the drain: all thinking that came before this text is in the stats, so
+            # the thinking events go out before the tokens that followed it.
+            thinking, run.thinking_sent = stats.thinking_since(run.thinking_sent)
+            if thinking:
+                run.add({"type": "thinking", "text": thinking})
             if text:
                 run.add({"type": "token", "text": text})
             if ended:
                 break
             if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + self.stats_interval_s
-                if stats.first_token_at is not None:
+                if stats.first_token_at is not None or stats.first_thinking_at is not None:
+                    thinking_s = stats.thinking_seconds()
                     run.add(
                         {
                             "type": "stats",
                             "output_tokens": stats.output_token_count,
                             "elapsed_s": round(stats.elapsed(), 3),
                             "tokens_per_s": stats.tokens_per_second,
+                            "thinking": stats.is_thinking,
+                            "thinking_s": None if thinking_s is None else round(thinking_s, 3),
+                            "thinking_tokens": stats.thinking_token_count,
                         }
                     )
         error = run.live.error

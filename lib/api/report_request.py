@@ -25,6 +25,7 @@ from lib.engine.provider_config import (
     Provider,
     ProviderConfig,
 )
+from lib.engine.providers.registry import spec_for
 from lib.engine.settings import Settings
 from lib.runs.document_sandbox import read_upload
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
@@ -66,6 +67,19 @@ class ReportRequest(BaseModel):
     template: str = Field(DEFAULT_TEMPLATE_KEY, description=f"One of {', '.join(TEMPLATES)}.")
     perspective: str = Field("", max_length=200, description="Whose side to review for.")
     max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=MIN_MAX_TOKENS, le=MAX_MAX_TOKENS)
+    thinking: bool | None = Field(
+        None,
+        description="Ask a reasoning model to think first (true) or not (false); default: the"
+        " provider's (Claude: off; Ollama: the model's own). Ignored by providers without a"
+        " thinking switch.",
+    )
+    thinking_budget: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_MAX_TOKENS,
+        description="Claude: tokens it may spend thinking, at least 1024 and below max_tokens"
+        " (default: half of max_tokens).",
+    )
     resume: bool = Field(
         False,
         description="Keep the run going for the grace period if the connection drops, so the"
@@ -100,6 +114,19 @@ def read_document(request: ReportRequest, upload: Upload | None, settings: Setti
         return document_from_text(request.contract, request.name, limits=limits)
     except DocumentError as exc:
         raise ApiError(400, exc.message) from None
+
+
+def resolve_thinking(
+    request: ReportRequest, config: ProviderConfig
+) -> tuple[bool | None, int | None]:
+    """The run's thinking switch and budget under the provider's rules, or 400."""
+    switch = spec_for(config.provider).thinking
+    if switch is None:
+        return None, None
+    try:
+        return switch.choose(request.thinking, request.thinking_budget, request.max_tokens)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def resolve_config(request: ReportRequest, settings: Settings) -> ProviderConfig:

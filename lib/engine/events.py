@@ -1,8 +1,9 @@
 """The small contract between `stream_model` and the wire-format modules.
 
-A provider turns one HTTP stream into `TextDelta`, `Usage` and `Finish` events and raises a
-`lib.engine.errors.ProviderError` for anything else. It registers its live response with the
-`StreamContext` so that `close()` — possibly from another thread — can abort the socket at once.
+A provider turns one HTTP stream into `TextDelta`, `ThinkingDelta`, `Usage` and `Finish` events
+and raises a `lib.engine.errors.ProviderError` for anything else. It registers its live response
+with the `StreamContext` so that `close()` — possibly from another thread — can abort the socket
+at once.
 """
 
 from __future__ import annotations
@@ -19,9 +20,20 @@ class TextDelta(NamedTuple):
     text: str
 
 
+class ThinkingDelta(NamedTuple):
+    """What a reasoning model thinks before it answers: shown apart, never part of the report."""
+
+    text: str
+
+
 class Usage(NamedTuple):
+    """Token counts as the provider reports them. `output_tokens` counts everything the model
+    generated, thinking included (every provider counts it so); `thinking_tokens` is the share
+    spent thinking, where the provider says so."""
+
     input_tokens: int | None = None
     output_tokens: int | None = None
+    thinking_tokens: int | None = None
 
 
 class Finish(NamedTuple):
@@ -40,7 +52,7 @@ class Waiting(NamedTuple):
     reason: str | None
 
 
-Event = TextDelta | Usage | Finish | Note | Waiting
+Event = TextDelta | ThinkingDelta | Usage | Finish | Note | Waiting
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,11 @@ class ChatRequest:
     temperature: float
     estimated_input_tokens: int
     source: Source | None = None
+    # Ask the model to think first (True), not to (False), or leave it to the model (None);
+    # only providers whose spec has a `thinking` switch send it.
+    thinking: bool | None = None
+    # Tokens the model may spend thinking, for providers that take a budget (Claude).
+    thinking_budget: int | None = None
 
 
 class StreamContext:

@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import assert_never
 
 from lib.engine.errors import ProviderError
-from lib.engine.events import Event, Finish, Note, TextDelta, Usage, Waiting
+from lib.engine.events import Event, Finish, Note, TextDelta, ThinkingDelta, Usage, Waiting
 from lib.engine.run_stats import RunStats, RunStatus
 
 LENGTH_REASONS = ("length", "max_tokens")
 LENGTH_NOTE = "The answer hit the output limit, so the report may end abruptly."
+THINKING_CAP_NOTE = "The model's thinking went past the app's output limit; the rest is not kept."
 
 
 # What a text delta gives the reader: the text (may be "" when a delta brings nothing), and
@@ -27,10 +28,13 @@ Shown = tuple[str, bool]
 
 
 def fold(stats: RunStats, event: Event, cap: int) -> Shown | None:
-    """Fold one event into `stats`; `(text, capped)` for a text delta, None for any other event.
+    """Fold one event into `stats`; `(text, capped)` for a text delta, `("", False)` for a
+    thinking delta (the run moved, but the report did not), None for any other event.
 
     `cap` is the most characters the report may hold (0 or less: no cap). The delta that reaches
-    it is cut to fit and marked capped.
+    it is cut to fit and marked capped. Thinking is held to the same cap on its own text: beyond
+    it, thinking is dropped with a note (the model's max tokens and the wall time still end the
+    run), never the run stopped for thinking too much.
     """
     match event:
         case TextDelta():
@@ -41,11 +45,20 @@ def fold(stats: RunStats, event: Event, cap: int) -> Shown | None:
             stats.waiting_reason = None
             stats.add_text(text)
             return text, capped
+        case ThinkingDelta(text=text):
+            room = cap - stats.thinking_chars if cap > 0 else len(text)
+            if room < len(text) and THINKING_CAP_NOTE not in stats.notes:
+                stats.notes.append(THINKING_CAP_NOTE)
+            stats.waiting_reason = None
+            stats.add_thinking(text[: max(0, room)])
+            return "", False
         case Usage(input_tokens=input_tokens, output_tokens=output_tokens):
             if input_tokens is not None:
                 stats.input_tokens, stats.input_reported = input_tokens, True
             if output_tokens is not None:
                 stats.output_tokens, stats.output_reported = output_tokens, True
+            if event.thinking_tokens is not None:
+                stats.thinking_tokens = event.thinking_tokens
         case Finish(reason=reason):
             stats.finish_reason = reason
         case Note(text=text):

@@ -1,8 +1,14 @@
 """RunStats: what one run measured, readable at any moment while it streams.
 
 All times are `time.monotonic()` seconds. Derived figures, defined once here: time to first
-token is request sent → first non-empty text delta, total is request sent → ending, and generation
-speed is output tokens / (last delta − first delta).
+token is request sent → first non-empty answer (text) delta, total is request sent → ending, and
+generation speed is answer tokens / (last answer delta − first answer delta).
+
+A reasoning model's thinking is kept apart from the answer: its own text, its own first-token
+time, its own token count. Every provider's output count includes the thinking, so the answer's
+tokens are the output less the thinking (reported), or an estimate from the answer's text when
+the thinking's share is not reported — a speed over the answer's time alone must not count the
+thinking's tokens.
 """
 
 from __future__ import annotations
@@ -58,10 +64,63 @@ class RunStats:
     waiting_reason: str | None = None
     # Where a run of several model calls is (e.g. "part 3 of 12 · about 2 min left"); None for one.
     progress: str | None = None
+    # Thinking: when its first and last deltas came, and its token count where reported.
+    first_thinking_at: float | None = None
+    last_thinking_at: float | None = None
+    thinking_tokens: int | None = None
     # Text so far as pieces, joined on demand: appending to one growing string would copy the
     # whole report for every token (quadratic on a long report).
     _parts: list[str] = field(default_factory=list, repr=False)
     _chars: int = field(default=0, repr=False)
+    _thinking_parts: list[str] = field(default_factory=list, repr=False)
+    _thinking_chars: int = field(default=0, repr=False)
+
+    def add_thinking(self, delta: str, now: float | None = None) -> None:
+        if not delta:
+            return
+        now = time.monotonic() if now is None else now
+        if self.first_thinking_at is None:
+            self.first_thinking_at = now
+        self.last_thinking_at = now
+        self._thinking_parts.append(delta)
+        self._thinking_chars += len(delta)
+
+    @property
+    def thinking(self) -> str:
+        return "".join(self._thinking_parts)
+
+    def thinking_since(self, parts: int) -> tuple[str, int]:
+        """The thinking after its first `parts` pieces, and how many pieces there are now: a
+        reader that streams the thinking on reads only what is new."""
+        count = len(self._thinking_parts)
+        return "".join(self._thinking_parts[parts:count]), count
+
+    @property
+    def thinking_chars(self) -> int:
+        return self._thinking_chars
+
+    @property
+    def thinking_reported(self) -> bool:
+        return self.thinking_tokens is not None
+
+    @property
+    def thinking_token_count(self) -> int:
+        """Thinking tokens as reported, else estimated from the thinking text (0 without any)."""
+        if self.thinking_tokens is not None:
+            return self.thinking_tokens
+        return estimate_tokens(self.thinking) if self._thinking_chars else 0
+
+    @property
+    def is_thinking(self) -> bool:
+        """The model is thinking and has not started its answer."""
+        return self.first_thinking_at is not None and self.first_token_at is None
+
+    def thinking_seconds(self, now: float | None = None) -> float | None:
+        """How long the model has thought (or thought, once the answer began); None if never."""
+        if self.first_thinking_at is None:
+            return None
+        end = self.first_token_at or self.ended_at or (now or time.monotonic())
+        return max(0.0, end - self.first_thinking_at)
 
     def add_text(self, delta: str, now: float | None = None) -> None:
         if not delta:
@@ -99,10 +158,27 @@ class RunStats:
         return estimate_tokens(self.text)
 
     @property
+    def answer_token_count(self) -> int:
+        """The answer's own tokens: the output count less the thinking when both are reported,
+        else the output count for a run that did not think, else estimated from the answer."""
+        if not self._thinking_chars and self.thinking_tokens is None:
+            return self.output_token_count
+        if self.output_tokens is not None and self.thinking_tokens is not None:
+            return max(0, self.output_tokens - self.thinking_tokens)
+        return estimate_tokens(self.text)
+
+    @property
     def time_to_first_token(self) -> float | None:
+        """Time to the first answer token (thinking is not the answer)."""
         if self.first_token_at is None:
             return None
         return self.first_token_at - self.started_at
+
+    @property
+    def time_to_first_thinking(self) -> float | None:
+        if self.first_thinking_at is None:
+            return None
+        return self.first_thinking_at - self.started_at
 
     def elapsed(self, now: float | None = None) -> float:
         end = self.ended_at if self.ended_at is not None else (now or time.monotonic())
@@ -121,7 +197,7 @@ class RunStats:
         span = self.last_token_at - self.first_token_at
         if span <= 0:
             return None
-        return self.output_token_count / span
+        return self.answer_token_count / span
 
     def finish(self, status: RunStatus, now: float | None = None) -> None:
         if self.status is RunStatus.RUNNING:

@@ -1,6 +1,7 @@
 """The one generator every page uses to run a model.
 
-`stream_model(...)` returns a `ModelStream`: iterate it for plain text tokens, use it as a context
+`stream_model(...)` returns a `ModelStream`: iterate it for plain text tokens (an empty string
+when the model thought instead: its thinking is in `.stats.thinking`), use it as a context
 manager, read `.stats` at any moment. It is shaped like the anthropic SDK's `MessageStream`.
 
 Cancellation: `close()` may be called from any thread. It shuts the socket down at once, so the
@@ -154,7 +155,9 @@ def _run(
             ctx.answer_started = True
             if capped:
                 ctx.stop(OutputLimit(output_message(cap)))
-            if text:
+            if text or not capped:
+                # "" for a thinking delta: the reader learns the run moved (the thinking is in
+                # `stats.thinking`), and the report stays answer text alone.
                 yield text
             if ctx.cancelled:
                 break
@@ -192,8 +195,14 @@ def stream_model(
     temperature: float = DEFAULT_TEMPERATURE,
     source: Source | None = None,
     limits: RunLimits | None = None,
+    thinking: bool | None = None,
+    thinking_budget: int | None = None,
 ) -> ModelStream:
-    """Start a run. `contract_text` is the user turn, already wrapped by `lib.analysis.prompts`."""
+    """Start a run. `contract_text` is the user turn, already wrapped by `lib.analysis.prompts`.
+
+    `thinking` (and `thinking_budget`) reach only providers whose spec has a thinking switch."""
+    if spec_for(config.provider).thinking is None:
+        thinking, thinking_budget = None, None
     request = ChatRequest(
         system=system_prompt,
         user=contract_text,
@@ -201,6 +210,8 @@ def stream_model(
         temperature=temperature,
         estimated_input_tokens=estimate_tokens(system_prompt) + estimate_tokens(contract_text),
         source=source,
+        thinking=thinking,
+        thinking_budget=thinking_budget,
     )
     return ModelStream(config, request, limits)
 

@@ -11,11 +11,14 @@ from lib.analysis.prompts import count_findings
 from lib.analysis.tokens import CHARS_PER_TOKEN
 from lib.engine.run_stats import RunStats
 from lib.store.csv_export import csv_bytes
-from lib.store.records import RunRecord
+from lib.store.records import RunRecord, thinking_label
 
 # Each row: label, record attribute, whether a larger value is better.
 TABLE_ROWS: list[tuple[str, str, bool | None]] = [
-    ("Time to first token (s)", "ttft_s", False),
+    ("Time to first answer token (s)", "ttft_s", False),
+    ("Time to first thinking token (s)", "ttft_thinking_s", None),
+    ("Thinking time (s)", "thinking_s", None),
+    ("Thinking tokens", "thinking", None),
     ("Total time (s)", "total_s", False),
     ("Input tokens", "input_tokens", None),
     ("Output tokens", "output_tokens", None),
@@ -36,6 +39,8 @@ TABLE_ROWS: list[tuple[str, str, bool | None]] = [
 def _value(record: RunRecord, attribute: str) -> object:
     if attribute == "report_chars":
         return len(record.report)
+    if attribute == "thinking":
+        return thinking_label(record) or None
     if attribute in ("red", "yellow"):
         return getattr(count_findings(record.report), attribute)
     return getattr(record, attribute)
@@ -61,6 +66,8 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
 
 FORMATS = {
     "ttft_s": "{:.2f}",
+    "ttft_thinking_s": "{:.2f}",
+    "thinking_s": "{:.1f}",
     "total_s": "{:.1f}",
     "input_tokens": "{:,}",
     "output_tokens": "{:,}",

@@ -92,6 +92,10 @@ class RunRequest:
     batch_id: str | None = None
     # A long review chosen on the page; None lets `run_plan.automatic_plan` decide.
     plan: LongPlan | None = None
+    # The per-run thinking switch (`ThinkingSwitch` in the provider's spec): ask the model to
+    # think or not (None: leave it to the model), and the budget for providers that take one.
+    thinking: bool | None = None
+    thinking_budget: int | None = None
     # Built once, with the request (kept by `dataclasses.replace`): the page previews, counts and
     # plans for the very prompt that is sent (its contract tag is random per build).
     built_prompt: Prompt | None = field(default=None, repr=False, compare=False)
@@ -187,6 +191,8 @@ def prepare_run(
             temperature=r.temperature,
             source=source,
             limits=settings.run_limits,
+            thinking=r.thinking,
+            thinking_budget=r.thinking_budget,
         )
         if refusal is not None:
             stream.refuse(refusal)

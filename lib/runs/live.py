@@ -188,13 +188,16 @@ class Step:
 
 
 def watch(lives: Sequence[LiveRun], idle: float = IDLE_S) -> Iterator[Step]:
-    """Steps until every run has ended: at most one per `render_interval()` while text flows, one
-    per `idle` while all sides are silent (so the caller can redraw waiting lines and be
-    stopped). The interval runs from one drain to the next, so the time the caller spends drawing a
-    step is not added to the wait for the next one."""
+    """Steps until every run has ended: at most one per `render_interval()` while text (or a
+    model's thinking, read from its stats) flows, one per `idle` while all sides are silent (so
+    the caller can redraw waiting lines and be stopped). The interval runs from one drain to the
+    next, so the time the caller spends drawing a step is not added to the wait for the next one.
+    """
     ended = [False] * len(lives)
     last_step = time.monotonic()
     turn = 0
+    # Thinking is read from each run's stats, not the queue: a step is due when it grew too.
+    thought = [0] * len(lives)
     while not all(ended):
         drained_at = time.monotonic()
         texts = []
@@ -202,10 +205,12 @@ def watch(lives: Sequence[LiveRun], idle: float = IDLE_S) -> Iterator[Step]:
             text, done = ("", True) if ended[i] else live.drain()
             ended[i] = done
             texts.append(text)
+        thinking = [live.stats.thinking_chars for live in lives]
+        moved, thought = thinking != thought, thinking
         order = tuple((turn + i) % len(lives) for i in range(len(lives)))
         step = Step(tuple(texts), order)
         now = time.monotonic()
-        if step.any_text or now - last_step >= idle or all(ended):
+        if step.any_text or moved or now - last_step >= idle or all(ended):
             last_step = now
             turn += 1
             yield step

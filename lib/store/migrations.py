@@ -102,6 +102,14 @@ MIGRATIONS: dict[int, str] = {
     5: """
     ALTER TABLE runs ADD COLUMN text_source TEXT
     """,
+    # A reasoning model's thinking and its figures, kept apart from the report.
+    6: """
+    ALTER TABLE runs ADD COLUMN thinking TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN thinking_tokens INTEGER;
+    ALTER TABLE runs ADD COLUMN thinking_reported INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN ttft_thinking_s REAL;
+    ALTER TABLE runs ADD COLUMN thinking_s REAL
+    """,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS) + 1

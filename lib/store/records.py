@@ -65,6 +65,14 @@ class RunRecord:
     text_source: str | None = None
     # Who made the run: the signed-in user, or `session:<id>` for an unnamed browser session.
     owner: str = ""
+    # A reasoning model's thinking, kept with the run but never part of its report: its text,
+    # its tokens (reported, or estimated from the text), when it began and how long it lasted.
+    # `ttft_s` is the time to the first answer token, and `tokens_per_s` is over the answer alone.
+    thinking: str = ""
+    thinking_tokens: int | None = None
+    thinking_reported: bool = False
+    ttft_thinking_s: float | None = None
+    thinking_s: float | None = None
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings
@@ -82,6 +90,12 @@ class RunRecord:
         self.error_message = stats.error_message
         self.report = stats.text
         self.notes = list(stats.notes)
+        self.thinking = stats.thinking
+        thought = stats.thinking_chars > 0 or stats.thinking_reported
+        self.thinking_tokens = stats.thinking_token_count if thought else None
+        self.thinking_reported = stats.thinking_reported
+        self.ttft_thinking_s = stats.time_to_first_thinking
+        self.thinking_s = stats.thinking_seconds()
         if cost_usd is not None:
             self.cost_usd = cost_usd
 
@@ -116,7 +130,9 @@ COLUMNS = {
     "input_tokens": "Input tokens",
     "output_tokens": "Output tokens",
     "counts": "Counts",
-    "ttft_s": "TTFT (s)",
+    "ttft_thinking_s": "First thinking (s)",
+    "ttft_s": "First answer token (s)",
+    "thinking_tokens": "Thinking tokens",
     "total_s": "Total (s)",
     "tokens_per_s": "Tokens/s",
     "status": "Status",
@@ -130,6 +146,16 @@ def review_mode(record: RunRecord) -> str:
         return "one pass"
     calls = f", {record.parts} calls" if record.parts else ""
     return f"{record.strategy}{calls} + merge"
+
+
+def thinking_label(record: RunRecord) -> str:
+    """ "1,234" when the provider reported the thinking's tokens, "~1,234 (estimated)" when we
+    counted them from its text, "" for a run that did not think."""
+    if record.thinking_tokens is None:
+        return ""
+    if record.thinking_reported:
+        return f"{record.thinking_tokens:,}"
+    return f"~{record.thinking_tokens:,} (estimated)"
 
 
 def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
@@ -147,7 +173,9 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "input_tokens": r.input_tokens,
             "output_tokens": r.output_tokens,
             "counts": "reported" if r.tokens_reported else "estimated",
+            "ttft_thinking_s": r.ttft_thinking_s,
             "ttft_s": r.ttft_s,
+            "thinking_tokens": thinking_label(r),
             "total_s": r.total_s,
             "tokens_per_s": r.tokens_per_s,
             "status": r.status.value,

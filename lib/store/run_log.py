@@ -26,8 +26,8 @@ from lib.store.migrations import CREATE_V1, MIGRATIONS, SCHEMA_VERSION
 from lib.store.owners import EVERYONE, Scope
 from lib.store.records import RunRecord
 
-# Lists of runs leave out the two long texts; `get` reads them for the one run opened.
-LONG_TEXT = ("report", "contract_text")
+# Lists of runs leave out the long texts; `get` reads them for the one run opened.
+LONG_TEXT = ("report", "contract_text", "thinking")
 
 RECORD_FIELDS = [f.name for f in fields(RunRecord)]
 FILTERABLE = {"provider", "model", "status", "page", "template"}
@@ -37,6 +37,7 @@ def _to_row(record: RunRecord) -> dict[str, Any]:
     row = asdict(record)
     row["started"] = record.started.isoformat()
     row["tokens_reported"] = int(record.tokens_reported)
+    row["thinking_reported"] = int(record.thinking_reported)
     row["notes"] = json.dumps(record.notes)
     row["status"] = record.status.value
     return row
@@ -48,6 +49,8 @@ def _to_record(row: Any) -> RunRecord:
         # `in row` would search an sqlite3.Row's values, not its column names.
         data[name] = row[name] if name in row.keys() else None  # noqa: SIM118
     data["report"] = data["report"] or ""
+    data["thinking"] = data["thinking"] or ""
+    data["thinking_reported"] = bool(data["thinking_reported"])
     data["started"] = datetime.fromisoformat(data["started"])
     data["tokens_reported"] = bool(data["tokens_reported"])
     data["notes"] = json.loads(data["notes"] or "[]")
@@ -237,8 +240,12 @@ def export_json(records: Sequence[RunRecord]) -> bytes:
     return json.dumps([_to_row(r) for r in records], ensure_ascii=False, indent=1).encode("utf-8")
 
 
+# A table of runs carries the thinking's figures, not its text (the JSON export keeps it all).
+CSV_FIELDS = [name for name in RECORD_FIELDS if name != "thinking"]
+
+
 def export_csv(records: Sequence[RunRecord]) -> bytes:
-    frame = pd.DataFrame([_to_row(r) for r in records], columns=list(RECORD_FIELDS))
+    frame = pd.DataFrame([_to_row(r) for r in records], columns=CSV_FIELDS)
     return csv_bytes(frame, index=False)
 
 

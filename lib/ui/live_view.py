@@ -5,6 +5,10 @@ drawing: a "waiting for the model" line before the first token, then the text as
 Streamlit can stop the script at any moment and the `finally` that cancels the runs always executes.
 Text goes into Markdown placeholders in segments (`SegmentedText`): a finished segment is frozen in
 its own element, so each redraw re-sends only the live tail, not the whole report.
+
+A reasoning model's thinking grows in a collapsed "Thinking…" panel above the report, with a
+"thinking for 12 s" line; when the answer starts the panel folds into "Thought for 12 s". The
+thinking is model output too, drawn through the same sanitiser as the report.
 """
 
 from __future__ import annotations
@@ -33,13 +37,28 @@ def cancel_active_runs(state: MutableMapping[str, Any], group: str) -> None:
         live.cancel()
 
 
+def thinking_line(stats: RunStats, now: float | None = None) -> str | None:
+    """ "Thinking for 12 s · ~340 tokens" while the model thinks, "Thought for 12 s · …" once
+    it answers; None for a run that has not thought."""
+    seconds = stats.thinking_seconds(now)
+    if seconds is None:
+        return None
+    verb = "Thinking for" if stats.is_thinking else "Thought for"
+    mark = "" if stats.thinking_reported else "~"
+    return f"{verb} {seconds:.0f} s · {mark}{stats.thinking_token_count:,} thinking tokens"
+
+
 def format_figures(stats: RunStats, now: float | None = None) -> str:
     """One line of live figures; tokens so far are estimated until the provider reports them."""
     parts = [f"{stats.elapsed(now):.1f} s elapsed"]
+    if not stats.is_thinking and (thinking := thinking_line(stats, now)) is not None:
+        parts.append(thinking)  # while it thinks, the thinking panel's own line says so
     ttft = stats.time_to_first_token
-    parts.append(f"first token {ttft:.2f} s" if ttft is not None else "waiting for first token")
+    parts.append(
+        f"first answer token {ttft:.2f} s" if ttft is not None else "waiting for first token"
+    )
     mark = "" if stats.output_reported else "~"
-    parts.append(f"{mark}{stats.output_token_count:,} tokens")
+    parts.append(f"{mark}{stats.answer_token_count:,} tokens")
     speed = stats.tokens_per_second
     if speed:
         parts.append(f"{speed:.1f} tokens/s")
@@ -51,6 +70,56 @@ def format_figures(stats: RunStats, now: float | None = None) -> str:
 def waiting_line(stats: RunStats) -> str:
     reason = label(stats.waiting_reason) if stats.waiting_reason else "Waiting for the model…"
     return f"{reason} {stats.elapsed():.1f} s"
+
+
+class _Thinking:
+    """The thinking panel of one run: a caption, then a collapsed expander whose text grows in
+    frozen segments like the report. Created at the first thought; folded when the answer starts
+    (redrawn once, whole, under "Thought for N s")."""
+
+    LABEL = "Thinking…"
+
+    def __init__(self, slot: Any, allowed_hosts: frozenset[str]) -> None:
+        self.slot = slot
+        self.allowed_hosts = allowed_hosts
+        self.parts = 0
+        self.folded = False
+        self.line = ""
+        box = slot.container()
+        self.caption = box.empty()
+        self.area = box.expander(self.LABEL, expanded=False, icon=":material/psychology:")
+        self.live = self.area.empty()
+        self.text = SegmentedText()
+
+    def update(self, stats: RunStats, now: float) -> None:
+        if self.folded:
+            return
+        new, self.parts = stats.thinking_since(self.parts)
+        if not stats.is_thinking and not new:
+            # Folded a step after the last thought was drawn, so every thought is seen growing.
+            self.fold(stats, now)
+            return
+        seconds = stats.thinking_seconds(now) or 0.0
+        line = f"Thinking for {seconds:.0f} s…"
+        if line != self.line:
+            # Redrawn only when it reads differently: each redraw costs the browser a render.
+            self.line = line
+            self.caption.caption(line)
+        if not new:
+            return
+        finished = self.text.add(new)
+        if finished is not None:
+            show_markdown(self.live, finished, self.allowed_hosts)
+            self.live = self.area.empty()
+        show_markdown(self.live, self.text.live, self.allowed_hosts)
+
+    def fold(self, stats: RunStats, now: float) -> None:
+        self.folded = True
+        line = thinking_line(stats, now) or self.LABEL
+        panel = self.slot.container().expander(
+            label(line), expanded=False, icon=":material/psychology:"
+        )
+        show_markdown(panel, stats.thinking, self.allowed_hosts)
 
 
 class _Pane:
@@ -66,6 +135,8 @@ class _Pane:
     ) -> None:
         self.allowed_hosts = allowed_hosts
         self.figures = container.empty()
+        self.thinking_slot = container.empty()
+        self.thinking: _Thinking | None = None
         self.slot = container.empty()
         self.area = self.slot.container()
         self.live = self.area.empty()
@@ -98,8 +169,16 @@ class _Pane:
             )
         )
 
+    def show_thinking(self, stats: RunStats, now: float) -> None:
+        if self.thinking is None:
+            if stats.first_thinking_at is None:
+                return
+            self.thinking = _Thinking(self.thinking_slot, self.allowed_hosts)
+        self.thinking.update(stats, now)
+
     def clear(self) -> None:
         self.figures.empty()
+        self.thinking_slot.empty()
         self.slot.empty()
 
 
@@ -128,10 +207,14 @@ def show_live(
         for step in watch(lives):
             now = time.monotonic()
             for i in step.order:
+                stats = lives[i].stats
+                panes[i].show_thinking(stats, now)
                 if step.texts[i]:
                     panes[i].add(step.texts[i])
-                elif not lives[i].stats.text:
-                    panes[i].live.caption(waiting_line(lives[i].stats))
+                elif stats.is_thinking:
+                    panes[i].live.empty()
+                elif not stats.text:
+                    panes[i].live.caption(waiting_line(stats))
             if now - last_figures >= FIGURES_REFRESH_S:
                 last_figures = now
                 for pane, live in zip(panes, lives, strict=True):

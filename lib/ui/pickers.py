@@ -116,6 +116,60 @@ def generation_settings() -> tuple[int, float]:
     return max_tokens, temperature
 
 
+THINKING_CHOICES = {None: "model's default", True: "on", False: "off"}
+
+
+def thinking_switch(
+    config: ProviderConfig | None, max_tokens: int, key: str
+) -> tuple[bool | None, int | None]:
+    """The run's thinking switch and budget, for a provider that takes one (its spec's
+    `ThinkingSwitch`); (None, None) for any other. A budget the provider would refuse is shown
+    as an error and the run asks for no thinking."""
+    switch = spec_for(config.provider).thinking if config is not None else None
+    if config is None or switch is None:
+        return None, None
+    if switch.min_budget is None:
+        choices = list(THINKING_CHOICES)
+        asked = st.radio(
+            "Thinking (reasoning models)",
+            choices,
+            index=choices.index(switch.default),
+            format_func=THINKING_CHOICES.__getitem__,
+            horizontal=True,
+            key=f"{key}_thinking_{config.provider}",
+            help="Ask a reasoning model to think before it answers, or not. A model that cannot "
+            "think runs without it.",
+        )
+        return switch.choose(asked, None, max_tokens)
+    fits = switch.default_budget(max_tokens)
+    asked = st.toggle(
+        "Extended thinking",
+        value=bool(switch.default),
+        disabled=fits is None,
+        key=f"{key}_thinking_{config.provider}",
+        help="The model thinks before it answers; thinking is billed as output tokens.",
+    )
+    if not asked or fits is None:
+        if fits is None:
+            st.caption(f"Extended thinking needs more than {switch.min_budget:,} max tokens.")
+        return switch.choose(False, None, max_tokens)
+    budget = int(
+        st.number_input(
+            "Thinking budget (tokens)",
+            min_value=switch.min_budget,
+            max_value=max_tokens - 1,
+            value=fits,
+            step=256,
+            key=f"{key}_thinking_budget",
+        )
+    )
+    try:
+        return switch.choose(True, budget, max_tokens)
+    except ValueError as exc:
+        st.error(label(str(exc)))
+        return switch.choose(False, None, max_tokens)
+
+
 def provider_picker(
     settings: Settings, key: str, default: Provider | None = None
 ) -> ProviderConfig | None:

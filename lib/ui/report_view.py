@@ -17,7 +17,7 @@ from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
 from lib.runs.launch import grounding_of
-from lib.store.records import RunRecord
+from lib.store.records import RunRecord, thinking_label
 from lib.ui.safe import hosts_in, label, md, show_markdown
 
 
@@ -25,13 +25,21 @@ def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
     """The run's figures as metrics, `per_row` to a row: narrow columns (Compare) take fewer, so
     no label or value is cut."""
     counts = "reported by the provider" if record.tokens_reported else "estimated"
+    first = "Time to first answer token" if record.thinking_tokens is not None else None
     figures = [
-        ("Time to first token", _seconds(record.ttft_s)),
+        (first or "Time to first token", _seconds(record.ttft_s)),
         ("Total time", _seconds(record.total_s)),
         ("Input tokens", _count(record.input_tokens)),
         ("Output tokens", _count(record.output_tokens)),
         ("Tokens/s", f"{record.tokens_per_s:.1f}" if record.tokens_per_s else "—"),
     ]
+    if record.thinking_tokens is not None:
+        # Thinking counted apart: the answer's speed above is over the answer alone.
+        figures += [
+            ("Time to first thinking token", _seconds(record.ttft_thinking_s)),
+            ("Thinking time", _seconds(record.thinking_s)),
+            ("Thinking tokens", thinking_label(record)),
+        ]
     for start in range(0, len(figures), per_row):
         row = figures[start : start + per_row]
         for column, (name, value) in zip(st.columns(per_row), row, strict=False):
@@ -140,6 +148,14 @@ def passages(grounding: Grounding, text: str, *, key: str) -> None:
             st.caption(f"✗ Not in the contract: “{label(item.quote.text)}”")
 
 
+def thinking_panel(record: RunRecord, hosts: frozenset[str]) -> None:
+    """The model's thinking, folded away above its report: kept with the run, never part of the
+    report, its quote checks or its downloads. Model output: drawn through the sanitiser."""
+    took = f" for {record.thinking_s:.0f} s" if record.thinking_s is not None else ""
+    with st.expander(f"Thought{took}", expanded=False, icon=":material/psychology:"):
+        show_markdown(st, record.thinking, hosts)
+
+
 def report_view(
     record: RunRecord, *, key: str, per_row: int = 5, contract: Document | None = None
 ) -> None:
@@ -154,6 +170,8 @@ def report_view(
     grounding = _grounding(record, contract)
     checked = grounding.checked if grounding else None
     hosts = hosts_in(_contract_text(record, contract))
+    if record.thinking:
+        thinking_panel(record, hosts)
     if record.report and checked:
         st.markdown(
             annotate_markdown(record.report, checked, sanitise=lambda text: md(text, hosts))

@@ -26,9 +26,22 @@ def history_column_config() -> dict[str, Any]:
         "input_tokens": cc.NumberColumn(COLUMNS["input_tokens"], format="%d"),
         "output_tokens": cc.NumberColumn(COLUMNS["output_tokens"], format="%d"),
         "counts": cc.TextColumn(COLUMNS["counts"], help="Reported by the provider, or estimated"),
-        "ttft_s": cc.NumberColumn(COLUMNS["ttft_s"], format="%.2f", help="Time to first token"),
+        "ttft_thinking_s": cc.NumberColumn(
+            COLUMNS["ttft_thinking_s"],
+            format="%.2f",
+            help="Time to the first thinking token (reasoning models)",
+        ),
+        "ttft_s": cc.NumberColumn(
+            COLUMNS["ttft_s"], format="%.2f", help="Time to the first token of the answer"
+        ),
+        "thinking_tokens": cc.TextColumn(
+            COLUMNS["thinking_tokens"],
+            help="Tokens spent thinking: reported by the provider, or estimated from the text (~)",
+        ),
         "total_s": cc.NumberColumn(COLUMNS["total_s"], format="%.1f"),
-        "tokens_per_s": cc.NumberColumn(COLUMNS["tokens_per_s"], format="%.1f"),
+        "tokens_per_s": cc.NumberColumn(
+            COLUMNS["tokens_per_s"], format="%.1f", help="Answer tokens per second of the answer"
+        ),
         "status": cc.TextColumn(COLUMNS["status"]),
         "grounding": cc.TextColumn(
             COLUMNS["grounding"], help="Quotes found in the contract word for word, close, or not"

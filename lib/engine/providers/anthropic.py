@@ -6,7 +6,12 @@ byte (that would bill twice). The event stream is decoded here with httpx-sse �
 model validation cost more than all the rest of the parsing — including mid-stream `event: error`
 and a stream that ends without `message_stop` (docs/WIRE_FORMATS.md §3). Output token counts in
 `message_delta` are cumulative. The SDK (2.x) takes no sampling temperature for Claude, so
-`request.temperature` is not sent.
+`request.temperature` is not sent (extended thinking would refuse any but the default anyway).
+
+Extended thinking, when the run asks for it, is `thinking: {type: enabled, budget_tokens}`; its
+blocks stream as `thinking_delta` (the thinking, or on newer models a summary of it) and a closing
+`signature_delta`, and a `redacted_thinking` block carries encrypted thinking we cannot show.
+Claude reports one output count, thinking included (docs/WIRE_FORMATS.md §3.7).
 """
 
 from __future__ import annotations
@@ -29,13 +34,24 @@ from lib.engine.errors import (
     clip_detail,
     error_for_status,
 )
-from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
+from lib.engine.events import (
+    ChatRequest,
+    Event,
+    Finish,
+    Note,
+    StreamContext,
+    TextDelta,
+    ThinkingDelta,
+    Usage,
+)
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import tls_context
-from lib.engine.providers.spec import ProviderSpec
+from lib.engine.providers.spec import ProviderSpec, ThinkingSwitch
 
 if TYPE_CHECKING:
     import anthropic
+    from anthropic import Omit
+    from anthropic.types import ThinkingConfigEnabledParam
 
 SERVICE = "Claude"
 CONTEXT_WINDOW = 200_000
@@ -51,6 +67,11 @@ HINTS = Hints(
     connect_fix="check the network connection or ANTHROPIC_BASE_URL",
     model_fix="pick one from the list",
     auth_fix="check ANTHROPIC_API_KEY",
+)
+# Anthropic's floor for a thinking budget; the budget must also stay below max_tokens.
+MIN_THINKING_BUDGET = 1024
+REDACTED_NOTE = (
+    "Part of Claude's thinking was encrypted by Anthropic's safety systems and cannot be shown."
 )
 
 
@@ -123,8 +144,9 @@ def parse_events(
 ) -> Iterator[Event]:
     """Events of a Messages stream; a stream that ends before `message_stop` is interrupted."""
     stop_reason: str | None = None
+    redacted = False
     for sse in source.iter_sse():
-        if sse.event in ("ping", "content_block_start", "content_block_stop") or not sse.data:
+        if sse.event in ("ping", "content_block_stop") or not sse.data:
             continue
         try:
             data = json.loads(sse.data)
@@ -137,6 +159,13 @@ def parse_events(
             delta = data.get("delta") or {}
             if delta.get("type") == "text_delta" and delta.get("text"):
                 yield TextDelta(delta["text"])
+            elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
+                yield ThinkingDelta(delta["thinking"])
+        elif kind == "content_block_start":
+            block = data.get("content_block") or {}
+            if block.get("type") == "redacted_thinking" and not redacted:
+                redacted = True
+                yield Note(REDACTED_NOTE)
         elif kind == "message_start":
             usage = (data.get("message") or {}).get("usage") or {}
             yield Usage(input_tokens=usage.get("input_tokens"))
@@ -149,6 +178,20 @@ def parse_events(
         elif kind == "error":
             raise _error_event(data, config, ctx)
     raise StreamInterrupted(f"{SERVICE} closed the stream before the answer was complete.")
+
+
+def _thinking(request: ChatRequest) -> ThinkingConfigEnabledParam | Omit:
+    """The request's extended-thinking parameter, when the run asks for it with a budget that
+    Anthropic accepts (front ends check it first with the spec's `budget_error`); left out
+    otherwise, and the run answers without thinking."""
+    from anthropic import omit
+
+    budget = request.thinking_budget
+    if not request.thinking or budget is None:
+        return omit
+    if SPEC_THINKING.budget_error(budget, request.max_tokens) is not None:
+        return omit
+    return {"type": "enabled", "budget_tokens": budget}
 
 
 def stream_events(
@@ -165,6 +208,7 @@ def stream_events(
             system=request.system,
             messages=[{"role": "user", "content": request.user}],
             stream=True,
+            thinking=_thinking(request),
         ) as response:
             ctx.attach(response.http_response)
             # httpx-sse is typed for httpx; the SDK's response comes from its httpx2 fork, which
@@ -195,6 +239,9 @@ def context_window(config: ProviderConfig) -> int | None:
     return config.context_length or CONTEXT_WINDOW
 
 
+# Off unless the analyst asks: thinking is billed as output and delays the answer.
+SPEC_THINKING = ThinkingSwitch(default=False, min_budget=MIN_THINKING_BUDGET)
+
 SPEC = ProviderSpec(
     provider=Provider.ANTHROPIC,
     label="Claude (Anthropic)",
@@ -212,4 +259,5 @@ SPEC = ProviderSpec(
     one_pass_preferred=True,
     prices=FAMILY_PRICES,
     default_rank=1,
+    thinking=SPEC_THINKING,
 )

@@ -9,6 +9,11 @@ far below the estimate is reported as a warning.
 Lines end at `\n` only. httpx's `iter_lines` splits on every Unicode line boundary, and Go's JSON
 encoder leaves U+0085 raw (what a mis-decoded Windows-1252 ellipsis becomes), so a report quoting
 such a contract broke mid-line. We split the raw bytes ourselves and decode each whole line.
+
+Thinking: a reasoning model's thoughts come in `message.thinking` (Ollama 0.9 and later, with or
+without the `think` option), or, from older builds, as a leading `<think>` block in the content
+(`think_tags`). A run that asks for `think` (on or off) of a model that refuses the option is
+sent again without it, with a note, rather than failing (docs/WIRE_FORMATS.md §2.7).
 """
 
 from __future__ import annotations
@@ -20,8 +25,22 @@ from typing import Any
 
 import httpx
 
-from lib.engine.errors import BadResponse, Hints, clip_detail, looks_like_context_error
-from lib.engine.events import ChatRequest, Event, Finish, Note, StreamContext, TextDelta, Usage
+from lib.engine.errors import (
+    BadResponse,
+    Hints,
+    ProviderError,
+    clip_detail,
+    looks_like_context_error,
+)
+from lib.engine.events import (
+    ChatRequest,
+    Event,
+    Finish,
+    Note,
+    StreamContext,
+    ThinkingDelta,
+    Usage,
+)
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import (
     client_for,
@@ -30,7 +49,8 @@ from lib.engine.providers.http import (
     open_stream,
     status_error,
 )
-from lib.engine.providers.spec import ProviderSpec
+from lib.engine.providers.spec import ProviderSpec, ThinkingSwitch
+from lib.engine.providers.think_tags import LeadingThink
 
 HINTS = Hints(
     service="Ollama",
@@ -45,6 +65,9 @@ NS = 1e9
 # Never the line itself: an endpoint may be an internal service, and echoing what it answers
 # would let whoever chose the URL read that service through this one.
 NOT_OLLAMA = "The server sent {what} — is this an Ollama server?"
+# Ollama's words when a model takes no `think` option ("<model> does not support thinking").
+NO_THINKING = "does not support thinking"
+THINK_REFUSED_NOTE = "{model} does not take a thinking switch, so it ran without one."
 
 
 def model_context_length(client: httpx.Client, config: ProviderConfig) -> int | None:
@@ -72,8 +95,11 @@ def choose_num_ctx(request: ChatRequest, model_limit: int | None, configured: in
     return num_ctx
 
 
-def request_body(config: ProviderConfig, request: ChatRequest, num_ctx: int) -> dict[str, Any]:
-    return {
+def request_body(
+    config: ProviderConfig, request: ChatRequest, num_ctx: int, think: bool = True
+) -> dict[str, Any]:
+    """The chat request; `think` False leaves the thinking switch out whatever the run asked."""
+    body: dict[str, Any] = {
         "model": config.model,
         "messages": [
             {"role": "system", "content": request.system},
@@ -86,6 +112,9 @@ def request_body(config: ProviderConfig, request: ChatRequest, num_ctx: int) -> 
             "temperature": request.temperature,
         },
     }
+    if think and request.thinking is not None:
+        body["think"] = request.thinking
+    return body
 
 
 def _final_line(line: dict[str, Any], request: ChatRequest, ctx: StreamContext) -> Iterator[Event]:
@@ -121,6 +150,7 @@ def ndjson_lines(chunks: Iterator[bytes]) -> Iterator[str]:
 def parse_lines(
     lines: Iterator[str], config: ProviderConfig, request: ChatRequest, ctx: StreamContext
 ) -> Iterator[Event]:
+    tags = LeadingThink()
     for raw in lines:
         if not raw.strip():
             continue
@@ -137,10 +167,13 @@ def parse_lines(
             raise status_error(
                 400 if looks_like_context_error(detail) else 500, detail, config, HINTS
             )
-        content = (line.get("message") or {}).get("content")
-        if content:
-            yield TextDelta(content)
+        message = line.get("message") or {}
+        if thinking := message.get("thinking"):
+            yield ThinkingDelta(str(thinking))
+        if content := message.get("content"):
+            yield from tags.feed(str(content))
         if line.get("done"):
+            yield from tags.end()
             yield from _final_line(line, request, ctx)
             return
     raise interrupted(HINTS, "closed the stream before the answer was done")
@@ -153,7 +186,22 @@ def stream_events(
         num_ctx = choose_num_ctx(
             request, model_context_length(client, config), config.context_length
         )
-        body = request_body(config, request, num_ctx)
+        try:
+            with open_stream(
+                client,
+                f"{config.base_url}/api/chat",
+                request_body(config, request, num_ctx),
+                config,
+                HINTS,
+                ctx,
+            ) as response:
+                yield from parse_lines(ndjson_lines(response.iter_bytes()), config, request, ctx)
+                return
+        except ProviderError as exc:
+            if request.thinking is None or exc.status_code != 400 or NO_THINKING not in exc.message:
+                raise
+        yield Note(THINK_REFUSED_NOTE.format(model=config.model))
+        body = request_body(config, request, num_ctx, think=False)
         with open_stream(
             client, f"{config.base_url}/api/chat", body, config, HINTS, ctx
         ) as response:
@@ -188,4 +236,6 @@ SPEC = ProviderSpec(
     default_concurrency=1,
     context_window=context_window,
     default_rank=3,
+    # Left to the model unless the run asks: thinking models think, others ignore it.
+    thinking=ThinkingSwitch(default=None),
 )

@@ -3,6 +3,11 @@
 Frames are decoded by httpx-sse. Completion needs both a non-null `finish_reason` and `[DONE]`:
 llama-cpp-python ends an interrupted stream with a bare `[DONE]`, and llama.cpp sends `[DONE]`
 after an error frame, so `[DONE]` alone is not success (docs/WIRE_FORMATS.md §4.2, §4.4).
+
+Thinking arrives as `delta.reasoning_content` (llama.cpp, vLLM, DeepSeek), `delta.reasoning`
+(Ollama's `/v1`, OpenRouter, LM Studio, newer vLLM), or as a leading `<think>` block in the
+content of a server with no reasoning parser (`think_tags`); its count, where reported, is
+`usage.completion_tokens_details.reasoning_tokens` (docs/WIRE_FORMATS.md §4.6).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 from httpx_sse import EventSource, SSEError
 
 from lib.engine.errors import BadResponse, Hints, StreamInterrupted, clip_detail
-from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
+from lib.engine.events import ChatRequest, Event, Finish, StreamContext, ThinkingDelta, Usage
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import (
     auth_headers,
@@ -25,6 +30,7 @@ from lib.engine.providers.http import (
     status_error,
 )
 from lib.engine.providers.spec import ProviderSpec
+from lib.engine.providers.think_tags import LeadingThink
 
 # Never the frame itself: an endpoint may be an internal service, and echoing what it answers
 # would let whoever chose the URL read that service through this one.
@@ -35,6 +41,8 @@ HINTS = Hints(
     model_fix="pick a model the server lists, or load it on the server",
     auth_fix="check the API key for this server",
 )
+# The delta fields servers stream thinking in, in the order they are looked for.
+REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 
 def request_body(config: ProviderConfig, request: ChatRequest) -> dict[str, Any]:
@@ -63,10 +71,21 @@ def _in_band_error(
     return status_error(status, detail, config, HINTS)
 
 
+def _usage(usage: dict[str, Any]) -> Usage:
+    details = usage.get("completion_tokens_details")
+    thinking = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return Usage(
+        usage.get("prompt_tokens"),
+        usage.get("completion_tokens"),
+        thinking if isinstance(thinking, int) and thinking > 0 else None,
+    )
+
+
 def parse_events(
     source: EventSource, config: ProviderConfig, ctx: StreamContext
 ) -> Iterator[Event]:
     finish_seen = False
+    tags = LeadingThink()
     for sse in source.iter_sse():
         data = sse.data.strip()
         if not data:
@@ -85,13 +104,18 @@ def parse_events(
             raise _in_band_error(payload, config, ctx)
         usage = payload.get("usage")
         if isinstance(usage, dict):
-            yield Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+            yield _usage(usage)
         for choice in payload.get("choices") or ():
-            content = (choice.get("delta") or {}).get("content")
-            if content:
-                yield TextDelta(content)
+            delta = choice.get("delta") or {}
+            for name in REASONING_FIELDS:
+                if thinking := delta.get(name):
+                    yield ThinkingDelta(str(thinking))
+                    break
+            if content := delta.get("content"):
+                yield from tags.feed(str(content))
             if choice.get("finish_reason"):
                 finish_seen = True
+                yield from tags.end()
                 yield Finish(choice["finish_reason"])
     raise interrupted(HINTS, "closed the stream before it was complete")
 

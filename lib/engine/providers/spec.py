@@ -31,6 +31,50 @@ def always_installed() -> bool:
 
 
 @dataclass(frozen=True)
+class ThinkingSwitch:
+    """A provider whose runs can ask a reasoning model to think (or not) before answering.
+
+    `default`: what a run asks when the analyst leaves the switch alone (None: leave it to the
+    model). `min_budget`: the provider takes a thinking budget of at least this many tokens, and
+    below the run's max tokens (Claude); None when it takes no budget.
+    """
+
+    default: bool | None = None
+    min_budget: int | None = None
+
+    def budget_error(self, budget: int | None, max_tokens: int) -> str | None:
+        """Why `budget` cannot be asked of a run with `max_tokens`, or None when it can."""
+        if self.min_budget is None:
+            return None
+        if budget is None or budget < self.min_budget:
+            return f"The thinking budget must be at least {self.min_budget:,} tokens."
+        if budget >= max_tokens:
+            return "The thinking budget must be below the run's max tokens."
+        return None
+
+    def choose(
+        self, asked: bool | None, budget: int | None, max_tokens: int
+    ) -> tuple[bool | None, int | None]:
+        """What a run sends: whether to think (the default when not `asked`) and the budget (a
+        default that fits when not given). Raises ValueError, with the analyst's words, for a
+        budget the provider would refuse."""
+        thinking = self.default if asked is None else asked
+        if not thinking or self.min_budget is None:
+            return thinking, None
+        budget = self.default_budget(max_tokens) if budget is None else budget
+        if (error := self.budget_error(budget, max_tokens)) is not None:
+            raise ValueError(error)
+        return True, budget
+
+    def default_budget(self, max_tokens: int) -> int | None:
+        """A budget that fits `max_tokens`: half of it, never below the minimum; None when no
+        budget fits (or the provider takes none)."""
+        if self.min_budget is None or max_tokens <= self.min_budget:
+            return None
+        return max(self.min_budget, max_tokens // 2)
+
+
+@dataclass(frozen=True)
 class ProviderSpec:
     provider: Provider
     label: str
@@ -75,6 +119,8 @@ class ProviderSpec:
     prices: Prices | None = None
     # Order in which a reachable provider is chosen by default (lower first); None: never.
     default_rank: int | None = None
+    # The per-run thinking switch, for providers that take one; None: the run cannot ask.
+    thinking: ThinkingSwitch | None = None
 
     @property
     def takes_key(self) -> bool:
