@@ -142,6 +142,11 @@ def test_batch_workers_count_against_the_run_cap_and_a_review_one_over_is_refuse
         live.cancel()
         assert live.error is not None and "CRS_MAX_CONCURRENT_RUNS" in str(live.error)
         assert runner.wait(60)
+        # The server marks a stream complete once its last frame is out, which may be just after
+        # the client read it: wait for that mark, not for a time.
+        deadline = time.monotonic() + 15
+        while not all(s.completed for s in upstream.streams()) and time.monotonic() < deadline:
+            time.sleep(0.02)
         streams = upstream.streams()
         assert len(streams) == 4 and all(s.completed for s in streams)
         # Never more than two requests in flight at the server.
