@@ -4,9 +4,9 @@ figures in `done`, the thinking kept with the run and out of its report."""
 from __future__ import annotations
 
 import httpx
-from lib.store.run_log import RunLog
 
 from devtools.fake_upstream import Script
+from lib.store.run_log import RunLog
 from tests.api.conftest import Stream, read_events
 from tests.api.test_api import BODY, wait_for_status
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-from lib.store.run_log import RunLog
 from playwright.sync_api import Page, expect
 
 from devtools.fake_upstream import Script
+from lib.store.run_log import RunLog
 from tests.browser.conftest import paste_contract, wait_for_app
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."
