@@ -17,13 +17,8 @@ PROFILE_NOTES = """## What the profiles showed, and what changed
   on every step (it now redraws only when the whole second changes), and the last thoughts before
   the answer reaching the screen only inside the folded panel, which the page redrew whole at the
   same step (the panel now folds one step after the last thought is drawn, so every thought is
-  seen growing). On 2026-12-06, on this 2-core machine shared with other jobs, three runs of
-  2,000 + 2,000 tokens at 200 tokens/s gave p50 29 ms (thinking), 27 ms (answer after thinking)
-  and 28 ms (answer alone); the p95s were 149 ms (52–151), 87 ms (48–98) and 121 ms (60–141):
-  the answer after thinking is within target, the thinking's p95 is 1.23× the answer-only one,
-  with ranges that overlap and that the load from other jobs dominates. Measure again on an idle
-  machine before reading the thinking's p95 as over target. The first thought takes about 110 ms
-  (the panel is created), one token in 2,000.
+  seen growing). The first thought takes about 110 ms (the panel is created), one token in 2,000.
+  The figures and their verdicts are in the reasoning-models section, from the run that wrote it.
 - **Claude parsing.** cProfile of `stream_model` on the Anthropic stream: about half the time in the
   SDK's per-event model construction (`construct_type` → pydantic `validate_python`), a quarter in
   its SSE decoder; `MessageStream` also rebuilt a message snapshot per event. The SDK now sends the

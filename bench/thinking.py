@@ -31,6 +31,8 @@ from devtools.chromium import CHROMIUM
 from devtools.fake_upstream import FakeUpstream, Script
 
 RATE = 200.0
+# Each stream's p95 within this much of the answer-only stream's, measured in the same run.
+TARGET_RATIO = 1.10
 
 
 def _added(page, prefix: str, sent_times: list[float], wall_offset: float) -> dict:
@@ -105,6 +107,7 @@ def render(results: dict) -> list[str]:
         "| stream | runs | complete | p50 ms | p95 ms (range) | p95 ÷ answer only |",
         "|---|---|---|---|---|---|",
     ]
+    verdicts = []
     for key in ("thinking", "answer after thinking", "answer only"):
         row = results[key]
         ratio = row["p95_ms"] / base if base and row["p95_ms"] else None
@@ -113,7 +116,14 @@ def render(results: dict) -> list[str]:
             f"| {row['p50_ms']:.0f} | {row['p95_ms']:.0f} ({row['p95_min_ms']:.0f}–"
             f"{row['p95_max_ms']:.0f}) | {'—' if ratio is None else f'{ratio:.2f}'} |"
         )
-    return lines
+        if key != "answer only":
+            met = ratio is not None and ratio <= TARGET_RATIO and row["complete"]
+            shown = "no figure" if ratio is None else f"{ratio:.2f}×"
+            verdicts.append(
+                f"- {key}: p95 {shown} the answer-only stream's, target ≤ {TARGET_RATIO:.2f}× — "
+                f"{'met' if met else 'missed'}."
+            )
+    return [*lines, "", *verdicts]
 
 
 def main() -> None:
