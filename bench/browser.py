@@ -23,6 +23,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from bench.stats import cpu_seconds, median, peak_rss_mb, percentile
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_upstream import FakeUpstream, RequestRecord, Script
+from devtools.streamlit_page import choose
 
 ROOT = Path(__file__).resolve().parent.parent
 # The extra flags keep every page rendering as a foreground tab would: ten sessions here stand for
@@ -179,8 +180,7 @@ def compare_page(page: Page, upstream: FakeUpstream, n: int, rate: float) -> lis
         _open(page, url, ["a", "b"])
         # Claude takes the left side (the best configured model); Ollama goes on the right in
         # place of the clause finder, so both sides stream from the fake server.
-        page.locator(".st-key-compare1_provider").click()
-        page.get_by_role("option", name="Ollama").click()
+        choose(page, "compare1_provider", "Ollama")
         page.locator(".st-key-compare1_model_ollama").wait_for()
         _paste(page, "Contract text")
         upstream.push(

@@ -8,7 +8,8 @@ import time
 from playwright.sync_api import expect
 
 from devtools.fake_upstream import Script
-from tests.browser.conftest import choose, paste_contract, wait_for_app
+from devtools.streamlit_page import choose
+from tests.browser.conftest import paste_contract, wait_for_app
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."
 COUNT_JS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import wait_idle
+from devtools.streamlit_page import wait_idle
 
 PAGES = {"compare": "Compare two models", "history": "History"}
 

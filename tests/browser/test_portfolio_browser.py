@@ -8,9 +8,10 @@ import re
 import time
 
 from devtools.fake_upstream import Script
+from devtools.streamlit_page import wait_idle
 from lib.analysis.samples import all_samples
 from lib.store.run_log import RunLog
-from tests.browser.conftest import wait_for_app, wait_idle
+from tests.browser.conftest import wait_for_app
 
 QUOTE = "principal  place of business is located at 2003 Navasota Cove"
 

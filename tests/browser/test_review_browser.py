@@ -8,8 +8,9 @@ import time
 from playwright.sync_api import Page, expect
 
 from devtools.fake_upstream import Script
+from devtools.streamlit_page import wait_idle
 from lib.store.run_log import RunLog
-from tests.browser.conftest import paste_contract, wait_for_app, wait_idle
+from tests.browser.conftest import paste_contract, wait_for_app
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited."
 STOPPED = "Stopped — the partial report above is kept."

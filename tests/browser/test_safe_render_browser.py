@@ -7,7 +7,8 @@ import time
 from playwright.sync_api import expect
 
 from devtools.fake_upstream import Script
-from tests.browser.conftest import paste_contract, wait_for_app, wait_idle
+from devtools.streamlit_page import wait_idle
+from tests.browser.conftest import paste_contract, wait_for_app
 
 CONTRACT = "1. Parties. Acme Ltd (www.acme.com) and Beta GmbH.\n12.1 Liability is unlimited."
 
