@@ -160,10 +160,9 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         """Each provider this server offers: whether it answers, and its models."""
         rows = []
         for provider in catalog.provider_choices(settings):
-            # Where a run that names no endpoint goes, with only the key configured for it.
+            # Where a run that names no endpoint goes, each endpoint asked with its own key only.
             base_url = catalog.starting_endpoint(provider, settings)
-            api_key = catalog.api_key_for(provider, base_url, None, settings)
-            status = catalog.probe(provider, base_url, api_key)
+            status = catalog.probe_choice(provider, base_url, None, settings)
             rows.append(
                 {
                     "provider": provider.value,

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.engine.provider_config import endpoint_label
 from lib.runs.live import LiveRun, stop_all
 from lib.store.records import RunRecord
 
@@ -70,6 +71,7 @@ def figures(record: RunRecord) -> dict[str, Any]:
         "thinking_tokens": record.thinking_tokens,
         "thinking_reported": record.thinking_reported,
         "cost_usd": record.cost_usd,
+        "served_by": endpoint_label(record.served_by),
         "notes": list(record.notes),
     }
 
@@ -176,6 +178,7 @@ class RunHub:
                             "thinking": stats.is_thinking,
                             "thinking_s": None if thinking_s is None else round(thinking_s, 3),
                             "thinking_tokens": stats.thinking_token_count,
+                            "served_by": endpoint_label(stats.endpoint),
                         }
                     )
         error = run.live.error

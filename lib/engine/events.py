@@ -117,6 +117,12 @@ class StreamContext:
         if cancelled:
             abort_response(response)
 
+    def next_attempt(self) -> None:
+        """Forget the responses of an attempt that failed before its first token, so the next
+        endpoint's failure to connect reads as one (its `responded` is its own)."""
+        with self._lock:
+            self._responses.clear()
+
     def stop(self, error: Exception) -> None:
         """End the run because it met a cap: like `cancel`, but the run ends with `error`."""
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 
 class Provider(StrEnum):
@@ -34,6 +35,11 @@ class ProviderConfig:
 
     The API key is excluded from repr and comparison so that it cannot leak through logging, an
     exception message or a dataframe built from this object.
+
+    A model served by several endpoints (`OLLAMA_HOST=http://gpu1:11434,http://gpu2:11434`) has
+    `base_url` naming them all and one member config per endpoint in `pool`, each with the key
+    chosen for that endpoint alone; the pooled config itself carries no key, and a run uses one
+    member (`lib.runs.endpoint_pool` picks it).
     """
 
     provider: Provider
@@ -43,6 +49,35 @@ class ProviderConfig:
     context_length: int | None = None
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
+    pool: tuple[ProviderConfig, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    @property
+    def members(self) -> tuple[ProviderConfig, ...]:
+        """The configs of the endpoints a run may use: the pool's, or this one alone."""
+        return self.pool or (self,)
+
+
+ENDPOINT_SEPARATOR = ","
+
+
+def split_endpoints(value: str) -> tuple[str, ...]:
+    """`http://a:11434, http://b:11434/` → each endpoint once, in order, without trailing `/`."""
+    urls = (item.strip().rstrip("/") for item in value.split(ENDPOINT_SEPARATOR))
+    return tuple(dict.fromkeys(url for url in urls if url))
+
+
+def endpoint_label(url: str) -> str:
+    """`http://user:pw@gpu1:11434/v1` → `gpu1:11434`: an endpoint as notes and tables name it,
+    never with credentials a URL may carry; several comma-separated URLs, each so."""
+    labels = []
+    for item in split_endpoints(url):
+        netloc = urlsplit(item).netloc.rpartition("@")[2]
+        labels.append(netloc or item)
+    return ", ".join(labels)
+
+
+def join_endpoints(urls: tuple[str, ...] | list[str]) -> str:
+    return ENDPOINT_SEPARATOR.join(urls)

@@ -62,6 +62,8 @@ class RunStats:
     notes: list[str] = field(default_factory=list)
     # Set while the run waits for something other than the model (e.g. the built-in server busy).
     waiting_reason: str | None = None
+    # The endpoint serving the run (for a model on several, the one its latest attempt used).
+    endpoint: str = ""
     # Where a run of several model calls is (e.g. "part 3 of 12 · about 2 min left"); None for one.
     progress: str | None = None
     # Thinking: when its first and last deltas came, and its token count where reported.

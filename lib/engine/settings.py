@@ -38,7 +38,12 @@ from lib.engine.limits import (
     RunLimits,
     Sandbox,
 )
-from lib.engine.provider_config import DEFAULT_READ_TIMEOUT, Provider
+from lib.engine.provider_config import (
+    DEFAULT_READ_TIMEOUT,
+    Provider,
+    join_endpoints,
+    split_endpoints,
+)
 from lib.engine.providers.registry import SPECS, spec_for
 
 LOOPBACK_ADDRESSES = {"127.0.0.1", "::1", "localhost"}
@@ -74,6 +79,43 @@ def _endpoint_list(value: Any) -> tuple[str, ...]:
         return ()
     items = value if isinstance(value, list | tuple) else str(value).split(",")
     return tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+
+
+def _key_list(value: str) -> list[str]:
+    """`ka,,kc` → one key per endpoint, in order (empty: that endpoint takes none)."""
+    return [item.strip() for item in value.split(",")]
+
+
+def _endpoints_and_keys(
+    get: Callable[..., Any],
+) -> tuple[dict[Provider, str], dict[Provider, str]]:
+    """Each provider's endpoint (a list for the providers whose URL a user may pick) and key.
+
+    A list of endpoints takes one key per endpoint, in the same order: a key must never reach an
+    endpoint it was not configured for, so a key list that does not pair up stops the app."""
+    endpoints: dict[Provider, str] = {}
+    for provider, spec in SPECS.items():
+        if not spec.endpoint_variable:
+            continue
+        raw = str(get(spec.endpoint_variable, spec.default_endpoint))
+        endpoints[provider] = (
+            join_endpoints(split_endpoints(raw)) if spec.typed_endpoint else raw.rstrip("/")
+        )
+    keys = {
+        provider: str(key)
+        for provider, spec in SPECS.items()
+        if spec.key_variable and (key := get(spec.key_variable))
+    }
+    for provider, key in keys.items():
+        spec = spec_for(provider)
+        count = len(split_endpoints(endpoints.get(provider, "")))
+        if count > 1 and len(_key_list(key)) != count:
+            raise ValueError(
+                f"{spec.key_variable}: {spec.endpoint_variable} lists {count} endpoints; give one"
+                " key per endpoint, in the same order, separated by commas (leave an entry empty"
+                " for an endpoint that takes none)."
+            )
+    return endpoints, keys
 
 
 def _concurrency(value: Any) -> dict[str, int]:
@@ -362,8 +404,25 @@ class Settings:
         return self.endpoints.get(provider, "")
 
     def configured_key(self, provider: Provider) -> str | None:
-        """The operator's key for `provider`; only ever sent to `configured_endpoint(provider)`."""
+        """Whether (and what) the operator configured as `provider`'s key: for a list of endpoints,
+        one key per endpoint; what is sent is `key_for_endpoint`'s, to its endpoint alone."""
         return self.api_keys.get(provider) or None
+
+    def key_for_endpoint(self, provider: Provider, url: str) -> str | None:
+        """The operator's key for one endpoint: for a configured list (`OPENAI_BASE_URL=a,b`) the
+        key at the same place in the key's list (`OPENAI_API_KEY=ka,kb`); None for any URL the
+        operator did not configure, and for every URL when the two lists do not pair up."""
+        keys = self.configured_key(provider)
+        members = split_endpoints(self.configured_endpoint(provider))
+        url = url.strip().rstrip("/")
+        if not keys or url not in members:
+            return None
+        if len(members) == 1:
+            return keys
+        paired = _key_list(keys)
+        if len(paired) != len(members):
+            return None
+        return paired[members.index(url)] or None
 
     def allowed_for(self, provider: Provider) -> tuple[str, ...]:
         """The endpoints a browser user may pick for `provider` when endpoints are locked."""
@@ -400,16 +459,7 @@ def load_settings(
     batch_dirs = tuple(
         Path(item).expanduser() for item in _endpoint_list(get("CRS_BATCH_DIRS")) if item
     )
-    endpoints = {
-        provider: str(get(spec.endpoint_variable, spec.default_endpoint)).rstrip("/")
-        for provider, spec in SPECS.items()
-        if spec.endpoint_variable
-    }
-    keys = {
-        provider: str(key)
-        for provider, spec in SPECS.items()
-        if spec.key_variable and (key := get(spec.key_variable))
-    }
+    endpoints, keys = _endpoints_and_keys(get)
     document_limits, sandbox = _reader_limits(get)
     return Settings(
         endpoints=endpoints,

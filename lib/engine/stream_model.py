@@ -8,6 +8,8 @@ Cancellation: `close()` may be called from any thread. It shuts the socket down 
 model server sees the disconnect even while the reading thread is blocked waiting for a token;
 an abandoned stream does the same when it is garbage collected. Retries: a connection that fails
 before any answer byte is tried once more after a short pause; nothing is ever retried after that.
+A model on several endpoints (`ProviderConfig.pool`) goes through a `Route` instead: each attempt
+on the endpoint it picks, and a failure before the first token moves the run to the next one.
 
 Caps (`lib.engine.limits`): a timer ends the run at its wall-time limit even while the read is
 blocked on a server that sends nothing (or only keep-alive comments), and the text is cut at the
@@ -23,12 +25,25 @@ from collections.abc import Generator, Iterator
 from types import TracebackType
 
 from lib.analysis.tokens import estimate_tokens
-from lib.engine.errors import BadResponse, CannotConnect, OutputLimit, ProviderError, TimedOut
+from lib.engine.errors import (
+    ERROR_TITLES,
+    BadResponse,
+    CannotConnect,
+    OutputLimit,
+    ProviderError,
+    TimedOut,
+)
 from lib.engine.events import ChatRequest, Event, Source, StreamContext
 from lib.engine.fold import complete, fail, fold
 from lib.engine.limits import RunLimits, output_message, wall_time_message
-from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, ProviderConfig
+from lib.engine.provider_config import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE,
+    ProviderConfig,
+    endpoint_label,
+)
 from lib.engine.providers.registry import spec_for
+from lib.engine.routing import Outcome, Route, endpoint_at_fault
 from lib.engine.run_stats import RunStats, RunStatus
 
 RETRY_BACKOFF_S = 0.5
@@ -38,13 +53,17 @@ class ModelStream:
     """An iterator of text tokens for one run, with its live `RunStats`."""
 
     def __init__(
-        self, config: ProviderConfig, request: ChatRequest, limits: RunLimits | None = None
+        self,
+        config: ProviderConfig,
+        request: ChatRequest,
+        limits: RunLimits | None = None,
+        route: Route | None = None,
     ) -> None:
         self.config = config
         self.request = request
         self.stats = RunStats(estimated_input_tokens=request.estimated_input_tokens)
         self._ctx = StreamContext()
-        self._generator = _run(config, request, self.stats, self._ctx, limits or RunLimits())
+        self._generator = _run(config, request, self.stats, self._ctx, limits or RunLimits(), route)
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -90,6 +109,7 @@ class ModelStream:
 def _events(
     config: ProviderConfig, request: ChatRequest, ctx: StreamContext
 ) -> Generator[Event, None, None]:
+    """One endpoint: a connection refused before any answer byte is tried once more."""
     stream_events = spec_for(config.provider).stream_events
     try:
         yield from stream_events(config, request, ctx)
@@ -99,6 +119,45 @@ def _events(
         if ctx.wait_cancelled(RETRY_BACKOFF_S):
             return
         yield from stream_events(config, request, ctx)
+
+
+def _routed(
+    route: Route, request: ChatRequest, ctx: StreamContext, stats: RunStats
+) -> Generator[Event, None, None]:
+    """Several endpoints: each attempt where `route` says; a failure before the first token is
+    tried on the next endpoint (the route cools the failed one down), never one after it."""
+    tried: list[ProviderConfig] = []
+    last: ProviderError | None = None
+    while (member := route.pick(tried, ctx)) is not None:
+        tried.append(member)
+        stats.endpoint = member.base_url
+        ctx.next_attempt()
+        outcome = Outcome.NEUTRAL
+        try:
+            yield from spec_for(member.provider).stream_events(member, request, ctx)
+            outcome = Outcome.SERVED
+            return
+        except ProviderError as exc:
+            error = exc.redacted(member.api_key)
+            if ctx.answer_started:
+                outcome = Outcome.SERVED
+            elif not ctx.cancelled and endpoint_at_fault(exc):
+                outcome, last = Outcome.FAILED, error
+                stats.notes.append(
+                    f"{endpoint_label(member.base_url)} failed before answering"
+                    f" ({ERROR_TITLES[error.kind].lower()});"
+                    " the run moved to another endpoint."
+                )
+                continue
+            raise error from None
+        except GeneratorExit:
+            outcome = Outcome.SERVED if ctx.answer_started else Outcome.NEUTRAL
+            raise
+        finally:
+            route.done(member, outcome)
+    if ctx.cancelled:
+        return
+    raise last or CannotConnect("None of the model's endpoints could take the run.")
 
 
 def _stopped(stats: RunStats, ctx: StreamContext) -> ProviderError | None:
@@ -139,13 +198,18 @@ def _run(
     stats: RunStats,
     ctx: StreamContext,
     limits: RunLimits,
+    route: Route | None = None,
 ) -> Generator[str, None, None]:
     """The run itself; a free function so the generator holds no reference to its ModelStream,
     which is then freed (and closes the connection) as soon as its last user drops it."""
     stats.started_at = time.monotonic()
     timer = _start_timer(limits, ctx)
     cap = limits.max_output_chars
-    events = _events(config, request, ctx)
+    if route is None:
+        stats.endpoint = config.base_url
+        events = _events(config, request, ctx)
+    else:
+        events = _routed(route, request, ctx, stats)
     try:
         for event in events:
             shown = fold(stats, event, cap)
@@ -197,10 +261,15 @@ def stream_model(
     limits: RunLimits | None = None,
     thinking: bool | None = None,
     thinking_budget: int | None = None,
+    route: Route | None = None,
 ) -> ModelStream:
     """Start a run. `contract_text` is the user turn, already wrapped by `lib.analysis.prompts`.
 
-    `thinking` (and `thinking_budget`) reach only providers whose spec has a thinking switch."""
+    `thinking` (and `thinking_budget`) reach only providers whose spec has a thinking switch.
+    `route` chooses among the endpoints of a pooled config (required for one: a pooled config
+    has no endpoint of its own)."""
+    if config.pool and route is None:
+        raise ValueError("a model on several endpoints runs through a route")
     if spec_for(config.provider).thinking is None:
         thinking, thinking_budget = None, None
     request = ChatRequest(
@@ -213,7 +282,7 @@ def stream_model(
         thinking=thinking,
         thinking_budget=thinking_budget,
     )
-    return ModelStream(config, request, limits)
+    return ModelStream(config, request, limits, route)
 
 
 def list_models(config: ProviderConfig) -> list[str]:

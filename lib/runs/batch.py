@@ -4,7 +4,8 @@ Each contract × model is an item. Items for one endpoint (provider and base URL
 a fixed number of worker threads, because that is where load lands: the built-in model and one
 local Ollama answer one request at a time (a second would only queue inside the server and distort
 every timing), while Claude serves several. Lanes run side by side, so a slow local model does
-not hold up Claude.
+not hold up Claude. A model on several endpoints has one lane with workers for all of them; each
+run goes to the least busy endpoint with room (`endpoint_pool`), so a slow server takes fewer.
 
 Every run goes through `prepare_run`, the path the Review page uses, so it lands in the run log
 with its figures and the batch's id. A failed item is recorded and the batch carries on. With a
@@ -204,7 +205,9 @@ class ItemResult:
 
 @dataclass
 class _Lane:
-    concurrency: int
+    # Requests in flight on each endpoint, and on all of the lane's endpoints together.
+    per_endpoint: int
+    concurrency: int = 0
     queue: queue.SimpleQueue[tuple[str, str]] = field(default_factory=queue.SimpleQueue)
     durations: list[float] = field(default_factory=list)
     left: int = 0
@@ -252,8 +255,12 @@ class BatchRunner:
         for key, config in self.configs.items():
             lane_key = f"{config.provider.value}@{config.base_url}"
             self._lane_of[key] = lane_key
-            lane = self._lanes.setdefault(lane_key, _Lane(concurrency_for(config, overrides)))
-            lane.concurrency = min(lane.concurrency, concurrency_for(config, overrides))
+            per_endpoint = concurrency_for(config, overrides)
+            lane = self._lanes.setdefault(lane_key, _Lane(per_endpoint))
+            lane.per_endpoint = min(lane.per_endpoint, per_endpoint)
+            # A model on several endpoints: as many workers as they take together, each run on
+            # the least busy endpoint with room (`endpoint_pool`).
+            lane.concurrency = lane.per_endpoint * len(config.members)
         for contract, key in self.items:
             lane = self._lanes[self._lane_of[key]]
             lane.queue.put((contract, key))
@@ -412,6 +419,7 @@ class BatchRunner:
                 history=None,
                 run_log=self.run_log,
                 settings=self.settings,
+                endpoint_capacity=lane.per_endpoint,
             )
             result.record = prepared.record
             run_id = prepared.record.run_id

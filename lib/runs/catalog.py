@@ -7,6 +7,10 @@ servers.
 An operator's key belongs to the endpoint it was configured for: `api_key_for` hands it out only
 for that endpoint, so a URL typed in the sidebar (which the probe calls before anyone clicks
 Review) gets no key unless the user types one.
+
+A model may be served by several endpoints (`OLLAMA_HOST=http://gpu1:11434,http://gpu2:11434`):
+such a choice names them all, comma-separated; each is checked as one endpoint would be, gets the
+key configured for it alone, and the run goes to one of them (`lib.runs.endpoint_pool`).
 """
 
 from __future__ import annotations
@@ -14,11 +18,16 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from lib.engine.errors import ProviderError
-from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.provider_config import (
+    Provider,
+    ProviderConfig,
+    join_endpoints,
+    split_endpoints,
+)
 from lib.engine.providers.registry import FALLBACK, SPECS, spec_for
 from lib.engine.settings import Settings
 from lib.engine.stream_model import list_models
@@ -75,7 +84,8 @@ def starting_endpoint(provider: Provider, settings: Settings) -> str:
 
 
 def check_endpoint(provider: Provider, base_url: str, settings: Settings) -> str:
-    """The URL to use, or ValueError when this deployment does not allow it for `provider`."""
+    """The URL to use (several, comma-separated, for a model on several servers), or ValueError
+    when this deployment does not allow one of them for `provider`."""
     spec = spec_for(provider)
     if spec.on_this_machine:
         return ""
@@ -86,27 +96,33 @@ def check_endpoint(provider: Provider, base_url: str, settings: Settings) -> str
         if url and url != configured:
             raise ValueError(f"The {spec.label} endpoint is set by the operator only.")
         return configured
-    if url and urlsplit(url).scheme not in ("http", "https"):
+    urls = split_endpoints(url)
+    allowed = {m for entry in settings.allowed_for(provider) for m in split_endpoints(entry)}
+    for member in urls:
+        _check_one(member, allowed if settings.endpoints_locked else None)
+    return join_endpoints(urls)
+
+
+def _check_one(url: str, allowed: set[str] | None) -> None:
+    """One endpoint's rules: http(s), no fragment, and one the operator allows when locked."""
+    if urlsplit(url).scheme not in ("http", "https"):
         raise ValueError(f"“{url}” is not an http(s) URL.")
     if urlsplit(url).fragment or "#" in url:
         raise ValueError(f"“{url}” has a fragment (#); give the server's base URL alone.")
-    if settings.endpoints_locked and url not in settings.allowed_for(provider):
+    if allowed is not None and url not in allowed:
         raise ValueError("This deployment only allows the endpoints its operator listed.")
-    return url
 
 
 def api_key_for(
     provider: Provider, base_url: str, typed_key: str | None, settings: Settings
 ) -> str | None:
-    """The key to send: what the user typed, else the operator's, but only to its own endpoint."""
+    """The key to send to `base_url` (one endpoint): what the user typed, else the operator's
+    key for that very endpoint (of a configured list, the key configured for it alone)."""
     if not spec_for(provider).takes_key:
         return None
     if typed_key:
         return typed_key
-    configured = default_base_url(provider, settings).rstrip("/")
-    if configured and base_url.strip().rstrip("/") == configured:
-        return settings.configured_key(provider)
-    return None
+    return settings.key_for_endpoint(provider, base_url)
 
 
 def has_operator_key(provider: Provider, settings: Settings) -> bool:
@@ -118,10 +134,12 @@ def destination(provider: Provider, base_url: str) -> str:
     spec = spec_for(provider)
     if spec.service:
         return f"The contract is sent to {spec.service}."
-    host = urlsplit(base_url).hostname or ""
-    if spec.on_this_machine or host in LOCAL_HOSTS or host.startswith("127."):
+    hosts = [urlsplit(url).hostname or "" for url in split_endpoints(base_url)] or [""]
+    if spec.on_this_machine or all(h in LOCAL_HOSTS or h.startswith("127.") for h in hosts):
         return "The contract stays on this machine."
-    return f"The contract is sent to {host}."
+    if len(hosts) > 1:
+        return f"The contract is sent to one of {', '.join(dict.fromkeys(hosts))}."
+    return f"The contract is sent to {hosts[0]}."
 
 
 def make_config(
@@ -138,13 +156,27 @@ def make_config(
     if spec.on_this_machine:
         return ProviderConfig(provider, spec.fixed_model or model, context_length=context)
     url = base_url if base_url is not None else default_base_url(provider, settings)
+    members = tuple(
+        ProviderConfig(
+            provider,
+            spec.fixed_model or model,
+            member,
+            api_key=api_key_for(provider, member, api_key, settings),
+            context_length=context,
+            read_timeout=settings.read_timeout,
+        )
+        for member in split_endpoints(url) or ("",)
+    )
+    if len(members) == 1:
+        return members[0]
+    # The pooled config names every endpoint and holds no key: each member holds its own.
     return ProviderConfig(
         provider,
         spec.fixed_model or model,
-        url,
-        api_key=api_key_for(provider, url, api_key, settings),
+        join_endpoints([m.base_url for m in members]),
         context_length=context,
         read_timeout=settings.read_timeout,
+        pool=members,
     )
 
 
@@ -167,6 +199,20 @@ def missing(provider: Provider, base_url: str, api_key: str | None) -> str | Non
     if spec.needs_key and not api_key:
         return "No API key is set."
     return None
+
+
+def probe_choice(
+    provider: Provider, base_url: str, typed_key: str | None, settings: Settings
+) -> ProviderStatus:
+    """`probe` for a choice's endpoint(s), each asked with its own key: for several, the first
+    that answers (a model on several servers is the same model on each)."""
+    statuses = []
+    for member in split_endpoints(base_url) or (base_url,):
+        status = probe(provider, member, api_key_for(provider, member, typed_key, settings))
+        if status.available and status.models:
+            return replace(status, base_url=base_url)
+        statuses.append(status)
+    return replace(statuses[0], base_url=base_url)
 
 
 def probe(provider: Provider, base_url: str, api_key: str | None) -> ProviderStatus:
@@ -209,8 +255,7 @@ def choose_default(settings: Settings) -> Provider:
     for _, provider in ranked:
         if not is_configured(provider, settings):
             continue
-        base_url = starting_endpoint(provider, settings)
-        status = probe(provider, base_url, api_key_for(provider, base_url, None, settings))
+        status = probe_choice(provider, starting_endpoint(provider, settings), None, settings)
         if status.available and status.models:
             return provider
     return FALLBACK

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePath
 
 from lib.analysis.documents import Document
@@ -27,6 +28,7 @@ from lib.engine.limits import busy_message
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream, stream_model
+from lib.runs.endpoint_pool import route_for
 from lib.runs.live import LiveRun, claim_slot, release_slot
 from lib.runs.long_review import LongReview
 from lib.runs.pricing import estimate_cost
@@ -139,9 +141,15 @@ def prepare_run(
     history: SessionHistory | None,
     run_log: RunLog | None,
     settings: Settings,
+    endpoint_capacity: int | None = None,
 ) -> PreparedRun:
-    """The run's record (in the history and the log at once) and its stream, not yet read."""
+    """The run's record (in the history and the log at once) and its stream, not yet read.
+
+    A model on several endpoints goes through the process's endpoint pool (`endpoint_pool`),
+    each endpoint taking at most `endpoint_capacity` of this process's runs when given (a batch
+    lane's concurrency)."""
     r, document, config, prompt = request, request.document, request.config, request.prompt
+    route = route_for(config, endpoint_capacity)
     plan, refusal = r.plan, None
     if plan is None:
         try:
@@ -181,7 +189,9 @@ def prepare_run(
     source = Source(document.name, document.text, r.template_key, document.page_starts)
     stream: ModelStream | LongReview
     if plan is not None:
-        stream = LongReview(config, plan, temperature=r.temperature)
+        stream = LongReview(
+            config, plan, temperature=r.temperature, open_stream=partial(stream_model, route=route)
+        )
     else:
         stream = stream_model(
             config,
@@ -193,6 +203,7 @@ def prepare_run(
             limits=settings.run_limits,
             thinking=r.thinking,
             thinking_budget=r.thinking_budget,
+            route=route,
         )
         if refusal is not None:
             stream.refuse(refusal)

@@ -60,6 +60,10 @@ class LongRunStats(RunStats):
         self.done_output_tokens += call.output_token_count
         self.done_reported = self.done_reported and call.tokens_reported
         self.calls_done += 1
+        # Each call may be served by another endpoint of a pooled model: name every one once.
+        served = [url for url in self.endpoint.split(",") if url]
+        if call.endpoint and call.endpoint not in served:
+            self.endpoint = ",".join([*served, call.endpoint])
         self.current = None
 
     @property

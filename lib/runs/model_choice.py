@@ -4,6 +4,8 @@ The Review and Compare sidebars, Portfolio, `crs-batch` (new and resumed batches
 turn "this provider, this endpoint, this model, maybe a typed key" into a `ProviderConfig` here:
 the provider must be switched on, the endpoint allowed (`catalog.check_endpoint`), the key chosen
 for that endpoint at that moment (`catalog.api_key_for`), and the provider reachable with a model.
+A choice may name several endpoints serving the same model (comma-separated): each is checked and
+keyed on its own, and the config holds one member per endpoint (`ProviderConfig.pool`).
 A front end that adds a rule of its own here is where a defect comes from.
 """
 
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.provider_config import Provider, ProviderConfig, split_endpoints
 from lib.engine.providers.registry import spec_for
 from lib.engine.settings import Settings
 from lib.runs import catalog
@@ -48,8 +50,8 @@ class Options:
     models: list[str]
 
 
-def _checked(choice: ModelChoice, settings: Settings) -> tuple[Provider, str, str | None]:
-    """Provider switched on, endpoint allowed, and the key for that endpoint, or `ChoiceError`."""
+def _checked(choice: ModelChoice, settings: Settings) -> tuple[Provider, str]:
+    """Provider switched on and every endpoint allowed, or `ChoiceError`."""
     provider = choice.provider or catalog.choose_default(settings)
     if provider not in catalog.provider_choices(settings):
         label = catalog.provider_label(provider)
@@ -60,7 +62,7 @@ def _checked(choice: ModelChoice, settings: Settings) -> tuple[Provider, str, st
         base_url = catalog.check_endpoint(provider, base_url, settings)
     except ValueError as exc:
         raise ChoiceError("endpoint", str(exc)) from None
-    return provider, base_url, catalog.api_key_for(provider, base_url, choice.typed_key, settings)
+    return provider, base_url
 
 
 def _unavailable(provider: Provider, problem: str) -> ChoiceError:
@@ -73,8 +75,8 @@ def options(choice: ModelChoice, settings: Settings) -> Options:
 
     Blocking: it may ask the provider for its models.
     """
-    provider, base_url, api_key = _checked(choice, settings)
-    status = catalog.probe(provider, base_url, api_key)
+    provider, base_url = _checked(choice, settings)
+    status = catalog.probe_choice(provider, base_url, choice.typed_key, settings)
     if not status.available:
         raise _unavailable(provider, status.problem or "It does not answer.")
     if not status.models:
@@ -89,9 +91,11 @@ def resolve(choice: ModelChoice, settings: Settings, *, probe: bool = True) -> P
     and finds out per item); otherwise its model list is read and the first is the default.
     """
     if choice.model and not probe:
-        provider, base_url, api_key = _checked(choice, settings)
-        if (problem := catalog.missing(provider, base_url, api_key)) is not None:
-            raise _unavailable(provider, problem)
+        provider, base_url = _checked(choice, settings)
+        for member in split_endpoints(base_url) or ("",):
+            api_key = catalog.api_key_for(provider, member, choice.typed_key, settings)
+            if (problem := catalog.missing(provider, member, api_key)) is not None:
+                raise _unavailable(provider, problem)
         model = choice.model
     else:
         found = options(choice, settings)

@@ -30,10 +30,14 @@ def model_context(config: ProviderConfig) -> int | None:
     with _detected_lock:
         if key in _detected:
             return _detected[key]
-    try:
-        length = spec_for(config.provider).context_window(config)
-    except Exception:
-        log.warning("could not learn the model's context window", exc_info=True)
+    length: int | None = None
+    for member in config.members:  # the same model on each: the first that answers says
+        try:
+            length = spec_for(config.provider).context_window(member)
+            break
+        except Exception:
+            log.warning("could not learn the model's context window", exc_info=True)
+    else:
         return None
     with _detected_lock:
         _detected[key] = length

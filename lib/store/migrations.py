@@ -110,6 +110,10 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN ttft_thinking_s REAL;
     ALTER TABLE runs ADD COLUMN thinking_s REAL
     """,
+    # Which endpoint served the run (a model may be served by several).
+    7: """
+    ALTER TABLE runs ADD COLUMN served_by TEXT NOT NULL DEFAULT ''
+    """,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS) + 1

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from lib.engine.provider_config import endpoint_label
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.store.csv_export import csv_bytes
 
@@ -73,6 +74,8 @@ class RunRecord:
     thinking_reported: bool = False
     ttft_thinking_s: float | None = None
     thinking_s: float | None = None
+    # The endpoint that served the run: of a model on several, the one the run went to.
+    served_by: str = ""
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings
@@ -96,6 +99,7 @@ class RunRecord:
         self.thinking_reported = stats.thinking_reported
         self.ttft_thinking_s = stats.time_to_first_thinking
         self.thinking_s = stats.thinking_seconds()
+        self.served_by = stats.endpoint or self.served_by
         if cost_usd is not None:
             self.cost_usd = cost_usd
 
@@ -138,6 +142,7 @@ COLUMNS = {
     "status": "Status",
     "grounding": "Quotes checked",
     "cost_usd": "Cost (USD)",
+    "served_by": "Served by",
 }
 
 
@@ -181,6 +186,7 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "status": r.status.value,
             "grounding": r.grounding_label,
             "cost_usd": r.cost_usd,
+            "served_by": endpoint_label(r.served_by),
         }
         for r in sorted(records, key=lambda r: r.started, reverse=True)
     ]

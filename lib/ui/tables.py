@@ -47,4 +47,7 @@ def history_column_config() -> dict[str, Any]:
             COLUMNS["grounding"], help="Quotes found in the contract word for word, close, or not"
         ),
         "cost_usd": cc.NumberColumn(COLUMNS["cost_usd"], format="$%.4f"),
+        "served_by": cc.TextColumn(
+            COLUMNS["served_by"], help="The server that answered (a model may run on several)"
+        ),
     }
