@@ -142,6 +142,11 @@ class FakeApp:
         self.context_mode = "reject"
         # Picks the script from the request itself (a benchmark answering per kind of prompt).
         self.responder: Callable[[dict[str, Any]], Script] | None = None
+        # Generation requests answered at once (None: any number), and the counts seen.
+        self.max_in_flight: int | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self.in_flight = 0
+        self.peak_in_flight = 0
 
     def next_script(self, body: dict[str, Any]) -> Script:
         with self.lock:
@@ -290,9 +295,30 @@ class FakeApp:
                 )
         elif path in ("/api/chat", "/v1/chat/completions", "/v1/messages"):
             body = record.body if isinstance(record.body, dict) else {}
-            await self.stream(record, self.next_script(body), receive, send)
+            await self.generate(record, self.next_script(body), receive, send)
         else:
             await json_response(send, 404, {"error": f"no route {path}"})
+
+    async def generate(
+        self, record: RequestRecord, script: Script, receive: Any, send: Any
+    ) -> None:
+        """One generation request, counted in flight; over `max_in_flight` it waits its turn, as
+        a model server taking that many requests at once queues the rest."""
+        if self.max_in_flight is not None and self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_in_flight)
+        slots = self._slots
+        if slots is not None:
+            await slots.acquire()
+        with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            await self.stream(record, script, receive, send)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+            if slots is not None:
+                slots.release()
 
     async def stream(self, record: RequestRecord, script: Script, receive: Any, send: Any) -> None:
         family = {
@@ -638,3 +664,4 @@ class FakeUpstream:
             self.app.context_limit = None
             self.app.context_mode = "reject"
             self.app.responder = None
+            self.app.peak_in_flight = 0
