@@ -129,6 +129,9 @@ def _routed(
     tried: list[ProviderConfig] = []
     last: ProviderError | None = None
     while (member := route.pick(tried, ctx)) is not None:
+        if not tried:
+            # Waiting for room on a busy pool is not the model's time: its figures start here.
+            stats.started_at = time.monotonic()
         tried.append(member)
         stats.endpoint = member.base_url
         ctx.next_attempt()

@@ -259,8 +259,12 @@ class BatchRunner:
             lane = self._lanes.setdefault(lane_key, _Lane(per_endpoint))
             lane.per_endpoint = min(lane.per_endpoint, per_endpoint)
             # A model on several endpoints: as many workers as they take together, each run on
-            # the least busy endpoint with room (`endpoint_pool`).
-            lane.concurrency = lane.per_endpoint * len(config.members)
+            # the least busy endpoint with room (`endpoint_pool`), plus one per endpoint whose
+            # next run is ready (record written, prompt built) when a place frees, so no server
+            # idles while a worker records the run it just finished.
+            members = len(config.members)
+            spare = members if members > 1 else 0
+            lane.concurrency = lane.per_endpoint * members + spare
         for contract, key in self.items:
             lane = self._lanes[self._lane_of[key]]
             lane.queue.put((contract, key))
