@@ -148,8 +148,8 @@ def _routed(
                 outcome, last = Outcome.FAILED, error
                 stats.notes.append(
                     f"{endpoint_label(member.base_url)} failed before answering"
-                    f" ({ERROR_TITLES[error.kind].lower()});"
-                    " the run moved to another endpoint."
+                    f" ({ERROR_TITLES[error.kind].lower()}): the run was offered to the next"
+                    " endpoint."
                 )
                 continue
             raise error from None

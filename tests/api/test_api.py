@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -339,3 +340,24 @@ def test_an_upload_is_read_under_the_operators_limits(start_api, upstream):
     assert response.status_code == 400
     assert "the limit is 1" in response.json()["error"]
     assert upstream.streams() == []
+
+
+def test_a_model_on_several_servers_says_which_one_served(start_api, upstream, tmp_path):
+    """OLLAMA_HOST lists a server that refuses and one that answers: the run moves on before its
+    first token, and the stats and done events name the server that served it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        refusing = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    api = start_api(OLLAMA_HOST=f"{refusing},{upstream.url}")
+    upstream.push(Script(tokens=tokens(60), delay=0.03))
+    with httpx.stream("POST", f"{api.url}/api/report", json=BODY, timeout=10) as response:
+        assert response.status_code == 200
+        stream = read_events(response, Stream())
+    served = upstream.url.removeprefix("http://")
+    done = stream.events[-1].data
+    assert done["type"] == "done" and done["status"] == "done"
+    assert done["served_by"] == served
+    assert any("failed before answering" in note for note in done["notes"])
+    assert {e.data["served_by"] for e in stream.events if e.data["type"] == "stats"} == {served}
+    record = wait_for_status(tmp_path / "history.sqlite3", done["run_id"], "done")
+    assert record.served_by == upstream.url
