@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import socket
 import subprocess
 import sys
@@ -109,6 +111,8 @@ def run(contracts_n: int = 400, tokens: int = TOKENS) -> dict:
             config = resolve(ModelChoice(Provider.OPENAI, "bench"), settings, probe=False)
             log = RunLog(db)
             docs = contracts(contracts_n)
+            load_before = os.getloadavg()[0]
+            usage_before = resource.getrusage(resource.RUSAGE_SELF)
             started = time.monotonic()
             runner = BatchRunner.create(
                 name="spread", contracts=docs, configs=[config],
@@ -117,6 +121,8 @@ def run(contracts_n: int = 400, tokens: int = TOKENS) -> dict:
             ).start()  # fmt: skip
             runner.wait()
             wall = time.monotonic() - started
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            load_after = os.getloadavg()[0]
             progress = runner.progress()
             records = log.query(limit=contracts_n * 2)
             pool = POOL.snapshot(config)
@@ -167,6 +173,10 @@ def run(contracts_n: int = 400, tokens: int = TOKENS) -> dict:
         "requests": sum(row["requests"] for row in rows),
         "retries": sum(row["failed_before_first_token"] for row in rows),
         "odd_token_counts": retried_after_token,
+        "app_cpu_s": (usage.ru_utime - usage_before.ru_utime)
+        + (usage.ru_stime - usage_before.ru_stime),
+        "load": (load_before, load_after),
+        "cpus": os.cpu_count(),
     }
 
 
@@ -212,17 +222,21 @@ def render(result: dict) -> str:
         "|---|---|---|---|---|---|---|---|\n"
         f"{rows}\n"
         "| runs done | failed | requests sent | retried elsewhere | wall (s) | ideal (s) "
-        "| wall ÷ ideal | ideal at delivered rates (s) | wall ÷ that |\n"
-        "|---|---|---|---|---|---|---|---|---|\n"
+        "| wall ÷ ideal | ideal at delivered rates (s) | wall ÷ that | app CPU (s) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
         f"| {result['done']} | {result['failed']} | {result['requests']} | {result['retries']} | "
         f"{result['wall_s']:.1f} | {result['ideal_s']:.1f} | {result['ratio']:.3f} | "
-        f"{_number(result['delivered_ideal_s'])} | {_number(result['delivered_ratio'], 3)} |\n\n"
+        f"{_number(result['delivered_ideal_s'])} | {_number(result['delivered_ratio'], 3)} | "
+        f"{result['app_cpu_s']:.1f} |\n\n"
         "Ideal = tokens sent ÷ the servers' combined rate (the failing server counted in full: "
         "its failures come before any token). Every request is a run or a failure before the "
         "first token retried elsewhere; a run that began answering is never sent twice. "
         '"Delivered" is the rate each server actually streamed at in this run (first to last '
         "token of each request): on a loaded machine it falls below the rate asked, and the ideal "
-        "at those rates isolates what spreading the runs costs.\n\n"
+        "at those rates isolates what spreading the runs costs. The app (records, prompts, "
+        "streams, the run log) needs its CPU between runs: the machine's load average was "
+        f"{result['load'][0]:.1f} before and {result['load'][1]:.1f} after, on "
+        f"{result['cpus']} cores.\n\n"
         f"**Verdict: {verdict}** — wall time {result['ratio']:.2f}× the ideal "
         f"(target ≤ {TARGET_RATIO:.2f}×), {result['done']} of {result['contracts']} runs done.\n"
     )
