@@ -247,7 +247,8 @@ def _host_names(value: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    # The operator's endpoint and key per provider (each provider's spec names its variables).
+    # The operator's endpoint and key per provider (each provider's spec names its variables);
+    # several endpoints comma-separated, with one key per endpoint in the same order.
     endpoints: Mapping[Provider, str] = field(
         default_factory=lambda: {p: s.default_endpoint for p, s in SPECS.items()}
     )
