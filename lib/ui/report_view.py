@@ -13,6 +13,7 @@ from lib.analysis.grounding import (
     ground_report,
 )
 from lib.engine.errors import ERROR_TITLES, ErrorKind
+from lib.engine.provider_config import endpoint_label
 from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
@@ -166,6 +167,9 @@ def report_view(
     """
     who = " · ".join(label(part) for part in (record.document_name, record.provider, record.model))
     source = f" · {label(record.text_source)}" if record.text_source else ""
+    # A model on several servers: which one answered.
+    if record.served_by and record.served_by != record.endpoint:
+        source += f" · served by {label(endpoint_label(record.served_by))}"
     st.caption(f"{who} · {record.status.label}{source}")
     grounding = _grounding(record, contract)
     checked = grounding.checked if grounding else None
