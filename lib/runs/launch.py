@@ -27,6 +27,7 @@ from lib.engine.limits import busy_message
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream, stream_model
+from lib.runs.lag_log import LagLog
 from lib.runs.live import LiveRun, claim_slot, release_slot
 from lib.runs.long_review import LongReview
 from lib.runs.pricing import estimate_cost
@@ -253,6 +254,7 @@ def launch(
         notify=notify,
         max_concurrent=limit,
         claimed=claimed,
+        lag_log=LagLog(settings.bench_lag_file) if settings.bench_lag_file else None,
     )
     return run.record, live
 

@@ -33,6 +33,7 @@ from lib.analysis.grounding import GroundingTracker
 from lib.engine.errors import BadResponse, ProviderError, RateLimited
 from lib.engine.limits import InFlight, busy_message
 from lib.engine.run_stats import RunStats
+from lib.runs.lag_log import LagLog
 
 
 class TextStream(Protocol):
@@ -85,6 +86,7 @@ class LiveRun:
         notify: Callable[[], None] | None = None,
         max_concurrent: int = 0,
         claimed: bool = False,
+        lag_log: LagLog | None = None,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
@@ -97,6 +99,9 @@ class LiveRun:
         beyond `max_concurrent` runs streaming in this process (0: no cap) ends at once as rate
         limited, through the same path, so the page shows why and the history records it;
         `claimed`: the caller already holds its place (`claim_slot`).
+
+        `lag_log` (benchmarks only, `CRS_BENCH_LAG_FILE`) times each batch from its first token's
+        arrival to its draw (`lib.runs.lag_log`); without it no token is timed here.
         """
         self.stream = stream
         self.tracker = tracker
@@ -105,6 +110,11 @@ class LiveRun:
         self._notify = notify
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.lag_log = lag_log
+        # When the first token now waiting in the queue arrived; read and reset under the lock, so
+        # a token put between a drain and its reset is never left without a time.
+        self._lag_lock = threading.Lock()
+        self._waiting_since: float | None = None
         self._admitted = claimed or STREAMS_IN_FLIGHT.admit(max_concurrent)
         if not self._admitted:
             self.error = RateLimited(busy_message(max_concurrent))
@@ -124,7 +134,10 @@ class LiveRun:
         try:
             if self._admitted:
                 for token in self.stream:
-                    self._queue.put(token)
+                    if self.lag_log is None:
+                        self._queue.put(token)
+                    else:
+                        self._put_timed(token)
                     if self._notify is not None:
                         self._notify()
         except ProviderError as exc:
@@ -142,11 +155,32 @@ class LiveRun:
                 if self._notify is not None:
                     self._notify()
 
+    def _put_timed(self, token: str) -> None:
+        with self._lag_lock:
+            if self._waiting_since is None:
+                self._waiting_since = time.monotonic()
+            self._queue.put(token)
+
     def drain(self) -> tuple[str, bool]:
         """Whatever text is waiting now, without blocking, and whether the run has ended.
 
         For `watch`, which takes turns between the runs a page shows.
         """
+        if self.lag_log is None:
+            return self._take()
+        with self._lag_lock:
+            text, ended = self._take()
+            arrived, self._waiting_since = self._waiting_since, None
+        if text and arrived is not None:
+            self.lag_log.drained(arrived, time.monotonic())
+        return text, ended
+
+    def handed(self) -> None:
+        """The text last drained is now in its placeholder: the end of its lag sample."""
+        if self.lag_log is not None:
+            self.lag_log.handed(time.monotonic())
+
+    def _take(self) -> tuple[str, bool]:
         parts: list[str] = []
         ended = self._ended
         while not ended:

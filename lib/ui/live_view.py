@@ -211,6 +211,7 @@ def show_live(
                 panes[i].show_thinking(stats, now)
                 if step.texts[i]:
                     panes[i].add(step.texts[i])
+                    lives[i].handed()
                 elif stats.is_thinking:
                     panes[i].live.empty()
                 elif not stats.text:
@@ -222,5 +223,8 @@ def show_live(
     finally:
         stop_all(lives)
         state.get(ACTIVE_RUNS_KEY, {}).pop(group, None)
+        for live in lives:
+            if live.lag_log is not None:
+                live.lag_log.write()
     for pane in panes:
         pane.clear()
