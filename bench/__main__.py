@@ -24,6 +24,11 @@ PRINTED: list[tuple[str, str, Callable[[], None]]] = [
     ),
     ("clause_speed", "Clause finder speed (`python -m bench.clause_speed`)", clause_speed.main),
     ("grounding", "Quote checks (`python -m bench.grounding`)", grounding.main),
+    (
+        "sessions",
+        "Many analysts at once, the server's share (`python -m bench.sessions`)",
+        lambda: __import__("bench.sessions", fromlist=["main"]).main([]),
+    ),
 ]
 SECTIONS = (
     "parsers",
