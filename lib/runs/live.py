@@ -10,12 +10,15 @@ CPU. `watch()` hands the page whatever each run produced since the last render, 
 render interval: a slow stream still shows each token at once, a fast one is rendered about thirty
 times a second instead of per token.
 
-Why a shared render budget: every re-render costs the server and, above all, the viewer's browser
-a fixed amount whatever the stream's speed (figures in docs/BENCHMARKS.md, "Many users"). With a
-fixed interval, ten sessions streaming at once asked for 200 renders a second and the browsers fell
-behind. The process hands out `RENDERS_PER_S` renders a second across all streams in flight: one
-or two streams (a review, or a comparison) render every 30 ms, ten every 143 ms each, and the cost
-of live rendering stops growing with the number of users.
+Why a shared render budget: every re-render costs the server a little (about half a millisecond
+of CPU, figures in docs/BENCHMARKS.md, "Many analysts at once"), whatever the stream's speed, so
+the process hands out `RENDERS_PER_S` renders a second across all streams in flight: up to about
+twenty-five streams each render every 30 ms, a hundred every 125 ms, and the server's cost of live
+rendering stops growing with the number of users. The budget is sized by the server's cost, not
+by the browsers': each analyst's browser draws only its own stream, at most every 30 ms. (A
+budget of 70 renders a second once kept ten Chromium pages sharing one 2-core benchmark machine
+from falling behind, and made every analyst wait a render interval of 357 ms with twenty-five
+streams in flight.)
 
 The worker never calls Streamlit.
 """
@@ -51,7 +54,7 @@ class TextStream(Protocol):
 _END = object()
 DEFAULT_POLL_S = 0.1
 MIN_RENDER_INTERVAL_S = 0.03
-RENDERS_PER_S = 70.0
+RENDERS_PER_S = 800.0
 JOIN_TIMEOUT_S = 2.0
 
 
