@@ -193,6 +193,7 @@ def prepare_run(
             limits=settings.run_limits,
             thinking=r.thinking,
             thinking_budget=r.thinking_budget,
+            stable_prefix=prompt.prefix_chars,
         )
         if refusal is not None:
             stream.refuse(refusal)
@@ -209,6 +210,8 @@ def prepare_run(
             stats.input_token_count,
             stats.output_token_count,
             settings.prices,
+            cache_write_tokens=stats.cache_written,
+            cache_read_tokens=stats.cache_read,
         )
         record.update_from(stats, cost)
         if record.report:
