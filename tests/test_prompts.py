@@ -2,18 +2,18 @@ from pathlib import Path
 
 import pytest
 
+from lib.analysis.playbook.loader import bundled_playbooks
+from lib.analysis.playbook.prompt import build_playbook_prompt
 from lib.analysis.prompts import (
     DEFAULT_TEMPLATE_KEY,
     NOT_FOUND,
     TEMPLATES,
+    Prompt,
     build_prompt,
     count_findings,
     default_instructions,
-    Prompt,
     fits_context,
 )
-from lib.analysis.playbook.loader import bundled_playbooks
-from lib.analysis.playbook.prompt import build_playbook_prompt
 from lib.analysis.tokens import estimate_tokens
 
 
