@@ -259,7 +259,7 @@ def contract_prompt(document_text: str, document_name: str, task: str) -> Prompt
 def review_task(template: Template, instructions: str | None, perspective: str | None) -> str:
     """What a review asks after the contract: the template's (or the analyst's) instructions and
     the report skeleton. The merge of a long review asks the same (`long_plan.merge_system`)."""
-    side = review_side(perspective)
+    side = perspective.strip() if perspective and perspective.strip() else "neutral"
     body = (
         instructions.strip()
         if instructions and instructions.strip()
@@ -271,10 +271,6 @@ def review_task(template: Template, instructions: str | None, perspective: str |
         "Answer in Markdown with exactly this skeleton:\n\n"
         f"{SKELETON.format(perspective=side)}"
     )
-
-
-def review_side(perspective: str | None) -> str:
-    return perspective.strip() if perspective and perspective.strip() else "neutral"
 
 
 def build_prompt(

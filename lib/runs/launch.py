@@ -97,7 +97,7 @@ class RunRequest:
     thinking: bool | None = None
     thinking_budget: int | None = None
     # Built once, with the request (kept by `dataclasses.replace`): the page previews, counts and
-    # plans for the very prompt that is sent (its contract tag is random per build).
+    # plans for the very prompt that is sent.
     built_prompt: Prompt | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
