@@ -167,7 +167,9 @@ def table(results: list[Series], chars: int) -> str:
     ]
     for s in results:
         per = " · ".join(f"{r.seconds:.1f}" for r in s.runs)
-        prompts = "contract prefix, cache mark" if s.after else "random tag, no mark"
+        prompts = "random tag" + (", no mark" if s.server == "Claude" else "")
+        if s.after:
+            prompts = "contract prefix" + (", cache mark" if s.server == "Claude" else "")
         lines.append(
             f"| {s.server} | {prompts} | {per} | {s.seconds:.1f} | {s.fresh_tokens:,} | "
             f"{sum(r.cache_read for r in s.runs):,} | {sum(r.cache_write for r in s.runs):,} | "
