@@ -12,7 +12,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import builtin, clause_eval, clause_speed, documents, grounding, long_review, parsers
+from bench import (
+    builtin,
+    caching,
+    clause_eval,
+    clause_speed,
+    documents,
+    grounding,
+    long_review,
+    parsers,
+)
 from bench.report import render
 
 # Benchmarks whose own printed tables go into the report as they are: (section, title, run).
@@ -29,6 +38,7 @@ PRINTED: list[tuple[str, str, Callable[[], None]]] = [
         "Many analysts at once, the server's share (`python -m bench.sessions`)",
         lambda: __import__("bench.sessions", fromlist=["main"]).main([]),
     ),
+    ("caching", "Prompt caching (`python -m bench.caching`)", lambda: caching.main([])),
 ]
 SECTIONS = (
     "parsers",

@@ -70,6 +70,8 @@ def figures(record: RunRecord) -> dict[str, Any]:
         "thinking_tokens": record.thinking_tokens,
         "thinking_reported": record.thinking_reported,
         "cost_usd": record.cost_usd,
+        "cache_write_tokens": record.cache_write_tokens,
+        "cache_read_tokens": record.cache_read_tokens,
         "notes": list(record.notes),
     }
 

@@ -197,10 +197,12 @@ def stream_model(
     limits: RunLimits | None = None,
     thinking: bool | None = None,
     thinking_budget: int | None = None,
+    stable_prefix: int = 0,
 ) -> ModelStream:
     """Start a run. `contract_text` is the user turn, already wrapped by `lib.analysis.prompts`.
 
-    `thinking` (and `thinking_budget`) reach only providers whose spec has a thinking switch."""
+    `thinking` (and `thinking_budget`) reach only providers whose spec has a thinking switch;
+    `stable_prefix` is `Prompt.prefix_chars`, the part of the user turn a prompt cache may keep."""
     if spec_for(config.provider).thinking is None:
         thinking, thinking_budget = None, None
     request = ChatRequest(
@@ -212,6 +214,7 @@ def stream_model(
         source=source,
         thinking=thinking,
         thinking_budget=thinking_budget,
+        stable_prefix=stable_prefix,
     )
     return ModelStream(config, request, limits)
 

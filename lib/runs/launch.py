@@ -98,7 +98,7 @@ class RunRequest:
     thinking: bool | None = None
     thinking_budget: int | None = None
     # Built once, with the request (kept by `dataclasses.replace`): the page previews, counts and
-    # plans for the very prompt that is sent (its contract tag is random per build).
+    # plans for the very prompt that is sent.
     built_prompt: Prompt | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -194,6 +194,7 @@ def prepare_run(
             limits=settings.run_limits,
             thinking=r.thinking,
             thinking_budget=r.thinking_budget,
+            stable_prefix=prompt.prefix_chars,
         )
         if refusal is not None:
             stream.refuse(refusal)
@@ -210,6 +211,8 @@ def prepare_run(
             stats.input_token_count,
             stats.output_token_count,
             settings.prices,
+            cache_write_tokens=stats.cache_written,
+            cache_read_tokens=stats.cache_read,
         )
         record.update_from(stats, cost)
         if record.report:

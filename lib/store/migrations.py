@@ -110,6 +110,11 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN ttft_thinking_s REAL;
     ALTER TABLE runs ADD COLUMN thinking_s REAL
     """,
+    # The prompt tokens a provider's cache stored and served, priced apart in cost_usd.
+    7: """
+    ALTER TABLE runs ADD COLUMN cache_write_tokens INTEGER;
+    ALTER TABLE runs ADD COLUMN cache_read_tokens INTEGER
+    """,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS) + 1

@@ -73,6 +73,10 @@ class RunRecord:
     thinking_reported: bool = False
     ttft_thinking_s: float | None = None
     thinking_s: float | None = None
+    # The share of `input_tokens` the provider's prompt cache stored and served (None where the
+    # provider does not say), each billed at its own rate in `cost_usd`.
+    cache_write_tokens: int | None = None
+    cache_read_tokens: int | None = None
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings
@@ -96,6 +100,8 @@ class RunRecord:
         self.thinking_reported = stats.thinking_reported
         self.ttft_thinking_s = stats.time_to_first_thinking
         self.thinking_s = stats.thinking_seconds()
+        self.cache_write_tokens = stats.cache_written
+        self.cache_read_tokens = stats.cache_read
         if cost_usd is not None:
             self.cost_usd = cost_usd
 
@@ -128,6 +134,8 @@ COLUMNS = {
     "review": "Review",
     "text": "Text",
     "input_tokens": "Input tokens",
+    "cache_read_tokens": "Cache read tokens",
+    "cache_write_tokens": "Cache write tokens",
     "output_tokens": "Output tokens",
     "counts": "Counts",
     "ttft_thinking_s": "First thinking (s)",
@@ -171,6 +179,8 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "review": review_mode(r),
             "text": "OCR" if r.text_source else "file",
             "input_tokens": r.input_tokens,
+            "cache_read_tokens": r.cache_read_tokens,
+            "cache_write_tokens": r.cache_write_tokens,
             "output_tokens": r.output_tokens,
             "counts": "reported" if r.tokens_reported else "estimated",
             "ttft_thinking_s": r.ttft_thinking_s,
@@ -185,7 +195,7 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
         for r in sorted(records, key=lambda r: r.started, reverse=True)
     ]
     frame = pd.DataFrame(rows, columns=["run_id", *COLUMNS])
-    for column in ("input_tokens", "output_tokens"):
+    for column in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"):
         frame[column] = frame[column].astype("Int64")
     return frame.set_index("run_id")
 
