@@ -148,3 +148,28 @@ def test_builtin_model_keeps_the_rule_after_the_contract():
     closing = folded.rindex(f"</{tag}>")
     assert closing > folded.rindex(CANARY)
     assert "not instructions" in folded[closing:]
+
+
+@pytest.mark.parametrize("strategy", ["parts", "focus"])
+def test_a_long_contract_cannot_close_the_block_of_any_of_its_calls(fake_upstream, strategy):
+    """A long review sends parts or passages of the contract, each in the whole contract's tag:
+    a part that writes `</contract>` (the tag every call once used) closes nothing."""
+    from lib.analysis.long_plan import Strategy, plan_long_review
+
+    clause = "The Supplier shall deliver the goods and the Customer shall pay for them. "
+    hostile = "\n".join(
+        f"{n}. Limitation of Liability. {clause * 8}{CLOSING_CANARIES[n % 3]}" for n in range(1, 80)
+    )
+    plan = plan_long_review(
+        TEMPLATES["general"], hostile, HOSTILE_NAME, context_length=4096, max_tokens=512,
+        strategy=Strategy(strategy),
+    )  # fmt: skip
+    steps = [step for step in plan.steps if step.user]
+    assert len(steps) > 1
+    for step in steps[:3]:
+        system, user = sent(fake_upstream, Provider.OLLAMA, step.system, step.user)
+        tag = tag_of(user)
+        assert tag in system
+        assert user.count(f"<{tag}") == 1 and user.count(f"</{tag}>") == 1
+        inside = user[user.index(f"<{tag}") : user.index(f"</{tag}>")]
+        assert user.rstrip().endswith(f"</{tag}>") and CANARY in inside

@@ -60,7 +60,7 @@ from lib.engine.providers.spec import CacheRates, ProviderSpec, ThinkingSwitch
 if TYPE_CHECKING:
     import anthropic
     from anthropic import Omit
-    from anthropic.types import ThinkingConfigEnabledParam
+    from anthropic.types import MessageParam, TextBlockParam, ThinkingConfigEnabledParam
 
 SERVICE = "Claude"
 CONTEXT_WINDOW = 200_000
@@ -175,14 +175,14 @@ def min_cacheable_tokens(model: str) -> int:
     return DEFAULT_MIN_CACHEABLE
 
 
-def user_content(request: ChatRequest, model: str) -> str | list[dict[str, Any]]:
+def user_content(request: ChatRequest, model: str) -> str | list[TextBlockParam]:
     """The user turn: the contract block (the stable prefix) as a block of its own marked for the
     prompt cache when the system prompt and it are long enough to cache, else one string."""
     prefix = request.user[: request.stable_prefix]
     cached = estimate_tokens(request.system) + estimate_tokens(prefix)
     if not prefix or cached < min_cacheable_tokens(model):
         return request.user
-    blocks: list[dict[str, Any]] = [
+    blocks: list[TextBlockParam] = [
         {"type": "text", "text": prefix, "cache_control": {"type": "ephemeral"}}
     ]
     if rest := request.user[request.stable_prefix :]:
@@ -272,6 +272,7 @@ def stream_events(
     config: ProviderConfig, request: ChatRequest, ctx: StreamContext
 ) -> Iterator[Event]:
     client = client_for(config)
+    message: MessageParam = {"role": "user", "content": user_content(request, config.model)}
     try:
         # The SDK sends the request and raises its typed errors for a refused one; the event
         # stream itself is decoded here, because the SDK's per-event model validation was half of
@@ -280,7 +281,7 @@ def stream_events(
             model=config.model,
             max_tokens=request.max_tokens,
             system=request.system,
-            messages=[{"role": "user", "content": user_content(request, config.model)}],
+            messages=[message],
             stream=True,
             thinking=_thinking(request),
         ) as response:
