@@ -85,6 +85,7 @@ class LiveRun:
         notify: Callable[[], None] | None = None,
         max_concurrent: int = 0,
         claimed: bool = False,
+        on_text: Callable[[str], None] | None = None,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
@@ -97,12 +98,16 @@ class LiveRun:
         beyond `max_concurrent` runs streaming in this process (0: no cap) ends at once as rate
         limited, through the same path, so the page shows why and the history records it;
         `claimed`: the caller already holds its place (`claim_slot`).
+
+        `on_text` reads each piece of text on the worker thread before it is queued: a playbook
+        check parses its answer there, so its verdicts are decided even when nobody watches.
         """
         self.stream = stream
         self.tracker = tracker
         self.error: ProviderError | None = None
         self._on_end = on_end
         self._notify = notify
+        self._on_text = on_text
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._admitted = claimed or STREAMS_IN_FLIGHT.admit(max_concurrent)
@@ -124,6 +129,8 @@ class LiveRun:
         try:
             if self._admitted:
                 for token in self.stream:
+                    if self._on_text is not None:
+                        self._on_text(token)
                     self._queue.put(token)
                     if self._notify is not None:
                         self._notify()

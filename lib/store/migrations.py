@@ -110,6 +110,14 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN ttft_thinking_s REAL;
     ALTER TABLE runs ADD COLUMN thinking_s REAL
     """,
+    # Playbook checks: the run's kind, its playbook, summary line and verdicts per position.
+    7: """
+    ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'review';
+    ALTER TABLE runs ADD COLUMN playbook_id TEXT;
+    ALTER TABLE runs ADD COLUMN playbook_summary TEXT;
+    ALTER TABLE runs ADD COLUMN verdicts TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX runs_kind ON runs(kind)
+    """,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS) + 1

@@ -73,6 +73,13 @@ class RunRecord:
     thinking_reported: bool = False
     ttft_thinking_s: float | None = None
     thinking_s: float | None = None
+    # What the run did: "review" (a report) or "playbook" (a check against a playbook, whose
+    # verdicts are kept per position as plain JSON values, `PositionResult.to_dict`).
+    kind: str = "review"
+    playbook_id: str | None = None
+    # "14 meet, 2 deviate, 1 not addressed — 2 high-severity deviations"
+    playbook_summary: str | None = None
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings
