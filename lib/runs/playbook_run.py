@@ -16,6 +16,7 @@ API (pages, Compare, Portfolio, `crs-batch`, the HTTP API all call this; none ad
         PlaybookOutcome     # the last one: .result (every position in order), .counts,
                             # .summary, .high_severity, .status, .error, .problems, .record
     run.poll()              # what is waiting, without blocking (an event loop woken by notify)
+    follow([run_a, run_b])  # (which run, update) for several runs at once (Compare)
     run.cancel()            # stop now: verdicts so far are kept and recorded as cancelled
     run.outcome             # the outcome once ended, else None
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from lib.analysis.documents import Document
@@ -367,3 +368,30 @@ def _start_builtin(
 
     threading.Thread(target=work, name="playbook-check", daemon=True).start()
     return run
+
+
+FOLLOW_WAIT_S = 0.02
+
+
+def follow(runs: Sequence[PlaybookRun], idle: float = 0.1) -> Iterator[tuple[int, Update]]:
+    """Several runs' updates as they come, each with its run's place in `runs`; a `Tick` for
+    each run still going after `idle` seconds without news. Ends after every run's outcome."""
+    done = [False] * len(runs)
+    last = time.monotonic()
+    while not all(done):
+        moved = False
+        for i, run in enumerate(runs):
+            for update in [] if done[i] else run.poll():
+                moved = True
+                done[i] = isinstance(update, PlaybookOutcome)
+                yield i, update
+        now = time.monotonic()
+        if moved:
+            last = now
+            continue
+        if now - last >= idle:
+            last = now
+            for i, run in enumerate(runs):
+                if not done[i]:
+                    yield i, run._tick()
+        time.sleep(FOLLOW_WAIT_S)

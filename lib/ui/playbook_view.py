@@ -1,34 +1,60 @@
-"""Playbook widgets: pick or upload a playbook, and show a check's verdicts with the Word file.
+"""Playbook widgets: pick a playbook and a checker, watch the verdicts fill in, open a position's
+evidence, compare two checkers, and download the Word file.
 
-Every text shown here comes from a contract or a playbook file, so it goes to the page only as
-table cells (drawn as plain text) or through `lib.ui.safe`.
+Every text shown here comes from a contract, a playbook file or a model, so it goes to the page
+only as table cells and `st.text` (drawn as plain text) or through `lib.ui.safe`.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from lib.analysis.documents import Document
-from lib.analysis.playbook.format import PlaybookResult, Verdict
+from lib.analysis.playbook.format import Playbook, PlaybookResult, PositionResult
 from lib.analysis.playbook.loader import (
     PlaybookError,
     bundled_playbooks,
     dump_playbook,
     parse_playbook,
 )
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.run_stats import RunStatus
+from lib.engine.settings import Settings
+from lib.runs.playbook_run import (
+    PlaybookOutcome,
+    PlaybookRun,
+    PositionUpdate,
+    Tick,
+    follow,
+)
+from lib.runs.playbook_tables import (
+    CHECK_LABEL,
+    comparison_table,
+    disagreements,
+    in_context,
+    verdict_table,
+    where,
+)
 from lib.runs.playbook_word import WordFileError, playbook_docx
+from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
+from lib.ui.pickers import provider_picker
 from lib.ui.safe import label
 
 UPLOAD = "Upload a playbook (.toml)…"
-EVIDENCE_CHARS = 300
-VERDICT_ICON = {Verdict.MEETS: "✅ meets", Verdict.DEVIATES: "❌ deviates",
-                Verdict.NOT_ADDRESSED: "⚪ not addressed"}  # fmt: skip
+BUILTIN = "Built-in playbook checker (no model)"
+MODEL = "A model"
+# The clause finder writes a clause report, not a verdict per position.
+NOT_CHECKERS = (Provider.CLAUSE_FINDER,)
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def playbook_picker(key: str):
+def playbook_picker(key: str) -> Playbook | None:
     """The chosen playbook, or None while an upload is missing or refused."""
     books = bundled_playbooks()
     choice = st.selectbox(
@@ -56,6 +82,28 @@ def playbook_picker(key: str):
     return book
 
 
+@dataclass(frozen=True)
+class CheckerPick:
+    """Who checks: `config` None with `ready` is the built-in checker; not `ready`: a model was
+    asked for but none is usable (the picker said why)."""
+
+    config: ProviderConfig | None
+    ready: bool
+
+    @property
+    def name(self) -> str:
+        return BUILTIN if self.config is None else f"{self.config.provider} · {self.config.model}"
+
+
+def checker_picker(settings: Settings, key: str, title: str = "Checked by") -> CheckerPick:
+    """The built-in checker (the default, no model) or any model the app can run."""
+    kind = st.radio(title, [BUILTIN, MODEL], horizontal=True, key=f"{key}_kind")
+    if kind == BUILTIN:
+        return CheckerPick(None, True)
+    config = provider_picker(settings, key, exclude=NOT_CHECKERS)
+    return CheckerPick(config, config is not None)
+
+
 def uploaded_docx(key: str, document: Document) -> bytes | None:
     """The uploaded Word file behind `document`, so comments land in the analyst's own file."""
     upload = st.session_state.get(f"{key}_file")
@@ -64,41 +112,203 @@ def uploaded_docx(key: str, document: Document) -> bytes | None:
     return upload.getvalue()
 
 
-def verdict_rows(result: PlaybookResult) -> pd.DataFrame:
-    rows = []
-    for r in result.results:
-        position = result.playbook.position(r.position_id)
-        first = r.evidence[0] if r.evidence else None
-        where = f"clause {first.clause}" if first and first.clause else ""
-        if first and first.page:
-            where = f"{where}, page {first.page}".lstrip(", ")
-        rows.append(
-            {
-                "Position": position.title if position else r.position_id,
-                "Severity": position.severity.value if position else "",
-                "Verdict": VERDICT_ICON[r.verdict] if r.verdict else "needs a model",
-                "Reason": r.reason,
-                "Evidence": first.text[:EVIDENCE_CHARS] if first else "",
-                "Where": where,
-            }
-        )
-    return pd.DataFrame(rows)
+def show_live_checks(
+    state: MutableMapping[str, Any], group: str, runs: Sequence[PlaybookRun], names: Sequence[str]
+) -> list[PlaybookOutcome]:
+    """Each run's verdict table filling in position by position, side by side for two runs.
 
-
-def show_playbook_result(
-    result: PlaybookResult, text: str, name: str, original: bytes | None = None
-) -> None:
-    st.subheader("Verdicts")
-    st.markdown(label(result.summary()))
-    st.dataframe(verdict_rows(result), hide_index=True, width="stretch")
+    Leaving the page (Stop, any click) ends the script at its next draw: the `finally` cancels
+    the runs, which keep and record the verdicts they reached.
+    """
+    panes = st.columns(len(runs)) if len(runs) > 1 else [st.container()]
+    slots = []
+    for pane, name, run in zip(panes, names, runs, strict=True):
+        with pane:
+            if len(runs) > 1:
+                st.markdown(f"**{label(name)}**")
+            status, table = st.empty(), st.empty()
+            table.dataframe(verdict_table(run.playbook, {}), hide_index=True, width="stretch")
+            slots.append((status, table))
+    decided: list[dict[str, PositionResult]] = [{} for _ in runs]
+    outcomes: list[PlaybookOutcome | None] = [None] * len(runs)
+    state.setdefault(ACTIVE_RUNS_KEY, {})[group] = list(runs)
     try:
-        data = playbook_docx(result, text, original)
+        for i, update in follow(runs):
+            status, table = slots[i]
+            book = runs[i].playbook
+            if isinstance(update, PositionUpdate):
+                decided[i][update.result.position_id] = update.result
+                done = len(decided[i])
+                status.caption(f"{done} of {len(book.positions)} positions decided")
+                table.dataframe(verdict_table(book, decided[i]), hide_index=True, width="stretch")
+            elif isinstance(update, Tick):
+                line = "Checking…"
+                if update.writing and (p := book.position(update.writing)) is not None:
+                    line = f"Writing “{label(p.title)}”…"
+                if update.stats is not None:
+                    line = f"{line} · {format_figures(update.stats)}"
+                status.caption(line)
+                if update.writing:
+                    table.dataframe(
+                        verdict_table(book, decided[i], update.writing),
+                        hide_index=True,
+                        width="stretch",
+                    )
+            else:
+                outcomes[i] = update
+                status.empty()
+                table.empty()
+    finally:
+        for run in runs:
+            if not run.finished:
+                run.cancel()
+        state.get(ACTIVE_RUNS_KEY, {}).pop(group, None)
+    return [o for o in outcomes if o is not None]
+
+
+def _ending(outcome: PlaybookOutcome) -> None:
+    if outcome.status is RunStatus.CANCELLED:
+        st.warning("Stopped: the verdicts reached so far are kept.", icon=":material/stop:")
+    elif outcome.status is RunStatus.ERROR:
+        st.error(
+            label(f"The check failed: {outcome.error or 'unknown error'} The verdicts reached "
+                  "before it are kept."),
+            icon=":material/error:",
+        )  # fmt: skip
+    for problem in outcome.problems:
+        st.warning(label(problem), icon=":material/rule:")
+
+
+def evidence_panel(result: PositionResult, playbook: Playbook, text: str) -> None:
+    """A position's evidence, each passage in the contract's text around it."""
+    position = playbook.position(result.position_id)
+    title = position.title if position else result.position_id
+    st.markdown(f"**{label(title)}**")
+    if position is not None:
+        st.caption(label(position.position))
+    if result.reason:
+        st.markdown(label(result.reason))
+    if not result.evidence:
+        st.info("No evidence passage for this position.", icon=":material/search_off:")
+    for evidence in result.evidence:
+        shown = in_context(text, evidence)
+        place = where(evidence)
+        check = CHECK_LABEL.get(evidence.check, "")
+        heading = " · ".join(x for x in (place, f"quote {check}" if check else "") if x)
+        if shown is None:
+            st.warning(
+                label(f"Not found in the contract: “{evidence.text}”"), icon=":material/help:"
+            )
+            continue
+        if heading:
+            st.caption(label(heading))
+        before, passage, after = shown
+        st.text(f"…{before}【{passage}】{after}…")
+
+
+def _selected_row(event: Any) -> int | None:
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    return int(rows[0]) if rows else None
+
+
+def word_download(result: PlaybookResult, document: Document, original: bytes | None, key: str):
+    try:
+        data = playbook_docx(result, document.text, original)
     except WordFileError as exc:
         st.warning(label(f"No Word file: {exc}"), icon=":material/description:")
         return
-    stem = PurePath(name or "contract").stem or "contract"
+    stem = PurePath(document.name or "contract").stem or "contract"
     st.download_button(
         "Download Word file with comments and tracked changes", data,
-        f"{stem} - {result.playbook.id} playbook.docx",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        f"{stem} - {result.playbook.id} playbook.docx", DOCX, key=key,
     )  # fmt: skip
+
+
+def show_outcome(
+    outcome: PlaybookOutcome, document: Document, original: bytes | None, key: str
+) -> None:
+    """A finished check: summary line, the verdict table (select a row to open its evidence) and
+    the Word file."""
+    result = outcome.result
+    st.subheader("Verdicts")
+    st.markdown(label(outcome.summary))
+    _ending(outcome)
+    event = st.dataframe(
+        verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
+        on_select="rerun", selection_mode="single-row", key=f"{key}_table",
+    )  # fmt: skip
+    row = _selected_row(event)
+    if row is not None and row < len(result.results):
+        with st.container(border=True):
+            evidence_panel(result.results[row], result.playbook, document.text)
+    else:
+        st.caption("Select a row to open its evidence in the contract.")
+    word_download(result, document, original, f"{key}_word")
+
+
+def show_comparison(
+    outcomes: Sequence[PlaybookOutcome], names: tuple[str, str], document: Document, key: str
+) -> None:
+    """Two checkers side by side, the positions where they disagree highlighted."""
+    a, b = outcomes[0].result, outcomes[1].result
+    book = a.playbook
+    differ = disagreements(book, a.results, b.results)
+    st.subheader("Two checkers compared")
+    for name, outcome in zip(names, outcomes, strict=True):
+        st.markdown(f"**{label(name)}**: {label(outcome.summary)}")
+        _ending(outcome)
+    n = len(differ)
+    st.markdown(f"They disagree on **{n}** of {len(book.positions)} positions.")
+    frame = comparison_table(book, a.results, b.results, names)
+    highlighted = set(differ)
+    order = [p.id for p in book.positions]
+
+    def colour(row: pd.Series) -> list[str]:
+        shade = "background-color: #fde2c8" if order[row.name] in highlighted else ""
+        return [shade] * len(row)
+
+    event = st.dataframe(
+        frame.style.apply(colour, axis=1), hide_index=True, width="stretch",
+        on_select="rerun", selection_mode="single-row", key=f"{key}_compare",
+    )  # fmt: skip
+    row = _selected_row(event)
+    if row is None:
+        st.caption("Select a row to open both checkers' evidence.")
+        return
+    for pane, name, result in zip(st.columns(2), names, (a, b), strict=True):
+        with pane, st.container(border=True):
+            st.caption(label(name))
+            evidence_panel(result.results[row], book, document.text)
+
+
+RESULT_KEY = "playbook_outcomes"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The last check of this session, redrawn on every rerun (opening evidence, a download)."""
+
+    document_sha256: str
+    outcomes: tuple[PlaybookOutcome, ...]
+    names: tuple[str, ...]
+
+
+def remember(state: MutableMapping[str, Any], document: Document, outcomes, names) -> None:
+    state[RESULT_KEY] = Shown(document.sha256, tuple(outcomes), tuple(names))
+
+
+def show_last(state: MutableMapping[str, Any], document: Document, key: str) -> None:
+    """This session's last check of this contract, if any."""
+    shown: Shown | None = state.get(RESULT_KEY)
+    if shown is None or shown.document_sha256 != document.sha256 or not shown.outcomes:
+        return
+    original = uploaded_docx(key, document)
+    if len(shown.outcomes) == 1:
+        show_outcome(shown.outcomes[0], document, original, f"{key}_result")
+    elif len(shown.outcomes) == 2:
+        names = (shown.names[0], shown.names[1])
+        show_comparison(shown.outcomes, names, document, f"{key}_result")
+        with st.expander(f"Verdicts and Word file: {label(names[0])}"):
+            show_outcome(shown.outcomes[0], document, original, f"{key}_result_a")
+        with st.expander(f"Verdicts and Word file: {label(names[1])}"):
+            show_outcome(shown.outcomes[1], document, original, f"{key}_result_b")
