@@ -27,7 +27,7 @@ def test_the_commercial_playbook_checks_pasted_text_and_offers_the_word_file():
     at.text_area(key="playbook_text").input(CONTRACT)
     at.selectbox(key="playbook_book_choice").select("commercial")
     at.run()
-    at.button[0].click()
+    at.button(key="playbook_check").click()
     at.run()
     assert not at.exception
     summary = " ".join(m.value for m in at.markdown).replace("\\", "")
@@ -71,7 +71,7 @@ def page_with_contract() -> AppTest:
 def test_check_waits_for_a_contract(env):
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
-    assert at.button[0].disabled
+    assert at.button(key="playbook_check").disabled
     assert env.streams() == []
 
 
@@ -80,7 +80,7 @@ def test_a_model_checks_the_contract_and_the_evidence_opens_its_passage(env):
     at = page_with_contract()
     at.radio(key="playbook_a_kind").set_value("A model").run()
     at.selectbox(key="playbook_a_provider").set_value(Provider.OLLAMA).run()
-    at.button[0].click().run()
+    at.button(key="playbook_check").click().run()
     assert not at.exception, at.exception
     assert [r.path for r in env.streams()] == ["/api/chat"]
     summary = " ".join(m.value for m in at.markdown).replace("\\", "")

@@ -8,7 +8,7 @@ only as table cells and `st.text` (drawn as plain text) or through `lib.ui.safe`
 from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
@@ -16,16 +16,25 @@ import pandas as pd
 import streamlit as st
 
 from lib.analysis.documents import Document
-from lib.analysis.playbook.format import Playbook, PlaybookResult, PositionResult
+from lib.analysis.playbook.format import (
+    Playbook,
+    PlaybookResult,
+    PositionResult,
+    Severity,
+    Verdict,
+)
 from lib.analysis.playbook.loader import (
+    TABLE_COLUMNS,
     PlaybookError,
-    bundled_playbooks,
     dump_playbook,
     parse_playbook,
+    playbook_from_rows,
+    playbook_rows,
 )
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
+from lib.runs import playbook_library as library
 from lib.runs.playbook_run import (
     PlaybookOutcome,
     PlaybookRun,
@@ -42,6 +51,7 @@ from lib.runs.playbook_tables import (
     where,
 )
 from lib.runs.playbook_word import WordFileError, playbook_docx
+from lib.store.playbook_store import PlaybookStore
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
 from lib.ui.pickers import provider_picker
 from lib.ui.safe import label
@@ -54,15 +64,20 @@ NOT_CHECKERS = (Provider.CLAUSE_FINDER,)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def playbook_picker(key: str) -> Playbook | None:
-    """The chosen playbook, or None while an upload is missing or refused."""
-    books = bundled_playbooks()
+def playbook_picker(key: str, store: PlaybookStore | None) -> Playbook | None:
+    """The chosen playbook (bundled, saved, or uploaded), as edited in the table editor; None
+    while an upload is missing or a file or an edit is refused (every problem is listed)."""
+    offered = {c.key: c for c in library.choices(store)}
     choice = st.selectbox(
-        "Playbook", [*books, UPLOAD], format_func=lambda k: books[k].name if k in books else k,
-        key=f"{key}_choice",
+        "Playbook", [*offered, UPLOAD],
+        format_func=lambda k: offered[k].label if k in offered else k, key=f"{key}_choice",
     )  # fmt: skip
-    if choice in books:
-        book = books[choice]
+    if choice in offered:
+        book = offered[choice].playbook
+        if book is None:
+            _problems(f"{offered[choice].label} no longer passes the playbook rules:",
+                      offered[choice].problems)  # fmt: skip
+            return None
     else:
         upload = st.file_uploader("Playbook file", type=["toml"], key=f"{key}_file")
         if upload is None:
@@ -70,16 +85,62 @@ def playbook_picker(key: str) -> Playbook | None:
         try:
             book = parse_playbook(upload.getvalue(), upload.name)
         except PlaybookError as exc:
-            st.error(label(f"{upload.name} is not a usable playbook:"), icon=":material/rule:")
-            st.dataframe(pd.DataFrame({"Problem": exc.problems}), hide_index=True)
+            _problems(f"{upload.name} is not a usable playbook:", exc.problems)
             return None
     if book.attribution:
         st.caption(label(book.attribution))
-    st.download_button(
-        "Download this playbook (TOML)", dump_playbook(book), f"{book.id}.toml", "application/toml",
-        key=f"{key}_download",
-    )  # fmt: skip
-    return book
+    edited = playbook_editor(book, f"{key}_{choice}", store)
+    if edited is not None:
+        st.download_button(
+            "Download this playbook (TOML)", dump_playbook(edited), f"{edited.id}.toml",
+            "application/toml", key=f"{key}_download",
+        )  # fmt: skip
+    return edited
+
+
+def _problems(title: str, problems: Sequence[str]) -> None:
+    st.error(label(title), icon=":material/rule:")
+    st.dataframe(pd.DataFrame({"Problem": list(problems)}), hide_index=True)
+
+
+EDITOR_COLUMNS = {
+    "severity": st.column_config.SelectboxColumn(
+        "severity", options=[s.value for s in Severity], required=True, default="medium"
+    ),
+    "when_absent": st.column_config.SelectboxColumn(
+        "when_absent",
+        options=[Verdict.NOT_ADDRESSED.value, Verdict.MEETS.value],
+        default=Verdict.NOT_ADDRESSED.value,
+    ),
+    "replace": st.column_config.CheckboxColumn("replace", default=False),
+    "deviates_if": st.column_config.TextColumn(
+        "deviates_if", help="Red-flag rules, comma-separated"
+    ),
+}
+
+
+def playbook_editor(book: Playbook, key: str, store: PlaybookStore | None) -> Playbook | None:
+    """The playbook's positions in a table editor, validated as a file is; save for later."""
+    with st.expander("Edit positions", expanded=False):
+        head_id = st.text_input("Playbook id", book.id, key=f"{key}_id")
+        head_name = st.text_input("Playbook name", book.name, key=f"{key}_name")
+        rows = st.data_editor(
+            pd.DataFrame(playbook_rows(book), columns=list(TABLE_COLUMNS)),
+            num_rows="dynamic", hide_index=True, width="stretch",
+            column_config=EDITOR_COLUMNS, key=f"{key}_editor",
+        )  # fmt: skip
+        head = replace(book, id=head_id.strip(), name=head_name.strip())
+        try:
+            edited = playbook_from_rows(head, rows.to_dict("records"))
+        except PlaybookError as exc:
+            _problems("The edited playbook is not usable yet:", exc.problems)
+            return None
+        if store is None:
+            st.caption("The run log is off here, so playbooks cannot be saved.")
+        elif st.button("Save to my playbooks", key=f"{key}_save"):
+            library.save(store, edited)
+            st.success(label(f"Saved “{edited.name}” ({edited.id})."), icon=":material/save:")
+    return edited
 
 
 @dataclass(frozen=True)
