@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 from devtools.fake_upstream import Script
 from lib.engine.provider_config import Provider
 from lib.runs import catalog
-from lib.runs.playbook_tables import NO_ANSWER
+from lib.runs.playbook_run import BUILTIN_PROVIDER
+from lib.runs.playbook_tables import DIFFER, NO_ANSWER
 from lib.store.records import STATE_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "playbook.py")
@@ -112,3 +113,24 @@ def test_the_clause_finder_is_not_offered_as_a_checker(env):
     at.radio(key="playbook_a_kind").set_value("A model").run()
     offered = at.selectbox(key="playbook_a_provider").options
     assert "Ollama" in offered and catalog.provider_label(Provider.CLAUSE_FINDER) not in offered
+
+
+def test_two_checkers_side_by_side_with_their_disagreement_highlighted(env):
+    disagreeing = MODEL_ANSWER.replace("Verdict: DEVIATES", "Verdict: MEETS")
+    env.push(Script(tokens=[line + "\n" for line in disagreeing.split("\n")]))
+    at = page_with_contract()
+    at.toggle(key="playbook_compare").set_value(True).run()
+    at.radio(key="playbook_b_kind").set_value("A model").run()
+    at.selectbox(key="playbook_b_provider").set_value(Provider.OLLAMA).run()
+    at.button(key="playbook_check").click().run()
+    assert not at.exception, at.exception
+    records = at.session_state[STATE_KEY]
+    assert len(records) == 2 and records[0].comparison_id == records[1].comparison_id
+    assert {r.provider for r in records} == {BUILTIN_PROVIDER, "ollama"}
+    table = next(d.value for d in at.dataframe if "Agree" in d.value.columns)
+    indemnity = table[table["Position"] == "Mutual indemnity"].iloc[0]
+    assert indemnity["Agree"] == DIFFER
+    law = table[table["Position"] == "Governing law"].iloc[0]
+    assert law["Agree"] == "✓"
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")
+    assert "They disagree on **" in text

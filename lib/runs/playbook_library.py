@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lib.analysis.playbook.format import Playbook
+from lib.analysis.playbook.format import (
+    Playbook,
+    PlaybookResult,
+    Position,
+    Severity,
+    result_from_dict,
+)
 from lib.analysis.playbook.loader import (
     PlaybookError,
     bundled_playbooks,
@@ -17,6 +23,7 @@ from lib.analysis.playbook.loader import (
     parse_playbook,
 )
 from lib.store.playbook_store import PlaybookStore, StoredPlaybook
+from lib.store.records import RunRecord
 
 SAVED_PREFIX = "saved:"
 
@@ -68,3 +75,19 @@ def find(id_or_key: str, store: PlaybookStore | None) -> Playbook:
                 raise PlaybookError(choice.label, list(choice.problems))
             return book
     raise PlaybookError(id_or_key, ["no bundled or saved playbook has this id"])
+
+
+def recorded_result(record: RunRecord, store: PlaybookStore | None) -> PlaybookResult:
+    """A stored playbook check's verdicts with its playbook's positions: the playbook as it is
+    now when it still has every position checked, else bare positions named by their ids (a
+    playbook edited or deleted since is not passed off as the one that was checked)."""
+    results = tuple(result_from_dict(v) for v in record.verdicts)
+    checked = [r.position_id for r in results]
+    try:
+        book = find(record.playbook_id or "", store)
+        if [p.id for p in book.positions] != checked:
+            raise PlaybookError(book.name, ["changed since the check"])
+    except PlaybookError:
+        positions = tuple(Position(i, i, "", "", "", Severity.MEDIUM) for i in checked)
+        book = Playbook(record.playbook_id or "playbook", record.playbook_id or "", "", positions)
+    return PlaybookResult(book, results, f"{record.provider} · {record.model}")

@@ -36,7 +36,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from lib.analysis.documents import Document
 from lib.analysis.grounding import contract_index
@@ -174,6 +174,7 @@ class PlaybookRun:
         counts = verdict_counts(self.playbook, results)
         record.verdicts = [r.to_dict() for r in results]
         record.playbook_summary = counts.line()
+        record.verdict_counts = asdict(counts)
         checks = [e.check for r in results for e in r.evidence if e.check]
         if checks:
             record.set_grounding(

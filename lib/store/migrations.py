@@ -116,6 +116,7 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN playbook_id TEXT;
     ALTER TABLE runs ADD COLUMN playbook_summary TEXT;
     ALTER TABLE runs ADD COLUMN verdicts TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE runs ADD COLUMN verdict_counts TEXT NOT NULL DEFAULT '{}';
     CREATE INDEX runs_kind ON runs(kind)
     """,
     # A team's own playbooks, per owner, as the TOML the loader validates.

@@ -52,8 +52,10 @@ from lib.runs.playbook_tables import (
 )
 from lib.runs.playbook_word import WordFileError, playbook_docx
 from lib.store.playbook_store import PlaybookStore
+from lib.store.records import RunRecord
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
 from lib.ui.pickers import provider_picker
+from lib.ui.report_view import contract_text_for
 from lib.ui.safe import label
 
 UPLOAD = "Upload a playbook (.toml)…"
@@ -272,13 +274,15 @@ def _selected_row(event: Any) -> int | None:
     return int(rows[0]) if rows else None
 
 
-def word_download(result: PlaybookResult, document: Document, original: bytes | None, key: str):
+def word_download(
+    result: PlaybookResult, text: str, name: str, original: bytes | None, key: str
+) -> None:
     try:
-        data = playbook_docx(result, document.text, original)
+        data = playbook_docx(result, text, original)
     except WordFileError as exc:
         st.warning(label(f"No Word file: {exc}"), icon=":material/description:")
         return
-    stem = PurePath(document.name or "contract").stem or "contract"
+    stem = PurePath(name or "contract").stem or "contract"
     st.download_button(
         "Download Word file with comments and tracked changes", data,
         f"{stem} - {result.playbook.id} playbook.docx", DOCX, key=key,
@@ -304,7 +308,7 @@ def show_outcome(
             evidence_panel(result.results[row], result.playbook, document.text)
     else:
         st.caption("Select a row to open its evidence in the contract.")
-    word_download(result, document, original, f"{key}_word")
+    word_download(result, document.text, document.name, original, f"{key}_word")
 
 
 def show_comparison(
@@ -373,3 +377,55 @@ def show_last(state: MutableMapping[str, Any], document: Document, key: str) -> 
             show_outcome(shown.outcomes[0], document, original, f"{key}_result_a")
         with st.expander(f"Verdicts and Word file: {label(names[1])}"):
             show_outcome(shown.outcomes[1], document, original, f"{key}_result_b")
+
+
+COUNT_TILES = (
+    ("meets", "Meet"),
+    ("deviates", "Deviate"),
+    ("not_addressed", "Not addressed"),
+    ("high_severity_deviations", "High-severity deviations"),
+    ("unanswered", "No answer"),
+    ("need_model", "Need a model"),
+)
+
+
+def verdict_scorecard(counts: dict[str, int]) -> None:
+    """Positions per verdict, one tile each (the last two only when there are any)."""
+    shown = [(k, t) for k, t in COUNT_TILES[:4] if k in counts]
+    shown += [(k, t) for k, t in COUNT_TILES[4:] if counts.get(k)]
+    for column, (field, title) in zip(st.columns(len(shown)), shown, strict=True):
+        column.metric(title, counts[field])
+
+
+def playbook_record_view(
+    record: RunRecord, store: PlaybookStore | None, contract: Document | None, key: str
+) -> None:
+    """A playbook check from the run log: its scorecard, verdicts, evidence and Word file (the
+    Word file only where the contract is at hand: this session's, or kept with the run)."""
+    result = library.recorded_result(record, store)
+    who = " · ".join(label(x) for x in (record.document_name, record.provider, record.model))
+    st.caption(f"{who} · playbook {label(record.playbook_id or '')} · {record.status.label}")
+    if record.playbook_summary:
+        st.markdown(label(record.playbook_summary))
+    verdict_scorecard(record.verdict_counts)
+    if record.status is RunStatus.CANCELLED:
+        st.warning("Stopped: the verdicts reached before are kept.", icon=":material/stop:")
+    elif record.status is RunStatus.ERROR:
+        st.error(label(f"The check failed: {record.error_message or 'unknown error'}"),
+                 icon=":material/error:")  # fmt: skip
+    event = st.dataframe(
+        verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
+        on_select="rerun", selection_mode="single-row", key=f"{key}_verdicts",
+    )  # fmt: skip
+    text = contract_text_for(record, contract)
+    row = _selected_row(event)
+    if row is not None and row < len(result.results):
+        with st.container(border=True):
+            evidence_panel(result.results[row], result.playbook, text)
+    if not text:
+        st.caption(
+            "The contract was not kept with this run (the operator's CRS_STORE_CONTRACTS), so "
+            "its passages and the Word file need the contract open in this session."
+        )
+        return
+    word_download(result, text, record.document_name, None, f"{key}_word")
