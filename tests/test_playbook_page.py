@@ -134,3 +134,20 @@ def test_two_checkers_side_by_side_with_their_disagreement_highlighted(env):
     assert law["Agree"] == "✓"
     text = " ".join(m.value for m in at.markdown).replace("\\", "")
     assert "They disagree on **" in text
+
+
+def test_a_failed_model_run_shows_why_and_keeps_the_verdicts_it_reached(env):
+    lines = [line + "\n" for line in MODEL_ANSWER.split("\n")]
+    env.push(Script(tokens=lines, fault="drop", fault_after=len(lines) - 3))
+    at = page_with_contract()
+    at.radio(key="playbook_a_kind").set_value("A model").run()
+    at.selectbox(key="playbook_a_provider").set_value(Provider.OLLAMA).run()
+    at.button(key="playbook_check").click().run()
+    assert not at.exception, at.exception
+    assert any("The check failed" in e.value for e in at.error)
+    table = next(d.value for d in at.dataframe if "Verdict" in d.value.columns)
+    indemnity = table[table["Position"] == "Mutual indemnity"].iloc[0]
+    assert "deviates" in indemnity["Verdict"]
+    law = table[table["Position"] == "Governing law"].iloc[0]
+    assert law["Verdict"] == NO_ANSWER
+    assert at.session_state[STATE_KEY][0].status == "error"

@@ -175,6 +175,16 @@ def uploaded_docx(key: str, document: Document) -> bytes | None:
     return upload.getvalue()
 
 
+def progress_line(book: Playbook, decided: int, tick: Tick | None = None) -> str:
+    """ "3 of 17 positions decided · writing “Audit”… · 4.2 s elapsed · …" """
+    parts = [f"{decided} of {len(book.positions)} positions decided"]
+    if tick is not None and tick.writing and (p := book.position(tick.writing)) is not None:
+        parts.append(f"writing “{label(p.title)}”…")
+    if tick is not None and tick.stats is not None:
+        parts.append(format_figures(tick.stats))
+    return " · ".join(parts)
+
+
 def show_live_checks(
     state: MutableMapping[str, Any], group: str, runs: Sequence[PlaybookRun], names: Sequence[str]
 ) -> list[PlaybookOutcome]:
@@ -201,16 +211,10 @@ def show_live_checks(
             book = runs[i].playbook
             if isinstance(update, PositionUpdate):
                 decided[i][update.result.position_id] = update.result
-                done = len(decided[i])
-                status.caption(f"{done} of {len(book.positions)} positions decided")
                 table.dataframe(verdict_table(book, decided[i]), hide_index=True, width="stretch")
+                status.caption(progress_line(book, len(decided[i])))
             elif isinstance(update, Tick):
-                line = "Checking…"
-                if update.writing and (p := book.position(update.writing)) is not None:
-                    line = f"Writing “{label(p.title)}”…"
-                if update.stats is not None:
-                    line = f"{line} · {format_figures(update.stats)}"
-                status.caption(line)
+                status.caption(progress_line(book, len(decided[i]), update))
                 if update.writing:
                     table.dataframe(
                         verdict_table(book, decided[i], update.writing),
