@@ -20,13 +20,19 @@ API (pages, Compare, Portfolio, `crs-batch`, the HTTP API all call this; none ad
     run.cancel()            # stop now: verdicts so far are kept and recorded as cancelled
     run.outcome             # the outcome once ended, else None
 
+What is kept: the run's record (`kind == "playbook"`, `playbook_id`, `playbook_summary`,
+`verdict_counts`, `verdicts` as `PositionResult.to_dict` each; read back with
+`playbook_library.recorded_result`). A playbook by id or saved key, for any front end:
+`playbook_library.find(id, PlaybookStore(run_log))`. Tables for a page or an export:
+`playbook_tables` (`verdict_table`, `comparison_table`, `disagreements`).
+
 A model's run goes the review's way (`launch`: the record, the endpoint's key and lock through the
 config `model_choice` made, the worker thread, the process's cap on runs); its answer is parsed
 on the worker as it streams (`answer.AnswerParser`), so each position's verdict is decided as soon
 as the model has written its section, and decided the same way whether or not anyone watches. A
 contract and playbook that do not fit the model in one pass are refused as too long (a playbook
 has no section-by-section plan). A failed or cancelled run keeps the verdicts it reached; a
-position cut off or never reached says so and is never guessed. The built-in checker decides every
+position cut off, never reached or past the model's output tokens says so and is never guessed. The built-in checker decides every
 position within a second and hands them over position by position.
 """
 
@@ -53,6 +59,7 @@ from lib.analysis.playbook.format import (
 )
 from lib.analysis.playbook.prompt import build_playbook_prompt
 from lib.engine.errors import ErrorKind
+from lib.engine.fold import LENGTH_REASONS
 from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, ProviderConfig
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.settings import Settings
@@ -68,6 +75,10 @@ BUILTIN_PROVIDER = "playbook_checker"
 BUILTIN_MODEL = "built-in"
 CUT_OFF = "the run ended inside this section"
 NOT_REACHED = "the run ended before the model reached this position"
+OUT_OF_TOKENS = "the model ran out of output tokens before this position"
+TRUNCATED = (
+    "The model ran out of output tokens: raise the max output tokens to check every position."
+)
 IGNORED_FORMAT = "The model did not answer in the playbook format: no verdict could be read."
 
 Checker = ModelChoice | ProviderConfig | None
@@ -275,15 +286,19 @@ def start_playbook(
             run._decide(section_result(section, index))
 
     def conclude(record: RunRecord) -> None:
-        completed = record.status is RunStatus.DONE
+        # A model that ran out of output tokens ended its answer mid-section, like a failed run.
+        truncated = record.finish_reason in LENGTH_REASONS
+        completed = record.status is RunStatus.DONE and not truncated
         cut = None if completed else parser.current()[0]
         if completed:
             for section in parser.finish():
                 run._decide(section_result(section, index))
         elif cut is not None:
             run._decide(PositionResult(cut, None, f"No verdict: {CUT_OFF}.", problem=CUT_OFF))
-        run._unanswered(NOT_REACHED)
+        run._unanswered(OUT_OF_TOKENS if truncated else NOT_REACHED)
         problems = list(parser.problems)
+        if truncated:
+            problems.insert(0, TRUNCATED)
         if parser.ignored_format:
             problems.insert(0, IGNORED_FORMAT)
         run._end(record, tuple(problems), f"{record.provider} · {record.model}")
