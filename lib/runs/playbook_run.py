@@ -32,8 +32,8 @@ on the worker as it streams (`answer.AnswerParser`), so each position's verdict 
 as the model has written its section, and decided the same way whether or not anyone watches. A
 contract and playbook that do not fit the model in one pass are refused as too long (a playbook
 has no section-by-section plan). A failed or cancelled run keeps the verdicts it reached; a
-position cut off, never reached or past the model's output tokens says so and is never guessed. The built-in checker decides every
-position within a second and hands them over position by position.
+position cut off, never reached or past the model's output tokens says so and is never guessed.
+The built-in checker decides every position within a second and hands them over one by one.
 """
 
 from __future__ import annotations
