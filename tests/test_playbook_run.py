@@ -223,6 +223,14 @@ def test_a_model_choice_is_resolved_through_the_one_path(fake_upstream, setup):
     assert history.records == []
 
 
+def test_the_clause_finder_is_refused_as_a_checker(setup):
+    settings, log, history = setup
+    with pytest.raises(ChoiceError, match="writes no verdicts"):
+        start_playbook(request(ModelChoice(Provider.CLAUSE_FINDER)), history=history,
+                       run_log=log, settings=settings)  # fmt: skip
+    assert history.records == []
+
+
 def test_the_built_in_checker_goes_through_the_same_call(setup):
     settings, log, history = setup
     from lib.analysis.playbook.loader import bundled_playbooks

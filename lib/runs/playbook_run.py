@@ -8,7 +8,8 @@ API (pages, Compare, Portfolio, `crs-batch`, the HTTP API all call this; none ad
         # Optional: page, max_tokens, temperature, comparison_id, batch_id.
     run = start_playbook(request, history=..., run_log=..., settings=...,
                          notify=None, refuse_when_busy=False)
-        # Raises ChoiceError, or RateLimited with refuse_when_busy (the API's 429).
+        # Raises ChoiceError (also for the clause finder, which writes no verdicts), or
+        # RateLimited with refuse_when_busy (the API's 429).
     run.record              # its RunRecord (kind "playbook"), in the history and log at once
     for update in run.updates(idle=0.1):   # blocks; ends after the `PlaybookOutcome`
         PositionUpdate      # one position decided: .index (playbook order), .result
@@ -60,12 +61,17 @@ from lib.analysis.playbook.format import (
 from lib.analysis.playbook.prompt import build_playbook_prompt
 from lib.engine.errors import ErrorKind
 from lib.engine.fold import LENGTH_REASONS
-from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, ProviderConfig
+from lib.engine.provider_config import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE,
+    Provider,
+    ProviderConfig,
+)
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.settings import Settings
 from lib.runs.launch import RunRequest, end_record, launch, new_record, start_record
 from lib.runs.live import LiveRun
-from lib.runs.model_choice import ModelChoice, resolve
+from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import RunLog
 
@@ -82,6 +88,8 @@ TRUNCATED = (
 IGNORED_FORMAT = "The model did not answer in the playbook format: no verdict could be read."
 
 Checker = ModelChoice | ProviderConfig | None
+# Providers that write no verdicts: the clause finder writes a clause report.
+NOT_CHECKERS = (Provider.CLAUSE_FINDER,)
 
 
 @dataclass(frozen=True)
@@ -273,6 +281,11 @@ def start_playbook(
     checker = request.checker
     if isinstance(checker, ModelChoice):
         checker = resolve(checker, settings)
+    if checker is not None and checker.provider in NOT_CHECKERS:
+        raise ChoiceError(
+            "unavailable",
+            "The clause finder writes no verdicts: check with the built-in playbook checker.",
+        )
     if checker is None:
         return _start_builtin(request, history, run_log, settings, notify)
     history = history if history is not None else SessionHistory([])

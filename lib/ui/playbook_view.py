@@ -31,11 +31,12 @@ from lib.analysis.playbook.loader import (
     playbook_from_rows,
     playbook_rows,
 )
-from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.provider_config import ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.runs import playbook_library as library
 from lib.runs.playbook_run import (
+    NOT_CHECKERS,
     PlaybookOutcome,
     PlaybookRun,
     PositionUpdate,
@@ -61,8 +62,6 @@ from lib.ui.safe import label
 UPLOAD = "Upload a playbook (.toml)…"
 BUILTIN = "Built-in playbook checker (no model)"
 MODEL = "A model"
-# The clause finder writes a clause report, not a verdict per position.
-NOT_CHECKERS = (Provider.CLAUSE_FINDER,)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
