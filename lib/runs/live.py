@@ -90,6 +90,7 @@ class LiveRun:
         max_concurrent: int = 0,
         claimed: bool = False,
         lag_log: LagLog | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
@@ -105,12 +106,16 @@ class LiveRun:
 
         `lag_log` (benchmarks only, `CRS_BENCH_LAG_FILE`) times each batch from its first token's
         arrival to its draw (`lib.runs.lag_log`); without it no token is timed here.
+
+        `on_text` reads each piece of text on the worker thread before it is queued: a playbook
+        check parses its answer there, so its verdicts are decided even when nobody watches.
         """
         self.stream = stream
         self.tracker = tracker
         self.error: ProviderError | None = None
         self._on_end = on_end
         self._notify = notify
+        self._on_text = on_text
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.lag_log = lag_log
@@ -137,6 +142,8 @@ class LiveRun:
         try:
             if self._admitted:
                 for token in self.stream:
+                    if self._on_text is not None:
+                        self._on_text(token)
                     if self.lag_log is None:
                         self._queue.put(token)
                     else:
