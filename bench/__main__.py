@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench import (
     builtin,
+    caching,
     clause_eval,
     clause_speed,
     documents,
@@ -38,6 +39,12 @@ PRINTED: list[tuple[str, str, Callable[[], None]]] = [
         "One model on several servers (`python -m bench.spread`)",
         lambda: spread.main([]),
     ),
+    (
+        "sessions",
+        "Many analysts at once, the server's share (`python -m bench.sessions`)",
+        lambda: __import__("bench.sessions", fromlist=["main"]).main([]),
+    ),
+    ("caching", "Prompt caching (`python -m bench.caching`)", lambda: caching.main([])),
 ]
 SECTIONS = (
     "parsers",

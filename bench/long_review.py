@@ -41,18 +41,19 @@ class Result:
     over_limit: int
 
 
-def _kind(system: str) -> str:
-    if "you do not see the contract" in system or "Answer in Markdown with exactly" in system:
+def _kind(prompt: str) -> str:
+    if "you do not see the contract" in prompt or "Answer in Markdown with exactly" in prompt:
         return "report"
-    if "combine notes" in system:
+    if "combine notes" in prompt:
         return "combine"
-    return "category" if "You see only the passages" in system else "part"
+    return "category" if "You see only the passages" in prompt else "part"
 
 
 def responder(prefill: float) -> Any:
     def choose(body: dict[str, Any]) -> Script:
         messages = body.get("messages") or [{}]
-        n = min(LENGTHS[_kind(str(messages[0].get("content", "")))], int(body["max_tokens"]))
+        prompt = " ".join(str(m.get("content", "")) for m in messages)
+        n = min(LENGTHS[_kind(prompt)], int(body["max_tokens"]))
         return Script(tokens=[" word"] * n, delay=1 / TOKENS_PER_S, prefill_tokens_per_s=prefill)
 
     return choose

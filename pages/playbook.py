@@ -1,23 +1,64 @@
-"""Playbook page: check the contract against a playbook with the built-in checker (no model)."""
+"""Playbook page: check a contract against a playbook with the built-in checker or any model,
+the verdicts filling in live, and optionally a second checker beside it."""
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
-from lib.analysis.playbook.checker import check_playbook
-from lib.ui.page import current_settings
-from lib.ui.pickers import document_input
-from lib.ui.playbook_view import playbook_picker, show_playbook_result, uploaded_docx
+from lib.runs.playbook_run import PlaybookRequest, start_playbook
+from lib.runs.playbook_tables import side_labels
+from lib.store.playbook_store import PlaybookStore
+from lib.ui.page import page_context
+from lib.ui.pickers import document_input, generation_settings
+from lib.ui.playbook_view import (
+    checker_picker,
+    playbook_picker,
+    remember,
+    show_last,
+    show_live_checks,
+)
 
 st.set_page_config(
     page_title="Playbook · Contract Review Studio", page_icon=":material/rule:", layout="wide"
 )
-settings = current_settings()
+state = st.session_state
+page = page_context(state, "playbook")
+settings, history, run_log = page.settings, page.history, page.run_log
 st.title("Playbook")
 st.caption("Each position of a playbook checked against the contract, with its evidence.")
 document = document_input(settings, key="playbook")
-book = playbook_picker("playbook_book")
-if document is not None and book is not None and st.button("Check", type="primary"):
-    result = check_playbook(document.text, book, document.page_starts)
-    original = uploaded_docx("playbook", document)
-    show_playbook_result(result, document.text, document.name, original)
+with st.sidebar:
+    max_tokens, temperature = generation_settings()
+left, right = st.columns(2)
+with left:
+    book = playbook_picker("playbook_book", PlaybookStore(run_log) if run_log else None)
+with right:
+    picks = [checker_picker(settings, "playbook_a")]
+    if st.toggle("Compare with a second checker", key="playbook_compare"):
+        picks.append(checker_picker(settings, "playbook_b", "Second checker"))
+ready = document is not None and book is not None and all(p.ready for p in picks)
+clicked = st.button("Check", type="primary", disabled=not ready, key="playbook_check")
+if clicked and document is not None and book is not None:
+    comparison_id = uuid.uuid4().hex if len(picks) > 1 else None
+    requests = [
+        PlaybookRequest(
+            document,
+            book,
+            pick.config,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            comparison_id=comparison_id,
+        )
+        for pick in picks
+    ]
+    runs = [
+        start_playbook(r, history=history, run_log=run_log, settings=settings) for r in requests
+    ]
+    names = [pick.name for pick in picks]
+    if len(names) == 2:
+        names = list(side_labels(names))
+    remember(state, document, show_live_checks(state, "playbook", runs, names), names)
+if document is not None:
+    show_last(state, document, "playbook")

@@ -18,7 +18,7 @@ def start(upstream: FakeUpstream) -> LiveRun:
 
 def test_render_interval_grows_with_streams_in_flight_and_recovers(fake_upstream):
     assert render_interval() == MIN_RENDER_INTERVAL_S
-    sessions = 10
+    sessions = int(RENDERS_PER_S * MIN_RENDER_INTERVAL_S) + 10  # past the 30 ms floor
     fake_upstream.push(*(Script(tokens=[" a"], first_delay=5) for _ in range(sessions)))
     lives = [start(fake_upstream) for _ in range(sessions)]
     try:

@@ -71,7 +71,7 @@ def test_parts_carry_their_pages_and_the_whole_text(contract):
     assert pages[0][0] == 1 and pages[-1][1] == len(contract.page_starts)
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(pages))
     assert long_plan.steps[0].label.startswith(f"Part 1 of {len(pages)}, pp. 1–")
-    body = "".join(s.user.split(">\n", 1)[1].rsplit("\n</contract>", 1)[0] for s in long_plan.steps)
+    body = "".join(s.user.split(">\n", 1)[1].rsplit("\n</contract-", 1)[0] for s in long_plan.steps)
     assert body == contract.text
 
 

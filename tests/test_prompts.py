@@ -2,16 +2,25 @@ from pathlib import Path
 
 import pytest
 
+from lib.analysis.playbook.loader import bundled_playbooks
+from lib.analysis.playbook.prompt import build_playbook_prompt
 from lib.analysis.prompts import (
     DEFAULT_TEMPLATE_KEY,
     NOT_FOUND,
     TEMPLATES,
+    Prompt,
     build_prompt,
     count_findings,
     default_instructions,
     fits_context,
 )
 from lib.analysis.tokens import estimate_tokens
+
+
+def task_of(prompt: Prompt) -> str:
+    """What follows the shared prefix: the template's task."""
+    return prompt.user[prompt.prefix_chars :]
+
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 Liability is capped at one month's fees."
 
@@ -28,10 +37,10 @@ def test_every_template_asks_for_the_skeleton_and_its_categories(key):
         "## Negotiation plan and next steps",
         "not legal advice",
     ):
-        assert heading in prompt.system
+        assert heading in task_of(prompt)
     for category in template.categories:
-        assert category in prompt.system
-    assert "GREEN" in prompt.system and "RED" in prompt.system
+        assert category in task_of(prompt)
+    assert "GREEN" in task_of(prompt) and "RED" in task_of(prompt)
 
 
 def test_contract_is_delimited_data_and_appears_once():
@@ -48,11 +57,33 @@ def test_custom_instructions_replace_the_defaults_and_perspective_is_used():
     template = TEMPLATES[DEFAULT_TEMPLATE_KEY]
     custom = "Only check the liability clauses."
     prompt = build_prompt(template, CONTRACT, "x", instructions=custom, perspective="the customer")
-    assert custom in prompt.system
-    assert default_instructions(template) not in prompt.system
-    assert "reviewing for: the customer" in prompt.system and "for the customer" in prompt.user
+    assert custom in task_of(prompt)
+    assert default_instructions(template) not in prompt.user
+    assert "reviewing for: the customer" in task_of(prompt)
+    assert "for the customer" in task_of(prompt)
     blank = build_prompt(template, CONTRACT, "x", instructions="   ")
-    assert default_instructions(template) in blank.system
+    assert default_instructions(template) in task_of(blank)
+
+
+def test_prompts_on_one_contract_share_the_system_prompt_and_the_contract_as_a_prefix():
+    """A re-run, another template or a playbook differ only after the contract: a server's prompt
+    cache reads the contract once."""
+    prompts = [
+        build_prompt(TEMPLATES[key], CONTRACT * 50, "Acme MSA.pdf", perspective=side)
+        for key, side in (("general", ""), ("nda", "the customer"), ("general", ""))
+    ]
+    book = next(iter(bundled_playbooks().values()))
+    playbook = build_playbook_prompt(book, CONTRACT * 50, "Acme MSA.pdf")
+    first = prompts[0]
+    prefix = first.user[: first.prefix_chars]
+    assert first.user == prompts[2].user and first.system == prompts[2].system
+    for other in (*prompts[1:], playbook):
+        assert other.system == first.system
+        assert other.prefix_chars == first.prefix_chars
+        assert other.user.startswith(prefix)
+    assert prefix.index(CONTRACT) < prefix.index(f"</{first.tag}>")
+    assert task_of(first) != task_of(prompts[1]) != task_of(playbook)
+    assert CONTRACT not in task_of(first)
 
 
 def test_estimate_covers_system_and_user():

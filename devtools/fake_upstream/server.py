@@ -79,6 +79,13 @@ class Script:
     finish_reason: str | None = None
     # When > 0: wait prompt tokens / this rate before answering, as a model reads its prompt.
     prefill_tokens_per_s: float = 0.0
+    # Keep each prompt read and read a repeated prefix from that cache instead (free of prefill
+    # time): Anthropic's up to its last `cache_control` mark, reported in its cache counts; any
+    # other dialect's longest prefix in common with an earlier prompt, as llama.cpp and Ollama
+    # reuse their KV cache. The counts the cache decides can also be scripted (Anthropic only).
+    prefix_cache: bool = False
+    cache_write_tokens: int | None = None
+    cache_read_tokens: int | None = None
     # Ollama only: leave U+2028/9 raw in the NDJSON lines instead of Go's escapes.
     raw_separators: bool = False
     # With `status`: this body instead of the provider's own (a str is sent as text/html, as an
@@ -103,6 +110,9 @@ class RequestRecord:
     requested_output: int = 0
     context_limit: int | None = None
     over_limit: bool = False
+    # With a prefix cache: the prompt tokens it stored and served for this request.
+    cache_write: int = 0
+    cache_read: int = 0
     # Add to a monotonic time from this record to get wall-clock time (browser timestamps).
     wall_offset: float = field(default_factory=lambda: time.time() - time.monotonic())
 
@@ -147,6 +157,8 @@ class FakeApp:
         self._slots: asyncio.Semaphore | None = None
         self.in_flight = 0
         self.peak_in_flight = 0
+        # Prompts read with `Script.prefix_cache`: Anthropic's marked prefixes, others' whole.
+        self.prompt_cache: list[str] = []
 
     def next_script(self, body: dict[str, Any]) -> Script:
         with self.lock:
@@ -210,6 +222,7 @@ class FakeApp:
                 self.default = Script()
                 self.context_limit = None
                 self.context_mode = "reject"
+                self.prompt_cache.clear()
             await json_response(send, 200, {"ok": True})
         else:
             await json_response(send, 404, {"error": "unknown control path"})
@@ -354,8 +367,10 @@ class FakeApp:
             # Ollama's silent truncation: it reads what fits and says so only in its counts.
             read = max(1, record.context_limit - record.requested_output)
             script = dataclasses.replace(script, prompt_tokens=read)
+        if script.prefix_cache:
+            script = self.read_through_cache(record, family, body, script)
         if script.prefill_tokens_per_s > 0:
-            prefill = record.prompt_estimate / script.prefill_tokens_per_s
+            prefill = (record.prompt_estimate - record.cache_read) / script.prefill_tokens_per_s
             script = dataclasses.replace(script, first_delay=script.first_delay + prefill)
         frames = self.frames(family, script, body, model)
         media = "application/x-ndjson" if family == "ollama" else "text/event-stream; charset=utf-8"
@@ -417,18 +432,41 @@ class FakeApp:
                 await _wait(disconnected, 0.05)
             watcher.cancel()
 
+    def read_through_cache(
+        self, record: RequestRecord, family: str, body: dict[str, Any], script: Script
+    ) -> Script:
+        """Decide what the prompt cache serves for this request and remember what it stores."""
+        parts = _prompt_parts(body)
+        text = "".join(part for part, _ in parts)
+        with self.lock:
+            if family == "anthropic":
+                marks = [i for i, (_, marked) in enumerate(parts) if marked]
+                prefix = "".join(part for part, _ in parts[: marks[-1] + 1]) if marks else ""
+                tokens = estimate_tokens(prefix)
+                if tokens < ANTHROPIC_MIN_CACHEABLE:
+                    pass
+                elif prefix in self.prompt_cache:
+                    record.cache_read = tokens
+                else:
+                    self.prompt_cache.append(prefix)
+                    record.cache_write = tokens
+            else:
+                common = max((_common_prefix(text, seen) for seen in self.prompt_cache), default=0)
+                record.cache_read = estimate_tokens(text[:common]) if common else 0
+                self.prompt_cache.append(text)
+        if family != "anthropic":
+            return script
+        fresh = max(1, record.prompt_estimate - record.cache_write - record.cache_read)
+        return dataclasses.replace(
+            script,
+            prompt_tokens=script.prompt_tokens or fresh,
+            cache_write_tokens=record.cache_write,
+            cache_read_tokens=record.cache_read,
+        )
+
     def measure(self, record: RequestRecord, family: str, body: dict[str, Any]) -> None:
         """Size the request as the app sizes it and hold it against the context."""
-        texts: list[str] = []
-        system = body.get("system")
-        for part in [system] if isinstance(system, str) else system or []:
-            texts.append(part if isinstance(part, str) else str(part.get("text", "")))
-        for message in body.get("messages") or []:
-            content = message.get("content") if isinstance(message, dict) else None
-            if isinstance(content, str):
-                texts.append(content)
-            elif isinstance(content, list):
-                texts.extend(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        texts = [part for part, _ in _prompt_parts(body)]
         record.prompt_estimate = sum(estimate_tokens(t) for t in texts)
         options = body.get("options") or {}
         if family == "ollama":
@@ -468,7 +506,13 @@ class FakeApp:
             )
         elif family == "anthropic":
             frames = wire.anthropic_messages(
-                model, tokens, prompt, script.finish_reason or "end_turn", thinking
+                model,
+                tokens,
+                prompt,
+                script.finish_reason or "end_turn",
+                thinking,
+                cache_write=script.cache_write_tokens or 0,
+                cache_read=script.cache_read_tokens or 0,
             )
         else:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -539,6 +583,46 @@ class FakeApp:
                 }
             )
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+# The fake's own floor for a cacheable prefix (Claude's lowest published minimum).
+ANTHROPIC_MIN_CACHEABLE = 1024
+
+
+def _prompt_parts(body: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The request's prompt texts in order, each with whether it carries a `cache_control`."""
+    parts: list[tuple[str, bool]] = []
+    system = body.get("system")
+    for part in [system] if isinstance(system, str) else system or []:
+        if isinstance(part, str):
+            parts.append((part, False))
+        elif isinstance(part, dict):
+            parts.append((str(part.get("text", "")), "cache_control" in part))
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            parts.append((content, False))
+        elif isinstance(content, list):
+            parts.extend(
+                (str(p.get("text", "")), "cache_control" in p)
+                for p in content
+                if isinstance(p, dict)
+            )
+    return parts
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return n
+    low, high = 0, n  # a[:low] == b[:low] and a[:high] != b[:high]
+    while high - low > 1:
+        mid = (low + high) // 2
+        if a[:mid] == b[:mid]:
+            low = mid
+        else:
+            high = mid
+    return low
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> bool:
@@ -665,3 +749,4 @@ class FakeUpstream:
             self.app.context_mode = "reject"
             self.app.responder = None
             self.app.peak_in_flight = 0
+            self.app.prompt_cache.clear()

@@ -218,9 +218,20 @@ def anthropic_messages(
     prompt_tokens: int,
     stop_reason: str,
     thinking: Sequence[str] = (),
+    cache_write: int = 0,
+    cache_read: int = 0,
 ) -> Iterator[Frame]:
     """With `thinking`, a thinking block (deltas, then its signature) comes first, and the
-    output count covers both blocks, as Claude reports it."""
+    output count covers both blocks, as Claude reports it.
+
+    `prompt_tokens` is the part of the prompt read afresh; `cache_write` and `cache_read` the parts
+    the prompt cache stored and served. Like Claude, `message_start` carries all three and the
+    final `message_delta` repeats them with the cumulative output count."""
+    inputs = {
+        "input_tokens": prompt_tokens,
+        "cache_creation_input_tokens": cache_write,
+        "cache_read_input_tokens": cache_read,
+    }
     message = {
         "id": "msg_4QpJur2dWWDjF6C758FbBw5vm12BaVipnK",
         "type": "message",
@@ -229,7 +240,7 @@ def anthropic_messages(
         "model": model,
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": {"input_tokens": prompt_tokens, "output_tokens": 1},
+        "usage": {**inputs, "output_tokens": 1},
     }
     yield _event("message_start", {"type": "message_start", "message": message}), False
     index = 0
@@ -285,7 +296,7 @@ def anthropic_messages(
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": len(thinking) + len(tokens)},
+                "usage": {**inputs, "output_tokens": len(thinking) + len(tokens)},
             },
         ),
         False,

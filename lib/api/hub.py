@@ -71,6 +71,8 @@ def figures(record: RunRecord) -> dict[str, Any]:
         "thinking_tokens": record.thinking_tokens,
         "thinking_reported": record.thinking_reported,
         "cost_usd": record.cost_usd,
+        "cache_write_tokens": record.cache_write_tokens,
+        "cache_read_tokens": record.cache_read_tokens,
         "served_by": endpoint_label(record.served_by),
         "notes": list(record.notes),
     }

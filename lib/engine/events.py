@@ -27,13 +27,17 @@ class ThinkingDelta(NamedTuple):
 
 
 class Usage(NamedTuple):
-    """Token counts as the provider reports them. `output_tokens` counts everything the model
-    generated, thinking included (every provider counts it so); `thinking_tokens` is the share
-    spent thinking, where the provider says so."""
+    """Token counts as the provider reports them. `input_tokens` is the whole prompt, cached or
+    not; `cache_write_tokens` and `cache_read_tokens` are the shares a prompt cache stored or
+    served, where the provider bills them apart (Claude). `output_tokens` counts everything the
+    model generated, thinking included (every provider counts it so); `thinking_tokens` is the
+    share spent thinking, where the provider says so."""
 
     input_tokens: int | None = None
     output_tokens: int | None = None
     thinking_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cache_read_tokens: int | None = None
 
 
 class Finish(NamedTuple):
@@ -79,6 +83,9 @@ class ChatRequest:
     thinking: bool | None = None
     # Tokens the model may spend thinking, for providers that take a budget (Claude).
     thinking_budget: int | None = None
+    # How many characters of `user` every prompt on this contract shares (`Prompt.prefix_chars`):
+    # with `system`, the prefix a provider's prompt cache may keep (Claude marks it).
+    stable_prefix: int = 0
 
 
 class StreamContext:

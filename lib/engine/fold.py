@@ -59,6 +59,10 @@ def fold(stats: RunStats, event: Event, cap: int) -> Shown | None:
                 stats.output_tokens, stats.output_reported = output_tokens, True
             if event.thinking_tokens is not None:
                 stats.thinking_tokens = event.thinking_tokens
+            if event.cache_write_tokens is not None:
+                stats.cache_write_tokens = event.cache_write_tokens
+            if event.cache_read_tokens is not None:
+                stats.cache_read_tokens = event.cache_read_tokens
         case Finish(reason=reason):
             stats.finish_reason = reason
         case Note(text=text):

@@ -70,6 +70,10 @@ class RunStats:
     first_thinking_at: float | None = None
     last_thinking_at: float | None = None
     thinking_tokens: int | None = None
+    # The prompt's tokens a provider's cache stored or served (part of `input_tokens`), where
+    # it reports them; each is billed at its own rate (lib/runs/pricing.py).
+    cache_write_tokens: int | None = None
+    cache_read_tokens: int | None = None
     # Text so far as pieces, joined on demand: appending to one growing string would copy the
     # whole report for every token (quadratic on a long report).
     _parts: list[str] = field(default_factory=list, repr=False)
@@ -152,6 +156,16 @@ class RunStats:
     @property
     def input_token_count(self) -> int:
         return self.input_tokens if self.input_tokens is not None else self.estimated_input_tokens
+
+    @property
+    def cache_written(self) -> int | None:
+        """Prompt tokens written to the provider's cache (None: not reported)."""
+        return self.cache_write_tokens
+
+    @property
+    def cache_read(self) -> int | None:
+        """Prompt tokens read from the provider's cache (None: not reported)."""
+        return self.cache_read_tokens
 
     @property
     def output_token_count(self) -> int:

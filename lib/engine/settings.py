@@ -298,6 +298,8 @@ class Settings:
     admins: frozenset[str] = frozenset()
     # Without any identity, let every session of a served app see every run.
     shared_log: bool = False
+    # Benchmarks only: where live views append their lag samples (`lib.runs.lag_log`); None: off.
+    bench_lag_file: Path | None = None
 
     @property
     def listens_beyond_loopback(self) -> bool:
@@ -504,4 +506,5 @@ def load_settings(
             name.strip().lower() for name in str(get("CRS_ADMINS", "")).split(",") if name.strip()
         ),
         shared_log=_switch(get("CRS_SHARED_LOG"), default=False),
+        bench_lag_file=Path(lag_file) if (lag_file := get("CRS_BENCH_LAG_FILE")) else None,
     )

@@ -265,10 +265,12 @@ def stream_model(
     thinking: bool | None = None,
     thinking_budget: int | None = None,
     route: Route | None = None,
+    stable_prefix: int = 0,
 ) -> ModelStream:
     """Start a run. `contract_text` is the user turn, already wrapped by `lib.analysis.prompts`.
 
-    `thinking` (and `thinking_budget`) reach only providers whose spec has a thinking switch.
+    `thinking` (and `thinking_budget`) reach only providers whose spec has a thinking switch;
+    `stable_prefix` is `Prompt.prefix_chars`, the part of the user turn a prompt cache may keep.
     `route` chooses among the endpoints of a pooled config (required for one: a pooled config
     has no endpoint of its own)."""
     if config.pool and route is None:
@@ -284,6 +286,7 @@ def stream_model(
         source=source,
         thinking=thinking,
         thinking_budget=thinking_budget,
+        stable_prefix=stable_prefix,
     )
     return ModelStream(config, request, limits, route)
 

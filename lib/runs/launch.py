@@ -29,10 +29,11 @@ from lib.engine.provider_config import ProviderConfig
 from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream, stream_model
 from lib.runs.endpoint_pool import route_for
+from lib.runs.lag_log import LagLog
 from lib.runs.live import LiveRun, claim_slot, release_slot
 from lib.runs.long_review import LongReview
 from lib.runs.pricing import estimate_cost
-from lib.runs.run_plan import automatic_plan
+from lib.runs.run_plan import automatic_plan, one_pass_problem
 from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import RunLog
 
@@ -98,8 +99,13 @@ class RunRequest:
     # think or not (None: leave it to the model), and the budget for providers that take one.
     thinking: bool | None = None
     thinking_budget: int | None = None
+    # "review" (a report from a template) or "playbook" (a check against `playbook_id`). Only a
+    # review has a section-by-section plan; any other kind gives its own `built_prompt` and is
+    # refused as too long when one pass does not fit the model.
+    kind: str = "review"
+    playbook_id: str | None = None
     # Built once, with the request (kept by `dataclasses.replace`): the page previews, counts and
-    # plans for the very prompt that is sent (its contract tag is random per build).
+    # plans for the very prompt that is sent.
     built_prompt: Prompt | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -135,6 +141,46 @@ class PreparedRun:
     tracker: GroundingTracker
 
 
+def new_record(
+    *,
+    page: str,
+    provider: str,
+    model: str,
+    endpoint: str,
+    document: Document,
+    template: str,
+    settings: Settings,
+    **fields: object,
+) -> RunRecord:
+    """A run's record as every run starts it: the document's name, size, hash and text source,
+    and its text only where the operator keeps contracts."""
+    return RunRecord(
+        page=page,
+        provider=provider,
+        model=model,
+        endpoint=endpoint,
+        document_name=document.name,
+        document_chars=document.char_count,
+        document_sha256=document.sha256,
+        template=template,
+        contract_text=document.text if settings.store_contract_text else None,
+        text_source=document.text_source,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def start_record(record: RunRecord, history: SessionHistory | None, run_log: RunLog | None) -> None:
+    """A new run in this session's history and the run log, before its first byte is asked for."""
+    if history is not None:
+        history.add(record)
+    _write(run_log, record)
+
+
+def end_record(record: RunRecord, run_log: RunLog | None) -> None:
+    """A run's end written to the run log (its record in the history is the same object)."""
+    _write(run_log, record)
+
+
 def prepare_run(
     request: RunRequest,
     *,
@@ -142,16 +188,23 @@ def prepare_run(
     run_log: RunLog | None,
     settings: Settings,
     endpoint_capacity: int | None = None,
+    conclude: Callable[[RunRecord], None] | None = None,
 ) -> PreparedRun:
     """The run's record (in the history and the log at once) and its stream, not yet read.
 
+    `conclude` runs at the end, after the record took the stream's figures and before it is
+    written, in place of grounding a review's report (a playbook check records its verdicts).
     A model on several endpoints goes through the process's endpoint pool (`endpoint_pool`),
     each endpoint taking at most `endpoint_capacity` of this process's runs when given (a batch
-    lane's concurrency)."""
+    lane's concurrency).
+    """
     r, document, config, prompt = request, request.document, request.config, request.prompt
     route = route_for(config, endpoint_capacity)
     plan, refusal = r.plan, None
-    if plan is None:
+    if r.kind != "review":
+        problem = one_pass_problem(config, prompt.estimated_tokens, r.max_tokens)
+        refusal = ContextTooLong(problem) if problem else None
+    elif plan is None:
         try:
             plan = automatic_plan(
                 config,
@@ -166,26 +219,23 @@ def prepare_run(
             refusal = ContextTooLong(
                 f"The contract does not fit the model, even section by section: {exc}"
             )
-    record = RunRecord(
+    record = new_record(
         page=r.page,
         provider=config.provider.value,
         model=config.model,
         endpoint=config.base_url,
-        document_name=document.name,
-        document_chars=document.char_count,
-        document_sha256=document.sha256,
+        document=document,
         template=r.template_key,
+        settings=settings,
         instructions=r.instructions,
         comparison_id=r.comparison_id,
         batch_id=r.batch_id,
-        contract_text=document.text if settings.store_contract_text else None,
         strategy=plan.strategy.value if plan else None,
         parts=plan.model_calls if plan else None,
-        text_source=document.text_source,
+        kind=r.kind,
+        playbook_id=r.playbook_id,
     )
-    if history is not None:
-        history.add(record)
-    _write(run_log, record)
+    start_record(record, history, run_log)
     source = Source(document.name, document.text, r.template_key, document.page_starts)
     stream: ModelStream | LongReview
     if plan is not None:
@@ -203,6 +253,7 @@ def prepare_run(
             limits=settings.run_limits,
             thinking=r.thinking,
             thinking_budget=r.thinking_budget,
+            stable_prefix=prompt.prefix_chars,
             route=route,
         )
         if refusal is not None:
@@ -220,9 +271,13 @@ def prepare_run(
             stats.input_token_count,
             stats.output_token_count,
             settings.prices,
+            cache_write_tokens=stats.cache_written,
+            cache_read_tokens=stats.cache_read,
         )
         record.update_from(stats, cost)
-        if record.report:
+        if conclude is not None:
+            conclude(record)
+        elif record.report:
             grounding = finish_grounding(tracker, record.report, document.text)
             record.set_grounding(grounding.counts)
             _remember(record.run_id, grounding)
@@ -239,6 +294,9 @@ def launch(
     settings: Settings,
     notify: Callable[[], None] | None = None,
     refuse_when_busy: bool = False,
+    on_text: Callable[[str], None] | None = None,
+    conclude: Callable[[RunRecord], None] | None = None,
+    on_end: Callable[[], None] | None = None,
 ) -> tuple[RunRecord, LiveRun]:
     """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), with the run's
     tracker checking its quotes as they are drawn.
@@ -246,24 +304,39 @@ def launch(
     A run over `CRS_MAX_CONCURRENT_RUNS` ends at once as rate limited and is recorded, so the
     page's history says why. With `refuse_when_busy` (the API, where anyone who reaches it could
     otherwise fill the run log with refusals) it raises `RateLimited` instead, recording nothing.
+
+    A run that reads its own answer (a playbook check) passes `on_text` (each piece of text, on
+    the worker), `conclude` (see `prepare_run`) and `on_end` (after the end is written).
     """
     limit = settings.run_limits.max_concurrent_runs
     claimed = refuse_when_busy and limit > 0
     if claimed and not claim_slot(limit):
         raise RateLimited(busy_message(limit))
     try:
-        run = prepare_run(request, history=history, run_log=run_log, settings=settings)
+        run = prepare_run(
+            request, history=history, run_log=run_log, settings=settings, conclude=conclude
+        )
     except BaseException:
         if claimed:
             release_slot()
         raise
+
+    def end(_live: LiveRun) -> None:
+        try:
+            run.finish()
+        finally:
+            if on_end is not None:
+                on_end()
+
     live = LiveRun(
         run.stream,
-        on_end=lambda _live: run.finish(),
+        on_end=end,
+        on_text=on_text,
         tracker=run.tracker,
         notify=notify,
         max_concurrent=limit,
         claimed=claimed,
+        lag_log=LagLog(settings.bench_lag_file) if settings.bench_lag_file else None,
     )
     return run.record, live
 

@@ -10,12 +10,15 @@ CPU. `watch()` hands the page whatever each run produced since the last render, 
 render interval: a slow stream still shows each token at once, a fast one is rendered about thirty
 times a second instead of per token.
 
-Why a shared render budget: every re-render costs the server and, above all, the viewer's browser
-a fixed amount whatever the stream's speed (figures in docs/BENCHMARKS.md, "Many users"). With a
-fixed interval, ten sessions streaming at once asked for 200 renders a second and the browsers fell
-behind. The process hands out `RENDERS_PER_S` renders a second across all streams in flight: one
-or two streams (a review, or a comparison) render every 30 ms, ten every 143 ms each, and the cost
-of live rendering stops growing with the number of users.
+Why a shared render budget: every re-render costs the server a little (about half a millisecond
+of CPU, figures in docs/BENCHMARKS.md, "Many analysts at once"), whatever the stream's speed, so
+the process hands out `RENDERS_PER_S` renders a second across all streams in flight: up to about
+twenty-five streams each render every 30 ms, a hundred every 125 ms, and the server's cost of live
+rendering stops growing with the number of users. The budget is sized by the server's cost, not
+by the browsers': each analyst's browser draws only its own stream, at most every 30 ms. (A
+budget of 70 renders a second once kept ten Chromium pages sharing one 2-core benchmark machine
+from falling behind, and made every analyst wait a render interval of 357 ms with twenty-five
+streams in flight.)
 
 The worker never calls Streamlit.
 """
@@ -33,6 +36,7 @@ from lib.analysis.grounding import GroundingTracker
 from lib.engine.errors import BadResponse, ProviderError, RateLimited
 from lib.engine.limits import InFlight, busy_message
 from lib.engine.run_stats import RunStats
+from lib.runs.lag_log import LagLog
 
 
 class TextStream(Protocol):
@@ -50,7 +54,7 @@ class TextStream(Protocol):
 _END = object()
 DEFAULT_POLL_S = 0.1
 MIN_RENDER_INTERVAL_S = 0.03
-RENDERS_PER_S = 70.0
+RENDERS_PER_S = 800.0
 JOIN_TIMEOUT_S = 2.0
 
 
@@ -85,6 +89,8 @@ class LiveRun:
         notify: Callable[[], None] | None = None,
         max_concurrent: int = 0,
         claimed: bool = False,
+        lag_log: LagLog | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
@@ -97,14 +103,26 @@ class LiveRun:
         beyond `max_concurrent` runs streaming in this process (0: no cap) ends at once as rate
         limited, through the same path, so the page shows why and the history records it;
         `claimed`: the caller already holds its place (`claim_slot`).
+
+        `lag_log` (benchmarks only, `CRS_BENCH_LAG_FILE`) times each batch from its first token's
+        arrival to its draw (`lib.runs.lag_log`); without it no token is timed here.
+
+        `on_text` reads each piece of text on the worker thread before it is queued: a playbook
+        check parses its answer there, so its verdicts are decided even when nobody watches.
         """
         self.stream = stream
         self.tracker = tracker
         self.error: ProviderError | None = None
         self._on_end = on_end
         self._notify = notify
+        self._on_text = on_text
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.lag_log = lag_log
+        # When the first token now waiting in the queue arrived; read and reset under the lock, so
+        # a token put between a drain and its reset is never left without a time.
+        self._lag_lock = threading.Lock()
+        self._waiting_since: float | None = None
         self._admitted = claimed or STREAMS_IN_FLIGHT.admit(max_concurrent)
         if not self._admitted:
             self.error = RateLimited(busy_message(max_concurrent))
@@ -124,7 +142,12 @@ class LiveRun:
         try:
             if self._admitted:
                 for token in self.stream:
-                    self._queue.put(token)
+                    if self._on_text is not None:
+                        self._on_text(token)
+                    if self.lag_log is None:
+                        self._queue.put(token)
+                    else:
+                        self._put_timed(token)
                     if self._notify is not None:
                         self._notify()
         except ProviderError as exc:
@@ -142,11 +165,32 @@ class LiveRun:
                 if self._notify is not None:
                     self._notify()
 
+    def _put_timed(self, token: str) -> None:
+        with self._lag_lock:
+            if self._waiting_since is None:
+                self._waiting_since = time.monotonic()
+            self._queue.put(token)
+
     def drain(self) -> tuple[str, bool]:
         """Whatever text is waiting now, without blocking, and whether the run has ended.
 
         For `watch`, which takes turns between the runs a page shows.
         """
+        if self.lag_log is None:
+            return self._take()
+        with self._lag_lock:
+            text, ended = self._take()
+            arrived, self._waiting_since = self._waiting_since, None
+        if text and arrived is not None:
+            self.lag_log.drained(arrived, time.monotonic())
+        return text, ended
+
+    def handed(self) -> None:
+        """The text last drained is now in its placeholder: the end of its lag sample."""
+        if self.lag_log is not None:
+            self.lag_log.handed(time.monotonic())
+
+    def _take(self) -> tuple[str, bool]:
         parts: list[str] = []
         ended = self._ended
         while not ended:

@@ -44,6 +44,8 @@ class LongRunStats(RunStats):
     done_input_tokens: int = 0
     done_output_tokens: int = 0
     done_reported: bool = True
+    done_cache_written: int | None = None
+    done_cache_read: int | None = None
     current: RunStats | None = field(default=None, repr=False)
 
     def add_markup(self, text: str) -> None:
@@ -59,6 +61,8 @@ class LongRunStats(RunStats):
         self.done_input_tokens += call.input_token_count
         self.done_output_tokens += call.output_token_count
         self.done_reported = self.done_reported and call.tokens_reported
+        self.done_cache_written = _add(self.done_cache_written, call.cache_written)
+        self.done_cache_read = _add(self.done_cache_read, call.cache_read)
         self.calls_done += 1
         # Each call may be served by another endpoint of a pooled model: name every one once.
         served = [url for url in self.endpoint.split(",") if url]
@@ -77,6 +81,16 @@ class LongRunStats(RunStats):
         return self.done_output_tokens + (current.output_token_count if current else 0)
 
     @property
+    def cache_written(self) -> int | None:
+        current = self.current
+        return _add(self.done_cache_written, current.cache_written if current else None)
+
+    @property
+    def cache_read(self) -> int | None:
+        current = self.current
+        return _add(self.done_cache_read, current.cache_read if current else None)
+
+    @property
     def tokens_reported(self) -> bool:
         current = self.current
         return (
@@ -84,6 +98,13 @@ class LongRunStats(RunStats):
             and self.done_reported
             and (current is None or current.tokens_reported)
         )
+
+
+def _add(total: int | None, more: int | None) -> int | None:
+    """A sum of counts some calls may not report: None until one does."""
+    if more is None:
+        return total
+    return more + (total or 0)
 
 
 class _Stopped(Exception):

@@ -190,5 +190,6 @@ def model_runs(records: Mapping[str, RunRecord], labels: LabelledSet) -> dict[st
             ttft_s=record.ttft_s,
             tokens_per_s=record.tokens_per_s,
             output_tokens=record.output_tokens,
+            cache_read_tokens=record.cache_read_tokens,
         )
     return out

@@ -3,6 +3,10 @@
 A provider that bills per token carries its list prices in its spec (`ProviderSpec.prices`);
 local models cost nothing per run. Prices change more often than this code, so operators override
 them in `.streamlit/secrets.toml` (`[prices."<model id prefix>"]`).
+
+Prompt tokens a provider's cache stored or served are part of the run's input tokens but billed at
+their own multiples of the input price (`ProviderSpec.cache_rates`; Claude: 1.25× to write the
+five-minute cache, 0.1× to read it), so an override's input price carries over to them.
 """
 
 from __future__ import annotations
@@ -34,8 +38,14 @@ def estimate_cost(
     input_tokens: int,
     output_tokens: int,
     overrides: Mapping[str, tuple[float, float]] | None = None,
+    *,
+    cache_write_tokens: int | None = None,
+    cache_read_tokens: int | None = None,
 ) -> float | None:
-    """USD for a run: 0.0 for local models, None when a billed model's price is unknown."""
+    """USD for a run: 0.0 for local models, None when a billed model's price is unknown.
+
+    `input_tokens` is the whole prompt; the cached shares of it, where reported, are priced at
+    the provider's cache rates and the rest at the input price."""
     spec = find_spec(str(provider))
     table = spec.prices if spec is not None else None
     if table is None:
@@ -43,4 +53,10 @@ def estimate_cost(
     price = price_for(model, overrides or {}, table)
     if price is None:
         return None
-    return (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000
+    written, read = cache_write_tokens or 0, cache_read_tokens or 0
+    rates = spec.cache_rates if spec is not None else None
+    if rates is None:
+        written = read = 0
+    fresh = max(0, input_tokens - written - read)
+    cached = written * rates.write + read * rates.read if rates is not None else 0.0
+    return ((fresh + cached) * price[0] + output_tokens * price[1]) / 1_000_000

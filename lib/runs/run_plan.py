@@ -112,3 +112,16 @@ def automatic_plan(
         instructions=instructions,
         perspective=perspective,
     )
+
+
+def one_pass_problem(config: ProviderConfig, prompt_tokens: int, max_tokens: int) -> str | None:
+    """Why a run that has no section-by-section plan (a playbook check, whose every position
+    needs the whole contract) does not fit the model; None when it fits or the window is unknown."""
+    fit = context_fit(config, prompt_tokens, max_tokens)
+    if fit.fits or fit.limit is None:
+        return None
+    return (
+        f"The contract and the request take about {prompt_tokens:,} tokens, and the answer needs "
+        f"up to {max_tokens:,} more: over this model's context of {fit.limit:,} tokens. Pick a "
+        "model with a larger context."
+    )

@@ -110,8 +110,35 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN ttft_thinking_s REAL;
     ALTER TABLE runs ADD COLUMN thinking_s REAL
     """,
-    # Which endpoint served the run (a model may be served by several).
+    # The prompt tokens a provider's cache stored and served, priced apart in cost_usd.
     7: """
+    ALTER TABLE runs ADD COLUMN cache_write_tokens INTEGER;
+    ALTER TABLE runs ADD COLUMN cache_read_tokens INTEGER
+    """,
+    # Playbook checks: the run's kind, its playbook, summary line and verdicts per position.
+    8: """
+    ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'review';
+    ALTER TABLE runs ADD COLUMN playbook_id TEXT;
+    ALTER TABLE runs ADD COLUMN playbook_summary TEXT;
+    ALTER TABLE runs ADD COLUMN verdicts TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE runs ADD COLUMN verdict_counts TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX runs_kind ON runs(kind)
+    """,
+    # A team's own playbooks, per owner, as the TOML the loader validates.
+    9: """
+    CREATE TABLE playbooks (
+        playbook_key TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        playbook_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX playbooks_owner_id ON playbooks(owner, playbook_id);
+    CREATE INDEX playbooks_updated ON playbooks(updated)
+    """,
+    # Which endpoint served the run (a model may be served by several).
+    10: """
     ALTER TABLE runs ADD COLUMN served_by TEXT NOT NULL DEFAULT ''
     """,
 }

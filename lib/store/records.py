@@ -74,6 +74,20 @@ class RunRecord:
     thinking_reported: bool = False
     ttft_thinking_s: float | None = None
     thinking_s: float | None = None
+    # The share of `input_tokens` the provider's prompt cache stored and served (None where the
+    # provider does not say), each billed at its own rate in `cost_usd`.
+    cache_write_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    # What the run did: "review" (a report) or "playbook" (a check against a playbook, whose
+    # verdicts are kept per position as plain JSON values, `PositionResult.to_dict`).
+    kind: str = "review"
+    playbook_id: str | None = None
+    # "14 meet, 2 deviate, 1 not addressed — 2 high-severity deviations"
+    playbook_summary: str | None = None
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    # Positions per verdict (`VerdictCounts`): meets, deviates, not_addressed, need_model,
+    # unanswered, high_severity_deviations. Empty for a review.
+    verdict_counts: dict[str, int] = field(default_factory=dict)
     # The endpoint that served the run: of a model on several, the one the run went to.
     served_by: str = ""
 
@@ -99,6 +113,8 @@ class RunRecord:
         self.thinking_reported = stats.thinking_reported
         self.ttft_thinking_s = stats.time_to_first_thinking
         self.thinking_s = stats.thinking_seconds()
+        self.cache_write_tokens = stats.cache_written
+        self.cache_read_tokens = stats.cache_read
         self.served_by = stats.endpoint or self.served_by
         if cost_usd is not None:
             self.cost_usd = cost_usd
@@ -132,6 +148,8 @@ COLUMNS = {
     "review": "Review",
     "text": "Text",
     "input_tokens": "Input tokens",
+    "cache_read_tokens": "Cache read tokens",
+    "cache_write_tokens": "Cache write tokens",
     "output_tokens": "Output tokens",
     "counts": "Counts",
     "ttft_thinking_s": "First thinking (s)",
@@ -141,6 +159,7 @@ COLUMNS = {
     "tokens_per_s": "Tokens/s",
     "status": "Status",
     "grounding": "Quotes checked",
+    "verdicts": "Verdicts",
     "cost_usd": "Cost (USD)",
     "served_by": "Served by",
 }
@@ -172,10 +191,12 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "provider": r.provider,
             "model": r.model,
             "document": r.document_name,
-            "template": r.template,
+            "template": f"playbook: {r.playbook_id}" if r.kind == "playbook" else r.template,
             "review": review_mode(r),
             "text": "OCR" if r.text_source else "file",
             "input_tokens": r.input_tokens,
+            "cache_read_tokens": r.cache_read_tokens,
+            "cache_write_tokens": r.cache_write_tokens,
             "output_tokens": r.output_tokens,
             "counts": "reported" if r.tokens_reported else "estimated",
             "ttft_thinking_s": r.ttft_thinking_s,
@@ -185,13 +206,14 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "tokens_per_s": r.tokens_per_s,
             "status": r.status.value,
             "grounding": r.grounding_label,
+            "verdicts": r.playbook_summary or "",
             "cost_usd": r.cost_usd,
             "served_by": endpoint_label(r.served_by),
         }
         for r in sorted(records, key=lambda r: r.started, reverse=True)
     ]
     frame = pd.DataFrame(rows, columns=["run_id", *COLUMNS])
-    for column in ("input_tokens", "output_tokens"):
+    for column in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"):
         frame[column] = frame[column].astype("Int64")
     return frame.set_index("run_id")
 
@@ -241,3 +263,25 @@ def grounding_by_model(records: Sequence[RunRecord]) -> pd.DataFrame:
     ]
     frame = pd.DataFrame(rows, columns=["who", "verdict", "quotes"])
     return frame.groupby(["who", "verdict"], as_index=False)["quotes"].sum()
+
+
+VERDICT_NAMES = {
+    "meets": "meets",
+    "deviates": "deviates",
+    "not_addressed": "not addressed",
+    "need_model": "needs a model",
+    "unanswered": "no answer",
+}
+
+
+def verdicts_by_checker(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Positions by verdict per provider · model, over the playbook checks among `records`."""
+    rows = [
+        {"who": f"{r.provider} · {r.model}", "verdict": name, "positions": r.verdict_counts[key]}
+        for r in records
+        if r.kind == "playbook" and r.verdict_counts
+        for key, name in VERDICT_NAMES.items()
+        if r.verdict_counts.get(key)
+    ]
+    frame = pd.DataFrame(rows, columns=["who", "verdict", "positions"])
+    return frame.groupby(["who", "verdict"], as_index=False)["positions"].sum()

@@ -27,10 +27,10 @@ from lib.store.owners import EVERYONE, Scope
 from lib.store.records import RunRecord
 
 # Lists of runs leave out the long texts; `get` reads them for the one run opened.
-LONG_TEXT = ("report", "contract_text", "thinking")
+LONG_TEXT = ("report", "contract_text", "thinking", "verdicts")
 
 RECORD_FIELDS = [f.name for f in fields(RunRecord)]
-FILTERABLE = {"provider", "model", "status", "page", "template"}
+FILTERABLE = {"provider", "model", "status", "page", "template", "kind"}
 
 
 def _to_row(record: RunRecord) -> dict[str, Any]:
@@ -39,6 +39,8 @@ def _to_row(record: RunRecord) -> dict[str, Any]:
     row["tokens_reported"] = int(record.tokens_reported)
     row["thinking_reported"] = int(record.thinking_reported)
     row["notes"] = json.dumps(record.notes)
+    row["verdicts"] = json.dumps(record.verdicts, ensure_ascii=False)
+    row["verdict_counts"] = json.dumps(record.verdict_counts)
     row["status"] = record.status.value
     return row
 
@@ -54,6 +56,8 @@ def _to_record(row: Any) -> RunRecord:
     data["started"] = datetime.fromisoformat(data["started"])
     data["tokens_reported"] = bool(data["tokens_reported"])
     data["notes"] = json.loads(data["notes"] or "[]")
+    data["verdicts"] = json.loads(data["verdicts"] or "[]")
+    data["verdict_counts"] = json.loads(data["verdict_counts"] or "{}")
     data["status"] = RunStatus(data["status"])
     return RunRecord(**data)
 

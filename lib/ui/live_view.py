@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import streamlit as st
 
@@ -30,9 +30,15 @@ FIGURES_REFRESH_S = 1.0
 ACTIVE_RUNS_KEY = "active_runs"
 
 
+class Cancellable(Protocol):
+    """A run a page watches: a `LiveRun`, or a playbook check (`PlaybookRun`)."""
+
+    def cancel(self) -> None: ...
+
+
 def cancel_active_runs(state: MutableMapping[str, Any], group: str) -> None:
     """A new script run means the user moved on: end any run an earlier script left streaming."""
-    runs: dict[str, list[LiveRun]] = state.setdefault(ACTIVE_RUNS_KEY, {})
+    runs: dict[str, list[Cancellable]] = state.setdefault(ACTIVE_RUNS_KEY, {})
     for live in runs.pop(group, []):
         live.cancel()
 
@@ -211,6 +217,7 @@ def show_live(
                 panes[i].show_thinking(stats, now)
                 if step.texts[i]:
                     panes[i].add(step.texts[i])
+                    lives[i].handed()
                 elif stats.is_thinking:
                     panes[i].live.empty()
                 elif not stats.text:
@@ -222,5 +229,8 @@ def show_live(
     finally:
         stop_all(lives)
         state.get(ACTIVE_RUNS_KEY, {}).pop(group, None)
+        for live in lives:
+            if live.lag_log is not None:
+                live.lag_log.write()
     for pane in panes:
         pane.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from dataclasses import replace
 
 import streamlit as st
@@ -171,10 +172,18 @@ def thinking_switch(
 
 
 def provider_picker(
-    settings: Settings, key: str, default: Provider | None = None
+    settings: Settings,
+    key: str,
+    default: Provider | None = None,
+    exclude: Collection[Provider] = (),
 ) -> ProviderConfig | None:
-    """Provider, endpoint and model widgets; None (with the reason shown) when nothing is usable."""
-    choices = catalog.provider_choices(settings)
+    """Provider, endpoint and model widgets; None (with the reason shown) when nothing is usable.
+
+    `exclude`: providers that cannot do this page's work (the clause finder writes no verdicts)."""
+    choices = [p for p in catalog.provider_choices(settings) if p not in exclude]
+    if not choices:
+        st.warning("No model provider is switched on here.", icon=":material/block:")
+        return None
     if default is None:
         default = catalog.choose_default(settings)
     provider = st.selectbox(

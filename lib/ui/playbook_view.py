@@ -1,42 +1,84 @@
-"""Playbook widgets: pick or upload a playbook, and show a check's verdicts with the Word file.
+"""Playbook widgets: pick a playbook and a checker, watch the verdicts fill in, open a position's
+evidence, compare two checkers, and download the Word file.
 
-Every text shown here comes from a contract or a playbook file, so it goes to the page only as
-table cells (drawn as plain text) or through `lib.ui.safe`.
+Every text shown here comes from a contract, a playbook file or a model, so it goes to the page
+only as table cells and `st.text` (drawn as plain text) or through `lib.ui.safe`.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import PurePath
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from lib.analysis.documents import Document
-from lib.analysis.playbook.format import PlaybookResult, Verdict
+from lib.analysis.playbook.format import (
+    Playbook,
+    PlaybookResult,
+    PositionResult,
+    Severity,
+    Verdict,
+)
 from lib.analysis.playbook.loader import (
+    TABLE_COLUMNS,
     PlaybookError,
-    bundled_playbooks,
     dump_playbook,
     parse_playbook,
+    playbook_from_rows,
+    playbook_rows,
+)
+from lib.engine.provider_config import ProviderConfig
+from lib.engine.run_stats import RunStatus
+from lib.engine.settings import Settings
+from lib.runs import playbook_library as library
+from lib.runs.playbook_run import (
+    NOT_CHECKERS,
+    PlaybookOutcome,
+    PlaybookRun,
+    PositionUpdate,
+    Tick,
+    follow,
+)
+from lib.runs.playbook_tables import (
+    CHECK_LABEL,
+    comparison_table,
+    disagreements,
+    in_context,
+    verdict_table,
+    where,
 )
 from lib.runs.playbook_word import WordFileError, playbook_docx
+from lib.store.playbook_store import PlaybookStore
+from lib.store.records import RunRecord
+from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
+from lib.ui.pickers import provider_picker
+from lib.ui.report_view import contract_text_for
 from lib.ui.safe import label
 
 UPLOAD = "Upload a playbook (.toml)…"
-EVIDENCE_CHARS = 300
-VERDICT_ICON = {Verdict.MEETS: "✅ meets", Verdict.DEVIATES: "❌ deviates",
-                Verdict.NOT_ADDRESSED: "⚪ not addressed"}  # fmt: skip
+BUILTIN = "Built-in playbook checker (no model)"
+MODEL = "A model"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def playbook_picker(key: str):
-    """The chosen playbook, or None while an upload is missing or refused."""
-    books = bundled_playbooks()
+def playbook_picker(key: str, store: PlaybookStore | None) -> Playbook | None:
+    """The chosen playbook (bundled, saved, or uploaded), as edited in the table editor; None
+    while an upload is missing or a file or an edit is refused (every problem is listed)."""
+    offered = {c.key: c for c in library.choices(store)}
     choice = st.selectbox(
-        "Playbook", [*books, UPLOAD], format_func=lambda k: books[k].name if k in books else k,
-        key=f"{key}_choice",
+        "Playbook", [*offered, UPLOAD],
+        format_func=lambda k: offered[k].label if k in offered else k, key=f"{key}_choice",
     )  # fmt: skip
-    if choice in books:
-        book = books[choice]
+    if choice in offered:
+        book = offered[choice].playbook
+        if book is None:
+            _problems(f"{offered[choice].label} no longer passes the playbook rules:",
+                      offered[choice].problems)  # fmt: skip
+            return None
     else:
         upload = st.file_uploader("Playbook file", type=["toml"], key=f"{key}_file")
         if upload is None:
@@ -44,16 +86,84 @@ def playbook_picker(key: str):
         try:
             book = parse_playbook(upload.getvalue(), upload.name)
         except PlaybookError as exc:
-            st.error(label(f"{upload.name} is not a usable playbook:"), icon=":material/rule:")
-            st.dataframe(pd.DataFrame({"Problem": exc.problems}), hide_index=True)
+            _problems(f"{upload.name} is not a usable playbook:", exc.problems)
             return None
     if book.attribution:
         st.caption(label(book.attribution))
-    st.download_button(
-        "Download this playbook (TOML)", dump_playbook(book), f"{book.id}.toml", "application/toml",
-        key=f"{key}_download",
-    )  # fmt: skip
-    return book
+    edited = playbook_editor(book, f"{key}_{choice}", store)
+    if edited is not None:
+        st.download_button(
+            "Download this playbook (TOML)", dump_playbook(edited), f"{edited.id}.toml",
+            "application/toml", key=f"{key}_download",
+        )  # fmt: skip
+    return edited
+
+
+def _problems(title: str, problems: Sequence[str]) -> None:
+    st.error(label(title), icon=":material/rule:")
+    st.dataframe(pd.DataFrame({"Problem": list(problems)}), hide_index=True)
+
+
+EDITOR_COLUMNS = {
+    "severity": st.column_config.SelectboxColumn(
+        "severity", options=[s.value for s in Severity], required=True, default="medium"
+    ),
+    "when_absent": st.column_config.SelectboxColumn(
+        "when_absent",
+        options=[Verdict.NOT_ADDRESSED.value, Verdict.MEETS.value],
+        default=Verdict.NOT_ADDRESSED.value,
+    ),
+    "replace": st.column_config.CheckboxColumn("replace", default=False),
+    "deviates_if": st.column_config.TextColumn(
+        "deviates_if", help="Red-flag rules, comma-separated"
+    ),
+}
+
+
+def playbook_editor(book: Playbook, key: str, store: PlaybookStore | None) -> Playbook | None:
+    """The playbook's positions in a table editor, validated as a file is; save for later."""
+    with st.expander("Edit positions", expanded=False):
+        head_id = st.text_input("Playbook id", book.id, key=f"{key}_id")
+        head_name = st.text_input("Playbook name", book.name, key=f"{key}_name")
+        rows = st.data_editor(
+            pd.DataFrame(playbook_rows(book), columns=list(TABLE_COLUMNS)),
+            num_rows="dynamic", hide_index=True, width="stretch",
+            column_config=EDITOR_COLUMNS, key=f"{key}_editor",
+        )  # fmt: skip
+        head = replace(book, id=head_id.strip(), name=head_name.strip())
+        try:
+            edited = playbook_from_rows(head, rows.to_dict("records"))
+        except PlaybookError as exc:
+            _problems("The edited playbook is not usable yet:", exc.problems)
+            return None
+        if store is None:
+            st.caption("The run log is off here, so playbooks cannot be saved.")
+        elif st.button("Save to my playbooks", key=f"{key}_save"):
+            library.save(store, edited)
+            st.success(label(f"Saved “{edited.name}” ({edited.id})."), icon=":material/save:")
+    return edited
+
+
+@dataclass(frozen=True)
+class CheckerPick:
+    """Who checks: `config` None with `ready` is the built-in checker; not `ready`: a model was
+    asked for but none is usable (the picker said why)."""
+
+    config: ProviderConfig | None
+    ready: bool
+
+    @property
+    def name(self) -> str:
+        return BUILTIN if self.config is None else f"{self.config.provider} · {self.config.model}"
+
+
+def checker_picker(settings: Settings, key: str, title: str = "Checked by") -> CheckerPick:
+    """The built-in checker (the default, no model) or any model the app can run."""
+    kind = st.radio(title, [BUILTIN, MODEL], horizontal=True, key=f"{key}_kind")
+    if kind == BUILTIN:
+        return CheckerPick(None, True)
+    config = provider_picker(settings, key, exclude=NOT_CHECKERS)
+    return CheckerPick(config, config is not None)
 
 
 def uploaded_docx(key: str, document: Document) -> bytes | None:
@@ -64,33 +174,112 @@ def uploaded_docx(key: str, document: Document) -> bytes | None:
     return upload.getvalue()
 
 
-def verdict_rows(result: PlaybookResult) -> pd.DataFrame:
-    rows = []
-    for r in result.results:
-        position = result.playbook.position(r.position_id)
-        first = r.evidence[0] if r.evidence else None
-        where = f"clause {first.clause}" if first and first.clause else ""
-        if first and first.page:
-            where = f"{where}, page {first.page}".lstrip(", ")
-        rows.append(
-            {
-                "Position": position.title if position else r.position_id,
-                "Severity": position.severity.value if position else "",
-                "Verdict": VERDICT_ICON[r.verdict] if r.verdict else "needs a model",
-                "Reason": r.reason,
-                "Evidence": first.text[:EVIDENCE_CHARS] if first else "",
-                "Where": where,
-            }
-        )
-    return pd.DataFrame(rows)
+def progress_line(book: Playbook, decided: int, tick: Tick | None = None) -> str:
+    """ "3 of 17 positions decided · writing “Audit”… · 4.2 s elapsed · …" """
+    parts = [f"{decided} of {len(book.positions)} positions decided"]
+    if tick is not None and tick.writing and (p := book.position(tick.writing)) is not None:
+        parts.append(f"writing “{label(p.title)}”…")
+    if tick is not None and tick.stats is not None:
+        parts.append(format_figures(tick.stats))
+    return " · ".join(parts)
 
 
-def show_playbook_result(
-    result: PlaybookResult, text: str, name: str, original: bytes | None = None
+def show_live_checks(
+    state: MutableMapping[str, Any], group: str, runs: Sequence[PlaybookRun], names: Sequence[str]
+) -> list[PlaybookOutcome]:
+    """Each run's verdict table filling in position by position, side by side for two runs.
+
+    Leaving the page (Stop, any click) ends the script at its next draw: the `finally` cancels
+    the runs, which keep and record the verdicts they reached.
+    """
+    panes = st.columns(len(runs)) if len(runs) > 1 else [st.container()]
+    slots = []
+    for pane, name, run in zip(panes, names, runs, strict=True):
+        with pane:
+            if len(runs) > 1:
+                st.markdown(f"**{label(name)}**")
+            status, table = st.empty(), st.empty()
+            table.dataframe(verdict_table(run.playbook, {}), hide_index=True, width="stretch")
+            slots.append((status, table))
+    decided: list[dict[str, PositionResult]] = [{} for _ in runs]
+    outcomes: list[PlaybookOutcome | None] = [None] * len(runs)
+    state.setdefault(ACTIVE_RUNS_KEY, {})[group] = list(runs)
+    try:
+        for i, update in follow(runs):
+            status, table = slots[i]
+            book = runs[i].playbook
+            if isinstance(update, PositionUpdate):
+                decided[i][update.result.position_id] = update.result
+                table.dataframe(verdict_table(book, decided[i]), hide_index=True, width="stretch")
+                status.caption(progress_line(book, len(decided[i])))
+            elif isinstance(update, Tick):
+                status.caption(progress_line(book, len(decided[i]), update))
+                if update.writing:
+                    table.dataframe(
+                        verdict_table(book, decided[i], update.writing),
+                        hide_index=True,
+                        width="stretch",
+                    )
+            else:
+                outcomes[i] = update
+                status.empty()
+                table.empty()
+    finally:
+        for run in runs:
+            if not run.finished:
+                run.cancel()
+        state.get(ACTIVE_RUNS_KEY, {}).pop(group, None)
+    return [o for o in outcomes if o is not None]
+
+
+def _ending(outcome: PlaybookOutcome) -> None:
+    if outcome.status is RunStatus.CANCELLED:
+        st.warning("Stopped: the verdicts reached so far are kept.", icon=":material/stop:")
+    elif outcome.status is RunStatus.ERROR:
+        st.error(
+            label(f"The check failed: {outcome.error or 'unknown error'} The verdicts reached "
+                  "before it are kept."),
+            icon=":material/error:",
+        )  # fmt: skip
+    for problem in outcome.problems:
+        st.warning(label(problem), icon=":material/rule:")
+
+
+def evidence_panel(result: PositionResult, playbook: Playbook, text: str) -> None:
+    """A position's evidence, each passage in the contract's text around it."""
+    position = playbook.position(result.position_id)
+    title = position.title if position else result.position_id
+    st.markdown(f"**{label(title)}**")
+    if position is not None:
+        st.caption(label(position.position))
+    if result.reason:
+        st.markdown(label(result.reason))
+    if not result.evidence:
+        st.info("No evidence passage for this position.", icon=":material/search_off:")
+    for evidence in result.evidence:
+        shown = in_context(text, evidence)
+        place = where(evidence)
+        check = CHECK_LABEL.get(evidence.check, "")
+        heading = " · ".join(x for x in (place, f"quote {check}" if check else "") if x)
+        if shown is None:
+            st.warning(
+                label(f"Not found in the contract: “{evidence.text}”"), icon=":material/help:"
+            )
+            continue
+        if heading:
+            st.caption(label(heading))
+        before, passage, after = shown
+        st.text(f"…{before}【{passage}】{after}…")
+
+
+def _selected_row(event: Any) -> int | None:
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    return int(rows[0]) if rows else None
+
+
+def word_download(
+    result: PlaybookResult, text: str, name: str, original: bytes | None, key: str
 ) -> None:
-    st.subheader("Verdicts")
-    st.markdown(label(result.summary()))
-    st.dataframe(verdict_rows(result), hide_index=True, width="stretch")
     try:
         data = playbook_docx(result, text, original)
     except WordFileError as exc:
@@ -99,6 +288,147 @@ def show_playbook_result(
     stem = PurePath(name or "contract").stem or "contract"
     st.download_button(
         "Download Word file with comments and tracked changes", data,
-        f"{stem} - {result.playbook.id} playbook.docx",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        f"{stem} - {result.playbook.id} playbook.docx", DOCX, key=key,
     )  # fmt: skip
+
+
+def show_outcome(
+    outcome: PlaybookOutcome, document: Document, original: bytes | None, key: str
+) -> None:
+    """A finished check: summary line, the verdict table (select a row to open its evidence) and
+    the Word file."""
+    result = outcome.result
+    st.subheader("Verdicts")
+    st.markdown(label(outcome.summary))
+    _ending(outcome)
+    event = st.dataframe(
+        verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
+        on_select="rerun", selection_mode="single-row", key=f"{key}_table",
+    )  # fmt: skip
+    row = _selected_row(event)
+    if row is not None and row < len(result.results):
+        with st.container(border=True):
+            evidence_panel(result.results[row], result.playbook, document.text)
+    else:
+        st.caption("Select a row to open its evidence in the contract.")
+    word_download(result, document.text, document.name, original, f"{key}_word")
+
+
+def show_comparison(
+    outcomes: Sequence[PlaybookOutcome], names: tuple[str, str], document: Document, key: str
+) -> None:
+    """Two checkers side by side, the positions where they disagree highlighted."""
+    a, b = outcomes[0].result, outcomes[1].result
+    book = a.playbook
+    differ = disagreements(book, a.results, b.results)
+    st.subheader("Two checkers compared")
+    for name, outcome in zip(names, outcomes, strict=True):
+        st.markdown(f"**{label(name)}**: {label(outcome.summary)}")
+        _ending(outcome)
+    n = len(differ)
+    st.markdown(f"They disagree on **{n}** of {len(book.positions)} positions.")
+    frame = comparison_table(book, a.results, b.results, names)
+    highlighted = set(differ)
+    order = [p.id for p in book.positions]
+
+    def colour(row: pd.Series) -> list[str]:
+        shade = "background-color: #fde2c8" if order[row.name] in highlighted else ""
+        return [shade] * len(row)
+
+    event = st.dataframe(
+        frame.style.apply(colour, axis=1), hide_index=True, width="stretch",
+        on_select="rerun", selection_mode="single-row", key=f"{key}_compare",
+    )  # fmt: skip
+    row = _selected_row(event)
+    if row is None:
+        st.caption("Select a row to open both checkers' evidence.")
+        return
+    for pane, name, result in zip(st.columns(2), names, (a, b), strict=True):
+        with pane, st.container(border=True):
+            st.caption(label(name))
+            evidence_panel(result.results[row], book, document.text)
+
+
+RESULT_KEY = "playbook_outcomes"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The last check of this session, redrawn on every rerun (opening evidence, a download)."""
+
+    document_sha256: str
+    outcomes: tuple[PlaybookOutcome, ...]
+    names: tuple[str, ...]
+
+
+def remember(state: MutableMapping[str, Any], document: Document, outcomes, names) -> None:
+    state[RESULT_KEY] = Shown(document.sha256, tuple(outcomes), tuple(names))
+
+
+def show_last(state: MutableMapping[str, Any], document: Document, key: str) -> None:
+    """This session's last check of this contract, if any."""
+    shown: Shown | None = state.get(RESULT_KEY)
+    if shown is None or shown.document_sha256 != document.sha256 or not shown.outcomes:
+        return
+    original = uploaded_docx(key, document)
+    if len(shown.outcomes) == 1:
+        show_outcome(shown.outcomes[0], document, original, f"{key}_result")
+    elif len(shown.outcomes) == 2:
+        names = (shown.names[0], shown.names[1])
+        show_comparison(shown.outcomes, names, document, f"{key}_result")
+        with st.expander(f"Verdicts and Word file: {label(names[0])}"):
+            show_outcome(shown.outcomes[0], document, original, f"{key}_result_a")
+        with st.expander(f"Verdicts and Word file: {label(names[1])}"):
+            show_outcome(shown.outcomes[1], document, original, f"{key}_result_b")
+
+
+COUNT_TILES = (
+    ("meets", "Meet"),
+    ("deviates", "Deviate"),
+    ("not_addressed", "Not addressed"),
+    ("high_severity_deviations", "High-severity deviations"),
+    ("unanswered", "No answer"),
+    ("need_model", "Need a model"),
+)
+
+
+def verdict_scorecard(counts: dict[str, int]) -> None:
+    """Positions per verdict, one tile each (the last two only when there are any)."""
+    shown = [(k, t) for k, t in COUNT_TILES[:4] if k in counts]
+    shown += [(k, t) for k, t in COUNT_TILES[4:] if counts.get(k)]
+    for column, (field, title) in zip(st.columns(len(shown)), shown, strict=True):
+        column.metric(title, counts[field])
+
+
+def playbook_record_view(
+    record: RunRecord, store: PlaybookStore | None, contract: Document | None, key: str
+) -> None:
+    """A playbook check from the run log: its scorecard, verdicts, evidence and Word file (the
+    Word file only where the contract is at hand: this session's, or kept with the run)."""
+    result = library.recorded_result(record, store)
+    who = " · ".join(label(x) for x in (record.document_name, record.provider, record.model))
+    st.caption(f"{who} · playbook {label(record.playbook_id or '')} · {record.status.label}")
+    if record.playbook_summary:
+        st.markdown(label(record.playbook_summary))
+    verdict_scorecard(record.verdict_counts)
+    if record.status is RunStatus.CANCELLED:
+        st.warning("Stopped: the verdicts reached before are kept.", icon=":material/stop:")
+    elif record.status is RunStatus.ERROR:
+        st.error(label(f"The check failed: {record.error_message or 'unknown error'}"),
+                 icon=":material/error:")  # fmt: skip
+    event = st.dataframe(
+        verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
+        on_select="rerun", selection_mode="single-row", key=f"{key}_verdicts",
+    )  # fmt: skip
+    text = contract_text_for(record, contract)
+    row = _selected_row(event)
+    if row is not None and row < len(result.results):
+        with st.container(border=True):
+            evidence_panel(result.results[row], result.playbook, text)
+    if not text:
+        st.caption(
+            "The contract was not kept with this run (the operator's CRS_STORE_CONTRACTS), so "
+            "its passages and the Word file need the contract open in this session."
+        )
+        return
+    word_download(result, text, record.document_name, None, f"{key}_word")

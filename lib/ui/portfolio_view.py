@@ -172,8 +172,11 @@ def scorecard_view(card: Scorecard, previous: Scorecard | None = None, *, key: s
     summary = pd.DataFrame(summary_rows(card)).set_index("model")
     cc = st.column_config
     two = {c: cc.NumberColumn(c, format="%.2f") for c in summary.columns if c not in
-           ("contracts", "failed runs", "cost (USD)")}  # fmt: skip
+           ("contracts", "failed runs", "cost (USD)", "cache read tokens")}  # fmt: skip
     two["cost (USD)"] = cc.NumberColumn("cost (USD)", format="$%.4f")
+    two["cache read tokens"] = cc.NumberColumn(
+        "cache read tokens", format="%d", help="Prompt tokens Claude's cache served, at 0.1×"
+    )
     st.dataframe(summary, column_config=two, width="stretch", key=f"{key}_summary")
     st.caption(
         "Presence: the report says a clause is there exactly when the labels do. Right clause: a "

@@ -24,6 +24,16 @@ def history_column_config() -> dict[str, Any]:
             COLUMNS["text"], help="The file's own text, or (partly) read from images by OCR"
         ),
         "input_tokens": cc.NumberColumn(COLUMNS["input_tokens"], format="%d"),
+        "cache_read_tokens": cc.NumberColumn(
+            COLUMNS["cache_read_tokens"],
+            format="%d",
+            help="Input tokens the provider's prompt cache served, billed at a tenth (Claude)",
+        ),
+        "cache_write_tokens": cc.NumberColumn(
+            COLUMNS["cache_write_tokens"],
+            format="%d",
+            help="Input tokens written to the provider's prompt cache, billed at 1.25× (Claude)",
+        ),
         "output_tokens": cc.NumberColumn(COLUMNS["output_tokens"], format="%d"),
         "counts": cc.TextColumn(COLUMNS["counts"], help="Reported by the provider, or estimated"),
         "ttft_thinking_s": cc.NumberColumn(
@@ -45,6 +55,9 @@ def history_column_config() -> dict[str, Any]:
         "status": cc.TextColumn(COLUMNS["status"]),
         "grounding": cc.TextColumn(
             COLUMNS["grounding"], help="Quotes found in the contract word for word, close, or not"
+        ),
+        "verdicts": cc.TextColumn(
+            COLUMNS["verdicts"], help="A playbook check's positions per verdict"
         ),
         "cost_usd": cc.NumberColumn(COLUMNS["cost_usd"], format="$%.4f"),
         "served_by": cc.TextColumn(

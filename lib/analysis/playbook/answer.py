@@ -186,7 +186,9 @@ def section_result(section: Section, index: ContractIndex) -> PositionResult:
     """A parsed section as a position's result, each quote checked against the contract."""
     if section.status is not Status.OK:
         what = "no section" if section.status is Status.MISSING else section.problem
-        return PositionResult(section.position_id, None, f"The model's answer has {what}.")
+        return PositionResult(
+            section.position_id, None, f"The model's answer has {what}.", problem=what
+        )
     evidence = []
     for quote in section.quotes:
         found = check(index, quote)

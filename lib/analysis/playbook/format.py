@@ -8,8 +8,10 @@ own passages as evidence, most decisive first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Verdict(StrEnum):
@@ -92,6 +94,32 @@ class PositionResult:
     evidence: tuple[Evidence, ...] = ()
     # Per verdict, how likely the checker thinks it is (empty when it decided by rule).
     probabilities: dict[Verdict, float] = field(default_factory=dict)
+    # Why no verdict could be read from a model's answer (its section missing, malformed or cut
+    # off); empty when there is a verdict or the checker only gathered evidence.
+    problem: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, for the run log; `result_from_dict` reads it back."""
+        return {
+            "position_id": self.position_id,
+            "verdict": self.verdict.value if self.verdict else None,
+            "reason": self.reason,
+            "problem": self.problem,
+            "evidence": [asdict(e) for e in self.evidence],
+            "probabilities": {v.value: p for v, p in self.probabilities.items()},
+        }
+
+
+def result_from_dict(data: Mapping[str, Any]) -> PositionResult:
+    verdict = data.get("verdict")
+    return PositionResult(
+        str(data["position_id"]),
+        Verdict(verdict) if verdict else None,
+        str(data.get("reason", "")),
+        tuple(Evidence(**e) for e in data.get("evidence", ())),
+        {Verdict(v): float(p) for v, p in (data.get("probabilities") or {}).items()},
+        str(data.get("problem", "")),
+    )
 
 
 @dataclass(frozen=True)
@@ -105,27 +133,59 @@ class PlaybookResult:
         return summary_line(self.playbook, self.results)
 
 
-def summary_line(
-    playbook: Playbook, results: tuple[PositionResult, ...] | list[PositionResult]
-) -> str:
+@dataclass(frozen=True)
+class VerdictCounts:
+    """How many positions got each verdict: the scorecard of one check."""
+
+    meets: int = 0
+    deviates: int = 0
+    not_addressed: int = 0
+    # Evidence only: the built-in checker leaves the verdict to a model.
+    need_model: int = 0
+    # A model's section missing, malformed or cut off.
+    unanswered: int = 0
+    high_severity_deviations: int = 0
+
+    def line(self) -> str:
+        """E.g. "14 meet, 2 deviate, 1 not addressed — 2 high-severity deviations"."""
+        parts = [
+            f"{self.meets} meet",
+            f"{self.deviates} deviate",
+            f"{self.not_addressed} not addressed",
+        ]
+        if self.need_model:
+            parts.append(f"{self.need_model} need a model")
+        if self.unanswered:
+            parts.append(f"{self.unanswered} without an answer")
+        line = ", ".join(parts)
+        high = self.high_severity_deviations
+        plural = "deviation" if high == 1 else "deviations"
+        return f"{line} — {high} high-severity {plural}"
+
+
+def verdict_counts(playbook: Playbook, results: Sequence[PositionResult]) -> VerdictCounts:
     counts = {v: 0 for v in Verdict}
-    undecided = 0
-    high = 0
+    need_model = unanswered = high = 0
     for r in results:
         if r.verdict is None:
-            undecided += 1
+            if r.problem:
+                unanswered += 1
+            else:
+                need_model += 1
             continue
         counts[r.verdict] += 1
         position = playbook.position(r.position_id)
         if r.verdict is Verdict.DEVIATES and position and position.severity is Severity.HIGH:
             high += 1
-    parts = [
-        f"{counts[Verdict.MEETS]} meet",
-        f"{counts[Verdict.DEVIATES]} deviate",
-        f"{counts[Verdict.NOT_ADDRESSED]} not addressed",
-    ]
-    if undecided:
-        parts.append(f"{undecided} need a model")
-    line = ", ".join(parts)
-    plural = "deviation" if high == 1 else "deviations"
-    return f"{line} — {high} high-severity {plural}"
+    return VerdictCounts(
+        counts[Verdict.MEETS],
+        counts[Verdict.DEVIATES],
+        counts[Verdict.NOT_ADDRESSED],
+        need_model,
+        unanswered,
+        high,
+    )
+
+
+def summary_line(playbook: Playbook, results: Sequence[PositionResult]) -> str:
+    return verdict_counts(playbook, results).line()

@@ -12,6 +12,14 @@ Extended thinking, when the run asks for it, is `thinking: {type: enabled, budge
 blocks stream as `thinking_delta` (the thinking, or on newer models a summary of it) and a closing
 `signature_delta`, and a `redacted_thinking` block carries encrypted thinking we cannot show.
 Claude reports one output count, thinking included (docs/WIRE_FORMATS.md §3.7).
+
+Prompt caching: every prompt on one contract starts with the same system prompt and contract
+block (`lib.analysis.prompts.contract_prompt`), so that block is sent as a text block of its own
+marked `cache_control: {type: ephemeral}` (five minutes, renewed on each use) when the prefix is
+long enough for the model to cache at all. The stream reports what the cache stored and served
+(`cache_creation_input_tokens`, `cache_read_input_tokens`) apart from `input_tokens`, in
+`message_start` and again, cumulatively, in `message_delta`; the run's input count is their sum,
+and each share is priced at its own rate (docs/COST.md).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from httpx_sse import EventSource, SSEError
 
+from lib.analysis.tokens import estimate_tokens
 from lib.engine.errors import (
     ERROR_TYPE_STATUS,
     AuthFailed,
@@ -46,12 +55,12 @@ from lib.engine.events import (
 )
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import tls_context
-from lib.engine.providers.spec import ProviderSpec, ThinkingSwitch
+from lib.engine.providers.spec import CacheRates, ProviderSpec, ThinkingSwitch
 
 if TYPE_CHECKING:
     import anthropic
     from anthropic import Omit
-    from anthropic.types import ThinkingConfigEnabledParam
+    from anthropic.types import MessageParam, TextBlockParam, ThinkingConfigEnabledParam
 
 SERVICE = "Claude"
 CONTEXT_WINDOW = 200_000
@@ -62,6 +71,26 @@ FAMILY_PRICES: dict[str, tuple[float, float]] = {
     "sonnet": (3.0, 15.0),
     "haiku": (1.0, 5.0),
 }
+# Anthropic's prices for cached prompt tokens, as multiples of the input price: a write to the
+# five-minute cache and a read from it (docs.anthropic.com, "Prompt caching", pricing).
+CACHE_RATES = CacheRates(write=1.25, read=0.1)
+# The shortest prefix each model caches, in tokens (the same page, "Cache limitations"), by
+# model id prefix, longest first; a shorter prefix is sent unmarked. A model not listed gets the
+# largest minimum: marking too little only wastes the mark, never money.
+MIN_CACHEABLE_TOKENS: tuple[tuple[str, int], ...] = (
+    ("claude-opus-4-6", 4096),
+    ("claude-opus-4-5", 4096),
+    ("claude-haiku-4-5", 4096),
+    ("claude-sonnet-4-6", 2048),
+    ("claude-3-5-haiku", 2048),
+    ("claude-3-haiku", 2048),
+    ("claude-sonnet-4-5", 1024),
+    ("claude-opus-4-1", 1024),
+    ("claude-opus-4", 1024),
+    ("claude-sonnet-4", 1024),
+    ("claude-3-7-sonnet", 1024),
+)
+DEFAULT_MIN_CACHEABLE = 4096
 HINTS = Hints(
     service=SERVICE,
     connect_fix="check the network connection or ANTHROPIC_BASE_URL",
@@ -139,12 +168,57 @@ def _error_event(data: dict[str, Any], config: ProviderConfig, ctx: StreamContex
     return _status_error(500, kind, detail, config)
 
 
+def min_cacheable_tokens(model: str) -> int:
+    for prefix, tokens in MIN_CACHEABLE_TOKENS:
+        if model.startswith(prefix):
+            return tokens
+    return DEFAULT_MIN_CACHEABLE
+
+
+def user_content(request: ChatRequest, model: str) -> str | list[TextBlockParam]:
+    """The user turn: the contract block (the stable prefix) as a block of its own marked for the
+    prompt cache when the system prompt and it are long enough to cache, else one string."""
+    prefix = request.user[: request.stable_prefix]
+    cached = estimate_tokens(request.system) + estimate_tokens(prefix)
+    if not prefix or cached < min_cacheable_tokens(model):
+        return request.user
+    blocks: list[TextBlockParam] = [
+        {"type": "text", "text": prefix, "cache_control": {"type": "ephemeral"}}
+    ]
+    if rest := request.user[request.stable_prefix :]:
+        blocks.append({"type": "text", "text": rest})
+    return blocks
+
+
+class _Counts:
+    """The input counts so far: `message_start` gives all three, and `message_delta` may repeat
+    any of them (cumulative), so each is kept and the total re-added when one arrives."""
+
+    FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+
+    def usage(self, usage: dict[str, Any], output_tokens: int | None = None) -> Usage:
+        fresh = {k: v for k in self.FIELDS if isinstance(v := usage.get(k), int)}
+        self.values.update(fresh)
+        if not fresh:
+            return Usage(output_tokens=output_tokens)
+        return Usage(
+            input_tokens=sum(self.values.values()),
+            output_tokens=output_tokens,
+            cache_write_tokens=self.values.get("cache_creation_input_tokens"),
+            cache_read_tokens=self.values.get("cache_read_input_tokens"),
+        )
+
+
 def parse_events(
     source: EventSource, config: ProviderConfig, ctx: StreamContext
 ) -> Iterator[Event]:
     """Events of a Messages stream; a stream that ends before `message_stop` is interrupted."""
     stop_reason: str | None = None
     redacted = False
+    counts = _Counts()
     for sse in source.iter_sse():
         if sse.event in ("ping", "content_block_stop") or not sse.data:
             continue
@@ -167,11 +241,11 @@ def parse_events(
                 redacted = True
                 yield Note(REDACTED_NOTE)
         elif kind == "message_start":
-            usage = (data.get("message") or {}).get("usage") or {}
-            yield Usage(input_tokens=usage.get("input_tokens"))
+            yield counts.usage((data.get("message") or {}).get("usage") or {})
         elif kind == "message_delta":
             stop_reason = (data.get("delta") or {}).get("stop_reason") or stop_reason
-            yield Usage(output_tokens=(data.get("usage") or {}).get("output_tokens"))
+            usage = data.get("usage") or {}
+            yield counts.usage(usage, usage.get("output_tokens"))
         elif kind == "message_stop":
             yield Finish(stop_reason)
             return
@@ -198,6 +272,7 @@ def stream_events(
     config: ProviderConfig, request: ChatRequest, ctx: StreamContext
 ) -> Iterator[Event]:
     client = client_for(config)
+    message: MessageParam = {"role": "user", "content": user_content(request, config.model)}
     try:
         # The SDK sends the request and raises its typed errors for a refused one; the event
         # stream itself is decoded here, because the SDK's per-event model validation was half of
@@ -206,7 +281,7 @@ def stream_events(
             model=config.model,
             max_tokens=request.max_tokens,
             system=request.system,
-            messages=[{"role": "user", "content": request.user}],
+            messages=[message],
             stream=True,
             thinking=_thinking(request),
         ) as response:
@@ -258,6 +333,7 @@ SPEC = ProviderSpec(
     # Its window holds most contracts whole, and one pass reads them best.
     one_pass_preferred=True,
     prices=FAMILY_PRICES,
+    cache_rates=CACHE_RATES,
     default_rank=1,
     thinking=SPEC_THINKING,
 )

@@ -14,6 +14,10 @@ Thinking: a reasoning model's thoughts come in `message.thinking` (Ollama 0.9 an
 without the `think` option), or, from older builds, as a leading `<think>` block in the content
 (`think_tags`). A run that asks for `think` (on or off) of a model that refuses the option is
 sent again without it, with a note, rather than failing (docs/WIRE_FORMATS.md §2.7).
+
+Every request asks Ollama to keep the model loaded for `KEEP_ALIVE` after it (Ollama's default is
+five minutes): an analyst reads a report before the next run, and a model loaded again has also
+lost the contract it had read, which its prompt cache would otherwise reuse (docs/COST.md).
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ HINTS = Hints(
     connect_fix="start it with `ollama serve`, or set OLLAMA_HOST to where it runs",
     model_fix="pull it with `ollama pull <model>` or pick one from the list",
 )
+# How long Ollama keeps the model loaded after a request, in its own duration syntax.
+KEEP_ALIVE = "30m"
 NUM_CTX_STEP = 1024
 MIN_NUM_CTX = 2048
 # prompt_eval_count below this share of our estimate means Ollama dropped part of the contract.
@@ -106,6 +112,7 @@ def request_body(
             {"role": "user", "content": request.user},
         ],
         "stream": True,
+        "keep_alive": KEEP_ALIVE,
         "options": {
             "num_ctx": num_ctx,
             "num_predict": request.max_tokens,

@@ -21,6 +21,15 @@ ContextWindow = Callable[[ProviderConfig], int | None]
 Prices = Mapping[str, tuple[float, float]]
 
 
+@dataclass(frozen=True)
+class CacheRates:
+    """What a provider bills for prompt tokens its cache stored (`write`) and served (`read`),
+    as multiples of its input price."""
+
+    write: float
+    read: float
+
+
 def configured_context(config: ProviderConfig) -> int | None:
     """The window the run's config carries (the operator's setting), if any."""
     return config.context_length
@@ -117,6 +126,8 @@ class ProviderSpec:
     one_pass_preferred: bool = False
     # Billed per token at these list prices; None: costs nothing per run.
     prices: Prices | None = None
+    # Cached prompt tokens' rates, for a provider that bills them apart; None: at the input price.
+    cache_rates: CacheRates | None = None
     # Order in which a reachable provider is chosen by default (lower first); None: never.
     default_rank: int | None = None
     # The per-run thinking switch, for providers that take one; None: the run cannot ask.

@@ -1,0 +1,126 @@
+"""The tables a playbook check is shown as: its verdicts (filling in while it runs), two checkers
+side by side with the positions where they disagree, and an evidence passage in its context.
+
+Free of Streamlit so the page, History and tests read the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from lib.analysis.playbook.format import Evidence, Playbook, PositionResult, Verdict
+
+EVIDENCE_CHARS = 300
+CONTEXT_CHARS = 240
+VERDICT_LABEL = {
+    Verdict.MEETS: "✅ meets",
+    Verdict.DEVIATES: "❌ deviates",
+    Verdict.NOT_ADDRESSED: "⚪ not addressed",
+}
+WAITING = "⏳ waiting"
+WRITING = "✍️ writing…"
+NEEDS_MODEL = "🔎 needs a model"
+NO_ANSWER = "⚠️ no answer"
+CHECK_LABEL = {"verified": "verified", "close": "close", "not_found": "not found"}
+DIFFER = "⚠️ differ"
+
+
+def verdict_label(result: PositionResult | None, writing: bool = False) -> str:
+    """A verdict as the table shows it, or what the position is waiting for."""
+    if result is None:
+        return WRITING if writing else WAITING
+    if result.verdict is not None:
+        return VERDICT_LABEL[result.verdict]
+    return NO_ANSWER if result.problem else NEEDS_MODEL
+
+
+def where(evidence: Evidence) -> str:
+    """ "clause 9., page 2" — as far as the passage's place is known."""
+    parts = []
+    if evidence.clause:
+        parts.append(f"clause {evidence.clause}")
+    if evidence.page:
+        parts.append(f"page {evidence.page}")
+    return ", ".join(parts)
+
+
+def verdict_table(
+    playbook: Playbook,
+    results: Mapping[str, PositionResult] | Sequence[PositionResult],
+    writing: str | None = None,
+) -> pd.DataFrame:
+    """One row per position in the playbook's order; a position not decided yet says so."""
+    by_id = results if isinstance(results, Mapping) else {r.position_id: r for r in results}
+    rows = []
+    for p in playbook.positions:
+        r = by_id.get(p.id)
+        first = r.evidence[0] if r is not None and r.evidence else None
+        rows.append(
+            {
+                "Position": p.title,
+                "Severity": p.severity.value,
+                "Verdict": verdict_label(r, writing == p.id),
+                "Reason": r.reason if r is not None else "",
+                "Evidence": first.text[:EVIDENCE_CHARS] if first else "",
+                "Where": where(first) if first else "",
+                "Quote": CHECK_LABEL.get(first.check, "") if first else "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _decided(result: PositionResult | None) -> Verdict | None:
+    return result.verdict if result is not None else None
+
+
+def disagreements(
+    playbook: Playbook, a: Sequence[PositionResult], b: Sequence[PositionResult]
+) -> list[str]:
+    """The positions whose verdicts differ, in the playbook's order (a verdict against none
+    counts: one checker decided what the other could not)."""
+    first = {r.position_id: r for r in a}
+    second = {r.position_id: r for r in b}
+    return [
+        p.id
+        for p in playbook.positions
+        if p.id in first and p.id in second and _decided(first[p.id]) != _decided(second[p.id])
+    ]
+
+
+def comparison_table(
+    playbook: Playbook,
+    a: Sequence[PositionResult],
+    b: Sequence[PositionResult],
+    labels: tuple[str, str],
+) -> pd.DataFrame:
+    """Position, severity, each checker's verdict, and whether they differ."""
+    first = {r.position_id: r for r in a}
+    second = {r.position_id: r for r in b}
+    differ = set(disagreements(playbook, a, b))
+    rows = [
+        {
+            "Position": p.title,
+            "Severity": p.severity.value,
+            labels[0]: verdict_label(first.get(p.id)),
+            labels[1]: verdict_label(second.get(p.id)),
+            "Agree": DIFFER if p.id in differ else "✓",
+        }
+        for p in playbook.positions
+    ]
+    return pd.DataFrame(rows)
+
+
+def side_labels(names: Sequence[str]) -> tuple[str, str]:
+    """Column names for two checkers, distinct even when both are the same model."""
+    return (f"A: {names[0]}", f"B: {names[1]}")
+
+
+def in_context(text: str, evidence: Evidence) -> tuple[str, str, str] | None:
+    """The passage with the contract's text around it, or None for a quote not found."""
+    if evidence.start < 0 or evidence.end > len(text) or evidence.end <= evidence.start:
+        return None
+    before = text[max(0, evidence.start - CONTEXT_CHARS) : evidence.start]
+    after = text[evidence.end : evidence.end + CONTEXT_CHARS]
+    return before, text[evidence.start : evidence.end], after
