@@ -162,3 +162,12 @@ def test_nothing_loads_and_the_hostile_host_appears_only_as_text(source):
     # What a GFM autolink pass over text nodes could turn into a link: no URL outside code.
     text = " ".join(t.content for t in found if t.type == "text")
     assert not re.search(r"evil\.test|://|www\.", text)
+
+
+def test_a_url_beside_a_code_span_stays_quoted():
+    """Found by the property test above: the quoted URL's fence and the next span's fence met
+    and merged into one run that closed neither, leaving the URL as bare text."""
+    out = safe_markdown("http://evil.test/p?q=1`![```![`", {"acme.com"})
+    found = list(tokens(out))
+    assert "http://evil.test/p?q=1" in [t.content for t in found if t.type == "code_inline"]
+    assert not re.search(r"evil\\.test", " ".join(t.content for t in found if t.type == "text"))

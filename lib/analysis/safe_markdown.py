@@ -190,15 +190,17 @@ class _Writer:
     def inline_of(
         self, node: SyntaxTreeNode, *, one_line: bool = False, in_table: bool = False
     ) -> str:
-        parts = [
-            self.inline(child, one_line, in_table)
-            for inline in node.children
-            for child in inline.children
-        ]
-        return "".join(parts).strip()
+        children = [child for inline in node.children for child in inline.children]
+        return self.inlines(children, one_line, in_table).strip()
 
     def inlines(self, nodes: Iterable[SyntaxTreeNode], one_line: bool, in_table: bool) -> str:
-        return "".join(self.inline(node, one_line, in_table) for node in nodes)
+        out = ""
+        for node in nodes:
+            part = self.inline(node, one_line, in_table)
+            # Two code spans side by side would merge their fences into one longer run that closes
+            # neither, and the URL quoted in the first would be bare text a renderer may link.
+            out += " " + part if out.endswith("`") and part.startswith("`") else part
+        return out
 
     def inline(self, node: SyntaxTreeNode, one_line: bool, in_table: bool) -> str:
         kind = node.type
