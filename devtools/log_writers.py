@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import queue
+import sys
 import time
+import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +61,18 @@ def _write(target: str, owner: str, runs: int, barrier: Any, results: Any) -> No
     log.database.close()
 
 
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """A spawned process imports its parent's `__main__` again; after a Streamlit `AppTest` that is
+    the page script it ran, and every writer would run the page (and open the default run log)."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 def write_concurrently(target: str, owners: list[str], runs_each: int) -> list[WriterResult]:
     """One process per owner, all started together; what each wrote and whether it migrated."""
     context = multiprocessing.get_context("spawn")
@@ -67,8 +82,9 @@ def write_concurrently(target: str, owners: list[str], runs_each: int) -> list[W
         context.Process(target=_write, args=(target, owner, runs_each, barrier, results))
         for owner in owners
     ]
-    for process in processes:
-        process.start()
+    with _bare_main():
+        for process in processes:
+            process.start()
     collected: list[WriterResult] = []
     deadline = time.monotonic() + 300
     while len(collected) < len(processes):

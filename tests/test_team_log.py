@@ -3,6 +3,8 @@ processes writing one database at once."""
 
 from __future__ import annotations
 
+import sys
+import types
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -126,6 +128,17 @@ def test_three_processes_make_300_runs_at_once(log_target):
         seen = log.scoped(Scope(owner=result.owner, sees=result.owner)).query(limit=1000)
         assert sorted(r.run_id for r in seen) == sorted(result.run_ids)
         assert all(r.report.endswith(f"for {result.owner}") for r in seen)
+
+
+def test_writers_start_clean_after_a_page_script_ran_in_this_process(tmp_path, monkeypatch):
+    """After an `AppTest`, `__main__` is a page script; a spawned writer must not run it again."""
+    page = tmp_path / "page.py"
+    page.write_text("raise SystemExit(3)\n")
+    script = types.ModuleType("__main__")
+    script.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    [result] = write_concurrently(str(tmp_path / "log.sqlite3"), ["ana"], runs_each=2)
+    assert len(result.run_ids) == 2
 
 
 def test_scope_rule():

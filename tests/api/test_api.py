@@ -200,9 +200,9 @@ def test_resumable_run_is_cancelled_when_the_grace_period_passes(start_api, upst
     body = {**BODY, "resume": True}
     with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=10) as response:
         stream = read_events(response, Stream(), stop=lambda s: len(s.text()) >= 2 * 6)
-    closed_at = time.monotonic()
+        closed_at = time.monotonic()  # taken before the close, so the server sees it later
     record = upstream.streams()[-1]
-    # Not before the grace period (the server can only start it after this), and well before the
+    # Not before the grace period (the server can only start it after the close), and well before the
     # 20 s stream could end by itself; how close to 0.6 s it comes is measured in bench/.
     assert upstream.wait_for_disconnect(10.0, record)
     assert record.disconnected_at - closed_at >= 0.6 and not record.completed
