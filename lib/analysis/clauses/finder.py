@@ -13,7 +13,7 @@ and whether a rule matched. Without the model the rules decide alone, as they al
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -219,9 +219,25 @@ def _modelled(
             continue
         scores = probabilities[:, column]
         merged = _merged(text, pairs, found, scores, float(model.threshold[column]), category)
+        if merged and category in DATED:
+            merged = _with_date(merged[0]) + merged
         if merged:
             out[category] = merged
     return out
+
+
+# Categories annotators mostly label as the date alone ("June 21, 1999"), not the sentence.
+DATED = frozenset({"Effective Date"})
+
+
+def _with_date(finding: Finding) -> list[Finding]:
+    """The date inside the best sentence, quoted on its own before the sentence: CUAD's span rule
+    matches the date, and the sentence keeps the context an analyst checks it in."""
+    date = DATE.search(finding.quote)
+    if date is None:
+        return []
+    start, end = finding.start + date.start(), finding.start + date.end()
+    return [replace(finding, quote=date.group(0), start=start, end=end)]
 
 
 # A neighbouring sentence joins a quote when it scores at least half the category's threshold:
@@ -480,7 +496,7 @@ def findings_from(
             ranked[category] = items
             continue
         items = sorted(items, key=_rank)
-        ranked[category] = items[:MAX_PER_CATEGORY]
+        ranked[category] = items[: MAX_PER_CATEGORY + (category in DATED)]
     band = chosen.check_band if chosen is not None else None
     return Findings(ranked, clauses, model_used=chosen is not None, check_band=band)
 
