@@ -134,6 +134,7 @@ def test_agreement_date_comes_from_the_opening() -> None:
         ("This Agreement is made on 19  DAY OF MAY , 2010 by A and B.", "19  DAY OF MAY , 2010"),
         ("This Agreement is entered into as of May 3,2006 by and between A and B.", "May 3,2006"),
         ("This Agreement is dated 11/4/10 by and between A and B.", "11/4/10"),
+        ("This Agreement is made this [ ] day of [ ], 2020 between A and B.", "[ ] day of [ ], 2020"),
         ("AGENCY AGREEMENT\n\nMay 14, 2014\n\nKeefe, Bruyette & Woods, Inc.\n\n1. Sale.", "May 14, 2014"),
     ],
 )  # fmt: skip

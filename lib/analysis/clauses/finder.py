@@ -297,16 +297,14 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
-# A day: a number (OCR may split "10t h"), or a blank left to fill in ("____", "[ ]").
-_DAY = r"(?:\d{1,2}\s?(?:st|nd|rd|th|t\s?h)?|_{2,}|\[\s*\])"
+# A blank left to fill in ("____", "[ ]"); a day is a number (OCR may split "10t h") or a blank.
+_BLANK = r"(?:_{2,}|\[\s*\])"
+_DAY = rf"(?:\d{{1,2}}\s?(?:st|nd|rd|th|t\s?h)?|{_BLANK})"
 _YEAR = r"(?:\d{4}|\d{3}_|20_+|\d{2}\b)"
 DATE = re.compile(
-    rf"\b(?:{_DAY}\s+(?:day\s+of\s+)?(?:{_MONTH}|_{{2,}})\s*[,.]?\s*{_YEAR}"
+    rf"(?<!\w)(?:{_DAY}\s+(?:day\s+of\s+)?(?:{_MONTH}|{_BLANK})\s*[,.]?\s*{_YEAR}"
     rf"|{_MONTH}\s+{_DAY}\s*,?\s*\d{{4}}"
-    rf"|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\d{{1,2}}-\d{{1,2}}-\d{{2,4}}\b|{_MONTH},?\s+\d{{4}})"
-    r"|(?<!\w)(?:_{2,}|\[\s*\])\s+day\s+of\s+(?:{_MONTH}|_{2,})\s*,?\s*(?:\d{4}|20_*)".replace(
-        "{_MONTH}", _MONTH
-    ),
+    rf"|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\d{{1,2}}-\d{{1,2}}-\d{{2,4}}\b|{_MONTH},?\s+\d{{4}})",
     re.IGNORECASE,
 )
 _PARTIES_CUES = tuple(
