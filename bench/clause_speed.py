@@ -18,6 +18,9 @@ from lib.analysis.samples import all_samples
 
 TARGET_CHARS = 250_000
 RUNS = 5
+# CPU seconds per 100 pages, and "a few MB" for the shipped model.
+TARGET_SECONDS = 1.0
+TARGET_MB = 5.0
 
 
 def long_contract() -> str:
@@ -61,6 +64,12 @@ def main() -> None:
         "(target ≤ 1 s)"
     )
     print(f"write_report (includes find_clauses), median of {RUNS}: {report:.3f} s")
+    size_mb = MODEL_PATH.stat().st_size / 1e6
+    verdict = "met" if cpu <= TARGET_SECONDS and size_mb <= TARGET_MB else "NOT met"
+    print(
+        f"verdict: {verdict} (rules + model {cpu:.2f} s CPU per 100 pages, target ≤ "
+        f"{TARGET_SECONDS:.0f} s; model {size_mb:.1f} MB, target ≤ {TARGET_MB:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -137,3 +137,17 @@ def test_a_saved_model_reads_back_as_it_was(tmp_path) -> None:
     assert again.categories == ("A", "B") and again.check_band == (0.2, 0.7)
     assert np.array_equal(again.weights, model.weights)
     assert np.array_equal(again.probabilities(INPUTS), model.probabilities(INPUTS))
+
+
+def test_effective_date_is_quoted_as_the_date_annotators_mark_and_in_its_sentence() -> None:
+    text = (
+        "SUPPLY AGREEMENT\n\nThis Supply Agreement is made by and between Acme Inc. and Beta LLC."
+        '\n\n1. Term. This Agreement shall be effective as of June 21, 1999 (the "Effective Date")'
+        " and continue for two years.\n\n2. Governing Law. This Agreement is governed by the laws "
+        "of the State of New York.\n"
+    )
+    found = find_clauses(text).get("Effective Date")
+    quotes = [f.quote for f in found]
+    assert "June 21, 1999" in quotes
+    assert any(q.startswith("This Agreement shall be effective") for q in quotes)
+    assert all(text[f.start : f.end] == f.quote for f in found)

@@ -125,6 +125,38 @@ def test_agreement_date_comes_from_the_opening() -> None:
     assert find_clauses(text).best("Agreement Date").quote == spans["Agreement Date"][0]
 
 
+@pytest.mark.parametrize(
+    ("opening", "date"),
+    [
+        ("This Agreement is made this ____ day of May, 2000, between A and B.", "____ day of May, 2000"),
+        ("This Agreement is dated August __, 2019 by and between A and B.", "August __, 2019"),
+        ("This Agreement is made on the 10t h day of January, 2020 by A and B.", "10t h day of January, 2020"),
+        ("This Agreement is made on 19  DAY OF MAY , 2010 by A and B.", "19  DAY OF MAY , 2010"),
+        ("This Agreement is entered into as of May 3,2006 by and between A and B.", "May 3,2006"),
+        ("This Agreement is dated 11/4/10 by and between A and B.", "11/4/10"),
+        ("This Agreement is made this [ ] day of [ ], 2020 between A and B.", "[ ] day of [ ], 2020"),
+        ("AGENCY AGREEMENT\n\nMay 14, 2014\n\nKeefe, Bruyette & Woods, Inc.\n\n1. Sale.", "May 14, 2014"),
+    ],
+)  # fmt: skip
+def test_agreement_date_as_annotators_mark_it_blanks_and_all(opening: str, date: str) -> None:
+    text = opening + "\n\n2. Term. The term of this Agreement is one year from delivery of goods.\n"
+    assert find_clauses(text, model=False).best("Agreement Date").quote == date
+
+
+def test_parties_quote_runs_to_the_recitals_and_no_title_reads_as_a_company() -> None:
+    text = (
+        "DISTRIBUTION AGREEMENT\n\nThis Agreement is made and entered into by and between 695014 B.C. "
+        'Ltd. dba Galaxy Telecom ("Galaxy") and Galaxy Telnet SRL, a Romanian company '
+        '("Telnet").\n\nWHEREAS Galaxy sells telephone services.\n\n1. Appointment. Galaxy '
+        "appoints Telnet as its distributor in Romania for the term of this Agreement.\n"
+    )
+    parties = find_clauses(text, model=False).get("Parties")
+    assert "Galaxy Telnet SRL" in parties[0].quote and "WHEREAS" not in parties[0].quote
+    names = [f.quote for f in parties[1:]]
+    assert not any(name.endswith(" AG") or "AGREEMENT" in name for name in names)
+    assert all(text[f.start : f.end] == f.quote for f in parties)
+
+
 def test_red_flags_explain_one_sided_termination_and_missing_cap() -> None:
     text = (
         "1. Term. This Agreement shall commence on the date hereof and continue for one year.\n\n"

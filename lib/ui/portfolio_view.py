@@ -145,22 +145,26 @@ def heatmap(card: Scorecard) -> alt.LayerChart | alt.Chart:
 
 
 def overall_chart(card: Scorecard) -> alt.LayerChart:
-    """Presence F1 per model against the published anchors (reference rules)."""
-    data = pd.DataFrame([{"model": m.model, "F1": m.presence.f1} for m in card.models])
+    """CUAD span F1 per model with the published anchor as a reference line.
+
+    ContractEval's figure is an F1 under CUAD's span rule, so it is drawn on the span-F1 chart:
+    beside presence F1 it would compare two different measures.
+    """
+    data = pd.DataFrame([{"model": m.model, "span F1": m.spans.f1} for m in card.models])
     bars = (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("F1:Q", scale=alt.Scale(domain=[0, 1]), title="Presence F1"),
+            x=alt.X("span F1:Q", scale=alt.Scale(domain=[0, 1]), title="CUAD span F1"),
             y=alt.Y("model:N", title=None),
         )
     )
-    anchors = pd.DataFrame([{"anchor": k, "F1": v} for k, v in ANCHORS.items()])
-    rule = alt.Chart(anchors).mark_rule(color="firebrick", strokeDash=[4, 3]).encode(x="F1:Q")
+    anchors = pd.DataFrame([{"anchor": k, "span F1": v} for k, v in ANCHORS.items()])
+    rule = alt.Chart(anchors).mark_rule(color="firebrick", strokeDash=[4, 3]).encode(x="span F1:Q")
     label = (
         alt.Chart(anchors)
         .mark_text(align="left", dx=4, dy=-6, color="firebrick")
-        .encode(x="F1:Q", text="anchor:N")
+        .encode(x="span F1:Q", text="anchor:N")
     )
     return (bars + rule + label).properties(height=max(60, 36 * len(card.models)))
 

@@ -13,7 +13,7 @@ and whether a rule matched. Without the model the rules decide alone, as they al
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -219,9 +219,25 @@ def _modelled(
             continue
         scores = probabilities[:, column]
         merged = _merged(text, pairs, found, scores, float(model.threshold[column]), category)
+        if merged and category in DATED:
+            merged = _with_date(merged[0]) + merged
         if merged:
             out[category] = merged
     return out
+
+
+# Categories annotators mostly label as the date alone ("June 21, 1999"), not the sentence.
+DATED = frozenset({"Effective Date"})
+
+
+def _with_date(finding: Finding) -> list[Finding]:
+    """The date inside the best sentence, quoted on its own before the sentence: CUAD's span rule
+    matches the date, and the sentence keeps the context an analyst checks it in."""
+    date = DATE.search(finding.quote)
+    if date is None:
+        return []
+    start, end = finding.start + date.start(), finding.start + date.end()
+    return [replace(finding, quote=date.group(0), start=start, end=end)]
 
 
 # A neighbouring sentence joins a quote when it scores at least half the category's threshold:
@@ -281,10 +297,14 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
+# A blank left to fill in ("____", "[ ]"); a day is a number (OCR may split "10t h") or a blank.
+_BLANK = r"(?:_{2,}|\[\s*\])"
+_DAY = rf"(?:\d{{1,2}}\s?(?:st|nd|rd|th|t\s?h)?|{_BLANK})"
+_YEAR = r"(?:\d{4}|\d{3}_|20_+|\d{2}\b)"
 DATE = re.compile(
-    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?{_MONTH},?\s+(?:\d{{4}}|\d{{2}}\b)"
-    rf"|{_MONTH}\s+\d{{1,2}}\s*(?:st|nd|rd|th)?,?\s+\d{{4}}"
-    rf"|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|{_MONTH},?\s+\d{{4}})",
+    rf"(?<!\w)(?:{_DAY}\s+(?:day\s+of\s+)?(?:{_MONTH}|{_BLANK})\s*[,.]?\s*{_YEAR}"
+    rf"|{_MONTH}\s+{_DAY}\s*,?\s*\d{{4}}"
+    rf"|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\d{{1,2}}-\d{{1,2}}-\d{{2,4}}\b|{_MONTH},?\s+\d{{4}})",
     re.IGNORECASE,
 )
 _PARTIES_CUES = tuple(
@@ -299,12 +319,13 @@ _RECITALS = re.compile(
     r"\b(?:WHEREAS|RECITALS|BACKGROUND|NOW,? THEREFORE|IN CONSIDERATION|W I T N E S S)\b"
 )
 _PARTIES_CHARS = 3000
+_FIRST_DATE_CHARS = 1500
 _EFFECTIVE_CUE = re.compile(r"\beffective\b", re.IGNORECASE)
 _DEFINED_NAME = re.compile(r"\(\s*(?:the\s+|each\s+a\s+)?[\"“]([^\"”\n]{2,60})[\"”]")
 _COMPANY = re.compile(
     r"\b([A-Z][\w&.,'\-]*(?:\s+[A-Z(][\w&.,'()\-]*){0,7}?,?\s+(?:Inc\.|Incorporated|LLC|"
     r"L\.L\.C\.|Ltd\.?|Limited|Corporation|Corp\.|Company|L\.P\.|LP|plc|PLC|GmbH|S\.A\.|N\.V\.|"
-    r"B\.V\.|AG|Co\.|Trust|Bank|University))"
+    r"B\.V\.|AG|Co\.|Trust|Bank|University)(?![\w&]))"
 )
 _TITLE = re.compile(
     r"\b(?:agreement|contract|licen[cs]e|lease|addendum|amendment|memorandum|terms)\b", re.I
@@ -374,12 +395,15 @@ def _short_answers(
             break
     if preamble is not None:
         clause, sentence = preamble
-        start, end = clip_to_words(
-            text, sentence.start, sentence.end, sentence.start, MAX_QUOTE_WORDS
-        )
-        parties = [Finding("Parties", clause, text[start:end], start, end, 2.0)]
         stop = _RECITALS.search(text, sentence.end, sentence.start + _PARTIES_CHARS)
         region_end = stop.start() if stop else min(len(text), sentence.start + _PARTIES_CHARS)
+        # The quote runs from the opening sentence up to the recitals: parties set out as a list
+        # ("between: … - and - …") or named after an abbreviation ("B.C. Ltd.") stay in it.
+        start, end = clip_to_words(
+            text, sentence.start, max(sentence.end, region_end), sentence.start, MAX_QUOTE_WORDS
+        )
+        end = len(text[start:end].rstrip()) + start
+        parties = [Finding("Parties", clause, text[start:end], start, end, 2.0)]
         region = text[sentence.start : region_end]
         seen: set[str] = set()
         for match in (*_COMPANY.finditer(region), *_DEFINED_NAME.finditer(region)):
@@ -396,12 +420,17 @@ def _short_answers(
             parties.append(Finding("Parties", clause, name, s, s + len(name), 1.0))
         found["Parties"] = parties
 
-    for clause, sentence in opening:
+    # A date in a sentence that says the agreement is made or dated, else the first date of the
+    # opening (a title page: "AGENCY AGREEMENT  May 14, 2014").
+    dated = [
+        (clause, sentence)
+        for clause, sentence in opening
+        if sentence is (preamble[1] if preamble else None)
+        or re.search(r"\b(?:dated|as of|made|entered|executed|this)\b", sentence.text, re.I)
+    ]
+    for clause, sentence in dated + [p for p in opening if p[1].start < _FIRST_DATE_CHARS]:
         date = DATE.search(sentence.text)
-        if date and (
-            sentence is (preamble[1] if preamble else None)
-            or re.search(r"\b(?:dated|as of|made|entered|executed|this)\b", sentence.text, re.I)
-        ):
+        if date:
             s, e = date.span()
             found["Agreement Date"] = [
                 Finding(
@@ -465,7 +494,7 @@ def findings_from(
             ranked[category] = items
             continue
         items = sorted(items, key=_rank)
-        ranked[category] = items[:MAX_PER_CATEGORY]
+        ranked[category] = items[: MAX_PER_CATEGORY + (category in DATED)]
     band = chosen.check_band if chosen is not None else None
     return Findings(ranked, clauses, model_used=chosen is not None, check_band=band)
 
