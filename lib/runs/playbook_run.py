@@ -57,7 +57,7 @@ from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, 
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.settings import Settings
 from lib.runs.launch import RunRequest, end_record, launch, new_record, start_record
-from lib.runs.live import LiveRun
+from lib.runs.live import LiveRun, release_slot
 from lib.runs.model_choice import ModelChoice, resolve
 from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import RunLog
@@ -253,55 +253,87 @@ def start_playbook(
     settings: Settings,
     notify: Callable[[], None] | None = None,
     refuse_when_busy: bool = False,
+    holds_place: bool = False,
 ) -> PlaybookRun:
     """Start checking `request.document` against `request.playbook` (see the module's API).
 
     `notify` runs on the worker after each piece of the answer, each update and the end.
+    `holds_place`: a model's run takes over the caller's place under the process's cap on runs
+    at once (a batch worker waited for it) and gives it back when it ends, or at once if it
+    cannot start; the built-in checker takes no place.
     """
     checker = request.checker
-    if isinstance(checker, ModelChoice):
-        checker = resolve(checker, settings)
-    if checker is None:
-        return _start_builtin(request, history, run_log, settings, notify)
-    history = history if history is not None else SessionHistory([])
-    document, book = request.document, request.playbook
-    index = contract_index(document.text, document.page_starts)
-    parser = AnswerParser(book)
-    run = PlaybookRun(book, parser)
+    launched = False
+    try:
+        if isinstance(checker, ModelChoice):
+            checker = resolve(checker, settings)
+        if checker is not None:
+            launched = True  # `_start_model` owns the place from here
+            return _start_model(
+                request, checker, history, run_log, settings, notify, refuse_when_busy, holds_place
+            )
+    finally:
+        if holds_place and not launched:
+            release_slot()
+    return _start_builtin(request, history, run_log, settings, notify)
 
-    def on_text(text: str) -> None:
-        for section in parser.feed(text):
-            run._decide(section_result(section, index))
 
-    def conclude(record: RunRecord) -> None:
-        completed = record.status is RunStatus.DONE
-        cut = None if completed else parser.current()[0]
-        if completed:
-            for section in parser.finish():
+def _start_model(
+    request: PlaybookRequest,
+    checker: ProviderConfig,
+    history: SessionHistory | None,
+    run_log: RunLog | None,
+    settings: Settings,
+    notify: Callable[[], None] | None,
+    refuse_when_busy: bool,
+    holds_place: bool,
+) -> PlaybookRun:
+    """A model's check: launched as a review is, its answer parsed on the worker (it owns the
+    caller's place from the start, see `start_playbook`)."""
+    try:
+        history = history if history is not None else SessionHistory([])
+        document, book = request.document, request.playbook
+        index = contract_index(document.text, document.page_starts)
+        parser = AnswerParser(book)
+        run = PlaybookRun(book, parser)
+
+        def on_text(text: str) -> None:
+            for section in parser.feed(text):
                 run._decide(section_result(section, index))
-        elif cut is not None:
-            run._decide(PositionResult(cut, None, f"No verdict: {CUT_OFF}.", problem=CUT_OFF))
-        run._unanswered(NOT_REACHED)
-        problems = list(parser.problems)
-        if parser.ignored_format:
-            problems.insert(0, IGNORED_FORMAT)
-        run._end(record, tuple(problems), f"{record.provider} · {record.model}")
 
-    run_request = RunRequest(
-        page=request.page,
-        config=checker,
-        document=document,
-        template_key=KIND,
-        instructions="",
-        perspective="",
-        max_tokens=request.max_tokens,
-        temperature=request.temperature,
-        comparison_id=request.comparison_id,
-        batch_id=request.batch_id,
-        kind=KIND,
-        playbook_id=book.id,
-        built_prompt=build_playbook_prompt(book, document.text, document.name),
-    )
+        def conclude(record: RunRecord) -> None:
+            completed = record.status is RunStatus.DONE
+            cut = None if completed else parser.current()[0]
+            if completed:
+                for section in parser.finish():
+                    run._decide(section_result(section, index))
+            elif cut is not None:
+                run._decide(PositionResult(cut, None, f"No verdict: {CUT_OFF}.", problem=CUT_OFF))
+            run._unanswered(NOT_REACHED)
+            problems = list(parser.problems)
+            if parser.ignored_format:
+                problems.insert(0, IGNORED_FORMAT)
+            run._end(record, tuple(problems), f"{record.provider} · {record.model}")
+
+        run_request = RunRequest(
+            page=request.page,
+            config=checker,
+            document=document,
+            template_key=KIND,
+            instructions="",
+            perspective="",
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            comparison_id=request.comparison_id,
+            batch_id=request.batch_id,
+            kind=KIND,
+            playbook_id=book.id,
+            built_prompt=build_playbook_prompt(book, document.text, document.name),
+        )
+    except BaseException:
+        if holds_place:
+            release_slot()
+        raise
     run.record, run._live = launch(
         run_request,
         history=history,
@@ -309,6 +341,7 @@ def start_playbook(
         settings=settings,
         notify=notify,
         refuse_when_busy=refuse_when_busy,
+        holds_place=holds_place,
         on_text=on_text,
         conclude=conclude,
         on_end=lambda: run._deliver(notify),
