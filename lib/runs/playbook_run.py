@@ -16,6 +16,7 @@ API (pages, Compare, Portfolio, `crs-batch`, the HTTP API all call this; none ad
         PlaybookOutcome     # the last one: .result (every position in order), .counts,
                             # .summary, .high_severity, .status, .error, .problems, .record
     run.poll()              # what is waiting, without blocking (an event loop woken by notify)
+    run.stats               # a model's live figures (None for the built-in checker)
     follow([run_a, run_b])  # (which run, update) for several runs at once (Compare)
     run.cancel()            # stop now: verdicts so far are kept and recorded as cancelled
     run.outcome             # the outcome once ended, else None
@@ -204,7 +205,10 @@ class PlaybookRun:
     # -- the reader's side ------------------------------------------------------------------
 
     def poll(self) -> list[Update]:
-        """Every update waiting now, without blocking."""
+        """Every update waiting now, without blocking (a model's text, read through the parser,
+        is let go of, so a poller that reads no `Tick` keeps no queue of it either)."""
+        if self._live is not None:
+            self._live.drain()
         out: list[Update] = []
         while not self._done:
             try:
@@ -237,6 +241,11 @@ class PlaybookRun:
     @property
     def finished(self) -> bool:
         return self.outcome is not None
+
+    @property
+    def stats(self) -> RunStats | None:
+        """A model's live figures; None for the built-in checker."""
+        return self._live.stats if self._live is not None else None
 
     def cancel(self) -> None:
         """Stop the run now; the verdicts reached so far are kept and recorded."""
