@@ -225,3 +225,20 @@ def test_a_playbook_batch_refuses_what_it_cannot_do(tmp_path, files, capsys):
                  "--labels", f"contractnli:{labels}"]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert "reports, not verdicts" in err and "--playbook nda" in err
+
+
+def test_an_odd_contractnli_file_is_read_without_crashing():
+    """The file is untrusted (an upload on Portfolio): odd entries are left out and named, an
+    NDA over the document size limit is refused like any contract, bad JSON is a problem."""
+    from lib.engine.settings import Settings
+    from lib.runs.batch_sources import contractnli_upload
+
+    settings = Settings()
+    big = nli_document("3", "huge.txt", ["x" * (settings.document_limits.max_bytes + 1)], {})
+    odd = {"documents": ["not a document", LABELS["documents"][0], big], "labels": ["x"]}
+    loaded = contractnli_upload("odd.json", json.dumps(odd).encode(), settings)
+    assert [d.name for d in loaded.documents] == ["nda-a.txt"]
+    assert [name for name, _ in loaded.problems] == ["document 1", "huge.txt"]
+    assert loaded.documents[0].text == LABELS["documents"][0]["text"]  # offsets kept exact
+    broken = contractnli_upload("broken.json", b"{not json", settings)
+    assert broken.documents == [] and "cannot be read" in broken.problems[0][1]

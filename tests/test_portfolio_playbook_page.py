@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import openpyxl
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.analysis.playbook.format import Evidence, PositionResult, Verdict
@@ -19,6 +21,7 @@ from lib.runs.portfolio_playbook import CELL_COLOURS, LEAD, position_columns
 from lib.store.batch_store import BatchStore, ItemStatus
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
+from tests.test_playbook_batch_cli import LABELS, PLAYBOOK
 from tests.test_portfolio_page import IMAGE, PAGE, RAW, export, fetches, page_env, shown_markdown
 
 
@@ -126,3 +129,46 @@ def test_playbook_model_and_file_text_is_defused_in_the_verdicts_grid(tmp_path, 
     assert any("p.png" in m.value for m in at.markdown)
     leaks = {text: fetches(text) for text in shown_markdown(at) if fetches(text)}
     assert leaks == {}, leaks
+
+
+def test_ndas_from_a_contractnli_file_are_checked_and_scored_beside_the_published_figures(
+    tmp_path, monkeypatch, downloads
+):
+    page_env(tmp_path, monkeypatch)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="pf_mode").set_value("Check against a playbook").run()
+    at.radio(key="pf_source").set_value("contractnli").run()
+    data = json.dumps(LABELS).encode()
+    at.file_uploader(key="pf_nli_docs").set_value(("tiny.json", data, "application/json")).run()
+    at.selectbox(key="pf_pb_choice").set_value("Upload a playbook (.toml)…").run()
+    at.file_uploader(key="pf_pb_file").set_value(("tiny.toml", PLAYBOOK.encode(), "text/plain"))
+    at.run()
+    at.button(key="pf_run").click().run()
+    assert not at.exception
+    runner = RUNNING.get(at.session_state["pf_batch"])
+    assert runner is not None and runner.wait(60)
+    at.run()
+    assert sorted(at.dataframe[0].value["contract"]) == ["nda-a.txt", "nda-b.txt"]
+    # The built-in checker cannot decide a team's own positions: every cell says so.
+    assert set(at.dataframe[0].value["No sharing"]) == {"needs a model"}
+
+    at.file_uploader(key="pf_nli_labels").set_value(("tiny.json", data, "application/json"))
+    at.run()
+    at.button(key="pf_nli_score").click().run()
+    assert not at.exception
+    card = at.dataframe[-1].value
+    ours = card[~card["reference"]].iloc[0]
+    # By hand: no verdict counts as not addressed with no evidence. h1: gold (meets, not
+    # addressed) → accuracy 1/2; h2: gold (deviates, meets) → 0; F1 of both classes 0; every
+    # span scores 0, so each position's AP and P@R80 is the share of gold spans, 1/3.
+    assert ours["NDAs"] == 2
+    assert ours["NLI accuracy"] == pytest.approx(0.25)
+    assert ours["F1 deviates"] == 0 and ours["F1 meets"] == 0
+    assert ours["evidence mAP"] == pytest.approx(1 / 3)
+    assert ours["P@R80"] == pytest.approx(1 / 3)
+    published = card[card["reference"]]
+    assert "Span NLI BERT-base" in set(published["checker"])
+    rows = list(
+        csv.DictReader(io.StringIO(export(at, downloads, "Download scorecard (CSV)").decode()))
+    )
+    assert len(rows) == len(card)

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib.analysis.documents import SUPPORTED, Document, DocumentError, size_problem
-from lib.analysis.playbook.contractnli import ContractNliError, load_contractnli
+from lib.analysis.playbook.contractnli import (
+    ContractNliError,
+    NliSet,
+    load_contractnli,
+    read_contractnli,
+)
 from lib.analysis.samples import all_samples
 from lib.engine.settings import Settings
 from lib.runs.document_sandbox import ReaderBusy, read_upload
@@ -46,19 +51,35 @@ def sample_contracts() -> list[Document]:
 
 
 def contractnli_contracts(path: Path, allowed: Sequence[Path] | None = None) -> Loaded:
-    """The documents of a ContractNLI-layout file, their text exactly as labelled (the labels'
-    evidence spans are offsets into it, so it is not normalised as a pasted text is)."""
+    """The documents of a ContractNLI-layout file (see `nli_documents`)."""
     allowed_folder(path.parent, allowed)
     try:
-        labels = load_contractnli(path)
+        return nli_documents(load_contractnli(path))
     except (ContractNliError, OSError) as exc:
         return Loaded(problems=[(path.name, str(exc))])
-    documents = [
-        Document(d.name, d.text, "txt", len(d.text.encode("utf-8")))
-        for d in labels.documents
-        if d.text.strip()
-    ]
-    return Loaded(documents, [(name, "not in ContractNLI's layout") for name in labels.skipped])
+
+
+def contractnli_upload(name: str, data: bytes, settings: Settings) -> Loaded:
+    """The documents of an uploaded ContractNLI-layout file, each under the document size limit."""
+    try:
+        labels = read_contractnli(data, name)
+    except ContractNliError as exc:
+        return Loaded(problems=[(name, str(exc))])
+    return nli_documents(labels, settings.document_limits.max_bytes)
+
+
+def nli_documents(labels: NliSet, max_bytes: int | None = None) -> Loaded:
+    """Each labelled document, its text exactly as labelled (the labels' evidence spans are
+    offsets into it, so it is not normalised as a pasted text is)."""
+    loaded = Loaded(problems=[(name, "not in ContractNLI's layout") for name in labels.skipped])
+    for d in labels.documents:
+        size = len(d.text.encode("utf-8"))
+        too_big = size_problem(d.name, size, max_bytes) if max_bytes is not None else None
+        if too_big is not None:
+            loaded.problems.append((d.name, too_big))
+        elif d.text.strip():
+            loaded.documents.append(Document(d.name, d.text, "txt", size))
+    return loaded
 
 
 def allowed_folder(folder: Path, allowed: Sequence[Path] | None) -> Path:

@@ -207,23 +207,40 @@ def score_checkers(
     ]
 
 
-def _figure(value: float | None) -> str:
-    return "—" if value is None or math.isnan(value) else f"{value:.3f}"
+PUBLISHED_NDAS = 123  # ContractNLI's test split, where the published figures were measured
+PUBLISHED_NOTE = "Published on ContractNLI's test split (reference):"
+
+
+def _figure(value: object) -> str:
+    return "—" if not isinstance(value, float) or math.isnan(value) else f"{value:.3f}"
+
+
+def scorecard_rows(scores: Sequence[CheckerScore]) -> list[dict[str, object]]:
+    """One row per checker, then the published figures as reference rows (NaN where the paper
+    gives none): the table the page shows and the command line prints."""
+    rows: list[dict[str, object]] = [
+        {"checker": s.checker, "NDAs": s.contracts, "reference": False,
+         **{METRIC_LABELS[m]: s.figures.get(m, math.nan) for m in METRICS}}
+        for s in scores
+    ]  # fmt: skip
+    rows += [
+        {"checker": name, "NDAs": PUBLISHED_NDAS, "reference": True,
+         **{METRIC_LABELS[m]: figures.get(m, math.nan) for m in METRICS}}
+        for name, figures in PUBLISHED.items()
+    ]  # fmt: skip
+    return rows
 
 
 def scorecard_table(scores: Sequence[CheckerScore], source: str) -> str:
     """A Markdown table of each checker's figures, the published ones below as reference lines."""
-    head = "| checker | NDAs | " + " | ".join(METRIC_LABELS[m] for m in METRICS) + " |"
-    lines = [f"Scored on {source}", "", head, "|---" * (len(METRICS) + 2) + "|"]
-    for s in scores:
-        values = " | ".join(_figure(s.figures.get(m)) for m in METRICS)
-        lines.append(f"| {s.checker} | {s.contracts} | {values} |")
-    lines += ["", "Published on ContractNLI's test split (reference):", "", head]
-    lines.append("|---" * (len(METRICS) + 2) + "|")
-    for name, figures in PUBLISHED.items():
-        values = " | ".join(_figure(figures.get(m)) for m in METRICS)
-        lines.append(f"| {name} | 123 | {values} |")
-    return "\n".join(lines)
+    columns = ["checker", "NDAs", *(METRIC_LABELS[m] for m in METRICS)]
+    head = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    ours, published = [f"Scored on {source}", "", *head], ["", PUBLISHED_NOTE, "", *head]
+    for row in scorecard_rows(scores):
+        cells = [str(row["checker"]), str(row["NDAs"])]
+        cells += [_figure(row[METRIC_LABELS[m]]) for m in METRICS]
+        (published if row["reference"] else ours).append("| " + " | ".join(cells) + " |")
+    return "\n".join(ours + published)
 
 
 def scorecard_dict(scores: Sequence[CheckerScore], source: str) -> dict[str, object]:

@@ -17,6 +17,7 @@ import streamlit as st
 
 from lib.analysis.documents import Document
 from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
+from lib.analysis.playbook.contractnli import ContractNliError, read_contractnli
 from lib.analysis.playbook.format import Playbook, result_from_dict
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.analysis.report_sections import passage
@@ -31,6 +32,7 @@ from lib.runs.batch_sources import (
     Loaded,
     ReadCache,
     allowed_folder,
+    contractnli_upload,
     folder_contracts,
     read_sources,
     sample_contracts,
@@ -48,7 +50,14 @@ from lib.runs.portfolio import (
     grid_xlsx,
     sort_grid,
 )
-from lib.runs.portfolio_playbook import CELL_COLOURS, verdict_grid, verdict_rows
+from lib.runs.portfolio_playbook import (
+    CELL_COLOURS,
+    METRIC_LABELS,
+    score_checkers,
+    scorecard_rows,
+    verdict_grid,
+    verdict_rows,
+)
 from lib.store.batch_store import BatchInfo, BatchStore
 from lib.store.run_log import RunLog
 from lib.ui.pickers import generation_settings, provider_picker
@@ -89,6 +98,7 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
     sources = {"sample": "Bundled CUAD sample", "upload": "Upload files"}
     if settings.batch_dirs:
         sources["folder"] = "Folder on the server"
+    sources["contractnli"] = "ContractNLI-layout file"
     kind = st.radio(
         "Contracts from", list(sources), format_func=sources.get, horizontal=True, key="pf_source"
     )
@@ -110,6 +120,13 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
         loaded = read_sources(files, settings, _cache("pf_upload_cache"), keep)
         documents = loaded.documents
         _left_out(loaded)
+    elif kind == "contractnli":
+        upload = st.file_uploader("Labelled NDAs (JSON)", type=["json"], key="pf_nli_docs")
+        if upload is not None:
+            loaded = contractnli_upload(upload.name, upload.getvalue(), settings)
+            documents = loaded.documents
+            st.caption(f"{len(documents)} contracts in {label(upload.name)}")
+            _left_out(loaded)
     else:
         root = st.selectbox("Allowed folder", [str(p) for p in settings.batch_dirs], key="pf_root")
         sub = st.text_input("Subfolder (optional)", key="pf_sub")
@@ -422,6 +439,41 @@ def verdicts(runs: list[GridRun], playbook: Playbook, texts: dict[str, str]) -> 
             st.info("This run has no result for the position.", icon=":material/search_off:")
         else:
             evidence_panel(result, playbook, texts.get(contract) or record.contract_text or "")
+
+
+def playbook_scorecard(runs: list[GridRun], playbook: Playbook) -> None:
+    """Score a playbook batch against labels in ContractNLI's layout, each checker beside the
+    figures ContractNLI's authors published."""
+    st.subheader("Scorecard")
+    state = st.session_state
+    upload = st.file_uploader("Labels in ContractNLI's layout (JSON)", type=["json"],
+                              key="pf_nli_labels")  # fmt: skip
+    st.caption(
+        "Scored as ContractNLI's evaluation scores: per position, then averaged. Evidence counts "
+        "only where the contract's text is the labelled one (contracts from the same file); a "
+        "run keeps at most three passages per position, ranked."
+    )
+    if upload is not None and st.button("Score this batch", key="pf_nli_score"):
+        try:
+            labelled = read_contractnli(upload.getvalue(), upload.name)
+        except ContractNliError as exc:
+            st.error(label(str(exc)))
+            return
+        state["pf_nli_card"] = scorecard_rows(score_checkers(runs, labelled, playbook))
+    rows = state.get("pf_nli_card")
+    if not rows:
+        return
+    if all(r["reference"] for r in rows):
+        st.warning("No contract of this batch has labels in this file.")
+    frame = pd.DataFrame(rows)
+    cc = st.column_config
+    figures = {name: cc.NumberColumn(name, format="%.3f") for name in METRIC_LABELS.values()}
+    st.dataframe(
+        frame, hide_index=True, width="stretch", key="pf_nli_table",
+        column_config={**figures, "reference": cc.CheckboxColumn("published (test split)")},
+    )  # fmt: skip
+    st.download_button("Download scorecard (CSV)", grid_csv(frame), "playbook-scorecard.csv",
+                       "text/csv", key="pf_nli_csv")  # fmt: skip
 
 
 def labels(settings: Settings) -> LabelledSet | None:
