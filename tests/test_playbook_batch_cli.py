@@ -242,3 +242,39 @@ def test_an_odd_contractnli_file_is_read_without_crashing():
     assert loaded.documents[0].text == LABELS["documents"][0]["text"]  # offsets kept exact
     broken = contractnli_upload("broken.json", b"{not json", settings)
     assert broken.documents == [] and "cannot be read" in broken.problems[0][1]
+
+
+def test_model_checks_in_a_batch_share_the_process_cap_without_being_refused(tmp_path):
+    """Under CRS_MAX_CONCURRENT_RUNS=1 with two requests allowed in flight, a batch's workers wait
+    for the one place and each check takes over the place its worker waited for: no check is
+    refused as busy, and every place is given back."""
+    from dataclasses import replace
+
+    from lib.analysis.playbook.loader import parse_playbook
+    from lib.engine.limits import RunLimits
+    from lib.engine.provider_config import Provider, ProviderConfig
+    from lib.engine.settings import Settings
+    from lib.runs.batch import BatchRunner, BatchSettings
+    from lib.runs.batch_sources import contractnli_contracts
+    from lib.runs.live import STREAMS_IN_FLIGHT
+    from lib.store.batch_store import ItemStatus
+
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(LABELS))
+    documents = contractnli_contracts(path).documents
+    documents += [replace(d, name=f"copy-{d.name}") for d in documents]
+    settings = Settings(run_limits=RunLimits(max_concurrent_runs=1))
+    before = STREAMS_IN_FLIGHT.count
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=lines(ANSWER_A), delay=0.01)
+        config = ProviderConfig(Provider.OPENAI, "m", f"{upstream.url}/v1", read_timeout=10)
+        runner = BatchRunner.create(
+            name="cap", contracts=documents, configs=[config],
+            batch_settings=BatchSettings.for_playbook(parse_playbook(PLAYBOOK)),
+            settings=settings, run_log=None, concurrency={"openai": 2},
+        )  # fmt: skip
+        assert runner.start().wait(60)
+    statuses = {k: r.status for k, r in runner.results.items()}
+    assert set(statuses.values()) == {ItemStatus.DONE}, [r.error for r in runner.results.values()]
+    assert len(statuses) == 4 and len(upstream.streams()) == 4
+    assert STREAMS_IN_FLIGHT.count == before
