@@ -278,3 +278,48 @@ def test_model_checks_in_a_batch_share_the_process_cap_without_being_refused(tmp
     assert set(statuses.values()) == {ItemStatus.DONE}, [r.error for r in runner.results.values()]
     assert len(statuses) == 4 and len(upstream.streams()) == 4
     assert STREAMS_IN_FLIGHT.count == before
+
+
+def test_stop_cancels_a_running_check_and_keeps_its_verdicts(tmp_path):
+    import time
+
+    from lib.analysis.playbook.loader import parse_playbook
+    from lib.engine.provider_config import Provider, ProviderConfig
+    from lib.engine.settings import Settings
+    from lib.runs.batch import BatchRunner, BatchSettings
+    from lib.runs.batch_sources import contractnli_contracts
+    from lib.store.batch_store import ItemStatus
+    from lib.store.run_log import RunLog
+
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(LABELS))
+    log = RunLog(tmp_path / "log.sqlite3")
+    with FakeUpstream() as upstream:
+        # The model decides h1, starts h2, and goes silent.
+        stall_after = len(lines(section("h1", "MEETS", "Kept.", [SENTENCES_A[0]]))) + 2
+        upstream.default = Script(tokens=lines(ANSWER_A), fault="stall", fault_after=stall_after)
+        config = ProviderConfig(Provider.OPENAI, "m", f"{upstream.url}/v1", read_timeout=30)
+        runner = BatchRunner.create(
+            name="stop", contracts=contractnli_contracts(path).documents, configs=[config],
+            batch_settings=BatchSettings.for_playbook(parse_playbook(PLAYBOOK)),
+            settings=Settings(), run_log=log, concurrency={"openai": 1},
+        )  # fmt: skip
+        runner.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (
+            upstream.streams() and upstream.streams()[0].tokens_sent >= stall_after
+        ):
+            time.sleep(0.02)
+        # The check's verdict on h1 is decided on its worker once the model has started h2 (the
+        # running item's stop is its check's `cancel`).
+        while time.monotonic() < deadline and not any(
+            "h1" in stop.__self__._results for stop in list(runner._active.values())
+        ):
+            time.sleep(0.02)
+        runner.stop()
+        assert runner.wait(15)
+    assert len(upstream.streams()) == 1, "Stop must not start the next contract"
+    (result,) = runner.results.values()
+    assert result.status is ItemStatus.CANCELLED
+    record = log.get(result.record.run_id)
+    assert [v["verdict"] for v in record.verdicts] == ["meets", None]
