@@ -10,11 +10,18 @@ import altair as alt
 import streamlit as st
 
 from lib.store.batch_store import BatchStore
-from lib.store.records import grounding_by_model, records_to_dataframe
+from lib.store.playbook_store import PlaybookStore
+from lib.store.records import (
+    VERDICT_NAMES,
+    grounding_by_model,
+    records_to_dataframe,
+    verdicts_by_checker,
+)
 from lib.store.run_log import export_csv, export_json
 from lib.ui.identity import scope_caption
 from lib.ui.page import current_settings, shared_run_log
 from lib.ui.pickers import DOCUMENT_KEY
+from lib.ui.playbook_view import playbook_record_view
 from lib.ui.portfolio_view import stored_scorecards
 from lib.ui.report_view import report_view
 from lib.ui.safe import label
@@ -101,7 +108,10 @@ if selected:
     st.divider()
     if len(selected) == 1:
         record = log.get(selected[0])
-        if record is not None:
+        if record is not None and record.kind == "playbook":
+            st.subheader(f"Playbook check: {label(record.document_name)}")
+            playbook_record_view(record, PlaybookStore(log), state.get(DOCUMENT_KEY), "history")
+        elif record is not None:
             st.subheader(f"Report: {label(record.document_name)}")
             report_view(record, key="history", contract=state.get(DOCUMENT_KEY))
     confirm = st.checkbox(
@@ -137,6 +147,27 @@ if not finished.empty:
         )
         column.altair_chart(chart, width="stretch")
 
+verdicts = verdicts_by_checker(charted)
+if not verdicts.empty:
+    st.subheader("Playbook checks: positions by verdict, by checker")
+    chart = (
+        alt.Chart(verdicts)
+        .mark_bar()
+        .encode(
+            x=alt.X("sum(positions):Q", stack="normalize", title="Share of positions"),
+            y=alt.Y("who:N", title=None),
+            color=alt.Color(
+                "verdict:N",
+                scale=alt.Scale(
+                    domain=list(VERDICT_NAMES.values()),
+                    range=["#2e7d32", "#c62828", "#9e9e9e", "#1565c0", "#ef6c00"],
+                ),
+                title="Verdict",
+            ),
+            tooltip=["who", "verdict", "sum(positions)"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
 grounding = grounding_by_model(charted)
 if not grounding.empty:
     st.subheader("Quotes checked against the contract, by provider and model")

@@ -9,6 +9,7 @@ import streamlit as st
 
 from lib.runs.playbook_run import PlaybookRequest, start_playbook
 from lib.runs.playbook_tables import side_labels
+from lib.store.playbook_store import PlaybookStore
 from lib.ui.page import page_context
 from lib.ui.pickers import document_input, generation_settings
 from lib.ui.playbook_view import (
@@ -32,13 +33,14 @@ with st.sidebar:
     max_tokens, temperature = generation_settings()
 left, right = st.columns(2)
 with left:
-    book = playbook_picker("playbook_book")
+    book = playbook_picker("playbook_book", PlaybookStore(run_log) if run_log else None)
 with right:
     picks = [checker_picker(settings, "playbook_a")]
     if st.toggle("Compare with a second checker", key="playbook_compare"):
         picks.append(checker_picker(settings, "playbook_b", "Second checker"))
 ready = document is not None and book is not None and all(p.ready for p in picks)
-if st.button("Check", type="primary", disabled=not ready) and document and book:
+clicked = st.button("Check", type="primary", disabled=not ready, key="playbook_check")
+if clicked and document is not None and book is not None:
     comparison_id = uuid.uuid4().hex if len(picks) > 1 else None
     requests = [
         PlaybookRequest(

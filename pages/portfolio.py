@@ -28,7 +28,9 @@ st.caption(
 documents, source = sections.contracts(settings)
 playbook_batch = sections.what_to_run()
 choice = (
-    sections.checkers(settings, source) if playbook_batch else sections.models(settings, source)
+    sections.checkers(settings, source, run_log)
+    if playbook_batch
+    else sections.models(settings, source)
 )
 runner = sections.run_controls(documents, choice, settings, run_log)
 if store is not None and run_log is not None:

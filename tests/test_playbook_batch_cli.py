@@ -224,7 +224,7 @@ def test_a_playbook_batch_refuses_what_it_cannot_do(tmp_path, files, capsys):
     assert main(["run", "--contractnli", str(labels), "--model", "clause-finder",
                  "--labels", f"contractnli:{labels}"]) == 2  # fmt: skip
     err = capsys.readouterr().err
-    assert "reports, not verdicts" in err and "--playbook nda" in err
+    assert "writes no verdicts" in err and "--playbook nda" in err
 
 
 def test_an_odd_contractnli_file_is_read_without_crashing():

@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 from devtools.fake_upstream import Script
 from lib.engine.provider_config import Provider
 from lib.runs import catalog
-from lib.runs.playbook_tables import NO_ANSWER
+from lib.runs.playbook_run import BUILTIN_PROVIDER
+from lib.runs.playbook_tables import DIFFER, NO_ANSWER
 from lib.store.records import STATE_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "playbook.py")
@@ -27,7 +28,7 @@ def test_the_commercial_playbook_checks_pasted_text_and_offers_the_word_file():
     at.text_area(key="playbook_text").input(CONTRACT)
     at.selectbox(key="playbook_book_choice").select("commercial")
     at.run()
-    at.button[0].click()
+    at.button(key="playbook_check").click()
     at.run()
     assert not at.exception
     summary = " ".join(m.value for m in at.markdown).replace("\\", "")
@@ -71,7 +72,7 @@ def page_with_contract() -> AppTest:
 def test_check_waits_for_a_contract(env):
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
-    assert at.button[0].disabled
+    assert at.button(key="playbook_check").disabled
     assert env.streams() == []
 
 
@@ -80,7 +81,7 @@ def test_a_model_checks_the_contract_and_the_evidence_opens_its_passage(env):
     at = page_with_contract()
     at.radio(key="playbook_a_kind").set_value("A model").run()
     at.selectbox(key="playbook_a_provider").set_value(Provider.OLLAMA).run()
-    at.button[0].click().run()
+    at.button(key="playbook_check").click().run()
     assert not at.exception, at.exception
     assert [r.path for r in env.streams()] == ["/api/chat"]
     summary = " ".join(m.value for m in at.markdown).replace("\\", "")
@@ -112,3 +113,41 @@ def test_the_clause_finder_is_not_offered_as_a_checker(env):
     at.radio(key="playbook_a_kind").set_value("A model").run()
     offered = at.selectbox(key="playbook_a_provider").options
     assert "Ollama" in offered and catalog.provider_label(Provider.CLAUSE_FINDER) not in offered
+
+
+def test_two_checkers_side_by_side_with_their_disagreement_highlighted(env):
+    disagreeing = MODEL_ANSWER.replace("Verdict: DEVIATES", "Verdict: MEETS")
+    env.push(Script(tokens=[line + "\n" for line in disagreeing.split("\n")]))
+    at = page_with_contract()
+    at.toggle(key="playbook_compare").set_value(True).run()
+    at.radio(key="playbook_b_kind").set_value("A model").run()
+    at.selectbox(key="playbook_b_provider").set_value(Provider.OLLAMA).run()
+    at.button(key="playbook_check").click().run()
+    assert not at.exception, at.exception
+    records = at.session_state[STATE_KEY]
+    assert len(records) == 2 and records[0].comparison_id == records[1].comparison_id
+    assert {r.provider for r in records} == {BUILTIN_PROVIDER, "ollama"}
+    table = next(d.value for d in at.dataframe if "Agree" in d.value.columns)
+    indemnity = table[table["Position"] == "Mutual indemnity"].iloc[0]
+    assert indemnity["Agree"] == DIFFER
+    law = table[table["Position"] == "Governing law"].iloc[0]
+    assert law["Agree"] == "✓"
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")
+    assert "They disagree on **" in text
+
+
+def test_a_failed_model_run_shows_why_and_keeps_the_verdicts_it_reached(env):
+    lines = [line + "\n" for line in MODEL_ANSWER.split("\n")]
+    env.push(Script(tokens=lines, fault="drop", fault_after=len(lines) - 3))
+    at = page_with_contract()
+    at.radio(key="playbook_a_kind").set_value("A model").run()
+    at.selectbox(key="playbook_a_provider").set_value(Provider.OLLAMA).run()
+    at.button(key="playbook_check").click().run()
+    assert not at.exception, at.exception
+    assert any("The check failed" in e.value for e in at.error)
+    table = next(d.value for d in at.dataframe if "Verdict" in d.value.columns)
+    indemnity = table[table["Position"] == "Mutual indemnity"].iloc[0]
+    assert "deviates" in indemnity["Verdict"]
+    law = table[table["Position"] == "Governing law"].iloc[0]
+    assert law["Verdict"] == NO_ANSWER
+    assert at.session_state[STATE_KEY][0].status == "error"

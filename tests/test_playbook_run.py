@@ -21,6 +21,8 @@ from lib.runs.playbook_run import (
     CUT_OFF,
     IGNORED_FORMAT,
     NOT_REACHED,
+    OUT_OF_TOKENS,
+    TRUNCATED,
     PlaybookOutcome,
     PlaybookRequest,
     PositionUpdate,
@@ -221,6 +223,14 @@ def test_a_model_choice_is_resolved_through_the_one_path(fake_upstream, setup):
     assert history.records == []
 
 
+def test_the_clause_finder_is_refused_as_a_checker(setup):
+    settings, log, history = setup
+    with pytest.raises(ChoiceError, match="writes no verdicts"):
+        start_playbook(request(ModelChoice(Provider.CLAUSE_FINDER)), history=history,
+                       run_log=log, settings=settings)  # fmt: skip
+    assert history.records == []
+
+
 def test_the_built_in_checker_goes_through_the_same_call(setup):
     settings, log, history = setup
     from lib.analysis.playbook.loader import bundled_playbooks
@@ -237,3 +247,14 @@ def test_the_built_in_checker_goes_through_the_same_call(setup):
     stored = log.get(run.record.run_id)
     assert stored.provider == BUILTIN_PROVIDER and stored.kind == "playbook"
     assert stored.playbook_summary == outcome.summary and len(stored.verdicts) == len(decided)
+
+
+def test_a_model_out_of_output_tokens_leaves_the_rest_unanswered(fake_upstream, setup):
+    settings, log, history = setup
+    tokens = lines(SECTION_CAP + SECTION_LAW)[:-4]  # the answer stops inside the second section
+    fake_upstream.push(Script(tokens=tokens, finish_reason="length"))
+    run = start_playbook(request(config(fake_upstream)), history=history, run_log=log,
+                         settings=settings)  # fmt: skip
+    _, outcome = collect(run)
+    assert outcome.status is RunStatus.DONE and outcome.problems[0] == TRUNCATED
+    assert [r.problem for r in outcome.result.results] == ["", CUT_OFF, OUT_OF_TOKENS]

@@ -41,7 +41,7 @@ def test_a_playbook_batch_fills_the_verdicts_grid_and_its_exports(tmp_path, monk
     assert "Verdicts grid" in [h.value for h in at.subheader]
     book = bundled_playbooks()["commercial"]
     columns = position_columns(book)
-    grid = at.dataframe[0].value
+    grid = at.dataframe(key="pf_verdicts").value
     assert sorted(grid["contract"]) == sorted(names)
     assert list(grid.columns) == [*LEAD, *columns]
     assert set(grid["checker"]) == {"Built-in playbook checker (no model)"}
@@ -116,7 +116,7 @@ def test_playbook_model_and_file_text_is_defused_in_the_verdicts_grid(tmp_path, 
     stored_playbook_batch(path)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
-    grid = at.dataframe[0].value
+    grid = at.dataframe(key="pf_verdicts").value
     (column,) = [c for c in grid.columns if c.startswith("Cap")]
     assert grid[column][0] == "deviates · high"
     at.session_state["pf_verdicts"] = {
@@ -148,9 +148,9 @@ def test_ndas_from_a_contractnli_file_are_checked_and_scored_beside_the_publishe
     runner = RUNNING.get(at.session_state["pf_batch"])
     assert runner is not None and runner.wait(60)
     at.run()
-    assert sorted(at.dataframe[0].value["contract"]) == ["nda-a.txt", "nda-b.txt"]
+    assert sorted(at.dataframe(key="pf_verdicts").value["contract"]) == ["nda-a.txt", "nda-b.txt"]
     # The built-in checker cannot decide a team's own positions: every cell says so.
-    assert set(at.dataframe[0].value["No sharing"]) == {"needs a model"}
+    assert set(at.dataframe(key="pf_verdicts").value["No sharing"]) == {"needs a model"}
 
     at.file_uploader(key="pf_nli_labels").set_value(("tiny.json", data, "application/json"))
     at.run()

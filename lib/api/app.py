@@ -56,8 +56,10 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
 from lib.runs.launch import RunRequest, launch, save_upload
-from lib.runs.playbook_run import PlaybookRequest, start_playbook
+from lib.runs.model_choice import ChoiceError
+from lib.runs.playbook_run import PlaybookRequest, refuse_non_checker, start_playbook
 from lib.store.owners import Scope, scope_for
+from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import open_run_log
 
@@ -285,7 +287,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         if last_event_id and (parsed := parse_event_id(last_event_id)) is not None:
             return _follow(_kept_run(parsed[0], scope), parsed[1])
         body, upload = await _read_body(request)
-        playbook = read_playbook(body)
+        store = PlaybookStore(run_log.scoped(scope)) if run_log is not None else None
+        playbook = read_playbook(body, store)
         document = await asyncio.to_thread(read_document, body, upload, settings)
         chosen_with = settings.for_request(request.headers)
         if playbook is not None:
@@ -336,6 +339,10 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         checker = None
         if names_a_model(body):
             checker = await asyncio.to_thread(resolve_config, body, chosen_with)
+            try:
+                refuse_non_checker(checker)
+            except ChoiceError as exc:
+                raise ApiError(400, exc.message) from None
 
         def starter(notify: Any) -> Any:
             if upload is not None:

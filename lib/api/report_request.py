@@ -21,7 +21,7 @@ from lib.analysis.documents import (
 )
 from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import MAX_BYTES as PLAYBOOK_MAX_BYTES
-from lib.analysis.playbook.loader import PlaybookError, bundled_playbooks, parse_playbook
+from lib.analysis.playbook.loader import PlaybookError, parse_playbook
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
@@ -32,8 +32,10 @@ from lib.engine.provider_config import (
 )
 from lib.engine.providers.registry import spec_for
 from lib.engine.settings import Settings
+from lib.runs import playbook_library
 from lib.runs.document_sandbox import read_upload
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
+from lib.store.playbook_store import PlaybookStore
 
 MAX_CONTRACT_CHARS = DEFAULT_MAX_BYTES
 
@@ -88,9 +90,10 @@ class ReportRequest(BaseModel):
     playbook: str | None = Field(
         None,
         min_length=1,
-        max_length=64,
-        description="Check the contract against a bundled playbook (its id: nda, commercial)"
-        " instead of writing a review: the stream carries a `verdict` event per position."
+        max_length=100,
+        description="Check the contract against a playbook: a bundled one's id (nda,"
+        " commercial) or one the caller saved on the Playbook page (its id), instead of writing"
+        " a review: the stream carries a `verdict` event per position."
         " Without provider, model and base_url the built-in checker decides (no model).",
     )
     playbook_toml: str | None = Field(
@@ -136,21 +139,19 @@ def read_document(request: ReportRequest, upload: Upload | None, settings: Setti
         raise ApiError(400, exc.message) from None
 
 
-def read_playbook(request: ReportRequest) -> Playbook | None:
-    """The playbook to check against (None: a review), or 400 naming what is wrong with it."""
+def read_playbook(request: ReportRequest, store: PlaybookStore | None) -> Playbook | None:
+    """The playbook to check against (None: a review): a bundled or saved one found the way the
+    pages find it (`store`: the caller's own playbooks), or a TOML body; 400 naming what is
+    wrong with it."""
     if request.playbook is not None and request.playbook_toml is not None:
         raise ApiError(400, "Send a playbook id or a playbook's TOML, not both")
-    if request.playbook is not None:
-        bundled = bundled_playbooks()
-        if request.playbook not in bundled:
-            raise ApiError(400, f"No bundled playbook {request.playbook!r}; use one of "
-                           f"{', '.join(sorted(bundled))}, or send playbook_toml")  # fmt: skip
-        return bundled[request.playbook]
-    if request.playbook_toml is not None:
-        try:
+    try:
+        if request.playbook is not None:
+            return playbook_library.find(request.playbook, store)
+        if request.playbook_toml is not None:
             return parse_playbook(request.playbook_toml, "The playbook")
-        except PlaybookError as exc:
-            raise ApiError(400, str(exc), problems=exc.problems) from None
+    except PlaybookError as exc:
+        raise ApiError(400, str(exc), problems=exc.problems) from None
     return None
 
 

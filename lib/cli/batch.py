@@ -37,12 +37,13 @@ from lib.analysis.documents import Document
 from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
 from lib.analysis.playbook.contractnli import ContractNliError, NliSet, load_contractnli
 from lib.analysis.playbook.format import Playbook
-from lib.analysis.playbook.loader import PlaybookError, resolve_playbook
+from lib.analysis.playbook.loader import PlaybookError, load_playbook
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.analysis.scorecard import Scorecard, build_scorecard, text_table
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.registry import SPECS, spec_for
 from lib.engine.settings import Settings, load_settings
+from lib.runs import playbook_library
 from lib.runs.batch import (
     BatchRunner,
     BatchSettings,
@@ -63,6 +64,7 @@ from lib.runs.batch_sources import (
     sample_contracts,
 )
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
+from lib.runs.playbook_run import refuse_non_checker
 from lib.runs.portfolio import (
     GridRun,
     grid_csv,
@@ -81,6 +83,7 @@ from lib.runs.portfolio_playbook import (
     verdict_rows,
 )
 from lib.store.batch_store import BatchStore
+from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog, open_run_log
 
@@ -116,17 +119,20 @@ def parse_checker(spec: str, settings: Settings) -> Checker:
     """A playbook's checker: `checker` (the built-in one, None) or a model as for reviews."""
     if spec.strip().lower() in (PLAYBOOK_CHECKER, "built-in", "builtin-checker"):
         return None
-    if spec.strip().lower() == CLAUSE_FINDER:
-        raise CannotRun(
-            "The clause finder writes reports, not verdicts: the built-in playbook checker "
-            "(--model checker, the default) checks a playbook without a model."
-        )
-    return parse_model(spec, settings)
-
-
-def load_playbook_arg(spec: str) -> Playbook:
+    config = parse_model(spec, settings)
     try:
-        return resolve_playbook(spec)
+        refuse_non_checker(config)
+    except ChoiceError as exc:
+        raise CannotRun(f"{exc.message} (--model checker, the default).") from None
+    return config
+
+
+def load_playbook_arg(spec: str, run_log: RunLog | None) -> Playbook:
+    """A playbook file, else a bundled playbook's id or one saved on the Playbook page."""
+    try:
+        if Path(spec).is_file():
+            return load_playbook(spec)
+        return playbook_library.find(spec, PlaybookStore(run_log) if run_log else None)
     except PlaybookError as exc:
         raise CannotRun(str(exc)) from None
 
@@ -325,7 +331,8 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     documents, source = load_contracts(args, settings)
     if not documents:
         raise CannotRun("No contracts to review.")
-    playbook = load_playbook_arg(args.playbook) if args.playbook else None
+    run_log = open_run_log(settings)
+    playbook = load_playbook_arg(args.playbook, run_log) if args.playbook else None
     wanted = args.model or []
     configs: list[Checker]
     if playbook is not None:
@@ -341,7 +348,6 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
         configs = [parse_model(m, settings) for m in wanted]
         batch_settings = BatchSettings(template_key=args.template, max_tokens=args.max_tokens,
                                        source=source)  # fmt: skip
-    run_log = open_run_log(settings)
     runner = BatchRunner.create(
         name=args.name or f"{len(documents)} contracts",
         contracts=documents, configs=configs, batch_settings=batch_settings,
@@ -474,7 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="provider:model[@url] or clause-finder; with --playbook, checker (the default)",
     )
-    run.add_argument("--playbook", help="check against a playbook: a bundled id or a TOML file")
+    run.add_argument(
+        "--playbook", help="check against a playbook: a TOML file, or a bundled or saved one's id"
+    )
     run.add_argument("--template", default=DEFAULT_TEMPLATE_KEY, choices=sorted(TEMPLATES))
     run.add_argument("--max-tokens", type=int, default=4096)
     run.add_argument("--name", help="a name for the batch")

@@ -8,7 +8,8 @@ API (pages, Compare, Portfolio, `crs-batch`, the HTTP API all call this; none ad
         # Optional: page, max_tokens, temperature, comparison_id, batch_id.
     run = start_playbook(request, history=..., run_log=..., settings=...,
                          notify=None, refuse_when_busy=False)
-        # Raises ChoiceError, or RateLimited with refuse_when_busy (the API's 429).
+        # Raises ChoiceError (also for the clause finder, which writes no verdicts), or
+        # RateLimited with refuse_when_busy (the API's 429).
     run.record              # its RunRecord (kind "playbook"), in the history and log at once
     for update in run.updates(idle=0.1):   # blocks; ends after the `PlaybookOutcome`
         PositionUpdate      # one position decided: .index (playbook order), .result
@@ -21,14 +22,20 @@ API (pages, Compare, Portfolio, `crs-batch`, the HTTP API all call this; none ad
     run.cancel()            # stop now: verdicts so far are kept and recorded as cancelled
     run.outcome             # the outcome once ended, else None
 
+What is kept: the run's record (`kind == "playbook"`, `playbook_id`, `playbook_summary`,
+`verdict_counts`, `verdicts` as `PositionResult.to_dict` each; read back with
+`playbook_library.recorded_result`). A playbook by id or saved key, for any front end:
+`playbook_library.find(id, PlaybookStore(run_log))`. Tables for a page or an export:
+`playbook_tables` (`verdict_table`, `comparison_table`, `disagreements`).
+
 A model's run goes the review's way (`launch`: the record, the endpoint's key and lock through the
 config `model_choice` made, the worker thread, the process's cap on runs); its answer is parsed
 on the worker as it streams (`answer.AnswerParser`), so each position's verdict is decided as soon
 as the model has written its section, and decided the same way whether or not anyone watches. A
 contract and playbook that do not fit the model in one pass are refused as too long (a playbook
 has no section-by-section plan). A failed or cancelled run keeps the verdicts it reached; a
-position cut off or never reached says so and is never guessed. The built-in checker decides every
-position within a second and hands them over position by position.
+position cut off, never reached or past the model's output tokens says so and is never guessed.
+The built-in checker decides every position within a second and hands them over one by one.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from lib.analysis.documents import Document
 from lib.analysis.grounding import contract_index
@@ -54,12 +61,18 @@ from lib.analysis.playbook.format import (
 )
 from lib.analysis.playbook.prompt import build_playbook_prompt
 from lib.engine.errors import ErrorKind
-from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, ProviderConfig
+from lib.engine.fold import LENGTH_REASONS
+from lib.engine.provider_config import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE,
+    Provider,
+    ProviderConfig,
+)
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.settings import Settings
 from lib.runs.launch import RunRequest, end_record, launch, new_record, start_record
 from lib.runs.live import LiveRun, release_slot
-from lib.runs.model_choice import ModelChoice, resolve
+from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import RunLog
 
@@ -69,9 +82,15 @@ BUILTIN_PROVIDER = "playbook_checker"
 BUILTIN_MODEL = "built-in"
 CUT_OFF = "the run ended inside this section"
 NOT_REACHED = "the run ended before the model reached this position"
+OUT_OF_TOKENS = "the model ran out of output tokens before this position"
+TRUNCATED = (
+    "The model ran out of output tokens: raise the max output tokens to check every position."
+)
 IGNORED_FORMAT = "The model did not answer in the playbook format: no verdict could be read."
 
 Checker = ModelChoice | ProviderConfig | None
+# Providers that write no verdicts: the clause finder writes a clause report.
+NOT_CHECKERS = (Provider.CLAUSE_FINDER,)
 
 
 @dataclass(frozen=True)
@@ -175,6 +194,7 @@ class PlaybookRun:
         counts = verdict_counts(self.playbook, results)
         record.verdicts = [r.to_dict() for r in results]
         record.playbook_summary = counts.line()
+        record.verdict_counts = asdict(counts)
         checks = [e.check for r in results for e in r.evidence if e.check]
         if checks:
             record.set_grounding(
@@ -277,6 +297,7 @@ def start_playbook(
         if isinstance(checker, ModelChoice):
             checker = resolve(checker, settings)
         if checker is not None:
+            refuse_non_checker(checker)
             launched = True  # `_start_model` owns the place from here
             return _start_model(
                 request, checker, history, run_log, settings, notify, refuse_when_busy, holds_place
@@ -285,6 +306,16 @@ def start_playbook(
         if holds_place and not launched:
             release_slot()
     return _start_builtin(request, history, run_log, settings, notify)
+
+
+def refuse_non_checker(config: ProviderConfig) -> None:
+    """`ChoiceError` for a provider that writes no verdicts (the clause finder writes a clause
+    report): every front end refuses it here, or asks here before it starts anything."""
+    if config.provider in NOT_CHECKERS:
+        raise ChoiceError(
+            "unavailable",
+            "The clause finder writes no verdicts: check with the built-in playbook checker.",
+        )
 
 
 def _start_model(
@@ -299,50 +330,55 @@ def _start_model(
 ) -> PlaybookRun:
     """A model's check: launched as a review is, its answer parsed on the worker (it owns the
     caller's place from the start, see `start_playbook`)."""
+    history = history if history is not None else SessionHistory([])
+    document, book = request.document, request.playbook
     try:
-        history = history if history is not None else SessionHistory([])
-        document, book = request.document, request.playbook
         index = contract_index(document.text, document.page_starts)
-        parser = AnswerParser(book)
-        run = PlaybookRun(book, parser)
-
-        def on_text(text: str) -> None:
-            for section in parser.feed(text):
-                run._decide(section_result(section, index))
-
-        def conclude(record: RunRecord) -> None:
-            completed = record.status is RunStatus.DONE
-            cut = None if completed else parser.current()[0]
-            if completed:
-                for section in parser.finish():
-                    run._decide(section_result(section, index))
-            elif cut is not None:
-                run._decide(PositionResult(cut, None, f"No verdict: {CUT_OFF}.", problem=CUT_OFF))
-            run._unanswered(NOT_REACHED)
-            problems = list(parser.problems)
-            if parser.ignored_format:
-                problems.insert(0, IGNORED_FORMAT)
-            run._end(record, tuple(problems), f"{record.provider} · {record.model}")
-
-        run_request = RunRequest(
-            page=request.page,
-            config=checker,
-            document=document,
-            template_key=KIND,
-            instructions="",
-            perspective="",
-            max_tokens=request.max_tokens,
-            temperature=request.temperature,
-            comparison_id=request.comparison_id,
-            batch_id=request.batch_id,
-            kind=KIND,
-            playbook_id=book.id,
-            built_prompt=build_playbook_prompt(book, document.text, document.name),
-        )
+        prompt = build_playbook_prompt(book, document.text, document.name)
     except BaseException:
         if holds_place:
             release_slot()
         raise
+    parser = AnswerParser(book)
+    run = PlaybookRun(book, parser)
+
+    def on_text(text: str) -> None:
+        for section in parser.feed(text):
+            run._decide(section_result(section, index))
+
+    def conclude(record: RunRecord) -> None:
+        # A model that ran out of output tokens ended its answer mid-section, like a failed run.
+        truncated = record.finish_reason in LENGTH_REASONS
+        completed = record.status is RunStatus.DONE and not truncated
+        cut = None if completed else parser.current()[0]
+        if completed:
+            for section in parser.finish():
+                run._decide(section_result(section, index))
+        elif cut is not None:
+            run._decide(PositionResult(cut, None, f"No verdict: {CUT_OFF}.", problem=CUT_OFF))
+        run._unanswered(OUT_OF_TOKENS if truncated else NOT_REACHED)
+        problems = list(parser.problems)
+        if truncated:
+            problems.insert(0, TRUNCATED)
+        if parser.ignored_format:
+            problems.insert(0, IGNORED_FORMAT)
+        run._end(record, tuple(problems), f"{record.provider} · {record.model}")
+
+    run_request = RunRequest(
+        page=request.page,
+        config=checker,
+        document=document,
+        template_key=KIND,
+        instructions="",
+        perspective="",
+        max_tokens=request.max_tokens,
+        temperature=request.temperature,
+        comparison_id=request.comparison_id,
+        batch_id=request.batch_id,
+        kind=KIND,
+        playbook_id=book.id,
+        built_prompt=prompt,
+    )
     run.record, run._live = launch(
         run_request,
         history=history,

@@ -116,7 +116,21 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN playbook_id TEXT;
     ALTER TABLE runs ADD COLUMN playbook_summary TEXT;
     ALTER TABLE runs ADD COLUMN verdicts TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE runs ADD COLUMN verdict_counts TEXT NOT NULL DEFAULT '{}';
     CREATE INDEX runs_kind ON runs(kind)
+    """,
+    # A team's own playbooks, per owner, as the TOML the loader validates.
+    8: """
+    CREATE TABLE playbooks (
+        playbook_key TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        playbook_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX playbooks_owner_id ON playbooks(owner, playbook_id);
+    CREATE INDEX playbooks_updated ON playbooks(updated)
     """,
 }
 

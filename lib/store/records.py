@@ -80,6 +80,9 @@ class RunRecord:
     # "14 meet, 2 deviate, 1 not addressed — 2 high-severity deviations"
     playbook_summary: str | None = None
     verdicts: list[dict[str, Any]] = field(default_factory=list)
+    # Positions per verdict (`VerdictCounts`): meets, deviates, not_addressed, need_model,
+    # unanswered, high_severity_deviations. Empty for a review.
+    verdict_counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)  # records read back from a log hold plain strings
@@ -144,6 +147,7 @@ COLUMNS = {
     "tokens_per_s": "Tokens/s",
     "status": "Status",
     "grounding": "Quotes checked",
+    "verdicts": "Verdicts",
     "cost_usd": "Cost (USD)",
 }
 
@@ -174,7 +178,7 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "provider": r.provider,
             "model": r.model,
             "document": r.document_name,
-            "template": r.template,
+            "template": f"playbook: {r.playbook_id}" if r.kind == "playbook" else r.template,
             "review": review_mode(r),
             "text": "OCR" if r.text_source else "file",
             "input_tokens": r.input_tokens,
@@ -187,6 +191,7 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "tokens_per_s": r.tokens_per_s,
             "status": r.status.value,
             "grounding": r.grounding_label,
+            "verdicts": r.playbook_summary or "",
             "cost_usd": r.cost_usd,
         }
         for r in sorted(records, key=lambda r: r.started, reverse=True)
@@ -242,3 +247,25 @@ def grounding_by_model(records: Sequence[RunRecord]) -> pd.DataFrame:
     ]
     frame = pd.DataFrame(rows, columns=["who", "verdict", "quotes"])
     return frame.groupby(["who", "verdict"], as_index=False)["quotes"].sum()
+
+
+VERDICT_NAMES = {
+    "meets": "meets",
+    "deviates": "deviates",
+    "not_addressed": "not addressed",
+    "need_model": "needs a model",
+    "unanswered": "no answer",
+}
+
+
+def verdicts_by_checker(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Positions by verdict per provider · model, over the playbook checks among `records`."""
+    rows = [
+        {"who": f"{r.provider} · {r.model}", "verdict": name, "positions": r.verdict_counts[key]}
+        for r in records
+        if r.kind == "playbook" and r.verdict_counts
+        for key, name in VERDICT_NAMES.items()
+        if r.verdict_counts.get(key)
+    ]
+    frame = pd.DataFrame(rows, columns=["who", "verdict", "positions"])
+    return frame.groupby(["who", "verdict"], as_index=False)["positions"].sum()

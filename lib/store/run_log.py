@@ -40,6 +40,7 @@ def _to_row(record: RunRecord) -> dict[str, Any]:
     row["thinking_reported"] = int(record.thinking_reported)
     row["notes"] = json.dumps(record.notes)
     row["verdicts"] = json.dumps(record.verdicts, ensure_ascii=False)
+    row["verdict_counts"] = json.dumps(record.verdict_counts)
     row["status"] = record.status.value
     return row
 
@@ -56,6 +57,7 @@ def _to_record(row: Any) -> RunRecord:
     data["tokens_reported"] = bool(data["tokens_reported"])
     data["notes"] = json.loads(data["notes"] or "[]")
     data["verdicts"] = json.loads(data["verdicts"] or "[]")
+    data["verdict_counts"] = json.loads(data["verdict_counts"] or "{}")
     data["status"] = RunStatus(data["status"])
     return RunRecord(**data)
 

@@ -8,7 +8,7 @@ only as table cells and `st.text` (drawn as plain text) or through `lib.ui.safe`
 from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
@@ -16,17 +16,27 @@ import pandas as pd
 import streamlit as st
 
 from lib.analysis.documents import Document
-from lib.analysis.playbook.format import Playbook, PlaybookResult, PositionResult
+from lib.analysis.playbook.format import (
+    Playbook,
+    PlaybookResult,
+    PositionResult,
+    Severity,
+    Verdict,
+)
 from lib.analysis.playbook.loader import (
+    TABLE_COLUMNS,
     PlaybookError,
-    bundled_playbooks,
     dump_playbook,
     parse_playbook,
+    playbook_from_rows,
+    playbook_rows,
 )
-from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.provider_config import ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
+from lib.runs import playbook_library as library
 from lib.runs.playbook_run import (
+    NOT_CHECKERS,
     PlaybookOutcome,
     PlaybookRun,
     PositionUpdate,
@@ -42,27 +52,33 @@ from lib.runs.playbook_tables import (
     where,
 )
 from lib.runs.playbook_word import WordFileError, playbook_docx
+from lib.store.playbook_store import PlaybookStore
+from lib.store.records import RunRecord
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
 from lib.ui.pickers import provider_picker
+from lib.ui.report_view import contract_text_for
 from lib.ui.safe import label
 
 UPLOAD = "Upload a playbook (.toml)…"
 BUILTIN = "Built-in playbook checker (no model)"
 MODEL = "A model"
-# The clause finder writes a clause report, not a verdict per position.
-NOT_CHECKERS = (Provider.CLAUSE_FINDER,)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def playbook_picker(key: str) -> Playbook | None:
-    """The chosen playbook, or None while an upload is missing or refused."""
-    books = bundled_playbooks()
+def playbook_picker(key: str, store: PlaybookStore | None) -> Playbook | None:
+    """The chosen playbook (bundled, saved, or uploaded), as edited in the table editor; None
+    while an upload is missing or a file or an edit is refused (every problem is listed)."""
+    offered = {c.key: c for c in library.choices(store)}
     choice = st.selectbox(
-        "Playbook", [*books, UPLOAD], format_func=lambda k: books[k].name if k in books else k,
-        key=f"{key}_choice",
+        "Playbook", [*offered, UPLOAD],
+        format_func=lambda k: offered[k].label if k in offered else k, key=f"{key}_choice",
     )  # fmt: skip
-    if choice in books:
-        book = books[choice]
+    if choice in offered:
+        book = offered[choice].playbook
+        if book is None:
+            _problems(f"{offered[choice].label} no longer passes the playbook rules:",
+                      offered[choice].problems)  # fmt: skip
+            return None
     else:
         upload = st.file_uploader("Playbook file", type=["toml"], key=f"{key}_file")
         if upload is None:
@@ -70,16 +86,62 @@ def playbook_picker(key: str) -> Playbook | None:
         try:
             book = parse_playbook(upload.getvalue(), upload.name)
         except PlaybookError as exc:
-            st.error(label(f"{upload.name} is not a usable playbook:"), icon=":material/rule:")
-            st.dataframe(pd.DataFrame({"Problem": exc.problems}), hide_index=True)
+            _problems(f"{upload.name} is not a usable playbook:", exc.problems)
             return None
     if book.attribution:
         st.caption(label(book.attribution))
-    st.download_button(
-        "Download this playbook (TOML)", dump_playbook(book), f"{book.id}.toml", "application/toml",
-        key=f"{key}_download",
-    )  # fmt: skip
-    return book
+    edited = playbook_editor(book, f"{key}_{choice}", store)
+    if edited is not None:
+        st.download_button(
+            "Download this playbook (TOML)", dump_playbook(edited), f"{edited.id}.toml",
+            "application/toml", key=f"{key}_download",
+        )  # fmt: skip
+    return edited
+
+
+def _problems(title: str, problems: Sequence[str]) -> None:
+    st.error(label(title), icon=":material/rule:")
+    st.dataframe(pd.DataFrame({"Problem": list(problems)}), hide_index=True)
+
+
+EDITOR_COLUMNS = {
+    "severity": st.column_config.SelectboxColumn(
+        "severity", options=[s.value for s in Severity], required=True, default="medium"
+    ),
+    "when_absent": st.column_config.SelectboxColumn(
+        "when_absent",
+        options=[Verdict.NOT_ADDRESSED.value, Verdict.MEETS.value],
+        default=Verdict.NOT_ADDRESSED.value,
+    ),
+    "replace": st.column_config.CheckboxColumn("replace", default=False),
+    "deviates_if": st.column_config.TextColumn(
+        "deviates_if", help="Red-flag rules, comma-separated"
+    ),
+}
+
+
+def playbook_editor(book: Playbook, key: str, store: PlaybookStore | None) -> Playbook | None:
+    """The playbook's positions in a table editor, validated as a file is; save for later."""
+    with st.expander("Edit positions", expanded=False):
+        head_id = st.text_input("Playbook id", book.id, key=f"{key}_id")
+        head_name = st.text_input("Playbook name", book.name, key=f"{key}_name")
+        rows = st.data_editor(
+            pd.DataFrame(playbook_rows(book), columns=list(TABLE_COLUMNS)),
+            num_rows="dynamic", hide_index=True, width="stretch",
+            column_config=EDITOR_COLUMNS, key=f"{key}_editor",
+        )  # fmt: skip
+        head = replace(book, id=head_id.strip(), name=head_name.strip())
+        try:
+            edited = playbook_from_rows(head, rows.to_dict("records"))
+        except PlaybookError as exc:
+            _problems("The edited playbook is not usable yet:", exc.problems)
+            return None
+        if store is None:
+            st.caption("The run log is off here, so playbooks cannot be saved.")
+        elif st.button("Save to my playbooks", key=f"{key}_save"):
+            library.save(store, edited)
+            st.success(label(f"Saved “{edited.name}” ({edited.id})."), icon=":material/save:")
+    return edited
 
 
 @dataclass(frozen=True)
@@ -112,6 +174,16 @@ def uploaded_docx(key: str, document: Document) -> bytes | None:
     return upload.getvalue()
 
 
+def progress_line(book: Playbook, decided: int, tick: Tick | None = None) -> str:
+    """ "3 of 17 positions decided · writing “Audit”… · 4.2 s elapsed · …" """
+    parts = [f"{decided} of {len(book.positions)} positions decided"]
+    if tick is not None and tick.writing and (p := book.position(tick.writing)) is not None:
+        parts.append(f"writing “{label(p.title)}”…")
+    if tick is not None and tick.stats is not None:
+        parts.append(format_figures(tick.stats))
+    return " · ".join(parts)
+
+
 def show_live_checks(
     state: MutableMapping[str, Any], group: str, runs: Sequence[PlaybookRun], names: Sequence[str]
 ) -> list[PlaybookOutcome]:
@@ -138,16 +210,10 @@ def show_live_checks(
             book = runs[i].playbook
             if isinstance(update, PositionUpdate):
                 decided[i][update.result.position_id] = update.result
-                done = len(decided[i])
-                status.caption(f"{done} of {len(book.positions)} positions decided")
                 table.dataframe(verdict_table(book, decided[i]), hide_index=True, width="stretch")
+                status.caption(progress_line(book, len(decided[i])))
             elif isinstance(update, Tick):
-                line = "Checking…"
-                if update.writing and (p := book.position(update.writing)) is not None:
-                    line = f"Writing “{label(p.title)}”…"
-                if update.stats is not None:
-                    line = f"{line} · {format_figures(update.stats)}"
-                status.caption(line)
+                status.caption(progress_line(book, len(decided[i]), update))
                 if update.writing:
                     table.dataframe(
                         verdict_table(book, decided[i], update.writing),
@@ -211,13 +277,15 @@ def _selected_row(event: Any) -> int | None:
     return int(rows[0]) if rows else None
 
 
-def word_download(result: PlaybookResult, document: Document, original: bytes | None, key: str):
+def word_download(
+    result: PlaybookResult, text: str, name: str, original: bytes | None, key: str
+) -> None:
     try:
-        data = playbook_docx(result, document.text, original)
+        data = playbook_docx(result, text, original)
     except WordFileError as exc:
         st.warning(label(f"No Word file: {exc}"), icon=":material/description:")
         return
-    stem = PurePath(document.name or "contract").stem or "contract"
+    stem = PurePath(name or "contract").stem or "contract"
     st.download_button(
         "Download Word file with comments and tracked changes", data,
         f"{stem} - {result.playbook.id} playbook.docx", DOCX, key=key,
@@ -243,7 +311,7 @@ def show_outcome(
             evidence_panel(result.results[row], result.playbook, document.text)
     else:
         st.caption("Select a row to open its evidence in the contract.")
-    word_download(result, document, original, f"{key}_word")
+    word_download(result, document.text, document.name, original, f"{key}_word")
 
 
 def show_comparison(
@@ -312,3 +380,55 @@ def show_last(state: MutableMapping[str, Any], document: Document, key: str) -> 
             show_outcome(shown.outcomes[0], document, original, f"{key}_result_a")
         with st.expander(f"Verdicts and Word file: {label(names[1])}"):
             show_outcome(shown.outcomes[1], document, original, f"{key}_result_b")
+
+
+COUNT_TILES = (
+    ("meets", "Meet"),
+    ("deviates", "Deviate"),
+    ("not_addressed", "Not addressed"),
+    ("high_severity_deviations", "High-severity deviations"),
+    ("unanswered", "No answer"),
+    ("need_model", "Need a model"),
+)
+
+
+def verdict_scorecard(counts: dict[str, int]) -> None:
+    """Positions per verdict, one tile each (the last two only when there are any)."""
+    shown = [(k, t) for k, t in COUNT_TILES[:4] if k in counts]
+    shown += [(k, t) for k, t in COUNT_TILES[4:] if counts.get(k)]
+    for column, (field, title) in zip(st.columns(len(shown)), shown, strict=True):
+        column.metric(title, counts[field])
+
+
+def playbook_record_view(
+    record: RunRecord, store: PlaybookStore | None, contract: Document | None, key: str
+) -> None:
+    """A playbook check from the run log: its scorecard, verdicts, evidence and Word file (the
+    Word file only where the contract is at hand: this session's, or kept with the run)."""
+    result = library.recorded_result(record, store)
+    who = " · ".join(label(x) for x in (record.document_name, record.provider, record.model))
+    st.caption(f"{who} · playbook {label(record.playbook_id or '')} · {record.status.label}")
+    if record.playbook_summary:
+        st.markdown(label(record.playbook_summary))
+    verdict_scorecard(record.verdict_counts)
+    if record.status is RunStatus.CANCELLED:
+        st.warning("Stopped: the verdicts reached before are kept.", icon=":material/stop:")
+    elif record.status is RunStatus.ERROR:
+        st.error(label(f"The check failed: {record.error_message or 'unknown error'}"),
+                 icon=":material/error:")  # fmt: skip
+    event = st.dataframe(
+        verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
+        on_select="rerun", selection_mode="single-row", key=f"{key}_verdicts",
+    )  # fmt: skip
+    text = contract_text_for(record, contract)
+    row = _selected_row(event)
+    if row is not None and row < len(result.results):
+        with st.container(border=True):
+            evidence_panel(result.results[row], result.playbook, text)
+    if not text:
+        st.caption(
+            "The contract was not kept with this run (the operator's CRS_STORE_CONTRACTS), so "
+            "its passages and the Word file need the contract open in this session."
+        )
+        return
+    word_download(result, text, record.document_name, None, f"{key}_word")

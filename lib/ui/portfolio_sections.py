@@ -59,6 +59,7 @@ from lib.runs.portfolio_playbook import (
     verdict_rows,
 )
 from lib.store.batch_store import BatchInfo, BatchStore
+from lib.store.playbook_store import PlaybookStore
 from lib.store.run_log import RunLog
 from lib.ui.pickers import generation_settings, provider_picker
 from lib.ui.playbook_view import checker_picker, evidence_panel, playbook_picker
@@ -162,10 +163,11 @@ def what_to_run() -> bool:
     return kind == PLAYBOOK
 
 
-def checkers(settings: Settings, source: str) -> BatchChoice:
-    """A playbook and who checks it: the built-in checker (the default) or models, side by side."""
+def checkers(settings: Settings, source: str, run_log: RunLog | None) -> BatchChoice:
+    """A playbook (bundled, saved, uploaded; editable as on the Playbook page) and who checks it:
+    the built-in checker (the default) or models, side by side."""
     st.subheader("Playbook and checkers")
-    playbook = playbook_picker("pf_pb")
+    playbook = playbook_picker("pf_pb", PlaybookStore(run_log) if run_log is not None else None)
     count = int(st.number_input("How many checkers", 1, 4, 1, key="pf_ccount"))
     configs: list[Checker] = []
     for i, column in enumerate(st.columns(count)):

@@ -82,7 +82,7 @@ def run_outcome(record: RunRecord) -> None:
 PASSAGE_CONTEXT = 400  # characters of contract shown around a quoted passage
 
 
-def _contract_text(record: RunRecord, contract: Document | None) -> str:
+def contract_text_for(record: RunRecord, contract: Document | None) -> str:
     """The reviewed contract's text where it is at hand: this session's, or stored with the run."""
     if contract is not None and contract.sha256 == record.document_sha256:
         return contract.text
@@ -90,7 +90,7 @@ def _contract_text(record: RunRecord, contract: Document | None) -> str:
 
 
 def _grounding(record: RunRecord, contract: Document | None) -> Grounding | None:
-    text = _contract_text(record, contract)
+    text = contract_text_for(record, contract)
     if not record.report or not text:
         return None
     if (checked := grounding_of(record.run_id)) is not None:
@@ -169,7 +169,7 @@ def report_view(
     st.caption(f"{who} · {record.status.label}{source}")
     grounding = _grounding(record, contract)
     checked = grounding.checked if grounding else None
-    hosts = hosts_in(_contract_text(record, contract))
+    hosts = hosts_in(contract_text_for(record, contract))
     if record.thinking:
         thinking_panel(record, hosts)
     if record.report and checked:
@@ -179,7 +179,7 @@ def report_view(
     elif record.report:
         show_markdown(st, record.report, hosts)
     if grounding is not None and (grounding.checked or grounding.disagreements):
-        passages(grounding, _contract_text(record, contract), key=key)
+        passages(grounding, contract_text_for(record, contract), key=key)
     elif record.grounding_label:
         st.caption(f"Quotes checked when the run ended: {record.grounding_label}.")
     run_outcome(record)

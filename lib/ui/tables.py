@@ -46,5 +46,8 @@ def history_column_config() -> dict[str, Any]:
         "grounding": cc.TextColumn(
             COLUMNS["grounding"], help="Quotes found in the contract word for word, close, or not"
         ),
+        "verdicts": cc.TextColumn(
+            COLUMNS["verdicts"], help="A playbook check's positions per verdict"
+        ),
         "cost_usd": cc.NumberColumn(COLUMNS["cost_usd"], format="$%.4f"),
     }

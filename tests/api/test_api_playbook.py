@@ -151,9 +151,12 @@ def test_a_bad_playbook_is_refused_before_anything_runs(start_api, upstream):
     problems = answer.json()["problems"]
     assert any("duplicate id" in p for p in problems) and any("severity" in p for p in problems)
     answer = httpx.post(url, json={"contract": CONTRACT, "playbook": "nosuch"}, timeout=5)
-    assert answer.status_code == 400 and "nda" in answer.json()["error"]
+    assert answer.status_code == 400 and "no bundled or saved playbook" in answer.text
     both = {"contract": CONTRACT, "playbook": "nda", "playbook_toml": PLAYBOOK}
     assert httpx.post(url, json=both, timeout=5).status_code == 400
+    finder = {"contract": CONTRACT, "playbook": "nda", "provider": "clause_finder"}
+    answer = httpx.post(url, json=finder, timeout=5)
+    assert answer.status_code == 400 and "no verdicts" in answer.json()["error"]
     huge = {"contract": CONTRACT, "playbook_toml": "#" * (MAX_BYTES + 1)}
     assert httpx.post(url, json=huge, timeout=5).status_code == 422
     assert httpx.get(f"{api.url}/api/runs", timeout=5).json() == []

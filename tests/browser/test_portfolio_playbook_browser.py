@@ -9,7 +9,14 @@ from lib.analysis.playbook.loader import bundled_playbooks
 from lib.analysis.samples import all_samples
 from lib.runs.portfolio_playbook import CELL_COLOURS, LEAD
 from lib.store.run_log import RunLog
-from tests.browser.test_portfolio_browser import grid_cell, open_portfolio
+from tests.browser.test_portfolio_browser import open_portfolio
+
+# The verdicts grid, not the playbook's table editor above it.
+GRID = ".st-key-pf_verdicts"
+
+
+def grid_cell(page, column: int, row: int) -> str:
+    return page.locator(f'{GRID} [data-testid="glide-cell-{column}-{row}"]').first.inner_text()
 
 
 def test_playbook_grid_fills_and_a_cell_opens_its_evidence(page, streamlit_app, tmp_path):
@@ -21,7 +28,7 @@ def test_playbook_grid_fills_and_a_cell_opens_its_evidence(page, streamlit_app, 
     page.locator(".st-key-pf_run button").click()
     page.get_by_text("Verdicts grid").wait_for(timeout=60_000)
     first = len(LEAD)
-    page.locator(f'[data-testid="glide-cell-{first}-0"]').first.wait_for(
+    page.locator(f'{GRID} [data-testid="glide-cell-{first}-0"]').first.wait_for(
         state="attached", timeout=30_000
     )
     wait_idle(page)
@@ -32,7 +39,7 @@ def test_playbook_grid_fills_and_a_cell_opens_its_evidence(page, streamlit_app, 
     cells = {grid_cell(page, first, i) for i in range(5)}
     assert cells <= set(CELL_COLOURS), cells
 
-    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid = page.locator(f'{GRID} [data-testid="stDataFrame"]').first
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 40, box["y"] + 35 + 17)

@@ -123,6 +123,12 @@ def parse_playbook(data: bytes | str, source: str = "the playbook") -> Playbook:
         raise PlaybookError(source, ["the file is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise PlaybookError(source, [f"not valid TOML: {exc}"]) from None
+    return validate_playbook(doc, source)
+
+
+def validate_playbook(doc: dict[str, Any], source: str = "the playbook") -> Playbook:
+    """A playbook from its parsed tables (a TOML file's, or a table editor's rows), or
+    `PlaybookError` listing every problem found."""
     problems: list[str] = []
     for key in sorted(set(doc) - {"playbook", "positions"}):
         problems.append(f"unknown top-level entry {key!r}")
@@ -223,3 +229,66 @@ def dump_playbook(playbook: Playbook) -> str:
         if p.replace:
             lines.append("replace = true")
     return "\n".join(lines) + "\n"
+
+
+# The columns of the table editor, in order: every position field, lists as comma-separated text.
+TABLE_COLUMNS = (
+    "id", "title", "position", "meets", "deviates", "severity", "preferred", "fallback",
+    "category", "deviates_if", "when_absent", "replace",
+)  # fmt: skip
+
+
+def playbook_rows(playbook: Playbook) -> list[dict[str, Any]]:
+    """One row per position for a table editor; `playbook_from_rows` reads them back."""
+    return [
+        {
+            "id": p.id,
+            "title": p.title,
+            "position": p.position,
+            "meets": p.meets,
+            "deviates": p.deviates,
+            "severity": p.severity.value,
+            "preferred": p.preferred,
+            "fallback": p.fallback,
+            "category": p.category,
+            "deviates_if": ", ".join(p.deviates_if),
+            "when_absent": p.when_absent.value,
+            "replace": p.replace,
+        }
+        for p in playbook.positions
+    ]
+
+
+def _cell(value: Any) -> Any:
+    """An edited cell: empty cells (None, NaN) as absent, text stripped."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value.strip() if isinstance(value, str) else value
+
+
+def playbook_from_rows(head: Playbook, rows: list[dict[str, Any]]) -> Playbook:
+    """The playbook `head` names with the edited rows as its positions, validated exactly as a
+    file is (`PlaybookError` names each bad row by its number)."""
+    positions = []
+    for row in rows:
+        raw: dict[str, Any] = {}
+        for key in TABLE_COLUMNS:
+            value = _cell(row.get(key))
+            if value is None or value == "":
+                continue
+            if key == "deviates_if":
+                value = [r.strip() for r in str(value).split(",") if r.strip()]
+            if key == "replace":
+                value = bool(value)
+            raw[key] = value
+        if raw:
+            positions.append(raw)
+    doc = {
+        "playbook": {
+            key: getattr(head, key)
+            for key in ("id", "name", "description", "attribution", "checker")
+            if getattr(head, key)
+        },
+        "positions": positions,
+    }
+    return validate_playbook(doc, f"playbook {head.id!r}")

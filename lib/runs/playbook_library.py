@@ -1,0 +1,93 @@
+"""The playbooks an analyst may pick: the bundled ones and those kept in the run log for them.
+
+One place turns a stored playbook back into a `Playbook` (validated again by the loader, so a file
+kept under older rules is reported, not trusted) and a playbook into what is stored, for the
+Playbook page, the API and `crs-batch` alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lib.analysis.playbook.format import (
+    Playbook,
+    PlaybookResult,
+    Position,
+    Severity,
+    result_from_dict,
+)
+from lib.analysis.playbook.loader import (
+    PlaybookError,
+    bundled_playbooks,
+    dump_playbook,
+    parse_playbook,
+)
+from lib.store.playbook_store import PlaybookStore, StoredPlaybook
+from lib.store.records import RunRecord
+
+SAVED_PREFIX = "saved:"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One playbook on offer: `key` is a bundled id or `saved:<store key>`."""
+
+    key: str
+    label: str
+    playbook: Playbook | None
+    # Why a stored playbook cannot be used any more (the loader's problems).
+    problems: tuple[str, ...] = ()
+
+
+def _saved_choice(stored: StoredPlaybook) -> Choice:
+    key = f"{SAVED_PREFIX}{stored.playbook_key}"
+    label = f"{stored.name} (saved {stored.updated:%Y-%m-%d})"
+    try:
+        return Choice(key, label, parse_playbook(stored.toml, stored.name))
+    except PlaybookError as exc:
+        return Choice(key, label, None, tuple(exc.problems))
+
+
+def choices(store: PlaybookStore | None) -> list[Choice]:
+    """Bundled playbooks first, then the viewer's saved ones, newest first (one per id)."""
+    out = [Choice(k, b.name, b) for k, b in bundled_playbooks().items()]
+    seen: set[str] = set()
+    for stored in store.list() if store is not None else []:
+        if stored.playbook_id in seen:
+            continue  # an older save of the same playbook (another session of the same analyst)
+        seen.add(stored.playbook_id)
+        out.append(_saved_choice(stored))
+    return out
+
+
+def save(store: PlaybookStore, playbook: Playbook) -> str:
+    """Keep `playbook` for this viewer; returns its choice key."""
+    return SAVED_PREFIX + store.save(playbook.id, playbook.name, dump_playbook(playbook))
+
+
+def find(id_or_key: str, store: PlaybookStore | None) -> Playbook:
+    """A bundled playbook's id, a saved playbook's key, or the id of one the viewer saved
+    (newest); `PlaybookError` when none is found or it no longer validates."""
+    for choice in choices(store):
+        book = choice.playbook
+        if choice.key == id_or_key or (book is not None and book.id == id_or_key):
+            if book is None:
+                raise PlaybookError(choice.label, list(choice.problems))
+            return book
+    raise PlaybookError(id_or_key, ["no bundled or saved playbook has this id"])
+
+
+def recorded_result(record: RunRecord, store: PlaybookStore | None) -> PlaybookResult:
+    """A stored playbook check's verdicts with its playbook's positions: the playbook as it is
+    now when it still has every position checked, else bare positions named by their ids (a
+    playbook edited or deleted since is not passed off as the one that was checked)."""
+    results = tuple(result_from_dict(v) for v in record.verdicts)
+    checked = [r.position_id for r in results]
+    try:
+        book = find(record.playbook_id or "", store)
+        if [p.id for p in book.positions] != checked:
+            raise PlaybookError(book.name, ["changed since the check"])
+    except PlaybookError:
+        positions = tuple(Position(i, i, "", "", "", Severity.MEDIUM) for i in checked)
+        book = Playbook(record.playbook_id or "playbook", record.playbook_id or "", "", positions)
+    return PlaybookResult(book, results, f"{record.provider} · {record.model}")

@@ -1,0 +1,79 @@
+"""Playbook checks in History: listed with their verdict counts, opened with their scorecard,
+verdicts and evidence, and the Word file only where the contract is at hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from lib.analysis.documents import document_from_text
+from lib.analysis.playbook.loader import bundled_playbooks
+from lib.engine.settings import Settings
+from lib.runs.playbook_run import PlaybookOutcome, PlaybookRequest, start_playbook
+from lib.store.records import records_to_dataframe, verdicts_by_checker
+from lib.store.run_log import RunLog
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "history.py")
+CONTRACT = (
+    "SUPPLY AGREEMENT\n\n7. Indemnity. The Supplier shall indemnify and hold harmless the Customer "
+    "against all claims.\n\n"
+    "9. Governing Law. This Agreement shall be governed by the laws of the State of New York.\n"
+)
+
+
+def checked(tmp_path, keep_contract: bool) -> tuple[RunLog, PlaybookOutcome]:
+    path = tmp_path / "h.sqlite3"
+    log = RunLog(path)
+    settings = Settings(history_db_path=path, store_contract_text=keep_contract)
+    request = PlaybookRequest(
+        document_from_text(CONTRACT, "supply.txt"), bundled_playbooks()["commercial"]
+    )
+    run = start_playbook(request, history=None, run_log=log, settings=settings)
+    outcome = list(run.updates())[-1]
+    assert isinstance(outcome, PlaybookOutcome)
+    # The contract's one-sided indemnity is a high-severity deviation.
+    assert outcome.counts.deviates >= 1 and outcome.counts.high_severity_deviations >= 1
+    return log, outcome
+
+
+def page(tmp_path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "h.sqlite3"))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.session_state["log_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    return at.run()
+
+
+def test_a_playbook_check_is_listed_with_its_counts(tmp_path):
+    log, outcome = checked(tmp_path, keep_contract=False)
+    records = log.query()
+    frame = records_to_dataframe(records)
+    assert frame["template"].iloc[0] == "playbook: commercial"
+    assert frame["verdicts"].iloc[0] == outcome.summary
+    by_verdict = verdicts_by_checker(log.query(with_text=False))
+    counts = dict(zip(by_verdict["verdict"], by_verdict["positions"], strict=True))
+    assert counts["meets"] == outcome.counts.meets
+    assert counts["deviates"] == outcome.counts.deviates
+
+
+def test_history_opens_a_playbook_check_with_its_scorecard_and_word_file(tmp_path, monkeypatch):
+    _, outcome = checked(tmp_path, keep_contract=True)
+    at = page(tmp_path, monkeypatch)
+    assert not at.exception, at.exception
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Meet"] == str(outcome.counts.meets)
+    assert tiles["Deviate"] == str(outcome.counts.deviates)
+    assert tiles["High-severity deviations"] == str(outcome.counts.high_severity_deviations)
+    table = next(d.value for d in at.dataframe if "Verdict" in d.value.columns)
+    assert "deviates" in table[table["Position"] == "Mutual indemnity"].iloc[0]["Verdict"]
+    assert any("Word file" in b.label for b in at.get("download_button"))
+    assert len(at.get("vega_lite_chart")) >= 1
+
+
+def test_without_the_contract_history_says_why_there_is_no_word_file(tmp_path, monkeypatch):
+    checked(tmp_path, keep_contract=False)
+    at = page(tmp_path, monkeypatch)
+    assert not at.exception, at.exception
+    assert not any("Word file" in b.label for b in at.get("download_button"))
+    assert any("not kept with this run" in c.value for c in at.caption)

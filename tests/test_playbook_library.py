@@ -1,0 +1,104 @@
+"""Playbooks per owner: kept in the run log as the loader's TOML, edited as a table, each viewer
+seeing only their own (as scorecards), and validated again when read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.analysis.playbook.loader import (
+    PlaybookError,
+    bundled_playbooks,
+    playbook_from_rows,
+    playbook_rows,
+)
+from lib.runs import playbook_library as library
+from lib.store.owners import Scope
+from lib.store.playbook_store import PlaybookStore
+from lib.store.run_log import RunLog
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "playbook.py")
+COMMERCIAL = bundled_playbooks()["commercial"]
+
+
+def test_table_rows_read_back_to_the_same_playbook():
+    for book in bundled_playbooks().values():
+        assert playbook_from_rows(book, playbook_rows(book)) == book
+
+
+def test_a_bad_edit_names_each_bad_row():
+    rows = playbook_rows(COMMERCIAL)
+    rows[1]["title"] = ""
+    rows[2]["id"] = rows[0]["id"]
+    rows[3]["category"] = "Liabilty cap"
+    rows.append({"id": None, "title": None})  # an empty row added in the editor is ignored
+    with pytest.raises(PlaybookError) as caught:
+        playbook_from_rows(COMMERCIAL, rows)
+    problems = "\n".join(caught.value.problems)
+    assert "position 2 (id 'indemnity'): missing field 'title'" in problems
+    assert "position 3 (id 'liability-cap'): duplicate id" in problems
+    assert "position 4 (id 'assignment'): unknown category 'Liabilty cap'" in problems
+
+
+def test_each_owner_keeps_and_sees_their_own_playbooks(log_target):
+    log = RunLog(log_target)
+    ann = PlaybookStore(log.scoped(Scope("ann", "ann")))
+    bob = PlaybookStore(log.scoped(Scope("bob", "bob")))
+    mine = playbook_from_rows(
+        COMMERCIAL.__class__(**{**COMMERCIAL.__dict__, "id": "ann-commercial", "name": "Ann's"}),
+        playbook_rows(COMMERCIAL)[:3],
+    )
+    key = library.save(ann, mine)
+    assert [c.key for c in library.choices(ann)][-1] == key
+    assert library.find("ann-commercial", ann) == mine
+    with pytest.raises(PlaybookError):
+        library.find("ann-commercial", bob)
+    assert bob.list() == [] and bob.get(key.removeprefix(library.SAVED_PREFIX)) is None
+    # Saving the same id again replaces it; bob cannot delete it.
+    shorter = playbook_from_rows(mine, playbook_rows(mine)[:2])
+    library.save(ann, shorter)
+    assert len(ann.list()) == 1 and library.find("ann-commercial", ann) == shorter
+    bob.delete(key.removeprefix(library.SAVED_PREFIX))
+    assert len(ann.list()) == 1
+
+
+def test_a_stored_playbook_is_validated_again_when_read(tmp_path):
+    store = PlaybookStore(RunLog(tmp_path / "h.sqlite3"))
+    store.save("broken", "Broken", '[playbook]\nid = "broken"\nname = "Broken"\n')
+    choice = library.choices(store)[-1]
+    assert choice.playbook is None and any("no positions" in p for p in choice.problems)
+    with pytest.raises(PlaybookError):
+        library.find("broken", store)
+
+
+def test_the_page_edits_validates_and_saves_a_playbook(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "h.sqlite3"))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.selectbox(key="playbook_book_choice").select("commercial").run()
+    editor = "playbook_book_commercial_editor"
+    at.session_state[editor] = {
+        "edited_rows": {0: {"title": ""}}, "added_rows": [], "deleted_rows": [],
+    }  # fmt: skip
+    at.run()
+    assert not at.exception, at.exception
+    assert any("not usable yet" in e.value for e in at.error)
+    assert at.button(key="playbook_check").disabled
+    at.session_state[editor] = {
+        "edited_rows": {0: {"title": "Cap on liability"}}, "added_rows": [], "deleted_rows": [2],
+    }  # fmt: skip
+    at.text_input(key="playbook_book_commercial_id").input("team-commercial")
+    at.run()
+    at.button(key="playbook_book_commercial_save").click().run()
+    assert not at.exception, at.exception
+    assert any("Saved" in s.value for s in at.success)
+    stored = PlaybookStore(RunLog(tmp_path / "h.sqlite3")).list()
+    assert [s.playbook_id for s in stored] == ["team-commercial"]
+    book = library.find("team-commercial", PlaybookStore(RunLog(tmp_path / "h.sqlite3")))
+    assert book.positions[0].title == "Cap on liability"
+    assert len(book.positions) == len(COMMERCIAL.positions) - 1
+    at.run()
+    assert any(o.startswith("Commercial agreement (saved") for o in
+               at.selectbox(key="playbook_book_choice").options)  # fmt: skip
