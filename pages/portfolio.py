@@ -1,5 +1,6 @@
-"""Portfolio page: review many contracts with one or more models, see every finding in one grid,
-and score the models where expert labels exist. Layout only: the sections are in
+"""Portfolio page: review many contracts with one or more models (or check them against a
+playbook), see every finding (or verdict) in one grid, and score the models where expert labels
+exist. Layout only: the sections are in
 `lib.ui.portfolio_sections`, the steps behind them in `lib.runs.portfolio_session`."""
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ run_log = shared_run_log(settings)
 store = BatchStore(run_log) if run_log is not None else None
 st.title("Portfolio")
 st.caption(
-    "Review a set of contracts with one or more models, see every finding in one grid, and score "
-    "the models where expert labels exist."
+    "Review a set of contracts with one or more models, or check them against a playbook; see "
+    "every finding in one grid, and score the models where expert labels exist."
 )
 
 documents, source = sections.contracts(settings)
-choice = sections.models(settings, source)
+playbook_batch = sections.what_to_run()
+choice = (
+    sections.checkers(settings, source, run_log)
+    if playbook_batch
+    else sections.models(settings, source)
+)
 runner = sections.run_controls(documents, choice, settings, run_log)
 if store is not None and run_log is not None:
     sections.unfinished(store, documents, choice.configs, settings, run_log)
@@ -33,5 +39,9 @@ if store is not None and run_log is not None:
 shown = sections.shown(store, runner, run_log, settings, choice.batch_settings.template_key)
 if shown is None:
     st.stop()
-sections.findings(shown.runs, shown.template_key, shown.texts)
-sections.scorecard(shown.info, shown.runs, shown.texts, settings, store)
+if shown.playbook is not None:
+    sections.verdicts(shown.runs, shown.playbook, shown.texts)
+    sections.playbook_scorecard(shown.runs, shown.playbook)
+else:
+    sections.findings(shown.runs, shown.template_key, shown.texts)
+    sections.scorecard(shown.info, shown.runs, shown.texts, settings, store)

@@ -1,6 +1,7 @@
-"""The API's routes: `POST /api/report` streams a review as Server-Sent Events; the rest lists
-models and runs. A front end beside the pages: runs go through the same `launch` → `LiveRun` →
-`stream_model` path and land in the same run log.
+"""The API's routes: `POST /api/report` streams a review (or a playbook check) as Server-Sent
+Events; the rest lists models and runs. A front end beside the pages: runs go through the same
+`launch` → `LiveRun` → `stream_model` path (a check: `start_playbook`) and land in the same run
+log.
 
 Why sse-starlette rather than Starlette's `StreamingResponse`: its disconnect listener runs
 whatever ASGI version the server speaks (Starlette's only notices a client that left at the next
@@ -32,7 +33,9 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
-from lib.analysis.documents import DEFAULT_MAX_BYTES
+from lib.analysis.documents import DEFAULT_MAX_BYTES, Document
+from lib.analysis.playbook.format import Playbook
+from lib.analysis.playbook.loader import MAX_BYTES as PLAYBOOK_MAX_BYTES
 from lib.analysis.prompts import TEMPLATES, default_instructions
 from lib.api.config import ApiConfig
 from lib.api.guard import RequestGuard
@@ -41,7 +44,9 @@ from lib.api.report_request import (
     ApiError,
     ReportRequest,
     Upload,
+    names_a_model,
     read_document,
+    read_playbook,
     resolve_config,
     resolve_thinking,
 )
@@ -51,14 +56,17 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
 from lib.runs.launch import RunRequest, launch, save_upload
+from lib.runs.model_choice import ChoiceError
+from lib.runs.playbook_run import PlaybookRequest, refuse_non_checker, start_playbook
 from lib.store.owners import Scope, scope_for
+from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import open_run_log
 
 STATIC = Path(__file__).resolve().parent / "static"
 SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
-# The largest body we read: the document limit plus room for the form's other fields.
-MAX_BODY_BYTES = DEFAULT_MAX_BYTES + 64 * 1024
+# The largest body we read: the document and playbook limits plus room for the other fields.
+MAX_BODY_BYTES = DEFAULT_MAX_BYTES + PLAYBOOK_MAX_BYTES + 64 * 1024
 PAGE = "api"
 
 
@@ -218,10 +226,18 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             record = run_log.scoped(scope).get(run_id)
         if record is None:
             raise ApiError(404, "No such run")
-        if live is not None and record.status is RunStatus.RUNNING:
+        stats = live.live.stats if live is not None and live.live is not None else None
+        if live is not None and live.check is not None:
+            stats = live.check.stats
+        if stats is not None and record.status is RunStatus.RUNNING:
             record = replace(record)
-            record.update_from(live.live.stats)
-        return {**_summary(record), "report": record.report, "thinking": record.thinking}
+            record.update_from(stats)
+        return {
+            **_summary(record),
+            "report": record.report,
+            "thinking": record.thinking,
+            "verdicts": record.verdicts,
+        }
 
     @app.delete("/api/runs/{run_id}", tags=["runs"])
     def cancel(run_id: str, scope: Caller) -> dict[str, Any]:
@@ -261,15 +277,21 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         request: Request, scope: Caller, last_event_id: Annotated[str | None, Header()] = None
     ) -> Response:
         """Review a contract, streaming `start`, `thinking`…, `token`…, `stats`… and `done` or
-        `error` events.
+        `error` events; with `playbook` or `playbook_toml`, check it against the playbook,
+        streaming `start`, a `verdict` per position as it is decided, `stats`… and `done` or
+        `error`.
 
         Sent again with `Last-Event-ID`, it resumes that run instead of starting a new one.
         """
         if last_event_id and (parsed := parse_event_id(last_event_id)) is not None:
             return _follow(_kept_run(parsed[0], scope), parsed[1])
         body, upload = await _read_body(request)
+        store = PlaybookStore(run_log.scoped(scope)) if run_log is not None else None
+        playbook = read_playbook(body, store)
         document = await asyncio.to_thread(read_document, body, upload, settings)
         chosen_with = settings.for_request(request.headers)
+        if playbook is not None:
+            return await _check(body, upload, document, playbook, chosen_with, scope)
         model_config = await asyncio.to_thread(resolve_config, body, chosen_with)
         thinking, thinking_budget = resolve_thinking(body, model_config)
 
@@ -300,6 +322,43 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
 
         try:
             run = await hub.start(starter, resume=body.resume)
+        except RateLimited as exc:
+            raise ApiError(429, exc.message, kind=exc.kind.value) from None
+        return _follow(run, -1)
+
+    async def _check(
+        body: ReportRequest,
+        upload: Upload | None,
+        document: Document,
+        playbook: Playbook,
+        chosen_with: Settings,
+        scope: Scope,
+    ) -> Response:
+        """A playbook check: the one run every front end starts (`start_playbook`)."""
+        checker = None
+        if names_a_model(body):
+            checker = await asyncio.to_thread(resolve_config, body, chosen_with)
+            try:
+                refuse_non_checker(checker)
+            except ChoiceError as exc:
+                raise ApiError(400, exc.message) from None
+
+        def starter(notify: Any) -> Any:
+            if upload is not None:
+                save_upload(settings, upload.filename, upload.data)
+            check = start_playbook(
+                PlaybookRequest(document, playbook, checker, page=PAGE, max_tokens=body.max_tokens),
+                history=SessionHistory([]),
+                run_log=run_log.scoped(scope) if run_log is not None else None,
+                settings=settings,
+                notify=notify,
+                refuse_when_busy=True,
+            )
+            check.record.owner = check.record.owner or scope.owner
+            return check
+
+        try:
+            run = await hub.start_check(starter, resume=body.resume)
         except RateLimited as exc:
             raise ApiError(429, exc.message, kind=exc.kind.value) from None
         return _follow(run, -1)
@@ -354,6 +413,9 @@ def _summary(record: RunRecord) -> dict[str, Any]:
         "document_name": record.document_name,
         "document_chars": record.document_chars,
         "template": record.template,
+        "kind": record.kind,
+        "playbook_id": record.playbook_id,
+        "playbook_summary": record.playbook_summary,
         "error_kind": record.error_kind,
         "error_message": record.error_message,
         "owner": record.owner,

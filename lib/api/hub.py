@@ -1,7 +1,9 @@
 """The API's runs in flight: each run's events, kept so a dropped client can pick up where it left.
 
 One `ApiRun` per run. The model is read by the same `LiveRun` worker the pages use; the worker
-wakes this event loop through `notify` and `_pump` turns what it drained into numbered events.
+wakes this event loop through `notify` and `_pump` turns what it drained into numbered events. A
+playbook check is the one `PlaybookRun` the pages start: `_pump_check` turns each position it
+decides into a `verdict` event, in the order decided.
 Every event is kept until the run has ended and its grace period passed, so any number of HTTP
 responses can follow one run from any point (`Last-Event-ID`) without asking the model again.
 
@@ -16,16 +18,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.analysis.playbook.format import Playbook
 from lib.engine.provider_config import endpoint_label
+from lib.engine.run_stats import RunStats, RunStatus
 from lib.runs.live import LiveRun, stop_all
+from lib.runs.playbook_run import PlaybookOutcome, PlaybookRun, PositionUpdate
 from lib.store.records import RunRecord
 
 Starter = Callable[[Callable[[], None]], tuple[RunRecord, LiveRun]]
+CheckStarter = Callable[[Callable[[], None]], PlaybookRun]
 
 
 def event_id(run_id: str, seq: int) -> str:
@@ -78,10 +85,38 @@ def figures(record: RunRecord) -> dict[str, Any]:
     }
 
 
+def verdict_event(playbook: Playbook, update: PositionUpdate) -> dict[str, Any]:
+    """One position decided: its place, title and severity, the verdict (null when none could be
+    read: `problem` says why), the reason and the evidence, most decisive first."""
+    position = playbook.positions[update.index]
+    return {
+        "type": "verdict",
+        "index": update.index,
+        "title": position.title,
+        "severity": position.severity.value,
+        **update.result.to_dict(),
+    }
+
+
+def stats_event(stats: RunStats) -> dict[str, Any]:
+    thinking_s = stats.thinking_seconds()
+    return {
+        "type": "stats",
+        "output_tokens": stats.output_token_count,
+        "elapsed_s": round(stats.elapsed(), 3),
+        "tokens_per_s": stats.tokens_per_second,
+        "thinking": stats.is_thinking,
+        "thinking_s": None if thinking_s is None else round(thinking_s, 3),
+        "thinking_tokens": stats.thinking_token_count,
+        "served_by": endpoint_label(stats.endpoint),
+    }
+
+
 @dataclass(eq=False)
 class ApiRun:
     record: RunRecord
-    live: LiveRun
+    # A review's live run; None for a playbook check, which is `check`.
+    live: LiveRun | None
     resume: bool
     events: list[bytes] = field(default_factory=list)
     ended: bool = False
@@ -91,6 +126,7 @@ class ApiRun:
     grace: asyncio.TimerHandle | None = None
     # Pieces of the run's thinking already sent as `thinking` events.
     thinking_sent: int = 0
+    check: PlaybookRun | None = None
 
     @property
     def run_id(self) -> str:
@@ -102,8 +138,12 @@ class ApiRun:
         changed.set()
 
     def stop(self) -> None:
-        """End the upstream request now: the socket is shut down from this thread."""
-        self.live.stream.close()
+        """End the upstream request now: the socket is shut down from this thread. A check is
+        cancelled on a thread of its own (it waits briefly for its worker), not the event loop."""
+        if self.live is not None:
+            self.live.stream.close()
+        elif self.check is not None:
+            threading.Thread(target=self.check.cancel, name="check-cancel", daemon=True).start()
 
 
 class RunHub:
@@ -149,7 +189,86 @@ class RunHub:
         task.add_done_callback(self._tasks.discard)
         return run
 
+    async def start_check(self, starter: CheckStarter, *, resume: bool) -> ApiRun:
+        """Start a playbook check on a worker thread (`starter` records and starts it) and pump
+        its verdicts."""
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def notify() -> None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wake.set)
+
+        check = await asyncio.to_thread(starter, notify)
+        run = ApiRun(check.record, None, resume, wake=wake, check=check)
+        self._runs[run.run_id] = run
+        stats = check.stats
+        run.add(
+            {
+                "type": "start",
+                "run_id": run.run_id,
+                "provider": check.record.provider,
+                "model": check.record.model,
+                "estimated_input_tokens": stats.estimated_input_tokens if stats else None,
+                "resume": resume,
+                "playbook": check.playbook.id,
+                "positions": len(check.playbook.positions),
+            }
+        )
+        task = asyncio.create_task(self._pump_check(run, check))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return run
+
+    async def _pump_check(self, run: ApiRun, check: PlaybookRun) -> None:
+        next_stats = time.monotonic() + self.stats_interval_s
+        outcome: PlaybookOutcome | None = None
+        while outcome is None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, next_stats - time.monotonic())):
+                    await run.wake.wait()
+            run.wake.clear()
+            for update in check.poll():
+                if isinstance(update, PositionUpdate):
+                    run.add(verdict_event(check.playbook, update))
+                elif isinstance(update, PlaybookOutcome):
+                    outcome = update
+            stats = check.stats
+            if outcome is None and time.monotonic() >= next_stats:
+                next_stats = time.monotonic() + self.stats_interval_s
+                if stats is not None and stats.first_token_at is not None:
+                    run.add(stats_event(stats))
+        record = outcome.record
+        if record.status is RunStatus.ERROR:
+            run.add({"type": "error", "message": outcome.error, "kind": record.error_kind})
+        else:
+            counts = outcome.counts
+            run.add(
+                {
+                    "type": "done",
+                    **figures(record),
+                    "summary": outcome.summary,
+                    "counts": {
+                        "meets": counts.meets,
+                        "deviates": counts.deviates,
+                        "not_addressed": counts.not_addressed,
+                        "need_model": counts.need_model,
+                        "unanswered": counts.unanswered,
+                        "high_severity_deviations": counts.high_severity_deviations,
+                    },
+                    "problems": list(outcome.problems),
+                }
+            )
+        self._ended(run)
+
+    def _ended(self, run: ApiRun) -> None:
+        run.ended = True
+        if run.grace is not None:
+            run.grace.cancel()
+        asyncio.get_running_loop().call_later(self.resume_grace_s, self._forget, run)
+
     async def _pump(self, run: ApiRun) -> None:
+        assert run.live is not None
         stats = run.live.stats
         next_stats = time.monotonic() + self.stats_interval_s
         while True:
@@ -170,28 +289,13 @@ class RunHub:
             if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + self.stats_interval_s
                 if stats.first_token_at is not None or stats.first_thinking_at is not None:
-                    thinking_s = stats.thinking_seconds()
-                    run.add(
-                        {
-                            "type": "stats",
-                            "output_tokens": stats.output_token_count,
-                            "elapsed_s": round(stats.elapsed(), 3),
-                            "tokens_per_s": stats.tokens_per_second,
-                            "thinking": stats.is_thinking,
-                            "thinking_s": None if thinking_s is None else round(thinking_s, 3),
-                            "thinking_tokens": stats.thinking_token_count,
-                            "served_by": endpoint_label(stats.endpoint),
-                        }
-                    )
+                    run.add(stats_event(stats))
         error = run.live.error
         if error is not None:
             run.add({"type": "error", "message": error.message, "kind": error.kind.value})
         else:
             run.add({"type": "done", **figures(run.record)})
-        run.ended = True
-        if run.grace is not None:
-            run.grace.cancel()
-        asyncio.get_running_loop().call_later(self.resume_grace_s, self._forget, run)
+        self._ended(run)
 
     def _forget(self, run: ApiRun) -> None:
         """Drop an ended run's events once no reconnect can still want them."""
@@ -244,4 +348,7 @@ class RunHub:
 
     def stop_everything(self) -> None:
         """Server shutdown: end every upstream request so each run is recorded as cancelled."""
-        stop_all([run.live for run in self._runs.values() if not run.ended])
+        stop_all([run.live for run in self._runs.values() if not run.ended and run.live])
+        for run in self._runs.values():
+            if not run.ended and run.check is not None:
+                run.check.cancel()

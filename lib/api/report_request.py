@@ -1,7 +1,9 @@
-"""`POST /api/report`'s body, as JSON or a multipart form, turned into a contract and a model.
+"""`POST /api/report`'s body, as JSON or a multipart form, turned into a contract and a model
+(and, for a playbook check, a playbook).
 
 The same checks as the Review page: the endpoint lock (`catalog.check_endpoint`), the providers
-the operator switched on, the output-token limits, the document reader and its size limit.
+the operator switched on, the output-token limits, the document reader and its size limit; a
+playbook is a bundled one's id or a TOML body read by the one loader, under its limits.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from lib.analysis.documents import (
     DocumentError,
     document_from_text,
 )
+from lib.analysis.playbook.format import Playbook
+from lib.analysis.playbook.loader import MAX_BYTES as PLAYBOOK_MAX_BYTES
+from lib.analysis.playbook.loader import PlaybookError, parse_playbook
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
@@ -27,8 +32,10 @@ from lib.engine.provider_config import (
 )
 from lib.engine.providers.registry import spec_for
 from lib.engine.settings import Settings
+from lib.runs import playbook_library
 from lib.runs.document_sandbox import read_upload
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
+from lib.store.playbook_store import PlaybookStore
 
 MAX_CONTRACT_CHARS = DEFAULT_MAX_BYTES
 
@@ -80,6 +87,22 @@ class ReportRequest(BaseModel):
         description="Claude: tokens it may spend thinking, at least 1024 and below max_tokens"
         " (default: half of max_tokens).",
     )
+    playbook: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Check the contract against a playbook: a bundled one's id (nda,"
+        " commercial) or one the caller saved on the Playbook page (its id), instead of writing"
+        " a review: the stream carries a `verdict` event per position."
+        " Without provider, model and base_url the built-in checker decides (no model).",
+    )
+    playbook_toml: str | None = Field(
+        None,
+        min_length=1,
+        max_length=PLAYBOOK_MAX_BYTES,
+        description="A playbook of your own, as TOML, instead"
+        " of `playbook`; validated, every problem named (400).",
+    )
     resume: bool = Field(
         False,
         description="Keep the run going for the grace period if the connection drops, so the"
@@ -114,6 +137,28 @@ def read_document(request: ReportRequest, upload: Upload | None, settings: Setti
         return document_from_text(request.contract, request.name, limits=limits)
     except DocumentError as exc:
         raise ApiError(400, exc.message) from None
+
+
+def read_playbook(request: ReportRequest, store: PlaybookStore | None) -> Playbook | None:
+    """The playbook to check against (None: a review): a bundled or saved one found the way the
+    pages find it (`store`: the caller's own playbooks), or a TOML body; 400 naming what is
+    wrong with it."""
+    if request.playbook is not None and request.playbook_toml is not None:
+        raise ApiError(400, "Send a playbook id or a playbook's TOML, not both")
+    try:
+        if request.playbook is not None:
+            return playbook_library.find(request.playbook, store)
+        if request.playbook_toml is not None:
+            return parse_playbook(request.playbook_toml, "The playbook")
+    except PlaybookError as exc:
+        raise ApiError(400, str(exc), problems=exc.problems) from None
+    return None
+
+
+def names_a_model(request: ReportRequest) -> bool:
+    """Whether the request picks a model; a playbook check that does not is the built-in
+    checker's."""
+    return any(v is not None for v in (request.provider, request.model, request.base_url))
 
 
 def resolve_thinking(

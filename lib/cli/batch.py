@@ -6,12 +6,20 @@
     crs-batch resume <batch id> --folder ./data-room --out data-room-review
     crs-batch list
     crs-batch eval                      # the rule-based clause finder on the bundled sample
+    crs-batch run --playbook nda --contractnli dev.json --labels contractnli:dev.json
+    crs-batch run --playbook team.toml --folder ./data-room --model ollama:qwen2.5:7b
 
 A model is `provider:model[@base URL]` (providers: ollama, openai, anthropic, builtin) or
 `clause-finder`, the rule-based finder that needs no model. Keys and hosts come from the same
 environment as the app (ANTHROPIC_API_KEY, OLLAMA_HOST …). Writes each report as Markdown, the
 runs and the portfolio grid as CSV (and XLSX), and the scorecard when labels are given. The exit
 status is non-zero only when the batch could not run at all; failed runs are listed and resumable.
+
+With `--playbook` (a bundled playbook's id or a TOML file) every contract is checked against the
+playbook instead, by the built-in checker (`--model checker`, the default: no model) or by each
+`--model`; it writes `verdicts.csv` (every position's verdict, reason and evidence, most decisive
+first) and the contracts × positions grid, and with `--labels contractnli:<file>` a scorecard
+beside the figures ContractNLI's authors published.
 """
 
 from __future__ import annotations
@@ -27,28 +35,36 @@ from pathlib import Path
 
 from lib.analysis.documents import Document
 from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
+from lib.analysis.playbook.contractnli import ContractNliError, NliSet, load_contractnli
+from lib.analysis.playbook.format import Playbook
+from lib.analysis.playbook.loader import PlaybookError, load_playbook
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.analysis.scorecard import Scorecard, build_scorecard, text_table
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.registry import SPECS, spec_for
 from lib.engine.settings import Settings, load_settings
+from lib.runs import playbook_library
 from lib.runs.batch import (
     BatchRunner,
     BatchSettings,
+    Checker,
     batch_records,
     model_key,
     model_label,
 )
 from lib.runs.batch_sources import (
+    CONTRACTNLI_PREFIX,
     FOLDER_PREFIX,
     SAMPLE_SOURCE,
     UPLOAD_SOURCE,
     Loaded,
+    contractnli_contracts,
     folder_contracts,
     read_files,
     sample_contracts,
 )
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
+from lib.runs.playbook_run import refuse_non_checker
 from lib.runs.portfolio import (
     GridRun,
     grid_csv,
@@ -57,11 +73,24 @@ from lib.runs.portfolio import (
     model_runs,
     results_frame,
 )
+from lib.runs.portfolio_playbook import (
+    CELL_COLOURS,
+    CheckerScore,
+    score_checkers,
+    scorecard_dict,
+    scorecard_table,
+    verdict_grid,
+    verdict_rows,
+)
 from lib.store.batch_store import BatchStore
+from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog, open_run_log
 
 CLAUSE_FINDER = "clause-finder"
+# `--model checker`: the built-in playbook checker, which needs no model.
+PLAYBOOK_CHECKER = "checker"
+NLI_PREFIX = "contractnli:"
 
 
 class CannotRun(Exception):
@@ -86,9 +115,45 @@ def parse_model(spec: str, settings: Settings) -> ProviderConfig:
         raise CannotRun(exc.message) from None
 
 
+def parse_checker(spec: str, settings: Settings) -> Checker:
+    """A playbook's checker: `checker` (the built-in one, None) or a model as for reviews."""
+    if spec.strip().lower() in (PLAYBOOK_CHECKER, "built-in", "builtin-checker"):
+        return None
+    config = parse_model(spec, settings)
+    try:
+        refuse_non_checker(config)
+    except ChoiceError as exc:
+        raise CannotRun(f"{exc.message} (--model checker, the default).") from None
+    return config
+
+
+def load_playbook_arg(spec: str, run_log: RunLog | None) -> Playbook:
+    """A playbook file, else a bundled playbook's id or one saved on the Playbook page."""
+    try:
+        if Path(spec).is_file():
+            return load_playbook(spec)
+        return playbook_library.find(spec, PlaybookStore(run_log) if run_log else None)
+    except PlaybookError as exc:
+        raise CannotRun(str(exc)) from None
+
+
+def load_nli_labels(spec: str | None) -> NliSet | None:
+    """`contractnli:<file>`: labels in ContractNLI's layout, to score a playbook's verdicts."""
+    if not spec:
+        return None
+    if not spec.startswith(NLI_PREFIX):
+        raise CannotRun("A playbook's verdicts are scored with --labels contractnli:<file>.")
+    try:
+        return load_contractnli(Path(spec.removeprefix(NLI_PREFIX)))
+    except (ContractNliError, OSError) as exc:
+        raise CannotRun(f"Cannot read the labels: {exc}") from None
+
+
 def load_labels(spec: str | None) -> LabelledSet | None:
     if not spec:
         return None
+    if spec.startswith(NLI_PREFIX):
+        raise CannotRun("ContractNLI labels score a playbook's verdicts: add --playbook nda.")
     try:
         if spec == "sample":
             return sample_labels()
@@ -105,7 +170,11 @@ def load_labels(spec: str | None) -> LabelledSet | None:
 def load_contracts(args: argparse.Namespace, settings: Settings) -> tuple[list[Document], str]:
     if args.sample:
         return sample_contracts(), SAMPLE_SOURCE
-    if args.folder:
+    if args.contractnli:
+        path = Path(args.contractnli)
+        loaded = contractnli_contracts(path)
+        source = CONTRACTNLI_PREFIX + str(path.resolve())
+    elif args.folder:
         try:
             loaded = folder_contracts(Path(args.folder), settings)
         except (OSError, PermissionError) as exc:
@@ -186,6 +255,52 @@ def write_outputs(
     return card
 
 
+def write_playbook_outputs(
+    out: Path,
+    by_model: Mapping[str, Mapping[str, RunRecord]],
+    playbook: Playbook,
+    labels: NliSet | None,
+    labels_source: str,
+) -> list[CheckerScore] | None:
+    """verdicts.csv, the contracts × positions grid (CSV, XLSX), the runs, and the scorecard
+    when ContractNLI labels are given."""
+    out.mkdir(parents=True, exist_ok=True)
+    grid = [GridRun(c, m, r) for m, records in by_model.items() for c, r in sorted(records.items())]
+    (out / "verdicts.csv").write_bytes(grid_csv(verdict_rows(grid, playbook)))
+    (out / "runs.csv").write_bytes(grid_csv(results_frame(grid)))
+    frame = verdict_grid(grid, playbook)
+    (out / "playbook.csv").write_bytes(grid_csv(frame))
+    (out / "playbook.xlsx").write_bytes(grid_xlsx(frame, CELL_COLOURS, "Playbook"))
+    if labels is None:
+        return None
+    scores = score_checkers(grid, labels, playbook)
+    (out / "scorecard.md").write_text(scorecard_table(scores, labels_source) + "\n", "utf-8")
+    card = scorecard_dict(scores, labels_source)
+    (out / "scorecard.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
+    return scores
+
+
+def _outputs(
+    out: Path,
+    by_model: Mapping[str, Mapping[str, RunRecord]],
+    batch_settings: BatchSettings,
+    documents: Sequence[Document],
+    labels_spec: str | None,
+    run_log: RunLog | None,
+    batch_id: str,
+) -> str | None:
+    """Write a review or playbook batch's files; the scorecard's table, if any, to print."""
+    playbook = batch_settings.playbook_of()
+    if playbook is not None:
+        labels = load_nli_labels(labels_spec)
+        source = Path(labels_spec.removeprefix(NLI_PREFIX)).name if labels_spec else ""
+        scores = write_playbook_outputs(out, by_model, playbook, labels, source)
+        return scorecard_table(scores, source) if scores is not None else None
+    card = write_outputs(out, by_model, batch_settings.template_key, documents,
+                         load_labels(labels_spec), run_log, batch_id)  # fmt: skip
+    return text_table(card) if card is not None else None
+
+
 def _by_model(
     runner: BatchRunner | None, run_log: RunLog | None, labels_of: Mapping[str, str]
 ) -> dict[str, dict[str, RunRecord]]:
@@ -201,14 +316,14 @@ def _by_model(
     return out
 
 
-def _report(runner: BatchRunner | None, card: Scorecard | None, out: Path) -> None:
+def _report(runner: BatchRunner | None, card: str | None, out: Path) -> None:
     if runner is not None:
         for failure in runner.failures():
             print(f"failed: {failure.contract} · {failure.model_key}: {failure.error}")
         if runner.stopped or runner.failures():
             print(f"resume with: crs-batch resume {runner.batch_id}")
     if card is not None:
-        print(text_table(card))
+        print(card)
     print(f"written to {out}")
 
 
@@ -216,15 +331,23 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     documents, source = load_contracts(args, settings)
     if not documents:
         raise CannotRun("No contracts to review.")
-    labels = load_labels(args.labels)
-    template_key = args.template
-    wanted = args.model or []
-    if not wanted:
-        raise CannotRun("Name at least one --model.")
-    configs = [parse_model(m, settings) for m in wanted]
     run_log = open_run_log(settings)
-    batch_settings = BatchSettings(template_key=template_key, max_tokens=args.max_tokens,
-                                   source=source)  # fmt: skip
+    playbook = load_playbook_arg(args.playbook, run_log) if args.playbook else None
+    wanted = args.model or []
+    configs: list[Checker]
+    if playbook is not None:
+        load_nli_labels(args.labels)  # refused before anything runs
+        configs = [parse_checker(m, settings) for m in wanted] or [None]
+        batch_settings = BatchSettings.for_playbook(
+            playbook, max_tokens=args.max_tokens, source=source
+        )
+    else:
+        load_labels(args.labels)
+        if not wanted:
+            raise CannotRun("Name at least one --model.")
+        configs = [parse_model(m, settings) for m in wanted]
+        batch_settings = BatchSettings(template_key=args.template, max_tokens=args.max_tokens,
+                                       source=source)  # fmt: skip
     runner = BatchRunner.create(
         name=args.name or f"{len(documents)} contracts",
         contracts=documents, configs=configs, batch_settings=batch_settings,
@@ -234,8 +357,8 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     run_with_progress(runner)
     by_model = _by_model(runner, run_log, {model_key(c): model_label(c) for c in configs})
     out = Path(args.out)
-    card = write_outputs(out, by_model, template_key, documents, labels, run_log,
-                         runner.batch_id)  # fmt: skip
+    card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,
+                    runner.batch_id)  # fmt: skip
     _report(runner, card, out)
     return 0
 
@@ -256,6 +379,8 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
         documents = sample_contracts()
     elif source.startswith(FOLDER_PREFIX):
         documents = folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), settings).documents
+    elif source.startswith(CONTRACTNLI_PREFIX):
+        documents = contractnli_contracts(Path(source.removeprefix(CONTRACTNLI_PREFIX))).documents
     else:
         raise CannotRun("This batch was uploaded: name the files again to resume it.")
     runner = BatchRunner.resume(
@@ -268,8 +393,8 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     run_with_progress(runner)
     by_model = _by_model(runner, run_log, {model_key(s): model_label(s) for s in info.models})
     out = Path(args.out)
-    card = write_outputs(out, by_model, batch_settings.template_key, documents,
-                         load_labels(args.labels), run_log, runner.batch_id)  # fmt: skip
+    card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,
+                    runner.batch_id)  # fmt: skip
     _report(runner, card, out)
     return 0
 
@@ -332,9 +457,13 @@ def _contract_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--sample", action="store_true", help="the bundled CUAD sample")
     source.add_argument("--folder", help="every PDF, Word, text and Markdown file in a folder")
+    source.add_argument("--contractnli", help="the documents of a ContractNLI-layout JSON file")
     parser.add_argument("files", nargs="*", help="contract files")
     parser.add_argument("--out", default="batch-output", help="folder for reports and tables")
-    parser.add_argument("--labels", help="score against: sample, cuad:<folder> or csv:<file>")
+    parser.add_argument(
+        "--labels",
+        help="score against: sample, cuad:<folder> or csv:<file>; a playbook: contractnli:<file>",
+    )
     parser.add_argument("--concurrency", action="append", help="provider=N (repeatable)")
 
 
@@ -346,7 +475,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="review contracts with one or more models")
     _contract_arguments(run)
-    run.add_argument("--model", action="append", help="provider:model[@url] or clause-finder")
+    run.add_argument(
+        "--model",
+        action="append",
+        help="provider:model[@url] or clause-finder; with --playbook, checker (the default)",
+    )
+    run.add_argument(
+        "--playbook", help="check against a playbook: a TOML file, or a bundled or saved one's id"
+    )
     run.add_argument("--template", default=DEFAULT_TEMPLATE_KEY, choices=sorted(TEMPLATES))
     run.add_argument("--max-tokens", type=int, default=4096)
     run.add_argument("--name", help="a name for the batch")

@@ -12,7 +12,11 @@ with its figures and the batch's id. A failed item is recorded and the batch car
 run log the batch and each item's status are stored (`lib.store.batch_store`) before and after each
 run, so `BatchRunner.resume` runs only what is not finished: nothing done is run (or billed) twice.
 
-Workers read the stream themselves rather than through `LiveRun`: nothing is drawn token by
+A batch may instead check every contract against a playbook (`BatchSettings.playbook`): each
+item is then the one playbook run (`playbook_run.start_playbook`), by a model or by the built-in
+checker (the item's config is None), and its record keeps the verdicts.
+
+Review workers read the stream themselves rather than through `LiveRun`: nothing is drawn token by
 token, so batches take no share of the process's live render budget. They do count against the
 process's cap on runs streaming at once (CRS_MAX_CONCURRENT_RUNS), as every review does: a worker
 waits for a free place before it starts its next item, so tabs × lanes never exceed the cap, and
@@ -32,15 +36,18 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from lib.analysis.documents import Document
+from lib.analysis.playbook.checker import CHECKER_NAME
+from lib.analysis.playbook.format import Playbook
+from lib.analysis.playbook.loader import dump_playbook, parse_playbook
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
 from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, ProviderConfig
 from lib.engine.providers.registry import spec_for
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
-from lib.engine.stream_model import ModelStream
 from lib.runs.launch import RunRequest, prepare_run
 from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.model_choice import ChoiceError, resolve, stored_choice
+from lib.runs.playbook_run import BUILTIN_MODEL, BUILTIN_PROVIDER, PlaybookRequest, start_playbook
 from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
@@ -49,6 +56,14 @@ log = logging.getLogger(__name__)
 
 MAX_CONCURRENCY = 32
 PAGE = "batch"
+# A playbook batch's item checked by the built-in checker: no model, so no config.
+Checker = ProviderConfig | None
+BUILTIN_SPEC: dict[str, Any] = {
+    "provider": BUILTIN_PROVIDER,
+    "model": BUILTIN_MODEL,
+    "base_url": "",
+    "context_length": None,
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,9 @@ class BatchSettings:
     temperature: float = DEFAULT_TEMPERATURE
     # Where the contracts came from ("sample", "folder:<path>", "upload"), to find them again.
     source: str = "upload"
+    # A playbook batch: the playbook as TOML (`dump_playbook`), kept whole so a resume checks
+    # against the very positions the batch began with; "" for a batch of reviews.
+    playbook: str = ""
 
     def __post_init__(self) -> None:
         if self.template_key not in TEMPLATES:
@@ -75,23 +93,44 @@ class BatchSettings:
         names = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in names})
 
+    @classmethod
+    def for_playbook(cls, playbook: Playbook, **fields: Any) -> BatchSettings:
+        return cls(playbook=dump_playbook(playbook), **fields)
 
-def model_key(config: ProviderConfig | Mapping[str, Any]) -> str:
+    def playbook_of(self) -> Playbook | None:
+        """The batch's playbook, read again with the one loader; None for reviews."""
+        return parse_playbook(self.playbook, "the batch's playbook") if self.playbook else None
+
+
+def _builtin(config: Checker | Mapping[str, Any]) -> bool:
+    return config is None or (
+        isinstance(config, Mapping) and config.get("provider") == BUILTIN_PROVIDER
+    )
+
+
+def model_key(config: Checker | Mapping[str, Any]) -> str:
     """Identifies a model within a batch: provider, model and endpoint (never the key); of a
-    config or of what the store kept of one (`model_spec`)."""
+    config or of what the store kept of one (`model_spec`); None is the built-in checker."""
+    if config is None:
+        config = BUILTIN_SPEC
     if isinstance(config, ProviderConfig):
         return f"{config.provider.value}:{config.model}@{config.base_url}"
     return f"{config['provider']}:{config['model']}@{config.get('base_url') or ''}"
 
 
-def model_label(config: ProviderConfig | Mapping[str, Any]) -> str:
+def model_label(config: Checker | Mapping[str, Any]) -> str:
+    if _builtin(config):
+        return CHECKER_NAME
     if isinstance(config, ProviderConfig):
         return f"{spec_for(config.provider).label} · {config.model}"
+    assert isinstance(config, Mapping)
     return f"{spec_for(config['provider']).label} · {config['model']}"
 
 
-def model_spec(config: ProviderConfig) -> dict[str, Any]:
+def model_spec(config: Checker) -> dict[str, Any]:
     """What the store keeps of a config: enough to rebuild it, without the API key."""
+    if config is None:
+        return dict(BUILTIN_SPEC)
     return {
         "provider": config.provider.value,
         "model": config.model,
@@ -100,9 +139,12 @@ def model_spec(config: ProviderConfig) -> dict[str, Any]:
     }
 
 
-def concurrency_for(config: ProviderConfig, overrides: Mapping[str, int] | None = None) -> int:
+def concurrency_for(config: Checker, overrides: Mapping[str, int] | None = None) -> int:
     """Requests in flight for this config's endpoint (CRS_BATCH_CONCURRENCY, else the provider's
-    default), never above the provider's own cap (the built-in model answers one at a time)."""
+    default), never above the provider's own cap (the built-in model answers one at a time).
+    The built-in playbook checker works on this machine's processor: one contract at a time."""
+    if config is None:
+        return 1
     spec = spec_for(config.provider)
     wanted = (overrides or {}).get(config.provider.value, spec.default_concurrency)
     return max(1, min(spec.max_concurrency or MAX_CONCURRENCY, MAX_CONCURRENCY, int(wanted)))
@@ -221,7 +263,7 @@ class BatchRunner:
         *,
         batch_id: str,
         contracts: Mapping[str, Document],
-        configs: Mapping[str, ProviderConfig],
+        configs: Mapping[str, Checker],
         items: Iterable[tuple[str, str]],
         batch_settings: BatchSettings,
         settings: Settings,
@@ -234,6 +276,7 @@ class BatchRunner:
         self.configs = dict(configs)
         self.items = list(items)
         self.batch_settings = batch_settings
+        self.playbook = batch_settings.playbook_of()
         self.settings = settings
         self.run_log = run_log
         self.store = BatchStore(run_log) if run_log is not None else None
@@ -243,7 +286,8 @@ class BatchRunner:
         self.refused: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._active: dict[tuple[str, str], ModelStream] = {}
+        # How to stop each running item now (a review's stream, a check's run).
+        self._active: dict[tuple[str, str], Callable[[], None]] = {}
         self._threads: list[threading.Thread] = []
         self._workers = 0
         self._waiting = 0
@@ -253,7 +297,9 @@ class BatchRunner:
         self._lanes: dict[str, _Lane] = {}
         self._lane_of: dict[str, str] = {}
         for key, config in self.configs.items():
-            lane_key = f"{config.provider.value}@{config.base_url}"
+            lane_key = (
+                BUILTIN_PROVIDER if config is None else f"{config.provider.value}@{config.base_url}"
+            )
             self._lane_of[key] = lane_key
             per_endpoint = concurrency_for(config, overrides)
             lane = self._lanes.setdefault(lane_key, _Lane(per_endpoint))
@@ -262,7 +308,7 @@ class BatchRunner:
             # the least busy endpoint with room (`endpoint_pool`), plus one per endpoint whose
             # next run is ready (record written, prompt built) when a place frees, so no server
             # idles while a worker records the run it just finished.
-            members = len(config.members)
+            members = 1 if config is None else len(config.members)
             spare = members if members > 1 else 0
             lane.concurrency = lane.per_endpoint * members + spare
         for contract, key in self.items:
@@ -276,14 +322,15 @@ class BatchRunner:
         *,
         name: str,
         contracts: Sequence[Document],
-        configs: Sequence[ProviderConfig],
+        configs: Sequence[Checker],
         batch_settings: BatchSettings,
         settings: Settings,
         run_log: RunLog | None,
         concurrency: Mapping[str, int] | None = None,
         on_item: Callable[[ItemResult], None] | None = None,
     ) -> BatchRunner:
-        """A new batch of every contract × every model, stored when there is a run log."""
+        """A new batch of every contract × every model, stored when there is a run log (for a
+        playbook batch, None among `configs` is the built-in checker)."""
         documents = {d.name: d for d in unique_names(contracts)}
         by_key = {model_key(c): c for c in configs}
         items = [(name_, key) for name_ in documents for key in by_key]
@@ -326,10 +373,13 @@ class BatchRunner:
         if info is None:
             raise KeyError(f"no batch {batch_id}")
         typed = typed_keys or {}
-        configs: dict[str, ProviderConfig] = {}
+        configs: dict[str, Checker] = {}
         refused: dict[str, str] = {}
         for spec in info.models:
             key = model_key(spec)
+            if _builtin(spec):
+                configs[key] = None
+                continue
             choice = replace(stored_choice(spec), typed_key=typed.get(key))
             try:
                 configs[key] = resolve(choice, settings, probe=False)
@@ -380,10 +430,7 @@ class BatchRunner:
                     return
                 if not self._take_place():
                     return  # stopped while waiting: the item stays pending for a resume
-                try:
-                    self._run_item(lane, contract, key)
-                finally:
-                    STREAMS_IN_FLIGHT.release()
+                self._run_item(lane, contract, key)
         finally:
             with self._lock:
                 self._workers -= 1
@@ -405,51 +452,23 @@ class BatchRunner:
                 self._waiting -= 1
 
     def _run_item(self, lane: _Lane, contract: str, key: str) -> None:
+        """One item, holding the worker's place under the cap: given back here, or by a
+        playbook check's own run when it ends."""
         started = time.monotonic()
         result = ItemResult(contract, key, ItemStatus.ERROR)
+        handed = False
         try:
-            prepared = prepare_run(
-                RunRequest(
-                    page=PAGE,
-                    config=self.configs[key],
-                    document=self.contracts[contract],
-                    template_key=self.batch_settings.template_key,
-                    instructions=self.batch_settings.instructions,
-                    perspective=self.batch_settings.perspective,
-                    max_tokens=self.batch_settings.max_tokens,
-                    temperature=self.batch_settings.temperature,
-                    batch_id=self.batch_id,
-                ),
-                history=None,
-                run_log=self.run_log,
-                settings=self.settings,
-                endpoint_capacity=lane.per_endpoint,
-            )
-            result.record = prepared.record
-            run_id = prepared.record.run_id
-            self._store(lambda s: s.start_item(self.batch_id, contract, key, run_id))
-            with self._lock:
-                self._active[(contract, key)] = prepared.stream
-            if self._stop.is_set():
-                prepared.stream.close()
-            try:
-                for _ in prepared.stream:
-                    pass
-            except Exception:  # the stream's stats hold the error; the batch carries on
-                pass
-            finally:
-                with self._lock:
-                    self._active.pop((contract, key), None)
-                prepared.finish()
-            record = prepared.record
-            result.status = {
-                RunStatus.DONE: ItemStatus.DONE,
-                RunStatus.CANCELLED: ItemStatus.CANCELLED,
-            }.get(record.status, ItemStatus.ERROR)
-            result.error = record.error_message
+            if self.playbook is not None:
+                handed = True  # `start_playbook` owns the place from here
+                self._check(contract, key, result)
+            else:
+                self._review(lane, contract, key, result)
         except Exception as exc:
             log.exception("batch item failed")
             result.error = f"Could not run ({type(exc).__name__})."
+        finally:
+            if not handed:
+                STREAMS_IN_FLIGHT.release()
         result.duration_s = time.monotonic() - started
         with self._lock:
             lane.left -= 1
@@ -462,6 +481,81 @@ class BatchRunner:
                 self._on_item(result)
             except Exception:
                 log.exception("batch item callback failed")
+
+    def _started(self, contract: str, key: str, result: ItemResult, record: RunRecord,
+                 stop: Callable[[], None]) -> None:  # fmt: skip
+        result.record = record
+        self._store(lambda s: s.start_item(self.batch_id, contract, key, record.run_id))
+        with self._lock:
+            self._active[(contract, key)] = stop
+        if self._stop.is_set():
+            stop()
+
+    def _ended(self, contract: str, key: str, result: ItemResult, record: RunRecord) -> None:
+        with self._lock:
+            self._active.pop((contract, key), None)
+        result.status = {
+            RunStatus.DONE: ItemStatus.DONE,
+            RunStatus.CANCELLED: ItemStatus.CANCELLED,
+        }.get(record.status, ItemStatus.ERROR)
+        result.error = record.error_message
+
+    def _review(self, lane: _Lane, contract: str, key: str, result: ItemResult) -> None:
+        config = self.configs[key]
+        assert config is not None  # only a playbook batch has the built-in checker
+        prepared = prepare_run(
+            RunRequest(
+                page=PAGE,
+                config=config,
+                document=self.contracts[contract],
+                template_key=self.batch_settings.template_key,
+                instructions=self.batch_settings.instructions,
+                perspective=self.batch_settings.perspective,
+                max_tokens=self.batch_settings.max_tokens,
+                temperature=self.batch_settings.temperature,
+                batch_id=self.batch_id,
+            ),
+            history=None,
+            run_log=self.run_log,
+            settings=self.settings,
+            endpoint_capacity=lane.per_endpoint,
+        )
+        self._started(contract, key, result, prepared.record, prepared.stream.close)
+        try:
+            for _ in prepared.stream:
+                pass
+        except Exception:  # the stream's stats hold the error; the batch carries on
+            pass
+        finally:
+            prepared.finish()
+            self._ended(contract, key, result, prepared.record)
+
+    def _check(self, contract: str, key: str, result: ItemResult) -> None:
+        """The one playbook run, by the item's model or the built-in checker; its record (with
+        the verdicts) is written by the run itself, however it ends."""
+        assert self.playbook is not None
+        config = self.configs[key]
+        run = start_playbook(
+            PlaybookRequest(
+                self.contracts[contract],
+                self.playbook,
+                config,
+                page=PAGE,
+                max_tokens=self.batch_settings.max_tokens,
+                temperature=self.batch_settings.temperature,
+                batch_id=self.batch_id,
+            ),
+            history=None,
+            run_log=self.run_log,
+            settings=self.settings,
+            holds_place=True,
+        )
+        self._started(contract, key, result, run.record, run.cancel)
+        try:
+            for _ in run.updates(idle=1.0):
+                pass
+        finally:
+            self._ended(contract, key, result, run.record)
 
     def _store(self, action: Callable[[BatchStore], None]) -> None:
         if self.store is None:
@@ -485,9 +579,9 @@ class BatchRunner:
         """Start nothing new and end every running request now."""
         self._stop.set()
         with self._lock:
-            streams = list(self._active.values())
-        for stream in streams:
-            stream.close()
+            stops = list(self._active.values())
+        for stop in stops:
+            stop()
 
     def wait(self, timeout: float | None = None) -> bool:
         """True when every worker has ended."""

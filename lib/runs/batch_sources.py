@@ -1,4 +1,5 @@
-"""Where a batch's contracts come from: uploads, a server folder the operator allowed, the sample.
+"""Where a batch's contracts come from: uploads, a server folder the operator allowed, the sample,
+or the documents of a ContractNLI-layout file (to score a playbook's verdicts on them).
 
 A folder is read only when it lies inside one of the operator's `CRS_BATCH_DIRS` (after resolving
 symbolic links and `..`), so a browser user cannot make the server read arbitrary files. The
@@ -18,6 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib.analysis.documents import SUPPORTED, Document, DocumentError, size_problem
+from lib.analysis.playbook.contractnli import (
+    ContractNliError,
+    NliSet,
+    load_contractnli,
+    read_contractnli,
+)
 from lib.analysis.samples import all_samples
 from lib.engine.settings import Settings
 from lib.runs.document_sandbox import ReaderBusy, read_upload
@@ -25,6 +32,7 @@ from lib.runs.document_sandbox import ReaderBusy, read_upload
 SAMPLE_SOURCE = "sample"
 UPLOAD_SOURCE = "upload"
 FOLDER_PREFIX = "folder:"
+CONTRACTNLI_PREFIX = "contractnli:"
 MAX_FOLDER_FILES = 5000
 
 
@@ -40,6 +48,38 @@ def sample_contracts() -> list[Document]:
     return [
         Document(s.file_name, s.text, "sample", len(s.text.encode("utf-8"))) for s in all_samples()
     ]
+
+
+def contractnli_contracts(path: Path, allowed: Sequence[Path] | None = None) -> Loaded:
+    """The documents of a ContractNLI-layout file (see `nli_documents`)."""
+    allowed_folder(path.parent, allowed)
+    try:
+        return nli_documents(load_contractnli(path))
+    except (ContractNliError, OSError) as exc:
+        return Loaded(problems=[(path.name, str(exc))])
+
+
+def contractnli_upload(name: str, data: bytes, settings: Settings) -> Loaded:
+    """The documents of an uploaded ContractNLI-layout file, each under the document size limit."""
+    try:
+        labels = read_contractnli(data, name)
+    except ContractNliError as exc:
+        return Loaded(problems=[(name, str(exc))])
+    return nli_documents(labels, settings.document_limits.max_bytes)
+
+
+def nli_documents(labels: NliSet, max_bytes: int | None = None) -> Loaded:
+    """Each labelled document, its text exactly as labelled (the labels' evidence spans are
+    offsets into it, so it is not normalised as a pasted text is)."""
+    loaded = Loaded(problems=[(name, "not in ContractNLI's layout") for name in labels.skipped])
+    for d in labels.documents:
+        size = len(d.text.encode("utf-8"))
+        too_big = size_problem(d.name, size, max_bytes) if max_bytes is not None else None
+        if too_big is not None:
+            loaded.problems.append((d.name, too_big))
+        elif d.text.strip():
+            loaded.documents.append(Document(d.name, d.text, "txt", size))
+    return loaded
 
 
 def allowed_folder(folder: Path, allowed: Sequence[Path] | None) -> Path:
@@ -191,4 +231,6 @@ def reload_source(source: str, settings: Settings, allowed: Sequence[Path] | Non
         return Loaded(sample_contracts())
     if source.startswith(FOLDER_PREFIX):
         return folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), settings, allowed)
+    if source.startswith(CONTRACTNLI_PREFIX):
+        return contractnli_contracts(Path(source.removeprefix(CONTRACTNLI_PREFIX)), allowed)
     return None

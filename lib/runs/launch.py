@@ -297,6 +297,7 @@ def launch(
     on_text: Callable[[str], None] | None = None,
     conclude: Callable[[RunRecord], None] | None = None,
     on_end: Callable[[], None] | None = None,
+    holds_place: bool = False,
 ) -> tuple[RunRecord, LiveRun]:
     """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), with the run's
     tracker checking its quotes as they are drawn.
@@ -307,10 +308,13 @@ def launch(
 
     A run that reads its own answer (a playbook check) passes `on_text` (each piece of text, on
     the worker), `conclude` (see `prepare_run`) and `on_end` (after the end is written).
+
+    `holds_place`: the caller already holds a place under the cap (a batch worker waited for
+    one); it passes to the run, which gives it back when it ends (or here, if it cannot start).
     """
     limit = settings.run_limits.max_concurrent_runs
-    claimed = refuse_when_busy and limit > 0
-    if claimed and not claim_slot(limit):
+    claimed = holds_place or (refuse_when_busy and limit > 0)
+    if claimed and not holds_place and not claim_slot(limit):
         raise RateLimited(busy_message(limit))
     try:
         run = prepare_run(

@@ -17,6 +17,7 @@ API (pages, Compare, Portfolio, `crs-batch`, the HTTP API all call this; none ad
         PlaybookOutcome     # the last one: .result (every position in order), .counts,
                             # .summary, .high_severity, .status, .error, .problems, .record
     run.poll()              # what is waiting, without blocking (an event loop woken by notify)
+    run.stats               # a model's live figures (None for the built-in checker)
     follow([run_a, run_b])  # (which run, update) for several runs at once (Compare)
     run.cancel()            # stop now: verdicts so far are kept and recorded as cancelled
     run.outcome             # the outcome once ended, else None
@@ -64,13 +65,13 @@ from lib.engine.fold import LENGTH_REASONS
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TEMPERATURE,
-    Provider,
     ProviderConfig,
 )
+from lib.engine.providers.registry import spec_for
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.settings import Settings
 from lib.runs.launch import RunRequest, end_record, launch, new_record, start_record
-from lib.runs.live import LiveRun
+from lib.runs.live import LiveRun, release_slot
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import RunLog
@@ -89,7 +90,6 @@ IGNORED_FORMAT = "The model did not answer in the playbook format: no verdict co
 
 Checker = ModelChoice | ProviderConfig | None
 # Providers that write no verdicts: the clause finder writes a clause report.
-NOT_CHECKERS = (Provider.CLAUSE_FINDER,)
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,10 @@ class PlaybookRun:
     # -- the reader's side ------------------------------------------------------------------
 
     def poll(self) -> list[Update]:
-        """Every update waiting now, without blocking."""
+        """Every update waiting now, without blocking (a model's text, read through the parser,
+        is let go of, so a poller that reads no `Tick` keeps no queue of it either)."""
+        if self._live is not None:
+            self._live.drain()
         out: list[Update] = []
         while not self._done:
             try:
@@ -258,6 +261,11 @@ class PlaybookRun:
     def finished(self) -> bool:
         return self.outcome is not None
 
+    @property
+    def stats(self) -> RunStats | None:
+        """A model's live figures; None for the built-in checker."""
+        return self._live.stats if self._live is not None else None
+
     def cancel(self) -> None:
         """Stop the run now; the verdicts reached so far are kept and recorded."""
         self._cancelled.set()
@@ -273,24 +281,63 @@ def start_playbook(
     settings: Settings,
     notify: Callable[[], None] | None = None,
     refuse_when_busy: bool = False,
+    holds_place: bool = False,
 ) -> PlaybookRun:
     """Start checking `request.document` against `request.playbook` (see the module's API).
 
     `notify` runs on the worker after each piece of the answer, each update and the end.
+    `holds_place`: a model's run takes over the caller's place under the process's cap on runs
+    at once (a batch worker waited for it) and gives it back when it ends, or at once if it
+    cannot start; the built-in checker takes no place.
     """
     checker = request.checker
-    if isinstance(checker, ModelChoice):
-        checker = resolve(checker, settings)
-    if checker is not None and checker.provider in NOT_CHECKERS:
+    launched = False
+    try:
+        if isinstance(checker, ModelChoice):
+            checker = resolve(checker, settings)
+        if checker is not None:
+            refuse_non_checker(checker)
+            launched = True  # `_start_model` owns the place from here
+            return _start_model(
+                request, checker, history, run_log, settings, notify, refuse_when_busy, holds_place
+            )
+    finally:
+        if holds_place and not launched:
+            release_slot()
+    return _start_builtin(request, history, run_log, settings, notify)
+
+
+def refuse_non_checker(config: ProviderConfig) -> None:
+    """`ChoiceError` for a provider that writes no verdicts (the clause finder writes a clause
+    report): every front end refuses it here, or asks here before it starts anything."""
+    if not spec_for(config.provider).follows_prompts:
         raise ChoiceError(
             "unavailable",
             "The clause finder writes no verdicts: check with the built-in playbook checker.",
         )
-    if checker is None:
-        return _start_builtin(request, history, run_log, settings, notify)
+
+
+def _start_model(
+    request: PlaybookRequest,
+    checker: ProviderConfig,
+    history: SessionHistory | None,
+    run_log: RunLog | None,
+    settings: Settings,
+    notify: Callable[[], None] | None,
+    refuse_when_busy: bool,
+    holds_place: bool,
+) -> PlaybookRun:
+    """A model's check: launched as a review is, its answer parsed on the worker (it owns the
+    caller's place from the start, see `start_playbook`)."""
     history = history if history is not None else SessionHistory([])
     document, book = request.document, request.playbook
-    index = contract_index(document.text, document.page_starts)
+    try:
+        index = contract_index(document.text, document.page_starts)
+        prompt = build_playbook_prompt(book, document.text, document.name)
+    except BaseException:
+        if holds_place:
+            release_slot()
+        raise
     parser = AnswerParser(book)
     run = PlaybookRun(book, parser)
 
@@ -329,7 +376,7 @@ def start_playbook(
         batch_id=request.batch_id,
         kind=KIND,
         playbook_id=book.id,
-        built_prompt=build_playbook_prompt(book, document.text, document.name),
+        built_prompt=prompt,
     )
     run.record, run._live = launch(
         run_request,
@@ -338,6 +385,7 @@ def start_playbook(
         settings=settings,
         notify=notify,
         refuse_when_busy=refuse_when_busy,
+        holds_place=holds_place,
         on_text=on_text,
         conclude=conclude,
         on_end=lambda: run._deliver(notify),

@@ -115,21 +115,24 @@ def grid_csv(frame: pd.DataFrame) -> bytes:
     return csv_bytes(frame, index=False)
 
 
-def grid_xlsx(frame: pd.DataFrame) -> bytes:
-    """The grid as a spreadsheet: coloured level cells, frozen header, no formulas."""
+def grid_xlsx(
+    frame: pd.DataFrame, colours: Mapping[str, tuple[str, str]] = COLOURS, title: str = "Portfolio"
+) -> bytes:
+    """The grid as a spreadsheet: coloured level cells (from the 8th column: the categories, or
+    a playbook's positions), frozen header, no formulas."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "Portfolio"
+    sheet.title = title
     sheet.append([defuse(str(c)) for c in frame.columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for values in frame.itertuples(index=False):
         sheet.append([defuse(v.item() if hasattr(v, "item") else v) for v in values])
-    fills = {k: (PatternFill("solid", fgColor=f), Font(color=t)) for k, (f, t) in COLOURS.items()}
+    fills = {k: (PatternFill("solid", fgColor=f), Font(color=t)) for k, (f, t) in colours.items()}
     for row in sheet.iter_rows(min_row=2, min_col=8):
         for cell in row:
             style = fills.get(str(cell.value))

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from lib.analysis.documents import Document
 from lib.analysis.labels import LabelledSet
+from lib.analysis.playbook.format import Playbook
 from lib.analysis.scorecard import Scorecard, build_scorecard
-from lib.engine.provider_config import ProviderConfig
 from lib.engine.settings import Settings
 from lib.runs.batch import (
     RUNNING,
     BatchRunner,
     BatchSettings,
+    Checker,
     batch_records,
     model_key,
     model_label,
@@ -41,20 +42,25 @@ class Unfinished:
     total: int
 
 
-def batch_name(documents: Sequence[Document], configs: Sequence[ProviderConfig]) -> str:
+def batch_name(
+    documents: Sequence[Document], configs: Sequence[Checker], playbook: Playbook | None = None
+) -> str:
+    if playbook is not None:
+        return f"{playbook.name}: {len(documents)} contracts × {len(configs)} checker(s)"
     return f"{len(documents)} contracts × {len(configs)} model(s)"
 
 
 def start_batch(
     documents: Sequence[Document],
-    configs: Sequence[ProviderConfig],
+    configs: Sequence[Checker],
     batch_settings: BatchSettings,
     settings: Settings,
     run_log: RunLog | None,
 ) -> BatchRunner:
-    """A new batch of every contract × model, running and registered for this process."""
+    """A new batch of every contract × model (× checker, for a playbook: None is the built-in
+    checker), running and registered for this process."""
     runner = BatchRunner.create(
-        name=batch_name(documents, configs),
+        name=batch_name(documents, configs, batch_settings.playbook_of()),
         contracts=documents,
         configs=configs,
         batch_settings=batch_settings,
@@ -83,7 +89,7 @@ def resume_batch(
     info: BatchInfo,
     *,
     documents: Sequence[Document],
-    configs: Sequence[ProviderConfig],
+    configs: Sequence[Checker],
     settings: Settings,
     run_log: RunLog,
 ) -> BatchRunner:
@@ -98,7 +104,7 @@ def resume_batch(
         contracts=contracts,
         settings=settings,
         run_log=run_log,
-        typed_keys={model_key(c): c.api_key for c in configs if c.api_key},
+        typed_keys={model_key(c): c.api_key for c in configs if c is not None and c.api_key},
     )
     return RUNNING.add(runner.start())
 
@@ -124,6 +130,14 @@ def model_labels(info: BatchInfo | None, session_labels: Mapping[str, str]) -> d
 
 def shown_template(info: BatchInfo | None, session_template: str) -> str:
     return BatchSettings.from_dict(info.settings).template_key if info else session_template
+
+
+def shown_playbook(info: BatchInfo | None, runner: BatchRunner | None) -> Playbook | None:
+    """The playbook of the batch shown (None: a batch of reviews), from the stored batch or the
+    one running in this session without a log."""
+    if info is not None:
+        return BatchSettings.from_dict(info.settings).playbook_of()
+    return runner.playbook if runner is not None else None
 
 
 def contract_texts(

@@ -1,5 +1,6 @@
-"""The Portfolio page's sections: contracts, models, run and stop, unfinished batches, the findings
-grid with its passage and exports, and the scorecard. The page calls them in order.
+"""The Portfolio page's sections: contracts, models (or a playbook and its checkers), run and stop,
+unfinished batches, the findings grid with its passage and exports (or a playbook's verdicts
+grid with its evidence and exports), and the scorecard. The page calls them in order.
 
 The steps behind them live in `lib.runs.portfolio_session`; every file, batch, model or server
 text drawn here goes through `lib.ui.safe`.
@@ -16,13 +17,14 @@ import streamlit as st
 
 from lib.analysis.documents import Document
 from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
+from lib.analysis.playbook.contractnli import ContractNliError, read_contractnli
+from lib.analysis.playbook.format import Playbook, result_from_dict
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.analysis.report_sections import passage
 from lib.analysis.scorecard import Scorecard, summary_rows
-from lib.engine.provider_config import ProviderConfig
 from lib.engine.settings import Settings
 from lib.runs import portfolio_session as session
-from lib.runs.batch import RUNNING, BatchRunner, BatchSettings, model_key, model_label
+from lib.runs.batch import RUNNING, BatchRunner, BatchSettings, Checker, model_key, model_label
 from lib.runs.batch_sources import (
     FOLDER_PREFIX,
     SAMPLE_SOURCE,
@@ -30,6 +32,7 @@ from lib.runs.batch_sources import (
     Loaded,
     ReadCache,
     allowed_folder,
+    contractnli_upload,
     folder_contracts,
     read_sources,
     sample_contracts,
@@ -47,9 +50,19 @@ from lib.runs.portfolio import (
     grid_xlsx,
     sort_grid,
 )
+from lib.runs.portfolio_playbook import (
+    CELL_COLOURS,
+    METRIC_LABELS,
+    score_checkers,
+    scorecard_rows,
+    verdict_grid,
+    verdict_rows,
+)
 from lib.store.batch_store import BatchInfo, BatchStore
+from lib.store.playbook_store import PlaybookStore
 from lib.store.run_log import RunLog
 from lib.ui.pickers import generation_settings, provider_picker
+from lib.ui.playbook_view import checker_picker, evidence_panel, playbook_picker
 from lib.ui.portfolio_view import (
     grid_column_config,
     level_legend,
@@ -57,7 +70,11 @@ from lib.ui.portfolio_view import (
     progress_fragment,
     scorecard_view,
     selected_cell,
+    selected_position,
     styled_grid,
+    styled_verdicts,
+    verdict_column_config,
+    verdict_legend,
 )
 from lib.ui.report_view import report_view
 from lib.ui.safe import label
@@ -82,6 +99,7 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
     sources = {"sample": "Bundled CUAD sample", "upload": "Upload files"}
     if settings.batch_dirs:
         sources["folder"] = "Folder on the server"
+    sources["contractnli"] = "ContractNLI-layout file"
     kind = st.radio(
         "Contracts from", list(sources), format_func=sources.get, horizontal=True, key="pf_source"
     )
@@ -103,6 +121,13 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
         loaded = read_sources(files, settings, _cache("pf_upload_cache"), keep)
         documents = loaded.documents
         _left_out(loaded)
+    elif kind == "contractnli":
+        upload = st.file_uploader("Labelled NDAs (JSON)", type=["json"], key="pf_nli_docs")
+        if upload is not None:
+            loaded = contractnli_upload(upload.name, upload.getvalue(), settings)
+            documents = loaded.documents
+            st.caption(f"{len(documents)} contracts in {label(upload.name)}")
+            _left_out(loaded)
     else:
         root = st.selectbox("Allowed folder", [str(p) for p in settings.batch_dirs], key="pf_root")
         sub = st.text_input("Subfolder (optional)", key="pf_sub")
@@ -122,8 +147,44 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
 
 @dataclass(frozen=True)
 class BatchChoice:
-    configs: list[ProviderConfig]
+    # Models for reviews; for a playbook, its checkers (None: the built-in checker).
+    configs: list[Checker]
     batch_settings: BatchSettings
+
+
+REVIEW = "Review with models"
+PLAYBOOK = "Check against a playbook"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def what_to_run() -> bool:
+    """Whether this batch checks a playbook (True) or writes reviews."""
+    kind = st.radio("Run", [REVIEW, PLAYBOOK], horizontal=True, key="pf_mode")
+    return kind == PLAYBOOK
+
+
+def checkers(settings: Settings, source: str, run_log: RunLog | None) -> BatchChoice:
+    """A playbook (bundled, saved, uploaded; editable as on the Playbook page) and who checks it:
+    the built-in checker (the default) or models, side by side."""
+    st.subheader("Playbook and checkers")
+    playbook = playbook_picker("pf_pb", PlaybookStore(run_log) if run_log is not None else None)
+    count = int(st.number_input("How many checkers", 1, 4, 1, key="pf_ccount"))
+    configs: list[Checker] = []
+    for i, column in enumerate(st.columns(count)):
+        with column:
+            pick = checker_picker(settings, f"pf_c{i}")
+            if pick.ready:
+                configs.append(pick.config)
+    with st.columns([1, 1])[0]:
+        max_tokens, temperature = generation_settings()
+    if playbook is None:
+        return BatchChoice([], BatchSettings(source=source))
+    return BatchChoice(
+        configs,
+        BatchSettings.for_playbook(
+            playbook, max_tokens=max_tokens, temperature=temperature, source=source
+        ),
+    )
 
 
 def models(settings: Settings, source: str) -> BatchChoice:
@@ -170,7 +231,7 @@ def run_controls(
         if not documents:
             st.info("Choose or upload contracts first.", icon=":material/folder_open:")
         elif not choice.configs:
-            st.info("Choose at least one available model.", icon=":material/tune:")
+            st.info("Choose a playbook and at least one available model.", icon=":material/tune:")
         elif runner is not None and not runner.finished:
             st.info("A batch is already running: stop it or wait for it to finish.")
         else:
@@ -193,7 +254,7 @@ def run_controls(
 def unfinished(
     store: BatchStore,
     documents: list[Document],
-    configs: list[ProviderConfig],
+    configs: list[Checker],
     settings: Settings,
     run_log: RunLog,
 ) -> None:
@@ -237,12 +298,14 @@ def shown_batch(store: BatchStore | None) -> BatchInfo | None:
 
 @dataclass(frozen=True)
 class Shown:
-    """The batch on screen: its runs for the grid, its contracts' texts, its template."""
+    """The batch on screen: its runs for the grid, its contracts' texts, its template, and its
+    playbook for a playbook batch."""
 
     info: BatchInfo | None
     runs: list[GridRun]
     texts: dict[str, str]
     template_key: str
+    playbook: Playbook | None = None
 
 
 def shown(
@@ -265,6 +328,7 @@ def shown(
         grid_runs(records, names),
         session.contract_texts(info, settings, state.get(DOCUMENTS_KEY, {})),
         session.shown_template(info, template_key),
+        session.shown_playbook(info, runner),
     )
 
 
@@ -324,6 +388,94 @@ def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> N
         )  # fmt: skip
         if pair is not None:
             report_view(by_row[pair], key="pf_report_view")
+
+
+def verdicts(runs: list[GridRun], playbook: Playbook, texts: dict[str, str]) -> None:
+    """A playbook batch: contracts × positions, coloured by verdict and severity, with its
+    exports; a selected cell opens that position's evidence in the contract."""
+    st.subheader("Verdicts grid")
+    st.caption(label(playbook.name))
+    frame = verdict_grid(runs, playbook)
+    filters = st.columns([1.2, 1])
+    pick = filters[0].multiselect("Checkers", sorted(frame["checker"].unique()), key="pf_v_who")
+    name_part = filters[1].text_input("Contract contains", key="pf_v_name")
+    view = frame
+    if pick:
+        view = view[view["checker"].isin(pick)]
+    if name_part.strip():
+        view = view[view["contract"].str.contains(name_part.strip(), case=False, regex=False)]
+    view = view.sort_values(["high severity", "deviates"], ascending=False, kind="stable")
+    view = view.reset_index(drop=True)
+    verdict_legend()
+    event = st.dataframe(
+        styled_verdicts(view),
+        column_config=verdict_column_config(view, playbook),
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-cell",
+        key="pf_verdicts",
+    )
+    st.caption(f"{len(view)} of {len(frame)} rows · select a cell to open its evidence")
+    shown_runs = [r for r in runs if ((view["contract"] == r.contract) &
+                                      (view["checker"] == r.model)).any()]  # fmt: skip
+    exports = st.columns([1, 1, 1, 3])
+    exports[0].download_button("Export CSV", grid_csv(view), "playbook.csv", "text/csv")
+    exports[1].download_button(
+        "Export XLSX", grid_xlsx(view, CELL_COLOURS, "Playbook"), "playbook.xlsx", XLSX
+    )
+    exports[2].download_button(
+        "Verdicts CSV", grid_csv(verdict_rows(shown_runs, playbook)), "verdicts.csv", "text/csv"
+    )
+    chosen = selected_position(event, view, playbook)
+    if chosen is None:
+        return
+    row, position_id = chosen
+    contract, checker = view.iloc[row]["contract"], view.iloc[row]["checker"]
+    record = next(r.record for r in runs if (r.contract, r.model) == (contract, checker))
+    found = [result_from_dict(v) for v in record.verdicts]
+    result = next((r for r in found if r.position_id == position_id), None)
+    with st.container(border=True):
+        st.markdown(f"**{label(contract)}** · {label(checker)}")
+        if result is None:
+            st.info("This run has no result for the position.", icon=":material/search_off:")
+        else:
+            evidence_panel(result, playbook, texts.get(contract) or record.contract_text or "")
+
+
+def playbook_scorecard(runs: list[GridRun], playbook: Playbook) -> None:
+    """Score a playbook batch against labels in ContractNLI's layout, each checker beside the
+    figures ContractNLI's authors published."""
+    st.subheader("Scorecard")
+    state = st.session_state
+    upload = st.file_uploader("Labels in ContractNLI's layout (JSON)", type=["json"],
+                              key="pf_nli_labels")  # fmt: skip
+    st.caption(
+        "Scored as ContractNLI's evaluation scores: per position, then averaged. Evidence counts "
+        "only where the contract's text is the labelled one (contracts from the same file); a "
+        "run keeps at most three passages per position, ranked."
+    )
+    if upload is not None and st.button("Score this batch", key="pf_nli_score"):
+        try:
+            labelled = read_contractnli(upload.getvalue(), upload.name)
+        except ContractNliError as exc:
+            st.error(label(str(exc)))
+            return
+        state["pf_nli_card"] = scorecard_rows(score_checkers(runs, labelled, playbook))
+    rows = state.get("pf_nli_card")
+    if not rows:
+        return
+    if all(r["reference"] for r in rows):
+        st.warning("No contract of this batch has labels in this file.")
+    frame = pd.DataFrame(rows)
+    cc = st.column_config
+    figures = {name: cc.NumberColumn(name, format="%.3f") for name in METRIC_LABELS.values()}
+    st.dataframe(
+        frame, hide_index=True, width="stretch", key="pf_nli_table",
+        column_config={**figures, "reference": cc.CheckboxColumn("published (test split)")},
+    )  # fmt: skip
+    st.download_button("Download scorecard (CSV)", grid_csv(frame), "playbook-scorecard.csv",
+                       "text/csv", key="pf_nli_csv")  # fmt: skip
 
 
 def labels(settings: Settings) -> LabelledSet | None:

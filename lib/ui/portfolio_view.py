@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from lib.analysis.playbook.format import Playbook
 from lib.analysis.report_sections import Passage
 from lib.analysis.scorecard import (
     ANCHORS,
@@ -24,19 +25,68 @@ from lib.analysis.scorecard import (
 )
 from lib.runs.batch import BatchRunner
 from lib.runs.portfolio import COLOURS, LEVELS, category_columns
+from lib.runs.portfolio_playbook import CELL_COLOURS, LEAD, position_columns
 from lib.store.batch_store import BatchStore
 from lib.ui.safe import hosts_in, label, show_markdown
 
 PROGRESS_REFRESH_S = 1.0
 
 
-def _cell_style(value: Any) -> str:
-    colours = COLOURS.get(str(value))
-    return f"background-color: #{colours[0]}; color: #{colours[1]}" if colours else ""
+def _cell_style(value: Any, colours: dict[str, tuple[str, str]] = COLOURS) -> str:
+    found = colours.get(str(value))
+    return f"background-color: #{found[0]}; color: #{found[1]}" if found else ""
 
 
 def styled_grid(frame: pd.DataFrame) -> Any:
     return frame.style.map(_cell_style, subset=category_columns(frame))
+
+
+def styled_verdicts(frame: pd.DataFrame) -> Any:
+    """A playbook grid: each position's cell coloured by its verdict, a deviation by severity."""
+    return frame.style.map(
+        _cell_style, colours=CELL_COLOURS, subset=list(frame.columns[len(LEAD) :])
+    )
+
+
+def verdict_column_config(frame: pd.DataFrame, playbook: Playbook) -> dict[str, Any]:
+    """Position columns named by their titles (cells are drawn as text), the position itself as
+    the header's help, which renders Markdown, so through `label`."""
+    cc = st.column_config
+    config: dict[str, Any] = {
+        "contract": cc.TextColumn("Contract", pinned=True, width="medium"),
+        "checker": cc.TextColumn("Checker", pinned=True),
+        "status": cc.TextColumn("Run"),
+    }
+    for column, position in zip(position_columns(playbook), playbook.positions, strict=True):
+        if column in frame.columns:
+            config[column] = cc.TextColumn(
+                column, help=label(f"{position.position} (severity {position.severity})")
+            )
+    return config
+
+
+def verdict_legend() -> None:
+    """The grid's colours (the app's own words only, so fixed HTML is safe here)."""
+    chips = " ".join(
+        f'<span style="background:#{fill};color:#{text};padding:2px 8px;'
+        f'border-radius:4px;margin-right:4px">{name}</span>'
+        for name, (fill, text) in CELL_COLOURS.items()
+    )
+    st.markdown(chips, unsafe_allow_html=True)
+
+
+def selected_position(
+    event: Any, frame: pd.DataFrame, playbook: Playbook
+) -> tuple[int, str] | None:
+    """(row position, position id) of the selected grid cell, if it is a position's cell."""
+    cells: Sequence[Any] = getattr(getattr(event, "selection", None), "cells", None) or []
+    if not cells:
+        return None
+    row, column = cells[0][0], cells[0][1]
+    ids = dict(zip(position_columns(playbook), (p.id for p in playbook.positions), strict=True))
+    if not isinstance(row, int) or row >= len(frame) or column not in ids:
+        return None
+    return row, ids[column]
 
 
 def grid_column_config(frame: pd.DataFrame) -> dict[str, Any]:

@@ -46,14 +46,18 @@ class NliSet:
 def parse_contractnli(data: dict[str, Any]) -> NliSet:
     if not isinstance(data, dict) or not isinstance(data.get("documents"), list):
         raise ContractNliError("not ContractNLI labels: no 'documents' list")
+    heads = data.get("labels")
     hypotheses = {
-        k: v.get("hypothesis", "")
-        for k, v in (data.get("labels") or {}).items()
+        str(k): str(v.get("hypothesis", ""))
+        for k, v in (heads if isinstance(heads, dict) else {}).items()
         if isinstance(v, dict)
     }
     documents: list[NliDocument] = []
     skipped: list[str] = []
     for i, raw in enumerate(data["documents"]):
+        if not isinstance(raw, dict):
+            skipped.append(f"document {i + 1}")
+            continue
         name = str(raw.get("file_name") or raw.get("id") or f"document {i + 1}")
         try:
             text = raw["text"]
@@ -74,6 +78,16 @@ def parse_contractnli(data: dict[str, Any]) -> NliSet:
     return NliSet(hypotheses, documents, skipped)
 
 
+def read_contractnli(data: bytes, name: str) -> NliSet:
+    """Labels from a file's bytes (an upload, or a file read by `load_contractnli`)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ContractNliError(f"{name} is too large")
+    try:
+        return parse_contractnli(json.loads(data.decode("utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ContractNliError(f"{name} cannot be read: {exc}") from None
+
+
 def load_contractnli(path: str | Path) -> NliSet:
     path = Path(path)
     if path.is_dir():
@@ -84,7 +98,7 @@ def load_contractnli(path: str | Path) -> NliSet:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ContractNliError(f"{path.name} is too large")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise ContractNliError(f"{path.name} cannot be read: {exc}") from None
-    return parse_contractnli(data)
+    return read_contractnli(data, path.name)

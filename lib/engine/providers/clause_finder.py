@@ -56,4 +56,5 @@ SPEC = ProviderSpec(
     run_note=NO_MODEL_NOTE,
     default_concurrency=2,
     context_window=lambda _config: None,
+    follows_prompts=False,
 )

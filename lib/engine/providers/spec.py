@@ -132,6 +132,9 @@ class ProviderSpec:
     default_rank: int | None = None
     # The per-run thinking switch, for providers that take one; None: the run cannot ask.
     thinking: ThinkingSwitch | None = None
+    # Answers the prompt it is sent; False for a reviewer that writes its own report whatever it
+    # is asked (the clause finder), which so cannot answer a playbook.
+    follows_prompts: bool = True
 
     @property
     def takes_key(self) -> bool:

@@ -1,0 +1,257 @@
+"""A playbook over many contracts: the verdicts table, the contracts × positions grid, and the
+scorecard against ContractNLI-layout labels.
+
+Built from run records alone (their stored verdicts, `PositionResult.to_dict`), so a batch read
+back from the run log, a batch running now and `crs-batch` all show the same rows. CSV and XLSX
+go through the grid's writers (`portfolio.grid_csv` / `grid_xlsx`: formulas defused, cells
+coloured); a deviation is coloured by its position's severity.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import pandas as pd
+
+from lib.analysis.playbook.contractnli import NliDocument, NliSet
+from lib.analysis.playbook.format import (
+    Playbook,
+    PositionResult,
+    Severity,
+    Verdict,
+    result_from_dict,
+    verdict_counts,
+)
+from lib.analysis.playbook.scorer import (
+    METRICS,
+    PUBLISHED,
+    Prediction,
+    score,
+    span_scores_from_passages,
+)
+from lib.runs.portfolio import FAILED, GridRun
+
+NEEDS_MODEL = "needs a model"
+NO_ANSWER = "no answer"
+NOT_RUN = "not run"
+# A grid cell: a verdict, a deviation with its position's severity, or why there is none.
+DEVIATES_AT = {s: f"deviates · {s.value}" for s in Severity}
+CELL_COLOURS: dict[str, tuple[str, str]] = {
+    DEVIATES_AT[Severity.HIGH]: ("F8D7DA", "842029"),
+    DEVIATES_AT[Severity.MEDIUM]: ("FFE5D0", "8A3B00"),
+    DEVIATES_AT[Severity.LOW]: ("FFF3CD", "664D03"),
+    Verdict.MEETS.value: ("D1E7DD", "0F5132"),
+    Verdict.NOT_ADDRESSED.value: ("E2E6F3", "2F3A5A"),
+    NEEDS_MODEL: ("E9ECEF", "495057"),
+    NO_ANSWER: ("E9ECEF", "495057"),
+    NOT_RUN: ("FFFFFF", "6C757D"),
+    FAILED: ("FFFFFF", "6C757D"),
+}
+# Columns before the positions' own in the grid.
+LEAD = ("contract", "checker", "status", "meets", "deviates", "not addressed", "high severity")
+METRIC_LABELS = {
+    "accuracy": "NLI accuracy",
+    "f1_deviates": "F1 deviates",
+    "f1_meets": "F1 meets",
+    "evidence_map": "evidence mAP",
+    "precision_at_80_recall": "P@R80",
+}
+
+
+def results_of(record_verdicts: Sequence[Mapping[str, object]]) -> dict[str, PositionResult]:
+    """A record's stored verdicts by position id."""
+    results = (result_from_dict(v) for v in record_verdicts)
+    return {r.position_id: r for r in results}
+
+
+def cell(result: PositionResult | None, playbook: Playbook) -> str:
+    """What a grid cell shows for one position of one run."""
+    if result is None:
+        return NOT_RUN
+    if result.verdict is None:
+        return NO_ANSWER if result.problem else NEEDS_MODEL
+    if result.verdict is Verdict.DEVIATES:
+        position = playbook.position(result.position_id)
+        return DEVIATES_AT[position.severity if position else Severity.MEDIUM]
+    return result.verdict.value
+
+
+def position_columns(playbook: Playbook) -> list[str]:
+    """The grid's column per position: its title, with its id where two titles are alike."""
+    titles = [p.title for p in playbook.positions]
+    return [
+        p.title if titles.count(p.title) == 1 else f"{p.title} ({p.id})" for p in playbook.positions
+    ]
+
+
+def verdict_grid(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
+    """One row per contract × checker: its counts, then a cell per position (see `cell`)."""
+    columns = position_columns(playbook)
+    rows = []
+    for run in runs:
+        results = results_of(run.record.verdicts)
+        counts = verdict_counts(playbook, list(results.values()))
+        row: dict[str, object] = {
+            "contract": run.contract,
+            "checker": run.model,
+            "status": str(run.record.status),
+            "meets": counts.meets,
+            "deviates": counts.deviates,
+            "not addressed": counts.not_addressed,
+            "high severity": counts.high_severity_deviations,
+        }
+        for column, position in zip(columns, playbook.positions, strict=True):
+            found = results.get(position.id)
+            row[column] = cell(found, playbook) if results else FAILED
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*LEAD, *columns])
+
+
+def verdict_rows(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
+    """`verdicts.csv`: one row per contract × checker × position, its evidence passages in rank
+    order (most decisive first), one column each."""
+    rows = []
+    for run in runs:
+        results = results_of(run.record.verdicts)
+        for position in playbook.positions:
+            result = results.get(position.id)
+            if result is None:
+                continue
+            row: dict[str, object] = {
+                "contract": run.contract,
+                "checker": run.model,
+                "position_id": position.id,
+                "severity": position.severity.value,
+                "verdict": result.verdict.value if result.verdict else "",
+                "reason": result.reason,
+            }
+            for rank, evidence in enumerate(result.evidence, start=1):
+                row[f"evidence_{rank}"] = evidence.text
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(
+            columns=["contract", "checker", "position_id", "severity", "verdict", "reason"]
+        )
+    return frame.fillna("")
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def rank_score(rank: int) -> float:
+    """A passage's evidence score from its rank alone (0 = most decisive), so a model's quotes
+    and the built-in checker's passages are scored alike: the order is what they claim."""
+    return 1.0 / (rank + 1)
+
+
+def prediction(result: PositionResult, document: NliDocument) -> Prediction | None:
+    """A position's result as the scorer reads it; None when there is no verdict (the scorer
+    then counts it as not addressed, with no evidence)."""
+    if result.verdict is None:
+        return None
+    passages = [
+        (e.start, e.end, rank_score(rank))
+        for rank, e in enumerate(result.evidence)
+        if 0 <= e.start < e.end
+    ]
+    return Prediction(result.verdict, span_scores_from_passages(document.spans, passages))
+
+
+def match_document(name: str, labels: NliSet) -> NliDocument | None:
+    """The labelled NDA a contract is: same file name, else the same name without its suffix."""
+    by_name = {d.name: d for d in labels.documents}
+    if name in by_name:
+        return by_name[name]
+    stem = PurePath(name).stem
+    found = [d for d in labels.documents if PurePath(d.name).stem == stem]
+    return found[0] if len(found) == 1 else None
+
+
+@dataclass(frozen=True)
+class CheckerScore:
+    checker: str
+    contracts: int
+    figures: dict[str, float]
+
+
+def score_checkers(
+    runs: Sequence[GridRun], labels: NliSet, playbook: Playbook
+) -> list[CheckerScore]:
+    """Each checker's figures over the labelled NDAs it ran on (a failed run scores as it ended:
+    its verdicts so far, every other position not addressed)."""
+    by_checker: dict[str, dict[str, dict[str, Prediction]]] = {}
+    documents: dict[str, dict[str, NliDocument]] = {}
+    for run in runs:
+        document = match_document(run.contract, labels)
+        if document is None:
+            continue
+        predictions = {}
+        for position_id, result in results_of(run.record.verdicts).items():
+            found = prediction(result, document)
+            if found is not None:
+                predictions[position_id] = found
+        by_checker.setdefault(run.model, {})[document.id] = predictions
+        documents.setdefault(run.model, {})[document.id] = document
+    positions = [p.id for p in playbook.positions]
+    return [
+        CheckerScore(
+            checker,
+            len(documents[checker]),
+            score(list(documents[checker].values()), predictions, positions),
+        )
+        for checker, predictions in by_checker.items()
+    ]
+
+
+PUBLISHED_NDAS = 123  # ContractNLI's test split, where the published figures were measured
+PUBLISHED_NOTE = "Published on ContractNLI's test split (reference):"
+
+
+def _figure(value: object) -> str:
+    return "—" if not isinstance(value, float) or math.isnan(value) else f"{value:.3f}"
+
+
+def scorecard_rows(scores: Sequence[CheckerScore]) -> list[dict[str, object]]:
+    """One row per checker, then the published figures as reference rows (NaN where the paper
+    gives none): the table the page shows and the command line prints."""
+    rows: list[dict[str, object]] = [
+        {"checker": s.checker, "NDAs": s.contracts, "reference": False,
+         **{METRIC_LABELS[m]: s.figures.get(m, math.nan) for m in METRICS}}
+        for s in scores
+    ]  # fmt: skip
+    rows += [
+        {"checker": name, "NDAs": PUBLISHED_NDAS, "reference": True,
+         **{METRIC_LABELS[m]: figures.get(m, math.nan) for m in METRICS}}
+        for name, figures in PUBLISHED.items()
+    ]  # fmt: skip
+    return rows
+
+
+def scorecard_table(scores: Sequence[CheckerScore], source: str) -> str:
+    """A Markdown table of each checker's figures, the published ones below as reference lines."""
+    columns = ["checker", "NDAs", *(METRIC_LABELS[m] for m in METRICS)]
+    head = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    ours, published = [f"Scored on {source}", "", *head], ["", PUBLISHED_NOTE, "", *head]
+    for row in scorecard_rows(scores):
+        cells = [str(row["checker"]), str(row["NDAs"])]
+        cells += [_figure(row[METRIC_LABELS[m]]) for m in METRICS]
+        (published if row["reference"] else ours).append("| " + " | ".join(cells) + " |")
+    return "\n".join(ours + published)
+
+
+def scorecard_dict(scores: Sequence[CheckerScore], source: str) -> dict[str, object]:
+    def clean(figures: Mapping[str, float]) -> dict[str, float | None]:
+        return {m: None if math.isnan(v) else round(v, 4) for m, v in figures.items()}
+
+    return {
+        "labels": source,
+        "checkers": [
+            {"checker": s.checker, "contracts": s.contracts, "figures": clean(s.figures)}
+            for s in scores
+        ],
+        "published": PUBLISHED,
+    }

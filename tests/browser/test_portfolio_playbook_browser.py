@@ -1,0 +1,57 @@
+"""Portfolio with a playbook in a real browser: the built-in checker runs over the sample
+contracts, the contracts × positions grid fills with verdicts, and a selected cell opens that
+position's evidence in the contract."""
+
+from __future__ import annotations
+
+from devtools.streamlit_page import wait_idle
+from lib.analysis.playbook.loader import bundled_playbooks
+from lib.analysis.samples import all_samples
+from lib.runs.portfolio_playbook import CELL_COLOURS, LEAD
+from lib.store.run_log import RunLog
+from tests.browser.test_portfolio_browser import open_portfolio
+
+# The verdicts grid, not the playbook's table editor above it.
+GRID = ".st-key-pf_verdicts"
+
+
+def grid_cell(page, column: int, row: int) -> str:
+    return page.locator(f'{GRID} [data-testid="glide-cell-{column}-{row}"]').first.inner_text()
+
+
+def test_playbook_grid_fills_and_a_cell_opens_its_evidence(page, streamlit_app, tmp_path):
+    url = streamlit_app()
+    open_portfolio(page, url)
+    page.locator(".st-key-pf_mode").get_by_text("Check against a playbook").click()
+    page.get_by_text("Playbook and checkers").wait_for(timeout=30_000)
+    wait_idle(page)
+    page.locator(".st-key-pf_run button").click()
+    page.get_by_text("Verdicts grid").wait_for(timeout=60_000)
+    first = len(LEAD)
+    page.locator(f'{GRID} [data-testid="glide-cell-{first}-0"]').first.wait_for(
+        state="attached", timeout=30_000
+    )
+    wait_idle(page)
+    names = [s.file_name for s in all_samples()[:5]]
+    book = bundled_playbooks()["commercial"]
+    rows = [grid_cell(page, 0, i) for i in range(5)]
+    assert sorted(rows) == sorted(names)
+    cells = {grid_cell(page, first, i) for i in range(5)}
+    assert cells <= set(CELL_COLOURS), cells
+
+    grid = page.locator(f'{GRID} [data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 40, box["y"] + 35 + 17)
+    page.wait_for_function(
+        "() => document.activeElement?.closest('[data-testid=\"stDataFrame\"]') != null"
+    )
+    for _ in range(first):
+        page.keyboard.press("ArrowRight")
+    page.get_by_text(book.positions[0].position).wait_for(timeout=30_000)
+    body = page.evaluate("() => document.body.innerText")
+    assert rows[0] in body
+
+    runs = RunLog(tmp_path / "history.sqlite3").query()
+    assert len(runs) == 5 and {r.kind for r in runs} == {"playbook"}
+    assert {r.playbook_id for r in runs} == {"commercial"} and len({r.batch_id for r in runs}) == 1

@@ -1,0 +1,174 @@
+"""Portfolio with a playbook, through AppTest: a batch checked by the built-in checker fills the
+contracts × positions grid, coloured by verdict and severity, with its CSV, XLSX and verdicts
+exports; a selected cell opens its evidence; and playbook, model or file text cannot make the
+analyst's browser fetch anything."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import openpyxl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.analysis.playbook.format import Evidence, PositionResult, Verdict
+from lib.analysis.playbook.loader import bundled_playbooks, parse_playbook
+from lib.analysis.samples import all_samples
+from lib.runs.batch import BUILTIN_SPEC, RUNNING, BatchSettings, model_key
+from lib.runs.portfolio_playbook import CELL_COLOURS, LEAD, position_columns
+from lib.store.batch_store import BatchStore, ItemStatus
+from lib.store.records import RunRecord
+from lib.store.run_log import RunLog
+from tests.test_playbook_batch_cli import LABELS, PLAYBOOK
+from tests.test_portfolio_page import IMAGE, PAGE, RAW, export, fetches, page_env, shown_markdown
+
+
+def test_a_playbook_batch_fills_the_verdicts_grid_and_its_exports(tmp_path, monkeypatch, downloads):
+    page_env(tmp_path, monkeypatch)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="pf_mode").set_value("Check against a playbook").run()
+    names = [s.file_name for s in all_samples()[:2]]
+    at.multiselect(key="pf_samples").set_value(names).run()
+    at.selectbox(key="pf_pb_choice").set_value("commercial").run()
+    at.button(key="pf_run").click().run()
+    assert not at.exception
+    runner = RUNNING.get(at.session_state["pf_batch"])
+    assert runner is not None and runner.wait(60)
+    at.run()
+    assert not at.exception
+    assert "Verdicts grid" in [h.value for h in at.subheader]
+    book = bundled_playbooks()["commercial"]
+    columns = position_columns(book)
+    grid = at.dataframe(key="pf_verdicts").value
+    assert sorted(grid["contract"]) == sorted(names)
+    assert list(grid.columns) == [*LEAD, *columns]
+    assert set(grid["checker"]) == {"Built-in playbook checker (no model)"}
+    cells = {v for c in columns for v in grid[c]}
+    assert cells <= set(CELL_COLOURS) and cells & {"meets", "not addressed"}
+
+    rows = list(csv.DictReader(io.StringIO(export(at, downloads, "Export CSV").decode())))
+    assert sorted(r["contract"] for r in rows) == sorted(names)
+    sheet = openpyxl.load_workbook(io.BytesIO(export(at, downloads, "Export XLSX"))).active
+    header = [c.value for c in sheet[1]]
+    assert header == list(rows[0])
+    first = header.index(columns[0]) + 1
+    value = sheet.cell(2, first).value
+    assert sheet.cell(2, first).fill.fgColor.rgb.endswith(CELL_COLOURS[value][0])
+    verdicts = list(csv.DictReader(io.StringIO(export(at, downloads, "Verdicts CSV").decode())))
+    assert len(verdicts) == 2 * len(book.positions)
+    assert {v["position_id"] for v in verdicts} == {p.id for p in book.positions}
+
+    # A selected cell opens the position's evidence for that contract.
+    at.session_state["pf_verdicts"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[0, columns[0]]]}
+    }
+    at.run()
+    assert not at.exception
+    assert any(book.positions[0].title in m.value for m in at.markdown)
+
+
+HOSTILE_BOOK = f"""
+[playbook]
+id = "hostile"
+name = "Team book {IMAGE}"
+
+[[positions]]
+id = "cap"
+title = "Cap {IMAGE}"
+position = 'Liability is capped {IMAGE} {RAW}.'
+meets = "A cap."
+deviates = "No cap."
+severity = "high"
+"""
+
+
+def stored_playbook_batch(path) -> None:
+    log = RunLog(path)
+    store = BatchStore(log)
+    book = parse_playbook(HOSTILE_BOOK)
+    settings = BatchSettings.for_playbook(book, source="upload")
+    key = model_key(None)
+    contract = f"deal {IMAGE}.txt"
+    text = f"9. Liability. The liability is unlimited {RAW}.\n"
+    batch_id = store.create("hostile", {**settings.__dict__}, [BUILTIN_SPEC],
+                            [(contract, "x", key)])  # fmt: skip
+    start = text.index("The liability")
+    result = PositionResult(
+        "cap",
+        Verdict.DEVIATES,
+        f"Uncapped {IMAGE} {RAW}",
+        (Evidence(start, len(text) - 1, text[start:-1], 1.0, "9"),),
+    )
+    record = RunRecord(page="batch", provider="playbook_checker", model="built-in", endpoint="",
+                       document_name=contract, document_chars=len(text), document_sha256="x",
+                       template="playbook", status="done", batch_id=batch_id, kind="playbook",
+                       playbook_id="hostile", contract_text=text,
+                       verdicts=[result.to_dict()])  # fmt: skip
+    log.append(record)
+    store.start_item(batch_id, contract, key, record.run_id)
+    store.end_item(batch_id, contract, key, ItemStatus.DONE)
+
+
+def test_playbook_model_and_file_text_is_defused_in_the_verdicts_grid(tmp_path, monkeypatch):
+    path = page_env(tmp_path, monkeypatch)
+    stored_playbook_batch(path)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    grid = at.dataframe(key="pf_verdicts").value
+    (column,) = [c for c in grid.columns if c.startswith("Cap")]
+    assert grid[column][0] == "deviates · high"
+    at.session_state["pf_verdicts"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[0, column]]}
+    }
+    at.run()
+    assert not at.exception
+    # The evidence opened in the contract's own text, and the words are there, as text.
+    assert any("The liability is unlimited" in t.value for t in at.text)
+    assert any("p.png" in m.value for m in at.markdown)
+    leaks = {text: fetches(text) for text in shown_markdown(at) if fetches(text)}
+    assert leaks == {}, leaks
+
+
+def test_ndas_from_a_contractnli_file_are_checked_and_scored_beside_the_published_figures(
+    tmp_path, monkeypatch, downloads
+):
+    page_env(tmp_path, monkeypatch)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="pf_mode").set_value("Check against a playbook").run()
+    at.radio(key="pf_source").set_value("contractnli").run()
+    data = json.dumps(LABELS).encode()
+    at.file_uploader(key="pf_nli_docs").set_value(("tiny.json", data, "application/json")).run()
+    at.selectbox(key="pf_pb_choice").set_value("Upload a playbook (.toml)…").run()
+    at.file_uploader(key="pf_pb_file").set_value(("tiny.toml", PLAYBOOK.encode(), "text/plain"))
+    at.run()
+    at.button(key="pf_run").click().run()
+    assert not at.exception
+    runner = RUNNING.get(at.session_state["pf_batch"])
+    assert runner is not None and runner.wait(60)
+    at.run()
+    assert sorted(at.dataframe(key="pf_verdicts").value["contract"]) == ["nda-a.txt", "nda-b.txt"]
+    # The built-in checker cannot decide a team's own positions: every cell says so.
+    assert set(at.dataframe(key="pf_verdicts").value["No sharing"]) == {"needs a model"}
+
+    at.file_uploader(key="pf_nli_labels").set_value(("tiny.json", data, "application/json"))
+    at.run()
+    at.button(key="pf_nli_score").click().run()
+    assert not at.exception
+    card = at.dataframe[-1].value
+    ours = card[~card["reference"]].iloc[0]
+    # By hand: no verdict counts as not addressed with no evidence. h1: gold (meets, not
+    # addressed) → accuracy 1/2; h2: gold (deviates, meets) → 0; F1 of both classes 0; every
+    # span scores 0, so each position's AP and P@R80 is the share of gold spans, 1/3.
+    assert ours["NDAs"] == 2
+    assert ours["NLI accuracy"] == pytest.approx(0.25)
+    assert ours["F1 deviates"] == 0 and ours["F1 meets"] == 0
+    assert ours["evidence mAP"] == pytest.approx(1 / 3)
+    assert ours["P@R80"] == pytest.approx(1 / 3)
+    published = card[card["reference"]]
+    assert "Span NLI BERT-base" in set(published["checker"])
+    rows = list(
+        csv.DictReader(io.StringIO(export(at, downloads, "Download scorecard (CSV)").decode()))
+    )
+    assert len(rows) == len(card)
