@@ -68,7 +68,7 @@ eval-playbook: $(VENV)/.installed-test
 	@test -n "$(DATA)" || (echo "usage: make eval-playbook DATA=<contractnli.json>"; exit 2)
 	$(BIN)/python -m lib.analysis.playbook.evaluate "$(DATA)"
 
-# Retrains the shipped weights (lib/analysis/playbook/weights/nda.json) on DATA.
+# Retrains the shipped weights (lib/analysis/playbook/weights/nda.npz) on DATA.
 train-playbook: $(VENV)/.installed-test
 	@test -n "$(DATA)" || (echo "usage: make train-playbook DATA=<contractnli.json>"; exit 2)
 	$(BIN)/python -m lib.analysis.playbook.train "$(DATA)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -103,3 +104,37 @@ def test_a_malformed_document_is_skipped_and_named():
     assert labels.skipped == ["Z.txt"]
     with pytest.raises(ContractNliError):
         parse_contractnli({"labels": {}})
+
+
+def test_average_precision_and_precision_at_recall_agree_with_the_official_definitions():
+    """Checked against scikit-learn (what ContractNLI's evaluation calls) on tie-heavy scores."""
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = random.Random(7)
+    for _ in range(200):
+        n = rng.randint(2, 30)
+        gold = [int(rng.random() < 0.3) for _ in range(n)]
+        if not any(gold):
+            gold[rng.randrange(n)] = 1
+        scores = [rng.choice((0.0, 0.1, 0.5, 0.5, 0.9, rng.random())) for _ in range(n)]
+        assert average_precision(gold, scores) == pytest.approx(
+            metrics.average_precision_score(gold, scores)
+        )
+        # The official rule: the highest threshold whose recall reaches 80%, then the precision
+        # of every span scored at or above it.
+        threshold = max(
+            t
+            for t in set(scores)
+            if sum(g for g, s in zip(gold, scores, strict=True) if s >= t) >= 0.8 * sum(gold)
+        )
+        predicted = [int(s >= threshold) for s in scores]
+        assert precision_at_recall(gold, scores, 0.8) == pytest.approx(
+            metrics.precision_score(gold, predicted)
+        )
+
+
+def test_precision_at_80_recall_by_hand():
+    # 5 evidence spans: recall reaches 4/5 at the 0.4 threshold, where 6 spans are kept.
+    gold = [1, 0, 1, 1, 0, 1, 0, 1]
+    scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]
+    assert precision_at_recall(gold, scores, 0.8) == pytest.approx(4 / 6)
+    assert average_precision(gold, scores) == pytest.approx((1 + 2 / 3 + 3 / 4 + 4 / 6 + 5 / 8) / 5)

@@ -41,10 +41,25 @@ _WORDS = {"thirty": 30, "sixty": 60, "ninety": 90, "one hundred twenty": 120,
 _YEARS = re.compile(r"\b(\d{1,2}|two|three|four|five|ten)\b\s*(?:\(\d+\)\s*)?years?", re.I)
 _WORLDWIDE = re.compile(r"\bworld-?wide\b|\banywhere in the world\b|\bglobal\w*\b", re.I)
 _ASSIGN_FREELY = re.compile(
-    r"\bmay\b.{0,60}\bassign\b.{0,120}\bwithout\b.{0,40}\b(?:consent|approval)\b|"
+    r"\bmay\b(?P<lead>.{0,60})\bassign\b.{0,120}\bwithout\b.{0,40}\b(?:consent|approval)\b|"
     r"\bright to assign\b.{0,120}\b(?:notice|without)\b",
     re.IGNORECASE | re.DOTALL,
 )
+# "Neither party may assign … without consent", "may not assign", "no right to assign": a bar on
+# assignment, worded like a freedom. The words before the verb in the same sentence decide.
+_NEGATED = re.compile(r"\b(?:neither|nor|not|no|never|none|cannot)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.;:!?]\s")
+
+
+def _assigns_freely(text: str) -> bool:
+    """Whether a party may assign without the other's consent (and is not barred from it)."""
+    for match in _ASSIGN_FREELY.finditer(text):
+        before = text[max(0, match.start() - 80) : match.start()]
+        ends = list(_SENTENCE_END.finditer(before))
+        head = before[ends[-1].end() :] if ends else before
+        if not _NEGATED.search(head + " " + (match.group("lead") or "")):
+            return True
+    return False
 
 
 def _notice_days(text: str) -> int | None:
@@ -182,7 +197,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
         )
 
     assignment = findings.get("Anti-Assignment")
-    free = next((f for f in assignment if _ASSIGN_FREELY.search(f.quote)), None)
+    free = next((f for f in assignment if _assigns_freely(f.quote)), None)
     if free:
         add(
             free.category,

@@ -1,7 +1,8 @@
 """The built-in playbook checker: no model, nothing downloaded, well under a second per contract.
 
-- NDA positions (checker "contractnli"): the models trained on ContractNLI rank every passage and
-  decide meets / deviates / not addressed (`nda_model.py`).
+- NDA positions (checker "contractnli"): the models trained on ContractNLI rank every passage (a
+  sentence or list item, the unit ContractNLI's evidence is made of) and decide meets / deviates /
+  not addressed (`nda_model.py`).
 - Commercial positions (checker "clause-rules"): the clause finder's findings in the position's
   category are the evidence, and a red-flag rule named in `deviates_if` decides a deviation.
 - Any other position (a team's own): candidate evidence only, ranked by BM25 on the position's
@@ -23,8 +24,7 @@ from lib.analysis.playbook.format import (
     PositionResult,
     Verdict,
 )
-from lib.analysis.playbook.linear import Features
-from lib.analysis.playbook.nda_model import NdaModel, bundled_model, passage_features
+from lib.analysis.playbook.nda_model import NdaModel, bundled_model
 from lib.analysis.playbook.passages import Passage, page_of, split_passages
 from lib.analysis.playbook.ranking import Bm25
 
@@ -41,10 +41,11 @@ def _evidence(p: Passage, score: float) -> Evidence:
 
 
 def _nda(
-    position: Position, model: NdaModel, passages: list[Passage], feats: Sequence[Features]
+    position: Position,
+    passages: list[Passage],
+    scores: Sequence[float],
+    probs: dict[Verdict, float],
 ) -> PositionResult:
-    scores = model.passage_scores(position.id, feats)
-    probs = model.verdict_probabilities(position.id, feats, scores)
     verdict = max(probs, key=probs.__getitem__)
     ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
     chosen = [i for i in ranked[:MAX_EVIDENCE] if scores[i] >= EVIDENCE_MIN]
@@ -129,16 +130,15 @@ def check_playbook(
     passages = split_passages(text or "", page_starts)
     findings = find_clauses(text or "")
     flags = red_flags(findings)
-    nda = None
-    feats: list[Features] = []  # set, and used, only when the NDA model checks
+    # position id → passage scores and verdict probabilities, when the NDA model checks
+    nda: dict[str, tuple[list[float], dict[Verdict, float]]] = {}
     if playbook.checker == "contractnli":
-        nda = model or bundled_model()
-        feats = passage_features(passages)
+        nda = (model or bundled_model()).check([p.text for p in passages])
     bm25: Bm25 | None = None
     results = []
     for position in playbook.positions:
-        if nda is not None and position.id in nda.evidence:
-            results.append(_nda(position, nda, passages, feats))
+        if position.id in nda:
+            results.append(_nda(position, passages, *nda[position.id]))
         elif playbook.checker == "clause-rules" and position.category:
             results.append(_rules(position, text or "", findings, flags, page_starts))
         else:

@@ -1,180 +1,181 @@
-"""The built-in NDA checker's model: per position, which passages decide it, and the verdict.
+"""The built-in NDA checker's model: per position, which spans decide it, and the verdict.
 
-Two small linear models trained on ContractNLI's dev split (`train.py`):
-- evidence, one logistic regression per position over a passage's words and word pairs: how
-  likely this passage is evidence for the position;
-- verdict, one multinomial logistic regression shared by every position: meets / deviates / not
-  addressed from how strong the best evidence is and what its words say. Word features appear both
-  shared and per position, so a cue such as "shall not" learnt on one position helps the others,
-  which matters because deviations are rare (95 of 1,037 labels).
+Two kinds of linear model, trained on ContractNLI's dev split (`train.py`):
+- evidence, one logistic regression per position over every span's features
+  (`span_features.py`): how likely this span is the position's evidence;
+- verdict, one multinomial logistic regression (meets / deviates / not addressed) over how strong
+  the position's best evidence is and what its words and cues ("shall not", "except", "only")
+  say. Every feature appears twice, shared and prefixed with the position, so each position has
+  its own classifier that falls back on what all positions share — deviations are rare (95 of
+  1,037 labels) and a cue learnt on one position helps the others.
+
+The weights ship as plain arrays in a NumPy `.npz` (read with `allow_pickle=False`: nothing in the
+file can run code), hashed feature columns, so there is no vocabulary to keep.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+
+import numpy as np
 
 from lib.analysis.playbook.format import Verdict
-from lib.analysis.playbook.linear import (
+from lib.analysis.playbook.span_features import (
+    DIM,
     Features,
-    binary_score,
-    softmax_scores,
-    text_features,
+    SparseRows,
+    hashed,
+    row_dot,
+    span_features,
 )
-from lib.analysis.playbook.passages import Passage
 
 CLASSES: tuple[Verdict, ...] = (Verdict.MEETS, Verdict.DEVIATES, Verdict.NOT_ADDRESSED)
+TOP_SPANS = 3
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
-TOP_PASSAGES = 2
-WEIGHTS_FILE = Path(__file__).parent / "weights" / "nda.json"
-FORMAT = 1
+WEIGHTS_FILE = Path(__file__).parent / "weights" / "nda.npz"
+FORMAT = 2
+# How much of its contract's best log-odds a span's evidence score gives up (`evidence_ranking`).
+RELATIVE = 0.5
+
+
+def verdict_features(position_id: str, feats: Sequence[Features], scores: np.ndarray) -> Features:
+    """What the verdict model sees for one position: its best evidence's strength and words."""
+    base: Features = {"bias": 1.0}
+    order: list[int] = [int(i) for i in np.argsort(-scores, kind="stable")[:TOP_SPANS]]
+    top = [float(scores[i]) for i in order]
+    top += [0.0] * (TOP_SPANS - len(top))
+    for rank, s in enumerate(top):
+        base[f"s{rank}"] = s
+    for t in THRESHOLDS:
+        if top[0] >= t:
+            base[f"max>={t}"] = 1.0
+    base["mass"] = min(3.0, float(scores[scores >= 0.2].sum())) if len(scores) else 0.0
+    for i in order:
+        weight = float(scores[i])
+        for k, v in feats[i].items():
+            # Own words and cues of the evidence, not its neighbours' or word pairs: they say
+            # what it decides, and few enough features stay to learn from 61 NDAs.
+            if k.startswith("c:") or (":" not in k and "_" not in k):
+                base["e:" + k] = base.get("e:" + k, 0.0) + v * weight
+    out = dict(base)
+    for k, v in base.items():
+        out[f"{position_id}|{k}"] = v
+    return out
 
 
 @dataclass(frozen=True)
 class NdaModel:
-    evidence: dict[str, dict[str, float]]
-    verdict: dict[str, list[float]]
+    positions: tuple[str, ...]
+    # DIM × positions, and one bias per position
+    evidence_weights: np.ndarray
+    evidence_bias: np.ndarray
+    # DIM × classes, and one bias per class
+    verdict_weights: np.ndarray
+    verdict_bias: np.ndarray
+    about: str = "{}"
 
-    def passage_scores(self, position_id: str, feats: Sequence[Features]) -> list[float]:
-        weights = self.evidence.get(position_id)
-        if weights is None:
-            return [0.0] * len(feats)
-        return [binary_score(weights, f) for f in feats]
+    @property
+    def evidence(self) -> dict[str, int]:
+        """The positions the model decides, each with its column."""
+        return {h: j for j, h in enumerate(self.positions)}
+
+    def span_logits(self, rows: SparseRows) -> np.ndarray:
+        """spans × positions: the evidence models' log-odds that a span is a position's evidence."""
+        logits: np.ndarray = row_dot(rows, self.evidence_weights) + self.evidence_bias
+        return logits
+
+    def span_scores(self, rows: SparseRows) -> np.ndarray:
+        """spans × positions: how likely each span is each position's evidence."""
+        return _sigmoid(self.span_logits(rows))
 
     def verdict_probabilities(
-        self, position_id: str, feats: Sequence[Features], scores: Sequence[float]
+        self, position_id: str, feats: Sequence[Features], scores: np.ndarray
     ) -> dict[Verdict, float]:
-        probs = softmax_scores(self.verdict, verdict_features(position_id, feats, scores), 3)
-        return dict(zip(CLASSES, probs, strict=True))
+        rows = hashed([verdict_features(position_id, feats, scores)])
+        logits = row_dot(rows, self.verdict_weights)[0] + self.verdict_bias
+        exps = np.exp(logits - logits.max())
+        probs = exps / exps.sum()
+        return {c: float(p) for c, p in zip(CLASSES, probs, strict=True)}
 
-    def to_json(self, about: dict[str, Any]) -> str:
-        return json.dumps(
-            {"format": FORMAT, "about": about, "evidence": self.evidence, "verdict": self.verdict},
-            separators=(",", ":"),
-            sort_keys=True,
+    def check(self, texts: Sequence[str]) -> dict[str, tuple[list[float], dict[Verdict, float]]]:
+        """Per position: every span's evidence score and the verdict's probabilities."""
+        feats = span_features(texts)
+        logits = self.span_logits(hashed(feats))
+        scores = _sigmoid(logits)
+        ranking = evidence_ranking(logits)
+        return {
+            h: (ranking[:, j].tolist(), self.verdict_probabilities(h, feats, scores[:, j]))
+            for j, h in enumerate(self.positions)
+        }
+
+    def save(self, path: Path) -> None:
+        ev_idx, ev_val = _sparse(self.evidence_weights)
+        vd_idx, vd_val = _sparse(self.verdict_weights)
+        np.savez_compressed(
+            path,
+            format=np.array(FORMAT),
+            about=np.array(self.about),
+            positions=np.array(self.positions),
+            evidence_index=ev_idx,
+            evidence_value=ev_val,
+            evidence_bias=self.evidence_bias.astype(np.float32),
+            verdict_index=vd_idx,
+            verdict_value=vd_val,
+            verdict_bias=self.verdict_bias.astype(np.float32),
         )
 
 
-def verdict_features(
-    position_id: str, feats: Sequence[Features], scores: Sequence[float]
-) -> Features:
-    """What the verdict model sees: the best evidence's strength and its words."""
-    out: Features = {f"{position_id}|bias": 1.0, "bias": 1.0}
-    top = sorted(range(len(scores)), key=lambda i: -scores[i])[:TOP_PASSAGES]
-    best = scores[top[0]] if top else 0.0
-    for t in THRESHOLDS:
-        if best >= t:
-            out[f"{position_id}|max>={t}"] = 1.0
-    for i in top:
-        for k, v in feats[i].items():
-            out[k] = out.get(k, 0.0) + v * scores[i]
-            key = f"{position_id}|{k}"
-            out[key] = out.get(key, 0.0) + v * scores[i]
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
     return out
 
 
-# Words that decide these positions, written from ContractNLI's hypotheses and drafting usage.
-# Each cue is one feature every position's model may weigh: with 61 NDAs to learn from, a cue
-# shared by many phrasings ("return or destroy", "shall promptly return") is learnt from all.
-CUES: dict[str, re.Pattern[str]] = {
-    name: re.compile(pattern, re.IGNORECASE)
-    for name, pattern in {
-        "marked": r"\b(?:mark|marked|legend|designat\w*|identified|labell?ed|stamped)\b",
-        "oral": r"\b(?:oral\w*|verbal\w*|visual\w*|spoken)\b",
-        "writing": r"\bin writing\b|\bwritten\b|\btangible\b",
-        "technical": r"\btechnical\b|\bknow-how\b|\bspecifications?\b|\bsource code\b",
-        "business": r"\b(?:business|financial|commercial|marketing|customer\w*|pricing)\b",
-        "purpose": r"\bpurposes?\b|\bsolely\b|\bexclusively\b|\bother than\b",
-        "employees": r"\bemployees?\b|\bstaff\b|\bofficers?\b|\bdirectors?\b",
-        "need_to_know": r"\bneed to know\b|\bneed-to-know\b",
-        "advisers": r"\b(?:advis[eo]rs?|consultants?|agents?|attorneys?|counsel|accountants?|"
-        r"contractors?|representatives?|affiliates?)\b",
-        "compelled": r"\b(?:required|compelled|requested) by (?:law|court|any|applicable)|"
-        r"\bsubpoena|\bcourt order|\bjudicial|\bgovernmental|\bregulat\w*",
-        "notify": r"\b(?:notify|notice|notification|inform)\b",
-        "existence": r"\bexistence\b|\bterms of this agreement\b|\bdiscussions?\b|"
-        r"\bnegotiations?\b|\bfact that\b",
-        "reverse": r"\breverse[- ]engineer\w*|\bdecompil\w*|\bdisassembl\w*|\banaly[sz]e\b",
-        "independent": r"\bindependent\w*\b.{0,40}\bdevelop\w*|\bdevelop\w*\b.{0,40}\bindependent",
-        "third_party": r"\bthird part(?:y|ies)\b",
-        "rightfully": r"\brightfully\b|\blawfully\b|\bwithout (?:a |any )?(?:duty|obligation|"
-        r"restriction)",
-        "license": r"\blicen[cs]\w*|\bno rights?\b|\bright,? title\b|\bgrant\w*",
-        "return": r"\breturn\w*\b|\bdestr\w*|\bdeliver back\b|\berase\b|\bdelete\b",
-        "copies": r"\bcop(?:y|ies|ying)\b|\breproduc\w*|\bduplicat\w*",
-        "solicit": r"\bsolicit\w*|\bhire\b|\bemploy\b|\brecruit\w*|\bentice\w*",
-        "survive": r"\bsurviv\w*|\bafter (?:the )?(?:termination|expiration)|"
-        r"\bfollowing (?:the )?(?:termination|expiration)|\bcontinue\w* (?:in effect|to apply)",
-        "retain": r"\bretain\w*|\barchiv\w*|\bback-?ups?\b|\bone copy\b|\bkeep\b",
-        "termination": r"\bterminat\w*|\bexpir\w*",
-        "negation": r"\b(?:shall not|will not|may not|not be|no obligation|nothing|neither|nor|"
-        r"without)\b",
-        "permission": r"\b(?:may|is permitted|are permitted|is entitled|right to)\b",
-        "definition": r"\bmeans\b|\bshall include\b|\bincludes?\b|\bdefined\b",
-        "exclusion": r"\bshall not (?:include|apply)|\bdoes not include|\bexclud\w*|"
-        r"\bnot (?:be )?(?:deemed|considered)",
-    }.items()
-}
-CONTEXT_WEIGHT = 0.5
-_LEAD_BACK = 8
+def evidence_ranking(logits: np.ndarray) -> np.ndarray:
+    """Evidence scores that rank spans across contracts as well as within one.
 
-
-def _cues(text: str) -> Features:
-    return {f"cue:{name}": 1.0 for name, pattern in CUES.items() if pattern.search(text)}
-
-
-def passage_features(passages: Sequence[Passage]) -> list[Features]:
-    """Per passage: its words, its cues, its clause heading and the lead-in it belongs to.
-
-    The context matters for list items: "(c) is independently developed" decides nda-12 only
-    under "Confidential Information shall not include:" a few lines above.
+    A span is judged against its own contract's best: an NDA that addresses a position holds its
+    evidence, so the strongest span of each contract moves up against weak contracts' spans
+    (evidence mean average precision pools every contract's spans; cross-validated, +0.02).
     """
-    own = [text_features(p.text) for p in passages]
-    out = []
-    for i, p in enumerate(passages):
-        feats = dict(own[i])
-        feats.update(_cues(p.text))
-        if p.heading:
-            for k, v in text_features(p.heading, "head:").items():
-                feats[k] = v * CONTEXT_WEIGHT
-        lead = next(
-            (
-                passages[j]
-                for j in range(i - 1, max(-1, i - 1 - _LEAD_BACK), -1)
-                if passages[j].text.rstrip().endswith(":")
-            ),
-            None,
-        )
-        if lead is not None:
-            for k, v in text_features(lead.text, "lead:").items():
-                feats[k] = v * CONTEXT_WEIGHT
-            for k in _cues(lead.text):
-                feats["lead:" + k] = CONTEXT_WEIGHT
-        if i:
-            for k, v in own[i - 1].items():
-                feats["prev:" + k] = v * CONTEXT_WEIGHT
-        out.append(feats)
+    if not len(logits):
+        return _sigmoid(logits)
+    return _sigmoid(logits - RELATIVE * logits.max(axis=0))
+
+
+def _sparse(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a DIM × k array that hold a weight, and those rows (half precision)."""
+    index = np.flatnonzero(np.abs(weights).max(axis=1) > 0).astype(np.int32)
+    return index, weights[index].astype(np.float16)
+
+
+def _dense(index: np.ndarray, value: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros((DIM, k), dtype=np.float32)
+    if index.size and (index.min() < 0 or index.max() >= DIM):
+        raise ValueError("weight index out of range")
+    out[index] = value.astype(np.float32)
     return out
 
 
-def model_from_json(data: dict[str, Any]) -> NdaModel:
-    if data.get("format") != FORMAT:
-        raise ValueError("unknown weights format")
-    evidence = {
-        str(h): {str(k): float(v) for k, v in w.items()} for h, w in data["evidence"].items()
-    }
-    verdict = {str(k): [float(x) for x in v] for k, v in data["verdict"].items()}
-    if any(len(v) != len(CLASSES) for v in verdict.values()):
-        raise ValueError("verdict weights must have one value per class")
-    return NdaModel(evidence, verdict)
+def load_model(path: str | Path) -> NdaModel:
+    """Weights from an `.npz` of plain arrays (pickles refused)."""
+    with np.load(path, allow_pickle=False) as data:
+        if int(data["format"]) != FORMAT:
+            raise ValueError("unknown weights format")
+        positions = tuple(str(h) for h in data["positions"])
+        return NdaModel(
+            positions,
+            _dense(data["evidence_index"], data["evidence_value"], len(positions)),
+            data["evidence_bias"].astype(np.float64),
+            _dense(data["verdict_index"], data["verdict_value"], len(CLASSES)),
+            data["verdict_bias"].astype(np.float64),
+            str(data["about"]),
+        )
 
 
 @cache
 def bundled_model() -> NdaModel:
-    """The weights that ship with the app (plain JSON arrays, nothing downloaded)."""
-    return model_from_json(json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")))
+    """The weights that ship with the app (plain arrays, nothing downloaded)."""
+    return load_model(WEIGHTS_FILE)
