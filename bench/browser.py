@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -152,10 +152,20 @@ def _wait_seen(page: Page, prefix: str, n: int, timeout_s: float) -> None:
         _wait_all_seen(page, prefix, n, timeout_s)
 
 
-def single_stream(page: Page, upstream: FakeUpstream, app: str, n: int, rate: float) -> dict:
-    """One report of n tokens at `rate` tokens/s (0: as fast as the upstream can send)."""
+def single_stream(
+    page: Page,
+    upstream: FakeUpstream,
+    app: str,
+    n: int,
+    rate: float,
+    on_start: Callable[[int], None] | None = None,
+) -> dict:
+    """One report of n tokens at `rate` tokens/s (0: as fast as the upstream can send);
+    `on_start` gets the server's process id once it is up (for profiles)."""
     env = {"OPENAI_BASE_URL": f"{upstream.url}/v1", "OLLAMA_HOST": "http://127.0.0.1:9"}
     with streamlit(app, env) as (url, pid):
+        if on_start is not None:
+            on_start(pid)
         _open(page, url, ["t"])
         if app == "app.py":
             _paste(page, "Contract text")
@@ -253,7 +263,8 @@ def summarise(runs: list[dict]) -> dict:
     row = dict(runs[0])
     for key, value in runs[0].items():
         if isinstance(value, int | float) and not isinstance(value, bool):
-            row[key] = median([run[key] for run in runs])
+            middle = median([run[key] for run in runs])
+            row[key] = round(middle) if isinstance(value, int) else middle
     if "complete" in row:
         row["complete"] = all(run["complete"] for run in runs)
     if "completed" in row:  # many users: the worst run and the highest peak are what count

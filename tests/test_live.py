@@ -16,18 +16,37 @@ def start(upstream: FakeUpstream) -> LiveRun:
     return LiveRun(stream_model(cfg, "sys", "contract"))
 
 
-def test_render_interval_grows_with_streams_in_flight_and_recovers(fake_upstream):
+def test_render_interval_grows_with_pages_watching_and_recovers(fake_upstream):
     assert render_interval() == MIN_RENDER_INTERVAL_S
     sessions = 10
     fake_upstream.push(*(Script(tokens=[" a"], first_delay=5) for _ in range(sessions)))
     lives = [start(fake_upstream) for _ in range(sessions)]
+    pages = [watch([live], idle=0) for live in lives]
     try:
+        for page in pages:
+            next(page)  # each page is now watching its run
         assert render_interval() == sessions / RENDERS_PER_S > MIN_RENDER_INTERVAL_S
     finally:
+        for page in pages:
+            page.close()
         for live in lives:
             live.cancel()
     assert all(live.finished for live in lives)
     assert render_interval() == MIN_RENDER_INTERVAL_S
+
+
+def test_a_comparison_renders_as_often_as_a_single_review(fake_upstream):
+    """Both sides of a Compare page are drawn in one step: one page's share of the budget."""
+    fake_upstream.push(*(Script(tokens=[" a"], first_delay=5) for _ in range(2)))
+    lives = [start(fake_upstream) for _ in range(2)]
+    page = watch(lives, idle=0)
+    try:
+        next(page)
+        assert render_interval() == MIN_RENDER_INTERVAL_S
+    finally:
+        page.close()
+        for live in lives:
+            live.cancel()
 
 
 def texts_of(live: LiveRun) -> list[str]:
