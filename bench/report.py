@@ -74,7 +74,7 @@ def parsers(rows: list[dict]) -> list[str]:
 APP_NAMES = {
     "app.py": "Contract Review Studio",
     "bench/baseline_app.py": "baseline (`st.write_stream` + openai SDK)",
-    "bench/floor_app.py": "floor (each batch into one placeholder)",
+    "bench/floor_app.py": "floor (each batch alone into one placeholder)",
 }
 
 
