@@ -16,6 +16,7 @@ import argparse
 
 from playwright.sync_api import sync_playwright
 
+from bench import verdict
 from bench.browser import (
     ARGS,
     CATCH_UP_LIMIT_S,
@@ -117,13 +118,12 @@ def render(results: dict) -> list[str]:
             f"{row['p95_max_ms']:.0f}) | {'—' if ratio is None else f'{ratio:.2f}'} |"
         )
         if key != "answer only":
-            met = ratio is not None and ratio <= TARGET_RATIO and row["complete"]
-            shown = "no figure" if ratio is None else f"{ratio:.2f}×"
+            value = row["p95_ms"] if row["complete"] else None
             verdicts.append(
-                f"- {key}: p95 {shown} the answer-only stream's, target ≤ {TARGET_RATIO:.2f}× — "
-                f"{'met' if met else 'missed'}."
-            )
-    return [*lines, "", *verdicts]
+                verdict.ratio(f"{key}, p95", value, "the answer-only stream's", base,
+                              TARGET_RATIO, unit=" ms")
+            )  # fmt: skip
+    return [*lines, "", *verdict.lines(verdicts)]
 
 
 def main() -> None:

@@ -16,18 +16,40 @@ def start(upstream: FakeUpstream) -> LiveRun:
     return LiveRun(stream_model(cfg, "sys", "contract"))
 
 
-def test_render_interval_grows_with_streams_in_flight_and_recovers(fake_upstream):
+def test_render_interval_grows_with_pages_watching_and_recovers(fake_upstream):
     assert render_interval() == MIN_RENDER_INTERVAL_S
-    sessions = int(RENDERS_PER_S * MIN_RENDER_INTERVAL_S) + 10  # past the 30 ms floor
+    sessions = int(RENDERS_PER_S * MIN_RENDER_INTERVAL_S) + 10  # past the one-frame floor
     fake_upstream.push(*(Script(tokens=[" a"], first_delay=5) for _ in range(sessions)))
     lives = [start(fake_upstream) for _ in range(sessions)]
+    pages = [watch([live], idle=0) for live in lives]
     try:
+        for page in pages:
+            next(page)  # each page is now watching its run
         assert render_interval() == sessions / RENDERS_PER_S > MIN_RENDER_INTERVAL_S
     finally:
+        for page in pages:
+            page.close()
         for live in lives:
             live.cancel()
     assert all(live.finished for live in lives)
     assert render_interval() == MIN_RENDER_INTERVAL_S
+
+
+def test_a_comparison_renders_as_often_as_a_single_review(fake_upstream):
+    """Both sides of a Compare page are drawn in one step: one page's share of the budget."""
+    singles = int(RENDERS_PER_S * MIN_RENDER_INTERVAL_S) + 10  # past the one-frame floor
+    fake_upstream.push(*(Script(tokens=[" a"], first_delay=5) for _ in range(singles + 2)))
+    lives = [start(fake_upstream) for _ in range(singles + 2)]
+    pages = [watch([live], idle=0) for live in lives[:singles]] + [watch(lives[singles:], idle=0)]
+    try:
+        for page in pages:
+            next(page)
+        assert render_interval() == (singles + 1) / RENDERS_PER_S
+    finally:
+        for page in pages:
+            page.close()
+        for live in lives:
+            live.cancel()
 
 
 def texts_of(live: LiveRun) -> list[str]:

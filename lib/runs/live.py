@@ -7,18 +7,18 @@ line and live figures, and so stays interruptible.
 
 Why steps: redrawing the page for every token makes a long report cost quadratic bandwidth and
 CPU. `watch()` hands the page whatever each run produced since the last render, at most once per
-render interval: a slow stream still shows each token at once, a fast one is rendered about thirty
-times a second instead of per token.
+render interval: a token that arrives after a quiet spell is handed over at once (the worker
+rings the watcher), a fast stream is rendered about seventy times a second instead of per token.
 
 Why a shared render budget: every re-render costs the server a little (about half a millisecond
-of CPU, figures in docs/BENCHMARKS.md, "Many analysts at once"), whatever the stream's speed, so
-the process hands out `RENDERS_PER_S` renders a second across all streams in flight: up to about
-twenty-five streams each render every 30 ms, a hundred every 125 ms, and the server's cost of live
+of CPU, figures in docs/BENCHMARKS.md, "Many analysts at once") whatever the stream's speed, so the
+process hands out `RENDERS_PER_S` renders a second across the pages watching runs: one page (a
+review, or a comparison, whose sides are drawn in the same step) renders once per animation frame
+(17 ms), twenty-five every 31 ms each, a hundred every 125 ms, and the server's cost of live
 rendering stops growing with the number of users. The budget is sized by the server's cost, not
-by the browsers': each analyst's browser draws only its own stream, at most every 30 ms. (A
-budget of 70 renders a second once kept ten Chromium pages sharing one 2-core benchmark machine
-from falling behind, and made every analyst wait a render interval of 357 ms with twenty-five
-streams in flight.)
+by the browsers': each analyst's browser draws only its own page. (A budget of 70 renders a second
+once kept ten Chromium pages sharing one 2-core benchmark machine from falling behind, and made
+every analyst wait 357 ms between renders with twenty-five pages watching.)
 
 The worker never calls Streamlit.
 """
@@ -53,13 +53,16 @@ class TextStream(Protocol):
 
 _END = object()
 DEFAULT_POLL_S = 0.1
-MIN_RENDER_INTERVAL_S = 0.03
+# One animation frame: a page redrawn more often than the screen refreshes shows nothing more.
+MIN_RENDER_INTERVAL_S = 1 / 60
 RENDERS_PER_S = 800.0
 JOIN_TIMEOUT_S = 2.0
 
 
 # Runs streaming in this process now, across every session: watched runs and batch workers.
 STREAMS_IN_FLIGHT = InFlight()
+# Pages drawing runs live now (`watch`), across every session: they share the render budget.
+WATCHERS = InFlight()
 
 
 def claim_slot(limit: int) -> bool:
@@ -74,8 +77,8 @@ def release_slot() -> None:
 
 
 def render_interval() -> float:
-    """Seconds between two renders of one stream, under the process-wide render budget."""
-    return max(MIN_RENDER_INTERVAL_S, STREAMS_IN_FLIGHT.count / RENDERS_PER_S)
+    """Seconds between two renders of one page, under the process-wide render budget."""
+    return max(MIN_RENDER_INTERVAL_S, WATCHERS.count / RENDERS_PER_S)
 
 
 class LiveRun:
@@ -123,6 +126,8 @@ class LiveRun:
         # a token put between a drain and its reset is never left without a time.
         self._lag_lock = threading.Lock()
         self._waiting_since: float | None = None
+        # Rung after each piece of text and at the end, so a waiting `watch` steps at once.
+        self.bell = threading.Event()
         self._admitted = claimed or STREAMS_IN_FLIGHT.admit(max_concurrent)
         if not self._admitted:
             self.error = RateLimited(busy_message(max_concurrent))
@@ -148,6 +153,8 @@ class LiveRun:
                         self._queue.put(token)
                     else:
                         self._put_timed(token)
+                    if not self.bell.is_set():  # setting takes a lock; most tokens find it set
+                        self.bell.set()
                     if self._notify is not None:
                         self._notify()
         except ProviderError as exc:
@@ -162,6 +169,7 @@ class LiveRun:
                     self._on_end(self)
             finally:
                 self._queue.put(_END)
+                self.bell.set()
                 if self._notify is not None:
                     self._notify()
 
@@ -235,31 +243,44 @@ def watch(lives: Sequence[LiveRun], idle: float = IDLE_S) -> Iterator[Step]:
     """Steps until every run has ended: at most one per `render_interval()` while text (or a
     model's thinking, read from its stats) flows, one per `idle` while all sides are silent (so
     the caller can redraw waiting lines and be stopped). The interval runs from one drain to the
-    next, so the time the caller spends drawing a step is not added to the wait for the next one.
+    next, so the time the caller spends drawing a step is not added to the wait for the next one;
+    once it has passed, the next step comes as soon as a worker has text.
     """
+    bell = threading.Event()
+    for live in lives:
+        live.bell = bell  # every worker of this page rings the one bell the page waits on
     ended = [False] * len(lives)
     last_step = time.monotonic()
     turn = 0
     # Thinking is read from each run's stats, not the queue: a step is due when it grew too.
     thought = [0] * len(lives)
-    while not all(ended):
-        drained_at = time.monotonic()
-        texts = []
-        for i, live in enumerate(lives):
-            text, done = ("", True) if ended[i] else live.drain()
-            ended[i] = done
-            texts.append(text)
-        thinking = [live.stats.thinking_chars for live in lives]
-        moved, thought = thinking != thought, thinking
-        order = tuple((turn + i) % len(lives) for i in range(len(lives)))
-        step = Step(tuple(texts), order)
-        now = time.monotonic()
-        if step.any_text or moved or now - last_step >= idle or all(ended):
-            last_step = now
-            turn += 1
-            yield step
-        if not all(ended):
+    WATCHERS.admit(0)
+    try:
+        while not all(ended):
+            bell.clear()
+            drained_at = time.monotonic()
+            texts = []
+            for i, live in enumerate(lives):
+                text, done = ("", True) if ended[i] else live.drain()
+                ended[i] = done
+                texts.append(text)
+            thinking = [live.stats.thinking_chars for live in lives]
+            moved, thought = thinking != thought, thinking
+            order = tuple((turn + i) % len(lives) for i in range(len(lives)))
+            step = Step(tuple(texts), order)
+            now = time.monotonic()
+            if step.any_text or moved or now - last_step >= idle or all(ended):
+                last_step = now
+                turn += 1
+                yield step
+            if all(ended):
+                break
             time.sleep(max(0.0, drained_at + render_interval() - time.monotonic()))
+            # Thinking grows without ringing (it is not text in the queue): keep the pace then.
+            if not any(live.stats.is_thinking for live in lives):
+                bell.wait(max(0.0, last_step + idle - time.monotonic()))
+    finally:
+        WATCHERS.release()
 
 
 def stop_all(lives: Sequence[LiveRun]) -> None:

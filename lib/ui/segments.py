@@ -12,7 +12,7 @@ second side's update waits for the first's.
 
 from __future__ import annotations
 
-SOFT_LIMIT = 2_000
+SOFT_LIMIT = 1_000
 HARD_LIMIT = 2 * SOFT_LIMIT
 
 
