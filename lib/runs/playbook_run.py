@@ -67,7 +67,7 @@ from lib.engine.provider_config import (
     DEFAULT_TEMPERATURE,
     ProviderConfig,
 )
-from lib.engine.providers.registry import spec_for
+from lib.engine.providers.registry import SPECS
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.settings import Settings
 from lib.runs.launch import RunRequest, end_record, launch, new_record, start_record
@@ -90,6 +90,9 @@ IGNORED_FORMAT = "The model did not answer in the playbook format: no verdict co
 
 Checker = ModelChoice | ProviderConfig | None
 # Providers that write no verdicts: the clause finder writes a clause report.
+
+# Providers that write no verdicts whatever they are asked: their specs say so (the clause finder).
+NOT_CHECKERS = tuple(provider for provider, spec in SPECS.items() if not spec.follows_prompts)
 
 
 @dataclass(frozen=True)
@@ -310,7 +313,7 @@ def start_playbook(
 def refuse_non_checker(config: ProviderConfig) -> None:
     """`ChoiceError` for a provider that writes no verdicts (the clause finder writes a clause
     report): every front end refuses it here, or asks here before it starts anything."""
-    if not spec_for(config.provider).follows_prompts:
+    if config.provider in NOT_CHECKERS:
         raise ChoiceError(
             "unavailable",
             "The clause finder writes no verdicts: check with the built-in playbook checker.",
