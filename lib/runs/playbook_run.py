@@ -67,7 +67,7 @@ from lib.engine.provider_config import (
     DEFAULT_TEMPERATURE,
     ProviderConfig,
 )
-from lib.engine.providers.registry import spec_for
+from lib.engine.providers.registry import SPECS, spec_for
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.settings import Settings
 from lib.runs.launch import RunRequest, end_record, launch, new_record, start_record
@@ -305,6 +305,10 @@ def start_playbook(
         if holds_place and not launched:
             release_slot()
     return _start_builtin(request, history, run_log, settings, notify)
+
+
+# Providers a picker of checkers leaves out: those whose spec says they follow no prompt.
+NOT_CHECKERS = frozenset(p for p, spec in SPECS.items() if not spec.follows_prompts)
 
 
 def refuse_non_checker(config: ProviderConfig) -> None:
