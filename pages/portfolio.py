@@ -41,7 +41,7 @@ if shown is None:
     st.stop()
 if shown.playbook is not None:
     sections.verdicts(shown.runs, shown.playbook, shown.texts)
-    sections.playbook_scorecard(shown.runs, shown.playbook)
+    sections.playbook_scorecard(shown.info, shown.runs, shown.playbook, store)
 else:
     sections.findings(shown.runs, shown.template_key, shown.texts)
     sections.scorecard(shown.info, shown.runs, shown.texts, settings, store)

@@ -14,6 +14,9 @@ import pytest
 
 from devtools.fake_upstream import FakeUpstream, Script
 from lib.cli.batch import main
+from lib.runs.portfolio_playbook import is_playbook_scorecard
+from lib.store.batch_store import BatchStore
+from lib.store.run_log import RunLog
 
 SENTENCES_A = (
     "The Recipient shall keep every disclosed secret strictly confidential at all times.",
@@ -170,6 +173,10 @@ def test_a_model_checks_every_nda_and_the_scorecard_matches_hand_computed_figure
     assert checker["contracts"] == 2
     assert checker["figures"] == pytest.approx(EXPECTED, abs=1e-4)
     assert "Span NLI BERT-base" in card["published"]
+    # The same scorecard is kept in the run log for History, with its batch.
+    [stored] = BatchStore(RunLog(tmp_path / "log.sqlite3")).scorecards()
+    assert is_playbook_scorecard(stored.body) and stored.labels == "tiny-nli.json"
+    assert stored.body["checkers"] == card["checkers"] and stored.batch_id is not None
     printed = capsys.readouterr().out
     assert "Published on ContractNLI's test split" in printed and "| 0.750 |" in printed
 

@@ -17,7 +17,12 @@ from lib.analysis.playbook.format import Evidence, PositionResult, Verdict
 from lib.analysis.playbook.loader import bundled_playbooks, parse_playbook
 from lib.analysis.samples import all_samples
 from lib.runs.batch import BUILTIN_SPEC, RUNNING, BatchSettings, model_key
-from lib.runs.portfolio_playbook import CELL_COLOURS, LEAD, position_columns
+from lib.runs.portfolio_playbook import (
+    CELL_COLOURS,
+    LEAD,
+    is_playbook_scorecard,
+    position_columns,
+)
 from lib.store.batch_store import BatchStore, ItemStatus
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
@@ -134,7 +139,7 @@ def test_playbook_model_and_file_text_is_defused_in_the_verdicts_grid(tmp_path, 
 def test_ndas_from_a_contractnli_file_are_checked_and_scored_beside_the_published_figures(
     tmp_path, monkeypatch, downloads
 ):
-    page_env(tmp_path, monkeypatch)
+    path = page_env(tmp_path, monkeypatch)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.radio(key="pf_mode").set_value("Check against a playbook").run()
     at.radio(key="pf_source").set_value("contractnli").run()
@@ -172,3 +177,10 @@ def test_ndas_from_a_contractnli_file_are_checked_and_scored_beside_the_publishe
         csv.DictReader(io.StringIO(export(at, downloads, "Download scorecard (CSV)").decode()))
     )
     assert len(rows) == len(card)
+    # Kept in the run log for History, as the page showed it.
+    [stored] = BatchStore(RunLog(path)).scorecards()
+    assert is_playbook_scorecard(stored.body) and stored.labels == "tiny.json"
+    assert stored.batch_id == at.session_state["pf_batch"]
+    [checker] = stored.body["checkers"]
+    assert checker["contracts"] == 2
+    assert checker["figures"]["accuracy"] == pytest.approx(0.25)

@@ -76,8 +76,8 @@ from lib.runs.portfolio import (
 from lib.runs.portfolio_playbook import (
     CELL_COLOURS,
     CheckerScore,
+    save_scorecard,
     score_checkers,
-    scorecard_dict,
     scorecard_table,
     verdict_grid,
     verdict_rows,
@@ -261,9 +261,11 @@ def write_playbook_outputs(
     playbook: Playbook,
     labels: NliSet | None,
     labels_source: str,
+    run_log: RunLog | None = None,
+    batch_id: str | None = None,
 ) -> list[CheckerScore] | None:
     """verdicts.csv, the contracts × positions grid (CSV, XLSX), the runs, and the scorecard
-    when ContractNLI labels are given."""
+    when ContractNLI labels are given (kept in the run log too, for History)."""
     out.mkdir(parents=True, exist_ok=True)
     grid = [GridRun(c, m, r) for m, records in by_model.items() for c, r in sorted(records.items())]
     (out / "verdicts.csv").write_bytes(grid_csv(verdict_rows(grid, playbook)))
@@ -275,7 +277,10 @@ def write_playbook_outputs(
         return None
     scores = score_checkers(grid, labels, playbook)
     (out / "scorecard.md").write_text(scorecard_table(scores, labels_source) + "\n", "utf-8")
-    card = scorecard_dict(scores, labels_source)
+    store = BatchStore(run_log) if run_log is not None else None
+    info = store.get(batch_id) if store is not None and batch_id else None
+    batch_name = info.name if info else f"{len(by_model)} checker(s)"
+    card = save_scorecard(store, scores, playbook, labels_source, batch_name, batch_id)
     (out / "scorecard.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
     return scores
 
@@ -294,7 +299,8 @@ def _outputs(
     if playbook is not None:
         labels = load_nli_labels(labels_spec)
         source = Path(labels_spec.removeprefix(NLI_PREFIX)).name if labels_spec else ""
-        scores = write_playbook_outputs(out, by_model, playbook, labels, source)
+        scores = write_playbook_outputs(out, by_model, playbook, labels, source, run_log,
+                                        batch_id)  # fmt: skip
         return scorecard_table(scores, source) if scores is not None else None
     card = write_outputs(out, by_model, batch_settings.template_key, documents,
                          load_labels(labels_spec), run_log, batch_id)  # fmt: skip

@@ -1,5 +1,5 @@
 """A playbook over many contracts: the verdicts table, the contracts × positions grid, and the
-scorecard against ContractNLI-layout labels.
+scorecard against ContractNLI-layout labels, kept in the run log beside review scorecards.
 
 Built from run records alone (their stored verdicts, `PositionResult.to_dict`), so a batch read
 back from the run log, a batch running now and `crs-batch` all show the same rows. CSV and XLSX
@@ -33,6 +33,7 @@ from lib.analysis.playbook.scorer import (
     span_scores_from_passages,
 )
 from lib.runs.portfolio import FAILED, GridRun
+from lib.store.batch_store import BatchStore
 
 NEEDS_MODEL = "needs a model"
 NO_ANSWER = "no answer"
@@ -243,11 +244,21 @@ def scorecard_table(scores: Sequence[CheckerScore], source: str) -> str:
     return "\n".join(ours + published)
 
 
-def scorecard_dict(scores: Sequence[CheckerScore], source: str) -> dict[str, object]:
+PLAYBOOK_SCORECARD = "playbook"  # the `kind` a stored playbook scorecard's body carries
+
+
+def scorecard_dict(
+    scores: Sequence[CheckerScore], source: str, name: str = ""
+) -> dict[str, object]:
+    """A playbook scorecard as `scorecard.json` and the run log keep it: each checker's figures
+    (None where a figure is undefined) and the published ones it was shown beside."""
+
     def clean(figures: Mapping[str, float]) -> dict[str, float | None]:
-        return {m: None if math.isnan(v) else round(v, 4) for m, v in figures.items()}
+        return {m: None if math.isnan(v) else v for m, v in figures.items()}
 
     return {
+        "kind": PLAYBOOK_SCORECARD,
+        "name": name,
         "labels": source,
         "checkers": [
             {"checker": s.checker, "contracts": s.contracts, "figures": clean(s.figures)}
@@ -255,3 +266,50 @@ def scorecard_dict(scores: Sequence[CheckerScore], source: str) -> dict[str, obj
         ],
         "published": PUBLISHED,
     }
+
+
+def is_playbook_scorecard(body: Mapping[str, object]) -> bool:
+    """Whether a stored scorecard's body is a playbook's (a review's carries no kind)."""
+    return body.get("kind") == PLAYBOOK_SCORECARD
+
+
+def scores_from_dict(body: Mapping[str, object]) -> list[CheckerScore]:
+    """The checkers' figures of a stored playbook scorecard (None read back as NaN); an entry
+    that is not a checker's is skipped, never a crash on History."""
+    checkers = body.get("checkers")
+    scores = []
+    for entry in checkers if isinstance(checkers, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("figures"), dict):
+            continue
+        figures = {
+            m: float(v) if isinstance(v, int | float) else math.nan
+            for m, v in entry["figures"].items()
+            if m in METRICS
+        }
+        contracts = entry.get("contracts")
+        scores.append(
+            CheckerScore(
+                str(entry.get("checker", "")),
+                contracts if isinstance(contracts, int) else 0,
+                figures,
+            )
+        )
+    return scores
+
+
+def save_scorecard(
+    store: BatchStore | None,
+    scores: Sequence[CheckerScore],
+    playbook: Playbook,
+    source: str,
+    batch_name: str,
+    batch_id: str | None = None,
+) -> dict[str, object]:
+    """A playbook batch's scorecard, kept in the run log beside review scorecards for its owner
+    when there is a run log and a checker was scored: the one way Portfolio and `crs-batch` make
+    and store one, so History reads them alike. Returns its body."""
+    name = f"{batch_name} · {playbook.name} on {source}"
+    body = scorecard_dict(scores, source, name)
+    if store is not None and scores:
+        store.save_scorecard(name, source, body, batch_id)
+    return body

@@ -26,6 +26,7 @@ from lib.runs.batch import (
 )
 from lib.runs.batch_sources import reload_source
 from lib.runs.portfolio import GridRun, model_runs
+from lib.runs.portfolio_playbook import is_playbook_scorecard
 from lib.store.batch_store import BatchInfo, BatchStore, ItemStatus
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
@@ -169,8 +170,12 @@ def score_runs(
 
 
 def previous_scorecard(store: BatchStore | None, card: Scorecard) -> Scorecard | None:
-    """The scorecard stored before the latest one on the same labels, to compare with."""
+    """The review scorecard stored before the latest one on the same labels, to compare with."""
     if store is None:
         return None
-    earlier = [s for s in store.scorecards() if s.labels == card.labels]
+    earlier = [
+        s
+        for s in store.scorecards()
+        if s.labels == card.labels and not is_playbook_scorecard(s.body)
+    ]
     return Scorecard.from_dict(earlier[1].body) if len(earlier) > 1 else None

@@ -52,9 +52,8 @@ from lib.runs.portfolio import (
 )
 from lib.runs.portfolio_playbook import (
     CELL_COLOURS,
-    METRIC_LABELS,
+    save_scorecard,
     score_checkers,
-    scorecard_rows,
     verdict_grid,
     verdict_rows,
 )
@@ -67,6 +66,7 @@ from lib.ui.portfolio_view import (
     grid_column_config,
     level_legend,
     passage_view,
+    playbook_scorecard_view,
     progress_fragment,
     scorecard_view,
     selected_cell,
@@ -443,9 +443,11 @@ def verdicts(runs: list[GridRun], playbook: Playbook, texts: dict[str, str]) -> 
             evidence_panel(result, playbook, texts.get(contract) or record.contract_text or "")
 
 
-def playbook_scorecard(runs: list[GridRun], playbook: Playbook) -> None:
+def playbook_scorecard(
+    info: BatchInfo | None, runs: list[GridRun], playbook: Playbook, store: BatchStore | None
+) -> None:
     """Score a playbook batch against labels in ContractNLI's layout, each checker beside the
-    figures ContractNLI's authors published."""
+    figures ContractNLI's authors published; kept in the run log for History."""
     st.subheader("Scorecard")
     state = st.session_state
     upload = st.file_uploader("Labels in ContractNLI's layout (JSON)", type=["json"],
@@ -461,21 +463,13 @@ def playbook_scorecard(runs: list[GridRun], playbook: Playbook) -> None:
         except ContractNliError as exc:
             st.error(label(str(exc)))
             return
-        state["pf_nli_card"] = scorecard_rows(score_checkers(runs, labelled, playbook))
-    rows = state.get("pf_nli_card")
-    if not rows:
-        return
-    if all(r["reference"] for r in rows):
-        st.warning("No contract of this batch has labels in this file.")
-    frame = pd.DataFrame(rows)
-    cc = st.column_config
-    figures = {name: cc.NumberColumn(name, format="%.3f") for name in METRIC_LABELS.values()}
-    st.dataframe(
-        frame, hide_index=True, width="stretch", key="pf_nli_table",
-        column_config={**figures, "reference": cc.CheckboxColumn("published (test split)")},
-    )  # fmt: skip
-    st.download_button("Download scorecard (CSV)", grid_csv(frame), "playbook-scorecard.csv",
-                       "text/csv", key="pf_nli_csv")  # fmt: skip
+        scores = score_checkers(runs, labelled, playbook)
+        state["pf_nli_card"] = save_scorecard(
+            store, scores, playbook, upload.name, info.name if info else "Batch",
+            info.batch_id if info else None,
+        )  # fmt: skip
+    if state.get("pf_nli_card"):
+        playbook_scorecard_view(state["pf_nli_card"], key="pf_nli")
 
 
 def labels(settings: Settings) -> LabelledSet | None:

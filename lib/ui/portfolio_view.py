@@ -24,8 +24,16 @@ from lib.analysis.scorecard import (
     summary_rows,
 )
 from lib.runs.batch import BatchRunner
-from lib.runs.portfolio import COLOURS, LEVELS, category_columns
-from lib.runs.portfolio_playbook import CELL_COLOURS, LEAD, position_columns
+from lib.runs.portfolio import COLOURS, LEVELS, category_columns, grid_csv
+from lib.runs.portfolio_playbook import (
+    CELL_COLOURS,
+    LEAD,
+    METRIC_LABELS,
+    is_playbook_scorecard,
+    position_columns,
+    scorecard_rows,
+    scores_from_dict,
+)
 from lib.store.batch_store import BatchStore
 from lib.ui.safe import hosts_in, label, show_markdown
 
@@ -263,9 +271,42 @@ def selected_cell(event: Any, frame: pd.DataFrame) -> tuple[int, str] | None:
     return row, str(column)
 
 
+def playbook_scorecard_view(body: dict[str, Any], *, key: str) -> None:
+    """A playbook scorecard (`portfolio_playbook.scorecard_dict`): each checker's ContractNLI
+    figures, the published ones below as reference rows, and its CSV; on Portfolio and History."""
+    checkers = scores_from_dict(body)
+    st.caption(
+        f"{label(str(body.get('name') or 'Playbook scorecard'))} · labels: "
+        f"{label(str(body.get('labels', '')))} · {len(checkers)} checker(s)"
+    )
+    if not checkers:
+        st.warning("No contract of this batch has labels in this file.")
+    frame = pd.DataFrame(scorecard_rows(checkers))
+    cc = st.column_config
+    figures = {name: cc.NumberColumn(name, format="%.3f") for name in METRIC_LABELS.values()}
+    st.dataframe(
+        frame, hide_index=True, width="stretch", key=f"{key}_table",
+        column_config={**figures, "reference": cc.CheckboxColumn("published (test split)")},
+    )  # fmt: skip
+    st.caption(
+        "Scored as ContractNLI's evaluation scores: per position, then averaged. The reference "
+        "rows are the figures ContractNLI's authors published on its test split of 123 NDAs."
+    )
+    st.download_button("Download scorecard (CSV)", grid_csv(frame), "playbook-scorecard.csv",
+                       "text/csv", key=f"{key}_csv")  # fmt: skip
+
+
+def _scored(body: dict[str, Any]) -> str:
+    """Who a stored scorecard scores: a review's models or a playbook's checkers."""
+    if is_playbook_scorecard(body):
+        return ", ".join(s.checker for s in scores_from_dict(body))
+    return ", ".join(m["model"] for m in body.get("models", []))
+
+
 def stored_scorecards(store: BatchStore) -> None:
-    """History's list of scorecards: open one, side by side with the one before it on the same
-    labels, so a model upgrade is compared with the last run."""
+    """History's list of scorecards, reviews' and playbooks' alike: open one; a review's side by
+    side with the one before it on the same labels, so a model upgrade is compared with the last
+    run; a playbook's beside the published ContractNLI figures."""
     stored = store.scorecards()
     if not stored:
         return
@@ -276,9 +317,10 @@ def stored_scorecards(store: BatchStore) -> None:
             {
                 "id": s.scorecard_id,
                 "time": s.created.astimezone().replace(tzinfo=None),
+                "kind": "playbook" if is_playbook_scorecard(s.body) else "review",
                 "name": s.name,
                 "labels": s.labels,
-                "models": ", ".join(m["model"] for m in s.body.get("models", [])),
+                "models": _scored(s.body),
             }
             for s in stored
         ]
@@ -289,9 +331,19 @@ def stored_scorecards(store: BatchStore) -> None:
     )  # fmt: skip
     picked = event.selection.rows if event is not None else []
     if not picked:
-        st.caption("Select a scorecard to open it beside the previous one on the same labels.")
+        st.caption(
+            "Select a scorecard to open it: a review's beside the previous one on the same labels,"
+            " a playbook's beside the published ContractNLI figures."
+        )
         return
     chosen = stored[picked[0]]
-    earlier = [s for s in stored[picked[0] + 1 :] if s.labels == chosen.labels]
+    if is_playbook_scorecard(chosen.body):
+        playbook_scorecard_view(chosen.body, key="history_nli_card")
+        return
+    earlier = [
+        s
+        for s in stored[picked[0] + 1 :]
+        if s.labels == chosen.labels and not is_playbook_scorecard(s.body)
+    ]
     previous = Scorecard.from_dict(earlier[0].body) if earlier else None
     scorecard_view(Scorecard.from_dict(chosen.body), previous, key="history_card")
