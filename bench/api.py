@@ -174,7 +174,7 @@ def run(quick: bool = False) -> dict:
                         "server_peak_mb": peak_rss_mb(api.pid),
                     }
                 )
-        results["stops"] = _stops(upstream, api.url, 3 if quick else 10)
+            results["stops"] = _stops(upstream, api.url, 3 if quick else 10)
     return results
 
 
