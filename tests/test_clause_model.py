@@ -151,3 +151,26 @@ def test_effective_date_is_quoted_as_the_date_annotators_mark_and_in_its_sentenc
     assert "June 21, 1999" in quotes
     assert any(q.startswith("This Agreement shall be effective") for q in quotes)
     assert all(text[f.start : f.end] == f.quote for f in found)
+
+
+def test_key_categories_thresholds_lean_to_recall_non_key_to_presence_f1() -> None:
+    """A missed key clause costs more than a false alarm: on the same out-of-fold scores, a key
+    category's threshold is set low enough to catch a weakly scored clause, a non-key one's not."""
+    pytest.importorskip("sklearn")  # training tools only
+    from types import SimpleNamespace
+
+    from devtools.train_clauses import choose_thresholds
+
+    key, other = "Governing Law", "Most Favored Nation"
+    # Four labelled contracts score 0.9, one 0.11; two unlabelled score 0.11, three 0.05.
+    best = [0.9] * 4 + [0.11] + [0.11] * 2 + [0.05] * 3
+    real = [True] * 5 + [False] * 5
+    contracts = [SimpleNamespace(labels={key: ["x"] if r else [], other: ["x"] if r else []})
+                 for r in real]  # fmt: skip
+    oof = []
+    for score in best:
+        row = np.zeros((1, len(CUAD_CATEGORIES)), dtype=np.float32)
+        row[0, CUAD_CATEGORIES.index(key)] = row[0, CUAD_CATEGORIES.index(other)] = score
+        oof.append(row)
+    chosen = choose_thresholds(contracts, oof)
+    assert chosen[CUAD_CATEGORIES.index(key)] <= 0.11 < chosen[CUAD_CATEGORIES.index(other)]
