@@ -409,7 +409,7 @@ def test_claude_without_key_asks_for_one(fake_upstream):
 def test_every_provider_verifies_tls_with_one_shared_context(tmp_path, monkeypatch):
     """Six real handshakes with a server trusted only through `SSL_CERT_FILE`, and one TLS context
     built for all of them: a client that built its own (as the Claude SDK does unless handed one)
-    is counted. Why a context is built only once: docs/BENCHMARKS.md, "What the profiles showed"."""
+    is counted. Why a context is built only once: docs/PROFILES.md."""
     from lib.engine.providers.http import tls_context
 
     ca = trustme.CA()

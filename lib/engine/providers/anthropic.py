@@ -120,7 +120,7 @@ def client_for(config: ProviderConfig) -> anthropic.Anthropic:
         max_retries=0,
         timeout=anthropic.Timeout(config.read_timeout, connect=config.connect_timeout),
         # The SDK's own transport would load the CA bundle again for every run (the cost is in
-        # docs/BENCHMARKS.md, "What the profiles showed").
+        # docs/PROFILES.md).
         http_client=anthropic.DefaultHttpxClient(verify=tls_context()),
     )
 
@@ -276,7 +276,7 @@ def stream_events(
     try:
         # The SDK sends the request and raises its typed errors for a refused one; the event
         # stream itself is decoded here, because the SDK's per-event model validation was half of
-        # the parsing cost (profile in docs/BENCHMARKS.md).
+        # the parsing cost (profile in docs/PROFILES.md).
         with client.messages.with_streaming_response.create(
             model=config.model,
             max_tokens=request.max_tokens,
