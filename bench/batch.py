@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from devtools.api_server import free_port
 from lib.analysis.documents import Document
 from lib.analysis.samples import all_samples
 from lib.engine.provider_config import Provider, ProviderConfig
@@ -33,10 +33,27 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.15
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def fake_server(*options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The fake model server in a process of its own (so its event loop does not share the app's
+    interpreter), on a free loopback port, with `devtools.fake_upstream`'s command-line options."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools.fake_upstream", "--port", str(port), *options],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{url}/v1/models", timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("a fake model server did not start") from None
+            time.sleep(0.1)
 
 
 def _rss_mib() -> float:
@@ -60,23 +77,9 @@ def contracts(n: int) -> list[Document]:
 def run(
     contracts_n: int = 100, concurrency: int = 8, rate: float = 200.0, tokens: int = 400
 ) -> dict:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "devtools.fake_upstream", "--port", str(port), "--tokens",
-         str(tokens), "--rate", str(rate)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    server, url = fake_server("--tokens", str(tokens), "--rate", str(rate))
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/v1/models", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the fake model server did not start") from None
-                time.sleep(0.1)
+        wait_up(url)
         with tempfile.TemporaryDirectory() as tmp:
             log = RunLog(Path(tmp) / "history.sqlite3")
             settings = Settings(history_db_path=Path(tmp) / "history.sqlite3")

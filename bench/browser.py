@@ -9,7 +9,6 @@ needs the highest token number visible after each DOM change.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench.stats import cpu_seconds, median, peak_rss_mb, percentile
 from bench.verdict import Verdict, count, ratio
+from devtools.api_server import free_port
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_upstream import FakeUpstream, RequestRecord, Script
 from devtools.streamlit_page import choose
@@ -72,15 +72,9 @@ def tokens(prefix: str, n: int) -> list[str]:
     return [f" {prefix}{i:05d}" for i in range(n)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def streamlit(script: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    port = _free_port()
+    port = free_port()
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "CRS_BUILTIN": "off", **env}
     environment.pop("ANTHROPIC_API_KEY", None) if "ANTHROPIC_API_KEY" not in env else None
     process = subprocess.Popen(

@@ -18,9 +18,7 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -29,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.batch import contracts
+from bench.batch import contracts, fake_server, wait_up
 from lib.engine.provider_config import Provider
 from lib.engine.settings import load_settings
 from lib.runs.batch import BatchRunner, BatchSettings
@@ -59,33 +57,11 @@ SERVERS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start(server: Server, tokens: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devtools.fake_upstream", "--port", str(port),
-         "--tokens", str(tokens), "--rate", str(server.rate),
-         "--max-in-flight", str(IN_FLIGHT), "--fail-every", str(server.fail_every)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    return fake_server(
+        "--tokens", str(tokens), "--rate", str(server.rate), "--max-in-flight", str(IN_FLIGHT),
+        "--fail-every", str(server.fail_every),
     )  # fmt: skip
-    return process, f"http://127.0.0.1:{port}"
-
-
-def _wait_up(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/v1/models", timeout=1)
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("a fake model server did not start") from None
-            time.sleep(0.1)
 
 
 def _generation_requests(url: str) -> list[dict]:
@@ -98,7 +74,7 @@ def run(contracts_n: int = 400, tokens: int = TOKENS) -> dict:
     urls = [url for _, url in started_servers]
     try:
         for url in urls:
-            _wait_up(url)
+            wait_up(url)
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "history.sqlite3"
             settings = load_settings(
