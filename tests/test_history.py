@@ -19,6 +19,21 @@ def test_update_from_stats_copies_the_figures(make_record):
     assert r.status == "done" and r.report.startswith("Hello world")
 
 
+def test_a_run_without_a_model_records_no_speed(make_record):
+    """The clause finder writes its whole report in microseconds: a tokens/s figure would be
+    millions, and would top every speed chart and Compare row."""
+    stats = RunStats(started_at=100.0)
+    stats.add_text("## Review", now=100.0001)
+    stats.add_text(" of the contract", now=100.0002)
+    stats.finish(RunStatus.DONE, now=100.001)
+    finder = make_record(provider=Provider.CLAUSE_FINDER.value)
+    finder.update_from(stats)
+    model = make_record()
+    model.update_from(stats)
+    assert finder.tokens_per_s is None and finder.output_tokens == model.output_tokens
+    assert model.tokens_per_s is not None and model.tokens_per_s > 10_000
+
+
 def test_session_history_and_table_newest_first(make_record):
     state = {}
     history = SessionHistory.from_state(state)

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from lib.engine.provider_config import endpoint_label
+from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.store.csv_export import csv_bytes
 
@@ -100,7 +101,8 @@ class RunRecord:
         self.tokens_reported = stats.tokens_reported
         self.ttft_s = stats.time_to_first_token
         self.total_s = stats.total_time if stats.total_time is not None else stats.elapsed()
-        self.tokens_per_s = stats.tokens_per_second
+        spec = find_spec(self.provider)
+        self.tokens_per_s = stats.tokens_per_second if spec is None or spec.has_speed else None
         self.status = stats.status
         self.finish_reason = stats.finish_reason
         self.error_kind = stats.error_kind.value if stats.error_kind else None

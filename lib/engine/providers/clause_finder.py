@@ -57,4 +57,5 @@ SPEC = ProviderSpec(
     default_concurrency=2,
     context_window=lambda _config: None,
     follows_prompts=False,
+    has_speed=False,
 )

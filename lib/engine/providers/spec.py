@@ -135,6 +135,9 @@ class ProviderSpec:
     # Answers the prompt it is sent; False for a reviewer that writes its own report whatever it
     # is asked (the clause finder), which so cannot answer a playbook.
     follows_prompts: bool = True
+    # Writes its report token by token, so tokens per second says how fast; False for a reviewer
+    # that writes it at once (the clause finder), whose "speed" would be millions of tokens/s.
+    has_speed: bool = True
 
     @property
     def takes_key(self) -> bool:
