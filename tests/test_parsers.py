@@ -11,7 +11,6 @@ import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from httpx_sse import EventSource
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devtools.fake_upstream.recordings import RECORDED_STREAMS, RECORDINGS
 from lib.engine.errors import ErrorKind, ProviderError
 from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta
 from lib.engine.fold import complete, fold
@@ -26,7 +26,6 @@ from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers import anthropic, ollama, openai_compat
 from lib.engine.run_stats import RunStats, RunStatus
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "devtools" / "fake_upstream" / "recordings"
 REQUEST = ChatRequest(
     system="You review contracts.",
     user="This agreement is made between Acme Ltd and Société Générale.",
@@ -34,20 +33,6 @@ REQUEST = ChatRequest(
     temperature=0.2,
     estimated_input_tokens=20,
 )
-CASES = [
-    ("anthropic_basic.sse", Provider.ANTHROPIC),
-    ("ollama_chat.ndjson", Provider.OLLAMA),
-    ("ollama_v1_current.sse", Provider.OPENAI),
-    ("ollama_v1_legacy.sse", Provider.OPENAI),
-    ("llamacpp.sse", Provider.OPENAI),
-    ("llama_cpp_python.sse", Provider.OPENAI),
-    # Reasoning models, one recording per way thinking is sent.
-    ("ollama_thinking.ndjson", Provider.OLLAMA),
-    ("llamacpp_reasoning.sse", Provider.OPENAI),
-    ("openrouter_reasoning.sse", Provider.OPENAI),
-    ("ollama_v1_think_tags.sse", Provider.OPENAI),
-    ("anthropic_thinking.sse", Provider.ANTHROPIC),
-]
 
 
 @dataclass(frozen=True)
@@ -103,7 +88,7 @@ def folded(events: list[Event], cap: int = 0) -> RunStats:
     return stats
 
 
-@pytest.mark.parametrize(("recording", "provider"), CASES)
+@pytest.mark.parametrize(("recording", "provider"), RECORDED_STREAMS)
 def test_recording_folds_to_its_expected_report_and_usage(recording, provider):
     want = expected(recording)
     events = parse(provider, [(RECORDINGS / recording).read_bytes()])
@@ -120,7 +105,7 @@ def test_recording_folds_to_its_expected_report_and_usage(recording, provider):
     assert isinstance(events[-1], Finish) or provider is Provider.OPENAI
 
 
-@pytest.mark.parametrize(("recording", "provider"), CASES)
+@pytest.mark.parametrize(("recording", "provider"), RECORDED_STREAMS)
 @settings(max_examples=60, deadline=None)
 @given(cuts=st.lists(st.integers(min_value=1, max_value=4000), max_size=40))
 def test_any_byte_split_gives_the_same_events(recording, provider, cuts):
@@ -129,7 +114,7 @@ def test_any_byte_split_gives_the_same_events(recording, provider, cuts):
     assert parse(provider, pieces(data, cuts)) == whole
 
 
-@pytest.mark.parametrize(("recording", "provider"), CASES)
+@pytest.mark.parametrize(("recording", "provider"), RECORDED_STREAMS)
 def test_a_stream_cut_short_never_passes_for_a_whole_answer(recording, provider):
     """Every prefix of a recording either parses to the whole answer (only the closing bytes,
     which carry nothing, were missing) or fails with a provider error: a truncated answer is

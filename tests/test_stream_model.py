@@ -7,7 +7,6 @@ import socket
 import ssl
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import trustme
@@ -15,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devtools.fake_upstream import FakeUpstream, Script
+from devtools.fake_upstream.recordings import RECORDED_STREAMS, RECORDINGS
 from lib.engine.errors import ErrorKind, ProviderError
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.stream_model import list_models, stream_model
 
-FIXTURES = Path(__file__).resolve().parent.parent / "devtools" / "fake_upstream" / "recordings"
 KEY = "sk-test-SECRET-0123456789abcdefXYZ"
 CONTRACT = "This Master Services Agreement is made between Acme Ltd and Société Générale. " * 20
 
@@ -39,24 +38,9 @@ def run(cfg: ProviderConfig) -> tuple[list[str], object]:
     return tokens, stream.stats
 
 
-FIXTURE_CASES = [
-    ("anthropic_basic.sse", Provider.ANTHROPIC),
-    ("ollama_chat.ndjson", Provider.OLLAMA),
-    ("ollama_v1_current.sse", Provider.OPENAI),
-    ("ollama_v1_legacy.sse", Provider.OPENAI),
-    ("llamacpp.sse", Provider.OPENAI),
-    ("llama_cpp_python.sse", Provider.OPENAI),
-    ("ollama_thinking.ndjson", Provider.OLLAMA),
-    ("llamacpp_reasoning.sse", Provider.OPENAI),
-    ("openrouter_reasoning.sse", Provider.OPENAI),
-    ("ollama_v1_think_tags.sse", Provider.OPENAI),
-    ("anthropic_thinking.sse", Provider.ANTHROPIC),
-]
-
-
-@pytest.mark.parametrize(("fixture", "provider"), FIXTURE_CASES)
+@pytest.mark.parametrize(("fixture", "provider"), RECORDED_STREAMS)
 def test_recorded_stream_gives_expected_text_and_usage(fake_upstream, fixture, provider):
-    expected = json.loads((FIXTURES / fixture).with_suffix(".expected.json").read_text())
+    expected = json.loads((RECORDINGS / fixture).with_suffix(".expected.json").read_text())
     fake_upstream.push(Script(fixture=fixture))
     tokens, stats = run(config(fake_upstream, provider))
     assert "".join(tokens) == expected["text"]
@@ -84,13 +68,13 @@ def shared_upstream():
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    case=st.sampled_from(FIXTURE_CASES),
+    case=st.sampled_from(RECORDED_STREAMS),
     split=st.integers(min_value=1, max_value=40),
     seed=st.integers(0, 10_000),
 )
 def test_any_byte_split_gives_the_same_tokens(shared_upstream, case, split, seed):
     fixture, provider = case
-    expected = json.loads((FIXTURES / fixture).with_suffix(".expected.json").read_text())
+    expected = json.loads((RECORDINGS / fixture).with_suffix(".expected.json").read_text())
     # Alternate fixed-size and random splits: both cut inside UTF-8 characters and CRLF pairs.
     shared_upstream.push(Script(fixture=fixture, split=split if seed % 2 else "random", seed=seed))
     tokens, stats = run(config(shared_upstream, provider))

@@ -21,15 +21,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from devtools.fake_upstream import wire
+from devtools.fake_upstream.recordings import RECORDINGS
 from lib.analysis.tokens import estimate_tokens
 
-FIXTURES = Path(__file__).resolve().parent / "recordings"
 DEFAULT_TOKENS = [
     "## Overall",
     " risk:",
@@ -487,7 +486,7 @@ class FakeApp:
         self, family: str, script: Script, body: dict[str, Any], model: str
     ) -> Iterator[tuple[bytes, bool]]:
         if script.fixture:
-            data = (FIXTURES / script.fixture).read_bytes()
+            data = (RECORDINGS / script.fixture).read_bytes()
             boundary = rb"(?<=\n)" if family == "ollama" else rb"(?<=\n\n)|(?<=\r\n\r\n)"
             return iter([(frame, True) for frame in re.split(boundary, data) if frame])
         tokens = script.tokens if script.tokens is not None else DEFAULT_TOKENS
