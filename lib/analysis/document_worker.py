@@ -14,7 +14,7 @@ import dataclasses
 import json
 import resource
 import sys
-from typing import Any
+from typing import IO, Any
 
 from lib.analysis.documents import DocumentError, Limits, NeedsOcr, load_document
 
@@ -27,13 +27,21 @@ def limit_resource(kind: int, value: int) -> None:
     resource.setrlimit(kind, (value, hard))
 
 
-def read(stdin: Any, memory_bytes: int | None, cpu_seconds: int | None) -> dict[str, Any]:
+def take_job(
+    stdin: IO[bytes], memory_bytes: int | None, cpu_seconds: int | None
+) -> tuple[dict[str, Any], bytes]:
+    """The job's header and bytes, with this process's limits set in between: before the file's
+    bytes are read into memory and before any parser is imported."""
     header = json.loads(stdin.readline())
     if memory_bytes:
         limit_resource(resource.RLIMIT_AS, memory_bytes)
     if cpu_seconds:
         limit_resource(resource.RLIMIT_CPU, cpu_seconds)
-    data = stdin.read()
+    return header, stdin.read()
+
+
+def read(stdin: IO[bytes], memory_bytes: int | None, cpu_seconds: int | None) -> dict[str, Any]:
+    header, data = take_job(stdin, memory_bytes, cpu_seconds)
     try:
         document = load_document(data, header["name"], limits=Limits(**header["limits"]))
     except NeedsOcr as exc:

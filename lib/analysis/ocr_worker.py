@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import resource
 import sys
 from typing import IO, Any
 
-from lib.analysis.document_worker import limit_resource
+from lib.analysis.document_worker import take_job
 
 
 def _say(out: IO[str], message: dict[str, Any]) -> None:
@@ -27,12 +26,7 @@ def _say(out: IO[str], message: dict[str, Any]) -> None:
 
 
 def read(stdin: IO[bytes], out: IO[str], memory_bytes: int | None, cpu_seconds: int | None) -> None:
-    header = json.loads(stdin.readline())
-    if memory_bytes:
-        limit_resource(resource.RLIMIT_AS, memory_bytes)
-    if cpu_seconds:
-        limit_resource(resource.RLIMIT_CPU, cpu_seconds)
-    data = stdin.read()
+    header, data = take_job(stdin, memory_bytes, cpu_seconds)
     from lib.analysis import ocr
 
     try:
