@@ -209,7 +209,7 @@ def _modelled(
     model: ClauseModel,
 ) -> dict[str, list[Finding]]:
     """The model's findings: sentences at or above a category's threshold, most probable first,
-    each grown over neighbours that also read as that category."""
+    cut and counted by the category's quote plan (the date first for the effective date)."""
     out: dict[str, list[Finding]] = {}
     if not found:
         return out
@@ -217,10 +217,18 @@ def _modelled(
     for column, category in enumerate(model.categories):
         if category in EXTRACTED:
             continue
+        plan = model.plan(column)
         scores = probabilities[:, column]
-        merged = _merged(text, pairs, found, scores, float(model.threshold[column]), category)
+        threshold = float(model.threshold[column])
+        merged = _merged(text, pairs, found, scores, threshold, category, plan.count, plan.shape)
         if merged and category in DATED:
             merged = _with_date(merged[0]) + merged
+        # The best quote always; the others only when they clear the plan's bar.
+        merged = [
+            f
+            for n, f in enumerate(merged[: plan.count])
+            if n == 0 or (f.probability or 0.0) >= plan.ratio * threshold
+        ]
         if merged:
             out[category] = merged
     return out
@@ -253,24 +261,27 @@ def _merged(
     scores: np.ndarray,
     threshold: float,
     category: str,
+    count: int,
+    shape: str,
 ) -> list[Finding]:
-    """The best sentences, each grown over its clause's neighbouring sentences that also score
-    for the category, as one quote of at most 150 words; a sentence with no such neighbour is
-    quoted as the rules quote it (with the next sentence of its clause for whole-clause
-    categories)."""
+    """The `count` best sentences. Shape "run": each grown over its clause's neighbouring
+    sentences that also score for the category, as one quote of at most 150 words; a sentence
+    with no such neighbour is quoted as the rules quote it (with the next sentence of its clause
+    for whole-clause categories). Shape "merge": the same without that next sentence. Shape
+    "sentence": the sentence alone."""
     taken: set[int] = set()
     out: list[Finding] = []
     floor = threshold * MERGE_FLOOR
     for row in np.argsort(-scores, kind="stable"):
         row = int(row)
-        if scores[row] < threshold or len(out) >= MAX_PER_CATEGORY:
+        if scores[row] < threshold or len(out) >= count:
             break
         if row in taken:
             continue
         clause = found[row].clause
         first = last = row
         words = len(found[row].sentence.text.split())
-        for step in (1, -1):
+        for step in () if shape == "sentence" else (1, -1):
             edge = row
             while 0 <= edge + step < len(found):
                 nxt = edge + step
@@ -284,10 +295,13 @@ def _merged(
             first, last = (first, edge) if step == 1 else (edge, last)
         taken.update(range(first, last + 1))
         probability = float(scores[row])
-        if first == last:
+        if first == last and shape == "run":
             out.append(_finding(text, pairs, found[row], category, probability))
             continue
-        start, end = found[first].sentence.start, found[last].sentence.end
+        start, end = clip_to_words(
+            text, found[first].sentence.start, found[last].sentence.end,
+            found[row].sentence.start, MAX_QUOTE_WORDS,
+        )  # fmt: skip
         score = found[row].rule_scores.get(category, 0.0)
         out.append(Finding(category, clause, text[start:end], start, end, score, probability))
     return out
@@ -486,15 +500,17 @@ def findings_from(
         ruled = {c: f for c, f in ruled.items() if c not in learned} | modelled
     ruled.update(_short_answers(text, pairs, skip_effective=chosen is not None))
     ranked: dict[str, list[Finding]] = {}
+    planned = set(chosen.categories) - EXTRACTED if chosen is not None else set()
     for category in (*CUAD_CATEGORIES, *EXTRA_CATEGORIES):
         items = ruled.get(category)
         if not items:
             continue
-        if category in ("Parties",):
+        if category in ("Parties",) or category in planned:
+            # The model's findings come ranked and counted by its quote plan.
             ranked[category] = items
             continue
         items = sorted(items, key=_rank)
-        ranked[category] = items[: MAX_PER_CATEGORY + (category in DATED)]
+        ranked[category] = items[:MAX_PER_CATEGORY]
     band = chosen.check_band if chosen is not None else None
     return Findings(ranked, clauses, model_used=chosen is not None, check_band=band)
 
