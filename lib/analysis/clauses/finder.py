@@ -311,12 +311,14 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
-# A blank left to fill in ("____", "[ ]"); a day is a number (OCR may split "10t h") or a blank.
+# A blank left to fill in ("____", "[ ]"); a day is a number (OCR may split "10t h", "1s t") or a
+# blank.
 _BLANK = r"(?:_{2,}|\[\s*\])"
-_DAY = rf"(?:\d{{1,2}}\s?(?:st|nd|rd|th|t\s?h)?|{_BLANK})"
+_DAY = rf"(?:\d{{1,2}}\s?(?:s\s?t|n\s?d|r\s?d|t\s?h)?|{_BLANK})"
 _YEAR = r"(?:\d{4}|\d{3}_|20_+|\d{2}\b)"
+# Not inside a word, but a blank may run into the date ("_Dec. 8, 2005").
 DATE = re.compile(
-    rf"(?<!\w)(?:{_DAY}\s+(?:day\s+of\s+)?(?:{_MONTH}|{_BLANK})\s*[,.]?\s*{_YEAR}"
+    rf"(?<![^\W_])(?:{_DAY}\s+(?:day\s+of\s+)?(?:{_MONTH}|{_BLANK})\s*[,.]?\s*{_YEAR}"
     rf"|{_MONTH}\s+{_DAY}\s*,?\s*\d{{4}}"
     rf"|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\d{{1,2}}-\d{{1,2}}-\d{{2,4}}\b|{_MONTH},?\s+\d{{4}})",
     re.IGNORECASE,
@@ -334,6 +336,8 @@ _RECITALS = re.compile(
 )
 _PARTIES_CHARS = 3000
 _FIRST_DATE_CHARS = 1500
+_SIGNATURE_CHARS = 3000
+_SIGNED = re.compile(r"\b(?:date[d:]?|signed|executed|this|on)\b", re.IGNORECASE)
 _EFFECTIVE_CUE = re.compile(r"\beffective\b", re.IGNORECASE)
 _DEFINED_NAME = re.compile(r"\(\s*(?:the\s+|each\s+a\s+)?[\"“]([^\"”\n]{2,60})[\"”]")
 _COMPANY = re.compile(
@@ -384,6 +388,21 @@ def _document_name(text: str) -> tuple[int, int] | None:
         if capitals or title_case:
             return match.span()
     return None
+
+
+def _fallback_date(text: str) -> tuple[int, int] | None:
+    """With no date in an opening sentence: one the sentence split cut ("this 16 day of August.
+    2012") in the opening, else the last date of the signature blocks ("Date: 1/14/02"), where
+    annotators mark the agreement date when the opening leaves it blank or out."""
+    date = DATE.search(text, 0, _FIRST_DATE_CHARS)
+    if date is None:
+        signed = [
+            d
+            for d in DATE.finditer(text, max(0, len(text) - _SIGNATURE_CHARS))
+            if _SIGNED.search(text, max(0, d.start() - 40), d.start())
+        ]
+        date = signed[-1] if signed else None
+    return date.span() if date else None
 
 
 def _short_answers(
@@ -457,6 +476,14 @@ def _short_answers(
                 )
             ]
             break
+    if "Agreement Date" not in found:
+        date = _fallback_date(text)
+        if date is not None:
+            start, end = date
+            clause = next((c for c, s in pairs if s.start <= start < s.end), None)
+            found["Agreement Date"] = [
+                Finding("Agreement Date", clause, text[start:end], start, end, 1.0)
+            ]
 
     for clause, sentence in [] if skip_effective else pairs:
         if _EFFECTIVE_CUE.search(sentence.text) and DATE.search(sentence.text):
