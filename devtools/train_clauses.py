@@ -10,10 +10,12 @@ The 24 contracts bundled as the sample are left out, so `make eval` on them stay
 
 Every sentence the finder may quote is a training example per category: positive when it overlaps
 a labelled passage of that category by half its length (or half the passage's). One logistic
-regression per category (liblinear, one thread, fixed seed) over the features `model.py` hashes;
-the threshold per category is the one that maximises presence F1 (F-beta 1.5 for the key 12) on
-out-of-fold scores, so it is never chosen on contracts the weights saw. Needs scikit-learn
-(`pip install -e '.[train]'`); the app does not.
+regression per category (averaged SGD, one thread, fixed seed) over the features `model.py`
+hashes; the threshold per category is the one that maximises presence F1 (F-beta 1.5 for the key
+12) on out-of-fold scores, and the quote plan per category (how many quotes, cut how) the one that
+scores best on out-of-fold findings, so neither is chosen on contracts the weights saw. `cv` also
+prints where CUAD span F1 is lost, per category. Needs scikit-learn (`pip install -e
+'.[train]'`); the app does not.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,16 +38,21 @@ from sklearn.linear_model import SGDClassifier
 from bench.clause_eval import KEY
 from lib.analysis.clauses.categories import CUAD_CATEGORIES
 from lib.analysis.clauses.finder import (
+    EXTRACTED,
     Candidate,
+    Findings,
     candidates,
     findings_from,
     model_inputs,
     sentence_pairs,
 )
 from lib.analysis.clauses.model import (
+    MAX_QUOTES,
     MODEL_PATH,
     N_FEATURES,
+    QUOTE_SHAPES,
     ClauseModel,
+    QuotePlan,
     feature_ids,
     save_model,
 )
@@ -57,7 +65,10 @@ from lib.analysis.scoring import (
     cuad_spans,
     from_findings,
     presence,
+    right_clause,
     right_clause_rate,
+    span_match,
+    words,
 )
 
 SEED = 20260
@@ -78,6 +89,23 @@ THRESHOLDS = np.round(
 KEY_BETA = 1.5
 PER_CATEGORY = 3
 CHECK_PRECISION = (0.5, 0.8)
+# Quote plans: per category, how many quotes (1-6), cut how (QUOTE_SHAPES) and how sure a quote
+# after the first must be (a multiple of the threshold). Chosen on out-of-fold findings as the
+# option with the most matched spans - PLAN_FP_WEIGHT x quotes matching none (each costs CUAD's
+# span precision) + a weight x right-clause hits (a shorter or scarcer quote must not lose the
+# right clause, a target with little margin; more so for the key 12). 0.45 is F1 / (2 - F1) at
+# span F1 0.63: the trade at which one more hit and that many misses leave micro F1 where it is.
+PLAN_RATIOS = (0.0, 1.5, 2.0, 3.0, 5.0)
+PLAN_FP_WEIGHT = 0.45
+PLAN_RIGHT_WEIGHT = 4.0
+PLAN_KEY_RIGHT_WEIGHT = 15.0
+PLAN_OPTIONS = tuple(
+    QuotePlan(count, shape, ratio)
+    for shape in QUOTE_SHAPES
+    for count in range(1, MAX_QUOTES + 1)
+    for ratio in PLAN_RATIOS
+    if count > 1 or ratio == 0.0
+)
 
 
 @dataclass
@@ -282,9 +310,11 @@ def train(contracts: Sequence[Prepared]) -> ClauseModel:
     """Fit on every contract; thresholds and the check band come from out-of-fold scores, whose
     cross-validated figures are printed on the way (the same as `cv`)."""
     oof, fits = out_of_fold(contracts)
-    print_figures(contracts, oof, fits)
+    counts = option_counts(contracts, *quote_records(contracts, oof, fits))
+    print_figures(contracts, oof, fits, counts)
     thresholds = choose_thresholds(contracts, oof)
     band = check_band(contracts, oof, thresholds)
+    plans = choose_plans(counts, list(range(len(contracts))))
     weights, bias = fit(contracts)
     meta = {
         "trained_on": f"{len(contracts)} CUAD v1 contracts, the 24 bundled samples left out",
@@ -292,10 +322,11 @@ def train(contracts: Sequence[Prepared]) -> ClauseModel:
         "classifier": (
             f"logistic regression per category, averaged SGD, alpha {ALPHA}, {EPOCHS} passes "
             f"({RARE_EPOCHS} under {RARE_POSITIVES} positive sentences), seed {SEED}; key-12 "
-            f"thresholds by F-beta {KEY_BETA}"
+            f"thresholds by F-beta {KEY_BETA}; quote plans by hits - {PLAN_FP_WEIGHT} x stray "
+            f"quotes + {PLAN_RIGHT_WEIGHT} ({PLAN_KEY_RIGHT_WEIGHT} key 12) x right clause"
         ),
     }
-    return as_model(weights, bias, thresholds, band, meta)
+    return replace(as_model(weights, bias, thresholds, band, meta), plans=plans)
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -308,34 +339,144 @@ def command_train(args: argparse.Namespace) -> int:
     print(
         f"check band {model.check_band}; thresholds {dict(zip(model.categories, model.threshold.round(3).tolist(), strict=True))}"
     )
+    print("quote plans", {c: model.plan(j) for j, c in enumerate(model.categories)})
     print(
         f"wrote {out.name}: {out.stat().st_size / 1e6:.1f} MB in {time.monotonic() - started:.0f} s"
     )
     return 0
 
 
-def cross_validate(
+def fold_models(
     contracts: Sequence[Prepared],
     oof: Sequence[np.ndarray],
     fits: Sequence[tuple[np.ndarray, np.ndarray]],
-) -> dict[str, dict[str, Prediction]]:
-    """Rules alone and rules + model on every contract, the model never having seen it.
-
-    Fold k's thresholds are chosen on the out-of-fold scores of the other folds' contracts, so no
-    contract's own labels pick the threshold it is judged with.
-    """
-    out: dict[str, dict[str, Prediction]] = {"rules alone": {}, "rules + model": {}}
+) -> Iterator[tuple[list[int], ClauseModel]]:
+    """Each fold's held-out contracts and its fit, with thresholds chosen on the out-of-fold
+    scores of the other folds' contracts (no contract's own labels pick its threshold)."""
     for held, (weights, bias) in zip(folds(contracts), fits, strict=True):
         kept = set(held)
         others = [i for i in range(len(contracts)) if i not in kept]
         thresholds = choose_thresholds([contracts[i] for i in others], [oof[i] for i in others])
-        model = as_model(weights, bias, thresholds, (0.0, 0.0), {})
+        yield held, as_model(weights, bias, thresholds, (0.0, 0.0), {})
+
+
+@dataclass(frozen=True)
+class QuoteRecord:
+    """One out-of-fold quote, as the plan choice needs it."""
+
+    probability: float
+    matched: frozenset[int]  # the labelled spans of its category it matches (CUAD's rule)
+    right: bool  # it is the right clause for one of them
+
+
+def quote_records(
+    contracts: Sequence[Prepared],
+    oof: Sequence[np.ndarray],
+    fits: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> tuple[dict[str, list[list[list[QuoteRecord]]]], np.ndarray]:
+    """Per shape, contract and category, the out-of-fold quotes with MAX_QUOTES per category
+    (every smaller count is a prefix of them), and each contract's thresholds."""
+    n, width = len(contracts), len(CUAD_CATEGORIES)
+    records = {s: [[[] for _ in range(width)] for _ in range(n)] for s in QUOTE_SHAPES}
+    thresholds = np.zeros((n, width), dtype=np.float32)
+    for held, model in fold_models(contracts, oof, fits):
+        for shape in QUOTE_SHAPES:
+            wide = replace(model, plans=(QuotePlan(MAX_QUOTES, shape),) * width)
+            for i in held:
+                c = contracts[i]
+                thresholds[i] = model.threshold
+                found = findings_from(c.text, c.clauses, c.pairs, c.candidates, wide)
+                for j, category in enumerate(CUAD_CATEGORIES):
+                    if category in EXTRACTED:
+                        continue
+                    spans = c.labels.get(category) or []
+                    records[shape][i][j] = [
+                        QuoteRecord(
+                            f.probability or 0.0,
+                            frozenset(
+                                k for k, s in enumerate(spans) if span_match(f.quote, s, category)
+                            ),
+                            bool(spans) and right_clause([f.quote], spans),
+                        )
+                        for f in found.get(category)
+                    ]
+    return records, thresholds
+
+
+def option_counts(
+    contracts: Sequence[Prepared],
+    records: dict[str, list[list[list[QuoteRecord]]]],
+    thresholds: np.ndarray,
+) -> dict[QuotePlan, np.ndarray]:
+    """Per plan option, (contracts, categories, 3): matched spans, quotes matching none (every
+    quote, where the category is not labelled, as CUAD counts it), right clause (0/1)."""
+    labelled = [[bool(c.labels.get(k)) for k in CUAD_CATEGORIES] for c in contracts]
+    out = {}
+    for plan in PLAN_OPTIONS:
+        table = np.zeros((len(contracts), len(CUAD_CATEGORIES), 3), dtype=np.int32)
+        for i, per_category in enumerate(records[plan.shape]):
+            for j, quotes in enumerate(per_category):
+                kept = [
+                    q
+                    for n, q in enumerate(quotes[: plan.count])
+                    if n == 0 or q.probability >= plan.ratio * thresholds[i, j]
+                ]
+                if not kept:
+                    continue
+                if not labelled[i][j]:
+                    table[i, j] = (0, len(kept), 0)
+                    continue
+                matched = frozenset().union(*(q.matched for q in kept))
+                stray = sum(not q.matched for q in kept)
+                table[i, j] = (len(matched), stray, any(q.right for q in kept))
+        out[plan] = table
+    return out
+
+
+def choose_plans(counts: dict[QuotePlan, np.ndarray], rows: Sequence[int]) -> tuple[QuotePlan, ...]:
+    """Per category, the option with the best score on these contracts (PLAN_FP_WEIGHT)."""
+    chosen = []
+    for j, category in enumerate(CUAD_CATEGORIES):
+        if category in EXTRACTED:
+            chosen.append(QuotePlan())
+            continue
+        weight = PLAN_KEY_RIGHT_WEIGHT if category in KEY else PLAN_RIGHT_WEIGHT
+        best, best_value = QuotePlan(), -np.inf
+        for plan, table in counts.items():
+            hits, stray, right = table[rows, j].sum(axis=0)
+            value = hits - PLAN_FP_WEIGHT * stray + weight * right
+            if value > best_value + 1e-9:
+                best, best_value = plan, value
+        chosen.append(best)
+    return tuple(chosen)
+
+
+def cross_validate(
+    contracts: Sequence[Prepared],
+    oof: Sequence[np.ndarray],
+    fits: Sequence[tuple[np.ndarray, np.ndarray]],
+    counts: dict[QuotePlan, np.ndarray],
+) -> tuple[dict[str, dict[str, Prediction]], dict[str, Findings]]:
+    """Rules alone and rules + model on every contract, the model never having seen it; also
+    the model's findings per contract (for the table of where span F1 is lost).
+
+    Fold k's thresholds and quote plans are chosen on the out-of-fold scores and findings of
+    the other folds' contracts, so no contract's own labels pick how it is judged.
+    """
+    out: dict[str, dict[str, Prediction]] = {"rules alone": {}, "rules + model": {}}
+    found: dict[str, Findings] = {}
+    for held, model in fold_models(contracts, oof, fits):
+        kept = set(held)
+        others = [i for i in range(len(contracts)) if i not in kept]
+        model = replace(model, plans=choose_plans(counts, others))
         for i in held:
             c = contracts[i]
-            for name, chosen in (("rules alone", False), ("rules + model", model)):
-                found = findings_from(c.text, c.clauses, c.pairs, c.candidates, chosen)
-                out[name][c.name] = from_findings(found)
-    return out
+            out["rules alone"][c.name] = from_findings(
+                findings_from(c.text, c.clauses, c.pairs, c.candidates, False)
+            )
+            found[c.name] = findings_from(c.text, c.clauses, c.pairs, c.candidates, model)
+            out["rules + model"][c.name] = from_findings(found[c.name])
+    return out, found
 
 
 def _row(name: str, predictions, labels, categories) -> str:
@@ -354,10 +495,11 @@ def print_figures(
     contracts: Sequence[Prepared],
     oof: Sequence[np.ndarray],
     fits: Sequence[tuple[np.ndarray, np.ndarray]],
+    counts: dict[QuotePlan, np.ndarray],
 ) -> None:
     """The cross-validated figures, as Markdown tables (docs/CLAUSE_MODEL.md quotes them)."""
     print(f"{len(contracts)} contracts, {FOLDS}-fold cross-validation by contract\n")
-    results = cross_validate(contracts, oof, fits)
+    results, found = cross_validate(contracts, oof, fits, counts)
     labels = {c.name: c.labels for c in contracts}
     head = (
         "| reviewer | presence P | presence R | presence F1 | right clause | span P | span R "
@@ -385,12 +527,92 @@ def print_figures(
             cells.append(f"{pair[0]:.2f} → {pair[1]:.2f}")
         labelled = sum(bool(c.labels.get(category)) for c in contracts)
         print(f"| {category} | {labelled} | " + " | ".join(cells) + " |")
+    print_losses(contracts, found)
+
+
+LOSS_COLUMNS = {
+    "spans": "labelled spans",
+    "matched": "matched",
+    "absent": "missed: category not found",
+    "elsewhere": "missed: no quote there",
+    "boundary": "missed: a quote there fails the rule",
+    "quotes": "quotes",
+    "stray": "quotes matching no span",
+    "unlabelled": "of them on a category not labelled",
+    "wrong": "wrong passage",
+    "long": "right passage, too long",
+    "short": "right passage, too short",
+}
+
+
+def span_losses(contract: Prepared, category: str, findings: Findings) -> Counter[str]:
+    """Where one contract's category loses CUAD span F1: each labelled span matched or missed
+    (why), each quote matching no span placed (a passage overlapping a labelled one, by
+    position in the contract, is the right passage: the boundary failed the rule)."""
+    out: Counter[str] = Counter()
+    spans = contract.labels.get(category) or []
+    quotes = findings.get(category)
+    places = [locate(contract.text, s) for s in spans]
+    out["spans"] += len(spans)
+    out["quotes"] += len(quotes)
+
+    def overlapping(f) -> list[str]:
+        return [
+            s
+            for s, p in zip(spans, places, strict=True)
+            if p and min(f.end, p[1]) > max(f.start, p[0])
+        ]
+
+    for span in spans:
+        if any(span_match(f.quote, span, category) for f in quotes):
+            out["matched"] += 1
+        elif not quotes:
+            out["absent"] += 1
+        elif any(span in overlapping(f) for f in quotes):
+            out["boundary"] += 1
+        else:
+            out["elsewhere"] += 1
+    for f in quotes:
+        if any(span_match(f.quote, s, category) for s in spans):
+            continue
+        out["stray"] += 1
+        near = overlapping(f)
+        if not spans:
+            out["unlabelled"] += 1
+        elif not near:
+            out["wrong"] += 1
+        else:
+            longer = len(words(f.quote)) > max(len(words(s)) for s in near)
+            out["long" if longer else "short"] += 1
+    return out
+
+
+def print_losses(contracts: Sequence[Prepared], found: dict[str, Findings]) -> None:
+    """Per category, where rules + model lose CUAD span F1 on out-of-fold findings, the
+    costliest (false positives + false negatives) first."""
+    table = {
+        category: sum((span_losses(c, category, found[c.name]) for c in contracts), Counter())
+        for category in CUAD_CATEGORIES
+    }
+    total = sum(table.values(), Counter())
+    print("\n### Where span F1 is lost (rules + model, out of fold)\n")
+    print("| category | " + " | ".join(LOSS_COLUMNS.values()) + " | span F1 |")
+    print("|---" * (len(LOSS_COLUMNS) + 2) + "|")
+
+    def cost(row: Counter[str]) -> int:
+        return row["stray"] + row["spans"] - row["matched"]
+
+    for name, row in [*sorted(table.items(), key=lambda kv: -cost(kv[1])), ("all", total)]:
+        f1 = PRF(row["matched"], row["stray"], row["spans"] - row["matched"]).f1
+        print(f"| {name} | " + " | ".join(str(row[k]) for k in LOSS_COLUMNS) + f" | {f1:.3f} |")
 
 
 def command_cv(args: argparse.Namespace) -> int:
     started = time.monotonic()
     contracts = load(Path(args.data), args.limit)
-    print_figures(contracts, *out_of_fold(contracts))
+    oof, fits = out_of_fold(contracts)
+    counts = option_counts(contracts, *quote_records(contracts, oof, fits))
+    print_figures(contracts, oof, fits, counts)
     print(f"\n({time.monotonic() - started:.0f} s)")
     return 0
 

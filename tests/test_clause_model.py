@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from lib.analysis.clauses.categories import CUAD_CATEGORIES
-from lib.analysis.clauses.finder import find_clauses
+from lib.analysis.clauses.finder import (
+    DATED,
+    EXTRACTED,
+    candidates,
+    find_clauses,
+    sentence_pairs,
+)
 from lib.analysis.clauses.model import (
     MODEL_PATH,
     N_FEATURES,
     ClauseModel,
+    QuotePlan,
     SentenceInput,
     load_model,
     read_model,
     save_model,
 )
 from lib.analysis.clauses.report import RULES_ONLY, write_report
+from lib.analysis.clauses.segment import split_clauses
 from lib.analysis.samples import all_samples, load_sample, sample_names
 
 SAMPLE = load_sample(sample_names()[0])  # a bundled sample: left out of training
@@ -130,13 +139,44 @@ def test_a_saved_model_reads_back_as_it_was(tmp_path) -> None:
         np.array([0.3, 0.6], dtype=np.float32),
         (0.2, 0.7),
         {"licence": "CC BY 4.0"},
+        (QuotePlan(1, "sentence", 0.0), QuotePlan(5, "merge", 1.5)),
     )
     path = tmp_path / "m.npz"
     save_model(path, model)
     again = read_model(path)
     assert again.categories == ("A", "B") and again.check_band == (0.2, 0.7)
+    assert again.plans == model.plans
     assert np.array_equal(again.weights, model.weights)
     assert np.array_equal(again.probabilities(INPUTS), model.probabilities(INPUTS))
+    # A plan this version cannot follow is refused, so the finder falls back to its rules.
+    save_model(path, replace(model, plans=(QuotePlan(1, "paragraph"), QuotePlan())))
+    with pytest.raises(ValueError):
+        read_model(path)
+
+
+def _findings_with(plan: QuotePlan, category: str):
+    model = shipped()
+    column = model.categories.index(category)
+    plans = tuple(plan if j == column else model.plan(j) for j in range(len(model.categories)))
+    return find_clauses(SAMPLE.text, replace(model, plans=plans)).get(category)
+
+
+def test_the_finder_quotes_each_category_as_its_plan_says() -> None:
+    """How many quotes and how they are cut is the model's per-category plan, not a constant."""
+    model = shipped()
+    assert len(model.plans) == len(model.categories)
+    wide = {c: _findings_with(QuotePlan(6, "run"), c) for c in model.categories}
+    planned = set(model.categories) - EXTRACTED - DATED  # names and dates are extracted
+    category = next(c for c, found in wide.items() if len(found) >= 2 and c in planned)
+    assert len(_findings_with(QuotePlan(1, "run"), category)) == 1
+    # Quotes after the first must clear the plan's multiple of the threshold.
+    assert len(_findings_with(QuotePlan(6, "run", 1e6), category)) == 1
+    sentences = {
+        c.sentence.text for c in candidates(SAMPLE.text, sentence_pairs(split_clauses(SAMPLE.text)))
+    }
+    alone = _findings_with(QuotePlan(6, "sentence"), category)
+    assert alone and all(f.quote in sentences for f in alone)
+    assert [f.probability for f in alone] == sorted((f.probability for f in alone), reverse=True)
 
 
 def test_effective_date_is_quoted_as_the_date_annotators_mark_and_in_its_sentence() -> None:
@@ -174,3 +214,58 @@ def test_key_categories_thresholds_lean_to_recall_non_key_to_presence_f1() -> No
         oof.append(row)
     chosen = choose_thresholds(contracts, oof)
     assert chosen[CUAD_CATEGORIES.index(key)] <= 0.11 < chosen[CUAD_CATEGORIES.index(other)]
+
+
+def test_quote_plans_trade_stray_quotes_for_hits_but_keep_the_right_clause() -> None:
+    """Chosen on out-of-fold counts: fewer quotes win when they lose no hit, a quote that is the
+    right clause is not given up for precision, and a category's plan follows its own counts."""
+    pytest.importorskip("sklearn")  # training tools only
+    from devtools.train_clauses import choose_plans
+
+    width = len(CUAD_CATEGORIES)
+    law, cap = CUAD_CATEGORIES.index("Governing Law"), CUAD_CATEGORIES.index("Cap On Liability")
+    one, three = QuotePlan(1, "sentence"), QuotePlan(3, "run")
+    counts = {one: np.zeros((2, width, 3), np.int32), three: np.zeros((2, width, 3), np.int32)}
+    # Governing law: one quote matches as many spans as three, with no stray quotes.
+    counts[one][:, law] = (1, 0, 1)
+    counts[three][:, law] = (1, 2, 1)
+    # Cap on liability: one quote has fewer strays but loses the right clause on one contract.
+    counts[one][:, cap] = [(1, 0, 0), (1, 0, 1)]
+    counts[three][:, cap] = [(1, 2, 1), (1, 2, 1)]
+    plans = choose_plans(counts, [0, 1])
+    assert plans[law] == one
+    assert plans[cap] == three
+    assert choose_plans(counts, [1])[cap] == one  # on contract 1 alone nothing is lost
+
+
+def test_the_span_loss_table_says_why_each_quote_and_span_missed() -> None:
+    pytest.importorskip("sklearn")  # training tools only
+    from types import SimpleNamespace
+
+    from devtools.train_clauses import span_losses
+    from lib.analysis.clauses.finder import Finding, Findings
+
+    law = "This Agreement is governed by the laws of Texas."
+    notice = "Notices go to the addresses above."
+    text = f"{law} Each party pays its own costs and expenses of every kind. {notice}"
+    contract = SimpleNamespace(text=text, labels={"Governing Law": [law, "Texas"]})
+
+    def quote(start: int, end: int) -> Finding:
+        return Finding("Governing Law", None, text[start:end], start, end, 1.0, 0.5)
+
+    found = Findings(
+        {
+            "Governing Law": [
+                quote(0, len(law)),
+                quote(0, text.index(notice) - 1),
+                quote(text.index("Notices"), len(text)),
+            ]
+        }
+    )
+    row = span_losses(contract, "Governing Law", found)
+    assert row["spans"] == 2 and row["matched"] == 1
+    assert row["boundary"] == 1  # "Texas" lies inside quotes that are far longer
+    assert row["quotes"] == 3 and row["stray"] == 2
+    assert row["long"] == 1 and row["wrong"] == 1
+    unlabelled = SimpleNamespace(text=text, labels={"Governing Law": []})
+    assert span_losses(unlabelled, "Governing Law", found)["unlabelled"] == 3

@@ -136,11 +136,28 @@ def test_agreement_date_comes_from_the_opening() -> None:
         ("This Agreement is dated 11/4/10 by and between A and B.", "11/4/10"),
         ("This Agreement is made this [ ] day of [ ], 2020 between A and B.", "[ ] day of [ ], 2020"),
         ("AGENCY AGREEMENT\n\nMay 14, 2014\n\nKeefe, Bruyette & Woods, Inc.\n\n1. Sale.", "May 14, 2014"),
+        ("This Agreement is made on the 1s t day of June, 2004 by A and B.", "1s t day of June, 2004"),
+        ("This Agreement is effective as of _Dec. 8, 2005 between A and B.", "Dec. 8, 2005"),
+        # The sentence split cuts the date ("August." ends a sentence): found in the opening still.
+        ("This Agreement is entered into this 16 day of August. 2012 by A and B.", "16 day of August. 2012"),
     ],
 )  # fmt: skip
 def test_agreement_date_as_annotators_mark_it_blanks_and_all(opening: str, date: str) -> None:
     text = opening + "\n\n2. Term. The term of this Agreement is one year from delivery of goods.\n"
     assert find_clauses(text, model=False).best("Agreement Date").quote == date
+
+
+def test_with_no_date_in_the_opening_the_agreement_date_is_where_the_parties_signed() -> None:
+    opening = "SERVICES AGREEMENT\n\nThis Agreement is made by and between A Inc. and B LLC.\n\n"
+    body = "".join(
+        f"{n}. Clause. The parties agree to term {n} of this Agreement.\n\n" for n in range(2, 80)
+    )
+    signed = "By: /s/ Jane Roe Title: CEO Date: 1/26/2020\n\nBy: /s/ John Doe Date: 1/27/2020\n"
+    found = find_clauses(opening + body + signed, model=False).best("Agreement Date")
+    assert found.quote == "1/27/2020"
+    # A date at the end that no one signed on is not taken for the agreement date.
+    unsigned = "Schedule A was last revised 1/27/2020 by the vendor.\n"
+    assert find_clauses(opening + body + unsigned, model=False).best("Agreement Date") is None
 
 
 def test_parties_quote_runs_to_the_recitals_and_no_title_reads_as_a_company() -> None:

@@ -187,9 +187,18 @@ def test_three_quotes_on_one_labelled_span_are_one_hit_as_in_cuad() -> None:
     assert span_counts(quotes, [LAW], "Governing Law") == PRF(1, 0, 0)
 
 
-def test_quotes_on_a_category_labelled_absent_cost_one_false_positive_as_in_cuad() -> None:
-    assert span_counts(["a", "b", "c"], [], "Insurance") == PRF(0, 1, 0)
+def test_each_quote_on_a_category_labelled_absent_is_a_false_positive_as_in_cuad() -> None:
+    # CUAD v1's evaluate.py: `fp += len(predictions)` when the category has no label.
+    assert span_counts(["a", "b", "c"], [], "Insurance") == PRF(0, 3, 0)
+    assert span_counts(["a"], [], "Insurance", not_in_contract=1) == PRF(0, 2, 0)
     assert span_counts([], [], "Insurance") == PRF(0, 0, 0)
+
+
+def test_a_slash_splits_words_as_in_cuad() -> None:
+    # CUAD's get_jaccard replaces "/" with a space: "and/or" is the words "and" and "or".
+    assert jaccard("licensor and/or its affiliates", "licensor and or its affiliates") == 1.0
+    label = "Rofr/Rofo/Rofn"
+    assert span_counts(["rofr rofo rofn"], [label], "Rofr/Rofo/Rofn") == PRF(1, 0, 0)
 
 
 def test_a_quote_matching_no_labelled_span_is_a_false_positive_once() -> None:

@@ -3,11 +3,12 @@
 Three measures, because they answer different questions. Presence: does the review say a clause
 is there exactly when it is (what an analyst relies on). Right clause: does a short quote actually
 point at the labelled passage. CUAD's span rule: the dataset's own word-overlap match, scored as
-CUAD's evaluation scores it (per labelled span, one match per label; an unlabelled category that
-is quoted costs one false positive; Parties also match by substring), so figures can be set beside
-published ones. Only quotes that are the contract's own words count (`keep_found`): an invented
-quote is never a hit. Working from report text lets the same code score a language model's review
-and the rule-based one, and every report is read by the same rules.
+CUAD's evaluation (`evaluate.py` of CUAD v1) scores it (per labelled span, one match per label;
+every quote on a category labelled absent is a false positive; Parties also match by substring),
+so figures can be set beside published ones. Only quotes that are the contract's own words count
+(`keep_found`): an invented quote is never a hit. Working from report text lets the same code
+score a language model's review and the rule-based one, and every report is read by the same
+rules.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ _STRIP = str.maketrans("", "", ".,;:")
 
 
 def words(text: str) -> list[str]:
-    """CUAD's normalisation: lower-case, drop `. , ; :`, split on white space."""
-    return text.lower().translate(_STRIP).split()
+    """CUAD's normalisation: drop `. , ; :`, lower-case, a slash splits words ("and/or" is two),
+    split on white space."""
+    return text.translate(_STRIP).lower().replace("/", " ").split()
 
 
 def jaccard(a: str, b: str) -> float:
@@ -143,11 +145,12 @@ def span_counts(
     """CUAD's `compute_precision_recall` for one contract and category.
 
     Each labelled span is a hit or a miss once, however many quotes match it; a quote matching
-    no span is a false positive; quotes on a category labelled absent are one false positive.
-    Quotes not in the contract match nothing, so each is a false positive.
+    no span is a false positive, and so is every quote on a category labelled absent (CUAD:
+    `fp += len(predictions)`). Quotes not in the contract match nothing, so each is a false
+    positive.
     """
     if not spans:
-        return PRF(0, 1 if quotes or not_in_contract else 0, 0)
+        return PRF(0, len(quotes) + not_in_contract, 0)
     matched = sum(any(span_match(q, s, category) for q in quotes) for s in spans)
     stray = sum(not any(span_match(q, s, category) for s in spans) for q in quotes)
     return PRF(matched, stray + not_in_contract, len(spans) - matched)

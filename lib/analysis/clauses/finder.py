@@ -209,7 +209,7 @@ def _modelled(
     model: ClauseModel,
 ) -> dict[str, list[Finding]]:
     """The model's findings: sentences at or above a category's threshold, most probable first,
-    each grown over neighbours that also read as that category."""
+    cut and counted by the category's quote plan (the date first for the effective date)."""
     out: dict[str, list[Finding]] = {}
     if not found:
         return out
@@ -217,10 +217,18 @@ def _modelled(
     for column, category in enumerate(model.categories):
         if category in EXTRACTED:
             continue
+        plan = model.plan(column)
         scores = probabilities[:, column]
-        merged = _merged(text, pairs, found, scores, float(model.threshold[column]), category)
+        threshold = float(model.threshold[column])
+        merged = _merged(text, pairs, found, scores, threshold, category, plan.count, plan.shape)
         if merged and category in DATED:
             merged = _with_date(merged[0]) + merged
+        # The best quote always; the others only when they clear the plan's bar.
+        merged = [
+            f
+            for n, f in enumerate(merged[: plan.count])
+            if n == 0 or (f.probability or 0.0) >= plan.ratio * threshold
+        ]
         if merged:
             out[category] = merged
     return out
@@ -253,24 +261,27 @@ def _merged(
     scores: np.ndarray,
     threshold: float,
     category: str,
+    count: int,
+    shape: str,
 ) -> list[Finding]:
-    """The best sentences, each grown over its clause's neighbouring sentences that also score
-    for the category, as one quote of at most 150 words; a sentence with no such neighbour is
-    quoted as the rules quote it (with the next sentence of its clause for whole-clause
-    categories)."""
+    """The `count` best sentences. Shape "run": each grown over its clause's neighbouring
+    sentences that also score for the category, as one quote of at most 150 words; a sentence
+    with no such neighbour is quoted as the rules quote it (with the next sentence of its clause
+    for whole-clause categories). Shape "merge": the same without that next sentence. Shape
+    "sentence": the sentence alone."""
     taken: set[int] = set()
     out: list[Finding] = []
     floor = threshold * MERGE_FLOOR
     for row in np.argsort(-scores, kind="stable"):
         row = int(row)
-        if scores[row] < threshold or len(out) >= MAX_PER_CATEGORY:
+        if scores[row] < threshold or len(out) >= count:
             break
         if row in taken:
             continue
         clause = found[row].clause
         first = last = row
         words = len(found[row].sentence.text.split())
-        for step in (1, -1):
+        for step in () if shape == "sentence" else (1, -1):
             edge = row
             while 0 <= edge + step < len(found):
                 nxt = edge + step
@@ -284,10 +295,13 @@ def _merged(
             first, last = (first, edge) if step == 1 else (edge, last)
         taken.update(range(first, last + 1))
         probability = float(scores[row])
-        if first == last:
+        if first == last and shape == "run":
             out.append(_finding(text, pairs, found[row], category, probability))
             continue
-        start, end = found[first].sentence.start, found[last].sentence.end
+        start, end = clip_to_words(
+            text, found[first].sentence.start, found[last].sentence.end,
+            found[row].sentence.start, MAX_QUOTE_WORDS,
+        )  # fmt: skip
         score = found[row].rule_scores.get(category, 0.0)
         out.append(Finding(category, clause, text[start:end], start, end, score, probability))
     return out
@@ -297,12 +311,14 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
-# A blank left to fill in ("____", "[ ]"); a day is a number (OCR may split "10t h") or a blank.
+# A blank left to fill in ("____", "[ ]"); a day is a number (OCR may split "10t h", "1s t") or a
+# blank.
 _BLANK = r"(?:_{2,}|\[\s*\])"
-_DAY = rf"(?:\d{{1,2}}\s?(?:st|nd|rd|th|t\s?h)?|{_BLANK})"
+_DAY = rf"(?:\d{{1,2}}\s?(?:s\s?t|n\s?d|r\s?d|t\s?h)?|{_BLANK})"
 _YEAR = r"(?:\d{4}|\d{3}_|20_+|\d{2}\b)"
+# Not inside a word, but a blank may run into the date ("_Dec. 8, 2005").
 DATE = re.compile(
-    rf"(?<!\w)(?:{_DAY}\s+(?:day\s+of\s+)?(?:{_MONTH}|{_BLANK})\s*[,.]?\s*{_YEAR}"
+    rf"(?<![^\W_])(?:{_DAY}\s+(?:day\s+of\s+)?(?:{_MONTH}|{_BLANK})\s*[,.]?\s*{_YEAR}"
     rf"|{_MONTH}\s+{_DAY}\s*,?\s*\d{{4}}"
     rf"|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\d{{1,2}}-\d{{1,2}}-\d{{2,4}}\b|{_MONTH},?\s+\d{{4}})",
     re.IGNORECASE,
@@ -320,6 +336,8 @@ _RECITALS = re.compile(
 )
 _PARTIES_CHARS = 3000
 _FIRST_DATE_CHARS = 1500
+_SIGNATURE_CHARS = 3000
+_SIGNED = re.compile(r"\b(?:date[d:]?|signed|executed|this|on)\b", re.IGNORECASE)
 _EFFECTIVE_CUE = re.compile(r"\beffective\b", re.IGNORECASE)
 _DEFINED_NAME = re.compile(r"\(\s*(?:the\s+|each\s+a\s+)?[\"“]([^\"”\n]{2,60})[\"”]")
 _COMPANY = re.compile(
@@ -370,6 +388,21 @@ def _document_name(text: str) -> tuple[int, int] | None:
         if capitals or title_case:
             return match.span()
     return None
+
+
+def _fallback_date(text: str) -> tuple[int, int] | None:
+    """With no date in an opening sentence: one the sentence split cut ("this 16 day of August.
+    2012") in the opening, else the last date of the signature blocks ("Date: 1/14/02"), where
+    annotators mark the agreement date when the opening leaves it blank or out."""
+    date = DATE.search(text, 0, _FIRST_DATE_CHARS)
+    if date is None:
+        signed = [
+            d
+            for d in DATE.finditer(text, max(0, len(text) - _SIGNATURE_CHARS))
+            if _SIGNED.search(text, max(0, d.start() - 40), d.start())
+        ]
+        date = signed[-1] if signed else None
+    return date.span() if date else None
 
 
 def _short_answers(
@@ -443,6 +476,14 @@ def _short_answers(
                 )
             ]
             break
+    if "Agreement Date" not in found:
+        date = _fallback_date(text)
+        if date is not None:
+            start, end = date
+            clause = next((c for c, s in pairs if s.start <= start < s.end), None)
+            found["Agreement Date"] = [
+                Finding("Agreement Date", clause, text[start:end], start, end, 1.0)
+            ]
 
     for clause, sentence in [] if skip_effective else pairs:
         if _EFFECTIVE_CUE.search(sentence.text) and DATE.search(sentence.text):
@@ -486,15 +527,17 @@ def findings_from(
         ruled = {c: f for c, f in ruled.items() if c not in learned} | modelled
     ruled.update(_short_answers(text, pairs, skip_effective=chosen is not None))
     ranked: dict[str, list[Finding]] = {}
+    planned = set(chosen.categories) - EXTRACTED if chosen is not None else set()
     for category in (*CUAD_CATEGORIES, *EXTRA_CATEGORIES):
         items = ruled.get(category)
         if not items:
             continue
-        if category in ("Parties",):
+        if category in ("Parties",) or category in planned:
+            # The model's findings come ranked and counted by its quote plan.
             ranked[category] = items
             continue
         items = sorted(items, key=_rank)
-        ranked[category] = items[: MAX_PER_CATEGORY + (category in DATED)]
+        ranked[category] = items[:MAX_PER_CATEGORY]
     band = chosen.check_band if chosen is not None else None
     return Findings(ranked, clauses, model_used=chosen is not None, check_band=band)
 

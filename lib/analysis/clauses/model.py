@@ -27,6 +27,12 @@ import numpy as np
 MODEL_PATH = Path(__file__).with_name("clause_model.npz")
 FORMAT = 1
 N_FEATURES = 2**16
+# How a quote is cut around its best sentence (finder.py): "run" grows it over the neighbouring
+# sentences of its clause that also score for the category, a lone sentence taking the next one of
+# its clause; "merge" the same without that next sentence; "sentence" the sentence alone.
+# Annotators highlight whole clauses for some categories and one sentence or less for others.
+QUOTE_SHAPES = ("run", "merge", "sentence")
+MAX_QUOTES = 6
 _WORD = re.compile(r"[a-z]+|\d+")
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,17 @@ def feature_ids(item: SentenceInput) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class QuotePlan:
+    """How the finder quotes one category, chosen per category on out-of-fold findings
+    (devtools/train_clauses.py): a quote the annotators would not have marked costs precision
+    under CUAD's span rule, one they would have is a hit."""
+
+    count: int = 3  # at most this many quotes
+    shape: str = "run"  # one of QUOTE_SHAPES
+    ratio: float = 0.0  # quotes after the first need this multiple of the category's threshold
+
+
+@dataclass(frozen=True)
 class ClauseModel:
     """Weights (categories × features), biases, per-category thresholds and the review band."""
 
@@ -76,6 +93,10 @@ class ClauseModel:
     threshold: np.ndarray  # a sentence at or above this probability is a finding
     check_band: tuple[float, float]  # probabilities where cross-validated precision is 0.5–0.8
     meta: Mapping[str, object]
+    plans: tuple[QuotePlan, ...] = ()  # per category; none: QuotePlan()'s defaults
+
+    def plan(self, column: int) -> QuotePlan:
+        return self.plans[column] if column < len(self.plans) else QuotePlan()
 
     def index(self, category: str) -> int | None:
         try:
@@ -106,6 +127,7 @@ def save_model(path: Path, model: ClauseModel) -> None:
         "categories": list(model.categories),
         "check_band": list(model.check_band),
         "meta": dict(model.meta),
+        "plans": [[p.count, p.shape, p.ratio] for p in model.plans],
     }
     np.savez_compressed(
         path,
@@ -128,8 +150,20 @@ def read_model(path: Path) -> ClauseModel:
     if weights.shape != (len(categories), N_FEATURES) or bias.shape != threshold.shape:
         raise ValueError("The clause model's arrays do not fit together.")
     low, high = header["check_band"]
+    plans = tuple(
+        QuotePlan(int(count), str(shape), float(ratio))
+        for count, shape, ratio in header.get("plans", [])
+    )
+    if any(not 1 <= p.count <= MAX_QUOTES or p.shape not in QUOTE_SHAPES for p in plans):
+        raise ValueError("The clause model's quote plans are not ones this version reads.")
     return ClauseModel(
-        categories, weights, bias, threshold, (float(low), float(high)), header.get("meta", {})
+        categories,
+        weights,
+        bias,
+        threshold,
+        (float(low), float(high)),
+        header.get("meta", {}),
+        plans,
     )
 
 
