@@ -477,9 +477,9 @@ def _short_answers(
             ]
             break
     if "Agreement Date" not in found:
-        date = _fallback_date(text)
-        if date is not None:
-            start, end = date
+        fallback = _fallback_date(text)
+        if fallback is not None:
+            start, end = fallback
             clause = next((c for c, s in pairs if s.start <= start < s.end), None)
             found["Agreement Date"] = [
                 Finding("Agreement Date", clause, text[start:end], start, end, 1.0)
