@@ -78,13 +78,17 @@ def _years(text: str) -> int:
 
 
 def red_flags(findings: Findings) -> list[RedFlag]:
-    """Every rule that fires, most severe first; rules without a finding explain the absence."""
+    """Every rule that fires, most severe first; rules without a finding explain the absence.
+
+    A risk is raised only from a finding more likely right than wrong (`Findings.supported`): a
+    flag from a quote scored 0.01 on an unrelated clause would send an analyst after nothing. An
+    absence is reported only when nothing at all was found."""
     flags: list[RedFlag] = []
 
     def add(category: str, severity: str, rule: str, why: str, f: Finding | None) -> None:
         flags.append(RedFlag(category, severity, rule, why, f))
 
-    uncapped = findings.best("Uncapped Liability")
+    uncapped = next(iter(findings.supported("Uncapped Liability")), None)
     cap = findings.best("Cap On Liability")
     if uncapped:
         add(
@@ -103,7 +107,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             None,
         )
 
-    for f in findings.get("Termination For Convenience")[:1]:
+    for f in findings.supported("Termination For Convenience")[:1]:
         if _MUTUAL.search(f.quote):
             add(
                 f.category,
@@ -121,7 +125,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
                 f,
             )
 
-    for f in findings.get("Irrevocable Or Perpetual License")[:1]:
+    for f in findings.supported("Irrevocable Or Perpetual License")[:1]:
         add(
             f.category,
             "RED",
@@ -130,7 +134,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             f,
         )
 
-    renewal = findings.best("Renewal Term")
+    renewal = next(iter(findings.supported("Renewal Term")), None)
     if renewal and _AUTOMATIC.search(renewal.quote):
         notice = findings.best("Notice Period To Terminate Renewal")
         days = _notice_days(notice.quote if notice else renewal.quote)
@@ -151,7 +155,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
                 renewal,
             )
 
-    for f in findings.get("Non-Compete")[:1]:
+    for f in findings.supported("Non-Compete")[:1]:
         if _WORLDWIDE.search(f.quote) or _years(f.quote) >= 2:
             add(
                 f.category,
@@ -169,7 +173,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
                 f,
             )
 
-    for f in findings.get("Exclusivity")[:1]:
+    for f in findings.supported("Exclusivity")[:1]:
         add(
             f.category,
             "YELLOW",
@@ -178,7 +182,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             f,
         )
 
-    for f in findings.get("Most Favored Nation")[:1]:
+    for f in findings.supported("Most Favored Nation")[:1]:
         add(
             f.category,
             "YELLOW",
@@ -187,7 +191,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             f,
         )
 
-    for f in findings.get("Liquidated Damages")[:1]:
+    for f in findings.supported("Liquidated Damages")[:1]:
         add(
             f.category,
             "YELLOW",
@@ -197,7 +201,9 @@ def red_flags(findings: Findings) -> list[RedFlag]:
         )
 
     assignment = findings.get("Anti-Assignment")
-    free = next((f for f in assignment if _assigns_freely(f.quote)), None)
+    free = next(
+        (f for f in findings.supported("Anti-Assignment") if _assigns_freely(f.quote)), None
+    )
     if free:
         add(
             free.category,
@@ -224,7 +230,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             None,
         )
 
-    for f in findings.get("Indemnity")[:1]:
+    for f in findings.supported("Indemnity")[:1]:
         if not _MUTUAL.search(f.quote):
             add(
                 f.category,

@@ -1,0 +1,45 @@
+"""A risk is flagged only from a finding more likely right than wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.analysis.clauses.finder import Finding, Findings
+from lib.analysis.clauses.red_flags import red_flags
+
+QUOTE = (
+    "The Company agrees that Cano's logo shall be substantially the same size as other sponsors."
+)
+BAND = (0.35, 0.85)
+
+
+def _flags(score: float, probability: float | None, band: tuple[float, float] | None) -> set[str]:
+    finding = Finding("Most Favored Nation", None, QUOTE, 0, len(QUOTE), score, probability)
+    findings = Findings({"Most Favored Nation": [finding]}, model_used=True, check_band=band)
+    return {flag.rule for flag in red_flags(findings)}
+
+
+def test_a_model_only_finding_below_the_band_raises_no_flag_but_stays_a_finding() -> None:
+    # The bundled sample's report flagged most-favoured-nation from this quote, scored 0.01.
+    assert "Most-favoured-nation" not in _flags(0.0, 0.01, BAND)
+
+
+@pytest.mark.parametrize(
+    ("score", "probability", "band"),
+    [
+        (0.0, 0.35, BAND),  # at the band's floor: right at least half the time
+        (0.0, 0.9, BAND),
+        (1.0, 0.01, BAND),  # a rule match stands on its own
+        (0.0, 0.01, None),  # rules alone: no band to judge by
+    ],
+)
+def test_a_supported_finding_raises_its_flag(
+    score: float, probability: float | None, band: tuple[float, float] | None
+) -> None:
+    assert "Most-favoured-nation" in _flags(score, probability, band)
+
+
+def test_a_weak_finding_still_counts_as_found_for_absence_flags() -> None:
+    cap = Finding("Cap On Liability", None, "Liability is limited.", 0, 21, 0.0, 0.01)
+    findings = Findings({"Cap On Liability": [cap]}, model_used=True, check_band=BAND)
+    assert "No liability cap found" not in {flag.rule for flag in red_flags(findings)}
