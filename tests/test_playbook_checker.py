@@ -57,6 +57,21 @@ def test_the_nda_checker_finds_the_deciding_passage_and_its_verdict():
     assert abs(sum(returned.probabilities.values()) - 1) < 1e-9
 
 
+def test_the_nda_check_does_not_run_the_clause_finder(monkeypatch: pytest.MonkeyPatch):
+    # The NDA model decides from the passages alone; the clause finder is most of a long NDA's
+    # check time, so it runs only for positions that read its findings.
+    import lib.analysis.playbook.checker as checker
+
+    def refuse(text: str) -> None:
+        raise AssertionError("the clause finder ran for an NDA check")
+
+    monkeypatch.setattr(checker, "find_clauses", refuse)
+    result = check_playbook(NDA, bundled_playbooks()["nda"])
+    assert all(r.verdict is not None for r in result.results)
+    with pytest.raises(AssertionError):
+        check_playbook(COMMERCIAL, bundled_playbooks()["commercial"])
+
+
 def test_the_commercial_rules_decide_from_the_clause_finder_and_red_flags():
     result = check_playbook(COMMERCIAL, bundled_playbooks()["commercial"])
     by_id = {r.position_id: r for r in result.results}
