@@ -126,7 +126,19 @@ def test_the_shipped_weights_are_plain_arrays_for_every_nda_position():
         assert all(data[k].dtype != object for k in data.files)
     assert model.evidence_weights.shape == (DIM, len(nda_ids))
     assert model.verdict_weights.shape == (DIM, 3)
+    # Keywords learnt per position, and the second stage's weights, travel with the model.
+    assert len(model.keywords) == len(nda_ids) and all(model.keywords)
+    assert "destroy" in model.keywords[model.evidence["nda-16"]]
+    assert model.ranking_bias.shape == (len(nda_ids),)
     assert WEIGHTS_FILE.stat().st_size < 5_000_000
+
+
+def test_the_check_is_deterministic_and_survives_a_save_and_load(tmp_path):
+    model = bundled_model()
+    texts = [p.text for p in split_passages(NDA)]
+    copy = tmp_path / "copy.npz"
+    model.save(copy)
+    assert load_model(copy).check(texts) == model.check(texts) == model.check(texts)
 
 
 def test_a_pickled_weights_file_is_refused(tmp_path):
