@@ -57,6 +57,21 @@ def test_the_nda_checker_finds_the_deciding_passage_and_its_verdict():
     assert abs(sum(returned.probabilities.values()) - 1) < 1e-9
 
 
+def test_the_nda_check_does_not_run_the_clause_finder(monkeypatch: pytest.MonkeyPatch):
+    # The NDA model decides from the passages alone; the clause finder is most of a long NDA's
+    # check time, so it runs only for positions that read its findings.
+    import lib.analysis.playbook.checker as checker
+
+    def refuse(text: str) -> None:
+        raise AssertionError("the clause finder ran for an NDA check")
+
+    monkeypatch.setattr(checker, "find_clauses", refuse)
+    result = check_playbook(NDA, bundled_playbooks()["nda"])
+    assert all(r.verdict is not None for r in result.results)
+    with pytest.raises(AssertionError):
+        check_playbook(COMMERCIAL, bundled_playbooks()["commercial"])
+
+
 def test_the_commercial_rules_decide_from_the_clause_finder_and_red_flags():
     result = check_playbook(COMMERCIAL, bundled_playbooks()["commercial"])
     by_id = {r.position_id: r for r in result.results}
@@ -111,7 +126,19 @@ def test_the_shipped_weights_are_plain_arrays_for_every_nda_position():
         assert all(data[k].dtype != object for k in data.files)
     assert model.evidence_weights.shape == (DIM, len(nda_ids))
     assert model.verdict_weights.shape == (DIM, 3)
+    # Keywords learnt per position, and the second stage's weights, travel with the model.
+    assert len(model.keywords) == len(nda_ids) and all(model.keywords)
+    assert "destroy" in model.keywords[model.evidence["nda-16"]]
+    assert model.ranking_bias.shape == (len(nda_ids),)
     assert WEIGHTS_FILE.stat().st_size < 5_000_000
+
+
+def test_the_check_is_deterministic_and_survives_a_save_and_load(tmp_path):
+    model = bundled_model()
+    texts = [p.text for p in split_passages(NDA)]
+    copy = tmp_path / "copy.npz"
+    model.save(copy)
+    assert load_model(copy).check(texts) == model.check(texts) == model.check(texts)
 
 
 def test_a_pickled_weights_file_is_refused(tmp_path):

@@ -12,6 +12,7 @@ from lib.analysis.playbook.format import Verdict
 from lib.analysis.playbook.scorer import (
     Prediction,
     average_precision,
+    per_document_map,
     precision_at_recall,
     score,
     span_scores_from_passages,
@@ -70,6 +71,13 @@ def test_the_five_figures_match_a_hand_computation():
     ap2 = (1 / 2 + 2 / 3 + 3 / 5) / 3
     assert figures["evidence_map"] == pytest.approx((ap1 + ap2) / 2)
     assert figures["precision_at_80_recall"] == pytest.approx((2 / 3 + 3 / 5) / 2)
+
+
+def test_per_document_map_ranks_within_each_document_by_hand():
+    # h1: A's gold span ranks first (1), B's second (1/2); h2: B's first (1), C's gold spans
+    # come second and third (1/2·1/2 + 1/2·2/3 = 7/12). NotMentioned pairs are left out.
+    expected = ((1 + 1 / 2) / 2 + (1 + 7 / 12) / 2) / 2
+    assert per_document_map(LABELS.documents, PREDICTIONS) == pytest.approx(expected)
 
 
 def test_an_unanswered_position_counts_as_not_addressed_with_no_evidence():

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.analysis.playbook.nda_model import evidence_ranking
-from lib.analysis.playbook.span_features import DIM, column, hashed, row_dot, span_features
+from lib.analysis.playbook.nda_model import bundled_model, evidence_ranking
+from lib.analysis.playbook.span_features import (
+    DIM,
+    KEYWORD_WEIGHT,
+    char_grams,
+    column,
+    hashed,
+    keyword_features,
+    row_dot,
+    span_features,
+)
 
 SPANS = [
     "2. Exclusions",
@@ -37,10 +46,29 @@ def test_hashed_rows_times_weights_equal_the_dense_product():
 
 
 def test_each_contracts_best_span_is_judged_against_its_own_contract():
-    logits = np.array([[2.0, -6.0], [0.0, -4.0]])
-    ranking = evidence_ranking(logits)
-    # The second position's best span is weak in absolute terms but still ranks first within
-    # its contract, and the order within a contract never changes.
-    assert ranking[1, 1] > ranking[0, 1] and ranking[0, 0] > ranking[1, 0]
-    assert ranking[1, 1] > 1 / (1 + np.exp(4.0))
-    assert evidence_ranking(np.zeros((0, 3))).shape == (0, 3)
+    model = bundled_model()
+    width = len(model.positions)
+    strong = np.full((2, width), -8.0)
+    strong[:, 0] = (2.0, -4.0)
+    weak = np.full((2, width), -8.0)
+    weak[:, 0] = (-4.0, -6.0)
+    ranked_strong = evidence_ranking(strong, model.ranking_weights, model.ranking_bias)
+    ranked_weak = evidence_ranking(weak, model.ranking_weights, model.ranking_bias)
+    # The same log-odds ranks higher where it is its contract's best than where it is second to
+    # a strong span; within a contract the order never changes.
+    assert ranked_weak[0, 0] > ranked_strong[1, 0]
+    assert ranked_strong[0, 0] > ranked_strong[1, 0] and ranked_weak[0, 0] > ranked_weak[1, 0]
+    empty = evidence_ranking(np.zeros((0, width)), model.ranking_weights, model.ranking_bias)
+    assert empty.shape == (0, width)
+
+
+def test_word_pieces_and_keywords_are_features():
+    pieces = char_grams("Disclosing")
+    assert {"g:<di", "g:disc", "g:ing>"} <= set(pieces)
+    assert abs(sum(v * v for v in pieces.values()) - 1.0) < 1e-9
+    assert "g:<di" in span_features(["Disclosing party"])[0]
+    feats = keyword_features(
+        ["Return or destroy all copies.", "Governing law."],
+        {"nda-16": frozenset({"return", "destroy", "copies", "erase"})},
+    )
+    assert feats[0]["kw:nda-16"] == KEYWORD_WEIGHT * 3 / 4 and feats[1] == {}

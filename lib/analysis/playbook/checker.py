@@ -128,8 +128,10 @@ def check_playbook(
 ) -> PlaybookResult:
     """Every position's result, in the playbook's order; never raises on odd text."""
     passages = split_passages(text or "", page_starts)
-    findings = find_clauses(text or "")
-    flags = red_flags(findings)
+    # The clause finder runs only for a position that reads its findings: the NDA model decides
+    # its positions from the passages alone, and the finder is most of a long NDA's check time.
+    findings: Findings | None = None
+    flags: list[RedFlag] = []
     # position id → passage scores and verdict probabilities, when the NDA model checks
     nda: dict[str, tuple[list[float], dict[Verdict, float]]] = {}
     if playbook.checker == "contractnli":
@@ -139,7 +141,11 @@ def check_playbook(
     for position in playbook.positions:
         if position.id in nda:
             results.append(_nda(position, passages, *nda[position.id]))
-        elif playbook.checker == "clause-rules" and position.category:
+            continue
+        if findings is None:
+            findings = find_clauses(text or "")
+            flags = red_flags(findings)
+        if playbook.checker == "clause-rules" and position.category:
             results.append(_rules(position, text or "", findings, flags, page_starts))
         else:
             bm25 = bm25 or Bm25([p.text for p in passages])

@@ -28,6 +28,7 @@ from lib.analysis.playbook.scorer import (
     PUBLISHED,
     Prediction,
     bootstrap_intervals,
+    per_document_map,
     score,
     span_scores_from_passages,
 )
@@ -118,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         for m in METRICS:
             low, high = intervals[m]
             print(f"  {m:<24} {figures[m]:.3f}  (95% interval {low:.3f}-{high:.3f})")
+        diagnostic = per_document_map(documents, predictions)
+        print(f"  {'evidence_map_per_nda':<24} {diagnostic:.3f}  (diagnostic: within each NDA)")
     seconds = sorted(cv.seconds)
     print(
         f"  seconds per NDA          median {seconds[len(seconds) // 2]:.3f}, max {seconds[-1]:.3f}"

@@ -167,6 +167,34 @@ def score(
     return {m: _mean(v) for m, v in per_position.items()}
 
 
+def per_document_map(
+    documents: Sequence[NliDocument],
+    predictions: Mapping[str, Mapping[str, Prediction]],
+    positions: Sequence[str] | None = None,
+) -> float:
+    """A diagnostic, not ContractNLI's figure: evidence average precision within each document.
+
+    Averaged over a position's documents that hold its evidence, then over positions. Pooled
+    evidence mAP (`score`) also asks a span's score to be comparable between documents; the gap
+    between the two says how much of the shortfall is ranking across documents, not within one.
+    """
+    if positions is None:
+        positions = sorted({h for d in documents for h in d.labels})
+    per_position = []
+    for h in positions:
+        values = []
+        for d in documents:
+            label = d.labels.get(h)
+            if label is None or label.verdict is Verdict.NOT_ADDRESSED or not label.spans:
+                continue
+            pred = predictions.get(d.id, {}).get(h) or Prediction(Verdict.NOT_ADDRESSED)
+            scores = pred.span_scores or (0.0,) * len(d.spans)
+            gold = [int(i in label.spans) for i in range(len(d.spans))]
+            values.append(average_precision(gold, scores))
+        per_position.append(_mean(values))
+    return _mean(per_position)
+
+
 def bootstrap_intervals(
     documents: Sequence[NliDocument],
     predictions: Mapping[str, Mapping[str, Prediction]],

@@ -14,7 +14,7 @@ import itertools
 import math
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +78,8 @@ NEXT_WEIGHT = 0.3
 _LEAD_BACK = 8
 _HEADING_WORDS = 10
 POSITION_BUCKETS = 10
+CHAR_GRAMS = (3, 5)
+KEYWORD_WEIGHT = 2.0
 
 
 def words_of(text: str) -> list[str]:
@@ -95,6 +97,43 @@ def text_features(text: str, prefix: str = "", weight: float = 1.0) -> Features:
     if not keys:
         return {}
     return dict.fromkeys(keys, weight / math.sqrt(len(keys)))
+
+
+def char_grams(text: str) -> Features:
+    """The 3- to 5-character pieces of a text's words, each once, scaled to unit length.
+
+    Shared by a word's forms ("disclos" in disclose, disclosure, disclosing), so 48 training NDAs
+    teach what a whole-word feature would need many more examples to learn.
+    """
+    keys = set()
+    for word in words_of(text):
+        marked = f"<{word}>"
+        for n in range(CHAR_GRAMS[0], CHAR_GRAMS[1] + 1):
+            keys.update("g:" + marked[i : i + n] for i in range(len(marked) - n + 1))
+    if not keys:
+        return {}
+    return dict.fromkeys(keys, 1.0 / math.sqrt(len(keys)))
+
+
+def keyword_features(
+    texts: Sequence[str], keywords: Mapping[str, frozenset[str]]
+) -> list[Features]:
+    """Per span, the share of each position's keywords it holds (`kw:<position>`).
+
+    The keywords are learnt from the training NDAs' evidence (`train.choose_keywords`): one
+    dense feature per position that every span answers, where a position's words alone are
+    thousands of sparse ones.
+    """
+    out = []
+    for text in texts:
+        words = set(words_of(text))
+        feats: Features = {}
+        for position, chosen in keywords.items():
+            held = len(words & chosen)
+            if held:
+                feats[f"kw:{position}"] = KEYWORD_WEIGHT * held / len(chosen)
+        out.append(feats)
+    return out
 
 
 def cues(text: str) -> list[str]:
@@ -117,6 +156,7 @@ def span_features(texts: Sequence[str]) -> list[Features]:
     heading: str | None = None
     for i, text in enumerate(texts):
         feats = dict(own[i])
+        feats.update(char_grams(text))
         feats.update({f"c:{c}": 1.0 for c in cues(text)})
         if heading is not None:
             feats.update(text_features(heading, "h:", CONTEXT_WEIGHT))

@@ -7,6 +7,9 @@ split; `evaluate.py` measures the same training by cross-validation, NDA by NDA.
 
 - Evidence: one L2-regularised logistic regression per position over the dataset's own spans
   (sentences and list items), a span being positive when the annotators chose it as evidence.
+  Beside each span's features it reads each position's keywords (`choose_keywords`, picked from
+  the training NDAs' evidence). A second stage (`_fit_ranking`) makes a span's score comparable
+  between NDAs; it learns from cross-fitted scores, like the verdict.
 - Verdict: one multinomial logistic regression over the best spans' scores, words and cues
   (`nda_model.verdict_features`). It learns from evidence scores that were cross-fitted — each NDA
   scored by evidence models that never saw it — so it is trained on scores as weak as the ones it
@@ -21,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +38,10 @@ from lib.analysis.playbook.contractnli import NliDocument, load_contractnli
 from lib.analysis.playbook.format import Verdict
 from lib.analysis.playbook.nda_model import (
     CLASSES,
+    RANKING_FEATURES,
     WEIGHTS_FILE,
     NdaModel,
+    ranking_features,
     verdict_features,
 )
 from lib.analysis.playbook.span_features import (
@@ -42,8 +49,10 @@ from lib.analysis.playbook.span_features import (
     Features,
     SparseRows,
     hashed,
+    keyword_features,
     row_dot,
     span_features,
+    words_of,
 )
 
 INNER_FOLDS = 3
@@ -52,8 +61,13 @@ EVIDENCE_C = 4.0
 # deviates (Contradiction), the rare class whose F1 counts.
 VERDICT_CS = (0.3, 1.0, 3.0)
 DEVIATES_WEIGHTS = (1.0, 2.0, 4.0)
+# The second stage's strength (`_fit_ranking`).
+RANKING_C = 1.0
 # Weights smaller than this change no ranking worth shipping; they are dropped from the file.
 PRUNE_BELOW = 0.005
+# Per position, this many keywords, each seen in at least KEYWORD_MIN_SPANS of its evidence spans.
+KEYWORDS = 40
+KEYWORD_MIN_SPANS = 3
 
 
 @dataclass(frozen=True)
@@ -61,9 +75,11 @@ class Prepared:
     """One labelled NDA: its spans' features and, per position, which spans are evidence."""
 
     document: NliDocument
+    texts: list[str]
     feats: list[Features]
     rows: SparseRows
     evidence: dict[str, np.ndarray]
+    words: list[frozenset[str]]
 
 
 def span_texts(document: NliDocument) -> list[str]:
@@ -71,13 +87,81 @@ def span_texts(document: NliDocument) -> list[str]:
 
 
 def prepare(document: NliDocument) -> Prepared:
-    feats = span_features(span_texts(document))
+    texts = span_texts(document)
+    feats = span_features(texts)
     evidence = {}
     for h, label in document.labels.items():
         gold = np.zeros(len(document.spans), dtype=np.int8)
         gold[list(label.spans)] = 1
         evidence[h] = gold
-    return Prepared(document, feats, hashed(feats), evidence)
+    words = [frozenset(words_of(t)) for t in texts]
+    return Prepared(document, texts, feats, hashed(feats), evidence, words)
+
+
+def _lifted(
+    chosen: Counter[str], chosen_spans: int, seen: Counter[str], spans: int, top: int
+) -> frozenset[str]:
+    """The `top` words whose share of the chosen spans most exceeds their share of all spans.
+
+    Smoothed log-odds; a word must appear in KEYWORD_MIN_SPANS chosen spans, so one NDA's idiom
+    is not picked.
+    """
+    lift = {
+        w: math.log((n + 0.5) / (chosen_spans + 1)) - math.log((seen[w] + 0.5) / (spans + 1))
+        for w, n in chosen.items()
+        if n >= KEYWORD_MIN_SPANS
+    }
+    return frozenset(sorted(lift, key=lambda w: (-lift[w], w))[:top])
+
+
+def _evidence_words(
+    prepared: Sequence[Prepared], position: str, verdicts: Sequence[Verdict]
+) -> tuple[Counter[str], int]:
+    """The words of a position's evidence spans in NDAs with one of `verdicts`, and the count."""
+    words: Counter[str] = Counter()
+    spans = 0
+    for p in prepared:
+        label = p.document.labels.get(position)
+        if label is None or label.verdict not in verdicts:
+            continue
+        for i in np.flatnonzero(p.evidence[position]):
+            words.update(p.words[i])
+            spans += 1
+    return words, spans
+
+
+def choose_keywords(
+    prepared: Sequence[Prepared], positions: Sequence[str]
+) -> tuple[frozenset[str], ...]:
+    """Per position, the words of its evidence spans against those of every span.
+
+    Chosen from the training NDAs only (inside each cross-validation fold).
+    """
+    seen: Counter[str] = Counter()
+    for p in prepared:
+        for words in p.words:
+            seen.update(words)
+    spans = sum(len(p.words) for p in prepared)
+    addressed = (Verdict.MEETS, Verdict.DEVIATES)
+    return tuple(
+        _lifted(*_evidence_words(prepared, h, addressed), seen, spans, KEYWORDS) for h in positions
+    )
+
+
+def evidence_rows(
+    p: Prepared, keywords: Sequence[frozenset[str]], positions: Sequence[str]
+) -> SparseRows:
+    """The span rows the evidence models read: features plus the positions' keyword shares."""
+    extra = _matrix(
+        [hashed(keyword_features(p.texts, dict(zip(positions, keywords, strict=True))))]
+    )
+    merged = (_matrix([p.rows]) + extra).tocsr()
+    merged.sort_indices()
+    return SparseRows(
+        merged.indptr.astype(np.int64),
+        merged.indices.astype(np.int32),
+        merged.data.astype(np.float32),
+    )
 
 
 def _matrix(rows: Sequence[SparseRows]) -> Any:
@@ -91,12 +175,12 @@ def _matrix(rows: Sequence[SparseRows]) -> Any:
 
 
 def _train_evidence(
-    prepared: Sequence[Prepared], positions: Sequence[str]
+    prepared: Sequence[Prepared], positions: Sequence[str], keywords: Sequence[frozenset[str]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """One model per position, all fitted on the same matrix of every span."""
     from sklearn.linear_model import LogisticRegression
 
-    x = _matrix([p.rows for p in prepared])
+    x = _matrix([evidence_rows(p, keywords, positions) for p in prepared])
     weights = np.zeros((DIM, len(positions)), dtype=np.float32)
     bias = np.zeros(len(positions))
     for j, h in enumerate(positions):
@@ -188,6 +272,20 @@ def _choose_verdict_settings(examples: Sequence[VerdictExample], folds: int) -> 
     return best[1], best[2]
 
 
+def _fit_ranking(x: Sequence[np.ndarray], y: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The second stage: a span's evidence log-odds made comparable between contracts.
+
+    Trained on cross-fitted scores of the contracts that address each position (the only ones
+    evidence is scored on), over `ranking_features` plus one bias per position.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=RANKING_C, max_iter=5000)
+    model.fit(np.vstack(x), np.concatenate(y))
+    coef = model.coef_[0]
+    return coef[:RANKING_FEATURES], coef[RANKING_FEATURES:] + float(model.intercept_[0])
+
+
 def _logits(rows: SparseRows, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
     logits: np.ndarray = row_dot(rows, weights) + bias
     return logits
@@ -198,27 +296,51 @@ def train_prepared(
 ) -> NdaModel:
     positions = tuple(sorted({h for p in prepared for h in p.document.labels}))
     examples: list[VerdictExample] = []
+    ranking_x: list[np.ndarray] = []
+    ranking_y: list[np.ndarray] = []
     for fold in range(inner_folds):
         held = [(i, p) for i, p in enumerate(prepared) if i % inner_folds == fold]
         rest = [p for i, p in enumerate(prepared) if i % inner_folds != fold]
-        weights, bias = _train_evidence(rest, positions)
+        keywords = choose_keywords(rest, positions)
+        weights, bias = _train_evidence(rest, positions, keywords)
         evidence = NdaModel(positions, weights, bias, np.zeros((DIM, 3)), np.zeros(3))
         for i, p in held:
-            scores = evidence.span_scores(p.rows)
+            logits = evidence.span_logits(evidence_rows(p, keywords, positions))
+            scores = 1.0 / (1.0 + np.exp(-logits))
+            features = ranking_features(logits)
             for j, h in enumerate(positions):
                 label = p.document.labels.get(h)
                 if label is not None:
                     feats = verdict_features(h, p.feats, scores[:, j])
                     examples.append(VerdictExample(i, h, feats, CLASSES.index(label.verdict)))
+                    if label.verdict is not Verdict.NOT_ADDRESSED:
+                        onehot = np.zeros((len(logits), len(positions)))
+                        onehot[:, j] = 1.0
+                        ranking_x.append(np.hstack([features[:, j], onehot]))
+                        ranking_y.append(p.evidence[h])
     c, deviates_weight = _choose_verdict_settings(examples, inner_folds)
     verdict_weights, verdict_bias = _fit_verdict(examples, c, deviates_weight)
-    evidence_weights, evidence_bias = _train_evidence(prepared, positions)
+    ranking_weights, ranking_bias = _fit_ranking(ranking_x, ranking_y)
+    keywords = choose_keywords(prepared, positions)
+    evidence_weights, evidence_bias = _train_evidence(prepared, positions, keywords)
     evidence_weights[np.abs(evidence_weights) < PRUNE_BELOW] = 0.0
     verdict_weights[np.abs(verdict_weights).max(axis=1) < PRUNE_BELOW] = 0.0
-    settings = {"verdict_c": c, "deviates_weight": deviates_weight, "evidence_c": EVIDENCE_C}
+    settings = {
+        "verdict_c": c,
+        "deviates_weight": deviates_weight,
+        "evidence_c": EVIDENCE_C,
+    }
     about = json.dumps({**json.loads(about), "settings": settings}, sort_keys=True)
     return NdaModel(
-        positions, evidence_weights, evidence_bias, verdict_weights, verdict_bias, about
+        positions,
+        evidence_weights,
+        evidence_bias,
+        verdict_weights,
+        verdict_bias,
+        about,
+        keywords,
+        ranking_weights,
+        ranking_bias,
     )
 
 
