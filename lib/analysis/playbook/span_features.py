@@ -105,14 +105,14 @@ def char_grams(text: str) -> Features:
     Shared by a word's forms ("disclos" in disclose, disclosure, disclosing), so 48 training NDAs
     teach what a whole-word feature would need many more examples to learn.
     """
-    keys = set()
+    keys: set[str] = set()
     for word in words_of(text):
         marked = f"<{word}>"
         for n in range(CHAR_GRAMS[0], CHAR_GRAMS[1] + 1):
             keys.update("g:" + marked[i : i + n] for i in range(len(marked) - n + 1))
     if not keys:
         return {}
-    return dict.fromkeys(keys, 1.0 / math.sqrt(len(keys)))
+    return dict.fromkeys(sorted(keys), 1.0 / math.sqrt(len(keys)))  # one order in every process
 
 
 def keyword_features(
