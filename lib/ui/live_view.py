@@ -201,13 +201,13 @@ class LiveReport:
         self, report: str, checked: Sequence[CheckedQuote] | None, caption: str, thought: bool
     ) -> bool:
         """Keep the drawn report as the finished one, when it is the same text with the same
-        verdicts (and any thinking panel already folded with the whole thinking): the caption
-        goes where the live figures were, and only segments a verdict reached after their draw
-        are drawn again. Otherwise clear everything (the caller draws the report whole) and say
-        so."""
-        folded = self.thinking.folded if self.thinking is not None else not thought
+        verdicts: the caption goes where the live figures were, and only segments a verdict
+        reached after their draw are drawn again. Otherwise clear everything (the caller draws
+        the report whole) and say so. A run that thought is drawn whole: its thinking panel must
+        end folded, and the browser keeps a panel the analyst opened open while it stays.
+        """
         same = report == self.report and list(checked or []) == self._checked()
-        if not report or not same or not folded:
+        if not report or not same or thought or self.thinking is not None:
             self.clear()
             return False
         self.figures.caption(caption)
