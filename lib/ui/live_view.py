@@ -183,7 +183,7 @@ class LiveReport:
         return self.tracker.checked if self.tracker is not None else []
 
     def _draw(self, segment: _Drawn) -> _Drawn:
-        checked = list(self._checked())
+        checked = self._checked()
         if not checked:
             show_markdown(segment.target, segment.text, self.allowed_hosts)
         else:
