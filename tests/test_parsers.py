@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from httpx_sse import EventSource
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,6 @@ from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDel
 from lib.engine.fold import complete, fold
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers import anthropic, ollama, openai_compat
-from lib.engine.providers.sse import iter_sse
 from lib.engine.run_stats import RunStats, RunStatus
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "devtools" / "fake_upstream" / "recordings"
@@ -89,9 +89,9 @@ def parse(provider: Provider, chunks: list[bytes]) -> list[Event]:
             lines = ollama.ndjson_lines(response.iter_bytes())
             events = ollama.parse_lines(lines, config, REQUEST, ctx)
         elif provider is Provider.ANTHROPIC:
-            events = anthropic.parse_events(iter_sse(response), config, ctx)
+            events = anthropic.parse_events(EventSource(response), config, ctx)
         else:
-            events = openai_compat.parse_events(iter_sse(response), config, ctx)
+            events = openai_compat.parse_events(EventSource(response), config, ctx)
         return list(events)
 
 

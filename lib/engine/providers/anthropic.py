@@ -2,12 +2,11 @@
 
 The SDK sends the request (auth, headers, typed errors for a refused request) with its own retries
 switched off: `stream_model` owns the one pre-answer retry, and nothing may retry after the first
-byte (that would bill twice). The event stream is decoded here (`sse.iter_sse`) — the SDK's
-per-event model validation cost more than all the rest of the parsing — including mid-stream
-`event: error` and a stream that ends without `message_stop` (docs/WIRE_FORMATS.md §3). Output
-token counts in `message_delta` are cumulative. The SDK (2.x) takes no sampling temperature for
-Claude, so `request.temperature` is not sent (extended thinking would refuse any but the default
-anyway).
+byte (that would bill twice). The event stream is decoded here with httpx-sse — the SDK's per-event
+model validation cost more than all the rest of the parsing — including mid-stream `event: error`
+and a stream that ends without `message_stop` (docs/WIRE_FORMATS.md §3). Output token counts in
+`message_delta` are cumulative. The SDK (2.x) takes no sampling temperature for Claude, so
+`request.temperature` is not sent (extended thinking would refuse any but the default anyway).
 
 Extended thinking, when the run asks for it, is `thinking: {type: enabled, budget_tokens}`; its
 blocks stream as `thinking_delta` (the thinking, or on newer models a summary of it) and a closing
@@ -26,8 +25,10 @@ and each share is priced at its own rate (docs/COST.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+from httpx_sse import EventSource, SSEError
 
 from lib.analysis.tokens import estimate_tokens
 from lib.engine.errors import (
@@ -55,7 +56,6 @@ from lib.engine.events import (
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import tls_context
 from lib.engine.providers.spec import CacheRates, ProviderSpec, ThinkingSwitch
-from lib.engine.providers.sse import NotEventStream, ServerSentEvent, iter_sse
 
 if TYPE_CHECKING:
     import anthropic
@@ -213,13 +213,13 @@ class _Counts:
 
 
 def parse_events(
-    source: Iterable[ServerSentEvent], config: ProviderConfig, ctx: StreamContext
+    source: EventSource, config: ProviderConfig, ctx: StreamContext
 ) -> Iterator[Event]:
     """Events of a Messages stream; a stream that ends before `message_stop` is interrupted."""
     stop_reason: str | None = None
     redacted = False
     counts = _Counts()
-    for sse in source:
+    for sse in source.iter_sse():
         if sse.event in ("ping", "content_block_stop") or not sse.data:
             continue
         try:
@@ -286,13 +286,13 @@ def stream_events(
             thinking=_thinking(request),
         ) as response:
             ctx.attach(response.http_response)
-            # Typed for httpx; the SDK's response comes from its httpx2 fork, which has the same
-            # streaming interface (headers, iter_bytes).
-            source = iter_sse(response.http_response)  # type: ignore[arg-type]
+            # httpx-sse is typed for httpx; the SDK's response comes from its httpx2 fork, which
+            # has the same streaming interface (headers, iter_bytes).
+            source = EventSource(response.http_response)  # type: ignore[arg-type]
             yield from parse_events(source, config, ctx)
     except ProviderError:
         raise
-    except NotEventStream:
+    except SSEError:
         raise BadResponse(f"{SERVICE} did not answer with an event stream.") from None
     except Exception as exc:
         raise map_exception(exc, config, ctx.responded) from None

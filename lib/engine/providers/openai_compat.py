@@ -1,6 +1,6 @@
 """`/v1/chat/completions` streaming (SSE): Ollama's `/v1`, llama.cpp, vLLM, LM Studio, OpenAI.
 
-Frames are decoded by `sse.iter_sse`. Completion needs both a non-null `finish_reason` and `[DONE]`:
+Frames are decoded by httpx-sse. Completion needs both a non-null `finish_reason` and `[DONE]`:
 llama-cpp-python ends an interrupted stream with a bare `[DONE]`, and llama.cpp sends `[DONE]`
 after an error frame, so `[DONE]` alone is not success (docs/WIRE_FORMATS.md §4.2, §4.4).
 
@@ -13,8 +13,10 @@ content of a server with no reasoning parser (`think_tags`); its count, where re
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
+
+from httpx_sse import EventSource, SSEError
 
 from lib.engine.errors import BadResponse, Hints, StreamInterrupted, clip_detail
 from lib.engine.events import ChatRequest, Event, Finish, StreamContext, ThinkingDelta, Usage
@@ -28,7 +30,6 @@ from lib.engine.providers.http import (
     status_error,
 )
 from lib.engine.providers.spec import ProviderSpec
-from lib.engine.providers.sse import NotEventStream, ServerSentEvent, iter_sse
 from lib.engine.providers.think_tags import LeadingThink
 
 # Never the frame itself: an endpoint may be an internal service, and echoing what it answers
@@ -81,11 +82,11 @@ def _usage(usage: dict[str, Any]) -> Usage:
 
 
 def parse_events(
-    source: Iterable[ServerSentEvent], config: ProviderConfig, ctx: StreamContext
+    source: EventSource, config: ProviderConfig, ctx: StreamContext
 ) -> Iterator[Event]:
     finish_seen = False
     tags = LeadingThink()
-    for sse in source:
+    for sse in source.iter_sse():
         data = sse.data.strip()
         if not data:
             continue
@@ -130,11 +131,11 @@ def stream_events(
         ) as response,
     ):
         try:
-            yield from parse_events(iter_sse(response), config, ctx)
-        except NotEventStream as exc:
+            yield from parse_events(EventSource(response), config, ctx)
+        except SSEError:
             raise BadResponse(
                 f"{HINTS.service} did not answer with an event stream "
-                f"(Content-Type: {exc.content_type})."
+                f"(Content-Type: {response.headers.get('content-type', 'none')})."
             ) from None
 
 
