@@ -117,8 +117,8 @@ def review_page() -> None:
                     settings=settings,
                 )
                 state["shown_run_id"] = record.run_id
-                show_live(state, "review", [live], allowed_hosts=hosts_in(document.text))
-                report_view(record, key="current", contract=document)
+                [shown] = show_live(state, "review", [live], allowed_hosts=hosts_in(document.text))
+                report_view(record, key="current", contract=document, shown=shown)
         else:
             shown = history.get(state.get("shown_run_id", ""))
             if shown is not None:

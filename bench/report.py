@@ -99,9 +99,8 @@ def browser(results: dict) -> list[str]:
             f"| {row['p50_ms']:.0f} | {_p95(row)} | {_lag(row)} | {row['server_cpu_s']:.2f} |"
         )
     checks = browser_verdicts(results)
+    lines += ["", *verdict.lines(checks["single"]), *_frontier(results)]
     lines += [
-        "",
-        *verdict.lines(checks["single"]),
         "## Two at once (Compare page, both sides 200 tokens/s)",
         "",
         "| side | runs | tokens | p50 ms | p95 ms (range) | after upstream end ms | server CPU s (both) |",
@@ -129,6 +128,30 @@ def browser(results: dict) -> list[str]:
             *verdict.lines(checks["many"]),
         ]  # fmt: skip
     return lines
+
+
+def _frontier(results: dict) -> list[str]:
+    """Ours at 200 tokens/s at other render intervals, from the same interleaved runs: what a
+    shorter wait for the next render buys in latency and costs in server CPU."""
+    rows = results.get("frontier", [])
+    base = results.get(("200 tokens/s", "bench/baseline_app.py"))
+    floor = results.get(("200 tokens/s", "bench/floor_app.py"))
+    if not rows or not base or not floor:
+        return []
+    lines = [
+        "",
+        "### Render interval: latency against server CPU (ours, 200 tokens/s, same runs)",
+        "",
+        "| shortest time between renders | runs | p50 ms | p95 ms (range) | p95 ÷ floor's | p95 ÷ baseline's | server CPU s | CPU ÷ baseline's |",
+        "|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for row in rows:
+        lines.append(
+            f"| {row['interval']} | {row['runs']} | {row['p50_ms']:.0f} | {_p95(row)} "
+            f"| {row['p95_ms'] / floor['p95_ms']:.2f}× | {row['p95_ms'] / base['p95_ms']:.2f}× "
+            f"| {row['server_cpu_s']:.2f} | {row['server_cpu_s'] / base['server_cpu_s']:.2f}× |"
+        )
+    return [*lines, ""]
 
 
 def documents(rows: list[dict]) -> list[str]:

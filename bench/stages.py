@@ -2,7 +2,7 @@
 
 One run of ours at 200 tokens/s, measured twice:
 
-- in this process, through the live view's own code (`lib.ui.live_view._Pane`, `lib.runs.live`),
+- in this process, through the live view's own code (`lib.ui.live_view.LiveReport`, `lib.runs.live`),
   with each stage timed: read (the model server's send → the worker has the token), step (→ the
   page's next step takes it), then per step: fold (segments), check (quote checks), sanitise,
   and render (the Streamlit element built; no session is attached, so nothing is sent);
@@ -124,7 +124,7 @@ def server(n: int, rate: float = RATE) -> list[str]:
         try:
             tracker = GroundingTracker(ContractIndex.build(CONTRACT))
             tracker.feed = _timed(tracker.feed, spent["check"])  # type: ignore[method-assign]
-            pane = live_view._Pane(st.container(), tracker, frozenset())
+            pane = live_view.LiveReport(st.container(), tracker, frozenset())
             live = LiveRun(Stamped(), tracker=tracker)
             stepped: list[float] = []
             draws: list[float] = []

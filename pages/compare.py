@@ -111,7 +111,8 @@ if compare_clicked:
         ]
         state["comparison_id"] = comparison_id
         lives = [live for _, live in runs]
-        show_live(state, "compare", lives, allowed_hosts=hosts_in(document.text))
+        for shown in show_live(state, "compare", lives, allowed_hosts=hosts_in(document.text)):
+            shown.clear()  # the finished reports are drawn below, side by side with their figures
         state["compare_stats"] = {record.run_id: live.stats for record, live in runs}
 
 comparison_id = state.get("comparison_id")

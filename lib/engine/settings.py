@@ -300,6 +300,9 @@ class Settings:
     shared_log: bool = False
     # Benchmarks only: where live views append their lag samples (`lib.runs.lag_log`); None: off.
     bench_lag_file: Path | None = None
+    # Benchmarks only: the shortest time between two renders of a live page, in place of one
+    # animation frame (`lib.runs.live`), to measure the latency/CPU frontier; None: the default.
+    bench_render_interval: float | None = None
 
     @property
     def listens_beyond_loopback(self) -> bool:
@@ -507,4 +510,7 @@ def load_settings(
         ),
         shared_log=_switch(get("CRS_SHARED_LOG"), default=False),
         bench_lag_file=Path(lag_file) if (lag_file := get("CRS_BENCH_LAG_FILE")) else None,
+        bench_render_interval=(
+            float(interval) if (interval := get("CRS_BENCH_RENDER_INTERVAL")) else None
+        ),
     )

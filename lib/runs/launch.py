@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePath
 
+from lib.analysis.clauses.model import load_model
 from lib.analysis.documents import Document
 from lib.analysis.grounding import Grounding, GroundingTracker, contract_index
 from lib.analysis.grounding.report import finish_grounding
@@ -43,6 +44,42 @@ log = logging.getLogger(__name__)
 _RECENT_GROUNDING: OrderedDict[str, Grounding] = OrderedDict()
 _RECENT_LIMIT = 64
 _recent_lock = threading.Lock()
+
+
+class _ClauseModelLoad:
+    """The clause model, loaded once per process on a thread of its own as soon as a page is
+    shown (`warm_up`), not by the first run's finish.
+
+    A finished run cross-checks its report's claims of absence with the clause finder. Loaded
+    there, the model cost the first run of a process about 0.2 s of CPU on the worker, at the very
+    moment the page was drawing the report's last tokens (docs/PROFILES.md, 2026-12-06).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=load_model, name="clause-model", daemon=True)
+                self._thread.start()
+
+    def wait(self) -> None:
+        """Block until a load already started has ended, so the model is never loaded twice."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+
+_CLAUSE_MODEL = _ClauseModelLoad()
+
+
+def warm_up() -> None:
+    """Start loading what a run's finish needs, once per process; pages call it as they are
+    shown, while the analyst is still choosing a contract."""
+    _CLAUSE_MODEL.start()
 
 
 def grounding_of(run_id: str) -> Grounding | None:
@@ -278,6 +315,7 @@ def prepare_run(
         if conclude is not None:
             conclude(record)
         elif record.report:
+            _CLAUSE_MODEL.wait()
             grounding = finish_grounding(tracker, record.report, document.text)
             record.set_grounding(grounding.counts)
             _remember(record.run_id, grounding)
@@ -341,6 +379,7 @@ def launch(
         max_concurrent=limit,
         claimed=claimed,
         lag_log=LagLog(settings.bench_lag_file) if settings.bench_lag_file else None,
+        min_render_interval=settings.bench_render_interval,
     )
     return run.record, live
 

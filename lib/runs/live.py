@@ -76,9 +76,10 @@ def release_slot() -> None:
     STREAMS_IN_FLIGHT.release()
 
 
-def render_interval() -> float:
-    """Seconds between two renders of one page, under the process-wide render budget."""
-    return max(MIN_RENDER_INTERVAL_S, WATCHERS.count / RENDERS_PER_S)
+def render_interval(floor: float = MIN_RENDER_INTERVAL_S) -> float:
+    """Seconds between two renders of one page, under the process-wide render budget; `floor`
+    is the shortest (one animation frame unless a benchmark measures another)."""
+    return max(floor, WATCHERS.count / RENDERS_PER_S)
 
 
 class LiveRun:
@@ -94,6 +95,7 @@ class LiveRun:
         claimed: bool = False,
         lag_log: LagLog | None = None,
         on_text: Callable[[str], None] | None = None,
+        min_render_interval: float | None = None,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
@@ -112,6 +114,9 @@ class LiveRun:
 
         `on_text` reads each piece of text on the worker thread before it is queued: a playbook
         check parses its answer there, so its verdicts are decided even when nobody watches.
+
+        `min_render_interval` (benchmarks only, `CRS_BENCH_RENDER_INTERVAL`) replaces the one
+        animation frame between two renders of the page watching this run.
         """
         self.stream = stream
         self.tracker = tracker
@@ -122,6 +127,9 @@ class LiveRun:
         self._ended = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.lag_log = lag_log
+        self.min_render_interval = (
+            MIN_RENDER_INTERVAL_S if min_render_interval is None else min_render_interval
+        )
         # When the first token now waiting in the queue arrived; read and reset under the lock, so
         # a token put between a drain and its reset is never left without a time.
         self._lag_lock = threading.Lock()
@@ -254,6 +262,7 @@ def watch(lives: Sequence[LiveRun], idle: float = IDLE_S) -> Iterator[Step]:
     turn = 0
     # Thinking is read from each run's stats, not the queue: a step is due when it grew too.
     thought = [0] * len(lives)
+    floor = min(live.min_render_interval for live in lives)
     WATCHERS.admit(0)
     try:
         while not all(ended):
@@ -275,7 +284,7 @@ def watch(lives: Sequence[LiveRun], idle: float = IDLE_S) -> Iterator[Step]:
                 yield step
             if all(ended):
                 break
-            time.sleep(max(0.0, drained_at + render_interval() - time.monotonic()))
+            time.sleep(max(0.0, drained_at + render_interval(floor) - time.monotonic()))
             # Thinking grows without ringing (it is not text in the queue): keep the pace then.
             if not any(live.stats.is_thinking for live in lives):
                 bell.wait(max(0.0, last_step + idle - time.monotonic()))

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import streamlit as st
 
-from lib.analysis.grounding import GroundingTracker, annotate_markdown
+from lib.analysis.grounding import CheckedQuote, GroundingTracker, annotate_markdown
 from lib.engine.run_stats import RunStats
 from lib.runs.live import LiveRun, stop_all, watch
 from lib.ui.safe import label, md, show_markdown
@@ -128,12 +129,27 @@ class _Thinking:
         show_markdown(panel, stats.thinking, self.allowed_hosts)
 
 
-class _Pane:
+@dataclass
+class _Drawn:
+    """One segment on screen: where it is, what it holds, and how many of the run's checked
+    quotes there were when it was drawn (its marks can only be missing the ones after)."""
+
+    target: Any
+    offset: int
+    text: str
+    marks: int
+
+
+class LiveReport:
     """Where one run is drawn: a figures line above a column of frozen segments and a live tail.
 
     With a grounding tracker, each paragraph's quotes are checked as it completes and marked in
     place; a frozen segment is drawn with its marks once, the live tail with the marks so far.
     Everything is drawn through the sanitiser: the report is model output.
+
+    When the run ends, the finished report view keeps what is on screen (`keep`): it redraws only
+    the segments a late verdict marks, instead of sending the whole report again for the browser
+    to parse while the last tokens are still on their way (docs/PROFILES.md, 2026-12-06).
     """
 
     def __init__(
@@ -149,7 +165,8 @@ class _Pane:
         self.text = SegmentedText()
         self.tracker = tracker
         self.report = ""
-        self.live_start = 0  # where the live tail starts in the report
+        self.frozen: list[_Drawn] = []
+        self.tail = _Drawn(self.live, 0, "", 0)
 
     def add(self, text: str) -> None:
         self.report += text
@@ -157,23 +174,49 @@ class _Pane:
         if self.tracker is not None:
             self.tracker.feed(self.report)
         if finished is not None:
-            self._draw(finished, self.live_start)
-            self.live_start += len(finished)
+            self.frozen.append(self._draw(_Drawn(self.live, self.tail.offset, finished, 0)))
             self.live = self.area.empty()
-        self._draw(self.text.live, self.live_start)
+            self.tail = _Drawn(self.live, self.tail.offset + len(finished), "", 0)
+        self.tail = self._draw(_Drawn(self.live, self.tail.offset, self.text.live, 0))
 
-    def _draw(self, segment: str, offset: int) -> None:
-        if self.tracker is None or not self.tracker.checked:
-            show_markdown(self.live, segment, self.allowed_hosts)
-            return
-        self.live.markdown(
-            annotate_markdown(
-                segment,
-                self.tracker.checked,
-                offset=offset,
-                sanitise=lambda text: md(text, self.allowed_hosts),
+    def _checked(self) -> list[CheckedQuote]:
+        return self.tracker.checked if self.tracker is not None else []
+
+    def _draw(self, segment: _Drawn) -> _Drawn:
+        checked = self._checked()
+        if not checked:
+            show_markdown(segment.target, segment.text, self.allowed_hosts)
+        else:
+            segment.target.markdown(
+                annotate_markdown(
+                    segment.text,
+                    checked,
+                    offset=segment.offset,
+                    sanitise=lambda text: md(text, self.allowed_hosts),
+                )
             )
-        )
+        return replace(segment, marks=len(checked))
+
+    def keep(
+        self, report: str, checked: Sequence[CheckedQuote] | None, caption: str, thought: bool
+    ) -> bool:
+        """Keep the drawn report as the finished one, when it is the same text with the same
+        verdicts: the caption goes where the live figures were, and only segments a verdict
+        reached after their draw are drawn again. Otherwise clear everything (the caller draws
+        the report whole) and say so. A run that thought is drawn whole: its thinking panel must
+        end folded, and the browser keeps a panel the analyst opened open while it stays.
+        """
+        same = report == self.report and list(checked or []) == self._checked()
+        if not report or not same or thought or self.thinking is not None:
+            self.clear()
+            return False
+        self.figures.caption(caption)
+        for segment in [*self.frozen, self.tail]:
+            late = self._checked()[segment.marks :]
+            end = segment.offset + len(segment.text)
+            if any(segment.offset <= c.quote.start and c.quote.end <= end for c in late):
+                self._draw(segment)
+        return True
 
     def show_thinking(self, stats: RunStats, now: float) -> None:
         if self.thinking is None:
@@ -194,17 +237,18 @@ def show_live(
     lives: Sequence[LiveRun],
     containers: Sequence[Any] | None = None,
     allowed_hosts: frozenset[str] = frozenset(),
-) -> None:
+) -> list[LiveReport]:
     """Stream runs side by side (one per container) and cancel them however the script ends.
 
     Links in the text stay links only to `allowed_hosts` (the contract's own, see `hosts_in`).
 
-    The panes are emptied afterwards so the caller can draw the finished reports in their place.
+    Returns each run's drawn report, still on screen: the caller hands it to `report_view`, which
+    keeps it as the finished report or clears it.
     """
     if containers is None:
         containers = [st.container() for _ in lives] if len(lives) == 1 else st.columns(len(lives))
     panes = [
-        _Pane(container, live.tracker, allowed_hosts)
+        LiveReport(container, live.tracker, allowed_hosts)
         for container, live in zip(containers, lives, strict=True)
     ]
     state.setdefault(ACTIVE_RUNS_KEY, {})[group] = list(lives)
@@ -232,5 +276,4 @@ def show_live(
         for live in lives:
             if live.lag_log is not None:
                 live.lag_log.write()
-    for pane in panes:
-        pane.clear()
+    return panes

@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from lib.engine.settings import Settings, load_settings
+from lib.runs.launch import warm_up
 from lib.store.database import StoreUnavailable
 from lib.store.records import SessionHistory
 from lib.store.run_log import RunLog, log_target
@@ -38,6 +39,7 @@ class PageContext:
 
 def page_context(state: MutableMapping[str, Any], group: str) -> PageContext:
     """What every page that runs models starts with; ends any run this session left streaming."""
+    warm_up()
     settings = current_settings()
     cancel_active_runs(state, group)
     return PageContext(settings, SessionHistory.from_state(state), shared_run_log(settings))

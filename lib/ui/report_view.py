@@ -19,6 +19,7 @@ from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
 from lib.runs.launch import grounding_of
 from lib.store.records import RunRecord, thinking_label
+from lib.ui.live_view import LiveReport
 from lib.ui.safe import hosts_in, label, md, show_markdown
 
 
@@ -158,30 +159,39 @@ def thinking_panel(record: RunRecord, hosts: frozenset[str]) -> None:
 
 
 def report_view(
-    record: RunRecord, *, key: str, per_row: int = 5, contract: Document | None = None
+    record: RunRecord,
+    *,
+    key: str,
+    per_row: int = 5,
+    contract: Document | None = None,
+    shown: LiveReport | None = None,
 ) -> None:
     """A finished (or stopped) report with its quote checks, figures and downloads.
 
     `contract` is the session's contract; the report's quotes are checked against it when it is
     the one the run reviewed. Links in the report stay links only to hosts the contract names.
+    `shown`: the live view's drawing of this run, kept in place of drawing the report again when
+    it shows the same text and verdicts (`LiveReport.keep`).
     """
     who = " · ".join(label(part) for part in (record.document_name, record.provider, record.model))
     source = f" · {label(record.text_source)}" if record.text_source else ""
     # A model on several servers: which one answered.
     if record.served_by and record.served_by != record.endpoint:
         source += f" · served by {label(endpoint_label(record.served_by))}"
-    st.caption(f"{who} · {record.status.label}{source}")
+    caption = f"{who} · {record.status.label}{source}"
     grounding = _grounding(record, contract)
     checked = grounding.checked if grounding else None
     hosts = hosts_in(contract_text_for(record, contract))
-    if record.thinking:
-        thinking_panel(record, hosts)
-    if record.report and checked:
-        st.markdown(
-            annotate_markdown(record.report, checked, sanitise=lambda text: md(text, hosts))
-        )
-    elif record.report:
-        show_markdown(st, record.report, hosts)
+    if shown is None or not shown.keep(record.report, checked, caption, bool(record.thinking)):
+        st.caption(caption)
+        if record.thinking:
+            thinking_panel(record, hosts)
+        if record.report and checked:
+            st.markdown(
+                annotate_markdown(record.report, checked, sanitise=lambda text: md(text, hosts))
+            )
+        elif record.report:
+            show_markdown(st, record.report, hosts)
     if grounding is not None and (grounding.checked or grounding.disagreements):
         passages(grounding, contract_text_for(record, contract), key=key)
     elif record.grounding_label:
