@@ -26,6 +26,8 @@ def test_playbook_grid_fills_and_a_cell_opens_its_evidence(page, streamlit_app, 
     page.get_by_text("Playbook and checkers").wait_for(timeout=30_000)
     wait_idle(page)
     page.locator(".st-key-pf_run button").click()
+    # The grid fills as runs finish and is sorted by deviations: read its rows once all are in.
+    page.get_by_text("5 of 5 runs").wait_for(timeout=60_000)
     page.get_by_text("Verdicts grid").wait_for(timeout=60_000)
     first = len(LEAD)
     page.locator(f'{GRID} [data-testid="glide-cell-{first}-0"]').first.wait_for(
