@@ -39,7 +39,7 @@ CLASSES: tuple[Verdict, ...] = (Verdict.MEETS, Verdict.DEVIATES, Verdict.NOT_ADD
 TOP_SPANS = 3
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 WEIGHTS_FILE = Path(__file__).parent / "weights" / "nda.npz"
-FORMAT = 3
+FORMAT = 4
 RANKING_FEATURES = 10
 
 
@@ -88,6 +88,9 @@ class NdaModel:
     # The second stage (`evidence_ranking`): one weight per ranking feature, one bias per position.
     ranking_weights: np.ndarray = field(default_factory=lambda: np.zeros(RANKING_FEATURES))
     ranking_bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Per position, added to the deviates logit so the rare class is called about as often as
+    # the training NDAs hold it (chosen inside the training NDAs, `train._deviates_offsets`).
+    deviates_offset: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def evidence(self) -> dict[str, int]:
@@ -114,6 +117,9 @@ class NdaModel:
     ) -> dict[Verdict, float]:
         rows = hashed([verdict_features(position_id, feats, scores)])
         logits = row_dot(rows, self.verdict_weights)[0] + self.verdict_bias
+        j = self.evidence.get(position_id)
+        if j is not None and j < len(self.deviates_offset):
+            logits[CLASSES.index(Verdict.DEVIATES)] += self.deviates_offset[j]
         exps = np.exp(logits - logits.max())
         probs = exps / exps.sum()
         return {c: float(p) for c, p in zip(CLASSES, probs, strict=True)}
@@ -146,6 +152,7 @@ class NdaModel:
             keywords=np.array([" ".join(sorted(k)) for k in self.keywords], dtype=str),
             ranking_weights=self.ranking_weights.astype(np.float32),
             ranking_bias=self.ranking_bias.astype(np.float32),
+            deviates_offset=self.deviates_offset.astype(np.float32),
         )
 
 
@@ -229,6 +236,7 @@ def load_model(path: str | Path) -> NdaModel:
             tuple(frozenset(str(k).split()) for k in data["keywords"]),
             data["ranking_weights"].astype(np.float64),
             data["ranking_bias"].astype(np.float64),
+            data["deviates_offset"].astype(np.float64),
         )
 
 
