@@ -139,7 +139,6 @@ def _frontier(results: dict) -> list[str]:
     if not rows or not base or not floor:
         return []
     lines = [
-        "",
         "### Render interval: latency against server CPU (ours, 200 tokens/s, same runs)",
         "",
         "| shortest time between renders | runs | p50 ms | p95 ms (range) | p95 ÷ floor's | p95 ÷ baseline's | server CPU s | CPU ÷ baseline's |",
