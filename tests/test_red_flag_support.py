@@ -43,3 +43,28 @@ def test_a_weak_finding_still_counts_as_found_for_absence_flags() -> None:
     cap = Finding("Cap On Liability", None, "Liability is limited.", 0, 21, 0.0, 0.01)
     findings = Findings({"Cap On Liability": [cap]}, model_used=True, check_band=BAND)
     assert "No liability cap found" not in {flag.rule for flag in red_flags(findings)}
+
+
+@pytest.mark.parametrize(
+    ("quote", "flagged"),
+    [
+        # The bundled sponsorship sample: a clause about exclusivity that denies it.
+        (
+            "Cano recognizes and agrees that it does not and will not have exclusive rights and "
+            "that other sponsor's logos may appear on the primary boat and vehicle.",
+            False,
+        ),
+        (
+            "Nothing in this Agreement grants Distributor an exclusive right to any territory.",
+            False,
+        ),
+        ("Supplier appoints Distributor as its exclusive distributor in the Territory.", True),
+        ("During the Term, Customer shall purchase the Products exclusively from Supplier.", True),
+    ],
+)
+def test_an_exclusivity_clause_that_denies_exclusivity_raises_no_flag(
+    quote: str, flagged: bool
+) -> None:
+    finding = Finding("Exclusivity", None, quote, 0, len(quote), 1.0, 0.9)
+    findings = Findings({"Exclusivity": [finding]}, model_used=True, check_band=BAND)
+    assert ("Exclusivity" in {flag.rule for flag in red_flags(findings)}) is flagged

@@ -49,6 +49,11 @@ _ASSIGN_FREELY = re.compile(
 # assignment, worded like a freedom. The words before the verb in the same sentence decide.
 _NEGATED = re.compile(r"\b(?:neither|nor|not|no|never|none|cannot)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.;:!?]\s")
+# "Cano ... does not and will not have exclusive rights", "nothing grants an exclusive right":
+# a clause about exclusivity that denies it ties nobody.
+_DENIES_EXCLUSIVITY = re.compile(
+    r"\b(?:not|no|nor|never|nothing|without)\b(?:\W+\w+){0,5}?\W+(?:an\W+)?exclusiv", re.I
+)
 
 
 def _assigns_freely(text: str) -> bool:
@@ -173,7 +178,8 @@ def red_flags(findings: Findings) -> list[RedFlag]:
                 f,
             )
 
-    for f in findings.supported("Exclusivity")[:1]:
+    ties = [f for f in findings.supported("Exclusivity") if not _DENIES_EXCLUSIVITY.search(f.quote)]
+    for f in ties[:1]:
         add(
             f.category,
             "YELLOW",
