@@ -136,6 +136,9 @@ if not finished.empty:
         (charts[1], "ttft_s", "Time to first answer token (s)"),
     ):
         data = finished.dropna(subset=[field])[["who", "provider", field]]
+        if data.empty:
+            column.caption(f"{title}: no run here measured one (the clause finder has no speed).")
+            continue
         chart = (
             alt.Chart(data, title=title)
             .mark_boxplot(extent="min-max")

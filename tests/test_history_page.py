@@ -77,6 +77,20 @@ def test_lists_all_runs_newest_first_with_charts(log):
     assert len(at.get("vega_lite_chart")) == 2
 
 
+def test_runs_without_a_speed_get_a_line_not_an_empty_speed_chart(
+    tmp_path, monkeypatch, make_record
+):
+    path = tmp_path / "history.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(path))
+    monkeypatch.delenv("CRS_HISTORY", raising=False)
+    RunLog(path).append(
+        make_record(**(FINISHED | {"provider": "clause_finder", "tokens_per_s": None}))
+    )
+    at = page()
+    assert len(at.get("vega_lite_chart")) == 1  # time to first token, not an empty speed axis
+    assert any("no run here measured one" in c.value for c in at.caption)
+
+
 def test_filters(log):
     at = page()
     at.multiselect(key="f_provider").set_value(["anthropic"]).run()
