@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+import dataclasses
 
-from lib.analysis.playbook.nda_model import bundled_model, evidence_ranking
+import numpy as np
+import pytest
+
+from lib.analysis.playbook.nda_model import bundled_model, evidence_ranking, ranking_features
 from lib.analysis.playbook.span_features import (
     DIM,
     KEYWORD_WEIGHT,
@@ -14,6 +17,7 @@ from lib.analysis.playbook.span_features import (
     keyword_features,
     row_dot,
     span_features,
+    span_shape,
 )
 
 SPANS = [
@@ -48,18 +52,51 @@ def test_hashed_rows_times_weights_equal_the_dense_product():
 def test_each_contracts_best_span_is_judged_against_its_own_contract():
     model = bundled_model()
     width = len(model.positions)
+    shape = span_shape(["The Recipient shall hold the information in confidence."] * 2)
     strong = np.full((2, width), -8.0)
     strong[:, 0] = (2.0, -4.0)
     weak = np.full((2, width), -8.0)
     weak[:, 0] = (-4.0, -6.0)
-    ranked_strong = evidence_ranking(strong, model.ranking_weights, model.ranking_bias)
-    ranked_weak = evidence_ranking(weak, model.ranking_weights, model.ranking_bias)
+    ranked_strong = evidence_ranking(strong, shape, model.ranking)
+    ranked_weak = evidence_ranking(weak, shape, model.ranking)
     # The same log-odds ranks higher where it is its contract's best than where it is second to
-    # a strong span; within a contract the order never changes.
+    # a strong span; a contract's clear best stays its best.
     assert ranked_weak[0, 0] > ranked_strong[1, 0]
-    assert ranked_strong[0, 0] > ranked_strong[1, 0] and ranked_weak[0, 0] > ranked_weak[1, 0]
-    empty = evidence_ranking(np.zeros((0, width)), model.ranking_weights, model.ranking_bias)
+    assert ranked_strong[0, 0] > ranked_strong[1, 0]
+    empty = evidence_ranking(np.zeros((0, width)), span_shape([]), model.ranking)
     assert empty.shape == (0, width)
+
+
+def test_a_span_reads_the_other_positions_its_neighbours_and_its_shape():
+    logits = np.array([[1.0, -2.0], [-1.0, 3.0], [0.0, 0.0]])
+    shape = span_shape(["Exclusions", "(a) is public;", "The term is two years."])
+    x = ranking_features(logits, shape)
+    assert x.shape[:2] == (3, 2)
+    # Columns: own (22), every position's log-odds (2), then the span's shape.
+    assert x[1, 0, 22:24].tolist() == [-1.0, 3.0]
+    assert x[1, 0, 14] == 3.0 and x[1, 0, 15] == -4.0  # the best other position, own lead
+    assert x[1, 0, 17:19].tolist() == [1.0, 0.0]  # the spans before and after
+    assert shape[:, 1].tolist() == [0.0, 1.0, 0.0]  # a list item
+    assert shape[:, 2].tolist() == [1.0, 0.0, 0.0]  # a heading
+    assert x[2, 1, 24:].tolist() == shape[2].tolist()
+
+
+def test_trees_applied_by_hand_match_scikit_learn_and_a_bad_file_is_refused():
+    ensemble = pytest.importorskip("sklearn.ensemble")
+    from lib.analysis.playbook.train import _plain_trees
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 5))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int)
+    model = ensemble.HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(x, y)
+    trees = _plain_trees(model)
+    assert np.allclose(trees.log_odds(x), model.decision_function(x))
+    trees.check(5)
+    with pytest.raises(ValueError):
+        trees.check(1)
+    looping = dataclasses.replace(trees, left=np.where(trees.leaf, 0, trees.roots[0]))
+    with pytest.raises(ValueError):
+        looping.check(5)
 
 
 def test_word_pieces_and_keywords_are_features():

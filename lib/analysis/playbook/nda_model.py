@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,14 +34,16 @@ from lib.analysis.playbook.span_features import (
     keyword_features,
     row_dot,
     span_features,
+    span_shape,
 )
 
 CLASSES: tuple[Verdict, ...] = (Verdict.MEETS, Verdict.DEVIATES, Verdict.NOT_ADDRESSED)
 TOP_SPANS = 3
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 WEIGHTS_FILE = Path(__file__).parent / "weights" / "nda.npz"
-FORMAT = 4
-RANKING_FEATURES = 10
+FORMAT = 5
+# What `ranking_features` gives a span where it has no neighbour (or no other position).
+_FAR = -15.0
 
 
 def verdict_features(position_id: str, feats: Sequence[Features], scores: np.ndarray) -> Features:
@@ -85,9 +88,8 @@ class NdaModel:
     about: str = "{}"
     # Per position, the words most associated with its evidence in the training NDAs.
     keywords: tuple[frozenset[str], ...] = ()
-    # The second stage (`evidence_ranking`): one weight per ranking feature, one bias per position.
-    ranking_weights: np.ndarray = field(default_factory=lambda: np.zeros(RANKING_FEATURES))
-    ranking_bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # The second stage (`evidence_ranking`): gradient-boosted trees over `ranking_features`.
+    ranking: Trees = field(default_factory=lambda: no_trees())
     # Per position, added to the deviates logit so the rare class is called about as often as
     # the training NDAs hold it (chosen inside the training NDAs, `train._deviates_offsets`).
     deviates_offset: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -129,7 +131,7 @@ class NdaModel:
         feats = span_features(texts)
         logits = self.span_logits(self.evidence_rows(texts, feats))
         scores = _sigmoid(logits)
-        ranking = evidence_ranking(logits, self.ranking_weights, self.ranking_bias)
+        ranking = evidence_ranking(logits, span_shape(texts), self.ranking)
         return {
             h: (ranking[:, j].tolist(), self.verdict_probabilities(h, feats, scores[:, j]))
             for j, h in enumerate(self.positions)
@@ -150,8 +152,14 @@ class NdaModel:
             verdict_value=vd_val,
             verdict_bias=self.verdict_bias.astype(np.float32),
             keywords=np.array([" ".join(sorted(k)) for k in self.keywords], dtype=str),
-            ranking_weights=self.ranking_weights.astype(np.float32),
-            ranking_bias=self.ranking_bias.astype(np.float32),
+            ranking_feature=self.ranking.feature.astype(np.int32),
+            ranking_threshold=self.ranking.threshold.astype(np.float64),
+            ranking_left=self.ranking.left.astype(np.int32),
+            ranking_right=self.ranking.right.astype(np.int32),
+            ranking_leaf=self.ranking.leaf.astype(bool),
+            ranking_value=self.ranking.value.astype(np.float64),
+            ranking_roots=self.ranking.roots.astype(np.int32),
+            ranking_baseline=np.array(self.ranking.baseline),
             deviates_offset=self.deviates_offset.astype(np.float32),
         )
 
@@ -161,21 +169,45 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def ranking_features(logits: np.ndarray) -> np.ndarray:
-    """spans × positions × RANKING_FEATURES: each span's evidence log-odds against its contract's.
+def _shifted(a: np.ndarray, by: int) -> np.ndarray:
+    """`a` moved `by` rows down (up when negative), filled with a score no span reaches."""
+    out = np.full_like(a, _FAR)
+    if by > 0:
+        out[by:] = a[:-by]
+    elif by < 0:
+        out[:by] = a[-by:]
+    return out
 
-    The log-odds itself, its gap to the contract's best, its rank (log, and first / second /
-    third), its share of the contract's softmax (and that share's log), the contract's best and
-    the best's lead over the second.
+
+def ranking_features(logits: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """spans × positions × features: each span's evidence log-odds against its contract's.
+
+    - its own: the log-odds, its gap to the contract's best and second best, its rank (log, and
+      first / second / third), its share of the contract's softmax (and that share's log);
+    - the contract's: its best, the best's lead over the second and over the median, the
+      spread of its scores and the span's distance from their mean in spreads;
+    - the other positions': the span's log-odds for all of them, the highest of the others and
+      its own lead over it, whether it is this position's span above all (evidence of one
+      position is seldom another's);
+    - its neighbours': the log-odds of the spans before and after it, their gap to the best,
+      and the best of the two spans either side (evidence comes in runs of list items);
+    - its shape (`span_shape`): length, list item, heading, lead-in, place in the contract.
     """
-    spans = len(logits)
+    spans, width = logits.shape
     best = logits.max(axis=0)
     order = np.argsort(-logits, axis=0, kind="stable")
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(spans)[:, None], axis=0)
-    second = np.sort(logits, axis=0)[-2] if spans > 1 else best
+    ranked = np.sort(logits, axis=0)
+    second = ranked[-2] if spans > 1 else best
+    median = np.median(logits, axis=0)
+    spread = logits.std(axis=0)
     exps = np.exp(logits - best)
     share = exps / exps.sum(axis=0)
+    others = np.broadcast_to(logits[:, None, :], (spans, width, width))
+    best_other = np.where(np.eye(width, dtype=bool)[None], -np.inf, others).max(axis=-1)
+    before, after = _shifted(logits, 1), _shifted(logits, -1)
+    near = np.maximum.reduce([before, after, _shifted(logits, 2), _shifted(logits, -2)])
     columns = (
         logits,
         logits - best,
@@ -187,23 +219,102 @@ def ranking_features(logits: np.ndarray) -> np.ndarray:
         np.log(share + 1e-6),
         np.broadcast_to(best, logits.shape),
         np.broadcast_to(best - second, logits.shape),
+        logits - second,
+        np.broadcast_to(best - median, logits.shape),
+        np.broadcast_to(spread, logits.shape),
+        (logits - median) / (spread + 1e-6),
+        best_other if width > 1 else np.full_like(logits, _FAR),
+        logits - best_other if width > 1 else logits - _FAR,
+        logits.argmax(axis=1)[:, None] == np.arange(width),
+        before,
+        after,
+        before - best,
+        after - best,
+        near - best,
     )
-    return np.stack([np.asarray(c, dtype=np.float64) for c in columns], axis=-1)
+    own = np.stack([np.asarray(c, dtype=np.float64) for c in columns], axis=-1)
+    return np.concatenate(
+        [
+            own,
+            others,
+            np.broadcast_to(shape[:, None, :], (spans, width, shape.shape[1])),
+        ],
+        axis=-1,
+    )
 
 
-def evidence_ranking(
-    logits: np.ndarray, weights: np.ndarray, position_bias: np.ndarray
-) -> np.ndarray:
+@dataclass(frozen=True)
+class Trees:
+    """Gradient-boosted regression trees as plain arrays, applied by hand (no scikit-learn).
+
+    Nodes of every tree side by side: a node's feature and threshold (a row whose feature is at
+    most the threshold goes left), its children, whether it is a leaf and its value; `roots` is
+    where each tree starts. The log-odds of a row is `baseline` plus its leaves' values.
+    """
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    baseline: float = 0.0
+
+    def log_odds(self, x: np.ndarray) -> np.ndarray:
+        """rows × features -> rows: every tree walked for every row at once, level by level."""
+        nodes = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
+        rows = np.arange(len(x))[:, None]
+        while True:
+            at_leaf = self.leaf[nodes]
+            if at_leaf.all():
+                break
+            left = x[rows, self.feature[nodes]] <= self.threshold[nodes]
+            down = np.where(left, self.left[nodes], self.right[nodes])
+            nodes = np.where(at_leaf, nodes, down)
+        out: np.ndarray = self.baseline + self.value[nodes].sum(axis=1)
+        return out
+
+    def check(self, features: int) -> None:
+        """Refuse a file whose trees point outside themselves or the features (or loop)."""
+        n = len(self.leaf)
+        inner = ~self.leaf
+        if not all(len(a) == n for a in (self.feature, self.threshold, self.left, self.right)):
+            raise ValueError("ranking trees: arrays of different lengths")
+        if len(self.value) != n or (
+            self.roots.size and not 0 <= self.roots.min() <= self.roots.max() < n
+        ):
+            raise ValueError("ranking trees: a root out of range")
+        for child in (self.left[inner], self.right[inner]):
+            # Children come after their parent, so a walk always ends at a leaf.
+            if child.size and (child.max() >= n or (child <= np.flatnonzero(inner)).any()):
+                raise ValueError("ranking trees: a child out of range")
+        if (
+            inner.any()
+            and not 0 <= self.feature[inner].min() <= self.feature[inner].max() < features
+        ):
+            raise ValueError("ranking trees: a feature out of range")
+
+
+def no_trees() -> Trees:
+    """A second stage that ranks every span alike (a model not yet trained)."""
+    index, number = np.zeros(0, dtype=np.int64), np.zeros(0)
+    return Trees(index, number, index, index, np.zeros(0, dtype=bool), number, index)
+
+
+def evidence_ranking(logits: np.ndarray, shape: np.ndarray, trees: Trees) -> np.ndarray:
     """Evidence scores that rank spans across contracts as well as within one.
 
-    A span is judged against its own contract's spans (`ranking_features`), by weights learnt
-    from cross-fitted scores of contracts that address the position: such a contract holds its
-    evidence, so its strongest span moves up against weak contracts' spans (evidence mean average
-    precision pools every contract's spans).
+    A span is judged against its own contract's spans, the other positions and its neighbours
+    (`ranking_features`) by trees learnt from cross-fitted scores of contracts that address the
+    position: such a contract holds its evidence, so its strongest span moves up against weak
+    contracts' spans (evidence mean average precision pools every contract's spans).
     """
-    if not len(logits):
+    spans, width = logits.shape
+    if not spans:
         return _sigmoid(logits)
-    return _sigmoid(ranking_features(logits) @ weights + position_bias)
+    x = ranking_features(logits, shape).reshape(spans * width, -1)
+    return _sigmoid(trees.log_odds(x)).reshape(spans, width)
 
 
 def _sparse(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -234,10 +345,25 @@ def load_model(path: str | Path) -> NdaModel:
             data["verdict_bias"].astype(np.float64),
             str(data["about"]),
             tuple(frozenset(str(k).split()) for k in data["keywords"]),
-            data["ranking_weights"].astype(np.float64),
-            data["ranking_bias"].astype(np.float64),
+            _trees(data, len(positions)),
             data["deviates_offset"].astype(np.float64),
         )
+
+
+def _trees(data: Any, positions: int) -> Trees:
+    trees = Trees(
+        data["ranking_feature"].astype(np.int64),
+        data["ranking_threshold"].astype(np.float64),
+        data["ranking_left"].astype(np.int64),
+        data["ranking_right"].astype(np.int64),
+        data["ranking_leaf"].astype(bool),
+        data["ranking_value"].astype(np.float64),
+        data["ranking_roots"].astype(np.int64),
+        float(data["ranking_baseline"]),
+    )
+    dummy = np.zeros((2, positions))
+    trees.check(ranking_features(dummy, span_shape(["", ""])).shape[-1])
+    return trees
 
 
 @cache

@@ -145,6 +145,35 @@ def _is_heading(text: str) -> bool:
     return bool(stripped) and len(stripped.split()) <= _HEADING_WORDS and stripped[-1] not in ".;,:"
 
 
+# A list item's mark: "(a)", "1.", "iv)", a bullet.
+_LIST_ITEM = re.compile(r"^\s*(?:\(?[a-z0-9]{1,4}[).]|[\u2022\-*\u00b7])\s", re.IGNORECASE)
+SHAPE_COLUMNS = 6
+
+
+def span_shape(texts: Sequence[str]) -> np.ndarray:
+    """spans × SHAPE_COLUMNS: each span's length in words, whether it is a list item, a heading
+    or a lead-in (ends with ":"), its place in the contract (0 to 1) and the contract's span count.
+
+    What the evidence's second stage reads beside the scores: evidence is a sentence or list item,
+    seldom a heading, and a lead-in's evidence sits in the items under it.
+    """
+    n = len(texts)
+    return np.array(
+        [
+            (
+                len(words_of(t)),
+                bool(_LIST_ITEM.match(t)),
+                _is_heading(t),
+                t.rstrip().endswith(":"),
+                i / max(1, n - 1),
+                n,
+            )
+            for i, t in enumerate(texts)
+        ],
+        dtype=np.float64,
+    ).reshape(n, SHAPE_COLUMNS)
+
+
 def span_features(texts: Sequence[str]) -> list[Features]:
     """Per span: its words and cues, the heading and lead-in above it, its neighbours, its place.
 
