@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -146,3 +148,16 @@ def test_a_pickled_weights_file_is_refused(tmp_path):
     np.savez(bad, format=np.array([{"x": 1}], dtype=object))
     with pytest.raises(ValueError):
         load_model(bad)
+
+
+def test_a_weights_file_whose_trees_loop_or_point_outside_is_refused(tmp_path):
+    model = bundled_model()
+    trees = model.ranking
+    # A child pointing back at its tree's root would walk forever; one past the end would crash.
+    looping = dataclasses.replace(trees, left=np.where(trees.leaf, 0, trees.roots[0]))
+    outside = dataclasses.replace(trees, right=np.where(trees.leaf, 0, len(trees.leaf)))
+    for bad in (looping, outside):
+        path = tmp_path / "bad.npz"
+        dataclasses.replace(model, ranking=bad).save(path)
+        with pytest.raises(ValueError):
+            load_model(path)
