@@ -72,13 +72,15 @@ def test_a_span_reads_the_other_positions_its_neighbours_and_its_shape():
     shape = span_shape(["Exclusions", "(a) is public;", "The term is two years."])
     x = ranking_features(logits, shape)
     assert x.shape[:2] == (3, 2)
-    # Columns: own (22), every position's log-odds (2), then the span's shape.
-    assert x[1, 0, 22:24].tolist() == [-1.0, 3.0]
+    # Columns: own (26), every position's log-odds (2), then the span's shape.
+    assert x[1, 0, 26:28].tolist() == [-1.0, 3.0]
     assert x[1, 0, 14] == 3.0 and x[1, 0, 15] == -4.0  # the best other position, own lead
     assert x[1, 0, 17:19].tolist() == [1.0, 0.0]  # the spans before and after
     assert shape[:, 1].tolist() == [0.0, 1.0, 0.0]  # a list item
     assert shape[:, 2].tolist() == [1.0, 0.0, 0.0]  # a heading
-    assert x[2, 1, 24:].tolist() == shape[2].tolist()
+    assert x[2, 1, 28:].tolist() == shape[2].tolist()
+    # Distance from the best span (row 0 for position 0): one span after it, a neighbour.
+    assert x[1, 0, 22:24].tolist() == [np.log1p(1.0), 1.0] and x[1, 0, 25] == 1.0
 
 
 def test_trees_applied_by_hand_match_scikit_learn_and_a_bad_file_is_refused():

@@ -191,7 +191,8 @@ def ranking_features(logits: np.ndarray, shape: np.ndarray) -> np.ndarray:
       its own lead over it, whether it is this position's span above all (evidence of one
       position is seldom another's);
     - its neighbours': the log-odds of the spans before and after it, their gap to the best,
-      and the best of the two spans either side (evidence comes in runs of list items);
+      and the best of the two spans either side; how far it sits from the contract's best and
+      second-best span (evidence comes in runs of sentences and list items);
     - its shape (`span_shape`): length, list item, heading, lead-in, place in the contract.
     """
     spans, width = logits.shape
@@ -209,6 +210,8 @@ def ranking_features(logits: np.ndarray, shape: np.ndarray) -> np.ndarray:
     best_other = np.where(np.eye(width, dtype=bool)[None], -np.inf, others).max(axis=-1)
     before, after = _shifted(logits, 1), _shifted(logits, -1)
     near = np.maximum.reduce([before, after, _shifted(logits, 2), _shifted(logits, -2)])
+    from_best = np.arange(spans)[:, None] - order[0]
+    from_second = np.arange(spans)[:, None] - order[min(1, spans - 1)]
     columns = (
         logits,
         logits - best,
@@ -232,6 +235,10 @@ def ranking_features(logits: np.ndarray, shape: np.ndarray) -> np.ndarray:
         before - best,
         after - best,
         near - best,
+        np.log1p(np.abs(from_best)),
+        np.sign(from_best),
+        np.log1p(np.abs(from_second)),
+        np.minimum(np.abs(from_best), np.abs(from_second)) == 1,
     )
     own = np.stack([np.asarray(c, dtype=np.float64) for c in columns], axis=-1)
     return np.concatenate(
