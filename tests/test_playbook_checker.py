@@ -126,7 +126,8 @@ def test_the_shipped_weights_are_plain_arrays_for_every_nda_position():
     # Plain arrays, readable with pickles refused: nothing in the file can run code.
     with np.load(WEIGHTS_FILE, allow_pickle=False) as data:
         assert all(data[k].dtype != object for k in data.files)
-    assert model.evidence_weights.shape == (DIM, len(nda_ids))
+    # A column per position, and one for any position's evidence.
+    assert model.evidence_weights.shape == (DIM, len(nda_ids) + 1)
     assert model.verdict_weights.shape == (DIM, 3)
     # Keywords learnt per position, and the second stage's trees, travel with the model.
     assert len(model.keywords) == len(nda_ids) and all(model.keywords)

@@ -53,9 +53,9 @@ def test_each_contracts_best_span_is_judged_against_its_own_contract():
     model = bundled_model()
     width = len(model.positions)
     shape = span_shape(["The Recipient shall hold the information in confidence."] * 2)
-    strong = np.full((2, width), -8.0)
+    strong = np.full((2, width + 1), -8.0)
     strong[:, 0] = (2.0, -4.0)
-    weak = np.full((2, width), -8.0)
+    weak = np.full((2, width + 1), -8.0)
     weak[:, 0] = (-4.0, -6.0)
     ranked_strong = evidence_ranking(strong, shape, model.ranking)
     ranked_weak = evidence_ranking(weak, shape, model.ranking)
@@ -63,22 +63,24 @@ def test_each_contracts_best_span_is_judged_against_its_own_contract():
     # a strong span; a contract's clear best stays its best.
     assert ranked_weak[0, 0] > ranked_strong[1, 0]
     assert ranked_strong[0, 0] > ranked_strong[1, 0]
-    empty = evidence_ranking(np.zeros((0, width)), span_shape([]), model.ranking)
+    empty = evidence_ranking(np.zeros((0, width + 1)), span_shape([]), model.ranking)
     assert empty.shape == (0, width)
 
 
 def test_a_span_reads_the_other_positions_its_neighbours_and_its_shape():
-    logits = np.array([[1.0, -2.0], [-1.0, 3.0], [0.0, 0.0]])
+    # Two positions, and last the log-odds of any position's evidence.
+    logits = np.array([[1.0, -2.0, 0.5], [-1.0, 3.0, 2.0], [0.0, 0.0, -1.0]])
     shape = span_shape(["Exclusions", "(a) is public;", "The term is two years."])
     x = ranking_features(logits, shape)
     assert x.shape[:2] == (3, 2)
-    # Columns: own (26), every position's log-odds (2), then the span's shape.
-    assert x[1, 0, 26:28].tolist() == [-1.0, 3.0]
+    # Columns: own (28), every position's log-odds (2), then the span's shape.
+    assert x[1, 0, 28:30].tolist() == [-1.0, 3.0]
+    assert x[1, 0, 26:28].tolist() == [2.0, 0.0] and x[2, 1, 27] == -3.0  # any position's
     assert x[1, 0, 14] == 3.0 and x[1, 0, 15] == -4.0  # the best other position, own lead
     assert x[1, 0, 17:19].tolist() == [1.0, 0.0]  # the spans before and after
     assert shape[:, 1].tolist() == [0.0, 1.0, 0.0]  # a list item
     assert shape[:, 2].tolist() == [1.0, 0.0, 0.0]  # a heading
-    assert x[2, 1, 28:].tolist() == shape[2].tolist()
+    assert x[2, 1, 30:].tolist() == shape[2].tolist()
     # Distance from the best span (row 0 for position 0): one span after it, a neighbour.
     assert x[1, 0, 22:24].tolist() == [np.log1p(1.0), 1.0] and x[1, 0, 25] == 1.0
 

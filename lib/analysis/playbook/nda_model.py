@@ -80,7 +80,8 @@ def verdict_features(position_id: str, feats: Sequence[Features], scores: np.nda
 @dataclass(frozen=True)
 class NdaModel:
     positions: tuple[str, ...]
-    # DIM × positions, and one bias per position
+    # DIM × (positions + 1), and a bias each: one column per position, and a last one for "any
+    # position's evidence", which the second stage reads beside them (`ranking_features`).
     evidence_weights: np.ndarray
     evidence_bias: np.ndarray
     # DIM × classes, and one bias per class
@@ -107,12 +108,13 @@ class NdaModel:
         return hashed([{**f, **k} for f, k in zip(feats, extra, strict=True)])
 
     def span_logits(self, rows: SparseRows) -> np.ndarray:
-        """spans × positions: the evidence models' log-odds that a span is a position's evidence."""
+        """spans × (positions + 1): the evidence models' log-odds that a span is a position's
+        evidence, and (last) any position's."""
         logits: np.ndarray = row_dot(rows, self.evidence_weights) + self.evidence_bias
         return logits
 
     def span_scores(self, rows: SparseRows) -> np.ndarray:
-        """spans × positions: how likely each span is each position's evidence."""
+        """spans × (positions + 1): how likely each span is each position's (any's) evidence."""
         return _sigmoid(self.span_logits(rows))
 
     def verdict_probabilities(
@@ -183,6 +185,9 @@ def _shifted(a: np.ndarray, by: int) -> np.ndarray:
 def ranking_features(logits: np.ndarray, shape: np.ndarray) -> np.ndarray:
     """spans × positions × features: each span's evidence log-odds against its contract's.
 
+    `logits` holds a column per position and a last one for any position's evidence
+    (`NdaModel.span_logits`).
+
     - its own: the log-odds, its gap to the contract's best and second best, its rank (log, and
       first / second / third), its share of the contract's softmax (and that share's log);
     - the contract's: its best, the best's lead over the second and over the median, the
@@ -193,8 +198,12 @@ def ranking_features(logits: np.ndarray, shape: np.ndarray) -> np.ndarray:
     - its neighbours': the log-odds of the spans before and after it, their gap to the best,
       and the best of the two spans either side; how far it sits from the contract's best and
       second-best span (evidence comes in runs of sentences and list items);
+    - whether it is evidence of any position at all (the last column), and its lead over the
+      contract's likeliest such span: operative clauses against recitals and boilerplate;
     - its shape (`span_shape`): length, list item, heading, lead-in, place in the contract.
     """
+    anywhere = logits[:, -1:]
+    logits = logits[:, :-1]
     spans, width = logits.shape
     best = logits.max(axis=0)
     order = np.argsort(-logits, axis=0, kind="stable")
@@ -239,6 +248,8 @@ def ranking_features(logits: np.ndarray, shape: np.ndarray) -> np.ndarray:
         np.sign(from_best),
         np.log1p(np.abs(from_second)),
         np.minimum(np.abs(from_best), np.abs(from_second)) == 1,
+        np.broadcast_to(anywhere, logits.shape),
+        np.broadcast_to(anywhere - anywhere.max(), logits.shape),
     )
     own = np.stack([np.asarray(c, dtype=np.float64) for c in columns], axis=-1)
     return np.concatenate(
@@ -318,9 +329,9 @@ def evidence_ranking(logits: np.ndarray, shape: np.ndarray, trees: Trees) -> np.
     position: such a contract holds its evidence, so its strongest span moves up against weak
     contracts' spans (evidence mean average precision pools every contract's spans).
     """
-    spans, width = logits.shape
+    spans, width = logits.shape[0], logits.shape[1] - 1
     if not spans:
-        return _sigmoid(logits)
+        return _sigmoid(logits[:, :width])
     x = ranking_features(logits, shape).reshape(spans * width, -1)
     return _sigmoid(trees.log_odds(x)).reshape(spans, width)
 
@@ -347,7 +358,7 @@ def load_model(path: str | Path) -> NdaModel:
         positions = tuple(str(h) for h in data["positions"])
         return NdaModel(
             positions,
-            _dense(data["evidence_index"], data["evidence_value"], len(positions)),
+            _dense(data["evidence_index"], data["evidence_value"], len(positions) + 1),
             data["evidence_bias"].astype(np.float64),
             _dense(data["verdict_index"], data["verdict_value"], len(CLASSES)),
             data["verdict_bias"].astype(np.float64),
@@ -369,7 +380,7 @@ def _trees(data: Any, positions: int) -> Trees:
         data["ranking_roots"].astype(np.int64),
         float(data["ranking_baseline"]),
     )
-    dummy = np.zeros((2, positions))
+    dummy = np.zeros((2, positions + 1))
     trees.check(ranking_features(dummy, span_shape(["", ""])).shape[-1])
     return trees
 

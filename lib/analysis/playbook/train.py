@@ -182,16 +182,18 @@ def _matrix(rows: Sequence[SparseRows]) -> Any:
 def _train_evidence(
     prepared: Sequence[Prepared], positions: Sequence[str], keywords: Sequence[frozenset[str]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One model per position, all fitted on the same matrix of every span."""
+    """One model per position, and one for any position's evidence, all on the same matrix."""
     from sklearn.linear_model import LogisticRegression
 
     x = _matrix([evidence_rows(p, keywords, positions) for p in prepared])
-    weights = np.zeros((DIM, len(positions)), dtype=np.float32)
-    bias = np.zeros(len(positions))
-    for j, h in enumerate(positions):
-        y = np.concatenate(
-            [p.evidence.get(h, np.zeros(p.rows.rows, dtype=np.int8)) for p in prepared]
-        )
+    weights = np.zeros((DIM, len(positions) + 1), dtype=np.float32)
+    bias = np.zeros(len(positions) + 1)
+    targets = [
+        np.concatenate([p.evidence.get(h, np.zeros(p.rows.rows, dtype=np.int8)) for p in prepared])
+        for h in positions
+    ]
+    targets.append(np.max(targets, axis=0) if targets else np.zeros(x.shape[0], dtype=np.int8))
+    for j, y in enumerate(targets):
         if y.min() == y.max():
             bias[j] = 10.0 if y.max() else -10.0
             continue
