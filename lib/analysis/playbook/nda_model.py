@@ -3,9 +3,10 @@
 Models trained on ContractNLI's dev split (`train.py`):
 - evidence, one logistic regression per position over every span's features
   (`span_features.py`) and the position's keywords: how likely this span is the position's
-  evidence, then a second stage (`evidence_ranking`), small gradient-boosted trees kept as plain
-  arrays (`Trees`), that judges a span against its own NDA's spans, its neighbours and the other
-  positions so that scores rank across NDAs;
+  evidence (and one more for any position's evidence), then a second stage
+  (`evidence_ranking`), small gradient-boosted trees kept as plain arrays (`Trees`), that judges
+  a span against its own NDA's spans, its neighbours and the other positions so that scores rank
+  across NDAs;
 - verdict, one multinomial logistic regression (meets / deviates / not addressed) over how strong
   the position's best evidence is and what its words and cues ("shall not", "except", "only")
   say. Every feature appears twice, shared and prefixed with the position, so each position has

@@ -6,7 +6,8 @@ The shipped weights (`weights/nda.npz`) were trained this way on all 61 NDAs of 
 split; `evaluate.py` measures the same training by cross-validation, NDA by NDA.
 
 - Evidence: one L2-regularised logistic regression per position over the dataset's own spans
-  (sentences and list items), a span being positive when the annotators chose it as evidence.
+  (sentences and list items), a span being positive when the annotators chose it as evidence,
+  and one more whose positives are every position's evidence.
   Beside each span's features it reads each position's keywords (`choose_keywords`, picked from
   the training NDAs' evidence). A second stage (`_fit_ranking`) makes a span's score comparable
   between NDAs; it learns from cross-fitted scores, like the verdict.
