@@ -328,6 +328,7 @@ def _fit_ranking(x: Sequence[np.ndarray], y: Sequence[np.ndarray]) -> Trees:
     scored on), one model shared by the positions. Kept as plain arrays (`Trees`).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     model = HistGradientBoostingClassifier(
         max_iter=RANKING_TREES["trees"],
@@ -337,7 +338,8 @@ def _fit_ranking(x: Sequence[np.ndarray], y: Sequence[np.ndarray]) -> Trees:
         early_stopping=False,
         random_state=0,
     )
-    model.fit(np.vstack(x), np.concatenate(y))
+    with threadpool_limits(limits=1):  # one core, as everything else here: the same trees anywhere
+        model.fit(np.vstack(x), np.concatenate(y))
     return _plain_trees(model)
 
 
