@@ -174,6 +174,64 @@ def test_parties_quote_runs_to_the_recitals_and_no_title_reads_as_a_company() ->
     assert all(text[f.start : f.end] == f.quote for f in parties)
 
 
+SIGNED_CONTRACT = (
+    "SUPPLY AGREEMENT\n\nThis Supply Agreement is made by and between Acme Widgets, Inc. "
+    '("Acme") and Beta Foods LLC ("Beta").\n\nWHEREAS Acme makes widgets.\n\n1. Supply. Acme shall supply widgets to Beta '
+    "for the term of this Agreement.\n\nIN WITNESS WHEREOF, the parties have executed this "
+    "Agreement as of the date first written above.\n\n"
+    "ACME WIDGETS, INC.   BETA FOODS HOLDINGS LLC\n\n"
+    "By: /s/ Jane Roe   By: /s/ John Doe\n\nName: Jane Roe   Name: John Doe\n\n"
+    "Title: President   Title: Chief Executive Officer\n\n"
+    "GAMMA LOGISTICS CORPORATION\n\nBy: ______________\nName: Richard Miles\n"
+)
+
+
+def test_parties_named_above_the_signatures_are_quoted_as_the_contracts_text() -> None:
+    parties = find_clauses(SIGNED_CONTRACT, model=False).get("Parties")
+    quotes = [f.quote for f in parties]
+    assert "Beta Foods LLC" in parties[0].quote
+    for name in ("ACME WIDGETS, INC.", "BETA FOODS HOLDINGS LLC", "GAMMA LOGISTICS CORPORATION"):
+        assert name in quotes  # each its own short quote: the name line, not the whole block
+    assert all(SIGNED_CONTRACT[f.start : f.end] == f.quote for f in parties)
+    # Signatories, job titles and the signature lines themselves are not parties.
+    assert not any(
+        word in quote
+        for quote in quotes[1:]
+        for word in ("Jane Roe", "Richard Miles", "President", "Officer", "By:", "/s/")
+    )
+
+
+def test_a_signature_name_already_quoted_in_the_opening_is_not_quoted_again() -> None:
+    text = SIGNED_CONTRACT.replace("ACME WIDGETS, INC.   ", "Acme Widgets, Inc.   ")
+    quotes = [f.quote for f in find_clauses(text, model=False).get("Parties")]
+    assert "Acme Widgets, Inc." in quotes  # from the opening, once
+    assert quotes.count("Acme Widgets, Inc.") == 1
+
+
+def test_a_letter_agreement_names_its_parties_without_between() -> None:
+    text = (
+        "AGENCY AGREEMENT\n\nLadies and Gentlemen:\n\nNorth Bancorp, Inc., a Maryland "
+        'corporation (the "Company"), confirms its agreement with Keefe Securities, LLC (the '
+        '"Agent") as follows.\n\n1. Offering. The Company will offer its shares through the '
+        "Agent on the terms set out in this agreement.\n"
+    )
+    parties = find_clauses(text, model=False).get("Parties")
+    assert parties and "Keefe Securities, LLC" in parties[0].quote
+    assert "North Bancorp, Inc." in [f.quote for f in parties]
+
+
+def test_the_parties_sentence_is_found_after_a_long_table_of_contents() -> None:
+    contents = "".join(f"{n}. Heading number {n} 1{n}\n" for n in range(1, 200))
+    text = (
+        "LICENSE AGREEMENT\n\nTABLE OF CONTENTS\n\n" + contents + "\nThis License Agreement "
+        "is entered into by and between Delta Labs, Inc. and Omega Pharma Ltd. on the terms "
+        "below.\n\n1. Licence. Delta grants Omega a licence to the patents.\n"
+    )
+    assert len(contents) > 4000
+    parties = find_clauses(text, model=False).get("Parties")
+    assert parties and "Omega Pharma Ltd." in parties[0].quote
+
+
 def test_red_flags_explain_one_sided_termination_and_missing_cap() -> None:
     text = (
         "1. Term. This Agreement shall commence on the date hereof and continue for one year.\n\n"
