@@ -12,6 +12,8 @@ from lib.analysis.clauses.categories import CUAD_CATEGORIES
 from lib.analysis.clauses.finder import (
     DATED,
     EXTRACTED,
+    Finding,
+    _with_date,
     candidates,
     find_clauses,
     sentence_pairs,
@@ -191,6 +193,41 @@ def test_effective_date_is_quoted_as_the_date_annotators_mark_and_in_its_sentenc
     assert "June 21, 1999" in quotes
     assert any(q.startswith("This Agreement shall be effective") for q in quotes)
     assert all(text[f.start : f.end] == f.quote for f in found)
+
+
+def test_an_opening_that_only_dates_the_agreement_gives_the_effective_date_alone() -> None:
+    """Annotators mark the date, not the opening sentence, when the opening says "made effective
+    as of"; a term clause ("shall commence on ...") is marked whole and stays quoted."""
+    text = (
+        "SUPPLY AGREEMENT\n\nThis Supply Agreement is entered into on October 1, 2019 and is "
+        'made effective as of November 1, 2019 (the "Effective Date") by and between Acme Inc. '
+        "and Beta LLC.\n\n1. Supply. Acme shall supply widgets to Beta at the prices in "
+        "Schedule A.\n\n2. Term. This Agreement shall commence on the Effective Date and "
+        "continue for two years.\n"
+    )
+    model = shipped()
+    column = model.categories.index("Effective Date")
+    plans = tuple(QuotePlan(6, "run") if j == column else p for j, p in enumerate(model.plans))
+    found = find_clauses(text, replace(model, plans=plans)).get("Effective Date")
+    quotes = [f.quote for f in found]
+    # The effective date, by its role, not the signing date before it.
+    assert quotes[0] == "November 1, 2019"
+    assert not any(q.startswith("This Supply Agreement is entered into") for q in quotes)
+    assert all(text[f.start : f.end] == f.quote for f in found)
+
+
+def test_the_date_quoted_is_the_one_the_sentence_names_effective() -> None:
+    sentence = (
+        "This Agreement is made as of March 14, 2012 but effective as of March 1, 2012 by and "
+        "between Bizzingo, Inc. and Joe Theismann."
+    )
+    finding = Finding("Effective Date", None, sentence, 10, 10 + len(sentence), 0.0, 0.5)
+    (date,) = _with_date(finding)
+    assert date.quote == "March 1, 2012"
+    assert date.start == 10 + sentence.index("March 1, 2012")
+    named = 'Dated June 2, 2020. Signed May 1, 2020 (the "Effective Date") by the parties.'
+    (date,) = _with_date(replace(finding, quote=named, end=10 + len(named)))
+    assert date.quote == "May 1, 2020"
 
 
 def test_key_categories_thresholds_lean_to_recall_non_key_to_presence_f1() -> None:

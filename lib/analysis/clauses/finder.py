@@ -233,7 +233,7 @@ def _modelled(
         threshold = float(model.threshold[column])
         merged = _merged(text, pairs, found, scores, threshold, category, plan.count, plan.shape)
         if merged and category in DATED:
-            merged = _with_date(merged[0]) + merged
+            merged = _by_role(merged)
         # The best quote always; the others only when they clear the plan's bar.
         merged = [
             f
@@ -249,12 +249,43 @@ def _modelled(
 DATED = frozenset({"Effective Date"})
 
 
+# What a sentence says about the effective date: when the term begins ("shall commence on",
+# "continue for", "become effective"). A sentence that only carries the date (the opening's "made
+# as of June 1, 2000") is quoted as the date alone, as annotators mark it.
+_TERM_CUE = re.compile(
+    r"\b(?:commenc\w*|continu\w*|term|(?:shall\s+)?(?:become|be)\s+effective|expir\w*|until|"
+    r"period)\b",
+    re.IGNORECASE,
+)
+
+
+def _by_role(found: list[Finding]) -> list[Finding]:
+    """An effective date's quotes by the role of their sentence: the date inside the best
+    sentence, then only the sentences that set when the term begins (the best one also when it
+    holds no date to quote, so the category stays found)."""
+    date = _with_date(found[0])
+    kept = [f for n, f in enumerate(found) if _TERM_CUE.search(f.quote) or (n == 0 and not date)]
+    return date + kept
+
+
+# A date's role, read from its neighbours: named the effective date just after it ("(the
+# "Effective Date")"), or introduced as the effective one just before it ("effective as of").
+_EFFECTIVE_ROLE = re.compile(r"\W{0,6}(?:the\s+)?[\"“]?effective\s*date\b", re.IGNORECASE)
+_EFFECTIVE_BEFORE = re.compile(r"\beffective\s+(?:as\s+of|on|from)?\s*(?:the\s+)?$", re.IGNORECASE)
+
+
 def _with_date(finding: Finding) -> list[Finding]:
     """The date inside the best sentence, quoted on its own before the sentence: CUAD's span rule
     matches the date, and the sentence keeps the context an analyst checks it in."""
-    date = DATE.search(finding.quote)
-    if date is None:
+    dates = list(DATE.finditer(finding.quote))
+    if not dates:
         return []
+    # "entered into on October 1, 2019 and is made effective as of November 1, 2019": the date
+    # that is the effective one, not the signing date before it.
+    date = next((d for d in dates if _EFFECTIVE_ROLE.match(finding.quote, d.end())), None)
+    date = date or next(
+        (d for d in dates if _EFFECTIVE_BEFORE.search(finding.quote[: d.start()])), dates[0]
+    )
     start, end = finding.start + date.start(), finding.start + date.end()
     return [replace(finding, quote=date.group(0), start=start, end=end)]
 
