@@ -138,7 +138,21 @@ def sentence_pairs(clauses: list[Clause]) -> list[tuple[Clause, Sentence]]:
     return out
 
 
-def _run_end(pairs: list[tuple[Clause, Sentence]], index: int) -> int:
+# A neighbouring sentence with another role does not join a quote: after "This Agreement shall
+# remain in effect for five years", "Thereafter it renews for one-year terms" is the renewal
+# term's passage, and annotators mark the expiration sentence alone.
+_OTHER_ROLE = {
+    "Expiration Date": re.compile(r"\b(?:renew\w*|extend\w*|extension)\b", re.IGNORECASE),
+}
+
+
+def _joins(category: str, sentence: Sentence) -> bool:
+    """Whether a neighbouring sentence may join a quote of this category."""
+    other = _OTHER_ROLE.get(category)
+    return other is None or not other.search(sentence.text)
+
+
+def _run_end(pairs: list[tuple[Clause, Sentence]], index: int, category: str = "") -> int:
     """End of a sentence run: the sentence plus what follows it in its clause, within limits."""
     clause, sentence = pairs[index]
     end, count = sentence.end, len(sentence.text.split())
@@ -146,6 +160,8 @@ def _run_end(pairs: list[tuple[Clause, Sentence]], index: int) -> int:
         if index + extra >= len(pairs) or pairs[index + extra][0] is not clause:
             break
         following = pairs[index + extra][1]
+        if not _joins(category, following):
+            break
         count += len(following.text.split())
         if count > RUN_WORDS:
             break
@@ -191,7 +207,9 @@ def _finding(
     probability: float | None,
 ) -> Finding:
     sentence = candidate.sentence
-    run_end = _run_end(pairs, candidate.index) if category in RUN_CATEGORIES else sentence.end
+    run_end = (
+        _run_end(pairs, candidate.index, category) if category in RUN_CATEGORIES else sentence.end
+    )
     start, end = clip_to_words(text, sentence.start, run_end, sentence.start, MAX_QUOTE_WORDS)
     score = candidate.rule_scores.get(category, 0.0)
     return Finding(category, candidate.clause, text[start:end], start, end, score, probability)
@@ -329,6 +347,8 @@ def _merged(
                 nxt = edge + step
                 size = len(found[nxt].sentence.text.split())
                 if found[nxt].clause is not clause or scores[nxt] < floor:
+                    break
+                if not _joins(category, found[nxt].sentence):
                     break
                 if words + size > MAX_QUOTE_WORDS:
                     break
