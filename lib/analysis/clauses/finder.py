@@ -252,6 +252,8 @@ def _modelled(
         merged = _merged(text, pairs, found, scores, threshold, category, plan.count, plan.shape)
         if merged and category in DATED:
             merged = _by_role(merged)
+        elif category in _LATER_ROLE:
+            merged = merged[:1] + [f for f in merged[1:] if _LATER_ROLE[category].search(f.quote)]
         # The best quote always; the others only when they clear the plan's bar.
         merged = [
             f
@@ -261,6 +263,17 @@ def _modelled(
         if merged:
             out[category] = merged
     return out
+
+
+# Quotes after the best one, for categories where most of them were other passages: kept only
+# when they say what the category is about (an expiration date: how long the term runs).
+_LATER_ROLE = {
+    "Expiration Date": re.compile(
+        r"\b(?:term|expir\w*|continu\w*|until|remain\w*\s+in\s+(?:full\s+)?(?:force|effect)|"
+        r"in\s+effect|period|years?|months?)\b",
+        re.IGNORECASE,
+    ),
+}
 
 
 # Categories annotators mostly label as the date alone ("June 21, 1999"), not the sentence.
