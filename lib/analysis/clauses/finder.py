@@ -269,7 +269,7 @@ def _modelled(
 # when they say what the category is about (an expiration date: how long the term runs).
 _LATER_ROLE = {
     "Expiration Date": re.compile(
-        r"\b(?:term|expir\w*|continu\w*|until|remain\w*\s+in\s+(?:full\s+)?(?:force|effect)|"
+        r"\b(?:expir\w*|continu\w*|until|remain\w*\s+in\s+(?:full\s+)?(?:force|effect)|"
         r"in\s+effect|period|years?|months?)\b",
         re.IGNORECASE,
     ),
