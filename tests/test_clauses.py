@@ -208,6 +208,18 @@ def test_a_signature_name_already_quoted_in_the_opening_is_not_quoted_again() ->
     assert quotes.count("Acme Widgets, Inc.") == 1
 
 
+def test_defined_terms_and_kinds_of_company_are_not_quoted_as_parties() -> None:
+    text = (
+        "AGENCY AGREEMENT\n\nThis Agreement is made by and between North Bancorp, Inc., a "
+        'Florida Corporation (the "Company"), and Keefe Securities, LLC (the "Agent"), for the '
+        'offering of shares in a community offering (the "Community Offering") under the plan '
+        '(the "Plan").\n\nWHEREAS the Company wishes to sell shares.\n'
+    )
+    names = [f.quote for f in find_clauses(text, model=False).get("Parties")[1:]]
+    assert {"North Bancorp, Inc.", "Keefe Securities, LLC", "Company", "Agent"} <= set(names)
+    assert not {"Florida Corporation", "Community Offering", "Plan"} & set(names)
+
+
 def test_a_letter_agreement_names_its_parties_without_between() -> None:
     text = (
         "AGENCY AGREEMENT\n\nLadies and Gentlemen:\n\nNorth Bancorp, Inc., a Maryland "

@@ -107,9 +107,14 @@ _LEAD_NUMBER = re.compile(
 )
 _NOT_PARTY = re.compile(
     r"\b(?:agreement|date|effective|part(?:y|ies)|term|territory|products?|services?|"
-    r"schedule|exhibit|confidential|intellectual|rights?)\b",
+    r"schedule|exhibit|confidential|intellectual|rights?|offering|order|terms|statement|"
+    r"plan|program(?:me)?|site|website|system|period|amendment|prospectus|holders?|area|"
+    r"licensing|promotion|commission|works?|act|reports?|scope|project|studies|shares|code|"
+    r"fees?|conversion|software|users?|description|messages|designee|members)\b",
     re.IGNORECASE,
 )
+# "Acme Inc., a Florida Corporation": a kind of company, not a name.
+_ARTICLE_BEFORE = re.compile(r"\ban?\s+$", re.IGNORECASE)
 # "THIS AGREEMENT" read as a company ("THIS AG"): a name does not start with these words.
 _OPENING_WORD = re.compile(r"(?:this|the|whereas|now|by|between|and)\b", re.IGNORECASE)
 MIN_CLASSIFIED_WORDS = 6
@@ -608,6 +613,7 @@ def _short_answers(
                 or _OPENING_WORD.match(name)
                 or name in seen
                 or "\n\n" in name
+                or _ARTICLE_BEFORE.search(region, max(0, match.start() - 4), match.start())
             ):
                 continue
             seen.add(name)
