@@ -230,6 +230,28 @@ def test_the_date_quoted_is_the_one_the_sentence_names_effective() -> None:
     assert date.quote == "May 1, 2020"
 
 
+def test_an_expiration_quote_stops_before_the_renewal_sentence() -> None:
+    """The renewal sentence after the term is the renewal term's passage: annotators mark the
+    expiration sentence alone, so the quote does not run on into it."""
+    text = (
+        "SUPPLY AGREEMENT\n\nThis Supply Agreement is made by and between Acme Inc. and Beta LLC."
+        "\n\n1. Supply. Acme shall supply widgets to Beta at the prices in Schedule A.\n\n"
+        "2. Term. This Agreement shall remain in effect for five (5) years from the Effective "
+        "Date. Thereafter this Agreement shall renew automatically for successive one (1) year "
+        "terms unless either party gives notice of non-renewal.\n\n3. Governing Law. This "
+        "Agreement is governed by the laws of the State of New York.\n"
+    )
+    model = shipped()
+    column = model.categories.index("Expiration Date")
+    for shape in ("run", "merge"):
+        plans = tuple(QuotePlan(6, shape) if j == column else p for j, p in enumerate(model.plans))
+        found = find_clauses(text, replace(model, plans=plans)).get("Expiration Date")
+        assert found[0].quote == (
+            "This Agreement shall remain in effect for five (5) years from the Effective Date."
+        )
+        assert not any("renew" in f.quote and "five (5) years" in f.quote for f in found)
+
+
 def test_key_categories_thresholds_lean_to_recall_non_key_to_presence_f1() -> None:
     """A missed key clause costs more than a false alarm: on the same out-of-fold scores, a key
     category's threshold is set low enough to catch a weakly scored clause, a non-key one's not."""

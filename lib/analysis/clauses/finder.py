@@ -151,10 +151,11 @@ _OTHER_ROLE = {
 }
 
 
-def _joins(category: str, sentence: Sentence) -> bool:
-    """Whether a neighbouring sentence may join a quote of this category."""
+def _joins(category: str, passage: str) -> bool:
+    """Whether a passage may join a quote of this category, or be one after the best: not when
+    it plays another category's role."""
     other = _OTHER_ROLE.get(category)
-    return other is None or not other.search(sentence.text)
+    return other is None or not other.search(passage)
 
 
 def _run_end(pairs: list[tuple[Clause, Sentence]], index: int, category: str = "") -> int:
@@ -165,7 +166,7 @@ def _run_end(pairs: list[tuple[Clause, Sentence]], index: int, category: str = "
         if index + extra >= len(pairs) or pairs[index + extra][0] is not clause:
             break
         following = pairs[index + extra][1]
-        if not _joins(category, following):
+        if not _joins(category, following.text):
             break
         count += len(following.text.split())
         if count > RUN_WORDS:
@@ -258,7 +259,11 @@ def _modelled(
         if merged and category in DATED:
             merged = _by_role(merged)
         elif category in _LATER_ROLE:
-            merged = merged[:1] + [f for f in merged[1:] if _LATER_ROLE[category].search(f.quote)]
+            merged = merged[:1] + [
+                f
+                for f in merged[1:]
+                if _LATER_ROLE[category].search(f.quote) and _joins(category, f.quote)
+            ]
         # The best quote always; the others only when they clear the plan's bar.
         merged = [
             f
@@ -271,7 +276,8 @@ def _modelled(
 
 
 # Quotes after the best one, for categories where most of them were other passages: kept only
-# when they say what the category is about (an expiration date: how long the term runs).
+# when they say what the category is about (an expiration date: how long the term runs, not
+# how it renews).
 _LATER_ROLE = {
     "Expiration Date": re.compile(
         r"\b(?:expir\w*|continu\w*|until|remain\w*\s+in\s+(?:full\s+)?(?:force|effect)|"
@@ -366,7 +372,8 @@ def _merged(
                 size = len(found[nxt].sentence.text.split())
                 if found[nxt].clause is not clause or scores[nxt] < floor:
                     break
-                if not _joins(category, found[nxt].sentence):
+                # A quote never runs over a passage already quoted.
+                if not _joins(category, found[nxt].sentence.text) or nxt in taken:
                     break
                 if words + size > MAX_QUOTE_WORDS:
                     break
