@@ -197,7 +197,8 @@ def test_effective_date_is_quoted_as_the_date_annotators_mark_and_in_its_sentenc
 
 def test_an_opening_that_only_dates_the_agreement_gives_the_effective_date_alone() -> None:
     """Annotators mark the date, not the opening sentence, when the opening says "made effective
-    as of"; a term clause ("shall commence on ...") is marked whole and stays quoted."""
+    as of"; a term clause that only refers to it ("shall commence on the Effective Date") is
+    the term's passage, not the effective date's."""
     text = (
         "SUPPLY AGREEMENT\n\nThis Supply Agreement is entered into on October 1, 2019 and is "
         'made effective as of November 1, 2019 (the "Effective Date") by and between Acme Inc. '
@@ -213,6 +214,7 @@ def test_an_opening_that_only_dates_the_agreement_gives_the_effective_date_alone
     # The effective date, by its role, not the signing date before it.
     assert quotes[0] == "November 1, 2019"
     assert not any(q.startswith("This Supply Agreement is entered into") for q in quotes)
+    assert not any("shall commence on the Effective Date" in q for q in quotes)
     assert all(text[f.start : f.end] == f.quote for f in found)
 
 

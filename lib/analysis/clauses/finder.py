@@ -304,9 +304,15 @@ _TERM_CUE = re.compile(
 def _by_role(found: list[Finding]) -> list[Finding]:
     """An effective date's quotes by the role of their sentence: the date inside the best
     sentence, then only the sentences that set when the term begins (the best one also when it
-    holds no date to quote, so the category stays found)."""
+    holds no date to quote, so the category stays found). Once a date is quoted, a sentence that
+    only refers to it ("shall commence on the Effective Date") is the term's, not this one's."""
     date = _with_date(found[0])
-    kept = [f for n, f in enumerate(found) if _TERM_CUE.search(f.quote) or (n == 0 and not date)]
+    kept = [
+        f
+        for n, f in enumerate(found)
+        if (_TERM_CUE.search(f.quote) and (not date or DATE.search(f.quote)))
+        or (n == 0 and not date)
+    ]
     return date + kept
 
 
