@@ -16,6 +16,7 @@ from lib.analysis.clauses.finder import (
     _with_date,
     candidates,
     find_clauses,
+    rule_rows,
     sentence_pairs,
 )
 from lib.analysis.clauses.model import (
@@ -142,18 +143,48 @@ def test_a_saved_model_reads_back_as_it_was(tmp_path) -> None:
         (0.2, 0.7),
         {"licence": "CC BY 4.0"},
         (QuotePlan(1, "sentence", 0.0), QuotePlan(5, "merge", 1.5)),
+        ("model", "either"),
     )
     path = tmp_path / "m.npz"
     save_model(path, model)
     again = read_model(path)
     assert again.categories == ("A", "B") and again.check_band == (0.2, 0.7)
     assert again.plans == model.plans
+    assert again.deciders == ("model", "either")
     assert np.array_equal(again.weights, model.weights)
     assert np.array_equal(again.probabilities(INPUTS), model.probabilities(INPUTS))
     # A plan this version cannot follow is refused, so the finder falls back to its rules.
     save_model(path, replace(model, plans=(QuotePlan(1, "paragraph"), QuotePlan())))
     with pytest.raises(ValueError):
         read_model(path)
+    save_model(path, replace(model, deciders=("model", "vote")))
+    with pytest.raises(ValueError):
+        read_model(path)
+
+
+def test_a_category_the_rules_decide_is_found_where_a_rule_matches() -> None:
+    """A decider chosen on training folds: "rules" reports a rule match the model scores below
+    its threshold (showing the model's own score), and nothing the rules do not match."""
+    text = SAMPLE.text
+    model = shipped()
+    category = "Governing Law"
+    column = model.categories.index(category)
+    found = candidates(text, sentence_pairs(split_clauses(text)))
+    ruled = rule_rows(found, category)
+    assert ruled.any()
+    strict = replace(
+        model,
+        threshold=np.where(np.arange(len(model.categories)) == column, 1.0, model.threshold).astype(
+            np.float32
+        ),
+    )
+    assert not find_clauses(text, strict).get(category)  # no sentence scores 1.0
+    deciders = tuple("rules" if j == column else "model" for j in range(len(model.categories)))
+    quotes = find_clauses(text, replace(strict, deciders=deciders)).get(category)
+    assert quotes
+    starts = {c.sentence.start for c, r in zip(found, ruled, strict=True) if r}
+    assert all(f.start in starts for f in quotes)
+    assert all(f.probability is not None and f.probability < 1.0 for f in quotes)
 
 
 def _findings_with(plan: QuotePlan, category: str):

@@ -253,9 +253,12 @@ def _modelled(
         if category in EXTRACTED:
             continue
         plan = model.plan(column)
-        scores = probabilities[:, column]
         threshold = float(model.threshold[column])
-        merged = _merged(text, pairs, found, scores, threshold, category, plan.count, plan.shape)
+        own = probabilities[:, column]
+        scores = decided(found, own, threshold, category, model.decider(column))
+        merged = _merged(
+            text, pairs, found, scores, threshold, category, plan.count, plan.shape, shown=own
+        )
         if merged and category in DATED:
             merged = _by_role(merged)
         elif category in _LATER_ROLE:
@@ -285,6 +288,32 @@ _LATER_ROLE = {
         re.IGNORECASE,
     ),
 }
+
+
+def rule_rows(found: list[Candidate], category: str) -> np.ndarray:
+    """Which candidates the rules alone would report for the category (as `_classified`)."""
+    return np.fromiter(
+        (
+            c.rule_scores.get(category, 0.0) >= THRESHOLD
+            and len(c.sentence.text.split()) >= MIN_CLASSIFIED_WORDS
+            for c in found
+        ),
+        dtype=bool,
+        count=len(found),
+    )
+
+
+def decided(
+    found: list[Candidate], own: np.ndarray, threshold: float, category: str, decider: str
+) -> np.ndarray:
+    """Scores to rank and cut by, as the category's decider says: the model's probabilities;
+    with a rule match lifted to the threshold ("either"); or only the rule matches, ranked by
+    the model ("rules")."""
+    if decider == "model":
+        return own
+    ruled = rule_rows(found, category)
+    lifted = np.where(ruled, np.maximum(own, threshold), own)
+    return lifted if decider == "either" else np.where(ruled, lifted, 0.0)
 
 
 # Categories annotators mostly label as the date alone ("June 21, 1999"), not the sentence.
@@ -353,6 +382,7 @@ def _merged(
     category: str,
     count: int,
     shape: str,
+    shown: np.ndarray | None = None,
 ) -> list[Finding]:
     """The `count` best sentences. Shape "run": each grown over its clause's neighbouring
     sentences that also score for the category, as one quote of at most 150 words; a sentence
@@ -387,7 +417,8 @@ def _merged(
                 edge = nxt
             first, last = (first, edge) if step == 1 else (edge, last)
         taken.update(range(first, last + 1))
-        probability = float(scores[row])
+        # The score shown is the model's own, also where a rule match made the finding.
+        probability = float((scores if shown is None else shown)[row])
         if first == last and shape == "run":
             out.append(_finding(text, pairs, found[row], category, probability))
             continue
