@@ -12,8 +12,10 @@ Every sentence the finder may quote is a training example per category: positive
 a labelled passage of that category by half its length (or half the passage's). One logistic
 regression per category (averaged SGD, one thread, fixed seed) over the features `model.py`
 hashes; the threshold per category is the one that maximises presence F1 (F-beta 1.5 for the key
-12) on out-of-fold scores, and the quote plan per category (how many quotes, cut how) the one that
-scores best on out-of-fold findings, so neither is chosen on contracts the weights saw. `cv` also
+12) on out-of-fold scores, who decides presence per category (the model, the model or a rule match,
+the rules) the one with the best presence F1 there, and the quote plan per category (how many
+quotes, cut how) the one that scores best on out-of-fold findings, so none is chosen on contracts
+the weights saw. `cv` also
 prints where CUAD span F1 is lost, per category. Needs scikit-learn (`pip install -e
 '.[train]'`); the app does not.
 """
