@@ -140,6 +140,9 @@ def test_agreement_date_comes_from_the_opening() -> None:
         ("This Agreement is effective as of _Dec. 8, 2005 between A and B.", "Dec. 8, 2005"),
         # The sentence split cuts the date ("August." ends a sentence): found in the opening still.
         ("This Agreement is entered into this 16 day of August. 2012 by A and B.", "16 day of August. 2012"),
+        # A day written as a word.
+        ("This Agreement is made this first day of July, 2017 by A and B.", "first day of July, 2017"),
+        ("This Agreement is made the twenty-third day of May, 2001 by A and B.", "twenty-third day of May, 2001"),
     ],
 )  # fmt: skip
 def test_agreement_date_as_annotators_mark_it_blanks_and_all(opening: str, date: str) -> None:

@@ -438,7 +438,11 @@ _MONTH = (
 # A blank left to fill in ("____", "[ ]"); a day is a number (OCR may split "10t h", "1s t") or a
 # blank.
 _BLANK = r"(?:_{2,}|\[\s*\])"
-_DAY = rf"(?:\d{{1,2}}\s?(?:s\s?t|n\s?d|r\s?d|t\s?h)?|{_BLANK})"
+_ORDINAL = (
+    r"(?:(?:twenty|thirty)[- ]?)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+    r"|tenth|eleventh|twelfth|(?:thir|four|fif|six|seven|eigh|nine)teenth|twentieth|thirtieth"
+)
+_DAY = rf"(?:\d{{1,2}}\s?(?:s\s?t|n\s?d|r\s?d|t\s?h)?|{_BLANK}|{_ORDINAL})"
 _YEAR = r"(?:\d{4}|\d{3}_|20_+|\d{2}\b)"
 # Not inside a word, but a blank may run into the date ("_Dec. 8, 2005").
 DATE = re.compile(
