@@ -223,6 +223,20 @@ def test_defined_terms_and_kinds_of_company_are_not_quoted_as_parties() -> None:
     assert not {"Florida Corporation", "Community Offering", "Plan"} & set(names)
 
 
+def test_parties_listed_after_between_and_and_are_each_quoted() -> None:
+    text = (
+        "OUTSOURCING AGREEMENT\n\nBETWEEN:\n\n   MODUS MEDIA INTERNATIONAL      LANDDROSTLAAN 51\n"
+        '\n(HEREINAFTER "MMI")\n\nAND\n\n   DRAGON SYSTEMS, INC.      320 NEVADA STREET\n\n'
+        "This Agreement is made between MMI and Dragon on the terms set out below.\n\n"
+        "WHEREAS MMI provides manufacturing services.\n"
+    )
+    parties = find_clauses(text, model=False).get("Parties")
+    quotes = [f.quote for f in parties]
+    assert "MODUS MEDIA INTERNATIONAL" in quotes and "DRAGON SYSTEMS, INC." in quotes
+    assert not any("NEVADA" in q or "LANDDROSTLAAN" in q for q in quotes)
+    assert all(text[f.start : f.end] == f.quote for f in parties)
+
+
 def test_a_letter_agreement_names_its_parties_without_between() -> None:
     text = (
         "AGENCY AGREEMENT\n\nLadies and Gentlemen:\n\nNorth Bancorp, Inc., a Maryland "

@@ -570,6 +570,32 @@ def _signature_names(text: str, quoted: list[Finding]) -> list[Finding]:
     return out[:_SIGNATURE_NAMES]
 
 
+_LIST_CUE = re.compile(
+    r"^[ \t]*(?:(?:by[ \t]+and[ \t]+)?between|b[ \t]?e[ \t]?t[ \t]?w[ \t]?e[ \t]?e[ \t]?n"
+    r"|-?[ \t]*and[ \t]*-?)[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _listed_names(text: str, quoted: list[Finding]) -> list[Finding]:
+    """Parties set out as a list in the opening ("BETWEEN:\n\nMODUS MEDIA INTERNATIONAL\n\nAND
+    \n\nDRAGON SYSTEMS, INC."): the name on the first line after each "between" or "and"."""
+    out: list[Finding] = []
+    seen = {f.quote for f in quoted}
+    for cue in _LIST_CUE.finditer(text, 0, _PREAMBLE_CHARS):
+        line = re.compile(r"[^\s][^\n]*").search(text, cue.end())
+        if line is None:
+            continue
+        piece = re.compile(r"\S+(?:[ \t]{1,2}\S+)*").match(text, line.start())
+        name = piece.group(0).rstrip(" ,") if piece else ""
+        if name and _is_name(name) and name not in seen and not any(name in q for q in seen):
+            seen.add(name)
+            out.append(
+                Finding("Parties", None, name, piece.start(), piece.start() + len(name), 1.0)
+            )
+    return out
+
+
 # A name above a signature is a company's ("ACME CORP.", "Blue Hills Bank") when it carries a
 # company word or is set in capitals; a person's name, a job title or an address is not a party's
 # (on the 469 training contracts, 90% of the names this keeps match a labelled party).
@@ -667,7 +693,7 @@ def _short_answers(
             seen.add(name)
             s = sentence.start + region.index(name, match.start(1))
             parties.append(Finding("Parties", clause, name, s, s + len(name), 1.0))
-        found["Parties"] = parties
+        found["Parties"] = parties + _listed_names(text, parties)
     signers = _signature_names(text, found.get("Parties", []))
     if signers:
         found.setdefault("Parties", []).extend(signers)
