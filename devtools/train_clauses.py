@@ -12,8 +12,10 @@ Every sentence the finder may quote is a training example per category: positive
 a labelled passage of that category by half its length (or half the passage's). One logistic
 regression per category (averaged SGD, one thread, fixed seed) over the features `model.py`
 hashes; the threshold per category is the one that maximises presence F1 (F-beta 1.5 for the key
-12) on out-of-fold scores, and the quote plan per category (how many quotes, cut how) the one that
-scores best on out-of-fold findings, so neither is chosen on contracts the weights saw. `cv` also
+12) on out-of-fold scores, who decides presence per category (the model, the model or a rule match,
+the rules) the one with the best presence F1 there, and the quote plan per category (how many
+quotes, cut how) the one that scores best on out-of-fold findings, so none is chosen on contracts
+the weights saw. `cv` also
 prints where CUAD span F1 is lost, per category. Needs scikit-learn (`pip install -e
 '.[train]'`); the app does not.
 """
@@ -42,11 +44,13 @@ from lib.analysis.clauses.finder import (
     Candidate,
     Findings,
     candidates,
+    decided,
     findings_from,
     model_inputs,
     sentence_pairs,
 )
 from lib.analysis.clauses.model import (
+    DECIDERS,
     MAX_QUOTES,
     MODEL_PATH,
     N_FEATURES,
@@ -88,6 +92,7 @@ THRESHOLDS = np.round(
 # "lowest threshold within 0.005-0.02 of the best F1" (docs/CLAUSE_MODEL.md).
 KEY_BETA = 1.5
 PER_CATEGORY = 3
+DECIDER_MARGIN = 0.03
 CHECK_PRECISION = (0.5, 0.8)
 # Quote plans: per category, how many quotes (1-6), cut how (QUOTE_SHAPES) and how sure a quote
 # after the first must be (a multiple of the threshold). Chosen on out-of-fold findings as the
@@ -272,6 +277,34 @@ def choose_thresholds(contracts: Sequence[Prepared], oof: Sequence[np.ndarray]) 
     return chosen
 
 
+def choose_deciders(
+    contracts: Sequence[Prepared], oof: Sequence[np.ndarray], thresholds: np.ndarray
+) -> tuple[str, ...]:
+    """Per category, who decides it is present (DECIDERS): the one with the best presence F1 on
+    these contracts' out-of-fold scores, the model unless another does strictly better."""
+    chosen = []
+    for column, category in enumerate(CUAD_CATEGORIES):
+        real = np.array([bool(c.labels.get(category)) for c in contracts])
+        best, best_f = "model", -1.0
+        for decider in DECIDERS:
+            said = np.array(
+                [
+                    bool(len(p))
+                    and decided(
+                        c.candidates, p[:, column], thresholds[column], category, decider
+                    ).max(initial=0.0)
+                    >= thresholds[column]
+                    for c, p in zip(contracts, oof, strict=True)
+                ]
+            )
+            tp = int((said & real).sum())
+            f = f_beta(tp, int((said & ~real).sum()), int((~said & real).sum()), 1.0)
+            if f > best_f + (DECIDER_MARGIN if best_f >= 0 else 0.0):
+                best, best_f = decider, f
+        chosen.append(best)
+    return tuple(chosen)
+
+
 def check_band(
     contracts: Sequence[Prepared], oof: Sequence[np.ndarray], thresholds: np.ndarray
 ) -> tuple[float, float]:
@@ -315,6 +348,7 @@ def train(contracts: Sequence[Prepared]) -> ClauseModel:
     thresholds = choose_thresholds(contracts, oof)
     band = check_band(contracts, oof, thresholds)
     plans = choose_plans(counts, list(range(len(contracts))))
+    deciders = choose_deciders(contracts, oof, thresholds)
     weights, bias = fit(contracts)
     meta = {
         "trained_on": f"{len(contracts)} CUAD v1 contracts, the 24 bundled samples left out",
@@ -326,7 +360,7 @@ def train(contracts: Sequence[Prepared]) -> ClauseModel:
             f"quotes + {PLAN_RIGHT_WEIGHT} ({PLAN_KEY_RIGHT_WEIGHT} key 12) x right clause"
         ),
     }
-    return replace(as_model(weights, bias, thresholds, band, meta), plans=plans)
+    return replace(as_model(weights, bias, thresholds, band, meta), plans=plans, deciders=deciders)
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -340,6 +374,10 @@ def command_train(args: argparse.Namespace) -> int:
         f"check band {model.check_band}; thresholds {dict(zip(model.categories, model.threshold.round(3).tolist(), strict=True))}"
     )
     print("quote plans", {c: model.plan(j) for j, c in enumerate(model.categories)})
+    print(
+        "deciders",
+        {c: d for c, d in zip(model.categories, model.deciders, strict=True) if d != "model"},
+    )
     print(
         f"wrote {out.name}: {out.stat().st_size / 1e6:.1f} MB in {time.monotonic() - started:.0f} s"
     )
@@ -356,8 +394,10 @@ def fold_models(
     for held, (weights, bias) in zip(folds(contracts), fits, strict=True):
         kept = set(held)
         others = [i for i in range(len(contracts)) if i not in kept]
-        thresholds = choose_thresholds([contracts[i] for i in others], [oof[i] for i in others])
-        yield held, as_model(weights, bias, thresholds, (0.0, 0.0), {})
+        rest, rest_oof = [contracts[i] for i in others], [oof[i] for i in others]
+        thresholds = choose_thresholds(rest, rest_oof)
+        deciders = choose_deciders(rest, rest_oof, thresholds)
+        yield held, replace(as_model(weights, bias, thresholds, (0.0, 0.0), {}), deciders=deciders)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,11 @@ from lib.analysis.clauses.categories import CUAD_CATEGORIES
 from lib.analysis.clauses.finder import (
     DATED,
     EXTRACTED,
+    Finding,
+    _with_date,
     candidates,
     find_clauses,
+    rule_rows,
     sentence_pairs,
 )
 from lib.analysis.clauses.model import (
@@ -140,18 +143,48 @@ def test_a_saved_model_reads_back_as_it_was(tmp_path) -> None:
         (0.2, 0.7),
         {"licence": "CC BY 4.0"},
         (QuotePlan(1, "sentence", 0.0), QuotePlan(5, "merge", 1.5)),
+        ("model", "either"),
     )
     path = tmp_path / "m.npz"
     save_model(path, model)
     again = read_model(path)
     assert again.categories == ("A", "B") and again.check_band == (0.2, 0.7)
     assert again.plans == model.plans
+    assert again.deciders == ("model", "either")
     assert np.array_equal(again.weights, model.weights)
     assert np.array_equal(again.probabilities(INPUTS), model.probabilities(INPUTS))
     # A plan this version cannot follow is refused, so the finder falls back to its rules.
     save_model(path, replace(model, plans=(QuotePlan(1, "paragraph"), QuotePlan())))
     with pytest.raises(ValueError):
         read_model(path)
+    save_model(path, replace(model, deciders=("model", "vote")))
+    with pytest.raises(ValueError):
+        read_model(path)
+
+
+def test_a_category_the_rules_decide_is_found_where_a_rule_matches() -> None:
+    """A decider chosen on training folds: "rules" reports a rule match the model scores below
+    its threshold (showing the model's own score), and nothing the rules do not match."""
+    text = SAMPLE.text
+    model = shipped()
+    category = "Governing Law"
+    column = model.categories.index(category)
+    found = candidates(text, sentence_pairs(split_clauses(text)))
+    ruled = rule_rows(found, category)
+    assert ruled.any()
+    strict = replace(
+        model,
+        threshold=np.where(np.arange(len(model.categories)) == column, 1.0, model.threshold).astype(
+            np.float32
+        ),
+    )
+    assert not find_clauses(text, strict).get(category)  # no sentence scores 1.0
+    deciders = tuple("rules" if j == column else "model" for j in range(len(model.categories)))
+    quotes = find_clauses(text, replace(strict, deciders=deciders)).get(category)
+    assert quotes
+    starts = {c.sentence.start for c, r in zip(found, ruled, strict=True) if r}
+    assert all(f.start in starts for f in quotes)
+    assert all(f.probability is not None and f.probability < 1.0 for f in quotes)
 
 
 def _findings_with(plan: QuotePlan, category: str):
@@ -191,6 +224,65 @@ def test_effective_date_is_quoted_as_the_date_annotators_mark_and_in_its_sentenc
     assert "June 21, 1999" in quotes
     assert any(q.startswith("This Agreement shall be effective") for q in quotes)
     assert all(text[f.start : f.end] == f.quote for f in found)
+
+
+def test_an_opening_that_only_dates_the_agreement_gives_the_effective_date_alone() -> None:
+    """Annotators mark the date, not the opening sentence, when the opening says "made effective
+    as of"; a term clause that only refers to it ("shall commence on the Effective Date") is
+    the term's passage, not the effective date's."""
+    text = (
+        "SUPPLY AGREEMENT\n\nThis Supply Agreement is entered into on October 1, 2019 and is "
+        'made effective as of November 1, 2019 (the "Effective Date") by and between Acme Inc. '
+        "and Beta LLC.\n\n1. Supply. Acme shall supply widgets to Beta at the prices in "
+        "Schedule A.\n\n2. Term. This Agreement shall commence on the Effective Date and "
+        "continue for two years.\n"
+    )
+    model = shipped()
+    column = model.categories.index("Effective Date")
+    plans = tuple(QuotePlan(6, "run") if j == column else p for j, p in enumerate(model.plans))
+    found = find_clauses(text, replace(model, plans=plans)).get("Effective Date")
+    quotes = [f.quote for f in found]
+    # The effective date, by its role, not the signing date before it.
+    assert quotes[0] == "November 1, 2019"
+    assert not any(q.startswith("This Supply Agreement is entered into") for q in quotes)
+    assert not any("shall commence on the Effective Date" in q for q in quotes)
+    assert all(text[f.start : f.end] == f.quote for f in found)
+
+
+def test_the_date_quoted_is_the_one_the_sentence_names_effective() -> None:
+    sentence = (
+        "This Agreement is made as of March 14, 2012 but effective as of March 1, 2012 by and "
+        "between Bizzingo, Inc. and Joe Theismann."
+    )
+    finding = Finding("Effective Date", None, sentence, 10, 10 + len(sentence), 0.0, 0.5)
+    (date,) = _with_date(finding)
+    assert date.quote == "March 1, 2012"
+    assert date.start == 10 + sentence.index("March 1, 2012")
+    named = 'Dated June 2, 2020. Signed May 1, 2020 (the "Effective Date") by the parties.'
+    (date,) = _with_date(replace(finding, quote=named, end=10 + len(named)))
+    assert date.quote == "May 1, 2020"
+
+
+def test_an_expiration_quote_stops_before_the_renewal_sentence() -> None:
+    """The renewal sentence after the term is the renewal term's passage: annotators mark the
+    expiration sentence alone, so the quote does not run on into it."""
+    text = (
+        "SUPPLY AGREEMENT\n\nThis Supply Agreement is made by and between Acme Inc. and Beta LLC."
+        "\n\n1. Supply. Acme shall supply widgets to Beta at the prices in Schedule A.\n\n"
+        "2. Term. This Agreement shall remain in effect for five (5) years from the Effective "
+        "Date. Thereafter this Agreement shall renew automatically for successive one (1) year "
+        "terms unless either party gives notice of non-renewal.\n\n3. Governing Law. This "
+        "Agreement is governed by the laws of the State of New York.\n"
+    )
+    model = shipped()
+    column = model.categories.index("Expiration Date")
+    for shape in ("run", "merge"):
+        plans = tuple(QuotePlan(6, shape) if j == column else p for j, p in enumerate(model.plans))
+        found = find_clauses(text, replace(model, plans=plans)).get("Expiration Date")
+        assert found[0].quote == (
+            "This Agreement shall remain in effect for five (5) years from the Effective Date."
+        )
+        assert not any("renew" in f.quote and "five (5) years" in f.quote for f in found)
 
 
 def test_key_categories_thresholds_lean_to_recall_non_key_to_presence_f1() -> None:

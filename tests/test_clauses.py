@@ -140,6 +140,9 @@ def test_agreement_date_comes_from_the_opening() -> None:
         ("This Agreement is effective as of _Dec. 8, 2005 between A and B.", "Dec. 8, 2005"),
         # The sentence split cuts the date ("August." ends a sentence): found in the opening still.
         ("This Agreement is entered into this 16 day of August. 2012 by A and B.", "16 day of August. 2012"),
+        # A day written as a word.
+        ("This Agreement is made this first day of July, 2017 by A and B.", "first day of July, 2017"),
+        ("This Agreement is made the twenty-third day of May, 2001 by A and B.", "twenty-third day of May, 2001"),
     ],
 )  # fmt: skip
 def test_agreement_date_as_annotators_mark_it_blanks_and_all(opening: str, date: str) -> None:
@@ -172,6 +175,90 @@ def test_parties_quote_runs_to_the_recitals_and_no_title_reads_as_a_company() ->
     names = [f.quote for f in parties[1:]]
     assert not any(name.endswith(" AG") or "AGREEMENT" in name for name in names)
     assert all(text[f.start : f.end] == f.quote for f in parties)
+
+
+SIGNED_CONTRACT = (
+    "SUPPLY AGREEMENT\n\nThis Supply Agreement is made by and between Acme Widgets, Inc. "
+    '("Acme") and Beta Foods LLC ("Beta").\n\nWHEREAS Acme makes widgets.\n\n1. Supply. Acme shall supply widgets to Beta '
+    "for the term of this Agreement.\n\nIN WITNESS WHEREOF, the parties have executed this "
+    "Agreement as of the date first written above.\n\n"
+    "ACME WIDGETS, INC.   BETA FOODS HOLDINGS LLC\n\n"
+    "By: /s/ Jane Roe   By: /s/ John Doe\n\nName: Jane Roe   Name: John Doe\n\n"
+    "Title: President   Title: Chief Executive Officer\n\n"
+    "GAMMA LOGISTICS CORPORATION\n\nBy: ______________\nName: Richard Miles\n"
+)
+
+
+def test_parties_named_above_the_signatures_are_quoted_as_the_contracts_text() -> None:
+    parties = find_clauses(SIGNED_CONTRACT, model=False).get("Parties")
+    quotes = [f.quote for f in parties]
+    assert "Beta Foods LLC" in parties[0].quote
+    for name in ("ACME WIDGETS, INC.", "BETA FOODS HOLDINGS LLC", "GAMMA LOGISTICS CORPORATION"):
+        assert name in quotes  # each its own short quote: the name line, not the whole block
+    assert all(SIGNED_CONTRACT[f.start : f.end] == f.quote for f in parties)
+    # Signatories, job titles and the signature lines themselves are not parties.
+    assert not any(
+        word in quote
+        for quote in quotes[1:]
+        for word in ("Jane Roe", "Richard Miles", "President", "Officer", "By:", "/s/")
+    )
+
+
+def test_a_signature_name_already_quoted_in_the_opening_is_not_quoted_again() -> None:
+    text = SIGNED_CONTRACT.replace("ACME WIDGETS, INC.   ", "Acme Widgets, Inc.   ")
+    quotes = [f.quote for f in find_clauses(text, model=False).get("Parties")]
+    assert "Acme Widgets, Inc." in quotes  # from the opening, once
+    assert quotes.count("Acme Widgets, Inc.") == 1
+
+
+def test_defined_terms_and_kinds_of_company_are_not_quoted_as_parties() -> None:
+    text = (
+        "AGENCY AGREEMENT\n\nThis Agreement is made by and between North Bancorp, Inc., a "
+        'Florida Corporation (the "Company"), and Keefe Securities, LLC (the "Agent"), for the '
+        'offering of shares in a community offering (the "Community Offering") under the plan '
+        '(the "Plan").\n\nWHEREAS the Company wishes to sell shares.\n'
+    )
+    names = [f.quote for f in find_clauses(text, model=False).get("Parties")[1:]]
+    assert {"North Bancorp, Inc.", "Keefe Securities, LLC", "Company", "Agent"} <= set(names)
+    assert not {"Florida Corporation", "Community Offering", "Plan"} & set(names)
+
+
+def test_parties_listed_after_between_and_and_are_each_quoted() -> None:
+    text = (
+        "OUTSOURCING AGREEMENT\n\nBETWEEN:\n\n   MODUS MEDIA INTERNATIONAL      LANDDROSTLAAN 51\n"
+        '\n(HEREINAFTER "MMI")\n\nAND\n\n   DRAGON SYSTEMS, INC.      320 NEVADA STREET\n\n'
+        "This Agreement is made between MMI and Dragon on the terms set out below.\n\n"
+        "WHEREAS MMI provides manufacturing services.\n"
+    )
+    parties = find_clauses(text, model=False).get("Parties")
+    quotes = [f.quote for f in parties]
+    assert "MODUS MEDIA INTERNATIONAL" in quotes and "DRAGON SYSTEMS, INC." in quotes
+    assert not any("NEVADA" in q or "LANDDROSTLAAN" in q for q in quotes)
+    assert all(text[f.start : f.end] == f.quote for f in parties)
+
+
+def test_a_letter_agreement_names_its_parties_without_between() -> None:
+    text = (
+        "AGENCY AGREEMENT\n\nLadies and Gentlemen:\n\nNorth Bancorp, Inc., a Maryland "
+        'corporation (the "Company"), confirms its agreement with Keefe Securities, LLC (the '
+        '"Agent") as follows.\n\n1. Offering. The Company will offer its shares through the '
+        "Agent on the terms set out in this agreement.\n"
+    )
+    parties = find_clauses(text, model=False).get("Parties")
+    assert parties and "Keefe Securities, LLC" in parties[0].quote
+    assert "North Bancorp, Inc." in [f.quote for f in parties]
+
+
+def test_the_parties_sentence_is_found_after_a_long_table_of_contents() -> None:
+    contents = "".join(f"{n}. Heading number {n} 1{n}\n" for n in range(1, 200))
+    text = (
+        "LICENSE AGREEMENT\n\nTABLE OF CONTENTS\n\n" + contents + "\nThis License Agreement "
+        "is entered into by and between Delta Labs, Inc. and Omega Pharma Ltd. on the terms "
+        "below.\n\n1. Licence. Delta grants Omega a licence to the patents.\n"
+    )
+    assert len(contents) > 4000
+    parties = find_clauses(text, model=False).get("Parties")
+    assert parties and "Omega Pharma Ltd." in parties[0].quote
 
 
 def test_red_flags_explain_one_sided_termination_and_missing_cap() -> None:

@@ -107,9 +107,14 @@ _LEAD_NUMBER = re.compile(
 )
 _NOT_PARTY = re.compile(
     r"\b(?:agreement|date|effective|part(?:y|ies)|term|territory|products?|services?|"
-    r"schedule|exhibit|confidential|intellectual|rights?)\b",
+    r"schedule|exhibit|confidential|intellectual|rights?|offering|order|terms|statement|"
+    r"plan|program(?:me)?|site|website|system|period|amendment|prospectus|holders?|area|"
+    r"licensing|promotion|commission|works?|act|reports?|scope|project|studies|shares|code|"
+    r"fees?|conversion|software|users?|description|messages|designee|members)\b",
     re.IGNORECASE,
 )
+# "Acme Inc., a Florida Corporation": a kind of company, not a name.
+_ARTICLE_BEFORE = re.compile(r"\ban?\s+$", re.IGNORECASE)
 # "THIS AGREEMENT" read as a company ("THIS AG"): a name does not start with these words.
 _OPENING_WORD = re.compile(r"(?:this|the|whereas|now|by|between|and)\b", re.IGNORECASE)
 MIN_CLASSIFIED_WORDS = 6
@@ -138,7 +143,22 @@ def sentence_pairs(clauses: list[Clause]) -> list[tuple[Clause, Sentence]]:
     return out
 
 
-def _run_end(pairs: list[tuple[Clause, Sentence]], index: int) -> int:
+# A neighbouring sentence with another role does not join a quote: after "This Agreement shall
+# remain in effect for five years", "Thereafter it renews for one-year terms" is the renewal
+# term's passage, and annotators mark the expiration sentence alone.
+_OTHER_ROLE = {
+    "Expiration Date": re.compile(r"\b(?:renew\w*|extend\w*|extension)\b", re.IGNORECASE),
+}
+
+
+def _joins(category: str, passage: str) -> bool:
+    """Whether a passage may join a quote of this category, or be one after the best: not when
+    it plays another category's role."""
+    other = _OTHER_ROLE.get(category)
+    return other is None or not other.search(passage)
+
+
+def _run_end(pairs: list[tuple[Clause, Sentence]], index: int, category: str = "") -> int:
     """End of a sentence run: the sentence plus what follows it in its clause, within limits."""
     clause, sentence = pairs[index]
     end, count = sentence.end, len(sentence.text.split())
@@ -146,6 +166,8 @@ def _run_end(pairs: list[tuple[Clause, Sentence]], index: int) -> int:
         if index + extra >= len(pairs) or pairs[index + extra][0] is not clause:
             break
         following = pairs[index + extra][1]
+        if not _joins(category, following.text):
+            break
         count += len(following.text.split())
         if count > RUN_WORDS:
             break
@@ -191,7 +213,9 @@ def _finding(
     probability: float | None,
 ) -> Finding:
     sentence = candidate.sentence
-    run_end = _run_end(pairs, candidate.index) if category in RUN_CATEGORIES else sentence.end
+    run_end = (
+        _run_end(pairs, candidate.index, category) if category in RUN_CATEGORIES else sentence.end
+    )
     start, end = clip_to_words(text, sentence.start, run_end, sentence.start, MAX_QUOTE_WORDS)
     score = candidate.rule_scores.get(category, 0.0)
     return Finding(category, candidate.clause, text[start:end], start, end, score, probability)
@@ -229,11 +253,20 @@ def _modelled(
         if category in EXTRACTED:
             continue
         plan = model.plan(column)
-        scores = probabilities[:, column]
         threshold = float(model.threshold[column])
-        merged = _merged(text, pairs, found, scores, threshold, category, plan.count, plan.shape)
+        own = probabilities[:, column]
+        scores = decided(found, own, threshold, category, model.decider(column))
+        merged = _merged(
+            text, pairs, found, scores, threshold, category, plan.count, plan.shape, shown=own
+        )
         if merged and category in DATED:
-            merged = _with_date(merged[0]) + merged
+            merged = _by_role(merged)
+        elif category in _LATER_ROLE:
+            merged = merged[:1] + [
+                f
+                for f in merged[1:]
+                if _LATER_ROLE[category].search(f.quote) and _joins(category, f.quote)
+            ]
         # The best quote always; the others only when they clear the plan's bar.
         merged = [
             f
@@ -245,16 +278,91 @@ def _modelled(
     return out
 
 
+# Quotes after the best one, for categories where most of them were other passages: kept only
+# when they say what the category is about (an expiration date: how long the term runs, not
+# how it renews).
+_LATER_ROLE = {
+    "Expiration Date": re.compile(
+        r"\b(?:expir\w*|continu\w*|until|remain\w*\s+in\s+(?:full\s+)?(?:force|effect)|"
+        r"in\s+effect|period|years?|months?)\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def rule_rows(found: list[Candidate], category: str) -> np.ndarray:
+    """Which candidates the rules alone would report for the category (as `_classified`)."""
+    return np.fromiter(
+        (
+            c.rule_scores.get(category, 0.0) >= THRESHOLD
+            and len(c.sentence.text.split()) >= MIN_CLASSIFIED_WORDS
+            for c in found
+        ),
+        dtype=bool,
+        count=len(found),
+    )
+
+
+def decided(
+    found: list[Candidate], own: np.ndarray, threshold: float, category: str, decider: str
+) -> np.ndarray:
+    """Scores to rank and cut by, as the category's decider says: the model's probabilities;
+    with a rule match lifted to the threshold ("either"); or only the rule matches, ranked by
+    the model ("rules")."""
+    if decider == "model":
+        return own
+    ruled = rule_rows(found, category)
+    lifted = np.where(ruled, np.maximum(own, threshold), own)
+    return lifted if decider == "either" else np.where(ruled, lifted, 0.0)
+
+
 # Categories annotators mostly label as the date alone ("June 21, 1999"), not the sentence.
 DATED = frozenset({"Effective Date"})
+
+
+# What a sentence says about the effective date: when the term begins ("shall commence on",
+# "continue for", "become effective"). A sentence that only carries the date (the opening's "made
+# as of June 1, 2000") is quoted as the date alone, as annotators mark it.
+_TERM_CUE = re.compile(
+    r"\b(?:commenc\w*|continu\w*|term|(?:shall\s+)?(?:become|be)\s+effective|expir\w*|until|"
+    r"period)\b",
+    re.IGNORECASE,
+)
+
+
+def _by_role(found: list[Finding]) -> list[Finding]:
+    """An effective date's quotes by the role of their sentence: the date inside the best
+    sentence, then only the sentences that set when the term begins (the best one also when it
+    holds no date to quote, so the category stays found). Once a date is quoted, a sentence that
+    only refers to it ("shall commence on the Effective Date") is the term's, not this one's."""
+    date = _with_date(found[0])
+    kept = [
+        f
+        for n, f in enumerate(found)
+        if (_TERM_CUE.search(f.quote) and (not date or DATE.search(f.quote)))
+        or (n == 0 and not date)
+    ]
+    return date + kept
+
+
+# A date's role, read from its neighbours: named the effective date just after it ("(the
+# "Effective Date")"), or introduced as the effective one just before it ("effective as of").
+_EFFECTIVE_ROLE = re.compile(r"\W{0,6}(?:the\s+)?[\"“]?effective\s*date\b", re.IGNORECASE)
+_EFFECTIVE_BEFORE = re.compile(r"\beffective\s+(?:as\s+of|on|from)?\s*(?:the\s+)?$", re.IGNORECASE)
 
 
 def _with_date(finding: Finding) -> list[Finding]:
     """The date inside the best sentence, quoted on its own before the sentence: CUAD's span rule
     matches the date, and the sentence keeps the context an analyst checks it in."""
-    date = DATE.search(finding.quote)
-    if date is None:
+    dates = list(DATE.finditer(finding.quote))
+    if not dates:
         return []
+    # "entered into on October 1, 2019 and is made effective as of November 1, 2019": the date
+    # that is the effective one, not the signing date before it.
+    date = next((d for d in dates if _EFFECTIVE_ROLE.match(finding.quote, d.end())), None)
+    date = date or next(
+        (d for d in dates if _EFFECTIVE_BEFORE.search(finding.quote[: d.start()])), dates[0]
+    )
     start, end = finding.start + date.start(), finding.start + date.end()
     return [replace(finding, quote=date.group(0), start=start, end=end)]
 
@@ -274,6 +382,7 @@ def _merged(
     category: str,
     count: int,
     shape: str,
+    shown: np.ndarray | None = None,
 ) -> list[Finding]:
     """The `count` best sentences. Shape "run": each grown over its clause's neighbouring
     sentences that also score for the category, as one quote of at most 150 words; a sentence
@@ -299,13 +408,17 @@ def _merged(
                 size = len(found[nxt].sentence.text.split())
                 if found[nxt].clause is not clause or scores[nxt] < floor:
                     break
+                # A quote never runs over a passage already quoted.
+                if not _joins(category, found[nxt].sentence.text) or nxt in taken:
+                    break
                 if words + size > MAX_QUOTE_WORDS:
                     break
                 words += size
                 edge = nxt
             first, last = (first, edge) if step == 1 else (edge, last)
         taken.update(range(first, last + 1))
-        probability = float(scores[row])
+        # The score shown is the model's own, also where a rule match made the finding.
+        probability = float((scores if shown is None else shown)[row])
         if first == last and shape == "run":
             out.append(_finding(text, pairs, found[row], category, probability))
             continue
@@ -325,7 +438,11 @@ _MONTH = (
 # A blank left to fill in ("____", "[ ]"); a day is a number (OCR may split "10t h", "1s t") or a
 # blank.
 _BLANK = r"(?:_{2,}|\[\s*\])"
-_DAY = rf"(?:\d{{1,2}}\s?(?:s\s?t|n\s?d|r\s?d|t\s?h)?|{_BLANK})"
+_ORDINAL = (
+    r"(?:(?:twenty|thirty)[- ]?)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)"
+    r"|tenth|eleventh|twelfth|(?:thir|four|fif|six|seven|eigh|nine)teenth|twentieth|thirtieth"
+)
+_DAY = rf"(?:\d{{1,2}}\s?(?:s\s?t|n\s?d|r\s?d|t\s?h)?|{_BLANK}|{_ORDINAL})"
 _YEAR = r"(?:\d{4}|\d{3}_|20_+|\d{2}\b)"
 # Not inside a word, but a blank may run into the date ("_Dec. 8, 2005").
 DATE = re.compile(
@@ -416,6 +533,123 @@ def _fallback_date(text: str) -> tuple[int, int] | None:
     return date.span() if date else None
 
 
+_WITNESS = re.compile(r"IN\s+WITNESS\s+WHEREOF", re.IGNORECASE)
+# "By:" opening a signature line ("By: /s/ Jane Roe", "By Its Authorized Representative:").
+_SIGNED_BY = re.compile(r"(?<![\w/])By\b\s*(?::|_|/s/|Its\b|\n)")
+_NOT_NAME = re.compile(
+    r"(?:name|title|date|by|its|signature|witness|address|attention|very truly|accepted|"
+    r"agreed|confirmed|in witness|page|exhibit|schedule|source)\b",
+    re.IGNORECASE,
+)
+_SIGNATURE_BLOCK_CHARS = 2500
+_SIGNATURE_NAMES = 6
+
+
+def _signature_names(text: str, quoted: list[Finding]) -> list[Finding]:
+    """The parties as named above their signatures ("LIFE TECHNOLOGIES CORPORATION / By: ..."),
+    each its own short quote of the name line, where the opening does not already quote that
+    exact name: annotators mark the names there too, and CUAD credits a quote holding a name."""
+    witness = list(_WITNESS.finditer(text))
+    start = witness[-1].start() if witness else max(0, len(text) - _SIGNATURE_CHARS)
+    end = min(len(text), start + _SIGNATURE_BLOCK_CHARS)
+    out: list[Finding] = []
+    seen = {f.quote for f in quoted}
+    for by in _SIGNED_BY.finditer(text, start, end):
+        line_start = max(start, text.rfind("\n", start, by.start()) + 1)
+        line = text[line_start : by.start()]
+        if not line.strip():  # the name sits on the line above ("ACME INC.\n\nBy: ...")
+            stop = len(text[start:line_start].rstrip()) + start
+            line_start = max(start, text.rfind("\n", start, stop) + 1)
+            line = text[line_start:stop]
+        for piece in re.finditer(r"\S+(?:[ \t]{1,2}\S+)*", line):
+            name = piece.group(0).rstrip(" ,")
+            if _is_name(name) and name not in seen and not any(name in q for q in seen):
+                seen.add(name)
+                s = line_start + piece.start()
+                out.append(Finding("Parties", None, name, s, s + len(name), 1.0))
+    return out[:_SIGNATURE_NAMES]
+
+
+_LIST_CUE = re.compile(
+    r"^[ \t]*(?:(?:by[ \t]+and[ \t]+)?between|b[ \t]?e[ \t]?t[ \t]?w[ \t]?e[ \t]?e[ \t]?n"
+    r"|-?[ \t]*and[ \t]*-?)[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _listed_names(text: str, quoted: list[Finding]) -> list[Finding]:
+    """Parties set out as a list in the opening ("BETWEEN:\n\nMODUS MEDIA INTERNATIONAL\n\nAND
+    \n\nDRAGON SYSTEMS, INC."): the name on the first line after each "between" or "and"."""
+    out: list[Finding] = []
+    seen = {f.quote for f in quoted}
+    for cue in _LIST_CUE.finditer(text, 0, _PREAMBLE_CHARS):
+        line = re.compile(r"[^\s][^\n]*").search(text, cue.end())
+        if line is None:
+            continue
+        piece = re.compile(r"\S+(?:[ \t]{1,2}\S+)*").match(text, line.start())
+        name = piece.group(0).rstrip(" ,") if piece else ""
+        if name and _is_name(name) and name not in seen and not any(name in q for q in seen):
+            seen.add(name)
+            out.append(
+                Finding("Parties", None, name, piece.start(), piece.start() + len(name), 1.0)
+            )
+    return out
+
+
+# A name above a signature is a company's ("ACME CORP.", "Blue Hills Bank") when it carries a
+# company word or is set in capitals; a person's name, a job title or an address is not a party's
+# (on the 469 training contracts, 90% of the names this keeps match a labelled party).
+_COMPANY_WORD = re.compile(
+    r"\b(?:inc|incorporated|llc|l\.l\.c|ltd|limited|corp|corporation|company|co|lp|l\.p|llp|"
+    r"plc|trust|bank|fund|s\.?a|ag|gmbh|b\.?v|n\.?v|partners|holdings?|group|association|"
+    r"university)\b",
+    re.IGNORECASE,
+)
+_NOT_SIGNER = re.compile(
+    r"\b(?:president|officer|director|secretary|treasurer|chairman|manager|counsel|general "
+    r"partner|member|attorney|signatory|witness|agreement|section|addendum|date)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_name(piece: str) -> bool:
+    """A company's name as set above a signature: 1-10 words, each long word capitalised, with
+    a company word or in capitals; not a label ("Name:"), a closing ("Very truly yours"), a job
+    title, an address or "a Delaware corporation"."""
+    words = piece.split()
+    if not 1 <= len(words) <= 10 or _NOT_NAME.match(piece) or piece.endswith(":"):
+        return False
+    if "/s/" in piece or "_" in piece or piece[0].isdigit() or _NOT_SIGNER.search(piece):
+        return False
+    if re.match(r"(?:an?|the)\s", piece, re.IGNORECASE) and not piece.isupper():
+        return False
+    long_words = [w for w in words if len(w) > 3 and w[0].isalpha()]
+    if not long_words or not all(w[0].isupper() for w in long_words):
+        return False
+    capitals = piece.isupper() and sum(len(w) > 1 for w in words) >= 2
+    return capitals or bool(_COMPANY_WORD.search(piece))
+
+
+# A letter agreement opens without "between": "Acme Corp., a Delaware corporation (the
+# "Company"), confirms its agreement with ..." names the parties by defining them.
+_LETTER_CUE = re.compile(r"\(\s*(?:the\s+)?[\"“][A-Z][^\"”\n]{1,40}[\"”]")
+# A table of contents can push the opening sentence past _PREAMBLE_CHARS.
+_LATE_PREAMBLE_CHARS = 15000
+
+
+def _preamble(opening: list[tuple[Clause, Sentence]]) -> tuple[Clause, Sentence] | None:
+    """The sentence that names the parties: the first with the strongest cue, else a sentence
+    defining a company's name (a letter agreement)."""
+    for cue in _PARTIES_CUES:
+        for clause, sentence in opening:
+            if cue.search(sentence.text) and len(sentence.text.split()) > 6:
+                return clause, sentence
+    for clause, sentence in opening:
+        if _LETTER_CUE.search(sentence.text) and _COMPANY.search(sentence.text):
+            return clause, sentence
+    return None
+
+
 def _short_answers(
     text: str, pairs: list[tuple[Clause, Sentence]], skip_effective: bool = False
 ) -> dict[str, list[Finding]]:
@@ -430,13 +664,9 @@ def _short_answers(
             Finding("Document Name", clause, text[start:end], start, end, 1.0)
         ]
 
-    preamble = None
-    for cue in _PARTIES_CUES:
-        preamble = next(
-            ((c, s) for c, s in opening if cue.search(s.text) and len(s.text.split()) > 6), None
-        )
-        if preamble is not None:
-            break
+    preamble = _preamble(opening) or _preamble(
+        [(c, s) for c, s in pairs if s.start < _LATE_PREAMBLE_CHARS]
+    )
     if preamble is not None:
         clause, sentence = preamble
         stop = _RECITALS.search(text, sentence.end, sentence.start + _PARTIES_CHARS)
@@ -457,12 +687,16 @@ def _short_answers(
                 or _OPENING_WORD.match(name)
                 or name in seen
                 or "\n\n" in name
+                or _ARTICLE_BEFORE.search(region, max(0, match.start() - 4), match.start())
             ):
                 continue
             seen.add(name)
             s = sentence.start + region.index(name, match.start(1))
             parties.append(Finding("Parties", clause, name, s, s + len(name), 1.0))
-        found["Parties"] = parties
+        found["Parties"] = parties + _listed_names(text, parties)
+    signers = _signature_names(text, found.get("Parties", []))
+    if signers:
+        found.setdefault("Parties", []).extend(signers)
 
     # A date in a sentence that says the agreement is made or dated, else the first date of the
     # opening (a title page: "AGENCY AGREEMENT  May 14, 2014").

@@ -32,6 +32,10 @@ N_FEATURES = 2**16
 # its clause; "merge" the same without that next sentence; "sentence" the sentence alone.
 # Annotators highlight whole clauses for some categories and one sentence or less for others.
 QUOTE_SHAPES = ("run", "merge", "sentence")
+# Who decides a category is present: the model, the model or a rule match ("either"), or a rule
+# match alone (the model then only ranks the rule's sentences). Chosen per category on training
+# folds: for a few rare categories the readable rules find more than the model learnt.
+DECIDERS = ("model", "either", "rules")
 MAX_QUOTES = 6
 _WORD = re.compile(r"[a-z]+|\d+")
 log = logging.getLogger(__name__)
@@ -94,9 +98,13 @@ class ClauseModel:
     check_band: tuple[float, float]  # probabilities where cross-validated precision is 0.5–0.8
     meta: Mapping[str, object]
     plans: tuple[QuotePlan, ...] = ()  # per category; none: QuotePlan()'s defaults
+    deciders: tuple[str, ...] = ()  # per category, one of DECIDERS; none: "model"
 
     def plan(self, column: int) -> QuotePlan:
         return self.plans[column] if column < len(self.plans) else QuotePlan()
+
+    def decider(self, column: int) -> str:
+        return self.deciders[column] if column < len(self.deciders) else "model"
 
     def index(self, category: str) -> int | None:
         try:
@@ -128,6 +136,7 @@ def save_model(path: Path, model: ClauseModel) -> None:
         "check_band": list(model.check_band),
         "meta": dict(model.meta),
         "plans": [[p.count, p.shape, p.ratio] for p in model.plans],
+        "deciders": list(model.deciders),
     }
     np.savez_compressed(
         path,
@@ -156,6 +165,9 @@ def read_model(path: Path) -> ClauseModel:
     )
     if any(not 1 <= p.count <= MAX_QUOTES or p.shape not in QUOTE_SHAPES for p in plans):
         raise ValueError("The clause model's quote plans are not ones this version reads.")
+    deciders = tuple(str(d) for d in header.get("deciders", []))
+    if any(d not in DECIDERS for d in deciders):
+        raise ValueError("The clause model names a decider this version does not know.")
     return ClauseModel(
         categories,
         weights,
@@ -164,6 +176,7 @@ def read_model(path: Path) -> ClauseModel:
         (float(low), float(high)),
         header.get("meta", {}),
         plans,
+        deciders,
     )
 
 
