@@ -577,17 +577,22 @@ _LIST_CUE = re.compile(
 )
 
 
+# The first line with text after a cue, and its words up to a gap of three spaces or more.
+_NEXT_LINE = re.compile(r"[^\s][^\n]*")
+_LINE_WORDS = re.compile(r"\S+(?:[ \t]{1,2}\S+)*")
+
+
 def _listed_names(text: str, quoted: list[Finding]) -> list[Finding]:
     """Parties set out as a list in the opening ("BETWEEN:\n\nMODUS MEDIA INTERNATIONAL\n\nAND
     \n\nDRAGON SYSTEMS, INC."): the name on the first line after each "between" or "and"."""
     out: list[Finding] = []
     seen = {f.quote for f in quoted}
     for cue in _LIST_CUE.finditer(text, 0, _PREAMBLE_CHARS):
-        line = re.compile(r"[^\s][^\n]*").search(text, cue.end())
-        if line is None:
+        line = _NEXT_LINE.search(text, cue.end())
+        piece = _LINE_WORDS.match(text, line.start()) if line else None
+        if piece is None:
             continue
-        piece = re.compile(r"\S+(?:[ \t]{1,2}\S+)*").match(text, line.start())
-        name = piece.group(0).rstrip(" ,") if piece else ""
+        name = piece.group(0).rstrip(" ,")
         if name and _is_name(name) and name not in seen and not any(name in q for q in seen):
             seen.add(name)
             out.append(
