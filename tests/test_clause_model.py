@@ -264,8 +264,8 @@ def test_the_date_quoted_is_the_one_the_sentence_names_effective() -> None:
 
 
 def test_an_expiration_quote_stops_before_the_renewal_sentence() -> None:
-    """The renewal sentence after the term is the renewal term's passage: annotators mark the
-    expiration sentence alone, so the quote does not run on into it."""
+    """The renewal sentence after the term is the renewal term's passage: a quote merged over
+    scored sentences does not run on into it."""
     text = (
         "SUPPLY AGREEMENT\n\nThis Supply Agreement is made by and between Acme Inc. and Beta LLC."
         "\n\n1. Supply. Acme shall supply widgets to Beta at the prices in Schedule A.\n\n"
@@ -276,13 +276,12 @@ def test_an_expiration_quote_stops_before_the_renewal_sentence() -> None:
     )
     model = shipped()
     column = model.categories.index("Expiration Date")
-    for shape in ("run", "merge"):
-        plans = tuple(QuotePlan(6, shape) if j == column else p for j, p in enumerate(model.plans))
-        found = find_clauses(text, replace(model, plans=plans)).get("Expiration Date")
-        assert found[0].quote == (
-            "This Agreement shall remain in effect for five (5) years from the Effective Date."
-        )
-        assert not any("renew" in f.quote and "five (5) years" in f.quote for f in found)
+    plans = tuple(QuotePlan(6, "merge") if j == column else p for j, p in enumerate(model.plans))
+    found = find_clauses(text, replace(model, plans=plans)).get("Expiration Date")
+    assert found[0].quote == (
+        "This Agreement shall remain in effect for five (5) years from the Effective Date."
+    )
+    assert not any("renew" in f.quote and "five (5) years" in f.quote for f in found)
 
 
 def test_key_categories_thresholds_lean_to_recall_non_key_to_presence_f1() -> None:

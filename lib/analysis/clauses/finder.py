@@ -143,9 +143,10 @@ def sentence_pairs(clauses: list[Clause]) -> list[tuple[Clause, Sentence]]:
     return out
 
 
-# A neighbouring sentence with another role does not join a quote: after "This Agreement shall
-# remain in effect for five years", "Thereafter it renews for one-year terms" is the renewal
-# term's passage, and annotators mark the expiration sentence alone.
+# A scored neighbour with another role does not join a quote, nor make a further one: after "This
+# Agreement shall remain in effect for five years", "Thereafter it renews for one-year terms" is
+# the renewal term's passage. A lone sentence's run still takes the next sentence of its clause
+# (an option to extend the term is part of the clause as annotators mark it).
 _OTHER_ROLE = {
     "Expiration Date": re.compile(r"\b(?:renew\w*|extend\w*|extension)\b", re.IGNORECASE),
 }
@@ -158,7 +159,7 @@ def _joins(category: str, passage: str) -> bool:
     return other is None or not other.search(passage)
 
 
-def _run_end(pairs: list[tuple[Clause, Sentence]], index: int, category: str = "") -> int:
+def _run_end(pairs: list[tuple[Clause, Sentence]], index: int) -> int:
     """End of a sentence run: the sentence plus what follows it in its clause, within limits."""
     clause, sentence = pairs[index]
     end, count = sentence.end, len(sentence.text.split())
@@ -166,8 +167,6 @@ def _run_end(pairs: list[tuple[Clause, Sentence]], index: int, category: str = "
         if index + extra >= len(pairs) or pairs[index + extra][0] is not clause:
             break
         following = pairs[index + extra][1]
-        if not _joins(category, following.text):
-            break
         count += len(following.text.split())
         if count > RUN_WORDS:
             break
@@ -213,9 +212,7 @@ def _finding(
     probability: float | None,
 ) -> Finding:
     sentence = candidate.sentence
-    run_end = (
-        _run_end(pairs, candidate.index, category) if category in RUN_CATEGORIES else sentence.end
-    )
+    run_end = _run_end(pairs, candidate.index) if category in RUN_CATEGORIES else sentence.end
     start, end = clip_to_words(text, sentence.start, run_end, sentence.start, MAX_QUOTE_WORDS)
     score = candidate.rule_scores.get(category, 0.0)
     return Finding(category, candidate.clause, text[start:end], start, end, score, probability)
