@@ -211,6 +211,19 @@ def test_a_signature_name_already_quoted_in_the_opening_is_not_quoted_again() ->
     assert quotes.count("Acme Widgets, Inc.") == 1
 
 
+def test_a_signature_name_leaves_out_the_labels_and_the_heading_before_it() -> None:
+    """The names an analyst reads in the report's header: "SUPPLIER:" labels and an article
+    heading on the same line as the name are not part of it."""
+    text = SIGNED_CONTRACT.replace(
+        "GAMMA LOGISTICS CORPORATION\n", "SUPPLIER: GAMMA LOGISTICS CORPORATION\n"
+    ) + ("\nARTICLE 26 - AFFIRMATION AND EXECUTION Delta Freight Inc.\nBy: ______________\n")
+    parties = find_clauses(text, model=False).get("Parties")
+    quotes = [f.quote for f in parties]
+    assert "GAMMA LOGISTICS CORPORATION" in quotes
+    assert all(text[f.start : f.end] == f.quote for f in parties)
+    assert not any("SUPPLIER" in q or "ARTICLE" in q for q in quotes)
+
+
 def test_defined_terms_and_kinds_of_company_are_not_quoted_as_parties() -> None:
     text = (
         "AGENCY AGREEMENT\n\nThis Agreement is made by and between North Bancorp, Inc., a "

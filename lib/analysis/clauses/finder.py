@@ -538,6 +538,11 @@ _NOT_NAME = re.compile(
     r"agreed|confirmed|in witness|page|exhibit|schedule|source)\b",
     re.IGNORECASE,
 )
+# The first line with text after a cue, and its words up to a gap of three spaces or more.
+_NEXT_LINE = re.compile(r"[^\s][^\n]*")
+_LINE_WORDS = re.compile(r"\S+(?:[ \t]{1,2}\S+)*")
+# One or more labels ending in a colon at the start of a name line.
+_LABELS = re.compile(r"(?:[A-Z][\w.&'-]*:\s*)+")
 _SIGNATURE_BLOCK_CHARS = 2500
 _SIGNATURE_NAMES = 6
 
@@ -558,11 +563,13 @@ def _signature_names(text: str, quoted: list[Finding]) -> list[Finding]:
             stop = len(text[start:line_start].rstrip()) + start
             line_start = max(start, text.rfind("\n", start, stop) + 1)
             line = text[line_start:stop]
-        for piece in re.finditer(r"\S+(?:[ \t]{1,2}\S+)*", line):
-            name = piece.group(0).rstrip(" ,")
+        for piece in _LINE_WORDS.finditer(line):
+            # Labels before the name ("CLUB:  SPONSOR: JACKSONVILLE JAGUARS, LLC") are not it.
+            label = _LABELS.match(piece.group(0))
+            name = piece.group(0)[label.end() if label else 0 :].rstrip(" ,")
             if _is_name(name) and name not in seen and not any(name in q for q in seen):
                 seen.add(name)
-                s = line_start + piece.start()
+                s = line_start + piece.start() + (label.end() if label else 0)
                 out.append(Finding("Parties", None, name, s, s + len(name), 1.0))
     return out[:_SIGNATURE_NAMES]
 
@@ -572,11 +579,6 @@ _LIST_CUE = re.compile(
     r"|-?[ \t]*and[ \t]*-?)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-
-
-# The first line with text after a cue, and its words up to a gap of three spaces or more.
-_NEXT_LINE = re.compile(r"[^\s][^\n]*")
-_LINE_WORDS = re.compile(r"\S+(?:[ \t]{1,2}\S+)*")
 
 
 def _listed_names(text: str, quoted: list[Finding]) -> list[Finding]:
@@ -609,7 +611,7 @@ _COMPANY_WORD = re.compile(
 )
 _NOT_SIGNER = re.compile(
     r"\b(?:president|officer|director|secretary|treasurer|chairman|manager|counsel|general "
-    r"partner|member|attorney|signatory|witness|agreement|section|addendum|date)\b",
+    r"partner|member|attorney|signatory|witness|agreement|article|section|addendum|date)\b",
     re.IGNORECASE,
 )
 
