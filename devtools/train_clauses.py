@@ -48,6 +48,7 @@ from lib.analysis.clauses.finder import (
     findings_from,
     model_inputs,
     sentence_pairs,
+    split_quotes,
 )
 from lib.analysis.clauses.model import (
     DECIDERS,
@@ -404,9 +405,21 @@ def fold_models(
 class QuoteRecord:
     """One out-of-fold quote, as the plan choice needs it."""
 
-    probability: float
+    probability: float  # its passage's, which the plan's bar is on
     matched: frozenset[int]  # the labelled spans of its category it matches (CUAD's rule)
     right: bool  # it is the right clause for one of them
+    passage: int  # which of the category's passages it quotes (its rank for unsplit shapes)
+
+
+def quote_record(
+    quote: str, probability: float | None, passage: int, spans: list[str], category: str
+) -> QuoteRecord:
+    return QuoteRecord(
+        probability or 0.0,
+        frozenset(k for k, s in enumerate(spans) if span_match(quote, s, category)),
+        bool(spans) and right_clause([quote], spans),
+        passage,
+    )
 
 
 def quote_records(
@@ -414,13 +427,14 @@ def quote_records(
     oof: Sequence[np.ndarray],
     fits: Sequence[tuple[np.ndarray, np.ndarray]],
 ) -> tuple[dict[str, list[list[list[QuoteRecord]]]], np.ndarray]:
-    """Per shape, contract and category, the out-of-fold quotes with MAX_QUOTES per category
-    (every smaller count is a prefix of them), and each contract's thresholds."""
+    """Per shape, contract and category, the out-of-fold quotes with MAX_QUOTES passages per
+    category (every smaller count is a prefix of them), and each contract's thresholds.
+    "merge+split" is the "merge" passages with their sentences, as the finder cuts them."""
     n, width = len(contracts), len(CUAD_CATEGORIES)
     records = {s: [[[] for _ in range(width)] for _ in range(n)] for s in QUOTE_SHAPES}
     thresholds = np.zeros((n, width), dtype=np.float32)
     for held, model in fold_models(contracts, oof, fits):
-        for shape in QUOTE_SHAPES:
+        for shape in (s for s in QUOTE_SHAPES if s != "merge+split"):
             wide = replace(model, plans=(QuotePlan(MAX_QUOTES, shape),) * width)
             for i in held:
                 c = contracts[i]
@@ -430,15 +444,17 @@ def quote_records(
                     if category in EXTRACTED:
                         continue
                     spans = c.labels.get(category) or []
+                    passages = found.get(category)
                     records[shape][i][j] = [
-                        QuoteRecord(
-                            f.probability or 0.0,
-                            frozenset(
-                                k for k, s in enumerate(spans) if span_match(f.quote, s, category)
-                            ),
-                            bool(spans) and right_clause([f.quote], spans),
-                        )
-                        for f in found.get(category)
+                        quote_record(f.quote, f.probability, n, spans, category)
+                        for n, f in enumerate(passages)
+                    ]
+                    if shape != "merge":
+                        continue
+                    records["merge+split"][i][j] = [
+                        quote_record(q.quote, f.probability, n, spans, category)
+                        for n, f in enumerate(passages)
+                        for q in split_quotes(c.candidates, f, oof[i][:, j])
                     ]
     return records, thresholds
 
@@ -458,8 +474,9 @@ def option_counts(
             for j, quotes in enumerate(per_category):
                 kept = [
                     q
-                    for n, q in enumerate(quotes[: plan.count])
-                    if n == 0 or q.probability >= plan.ratio * thresholds[i, j]
+                    for q in quotes
+                    if q.passage < plan.count
+                    and (q.passage == 0 or q.probability >= plan.ratio * thresholds[i, j])
                 ]
                 if not kept:
                     continue

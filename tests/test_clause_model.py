@@ -187,11 +187,11 @@ def test_a_category_the_rules_decide_is_found_where_a_rule_matches() -> None:
     assert all(f.probability is not None and f.probability < 1.0 for f in quotes)
 
 
-def _findings_with(plan: QuotePlan, category: str):
+def _findings_with(plan: QuotePlan, category: str, text: str = SAMPLE.text):
     model = shipped()
     column = model.categories.index(category)
     plans = tuple(plan if j == column else model.plan(j) for j in range(len(model.categories)))
-    return find_clauses(SAMPLE.text, replace(model, plans=plans)).get(category)
+    return find_clauses(text, replace(model, plans=plans)).get(category)
 
 
 def test_the_finder_quotes_each_category_as_its_plan_says() -> None:
@@ -210,6 +210,39 @@ def test_the_finder_quotes_each_category_as_its_plan_says() -> None:
     alone = _findings_with(QuotePlan(6, "sentence"), category)
     assert alone and all(f.quote in sentences for f in alone)
     assert [f.probability for f in alone] == sorted((f.probability for f in alone), reverse=True)
+
+
+def test_a_merge_split_plan_quotes_the_passage_then_each_of_its_sentences() -> None:
+    """Annotators often mark the sentences of one clause as separate spans, sometimes the whole
+    clause: "merge+split" quotes the passage "merge" would, then each sentence in it on its own
+    (the plan's count caps passages); a one-sentence passage is quoted once."""
+    text = load_sample(sample_names()[1]).text  # its assignment clause is two sentences
+    found = candidates(text, sentence_pairs(split_clauses(text)))
+    sentences = {c.sentence.text for c in found}
+    category = "Anti-Assignment"
+    passages = _findings_with(QuotePlan(2, "merge"), category, text)
+    both = _findings_with(QuotePlan(2, "merge+split"), category, text)
+    assert len(both) > len(passages) and both[0] == passages[0]
+    split = [f for f in both if f not in passages]
+    assert split and all(f.quote in sentences for f in split)
+    # Each sentence inside a passage of two or more is quoted, and no other text.
+    inside = [
+        [c.sentence.start for c in found if p.start <= c.sentence.start < p.end] for p in passages
+    ]
+    assert {f.start for f in split} == {s for starts in inside if len(starts) > 1 for s in starts}
+    assert [f.quote for f in both if f in passages] == [f.quote for f in passages]
+
+
+def test_the_report_shows_a_passage_once_not_again_sentence_by_sentence() -> None:
+    from lib.analysis.clauses.finder import Findings
+    from lib.analysis.clauses.report import shown
+
+    def at(start: int, end: int) -> Finding:
+        return Finding("Insurance", None, "x" * (end - start), start, end, 0.0, 0.5)
+
+    passage, sentence, other = at(0, 100), at(0, 50), at(200, 300)
+    findings = Findings({"Insurance": [passage, sentence, other]})
+    assert shown(findings, "Insurance") == [passage, other]
 
 
 def test_effective_date_is_quoted_as_the_date_annotators_mark_and_in_its_sentence() -> None:

@@ -13,6 +13,7 @@ and whether a rule matched. Without the model the rules decide alone, as they al
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -253,9 +254,8 @@ def _modelled(
         threshold = float(model.threshold[column])
         own = probabilities[:, column]
         scores = decided(found, own, threshold, category, model.decider(column))
-        merged = _merged(
-            text, pairs, found, scores, threshold, category, plan.count, plan.shape, shown=own
-        )
+        cut = "merge" if plan.shape == "merge+split" else plan.shape
+        merged = _merged(text, pairs, found, scores, threshold, category, plan.count, cut, own)
         if merged and category in DATED:
             merged = _by_role(merged)
         elif category in _LATER_ROLE:
@@ -270,6 +270,8 @@ def _modelled(
             for n, f in enumerate(merged[: plan.count])
             if n == 0 or (f.probability or 0.0) >= plan.ratio * threshold
         ]
+        if plan.shape == "merge+split":
+            merged = [q for f in merged for q in split_quotes(found, f, own)]
         if merged:
             out[category] = merged
     return out
@@ -425,6 +427,30 @@ def _merged(
         )  # fmt: skip
         score = found[row].rule_scores.get(category, 0.0)
         out.append(Finding(category, clause, text[start:end], start, end, score, probability))
+    return out
+
+
+def split_quotes(found: list[Candidate], passage: Finding, own: np.ndarray) -> list[Finding]:
+    """A passage and, when it holds more than one sentence (candidate), each of them quoted on
+    its own after it, most probable first, each with its own model score: annotators often mark
+    the sentences of one clause as separate spans, and CUAD's rule fails a quote joining them."""
+    starts = [c.sentence.start for c in found]
+    first = max(0, bisect_right(starts, passage.start) - 1)
+    rows = [
+        row
+        for row in range(first, bisect_left(starts, passage.end))
+        if found[row].sentence.end > passage.start
+    ]
+    if len(rows) < 2:
+        return [passage]
+    out = [passage]
+    for row in sorted(rows, key=lambda r: -own[r]):
+        sentence = found[row].sentence
+        start, end = max(sentence.start, passage.start), min(sentence.end, passage.end)
+        score = found[row].rule_scores.get(passage.category, 0.0)
+        quote = passage.quote[start - passage.start : end - passage.start]
+        out.append(replace(passage, quote=quote, start=start, end=end, score=score,
+                           probability=float(own[row]), clause=found[row].clause))  # fmt: skip
     return out
 
 

@@ -31,7 +31,11 @@ N_FEATURES = 2**16
 # sentences of its clause that also score for the category, a lone sentence taking the next one of
 # its clause; "merge" the same without that next sentence; "sentence" the sentence alone.
 # Annotators highlight whole clauses for some categories and one sentence or less for others.
-QUOTE_SHAPES = ("run", "merge", "sentence")
+# "merge+split" quotes the passage "merge" would and then, when it holds more than one sentence,
+# each of its sentences on its own: annotators mark several sentences of one clause as separate
+# spans (insurance, above all), which a joined quote fails under CUAD's rule, and sometimes the
+# whole clause, which the passage matches and which the right clause needs.
+QUOTE_SHAPES = ("run", "merge", "sentence", "merge+split")
 # Who decides a category is present: the model, the model or a rule match ("either"), or a rule
 # match alone (the model then only ranks the rule's sentences). Chosen per category on training
 # folds: for a few rare categories the readable rules find more than the model learnt.

@@ -169,6 +169,19 @@ def _reference(finding: Finding, page_starts: list[int] | None) -> str:
     return ref
 
 
+def shown(findings: Findings, category: str) -> list[Finding]:
+    """The category's quotes the report shows: the first QUOTES_PER_CATEGORY, leaving out a
+    sentence inside a passage already shown (a "merge+split" plan quotes both for CUAD's rule;
+    an analyst reads it once)."""
+    out: list[Finding] = []
+    for f in findings.get(category):
+        if len(out) == QUOTES_PER_CATEGORY:
+            break
+        if not any(o.start <= f.start and f.end <= o.end for o in out):
+            out.append(f)
+    return out
+
+
 def _cited(text: str, f: Finding, pages: list[int] | None) -> str:
     return f"{_reference(f, pages)}: {_quote(text, f)} ({confidence(f)})"
 
@@ -226,7 +239,7 @@ def _section(
     if not found:
         lines.append(f"- Found: no — {NOT_FOUND_LABEL}")
     for category in found:
-        for f in findings.get(category)[:QUOTES_PER_CATEGORY]:
+        for f in shown(findings, category):
             lines.append(f"- Found: yes — {category}, {_cited(text, f, pages)}")
     meanings = [MEANING[c] for c in found if c in MEANING]
     meaning = " ".join(meanings) if meanings else "Nothing on this found by the clause finder."
@@ -292,7 +305,7 @@ def write_report(
     check = [
         f"- {f.category}, {_cited(text, f, pages)}"
         for category in (*CUAD_CATEGORIES, *EXTRA_CATEGORIES)
-        for f in findings.get(category)[:QUOTES_PER_CATEGORY]
+        for f in shown(findings, category)
         if findings.needs_check(f)
     ]
     if findings.check_band is not None:
