@@ -259,6 +259,14 @@ def test_effective_date_is_quoted_as_the_date_annotators_mark_and_in_its_sentenc
     assert all(text[f.start : f.end] == f.quote for f in found)
 
 
+def _found_with_plan(text: str, category: str, plan: QuotePlan) -> list[Finding]:
+    """The shipped model's findings for one category when that category follows `plan`."""
+    model = shipped()
+    column = model.categories.index(category)
+    plans = tuple(plan if j == column else p for j, p in enumerate(model.plans))
+    return find_clauses(text, replace(model, plans=plans)).get(category)
+
+
 def test_an_opening_that_only_dates_the_agreement_gives_the_effective_date_alone() -> None:
     """Annotators mark the date, not the opening sentence, when the opening says "made effective
     as of"; a term clause that only refers to it ("shall commence on the Effective Date") is
@@ -270,10 +278,7 @@ def test_an_opening_that_only_dates_the_agreement_gives_the_effective_date_alone
         "Schedule A.\n\n2. Term. This Agreement shall commence on the Effective Date and "
         "continue for two years.\n"
     )
-    model = shipped()
-    column = model.categories.index("Effective Date")
-    plans = tuple(QuotePlan(6, "run") if j == column else p for j, p in enumerate(model.plans))
-    found = find_clauses(text, replace(model, plans=plans)).get("Effective Date")
+    found = _found_with_plan(text, "Effective Date", QuotePlan(6, "run"))
     quotes = [f.quote for f in found]
     # The effective date, by its role, not the signing date before it.
     assert quotes[0] == "November 1, 2019"
@@ -307,10 +312,7 @@ def test_an_expiration_quote_stops_before_the_renewal_sentence() -> None:
         "terms unless either party gives notice of non-renewal.\n\n3. Governing Law. This "
         "Agreement is governed by the laws of the State of New York.\n"
     )
-    model = shipped()
-    column = model.categories.index("Expiration Date")
-    plans = tuple(QuotePlan(6, "merge") if j == column else p for j, p in enumerate(model.plans))
-    found = find_clauses(text, replace(model, plans=plans)).get("Expiration Date")
+    found = _found_with_plan(text, "Expiration Date", QuotePlan(6, "merge"))
     assert found[0].quote == (
         "This Agreement shall remain in effect for five (5) years from the Effective Date."
     )
