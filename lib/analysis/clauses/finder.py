@@ -184,6 +184,15 @@ class Candidate:
     sentence: Sentence
     rule_scores: dict[str, float]
 
+    def ruled(self, category: str) -> bool:
+        """Whether the rules alone report this sentence for the category: a full rule match on a
+        sentence of at least six words (a heading such as "21.6 Governing Law." names a clause,
+        it is not one)."""
+        return (
+            self.rule_scores.get(category, 0.0) >= THRESHOLD
+            and len(self.sentence.text.split()) >= MIN_CLASSIFIED_WORDS
+        )
+
 
 def candidates(text: str, pairs: list[tuple[Clause, Sentence]]) -> list[Candidate]:
     """Every sentence long enough to be a clause, scored by the rules (training reads these too)."""
@@ -225,10 +234,8 @@ def _classified(
     """The rules alone: a sentence of at least six words scoring 1.0 for a category."""
     out: dict[str, list[Finding]] = {}
     for candidate in found:
-        if len(candidate.sentence.text.split()) < MIN_CLASSIFIED_WORDS:
-            continue  # a heading such as "21.6 Governing Law." names a clause, it is not one
-        for category, score in candidate.rule_scores.items():
-            if score >= THRESHOLD:
+        for category in candidate.rule_scores:
+            if candidate.ruled(category):
                 out.setdefault(category, []).append(
                     _finding(text, pairs, candidate, category, None)
                 )
@@ -291,15 +298,7 @@ _LATER_ROLE = {
 
 def rule_rows(found: list[Candidate], category: str) -> np.ndarray:
     """Which candidates the rules alone would report for the category (as `_classified`)."""
-    return np.fromiter(
-        (
-            c.rule_scores.get(category, 0.0) >= THRESHOLD
-            and len(c.sentence.text.split()) >= MIN_CLASSIFIED_WORDS
-            for c in found
-        ),
-        dtype=bool,
-        count=len(found),
-    )
+    return np.fromiter((c.ruled(category) for c in found), dtype=bool, count=len(found))
 
 
 def decided(
@@ -593,7 +592,7 @@ def _signature_names(text: str, quoted: list[Finding]) -> list[Finding]:
             # Labels before the name ("CLUB:  SPONSOR: JACKSONVILLE JAGUARS, LLC") are not it.
             label = _LABELS.match(piece.group(0))
             name = piece.group(0)[label.end() if label else 0 :].rstrip(" ,")
-            if _is_name(name) and name not in seen and not any(name in q for q in seen):
+            if _new_name(name, seen):
                 seen.add(name)
                 s = line_start + piece.start() + (label.end() if label else 0)
                 out.append(Finding("Parties", None, name, s, s + len(name), 1.0))
@@ -618,7 +617,7 @@ def _listed_names(text: str, quoted: list[Finding]) -> list[Finding]:
         if piece is None:
             continue
         name = piece.group(0).rstrip(" ,")
-        if name and _is_name(name) and name not in seen and not any(name in q for q in seen):
+        if _new_name(name, seen):
             seen.add(name)
             out.append(
                 Finding("Parties", None, name, piece.start(), piece.start() + len(name), 1.0)
@@ -658,6 +657,11 @@ def _is_name(piece: str) -> bool:
         return False
     capitals = piece.isupper() and sum(len(w) > 1 for w in words) >= 2
     return capitals or bool(_COMPANY_WORD.search(piece))
+
+
+def _new_name(name: str, quoted: set[str]) -> bool:
+    """A company's name (`_is_name`) that no party quote already holds."""
+    return _is_name(name) and name not in quoted and not any(name in q for q in quoted)
 
 
 # A letter agreement opens without "between": "Acme Corp., a Delaware corporation (the
