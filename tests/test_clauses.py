@@ -13,6 +13,7 @@ from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.clauses.red_flags import red_flags
 from lib.analysis.clauses.report import DISCLAIMER, write_report
 from lib.analysis.clauses.segment import split_clauses, split_sentences
+from lib.analysis.grounding import check_report, contract_index
 from lib.analysis.prompts import NOT_FOUND, TEMPLATES, count_findings
 from lib.analysis.samples import load_sample, sample_names
 from lib.analysis.scoring import coverage, parse_report
@@ -68,6 +69,24 @@ def test_repeated_running_headers_are_not_clauses() -> None:
     texts = [c.text for c in split_clauses(text)]
     assert "ACME CONFIDENTIAL" not in texts
     assert len(texts) == 4
+
+
+def test_a_running_header_with_its_page_number_is_never_quoted_and_every_quote_checks() -> None:
+    """ "EXCLUSIVE DISTRIBUTOR AGREEMENT Page 3 of 18" on every page: the clause finder once
+    quoted it as an exclusivity clause, and the quote checker, which reads past running headers,
+    then marked the finder's own quote "not found". Both now read page furniture one way."""
+    body = (
+        "{n}. The Distributor shall have the exclusive right to sell the Products in the "
+        "Territory and shall not sell competing products during the term of this Agreement.\n\n"
+    )
+    text = "EXCLUSIVE DISTRIBUTOR AGREEMENT\n\n" + "".join(
+        body.format(n=n) + f"EXCLUSIVE DISTRIBUTOR AGREEMENT Page {n} of 5\n\n" for n in range(1, 6)
+    )
+    report = "".join(write_report("Distributor", text, "general", None))
+    assert "Page 3 of 5" not in report
+    assert all("Page" not in c.text for c in split_clauses(text))
+    checked = check_report(contract_index(text), report)
+    assert checked and all(c.check.status == "verified" for c in checked)
 
 
 def test_sentences_skip_abbreviations_and_split_on_semicolons() -> None:

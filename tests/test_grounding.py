@@ -16,7 +16,8 @@ from lib.analysis.grounding import (
     check_report,
     extract_quotes,
 )
-from lib.analysis.grounding.normalise import normalise, running_lines
+from lib.analysis.grounding.normalise import normalise
+from lib.analysis.page_furniture import running_lines
 from lib.analysis.samples import load_sample
 
 CONTRACTS = [

@@ -9,8 +9,9 @@ headers, so those lines are recognised and left out of clause boundaries rather 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
+
+from lib.analysis.page_furniture import running_lines
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,6 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _repeated_headers(text: str, lines: list[tuple[int, int]]) -> set[str]:
-    """Short lines repeated on many pages are running headers or footers, not contract terms."""
-    counts = Counter(
-        " ".join(text[s:e].split()) for s, e in lines if 0 < len(text[s:e].split()) <= 12
-    )
-    return {line for line, n in counts.items() if n >= 3 and not _NUMBER.match(line)}
-
-
 def _is_heading_line(line: str) -> bool:
     words = line.split()
     if not words or len(words) > _MAX_HEADING_WORDS or line.rstrip()[-1] in ".;,":
@@ -112,7 +105,7 @@ def split_clauses(text: str) -> list[Clause]:
     if not text or not text.strip():
         return []
     lines = _lines(text)
-    headers = _repeated_headers(text, lines)
+    furniture = {start for start, _ in running_lines(text)}
     blocks: list[list[int]] = []  # [start, end] of content per clause
     heading_only = False
     block_lines = 0
@@ -123,7 +116,7 @@ def split_clauses(text: str) -> list[Clause]:
         if not norm:
             gap = True
             continue
-        if _PAGE_FURNITURE.match(line) or norm in headers:
+        if _PAGE_FURNITURE.match(line) or s in furniture:
             gap = True
             continue
         numbered = _NUMBER.match(line)

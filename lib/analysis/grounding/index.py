@@ -7,7 +7,8 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from lib.analysis.grounding.normalise import Normalised, normalise, running_lines
+from lib.analysis.grounding.normalise import Normalised, normalise
+from lib.analysis.page_furniture import running_lines
 
 _WORD = re.compile(r"\w+")
 

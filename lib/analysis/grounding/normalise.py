@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -41,17 +39,7 @@ _SOFT_HYPHEN_BREAK = re.compile(r"[\x02\u00ad][ \t]*\n?[ \t\n]*")
 # before a capital it is a real hyphen ("Non-\nCompete") and only the line break goes.
 _HYPHEN_BREAK_JOIN = re.compile(r"(?<=[^\W\d_])-[ \t]*\n\s*(?=[a-z])")
 _HYPHEN_BREAK_KEEP = re.compile(r"(?<=[^\W\d_]-)[ \t]*\n\s*(?=[^\W\d_])")
-_LINE = re.compile(r"[^\n]*")
-_PAGE_NUMBER = re.compile(
-    r"(?:page\s*)?[-(\[]?\s*\d{1,4}\s*[-)\]]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE
-)
-_DIGITS = re.compile(r"\d+")
-_SPACE = re.compile(r"\s+")
 _RUN = re.compile(r"\S+")
-# A line is a running header or footer if it recurs this often (and on this share of pages).
-HEADER_MIN_REPEATS = 3
-HEADER_MIN_PAGE_SHARE = 0.5
-HEADER_MAX_CHARS = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,33 +69,6 @@ def _blank(text: str, spans: Iterable[tuple[int, int]], mark: str) -> str:
 
 def _blank_matches(text: str, pattern: re.Pattern[str]) -> str:
     return _blank(text, (m.span() for m in pattern.finditer(text)), _GONE)
-
-
-def running_lines(text: str, page_starts: list[int] | None = None) -> list[tuple[int, int]]:
-    """Spans of lines that are page furniture: bare page numbers and repeated headers/footers.
-
-    Digits are ignored when comparing lines so that "Page 3 of 9 - Confidential" recurs.
-    """
-    by_key: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    spans: list[tuple[int, int]] = []
-    for m in _LINE.finditer(text):
-        line = _SPACE.sub(" ", m.group()).strip()
-        if not line:
-            continue
-        if _PAGE_NUMBER.fullmatch(line):
-            spans.append((m.start(), m.end()))
-        elif len(line) <= HEADER_MAX_CHARS:
-            by_key[_DIGITS.sub("#", line.casefold())].append((m.start(), m.end()))
-    pages = len(page_starts) if page_starts else 0
-    for occurrences in by_key.values():
-        if len(occurrences) < HEADER_MIN_REPEATS:
-            continue
-        if pages >= HEADER_MIN_REPEATS:
-            on_pages = {bisect_right(page_starts or [], start) for start, _ in occurrences}
-            if len(on_pages) < pages * HEADER_MIN_PAGE_SHARE:
-                continue
-        spans.extend(occurrences)
-    return sorted(spans)
 
 
 def _fold(run: str) -> str:
