@@ -5,6 +5,9 @@ name. The other pages' files are named exactly like their URL paths (`pages/comp
 /compare): Streamlit treats a `pages/` folder next to the entrypoint as an old-style multipage app
 for the first script run of the process and resolves the URL's page against the file names, so a
 file called `1_Compare.py` made a bookmark to /compare show "Page not found".
+
+`streamlit run app.py` finds `app` (an `st.App`) and serves it: the pages as usual, plus the
+route that streams each run's live paragraph to the page (`lib.ui.live_feed`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instru
 from lib.analysis.tokens import estimate_tokens
 from lib.runs.launch import RunRequest, launch
 from lib.store.records import records_to_csv, records_to_dataframe
+from lib.ui import live_feed
 from lib.ui.live_view import show_live
 from lib.ui.long_review_panel import long_review_panel
 from lib.ui.page import page_context
@@ -152,23 +156,32 @@ def review_page() -> None:
         st.caption("Runs you start in this browser session appear here.")
 
 
-st.navigation(
-    [
-        st.Page(
-            review_page,
-            title="Review",
-            icon=":material/description:",
-            url_path="review",
-            default=True,
-        ),
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
-        st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
-        st.Page(
-            "pages/portfolio.py",
-            title="Portfolio",
-            icon=":material/grid_view:",
-            url_path="portfolio",
-        ),
-        st.Page("pages/playbook.py", title="Playbook", icon=":material/rule:", url_path="playbook"),
-    ]
-).run()
+if __name__ == "__main__":  # Streamlit runs this file as the script of every page view
+    st.navigation(
+        [
+            st.Page(
+                review_page,
+                title="Review",
+                icon=":material/description:",
+                url_path="review",
+                default=True,
+            ),
+            st.Page(
+                "pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"
+            ),
+            st.Page(
+                "pages/history.py", title="History", icon=":material/history:", url_path="history"
+            ),
+            st.Page(
+                "pages/portfolio.py",
+                title="Portfolio",
+                icon=":material/grid_view:",
+                url_path="portfolio",
+            ),
+            st.Page(
+                "pages/playbook.py", title="Playbook", icon=":material/rule:", url_path="playbook"
+            ),
+        ]
+    ).run()
+else:  # `streamlit run app.py` found the app below and serves it, with the live feed's route
+    app = st.App(__file__, routes=live_feed.routes())

@@ -122,9 +122,14 @@ class LiveRun:
         self.tracker = tracker
         self.error: ProviderError | None = None
         self._on_end = on_end
-        self._notify = notify
+        # Woken on the worker thread after each piece of text and after the end (`add_waker`).
+        self._wakers: list[Callable[[], None]] = [notify] if notify is not None else []
         self._on_text = on_text
         self._ended = False
+        # Every piece of text so far, in order, for readers besides the page (`lib.ui.live_feed`);
+        # `done` once the last piece is in.
+        self.pieces: list[str] = []
+        self.done = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.lag_log = lag_log
         self.min_render_interval = (
@@ -157,14 +162,15 @@ class LiveRun:
                 for token in self.stream:
                     if self._on_text is not None:
                         self._on_text(token)
+                    self.pieces.append(token)
                     if self.lag_log is None:
                         self._queue.put(token)
                     else:
                         self._put_timed(token)
                     if not self.bell.is_set():  # setting takes a lock; most tokens find it set
                         self.bell.set()
-                    if self._notify is not None:
-                        self._notify()
+                    for wake in self._wakers:
+                        wake()
         except ProviderError as exc:
             self.error = exc
         except Exception as exc:
@@ -176,10 +182,25 @@ class LiveRun:
                 if self._on_end is not None:
                     self._on_end(self)
             finally:
+                self.done = True
                 self._queue.put(_END)
                 self.bell.set()
-                if self._notify is not None:
-                    self._notify()
+                for wake in self._wakers:
+                    wake()
+
+    def add_waker(self, wake: Callable[[], None]) -> None:
+        """Call `wake` on the worker thread after each new piece of `pieces` and after `done`.
+        A reader adds its waker before it first reads `pieces`, so it misses nothing."""
+        # A new list each time: the worker iterates the old one meanwhile, untouched.
+        self._wakers = [*self._wakers, wake]
+
+    def remove_waker(self, wake: Callable[[], None]) -> None:
+        self._wakers = [w for w in self._wakers if w is not wake]
+
+    def wake_readers(self) -> None:
+        """Wake every reader now: something besides the text changed (`lib.ui.live_feed.cut`)."""
+        for wake in self._wakers:
+            wake()
 
     def _put_timed(self, token: str) -> None:
         with self._lag_lock:

@@ -23,8 +23,9 @@ import streamlit as st
 from lib.analysis.grounding import CheckedQuote, GroundingTracker, annotate_markdown
 from lib.engine.run_stats import RunStats
 from lib.runs.live import LiveRun, stop_all, watch
+from lib.ui.live_feed import cut, publish, served, show_tail, utf16_units, withdraw
 from lib.ui.safe import label, md, show_markdown
-from lib.ui.segments import SegmentedText
+from lib.ui.segments import SOFT_LIMIT, SegmentedText
 
 # Live figures change slowly; each refresh costs the browser as much as a text render.
 FIGURES_REFRESH_S = 1.0
@@ -153,31 +154,64 @@ class LiveReport:
     """
 
     def __init__(
-        self, container: Any, tracker: GroundingTracker | None, allowed_hosts: frozenset[str]
+        self,
+        container: Any,
+        tracker: GroundingTracker | None,
+        allowed_hosts: frozenset[str],
+        feed: str | None = None,
     ) -> None:
+        """`feed`: the run's live feed (`lib.ui.live_feed`); the paragraph being written is then
+        shown by the feed's component as text, and each paragraph drawn as Markdown once it is
+        complete. Without one, the live tail is Markdown redrawn at every step."""
         self.allowed_hosts = allowed_hosts
+        self.feed = feed
         self.figures = container.empty()
         self.thinking_slot = container.empty()
         self.thinking: _Thinking | None = None
         self.slot = container.empty()
-        self.area = self.slot.container()
-        self.live = self.area.empty()
-        self.text = SegmentedText()
+        body = self.slot.container()
+        self.area = body.container()  # the frozen segments, in order
+        self.note = body.empty()  # "waiting for the model…" until the first text
+        self.live = body.empty()  # the live tail, below them
+        self.text = SegmentedText(1 if feed else SOFT_LIMIT)
         self.tracker = tracker
         self.report = ""
         self.frozen: list[_Drawn] = []
         self.tail = _Drawn(self.live, 0, "", 0)
+        self.frozen_units = 0
+        if feed is not None:
+            # Mounted before the first token, so the browser is connected when it comes.
+            show_tail(self.live, feed, 0, 0)
+
+    def waiting(self, line: str | None) -> None:
+        """Say what the run waits for (None: nothing to say, it is thinking)."""
+        if line is None:
+            self.note.empty()
+        else:
+            self.note.caption(line)
 
     def add(self, text: str) -> None:
+        if not self.report:
+            self.note.empty()
         self.report += text
         finished = self.text.add(text)
         if self.tracker is not None:
             self.tracker.feed(self.report)
         if finished is not None:
-            self.frozen.append(self._draw(_Drawn(self.live, self.tail.offset, finished, 0)))
-            self.live = self.area.empty()
+            self.frozen.append(self._draw(_Drawn(self.area.empty(), self.tail.offset, finished, 0)))
             self.tail = _Drawn(self.live, self.tail.offset + len(finished), "", 0)
-        self.tail = self._draw(_Drawn(self.live, self.tail.offset, self.text.live, 0))
+            if self.feed is not None:
+                self.frozen_units += utf16_units(finished)
+                cut(self.feed, self.frozen_units)
+        if self.feed is None:
+            self.tail = self._draw(_Drawn(self.live, self.tail.offset, self.text.live, 0))
+            return
+        self.tail = replace(self.tail, text=self.text.live)
+
+    def settle(self) -> None:
+        """The run ended: the tail the feed showed as text is drawn as Markdown, like the rest."""
+        if self.feed is not None:
+            self.tail = self._draw(self.tail)
 
     def _checked(self) -> list[CheckedQuote]:
         return self.tracker.checked if self.tracker is not None else []
@@ -247,9 +281,10 @@ def show_live(
     """
     if containers is None:
         containers = [st.container() for _ in lives] if len(lives) == 1 else st.columns(len(lives))
+    feeds = [publish(live) if served() else None for live in lives]
     panes = [
-        LiveReport(container, live.tracker, allowed_hosts)
-        for container, live in zip(containers, lives, strict=True)
+        LiveReport(container, live.tracker, allowed_hosts, feed)
+        for container, live, feed in zip(containers, lives, feeds, strict=True)
     ]
     state.setdefault(ACTIVE_RUNS_KEY, {})[group] = list(lives)
     last_figures = 0.0
@@ -263,14 +298,19 @@ def show_live(
                     panes[i].add(step.texts[i])
                     lives[i].handed()
                 elif stats.is_thinking:
-                    panes[i].live.empty()
+                    panes[i].waiting(None)
                 elif not stats.text:
-                    panes[i].live.caption(waiting_line(stats))
+                    panes[i].waiting(waiting_line(stats))
             if now - last_figures >= FIGURES_REFRESH_S:
                 last_figures = now
                 for pane, live in zip(panes, lives, strict=True):
                     pane.figures.caption(format_figures(live.stats, now))
+        for pane in panes:
+            pane.settle()
     finally:
+        for feed in feeds:
+            if feed is not None:
+                withdraw(feed)
         stop_all(lives)
         state.get(ACTIVE_RUNS_KEY, {}).pop(group, None)
         for live in lives:

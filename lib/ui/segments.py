@@ -16,12 +16,13 @@ SOFT_LIMIT = 1_000
 HARD_LIMIT = 2 * SOFT_LIMIT
 
 
-def _cut(text: str, shown: int) -> int | None:
+def _cut(text: str, shown: int, soft_limit: int) -> int | None:
     """Where the segment `text` may end, or None to keep it going; never before `shown`, the
     part already on screen."""
-    if len(text) < SOFT_LIMIT:
+    if len(text) < soft_limit:
         return None
-    boundary = text.rfind("\n\n", max(shown, SOFT_LIMIT // 2))
+    # A blank line may start at the last character already on screen.
+    boundary = text.rfind("\n\n", max(shown - 1, soft_limit // 2, 0))
     if boundary >= 0 and text.count("```", 0, boundary) % 2 == 0:
         return boundary + 2
     if len(text) >= HARD_LIMIT and text.count("```") % 2 == 0:
@@ -34,14 +35,17 @@ def _cut(text: str, shown: int) -> int | None:
 class SegmentedText:
     """The text of one live run: frozen segments handed back as they finish, and the live tail."""
 
-    def __init__(self) -> None:
+    def __init__(self, soft_limit: int = SOFT_LIMIT) -> None:
+        """`soft_limit`: the length from which a segment ends at its next block boundary; 1 ends
+        every paragraph, for a page whose live tail is plain text (`lib.ui.live_feed`)."""
         self.live = ""
+        self.soft_limit = soft_limit
 
     def add(self, text: str) -> str | None:
         """Append text; returns a finished segment to freeze when the live one was cut."""
         shown = len(self.live)
         combined = self.live + text
-        cut = _cut(combined, shown)
+        cut = _cut(combined, shown, self.soft_limit)
         if cut is None:
             self.live = combined
             return None

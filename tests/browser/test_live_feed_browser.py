@@ -1,0 +1,61 @@
+"""The live feed in a real browser: the paragraph being written is shown as text, never as markup,
+each finished paragraph as sanitised Markdown, and nothing the model writes is fetched."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import expect
+
+from devtools.fake_upstream import Script
+from devtools.streamlit_page import wait_idle
+from tests.browser.conftest import paste_contract, wait_for_app
+
+CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 Liability is unlimited."
+TAIL = "div.crs-live-tail"
+
+
+def test_the_paragraph_being_written_is_text_and_finished_ones_are_markdown(
+    page, streamlit_app, upstream, recorder
+):
+    port, seen = recorder
+    tag = f'<img src="http://127.0.0.1:{port}/tail.png" onerror="window.__ran=1">'
+    tokens = [
+        "**Bold** first.",
+        "\n\n",
+        "Now ",
+        tag,
+        " and **still writing**",
+        *[f" w{i:02d}" for i in range(60)],
+        "\n\nDone.",
+    ]
+    url = streamlit_app(OLLAMA_HOST=upstream.url)
+    wait_for_app(page, url)
+    paste_contract(page, CONTRACT)
+    upstream.push(Script(tokens=tokens, delay=0.1))
+    page.locator(".st-key-review button").first.click()
+
+    tail = page.locator(TAIL)
+    expect(tail).to_contain_text("w05", timeout=30_000)
+    # The paragraph being written: its text as the model wrote it, tag and asterisks included.
+    live = tail.inner_text()
+    assert tag in live and "**still writing**" in live, live
+    assert "Bold" not in live  # the finished paragraph left the tail...
+    main = page.locator('[data-testid="stMainBlockContainer"]')
+    expect(main.locator("strong", has_text="Bold")).to_be_visible()  # ...for its Markdown
+    assert main.locator("img").count() == 0
+
+    page.get_by_text("complete", exact=False).first.wait_for(timeout=60_000)
+    wait_idle(page)
+    expect(tail).to_have_count(0)  # at the end the tail is Markdown too
+    expect(main.locator("strong", has_text="still writing")).to_be_visible()
+    text = main.inner_text()
+    assert tag in text and "w59" in text and "Done." in text
+    assert text.count("w30") == 1  # shown once: never in the tail and its Markdown at once
+    assert page.evaluate("() => window.__ran") is None
+    sentinel = f"http://127.0.0.1:{port}/sentinel"
+    page.evaluate("(url) => fetch(url, {mode: 'no-cors'}).catch(() => null)", sentinel)
+    deadline = time.monotonic() + 30
+    while "/sentinel" not in seen and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen == ["/sentinel"], f"the browser fetched {seen}"

@@ -1,0 +1,115 @@
+"""The live feed's route over HTTP: a run's text from the model server (the fake upstream, over
+loopback) to an event-stream client, with the page's cuts, and who may read it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from devtools.fake_upstream import FakeUpstream, Script
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.stream_model import stream_model
+from lib.runs.live import LiveRun
+from lib.ui import live_feed
+
+
+@pytest.fixture
+def client() -> TestClient:
+    return TestClient(Starlette(routes=[live_feed.ROUTE]))
+
+
+def start(upstream: FakeUpstream, tokens: list[str], delay: float = 0.0) -> LiveRun:
+    upstream.push(Script(tokens=tokens, delay=delay))
+    cfg = ProviderConfig(Provider.OPENAI, "llama3.2", f"{upstream.url}/v1", read_timeout=10)
+    return LiveRun(stream_model(cfg, "sys", "contract"))
+
+
+def events(client: TestClient, url: str, **headers: str) -> list[tuple[str, str]]:
+    """(event type, data) of each event of the response, until the feed's end."""
+    found: list[tuple[str, str]] = []
+    with client.stream("GET", url, headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["cache-control"] == "no-store"
+        kind = "message"
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                found.append((kind, line.removeprefix("data: ")))
+                kind = "message"
+    return found
+
+
+def text_of(found: list[tuple[str, str]]) -> str:
+    return "".join(json.loads(data) for kind, data in found if kind == "message")
+
+
+def test_the_feed_streams_the_run_text_from_an_offset_then_ends(client, fake_upstream):
+    tokens = [f" tok{i}" for i in range(40)]
+    live = start(fake_upstream, tokens, delay=0.005)
+    name = live_feed.publish(live)
+    try:
+        whole = events(client, f"/_crs/live/{name}")
+        assert text_of(whole) == "".join(tokens)
+        assert whole[-1] == ("end", "{}")
+        late = events(client, f"/_crs/live/{name}?from=12")  # the run has ended: all at once
+        assert text_of(late) == "".join(tokens)[12:]
+    finally:
+        live_feed.withdraw(name)
+        live.cancel()
+
+
+def test_the_page_cuts_reach_the_browser_as_events(client, fake_upstream):
+    live = start(fake_upstream, ["Para one.\n\n", "Para two."], delay=0.3)
+    name = live_feed.publish(live)
+    live_feed.cut(name, len("Para one.\n\n"))
+    try:
+        found = events(client, f"/_crs/live/{name}")
+        assert ("cut", str(len("Para one.\n\n"))) in found
+    finally:
+        live_feed.withdraw(name)
+        live.cancel()
+
+
+def test_a_cut_is_counted_as_the_browser_counts(client):
+    # Offsets travel in UTF-16 code units: one emoji is two of them, as in JavaScript.
+    assert live_feed.utf16_units("a😀b") == 4
+    assert live_feed.utf16_units("é") == 1
+
+
+def test_only_a_published_feed_answers_and_only_to_its_own_site(client, fake_upstream):
+    assert client.get("/_crs/live/not-a-feed").status_code == 404
+    live = start(fake_upstream, [" a", " b"])
+    name = live_feed.publish(live)
+    try:
+        # Another site's page cannot read it, even knowing its name.
+        assert (
+            client.get(f"/_crs/live/{name}", headers={"Sec-Fetch-Site": "cross-site"}).status_code
+            == 403
+        )
+        assert (
+            client.get(f"/_crs/live/{name}", headers={"Sec-Fetch-Site": "same-site"}).status_code
+            == 403
+        )
+        assert client.get(f"/_crs/live/{name}?from=x").status_code == 400
+        same = events(client, f"/_crs/live/{name}", **{"Sec-Fetch-Site": "same-origin"})
+        assert text_of(same) == " a b"
+    finally:
+        live_feed.withdraw(name)
+        live.cancel()
+    assert client.get(f"/_crs/live/{name}").status_code == 404  # withdrawn with its page
+
+
+def test_feed_names_are_unguessable(fake_upstream):
+    live = start(fake_upstream, [" a"])
+    names = {live_feed.publish(live) for _ in range(50)}
+    try:
+        assert len(names) == 50 and all(len(name) >= 43 for name in names)  # 32 random bytes
+    finally:
+        for name in names:
+            live_feed.withdraw(name)
+        live.cancel()
