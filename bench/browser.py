@@ -186,8 +186,8 @@ def compare_page(page: Page, upstream: FakeUpstream, n: int, rate: float) -> lis
         "ANTHROPIC_BASE_URL": upstream.url,
         "ANTHROPIC_API_KEY": "fake-ant-bench-not-a-key",
     }
-    with streamlit("pages/compare.py", env) as (url, pid):
-        _open(page, url, ["a", "b"])
+    with streamlit("app.py", env) as (url, pid):
+        _open(page, f"{url}/compare", ["a", "b"])  # the page as analysts reach it
         # Claude takes the left side (the best configured model); Ollama goes on the right in
         # place of the clause finder, so both sides stream from the fake server.
         choose(page, "compare1_provider", "Ollama")

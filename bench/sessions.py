@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import tempfile
 import threading
@@ -31,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import websockets
 from playwright.sync_api import sync_playwright
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -66,7 +68,8 @@ class _WsSession:
 
     It reruns the script with the widget states a browser would send (the contract typed in
     the text area, then the Review button's trigger) and reads the report's Markdown deltas,
-    stamping when each token first arrives.
+    stamping when each token first arrives; like the page's component, it reads the run's live
+    feed (`lib.ui.live_feed`) for the paragraph being written.
     """
 
     url: str
@@ -75,6 +78,7 @@ class _WsSession:
     page_hash: str = ""
     prefix: str | None = None
     seen: list[float] = field(default_factory=list)  # wall time each token index first arrived
+    feeds: list[str] = field(default_factory=list)  # live feeds the page mounted, not yet read
 
     def _rerun(self, *, text: bool, click: bool) -> bytes:
         msg = BackMsg()
@@ -107,7 +111,22 @@ class _WsSession:
                 self.widgets["review"] = element.button.id
             elif which == "markdown":
                 self._tokens(element.markdown.body, pattern)
+            elif which == "bidi_component" and element.bidi_component.json:
+                src = json.loads(element.bidi_component.json).get("src")
+                if src:
+                    self.feeds.append(src)
         return kind == "script_finished"
+
+    async def _feed(self, client: httpx.AsyncClient, src: str, pattern: re.Pattern[str]) -> None:
+        """Read one live feed as the page's component does, stamping each token as it comes."""
+        tail = ""
+        async with client.stream("GET", f"{self.url}/{src}") as response:
+            async for line in response.aiter_lines():
+                if line.startswith("data: ") and line != "data: {}":
+                    piece = json.loads(line.removeprefix("data: "))
+                    if isinstance(piece, str):
+                        tail = (tail + piece)[-400:]
+                        self._tokens(tail, pattern)
 
     def _tokens(self, body: str, pattern: re.Pattern[str]) -> None:
         now = time.time() * 1000
@@ -137,8 +156,10 @@ class _WsSession:
             await go.wait()
             await ws.send(self._rerun(text=True, click=True))
             # The run's script ends after its report is drawn (and the lag samples written).
-            while not (self._read(await ws.recv(), pattern) and len(self.seen) >= n):
-                pass
+            async with httpx.AsyncClient(timeout=None) as client, asyncio.TaskGroup() as feeds:
+                while not (self._read(await ws.recv(), pattern) and len(self.seen) >= n):
+                    while self.feeds:
+                        feeds.create_task(self._feed(client, self.feeds.pop(), pattern))
 
 
 def _ws_sessions(

@@ -48,43 +48,68 @@ def text_of(found: list[tuple[str, str]]) -> str:
     return "".join(json.loads(data) for kind, data in found if kind == "message")
 
 
-def test_the_feed_streams_the_run_text_from_an_offset_then_ends(client, fake_upstream):
+def test_the_feed_streams_the_run_text_then_ends(client, fake_upstream):
     tokens = [f" tok{i}" for i in range(40)]
     live = start(fake_upstream, tokens, delay=0.005)
-    name = live_feed.publish(live)
+    feed = live_feed.publish(live)
     try:
-        whole = events(client, f"/_crs/live/{name}")
+        whole = events(client, f"/_crs/live/{feed.name}")
         assert text_of(whole) == "".join(tokens)
         assert whole[-1] == ("end", "{}")
-        late = events(client, f"/_crs/live/{name}?from=12")  # the run has ended: all at once
-        assert text_of(late) == "".join(tokens)[12:]
+        again = events(client, f"/_crs/live/{feed.name}")  # the run has ended: all at once
+        assert text_of(again) == "".join(tokens)
     finally:
-        live_feed.withdraw(name)
+        feed.withdraw()
+        live.cancel()
+
+
+def test_the_thinking_feed_streams_the_thinking_alone(client, fake_upstream):
+    fake_upstream.push(Script(thinking=[" ponder", " more"], tokens=[" answer"], delay=0.05))
+    cfg = ProviderConfig(Provider.OLLAMA, "qwen3", fake_upstream.url, read_timeout=10)
+    live = LiveRun(stream_model(cfg, "sys", "contract"))
+    thinking = live_feed.publish(live, thinking=True)
+    answer = live_feed.publish(live)
+    try:
+        assert text_of(events(client, f"/_crs/live/{thinking.name}")) == " ponder more"
+        assert text_of(events(client, f"/_crs/live/{answer.name}")) == " answer"
+    finally:
+        thinking.withdraw()
+        answer.withdraw()
         live.cancel()
 
 
 def test_the_page_cuts_reach_the_browser_as_events(client, fake_upstream):
     live = start(fake_upstream, ["Para one.\n\n", "Para two."], delay=0.3)
-    name = live_feed.publish(live)
-    live_feed.cut(name, len("Para one.\n\n"))
+    feed = live_feed.publish(live)
+    feed.drawn("Para one.\n\n")
     try:
-        found = events(client, f"/_crs/live/{name}")
+        found = events(client, f"/_crs/live/{feed.name}")
         assert ("cut", str(len("Para one.\n\n"))) in found
     finally:
-        live_feed.withdraw(name)
+        feed.withdraw()
         live.cancel()
 
 
-def test_a_cut_is_counted_as_the_browser_counts(client):
+def test_a_cut_is_counted_as_the_browser_counts(client, fake_upstream):
     # Offsets travel in UTF-16 code units: one emoji is two of them, as in JavaScript.
     assert live_feed.utf16_units("a😀b") == 4
     assert live_feed.utf16_units("é") == 1
+    live = start(fake_upstream, [" a"], delay=0.3)
+    feed = live_feed.publish(live)
+    feed.drawn("a😀b\n\n")
+    feed.drawn("é\n\n")
+    try:
+        assert ("cut", "9") in events(client, f"/_crs/live/{feed.name}")
+    finally:
+        feed.withdraw()
+        live.cancel()
 
 
 def test_only_a_published_feed_answers_and_only_to_its_own_site(client, fake_upstream):
     assert client.get("/_crs/live/not-a-feed").status_code == 404
     live = start(fake_upstream, [" a", " b"])
-    name = live_feed.publish(live)
+    feed = live_feed.publish(live)
+    name = feed.name
     try:
         # Another site's page cannot read it, even knowing its name.
         assert (
@@ -95,21 +120,21 @@ def test_only_a_published_feed_answers_and_only_to_its_own_site(client, fake_ups
             client.get(f"/_crs/live/{name}", headers={"Sec-Fetch-Site": "same-site"}).status_code
             == 403
         )
-        assert client.get(f"/_crs/live/{name}?from=x").status_code == 400
         same = events(client, f"/_crs/live/{name}", **{"Sec-Fetch-Site": "same-origin"})
         assert text_of(same) == " a b"
     finally:
-        live_feed.withdraw(name)
+        feed.withdraw()
         live.cancel()
     assert client.get(f"/_crs/live/{name}").status_code == 404  # withdrawn with its page
 
 
 def test_feed_names_are_unguessable(fake_upstream):
     live = start(fake_upstream, [" a"])
-    names = {live_feed.publish(live) for _ in range(50)}
+    feeds = [live_feed.publish(live) for _ in range(50)]
     try:
+        names = {feed.name for feed in feeds}
         assert len(names) == 50 and all(len(name) >= 43 for name in names)  # 32 random bytes
     finally:
-        for name in names:
-            live_feed.withdraw(name)
+        for feed in feeds:
+            feed.withdraw()
         live.cancel()

@@ -14,6 +14,7 @@ thinking's tokens.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -80,6 +81,9 @@ class RunStats:
     _chars: int = field(default=0, repr=False)
     _thinking_parts: list[str] = field(default_factory=list, repr=False)
     _thinking_chars: int = field(default=0, repr=False)
+    # Called after each piece of thinking, on the thread that reads the model: thinking is not
+    # queued like the answer, so a reader elsewhere (the page's live feed) is woken this way.
+    on_thinking: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def add_thinking(self, delta: str, now: float | None = None) -> None:
         if not delta:
@@ -90,6 +94,8 @@ class RunStats:
         self.last_thinking_at = now
         self._thinking_parts.append(delta)
         self._thinking_chars += len(delta)
+        if self.on_thinking is not None:
+            self.on_thinking()
 
     @property
     def thinking(self) -> str:

@@ -49,12 +49,20 @@ _ALLOWED_SITES = frozenset({"same-origin", "none"})
 
 @dataclass
 class Feed:
-    """One run's live text for the browser, and where the page's Markdown has reached."""
+    """One run's live text for the browser (its answer, or its thinking), and where the page's
+    Markdown has reached, in UTF-16 code units (as the browser counts): the component drops the
+    text before it (a `cut` event)."""
 
     live: LiveRun
-    # Where the page's Markdown has reached, in UTF-16 code units (as the browser counts): the
-    # component drops the text before it (a `cut` event).
+    thinking: bool = False
     drawn: int = 0
+
+    def since(self, parts: int) -> tuple[str, int]:
+        """The text after its first `parts` pieces, and how many pieces there are now."""
+        if self.thinking:
+            return self.live.stats.thinking_since(parts)
+        upto = len(self.live.pieces)  # taken first: the worker may append meanwhile
+        return "".join(self.live.pieces[parts:upto]), upto
 
 
 _FEEDS: dict[str, Feed] = {}
@@ -73,25 +81,40 @@ def routes() -> list[Route]:
     return [ROUTE]
 
 
-def publish(live: LiveRun) -> str:
-    """A new feed of `live`'s text; the returned name is the only way to read it."""
+@dataclass
+class Published:
+    """The page's hold on one feed: where to show it, and how far it has drawn it itself."""
+
+    name: str
+    units: int = 0
+
+    def show(self, slot: Any) -> None:
+        """Draw the component reading this feed in `slot` (an empty placeholder)."""
+        with slot:
+            _component()(data={"src": f"_crs/live/{self.name}"})
+
+    def drawn(self, text: str) -> None:
+        """The page has drawn the feed's next `text` as Markdown: the component drops it."""
+        feed = _FEEDS.get(self.name)
+        if feed is not None:
+            self.units += utf16_units(text)
+            feed.drawn = self.units
+            feed.live.wake_readers()
+
+    def withdraw(self) -> None:
+        """The page stopped watching: the feed answers no new request (one streaming ends with
+        its run)."""
+        _FEEDS.pop(self.name, None)
+
+
+def publish(live: LiveRun, thinking: bool = False) -> Published:
+    """A new feed of `live`'s answer (or its thinking); only its name reads it."""
     name = secrets.token_urlsafe(32)
-    _FEEDS[name] = Feed(live)
-    return name
-
-
-def cut(name: str, units: int) -> None:
-    """The page has drawn the text up to `units` (UTF-16 code units) as Markdown."""
-    feed = _FEEDS.get(name)
-    if feed is not None:
-        feed.drawn = units
-        feed.live.wake_readers()
-
-
-def withdraw(name: str) -> None:
-    """The page stopped watching: the feed answers no new request (one streaming ends with its
-    run)."""
-    _FEEDS.pop(name, None)
+    _FEEDS[name] = Feed(live, thinking)
+    if thinking:
+        # Thinking is folded into the run's stats, not queued: ask them to wake the readers.
+        live.stats.on_thinking = live.wake_readers
+    return Published(name)
 
 
 def utf16_units(text: str) -> int:
@@ -111,24 +134,20 @@ async def _stream(request: Request) -> Response:
         return Response(status_code=403)
     if feed is None:
         return Response(status_code=404)
-    try:
-        start = max(0, int(request.query_params.get("from", "0")))
-    except ValueError:
-        return Response(status_code=400)
     headers = {
         "Cache-Control": "no-store",
         "X-Accel-Buffering": "no",  # nginx: pass each piece on as it comes
         "X-Content-Type-Options": "nosniff",
     }
-    return StreamingResponse(_events(feed, start), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(_events(feed), media_type="text/event-stream", headers=headers)
 
 
 ROUTE = Route(PATH, _stream, methods=["GET"])
 
 
-async def _events(feed: Feed, start: int) -> AsyncIterator[bytes]:
-    """The run's text from `start` (characters), piece by piece as the worker reads it, with the
-    page's cuts between, then `end`."""
+async def _events(feed: Feed) -> AsyncIterator[bytes]:
+    """The feed's text, piece by piece as the worker reads it, with the page's cuts between, then
+    `end`."""
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     # Whether a wake-up is on its way: the worker hands the event loop one per wait, not one per
@@ -143,16 +162,12 @@ async def _events(feed: Feed, start: int) -> AsyncIterator[bytes]:
             loop.call_soon_threadsafe(wake.set)
 
     live = feed.live
-    sent, skip = 0, start
+    sent = 0
 
     def take() -> str:
-        """The text put since the last call, less the `start` characters not asked for."""
-        nonlocal sent, skip
-        upto = len(live.pieces)  # taken first: the worker may append meanwhile
-        text = "".join(live.pieces[sent:upto])
-        sent = upto
-        if skip:
-            text, skip = text[skip:], max(0, skip - len(text))
+        """The text put since the last call."""
+        nonlocal sent
+        text, sent = feed.since(sent)
         return text
 
     live.add_waker(ring)
@@ -202,7 +217,7 @@ export default function ({ data, parentElement }) {
   parentElement.append(view);
   // `shown`: where the text node starts in the report; `at`: where the pieces received end
   // (both in UTF-16 code units, as the page's cuts are).
-  let shown = data.start, at = data.start;
+  let shown = 0, at = 0;
   const source = new EventSource(data.src);
   view.source = source;
   source.onmessage = (event) => {
@@ -244,11 +259,3 @@ def _component() -> Any:
     return st.components.v2.component(
         "contract_review_studio.live_tail", js=_JS, css=_CSS, isolate_styles=False
     )
-
-
-def show_tail(slot: object, name: str, start_chars: int, start_units: int) -> None:
-    """Draw the component reading feed `name` in `slot`, from the report's offset given both in
-    characters (for the server) and in UTF-16 code units (for the browser)."""
-    src = f"_crs/live/{name}?from={start_chars}"
-    with slot:  # type: ignore[attr-defined]
-        _component()(data={"src": src, "start": start_units})

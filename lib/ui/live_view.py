@@ -23,7 +23,7 @@ import streamlit as st
 from lib.analysis.grounding import CheckedQuote, GroundingTracker, annotate_markdown
 from lib.engine.run_stats import RunStats
 from lib.runs.live import LiveRun, stop_all, watch
-from lib.ui.live_feed import cut, publish, served, show_tail, utf16_units, withdraw
+from lib.ui.live_feed import Published, publish, served
 from lib.ui.safe import label, md, show_markdown
 from lib.ui.segments import SOFT_LIMIT, SegmentedText
 
@@ -87,7 +87,10 @@ class _Thinking:
 
     LABEL = "Thinking…"
 
-    def __init__(self, slot: Any, allowed_hosts: frozenset[str]) -> None:
+    def __init__(
+        self, slot: Any, allowed_hosts: frozenset[str], feed: Published | None = None
+    ) -> None:
+        """`feed`: the run's thinking feed; the paragraph being thought is then shown by it."""
         self.slot = slot
         self.allowed_hosts = allowed_hosts
         self.parts = 0
@@ -95,9 +98,13 @@ class _Thinking:
         self.line = ""
         box = slot.container()
         self.caption = box.empty()
-        self.area = box.expander(self.LABEL, expanded=False, icon=":material/psychology:")
-        self.live = self.area.empty()
-        self.text = SegmentedText()
+        area = box.expander(self.LABEL, expanded=False, icon=":material/psychology:")
+        self.area = area.container()  # the finished paragraphs
+        self.live = area.empty()  # the one being thought, below them
+        self.feed = feed
+        self.text = SegmentedText(1 if self.feed else SOFT_LIMIT)
+        if feed is not None:
+            feed.show(self.live)
 
     def update(self, stats: RunStats, now: float) -> None:
         if self.folded:
@@ -117,9 +124,11 @@ class _Thinking:
             return
         finished = self.text.add(new)
         if finished is not None:
-            show_markdown(self.live, finished, self.allowed_hosts)
-            self.live = self.area.empty()
-        show_markdown(self.live, self.text.live, self.allowed_hosts)
+            show_markdown(self.area.empty(), finished, self.allowed_hosts)
+            if self.feed is not None:
+                self.feed.drawn(finished)
+        if self.feed is None:
+            show_markdown(self.live, self.text.live, self.allowed_hosts)
 
     def fold(self, stats: RunStats, now: float) -> None:
         self.folded = True
@@ -158,13 +167,14 @@ class LiveReport:
         container: Any,
         tracker: GroundingTracker | None,
         allowed_hosts: frozenset[str],
-        feed: str | None = None,
+        feeds: tuple[Published, Published] | None = None,
     ) -> None:
-        """`feed`: the run's live feed (`lib.ui.live_feed`); the paragraph being written is then
-        shown by the feed's component as text, and each paragraph drawn as Markdown once it is
-        complete. Without one, the live tail is Markdown redrawn at every step."""
+        """`feeds`: the run's live feeds of its answer and its thinking (`lib.ui.live_feed`);
+        the paragraph being written is then shown by a feed's component as text, and each
+        paragraph drawn as Markdown once it is complete. Without them, the live tail is Markdown
+        redrawn at every step."""
         self.allowed_hosts = allowed_hosts
-        self.feed = feed
+        self.feed, self.thinking_feed = feeds or (None, None)
         self.figures = container.empty()
         self.thinking_slot = container.empty()
         self.thinking: _Thinking | None = None
@@ -173,15 +183,14 @@ class LiveReport:
         self.area = body.container()  # the frozen segments, in order
         self.note = body.empty()  # "waiting for the model…" until the first text
         self.live = body.empty()  # the live tail, below them
-        self.text = SegmentedText(1 if feed else SOFT_LIMIT)
+        self.text = SegmentedText(1 if self.feed else SOFT_LIMIT)
         self.tracker = tracker
         self.report = ""
         self.frozen: list[_Drawn] = []
         self.tail = _Drawn(self.live, 0, "", 0)
-        self.frozen_units = 0
-        if feed is not None:
+        if self.feed is not None:
             # Mounted before the first token, so the browser is connected when it comes.
-            show_tail(self.live, feed, 0, 0)
+            self.feed.show(self.live)
 
     def waiting(self, line: str | None) -> None:
         """Say what the run waits for (None: nothing to say, it is thinking)."""
@@ -201,8 +210,7 @@ class LiveReport:
             self.frozen.append(self._draw(_Drawn(self.area.empty(), self.tail.offset, finished, 0)))
             self.tail = _Drawn(self.live, self.tail.offset + len(finished), "", 0)
             if self.feed is not None:
-                self.frozen_units += utf16_units(finished)
-                cut(self.feed, self.frozen_units)
+                self.feed.drawn(finished)
         if self.feed is None:
             self.tail = self._draw(_Drawn(self.live, self.tail.offset, self.text.live, 0))
             return
@@ -256,7 +264,7 @@ class LiveReport:
         if self.thinking is None:
             if stats.first_thinking_at is None:
                 return
-            self.thinking = _Thinking(self.thinking_slot, self.allowed_hosts)
+            self.thinking = _Thinking(self.thinking_slot, self.allowed_hosts, self.thinking_feed)
         self.thinking.update(stats, now)
 
     def clear(self) -> None:
@@ -281,10 +289,10 @@ def show_live(
     """
     if containers is None:
         containers = [st.container() for _ in lives] if len(lives) == 1 else st.columns(len(lives))
-    feeds = [publish(live) if served() else None for live in lives]
+    feeds = [(publish(live), publish(live, thinking=True)) if served() else None for live in lives]
     panes = [
-        LiveReport(container, live.tracker, allowed_hosts, feed)
-        for container, live, feed in zip(containers, lives, feeds, strict=True)
+        LiveReport(container, live.tracker, allowed_hosts, pair)
+        for container, live, pair in zip(containers, lives, feeds, strict=True)
     ]
     state.setdefault(ACTIVE_RUNS_KEY, {})[group] = list(lives)
     last_figures = 0.0
@@ -308,9 +316,9 @@ def show_live(
         for pane in panes:
             pane.settle()
     finally:
-        for feed in feeds:
-            if feed is not None:
-                withdraw(feed)
+        for pair in feeds:
+            for feed in pair or ():
+                feed.withdraw()
         stop_all(lives)
         state.get(ACTIVE_RUNS_KEY, {}).pop(group, None)
         for live in lives:

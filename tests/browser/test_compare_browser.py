@@ -23,12 +23,11 @@ def counts(page) -> tuple[int, int]:
 
 def test_both_columns_stream_together_and_stop_ends_both(page, streamlit_app, upstream):
     url = streamlit_app(
-        "pages/compare.py",
         OLLAMA_HOST=upstream.url,
         ANTHROPIC_BASE_URL=upstream.url,
         ANTHROPIC_API_KEY="fake-ant-browser-test-key-0000",
     )
-    wait_for_app(page, url)
+    wait_for_app(page, f"{url}/compare")  # as analysts reach it: both sides by the live feed
     # Claude is the best configured model, so it takes the left; the right defaults to the clause
     # finder, which reads no stream: put Ollama there so both sides stream from the fake server.
     choose(page, "compare1_provider", "Ollama")

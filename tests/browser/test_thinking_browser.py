@@ -35,6 +35,8 @@ def test_thinking_panel_grows_then_folds_and_the_report_streams(
     expect(page.get_by_text("Thinking for", exact=False)).to_be_visible(timeout=15_000)
     panel = page.get_by_test_id("stExpander").filter(has_text="Thinking…")
     panel.get_by_text("Thinking…").click()  # collapsed by default: the analyst opens it
+    # The paragraph being thought comes by the live feed, as text, like the report's.
+    expect(panel.locator("div.crs-live-tail")).to_contain_text("thought", timeout=15_000)
     samples: list[int] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and count(page, r"tok\d+") == 0:
