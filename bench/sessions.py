@@ -3,7 +3,7 @@
 On 2 cores, ten Chromium sessions saturate the machine with rendering, so a browser's figure says
 more about the browsers than about the server. Here the server is timed from inside: the app runs
 with `CRS_BENCH_LAG_FILE` (`lib.runs.lag_log`), and each batch of report text is stamped when its
-first token came off the model stream and when its placeholder write returned. Target: that lag's
+first token came off the model stream and when it was written to the page's live feed. Target: that lag's
 p95 ≤ 50 ms over every batch of every session.
 
 Sessions: `BROWSER_PAGES` Chromium pages (one browser process, a context each, rendering as
@@ -300,7 +300,9 @@ def render(results: dict) -> list[str]:
         f"{SESSIONS - pages} websocket sessions (Streamlit's own protocol, no page layout). Run "
         f"cap: `CRS_MAX_CONCURRENT_RUNS={SESSIONS}` (the default, 16, refuses the 17th). Server "
         f"lag timed inside the server (`CRS_BENCH_LAG_FILE`): a batch's first token off the model "
-        f"stream → its placeholder write. Median of {len(rows)} run(s), range in brackets.",
+        f"stream → its write to the page's live feed. The websocket sessions read their feeds as "
+        f"the page does, all in the benchmark's one Python process beside the fake model server, "
+        f"so their figure is context. Median of {len(rows)} run(s), range in brackets.",
         "",
         "| figure | value |",
         "|---|---|",
@@ -310,8 +312,8 @@ def render(results: dict) -> list[str]:
         f"| server lag p50 ms | {spread('lag_p50_ms')} |",
         f"| server lag p95 ms | {spread('lag_p95_ms')} |",
         f"| server lag max ms | {spread('lag_max_ms')} |",
-        f"| of which waiting for the render (p95 ms) | {spread('wait_p95_ms')} |",
-        f"| of which drawing the batch (p95 ms) | {spread('work_p95_ms')} |",
+        f"| of which waiting to be taken (p95 ms) | {spread('wait_p95_ms')} |",
+        f"| of which sending the batch (p95 ms) | {spread('work_p95_ms')} |",
         f"| server CPU per session s | {spread('cpu_s_per_session', 2)} |",
         f"| server RSS per session MB (peak − before) | {spread('rss_mb_per_session', 1)} |",
         f"| server RSS before / peak MB | {mid('rss_before_mb'):.0f} / {mid('peak_rss_mb'):.0f} |",

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from devtools.fake_upstream import FakeUpstream, Script
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.stream_model import stream_model
+from lib.runs.lag_log import LagLog, read_samples
 from lib.runs.live import LiveRun
 from lib.ui import live_feed
 
@@ -138,3 +139,20 @@ def test_feed_names_are_unguessable(fake_upstream):
         for feed in feeds:
             feed.withdraw()
         live.cancel()
+
+
+def test_with_a_lag_log_each_write_is_timed_from_its_first_piece(client, fake_upstream, tmp_path):
+    """Benchmarks only: the server's lag, from a piece's arrival to its write to the browser."""
+    fake_upstream.push(Script(tokens=[f" t{i}" for i in range(20)], delay=0.01))
+    cfg = ProviderConfig(Provider.OPENAI, "llama3.2", f"{fake_upstream.url}/v1", read_timeout=10)
+    path = tmp_path / "lag.txt"
+    live = LiveRun(stream_model(cfg, "sys", "contract"), lag_log=LagLog(path))
+    feed = live_feed.publish(live)
+    try:
+        assert text_of(events(client, f"/_crs/live/{feed.name}")).endswith(" t19")
+    finally:
+        feed.withdraw()
+        live.cancel()
+    samples = read_samples(path)
+    assert samples and all(s.arrived <= s.drained <= s.handed for s in samples)
+    assert samples[0].arrived == pytest.approx(live.arrivals[0], abs=1e-6)

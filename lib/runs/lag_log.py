@@ -2,12 +2,15 @@
 
 A browser's figure mixes the server's delay with the browser's rendering, and on a benchmark
 machine many browsers share the server's cores. So, only when the operator names a file in
-`CRS_BENCH_LAG_FILE`, each batch of report text a live view draws is timed at three points on
-one clock (`time.monotonic`, shared by every process on the machine): when its first token came
-off the model stream on the worker, when the script thread drained it, and when the placeholder
-write that shows it returned (handed to Streamlit). Arrival to drain is the wait for the next
-render under the render budget; drain to handed is the page's own work (sanitising, quote checks,
-building the message).
+`CRS_BENCH_LAG_FILE`, each batch of report text is timed at three points on one clock
+(`time.monotonic`, shared by every process on the machine): when its first token came off the
+model stream on the worker, when it was taken to be shown, and when it was handed over. Where the
+page has a live feed (`lib.ui.live_feed`, the app as served), a batch is one write of the feed:
+taken by the event loop, handed over when its write to the browser's connection returned.
+Without one (Streamlit's `AppTest`), a batch is what the script thread drained for one render,
+handed over when the placeholder write that shows it returned (handed to Streamlit): arrival to
+drain is then the wait for the next render under the render budget, drain to handed the page's
+own work (sanitising, quote checks, building the message).
 
 The samples of one live view are written at its end, in one append: nothing is timed or written
 when the setting is off (no `LagLog` exists then).

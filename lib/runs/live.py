@@ -129,6 +129,9 @@ class LiveRun:
         # Every piece of text so far, in order, for readers besides the page (`lib.ui.live_feed`);
         # `done` once the last piece is in.
         self.pieces: list[str] = []
+        # With a lag log: when each piece came off the model stream (the live feed times its
+        # writes from them).
+        self.arrivals: list[float] = []
         self.done = False
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.lag_log = lag_log
@@ -162,10 +165,12 @@ class LiveRun:
                 for token in self.stream:
                     if self._on_text is not None:
                         self._on_text(token)
-                    self.pieces.append(token)
                     if self.lag_log is None:
+                        self.pieces.append(token)
                         self._queue.put(token)
                     else:
+                        self.arrivals.append(time.monotonic())
+                        self.pieces.append(token)
                         self._put_timed(token)
                     if not self.bell.is_set():  # setting takes a lock; most tokens find it set
                         self.bell.set()

@@ -26,6 +26,7 @@ import contextlib
 import functools
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from lib.runs.lag_log import LagLog
 from lib.runs.live import LiveRun
 
 PATH = "/_crs/live/{feed}"
@@ -170,6 +172,8 @@ async def _events(feed: Feed) -> AsyncIterator[bytes]:
         text, sent = feed.since(sent)
         return text
 
+    # Benchmarks only: each write timed from its first piece's arrival (`lib.runs.lag_log`).
+    lag = LagLog(live.lag_log.path) if live.lag_log is not None and not feed.thinking else None
     live.add_waker(ring)
     try:
         drawn, last_write = 0, 0.0
@@ -177,6 +181,7 @@ async def _events(feed: Feed) -> AsyncIterator[bytes]:
             wake.clear()
             rung[0] = False  # before reading: a piece put after this rings again
             done = live.done  # read before the pieces: a piece put before `done` is then in them
+            first = sent
             text = take()
             if text:
                 # Every write costs the server a send through the middleware and the socket,
@@ -186,7 +191,11 @@ async def _events(feed: Feed) -> AsyncIterator[bytes]:
                     await asyncio.sleep(early)
                     text += take()
                 last_write = loop.time()
+                if lag is not None:
+                    lag.drained(live.arrivals[first], time.monotonic())
                 yield _event(json.dumps(text))
+                if lag is not None:
+                    lag.handed(time.monotonic())  # resumed once the write was sent
             if feed.drawn > drawn:
                 drawn = feed.drawn
                 yield _event(str(drawn), "cut")
@@ -200,6 +209,8 @@ async def _events(feed: Feed) -> AsyncIterator[bytes]:
             yield b": still writing\n\n"
     finally:
         live.remove_waker(ring)
+        if lag is not None:
+            lag.write()
 
 
 # The component: a text node the feed's pieces are appended to. Trusted code of ours; the text it

@@ -304,7 +304,8 @@ def show_live(
                 panes[i].show_thinking(stats, now)
                 if step.texts[i]:
                     panes[i].add(step.texts[i])
-                    lives[i].handed()
+                    if panes[i].feed is None:  # with a feed, the feed's write is the hand-over
+                        lives[i].handed()
                 elif stats.is_thinking:
                     panes[i].waiting(None)
                 elif not stats.text:
