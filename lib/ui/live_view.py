@@ -4,7 +4,9 @@ The model is read on worker threads (`lib.runs.live.LiveRun`) while the script t
 drawing: a "waiting for the model" line before the first token, then the text as it grows, so
 Streamlit can stop the script at any moment and the `finally` that cancels the runs always executes.
 Text goes into Markdown placeholders in segments (`SegmentedText`): a finished segment is frozen in
-its own element, so each redraw re-sends only the live tail, not the whole report.
+its own element, so each redraw re-sends only the live tail, not the whole report. Where the app
+is served with its live feed (`lib.ui.live_feed`), the live tail is the paragraph being written,
+shown as text by the feed's component, and each paragraph is drawn as Markdown once complete.
 
 A reasoning model's thinking grows in a collapsed "Thinking…" panel above the report, with a
 "thinking for 12 s" line; when the answer starts the panel folds into "Thought for 12 s". The
