@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
-from devtools.fake_upstream import FakeUpstream
+from devtools.fake_upstream import FakeUpstream, Script
 from devtools.streamlit_page import wait_idle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,3 +181,31 @@ def recorder() -> Iterator[tuple[int, list[str]]]:
     yield server.server_address[1], seen
     server.shutdown()
     server.server_close()
+
+
+def fetched_besides_a_sentinel(page: Page, port: int, seen: list[str]) -> list[str]:
+    """What the page asked the recorder for, once everything it asked before has arrived.
+
+    The page asks for one more thing itself (a sentinel) and we wait until the recorder has it,
+    so every request the page sent before has had the same time to arrive. The caller asserts
+    the list is just the sentinel.
+    """
+    page.evaluate(
+        "(url) => fetch(url, {mode: 'no-cors'}).catch(() => null)",
+        f"http://127.0.0.1:{port}/sentinel",
+    )
+    deadline = time.monotonic() + 30
+    while "/sentinel" not in seen and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return list(seen)
+
+
+def review_streams(
+    page: Page, url: str, contract: str, upstream: FakeUpstream, script: Script
+) -> None:
+    """Open the Review page, paste `contract` and start a review the fake model answers with
+    `script`."""
+    wait_for_app(page, url)
+    paste_contract(page, contract)
+    upstream.push(script)
+    page.locator(".st-key-review button").first.click()

@@ -3,13 +3,11 @@ each finished paragraph as sanitised Markdown, and nothing the model writes is f
 
 from __future__ import annotations
 
-import time
-
 from playwright.sync_api import expect
 
 from devtools.fake_upstream import Script
 from devtools.streamlit_page import wait_idle
-from tests.browser.conftest import paste_contract, wait_for_app
+from tests.browser.conftest import fetched_besides_a_sentinel, review_streams
 
 CONTRACT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 Liability is unlimited."
 TAIL = "div.crs-live-tail"
@@ -30,10 +28,7 @@ def test_the_paragraph_being_written_is_text_and_finished_ones_are_markdown(
         "\n\nDone.",
     ]
     url = streamlit_app(OLLAMA_HOST=upstream.url)
-    wait_for_app(page, url)
-    paste_contract(page, CONTRACT)
-    upstream.push(Script(tokens=tokens, delay=0.1))
-    page.locator(".st-key-review button").first.click()
+    review_streams(page, url, CONTRACT, upstream, Script(tokens=tokens, delay=0.1))
 
     tail = page.locator(TAIL)
     expect(tail).to_contain_text("w05", timeout=30_000)
@@ -53,9 +48,5 @@ def test_the_paragraph_being_written_is_text_and_finished_ones_are_markdown(
     assert tag in text and "w59" in text and "Done." in text
     assert text.count("w30") == 1  # shown once: never in the tail and its Markdown at once
     assert page.evaluate("() => window.__ran") is None
-    sentinel = f"http://127.0.0.1:{port}/sentinel"
-    page.evaluate("(url) => fetch(url, {mode: 'no-cors'}).catch(() => null)", sentinel)
-    deadline = time.monotonic() + 30
-    while "/sentinel" not in seen and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert seen == ["/sentinel"], f"the browser fetched {seen}"
+    fetched = fetched_besides_a_sentinel(page, port, seen)
+    assert fetched == ["/sentinel"], f"the browser fetched {fetched}"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from playwright.sync_api import expect
 
 from devtools.fake_upstream import Script
 from devtools.streamlit_page import wait_idle
-from tests.browser.conftest import paste_contract, wait_for_app
+from tests.browser.conftest import fetched_besides_a_sentinel, review_streams
 
 CONTRACT = "1. Parties. Acme Ltd (www.acme.com) and Beta GmbH.\n12.1 Liability is unlimited."
 
@@ -19,7 +17,6 @@ def test_report_images_and_foreign_links_are_text_and_nothing_is_fetched(
     port, seen = recorder
     image = f"http://127.0.0.1:{port}/p.png?q=secret"
     link = f"http://127.0.0.1:{port}/follow"
-    sentinel = f"http://127.0.0.1:{port}/sentinel"
     report = [
         "## Overall risk: HIGH\n\n",
         f"Leak ![x]({image}) here.\n\n",
@@ -29,22 +26,14 @@ def test_report_images_and_foreign_links_are_text_and_nothing_is_fetched(
         "Done.",
     ]
     url = streamlit_app(OLLAMA_HOST=upstream.url)
-    wait_for_app(page, url)
-    paste_contract(page, CONTRACT)
-    upstream.push(Script(tokens=report, delay=0.2))
-    page.locator(".st-key-review button").first.click()
+    review_streams(page, url, CONTRACT, upstream, Script(tokens=report, delay=0.2))
     page.get_by_text("complete", exact=False).first.wait_for(timeout=60_000)
     wait_idle(page)
     body = page.locator('[data-testid="stMainBlockContainer"]')
     expect(body).to_contain_text("Done.")
     # The finished report is on screen: anything it made the browser load has been asked for.
-    # Ask for one more thing ourselves and wait until the recorder has it, so that every request
-    # the page sent before it has had the same time to arrive.
-    page.evaluate("(url) => fetch(url, {mode: 'no-cors'}).catch(() => null)", sentinel)
-    deadline = time.monotonic() + 30
-    while "/sentinel" not in seen and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert seen == ["/sentinel"], f"the browser fetched {seen}"
+    fetched = fetched_besides_a_sentinel(page, port, seen)
+    assert fetched == ["/sentinel"], f"the browser fetched {fetched}"
     text = body.inner_text()
     assert f"x (image not loaded: {image})" in text
     assert f"the portal ({link})" in text
