@@ -32,15 +32,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from lib.runs.lag_log import LagLog
 from lib.runs.live import LiveRun
 
 PATH = "/_crs/live/{feed}"
-# A comment line now and then while the model is silent: a browser that went away is noticed.
+# Seconds between comment lines while the model is silent.
 KEEPALIVE_S = 15.0
 # At most one write to the browser per this many seconds (250 a second): below what an analyst
 # can see, above the pace of a model writing 200 tokens a second, each of which is then sent alone.
@@ -124,11 +125,6 @@ def utf16_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _event(data: str, kind: str | None = None) -> bytes:
-    head = f"event: {kind}\n" if kind else ""
-    return f"{head}data: {data}\n\n".encode()
-
-
 async def _stream(request: Request) -> Response:
     feed = _FEEDS.get(request.path_params["feed"])
     site = request.headers.get("sec-fetch-site")
@@ -141,13 +137,19 @@ async def _stream(request: Request) -> Response:
         "X-Accel-Buffering": "no",  # nginx: pass each piece on as it comes
         "X-Content-Type-Options": "nosniff",
     }
-    return StreamingResponse(_events(feed), media_type="text/event-stream", headers=headers)
+    return EventSourceResponse(
+        _events(feed),
+        headers=headers,
+        ping=KEEPALIVE_S,  # a comment now and then: a browser that went away is noticed
+        sep="\n",
+        ping_message_factory=lambda: ServerSentEvent(comment="still writing", sep="\n"),
+    )
 
 
 ROUTE = Route(PATH, _stream, methods=["GET"])
 
 
-async def _events(feed: Feed) -> AsyncIterator[bytes]:
+async def _events(feed: Feed) -> AsyncIterator[ServerSentEvent]:
     """The feed's text, piece by piece as the worker reads it, with the page's cuts between, then
     `end`."""
     loop = asyncio.get_running_loop()
@@ -193,20 +195,16 @@ async def _events(feed: Feed) -> AsyncIterator[bytes]:
                 last_write = loop.time()
                 if lag is not None:
                     lag.drained(live.arrivals[first], time.monotonic())
-                yield _event(json.dumps(text))
+                yield ServerSentEvent(json.dumps(text), sep="\n")
                 if lag is not None:
                     lag.handed(time.monotonic())  # resumed once the write was sent
             if feed.drawn > drawn:
                 drawn = feed.drawn
-                yield _event(str(drawn), "cut")
+                yield ServerSentEvent(str(drawn), event="cut", sep="\n")
             if done:
-                yield _event("{}", "end")
+                yield ServerSentEvent("{}", event="end", sep="\n")
                 return
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(KEEPALIVE_S):
-                    await wake.wait()
-                    continue
-            yield b": still writing\n\n"
+            await wake.wait()
     finally:
         live.remove_waker(ring)
         if lag is not None:
