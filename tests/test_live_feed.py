@@ -19,7 +19,7 @@ from lib.ui import live_feed
 
 @pytest.fixture
 def client() -> TestClient:
-    return TestClient(Starlette(routes=[live_feed.ROUTE]))
+    return TestClient(Starlette(routes=[live_feed.route()]))
 
 
 def start(upstream: FakeUpstream, tokens: list[str], delay: float = 0.0) -> LiveRun:
@@ -156,3 +156,20 @@ def test_with_a_lag_log_each_write_is_timed_from_its_first_piece(client, fake_up
     samples = read_samples(path)
     assert samples and all(s.arrived <= s.drained <= s.handed for s in samples)
     assert samples[0].arrived == pytest.approx(live.arrivals[0], abs=1e-6)
+
+
+def test_the_route_sits_below_the_apps_base_url_path(fake_upstream):
+    # Streamlit puts its own routes below `server.baseUrlPath`, and the component's relative
+    # address resolves there: the feed's route must be there too.
+    assert live_feed.route().path == "/_crs/live/{feed}"
+    assert live_feed.route("/").path == "/_crs/live/{feed}"
+    assert live_feed.route("review").path == "/review/_crs/live/{feed}"
+    assert live_feed.route("/team/review/").path == "/team/review/_crs/live/{feed}"
+    client = TestClient(Starlette(routes=[live_feed.route("review")]))
+    live = start(fake_upstream, [" a", " b"])
+    feed = live_feed.publish(live)
+    try:
+        assert text_of(events(client, f"/review/_crs/live/{feed.name}")) == " a b"
+    finally:
+        feed.withdraw()
+        live.cancel()

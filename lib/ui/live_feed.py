@@ -40,7 +40,8 @@ from starlette.routing import Route
 from lib.runs.lag_log import LagLog
 from lib.runs.live import LiveRun
 
-PATH = "/_crs/live/{feed}"
+# Below the app's base URL path (`server.baseUrlPath`), as the component's relative address is.
+PATH = "_crs/live/{feed}"
 # Seconds between comment lines while the model is silent.
 KEEPALIVE_S = 15.0
 # At most one write to the browser per this many seconds (250 a second): below what an analyst
@@ -77,11 +78,21 @@ def served() -> bool:
     return _served
 
 
-def routes() -> list[Route]:
-    """The feed's route, for the `st.App` in `app.py`: from then on this process's pages use it."""
+def routes(base: str | None = None) -> list[Route]:
+    """The feed's route, for the `st.App` in `app.py`: from then on this process's pages use it.
+
+    Streamlit serves its own routes below `server.baseUrlPath` (the app behind a proxy at
+    `/review/`), but an app's routes where they are written; the component's relative address
+    resolves below the base path, so the route is put there too. `base`: that path (None: the
+    configured one)."""
     global _served
     _served = True
-    return [ROUTE]
+    return [route(st.get_option("server.baseUrlPath") if base is None else base)]
+
+
+def route(base: str = "") -> Route:
+    """The feed's route below the base URL path `base` ("" or "/": the root)."""
+    return Route("/" + "/".join(filter(None, (base.strip("/"), PATH))), _stream, methods=["GET"])
 
 
 @dataclass
@@ -144,9 +155,6 @@ async def _stream(request: Request) -> Response:
         sep="\n",
         ping_message_factory=lambda: ServerSentEvent(comment="still writing", sep="\n"),
     )
-
-
-ROUTE = Route(PATH, _stream, methods=["GET"])
 
 
 async def _events(feed: Feed) -> AsyncIterator[ServerSentEvent]:

@@ -104,7 +104,9 @@ def streamlit_app(tmp_path) -> Iterator[StartApp]:
             command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
         )
         processes.append(process)
-        url = f"http://127.0.0.1:{port}"
+        # Served below a base path (`STREAMLIT_SERVER_BASE_URL_PATH`), as behind a proxy.
+        base = env.get("STREAMLIT_SERVER_BASE_URL_PATH", "").strip("/")
+        url = f"http://127.0.0.1:{port}" + (f"/{base}" if base else "")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

@@ -50,3 +50,15 @@ def test_the_paragraph_being_written_is_text_and_finished_ones_are_markdown(
     assert page.evaluate("() => window.__ran") is None
     fetched = fetched_besides_a_sentinel(page, port, seen)
     assert fetched == ["/sentinel"], f"the browser fetched {fetched}"
+
+
+def test_the_paragraph_streams_live_below_a_base_url_path(page, streamlit_app, upstream):
+    """Behind a proxy at a sub-path (`server.baseUrlPath`), the feed is found where the page
+    looks for it: the paragraph grows in the tail while the model writes it."""
+    tokens = ["Now writing", *[f" w{i:02d}" for i in range(80)]]
+    url = streamlit_app(OLLAMA_HOST=upstream.url, STREAMLIT_SERVER_BASE_URL_PATH="team/crs")
+    assert url.endswith("/team/crs")
+    review_streams(page, url, CONTRACT, upstream, Script(tokens=tokens, delay=0.1))
+    expect(page.locator(TAIL)).to_contain_text("w05", timeout=30_000)
+    assert upstream.streams()[-1].tokens_sent < len(tokens), "seen only once the model finished"
+    page.get_by_text("complete", exact=False).first.wait_for(timeout=60_000)

@@ -161,9 +161,12 @@ def nginx(nginx_binary, tmp_path, sign_in, streamlit_app, upstream) -> Iterator[
         api.__exit__()
 
 
-def review_in_chromium(url: str, tokens: list[str], upstream) -> None:
+def review_in_chromium(url: str, tokens: list[str], upstream, live: bool = False) -> None:
     """One review at `url`, in a Playwright of its own on a thread of its own: sync Playwright
-    allows one per thread, and the browser tests' session-wide one may be running in this one."""
+    allows one per thread, and the browser tests' session-wide one may be running in this one.
+
+    `live`: the paragraph being written must show (the live feed, through the proxy) before the
+    model has sent its last token."""
     failures: list[BaseException] = []
 
     def run() -> None:
@@ -178,8 +181,13 @@ def review_in_chromium(url: str, tokens: list[str], upstream) -> None:
                 page = context.new_page()
                 wait_for_app(page, url)
                 paste_contract(page, CONTRACT)
-                upstream.push(Script(tokens=tokens, delay=0.01))
+                upstream.push(Script(tokens=tokens, delay=0.05 if live else 0.01))
                 page.locator(".st-key-review button").first.click()
+                if live:
+                    expect(page.locator("div.crs-live-tail")).to_contain_text(
+                        tokens[5].strip(), timeout=20_000
+                    )
+                    assert upstream.streams()[-1].tokens_sent < len(tokens), "not live"
                 expect(page.get_by_text(tokens[-1].strip())).to_be_visible(timeout=20_000)
                 expect(page.get_by_text("complete", exact=False).first).to_be_visible(
                     timeout=10_000
@@ -200,7 +208,8 @@ def test_the_shipped_config_passes_nginx_t_and_carries_a_review_and_an_sse_strea
     nginx, upstream, tmp_path
 ):
     # One review in Chromium: Streamlit's WebSocket through nginx, the user named by the proxy.
-    review_in_chromium(nginx.url, [f" tok{i}" for i in range(40)], upstream)
+    # Its paragraph grows live: the feed's event stream passes nginx unbuffered.
+    review_in_chromium(nginx.url, [f" tok{i}" for i in range(60)], upstream, live=True)
 
     # One SSE stream through nginx to the API, the same user named the same way.
     trust = ssl.create_default_context()
