@@ -291,7 +291,10 @@ def thinking(results: dict) -> list[str]:
 
 
 def printed(title: str, text: str) -> list[str]:
-    """A benchmark that prints its own table and verdicts, shown as printed."""
+    """A benchmark that prints its own table and verdicts, shown as printed (under `title`, which
+    stands for any heading of its own)."""
+    if text.startswith("## "):
+        text = text.partition("\n")[2].lstrip("\n")
     body = text if "|" in text else f"```\n{text.rstrip()}\n```"
     return [f"## {title}", "", body.rstrip(), ""]
 

@@ -43,3 +43,13 @@ def test_a_section_this_branch_does_not_know_is_kept() -> None:
 def test_the_command_line_is_recorded_as_typed() -> None:
     assert command([]) == "make bench"
     assert command(["--only", "browser", "--output", "x.md"]) == "python -m bench --only browser"
+
+
+def test_a_printed_report_with_its_own_heading_gets_one_heading() -> None:
+    lines_ = report.printed(
+        "One model (`python -m bench.spread`)", "## One model\n\n| a |\n|---|\n"
+    )
+    assert [line for line in lines_ if line.startswith("## ")] == [
+        "## One model (`python -m bench.spread`)"
+    ]
+    assert "| a |" in lines_[2]
