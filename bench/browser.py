@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -74,8 +75,17 @@ def tokens(prefix: str, n: int) -> list[str]:
 
 @contextmanager
 def streamlit(script: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """The app (or a comparison app) on a free port; its run history in a fresh file of its own,
+    so that every run records as an analyst's would and nothing lands in a real history."""
     port = free_port()
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "CRS_BUILTIN": "off", **env}
+    folder = tempfile.TemporaryDirectory(prefix="crs-bench-")
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CRS_BUILTIN": "off",
+        "CRS_HISTORY_DB": str(Path(folder.name) / "history.sqlite3"),
+        **env,
+    }
     environment.pop("ANTHROPIC_API_KEY", None) if "ANTHROPIC_API_KEY" not in env else None
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / script), "--server.port", str(port),
@@ -101,6 +111,7 @@ def streamlit(script: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+        folder.cleanup()
 
 
 def _open(page: Page, url: str, prefixes: list[str]) -> None:

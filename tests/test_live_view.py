@@ -70,3 +70,55 @@ def test_a_drawing_without_the_runs_thinking_panel_is_not_kept():
     view, tracker, _ = streamed(report)
     tracker.finish(report)
     assert not view.keep(report, list(tracker.checked), "Report", thought=True)
+
+
+class Feed:
+    """A stand-in for a run's live feed: records the text the page says it drew as Markdown."""
+
+    def __init__(self) -> None:
+        self.handed: list[str] = []
+
+    def show(self, slot: Slot) -> None:
+        slot.markdown("<the live tail>")
+
+    def drawn(self, text: str) -> None:
+        self.handed.append(text)
+
+
+def with_feed() -> tuple[LiveReport, Feed, list[tuple[Slot, str]]]:
+    drawn: list[tuple[Slot, str]] = []
+    feed = Feed()
+    view = LiveReport(Slot(drawn), None, frozenset(), (feed, Feed()))  # type: ignore[arg-type]
+    return view, feed, drawn
+
+
+def test_with_a_feed_each_finished_line_is_drawn_as_markdown_in_its_paragraphs_place():
+    view, feed, drawn = with_feed()
+    for token in ["## Risks", "\n\n", "- **Liability**", " is unlimited", "\n", "- **Ind"]:
+        view.add(token)
+    # The heading is a finished paragraph; of the list, the finished line only: the line being
+    # written stays with the feed, as text.
+    assert "".join(feed.handed) == "## Risks\n\n- **Liability** is unlimited\n"
+    lines = view.lines
+    assert lines is not None and drawn[-1][0] is lines.target
+    assert drawn[-1][1].strip() == "- **Liability** is unlimited"
+    view.add("emnity** is one-sided\n")
+    assert drawn[-1][0] is lines.target and "Indemnity" in drawn[-1][1]
+    view.add("\nLast words.")  # the list is complete: drawn whole where its lines were
+    assert view.frozen[-1].target is lines.target and view.lines is None
+    assert "".join(feed.handed) == view.report[: -len("Last words.")]
+    view.settle()  # the run ended: the last paragraph, which has no finished line, in its slot
+    assert drawn[-1][0] is view.live and "Last words" in drawn[-1][1]
+
+
+def test_with_a_feed_the_end_draws_the_unfinished_paragraph_where_its_lines_are():
+    view, feed, drawn = with_feed()
+    for token in ["- one\n", "- two\n", "- thr", "ee"]:
+        view.add(token)
+    lines = view.lines
+    assert lines is not None and lines.text == "- one\n- two\n"
+    assert "".join(feed.handed) == "- one\n- two\n"
+    view.settle()
+    assert drawn[-1][0] is lines.target and "- three" in drawn[-1][1]
+    assert view.live.cleared, "the live tail is gone: its text is in the Markdown above"
+    assert view.tail.target is lines.target  # a late quote verdict redraws it there

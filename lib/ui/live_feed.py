@@ -1,13 +1,13 @@
-"""The paragraph a model is writing, sent straight to the analyst's browser as it grows.
+"""The line a model is writing, sent straight to the analyst's browser as it grows.
 
 Why: every live update drawn through Streamlit costs the server a script-thread wake-up, a
 protobuf delta, an event-loop hop and a WebSocket send, and the browser a React render of a
 Markdown element, whatever the size of the update (docs/PROFILES.md). So the page draws through
-Streamlit only what changes slowly: each paragraph once it is complete, as Markdown, sanitised
-and with its quotes checked (`lib.ui.live_view`). The paragraph being written reaches the page
-over one same-origin event stream per run (`GET /_crs/live/<feed>`), read by a small component
-that appends each piece to a text node and drops the part the page has drawn as Markdown
-(`cut`).
+Streamlit only what changes slowly: each line once it is complete (a paragraph's finished lines
+together), as Markdown, sanitised and with its quotes checked (`lib.ui.live_view`). The line
+being written reaches the page over one same-origin event stream per run (`GET /_crs/live/<feed>`),
+read by a small component that appends each piece to a text node and drops the part the page has
+drawn as Markdown (`cut`).
 
 Untrusted text: the tail is text, never markup. The component only ever sets text nodes, so
 nothing a model writes can run, style or load anything, whatever it holds; the JSON-encoded

@@ -5,8 +5,9 @@ drawing: a "waiting for the model" line before the first token, then the text as
 Streamlit can stop the script at any moment and the `finally` that cancels the runs always executes.
 Text goes into Markdown placeholders in segments (`SegmentedText`): a finished segment is frozen in
 its own element, so each redraw re-sends only the live tail, not the whole report. Where the app
-is served with its live feed (`lib.ui.live_feed`), the live tail is the paragraph being written,
-shown as text by the feed's component, and each paragraph is drawn as Markdown once complete.
+is served with its live feed (`lib.ui.live_feed`), the live tail is the line being written, shown
+as text by the feed's component, and the finished lines of each paragraph are drawn as Markdown
+(so a list or a table is formatted line by line).
 
 A reasoning model's thinking grows in a collapsed "Thinking…" panel above the report, with a
 "thinking for 12 s" line; when the answer starts the panel folds into "Thought for 12 s". The
@@ -172,8 +173,8 @@ class LiveReport:
         feeds: tuple[Published, Published] | None = None,
     ) -> None:
         """`feeds`: the run's live feeds of its answer and its thinking (`lib.ui.live_feed`);
-        the paragraph being written is then shown by a feed's component as text, and each
-        paragraph drawn as Markdown once it is complete. Without them, the live tail is Markdown
+        the line being written is then shown by a feed's component as text, and each paragraph
+        drawn as Markdown a finished line at a time. Without them, the live tail is Markdown
         redrawn at every step."""
         self.allowed_hosts = allowed_hosts
         self.feed, self.thinking_feed = feeds or (None, None)
@@ -190,6 +191,12 @@ class LiveReport:
         self.report = ""
         self.frozen: list[_Drawn] = []
         self.tail = _Drawn(self.live, 0, "", 0)
+        # With a feed: the finished lines of the paragraph being written, drawn as Markdown in
+        # the place the whole paragraph takes once complete (a list, a table or a run of headed
+        # lines is shown formatted line by line; only the line being written is plain text).
+        self.lines: _Drawn | None = None
+        # With a feed: how much of the report is drawn as Markdown (the feed shows the rest).
+        self.handed = 0
         if self.feed is not None:
             # Mounted before the first token, so the browser is connected when it comes.
             self.feed.show(self.live)
@@ -209,18 +216,34 @@ class LiveReport:
         if self.tracker is not None:
             self.tracker.feed(self.report)
         if finished is not None:
-            self.frozen.append(self._draw(_Drawn(self.area.empty(), self.tail.offset, finished, 0)))
+            target = self.area.empty() if self.lines is None else self.lines.target
+            self.frozen.append(self._draw(_Drawn(target, self.tail.offset, finished, 0)))
+            self.lines = None
             self.tail = _Drawn(self.live, self.tail.offset + len(finished), "", 0)
-            if self.feed is not None:
-                self.feed.drawn(finished)
         if self.feed is None:
             self.tail = self._draw(_Drawn(self.live, self.tail.offset, self.text.live, 0))
             return
-        self.tail = replace(self.tail, text=self.text.live)
+        live = self.text.live
+        done = live.rfind("\n") + 1  # the paragraph's finished lines
+        if done > (0 if self.lines is None else len(self.lines.text)):
+            target = self.area.empty() if self.lines is None else self.lines.target
+            self.lines = self._draw(_Drawn(target, self.tail.offset, live[:done], 0))
+        self.tail = replace(self.tail, text=live)
+        self._hand(self.tail.offset + (0 if self.lines is None else len(self.lines.text)))
+
+    def _hand(self, upto: int) -> None:
+        """The report is drawn as Markdown up to `upto`: the feed's component drops that text."""
+        if self.feed is not None and upto > self.handed:
+            self.feed.drawn(self.report[self.handed : upto])
+            self.handed = upto
 
     def settle(self) -> None:
-        """The run ended: the tail the feed showed as text is drawn as Markdown, like the rest."""
+        """The run ended: the tail the feed showed as text is drawn as Markdown, like the rest
+        (where its finished lines are, when it has some)."""
         if self.feed is not None:
+            if self.lines is not None:
+                self.live.empty()
+                self.tail = replace(self.tail, target=self.lines.target)
             self.tail = self._draw(self.tail)
 
     def _checked(self) -> list[CheckedQuote]:

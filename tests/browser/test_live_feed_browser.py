@@ -52,6 +52,25 @@ def test_the_paragraph_being_written_is_text_and_finished_ones_are_markdown(
     assert fetched == ["/sentinel"], f"the browser fetched {fetched}"
 
 
+def test_a_list_is_drawn_formatted_line_by_line_while_its_last_line_is_written(
+    page, streamlit_app, upstream
+):
+    tokens = ["- **First** item", "\n", "- second", *[f" w{i:02d}" for i in range(60)], "\n"]
+    url = streamlit_app(OLLAMA_HOST=upstream.url)
+    review_streams(page, url, CONTRACT, upstream, Script(tokens=tokens, delay=0.1))
+    tail = page.locator(TAIL)
+    expect(tail).to_contain_text("w05", timeout=30_000)
+    main = page.locator('[data-testid="stMainBlockContainer"]')
+    # The finished line is a list item already; the one being written is text in the tail.
+    expect(main.locator("li strong", has_text="First")).to_be_visible()
+    expect(tail).not_to_contain_text("First")
+    assert "- second" in tail.inner_text()
+    assert upstream.streams()[-1].tokens_sent < len(tokens)
+    page.get_by_text("complete", exact=False).first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert main.locator("li").count() == 2 and main.inner_text().count("w30") == 1
+
+
 def test_the_paragraph_streams_live_below_a_base_url_path(page, streamlit_app, upstream):
     """Behind a proxy at a sub-path (`server.baseUrlPath`), the feed is found where the page
     looks for it: the paragraph grows in the tail while the model writes it."""
