@@ -69,8 +69,17 @@ OBSERVER = """
 """
 
 
+# The streamed text is shaped like a report: a line break after every LINE-th token, a blank
+# line after every PARAGRAPH-th. The page draws each finished line as Markdown, so text without
+# line breaks would measure less work than a model's answer brings.
+LINE, PARAGRAPH = 15, 60
+
+
 def tokens(prefix: str, n: int) -> list[str]:
-    return [f" {prefix}{i:05d}" for i in range(n)]
+    def end(i: int) -> str:
+        return "\n\n" if (i + 1) % PARAGRAPH == 0 else "\n" if (i + 1) % LINE == 0 else ""
+
+    return [f" {prefix}{i:05d}{end(i)}" for i in range(n)]
 
 
 @contextmanager

@@ -79,13 +79,15 @@ APP_NAMES = {
 
 
 def browser(results: dict) -> list[str]:
+    from bench.browser import LINE, PARAGRAPH
     from bench.browser import verdicts as browser_verdicts
 
     lines = [
         "## Token to screen (Chromium, MutationObserver)",
         "",
         "Runs interleaved: ours, the tutorial baseline, the floor app, ours, … — each figure the",
-        "median of the runs, the p95's range across them in brackets.",
+        "median of the runs, the p95's range across them in brackets. The text is shaped like a",
+        f"report: a line break after every {LINE}th token, a blank line after every {PARAGRAPH}th.",
         "",
         "| stream | app | runs | tokens | added latency p50 ms | p95 ms (range) | on screen after upstream end ms | server CPU s |",
         "|---|---|---|---|---|---|---|---|",
