@@ -143,8 +143,8 @@ def _frontier(results: dict) -> list[str]:
     lines = [
         "### Render interval: latency against server CPU (ours, 200 tokens/s, same runs)",
         "",
-        "The interval paces the page's own steps (finished paragraphs, figures); the paragraph "
-        "being written reaches the browser by the live feed whatever it is.",
+        "The interval paces the page's own steps (finished lines, figures); the line being "
+        "written reaches the browser by the live feed whatever it is.",
         "",
         "| shortest time between renders | runs | p50 ms | p95 ms (range) | p95 ÷ floor's | p95 ÷ baseline's | server CPU s | CPU ÷ baseline's |",
         "|---|---|---|---|---|---|---|---|",
