@@ -2,12 +2,11 @@
 
 `st.navigation` names the pages, so the first is listed as "Review" instead of after this file's
 name. The other pages' files are named exactly like their URL paths (`pages/compare.py` for
-/compare): Streamlit treats a `pages/` folder next to the entrypoint as an old-style multipage app
-for the first script run of the process and resolves the URL's page against the file names, so a
-file called `1_Compare.py` made a bookmark to /compare show "Page not found".
+/compare), so that the file and the URL never disagree; Streamlit's old-style reading of a
+`pages/` folder is turned off before the first session (`lib.ui.pages_folder`).
 
 `streamlit run app.py` finds `app` (an `st.App`) and serves it: the pages as usual, plus the
-route that streams each run's live paragraph to the page (`lib.ui.live_feed`).
+route that streams each run's live line to the page (`lib.ui.live_feed`).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from lib.ui import live_feed
 from lib.ui.live_view import show_live
 from lib.ui.long_review_panel import long_review_panel
 from lib.ui.page import page_context
+from lib.ui.pages_folder import ignore_pages_folder
 from lib.ui.pickers import document_input, generation_settings, provider_picker, thinking_switch
 from lib.ui.report_view import report_view
 from lib.ui.safe import hosts_in, label
@@ -184,4 +184,5 @@ if __name__ == "__main__":  # Streamlit runs this file as the script of every pa
         ]
     ).run()
 else:  # `streamlit run app.py` found the app below and serves it, with the live feed's route
+    ignore_pages_folder()
     app = st.App(__file__, routes=live_feed.routes())

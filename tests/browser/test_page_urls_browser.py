@@ -1,4 +1,5 @@
-"""Bookmarks and shared links open the page they name: no "Page not found" dialog, on load or reload."""
+"""Bookmarks and shared links open the page they name, under the app's own navigation: no "Page
+not found" dialog, on load or reload, even as the first visit after the server starts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from playwright.sync_api import expect
 from devtools.streamlit_page import wait_idle
 
 PAGES = {"compare": "Compare two models", "history": "History"}
+NAVIGATION = ["Review", "Compare", "History", "Portfolio", "Playbook"]
 
 
 @pytest.mark.parametrize("path", list(PAGES))
@@ -28,3 +30,7 @@ def test_opening_or_reloading_a_page_url_shows_that_page_without_a_dialog(
         assert page.get_by_text("Page not found", exact=False).count() == 0, load
         assert page.locator('[role="dialog"]').count() == 0, load
         assert page.url.rstrip("/").endswith(f"/{path}"), (load, page.url)
+        # The app's own navigation, even for the first visit of a fresh server: never the
+        # pages folder's file names ("app", "compare", …) of Streamlit's old multipage mode.
+        nav = page.get_by_test_id("stSidebarNav").locator("a").all_inner_texts()
+        assert [text.split()[-1] for text in nav] == NAVIGATION, (load, nav)
