@@ -78,16 +78,15 @@ def served() -> bool:
     return _served
 
 
-def routes(base: str | None = None) -> list[Route]:
+def routes() -> list[Route]:
     """The feed's route, for the `st.App` in `app.py`: from then on this process's pages use it.
 
     Streamlit serves its own routes below `server.baseUrlPath` (the app behind a proxy at
     `/review/`), but an app's routes where they are written; the component's relative address
-    resolves below the base path, so the route is put there too. `base`: that path (None: the
-    configured one)."""
+    resolves below the base path, so the route is put there too."""
     global _served
     _served = True
-    return [route(st.get_option("server.baseUrlPath") if base is None else base)]
+    return [route(st.get_option("server.baseUrlPath"))]
 
 
 def route(base: str = "") -> Route:
