@@ -211,3 +211,31 @@ def review_streams(
     paste_contract(page, contract)
     upstream.push(script)
     page.locator(".st-key-review button").first.click()
+
+
+_GRID_COLUMN = """([scope, column, rows]) => Array.from({length: rows}, (_, row) =>
+  document.querySelector(`${scope} [data-testid="glide-cell-${column}-${row}"]`)?.innerText ?? null)
+"""
+
+
+def grid_column(page: Page, column: int, rows: int, scope: str = "") -> list[str | None]:
+    """Cells 0 to `rows` − 1 of a data grid's column (in `scope`, a CSS selector), read at one
+    instant: a grid redrawn as runs finish, read cell by cell across a redraw, can show a row
+    twice."""
+    cells: list[str | None] = page.evaluate(_GRID_COLUMN, [scope, column, rows])
+    return cells
+
+
+def wait_for_grid_rows(
+    page: Page, column: int, expected: list[str], scope: str = "", timeout_s: float = 30.0
+) -> list[str]:
+    """The column, in the grid's order, once it holds exactly `expected` (in any order): the
+    grid fills and is sorted again as runs finish."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = grid_column(page, column, len(expected), scope)
+        if sorted(str(cell) for cell in found) == sorted(expected):
+            return [str(cell) for cell in found]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the grid's column {column} holds {found}, not {expected}")
+        page.wait_for_timeout(200)

@@ -11,7 +11,7 @@ from devtools.fake_upstream import Script
 from devtools.streamlit_page import wait_idle
 from lib.analysis.samples import all_samples
 from lib.store.run_log import RunLog
-from tests.browser.conftest import wait_for_app
+from tests.browser.conftest import grid_column, wait_for_app, wait_for_grid_rows
 
 QUOTE = "principal  place of business is located at 2003 Navasota Cove"
 
@@ -43,10 +43,6 @@ def progress_line(page) -> str:
     return found[0] if found else ""
 
 
-def grid_cell(page, column: int, row: int) -> str:
-    return page.locator(f'[data-testid="glide-cell-{column}-{row}"]').first.inner_text()
-
-
 def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
     upstream.default = Script(tokens=report_tokens(), delay=0.25, dialect="ollama")
     upstream.app.model_context_length = LARGE_CONTEXT
@@ -76,13 +72,13 @@ def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
     page.get_by_text("Findings grid").wait_for(timeout=30_000)
     page.locator('[data-testid="glide-cell-7-0"]').first.wait_for(state="attached", timeout=30_000)
     names = [s.file_name for s in all_samples()[:5]]
-    assert grid_cell(page, 0, 0) in names
-    assert grid_cell(page, 3, 0) == "HIGH", [grid_cell(page, c, 0) for c in range(8)]
-    assert grid_cell(page, 7, 0) == "RED"  # limitation of liability
+    rows = wait_for_grid_rows(page, 0, names)
+    assert grid_column(page, 3, 5) == ["HIGH"] * 5  # every run wrote the same report
+    assert grid_column(page, 7, 5) == ["RED"] * 5  # limitation of liability
     assert "Passage" not in page.evaluate("() => document.body.innerText")
 
     # Select the first contract's cell, then move to its liability column.
-    row = next(i for i in range(5) if grid_cell(page, 0, i) == names[0])
+    row = rows.index(names[0])
     grid = page.locator('[data-testid="stDataFrame"]').first
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()

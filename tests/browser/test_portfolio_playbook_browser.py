@@ -9,14 +9,11 @@ from lib.analysis.playbook.loader import bundled_playbooks
 from lib.analysis.samples import all_samples
 from lib.runs.portfolio_playbook import CELL_COLOURS, LEAD
 from lib.store.run_log import RunLog
+from tests.browser.conftest import grid_column, wait_for_grid_rows
 from tests.browser.test_portfolio_browser import open_portfolio
 
 # The verdicts grid, not the playbook's table editor above it.
 GRID = ".st-key-pf_verdicts"
-
-
-def grid_cell(page, column: int, row: int) -> str:
-    return page.locator(f'{GRID} [data-testid="glide-cell-{column}-{row}"]').first.inner_text()
 
 
 def test_playbook_grid_fills_and_a_cell_opens_its_evidence(page, streamlit_app, tmp_path):
@@ -36,9 +33,8 @@ def test_playbook_grid_fills_and_a_cell_opens_its_evidence(page, streamlit_app, 
     wait_idle(page)
     names = [s.file_name for s in all_samples()[:5]]
     book = bundled_playbooks()["commercial"]
-    rows = [grid_cell(page, 0, i) for i in range(5)]
-    assert sorted(rows) == sorted(names)
-    cells = {grid_cell(page, first, i) for i in range(5)}
+    rows = wait_for_grid_rows(page, 0, names, GRID)
+    cells = set(grid_column(page, first, 5, GRID))
     assert cells <= set(CELL_COLOURS), cells
 
     grid = page.locator(f'{GRID} [data-testid="stDataFrame"]').first
