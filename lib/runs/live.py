@@ -169,7 +169,7 @@ class LiveRun:
                         self.pieces.append(token)
                         self._queue.put(token)
                     else:
-                        self.arrivals.append(time.monotonic())
+                        self.arrivals.append(time.monotonic())  # before its piece is readable
                         self.pieces.append(token)
                         self._put_timed(token)
                     if not self.bell.is_set():  # setting takes a lock; most tokens find it set

@@ -177,7 +177,8 @@ class LiveReport:
         drawn as Markdown a finished line at a time. Without them, the live tail is Markdown
         redrawn at every step."""
         self.allowed_hosts = allowed_hosts
-        self.feed, self.thinking_feed = feeds or (None, None)
+        self.feed: Published | None = feeds[0] if feeds else None
+        self.thinking_feed: Published | None = feeds[1] if feeds else None
         self.figures = container.empty()
         self.thinking_slot = container.empty()
         self.thinking: _Thinking | None = None
@@ -216,26 +217,27 @@ class LiveReport:
         if self.tracker is not None:
             self.tracker.feed(self.report)
         if finished is not None:
-            target = self.area.empty() if self.lines is None else self.lines.target
-            self.frozen.append(self._draw(_Drawn(target, self.tail.offset, finished, 0)))
+            self.frozen.append(self._draw(_Drawn(self._paragraph(), self.tail.offset, finished, 0)))
             self.lines = None
             self.tail = _Drawn(self.live, self.tail.offset + len(finished), "", 0)
         if self.feed is None:
             self.tail = self._draw(_Drawn(self.live, self.tail.offset, self.text.live, 0))
             return
         live = self.text.live
+        drawn = 0 if self.lines is None else len(self.lines.text)
         done = live.rfind("\n") + 1  # the paragraph's finished lines
-        if done > (0 if self.lines is None else len(self.lines.text)):
-            target = self.area.empty() if self.lines is None else self.lines.target
-            self.lines = self._draw(_Drawn(target, self.tail.offset, live[:done], 0))
+        if done > drawn:
+            self.lines = self._draw(_Drawn(self._paragraph(), self.tail.offset, live[:done], 0))
+            drawn = done
         self.tail = replace(self.tail, text=live)
-        self._hand(self.tail.offset + (0 if self.lines is None else len(self.lines.text)))
-
-    def _hand(self, upto: int) -> None:
-        """The report is drawn as Markdown up to `upto`: the feed's component drops that text."""
-        if self.feed is not None and upto > self.handed:
+        upto = self.tail.offset + drawn
+        if upto > self.handed:  # the feed's component drops what is now Markdown
             self.feed.drawn(self.report[self.handed : upto])
             self.handed = upto
+
+    def _paragraph(self) -> Any:
+        """Where the paragraph being written is drawn: its finished lines' place, or a new one."""
+        return self.area.empty() if self.lines is None else self.lines.target
 
     def settle(self) -> None:
         """The run ended: the tail the feed showed as text is drawn as Markdown, like the rest
