@@ -255,6 +255,31 @@ def test_defined_terms_and_kinds_of_company_are_not_quoted_as_parties() -> None:
     assert not {"Florida Corporation", "Community Offering", "Plan"} & set(names)
 
 
+def test_a_person_named_as_a_party_is_quoted_and_the_bodys_defined_terms_are_not() -> None:
+    text = (
+        'ENDORSEMENT AGREEMENT\n\nTHIS ENDORSEMENT AGREEMENT (the "Agreement") is dated as of '
+        'this 14th day of November 2017, by and between Eco Widgets, Inc. ("EWI"), a Nevada '
+        'corporation, and Jane Doe ("Talent"), an individual.\n\nAGREEMENT\n\n1. Grant. EWI may '
+        'use the name and likeness of Talent ("Talent Attributes") in its advertising.\n\n'
+        '2. Venues. Promotional Territories ("Territories") shall include radio spots '
+        '("Commercial Placements").\n'
+    )
+    names = [f.quote for f in find_clauses(text, model=False).get("Parties")[1:]]
+    assert {"Eco Widgets, Inc.", "EWI", "Jane Doe", "Talent"} <= set(names)
+    assert not {"Talent Attributes", "Territories", "Commercial Placements"} & set(names)
+
+
+def test_the_place_ending_an_address_is_not_quoted_as_a_party() -> None:
+    text = (
+        "LICENSE AGREEMENT\n\nThis Agreement is made by and between Far East Media Limited, "
+        'with offices located at 2 Ice House St, Central, Hong Kong ("Licensor"), and Acme '
+        'Ventures, LLC ("Licensee").\n\nWHEREAS Licensor owns content.\n'
+    )
+    names = [f.quote for f in find_clauses(text, model=False).get("Parties")[1:]]
+    assert {"Far East Media Limited", "Licensor", "Licensee"} <= set(names)
+    assert "Hong Kong" not in names
+
+
 def test_parties_listed_after_between_and_and_are_each_quoted() -> None:
     text = (
         "OUTSOURCING AGREEMENT\n\nBETWEEN:\n\n   MODUS MEDIA INTERNATIONAL      LANDDROSTLAAN 51\n"

@@ -490,6 +490,16 @@ _SIGNATURE_CHARS = 3000
 _SIGNED = re.compile(r"\b(?:date[d:]?|signed|executed|this|on)\b", re.IGNORECASE)
 _EFFECTIVE_CUE = re.compile(r"\beffective\b", re.IGNORECASE)
 _DEFINED_NAME = re.compile(r"\(\s*(?:the\s+|each\s+a\s+)?[\"“]([^\"”\n]{2,60})[\"”]")
+# A party named without a company word, just before the name the contract gives it: 'and
+# Stephen Marley ("Talent"), an individual'. Only after "between" or "and": after a comma it is
+# most often the end of an address ("Central, Hong Kong ("XFN")").
+_PERSON = re.compile(
+    r"(?:(?<=\bbetween )|(?<=\band ))"
+    r"([A-Z][a-z]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+){1,3})(?=\s*,?\s*\(\s*(?:the\s+)?[\"“])"
+)
+# The body's first numbered clause ("1. Engagement.", "Section 1"): names it defines ("Talent
+# Attributes", "Territories") are the contract's terms, not its parties.
+_BODY_NUMBER = re.compile(r"(?:\d|section\b|article\b)", re.IGNORECASE)
 _COMPANY = re.compile(
     r"\b([A-Z][\w&.,'\-]*(?:\s+[A-Z(][\w&.,'()\-]*){0,7}?,?\s+(?:Inc\.|Incorporated|LLC|"
     r"L\.L\.C\.|Ltd\.?|Limited|Corporation|Corp\.|Company|L\.P\.|LP|plc|PLC|GmbH|S\.A\.|N\.V\.|"
@@ -684,6 +694,24 @@ def _preamble(opening: list[tuple[Clause, Sentence]]) -> tuple[Clause, Sentence]
     return None
 
 
+def _names_end(
+    pairs: list[tuple[Clause, Sentence]], preamble: Clause, sentence: Sentence, region_end: int
+) -> int:
+    """Where the parties' names stop: the recitals (`region_end`) or the body's first numbered
+    clause after the parties sentence, whichever comes first."""
+    for clause, later in pairs:
+        if later.start >= region_end:
+            break
+        if (
+            later.start > sentence.start
+            and clause is not preamble
+            and clause.number
+            and _BODY_NUMBER.match(clause.number)
+        ):
+            return max(sentence.end, clause.start)
+    return region_end
+
+
 def _short_answers(
     text: str, pairs: list[tuple[Clause, Sentence]], skip_effective: bool = False
 ) -> dict[str, list[Finding]]:
@@ -712,9 +740,10 @@ def _short_answers(
         )
         end = len(text[start:end].rstrip()) + start
         parties = [Finding("Parties", clause, text[start:end], start, end, 2.0)]
-        region = text[sentence.start : region_end]
+        region = text[sentence.start : _names_end(pairs, clause, sentence, region_end)]
         seen: set[str] = set()
-        for match in (*_COMPANY.finditer(region), *_DEFINED_NAME.finditer(region)):
+        names = (_COMPANY, _DEFINED_NAME, _PERSON)
+        for match in (m for pattern in names for m in pattern.finditer(region)):
             name = match.group(1).strip(" ,")
             if (
                 _NOT_PARTY.search(name)
