@@ -269,6 +269,17 @@ def test_a_person_named_as_a_party_is_quoted_and_the_bodys_defined_terms_are_not
     assert not {"Talent Attributes", "Territories", "Commercial Placements"} & set(names)
 
 
+def test_company_names_starting_lowercase_or_with_the_are_quoted_whole() -> None:
+    text = (
+        "CO-BRANDING AGREEMENT\n\nThis Agreement is made by and between Lucent Technologies Inc. "
+        '("Lucent"), mPhase Technologies Inc. ("mPhase") and The ARC Group, Inc. ("Sponsor"), '
+        "with the consent of The Bank.\n\nWHEREAS mPhase wishes to use the Lucent name.\n"
+    )
+    names = [f.quote for f in find_clauses(text, model=False).get("Parties")[1:]]
+    assert {"Lucent Technologies Inc.", "mPhase Technologies Inc.", "ARC Group, Inc."} <= set(names)
+    assert not {"Technologies Inc.", "Bank", "The Bank"} & set(names)
+
+
 def test_the_place_ending_an_address_is_not_quoted_as_a_party() -> None:
     text = (
         "LICENSE AGREEMENT\n\nThis Agreement is made by and between Far East Media Limited, "

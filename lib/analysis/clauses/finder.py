@@ -497,11 +497,12 @@ _PERSON = re.compile(
     r"(?:(?<=\bbetween )|(?<=\band ))"
     r"([A-Z][a-z]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'’-]+){1,3})(?=\s*,?\s*\(\s*(?:the\s+)?[\"“])"
 )
+_THE = re.compile(r"^the\s+", re.IGNORECASE)
 # The body's first numbered clause ("1. Engagement.", "Section 1"): names it defines ("Talent
 # Attributes", "Territories") are the contract's terms, not its parties.
 _BODY_NUMBER = re.compile(r"(?:\d|section\b|article\b)", re.IGNORECASE)
 _COMPANY = re.compile(
-    r"\b([A-Z][\w&.,'\-]*(?:\s+[A-Z(][\w&.,'()\-]*){0,7}?,?\s+(?:Inc\.|Incorporated|LLC|"
+    r"\b((?:[A-Z]|[a-z][A-Z])[\w&.,'\-]*(?:\s+[A-Z(][\w&.,'()\-]*){0,7}?,?\s+(?:Inc\.|Incorporated|LLC|"
     r"L\.L\.C\.|Ltd\.?|Limited|Corporation|Corp\.|Company|L\.P\.|LP|plc|PLC|GmbH|S\.A\.|N\.V\.|"
     r"B\.V\.|AG|Co\.|Trust|Bank|University)(?![\w&]))"
 )
@@ -694,6 +695,14 @@ def _preamble(opening: list[tuple[Clause, Sentence]]) -> tuple[Clause, Sentence]
     return None
 
 
+def _without_article(name: str) -> str:
+    """'The ARC Group, Inc.' as 'ARC Group, Inc.', where what follows "The" is still a company's
+    name ('The Bank' is not one): a name starting with "The" is otherwise taken for the opening's
+    own words ("THIS AGREEMENT", "The Company") and dropped."""
+    rest = _THE.sub("", name, count=1)
+    return rest if rest != name and _COMPANY.fullmatch(rest) else name
+
+
 def _names_end(
     pairs: list[tuple[Clause, Sentence]], preamble: Clause, sentence: Sentence, region_end: int
 ) -> int:
@@ -744,7 +753,7 @@ def _short_answers(
         seen: set[str] = set()
         names = (_COMPANY, _DEFINED_NAME, _PERSON)
         for match in (m for pattern in names for m in pattern.finditer(region)):
-            name = match.group(1).strip(" ,")
+            name = _without_article(match.group(1).strip(" ,"))
             if (
                 _NOT_PARTY.search(name)
                 or _OPENING_WORD.match(name)
