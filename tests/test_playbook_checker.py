@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from lib.analysis.playbook.checker import MODEL_NEEDED, check_playbook
+from lib.analysis.playbook.checker import EDITED, MODEL_NEEDED, check_playbook
 from lib.analysis.playbook.format import Verdict
 from lib.analysis.playbook.loader import bundled_playbooks, parse_playbook
 from lib.analysis.playbook.nda_model import WEIGHTS_FILE, bundled_model, load_model
@@ -101,6 +101,45 @@ def test_a_teams_own_position_gets_candidate_evidence_and_no_guessed_verdict():
     assert "laws of the State of Delaware" in law.evidence[0].text
     assert moon.verdict is None and not moon.evidence and "model is needed" in moon.reason
     assert "2 need a model" in result.summary()
+
+
+def test_an_edited_nda_position_gets_evidence_not_the_bundled_verdict():
+    # The model learnt ContractNLI's sentence for nda-5 ("may share with employees"); a team that
+    # turns it into its opposite must not get the bundled verdict under the new words.
+    nda = bundled_playbooks()["nda"]
+    opposite = "The Receiving Party shall not share Confidential Information with anyone."
+    reworded = " ".join(nda.position("nda-5").position.split()).replace(" ", "  ", 1)
+
+    def with_nda5(sentence: str):
+        positions = tuple(
+            dataclasses.replace(p, position=sentence) if p.id == "nda-5" else p
+            for p in nda.positions
+        )
+        return dataclasses.replace(nda, positions=positions)
+
+    edited = {r.position_id: r for r in check_playbook(NDA, with_nda5(opposite)).results}
+    assert edited["nda-5"].verdict is None and edited["nda-5"].reason == EDITED
+    assert edited["nda-5"].evidence and not edited["nda-5"].probabilities
+    assert edited["nda-1"].verdict is not None  # the others are still decided
+    spaced = {r.position_id: r for r in check_playbook(NDA, with_nda5(reworded)).results}
+    assert spaced["nda-5"].verdict is Verdict.MEETS  # spacing alone is no edit
+
+
+def test_an_audit_at_any_time_deviates_from_the_commercial_audit_position():
+    book = bundled_playbooks()["commercial"]
+    open_audit = COMMERCIAL + (
+        "\n10. Audit. The Customer and its auditors may audit the Supplier's books, records and "
+        "premises at any time, without notice, as often as the Customer wishes.\n"
+    )
+    limited = COMMERCIAL + (
+        "\n10. Audit. The Customer may audit the Supplier's books and records on thirty days' "
+        "written notice, during business hours, no more than once in any calendar year.\n"
+    )
+    audit = {r.position_id: r for r in check_playbook(open_audit, book).results}["audit"]
+    assert audit.verdict is Verdict.DEVIATES and "at any time" in audit.evidence[0].text
+    assert "Audit at any time or without notice" in audit.reason
+    fair = {r.position_id: r for r in check_playbook(limited, book).results}["audit"]
+    assert fair.verdict is Verdict.MEETS
 
 
 def test_odd_text_never_raises():

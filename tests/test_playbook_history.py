@@ -3,11 +3,13 @@ verdicts and evidence, and the Word file only where the contract is at hand."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from lib.analysis.documents import document_from_text
+from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import bundled_playbooks
 from lib.engine.settings import Settings
 from lib.runs.playbook_run import PlaybookOutcome, PlaybookRequest, start_playbook
@@ -22,12 +24,14 @@ CONTRACT = (
 )
 
 
-def checked(tmp_path, keep_contract: bool) -> tuple[RunLog, PlaybookOutcome]:
+def checked(
+    tmp_path, keep_contract: bool, book: Playbook | None = None
+) -> tuple[RunLog, PlaybookOutcome]:
     path = tmp_path / "h.sqlite3"
     log = RunLog(path)
     settings = Settings(history_db_path=path, store_contract_text=keep_contract)
     request = PlaybookRequest(
-        document_from_text(CONTRACT, "supply.txt"), bundled_playbooks()["commercial"]
+        document_from_text(CONTRACT, "supply.txt"), book or bundled_playbooks()["commercial"]
     )
     run = start_playbook(request, history=None, run_log=log, settings=settings)
     outcome = list(run.updates())[-1]
@@ -77,3 +81,26 @@ def test_without_the_contract_history_says_why_there_is_no_word_file(tmp_path, m
     assert not at.exception, at.exception
     assert not any("Word file" in b.label for b in at.get("download_button"))
     assert any("not kept with this run" in c.value for c in at.caption)
+
+
+def test_history_shows_the_positions_as_checked_not_todays_playbook_of_that_id(
+    tmp_path, monkeypatch
+):
+    # An uploaded copy of the bundled playbook keeps its id; History must not show the bundled
+    # titles (and fallback language in the Word file) for what was checked against the copy.
+    bundled = bundled_playbooks()["commercial"]
+    edited = dataclasses.replace(
+        bundled,
+        positions=tuple(
+            dataclasses.replace(p, title="Our own indemnity rule", fallback="OUR FALLBACK.")
+            if p.id == "indemnity"
+            else p
+            for p in bundled.positions
+        ),
+    )
+    checked(tmp_path, keep_contract=True, book=edited)
+    at = page(tmp_path, monkeypatch)
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "Verdict" in d.value.columns)
+    assert "Our own indemnity rule" in set(table["Position"])
+    assert "Mutual indemnity" not in set(table["Position"])

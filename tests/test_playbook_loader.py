@@ -87,6 +87,19 @@ def test_every_problem_is_named_with_its_entry():
     assert str(caught.value).startswith("team.toml is not a usable playbook")
 
 
+def test_a_misspelt_red_flag_rule_is_refused_and_a_known_one_is_read_in_its_own_case():
+    # A misspelt rule never fires, so a deviation it was meant to catch would pass as "meets".
+    head = '[playbook]\nid = "x"\nname = "X"\n[[positions]]\nid = "cap"\ntitle = "Cap"\n'
+    body = 'position = "P"\nmeets = "M"\ndeviates = "D"\ncategory = "Cap On Liability"\n'
+    with pytest.raises(PlaybookError) as caught:
+        parse_playbook(head + body + 'deviates_if = ["Uncapped liabilty"]\n')
+    (problem,) = caught.value.problems
+    assert problem.startswith("position 1 (id 'cap'): deviates_if names no red-flag rule")
+    assert "'Uncapped liabilty'" in problem and "'Uncapped liability'" in problem
+    (cap,) = parse_playbook(head + body + 'deviates_if = ["UNCAPPED LIABILITY"]\n').positions
+    assert cap.deviates_if == ("Uncapped liability",)
+
+
 def test_more_than_200_positions_are_refused():
     text = '[playbook]\nid = "x"\nname = "X"\n' + "".join(
         position(i) for i in range(MAX_POSITIONS + 1)

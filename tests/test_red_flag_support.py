@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+
 import pytest
 
+from lib.analysis.clauses import red_flags as red_flags_module
 from lib.analysis.clauses.finder import Finding, Findings
-from lib.analysis.clauses.red_flags import red_flags
+from lib.analysis.clauses.red_flags import RULES, red_flags
 
 QUOTE = (
     "The Company agrees that Cano's logo shall be substantially the same size as other sponsors."
@@ -68,3 +72,16 @@ def test_an_exclusivity_clause_that_denies_exclusivity_raises_no_flag(
     finding = Finding("Exclusivity", None, quote, 0, len(quote), 1.0, 0.9)
     findings = Findings({"Exclusivity": [finding]}, model_used=True, check_band=BAND)
     assert ("Exclusivity" in {flag.rule for flag in red_flags(findings)}) is flagged
+
+
+def test_every_rule_a_flag_can_carry_is_listed_for_playbooks_to_name() -> None:
+    # A playbook's deviates_if is checked against RULES: a rule missing there could not be named.
+    tree = ast.parse(inspect.getsource(red_flags_module))
+    raised = {
+        node.args[2].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) == "add"
+        and isinstance(node.args[2], ast.Constant)
+    }
+    assert len(raised) >= 16 and raised == set(RULES)

@@ -8,12 +8,14 @@ Playbook page, the API and `crs-batch` alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lib.analysis.playbook.format import (
     Playbook,
     PlaybookResult,
     Position,
     Severity,
+    position_from_dict,
     result_from_dict,
 )
 from lib.analysis.playbook.loader import (
@@ -77,17 +79,38 @@ def find(id_or_key: str, store: PlaybookStore | None) -> Playbook:
     raise PlaybookError(id_or_key, ["no bundled or saved playbook has this id"])
 
 
+def _as_checked(verdicts: list[dict[str, Any]]) -> tuple[Position, ...] | None:
+    """The positions a check was made against, as kept with its verdicts (None for a check
+    recorded before they were kept, or a record that does not hold them whole)."""
+    try:
+        return tuple(position_from_dict(v["checked"]) for v in verdicts) or None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def recorded_result(record: RunRecord, store: PlaybookStore | None) -> PlaybookResult:
-    """A stored playbook check's verdicts with its playbook's positions: the playbook as it is
-    now when it still has every position checked, else bare positions named by their ids (a
-    playbook edited or deleted since is not passed off as the one that was checked)."""
+    """A stored playbook check's verdicts with the positions it was checked against: those kept
+    with its verdicts; for an older record, the playbook as it is now when it still has every
+    position checked, else bare positions named by their ids (a playbook edited or deleted since
+    is not passed off as the one that was checked)."""
     results = tuple(result_from_dict(v) for v in record.verdicts)
     checked = [r.position_id for r in results]
+    as_checked = _as_checked(record.verdicts)
+    book: Playbook | None
     try:
         book = find(record.playbook_id or "", store)
-        if [p.id for p in book.positions] != checked:
-            raise PlaybookError(book.name, ["changed since the check"])
+        same = (
+            book.positions == as_checked
+            if as_checked
+            else [p.id for p in book.positions] == checked
+        )
+        if not same:
+            book = None
     except PlaybookError:
-        positions = tuple(Position(i, i, "", "", "", Severity.MEDIUM) for i in checked)
+        book = None
+    if book is None:
+        positions = as_checked or tuple(
+            Position(i, i, "", "", "", Severity.MEDIUM) for i in checked
+        )
         book = Playbook(record.playbook_id or "playbook", record.playbook_id or "", "", positions)
     return PlaybookResult(book, results, f"{record.provider} · {record.model}")

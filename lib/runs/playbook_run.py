@@ -57,6 +57,7 @@ from lib.analysis.playbook.format import (
     Severity,
     Verdict,
     VerdictCounts,
+    position_to_dict,
     verdict_counts,
 )
 from lib.analysis.playbook.prompt import build_playbook_prompt
@@ -194,7 +195,12 @@ class PlaybookRun:
         with self._lock:
             results = tuple(self._results[p.id] for p in self.playbook.positions)
         counts = verdict_counts(self.playbook, results)
-        record.verdicts = [r.to_dict() for r in results]
+        # Each verdict keeps the position as checked: History and exports show what was checked,
+        # even when a playbook of the same id is edited, replaced or deleted later.
+        record.verdicts = [
+            {**r.to_dict(), "checked": position_to_dict(p)}
+            for r, p in zip(results, self.playbook.positions, strict=True)
+        ]
         record.playbook_summary = counts.line()
         record.verdict_counts = asdict(counts)
         checks = [e.check for r in results for e in r.evidence if e.check]

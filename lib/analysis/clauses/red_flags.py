@@ -13,6 +13,32 @@ from dataclasses import dataclass
 from lib.analysis.clauses.finder import Finding, Findings
 
 SEVERITY_ORDER = {"GREEN": 0, "YELLOW": 1, "RED": 2}
+# Every rule's name, as a flag carries it and a playbook's `deviates_if` names it (the playbook
+# loader refuses any other name: a misspelt rule would never fire and a deviation would pass).
+RULES = (
+    "Uncapped liability",
+    "Perpetual or irrevocable licence",
+    "Exclusivity",
+    "Most-favoured-nation",
+    "Liquidated damages",
+    "Audit at any time or without notice",
+    "Assignment without consent",
+    "No governing law found",
+    "No liability cap found",
+    "Termination for convenience (both sides)",
+    "Termination for convenience by one side only",
+    "Auto-renewal with a long notice period",
+    "Auto-renewal",
+    "Worldwide or long non-compete",
+    "Non-compete",
+    "No assignment restriction found",
+    "One-sided indemnity",
+)
+# An audit whenever the auditor likes: "at any time", "without notice", "as often as".
+_OPEN_AUDIT = re.compile(
+    r"\bat any time\b|\bwithout (?:prior |advance )?notice\b|\bas often as\b|\bunannounced\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -204,6 +230,19 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             "Liquidated damages",
             "A fixed sum is owed on breach or early exit regardless of the actual loss.",
             f,
+        )
+
+    audit = next(
+        (f for f in findings.supported("Audit Rights") if _OPEN_AUDIT.search(f.quote)), None
+    )
+    if audit:
+        add(
+            audit.category,
+            "YELLOW",
+            "Audit at any time or without notice",
+            "An audit may come at any time or without notice; ask for reasonable notice, business "
+            "hours and at most once a year.",
+            audit,
         )
 
     assignment = findings.get("Anti-Assignment")

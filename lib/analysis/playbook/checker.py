@@ -2,7 +2,8 @@
 
 - NDA positions (checker "contractnli"): the models trained on ContractNLI rank every passage (a
   sentence or list item, the unit ContractNLI's evidence is made of) and decide meets / deviates /
-  not addressed (`nda_model.py`).
+  not addressed (`nda_model.py`), for the 17 positions as the bundled playbook words them; a
+  position edited from that wording is a team's own (below).
 - Commercial positions (checker "clause-rules"): the clause finder's findings in the position's
   category are the evidence, and a red-flag rule named in `deviates_if` decides a deviation.
 - Any other position (a team's own): candidate evidence only, ranked by BM25 on the position's
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from lib.analysis.clauses.finder import Finding, Findings, find_clauses
 from lib.analysis.clauses.red_flags import RedFlag, red_flags
@@ -24,15 +26,23 @@ from lib.analysis.playbook.format import (
     PositionResult,
     Verdict,
 )
+from lib.analysis.playbook.loader import bundled_playbooks
 from lib.analysis.playbook.nda_model import NdaModel, bundled_model
 from lib.analysis.playbook.passages import Passage, page_of, split_passages
 from lib.analysis.playbook.ranking import Bm25
 
 CHECKER_NAME = "Built-in playbook checker (no model)"
+NDA_PLAYBOOK = "nda"
 MAX_EVIDENCE = 3
 # A passage the NDA model scores below this is not shown as evidence.
 EVIDENCE_MIN = 0.2
 MODEL_NEEDED = "A model is needed for the verdict: these are the likeliest passages."
+# The bundled NDA model learnt ContractNLI's 17 positions as written: a position of that id whose
+# sentence was edited means something else, so it gets evidence only.
+EDITED = (
+    "This position was edited from the bundled NDA playbook's, which is the only wording the "
+    "built-in checker can decide: a model is needed for the verdict."
+)
 NOTHING_FOUND = "No passage matches this position's words: a model is needed for the verdict."
 
 
@@ -139,7 +149,8 @@ def check_playbook(
     bm25: Bm25 | None = None
     results = []
     for position in playbook.positions:
-        if position.id in nda:
+        trained = position.id in nda and _as_trained(position)
+        if trained:
             results.append(_nda(position, passages, *nda[position.id]))
             continue
         if findings is None:
@@ -149,5 +160,15 @@ def check_playbook(
             results.append(_rules(position, text or "", findings, flags, page_starts))
         else:
             bm25 = bm25 or Bm25([p.text for p in passages])
-            results.append(_candidates(position, text or "", passages, bm25, findings))
+            result = _candidates(position, text or "", passages, bm25, findings)
+            if position.id in nda:
+                result = replace(result, reason=EDITED)
+            results.append(result)
     return PlaybookResult(playbook, tuple(results), CHECKER_NAME)
+
+
+def _as_trained(position: Position) -> bool:
+    """Whether `position` says what the bundled NDA position of its id says (spacing aside)."""
+    bundled = bundled_playbooks().get(NDA_PLAYBOOK)
+    same = bundled.position(position.id) if bundled else None
+    return same is not None and same.position.split() == position.position.split()

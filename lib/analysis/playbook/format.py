@@ -110,6 +110,29 @@ class PositionResult:
         }
 
 
+def position_to_dict(position: Position) -> dict[str, Any]:
+    """Plain JSON values: kept with each verdict, so a check is shown with the positions it was
+    made against, whatever the playbook of that id holds later."""
+    data = asdict(position)
+    data["deviates_if"] = list(position.deviates_if)
+    return data
+
+
+def position_from_dict(data: Mapping[str, Any]) -> Position:
+    """`position_to_dict` read back; raises KeyError, TypeError or ValueError on anything else."""
+    fields = {k: data[k] for k in ("id", "title", "position", "meets", "deviates")}
+    return Position(
+        **{k: str(v) for k, v in fields.items()},
+        severity=Severity(data["severity"]),
+        preferred=str(data.get("preferred", "")),
+        fallback=str(data.get("fallback", "")),
+        category=str(data.get("category", "")),
+        deviates_if=tuple(str(r) for r in data.get("deviates_if", ())),
+        when_absent=Verdict(data.get("when_absent", Verdict.NOT_ADDRESSED.value)),
+        replace=bool(data.get("replace", False)),
+    )
+
+
 def result_from_dict(data: Mapping[str, Any]) -> PositionResult:
     verdict = data.get("verdict")
     return PositionResult(

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from lib.analysis.clauses.categories import CUAD_CATEGORIES, EXTRA_CATEGORIES
+from lib.analysis.clauses.red_flags import RULES
 from lib.analysis.playbook.format import Playbook, Position, Severity, Verdict
 
 MAX_BYTES = 1_000_000
 MAX_POSITIONS = 200
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _CATEGORIES = {c.lower(): c for c in (*CUAD_CATEGORIES, *EXTRA_CATEGORIES)}
+_RULES = {r.lower(): r for r in RULES}
 # Field → longest text accepted, in characters.
 _REQUIRED = {"id": 64, "title": 120, "position": 500, "meets": 1000, "deviates": 1000}
 _OPTIONAL = {"preferred": 4000, "fallback": 4000, "category": 80}
@@ -90,6 +92,14 @@ def _position(raw: Any, index: int, problems: list[str]) -> Position | None:
     ):
         problems.append(f"{where}: deviates_if must be a list of red-flag rule names")
         deviates_if = []
+    for rule in deviates_if:
+        if rule.lower() not in _RULES:
+            problems.append(
+                f"{where}: deviates_if names no red-flag rule {rule!r} (the rules: "
+                + ", ".join(repr(r) for r in RULES)
+                + ")"
+            )
+    deviates_if = [_RULES.get(r.lower(), r) for r in deviates_if]
     replace = raw.get("replace", False)
     if not isinstance(replace, bool):
         problems.append(f"{where}: replace must be true or false")
