@@ -20,6 +20,7 @@ from lib.runs.batch import BatchSettings, model_label
 from lib.store.batch_store import BatchStore, ItemStatus
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
+from lib.ui.portfolio_sections import BATCH_KEY, SHOWN_KEY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "portfolio.py")
 SPEC = {
@@ -184,3 +185,21 @@ def test_model_and_file_text_is_defused_everywhere_on_the_page(tmp_path, monkeyp
     assert any("batch" in c.value and "p.png" in c.value for c in at.caption)
     leaks = {text: fetches(text) for text in shown_markdown(at) if fetches(text)}
     assert leaks == {}, leaks
+
+
+def test_a_batch_this_session_starts_is_shown_and_a_later_pick_stays(tmp_path, monkeypatch):
+    # The batch picker is a keyed widget: it kept showing the batch picked before, so a batch
+    # that had just finished stayed off screen until the page was reloaded.
+    path = page_env(tmp_path, monkeypatch)
+    old = stored_batch(path, "old")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert at.selectbox(key=SHOWN_KEY).value == old
+    new = stored_batch(path, "new")
+    at.session_state[BATCH_KEY] = new  # what Run batch (or Resume) sets
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key=SHOWN_KEY).value == new
+    assert "new · " in at.selectbox(key=SHOWN_KEY).format_func(new)
+    at.selectbox(key=SHOWN_KEY).select(old).run()
+    at.run()
+    assert at.selectbox(key=SHOWN_KEY).value == old

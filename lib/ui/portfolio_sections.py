@@ -80,6 +80,8 @@ from lib.ui.report_view import report_view
 from lib.ui.safe import label
 
 BATCH_KEY = "pf_batch"
+SHOWN_KEY = "pf_shown"
+FOLLOWED_KEY = "pf_followed"
 DOCUMENTS_KEY = "pf_documents"  # name → text of the contracts chosen in this session
 MODELS_KEY = "pf_runner_models"  # model key → label of the batch this session started
 
@@ -287,12 +289,17 @@ def shown_batch(store: BatchStore | None) -> BatchInfo | None:
     if not batches:
         return None
     ids = [b.batch_id for b in batches]
-    current = st.session_state.get(BATCH_KEY)
-    names = {b.batch_id: f"{b.name} · {b.created:%Y-%m-%d %H:%M}" for b in batches}
-    chosen = st.selectbox(
-        "Batch", ids, index=ids.index(current) if current in ids else 0, key="pf_shown",
-        format_func=names.get,
-    )  # fmt: skip
+    state = st.session_state
+    current = state.get(BATCH_KEY)
+    if current in ids and state.get(FOLLOWED_KEY) != current:
+        # A batch this session starts or resumes is shown once it is stored, whatever was picked
+        # before (a keyed selectbox keeps its value and ignores `index`); a pick after stays.
+        state[SHOWN_KEY] = current
+        state[FOLLOWED_KEY] = current
+    elif state.get(SHOWN_KEY) not in ids:
+        state[SHOWN_KEY] = ids[0]
+    names = {b.batch_id: f"{b.name} · {b.created:%Y-%m-%d %H:%M:%S}" for b in batches}
+    chosen = st.selectbox("Batch", ids, key=SHOWN_KEY, format_func=names.get)
     return next(b for b in batches if b.batch_id == chosen)
 
 
