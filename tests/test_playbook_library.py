@@ -99,6 +99,7 @@ def test_the_page_edits_validates_and_saves_a_playbook(tmp_path, monkeypatch):
     book = library.find("team-commercial", PlaybookStore(RunLog(tmp_path / "h.sqlite3")))
     assert book.positions[0].title == "Cap on liability"
     assert len(book.positions) == len(COMMERCIAL.positions) - 1
-    at.run()
-    assert any(o.startswith("Commercial agreement (saved") for o in
-               at.selectbox(key="playbook_book_choice").options)  # fmt: skip
+    # Listed and picked at once, with no other click: the analyst goes on with what was saved.
+    picker = at.selectbox(key="playbook_book_choice")
+    assert picker.value == f"{library.SAVED_PREFIX}{stored[0].playbook_key}"
+    assert picker.format_func(picker.value).startswith("Commercial agreement (saved")

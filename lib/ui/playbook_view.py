@@ -69,10 +69,16 @@ def playbook_picker(key: str, store: PlaybookStore | None) -> Playbook | None:
     """The chosen playbook (bundled, saved, or uploaded), as edited in the table editor; None
     while an upload is missing or a file or an edit is refused (every problem is listed)."""
     offered = {c.key: c for c in library.choices(store)}
+    # Just saved (the editor below reran the page): the picker lists it now and shows it.
+    saved = st.session_state.pop(f"{key}_saved", None)
+    if saved is not None and saved[0] in offered:
+        st.session_state[f"{key}_choice"] = saved[0]
     choice = st.selectbox(
         "Playbook", [*offered, UPLOAD],
         format_func=lambda k: offered[k].label if k in offered else k, key=f"{key}_choice",
     )  # fmt: skip
+    if saved is not None:
+        st.success(label(f"Saved “{saved[1]}” ({saved[2]})."), icon=":material/save:")
     if choice in offered:
         book = offered[choice].playbook
         if book is None:
@@ -90,7 +96,7 @@ def playbook_picker(key: str, store: PlaybookStore | None) -> Playbook | None:
             return None
     if book.attribution:
         st.caption(label(book.attribution))
-    edited = playbook_editor(book, f"{key}_{choice}", store)
+    edited = playbook_editor(book, f"{key}_{choice}", store, f"{key}_saved")
     if edited is not None:
         st.download_button(
             "Download this playbook (TOML)", dump_playbook(edited), f"{edited.id}.toml",
@@ -120,8 +126,11 @@ EDITOR_COLUMNS = {
 }
 
 
-def playbook_editor(book: Playbook, key: str, store: PlaybookStore | None) -> Playbook | None:
-    """The playbook's positions in a table editor, validated as a file is; save for later."""
+def playbook_editor(
+    book: Playbook, key: str, store: PlaybookStore | None, saved_key: str
+) -> Playbook | None:
+    """The playbook's positions in a table editor, validated as a file is; save for later (the
+    page then reruns with `saved_key` naming what was saved, for the picker above to show it)."""
     with st.expander("Edit positions", expanded=False):
         head_id = st.text_input("Playbook id", book.id, key=f"{key}_id")
         head_name = st.text_input("Playbook name", book.name, key=f"{key}_name")
@@ -139,8 +148,8 @@ def playbook_editor(book: Playbook, key: str, store: PlaybookStore | None) -> Pl
         if store is None:
             st.caption("The run log is off here, so playbooks cannot be saved.")
         elif st.button("Save to my playbooks", key=f"{key}_save"):
-            library.save(store, edited)
-            st.success(label(f"Saved “{edited.name}” ({edited.id})."), icon=":material/save:")
+            st.session_state[saved_key] = (library.save(store, edited), edited.name, edited.id)
+            st.rerun()
     return edited
 
 
