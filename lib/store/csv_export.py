@@ -21,7 +21,11 @@ def defuse(value: object) -> object:
 
 
 def csv_bytes(frame: pd.DataFrame, *, index: bool = True) -> bytes:
-    safe = frame.map(defuse)
+    # Cell by cell into object columns: `DataFrame.map` infers each column's type again, and a
+    # column of counts with one missing value would be written as floats ("1402.0").
+    safe = frame.astype(object)
+    for column in range(frame.shape[1]):
+        safe.iloc[:, column] = [defuse(v) for v in frame.iloc[:, column]]
     safe.columns = safe.columns.map(defuse)
     if index:
         safe.index = safe.index.map(defuse)

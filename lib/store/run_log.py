@@ -249,7 +249,8 @@ CSV_FIELDS = [name for name in RECORD_FIELDS if name != "thinking"]
 
 
 def export_csv(records: Sequence[RunRecord]) -> bytes:
-    frame = pd.DataFrame([_to_row(r) for r in records], columns=CSV_FIELDS)
+    # Column by column, pandas would make a count with one missing value a float ("1402.0").
+    frame = pd.DataFrame([_to_row(r) for r in records], columns=CSV_FIELDS, dtype=object)
     return csv_bytes(frame, index=False)
 
 
