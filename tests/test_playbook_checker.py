@@ -84,6 +84,7 @@ def test_the_commercial_rules_decide_from_the_clause_finder_and_red_flags():
     assert by_id["governing-law"].verdict is Verdict.MEETS
     assert by_id["insurance"].verdict is Verdict.NOT_ADDRESSED
     assert by_id["exclusivity"].verdict is Verdict.MEETS  # silence meets "no exclusivity"
+    assert "check by hand" in by_id["exclusivity"].reason
     assert result.summary().endswith("— 1 high-severity deviation")
 
 

@@ -105,7 +105,10 @@ def _rules(
         reason = f"{position.category} wording found and no rule for a deviation applies."
         return PositionResult(position.id, Verdict.MEETS, reason, evidence)
     if position.when_absent is Verdict.MEETS:
-        reason = f"No {position.category} wording found, which meets this position."
+        reason = (
+            f"No {position.category} wording found, which meets this position; the clause "
+            "finder can miss unusual wording, so check by hand before relying on it."
+        )
     else:
         reason = f"No {position.category} wording found."
     return PositionResult(position.id, position.when_absent, reason)
