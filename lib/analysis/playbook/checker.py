@@ -152,8 +152,7 @@ def check_playbook(
     bm25: Bm25 | None = None
     results = []
     for position in playbook.positions:
-        trained = position.id in nda and _as_trained(position)
-        if trained:
+        if position.id in nda and _as_trained(position):
             results.append(_nda(position, passages, *nda[position.id]))
             continue
         if findings is None:

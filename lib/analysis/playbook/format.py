@@ -114,7 +114,11 @@ def position_to_dict(position: Position) -> dict[str, Any]:
     """Plain JSON values: kept with each verdict, so a check is shown with the positions it was
     made against, whatever the playbook of that id holds later."""
     data = asdict(position)
-    data["deviates_if"] = list(position.deviates_if)
+    data.update(
+        severity=position.severity.value,
+        when_absent=position.when_absent.value,
+        deviates_if=list(position.deviates_if),
+    )
     return data
 
 
