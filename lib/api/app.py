@@ -148,7 +148,18 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = jsonable_encoder(exc.errors())
+        # Each error's kind, place and message only: the input it names is the caller's own
+        # (up to 26 MB sent back, or a value JSON cannot carry), and its place is clipped.
+        errors = jsonable_encoder(
+            [
+                {
+                    "type": e.get("type"),
+                    "loc": [_clip(str(part)) for part in e.get("loc", ())],
+                    "msg": _clip(str(e.get("msg", ""))),
+                }
+                for e in exc.errors()
+            ]
+        )
         where = ".".join(str(part) for part in errors[0]["loc"]) if errors else "body"
         message = f"Invalid request: {where}: {errors[0]['msg']}" if errors else "Invalid request"
         return JSONResponse({"error": message, "detail": errors}, 422)
@@ -259,13 +270,9 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         run_id: str, scope: Caller, last_event_id: Annotated[str | None, Header()] = None
     ) -> Response:
         """Follow a run: the events after `Last-Event-ID` (all without it), then the live rest."""
-        after = -1
         if last_event_id:
-            parsed = parse_event_id(last_event_id)
-            if parsed is None or parsed[0] != run_id:
-                raise ApiError(400, "Last-Event-ID does not belong to this run")
-            after = parsed[1]
-        return _follow(_kept_run(run_id, scope), after)
+            return _follow(*_resumed(last_event_id, scope, run_id))
+        return _follow(_kept_run(run_id, scope), -1)
 
     @app.post(
         "/api/report",
@@ -283,8 +290,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
 
         Sent again with `Last-Event-ID`, it resumes that run instead of starting a new one.
         """
-        if last_event_id and (parsed := parse_event_id(last_event_id)) is not None:
-            return _follow(_kept_run(parsed[0], scope), parsed[1])
+        if last_event_id:
+            return _follow(*_resumed(last_event_id, scope))
         body, upload = await _read_body(request)
         store = PlaybookStore(run_log.scoped(scope)) if run_log is not None else None
         playbook = read_playbook(body, store)
@@ -382,6 +389,18 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             )
         return run
 
+    def _resumed(last_event_id: str, scope: Scope, run_id: str | None = None) -> tuple[ApiRun, int]:
+        """The run and the event a `Last-Event-ID` names: 400 for an id this server never sent
+        (not `<run id>:<number>`, another run's, or beyond the run's last event), 404 for a run
+        whose events are not kept."""
+        parsed = parse_event_id(last_event_id)
+        if parsed is None or (run_id is not None and parsed[0] != run_id):
+            raise ApiError(400, "Last-Event-ID is not an event this server sent for this run")
+        run = _kept_run(parsed[0], scope)
+        if parsed[1] >= len(run.events):
+            raise ApiError(400, "Last-Event-ID names an event this run has not sent")
+        return run, parsed[1]
+
     def _follow(run: ApiRun, after: int) -> EventSourceResponse:
         return EventSourceResponse(
             hub.follow(run, after),
@@ -441,11 +460,13 @@ async def _read_body(request: Request) -> tuple[ReportRequest, Upload | None]:
         if media == "application/json" or media.endswith("+json"):
             raw = b"".join([chunk async for chunk in _limited(request)])
             try:
-                data = json.loads(raw)
-            except ValueError:
+                data = json.loads(raw, parse_constant=_no_constant)
+            except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
                 raise ApiError(400, "The body is not valid JSON") from None
             if not isinstance(data, dict):
                 raise ApiError(400, "The body must be a JSON object")
+            if not _utf8_text(data):
+                raise ApiError(400, "The body holds text that is not valid Unicode")
         elif media == "multipart/form-data":
             parser = MultiPartParser(
                 request.headers, _limited(request), max_files=1, max_fields=20,
@@ -469,6 +490,37 @@ async def _read_body(request: Request) -> tuple[ReportRequest, Upload | None]:
         return ReportRequest.model_validate(data), upload
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
+
+
+CLIP_CHARS = 200
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= CLIP_CHARS else text[:CLIP_CHARS] + "…"
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and ±Infinity are not JSON (Python's parser accepts them by default)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _utf8_text(data: Any) -> bool:
+    """Whether every key and string in a parsed body can be written as UTF-8: a `\\ud800`
+    escape decodes to a lone surrogate, which no store, model server or response can carry."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _report_schemas() -> dict[str, Any]:

@@ -108,6 +108,37 @@ def test_bad_requests_get_json_errors_and_nothing_streams(start_api, upstream):
     assert upstream.streams() == []
 
 
+def test_bodies_json_cannot_answer_get_a_400_or_a_short_422_never_a_500(start_api, upstream):
+    # Each of these was a 500 with a traceback: Python's parser takes NaN, \ud800 escapes make
+    # lone surrogates, deep nesting ends in RecursionError, and a 422 echoed the input whole.
+    api = start_api()
+    url = f"{api.url}/api/report"
+    raw = {"content-type": "application/json"}
+    deep = b'{"contract":"x","z":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    cases = [
+        (
+            b'{"contract":"x","max_tokens":1e309,"colour":1e309}',
+            422,
+            "Invalid request: max_tokens: Input should be a finite number",
+        ),
+        (b'{"contract":"x","max_tokens":NaN}', 400, "The body is not valid JSON"),
+        (b'{"contract":"x","colour":-Infinity}', 400, "The body is not valid JSON"),
+        (b'{"contract":"Liability \\ud800"}', 400, "The body holds text that is not valid Unicode"),
+        (b'{"contract":"x","\\ud800":1}', 400, "The body holds text that is not valid Unicode"),
+        (deep, 400, "The body is not valid JSON"),
+    ]
+    for body, status, message in cases:
+        response = httpx.post(url, content=body, headers=raw, timeout=30)
+        assert response.status_code == status, (body[:60], response.text[:200])
+        assert response.json()["error"] == message
+    huge = httpx.post(url, json={**BODY, "name": "B" * 2_000_000}, timeout=30)
+    assert huge.status_code == 422 and len(huge.content) < 2_000
+    assert "BBBB" not in huge.text
+    paired = httpx.post(url, json={**BODY, "max_tokens": 10, "name": "\U0001f600"}, timeout=10)
+    assert paired.status_code == 422  # a surrogate pair is valid text: only the number is wrong
+    assert upstream.streams() == []
+
+
 def test_multipart_upload_is_reviewed(start_api, upstream, tmp_path):
     api = start_api()
     upstream.push(Script(tokens=tokens(5)))
@@ -192,6 +223,27 @@ def test_posting_again_with_last_event_id_resumes_the_same_run(start_api, upstre
     assert len(upstream.streams()) == 1
     gone = httpx.get(f"{api.url}/api/runs/0123abc/events", timeout=5)
     assert gone.status_code == 404 and "error" in gone.json()
+
+
+def test_a_last_event_id_this_server_never_sent_is_a_400_and_starts_nothing(start_api, upstream):
+    api = start_api()
+    upstream.push(Script(tokens=tokens(20), delay=0.0))
+    url = f"{api.url}/api/report"
+    with httpx.stream("POST", url, json={**BODY, "resume": True}, timeout=10) as response:
+        first = read_events(response, Stream())
+    run_id = first.events[0].data["run_id"]
+    last = int(first.events[-1].id.split(":")[1])
+    for header in ("garbage", f"{run_id}:{last + 1}", f"{run_id}:500"):
+        posted = httpx.post(url, json=BODY, headers={"Last-Event-ID": header}, timeout=10)
+        assert posted.status_code == 400, (header, posted.text)
+        events = f"{api.url}/api/runs/{run_id}/events"
+        followed = httpx.get(events, headers={"Last-Event-ID": header}, timeout=10)
+        assert followed.status_code == 400, (header, followed.text)
+    assert len(upstream.streams()) == 1  # no second run was started
+    again = f"{api.url}/api/runs/{run_id}/events"
+    with httpx.stream("GET", again, headers={"Last-Event-ID": f"{run_id}:{last - 1}"}) as response:
+        assert response.status_code == 200
+        assert [e.id for e in read_events(response, Stream()).events] == [first.events[-1].id]
 
 
 def test_resumable_run_is_cancelled_when_the_grace_period_passes(start_api, upstream, tmp_path):
