@@ -11,6 +11,7 @@ import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from lib.analysis.clauses.segment import split_clauses, split_sentences
 
@@ -57,17 +58,55 @@ def _lines_apart(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
+# An item marker of a list written inline: "(i)", "(b)", "(12)", after a space.
+_INLINE_ITEM = re.compile(r"(?<=\s)\((?:[a-z]|[ivx]{1,5}|\d{1,2})\)(?=\s)")
+_ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii")
+# The markers of a list, by its first: (a) (b) (c) …, (i) (ii) (iii) …, (1) (2) (3) …
+_SEQUENCES = {
+    "(a)": [f"({c})" for c in "abcdefghijklmnopqrstuvwxyz"],
+    "(i)": [f"({r})" for r in _ROMAN],
+    "(1)": [f"({n})" for n in range(1, 31)],
+}
+
+
+def _items_apart(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A sentence holding a list written inline ("information which (i) is or becomes public,
+    (ii) was known …") cut before each item: ContractNLI's annotators took each item as a unit,
+    and a position is often decided by one item alone. Only markers in sequence from the first
+    item cut; a lone one ("in paragraph (b) of this clause") is a reference and stays."""
+    cuts, expected = [start], None
+    for match in _INLINE_ITEM.finditer(text, start, end):
+        mark = match.group(0)
+        if expected is None:
+            expected = _SEQUENCES.get(mark)
+            if expected is not None:
+                cuts.append(match.start())
+                expected = expected[1:]
+        elif expected and mark == expected[0]:
+            cuts.append(match.start())
+            expected = expected[1:]
+    if len(cuts) < 3:  # no list: at most one marker in sequence
+        return [(start, end)]
+    cuts.append(end)
+    return [(a, b) for a, b in pairwise(cuts) if text[a:b].strip()]
+
+
 def split_passages(text: str, page_starts: Sequence[int] | None = None) -> list[Passage]:
     """Every sentence and list item of the contract, in document order."""
     out: list[Passage] = []
     for clause in split_clauses(text):
         units = [
-            piece
+            item
             for sentence in split_sentences(clause.text, clause.start)
             for piece in _lines_apart(text, sentence.start, sentence.end)
+            for item in _items_apart(text, *piece)
         ]
         for unit_start, unit_end in units:
             start = unit_start
+            if clause.number and text.startswith(clause.number, start):
+                start += len(clause.number)
+                while start < unit_end and text[start].isspace():
+                    start += 1
             while start < unit_end:
                 end = min(unit_end, start + MAX_PASSAGE_CHARS)
                 if end < unit_end:
