@@ -91,6 +91,54 @@ def test_cannot_run_exits_two(tmp_path, monkeypatch, capsys):
     assert "crs-batch:" in capsys.readouterr().err
 
 
+def test_bad_arguments_are_refused_in_a_sentence_before_anything_runs(
+    tmp_path, monkeypatch, capsys
+):
+    log = tmp_path / "log.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(log))
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "a.txt").write_text("1. Governing Law. The laws of Utopia govern this Agreement.")
+    run = ["run", "--folder", str(folder), "--model", "clause-finder"]
+    cases = [
+        ([*run, "--out", str(a_file)], f"--out {a_file} is a file, not a folder."),
+        ([*run, "--max-tokens", "-5"], "--max-tokens must be at least 1, not -5."),
+        ([*run, "--concurrency", "ollama=0"], "with N at least 1, not 'ollama=0'"),
+        ([*run, "--concurrency", "foo=2"], "Unknown provider in --concurrency 'foo=2'"),
+        (["run", "--folder", str(tmp_path / "nowhere"), "--model", "clause-finder"],
+         f"There is no folder {tmp_path / 'nowhere'}."),
+        (["run", "--folder", str(a_file), "--model", "clause-finder"],
+         f"{a_file} is a file, not a folder."),
+        (["run", "--folder", str(folder), "--playbook", str(tmp_path / "no.toml")],
+         f"There is no playbook file {tmp_path / 'no.toml'}."),
+        ([*run, "--labels", "csv:" + str(tmp_path / "no.csv")],
+         f"Cannot read the labels {tmp_path / 'no.csv'}: No such file or directory."),
+        ([*run, "--labels", "weird"], "`contractnli:<file>`"),
+    ]  # fmt: skip
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (argv, err)
+    # Refused before anything ran: no batch was stored.
+    assert BatchStore(RunLog(log)).list() == []
+
+
+def test_labels_that_name_none_of_the_contracts_keep_no_scorecard(tmp_path, monkeypatch, capsys):
+    log = tmp_path / "log.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(log))
+    folder = tmp_path / "ndas"
+    folder.mkdir()
+    (folder / "nda_0.txt").write_text("1. Confidentiality. Each party keeps the other's secrets.")
+    out = tmp_path / "out"
+    argv = ["run", "--folder", str(folder), "--model", "clause-finder", "--labels", "sample"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "none of the 1 contract(s) is in the labels" in capsys.readouterr().err
+    assert not (out / "scorecard.md").exists() and (out / "runs.csv").exists()
+    assert BatchStore(RunLog(log)).scorecards() == []
+
+
 # `make eval` on this commit (the 24 samples are out of the model's training): presence F1 0.85,
 # right clause 0.75. A change that drops either below these floors is a regression to explain.
 PRESENCE_FLOOR = 0.84

@@ -123,7 +123,7 @@ def parse_checker(spec: str, settings: Settings) -> Checker:
     try:
         refuse_non_checker(config)
     except ChoiceError as exc:
-        raise CannotRun(f"{exc.message} (--model checker, the default).") from None
+        raise CannotRun(f"{exc.message.rstrip('.')} (--model checker, the default).") from None
     return config
 
 
@@ -132,6 +132,8 @@ def load_playbook_arg(spec: str, run_log: RunLog | None) -> Playbook:
     try:
         if Path(spec).is_file():
             return load_playbook(spec)
+        if spec.lower().endswith(".toml"):
+            raise CannotRun(f"There is no playbook file {spec}.")
         return playbook_library.find(spec, PlaybookStore(run_log) if run_log else None)
     except PlaybookError as exc:
         raise CannotRun(str(exc)) from None
@@ -145,8 +147,10 @@ def load_nli_labels(spec: str | None) -> NliSet | None:
         raise CannotRun("A playbook's verdicts are scored with --labels contractnli:<file>.")
     try:
         return load_contractnli(Path(spec.removeprefix(NLI_PREFIX)))
-    except (ContractNliError, OSError) as exc:
+    except ContractNliError as exc:
         raise CannotRun(f"Cannot read the labels: {exc}") from None
+    except OSError as exc:
+        raise CannotRun(f"Cannot read the labels {exc.filename}: {exc.strerror}.") from None
 
 
 def load_labels(spec: str | None) -> LabelledSet | None:
@@ -162,9 +166,13 @@ def load_labels(spec: str | None) -> LabelledSet | None:
         if spec.startswith("csv:"):
             path = Path(spec.removeprefix("csv:"))
             return label_csv(path.read_bytes(), f"CSV labels {path.name}")
-    except (LabelError, OSError) as exc:
+    except LabelError as exc:
         raise CannotRun(f"Cannot read the labels: {exc}") from None
-    raise CannotRun("Labels are `sample`, `cuad:<folder>` or `csv:<file>`.")
+    except OSError as exc:
+        raise CannotRun(f"Cannot read the labels {exc.filename}: {exc.strerror}.") from None
+    raise CannotRun(
+        "Labels are `sample`, `cuad:<folder>` or `csv:<file>`; a playbook's, `contractnli:<file>`."
+    )
 
 
 def load_contracts(args: argparse.Namespace, settings: Settings) -> tuple[list[Document], str]:
@@ -219,6 +227,16 @@ def run_with_progress(runner: BatchRunner) -> bool:
     return not runner.stopped
 
 
+def _nothing_scored(contracts: int, source: str) -> None:
+    """Labels that name none of the contracts score nothing: said, and no scorecard kept (a table
+    of zeros would read as a result)."""
+    print(
+        f"crs-batch: none of the {contracts} contract(s) is in the labels ({source}): "
+        "no scorecard written. Labels match a contract by its file name.",
+        file=sys.stderr,
+    )
+
+
 def write_outputs(
     out: Path,
     by_model: Mapping[str, Mapping[str, RunRecord]],
@@ -241,9 +259,13 @@ def write_outputs(
     (out / "portfolio.xlsx").write_bytes(grid_xlsx(frame))
     if labels is None:
         return None
+    scored = sum(labels.match(d.name) is not None for d in documents)
+    if not scored:
+        _nothing_scored(len(documents), labels.source)
+        return None
     texts = {labels.match(d.name) or d.name: d.text for d in documents}
     card = build_scorecard(
-        f"{len(by_model)} model(s) on {labels.source}",
+        f"{len(by_model)} model(s) on {scored} contract(s) of {labels.source}",
         labels,
         {model: model_runs(records, labels) for model, records in by_model.items()},
         texts,
@@ -275,7 +297,10 @@ def write_playbook_outputs(
     (out / "playbook.xlsx").write_bytes(grid_xlsx(frame, CELL_COLOURS, "Playbook"))
     if labels is None:
         return None
-    scores = score_checkers(grid, labels, playbook)
+    scores = [s for s in score_checkers(grid, labels, playbook) if s.contracts]
+    if not scores:
+        _nothing_scored(len({run.contract for run in grid}), labels_source)
+        return None
     (out / "scorecard.md").write_text(scorecard_table(scores, labels_source) + "\n", "utf-8")
     store = BatchStore(run_log) if run_log is not None else None
     info = store.get(batch_id) if store is not None and batch_id else None
@@ -334,6 +359,9 @@ def _report(runner: BatchRunner | None, card: str | None, out: Path) -> None:
 
 
 def command_run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.max_tokens < 1:
+        raise CannotRun(f"--max-tokens must be at least 1, not {args.max_tokens}.")
+    out = _output_folder(args.out)
     documents, source = load_contracts(args, settings)
     if not documents:
         raise CannotRun("No contracts to review.")
@@ -362,7 +390,6 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"batch {runner.batch_id}: {len(runner.items)} runs")
     run_with_progress(runner)
     by_model = _by_model(runner, run_log, {model_key(c): model_label(c) for c in configs})
-    out = Path(args.out)
     card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,
                     runner.batch_id)  # fmt: skip
     _report(runner, card, out)
@@ -370,6 +397,7 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def command_resume(args: argparse.Namespace, settings: Settings) -> int:
+    out = _output_folder(args.out)
     run_log = open_run_log(settings)
     if run_log is None:
         raise CannotRun("The run log is switched off (CRS_HISTORY=off): nothing to resume.")
@@ -398,7 +426,6 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     print(f"batch {runner.batch_id}: {len(runner.items)} runs left")
     run_with_progress(runner)
     by_model = _by_model(runner, run_log, {model_key(s): model_label(s) for s in info.models})
-    out = Path(args.out)
     card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,
                     runner.batch_id)  # fmt: skip
     _report(runner, card, out)
@@ -453,10 +480,30 @@ def _concurrency(args: argparse.Namespace, settings: Settings) -> dict[str, int]
     merged = dict(settings.batch_concurrency)
     for pair in args.concurrency or []:
         name, _, number = pair.partition("=")
-        if not number.strip().isdigit():
-            raise CannotRun(f"--concurrency takes provider=N, not {pair!r}.")
-        merged[name.strip().lower()] = int(number)
+        provider = name.strip().lower().replace("-", "_")
+        if not number.strip().isdigit() or int(number) < 1:
+            raise CannotRun(f"--concurrency takes provider=N with N at least 1, not {pair!r}.")
+        if provider not in {p.value for p in SPECS}:
+            names = ", ".join(p.value.replace("_", "-") for p in SPECS)
+            raise CannotRun(f"Unknown provider in --concurrency {pair!r}: use one of {names}.")
+        merged[provider] = int(number)
     return merged
+
+
+def _output_folder(path: str) -> Path:
+    """The folder outputs go to, made (and checked writable) before any run starts: a batch of
+    paid runs must not end in a traceback because its folder cannot be written."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".crs-batch-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise CannotRun(f"--out {path} is a file, not a folder.") from None
+    except OSError as exc:
+        raise CannotRun(f"Cannot write to --out {path}: {exc.strerror}.") from None
+    return out
 
 
 def _contract_arguments(parser: argparse.ArgumentParser) -> None:

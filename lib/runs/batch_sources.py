@@ -89,8 +89,10 @@ def allowed_folder(folder: Path, allowed: Sequence[Path] | None) -> Path:
         roots = [Path(a).expanduser().resolve() for a in allowed]
         if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
             raise PermissionError("This folder is not one the operator allowed for batches.")
+    if resolved.is_file():
+        raise NotADirectoryError(f"{folder} is a file, not a folder.")
     if not resolved.is_dir():
-        raise FileNotFoundError(f"There is no folder {folder.name}.")
+        raise FileNotFoundError(f"There is no folder {folder}.")
     return resolved
 
 
