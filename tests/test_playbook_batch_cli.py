@@ -7,12 +7,14 @@ The fixture is a two-NDA file in ContractNLI's layout written here, not the real
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 
 import pytest
 
 from devtools.fake_upstream import FakeUpstream, Script
+from lib.analysis.playbook.nda_model import bundled_model, text_digest
 from lib.cli.batch import main
 from lib.runs.portfolio_playbook import is_playbook_scorecard
 from lib.store.batch_store import BatchStore
@@ -219,6 +221,30 @@ def test_the_built_in_checker_is_the_default_and_a_failed_run_resumes(tmp_path, 
         ("nda-b.txt", "h1"): "meets",
         ("nda-b.txt", "h2"): "meets",
     }
+
+
+def test_ndas_that_trained_the_built_in_checker_are_named_in_its_scorecard(
+    tmp_path, files, monkeypatch
+):
+    # Scored on ContractNLI's dev split, the built-in checker reads 0.93 accuracy: those NDAs
+    # are its training data. The weights keep their digests, and the scorecard says so.
+    import lib.runs.portfolio_playbook as portfolio_playbook
+
+    labels, _ = files
+    shipped = bundled_model()
+    assert len(json.loads(shipped.about)["documents"]) == 61  # ContractNLI's dev split
+    text_a = LABELS["documents"][0]["text"]
+    assert not shipped.trained_on(text_a)
+    about = json.dumps({**json.loads(shipped.about), "documents": [text_digest(text_a)]})
+    trained = dataclasses.replace(shipped, about=about)
+    monkeypatch.setattr(portfolio_playbook, "bundled_model", lambda: trained)
+    out = tmp_path / "out"
+    assert main(["run", "--playbook", "nda", "--contractnli", str(labels), "--out", str(out),
+                 "--labels", f"contractnli:{labels}"]) == 0  # fmt: skip
+    card = json.loads((out / "scorecard.json").read_text())
+    assert [c["in_training"] for c in card["checkers"]] == [1]
+    table = (out / "scorecard.md").read_text()
+    assert "1 of these 2 NDAs trained its weights" in table
 
 
 def test_a_playbook_batch_refuses_what_it_cannot_do(tmp_path, files, capsys):

@@ -25,6 +25,7 @@ from lib.analysis.playbook.format import (
     result_from_dict,
     verdict_counts,
 )
+from lib.analysis.playbook.nda_model import bundled_model
 from lib.analysis.playbook.scorer import (
     METRICS,
     PUBLISHED,
@@ -32,6 +33,7 @@ from lib.analysis.playbook.scorer import (
     score,
     span_scores_from_passages,
 )
+from lib.runs.playbook_run import BUILTIN_PROVIDER
 from lib.runs.portfolio import FAILED, GridRun
 from lib.store.batch_store import BatchStore
 
@@ -177,6 +179,19 @@ class CheckerScore:
     checker: str
     contracts: int
     figures: dict[str, float]
+    # Of `contracts`, how many trained the built-in checker's weights: its figures on them are
+    # not out of sample (ContractNLI's dev split is its training data).
+    in_training: int = 0
+
+    def caveat(self) -> str:
+        """What a reader must know before comparing these figures; "" when nothing."""
+        if not self.in_training:
+            return ""
+        return (
+            f"{self.checker}: {self.in_training} of these {self.contracts} NDAs trained its "
+            "weights, so its figures on them are not out of sample; its cross-validated figures "
+            "are in docs/PLAYBOOK_MODEL.md."
+        )
 
 
 def score_checkers(
@@ -186,6 +201,7 @@ def score_checkers(
     its verdicts so far, every other position not addressed)."""
     by_checker: dict[str, dict[str, dict[str, Prediction]]] = {}
     documents: dict[str, dict[str, NliDocument]] = {}
+    trained: dict[str, set[str]] = {}
     for run in runs:
         document = match_document(run.contract, labels)
         if document is None:
@@ -197,12 +213,15 @@ def score_checkers(
                 predictions[position_id] = found
         by_checker.setdefault(run.model, {})[document.id] = predictions
         documents.setdefault(run.model, {})[document.id] = document
+        if run.record.provider == BUILTIN_PROVIDER and bundled_model().trained_on(document.text):
+            trained.setdefault(run.model, set()).add(document.id)
     positions = [p.id for p in playbook.positions]
     return [
         CheckerScore(
             checker,
             len(documents[checker]),
             score(list(documents[checker].values()), predictions, positions),
+            len(trained.get(checker, ())),
         )
         for checker, predictions in by_checker.items()
     ]
@@ -241,7 +260,8 @@ def scorecard_table(scores: Sequence[CheckerScore], source: str) -> str:
         cells = [str(row["checker"]), str(row["NDAs"])]
         cells += [_figure(row[METRIC_LABELS[m]]) for m in METRICS]
         (published if row["reference"] else ours).append("| " + " | ".join(cells) + " |")
-    return "\n".join(ours + published)
+    caveats = [c for c in (s.caveat() for s in scores) if c]
+    return "\n".join(ours + [f"\nNote: {c}" for c in caveats] + published)
 
 
 PLAYBOOK_SCORECARD = "playbook"  # the `kind` a stored playbook scorecard's body carries
@@ -261,7 +281,12 @@ def scorecard_dict(
         "name": name,
         "labels": source,
         "checkers": [
-            {"checker": s.checker, "contracts": s.contracts, "figures": clean(s.figures)}
+            {
+                "checker": s.checker,
+                "contracts": s.contracts,
+                "in_training": s.in_training,
+                "figures": clean(s.figures),
+            }
             for s in scores
         ],
         "published": PUBLISHED,
@@ -286,12 +311,13 @@ def scores_from_dict(body: Mapping[str, object]) -> list[CheckerScore]:
             for m, v in entry["figures"].items()
             if m in METRICS
         }
-        contracts = entry.get("contracts")
+        contracts, trained = entry.get("contracts"), entry.get("in_training")
         scores.append(
             CheckerScore(
                 str(entry.get("checker", "")),
                 contracts if isinstance(contracts, int) else 0,
                 figures,
+                trained if isinstance(trained, int) else 0,
             )
         )
     return scores

@@ -281,6 +281,8 @@ def playbook_scorecard_view(body: dict[str, Any], *, key: str) -> None:
     )
     if not checkers:
         st.warning("No contract of this batch has labels in this file.")
+    for caveat in (c for c in (s.caveat() for s in checkers) if c):
+        st.warning(label(caveat), icon=":material/warning:")
     frame = pd.DataFrame(scorecard_rows(checkers))
     cc = st.column_config
     figures = {name: cc.NumberColumn(name, format="%.3f") for name in METRIC_LABELS.values()}

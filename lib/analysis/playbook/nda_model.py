@@ -19,6 +19,8 @@ file can run code), hashed feature columns, so there is no vocabulary to keep.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -78,6 +80,20 @@ def verdict_features(position_id: str, feats: Sequence[Features], scores: np.nda
     return out
 
 
+def text_digest(text: str) -> str:
+    """SHA-256 of a contract's words, spacing aside: how the weights remember which NDAs trained
+    them without keeping any of their text."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+@cache
+def _training_digests(about: str) -> frozenset[str]:
+    try:
+        return frozenset(str(d) for d in json.loads(about).get("documents", ()))
+    except (ValueError, AttributeError, TypeError):
+        return frozenset()
+
+
 @dataclass(frozen=True)
 class NdaModel:
     positions: tuple[str, ...]
@@ -96,6 +112,11 @@ class NdaModel:
     # Per position, added to the deviates logit so the rare class is called about as often as
     # the training NDAs hold it (chosen inside the training NDAs, `train._deviates_offsets`).
     deviates_offset: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def trained_on(self, text: str) -> bool:
+        """Whether this NDA's text was one the weights were trained on (its figures on it are
+        then not out of sample)."""
+        return text_digest(text) in _training_digests(self.about)
 
     @property
     def evidence(self) -> dict[str, int]:

@@ -44,6 +44,7 @@ from lib.analysis.playbook.nda_model import (
     NdaModel,
     Trees,
     ranking_features,
+    text_digest,
     verdict_features,
 )
 from lib.analysis.playbook.span_features import (
@@ -439,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
             counts[label.verdict.value] += 1
     about = {
         "trained_on": f"{len(labels.documents)} NDAs in ContractNLI's layout",
+        # Digests, not texts: a scorecard can then say which NDAs it scores in sample.
+        "documents": sorted(text_digest(d.text) for d in labels.documents),
         "labels": counts,
         "licence": "trained on ContractNLI (Koreeda & Manning, 2021), CC BY 4.0",
     }
