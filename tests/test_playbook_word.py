@@ -5,6 +5,7 @@ Every test reopens the file in python-docx (and docx-revisions for tracked chang
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ from lib.analysis.playbook.format import (
     Severity,
     Verdict,
 )
-from lib.runs.playbook_word import AUTHOR, WordFileError, playbook_docx
+from lib.runs.playbook_word import AUTHOR, WordFileError, playbook_docx, word_file_name
 
 CAP = Position(
     "cap", "Liability cap", "Liability is capped.", "A cap.", "No cap.", Severity.HIGH,
@@ -187,3 +188,16 @@ def test_libreoffice_converts_it_and_shows_the_insertions(tmp_path):
     converted = (tmp_path / "checked.txt").read_text(encoding="utf-8-sig")
     assert CAP.fallback in converted and AUDIT.fallback in converted
     assert "Notices are given in writing." in converted
+
+
+def test_the_word_files_of_two_checkers_have_names_of_their_own():
+    text = (
+        "9. Liability. The Supplier's liability shall be unlimited.\n"
+        "12. Law. This Agreement is governed by the laws of New York.\n"
+    )
+    built_in = result_for(text)
+    model = dataclasses.replace(built_in, checker="openai · gemma-3-1b")
+    names = {word_file_name(r, "uploads/nda_tracked.docx") for r in (built_in, model)}
+    assert len(names) == 2
+    assert all(n.startswith("nda_tracked - ") and n.endswith(".docx") for n in names)
+    assert "/" not in "".join(names) and any("openai · gemma-3-1b" in n for n in names)

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import docx
 from docx.oxml.ns import qn
@@ -45,6 +47,14 @@ class _Unit:
     run: Run
     start: int
     end: int
+
+
+def word_file_name(result: PlaybookResult, document_name: str) -> str:
+    """E.g. "nda - nda playbook - Built-in playbook checker (no model).docx": the checker named,
+    so the two files of a comparison do not share a name."""
+    stem = PurePath(document_name or "contract").stem or "contract"
+    checker = " ".join(re.sub(r"[^\w().,@-]+", " ", result.checker).split())[:60]
+    return f"{stem} - {result.playbook.id} playbook - {checker or 'checker'}.docx"
 
 
 def _refuse_macros(data: bytes) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import PurePath
 from typing import Any
 
 import pandas as pd
@@ -51,7 +50,7 @@ from lib.runs.playbook_tables import (
     verdict_table,
     where,
 )
-from lib.runs.playbook_word import WordFileError, playbook_docx
+from lib.runs.playbook_word import WordFileError, playbook_docx, word_file_name
 from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
@@ -294,10 +293,9 @@ def word_download(
     except WordFileError as exc:
         st.warning(label(f"No Word file: {exc}"), icon=":material/description:")
         return
-    stem = PurePath(name or "contract").stem or "contract"
     st.download_button(
         "Download Word file with comments and tracked changes", data,
-        f"{stem} - {result.playbook.id} playbook.docx", DOCX, key=key,
+        word_file_name(result, name), DOCX, key=key,
     )  # fmt: skip
 
 
