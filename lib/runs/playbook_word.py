@@ -53,7 +53,7 @@ def word_file_name(result: PlaybookResult, document_name: str) -> str:
     """E.g. "nda - nda playbook - Built-in playbook checker (no model).docx": the checker named,
     so the two files of a comparison do not share a name."""
     stem = PurePath(document_name or "contract").stem or "contract"
-    checker = " ".join(re.sub(r"[^\w().,@-]+", " ", result.checker).split())[:60]
+    checker = " ".join(re.sub(r"[^\w().,@·-]+", " ", result.checker).split())[:60]
     return f"{stem} - {result.playbook.id} playbook - {checker or 'checker'}.docx"
 
 
