@@ -70,7 +70,8 @@ if state.get("f_page", 1) > pages:
 page_number = paging[1].number_input("Page", 1, pages, step=1, key="f_page")
 records = log.query(**filters_now, limit=page_size, offset=(int(page_number) - 1) * page_size)
 st.caption(
-    f"{matching:,} runs match ({label(scope_caption(log.scope))}) · page {page_number} of"
+    f"{matching:,} run{'' if matching == 1 else 's'} match{'es' if matching == 1 else ''} "
+    f"({label(scope_caption(log.scope))}) · page {page_number} of"
     f" {pages:,} · {log.describe()}"
 )
 

@@ -237,3 +237,14 @@ def test_a_shared_database_or_a_proxy_counts_as_a_served_app():
     assert load_settings({"CRS_USER_HEADER": "X-Forwarded-User"}).serves_a_team
     assert load_settings({}).serves_a_team_for({"X-Forwarded-For": "203.0.113.7"})
     assert not load_settings({}).serves_a_team_for({"Host": "localhost"})
+
+
+def test_one_run_is_counted_in_the_singular_and_pasted_text_is_not_called_a_file(
+    tmp_path, monkeypatch, make_record
+):
+    path = tmp_path / "history.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(path))
+    RunLog(path).append(make_record(document_name="Pasted contract", status="done"))
+    at = page()
+    assert any(c.value.startswith("1 run matches (") for c in at.caption)
+    assert list(at.dataframe[0].value["text"]) == ["as given"]

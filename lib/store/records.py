@@ -195,7 +195,8 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "document": r.document_name,
             "template": f"playbook: {r.playbook_id}" if r.kind == "playbook" else r.template,
             "review": review_mode(r),
-            "text": "OCR" if r.text_source else "file",
+            # Where the text came from: read by OCR, or as pasted or as the file held it.
+            "text": "OCR" if r.text_source else "as given",
             "input_tokens": r.input_tokens,
             "cache_read_tokens": r.cache_read_tokens,
             "cache_write_tokens": r.cache_write_tokens,
