@@ -137,6 +137,9 @@ def test_labels_that_name_none_of_the_contracts_keep_no_scorecard(tmp_path, monk
     assert "none of the 1 contract(s) is in the labels" in capsys.readouterr().err
     assert not (out / "scorecard.md").exists() and (out / "runs.csv").exists()
     assert BatchStore(RunLog(log)).scorecards() == []
+    (row,) = csv.DictReader(io.StringIO((out / "runs.csv").read_text()))
+    assert row["ttft_s"] and len(row["ttft_s"].partition(".")[2]) <= 3  # to the millisecond
+    assert "." not in row["output_tokens"]  # a count, not "13.0"
 
 
 # `make eval` on this commit (the 24 samples are out of the model's training): presence F1 0.85,

@@ -146,8 +146,13 @@ def grid_xlsx(
     return buffer.getvalue()
 
 
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
 def results_frame(runs: Sequence[GridRun]) -> pd.DataFrame:
-    """One row per run with its figures, for the CLI's CSV and the page's run table."""
+    """One row per run with its figures, for the CLI's CSV and the page's run table: times to
+    the millisecond, counts as whole numbers even beside a run without them (object columns)."""
     return pd.DataFrame(
         [
             {
@@ -158,14 +163,15 @@ def results_frame(runs: Sequence[GridRun]) -> pd.DataFrame:
                 "risk": overall_risk(r.record.report),
                 "input_tokens": r.record.input_tokens,
                 "output_tokens": r.record.output_tokens,
-                "ttft_s": r.record.ttft_s,
-                "total_s": r.record.total_s,
-                "tokens_per_s": r.record.tokens_per_s,
-                "cost_usd": r.record.cost_usd,
+                "ttft_s": _rounded(r.record.ttft_s, 3),
+                "total_s": _rounded(r.record.total_s, 3),
+                "tokens_per_s": _rounded(r.record.tokens_per_s, 1),
+                "cost_usd": _rounded(r.record.cost_usd, 6),
                 "run_id": r.record.run_id,
             }
             for r in runs
-        ]
+        ],
+        dtype=object,
     )
 
 
