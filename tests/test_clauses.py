@@ -17,6 +17,9 @@ from lib.analysis.grounding import check_report, contract_index
 from lib.analysis.prompts import NOT_FOUND, TEMPLATES, count_findings
 from lib.analysis.samples import load_sample, sample_names
 from lib.analysis.scoring import coverage, parse_report
+from lib.engine.events import ChatRequest, Source, StreamContext, TextDelta, Waiting
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.providers.clause_finder import MODEL, stream_events
 
 
 def contract(prefix: str) -> tuple[str, dict[str, list[str]]]:
@@ -467,3 +470,15 @@ def test_any_text_gives_exact_clauses_and_a_report(text: str) -> None:
         assert text[clause.start : clause.end] == clause.text
     report = "".join(write_report("fuzz", text, "general"))
     assert "## Clause by clause" in report
+
+
+def test_the_clause_finder_says_it_is_reading_the_clauses_before_its_first_section() -> None:
+    # A long contract's first section comes after all its clauses are read (14 s for 20 MB); the
+    # page said "Waiting for the model…" meanwhile, though there is none.
+    text = load_sample(sample_names()[0])
+    request = ChatRequest("", "", 4096, 0.0, 0, Source("c.txt", text, "general"))
+    config = ProviderConfig(Provider.CLAUSE_FINDER, MODEL)
+    events = stream_events(config, request, StreamContext())
+    first, second = next(events), next(events)
+    assert isinstance(first, Waiting) and "no model" in first.reason
+    assert isinstance(second, TextDelta) and second.text.startswith("# Contract review")

@@ -11,7 +11,15 @@ from collections.abc import Iterator
 
 from lib.analysis.clauses import write_report
 from lib.engine.errors import BadResponse
-from lib.engine.events import ChatRequest, Event, Finish, StreamContext, TextDelta, Usage
+from lib.engine.events import (
+    ChatRequest,
+    Event,
+    Finish,
+    StreamContext,
+    TextDelta,
+    Usage,
+    Waiting,
+)
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.spec import ProviderSpec
 
@@ -30,6 +38,9 @@ def stream_events(
     if source is None:
         raise BadResponse("The clause finder needs the contract itself, not only a prompt.")
     pages = list(source.page_starts) if source.page_starts else None
+    # A long contract's first section comes after its clauses are read: say so, not "Waiting
+    # for the model…", since there is none.
+    yield Waiting("Reading the contract's clauses (no model)…")
     for section in write_report(source.name, source.text, source.template_key, pages):
         if ctx.cancelled:
             return
