@@ -15,6 +15,7 @@ from lib.store.records import (
     VERDICT_NAMES,
     grounding_by_model,
     records_to_dataframe,
+    run_maker,
     verdicts_by_checker,
 )
 from lib.store.run_log import export_csv, export_json
@@ -130,7 +131,9 @@ finished = chart_frame[chart_frame["status"] == "done"].copy()
 if not finished.empty:
     st.divider()
     st.subheader("Speed by provider and model")
-    finished["who"] = finished["provider"] + " · " + finished["model"]
+    finished["who"] = [
+        run_maker(p, m) for p, m in zip(finished["provider"], finished["model"], strict=True)
+    ]
     charts = st.columns(2)
     for column, field, title in (
         (charts[0], "tokens_per_s", "Generation speed (tokens/s)"),

@@ -6,7 +6,7 @@ from devtools.sample_files import pdf_bytes
 from lib.analysis.documents import load_document
 from lib.analysis.grounding import cross_check, ground_report
 from lib.analysis.samples import load_sample
-from lib.store.records import grounding_by_model
+from lib.store.records import grounding_by_model, run_maker
 
 SAMPLE = load_sample("09_OAKTREECAPITALGROUP_LLC_03_02_2020_EX_10_8_Services_Agreement.txt")
 
@@ -68,5 +68,12 @@ def test_grounding_by_model_sums_verdicts(make_record):
     )
     c = make_record(provider="anthropic", model="c", quotes_total=None)
     frame = grounding_by_model([a, b, c]).set_index(["who", "verdict"])["quotes"]
-    assert frame[("ollama · m1", "verified")] == 3 and frame[("ollama · m1", "not found")] == 1
-    assert "anthropic · c" not in {who for who, _ in frame.index}
+    assert frame[("Ollama · m1", "verified")] == 3 and frame[("Ollama · m1", "not found")] == 1
+    assert "Claude (Anthropic) · c" not in {who for who, _ in frame.index}
+
+
+def test_runs_are_named_as_analysts_read_them_not_by_the_logs_ids():
+    assert run_maker("clause_finder", "rules") == "Clause finder (no model)"
+    assert run_maker("playbook_checker", "built-in") == "Built-in playbook checker (no model)"
+    assert run_maker("ollama", "llama3.2") == "Ollama · llama3.2"
+    assert run_maker("retired_provider", "m") == "retired_provider · m"  # kept readable

@@ -25,7 +25,7 @@ from lib.analysis.playbook.loader import (
     parse_playbook,
 )
 from lib.store.playbook_store import PlaybookStore, StoredPlaybook
-from lib.store.records import RunRecord
+from lib.store.records import RunRecord, run_maker
 
 SAVED_PREFIX = "saved:"
 
@@ -113,4 +113,4 @@ def recorded_result(record: RunRecord, store: PlaybookStore | None) -> PlaybookR
             Position(i, i, "", "", "", Severity.MEDIUM) for i in checked
         )
         book = Playbook(record.playbook_id or "playbook", record.playbook_id or "", "", positions)
-    return PlaybookResult(book, results, f"{record.provider} · {record.model}")
+    return PlaybookResult(book, results, run_maker(record.provider, record.model))

@@ -49,7 +49,12 @@ from dataclasses import asdict, dataclass
 from lib.analysis.documents import Document
 from lib.analysis.grounding import contract_index
 from lib.analysis.playbook.answer import AnswerParser, section_result
-from lib.analysis.playbook.checker import CHECKER_NAME, check_playbook
+from lib.analysis.playbook.checker import (
+    BUILTIN_MODEL,
+    BUILTIN_PROVIDER,
+    CHECKER_NAME,
+    check_playbook,
+)
 from lib.analysis.playbook.format import (
     Playbook,
     PlaybookResult,
@@ -74,13 +79,10 @@ from lib.engine.settings import Settings
 from lib.runs.launch import RunRequest, end_record, launch, new_record, start_record
 from lib.runs.live import LiveRun, release_slot
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
-from lib.store.records import RunRecord, SessionHistory
+from lib.store.records import RunRecord, SessionHistory, run_maker
 from lib.store.run_log import RunLog
 
 KIND = "playbook"
-# The provider and model a built-in check is recorded under (no model server is involved).
-BUILTIN_PROVIDER = "playbook_checker"
-BUILTIN_MODEL = "built-in"
 CUT_OFF = "the run ended inside this section"
 NOT_REACHED = "the run ended before the model reached this position"
 OUT_OF_TOKENS = "the model ran out of output tokens before this position"
@@ -370,7 +372,7 @@ def _start_model(
             problems.insert(0, TRUNCATED)
         if parser.ignored_format:
             problems.insert(0, IGNORED_FORMAT)
-        run._end(record, tuple(problems), f"{record.provider} · {record.model}")
+        run._end(record, tuple(problems), run_maker(record.provider, record.model))
 
     run_request = RunRequest(
         page=request.page,

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from lib.analysis.playbook.checker import BUILTIN_PROVIDER, CHECKER_NAME
 from lib.engine.provider_config import endpoint_label
 from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStats, RunStatus
@@ -184,6 +185,17 @@ def thinking_label(record: RunRecord) -> str:
     return f"~{record.thinking_tokens:,} (estimated)"
 
 
+def run_maker(provider: str, model: str) -> str:
+    """Who wrote a run, as analysts read it ("Ollama · llama3.2", "Clause finder (no model)",
+    "Built-in playbook checker (no model)"), not the ids the log keeps ("clause_finder · rules")."""
+    if provider == BUILTIN_PROVIDER:
+        return CHECKER_NAME
+    spec = find_spec(provider)
+    if spec is None:
+        return f"{provider} · {model}"
+    return spec.label if model == spec.fixed_model else f"{spec.label} · {model}"
+
+
 def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
     """Display table, newest first; `run_id` is the index so a selected row finds its record."""
     rows = [
@@ -255,7 +267,7 @@ class SessionHistory:
 def grounding_by_model(records: Sequence[RunRecord]) -> pd.DataFrame:
     """Quotes by verdict per provider · model, over the runs whose quotes were checked."""
     rows = [
-        {"who": f"{r.provider} · {r.model}", "verdict": verdict, "quotes": count or 0}
+        {"who": run_maker(r.provider, r.model), "verdict": verdict, "quotes": count or 0}
         for r in records
         if r.quotes_total
         for verdict, count in (
@@ -280,7 +292,11 @@ VERDICT_NAMES = {
 def verdicts_by_checker(records: Sequence[RunRecord]) -> pd.DataFrame:
     """Positions by verdict per provider · model, over the playbook checks among `records`."""
     rows = [
-        {"who": f"{r.provider} · {r.model}", "verdict": name, "positions": r.verdict_counts[key]}
+        {
+            "who": run_maker(r.provider, r.model),
+            "verdict": name,
+            "positions": r.verdict_counts[key],
+        }
         for r in records
         if r.kind == "playbook" and r.verdict_counts
         for key, name in VERDICT_NAMES.items()

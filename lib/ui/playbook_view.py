@@ -52,7 +52,7 @@ from lib.runs.playbook_tables import (
 )
 from lib.runs.playbook_word import WordFileError, playbook_docx, word_file_name
 from lib.store.playbook_store import PlaybookStore
-from lib.store.records import RunRecord
+from lib.store.records import RunRecord, run_maker
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
 from lib.ui.pickers import provider_picker
 from lib.ui.report_view import contract_text_for
@@ -162,7 +162,9 @@ class CheckerPick:
 
     @property
     def name(self) -> str:
-        return BUILTIN if self.config is None else f"{self.config.provider} · {self.config.model}"
+        if self.config is None:
+            return BUILTIN
+        return run_maker(self.config.provider.value, self.config.model)
 
 
 def checker_picker(settings: Settings, key: str, title: str = "Checked by") -> CheckerPick:
@@ -413,7 +415,9 @@ def playbook_record_view(
     """A playbook check from the run log: its scorecard, verdicts, evidence and Word file (the
     Word file only where the contract is at hand: this session's, or kept with the run)."""
     result = library.recorded_result(record, store)
-    who = " · ".join(label(x) for x in (record.document_name, record.provider, record.model))
+    who = " · ".join(
+        label(x) for x in (record.document_name, run_maker(record.provider, record.model))
+    )
     st.caption(f"{who} · playbook {label(record.playbook_id or '')} · {record.status.label}")
     if record.playbook_summary:
         st.markdown(label(record.playbook_summary))

@@ -18,7 +18,7 @@ from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown
 from lib.runs.launch import grounding_of
-from lib.store.records import RunRecord, thinking_label
+from lib.store.records import RunRecord, run_maker, thinking_label
 from lib.ui.live_view import LiveReport
 from lib.ui.safe import hosts_in, label, md, show_markdown
 
@@ -173,7 +173,9 @@ def report_view(
     `shown`: the live view's drawing of this run, kept in place of drawing the report again when
     it shows the same text and verdicts (`LiveReport.keep`).
     """
-    who = " · ".join(label(part) for part in (record.document_name, record.provider, record.model))
+    who = " · ".join(
+        label(part) for part in (record.document_name, run_maker(record.provider, record.model))
+    )
     source = f" · {label(record.text_source)}" if record.text_source else ""
     # A model on several servers: which one answered.
     if record.served_by and record.served_by != record.endpoint:

@@ -32,6 +32,9 @@ from lib.analysis.playbook.passages import Passage, page_of, split_passages
 from lib.analysis.playbook.ranking import Bm25
 
 CHECKER_NAME = "Built-in playbook checker (no model)"
+# The provider and model a built-in check is recorded under (no model server is involved).
+BUILTIN_PROVIDER = "playbook_checker"
+BUILTIN_MODEL = "built-in"
 NDA_PLAYBOOK = "nda"
 MAX_EVIDENCE = 3
 # A passage the NDA model scores below this is not shown as evidence.
