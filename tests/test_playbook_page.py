@@ -134,6 +134,9 @@ def test_two_checkers_side_by_side_with_their_disagreement_highlighted(env):
     assert law["Agree"] == "✓"
     text = " ".join(m.value for m in at.markdown).replace("\\", "")
     assert "They disagree on **" in text
+    # The live panes' headings go with their tables: only the outcome's, with its summary, stay.
+    headings = [m.value for m in at.markdown if m.value.startswith("**") and m.value.endswith("**")]
+    assert not [h for h in headings if h.replace("\\", "").startswith(("**A:", "**B:"))]
 
 
 def test_a_failed_model_run_shows_why_and_keeps_the_verdicts_it_reached(env):

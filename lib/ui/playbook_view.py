@@ -206,17 +206,18 @@ def show_live_checks(
     slots = []
     for pane, name, run in zip(panes, names, runs, strict=True):
         with pane:
+            # Cleared with the table when the run ends: the outcome below has its own headings.
+            head, status, table = st.empty(), st.empty(), st.empty()
             if len(runs) > 1:
-                st.markdown(f"**{label(name)}**")
-            status, table = st.empty(), st.empty()
+                head.markdown(f"**{label(name)}**")
             table.dataframe(verdict_table(run.playbook, {}), hide_index=True, width="stretch")
-            slots.append((status, table))
+            slots.append((head, status, table))
     decided: list[dict[str, PositionResult]] = [{} for _ in runs]
     outcomes: list[PlaybookOutcome | None] = [None] * len(runs)
     state.setdefault(ACTIVE_RUNS_KEY, {})[group] = list(runs)
     try:
         for i, update in follow(runs):
-            status, table = slots[i]
+            head, status, table = slots[i]
             book = runs[i].playbook
             if isinstance(update, PositionUpdate):
                 decided[i][update.result.position_id] = update.result
@@ -232,6 +233,7 @@ def show_live_checks(
                     )
             else:
                 outcomes[i] = update
+                head.empty()
                 status.empty()
                 table.empty()
     finally:
