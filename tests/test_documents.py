@@ -6,6 +6,7 @@ import pytest
 from fpdf import FPDF
 
 from devtools.sample_files import docx_bytes, image_pdf_bytes, pdf_bytes, with_image_pages
+from lib.analysis.clauses.segment import split_clauses, split_sentences
 from lib.analysis.documents import (
     DocumentError,
     NeedsOcr,
@@ -110,6 +111,33 @@ def test_docx_keeps_paragraphs_and_tables_in_order():
         < text.index("€10,000 | 30 days")
         < text.index("2. Term")
     )
+
+
+def test_word_paragraphs_and_tables_become_clauses_of_their_own():
+    """Word numbers clauses outside the text: without the gaps, a whole Word contract was one
+    clause, and a quote of the paragraph after a table ran into the table's rows."""
+    document = load_document(
+        docx_bytes(
+            [
+                "Fees",
+                "The Customer shall pay the fees set out below.",
+                [["Service", "Fee"], ["Hosting", "$100 per month"]],
+                "Payment is due within thirty days of invoice.",
+                "Governing Law",
+                "This Agreement is governed by the laws of England.",
+            ]
+        ),
+        "contract.docx",
+    )
+    clauses = split_clauses(document.text)
+    by_text = {c.text.splitlines()[-1]: c for c in clauses}
+    assert by_text["The Customer shall pay the fees set out below."].heading == "Fees"
+    law = by_text["This Agreement is governed by the laws of England."]
+    assert law.heading == "Governing Law" and "Payment" not in law.text
+    assert by_text["Hosting | $100 per month"].text.startswith("Service | Fee")
+    sentences = [s.text for c in clauses for s in split_sentences(c.text, c.start)]
+    assert "Payment is due within thirty days of invoice." in sentences
+    assert not any("Hosting" in s and ("below" in s or "Payment" in s) for s in sentences)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
+from lib.analysis.clauses.segment import ends_sentence
+
 if TYPE_CHECKING:
     from lib.analysis.ocr import OcrResult
 
@@ -294,6 +296,10 @@ def _check_zip(data: bytes, filename: str, limits: Limits) -> None:
 
 
 def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
+    """The body's text, a Word paragraph that ends a sentence followed by a blank line and a
+    table set apart by blank lines: Word numbers clauses outside the text, so these gaps are what
+    tells `split_clauses` where a clause or a table ends. A paragraph that stops mid-sentence (a
+    heading, or a line of a document converted from PDF) runs on into the next."""
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -316,10 +322,14 @@ def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
             lines.append(block.text)
+            if ends_sentence(block.text):
+                lines.append("")
         elif isinstance(block, Table):
+            lines.append("")
             for row in block.rows:
                 cells = [cell.text.strip() for cell in row.cells]
                 lines.append(" | ".join(dict.fromkeys(cells)) if cells else "")
+            lines.append("")
     return "\n".join(lines)
 
 

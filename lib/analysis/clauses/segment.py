@@ -144,7 +144,13 @@ def split_clauses(text: str) -> list[Clause]:
 def _continues(text: str, previous_end: int, next_line: str) -> bool:
     """True when a blank line interrupts a sentence rather than ending a paragraph."""
     tail = text[max(0, previous_end - 2) : previous_end].rstrip()
-    return bool(tail) and tail[-1] not in _TERMINAL and next_line[:1].islower()
+    return bool(tail) and not ends_sentence(tail) and next_line[:1].islower()
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether `text` stops where a sentence or a lead-in may end, not mid-sentence."""
+    tail = text.rstrip()
+    return bool(tail) and tail[-1] in _TERMINAL
 
 
 _ABBREVIATIONS = {
