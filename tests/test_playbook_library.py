@@ -64,6 +64,27 @@ def test_each_owner_keeps_and_sees_their_own_playbooks(log_target):
     assert len(ann.list()) == 1
 
 
+def test_an_id_two_analysts_saved_is_not_taken_from_either_unseen(log_target):
+    """`crs-batch` sees every owner's playbooks: an id both saved must be given by its key."""
+    log = RunLog(log_target)
+    books = {}
+    for owner in ("ann", "bob"):
+        book = playbook_from_rows(
+            COMMERCIAL.__class__(**{**COMMERCIAL.__dict__, "id": "team", "name": owner}),
+            playbook_rows(COMMERCIAL)[: 2 if owner == "ann" else 3],
+        )
+        books[owner] = (library.save(PlaybookStore(log.scoped(Scope(owner, owner))), book), book)
+    everyone = PlaybookStore(log)
+    with pytest.raises(PlaybookError) as caught:
+        library.find("team", everyone)
+    assert "2 analysts saved" in caught.value.problems[0]
+    assert all(key in caught.value.problems[0] for key, _ in books.values())
+    for key, book in books.values():
+        assert library.find(key, everyone) == book
+    bob_book = books["bob"][1]
+    assert library.find("team", PlaybookStore(log.scoped(Scope("bob", "bob")))) == bob_book
+
+
 def test_a_stored_playbook_is_validated_again_when_read(tmp_path):
     store = PlaybookStore(RunLog(tmp_path / "h.sqlite3"))
     store.save("broken", "Broken", '[playbook]\nid = "broken"\nname = "Broken"\n')

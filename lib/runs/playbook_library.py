@@ -53,11 +53,11 @@ def _saved_choice(stored: StoredPlaybook) -> Choice:
 def choices(store: PlaybookStore | None) -> list[Choice]:
     """Bundled playbooks first, then the viewer's saved ones, newest first (one per id)."""
     out = [Choice(k, b.name, b) for k, b in bundled_playbooks().items()]
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for stored in store.list() if store is not None else []:
-        if stored.playbook_id in seen:
+        if (stored.owner, stored.playbook_id) in seen:
             continue  # an older save of the same playbook (another session of the same analyst)
-        seen.add(stored.playbook_id)
+        seen.add((stored.owner, stored.playbook_id))
         out.append(_saved_choice(stored))
     return out
 
@@ -75,8 +75,28 @@ def find(id_or_key: str, store: PlaybookStore | None) -> Playbook:
         if choice.key == id_or_key or (book is not None and book.id == id_or_key):
             if book is None:
                 raise PlaybookError(choice.label, list(choice.problems))
+            if store is not None and choice.key != id_or_key and choice.key != book.id:
+                _saved_by_one(id_or_key, store)
             return book
     raise PlaybookError(id_or_key, ["no bundled or saved playbook has this id"])
+
+
+def _saved_by_one(playbook_id: str, store: PlaybookStore) -> None:
+    """An id several analysts saved names no one playbook for a viewer who sees everyone's
+    (`crs-batch` has no identity): taking the newest would run a colleague's positions."""
+    newest: dict[str, StoredPlaybook] = {}
+    for stored in store.list():
+        if stored.playbook_id == playbook_id:
+            newest.setdefault(stored.owner, stored)
+    if len(newest) > 1:
+        keys = "; ".join(
+            f"{SAVED_PREFIX}{s.playbook_key} (saved by {owner} {s.updated:%Y-%m-%d})"
+            for owner, s in sorted(newest.items())
+        )
+        raise PlaybookError(
+            playbook_id,
+            [f"{len(newest)} analysts saved a playbook with this id: give its key, {keys}"],
+        )
 
 
 def _as_checked(verdicts: list[dict[str, Any]]) -> tuple[Position, ...] | None:
