@@ -265,18 +265,23 @@ class PageView:
 
 def page_view(page: pdfium.PdfPage) -> PageView:
     """The page's text, and where its text and its pictures are. The caller holds `PDFIUM_LOCK`
-    where OCR may run."""
-    textpage = page.get_textpage()
-    try:
-        text = textpage.get_text_bounded()
-        text_area = sum(_area(textpage.get_rect(index)) for index in range(textpage.count_rects()))
-    finally:
-        textpage.close()
+    where OCR may run. The text's area only matters beside a picture, so a page without one (most
+    of a contract) skips measuring it."""
     width, height = page.get_size()
     pictures = sum(
         _area(image.get_bounds(), width, height)
         for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])
     )
+    textpage = page.get_textpage()
+    try:
+        text = textpage.get_text_bounded()
+        text_area = (
+            sum(_area(textpage.get_rect(index)) for index in range(textpage.count_rects()))
+            if pictures > 0
+            else 0.0
+        )
+    finally:
+        textpage.close()
     return PageView(text, text_area, min(pictures, width * height))
 
 
@@ -293,6 +298,8 @@ def picture_pages(pages: Sequence[PageView]) -> list[int]:
     A page whose own text makes a text layer is text, whatever pictures it holds: a letter with
     a logo, or a scan that already carries its words (a searchable PDF).
     """
+    if not any(page.picture_area > 0 for page in pages):
+        return []
     own = own_texts(pages)
     return [
         number
