@@ -104,7 +104,8 @@ def test_bad_arguments_are_refused_in_a_sentence_before_anything_runs(
     run = ["run", "--folder", str(folder), "--model", "clause-finder"]
     cases = [
         ([*run, "--out", str(a_file)], f"--out {a_file} is a file, not a folder."),
-        ([*run, "--max-tokens", "-5"], "--max-tokens must be at least 1, not -5."),
+        ([*run, "--max-tokens", "-5"], "--max-tokens must be 256–32,000 (as on the pages"),
+        ([*run, "--max-tokens", "100000"], "not 100000."),
         ([*run, "--concurrency", "ollama=0"], "with N at least 1, not 'ollama=0'"),
         ([*run, "--concurrency", "foo=2"], "Unknown provider in --concurrency 'foo=2'"),
         (["run", "--folder", str(tmp_path / "nowhere"), "--model", "clause-finder"],
@@ -123,6 +124,34 @@ def test_bad_arguments_are_refused_in_a_sentence_before_anything_runs(
         assert message in err and "Traceback" not in err, (argv, err)
     # Refused before anything ran: no batch was stored.
     assert BatchStore(RunLog(log)).list() == []
+
+
+def test_the_secrets_file_configures_a_batch_as_it_does_the_pages(tmp_path, monkeypatch, capsys):
+    """The key, the endpoint and the run log come from `.streamlit/secrets.toml` in the folder
+    it runs from; a setting that does not parse is named, not a traceback."""
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "CRS_HISTORY_DB", "CRS_READ_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".streamlit").mkdir()
+    contract = tmp_path / "deal.txt"
+    contract.write_text("9. This agreement is governed by the laws of Utopia.")
+    log = tmp_path / "team-log.sqlite3"
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=REPORT)
+        (tmp_path / ".streamlit" / "secrets.toml").write_text(
+            f'OPENAI_BASE_URL = "{upstream.url}/v1"\nOPENAI_API_KEY = "sk-from-secrets"\n'
+            f'CRS_HISTORY_DB = "{log}"\n'
+        )
+        code = main(["run", str(contract), "--model", "openai:m1", "--out", str(tmp_path / "o")])
+        assert code == 0, capsys.readouterr().err
+        assert {r.headers.get("authorization") for r in upstream.streams()} == {
+            "Bearer sk-from-secrets"
+        }
+    assert [r.status for r in RunLog(log).query()] == ["done"]
+    monkeypatch.setenv("CRS_READ_TIMEOUT", "5 minutes")
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert "CRS_READ_TIMEOUT must be a number, not '5 minutes'." in err and "Traceback" not in err
 
 
 def test_labels_that_name_none_of_the_contracts_keep_no_scorecard(tmp_path, monkeypatch, capsys):

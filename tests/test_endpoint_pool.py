@@ -119,6 +119,48 @@ def test_a_key_list_that_does_not_pair_up_stops_the_app(tmp_path):
         openai_settings(tmp_path, ["http://gpu1:8000", "http://gpu2:8000"], [KEY_A])
 
 
+def test_one_endpoint_with_a_key_list_stops_the_app_instead_of_sending_the_list(tmp_path):
+    with pytest.raises(ValueError, match="lists 1 endpoint;"):
+        openai_settings(tmp_path, ["http://gpu1:8000"], [KEY_A, KEY_B])
+    # The same server twice is one endpoint.
+    with pytest.raises(ValueError, match="lists 1 endpoint;"):
+        openai_settings(tmp_path, ["http://gpu1:8000", "http://gpu1:8000"], [KEY_A, KEY_B])
+
+
+def test_a_key_from_the_secrets_file_does_not_follow_an_endpoint_the_environment_overrides():
+    secrets = {"OPENAI_BASE_URL": "https://prod.example/v1", "OPENAI_API_KEY": KEY_A}
+    test_server = {"OPENAI_BASE_URL": "http://test-box:8000/v1"}
+    with pytest.raises(ValueError, match=r"OPENAI_API_KEY comes from \.streamlit/secrets\.toml"):
+        load_settings(test_server, secrets)
+    claude = {"ANTHROPIC_API_KEY": KEY_A}
+    with pytest.raises(ValueError, match="ANTHROPIC_API_KEY comes from"):
+        load_settings({"ANTHROPIC_BASE_URL": "http://elsewhere:9000"}, claude)
+    # Configured together, from either place, or the same URL given again: the key goes there.
+    for env, filed in [
+        ({**test_server, "OPENAI_API_KEY": KEY_B}, secrets),
+        ({"OPENAI_API_KEY": KEY_B}, {"OPENAI_BASE_URL": "https://prod.example/v1"}),
+        ({"OPENAI_BASE_URL": "https://prod.example/v1/"}, secrets),
+        ({}, secrets),
+    ]:
+        settings = load_settings(env, filed)
+        url = settings.configured_endpoint(Provider.OPENAI)
+        assert settings.key_for_endpoint(Provider.OPENAI, url) in (KEY_A, KEY_B)
+
+
+@pytest.mark.parametrize(
+    ("value", "endpoint"),
+    [
+        ("127.0.0.1:18101", "http://127.0.0.1:18101"),
+        ("0.0.0.0", "http://0.0.0.0:11434"),
+        ("gpu1, gpu2:9000", "http://gpu1:11434,http://gpu2:9000"),
+        ("https://ollama.example", "https://ollama.example"),
+    ],
+)
+def test_ollama_host_is_read_as_ollama_reads_it(value, endpoint):
+    settings = load_settings({"OLLAMA_HOST": value})
+    assert settings.configured_endpoint(Provider.OLLAMA) == endpoint
+
+
 def test_an_endpoint_without_a_key_of_its_own_gets_none(tmp_path, servers):
     a, b, _ = servers
     settings = openai_settings(tmp_path, [a.url, b.url], [KEY_A, ""])

@@ -13,11 +13,12 @@ import uvicorn
 
 from lib.api.app import create_app
 from lib.api.config import api_config, server_settings
+from lib.engine.settings import read_secrets_file
 
 
 def main() -> None:
     try:
-        config = api_config(os.environ)
+        config = api_config(os.environ, read_secrets_file())
         settings = server_settings(config.host)
         config.check(settings)
     except ValueError as exc:  # a ConfigError, or a setting that does not parse

@@ -7,13 +7,11 @@ same `Settings` the pages use; this holds only what is particular to serving HTT
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from lib.engine.settings import Settings, load_settings
+from lib.engine.settings import Settings, load_settings, read_secrets_file, setting_reader
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8502
@@ -24,7 +22,6 @@ DEFAULT_RESUME_GRACE_S = 30.0
 # Under the 30-60 s idle timeouts of common proxies and load balancers, with room to spare.
 DEFAULT_KEEPALIVE_S = 10.0
 STATS_INTERVAL_S = 1.0
-SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 
 
 class ConfigError(ValueError):
@@ -62,22 +59,25 @@ class ApiConfig:
         return bool(self.token or self.tokens)
 
 
-def api_config(env: Mapping[str, str]) -> ApiConfig:
+def api_config(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> ApiConfig:
+    """The environment's values, else the secrets file's, as for every other setting."""
+    get = setting_reader(env, secrets or {})
+
     def number(name: str, default: float) -> float:
-        value = env.get(name, "")
+        value = get(name, "")
         try:
-            return float(value) if value else default
-        except ValueError as exc:
+            return float(value) if value != "" else default
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a number of seconds, not {value!r}.") from exc
 
-    port = env.get("API_PORT", "")
+    port = str(get("API_PORT", ""))
     if port and not port.isdigit():
         raise ConfigError(f"API_PORT must be a port number, not {port!r}.")
     return ApiConfig(
-        host=env.get("API_HOST") or DEFAULT_HOST,
+        host=get("API_HOST") or DEFAULT_HOST,
         port=int(port) if port else DEFAULT_PORT,
-        token=env.get("CRS_API_TOKEN") or None,
-        tokens=parse_tokens(env.get("CRS_API_TOKENS", "")),
+        token=get("CRS_API_TOKEN") or None,
+        tokens=parse_tokens(str(get("CRS_API_TOKENS", ""))),
         resume_grace_s=number("CRS_API_RESUME_GRACE", DEFAULT_RESUME_GRACE_S),
         keepalive_s=number("CRS_API_KEEPALIVE", DEFAULT_KEEPALIVE_S),
     )
@@ -96,17 +96,6 @@ def parse_tokens(value: str) -> dict[str, str]:
     return tokens
 
 
-def read_secrets(path: Path = SECRETS_FILE) -> dict[str, Any]:
-    """The pages' secrets file, read without Streamlit so both front ends see the same keys."""
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path} cannot be read: {exc}") from exc
-
-
 def server_settings(host: str = DEFAULT_HOST) -> Settings:
     """The pages' settings, knowing where the API listens (`host`), as the pages know theirs."""
-    return load_settings(os.environ, read_secrets(), listen_address=host)
+    return load_settings(os.environ, read_secrets_file(), listen_address=host)

@@ -40,9 +40,15 @@ from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import PlaybookError, load_playbook
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.analysis.scorecard import Scorecard, build_scorecard, text_table
-from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.provider_config import (
+    DEFAULT_MAX_TOKENS,
+    MAX_MAX_TOKENS,
+    MIN_MAX_TOKENS,
+    Provider,
+    ProviderConfig,
+)
 from lib.engine.providers.registry import SPECS, spec_for
-from lib.engine.settings import Settings, load_settings
+from lib.engine.settings import Settings, load_settings, read_secrets_file
 from lib.runs import playbook_library
 from lib.runs.batch import (
     BatchRunner,
@@ -359,8 +365,11 @@ def _report(runner: BatchRunner | None, card: str | None, out: Path) -> None:
 
 
 def command_run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.max_tokens < 1:
-        raise CannotRun(f"--max-tokens must be at least 1, not {args.max_tokens}.")
+    if not MIN_MAX_TOKENS <= args.max_tokens <= MAX_MAX_TOKENS:
+        raise CannotRun(
+            f"--max-tokens must be {MIN_MAX_TOKENS:,}–{MAX_MAX_TOKENS:,} (as on the pages and"
+            f" the API), not {args.max_tokens}."
+        )
     out = _output_folder(args.out)
     documents, source = load_contracts(args, settings)
     if not documents:
@@ -537,7 +546,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--playbook", help="check against a playbook: a TOML file, or a bundled or saved one's id"
     )
     run.add_argument("--template", default=DEFAULT_TEMPLATE_KEY, choices=sorted(TEMPLATES))
-    run.add_argument("--max-tokens", type=int, default=4096)
+    run.add_argument(
+        "--max-tokens",
+        type=int,
+        default=DEFAULT_MAX_TOKENS,
+        help=f"output tokens per run, {MIN_MAX_TOKENS:,}–{MAX_MAX_TOKENS:,}",
+    )
     run.add_argument("--name", help="a name for the batch")
     resume = commands.add_parser("resume", help="finish an interrupted batch")
     resume.add_argument("batch_id")
@@ -552,7 +566,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = load_settings(os.environ)
+    try:
+        settings = load_settings(os.environ, read_secrets_file())
+    except ValueError as exc:  # a setting that does not parse, or a key that could go astray
+        print(f"crs-batch: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.command == "run":
             return command_run(args, settings)

@@ -24,10 +24,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lib.analysis.documents import Limits
 from lib.engine.limits import (
@@ -47,6 +49,8 @@ from lib.engine.provider_config import (
 from lib.engine.providers.registry import SPECS, spec_for
 
 LOOPBACK_ADDRESSES = {"127.0.0.1", "::1", "localhost"}
+OLLAMA_PORT = 11434
+SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 # Host names a server on loopback answers to whatever the operator lists (`allowed_hosts`).
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 # The header an authenticating proxy adds with `CRS_PROXY_SECRET`, overwriting any a client sent.
@@ -87,19 +91,23 @@ def _key_list(value: str) -> list[str]:
 
 
 def _endpoints_and_keys(
-    get: Callable[..., Any],
+    get: Callable[..., Any], in_file: Callable[..., Any], in_env: Callable[[str], bool]
 ) -> tuple[dict[Provider, str], dict[Provider, str]]:
     """Each provider's endpoint (a list for the providers whose URL a user may pick) and key.
 
-    A list of endpoints takes one key per endpoint, in the same order: a key must never reach an
-    endpoint it was not configured for, so a key list that does not pair up stops the app."""
+    A key must never reach an endpoint it was not configured for, so the app stops rather than
+    guess: a list of endpoints takes one key per endpoint, in the same order, and a key from the
+    secrets file does not follow an endpoint the environment overrides (an operator pointing a
+    deployment at a test server would otherwise send it the production key)."""
     endpoints: dict[Provider, str] = {}
     for provider, spec in SPECS.items():
         if not spec.endpoint_variable:
             continue
         raw = str(get(spec.endpoint_variable, spec.default_endpoint))
         endpoints[provider] = (
-            join_endpoints(split_endpoints(raw)) if spec.typed_endpoint else raw.rstrip("/")
+            join_endpoints([_with_scheme(spec.endpoint_variable, u) for u in split_endpoints(raw)])
+            if spec.typed_endpoint
+            else raw.rstrip("/")
         )
     keys = {
         provider: str(key)
@@ -108,14 +116,41 @@ def _endpoints_and_keys(
     }
     for provider, key in keys.items():
         spec = spec_for(provider)
-        count = len(split_endpoints(endpoints.get(provider, "")))
-        if count > 1 and len(_key_list(key)) != count:
+        count = max(1, len(split_endpoints(endpoints.get(provider, ""))))
+        if len(_key_list(key)) != count:
             raise ValueError(
-                f"{spec.key_variable}: {spec.endpoint_variable} lists {count} endpoints; give one"
-                " key per endpoint, in the same order, separated by commas (leave an entry empty"
-                " for an endpoint that takes none)."
+                f"{spec.key_variable}: {spec.endpoint_variable} lists {count} endpoint"
+                f"{'s' if count != 1 else ''}; give one key per endpoint, in the same order,"
+                " separated by commas (leave an entry empty for an endpoint that takes none)."
+            )
+        variable = spec.endpoint_variable
+        if (
+            variable
+            and in_env(variable)
+            and not in_env(str(spec.key_variable))
+            and str(get(variable)).rstrip("/")
+            != str(in_file(variable, spec.default_endpoint)).rstrip("/")
+        ):
+            raise ValueError(
+                f"{spec.key_variable} comes from .streamlit/secrets.toml but {variable} from the"
+                f" environment: a key goes only to the endpoint configured beside it. Set"
+                f" {spec.key_variable} in the environment too, or {variable} in the secrets file."
             )
     return endpoints, keys
+
+
+def _with_scheme(variable: str, url: str) -> str:
+    """`OLLAMA_HOST` as Ollama itself reads it: `host`, `host:port` or a URL (http and port 11434
+    when left out), so the value exported for `ollama serve` works here too."""
+    if variable != "OLLAMA_HOST" or "://" in url:
+        return url
+    host = url.strip("/")
+    try:
+        if not urlsplit(f"http://{host}").port:
+            host = f"{host}:{OLLAMA_PORT}"
+    except ValueError:
+        return url  # not a port: the endpoint check names the value
+    return f"http://{host}"
 
 
 def _concurrency(value: Any) -> dict[str, int]:
@@ -146,53 +181,57 @@ def _split_prefix(entry: str) -> tuple[Provider | None, str]:
     return None, entry
 
 
-def _cap(value: Any, default: float) -> float:
-    """A ceiling: a number, 0 (or less) for none; anything else the default."""
-    try:
-        return float(value) if value not in (None, "") else default
-    except (TypeError, ValueError):
+def _number(get: Callable[..., Any], name: str, default: float, *, positive: bool = False) -> float:
+    """A numeric setting, or `default` when unset. A value that is not a number (or, where it
+    must be, not above 0) stops the app naming it: a typo must not leave a limit at its default
+    unnoticed."""
+    value = get(name)
+    if value is None or value == "":
         return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, not {value!r}.") from None
+    if positive and not number > 0:
+        raise ValueError(f"{name} must be a number above 0, not {value!r}.")
+    return number
 
 
-def _reader_limits(get: Callable[[str], Any]) -> tuple[Limits, Sandbox]:
+def _reader_limits(get: Callable[..., Any]) -> tuple[Limits, Sandbox]:
     """CRS_MAX_UPLOAD_MB, CRS_MAX_PAGES, CRS_MAX_PASTE_CHARS, CRS_PARSE_MEMORY_MB and
-    CRS_PARSE_SECONDS (a value that is not a positive number is ignored), and CRS_MAX_PARSES,
-    document-reader children at once (0: no cap)."""
+    CRS_PARSE_SECONDS (each above 0), and CRS_MAX_PARSES, document-reader children at once (0: no
+    cap)."""
     base, box = Limits(), Sandbox()
     limits = replace(
         base,
-        max_bytes=int(_positive(get("CRS_MAX_UPLOAD_MB"), base.max_bytes / 1_048_576) * 1_048_576),
-        max_pages=int(_positive(get("CRS_MAX_PAGES"), base.max_pages)),
-        max_paste_chars=int(_positive(get("CRS_MAX_PASTE_CHARS"), base.max_paste_chars)),
+        max_bytes=int(
+            _number(get, "CRS_MAX_UPLOAD_MB", base.max_bytes / 1_048_576, positive=True) * 1_048_576
+        ),
+        max_pages=int(_number(get, "CRS_MAX_PAGES", base.max_pages, positive=True)),
+        max_paste_chars=int(
+            _number(get, "CRS_MAX_PASTE_CHARS", base.max_paste_chars, positive=True)
+        ),
     )
     sandbox = Sandbox(
-        memory_mb=int(_positive(get("CRS_PARSE_MEMORY_MB"), box.memory_mb)),
-        seconds=_positive(get("CRS_PARSE_SECONDS"), box.seconds),
-        max_children=int(_cap(get("CRS_MAX_PARSES"), box.max_children)),
+        memory_mb=int(_number(get, "CRS_PARSE_MEMORY_MB", box.memory_mb, positive=True)),
+        seconds=_number(get, "CRS_PARSE_SECONDS", box.seconds, positive=True),
+        max_children=int(_number(get, "CRS_MAX_PARSES", box.max_children)),
     )
     return limits, sandbox
 
 
-def _ocr_limits(get: Callable[[str], Any]) -> OcrLimits:
-    """CRS_OCR_MAX_PAGES, CRS_OCR_MEMORY_MB, CRS_OCR_SECONDS_PER_PAGE (a value that is not a
-    positive number is ignored), and CRS_OCR_MAX_SECONDS, the longest one OCR run may hold the
-    OCR reader (0: no cap)."""
+def _ocr_limits(get: Callable[..., Any]) -> OcrLimits:
+    """CRS_OCR_MAX_PAGES, CRS_OCR_MEMORY_MB, CRS_OCR_SECONDS_PER_PAGE (each above 0), and
+    CRS_OCR_MAX_SECONDS, the longest one OCR run may hold the OCR reader (0: no cap)."""
     base = OcrLimits()
     return OcrLimits(
-        page_cap=int(_positive(get("CRS_OCR_MAX_PAGES"), base.page_cap)),
-        memory_mb=int(_positive(get("CRS_OCR_MEMORY_MB"), base.memory_mb)),
-        seconds_per_page=_positive(get("CRS_OCR_SECONDS_PER_PAGE"), base.seconds_per_page),
-        max_seconds=_cap(get("CRS_OCR_MAX_SECONDS"), base.max_seconds),
+        page_cap=int(_number(get, "CRS_OCR_MAX_PAGES", base.page_cap, positive=True)),
+        memory_mb=int(_number(get, "CRS_OCR_MEMORY_MB", base.memory_mb, positive=True)),
+        seconds_per_page=_number(
+            get, "CRS_OCR_SECONDS_PER_PAGE", base.seconds_per_page, positive=True
+        ),
+        max_seconds=_number(get, "CRS_OCR_MAX_SECONDS", base.max_seconds),
     )
-
-
-def _positive(value: Any, default: float) -> float:
-    """A positive number, or the default for anything else."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default
 
 
 def builtin_cache_dir(env: Mapping[str, str]) -> Path:
@@ -443,6 +482,30 @@ class Settings:
         return tuple(dict.fromkeys(url for url in urls if url))
 
 
+def read_secrets_file(path: Path = SECRETS_FILE) -> dict[str, Any]:
+    """The pages' secrets file, read without Streamlit, so that the API and `crs-batch` started
+    in the same folder are configured as the pages are."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path} cannot be read: {exc}") from exc
+
+
+def setting_reader(env: Mapping[str, str], secrets: Mapping[str, Any]) -> Callable[..., Any]:
+    """`get(name, default)`: the environment's value, else the secrets file's (its name in upper
+    or lower case), else the default. The one lookup every front end's settings go through."""
+
+    def get(name: str, default: Any = None) -> Any:
+        if name in env and env[name] != "":
+            return env[name]
+        return secrets.get(name, secrets.get(name.lower(), default))
+
+    return get
+
+
 def load_settings(
     env: Mapping[str, str],
     secrets: Mapping[str, Any] | None = None,
@@ -451,21 +514,31 @@ def load_settings(
 ) -> Settings:
     """`listen_address` is where the app listens (the UI reads Streamlit's server.address)."""
     secrets = secrets or {}
+    get = setting_reader(env, secrets)
 
-    def get(name: str, default: Any = None) -> Any:
-        if name in env and env[name] != "":
-            return env[name]
-        return secrets.get(name, secrets.get(name.lower(), default))
+    in_file = setting_reader({}, secrets)
+
+    def in_env(name: str) -> bool:
+        return env.get(name, "") != ""
 
     prices: dict[str, tuple[float, float]] = {}
     for model, pair in dict(secrets.get("prices", {})).items():
-        prices[str(model)] = (float(pair["input"]), float(pair["output"]))
+        try:
+            price = (float(pair["input"]), float(pair["output"]))
+        except (TypeError, KeyError, ValueError):
+            price = (-1.0, -1.0)
+        if min(price) < 0:
+            raise ValueError(
+                f'[prices."{model}"] in the secrets file needs input and output, each a price'
+                " of 0 or more (dollars per million tokens)."
+            )
+        prices[str(model)] = price
 
     upload_dir = get("CRS_UPLOAD_DIR")
     batch_dirs = tuple(
         Path(item).expanduser() for item in _endpoint_list(get("CRS_BATCH_DIRS")) if item
     )
-    endpoints, keys = _endpoints_and_keys(get)
+    endpoints, keys = _endpoints_and_keys(get, in_file, in_env)
     document_limits, sandbox = _reader_limits(get)
     return Settings(
         endpoints=endpoints,
@@ -474,7 +547,7 @@ def load_settings(
         listen_address=listen_address,
         lock_endpoints=_switch(get("CRS_LOCK_ENDPOINTS"), default=False),
         unlock_endpoints=_switch(get("CRS_UNLOCK_ENDPOINTS"), default=False),
-        read_timeout=float(get("CRS_READ_TIMEOUT", DEFAULT_READ_TIMEOUT)),
+        read_timeout=_number(get, "CRS_READ_TIMEOUT", DEFAULT_READ_TIMEOUT, positive=True),
         history_enabled=_switch(get("CRS_HISTORY"), default=True),
         history_db_path=Path(get("CRS_HISTORY_DB", default_data_dir() / "history.sqlite3")),
         store_contract_text=_switch(get("CRS_STORE_CONTRACTS"), default=False),
@@ -485,7 +558,7 @@ def load_settings(
             if spec.enable_variable and not _switch(get(spec.enable_variable), default=True)
         ),
         context_lengths={
-            provider: int(get(spec.context_variable, spec.default_context))
+            provider: int(_number(get, spec.context_variable, spec.default_context, positive=True))
             for provider, spec in SPECS.items()
             if spec.context_variable and spec.default_context is not None
         },
@@ -496,9 +569,11 @@ def load_settings(
         sandbox=sandbox,
         ocr_limits=_ocr_limits(get),
         run_limits=RunLimits(
-            max_run_seconds=float(get("CRS_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS)),
-            max_output_chars=int(get("CRS_MAX_OUTPUT_CHARS", DEFAULT_MAX_OUTPUT_CHARS)),
-            max_concurrent_runs=int(get("CRS_MAX_CONCURRENT_RUNS", DEFAULT_MAX_CONCURRENT_RUNS)),
+            max_run_seconds=_number(get, "CRS_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS),
+            max_output_chars=int(_number(get, "CRS_MAX_OUTPUT_CHARS", DEFAULT_MAX_OUTPUT_CHARS)),
+            max_concurrent_runs=int(
+                _number(get, "CRS_MAX_CONCURRENT_RUNS", DEFAULT_MAX_CONCURRENT_RUNS)
+            ),
         ),
         database_url=get("CRS_DATABASE_URL") or None,
         user_header=get("CRS_USER_HEADER") or None,
@@ -511,6 +586,8 @@ def load_settings(
         shared_log=_switch(get("CRS_SHARED_LOG"), default=False),
         bench_lag_file=Path(lag_file) if (lag_file := get("CRS_BENCH_LAG_FILE")) else None,
         bench_render_interval=(
-            float(interval) if (interval := get("CRS_BENCH_RENDER_INTERVAL")) else None
+            _number(get, "CRS_BENCH_RENDER_INTERVAL", 0.0)
+            if get("CRS_BENCH_RENDER_INTERVAL")
+            else None
         ),
     )
