@@ -18,6 +18,8 @@ from lib.engine.errors import ProviderError
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import load_settings
 from lib.engine.stream_model import stream_model
+from lib.runs import catalog
+from lib.store.run_log import RunLog
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -94,6 +96,27 @@ def test_listening_beyond_loopback_locks_endpoints_to_the_configured_ones(env, l
     at = pick(at, Provider.OPENAI)
     assert at.sidebar.selectbox(key="review_endpoint_openai").options == [f"{env.url}/v1"]
     assert "review_base_url_openai" not in [w.key for w in at.sidebar.text_input]
+
+
+def test_the_sidebar_shows_an_endpoint_without_the_credentials_in_its_url(
+    env, listening_on, monkeypatch
+):
+    host = env.url.removeprefix("http://")
+    monkeypatch.setenv("OLLAMA_HOST", f"http://bob:{SECRET}@{host}")
+    listening_on("127.0.0.1")
+    at = pick(app(), Provider.OLLAMA)
+    assert at.sidebar.text_input(key="review_base_url_ollama").value == env.url
+    assert at.sidebar.selectbox(key="review_model_ollama").options  # the operator's server answered
+    listening_on("0.0.0.0")
+    at = pick(app(), Provider.OLLAMA)
+    assert at.sidebar.selectbox(key="review_endpoint_ollama").options == [env.url]
+    assert at.sidebar.selectbox(key="review_model_ollama").options
+    assert SECRET not in str(at.sidebar) and SECRET not in str(at.main)
+    # What the page shows stands for the operator's endpoint, credentials and all.
+    settings = load_settings({"OLLAMA_HOST": f"http://bob:{SECRET}@{host}"})
+    assert (
+        catalog.check_endpoint(Provider.OLLAMA, env.url, settings) == f"http://bob:{SECRET}@{host}"
+    )
 
 
 def test_operator_can_unlock_endpoints_explicitly(env, listening_on, monkeypatch):
@@ -175,3 +198,72 @@ def test_error_bodies_cannot_be_used_to_read_a_service(fake_upstream, provider, 
     assert len(message) < 450
     if isinstance(body, dict) and "error" in body:
         assert "refused xxx" in message  # the server's own message field, shortened
+
+
+def test_credentials_in_an_endpoint_url_reach_the_server_and_nothing_else(
+    tmp_path, monkeypatch, capsys
+):
+    """A server may take credentials in its URL (`http://user:password@host`, `?api-key=`): no
+    message, run record, batch, output file or printed line holds them, and a batch resumed from
+    the store (which keeps the URL without them) reaches the operator's endpoint again. A key
+    echoed in an error clipped mid-key is not left half there either."""
+    from lib.cli.batch import main
+
+    password, key = "PASSWORDinURL123456", "sk-SECRETKEY-abcdef0123456789"
+    log, out = tmp_path / "log.sqlite3", tmp_path / "out"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(log))
+    for i in range(2):
+        (tmp_path / f"deal-{i}.txt").write_text(f"Deal {i}. 9. Governed by the laws of Utopia.")
+    files = [str(tmp_path / f"deal-{i}.txt") for i in range(2)]
+    with FakeUpstream() as upstream:
+        host = upstream.url.removeprefix("http://")
+        monkeypatch.setenv(
+            "OPENAI_BASE_URL", f"http://bob:{password}@{host}/v1?api-key=QUERYKEY123"
+        )
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+        assert main(["run", *files, "--model", "openai:m1", "--out", str(out)]) == 2
+        refused = capsys.readouterr().err
+        assert "has a query (?)" in refused and "QUERYKEY123" not in refused
+        assert password not in refused
+        monkeypatch.setenv("OPENAI_BASE_URL", f"http://bob:{password}@{host}/v1")
+        echo = {"error": {"message": "Bad key: " + "x" * 170 + " " + key}}
+        upstream.push(Script(tokens=["## Overall risk: LOW\n"]))
+        upstream.push(Script(status=401, error_body=echo))
+        assert (
+            main(
+                [
+                    "run",
+                    *files,
+                    "--model",
+                    "openai:m1",
+                    "--out",
+                    str(out),
+                    "--concurrency",
+                    "openai=1",
+                ]
+            )
+            == 0
+        )
+        printed = capsys.readouterr()
+        assert "failed" in printed.out, printed
+        batch_id = printed.out.split("resume with: crs-batch resume ")[1].split()[0]
+        upstream.push(Script(tokens=["## Overall risk: LOW\n"]))
+        assert main(["resume", batch_id, *files, "--out", str(out)]) == 0
+        printed_again = capsys.readouterr()
+        assert len(upstream.streams()) == 3
+    records = RunLog(log).query()
+    assert sorted(r.status for r in records) == ["done", "done", "error"]
+    failed = next(r for r in records if r.status == "error")
+    assert (
+        f"http://{host}/v1" in failed.error_message
+        and "refused the credentials" in failed.error_message
+    )
+    everything = [
+        log.read_bytes().decode("latin-1"),
+        printed.out, printed.err, printed_again.out, printed_again.err,
+        *(p.read_text() for p in out.rglob("*") if p.is_file() and p.suffix != ".xlsx"),
+        *(r.endpoint + (r.served_by or "") + (r.error_message or "") for r in records),
+    ]  # fmt: skip
+    for text in everything:
+        assert password not in text and "QUERYKEY123" not in text
+        assert key[:12] not in text

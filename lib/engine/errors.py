@@ -50,11 +50,27 @@ def clip_detail(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
+# Shorter strings are too likely to occur in ordinary text to be taken out of it.
+MIN_SECRET_CHARS = 8
+
+
 def redact(text: str, *secrets: str | None) -> str:
-    """Remove every secret from text; short or empty secrets are ignored to avoid mangling."""
+    """Remove every secret from text, and any piece of one that starts as it does (a server's
+    message clipped in the middle of an echoed key); short or empty secrets are ignored to avoid
+    mangling."""
     for secret in secrets:
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, "[redacted]")
+        if not secret or len(secret) < MIN_SECRET_CHARS:
+            continue
+        head, pieces, at = secret[:MIN_SECRET_CHARS], [], 0
+        while (found := text.find(head, at)) >= 0:
+            end = found + MIN_SECRET_CHARS
+            while (
+                end < len(text) and end - found < len(secret) and text[end] == secret[end - found]
+            ):
+                end += 1
+            pieces += [text[at:found], "[redacted]"]
+            at = end
+        text = "".join([*pieces, text[at:]])
     return text
 
 

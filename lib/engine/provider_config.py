@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 
 class Provider(StrEnum):
@@ -59,6 +59,12 @@ class ProviderConfig:
         """The configs of the endpoints a run may use: the pool's, or this one alone."""
         return self.pool or (self,)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What no message, record or page may carry: the key, and any credentials the
+        endpoint's URL holds (a password, a key in its query)."""
+        return (*([self.api_key] if self.api_key else []), *url_secrets(self.base_url))
+
 
 ENDPOINT_SEPARATOR = ","
 
@@ -77,6 +83,29 @@ def endpoint_label(url: str) -> str:
         netloc = urlsplit(item).netloc.rpartition("@")[2]
         labels.append(netloc or item)
     return ", ".join(labels)
+
+
+def shown_url(url: str) -> str:
+    """`http://user:pw@gpu1:11434/v1?api-key=…` → `http://gpu1:11434/v1`: an endpoint as a page,
+    a message, the run log or an export may show it. Some servers take credentials in the URL;
+    only the request itself carries them. Several comma-separated URLs, each so."""
+    shown = []
+    for item in split_endpoints(url):
+        parts = urlsplit(item)
+        host = parts.netloc.rpartition("@")[2]
+        shown.append(urlunsplit((parts.scheme, host, parts.path, "", "")) if host else item)
+    return join_endpoints(shown)
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The credentials in endpoint URLs: each one's user information and query values."""
+    found: list[str] = []
+    for item in split_endpoints(url):
+        parts = urlsplit(item)
+        userinfo = parts.netloc.rpartition("@")[0]
+        found += [piece for piece in (userinfo, *userinfo.split(":", 1)) if piece]
+        found += [value for _, value in parse_qsl(parts.query) if value]
+    return tuple(dict.fromkeys(found))
 
 
 def join_endpoints(urls: tuple[str, ...] | list[str]) -> str:

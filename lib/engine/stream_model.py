@@ -41,6 +41,7 @@ from lib.engine.provider_config import (
     DEFAULT_TEMPERATURE,
     ProviderConfig,
     endpoint_label,
+    shown_url,
 )
 from lib.engine.providers.registry import spec_for
 from lib.engine.routing import Outcome, Route, endpoint_at_fault
@@ -133,7 +134,7 @@ def _routed(
             # Waiting for room on a busy pool is not the model's time: its figures start here.
             stats.started_at = time.monotonic()
         tried.append(member)
-        stats.endpoint = member.base_url
+        stats.endpoint = shown_url(member.base_url)
         ctx.next_attempt()
         outcome = Outcome.NEUTRAL
         try:
@@ -141,7 +142,7 @@ def _routed(
             outcome = Outcome.SERVED
             return
         except ProviderError as exc:
-            error = exc.redacted(member.api_key)
+            error = exc.redacted(*member.secrets)
             if ctx.answer_started:
                 outcome = Outcome.SERVED
             elif not ctx.cancelled and endpoint_at_fault(exc):
@@ -187,11 +188,11 @@ def _start_timer(limits: RunLimits, ctx: StreamContext) -> threading.Timer | Non
     return timer
 
 
-def _as_provider_error(exc: Exception, api_key: str | None) -> ProviderError:
+def _as_provider_error(exc: Exception, secrets: tuple[str, ...]) -> ProviderError:
     """The one error a failed read ends with, never carrying the key; anything that is not a
     provider error is a bug in parsing, reported without its (possibly contract-quoting) text."""
     if isinstance(exc, ProviderError):
-        return exc.redacted(api_key)
+        return exc.redacted(*secrets)
     return BadResponse(f"Unexpected failure while reading the answer ({type(exc).__name__}).")
 
 
@@ -209,7 +210,7 @@ def _run(
     timer = _start_timer(limits, ctx)
     cap = limits.max_output_chars
     if route is None:
-        stats.endpoint = config.base_url
+        stats.endpoint = shown_url(config.base_url)
         events = _events(config, request, ctx)
     else:
         events = _routed(route, request, ctx, stats)
@@ -233,7 +234,7 @@ def _run(
             if (stopped := _stopped(stats, ctx)) is not None:
                 raise stopped from None
             return
-        error = _as_provider_error(exc, config.api_key)
+        error = _as_provider_error(exc, config.secrets)
         fail(stats, error)
         raise error from None
     except BaseException:
@@ -296,5 +297,5 @@ def list_models(config: ProviderConfig) -> list[str]:
     try:
         models: list[str] = spec_for(config.provider).list_models(config)
     except ProviderError as exc:
-        raise exc.redacted(config.api_key) from None
+        raise exc.redacted(*config.secrets) from None
     return models

@@ -40,7 +40,12 @@ from lib.analysis.playbook.checker import CHECKER_NAME
 from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import dump_playbook, parse_playbook
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
-from lib.engine.provider_config import DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, ProviderConfig
+from lib.engine.provider_config import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE,
+    ProviderConfig,
+    shown_url,
+)
 from lib.engine.providers.registry import spec_for
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
@@ -114,7 +119,7 @@ def model_key(config: Checker | Mapping[str, Any]) -> str:
     if config is None:
         config = BUILTIN_SPEC
     if isinstance(config, ProviderConfig):
-        return f"{config.provider.value}:{config.model}@{config.base_url}"
+        return f"{config.provider.value}:{config.model}@{shown_url(config.base_url)}"
     return f"{config['provider']}:{config['model']}@{config.get('base_url') or ''}"
 
 
@@ -134,7 +139,7 @@ def model_spec(config: Checker) -> dict[str, Any]:
     return {
         "provider": config.provider.value,
         "model": config.model,
-        "base_url": config.base_url,
+        "base_url": shown_url(config.base_url),
         "context_length": config.context_length,
     }
 

@@ -26,6 +26,7 @@ from lib.engine.provider_config import (
     Provider,
     ProviderConfig,
     join_endpoints,
+    shown_url,
     split_endpoints,
 )
 from lib.engine.providers.registry import FALLBACK, SPECS, spec_for
@@ -93,22 +94,36 @@ def check_endpoint(provider: Provider, base_url: str, settings: Settings) -> str
     if not spec.typed_endpoint:
         # Claude's endpoint is the operator's alone: a caller cannot redirect it (or its key).
         configured = default_base_url(provider, settings)
-        if url and url != configured:
+        if url and url not in (configured, shown_url(configured)):
             raise ValueError(f"The {spec.label} endpoint is set by the operator only.")
         return configured
-    urls = split_endpoints(url)
+    urls = tuple(_as_configured(provider, member, settings) for member in split_endpoints(url))
     allowed = {m for entry in settings.allowed_for(provider) for m in split_endpoints(entry)}
     for member in urls:
         _check_one(member, allowed if settings.endpoints_locked else None)
     return join_endpoints(urls)
 
 
+def _as_configured(provider: Provider, url: str, settings: Settings) -> str:
+    """The operator's endpoint that `url` names as `shown_url` shows it (pages, the run log and
+    stored batches never hold the credentials an endpoint's URL may carry), else `url`."""
+    for entry in (settings.configured_endpoint(provider), *settings.allowed_for(provider)):
+        for member in split_endpoints(entry):
+            if member != url and shown_url(member) == url:
+                return member
+    return url
+
+
 def _check_one(url: str, allowed: set[str] | None) -> None:
-    """One endpoint's rules: http(s), no fragment, and one the operator allows when locked."""
+    """One endpoint's rules: http(s), no query or fragment (the provider's paths are added to it),
+    and one the operator allows when locked."""
     if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"“{url}” is not an http(s) URL.")
-    if urlsplit(url).fragment or "#" in url:
-        raise ValueError(f"“{url}” has a fragment (#); give the server's base URL alone.")
+        raise ValueError(f"“{shown_url(url)}” is not an http(s) URL.")
+    if urlsplit(url).fragment or "#" in url or "?" in url:
+        raise ValueError(
+            f"“{shown_url(url)}” has a query (?) or a fragment (#); give the server's base URL"
+            " alone (a key goes in the provider's key setting)."
+        )
     if allowed is not None and url not in allowed:
         raise ValueError("This deployment only allows the endpoints its operator listed.")
 

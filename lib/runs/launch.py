@@ -26,7 +26,7 @@ from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
 from lib.engine.errors import ContextTooLong, RateLimited
 from lib.engine.events import Source
 from lib.engine.limits import busy_message
-from lib.engine.provider_config import ProviderConfig
+from lib.engine.provider_config import ProviderConfig, shown_url
 from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream, stream_model
 from lib.runs.endpoint_pool import route_for
@@ -195,7 +195,7 @@ def new_record(
         page=page,
         provider=provider,
         model=model,
-        endpoint=endpoint,
+        endpoint=shown_url(endpoint),
         document_name=document.name,
         document_chars=document.char_count,
         document_sha256=document.sha256,

@@ -17,6 +17,7 @@ from lib.engine.provider_config import (
     MIN_MAX_TOKENS,
     Provider,
     ProviderConfig,
+    shown_url,
 )
 from lib.engine.providers.registry import spec_for
 from lib.engine.settings import Settings
@@ -200,11 +201,16 @@ def provider_picker(
     if spec.note:
         st.info(spec.note, icon=":material/info:")
     if choices_for_endpoint is not None:
-        base_url = st.selectbox("Endpoint", choices_for_endpoint, key=f"{key}_endpoint_{provider}")
+        base_url = st.selectbox(
+            "Endpoint",
+            choices_for_endpoint,
+            format_func=shown_url,
+            key=f"{key}_endpoint_{provider}",
+        )
     elif spec.typed_endpoint:
         base_url = st.text_input(
             "Base URL",
-            value=base_url,
+            value=shown_url(base_url),
             key=f"{key}_base_url_{provider}",
             placeholder=spec.url_placeholder,
         )

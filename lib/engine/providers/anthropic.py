@@ -53,7 +53,7 @@ from lib.engine.events import (
     ThinkingDelta,
     Usage,
 )
-from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.provider_config import Provider, ProviderConfig, shown_url
 from lib.engine.providers.http import tls_context
 from lib.engine.providers.spec import CacheRates, ProviderSpec, ThinkingSwitch
 
@@ -144,8 +144,8 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
         return TimedOut(f"{SERVICE} did not answer within {config.read_timeout:g} s — try again.")
     if isinstance(exc, anthropic.APIConnectionError):
         return CannotConnect(
-            f"Cannot reach {SERVICE} at {config.base_url or 'api.anthropic.com'} — check the "
-            "network connection or ANTHROPIC_BASE_URL."
+            f"Cannot reach {SERVICE} at {shown_url(config.base_url) or 'api.anthropic.com'} —"
+            " check the network connection or ANTHROPIC_BASE_URL."
         )
     name = type(exc).__name__
     if "Timeout" in name:

@@ -26,7 +26,7 @@ from lib.engine.errors import (
     error_for_status,
 )
 from lib.engine.events import StreamContext
-from lib.engine.provider_config import ProviderConfig
+from lib.engine.provider_config import ProviderConfig, shown_url
 
 MAX_ERROR_BODY = 64 * 1024
 
@@ -76,7 +76,7 @@ def status_error(status: int, detail: str, config: ProviderConfig, hints: Hints)
     return error_for_status(
         status,
         detail,
-        where=f"{hints.service} at {config.base_url}",
+        where=f"{hints.service} at {shown_url(config.base_url)}",
         model=config.model,
         hints=hints,
     )
@@ -92,17 +92,19 @@ def raise_for_status(response: httpx.Response, config: ProviderConfig, hints: Hi
 def connect_error(exc: httpx.HTTPError, config: ProviderConfig, hints: Hints) -> ProviderError:
     if isinstance(exc, httpx.ConnectTimeout):
         return CannotConnect(
-            f"{hints.service} at {config.base_url} did not accept the connection within "
+            f"{hints.service} at {shown_url(config.base_url)} did not accept the connection within "
             f"{config.connect_timeout:g} s — {hints.connect_fix}."
         )
     if isinstance(exc, httpx.TimeoutException):
         return TimedOut(
-            f"{hints.service} at {config.base_url} sent nothing for {config.read_timeout:g} s — "
+            f"{hints.service} at {shown_url(config.base_url)} sent nothing for"
+            f" {config.read_timeout:g} s — "
             "the model may still be loading; try again or raise the read timeout."
         )
     if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol | httpx.InvalidURL):
         return CannotConnect(
-            f"{hints.service} is not reachable at {config.base_url} — {hints.connect_fix}."
+            f"{hints.service} is not reachable at {shown_url(config.base_url)} —"
+            f" {hints.connect_fix}."
         )
     return StreamInterrupted(
         f"The connection to {hints.service} broke ({type(exc).__name__}) — try again."
@@ -153,4 +155,6 @@ def get_json(
     try:
         return response.json()
     except ValueError:
-        raise BadResponse(f"{hints.service} at {config.base_url} did not answer JSON.") from None
+        raise BadResponse(
+            f"{hints.service} at {shown_url(config.base_url)} did not answer JSON."
+        ) from None
