@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -171,3 +172,24 @@ def test_a_url_beside_a_code_span_stays_quoted():
     found = list(tokens(out))
     assert "http://evil.test/p?q=1" in [t.content for t in found if t.type == "code_inline"]
     assert not re.search(r"evil\\.test", " ".join(t.content for t in found if t.type == "text"))
+
+
+@pytest.mark.parametrize("marker", ["- ", "> ", "1. ", "* > "])
+def test_a_line_nested_past_the_parsers_limit_hides_nothing_after_it(marker):
+    """markdown-it stops a block at its nesting limit and drops the rest of the text: one line
+    of 30 nested markers would hide every finding below it on the page."""
+    report = (
+        "## Overall risk: LOW\n"
+        + marker * 30
+        + "deep\nA para\n\n### Limitation of liability — RED\nUncapped liability: HIDDEN.\n\nlast\n"
+    )
+    shown = safe_markdown(report)
+    assert "\n### Limitation of liability — RED\n" in shown
+    for word in ("deep", "A para", "HIDDEN", "last"):
+        assert word in shown, (word, shown)
+
+
+def test_a_list_nested_by_indentation_past_the_limit_keeps_every_item():
+    report = "".join("  " * i + f"- item{i}\n" for i in range(40)) + "\nThe end of the report.\n"
+    shown = safe_markdown(report)
+    assert all(f"item{i}" in shown for i in range(40)) and "The end of the report" in shown

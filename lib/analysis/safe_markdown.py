@@ -46,6 +46,12 @@ _ALIGN = {"text-align:left": ":---", "text-align:right": "---:", "text-align:cen
 _LINK_SCHEMES = frozenset({"http", "https"})
 # A code block's language is a class name for highlighting, never a place for outside text.
 _LANGUAGE = re.compile(r"[A-Za-z0-9_+#-]{1,24}")
+# A list item or a quote opening a line, with the spaces before and after it.
+_CONTAINER = re.compile(r"[ \t]*(?:[-*+>]|\d{1,9}[.)])(?:[ \t]+|$)")
+# Lists and quotes this deep are drawn as such; markers past them are text. markdown-it's block
+# nesting limit (20 token levels) is reached at about nine, where it drops the rest.
+_KEPT_MARKERS = 6
+_DEEPEST = 19
 
 
 @lru_cache(maxsize=1)
@@ -94,8 +100,40 @@ def safe_markdown(text: str, allowed_hosts: Iterable[str] = ()) -> str:
     as text with its URL.
     """
     hosts = frozenset(_normal_host(h) for h in allowed_hosts)
+    if not text.strip():
+        return ""
+    return _Writer(hosts).blocks(_blocks(text)).rstrip("\n") + "\n"
+
+
+def _blocks(text: str, retry: bool = True) -> list[SyntaxTreeNode | str]:
+    """The top-level blocks of `text`. Past its nesting limit markdown-it stops parsing the block
+    and drops the rest of it, up to the end of the text: a model (or a contract steering it) could
+    hide every finding below one line of 30 nested list markers. Such a block is parsed again
+    with its too-deep markers made text, and shown as plain lines if that is still too deep."""
     tree = SyntaxTreeNode(_parser().parse(text))
-    return _Writer(hosts).blocks(tree.children).rstrip("\n") + "\n" if text.strip() else ""
+    lines = text.split("\n")
+    out: list[SyntaxTreeNode | str] = []
+    for node in tree.children:
+        if node.map is None or max(n.level for n in node.walk()) < _DEEPEST:
+            out.append(node)
+            continue
+        chunk = lines[node.map[0] : node.map[1]]
+        if retry:
+            out += _blocks("\n".join(_shallow(line) for line in chunk), retry=False)
+        else:
+            out.append("\n".join(escape_markdown(line) for line in chunk if line.strip()))
+    return out
+
+
+def _shallow(line: str) -> str:
+    """The line with the list and quote markers past `_KEPT_MARKERS` written as text."""
+    position = 0
+    for _ in range(_KEPT_MARKERS):
+        marker = _CONTAINER.match(line, position)
+        if marker is None:
+            return line
+        position = marker.end()
+    return line[:position] + _literal(line[position:])
 
 
 def _code_span(content: str) -> str:
@@ -116,8 +154,8 @@ class _Writer:
         self.hosts = hosts
 
     # Blocks -------------------------------------------------------------------------------
-    def blocks(self, nodes: Iterable[SyntaxTreeNode], separator: str = "\n\n") -> str:
-        rendered = (self.block(node) for node in nodes)
+    def blocks(self, nodes: Iterable[SyntaxTreeNode | str], separator: str = "\n\n") -> str:
+        rendered = (node if isinstance(node, str) else self.block(node) for node in nodes)
         return separator.join(part for part in rendered if part)
 
     def block(self, node: SyntaxTreeNode) -> str:
