@@ -123,6 +123,16 @@ def test_csv_headers_a_model_wrote_are_defused_like_cells():
     assert "'" + heading in [c.value for c in sheet[1]]
 
 
+def test_control_characters_a_model_wrote_do_not_stop_the_spreadsheet():
+    """openpyxl refuses a whole workbook over one character XML cannot hold: a heading the model
+    wrote (or a server's model name) must not cost the analyst the XLSX and the page after it."""
+    report = "## Overall risk: LOW\n### Bad\x01Category — RED\n- Found: yes\n"
+    grid = grid_frame([GridRun("acme.pdf", "Model\x0bA", record(report))], "general")
+    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
+    assert "BadCategory" in [c.value for c in sheet[1]]
+    assert "ModelA" in [c.value for c in sheet[2]]
+
+
 def test_a_topic_found_nowhere_is_not_found_in_a_neutral_colour_never_green():
     report = (
         "### Insurance — GREEN\n- Found: no — not found\n### Indemnity — NOT FOUND\n- Found: no\n"

@@ -17,6 +17,7 @@ from lib.analysis.labels import LabelledSet
 from lib.analysis.prompts import NOT_FOUND, TEMPLATES
 from lib.analysis.report_sections import MISSING, overall_risk, severities
 from lib.analysis.scorecard import ModelRun
+from lib.runs.exports import exportable
 from lib.store.csv_export import csv_bytes, defuse
 from lib.store.records import RunRecord
 
@@ -127,11 +128,11 @@ def grid_xlsx(
     book = Workbook()
     sheet = book.active
     sheet.title = title
-    sheet.append([defuse(str(c)) for c in frame.columns])
+    sheet.append([_cell(str(c)) for c in frame.columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for values in frame.itertuples(index=False):
-        sheet.append([defuse(v.item() if hasattr(v, "item") else v) for v in values])
+        sheet.append([_cell(v.item() if hasattr(v, "item") else v) for v in values])
     fills = {k: (PatternFill("solid", fgColor=f), Font(color=t)) for k, (f, t) in colours.items()}
     for row in sheet.iter_rows(min_row=2, min_col=8):
         for cell in row:
@@ -144,6 +145,12 @@ def grid_xlsx(
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _cell(value: object) -> object:
+    """A spreadsheet cell: no formula, and none of the control characters XML cannot hold (a
+    model's heading or a server's model name may carry one; openpyxl refuses the whole file)."""
+    return defuse(exportable(value)) if isinstance(value, str) else value
 
 
 def _rounded(value: float | None, digits: int) -> float | None:
