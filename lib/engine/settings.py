@@ -57,9 +57,25 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 PROXY_SECRET_HEADER = "X-CRS-Proxy-Secret"
 # Anything shorter could be guessed by a local process trying values against the loopback port.
 MIN_SECRET_CHARS = 32
-# Headers a reverse proxy adds: a request carrying one came through a proxy, so from anyone who
-# reaches it, whatever address the app listens on.
-FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+# Headers a reverse proxy, load balancer or CDN adds: a request carrying one came through a proxy,
+# so from anyone who reaches it, whatever address the app listens on. nginx's bare `proxy_pass`
+# adds none of them: naming the app in CRS_ALLOWED_HOSTS says as much (`serves_a_team`).
+FORWARDING_HEADERS = (
+    "x-forwarded-for",
+    "forwarded",
+    "x-real-ip",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-server",
+    "x-forwarded-port",
+    "x-original-forwarded-for",
+    "via",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "fastly-client-ip",
+)
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -350,13 +366,15 @@ class Settings:
     @property
     def serves_a_team(self) -> bool:
         """Listening beyond loopback, sharing a PostgreSQL log, locked by the operator for a
-        reverse proxy, or reading a proxy's user header: instances behind a proxy on the same
-        machine listen on loopback, yet serve everyone who reaches the proxy."""
+        reverse proxy, reading a proxy's user header, or answering to a host name besides
+        loopback's: instances behind a proxy on the same machine listen on loopback, yet serve
+        everyone who reaches the proxy, and a proxy need not say it is one."""
         return (
             self.database_url is not None
             or self.listens_beyond_loopback
             or self.lock_endpoints
             or self.user_header is not None
+            or any(name not in LOOPBACK_HOSTS for name in self.allowed_hosts)
         )
 
     def serves_a_team_for(self, headers: Mapping[str, str]) -> bool:

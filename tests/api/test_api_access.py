@@ -39,6 +39,10 @@ def client_for(history: RunLog, env: dict[str, str], config: ApiConfig | None = 
     )
 
 
+TOKEN = "a-long-random-token-for-alice-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 def documents(response: httpx.Response) -> list[str]:
     assert response.status_code == 200, response.text
     return sorted(run["document_name"] for run in response.json())
@@ -61,6 +65,8 @@ def documents(response: httpx.Response) -> list[str]:
         # Every local process comes from loopback: no address there vouches for anyone.
         ({"CRS_USER_HEADER": "X-Forwarded-User", "CRS_TRUSTED_PROXIES": "127.0.0.1"}, "127.0.0.1"),
         ({"CRS_USER_HEADER": "X-Forwarded-User", "CRS_TRUSTED_PROXIES": "::/0"}, "127.0.0.1"),
+        # Answering to a public name: behind a proxy that may add no forwarding header at all.
+        ({"CRS_ALLOWED_HOSTS": "review.example.com"}, "127.0.0.1"),
     ],
 )
 def test_a_team_api_will_not_start_without_naming_its_callers(env, listen):
@@ -100,11 +106,20 @@ def test_the_server_process_refuses_to_start_behind_a_proxy_without_identities()
     assert refused.returncode != 0 and "CRS_API_TOKENS" in refused.stderr
 
 
-def test_a_request_through_a_proxy_that_names_nobody_is_refused(history, upstream):
+@pytest.mark.parametrize(
+    "forwarded",
+    [
+        {"X-Forwarded-For": "203.0.113.7"},
+        {"X-Forwarded-Proto": "https"},
+        {"Via": "1.1 nginx"},
+        {"X-Forwarded-Host": "review.example.com"},
+        {"CF-Connecting-IP": "203.0.113.7"},
+    ],
+)
+def test_a_request_through_a_proxy_that_names_nobody_is_refused(history, upstream, forwarded):
     with client_for(history, {"OLLAMA_HOST": upstream.url}) as client:
         # A laptop's loopback API with nothing configured stays as easy as before.
         assert len(documents(client.get("/api/runs"))) == 2
-        forwarded = {"X-Forwarded-For": "203.0.113.7"}
         listed = client.get("/api/runs", headers=forwarded)
         assert listed.status_code == 401 and "who you are" in listed.json()["error"]
         started = client.post("/api/report", json=BODY, headers=forwarded)
@@ -159,25 +174,27 @@ def test_the_proxy_rule_reads_headers_in_any_case():
 
 
 def test_foreign_host_and_origin_are_refused(start_api, upstream, tmp_path):
-    api = start_api(CRS_ALLOWED_HOSTS="review.example.com")
-    host = {"Host": "attacker.example"}
+    # Answering to a public name, it serves a team: each caller names themselves with a token.
+    api = start_api(CRS_ALLOWED_HOSTS="review.example.com", CRS_API_TOKENS=f"{TOKEN}:alice")
+    assert httpx.get(f"{api.url}/api/runs").status_code == 401
+    host = {"Host": "attacker.example", **AUTH}
     assert httpx.get(f"{api.url}/api/runs", headers=host).status_code == 400
     assert httpx.post(f"{api.url}/api/report", json=BODY, headers=host).status_code == 400
-    foreign = {"Origin": "https://attacker.example"}
+    foreign = {"Origin": "https://attacker.example", **AUTH}
     form = {"contract": BODY["contract"], "provider": "ollama", "model": "m"}
     # A page on another site posts a form (no preflight) and reads the run list.
     assert httpx.post(f"{api.url}/api/report", data=form, headers=foreign).status_code == 403
     assert httpx.get(f"{api.url}/api/runs", headers=foreign).status_code == 403
-    assert httpx.get(f"{api.url}/api/runs", headers={"Origin": "null"}).status_code == 403
-    cross = {"Sec-Fetch-Site": "cross-site"}
+    assert httpx.get(f"{api.url}/api/runs", headers={"Origin": "null", **AUTH}).status_code == 403
+    cross = {"Sec-Fetch-Site": "cross-site", **AUTH}
     assert httpx.get(f"{api.url}/api/runs", headers=cross).status_code == 403
     assert upstream.streams() == []
     assert RunLog(tmp_path / "history.sqlite3").count() == 0
 
     # The API's own page, a named host and scripts (no Origin) are served.
-    own = {"Origin": api.url}
+    own = {"Origin": api.url, **AUTH}
     assert httpx.get(f"{api.url}/api/runs", headers=own).status_code == 200
-    named = {"Host": "review.example.com", "Origin": "https://review.example.com"}
+    named = {"Host": "review.example.com", "Origin": "https://review.example.com", **AUTH}
     assert httpx.get(f"{api.url}/api/runs", headers=named).status_code == 200
     upstream.push(Script(tokens=[" ok"]))
     with httpx.stream("POST", f"{api.url}/api/report", json=BODY, headers=own) as response:
