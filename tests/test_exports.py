@@ -8,7 +8,9 @@ import re
 from docx import Document as DocxDocument
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
+from lib.analysis.safe_markdown import safe_markdown
 from lib.runs.exports import exportable, report_docx, report_markdown
 from lib.store.records import RunRecord
 
@@ -54,9 +56,28 @@ def letters(text: str) -> str:
 def test_any_report_text_exports(report):
     kept = exportable(report)
     assert not NOT_XML.search(kept)
-    header, body = report_markdown(record(report)).decode().split(" -->\n\n", 1)
-    assert header.startswith("<!-- Reviewed") and body == kept + "\n"
+    header, _, body = report_markdown(record(report)).decode().partition("\n\n")
+    assert header.startswith("*Reviewed") and "\n" not in header
+    assert body.strip() == safe_markdown(kept).strip()
     word = docx_text(report_docx(record(report)))
     assert word.startswith("Reviewed") and not NOT_XML.search(word)
     rest = word.partition("\n")[2]  # after the provenance line
     assert letters(rest) == letters(kept)  # every letter of the report, in order, and no other
+
+
+def test_the_markdown_download_loads_nothing_a_model_or_its_server_wrote():
+    """Opened in any Markdown viewer, the file fetches no image, runs no HTML and follows no
+    link the contract does not name; a model name cannot close the provenance line."""
+    report = (
+        "## Overall risk: LOW\n![x](http://127.0.0.2:9/md-image.png?q=secret)\n\n"
+        '<img src="http://127.0.0.2:9/raw.png">\n\n[js](javascript:alert(1)) '
+        "[ours](https://acme.example/terms) [theirs](https://evil.example/x)\n"
+    )
+    hostile = record(report, model='evil--->\n<img src="http://127.0.0.2:9/c.png">')
+    hostile.contract_text = "Terms at https://acme.example/terms apply."
+    markdown = report_markdown(hostile).decode()
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    kinds = {t.type for t in tokens} | {c.type for t in tokens for c in t.children or []}
+    assert not kinds & {"image", "html_inline", "html_block"}
+    links = [c.attrs["href"] for t in tokens for c in t.children or [] if c.type == "link_open"]
+    assert links == ["https://acme.example/terms"]

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from docx import Document
 from docx.shared import Pt
 
 from lib.analysis.grounding import LEGEND, CheckedQuote, annotate_markdown
+from lib.analysis.safe_markdown import escape_markdown, hosts_in, safe_markdown
 from lib.store.records import RunRecord
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -45,19 +46,29 @@ def _provenance(record: RunRecord) -> str:
 
 
 def _report_text(
-    record: RunRecord, checked: Sequence[CheckedQuote] | None, markdown: bool = True
+    record: RunRecord,
+    checked: Sequence[CheckedQuote] | None,
+    markdown: bool = True,
+    sanitise: Callable[[str], str] | None = None,
 ) -> str:
-    """The report as written, or with each quote's check after it and the legend at the end;
-    free of control characters either way."""
+    """The report as written (through `sanitise`), or with each quote's check after it and the
+    legend at the end; free of control characters either way."""
     if not checked:
-        return exportable(record.report)
-    marked = annotate_markdown(record.report, checked, colour=False, markdown=markdown)
+        report = exportable(record.report)
+        return sanitise(report) if sanitise else report
+    marked = annotate_markdown(
+        record.report, checked, colour=False, markdown=markdown, sanitise=sanitise
+    )
     return exportable(f"{marked}\n\n{LEGEND}")
 
 
 def report_markdown(record: RunRecord, checked: Sequence[CheckedQuote] | None = None) -> bytes:
-    provenance = _provenance(record).replace("--", "- -")
-    return f"<!-- {provenance} -->\n\n{_report_text(record, checked)}\n".encode()
+    """The report as the page draws it: a Markdown viewer opening the file loads nothing, runs
+    nothing and follows no link the contract does not name (`safe_markdown`), and the provenance
+    line (a server names its models) is text."""
+    hosts = hosts_in(record.contract_text or "")
+    report = _report_text(record, checked, sanitise=lambda text: safe_markdown(text, hosts))
+    return f"*{escape_markdown(_provenance(record))}*\n\n{report.strip()}\n".encode()
 
 
 def _add_runs(paragraph, text: str) -> None:
