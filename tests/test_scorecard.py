@@ -193,6 +193,26 @@ def test_cuad_folder_layout(tmp_path):
         cuad_folder(tmp_path / "full_contract_txt")
 
 
+def test_cuad_folder_reads_no_file_outside_it(tmp_path):
+    """A labels folder on the server (Portfolio reads one from CRS_BATCH_DIRS) must not read
+    another file by a link: neither its text into a scorecard nor `/dev/zero` into memory."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("TOP SECRET OUTSIDE FILE")
+    folder = tmp_path / "labels"
+    (folder / "full_contract_txt").mkdir(parents=True)
+    (folder / "full_contract_txt" / "deal.txt").symlink_to(outside)
+    (folder / "full_contract_txt" / "zero.txt").symlink_to("/dev/zero")
+    (folder / "master_clauses.csv").write_text(
+        "Filename,Governing Law\ndeal.pdf,[]\nzero.pdf,[]\n"
+    )
+    labels = cuad_folder(folder)
+    assert labels.texts == {} and labels.skipped == ["deal.pdf", "zero.pdf"]
+    (folder / "master_clauses.csv").unlink()
+    (folder / "master_clauses.csv").symlink_to("/dev/zero")
+    with pytest.raises(LabelError):
+        cuad_folder(folder)
+
+
 def test_cuad_folder_matches_file_names_by_letters_and_digits(tmp_path):
     """As CUAD ships them: "MACY'S" is filed as "MACY_S", a stray quote, an "- Answer" column."""
     texts = tmp_path / "full_contract_txt"

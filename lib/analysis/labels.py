@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from lib.analysis.clauses.categories import CUAD_CATEGORIES, EXTRA_CATEGORIES
+from lib.analysis.documents import DEFAULT_MAX_BYTES
 from lib.analysis.samples import all_samples
 
 CUAD_MASTER = "master_clauses.csv"
@@ -100,15 +101,24 @@ def _spans(cell: str) -> list[str]:
 
 
 def cuad_folder(folder: Path) -> LabelledSet:
-    """`master_clauses.csv` plus `full_contract_txt/<file stem>.txt`, as CUAD v1 ships them."""
+    """`master_clauses.csv` plus `full_contract_txt/<file stem>.txt`, as CUAD v1 ships them.
+
+    Only files inside the folder are read (a link out of it, say to another user's files or to
+    `/dev/zero`, is skipped like a missing file), and none larger than a labels file or a
+    contract may be."""
+    root = folder.resolve()
     master = folder / CUAD_MASTER
-    if not master.is_file():
-        raise LabelError(f"{folder.name} has no {CUAD_MASTER}.")
+    if not _inside(master, root, MAX_CSV_BYTES):
+        raise LabelError(
+            f"{folder.name} has no {CUAD_MASTER} (of at most {MAX_CSV_BYTES:,} bytes)."
+        )
     texts_dir = folder / CUAD_TEXTS
     by_stem = {}
     if texts_dir.is_dir():
         by_stem = {
-            letters_and_digits(p.name): p for p in sorted(texts_dir.iterdir()) if p.suffix == ".txt"
+            letters_and_digits(p.name): p
+            for p in sorted(texts_dir.iterdir())
+            if p.suffix == ".txt" and _inside(p, root, DEFAULT_MAX_BYTES)
         }
     rows = csv.DictReader(io.StringIO(master.read_text(encoding="utf-8", errors="replace")))
     columns = [c for c in (rows.fieldnames or []) if c and not _is_answer_column(c)]
@@ -128,6 +138,16 @@ def cuad_folder(folder: Path) -> LabelledSet:
         }
         out.texts[name] = path.read_text(encoding="utf-8", errors="replace")
     return out
+
+
+def _inside(path: Path, root: Path, max_bytes: int) -> bool:
+    """A regular file under `root` once links are followed, of at most `max_bytes`."""
+    resolved = path.resolve()
+    return (
+        resolved.is_relative_to(root)
+        and resolved.is_file()
+        and resolved.stat().st_size <= max_bytes
+    )
 
 
 def label_csv(data: bytes, source: str = "CSV labels") -> LabelledSet:
