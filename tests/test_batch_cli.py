@@ -151,7 +151,7 @@ def test_the_secrets_file_configures_a_batch_as_it_does_the_pages(tmp_path, monk
     monkeypatch.setenv("CRS_READ_TIMEOUT", "5 minutes")
     assert main(["list"]) == 2
     err = capsys.readouterr().err
-    assert "CRS_READ_TIMEOUT must be a number, not '5 minutes'." in err and "Traceback" not in err
+    assert "CRS_READ_TIMEOUT must be a number above 0, not '5 minutes'." in err and "Traceback" not in err
 
 
 def test_labels_that_name_none_of_the_contracts_keep_no_scorecard(tmp_path, monkeypatch, capsys):

@@ -178,9 +178,11 @@ def test_each_upload_is_read_once():
 
 
 def test_operators_set_the_limits_from_the_environment():
-    settings = load_settings(
-        {"CRS_MAX_PAGES": "50", "CRS_PARSE_SECONDS": "5", "CRS_MAX_PASTE_CHARS": "nope"}
-    )
+    settings = load_settings({"CRS_MAX_PAGES": "50", "CRS_PARSE_SECONDS": "5"})
     limits, sandbox = settings.document_limits, settings.sandbox
     assert limits.max_pages == 50 and sandbox.seconds == 5
     assert limits.max_paste_chars == Limits().max_paste_chars
+    # A typo is named, not taken for the default: the operator thinks the limit is set.
+    for value in ("nope", "0", "-3"):
+        with pytest.raises(ValueError, match="CRS_MAX_PASTE_CHARS must be a number"):
+            load_settings({"CRS_MAX_PASTE_CHARS": value})

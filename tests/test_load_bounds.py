@@ -31,7 +31,9 @@ def test_the_bounds_have_stated_defaults_and_operator_overrides():
     chosen = {"CRS_MAX_PARSES": "2", "CRS_OCR_MAX_SECONDS": "120"}
     set_up = load_settings(chosen)
     assert (set_up.sandbox.max_children, set_up.ocr_limits.max_seconds) == (2, 120.0)
-    assert load_settings({"CRS_OCR_MAX_SECONDS": "junk"}).ocr_limits.max_seconds == 600.0
+    assert load_settings({"CRS_OCR_MAX_SECONDS": "0"}).ocr_limits.max_seconds == 0  # no cap
+    with pytest.raises(ValueError, match="CRS_OCR_MAX_SECONDS must be a number, not 'junk'"):
+        load_settings({"CRS_OCR_MAX_SECONDS": "junk"})
 
 
 def test_a_reader_child_one_over_the_cap_is_refused_and_not_remembered():

@@ -117,5 +117,7 @@ def test_an_image_with_no_text_ends_in_a_clear_message() -> None:
 
 
 def test_operators_set_the_ocr_limits() -> None:
-    limits = load_settings({"CRS_OCR_MAX_PAGES": "300", "CRS_OCR_MEMORY_MB": "nonsense"}).ocr_limits
+    limits = load_settings({"CRS_OCR_MAX_PAGES": "300"}).ocr_limits
     assert limits.page_cap == 300 and limits.memory_mb == OcrLimits().memory_mb
+    with pytest.raises(ValueError, match="CRS_OCR_MEMORY_MB must be a number above 0"):
+        load_settings({"CRS_OCR_MEMORY_MB": "nonsense"})

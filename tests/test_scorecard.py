@@ -202,9 +202,7 @@ def test_cuad_folder_reads_no_file_outside_it(tmp_path):
     (folder / "full_contract_txt").mkdir(parents=True)
     (folder / "full_contract_txt" / "deal.txt").symlink_to(outside)
     (folder / "full_contract_txt" / "zero.txt").symlink_to("/dev/zero")
-    (folder / "master_clauses.csv").write_text(
-        "Filename,Governing Law\ndeal.pdf,[]\nzero.pdf,[]\n"
-    )
+    (folder / "master_clauses.csv").write_text("Filename,Governing Law\ndeal.pdf,[]\nzero.pdf,[]\n")
     labels = cuad_folder(folder)
     assert labels.texts == {} and labels.skipped == ["deal.pdf", "zero.pdf"]
     (folder / "master_clauses.csv").unlink()

@@ -204,12 +204,13 @@ def _number(get: Callable[..., Any], name: str, default: float, *, positive: boo
     value = get(name)
     if value is None or value == "":
         return default
+    refusal = ValueError(f"{name} must be a number{' above 0' if positive else ''}, not {value!r}.")
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, not {value!r}.") from None
+        raise refusal from None
     if positive and not number > 0:
-        raise ValueError(f"{name} must be a number above 0, not {value!r}.")
+        raise refusal
     return number
 
 
