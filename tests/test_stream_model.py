@@ -421,3 +421,36 @@ def test_every_provider_verifies_tls_with_one_shared_context(tmp_path, monkeypat
     finally:
         tls_context.cache_clear()  # later tests get a context built without this CA
     assert len(built) == 1
+
+
+@pytest.mark.parametrize("provider", [Provider.ANTHROPIC, Provider.OLLAMA, Provider.OPENAI])
+def test_a_redirect_takes_no_contract_elsewhere(fake_upstream, provider):
+    """A model server that answers with a redirect gets an error, not the contract sent on to
+    wherever it points (the Anthropic SDK's client follows redirects unless told not to)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Redirect(BaseHTTPRequestHandler):
+        def _moved(self) -> None:
+            self.send_response(307)
+            self.send_header("Location", f"{fake_upstream.url}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _moved
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        here = f"http://127.0.0.1:{server.server_address[1]}"
+        base = f"{here}/v1" if provider is Provider.OPENAI else here
+        cfg = ProviderConfig(provider=provider, model="m", base_url=base, api_key=KEY)
+        with pytest.raises(ProviderError) as info:
+            list(stream_model(cfg, "sys", CONTRACT))
+        assert "307" in info.value.message
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert fake_upstream.requests == []

@@ -120,8 +120,8 @@ def client_for(config: ProviderConfig) -> anthropic.Anthropic:
         max_retries=0,
         timeout=anthropic.Timeout(config.read_timeout, connect=config.connect_timeout),
         # The SDK's own transport would load the CA bundle again for every run (the cost is in
-        # docs/PROFILES.md).
-        http_client=anthropic.DefaultHttpxClient(verify=tls_context()),
+        # docs/PROFILES.md), and would follow a redirect with the contract to wherever it points.
+        http_client=anthropic.DefaultHttpxClient(verify=tls_context(), follow_redirects=False),
     )
 
 
