@@ -164,6 +164,24 @@ def test_bad_files_give_a_clear_message_and_the_app_keeps_working(env, name, dat
     assert records(at)[0].status == "done"
 
 
+def test_a_refused_file_or_an_emptied_box_leaves_no_contract_to_review(env):
+    """The red error is not enough: Review went on to review the contract that was there
+    before, and recorded it, while the analyst believed they had replaced it."""
+    at = app()
+    at.radio[0].set_value("Upload a file").run()
+    at.file_uploader[0].set_value(("msa.txt", CONTRACT.encode(), "text/plain")).run()
+    at.file_uploader[0].set_value(("liar.pdf", b"plain text, not a PDF", "application/pdf")).run()
+    assert any("PDF" in e.value for e in at.error)
+    at.button(key="review").click().run()
+    assert "Paste a contract or upload a file first" in all_text(at)
+    at.radio[0].set_value("Paste text").run()
+    at.text_area(key="review_text").input(CONTRACT).run()
+    at.text_area(key="review_text").input("").run()
+    at.button(key="review").click().run()
+    assert "Paste a contract or upload a file first" in all_text(at)
+    assert env.streams() == [] and records(at) == []
+
+
 ERROR_CASES = [
     (Script(status=404), "model_not_found", "Model not found", False),
     (Script(status=429), "rate_limited", "busy or rate limiting", False),
@@ -289,7 +307,7 @@ def test_a_control_character_in_the_report_leaves_the_view_and_downloads_working
     assert record.report.endswith("liabil\x02ity is unlimited”")
     buttons = {b.label: b for b in at.get("download_button")}
     markdown = downloads.of(buttons["Download Markdown"]).data.decode()
-    assert "## Liability\n- “liability is unlimited”" in markdown
+    assert "## Liability\n\n- “liability is unlimited”" in markdown
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", markdown)
     # The Word file is built on click, which AppTest cannot do: built here from the same record.
     word = DocxDocument(io.BytesIO(report_docx(record))).paragraphs

@@ -35,7 +35,9 @@ UPLOADS_KEY = "read_uploads"
 def document_input(settings: Settings, key: str) -> Document | None:
     """Paste or upload a contract; the result is shared with the other pages of the session.
 
-    Returns the contract loaded on another page when nothing was entered on this one.
+    Returns the contract loaded on another page when nothing was entered on this one. A file
+    that cannot be read, or a box emptied after use, leaves no contract at all: the analyst
+    sees the error, and Review must not quietly review the contract that was there before.
     """
     state = st.session_state
     source = st.radio(
@@ -46,6 +48,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
         key=f"{key}_source",
     )
     document: Document | None = None
+    refused = False
     limits, sandbox = settings.document_limits, settings.sandbox
     if source == "Paste text":
         pasted = st.text_area(
@@ -55,6 +58,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
             try:
                 document = document_from_text(pasted, limits=limits)
             except DocumentError as exc:
+                refused = True
                 st.error(md(exc.message), icon=":material/content_paste:")
     elif source == "Try a sample contract":
         document = _sample_input(key)
@@ -76,17 +80,24 @@ def document_input(settings: Settings, key: str) -> Document | None:
             try:
                 document = cache.read(data, upload.name, read_and_keep)
             except NeedsOcr as exc:
-                scan = exc
+                scan, refused = exc, True  # no contract until OCR has read it
                 st.warning(md(exc.message), icon=":material/document_scanner:")
             except DocumentError as exc:
+                refused = True
                 st.error(md(exc.message), icon=":material/description:")
             if scan is not None or (document is not None and document.image_pages):
                 document = (
                     ocr_panel(data, upload.name, document, scan, settings, key=key) or document
                 )
+    entered = f"{key}_entered"
     if document is None:
+        if refused or state.get(entered):
+            state.pop(DOCUMENT_KEY, None)
+            state[entered] = False
+            return None
         return state.get(DOCUMENT_KEY)
     state[DOCUMENT_KEY] = document
+    state[entered] = True
     for warning in document.warnings:
         st.warning(md(warning))
     return document
