@@ -155,6 +155,23 @@ def test_text_encodings(data, encoding):
     assert "Société" in document.text
 
 
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        (
+            "Société Générale and Müller GmbH agree a fee of €1,000 within 30 days’ notice.",
+            "cp1252",
+        ),
+        ("Die Gebühr beträgt 500 € pro Monat; Kündigung mit 3 Monaten Frist.", "cp1252"),
+        ("Umowa zawarta w Łodzi pomiędzy spółką Zażółć gęślą jaźń sp. z o.o.", "cp1250"),
+    ],
+)
+def test_windows_text_files_read_as_written(text, encoding):
+    """charset-normalizer read the first two as cp775 ("Sociķtķ … Ć1,000"), leaving cp1252 out
+    of its matches: a Western contract saved on Windows must read as written."""
+    assert load_document(text.encode(encoding), "contract.txt").text == text
+
+
 def test_pasted_text_normalises_newlines():
     document = document_from_text("a\r\nb\rc")
     assert document.text == "a\nb\nc" and document.kind == "pasted"

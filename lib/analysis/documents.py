@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
+# How much more "chaos" (charset-normalizer's measure of implausible text) cp1252 may show than
+# the best reading and still be chosen: enough for "€" and "’", not for a Polish "ł" read as "³".
+CP1252_MARGIN = 0.05
 # Image pages named one warning each, up to this many; the rest are counted in one more.
 NAMED_IMAGE_PAGES = 10
 # PDFium writes \x02 where a word was hyphenated at a line end ("liabil\x02ity"): the word is one.
@@ -355,12 +358,15 @@ def _read_text(data: bytes, filename: str) -> str:
     matches = list(from_bytes(data))
     if not matches:
         raise binary
-    # Short Western text fits several code pages equally well; contracts written on Windows are
-    # overwhelmingly cp1252, so it wins a tie.
+    # Short Western text fits several code pages about equally well, and charset-normalizer often
+    # leaves cp1252 out of its matches ("Société" read as cp775's "Sociķtķ"). Contracts written
+    # on Windows are overwhelmingly cp1252, so it wins whenever it reads the text nearly as well
+    # as the best; Central European text (cp1250) reads too badly as cp1252 to qualify.
     least_chaos = min(m.chaos for m in matches)
-    tied = [m for m in matches if m.chaos == least_chaos]
-    chosen = next((m for m in tied if m.encoding == "cp1252"), tied[0])
-    return str(chosen)
+    western = from_bytes(data, cp_isolation=["cp1252"]).best()
+    if western is not None and western.chaos <= least_chaos + CP1252_MARGIN:
+        return str(western)
+    return str(next(m for m in matches if m.chaos == least_chaos))
 
 
 def _sentence(text: str) -> str:
