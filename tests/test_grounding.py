@@ -323,3 +323,19 @@ def test_a_curly_quote_may_hold_straight_marks():
         'The Sub-Advisor shall comply with all laws (the "Applicable Law").',
         "one two three four",
     ]
+
+
+def test_a_quote_of_redacted_text_is_verified() -> None:
+    """SEC filings print redactions as "[***]": the asterisks are the contract's own, not
+    Markdown emphasis, and a word-for-word quote of them was marked "close"."""
+    contract = '"Annual Quantity" means [***] pounds of Terpene Product per Year, prorated. Fees: *all* of them.'
+    index = ContractIndex.build(contract)
+    for quote in (
+        "means [***] pounds of Terpene Product per Year",
+        "Fees: *all* of them",
+        "Fees: **all** of them",
+    ):
+        assert check(index, quote).status == "verified", quote
+    report = 'The contract says "means [***] pounds of Terpene Product per Year" here.'
+    [quote] = extract_quotes(report)
+    assert check(index, quote).status == "verified"

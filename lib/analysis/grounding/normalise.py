@@ -25,6 +25,9 @@ _PUNCTUATION = str.maketrans(
         **dict.fromkeys("'\u2018\u2019\u201a\u201b\u2032\u0060\u00b4", '"'),
         **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
         **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
+        # Markdown emphasis in a quote, and the asterisks of a filing's redactions ("[***]") in
+        # the contract: the same on both sides, so neither decides a match.
+        "*": _GONE,
         "\u00a0": " ",
         "\u2028": "\n",
         "\u2029": "\n",
@@ -93,6 +96,8 @@ def normalise(text: str, drop: list[tuple[int, int]] | None = None) -> Normalise
     previous_end: int | None = None
     for m in _RUN.finditer(work):
         run, offset = m.group(), m.start()
+        if not run.strip(_GONE):
+            continue  # nothing left of it: no word, so no space either
         if previous_end is not None and out:
             out.append(" ")
             starts.append(previous_end)
