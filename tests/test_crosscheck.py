@@ -33,6 +33,17 @@ def test_a_found_clause_or_a_truly_absent_one_is_no_disagreement():
     assert cross_check(report, SAMPLE.text) == []
 
 
+def test_a_cap_found_does_not_contradict_no_uncapped_liability():
+    contract = (
+        "1. Liability. Each party's aggregate liability shall not exceed the fees paid under "
+        "this Agreement in the twelve months before the claim.\n"
+    )
+    said = "### Uncapped liability — NOT FOUND\n- Found: no — not found\n"
+    assert cross_check(said, contract) == []
+    (item,) = cross_check("### Liability cap — NOT FOUND\n- Found: no\n", contract)
+    assert item.topic == "liability cap" and item.category == "Cap On Liability"
+
+
 def test_pdf_pages_keep_their_offsets_and_quotes_name_their_page():
     pages = [
         "1. Parties. Acme Ltd supplies widgets.",

@@ -13,8 +13,10 @@ import re
 from lib.analysis.clauses.categories import CUAD_CATEGORIES, EXTRA_CATEGORIES
 
 _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"limitation of liability|liability cap|\bcap\b|uncapped",
+    (r"limitation of liability|liability cap|\bcap\b",
      ("Cap On Liability", "Uncapped Liability")),
+    # "No uncapped liability" is not "no cap": a cap found does not contradict it.
+    (r"uncapped|unlimited liability", ("Uncapped Liability",)),
     (r"indemn", ("Indemnity",)),
     (r"ip ownership|intellectual property|inventions|ip assignment",
      ("Ip Ownership Assignment", "Joint Ip Ownership")),

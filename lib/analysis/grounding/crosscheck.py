@@ -15,7 +15,9 @@ from lib.analysis.clauses import Finding, Findings, find_clauses
 from lib.analysis.clauses.mapping import categories_for
 
 _HEADING = re.compile(r"^(#{2,6})[ \t]*(.*)$", re.MULTILINE)
-_SEVERITY = re.compile(r"\s+[-–—:]+\s+\**(?:GREEN|YELLOW|RED)\b.*$", re.IGNORECASE)
+_SEVERITY = re.compile(
+    r"\s+[-–—:]+\s+\**(?:GREEN|YELLOW|RED|NOT FOUND|MISSING|N/?A)\b.*$", re.IGNORECASE
+)
 _NOT_FOUND = re.compile(r"\bfound\b\W*\s*(?:no\b|not found|none)|\bnot found\b", re.IGNORECASE)
 _MISSING_SECTION = re.compile(r"\bmissing\b", re.IGNORECASE)
 _BULLET = re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+(.+)$", re.MULTILINE)
@@ -84,7 +86,10 @@ def cross_check(
         if not topic or key in seen:
             continue
         for category in categories_for(topic):
-            best = findings.best(category)
+            # Contradicted only by a finding more likely right than wrong, as a risk is asserted:
+            # a borderline one ("Check these") would raise a false alarm as often as not.
+            supported = findings.supported(category)
+            best = supported[0] if supported else None
             if best is not None:
                 seen.add(key)
                 page = page_at(best.start) if page_at else None
