@@ -122,11 +122,13 @@ def review_page() -> None:
                 )
                 state["shown_run_id"] = record.run_id
                 [shown] = show_live(state, "review", [live], allowed_hosts=hosts_in(document.text))
-                report_view(record, key="current", contract=document, shown=shown)
+                # One key per run, the same while it streams and after: a key that changed with
+                # the next rerun made the first quote an analyst picked a new widget's, lost.
+                report_view(record, key=f"run_{record.run_id}", contract=document, shown=shown)
         else:
             shown = history.get(state.get("shown_run_id", ""))
             if shown is not None:
-                report_view(shown, key="shown", contract=document)
+                report_view(shown, key=f"run_{shown.run_id}", contract=document)
 
     st.divider()
     st.subheader("This session's runs")
