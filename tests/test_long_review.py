@@ -227,6 +227,10 @@ def test_ollama_context_comes_from_the_server_and_claude_only_goes_long_when_nee
     assert not context_fit(claude, 1_000, 4_096).choosable
     assert context_fit(claude, 200_000, 4_096).choosable
     assert context_fit(config_for(Provider.OLLAMA, fake_upstream), 1_000, 4_096).choosable
+    # The clause finder reads the whole contract itself: nothing to split, however long.
+    finder = ProviderConfig(Provider.CLAUSE_FINDER, "rules")
+    assert not context_fit(finder, 1_000, 4_096).choosable
+    assert context_fit(finder, 5_000_000, 4_096).fits
 
 
 def test_review_page_plans_and_runs_a_long_contract_by_itself(fake_upstream, tmp_path, monkeypatch):

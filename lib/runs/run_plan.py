@@ -57,6 +57,9 @@ class ContextFit:
 
 
 def context_fit(config: ProviderConfig, prompt_tokens: int, max_tokens: int) -> ContextFit:
+    if not spec_for(config.provider).follows_prompts:
+        # The clause finder reads the whole contract itself: no window, nothing to plan.
+        return ContextFit(None, prompt_tokens, max_tokens, True, False)
     limit = model_context(config)
     fits = fits_context(prompt_tokens, max_tokens, limit)
     # A provider whose window holds most contracts whole reads best in one pass: section by
