@@ -10,6 +10,7 @@ from devtools.fake_upstream import FakeUpstream, Script
 from devtools.long_contract import long_contract
 from lib.analysis.documents import document_from_text
 from lib.analysis.prompts import TEMPLATES, build_prompt
+from lib.engine.errors import ProviderError
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers import anthropic, ollama
 from lib.engine.run_stats import RunStatus
@@ -106,6 +107,23 @@ def test_cache_rates_price_the_cached_shares_of_the_input():
     assert read_all == pytest.approx(1.0)
     # A local model costs nothing, cached or not.
     assert estimate_cost(Provider.OLLAMA, "llama3.2", 10, 10, cache_read_tokens=5) == 0.0
+    # OpenAI's own API, through the OpenAI-compatible provider, costs what the operator says.
+    assert estimate_cost(Provider.OPENAI, "gpt-4o", 1_000_000, 100_000) == 0.0
+    gpt = {"gpt-4o": (2.5, 10.0)}
+    assert estimate_cost(Provider.OPENAI, "gpt-4o-2024", 1_000_000, 100_000, gpt) == 3.5
+
+
+def test_a_request_the_provider_refused_costs_nothing(fake_upstream, tmp_path):
+    """An HTTP error before any answer is not billed: History showed $0.0026 for a Claude 500."""
+    settings = Settings(history_db_path=tmp_path / "h.sqlite3")
+    fake_upstream.push(Script(status=500))
+    document = document_from_text("The Supplier shall deliver. " * 200, "Supply.txt")
+    request = RunRequest("review", claude(fake_upstream), document, "general", "", "", 64, 0.2)
+    run = prepare_run(request, history=None, run_log=None, settings=settings)
+    with pytest.raises(ProviderError):
+        list(run.stream)
+    run.finish()
+    assert run.record.status == "error" and run.record.cost_usd == 0.0
 
 
 def review(upstream: FakeUpstream, settings: Settings, log: RunLog, template: str, text: str):

@@ -160,6 +160,16 @@ class RunStats:
         return self.input_reported and self.output_reported
 
     @property
+    def answered(self) -> bool:
+        """The provider took the request: it reported usage or sent thinking or answer. A run
+        refused (an HTTP error) or stopped before any of that is not billed."""
+        return (
+            self.input_reported
+            or self.first_token_at is not None
+            or self.first_thinking_at is not None
+        )
+
+    @property
     def input_token_count(self) -> int:
         return self.input_tokens if self.input_tokens is not None else self.estimated_input_tokens
 

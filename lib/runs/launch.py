@@ -302,14 +302,18 @@ def prepare_run(
 
     def finish() -> None:
         stats = stream.stats
-        cost = estimate_cost(
-            config.provider,
-            config.model,
-            stats.input_token_count,
-            stats.output_token_count,
-            settings.prices,
-            cache_write_tokens=stats.cache_written,
-            cache_read_tokens=stats.cache_read,
+        cost = (
+            estimate_cost(
+                config.provider,
+                config.model,
+                stats.input_token_count,
+                stats.output_token_count,
+                settings.prices,
+                cache_write_tokens=stats.cache_written,
+                cache_read_tokens=stats.cache_read,
+            )
+            if stats.answered
+            else 0.0
         )
         record.update_from(stats, cost)
         if conclude is not None:

@@ -45,12 +45,13 @@ def estimate_cost(
     """USD for a run: 0.0 for local models, None when a billed model's price is unknown.
 
     `input_tokens` is the whole prompt; the cached shares of it, where reported, are priced at
-    the provider's cache rates and the rest at the input price."""
+    the provider's cache rates and the rest at the input price. An operator's price for a model
+    counts whatever serves it (OpenAI's own API through the OpenAI-compatible provider)."""
     spec = find_spec(str(provider))
     table = spec.prices if spec is not None else None
-    if table is None:
+    if table is None and price_for(model, overrides or {}, {}) is None:
         return 0.0
-    price = price_for(model, overrides or {}, table)
+    price = price_for(model, overrides or {}, table or {})
     if price is None:
         return None
     written, read = cache_write_tokens or 0, cache_read_tokens or 0
