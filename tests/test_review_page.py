@@ -16,6 +16,7 @@ from devtools.sample_files import docx_bytes, pdf_bytes
 from lib.analysis.safe_markdown import safe_markdown
 from lib.analysis.samples import load_sample
 from lib.engine.provider_config import Provider
+from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx
 from lib.store.records import STATE_KEY
 
@@ -349,3 +350,24 @@ def test_thinking_is_folded_apart_sanitised_and_out_of_the_report_and_downloads(
     assert table["thinking_tokens"].iloc[0].startswith("~")
     download = at.get("download_button")[0]
     assert "Let me think" not in str(download.proto)
+
+
+@pytest.mark.parametrize(
+    ("report", "thinking", "said"),
+    [
+        ("## Overall", "", "the partial report above is kept"),
+        ("", " weighing clause 4", "the model was still thinking; its thinking so far is kept"),
+        ("", "", "the model had not begun the report"),
+    ],
+)
+def test_a_stopped_run_says_what_was_kept(make_record, report, thinking, said):
+    """ "The partial report above is kept" with nothing above it sent analysts looking for it."""
+
+    def page(record) -> None:
+        from lib.ui.report_view import run_outcome
+
+        run_outcome(record)
+
+    record = make_record(status=RunStatus.CANCELLED, report=report, thinking=thinking)
+    at = AppTest.from_function(page, args=(record,)).run()
+    assert [w.value for w in at.warning] == [f"Stopped — {said}."]

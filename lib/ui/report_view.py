@@ -67,7 +67,13 @@ def _count(value: int | None) -> str:
 def run_outcome(record: RunRecord) -> None:
     """Status banner: stopped, error with what to do, notes such as truncation warnings."""
     if record.status is RunStatus.CANCELLED:
-        st.warning("Stopped — the partial report above is kept.", icon=":material/stop_circle:")
+        if record.report:
+            kept = "the partial report above is kept."
+        elif record.thinking:
+            kept = "the model was still thinking; its thinking so far is kept."
+        else:
+            kept = "the model had not begun the report."
+        st.warning(f"Stopped — {kept}", icon=":material/stop_circle:")
     elif record.status is RunStatus.ERROR:
         title = (
             ERROR_TITLES.get(ErrorKind(record.error_kind), "Error")
