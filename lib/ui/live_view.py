@@ -136,10 +136,14 @@ class _Thinking:
     def fold(self, stats: RunStats, now: float) -> None:
         self.folded = True
         line = thinking_line(stats, now) or self.LABEL
-        panel = self.slot.container().expander(
-            label(line), expanded=False, icon=":material/psychology:"
-        )
+        # Drawn over the growing panel element for element (caption, then the panel holding the
+        # text, then the feed's place): Streamlit keeps a replaced container's children that the
+        # new one does not overwrite until the script ends, so the old panel stayed beside this.
+        box = self.slot.container()
+        box.empty()
+        panel = box.expander(label(line), expanded=False, icon=":material/psychology:")
         show_markdown(panel, stats.thinking, self.allowed_hosts)
+        panel.empty()
 
 
 @dataclass

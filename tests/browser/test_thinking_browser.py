@@ -28,7 +28,7 @@ def test_thinking_panel_grows_then_folds_and_the_report_streams(
     wait_for_app(page, url)
     paste_contract(page, CONTRACT)
     thoughts = [f" thought{i}" for i in range(150)]
-    upstream.push(Script(thinking=thoughts, tokens=[f" tok{i}" for i in range(40)], delay=0.03))
+    upstream.push(Script(thinking=thoughts, tokens=[f" tok{i}" for i in range(200)], delay=0.03))
     page.locator(".st-key-review button").first.click()
 
     expect(page.get_by_text("Thinking for", exact=False)).to_be_visible(timeout=15_000)
@@ -44,7 +44,13 @@ def test_thinking_panel_grows_then_folds_and_the_report_streams(
     growing = sorted(set(s for s in samples if 0 < s < 150))
     assert len(growing) >= 3, f"the thinking did not grow on screen: {samples}"
 
-    expect(page.get_by_text("tok39")).to_be_visible(timeout=15_000)
+    # Folded as the answer starts: one panel, not a stale "Thinking…" beside it until the end.
+    expect(page.get_by_test_id("stExpander").filter(has_text="Thought for")).to_be_visible(
+        timeout=15_000
+    )
+    assert count(page, r"tok199") == 0, "the answer had ended: nothing left to check"
+    expect(panel).to_have_count(0, timeout=2_000)
+    expect(page.get_by_text("tok199")).to_be_visible(timeout=15_000)
     expect(page.get_by_text("complete", exact=False).first).to_be_visible(timeout=15_000)
     # Folded: the thinking is one click away, not on the page, and never in the report.
     expect(page.get_by_test_id("stExpander").filter(has_text="Thought for")).to_be_visible()
