@@ -122,3 +122,24 @@ def test_with_a_feed_the_end_draws_the_unfinished_paragraph_where_its_lines_are(
     assert drawn[-1][0] is lines.target and "- three" in drawn[-1][1]
     assert view.live.cleared, "the live tail is gone: its text is in the Markdown above"
     assert view.tail.target is lines.target  # a late quote verdict redraws it there
+
+
+def test_the_clause_finders_live_figures_claim_no_speed():
+    """Its whole report comes at once: "1593196.9 tokens/s" and a first token after 0.05 s
+    of 0.0 s elapsed said nothing true."""
+    from lib.engine.events import Source
+    from lib.engine.provider_config import Provider, ProviderConfig
+    from lib.engine.stream_model import stream_model
+    from lib.ui.live_view import format_figures
+
+    contract = "1. Governing Law. The laws of England govern this Agreement. " * 40
+    stream = stream_model(
+        ProviderConfig(Provider.CLAUSE_FINDER, "rules"),
+        "",
+        contract,
+        source=Source("MSA.txt", contract, "general"),
+    )
+    assert "".join(stream)
+    line = format_figures(stream.stats)
+    assert "tokens/s" not in line and "first answer token" not in line, line
+    assert " tokens" in line and "s elapsed" in line

@@ -57,6 +57,9 @@ class RunStats:
     error_kind: ErrorKind | None = None
     error_message: str | None = None
     estimated_input_tokens: int = 0
+    # Writes its answer token by token (`ProviderSpec.has_speed`): false for the clause finder,
+    # whose whole report comes at once, so its "time to first token" and speed mean nothing.
+    has_speed: bool = True
     # (seconds since start, characters so far) per delta, for the tokens-over-time chart.
     timeline: list[tuple[float, int]] = field(default_factory=list)
     # Provider-specific observations worth showing (e.g. Ollama's load time, a truncation warning).

@@ -62,7 +62,10 @@ class ModelStream:
     ) -> None:
         self.config = config
         self.request = request
-        self.stats = RunStats(estimated_input_tokens=request.estimated_input_tokens)
+        self.stats = RunStats(
+            estimated_input_tokens=request.estimated_input_tokens,
+            has_speed=spec_for(config.provider).has_speed,
+        )
         self._ctx = StreamContext()
         self._generator = _run(config, request, self.stats, self._ctx, limits or RunLimits(), route)
 

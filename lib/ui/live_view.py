@@ -65,13 +65,14 @@ def format_figures(stats: RunStats, now: float | None = None) -> str:
     if not stats.is_thinking and (thinking := thinking_line(stats, now)) is not None:
         parts.append(thinking)  # while it thinks, the thinking panel's own line says so
     ttft = stats.time_to_first_token
-    parts.append(
-        f"first answer token {ttft:.2f} s" if ttft is not None else "waiting for first token"
-    )
+    if stats.has_speed:
+        parts.append(
+            f"first answer token {ttft:.2f} s" if ttft is not None else "waiting for first token"
+        )
     mark = "" if stats.output_reported else "~"
     parts.append(f"{mark}{stats.answer_token_count:,} tokens")
     speed = stats.tokens_per_second
-    if speed:
+    if speed and stats.has_speed:
         parts.append(f"{speed:.1f} tokens/s")
     if stats.progress:
         parts.append(stats.progress)
