@@ -1,7 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from lib.engine.provider_config import Provider
+from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStats, RunStatus
+from lib.engine.stream_model import stream_model
 from lib.runs.pricing import estimate_cost
 from lib.store.records import SessionHistory, records_to_csv, records_to_dataframe
 
@@ -22,14 +23,19 @@ def test_update_from_stats_copies_the_figures(make_record):
 def test_a_run_without_a_model_records_no_speed(make_record):
     """The clause finder writes its whole report in microseconds: a tokens/s figure would be
     millions, and would top every speed chart and Compare row."""
-    stats = RunStats(started_at=100.0)
-    stats.add_text("## Review", now=100.0001)
-    stats.add_text(" of the contract", now=100.0002)
-    stats.finish(RunStatus.DONE, now=100.001)
+
+    def ran(provider: Provider) -> RunStats:
+        stats = stream_model(ProviderConfig(provider, "m"), "", "").stats  # as every run's are
+        stats.started_at = 100.0
+        stats.add_text("## Review", now=100.0001)
+        stats.add_text(" of the contract", now=100.0002)
+        stats.finish(RunStatus.DONE, now=100.001)
+        return stats
+
     finder = make_record(provider=Provider.CLAUSE_FINDER.value)
-    finder.update_from(stats)
+    finder.update_from(ran(Provider.CLAUSE_FINDER))
     model = make_record()
-    model.update_from(stats)
+    model.update_from(ran(Provider.OLLAMA))
     assert finder.tokens_per_s is None and finder.output_tokens == model.output_tokens
     assert model.tokens_per_s is not None and model.tokens_per_s > 10_000
 
