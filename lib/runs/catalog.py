@@ -125,7 +125,10 @@ def _check_one(url: str, allowed: set[str] | None) -> None:
             " alone (a key goes in the provider's key setting)."
         )
     if allowed is not None and url not in allowed:
-        raise ValueError("This deployment only allows the endpoints its operator listed.")
+        raise ValueError(
+            "This deployment only allows the endpoints its operator listed (the operator adds one"
+            " to CRS_ALLOWED_ENDPOINTS)."
+        )
 
 
 def api_key_for(
