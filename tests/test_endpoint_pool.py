@@ -387,3 +387,15 @@ def test_history_names_the_server_without_its_credentials(make_record):
     record = make_record(served_by="http://user:pw@gpu1:11434")
     frame = records_to_dataframe([record])
     assert frame["served_by"].tolist() == ["gpu1:11434"]
+
+
+def test_a_server_that_is_down_is_named_with_its_fix_once(tmp_path):
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]  # closed again: nothing listens there
+    settings = load_settings(
+        {"OLLAMA_HOST": f"http://127.0.0.1:{port}", "CRS_HISTORY_DB": str(tmp_path / "h.db")}
+    )
+    with pytest.raises(ChoiceError) as refused:
+        options(ModelChoice(Provider.OLLAMA, None, None, None), settings)
+    assert refused.value.message.count("ollama serve") == 1, refused.value.message

@@ -179,3 +179,10 @@ def test_ollama_keeps_the_model_loaded_between_runs(fake_upstream):
     other = ProviderConfig(Provider.OPENAI, "llama3.2", f"{fake_upstream.url}/v1", read_timeout=5)
     list(stream_model(other, "You review.", "1. Term.", max_tokens=16))
     assert "keep_alive" not in fake_upstream.streams()[-1].body
+
+
+def test_a_claude_model_not_listed_gets_the_largest_cache_minimum():
+    assert anthropic.min_cacheable_tokens("claude-opus-4-20250514") == 1024
+    assert anthropic.min_cacheable_tokens("claude-3-5-haiku-latest") == 2048
+    # A newer model than the table is not taken for an older one its id starts like.
+    assert anthropic.min_cacheable_tokens("claude-opus-4-7") == anthropic.DEFAULT_MIN_CACHEABLE

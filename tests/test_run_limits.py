@@ -15,7 +15,7 @@ import pytest
 
 from devtools.fake_upstream import Script
 from lib.engine.errors import ErrorKind, ProviderError
-from lib.engine.limits import RunLimits
+from lib.engine.limits import RunLimits, busy_message
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import load_settings
@@ -149,3 +149,8 @@ def test_csv_headers_that_would_run_as_formulas_are_defused(header):
     assert rows[0] == ["'" + header, "'" + header, "model"]
     rows = list(csv.reader(io.StringIO(csv_bytes(frame, index=False).decode())))
     assert rows[0] == ["'" + header, "model"]
+
+
+def test_the_busy_message_counts_in_words():
+    assert "already running 1 review, its limit" in busy_message(1)
+    assert "already running 3 reviews, its limit" in busy_message(3)

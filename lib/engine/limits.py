@@ -54,7 +54,8 @@ def output_message(chars: int) -> str:
 
 def busy_message(limit: int) -> str:
     return (
-        f"This app is already running {limit} reviews, its limit at one time — try again in a "
+        f"This app is already running {limit} review{'s' if limit != 1 else ''}, its limit at one"
+        " time — try again in a "
         "minute (the operator can raise CRS_MAX_CONCURRENT_RUNS)."
     )
 

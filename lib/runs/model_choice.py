@@ -65,9 +65,12 @@ def _checked(choice: ModelChoice, settings: Settings) -> tuple[Provider, str]:
     return provider, base_url
 
 
-def _unavailable(provider: Provider, problem: str) -> ChoiceError:
-    label, fix = catalog.provider_label(provider), spec_for(provider).fix
-    return ChoiceError("unavailable", f"{label} is not available: {problem} {fix}")
+def _unavailable(provider: Provider, problem: str, *, says_fix: bool = False) -> ChoiceError:
+    """`says_fix`: the problem is the server's answer in our words, which already says what to
+    do (the provider's fix again would read twice)."""
+    label = catalog.provider_label(provider)
+    fix = "" if says_fix else f" {spec_for(provider).fix}"
+    return ChoiceError("unavailable", f"{label} is not available: {problem}{fix}")
 
 
 def options(choice: ModelChoice, settings: Settings) -> Options:
@@ -78,7 +81,8 @@ def options(choice: ModelChoice, settings: Settings) -> Options:
     provider, base_url = _checked(choice, settings)
     status = catalog.probe_choice(provider, base_url, choice.typed_key, settings)
     if not status.available:
-        raise _unavailable(provider, status.problem or "It does not answer.")
+        said = status.problem is not None
+        raise _unavailable(provider, status.problem or "It does not answer.", says_fix=said)
     if not status.models:
         raise _unavailable(provider, "It has no models.")
     return Options(provider, base_url, status.models)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from lib.analysis.documents import Document
 from lib.analysis.long_plan import DEFAULT_STRATEGY, LongPlan, Strategy, plan_long_review
 from lib.analysis.prompts import TEMPLATES, fits_context
+from lib.engine.errors import ProviderError
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.providers.registry import spec_for
 
@@ -35,8 +36,13 @@ def model_context(config: ProviderConfig) -> int | None:
         try:
             length = spec_for(config.provider).context_window(member)
             break
-        except Exception:
-            log.warning("could not learn the model's context window", exc_info=True)
+        except Exception as exc:  # a server that is down: the next member, or no window known
+            said = (
+                exc.redacted(*member.secrets).message
+                if isinstance(exc, ProviderError)
+                else type(exc).__name__
+            )
+            log.warning("could not learn the model's context window: %s", said)
     else:
         return None
     with _detected_lock:

@@ -25,6 +25,7 @@ and each share is priced at its own rate (docs/COST.md).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -169,8 +170,10 @@ def _error_event(data: dict[str, Any], config: ProviderConfig, ctx: StreamContex
 
 
 def min_cacheable_tokens(model: str) -> int:
+    """The listed model's minimum: its id, dated or `-latest`. A model not listed (a newer
+    "claude-opus-4-7" is not "claude-opus-4") gets the largest."""
     for prefix, tokens in MIN_CACHEABLE_TOKENS:
-        if model.startswith(prefix):
+        if re.fullmatch(re.escape(prefix) + r"(?:-\d{8}|-latest)?", model):
             return tokens
     return DEFAULT_MIN_CACHEABLE
 
@@ -320,7 +323,8 @@ SPEC_THINKING = ThinkingSwitch(default=False, min_budget=MIN_THINKING_BUDGET)
 SPEC = ProviderSpec(
     provider=Provider.ANTHROPIC,
     label="Claude (Anthropic)",
-    fix="Set ANTHROPIC_API_KEY, add it to .streamlit/secrets.toml, or type a key below.",
+    fix="Set ANTHROPIC_API_KEY or add it to .streamlit/secrets.toml (on the pages, a key may also"
+    " be typed for the session).",
     stream_events=stream_events,
     list_models=list_models,
     endpoint_variable="ANTHROPIC_BASE_URL",
