@@ -131,6 +131,40 @@ def test_lanes_keep_to_their_concurrency(tmp_path):
         assert runner.progress().done == 9
 
 
+def test_a_worker_starts_its_next_request_while_the_last_run_is_being_finished(tmp_path):
+    """A run's finish (quote checks, the cross-check, the log's row) took the worker's place at
+    the endpoint: with one request in flight, the next waited for it. Here the first run's row
+    cannot be written until the second request has reached the server."""
+    second_started = threading.Event()
+    held_up: list[str] = []  # runs whose finish the next request had to wait for
+
+    class HeldLog(RunLog):
+        def append(self, record) -> None:
+            if record.status == "done" and not second_started.wait(10):
+                held_up.append(record.document_name)
+            super().append(record)
+
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=REPORT)
+        config = ProviderConfig(Provider.OPENAI, "m", upstream.url + "/v1")
+        log = HeldLog(tmp_path / "history.sqlite3")
+        runner = BatchRunner.create(
+            name="b", contracts=contracts(2), configs=[config],
+            batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=log,
+            concurrency={"openai": 1},
+        )  # fmt: skip
+        runner.start()
+        deadline = time.monotonic() + 20
+        while len(upstream.streams()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        second_started.set()
+        assert runner.wait(20)
+    assert held_up == []
+    assert runner.progress().done == 2
+    assert sorted(r.status for r in log.query()) == ["done", "done"]
+    assert [i.status for i in BatchStore(log).items(runner.batch_id)] == [ItemStatus.DONE] * 2
+
+
 def test_stop_ends_every_running_request_and_resume_finishes(tmp_path, run_log):
     with FakeUpstream() as upstream:
         upstream.default = Script(tokens=[f" t{i}" for i in range(400)], delay=0.02)

@@ -294,6 +294,11 @@ class BatchRunner:
         # How to stop each running item now (a review's stream, a check's run).
         self._active: dict[tuple[str, str], Callable[[], None]] = {}
         self._threads: list[threading.Thread] = []
+        # Each review's finish (quote checks, the clause finder's cross-check, the log's row) on
+        # a thread of its own, so the worker starts its next request at once: done in the worker,
+        # it held an endpoint's place idle for a tenth of a second or more per run.
+        self._finishes: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._finisher: threading.Thread | None = None
         self._workers = 0
         self._waiting = 0
         self._started_at: float | None = None
@@ -416,6 +421,10 @@ class BatchRunner:
             for i in range(min(lane.concurrency, lane.left))
         ]
         self._workers = len(plan)
+        self._finisher = threading.Thread(
+            target=self._finish_runs, name="batch-finish", daemon=True
+        )
+        self._finisher.start()
         for lane_key, lane, i in plan:
             thread = threading.Thread(
                 target=self._work, args=(lane,), name=f"batch-{lane_key}-{i}", daemon=True
@@ -423,7 +432,7 @@ class BatchRunner:
             self._threads.append(thread)
             thread.start()
         if not plan:
-            self._finish()
+            self._finishes.put(None)
         return self
 
     def _work(self, lane: _Lane) -> None:
@@ -441,7 +450,15 @@ class BatchRunner:
                 self._workers -= 1
                 last = self._workers == 0
             if last:
-                self._finish()
+                self._finishes.put(None)  # after every run's finish: the batch's own
+
+    def _finish_runs(self) -> None:
+        while (finish := self._finishes.get()) is not None:
+            try:
+                finish()
+            except Exception:
+                log.exception("batch item could not be finished")
+        self._finish()
 
     def _take_place(self) -> bool:
         """A place under CRS_MAX_CONCURRENT_RUNS, waiting for one; False once stopped."""
@@ -462,18 +479,42 @@ class BatchRunner:
         started = time.monotonic()
         result = ItemResult(contract, key, ItemStatus.ERROR)
         handed = False
+        finish: Callable[[], None] | None = None
         try:
             if self.playbook is not None:
                 handed = True  # `start_playbook` owns the place from here
                 self._check(contract, key, result)
             else:
-                self._review(lane, contract, key, result)
+                finish = self._review(lane, contract, key, result)
         except Exception as exc:
             log.exception("batch item failed")
             result.error = f"Could not run ({type(exc).__name__})."
         finally:
             if not handed:
                 STREAMS_IN_FLIGHT.release()
+        if finish is None:
+            self._record(lane, contract, key, result, started)
+        else:
+            self._finishes.put(lambda: self._after(finish, lane, contract, key, result, started))
+
+    def _after(
+        self,
+        finish: Callable[[], None],
+        lane: _Lane,
+        contract: str,
+        key: str,
+        result: ItemResult,
+        started: float,
+    ) -> None:
+        try:
+            finish()
+        finally:
+            self._record(lane, contract, key, result, started)
+
+    def _record(
+        self, lane: _Lane, contract: str, key: str, result: ItemResult, started: float
+    ) -> None:
+        """The item's result, in the batch and its store, once its run is finished."""
         result.duration_s = time.monotonic() - started
         with self._lock:
             lane.left -= 1
@@ -505,7 +546,10 @@ class BatchRunner:
         }.get(record.status, ItemStatus.ERROR)
         result.error = record.error_message
 
-    def _review(self, lane: _Lane, contract: str, key: str, result: ItemResult) -> None:
+    def _review(
+        self, lane: _Lane, contract: str, key: str, result: ItemResult
+    ) -> Callable[[], None]:
+        """Stream one review; returns its finish, which the finisher thread runs."""
         config = self.configs[key]
         assert config is not None  # only a playbook batch has the built-in checker
         prepared = prepare_run(
@@ -531,9 +575,14 @@ class BatchRunner:
                 pass
         except Exception:  # the stream's stats hold the error; the batch carries on
             pass
-        finally:
-            prepared.finish()
-            self._ended(contract, key, result, prepared.record)
+
+        def finish() -> None:
+            try:
+                prepared.finish()
+            finally:
+                self._ended(contract, key, result, prepared.record)
+
+        return finish
 
     def _check(self, contract: str, key: str, result: ItemResult) -> None:
         """The one playbook run, by the item's model or the built-in checker; its record (with
@@ -589,16 +638,17 @@ class BatchRunner:
             stop()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """True when every worker has ended."""
+        """True when every worker, and every run's finish, has ended."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in list(self._threads):
+        for thread in [*self._threads, *([self._finisher] if self._finisher else [])]:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             thread.join(left)
         return self.finished
 
     @property
     def finished(self) -> bool:
-        return all(not t.is_alive() for t in self._threads)
+        threads = [*self._threads, *([self._finisher] if self._finisher else [])]
+        return all(not t.is_alive() for t in threads)
 
     @property
     def stopped(self) -> bool:
