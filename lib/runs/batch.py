@@ -179,6 +179,8 @@ class Progress:
     eta_s: float | None
     # Workers waiting for a free place under the process's cap on runs at once.
     waiting: int = 0
+    # Runs whose answer is in, being checked and recorded.
+    finishing: int = 0
 
     @property
     def finished(self) -> int:
@@ -186,7 +188,7 @@ class Progress:
 
     @property
     def pending(self) -> int:
-        return self.total - self.finished - self.running
+        return self.total - self.finished - self.running - self.finishing
 
     @property
     def fraction(self) -> float:
@@ -201,6 +203,8 @@ class Progress:
             parts.append(f"{self.cancelled} stopped")
         if self.running:
             parts.append(f"{self.running} running")
+        if self.finishing:
+            parts.append(f"{self.finishing} being checked")
         if self.waiting:
             parts.append(f"{self.waiting} waiting: the app runs as many reviews as it may at once")
         if self.eta_s is not None and self.finished < self.total:
@@ -299,6 +303,7 @@ class BatchRunner:
         # it held an endpoint's place idle for a tenth of a second or more per run.
         self._finishes: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._finisher: threading.Thread | None = None
+        self._finishing = 0
         self._workers = 0
         self._waiting = 0
         self._started_at: float | None = None
@@ -509,14 +514,21 @@ class BatchRunner:
         try:
             finish()
         finally:
-            self._record(lane, contract, key, result, started)
+            self._record(lane, contract, key, result, started, was_finishing=True)
 
     def _record(
-        self, lane: _Lane, contract: str, key: str, result: ItemResult, started: float
+        self,
+        lane: _Lane,
+        contract: str,
+        key: str,
+        result: ItemResult,
+        started: float,
+        was_finishing: bool = False,
     ) -> None:
         """The item's result, in the batch and its store, once its run is finished."""
         result.duration_s = time.monotonic() - started
         with self._lock:
+            self._finishing -= was_finishing
             lane.left -= 1
             if result.status is ItemStatus.DONE:
                 lane.durations.append(result.duration_s)
@@ -575,6 +587,9 @@ class BatchRunner:
                 pass
         except Exception:  # the stream's stats hold the error; the batch carries on
             pass
+        with self._lock:  # its request is over: no longer running, not yet recorded
+            self._active.pop((contract, key), None)
+            self._finishing += 1
 
         def finish() -> None:
             try:
@@ -658,6 +673,7 @@ class BatchRunner:
         with self._lock:
             statuses = Counter(r.status for r in self.results.values())
             running = len(self._active)
+            finishing = self._finishing
             waiting = self._waiting
             # Running items count as whole ones still to do: the estimate errs long, not short.
             lanes = {
@@ -677,6 +693,7 @@ class BatchRunner:
             elapsed_s=elapsed,
             eta_s=estimate_eta(lanes, fallback),
             waiting=waiting,
+            finishing=finishing,
         )
 
     def failures(self) -> list[ItemResult]:
