@@ -17,7 +17,6 @@ from lib.runs.compare import (
     side_labels,
     timeline_frame,
 )
-from lib.runs.exports import report_markdown
 from lib.runs.launch import RunRequest, launch
 from lib.ui.live_view import show_live
 from lib.ui.page import page_context
@@ -41,14 +40,16 @@ settings, history, run_log = page.settings, page.history, page.run_log
 st.title("Compare two models")
 st.caption("Both models review the same contract at the same time, with the same report skeleton.")
 
-document = state.get(DOCUMENT_KEY)
+titled = state.get(DOCUMENT_KEY)
 with st.expander(
-    f"Contract: {label(document.name)}" if document else "Contract: none yet",
-    expanded=document is None,
+    f"Contract: {label(titled.name)}" if titled else "Contract: none yet",
+    expanded=titled is None,
 ):
     document = document_input(settings, "compare")
     if document is not None:
         st.caption(f"{label(document.name)} · {document.char_count:,} characters")
+if document != titled:
+    st.rerun()  # the heading above named the contract before this one was picked
 
 with st.sidebar:
     max_tokens, temperature = generation_settings()
@@ -124,7 +125,13 @@ if len(records) == 2:
     report_columns = st.columns(2)
     for i, (column, record) in enumerate(zip(report_columns, records, strict=True)):
         with column:
-            report_view(record, key=f"compare_report{i}", per_row=3, contract=document)
+            report_view(
+                record,
+                key=f"compare_report{i}",
+                per_row=3,
+                contract=document,
+                reviewer=labels[i],
+            )
     st.subheader("Comparison")
     table = display_table(records)
     winners = better_side(records)
@@ -139,10 +146,16 @@ if len(records) == 2:
     st.dataframe(table.style.apply(highlight, axis=1), width="stretch")
     diff = findings_diff(records)
     diff_columns = st.columns(2)
-    for column, side in zip(diff_columns, labels, strict=True):
+    for column, side, record in zip(diff_columns, labels, records, strict=True):
         flagged = diff[side]
         column.markdown(f"**Flagged only by {label(side)}**")
-        if flagged:
+        if not all(r.report for r in records):
+            column.caption(
+                "Nothing to compare: this run wrote no report."
+                if not record.report
+                else "Nothing to compare: the other run wrote no report."
+            )
+        elif flagged:
             column.markdown(
                 "\n".join(
                     f"- {label(category)} — {label(severity)}"
@@ -152,7 +165,7 @@ if len(records) == 2:
         else:
             column.caption("Nothing the other model missed.")
     stats = [state.get("compare_stats", {}).get(r.run_id) for r in records]
-    if all(stats):
+    if all(stats) and any(r.report for r in records):
         frame = timeline_frame(stats, labels)
         chart = (
             alt.Chart(frame)
@@ -164,15 +177,5 @@ if len(records) == 2:
             )
         )
         st.altair_chart(chart, width="stretch")
-    downloads = st.columns(3)
-    for column, side, record in zip(downloads, labels, records, strict=False):
-        column.download_button(
-            f"Report: {label(side)}",
-            report_markdown(record),
-            f"{record.model} review.md",
-            "text/markdown",
-            key=f"download_{record.run_id}",
-        )
-    downloads[2].download_button(
-        "Comparison (CSV)", comparison_csv(records), "comparison.csv", "text/csv"
-    )
+    # Each report's own downloads (with its quote checks) are under it, in `report_view`.
+    st.download_button("Comparison (CSV)", comparison_csv(records), "comparison.csv", "text/csv")

@@ -7,8 +7,8 @@ import uuid
 
 import streamlit as st
 
+from lib.runs.compare import side_names
 from lib.runs.playbook_run import PlaybookRequest, start_playbook
-from lib.runs.playbook_tables import side_labels
 from lib.store.playbook_store import PlaybookStore
 from lib.ui.page import page_context
 from lib.ui.pickers import document_input, generation_settings
@@ -58,7 +58,7 @@ if clicked and document is not None and book is not None:
     ]
     names = [pick.name for pick in picks]
     if len(names) == 2:
-        names = list(side_labels(names))
+        names = list(side_names(names))
     remember(state, document, show_live_checks(state, "playbook", runs, names), names)
 if document is not None:
     show_last(state, document, "playbook")

@@ -115,8 +115,8 @@ def test_comparison_table_findings_and_winners(make_record):
     )
     assert winners["Total time (s)"] == 1 and winners["Cost (USD)"] == 0
     diff = findings_diff([a, b])
-    assert diff["llama3.2 (ollama)"] == {"Indemnity": "RED", "Payment terms": "YELLOW"}
-    assert diff["claude-sonnet-5-5 (anthropic)"] == {"Confidentiality": "YELLOW"}
+    assert diff["Left: Ollama · llama3.2"] == {"Indemnity": "RED", "Payment terms": "YELLOW"}
+    assert diff["Right: Claude (Anthropic) · claude-sonnet-5-5"] == {"Confidentiality": "YELLOW"}
 
 
 def test_timeline_frame_shares_one_axis(fake_upstream):
@@ -206,3 +206,32 @@ def test_comparison_table_counts_thinking_apart(make_record):
     assert list(table.loc["Thinking tokens"]) == ["~300 (estimated)", None]
     assert list(table.loc["Thinking time (s)"]) == [3.5, None]
     assert better_side([a, b])["Time to first answer token (s)"] == 1
+
+
+def test_the_same_model_twice_keeps_two_names_and_two_files_and_failures_say_so(env, downloads):
+    """Both sides one model: the legend, the table and the files named them alike ("…review.md"
+    twice); both failing read "Nothing the other model missed." under each."""
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.run()
+    for side in (0, 1):
+        at.selectbox(key=f"compare{side}_provider").set_value(Provider.OLLAMA).run()
+    at.text_area(key="compare_text").input(CONTRACT).run()
+    # The heading of the contract expander names the contract just pasted.
+    assert any("Contract: Pasted contract" in e.label for e in at.expander)
+    env.push(Script(tokens=[REPORT_A]), Script(tokens=[REPORT_B]))
+    at.button(key="compare").click().run()
+    assert not at.exception, at.exception
+    columns = list(at.dataframe[0].value.columns)
+    assert columns[0].startswith("Left: Ollama") and columns[1].startswith("Right: Ollama")
+    names = [
+        downloads.of(b).file_name
+        for b in at.get("download_button")
+        if b.proto.label == "Download Markdown"
+    ]
+    assert len(set(names)) == 2 and all(" review.md" in n for n in names)
+    env.push(Script(status=500), Script(status=500))
+    at.button(key="compare").click().run()
+    captions = [c.value for c in at.caption]
+    assert captions.count("Nothing to compare: this run wrote no report.") == 2
+    assert not any("Nothing the other model missed" in c for c in captions)
+    assert len(at.get("vega_lite_chart")) == 0

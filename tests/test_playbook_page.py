@@ -136,7 +136,7 @@ def test_two_checkers_side_by_side_with_their_disagreement_highlighted(env):
     assert "They disagree on **" in text
     # The live panes' headings go with their tables: only the outcome's, with its summary, stay.
     headings = [m.value for m in at.markdown if m.value.startswith("**") and m.value.endswith("**")]
-    assert not [h for h in headings if h.replace("\\", "").startswith(("**A:", "**B:"))]
+    assert not [h for h in headings if h.replace("\\", "").startswith(("**Left:", "**Right:"))]
 
 
 def test_a_failed_model_run_shows_why_and_keeps_the_verdicts_it_reached(env):

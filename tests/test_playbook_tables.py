@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lib.analysis.playbook.format import Evidence, PositionResult, Verdict
 from lib.analysis.playbook.loader import bundled_playbooks
+from lib.runs.compare import side_names
 from lib.runs.playbook_tables import (
     DIFFER,
     NEEDS_MODEL,
@@ -13,7 +14,6 @@ from lib.runs.playbook_tables import (
     comparison_table,
     disagreements,
     in_context,
-    side_labels,
     verdict_table,
 )
 
@@ -45,7 +45,7 @@ def test_disagreements_are_the_positions_whose_verdicts_differ():
         PositionResult(IDS[2], None, "", problem="no section"),
     ]
     assert disagreements(BOOK, a, b) == [IDS[1], IDS[2]]
-    names = side_labels(["ollama · m", "ollama · m"])
+    names = side_names(["ollama · m", "ollama · m"])
     assert names[0] != names[1]
     table = comparison_table(BOOK, a, b, names)
     assert list(table["Agree"][:3]) == ["✓", DIFFER, DIFFER]

@@ -11,7 +11,7 @@ from lib.analysis.prompts import count_findings
 from lib.analysis.tokens import CHARS_PER_TOKEN
 from lib.engine.run_stats import RunStats
 from lib.store.csv_export import csv_bytes
-from lib.store.records import RunRecord, thinking_label
+from lib.store.records import RunRecord, run_maker, thinking_label
 
 # Each row: label, record attribute, whether a larger value is better.
 TABLE_ROWS: list[tuple[str, str, bool | None]] = [
@@ -46,13 +46,18 @@ def _value(record: RunRecord, attribute: str) -> object:
     return getattr(record, attribute)
 
 
+SIDES = ("Left", "Right")
+
+
+def side_names(names: Sequence[str]) -> tuple[str, str]:
+    """Two reviewers as every comparison (reviews, playbook checks) names them in its columns,
+    chart and files: side first, so the same model on both sides stays two, and a chart legend
+    cut short still tells them apart."""
+    return (f"{SIDES[0]}: {names[0]}", f"{SIDES[1]}: {names[1]}")
+
+
 def side_labels(records: Sequence[RunRecord]) -> list[str]:
-    labels = [f"{r.model} ({r.provider})" for r in records]
-    if len(set(labels)) < len(labels):
-        labels = [
-            f"{label} — {side}" for label, side in zip(labels, ("left", "right"), strict=False)
-        ]
-    return labels
+    return list(side_names([run_maker(r.provider, r.model) for r in records]))
 
 
 def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Sequence
+from pathlib import PurePath
 
 from docx import Document
 from docx.shared import Pt
 
 from lib.analysis.grounding import LEGEND, CheckedQuote, annotate_markdown
 from lib.analysis.safe_markdown import escape_markdown, hosts_in, safe_markdown
-from lib.store.records import RunRecord
+from lib.store.records import RunRecord, run_maker
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 # What XML 1.0 cannot hold: C0 controls but tab and line breaks, lone surrogates, U+FFFE/U+FFFF.
@@ -43,6 +44,19 @@ def _provenance(record: RunRecord) -> str:
             else ""
         )
     )
+
+
+def file_name_part(text: str, limit: int = 60) -> str:
+    """A name (a contract's, a model's) as a download's file name may carry it."""
+    return " ".join(re.sub(r"[^\w().,@·-]+", " ", text).split())[:limit]
+
+
+def review_file_name(record: RunRecord, extension: str, reviewer: str | None = None) -> str:
+    """E.g. "MSA - Claude · claude-sonnet-5-5 review.md": the reviewer named (as a page names it,
+    "Left: …", where given), so the two reports of a comparison do not share a name."""
+    stem = PurePath(record.document_name or "contract").stem or "contract"
+    maker = file_name_part(reviewer or run_maker(record.provider, record.model))
+    return f"{file_name_part(stem, 120) or 'contract'} - {maker or 'review'} review.{extension}"
 
 
 def _report_text(

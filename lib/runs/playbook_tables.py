@@ -112,11 +112,6 @@ def comparison_table(
     return pd.DataFrame(rows)
 
 
-def side_labels(names: Sequence[str]) -> tuple[str, str]:
-    """Column names for two checkers, distinct even when both are the same model."""
-    return (f"A: {names[0]}", f"B: {names[1]}")
-
-
 def in_context(text: str, evidence: Evidence) -> tuple[str, str, str] | None:
     """The passage with the contract's text around it, or None for a quote not found."""
     if evidence.start < 0 or evidence.end > len(text) or evidence.end <= evidence.start:

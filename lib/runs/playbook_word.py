@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import io
-import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from docx.text.run import Run
 from docx_revisions import RevisionParagraph, RevisionRun
 
 from lib.analysis.playbook.format import PlaybookResult, Position, PositionResult, Verdict
-from lib.runs.exports import exportable
+from lib.runs.exports import exportable, file_name_part
 
 AUTHOR = "Contract Review Studio"
 INITIALS = "CRS"
@@ -53,7 +52,7 @@ def word_file_name(result: PlaybookResult, document_name: str) -> str:
     """E.g. "nda - nda playbook - Built-in playbook checker (no model).docx": the checker named,
     so the two files of a comparison do not share a name."""
     stem = PurePath(document_name or "contract").stem or "contract"
-    checker = " ".join(re.sub(r"[^\w().,@·-]+", " ", result.checker).split())[:60]
+    checker = file_name_part(result.checker)
     return f"{stem} - {result.playbook.id} playbook - {checker or 'checker'}.docx"
 
 

@@ -16,7 +16,7 @@ from lib.engine.errors import ERROR_TITLES, ErrorKind
 from lib.engine.provider_config import endpoint_label
 from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
-from lib.runs.exports import report_docx, report_markdown
+from lib.runs.exports import report_docx, report_markdown, review_file_name
 from lib.runs.launch import grounding_of
 from lib.store.records import RunRecord, run_maker, thinking_label
 from lib.ui.live_view import LiveReport
@@ -171,8 +171,11 @@ def report_view(
     per_row: int = 5,
     contract: Document | None = None,
     shown: LiveReport | None = None,
+    reviewer: str | None = None,
 ) -> None:
     """A finished (or stopped) report with its quote checks, figures and downloads.
+
+    `reviewer`: who wrote it as the page names them (Compare's "Left: …"), for the files' names.
 
     `contract` is the session's contract; the report's quotes are checked against it when it is
     the one the run reviewed. Links in the report stay links only to hosts the contract names.
@@ -207,19 +210,18 @@ def report_view(
     run_outcome(record)
     final_figures(record, per_row=per_row)
     if record.report:
-        stem = record.document_name.rsplit(".", 1)[0] or "report"
         left, right = st.columns(2)
         left.download_button(
             "Download Markdown",
             report_markdown(record, checked),
-            file_name=f"{stem} review.md",
+            file_name=review_file_name(record, "md", reviewer),
             mime="text/markdown",
             key=f"{key}_md",
         )
         right.download_button(
             "Download Word",
             lambda: report_docx(record, checked),  # built on click: read far more than saved
-            file_name=f"{stem} review.docx",
+            file_name=review_file_name(record, "docx", reviewer),
             mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             key=f"{key}_docx",
         )
