@@ -136,9 +136,12 @@ def review_page() -> None:
         records = history.records
         frame = records_to_dataframe(records)
         state["history_ids"] = list(frame.index)
+        # A table of its own for each number of runs: the selection is kept by row number, and
+        # a new run at the top moved the tick onto a run the analyst never picked.
+        table_key = f"history_table_{len(records)}"
 
         def _select() -> None:
-            rows = state["history_table"]["selection"]["rows"]
+            rows = state[table_key]["selection"]["rows"]
             if rows:
                 state["shown_run_id"] = state["history_ids"][rows[0]]
 
@@ -149,7 +152,7 @@ def review_page() -> None:
             width="stretch",
             on_select=_select,
             selection_mode="single-row",
-            key="history_table",
+            key=table_key,
         )
         st.download_button(
             "Download runs as CSV", records_to_csv(records), "contract-review-runs.csv", "text/csv"
