@@ -16,6 +16,7 @@ from lib.analysis.grounding import (
     check_report,
     extract_quotes,
 )
+from lib.analysis.grounding.index import clause_label
 from lib.analysis.grounding.normalise import normalise
 from lib.analysis.page_furniture import running_lines
 from lib.analysis.samples import load_sample
@@ -339,3 +340,9 @@ def test_a_quote_of_redacted_text_is_verified() -> None:
     report = 'The contract says "means [***] pounds of Terpene Product per Year" here.'
     [quote] = extract_quotes(report)
     assert check(index, quote).status == "verified"
+
+
+def test_a_clause_is_cited_without_its_numbers_full_stop() -> None:
+    assert [clause_label(n) for n in ("3.", "12.1", "12.1.", "(a)", "Section 4", None)] == [
+        "§3", "§12.1", "§12.1", "§(a)", "Section 4", ""
+    ]  # fmt: skip

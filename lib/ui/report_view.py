@@ -10,6 +10,7 @@ from lib.analysis.grounding import (
     Grounding,
     QuoteCheck,
     annotate_markdown,
+    clause_label,
     ground_report,
 )
 from lib.engine.errors import ERROR_TITLES, ErrorKind
@@ -110,7 +111,7 @@ def _grounding(record: RunRecord, contract: Document | None) -> Grounding | None
 
 def _location(check: QuoteCheck, separator: str) -> str:
     """ "§12.1 · p. 3": the clause number and page of a matched passage, where known."""
-    clause = f"§{check.clause}" if check.clause else ""
+    clause = clause_label(check.clause)
     page = f"p. {check.page}" if check.page else ""
     return separator.join(part for part in (clause, page) if part)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from lib.analysis.grounding.index import clause_label
 from lib.analysis.grounding.tracker import CheckedQuote
 
 # Contract text is untrusted: these characters would start Markdown, HTML, colour directives
@@ -24,7 +25,7 @@ def escape(text: str) -> str:
 
 
 def _where(clause: str | None, page: int | None) -> str:
-    parts = ([f"§{clause}"] if clause else []) + ([f"p. {page}"] if page else [])
+    parts = ([clause_label(clause)] if clause else []) + ([f"p. {page}"] if page else [])
     return f" ({', '.join(parts)})" if parts else ""
 
 

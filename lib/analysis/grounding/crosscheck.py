@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from lib.analysis.clauses import Finding, Findings, find_clauses
 from lib.analysis.clauses.mapping import categories_for
+from lib.analysis.grounding.index import clause_label
 
 _HEADING = re.compile(r"^(#{2,6})[ \t]*(.*)$", re.MULTILINE)
 _SEVERITY = re.compile(
@@ -37,7 +38,7 @@ class Disagreement:
     @property
     def clause_label(self) -> str:
         clause = self.finding.clause
-        return f"§{clause.number}" if clause is not None and clause.number else "the contract"
+        return (clause_label(clause.number) if clause is not None else "") or "the contract"
 
     @property
     def message(self) -> str:
