@@ -113,7 +113,9 @@ def test_open_a_past_report(log, downloads):
     assert any("Claude report" in m.value for m in at.markdown)
     assert any(b.label == "Download Word" for b in at.get("download_button"))
     markdown = export(at, downloads, "Download Markdown").data.decode()
-    assert markdown.rstrip().endswith("## Overall risk: HIGH\nClaude report")  # that run's report
+    assert markdown.rstrip().endswith(
+        "## Overall risk\\: HIGH\n\nClaude report"
+    )  # that run's report, as drawn
 
 
 def test_delete_needs_confirmation(log):

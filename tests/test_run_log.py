@@ -73,13 +73,18 @@ def test_delete_and_export(log_target, make_record):
 def test_the_csv_writes_counts_as_whole_numbers_beside_runs_without_them(log_target, make_record):
     # A column of counts with one run lacking them was written "1402.0" by pandas.
     log = RunLog(log_target)
-    log.append(make_record(input_tokens=1402, output_tokens=13, status="done"))
+    log.append(
+        make_record(
+            input_tokens=1402, output_tokens=13, status="done", cost_usd=0.016433736003818922
+        )
+    )
     log.append(make_record(document_name="Lease.pdf"))
     rows = list(csv.DictReader(io.StringIO(export_csv(log.query()).decode())))
     counted = next(r for r in rows if r["document_name"] == "Acme MSA.pdf")
     missing = next(r for r in rows if r["document_name"] == "Lease.pdf")
     assert (counted["input_tokens"], counted["output_tokens"]) == ("1402", "13")
     assert (missing["input_tokens"], missing["output_tokens"]) == ("", "")
+    assert counted["cost_usd"] == "0.0164337"  # as readable as the page, not 0.016433736003818922
 
 
 def test_migrates_from_version_1(tmp_path, make_record):

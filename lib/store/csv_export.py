@@ -9,6 +9,8 @@ as text.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -20,12 +22,20 @@ def defuse(value: object) -> object:
     return value
 
 
+def _plain(value: object) -> object:
+    """A measured figure to six significant digits ("0.0164337", not "0.016433736003818922"):
+    what the page shows rounded, the file shows readable, with nothing a reader could use lost."""
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return float(f"{value:.6g}")
+    return value
+
+
 def csv_bytes(frame: pd.DataFrame, *, index: bool = True) -> bytes:
     # Cell by cell into object columns: `DataFrame.map` infers each column's type again, and a
     # column of counts with one missing value would be written as floats ("1402.0").
     safe = frame.astype(object)
     for column in range(frame.shape[1]):
-        safe.iloc[:, column] = [defuse(v) for v in frame.iloc[:, column]]
+        safe.iloc[:, column] = [defuse(_plain(v)) for v in frame.iloc[:, column]]
     safe.columns = safe.columns.map(defuse)
     if index:
         safe.index = safe.index.map(defuse)
