@@ -14,6 +14,7 @@ from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY
 from lib.analysis.scoring import keep_found, parse_report, presence, right_clause_rate
 from lib.cli.batch import main
 from lib.store.batch_store import BatchStore
+from lib.store.owners import Scope
 from lib.store.run_log import RunLog
 
 REPORT = [
@@ -224,3 +225,22 @@ def test_each_contract_keeps_its_own_report_file_and_it_loads_nothing(
     for path in (out / "reports").rglob("*.md"):
         text = path.read_text()
         assert "Overall risk" in text and "![" not in text and "*Reviewed" in text
+
+
+def test_runs_and_batches_are_recorded_for_the_owner_given(tmp_path, monkeypatch, capsys):
+    """On a team's log a batch run without an owner was seen by admins only; `--owner` records
+    it as that user's, as the pages and the API would."""
+    log = tmp_path / "log.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(log))
+    contract = tmp_path / "deal.txt"
+    contract.write_text("9. This agreement is governed by the laws of Utopia.")
+    out = ["--out", str(tmp_path / "out")]
+    assert main(["run", str(contract), "--model", "clause-finder", "--owner", "alice", *out]) == 0
+    capsys.readouterr()
+    everyone = RunLog(log)
+    assert [r.owner for r in everyone.query()] == ["alice"]
+    assert len(RunLog(log).scoped(Scope("bob", "bob")).query()) == 0
+    assert main(["list", "--owner", "bob"]) == 0
+    assert "done" not in capsys.readouterr().out
+    assert main(["list", "--owner", "alice"]) == 0
+    assert "1/1 done" in capsys.readouterr().out

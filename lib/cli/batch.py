@@ -90,6 +90,7 @@ from lib.runs.portfolio_playbook import (
     verdict_rows,
 )
 from lib.store.batch_store import BatchStore
+from lib.store.owners import scope_for
 from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog, open_run_log
@@ -388,7 +389,7 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     documents, source = load_contracts(args, settings)
     if not documents:
         raise CannotRun("No contracts to review.")
-    run_log = open_run_log(settings)
+    run_log = owned_run_log(settings, args.owner)
     playbook = load_playbook_arg(args.playbook, run_log) if args.playbook else None
     wanted = args.model or []
     configs: list[Checker]
@@ -419,9 +420,30 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def owned_run_log(settings: Settings, owner: str | None) -> RunLog | None:
+    """The run log as `owner` uses it on the pages (`owners.scope_for`): their runs, batches,
+    scorecards and saved playbooks, theirs alone unless they are an admin. Without one, every
+    owner's are seen and the runs belong to no one, which on a team's log only admins see."""
+    run_log = open_run_log(settings)
+    if run_log is None:
+        return None
+    if owner:
+        scope = scope_for(
+            owner, session_id="", admins=settings.admins, shared_log=False, beyond_loopback=True
+        )
+        return run_log.scoped(scope)
+    if settings.serves_a_team:
+        print(
+            "crs-batch: runs are recorded without an owner, so on this team's log only admins see"
+            " them; give --owner <user> to record them as a user's.",
+            file=sys.stderr,
+        )
+    return run_log
+
+
 def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     out = _output_folder(args.out)
-    run_log = open_run_log(settings)
+    run_log = owned_run_log(settings, args.owner)
     if run_log is None:
         raise CannotRun("The run log is switched off (CRS_HISTORY=off): nothing to resume.")
     store = BatchStore(run_log)
@@ -455,8 +477,8 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def command_list(settings: Settings) -> int:
-    run_log = open_run_log(settings)
+def command_list(args: argparse.Namespace, settings: Settings) -> int:
+    run_log = owned_run_log(settings, args.owner)
     if run_log is None:
         raise CannotRun("The run log is switched off (CRS_HISTORY=off).")
     store = BatchStore(run_log)
@@ -570,7 +592,13 @@ def build_parser() -> argparse.ArgumentParser:
     resume = commands.add_parser("resume", help="finish an interrupted batch")
     resume.add_argument("batch_id")
     _contract_arguments(resume)
-    commands.add_parser("list", help="list stored batches")
+    listing = commands.add_parser("list", help="list stored batches")
+    for command in (run, resume, listing):
+        command.add_argument(
+            "--owner",
+            help="the user the runs are recorded for (on a team's log, as the pages and the API"
+            " name them), whose batches and saved playbooks are used",
+        )
     evaluate = commands.add_parser("eval", help="score the rule-based clause finder")
     evaluate.add_argument("--labels", help="sample (default), cuad:<folder> or csv:<file>")
     evaluate.add_argument("--template", default=DEFAULT_TEMPLATE_KEY, choices=sorted(TEMPLATES))
@@ -591,7 +619,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "resume":
             return command_resume(args, settings)
         if args.command == "list":
-            return command_list(settings)
+            return command_list(args, settings)
         return command_eval(args, settings)
     except CannotRun as exc:
         print(f"crs-batch: {exc}", file=sys.stderr)
