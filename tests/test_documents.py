@@ -217,3 +217,66 @@ def test_pdfium_line_end_hyphen_joins_the_word():
     assert "\x02" not in document.text
     assert "unlimited liability for all claims." in document.text
     assert document_from_text("liabil\x02\r\nity").text == "liability"
+
+
+def _numbered_docx(paragraphs: list[tuple[str, int | None]]) -> bytes:
+    """A Word file whose clauses Word numbers itself: "%1." then "%1.%2" then "(%3)"."""
+    from docx import Document as WordDocument
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls, qn
+
+    document = WordDocument()
+    numbering = document.part.numbering_part.element
+    levels = [("decimal", "%1.", 9), ("decimal", "%1.%2", 1), ("lowerLetter", "(%3)", 1)]
+    xml = "".join(
+        f'<w:lvl w:ilvl="{i}"><w:start w:val="{start}"/><w:numFmt w:val="{fmt}"/>'
+        f'<w:lvlText w:val="{text}"/></w:lvl>'
+        for i, (fmt, text, start) in enumerate(levels)
+    )
+    numbering.insert(
+        0, parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90">{xml}</w:abstractNum>')
+    )
+    numbering.append(
+        parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>')
+    )
+    for text, level in paragraphs:
+        paragraph = document.add_paragraph(text)
+        if level is not None:
+            properties = paragraph._p.get_or_add_pPr()
+            properties.append(
+                parse_xml(
+                    f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'
+                )
+            )
+            assert properties.find(qn("w:numPr")) is not None
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_word_numbers_its_clauses_and_the_text_carries_them():
+    """Word's automatic numbers are not in a paragraph's text: every quote cited "unnumbered
+    paragraph" and two clauses were quoted as one."""
+    data = _numbered_docx(
+        [
+            ("Interest.", 0),
+            ("Calculation of interest.", 1),
+            ("The rate is the margin; and", 2),
+            ("LIBOR.", 2),
+            ("Default interest applies on late sums.", 1),
+            ("Termination. Either party may end this Agreement.", 0),
+            ("Signed by both parties.", None),
+        ]
+    )
+    lines = [line for line in load_document(data, "loan.docx").text.splitlines() if line]
+    assert lines == [
+        "9. Interest.",
+        "9.1 Calculation of interest.",
+        "(a) The rate is the margin; and",
+        "(b) LIBOR.",
+        "9.2 Default interest applies on late sums.",
+        "10. Termination. Either party may end this Agreement.",
+        "Signed by both parties.",
+    ]
+    clauses = split_clauses(load_document(data, "loan.docx").text)
+    assert [c.number for c in clauses][:2] == ["9.", "9.1"] and clauses[-1].number is None

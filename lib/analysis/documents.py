@@ -307,6 +307,8 @@ def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    from lib.analysis.docx_numbering import ListNumbers
+
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise DocumentError(
             f"“{filename}” is not a valid Word document (.docx). If it is an old .doc file, save "
@@ -322,9 +324,11 @@ def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
             f"“{filename}” could not be opened as a Word document; it may be damaged."
         ) from None
     lines: list[str] = []
+    numbers = ListNumbers(document)
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
-            lines.append(block.text)
+            number = numbers.label(block)
+            lines.append(f"{number} {block.text}" if number and block.text.strip() else block.text)
             if ends_sentence(block.text):
                 lines.append("")
         elif isinstance(block, Table):
