@@ -183,6 +183,20 @@ def test_a_refused_file_or_an_emptied_box_leaves_no_contract_to_review(env):
     assert env.streams() == [] and records(at) == []
 
 
+def test_coming_back_to_the_page_keeps_the_contract_entered_there(env):
+    """Streamlit empties a page's boxes when the analyst leaves it: that is not the analyst
+    emptying them, and the contract must stay for every page."""
+    at = app()
+    at.text_area(key="review_text").input(CONTRACT).run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    at.switch_page("app.py").run()
+    assert not at.exception, at.exception
+    env.push(Script(tokens=[" ok"]))
+    at.button(key="review").click().run()
+    assert records(at) and records(at)[0].document_name == "Pasted contract"
+
+
 ERROR_CASES = [
     (Script(status=404), "model_not_found", "Model not found", False),
     (Script(status=429), "rate_limited", "busy or rate limiting", False),

@@ -36,10 +36,17 @@ def document_input(settings: Settings, key: str) -> Document | None:
     """Paste or upload a contract; the result is shared with the other pages of the session.
 
     Returns the contract loaded on another page when nothing was entered on this one. A file
-    that cannot be read, or a box emptied after use, leaves no contract at all: the analyst
-    sees the error, and Review must not quietly review the contract that was there before.
+    that cannot be read, or a box the analyst empties (or a file they remove), leaves no
+    contract at all: they see the error, and Review must not quietly review the contract that
+    was there before. Only their own change counts: coming back to a page, whose boxes Streamlit
+    has emptied meanwhile, keeps the contract.
     """
     state = st.session_state
+    changed = f"{key}_changed"
+
+    def mark_changed() -> None:
+        state[changed] = True
+
     source = st.radio(
         "Contract",
         ["Paste text", "Upload a file", "Try a sample contract"],
@@ -52,7 +59,11 @@ def document_input(settings: Settings, key: str) -> Document | None:
     limits, sandbox = settings.document_limits, settings.sandbox
     if source == "Paste text":
         pasted = st.text_area(
-            "Contract text", height=220, key=f"{key}_text", placeholder="Paste the contract here…"
+            "Contract text",
+            height=220,
+            key=f"{key}_text",
+            placeholder="Paste the contract here…",
+            on_change=mark_changed,
         )
         if pasted.strip():
             try:
@@ -64,7 +75,10 @@ def document_input(settings: Settings, key: str) -> Document | None:
         document = _sample_input(key)
     else:
         upload = st.file_uploader(
-            "Contract file", type=["pdf", "docx", "txt", "md"], key=f"{key}_file"
+            "Contract file",
+            type=["pdf", "docx", "txt", "md"],
+            key=f"{key}_file",
+            on_change=mark_changed,
         )
         if upload is not None:
             cache: UploadCache = state.setdefault(UPLOADS_KEY, UploadCache())
@@ -89,15 +103,13 @@ def document_input(settings: Settings, key: str) -> Document | None:
                 document = (
                     ocr_panel(data, upload.name, document, scan, settings, key=key) or document
                 )
-    entered = f"{key}_entered"
+    emptied = state.pop(changed, False)
     if document is None:
-        if refused or state.get(entered):
+        if refused or emptied:
             state.pop(DOCUMENT_KEY, None)
-            state[entered] = False
             return None
         return state.get(DOCUMENT_KEY)
     state[DOCUMENT_KEY] = document
-    state[entered] = True
     for warning in document.warnings:
         st.warning(md(warning))
     return document
