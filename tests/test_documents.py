@@ -219,39 +219,51 @@ def test_pdfium_line_end_hyphen_joins_the_word():
     assert document_from_text("liabil\x02\r\nity").text == "liability"
 
 
-def _numbered_docx(paragraphs: list[tuple[str, int | None]]) -> bytes:
-    """A Word file whose clauses Word numbers itself: "%1." then "%1.%2" then "(%3)"."""
+def _numbered_docx(
+    paragraphs: list[tuple[str, int | None] | tuple[str, int, str]],
+    levels: list[tuple[str, str, str]] | None = None,
+    nums: str = '<w:num w:numId="90"><w:abstractNumId w:val="90"/></w:num>',
+    legal: bool = False,
+) -> bytes:
+    """A Word file whose clauses Word numbers itself: by default "%1." from 9, then "%1.%2",
+    then "(%3)". A paragraph is (text, level) in list 90, or (text, level, numId)."""
     from docx import Document as WordDocument
     from docx.oxml import parse_xml
-    from docx.oxml.ns import nsdecls, qn
+    from docx.oxml.ns import nsdecls
 
     document = WordDocument()
     numbering = document.part.numbering_part.element
-    levels = [("decimal", "%1.", 9), ("decimal", "%1.%2", 1), ("lowerLetter", "(%3)", 1)]
+    levels = levels or [
+        ("decimal", "%1.", "9"),
+        ("decimal", "%1.%2", "1"),
+        ("lowerLetter", "(%3)", "1"),
+    ]
     xml = "".join(
         f'<w:lvl w:ilvl="{i}"><w:start w:val="{start}"/><w:numFmt w:val="{fmt}"/>'
-        f'<w:lvlText w:val="{text}"/></w:lvl>'
+        f'<w:lvlText w:val="{text}"/>{"<w:isLgl/>" if legal and i else ""}</w:lvl>'
         for i, (fmt, text, start) in enumerate(levels)
     )
     numbering.insert(
         0, parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90">{xml}</w:abstractNum>')
     )
-    numbering.append(
-        parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>')
-    )
-    for text, level in paragraphs:
+    for num in parse_xml(f"<w:numbering {nsdecls('w')}>{nums}</w:numbering>"):
+        numbering.append(num)
+    for text, level, *num_id in paragraphs:
         paragraph = document.add_paragraph(text)
         if level is not None:
-            properties = paragraph._p.get_or_add_pPr()
-            properties.append(
+            paragraph._p.get_or_add_pPr().append(
                 parse_xml(
-                    f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'
+                    f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{level}"/>'
+                    f'<w:numId w:val="{num_id[0] if num_id else 90}"/></w:numPr>'
                 )
             )
-            assert properties.find(qn("w:numPr")) is not None
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _lines(data: bytes) -> list[str]:
+    return [line for line in load_document(data, "contract.docx").text.splitlines() if line]
 
 
 def test_word_numbers_its_clauses_and_the_text_carries_them():
@@ -268,8 +280,7 @@ def test_word_numbers_its_clauses_and_the_text_carries_them():
             ("Signed by both parties.", None),
         ]
     )
-    lines = [line for line in load_document(data, "loan.docx").text.splitlines() if line]
-    assert lines == [
+    assert _lines(data) == [
         "9. Interest.",
         "9.1 Calculation of interest.",
         "(a) The rate is the margin; and",
@@ -280,3 +291,58 @@ def test_word_numbers_its_clauses_and_the_text_carries_them():
     ]
     clauses = split_clauses(load_document(data, "loan.docx").text)
     assert [c.number for c in clauses][:2] == ["9.", "9.1"] and clauses[-1].number is None
+
+
+def test_a_restarted_list_and_legal_numbering_read_as_word_shows_them():
+    """ "Restart numbering" is a list of its own starting again ((a), (b) under each clause, not
+    (c), (d)); legal numbering writes "Article I"'s sub-clauses "1.1", not "I.1"."""
+    restart = (
+        '<w:num w:numId="90"><w:abstractNumId w:val="90"/></w:num>'
+        '<w:num w:numId="91"><w:abstractNumId w:val="90"/>'
+        '<w:lvlOverride w:ilvl="0"><w:startOverride w:val="1"/></w:lvlOverride></w:num>'
+    )
+    letters = [("lowerLetter", "(%1)", "1")]
+    data = _numbered_docx(
+        [
+            ("first", 0),
+            ("second", 0),
+            ("Clause two.", None),
+            ("first again", 0, "91"),
+            ("second again", 0, "91"),
+        ],
+        letters,
+        restart,
+    )
+    assert _lines(data) == [
+        "(a) first",
+        "(b) second",
+        "Clause two.",
+        "(a) first again",
+        "(b) second again",
+    ]
+    articles = [("upperRoman", "Article %1", "1"), ("decimal", "%1.%2", "1")]
+    data = _numbered_docx(
+        [("Definitions", 0), ("Terms.", 1), ("Payment", 0), ("Fees.", 1)], articles, legal=True
+    )
+    assert _lines(data) == [
+        "Article I Definitions",
+        "1.1 Terms.",
+        "Article II Payment",
+        "2.1 Fees.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("levels", "level"),
+    [
+        ([("decimal", "%1.", "1")], 12),  # a level past Word's nine
+        ([("decimal", "%1.", "\N{SUPERSCRIPT TWO}")], 0),  # a "digit" int() refuses
+        ([("decimal", "%1.", "9" * 5000)], 0),
+        ([("lowerLetter", "(%1)", "1000000000")], 0),  # a 38-million-letter label
+        ([("decimal", "%1.%2", "1")], 0),  # a pattern naming a level it lacks
+    ],
+)
+def test_nonsense_in_a_word_files_numbering_loses_a_number_not_the_document(levels, level):
+    lines = _lines(_numbered_docx([("The Supplier shall deliver the goods.", level)], levels))
+    assert len(lines) == 1 and lines[0].endswith("The Supplier shall deliver the goods.")
+    assert len(lines[0]) < 60
