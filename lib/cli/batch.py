@@ -240,7 +240,14 @@ def run_with_progress(runner: BatchRunner) -> bool:
                 time.sleep(0.2)
         except KeyboardInterrupt:
             runner.stop()
-            runner.wait(10)
+            # Answers already in are still checked and recorded: left unrecorded, a resume
+            # would run (and bill) them again. A second Ctrl-C leaves them.
+            try:
+                while not runner.wait(0.2):
+                    progress = runner.progress()
+                    bar.update(task, description=f"stopping: {progress.line()}")
+            except KeyboardInterrupt:
+                pass
         progress = runner.progress()
         bar.update(task, completed=progress.finished, description=progress.line())
     return not runner.stopped
