@@ -18,7 +18,7 @@ from devtools.fake_upstream import FakeUpstream, Script
 from lib.analysis.documents import document_from_text
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY
 from lib.engine.events import StreamContext
-from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.provider_config import Provider, ProviderConfig, shown_url
 from lib.engine.routing import Outcome
 from lib.engine.settings import Settings, load_settings
 from lib.runs import catalog
@@ -399,3 +399,22 @@ def test_a_server_that_is_down_is_named_with_its_fix_once(tmp_path):
     with pytest.raises(ChoiceError) as refused:
         options(ModelChoice(Provider.OLLAMA, None, None, None), settings)
     assert refused.value.message.count("ollama serve") == 1, refused.value.message
+
+
+def test_infinite_or_not_a_number_limits_are_named():
+    for name in ("CRS_MAX_UPLOAD_MB", "CRS_MAX_RUN_SECONDS", "CRS_MAX_CONCURRENT_RUNS"):
+        for value in ("inf", "nan", "1e400"):
+            with pytest.raises(ValueError, match=f"{name} must be a number"):
+                load_settings({name: value})
+
+
+@pytest.mark.parametrize("name", ["::1", "[::1]:8502", "localhost:8502", "127.0.0.1"])
+def test_a_loopback_name_in_allowed_hosts_does_not_make_a_laptop_a_team(name):
+    assert not load_settings({"CRS_ALLOWED_HOSTS": name}).serves_a_team
+
+
+def test_an_endpoint_without_a_scheme_is_shown_without_its_credentials():
+    assert shown_url("bob:PASSWORD123456@gpu1:11434") == "gpu1:11434"
+    assert shown_url("http://bob:PASSWORD123456@gpu1:11434/v1?key=x,gpu2:1") == (
+        "http://gpu1:11434/v1,gpu2:1"
+    )

@@ -385,3 +385,11 @@ def test_a_stopped_run_says_what_was_kept(make_record, report, thinking, said):
     record = make_record(status=RunStatus.CANCELLED, report=report, thinking=thinking)
     at = AppTest.from_function(page, args=(record,)).run()
     assert [w.value for w in at.warning] == [f"Stopped — {said}."]
+
+
+def test_a_setting_that_does_not_parse_is_named_on_the_page(env, monkeypatch):
+    monkeypatch.setenv("CRS_MAX_PAGES", "fifty")
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    shown = [e.value.replace("\\", "") for e in at.error]
+    assert any("CRS_MAX_PAGES must be a number above 0, not 'fifty'" in e for e in shown)

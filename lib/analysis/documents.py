@@ -30,6 +30,9 @@ DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
 # How much more "chaos" (charset-normalizer's measure of implausible text) cp1252 may show than
 # the best reading and still be chosen: enough for "€" and "’", not for a Polish "ł" read as "³".
+# Some Central European (cp1250) and Turkish (cp1254) text reads as cp1252 without any chaos at
+# all and is still taken for it, as before: their letters are then wrong, and only the analyst's
+# eye on the preview tells.
 CP1252_MARGIN = 0.05
 # Image pages named one warning each, up to this many; the rest are counted in one more.
 NAMED_IMAGE_PAGES = 10

@@ -93,7 +93,10 @@ def shown_url(url: str) -> str:
     for item in split_endpoints(url):
         parts = urlsplit(item)
         host = parts.netloc.rpartition("@")[2]
-        shown.append(urlunsplit((parts.scheme, host, parts.path, "", "")) if host else item)
+        if host:
+            shown.append(urlunsplit((parts.scheme, host, parts.path, "", "")))
+        else:  # no scheme, so no netloc: whatever stands before an "@" is still credentials
+            shown.append(item.rpartition("@")[2].partition("?")[0])
     return join_endpoints(shown)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -209,8 +210,8 @@ def _number(get: Callable[..., Any], name: str, default: float, *, positive: boo
         number = float(value)
     except (TypeError, ValueError):
         raise refusal from None
-    if positive and not number > 0:
-        raise refusal
+    if not math.isfinite(number) or (positive and not number > 0):
+        raise refusal  # "inf" would overflow a count, "nan" would mean no limit at all
     return number
 
 
@@ -297,6 +298,12 @@ def _covers_loopback(network: ProxyNetwork) -> bool:
     return network.overlaps(loopback)
 
 
+def _loopback_name(name: str) -> bool:
+    """`localhost`, `127.0.0.1`, `::1` or `[::1]`, with or without a port."""
+    host = urlsplit(f"//{name}").hostname or name
+    return host in LOOPBACK_ADDRESSES
+
+
 def _host_names(value: Any) -> tuple[str, ...]:
     return tuple(item.lower() for item in _endpoint_list(value))
 
@@ -375,7 +382,7 @@ class Settings:
             or self.listens_beyond_loopback
             or self.lock_endpoints
             or self.user_header is not None
-            or any(name not in LOOPBACK_HOSTS for name in self.allowed_hosts)
+            or any(not _loopback_name(name) for name in self.allowed_hosts)
         )
 
     def serves_a_team_for(self, headers: Mapping[str, str]) -> bool:

@@ -17,6 +17,7 @@ from lib.store.records import SessionHistory
 from lib.store.run_log import RunLog, log_target
 from lib.ui.identity import current_scope
 from lib.ui.live_view import cancel_active_runs
+from lib.ui.safe import label
 
 
 def current_settings() -> Settings:
@@ -26,7 +27,13 @@ def current_settings() -> Settings:
         secrets = st.secrets.to_dict()
     except Exception:
         secrets = {}
-    settings = load_settings(os.environ, secrets, listen_address=st.get_option("server.address"))
+    try:
+        settings = load_settings(
+            os.environ, secrets, listen_address=st.get_option("server.address")
+        )
+    except ValueError as exc:  # a setting that does not parse, or a key that could go astray
+        st.error(f"The app is not configured as it needs to be: {label(str(exc))}")
+        st.stop()
     return settings.for_request(st.context.headers)
 
 
