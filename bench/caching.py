@@ -10,7 +10,7 @@ only up to the block marked `cache_control`, reported and priced as Claude does.
 Before: each run's contract tag drawn at random (what the app did before the tag was derived from
 the contract), so no two prompts share more than a few characters, and nothing marked for Claude's
 cache. After: the prompts as the app builds them now. Claude runs are priced by the app's own
-`estimate_cost` at Claude Sonnet 4.5's list prices; the local server (llama.cpp's
+`run_cost` at Claude Sonnet 4.5's list prices; the local server (llama.cpp's
 OpenAI-compatible API) costs nothing, so only its time counts.
 """
 
@@ -28,7 +28,7 @@ from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.stream_model import stream_model
-from lib.runs.pricing import estimate_cost
+from lib.runs.pricing import run_cost
 
 TEMPLATE_KEYS = ("general", "nda", "msa")
 PREFILL_TOKENS_PER_S = 1000.0
@@ -112,14 +112,7 @@ def series(upstream: FakeUpstream, config: ProviderConfig, text: str, after: boo
             raise RuntimeError(f"{config.provider} {key} ended {stats.status}")
         served = upstream.streams()[-1]
         cache_read = stats.cache_read if stats.cache_read is not None else served.cache_read
-        cost = estimate_cost(
-            config.provider,
-            config.model,
-            stats.input_token_count,
-            stats.output_token_count,
-            cache_write_tokens=stats.cache_written,
-            cache_read_tokens=stats.cache_read,
-        )
+        cost = run_cost(config, stats)
         runs.append(
             Run(
                 key,

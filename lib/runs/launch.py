@@ -33,7 +33,7 @@ from lib.runs.endpoint_pool import route_for
 from lib.runs.lag_log import LagLog
 from lib.runs.live import LiveRun, claim_slot, release_slot
 from lib.runs.long_review import LongReview
-from lib.runs.pricing import estimate_cost
+from lib.runs.pricing import run_cost
 from lib.runs.run_plan import automatic_plan, one_pass_problem
 from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import RunLog
@@ -302,20 +302,7 @@ def prepare_run(
 
     def finish() -> None:
         stats = stream.stats
-        cost = (
-            estimate_cost(
-                config.provider,
-                config.model,
-                stats.input_token_count,
-                stats.output_token_count,
-                settings.prices,
-                cache_write_tokens=stats.cache_written,
-                cache_read_tokens=stats.cache_read,
-            )
-            if stats.answered
-            else 0.0
-        )
-        record.update_from(stats, cost)
+        record.update_from(stats, run_cost(config, stats, settings.prices))
         if conclude is not None:
             conclude(record)
         elif record.report:

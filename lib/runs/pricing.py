@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lib.engine.provider_config import Provider
+from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.registry import find_spec
 from lib.engine.providers.spec import Prices
+from lib.engine.run_stats import RunStats
 
 
 def price_for(
@@ -30,6 +31,26 @@ def price_for(
         if family in lowered:
             return price
     return None
+
+
+def run_cost(
+    config: ProviderConfig,
+    stats: RunStats,
+    overrides: Mapping[str, tuple[float, float]] | None = None,
+) -> float | None:
+    """A run's cost from what it counted; nothing for a request the provider never took (refused,
+    or stopped before any answer), which is not billed."""
+    if not stats.answered:
+        return 0.0
+    return estimate_cost(
+        config.provider,
+        config.model,
+        stats.input_token_count,
+        stats.output_token_count,
+        overrides,
+        cache_write_tokens=stats.cache_written,
+        cache_read_tokens=stats.cache_read,
+    )
 
 
 def estimate_cost(
