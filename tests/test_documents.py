@@ -346,3 +346,18 @@ def test_nonsense_in_a_word_files_numbering_loses_a_number_not_the_document(leve
     lines = _lines(_numbered_docx([("The Supplier shall deliver the goods.", level)], levels))
     assert len(lines) == 1 and lines[0].endswith("The Supplier shall deliver the goods.")
     assert len(lines[0]) < 60
+
+
+def test_a_list_style_numbers_its_paragraphs_and_a_bullet_is_no_number():
+    from docx import Document as WordDocument
+
+    document = WordDocument()
+    for text, style in [
+        ("Definitions.", "List Number"),
+        ("Term.", "List Number"),
+        ("Note", "List Bullet"),
+    ]:
+        document.add_paragraph(text, style=style)
+    out = io.BytesIO()
+    document.save(out)
+    assert _lines(out.getvalue()) == ["1. Definitions.", "2. Term.", "Note"]

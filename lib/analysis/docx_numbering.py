@@ -97,7 +97,11 @@ class ListNumbers:
         self._abstract_of: dict[str, str] = {}
         self._restarts: dict[str, dict[int, int]] = {}  # numId → level → start it restarts at
         self._counts: dict[str, list[int | None]] = {}
+        # Per paragraph style, the list its definition (or the one it is based on) names.
+        self._by_style: dict[str, tuple[str | None, str | None]] = {}
+        self._styles = None
         try:
+            self._styles = document.styles.element
             self._read(document)
         except Exception:  # an untrusted file: lose its numbers, keep its text
             log.warning("the Word file's numbering could not be read", exc_info=True)
@@ -150,7 +154,9 @@ class ListNumbers:
             return None
 
     def _label(self, paragraph: Any) -> str | None:
-        found = _numbering(paragraph)
+        if not self._abstract_of:
+            return None  # no list in the file: nothing to look up, paragraph after paragraph
+        found = self._numbering(paragraph)
         if found is None:
             return None
         num_id, level = found
@@ -187,20 +193,41 @@ class ListNumbers:
             text = text.replace(placeholder, write(spec.start if value is None else value))
         return text.strip() or None
 
+    def _numbering(self, paragraph: Any) -> tuple[str, int] | None:
+        """(numId, level) from the paragraph's own properties, else its style's (and theirs): a
+        paragraph may set its level and take the list from its style."""
+        num_id, level = _num_pr(paragraph._p.pPr)
+        if num_id is None or level is None:
+            styled_id, styled_level = self._style_numbering(paragraph._p.style)
+            num_id = num_id if num_id is not None else styled_id
+            level = level if level is not None else styled_level
+        if num_id is None or num_id == "0":
+            return None  # not numbered, or numbering switched off for this paragraph
+        return num_id, _number(level, 0, _LEVELS - 1)
 
-def _numbering(paragraph: Any) -> tuple[str, int] | None:
-    """(numId, level) from the paragraph's own properties, else its style's (and theirs)."""
-    holders = [paragraph._p.pPr]
-    style = paragraph.style
-    while style is not None:
-        holders.append(style.element.pPr)
-        style = style.base_style
-    num_id = level = None
-    for properties in holders:  # a paragraph may set its level and take the list from its style
-        num_pr = properties.find(qn("w:numPr")) if properties is not None else None
-        if num_pr is not None:
-            num_id = num_id if num_id is not None else _val(num_pr, "w:numId")
-            level = level if level is not None else _val(num_pr, "w:ilvl")
-    if num_id is None or num_id == "0":
-        return None  # not numbered, or numbering switched off for this paragraph
-    return num_id, _number(level, 0, _LEVELS - 1)
+    def _style_numbering(self, style_id: str | None) -> tuple[str | None, str | None]:
+        """Looked up once per style: python-docx resolves a paragraph's style anew each time."""
+        if style_id is None or self._styles is None:
+            return None, None
+        if style_id not in self._by_style:
+            num_id = level = None
+            seen: set[str] = set()
+            current: str | None = style_id
+            while current is not None and current not in seen:
+                seen.add(current)
+                style = self._styles.get_by_id(current)
+                if style is None:
+                    break
+                own_id, own_level = _num_pr(style.pPr)
+                num_id = num_id if num_id is not None else own_id
+                level = level if level is not None else own_level
+                current = style.basedOn_val
+            self._by_style[style_id] = (num_id, level)
+        return self._by_style[style_id]
+
+
+def _num_pr(properties: Any) -> tuple[str | None, str | None]:
+    num_pr = properties.find(qn("w:numPr")) if properties is not None else None
+    if num_pr is None:
+        return None, None
+    return _val(num_pr, "w:numId"), _val(num_pr, "w:ilvl")
