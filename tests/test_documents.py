@@ -361,3 +361,22 @@ def test_a_list_style_numbers_its_paragraphs_and_a_bullet_is_no_number():
     out = io.BytesIO()
     document.save(out)
     assert _lines(out.getvalue()) == ["1. Definitions.", "2. Term.", "Note"]
+
+
+def test_numbered_paragraphs_in_a_table_are_numbered_and_counted():
+    """A numbered line in a table cell got no number and did not count: the next clause was
+    "9.1" where Word shows "9.2"."""
+    from docx import Document as WordDocument
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = WordDocument(io.BytesIO(_numbered_docx([("Services.", 0), ("Credits.", 1)])))
+    cell = document.add_table(rows=1, cols=1).cell(0, 0)
+    cell.paragraphs[0].text = "Uptime 99.9%."
+    cell.paragraphs[0]._p.get_or_add_pPr().append(
+        parse_xml(f'<w:numPr {nsdecls("w")}><w:ilvl w:val="1"/><w:numId w:val="90"/></w:numPr>')
+    )
+    document.paragraphs[0]._p.addnext(document.tables[0]._tbl)  # a schedule after clause 9
+    out = io.BytesIO()
+    document.save(out)
+    assert _lines(out.getvalue()) == ["9. Services.", "9.1 Uptime 99.9%.", "9.2 Credits."]

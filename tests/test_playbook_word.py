@@ -113,6 +113,28 @@ def test_each_comment_covers_exactly_its_evidence_across_runs_and_in_a_table_cel
     assert all(c.author == AUTHOR for c in reopened.comments)
 
 
+def test_cells_that_hold_the_same_words_cost_no_comment():
+    """Two "N/A" cells in a row: the text kept one, the Word file then found the other "N/A"
+    later on and skipped every paragraph in between, so no comment or redline was made."""
+    document = docx.Document()
+    row = document.add_table(rows=1, cols=3).rows[0]
+    for cell, text in zip(row.cells, ["Support", "N/A", "N/A"], strict=True):
+        cell.text = text
+    p = document.add_paragraph("9. Liability. The Supplier's liability ")
+    p.add_run("shall be unlimited for data breaches.")
+    document.add_paragraph("This Agreement is governed by the laws of New York.")
+    document.add_paragraph("Schedule 2: N/A")
+    out = io.BytesIO()
+    document.save(out)
+    text = load_document(out.getvalue(), "supply.docx").text
+    assert "Support | N/A | N/A" in text
+    ranges = comment_ranges(playbook_docx(result_for(text), text, out.getvalue()))
+    assert [r[0] for r in ranges] == [
+        "The Supplier's liability shall be unlimited",
+        "governed by the laws of New York",
+    ]
+
+
 def test_fallback_language_is_a_tracked_insertion_and_replaced_text_a_tracked_deletion():
     data = original_docx()
     text = load_document(data, "supply.docx").text

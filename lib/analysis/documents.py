@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from lib.analysis.clauses.segment import ends_sentence
-
 if TYPE_CHECKING:
     from lib.analysis.ocr import OcrResult
 
@@ -302,15 +300,10 @@ def _check_zip(data: bytes, filename: str, limits: Limits) -> None:
 
 
 def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
-    """The body's text, a Word paragraph that ends a sentence followed by a blank line and a
-    table set apart by blank lines: Word numbers clauses outside the text, so these gaps are what
-    tells `split_clauses` where a clause or a table ends. A paragraph that stops mid-sentence (a
-    heading, or a line of a document converted from PDF) runs on into the next."""
+    """The body's text as `docx_text.word_text` lays it out."""
     import docx
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
 
-    from lib.analysis.docx_numbering import ListNumbers
+    from lib.analysis.docx_text import word_text
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise DocumentError(
@@ -326,21 +319,7 @@ def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
         raise DocumentError(
             f"“{filename}” could not be opened as a Word document; it may be damaged."
         ) from None
-    lines: list[str] = []
-    numbers = ListNumbers(document)
-    for block in document.iter_inner_content():
-        if isinstance(block, Paragraph):
-            number = numbers.label(block)
-            lines.append(f"{number} {block.text}" if number and block.text.strip() else block.text)
-            if ends_sentence(block.text):
-                lines.append("")
-        elif isinstance(block, Table):
-            lines.append("")
-            for row in block.rows:
-                cells = [cell.text.strip() for cell in row.cells]
-                lines.append(" | ".join(dict.fromkeys(cells)) if cells else "")
-            lines.append("")
-    return "\n".join(lines)
+    return word_text(document)
 
 
 def _read_text(data: bytes, filename: str) -> str:

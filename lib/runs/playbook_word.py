@@ -16,17 +16,16 @@ from __future__ import annotations
 import copy
 import io
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
 import docx
 from docx.oxml.ns import qn
-from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 from docx_revisions import RevisionParagraph, RevisionRun
 
+from lib.analysis.docx_text import paragraphs
 from lib.analysis.playbook.format import PlaybookResult, Position, PositionResult, Verdict
 from lib.runs.exports import exportable, file_name_part
 
@@ -67,21 +66,6 @@ def _refuse_macros(data: bytes) -> None:
         raise WordFileError("macro-enabled Word files are refused: save it as a plain .docx")
 
 
-def _paragraphs(document) -> Iterator[Paragraph]:
-    """Paragraphs in the order the text was extracted (lib/analysis/documents.py)."""
-    for block in document.iter_inner_content():
-        if isinstance(block, Paragraph):
-            yield block
-        elif isinstance(block, Table):
-            for row in block.rows:
-                seen = set()
-                for cell in row.cells:
-                    if id(cell._tc) in seen:
-                        continue  # a merged cell appears once per column it spans
-                    seen.add(id(cell._tc))
-                    yield from cell.paragraphs
-
-
 def _runs(paragraph: Paragraph) -> list[Run]:
     runs: list[Run] = []
     for item in paragraph.iter_inner_content():
@@ -93,7 +77,7 @@ def _map_units(document, text: str) -> list[_Unit]:
     """Every run located in the contract text, found paragraph by paragraph in order."""
     units: list[_Unit] = []
     cursor = 0
-    for paragraph in _paragraphs(document):
+    for paragraph in paragraphs(document):
         para_text = paragraph.text
         if not para_text.strip():
             continue
