@@ -168,8 +168,26 @@ def test_text_encodings(data, encoding):
 )
 def test_windows_text_files_read_as_written(text, encoding):
     """charset-normalizer read the first two as cp775 ("Sociķtķ … Ć1,000"), leaving cp1252 out
-    of its matches: a Western contract saved on Windows must read as written."""
-    assert load_document(text.encode(encoding), "contract.txt").text == text
+    of its matches: a Western contract saved on Windows must read as written, and says its
+    encoding was guessed."""
+    document = load_document(text.encode(encoding), "contract.txt")
+    assert document.text == text
+    assert any("does not say how its text is encoded" in w for w in document.warnings)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_its_mark_is_text_not_binary(encoding):
+    text = "1. Term. This Agreement lasts three years — Société Générale."
+    document = load_document(text.encode(encoding), "contract.txt")
+    assert document.text == text and document.warnings == []
+
+
+def test_a_text_read_as_cp1252_that_may_be_another_code_page_says_so():
+    """An English contract naming a Polish party reads as cp1252 with no sign of trouble: the
+    letters are wrong ("Zak³ad"), and only the analyst's eye can tell, so the page asks for it."""
+    text = "This Agreement is made between Acme Ltd and Zakład Produkcyjny sp. z o.o., Łódź."
+    document = load_document(text.encode("cp1250"), "contract.txt")
+    assert any("read as cp1252" in w and "save it as UTF-8" in w for w in document.warnings)
 
 
 def test_pasted_text_normalises_newlines():

@@ -27,10 +27,9 @@ if TYPE_CHECKING:
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".md": "md", ".markdown": "md"}
 # How much more "chaos" (charset-normalizer's measure of implausible text) cp1252 may show than
-# the best reading and still be chosen: enough for "€" and "’", not for a Polish "ł" read as "³".
-# Some Central European (cp1250) and Turkish (cp1254) text reads as cp1252 without any chaos at
-# all and is still taken for it, as before: their letters are then wrong, and only the analyst's
-# eye on the preview tells.
+# the best reading and still be chosen: enough for "€" and "’". Some Central European (cp1250)
+# and Turkish (cp1254) text reads as cp1252 without any chaos at all and is taken for it: a
+# guessed encoding is therefore always named in a warning, for the analyst to check the preview.
 CP1252_MARGIN = 0.05
 # Image pages named one warning each, up to this many; the rest are counted in one more.
 NAMED_IMAGE_PAGES = 10
@@ -154,7 +153,9 @@ def load_document(
     elif kind == "docx":
         text, pages, warnings = _normalise(_read_docx(data, filename, limits)), None, []
     else:
-        text, pages, warnings = _normalise(_read_text(data, filename)), None, []
+        decoded, guessed = _read_text(data, filename)
+        text, pages = _normalise(decoded), None
+        warnings = [] if guessed is None else [_guessed(filename, guessed)]
     if not text.strip():
         raise DocumentError(f"“{filename}” contains no text.")
     return Document(
@@ -322,21 +323,24 @@ def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
     return word_text(document)
 
 
-def _read_text(data: bytes, filename: str) -> str:
+def _read_text(data: bytes, filename: str) -> tuple[str, str | None]:
+    """The text, and the encoding when it had to be guessed (no BOM, not UTF-8)."""
     for bom, encoding in (
         (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16"),
         (codecs.BOM_UTF16_BE, "utf-16"),
     ):
         if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
+            return data.decode(encoding, errors="replace"), None
+    if (utf16 := _utf16_without_bom(data)) is not None:
+        return utf16, None
     binary = DocumentError(
         f"“{filename}” looks like a binary file, not text. Upload the original PDF or Word file."
     )
     if b"\x00" in data[:8192]:
         raise binary
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), None
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
@@ -347,12 +351,36 @@ def _read_text(data: bytes, filename: str) -> str:
     # Short Western text fits several code pages about equally well, and charset-normalizer often
     # leaves cp1252 out of its matches ("Société" read as cp775's "Sociķtķ"). Contracts written
     # on Windows are overwhelmingly cp1252, so it wins whenever it reads the text nearly as well
-    # as the best; Central European text (cp1250) reads too badly as cp1252 to qualify.
+    # as the best; a text it reads badly (a Polish contract's "ł") goes to the best reading.
     least_chaos = min(m.chaos for m in matches)
     western = from_bytes(data, cp_isolation=["cp1252"]).best()
     if western is not None and western.chaos <= least_chaos + CP1252_MARGIN:
-        return str(western)
-    return str(next(m for m in matches if m.chaos == least_chaos))
+        return str(western), "cp1252"
+    best = next(m for m in matches if m.chaos == least_chaos)
+    return str(best), best.encoding
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 saved without its mark (some Windows tools): Latin text has a zero byte in every
+    other place, which the binary check would take for a binary file."""
+    sample = data[:4096]
+    if len(sample) < 4 or len(sample) % 2:
+        return None
+    pairs = len(sample) // 2
+    for encoding, zeros in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+        if zeros.count(0) >= 0.8 * pairs:
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def _guessed(filename: str, encoding: str) -> str:
+    return (
+        f"“{filename}” does not say how its text is encoded; it was read as {encoding}. Check "
+        "its accented letters (é, ł, €) in the preview; if they are wrong, save it as UTF-8."
+    )
 
 
 def _sentence(text: str) -> str:
