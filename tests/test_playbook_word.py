@@ -147,6 +147,14 @@ def test_fallback_language_is_a_tracked_insertion_and_replaced_text_a_tracked_de
     assert any(AUDIT.fallback in t for t in inserted)  # not addressed: added at the end
     assert "".join(deleted) == "The Supplier's liability shall be unlimited"  # only CAP replaces
     assert all(c.author == AUTHOR for c in revisions)
+    # In place: the insertion follows the deletion, before the rest of the sentence.
+    clause = next(p for p in docx.Document(io.BytesIO(out)).paragraphs if "data breaches" in p.text)
+    ns = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    kinds = [child.tag.removeprefix(ns) for child in clause._p if child.tag != f"{ns}pPr"]
+    last_deleted = len(kinds) - 1 - kinds[::-1].index("del")
+    after = kinds[last_deleted + 1 :]
+    assert after[: after.index("ins")] == ["commentRangeEnd", "r"], kinds  # its comment's end
+    assert after.index("ins") < len(after) - 1, kinds  # and the rest of the sentence after it
 
 
 def test_the_original_formatting_is_kept():

@@ -184,11 +184,19 @@ def _redlines(document, units: list[_Unit], ends) -> None:
             continue
         fallback = exportable(position.fallback)
         if r.verdict is Verdict.DEVIATES and anchor is not None:
-            revision = RevisionParagraph.from_paragraph(_paragraph_of(anchor))
-            if position.replace:
-                for run in _evidence_runs(units, r, anchor):
-                    RevisionRun.from_run(run).delete_tracked(author=AUTHOR)
-            revision.add_tracked_insertion(" " + fallback, author=AUTHOR)
+            paragraph = _paragraph_of(anchor)
+            replaced = _evidence_runs(units, r, anchor) if position.replace else []
+            for run in replaced:
+                RevisionRun.from_run(run).delete_tracked(author=AUTHOR)
+            RevisionParagraph.from_paragraph(paragraph).add_tracked_insertion(
+                " " + fallback, author=AUTHOR
+            )
+            # Added at the paragraph's end; moved to where the passage ends (after what it
+            # replaces), so the redline reads in place: "… ~~unlimited~~ capped at … for data".
+            after = _in_paragraph(paragraph, (replaced[-1] if replaced else anchor)._r)
+            while (following := after.getnext()) is not None and _comment_mark(following):
+                after = following  # past the comment's end: it covers the evidence alone
+            after.addnext(paragraph._p.findall(qn("w:ins"))[-1])
         else:
             paragraph = document.add_paragraph()
             RevisionParagraph.from_paragraph(paragraph).add_tracked_insertion(
@@ -205,6 +213,21 @@ def _evidence_runs(units: list[_Unit], r: PositionResult, anchor: Run) -> list[R
         for u in units
         if u.start < first.end and first.start < u.end and u.run._r.getparent() is parent
     ]
+
+
+def _comment_mark(element) -> bool:
+    """A comment's range end, or the run holding its reference mark."""
+    return element.tag == qn("w:commentRangeEnd") or (
+        element.tag == qn("w:r") and element.find(qn("w:commentReference")) is not None
+    )
+
+
+def _in_paragraph(paragraph: Paragraph, element):
+    """The paragraph's own child holding `element` (a run, or the deletion, link or field
+    around it)."""
+    while element.getparent() is not paragraph._p:
+        element = element.getparent()
+    return element
 
 
 def _paragraph_of(run: Run) -> Paragraph:
