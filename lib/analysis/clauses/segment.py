@@ -212,8 +212,6 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
     for match in _SENTENCE_END.finditer(text):
         piece = text[start : match.start()]
         blank = "\n" in match.group(0) and not match.group(0).lstrip(" \t").startswith(("'", '"'))
-        if blank and _runs_on(text, start, match):
-            continue
         trailing = None if blank else _TRAILING_WORD.search(piece)
         if trailing and (
             trailing.group(1).lower() in _ABBREVIATIONS or len(trailing.group(1)) == 1
@@ -225,31 +223,6 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
         start = match.end()
     _add(sentences, text, start, len(text), offset)
     return sentences
-
-
-# Lines a page break leaves inside a sentence, after its page number: a running header or footer.
-_SHORT_LINE = 40
-
-
-def _runs_on(text: str, start: int, gap: re.Match[str]) -> bool:
-    """A blank line inside a sentence, as a page break in a PDF's text leaves one ("shall in
-    no / - 1 - / (page) / Execution Version / event exceed"): the text before it, page numbers
-    aside, stops mid-sentence, and past short header lines the next line goes on in lower
-    case. The window around the gap is bounded, so long texts stay linear."""
-    before = text[max(start, gap.start() - 400) : gap.start()].split("\n")
-    while before and (not before[-1].strip() or _PAGE_FURNITURE.match(before[-1])):
-        before.pop()
-    if not before or ends_sentence(before[-1]):
-        return False
-    for line in text[gap.end() - 1 : gap.end() + 400].split("\n")[:4]:
-        words = line.strip()
-        if not words or _PAGE_FURNITURE.match(line):
-            continue
-        if words[:1].islower():
-            return True
-        if len(words) > _SHORT_LINE or ends_sentence(words):
-            return False
-    return False
 
 
 def _add(out: list[Sentence], text: str, start: int, end: int, offset: int) -> None:
