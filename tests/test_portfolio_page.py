@@ -203,3 +203,20 @@ def test_a_batch_this_session_starts_is_shown_and_a_later_pick_stays(tmp_path, m
     at.selectbox(key=SHOWN_KEY).select(old).run()
     at.run()
     assert at.selectbox(key=SHOWN_KEY).value == old
+
+
+def test_a_scorecard_is_shown_under_the_batch_it_scored_only(tmp_path, monkeypatch):
+    """Scored, then another batch shown: the page kept the first batch's card, figures and
+    models it did not run included, under the second."""
+    path = page_env(tmp_path, monkeypatch)
+    first = stored_batch(path, "first")
+    second = stored_batch(path, "second")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key=SHOWN_KEY).select(first).run()
+    at.button(key="pf_score").click().run()
+    assert any(b.label == "Download scorecard (CSV)" for b in at.get("download_button"))
+    at.selectbox(key=SHOWN_KEY).select(second).run()
+    assert not at.exception
+    assert not any(b.label == "Download scorecard (CSV)" for b in at.get("download_button"))
+    at.selectbox(key=SHOWN_KEY).select(first).run()
+    assert any(b.label == "Download scorecard (CSV)" for b in at.get("download_button"))

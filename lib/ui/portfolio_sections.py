@@ -450,6 +450,12 @@ def verdicts(runs: list[GridRun], playbook: Playbook, texts: dict[str, str]) -> 
             evidence_panel(result, playbook, texts.get(contract) or record.contract_text or "")
 
 
+def scored_batch(runs: list[GridRun]) -> tuple[str, ...]:
+    """Which batch a scorecard kept in the session was made for: a card is shown under its own
+    batch only (a new batch showed the one scored before, models it did not run included)."""
+    return tuple(sorted(r.record.run_id for r in runs))
+
+
 def playbook_scorecard(
     info: BatchInfo | None, runs: list[GridRun], playbook: Playbook, store: BatchStore | None
 ) -> None:
@@ -471,12 +477,12 @@ def playbook_scorecard(
             st.error(label(str(exc)))
             return
         scores = score_checkers(runs, labelled, playbook)
-        state["pf_nli_card"] = save_scorecard(
+        state["pf_nli_card"] = scored_batch(runs), save_scorecard(
             store, scores, playbook, upload.name, info.name if info else "Batch",
             info.batch_id if info else None,
         )  # fmt: skip
-    if state.get("pf_nli_card"):
-        playbook_scorecard_view(state["pf_nli_card"], key="pf_nli")
+    if (kept := state.get("pf_nli_card")) and kept[0] == scored_batch(runs):
+        playbook_scorecard_view(kept[1], key="pf_nli")
 
 
 def labels(settings: Settings) -> LabelledSet | None:
@@ -518,12 +524,12 @@ def scorecard(
         if card is None:
             st.warning("No contract of this batch has labels in this set.")
         else:
-            state["pf_card"] = card.to_dict()
+            state["pf_card"] = scored_batch(runs), card.to_dict()
             if store is not None:
                 store.save_scorecard(card.name, card.labels, card.to_dict(),
                                      info.batch_id if info else None)  # fmt: skip
-    if state.get("pf_card"):
-        card = Scorecard.from_dict(state["pf_card"])
+    if (kept := state.get("pf_card")) and kept[0] == scored_batch(runs):
+        card = Scorecard.from_dict(kept[1])
         scorecard_view(card, session.previous_scorecard(store, card), key="pf_card_view")
         st.download_button(
             "Download scorecard (CSV)",
