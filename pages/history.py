@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 import altair as alt
 import streamlit as st
 
+from lib.analysis.plural import counted
 from lib.store.batch_store import BatchStore
 from lib.store.playbook_store import PlaybookStore
 from lib.store.records import (
@@ -117,11 +118,11 @@ if selected:
             st.subheader(f"Report: {label(record.document_name)}")
             report_view(record, key="history", contract=state.get(DOCUMENT_KEY))
     confirm = st.checkbox(
-        f"Yes, delete the {len(selected)} selected run(s) permanently", key="confirm"
+        f"Yes, delete the {counted(len(selected), 'selected run')} permanently", key="confirm"
     )
     if st.button("Delete selected", disabled=not confirm, key="delete"):
         deleted = log.delete(selected)
-        st.success(f"Deleted {deleted} run(s).")
+        st.success(f"Deleted {counted(deleted, 'run')}.")
         st.rerun()
 
 # The charts read the newest matching runs (without their reports), not just this page.

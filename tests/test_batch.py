@@ -12,11 +12,13 @@ import pytest
 from devtools.fake_upstream import FakeUpstream, Script
 from devtools.sample_files import image_pdf_bytes, pdf_bytes, with_image_pages
 from lib.analysis.documents import document_from_text, load_document
+from lib.analysis.plural import counted
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings, load_settings
 from lib.runs.batch import (
     BatchRunner,
     BatchSettings,
+    Progress,
     batch_records,
     concurrency_for,
     estimate_eta,
@@ -25,6 +27,7 @@ from lib.runs.batch import (
     unique_names,
 )
 from lib.runs.batch_sources import read_files
+from lib.runs.portfolio_session import batch_name
 from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.store.run_log import RunLog
 
@@ -322,3 +325,16 @@ def test_resume_refuses_an_endpoint_the_operator_no_longer_allows(tmp_path, run_
     )
     assert again.items == []
     assert "only allows the endpoints" in again.refused["ollama:m@http://10.0.0.9:11434"]
+
+
+def test_the_progress_line_counts_what_is_done_and_promises_no_time_once_stopped():
+    line = Progress(total=10, done=3, failed=0, cancelled=1, running=0, elapsed_s=5.0,
+                    eta_s=77.0, ended=True).line()  # fmt: skip
+    assert line == "3 of 10 runs done · 1 stopped"
+    one = Progress(total=1, done=0, failed=1, cancelled=0, running=0, elapsed_s=1.0, eta_s=None)
+    assert one.line() == "0 of 1 run done · 1 failed"
+
+
+def test_counts_read_in_words():
+    assert counted(1, "contract") == "1 contract" and counted(1200, "run") == "1,200 runs"
+    assert batch_name(contracts(1), [None]) == "1 contract × 1 model"

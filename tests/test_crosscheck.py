@@ -78,7 +78,10 @@ def test_grounding_by_model_sums_verdicts(make_record):
         quotes_not_found=0,
     )
     c = make_record(provider="anthropic", model="c", quotes_total=None)
-    frame = grounding_by_model([a, b, c]).set_index(["who", "verdict"])["quotes"]
+    # A playbook check's evidence passages are no review's quotes: not in this chart.
+    check = make_record(provider="ollama", model="m1", kind="playbook", quotes_total=5,
+                        quotes_verified=5, quotes_close=0, quotes_not_found=0)  # fmt: skip
+    frame = grounding_by_model([a, b, c, check]).set_index(["who", "verdict"])["quotes"]
     assert frame[("Ollama · m1", "verified")] == 3 and frame[("Ollama · m1", "not found")] == 1
     assert "Claude (Anthropic) · c" not in {who for who, _ in frame.index}
 

@@ -39,6 +39,7 @@ from lib.analysis.documents import Document
 from lib.analysis.playbook.checker import CHECKER_NAME
 from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import dump_playbook, parse_playbook
+from lib.analysis.plural import counted
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
@@ -181,6 +182,8 @@ class Progress:
     waiting: int = 0
     # Runs whose answer is in, being checked and recorded.
     finishing: int = 0
+    # Stopped, or every worker gone: nothing more will run, so no time is left to estimate.
+    ended: bool = False
 
     @property
     def finished(self) -> int:
@@ -196,7 +199,7 @@ class Progress:
 
     def line(self) -> str:
         """One line for a progress bar's label."""
-        parts = [f"{self.finished} of {self.total} runs"]
+        parts = [f"{self.done} of {counted(self.total, 'run')} done"]
         if self.failed:
             parts.append(f"{self.failed} failed")
         if self.cancelled:
@@ -207,7 +210,7 @@ class Progress:
             parts.append(f"{self.finishing} being checked")
         if self.waiting:
             parts.append(f"{self.waiting} waiting: the app runs as many reviews as it may at once")
-        if self.eta_s is not None and self.finished < self.total:
+        if self.eta_s is not None and self.finished < self.total and not self.ended:
             parts.append(f"about {format_duration(self.eta_s)} left")
         return " · ".join(parts)
 
@@ -694,6 +697,7 @@ class BatchRunner:
             eta_s=estimate_eta(lanes, fallback),
             waiting=waiting,
             finishing=finishing,
+            ended=self._stop.is_set() or self._ended_at is not None,
         )
 
     def failures(self) -> list[ItemResult]:

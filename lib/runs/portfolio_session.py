@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from lib.analysis.documents import Document
 from lib.analysis.labels import LabelledSet
 from lib.analysis.playbook.format import Playbook
+from lib.analysis.plural import counted
 from lib.analysis.scorecard import Scorecard, build_scorecard
 from lib.engine.settings import Settings
 from lib.runs.batch import (
@@ -46,9 +47,10 @@ class Unfinished:
 def batch_name(
     documents: Sequence[Document], configs: Sequence[Checker], playbook: Playbook | None = None
 ) -> str:
+    contracts = counted(len(documents), "contract")
     if playbook is not None:
-        return f"{playbook.name}: {len(documents)} contracts × {len(configs)} checker(s)"
-    return f"{len(documents)} contracts × {len(configs)} model(s)"
+        return f"{playbook.name}: {contracts} × {counted(len(configs), 'checker')}"
+    return f"{contracts} × {counted(len(configs), 'model')}"
 
 
 def start_batch(

@@ -264,11 +264,12 @@ class SessionHistory:
 
 
 def grounding_by_model(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """Quotes by verdict per provider · model, over the runs whose quotes were checked."""
+    """Quotes by verdict per provider · model, over the reviews whose quotes were checked (a
+    playbook check's evidence is the contract's own passages, not a model's quotes)."""
     rows = [
         {"who": run_maker(r.provider, r.model), "verdict": verdict, "quotes": count or 0}
         for r in records
-        if r.quotes_total
+        if r.quotes_total and r.kind == "review"
         for verdict, count in (
             ("verified", r.quotes_verified),
             ("close", r.quotes_close),

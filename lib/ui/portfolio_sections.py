@@ -19,6 +19,7 @@ from lib.analysis.documents import Document
 from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
 from lib.analysis.playbook.contractnli import ContractNliError, read_contractnli
 from lib.analysis.playbook.format import Playbook, result_from_dict
+from lib.analysis.plural import counted
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.analysis.report_sections import passage
 from lib.analysis.scorecard import Scorecard, summary_rows
@@ -246,9 +247,11 @@ def run_controls(
         progress_fragment(runner, "pf")
         failures = runner.failures()
         if failures and runner.finished:
-            with st.expander(f"{len(failures)} failed run(s)", icon=":material/error:"):
+            with st.expander(counted(len(failures), "failed run"), icon=":material/error:"):
+                names = state.get(MODELS_KEY, {})
                 for failure in failures:
-                    who = f"**{label(failure.contract)}** · {label(failure.model_key)}"
+                    model = names.get(failure.model_key, failure.model_key)
+                    who = f"**{label(failure.contract)}** · {label(model)}"
                     st.markdown(f"- {who}: {label(failure.error or '')}")
     return runner
 
@@ -369,7 +372,7 @@ def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> N
         selection_mode="single-cell",
         key="pf_grid",
     )
-    st.caption(f"{len(view)} of {len(frame)} rows · select a cell to open its passage")
+    st.caption(f"{len(view)} of {counted(len(frame), 'row')} · select a cell to open its passage")
     exports = st.columns([1, 1, 4])
     exports[0].download_button("Export CSV", grid_csv(view), "portfolio.csv", "text/csv")
     exports[1].download_button(
@@ -423,7 +426,7 @@ def verdicts(runs: list[GridRun], playbook: Playbook, texts: dict[str, str]) -> 
         selection_mode="single-cell",
         key="pf_verdicts",
     )
-    st.caption(f"{len(view)} of {len(frame)} rows · select a cell to open its evidence")
+    st.caption(f"{len(view)} of {counted(len(frame), 'row')} · select a cell to open its evidence")
     shown_runs = [r for r in runs if ((view["contract"] == r.contract) &
                                       (view["checker"] == r.model)).any()]  # fmt: skip
     exports = st.columns([1, 1, 1, 3])
