@@ -145,3 +145,20 @@ def test_a_topic_found_nowhere_is_not_found_in_a_neutral_colour_never_green():
     sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
     cell = next(c for r in sheet.iter_rows() for c in r if c.value == NOT_FOUND)
     assert cell.fill.fgColor.rgb.endswith(fill)
+
+
+def test_a_stopped_run_keeps_its_partial_findings_and_says_it_stopped():
+    """The grid showed a stopped run as "failed" in every category, its partial report (which
+    History keeps) unused."""
+    partial = "## Overall risk: HIGH\n### Governing law and disputes — YELLOW\n- Found: yes\n"
+    stopped = record(partial)
+    stopped.status = "cancelled"
+    failed = record("")
+    failed.status = "error"
+    grid = grid_frame(
+        [GridRun("a.pdf", "Model A", stopped), GridRun("b.pdf", "Model A", failed)], "general"
+    )
+    first, second = grid.iloc[0], grid.iloc[1]
+    assert first["risk"] == "HIGH" and first["Governing law and disputes"] == "YELLOW"
+    assert first["Audit rights"] == "stopped" and first["YELLOW"] == 1
+    assert second["Audit rights"] == "failed" and second["risk"] == ""

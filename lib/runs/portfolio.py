@@ -22,7 +22,8 @@ from lib.store.csv_export import csv_bytes, defuse
 from lib.store.records import RunRecord
 
 FAILED = "failed"
-LEVELS = ("RED", "YELLOW", "GREEN", NOT_FOUND, MISSING, FAILED)
+STOPPED = "stopped"
+LEVELS = ("RED", "YELLOW", "GREEN", NOT_FOUND, MISSING, FAILED, STOPPED)
 # Cell colours on screen and in XLSX (fill, text).
 COLOURS: dict[str, tuple[str, str]] = {
     "RED": ("F8D7DA", "842029"),
@@ -31,6 +32,7 @@ COLOURS: dict[str, tuple[str, str]] = {
     NOT_FOUND: ("E2E6F3", "2F3A5A"),  # neutral: nothing found is not a clean bill of health
     MISSING: ("E9ECEF", "495057"),
     FAILED: ("FFFFFF", "6C757D"),
+    STOPPED: ("FFFFFF", "6C757D"),
 }
 
 
@@ -44,14 +46,16 @@ class GridRun:
 
 
 def grid_frame(runs: Sequence[GridRun], template_key: str) -> pd.DataFrame:
-    """One row per contract × model; category columns hold a level from `LEVELS`."""
+    """One row per contract × model; category columns hold a level from `LEVELS`. A run that
+    failed or was stopped keeps what its partial report rated; the categories it never reached
+    say "failed" or "stopped", not "missing" (the model did not get that far)."""
     template = TEMPLATES.get(template_key)
     columns = list(template.categories) if template else []
     rows = []
     extra: list[str] = []
     for run in runs:
         ok = run.record.status == "done"
-        found = severities(run.record.report, columns) if ok else {}
+        found = severities(run.record.report, columns)
         extra.extend(c for c in found if c not in columns and c not in extra)
         counts = {level: sum(v == level for v in found.values()) for level in LEVELS[:3]}
         rows.append(
@@ -59,22 +63,26 @@ def grid_frame(runs: Sequence[GridRun], template_key: str) -> pd.DataFrame:
                 "contract": run.contract,
                 "model": run.model,
                 "status": str(run.record.status),
-                "risk": overall_risk(run.record.report) if ok else "",
+                "risk": overall_risk(run.record.report),
                 "RED": counts["RED"],
                 "YELLOW": counts["YELLOW"],
                 "GREEN": counts["GREEN"],
-                **{"_found": found, "_ok": ok},
+                **{"_found": found, "_short": None if ok else _cut_short(run.record)},
             }
         )
     categories = columns + extra
     for row in rows:
-        found, ok = row.pop("_found"), row.pop("_ok")
+        found, short = row.pop("_found"), row.pop("_short")
         for category in categories:
-            row[category] = found.get(category, MISSING) if ok else FAILED
+            row[category] = found.get(category, short or MISSING)
     frame = pd.DataFrame(
         rows, columns=["contract", "model", "status", "risk", "RED", "YELLOW", "GREEN", *categories]
     )
     return frame
+
+
+def _cut_short(record: RunRecord) -> str:
+    return STOPPED if str(record.status) == "cancelled" else FAILED
 
 
 def category_columns(frame: pd.DataFrame) -> list[str]:
