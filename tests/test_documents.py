@@ -398,3 +398,48 @@ def test_numbered_paragraphs_in_a_table_are_numbered_and_counted():
     out = io.BytesIO()
     document.save(out)
     assert _lines(out.getvalue()) == ["9. Services.", "9.1 Uptime 99.9%.", "9.2 Credits."]
+
+
+def test_word_text_is_what_word_shows_with_changes_accepted():
+    """python-docx reads a paragraph's direct runs only: a tracked insertion ("three (3)"), a
+    field's result, a content control and a table inside a cell vanished, and a quote of what
+    was left ("continues for years") checked as verified."""
+    from docx import Document as WordDocument
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    w = nsdecls("w")
+    document = WordDocument()
+    term = document.add_paragraph("This Agreement continues for ")
+    term._p.append(
+        parse_xml(
+            f'<w:ins {w} w:id="1" w:author="A" w:date="2026-01-01T00:00:00Z"><w:r><w:t>three (3)</w:t></w:r></w:ins>'
+        )
+    )
+    term._p.append(
+        parse_xml(
+            f'<w:del {w} w:id="2" w:author="A" w:date="2026-01-01T00:00:00Z"><w:r><w:delText>two</w:delText></w:r></w:del>'
+        )
+    )
+    term.add_run(" years, subject to clause ")
+    term._p.append(
+        parse_xml(f'<w:fldSimple {w} w:instr=" REF x "><w:r><w:t>1.2</w:t></w:r></w:fldSimple>')
+    )
+    term.add_run(".")
+    document.element.body.insert(
+        len(document.element.body) - 1,
+        parse_xml(
+            f"<w:sdt {w}><w:sdtContent><w:p><w:r><w:t>The Customer shall pay within 30 days.</w:t></w:r></w:p></w:sdtContent></w:sdt>"
+        ),
+    )
+    cell = document.add_table(rows=1, cols=1).cell(0, 0)
+    cell.paragraphs[0].text = "Service levels:"
+    inner = cell.add_table(rows=1, cols=2)
+    inner.cell(0, 0).text, inner.cell(0, 1).text = "Uptime", "99.5%"
+    out = io.BytesIO()
+    document.save(out)
+    text = load_document(out.getvalue(), "contract.docx").text
+    assert "This Agreement continues for three (3) years, subject to clause 1.2." in text
+    assert "two" not in text
+    assert "The Customer shall pay within 30 days." in text
+    assert "Service levels:\nUptime | 99.5%" in text

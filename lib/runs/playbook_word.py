@@ -25,7 +25,7 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 from docx_revisions import RevisionParagraph, RevisionRun
 
-from lib.analysis.docx_text import paragraphs
+from lib.analysis.docx_text import paragraph_runs, paragraph_text, paragraphs
 from lib.analysis.playbook.format import PlaybookResult, Position, PositionResult, Verdict
 from lib.runs.exports import exportable, file_name_part
 
@@ -66,19 +66,12 @@ def _refuse_macros(data: bytes) -> None:
         raise WordFileError("macro-enabled Word files are refused: save it as a plain .docx")
 
 
-def _runs(paragraph: Paragraph) -> list[Run]:
-    runs: list[Run] = []
-    for item in paragraph.iter_inner_content():
-        runs.extend([item] if isinstance(item, Run) else item.runs)
-    return runs
-
-
 def _map_units(document, text: str) -> list[_Unit]:
     """Every run located in the contract text, found paragraph by paragraph in order."""
     units: list[_Unit] = []
     cursor = 0
     for paragraph in paragraphs(document):
-        para_text = paragraph.text
+        para_text = paragraph_text(paragraph)
         if not para_text.strip():
             continue
         at = text.find(para_text, cursor)
@@ -86,7 +79,7 @@ def _map_units(document, text: str) -> list[_Unit]:
             continue
         cursor = at + len(para_text)
         offset = at
-        for run in _runs(paragraph):
+        for run in paragraph_runs(paragraph):
             length = len(run.text)
             units.append(_Unit(run, offset, offset + length))
             offset += length
