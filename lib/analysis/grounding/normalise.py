@@ -42,6 +42,10 @@ _SOFT_HYPHEN_BREAK = re.compile(r"[\x02\u00ad][ \t]*\n?[ \t\n]*")
 # before a capital it is a real hyphen ("Non-\nCompete") and only the line break goes.
 _HYPHEN_BREAK_JOIN = re.compile(r"(?<=[^\W\d_])-[ \t]*\n\s*(?=[a-z])")
 _HYPHEN_BREAK_KEEP = re.compile(r"(?<=[^\W\d_]-)[ \t]*\n\s*(?=[^\W\d_])")
+# A hyphen inside a word, on both sides: PDF text joins "non-⏎exclusive" at a line end into
+# "nonexclusive" (PDFium marks any hyphen there as a soft one), and a model's quote writes
+# "non-exclusive"; "third-party" and "third party" stay apart (a space is a word break).
+_WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
 _RUN = re.compile(r"\S+")
 
 
@@ -81,8 +85,9 @@ def _fold(run: str) -> str:
 def normalise(text: str, drop: list[tuple[int, int]] | None = None) -> Normalised:
     """NFKC, one straight quote mark, '-' for every dash, lower case, one space between words.
 
-    Hyphenation and soft hyphens at line ends are joined; `drop` spans (page furniture) read as
-    line breaks. Case is folded because a quoted first word is routinely re-capitalised.
+    Hyphenation and soft hyphens at line ends are joined, and a hyphen between letters counts for
+    nothing; `drop` spans (page furniture) read as line breaks. Case is folded because a quoted
+    first word is routinely re-capitalised.
     """
     work = text.translate(_PUNCTUATION)
     if drop:
@@ -90,6 +95,7 @@ def normalise(text: str, drop: list[tuple[int, int]] | None = None) -> Normalise
     work = _blank_matches(work, _SOFT_HYPHEN_BREAK)
     work = _blank_matches(work, _HYPHEN_BREAK_JOIN)
     work = _blank_matches(work, _HYPHEN_BREAK_KEEP)
+    work = _blank_matches(work, _WORD_HYPHEN)
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
