@@ -35,7 +35,6 @@ CANDIDATES = 3
 _ELLIPSIS = re.compile(r"\s*(?:\[\s*\.\.\.+\s*\]|\.\.\.+)\s*")
 _EDGE = " .,;:!?'\"()[]-"
 _WORD = re.compile(r"\w+")
-_INNER_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +136,6 @@ def _fuzzy_pieces(index: ContractIndex, pieces: list[str]) -> _Hit | None:
 
 def _locate(index: ContractIndex, pieces: list[str]) -> _Hit | None:
     hit = _exact(index, pieces)
-    if hit is None and any(_INNER_HYPHEN.search(p) for p in pieces):
-        # The contract may have lost a real hyphen at a line end ("lead-\nin" reads "leadin").
-        hit = _exact(index, [_INNER_HYPHEN.sub("", p) for p in pieces])
     if hit is not None:
         return hit
     if len(pieces) == 1:
