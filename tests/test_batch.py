@@ -99,7 +99,10 @@ def test_twenty_contracts_one_provider_failing_half_way_then_resume(tmp_path, ru
         assert len(good.streams()) == before_good, "finished contracts were run again"
         assert len(flaky.streams()) - before_flaky == 10
         assert {c for c, _ in again.items} == failed_contracts
-        assert again.progress().done == 10
+        # The whole batch is counted, the runs done before the cut included.
+        resumed = again.progress()
+        assert (resumed.total, resumed.done, resumed.failed) == (40, 40, 0)
+        assert resumed.fraction == 1.0
         assert all(i.status is ItemStatus.DONE for i in store.items(runner.batch_id))
         assert store.unfinished() == []
         records = batch_records(run_log, runner.batch_id)
@@ -206,7 +209,7 @@ def test_stop_ends_every_running_request_and_resume_finishes(tmp_path, run_log):
         again = BatchRunner.resume(
             batch_id=runner.batch_id, contracts=contracts(6), settings=operator, run_log=run_log,
         ).start()  # fmt: skip
-        assert again.wait(30) and again.progress().done == 6
+        assert again.wait(30) and again.progress().done == 6 and again.progress().total == 6
         assert store.get(runner.batch_id).status is BatchStatus.FINISHED
         assert all(r.cost_usd is not None and r.cost_usd > 0 for r in run_log.query(status="done"))
 

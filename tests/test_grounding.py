@@ -88,7 +88,9 @@ def test_normalise_dashes(dash: str) -> None:
 
 def test_a_quote_with_or_without_a_words_hyphen_is_verified() -> None:
     # A PDF joined the line-end one only: "non-⏎exclusive, non-transferable".
-    index = ContractIndex.build("Licensor grants Licensee a nonexclusive, non-transferable licence.")
+    index = ContractIndex.build(
+        "Licensor grants Licensee a nonexclusive, non-transferable licence."
+    )
     assert check(index, "grants Licensee a non-exclusive, non-transferable licence").status == (
         "verified"
     )

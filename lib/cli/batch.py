@@ -231,7 +231,7 @@ def run_with_progress(runner: BatchRunner) -> bool:
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, transient=False) as bar:
-        task = bar.add_task("starting…", total=len(runner.items))
+        task = bar.add_task("starting…", total=runner.progress().total)
         runner.start()
         try:
             while not runner.finished:

@@ -296,6 +296,8 @@ class BatchRunner:
         self._on_item = on_item
         # Stored models a resume could not choose again, with the reason (model key → message).
         self.refused: dict[str, str] = {}
+        # A resumed batch's runs done before it was cut off: its progress counts the whole batch.
+        self.done_before = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         # How to stop each running item now (a review's stream, a check's run).
@@ -417,6 +419,7 @@ class BatchRunner:
                      batch_settings=BatchSettings.from_dict(info.settings), settings=settings,
                      run_log=run_log, concurrency=concurrency, on_item=on_item)  # fmt: skip
         runner.refused = refused
+        runner.done_before = sum(item.status is ItemStatus.DONE for item in store.items(batch_id))
         return runner
 
     # ----------------------------------------------------------------------------- running
@@ -688,8 +691,8 @@ class BatchRunner:
         now = self._ended_at or time.monotonic()
         elapsed = now - self._started_at if self._started_at is not None else 0.0
         return Progress(
-            total=len(self.items),
-            done=statuses[ItemStatus.DONE],
+            total=len(self.items) + self.done_before,
+            done=statuses[ItemStatus.DONE] + self.done_before,
             failed=statuses[ItemStatus.ERROR],
             cancelled=statuses[ItemStatus.CANCELLED],
             running=running,
