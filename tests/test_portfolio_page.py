@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+from hashlib import sha256
 from pathlib import Path
 
 import openpyxl
@@ -32,7 +33,7 @@ SPEC = {
 KEY = "ollama:llama3.2@http://127.0.0.1:9"
 
 
-def stored_batch(path: Path, name: str = "three", extra: str = "") -> str:
+def stored_batch(path: Path, name: str = "three", extra: str = "", hashed: bool = False) -> str:
     """Three sample contracts reviewed by one model; `extra` is appended to every report."""
     log = RunLog(path)
     store = BatchStore(log)
@@ -48,7 +49,8 @@ def stored_batch(path: Path, name: str = "three", extra: str = "") -> str:
             f"### Governing law and disputes — YELLOW\n- Found: yes — {quote}\n{extra}"
         )
         record = RunRecord(page="batch", provider="ollama", model="llama3.2", endpoint="http://127.0.0.1:9",
-                           document_name=sample.file_name, document_chars=1, document_sha256="x",
+                           document_name=sample.file_name, document_chars=1,
+                           document_sha256=sha256(sample.text.encode()).hexdigest() if hashed else "x",
                            template="general", report=report, status="done", batch_id=batch_id)  # fmt: skip
         log.append(record)
         store.start_item(batch_id, sample.file_name, KEY, record.run_id)
@@ -220,3 +222,13 @@ def test_a_scorecard_is_shown_under_the_batch_it_scored_only(tmp_path, monkeypat
     assert not any(b.label == "Download scorecard (CSV)" for b in at.get("download_button"))
     at.selectbox(key=SHOWN_KEY).select(first).run()
     assert any(b.label == "Download scorecard (CSV)" for b in at.get("download_button"))
+
+
+def test_a_report_per_contract_opens_its_quotes_in_the_contract(tmp_path, monkeypatch):
+    """The batch has the sample's text: the report's quotes open their passages, as on the
+    Review page (without it the view said only how many quotes were checked)."""
+    path = page_env(tmp_path, monkeypatch)
+    stored_batch(path, hashed=True)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert at.selectbox(key="pf_report_view_passage").options

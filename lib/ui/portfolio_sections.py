@@ -397,7 +397,10 @@ def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> N
             key="pf_report",
         )  # fmt: skip
         if pair is not None:
-            report_view(by_row[pair], key="pf_report_view")
+            # The contract's text where the batch has it: its quotes then open their passages.
+            text = texts.get(pair[0])
+            contract = Document(pair[0], text, "txt", len(text)) if text else None
+            report_view(by_row[pair], key="pf_report_view", contract=contract)
 
 
 def verdicts(runs: list[GridRun], playbook: Playbook, texts: dict[str, str]) -> None:
