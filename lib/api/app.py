@@ -190,9 +190,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
                     "models": status.models,
                     "problem": status.problem,
                     "fix": None if status.available else status.fix,
-                    "destination": catalog.destination(provider, base_url)
-                    if status.available
-                    else None,
+                    # Said whether or not it answers now: a caller decides before sending.
+                    "destination": catalog.destination(provider, base_url),
                 }
             )
         return rows

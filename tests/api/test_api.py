@@ -305,6 +305,8 @@ def test_models_runs_health_and_openapi(start_api, upstream):
     models = {row["provider"]: row for row in httpx.get(f"{api.url}/api/models").json()}
     assert models["ollama"]["available"] and "llama3.2:latest" in models["ollama"]["models"]
     assert not models["anthropic"]["available"] and models["anthropic"]["fix"]
+    # Where the contract would go is said before anything is sent, answering or not.
+    assert models["anthropic"]["destination"] == "The contract is sent to Anthropic (Claude)."
     assert "builtin" not in models
 
     upstream.push(Script(tokens=tokens(3)))
