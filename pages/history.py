@@ -10,6 +10,7 @@ import altair as alt
 import streamlit as st
 
 from lib.analysis.plural import counted
+from lib.engine.run_stats import RunStatus
 from lib.store.batch_store import BatchStore
 from lib.store.playbook_store import PlaybookStore
 from lib.store.records import (
@@ -51,7 +52,10 @@ filters = st.columns([1, 1, 1, 1.4, 1.2])
 providers = filters[0].multiselect("Provider", log.distinct("provider"), key="f_provider")
 models = filters[1].multiselect("Model", log.distinct("model"), key="f_model")
 statuses = filters[2].multiselect(
-    "Status", ["done", "cancelled", "error", "running"], key="f_status"
+    "Status",
+    [status.value for status in RunStatus],
+    format_func=lambda value: RunStatus(value).label,
+    key="f_status",
 )
 today = datetime.now().date()
 dates = filters[3].date_input("Dates", (today - timedelta(days=30), today), key="f_dates")
@@ -128,7 +132,7 @@ if selected:
 # The charts read the newest matching runs (without their reports), not just this page.
 charted = log.query(**filters_now, limit=CHART_RUNS, with_text=False)
 chart_frame = records_to_dataframe(charted)
-finished = chart_frame[chart_frame["status"] == "done"].copy()
+finished = chart_frame[chart_frame["status"] == RunStatus.DONE.label].copy()
 if not finished.empty:
     st.divider()
     st.subheader("Speed by provider and model")

@@ -165,6 +165,7 @@ def test_compare_page_runs_both_and_links_them(env):
     assert paths == ["/api/chat", "/v1/messages"]
     table = at.dataframe[0].value
     assert "RED findings" in table.index
+    assert list(table.loc["Status"]) == ["complete", "complete"]  # as every page words it
     assert any("Flagged only by" in m.value for m in at.markdown)
     assert len(at.get("vega_lite_chart")) == 1
 

@@ -80,7 +80,8 @@ def test_paste_review_streams_report_and_records_history(env):
     )  # as the fake reports it
     assert CONTRACT in body["messages"][1]["content"]
     table = at.dataframe[0].value
-    assert list(table["status"]) == ["done"] and list(table["output_tokens"]) == [41]
+    # The status as the page words it everywhere ("complete", "stopped"), not the log's id.
+    assert list(table["status"]) == ["complete"] and list(table["output_tokens"]) == [41]
     assert table["counts"].iloc[0] == "reported"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Output tokens"] == "41"

@@ -43,6 +43,8 @@ def _value(record: RunRecord, attribute: str) -> object:
         return thinking_label(record) or None
     if attribute in ("red", "yellow"):
         return getattr(count_findings(record.report), attribute)
+    if attribute == "status":
+        return record.status.label
     return getattr(record, attribute)
 
 

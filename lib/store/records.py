@@ -218,7 +218,7 @@ def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
             "thinking_tokens": thinking_label(r),
             "total_s": r.total_s,
             "tokens_per_s": r.tokens_per_s,
-            "status": r.status.value,
+            "status": r.status.label,
             "grounding": r.grounding_label,
             "verdicts": r.playbook_summary or "",
             "cost_usd": r.cost_usd,
