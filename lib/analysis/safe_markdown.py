@@ -110,7 +110,11 @@ def _blocks(text: str, retry: bool = True) -> list[SyntaxTreeNode | str]:
     and drops the rest of it, up to the end of the text: a model (or a contract steering it) could
     hide every finding below one line of 30 nested list markers. Such a block is parsed again
     with its too-deep markers made text, and shown as plain lines if that is still too deep."""
-    tree = SyntaxTreeNode(_parser().parse(text))
+    tokens = _parser().parse(text)
+    tree = SyntaxTreeNode(tokens)
+    levels = (t.level for token in tokens for t in (token, *(token.children or ())))
+    if max(levels, default=0) < _DEEPEST:
+        return list(tree.children)  # the live report's every line: no block to look at again
     lines = text.split("\n")
     out: list[SyntaxTreeNode | str] = []
     for node in tree.children:

@@ -51,10 +51,15 @@ def file_name_part(text: str, limit: int = 60) -> str:
     return " ".join(re.sub(r"[^\w().,@·-]+", " ", text).split())[:limit]
 
 
+def contract_stem(document_name: str) -> str:
+    """The contract's file name without its extension, where a download's name starts."""
+    return PurePath(document_name or "contract").stem or "contract"
+
+
 def review_file_name(record: RunRecord, extension: str, reviewer: str | None = None) -> str:
     """E.g. "MSA - Claude · claude-sonnet-5-5 review.md": the reviewer named (as a page names it,
     "Left: …", where given), so the two reports of a comparison do not share a name."""
-    stem = PurePath(record.document_name or "contract").stem or "contract"
+    stem = contract_stem(record.document_name)
     maker = file_name_part(reviewer or run_maker(record.provider, record.model))
     return f"{file_name_part(stem, 120) or 'contract'} - {maker or 'review'} review.{extension}"
 

@@ -17,7 +17,6 @@ import copy
 import io
 import zipfile
 from dataclasses import dataclass
-from pathlib import PurePath
 
 import docx
 from docx.oxml.ns import qn
@@ -27,7 +26,7 @@ from docx_revisions import RevisionParagraph, RevisionRun
 
 from lib.analysis.docx_text import paragraph_runs, paragraph_text, paragraphs
 from lib.analysis.playbook.format import PlaybookResult, Position, PositionResult, Verdict
-from lib.runs.exports import exportable, file_name_part
+from lib.runs.exports import contract_stem, exportable, file_name_part
 
 AUTHOR = "Contract Review Studio"
 INITIALS = "CRS"
@@ -50,7 +49,7 @@ class _Unit:
 def word_file_name(result: PlaybookResult, document_name: str) -> str:
     """E.g. "nda - nda playbook - Built-in playbook checker (no model).docx": the checker named,
     so the two files of a comparison do not share a name."""
-    stem = PurePath(document_name or "contract").stem or "contract"
+    stem = contract_stem(document_name)
     checker = file_name_part(result.checker)
     return f"{stem} - {result.playbook.id} playbook - {checker or 'checker'}.docx"
 
