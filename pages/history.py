@@ -136,6 +136,7 @@ finished = chart_frame[chart_frame["status"] == RunStatus.DONE.label].copy()
 if not finished.empty:
     st.divider()
     st.subheader("Speed by provider and model")
+    st.caption("Complete runs only: a stopped or failed run's speed is not its model's.")
     finished["who"] = [
         run_maker(p, m) for p, m in zip(finished["provider"], finished["model"], strict=True)
     ]
@@ -146,7 +147,9 @@ if not finished.empty:
     ):
         data = finished.dropna(subset=[field])[["who", "provider", field]]
         if data.empty:
-            column.caption(f"{title}: no run here measured one (the clause finder has no speed).")
+            column.caption(
+                f"{title}: no complete run here measured one (the clause finder has no speed)."
+            )
             continue
         chart = (
             alt.Chart(data, title=title)

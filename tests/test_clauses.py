@@ -113,6 +113,29 @@ def test_one_long_paragraph_still_gives_short_quotes() -> None:
     assert text[best.start : best.end] == best.quote
 
 
+def test_a_contract_pasted_without_line_breaks_is_cut_at_its_clause_numbers_in_sequence() -> None:
+    filler = " ".join(["Each party shall act in good faith in performing this agreement."] * 20)
+    text = (
+        f"1. Term. This agreement lasts two years. {filler} 2. Termination. Either party may"
+        " terminate on 30 days' notice, as Section 5. Provides. 3. Governing Law. The laws of"
+        f" Delaware govern. 3.1 Venue. The courts of Delaware. 7. Payment. {filler}"
+    )
+    clauses = split_clauses(text)
+    assert [(c.number, c.heading) for c in clauses] == [
+        ("1.", "Term"),
+        ("2.", "Termination"),
+        ("3.", "Governing Law"),
+        ("3.1", "Venue"),
+    ]
+    assert all(text[c.start : c.end] == c.text and c.text == c.text.strip() for c in clauses)
+    assert clauses[-1].text.endswith(filler)  # "7." does not follow 3.1: it starts nothing
+
+
+def test_numbers_inside_ordinary_lines_start_no_clause() -> None:
+    text = "1. Fees. The fee is due within 30 days. 2. Interest accrues at 1.5 per cent. Late.\n"
+    assert [c.number for c in split_clauses(text)] == ["1."]
+
+
 @pytest.mark.parametrize(
     ("prefix", "category"),
     [
@@ -482,3 +505,26 @@ def test_the_clause_finder_says_it_is_reading_the_clauses_before_its_first_secti
     first, second = next(events), next(events)
     assert isinstance(first, Waiting) and "no model" in first.reason
     assert isinstance(second, TextDelta) and second.text.startswith("# Contract review")
+
+
+def test_a_list_item_is_cited_under_the_clause_it_belongs_to() -> None:
+    text = (
+        "12. Liability\n\n12.1 Neither party is liable for:\n(a) lost profits;\n(b) lost data; or\n"
+        "(i) any claim under clause (b);\n(ii) fines.\n(c) indirect loss.\n\n"
+        "Section 13 Notices\n(a) in writing;\n(g) by courier;\n(h) by hand;\n(i) by email.\n"
+    )
+    cited = [(c.number, c.cited) for c in split_clauses(text)]
+    assert cited == [
+        ("12.", "12."),
+        ("12.1", "12.1"),
+        ("(a)", "12.1(a)"),
+        ("(b)", "12.1(b)"),
+        ("(i)", "12.1(b)(i)"),
+        ("(ii)", "12.1(b)(ii)"),
+        ("(c)", "12.1(c)"),
+        ("Section 13", "Section 13"),
+        ("(a)", "Section 13(a)"),
+        ("(g)", "Section 13(g)"),
+        ("(h)", "Section 13(h)"),
+        ("(i)", "Section 13(i)"),
+    ]

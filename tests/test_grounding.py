@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from lib.analysis.clauses.segment import clause_label, place_label
 from lib.analysis.grounding import (
     ContractIndex,
     GroundingTracker,
@@ -16,7 +17,6 @@ from lib.analysis.grounding import (
     check_report,
     extract_quotes,
 )
-from lib.analysis.grounding.index import clause_label
 from lib.analysis.grounding.normalise import normalise
 from lib.analysis.page_furniture import running_lines
 from lib.analysis.samples import load_sample
@@ -357,6 +357,9 @@ def test_a_quote_of_redacted_text_is_verified() -> None:
 
 
 def test_a_clause_is_cited_without_its_numbers_full_stop() -> None:
-    assert [clause_label(n) for n in ("3.", "12.1", "12.1.", "(a)", "Section 4", None)] == [
-        "§3", "§12.1", "§12.1", "§(a)", "Section 4", ""
+    assert [clause_label(n) for n in ("3.", "12.1", "12.1.", "12.1(a)", "Section 4", None)] == [
+        "§3", "§12.1", "§12.1", "§12.1(a)", "Section 4", ""
+    ]  # fmt: skip
+    assert [place_label("3.", 2), place_label(None, 2), place_label("3.", None)] == [
+        "§3, p. 2", "p. 2", "§3"
     ]  # fmt: skip

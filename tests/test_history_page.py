@@ -88,7 +88,7 @@ def test_runs_without_a_speed_get_a_line_not_an_empty_speed_chart(
     )
     at = page()
     assert len(at.get("vega_lite_chart")) == 1  # time to first token, not an empty speed axis
-    assert any("no run here measured one" in c.value for c in at.caption)
+    assert any("no complete run here measured one" in c.value for c in at.caption)
 
 
 def test_filters(log):
@@ -250,3 +250,11 @@ def test_one_run_is_counted_in_the_singular_and_pasted_text_is_not_called_a_file
     at = page()
     assert any(c.value.startswith("1 run matches (") for c in at.caption)
     assert list(at.dataframe[0].value["text"]) == ["as given"]
+
+
+def test_streamlits_login_can_run_as_installed():
+    """`st.login` needs Authlib: without it a team that configures `[auth]` as the README says
+    gets an error, not a sign-in page."""
+    from streamlit.auth_util import is_authlib_installed
+
+    assert is_authlib_installed()

@@ -15,6 +15,8 @@ from devtools.long_contract import long_contract
 from lib.analysis.documents import document_from_text
 from lib.analysis.long_plan import Strategy, plan_long_review
 from lib.analysis.prompts import TEMPLATES, count_findings, default_instructions
+from lib.engine.errors import ErrorKind, OutputLimit, TimedOut
+from lib.engine.limits import RunLimits
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
@@ -286,3 +288,57 @@ def test_history_shows_how_a_run_was_reviewed():
         single.run_id: "one pass",
         long.run_id: "focus, 13 calls + merge",
     }
+
+
+def test_the_runs_output_cap_holds_over_all_its_calls(fake_upstream, contract):
+    """Each call gets what is left of the run's cap: many calls under it each must not add up
+    to a report past it."""
+    fake_upstream.default = Script(tokens=["### Indemnity — YELLOW\n"] + ["- finding\n"] * 6)
+    plan = plan_for(contract, Strategy.PARTS)
+    review = LongReview(
+        config_for(Provider.OLLAMA, fake_upstream),
+        plan,
+        temperature=0,
+        limits=RunLimits(max_output_chars=400),
+    )
+    with pytest.raises(OutputLimit) as raised:
+        run_to_end(review)
+    assert "400 characters" in raised.value.message
+    assert review.stats.error_kind is ErrorKind.OUTPUT_LIMIT
+    assert review.stats.chars <= 400 and len(fake_upstream.streams()) < plan.model_calls + 1
+
+
+def test_the_runs_wall_time_holds_over_all_its_calls(fake_upstream, contract):
+    fake_upstream.default = Script(tokens=["a", "b", "c", "d"], delay=0.25)
+    plan = plan_for(contract, Strategy.PARTS)
+    review = LongReview(
+        config_for(Provider.OLLAMA, fake_upstream),
+        plan,
+        temperature=0,
+        limits=RunLimits(max_run_seconds=1.6),
+    )
+    with pytest.raises(TimedOut) as raised:
+        run_to_end(review)
+    assert "after 1.6 s" in raised.value.message  # the run's limit, not what the last call had
+    assert review.stats.status is RunStatus.ERROR
+    assert 1 < len(fake_upstream.streams()) < plan.model_calls + 1
+
+
+@pytest.mark.parametrize("thinking", [False, True])
+def test_every_call_asks_as_the_run_does_and_its_thinking_is_the_runs(
+    fake_upstream, contract, thinking
+):
+    fake_upstream.default = Script(tokens=["### Indemnity — YELLOW\n"], thinking=["weigh ", "it"])
+    review = LongReview(
+        config_for(Provider.OLLAMA, fake_upstream),
+        plan_for(contract, Strategy.FOCUS),
+        temperature=0,
+        thinking=thinking,
+    )
+    text = run_to_end(review)
+    bodies = [r.body for r in fake_upstream.streams()]
+    assert len(bodies) == review.stats.calls_done > 2
+    assert all(b.get("think") is thinking for b in bodies)
+    # The fake thinks whatever it is asked; every call's thinking is shown as the run's.
+    assert review.stats.thinking == "\n\n".join(["weigh it"] * len(bodies))
+    assert "weigh" not in text

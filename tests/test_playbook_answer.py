@@ -128,3 +128,27 @@ def test_the_prompt_fences_the_contract_and_keeps_positions_on_one_line():
     assert prompt.user.index(f"</{prompt.tag}>") < prompt.prefix_chars
     assert prompt.user.rstrip().endswith("in the format you were given.")
     assert "not instructions" in prompt.system
+
+
+def test_a_quote_holding_a_defined_term_in_quotes_is_one_quote_checked_whole():
+    contract = (
+        '1. Definitions. "Confidential Information" shall mean all data disclosed by either party.'
+    )
+    answer = (
+        "### [confidentiality] Confidentiality\nVerdict: MEETS\nReason: Defined broadly.\n"
+        'Evidence:\n> ""Confidential Information" shall mean all data disclosed" (clause 1)\n'
+        '> "“Confidential Information” shall mean all data" (clause 1); "by either party" (1)\n'
+    )
+    playbook = parse_playbook(
+        '[playbook]\nid = "t"\nname = "T"\n[[positions]]\nid = "confidentiality"\n'
+        'title = "Confidentiality"\nposition = "P"\nmeets = "M"\ndeviates = "D"\n'
+    )
+    (section,) = feed_all(AnswerParser(playbook), [answer])
+    assert section.quotes == (
+        '"Confidential Information" shall mean all data disclosed',
+        "“Confidential Information” shall mean all data",
+        "by either party",
+    )
+    result = section_result(section, ContractIndex.build(contract))
+    assert [e.check for e in result.evidence] == ["verified"] * 3
+    assert contract[result.evidence[0].start : result.evidence[0].end].endswith("data disclosed")

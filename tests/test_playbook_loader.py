@@ -130,6 +130,9 @@ def test_a_file_over_1_mb_is_refused_before_parsing(tmp_path):
         ('[playbook]\nid = "has space"\nname = "X"\n' + position(1), "'id' is missing"),
         ('[playbook]\nid = "x"\nname = "X"\n' + position(1, "a b"), "id may hold only"),
         ('[playbook]\nid = "x"\nname = "X"\n[[positions]]\nid = 5\n', "'id' must be text"),
+        ('[playbook]\nid = "x"\nname = "X"\n' + position(1) + 'severity = ["high"]\n', "severity"),
+        ('[playbook]\nid = "x"\nname = "X"\n' + position(1) + "severity = {a = 1}\n", "severity"),
+        ('[playbook]\nid = "x"\nname = "X"\n' + position(1) + "when_absent = [1]\n", "when_absent"),
     ],
 )
 def test_broken_files_say_what_is_wrong(text, expected):
@@ -150,6 +153,23 @@ def test_a_dumped_playbook_reads_back_unchanged():
     )
     assert '"quoted"\n\t and \\ más' in tricky.positions[0].position
     assert parse_playbook(dump_playbook(tricky)) == tricky
+    # TOML forbids DEL in a string where JSON's escapes leave it: a saved playbook must load.
+    deleted = parse_playbook(GOOD.replace('title = "Liability cap"', 'title = "Cap\\u007f"'))
+    assert deleted.positions[0].title == "Cap\x7f"
+    assert parse_playbook(dump_playbook(deleted)) == deleted
+
+
+def test_a_duplicate_id_is_named_beside_the_positions_other_problems():
+    text = (
+        '[playbook]\nid = "x"\nname = "X"\n'
+        + position(1, "a") + 'title2 = "x"\n' + position(2, "a")
+    )  # fmt: skip
+    with pytest.raises(PlaybookError) as caught:
+        parse_playbook(text)
+    assert caught.value.problems == [
+        "position 1 (id 'a'): unknown field 'title2'",
+        "position 2 (id 'a'): duplicate id, already used by position 1",
+    ]
 
 
 def test_resolve_takes_a_bundled_id_or_a_file(tmp_path):

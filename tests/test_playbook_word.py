@@ -231,3 +231,22 @@ def test_the_word_files_of_two_checkers_have_names_of_their_own():
     assert len(names) == 2
     assert all(n.startswith("nda_tracked - ") and n.endswith(".docx") for n in names)
     assert "/" not in "".join(names) and any("openai · gemma-3-1b" in n for n in names)
+
+
+def test_a_replaced_passage_over_two_paragraphs_is_deleted_whole():
+    text = (
+        "8. Indemnity.\n(a) The Supplier shall indemnify the Customer for the Services.\n"
+        "(b) The Supplier shall also indemnify the Customer under this Agreement.\n9. Other.\n"
+    )
+    quote = text[text.index("The Supplier shall indemnify") : text.index(" under this")]
+    at = text.index(quote)
+    evidence = (Evidence(at, at + len(quote), quote, 0.9),)
+    result = PlaybookResult(
+        PLAYBOOK, (PositionResult("cap", Verdict.DEVIATES, "Too broad.", evidence),), "test"
+    )
+    out = playbook_docx(result, text)
+    revisions = RevisionDocument(io.BytesIO(out)).track_changes
+    deleted = "".join(c.text for c in revisions if type(c).__name__ == "TrackedDeletion")
+    assert deleted == quote.replace("\n", "")
+    (second,) = [p for p in docx.Document(io.BytesIO(out)).paragraphs if "under this" in p.text]
+    assert CAP.fallback in second._p.xpath("string(.//w:ins)")  # where the passage ends

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
 
 from lib.analysis.prompts import NOT_FOUND
 from lib.analysis.report_sections import MISSING, passage
+from lib.engine.run_stats import RunStatus
 from lib.runs.portfolio import (
     COLOURS,
     FAILED,
@@ -152,9 +154,9 @@ def test_a_stopped_run_keeps_its_partial_findings_and_says_it_stopped():
     History keeps) unused."""
     partial = "## Overall risk: HIGH\n### Governing law and disputes — YELLOW\n- Found: yes\n"
     stopped = record(partial)
-    stopped.status = "cancelled"
+    stopped.status = RunStatus.CANCELLED
     failed = record("")
-    failed.status = "error"
+    failed.status = RunStatus.ERROR
     grid = grid_frame(
         [GridRun("a.pdf", "Model A", stopped), GridRun("b.pdf", "Model A", failed)], "general"
     )
@@ -162,3 +164,46 @@ def test_a_stopped_run_keeps_its_partial_findings_and_says_it_stopped():
     assert first["risk"] == "HIGH" and first["Governing law and disputes"] == "YELLOW"
     assert first["Audit rights"] == "stopped" and first["YELLOW"] == 1
     assert second["Audit rights"] == "failed" and second["risk"] == ""
+
+
+def test_a_contract_text_is_shown_only_for_the_runs_that_read_it(make_record):
+    """A contract chosen on the page may share a stored batch's name and not its words: quotes
+    are looked up only in the very text a run of that name read."""
+    from lib.analysis.documents import text_sha256
+    from lib.engine.settings import Settings
+    from lib.runs.portfolio_session import contract_texts
+
+    read = "1. Term. This agreement lasts two years."
+    records = {
+        ("msa.txt", "m"): make_record(document_name="msa.txt", document_sha256=text_sha256(read))
+    }
+    other = {"msa.txt": "1. Term. This agreement lasts ninety-nine years."}
+    assert contract_texts(None, Settings(), other, records) == {}
+    assert contract_texts(None, Settings(), {"msa.txt": read}, records) == {"msa.txt": read}
+    assert contract_texts(None, Settings(), {"nda.txt": read}, records) == {}
+
+
+def test_a_batch_whose_folder_the_pages_may_not_read_shows_without_its_texts(tmp_path, make_record):
+    """`crs-batch --folder` reads any folder; the pages only the operator's. Its stored batch is
+    shown (its contracts chosen again, like uploads), not a traceback on every load."""
+    from lib.analysis.documents import text_sha256
+    from lib.engine.settings import Settings
+    from lib.runs.batch_sources import FOLDER_PREFIX, reload_source
+    from lib.runs.portfolio_session import contract_texts
+    from lib.store.batch_store import BatchInfo, BatchStatus
+
+    outside = tmp_path / "cli-folder"
+    outside.mkdir()
+    (outside / "a.txt").write_text("1. Term. Two years.")
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    settings = Settings(batch_dirs=(allowed,))
+    source = FOLDER_PREFIX + str(outside)
+    assert reload_source(source, settings, settings.batch_dirs) is None
+    assert reload_source(FOLDER_PREFIX + str(tmp_path / "gone"), settings, None) is None
+    info = BatchInfo("b1", datetime.now(), "cli", BatchStatus.FINISHED, {"source": source}, [])
+    text = "1. Term. Two years."
+    records = {
+        ("a.txt", "m"): make_record(document_name="a.txt", document_sha256=text_sha256(text))
+    }
+    assert contract_texts(info, settings, {"a.txt": text}, records) == {"a.txt": text}

@@ -33,7 +33,7 @@ SPEC = {
 KEY = "ollama:llama3.2@http://127.0.0.1:9"
 
 
-def stored_batch(path: Path, name: str = "three", extra: str = "", hashed: bool = False) -> str:
+def stored_batch(path: Path, name: str = "three", extra: str = "") -> str:
     """Three sample contracts reviewed by one model; `extra` is appended to every report."""
     log = RunLog(path)
     store = BatchStore(log)
@@ -50,7 +50,7 @@ def stored_batch(path: Path, name: str = "three", extra: str = "", hashed: bool 
         )
         record = RunRecord(page="batch", provider="ollama", model="llama3.2", endpoint="http://127.0.0.1:9",
                            document_name=sample.file_name, document_chars=1,
-                           document_sha256=sha256(sample.text.encode()).hexdigest() if hashed else "x",
+                           document_sha256=sha256(sample.text.encode()).hexdigest(),
                            template="general", report=report, status="done", batch_id=batch_id)  # fmt: skip
         log.append(record)
         store.start_item(batch_id, sample.file_name, KEY, record.run_id)
@@ -228,7 +228,7 @@ def test_a_report_per_contract_opens_its_quotes_in_the_contract(tmp_path, monkey
     """The batch has the sample's text: the report's quotes open their passages, as on the
     Review page (without it the view said only how many quotes were checked)."""
     path = page_env(tmp_path, monkeypatch)
-    stored_batch(path, hashed=True)
+    stored_batch(path)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     assert at.selectbox(key="pf_report_view_passage").options

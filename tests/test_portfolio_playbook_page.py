@@ -17,15 +17,18 @@ from lib.analysis.playbook.format import Evidence, PositionResult, Verdict
 from lib.analysis.playbook.loader import bundled_playbooks, parse_playbook
 from lib.analysis.samples import all_samples
 from lib.runs.batch import BUILTIN_SPEC, RUNNING, BatchSettings, model_key
+from lib.runs.portfolio import GridRun
 from lib.runs.portfolio_playbook import (
     CELL_COLOURS,
     LEAD,
     is_playbook_scorecard,
     position_columns,
+    verdict_grid,
 )
 from lib.store.batch_store import BatchStore, ItemStatus
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
+from lib.ui.portfolio_view import styled_verdicts
 from tests.test_playbook_batch_cli import LABELS, PLAYBOOK
 from tests.test_portfolio_page import IMAGE, PAGE, RAW, export, fetches, page_env, shown_markdown
 
@@ -184,3 +187,22 @@ def test_ndas_from_a_contractnli_file_are_checked_and_scored_beside_the_publishe
     [checker] = stored.body["checkers"]
     assert checker["contracts"] == 2
     assert checker["figures"]["accuracy"] == pytest.approx(0.25)
+
+
+def test_a_position_titled_like_one_of_the_grids_own_columns_gets_a_column_of_its_own():
+    book = parse_playbook(
+        '[playbook]\nid = "t"\nname = "T"\n'
+        + "".join(
+            f'[[positions]]\nid = "{pid}"\ntitle = "{title}"\nposition = "P"\nmeets = "M"\n'
+            'deviates = "D"\n'
+            for pid, title in (("a", "Status"), ("b", "meets"), ("c", "Cap"), ("d", "Cap"))
+        )
+    )
+    columns = position_columns(book)
+    assert columns == ["Status (a)", "meets (b)", "Cap (c)", "Cap (d)"]
+    record = RunRecord(page="batch", provider="playbook_checker", model="built-in", endpoint="",
+                       document_name="x.txt", document_chars=1, document_sha256="", template="general",
+                       status="done", verdicts=[])  # fmt: skip
+    grid = verdict_grid([GridRun("x.txt", "checker", record)], book)
+    assert grid.columns.is_unique and grid.loc[0, "status"] == "complete"
+    styled_verdicts(grid).to_html()  # pandas refuses to style repeated columns

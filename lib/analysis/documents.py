@@ -102,7 +102,12 @@ class Document:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        return text_sha256(self.text)
+
+
+def text_sha256(text: str) -> str:
+    """What a run's record keeps of the text it read: a stored run is matched to a text by it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def document_from_text(

@@ -47,8 +47,8 @@ class ApiConfig:
             raise ConfigError(problem)
         if settings.serves_a_team and not self.tokens and not settings.trusts_a_proxy:
             raise ConfigError(
-                f"This API serves a team (listening on {self.host}, a shared database, a user"
-                " header or CRS_LOCK_ENDPOINTS), so it must know who each caller is: set"
+                f"This API serves a team ({'; '.join(settings.team_reasons)}), so it must know"
+                " who each caller is: set"
                 " CRS_API_TOKENS to one long random token per user (token:user,…; clients send"
                 " `Authorization: Bearer …`), or put it behind an authenticating proxy"
                 " (CRS_USER_HEADER with CRS_PROXY_SECRET or CRS_TRUSTED_PROXIES)."

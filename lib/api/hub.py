@@ -82,7 +82,14 @@ def figures(record: RunRecord) -> dict[str, Any]:
         "cache_read_tokens": record.cache_read_tokens,
         "served_by": endpoint_label(record.served_by),
         "notes": list(record.notes),
+        **review_plan(record),
     }
+
+
+def review_plan(record: RunRecord) -> dict[str, Any]:
+    """How the contract was reviewed: `strategy` null for one pass, else "parts" or "focus"
+    with the model calls (`parts`) made before the merge, as History's "Review" column says."""
+    return {"strategy": record.strategy, "parts": record.parts}
 
 
 def verdict_event(playbook: Playbook, update: PositionUpdate) -> dict[str, Any]:
@@ -182,6 +189,7 @@ class RunHub:
                 "model": record.model,
                 "estimated_input_tokens": live.stats.estimated_input_tokens,
                 "resume": resume,
+                **review_plan(record),
             }
         )
         task = asyncio.create_task(self._pump(run))

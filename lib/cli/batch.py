@@ -69,7 +69,7 @@ from lib.runs.batch_sources import (
     read_files,
     sample_contracts,
 )
-from lib.runs.exports import report_markdown
+from lib.runs.exports import contract_stem, report_markdown
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.runs.playbook_run import refuse_non_checker
 from lib.runs.portfolio import (
@@ -279,7 +279,7 @@ def write_outputs(
         if run.record.report:
             folder = out / "reports" / _slug(run.model)
             folder.mkdir(parents=True, exist_ok=True)
-            path = _unused(folder, _slug(run.contract), written)
+            path = _unused(folder, _slug(contract_stem(run.contract)), written)
             path.write_bytes(report_markdown(run.record))
     (out / "runs.csv").write_bytes(grid_csv(results_frame(grid)))
     frame = grid_frame(grid, template_key)

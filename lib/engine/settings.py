@@ -377,13 +377,21 @@ class Settings:
         reverse proxy, reading a proxy's user header, or answering to a host name besides
         loopback's: instances behind a proxy on the same machine listen on loopback, yet serve
         everyone who reaches the proxy, and a proxy need not say it is one."""
-        return (
-            self.database_url is not None
-            or self.listens_beyond_loopback
-            or self.lock_endpoints
-            or self.user_header is not None
-            or any(not _loopback_name(name) for name in self.allowed_hosts)
-        )
+        return bool(self.team_reasons)
+
+    @property
+    def team_reasons(self) -> list[str]:
+        """Why these settings serve a team, in the words of the settings that say so (a refusal
+        names what the operator set, not every rule)."""
+        names = [name for name in self.allowed_hosts if not _loopback_name(name)]
+        reasons = [
+            (self.listens_beyond_loopback, f"listening on {self.listen_address}"),
+            (self.database_url is not None, "a shared database (CRS_DATABASE_URL)"),
+            (self.lock_endpoints, "CRS_LOCK_ENDPOINTS"),
+            (self.user_header is not None, "a user header (CRS_USER_HEADER)"),
+            (bool(names), f"host names besides loopback's (CRS_ALLOWED_HOSTS: {', '.join(names)})"),
+        ]
+        return [reason for holds, reason in reasons if holds]
 
     def serves_a_team_for(self, headers: Mapping[str, str]) -> bool:
         """`serves_a_team`, or this request came through a proxy (one nobody told us about)."""

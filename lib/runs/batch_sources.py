@@ -228,11 +228,16 @@ def read_sources(
 
 
 def reload_source(source: str, settings: Settings, allowed: Sequence[Path] | None) -> Loaded | None:
-    """The contracts of a stored batch's source again, for a resume; None for uploads."""
-    if source == SAMPLE_SOURCE:
-        return Loaded(sample_contracts())
-    if source.startswith(FOLDER_PREFIX):
-        return folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), settings, allowed)
-    if source.startswith(CONTRACTNLI_PREFIX):
-        return contractnli_contracts(Path(source.removeprefix(CONTRACTNLI_PREFIX)), allowed)
+    """The contracts of a stored batch's source again, for a resume; None for uploads and for a
+    source this process may not or cannot read (a folder `crs-batch` read that the pages' allowed
+    folders do not hold, or one gone since): its contracts are chosen again, like uploads."""
+    try:
+        if source == SAMPLE_SOURCE:
+            return Loaded(sample_contracts())
+        if source.startswith(FOLDER_PREFIX):
+            return folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), settings, allowed)
+        if source.startswith(CONTRACTNLI_PREFIX):
+            return contractnli_contracts(Path(source.removeprefix(CONTRACTNLI_PREFIX)), allowed)
+    except OSError:
+        return None
     return None

@@ -152,7 +152,9 @@ def destination(provider: Provider, base_url: str) -> str:
     spec = spec_for(provider)
     if spec.service:
         return f"The contract is sent to {spec.service}."
-    hosts = [urlsplit(url).hostname or "" for url in split_endpoints(base_url)] or [""]
+    hosts = [urlsplit(url).hostname or "" for url in split_endpoints(base_url)]
+    if not spec.on_this_machine and not any(hosts):
+        return "No server is set: the contract goes nowhere until one is."
     if spec.on_this_machine or all(h in LOCAL_HOSTS or h.startswith("127.") for h in hosts):
         return "The contract stays on this machine."
     if len(hosts) > 1:

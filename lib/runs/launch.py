@@ -277,7 +277,13 @@ def prepare_run(
     stream: ModelStream | LongReview
     if plan is not None:
         stream = LongReview(
-            config, plan, temperature=r.temperature, open_stream=partial(stream_model, route=route)
+            config,
+            plan,
+            temperature=r.temperature,
+            open_stream=partial(stream_model, route=route),
+            limits=settings.run_limits,
+            thinking=r.thinking,
+            thinking_budget=r.thinking_budget,
         )
     else:
         stream = stream_model(

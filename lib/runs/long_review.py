@@ -7,6 +7,8 @@ report; its stats add up every call's tokens and say where the run is (`progress
 
 Stop: `close()` aborts the call in flight; whatever the finished steps wrote stays in the text
 and so in the record. An error in any call ends the run with that error, the text so far kept.
+The run's caps (wall time, output) and thinking switch are the whole run's: each call gets what
+is left of them, and a reasoning model's thinking in every call shows as the run's thinking.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from lib.analysis.long_plan import (
     pack_findings,
 )
 from lib.analysis.tokens import estimate_tokens
-from lib.engine.errors import BadResponse, ProviderError
+from lib.engine.errors import BadResponse, OutputLimit, ProviderError, TimedOut
+from lib.engine.limits import RunLimits, output_message, wall_time_message
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.stream_model import ModelStream, stream_model
@@ -58,6 +61,7 @@ class LongRunStats(RunStats):
         return self._chars > 0
 
     def close_call(self, call: RunStats) -> None:
+        self.thinking_tokens = _add(self.thinking_tokens, call.thinking_tokens)
         self.done_input_tokens += call.input_token_count
         self.done_output_tokens += call.output_token_count
         self.done_reported = self.done_reported and call.tokens_reported
@@ -121,11 +125,17 @@ class LongReview:
         *,
         temperature: float,
         open_stream: StreamOpener = stream_model,
+        limits: RunLimits | None = None,
+        thinking: bool | None = None,
+        thinking_budget: int | None = None,
     ) -> None:
         self.config = config
         self.plan = plan
         self.temperature = temperature
         self._open = open_stream
+        self.limits = limits or RunLimits()
+        self.thinking = thinking
+        self.thinking_budget = thinking_budget
         self.stats = LongRunStats(
             estimated_input_tokens=plan.estimated_input_tokens,
             strategy=plan.strategy.value,
@@ -252,9 +262,28 @@ class LongReview:
         """Stream one model call into the run; returns its text."""
         self._set_progress(label)
         started = time.monotonic()
+        limits = self._limits_left()
         sub = self._open(
-            self.config, system, user, max_tokens=max_tokens, temperature=self.temperature
+            self.config,
+            system,
+            user,
+            max_tokens=max_tokens,
+            temperature=self.temperature,
+            limits=limits,
+            thinking=self.thinking,
+            thinking_budget=self.thinking_budget,
         )
+        thought = 0
+
+        def mirror_thinking() -> None:
+            nonlocal thought
+            first = thought == 0
+            new, thought = sub.stats.thinking_since(thought)
+            if first and new and self.stats.thinking_chars:
+                new = "\n\n" + new  # each call's thinking its own paragraph
+            self.stats.add_thinking(new)
+
+        sub.stats.on_thinking = mirror_thinking
         with self._lock:
             self._current = sub
         self.stats.current = sub.stats
@@ -264,11 +293,11 @@ class LongReview:
             for token in sub:
                 self.stats.add_text(token)
                 yield token
-        except ProviderError:
+        except ProviderError as exc:
             if self._cancelled.is_set():
                 raise _Stopped from None
             self.stats.notes.extend(sub.stats.notes)
-            raise
+            raise self._as_run_limit(exc, limits) from None
         finally:
             with self._lock:
                 self._current = None
@@ -279,6 +308,31 @@ class LongReview:
         self.stats.finish_reason = sub.stats.finish_reason
         self._call_seconds.append(time.monotonic() - started)
         return sub.stats.text
+
+    def _limits_left(self) -> RunLimits:
+        """The run's caps less what the calls before used; a cap already reached ends the run
+        as it would end one call."""
+        limits, stats = self.limits, self.stats
+        seconds, chars = limits.max_run_seconds, limits.max_output_chars
+        if seconds > 0:
+            seconds -= time.monotonic() - (stats.started_at or time.monotonic())
+            if seconds <= 0:
+                raise TimedOut(wall_time_message(limits.max_run_seconds))
+        if chars > 0:
+            chars -= stats.chars + stats.thinking_chars
+            if chars <= 0:
+                raise OutputLimit(output_message(limits.max_output_chars))
+        return RunLimits(seconds, chars, limits.max_concurrent_runs)
+
+    def _as_run_limit(self, exc: ProviderError, left: RunLimits) -> ProviderError:
+        """A call stopped at what was left of a cap is the run stopped at the cap: say so in
+        the run's figures, not the call's."""
+        limits = self.limits
+        if isinstance(exc, TimedOut) and exc.message == wall_time_message(left.max_run_seconds):
+            return TimedOut(wall_time_message(limits.max_run_seconds))
+        if isinstance(exc, OutputLimit):
+            return OutputLimit(output_message(limits.max_output_chars))
+        return exc
 
     def _set_progress(self, label: str) -> None:
         stats = self.stats

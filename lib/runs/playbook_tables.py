@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from lib.analysis.clauses.segment import place_label
 from lib.analysis.playbook.format import Evidence, Playbook, PositionResult, Verdict
 
 EVIDENCE_CHARS = 300
@@ -37,13 +38,8 @@ def verdict_label(result: PositionResult | None, writing: bool = False) -> str:
 
 
 def where(evidence: Evidence) -> str:
-    """ "clause 9., page 2" — as far as the passage's place is known."""
-    parts = []
-    if evidence.clause:
-        parts.append(f"clause {evidence.clause}")
-    if evidence.page:
-        parts.append(f"page {evidence.page}")
-    return ", ".join(parts)
+    """ "§9, p. 2" — as far as the passage's place is known."""
+    return place_label(evidence.clause, evidence.page)
 
 
 def verdict_table(

@@ -177,7 +177,7 @@ def _redlines(document, units: list[_Unit], ends) -> None:
         fallback = exportable(position.fallback)
         if r.verdict is Verdict.DEVIATES and anchor is not None:
             paragraph = _paragraph_of(anchor)
-            replaced = _evidence_runs(units, r, anchor) if position.replace else []
+            replaced = _evidence_runs(units, r) if position.replace else []
             for run in replaced:
                 RevisionRun.from_run(run).delete_tracked(author=AUTHOR)
             RevisionParagraph.from_paragraph(paragraph).add_tracked_insertion(
@@ -196,15 +196,11 @@ def _redlines(document, units: list[_Unit], ends) -> None:
             )
 
 
-def _evidence_runs(units: list[_Unit], r: PositionResult, anchor: Run) -> list[Run]:
-    """The first evidence passage's runs within the anchor's paragraph (what a deletion covers)."""
+def _evidence_runs(units: list[_Unit], r: PositionResult) -> list[Run]:
+    """The first evidence passage's runs, in every paragraph it spans (what a deletion covers);
+    the last of them is in the paragraph the fallback is inserted in."""
     first = next(e for e in r.evidence if e.start >= 0)
-    parent = anchor._r.getparent()
-    return [
-        u.run
-        for u in units
-        if u.start < first.end and first.start < u.end and u.run._r.getparent() is parent
-    ]
+    return [u.run for u in units if u.start < first.end and first.start < u.end]
 
 
 def _comment_mark(element) -> bool:

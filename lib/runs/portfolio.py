@@ -62,7 +62,7 @@ def grid_frame(runs: Sequence[GridRun], template_key: str) -> pd.DataFrame:
             {
                 "contract": run.contract,
                 "model": run.model,
-                "status": str(run.record.status),
+                "status": run.record.status.label,
                 "risk": overall_risk(run.record.report),
                 "RED": counts["RED"],
                 "YELLOW": counts["YELLOW"],
@@ -173,7 +173,7 @@ def results_frame(runs: Sequence[GridRun]) -> pd.DataFrame:
             {
                 "contract": r.contract,
                 "model": r.model,
-                "status": str(r.record.status),
+                "status": r.record.status.label,
                 "error": r.record.error_message or "",
                 "risk": overall_risk(r.record.report),
                 "input_tokens": r.record.input_tokens,

@@ -83,10 +83,15 @@ def cell(result: PositionResult | None, playbook: Playbook) -> str:
 
 
 def position_columns(playbook: Playbook) -> list[str]:
-    """The grid's column per position: its title, with its id where two titles are alike."""
+    """The grid's column per position: its title, with its id where two titles are alike or a
+    title is one of the grid's own columns ("status", "meets")."""
     titles = [p.title for p in playbook.positions]
+    taken = {column.casefold() for column in LEAD}
     return [
-        p.title if titles.count(p.title) == 1 else f"{p.title} ({p.id})" for p in playbook.positions
+        p.title
+        if titles.count(p.title) == 1 and p.title.casefold() not in taken
+        else f"{p.title} ({p.id})"
+        for p in playbook.positions
     ]
 
 
@@ -100,7 +105,7 @@ def verdict_grid(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
         row: dict[str, object] = {
             "contract": run.contract,
             "checker": run.model,
-            "status": str(run.record.status),
+            "status": run.record.status.label,
             "meets": counts.meets,
             "deviates": counts.deviates,
             "not addressed": counts.not_addressed,

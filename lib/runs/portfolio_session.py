@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from lib.analysis.documents import Document
+from lib.analysis.documents import Document, text_sha256
 from lib.analysis.labels import LabelledSet
 from lib.analysis.playbook.format import Playbook
 from lib.analysis.plural import counted
@@ -144,16 +144,28 @@ def shown_playbook(info: BatchInfo | None, runner: BatchRunner | None) -> Playbo
 
 
 def contract_texts(
-    info: BatchInfo | None, settings: Settings, session_texts: Mapping[str, str]
+    info: BatchInfo | None,
+    settings: Settings,
+    session_texts: Mapping[str, str],
+    records: Mapping[tuple[str, str], RunRecord],
 ) -> dict[str, str]:
     """Contract name → text, to find quotes in: this session's contracts, and for a stored batch
-    from the sample or a server folder, its source read again."""
+    from the sample or a server folder, its source read again. A text is kept only when it is the
+    very text a run of that name read (its hash): a contract chosen on the page, or a folder file
+    edited since, may share a stored batch's name and not its words."""
     texts = dict(session_texts)
     if info is not None:
         again = reload_source(str(info.settings.get("source", "")), settings, settings.batch_dirs)
         if again is not None:
             texts.update({d.name: d.text for d in again.documents})
-    return texts
+    read: dict[str, set[str]] = {}
+    for (contract, _model), record in records.items():
+        read.setdefault(contract, set()).add(record.document_sha256)
+    return {
+        name: text
+        for name, text in texts.items()
+        if name in read and text_sha256(text) in read[name]
+    }
 
 
 def score_runs(

@@ -336,7 +336,7 @@ def shown(
     return Shown(
         info,
         grid_runs(records, names),
-        session.contract_texts(info, settings, state.get(DOCUMENTS_KEY, {})),
+        session.contract_texts(info, settings, state.get(DOCUMENTS_KEY, {}), records),
         session.shown_template(info, template_key),
         session.shown_playbook(info, runner),
     )

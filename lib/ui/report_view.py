@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lib.analysis.clauses.segment import place_label
 from lib.analysis.documents import Document
 from lib.analysis.grounding import (
     CheckedQuote,
     Grounding,
     QuoteCheck,
     annotate_markdown,
-    clause_label,
     ground_report,
 )
 from lib.engine.errors import ERROR_TITLES, ErrorKind
@@ -53,7 +53,7 @@ def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
         cost = "unknown price" if record.cost_usd is None else f"${record.cost_usd:.4f}"
         notes.append(f"Estimated cost: {cost}.")
     elif record.cost_usd == 0.0:
-        notes.append("Cost: none (local model).")
+        notes.append("Cost: none (no per-token price).")
     st.caption(" ".join(notes))
 
 
@@ -111,9 +111,7 @@ def _grounding(record: RunRecord, contract: Document | None) -> Grounding | None
 
 def _location(check: QuoteCheck, separator: str) -> str:
     """ "§12.1 · p. 3": the clause number and page of a matched passage, where known."""
-    clause = clause_label(check.clause)
-    page = f"p. {check.page}" if check.page else ""
-    return separator.join(part for part in (clause, page) if part)
+    return place_label(check.clause, check.page, separator)
 
 
 def _option(item: CheckedQuote) -> str:

@@ -11,6 +11,7 @@ import httpx
 
 from devtools.api_server import ROOT, free_port
 from devtools.fake_upstream import Script
+from devtools.long_contract import long_contract
 from devtools.sample_files import pdf_bytes
 from lib.analysis.samples import load_sample
 from lib.engine.errors import ErrorKind
@@ -307,6 +308,9 @@ def test_models_runs_health_and_openapi(start_api, upstream):
     assert not models["anthropic"]["available"] and models["anthropic"]["fix"]
     # Where the contract would go is said before anything is sent, answering or not.
     assert models["anthropic"]["destination"] == "The contract is sent to Anthropic (Claude)."
+    assert models["openai"]["destination"] == (
+        "No server is set: the contract goes nowhere until one is."
+    )  # OPENAI_BASE_URL unset: not "sent to ."
     assert "builtin" not in models
 
     upstream.push(Script(tokens=tokens(3)))
@@ -415,3 +419,21 @@ def test_a_model_on_several_servers_says_which_one_served(start_api, upstream, t
     assert {e.data["served_by"] for e in stream.events if e.data["type"] == "stats"} == {served}
     record = wait_for_status(tmp_path / "history.sqlite3", done["run_id"], "done")
     assert record.served_by == upstream.url
+
+
+def test_a_contract_past_the_models_context_is_reviewed_in_steps_and_says_so(start_api, upstream):
+    api = start_api()
+    upstream.app.context_limit = 8192
+    upstream.default = Script(tokens=["### Indemnity — YELLOW\n"])
+    body = {**BODY, "contract": long_contract(60_000).text}
+    with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=60) as response:
+        stream = read_events(response, Stream())
+    start, done = stream.events[0].data, stream.events[-1].data
+    assert done["type"] == "done" and done["status"] == "done"
+    assert start["strategy"] == done["strategy"] and done["strategy"] in ("parts", "focus")
+    assert start["parts"] == done["parts"] == len(upstream.streams()) - 1 > 1
+    assert "## " in stream.text()
+    one_pass = start_api()
+    with httpx.stream("POST", f"{one_pass.url}/api/report", json=BODY, timeout=60) as response:
+        short = read_events(response, Stream())
+    assert short.events[-1].data["strategy"] is None and short.events[-1].data["parts"] is None

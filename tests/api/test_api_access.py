@@ -235,3 +235,13 @@ def test_a_request_over_the_concurrent_limit_is_refused_without_a_log_row(
         assert busy.json()["kind"] == "rate_limited"
         assert RunLog(tmp_path / "history.sqlite3").count() == 1
     assert len(upstream.streams()) == 1
+
+
+def test_the_refusal_names_what_makes_the_api_a_teams():
+    env = {"CRS_ALLOWED_HOSTS": "review.example.com"}
+    with pytest.raises(ConfigError) as refused:
+        api_config({"API_HOST": "127.0.0.1", **env}).check(
+            load_settings(env, listen_address="127.0.0.1")
+        )
+    assert "CRS_ALLOWED_HOSTS: review.example.com" in refused.value.args[0]
+    assert "listening on" not in refused.value.args[0]  # loopback is not the reason

@@ -15,6 +15,7 @@ from lib.analysis.clauses.categories import CUAD_CATEGORIES, EXTRA_CATEGORIES
 from lib.analysis.clauses.finder import Finding, Findings, find_clauses
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.clauses.red_flags import SEVERITY_ORDER, RedFlag, red_flags
+from lib.analysis.clauses.segment import place_label
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, NOT_FOUND, NOT_FOUND_LABEL, TEMPLATES
 
 DISCLAIMER = "> AI-assisted review, not legal advice: check every quote against the contract."
@@ -162,11 +163,11 @@ def _quote(text: str, finding: Finding) -> str:
 
 def _reference(finding: Finding, page_starts: list[int] | None) -> str:
     clause = finding.clause
-    ref = f"clause {clause.number}" if clause and clause.number else "unnumbered paragraph"
-    if page_starts:
-        page = max(1, bisect.bisect_right(sorted(page_starts), finding.start))
-        ref += f", p. {page}"
-    return ref
+    page = max(1, bisect.bisect_right(sorted(page_starts), finding.start)) if page_starts else None
+    where = place_label(clause.cited if clause else None, page)
+    if not clause or not clause.cited:
+        where = ", ".join(part for part in ("unnumbered paragraph", where) if part)
+    return where
 
 
 def shown(findings: Findings, category: str) -> list[Finding]:

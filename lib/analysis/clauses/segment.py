@@ -9,18 +9,37 @@ headers, so those lines are recognised and left out of clause boundaries rather 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lib.analysis.page_furniture import running_lines
 
 
 @dataclass(frozen=True)
 class Clause:
+    """`number` as the text prints it ("(a)"); `cited` with the numbers it sits under
+    ("12.1(a)"), as an analyst cites it: a contract has many an "(a)"."""
+
     number: str | None
     heading: str | None
     text: str
     start: int
     end: int
+    cited: str | None = None
+
+
+def clause_label(number: str | None) -> str:
+    """A clause number as a report, a page or a file cites it: "§3" for "3.", "§12.1",
+    "§12.1(a)", "Section 4" as it is; "" for none."""
+    if not number:
+        return ""
+    plain = number.rstrip(".")
+    return plain if len(plain.split()) > 1 else f"§{plain}"
+
+
+def place_label(clause: str | None, page: int | None, separator: str = ", ") -> str:
+    """ "§12.1(a), p. 3": where a passage sits, as far as it is known; "" when nothing is."""
+    parts = [clause_label(clause), f"p. {page}" if page else ""]
+    return separator.join(part for part in parts if part)
 
 
 @dataclass(frozen=True)
@@ -50,15 +69,63 @@ _TERMINAL = ".:;!?\"')]”’"
 _MAX_HEADING_WORDS = 10
 
 
+_INLINE_NUMBER = re.compile(
+    r"[.:;!?\"”)]\s+(?P<num>(?:section|article)\s+\d{1,3}(?:\.\d{1,3})*\.?|\d{1,3}(?:\.\d{1,3})*\.?)"
+    r"\s+(?=[\"“(]?[A-Z])",
+    re.IGNORECASE,
+)
+# A line this long holding half the text or more is a contract pasted without its line breaks;
+# paragraphs of a contract that has them are left as they are (cutting them lost CUAD span F1).
+_LONG_LINE = 1000
+
+
 def _lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every line, end excluding the newline."""
+    """(start, end) of every line, end excluding the newline; a line holding most of the text is
+    cut again where a clause number in sequence starts a sentence inside it."""
     spans = []
     pos = 0
     for line in text.splitlines(keepends=True):
         stripped = line.rstrip("\r\n")
-        spans.append((pos, pos + len(stripped)))
+        end = pos + len(stripped)
+        whole = len(stripped) >= _LONG_LINE and len(stripped) * 2 >= len(text)
+        starts = _inline_clause_starts(text, pos, end) if whole else []
+        for start, next_start in zip([pos, *starts], [*starts, end], strict=True):
+            spans.append((start, start + len(text[start:next_start].rstrip())))
         pos += len(line)
     return spans
+
+
+def _inline_clause_starts(text: str, start: int, end: int) -> list[int]:
+    """Where clauses numbered in sequence ("1." … "2." … "2.1") begin inside one line: text
+    pasted from a web page or a viewer that dropped its line breaks still cites "§2", not the
+    first clause for everything. Only the next number at some level counts, so a sentence that
+    merely mentions "Section 5." or "30." starts nothing."""
+    current = _number_key(_NUMBER.match(text[start : start + 40]))
+    starts = []
+    for match in _INLINE_NUMBER.finditer(text, start, end):
+        key = _number_key(match)
+        if key and _follows(current, key):
+            starts.append(match.start("num"))
+            current = key
+    return starts
+
+
+def _number_key(match: re.Match[str] | None) -> tuple[int, ...]:
+    """ "Section 4.2." → (4, 2); anything that is not a plain decimal number → ()."""
+    if match is None:
+        return ()
+    digits = re.sub(r"^(?:section|article)\s+", "", match.group("num").strip(), flags=re.I)
+    parts = digits.rstrip(".").split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()
+
+
+def _follows(current: tuple[int, ...], key: tuple[int, ...]) -> bool:
+    """Whether `key` is the number after `current` at its own level (2 after 1.3, 1.4 after 1.3)
+    or the first below it (1.1 after 1)."""
+    level = len(key) - 1
+    if level < len(current):
+        return key[:level] == current[:level] and key[level] == current[level] + 1
+    return level == len(current) and key[:level] == current and key[level] == 1
 
 
 def _is_heading_line(line: str) -> bool:
@@ -138,7 +205,46 @@ def split_clauses(text: str) -> list[Clause]:
         clause = _make_clause(text, start, end, None)
         if clause.text.strip():
             clauses.append(clause)
-    return clauses
+    return _with_citations(clauses)
+
+
+_ROMAN = re.compile(r"x{0,3}(?:ix|iv|v?i{0,3})", re.IGNORECASE)
+
+
+def _with_citations(clauses: list[Clause]) -> list[Clause]:
+    """Each clause with the number it is cited by: an item "(a)" or "(ii)" under the last clause
+    numbered in full ("12.1", "Section 4"), and under the items of other kinds it sits in."""
+    parent = ""
+    items: list[tuple[str, str]] = []  # (kind, "(a)") from the outermost item in
+    cited = []
+    for clause in clauses:
+        number = clause.number
+        if number is None:
+            cited.append(clause)
+            continue
+        if not number.startswith("("):
+            parent, items = number.rstrip("."), []
+            cited.append(replace(clause, cited=number))
+            continue
+        kind = _item_kind(number[1:-1], items)
+        same = next((i for i, (k, _) in enumerate(items) if k == kind), len(items))
+        items = [*items[:same], (kind, number)]
+        cited.append(replace(clause, cited=parent + "".join(n for _, n in items)))
+    return cited
+
+
+def _item_kind(label: str, items: list[tuple[str, str]]) -> str:
+    """ "1", "a", "A", "i" or "I": what kind of list an item's label belongs to. "(i)" after
+    "(h)" is a letter, otherwise a Roman numeral."""
+    if label.isdigit():
+        return "1"
+    letter = "A" if label.isupper() else "a"
+    if _ROMAN.fullmatch(label):
+        for kind, previous in items:
+            if kind == letter and len(label) == 1 and ord(previous[1:-1][-1]) + 1 == ord(label):
+                return letter
+        return "I" if label.isupper() else "i"
+    return letter
 
 
 def _continues(text: str, previous_end: int, next_line: str) -> bool:

@@ -7,7 +7,7 @@ Typical use: `index = ContractIndex.build(text, page_starts, clause_spans)` once
 
 from lib.analysis.grounding.annotate import LEGEND, annotate_markdown
 from lib.analysis.grounding.crosscheck import Disagreement, cross_check
-from lib.analysis.grounding.index import ContractIndex, clause_label
+from lib.analysis.grounding.index import ContractIndex
 from lib.analysis.grounding.matching import CLOSE_THRESHOLD, OCR_THRESHOLD, QuoteCheck, check
 from lib.analysis.grounding.quotes import Quote, extract_quotes
 from lib.analysis.grounding.report import Grounding, contract_index, ground_report
@@ -27,7 +27,6 @@ __all__ = [
     "annotate_markdown",
     "check",
     "check_report",
-    "clause_label",
     "contract_index",
     "cross_check",
     "extract_quotes",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from lib.analysis.grounding.index import clause_label
+from lib.analysis.clauses.segment import place_label
 from lib.analysis.grounding.tracker import CheckedQuote
 
 # Contract text is untrusted: these characters would start Markdown, HTML, colour directives
@@ -25,8 +25,8 @@ def escape(text: str) -> str:
 
 
 def _where(clause: str | None, page: int | None) -> str:
-    parts = ([clause_label(clause)] if clause else []) + ([f"p. {page}"] if page else [])
-    return f" ({', '.join(parts)})" if parts else ""
+    place = place_label(clause, page)
+    return f" ({place})" if place else ""
 
 
 def _excerpt(text: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from lib.analysis.clauses import Finding, Findings, find_clauses
 from lib.analysis.clauses.mapping import categories_for
-from lib.analysis.grounding.index import clause_label
+from lib.analysis.clauses.segment import place_label
 
 _HEADING = re.compile(r"^(#{2,6})[ \t]*(.*)$", re.MULTILINE)
 _SEVERITY = re.compile(
@@ -36,16 +36,12 @@ class Disagreement:
     page: int | None = None
 
     @property
-    def clause_label(self) -> str:
-        clause = self.finding.clause
-        return (clause_label(clause.number) if clause is not None else "") or "the contract"
-
-    @property
     def message(self) -> str:
         quote = " ".join(self.finding.quote.split())
         if len(quote) > _QUOTE_LEN:
             quote = quote[:_QUOTE_LEN].rsplit(" ", 1)[0] + " …"
-        where = self.clause_label + (f" (p. {self.page})" if self.page else "")
+        clause = self.finding.clause.cited if self.finding.clause else None
+        where = place_label(clause, self.page) or "the contract"
         return (
             f"The report says there is no {self.topic} clause; {where} reads “{quote}” "
             f"(clause finder: {self.category})."

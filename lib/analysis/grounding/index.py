@@ -13,15 +13,6 @@ from lib.analysis.page_furniture import running_lines
 _WORD = re.compile(r"\w+")
 
 
-def clause_label(number: str | None) -> str:
-    """A clause number as a report, a page or a file cites it: "§3" for "3.", "§12.1",
-    "Section 4" as it is; "" for none."""
-    if not number:
-        return ""
-    plain = number.rstrip(".")
-    return plain if len(plain.split()) > 1 else f"§{plain}"
-
-
 @dataclass(frozen=True, slots=True)
 class ContractIndex:
     """Normalised contract text, its offset map, and a word-pair index for finding near matches.

@@ -21,6 +21,10 @@ from lib.analysis.playbook.format import Evidence, Playbook, PositionResult, Ver
 _HEADING = re.compile(r"^\s{0,3}#{2,4}\s*\[\s*([^\]\n]{1,64}?)\s*\]\s*(.*)$")
 _FIELD = re.compile(r"^\s*[-*]?\s*\**(verdict|reason|evidence)\**\s*:\s*\**\s*(.*?)\s*$", re.I)
 _QUOTED = re.compile(r"[\"“]([^\"“”]{3,})[\"”]")
+_OPENING = '"“'
+_CLOSING = '"”'
+# '"…" (clause 3); "…"': where one quote of a line ends with its clause and the next begins.
+_NEXT_QUOTE = re.compile(r'(?<=["”])\s*(?:\([^()"“”]{0,40}\))?\s*[;,]?\s+(?=["“])')
 _VERDICTS = {
     "meets": Verdict.MEETS,
     "met": Verdict.MEETS,
@@ -91,10 +95,28 @@ def _parse_section(open_: _Open) -> Section:
 
 
 def _quotes(text: str) -> list[str]:
-    found = _QUOTED.findall(text)
-    if found:
-        return [q.strip() for q in found]
-    text = text.strip().strip('"“”')
+    """The quotes of one evidence line. The format asks for one quote a line, opening it with a
+    quote mark: that quote runs to the line's last closing mark, so a defined term quoted inside
+    it ('"“Confidential Information” shall mean …"') stays in it. Several quotes on one line
+    are cut where one ends with its clause and the next begins."""
+    text = text.strip()
+    if text[:1] not in _OPENING:
+        found = _QUOTED.findall(text)
+        return [q.strip() for q in found] if found else _whole(text)
+    pieces = [_first_to_last(piece).strip() for piece in _NEXT_QUOTE.split(text)]
+    return [piece for piece in pieces if len(piece) >= 3]
+
+
+def _first_to_last(text: str) -> str:
+    """From after the opening mark to before the last closing one (the clause reference after
+    it left out); the rest of the line when it never closes."""
+    text = text.strip()[1:]
+    end = max(text.rfind(mark) for mark in _CLOSING)
+    return text[:end] if end > 0 else text
+
+
+def _whole(text: str) -> list[str]:
+    text = text.strip().strip('"“”').strip()
     return [text] if len(text) >= 3 else []
 
 

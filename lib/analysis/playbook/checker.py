@@ -81,7 +81,7 @@ def _from_finding(text: str, finding: Finding, page_starts: Sequence[int] | None
         finding.end,
         text[finding.start : finding.end],
         round(float(finding.score), 4),
-        finding.clause.number if finding.clause else None,
+        finding.clause.cited if finding.clause else None,
         page_of(finding.start, page_starts),
     )
 

@@ -79,11 +79,14 @@ def _position(raw: Any, index: int, problems: list[str]) -> Position | None:
         else:
             category = _CATEGORIES[category.lower()]
     severity = raw.get("severity", "medium")
-    if severity not in {s.value for s in Severity}:
+    if not isinstance(severity, str) or severity not in {s.value for s in Severity}:
         problems.append(f"{where}: severity must be low, medium or high, not {severity!r}")
         severity = "medium"
     when_absent = raw.get("when_absent", Verdict.NOT_ADDRESSED.value)
-    if when_absent not in (Verdict.MEETS.value, Verdict.NOT_ADDRESSED.value):
+    if not isinstance(when_absent, str) or when_absent not in (
+        Verdict.MEETS.value,
+        Verdict.NOT_ADDRESSED.value,
+    ):
         problems.append(f"{where}: when_absent must be 'meets' or 'not addressed'")
         when_absent = Verdict.NOT_ADDRESSED.value
     deviates_if = raw.get("deviates_if", [])
@@ -170,16 +173,19 @@ def validate_playbook(doc: dict[str, Any], source: str = "the playbook") -> Play
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_positions, start=1):
         position = _position(raw, index, problems)
-        if position is None:
-            continue
-        if position.id in seen:
+        # A duplicate id is named even beside the position's other problems: every one at once.
+        pid_raw = raw.get("id") if isinstance(raw, dict) else None
+        position_id = pid_raw.strip() if isinstance(pid_raw, str) else ""
+        if position_id in seen:
             problems.append(
-                f"position {index} (id {position.id!r}): duplicate id, "
-                f"already used by position {seen[position.id]}"
+                f"position {index} (id {position_id!r}): duplicate id, "
+                f"already used by position {seen[position_id]}"
             )
             continue
-        seen[position.id] = index
-        positions.append(position)
+        if position_id:
+            seen[position_id] = index
+        if position is not None:
+            positions.append(position)
     if problems:
         raise PlaybookError(source, problems)
     return Playbook(pid, name, description, tuple(positions), attribution, checker)
@@ -213,8 +219,9 @@ def resolve_playbook(id_or_path: str) -> Playbook:
 
 
 def _toml_string(value: str) -> str:
-    # JSON string escapes are valid TOML basic-string escapes for every character JSON emits.
-    return json.dumps(value, ensure_ascii=False)
+    # JSON string escapes are valid TOML basic-string escapes for every character JSON emits;
+    # JSON leaves DEL as it is, which TOML forbids in a string.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def dump_playbook(playbook: Playbook) -> str:

@@ -120,7 +120,7 @@ def split_passages(text: str, page_starts: Sequence[int] | None = None) -> list[
                             start,
                             end,
                             piece,
-                            clause.number,
+                            clause.cited,
                             clause.heading,
                             page_of(start, page_starts),
                         )
