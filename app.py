@@ -22,7 +22,7 @@ from lib.store.records import records_to_csv, records_to_dataframe
 from lib.ui import live_feed
 from lib.ui.live_view import show_live
 from lib.ui.long_review_panel import long_review_panel
-from lib.ui.page import page_context
+from lib.ui.page import PAGE_ICON, page_context, set_page
 from lib.ui.pages_folder import ignore_pages_folder
 from lib.ui.pickers import document_input, generation_settings, provider_picker, thinking_switch
 from lib.ui.report_view import report_view
@@ -32,9 +32,7 @@ from lib.ui.tables import history_column_config
 
 def review_page() -> None:
     """Paste or upload a contract and watch the review report write itself."""
-    st.set_page_config(
-        page_title="Contract Review Studio", page_icon=":material/description:", layout="wide"
-    )
+    set_page()
     state = st.session_state
     page = page_context(state, "review")
     settings, history, run_log = page.settings, page.history, page.run_log
@@ -167,25 +165,19 @@ if __name__ == "__main__":  # Streamlit runs this file as the script of every pa
             st.Page(
                 review_page,
                 title="Review",
-                icon=":material/description:",
+                icon=PAGE_ICON,
                 url_path="review",
                 default=True,
             ),
-            st.Page(
-                "pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"
-            ),
-            st.Page(
-                "pages/history.py", title="History", icon=":material/history:", url_path="history"
-            ),
+            st.Page("pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
+            st.Page("pages/history.py", title="History", icon="🕘", url_path="history"),
             st.Page(
                 "pages/portfolio.py",
                 title="Portfolio",
-                icon=":material/grid_view:",
+                icon="🗂️",
                 url_path="portfolio",
             ),
-            st.Page(
-                "pages/playbook.py", title="Playbook", icon=":material/rule:", url_path="playbook"
-            ),
+            st.Page("pages/playbook.py", title="Playbook", icon="📋", url_path="playbook"),
         ]
     ).run()
 else:  # `streamlit run app.py` found the app below and serves it, with the live feed's route

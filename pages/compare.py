@@ -19,7 +19,7 @@ from lib.runs.compare import (
 )
 from lib.runs.launch import RunRequest, launch
 from lib.ui.live_view import show_live
-from lib.ui.page import page_context
+from lib.ui.page import page_context, set_page
 from lib.ui.pickers import (
     DOCUMENT_KEY,
     document_input,
@@ -30,9 +30,7 @@ from lib.ui.pickers import (
 from lib.ui.report_view import report_view
 from lib.ui.safe import hosts_in, label
 
-st.set_page_config(
-    page_title="Compare · Contract Review Studio", page_icon=":material/compare:", layout="wide"
-)
+set_page("Compare")
 state = st.session_state
 page = page_context(state, "compare")
 settings, history, run_log = page.settings, page.history, page.run_log

@@ -22,7 +22,7 @@ from lib.store.records import (
 )
 from lib.store.run_log import export_csv, export_json
 from lib.ui.identity import scope_caption
-from lib.ui.page import current_settings, shared_run_log
+from lib.ui.page import current_settings, set_page, shared_run_log
 from lib.ui.pickers import DOCUMENT_KEY
 from lib.ui.playbook_view import playbook_record_view
 from lib.ui.portfolio_view import stored_scorecards
@@ -30,9 +30,7 @@ from lib.ui.report_view import report_view
 from lib.ui.safe import label
 from lib.ui.tables import history_column_config
 
-st.set_page_config(
-    page_title="History · Contract Review Studio", page_icon=":material/history:", layout="wide"
-)
+set_page("History")
 PAGE_SIZES = [50, 200, 1000]
 CHART_RUNS = 2000
 EXPORT_HELP = "The runs on this page, with their reports (more runs per page export more)."

@@ -10,7 +10,7 @@ import streamlit as st
 from lib.runs.compare import side_names
 from lib.runs.playbook_run import PlaybookRequest, start_playbook
 from lib.store.playbook_store import PlaybookStore
-from lib.ui.page import page_context
+from lib.ui.page import page_context, set_page
 from lib.ui.pickers import document_input, generation_settings
 from lib.ui.playbook_view import (
     checker_picker,
@@ -20,9 +20,7 @@ from lib.ui.playbook_view import (
     show_live_checks,
 )
 
-st.set_page_config(
-    page_title="Playbook · Contract Review Studio", page_icon=":material/rule:", layout="wide"
-)
+set_page("Playbook")
 state = st.session_state
 page = page_context(state, "playbook")
 settings, history, run_log = page.settings, page.history, page.run_log

@@ -9,13 +9,9 @@ import streamlit as st
 
 from lib.store.batch_store import BatchStore
 from lib.ui import portfolio_sections as sections
-from lib.ui.page import current_settings, shared_run_log
+from lib.ui.page import current_settings, set_page, shared_run_log
 
-st.set_page_config(
-    page_title="Portfolio · Contract Review Studio",
-    page_icon=":material/grid_view:",
-    layout="wide",
-)
+set_page("Portfolio")
 settings = current_settings()
 run_log = shared_run_log(settings)
 store = BatchStore(run_log) if run_log is not None else None

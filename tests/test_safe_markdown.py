@@ -193,3 +193,16 @@ def test_a_list_nested_by_indentation_past_the_limit_keeps_every_item():
     report = "".join("  " * i + f"- item{i}\n" for i in range(40)) + "\nThe end of the report.\n"
     shown = safe_markdown(report)
     assert all(f"item{i}" in shown for i in range(40)) and "The end of the report" in shown
+
+
+def test_bidi_controls_cannot_reorder_what_is_shown():
+    """U+202E shows "invoice\u202efdp.exe" as "invoiceexe.pdf": a model's text must read in the
+    order it is written, in a report, a code span, a table or a label."""
+    controls = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    text = (
+        "## Risk \u202eWOL\u202c\n\n- pay `x\u2067y` now\n\n| a | b\u202e |\n|---|---|\n| 1 | 2 |\n"
+    )
+    shown = safe_markdown(text)
+    assert not set(controls) & set(shown)
+    assert "WOL" in shown and "xy" in shown
+    assert not set(controls) & set(escape_markdown("file\u202efdp.exe"))

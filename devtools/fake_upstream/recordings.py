@@ -23,4 +23,9 @@ RECORDED_STREAMS: list[tuple[str, Provider]] = [
     ("openrouter_reasoning.sse", Provider.OPENAI),
     ("ollama_v1_think_tags.sse", Provider.OPENAI),
     ("anthropic_thinking.sse", Provider.ANTHROPIC),
+    # Not recordings: what a hostile or broken server may send in valid JSON. Lone surrogates
+    # ("\ud800"), which nothing can write as UTF-8, and counts that are no counts (NaN, negative,
+    # fractional, past any store's integers): the text keeps U+FFFD, the counts are unreported.
+    ("hostile_ollama.ndjson", Provider.OLLAMA),
+    ("hostile_openai.sse", Provider.OPENAI),
 ]

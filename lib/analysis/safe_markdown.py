@@ -29,6 +29,10 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 _ESCAPES = str.maketrans({ch: "\\" + ch for ch in string.punctuation})
+# Bidirectional embeddings, overrides and isolates: they make text show in another order than it
+# is written ("invoice\u202efdp.exe" reads "invoiceexe.pdf"), so a model's words could show as
+# something else. Dropped from everything shown; a report needs none of them.
+_BIDI_CONTROLS = str.maketrans(dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
 # A host name as written in running text: labels of letters, digits and hyphens, a letter TLD.
 _HOST = re.compile(
     r"(?<![\w.@-])(?:[a-z][a-z0-9+.-]*://)?(?:[^\s/@:]+@)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
@@ -75,7 +79,7 @@ def _normal_host(host: str) -> str:
 
 def escape_markdown(text: str) -> str:
     """Text to show as it is inside Markdown (a label, a file name): no syntax, one line."""
-    return _literal(" ".join(text.split()))
+    return _literal(" ".join(text.translate(_BIDI_CONTROLS).split()))
 
 
 def _literal(text: str, in_table: bool = False) -> str:
@@ -100,6 +104,7 @@ def safe_markdown(text: str, allowed_hosts: Iterable[str] = ()) -> str:
     as text with its URL.
     """
     hosts = frozenset(_normal_host(h) for h in allowed_hosts)
+    text = text.translate(_BIDI_CONTROLS)
     if not text.strip():
         return ""
     return _Writer(hosts).blocks(_blocks(text)).rstrip("\n") + "\n"

@@ -18,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from lib.analysis.playbook.format import Playbook
+from lib.engine.errors import ErrorKind
 from lib.engine.provider_config import endpoint_label
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.runs.live import LiveRun, stop_all
@@ -43,6 +45,9 @@ def event_id(run_id: str, seq: int) -> str:
 # Event numbers this long are more events than any run keeps; longer is not ours (and Python
 # refuses to read an int of over 4,300 digits, which answered 500).
 MAX_EVENT_DIGITS = 18
+STREAM_FAILED = "The run could not be streamed and was stopped; what it wrote is in its record."
+
+log = logging.getLogger(__name__)
 
 
 def parse_event_id(value: str) -> tuple[str, int] | None:
@@ -192,7 +197,7 @@ class RunHub:
                 **review_plan(record),
             }
         )
-        task = asyncio.create_task(self._pump(run))
+        task = asyncio.create_task(self._guarded(run, self._pump(run)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return run
@@ -223,10 +228,22 @@ class RunHub:
                 "positions": len(check.playbook.positions),
             }
         )
-        task = asyncio.create_task(self._pump_check(run, check))
+        task = asyncio.create_task(self._guarded(run, self._pump_check(run, check)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return run
+
+    async def _guarded(self, run: ApiRun, pump: Coroutine[Any, Any, None]) -> None:
+        """A pump that fails (a bug, or text no event can carry) stops its run and ends its
+        stream with an error: otherwise the client waits for ever on keep-alives and the run
+        holds its place among the app's runs."""
+        try:
+            await pump
+        except Exception:
+            log.exception("run %s could not be streamed", run.run_id)
+            run.stop()
+            run.add({"type": "error", "message": STREAM_FAILED, "kind": ErrorKind.BAD_RESPONSE})
+            self._ended(run)
 
     async def _pump_check(self, run: ApiRun, check: PlaybookRun) -> None:
         next_stats = time.monotonic() + self.stats_interval_s

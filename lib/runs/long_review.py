@@ -28,6 +28,7 @@ from lib.analysis.long_plan import (
 )
 from lib.analysis.tokens import estimate_tokens
 from lib.engine.errors import BadResponse, OutputLimit, ProviderError, TimedOut
+from lib.engine.fold import fail
 from lib.engine.limits import RunLimits, output_message, wall_time_message
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.run_stats import RunStats, RunStatus
@@ -169,8 +170,7 @@ class LongReview:
     def refuse(self, error: ProviderError) -> None:
         """End a run that never started (the app is at its limit of runs), with `error`."""
         self._cancelled.set()
-        self.stats.error_kind, self.stats.error_message = error.kind, error.message
-        self.stats.finish(RunStatus.ERROR)
+        fail(self.stats, error)
         with contextlib.suppress(ValueError):
             self._generator.close()
 
@@ -186,8 +186,7 @@ class LongReview:
             stats.finish(RunStatus.CANCELLED)
             return
         except ProviderError as exc:
-            stats.error_kind, stats.error_message = exc.kind, exc.message
-            stats.finish(RunStatus.ERROR)
+            fail(stats, exc)
             raise
         except GeneratorExit:
             self._cancelled.set()
@@ -195,8 +194,7 @@ class LongReview:
             raise
         except Exception as exc:
             error = BadResponse(f"Unexpected failure in a long review ({type(exc).__name__}).")
-            stats.error_kind, stats.error_message = error.kind, error.message
-            stats.finish(RunStatus.ERROR)
+            fail(stats, error)
             raise error from None
         stats.progress = None
         stats.finish(RunStatus.DONE)

@@ -19,6 +19,18 @@ from lib.ui.identity import current_scope
 from lib.ui.live_view import cancel_active_runs
 from lib.ui.safe import label
 
+# Page icons are emoji (here and in `app.py`'s navigation): Streamlit draws an emoji favicon
+# itself, where a `:material/…:` one is fetched from Google's servers by every browser that opens
+# the page (a third party told who reviews contracts when; no icon offline or under the CSP
+# docs/SECURITY.md suggests).
+PAGE_ICON = "📄"
+
+
+def set_page(title: str | None = None) -> None:
+    """Every page's title ("History · Contract Review Studio"), icon and layout."""
+    name = f"{title} · Contract Review Studio" if title else "Contract Review Studio"
+    st.set_page_config(page_title=name, page_icon=PAGE_ICON, layout="wide")
+
 
 def current_settings() -> Settings:
     """Settings for the running app: environment plus Streamlit secrets, when a file exists."""

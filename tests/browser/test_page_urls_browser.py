@@ -3,6 +3,8 @@ not found" dialog, on load or reload, even as the first visit after the server s
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from playwright.sync_api import expect
 
@@ -17,6 +19,19 @@ def test_opening_or_reloading_a_page_url_shows_that_page_without_a_dialog(
     page, streamlit_app, upstream, path
 ):
     url = streamlit_app(OLLAMA_HOST=upstream.url)
+    # Nothing but the app itself: a page icon fetched from Google's servers told a third party
+    # who opens the app, and when.
+    elsewhere: list[str] = []
+    app = urlsplit(url).netloc
+    page.on(
+        "request",
+        lambda request: (
+            elsewhere.append(request.url)
+            if urlsplit(request.url).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(request.url).netloc != app
+            else None
+        ),
+    )
     for load in ("open", "reload"):
         if load == "open":
             page.goto(f"{url}/{path}")
@@ -34,3 +49,4 @@ def test_opening_or_reloading_a_page_url_shows_that_page_without_a_dialog(
         # pages folder's file names ("app", "compare", …) of Streamlit's old multipage mode.
         nav = page.get_by_test_id("stSidebarNav").locator("a").all_inner_texts()
         assert [text.split()[-1] for text in nav] == NAVIGATION, (load, nav)
+        assert elsewhere == [], (load, elsewhere)
