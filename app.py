@@ -22,12 +22,18 @@ from lib.store.records import records_to_csv, records_to_dataframe
 from lib.ui import live_feed
 from lib.ui.live_view import show_live
 from lib.ui.long_review_panel import long_review_panel
-from lib.ui.page import PAGE_ICON, page_context, set_page
+from lib.ui.page import page_context, set_page
 from lib.ui.pages_folder import ignore_pages_folder
-from lib.ui.pickers import document_input, generation_settings, provider_picker, thinking_switch
+from lib.ui.pickers import (
+    document_input,
+    generation_settings,
+    kept,
+    provider_picker,
+    thinking_switch,
+)
 from lib.ui.report_view import report_view
 from lib.ui.safe import hosts_in, label
-from lib.ui.tables import history_column_config
+from lib.ui.tables import history_column_config, rows_key
 
 
 def review_page() -> None:
@@ -54,20 +60,25 @@ def review_page() -> None:
     template_key = template_col.selectbox(
         "Review template",
         list(TEMPLATES),
-        index=list(TEMPLATES).index(DEFAULT_TEMPLATE_KEY),
         format_func=lambda key: TEMPLATES[key].title,
+        key="review_template",
+        on_change=kept("review_template", DEFAULT_TEMPLATE_KEY),
     )
     template = TEMPLATES[template_key]
     perspective = side_col.text_input(
-        "Reviewing for", value="", placeholder="e.g. the customer (default: neutral)"
+        "Reviewing for",
+        placeholder="e.g. the customer (default: neutral)",
+        key="review_perspective",
+        on_change=kept("review_perspective", ""),
     )
     with st.expander("Instructions to the model"):
+        instructions_key = f"instructions_{template_key}"
         instructions = st.text_area(
             "Instructions",
-            value=default_instructions(template),
             height=220,
-            key=f"instructions_{template_key}",
+            key=instructions_key,
             label_visibility="collapsed",
+            on_change=kept(instructions_key, default_instructions(template)),
         )
 
     request = None
@@ -134,9 +145,7 @@ def review_page() -> None:
         records = history.records
         frame = records_to_dataframe(records)
         state["history_ids"] = list(frame.index)
-        # A table of its own for each number of runs: the selection is kept by row number, and
-        # a new run at the top moved the tick onto a run the analyst never picked.
-        table_key = f"history_table_{len(records)}"
+        table_key = rows_key("history_table", state["history_ids"])
 
         def _select() -> None:
             rows = state[table_key]["selection"]["rows"]
@@ -165,19 +174,17 @@ if __name__ == "__main__":  # Streamlit runs this file as the script of every pa
             st.Page(
                 review_page,
                 title="Review",
-                icon=PAGE_ICON,
                 url_path="review",
                 default=True,
             ),
-            st.Page("pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
-            st.Page("pages/history.py", title="History", icon="🕘", url_path="history"),
+            st.Page("pages/compare.py", title="Compare", url_path="compare"),
+            st.Page("pages/history.py", title="History", url_path="history"),
             st.Page(
                 "pages/portfolio.py",
                 title="Portfolio",
-                icon="🗂️",
                 url_path="portfolio",
             ),
-            st.Page("pages/playbook.py", title="Playbook", icon="📋", url_path="playbook"),
+            st.Page("pages/playbook.py", title="Playbook", url_path="playbook"),
         ]
     ).run()
 else:  # `streamlit run app.py` found the app below and serves it, with the live feed's route

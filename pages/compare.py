@@ -16,6 +16,7 @@ from lib.runs.compare import (
     findings_diff,
     side_labels,
     timeline_frame,
+    unfinished_note,
 )
 from lib.runs.launch import RunRequest, launch
 from lib.ui.live_view import show_live
@@ -143,6 +144,8 @@ if len(records) == 2:
 
     st.dataframe(table.style.apply(highlight, axis=1), width="stretch")
     diff = findings_diff(records)
+    if (note := unfinished_note(records)) is not None:
+        st.caption(label(note))
     diff_columns = st.columns(2)
     for column, side, record in zip(diff_columns, labels, records, strict=True):
         flagged = diff[side]

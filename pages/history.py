@@ -28,7 +28,7 @@ from lib.ui.playbook_view import playbook_record_view
 from lib.ui.portfolio_view import stored_scorecards
 from lib.ui.report_view import report_view
 from lib.ui.safe import label
-from lib.ui.tables import history_column_config
+from lib.ui.tables import history_column_config, rows_key
 
 set_page("History")
 PAGE_SIZES = [50, 200, 1000]
@@ -86,6 +86,8 @@ if not records:
 
 frame = records_to_dataframe(records)
 state["log_ids"] = list(frame.index)
+if (done := state.pop("history_deleted", None)) is not None:
+    st.success(done)
 event = st.dataframe(
     frame,
     column_config=history_column_config(),
@@ -93,7 +95,7 @@ event = st.dataframe(
     width="stretch",
     on_select="rerun",
     selection_mode="multi-row",
-    key="log_table",
+    key=rows_key("log_table", state["log_ids"]),
 )
 selected = [state["log_ids"][row] for row in event.selection.rows if row < len(state["log_ids"])]
 
@@ -119,12 +121,14 @@ if selected:
         elif record is not None:
             st.subheader(f"Report: {label(record.document_name)}")
             report_view(record, key="history", contract=state.get(DOCUMENT_KEY))
+    # Confirmed for these very runs: another selection must be confirmed again.
     confirm = st.checkbox(
-        f"Yes, delete the {counted(len(selected), 'selected run')} permanently", key="confirm"
+        f"Yes, delete the {counted(len(selected), 'selected run')} permanently",
+        key=rows_key("confirm", selected),
     )
     if st.button("Delete selected", disabled=not confirm, key="delete"):
         deleted = log.delete(selected)
-        st.success(f"Deleted {counted(deleted, 'run')}.")
+        state["history_deleted"] = f"Deleted {counted(deleted, 'run')}."
         st.rerun()
 
 # The charts read the newest matching runs (without their reports), not just this page.

@@ -246,3 +246,42 @@ def test_runs_and_batches_are_recorded_for_the_owner_given(tmp_path, monkeypatch
     assert "done" not in capsys.readouterr().out
     assert main(["list", "--owner", "alice"]) == 0
     assert "1/1 done" in capsys.readouterr().out
+
+
+def test_what_reading_a_contract_could_not_do_goes_with_its_run(tmp_path, monkeypatch, capsys):
+    """A guessed encoding (or a page that is an image) was said on the Review page only: a batch
+    or an API client got a report with nothing to say its text may be wrong."""
+    log = tmp_path / "log.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(log))
+    contract = tmp_path / "café.txt"
+    contract.write_bytes("Caf\xe9 agreement. 1. Term. The term is two years.".encode("cp1252"))
+    out = tmp_path / "out"
+    assert main(["run", str(contract), "--model", "clause-finder", "--out", str(out)]) == 0
+    assert "warning café.txt: " in capsys.readouterr().err
+    (record,) = RunLog(log).query()
+    assert any("read as" in note for note in record.notes)
+    (report,) = (out / "reports").rglob("*.md")
+    assert "read as" in report.read_text()
+
+
+def test_an_admin_resuming_a_users_batch_leaves_its_runs_with_that_user(
+    tmp_path, monkeypatch, capsys
+):
+    """Resumed by an admin, the runs were written as the admin's: the owner's History and
+    Portfolio lost them, and the owner's own resume found nothing to show."""
+    log = tmp_path / "log.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(log))
+    monkeypatch.setenv("CRS_ADMINS", "root")
+    contract = tmp_path / "deal.txt"
+    contract.write_text("9. This agreement is governed by the laws of Utopia.")
+    out = ["--out", str(tmp_path / "out")]
+    with FakeUpstream() as upstream:
+        model = ["--model", f"openai:m1@{upstream.url}/v1"]
+        upstream.default = Script(status=500)
+        assert main(["run", str(contract), *model, "--owner", "bob", *out]) == 0
+        batch_id = capsys.readouterr().out.split("crs-batch resume ")[1].split()[0]
+        upstream.default = Script(tokens=["## Overall risk: LOW\n"])
+        assert main(["resume", batch_id, str(contract), "--owner", "root", *out]) == 0
+    bobs = RunLog(log).scoped(Scope("bob", "bob")).query()
+    assert sorted(str(r.status) for r in bobs) == ["done", "error"]
+    assert {r.owner for r in RunLog(log).query()} == {"bob"}

@@ -13,7 +13,14 @@ from devtools.fake_upstream import FakeUpstream, Script
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.stream_model import stream_model
-from lib.runs.compare import better_side, comparison_table, findings_diff, timeline_frame
+from lib.runs.compare import (
+    better_side,
+    comparison_table,
+    findings_diff,
+    side_labels,
+    timeline_frame,
+    unfinished_note,
+)
 from lib.runs.live import LiveRun, stop_all, watch
 from lib.store.records import STATE_KEY
 
@@ -236,3 +243,25 @@ def test_the_same_model_twice_keeps_two_names_and_two_files_and_failures_say_so(
     assert captions.count("Nothing to compare: this run wrote no report.") == 2
     assert not any("Nothing the other model missed" in c for c in captions)
     assert len(at.get("vega_lite_chart")) == 0
+
+
+def test_a_topic_the_other_found_nothing_on_is_a_difference_and_unfinished_runs_are_not_ranked(
+    make_record,
+):
+    model = make_record(page="compare", status="done", total_s=9.0,
+                        report="### Confidentiality — RED\n### Liability — YELLOW\n")  # fmt: skip
+    finder = make_record(page="compare", status="done", provider="clause_finder", model="rules",
+                         total_s=0.1, report="### Confidentiality — NOT FOUND\n")  # fmt: skip
+    (left, _right) = side_labels([model, finder])
+    # The clause finder says NOT FOUND on every topic it has no clause for: still a difference.
+    assert findings_diff([model, finder])[left] == {"Confidentiality": "RED", "Liability": "YELLOW"}
+    assert better_side([model, finder])["Total time (s)"] == 1
+    assert unfinished_note([model, finder]) is None
+
+    stopped = make_record(page="compare", status="cancelled", total_s=0.5,
+                          report="### Confidentiality — GREEN\n")  # fmt: skip
+    # Stopped before it reached liability: that topic is no difference, and nobody "wins".
+    assert findings_diff([model, stopped])[left] == {"Confidentiality": "RED"}
+    assert set(better_side([model, stopped]).values()) == {None}
+    note = unfinished_note([model, stopped])
+    assert note is not None and "stopped" in note and "no side is marked better" in note

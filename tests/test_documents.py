@@ -443,3 +443,61 @@ def test_word_text_is_what_word_shows_with_changes_accepted():
     assert "two" not in text
     assert "The Customer shall pay within 30 days." in text
     assert "Service levels:\nUptime | 99.5%" in text
+
+
+def test_a_word_file_says_which_of_its_parts_hold_text_it_does_not_read():
+    """A footnote carving out the cap ("… except data breaches, for which liability is
+    unlimited"), a text box, an embedded document: not read, and once without a word."""
+    from docx import Document as WordDocument
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    w = nsdecls("w")
+    plain = docx_bytes(["9. Liability is capped at the fees paid."])
+    assert load_document(plain, "plain.docx").warnings == []
+
+    document = WordDocument()
+    clause = document.add_paragraph("9. Liability is capped at the fees paid.")
+    clause._p.append(
+        parse_xml(
+            f"<w:r {w}><w:pict><w:txbxContent><w:p><w:r><w:t>10. Liquidated damages apply."
+            "</w:t></w:r></w:p></w:txbxContent></w:pict></w:r>"
+        )
+    )
+    out = io.BytesIO()
+    document.save(out)
+    footnotes = (
+        f'<w:footnotes {w}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/>'
+        '</w:r></w:p></w:footnote><w:footnote w:id="1"><w:p><w:r><w:t>Except data breaches, '
+        "for which liability is unlimited.</w:t></w:r></w:p></w:footnote></w:footnotes>"
+    )
+    data = with_part(
+        out.getvalue(),
+        "word/footnotes.xml",
+        footnotes,
+        "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml",
+    )
+    read = load_document(data, "cap.docx")
+    assert "capped at the fees paid" in read.text and "unlimited" not in read.text
+    (warning,) = read.warnings
+    assert "text boxes and footnotes, which is not read" in warning
+
+
+def with_part(docx: bytes, name: str, xml: str, reltype: str, content_type: str) -> bytes:
+    """The Word file with one more part, related to its main document."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "word/_rels/document.xml.rels":
+                rel = (
+                    f'<Relationship Id="rIdNote" Type="{reltype}" Target="{name.split("/")[-1]}"/>'
+                )
+                data = data.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+            elif item.filename == "[Content_Types].xml":
+                override = f'<Override PartName="/{name}" ContentType="{content_type}"/>'
+                data = data.replace(b"</Types>", override.encode() + b"</Types>")
+            dst.writestr(item, data)
+        dst.writestr(name, xml)
+    return out.getvalue()

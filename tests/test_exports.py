@@ -81,3 +81,22 @@ def test_the_markdown_download_loads_nothing_a_model_or_its_server_wrote():
     assert not kinds & {"image", "html_inline", "html_block"}
     links = [c.attrs["href"] for t in tokens for c in t.children or [] if c.type == "link_open"]
     assert links == ["https://acme.example/terms"]
+
+
+def test_a_reports_table_is_a_word_table():
+    """The page and the Markdown file show the report's table; the Word file showed its pipes."""
+    report = (
+        "## Summary\n\n| Topic | Rating | Share |\n|---|:--:|---|\n"
+        "| Liability | **RED** | 50% \\| 50% |\n| Term | GREEN | — |\n\nAfter the table.\n"
+    )
+    document = DocxDocument(io.BytesIO(report_docx(record(report))))
+    (table,) = document.tables
+    cells = [[cell.text for cell in row.cells] for row in table.rows]
+    assert cells == [
+        ["Topic", "Rating", "Share"],
+        ["Liability", "RED", "50% | 50%"],
+        ["Term", "GREEN", "—"],
+    ]
+    assert all(run.bold for run in table.rows[0].cells[0].paragraphs[0].runs)
+    text = docx_text(report_docx(record(report)))
+    assert "|---" not in text and "After the table." in text

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
+from lib.ui.tables import rows_key
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "history.py")
 
@@ -104,8 +105,14 @@ def test_filters(log):
 
 
 def select(at: AppTest, rows: list[int]) -> AppTest:
-    at.session_state["log_table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    table = rows_key("log_table", at.session_state["log_ids"])
+    at.session_state[table] = {"selection": {"rows": rows, "columns": [], "cells": []}}
     return at.run()
+
+
+def confirm_box(at: AppTest):
+    (box,) = [c for c in at.checkbox if c.label.startswith("Yes, delete")]
+    return box
 
 
 def test_open_a_past_report(log, downloads):
@@ -122,11 +129,27 @@ def test_delete_needs_confirmation(log):
     at = select(page(), [0])
     assert at.button(key="delete").disabled  # not confirmed yet
     assert log.count() == 3
-    at.checkbox(key="confirm").check().run()
+    confirm_box(at).check().run()
     at.button(key="delete").click().run()
     assert log.count() == 2
     assert [r.document_name for r in log.query()] == ["Lease.docx", "Acme MSA.pdf"]
     assert list(at.dataframe[0].value["document"]) == ["Lease.docx", "Acme MSA.pdf"]  # shown gone
+    assert "Deleted 1 run." in [s.value for s in at.success]
+    # Nothing is ticked or confirmed after a delete: a second click deletes nothing.
+    assert not [c for c in at.checkbox if c.label.startswith("Yes, delete")]
+    assert not [b for b in at.button if b.key == "delete"]
+
+
+def test_a_tick_and_its_confirmation_do_not_move_to_other_runs(log):
+    """With a run ticked and its deletion confirmed, a filter that changed the rows left the
+    tick on whatever run now had that row number, confirmed: one click deleted it."""
+    at = select(page(), [0])
+    confirm_box(at).check().run()
+    at.text_input(key="f_document").input("Acme").run()
+    assert list(at.dataframe[0].value["document"]) == ["Acme MSA.pdf"]
+    assert not [b for b in at.button if b.key == "delete"]  # no run is ticked any more
+    at = select(at, [0])
+    assert confirm_box(at).value is False and at.button(key="delete").disabled
 
 
 def export(at: AppTest, downloads, label: str):

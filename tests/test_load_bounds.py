@@ -103,6 +103,19 @@ def test_a_rerun_reads_only_new_files(monkeypatch):
     assert reads[-1] == "a.txt" and len(reads) == 4
 
 
+def test_a_file_read_from_another_folder_is_named_from_that_folder(tmp_path):
+    """The cache once gave a file the name it had when its parent folder was listed: a batch of
+    folder "a" stored "a/contract1.txt", and read again from "a" found no such contract."""
+    settings = load_settings({"CRS_BATCH_DIRS": str(tmp_path)})
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "contract1.txt").write_text("1. Term. Two years.")
+    cache = ReadCache()
+    whole = folder_contracts(tmp_path, settings, settings.batch_dirs, cache)
+    assert [d.name for d in whole.documents] == ["a/contract1.txt"]
+    sub = folder_contracts(tmp_path / "a", settings, settings.batch_dirs, cache)
+    assert [d.name for d in sub.documents] == ["contract1.txt"]
+
+
 def test_the_ocr_reader_is_held_at_most_its_limit_and_then_passed_on():
     limits = OcrLimits(base_seconds=30.0, seconds_per_page=20.0, max_seconds=2.0)
     first = OcrJob(b"%PDF", [1, 2, 3], limits, worker=HANGING)

@@ -223,6 +223,30 @@ def test_the_built_in_checker_is_the_default_and_a_failed_run_resumes(tmp_path, 
     }
 
 
+def test_a_batch_of_an_uploaded_contractnli_file_resumes_from_the_terminal(tmp_path, files, capsys):
+    """A Portfolio batch over an uploaded ContractNLI file: `resume --contractnli` was refused as
+    "uploaded: name the files again" though the option is the way to name them."""
+    labels, playbook = files
+    out = tmp_path / "out"
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=["x"], status=500)
+        assert main(["run", "--playbook", str(playbook), "--contractnli", str(labels),
+                     "--model", f"openai:m@{upstream.url}/v1", "--out", str(out)]) == 0  # fmt: skip
+        batch_id = capsys.readouterr().out.split("resume with: crs-batch resume ")[1].split()[0]
+        log = RunLog(tmp_path / "log.sqlite3")
+        info = BatchStore(log).get(batch_id)
+        assert info is not None
+        with log.connect() as db:  # as the Portfolio page stores an uploaded file's batch
+            db.execute(
+                "UPDATE batches SET settings = ? WHERE batch_id = ?",
+                (json.dumps({**info.settings, "source": "upload"}), batch_id),
+            )
+        upstream.default = Script(tokens=lines(ANSWER_A))
+        before = len(upstream.streams())
+        assert main(["resume", batch_id, "--contractnli", str(labels), "--out", str(out)]) == 0
+        assert len(upstream.streams()) - before == 2
+
+
 def test_ndas_that_trained_the_built_in_checker_are_named_in_its_scorecard(
     tmp_path, files, monkeypatch
 ):

@@ -15,6 +15,7 @@ from lib.engine.settings import Settings
 from lib.runs.playbook_run import PlaybookOutcome, PlaybookRequest, start_playbook
 from lib.store.records import records_to_dataframe, verdicts_by_checker
 from lib.store.run_log import RunLog
+from lib.ui.tables import rows_key
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "history.py")
 CONTRACT = (
@@ -45,7 +46,8 @@ def page(tmp_path, monkeypatch) -> AppTest:
     monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "h.sqlite3"))
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
-    at.session_state["log_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    table = rows_key("log_table", at.session_state["log_ids"])
+    at.session_state[table] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     return at.run()
 
 

@@ -80,10 +80,17 @@ def test_per_document_map_ranks_within_each_document_by_hand():
     assert per_document_map(LABELS.documents, PREDICTIONS) == pytest.approx(expected)
 
 
-def test_an_unanswered_position_counts_as_not_addressed_with_no_evidence():
+def test_an_unanswered_position_counts_as_wrong_with_no_evidence():
     partial = {"A": {"h2": PREDICTIONS["A"]["h2"]}, "B": PREDICTIONS["B"], "C": PREDICTIONS["C"]}
     figures = score(LABELS.documents, partial)
     assert figures["accuracy"] == pytest.approx((1 / 3 + 2 / 3) / 2)
+    # C's h1 is NotMentioned: answered "not addressed" it is right, unanswered it is not.
+    unanswered = {**PREDICTIONS, "C": {"h2": PREDICTIONS["C"]["h2"]}}
+    assert score(LABELS.documents, unanswered)["accuracy"] == pytest.approx((1 / 3 + 2 / 3) / 2)
+    assert score(LABELS.documents, PREDICTIONS)["accuracy"] == pytest.approx((2 / 3 + 2 / 3) / 2)
+    # A checker that answered nothing scores nothing.
+    nothing = score(LABELS.documents, {})
+    assert nothing["accuracy"] == 0 and nothing["f1_meets"] == 0
 
 
 def test_tied_scores_form_one_threshold_as_in_scikit_learn():

@@ -166,11 +166,11 @@ def test_ndas_from_a_contractnli_file_are_checked_and_scored_beside_the_publishe
     assert not at.exception
     card = at.dataframe[-1].value
     ours = card[~card["reference"]].iloc[0]
-    # By hand: no verdict counts as not addressed with no evidence. h1: gold (meets, not
-    # addressed) → accuracy 1/2; h2: gold (deviates, meets) → 0; F1 of both classes 0; every
+    # By hand: no verdict counts as wrong with no evidence (a checker that answers nothing is
+    # right nowhere, not wherever the NDA says nothing): accuracy 0; F1 of both classes 0; every
     # span scores 0, so each position's AP and P@R80 is the share of gold spans, 1/3.
     assert ours["NDAs"] == 2
-    assert ours["NLI accuracy"] == pytest.approx(0.25)
+    assert ours["NLI accuracy"] == 0
     assert ours["F1 deviates"] == 0 and ours["F1 meets"] == 0
     assert ours["evidence mAP"] == pytest.approx(1 / 3)
     assert ours["P@R80"] == pytest.approx(1 / 3)
@@ -186,7 +186,7 @@ def test_ndas_from_a_contractnli_file_are_checked_and_scored_beside_the_publishe
     assert stored.batch_id == at.session_state["pf_batch"]
     [checker] = stored.body["checkers"]
     assert checker["contracts"] == 2
-    assert checker["figures"]["accuracy"] == pytest.approx(0.25)
+    assert checker["figures"]["accuracy"] == 0
 
 
 def test_a_position_titled_like_one_of_the_grids_own_columns_gets_a_column_of_its_own():

@@ -198,6 +198,28 @@ def test_coming_back_to_the_page_keeps_the_contract_entered_there(env):
     assert records(at) and records(at)[0].document_name == "Pasted contract"
 
 
+def test_coming_back_keeps_what_the_analyst_typed_and_sends_it(env):
+    """The contract was kept across pages while the side they review for, their instructions,
+    the template and the pasted text itself came back empty or default: the next run went out
+    with the default instructions and nothing on the page said so."""
+    at = app()
+    at.text_area(key="review_text").input(CONTRACT).run()
+    at.selectbox(key="review_template").select("nda").run()
+    at.text_input(key="review_perspective").input("the customer").run()
+    at.text_area(key="instructions_nda").input("ONLY LOOK AT PAYMENT.").run()
+    at.switch_page("pages/history.py").run()
+    at.switch_page("app.py").run()
+    assert not at.exception, at.exception
+    assert at.text_area(key="review_text").value == CONTRACT
+    assert at.selectbox(key="review_template").value == "nda"
+    assert at.text_input(key="review_perspective").value == "the customer"
+    assert at.text_area(key="instructions_nda").value == "ONLY LOOK AT PAYMENT."
+    env.push(Script(tokens=[" ok"]))
+    at.button(key="review").click().run()
+    (sent,) = [json.dumps(r.body) for r in env.streams()]
+    assert "ONLY LOOK AT PAYMENT." in sent and "the customer" in sent
+
+
 ERROR_CASES = [
     (Script(status=404), "model_not_found", "Model not found", False),
     (Script(status=429), "rate_limited", "busy or rate limiting", False),
@@ -385,7 +407,8 @@ def test_a_stopped_run_says_what_was_kept(make_record, report, thinking, said):
 
     record = make_record(status=RunStatus.CANCELLED, report=report, thinking=thinking)
     at = AppTest.from_function(page, args=(record,)).run()
-    assert [w.value for w in at.warning] == [f"Stopped — {said}."]
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith(f"Stopped — {said}.") and "page is left or reloaded" in warning
 
 
 def test_a_setting_that_does_not_parse_is_named_on_the_page(env, monkeypatch):

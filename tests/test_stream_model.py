@@ -239,6 +239,17 @@ def test_read_timeout_mid_answer_is_timed_out(fake_upstream):
         list(stream)
     assert info.value.kind is ErrorKind.TIMED_OUT
     assert stream.stats.text == " a b"
+    assert "in the middle of the answer" in info.value.message
+
+
+def test_a_server_silent_before_its_first_token_is_not_said_to_stop_mid_answer(fake_upstream):
+    fake_upstream.push(Script(tokens=[" a", " b"], fault="stall", fault_after=0))
+    cfg = ProviderConfig(Provider.OPENAI, "llama3.2", f"{fake_upstream.url}/v1", read_timeout=0.5)
+    stream = stream_model(cfg, "sys", CONTRACT)
+    with pytest.raises(ProviderError) as info:
+        list(stream)
+    assert info.value.kind is ErrorKind.TIMED_OUT and stream.stats.text == ""
+    assert "before its answer began" in info.value.message
 
 
 class HangUpListener:

@@ -47,7 +47,10 @@ class Limits:
     max_unzipped_bytes: int = 200 * 1024 * 1024
     max_zip_ratio: float = 100.0
     max_zip_entries: int = 10_000
-    max_paste_chars: int = 2_000_000
+    # Characters of text in one contract, pasted or read from a file (CRS_MAX_PASTE_CHARS): the
+    # clause finder and the quote index hold about 100 bytes a character, and a Word file that
+    # compresses only 6:1 can hold 100 million of them within the upload limit.
+    max_chars: int = 2_000_000
 
 
 class DocumentError(Exception):
@@ -113,10 +116,10 @@ def text_sha256(text: str) -> str:
 def document_from_text(
     text: str, name: str = "Pasted contract", *, limits: Limits = Limits()
 ) -> Document:
-    if len(text) > limits.max_paste_chars:
+    if len(text) > limits.max_chars:
         raise DocumentError(
             f"The pasted text is {len(text):,} characters; the limit is "
-            f"{limits.max_paste_chars:,}. Paste the part to review, or upload the file."
+            f"{limits.max_chars:,}. Paste the part to review."
         )
     text = _normalise(text)
     return Document(name=name, text=text, kind="pasted", size_bytes=len(text.encode("utf-8")))
@@ -156,13 +159,20 @@ def load_document(
         text, page_starts = _join_pages([_normalise(t) for t in page_texts])
         pages: int | None = len(page_texts)
     elif kind == "docx":
-        text, pages, warnings = _normalise(_read_docx(data, filename, limits)), None, []
+        raw, warnings = _read_docx(data, filename, limits)
+        text, pages = _normalise(raw), None
     else:
         decoded, guessed = _read_text(data, filename)
         text, pages = _normalise(decoded), None
         warnings = [] if guessed is None else [_guessed(filename, guessed)]
     if not text.strip():
         raise DocumentError(f"“{filename}” contains no text.")
+    if len(text) > limits.max_chars:
+        raise DocumentError(
+            f"“{filename}” holds {len(text):,} characters of text; this app reads at most "
+            f"{limits.max_chars:,} in one contract (CRS_MAX_PASTE_CHARS). Split it, or review "
+            "the part that matters."
+        )
     return Document(
         filename, text, kind, len(data), pages, warnings, page_starts, tuple(image_pages)
     )
@@ -278,7 +288,8 @@ def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], li
         pages = len(views)
         raise NeedsOcr(
             f"“{filename}” has no text layer — it is a scan of {pages} "
-            f"page{'s' if pages != 1 else ''}, so only OCR can read it.",
+            f"page{'s' if pages != 1 else ''}, so only OCR can read it (the Review page offers "
+            "it when the file is uploaded there).",
             pages,
             pictures,
         )
@@ -305,11 +316,12 @@ def _check_zip(data: bytes, filename: str, limits: Limits) -> None:
         raise bomb
 
 
-def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
-    """The body's text as `docx_text.word_text` lays it out."""
+def _read_docx(data: bytes, filename: str, limits: Limits) -> tuple[str, list[str]]:
+    """The body's text as `docx_text.word_text` lays it out, and a warning naming the parts of
+    the file with text that is not read."""
     import docx
 
-    from lib.analysis.docx_text import word_text
+    from lib.analysis.docx_text import unread_parts, word_text
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise DocumentError(
@@ -325,7 +337,17 @@ def _read_docx(data: bytes, filename: str, limits: Limits) -> str:
         raise DocumentError(
             f"“{filename}” could not be opened as a Word document; it may be damaged."
         ) from None
-    return word_text(document)
+    unread = unread_parts(document)
+    warnings = (
+        [f"“{filename}” has text in its {_listed(unread)}, which is not read: check it by hand."]
+        if unread
+        else []
+    )
+    return word_text(document), warnings
+
+
+def _listed(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _read_text(data: bytes, filename: str) -> tuple[str, str | None]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
@@ -116,3 +117,34 @@ def word_text(document: Any) -> str:
             lines += [" | ".join(cell_text(cell) for cell in _cells(row)) for row in block.rows]
             lines.append("")
     return "\n".join(lines)
+
+
+def unread_parts(document: Any) -> list[str]:
+    """What of the file holds text this walk does not read: text boxes, footnotes, endnotes and
+    embedded documents (an `altChunk`). A footnote can carve out the cap its clause sets ("…
+    except for data breaches, for which liability is unlimited"), so the analyst is told, not
+    left to find the review silent."""
+    body = document.element.body
+    parts = []
+    boxes = body.iter(qn("w:txbxContent"))
+    if any("".join(box.itertext()).strip() for box in boxes):
+        parts.append("text boxes")
+    for kind in ("footnotes", "endnotes"):
+        related = [
+            rel.target_part
+            for rel in document.part.rels.values()
+            if not rel.is_external and rel.reltype.endswith(f"/{kind}")
+        ]
+        tag = qn(f"w:{kind[:-1]}")
+        for part in related:
+            notes = parse_xml(part.blob).iter(tag)
+            # Word's own separators are notes too (ids -1 and 0, or typed): only real ones count.
+            if any(
+                note.get(qn("w:type")) is None and "".join(note.itertext()).strip()
+                for note in notes
+            ):
+                parts.append(kind)
+                break
+    if next(body.iter(qn("w:altChunk")), None) is not None:
+        parts.append("embedded documents")
+    return parts

@@ -33,7 +33,7 @@ from lib.engine.provider_config import (
 from lib.engine.providers.registry import spec_for
 from lib.engine.settings import Settings
 from lib.runs import playbook_library
-from lib.runs.document_sandbox import read_upload
+from lib.runs.document_sandbox import ReaderBusy, read_upload
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.store.playbook_store import PlaybookStore
 
@@ -135,6 +135,8 @@ def read_document(request: ReportRequest, upload: Upload | None, settings: Setti
         if not request.contract.strip():
             raise ApiError(400, "No contract")
         return document_from_text(request.contract, request.name, limits=limits)
+    except ReaderBusy as exc:  # not the file's fault: the same request works in a moment
+        raise ApiError(429, exc.message, kind="reader_busy") from None
     except DocumentError as exc:
         raise ApiError(400, exc.message) from None
 

@@ -207,6 +207,9 @@ def load_contracts(args: argparse.Namespace, settings: Settings) -> tuple[list[D
         source = UPLOAD_SOURCE
     for name, problem in loaded.problems:
         print(f"skipped {name}: {problem}", file=sys.stderr)
+    for document in loaded.documents:
+        for warning in document.warnings:
+            print(f"warning {document.name}: {warning}", file=sys.stderr)
     return loaded.documents, source
 
 
@@ -459,7 +462,7 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
         raise CannotRun(f"There is no batch {args.batch_id}.")
     batch_settings = BatchSettings.from_dict(info.settings)
     source = batch_settings.source
-    if args.sample or args.folder or args.files:
+    if args.sample or args.folder or args.files or args.contractnli:
         documents, _ = load_contracts(args, settings)
     elif source == SAMPLE_SOURCE:
         documents = sample_contracts()

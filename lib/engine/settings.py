@@ -226,9 +226,7 @@ def _reader_limits(get: Callable[..., Any]) -> tuple[Limits, Sandbox]:
             _number(get, "CRS_MAX_UPLOAD_MB", base.max_bytes / 1_048_576, positive=True) * 1_048_576
         ),
         max_pages=int(_number(get, "CRS_MAX_PAGES", base.max_pages, positive=True)),
-        max_paste_chars=int(
-            _number(get, "CRS_MAX_PASTE_CHARS", base.max_paste_chars, positive=True)
-        ),
+        max_chars=int(_number(get, "CRS_MAX_PASTE_CHARS", base.max_chars, positive=True)),
     )
     sandbox = Sandbox(
         memory_mb=int(_number(get, "CRS_PARSE_MEMORY_MB", box.memory_mb, positive=True)),

@@ -392,6 +392,10 @@ class BatchRunner:
         info = store.get(batch_id)
         if info is None:
             raise KeyError(f"no batch {batch_id}")
+        if info.owner and info.owner != run_log.scope.owner:
+            # An admin resuming a user's batch: the runs are the batch's, so they stay in its
+            # owner's History and Portfolio (written as the admin's, the owner lost them).
+            run_log = run_log.scoped(replace(run_log.scope, owner=info.owner))
         typed = typed_keys or {}
         configs: dict[str, Checker] = {}
         refused: dict[str, str] = {}

@@ -114,7 +114,9 @@ def uploaded(name: str, data: bytes) -> SourceFile:
 
 def _on_disk(path: Path, name: str, max_bytes: int) -> SourceFile:
     status = path.stat()
-    key = ("folder", str(path), status.st_size, status.st_mtime_ns)
+    # The name is part of the key: read from its parent folder the same file is "a/x.txt", from
+    # its own "x.txt", and a batch stores the name it was read under (it finds it again by it).
+    key = ("folder", name, str(path), status.st_size, status.st_mtime_ns)
 
     def data() -> bytes:
         with path.open("rb") as file:  # at most one byte over the limit, if it grew since

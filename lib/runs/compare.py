@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from lib.analysis.prompts import count_findings
+from lib.analysis.prompts import NOT_FOUND, count_findings
 from lib.analysis.tokens import CHARS_PER_TOKEN
-from lib.engine.run_stats import RunStats
+from lib.engine.run_stats import RunStats, RunStatus
 from lib.store.csv_export import csv_bytes
 from lib.store.records import RunRecord, run_maker, thinking_label
 
@@ -94,13 +94,16 @@ def display_table(records: Sequence[RunRecord]) -> pd.DataFrame:
 
 
 def better_side(records: Sequence[RunRecord]) -> dict[str, int | None]:
-    """For each row with a "better" direction, the index of the better side (None on a tie)."""
+    """For each row with a "better" direction, the index of the better side (None on a tie).
+    Only between complete runs: a stopped or failed run's time and counts say how far it got,
+    not how good it is, so no side is crowned then."""
+    complete = all(r.status is RunStatus.DONE for r in records)
     winners: dict[str, int | None] = {}
     for label, attr, larger_is_better in TABLE_ROWS:
         if larger_is_better is None:
             continue
         values = [_value(r, attr) for r in records]
-        if any(v is None for v in values) or len(set(values)) == 1:
+        if not complete or any(v is None for v in values) or len(set(values)) == 1:
             winners[label] = None
             continue
         best = max(values) if larger_is_better else min(values)
@@ -109,20 +112,38 @@ def better_side(records: Sequence[RunRecord]) -> dict[str, int | None]:
 
 
 def findings_diff(records: Sequence[RunRecord]) -> dict[str, dict[str, str]]:
-    """Categories one model flagged RED/YELLOW that the other rated GREEN or did not mention."""
+    """Categories one model flagged RED/YELLOW that the other rated GREEN, found nothing on, or
+    did not mention. A run that did not finish is compared only on the topics it reached: a
+    topic it never got to is no difference."""
     found = [count_findings(r.report).categories for r in records]
     normalised = [{k.lower(): v for k, v in f.items()} for f in found]
     labels = side_labels(records)
     diff: dict[str, dict[str, str]] = {}
     for i, label in enumerate(labels):
-        other = normalised[1 - i]
-        flagged = {
+        other, finished = normalised[1 - i], records[1 - i].status is RunStatus.DONE
+        diff[label] = {
             category: severity
             for category, severity in found[i].items()
-            if severity in ("RED", "YELLOW") and other.get(category.lower(), "GREEN") == "GREEN"
+            if severity in ("RED", "YELLOW")
+            and (category.lower() in other or finished)
+            and other.get(category.lower(), "GREEN") in ("GREEN", NOT_FOUND)
         }
-        diff[label] = flagged
     return diff
+
+
+def unfinished_note(records: Sequence[RunRecord]) -> str | None:
+    """What the comparison of runs that did not all finish leaves out, or None when all did."""
+    unfinished = [
+        f"{label} {record.status.label}"
+        for label, record in zip(side_labels(records), records, strict=True)
+        if record.status is not RunStatus.DONE
+    ]
+    if not unfinished:
+        return None
+    return (
+        f"Not both complete ({', '.join(unfinished)}): topics a run never reached are left out, "
+        "and no side is marked better."
+    )
 
 
 def timeline_frame(stats: Sequence[RunStats], labels: Sequence[str]) -> pd.DataFrame:

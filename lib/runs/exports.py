@@ -31,6 +31,10 @@ def exportable(text: str) -> str:
 
 
 _NUMBERED = re.compile(r"^\d+[.)]\s+")
+# A Markdown table: rows of cells between pipes, the header's followed by a rule ("|---|:--:|").
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+_CELL_EDGE = re.compile(r"(?<!\\)\|")
 
 
 def _provenance(record: RunRecord) -> str:
@@ -43,6 +47,8 @@ def _provenance(record: RunRecord) -> str:
             if record.text_source
             else ""
         )
+        # What the run's page said beside it (a page of the contract not read, a cut answer).
+        + "".join(f" {' '.join(note.split())}" for note in record.notes)
     )
 
 
@@ -90,6 +96,27 @@ def report_markdown(record: RunRecord, checked: Sequence[CheckedQuote] | None = 
     return f"*{escape_markdown(_provenance(record))}*\n\n{report.strip()}\n".encode()
 
 
+def _cells(line: str) -> list[str]:
+    """A Markdown table row's cells, an escaped pipe ("\\|") kept as text."""
+    inner = line.strip().removeprefix("|")
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return [cell.strip().replace("\\|", "|") for cell in _CELL_EDGE.split(inner)]
+
+
+def _add_table(document, rows: list[list[str]]) -> None:
+    """A report's Markdown table as a Word table (the page and the Markdown file show one)."""
+    width = max(len(row) for row in rows)
+    table = document.add_table(rows=len(rows), cols=width)
+    table.style = "Table Grid"
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            paragraph = table.cell(r, c).paragraphs[0]
+            _add_runs(paragraph, text)
+            if r == 0:
+                for run in paragraph.runs:
+                    run.bold = True
+
+
 def _add_runs(paragraph, text: str) -> None:
     position = 0
     for match in _BOLD.finditer(text):
@@ -104,9 +131,20 @@ def report_docx(record: RunRecord, checked: Sequence[CheckedQuote] | None = None
     document.styles["Normal"].font.size = Pt(10.5)
     note = document.add_paragraph()
     note.add_run(_provenance(record)).italic = True
-    for raw in _report_text(record, checked, markdown=False).splitlines():
-        line = raw.rstrip()
+    lines = [raw.rstrip() for raw in _report_text(record, checked, markdown=False).splitlines()]
+    at = 0
+    while at < len(lines):
+        line = lines[at]
+        at += 1
         if not line.strip():
+            continue
+        if _TABLE_ROW.match(line) and at < len(lines) and _TABLE_RULE.match(lines[at]):
+            rows = [_cells(line)]
+            at += 1
+            while at < len(lines) and _TABLE_ROW.match(lines[at]):
+                rows.append(_cells(lines[at]))
+                at += 1
+            _add_table(document, rows)
             continue
         heading = re.match(r"^(#{1,6})\s+(.*)$", line)
         if heading:

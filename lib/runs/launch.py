@@ -301,6 +301,9 @@ def prepare_run(
         )
         if refusal is not None:
             stream.refuse(refusal)
+    # What reading the contract could not do (a page that is an image, a guessed encoding) goes
+    # with the run on every front end: its record, History, the API's `done`, a batch's report.
+    stream.stats.notes.extend(document.warnings)
 
     tracker = GroundingTracker(
         contract_index(document.text, document.page_starts), ocr=document.from_ocr

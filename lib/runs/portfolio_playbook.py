@@ -158,7 +158,7 @@ def rank_score(rank: int) -> float:
 
 def prediction(result: PositionResult, document: NliDocument) -> Prediction | None:
     """A position's result as the scorer reads it; None when there is no verdict (the scorer
-    then counts it as not addressed, with no evidence)."""
+    then counts it as wrong, with no evidence)."""
     if result.verdict is None:
         return None
     passages = [
@@ -203,7 +203,7 @@ def score_checkers(
     runs: Sequence[GridRun], labels: NliSet, playbook: Playbook
 ) -> list[CheckerScore]:
     """Each checker's figures over the labelled NDAs it ran on (a failed run scores as it ended:
-    its verdicts so far, every other position not addressed)."""
+    its verdicts so far, every position without one wrong)."""
     by_checker: dict[str, dict[str, dict[str, Prediction]]] = {}
     documents: dict[str, dict[str, NliDocument]] = {}
     trained: dict[str, set[str]] = {}

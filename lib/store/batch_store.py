@@ -47,6 +47,8 @@ class BatchInfo:
     settings: dict[str, Any]
     # One dict per model: provider, model, base_url, context_length (never an API key).
     models: list[dict[str, Any]]
+    # Whose batch it is ("" for a log without owners): its runs are theirs, whoever resumes it.
+    owner: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def _batch(row: Row) -> BatchInfo:
         BatchStatus(row["status"]),
         json.loads(row["settings"]),
         json.loads(row["models"]),
+        row["owner"] or "",
     )
 
 

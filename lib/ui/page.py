@@ -19,11 +19,11 @@ from lib.ui.identity import current_scope
 from lib.ui.live_view import cancel_active_runs
 from lib.ui.safe import label
 
-# Page icons are emoji (here and in `app.py`'s navigation): Streamlit draws an emoji favicon
-# itself, where a `:material/…:` one is fetched from Google's servers by every browser that opens
-# the page (a third party told who reviews contracts when; no icon offline or under the CSP
-# docs/SECURITY.md suggests).
-PAGE_ICON = "📄"
+# The app's icon is an image it serves itself, and its pages' navigation has none: a
+# Material page icon is fetched by every browser from Google's servers (a third party told
+# who reviews contracts when; no icon offline or under the CSP docs/SECURITY.md suggests), and an
+# emoji shows as an empty box where no emoji font is installed.
+PAGE_ICON = str(Path(__file__).with_name("page_icon.png"))
 
 
 def set_page(title: str | None = None) -> None:

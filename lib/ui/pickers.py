@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 import streamlit as st
@@ -32,6 +32,25 @@ DOCUMENT_KEY = "document"  # the contract in use, shared by the Review and Compa
 UPLOADS_KEY = "read_uploads"
 
 
+def kept(key: str, default: object = None) -> Callable[[], None]:
+    """Keep a widget's value while the analyst is on another page, and put it back when they
+    return: Streamlit forgets a widget not drawn in a run, so their instructions, side or pasted
+    text came back empty while the contract itself was kept. Call before drawing the widget (which
+    then takes no `value`/`index`), and pass the returned callback as its `on_change`."""
+    state = st.session_state
+    store = f"kept_{key}"
+    if key not in state:
+        if store in state:
+            state[key] = state[store]
+        elif default is not None:
+            state[key] = default
+
+    def remember() -> None:
+        state[store] = state[key]
+
+    return remember
+
+
 def document_input(settings: Settings, key: str) -> Document | None:
     """Paste or upload a contract; the result is shared with the other pages of the session.
 
@@ -43,9 +62,14 @@ def document_input(settings: Settings, key: str) -> Document | None:
     """
     state = st.session_state
     changed = f"{key}_changed"
+    keep_text = kept(f"{key}_text")
 
     def mark_changed() -> None:
         state[changed] = True
+
+    def text_changed() -> None:
+        keep_text()
+        mark_changed()
 
     source = st.radio(
         "Contract",
@@ -53,6 +77,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
         horizontal=True,
         label_visibility="collapsed",
         key=f"{key}_source",
+        on_change=kept(f"{key}_source"),
     )
     document: Document | None = None
     refused = False
@@ -63,7 +88,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
             height=220,
             key=f"{key}_text",
             placeholder="Paste the contract here…",
-            on_change=mark_changed,
+            on_change=text_changed,
         )
         if pasted.strip():
             try:
@@ -122,6 +147,7 @@ def _sample_input(key: str) -> Document:
         names,
         format_func=lambda n: load_sample(n).title,
         key=f"{key}_sample",
+        on_change=kept(f"{key}_sample"),
         help="Real contracts filed with the SEC, from the CUAD data set, for trying the app.",
     )
     sample = load_sample(name)

@@ -95,6 +95,9 @@ def _cache(key: str) -> ReadCache:
 def _left_out(loaded: Loaded) -> None:
     for name, problem in loaded.problems:
         st.warning(f"{label(name)}: {label(problem)} It is left out.")
+    for document in loaded.documents:
+        for warning in document.warnings:
+            st.warning(f"{label(document.name)}: {label(warning)}")
 
 
 def contracts(settings: Settings) -> tuple[list[Document], str]:

@@ -74,7 +74,13 @@ def run_outcome(record: RunRecord) -> None:
             kept = "the model was still thinking; its thinking so far is kept."
         else:
             kept = "the model had not begun the report."
-        st.warning(f"Stopped — {kept}", icon=":material/stop_circle:")
+        # Stop, or the page left or reloaded while the run streamed: both end it (nothing keeps
+        # reading a model for a page nobody watches), and the analyst may not know the second.
+        st.warning(
+            f"Stopped — {kept} (A run stops when Stop is clicked, and when its page is left or "
+            "reloaded while it runs.)",
+            icon=":material/stop_circle:",
+        )
     elif record.status is RunStatus.ERROR:
         title = (
             ERROR_TITLES.get(ErrorKind(record.error_kind), "Error")

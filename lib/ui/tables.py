@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
 
 from lib.store.records import COLUMNS
+
+
+def rows_key(name: str, ids: Sequence[str]) -> str:
+    """A widget key for these very rows: Streamlit keeps a table's selection by row number, so
+    a table whose rows change (a filter, a page, a delete, a new run at the top) must be a new
+    table, or a tick moves onto a run the analyst never picked (and a delete deletes it)."""
+    return f"{name}_{hashlib.sha256(chr(10).join(ids).encode()).hexdigest()[:16]}"
 
 
 def history_column_config() -> dict[str, Any]:

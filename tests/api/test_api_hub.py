@@ -27,3 +27,23 @@ def test_a_pump_that_fails_ends_its_stream_with_an_error_and_the_run(make_record
     assert run.ended
     last = json.loads(run.events[-1].decode().split("data: ", 1)[1])
     assert last == {"type": "error", "message": STREAM_FAILED, "kind": "bad_response"}
+
+
+def test_an_upload_refused_while_the_reader_is_busy_is_a_429_not_a_bad_file():
+    """The file is fine: a client told 400 would give up on it; 429 says send it again."""
+    import pytest
+
+    from lib.api.report_request import ApiError, ReportRequest, Upload, read_document
+    from lib.engine.settings import load_settings
+    from lib.runs import document_sandbox
+
+    settings = load_settings({"CRS_MAX_PARSES": "1"})
+    upload = Upload("deal.txt", b"1. Term. Two years.")
+    assert document_sandbox._CHILDREN.admit(1)  # another session's file being read
+    try:
+        with pytest.raises(ApiError) as refused:
+            read_document(ReportRequest(), upload, settings)
+    finally:
+        document_sandbox._CHILDREN.release()
+    assert refused.value.status == 429 and refused.value.body["kind"] == "reader_busy"
+    assert read_document(ReportRequest(), upload, settings).text.startswith("1. Term.")

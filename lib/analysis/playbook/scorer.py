@@ -123,27 +123,29 @@ def score(
 ) -> dict[str, float]:
     """The five figures for `predictions[document id][position id]` against the gold labels.
 
-    A position a checker left unanswered for a document counts as "not addressed" with no
-    evidence, so every checker is scored on the same pairs.
+    A position a checker left unanswered for a document (no verdict could be read) counts as a
+    wrong verdict with no evidence, so every checker is scored on the same pairs and one that
+    answers nothing scores nothing: counted "not addressed", it was right wherever the contract
+    says nothing, a third of the pairs.
     """
     if positions is None:
         positions = sorted({h for d in documents for h in d.labels})
     per_position: dict[str, list[float]] = {m: [] for m in METRICS}
     for h in positions:
         gold_v: list[Verdict] = []
-        pred_v: list[Verdict] = []
+        pred_v: list[Verdict | None] = []
         span_gold: list[int] = []
         span_pred: list[float] = []
         for d in documents:
             label = d.labels.get(h)
             if label is None:
                 continue
-            pred = predictions.get(d.id, {}).get(h) or Prediction(Verdict.NOT_ADDRESSED)
+            pred = predictions.get(d.id, {}).get(h)
             gold_v.append(label.verdict)
-            pred_v.append(pred.verdict)
+            pred_v.append(pred.verdict if pred is not None else None)
             if label.verdict is not Verdict.NOT_ADDRESSED:
                 gold_spans = set(label.spans)
-                scores = pred.span_scores or (0.0,) * len(d.spans)
+                scores = (pred.span_scores if pred else None) or (0.0,) * len(d.spans)
                 if len(scores) != len(d.spans):
                     raise ValueError(
                         f"{d.name}: {len(scores)} span scores for {len(d.spans)} spans"
