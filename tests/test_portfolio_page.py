@@ -232,3 +232,33 @@ def test_a_report_per_contract_opens_its_quotes_in_the_contract(tmp_path, monkey
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     assert at.selectbox(key="pf_report_view_passage").options
+
+
+def test_a_reloaded_page_finds_its_running_batch_and_stop_stops_it(tmp_path, monkeypatch):
+    """After a reload (a new session) the grid showed the batch but Stop did nothing, and the
+    model kept being asked for every contract left."""
+    from devtools.fake_upstream import FakeUpstream, Script
+    from lib.engine.provider_config import Provider, ProviderConfig
+    from lib.engine.settings import load_settings
+    from lib.runs.batch import RUNNING, BatchSettings
+    from lib.runs.batch_sources import sample_contracts
+    from lib.runs.portfolio_session import start_batch
+
+    path = page_env(tmp_path, monkeypatch)
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=[f" w{i}" for i in range(200)], delay=0.05)
+        config = ProviderConfig(Provider.OLLAMA, "llama3.2", upstream.url, read_timeout=10)
+        settings = load_settings({"CRS_HISTORY_DB": str(path)})
+        runner = start_batch(
+            sample_contracts()[:4], [config], BatchSettings(source="sample"), settings,
+            RunLog(path),
+        )  # fmt: skip
+        try:
+            at = AppTest.from_file(PAGE, default_timeout=60).run()  # a new session: no batch id
+            assert not at.exception
+            assert at.session_state[BATCH_KEY] == runner.batch_id
+            at.button(key="pf_stop").click().run()
+            assert runner.wait(30) and RUNNING.get(runner.batch_id) is runner
+            assert len(upstream.streams()) < 4  # the contracts left were never sent
+        finally:
+            runner.stop()

@@ -73,6 +73,16 @@ def start_batch(
     return RUNNING.add(runner.start())
 
 
+def running_batch(run_log: RunLog | None) -> BatchRunner | None:
+    """A batch of this viewer's still running in this process, for a page that lost track of it
+    (a reload, a new tab): its progress and Stop come back with it. Only a batch the viewer may
+    see (the run log's owner scope decides), so a stored log is needed to tell."""
+    if run_log is None:
+        return None
+    store = BatchStore(run_log)
+    return next((r for r in RUNNING.running() if store.get(r.batch_id) is not None), None)
+
+
 def unfinished_batches(store: BatchStore, limit: int = UNFINISHED_SHOWN) -> list[Unfinished]:
     """The viewer's unfinished batches that no worker of this process is running."""
     out = []

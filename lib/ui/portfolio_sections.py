@@ -230,7 +230,9 @@ def run_controls(
     run_col, stop_col, _ = st.columns([1, 1, 6])
     run_clicked = run_col.button("Run batch", type="primary", key="pf_run", width="stretch")
     stop_clicked = stop_col.button("Stop", key="pf_stop", width="stretch")
-    runner = RUNNING.get(state.get(BATCH_KEY))
+    runner = RUNNING.get(state.get(BATCH_KEY)) or session.running_batch(run_log)
+    if runner is not None:
+        state[BATCH_KEY] = runner.batch_id
     if stop_clicked and runner is not None:
         runner.stop()
     if run_clicked:

@@ -7,6 +7,7 @@ scorecard's name holds a batch's name and a label file's: all of it reaches the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,8 @@ from lib.store.batch_store import BatchStore
 from lib.ui.safe import hosts_in, label, show_markdown
 
 PROGRESS_REFRESH_S = 1.0
+# While a batch runs, the grid is drawn again at most this often (a whole page each time).
+GRID_REFRESH_S = 3.0
 
 
 def _cell_style(value: Any, colours: dict[str, tuple[str, str]] = COLOURS) -> str:
@@ -128,8 +131,12 @@ def level_legend() -> None:
 
 
 def progress_fragment(runner: BatchRunner, key: str) -> None:
-    """A progress bar with ETA redrawn each second while the batch runs; reruns the page at the
-    end so the grid shows the finished batch."""
+    """A progress bar with ETA redrawn each second while the batch runs; the page is drawn again
+    when runs have ended since it last was (at most every `GRID_REFRESH_S`), so the grid fills
+    as the batch goes, and at the end so it shows the finished batch."""
+    state = st.session_state
+    drawn = f"{key}_drawn"
+    state[drawn] = (runner.progress().ended_runs, time.monotonic())
 
     @st.fragment(run_every=PROGRESS_REFRESH_S)
     def _draw() -> None:
@@ -137,7 +144,10 @@ def progress_fragment(runner: BatchRunner, key: str) -> None:
         st.progress(progress.fraction, text=progress.line())
         st.caption(f"Elapsed {progress.elapsed_s:.0f} s · batch {runner.batch_id[:8]}")
         if runner.finished:
-            st.session_state[f"{key}_announced"] = runner.batch_id
+            state[f"{key}_announced"] = runner.batch_id
+            st.rerun(scope="app")
+        ended, at = state.get(drawn, (0, 0.0))
+        if progress.ended_runs > ended and time.monotonic() - at >= GRID_REFRESH_S:
             st.rerun(scope="app")
 
     if st.session_state.get(f"{key}_announced") == runner.batch_id and runner.finished:

@@ -11,7 +11,7 @@ from devtools.fake_upstream import Script
 from devtools.streamlit_page import wait_idle
 from lib.analysis.samples import all_samples
 from lib.store.run_log import RunLog
-from tests.browser.conftest import grid_column, wait_for_app, wait_for_grid_rows
+from tests.browser.conftest import wait_for_app, wait_for_grid_rows
 
 QUOTE = "principal  place of business is located at 2003 Navasota Cove"
 
@@ -51,6 +51,7 @@ def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
     page.locator(".st-key-pf_run button").click()
 
     seen: list[str] = []
+    grid_while_running = False
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = progress_line(page)
@@ -58,9 +59,12 @@ def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
             seen.append(line)
         if line.startswith("5 of 5 runs"):
             break
+        if line and "Findings grid" in page.evaluate("() => document.body.innerText"):
+            grid_while_running = True  # the grid fills as runs end, not only at the end
         time.sleep(0.2)
     finished = [int(s.split()[0]) for s in seen]
     assert finished[-1] == 5, seen
+    assert grid_while_running, seen
     assert len(set(finished)) >= 3 and finished == sorted(finished), seen
     assert any("left" in s for s in seen), f"no ETA shown: {seen}"
     # One local Ollama: one request at a time.
@@ -72,9 +76,11 @@ def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
     page.get_by_text("Findings grid").wait_for(timeout=30_000)
     page.locator('[data-testid="glide-cell-7-0"]').first.wait_for(state="attached", timeout=30_000)
     names = [s.file_name for s in all_samples()[:5]]
+    # The grid drawn while the batch ran held rows of runs still writing: wait for the finished
+    # batch's (every run wrote the same report), then read the rows' order.
+    wait_for_grid_rows(page, 3, ["HIGH"] * 5)
+    wait_for_grid_rows(page, 7, ["RED"] * 5)  # limitation of liability
     rows = wait_for_grid_rows(page, 0, names)
-    assert grid_column(page, 3, 5) == ["HIGH"] * 5  # every run wrote the same report
-    assert grid_column(page, 7, 5) == ["RED"] * 5  # limitation of liability
     assert "Passage" not in page.evaluate("() => document.body.innerText")
 
     # Select the first contract's cell, then move to its liability column.
