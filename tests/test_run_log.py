@@ -3,6 +3,7 @@ import io
 import sqlite3
 import stat
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -210,3 +211,61 @@ def test_thinking_is_kept_with_the_run_but_out_of_lists_and_the_csv(log_target, 
     assert listed.thinking == "" and listed.thinking_tokens == 7 and listed.thinking_reported
     assert "Clause 4 first" not in export_csv(log.query()).decode()
     assert "Clause 4 first" in export_json(log.query()).decode()
+
+
+def test_runs_left_running_by_a_stopped_process_are_ended_when_the_log_is_opened(
+    tmp_path, make_record
+):
+    """A crash or a restart left rows "running" for ever: History counted them as running and
+    nothing said they had been cut off. Past the run's wall-time cap no process can still be
+    streaming them."""
+    path = tmp_path / "h.sqlite3"
+    log = RunLog(path)
+    cut_off = make_record(report="## Overall risk: HIGH\nso far",
+                          started=datetime.now(UTC) - timedelta(hours=2))  # fmt: skip
+    streaming = make_record(report="just started")
+    log.append(cut_off)
+    log.append(streaming)
+    opened = open_run_log(
+        load_settings({"CRS_HISTORY_DB": str(path), "CRS_MAX_RUN_SECONDS": "1800"})
+    )
+    assert opened is not None
+    ended, still = opened.get(cut_off.run_id), opened.get(streaming.run_id)
+    assert ended is not None and still is not None
+    assert ended.status is RunStatus.ERROR and ended.error_kind == "interrupted"
+    assert ended.report == "## Overall risk: HIGH\nso far" and "restart or a crash" in str(
+        ended.error_message
+    )
+    assert still.status is RunStatus.RUNNING
+
+
+def test_a_streaming_runs_report_so_far_is_in_the_log_before_it_ends(
+    tmp_path, fake_upstream, monkeypatch
+):
+    """Only a run's start and end were written: a crash between lost all it had written."""
+    from lib.analysis.documents import document_from_text
+    from lib.runs import launch as launching
+    from lib.store.records import SessionHistory
+
+    monkeypatch.setattr(launching, "SAVE_EVERY_S", 0.0)
+    path = tmp_path / "h.sqlite3"
+    log = RunLog(path)
+    fake_upstream.push(Script(tokens=[f" w{i}" for i in range(40)], delay=0.1))
+    config = ProviderConfig(Provider.OLLAMA, "llama3.2", fake_upstream.url, read_timeout=10)
+    request = launching.RunRequest(
+        "review", config, document_from_text("1. Term. Two years."), "general", "", "", 100, 0.0
+    )
+    record, live = launching.launch(
+        request, history=SessionHistory([]), run_log=log, settings=load_settings({})
+    )
+    try:
+        saved = None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # until the row holds some of the text, while running
+            saved = log.get(record.run_id)
+            if saved is not None and " w3" in saved.report:
+                break
+            time.sleep(0.05)
+        assert saved is not None and saved.status is RunStatus.RUNNING and " w3" in saved.report
+    finally:
+        live.cancel()

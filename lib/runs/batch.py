@@ -599,7 +599,7 @@ class BatchRunner:
         self._started(contract, key, result, prepared.record, prepared.stream.close)
         try:
             for _ in prepared.stream:
-                pass
+                prepared.save_progress()
         except Exception:  # the stream's stats hold the error; the batch carries on
             pass
         with self._lock:  # its request is over: no longer running, not yet recorded

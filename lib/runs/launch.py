@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import RunLog
 
 log = logging.getLogger(__name__)
+# How often a streaming run's report so far is written to the run log (`PreparedRun.save_progress`).
+SAVE_EVERY_S = 10.0
 # The grounding of this process's latest finished runs, so a page shows the verdicts the run's
 # own tracker reached instead of checking every quote again.
 _RECENT_GROUNDING: OrderedDict[str, Grounding] = OrderedDict()
@@ -176,6 +179,9 @@ class PreparedRun:
     # Checks the report's quotes as it streams (fed by whoever draws it); its verdicts are the
     # run's, completed and counted by `finish`.
     tracker: GroundingTracker
+    # Called by whoever reads the stream after each piece: writes the report so far to the run
+    # log every `SAVE_EVERY_S`, so a crash or a restart loses at most that much of it.
+    save_progress: Callable[[], None]
 
 
 def new_record(
@@ -309,6 +315,17 @@ def prepare_run(
         contract_index(document.text, document.page_starts), ocr=document.from_ocr
     )
 
+    saved = time.monotonic()
+
+    def save_progress() -> None:
+        nonlocal saved
+        if run_log is None or time.monotonic() - saved < SAVE_EVERY_S:
+            return
+        saved = time.monotonic()
+        stats = stream.stats
+        record.update_from(stats, run_cost(config, stats, settings.prices))
+        _write(run_log, record)
+
     def finish() -> None:
         stats = stream.stats
         record.update_from(stats, run_cost(config, stats, settings.prices))
@@ -321,7 +338,7 @@ def prepare_run(
             _remember(record.run_id, grounding)
         _write(run_log, record)
 
-    return PreparedRun(record, stream, finish, tracker)
+    return PreparedRun(record, stream, finish, tracker, save_progress)
 
 
 def launch(
@@ -370,10 +387,15 @@ def launch(
             if on_end is not None:
                 on_end()
 
+    def text(piece: str) -> None:
+        if on_text is not None:
+            on_text(piece)
+        run.save_progress()
+
     live = LiveRun(
         run.stream,
         on_end=end,
-        on_text=on_text,
+        on_text=text,
         tracker=run.tracker,
         notify=notify,
         max_concurrent=limit,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, fields
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +239,25 @@ class RunLog:
             self.database.after_delete(db)
         return deleted
 
+    def end_orphans(self, older_than_s: float) -> int:
+        """Mark runs still "running" that started more than `older_than_s` ago (past the run's
+        wall-time cap, no process can still be streaming them) as ended by an interruption: a
+        restart or a crash left them so, and History counted them as running for ever. What
+        they wrote up to their last save stays. Every owner's: it is the app's housekeeping."""
+        cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat()
+        with self.connect() as db:
+            return db.execute(
+                "UPDATE runs SET status = ?, error_kind = ?, error_message = ?"
+                " WHERE status = ? AND started < ?",
+                ("error", "interrupted", ORPHAN_MESSAGE, "running", cutoff),
+            ).rowcount
+
+
+ORPHAN_MESSAGE = (
+    "The app stopped while this run was streaming (a restart or a crash); what it wrote up to "
+    "its last save is kept."
+)
+
 
 def export_json(records: Sequence[RunRecord]) -> bytes:
     return json.dumps([_to_row(r) for r in records], ensure_ascii=False, indent=1).encode("utf-8")
@@ -256,10 +275,22 @@ def export_csv(records: Sequence[RunRecord]) -> bytes:
 
 def open_run_log(settings: Settings) -> RunLog | None:
     """The configured log (a team's PostgreSQL when CRS_DATABASE_URL names one), or None when the
-    operator switched it off."""
+    operator switched it off; runs a stopped process left "running" are ended (`end_orphans`)."""
     if not settings.history_enabled:
         return None
-    return RunLog(log_target(settings))
+    return opened(RunLog(log_target(settings)), settings.run_limits.max_run_seconds)
+
+
+def opened(run_log: RunLog, max_run_seconds: float) -> RunLog:
+    """A log as every front end opens it: runs left "running" past the run's wall-time cap (and
+    a margin) by a process that stopped are ended. Without a cap nothing can be told."""
+    if max_run_seconds > 0:
+        run_log.end_orphans(max_run_seconds + ORPHAN_MARGIN_S)
+    return run_log
+
+
+# Beyond the wall-time cap: the run's last write (its end) may come a little after it.
+ORPHAN_MARGIN_S = 300.0
 
 
 def log_target(settings: Settings) -> Path | str:

@@ -14,7 +14,7 @@ from lib.engine.settings import Settings, load_settings
 from lib.runs.launch import warm_up
 from lib.store.database import StoreUnavailable
 from lib.store.records import SessionHistory
-from lib.store.run_log import RunLog, log_target
+from lib.store.run_log import RunLog, log_target, opened
 from lib.ui.identity import current_scope
 from lib.ui.live_view import cancel_active_runs
 from lib.ui.safe import label
@@ -65,8 +65,10 @@ def page_context(state: MutableMapping[str, Any], group: str) -> PageContext:
 
 
 @st.cache_resource(show_spinner=False)
-def _run_log_at(target: str) -> RunLog:
-    return RunLog(target if target.startswith("postgres") else Path(target))
+def _run_log_at(target: str, max_run_seconds: float) -> RunLog:
+    return opened(
+        RunLog(target if target.startswith("postgres") else Path(target)), max_run_seconds
+    )
 
 
 def shared_run_log(settings: Settings) -> RunLog | None:
@@ -75,7 +77,7 @@ def shared_run_log(settings: Settings) -> RunLog | None:
     if not settings.history_enabled:
         return None
     try:
-        shared = _run_log_at(str(log_target(settings)))
+        shared = _run_log_at(str(log_target(settings)), settings.run_limits.max_run_seconds)
     except StoreUnavailable as exc:
         st.warning(
             f"The run history cannot be opened ({exc}); runs are kept for this session only."
