@@ -33,7 +33,7 @@ from lib.ui.pickers import (
 )
 from lib.ui.report_view import report_view
 from lib.ui.safe import hosts_in, label
-from lib.ui.tables import history_column_config, rows_key
+from lib.ui.tables import history_column_config, rows_key, viewer_zone
 
 
 def review_page() -> None:
@@ -143,7 +143,8 @@ def review_page() -> None:
     st.subheader("This session's runs")
     if len(history):
         records = history.records
-        frame = records_to_dataframe(records)
+        zone, zone_name = viewer_zone()
+        frame = records_to_dataframe(records, zone)
         state["history_ids"] = list(frame.index)
         table_key = rows_key("history_table", state["history_ids"])
 
@@ -154,7 +155,7 @@ def review_page() -> None:
 
         st.dataframe(
             frame,
-            column_config=history_column_config(),
+            column_config=history_column_config(zone_name),
             hide_index=True,
             width="stretch",
             on_select=_select,

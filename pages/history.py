@@ -28,7 +28,7 @@ from lib.ui.playbook_view import playbook_record_view
 from lib.ui.portfolio_view import stored_scorecards
 from lib.ui.report_view import report_view
 from lib.ui.safe import label
-from lib.ui.tables import history_column_config, rows_key
+from lib.ui.tables import history_column_config, rows_key, viewer_zone
 
 set_page("History")
 PAGE_SIZES = [50, 200, 1000]
@@ -55,13 +55,14 @@ statuses = filters[2].multiselect(
     format_func=lambda value: RunStatus(value).label,
     key="f_status",
 )
-today = datetime.now().date()
+zone, zone_name = viewer_zone()
+today = datetime.now(zone).date()
 dates = filters[3].date_input("Dates", (today - timedelta(days=30), today), key="f_dates")
 document = filters[4].text_input("Document name contains", key="f_document")
 since = until = None
 if isinstance(dates, tuple) and len(dates) == 2:
-    since = datetime.combine(dates[0], time.min).astimezone(UTC)
-    until = datetime.combine(dates[1], time.max).astimezone(UTC)
+    since = datetime.combine(dates[0], time.min, tzinfo=zone).astimezone(UTC)
+    until = datetime.combine(dates[1], time.max, tzinfo=zone).astimezone(UTC)
 filters_now = dict(
     provider=providers, model=models, status=statuses, since=since, until=until, document=document
 )
@@ -84,13 +85,13 @@ if not records:
     stored_scorecards(BatchStore(log))
     st.stop()
 
-frame = records_to_dataframe(records)
+frame = records_to_dataframe(records, zone)
 state["log_ids"] = list(frame.index)
 if (done := state.pop("history_deleted", None)) is not None:
     st.success(done)
 event = st.dataframe(
     frame,
-    column_config=history_column_config(),
+    column_config=history_column_config(zone_name),
     hide_index=True,
     width="stretch",
     on_select="rerun",
@@ -133,7 +134,7 @@ if selected:
 
 # The charts read the newest matching runs (without their reports), not just this page.
 charted = log.query(**filters_now, limit=CHART_RUNS, with_text=False)
-chart_frame = records_to_dataframe(charted)
+chart_frame = records_to_dataframe(charted, zone)
 finished = chart_frame[chart_frame["status"] == RunStatus.DONE.label].copy()
 if not finished.empty:
     st.divider()

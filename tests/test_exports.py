@@ -100,3 +100,19 @@ def test_a_reports_table_is_a_word_table():
     assert all(run.bold for run in table.rows[0].cells[0].paragraphs[0].runs)
     text = docx_text(report_docx(record(report)))
     assert "|---" not in text and "After the table." in text
+
+
+def test_times_read_in_the_viewers_zone_on_a_page_and_say_utc_in_a_file(make_record):
+    """The server's own zone, unlabelled, was shown to an analyst on another continent, and the
+    files said "Reviewed 09:51" without a zone."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from lib.store.records import records_to_csv, records_to_dataframe
+
+    run = make_record(started=datetime(2026, 12, 7, 23, 30, tzinfo=UTC), report="ok")
+    tokyo = records_to_dataframe([run], ZoneInfo("Asia/Tokyo"))["time"].iloc[0]
+    assert (tokyo.day, tokyo.hour) == (8, 8)  # the next morning there
+    assert "2026-12-07 23:30:00" in records_to_csv([run]).decode().replace("T", " ")
+    assert "Time (UTC)" in records_to_csv([run]).decode()
+    assert "Reviewed 2026-12-07 23:30 UTC" in report_markdown(run).decode().replace("\\", "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from pathlib import PurePath
 
 from docx import Document
@@ -38,7 +39,7 @@ _CELL_EDGE = re.compile(r"(?<!\\)\|")
 
 
 def _provenance(record: RunRecord) -> str:
-    when = record.started.astimezone().strftime("%Y-%m-%d %H:%M")
+    when = record.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return exportable(
         f"Reviewed {when} by {record.model} ({record.provider}), template {record.template}; "
         f"report {record.status.label}."

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import pandas as pd
@@ -142,7 +142,7 @@ class RunRecord:
 
 
 COLUMNS = {
-    "time": "Time",
+    "time": "Time (UTC)",
     "provider": "Provider",
     "model": "Model",
     "document": "Document",
@@ -195,12 +195,13 @@ def run_maker(provider: str, model: str) -> str:
     return spec.label if model == spec.fixed_model else f"{spec.label} · {model}"
 
 
-def records_to_dataframe(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """Display table, newest first; `run_id` is the index so a selected row finds its record."""
+def records_to_dataframe(records: Sequence[RunRecord], zone: tzinfo = UTC) -> pd.DataFrame:
+    """Display table, newest first; `run_id` is the index so a selected row finds its record.
+    Times in `zone`: the page's viewer's (`lib.ui.tables.viewer_zone`), UTC in a file."""
     rows = [
         {
             "run_id": r.run_id,
-            "time": r.started.astimezone().replace(tzinfo=None),
+            "time": r.started.astimezone(zone).replace(tzinfo=None),
             "provider": r.provider,
             "model": r.model,
             "document": r.document_name,

@@ -37,6 +37,7 @@ from lib.runs.portfolio_playbook import (
 )
 from lib.store.batch_store import BatchStore
 from lib.ui.safe import hosts_in, label, show_markdown
+from lib.ui.tables import viewer_zone
 
 PROGRESS_REFRESH_S = 1.0
 # While a batch runs, the grid is drawn again at most this often (a whole page each time).
@@ -322,13 +323,14 @@ def stored_scorecards(store: BatchStore) -> None:
     stored = store.scorecards()
     if not stored:
         return
+    zone, zone_name = viewer_zone()
     st.divider()
     st.subheader("Scorecards")
     rows = pd.DataFrame(
         [
             {
                 "id": s.scorecard_id,
-                "time": s.created.astimezone().replace(tzinfo=None),
+                "time": s.created.astimezone(zone).replace(tzinfo=None),
                 "kind": "playbook" if is_playbook_scorecard(s.body) else "review",
                 "name": s.name,
                 "labels": s.labels,
@@ -340,6 +342,7 @@ def stored_scorecards(store: BatchStore) -> None:
     event = st.dataframe(
         rows, width="stretch", hide_index=True, on_select="rerun",
         selection_mode="single-row", key="scorecard_table",
+        column_config={"time": st.column_config.DatetimeColumn(f"time ({zone_name})")},
     )  # fmt: skip
     picked = event.selection.rows if event is not None else []
     if not picked:

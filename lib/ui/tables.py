@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
@@ -18,10 +20,20 @@ def rows_key(name: str, ids: Sequence[str]) -> str:
     return f"{name}_{hashlib.sha256(chr(10).join(ids).encode()).hexdigest()[:16]}"
 
 
-def history_column_config() -> dict[str, Any]:
+def viewer_zone() -> tuple[tzinfo, str]:
+    """The time zone of the analyst's browser, and its name: a run's time on a page reads as on
+    their clock, not the server's (UTC when the browser does not say)."""
+    name = st.context.timezone or "UTC"
+    try:
+        return ZoneInfo(name), name
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC, "UTC"
+
+
+def history_column_config(zone_name: str = "UTC") -> dict[str, Any]:
     cc = st.column_config
     return {
-        "time": cc.DatetimeColumn(COLUMNS["time"], format="YYYY-MM-DD HH:mm:ss"),
+        "time": cc.DatetimeColumn(f"Time ({zone_name})", format="YYYY-MM-DD HH:mm:ss"),
         "provider": cc.TextColumn(COLUMNS["provider"]),
         "model": cc.TextColumn(COLUMNS["model"]),
         "document": cc.TextColumn(COLUMNS["document"]),
