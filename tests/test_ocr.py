@@ -350,8 +350,13 @@ def test_a_level_page_is_left_alone() -> None:
     assert ocr.deskew(page) is page
 
 
-# Tesseract alone loses most of a page skewed by 3°; straightened first, it reads it.
-@pytest.mark.parametrize("how", [CLEAN, replace(NOISY, angle=3.0)], ids=["clean", "skewed-3"])
+# Tesseract alone loses most of a page skewed by 3°; straightened first, it reads it. A page
+# scanned sideways or upside down read as gibberish ("AOU] BY} Ul SIDNPoIg"), without a warning.
+@pytest.mark.parametrize(
+    "how",
+    [CLEAN, replace(NOISY, angle=3.0), *(replace(NOISY, angle=a) for a in (90.0, -90.0, 180.0))],
+    ids=["clean", "skewed-3", "sideways", "sideways-other-way", "upside-down"],
+)
 @pytest.mark.usefixtures("ocr_engine")
 def test_tesseract_reads_a_scan_with_few_errors(how: Degradation) -> None:
     page = scan(1, how)
