@@ -16,6 +16,7 @@ from lib.store.playbook_store import PlaybookStore
 from lib.store.records import (
     VERDICT_NAMES,
     grounding_by_model,
+    provider_label,
     records_to_dataframe,
     run_maker,
     verdicts_by_checker,
@@ -47,7 +48,9 @@ if log is None:
     st.stop()
 
 filters = st.columns([1, 1, 1, 1.4, 1.2])
-providers = filters[0].multiselect("Provider", log.distinct("provider"), key="f_provider")
+providers = filters[0].multiselect(
+    "Provider", log.distinct("provider"), format_func=provider_label, key="f_provider"
+)
 models = filters[1].multiselect("Model", log.distinct("model"), key="f_model")
 statuses = filters[2].multiselect(
     "Status",
@@ -140,9 +143,8 @@ if not finished.empty:
     st.divider()
     st.subheader("Speed by provider and model")
     st.caption("Complete runs only: a stopped or failed run's speed is not its model's.")
-    finished["who"] = [
-        run_maker(p, m) for p, m in zip(finished["provider"], finished["model"], strict=True)
-    ]
+    makers = {r.run_id: run_maker(r.provider, r.model) for r in charted}
+    finished["who"] = [makers[run_id] for run_id in finished.index]
     charts = st.columns(2)
     for column, field, title in (
         (charts[0], "tokens_per_s", "Generation speed (tokens/s)"),

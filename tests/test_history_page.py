@@ -212,7 +212,7 @@ def test_a_signed_in_user_sees_only_their_runs(tmp_path, monkeypatch, make_recor
     owned_log(tmp_path, monkeypatch, make_record, "alice@firm.example")
     at = page()
     assert list(at.dataframe[0].value["document"]) == ["Alice.pdf"]
-    assert list(at.multiselect(key="f_provider").options) == ["ollama"]
+    assert list(at.multiselect(key="f_provider").options) == ["Ollama"]  # as analysts read it
 
 
 def test_an_admin_sees_every_run(tmp_path, monkeypatch, make_record):

@@ -248,9 +248,13 @@ def test_review_page_plans_and_runs_a_long_contract_by_itself(fake_upstream, tmp
         str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60
     )
     at.run()
+    # A contract that fits first: the switch is off and the analyst's to turn on.
+    at.text_area(key="review_text").input(text[:3_000]).run()
+    assert not at.toggle(key="long_on").value and not at.toggle(key="long_on").disabled
     at.text_area(key="review_text").input(text)
     at.run()
     assert not at.exception, at.exception
+    # Then one that does not: locked on (it showed off, kept from before, and ran long anyway).
     assert at.toggle(key="long_on").value and at.toggle(key="long_on").disabled
     plan_line = next(c.value for c in at.caption if c.value.startswith("Plan:"))
     steps = at.dataframe[0].value
@@ -339,6 +343,9 @@ def test_every_call_asks_as_the_run_does_and_its_thinking_is_the_runs(
     bodies = [r.body for r in fake_upstream.streams()]
     assert len(bodies) == review.stats.calls_done > 2
     assert all(b.get("think") is thinking for b in bodies)
-    # The fake thinks whatever it is asked; every call's thinking is shown as the run's.
-    assert review.stats.thinking == "\n\n".join(["weigh it"] * len(bodies))
+    # The fake thinks whatever it is asked; every call's thinking is shown as the run's, each
+    # under the step it was for.
+    labels = [step.label for step in review.plan.steps if step.local_text is None]
+    expected = [f"{label}:\n\nweigh it" for label in [*labels, "Merged report"]]
+    assert review.stats.thinking == "\n\n".join(expected)
     assert "weigh" not in text

@@ -277,8 +277,9 @@ class LongReview:
             nonlocal thought
             first = thought == 0
             new, thought = sub.stats.thinking_since(thought)
-            if first and new and self.stats.thinking_chars:
-                new = "\n\n" + new  # each call's thinking its own paragraph
+            if first and new:  # each call's thinking its own paragraph, named by its step
+                lead = "\n\n" if self.stats.thinking_chars else ""
+                new = f"{lead}{label}:\n\n{new}"
             self.stats.add_thinking(new)
 
         sub.stats.on_thinking = mirror_thinking

@@ -187,12 +187,18 @@ def thinking_label(record: RunRecord) -> str:
 def run_maker(provider: str, model: str) -> str:
     """Who wrote a run, as analysts read it ("Ollama · llama3.2", "Clause finder (no model)",
     "Built-in playbook checker (no model)"), not the ids the log keeps ("clause_finder · rules")."""
+    spec = find_spec(provider)
+    if provider == BUILTIN_PROVIDER or (spec is not None and model == spec.fixed_model):
+        return provider_label(provider)
+    return f"{provider_label(provider)} · {model}"
+
+
+def provider_label(provider: str) -> str:
+    """A provider as analysts read it ("OpenAI-compatible server"), not its id ("openai")."""
     if provider == BUILTIN_PROVIDER:
         return CHECKER_NAME
     spec = find_spec(provider)
-    if spec is None:
-        return f"{provider} · {model}"
-    return spec.label if model == spec.fixed_model else f"{spec.label} · {model}"
+    return spec.label if spec is not None else provider
 
 
 def records_to_dataframe(records: Sequence[RunRecord], zone: tzinfo = UTC) -> pd.DataFrame:
@@ -202,7 +208,7 @@ def records_to_dataframe(records: Sequence[RunRecord], zone: tzinfo = UTC) -> pd
         {
             "run_id": r.run_id,
             "time": r.started.astimezone(zone).replace(tzinfo=None),
-            "provider": r.provider,
+            "provider": provider_label(r.provider),
             "model": r.model,
             "document": r.document_name,
             "template": f"playbook: {r.playbook_id}" if r.kind == "playbook" else r.template,

@@ -59,9 +59,11 @@ def long_review_panel(request: RunRequest) -> LongPlan | None:
                 "section and the findings are merged into one report.",
                 icon=":material/splitscreen:",
             )
-        on = st.toggle(
-            "Review section by section", value=not fits, disabled=not fits, key="long_on"
-        )
+        if not fits:
+            # Locked on: a value kept from a contract or model that fitted showed the switch off
+            # while the run went section by section all the same.
+            st.session_state["long_on"] = True
+        on = st.toggle("Review section by section", disabled=not fits, key="long_on")
         if not on:
             return None
         context = limit
