@@ -210,7 +210,7 @@ def test_each_contract_keeps_its_own_report_file_and_it_loads_nothing(
     """ "a b.txt" and "a_b.txt" make the same file name; and a report file, opened in a Markdown
     viewer, is drawn as the page draws it (no remote image)."""
     monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
-    names = ["a b.txt", "a_b.txt", "a-b.txt", "a-b.docx.txt"]
+    names = ["a b.txt", "a  b.txt", "a_b.txt", "a-b.docx.txt", "契約 📄 deal.txt", "..hidden..txt"]
     for name in names:
         (tmp_path / name).write_text(f"{name}: 9. Governed by the laws of Utopia.")
     hostile = ["## Overall risk: LOW\n", "![x](http://127.0.0.2:9/leak.png?q=secret)\n"]
@@ -222,8 +222,11 @@ def test_each_contract_keeps_its_own_report_file_and_it_loads_nothing(
             main(["run", *files, "--model", f"openai:m1@{upstream.url}/v1", "--out", str(out)]) == 0
         )
     reports = sorted(p.name for p in (out / "reports").rglob("*.md"))
-    # Named as downloads are (no ".txt.md"), and no report overwrites another.
-    assert reports == ["a-b.docx.md", "a-b.md", "a_b (2).md", "a_b.md"]
+    # Named as downloads are (no ".txt.md", letters of any script, no hidden file), and no
+    # report overwrites another.
+    assert reports == [
+        "a b (2).md", "a b.md", "a-b.docx.md", "a_b.md", "hidden..md", "契約 deal.md"
+    ]  # fmt: skip
     for path in (out / "reports").rglob("*.md"):
         text = path.read_text()
         assert "Overall risk" in text and "![" not in text and "*Reviewed" in text
@@ -280,6 +283,8 @@ def test_an_admin_resuming_a_users_batch_leaves_its_runs_with_that_user(
         upstream.default = Script(status=500)
         assert main(["run", str(contract), *model, "--owner", "bob", *out]) == 0
         batch_id = capsys.readouterr().out.split("crs-batch resume ")[1].split()[0]
+        assert main(["list", "--owner", "bob"]) == 0
+        assert "0/1 done, 1 left to resume" in capsys.readouterr().out  # as the pages say
         upstream.default = Script(tokens=["## Overall risk: LOW\n"])
         assert main(["resume", batch_id, str(contract), "--owner", "root", *out]) == 0
     bobs = RunLog(log).scoped(Scope("bob", "bob")).query()

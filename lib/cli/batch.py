@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -69,7 +68,7 @@ from lib.runs.batch_sources import (
     read_files,
     sample_contracts,
 )
-from lib.runs.exports import contract_stem, report_markdown
+from lib.runs.exports import contract_stem, file_name_part, report_markdown
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.runs.playbook_run import refuse_non_checker
 from lib.runs.portfolio import (
@@ -213,10 +212,6 @@ def load_contracts(args: argparse.Namespace, settings: Settings) -> tuple[list[D
     return loaded.documents, source
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120] or "contract"
-
-
 def _unused(folder: Path, stem: str, written: set[Path]) -> Path:
     """`<stem>.md`, or `<stem> (2).md` … where two contracts' names make the same file name
     ("a b.txt" and "a_b.txt"): one report must not overwrite the other."""
@@ -280,9 +275,10 @@ def write_outputs(
     written: set[Path] = set()
     for run in grid:
         if run.record.report:
-            folder = out / "reports" / _slug(run.model)
+            folder = out / "reports" / (file_name_part(run.model, 120) or "model")
             folder.mkdir(parents=True, exist_ok=True)
-            path = _unused(folder, _slug(contract_stem(run.contract)), written)
+            stem = file_name_part(contract_stem(run.contract), 120) or "contract"
+            path = _unused(folder, stem, written)
             path.write_bytes(report_markdown(run.record))
     (out / "runs.csv").write_bytes(grid_csv(results_frame(grid)))
     frame = grid_frame(grid, template_key)
@@ -495,8 +491,11 @@ def command_list(args: argparse.Namespace, settings: Settings) -> int:
     for info in store.list():
         items = store.items(info.batch_id)
         done = sum(i.status == "done" for i in items)
+        # Failed or stopped runs are what a resume runs again: the pages list such a batch as
+        # unfinished, so this says how many are left rather than only "finished".
+        left = f", {len(items) - done} left to resume" if done < len(items) else ""
         print(f"{info.batch_id}  {info.created:%Y-%m-%d %H:%M}  {info.status:<8}  "
-              f"{done}/{len(items)} done  {info.name}")  # fmt: skip
+              f"{done}/{len(items)} done{left}  {info.name}")  # fmt: skip
     return 0
 
 

@@ -54,8 +54,9 @@ def _provenance(record: RunRecord) -> str:
 
 
 def file_name_part(text: str, limit: int = 60) -> str:
-    """A name (a contract's, a model's) as a download's file name may carry it."""
-    return " ".join(re.sub(r"[^\w().,@·-]+", " ", text).split())[:limit]
+    """A name (a contract's, a model's) as a download's file name may carry it: letters of any
+    script kept, no path, no leading dot (a hidden file)."""
+    return " ".join(re.sub(r"[^\w().,@·-]+", " ", text).split())[:limit].lstrip(". ")
 
 
 def contract_stem(document_name: str) -> str:
