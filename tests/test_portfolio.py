@@ -207,3 +207,27 @@ def test_a_batch_whose_folder_the_pages_may_not_read_shows_without_its_texts(tmp
         ("a.txt", "m"): make_record(document_name="a.txt", document_sha256=text_sha256(text))
     }
     assert contract_texts(info, settings, {"a.txt": text}, records) == {"a.txt": text}
+
+
+def test_a_scorecard_is_compared_with_the_one_before_it_on_the_same_labels_and_contracts():
+    """An 8-contract batch was compared with the earlier 5-contract one ("F1 +0.09"), and an
+    older batch's card with whatever was second newest."""
+    from lib.analysis.scorecard import Scorecard
+    from lib.runs.portfolio_session import previous_scorecard
+    from lib.store.batch_store import StoredScorecard
+
+    def stored(card_id: str, labels: str, contracts: list[str]) -> StoredScorecard:
+        body = Scorecard(card_id, labels, (), contracts).to_dict()
+        return StoredScorecard(card_id, datetime.now(), card_id, labels, None, body)
+
+    newest_first = [
+        stored("c3", "cuad", ["a", "b", "c"]),
+        stored("c2", "cuad", ["a", "b"]),
+        stored("c1", "cuad", ["c", "b", "a"]),
+        stored("c0", "other labels", ["a", "b", "c"]),
+    ]
+    found = previous_scorecard(newest_first, "c3")
+    assert found is not None and found.name == "c1"
+    assert previous_scorecard(newest_first, "c2") is None  # c1 scored other contracts
+    assert previous_scorecard(newest_first, "c1") is None  # c0 is on other labels
+    assert previous_scorecard(newest_first, None) is None

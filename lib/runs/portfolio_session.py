@@ -28,7 +28,7 @@ from lib.runs.batch import (
 from lib.runs.batch_sources import reload_source
 from lib.runs.portfolio import GridRun, model_runs
 from lib.runs.portfolio_playbook import is_playbook_scorecard
-from lib.store.batch_store import BatchInfo, BatchStore, ItemStatus
+from lib.store.batch_store import BatchInfo, BatchStore, ItemStatus, StoredScorecard
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
 
@@ -193,13 +193,21 @@ def score_runs(
     return build_scorecard(f"{name} on {labelled.source}", labelled, scored, keyed)
 
 
-def previous_scorecard(store: BatchStore | None, card: Scorecard) -> Scorecard | None:
-    """The review scorecard stored before the latest one on the same labels, to compare with."""
-    if store is None:
+def previous_scorecard(
+    stored: Sequence[StoredScorecard], chosen_id: str | None
+) -> Scorecard | None:
+    """The review scorecard stored before `chosen_id` on the same labels and the same contracts,
+    to compare with (newest first in `stored`): one that scored other contracts says nothing of
+    a model's change, and the one before the card shown, not before the newest card."""
+    ids = [s.scorecard_id for s in stored]
+    if chosen_id not in ids:
         return None
-    earlier = [
-        s
-        for s in store.scorecards()
-        if s.labels == card.labels and not is_playbook_scorecard(s.body)
-    ]
-    return Scorecard.from_dict(earlier[1].body) if len(earlier) > 1 else None
+    at = ids.index(chosen_id)
+    chosen = Scorecard.from_dict(stored[at].body)
+    for earlier in stored[at + 1 :]:
+        if earlier.labels != stored[at].labels or is_playbook_scorecard(earlier.body):
+            continue
+        card = Scorecard.from_dict(earlier.body)
+        if sorted(card.contracts) == sorted(chosen.contracts):
+            return card
+    return None

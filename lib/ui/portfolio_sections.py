@@ -535,13 +535,16 @@ def scorecard(
         if card is None:
             st.warning("No contract of this batch has labels in this set.")
         else:
-            state["pf_card"] = scored_batch(runs), card.to_dict()
+            saved = None
             if store is not None:
-                store.save_scorecard(card.name, card.labels, card.to_dict(),
-                                     info.batch_id if info else None)  # fmt: skip
+                saved = store.save_scorecard(card.name, card.labels, card.to_dict(),
+                                             info.batch_id if info else None)  # fmt: skip
+            state["pf_card"] = scored_batch(runs), card.to_dict(), saved
     if (kept := state.get("pf_card")) and kept[0] == scored_batch(runs):
         card = Scorecard.from_dict(kept[1])
-        scorecard_view(card, session.previous_scorecard(store, card), key="pf_card_view")
+        stored = store.scorecards() if store is not None else []
+        previous = session.previous_scorecard(stored, kept[2])
+        scorecard_view(card, previous, key="pf_card_view")
         st.download_button(
             "Download scorecard (CSV)",
             grid_csv(pd.DataFrame(summary_rows(card))),

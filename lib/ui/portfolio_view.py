@@ -35,6 +35,7 @@ from lib.runs.portfolio_playbook import (
     scorecard_rows,
     scores_from_dict,
 )
+from lib.runs.portfolio_session import previous_scorecard
 from lib.store.batch_store import BatchStore
 from lib.ui.safe import hosts_in, label, show_markdown
 from lib.ui.tables import viewer_zone
@@ -355,10 +356,5 @@ def stored_scorecards(store: BatchStore) -> None:
     if is_playbook_scorecard(chosen.body):
         playbook_scorecard_view(chosen.body, key="history_nli_card")
         return
-    earlier = [
-        s
-        for s in stored[picked[0] + 1 :]
-        if s.labels == chosen.labels and not is_playbook_scorecard(s.body)
-    ]
-    previous = Scorecard.from_dict(earlier[0].body) if earlier else None
+    previous = previous_scorecard(stored, chosen.scorecard_id)
     scorecard_view(Scorecard.from_dict(chosen.body), previous, key="history_card")
