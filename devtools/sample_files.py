@@ -135,3 +135,31 @@ def docx_bytes(blocks: Sequence[Block]) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def form_pdf_bytes(printed: str, filled: str) -> bytes:
+    """A one-page PDF with `printed` in its text and `filled` typed into a form field below it,
+    as a fillable template comes back from a counterparty (the viewer draws the field's value)."""
+    content = f"BT /F1 12 Tf 50 720 Td ({printed}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] /NeedAppearances true >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Annots [4 0 R] /Contents 5 0 R"
+        b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >>"
+        b" >>",
+        f"<< /Type /Annot /Subtype /Widget /FT /Tx /T (party) /Rect [50 600 560 700] /P 3 0 R"
+        f" /V ({filled}) /F 4 >>".encode(),
+        b"<< /Length " + str(len(content)).encode() + b" >>\nstream\n" + content + b"\nendstream",
+    ]
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    table = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{table}\n%%EOF\n".encode()
+    )
+    return out

@@ -501,3 +501,13 @@ def with_part(docx: bytes, name: str, xml: str, reltype: str, content_type: str)
             dst.writestr(item, data)
         dst.writestr(name, xml)
     return out.getvalue()
+
+
+def test_a_filled_form_fields_value_is_read_with_its_page():
+    """A fillable template's parties and fees are typed into form fields: the viewer draws them
+    on the page, but they were not in its text, and the review read them as blanks."""
+    from devtools.sample_files import form_pdf_bytes
+
+    data = form_pdf_bytes("This Agreement is made between", "Acme Ltd and Beta GmbH")
+    text = load_document(data, "filled.pdf").text
+    assert "This Agreement is made between" in text and "Acme Ltd and Beta GmbH" in text

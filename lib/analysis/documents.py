@@ -254,18 +254,25 @@ def _normalise(text: str) -> str:
 
 def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], list[int]]:
     """Each page's text, and the pages whose content is a picture (`ocr.picture_pages`)."""
-    import pypdfium2 as pdfium
 
-    from lib.analysis.ocr import has_own_text, page_view, picture_pages
+    from lib.analysis.ocr import (
+        PdfEncrypted,
+        PdfUnreadable,
+        has_own_text,
+        open_pdf,
+        page_view,
+        pdf_page,
+        picture_pages,
+    )
 
     try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
-            raise DocumentError(
-                f"“{filename}” is password-protected. Remove the password (e.g. print it to a new "
-                "PDF) and upload it again."
-            ) from None
+        pdf = open_pdf(data)
+    except PdfEncrypted:
+        raise DocumentError(
+            f"“{filename}” is password-protected. Remove the password (e.g. print it to a new "
+            "PDF) and upload it again."
+        ) from None
+    except PdfUnreadable:
         raise DocumentError(
             f"“{filename}” could not be read as a PDF; it may be damaged or incomplete. Try "
             "exporting it again."
@@ -278,7 +285,7 @@ def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], li
             )
         views = []
         for index in range(len(pdf)):
-            page = pdf[index]
+            page = pdf_page(pdf, index)
             views.append(page_view(page))
             page.close()
     finally:

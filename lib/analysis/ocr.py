@@ -26,7 +26,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -279,7 +279,7 @@ def image_page_warning(page: int) -> str:
 def image_only_pages(pdf_bytes: bytes) -> list[int]:
     """1-based pages whose content is a picture (see `picture_pages`): the ones OCR would read."""
     with PDFIUM_LOCK:
-        pdf = _open(pdf_bytes)
+        pdf = open_pdf(pdf_bytes)
         try:
             return _image_only(pdf)
         finally:
@@ -454,7 +454,7 @@ def ocr_pdf(
     each page, so a run stops within one page's time and raises `OcrCancelled`.
     """
     with PDFIUM_LOCK:
-        pdf = _open(pdf_bytes)
+        pdf = open_pdf(pdf_bytes)
     try:
         with PDFIUM_LOCK:
             count = len(pdf)
@@ -520,7 +520,7 @@ def _nothing_to_read(image: Image.Image) -> str:
 
 
 def _render(pdf: pdfium.PdfDocument, number: int, dpi: int) -> Image.Image | None:
-    page = pdf[number - 1]
+    page = pdf_page(pdf, number - 1)
     try:
         width, height = page.get_size()
         scale = min(dpi / 72, MAX_RENDER_SIDE / max(width, height, 1))
@@ -545,9 +545,11 @@ def _assemble(
     return OcrResult("\n\n".join(texts), starts, ocred, engine, seconds, warnings)
 
 
-def _open(pdf_bytes: bytes) -> pdfium.PdfDocument:
+def open_pdf(pdf_bytes: bytes) -> pdfium.PdfDocument:
+    """The PDF, its form filler started so that a filled form field's value can be read with
+    its page (`pdf_page`); `PdfEncrypted` or `PdfUnreadable` when it cannot be opened."""
     try:
-        return pdfium.PdfDocument(pdf_bytes)
+        pdf = pdfium.PdfDocument(pdf_bytes)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise PdfEncrypted(
@@ -558,12 +560,29 @@ def _open(pdf_bytes: bytes) -> pdfium.PdfDocument:
             "The file could not be read as a PDF; it may be damaged or incomplete. Try exporting "
             "it again."
         ) from None
+    with suppress(pdfium.PdfiumError):  # no forms to fill is no reason to refuse it
+        pdf.init_forms()
+    return pdf
+
+
+def pdf_page(pdf: pdfium.PdfDocument, index: int) -> pdfium.PdfPage:
+    """Page `index` (from 0) with what its annotations draw made part of it: a filled form
+    field's value ("Acme Ltd", "$250,000") is on the page as printed, but not in its text, and a
+    contract's parties and fees were read as blanks. (PDFium reads a flattened page's new text
+    only once it is loaded again.)"""
+    page = pdf[index]
+    if pdfium_c.FPDFPage_GetAnnotCount(page.raw) and (
+        pdfium_c.FPDFPage_Flatten(page.raw, pdfium_c.FLAT_NORMALDISPLAY) == pdfium_c.FLATTEN_SUCCESS
+    ):
+        page.close()
+        page = pdf[index]
+    return page
 
 
 def _image_only(pdf: pdfium.PdfDocument) -> list[int]:
     views = []
     for index in range(len(pdf)):
-        page = pdf[index]
+        page = pdf_page(pdf, index)
         try:
             views.append(page_view(page))
         finally:
@@ -572,7 +591,7 @@ def _image_only(pdf: pdfium.PdfDocument) -> list[int]:
 
 
 def _page_text(pdf: pdfium.PdfDocument, number: int) -> str:
-    page = pdf[number - 1]
+    page = pdf_page(pdf, number - 1)
     try:
         textpage = page.get_textpage()
         text: str = textpage.get_text_bounded().strip()
