@@ -511,3 +511,17 @@ def test_a_filled_form_fields_value_is_read_with_its_page():
     data = form_pdf_bytes("This Agreement is made between", "Acme Ltd and Beta GmbH")
     text = load_document(data, "filled.pdf").text
     assert "This Agreement is made between" in text and "Acme Ltd and Beta GmbH" in text
+
+
+def test_a_word_file_whose_footnotes_cannot_be_parsed_is_read_and_says_so():
+    broken = with_part(
+        docx_bytes(["9. Liability is capped at the fees paid."]),
+        "word/footnotes.xml",
+        '<w:footnotes xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        "<w:footnote",
+        "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml",
+    )
+    read = load_document(broken, "broken.docx")
+    assert "capped at the fees paid" in read.text
+    assert any("footnotes, which is not read" in w for w in read.warnings)

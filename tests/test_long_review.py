@@ -349,3 +349,21 @@ def test_every_call_asks_as_the_run_does_and_its_thinking_is_the_runs(
     expected = [f"{label}:\n\nweigh it" for label in [*labels, "Merged report"]]
     assert review.stats.thinking == "\n\n".join(expected)
     assert "weigh" not in text
+
+
+def test_a_thinking_models_long_review_is_capped_on_its_report_not_its_thinking(
+    fake_upstream, contract
+):
+    """Thinking and report shared one budget over the calls: 650 characters of thinking ended a
+    131-character report at a 700-character cap, "the report reached 700 characters"."""
+    fake_upstream.default = Script(tokens=["### Indemnity — YELLOW\n"], thinking=["t" * 300])
+    review = LongReview(
+        config_for(Provider.OLLAMA, fake_upstream),
+        plan_for(contract, Strategy.FOCUS),
+        temperature=0,
+        thinking=True,
+        limits=RunLimits(max_output_chars=2_000),
+    )
+    run_to_end(review)
+    assert review.stats.status is RunStatus.DONE, review.stats.error_message
+    assert review.stats.thinking_chars > 2_000 > review.stats.chars

@@ -152,3 +152,26 @@ def test_a_quote_holding_a_defined_term_in_quotes_is_one_quote_checked_whole():
     result = section_result(section, ContractIndex.build(contract))
     assert [e.check for e in result.evidence] == ["verified"] * 3
     assert contract[result.evidence[0].start : result.evidence[0].end].endswith("data disclosed")
+
+
+@pytest.mark.parametrize(
+    ("line", "quotes"),
+    [
+        # A list of defined terms inside one quote stays one quote.
+        ('"“Affiliate”, “Control” and “Controlled” have the meanings below" (clause 1)',
+         ["“Affiliate”, “Control” and “Controlled” have the meanings below"]),
+        # Two passages on one line, joined by words: two quotes, as before.
+        ('"Party A shall pay the fee" and "Party B shall deliver the goods"',
+         ["Party A shall pay the fee", "Party B shall deliver the goods"]),
+        ('"first quote here" (clause 2); "second quote there" (clause 3)',
+         ["first quote here", "second quote there"]),
+    ],
+)  # fmt: skip
+def test_an_evidence_line_is_taken_apart_only_where_its_quotes_end(line, quotes):
+    answer = f"### [confidentiality] C\nVerdict: MEETS\nReason: r\nEvidence:\n> {line}\n"
+    playbook = parse_playbook(
+        '[playbook]\nid = "t"\nname = "T"\n[[positions]]\nid = "confidentiality"\n'
+        'title = "C"\nposition = "P"\nmeets = "M"\ndeviates = "D"\n'
+    )
+    (section,) = feed_all(AnswerParser(playbook), [answer])
+    assert list(section.quotes) == quotes

@@ -160,6 +160,8 @@ def test_a_model_checks_every_nda_and_the_scorecard_matches_hand_computed_figure
     b_h2 = got[("nda-b.txt", "h2")]
     assert b_h2["evidence_1"].startswith(SENTENCES_B[1][:40])
     assert b_h2["evidence_2"].startswith(SENTENCES_B[0][:40])
+    # Each quote as the page marks it: found in the contract, or not (then it is no evidence).
+    assert b_h2["evidence_1_check"] == b_h2["evidence_2_check"] == "verified"
     # A reason the model wrote as a formula is text in a spreadsheet.
     assert got[("nda-a.txt", "h2")]["reason"].startswith("'=")
 
@@ -209,7 +211,7 @@ def test_the_built_in_checker_is_the_default_and_a_failed_run_resumes(tmp_path, 
         assert printed.count("failed: ") == 1
         batch_id = printed.split("resume with: crs-batch resume ")[1].split()[0]
         failed = {r["contract"]: r["verdict"] for r in read_csv(out / "verdicts.csv")}
-        assert failed["nda-b.txt"] == ""  # no verdict is guessed for a run that failed
+        assert failed["nda-b.txt"] == "no answer"  # no verdict is guessed for a run that failed
         upstream.push(Script(tokens=lines(ANSWER_B)))
         before = len(upstream.streams())
         assert main(["resume", batch_id, "--out", str(out)]) == 0

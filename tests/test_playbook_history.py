@@ -78,11 +78,20 @@ def test_history_opens_a_playbook_check_with_its_scorecard_and_word_file(tmp_pat
 
 
 def test_without_the_contract_history_says_why_there_is_no_word_file(tmp_path, monkeypatch):
-    checked(tmp_path, keep_contract=False)
+    _, outcome = checked(tmp_path, keep_contract=False)
     at = page(tmp_path, monkeypatch)
     assert not at.exception, at.exception
     assert not any("Word file" in b.label for b in at.get("download_button"))
     assert any("not kept with this run" in c.value for c in at.caption)
+    # A passage found when checked is shown as recorded, not called "not found" for want of
+    # the contract's text around it.
+    row = next(i for i, r in enumerate(outcome.result.results) if r.evidence)
+    verdicts = rows_key("history_verdicts", [outcome.record.run_id])
+    at.session_state[verdicts] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not any("Not found in the contract" in w.value for w in at.warning)
+    passage = outcome.result.results[row].evidence[0].text
+    assert any(passage in t.value for t in at.text)
 
 
 def test_history_shows_the_positions_as_checked_not_todays_playbook_of_that_id(

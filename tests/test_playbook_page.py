@@ -13,6 +13,7 @@ from lib.runs import catalog
 from lib.runs.playbook_run import BUILTIN_PROVIDER
 from lib.runs.playbook_tables import DIFFER, NO_ANSWER
 from lib.store.records import STATE_KEY
+from lib.ui.tables import rows_key
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "playbook.py")
 CONTRACT = (
@@ -96,7 +97,7 @@ def test_a_model_checks_the_contract_and_the_evidence_opens_its_passage(env):
     assert records[0].playbook_id == "commercial" and records[0].status == "done"
     # Selecting the indemnity row opens its passage in the contract's own text.
     row = list(table["Position"]).index("Mutual indemnity")
-    at.session_state["playbook_result_table"] = {
+    at.session_state[rows_key("playbook_result_table", [records[0].run_id])] = {
         "selection": {"rows": [row], "columns": [], "cells": []}
     }
     at.run()

@@ -254,7 +254,17 @@ def test_a_reloaded_page_finds_its_running_batch_and_stop_stops_it(tmp_path, mon
             RunLog(path),
         )  # fmt: skip
         try:
-            at = AppTest.from_file(PAGE, default_timeout=60).run()  # a new session: no batch id
+            # A viewer who may see every batch but owns none of this one (an admin) is not
+            # handed it: their Stop would stop someone else's batch.
+            monkeypatch.setenv("CRS_ADMINS", "root")
+            admin = AppTest.from_file(PAGE, default_timeout=60)
+            admin.user = {"is_logged_in": True, "email": "root", "email_verified": True}
+            monkeypatch.setattr("lib.ui.identity._login_configured", lambda: True)
+            admin.run()
+            assert not admin.exception and BATCH_KEY not in admin.session_state
+            monkeypatch.setattr("lib.ui.identity._login_configured", lambda: False)
+            # The analyst of this one-user app, in a new session (a reload): no batch id kept.
+            at = AppTest.from_file(PAGE, default_timeout=60).run()
             assert not at.exception
             assert at.session_state[BATCH_KEY] == runner.batch_id
             at.button(key="pf_stop").click().run()

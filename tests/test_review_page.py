@@ -220,6 +220,20 @@ def test_coming_back_keeps_what_the_analyst_typed_and_sends_it(env):
     assert "ONLY LOOK AT PAYMENT." in sent and "the customer" in sent
 
 
+def test_a_contract_chosen_on_another_page_since_is_not_replaced_by_this_pages_old_input(env):
+    other = "1. Parties. Gamma Inc and Delta LLC.\n9. Liability is capped at the fees paid."
+    at = app()
+    at.text_area(key="review_text").input(CONTRACT).run()
+    at.switch_page("pages/compare.py").run()
+    at.text_area(key="compare_text").input(other).run()
+    at.switch_page("app.py").run()
+    assert not at.exception, at.exception
+    env.push(Script(tokens=[" ok"]))
+    at.button(key="review").click().run()
+    (sent,) = [json.dumps(r.body) for r in env.streams()]
+    assert "Gamma Inc" in sent and "Acme Ltd" not in sent
+
+
 ERROR_CASES = [
     (Script(status=404), "model_not_found", "Model not found", False),
     (Script(status=429), "rate_limited", "busy or rate limiting", False),

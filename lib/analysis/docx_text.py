@@ -137,7 +137,11 @@ def unread_parts(document: Any) -> list[str]:
         ]
         tag = qn(f"w:{kind[:-1]}")
         for part in related:
-            notes = parse_xml(part.blob).iter(tag)
+            try:
+                notes = list(parse_xml(part.blob).iter(tag))
+            except SyntaxError:  # lxml's XMLSyntaxError: a part Word could not show either
+                parts.append(kind)
+                break
             # Word's own separators are notes too (ids -1 and 0, or typed): only real ones count.
             if any(
                 note.get(qn("w:type")) is None and "".join(note.itertext()).strip()

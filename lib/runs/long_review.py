@@ -318,7 +318,8 @@ class LongReview:
             if seconds <= 0:
                 raise TimedOut(wall_time_message(limits.max_run_seconds))
         if chars > 0:
-            chars -= stats.chars + stats.thinking_chars
+            # The report's cap: thinking is held to it apart, within each call, as in one run.
+            chars -= stats.chars
             if chars <= 0:
                 raise OutputLimit(output_message(limits.max_output_chars))
         return RunLimits(seconds, chars, limits.max_concurrent_runs)

@@ -28,6 +28,14 @@ CHECK_LABEL = {"verified": "verified", "close": "close", "not_found": "not found
 DIFFER = "⚠️ differ"
 
 
+def verdict_word(result: PositionResult) -> str:
+    """A position's verdict in a file's words: "meets", "deviates", "not addressed", or why
+    there is none ("no answer": the model's section could not be read; "needs a model")."""
+    if result.verdict is not None:
+        return result.verdict.value
+    return "no answer" if result.problem else "needs a model"
+
+
 def verdict_label(result: PositionResult | None, writing: bool = False) -> str:
     """A verdict as the table shows it, or what the position is waiting for."""
     if result is None:

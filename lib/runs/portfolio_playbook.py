@@ -34,6 +34,7 @@ from lib.analysis.playbook.scorer import (
     span_scores_from_passages,
 )
 from lib.runs.playbook_run import BUILTIN_PROVIDER
+from lib.runs.playbook_tables import CHECK_LABEL, verdict_word
 from lib.runs.portfolio import FAILED, GridRun
 from lib.store.batch_store import BatchStore
 
@@ -133,11 +134,14 @@ def verdict_rows(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
                 "checker": run.model,
                 "position_id": position.id,
                 "severity": position.severity.value,
-                "verdict": result.verdict.value if result.verdict else "",
+                "verdict": verdict_word(result),
                 "reason": result.reason,
             }
             for rank, evidence in enumerate(result.evidence, start=1):
                 row[f"evidence_{rank}"] = evidence.text
+                # A model's quote checked against the contract, as the page marks it: an
+                # invented one is not evidence, and the file must not pass it off as such.
+                row[f"evidence_{rank}_check"] = CHECK_LABEL.get(evidence.check or "", "")
             rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:

@@ -74,13 +74,18 @@ def start_batch(
 
 
 def running_batch(run_log: RunLog | None) -> BatchRunner | None:
-    """A batch of this viewer's still running in this process, for a page that lost track of it
-    (a reload, a new tab): its progress and Stop come back with it. Only a batch the viewer may
-    see (the run log's owner scope decides), so a stored log is needed to tell."""
+    """A batch of this viewer's own still running in this process, for a page that lost track of
+    it (a reload, a new tab): its progress and Stop come back with it. One they act for
+    (`Scope.acts_for`), not merely see: an admin's page must not take over (and stop) a user's
+    batch. A stored log tells."""
     if run_log is None:
         return None
     store = BatchStore(run_log)
-    return next((r for r in RUNNING.running() if store.get(r.batch_id) is not None), None)
+    for runner in RUNNING.running():
+        info = store.get(runner.batch_id)
+        if info is not None and run_log.scope.acts_for(info.owner):
+            return runner
+    return None
 
 
 def unfinished_batches(store: BatchStore, limit: int = UNFINISHED_SHOWN) -> list[Unfinished]:

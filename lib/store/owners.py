@@ -28,6 +28,13 @@ class Scope:
     def sees_all(self) -> bool:
         return self.sees is None
 
+    def acts_for(self, owner: str) -> bool:
+        """Whether this viewer may act on (stop, take over) what `owner` started: their own, or
+        anything for a viewer nobody names who sees every run (one analyst's app, or a log the
+        operator shares among people it does not tell apart). An admin sees a user's work but
+        does not act for them."""
+        return owner == self.owner or (self.sees_all and self.owner.startswith(SESSION_PREFIX))
+
 
 EVERYONE = Scope(owner="", sees=None)
 

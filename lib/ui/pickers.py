@@ -29,6 +29,7 @@ from lib.ui.ocr_panel import ocr_panel
 from lib.ui.safe import label, md
 
 DOCUMENT_KEY = "document"  # the contract in use, shared by the Review and Compare pages
+DOCUMENT_FROM = "document_from"  # the page whose input made it
 UPLOADS_KEY = "read_uploads"
 
 
@@ -62,6 +63,11 @@ def document_input(settings: Settings, key: str) -> Document | None:
     """
     state = st.session_state
     changed = f"{key}_changed"
+    if state.get(DOCUMENT_FROM, key) != key:
+        # Another page chose the contract since: this page's own input, kept while the analyst
+        # was away, must not come back and replace it.
+        for name in ("text", "source", "sample"):
+            state.pop(f"kept_{key}_{name}", None)
     keep_text = kept(f"{key}_text")
 
     def mark_changed() -> None:
@@ -134,7 +140,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
             state.pop(DOCUMENT_KEY, None)
             return None
         return state.get(DOCUMENT_KEY)
-    state[DOCUMENT_KEY] = document
+    state[DOCUMENT_KEY], state[DOCUMENT_FROM] = document, key
     for warning in document.warnings:
         st.warning(md(warning))
     return document

@@ -57,6 +57,7 @@ from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
 from lib.ui.pickers import provider_picker
 from lib.ui.report_view import contract_text_for
 from lib.ui.safe import label
+from lib.ui.tables import rows_key
 
 UPLOAD = "Upload a playbook (.toml)…"
 BUILTIN = "Built-in playbook checker (no model)"
@@ -274,9 +275,13 @@ def evidence_panel(result: PositionResult, playbook: Playbook, text: str) -> Non
         check = CHECK_LABEL.get(evidence.check, "")
         heading = " · ".join(x for x in (place, f"quote {check}" if check else "") if x)
         if shown is None:
-            st.warning(
-                label(f"Not found in the contract: “{evidence.text}”"), icon=":material/help:"
-            )
+            if evidence.start < 0:
+                st.warning(
+                    label(f"Not found in the contract: “{evidence.text}”"), icon=":material/help:"
+                )
+            else:  # found when checked; the contract itself is not at hand to show it in
+                st.caption(label(heading or "passage"))
+                st.text(f"【{evidence.text}】")
             continue
         if heading:
             st.caption(label(heading))
@@ -314,7 +319,8 @@ def show_outcome(
     _ending(outcome)
     event = st.dataframe(
         verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
-        on_select="rerun", selection_mode="single-row", key=f"{key}_table",
+        on_select="rerun", selection_mode="single-row",
+        key=rows_key(f"{key}_table", [outcome.record.run_id]),
     )  # fmt: skip
     row = _selected_row(event)
     if row is not None and row < len(result.results):
@@ -348,10 +354,11 @@ def show_comparison(
 
     event = st.dataframe(
         frame.style.apply(colour, axis=1), hide_index=True, width="stretch",
-        on_select="rerun", selection_mode="single-row", key=f"{key}_compare",
+        on_select="rerun", selection_mode="single-row",
+        key=rows_key(f"{key}_compare", [o.record.run_id for o in outcomes]),
     )  # fmt: skip
     row = _selected_row(event)
-    if row is None:
+    if row is None or row >= min(len(a.results), len(b.results)):
         st.caption("Select a row to open both checkers' evidence.")
         return
     for pane, name, result in zip(st.columns(2), names, (a, b), strict=True):
@@ -431,7 +438,8 @@ def playbook_record_view(
                  icon=":material/error:")  # fmt: skip
     event = st.dataframe(
         verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
-        on_select="rerun", selection_mode="single-row", key=f"{key}_verdicts",
+        on_select="rerun", selection_mode="single-row",
+        key=rows_key(f"{key}_verdicts", [record.run_id]),
     )  # fmt: skip
     text = contract_text_for(record, contract)
     row = _selected_row(event)

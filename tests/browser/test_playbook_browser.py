@@ -84,7 +84,7 @@ def test_the_verdict_table_fills_in_while_the_model_writes(
     assert len(set(decided)) >= 2, f"the table did not fill in position by position: {seen}"
 
     wait_idle(page)
-    grid = ".st-key-playbook_result_table"
+    grid = '[class*="st-key-playbook_result_table"]'  # keyed by the check it shows
     page.locator(f'{grid} [data-testid="glide-cell-3-1"]').first.wait_for(state="attached")
     rows = {cell(page, grid, 0, r): cell(page, grid, 2, r) for r in range(5)}
     assert rows["Mutual indemnity"] == "❌ deviates", rows
@@ -107,7 +107,7 @@ def test_compare_highlights_where_the_checkers_disagree(
     page.locator(".st-key-playbook_check button").click()
     page.get_by_text("Two checkers compared").wait_for(timeout=60_000)
     wait_idle(page)
-    grid = ".st-key-playbook_result_compare"
+    grid = '[class*="st-key-playbook_result_compare"]'
     page.locator(f'{grid} [data-testid="glide-cell-5-1"]').first.wait_for(state="attached")
     rows = {cell(page, grid, 0, r): (cell(page, grid, 2, r), cell(page, grid, 3, r),
                                      cell(page, grid, 4, r)) for r in range(5)}  # fmt: skip

@@ -23,8 +23,10 @@ _FIELD = re.compile(r"^\s*[-*]?\s*\**(verdict|reason|evidence)\**\s*:\s*\**\s*(.
 _QUOTED = re.compile(r"[\"“]([^\"“”]{3,})[\"”]")
 _OPENING = '"“'
 _CLOSING = '"”'
-# '"…" (clause 3); "…"': where one quote of a line ends with its clause and the next begins.
-_NEXT_QUOTE = re.compile(r'(?<=["”])\s*(?:\([^()"“”]{0,40}\))?\s*[;,]?\s+(?=["“])')
+# '"…" (clause 3); "…"' or '"…"; "…"': where one quote of a line ends and the next begins.
+_NEXT_QUOTE = re.compile(r'(?<=["”])\s*(?:\([^()"“”]{0,40}\)\s*[;,]?|;)\s*(?=["“])')
+# Words from which a quote on a shared line is a passage of its own, not a defined term.
+MIN_QUOTE_WORDS = 4
 _VERDICTS = {
     "meets": Verdict.MEETS,
     "met": Verdict.MEETS,
@@ -96,15 +98,18 @@ def _parse_section(open_: _Open) -> Section:
 
 def _quotes(text: str) -> list[str]:
     """The quotes of one evidence line. The format asks for one quote a line, opening it with a
-    quote mark: that quote runs to the line's last closing mark, so a defined term quoted inside
-    it ('"“Confidential Information” shall mean …"') stays in it. Several quotes on one line
-    are cut where one ends with its clause and the next begins."""
+    quote mark: that quote runs to the line's last closing mark, so defined terms quoted inside
+    it ('"“Confidential Information” shall mean …"', '"“Affiliate”, “Control” and …"') stay in
+    it. Several quotes on one line are taken apart where each ends with its clause or a
+    semicolon, or where every one of them is a passage of its own (four words or more)."""
     text = text.strip()
+    pieces = [q.strip() for q in _QUOTED.findall(text)]
     if text[:1] not in _OPENING:
-        found = _QUOTED.findall(text)
-        return [q.strip() for q in found] if found else _whole(text)
-    pieces = [_first_to_last(piece).strip() for piece in _NEXT_QUOTE.split(text)]
-    return [piece for piece in pieces if len(piece) >= 3]
+        return pieces if pieces else _whole(text)
+    if len(pieces) > 1 and all(len(piece.split()) >= MIN_QUOTE_WORDS for piece in pieces):
+        return pieces
+    cut = [_first_to_last(piece).strip() for piece in _NEXT_QUOTE.split(text)]
+    return [piece for piece in cut if len(piece) >= 3]
 
 
 def _first_to_last(text: str) -> str:
