@@ -320,7 +320,7 @@ def test_model_checks_in_a_batch_share_the_process_cap_without_being_refused(tmp
 
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(LABELS))
-    documents = contractnli_contracts(path).documents
+    documents = contractnli_contracts(path, Settings()).documents
     documents += [replace(d, name=f"copy-{d.name}") for d in documents]
     settings = Settings(run_limits=RunLimits(max_concurrent_runs=1))
     before = STREAMS_IN_FLIGHT.count
@@ -359,7 +359,7 @@ def test_stop_cancels_a_running_check_and_keeps_its_verdicts(tmp_path):
         upstream.default = Script(tokens=lines(ANSWER_A), fault="stall", fault_after=stall_after)
         config = ProviderConfig(Provider.OPENAI, "m", f"{upstream.url}/v1", read_timeout=30)
         runner = BatchRunner.create(
-            name="stop", contracts=contractnli_contracts(path).documents, configs=[config],
+            name="stop", contracts=contractnli_contracts(path, Settings()).documents, configs=[config],
             batch_settings=BatchSettings.for_playbook(parse_playbook(PLAYBOOK)),
             settings=Settings(), run_log=log, concurrency={"openai": 1},
         )  # fmt: skip
@@ -382,3 +382,19 @@ def test_stop_cancels_a_running_check_and_keeps_its_verdicts(tmp_path):
     assert result.status is ItemStatus.CANCELLED
     record = log.get(result.record.run_id)
     assert [v["verdict"] for v in record.verdicts] == ["meets", None]
+
+
+def test_a_contractnli_files_documents_are_held_to_the_text_cap(tmp_path):
+    """A 20 MB ContractNLI file held ten times the characters a contract may have."""
+    from lib.engine.settings import load_settings
+    from lib.runs.batch_sources import contractnli_contracts
+
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(LABELS))
+    short = min(len(d["text"]) for d in LABELS["documents"])
+    capped = load_settings({"CRS_MAX_PASTE_CHARS": str(short)})
+    loaded = contractnli_contracts(path, capped)
+    (kept,) = loaded.documents  # the shorter NDA, at the cap exactly
+    assert len(kept.text) == short
+    ((_, why),) = loaded.problems
+    assert "characters of text" in why and "CRS_MAX_PASTE_CHARS" in why

@@ -229,7 +229,7 @@ def test_the_word_files_of_two_checkers_have_names_of_their_own():
     model = dataclasses.replace(built_in, checker="openai · gemma-3-1b")
     names = {word_file_name(r, "uploads/nda_tracked.docx") for r in (built_in, model)}
     assert len(names) == 2
-    assert all(n.startswith("nda_tracked - ") and n.endswith(".docx") for n in names)
+    assert all(n.startswith("uploads nda_tracked - ") and n.endswith(".docx") for n in names)
     assert "/" not in "".join(names) and any("openai · gemma-3-1b" in n for n in names)
 
 

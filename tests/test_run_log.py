@@ -222,7 +222,7 @@ def test_runs_left_running_by_a_stopped_process_are_ended_when_the_log_is_opened
     path = tmp_path / "h.sqlite3"
     log = RunLog(path)
     cut_off = make_record(report="## Overall risk: HIGH\nso far",
-                          started=datetime.now(UTC) - timedelta(hours=2))  # fmt: skip
+                          started=datetime.now(UTC) - timedelta(hours=3))  # fmt: skip
     streaming = make_record(report="just started")
     log.append(cut_off)
     log.append(streaming)

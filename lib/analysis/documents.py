@@ -125,6 +125,18 @@ def document_from_text(
     return Document(name=name, text=text, kind="pasted", size_bytes=len(text.encode("utf-8")))
 
 
+def too_much_text(filename: str, text: str, limits: Limits) -> str | None:
+    """Why a file's text is refused for its length (`Limits.max_chars`), or None: every way a
+    file's text comes in (an upload, a folder, a ContractNLI file) is held to it."""
+    if len(text) <= limits.max_chars:
+        return None
+    return (
+        f"“{filename}” holds {len(text):,} characters of text; this app reads at most "
+        f"{limits.max_chars:,} in one contract (CRS_MAX_PASTE_CHARS). Split it, or review the "
+        "part that matters."
+    )
+
+
 def size_problem(filename: str, size: int, max_bytes: int) -> str | None:
     """Why a file of `size` bytes is refused, or None; told before its bytes are even read."""
     if size <= max_bytes:
@@ -167,12 +179,8 @@ def load_document(
         warnings = [] if guessed is None else [_guessed(filename, guessed)]
     if not text.strip():
         raise DocumentError(f"“{filename}” contains no text.")
-    if len(text) > limits.max_chars:
-        raise DocumentError(
-            f"“{filename}” holds {len(text):,} characters of text; this app reads at most "
-            f"{limits.max_chars:,} in one contract (CRS_MAX_PASTE_CHARS). Split it, or review "
-            "the part that matters."
-        )
+    if (too_long := too_much_text(filename, text, limits)) is not None:
+        raise DocumentError(too_long)
     return Document(
         filename, text, kind, len(data), pages, warnings, page_starts, tuple(image_pages)
     )
@@ -228,8 +236,7 @@ def _page_list(pages: Sequence[int]) -> str:
     parts = [str(a) if a == b else f"{a}-{b}" for a, b in runs]
     if len(pages) == 1:
         return f"page {parts[0]}"
-    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"pages {joined}"
+    return f"pages {_listed(parts)}"
 
 
 def _join_pages(page_texts: list[str]) -> tuple[str, tuple[int, ...]]:

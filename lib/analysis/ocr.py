@@ -194,8 +194,8 @@ class Tesseract:
                     confidence: int = api.MeanTextConf()
                     if confidence > best_confidence:
                         best, best_confidence = text, confidence
-                    if confidence >= CONFIDENT:
-                        break
+                    if confidence >= CONFIDENT or not text.strip():
+                        break  # sure enough, or nothing to read either way up (a blank page)
                 return best
 
             yield read

@@ -31,7 +31,7 @@ from markdown_it.tree import SyntaxTreeNode
 _ESCAPES = str.maketrans({ch: "\\" + ch for ch in string.punctuation})
 # Bidirectional embeddings, overrides and isolates: they make text show in another order than it
 # is written ("invoice\u202efdp.exe" reads "invoiceexe.pdf"), so a model's words could show as
-# something else. Dropped from everything shown; a report needs none of them.
+# something else. Dropped from all Markdown the app draws; a report needs none of them.
 _BIDI_CONTROLS = str.maketrans(dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
 # A host name as written in running text: labels of letters, digits and hyphens, a letter TLD.
 _HOST = re.compile(

@@ -60,7 +60,7 @@ from lib.runs.model_choice import ChoiceError
 from lib.runs.playbook_run import PlaybookRequest, refuse_non_checker, start_playbook
 from lib.store.owners import Scope, scope_for
 from lib.store.playbook_store import PlaybookStore
-from lib.store.records import RunRecord, SessionHistory
+from lib.store.records import RunRecord, SessionHistory, provider_label
 from lib.store.run_log import open_run_log
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -185,7 +185,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             rows.append(
                 {
                     "provider": provider.value,
-                    "label": catalog.provider_label(provider),
+                    "label": provider_label(provider),
                     "available": status.available,
                     "models": status.models,
                     "problem": status.problem,

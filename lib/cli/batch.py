@@ -187,7 +187,7 @@ def load_contracts(args: argparse.Namespace, settings: Settings) -> tuple[list[D
         return sample_contracts(), SAMPLE_SOURCE
     if args.contractnli:
         path = Path(args.contractnli)
-        loaded = contractnli_contracts(path)
+        loaded = contractnli_contracts(path, settings)
         source = CONTRACTNLI_PREFIX + str(path.resolve())
     elif args.folder:
         try:
@@ -277,8 +277,7 @@ def write_outputs(
         if run.record.report:
             folder = out / "reports" / (file_name_part(run.model, 120) or "model")
             folder.mkdir(parents=True, exist_ok=True)
-            stem = file_name_part(contract_stem(run.contract), 120) or "contract"
-            path = _unused(folder, stem, written)
+            path = _unused(folder, contract_stem(run.contract), written)
             path.write_bytes(report_markdown(run.record))
     (out / "runs.csv").write_bytes(grid_csv(results_frame(grid)))
     frame = grid_frame(grid, template_key)
@@ -465,7 +464,8 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     elif source.startswith(FOLDER_PREFIX):
         documents = folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), settings).documents
     elif source.startswith(CONTRACTNLI_PREFIX):
-        documents = contractnli_contracts(Path(source.removeprefix(CONTRACTNLI_PREFIX))).documents
+        path = Path(source.removeprefix(CONTRACTNLI_PREFIX))
+        documents = contractnli_contracts(path, settings).documents
     else:
         raise CannotRun("This batch was uploaded: name the files again to resume it.")
     runner = BatchRunner.resume(

@@ -186,11 +186,6 @@ class Progress:
     ended: bool = False
 
     @property
-    def ended_runs(self) -> int:
-        """Runs that have ended, however: each is a row the grid can show."""
-        return self.done + self.failed + self.cancelled
-
-    @property
     def finished(self) -> int:
         return self.done + self.failed + self.cancelled
 

@@ -18,7 +18,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib.analysis.documents import SUPPORTED, Document, DocumentError, size_problem
+from lib.analysis.documents import (
+    SUPPORTED,
+    Document,
+    DocumentError,
+    Limits,
+    size_problem,
+    too_much_text,
+)
 from lib.analysis.playbook.contractnli import (
     ContractNliError,
     NliSet,
@@ -50,11 +57,13 @@ def sample_contracts() -> list[Document]:
     ]
 
 
-def contractnli_contracts(path: Path, allowed: Sequence[Path] | None = None) -> Loaded:
+def contractnli_contracts(
+    path: Path, settings: Settings, allowed: Sequence[Path] | None = None
+) -> Loaded:
     """The documents of a ContractNLI-layout file (see `nli_documents`)."""
     allowed_folder(path.parent, allowed)
     try:
-        return nli_documents(load_contractnli(path))
+        return nli_documents(load_contractnli(path), settings.document_limits)
     except (ContractNliError, OSError) as exc:
         return Loaded(problems=[(path.name, str(exc))])
 
@@ -65,16 +74,19 @@ def contractnli_upload(name: str, data: bytes, settings: Settings) -> Loaded:
         labels = read_contractnli(data, name)
     except ContractNliError as exc:
         return Loaded(problems=[(name, str(exc))])
-    return nli_documents(labels, settings.document_limits.max_bytes)
+    return nli_documents(labels, settings.document_limits)
 
 
-def nli_documents(labels: NliSet, max_bytes: int | None = None) -> Loaded:
+def nli_documents(labels: NliSet, limits: Limits) -> Loaded:
     """Each labelled document, its text exactly as labelled (the labels' evidence spans are
-    offsets into it, so it is not normalised as a pasted text is)."""
+    offsets into it, so it is not normalised as a pasted text is), held to the limits a file's
+    text is."""
     loaded = Loaded(problems=[(name, "not in ContractNLI's layout") for name in labels.skipped])
     for d in labels.documents:
         size = len(d.text.encode("utf-8"))
-        too_big = size_problem(d.name, size, max_bytes) if max_bytes is not None else None
+        too_big = size_problem(d.name, size, limits.max_bytes) or too_much_text(
+            d.name, d.text, limits
+        )
         if too_big is not None:
             loaded.problems.append((d.name, too_big))
         elif d.text.strip():
@@ -239,7 +251,8 @@ def reload_source(source: str, settings: Settings, allowed: Sequence[Path] | Non
         if source.startswith(FOLDER_PREFIX):
             return folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), settings, allowed)
         if source.startswith(CONTRACTNLI_PREFIX):
-            return contractnli_contracts(Path(source.removeprefix(CONTRACTNLI_PREFIX)), allowed)
+            path = Path(source.removeprefix(CONTRACTNLI_PREFIX))
+            return contractnli_contracts(path, settings, allowed)
     except OSError:
         return None
     return None

@@ -286,10 +286,6 @@ def provider_choices(settings: Settings) -> list[Provider]:
     return [provider for provider in SPECS if provider not in settings.disabled]
 
 
-def provider_label(provider: Provider) -> str:
-    return spec_for(provider).label
-
-
 def second_choice(first: Provider) -> Provider:
     """Compare's right-hand default beside `first`: the clause finder, or the next provider."""
     if first is not FALLBACK:

@@ -60,16 +60,19 @@ def file_name_part(text: str, limit: int = 60) -> str:
 
 
 def contract_stem(document_name: str) -> str:
-    """The contract's file name without its extension, where a download's name starts."""
-    return PurePath(document_name or "contract").stem or "contract"
+    """The contract's name without its extension, as a file name may carry it, where every
+    download's and report file's name starts; a folder batch's "a/x.txt" keeps its folder
+    ("a x"), or two folders' "x.txt" read alike."""
+    path = PurePath(document_name or "contract")
+    stem = str(path.with_suffix("")) if path.name not in ("", ".", "..") else ""
+    return file_name_part(stem, 120) or "contract"
 
 
 def review_file_name(record: RunRecord, extension: str, reviewer: str | None = None) -> str:
     """E.g. "MSA - Claude · claude-sonnet-5-5 review.md": the reviewer named (as a page names it,
     "Left: …", where given), so the two reports of a comparison do not share a name."""
-    stem = contract_stem(record.document_name)
     maker = file_name_part(reviewer or run_maker(record.provider, record.model))
-    return f"{file_name_part(stem, 120) or 'contract'} - {maker or 'review'} review.{extension}"
+    return f"{contract_stem(record.document_name)} - {maker or 'review'} review.{extension}"
 
 
 def _report_text(

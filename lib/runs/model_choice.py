@@ -19,6 +19,7 @@ from lib.engine.provider_config import Provider, ProviderConfig, split_endpoints
 from lib.engine.providers.registry import spec_for
 from lib.engine.settings import Settings
 from lib.runs import catalog
+from lib.store.records import provider_label
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def _checked(choice: ModelChoice, settings: Settings) -> tuple[Provider, str]:
     """Provider switched on and every endpoint allowed, or `ChoiceError`."""
     provider = choice.provider or catalog.choose_default(settings)
     if provider not in catalog.provider_choices(settings):
-        label = catalog.provider_label(provider)
+        label = provider_label(provider)
         raise ChoiceError("switched_off", f"The {label} is switched off here.")
     wanted = choice.base_url
     base_url = catalog.starting_endpoint(provider, settings) if wanted is None else wanted
@@ -68,7 +69,7 @@ def _checked(choice: ModelChoice, settings: Settings) -> tuple[Provider, str]:
 def _unavailable(provider: Provider, problem: str, *, says_fix: bool = False) -> ChoiceError:
     """`says_fix`: the problem is the server's answer in our words, which already says what to
     do (the provider's fix again would read twice)."""
-    label = catalog.provider_label(provider)
+    label = provider_label(provider)
     fix = "" if says_fix else f" {spec_for(provider).fix}"
     return ChoiceError("unavailable", f"{label} is not available: {problem}{fix}")
 

@@ -285,12 +285,14 @@ def opened(run_log: RunLog, max_run_seconds: float) -> RunLog:
     """A log as every front end opens it: runs left "running" past the run's wall-time cap (and
     a margin) by a process that stopped are ended. Without a cap nothing can be told."""
     if max_run_seconds > 0:
-        run_log.end_orphans(max_run_seconds + ORPHAN_MARGIN_S)
+        run_log.end_orphans(max(max_run_seconds + ORPHAN_MARGIN_S, ORPHAN_MIN_AGE_S))
     return run_log
 
 
 # Beyond the wall-time cap: the run's last write (its end) may come a little after it.
 ORPHAN_MARGIN_S = 300.0
+# Never younger than this: another process on a shared log may allow its runs longer.
+ORPHAN_MIN_AGE_S = 2 * 3600.0
 
 
 def log_target(settings: Settings) -> Path | str:

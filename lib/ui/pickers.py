@@ -25,6 +25,7 @@ from lib.runs import catalog
 from lib.runs.document_sandbox import UploadCache, read_upload
 from lib.runs.launch import save_upload
 from lib.runs.model_choice import ChoiceError, ModelChoice, options, resolve
+from lib.store.records import provider_label
 from lib.ui.ocr_panel import ocr_panel
 from lib.ui.safe import label, md
 
@@ -246,7 +247,7 @@ def provider_picker(
         "Provider",
         choices,
         index=choices.index(default) if default in choices else 0,
-        format_func=catalog.provider_label,
+        format_func=provider_label,
         key=f"{key}_provider",
     )
     spec = spec_for(provider)

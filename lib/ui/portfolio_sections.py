@@ -79,6 +79,7 @@ from lib.ui.portfolio_view import (
 )
 from lib.ui.report_view import report_view
 from lib.ui.safe import label
+from lib.ui.tables import viewer_zone
 
 BATCH_KEY = "pf_batch"
 SHOWN_KEY = "pf_shown"
@@ -272,11 +273,13 @@ def unfinished(
     if not waiting:
         return
     st.subheader("Unfinished batches")
+    zone, zone_name = viewer_zone()
     for batch in waiting:
         info = batch.info
         line, button = st.columns([5, 1])
         line.markdown(
-            f"**{label(info.name)}** · {info.created:%Y-%m-%d %H:%M} · {batch.left} of "
+            f"**{label(info.name)}** · {info.created.astimezone(zone):%Y-%m-%d %H:%M} {zone_name}"
+            f" · {batch.left} of "
             f"{batch.total} runs not finished"
         )
         if button.button("Resume", key=f"pf_resume_{info.batch_id}"):
@@ -306,7 +309,11 @@ def shown_batch(store: BatchStore | None) -> BatchInfo | None:
         state[FOLLOWED_KEY] = current
     elif state.get(SHOWN_KEY) not in ids:
         state[SHOWN_KEY] = ids[0]
-    names = {b.batch_id: f"{b.name} · {b.created:%Y-%m-%d %H:%M:%S}" for b in batches}
+    zone, zone_name = viewer_zone()
+    names = {
+        b.batch_id: f"{b.name} · {b.created.astimezone(zone):%Y-%m-%d %H:%M:%S} {zone_name}"
+        for b in batches
+    }
     chosen = st.selectbox("Batch", ids, key=SHOWN_KEY, format_func=names.get)
     return next(b for b in batches if b.batch_id == chosen)
 

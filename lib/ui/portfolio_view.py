@@ -138,7 +138,7 @@ def progress_fragment(runner: BatchRunner, key: str) -> None:
     as the batch goes, and at the end so it shows the finished batch."""
     state = st.session_state
     drawn = f"{key}_drawn"
-    state[drawn] = (runner.progress().ended_runs, time.monotonic())
+    state[drawn] = (runner.progress().finished, time.monotonic())
 
     @st.fragment(run_every=PROGRESS_REFRESH_S)
     def _draw() -> None:
@@ -149,7 +149,7 @@ def progress_fragment(runner: BatchRunner, key: str) -> None:
             state[f"{key}_announced"] = runner.batch_id
             st.rerun(scope="app")
         ended, at = state.get(drawn, (0, 0.0))
-        if progress.ended_runs > ended and time.monotonic() - at >= GRID_REFRESH_S:
+        if progress.finished > ended and time.monotonic() - at >= GRID_REFRESH_S:
             st.rerun(scope="app")
 
     if st.session_state.get(f"{key}_announced") == runner.batch_id and runner.finished:
