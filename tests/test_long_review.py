@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -233,6 +234,20 @@ def test_ollama_context_comes_from_the_server_and_claude_only_goes_long_when_nee
     finder = ProviderConfig(Provider.CLAUSE_FINDER, "rules")
     assert not context_fit(finder, 1_000, 4_096).choosable
     assert context_fit(finder, 5_000_000, 4_096).fits
+
+
+def test_a_servers_context_is_asked_again_after_a_while(fake_upstream, monkeypatch):
+    """Learnt once per process: Ollama restarted with a larger context still had contracts
+    split into ten calls (or, smaller, sent whole and refused) until the app restarted."""
+    from lib.runs import run_plan
+
+    config = replace(config_for(Provider.OLLAMA, fake_upstream), model="ctx-probe")
+    fake_upstream.app.context_limit = 8192
+    assert model_context(config) == 8192
+    fake_upstream.app.context_limit = 30_000
+    assert model_context(config) == 8192  # within the while: not asked on every rerun
+    monkeypatch.setattr(run_plan, "CONTEXT_TTL_S", 0.0)
+    assert model_context(config) == 30_000
 
 
 def test_review_page_plans_and_runs_a_long_contract_by_itself(fake_upstream, tmp_path, monkeypatch):

@@ -206,7 +206,7 @@ def test_the_built_in_checker_is_the_default_and_a_failed_run_resumes(tmp_path, 
         code = main(["run", "--playbook", str(files[1]), "--contractnli", str(labels),
                      "--model", f"openai:m@{upstream.url}/v1", "--concurrency", "openai=1",
                      "--out", str(out)])  # fmt: skip
-        assert code == 0
+        assert code == 1  # a run failed
         printed = capsys.readouterr().out
         assert printed.count("failed: ") == 1
         batch_id = printed.split("resume with: crs-batch resume ")[1].split()[0]
@@ -233,7 +233,7 @@ def test_a_batch_of_an_uploaded_contractnli_file_resumes_from_the_terminal(tmp_p
     with FakeUpstream() as upstream:
         upstream.default = Script(tokens=["x"], status=500)
         assert main(["run", "--playbook", str(playbook), "--contractnli", str(labels),
-                     "--model", f"openai:m@{upstream.url}/v1", "--out", str(out)]) == 0  # fmt: skip
+                     "--model", f"openai:m@{upstream.url}/v1", "--out", str(out)]) == 1  # fmt: skip
         batch_id = capsys.readouterr().out.split("resume with: crs-batch resume ")[1].split()[0]
         log = RunLog(tmp_path / "log.sqlite3")
         info = BatchStore(log).get(batch_id)

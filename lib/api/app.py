@@ -256,6 +256,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         run = hub.get(run_id)
         if run is None or not visible(run.record, scope):
             raise ApiError(404, "No such run in flight")
+        if run.ended:  # its events are still kept for reconnects, but there is nothing to stop
+            return {"run_id": run_id, "stopped": False, "status": run.record.status.value}
         run.stop()
         return {"run_id": run_id, "stopped": True}
 

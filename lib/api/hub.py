@@ -138,6 +138,8 @@ class ApiRun:
     grace: asyncio.TimerHandle | None = None
     # Pieces of the run's thinking already sent as `thinking` events.
     thinking_sent: int = 0
+    # When its last client left (monotonic): an ended run's events are kept a grace from then.
+    left_at: float = field(default_factory=time.monotonic)
     check: PlaybookRun | None = None
 
     @property
@@ -323,11 +325,15 @@ class RunHub:
         self._ended(run)
 
     def _forget(self, run: ApiRun) -> None:
-        """Drop an ended run's events once no reconnect can still want them."""
-        if run.clients == 0:
+        """Drop an ended run's events once no reconnect can still want them: the grace period
+        counts from when its last client left, not from the run's end (a client that fell
+        behind and reconnects within the grace still gets every event)."""
+        left = time.monotonic() - run.left_at if run.clients == 0 else 0.0
+        if run.clients == 0 and left >= self.resume_grace_s:
             self._runs.pop(run.run_id, None)
         else:
-            asyncio.get_running_loop().call_later(self.resume_grace_s, self._forget, run)
+            wait = self.resume_grace_s - left if run.clients == 0 else self.resume_grace_s
+            asyncio.get_running_loop().call_later(wait, self._forget, run)
 
     async def follow(self, run: ApiRun, after: int) -> AsyncIterator[bytes]:
         """The run's events after number `after` (-1: all), then the live rest until it ends.
@@ -357,6 +363,7 @@ class RunHub:
 
     def _detach(self, run: ApiRun) -> None:
         run.clients -= 1
+        run.left_at = time.monotonic()
         if run.clients or run.ended:
             return
         if run.resume:

@@ -133,7 +133,9 @@ def read_document(request: ReportRequest, upload: Upload | None, settings: Setti
                 raise ApiError(400, "Send the contract as text or as a file, not both")
             return read_upload(upload.data, upload.filename, limits=limits, sandbox=sandbox)
         if not request.contract.strip():
-            raise ApiError(400, "No contract")
+            raise ApiError(
+                400, "No contract: send it as `contract` (text) or as a multipart field `file`"
+            )
         return document_from_text(request.contract, request.name, limits=limits)
     except ReaderBusy as exc:  # not the file's fault: the same request works in a moment
         raise ApiError(429, exc.message, kind="reader_busy") from None

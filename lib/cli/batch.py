@@ -25,11 +25,14 @@ beside the figures ContractNLI's authors published.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from lib.analysis.documents import Document
@@ -345,17 +348,37 @@ def _outputs(
     run_log: RunLog | None,
     batch_id: str,
 ) -> str | None:
-    """Write a review or playbook batch's files; the scorecard's table, if any, to print."""
-    playbook = batch_settings.playbook_of()
-    if playbook is not None:
-        labels = load_nli_labels(labels_spec)
-        source = Path(labels_spec.removeprefix(NLI_PREFIX)).name if labels_spec else ""
-        scores = write_playbook_outputs(out, by_model, playbook, labels, source, run_log,
-                                        batch_id)  # fmt: skip
-        return scorecard_table(scores, source) if scores is not None else None
-    card = write_outputs(out, by_model, batch_settings.template_key, documents,
-                         load_labels(labels_spec), run_log, batch_id)  # fmt: skip
-    return text_table(card) if card is not None else None
+    """Write a review or playbook batch's files; the scorecard's table, if any, to print. A
+    Ctrl-C meanwhile waits for them (one after a stop left only half the files)."""
+    with _interrupts_wait():
+        playbook = batch_settings.playbook_of()
+        if playbook is not None:
+            labels = load_nli_labels(labels_spec)
+            source = Path(labels_spec.removeprefix(NLI_PREFIX)).name if labels_spec else ""
+            scores = write_playbook_outputs(out, by_model, playbook, labels, source, run_log,
+                                            batch_id)  # fmt: skip
+            return scorecard_table(scores, source) if scores is not None else None
+        card = write_outputs(out, by_model, batch_settings.template_key, documents,
+                             load_labels(labels_spec), run_log, batch_id)  # fmt: skip
+        return text_table(card) if card is not None else None
+
+
+@contextlib.contextmanager
+def _interrupts_wait() -> Iterator[None]:
+    """Ctrl-C says it is waiting instead of interrupting (on the main thread, where signals
+    are handled; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def wait(_signal: int, _frame: object) -> None:
+        print("crs-batch: writing the batch's files first…", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, wait)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _by_model(
@@ -373,15 +396,21 @@ def _by_model(
     return out
 
 
-def _report(runner: BatchRunner | None, card: str | None, out: Path) -> None:
+def _report(runner: BatchRunner | None, card: str | None, out: Path) -> int:
+    """What the batch left undone, its scorecard and where the files are; the exit status: 0
+    when every run completed, 1 when some failed or were stopped (a resume runs them again), so
+    a script can tell (2 is a batch that could not run at all)."""
+    left = False
     if runner is not None:
         for failure in runner.failures():
             print(f"failed: {failure.contract} · {failure.model_key}: {failure.error}")
-        if runner.stopped or runner.failures():
+        left = runner.stopped or bool(runner.failures())
+        if left:
             print(f"resume with: crs-batch resume {runner.batch_id}")
     if card is not None:
         print(card)
     print(f"written to {out}")
+    return 1 if left else 0
 
 
 def command_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -421,8 +450,7 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     by_model = _by_model(runner, run_log, {model_key(c): model_label(c) for c in configs})
     card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,
                     runner.batch_id)  # fmt: skip
-    _report(runner, card, out)
-    return 0
+    return _report(runner, card, out)
 
 
 def owned_run_log(settings: Settings, owner: str | None) -> RunLog | None:
@@ -479,8 +507,7 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     by_model = _by_model(runner, run_log, {model_key(s): model_label(s) for s in info.models})
     card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,
                     runner.batch_id)  # fmt: skip
-    _report(runner, card, out)
-    return 0
+    return _report(runner, card, out)
 
 
 def command_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -633,6 +660,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CannotRun as exc:
         print(f"crs-batch: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `crs-batch list | head`: the reader has all it wanted
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

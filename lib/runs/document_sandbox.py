@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lib.analysis.documents import Document, DocumentError, Limits, NeedsOcr
+from lib.analysis.plural import counted
 from lib.engine.limits import InFlight, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,8 +42,8 @@ _CHILDREN = InFlight()
 
 def busy_reader_message(filename: str, limit: int) -> str:
     return (
-        f"“{filename}” was not read: the server is already reading {limit} files, its limit at "
-        "one time. Try again in a moment (the operator can raise CRS_MAX_PARSES)."
+        f"“{filename}” was not read: the server is already reading {counted(limit, 'file')}, its "
+        "limit at one time. Try again in a moment (the operator can raise CRS_MAX_PARSES)."
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from lib.analysis.documents import Document
@@ -21,16 +22,22 @@ from lib.engine.providers.registry import spec_for
 
 log = logging.getLogger(__name__)
 
-_detected: dict[tuple[str, str, str, int | None], int | None] = {}
+# (provider, URL, model, configured length) → (the window the server said, when it said it).
+_detected: dict[tuple[str, str, str, int | None], tuple[int | None, float]] = {}
 _detected_lock = threading.Lock()
+# A server's answer is asked again after this long: an operator who restarts Ollama or vLLM with
+# another context had runs planned for the old one (split needlessly, or sent whole and refused).
+CONTEXT_TTL_S = 300.0
 
 
 def model_context(config: ProviderConfig) -> int | None:
-    """The model's context window, from its config or (asked once per model) its server."""
+    """The model's context window, from its config or its server (asked again every
+    `CONTEXT_TTL_S`: a page's every rerun plans, and must not ask the server each time)."""
     key = (config.provider.value, config.base_url, config.model, config.context_length)
     with _detected_lock:
-        if key in _detected:
-            return _detected[key]
+        known = _detected.get(key)
+        if known is not None and time.monotonic() - known[1] < CONTEXT_TTL_S:
+            return known[0]
     length: int | None = None
     for member in config.members:  # the same model on each: the first that answers says
         try:
@@ -46,7 +53,7 @@ def model_context(config: ProviderConfig) -> int | None:
     else:
         return None
     with _detected_lock:
-        _detected[key] = length
+        _detected[key] = (length, time.monotonic())
     return length
 
 

@@ -47,3 +47,22 @@ def test_an_upload_refused_while_the_reader_is_busy_is_a_429_not_a_bad_file():
         document_sandbox._CHILDREN.release()
     assert refused.value.status == 429 and refused.value.body["kind"] == "reader_busy"
     assert read_document(ReportRequest(), upload, settings).text.startswith("1. Term.")
+
+
+def test_an_ended_runs_events_are_kept_a_grace_from_when_its_last_client_left(make_record):
+    """The grace was counted from the run's end: a resuming client that had fallen behind and
+    came back within the grace found its run's events gone (404) and never got `done`."""
+    import time
+
+    async def scenario() -> tuple[bool, bool]:
+        hub = RunHub(resume_grace_s=0.6, stats_interval_s=1.0)
+        run = ApiRun(make_record(), live=None, resume=True, ended=True)
+        hub._runs[run.run_id] = run
+        run.left_at = time.monotonic() - 0.3  # the client dropped 0.3 s before the run ended
+        hub._forget(run)
+        kept = run.run_id in hub._runs
+        await asyncio.sleep(0.6)
+        return kept, run.run_id in hub._runs
+
+    kept, still = asyncio.run(scenario())
+    assert kept and not still
