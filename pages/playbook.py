@@ -37,7 +37,12 @@ with right:
     if st.toggle("Compare with a second checker", key="playbook_compare"):
         picks.append(checker_picker(settings, "playbook_b", "Second checker"))
 ready = document is not None and book is not None and all(p.ready for p in picks)
-clicked = st.button("Check", type="primary", disabled=not ready, key="playbook_check")
+check_col, stop_col, _ = st.columns([1, 1, 6])
+clicked = check_col.button(
+    "Check", type="primary", disabled=not ready, key="playbook_check", width="stretch"
+)
+# Any click ends a running check (it keeps and records the verdicts it reached); this one says so.
+stop_col.button("Stop", key="playbook_stop", width="stretch", help="Stop the running check")
 if clicked and document is not None and book is not None:
     comparison_id = uuid.uuid4().hex if len(picks) > 1 else None
     requests = [
@@ -57,6 +62,7 @@ if clicked and document is not None and book is not None:
     names = [pick.name for pick in picks]
     if len(names) == 2:
         names = list(side_names(names))
-    remember(state, document, show_live_checks(state, "playbook", runs, names), names)
+    remember(state, document, runs, names)
+    show_live_checks(state, "playbook", runs, names)
 if document is not None:
     show_last(state, document, "playbook")

@@ -9,10 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from devtools.fake_upstream import Script
 from lib.engine.provider_config import Provider
-from lib.runs import catalog
 from lib.runs.playbook_run import BUILTIN_PROVIDER
 from lib.runs.playbook_tables import DIFFER, NO_ANSWER
-from lib.store.records import STATE_KEY
+from lib.store.records import STATE_KEY, provider_label
 from lib.ui.tables import rows_key
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "playbook.py")
@@ -113,7 +112,7 @@ def test_the_clause_finder_is_not_offered_as_a_checker(env):
     at = page_with_contract()
     at.radio(key="playbook_a_kind").set_value("A model").run()
     offered = at.selectbox(key="playbook_a_provider").options
-    assert "Ollama" in offered and catalog.provider_label(Provider.CLAUSE_FINDER) not in offered
+    assert "Ollama" in offered and provider_label(Provider.CLAUSE_FINDER) not in offered
 
 
 def test_two_checkers_side_by_side_with_their_disagreement_highlighted(env):
@@ -155,3 +154,16 @@ def test_a_failed_model_run_shows_why_and_keeps_the_verdicts_it_reached(env):
     law = table[table["Position"] == "Governing law"].iloc[0]
     assert law["Verdict"] == NO_ANSWER
     assert at.session_state[STATE_KEY][0].status == "error"
+
+
+def test_the_playbook_picked_is_kept_while_the_analyst_is_on_another_page(env):
+    """Leaving the page dropped the pick (back to the first playbook) though the contract was
+    kept. Through the app's own navigation, which forgets a page's widgets when it is left."""
+    app = str(Path(PAGE).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=60).run()
+    at.switch_page("pages/playbook.py").run()
+    at.selectbox(key="playbook_book_choice").select("nda").run()
+    at.switch_page("pages/history.py").run()
+    at.switch_page("pages/playbook.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="playbook_book_choice").value == "nda"

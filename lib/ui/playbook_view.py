@@ -7,6 +7,7 @@ only as table cells and `st.text` (drawn as plain text) or through `lib.ui.safe`
 
 from __future__ import annotations
 
+import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -54,7 +55,7 @@ from lib.runs.playbook_word import WordFileError, playbook_docx, word_file_name
 from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord, run_maker
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
-from lib.ui.pickers import provider_picker
+from lib.ui.pickers import kept, provider_picker
 from lib.ui.report_view import contract_text_for
 from lib.ui.safe import label
 from lib.ui.tables import rows_key
@@ -72,9 +73,12 @@ def playbook_picker(key: str, store: PlaybookStore | None) -> Playbook | None:
     # Just saved (the editor below reran the page): the picker lists it now and shows it.
     saved = st.session_state.pop(f"{key}_saved", None)
     if saved is not None and saved[0] in offered:
-        st.session_state[f"{key}_choice"] = saved[0]
+        st.session_state[f"{key}_choice"] = st.session_state[f"kept_{key}_choice"] = saved[0]
+    keep = kept(f"{key}_choice")  # the analyst's pick, kept while they are on another page
+    if st.session_state.get(f"{key}_choice") not in (*offered, UPLOAD):
+        st.session_state.pop(f"{key}_choice", None)  # a kept pick since deleted
     choice = st.selectbox(
-        "Playbook", [*offered, UPLOAD],
+        "Playbook", [*offered, UPLOAD], on_change=keep,
         format_func=lambda k: offered[k].label if k in offered else k, key=f"{key}_choice",
     )  # fmt: skip
     if saved is not None:
@@ -368,6 +372,8 @@ def show_comparison(
 
 
 RESULT_KEY = "playbook_outcomes"
+# How long the page waits for a stopped check to record what it reached before drawing it.
+ENDING_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -375,29 +381,43 @@ class Shown:
     """The last check of this session, redrawn on every rerun (opening evidence, a download)."""
 
     document_sha256: str
-    outcomes: tuple[PlaybookOutcome, ...]
+    runs: tuple[PlaybookRun, ...]
     names: tuple[str, ...]
 
 
-def remember(state: MutableMapping[str, Any], document: Document, outcomes, names) -> None:
-    state[RESULT_KEY] = Shown(document.sha256, tuple(outcomes), tuple(names))
+def remember(
+    state: MutableMapping[str, Any],
+    document: Document,
+    runs: Sequence[PlaybookRun],
+    names: Sequence[str],
+) -> None:
+    """The check just started is the one to show from now on, however it ends: a check that a
+    click (Stop, any widget) or leaving the page ended shows the verdicts it reached, not the
+    check before it."""
+    state[RESULT_KEY] = Shown(document.sha256, tuple(runs), tuple(names))
 
 
 def show_last(state: MutableMapping[str, Any], document: Document, key: str) -> None:
-    """This session's last check of this contract, if any."""
+    """This session's last check of this contract, if any (a stopped one once it has ended)."""
     shown: Shown | None = state.get(RESULT_KEY)
-    if shown is None or shown.document_sha256 != document.sha256 or not shown.outcomes:
+    if shown is None or shown.document_sha256 != document.sha256:
+        return
+    deadline = time.monotonic() + ENDING_WAIT_S
+    while not all(run.finished for run in shown.runs) and time.monotonic() < deadline:
+        time.sleep(0.05)  # a stopped run records what it reached; its end is moments away
+    outcomes = [run.outcome for run in shown.runs if run.outcome is not None]
+    if len(outcomes) != len(shown.runs) or not outcomes:
         return
     original = uploaded_docx(key, document)
-    if len(shown.outcomes) == 1:
-        show_outcome(shown.outcomes[0], document, original, f"{key}_result")
-    elif len(shown.outcomes) == 2:
+    if len(outcomes) == 1:
+        show_outcome(outcomes[0], document, original, f"{key}_result")
+    elif len(outcomes) == 2:
         names = (shown.names[0], shown.names[1])
-        show_comparison(shown.outcomes, names, document, f"{key}_result")
+        show_comparison(outcomes, names, document, f"{key}_result")
         with st.expander(f"Verdicts and Word file: {label(names[0])}"):
-            show_outcome(shown.outcomes[0], document, original, f"{key}_result_a")
+            show_outcome(outcomes[0], document, original, f"{key}_result_a")
         with st.expander(f"Verdicts and Word file: {label(names[1])}"):
-            show_outcome(shown.outcomes[1], document, original, f"{key}_result_b")
+            show_outcome(outcomes[1], document, original, f"{key}_result_b")
 
 
 COUNT_TILES = (
