@@ -106,9 +106,11 @@ def test_each_comment_covers_exactly_its_evidence_across_runs_and_in_a_table_cel
     assert [r[0] for r in ranges] == [
         "The Supplier's liability shall be unlimited",
         "governed by the laws of New York",
+        AUDIT.fallback,  # no passage to hang it on: on the language inserted for it
     ]
     assert ranges[0][1].startswith("DEVIATES — Liability cap")
     assert "Data breaches are uncapped." in ranges[0][1]
+    assert ranges[2][1].startswith("NOT ADDRESSED — Audit") and "No audit clause." in ranges[2][1]
     reopened = docx.Document(io.BytesIO(out))
     assert all(c.author == AUTHOR for c in reopened.comments)
 
@@ -132,6 +134,7 @@ def test_cells_that_hold_the_same_words_cost_no_comment():
     assert [r[0] for r in ranges] == [
         "The Supplier's liability shall be unlimited",
         "governed by the laws of New York",
+        AUDIT.fallback,
     ]
 
 
@@ -187,6 +190,7 @@ def test_text_contracts_become_a_docx_with_the_same_comments_and_insertions():
     assert [r[0] for r in comment_ranges(out)] == [
         "The Supplier's liability shall be unlimited",
         "governed by the laws of New York",
+        AUDIT.fallback,
     ]
     assert len(RevisionDocument(io.BytesIO(out)).track_changes) >= 3
 

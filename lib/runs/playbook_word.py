@@ -194,6 +194,12 @@ def _redlines(document, units: list[_Unit], ends) -> None:
             RevisionParagraph.from_paragraph(paragraph).add_tracked_insertion(
                 fallback, author=AUTHOR
             )
+            # No passage of the contract to hang its comment on: the comment goes on the
+            # inserted language, so the file says which position it answers, and why.
+            inserted = paragraph._p.findall(qn("w:ins"))[-1].findall(qn("w:r"))
+            runs = [Run(run, paragraph) for run in inserted]
+            if runs:
+                document.add_comment(runs, _comment_text(position, r), AUTHOR, INITIALS)
 
 
 def _evidence_runs(units: list[_Unit], r: PositionResult) -> list[Run]:
