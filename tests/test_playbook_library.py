@@ -124,3 +124,16 @@ def test_the_page_edits_validates_and_saves_a_playbook(tmp_path, monkeypatch):
     picker = at.selectbox(key="playbook_book_choice")
     assert picker.value == f"{library.SAVED_PREFIX}{stored[0].playbook_key}"
     assert picker.format_func(picker.value).startswith("Commercial agreement (saved")
+
+
+def test_an_edit_saved_under_a_bundled_id_is_refused(tmp_path):
+    """Saved as "nda", an edit was shadowed by the bundled NDA playbook wherever the id was
+    given (`--playbook nda`, the API): the bundled positions ran, not the edit."""
+    import dataclasses
+
+    store = PlaybookStore(RunLog(tmp_path / "h.sqlite3"))
+    edited = dataclasses.replace(bundled_playbooks()["nda"], name="Our NDA")
+    with pytest.raises(PlaybookError, match="bundled playbook's id"):
+        library.save(store, edited)
+    ours = library.save(store, dataclasses.replace(edited, id="our-nda"))
+    assert library.find("our-nda", store).name == "Our NDA" and ours.startswith("saved:")

@@ -63,7 +63,14 @@ def choices(store: PlaybookStore | None) -> list[Choice]:
 
 
 def save(store: PlaybookStore, playbook: Playbook) -> str:
-    """Keep `playbook` for this viewer; returns its choice key."""
+    """Keep `playbook` for this viewer; returns its choice key. An edit of a bundled playbook
+    needs an id of its own: under the bundled one's id, `--playbook nda` and the API's
+    `"playbook": "nda"` would quietly run the bundled positions, not the edit."""
+    if playbook.id in bundled_playbooks():
+        raise PlaybookError(
+            playbook.name,
+            [f"'{playbook.id}' is a bundled playbook's id: give your edit an id of its own"],
+        )
     return SAVED_PREFIX + store.save(playbook.id, playbook.name, dump_playbook(playbook))
 
 

@@ -152,8 +152,13 @@ def playbook_editor(
         if store is None:
             st.caption("The run log is off here, so playbooks cannot be saved.")
         elif st.button("Save to my playbooks", key=f"{key}_save"):
-            st.session_state[saved_key] = (library.save(store, edited), edited.name, edited.id)
-            st.rerun()
+            try:
+                saved = library.save(store, edited)
+            except PlaybookError as exc:
+                _problems("Not saved:", exc.problems)
+            else:
+                st.session_state[saved_key] = (saved, edited.name, edited.id)
+                st.rerun()
     return edited
 
 
