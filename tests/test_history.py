@@ -54,7 +54,7 @@ def test_session_history_and_table_newest_first(make_record):
     assert list(frame.index) == [new.run_id, old.run_id]
     assert frame.loc[new.run_id, "counts"] == "estimated"
     csv = records_to_csv(history.records).decode()
-    assert csv.splitlines()[0].startswith("run_id,Time,Provider")
+    assert csv.splitlines()[0].startswith("run_id,Time (UTC),Provider")
 
 
 def test_costs():
