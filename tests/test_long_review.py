@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from devtools.fake_upstream import FakeUpstream, Script
 from devtools.long_contract import long_contract
 from lib.analysis.documents import document_from_text
-from lib.analysis.long_plan import Strategy, plan_long_review
+from lib.analysis.long_plan import LongPlan, Strategy, plan_long_review
 from lib.analysis.prompts import TEMPLATES, count_findings, default_instructions
 from lib.engine.errors import ErrorKind, OutputLimit, TimedOut
 from lib.engine.limits import RunLimits
@@ -309,17 +309,18 @@ def test_history_shows_how_a_run_was_reviewed():
     }
 
 
+def parts_review(upstream, contract, limits: RunLimits) -> tuple[LongReview, LongPlan]:
+    """A whole-contract review under `limits` on the fake Ollama, and its plan."""
+    plan = plan_for(contract, Strategy.PARTS)
+    config = config_for(Provider.OLLAMA, upstream)
+    return LongReview(config, plan, temperature=0, limits=limits), plan
+
+
 def test_the_runs_output_cap_holds_over_all_its_calls(fake_upstream, contract):
     """Each call gets what is left of the run's cap: many calls under it each must not add up
     to a report past it."""
     fake_upstream.default = Script(tokens=["### Indemnity — YELLOW\n"] + ["- finding\n"] * 6)
-    plan = plan_for(contract, Strategy.PARTS)
-    review = LongReview(
-        config_for(Provider.OLLAMA, fake_upstream),
-        plan,
-        temperature=0,
-        limits=RunLimits(max_output_chars=400),
-    )
+    review, plan = parts_review(fake_upstream, contract, RunLimits(max_output_chars=400))
     with pytest.raises(OutputLimit) as raised:
         run_to_end(review)
     assert "400 characters" in raised.value.message
@@ -329,13 +330,7 @@ def test_the_runs_output_cap_holds_over_all_its_calls(fake_upstream, contract):
 
 def test_the_runs_wall_time_holds_over_all_its_calls(fake_upstream, contract):
     fake_upstream.default = Script(tokens=["a", "b", "c", "d"], delay=0.25)
-    plan = plan_for(contract, Strategy.PARTS)
-    review = LongReview(
-        config_for(Provider.OLLAMA, fake_upstream),
-        plan,
-        temperature=0,
-        limits=RunLimits(max_run_seconds=1.6),
-    )
+    review, plan = parts_review(fake_upstream, contract, RunLimits(max_run_seconds=1.6))
     with pytest.raises(TimedOut) as raised:
         run_to_end(review)
     assert "after 1.6 s" in raised.value.message  # the run's limit, not what the last call had
