@@ -189,6 +189,23 @@ def test_ndas_from_a_contractnli_file_are_checked_and_scored_beside_the_publishe
     assert checker["figures"]["accuracy"] == 0
 
 
+def test_ndas_from_a_contractnli_file_start_on_the_nda_playbook_until_the_analyst_picks(
+    tmp_path, monkeypatch
+):
+    page_env(tmp_path, monkeypatch)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="pf_mode").set_value("Check against a playbook").run()
+    assert at.selectbox(key="pf_pb_choice").value == "commercial"  # CUAD's commercial samples
+    at.radio(key="pf_source").set_value("contractnli").run()
+    assert at.selectbox(key="pf_pb_choice").value == "nda"
+    # The analyst's own pick wins, whatever the contracts are.
+    at.selectbox(key="pf_pb_choice").set_value("commercial").run()
+    at.radio(key="pf_source").set_value("sample").run()
+    at.radio(key="pf_source").set_value("contractnli").run()
+    assert not at.exception
+    assert at.selectbox(key="pf_pb_choice").value == "commercial"
+
+
 def test_a_position_titled_like_one_of_the_grids_own_columns_gets_a_column_of_its_own():
     book = parse_playbook(
         '[playbook]\nid = "t"\nname = "T"\n'

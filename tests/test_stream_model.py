@@ -393,6 +393,15 @@ def test_list_models_when_server_is_down(provider):
     assert "not reachable" in info.value.message or "Cannot reach" in info.value.message
 
 
+def test_an_ollama_refusal_names_where_its_credentials_go(fake_upstream):
+    """Ollama has no key field: its 401 comes from a proxy, whose credentials go in the URL."""
+    fake_upstream.push(Script(status=401))
+    with pytest.raises(ProviderError) as info:
+        list(stream_model(config(fake_upstream, Provider.OLLAMA), "sys", CONTRACT))
+    assert info.value.kind is ErrorKind.AUTH_FAILED
+    assert "OLLAMA_HOST" in info.value.message and "API key" not in info.value.message
+
+
 def test_claude_without_key_asks_for_one(fake_upstream):
     cfg = ProviderConfig(Provider.ANTHROPIC, "claude-sonnet-5-5", fake_upstream.url)
     with pytest.raises(ProviderError) as info:

@@ -418,9 +418,13 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def _guessed(filename: str, encoding: str) -> str:
+    """The letters to check are those a wrong guess garbles: accents in a Western or Central
+    European code page, the text itself in any other (a Japanese Shift-JIS file has none)."""
+    european = encoding.lower().replace("_", "-").startswith(("cp125", "latin", "iso8859"))
+    check = "its accented letters (é, ł, €)" if european else "its text"
     return (
         f"“{filename}” does not say how its text is encoded; it was read as {encoding}. Check "
-        "its accented letters (é, ł, €) in the preview; if they are wrong, save it as UTF-8."
+        f"{check} in the preview; if it reads wrongly, save the file as UTF-8."
     )
 
 

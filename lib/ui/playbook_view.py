@@ -66,14 +66,21 @@ MODEL = "A model"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def playbook_picker(key: str, store: PlaybookStore | None) -> Playbook | None:
+def playbook_picker(
+    key: str, store: PlaybookStore | None, suited: str | None = None
+) -> Playbook | None:
     """The chosen playbook (bundled, saved, or uploaded), as edited in the table editor; None
-    while an upload is missing or a file or an edit is refused (every problem is listed)."""
+    while an upload is missing or a file or an edit is refused (every problem is listed).
+
+    `suited` is the playbook the contracts call for (NDAs: the NDA playbook), shown until the
+    analyst picks one themselves."""
     offered = {c.key: c for c in library.choices(store)}
     # Just saved (the editor below reran the page): the picker lists it now and shows it.
     saved = st.session_state.pop(f"{key}_saved", None)
     if saved is not None and saved[0] in offered:
         st.session_state[f"{key}_choice"] = st.session_state[f"kept_{key}_choice"] = saved[0]
+    elif suited in offered and f"kept_{key}_choice" not in st.session_state:
+        st.session_state[f"{key}_choice"] = suited
     keep = kept(f"{key}_choice")  # the analyst's pick, kept while they are on another page
     if st.session_state.get(f"{key}_choice") not in (*offered, UPLOAD):
         st.session_state.pop(f"{key}_choice", None)  # a kept pick since deleted

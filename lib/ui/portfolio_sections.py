@@ -17,6 +17,7 @@ import streamlit as st
 
 from lib.analysis.documents import Document
 from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv, sample_labels
+from lib.analysis.playbook.checker import NDA_PLAYBOOK
 from lib.analysis.playbook.contractnli import ContractNliError, read_contractnli
 from lib.analysis.playbook.format import Playbook, result_from_dict
 from lib.analysis.plural import counted
@@ -174,7 +175,9 @@ def checkers(settings: Settings, source: str, run_log: RunLog | None) -> BatchCh
     """A playbook (bundled, saved, uploaded; editable as on the Playbook page) and who checks it:
     the built-in checker (the default) or models, side by side."""
     st.subheader("Playbook and checkers")
-    playbook = playbook_picker("pf_pb", PlaybookStore(run_log) if run_log is not None else None)
+    nli = st.session_state.get("pf_source") == "contractnli"  # ContractNLI's files hold NDAs
+    store = PlaybookStore(run_log) if run_log is not None else None
+    playbook = playbook_picker("pf_pb", store, NDA_PLAYBOOK if nli else None)
     count = int(st.number_input("How many checkers", 1, 4, 1, key="pf_ccount"))
     configs: list[Checker] = []
     for i, column in enumerate(st.columns(count)):

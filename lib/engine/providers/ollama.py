@@ -60,6 +60,12 @@ HINTS = Hints(
     service="Ollama",
     connect_fix="start it with `ollama serve`, or set OLLAMA_HOST to where it runs",
     model_fix="pull it with `ollama pull <model>` or pick one from the list",
+    # Ollama takes no key: a 401 comes from a proxy in front of it, which reads the user
+    # information of the URL (sent as HTTP Basic auth).
+    auth_fix=(
+        "Ollama takes no key of its own, so a proxy in front of it asked for credentials; "
+        "give them in OLLAMA_HOST (https://user:password@host)"
+    ),
 )
 # How long Ollama keeps the model loaded after a request, in its own duration syntax.
 KEEP_ALIVE = "30m"
