@@ -528,7 +528,9 @@ def test_a_word_file_whose_footnotes_cannot_be_parsed_is_read_and_says_so():
 
 
 def test_a_guessed_japanese_encoding_asks_to_check_the_text_not_its_accents():
-    text = "第1条 本契約は、甲と乙の間で締結される秘密保持契約である。秘密情報は第三者に開示しない。"
+    text = (
+        "第1条 本契約は、甲と乙の間で締結される秘密保持契約である。秘密情報は第三者に開示しない。"
+    )
     document = load_document(text.encode("shift_jis"), "contract.txt")
     assert document.text == text
     warning = next(w for w in document.warnings if "does not say how its text is encoded" in w)
