@@ -224,6 +224,22 @@ def test_a_scorecard_is_shown_under_the_batch_it_scored_only(tmp_path, monkeypat
     assert any(b.label == "Download scorecard (CSV)" for b in at.get("download_button"))
 
 
+def test_a_cell_selected_in_one_batch_is_not_opened_in_the_next_one_shown(tmp_path, monkeypatch):
+    path = page_env(tmp_path, monkeypatch)
+    first = stored_batch(path, "first")
+    second = stored_batch(path, "second")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key=SHOWN_KEY).select(first).run()
+    column = "Governing law and disputes"
+    at.session_state["pf_grid"] = {"selection": {"rows": [], "columns": [], "cells": [[0, column]]}}
+    at.run()
+    opened = [m.value for m in at.markdown if m.value.startswith("**") and " · " in m.value]
+    assert opened, "the selected cell opens its passage"
+    at.selectbox(key=SHOWN_KEY).select(second).run()
+    assert not at.exception
+    assert not [m.value for m in at.markdown if m.value.startswith("**") and " · " in m.value]
+
+
 def test_a_report_per_contract_opens_its_quotes_in_the_contract(tmp_path, monkeypatch):
     """The batch has the sample's text: the report's quotes open their passages, as on the
     Review page (without it the view said only how many quotes were checked)."""

@@ -87,6 +87,8 @@ SHOWN_KEY = "pf_shown"
 FOLLOWED_KEY = "pf_followed"
 DOCUMENTS_KEY = "pf_documents"  # name → text of the contracts chosen in this session
 MODELS_KEY = "pf_runner_models"  # model key → label of the batch this session started
+GRID_KEY, VERDICTS_KEY, REPORT_PICK_KEY = "pf_grid", "pf_verdicts", "pf_report"
+GRID_BATCH_KEY = "pf_grid_batch"  # the batch whose grid holds the selection above
 
 
 def _cache(key: str) -> ReadCache:
@@ -343,6 +345,7 @@ def shown(
     """The stored batch picked (or this session's), or None with a hint when there is none."""
     state = st.session_state
     info = shown_batch(store)
+    _forget_selection(info.batch_id if info is not None else state.get(BATCH_KEY))
     records = session.shown_records(info, run_log, runner)
     if not records:
         st.info("Run a batch to see its grid here.", icon=":material/grid_view:")
@@ -355,6 +358,16 @@ def shown(
         session.shown_template(info, template_key),
         session.shown_playbook(info, runner),
     )
+
+
+def _forget_selection(batch_id: str | None) -> None:
+    """A cell selected in one batch's grid means nothing in another's: Streamlit keeps a keyed
+    grid's selection, which opened the same row and column of the next batch picked."""
+    state = st.session_state
+    if state.get(GRID_BATCH_KEY) != batch_id:
+        for key in (GRID_KEY, VERDICTS_KEY, REPORT_PICK_KEY):
+            state.pop(key, None)
+        state[GRID_BATCH_KEY] = batch_id
 
 
 def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> None:
@@ -385,7 +398,7 @@ def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> N
         width="stretch",
         on_select="rerun",
         selection_mode="single-cell",
-        key="pf_grid",
+        key=GRID_KEY,
     )
     st.caption(f"{len(view)} of {counted(len(frame), 'row')} · select a cell to open its passage")
     exports = st.columns([1, 1, 4])
@@ -409,7 +422,7 @@ def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> N
     with st.expander("Report per contract", icon=":material/description:"):
         pair = st.selectbox(
             "Contract and model", sorted(by_row), format_func=lambda p: f"{p[0]} · {p[1]}",
-            key="pf_report",
+            key=REPORT_PICK_KEY,
         )  # fmt: skip
         if pair is not None:
             # The contract's text where the batch has it: its quotes then open their passages.
@@ -442,7 +455,7 @@ def verdicts(runs: list[GridRun], playbook: Playbook, texts: dict[str, str]) -> 
         width="stretch",
         on_select="rerun",
         selection_mode="single-cell",
-        key="pf_verdicts",
+        key=VERDICTS_KEY,
     )
     st.caption(f"{len(view)} of {counted(len(frame), 'row')} · select a cell to open its evidence")
     shown_runs = [r for r in runs if ((view["contract"] == r.contract) &
