@@ -245,6 +245,16 @@ def test_a_500_before_the_first_token_moves_the_run_and_cools_the_endpoint(tmp_p
     assert len(a.streams()) == 1 and len(b.streams()) == 2
 
 
+def test_a_connection_closed_before_the_first_token_is_not_called_mid_answer(tmp_path, servers):
+    a, b, _ = servers
+    a.push(Script(tokens=REPORT, fault="drop", fault_after=0))
+    settings = openai_settings(tmp_path, [a.url, b.url])
+    record = review(pooled(settings), settings)
+    assert record.status.value == "done" and record.served_by == f"{b.url}/v1"
+    [note] = [n for n in record.notes if "failed before answering" in n]
+    assert "(interrupted)" in note and "mid-answer" not in note
+
+
 def test_a_refused_endpoint_is_skipped_and_the_run_served_elsewhere(tmp_path, servers):
     a, *_ = servers
     dead = dead_url()

@@ -30,7 +30,8 @@ ERROR_TITLES: dict[ErrorKind, str] = {
     ErrorKind.MODEL_NOT_FOUND: "Model not found",
     ErrorKind.RATE_LIMITED: "Rate limited or overloaded",
     ErrorKind.CONTEXT_TOO_LONG: "Contract too long for the model",
-    ErrorKind.INTERRUPTED: "Interrupted mid-answer",
+    # Before or during the answer, or by a restart of the app: the message says which.
+    ErrorKind.INTERRUPTED: "Interrupted",
     ErrorKind.TIMED_OUT: "Timed out",
     ErrorKind.BAD_RESPONSE: "Unexpected response",
     ErrorKind.OUTPUT_LIMIT: "Output limit reached",
