@@ -4,7 +4,7 @@ a team's log of a hundred thousand runs opens as fast as an analyst's first doze
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import altair as alt
 import streamlit as st
@@ -29,7 +29,7 @@ from lib.ui.playbook_view import playbook_record_view
 from lib.ui.portfolio_view import stored_scorecards
 from lib.ui.report_view import report_view
 from lib.ui.safe import label
-from lib.ui.tables import history_column_config, rows_key, viewer_zone
+from lib.ui.tables import date_window, history_column_config, rows_key, viewer_zone
 
 set_page("History")
 PAGE_SIZES = [50, 200, 1000]
@@ -62,10 +62,7 @@ zone, zone_name = viewer_zone()
 today = datetime.now(zone).date()
 dates = filters[3].date_input("Dates", (today - timedelta(days=30), today), key="f_dates")
 document = filters[4].text_input("Document name contains", key="f_document")
-since = until = None
-if isinstance(dates, tuple) and len(dates) == 2:
-    since = datetime.combine(dates[0], time.min, tzinfo=zone).astimezone(UTC)
-    until = datetime.combine(dates[1], time.max, tzinfo=zone).astimezone(UTC)
+since, until = date_window(dates, zone)
 filters_now = dict(
     provider=providers, model=models, status=statuses, since=since, until=until, document=document
 )
@@ -78,7 +75,7 @@ if state.get("f_page", 1) > pages:
 page_number = paging[1].number_input("Page", 1, pages, step=1, key="f_page")
 records = log.query(**filters_now, limit=page_size, offset=(int(page_number) - 1) * page_size)
 st.caption(
-    f"{matching:,} run{'' if matching == 1 else 's'} match{'es' if matching == 1 else ''} "
+    f"{counted(matching, 'run')} match{'es' if matching == 1 else ''} "
     f"({label(scope_caption(log.scope))}) · page {page_number} of"
     f" {pages:,} · {log.describe()}"
 )

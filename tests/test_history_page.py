@@ -104,6 +104,18 @@ def test_filters(log):
     assert len(at.dataframe[0].value) == 2
 
 
+def test_a_range_with_only_its_first_day_picked_shows_runs_from_that_day_on(log, make_record):
+    old = datetime.now(UTC) - timedelta(days=40)
+    log.append(make_record(**(FINISHED | {"document_name": "Old.pdf", "started": old})))
+    at = page()
+    assert "Old.pdf" not in set(at.dataframe[0].value["document"])  # the last 30 days
+    at.date_input(key="f_dates").set_value((old.date() + timedelta(days=5),)).run()
+    assert "Old.pdf" not in set(at.dataframe[0].value["document"])
+    assert len(at.dataframe[0].value) == 3
+    at.date_input(key="f_dates").set_value((old.date(),)).run()
+    assert len(at.dataframe[0].value) == 4
+
+
 def select(at: AppTest, rows: list[int]) -> AppTest:
     table = rows_key("log_table", at.session_state["log_ids"])
     at.session_state[table] = {"selection": {"rows": rows, "columns": [], "cells": []}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +28,19 @@ def viewer_zone() -> tuple[tzinfo, str]:
         return ZoneInfo(name), name
     except (ZoneInfoNotFoundError, ValueError):
         return UTC, "UTC"
+
+
+def date_window(dates: object, zone: tzinfo) -> tuple[datetime | None, datetime | None]:
+    """The UTC bounds of the days picked in `zone`. A range picker holds one date between the
+    analyst's two clicks: from that day on, not every run ever (which the page showed until the
+    second click, and kept showing when they left it there)."""
+    picked = [d for d in (dates if isinstance(dates, tuple | list) else (dates,)) if d]
+    if not picked or not all(isinstance(d, date) for d in picked):
+        return None, None
+    since = datetime.combine(picked[0], time.min, tzinfo=zone).astimezone(UTC)
+    if len(picked) == 1:
+        return since, None
+    return since, datetime.combine(picked[1], time.max, tzinfo=zone).astimezone(UTC)
 
 
 def history_column_config(zone_name: str = "UTC") -> dict[str, Any]:
