@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from devtools.fake_upstream import Script
+from lib.analysis.playbook.loader import bundled_playbooks
 from lib.engine.provider_config import Provider
 from lib.runs.playbook_run import BUILTIN_PROVIDER
 from lib.runs.playbook_tables import DIFFER, NO_ANSWER
@@ -167,3 +168,36 @@ def test_the_playbook_picked_is_kept_while_the_analyst_is_on_another_page(env):
     at.switch_page("pages/playbook.py").run()
     assert not at.exception, at.exception
     assert at.selectbox(key="playbook_book_choice").value == "nda"
+
+
+def test_edits_in_the_table_are_kept_while_the_analyst_is_on_another_page(env):
+    app = str(Path(PAGE).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=60).run()
+    at.switch_page("pages/playbook.py").run()
+    at.selectbox(key="playbook_book_choice").select("commercial").run()
+    editor, name = "playbook_book_commercial_editor", "playbook_book_commercial_name"
+    at.session_state[editor] = {
+        "edited_rows": {0: {"title": "Our cap"}}, "added_rows": [], "deleted_rows": [2],
+    }  # fmt: skip
+    at.text_input(key=name).input("Our commercial").run()
+    at.switch_page("pages/history.py").run()
+    at.switch_page("pages/playbook.py").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key=name).value == "Our commercial"
+
+    def titles() -> list[str]:  # what the table editor gave back on the last run
+        return [row["title"] for row in at.session_state["kept_playbook_book_commercial_rows"]]
+
+    commercial = bundled_playbooks()["commercial"]
+    assert titles()[0] == "Our cap" and len(titles()) == len(commercial.positions) - 1
+    # An edit after coming back applies to the rows as left, not to the bundled ones.
+    at.session_state[editor] = {
+        "edited_rows": {1: {"title": "Second"}}, "added_rows": [], "deleted_rows": [],
+    }  # fmt: skip
+    at.run()
+    assert titles()[:2] == ["Our cap", "Second"]
+    at.button(key="playbook_book_commercial_undo").click().run()
+    assert not at.exception, at.exception
+    assert titles() == [p.title for p in commercial.positions]
+    assert at.text_input(key=name).value == commercial.name
+    assert not [b for b in at.button if b.key == "playbook_book_commercial_undo"]

@@ -143,18 +143,25 @@ def playbook_editor(
     """The playbook's positions in a table editor, validated as a file is; save for later (the
     page then reruns with `saved_key` naming what was saved, for the picker above to show it)."""
     with st.expander("Edit positions", expanded=False):
-        head_id = st.text_input("Playbook id", book.id, key=f"{key}_id")
-        head_name = st.text_input("Playbook name", book.name, key=f"{key}_name")
+        keep_id = kept(f"{key}_id", book.id)
+        head_id = st.text_input("Playbook id", key=f"{key}_id", on_change=keep_id)
+        keep_name = kept(f"{key}_name", book.name)
+        head_name = st.text_input("Playbook name", key=f"{key}_name", on_change=keep_name)
         rows = st.data_editor(
-            pd.DataFrame(playbook_rows(book), columns=list(TABLE_COLUMNS)),
+            pd.DataFrame(_editor_rows(book, key), columns=list(TABLE_COLUMNS)),
             num_rows="dynamic", hide_index=True, width="stretch",
             column_config=EDITOR_COLUMNS, key=f"{key}_editor",
         )  # fmt: skip
+        st.session_state[f"kept_{key}_rows"] = rows.to_dict("records")
         head = replace(book, id=head_id.strip(), name=head_name.strip())
         try:
             edited = playbook_from_rows(head, rows.to_dict("records"))
         except PlaybookError as exc:
             _problems("The edited playbook is not usable yet:", exc.problems)
+            edited = None
+        if edited != book:
+            st.button("Undo my edits", key=f"{key}_undo", on_click=_forget_edits, args=(key,))
+        if edited is None:
             return None
         if store is None:
             st.caption("The run log is off here, so playbooks cannot be saved.")
@@ -167,6 +174,23 @@ def playbook_editor(
                 st.session_state[saved_key] = (saved, edited.name, edited.id)
                 st.rerun()
     return edited
+
+
+def _editor_rows(book: Playbook, key: str) -> list[dict[str, object]]:
+    """The rows the table editor starts from. Streamlit forgets an editor's edits when the
+    analyst goes to another page, so a fresh editor starts from the rows they left (kept after
+    every run); while it lives, its edits apply to the rows it started from."""
+    state = st.session_state
+    if f"{key}_editor" not in state:
+        state[f"{key}_base"] = state.get(f"kept_{key}_rows") or playbook_rows(book)
+    return state.get(f"{key}_base") or playbook_rows(book)
+
+
+def _forget_edits(key: str) -> None:
+    for name in ("editor", "base", "id", "name"):
+        st.session_state.pop(f"{key}_{name}", None)
+    for name in ("rows", "id", "name"):
+        st.session_state.pop(f"kept_{key}_{name}", None)
 
 
 @dataclass(frozen=True)
