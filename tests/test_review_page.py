@@ -242,7 +242,7 @@ ERROR_CASES = [
     (
         Script(tokens=[f" w{i}" for i in range(10)], fault="drop", fault_after=5),
         "interrupted",
-        "mid-answer",
+        "closed the connection",
         True,
     ),
     (
@@ -431,3 +431,31 @@ def test_a_setting_that_does_not_parse_is_named_on_the_page(env, monkeypatch):
     assert not at.exception
     shown = [e.value.replace("\\", "") for e in at.error]
     assert any("CRS_MAX_PAGES must be a number above 0, not 'fifty'" in e for e in shown)
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "cost", "said"),
+    [
+        ("ollama", "llama3.2", 0.0, "Cost: none (no per-token price)."),
+        # An operator's price for a model on an OpenAI-compatible server: it was left unsaid.
+        ("openai", "llama3.2", 0.0102, "Estimated cost: $0.0102."),
+        ("anthropic", "claude-sonnet-5-5", 0.01, "Estimated cost: $0.0100."),
+        ("anthropic", "claude-new", None, "Estimated cost: unknown price."),
+    ],
+)
+def test_a_runs_cost_reads_the_same_under_the_report_and_in_compare(
+    make_record, provider, model, cost, said
+):
+    from lib.runs.compare import COST_ROW, display_table
+
+    def page(record) -> None:
+        from lib.ui.report_view import final_figures
+
+        final_figures(record)
+
+    record = make_record(provider=provider, model=model, cost_usd=cost, status="done")
+    at = AppTest.from_function(page, args=(record,)).run()
+    caption = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert said in caption
+    shown = said.removeprefix("Estimated cost: ").removeprefix("Cost: ").split(" (")[0]
+    assert display_table([record, record]).loc[COST_ROW].tolist() == [shown.rstrip(".")] * 2

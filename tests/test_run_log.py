@@ -86,6 +86,8 @@ def test_the_csv_writes_counts_as_whole_numbers_beside_runs_without_them(log_tar
     assert (counted["input_tokens"], counted["output_tokens"]) == ("1402", "13")
     assert (missing["input_tokens"], missing["output_tokens"]) == ("", "")
     assert counted["cost_usd"] == "0.0164337"  # as readable as the page, not 0.016433736003818922
+    # The outcome in the word the History table shows, not the log's value ("done").
+    assert (counted["status"], missing["status"]) == (RunStatus.DONE.label, RunStatus.RUNNING.label)
 
 
 def test_migrates_from_version_1(tmp_path, make_record):

@@ -10,10 +10,12 @@ import pandas as pd
 from lib.analysis.prompts import NOT_FOUND, count_findings
 from lib.analysis.tokens import CHARS_PER_TOKEN
 from lib.engine.run_stats import RunStats, RunStatus
+from lib.runs.pricing import cost_text
 from lib.store.csv_export import csv_bytes
 from lib.store.records import RunRecord, run_maker, thinking_label
 
 # Each row: label, record attribute, whether a larger value is better.
+COST_ROW = "Cost (USD)"  # shown by `pricing.cost_text`: "none" for a model with no price
 TABLE_ROWS: list[tuple[str, str, bool | None]] = [
     ("Time to first answer token (s)", "ttft_s", False),
     ("Time to first thinking token (s)", "ttft_thinking_s", None),
@@ -23,7 +25,7 @@ TABLE_ROWS: list[tuple[str, str, bool | None]] = [
     ("Input tokens", "input_tokens", None),
     ("Output tokens", "output_tokens", None),
     ("Generation speed (tokens/s)", "tokens_per_s", True),
-    ("Cost (USD)", "cost_usd", False),
+    (COST_ROW, "cost_usd", False),
     ("Report length (characters)", "report_chars", None),
     ("RED findings", "red", None),
     ("YELLOW findings", "yellow", None),
@@ -74,12 +76,11 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
 FORMATS = {
     "ttft_s": "{:.2f}",
     "ttft_thinking_s": "{:.2f}",
-    "thinking_s": "{:.1f}",
-    "total_s": "{:.1f}",
+    "thinking_s": "{:.2f}",
+    "total_s": "{:.2f}",
     "input_tokens": "{:,}",
     "output_tokens": "{:,}",
     "tokens_per_s": "{:.1f}",
-    "cost_usd": "${:.4f}",
     "report_chars": "{:,}",
 }
 
@@ -90,6 +91,7 @@ def display_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     for label, attribute, _ in TABLE_ROWS:
         pattern = FORMATS.get(attribute, "{}")
         table.loc[label] = ["—" if v is None else pattern.format(v) for v in table.loc[label]]
+    table.loc[COST_ROW] = [cost_text(r.provider, r.cost_usd) for r in records]
     return table.astype(str)
 
 

@@ -82,3 +82,18 @@ def estimate_cost(
     fresh = max(0, input_tokens - written - read)
     cached = written * rates.write + read * rates.read if rates is not None else 0.0
     return ((fresh + cached) * price[0] + output_tokens * price[1]) / 1_000_000
+
+
+NO_PRICE = "none"  # a model with no per-token price: the machine's time, not a bill
+
+
+def cost_text(provider: str, cost_usd: float | None) -> str:
+    """A run's cost as every page and file shows it: dollars where a price applied (the
+    provider's list, or an operator's override for any model), "none" for a run on a model with
+    no per-token price, "unknown price" for a billed model whose price is not known."""
+    if cost_usd is None:
+        return "unknown price"
+    spec = find_spec(provider)
+    if cost_usd == 0 and (spec is None or spec.prices is None):
+        return NO_PRICE
+    return f"${cost_usd:.4f}"

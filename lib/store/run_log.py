@@ -268,8 +268,11 @@ CSV_FIELDS = [name for name in RECORD_FIELDS if name != "thinking"]
 
 
 def export_csv(records: Sequence[RunRecord]) -> bytes:
+    """Every field, for a spreadsheet: a run's outcome in the word the pages and every other
+    table use ("complete", "stopped"); the JSON export keeps the log's own values."""
     # Column by column, pandas would make a count with one missing value a float ("1402.0").
-    frame = pd.DataFrame([_to_row(r) for r in records], columns=CSV_FIELDS, dtype=object)
+    rows = [_to_row(r) | {"status": r.status.label} for r in records]
+    frame = pd.DataFrame(rows, columns=CSV_FIELDS, dtype=object)
     return csv_bytes(frame, index=False)
 
 
