@@ -61,7 +61,7 @@ def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypat
         assert (out / "portfolio.xlsx").stat().st_size > 0
         card = json.loads((out / "scorecard.json").read_text())
         failed = {m["model"]: len(m["failed"]) for m in card["models"]}
-        assert failed == {"OpenAI-compatible server · m1": 1, "Clause finder (no model) · rules": 0}
+        assert failed == {"OpenAI-compatible server · m1": 1, "Clause finder (no model)": 0}
         store = BatchStore(RunLog(tmp_path / "log.sqlite3"))
         assert len(store.scorecards()) == 1 and store.scorecards()[0].batch_id == batch_id
 
@@ -75,7 +75,7 @@ def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypat
         # The clause finder is one of the batch's models: its rows survive the resume too.
         runs = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
         assert sorted((r["model"], r["status"]) for r in runs) == sorted(
-            [("Clause finder (no model) · rules", "complete")] * 4
+            [("Clause finder (no model)", "complete")] * 4
             + [("OpenAI-compatible server · m1", "complete")] * 4
         )
         card = json.loads((out / "scorecard.json").read_text())

@@ -116,3 +116,15 @@ def test_times_read_in_the_viewers_zone_on_a_page_and_say_utc_in_a_file(make_rec
     assert "2026-12-07 23:30:00" in records_to_csv([run]).decode().replace("T", " ")
     assert "Time (UTC)" in records_to_csv([run]).decode()
     assert "Reviewed 2026-12-07 23:30 UTC" in report_markdown(run).decode().replace("\\", "")
+
+
+def test_a_file_names_its_reviewer_as_the_pages_do(make_record):
+    from lib.store.records import run_maker
+
+    finder = make_record(provider="clause_finder", model="rules", report="ok")
+    local = make_record(provider="ollama", model="llama3.2", report="ok")
+    for run in (finder, local):
+        header = report_markdown(run).decode().replace("\\", "").splitlines()[0]
+        assert f"by {run_maker(run.provider, run.model)}, template" in header
+        assert f"({run.provider})" not in header
+    assert "by Clause finder (no model), template" in docx_text(report_docx(finder))

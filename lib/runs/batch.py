@@ -55,7 +55,7 @@ from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.model_choice import ChoiceError, resolve, stored_choice
 from lib.runs.playbook_run import BUILTIN_MODEL, BUILTIN_PROVIDER, PlaybookRequest, start_playbook
 from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
-from lib.store.records import RunRecord
+from lib.store.records import RunRecord, run_maker
 from lib.store.run_log import RunLog
 
 log = logging.getLogger(__name__)
@@ -125,12 +125,13 @@ def model_key(config: Checker | Mapping[str, Any]) -> str:
 
 
 def model_label(config: Checker | Mapping[str, Any]) -> str:
+    """The reviewer's name in grids, scorecards and files: the one the pages use (`run_maker`)."""
     if _builtin(config):
         return CHECKER_NAME
     if isinstance(config, ProviderConfig):
-        return f"{spec_for(config.provider).label} · {config.model}"
+        return run_maker(config.provider.value, config.model)
     assert isinstance(config, Mapping)
-    return f"{spec_for(config['provider']).label} · {config['model']}"
+    return run_maker(str(config["provider"]), str(config["model"]))
 
 
 def model_spec(config: Checker) -> dict[str, Any]:

@@ -41,7 +41,8 @@ _CELL_EDGE = re.compile(r"(?<!\\)\|")
 def _provenance(record: RunRecord) -> str:
     when = record.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return exportable(
-        f"Reviewed {when} by {record.model} ({record.provider}), template {record.template}; "
+        f"Reviewed {when} by {run_maker(record.provider, record.model)}, template "
+        f"{record.template}; "
         f"report {record.status.label}."
         + (
             f" The {record.text_source}; quotes were matched allowing for OCR errors."
