@@ -344,6 +344,8 @@ def test_with_no_model_reachable_the_clause_finder_reviews_a_sample(env, monkeyp
     assert not at.exception, at.exception
     (record,) = records(at)
     assert record.status == "done" and record.provider == "clause_finder"
+    # It writes its report at once: no time to first token or speed, here or in any table.
+    assert record.ttft_s is None and record.tokens_per_s is None
     assert record.report.startswith("# Contract review:")
     quotes = re.findall(r'"([^"\n]{20,})"', record.report)
     assert quotes and all(q in sample.text for q in quotes)

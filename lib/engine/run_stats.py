@@ -204,8 +204,9 @@ class RunStats:
 
     @property
     def time_to_first_token(self) -> float | None:
-        """Time to the first answer token (thinking is not the answer)."""
-        if self.first_token_at is None:
+        """Time to the first answer token (thinking is not the answer); None for a reviewer
+        that does not write token by token, on every page, file and event alike."""
+        if self.first_token_at is None or not self.has_speed:
             return None
         return self.first_token_at - self.started_at
 
@@ -227,7 +228,7 @@ class RunStats:
 
     @property
     def tokens_per_second(self) -> float | None:
-        if self.first_token_at is None or self.last_token_at is None:
+        if self.first_token_at is None or self.last_token_at is None or not self.has_speed:
             return None
         span = self.last_token_at - self.first_token_at
         if span <= 0:

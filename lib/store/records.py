@@ -102,7 +102,7 @@ class RunRecord:
         self.tokens_reported = stats.tokens_reported
         self.ttft_s = stats.time_to_first_token
         self.total_s = stats.total_time if stats.total_time is not None else stats.elapsed()
-        self.tokens_per_s = stats.tokens_per_second if stats.has_speed else None
+        self.tokens_per_s = stats.tokens_per_second
         self.status = stats.status
         self.finish_reason = stats.finish_reason
         self.error_kind = stats.error_kind.value if stats.error_kind else None

@@ -72,7 +72,7 @@ def format_figures(stats: RunStats, now: float | None = None) -> str:
     mark = "" if stats.output_reported else "~"
     parts.append(f"{mark}{stats.answer_token_count:,} tokens")
     speed = stats.tokens_per_second
-    if speed and stats.has_speed:
+    if speed:
         parts.append(f"{speed:.1f} tokens/s")
     if stats.progress:
         parts.append(stats.progress)

@@ -387,6 +387,8 @@ def test_the_clause_finder_reviews_with_no_model_and_its_quotes_are_checked(
         stream = read_events(response, Stream())
     assert stream.types()[-1] == "done"
     assert stream.text().startswith("# Contract review:")
+    done = stream.events[-1].data
+    assert done["ttft_s"] is None and done["tokens_per_s"] is None  # it writes all at once
     run_id = stream.events[0].data["run_id"]
     record = wait_for_status(tmp_path / "history.sqlite3", run_id, "done")
     assert record.provider == "clause_finder" and record.quotes_total
