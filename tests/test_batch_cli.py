@@ -64,6 +64,9 @@ def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypat
         assert failed == {"OpenAI-compatible server · m1": 1, "Clause finder (no model)": 0}
         store = BatchStore(RunLog(tmp_path / "log.sqlite3"))
         assert len(store.scorecards()) == 1 and store.scorecards()[0].batch_id == batch_id
+        # Named and counted as the Portfolio page names and counts a batch.
+        assert store.get(batch_id).name == "4 contracts × 2 models"
+        assert f"batch {batch_id}: 8 runs" in printed
 
         upstream.default = Script(tokens=REPORT)
         before = len(upstream.streams())
@@ -168,11 +171,12 @@ def test_labels_that_name_none_of_the_contracts_keep_no_scorecard(tmp_path, monk
     out = tmp_path / "out"
     argv = ["run", "--folder", str(folder), "--model", "clause-finder", "--labels", "sample"]
     assert main([*argv, "--out", str(out)]) == 0
-    assert "none of the 1 contract(s) is in the labels" in capsys.readouterr().err
+    assert "crs-batch: the contract is not in the labels" in capsys.readouterr().err
     assert not (out / "scorecard.md").exists() and (out / "runs.csv").exists()
     assert BatchStore(RunLog(log)).scorecards() == []
     (row,) = csv.DictReader(io.StringIO((out / "runs.csv").read_text()))
-    assert row["ttft_s"] and len(row["ttft_s"].partition(".")[2]) <= 3  # to the millisecond
+    assert row["total_s"] and len(row["total_s"].partition(".")[2]) <= 3  # to the millisecond
+    assert row["ttft_s"] == ""  # the clause finder writes its report at once
     assert "." not in row["output_tokens"]  # a count, not "13.0"
 
 

@@ -40,6 +40,7 @@ from lib.analysis.labels import LabelError, LabelledSet, cuad_folder, label_csv,
 from lib.analysis.playbook.contractnli import ContractNliError, NliSet, load_contractnli
 from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import PlaybookError, load_playbook
+from lib.analysis.plural import counted
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.analysis.scorecard import Scorecard, build_scorecard, text_table
 from lib.engine.provider_config import (
@@ -91,6 +92,7 @@ from lib.runs.portfolio_playbook import (
     verdict_grid,
     verdict_rows,
 )
+from lib.runs.portfolio_session import batch_name
 from lib.store.batch_store import BatchStore
 from lib.store.owners import scope_for
 from lib.store.playbook_store import PlaybookStore
@@ -257,9 +259,10 @@ def run_with_progress(runner: BatchRunner) -> bool:
 def _nothing_scored(contracts: int, source: str) -> None:
     """Labels that name none of the contracts score nothing: said, and no scorecard kept (a table
     of zeros would read as a result)."""
+    which = "the contract is not" if contracts == 1 else f"none of the {contracts:,} contracts is"
     print(
-        f"crs-batch: none of the {contracts} contract(s) is in the labels ({source}): "
-        "no scorecard written. Labels match a contract by its file name.",
+        f"crs-batch: {which} in the labels ({source}): no scorecard written. Labels match a "
+        "contract by its file name.",
         file=sys.stderr,
     )
 
@@ -294,7 +297,7 @@ def write_outputs(
         return None
     texts = {labels.match(d.name) or d.name: d.text for d in documents}
     card = build_scorecard(
-        f"{len(by_model)} model(s) on {scored} contract(s) of {labels.source}",
+        f"{counted(len(by_model), 'model')} on {counted(scored, 'contract')} of {labels.source}",
         labels,
         {model: model_runs(records, labels) for model, records in by_model.items()},
         texts,
@@ -333,8 +336,8 @@ def write_playbook_outputs(
     (out / "scorecard.md").write_text(scorecard_table(scores, labels_source) + "\n", "utf-8")
     store = BatchStore(run_log) if run_log is not None else None
     info = store.get(batch_id) if store is not None and batch_id else None
-    batch_name = info.name if info else f"{len(by_model)} checker(s)"
-    card = save_scorecard(store, scores, playbook, labels_source, batch_name, batch_id)
+    name = info.name if info else counted(len(by_model), "checker")
+    card = save_scorecard(store, scores, playbook, labels_source, name, batch_id)
     (out / "scorecard.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
     return scores
 
@@ -441,11 +444,11 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
         batch_settings = BatchSettings(template_key=args.template, max_tokens=args.max_tokens,
                                        source=source)  # fmt: skip
     runner = BatchRunner.create(
-        name=args.name or f"{len(documents)} contracts",
+        name=args.name or batch_name(documents, configs, playbook),
         contracts=documents, configs=configs, batch_settings=batch_settings,
         settings=settings, run_log=run_log, concurrency=_concurrency(args, settings),
     )  # fmt: skip
-    print(f"batch {runner.batch_id}: {len(runner.items)} runs")
+    print(f"batch {runner.batch_id}: {counted(len(runner.items), 'run')}")
     run_with_progress(runner)
     by_model = _by_model(runner, run_log, {model_key(c): model_label(c) for c in configs})
     card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.analysis.playbook.format import Playbook
+from lib.analysis.plural import counted
 from lib.analysis.report_sections import Passage
 from lib.analysis.scorecard import (
     ANCHORS,
@@ -289,7 +290,7 @@ def playbook_scorecard_view(body: dict[str, Any], *, key: str) -> None:
     checkers = scores_from_dict(body)
     st.caption(
         f"{label(str(body.get('name') or 'Playbook scorecard'))} · labels: "
-        f"{label(str(body.get('labels', '')))} · {len(checkers)} checker(s)"
+        f"{label(str(body.get('labels', '')))} · {counted(len(checkers), 'checker')}"
     )
     if not checkers:
         st.warning("No contract of this batch has labels in this file.")
