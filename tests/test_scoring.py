@@ -253,3 +253,17 @@ def test_words_before_a_quote_narrow_a_shared_heading_for_every_reviewer() -> No
     by_model = parse_report(heading + line.format("exclusivity — "))
     assert by_finder == by_model
     assert set(by_model) == {"Exclusivity"}
+
+
+def test_a_found_clause_whose_words_begin_with_none_is_found_by_the_grid_and_the_scorer():
+    """ "Found: nonexclusive …" was a finding in the grid and Compare and nothing to the scorer,
+    which read "none" in it: one reading of "found nothing" now serves both."""
+    from lib.analysis.prompts import count_findings
+
+    report = (
+        "### Exclusivity — GREEN\n"
+        '- Found: nonexclusive licence, "Licensor grants Licensee a non-exclusive licence"\n'
+    )
+    assert count_findings(report).categories == {"Exclusivity": "GREEN"}
+    predicted = parse_report(report)
+    assert predicted and any(p.present and p.quotes for p in predicted.values())

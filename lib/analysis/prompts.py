@@ -312,8 +312,10 @@ _HEADING = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _ANY_HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
-_SAYS_ABSENT = re.compile(r"\bfound\b\W*\s*(?:no\b|none\b|not found)|\bnot found\b", re.I)
-_SAYS_PRESENT = re.compile(r"\bfound\b\W*\s*(?:yes|unusual)\b", re.I)
+# A section saying it found nothing, or something ("Found: no", "not found" / "Found: yes"): the
+# one reading of every reviewer's words, for the levels, the scorer and the cross-check.
+SAYS_ABSENT = re.compile(r"\bfound\b\W*\s*(?:no\b|none\b|not found)|\bnot found\b", re.I)
+SAYS_PRESENT = re.compile(r"\bfound\b\W*\s*(?:yes|unusual)\b", re.I)
 _QUOTE_MARK = re.compile(r"[\"“”]")
 
 
@@ -327,11 +329,7 @@ def section_level(severity: str, body: str) -> str:
     stated = " ".join(severity.upper().split())
     if stated != "GREEN":
         return stated
-    if (
-        _SAYS_ABSENT.search(body)
-        and not _SAYS_PRESENT.search(body)
-        and not _QUOTE_MARK.search(body)
-    ):
+    if SAYS_ABSENT.search(body) and not SAYS_PRESENT.search(body) and not _QUOTE_MARK.search(body):
         return NOT_FOUND
     return stated
 

@@ -23,6 +23,7 @@ from lib.analysis.clauses.finder import Findings
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.grounding.index import ContractIndex
 from lib.analysis.grounding.matching import check
+from lib.analysis.prompts import SAYS_ABSENT, SAYS_PRESENT
 
 MAX_QUOTE_WORDS = 150
 COVERAGE = 0.8
@@ -202,8 +203,6 @@ def from_findings(findings: Findings) -> Prediction:
 
 _QUOTE = re.compile(r"\"((?:[^\"\n]|\n(?![ \t]*\n)){2,}?)\"|“((?:[^”\n]|\n(?![ \t]*\n)){2,}?)”")
 _HEADING_LINE = re.compile(r"^(#{2,6})[ \t]*(.*)$", re.MULTILINE)
-_NOT_FOUND = re.compile(r"\bfound\b\W*\s*(?:no\b|not found|none)|\bnot found\b", re.IGNORECASE)
-_FOUND = re.compile(r"\bfound\b\W*\s*(?:yes|unusual)\b", re.IGNORECASE)
 _HEADER_LABELS = (
     (re.compile(r"\bpart(?:y|ies)\b", re.I), "Parties"),
     (re.compile(r"\bcontract type\b|\bdocument name\b", re.I), "Document Name"),
@@ -269,7 +268,7 @@ def parse_report(markdown: str) -> Prediction:
             segment = re.split(r"\s·\s", prefix)[-1]
             label = re.split(r"[\"“]", segment, maxsplit=1)[0]
             category = next((c for p, c in _HEADER_LABELS if p.search(label)), None)
-        elif _NOT_FOUND.search(prefix):
+        elif SAYS_ABSENT.search(prefix):
             continue
         else:
             category = _assign(quote, prefix, candidates)
@@ -278,7 +277,7 @@ def parse_report(markdown: str) -> Prediction:
 
     for line_match in re.finditer(r"^.*$", markdown, re.MULTILINE):
         line = line_match.group(0)
-        if _FOUND.search(line) and not _NOT_FOUND.search(line):
+        if SAYS_PRESENT.search(line) and not SAYS_ABSENT.search(line):
             _, candidates = context(line_match.start())
             if len(candidates) == 1:
                 result.setdefault(candidates[0], CategoryPrediction()).present = True

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from lib.analysis.clauses import Finding, Findings, find_clauses
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.clauses.segment import place_label
+from lib.analysis.prompts import SAYS_ABSENT
 
 _HEADING = re.compile(r"^(#{2,6})[ \t]*(.*)$", re.MULTILINE)
 _SEVERITY = re.compile(
     r"\s+[-–—:]+\s+\**(?:GREEN|YELLOW|RED|NOT FOUND|MISSING|N/?A)\b.*$", re.IGNORECASE
 )
-_NOT_FOUND = re.compile(r"\bfound\b\W*\s*(?:no\b|not found|none)|\bnot found\b", re.IGNORECASE)
 _MISSING_SECTION = re.compile(r"\bmissing\b", re.IGNORECASE)
 _BULLET = re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+(.+)$", re.MULTILINE)
 _QUOTE_LEN = 240
@@ -56,7 +56,7 @@ def _claims(report: str) -> list[tuple[str, int]]:
         end = headings[i + 1].start() if i + 1 < len(headings) else len(report)
         body = report[heading.end() : end]
         title = _SEVERITY.sub("", heading.group(2)).strip(" *_`")
-        if len(heading.group(1)) >= 3 and _NOT_FOUND.search(body):
+        if len(heading.group(1)) >= 3 and SAYS_ABSENT.search(body):
             claims.append((title, heading.start()))
         elif len(heading.group(1)) == 2 and _MISSING_SECTION.search(title):
             for bullet in _BULLET.finditer(body):
