@@ -17,7 +17,7 @@ from lib.analysis.long_plan import (
     plan_long_review,
     split_parts,
 )
-from lib.analysis.prompts import TEMPLATES, default_instructions
+from lib.analysis.prompts import NOT_FOUND, TEMPLATES, count_findings, default_instructions
 from lib.analysis.tokens import estimate_tokens
 
 GENERAL = TEMPLATES["general"]
@@ -93,6 +93,9 @@ def test_focus_sends_the_relevant_clauses_for_a_fraction_of_the_tokens(contract)
     assert "Northwind Foods" in focus.steps[0].user  # the opening: parties and dates
     missing = by_label["Liquidated damages"]
     assert "Found: no" in (missing.local_text or "") and missing.estimated_input_tokens == 0
+    # The app's own words, not the model's: a neutral "not found", never a YELLOW finding that
+    # Compare and the grid counted as the model's.
+    assert count_findings(missing.local_text or "").categories == {"Liquidated damages": NOT_FOUND}
 
 
 def test_a_context_too_small_to_merge_is_refused(contract):

@@ -23,6 +23,8 @@ from lib.analysis.clauses import Clause, Findings, find_clauses, split_clauses
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.prompts import (
     DATA_RULE,
+    NOT_FOUND,
+    NOT_FOUND_LABEL,
     Template,
     contract_tag,
     default_instructions,
@@ -376,9 +378,11 @@ def _focus_steps(
                     "",
                     0,
                     None,
+                    # Written by the app, not the model: the neutral level of a topic with
+                    # nothing found, never a finding (YELLOW counted as the model's in Compare).
                     local_text=(
-                        f"### {category} — YELLOW\n- Found: no — the clause finder found no "
-                        "passage on this; check the contract by hand.\n"
+                        f"### {category} — {NOT_FOUND}\n- Found: no — the clause finder found "
+                        f"no passage on this; {NOT_FOUND_LABEL}.\n"
                     ),
                 )
             )
