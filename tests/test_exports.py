@@ -128,3 +128,17 @@ def test_a_file_names_its_reviewer_as_the_pages_do(make_record):
         assert f"by {run_maker(run.provider, run.model)}, template" in header
         assert f"({run.provider})" not in header
     assert "by Clause finder (no model), template" in docx_text(report_docx(finder))
+
+
+def test_a_file_of_a_run_that_did_not_finish_says_why_and_that_it_is_partial(make_record):
+    failed = make_record(
+        status="error", error_kind="interrupted", report="## Overall risk: HIGH\n- Indem",
+        error_message="Ollama closed the connection mid-answer — try again.",
+    )  # fmt: skip
+    header = report_markdown(failed).decode().replace("\\", "").splitlines()[0]
+    assert "report error (Interrupted: Ollama closed the connection mid-answer" in header
+    assert "The report below is partial." in header
+    stopped = make_record(status="cancelled", report="")
+    assert "report stopped. No report was written." in docx_text(report_docx(stopped))
+    done = make_record(status="done", report="ok")
+    assert "report complete." in report_markdown(done).decode().replace("\\", "")

@@ -19,6 +19,8 @@ from docx.shared import Pt
 
 from lib.analysis.grounding import LEGEND, CheckedQuote, annotate_markdown
 from lib.analysis.safe_markdown import escape_markdown, hosts_in, safe_markdown
+from lib.engine.errors import ERROR_TITLES, ErrorKind
+from lib.engine.run_stats import RunStatus
 from lib.store.records import RunRecord, run_maker
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -43,7 +45,7 @@ def _provenance(record: RunRecord) -> str:
     return exportable(
         f"Reviewed {when} by {run_maker(record.provider, record.model)}, template "
         f"{record.template}; "
-        f"report {record.status.label}."
+        f"report {_outcome(record)}."
         + (
             f" The {record.text_source}; quotes were matched allowing for OCR errors."
             if record.text_source
@@ -52,6 +54,19 @@ def _provenance(record: RunRecord) -> str:
         # What the run's page said beside it (a page of the contract not read, a cut answer).
         + "".join(f" {' '.join(note.split())}" for note in record.notes)
     )
+
+
+def _outcome(record: RunRecord) -> str:
+    """What the page says of a run that did not finish, for a reader who has only the file."""
+    if record.status is RunStatus.DONE:
+        return record.status.label
+    partial = " The report below is partial" if record.report.strip() else " No report was written"
+    if record.status is not RunStatus.ERROR:
+        return f"{record.status.label}.{partial}"
+    kind = ErrorKind(record.error_kind) if record.error_kind in set(ErrorKind) else None
+    title = ERROR_TITLES[kind] if kind is not None else "Error"
+    reason = " ".join((record.error_message or "").split()).rstrip(".")
+    return f"{record.status.label} ({title}{': ' + reason if reason else ''}).{partial}"
 
 
 def file_name_part(text: str, limit: int = 60) -> str:
