@@ -461,3 +461,25 @@ def test_a_runs_cost_reads_the_same_under_the_report_and_in_compare(
     assert said in caption
     shown = said.removeprefix("Estimated cost: ").removeprefix("Cost: ").split(" (")[0]
     assert display_table([record, record]).loc[COST_ROW].tolist() == [shown.rstrip(".")] * 2
+
+
+def test_cached_input_tokens_are_shown_beside_the_cost_they_explain(make_record):
+    from lib.runs.compare import display_table
+
+    def page(record) -> None:
+        from lib.ui.report_view import final_figures
+
+        final_figures(record)
+
+    claude = make_record(
+        provider="anthropic", model="claude-sonnet-5-5", input_tokens=10_804, output_tokens=167,
+        cache_read_tokens=10_342, cache_write_tokens=0, cost_usd=0.007, status="done",
+    )  # fmt: skip
+    at = AppTest.from_function(page, args=(claude,)).run()
+    caption = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "Of the input tokens, 10,342 read from the prompt cache, billed at 0.1×" in caption
+    local = make_record(provider="ollama", model="llama3.2", cost_usd=0.0, status="done")
+    at = AppTest.from_function(page, args=(local,)).run()
+    assert "prompt cache" not in " ".join(c.value for c in at.caption)
+    table = display_table([claude, local])
+    assert table.loc["… read from the prompt cache"].tolist() == ["10,342", "—"]

@@ -97,3 +97,19 @@ def cost_text(provider: str, cost_usd: float | None) -> str:
     if cost_usd == 0 and (spec is None or spec.prices is None):
         return NO_PRICE
     return f"${cost_usd:.4f}"
+
+
+def cache_note(provider: str, written: int | None, read: int | None) -> str | None:
+    """The input tokens a provider's prompt cache wrote or served, with their rates: without
+    them a cost cannot be checked against the token counts shown beside it."""
+    spec = find_spec(provider)
+    rates = spec.cache_rates if spec is not None else None
+    parts = []
+    if read:
+        rate = f", billed at {rates.read:g}× the input price" if rates else ""
+        parts.append(f"{read:,} read from the prompt cache{rate}")
+    if written:
+        rate = f", billed at {rates.write:g}×" if rates else ""
+        parts.append(f"{written:,} written to it{rate}" if read else
+                     f"{written:,} written to the prompt cache{rate}")  # fmt: skip
+    return f"Of the input tokens, {' and '.join(parts)}." if parts else None

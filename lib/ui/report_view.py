@@ -19,7 +19,7 @@ from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown, review_file_name
 from lib.runs.launch import grounding_of
-from lib.runs.pricing import NO_PRICE, cost_text
+from lib.runs.pricing import NO_PRICE, cache_note, cost_text
 from lib.store.records import RunRecord, run_maker, thinking_label
 from lib.ui.live_view import LiveReport
 from lib.ui.safe import hosts_in, label, md, show_markdown
@@ -50,6 +50,8 @@ def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
             column.metric(name, value)
     spec = find_spec(record.provider)
     notes = [(spec and spec.run_note) or f"Token counts {counts}."]
+    cached = cache_note(record.provider, record.cache_write_tokens, record.cache_read_tokens)
+    notes += [cached] if cached else []
     cost = cost_text(record.provider, record.cost_usd)
     notes.append(
         "Cost: none (no per-token price)." if cost == NO_PRICE else f"Estimated cost: {cost}."
