@@ -143,3 +143,17 @@ def test_the_clause_finders_live_figures_claim_no_speed():
     line = format_figures(stream.stats)
     assert "tokens/s" not in line and "first answer token" not in line, line
     assert " tokens" in line and "s elapsed" in line
+
+
+def test_a_model_that_thought_under_a_second_is_not_said_to_have_thought_for_0_s():
+    from lib.engine.run_stats import RunStats
+    from lib.ui.live_view import thinking_line
+
+    stats = RunStats(started_at=100.0)
+    stats.add_thinking("weigh it", now=100.1)
+    stats.add_text("Answer", now=100.4)
+    assert thinking_line(stats).startswith("Thought for under a second · ")
+    stats = RunStats(started_at=100.0)
+    stats.add_thinking("weigh it", now=100.1)
+    stats.add_text("Answer", now=112.2)
+    assert thinking_line(stats).startswith("Thought for 12 s · ")

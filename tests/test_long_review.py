@@ -21,6 +21,7 @@ from lib.engine.limits import RunLimits
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
+from lib.engine.stream_model import stream_model
 from lib.runs.launch import RunRequest, launch
 from lib.runs.long_review import LongReview
 from lib.runs.run_plan import context_fit, model_context
@@ -377,3 +378,32 @@ def test_a_thinking_models_long_review_is_capped_on_its_report_not_its_thinking(
     run_to_end(review)
     assert review.stats.status is RunStatus.DONE, review.stats.error_message
     assert review.stats.thinking_chars > 2_000 > review.stats.chars
+
+
+def test_a_long_reviews_thinking_time_and_speed_add_up_its_calls_own(fake_upstream, contract):
+    """Thinking time ran from the first call's first thought to its first answer token, so a
+    review of 15 thinking calls said "Thought for 0 s"; its speed counted the gaps between calls
+    (and their thinking) as answering."""
+    fake_upstream.default = Script(
+        tokens=["### Indemnity — YELLOW\n", "- a\n", "- b\n"], thinking=["weigh ", "it"], delay=0.01
+    )
+    calls: list = []
+
+    def opened(*args, **kwargs):
+        calls.append(stream_model(*args, **kwargs))
+        return calls[-1]
+
+    review = LongReview(
+        config_for(Provider.OLLAMA, fake_upstream),
+        plan_for(contract, Strategy.FOCUS),
+        temperature=0,
+        thinking=True,
+        open_stream=opened,
+    )
+    run_to_end(review)
+    assert len(calls) > 2
+    thought = [c.stats.thinking_seconds() for c in calls]
+    assert review.stats.thinking_seconds() == pytest.approx(sum(thought))
+    spans = [c.stats.last_token_at - c.stats.first_token_at for c in calls]
+    tokens = [c.stats.answer_token_count for c in calls]
+    assert review.stats.tokens_per_second == pytest.approx(sum(tokens) / sum(spans))

@@ -50,7 +50,29 @@ class LongRunStats(RunStats):
     done_reported: bool = True
     done_cache_written: int | None = None
     done_cache_read: int | None = None
+    # Each call thinks and answers in its own stretch of time: the run's thinking time and speed
+    # add up the calls' own, not the time from the first call's thought to the last one's word.
+    done_thinking_s: float | None = None
+    done_answer_tokens: int = 0
+    done_answer_s: float = 0.0
     current: RunStats | None = field(default=None, repr=False)
+
+    def thinking_seconds(self, now: float | None = None) -> float | None:
+        current = self.current
+        more = current.thinking_seconds(now) if current is not None else None
+        if more is None:
+            return self.done_thinking_s
+        return more + (self.done_thinking_s or 0.0)
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if not self.has_speed:
+            return None
+        tokens, seconds = self.done_answer_tokens, self.done_answer_s
+        current = self.current
+        if current is not None and (span := _answer_span(current)):
+            tokens, seconds = tokens + current.answer_token_count, seconds + span
+        return tokens / seconds if seconds > 0 else None
 
     def add_markup(self, text: str) -> None:
         """Our own headings: part of the text, but not model output and not timed as such."""
@@ -62,6 +84,11 @@ class LongRunStats(RunStats):
         return self._chars > 0
 
     def close_call(self, call: RunStats) -> None:
+        if (thought := call.thinking_seconds()) is not None:
+            self.done_thinking_s = (self.done_thinking_s or 0.0) + thought
+        if span := _answer_span(call):
+            self.done_answer_tokens += call.answer_token_count
+            self.done_answer_s += span
         self.thinking_tokens = _add(self.thinking_tokens, call.thinking_tokens)
         self.done_input_tokens += call.input_token_count
         self.done_output_tokens += call.output_token_count
@@ -103,6 +130,13 @@ class LongRunStats(RunStats):
             and self.done_reported
             and (current is None or current.tokens_reported)
         )
+
+
+def _answer_span(call: RunStats) -> float:
+    """Seconds from a call's first answer token to its last (0 before it has two)."""
+    if call.first_token_at is None or call.last_token_at is None:
+        return 0.0
+    return max(0.0, call.last_token_at - call.first_token_at)
 
 
 def _add(total: int | None, more: int | None) -> int | None:
