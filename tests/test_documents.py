@@ -187,7 +187,7 @@ def test_a_text_read_as_cp1252_that_may_be_another_code_page_says_so():
     letters are wrong ("Zak³ad"), and only the analyst's eye can tell, so the page asks for it."""
     text = "This Agreement is made between Acme Ltd and Zakład Produkcyjny sp. z o.o., Łódź."
     document = load_document(text.encode("cp1250"), "contract.txt")
-    assert any("read as cp1252" in w and "save it as UTF-8" in w for w in document.warnings)
+    assert any("read as cp1252" in w and "save the file as UTF-8" in w for w in document.warnings)
 
 
 def test_pasted_text_normalises_newlines():

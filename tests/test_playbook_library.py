@@ -124,6 +124,12 @@ def test_the_page_edits_validates_and_saves_a_playbook(tmp_path, monkeypatch):
     picker = at.selectbox(key="playbook_book_choice")
     assert picker.value == f"{library.SAVED_PREFIX}{stored[0].playbook_key}"
     assert picker.format_func(picker.value).startswith("Commercial agreement (saved")
+    # Saved, the edit is the saved playbook's: the bundled one opens as bundled again.
+    at.selectbox(key="playbook_book_choice").select("commercial").run()
+    assert not at.exception, at.exception
+    assert not [b for b in at.button if b.key == "playbook_book_commercial_undo"]
+    kept_rows = at.session_state["kept_playbook_book_commercial_rows"]
+    assert [r["title"] for r in kept_rows] == [p.title for p in COMMERCIAL.positions]
 
 
 def test_an_edit_saved_under_a_bundled_id_is_refused(tmp_path):

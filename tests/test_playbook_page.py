@@ -201,3 +201,29 @@ def test_edits_in_the_table_are_kept_while_the_analyst_is_on_another_page(env):
     assert titles() == [p.title for p in commercial.positions]
     assert at.text_input(key=name).value == commercial.name
     assert not [b for b in at.button if b.key == "playbook_book_commercial_undo"]
+
+
+def test_edits_belong_to_the_playbook_they_were_made_on(env):
+    """Edits of one uploaded file were kept when another file was uploaded in its place (every
+    upload is the same choice), and a saved edit came back as unsaved work on the bundled one."""
+    from lib.analysis.playbook.loader import dump_playbook
+
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="playbook_book_choice").select("Upload a playbook (.toml)…").run()
+    files = {k: dump_playbook(bundled_playbooks()[k]).encode() for k in ("commercial", "nda")}
+    at.file_uploader(key="playbook_book_file").set_value(
+        ("a.toml", files["commercial"], "text/plain")
+    )
+    at.run()
+    choice = at.selectbox(key="playbook_book_choice").value
+    editor = f"playbook_book_{choice}_editor"
+    at.session_state[editor] = {"edited_rows": {0: {"title": "Ours"}}, "added_rows": [],
+                                "deleted_rows": []}  # fmt: skip
+    at.run()
+    rows = f"kept_playbook_book_{choice}_rows"
+    assert at.session_state[rows][0]["title"] == "Ours"
+    at.file_uploader(key="playbook_book_file").set_value(("b.toml", files["nda"], "text/plain"))
+    at.run()
+    assert not at.exception, at.exception
+    nda = bundled_playbooks()["nda"]
+    assert [r["title"] for r in at.session_state[rows]] == [p.title for p in nda.positions]

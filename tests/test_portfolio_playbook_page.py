@@ -198,6 +198,9 @@ def test_ndas_from_a_contractnli_file_start_on_the_nda_playbook_until_the_analys
     assert at.selectbox(key="pf_pb_choice").value == "commercial"  # CUAD's commercial samples
     at.radio(key="pf_source").set_value("contractnli").run()
     assert at.selectbox(key="pf_pb_choice").value == "nda"
+    at.radio(key="pf_source").set_value("sample").run()
+    assert at.selectbox(key="pf_pb_choice").value == "commercial"  # given back with the NDAs
+    at.radio(key="pf_source").set_value("contractnli").run()
     # The analyst's own pick wins, whatever the contracts are.
     at.selectbox(key="pf_pb_choice").set_value("commercial").run()
     at.radio(key="pf_source").set_value("sample").run()

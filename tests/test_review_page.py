@@ -443,6 +443,8 @@ def test_a_setting_that_does_not_parse_is_named_on_the_page(env, monkeypatch):
         ("openai", "llama3.2", 0.0102, "Estimated cost: $0.0102."),
         ("anthropic", "claude-sonnet-5-5", 0.01, "Estimated cost: $0.0100."),
         ("anthropic", "claude-new", None, "Estimated cost: unknown price."),
+        # Not yet priced (a run the app stopped): a local model still costs nothing.
+        ("ollama", "llama3.2", None, "Cost: none (no per-token price)."),
     ],
 )
 def test_a_runs_cost_reads_the_same_under_the_report_and_in_compare(
@@ -477,9 +479,34 @@ def test_cached_input_tokens_are_shown_beside_the_cost_they_explain(make_record)
     )  # fmt: skip
     at = AppTest.from_function(page, args=(claude,)).run()
     caption = " ".join(c.value for c in at.caption).replace("\\", "")
-    assert "Of the input tokens, 10,342 read from the prompt cache, billed at 0.1×" in caption
+    assert (
+        "Of the input tokens, 10,342 read from the prompt cache (billed at 0.1× the input"
+        in caption
+    )
     local = make_record(provider="ollama", model="llama3.2", cost_usd=0.0, status="done")
     at = AppTest.from_function(page, args=(local,)).run()
     assert "prompt cache" not in " ".join(c.value for c in at.caption)
     table = display_table([claude, local])
     assert table.loc["… read from the prompt cache"].tolist() == ["10,342", "—"]
+
+
+def test_an_error_of_a_kind_this_version_does_not_know_is_shown_not_raised(make_record):
+    """A row another version wrote: the banner raised ValueError on the unknown kind."""
+
+    def page(record) -> None:
+        from lib.ui.report_view import run_outcome
+
+        run_outcome(record)
+
+    record = make_record(status="error", error_kind="quota_exhausted", error_message="Spent.")
+    at = AppTest.from_function(page, args=(record,)).run()
+    assert not at.exception
+    (banner,) = [e.value for e in at.error]
+    assert banner.startswith("**Error.** Spent")
+    assert "report error (Error: Spent)" in report_markdown_text(record)
+
+
+def report_markdown_text(record) -> str:
+    from lib.runs.exports import report_markdown
+
+    return report_markdown(record).decode().replace("\\", "")

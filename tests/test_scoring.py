@@ -267,3 +267,17 @@ def test_a_found_clause_whose_words_begin_with_none_is_found_by_the_grid_and_the
     assert count_findings(report).categories == {"Exclusivity": "GREEN"}
     predicted = parse_report(report)
     assert predicted and any(p.present and p.quotes for p in predicted.values())
+
+
+def test_the_scorecard_reads_a_claim_of_absence_as_the_pages_do():
+    """A section that says "Found: no" but quotes a clause in curly quotes was GREEN on the page
+    and a claim of absence to the scorecard (it looked for straight quotes only)."""
+    from lib.analysis.prompts import count_findings
+    from lib.analysis.scorecard import said_absent
+
+    quoted = "### Exclusivity — GREEN\n- Found: no — “Licensor may license others”\n"
+    assert count_findings(quoted).categories == {"Exclusivity": "GREEN"}
+    assert said_absent(quoted) == set()
+    bare = "### Exclusivity — GREEN\n- Found: no\n"
+    assert count_findings(bare).categories == {"Exclusivity": "NOT FOUND"}
+    assert said_absent(bare) == {"Exclusivity"}

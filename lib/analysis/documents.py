@@ -15,6 +15,7 @@ import codecs
 import hashlib
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -176,7 +177,7 @@ def load_document(
     else:
         decoded, guessed = _read_text(data, filename)
         text, pages = _normalise(decoded), None
-        warnings = [] if guessed is None else [_guessed(filename, guessed)]
+        warnings = [] if guessed is None else [_guessed(filename, guessed, text)]
     if not text.strip():
         raise DocumentError(f"“{filename}” contains no text.")
     if (too_long := too_much_text(filename, text, limits)) is not None:
@@ -417,11 +418,12 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _guessed(filename: str, encoding: str) -> str:
-    """The letters to check are those a wrong guess garbles: accents in a Western or Central
-    European code page, the text itself in any other (a Japanese Shift-JIS file has none)."""
-    european = encoding.lower().replace("_", "-").startswith(("cp125", "latin", "iso8859"))
-    check = "its accented letters (é, ł, €)" if european else "its text"
+def _guessed(filename: str, encoding: str, text: str) -> str:
+    """The letters to check are those a wrong guess garbles: the accents of a text in Latin
+    letters, the text itself in any other script (a Japanese Shift-JIS file has no accents)."""
+    letters = [c for c in text if c.isalpha() and not c.isascii()]
+    latin = all(unicodedata.name(c, "").startswith("LATIN") for c in letters)
+    check = "its accented letters (é, ł, €)" if latin else "its text"
     return (
         f"“{filename}” does not say how its text is encoded; it was read as {encoding}. Check "
         f"{check} in the preview; if it reads wrongly, save the file as UTF-8."

@@ -329,9 +329,15 @@ def section_level(severity: str, body: str) -> str:
     stated = " ".join(severity.upper().split())
     if stated != "GREEN":
         return stated
-    if SAYS_ABSENT.search(body) and not SAYS_PRESENT.search(body) and not _QUOTE_MARK.search(body):
-        return NOT_FOUND
-    return stated
+    return NOT_FOUND if says_nothing_found(body) else stated
+
+
+def says_nothing_found(body: str) -> bool:
+    """A section that says it found nothing, and quotes nothing: the pages' NOT FOUND level and
+    the scorecard's claims of absence read a report alike."""
+    return bool(
+        SAYS_ABSENT.search(body) and not SAYS_PRESENT.search(body) and not _QUOTE_MARK.search(body)
+    )
 
 
 def count_findings(report_markdown: str) -> Findings:

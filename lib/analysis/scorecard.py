@@ -23,6 +23,7 @@ from typing import Any
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.grounding import ContractIndex, check_report, summarise
 from lib.analysis.labels import LabelledSet
+from lib.analysis.prompts import says_nothing_found
 from lib.analysis.scoring import (
     PRF,
     CategoryPrediction,
@@ -41,8 +42,6 @@ ANCHORS: dict[str, float] = {"ContractEval best zero-shot F1": CONTRACTEVAL_BEST
 
 _HEADING = re.compile(r"^(#{2,6})[ \t]*(.*)$", re.MULTILINE)
 _SEVERITY_TAIL = re.compile(r"\s+[-–—:]+\s+\**(?:GREEN|YELLOW|RED)\b.*$", re.IGNORECASE)
-_ABSENT = re.compile(r"\bfound\b\W*\s*(?:no\b|none\b|not found)|\bnot found\b|\babsent\b", re.I)
-_PRESENT = re.compile(r"\bfound\b\W*\s*(?:yes|unusual)\b", re.IGNORECASE)
 _ABSENT_LINE = re.compile(
     r"^[ \t]*(?:[-*+]|\d{1,3}[.)])?[ \t]*\**([^:\n—–]{3,80}?)\**[ \t]*(?::|—|–|-)[ \t]*"
     r"(?:not found|none found|absent|missing)\b",
@@ -61,7 +60,7 @@ def said_absent(markdown: str) -> set[str]:
             continue
         end = headings[i + 1].start() if i + 1 < len(headings) else len(markdown)
         body = markdown[match.end() : end]
-        if _ABSENT.search(body) and not _PRESENT.search(body) and '"' not in body:
+        if says_nothing_found(body):
             title = _SEVERITY_TAIL.sub("", match.group(2)).strip(" *_`")
             out.update(categories_for(title))
     for match in _ABSENT_LINE.finditer(markdown):

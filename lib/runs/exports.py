@@ -19,7 +19,7 @@ from docx.shared import Pt
 
 from lib.analysis.grounding import LEGEND, CheckedQuote, annotate_markdown
 from lib.analysis.safe_markdown import escape_markdown, hosts_in, safe_markdown
-from lib.engine.errors import ERROR_TITLES, ErrorKind
+from lib.engine.errors import error_title
 from lib.engine.run_stats import RunStatus
 from lib.store.records import RunRecord, run_maker
 
@@ -63,8 +63,7 @@ def _outcome(record: RunRecord) -> str:
     partial = " The report below is partial" if record.report.strip() else " No report was written"
     if record.status is not RunStatus.ERROR:
         return f"{record.status.label}.{partial}"
-    kind = ErrorKind(record.error_kind) if record.error_kind in set(ErrorKind) else None
-    title = ERROR_TITLES[kind] if kind is not None else "Error"
+    title = error_title(record.error_kind)
     reason = " ".join((record.error_message or "").split()).rstrip(".")
     return f"{record.status.label} ({title}{': ' + reason if reason else ''}).{partial}"
 

@@ -84,6 +84,8 @@ class LongRunStats(RunStats):
         return self._chars > 0
 
     def close_call(self, call: RunStats) -> None:
+        # Detached first: a page reading the figures meanwhile counts the call once at most.
+        self.current = None
         if (thought := call.thinking_seconds()) is not None:
             self.done_thinking_s = (self.done_thinking_s or 0.0) + thought
         if span := _answer_span(call):
@@ -100,7 +102,6 @@ class LongRunStats(RunStats):
         served = [url for url in self.endpoint.split(",") if url]
         if call.endpoint and call.endpoint not in served:
             self.endpoint = ",".join([*served, call.endpoint])
-        self.current = None
 
     @property
     def input_token_count(self) -> int:

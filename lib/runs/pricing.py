@@ -91,25 +91,27 @@ def cost_text(provider: str, cost_usd: float | None) -> str:
     """A run's cost as every page and file shows it: dollars where a price applied (the
     provider's list, or an operator's override for any model), "none" for a run on a model with
     no per-token price, "unknown price" for a billed model whose price is not known."""
+    spec = find_spec(provider)
+    if not cost_usd and (spec is None or spec.prices is None):
+        return NO_PRICE  # None too: a run the app stopped before it was priced
     if cost_usd is None:
         return "unknown price"
-    spec = find_spec(provider)
-    if cost_usd == 0 and (spec is None or spec.prices is None):
-        return NO_PRICE
     return f"${cost_usd:.4f}"
 
 
 def cache_note(provider: str, written: int | None, read: int | None) -> str | None:
-    """The input tokens a provider's prompt cache wrote or served, with their rates: without
+    """The input tokens a provider's prompt cache served or stored, with their rates: without
     them a cost cannot be checked against the token counts shown beside it."""
     spec = find_spec(provider)
     rates = spec.cache_rates if spec is not None else None
-    parts = []
-    if read:
-        rate = f", billed at {rates.read:g}× the input price" if rates else ""
-        parts.append(f"{read:,} read from the prompt cache{rate}")
-    if written:
-        rate = f", billed at {rates.write:g}×" if rates else ""
-        parts.append(f"{written:,} written to it{rate}" if read else
-                     f"{written:,} written to the prompt cache{rate}")  # fmt: skip
+    shares = (
+        (read, "read from", rates.read if rates else None),
+        (written, "written to", rates.write if rates else None),
+    )
+    parts = [
+        f"{count:,} {verb} the prompt cache"
+        + (f" (billed at {rate:g}× the input price)" if rate is not None else "")
+        for count, verb, rate in shares
+        if count
+    ]
     return f"Of the input tokens, {' and '.join(parts)}." if parts else None

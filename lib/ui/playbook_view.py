@@ -7,6 +7,7 @@ only as table cells and `st.text` (drawn as plain text) or through `lib.ui.safe`
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, replace
@@ -79,8 +80,14 @@ def playbook_picker(
     saved = st.session_state.pop(f"{key}_saved", None)
     if saved is not None and saved[0] in offered:
         st.session_state[f"{key}_choice"] = st.session_state[f"kept_{key}_choice"] = saved[0]
-    elif suited in offered and f"kept_{key}_choice" not in st.session_state:
-        st.session_state[f"{key}_choice"] = suited
+    elif f"kept_{key}_choice" not in st.session_state:
+        # Until the analyst picks, the pick follows the contracts, and is given back with them.
+        suggested = st.session_state.get(f"{key}_suggested")
+        if suited in offered:
+            st.session_state[f"{key}_choice"] = st.session_state[f"{key}_suggested"] = suited
+        elif suggested is not None and st.session_state.get(f"{key}_choice") == suggested:
+            st.session_state.pop(f"{key}_choice", None)
+            st.session_state.pop(f"{key}_suggested", None)
     keep = kept(f"{key}_choice")  # the analyst's pick, kept while they are on another page
     if st.session_state.get(f"{key}_choice") not in (*offered, UPLOAD):
         st.session_state.pop(f"{key}_choice", None)  # a kept pick since deleted
@@ -142,6 +149,11 @@ def playbook_editor(
 ) -> Playbook | None:
     """The playbook's positions in a table editor, validated as a file is; save for later (the
     page then reruns with `saved_key` naming what was saved, for the picker above to show it)."""
+    book_is = hashlib.sha256(dump_playbook(book).encode()).hexdigest()
+    if st.session_state.get(f"{key}_of") != book_is:
+        # Another file uploaded in its place: edits made to the one before are not this one's.
+        _forget_edits(key)
+        st.session_state[f"{key}_of"] = book_is
     with st.expander("Edit positions", expanded=False):
         keep_id = kept(f"{key}_id", book.id)
         head_id = st.text_input("Playbook id", key=f"{key}_id", on_change=keep_id)
@@ -171,6 +183,7 @@ def playbook_editor(
             except PlaybookError as exc:
                 _problems("Not saved:", exc.problems)
             else:
+                _forget_edits(key)  # saved: what the analyst picks next is the saved playbook
                 st.session_state[saved_key] = (saved, edited.name, edited.id)
                 st.rerun()
     return edited
@@ -181,9 +194,9 @@ def _editor_rows(book: Playbook, key: str) -> list[dict[str, object]]:
     analyst goes to another page, so a fresh editor starts from the rows they left (kept after
     every run); while it lives, its edits apply to the rows it started from."""
     state = st.session_state
-    if f"{key}_editor" not in state:
+    if f"{key}_editor" not in state or f"{key}_base" not in state:
         state[f"{key}_base"] = state.get(f"kept_{key}_rows") or playbook_rows(book)
-    return state.get(f"{key}_base") or playbook_rows(book)
+    return state[f"{key}_base"]
 
 
 def _forget_edits(key: str) -> None:

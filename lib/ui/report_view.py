@@ -13,7 +13,7 @@ from lib.analysis.grounding import (
     annotate_markdown,
     ground_report,
 )
-from lib.engine.errors import ERROR_TITLES, ErrorKind
+from lib.engine.errors import error_title
 from lib.engine.provider_config import endpoint_label
 from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
@@ -84,11 +84,7 @@ def run_outcome(record: RunRecord) -> None:
             icon=":material/stop_circle:",
         )
     elif record.status is RunStatus.ERROR:
-        title = (
-            ERROR_TITLES.get(ErrorKind(record.error_kind), "Error")
-            if record.error_kind
-            else "Error"
-        )
+        title = error_title(record.error_kind)
         kept = " The partial report above is kept." if record.report else ""
         message = md(record.error_message or "")
         st.error(f"**{title}.** {message}{kept}", icon=":material/error:")
