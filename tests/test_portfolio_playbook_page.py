@@ -198,6 +198,9 @@ def test_ndas_from_a_contractnli_file_start_on_the_nda_playbook_until_the_analys
     assert at.selectbox(key="pf_pb_choice").value == "commercial"  # CUAD's commercial samples
     at.radio(key="pf_source").set_value("contractnli").run()
     assert at.selectbox(key="pf_pb_choice").value == "nda"
+    one = json.dumps({**LABELS, "documents": LABELS["documents"][:1]}).encode()
+    at.file_uploader(key="pf_nli_docs").set_value(("one.json", one, "application/json")).run()
+    assert "1 contract in one.json" in [c.value.replace("\\", "") for c in at.caption]
     at.radio(key="pf_source").set_value("sample").run()
     assert at.selectbox(key="pf_pb_choice").value == "commercial"  # given back with the NDAs
     at.radio(key="pf_source").set_value("contractnli").run()

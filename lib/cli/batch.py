@@ -505,7 +505,7 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     )  # fmt: skip
     for key, reason in runner.refused.items():
         print(f"not resumed: {key}: {reason}", file=sys.stderr)
-    print(f"batch {runner.batch_id}: {len(runner.items)} runs left")
+    print(f"batch {runner.batch_id}: {counted(len(runner.items), 'run')} left")
     run_with_progress(runner)
     by_model = _by_model(runner, run_log, {model_key(s): model_label(s) for s in info.models})
     card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,
@@ -547,7 +547,7 @@ def command_eval(args: argparse.Namespace, settings: Settings) -> int:
         labels,
         {model_label(config): model_runs(records, labels)},
     )
-    print(f"Scored on {labels.source}: {len(card.contracts)} contracts\n")
+    print(f"Scored on {labels.source}: {counted(len(card.contracts), 'contract')}\n")
     print(text_table(card))
     if args.per_category:
         print("\n| category | labelled | precision | recall | F1 | right clause | lazy |")

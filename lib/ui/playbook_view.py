@@ -32,6 +32,7 @@ from lib.analysis.playbook.loader import (
     playbook_from_rows,
     playbook_rows,
 )
+from lib.analysis.plural import counted
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
@@ -240,7 +241,7 @@ def uploaded_docx(key: str, document: Document) -> bytes | None:
 
 def progress_line(book: Playbook, decided: int, tick: Tick | None = None) -> str:
     """ "3 of 17 positions decided · writing “Audit”… · 4.2 s elapsed · …" """
-    parts = [f"{decided} of {len(book.positions)} positions decided"]
+    parts = [f"{decided} of {counted(len(book.positions), 'position')} decided"]
     if tick is not None and tick.writing and (p := book.position(tick.writing)) is not None:
         parts.append(f"writing “{label(p.title)}”…")
     if tick is not None and tick.stats is not None:
@@ -396,7 +397,7 @@ def show_comparison(
         st.markdown(f"**{label(name)}**: {label(outcome.summary)}")
         _ending(outcome)
     n = len(differ)
-    st.markdown(f"They disagree on **{n}** of {len(book.positions)} positions.")
+    st.markdown(f"They disagree on **{n}** of {counted(len(book.positions), 'position')}.")
     frame = comparison_table(book, a.results, b.results, names)
     highlighted = set(differ)
     order = [p.id for p in book.positions]

@@ -136,7 +136,7 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
         if upload is not None:
             loaded = contractnli_upload(upload.name, upload.getvalue(), settings)
             documents = loaded.documents
-            st.caption(f"{len(documents)} contracts in {label(upload.name)}")
+            st.caption(f"{counted(len(documents), 'contract')} in {label(upload.name)}")
             _left_out(loaded)
     else:
         root = st.selectbox("Allowed folder", [str(p) for p in settings.batch_dirs], key="pf_root")
@@ -147,7 +147,9 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
                 folder, settings, settings.batch_dirs, _cache("pf_folder_cache")
             )
             documents, source = loaded.documents, FOLDER_PREFIX + str(folder)
-            st.caption(f"{len(documents)} contracts in {label(folder.name or str(folder))}")
+            st.caption(
+                f"{counted(len(documents), 'contract')} in {label(folder.name or str(folder))}"
+            )
             _left_out(loaded)
         except OSError as exc:
             st.error(label(str(exc)))

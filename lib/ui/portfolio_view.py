@@ -242,7 +242,8 @@ def overall_chart(card: Scorecard) -> alt.LayerChart:
 
 def scorecard_view(card: Scorecard, previous: Scorecard | None = None, *, key: str) -> None:
     st.caption(
-        f"{label(card.name)} · labels: {label(card.labels)} · {len(card.contracts)} contracts"
+        f"{label(card.name)} · labels: {label(card.labels)} · "
+        f"{counted(len(card.contracts), 'contract')}"
     )
     summary = pd.DataFrame(summary_rows(card)).set_index("model")
     cc = st.column_config
