@@ -43,6 +43,9 @@ clicked = check_col.button(
 )
 # Any click ends a running check (it keeps and records the verdicts it reached); this one says so.
 stop_col.button("Stop", key="playbook_stop", width="stretch", help="Stop the running check")
+# One place for the live check and the last result: a new check replaces the last one's result
+# at once, rather than leaving it faded under the table that fills in.
+result_area = st.empty()
 if clicked and document is not None and book is not None:
     comparison_id = uuid.uuid4().hex if len(picks) > 1 else None
     requests = [
@@ -63,6 +66,8 @@ if clicked and document is not None and book is not None:
     if len(names) == 2:
         names = list(side_names(names))
     remember(state, document, runs, names)
-    show_live_checks(state, "playbook", runs, names)
+    with result_area.container():
+        show_live_checks(state, "playbook", runs, names)
 if document is not None:
-    show_last(state, document, "playbook")
+    with result_area.container():
+        show_last(state, document, "playbook")

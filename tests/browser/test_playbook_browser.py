@@ -92,6 +92,16 @@ def test_the_verdict_table_fills_in_while_the_model_writes(
     body = page.evaluate("() => document.body.innerText")
     assert "1 meet, 1 deviate, 1 not addressed" in body
 
+    # A second check: the last result leaves the page as the new table starts filling in (it
+    # stayed, faded, under the new table until the check ended).
+    upstream.push(Script(tokens=answer_lines("MEETS"), delay=0.25, dialect="ollama"))
+    page.locator(".st-key-playbook_check button").click()
+    page.wait_for_function(
+        f"() => ({PROGRESS_JS})() !== '' && !document.body.innerText.includes('1 deviate')",
+        timeout=30_000,
+    )
+    assert not upstream.streams()[-1].completed, "seen only once the second check had ended"
+
 
 def test_compare_highlights_where_the_checkers_disagree(
     page: Page, streamlit_app, upstream: FakeUpstream
