@@ -510,3 +510,44 @@ def report_markdown_text(record) -> str:
     from lib.runs.exports import report_markdown
 
     return report_markdown(record).decode().replace("\\", "")
+
+
+SECRET_KEY = "sk-from-the-secrets-file-0123456789"
+
+
+def test_a_secrets_file_key_is_not_taken_for_the_environments_on_the_pages(
+    env, tmp_path, monkeypatch
+):
+    """Streamlit copies the secrets file's top-level values into the environment: the file's key
+    then passed for one set beside the operator's own endpoint, and was sent there (the API and
+    `crs-batch` refused the same set-up)."""
+    from lib.engine.settings import operator_environment
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text(f'OPENAI_API_KEY = "{SECRET_KEY}"\n')
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{env.url}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET_KEY)  # what Streamlit does with the file
+    monkeypatch.setattr("lib.engine.settings._STARTED_WITH", {"OPENAI_BASE_URL": env.url})
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["OPENAI_API_KEY"] = SECRET_KEY
+    at.run()
+    shown = " ".join(e.value for e in at.error).replace("\\", "")
+    assert "OPENAI_API_KEY comes from .streamlit/secrets.toml but OPENAI_BASE_URL" in shown
+    assert env.requests == [], "the page stops before any model server is asked anything"
+    # A value the file changed is given back its value at start, or dropped.
+    started = {"OPENAI_BASE_URL": "http://env:1"}
+    promoted = {"OPENAI_BASE_URL": "http://file:1", "OPENAI_API_KEY": SECRET_KEY, "n": 3}
+    polluted = {"OPENAI_BASE_URL": "http://file:1", "OPENAI_API_KEY": SECRET_KEY, "n": "3"}
+    assert operator_environment(promoted, polluted, started) == {"OPENAI_BASE_URL": "http://env:1"}
+
+
+def test_a_secrets_file_that_cannot_be_read_stops_the_page_as_it_stops_the_api(
+    env, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('OPENAI_API_KEY = "sk-unterminated\n')
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    shown = " ".join(e.value for e in at.error).replace("\\", "")
+    assert "secrets.toml cannot be read" in shown

@@ -52,6 +52,9 @@ from lib.engine.providers.registry import SPECS, spec_for
 LOOPBACK_ADDRESSES = {"127.0.0.1", "::1", "localhost"}
 OLLAMA_PORT = 11434
 SECRETS_FILE = Path(".streamlit") / "secrets.toml"
+# The environment as the process started, before Streamlit copies the top-level values of its
+# secrets files into it (see `operator_environment`).
+_STARTED_WITH = dict(os.environ)
 # Host names a server on loopback answers to whatever the operator lists (`allowed_hosts`).
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 # The header an authenticating proxy adds with `CRS_PROXY_SECRET`, overwriting any a client sent.
@@ -512,6 +515,30 @@ class Settings:
             if named in (None, provider):
                 urls.append(url)
         return tuple(dict.fromkeys(url for url in urls if url))
+
+
+def operator_environment(
+    promoted: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    started: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment the operator set, without what Streamlit put in it.
+
+    Streamlit copies every top-level string or number of its secrets files (`promoted`) into
+    `os.environ`, over the operator's own values: read as the environment, a secrets-file key
+    then passed for one the operator set beside an endpoint of their own, and was sent there,
+    and a file's endpoint won over the environment's. A variable holding a promoted value is
+    given back its value at start, or dropped if the process started without it."""
+    env = dict(os.environ if env is None else env)
+    started = _STARTED_WITH if started is None else started
+    for name, value in promoted.items():
+        scalar = isinstance(value, str | int | float) and not isinstance(value, bool)
+        if scalar and env.get(name) == str(value):
+            if name in started:
+                env[name] = started[name]
+            else:
+                del env[name]
+    return env
 
 
 def read_secrets_file(path: Path = SECRETS_FILE) -> dict[str, Any]:

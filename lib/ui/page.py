@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,12 @@ from typing import Any
 
 import streamlit as st
 
-from lib.engine.settings import Settings, load_settings
+from lib.engine.settings import (
+    Settings,
+    load_settings,
+    operator_environment,
+    read_secrets_file,
+)
 from lib.runs.launch import warm_up
 from lib.store.database import StoreUnavailable
 from lib.store.records import SessionHistory
@@ -33,15 +37,19 @@ def set_page(title: str | None = None) -> None:
 
 
 def current_settings() -> Settings:
-    """Settings for the running app: environment plus Streamlit secrets, when a file exists."""
-    secrets: Mapping[str, Any] = {}
+    """Settings for the running app: the operator's environment, then `.streamlit/secrets.toml`,
+    read as `crs-batch` and the API read them (a file that cannot be read stops the page, as it
+    stops them, rather than leaving every setting in it at its default)."""
+    promoted: Mapping[str, Any] = {}
     try:
-        secrets = st.secrets.to_dict()
-    except Exception:
-        secrets = {}
+        promoted = st.secrets.to_dict()  # what Streamlit copied into the environment
+    except Exception:  # no secrets file, or one it cannot read: named below
+        promoted = {}
     try:
         settings = load_settings(
-            os.environ, secrets, listen_address=st.get_option("server.address")
+            operator_environment(promoted),
+            read_secrets_file(),
+            listen_address=st.get_option("server.address"),
         )
     except ValueError as exc:  # a setting that does not parse, or a key that could go astray
         st.error(f"The app is not configured as it needs to be: {label(str(exc))}")
