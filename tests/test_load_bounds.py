@@ -32,8 +32,29 @@ def test_the_bounds_have_stated_defaults_and_operator_overrides():
     set_up = load_settings(chosen)
     assert (set_up.sandbox.max_children, set_up.ocr_limits.max_seconds) == (2, 120.0)
     assert load_settings({"CRS_OCR_MAX_SECONDS": "0"}).ocr_limits.max_seconds == 0  # no cap
-    with pytest.raises(ValueError, match="CRS_OCR_MAX_SECONDS must be a number, not 'junk'"):
+    with pytest.raises(ValueError, match="CRS_OCR_MAX_SECONDS must be a number 0 or more, not"):
         load_settings({"CRS_OCR_MAX_SECONDS": "junk"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        # A negative limit read as "no limit" (the checks are > 0), like 0.
+        ("CRS_MAX_RUN_SECONDS", "-5", "must be a number 0 or more"),
+        ("CRS_MAX_CONCURRENT_RUNS", "-3", "must be a number 0 or more"),
+        # A fraction was cut to a whole number: 0.5 pages refused every PDF.
+        ("CRS_MAX_PAGES", "0.5", "must be a whole number"),
+        ("CRS_MAX_CONCURRENT_RUNS", "1.9", "must be a whole number"),
+        # An on/off word not understood left the setting at its default: the lock open.
+        ("CRS_LOCK_ENDPOINTS", "enabled", "must be on or off"),
+        ("CRS_HISTORY", "disabled", "must be on or off"),
+        ("CRS_STORE_CONTRACTS", "ture", "must be on or off"),
+    ],
+)
+def test_a_setting_that_would_quietly_mean_something_else_is_refused_by_name(name, value, said):
+    with pytest.raises(ValueError, match=f"{name} {said}, not '{value}'"):
+        load_settings({name: value})
+    assert load_settings({name: "1"}) is not None  # a plain value is taken
 
 
 def test_a_reader_child_one_over_the_cap_is_refused_and_not_remembered():

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.engine.settings import Settings, load_settings, read_secrets_file, setting_reader
+from lib.engine.settings import (
+    Settings,
+    load_settings,
+    number_setting,
+    read_secrets_file,
+    setting_reader,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8502
@@ -64,15 +70,14 @@ def api_config(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None)
     get = setting_reader(env, secrets or {})
 
     def number(name: str, default: float) -> float:
-        value = get(name, "")
         try:
-            return float(value) if value != "" else default
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{name} must be a number of seconds, not {value!r}.") from exc
+            return number_setting(get, name, default)  # the pages' rule: no NaN, no negatives
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     port = str(get("API_PORT", ""))
-    if port and not port.isdigit():
-        raise ConfigError(f"API_PORT must be a port number, not {port!r}.")
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ConfigError(f"API_PORT must be a port number (1 to 65535), not {port!r}.")
     return ApiConfig(
         host=get("API_HOST") or DEFAULT_HOST,
         port=int(port) if port else DEFAULT_PORT,

@@ -88,14 +88,20 @@ def default_data_dir() -> Path:
     return Path(base) / "contract-review-studio"
 
 
-def _switch(value: Any, default: bool) -> bool:
-    """An on/off setting: 1/true/yes/on and 0/false/no/off, anything else the default."""
+def _switch(get: Callable[..., Any], name: str, default: bool) -> bool:
+    """An on/off setting: 1/true/yes/on and 0/false/no/off, the default when unset. Any other
+    word stops the app naming it: "CRS_LOCK_ENDPOINTS=enabled" left the endpoints open."""
+    value = get(name)
+    if value is None or value == "":
+        return default
     word = str(value).strip().lower()
     if word in {"1", "true", "yes", "on"}:
         return True
     if word in {"0", "false", "no", "off"}:
         return False
-    return default
+    raise ValueError(
+        f"{name} must be on or off, not {value!r} (1, true, yes or on; 0, false, no or off)."
+    )
 
 
 def _endpoint_list(value: Any) -> tuple[str, ...]:
@@ -201,21 +207,32 @@ def _split_prefix(entry: str) -> tuple[Provider | None, str]:
     return None, entry
 
 
-def _number(get: Callable[..., Any], name: str, default: float, *, positive: bool = False) -> float:
-    """A numeric setting, or `default` when unset. A value that is not a number (or, where it
-    must be, not above 0) stops the app naming it: a typo must not leave a limit at its default
-    unnoticed."""
+def number_setting(
+    get: Callable[..., Any], name: str, default: float, *, positive: bool = False
+) -> float:
+    """A numeric setting, or `default` when unset. A value that is not a number, is negative
+    (or, where it must be, not above 0) stops the app naming it: a typo must not leave a limit
+    at its default unnoticed, and "-5" switched a limit off as 0 does."""
     value = get(name)
     if value is None or value == "":
         return default
-    refusal = ValueError(f"{name} must be a number{' above 0' if positive else ''}, not {value!r}.")
+    bound = "above 0" if positive else "0 or more"
+    refusal = ValueError(f"{name} must be a number {bound}, not {value!r}.")
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise refusal from None
-    if not math.isfinite(number) or (positive and not number > 0):
+    if not math.isfinite(number) or number < 0 or (positive and not number > 0):
         raise refusal  # "inf" would overflow a count, "nan" would mean no limit at all
     return number
+
+
+def _count(get: Callable[..., Any], name: str, default: int, *, positive: bool = False) -> int:
+    """A whole-number setting (pages, characters, runs): "0.5" pages was 0, refusing every PDF."""
+    number = float(number_setting(get, name, default, positive=positive))
+    if not number.is_integer():
+        raise ValueError(f"{name} must be a whole number, not {get(name)!r}.")
+    return int(number)
 
 
 def _reader_limits(get: Callable[..., Any]) -> tuple[Limits, Sandbox]:
@@ -226,15 +243,16 @@ def _reader_limits(get: Callable[..., Any]) -> tuple[Limits, Sandbox]:
     limits = replace(
         base,
         max_bytes=int(
-            _number(get, "CRS_MAX_UPLOAD_MB", base.max_bytes / 1_048_576, positive=True) * 1_048_576
+            number_setting(get, "CRS_MAX_UPLOAD_MB", base.max_bytes / 1_048_576, positive=True)
+            * 1_048_576
         ),
-        max_pages=int(_number(get, "CRS_MAX_PAGES", base.max_pages, positive=True)),
-        max_chars=int(_number(get, "CRS_MAX_PASTE_CHARS", base.max_chars, positive=True)),
+        max_pages=_count(get, "CRS_MAX_PAGES", base.max_pages, positive=True),
+        max_chars=_count(get, "CRS_MAX_PASTE_CHARS", base.max_chars, positive=True),
     )
     sandbox = Sandbox(
-        memory_mb=int(_number(get, "CRS_PARSE_MEMORY_MB", box.memory_mb, positive=True)),
-        seconds=_number(get, "CRS_PARSE_SECONDS", box.seconds, positive=True),
-        max_children=int(_number(get, "CRS_MAX_PARSES", box.max_children)),
+        memory_mb=_count(get, "CRS_PARSE_MEMORY_MB", box.memory_mb, positive=True),
+        seconds=number_setting(get, "CRS_PARSE_SECONDS", box.seconds, positive=True),
+        max_children=_count(get, "CRS_MAX_PARSES", box.max_children),
     )
     return limits, sandbox
 
@@ -244,12 +262,12 @@ def _ocr_limits(get: Callable[..., Any]) -> OcrLimits:
     CRS_OCR_MAX_SECONDS, the longest one OCR run may hold the OCR reader (0: no cap)."""
     base = OcrLimits()
     return OcrLimits(
-        page_cap=int(_number(get, "CRS_OCR_MAX_PAGES", base.page_cap, positive=True)),
-        memory_mb=int(_number(get, "CRS_OCR_MEMORY_MB", base.memory_mb, positive=True)),
-        seconds_per_page=_number(
+        page_cap=_count(get, "CRS_OCR_MAX_PAGES", base.page_cap, positive=True),
+        memory_mb=_count(get, "CRS_OCR_MEMORY_MB", base.memory_mb, positive=True),
+        seconds_per_page=number_setting(
             get, "CRS_OCR_SECONDS_PER_PAGE", base.seconds_per_page, positive=True
         ),
-        max_seconds=_number(get, "CRS_OCR_MAX_SECONDS", base.max_seconds),
+        max_seconds=number_setting(get, "CRS_OCR_MAX_SECONDS", base.max_seconds),
     )
 
 
@@ -604,20 +622,20 @@ def load_settings(
         api_keys=keys,
         allowed_endpoints=_endpoint_list(get("CRS_ALLOWED_ENDPOINTS")),
         listen_address=listen_address,
-        lock_endpoints=_switch(get("CRS_LOCK_ENDPOINTS"), default=False),
-        unlock_endpoints=_switch(get("CRS_UNLOCK_ENDPOINTS"), default=False),
-        read_timeout=_number(get, "CRS_READ_TIMEOUT", DEFAULT_READ_TIMEOUT, positive=True),
-        history_enabled=_switch(get("CRS_HISTORY"), default=True),
+        lock_endpoints=_switch(get, "CRS_LOCK_ENDPOINTS", False),
+        unlock_endpoints=_switch(get, "CRS_UNLOCK_ENDPOINTS", False),
+        read_timeout=number_setting(get, "CRS_READ_TIMEOUT", DEFAULT_READ_TIMEOUT, positive=True),
+        history_enabled=_switch(get, "CRS_HISTORY", True),
         history_db_path=Path(get("CRS_HISTORY_DB", default_data_dir() / "history.sqlite3")),
-        store_contract_text=_switch(get("CRS_STORE_CONTRACTS"), default=False),
+        store_contract_text=_switch(get, "CRS_STORE_CONTRACTS", False),
         upload_dir=Path(upload_dir) if upload_dir else None,
         disabled=frozenset(
             provider
             for provider, spec in SPECS.items()
-            if spec.enable_variable and not _switch(get(spec.enable_variable), default=True)
+            if spec.enable_variable and not _switch(get, spec.enable_variable, True)
         ),
         context_lengths={
-            provider: int(_number(get, spec.context_variable, spec.default_context, positive=True))
+            provider: _count(get, spec.context_variable, spec.default_context, positive=True)
             for provider, spec in SPECS.items()
             if spec.context_variable and spec.default_context is not None
         },
@@ -628,11 +646,9 @@ def load_settings(
         sandbox=sandbox,
         ocr_limits=_ocr_limits(get),
         run_limits=RunLimits(
-            max_run_seconds=_number(get, "CRS_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS),
-            max_output_chars=int(_number(get, "CRS_MAX_OUTPUT_CHARS", DEFAULT_MAX_OUTPUT_CHARS)),
-            max_concurrent_runs=int(
-                _number(get, "CRS_MAX_CONCURRENT_RUNS", DEFAULT_MAX_CONCURRENT_RUNS)
-            ),
+            max_run_seconds=number_setting(get, "CRS_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS),
+            max_output_chars=_count(get, "CRS_MAX_OUTPUT_CHARS", DEFAULT_MAX_OUTPUT_CHARS),
+            max_concurrent_runs=_count(get, "CRS_MAX_CONCURRENT_RUNS", DEFAULT_MAX_CONCURRENT_RUNS),
         ),
         database_url=get("CRS_DATABASE_URL") or None,
         user_header=get("CRS_USER_HEADER") or None,
@@ -642,10 +658,10 @@ def load_settings(
         admins=frozenset(
             name.strip().lower() for name in str(get("CRS_ADMINS", "")).split(",") if name.strip()
         ),
-        shared_log=_switch(get("CRS_SHARED_LOG"), default=False),
+        shared_log=_switch(get, "CRS_SHARED_LOG", False),
         bench_lag_file=Path(lag_file) if (lag_file := get("CRS_BENCH_LAG_FILE")) else None,
         bench_render_interval=(
-            _number(get, "CRS_BENCH_RENDER_INTERVAL", 0.0)
+            number_setting(get, "CRS_BENCH_RENDER_INTERVAL", 0.0)
             if get("CRS_BENCH_RENDER_INTERVAL")
             else None
         ),

@@ -68,3 +68,19 @@ def test_token_list_parsing():
     ApiConfig(host="0.0.0.0", tokens={"a1": "alice"}).check(
         load_settings({}, listen_address="0.0.0.0")
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        # Accepted, then every stream answered 500: sse-starlette refuses a negative ping.
+        ({"CRS_API_KEEPALIVE": "-1"}, "CRS_API_KEEPALIVE must be a number 0 or more"),
+        ({"CRS_API_RESUME_GRACE": "nan"}, "CRS_API_RESUME_GRACE must be a number 0 or more"),
+        # A traceback from the socket's bind, not a sentence naming the setting.
+        ({"API_PORT": "99999"}, "API_PORT must be a port number (1 to 65535)"),
+    ],
+)
+def test_the_apis_own_settings_are_refused_by_name(env, said):
+    with pytest.raises(ConfigError) as refused:
+        api_config(env)
+    assert str(refused.value).startswith(said)
