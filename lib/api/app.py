@@ -65,8 +65,15 @@ from lib.store.run_log import open_run_log
 
 STATIC = Path(__file__).resolve().parent / "static"
 SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
-# The largest body we read: the document and playbook limits plus room for the other fields.
-MAX_BODY_BYTES = DEFAULT_MAX_BYTES + PLAYBOOK_MAX_BYTES + 64 * 1024
+
+
+def body_limit(settings: Settings) -> int:
+    """The largest body read: the operator's upload limit (CRS_MAX_UPLOAD_MB, never below the
+    default, which also bounds a pasted contract) and a playbook, plus room for the fields."""
+    upload = max(settings.document_limits.max_bytes, DEFAULT_MAX_BYTES)
+    return upload + PLAYBOOK_MAX_BYTES + 64 * 1024
+
+
 PAGE = "api"
 
 
@@ -293,7 +300,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         """
         if last_event_id:
             return _follow(*_resumed(last_event_id, scope))
-        body, upload = await _read_body(request)
+        body, upload = await _read_body(request, body_limit(settings))
         store = PlaybookStore(run_log.scoped(scope)) if run_log is not None else None
         playbook = read_playbook(body, store)
         document = await asyncio.to_thread(read_document, body, upload, settings)
@@ -442,16 +449,16 @@ def _summary(record: RunRecord) -> dict[str, Any]:
     }
 
 
-async def _limited(request: Request) -> AsyncIterator[bytes]:
+async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
     received = 0
     async for chunk in request.stream():
         received += len(chunk)
-        if received > MAX_BODY_BYTES:
-            raise ApiError(413, f"The request is over {MAX_BODY_BYTES // 1_048_576} MB")
+        if received > limit:
+            raise ApiError(413, f"The request is over {limit // 1_048_576} MB")
         yield chunk
 
 
-async def _read_body(request: Request) -> tuple[ReportRequest, Upload | None]:
+async def _read_body(request: Request, limit: int) -> tuple[ReportRequest, Upload | None]:
     """JSON or a multipart form (`file` plus the JSON fields), validated the same way.
 
     The form is parsed in memory (uploads are never written to disk, as on the pages)."""
@@ -459,7 +466,7 @@ async def _read_body(request: Request) -> tuple[ReportRequest, Upload | None]:
     upload: Upload | None = None
     try:
         if media == "application/json" or media.endswith("+json"):
-            raw = b"".join([chunk async for chunk in _limited(request)])
+            raw = b"".join([chunk async for chunk in _limited(request, limit)])
             try:
                 data = json.loads(raw, parse_constant=_no_constant)
             except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
@@ -470,10 +477,10 @@ async def _read_body(request: Request) -> tuple[ReportRequest, Upload | None]:
                 raise ApiError(400, "The body holds text that is not valid Unicode")
         elif media == "multipart/form-data":
             parser = MultiPartParser(
-                request.headers, _limited(request), max_files=1, max_fields=20,
-                max_part_size=MAX_BODY_BYTES,
+                request.headers, _limited(request, limit), max_files=1, max_fields=20,
+                max_part_size=limit,
             )  # fmt: skip
-            parser.spool_max_size = MAX_BODY_BYTES
+            parser.spool_max_size = limit
             try:
                 form = await parser.parse()
             except MultiPartException as exc:

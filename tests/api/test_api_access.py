@@ -245,3 +245,20 @@ def test_the_refusal_names_what_makes_the_api_a_teams():
         )
     assert "CRS_ALLOWED_HOSTS: review.example.com" in refused.value.args[0]
     assert "listening on" not in refused.value.args[0]  # loopback is not the reason
+
+
+def test_a_raised_upload_limit_raises_the_apis_body_limit(tmp_path):
+    """The body limit was fixed at the default's: a 30 MB upload under CRS_MAX_UPLOAD_MB=60 was
+    refused with 413 though the docs say the limit follows the setting."""
+    from lib.api.app import body_limit
+
+    env = {"CRS_HISTORY_DB": str(tmp_path / "h.sqlite3"), "CRS_MAX_UPLOAD_MB": "60"}
+    settings = load_settings(env)
+    over_the_default = body_limit(load_settings({})) + 1024
+    assert body_limit(settings) > 60 * 1_048_576 > over_the_default
+    client = TestClient(create_app(settings, ApiConfig()), base_url="http://localhost")
+    # Read whole (past the default's limit), then refused for what it is, not for its size.
+    body = b'{"contract": "' + b"x" * over_the_default
+    response = client.post("/api/report", content=body,
+                           headers={"content-type": "application/json"})  # fmt: skip
+    assert response.status_code == 400 and "not valid JSON" in response.text
