@@ -233,9 +233,11 @@ def test_concurrency_defaults_and_overrides():
     assert concurrency_for(builtin, {"builtin": 8}) == 1
     assert concurrency_for(ollama) == 1 and concurrency_for(ollama, {"ollama": 2}) == 2
     assert concurrency_for(claude) == 4 and concurrency_for(claude, {"anthropic": 999}) == 32
-    parsed = load_settings({"CRS_BATCH_CONCURRENCY": "ollama=2, anthropic=x,openai=3",
+    parsed = load_settings({"CRS_BATCH_CONCURRENCY": "ollama=2, openai=3",
                             "CRS_BATCH_DIRS": "/srv/a,/srv/b"})  # fmt: skip
     assert parsed.batch_concurrency == {"ollama": 2, "openai": 3}
+    with pytest.raises(ValueError, match="anthropic=x"):  # refused, not dropped
+        load_settings({"CRS_BATCH_CONCURRENCY": "ollama=2, anthropic=x"})
     assert [p.name for p in parsed.batch_dirs] == ["a", "b"]
 
 

@@ -195,3 +195,21 @@ def test_batch_workers_count_against_the_run_cap_and_a_review_one_over_is_refuse
             peak = max(peak, running)
         assert peak <= 2
     assert STREAMS_IN_FLIGHT.count == 0
+
+
+def test_settings_the_pages_and_batch_read_alike_are_refused_or_expanded_alike(tmp_path):
+    with pytest.raises(ValueError, match="CRS_BATCH_CONCURRENCY takes provider=N"):
+        load_settings({"CRS_BATCH_CONCURRENCY": "ollama=two"})  # was dropped: defaults ran
+    with pytest.raises(ValueError, match="Unknown provider in CRS_BATCH_CONCURRENCY 'olama=3'"):
+        load_settings({"CRS_BATCH_CONCURRENCY": "olama=3"})
+    assert load_settings({"CRS_BATCH_CONCURRENCY": "ollama=3"}).batch_concurrency == {"ollama": 3}
+    for bad in ("nan", "inf"):  # NaN priced every run at nothing, with no word of it
+        with pytest.raises(ValueError, match=r'\[prices."llama3"\]'):
+            load_settings({}, {"prices": {"llama3": {"input": bad, "output": 1}}})
+    with pytest.raises(ValueError, match=r"\[prices\] in the secrets file is a table"):
+        load_settings({}, {"prices": "x"})
+    with pytest.raises(ValueError, match="ANTHROPIC_BASE_URL must start with http"):
+        load_settings({"ANTHROPIC_BASE_URL": "ftp://user:secret@x"})
+    home = load_settings({"CRS_HISTORY_DB": "~/crs/h.sqlite3", "CRS_UPLOAD_DIR": "~/up"})
+    assert "~" not in str(home.history_db_path) and "~" not in str(home.upload_dir)
+    assert str(home.history_db_path).endswith("crs/h.sqlite3")

@@ -51,7 +51,7 @@ from lib.engine.provider_config import (
     ProviderConfig,
 )
 from lib.engine.providers.registry import SPECS, spec_for
-from lib.engine.settings import Settings, load_settings, read_secrets_file
+from lib.engine.settings import Settings, concurrency_pairs, load_settings, read_secrets_file
 from lib.runs import playbook_library
 from lib.runs.batch import (
     BatchRunner,
@@ -561,17 +561,13 @@ def command_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _concurrency(args: argparse.Namespace, settings: Settings) -> dict[str, int]:
-    merged = dict(settings.batch_concurrency)
-    for pair in args.concurrency or []:
-        name, _, number = pair.partition("=")
-        provider = name.strip().lower().replace("-", "_")
-        if not number.strip().isdigit() or int(number) < 1:
-            raise CannotRun(f"--concurrency takes provider=N with N at least 1, not {pair!r}.")
-        if provider not in {p.value for p in SPECS}:
-            names = ", ".join(p.value.replace("_", "-") for p in SPECS)
-            raise CannotRun(f"Unknown provider in --concurrency {pair!r}: use one of {names}.")
-        merged[provider] = int(number)
-    return merged
+    try:
+        return {
+            **settings.batch_concurrency,
+            **concurrency_pairs(args.concurrency or [], "--concurrency"),
+        }
+    except ValueError as exc:
+        raise CannotRun(str(exc)) from None
 
 
 def _output_folder(path: str) -> Path:

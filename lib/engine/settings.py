@@ -26,7 +26,7 @@ import ipaddress
 import math
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -130,6 +130,10 @@ def _endpoints_and_keys(
         if not spec.endpoint_variable:
             continue
         raw = str(get(spec.endpoint_variable, spec.default_endpoint))
+        if not spec.typed_endpoint and urlsplit(raw).scheme not in ("http", "https"):
+            # Typed endpoints are checked where they are chosen; this one was only refused by
+            # every run's "cannot connect". The value is not echoed: it may hold a credential.
+            raise ValueError(f"{spec.endpoint_variable} must start with http:// or https://.")
         endpoints[provider] = (
             join_endpoints([_with_scheme(spec.endpoint_variable, u) for u in split_endpoints(raw)])
             if spec.typed_endpoint
@@ -180,18 +184,29 @@ def _with_scheme(variable: str, url: str) -> str:
 
 
 def _concurrency(value: Any) -> dict[str, int]:
-    """`ollama=2,anthropic=8` (or a secrets table) → {"ollama": 2, "anthropic": 8}; junk ignored."""
+    """`ollama=2,anthropic=8` (or a secrets table) → {"ollama": 2, "anthropic": 8}."""
     if isinstance(value, Mapping):
-        pairs = [(str(k), v) for k, v in value.items()]
+        pairs = [f"{k}={v}" for k, v in value.items()]
     else:
-        pieces = (p.partition("=") for p in str(value or "").split(","))
-        pairs = [(name, number) for name, equals, number in pieces if equals]
+        pairs = [p for p in str(value or "").split(",") if p.strip()]
+    return concurrency_pairs(pairs, "CRS_BATCH_CONCURRENCY")
+
+
+def concurrency_pairs(pairs: Iterable[str], where: str) -> dict[str, int]:
+    """`provider=N` pairs, each provider known and N at least 1, for the setting and for
+    `crs-batch --concurrency` alike: "ollama=two" or "olama=3" dropped silently left the
+    defaults in place."""
     out: dict[str, int] = {}
-    for name, number in pairs:
-        try:
-            out[str(name).strip().lower()] = max(1, int(str(number).strip()))
-        except ValueError:
-            continue
+    known = {p.value for p in SPECS}
+    for pair in pairs:
+        name, _, number = str(pair).partition("=")
+        provider = name.strip().lower().replace("-", "_")
+        if not number.strip().isdigit() or int(number) < 1:
+            raise ValueError(f"{where} takes provider=N with N at least 1, not {pair!r}.")
+        if provider not in known:
+            names = ", ".join(sorted(p.replace("_", "-") for p in known))
+            raise ValueError(f"Unknown provider in {where} {pair!r}: use one of {names}.")
+        out[provider] = int(number)
     return out
 
 
@@ -598,13 +613,16 @@ def load_settings(
     def in_env(name: str) -> bool:
         return env.get(name, "") != ""
 
+    table = secrets.get("prices", {})
+    if not isinstance(table, Mapping):
+        raise ValueError('[prices] in the secrets file is a table: [prices."<model id prefix>"].')
     prices: dict[str, tuple[float, float]] = {}
-    for model, pair in dict(secrets.get("prices", {})).items():
+    for model, pair in table.items():
         try:
             price = (float(pair["input"]), float(pair["output"]))
         except (TypeError, KeyError, ValueError):
             price = (-1.0, -1.0)
-        if min(price) < 0:
+        if not all(math.isfinite(p) and p >= 0 for p in price):  # NaN priced every run at None
             raise ValueError(
                 f'[prices."{model}"] in the secrets file needs input and output, each a price'
                 " of 0 or more (dollars per million tokens)."
@@ -626,9 +644,12 @@ def load_settings(
         unlock_endpoints=_switch(get, "CRS_UNLOCK_ENDPOINTS", False),
         read_timeout=number_setting(get, "CRS_READ_TIMEOUT", DEFAULT_READ_TIMEOUT, positive=True),
         history_enabled=_switch(get, "CRS_HISTORY", True),
-        history_db_path=Path(get("CRS_HISTORY_DB", default_data_dir() / "history.sqlite3")),
+        # "~/…" as the README writes the default: a folder named "~" under wherever it started.
+        history_db_path=Path(
+            get("CRS_HISTORY_DB", default_data_dir() / "history.sqlite3")
+        ).expanduser(),
         store_contract_text=_switch(get, "CRS_STORE_CONTRACTS", False),
-        upload_dir=Path(upload_dir) if upload_dir else None,
+        upload_dir=Path(upload_dir).expanduser() if upload_dir else None,
         disabled=frozenset(
             provider
             for provider, spec in SPECS.items()
