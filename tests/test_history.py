@@ -37,7 +37,9 @@ def test_a_run_without_a_model_records_no_speed(make_record):
     model = make_record()
     model.update_from(ran(Provider.OLLAMA))
     assert finder.tokens_per_s is None and finder.output_tokens == model.output_tokens
-    assert model.tokens_per_s is not None and model.tokens_per_s > 10_000
+    # A model's answer that came in one burst was not timed as it was written either: its
+    # "speed" read 39,226 tokens/s in the API, the run log and runs.csv.
+    assert model.tokens_per_s is None
 
 
 def test_session_history_and_table_newest_first(make_record):

@@ -385,7 +385,7 @@ def test_a_long_reviews_thinking_time_and_speed_add_up_its_calls_own(fake_upstre
     review of 15 thinking calls said "Thought for 0 s"; its speed counted the gaps between calls
     (and their thinking) as answering."""
     fake_upstream.default = Script(
-        tokens=["### Indemnity — YELLOW\n", "- a\n", "- b\n"], thinking=["weigh ", "it"], delay=0.01
+        tokens=["### Indemnity — YELLOW\n", "- a\n", "- b\n"], thinking=["weigh ", "it"], delay=0.03
     )
     calls: list = []
 

@@ -362,7 +362,7 @@ def test_cancel_while_waiting_for_first_token(fake_upstream):
 
 
 def test_timing_figures(fake_upstream):
-    fake_upstream.push(Script(tokens=[f" w{i}" for i in range(20)], delay=0.01, first_delay=0.3))
+    fake_upstream.push(Script(tokens=[f" w{i}" for i in range(20)], delay=0.02, first_delay=0.3))
     tokens, stats = run(config(fake_upstream, Provider.OPENAI))
     assert len(tokens) == 20
     assert stats.time_to_first_token >= 0.3

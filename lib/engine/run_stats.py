@@ -21,6 +21,11 @@ from enum import StrEnum
 from lib.analysis.tokens import estimate_tokens
 from lib.engine.errors import ErrorKind
 
+# An answer that arrived within this (a proxy that buffers, a cached reply) was not timed as it
+# was written: its "speed" came out at tens of thousands of tokens a second and topped every
+# chart and Compare row, so none is given.
+MIN_SPEED_SPAN_S = 0.2
+
 
 class RunStatus(StrEnum):
     RUNNING = "running"
@@ -231,7 +236,7 @@ class RunStats:
         if self.first_token_at is None or self.last_token_at is None or not self.has_speed:
             return None
         span = self.last_token_at - self.first_token_at
-        if span <= 0:
+        if span < MIN_SPEED_SPAN_S:
             return None
         return self.answer_token_count / span
 

@@ -31,7 +31,7 @@ from lib.engine.errors import BadResponse, OutputLimit, ProviderError, TimedOut
 from lib.engine.fold import fail
 from lib.engine.limits import RunLimits, output_message, wall_time_message
 from lib.engine.provider_config import ProviderConfig
-from lib.engine.run_stats import RunStats, RunStatus
+from lib.engine.run_stats import MIN_SPEED_SPAN_S, RunStats, RunStatus
 from lib.engine.stream_model import ModelStream, stream_model
 
 StreamOpener = Callable[..., ModelStream]
@@ -72,7 +72,7 @@ class LongRunStats(RunStats):
         current = self.current
         if current is not None and (span := _answer_span(current)):
             tokens, seconds = tokens + current.answer_token_count, seconds + span
-        return tokens / seconds if seconds > 0 else None
+        return tokens / seconds if seconds >= MIN_SPEED_SPAN_S else None
 
     def add_markup(self, text: str) -> None:
         """Our own headings: part of the text, but not model output and not timed as such."""
