@@ -295,6 +295,10 @@ def test_when_every_endpoint_fails_the_run_ends_with_the_last_error(tmp_path):
     record = review(config, settings)
     assert record.status.value == "error" and record.error_kind == "cannot_connect"
     assert all(s.failed == 1 for s in POOL.snapshot(config).values())
+    # The last failure is not said to be offered to a next endpoint: there was none.
+    first, last = record.notes
+    assert first.endswith("the run was offered to the next endpoint.")
+    assert last.endswith("and no endpoint was left to offer the run to.")
 
 
 # ----------------------------------------------------------------------------- the pool alone

@@ -26,12 +26,12 @@ from types import TracebackType
 
 from lib.analysis.tokens import estimate_tokens
 from lib.engine.errors import (
-    ERROR_TITLES,
     BadResponse,
     CannotConnect,
     OutputLimit,
     ProviderError,
     TimedOut,
+    error_title,
 )
 from lib.engine.events import ChatRequest, Event, Source, StreamContext
 from lib.engine.fold import complete, fail, fold
@@ -132,7 +132,11 @@ def _routed(
     tried on the next endpoint (the route cools the failed one down), never one after it."""
     tried: list[ProviderConfig] = []
     last: ProviderError | None = None
+    failed: str | None = None  # the last failure, noted once it is known whether one is left
     while (member := route.pick(tried, ctx)) is not None:
+        if failed is not None:
+            stats.notes.append(f"{failed}: the run was offered to the next endpoint.")
+            failed = None
         if not tried:
             # Waiting for room on a busy pool is not the model's time: its figures start here.
             stats.started_at = time.monotonic()
@@ -150,10 +154,9 @@ def _routed(
                 outcome = Outcome.SERVED
             elif not ctx.cancelled and endpoint_at_fault(exc):
                 outcome, last = Outcome.FAILED, error
-                stats.notes.append(
+                failed = (
                     f"{endpoint_label(member.base_url)} failed before answering"
-                    f" ({ERROR_TITLES[error.kind].lower()}): the run was offered to the next"
-                    " endpoint."
+                    f" ({error_title(error.kind).lower()})"
                 )
                 continue
             raise error from None
@@ -164,6 +167,8 @@ def _routed(
             route.done(member, outcome)
     if ctx.cancelled:
         return
+    if failed is not None:
+        stats.notes.append(f"{failed}, and no endpoint was left to offer the run to.")
     raise last or CannotConnect("None of the model's endpoints could take the run.")
 
 
