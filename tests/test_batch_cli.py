@@ -309,3 +309,35 @@ def test_a_ctrl_c_while_the_files_are_written_waits_for_them(capsys):
         written = sum(range(100_000))  # the handler runs between bytecodes, here
     assert written and "writing the batch's files first" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_batch_stopped_by_the_system_writes_its_files_and_says_how_to_resume(tmp_path):
+    """SIGTERM (a service or container stopped) killed the batch: no files, no resume line, and
+    the batch listed as running for ever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    files = []
+    for i in range(6):
+        path = tmp_path / f"deal-{i}.txt"
+        path.write_text(f"Deal {i}. 9. This agreement is governed by the laws of Utopia.")
+        files.append(str(path))
+    out = tmp_path / "out"
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=["## Overall risk: LOW\n"] * 40, delay=0.1)
+        env = {**os.environ, "CRS_HISTORY_DB": str(tmp_path / "log.sqlite3")}
+        command = [sys.executable, "-m", "lib.cli.batch", "run", *files,
+                   "--model", f"openai:m1@{upstream.url}/v1", "--out", str(out)]  # fmt: skip
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not upstream.streams() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert "resume with: crs-batch resume " in stdout
+    assert (out / "runs.csv").exists() and "Traceback" not in stderr

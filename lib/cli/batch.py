@@ -377,11 +377,31 @@ def _interrupts_wait() -> Iterator[None]:
     def wait(_signal: int, _frame: object) -> None:
         print("crs-batch: writing the batch's files first…", file=sys.stderr)
 
-    previous = signal.signal(signal.SIGINT, wait)
+    previous = {sig: signal.signal(sig, wait) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """A stop from the system (SIGTERM: a service or container shut down) ends a batch as Ctrl-C
+    does: the answers already in recorded, the files written, the resume command printed. It
+    killed the process, writing nothing, and left the batch "running" in `crs-batch list`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _by_model(
@@ -649,20 +669,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"crs-batch: {exc}", file=sys.stderr)
         return 2
     try:
-        if args.command == "run":
-            return command_run(args, settings)
-        if args.command == "resume":
-            return command_resume(args, settings)
-        if args.command == "list":
-            return command_list(args, settings)
-        return command_eval(args, settings)
+        with _terminate_as_interrupt():
+            return _command(args, settings)
     except CannotRun as exc:
         print(f"crs-batch: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before any batch ran (a batch's own stop is handled in it)
+        print("crs-batch: stopped.", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `crs-batch list | head`: the reader has all it wanted
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        return command_run(args, settings)
+    if args.command == "resume":
+        return command_resume(args, settings)
+    if args.command == "list":
+        return command_list(args, settings)
+    return command_eval(args, settings)
 
 
 if __name__ == "__main__":
