@@ -53,6 +53,10 @@ def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypat
         runs = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
         # Worded as the pages word a run's status.
         assert sorted(r["status"] for r in runs) == ["complete"] * 7 + ["error"]
+        # The figures the run log and the API have: how it was reviewed, who answered.
+        served = {r["served_by"] for r in runs if r["model"].startswith("OpenAI")}
+        assert served == {upstream.url.removeprefix("http://")}
+        assert {r["review"] for r in runs} == {"one pass"} and "cache_read_tokens" in runs[0]
         grid = list(csv.DictReader(io.StringIO((out / "portfolio.csv").read_text())))
         assert {
             r["Governing law and disputes"] for r in grid if r["model"].startswith("OpenAI")

@@ -17,9 +17,10 @@ from lib.analysis.labels import LabelledSet
 from lib.analysis.prompts import NOT_FOUND, TEMPLATES
 from lib.analysis.report_sections import MISSING, overall_risk, severities
 from lib.analysis.scorecard import ModelRun
+from lib.engine.provider_config import endpoint_label
 from lib.runs.exports import exportable
 from lib.store.csv_export import csv_bytes, defuse
-from lib.store.records import RunRecord
+from lib.store.records import RunRecord, review_mode
 
 FAILED = "failed"
 STOPPED = "stopped"
@@ -167,7 +168,8 @@ def _rounded(value: float | None, digits: int) -> float | None:
 
 def results_frame(runs: Sequence[GridRun]) -> pd.DataFrame:
     """One row per run with its figures, for the CLI's CSV and the page's run table: times to
-    the millisecond, counts as whole numbers even beside a run without them (object columns)."""
+    the millisecond, counts as whole numbers even beside a run without them (object columns);
+    the thinking, the prompt cache's share and the server that answered, as the run log has."""
     return pd.DataFrame(
         [
             {
@@ -176,12 +178,19 @@ def results_frame(runs: Sequence[GridRun]) -> pd.DataFrame:
                 "status": r.record.status.label,
                 "error": r.record.error_message or "",
                 "risk": overall_risk(r.record.report),
+                "review": review_mode(r.record),
                 "input_tokens": r.record.input_tokens,
+                "cache_read_tokens": r.record.cache_read_tokens,
+                "cache_write_tokens": r.record.cache_write_tokens,
                 "output_tokens": r.record.output_tokens,
+                "thinking_tokens": r.record.thinking_tokens,
+                "ttft_thinking_s": _rounded(r.record.ttft_thinking_s, 3),
+                "thinking_s": _rounded(r.record.thinking_s, 3),
                 "ttft_s": _rounded(r.record.ttft_s, 3),
                 "total_s": _rounded(r.record.total_s, 3),
                 "tokens_per_s": _rounded(r.record.tokens_per_s, 1),
                 "cost_usd": _rounded(r.record.cost_usd, 6),
+                "served_by": endpoint_label(r.record.served_by),
                 "run_id": r.record.run_id,
             }
             for r in runs
