@@ -119,7 +119,7 @@ def stats_event(stats: RunStats) -> dict[str, Any]:
         "tokens_per_s": stats.tokens_per_second,
         "thinking": stats.is_thinking,
         "thinking_s": None if thinking_s is None else round(thinking_s, 3),
-        "thinking_tokens": stats.thinking_token_count,
+        "thinking_tokens": stats.thought_tokens,
         "served_by": endpoint_label(stats.endpoint),
     }
 

@@ -131,6 +131,14 @@ class RunStats:
         return estimate_tokens(self.thinking) if self._thinking_chars else 0
 
     @property
+    def thought_tokens(self) -> int | None:
+        """`thinking_token_count` for a run that thought, None for one that did not: the live
+        figures, the record and the API's events give the same answer (a stats event said 0
+        where its done event said null)."""
+        thought = self._thinking_chars > 0 or self.thinking_reported
+        return self.thinking_token_count if thought else None
+
+    @property
     def is_thinking(self) -> bool:
         """The model is thinking and has not started its answer."""
         return self.first_thinking_at is not None and self.first_token_at is None

@@ -110,8 +110,7 @@ class RunRecord:
         self.report = stats.text
         self.notes = list(stats.notes)
         self.thinking = stats.thinking
-        thought = stats.thinking_chars > 0 or stats.thinking_reported
-        self.thinking_tokens = stats.thinking_token_count if thought else None
+        self.thinking_tokens = stats.thought_tokens
         self.thinking_reported = stats.thinking_reported
         self.ttft_thinking_s = stats.time_to_first_thinking
         self.thinking_s = stats.thinking_seconds()

@@ -66,3 +66,17 @@ def test_an_ended_runs_events_are_kept_a_grace_from_when_its_last_client_left(ma
 
     kept, still = asyncio.run(scenario())
     assert kept and not still
+
+
+def test_a_stats_event_counts_thinking_only_for_a_run_that_thought():
+    """A run that never thought had `thinking_tokens: 0` in its stats events and null in its
+    done event and record."""
+    from lib.api.hub import stats_event
+    from lib.engine.run_stats import RunStats
+
+    plain = RunStats(started_at=1.0)
+    plain.add_text("Answer", now=1.5)
+    assert stats_event(plain)["thinking_tokens"] is None
+    thinking = RunStats(started_at=1.0)
+    thinking.add_thinking("weigh the cap", now=1.1)
+    assert stats_event(thinking)["thinking_tokens"] == thinking.thinking_token_count > 0
