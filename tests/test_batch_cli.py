@@ -49,6 +49,7 @@ def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypat
         assert code == 1  # one run failed: a script can tell, and resume it
         printed = capsys.readouterr().out
         assert printed.count("failed: ") == 1 and "resume with: crs-batch resume " in printed
+        assert " · OpenAI-compatible server · m1: " in printed  # as runs.csv names it
         batch_id = printed.split("resume with: crs-batch resume ")[1].split()[0]
         runs = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
         # Worded as the pages word a run's status.

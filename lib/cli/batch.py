@@ -13,7 +13,8 @@ A model is `provider:model[@base URL]` (providers: ollama, openai, anthropic, bu
 `clause-finder`, the rule-based finder that needs no model. Keys and hosts come from the same
 environment as the app (ANTHROPIC_API_KEY, OLLAMA_HOST …). Writes each report as Markdown, the
 runs and the portfolio grid as CSV (and XLSX), and the scorecard when labels are given. The exit
-status is non-zero only when the batch could not run at all; failed runs are listed and resumable.
+status is 0 when every run completed, 1 when some failed or were stopped (they are listed, and
+`resume` runs them), 2 when the batch could not run at all.
 
 With `--playbook` (a bundled playbook's id or a TOML file) every contract is checked against the
 playbook instead, by the built-in checker (`--model checker`, the default: no model) or by each
@@ -426,7 +427,9 @@ def _report(runner: BatchRunner | None, card: str | None, out: Path) -> int:
     left = False
     if runner is not None:
         for failure in runner.failures():
-            print(f"failed: {failure.contract} · {failure.model_key}: {failure.error}")
+            key = failure.model_key  # named as in runs.csv, not by its key
+            name = model_label(runner.configs[key]) if key in runner.configs else key
+            print(f"failed: {failure.contract} · {name}: {failure.error}")
         left = runner.stopped or bool(runner.failures())
         if left:
             print(f"resume with: crs-batch resume {runner.batch_id}")
