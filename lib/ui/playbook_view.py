@@ -83,12 +83,18 @@ def playbook_picker(
         st.session_state[f"{key}_choice"] = st.session_state[f"kept_{key}_choice"] = saved[0]
     elif f"kept_{key}_choice" not in st.session_state:
         # Until the analyst picks, the pick follows the contracts, and is given back with them.
-        suggested = st.session_state.get(f"{key}_suggested")
-        if suited in offered:
-            st.session_state[f"{key}_choice"] = st.session_state[f"{key}_suggested"] = suited
-        elif suggested is not None and st.session_state.get(f"{key}_choice") == suggested:
-            st.session_state.pop(f"{key}_choice", None)
-            st.session_state.pop(f"{key}_suggested", None)
+        # (Set, never popped: a popped selectbox keeps showing its value and sends it back.)
+        state, choice_key = st.session_state, f"{key}_choice"
+        suggested = state.get(f"{key}_suggested")  # (the suggestion, the pick it replaced)
+        if suited in offered and state.get(choice_key) != suited:
+            state[f"{key}_suggested"] = (suited, state.get(choice_key))
+            state[choice_key] = suited
+        elif suited is None and suggested is not None:
+            if state.get(choice_key) == suggested[0]:
+                state[choice_key] = (
+                    suggested[1] if suggested[1] is not None else next(iter(offered))
+                )
+            del state[f"{key}_suggested"]
     keep = kept(f"{key}_choice")  # the analyst's pick, kept while they are on another page
     if st.session_state.get(f"{key}_choice") not in (*offered, UPLOAD):
         st.session_state.pop(f"{key}_choice", None)  # a kept pick since deleted
@@ -163,7 +169,7 @@ def playbook_editor(
         rows = st.data_editor(
             pd.DataFrame(_editor_rows(book, key), columns=list(TABLE_COLUMNS)),
             num_rows="dynamic", hide_index=True, width="stretch",
-            column_config=EDITOR_COLUMNS, key=f"{key}_editor",
+            column_config=EDITOR_COLUMNS, key=_editor_key(key),
         )  # fmt: skip
         st.session_state[f"kept_{key}_rows"] = rows.to_dict("records")
         head = replace(book, id=head_id.strip(), name=head_name.strip())
@@ -173,7 +179,7 @@ def playbook_editor(
             _problems("The edited playbook is not usable yet:", exc.problems)
             edited = None
         if edited != book:
-            st.button("Undo my edits", key=f"{key}_undo", on_click=_forget_edits, args=(key,))
+            st.button("Undo my edits", key=f"{key}_undo", on_click=_undo_edits, args=(key,))
         if edited is None:
             return None
         if store is None:
@@ -195,16 +201,29 @@ def _editor_rows(book: Playbook, key: str) -> list[dict[str, object]]:
     analyst goes to another page, so a fresh editor starts from the rows they left (kept after
     every run); while it lives, its edits apply to the rows it started from."""
     state = st.session_state
-    if f"{key}_editor" not in state or f"{key}_base" not in state:
+    if _editor_key(key) not in state or f"{key}_base" not in state:
         state[f"{key}_base"] = state.get(f"kept_{key}_rows") or playbook_rows(book)
     return state[f"{key}_base"]
 
 
+def _editor_key(key: str) -> str:
+    """The table editor's key, new after an undo: the browser keeps an editor's edits for as long
+    as the same editor is on the page, and sent an undone edit back with the next click."""
+    version = st.session_state.get(f"{key}_version", 0)
+    return f"{key}_editor" + (f"_{version}" if version else "")
+
+
 def _forget_edits(key: str) -> None:
-    for name in ("editor", "base", "id", "name"):
+    st.session_state.pop(_editor_key(key), None)
+    for name in ("base", "id", "name"):
         st.session_state.pop(f"{key}_{name}", None)
     for name in ("rows", "id", "name"):
         st.session_state.pop(f"kept_{key}_{name}", None)
+
+
+def _undo_edits(key: str) -> None:
+    _forget_edits(key)
+    st.session_state[f"{key}_version"] = st.session_state.get(f"{key}_version", 0) + 1
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ from lib.runs.portfolio_playbook import (
 from lib.store.batch_store import BatchInfo, BatchStore
 from lib.store.playbook_store import PlaybookStore
 from lib.store.run_log import RunLog
-from lib.ui.pickers import generation_settings, provider_picker
+from lib.ui.pickers import generation_settings, kept, provider_picker
 from lib.ui.playbook_view import checker_picker, evidence_panel, playbook_picker
 from lib.ui.portfolio_view import (
     grid_column_config,
@@ -110,9 +110,13 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
     if settings.batch_dirs:
         sources["folder"] = "Folder on the server"
     sources["contractnli"] = "ContractNLI-layout file"
+    keep = kept("pf_source")  # kept while the analyst is on another page, as the pages' picks are
+    if st.session_state.get("pf_source", "sample") not in sources:
+        st.session_state.pop("pf_source", None)  # a server folder the operator since removed
     kind = st.radio(
-        "Contracts from", list(sources), format_func=sources.get, horizontal=True, key="pf_source"
-    )
+        "Contracts from", list(sources), format_func=sources.get, horizontal=True,
+        key="pf_source", on_change=keep,
+    )  # fmt: skip
     documents: list[Document] = []
     source = UPLOAD_SOURCE
     if kind == "sample":
@@ -171,7 +175,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def what_to_run() -> bool:
     """Whether this batch checks a playbook (True) or writes reviews."""
-    kind = st.radio("Run", [REVIEW, PLAYBOOK], horizontal=True, key="pf_mode")
+    keep = kept("pf_mode")
+    kind = st.radio("Run", [REVIEW, PLAYBOOK], horizontal=True, key="pf_mode", on_change=keep)
     return kind == PLAYBOOK
 
 
