@@ -198,6 +198,9 @@ def test_edits_in_the_table_are_kept_while_the_analyst_is_on_another_page(env):
     assert titles()[:2] == ["Our cap", "Second"]
     at.button(key="playbook_book_commercial_undo").click().run()
     assert not at.exception, at.exception
+    # A fresh table: the browser keeps the edits of a table that stays on the page, and sent the
+    # undone one back with the next click.
+    assert at.session_state["playbook_book_commercial_version"] == 1
     assert titles() == [p.title for p in commercial.positions]
     assert at.text_input(key=name).value == commercial.name
     assert not [b for b in at.button if b.key == "playbook_book_commercial_undo"]

@@ -162,9 +162,12 @@ def playbook_editor(
         _forget_edits(key)
         st.session_state[f"{key}_of"] = book_is
     with st.expander("Edit positions", expanded=False):
-        keep_id = kept(f"{key}_id", book.id)
+        keep_id, keep_name = kept(f"{key}_id", book.id), kept(f"{key}_name", book.name)
+        for box in (f"{key}_id", f"{key}_name"):
+            # Set again on every run: a box hidden for one run (another playbook shown) keeps
+            # its value here while the browser draws it anew, empty, and sends that back.
+            st.session_state[box] = st.session_state[box]
         head_id = st.text_input("Playbook id", key=f"{key}_id", on_change=keep_id)
-        keep_name = kept(f"{key}_name", book.name)
         head_name = st.text_input("Playbook name", key=f"{key}_name", on_change=keep_name)
         rows = st.data_editor(
             pd.DataFrame(_editor_rows(book, key), columns=list(TABLE_COLUMNS)),

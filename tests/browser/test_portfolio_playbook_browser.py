@@ -53,3 +53,25 @@ def test_playbook_grid_fills_and_a_cell_opens_its_evidence(page, streamlit_app, 
     runs = RunLog(tmp_path / "history.sqlite3").query()
     assert len(runs) == 5 and {r.kind for r in runs} == {"playbook"}
     assert {r.playbook_id for r in runs} == {"commercial"} and len({r.batch_id for r in runs}) == 1
+
+
+def test_the_suggested_nda_playbook_is_given_back_whole_with_the_ndas(page, streamlit_app):
+    """Given back with the NDAs, the picker stayed on the NDA playbook in the browser (a dropped
+    selectbox value is sent back by the page), and the commercial playbook's id and name boxes,
+    hidden for one run, came back empty: the playbook could not be used."""
+    url = streamlit_app()
+    open_portfolio(page, url)
+    page.locator(".st-key-pf_mode").get_by_text("Check against a playbook").click()
+    page.get_by_text("Playbook and checkers").wait_for(timeout=30_000)
+    wait_idle(page)
+    picker = page.locator(".st-key-pf_pb_choice").get_by_role("combobox")
+    page.locator(".st-key-pf_source").get_by_text("ContractNLI-layout file").click()
+    wait_idle(page)
+    assert picker.input_value().startswith("Non-disclosure agreement")
+    page.locator(".st-key-pf_source").get_by_text("Bundled CUAD sample").click()
+    wait_idle(page)
+    assert picker.input_value() == "Commercial agreement"
+    page.get_by_text("Edit positions").click()
+    wait_idle(page)
+    assert page.get_by_label("Playbook id").input_value() == "commercial"
+    assert page.get_by_label("Playbook name").input_value() == "Commercial agreement"
