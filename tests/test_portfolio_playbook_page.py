@@ -67,6 +67,7 @@ def test_a_playbook_batch_fills_the_verdicts_grid_and_its_exports(tmp_path, monk
     verdicts = list(csv.DictReader(io.StringIO(export(at, downloads, "Verdicts CSV").decode())))
     assert len(verdicts) == 2 * len(book.positions)
     assert {v["position_id"] for v in verdicts} == {p.id for p in book.positions}
+    assert {v["position"] for v in verdicts} == {p.title for p in book.positions}
 
     # A selected cell opens the position's evidence for that contract.
     at.session_state["pf_verdicts"] = {

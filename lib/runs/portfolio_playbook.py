@@ -119,6 +119,17 @@ def verdict_grid(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*LEAD, *columns])
 
 
+VERDICT_COLUMNS = [
+    "contract",
+    "checker",
+    "position_id",
+    "position",
+    "severity",
+    "verdict",
+    "reason",
+]
+
+
 def verdict_rows(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
     """`verdicts.csv`: one row per contract × checker × position, its evidence passages in rank
     order (most decisive first), one column each."""
@@ -133,6 +144,8 @@ def verdict_rows(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
                 "contract": run.contract,
                 "checker": run.model,
                 "position_id": position.id,
+                # What the row checks, for a reader without the playbook at hand.
+                "position": position.title,
                 "severity": position.severity.value,
                 "verdict": verdict_word(result),
                 "reason": result.reason,
@@ -145,9 +158,7 @@ def verdict_rows(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
             rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(
-            columns=["contract", "checker", "position_id", "severity", "verdict", "reason"]
-        )
+        return pd.DataFrame(columns=VERDICT_COLUMNS)
     return frame.fillna("")
 
 
