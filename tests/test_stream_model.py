@@ -474,3 +474,17 @@ def test_a_redirect_takes_no_contract_elsewhere(fake_upstream, provider):
         server.shutdown()
         server.server_close()
     assert fake_upstream.requests == []
+
+
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC])
+@pytest.mark.parametrize(("after", "where"), [(0, "before its answer began"), (3, "mid-answer")])
+def test_a_dropped_connection_says_whether_the_answer_had_begun(
+    fake_upstream, provider, after, where
+):
+    """Claude's said "broke mid-answer (RemoteProtocolError)" for a connection closed before any
+    answer text, where the other providers said it had not begun."""
+    fake_upstream.push(Script(tokens=[f" w{i}" for i in range(8)], fault="drop", fault_after=after))
+    with pytest.raises(ProviderError) as info:
+        list(stream_model(config(fake_upstream, provider), "sys", CONTRACT))
+    assert info.value.kind is ErrorKind.INTERRUPTED
+    assert where in info.value.message and "Error)" not in info.value.message

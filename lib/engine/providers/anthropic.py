@@ -136,7 +136,10 @@ def _status_error(status: int, kind: str, detail: str, config: ProviderConfig) -
     return error_for_status(status, detail or kind, where=SERVICE, model=config.model, hints=HINTS)
 
 
-def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> ProviderError:
+def map_exception(
+    exc: Exception, config: ProviderConfig, started: bool, answering: bool = False
+) -> ProviderError:
+    """`started`: the stream had begun; `answering`: its answer text had (what the run keeps)."""
     import anthropic
 
     if isinstance(exc, anthropic.APIStatusError):
@@ -149,12 +152,13 @@ def map_exception(exc: Exception, config: ProviderConfig, started: bool) -> Prov
             " check the network connection or ANTHROPIC_BASE_URL."
         )
     name = type(exc).__name__
+    where = "mid-answer" if answering else "before its answer began"
     if "Timeout" in name:
         return TimedOut(
-            f"{SERVICE} stopped sending for {config.read_timeout:g} s mid-answer — try again."
+            f"{SERVICE} stopped sending for {config.read_timeout:g} s {where} — try again."
         )
     if started:
-        return StreamInterrupted(f"The connection to {SERVICE} broke mid-answer ({name}).")
+        return StreamInterrupted(f"The connection to {SERVICE} broke {where} — try again.")
     return BadResponse(f"{SERVICE} sent something unexpected ({name}).")
 
 
@@ -298,7 +302,7 @@ def stream_events(
     except SSEError:
         raise BadResponse(f"{SERVICE} did not answer with an event stream.") from None
     except Exception as exc:
-        raise map_exception(exc, config, ctx.responded) from None
+        raise map_exception(exc, config, ctx.responded, ctx.answer_started) from None
     finally:
         client.close()
 
