@@ -445,6 +445,8 @@ def test_a_setting_that_does_not_parse_is_named_on_the_page(env, monkeypatch):
         ("anthropic", "claude-new", None, "Estimated cost: unknown price."),
         # Not yet priced (a run the app stopped): a local model still costs nothing.
         ("ollama", "llama3.2", None, "Cost: none (no per-token price)."),
+        # Refused before answering: not billed ("Estimated cost: $0.0000" beside 1,142 tokens).
+        ("anthropic", "claude-sonnet-5-5", 0.0, "Cost: none (the provider answered nothing"),
     ],
 )
 def test_a_runs_cost_reads_the_same_under_the_report_and_in_compare(
@@ -463,6 +465,19 @@ def test_a_runs_cost_reads_the_same_under_the_report_and_in_compare(
     assert said in caption
     shown = said.removeprefix("Estimated cost: ").removeprefix("Cost: ").split(" (")[0]
     assert display_table([record, record]).loc[COST_ROW].tolist() == [shown.rstrip(".")] * 2
+
+
+def test_a_finished_report_says_a_quick_thought_took_under_a_second(make_record):
+    """The live line said "under a second", the finished report's panel "Thought for 0 s"."""
+
+    def page(record) -> None:
+        from lib.ui.report_view import thinking_panel
+
+        thinking_panel(record, frozenset())
+
+    record = make_record(status="done", thinking="weigh it", thinking_s=0.004, report="ok")
+    at = AppTest.from_function(page, args=(record,)).run()
+    assert [e.label for e in at.expander] == ["Thought for under a second"]
 
 
 def test_cached_input_tokens_are_shown_beside_the_cost_they_explain(make_record):

@@ -488,3 +488,12 @@ def test_a_dropped_connection_says_whether_the_answer_had_begun(
         list(stream_model(config(fake_upstream, provider), "sys", CONTRACT))
     assert info.value.kind is ErrorKind.INTERRUPTED
     assert where in info.value.message and "Error)" not in info.value.message
+
+
+def test_an_error_body_with_nothing_to_show_is_not_said_twice(fake_upstream):
+    """ "answered HTTP 500: HTTP 500" when the body could not be read (cut, or an HTML page)."""
+    fake_upstream.push(Script(status=500, error_body="<html><body>" + "x" * 300_000))
+    with pytest.raises(ProviderError) as info:
+        list(stream_model(config(fake_upstream, Provider.OLLAMA), "sys", CONTRACT))
+    assert "HTTP 500: HTTP 500" not in info.value.message
+    assert "answered HTTP 500" in info.value.message

@@ -181,7 +181,8 @@ def error_for_status(
     status: int, detail: str, *, where: str, model: str, hints: Hints
 ) -> ProviderError:
     """The one map from an HTTP status (and the server's words) to an error kind."""
-    detail = clip_detail(detail) or f"HTTP {status}"
+    said = clip_detail(detail)  # the server's own words, where it gave any we can show
+    detail = said or f"HTTP {status}"
     if status in (401, 403):
         return AuthFailed(f"{where} refused the credentials ({detail}) — {hints.auth_fix}.", status)
     if status == 404:
@@ -200,4 +201,4 @@ def error_for_status(
         )
     if status in (408, 504):
         return TimedOut(f"{where} timed out ({detail}) — try again or use a faster model.", status)
-    return BadResponse(f"{where} answered HTTP {status}: {detail}", status)
+    return BadResponse(f"{where} answered HTTP {status}" + (f": {said}" if said else "."), status)

@@ -89,14 +89,29 @@ NO_PRICE = "none"  # a model with no per-token price: the machine's time, not a 
 
 def cost_text(provider: str, cost_usd: float | None) -> str:
     """A run's cost as every page and file shows it: dollars where a price applied (the
-    provider's list, or an operator's override for any model), "none" for a run on a model with
-    no per-token price, "unknown price" for a billed model whose price is not known."""
-    spec = find_spec(provider)
-    if not cost_usd and (spec is None or spec.prices is None):
-        return NO_PRICE  # None too: a run the app stopped before it was priced
+    provider's list, or an operator's override for any model), "none" for a run that cost
+    nothing (a model with no per-token price, a request the provider refused), "unknown price"
+    for a billed model whose price is not known."""
+    if cost_usd == 0 or (cost_usd is None and not _billed(provider)):
+        return NO_PRICE  # None too: a local run the app stopped before it was priced
     if cost_usd is None:
         return "unknown price"
     return f"${cost_usd:.4f}"
+
+
+def cost_note(provider: str, cost_usd: float | None) -> str:
+    """The cost's sentence under a report: why a run cost nothing, where it did not."""
+    cost = cost_text(provider, cost_usd)
+    if cost != NO_PRICE:
+        return f"Estimated cost: {cost}."
+    if _billed(provider):
+        return "Cost: none (the provider answered nothing, and bills nothing)."
+    return "Cost: none (no per-token price)."
+
+
+def _billed(provider: str) -> bool:
+    spec = find_spec(provider)
+    return spec is not None and spec.prices is not None
 
 
 def cache_note(provider: str, written: int | None, read: int | None) -> str | None:

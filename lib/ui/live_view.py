@@ -56,11 +56,12 @@ def thinking_line(stats: RunStats, now: float | None = None) -> str | None:
         return None
     verb = "Thinking for" if stats.is_thinking else "Thought for"
     mark = "" if stats.thinking_reported else "~"
-    return f"{verb} {_seconds(seconds)} · {mark}{stats.thinking_token_count:,} thinking tokens"
+    return f"{verb} {thought_for(seconds)} · {mark}{stats.thinking_token_count:,} thinking tokens"
 
 
-def _seconds(seconds: float) -> str:
-    """Whole seconds, but never "0 s" for a model that did think."""
+def thought_for(seconds: float) -> str:
+    """How long a model thought, live and in the finished report: whole seconds, but never
+    "0 s" for a model that did think."""
     return "under a second" if seconds < 0.5 else f"{seconds:.0f} s"
 
 
@@ -124,7 +125,7 @@ class _Thinking:
             self.fold(stats, now)
             return
         seconds = stats.thinking_seconds(now) or 0.0
-        line = f"Thinking for {_seconds(seconds)}…"
+        line = f"Thinking for {thought_for(seconds)}…"
         if line != self.line:
             # Redrawn only when it reads differently: each redraw costs the browser a render.
             self.line = line

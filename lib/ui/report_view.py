@@ -19,9 +19,9 @@ from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown, review_file_name
 from lib.runs.launch import grounding_of
-from lib.runs.pricing import NO_PRICE, cache_note, cost_text
+from lib.runs.pricing import cache_note, cost_note
 from lib.store.records import RunRecord, run_maker, thinking_label
-from lib.ui.live_view import LiveReport
+from lib.ui.live_view import LiveReport, thought_for
 from lib.ui.safe import hosts_in, label, md, show_markdown
 
 
@@ -52,10 +52,7 @@ def final_figures(record: RunRecord, *, per_row: int = 5) -> None:
     notes = [(spec and spec.run_note) or f"Token counts {counts}."]
     cached = cache_note(record.provider, record.cache_write_tokens, record.cache_read_tokens)
     notes += [cached] if cached else []
-    cost = cost_text(record.provider, record.cost_usd)
-    notes.append(
-        "Cost: none (no per-token price)." if cost == NO_PRICE else f"Estimated cost: {cost}."
-    )
+    notes.append(cost_note(record.provider, record.cost_usd))
     st.caption(" ".join(notes))
 
 
@@ -162,7 +159,7 @@ def passages(grounding: Grounding, text: str, *, key: str) -> None:
 def thinking_panel(record: RunRecord, hosts: frozenset[str]) -> None:
     """The model's thinking, folded away above its report: kept with the run, never part of the
     report, its quote checks or its downloads. Model output: drawn through the sanitiser."""
-    took = f" for {record.thinking_s:.0f} s" if record.thinking_s is not None else ""
+    took = f" for {thought_for(record.thinking_s)}" if record.thinking_s is not None else ""
     with st.expander(f"Thought{took}", expanded=False, icon=":material/psychology:"):
         show_markdown(st, record.thinking, hosts)
 
