@@ -4,6 +4,10 @@ position's evidence in the contract."""
 
 from __future__ import annotations
 
+import re
+
+from playwright.sync_api import expect
+
 from devtools.streamlit_page import wait_idle
 from lib.analysis.playbook.loader import bundled_playbooks
 from lib.analysis.samples import all_samples
@@ -66,12 +70,11 @@ def test_the_suggested_nda_playbook_is_given_back_whole_with_the_ndas(page, stre
     wait_idle(page)
     picker = page.locator(".st-key-pf_pb_choice").get_by_role("combobox")
     page.locator(".st-key-pf_source").get_by_text("ContractNLI-layout file").click()
+    expect(picker).to_have_value(re.compile("^Non-disclosure agreement"), timeout=30_000)
     wait_idle(page)
-    assert picker.input_value().startswith("Non-disclosure agreement")
     page.locator(".st-key-pf_source").get_by_text("Bundled CUAD sample").click()
+    expect(picker).to_have_value("Commercial agreement", timeout=30_000)
     wait_idle(page)
-    assert picker.input_value() == "Commercial agreement"
     page.get_by_text("Edit positions").click()
-    wait_idle(page)
-    assert page.get_by_label("Playbook id").input_value() == "commercial"
-    assert page.get_by_label("Playbook name").input_value() == "Commercial agreement"
+    expect(page.get_by_label("Playbook id")).to_have_value("commercial", timeout=30_000)
+    expect(page.get_by_label("Playbook name")).to_have_value("Commercial agreement")
