@@ -41,8 +41,10 @@ ERROR_TITLES: dict[ErrorKind, str] = {
 def error_title(kind: str | None) -> str:
     """The title of a run's error, as the page and its files show it; "Error" for a kind this
     version does not know (a row a newer or older version wrote)."""
-    known = {k.value: title for k, title in ERROR_TITLES.items()}
-    return known.get(kind or "", "Error")
+    try:
+        return ERROR_TITLES[ErrorKind(kind or "")]
+    except ValueError:
+        return "Error"
 
 
 MAX_DETAIL_CHARS = 200

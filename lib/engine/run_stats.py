@@ -240,13 +240,22 @@ class RunStats:
         return self.ended_at - self.started_at
 
     @property
+    def answer_seconds(self) -> float:
+        """From the first answer token to the last (0 before there are two)."""
+        if self.first_token_at is None or self.last_token_at is None:
+            return 0.0
+        return max(0.0, self.last_token_at - self.first_token_at)
+
+    def speed_sample(self) -> tuple[int, float]:
+        """The answer tokens and the seconds spent writing them that the speed is over."""
+        return self.answer_token_count, self.answer_seconds
+
+    @property
     def tokens_per_second(self) -> float | None:
-        if self.first_token_at is None or self.last_token_at is None or not self.has_speed:
+        if not self.has_speed:
             return None
-        span = self.last_token_at - self.first_token_at
-        if span < MIN_SPEED_SPAN_S:
-            return None
-        return self.answer_token_count / span
+        tokens, seconds = self.speed_sample()
+        return tokens / seconds if seconds >= MIN_SPEED_SPAN_S else None
 
     def finish(self, status: RunStatus, now: float | None = None) -> None:
         if self.status is RunStatus.RUNNING:

@@ -31,7 +31,7 @@ from lib.engine.errors import BadResponse, OutputLimit, ProviderError, TimedOut
 from lib.engine.fold import fail
 from lib.engine.limits import RunLimits, output_message, wall_time_message
 from lib.engine.provider_config import ProviderConfig
-from lib.engine.run_stats import MIN_SPEED_SPAN_S, RunStats, RunStatus
+from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.stream_model import ModelStream, stream_model
 
 StreamOpener = Callable[..., ModelStream]
@@ -64,15 +64,12 @@ class LongRunStats(RunStats):
             return self.done_thinking_s
         return more + (self.done_thinking_s or 0.0)
 
-    @property
-    def tokens_per_second(self) -> float | None:
-        if not self.has_speed:
-            return None
+    def speed_sample(self) -> tuple[int, float]:
         tokens, seconds = self.done_answer_tokens, self.done_answer_s
         current = self.current
-        if current is not None and (span := _answer_span(current)):
+        if current is not None and (span := current.answer_seconds):
             tokens, seconds = tokens + current.answer_token_count, seconds + span
-        return tokens / seconds if seconds >= MIN_SPEED_SPAN_S else None
+        return tokens, seconds
 
     def add_markup(self, text: str) -> None:
         """Our own headings: part of the text, but not model output and not timed as such."""
@@ -88,7 +85,7 @@ class LongRunStats(RunStats):
         self.current = None
         if (thought := call.thinking_seconds()) is not None:
             self.done_thinking_s = (self.done_thinking_s or 0.0) + thought
-        if span := _answer_span(call):
+        if span := call.answer_seconds:
             self.done_answer_tokens += call.answer_token_count
             self.done_answer_s += span
         self.thinking_tokens = _add(self.thinking_tokens, call.thinking_tokens)
@@ -131,13 +128,6 @@ class LongRunStats(RunStats):
             and self.done_reported
             and (current is None or current.tokens_reported)
         )
-
-
-def _answer_span(call: RunStats) -> float:
-    """Seconds from a call's first answer token to its last (0 before it has two)."""
-    if call.first_token_at is None or call.last_token_at is None:
-        return 0.0
-    return max(0.0, call.last_token_at - call.first_token_at)
 
 
 def _add(total: int | None, more: int | None) -> int | None:
