@@ -43,9 +43,10 @@ clicked = check_col.button(
 )
 # Any click ends a running check (it keeps and records the verdicts it reached); this one says so.
 stop_col.button("Stop", key="playbook_stop", width="stretch", help="Stop the running check")
-# One place for the live check and the last result: a new check replaces the last one's result
-# at once, rather than leaving it faded under the table that fills in.
-result_area = st.empty()
+# The live check above, the last result below in a placeholder of its own: drawn anew, a
+# placeholder's first element replaces the last result at once, where a reused container kept it,
+# faded, under the table that fills in.
+live_area, last_area = st.container(), st.empty()
 if clicked and document is not None and book is not None:
     comparison_id = uuid.uuid4().hex if len(picks) > 1 else None
     requests = [
@@ -66,8 +67,8 @@ if clicked and document is not None and book is not None:
     if len(names) == 2:
         names = list(side_names(names))
     remember(state, document, runs, names)
-    with result_area.container():
+    with live_area:
         show_live_checks(state, "playbook", runs, names)
 if document is not None:
-    with result_area.container():
+    with last_area.container():
         show_last(state, document, "playbook")
