@@ -74,9 +74,14 @@ def nginx_conf(
     """The shipped file with this test's ports, certificate and secret, inside a minimal main
     configuration whose files all live in `work`."""
     site = SHIPPED.read_text()
-    site = re.sub(r"127\.0\.0\.1:860\d", f"127.0.0.1:{app}", site)
-    site = site.replace("127.0.0.1:8502", f"127.0.0.1:{api}")
-    site = site.replace("127.0.0.1:4180", f"127.0.0.1:{auth}")
+    # One pass over the shipped ports: a port put in is never read again as one to replace (an
+    # API on port 41805 became "127.0.0.1:346815" when 4180 was replaced after it).
+    ports = {"8502": api, "4180": auth}
+    site = re.sub(
+        r"127\.0\.0\.1:(860\d|8502|4180)\b",
+        lambda m: f"127.0.0.1:{ports.get(m.group(1), app)}",
+        site,
+    )
     site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;")
     site = site.replace("/etc/ssl/certs/review.example.com.pem", str(cert))
     site = site.replace("/etc/ssl/private/review.example.com.key", str(key))
