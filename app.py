@@ -20,6 +20,7 @@ from lib.analysis.tokens import estimate_tokens
 from lib.runs.launch import RunRequest, launch
 from lib.store.records import records_to_csv, records_to_dataframe
 from lib.ui import live_feed
+from lib.ui.download import offer
 from lib.ui.live_view import show_live
 from lib.ui.long_review_panel import long_review_panel
 from lib.ui.page import page_context, set_page
@@ -46,7 +47,7 @@ def review_page() -> None:
     with st.sidebar:
         st.header("Model")
         config = provider_picker(settings, "review")
-        max_tokens, temperature = generation_settings()
+        max_tokens, temperature = generation_settings("review")
         thinking, thinking_budget = thinking_switch(config, max_tokens, "review")
 
     st.title("Contract Review Studio")
@@ -162,9 +163,10 @@ def review_page() -> None:
             selection_mode="single-row",
             key=table_key,
         )
-        st.download_button(
-            "Download runs as CSV", records_to_csv(records), "contract-review-runs.csv", "text/csv"
-        )
+        offer(
+            st, "Download runs as CSV", records_to_csv(records), "contract-review-runs.csv",
+            "text/csv",
+        )  # fmt: skip
     else:
         st.caption("Runs you start in this browser session appear here.")
 

@@ -19,6 +19,7 @@ from lib.runs.compare import (
     unfinished_note,
 )
 from lib.runs.launch import RunRequest, launch
+from lib.ui.download import offer
 from lib.ui.live_view import show_live
 from lib.ui.page import page_context, set_page
 from lib.ui.pickers import (
@@ -51,7 +52,7 @@ if document != titled:
     st.rerun()  # the heading above named the contract before this one was picked
 
 with st.sidebar:
-    max_tokens, temperature = generation_settings()
+    max_tokens, temperature = generation_settings("compare")
 
 best = catalog.choose_default(settings)
 defaults = (best, catalog.second_choice(best))
@@ -179,4 +180,4 @@ if len(records) == 2:
         )
         st.altair_chart(chart, width="stretch")
     # Each report's own downloads (with its quote checks) are under it, in `report_view`.
-    st.download_button("Comparison (CSV)", comparison_csv(records), "comparison.csv", "text/csv")
+    offer(st, "Comparison (CSV)", comparison_csv(records), "comparison.csv", "text/csv")

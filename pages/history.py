@@ -22,9 +22,10 @@ from lib.store.records import (
     verdicts_by_checker,
 )
 from lib.store.run_log import export_csv, export_json
+from lib.ui.download import offer
 from lib.ui.identity import scope_caption
 from lib.ui.page import current_settings, set_page, shared_run_log
-from lib.ui.pickers import DOCUMENT_KEY
+from lib.ui.pickers import DOCUMENT_KEY, kept
 from lib.ui.playbook_view import playbook_record_view
 from lib.ui.portfolio_view import stored_scorecards
 from lib.ui.report_view import report_view
@@ -47,28 +48,45 @@ if log is None:
     )
     st.stop()
 
+# Each filter is kept while the analyst is on another page (`kept`), as the other pages' choices.
 filters = st.columns([1, 1, 1, 1.4, 1.2])
-providers = filters[0].multiselect(
-    "Provider", log.distinct("provider"), format_func=provider_label, key="f_provider"
-)
-models = filters[1].multiselect("Model", log.distinct("model"), key="f_model")
-statuses = filters[2].multiselect(
-    "Status",
-    [status.value for status in RunStatus],
-    format_func=lambda value: RunStatus(value).label,
-    key="f_status",
-)
+known_providers, known_models = log.distinct("provider"), log.distinct("model")
+status_values = [status.value for status in RunStatus]
 zone, zone_name = viewer_zone()
 today = datetime.now(zone).date()
-dates = filters[3].date_input("Dates", (today - timedelta(days=30), today), key="f_dates")
-document = filters[4].text_input("Document name contains", key="f_document")
+keep = {
+    "f_provider": kept("f_provider", allowed=known_providers),
+    "f_model": kept("f_model", allowed=known_models),
+    "f_status": kept("f_status", allowed=status_values),
+    "f_dates": kept("f_dates", (today - timedelta(days=30), today)),
+    "f_document": kept("f_document"),
+    "f_page_size": kept("f_page_size", allowed=PAGE_SIZES),
+}
+providers = filters[0].multiselect(
+    "Provider", known_providers, format_func=provider_label, key="f_provider",
+    on_change=keep["f_provider"],
+)  # fmt: skip
+models = filters[1].multiselect("Model", known_models, key="f_model", on_change=keep["f_model"])
+statuses = filters[2].multiselect(
+    "Status",
+    status_values,
+    format_func=lambda value: RunStatus(value).label,
+    key="f_status",
+    on_change=keep["f_status"],
+)
+dates = filters[3].date_input("Dates", key="f_dates", on_change=keep["f_dates"])
+document = filters[4].text_input(
+    "Document name contains", key="f_document", on_change=keep["f_document"]
+)
 since, until = date_window(dates, zone)
 filters_now = dict(
     provider=providers, model=models, status=statuses, since=since, until=until, document=document
 )
 matching = log.count(**filters_now)
 paging = st.columns([1, 1, 4])
-page_size = paging[0].selectbox("Runs per page", PAGE_SIZES, key="f_page_size")
+page_size = paging[0].selectbox(
+    "Runs per page", PAGE_SIZES, key="f_page_size", on_change=keep["f_page_size"]
+)
 pages = max(1, -(-matching // page_size))
 if state.get("f_page", 1) > pages:
     state["f_page"] = pages
@@ -101,10 +119,16 @@ event = st.dataframe(
 selected = [state["log_ids"][row] for row in event.selection.rows if row < len(state["log_ids"])]
 
 exports = st.columns([1, 1, 4])
-exports[0].download_button(
-    "Export CSV", export_csv(records), "contract-review-history.csv", "text/csv", help=EXPORT_HELP
+offer(
+    exports[0],
+    "Export CSV",
+    export_csv(records),
+    "contract-review-history.csv",
+    "text/csv",
+    help=EXPORT_HELP,
 )
-exports[1].download_button(
+offer(
+    exports[1],
     "Export JSON",
     export_json(records),
     "contract-review-history.json",

@@ -28,7 +28,7 @@ st.title("Playbook")
 st.caption("Each position of a playbook checked against the contract, with its evidence.")
 document = document_input(settings, key="playbook")
 with st.sidebar:
-    max_tokens, temperature = generation_settings()
+    max_tokens, temperature = generation_settings("playbook")
 left, right = st.columns(2)
 with left:
     book = playbook_picker("playbook_book", PlaybookStore(run_log) if run_log else None)

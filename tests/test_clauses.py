@@ -528,3 +528,29 @@ def test_a_list_item_is_cited_under_the_clause_it_belongs_to() -> None:
         ("(h)", "Section 13(h)"),
         ("(i)", "Section 13(i)"),
     ]
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "4.1 CONFIDENTIALITY. All information communicated to it will be held in strict confidence.",
+        "7. Confidentiality. The terms of this Agreement shall be treated as strictly confidential.",
+        "28. Non-Disclosure. Each party shall keep the other's plans in strictest confidence.",
+    ],
+)
+def test_a_confidentiality_clause_worded_as_contracts_word_it_is_found(clause: str) -> None:
+    """ "held in strict confidence" and "treated as strictly confidential" were reported NOT FOUND
+    under a heading that says Confidentiality."""
+    text = (
+        f"1. Parties. Acme Inc and Beta LLC agree as follows.\n\n{clause}\n\n9. Notices. By mail."
+    )
+    (finding, *_) = find_clauses(text).get("Confidentiality")
+    assert finding.quote in clause
+
+
+def test_every_sample_is_offered_under_a_whole_title() -> None:
+    """CUAD's file names cut the kind of contract short ("Co Branding Agreem", "Tradema"): the
+    picker showed those cuts."""
+    titles = [load_sample(name).title for name in sample_names()]
+    assert all(title.split(" — ")[0].endswith("Agreement") for title in titles), titles
+    assert "Co-branding Agreement — Mphasetechnologiesinc" in titles

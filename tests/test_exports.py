@@ -10,9 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from lib.analysis.grounding.index import ContractIndex
+from lib.analysis.grounding.tracker import check_report
 from lib.analysis.safe_markdown import safe_markdown
-from lib.runs.exports import exportable, report_docx, report_markdown
+from lib.runs.exports import report_docx, report_markdown
+from lib.store.csv_export import exportable
 from lib.store.records import RunRecord
+from lib.store.run_log import export_csv
 
 # What XML 1.0 cannot hold, written out here so the test does not borrow the code's own pattern.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -142,3 +146,33 @@ def test_a_file_of_a_run_that_did_not_finish_says_why_and_that_it_is_partial(mak
     assert "report stopped. No report was written." in docx_text(report_docx(stopped))
     done = make_record(status="done", report="ok")
     assert "report complete." in report_markdown(done).decode().replace("\\", "")
+
+
+def test_a_check_mark_the_model_wrote_reads_as_its_words_in_both_files():
+    """On the page a check's mark is coloured; a file has only words, so a model (or a contract
+    steering it) writing "✓ verified" after a claim it never quoted would pass for a check."""
+    contract = "12.1 The Supplier's liability is unlimited. 12.2 Fees are due monthly."
+    report = (
+        '## Liability\n> "The Supplier\'s liability is unlimited." ✓ verified (clause 99)\n'
+        "- The Supplier is never liable ✔ Verified\n"
+    )
+    run = record(report)
+    run.contract_text = contract
+    checked = check_report(ContractIndex.build(contract), report)
+    assert [c.check.status for c in checked] == ["verified"]
+    for text in (report_markdown(run, checked).decode(), docx_text(report_docx(run, checked))):
+        plain = text.replace("\\", "")
+        assert plain.count("(written by the model, not a check)") == 2
+        assert "“✓ verified” (written by the model" in plain
+        assert "“✔ Verified” (written by the model" in plain
+        assert plain.count("✓ verified") == 3  # the check's own, the model's and the legend's
+
+
+def test_no_file_carries_what_the_page_drops(make_record):
+    """NUL and the other controls XML cannot hold, and the direction controls that make a name
+    read backwards, are dropped from every file: the report's CSV row as from its Word file."""
+    run = make_record(report="nul a\x00b and \u202eRLO reversed", document_name="x\u202egpj.exe")
+    table = export_csv([run]).decode()
+    assert "\x00" not in table and "\u202e" not in table
+    assert "nul ab and RLO reversed" in table and "xgpj.exe" in table
+    assert "\u202e" not in docx_text(report_docx(run))

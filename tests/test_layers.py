@@ -66,3 +66,15 @@ def test_the_layers_exist():
         "api",
         "cli",
     }
+
+
+def test_every_page_offers_files_one_way():
+    """`lib.ui.download.offer` is the one caller of Streamlit's download button: a page calling it
+    directly would rerun on click again, and lose the file a second click builds."""
+    root = LIB.parent
+    callers = [
+        path.relative_to(root)
+        for path in [root / "app.py", *(root / "pages").glob("*.py"), *LIB.rglob("*.py")]
+        if "download_button(" in path.read_text(encoding="utf-8")
+    ]
+    assert callers == [Path("lib/ui/download.py")]

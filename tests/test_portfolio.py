@@ -24,6 +24,7 @@ from lib.runs.portfolio import (
     sort_grid,
 )
 from lib.store.records import RunRecord
+from lib.ui.portfolio_view import styled_grid
 
 SAMPLE = (Path(__file__).parent / "fixtures" / "reports" / "sample_review.md").read_text()
 CONTRACT = (
@@ -67,6 +68,22 @@ def test_levels_per_category_with_reworded_headings():
     assert beta["Limitation of liability (cap, uncapped items)"] == "GREEN"
     assert beta["Governing law and disputes"] == "YELLOW" and beta["risk"] == "LOW"
     assert set(failed[columns]) == {FAILED}
+
+
+def test_a_heading_named_like_the_grids_own_columns_overwrites_nothing():
+    """A model may head a section "contract" or "RED": as a column of that name it replaced every
+    row's contract name in the grid and its exports, and two columns alike broke the coloured
+    grid (the Portfolio page stopped with an error)."""
+    report = "## Overall risk: HIGH\n\n### contract — RED\nx\n\n### RED — GREEN\ny\n"
+    grid = grid_frame([GridRun("acme.pdf", "Model A", record(report))], "general")
+    assert grid.columns.is_unique
+    row = grid.iloc[0]
+    assert row["contract"] == "acme.pdf" and row["RED"] == 1 and row["GREEN"] == 1
+    assert row["contract (section)"] == "RED" and row["RED (section)"] == "GREEN"
+    assert sort_grid(grid, "RED (section)").shape == grid.shape
+    assert styled_grid(grid).to_html()  # the page's coloured grid draws
+    (header, values) = list(csv.reader(io.StringIO(grid_csv(grid).decode())))
+    assert dict(zip(header, values, strict=True))["contract"] == "acme.pdf"
 
 
 def test_filter_and_sort():

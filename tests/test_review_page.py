@@ -184,6 +184,22 @@ def test_a_refused_file_or_an_emptied_box_leaves_no_contract_to_review(env):
     assert env.streams() == [] and records(at) == []
 
 
+def test_switching_to_an_empty_paste_box_does_not_review_the_file_read_before(env):
+    """With "Paste text" chosen and its box visibly empty, Review reviewed the file uploaded
+    before; switching back to the upload brings that file back."""
+    at = app()
+    at.radio[0].set_value("Upload a file").run()
+    at.file_uploader[0].set_value(("msa.txt", CONTRACT.encode(), "text/plain")).run()
+    at.radio[0].set_value("Paste text").run()
+    at.button(key="review").click().run()
+    assert "Paste a contract or upload a file first" in all_text(at)
+    assert env.streams() == []
+    at.radio[0].set_value("Upload a file").run()
+    env.push(Script(tokens=[" ok"]))
+    at.button(key="review").click().run()
+    assert [r.document_name for r in records(at)] == ["msa.txt"]
+
+
 def test_coming_back_to_the_page_keeps_the_contract_entered_there(env):
     """Streamlit empties a page's boxes when the analyst leaves it: that is not the analyst
     emptying them, and the contract must stay for every page."""
@@ -218,6 +234,42 @@ def test_coming_back_keeps_what_the_analyst_typed_and_sends_it(env):
     at.button(key="review").click().run()
     (sent,) = [json.dumps(r.body) for r in env.streams()]
     assert "ONLY LOOK AT PAYMENT." in sent and "the customer" in sent
+
+
+def test_coming_back_keeps_the_model_and_settings_picked_by_hand(env, monkeypatch):
+    """The provider came back as the default one (Claude, with an operator key), so the next
+    review sent the contract to Anthropic after the analyst had picked a local model; the
+    output cap and thinking switch came back as defaults too."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", env.url)
+    at = app()
+    assert at.sidebar.selectbox(key="review_provider").value == "anthropic"  # the default
+    at.sidebar.selectbox(key="review_provider").set_value("ollama").run()
+    at.sidebar.number_input(key="review_max_tokens").set_value(3000).run()
+    at.sidebar.radio(key="review_thinking_ollama").set_value(True).run()
+    at.text_area(key="review_text").input(CONTRACT).run()
+    at.switch_page("pages/history.py").run()
+    at.switch_page("app.py").run()
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox(key="review_provider").value == "ollama"
+    assert at.sidebar.number_input(key="review_max_tokens").value == 3000
+    assert at.sidebar.radio(key="review_thinking_ollama").value is True
+    env.push(Script(tokens=[" ok"]))
+    at.button(key="review").click().run()
+    (request,) = env.streams()
+    assert request.path == "/api/chat" and request.body["options"]["num_predict"] == 3000
+    assert request.body["think"] is True
+
+
+def test_the_clause_finders_report_names_the_side_typed_and_that_rules_take_none(env):
+    at = app()
+    at.sidebar.selectbox(key="review_provider").set_value("clause_finder").run()
+    at.text_input(key="review_perspective").input("the  customer").run()
+    paste_and_review(at)
+    (record,) = records(at)
+    assert "Reviewing for: the customer (the clause finder reads each clause the same" in (
+        record.report
+    )
 
 
 def test_a_contract_chosen_on_another_page_since_is_not_replaced_by_this_pages_old_input(env):

@@ -206,3 +206,36 @@ def test_bidi_controls_cannot_reorder_what_is_shown():
     assert not set(controls) & set(shown)
     assert "WOL" in shown and "xy" in shown
     assert not set(controls) & set(escape_markdown("file\u202efdp.exe"))
+
+
+# What a model writes to make a marker text at the start of a line, which the writer must keep
+# text wherever it puts it.
+LINE_MARKERS = st.sampled_from(
+    ["\\- ", "\\=", "===", "\\+ ", "\\# ", "1\\. x", "\n2\\) x", "\\> ", "&#45; ", "&#61;", "\n"]
+)
+LINES = st.lists(st.one_of(MARKUP, LINE_MARKERS, st.text(max_size=5)), max_size=40).map("".join)
+
+
+def shape(markdown: str) -> tuple[list[str], str]:
+    """What a parser makes of it: its structure, and the characters shown (spacing aside)."""
+    kinds = [t.type for t in tokens(markdown) if t.type not in ("text", "softbreak")]
+    return kinds, "".join(visible(markdown).split())
+
+
+@settings(max_examples=600, deadline=None)
+@given(LINES)
+def test_what_it_writes_parses_to_the_structure_it_meant(source):
+    """Only syntax characters are escaped, and a line's markers only where a line may begin: if
+    the writer left one bare, sanitising its output again would find structure it did not write."""
+    out = safe_markdown(source, {"acme.com"})
+    assert shape(safe_markdown(out, {"acme.com"})) == shape(out)
+
+
+def test_a_contracts_sentence_keeps_its_punctuation_as_written():
+    """A downloaded report is read as text too: a sentence's commas, stops, quotes, brackets and
+    hyphens are not escaped, while Streamlit's own markup stays text: maths, and a colon before a
+    word (its directives, ":red[…]", and icons)."""
+    sentence = 'The Supplier\'s third-party liability (Section 2.1) is capped, "as agreed"; see: 4.'
+    assert safe_markdown(sentence).strip() == sentence
+    out = safe_markdown("Fee $5 and $6 :smile: :material/home: 10:30")
+    assert out.strip() == "Fee \\$5 and \\$6 \\:smile: \\:material/home: 10\\:30"

@@ -162,6 +162,27 @@ def test_http_errors_map_to_one_vocabulary(fake_upstream, provider, status, kind
 
 
 @pytest.mark.parametrize(
+    "echo",
+    [
+        KEY[:9] + "\n" + KEY[9:],  # a line break the page shows as a space
+        KEY[:12] + "\u200b" + KEY[12:],  # an invisible character
+        KEY[:15] + " " + KEY[15:].upper(),  # a space, and the rest in capitals
+    ],
+)
+@pytest.mark.parametrize("provider", [Provider.ANTHROPIC, Provider.OPENAI])
+def test_a_key_the_server_echoes_broken_up_is_redacted_whole(fake_upstream, provider, echo):
+    """A plain search for the key stopped at the first break: the message kept the rest of it."""
+    dialect = "anthropic" if provider is Provider.ANTHROPIC else "openai"
+    body = {"error": {"type": "authentication_error", "message": f"invalid key: {echo} (401)"}}
+    fake_upstream.default = Script(status=401, error_body=body, dialect=dialect)
+    with pytest.raises(ProviderError) as info:
+        list(stream_model(config(fake_upstream, provider), "sys", CONTRACT))
+    message = "".join(info.value.message.upper().split())
+    assert "INVALIDKEY:[REDACTED](401)" in message
+    assert KEY[-8:].upper() not in message
+
+
+@pytest.mark.parametrize(
     ("provider", "dialect"),
     [
         (Provider.OLLAMA, ""),

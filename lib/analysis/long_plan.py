@@ -30,6 +30,7 @@ from lib.analysis.prompts import (
     default_instructions,
     review_task,
     safe_document_name,
+    side_of,
 )
 from lib.analysis.tokens import CHARS_PER_TOKEN, estimate_tokens
 
@@ -249,10 +250,6 @@ def _contract_user(tag: str, name: str, text: str, where: str) -> str:
     return f'{where}\n\n<{tag} name="{safe_document_name(name)}">\n{text}\n</{tag}>'
 
 
-def _side(perspective: str) -> str:
-    return perspective.strip() or "neutral"
-
-
 def _part_steps(
     tag: str,
     text: str,
@@ -419,7 +416,7 @@ def plan_long_review(
     """
     text = text if isinstance(text, str) else ""
     budget = Budget.for_model(context_length, max_tokens)
-    side = _side(perspective)
+    side = side_of(perspective)
     if instructions.strip() == default_instructions(template).strip():
         instructions = ""  # the default repeats the category list every call already carries
     starts = sorted(p for p in (page_starts or []) if isinstance(p, int) and p >= 0) or None

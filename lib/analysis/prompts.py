@@ -256,10 +256,15 @@ def contract_prompt(document_text: str, document_name: str, task: str) -> Prompt
     return Prompt(system=system, user=prefix + task, tag=tag, prefix_chars=len(prefix))
 
 
+def side_of(perspective: str | None) -> str:
+    """The side a review is written for, as every reviewer's report names it."""
+    return " ".join((perspective or "").split()) or "neutral"
+
+
 def review_task(template: Template, instructions: str | None, perspective: str | None) -> str:
     """What a review asks after the contract: the template's (or the analyst's) instructions and
     the report skeleton. The merge of a long review asks the same (`long_plan.merge_system`)."""
-    side = perspective.strip() if perspective and perspective.strip() else "neutral"
+    side = side_of(perspective)
     body = (
         instructions.strip()
         if instructions and instructions.strip()

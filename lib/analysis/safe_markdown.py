@@ -20,7 +20,6 @@ from markdown-it in details) finds no image, no raw HTML and no autolink in it:
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -28,11 +27,29 @@ from urllib.parse import urlsplit
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-_ESCAPES = str.maketrans({ch: "\\" + ch for ch in string.punctuation})
+# What is escaped in text: the characters that start Markdown syntax anywhere in a line (Streamlit
+# adds `$` for maths and `:` for its colours, icons and emoji); the list, heading, quote and
+# underline markers, and a list number's `.` or `)`, only where a line may begin (a text piece's
+# start); a `:` unless a space follows it. The rest of the punctuation (sentences'
+# commas, full stops, quotes, brackets) is left as written, so the downloaded file reads as text.
+_ESCAPED = re.compile(
+    r"[\\`*_{}\[\]<>|$~^&!]"
+    r"|^[ \t]*[-+=#>]"
+    r"|^(?:[ \t]*\d{1,9})?[.)]"
+    r"|:(?!\s)",
+    re.MULTILINE,
+)
 # Bidirectional embeddings, overrides and isolates: they make text show in another order than it
 # is written ("invoice\u202efdp.exe" reads "invoiceexe.pdf"), so a model's words could show as
-# something else. Dropped from all Markdown the app draws; a report needs none of them.
+# something else. Dropped from all Markdown the app draws and every file it writes (`without_bidi`);
+# a report needs none of them.
 _BIDI_CONTROLS = str.maketrans(dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+
+
+def without_bidi(text: str) -> str:
+    return text.translate(_BIDI_CONTROLS)
+
+
 # A host name as written in running text: labels of letters, digits and hyphens, a letter TLD.
 _HOST = re.compile(
     r"(?<![\w.@-])(?:[a-z][a-z0-9+.-]*://)?(?:[^\s/@:]+@)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
@@ -79,7 +96,7 @@ def _normal_host(host: str) -> str:
 
 def escape_markdown(text: str) -> str:
     """Text to show as it is inside Markdown (a label, a file name): no syntax, one line."""
-    return _literal(" ".join(text.translate(_BIDI_CONTROLS).split()))
+    return _literal(" ".join(without_bidi(text).split()))
 
 
 def _literal(text: str, in_table: bool = False) -> str:
@@ -90,11 +107,20 @@ def _literal(text: str, in_table: bool = False) -> str:
         url = match.group().rstrip(_TRAILING)
         if not url:
             continue
-        parts.append(text[position : match.start()].translate(_ESCAPES))
+        parts.append(_escaped(text[position : match.start()]))
         parts.append(_code_span(url.replace("|", "\\|") if in_table else url))
         position = match.start() + len(url)
-    parts.append(text[position:].translate(_ESCAPES))
+    parts.append(_escaped(text[position:]))
     return "".join(parts)
+
+
+def _escaped(text: str) -> str:
+    return _ESCAPED.sub(lambda match: _escape_last(match.group()), text)
+
+
+def _escape_last(run: str) -> str:
+    """A marker after the spaces that open its line: only the marker is escaped."""
+    return f"{run[:-1]}\\{run[-1]}"
 
 
 def safe_markdown(text: str, allowed_hosts: Iterable[str] = ()) -> str:
@@ -104,7 +130,7 @@ def safe_markdown(text: str, allowed_hosts: Iterable[str] = ()) -> str:
     as text with its URL.
     """
     hosts = frozenset(_normal_host(h) for h in allowed_hosts)
-    text = text.translate(_BIDI_CONTROLS)
+    text = without_bidi(text)
     if not text.strip():
         return ""
     return _Writer(hosts).blocks(_blocks(text)).rstrip("\n") + "\n"

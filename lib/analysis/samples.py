@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import functools
 import json
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lib.analysis.clauses.finder import document_title
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "cuad_sample"
 ATTRIBUTION = (
@@ -27,12 +30,16 @@ class SampleContract:
 
     @property
     def title(self) -> str:
-        """A readable name from CUAD's file name: "Sponsorship Agreement — Canopetroleum Inc"."""
+        """A readable name from CUAD's file name: "Sponsorship Agreement — Canopetroleum Inc";
+        where the file name cuts the kind short ("Co Branding Agreem"), the contract's own title
+        ("Co-Branding Agreement")."""
         tokens = self.file_name.removesuffix(".txt").split("_")[1:]
         numeric = [i for i, token in enumerate(tokens) if token.isdigit()]
         company = " ".join(tokens[: numeric[0]] if numeric else tokens[:1]).title()
-        kind = " ".join(tokens[numeric[-1] + 1 :] if numeric else tokens[1:]).title()
-        return f"{kind or 'Contract'} — {company}"
+        kind = " ".join(tokens[numeric[-1] + 1 :] if numeric else tokens[1:])
+        if not kind.lower().endswith("agreement"):
+            kind = document_title(self.text) or kind
+        return f"{string.capwords(kind) or 'Contract'} — {company}"
 
 
 @functools.cache

@@ -64,24 +64,46 @@ def clip_detail(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
 MIN_SECRET_CHARS = 8
 
 
+# What a server's echo of a key may hold between its characters that a plain search would stop
+# at, though the page shows none of it (a line break becomes a space there): spaces and line
+# breaks, zero-width characters and soft hyphens.
+_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff")
+
+
 def redact(text: str, *secrets: str | None) -> str:
     """Remove every secret from text, and any piece of one that starts as it does (a server's
-    message clipped in the middle of an echoed key); short or empty secrets are ignored to avoid
-    mangling."""
+    message clipped in the middle of an echoed key), in any case and broken by spaces, line
+    breaks or invisible characters; short or empty secrets are ignored to avoid mangling."""
     for secret in secrets:
         if not secret or len(secret) < MIN_SECRET_CHARS:
             continue
-        head, pieces, at = secret[:MIN_SECRET_CHARS], [], 0
-        while (found := text.find(head, at)) >= 0:
-            end = found + MIN_SECRET_CHARS
-            while (
-                end < len(text) and end - found < len(secret) and text[end] == secret[end - found]
-            ):
-                end += 1
-            pieces += [text[at:found], "[redacted]"]
-            at = end
+        first, pieces, at, i = secret[0].lower(), [], 0, 0
+        while i < len(text):
+            end = _echo_end(text, i, secret) if text[i].lower() == first else None
+            if end is None:
+                i += 1
+                continue
+            pieces += [text[at:i], "[redacted]"]
+            at = i = end
         text = "".join([*pieces, text[at:]])
     return text
+
+
+def _echo_end(text: str, start: int, secret: str) -> int | None:
+    """Where the echo of `secret` beginning at `start` ends, if at least its first
+    `MIN_SECRET_CHARS` characters are there."""
+    i = end = start
+    matched = 0
+    while i < len(text) and matched < len(secret):
+        char = text[i]
+        if char.lower() == secret[matched].lower():
+            matched += 1
+            i = end = i + 1
+        elif char.isspace() or char in _INVISIBLE:
+            i += 1
+        else:
+            break
+    return end if matched >= MIN_SECRET_CHARS else None
 
 
 class ProviderError(Exception):

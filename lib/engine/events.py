@@ -68,6 +68,7 @@ class Source:
     text: str
     template_key: str
     page_starts: tuple[int, ...] | None = None
+    perspective: str = ""  # the side the analyst reviews for, as the report's header names it
 
 
 @dataclass(frozen=True)

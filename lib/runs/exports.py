@@ -2,8 +2,8 @@
 
 The Word conversion understands only what the report skeleton uses (headings, bullets, numbered
 lists, quotes, bold); model output is treated as text throughout, never as markup to execute.
-Control characters are dropped from both: Word's XML cannot hold them (python-docx refuses the
-whole document), and a model quoting a PDF passage passes them on.
+Control characters are dropped from both (`exportable`): Word's XML cannot hold them (python-docx
+refuses the whole document), and a model quoting a PDF passage passes them on.
 """
 
 from __future__ import annotations
@@ -21,17 +21,10 @@ from lib.analysis.grounding import LEGEND, CheckedQuote, annotate_markdown
 from lib.analysis.safe_markdown import escape_markdown, hosts_in, safe_markdown
 from lib.engine.errors import error_title
 from lib.engine.run_stats import RunStatus
+from lib.store.csv_export import exportable
 from lib.store.records import RunRecord, run_maker
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
-# What XML 1.0 cannot hold: C0 controls but tab and line breaks, lone surrogates, U+FFFE/U+FFFF.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def exportable(text: str) -> str:
-    """Text with the characters no export format should carry removed."""
-    return _NOT_XML.sub("", text)
-
 
 _NUMBERED = re.compile(r"^\d+[.)]\s+")
 # A Markdown table: rows of cells between pipes, the header's followed by a rule ("|---|:--:|").
@@ -96,15 +89,17 @@ def _report_text(
     markdown: bool = True,
     sanitise: Callable[[str], str] | None = None,
 ) -> str:
-    """The report as written (through `sanitise`), or with each quote's check after it and the
-    legend at the end; free of control characters either way."""
-    if not checked:
-        report = exportable(record.report)
-        return sanitise(report) if sanitise else report
+    """The report as written (through `sanitise`), with each quote's check after it and the
+    legend at the end where quotes were checked; free of control characters either way. A file
+    has no colours: a check's mark the model wrote itself is marked as its words."""
+
+    def clean(text: str) -> str:
+        return sanitise(exportable(text)) if sanitise else exportable(text)
+
     marked = annotate_markdown(
-        record.report, checked, colour=False, markdown=markdown, sanitise=sanitise
+        record.report, checked or (), colour=False, markdown=markdown, sanitise=clean
     )
-    return exportable(f"{marked}\n\n{LEGEND}")
+    return exportable(f"{marked}\n\n{LEGEND}" if checked else marked)
 
 
 def report_markdown(record: RunRecord, checked: Sequence[CheckedQuote] | None = None) -> bytes:

@@ -279,7 +279,9 @@ def prepare_run(
         playbook_id=r.playbook_id,
     )
     start_record(record, history, run_log)
-    source = Source(document.name, document.text, r.template_key, document.page_starts)
+    source = Source(
+        document.name, document.text, r.template_key, document.page_starts, r.perspective
+    )
     stream: ModelStream | LongReview
     if plan is not None:
         stream = LongReview(

@@ -26,7 +26,8 @@ from docx_revisions import RevisionParagraph, RevisionRun
 
 from lib.analysis.docx_text import paragraph_runs, paragraph_text, paragraphs
 from lib.analysis.playbook.format import PlaybookResult, Position, PositionResult, Verdict
-from lib.runs.exports import contract_stem, exportable, file_name_part
+from lib.runs.exports import contract_stem, file_name_part
+from lib.store.csv_export import exportable
 
 AUTHOR = "Contract Review Studio"
 INITIALS = "CRS"

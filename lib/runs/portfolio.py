@@ -18,8 +18,7 @@ from lib.analysis.prompts import NOT_FOUND, TEMPLATES
 from lib.analysis.report_sections import MISSING, overall_risk, severities
 from lib.analysis.scorecard import ModelRun
 from lib.engine.provider_config import endpoint_label
-from lib.runs.exports import exportable
-from lib.store.csv_export import csv_bytes, defuse
+from lib.store.csv_export import csv_bytes, defuse, exportable
 from lib.store.records import RunRecord, review_mode
 
 FAILED = "failed"
@@ -35,6 +34,10 @@ COLOURS: dict[str, tuple[str, str]] = {
     FAILED: ("FFFFFF", "6C757D"),
     STOPPED: ("FFFFFF", "6C757D"),
 }
+
+
+# The grid's own columns, before one per category.
+LEAD = ("contract", "model", "status", "risk", "RED", "YELLOW", "GREEN")
 
 
 @dataclass(frozen=True)
@@ -72,14 +75,28 @@ def grid_frame(runs: Sequence[GridRun], template_key: str) -> pd.DataFrame:
             }
         )
     categories = columns + extra
+    named = _column_names(categories)
     for row in rows:
         found, short = row.pop("_found"), row.pop("_short")
-        for category in categories:
-            row[category] = found.get(category, short or MISSING)
-    frame = pd.DataFrame(
-        rows, columns=["contract", "model", "status", "risk", "RED", "YELLOW", "GREEN", *categories]
-    )
-    return frame
+        for category, name in zip(categories, named, strict=True):
+            row[name] = found.get(category, short or MISSING)
+    return pd.DataFrame(rows, columns=[*LEAD, *named])
+
+
+def _column_names(categories: Sequence[str]) -> list[str]:
+    """A column per category, named as the report heads it unless that is taken: a model may
+    write any heading ("### contract", "### RED"), and one that replaced the grid's own column
+    would overwrite every row's contract name, and two alike would break the coloured grid."""
+    taken = {column.casefold() for column in LEAD}
+    names = []
+    for category in categories:
+        name, n = category, 1
+        while name.casefold() in taken:
+            n += 1
+            name = f"{category} (section {n})" if n > 2 else f"{category} (section)"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
 
 
 def _cut_short(record: RunRecord) -> str:
@@ -87,7 +104,7 @@ def _cut_short(record: RunRecord) -> str:
 
 
 def category_columns(frame: pd.DataFrame) -> list[str]:
-    return list(frame.columns[7:])
+    return list(frame.columns[len(LEAD) :])
 
 
 def filter_grid(
@@ -107,7 +124,7 @@ def filter_grid(
     shown = [c for c in (categories or category_columns(frame)) if c in out.columns]
     if levels and shown:
         out = out[out[shown].isin(list(levels)).any(axis=1)]
-    return out[[*frame.columns[:7], *shown]] if categories else out
+    return out[[*frame.columns[: len(LEAD)], *shown]] if categories else out
 
 
 def sort_grid(frame: pd.DataFrame, by: str = "RED") -> pd.DataFrame:
@@ -115,7 +132,7 @@ def sort_grid(frame: pd.DataFrame, by: str = "RED") -> pd.DataFrame:
     if by in ("RED", "YELLOW", "GREEN"):
         order = [by, *(c for c in ("RED", "YELLOW") if c != by)]
         return frame.sort_values(order, ascending=False, kind="stable")
-    if by in frame.columns[7:]:
+    if by in category_columns(frame):
         rank = {level: i for i, level in enumerate(LEVELS)}
         return frame.sort_values(by, key=lambda s: s.map(rank), kind="stable")
     return frame.sort_values(by, kind="stable") if by in frame.columns else frame

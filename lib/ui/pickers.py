@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Container
 from dataclasses import replace
 
 import streamlit as st
@@ -34,13 +34,21 @@ DOCUMENT_FROM = "document_from"  # the page whose input made it
 UPLOADS_KEY = "read_uploads"
 
 
-def kept(key: str, default: object = None) -> Callable[[], None]:
+def kept(
+    key: str, default: object = None, allowed: Container[object] | None = None
+) -> Callable[[], None]:
     """Keep a widget's value while the analyst is on another page, and put it back when they
     return: Streamlit forgets a widget not drawn in a run, so their instructions, side or pasted
-    text came back empty while the contract itself was kept. Call before drawing the widget (which
-    then takes no `value`/`index`), and pass the returned callback as its `on_change`."""
+    text came back empty while the contract itself was kept, and a model picked by hand came back
+    as the default provider, to which the next review then sent the contract. Call before drawing
+    the widget (which then takes no `value`/`index`), and pass the returned callback as its
+    `on_change`. A value no longer `allowed` (a model the server stopped listing) is dropped."""
     state = st.session_state
     store = f"kept_{key}"
+    if allowed is not None:
+        for name in (key, store):
+            if name in state and not _allowed(state[name], allowed):
+                del state[name]
     if key not in state:
         if store in state:
             state[key] = state[store]
@@ -53,22 +61,30 @@ def kept(key: str, default: object = None) -> Callable[[], None]:
     return remember
 
 
+def _allowed(value: object, allowed: Container[object]) -> bool:
+    """A single choice, or every one of several (a multiselect's list), is still offered."""
+    if isinstance(value, list | tuple):
+        return all(item in allowed for item in value)
+    return value in allowed
+
+
 def document_input(settings: Settings, key: str) -> Document | None:
     """Paste or upload a contract; the result is shared with the other pages of the session.
 
     Returns the contract loaded on another page when nothing was entered on this one. A file
-    that cannot be read, or a box the analyst empties (or a file they remove), leaves no
-    contract at all: they see the error, and Review must not quietly review the contract that
-    was there before. Only their own change counts: coming back to a page, whose boxes Streamlit
-    has emptied meanwhile, keeps the contract.
+    that cannot be read, a box the analyst empties (or a file they remove), or a switch to an
+    empty paste box leaves no contract at all: they see the error, and Review must not quietly
+    review the contract that was there before. Only their own change counts: coming back to a
+    page, whose boxes Streamlit has emptied meanwhile, keeps the contract.
     """
     state = st.session_state
-    changed = f"{key}_changed"
+    changed, switched, read_from = f"{key}_changed", f"{key}_switched", f"{key}_read_from"
     if state.get(DOCUMENT_FROM, key) != key:
         # Another page chose the contract since: this page's own input, kept while the analyst
         # was away, must not come back and replace it.
         for name in ("text", "source", "sample"):
             state.pop(f"kept_{key}_{name}", None)
+        state.pop(read_from, None)
     keep_text = kept(f"{key}_text")
 
     def mark_changed() -> None:
@@ -78,13 +94,19 @@ def document_input(settings: Settings, key: str) -> Document | None:
         keep_text()
         mark_changed()
 
+    keep_source = kept(f"{key}_source")
+
+    def source_changed() -> None:
+        keep_source()
+        state[switched] = True
+
     source = st.radio(
         "Contract",
         ["Paste text", "Upload a file", "Try a sample contract"],
         horizontal=True,
         label_visibility="collapsed",
         key=f"{key}_source",
-        on_change=kept(f"{key}_source"),
+        on_change=source_changed,
     )
     document: Document | None = None
     refused = False
@@ -135,12 +157,23 @@ def document_input(settings: Settings, key: str) -> Document | None:
                 document = (
                     ocr_panel(data, upload.name, document, scan, settings, key=key) or document
                 )
-    emptied = state.pop(changed, False)
-    if document is None:
-        if refused or emptied:
+    emptied, moved = state.pop(changed, False), state.pop(switched, False)
+    # What each way of entering a contract last gave on this page: Streamlit empties a file box
+    # hidden for a run, so switching back to it brings back the file read there, while
+    # switching to an empty paste box is choosing to paste, not to review the file again.
+    by_source: dict[str, Document] = state.setdefault(read_from, {})
+    if document is None and (refused or emptied):
+        by_source.pop(source, None)
+        state.pop(DOCUMENT_KEY, None)
+        return None
+    if document is None and moved:
+        document = by_source.get(source)
+        if document is None:
             state.pop(DOCUMENT_KEY, None)
             return None
+    if document is None:
         return state.get(DOCUMENT_KEY)
+    by_source[source] = document
     state[DOCUMENT_KEY], state[DOCUMENT_FROM] = document, key
     for warning in document.warnings:
         st.warning(md(warning))
@@ -162,15 +195,22 @@ def _sample_input(key: str) -> Document:
     return document_from_text(sample.text, name=f"{sample.title}.txt")
 
 
-def generation_settings() -> tuple[int, float]:
+def generation_settings(key: str) -> tuple[int, float]:
     """Max output tokens and temperature, in a collapsed expander of the current container."""
+    tokens_key, temperature_key = f"{key}_max_tokens", f"{key}_temperature"
+    keep_tokens = kept(tokens_key, DEFAULT_MAX_TOKENS, range(MIN_MAX_TOKENS, MAX_MAX_TOKENS + 1))
+    keep_temperature = kept(temperature_key, DEFAULT_TEMPERATURE)
     with st.expander("Generation settings"):
         max_tokens = int(
             st.number_input(
-                "Max output tokens", MIN_MAX_TOKENS, MAX_MAX_TOKENS, DEFAULT_MAX_TOKENS, step=256
+                "Max output tokens", MIN_MAX_TOKENS, MAX_MAX_TOKENS, step=256, key=tokens_key,
+                on_change=keep_tokens,
             )
-        )
-        temperature = st.slider("Temperature (local models)", 0.0, 1.0, DEFAULT_TEMPERATURE, 0.05)
+        )  # fmt: skip
+        temperature = st.slider(
+            "Temperature (local models)", 0.0, 1.0, step=0.05, key=temperature_key,
+            on_change=keep_temperature,
+        )  # fmt: skip
     return max_tokens, temperature
 
 
@@ -186,39 +226,44 @@ def thinking_switch(
     switch = spec_for(config.provider).thinking if config is not None else None
     if config is None or switch is None:
         return None, None
+    switch_key = f"{key}_thinking_{config.provider}"
     if switch.min_budget is None:
         choices = list(THINKING_CHOICES)
+        keep = kept(switch_key, switch.default, choices)  # None: the first choice
         asked = st.radio(
             "Thinking (reasoning models)",
             choices,
-            index=choices.index(switch.default),
             format_func=THINKING_CHOICES.__getitem__,
             horizontal=True,
-            key=f"{key}_thinking_{config.provider}",
+            key=switch_key,
+            on_change=keep,
             help="Ask a reasoning model to think before it answers, or not. A model that cannot "
             "think runs without it.",
         )
         return switch.choose(asked, None, max_tokens)
     fits = switch.default_budget(max_tokens)
+    keep = kept(switch_key, bool(switch.default))
     asked = st.toggle(
         "Extended thinking",
-        value=bool(switch.default),
         disabled=fits is None,
-        key=f"{key}_thinking_{config.provider}",
+        key=switch_key,
+        on_change=keep,
         help="The model thinks before it answers; thinking is billed as output tokens.",
     )
     if not asked or fits is None:
         if fits is None:
             st.caption(f"Extended thinking needs more than {switch.min_budget:,} max tokens.")
         return switch.choose(False, None, max_tokens)
+    budget_key = f"{key}_thinking_budget"
+    keep_budget = kept(budget_key, fits, range(switch.min_budget, max_tokens))
     budget = int(
         st.number_input(
             "Thinking budget (tokens)",
             min_value=switch.min_budget,
             max_value=max_tokens - 1,
-            value=fits,
             step=256,
-            key=f"{key}_thinking_budget",
+            key=budget_key,
+            on_change=keep_budget,
         )
     )
     try:
@@ -243,12 +288,9 @@ def provider_picker(
         return None
     if default is None:
         default = catalog.choose_default(settings)
+    keep = kept(f"{key}_provider", default if default in choices else choices[0], choices)
     provider = st.selectbox(
-        "Provider",
-        choices,
-        index=choices.index(default) if default in choices else 0,
-        format_func=provider_label,
-        key=f"{key}_provider",
+        "Provider", choices, format_func=provider_label, key=f"{key}_provider", on_change=keep
     )
     spec = spec_for(provider)
     base_url = catalog.starting_endpoint(provider, settings)
@@ -257,18 +299,19 @@ def provider_picker(
     if spec.note:
         st.info(spec.note, icon=":material/info:")
     if choices_for_endpoint is not None:
+        endpoint_key = f"{key}_endpoint_{provider}"
         base_url = st.selectbox(
             "Endpoint",
             choices_for_endpoint,
             format_func=shown_url,
-            key=f"{key}_endpoint_{provider}",
+            key=endpoint_key,
+            on_change=kept(endpoint_key, allowed=choices_for_endpoint),
         )
     elif spec.typed_endpoint:
+        url_key = f"{key}_base_url_{provider}"
+        keep_url = kept(url_key, shown_url(base_url))
         base_url = st.text_input(
-            "Base URL",
-            value=shown_url(base_url),
-            key=f"{key}_base_url_{provider}",
-            placeholder=spec.url_placeholder,
+            "Base URL", key=url_key, placeholder=spec.url_placeholder, on_change=keep_url
         )
     if spec.takes_key:
         typed_key = st.text_input(
@@ -284,7 +327,9 @@ def provider_picker(
     choice = ModelChoice(provider, None, base_url or "", typed_key)
     try:
         found = options(choice, settings)
-        model = st.selectbox("Model", found.models, key=f"{key}_model_{provider}")
+        model_key = f"{key}_model_{provider}"
+        keep_model = kept(model_key, allowed=found.models)
+        model = st.selectbox("Model", found.models, key=model_key, on_change=keep_model)
         st.caption(label(catalog.destination(provider, found.base_url)))
         return resolve(replace(choice, model=model), settings)
     except ChoiceError as exc:

@@ -56,6 +56,7 @@ from lib.runs.playbook_tables import (
 from lib.runs.playbook_word import WordFileError, playbook_docx, word_file_name
 from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord, run_maker
+from lib.ui.download import offer
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
 from lib.ui.pickers import kept, provider_picker
 from lib.ui.report_view import contract_text_for
@@ -123,8 +124,8 @@ def playbook_picker(
         st.caption(label(book.attribution))
     edited = playbook_editor(book, f"{key}_{choice}", store, f"{key}_saved")
     if edited is not None:
-        st.download_button(
-            "Download this playbook (TOML)", dump_playbook(edited), f"{edited.id}.toml",
+        offer(
+            st, "Download this playbook (TOML)", dump_playbook(edited), f"{edited.id}.toml",
             "application/toml", key=f"{key}_download",
         )  # fmt: skip
     return edited
@@ -378,8 +379,8 @@ def word_download(
     except WordFileError as exc:
         st.warning(label(f"No Word file: {exc}"), icon=":material/description:")
         return
-    st.download_button(
-        "Download Word file with comments and tracked changes", data,
+    offer(
+        st, "Download Word file with comments and tracked changes", data,
         word_file_name(result, name), DOCX, key=key,
     )  # fmt: skip
 

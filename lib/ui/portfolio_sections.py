@@ -62,6 +62,7 @@ from lib.runs.portfolio_playbook import (
 from lib.store.batch_store import BatchInfo, BatchStore
 from lib.store.playbook_store import PlaybookStore
 from lib.store.run_log import RunLog
+from lib.ui.download import offer
 from lib.ui.pickers import generation_settings, kept, provider_picker
 from lib.ui.playbook_view import checker_picker, evidence_panel, playbook_picker
 from lib.ui.portfolio_view import (
@@ -195,7 +196,7 @@ def checkers(settings: Settings, source: str, run_log: RunLog | None) -> BatchCh
             if pick.ready:
                 configs.append(pick.config)
     with st.columns([1, 1])[0]:
-        max_tokens, temperature = generation_settings()
+        max_tokens, temperature = generation_settings("pf_checkers")
     if playbook is None:
         return BatchChoice([], BatchSettings(source=source))
     return BatchChoice(
@@ -217,7 +218,7 @@ def models(settings: Settings, source: str) -> BatchChoice:
                 configs.append(config)
     settings_col, template_col = st.columns([1, 1])
     with settings_col:
-        max_tokens, temperature = generation_settings()
+        max_tokens, temperature = generation_settings("pf_models")
     template_key = template_col.selectbox(
         "Review template", list(TEMPLATES), index=list(TEMPLATES).index(DEFAULT_TEMPLATE_KEY),
         format_func=lambda k: TEMPLATES[k].title, key="pf_template",
@@ -409,9 +410,9 @@ def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> N
     )
     st.caption(f"{len(view)} of {counted(len(frame), 'row')} · select a cell to open its passage")
     exports = st.columns([1, 1, 4])
-    exports[0].download_button("Export CSV", grid_csv(view), "portfolio.csv", "text/csv")
-    exports[1].download_button(
-        "Export XLSX", grid_xlsx(view), "portfolio.xlsx",
+    offer(exports[0], "Export CSV", grid_csv(view), "portfolio.csv", "text/csv")
+    offer(
+        exports[1], "Export XLSX", grid_xlsx(view), "portfolio.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )  # fmt: skip
 
@@ -468,12 +469,16 @@ def verdicts(runs: list[GridRun], playbook: Playbook, texts: dict[str, str]) -> 
     shown_runs = [r for r in runs if ((view["contract"] == r.contract) &
                                       (view["checker"] == r.model)).any()]  # fmt: skip
     exports = st.columns([1, 1, 1, 3])
-    exports[0].download_button("Export CSV", grid_csv(view), "playbook.csv", "text/csv")
-    exports[1].download_button(
-        "Export XLSX", grid_xlsx(view, CELL_COLOURS, "Playbook"), "playbook.xlsx", XLSX
+    offer(exports[0], "Export CSV", grid_csv(view), "playbook.csv", "text/csv")
+    offer(
+        exports[1], "Export XLSX", grid_xlsx(view, CELL_COLOURS, "Playbook"), "playbook.xlsx", XLSX
     )
-    exports[2].download_button(
-        "Verdicts CSV", grid_csv(verdict_rows(shown_runs, playbook)), "verdicts.csv", "text/csv"
+    offer(
+        exports[2],
+        "Verdicts CSV",
+        grid_csv(verdict_rows(shown_runs, playbook)),
+        "verdicts.csv",
+        "text/csv",
     )
     chosen = selected_position(event, view, playbook)
     if chosen is None:
@@ -575,7 +580,8 @@ def scorecard(
         stored = store.scorecards() if store is not None else []
         previous = session.previous_scorecard(stored, kept[2])
         scorecard_view(card, previous, key="pf_card_view")
-        st.download_button(
+        offer(
+            st,
             "Download scorecard (CSV)",
             grid_csv(pd.DataFrame(summary_rows(card))),
             "scorecard.csv",

@@ -38,6 +38,7 @@ from lib.runs.portfolio_playbook import (
 )
 from lib.runs.portfolio_session import previous_scorecard
 from lib.store.batch_store import BatchStore
+from lib.ui.download import offer
 from lib.ui.safe import hosts_in, label, show_markdown
 from lib.ui.tables import viewer_zone
 
@@ -308,8 +309,8 @@ def playbook_scorecard_view(body: dict[str, Any], *, key: str) -> None:
         "Scored as ContractNLI's evaluation scores: per position, then averaged. The reference "
         "rows are the figures ContractNLI's authors published on its test split of 123 NDAs."
     )
-    st.download_button("Download scorecard (CSV)", grid_csv(frame), "playbook-scorecard.csv",
-                       "text/csv", key=f"{key}_csv")  # fmt: skip
+    offer(st, "Download scorecard (CSV)", grid_csv(frame), "playbook-scorecard.csv",
+          "text/csv", key=f"{key}_csv")  # fmt: skip
 
 
 def _scored(body: dict[str, Any]) -> str:

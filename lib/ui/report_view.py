@@ -21,6 +21,7 @@ from lib.runs.exports import report_docx, report_markdown, review_file_name
 from lib.runs.launch import grounding_of
 from lib.runs.pricing import cache_note, cost_note
 from lib.store.records import RunRecord, run_maker, thinking_label
+from lib.ui.download import offer
 from lib.ui.live_view import LiveReport, thought_for
 from lib.ui.safe import hosts_in, label, md, show_markdown
 
@@ -211,14 +212,16 @@ def report_view(
     final_figures(record, per_row=per_row)
     if record.report:
         left, right = st.columns(2)
-        left.download_button(
+        offer(
+            left,
             "Download Markdown",
             report_markdown(record, checked),
             file_name=review_file_name(record, "md", reviewer),
             mime="text/markdown",
             key=f"{key}_md",
         )
-        right.download_button(
+        offer(
+            right,
             "Download Word",
             lambda: report_docx(record, checked),  # built on click: read far more than saved
             file_name=review_file_name(record, "docx", reviewer),

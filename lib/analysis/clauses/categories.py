@@ -340,7 +340,8 @@ SIGNALS: dict[str, list[Signal]] = {
     "Confidentiality": _s(
         1.0,
         r"\bconfidential information\b.{0,160}\b(?:shall|will|not|disclos\w*)\b",
-        r"\b(?:keep|hold|maintain|treat)\b.{0,60}\b(?:confidential|in confidence)\b",
+        r"\b(?:keep|kept|hold|held|maintain\w*|treat\w*)\b.{0,60}"
+        r"\b(?:confidential|in (?:strict(?:est)? )?confidence|in trust)\b",
     ),
     "Force Majeure": _s(
         1.0,
@@ -385,6 +386,7 @@ HEADING_WORDS: dict[str, re.Pattern[str]] = {
         "Third Party Beneficiary": r"third party beneficiar",
         "Source Code Escrow": r"escrow",
         "Most Favored Nation": r"most favou?red",
+        "Confidentiality": r"confidential|non-?disclosure",
     }.items()
 }
 HEADING_BONUS = 0.5

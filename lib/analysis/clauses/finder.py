@@ -524,6 +524,12 @@ _CAPITALS_TITLE = re.compile(
 _NOT_TITLE_START = re.compile(r"(?:THIS|THE|WHEREAS|NOW|SUCH|ANY|EACH)\s+")
 
 
+def document_title(text: str) -> str | None:
+    """The contract's title as the finder quotes it under Document Name, on one line."""
+    span = _document_name(text)
+    return " ".join(text[span[0] : span[1]].split()) if span else None
+
+
 def _document_name(text: str) -> tuple[int, int] | None:
     """The title, as CUAD's annotators mark it: the first run of capitals in the opening that ends
     in a kind of agreement ("ODM SUPPLY AGREEMENT"), else the first short line or line piece in

@@ -16,7 +16,13 @@ from lib.analysis.clauses.finder import Finding, Findings, find_clauses
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.clauses.red_flags import SEVERITY_ORDER, RedFlag, red_flags
 from lib.analysis.clauses.segment import place_label
-from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, NOT_FOUND, NOT_FOUND_LABEL, TEMPLATES
+from lib.analysis.prompts import (
+    DEFAULT_TEMPLATE_KEY,
+    NOT_FOUND,
+    NOT_FOUND_LABEL,
+    TEMPLATES,
+    side_of,
+)
 
 DISCLAIMER = "> AI-assisted review, not legal advice: check every quote against the contract."
 NO_MODEL = (
@@ -205,7 +211,9 @@ def _risk(flags: list[RedFlag]) -> str:
     return "MEDIUM" if yellow > 2 else "LOW"
 
 
-def _header(name: str, text: str, findings: Findings, pages: list[int] | None) -> str:
+def _header(
+    name: str, text: str, findings: Findings, pages: list[int] | None, perspective: str
+) -> str:
     parties = [f for f in findings.get("Parties")[1:] if "\n" not in f.quote][:6]
     if not parties:
         parties = findings.get("Parties")[:1]
@@ -213,7 +221,14 @@ def _header(name: str, text: str, findings: Findings, pages: list[int] | None) -
     parts = [f"Parties: {party_text}"]
     title = findings.best("Document Name")
     parts.append(f"Contract type: {_quote(text, title) if title else 'not found'}")
-    parts.append("Reviewing for: neutral (no side chosen)")
+    side = side_of(perspective)
+    # Rules read a clause the same for either side: the header says so rather than imply a
+    # review written for the analyst's side.
+    parts.append(
+        "Reviewing for: neutral (no side chosen)"
+        if side == side_of(None)
+        else f"Reviewing for: {side} (the clause finder reads each clause the same for either side)"
+    )
     for label, category in (
         ("Dated", "Agreement Date"),
         ("Governing law", "Governing Law"),
@@ -263,6 +278,8 @@ def write_report(
     text: str,
     template_key: str = DEFAULT_TEMPLATE_KEY,
     page_starts: list[int] | None = None,
+    *,
+    perspective: str = "",
 ) -> Iterator[str]:
     """The review report in the product's skeleton, one section per yielded string."""
     name = " ".join(str(document_name or "contract").split()) or "contract"
@@ -271,7 +288,7 @@ def write_report(
     template = TEMPLATES.get(template_key) or TEMPLATES[DEFAULT_TEMPLATE_KEY]
     findings = find_clauses(text)
     flags = red_flags(findings)
-    yield _header(name, text, findings, pages)
+    yield _header(name, text, findings, pages, perspective)
 
     risk = _risk(flags)
     covered = {c for title in template.categories for c in categories_for(title)}

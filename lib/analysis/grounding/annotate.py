@@ -20,6 +20,18 @@ LEGEND = (
 )
 
 
+# The marks `suffix` writes, as a model could write them itself to pass a claim off as checked:
+# on the page ours are coloured, but a downloaded report has only the words.
+_LOOKALIKE = re.compile(
+    r"[✓✔☑]\ufe0f?\s*verified|≈\s*close|[✗✘❌]\ufe0f?\s*not\s+found", re.IGNORECASE
+)
+
+
+def disown_marks(text: str) -> str:
+    """The report's own words with every look-alike of a check's mark shown as the model's."""
+    return _LOOKALIKE.sub(lambda m: f"“{m.group()}” (written by the model, not a check)", text)
+
+
 def escape(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
@@ -71,7 +83,8 @@ def annotate_markdown(
     not understand Streamlit's `:red[...]` colour syntax. `offset` says where `report` starts
     when it is one segment of a longer report (the live view draws segments). `sanitise` cleans
     the report's own text first; the marks, ours and already escaped, go in afterwards so the
-    sanitiser does not escape their colour syntax."""
+    sanitiser does not escape their colour syntax. A mark the model wrote itself is shown as its
+    words (`disown_marks`), so only a check reads as one."""
     out: list[str] = []
     marks: list[str] = []
     last = 0
@@ -80,7 +93,7 @@ def annotate_markdown(
         end = item.quote.end - offset
         if item.quote.start < offset or end < last or end > len(report):
             continue
-        out.append(report[last:end])
+        out.append(disown_marks(report[last:end]))
         mark = suffix(item, colour, markdown)
         if sanitise:
             out.append(f"{_OPEN}{len(marks)}{_CLOSE}")
@@ -88,7 +101,7 @@ def annotate_markdown(
         else:
             out.append(mark)
         last = end
-    out.append(report[last:])
+    out.append(disown_marks(report[last:]))
     text = "".join(out)
     if sanitise is None:
         return text

@@ -41,7 +41,10 @@ def stream_events(
     # A long contract's first section comes after its clauses are read: say so, not "Waiting
     # for the model…", since there is none.
     yield Waiting("Reading the contract's clauses (no model)…")
-    for section in write_report(source.name, source.text, source.template_key, pages):
+    sections = write_report(
+        source.name, source.text, source.template_key, pages, perspective=source.perspective
+    )
+    for section in sections:
         if ctx.cancelled:
             return
         yield TextDelta(section)
