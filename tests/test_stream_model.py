@@ -518,3 +518,15 @@ def test_an_error_body_with_nothing_to_show_is_not_said_twice(fake_upstream):
         list(stream_model(config(fake_upstream, Provider.OLLAMA), "sys", CONTRACT))
     assert "HTTP 500: HTTP 500" not in info.value.message
     assert "answered HTTP 500" in info.value.message
+
+
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC])
+def test_a_server_error_says_what_to_do_next(fake_upstream, provider):
+    """Every other status named an action; HTTP 500 ended at the server's words."""
+    fake_upstream.push(Script(status=500))
+    with pytest.raises(ProviderError) as info:
+        list(stream_model(config(fake_upstream, provider), "sys", CONTRACT))
+    assert info.value.kind is ErrorKind.BAD_RESPONSE
+    assert info.value.message.endswith(
+        "— try again; if it keeps failing, the server's log says why."
+    )

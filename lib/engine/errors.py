@@ -225,4 +225,13 @@ def error_for_status(
         )
     if status in (408, 504):
         return TimedOut(f"{where} timed out ({detail}) — try again or use a faster model.", status)
-    return BadResponse(f"{where} answered HTTP {status}" + (f": {said}" if said else "."), status)
+    # Every other status still says what to do: a server error may pass (an overloaded worker, a
+    # restart), and its log has the cause; any other refusal is the request's, in that log too.
+    fix = (
+        "try again; if it keeps failing, the server's log says why"
+        if status >= 500
+        else "the server's log says why it refused the request"
+    )
+    return BadResponse(
+        f"{where} answered HTTP {status}" + (f": {said}" if said else "") + f" — {fix}.", status
+    )
