@@ -530,3 +530,27 @@ def test_a_server_error_says_what_to_do_next(fake_upstream, provider):
     assert info.value.message.endswith(
         "— try again; if it keeps failing, the server's log says why."
     )
+
+
+@pytest.mark.parametrize(
+    ("provider", "variable"),
+    [(Provider.ANTHROPIC, "ANTHROPIC_API_KEY"), (Provider.OPENAI, "OPENAI_API_KEY")],
+)
+@pytest.mark.parametrize("typed", [True, False])
+def test_a_refused_key_is_named_where_it_came_from(fake_upstream, provider, variable, typed):
+    """A key typed in the sidebar was refused with the hint to fix the operator's variable."""
+    from lib.engine.settings import load_settings
+    from lib.runs.model_choice import ModelChoice, resolve
+
+    base = config(fake_upstream, provider).base_url
+    env = {("ANTHROPIC" if provider is Provider.ANTHROPIC else "OPENAI") + "_BASE_URL": base}
+    chosen = load_settings(env if typed else {**env, variable: KEY})
+    model = config(fake_upstream, provider).model
+    cfg = resolve(ModelChoice(provider, model, base, KEY if typed else None), chosen, probe=False)
+    fake_upstream.push(Script(status=401))
+    with pytest.raises(ProviderError) as info:
+        list(stream_model(cfg, "sys", CONTRACT))
+    assert info.value.kind is ErrorKind.AUTH_FAILED and KEY not in info.value.message
+    assert ("typed in the sidebar" in info.value.message) is typed
+    if provider is Provider.ANTHROPIC:
+        assert (variable in info.value.message) is not typed

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lib.engine.provider_config import ProviderConfig
 
 
 class ErrorKind(StrEnum):
@@ -167,7 +171,12 @@ class Hints:
     service: str
     connect_fix: str
     model_fix: str
+    # For the operator's key (a variable, a secrets file); a key typed for the session is
+    # `TYPED_KEY_FIX` whatever the provider.
     auth_fix: str = "check the API key"
+
+
+TYPED_KEY_FIX = "check the API key typed in the sidebar"
 
 
 # Markers servers use for "prompt does not fit" (llama.cpp, llama-cpp-python, Ollama, vLLM, OpenAI,
@@ -202,13 +211,15 @@ def looks_like_context_error(text: str) -> bool:
 
 
 def error_for_status(
-    status: int, detail: str, *, where: str, model: str, hints: Hints
+    status: int, detail: str, *, where: str, config: ProviderConfig, hints: Hints
 ) -> ProviderError:
     """The one map from an HTTP status (and the server's words) to an error kind."""
     said = clip_detail(detail)  # the server's own words, where it gave any we can show
     detail = said or f"HTTP {status}"
+    model = config.model
     if status in (401, 403):
-        return AuthFailed(f"{where} refused the credentials ({detail}) — {hints.auth_fix}.", status)
+        fix = TYPED_KEY_FIX if config.key_typed else hints.auth_fix
+        return AuthFailed(f"{where} refused the credentials ({detail}) — {fix}.", status)
     if status == 404:
         return ModelNotFound(
             f"{where} does not know model '{model}' ({detail}) — {hints.model_fix}.", status

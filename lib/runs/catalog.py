@@ -172,6 +172,7 @@ def make_config(
 ) -> ProviderConfig:
     """`api_key` is what the user typed; the operator's key is added only for its own endpoint."""
     spec = spec_for(provider)
+    typed = bool(api_key) and spec.takes_key  # `api_key_for` sends a typed key before any other
     context = settings.context_lengths.get(provider)
     if spec.on_this_machine:
         return ProviderConfig(provider, spec.fixed_model or model, context_length=context)
@@ -182,6 +183,7 @@ def make_config(
             spec.fixed_model or model,
             member,
             api_key=api_key_for(provider, member, api_key, settings),
+            key_typed=typed,
             context_length=context,
             read_timeout=settings.read_timeout,
         )

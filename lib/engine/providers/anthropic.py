@@ -133,7 +133,7 @@ def map_status_error(exc: anthropic.APIStatusError, config: ProviderConfig) -> P
 
 def _status_error(status: int, kind: str, detail: str, config: ProviderConfig) -> ProviderError:
     status = ERROR_TYPE_STATUS.get(kind, status)
-    return error_for_status(status, detail or kind, where=SERVICE, model=config.model, hints=HINTS)
+    return error_for_status(status, detail or kind, where=SERVICE, config=config, hints=HINTS)
 
 
 def map_exception(

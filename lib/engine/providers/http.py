@@ -77,7 +77,7 @@ def status_error(status: int, detail: str, config: ProviderConfig, hints: Hints)
         status,
         detail,
         where=f"{hints.service} at {shown_url(config.base_url)}",
-        model=config.model,
+        config=config,
         hints=hints,
     )
 
