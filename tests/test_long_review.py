@@ -179,6 +179,11 @@ def test_stop_half_way_keeps_the_finished_parts_and_records_them(fake_upstream, 
         )
     stored = log.get(record.run_id)
     assert stored is not None and stored.status is RunStatus.CANCELLED
+    assert stored.finish_reason is None  # not the last finished call's
+    assert stored.notes == [
+        f"{len(finished)} of {len(plan.steps)} steps of this long review finished; no combined"
+        " report was made. Trying again runs every step again."
+    ]
     assert stored.report == record.report and stored.strategy == "parts"
     assert stored.parts == plan.model_calls
     assert stored.input_tokens and stored.input_tokens >= 3 * 3000
@@ -186,15 +191,19 @@ def test_stop_half_way_keeps_the_finished_parts_and_records_them(fake_upstream, 
 
 def test_an_error_in_a_part_ends_the_run_and_keeps_the_parts_before_it(fake_upstream, contract):
     fake_upstream.push(Script(tokens=["### Indemnity — RED\n", "first part"]), Script(status=500))
-    review = LongReview(
-        config_for(Provider.OPENAI, fake_upstream),
-        plan_for(contract, Strategy.PARTS),
-        temperature=0,
-    )
+    plan = plan_for(contract, Strategy.PARTS)
+    review = LongReview(config_for(Provider.OPENAI, fake_upstream), plan, temperature=0)
     with pytest.raises(Exception):  # noqa: B017 - the provider's own error type
         run_to_end(review)
     assert review.stats.status is RunStatus.ERROR and review.stats.error_kind is not None
     assert "first part" in review.stats.text and len(fake_upstream.streams()) == 2
+    # How far it got, and what another try costs: the failing call's error alone said neither.
+    assert review.stats.notes == [
+        f"1 of {len(plan.steps)} steps of this long review finished; no combined report was"
+        " made. Trying again runs every step again."
+    ]
+    # The first call's "stop" was the run's finish reason beside its error.
+    assert review.stats.finish_reason is None
 
 
 def test_progress_names_the_step_and_an_eta(fake_upstream, contract):
@@ -219,6 +228,7 @@ def test_progress_names_the_step_and_an_eta(fake_upstream, contract):
     labels = [m[1] for m in steps]
     assert "Indemnity" in labels and labels[-1] == "Merged report" and len(set(labels)) == calls
     assert review.stats.progress is None and review.stats.status is RunStatus.DONE
+    assert review.stats.finish_reason == "stop" and review.stats.notes == []  # the merge's
 
 
 def test_ollama_context_comes_from_the_server_and_claude_only_goes_long_when_needed(

@@ -7,6 +7,8 @@ report; its stats add up every call's tokens and say where the run is (`progress
 
 Stop: `close()` aborts the call in flight; whatever the finished steps wrote stays in the text
 and so in the record. An error in any call ends the run with that error, the text so far kept.
+Either way a note says how many steps finished and that trying again runs them all again (no
+step's findings are reused), and the run has no finish reason: that is the merged report's.
 The run's caps (wall time, output) and thinking switch are the whole run's: each call gets what
 is left of them, and a reasoning model's thinking in every call shows as the run's thinking.
 """
@@ -173,6 +175,9 @@ class LongReview:
         self._cancelled = threading.Event()
         self._current: ModelStream | None = None
         self._call_seconds: list[float] = []
+        # The last finished call's: the run's own once the merged report (its last call) is in.
+        self._finish_reason: str | None = None
+        self._noted = False
         self._generator = self._run()
 
     def __iter__(self) -> Iterator[str]:
@@ -188,6 +193,7 @@ class LongReview:
             current = self._current
         if current is not None:
             current.close()
+        self._note_unfinished()
         self.stats.finish(RunStatus.CANCELLED)
         with contextlib.suppress(ValueError):  # another thread is iterating: it stops itself
             self._generator.close()
@@ -208,21 +214,40 @@ class LongReview:
             yield from self._steps()
             yield from self._merge()
         except _Stopped:
+            self._note_unfinished()
             stats.finish(RunStatus.CANCELLED)
             return
         except ProviderError as exc:
+            self._note_unfinished()
             fail(stats, exc)
             raise
         except GeneratorExit:
             self._cancelled.set()
+            self._note_unfinished()
             stats.finish(RunStatus.CANCELLED)
             raise
         except Exception as exc:
             error = BadResponse(f"Unexpected failure in a long review ({type(exc).__name__}).")
+            self._note_unfinished()
             fail(stats, error)
             raise error from None
         stats.progress = None
+        stats.finish_reason = self._finish_reason
         stats.finish(RunStatus.DONE)
+
+    def _note_unfinished(self) -> None:
+        """Say, once, how far a run that ends without its merged report got: the error alone
+        names only the call that failed, and the steps' findings are not kept for another try."""
+        with self._lock:
+            if self.stats.status is not RunStatus.RUNNING or self._noted:
+                return
+            self._noted = True
+        total = len(self.plan.steps)
+        done = min(len(self.findings), total)
+        self.stats.notes.append(
+            f"{done} of {total} steps of this long review finished; no combined report was made."
+            " Trying again runs every step again."
+        )
 
     def _markup(self, text: str) -> Iterator[str]:
         self.stats.add_markup(text)
@@ -329,7 +354,7 @@ class LongReview:
         if self._cancelled.is_set() or sub.stats.status is RunStatus.CANCELLED:
             raise _Stopped
         self.stats.notes.extend(f"{label}: {note}" for note in sub.stats.notes)
-        self.stats.finish_reason = sub.stats.finish_reason
+        self._finish_reason = sub.stats.finish_reason
         self._call_seconds.append(time.monotonic() - started)
         return sub.stats.text
 
