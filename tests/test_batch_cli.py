@@ -346,3 +346,40 @@ def test_a_batch_stopped_by_the_system_writes_its_files_and_says_how_to_resume(t
     assert process.returncode == 1, stderr
     assert "resume with: crs-batch resume " in stdout
     assert (out / "runs.csv").exists() and "Traceback" not in stderr
+
+
+def test_a_resume_takes_its_files_after_options_and_its_reports_are_the_new_runs(
+    tmp_path, monkeypatch, capsys
+):
+    """`resume <id> --out X files…` was refused as unrecognized arguments; and a resumed run that
+    wrote nothing left the old run's partial report in reports/, beside tables naming the new."""
+    log = tmp_path / "log.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(log))
+    contract = tmp_path / "deal.txt"
+    contract.write_text("9. This agreement is governed by the laws of Utopia.")
+    out = tmp_path / "out"
+    with FakeUpstream() as upstream:
+        model = ["--model", f"openai:m1@{upstream.url}/v1"]
+        upstream.default = Script(tokens=REPORT, fault="drop", fault_after=2)
+        assert main(["run", str(contract), *model, "--out", str(out)]) == 1
+        batch_id = capsys.readouterr().out.split("crs-batch resume ")[1].split()[0]
+        (partial,) = (out / "reports").rglob("*.md")
+        assert "Governing law" in partial.read_text()
+        upstream.default = Script(status=500)
+        assert main(["resume", batch_id, "--out", str(out), str(contract)]) == 1
+    (row,) = csv.DictReader(io.StringIO((out / "runs.csv").read_text()))
+    (resumed,) = [r for r in RunLog(log).query() if not r.report]
+    assert row["status"] == "error" and row["run_id"] == resumed.run_id
+    assert not list((out / "reports").rglob("*.md"))  # the new run wrote nothing
+
+    store = BatchStore(RunLog(log))
+    info = store.get(batch_id)
+    assert info is not None
+    with RunLog(log).connect() as db:  # as the Portfolio page stores a batch of uploads
+        db.execute(
+            "UPDATE batches SET settings = ? WHERE batch_id = ?",
+            (json.dumps({**info.settings, "source": "upload"}), batch_id),
+        )
+    assert main(["resume", batch_id, "--out", str(out)]) == 2
+    said = capsys.readouterr().err
+    assert f"`crs-batch resume {batch_id} <file> <file> … --out {out}`" in said

@@ -281,11 +281,16 @@ def write_outputs(
     grid = [GridRun(c, m, r) for m, records in by_model.items() for c, r in sorted(records.items())]
     written: set[Path] = set()
     for run in grid:
+        # Every run has its file name, whether it wrote a report or not, so a name never moves
+        # to another contract. A run with no report has no file: one left by an earlier run of
+        # the contract (before a resume) is removed, so the folder says what runs.csv says.
+        folder = out / "reports" / (file_name_part(run.model, 120) or "model")
+        path = _unused(folder, contract_stem(run.contract), written)
         if run.record.report:
-            folder = out / "reports" / (file_name_part(run.model, 120) or "model")
             folder.mkdir(parents=True, exist_ok=True)
-            path = _unused(folder, contract_stem(run.contract), written)
             path.write_bytes(report_markdown(run.record))
+        else:
+            path.unlink(missing_ok=True)
     (out / "runs.csv").write_bytes(grid_csv(results_frame(grid)))
     frame = grid_frame(grid, template_key)
     (out / "portfolio.csv").write_bytes(grid_csv(frame))
@@ -521,7 +526,10 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
         path = Path(source.removeprefix(CONTRACTNLI_PREFIX))
         documents = contractnli_contracts(path, settings).documents
     else:
-        raise CannotRun("This batch was uploaded: name the files again to resume it.")
+        raise CannotRun(
+            "This batch was uploaded: name the files again to resume it, as in"
+            f" `crs-batch resume {args.batch_id} <file> <file> … --out {args.out}`."
+        )
     runner = BatchRunner.resume(
         batch_id=args.batch_id, contracts=documents, settings=settings, run_log=run_log,
         concurrency=_concurrency(args, settings),
@@ -623,7 +631,8 @@ def _contract_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", action="append", help="provider=N (repeatable)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command line, and each command's own parser by its name (see `parse_arguments`)."""
     parser = argparse.ArgumentParser(
         prog="crs-batch",
         description="Review many contracts with one or more models, and score them.",
@@ -661,11 +670,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--labels", help="sample (default), cuad:<folder> or csv:<file>")
     evaluate.add_argument("--template", default=DEFAULT_TEMPLATE_KEY, choices=sorted(TEMPLATES))
     evaluate.add_argument("--per-category", action="store_true")
-    return parser
+    return parser, {"run": run, "resume": resume, "list": listing, "eval": evaluate}
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command and its arguments, files and options in any order.
+
+    argparse alone takes a command's positionals in one go: `resume <id> --out X a.pdf` gave
+    the id, no files, then refused `a.pdf` as unrecognized. The command is found first (and
+    `-h` or an unknown command answered there); its own words are then read intermixed.
+    """
+    parser, commands = build_parser()
+    found, _ = parser.parse_known_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = commands[found.command].parse_intermixed_args(words[words.index(found.command) + 1 :])
+    args.command = found.command
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     try:
         settings = load_settings(os.environ, read_secrets_file())
     except ValueError as exc:  # a setting that does not parse, or a key that could go astray
