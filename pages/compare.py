@@ -18,7 +18,7 @@ from lib.runs.compare import (
     timeline_frame,
     unfinished_note,
 )
-from lib.runs.launch import RunRequest, launch
+from lib.runs.launch import RunRequest, launch_together
 from lib.ui.download import offer
 from lib.ui.live_view import show_live
 from lib.ui.page import page_context, set_page
@@ -87,29 +87,26 @@ if compare_clicked:
         st.info("Pick an available model on both sides first.", icon=":material/tune:")
     else:
         comparison_id = uuid.uuid4().hex
-        runs = [
-            launch(
-                RunRequest(
-                    page="compare",
-                    config=config,
-                    document=document,
-                    template_key=template,
-                    instructions=default_instructions(TEMPLATES[template]),
-                    perspective="",
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    comparison_id=comparison_id,
-                    thinking=thinking,
-                    thinking_budget=budget,
-                ),
-                history=history,
-                run_log=run_log,
-                settings=settings,
+        requests = [
+            RunRequest(
+                page="compare",
+                config=config,
+                document=document,
+                template_key=template,
+                instructions=default_instructions(TEMPLATES[template]),
+                perspective="",
+                max_tokens=max_tokens,
+                temperature=temperature,
+                comparison_id=comparison_id,
+                thinking=thinking,
+                thinking_budget=budget,
             )
             for config, template, (thinking, budget) in zip(
                 configs, templates, switches, strict=True
             )
         ]
+        # Both sides or neither: one started alone would be billed for half a comparison.
+        runs = launch_together(requests, history=history, run_log=run_log, settings=settings)
         state["comparison_id"] = comparison_id
         lives = [live for _, live in runs]
         for shown in show_live(state, "compare", lives, allowed_hosts=hosts_in(document.text)):

@@ -8,7 +8,7 @@ import uuid
 import streamlit as st
 
 from lib.runs.compare import side_names
-from lib.runs.playbook_run import PlaybookRequest, start_playbook
+from lib.runs.playbook_run import PlaybookRequest, start_playbooks
 from lib.store.playbook_store import PlaybookStore
 from lib.ui.page import page_context, set_page
 from lib.ui.pickers import document_input, generation_settings
@@ -60,9 +60,8 @@ if clicked and document is not None and book is not None:
         )
         for pick in picks
     ]
-    runs = [
-        start_playbook(r, history=history, run_log=run_log, settings=settings) for r in requests
-    ]
+    # Two checkers compared: both models start, or neither (one alone is half a comparison).
+    runs = start_playbooks(requests, history=history, run_log=run_log, settings=settings)
     names = [pick.name for pick in picks]
     if len(names) == 2:
         names = list(side_names(names))

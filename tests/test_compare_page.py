@@ -265,3 +265,19 @@ def test_a_topic_the_other_found_nothing_on_is_a_difference_and_unfinished_runs_
     assert set(better_side([model, stopped]).values()) == {None}
     note = unfinished_note([model, stopped])
     assert note is not None and "stopped" in note and "no side is marked better" in note
+
+
+def test_a_cap_of_one_run_starts_neither_side_and_says_why(env, monkeypatch):
+    """The left side streamed and was billed while the cap refused the right one."""
+    monkeypatch.setenv("CRS_MAX_CONCURRENT_RUNS", "1")
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.run()
+    at.selectbox(key="compare1_provider").set_value(Provider.OLLAMA).run()
+    at.text_area(key="compare_text").input(CONTRACT).run()
+    at.button(key="compare").click().run()
+    assert not at.exception, at.exception
+    assert env.streams() == []  # neither side reached its server
+    records = at.session_state[STATE_KEY]
+    assert len(records) == 2 and all(r.error_kind == "rate_limited" for r in records)
+    shown = " ".join(e.value for e in at.error).replace("\\", "")  # markdown escapes
+    assert "cannot compare" in shown and "CRS_MAX_CONCURRENT_RUNS" in shown

@@ -218,3 +218,37 @@ def test_a_model_out_of_output_tokens_leaves_the_rest_unanswered(fake_upstream, 
     _, outcome = collect(run)
     assert outcome.status is RunStatus.DONE and outcome.problems[0] == TRUNCATED
     assert [r.problem for r in outcome.result.results] == ["", CUT_OFF, OUT_OF_TOKENS]
+
+
+def test_two_model_checkers_compared_start_together_or_neither(fake_upstream, setup):
+    """With one place free, the first checker ran (billed) and the cap refused the second; the
+    built-in checker takes no place and runs beside a refused model."""
+    from lib.engine.errors import ErrorKind
+    from lib.engine.limits import RunLimits
+    from lib.runs.live import STREAMS_IN_FLIGHT
+    from lib.runs.playbook_run import start_playbooks
+
+    _, log, history = setup
+    settings = Settings(run_limits=RunLimits(max_concurrent_runs=1))
+    before = STREAMS_IN_FLIGHT.count
+    runs = start_playbooks(
+        [request(config(fake_upstream)), request(config(fake_upstream))],
+        history=history,
+        run_log=log,
+        settings=settings,
+    )
+    outcomes = [collect(run)[1] for run in runs]
+    assert fake_upstream.streams() == []
+    assert [o.status for o in outcomes] == [RunStatus.ERROR, RunStatus.ERROR]
+    assert all(r.record.error_kind == ErrorKind.RATE_LIMITED for r in runs)
+    assert "cannot compare" in (runs[0].record.error_message or "")
+    fake_upstream.default = Script(tokens=lines(SECTION_LAW))
+    runs = start_playbooks(
+        [request(None), request(config(fake_upstream))],
+        history=history,
+        run_log=log,
+        settings=settings,
+    )
+    outcomes = [collect(run)[1] for run in runs]
+    assert outcomes[0].status is RunStatus.DONE and len(fake_upstream.streams()) == 1
+    assert STREAMS_IN_FLIGHT.count == before

@@ -154,3 +154,72 @@ def test_csv_headers_that_would_run_as_formulas_are_defused(header):
 def test_the_busy_message_counts_in_words():
     assert "already running 1 review, its limit" in busy_message(1)
     assert "already running 3 reviews, its limit" in busy_message(3)
+
+
+def _comparison_requests(upstream) -> list:
+    from lib.analysis.documents import document_from_text
+    from lib.runs.launch import RunRequest
+
+    document = document_from_text("1. Term. Two years.", "Deal")
+    return [
+        RunRequest("compare", config(upstream, provider), document, "general", "", "", 512, 0.2)
+        for provider in (Provider.ANTHROPIC, Provider.OLLAMA)
+    ]
+
+
+@pytest.mark.parametrize(("cap", "says"), [(2, "needs 2 of this app's 2 places"), (1, "cannot")])
+def test_a_comparison_takes_both_places_or_starts_neither_side(fake_upstream, cap, says):
+    """With one place free, the left side streamed (and was billed) and the cap refused the
+    right: half a comparison. With a cap of 1 that was every comparison."""
+    from lib.runs.launch import launch_together
+    from lib.runs.live import STREAMS_IN_FLIGHT
+    from lib.store.records import SessionHistory
+
+    fake_upstream.default = Script(tokens=[f" w{i}" for i in range(100)], delay=0.05)
+    settings = load_settings({"CRS_MAX_CONCURRENT_RUNS": str(cap), "CRS_HISTORY": "off"})
+    before = STREAMS_IN_FLIGHT.count
+    busy = (
+        LiveRun(stream_model(config(fake_upstream, Provider.OLLAMA), "sys", "c"))
+        if cap > 1
+        else None
+    )
+    history = SessionHistory([])
+    try:
+        runs = launch_together(
+            _comparison_requests(fake_upstream), history=history, run_log=None, settings=settings
+        )
+        for _, live in runs:
+            live._thread.join(5)
+    finally:
+        if busy is not None:
+            busy.cancel()
+    assert len(fake_upstream.streams()) == (1 if busy else 0)  # neither side reached a server
+    assert len(history.records) == 2  # both recorded, saying why, as a refused run is
+    for record, live in runs:
+        assert record.status is RunStatus.ERROR and record.error_kind == ErrorKind.RATE_LIMITED
+        assert live.error is not None and says in live.error.message
+        assert (
+            "Neither side was started" in live.error.message or "neither side" in live.error.message
+        )
+        assert record.cost_usd in (None, 0)
+    assert STREAMS_IN_FLIGHT.count == before
+
+
+def test_a_comparison_with_room_runs_both_sides_and_gives_both_places_back(fake_upstream):
+    from lib.runs.launch import launch_together
+    from lib.runs.live import STREAMS_IN_FLIGHT
+    from lib.store.records import SessionHistory
+
+    fake_upstream.default = Script(tokens=[" done"])
+    settings = load_settings({"CRS_MAX_CONCURRENT_RUNS": "2", "CRS_HISTORY": "off"})
+    before = STREAMS_IN_FLIGHT.count
+    runs = launch_together(
+        _comparison_requests(fake_upstream),
+        history=SessionHistory([]),
+        run_log=None,
+        settings=settings,
+    )
+    for _, live in runs:
+        live._thread.join(10)
+    assert [record.status for record, _ in runs] == [RunStatus.DONE, RunStatus.DONE]
+    assert STREAMS_IN_FLIGHT.count == before

@@ -52,11 +52,24 @@ def output_message(chars: int) -> str:
     )
 
 
-def busy_message(limit: int) -> str:
+def busy_message(limit: int, places: int = 1) -> str:
+    """Why a run (`places` 1), or a comparison of `places` runs, was not started."""
+    reviews = f"{limit} review{'s' if limit != 1 else ''}"
+    if places == 1:
+        return (
+            f"This app is already running {reviews}, its limit at one time — try again in a "
+            "minute (the operator can raise CRS_MAX_CONCURRENT_RUNS)."
+        )
+    if limit < places:
+        return (
+            f"A comparison runs {places} reviews at once, and this app runs at most {reviews} at"
+            f" one time, so it cannot compare: ask the operator to raise CRS_MAX_CONCURRENT_RUNS"
+            f" to {places} or more. Neither side was started."
+        )
     return (
-        f"This app is already running {limit} review{'s' if limit != 1 else ''}, its limit at one"
-        " time — try again in a "
-        "minute (the operator can raise CRS_MAX_CONCURRENT_RUNS)."
+        f"A comparison needs {places} of this app's {limit} places for reviews at one time, and"
+        " fewer are free: neither side was started. Try again in a minute (the operator can"
+        " raise CRS_MAX_CONCURRENT_RUNS)."
     )
 
 
@@ -68,12 +81,12 @@ class InFlight:
         self._changed = threading.Condition()
         self.count = 0
 
-    def admit(self, limit: int) -> bool:
-        """Count one more unless `limit` are already in flight."""
+    def admit(self, limit: int, places: int = 1) -> bool:
+        """Count `places` more, all or none: none when fewer than `places` of `limit` are free."""
         with self._changed:
-            if 0 < limit <= self.count:
+            if 0 < limit < self.count + places:
                 return False
-            self.count += 1
+            self.count += places
             return True
 
     def wait_admit(self, limit: int, stop: threading.Event, step: float = 0.2) -> bool:

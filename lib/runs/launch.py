@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePath
@@ -32,7 +32,7 @@ from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream, stream_model
 from lib.runs.endpoint_pool import route_for
 from lib.runs.lag_log import LagLog
-from lib.runs.live import LiveRun, claim_slot, release_slot
+from lib.runs.live import LiveRun, claim_slot, release_slot, stop_all
 from lib.runs.long_review import LongReview
 from lib.runs.pricing import run_cost
 from lib.runs.run_plan import automatic_plan, one_pass_problem
@@ -355,6 +355,7 @@ def launch(
     conclude: Callable[[RunRecord], None] | None = None,
     on_end: Callable[[], None] | None = None,
     holds_place: bool = False,
+    refusal: RateLimited | None = None,
 ) -> tuple[RunRecord, LiveRun]:
     """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), with the run's
     tracker checking its quotes as they are drawn.
@@ -368,6 +369,8 @@ def launch(
 
     `holds_place`: the caller already holds a place under the cap (a batch worker waited for
     one); it passes to the run, which gives it back when it ends (or here, if it cannot start).
+    `refusal`: the caller could not take the run's place (`places_for`); the run is recorded as
+    refused with it, as a run over the cap is.
     """
     limit = settings.run_limits.max_concurrent_runs
     claimed = holds_place or (refuse_when_busy and limit > 0)
@@ -404,8 +407,68 @@ def launch(
         claimed=claimed,
         lag_log=LagLog(settings.bench_lag_file) if settings.bench_lag_file else None,
         min_render_interval=settings.bench_render_interval,
+        refusal=refusal,
     )
     return run.record, live
+
+
+@dataclass(frozen=True)
+class Places:
+    """Places under `CRS_MAX_CONCURRENT_RUNS` for runs that are one piece of work (a comparison's
+    sides), taken all at once or none: one side started and billed while the cap refused the
+    other left half a comparison.
+
+    `held`: one place per run, each passed to its run (`holds_place`), which gives it back when
+    it ends. `refusal`: none was taken, and every run starts refused with it (and is recorded,
+    as a lone run over the cap is). Neither: the cap is off.
+    """
+
+    held: bool
+    refusal: RateLimited | None
+
+
+def places_for(count: int, settings: Settings) -> Places:
+    """Take the places of `count` runs that start together (see `Places`), before any of them
+    exists, so a refused comparison bills nothing."""
+    limit = settings.run_limits.max_concurrent_runs
+    if limit <= 0 or count == 0:  # no cap, or only runs that take no place (the built-in checker)
+        return Places(held=False, refusal=None)
+    if claim_slot(limit, count):
+        return Places(held=True, refusal=None)
+    return Places(held=False, refusal=RateLimited(busy_message(limit, count)))
+
+
+def launch_together(
+    requests: Sequence[RunRequest],
+    *,
+    history: SessionHistory,
+    run_log: RunLog | None,
+    settings: Settings,
+) -> list[tuple[RunRecord, LiveRun]]:
+    """Start runs that make one comparison: all of them, or all refused (`Places`)."""
+    places = places_for(len(requests), settings)
+    runs: list[tuple[RunRecord, LiveRun]] = []
+    try:
+        for request in requests:
+            runs.append(
+                launch(
+                    request,
+                    history=history,
+                    run_log=run_log,
+                    settings=settings,
+                    holds_place=places.held,
+                    refusal=places.refusal,
+                )
+            )
+    except BaseException:
+        # The side that could not start gave its place back; the later ones' are still held,
+        # and a side already streaming is no comparison on its own.
+        if places.held:
+            for _ in range(len(requests) - len(runs) - 1):
+                release_slot()
+        stop_all([live for _, live in runs])
+        raise
+    return runs
 
 
 def _write(run_log: RunLog | None, record: RunRecord) -> None:

@@ -65,11 +65,14 @@ STREAMS_IN_FLIGHT = InFlight()
 WATCHERS = InFlight()
 
 
-def claim_slot(limit: int) -> bool:
+def claim_slot(limit: int, places: int = 1) -> bool:
     """Take one of the `limit` (> 0) places for runs streaming at once, before the run exists:
     a front end that answers "busy" (the API's 429) then records nothing for a refused request.
-    The place passes to the `LiveRun` made with `claimed=True`, or back with `release_slot`."""
-    return STREAMS_IN_FLIGHT.admit(limit)
+    The place passes to the `LiveRun` made with `claimed=True`, or back with `release_slot`.
+
+    `places` runs that are one piece of work (a comparison's sides) take theirs all at once or
+    none: one side started and billed while the cap refused the other is no comparison."""
+    return STREAMS_IN_FLIGHT.admit(limit, places)
 
 
 def release_slot() -> None:
@@ -96,6 +99,7 @@ class LiveRun:
         lag_log: LagLog | None = None,
         on_text: Callable[[str], None] | None = None,
         min_render_interval: float | None = None,
+        refusal: ProviderError | None = None,
     ) -> None:
         """`on_end` runs on the worker thread once the run has ended, however it ended.
 
@@ -107,7 +111,9 @@ class LiveRun:
         on an event loop (the HTTP API) is woken at once instead of polling `drain()`. A run
         beyond `max_concurrent` runs streaming in this process (0: no cap) ends at once as rate
         limited, through the same path, so the page shows why and the history records it;
-        `claimed`: the caller already holds its place (`claim_slot`).
+        `claimed`: the caller already holds its place (`claim_slot`). `refusal`: the caller
+        could not take its place (a comparison's sides take theirs together): the run ends at
+        once with it, through the same path.
 
         `lag_log` (benchmarks only, `CRS_BENCH_LAG_FILE`) times each batch from its first token's
         arrival to its draw (`lib.runs.lag_log`); without it no token is timed here.
@@ -144,9 +150,9 @@ class LiveRun:
         self._waiting_since: float | None = None
         # Rung after each piece of text and at the end, so a waiting `watch` steps at once.
         self.bell = threading.Event()
-        self._admitted = claimed or STREAMS_IN_FLIGHT.admit(max_concurrent)
+        self._admitted = refusal is None and (claimed or STREAMS_IN_FLIGHT.admit(max_concurrent))
         if not self._admitted:
-            self.error = RateLimited(busy_message(max_concurrent))
+            self.error = refusal or RateLimited(busy_message(max_concurrent))
             stream.refuse(self.error)
         self._thread = threading.Thread(target=self._pump, name="model-stream", daemon=True)
         self._thread.start()

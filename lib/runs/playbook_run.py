@@ -66,7 +66,7 @@ from lib.analysis.playbook.format import (
     verdict_counts,
 )
 from lib.analysis.playbook.prompt import build_playbook_prompt
-from lib.engine.errors import ErrorKind
+from lib.engine.errors import ErrorKind, RateLimited
 from lib.engine.fold import LENGTH_REASONS
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
@@ -76,7 +76,14 @@ from lib.engine.provider_config import (
 from lib.engine.providers.registry import SPECS
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.settings import Settings
-from lib.runs.launch import RunRequest, end_record, launch, new_record, start_record
+from lib.runs.launch import (
+    RunRequest,
+    end_record,
+    launch,
+    new_record,
+    places_for,
+    start_record,
+)
 from lib.runs.live import LiveRun, release_slot
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.store.records import RunRecord, SessionHistory, run_maker
@@ -293,13 +300,15 @@ def start_playbook(
     notify: Callable[[], None] | None = None,
     refuse_when_busy: bool = False,
     holds_place: bool = False,
+    refusal: RateLimited | None = None,
 ) -> PlaybookRun:
     """Start checking `request.document` against `request.playbook` (see the module's API).
 
     `notify` runs on the worker after each piece of the answer, each update and the end.
     `holds_place`: a model's run takes over the caller's place under the process's cap on runs
     at once (a batch worker waited for it) and gives it back when it ends, or at once if it
-    cannot start; the built-in checker takes no place.
+    cannot start; the built-in checker takes no place. `refusal`: the caller could not take a
+    model's place (`launch`'s); the built-in checker needs none and runs.
     """
     checker = request.checker
     launched = False
@@ -310,12 +319,56 @@ def start_playbook(
             refuse_non_checker(checker)
             launched = True  # `_start_model` owns the place from here
             return _start_model(
-                request, checker, history, run_log, settings, notify, refuse_when_busy, holds_place
+                request,
+                checker,
+                history,
+                run_log,
+                settings,
+                notify,
+                refuse_when_busy,
+                holds_place,
+                refusal,
             )
     finally:
         if holds_place and not launched:
             release_slot()
     return _start_builtin(request, history, run_log, settings, notify)
+
+
+def start_playbooks(
+    requests: Sequence[PlaybookRequest],
+    *,
+    history: SessionHistory | None,
+    run_log: RunLog | None,
+    settings: Settings,
+) -> list[PlaybookRun]:
+    """Start one check, or two compared: the models among them take their places under the cap
+    on runs at once together, or none does (`launch.Places`); the built-in checker takes none."""
+    models = [request.checker is not None for request in requests]
+    places = places_for(sum(models), settings)
+    runs: list[PlaybookRun] = []
+    try:
+        for request, model in zip(requests, models, strict=True):
+            runs.append(
+                start_playbook(
+                    request,
+                    history=history,
+                    run_log=run_log,
+                    settings=settings,
+                    holds_place=model and places.held,
+                    refusal=places.refusal if model else None,
+                )
+            )
+    except BaseException:
+        # The check that could not start gave its place back; a later model's is still held,
+        # and a check already running is no comparison on its own.
+        if places.held:
+            for _ in range(sum(models[len(runs) + 1 :])):
+                release_slot()
+        for run in runs:
+            run.cancel()
+        raise
+    return runs
 
 
 def refuse_non_checker(config: ProviderConfig) -> None:
@@ -337,6 +390,7 @@ def _start_model(
     notify: Callable[[], None] | None,
     refuse_when_busy: bool,
     holds_place: bool,
+    refusal: RateLimited | None,
 ) -> PlaybookRun:
     """A model's check: launched as a review is, its answer parsed on the worker (it owns the
     caller's place from the start, see `start_playbook`)."""
@@ -397,6 +451,7 @@ def _start_model(
         notify=notify,
         refuse_when_busy=refuse_when_busy,
         holds_place=holds_place,
+        refusal=refusal,
         on_text=on_text,
         conclude=conclude,
         on_end=lambda: run._deliver(notify),
