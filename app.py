@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
+from lib.analysis.prompts import TEMPLATES, default_instructions
 from lib.analysis.tokens import estimate_tokens
 from lib.runs.launch import RunRequest, launch
 from lib.store.records import records_to_csv, records_to_dataframe
@@ -30,6 +30,7 @@ from lib.ui.pickers import (
     generation_settings,
     kept,
     provider_picker,
+    template_picker,
     thinking_switch,
 )
 from lib.ui.report_view import report_view
@@ -58,13 +59,7 @@ def review_page() -> None:
     document = document_input(settings, "review")
 
     template_col, side_col = st.columns([2, 1])
-    template_key = template_col.selectbox(
-        "Review template",
-        list(TEMPLATES),
-        format_func=lambda key: TEMPLATES[key].title,
-        key="review_template",
-        on_change=kept("review_template", DEFAULT_TEMPLATE_KEY),
-    )
+    template_key = template_picker(template_col, "review_template")
     template = TEMPLATES[template_key]
     perspective = side_col.text_input(
         "Reviewing for",

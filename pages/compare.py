@@ -7,7 +7,7 @@ import uuid
 import altair as alt
 import streamlit as st
 
-from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
+from lib.analysis.prompts import TEMPLATES, default_instructions
 from lib.runs import catalog
 from lib.runs.compare import (
     better_side,
@@ -27,6 +27,7 @@ from lib.ui.pickers import (
     document_input,
     generation_settings,
     provider_picker,
+    template_picker,
     thinking_switch,
 )
 from lib.ui.report_view import report_view
@@ -62,15 +63,7 @@ for side, (column, default) in enumerate(zip(columns, defaults, strict=True)):
     with column:
         st.subheader("Left" if side == 0 else "Right")
         configs.append(provider_picker(settings, f"compare{side}", default=default))
-        templates.append(
-            st.selectbox(
-                "Template",
-                list(TEMPLATES),
-                index=list(TEMPLATES).index(DEFAULT_TEMPLATE_KEY),
-                format_func=lambda key: TEMPLATES[key].title,
-                key=f"compare{side}_template",
-            )
-        )
+        templates.append(template_picker(st, f"compare{side}_template", "Template"))
         switches.append(thinking_switch(configs[-1], max_tokens, f"compare{side}"))
 
 go_col, stop_col, _ = st.columns([1, 1, 6])

@@ -11,7 +11,7 @@ from lib.runs.compare import side_names
 from lib.runs.playbook_run import PlaybookRequest, start_playbooks
 from lib.store.playbook_store import PlaybookStore
 from lib.ui.page import page_context, set_page
-from lib.ui.pickers import document_input, generation_settings
+from lib.ui.pickers import document_input, generation_settings, kept
 from lib.ui.playbook_view import (
     checker_picker,
     playbook_picker,
@@ -34,7 +34,8 @@ with left:
     book = playbook_picker("playbook_book", PlaybookStore(run_log) if run_log else None)
 with right:
     picks = [checker_picker(settings, "playbook_a")]
-    if st.toggle("Compare with a second checker", key="playbook_compare"):
+    keep = kept("playbook_compare")
+    if st.toggle("Compare with a second checker", key="playbook_compare", on_change=keep):
         picks.append(checker_picker(settings, "playbook_b", "Second checker"))
 ready = document is not None and book is not None and all(p.ready for p in picks)
 check_col, stop_col, _ = st.columns([1, 1, 6])

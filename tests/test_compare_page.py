@@ -281,3 +281,15 @@ def test_a_cap_of_one_run_starts_neither_side_and_says_why(env, monkeypatch):
     assert len(records) == 2 and all(r.error_kind == "rate_limited" for r in records)
     shown = " ".join(e.value for e in at.error).replace("\\", "")  # markdown escapes
     assert "cannot compare" in shown and "CRS_MAX_CONCURRENT_RUNS" in shown
+
+
+def test_each_sides_template_is_kept_while_the_analyst_is_on_another_page(env):
+    app = str(Path(PAGE).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=60).run()
+    at.switch_page("pages/compare.py").run()
+    at.selectbox(key="compare1_template").select("lease").run()
+    at.switch_page("pages/history.py").run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="compare1_template").value == "lease"
+    assert at.selectbox(key="compare0_template").value == "general"

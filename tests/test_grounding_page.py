@@ -117,8 +117,11 @@ def test_exports_carry_the_marks_and_the_legend(env, downloads):
     # The Word file is built on click, which AppTest cannot do: built here from the same checks.
     checked = check_report(contract_index(load_sample(SAMPLE).text), record.report)
     word = DocxDocument(io.BytesIO(report_docx(record, checked))).paragraphs
-    # The Markdown file is as the page draws it, punctuation escaped: read as a viewer shows it.
-    shown = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown.data.decode())
+    # The Markdown file is as the page draws it, syntax escaped, each mark a link to the legend:
+    # read as a viewer shows it.
+    linked = re.sub(r"\[((?:\\.|[^\]\\])*)\]\(#quote-checks\)", r"\1", markdown.data.decode())
+    assert linked != markdown.data.decode()
+    shown = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", linked)
     for export in (shown, "\n".join(p.text for p in word)):
         after = verdicts(export)
         for quote, mark in MARKS.items():

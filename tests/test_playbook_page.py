@@ -170,6 +170,24 @@ def test_the_playbook_picked_is_kept_while_the_analyst_is_on_another_page(env):
     assert at.selectbox(key="playbook_book_choice").value == "nda"
 
 
+def test_the_checkers_chosen_are_kept_while_the_analyst_is_on_another_page(env):
+    """The "A model" pick and the second checker came back as the built-in checker alone: the
+    next check ran with it, and nothing on the page had changed to say so."""
+    app = str(Path(PAGE).resolve().parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=60).run()
+    at.switch_page("pages/playbook.py").run()
+    at.radio(key="playbook_a_kind").set_value("A model").run()
+    at.toggle(key="playbook_compare").set_value(True).run()
+    at.number_input(key="playbook_max_tokens").set_value(2048).run()
+    at.switch_page("pages/history.py").run()
+    at.switch_page("pages/playbook.py").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="playbook_a_kind").value == "A model"
+    assert at.toggle(key="playbook_compare").value is True
+    assert at.radio(key="playbook_b_kind").value is not None  # the second checker is drawn
+    assert at.number_input(key="playbook_max_tokens").value == 2048
+
+
 def test_edits_in_the_table_are_kept_while_the_analyst_is_on_another_page(env):
     app = str(Path(PAGE).resolve().parent.parent / "app.py")
     at = AppTest.from_file(app, default_timeout=60).run()

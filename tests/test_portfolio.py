@@ -17,6 +17,7 @@ from lib.runs.portfolio import (
     FAILED,
     GridRun,
     category_columns,
+    column_heading,
     filter_grid,
     grid_csv,
     grid_frame,
@@ -84,6 +85,10 @@ def test_a_heading_named_like_the_grids_own_columns_overwrites_nothing():
     assert styled_grid(grid).to_html()  # the page's coloured grid draws
     (header, values) = list(csv.reader(io.StringIO(grid_csv(grid).decode())))
     assert dict(zip(header, values, strict=True))["contract"] == "acme.pdf"
+    # The renamed cell still opens its section, under the heading the model wrote.
+    headings = [column_heading(grid, c) for c in category_columns(grid)]
+    opened = passage(report, None, column_heading(grid, "RED (section)"), headings)
+    assert opened.severity == "GREEN" and "y" in opened.section
 
 
 def test_filter_and_sort():

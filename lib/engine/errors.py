@@ -77,7 +77,8 @@ _INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff")
 def redact(text: str, *secrets: str | None) -> str:
     """Remove every secret from text, and any piece of one that starts as it does (a server's
     message clipped in the middle of an echoed key), in any case and broken by spaces, line
-    breaks or invisible characters; short or empty secrets are ignored to avoid mangling."""
+    breaks or invisible characters; short or empty secrets are ignored to avoid mangling. It errs
+    towards taking out: words that spell a key's first eight characters go too."""
     for secret in secrets:
         if not secret or len(secret) < MIN_SECRET_CHARS:
             continue
@@ -174,9 +175,13 @@ class Hints:
     # For the operator's key (a variable, a secrets file); a key typed for the session is
     # `TYPED_KEY_FIX` whatever the provider.
     auth_fix: str = "check the API key"
+    # After a server error (5xx) and after any other refusal: where the cause is to be read (a
+    # server of your own has a log; a hosted service does not show you one).
+    server_fix: str = "try again; if it keeps failing, the server's log says why"
+    refusal_fix: str = "the server's log says why it refused the request"
 
 
-TYPED_KEY_FIX = "check the API key typed in the sidebar"
+TYPED_KEY_FIX = "check the API key typed for this session"
 
 
 # Markers servers use for "prompt does not fit" (llama.cpp, llama-cpp-python, Ollama, vLLM, OpenAI,
@@ -237,12 +242,8 @@ def error_for_status(
     if status in (408, 504):
         return TimedOut(f"{where} timed out ({detail}) — try again or use a faster model.", status)
     # Every other status still says what to do: a server error may pass (an overloaded worker, a
-    # restart), and its log has the cause; any other refusal is the request's, in that log too.
-    fix = (
-        "try again; if it keeps failing, the server's log says why"
-        if status >= 500
-        else "the server's log says why it refused the request"
-    )
+    # restart); any other refusal is the request's.
+    fix = hints.server_fix if status >= 500 else hints.refusal_fix
     return BadResponse(
         f"{where} answered HTTP {status}" + (f": {said}" if said else "") + f" — {fix}.", status
     )

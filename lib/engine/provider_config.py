@@ -46,7 +46,7 @@ class ProviderConfig:
     model: str
     base_url: str = ""
     api_key: str | None = field(default=None, repr=False, compare=False)
-    # The key was typed in the sidebar for this session, not the operator's: a refusal then
+    # The key was typed on a page for this session, not the operator's: a refusal then
     # points the analyst at what they typed, not at a variable only the operator can change.
     key_typed: bool = field(default=False, compare=False)
     context_length: int | None = None

@@ -389,6 +389,10 @@ class Settings:
     proxy_secret: str | None = field(default=None, repr=False)
     # Addresses of proxies on other machines whose user header is believed without the secret.
     trusted_proxies: tuple[ProxyNetwork, ...] = ()
+    # The web server's own FORWARDED_ALLOW_IPS (uvicorn, under both Streamlit and the API): whom
+    # it lets name the caller's address in X-Forwarded-For. By default loopback, so any local
+    # process could give itself a listed proxy's address; trusting addresses needs it empty.
+    forwarded_allow_ips: str | None = None
     # Host names (as clients write them in Host / Origin) the API answers to besides loopback's.
     allowed_hosts: tuple[str, ...] = ()
     # Users who see every run (lower case); everyone else sees their own.
@@ -489,6 +493,13 @@ class Settings:
             return (
                 "CRS_TRUSTED_PROXIES must not include loopback addresses: every process on this"
                 " machine connects from them. A proxy on this machine sends CRS_PROXY_SECRET."
+            )
+        allowed = self.forwarded_allow_ips
+        if self.trusted_proxies and (allowed is None or allowed.strip()):
+            return (
+                "CRS_TRUSTED_PROXIES needs FORWARDED_ALLOW_IPS= (empty) in the app's environment:"
+                " otherwise the web server takes a caller's address from X-Forwarded-For when"
+                " it connects from this machine, and any local process could pass for the proxy."
             )
         if self.user_header and not self.trusts_a_proxy:
             return (
@@ -675,6 +686,8 @@ def load_settings(
         user_header=get("CRS_USER_HEADER") or None,
         proxy_secret=get("CRS_PROXY_SECRET") or None,
         trusted_proxies=_networks(get("CRS_TRUSTED_PROXIES")),
+        # The web server reads its process environment only, never the secrets file.
+        forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS"),
         allowed_hosts=_host_names(get("CRS_ALLOWED_HOSTS")),
         admins=frozenset(
             name.strip().lower() for name in str(get("CRS_ADMINS", "")).split(",") if name.strip()

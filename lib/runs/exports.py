@@ -15,9 +15,10 @@ from datetime import UTC
 from pathlib import PurePath
 
 from docx import Document
-from docx.shared import Pt
+from docx.shared import Pt, RGBColor
 
 from lib.analysis.grounding import LEGEND, CheckedQuote, annotate_markdown
+from lib.analysis.grounding.annotate import LEGEND_HEADING, MARK_CLOSE, MARK_OPEN
 from lib.analysis.safe_markdown import escape_markdown, hosts_in, safe_markdown
 from lib.engine.errors import error_title
 from lib.engine.run_stats import RunStatus
@@ -25,6 +26,13 @@ from lib.store.csv_export import exportable
 from lib.store.records import RunRecord, run_maker
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+# A quote check's mark in the Word text (`annotate.suffix`): its tint's initial, then its words.
+_MARK = re.compile(f"{MARK_OPEN}([gor])(.*?){MARK_CLOSE}")
+_TINTS = {
+    "g": RGBColor(0x2E, 0x7D, 0x32),
+    "o": RGBColor(0xB2, 0x5E, 0x09),
+    "r": RGBColor(0xC6, 0x28, 0x28),
+}
 
 _NUMBERED = re.compile(r"^\d+[.)]\s+")
 # A Markdown table: rows of cells between pipes, the header's followed by a rule ("|---|:--:|").
@@ -91,7 +99,8 @@ def _report_text(
 ) -> str:
     """The report as written (through `sanitise`), with each quote's check after it and the
     legend at the end where quotes were checked; free of control characters either way. A file
-    has no colours: a check's mark the model wrote itself is marked as its words."""
+    has no colours: each mark takes a form the model's text cannot (a link to the legend in
+    Markdown, a coloured run in Word), so a model's own "✓ verified" does not pass for one."""
 
     def clean(text: str) -> str:
         return sanitise(exportable(text)) if sanitise else exportable(text)
@@ -99,7 +108,8 @@ def _report_text(
     marked = annotate_markdown(
         record.report, checked or (), colour=False, markdown=markdown, sanitise=clean
     )
-    return exportable(f"{marked}\n\n{LEGEND}" if checked else marked)
+    legend = f"\n\n## {LEGEND_HEADING}\n\n{LEGEND}" if checked else ""
+    return exportable(marked + legend)
 
 
 def report_markdown(record: RunRecord, checked: Sequence[CheckedQuote] | None = None) -> bytes:
@@ -133,12 +143,28 @@ def _add_table(document, rows: list[list[str]]) -> None:
 
 
 def _add_runs(paragraph, text: str) -> None:
+    """Text with its bold, and each quote check's mark in its colour."""
+    position = 0
+    for match in _MARK.finditer(text):
+        _add_bold_runs(paragraph, text[position : match.start()])
+        run = paragraph.add_run(match.group(2))
+        run.font.color.rgb, run.italic = _TINTS[match.group(1)], True
+        position = match.end()
+    _add_bold_runs(paragraph, text[position:])
+
+
+def _add_bold_runs(paragraph, text: str) -> None:
     position = 0
     for match in _BOLD.finditer(text):
         paragraph.add_run(text[position : match.start()])
         paragraph.add_run(match.group(1)).bold = True
         position = match.end()
     paragraph.add_run(text[position:])
+
+
+def _unmarked(text: str) -> str:
+    """A line with its marks as words alone (a heading takes no coloured run)."""
+    return _MARK.sub(lambda match: match.group(2), text)
 
 
 def report_docx(record: RunRecord, checked: Sequence[CheckedQuote] | None = None) -> bytes:
@@ -164,7 +190,7 @@ def report_docx(record: RunRecord, checked: Sequence[CheckedQuote] | None = None
         heading = re.match(r"^(#{1,6})\s+(.*)$", line)
         if heading:
             level = min(len(heading.group(1)), 4)
-            document.add_heading(heading.group(2).replace("**", ""), level=level)
+            document.add_heading(_unmarked(heading.group(2)).replace("**", ""), level=level)
         elif re.match(r"^\s*[-*+]\s+", line):
             _add_runs(
                 document.add_paragraph(style="List Bullet"), re.sub(r"^\s*[-*+]\s+", "", line)

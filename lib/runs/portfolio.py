@@ -38,6 +38,9 @@ COLOURS: dict[str, tuple[str, str]] = {
 
 # The grid's own columns, before one per category.
 LEAD = ("contract", "model", "status", "risk", "RED", "YELLOW", "GREEN")
+# Where `grid_frame` keeps each category column's heading in the reports (a column renamed to
+# keep clear of the grid's own reads its section under the heading the model wrote).
+_HEADINGS = "headings"
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,9 @@ def grid_frame(runs: Sequence[GridRun], template_key: str) -> pd.DataFrame:
         found, short = row.pop("_found"), row.pop("_short")
         for category, name in zip(categories, named, strict=True):
             row[name] = found.get(category, short or MISSING)
-    return pd.DataFrame(rows, columns=[*LEAD, *named])
+    grid = pd.DataFrame(rows, columns=[*LEAD, *named])
+    grid.attrs[_HEADINGS] = dict(zip(named, categories, strict=True))
+    return grid
 
 
 def _column_names(categories: Sequence[str]) -> list[str]:
@@ -105,6 +110,11 @@ def _cut_short(record: RunRecord) -> str:
 
 def category_columns(frame: pd.DataFrame) -> list[str]:
     return list(frame.columns[len(LEAD) :])
+
+
+def column_heading(frame: pd.DataFrame, column: str) -> str:
+    """The report heading behind a category column of the grid `grid_frame` built."""
+    return str(frame.attrs.get(_HEADINGS, {}).get(column, column))
 
 
 def filter_grid(

@@ -20,7 +20,7 @@ import pandas as pd
 
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
-from lib.store.csv_export import csv_bytes
+from lib.store.csv_export import csv_bytes, exportable
 from lib.store.database import Database, StoreUnavailable, driver_errors, open_database
 from lib.store.migrations import CREATE_V1, MIGRATIONS, SCHEMA_VERSION
 from lib.store.owners import EVERYONE, Scope
@@ -260,7 +260,12 @@ ORPHAN_MESSAGE = (
 
 
 def export_json(records: Sequence[RunRecord]) -> bytes:
-    return json.dumps([_to_row(r) for r in records], ensure_ascii=False, indent=1).encode("utf-8")
+    """The log's own values, with the characters no file the app writes carries taken out."""
+    rows = [
+        {name: exportable(v) if isinstance(v, str) else v for name, v in _to_row(r).items()}
+        for r in records
+    ]
+    return json.dumps(rows, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 # A table of runs carries the thinking's figures, not its text (the JSON export keeps it all).

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Container
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
+from typing import Any
 
 import streamlit as st
 
 from lib.analysis.documents import Document, DocumentError, NeedsOcr, document_from_text
+from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.analysis.samples import ATTRIBUTION, load_sample, sample_names
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
@@ -35,20 +37,28 @@ UPLOADS_KEY = "read_uploads"
 
 
 def kept(
-    key: str, default: object = None, allowed: Container[object] | None = None
+    key: str, default: object = None, allowed: Sequence[object] | None = None
 ) -> Callable[[], None]:
     """Keep a widget's value while the analyst is on another page, and put it back when they
     return: Streamlit forgets a widget not drawn in a run, so their instructions, side or pasted
     text came back empty while the contract itself was kept, and a model picked by hand came back
     as the default provider, to which the next review then sent the contract. Call before drawing
     the widget (which then takes no `value`/`index`), and pass the returned callback as its
-    `on_change`. A value no longer `allowed` (a model the server stopped listing) is dropped."""
+    `on_change`.
+
+    A value no longer `allowed` (a model the server stopped listing) is replaced by one that is,
+    set as the widget's value so the page shows what the run will use: a value only dropped left
+    the browser showing the old model while runs went to the first one listed."""
     state = st.session_state
     store = f"kept_{key}"
     if allowed is not None:
-        for name in (key, store):
-            if name in state and not _allowed(state[name], allowed):
-                del state[name]
+        if store in state and _still_allowed(state[store], allowed, None) != state[store]:
+            del state[store]
+        if key in state and (valid := _still_allowed(state[key], allowed, default)) != state[key]:
+            if valid is None:
+                del state[key]
+            else:
+                state[key] = valid
     if key not in state:
         if store in state:
             state[key] = state[store]
@@ -61,11 +71,16 @@ def kept(
     return remember
 
 
-def _allowed(value: object, allowed: Container[object]) -> bool:
-    """A single choice, or every one of several (a multiselect's list), is still offered."""
+def _still_allowed(value: object, allowed: Sequence[object], default: object) -> object:
+    """`value` if it is still offered; of several (a multiselect's), those that are; else the
+    default, or the first choice offered."""
     if isinstance(value, list | tuple):
-        return all(item in allowed for item in value)
-    return value in allowed
+        return type(value)(item for item in value if item in allowed)
+    if value in allowed:
+        return value
+    if default is not None and default in allowed:
+        return default
+    return allowed[0] if allowed else None
 
 
 def document_input(settings: Settings, key: str) -> Document | None:
@@ -195,6 +210,17 @@ def _sample_input(key: str) -> Document:
     return document_from_text(sample.text, name=f"{sample.title}.txt")
 
 
+def template_picker(target: Any, key: str, label: str = "Review template") -> str:
+    """A review template's key, kept while the analyst is on another page (`kept`)."""
+    keys = list(TEMPLATES)
+    return str(
+        target.selectbox(
+            label, keys, format_func=lambda k: TEMPLATES[k].title, key=key,
+            on_change=kept(key, DEFAULT_TEMPLATE_KEY, keys),
+        )
+    )  # fmt: skip
+
+
 def generation_settings(key: str) -> tuple[int, float]:
     """Max output tokens and temperature, in a collapsed expander of the current container."""
     tokens_key, temperature_key = f"{key}_max_tokens", f"{key}_temperature"
@@ -314,10 +340,15 @@ def provider_picker(
             "Base URL", key=url_key, placeholder=spec.url_placeholder, on_change=keep_url
         )
     if spec.takes_key:
+        # Kept for the session like every other choice: dropped on a visit to another page, the
+        # next run went out on the operator's key (billed to them) with nothing said.
+        key_box = f"{key}_api_key_{provider}"
+        keep_key = kept(key_box)
         typed_key = st.text_input(
             "API key (this session only)",
             type="password",
-            key=f"{key}_api_key_{provider}",
+            key=key_box,
+            on_change=keep_key,
             help="Used for this browser session only; never stored, logged or exported. The "
             "operator's key is only ever sent to the endpoint it was set up for.",
             placeholder="operator's key set (for its own endpoint)"

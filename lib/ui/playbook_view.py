@@ -247,7 +247,9 @@ class CheckerPick:
 
 def checker_picker(settings: Settings, key: str, title: str = "Checked by") -> CheckerPick:
     """The built-in checker (the default, no model) or any model the app can run."""
-    kind = st.radio(title, [BUILTIN, MODEL], horizontal=True, key=f"{key}_kind")
+    kinds = [BUILTIN, MODEL]
+    keep = kept(f"{key}_kind", allowed=kinds)
+    kind = st.radio(title, kinds, horizontal=True, key=f"{key}_kind", on_change=keep)
     if kind == BUILTIN:
         return CheckerPick(None, True)
     config = provider_picker(settings, key, exclude=NOT_CHECKERS)

@@ -21,7 +21,6 @@ from lib.analysis.playbook.checker import NDA_PLAYBOOK
 from lib.analysis.playbook.contractnli import ContractNliError, read_contractnli
 from lib.analysis.playbook.format import Playbook, result_from_dict
 from lib.analysis.plural import counted
-from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.analysis.report_sections import passage
 from lib.analysis.scorecard import Scorecard, summary_rows
 from lib.engine.settings import Settings
@@ -45,6 +44,7 @@ from lib.runs.portfolio import (
     LEVELS,
     GridRun,
     category_columns,
+    column_heading,
     filter_grid,
     grid_csv,
     grid_frame,
@@ -63,7 +63,7 @@ from lib.store.batch_store import BatchInfo, BatchStore
 from lib.store.playbook_store import PlaybookStore
 from lib.store.run_log import RunLog
 from lib.ui.download import offer
-from lib.ui.pickers import generation_settings, kept, provider_picker
+from lib.ui.pickers import generation_settings, kept, provider_picker, template_picker
 from lib.ui.playbook_view import checker_picker, evidence_panel, playbook_picker
 from lib.ui.portfolio_view import (
     grid_column_config,
@@ -188,7 +188,11 @@ def checkers(settings: Settings, source: str, run_log: RunLog | None) -> BatchCh
     nli = st.session_state.get("pf_source") == "contractnli"  # ContractNLI's files hold NDAs
     store = PlaybookStore(run_log) if run_log is not None else None
     playbook = playbook_picker("pf_pb", store, NDA_PLAYBOOK if nli else None)
-    count = int(st.number_input("How many checkers", 1, 4, 1, key="pf_ccount"))
+    count = int(
+        st.number_input(
+            "How many checkers", 1, 4, key="pf_ccount", on_change=kept("pf_ccount", 1, range(1, 5))
+        )
+    )
     configs: list[Checker] = []
     for i, column in enumerate(st.columns(count)):
         with column:
@@ -209,7 +213,11 @@ def checkers(settings: Settings, source: str, run_log: RunLog | None) -> BatchCh
 
 def models(settings: Settings, source: str) -> BatchChoice:
     st.subheader("Models")
-    count = int(st.number_input("How many models", 1, 4, 1, key="pf_count"))
+    count = int(
+        st.number_input(
+            "How many models", 1, 4, key="pf_count", on_change=kept("pf_count", 1, range(1, 5))
+        )
+    )
     configs = []
     for i, column in enumerate(st.columns(count)):
         with column:
@@ -219,10 +227,7 @@ def models(settings: Settings, source: str) -> BatchChoice:
     settings_col, template_col = st.columns([1, 1])
     with settings_col:
         max_tokens, temperature = generation_settings("pf_models")
-    template_key = template_col.selectbox(
-        "Review template", list(TEMPLATES), index=list(TEMPLATES).index(DEFAULT_TEMPLATE_KEY),
-        format_func=lambda k: TEMPLATES[k].title, key="pf_template",
-    )  # fmt: skip
+    template_key = template_picker(template_col, "pf_template")
     st.caption(
         "Requests in flight per endpoint: one for the built-in model and for a local Ollama, "
         "several for Claude (the operator sets CRS_BATCH_CONCURRENCY to change this)."
@@ -425,7 +430,9 @@ def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> N
         text = texts.get(contract) or record.contract_text
         with st.container(border=True):
             st.markdown(f"**{label(contract)}** · {label(model)}")
-            passage_view(passage(record.report, text, column, columns), text)
+            headings = [column_heading(frame, c) for c in columns]
+            shown = passage(record.report, text, column_heading(frame, column), headings)
+            passage_view(shown, text)
 
     with st.expander("Report per contract", icon=":material/description:"):
         pair = st.selectbox(

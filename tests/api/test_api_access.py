@@ -22,6 +22,8 @@ from tests.api.conftest import Stream, read_events
 BODY = {"contract": "1. Parties. Acme Ltd and Beta GmbH.", "provider": "ollama", "model": "m"}
 SECRET = "proxy-secret-for-tests-0123456789"
 PROXY = {"CRS_USER_HEADER": "X-Forwarded-User", "CRS_PROXY_SECRET": SECRET}
+# A proxy on another machine, believed by its address.
+BY_ADDRESS = {"CRS_USER_HEADER": "X-Forwarded-User", "CRS_TRUSTED_PROXIES": "10.0.0.0/24"}
 
 
 @pytest.fixture
@@ -67,11 +69,17 @@ def documents(response: httpx.Response) -> list[str]:
         ({"CRS_USER_HEADER": "X-Forwarded-User", "CRS_TRUSTED_PROXIES": "::/0"}, "127.0.0.1"),
         # Answering to a public name: behind a proxy that may add no forwarding header at all.
         ({"CRS_ALLOWED_HOSTS": "review.example.com"}, "127.0.0.1"),
+        # The web server would let any local process name a listed proxy's address.
+        (BY_ADDRESS, "127.0.0.1"),
+        ({**BY_ADDRESS, "FORWARDED_ALLOW_IPS": "127.0.0.1"}, "127.0.0.1"),
     ],
 )
 def test_a_team_api_will_not_start_without_naming_its_callers(env, listen):
     config = api_config({"API_HOST": listen, **env})
-    with pytest.raises(ConfigError, match=r"CRS_API_TOKENS|CRS_PROXY_SECRET|CRS_TRUSTED_PROXIES"):
+    with pytest.raises(
+        ConfigError,
+        match=r"CRS_API_TOKENS|CRS_PROXY_SECRET|CRS_TRUSTED_PROXIES|FORWARDED_ALLOW_IPS",
+    ):
         config.check(load_settings(env, listen_address=listen))
 
 
@@ -81,7 +89,7 @@ def test_a_team_api_will_not_start_without_naming_its_callers(env, listen):
         {},  # a laptop: nothing to configure
         {"CRS_API_TOKENS": "tok:alice", "CRS_LOCK_ENDPOINTS": "1"},
         {**PROXY, "CRS_LOCK_ENDPOINTS": "1"},
-        {"CRS_USER_HEADER": "X-Forwarded-User", "CRS_TRUSTED_PROXIES": "10.0.0.0/24"},
+        {**BY_ADDRESS, "FORWARDED_ALLOW_IPS": ""},
     ],
 )
 def test_a_loopback_api_or_one_that_names_callers_starts(env):
@@ -151,7 +159,7 @@ def test_the_user_header_counts_only_with_the_proxys_secret(history):
 
 
 def test_the_user_header_counts_from_a_listed_proxy_address(history):
-    env = {"CRS_USER_HEADER": "X-Forwarded-User", "CRS_TRUSTED_PROXIES": "10.0.0.0/24"}
+    env = {**BY_ADDRESS, "FORWARDED_ALLOW_IPS": ""}
     bob = {"X-Forwarded-User": "bob@firm.example"}
     with client_for(history, env, client=("10.0.0.5", 40000)) as proxy:
         assert documents(proxy.get("/api/runs", headers=bob)) == ["bob@firm.example.pdf"]
@@ -168,6 +176,18 @@ def test_the_proxy_rule_reads_headers_in_any_case():
     with pytest.raises(UntrustedUserHeader):
         settings.proxy_user({"X-Forwarded-User": "alice"}, "127.0.0.1")
     assert settings.serves_a_team and SECRET not in repr(settings)
+
+
+def test_a_local_process_cannot_give_itself_a_listed_proxys_address(start_api):
+    """The web server took the caller's address from X-Forwarded-For when the caller connected
+    from loopback: any local process passed for the proxy, and for any user, admins too."""
+    api = start_api(
+        **BY_ADDRESS, CRS_ADMINS="lead@firm.example", FORWARDED_ALLOW_IPS="", API_HOST="0.0.0.0"
+    )
+    posing = {"X-Forwarded-User": "lead@firm.example", "X-Forwarded-For": "10.0.0.5"}
+    refused = httpx.get(f"{api.url}/api/runs", headers=posing)
+    assert refused.status_code == 403
+    assert "only from the authenticating proxy" in refused.json()["error"]
 
 
 # Item 7: DNS rebinding and cross-site requests.

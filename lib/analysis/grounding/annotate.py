@@ -14,22 +14,19 @@ _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:\"])")
 EXCERPT_CHARS = 160
 
 LEGEND = (
-    "Quote checks: ✓ verified — the quote appears word for word in the contract (after "
+    "✓ verified — the quote appears word for word in the contract (after "
     "normalising quotes, dashes, spacing and line breaks); ≈ close — a near match, the "
     "contract's wording is shown; ✗ not found — no passage of the contract resembles the quote."
 )
 
 
-# The marks `suffix` writes, as a model could write them itself to pass a claim off as checked:
-# on the page ours are coloured, but a downloaded report has only the words.
-_LOOKALIKE = re.compile(
-    r"[✓✔☑]\ufe0f?\s*verified|≈\s*close|[✗✘❌]\ufe0f?\s*not\s+found", re.IGNORECASE
-)
-
-
-def disown_marks(text: str) -> str:
-    """The report's own words with every look-alike of a check's mark shown as the model's."""
-    return _LOOKALIKE.sub(lambda m: f"“{m.group()}” (written by the model, not a check)", text)
+# A file has no colours to tell a check's mark from a model's copy of it ("✓ verified" written
+# after a claim), so there each mark takes a form the model's text cannot: in Markdown a link to
+# the legend (a model's links go only to the contract's own hosts), in Word a coloured run, which
+# the Word writer reads from `MARK_OPEN` + its tint's initial + the mark + `MARK_CLOSE`.
+LEGEND_HEADING = "Quote checks"
+LEGEND_ANCHOR = "quote-checks"
+MARK_OPEN, MARK_CLOSE = "\ue002", "\ue003"
 
 
 def escape(text: str) -> str:
@@ -61,13 +58,19 @@ def suffix(item: CheckedQuote, colour: bool = True, markdown: bool = True) -> st
         text, tint = f"≈ close{where} — contract reads: “{reads}”", "orange"
     else:
         text, tint = "✗ not found in the contract", "red"
-    return f" :{tint}[{text}]" if colour else f" {text}"
+    if colour:
+        return f" :{tint}[{text}]"
+    if markdown:
+        return f" [{text}](#{LEGEND_ANCHOR})"
+    return f" {MARK_OPEN}{tint[0]}{text}{MARK_CLOSE}"
 
 
 # Stand-ins for the marks while the report passes through a sanitiser: private-use characters
-# that no Markdown parser treats as syntax and no report contains.
+# that no Markdown parser treats as syntax. A report holding any of these, or of a file's mark
+# delimiters, has them replaced (one for one: the quotes' places stay where they are).
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _STAND_IN = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
+_OURS = str.maketrans(dict.fromkeys(map(ord, _OPEN + _CLOSE + MARK_OPEN + MARK_CLOSE), "\ufffd"))
 
 
 def annotate_markdown(
@@ -83,17 +86,17 @@ def annotate_markdown(
     not understand Streamlit's `:red[...]` colour syntax. `offset` says where `report` starts
     when it is one segment of a longer report (the live view draws segments). `sanitise` cleans
     the report's own text first; the marks, ours and already escaped, go in afterwards so the
-    sanitiser does not escape their colour syntax. A mark the model wrote itself is shown as its
-    words (`disown_marks`), so only a check reads as one."""
+    sanitiser does not escape their colour syntax. Without colour (a file) each mark takes a form
+    the report's own text cannot (see `LEGEND_ANCHOR`)."""
     out: list[str] = []
     marks: list[str] = []
     last = 0
-    report = report.replace(_OPEN, "").replace(_CLOSE, "") if sanitise else report
+    report = report.translate(_OURS)
     for item in sorted(checked, key=lambda i: i.quote.end):
         end = item.quote.end - offset
         if item.quote.start < offset or end < last or end > len(report):
             continue
-        out.append(disown_marks(report[last:end]))
+        out.append(report[last:end])
         mark = suffix(item, colour, markdown)
         if sanitise:
             out.append(f"{_OPEN}{len(marks)}{_CLOSE}")
@@ -101,7 +104,7 @@ def annotate_markdown(
         else:
             out.append(mark)
         last = end
-    out.append(disown_marks(report[last:]))
+    out.append(report[last:])
     text = "".join(out)
     if sanitise is None:
         return text

@@ -97,6 +97,9 @@ HINTS = Hints(
     connect_fix="check the network connection or ANTHROPIC_BASE_URL",
     model_fix="pick one from the list",
     auth_fix="check ANTHROPIC_API_KEY",
+    server_fix="try again in a minute; if it keeps failing, Anthropic's status page says whether "
+    "the service is down",
+    refusal_fix="Anthropic's reason is above; check the model and the generation settings",
 )
 # Anthropic's floor for a thinking budget; the budget must also stay below max_tokens.
 MIN_THINKING_BUDGET = 1024
