@@ -23,7 +23,7 @@ from lib.ui import live_feed
 from lib.ui.download import offer
 from lib.ui.live_view import show_live
 from lib.ui.long_review_panel import long_review_panel
-from lib.ui.page import page_context, set_page
+from lib.ui.page import page_context, run_page, set_page
 from lib.ui.pages_folder import ignore_pages_folder
 from lib.ui.pickers import (
     document_input,
@@ -167,24 +167,26 @@ def review_page() -> None:
 
 
 if __name__ == "__main__":  # Streamlit runs this file as the script of every page view
-    st.navigation(
-        [
-            st.Page(
-                review_page,
-                title="Review",
-                url_path="review",
-                default=True,
-            ),
-            st.Page("pages/compare.py", title="Compare", url_path="compare"),
-            st.Page("pages/history.py", title="History", url_path="history"),
-            st.Page(
-                "pages/portfolio.py",
-                title="Portfolio",
-                url_path="portfolio",
-            ),
-            st.Page("pages/playbook.py", title="Playbook", url_path="playbook"),
-        ]
-    ).run()
+    run_page(
+        st.navigation(
+            [
+                st.Page(
+                    review_page,
+                    title="Review",
+                    url_path="review",
+                    default=True,
+                ),
+                st.Page("pages/compare.py", title="Compare", url_path="compare"),
+                st.Page("pages/history.py", title="History", url_path="history"),
+                st.Page(
+                    "pages/portfolio.py",
+                    title="Portfolio",
+                    url_path="portfolio",
+                ),
+                st.Page("pages/playbook.py", title="Playbook", url_path="playbook"),
+            ]
+        )
+    )
 else:  # `streamlit run app.py` found the app below and serves it, with the live feed's route
     ignore_pages_folder()
     app = st.App(__file__, routes=live_feed.routes())

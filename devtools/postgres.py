@@ -44,6 +44,24 @@ class Cluster:
             db.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    @contextlib.contextmanager
+    def gone_away(self, url: str) -> Iterator[None]:
+        """The database at `url` stops answering (its connections cut, no new one let in), as
+        in an outage, and answers again afterwards; the rest of the cluster is untouched."""
+        import psycopg
+
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            try:
+                yield
+            finally:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
 
 def server_bin() -> Path:
     configured = os.environ.get("CRS_PG_BIN")

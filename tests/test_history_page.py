@@ -308,3 +308,24 @@ def test_streamlits_login_can_run_as_installed():
     from streamlit.auth_util import is_authlib_installed
 
     assert is_authlib_installed()
+
+
+def test_a_database_gone_away_is_a_sentence_not_an_error_box():
+    """Every page runs through `run_page` (app.py's navigation): a shared database that stops
+    answering mid-session showed Streamlit's error box (the run log's reads raise
+    `StoreUnavailable` then: tests/test_team_log.py)."""
+
+    def script() -> None:
+        from lib.store.database import StoreUnavailable
+        from lib.ui.page import run_page
+
+        class GoneAway:
+            def run(self) -> None:
+                raise StoreUnavailable("terminating connection due to administrator command")
+
+        run_page(GoneAway())
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception, at.exception
+    (said,) = [e.value for e in at.error]
+    assert said.startswith("The run history cannot be reached right now")

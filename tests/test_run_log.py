@@ -271,3 +271,35 @@ def test_a_streaming_runs_report_so_far_is_in_the_log_before_it_ends(
         assert saved is not None and saved.status is RunStatus.RUNNING and " w3" in saved.report
     finally:
         live.cancel()
+
+
+def test_a_log_that_refuses_writes_is_tried_again_only_after_a_while(fake_upstream, monkeypatch):
+    """With the database gone, every token after the first save tried to save again, each try
+    waiting for the database: the stream crawled at one token per wait."""
+    from lib.analysis.documents import document_from_text
+    from lib.runs import launch as launching
+    from lib.runs.live import watch
+    from lib.store.database import StoreUnavailable
+    from lib.store.records import SessionHistory
+
+    class Refusing:
+        calls = 0
+
+        def append(self, record) -> None:
+            Refusing.calls += 1
+            raise StoreUnavailable("no connection")
+
+    monkeypatch.setattr(launching, "SAVE_EVERY_S", 0.0)
+    fake_upstream.push(Script(tokens=[f" w{i}" for i in range(40)]))
+    config = ProviderConfig(Provider.OLLAMA, "llama3.2", fake_upstream.url, read_timeout=10)
+    request = launching.RunRequest(
+        "review", config, document_from_text("1. Term. Two years."), "general", "", "", 100, 0.0
+    )
+    record, live = launching.launch(
+        request, history=SessionHistory([]), run_log=Refusing(), settings=load_settings({})
+    )
+    for _ in watch([live]):  # until the run has ended
+        pass
+    assert record.report.count(" w") == 40 and record.status is RunStatus.DONE
+    assert Refusing.calls == 3  # its start, one save of its progress, its end
+    assert record.notes[-1] == launching.NOT_KEPT_NOTE

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import types
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,9 @@ import pytest
 
 from devtools.log_writers import write_concurrently
 from lib.engine.settings import listens_beyond_loopback, load_settings
+from lib.runs.launch import NOT_KEPT_NOTE, end_record
 from lib.store.batch_store import BatchStore
+from lib.store.database import StoreUnavailable
 from lib.store.migrations import SCHEMA_VERSION
 from lib.store.owners import EVERYONE, Scope, scope_for
 from lib.store.run_log import RunLog, open_run_log
@@ -188,3 +191,27 @@ def test_many_runs_in_one_call(log_target, make_record):
     log.append_many(records)
     assert sorted(r.document_name for r in log.query()) == ["c1.pdf", "c2.pdf"]
     assert log.scoped(EVERYONE).get(records[0].run_id).owner == "bob@firm.example"
+
+
+def test_a_database_gone_away_mid_session_is_one_error_and_a_note_then_comes_back(
+    postgres_cluster, make_record
+):
+    """History showed Streamlit's error box and the API a plain "Internal Server Error" (the
+    driver's own errors), and a run that ended then was dropped from History without a word."""
+    url = postgres_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    log = RunLog(url)
+    log.append(make_record(status="done", report="kept"))
+    ended = make_record(status="done", report="ended in the outage")
+    with postgres_cluster.gone_away(url):
+        with pytest.raises(StoreUnavailable):  # every read and write goes through one place
+            log.query()
+        end_record(ended, log)
+        assert ended.notes == [NOT_KEPT_NOTE]
+    for _ in range(20):  # the pool reconnects by itself
+        try:
+            assert log.count() == 1
+            break
+        except StoreUnavailable:
+            continue
+    else:
+        pytest.fail("the run log did not come back")

@@ -58,6 +58,7 @@ from lib.runs import catalog
 from lib.runs.launch import RunRequest, launch, save_upload
 from lib.runs.model_choice import ChoiceError
 from lib.runs.playbook_run import PlaybookRequest, refuse_non_checker, start_playbook
+from lib.store.database import StoreUnavailable
 from lib.store.owners import Scope, scope_for
 from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord, SessionHistory, provider_label
@@ -174,6 +175,13 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        # A shared database gone away mid-session: said in JSON like every other error (it was
+        # a plain "Internal Server Error"), and worth retrying.
+        message = f"The run history cannot be reached right now ({exc}); try again in a minute."
+        return JSONResponse({"error": message}, 503, headers={"Retry-After": "60"})
 
     @app.get("/api/health", tags=["server"])
     def health() -> dict[str, Any]:

@@ -42,6 +42,13 @@ from lib.store.run_log import RunLog
 log = logging.getLogger(__name__)
 # How often a streaming run's report so far is written to the run log (`PreparedRun.save_progress`).
 SAVE_EVERY_S = 10.0
+# After a write the log refused (a database that went away), how long the run streams before
+# trying to save its progress again: each try may wait for the database, and the stream with it.
+SAVE_RETRY_S = 60.0
+NOT_KEPT_NOTE = (
+    "The run history could not be reached when this run ended, so it is not in History: "
+    "download the report to keep it."
+)
 # The grounding of this process's latest finished runs, so a page shows the verdicts the run's
 # own tracker reached instead of checking every quote again.
 _RECENT_GROUNDING: OrderedDict[str, Grounding] = OrderedDict()
@@ -220,8 +227,10 @@ def start_record(record: RunRecord, history: SessionHistory | None, run_log: Run
 
 
 def end_record(record: RunRecord, run_log: RunLog | None) -> None:
-    """A run's end written to the run log (its record in the history is the same object)."""
-    _write(run_log, record)
+    """A run's end written to the run log (its record in the history is the same object); a
+    run the log could not take says so, where the page and the API show its notes."""
+    if not _write(run_log, record):
+        record.notes.append(NOT_KEPT_NOTE)
 
 
 def prepare_run(
@@ -323,10 +332,12 @@ def prepare_run(
         nonlocal saved
         if run_log is None or time.monotonic() - saved < SAVE_EVERY_S:
             return
-        saved = time.monotonic()
         stats = stream.stats
         record.update_from(stats, run_cost(config, stats, settings.prices))
-        _write(run_log, record)
+        written = _write(run_log, record)
+        # Timed from the end of the write: one that waited for an unreachable database is
+        # not tried again at the next token, and not for a while.
+        saved = time.monotonic() + (0.0 if written else SAVE_RETRY_S - SAVE_EVERY_S)
 
     def finish() -> None:
         stats = stream.stats
@@ -338,7 +349,7 @@ def prepare_run(
             grounding = finish_grounding(tracker, record.report, document.text)
             record.set_grounding(grounding.counts)
             _remember(record.run_id, grounding)
-        _write(run_log, record)
+        end_record(record, run_log)
 
     return PreparedRun(record, stream, finish, tracker, save_progress)
 
@@ -471,10 +482,13 @@ def launch_together(
     return runs
 
 
-def _write(run_log: RunLog | None, record: RunRecord) -> None:
+def _write(run_log: RunLog | None, record: RunRecord) -> bool:
+    """Whether the log took the record (no log: nothing to take, and nothing lost)."""
     if run_log is None:
-        return
+        return True
     try:
         run_log.append(record)
     except Exception:
         log.exception("could not write the run log")
+        return False
+    return True

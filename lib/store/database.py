@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_S = 10.0
 POOL_MAX_SIZE = 8
+# A shared database that gives no connection within this is taken as unreachable: the pool's own
+# 30 s held every run's start, and every save of its report so far, that long in an outage.
+UNREACHABLE_AFTER_S = 5.0
 # pg_advisory_xact_lock key for migrations: any constant no other code of ours locks on.
 MIGRATION_LOCK_KEY = 0x0C25_1060
 Row = Mapping[str, Any]
@@ -198,18 +201,30 @@ class PostgresDatabase:
             kwargs={"autocommit": True, "row_factory": dict_row},
             open=True,
             name="run-log",
+            timeout=UNREACHABLE_AFTER_S,
         )
         self.pool.wait(timeout=BUSY_TIMEOUT_S)
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
-        with self.pool.connection() as raw:
+        with self._reachable(), self.pool.connection() as raw:
             yield Connection(raw, self.dialect)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.pool.connection() as raw, raw.transaction():
+        with self._reachable(), self.pool.connection() as raw, raw.transaction():
             yield Connection(raw, self.dialect)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _reachable() -> Iterator[None]:
+        """A server that went away mid-session raises the one error front ends catch
+        (`StoreUnavailable`), not the driver's: History and the API said "Internal Server
+        Error" while it was down. The pool reconnects by itself once it is back."""
+        try:
+            yield
+        except driver_errors() as exc:
+            raise StoreUnavailable(_short(exc)) from exc
 
     def migrate(self, create: str, migrations: Mapping[int, str], version: int) -> int:
         with self.transaction() as db:
@@ -269,6 +284,11 @@ def _apply(
 class StoreUnavailable(Exception):
     """The run log cannot be opened (a file the app may not write, a database that does not
     answer): front ends catch this, never a driver's own errors."""
+
+
+def _short(exc: BaseException) -> str:
+    """A driver's error as one line (its detail lines name the server's internals)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def driver_errors() -> tuple[type[BaseException], ...]:

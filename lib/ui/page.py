@@ -79,6 +79,22 @@ def _run_log_at(target: str, max_run_seconds: float) -> RunLog:
     )
 
 
+UNREACHABLE = (
+    "The run history cannot be reached right now ({reason}). Runs still stream and show here; "
+    "try this page again in a minute."
+)
+
+
+def run_page(page: Any) -> None:
+    """Run the page the analyst opened: a shared database that stops answering mid-session
+    (`StoreUnavailable`) is said in a sentence, as when it cannot be opened, not as Streamlit's
+    error box; the page works again once it answers."""
+    try:
+        page.run()
+    except StoreUnavailable as exc:
+        st.error(label(UNREACHABLE.format(reason=exc)), icon=":material/cloud_off:")
+
+
 def shared_run_log(settings: Settings) -> RunLog | None:
     """One RunLog per database for the whole app process (it is safe across threads), seen as
     this session's viewer may see it (`lib.ui.identity`)."""

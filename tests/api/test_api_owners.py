@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -84,3 +86,17 @@ def test_the_apis_own_settings_are_refused_by_name(env, said):
     with pytest.raises(ConfigError) as refused:
         api_config(env)
     assert str(refused.value).startswith(said)
+
+
+def test_a_database_gone_away_answers_503_in_json(postgres_cluster, make_record):
+    """It answered a plain-text "Internal Server Error" (the driver's error, uncaught)."""
+    url = postgres_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    settings = load_settings({"CRS_DATABASE_URL": url})
+    app = create_app(settings, ApiConfig(host="127.0.0.1", tokens=TOKENS))
+    alice = {"Authorization": "Bearer tok-alice"}
+    with TestClient(app, base_url="http://localhost") as client:
+        assert client.get("/api/runs", headers=alice).status_code == 200
+        with postgres_cluster.gone_away(url):
+            down = client.get("/api/runs", headers=alice)
+        assert down.status_code == 503 and down.headers["retry-after"] == "60"
+        assert down.json()["error"].startswith("The run history cannot be reached right now")
