@@ -383,3 +383,28 @@ def test_a_resume_takes_its_files_after_options_and_its_reports_are_the_new_runs
     assert main(["resume", batch_id, "--out", str(out)]) == 2
     said = capsys.readouterr().err
     assert f"`crs-batch resume {batch_id} <file> <file> … --out {out}`" in said
+
+
+def test_a_run_history_gone_away_leaves_the_files_of_this_processs_runs(make_record, capsys):
+    """The batch's runs were read back from the log for the files; with the log gone away that
+    was a traceback and no file at all, though every run was at hand."""
+    from types import SimpleNamespace
+
+    from lib.cli.batch import _by_model
+    from lib.store.database import StoreUnavailable
+
+    class GoneAway:
+        def __getattr__(self, name: str):
+            def refuse(*args, **kwargs):
+                raise StoreUnavailable("the shared database did not answer")
+
+            return refuse
+
+    done = make_record(document_name="a.txt", status="done", report="## Overall risk: LOW")
+    runner = SimpleNamespace(
+        batch_id="b1", results={("a.txt", "ollama:m"): SimpleNamespace(record=done)}
+    )
+    assert _by_model(runner, GoneAway(), {"ollama:m": "Ollama · m"}) == {
+        "Ollama · m": {"a.txt": done}
+    }
+    assert "the run history cannot be reached" in capsys.readouterr().err

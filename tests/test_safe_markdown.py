@@ -237,6 +237,8 @@ def blocks(markdown: str) -> list[str]:
 @example("*&#13;*")  # emphasis around an entity's line break: written bare, a list item
 @example("a&#13;- b")  # a line break an entity puts before a list marker
 @example("-\n\n\n-")  # two lists one after the other: written alike, they merged into one
+@example("- a\n  - &#32;")  # an empty item under a paragraph line: written "-", a heading rule
+@example("1. a\n   1. &#10;")  # the same in a numbered list: its nested list was lost
 def test_what_it_writes_has_the_structure_of_what_it_read(source):
     """Only syntax characters are escaped, and a line's markers only where a line may begin: a
     marker left bare would add a list, heading or rule the source never had (`*&#13;*`, emphasis

@@ -59,8 +59,11 @@ _HOST = re.compile(
 )
 _BACKTICKS = re.compile(r"`+")
 # Wider than what GFM autolinks (scheme://, www., mailto:/xmpp:, e-mail addresses), on purpose.
+# A URL's run stops at the private-use characters that stand in for a quote check's mark
+# (`lib.analysis.grounding.annotate`): a mark right after a quoted URL went into its code span.
 _URL_LIKE = re.compile(
-    r"(?:[a-z][a-z0-9+.-]*://|www\d{0,3}\.|(?:mailto|xmpp):)[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    r"(?:[a-z][a-z0-9+.-]*://|www\d{0,3}\.|(?:mailto|xmpp):)[^\s<>\ue000-\ue003]*"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
     re.IGNORECASE,
 )
 _TRAILING = ".,:;!?\"')]*_~"
@@ -248,7 +251,9 @@ class _Writer:
         items = []
         for offset, item in enumerate(node.children):
             marker = f"{number + offset}{delimiter} " if ordered else f"{bullet} "
-            body = self.blocks(item.children, separator)
+            # An empty item written as its bare marker is no item after a paragraph line: "-"
+            # underlines it as a heading, "*" joins it. A space, as an entity, keeps it an item.
+            body = self.blocks(item.children, separator) or "&#32;"
             items.append(_prefix(body, marker, " " * len(marker)))
         return separator.join(items), (node.type, delimiter if ordered else bullet)
 

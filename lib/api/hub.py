@@ -50,6 +50,11 @@ STREAM_FAILED = "The run could not be streamed and was stopped; what it wrote is
 log = logging.getLogger(__name__)
 
 
+def error_event(message: str, kind: ErrorKind, record: RunRecord) -> dict[str, Any]:
+    """A run's `error` event: what failed, its kind, and the run's notes (as `done` has them)."""
+    return {"type": "error", "message": message, "kind": kind.value, "notes": list(record.notes)}
+
+
 def parse_event_id(value: str) -> tuple[str, int] | None:
     """`<run id>:<n>` → (run id, n); None for anything this server never sent."""
     run_id, _, seq = value.strip().rpartition(":")
@@ -244,7 +249,7 @@ class RunHub:
         except Exception:
             log.exception("run %s could not be streamed", run.run_id)
             run.stop()
-            run.add({"type": "error", "message": STREAM_FAILED, "kind": ErrorKind.BAD_RESPONSE})
+            run.add(error_event(STREAM_FAILED, ErrorKind.BAD_RESPONSE, run.record))
             self._ended(run)
 
     async def _pump_check(self, run: ApiRun, check: PlaybookRun) -> None:
@@ -267,7 +272,8 @@ class RunHub:
                     run.add(stats_event(stats))
         record = outcome.record
         if record.status is RunStatus.ERROR:
-            run.add({"type": "error", "message": outcome.error, "kind": record.error_kind})
+            kind = ErrorKind(record.error_kind or ErrorKind.BAD_RESPONSE)
+            run.add(error_event(outcome.error or "", kind, record))
         else:
             counts = outcome.counts
             run.add(
@@ -319,7 +325,7 @@ class RunHub:
                     run.add(stats_event(stats))
         error = run.live.error
         if error is not None:
-            run.add({"type": "error", "message": error.message, "kind": error.kind.value})
+            run.add(error_event(error.message, error.kind, run.record))
         else:
             run.add({"type": "done", **figures(run.record)})
         self._ended(run)

@@ -95,6 +95,7 @@ from lib.runs.portfolio_playbook import (
 )
 from lib.runs.portfolio_session import batch_name
 from lib.store.batch_store import BatchStore
+from lib.store.database import StoreUnavailable
 from lib.store.owners import scope_for
 from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord
@@ -416,10 +417,15 @@ def _by_model(
     out: dict[str, dict[str, RunRecord]] = {}
     if runner is None:
         return out
+    # This process's runs, and a resumed batch's earlier ones from the log; with the log gone
+    # away meanwhile, this process's runs still make the files.
+    records = {k: r.record for k, r in runner.results.items() if r.record is not None}
     if run_log is not None:
-        records = batch_records(run_log, runner.batch_id)
-    else:
-        records = {k: r.record for k, r in runner.results.items() if r.record is not None}
+        try:
+            records = {**batch_records(run_log, runner.batch_id), **records}
+        except StoreUnavailable as exc:
+            print(f"crs-batch: the run history cannot be reached ({exc}); the files hold the"
+                  " runs of this process only.", file=sys.stderr)  # fmt: skip
     for (contract, key), record in records.items():
         out.setdefault(labels_of.get(key, key), {})[contract] = record
     return out
@@ -700,6 +706,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _command(args, settings)
     except CannotRun as exc:
         print(f"crs-batch: {exc}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as exc:
+        print(f"crs-batch: the run history cannot be reached ({exc}); try again.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # before any batch ran (a batch's own stop is handled in it)
         print("crs-batch: stopped.", file=sys.stderr)

@@ -495,7 +495,7 @@ class Settings:
                 " machine connects from them. A proxy on this machine sends CRS_PROXY_SECRET."
             )
         allowed = self.forwarded_allow_ips
-        if self.trusted_proxies and (allowed is None or allowed.strip()):
+        if self.user_header and self.trusted_proxies and (allowed is None or allowed.strip()):
             return (
                 "CRS_TRUSTED_PROXIES needs FORWARDED_ALLOW_IPS= (empty) in the app's environment:"
                 " otherwise the web server takes a caller's address from X-Forwarded-For when"

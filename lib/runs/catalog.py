@@ -5,7 +5,7 @@ cheap request every provider supports) and are cached briefly so a rerun does no
 servers.
 
 An operator's key belongs to the endpoint it was configured for: `api_key_for` hands it out only
-for that endpoint, so a URL typed in the sidebar (which the probe calls before anyone clicks
+for that endpoint, so a URL typed on a page (which the probe calls before anyone clicks
 Review) gets no key unless the user types one.
 
 A model may be served by several endpoints (`OLLAMA_HOST=http://gpu1:11434,http://gpu2:11434`):

@@ -19,7 +19,7 @@ from docx.shared import Pt, RGBColor
 
 from lib.analysis.grounding import LEGEND, CheckedQuote, annotate_markdown
 from lib.analysis.grounding.annotate import LEGEND_HEADING, MARK_CLOSE, MARK_OPEN
-from lib.analysis.safe_markdown import escape_markdown, hosts_in, safe_markdown
+from lib.analysis.safe_markdown import escape_markdown, safe_markdown
 from lib.engine.errors import error_title
 from lib.engine.run_stats import RunStatus
 from lib.store.csv_export import exportable
@@ -113,11 +113,13 @@ def _report_text(
 
 
 def report_markdown(record: RunRecord, checked: Sequence[CheckedQuote] | None = None) -> bytes:
-    """The report as the page draws it: a Markdown viewer opening the file loads nothing, runs
-    nothing and follows no link the contract does not name (`safe_markdown`), and the provenance
-    line (a server names its models) is text."""
-    hosts = hosts_in(record.contract_text or "")
-    report = _report_text(record, checked, sanitise=lambda text: safe_markdown(text, hosts))
+    """The report as the page draws it, but for links: a Markdown viewer opening the file loads
+    nothing, runs nothing and follows no link of the report's own (`safe_markdown`), and the
+    provenance line (a server names its models) is text."""
+    # No link of the report's own, not even to the contract's hosts: in a file, where no colour
+    # tells them apart, a check's mark is the only link (a model's "[✓ verified](https://the
+    # contract's host/#quote-checks)" passed for one).
+    report = _report_text(record, checked, sanitise=safe_markdown)
     return f"*{escape_markdown(_provenance(record))}*\n\n{report.strip()}\n".encode()
 
 

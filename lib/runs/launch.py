@@ -46,8 +46,8 @@ SAVE_EVERY_S = 10.0
 # trying to save its progress again: each try may wait for the database, and the stream with it.
 SAVE_RETRY_S = 60.0
 NOT_KEPT_NOTE = (
-    "The run history could not be reached when this run ended, so it is not in History: "
-    "download the report to keep it."
+    "The run history could not be reached when this run ended: History may show it unfinished "
+    "(still running, or ended by a stopped process) or not at all; download the report to keep it."
 )
 # The grounding of this process's latest finished runs, so a page shows the verdicts the run's
 # own tracker reached instead of checking every quote again.

@@ -202,6 +202,9 @@ class PostgresDatabase:
             open=True,
             name="run-log",
             timeout=UNREACHABLE_AFTER_S,
+            # A connection the server cut while it was down is found out before it is handed
+            # over, not by the first write after the server is back (a run's end, lost).
+            check=ConnectionPool.check_connection,
         )
         self.pool.wait(timeout=BUSY_TIMEOUT_S)
 
@@ -220,11 +223,16 @@ class PostgresDatabase:
     def _reachable() -> Iterator[None]:
         """A server that went away mid-session raises the one error front ends catch
         (`StoreUnavailable`), not the driver's: History and the API said "Internal Server
-        Error" while it was down. The pool reconnects by itself once it is back."""
+        Error" while it was down. Only a lost connection counts (any other error is a fault to
+        report, not to wait out); the driver's words, which name the server, go to the log."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
         try:
             yield
-        except driver_errors() as exc:
-            raise StoreUnavailable(_short(exc)) from exc
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+            log.warning("the run log's database did not answer: %s", exc)
+            raise StoreUnavailable("the shared database did not answer") from exc
 
     def migrate(self, create: str, migrations: Mapping[int, str], version: int) -> int:
         with self.transaction() as db:
@@ -284,11 +292,6 @@ def _apply(
 class StoreUnavailable(Exception):
     """The run log cannot be opened (a file the app may not write, a database that does not
     answer): front ends catch this, never a driver's own errors."""
-
-
-def _short(exc: BaseException) -> str:
-    """A driver's error as one line (its detail lines name the server's internals)."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def driver_errors() -> tuple[type[BaseException], ...]:

@@ -26,7 +26,7 @@ def test_a_pump_that_fails_ends_its_stream_with_an_error_and_the_run(make_record
     run = asyncio.run(scenario())
     assert run.ended
     last = json.loads(run.events[-1].decode().split("data: ", 1)[1])
-    assert last == {"type": "error", "message": STREAM_FAILED, "kind": "bad_response"}
+    assert last == {"type": "error", "message": STREAM_FAILED, "kind": "bad_response", "notes": []}
 
 
 def test_an_upload_refused_while_the_reader_is_busy_is_a_429_not_a_bad_file():

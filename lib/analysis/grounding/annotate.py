@@ -49,7 +49,12 @@ def suffix(item: CheckedQuote, colour: bool = True, markdown: bool = True) -> st
     """The mark put after one quote; contract text in it is escaped unless `markdown` is off
     (a Word document shows text as it is)."""
     c = item.check
-    clean = escape if markdown else (lambda text: " ".join(text.split()))
+
+    def clean(text: str) -> str:
+        # Contract text: never a mark's delimiter (it could open a coloured run of its own).
+        text = text.translate(_OURS)
+        return escape(text) if markdown else " ".join(text.split())
+
     where = _where(clean(c.clause) if c.clause else None, c.page)
     if c.status == "verified":
         text, tint = f"✓ verified{where}", "green"

@@ -50,7 +50,7 @@ def auth_headers(config: ProviderConfig) -> dict[str, str]:
 def error_text(body: bytes) -> str:
     """The server's own error message field from any of our servers' envelopes, else "".
 
-    Never the raw body: an endpoint typed in the sidebar may be an internal service, and echoing
+    Never the raw body: an endpoint typed on a page may be an internal service, and echoing
     its answer would let the page read it through this server.
     """
     raw = body[:MAX_ERROR_BODY].decode("utf-8", "replace").strip()
