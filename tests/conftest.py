@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1.element_tree import UnknownElement
 
@@ -19,6 +20,12 @@ from devtools.fake_upstream import FakeUpstream
 from devtools.postgres import Cluster, PostgresUnavailable, throwaway_cluster
 from lib.analysis.ocr import ocr_status
 from lib.store.records import RunRecord
+
+# Every property test draws the same examples every run: CI is green or red for the code, not for
+# the draw (a random draw once found a case no run before had, and failed one CI in several).
+# A case a draw finds is kept as an explicit `@example`; `--hypothesis-seed` explores anew.
+settings.register_profile("repeatable", derandomize=True)
+settings.load_profile("repeatable")
 
 RECORD_DEFAULTS: dict[str, Any] = {
     "page": "review",

@@ -155,6 +155,7 @@ TEXT = st.lists(st.one_of(MARKUP, st.text(max_size=5)), max_size=40).map("".join
 
 @settings(max_examples=400, deadline=None)
 @given(TEXT)
+@example("://evil.test")  # found by a random draw: a URL's run with no scheme
 def test_nothing_loads_and_the_hostile_host_appears_only_as_text(source):
     out = safe_markdown(source, {"acme.com"})
     found = list(tokens(out))
@@ -229,8 +230,7 @@ def blocks(markdown: str) -> list[str]:
     return ["fence" if kind == "code_block" else kind for kind in kinds]
 
 
-# The same examples every run (derandomize): CI stays green or red for the code, not the draw.
-@settings(max_examples=600, deadline=None, derandomize=True)
+@settings(max_examples=600, deadline=None)
 @given(BLOCKS)
 @example("- ***")  # a list item holding a rule: written "- ---", the whole line was a rule
 @example("* ---")

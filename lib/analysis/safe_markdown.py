@@ -58,11 +58,12 @@ _HOST = re.compile(
     re.IGNORECASE,
 )
 _BACKTICKS = re.compile(r"`+")
-# Wider than what GFM autolinks (scheme://, www., mailto:/xmpp:, e-mail addresses), on purpose.
+# Wider than what GFM autolinks (scheme://, www., mailto:/xmpp:, e-mail addresses), on purpose:
+# "://" with no scheme too, which a scheme in the text piece before it would complete.
 # A URL's run stops at the private-use characters that stand in for a quote check's mark
 # (`lib.analysis.grounding.annotate`): a mark right after a quoted URL went into its code span.
 _URL_LIKE = re.compile(
-    r"(?:[a-z][a-z0-9+.-]*://|www\d{0,3}\.|(?:mailto|xmpp):)[^\s<>\ue000-\ue003]*"
+    r"(?:(?:[a-z][a-z0-9+.-]*)?://|www\d{0,3}\.|(?:mailto|xmpp):)[^\s<>\ue000-\ue003]*"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
     re.IGNORECASE,
 )
