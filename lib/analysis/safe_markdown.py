@@ -323,7 +323,8 @@ class _Writer:
         if kind == "image":
             alt = self.inlines(node.children, one_line, in_table)
             shown = f"{alt} " if alt else ""
-            return f"{shown}(image not loaded: {self.url_text(node.attrs.get('src'), in_table)})"
+            url = self.url_text(node.attrs.get("src"), in_table)
+            return f"{shown}(image not loaded{': ' + url if url else ''})"
         if node.children:
             return self.inlines(node.children, one_line, in_table)
         return _literal(node.content, in_table)
@@ -337,9 +338,10 @@ class _Writer:
             )
             return f"[{label}]({destination})"
         plain = "".join(child.content for child in node.walk() if child.type == "text")
-        if plain in (href, href.removeprefix("mailto:")):
-            return self.url_text(href, in_table)
-        return f"{label} ({self.url_text(href, in_table)})"
+        url = self.url_text(href, in_table)
+        if plain in (href, href.removeprefix("mailto:")) or not url:
+            return url or label
+        return f"{label} ({url})"
 
     def allowed(self, href: str) -> bool:
         try:
@@ -355,5 +357,7 @@ class _Writer:
 
     @staticmethod
     def url_text(url: object, in_table: bool) -> str:
+        """The URL in a code span; "" for none (an empty span's fences would pair with the
+        next span's and leave the URL in it as bare text)."""
         text = " ".join(str(url or "").split())
-        return _code_span(text.replace("|", "\\|") if in_table else text)
+        return _code_span(text.replace("|", "\\|") if in_table else text) if text else ""
