@@ -200,18 +200,21 @@ def test_a_database_gone_away_mid_session_is_one_error_and_a_note_then_comes_bac
     driver's own errors), and a run that ended then was dropped from History without a word."""
     url = postgres_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
     log = RunLog(url)
-    log.append(make_record(status="done", report="kept"))
-    ended = make_record(status="done", report="ended in the outage")
-    with postgres_cluster.gone_away(url):
-        with pytest.raises(StoreUnavailable):  # every read and write goes through one place
-            log.query()
-        end_record(ended, log)
-        assert ended.notes == [NOT_KEPT_NOTE]
-    for _ in range(20):  # the pool reconnects by itself
-        try:
-            assert log.count() == 1
-            break
-        except StoreUnavailable:
-            continue
-    else:
-        pytest.fail("the run log did not come back")
+    try:
+        log.append(make_record(status="done", report="kept"))
+        ended = make_record(status="done", report="ended in the outage")
+        with postgres_cluster.gone_away(url):
+            with pytest.raises(StoreUnavailable):  # every read and write goes through one place
+                log.query()
+            end_record(ended, log)
+            assert ended.notes == [NOT_KEPT_NOTE]
+        for _ in range(20):  # the pool reconnects by itself
+            try:
+                assert log.count() == 1
+                break
+            except StoreUnavailable:
+                continue
+        else:
+            pytest.fail("the run log did not come back")
+    finally:
+        log.database.close()  # its pool's threads, not left to the garbage collector
