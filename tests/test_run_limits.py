@@ -223,3 +223,28 @@ def test_a_comparison_with_room_runs_both_sides_and_gives_both_places_back(fake_
         live._thread.join(10)
     assert [record.status for record, _ in runs] == [RunStatus.DONE, RunStatus.DONE]
     assert STREAMS_IN_FLIGHT.count == before
+
+
+def test_a_side_that_cannot_start_gives_every_place_back_and_stops_the_others():
+    """The path no comparison took in the tests above: the second of three runs fails to start
+    (it gives its own place back, as `launch` does); the third's place was still held and the
+    first was streaming alone."""
+    from lib.runs.launch import start_together
+    from lib.runs.live import STREAMS_IN_FLIGHT, release_slot
+
+    settings = load_settings({"CRS_MAX_CONCURRENT_RUNS": "5", "CRS_HISTORY": "off"})
+    before, cancelled = STREAMS_IN_FLIGHT.count, []
+
+    def start(i: int, holds_place: bool, refusal) -> int:
+        assert holds_place and refusal is None
+        if i == 1:
+            release_slot()  # its own place, given back as a run that cannot start does
+            raise OSError("the second side could not start")
+        return i
+
+    with pytest.raises(OSError):
+        start_together([True, True, True], start, cancelled.append, settings)
+    assert cancelled == [0]
+    # The first side's place goes back when its run ends; here nothing ran, so give it back.
+    release_slot()
+    assert STREAMS_IN_FLIGHT.count == before

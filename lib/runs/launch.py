@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePath
+from typing import TypeVar
 
 from lib.analysis.clauses.model import load_model
 from lib.analysis.documents import Document
@@ -40,6 +41,7 @@ from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import RunLog
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # How often a streaming run's report so far is written to the run log (`PreparedRun.save_progress`).
 SAVE_EVERY_S = 10.0
 # After a write the log refused (a database that went away), how long the run streams before
@@ -449,6 +451,31 @@ def places_for(count: int, settings: Settings) -> Places:
     return Places(held=False, refusal=RateLimited(busy_message(limit, count)))
 
 
+def start_together(
+    takes_place: Sequence[bool],
+    start: Callable[[int, bool, RateLimited | None], T],
+    cancel: Callable[[T], None],
+    settings: Settings,
+) -> list[T]:
+    """Start runs that make one comparison: those that `takes_place` take their places under the
+    cap together (`places_for`), or all start refused. `start(i, holds_place, refusal)` starts
+    the i-th; if one cannot start, the later ones' places are given back (its own went back
+    with it) and those already started are cancelled: a side alone is no comparison."""
+    places = places_for(sum(takes_place), settings)
+    runs: list[T] = []
+    try:
+        for i, takes in enumerate(takes_place):
+            runs.append(start(i, takes and places.held, places.refusal if takes else None))
+    except BaseException:
+        if places.held:
+            for _ in range(sum(takes_place[len(runs) + 1 :])):
+                release_slot()
+        for run in runs:
+            cancel(run)
+        raise
+    return runs
+
+
 def launch_together(
     requests: Sequence[RunRequest],
     *,
@@ -456,30 +483,19 @@ def launch_together(
     run_log: RunLog | None,
     settings: Settings,
 ) -> list[tuple[RunRecord, LiveRun]]:
-    """Start runs that make one comparison: all of them, or all refused (`Places`)."""
-    places = places_for(len(requests), settings)
-    runs: list[tuple[RunRecord, LiveRun]] = []
-    try:
-        for request in requests:
-            runs.append(
-                launch(
-                    request,
-                    history=history,
-                    run_log=run_log,
-                    settings=settings,
-                    holds_place=places.held,
-                    refusal=places.refusal,
-                )
-            )
-    except BaseException:
-        # The side that could not start gave its place back; the later ones' are still held,
-        # and a side already streaming is no comparison on its own.
-        if places.held:
-            for _ in range(len(requests) - len(runs) - 1):
-                release_slot()
-        stop_all([live for _, live in runs])
-        raise
-    return runs
+    """Start runs that make one comparison: all of them, or all refused (`start_together`)."""
+
+    def start(i: int, holds_place: bool, refusal: RateLimited | None) -> tuple[RunRecord, LiveRun]:
+        return launch(
+            requests[i],
+            history=history,
+            run_log=run_log,
+            settings=settings,
+            holds_place=holds_place,
+            refusal=refusal,
+        )
+
+    return start_together([True] * len(requests), start, lambda run: stop_all([run[1]]), settings)
 
 
 def _write(run_log: RunLog | None, record: RunRecord) -> bool:

@@ -81,8 +81,8 @@ from lib.runs.launch import (
     end_record,
     launch,
     new_record,
-    places_for,
     start_record,
+    start_together,
 )
 from lib.runs.live import LiveRun, release_slot
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
@@ -343,32 +343,21 @@ def start_playbooks(
     settings: Settings,
 ) -> list[PlaybookRun]:
     """Start one check, or two compared: the models among them take their places under the cap
-    on runs at once together, or none does (`launch.Places`); the built-in checker takes none."""
+    on runs at once together, or none does (`launch.start_together`); the built-in checker
+    takes none."""
+
+    def start(i: int, holds_place: bool, refusal: RateLimited | None) -> PlaybookRun:
+        return start_playbook(
+            requests[i],
+            history=history,
+            run_log=run_log,
+            settings=settings,
+            holds_place=holds_place,
+            refusal=refusal,
+        )
+
     models = [request.checker is not None for request in requests]
-    places = places_for(sum(models), settings)
-    runs: list[PlaybookRun] = []
-    try:
-        for request, model in zip(requests, models, strict=True):
-            runs.append(
-                start_playbook(
-                    request,
-                    history=history,
-                    run_log=run_log,
-                    settings=settings,
-                    holds_place=model and places.held,
-                    refusal=places.refusal if model else None,
-                )
-            )
-    except BaseException:
-        # The check that could not start gave its place back; a later model's is still held,
-        # and a check already running is no comparison on its own.
-        if places.held:
-            for _ in range(sum(models[len(runs) + 1 :])):
-                release_slot()
-        for run in runs:
-            run.cancel()
-        raise
-    return runs
+    return start_together(models, start, PlaybookRun.cancel, settings)
 
 
 def refuse_non_checker(config: ProviderConfig) -> None:
