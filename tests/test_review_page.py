@@ -190,11 +190,15 @@ def test_switching_to_an_empty_paste_box_does_not_review_the_file_read_before(en
     at = app()
     at.radio[0].set_value("Upload a file").run()
     at.file_uploader[0].set_value(("msa.txt", CONTRACT.encode(), "text/plain")).run()
+    assert "read earlier" not in all_text(at)  # the box shows the file itself
     at.radio[0].set_value("Paste text").run()
     at.button(key="review").click().run()
     assert "Paste a contract or upload a file first" in all_text(at)
     assert env.streams() == []
+    assert "read earlier" not in all_text(at)
     at.radio[0].set_value("Upload a file").run()
+    # The box is empty again (Streamlit cannot refill it): the page names the file in use.
+    assert "Reviewing msa.txt, read earlier" in all_text(at)
     env.push(Script(tokens=[" ok"]))
     at.button(key="review").click().run()
     assert [r.document_name for r in records(at)] == ["msa.txt"]

@@ -124,6 +124,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
         on_change=source_changed,
     )
     document: Document | None = None
+    upload = None
     refused = False
     limits, sandbox = settings.document_limits, settings.sandbox
     if source == "Paste text":
@@ -187,12 +188,23 @@ def document_input(settings: Settings, key: str) -> Document | None:
             state.pop(DOCUMENT_KEY, None)
             return None
     if document is None:
-        return state.get(DOCUMENT_KEY)
+        document = state.get(DOCUMENT_KEY)
+        _name_kept_file(document, source, upload)
+        return document
+    _name_kept_file(document, source, upload)
     by_source[source] = document
     state[DOCUMENT_KEY], state[DOCUMENT_FROM] = document, key
     for warning in document.warnings:
         st.warning(md(warning))
     return document
+
+
+def _name_kept_file(document: Document | None, source: str, upload: object) -> None:
+    """Under an empty file box, the contract in use: Streamlit cannot put a file back in its box,
+    so after a visit to another page or source the box looked empty while Review went on to
+    review the file read before."""
+    if document is not None and source == "Upload a file" and upload is None:
+        st.caption(f"Reviewing {label(document.name)}, read earlier — upload a file to replace it.")
 
 
 def _sample_input(key: str) -> Document:
