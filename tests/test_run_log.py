@@ -14,6 +14,7 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.settings import load_settings
 from lib.engine.stream_model import stream_model
 from lib.store.migrations import CREATE_V1, SCHEMA_VERSION
+from lib.store.records import RunRecord
 from lib.store.run_log import RunLog, export_csv, export_json, open_run_log
 
 KEY = "fake-ant-api03-RECOGNISABLE-FAKE-KEY-7f3a9c"
@@ -303,3 +304,44 @@ def test_a_log_that_refuses_writes_is_tried_again_only_after_a_while(fake_upstre
     assert record.report.count(" w") == 40 and record.status is RunStatus.DONE
     assert Refusing.calls == 3  # its start, one save of its progress, its end
     assert record.notes[-1] == launching.NOT_KEPT_NOTE
+
+
+def test_ends_a_log_could_not_take_are_written_once_it_answers(make_record, monkeypatch):
+    """A run that ended while the database was away stayed "running" in History until the
+    two-hour orphan rule called it interrupted, though the app still held its whole report."""
+    from lib.runs import launch as launching
+    from lib.store.database import StoreUnavailable
+
+    class Flaky:
+        """A log whose database is away until `down` is cleared."""
+
+        def __init__(self) -> None:
+            self.down, self.rows, self.tries = True, {}, 0
+
+        def append(self, record: RunRecord) -> None:
+            self.tries += 1
+            if self.down:
+                raise StoreUnavailable("no connection")
+            self.rows[record.run_id] = (record.report, list(record.notes))
+
+    monkeypatch.setattr(launching, "_UNSAVED", [])
+    monkeypatch.setattr(launching, "_next_try", 0.0)
+    flaky, other = Flaky(), Flaky()
+    first, second = make_record(report="one"), make_record(report="two")
+    launching.end_record(first, flaky)
+    launching.end_record(second, flaky)
+    launching.end_record(make_record(report="elsewhere"), other)
+    assert first.notes == [launching.NOT_KEPT_NOTE] and flaky.tries == 2
+
+    launching.save_unsaved(flaky)  # still away: one try, then none for a while
+    assert flaky.tries == 3 and first.notes == [launching.NOT_KEPT_NOTE]
+    launching.save_unsaved(flaky)
+    assert flaky.tries == 3
+
+    flaky.down = False
+    launching.save_unsaved(flaky)  # within the wait: not tried
+    assert flaky.rows == {}
+    launching.end_record(third := make_record(report="three"), flaky)  # it answers: all go in
+    assert flaky.rows == {r.run_id: (r.report, []) for r in (third, first, second)}
+    assert first.notes == second.notes == []
+    assert [r.report for _, r in launching._UNSAVED] == ["elsewhere"]  # another database's

@@ -216,5 +216,10 @@ def test_a_database_gone_away_mid_session_is_one_error_and_a_note_then_comes_bac
                 continue
         else:
             pytest.fail("the run log did not come back")
+        # The next run's first write puts in the end the outage kept out, without the note.
+        end_record(make_record(status="done", report="after"), log)
+        kept = log.get(ended.run_id)
+        assert kept is not None and kept.report == "ended in the outage" and kept.notes == []
+        assert ended.notes == [] and log.count() == 3
     finally:
         log.database.close()  # its pool's threads, not left to the garbage collector

@@ -49,7 +49,8 @@ SAVE_EVERY_S = 10.0
 SAVE_RETRY_S = 60.0
 NOT_KEPT_NOTE = (
     "The run history could not be reached when this run ended: History may show it unfinished "
-    "(still running, or ended by a stopped process) or not at all; download the report to keep it."
+    "(still running, or ended by a stopped process) or not at all until it answers again, and "
+    "this app writes it; download the report to keep it."
 )
 # The grounding of this process's latest finished runs, so a page shows the verdicts the run's
 # own tracker reached instead of checking every quote again.
@@ -230,9 +231,54 @@ def start_record(record: RunRecord, history: SessionHistory | None, run_log: Run
 
 def end_record(record: RunRecord, run_log: RunLog | None) -> None:
     """A run's end written to the run log (its record in the history is the same object); a
-    run the log could not take says so, where the page and the API show its notes."""
-    if not _write(run_log, record):
-        record.notes.append(NOT_KEPT_NOTE)
+    run the log could not take says so, where the page and the API show its notes, and is
+    written again once the log takes a write (`save_unsaved`)."""
+    if _write(run_log, record):
+        return
+    record.notes.append(NOT_KEPT_NOTE)
+    with _unsaved_lock:
+        _UNSAVED.append((run_log, record))
+        del _UNSAVED[:-UNSAVED_LIMIT]  # a log gone for good: the oldest keep their note only
+
+
+# Runs whose end the log could not take (a shared database that went away), oldest first: left
+# there, History showed them "running" until the two-hour orphan rule called them interrupted.
+_UNSAVED: list[tuple[RunLog, RunRecord]] = []
+UNSAVED_LIMIT = 200
+_unsaved_lock = threading.Lock()
+_next_try = 0.0
+
+
+def save_unsaved(run_log: RunLog | None, *, answered: bool = False) -> None:
+    """Write the ends the log behind `run_log` could not take, without their "could not be
+    reached" note. Tried at most every `SAVE_RETRY_S` (each try may wait for the database), and
+    at once when it has just `answered` another write."""
+    global _next_try
+    if run_log is None or not _UNSAVED or (time.monotonic() < _next_try and not answered):
+        return
+    database = _database_of(run_log)
+    with _unsaved_lock:
+        waiting = [item for item in _UNSAVED if _database_of(item[0]) is database]
+        for item in waiting:
+            _UNSAVED.remove(item)
+    for index, (owner_log, record) in enumerate(waiting):
+        record.notes = [note for note in record.notes if note != NOT_KEPT_NOTE]
+        try:
+            owner_log.append(record)
+        except Exception:
+            log.warning("the run log still refuses writes; ends waiting: %d", len(waiting) - index)
+            for _, left in waiting[index:]:
+                if NOT_KEPT_NOTE not in left.notes:
+                    left.notes.append(NOT_KEPT_NOTE)
+            with _unsaved_lock:
+                _UNSAVED[:0] = waiting[index:]
+            _next_try = time.monotonic() + SAVE_RETRY_S
+            return
+
+
+def _database_of(run_log: RunLog) -> object:
+    """What a log writes to: the views of one database (one per viewer) share it."""
+    return getattr(run_log, "database", run_log)
 
 
 def prepare_run(
@@ -507,4 +553,5 @@ def _write(run_log: RunLog | None, record: RunRecord) -> bool:
     except Exception:
         log.exception("could not write the run log")
         return False
+    save_unsaved(run_log, answered=True)  # it answers again: the ends it missed go in now
     return True

@@ -15,7 +15,7 @@ from lib.engine.settings import (
     operator_environment,
     read_secrets_file,
 )
-from lib.runs.launch import warm_up
+from lib.runs.launch import save_unsaved, warm_up
 from lib.store.database import StoreUnavailable
 from lib.store.records import SessionHistory
 from lib.store.run_log import RunLog, log_target, opened
@@ -107,4 +107,5 @@ def shared_run_log(settings: Settings) -> RunLog | None:
             f"The run history cannot be opened ({exc}); runs are kept for this session only."
         )
         return None
+    save_unsaved(shared)  # runs that ended while it did not answer
     return shared.scoped(current_scope(settings))
