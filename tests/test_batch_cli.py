@@ -6,13 +6,15 @@ import csv
 import io
 import json
 
+import pytest
+
 from devtools.fake_upstream import FakeUpstream, Script
 from lib.analysis.clauses.report import write_report
 from lib.analysis.grounding.index import ContractIndex
 from lib.analysis.labels import sample_labels
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY
 from lib.analysis.scoring import keep_found, parse_report, presence, right_clause_rate
-from lib.cli.batch import main
+from lib.cli.batch import main, parse_arguments
 from lib.store.batch_store import BatchStore
 from lib.store.owners import Scope
 from lib.store.run_log import RunLog
@@ -408,3 +410,13 @@ def test_a_run_history_gone_away_leaves_the_files_of_this_processs_runs(make_rec
         "Ollama · m": {"a.txt": done}
     }
     assert "the run history cannot be reached" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["resume"], ["resume", "--out", "x"]])
+def test_a_resume_without_its_batch_says_to_name_it(argv, capsys):
+    """argparse's own message asked for "batch_id, files", though the files are optional."""
+    with pytest.raises(SystemExit) as stopped:
+        parse_arguments(argv)
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err
+    assert "name the batch to resume" in said and "files" not in said.splitlines()[-1]

@@ -662,8 +662,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help=f"output tokens per run, {MIN_MAX_TOKENS:,}–{MAX_MAX_TOKENS:,}",
     )
     run.add_argument("--name", help="a name for the batch")
-    resume = commands.add_parser("resume", help="finish an interrupted batch")
-    resume.add_argument("batch_id")
+    resume = commands.add_parser(
+        "resume",
+        help="finish an interrupted batch",
+        usage="crs-batch resume batch_id [files ...] [--folder DIR | --sample | --contractnli FILE]"
+        " [--out OUT] [options]",
+    )
+    # Optional to argparse, required by `parse_arguments`: argparse's own message for a missing
+    # id named the optional files as required too.
+    resume.add_argument("batch_id", nargs="?")
     _contract_arguments(resume)
     listing = commands.add_parser("list", help="list stored batches")
     for command in (run, resume, listing):
@@ -691,6 +698,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     words = list(sys.argv[1:] if argv is None else argv)
     args = commands[found.command].parse_intermixed_args(words[words.index(found.command) + 1 :])
     args.command = found.command
+    if args.command == "resume" and not args.batch_id:
+        commands["resume"].error("name the batch to resume (`crs-batch list` shows their ids)")
     return args
 
 
