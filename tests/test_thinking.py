@@ -22,6 +22,7 @@ from lib.engine.providers.registry import spec_for
 from lib.engine.providers.think_tags import UNCLOSED_NOTE, LeadingThink
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.stream_model import stream_model
+from lib.ui.live_view import format_figures
 
 KEY = "sk-test-SECRET-0123456789abcdefXYZ"
 CONTRACT = "This agreement is made between Acme Ltd and Société Générale. " * 5
@@ -214,9 +215,32 @@ def test_figures_count_thinking_apart_from_the_answer():
     assert stats.time_to_first_token == 6.0
     assert stats.thinking_seconds() == 5.0
     assert not stats.thinking_reported
-    assert stats.thinking_token_count > 100  # estimated from the thinking text
-    assert stats.answer_token_count < 20
+    assert 0 < stats.answer_token_count < 20  # estimated from the answer's text
+    # The rest of the one count is the thinking: the two add up to what was billed.
+    assert stats.thinking_token_count + stats.answer_token_count == 400
     assert stats.tokens_per_second == pytest.approx(stats.answer_token_count / 2.0)
+    assert "~" in format_figures(stats)  # the answer's count is partly an estimate
+
+
+def test_summarised_thinking_is_counted_from_the_bill_not_its_short_text():
+    """Claude returns a summary of its thinking and bills all of it: estimated from the summary's
+    text, the thinking came out at 4 tokens beside an output of 900, and the rest was nowhere."""
+    stats = RunStats(started_at=0.0)
+    stats.add_thinking("Summary: check clause 4.", now=1.0)
+    stats.add_text("## Overall risk: LOW. " * 10, now=6.0)
+    assert stats.thinking_token_count < 20  # while it streams: the text is all there is
+    fold(stats, Usage(output_tokens=900), 0)
+    assert stats.thinking_token_count > 800
+    assert stats.thinking_token_count + stats.answer_token_count == 900
+    assert stats.thought_tokens == stats.thinking_token_count
+
+
+def test_a_run_that_did_not_think_keeps_the_providers_own_count():
+    stats = RunStats(started_at=0.0)
+    fold(stats, TextDelta("answer " * 30), 0)
+    fold(stats, Usage(10, 50), 0)
+    assert stats.answer_token_count == 50 and stats.answer_reported
+    assert stats.thought_tokens is None
 
 
 def test_reported_thinking_tokens_are_taken_off_the_output():

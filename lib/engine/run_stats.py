@@ -7,8 +7,9 @@ generation speed is answer tokens / (last answer delta − first answer delta).
 A reasoning model's thinking is kept apart from the answer: its own text, its own first-token
 time, its own token count. Every provider's output count includes the thinking, so the answer's
 tokens are the output less the thinking (reported), or an estimate from the answer's text when
-the thinking's share is not reported — a speed over the answer's time alone must not count the
-thinking's tokens.
+the thinking's share is not reported, the thinking then the rest of the output — a speed over
+the answer's time alone must not count the thinking's tokens, and the two add up to what was
+billed.
 """
 
 from __future__ import annotations
@@ -125,10 +126,16 @@ class RunStats:
 
     @property
     def thinking_token_count(self) -> int:
-        """Thinking tokens as reported, else estimated from the thinking text (0 without any)."""
+        """Thinking tokens as reported; else, once the output's count is in, that count less the
+        answer's estimate (the two then add up to what was billed, and a summarised thinking's
+        text does not undercount it); else estimated from the thinking text (0 without any)."""
         if self.thinking_tokens is not None:
             return self.thinking_tokens
-        return estimate_tokens(self.thinking) if self._thinking_chars else 0
+        if not self._thinking_chars:
+            return 0
+        if self.output_tokens is not None:
+            return max(0, self.output_tokens - estimate_tokens(self.text))
+        return estimate_tokens(self.thinking)
 
     @property
     def thought_tokens(self) -> int | None:
@@ -207,13 +214,20 @@ class RunStats:
 
     @property
     def answer_token_count(self) -> int:
-        """The answer's own tokens: the output count less the thinking when both are reported,
-        else the output count for a run that did not think, else estimated from the answer."""
+        """The answer's own tokens: the output count for a run that did not think, the output
+        less the thinking when both are reported, else estimated from the answer (at most the
+        output's count): thinking and answer add up to the output."""
         if not self._thinking_chars and self.thinking_tokens is None:
             return self.output_token_count
-        if self.output_tokens is not None and self.thinking_tokens is not None:
-            return max(0, self.output_tokens - self.thinking_tokens)
+        if self.output_tokens is not None:
+            return max(0, self.output_tokens - self.thinking_token_count)
         return estimate_tokens(self.text)
+
+    @property
+    def answer_reported(self) -> bool:
+        """The answer's count is the provider's, not partly our estimate."""
+        thought = self._thinking_chars > 0 or self.thinking_reported
+        return self.output_reported and (self.thinking_reported or not thought)
 
     @property
     def time_to_first_token(self) -> float | None:

@@ -75,7 +75,7 @@ def format_figures(stats: RunStats, now: float | None = None) -> str:
         parts.append(
             f"first answer token {ttft:.2f} s" if ttft is not None else "waiting for first token"
         )
-    mark = "" if stats.output_reported else "~"
+    mark = "" if stats.answer_reported else "~"
     parts.append(f"{mark}{stats.answer_token_count:,} tokens")
     speed = stats.tokens_per_second
     if speed:
