@@ -77,7 +77,12 @@ def card() -> Scorecard:
         {
             "A": {
                 "c1.txt": ModelRun(
-                    A_C1, cost_usd=0.01, ttft_s=1.0, tokens_per_s=10.0, cache_read_tokens=0
+                    A_C1,
+                    cost_usd=0.01,
+                    ttft_s=1.0,
+                    tokens_per_s=10.0,
+                    cache_read_tokens=0,
+                    cache_write_tokens=4_000,
                 ),
                 "c2.txt": ModelRun(
                     A_C2, cost_usd=0.02, ttft_s=3.0, tokens_per_s=30.0, cache_read_tokens=9_000
@@ -113,7 +118,7 @@ def test_model_a_figures_match_the_hand_count():
     # The invented audit quote can match nothing: one false positive, never a hit.
     assert (a.spans.tp, a.spans.fp, a.spans.fn) == (2, 1, 2)
     assert a.cost_usd == pytest.approx(0.03) and a.ttft_s == 2.0 and a.tokens_per_s == 20.0
-    assert a.cache_read_tokens == 9_000
+    assert a.cache_read_tokens == 9_000 and a.cache_write_tokens == 4_000
     assert a.failed == []
 
 
@@ -124,6 +129,7 @@ def test_a_failed_run_scores_as_finding_nothing_and_is_listed():
     assert b.presence.f1 == pytest.approx(2 / 3)
     assert b.laziness_rate == 0.0  # audit said absent on c1, where it is indeed absent
     assert b.ttft_s == 0.5 and b.cost_usd is None and b.cache_read_tokens is None
+    assert b.cache_write_tokens is None  # not reported is not 0
     assert b.right_clause_rate == pytest.approx(0.5)
 
 
@@ -135,10 +141,11 @@ def test_round_trip_and_tables():
     assert [r["model"] for r in rows] == ["A", "B"]
     assert rows[0]["presence F1"] == pytest.approx(4 / 7)
     assert (rows[0]["cache read tokens"], rows[1]["cache read tokens"]) == (9_000, None)
+    assert (rows[0]["cache write tokens"], rows[1]["cache write tokens"]) == (4_000, None)
     long = category_rows(original)
     assert {(r["model"], r["category"]) for r in long} == {(m, c) for m in "AB" for c in CATS}
     table = text_table(original)
-    assert "| A | 2 | 0 | 0.67 | 0.50 | 0.57 |" in table and "| 0.0300 | 9,000 |" in table
+    assert "| A | 2 | 0 | 0.67 | 0.50 | 0.57 |" in table and "| 0.0300 | 9,000 | 4,000 |" in table
     change = compare_previous(original, Scorecard.from_dict({**original.to_dict(), "models": [
         {**original.to_dict()["models"][1], "model": "A"}]}))  # fmt: skip
     assert change[0]["change"] == pytest.approx(4 / 7 - 2 / 3)

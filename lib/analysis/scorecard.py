@@ -78,8 +78,10 @@ class ModelRun:
     ttft_s: float | None = None
     tokens_per_s: float | None = None
     output_tokens: int | None = None
-    # Prompt tokens the provider's cache served (Claude), billed at a tenth in `cost_usd`.
+    # Prompt tokens the provider's cache served (Claude), billed at a tenth in `cost_usd`, and
+    # those it stored, billed at a premium there.
     cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class ModelScore:
     ttft_s: float | None
     tokens_per_s: float | None
     cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
     @property
     def presence(self) -> PRF:
@@ -173,6 +176,7 @@ def _model_dict(m: ModelScore) -> dict[str, Any]:
         "ttft_s": m.ttft_s,
         "tokens_per_s": m.tokens_per_s,
         "cache_read_tokens": m.cache_read_tokens,
+        "cache_write_tokens": m.cache_write_tokens,
         "categories": [
             {
                 "category": c.category,
@@ -209,6 +213,7 @@ def _model_from(d: Mapping[str, Any]) -> ModelScore:
         ttft_s=d.get("ttft_s"),
         tokens_per_s=d.get("tokens_per_s"),
         cache_read_tokens=d.get("cache_read_tokens"),
+        cache_write_tokens=d.get("cache_write_tokens"),
     )
 
 
@@ -288,8 +293,6 @@ def score_model(
         )
     ok_runs = [runs[c] for c in contracts if runs[c].ok]
     costs = [r.cost_usd for r in (runs[c] for c in contracts) if r.cost_usd is not None]
-    cached = [r.cache_read_tokens for r in (runs[c] for c in contracts)]
-    reported = [n for n in cached if n is not None]
     return ModelScore(
         model=model,
         contracts=len(contracts),
@@ -300,8 +303,15 @@ def score_model(
         cost_usd=sum(costs) if costs else None,
         ttft_s=_median([r.ttft_s for r in ok_runs]),
         tokens_per_s=_median([r.tokens_per_s for r in ok_runs]),
-        cache_read_tokens=sum(reported) if reported else None,
+        cache_read_tokens=_reported_sum([runs[c].cache_read_tokens for c in contracts]),
+        cache_write_tokens=_reported_sum([runs[c].cache_write_tokens for c in contracts]),
     )
+
+
+def _reported_sum(counts: Sequence[int | None]) -> int | None:
+    """The total of the counts a provider reported; None where none was (not 0: unknown)."""
+    reported = [n for n in counts if n is not None]
+    return sum(reported) if reported else None
 
 
 def build_scorecard(
@@ -337,6 +347,7 @@ def summary_rows(card: Scorecard) -> list[dict[str, Any]]:
                 "quotes not found": m.not_found_rate,
                 "cost (USD)": m.cost_usd,
                 "cache read tokens": m.cache_read_tokens,
+                "cache write tokens": m.cache_write_tokens,
                 "first answer token (s, median)": m.ttft_s,
                 "tokens/s": m.tokens_per_s,
             }
@@ -376,17 +387,18 @@ def text_table(card: Scorecard) -> str:
     lines = [
         "| model | contracts | failed | presence P | presence R | presence F1 | right clause "
         "| span F1 | laziness | quotes not found | cost (USD) | cache read tokens "
-        "| first answer token (s, median) | tokens/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| cache write tokens | first answer token (s, median) | tokens/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in card.models:
         cost = "—" if m.cost_usd is None else f"{m.cost_usd:.4f}"
         cached = "—" if m.cache_read_tokens is None else f"{m.cache_read_tokens:,}"
+        stored = "—" if m.cache_write_tokens is None else f"{m.cache_write_tokens:,}"
         lines.append(
             f"| {m.model} | {m.contracts} | {len(m.failed)} | {pct(m.presence.precision)} "
             f"| {pct(m.presence.recall)} | {pct(m.presence.f1)} | {pct(m.right_clause_rate)} "
             f"| {pct(m.spans.f1)} | {pct(m.laziness_rate)} | {pct(m.not_found_rate)} | {cost} "
-            f"| {cached} | {pct(m.ttft_s)} | {pct(m.tokens_per_s)} |"
+            f"| {cached} | {stored} | {pct(m.ttft_s)} | {pct(m.tokens_per_s)} |"
         )
     return "\n".join(lines)
 

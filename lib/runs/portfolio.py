@@ -251,5 +251,6 @@ def model_runs(records: Mapping[str, RunRecord], labels: LabelledSet) -> dict[st
             tokens_per_s=record.tokens_per_s,
             output_tokens=record.output_tokens,
             cache_read_tokens=record.cache_read_tokens,
+            cache_write_tokens=record.cache_write_tokens,
         )
     return out

@@ -249,10 +249,14 @@ def scorecard_view(card: Scorecard, previous: Scorecard | None = None, *, key: s
     summary = pd.DataFrame(summary_rows(card)).set_index("model")
     cc = st.column_config
     two = {c: cc.NumberColumn(c, format="%.2f") for c in summary.columns if c not in
-           ("contracts", "failed runs", "cost (USD)", "cache read tokens")}  # fmt: skip
+           ("contracts", "failed runs", "cost (USD)", "cache read tokens",
+            "cache write tokens")}  # fmt: skip
     two["cost (USD)"] = cc.NumberColumn("cost (USD)", format="$%.4f")
     two["cache read tokens"] = cc.NumberColumn(
         "cache read tokens", format="%d", help="Prompt tokens Claude's cache served, at 0.1×"
+    )
+    two["cache write tokens"] = cc.NumberColumn(
+        "cache write tokens", format="%d", help="Prompt tokens Claude's cache stored, at 1.25×"
     )
     st.dataframe(summary, column_config=two, width="stretch", key=f"{key}_summary")
     st.caption(
