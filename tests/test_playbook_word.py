@@ -148,16 +148,37 @@ def test_fallback_language_is_a_tracked_insertion_and_replaced_text_a_tracked_de
     assert any(CAP.fallback in t for t in inserted)
     assert any(LAW.fallback in t for t in inserted)
     assert any(AUDIT.fallback in t for t in inserted)  # not addressed: added at the end
-    assert "".join(deleted) == "The Supplier's liability shall be unlimited"  # only CAP replaces
+    # Only CAP replaces, and it replaces the quoted sentence whole (not its run-in heading): the
+    # quote stopped at "unlimited", and " for data breaches." was left after the new sentence.
+    assert "".join(deleted) == "The Supplier's liability shall be unlimited for data breaches."
     assert all(c.author == AUTHOR for c in revisions)
-    # In place: the insertion follows the deletion, before the rest of the sentence.
-    clause = next(p for p in docx.Document(io.BytesIO(out)).paragraphs if "data breaches" in p.text)
+    clause = next(p for p in docx.Document(io.BytesIO(out)).paragraphs if "Liability." in p.text)
+    assert clause.text.startswith("9. Liability. ")
     ns = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
     kinds = [child.tag.removeprefix(ns) for child in clause._p if child.tag != f"{ns}pPr"]
-    last_deleted = len(kinds) - 1 - kinds[::-1].index("del")
-    after = kinds[last_deleted + 1 :]
-    assert after[: after.index("ins")] == ["commentRangeEnd", "r"], kinds  # its comment's end
-    assert after.index("ins") < len(after) - 1, kinds  # and the rest of the sentence after it
+    assert kinds[-2:] == ["del", "ins"], kinds  # the new sentence where the old one ends
+    # The comment still covers the quote alone.
+    assert comment_ranges(out)[0][0] == "The Supplier's liability shall be unlimited"
+
+
+def test_fallback_language_goes_after_the_quoted_sentence_not_inside_it():
+    """A model quoted "shall not, in any manner, derive": the fallback was inserted there, in
+    the middle of the sentence ("… derive{fallback} any benefit …")."""
+    text = (
+        "2.04 The Receiving Party shall not, in any manner, derive any benefit from it. "
+        "Other terms apply.\n3. Next clause.\n"
+    )
+    quote = "The Receiving Party shall not, in any manner, derive"
+    at = text.index(quote)
+    evidence = (Evidence(at, at + len(quote), quote, 0.9),)
+    result = PlaybookResult(
+        PLAYBOOK, (PositionResult("law", Verdict.DEVIATES, "Wrong.", evidence),), "test"
+    )
+    out = playbook_docx(result, text)
+    (clause,) = [p for p in docx.Document(io.BytesIO(out)).paragraphs if "2.04" in p.text]
+    whole = clause._p.xpath("string(.)")
+    assert f"any benefit from it. {LAW.fallback} Other terms apply." in whole
+    assert RevisionDocument(io.BytesIO(out)).track_changes[0].text == " " + LAW.fallback
 
 
 def test_the_original_formatting_is_kept():
@@ -251,6 +272,12 @@ def test_a_replaced_passage_over_two_paragraphs_is_deleted_whole():
     out = playbook_docx(result, text)
     revisions = RevisionDocument(io.BytesIO(out)).track_changes
     deleted = "".join(c.text for c in revisions if type(c).__name__ == "TrackedDeletion")
-    assert deleted == quote.replace("\n", "")
-    (second,) = [p for p in docx.Document(io.BytesIO(out)).paragraphs if "under this" in p.text]
+    # Both list items the quote touches, whole: the first from its text (its marker stays), the
+    # second with its marker, as it goes altogether.
+    assert deleted == (
+        "The Supplier shall indemnify the Customer for the Services."
+        "(b) The Supplier shall also indemnify the Customer under this Agreement."
+    )
+    paragraphs = docx.Document(io.BytesIO(out)).paragraphs
+    (second,) = [p for p in paragraphs if "under this" in p._p.xpath("string(.)")]
     assert CAP.fallback in second._p.xpath("string(.//w:ins)")  # where the passage ends

@@ -5,7 +5,10 @@ changes it already carries kept; for PDF, TXT and pasted text, a DOCX of the tex
 passage gets a comment whose range is exactly the passage, even across several runs or inside a
 table cell (verdict, position, reason). Each deviation or unaddressed position with fallback
 language gets it as a tracked insertion, and where the position says the fallback replaces the
-deviating text, that text as a tracked deletion — all authored "Contract Review Studio".
+deviating text, that text as a tracked deletion — all authored "Contract Review Studio". Both
+take the evidence's whole sentences (`split_sentences`, in its paragraph): a model quotes a
+fragment, and fallback language is a sentence of its own, which inserted or substituted
+mid-sentence left the clause garbled ("shall not derive{fallback} any benefit").
 
 Comments use python-docx (1.2); revisions use docx-revisions. Runs are split at the passage's
 edges here because both libraries anchor on whole runs. Macro-enabled files are refused.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -24,8 +28,15 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 from docx_revisions import RevisionParagraph, RevisionRun
 
+from lib.analysis.clauses.segment import split_sentences
 from lib.analysis.docx_text import paragraph_runs, paragraph_text, paragraphs
-from lib.analysis.playbook.format import PlaybookResult, Position, PositionResult, Verdict
+from lib.analysis.playbook.format import (
+    Evidence,
+    PlaybookResult,
+    Position,
+    PositionResult,
+    Verdict,
+)
 from lib.runs.exports import contract_stem, file_name_part
 from lib.store.csv_export import exportable
 
@@ -148,12 +159,12 @@ def playbook_docx(result: PlaybookResult, text: str, original: bytes | None = No
         text = "\n".join(p.text for p in document.paragraphs)
     units = _map_units(document, text)
     playbook = result.playbook
-    ends: list[tuple[PositionResult, Position, Run | None]] = []
+    ends: list[tuple[PositionResult, Position, tuple[int, int] | None]] = []
     for r in result.results:
         position = playbook.position(r.position_id)
         if position is None:
             continue
-        last_run = None
+        first: Evidence | None = None
         for evidence in r.evidence:
             if evidence.start < 0 or evidence.end <= evidence.start:
                 continue
@@ -163,30 +174,58 @@ def playbook_docx(result: PlaybookResult, text: str, original: bytes | None = No
             document.add_comment(
                 [u.run for u in covered], _comment_text(position, r), AUTHOR, INITIALS
             )
-            last_run = last_run or covered
-        ends.append((r, position, last_run[-1].run if last_run else None))
+            first = first or evidence
+        ends.append((r, position, _whole(text, first) if first else None))
     _redlines(document, units, ends)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
 
 
+# What opens a sentence without being its text: clause numbers ("2.04", "(b)") and a short
+# run-in heading ("Liability. "), which a replaced sentence keeps.
+_LEAD_IN = re.compile(
+    r"(?:(?:\d+(?:\.\d+)*[.)]?|\(?(?:[a-z]{1,4}|[A-Z]|\d+)[.)])\s+"  # 2.04 | (b) | iv.
+    r"|(?:[A-Z][\w'’&/-]*\s){0,5}[A-Z][\w'’&/-]*\.\s+)*"  # Limitation of Liability.
+)
+
+
+def _whole(text: str, evidence: Evidence) -> tuple[int, int]:
+    """The evidence widened to the whole sentences it touches, within its own paragraph (line),
+    less a clause number or run-in heading at the start."""
+    line_start = text.rfind("\n", 0, evidence.start) + 1
+    line_end = text.find("\n", evidence.end)
+    line_end = len(text) if line_end < 0 else line_end
+    touched = [
+        s
+        for s in split_sentences(text[line_start:line_end], line_start)
+        if s.start < evidence.end and evidence.start < s.end
+    ]
+    if not touched:
+        return evidence.start, evidence.end
+    start = touched[0].start
+    if (lead := _LEAD_IN.match(text, start, evidence.start)) is not None:
+        start = lead.end()
+    return min(start, evidence.start), max(touched[-1].end, evidence.end)
+
+
 def _redlines(document, units: list[_Unit], ends) -> None:
-    for r, position, anchor in ends:
+    for r, position, span in ends:
         if not position.fallback or r.verdict not in (Verdict.DEVIATES, Verdict.NOT_ADDRESSED):
             continue
         fallback = exportable(position.fallback)
-        if r.verdict is Verdict.DEVIATES and anchor is not None:
-            paragraph = _paragraph_of(anchor)
-            replaced = _evidence_runs(units, r) if position.replace else []
-            for run in replaced:
+        runs = [u.run for u in _runs_for(units, *span)] if span else []
+        if r.verdict is Verdict.DEVIATES and runs:
+            # The last run is in the paragraph the fallback goes in, where the passage ends.
+            paragraph = _paragraph_of(runs[-1])
+            for run in runs if position.replace else []:
                 RevisionRun.from_run(run).delete_tracked(author=AUTHOR)
             RevisionParagraph.from_paragraph(paragraph).add_tracked_insertion(
                 " " + fallback, author=AUTHOR
             )
             # Added at the paragraph's end; moved to where the passage ends (after what it
-            # replaces), so the redline reads in place: "… ~~unlimited~~ capped at … for data".
-            after = _in_paragraph(paragraph, (replaced[-1] if replaced else anchor)._r)
+            # replaces), so the redline reads in place before any sentence that follows.
+            after = _in_paragraph(paragraph, runs[-1]._r)
             while (following := after.getnext()) is not None and _comment_mark(following):
                 after = following  # past the comment's end: it covers the evidence alone
             after.addnext(paragraph._p.findall(qn("w:ins"))[-1])
@@ -201,13 +240,6 @@ def _redlines(document, units: list[_Unit], ends) -> None:
             runs = [Run(run, paragraph) for run in inserted]
             if runs:
                 document.add_comment(runs, _comment_text(position, r), AUTHOR, INITIALS)
-
-
-def _evidence_runs(units: list[_Unit], r: PositionResult) -> list[Run]:
-    """The first evidence passage's runs, in every paragraph it spans (what a deletion covers);
-    the last of them is in the paragraph the fallback is inserted in."""
-    first = next(e for e in r.evidence if e.start >= 0)
-    return [u.run for u in units if u.start < first.end and first.start < u.end]
 
 
 def _comment_mark(element) -> bool:
