@@ -12,6 +12,7 @@ from lib.runs.playbook_tables import (
     WAITING,
     WRITING,
     comparison_table,
+    disagreement_line,
     disagreements,
     in_context,
     verdict_table,
@@ -45,6 +46,12 @@ def test_disagreements_are_the_positions_whose_verdicts_differ():
         PositionResult(IDS[2], None, "", problem="no section"),
     ]
     assert disagreements(BOOK, a, b) == [IDS[1], IDS[2]]
+    # Said apart: opposite verdicts, and a position only one checker decided.
+    line = disagreement_line(BOOK, a, b)
+    assert line.startswith("They disagree on **1** of ") and "**1** more was decided by one" in line
+    assert "more" not in disagreement_line(
+        BOOK, a, [*a[:2], PositionResult(IDS[2], Verdict.DEVIATES, "")]
+    )
     names = side_names(["ollama · m", "ollama · m"])
     assert names[0] != names[1]
     table = comparison_table(BOOK, a, b, names)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from lib.analysis.clauses.segment import place_label
 from lib.analysis.playbook.format import Evidence, Playbook, PositionResult, Verdict
+from lib.analysis.plural import counted
 
 EVIDENCE_CHARS = 300
 CONTEXT_CHARS = 240
@@ -91,6 +92,22 @@ def disagreements(
         for p in playbook.positions
         if p.id in first and p.id in second and _decided(first[p.id]) != _decided(second[p.id])
     ]
+
+
+def disagreement_line(
+    playbook: Playbook, a: Sequence[PositionResult], b: Sequence[PositionResult]
+) -> str:
+    """What the highlighted rows are: opposite verdicts apart from positions only one checker
+    decided ("disagree on 16 of 17" counted 13 positions a model had not answered)."""
+    first = {r.position_id: _decided(r) for r in a}
+    second = {r.position_id: _decided(r) for r in b}
+    differ = disagreements(playbook, a, b)
+    one_sided = sum(1 for i in differ if first[i] is None or second[i] is None)
+    both = len(differ) - one_sided
+    line = f"They disagree on **{both}** of {counted(len(playbook.positions), 'position')}"
+    if one_sided:
+        line += f"; **{one_sided}** more {'was' if one_sided == 1 else 'were'} decided by one only"
+    return line + "."
 
 
 def comparison_table(

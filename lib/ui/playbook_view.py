@@ -48,6 +48,7 @@ from lib.runs.playbook_run import (
 from lib.runs.playbook_tables import (
     CHECK_LABEL,
     comparison_table,
+    disagreement_line,
     disagreements,
     in_context,
     verdict_table,
@@ -421,8 +422,7 @@ def show_comparison(
     for name, outcome in zip(names, outcomes, strict=True):
         st.markdown(f"**{label(name)}**: {label(outcome.summary)}")
         _ending(outcome)
-    n = len(differ)
-    st.markdown(f"They disagree on **{n}** of {counted(len(book.positions), 'position')}.")
+    st.markdown(disagreement_line(book, a.results, b.results))
     frame = comparison_table(book, a.results, b.results, names)
     highlighted = set(differ)
     order = [p.id for p in book.positions]
