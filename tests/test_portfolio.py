@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -106,11 +108,23 @@ def test_filter_and_sort():
     assert list(by_law["contract"]) == ["beta.pdf", "acme.pdf", "=HYPERLINK()"]
 
 
+def formulas(xlsx: bytes) -> list[str]:
+    """The formula elements of a workbook's sheets, read from its XML."""
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+        return [m for n in sheets for m in re.findall(r"<(?:\w+:)?f[ >]", archive.read(n).decode())]
+
+
 def test_exports_colour_cells_and_defuse_formulas():
     grid = frame()
     assert b"'=HYPERLINK()" in grid_csv(grid)
-    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
-    assert sheet["A4"].value == "'=HYPERLINK()" and sheet["A4"].data_type == "s"
+    xlsx = grid_xlsx(grid)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
+    # Text shown as written (the CSV's apostrophe was a visible part of the name here), and no
+    # formula anywhere in the sheet.
+    assert sheet["A4"].value == "=HYPERLINK()" and sheet["A4"].data_type == "s"
+    assert sheet["A4"].quotePrefix
+    assert not formulas(xlsx)
     header = [c.value for c in sheet[1]]
     col = header.index("Limitation of liability (cap, uncapped items)") + 1
     assert sheet.cell(2, col).value == "RED"
@@ -143,8 +157,9 @@ def test_csv_headers_a_model_wrote_are_defused_like_cells():
     [header, row] = list(csv.reader(io.StringIO(grid_csv(grid).decode())))
     assert "'" + heading in header and heading not in header
     assert not [cell for cell in header + row if cell.startswith(("=", "+", "-", "@"))]
-    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
-    assert "'" + heading in [c.value for c in sheet[1]]
+    xlsx = grid_xlsx(grid)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
+    assert heading in [c.value for c in sheet[1]] and not formulas(xlsx)
 
 
 def test_control_characters_a_model_wrote_do_not_stop_the_spreadsheet():

@@ -2,7 +2,7 @@
 
 Built from finished reports alone, read by `lib.analysis.report_sections` (shared with every
 reader of reports), so it works for any model and for runs reopened from the run log. Exports:
-CSV (formulas defused) and XLSX with the cells coloured as on screen.
+CSV (formulas defused) and XLSX (text cells, never formulas) with the cells coloured as on screen.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lib.analysis.prompts import NOT_FOUND, TEMPLATES
 from lib.analysis.report_sections import MISSING, overall_risk, severities
 from lib.analysis.scorecard import ModelRun
 from lib.engine.provider_config import endpoint_label
-from lib.store.csv_export import csv_bytes, defuse, exportable
+from lib.store.csv_export import FORMULA_STARTS, csv_bytes, exportable
 from lib.store.records import RunRecord, review_mode
 
 FAILED = "failed"
@@ -169,6 +169,12 @@ def grid_xlsx(
         cell.font = Font(bold=True)
     for values in frame.itertuples(index=False):
         sheet.append([_cell(v.item() if hasattr(v, "item") else v) for v in values])
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                # Text, not a formula, and shown as written: the CSV's apostrophe was a visible
+                # part of the name here ("'=cmd.txt").
+                cell.data_type, cell.quotePrefix = "s", True
     fills = {k: (PatternFill("solid", fgColor=f), Font(color=t)) for k, (f, t) in colours.items()}
     for row in sheet.iter_rows(min_row=2, min_col=8):
         for cell in row:
@@ -184,9 +190,9 @@ def grid_xlsx(
 
 
 def _cell(value: object) -> object:
-    """A spreadsheet cell: no formula, and none of the control characters XML cannot hold (a
-    model's heading or a server's model name may carry one; openpyxl refuses the whole file)."""
-    return defuse(exportable(value)) if isinstance(value, str) else value
+    """A spreadsheet cell without the control characters XML cannot hold (a model's heading or a
+    server's model name may carry one; openpyxl refuses the whole file)."""
+    return exportable(value) if isinstance(value, str) else value
 
 
 def _rounded(value: float | None, digits: int) -> float | None:
