@@ -16,6 +16,7 @@ from lib.engine.stream_model import stream_model
 from lib.runs.compare import (
     better_side,
     comparison_table,
+    display_table,
     findings_diff,
     side_labels,
     timeline_frame,
@@ -124,6 +125,20 @@ def test_comparison_table_findings_and_winners(make_record):
     diff = findings_diff([a, b])
     assert diff["Left: Ollama · llama3.2"] == {"Indemnity": "RED", "Payment terms": "YELLOW"}
     assert diff["Right: Claude (Anthropic) · claude-sonnet-5-5"] == {"Confidentiality": "YELLOW"}
+
+
+def test_figures_equal_as_shown_crown_no_side(make_record):
+    """0.42 s beside 0.42 s, and 50.2 beside 50.2 tokens/s, were highlighted as a win."""
+    done = dict(page="compare", status="done", report=REPORT_A, total_s=5.0)
+    a = make_record(**done, ttft_s=0.4213, tokens_per_s=50.21)
+    b = make_record(**done, ttft_s=0.4198, tokens_per_s=50.24)
+    shown = display_table([a, b])
+    assert len(set(shown.loc["Time to first answer token (s)"])) == 1
+    winners = better_side([a, b])
+    assert winners["Time to first answer token (s)"] is None
+    assert winners["Generation speed (tokens/s)"] is None
+    b.tokens_per_s = 50.26  # 50.3 as shown: a win again
+    assert better_side([a, b])["Generation speed (tokens/s)"] == 1
 
 
 def test_timeline_frame_shares_one_axis(fake_upstream):
