@@ -29,6 +29,7 @@ from lib.ui.pickers import (
     document_input,
     generation_settings,
     kept,
+    no_contract,
     provider_picker,
     template_picker,
     thinking_switch,
@@ -113,7 +114,9 @@ def review_page() -> None:
         if review_clicked:
             if document is None:
                 st.info(
-                    "Paste a contract or upload a file first, then click Review.",
+                    no_contract(
+                        "review", "Paste a contract or upload a file first, then click Review."
+                    ),
                     icon=":material/edit_note:",
                 )
             elif config is None:

@@ -26,6 +26,7 @@ from lib.ui.pickers import (
     DOCUMENT_KEY,
     document_input,
     generation_settings,
+    no_contract,
     provider_picker,
     template_picker,
     thinking_switch,
@@ -73,7 +74,9 @@ stop_col.button("Stop", key="compare_stop", width="stretch", help="Stop both run
 if compare_clicked:
     if document is None:
         st.info(
-            "Paste or upload a contract first (or load one on the Review page).",
+            no_contract(
+                "compare", "Paste or upload a contract first (or load one on the Review page)."
+            ),
             icon=":material/edit_note:",
         )
     elif None in configs:

@@ -13,6 +13,7 @@ from bench.scans import scan
 from devtools.fake_upstream import Script
 from devtools.sample_files import pdf_bytes, with_image_pages
 from lib.analysis import ocr
+from lib.analysis.documents import OCR_PAGES
 from lib.analysis.ocr import OcrStatus, image_page_warning
 from lib.runs import ocr_job
 from lib.runs.exports import report_markdown
@@ -165,3 +166,18 @@ def test_a_scan_over_the_page_cap_says_so_instead_of_offering(env, monkeypatch):
     at = upload(app(), "scan.pdf", scan(2).pdf)
     assert "2 pages need OCR; the limit is 1 pages" in shown(at)
     assert not [b for b in at.button if b.key == "review_ocr"]
+
+
+def test_a_scan_says_what_to_do_on_the_page_that_reads_it(env, monkeypatch):  # noqa: F811
+    """The warning said "the Review page offers it" on the Review page, and Review clicked
+    before OCR said to paste a contract or upload a file, under the file just uploaded."""
+    monkeypatch.setattr("lib.ui.ocr_panel.ocr_status", lambda: OcrStatus(True, ""))
+    at = upload(app(), "scan.pdf", scan(1).pdf)
+    assert any("has no text layer" in w.value for w in at.warning)
+    assert OCR_PAGES not in shown(at) and "Review page offers" not in shown(at)
+    at.button(key="review").click().run()
+    assert "read it with OCR first" in shown(at)
+    assert "upload a file first" not in shown(at) and env.streams() == []
+    at.radio[0].set_value("Paste text").run()  # another way in: the usual sentence again
+    at.button(key="review").click().run()
+    assert "Paste a contract or upload a file first" in shown(at)

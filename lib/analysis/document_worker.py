@@ -45,7 +45,8 @@ def read(stdin: IO[bytes], memory_bytes: int | None, cpu_seconds: int | None) ->
     try:
         document = load_document(data, header["name"], limits=Limits(**header["limits"]))
     except NeedsOcr as exc:
-        return {"error": exc.message, "scan": {"pages": exc.pages, "image_pages": exc.image_pages}}
+        scan = {"reason": exc.reason, "pages": exc.pages, "image_pages": exc.image_pages}
+        return {"error": exc.message, "scan": scan}
     except DocumentError as exc:
         return {"error": exc.message}
     except MemoryError:

@@ -63,12 +63,20 @@ class DocumentError(Exception):
 
 
 class NeedsOcr(DocumentError):
-    """A PDF with no text layer at all: a scan, which only OCR can read."""
+    """A PDF with no text layer at all: a scan, which only OCR can read.
 
-    def __init__(self, message: str, pages: int, image_pages: Sequence[int]) -> None:
-        super().__init__(message)
+    `reason` says so; `message` adds where the app offers OCR, for the front ends that do not
+    (the API, crs-batch, Portfolio). The pages that offer it show the reason beside their offer:
+    "the Review page offers it" read oddly on the Review page."""
+
+    def __init__(self, reason: str, pages: int, image_pages: Sequence[int]) -> None:
+        super().__init__(f"{reason} {OCR_PAGES}")
+        self.reason = reason
         self.pages = pages
         self.image_pages = tuple(image_pages)
+
+
+OCR_PAGES = "The Review, Compare and Playbook pages offer OCR when the file is uploaded there."
 
 
 @dataclass(frozen=True)
@@ -303,8 +311,7 @@ def _read_pdf(data: bytes, filename: str, max_pages: int) -> tuple[list[str], li
         pages = len(views)
         raise NeedsOcr(
             f"“{filename}” has no text layer — it is a scan of {pages} "
-            f"page{'s' if pages != 1 else ''}, so only OCR can read it (the Review page offers "
-            "it when the file is uploaded there).",
+            f"page{'s' if pages != 1 else ''}, so only OCR can read it.",
             pages,
             pictures,
         )

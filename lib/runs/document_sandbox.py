@@ -104,7 +104,7 @@ def _read_in_child(
         )
     if "scan" in result:
         scan = result["scan"]
-        raise NeedsOcr(str(result["error"]), int(scan["pages"]), list(scan["image_pages"]))
+        raise NeedsOcr(str(scan["reason"]), int(scan["pages"]), list(scan["image_pages"]))
     if "error" in result:
         raise DocumentError(str(result["error"]))
     raise DocumentError(

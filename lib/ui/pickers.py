@@ -94,6 +94,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
     """
     state = st.session_state
     changed, switched, read_from = f"{key}_changed", f"{key}_switched", f"{key}_read_from"
+    state[_AWAITING_OCR.format(key)] = False
     if state.get(DOCUMENT_FROM, key) != key:
         # Another page chose the contract since: this page's own input, kept while the analyst
         # was away, must not come back and replace it.
@@ -165,7 +166,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
                 document = cache.read(data, upload.name, read_and_keep)
             except NeedsOcr as exc:
                 scan, refused = exc, True  # no contract until OCR has read it
-                st.warning(md(exc.message), icon=":material/document_scanner:")
+                st.warning(md(exc.reason), icon=":material/document_scanner:")
             except DocumentError as exc:
                 refused = True
                 st.error(md(exc.message), icon=":material/description:")
@@ -173,6 +174,7 @@ def document_input(settings: Settings, key: str) -> Document | None:
                 document = (
                     ocr_panel(data, upload.name, document, scan, settings, key=key) or document
                 )
+                state[_AWAITING_OCR.format(key)] = document is None
     emptied, moved = state.pop(changed, False), state.pop(switched, False)
     # What each way of entering a contract last gave on this page: Streamlit empties a file box
     # hidden for a run, so switching back to it brings back the file read there, while
@@ -197,6 +199,18 @@ def document_input(settings: Settings, key: str) -> Document | None:
     for warning in document.warnings:
         st.warning(md(warning))
     return document
+
+
+_AWAITING_OCR = "{}_awaiting_ocr"
+
+
+def no_contract(key: str, usual: str) -> str:
+    """Why a page's button has no contract to run on: the `usual` sentence, unless the file in
+    its box is a scan waiting for OCR ("Paste a contract or upload a file first" read oddly under
+    the file just uploaded)."""
+    if st.session_state.get(_AWAITING_OCR.format(key)):
+        return "The file is a scan: read it with OCR first (the button under it), then try again."
+    return usual
 
 
 def _name_kept_file(document: Document | None, source: str, upload: object) -> None:
