@@ -9,7 +9,7 @@ import pytest
 
 from lib.analysis.playbook.checker import EDITED, MODEL_NEEDED, check_playbook
 from lib.analysis.playbook.format import Verdict
-from lib.analysis.playbook.loader import bundled_playbooks, parse_playbook
+from lib.analysis.playbook.loader import BUNDLED_DIR, bundled_playbooks, parse_playbook
 from lib.analysis.playbook.nda_model import WEIGHTS_FILE, bundled_model, load_model
 from lib.analysis.playbook.passages import split_passages
 from lib.analysis.playbook.span_features import DIM
@@ -86,6 +86,16 @@ def test_the_commercial_rules_decide_from_the_clause_finder_and_red_flags():
     assert by_id["exclusivity"].verdict is Verdict.MEETS  # silence meets "no exclusivity"
     assert "check by hand" in by_id["exclusivity"].reason
     assert result.summary().endswith("— 1 high-severity deviation")
+
+
+def test_a_teams_copy_naming_red_flag_rules_but_no_checker_is_decided_like_the_bundled_one():
+    bundled = bundled_playbooks()["commercial"]
+    text = (BUNDLED_DIR / "commercial.toml").read_text(encoding="utf-8")
+    team = parse_playbook(text.replace('checker = "clause-rules"\n', "").replace(
+        'id = "commercial"', 'id = "team"'))  # fmt: skip
+    ours, theirs = check_playbook(COMMERCIAL, team), check_playbook(COMMERCIAL, bundled)
+    assert [r.verdict for r in ours.results] == [r.verdict for r in theirs.results]
+    assert "need a model" not in ours.summary()
 
 
 def test_a_teams_own_position_gets_candidate_evidence_and_no_guessed_verdict():

@@ -140,6 +140,27 @@ def test_broken_files_say_what_is_wrong(text, expected):
         parse_playbook(text)
 
 
+def test_a_misspelt_checker_is_refused_naming_the_checkers_there_are():
+    text = GOOD.replace(
+        'name = "Our positions"', 'name = "Our positions"\nchecker = "clause_rules"'
+    )
+    with pytest.raises(PlaybookError) as caught:
+        parse_playbook(text)
+    (problem,) = caught.value.problems
+    assert problem.startswith("[playbook]: checker must be 'contractnli' or 'clause-rules'")
+    assert problem.endswith("not 'clause_rules'")
+    assert parse_playbook(text.replace("clause_rules", "clause-rules")).checker == "clause-rules"
+
+
+def test_red_flag_rules_without_a_checker_are_decided_by_the_clause_rules():
+    # `deviates_if` is read by the clause rules alone: a file that names rules means them to
+    # decide, whether or not it names the checker too.
+    assert parse_playbook(GOOD).checker == ""
+    rules = parse_playbook(GOOD + 'deviates_if = ["Uncapped liability"]\n')
+    assert rules.checker == "clause-rules"
+    assert parse_playbook(dump_playbook(rules)) == rules
+
+
 def test_non_utf8_bytes_are_refused():
     with pytest.raises(PlaybookError, match="not UTF-8"):
         parse_playbook(b"\xff\xfe[playbook]")

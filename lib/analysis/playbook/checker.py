@@ -19,6 +19,8 @@ from dataclasses import replace
 from lib.analysis.clauses.finder import Finding, Findings, find_clauses
 from lib.analysis.clauses.red_flags import RedFlag, red_flags
 from lib.analysis.playbook.format import (
+    CLAUSE_RULES,
+    CONTRACTNLI,
     Evidence,
     Playbook,
     PlaybookResult,
@@ -150,7 +152,7 @@ def check_playbook(
     flags: list[RedFlag] = []
     # position id → passage scores and verdict probabilities, when the NDA model checks
     nda: dict[str, tuple[list[float], dict[Verdict, float]]] = {}
-    if playbook.checker == "contractnli":
+    if playbook.checker == CONTRACTNLI:
         nda = (model or bundled_model()).check([p.text for p in passages])
     bm25: Bm25 | None = None
     results = []
@@ -161,7 +163,7 @@ def check_playbook(
         if findings is None:
             findings = find_clauses(text or "")
             flags = red_flags(findings)
-        if playbook.checker == "clause-rules" and position.category:
+        if playbook.checker == CLAUSE_RULES and position.category:
             results.append(_rules(position, text or "", findings, flags, page_starts))
         else:
             bm25 = bm25 or Bm25([p.text for p in passages])

@@ -26,6 +26,14 @@ class Severity(StrEnum):
     HIGH = "high"
 
 
+# How the built-in checker decides a playbook's verdicts, as its `[playbook] checker` names it:
+# the NDA model trained on ContractNLI, or the clause finder's categories and red-flag rules.
+# A playbook without one gets evidence only, its verdicts left to a model.
+CONTRACTNLI = "contractnli"
+CLAUSE_RULES = "clause-rules"
+CHECKERS = (CONTRACTNLI, CLAUSE_RULES)
+
+
 # ContractNLI's names for the same three outcomes (its `choice` field).
 CONTRACTNLI_CHOICE: dict[Verdict, str] = {
     Verdict.MEETS: "Entailment",
@@ -63,7 +71,8 @@ class Playbook:
     description: str
     positions: tuple[Position, ...]
     attribution: str = ""
-    # Which built-in verdict model decides this playbook's verdicts ("" = evidence only).
+    # How the built-in checker decides this playbook's verdicts (one of `CHECKERS`; "" = evidence
+    # only, the verdicts left to a model).
     checker: str = ""
 
     def position(self, position_id: str) -> Position | None:

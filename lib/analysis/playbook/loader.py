@@ -17,7 +17,14 @@ from typing import Any
 
 from lib.analysis.clauses.categories import CUAD_CATEGORIES, EXTRA_CATEGORIES
 from lib.analysis.clauses.red_flags import RULES
-from lib.analysis.playbook.format import Playbook, Position, Severity, Verdict
+from lib.analysis.playbook.format import (
+    CHECKERS,
+    CLAUSE_RULES,
+    Playbook,
+    Position,
+    Severity,
+    Verdict,
+)
 
 MAX_BYTES = 1_000_000
 MAX_POSITIONS = 200
@@ -156,6 +163,13 @@ def validate_playbook(doc: dict[str, Any], source: str = "the playbook") -> Play
     description = _text(head.get("description", ""), 2000, "[playbook]", "description", problems)
     attribution = _text(head.get("attribution", ""), 2000, "[playbook]", "attribution", problems)
     checker = _text(head.get("checker", ""), 64, "[playbook]", "checker", problems)
+    if checker and checker not in CHECKERS:
+        # A misspelt checker would leave every verdict to a model without a word.
+        problems.append(
+            "[playbook]: checker must be "
+            + " or ".join(repr(c) for c in CHECKERS)
+            + f" (or left out for evidence only), not {checker!r}"
+        )
     if not pid or not _ID.match(pid):
         problems.append(
             "[playbook]: 'id' is missing or holds characters other than letters, digits, - _ ."
@@ -188,7 +202,15 @@ def validate_playbook(doc: dict[str, Any], source: str = "the playbook") -> Play
             positions.append(position)
     if problems:
         raise PlaybookError(source, problems)
-    return Playbook(pid, name, description, tuple(positions), attribution, checker)
+    return Playbook(pid, name, description, tuple(positions), attribution,
+                    checker or _implied_checker(positions))  # fmt: skip
+
+
+def _implied_checker(positions: list[Position]) -> str:
+    """The checker a playbook that names none is decided by. `deviates_if` is read by the
+    clause rules alone, so an author who wrote it meant those rules to decide: reading it as
+    evidence only would ignore every rule named and leave each verdict to a model."""
+    return CLAUSE_RULES if any(p.deviates_if for p in positions) else ""
 
 
 def load_playbook(path: str | Path) -> Playbook:
