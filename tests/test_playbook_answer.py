@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.analysis.grounding import ContractIndex
+from lib.analysis.grounding import ContractIndex, contract_index
 from lib.analysis.playbook.answer import AnswerParser, Status, section_result
 from lib.analysis.playbook.format import Verdict
 from lib.analysis.playbook.loader import bundled_playbooks, parse_playbook
@@ -33,6 +33,13 @@ Verdict: NOT ADDRESSED
 Reason: No indemnity.
 Evidence: none
 """
+
+
+# One position, for the quote-parsing tests.
+TERMS = parse_playbook(
+    '[playbook]\nid = "t"\nname = "T"\n[[positions]]\nid = "confidentiality"\n'
+    'title = "C"\nposition = "P"\nmeets = "M"\ndeviates = "D"\n'
+)
 
 
 def feed_all(parser: AnswerParser, pieces) -> list:
@@ -154,9 +161,37 @@ def test_a_quote_holding_a_defined_term_in_quotes_is_one_quote_checked_whole():
     assert contract[result.evidence[0].start : result.evidence[0].end].endswith("data disclosed")
 
 
+def test_a_line_opening_with_a_quoted_term_is_quoted_whole_and_found_in_its_clause():
+    contract = (
+        'MUTUAL NDA between Acme and Beta concerning their "Confidential Information".\n\n'
+        "2. Definitions\n"
+        '2.01 "Confidential Information" means, subject to section 2.02, all information '
+        "disclosed by either party.\n"
+        "2.02 Information already public is not Confidential Information.\n"
+    )
+    answer = (
+        "### [confidentiality] C\nVerdict: MEETS\nReason: r\nEvidence:\n"
+        '> "Confidential Information" means, subject to section 2.02 (clause 2.01)\n'
+    )
+    (section,) = feed_all(AnswerParser(TERMS), [answer])
+    assert section.quotes == ('"Confidential Information" means, subject to section 2.02',)
+    (found,) = section_result(section, contract_index(contract)).evidence
+    assert found.check == "verified" and found.clause and found.clause.startswith("2.01")
+    assert contract[found.start : found.end].endswith("means, subject to section 2.02")
+
+
 @pytest.mark.parametrize(
     ("line", "quotes"),
     [
+        # A quoted term opening a passage the model did not quote: the line is the quote.
+        ('"Supplier" shall deliver the Goods (clause 4)', ['"Supplier" shall deliver the Goods']),
+        ('"Supplier" shall deliver the Goods" (clause 4)', ['"Supplier" shall deliver the Goods']),
+        ('"Affiliate" means any entity that controls a "Party" — clause 1',
+         ['"Affiliate" means any entity that controls a "Party"']),
+        ('"Supplier" shall deliver" (clause 4); "the Customer shall pay" (clause 5)',
+         ['"Supplier" shall deliver', "the Customer shall pay"]),
+        # A short quote followed by its clause is still the quote alone.
+        ('"the laws of England" (clause 12)', ["the laws of England"]),
         # A list of defined terms inside one quote stays one quote.
         ('"“Affiliate”, “Control” and “Controlled” have the meanings below" (clause 1)',
          ["“Affiliate”, “Control” and “Controlled” have the meanings below"]),
@@ -169,9 +204,5 @@ def test_a_quote_holding_a_defined_term_in_quotes_is_one_quote_checked_whole():
 )  # fmt: skip
 def test_an_evidence_line_is_taken_apart_only_where_its_quotes_end(line, quotes):
     answer = f"### [confidentiality] C\nVerdict: MEETS\nReason: r\nEvidence:\n> {line}\n"
-    playbook = parse_playbook(
-        '[playbook]\nid = "t"\nname = "T"\n[[positions]]\nid = "confidentiality"\n'
-        'title = "C"\nposition = "P"\nmeets = "M"\ndeviates = "D"\n'
-    )
-    (section,) = feed_all(AnswerParser(playbook), [answer])
+    (section,) = feed_all(AnswerParser(TERMS), [answer])
     assert list(section.quotes) == quotes

@@ -27,6 +27,15 @@ _CLOSING = '"”'
 _NEXT_QUOTE = re.compile(r'(?<=["”])\s*(?:\([^()"“”]{0,40}\)\s*[;,]?|;)\s*(?=["“])')
 # Words from which a quote on a shared line is a passage of its own, not a defined term.
 MIN_QUOTE_WORDS = 4
+# A line that opens with a quoted term and goes on in words ('"Confidential Information" means
+# …'): the model quoted the passage without marks of its own, so the passage is the whole line.
+_TERM_FIRST = re.compile(
+    r'^["“](?P<term>[^"“”]{1,80})["”]\s*(?=\w)(?!(?:clause|section|cl|art|article|para)\b)', re.I
+)
+# The reference after a quote: '(clause 2.01)', as the format asks, or '— clause 2.01'.
+_TRAILING_REFERENCE = re.compile(
+    r'\s*(?:\([^()"“”]{0,40}\)|\s[—–-]\s*(?:clause|section|§)\s*[\w.()]{1,20})\s*[.;,]?\s*$', re.I
+)
 _VERDICTS = {
     "meets": Verdict.MEETS,
     "met": Verdict.MEETS,
@@ -101,21 +110,32 @@ def _quotes(text: str) -> list[str]:
     quote mark: that quote runs to the line's last closing mark, so defined terms quoted inside
     it ('"“Confidential Information” shall mean …"', '"“Affiliate”, “Control” and …"') stay in
     it. Several quotes on one line are taken apart where each ends with its clause or a
-    semicolon, or where every one of them is a passage of its own (four words or more)."""
+    semicolon, or where every one of them is a passage of its own (four words or more). A line
+    that opens with a quoted term and goes on in words is one quote, the term's marks kept."""
     text = text.strip()
     pieces = [q.strip() for q in _QUOTED.findall(text)]
     if text[:1] not in _OPENING:
         return pieces if pieces else _whole(text)
     if len(pieces) > 1 and all(len(piece.split()) >= MIN_QUOTE_WORDS for piece in pieces):
         return pieces
-    cut = [_first_to_last(piece).strip() for piece in _NEXT_QUOTE.split(text)]
+    cut = [_one_quote(piece).strip() for piece in _NEXT_QUOTE.split(text)]
     return [piece for piece in cut if len(piece) >= 3]
 
 
-def _first_to_last(text: str) -> str:
+def _one_quote(text: str) -> str:
     """From after the opening mark to before the last closing one (the clause reference after
-    it left out); the rest of the line when it never closes."""
-    text = text.strip()[1:]
+    it left out); the rest of the line when it never closes. A quote that opens with a quoted
+    term and goes on in words is kept whole, the term's marks with it: cut at the term's
+    closing mark, it would be the term alone, found wherever the contract first names it (its
+    preamble) rather than in the passage quoted."""
+    text = text.strip()
+    term = _TERM_FIRST.match(text)
+    if term and len(term.group("term").split()) < MIN_QUOTE_WORDS:
+        whole = _TRAILING_REFERENCE.sub("", text)
+        marks = sum(whole.count(mark) for mark in '"“”')
+        # '"Seller" shall deliver the Goods"': the passage's own closing mark, with no opening.
+        return whole[:-1] if marks % 2 and whole[-1:] in _CLOSING else whole
+    text = text[1:]
     end = max(text.rfind(mark) for mark in _CLOSING)
     return text[:end] if end > 0 else text
 
