@@ -120,6 +120,22 @@ def test_quotes_are_checked_against_the_contract():
     assert missing.verdict is None and "no section" in missing.reason
 
 
+def test_a_passage_quoted_twice_is_one_piece_of_evidence_the_better_checked():
+    answer = (
+        "### [governing-law] Governing law\nVerdict: MEETS\nReason: English law.\nEvidence:\n"
+        '> "This Agreement is governed by the law of England" (clause 12)\n'
+        '> "This Agreement is governed by the laws of England" (clause 12)\n'
+        '> "The Supplier’s liability for data breaches shall be unlimited" (clause 9)\n'
+    )
+    (law,) = [s for s in feed_all(AnswerParser(PLAYBOOK), [answer]) if s.status is Status.OK]
+    assert len(law.quotes) == 3
+    result = section_result(law, ContractIndex.build(CONTRACT))
+    first, other = result.evidence
+    assert first.check == "verified"
+    assert CONTRACT[first.start : first.end] == "This Agreement is governed by the laws of England"
+    assert "data breaches" in other.text
+
+
 def test_the_prompt_fences_the_contract_and_keeps_positions_on_one_line():
     hostile = parse_playbook(
         '[playbook]\nid = "x"\nname = "X"\n[[positions]]\nid = "a"\ntitle = "A"\n'
@@ -157,7 +173,8 @@ def test_a_quote_holding_a_defined_term_in_quotes_is_one_quote_checked_whole():
         "by either party",
     )
     result = section_result(section, ContractIndex.build(contract))
-    assert [e.check for e in result.evidence] == ["verified"] * 3
+    # The first two quote one passage: it is one piece of evidence.
+    assert [e.check for e in result.evidence] == ["verified"] * 2
     assert contract[result.evidence[0].start : result.evidence[0].end].endswith("data disclosed")
 
 

@@ -229,8 +229,37 @@ class AnswerParser:
         return [section]
 
 
+# How well a quote was found, best last: of two quotes of one passage the better one is kept.
+_CHECK_RANK = {"not_found": 0, "close": 1, "verified": 2}
+
+
+def _one_per_passage(evidence: list[Evidence]) -> list[Evidence]:
+    """The evidence with each contract passage once. A model that quotes a passage twice (once
+    exactly, once off by a word) would otherwise get two comments on the same words in the
+    Word file and two quotes counted; the better-checked quote is kept, in the first's place."""
+    kept: list[Evidence] = []
+    for item in evidence:
+        same = next(
+            (
+                i
+                for i, k in enumerate(kept)
+                if item.start >= 0 and k.start >= 0 and item.start < k.end and k.start < item.end
+            ),
+            None,
+        )
+        if same is None:
+            kept.append(item)
+        elif (_CHECK_RANK.get(item.check, 0), item.score) > (
+            _CHECK_RANK.get(kept[same].check, 0),
+            kept[same].score,
+        ):
+            kept[same] = item
+    return kept
+
+
 def section_result(section: Section, index: ContractIndex) -> PositionResult:
-    """A parsed section as a position's result, each quote checked against the contract."""
+    """A parsed section as a position's result, each quote checked against the contract and
+    each passage quoted once."""
     if section.status is not Status.OK:
         what = "no section" if section.status is Status.MISSING else section.problem
         return PositionResult(
@@ -253,4 +282,6 @@ def section_result(section: Section, index: ContractIndex) -> PositionResult:
                     found.status,
                 )
             )
-    return PositionResult(section.position_id, section.verdict, section.reason, tuple(evidence))
+    return PositionResult(
+        section.position_id, section.verdict, section.reason, tuple(_one_per_passage(evidence))
+    )
