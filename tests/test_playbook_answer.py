@@ -97,6 +97,16 @@ def test_a_model_that_ignores_the_format_is_reported_as_such():
     assert all(s.status is Status.MISSING for s in sections)
 
 
+def test_an_answer_of_nothing_is_empty_not_a_format_ignored():
+    parser = AnswerParser(PLAYBOOK)
+    sections = feed_all(parser, [b"", " \n", "\n"])
+    assert parser.empty and not parser.ignored_format
+    assert all(s.status is Status.MISSING for s in sections)
+    wrote = AnswerParser(PLAYBOOK)
+    feed_all(wrote, ["Fine.\n"])
+    assert not wrote.empty and wrote.ignored_format
+
+
 def test_unknown_and_repeated_sections_are_noted_not_used():
     parser = AnswerParser(PLAYBOOK)
     text = ANSWER + "### [made-up] X\nVerdict: MEETS\n### [liability-cap] Again\nVerdict: MEETS\n"

@@ -19,9 +19,11 @@ from lib.runs.model_choice import ChoiceError, ModelChoice
 from lib.runs.playbook_run import (
     BUILTIN_PROVIDER,
     CUT_OFF,
+    EMPTY_ANSWER,
     IGNORED_FORMAT,
     NOT_REACHED,
     OUT_OF_TOKENS,
+    RETURNED_NOTHING,
     TRUNCATED,
     PlaybookOutcome,
     PlaybookRequest,
@@ -119,6 +121,18 @@ def test_a_model_that_ignores_the_format_gets_no_guessed_verdict(fake_upstream, 
     assert outcome.problems[0] == IGNORED_FORMAT
     assert outcome.summary.startswith("0 meet, 0 deviate, 0 not addressed, 3 without an answer")
     assert log.get(run.record.run_id).playbook_summary == outcome.summary
+
+
+def test_an_empty_answer_says_the_model_returned_nothing(fake_upstream, setup):
+    settings, log, history = setup
+    fake_upstream.push(Script(tokens=[]))
+    run = start_playbook(request(config(fake_upstream)), history=history, run_log=log,
+                         settings=settings)  # fmt: skip
+    _, outcome = collect(run)
+    assert outcome.status is RunStatus.DONE
+    assert outcome.problems == (EMPTY_ANSWER,)
+    assert all(r.verdict is None and r.problem == RETURNED_NOTHING for r in outcome.result.results)
+    assert outcome.summary.startswith("0 meet, 0 deviate, 0 not addressed, 3 without an answer")
 
 
 def test_a_run_failing_mid_stream_keeps_the_verdicts_it_reached(fake_upstream, setup):

@@ -97,6 +97,8 @@ TRUNCATED = (
     "The model ran out of output tokens: raise the max output tokens to check every position."
 )
 IGNORED_FORMAT = "The model did not answer in the playbook format: no verdict could be read."
+RETURNED_NOTHING = "the model returned nothing"
+EMPTY_ANSWER = "The model returned nothing: its answer was empty, so no verdict could be read."
 
 Checker = ModelChoice | ProviderConfig | None
 # Providers that write no verdicts: the clause finder writes a clause report.
@@ -403,18 +405,22 @@ def _start_model(
         # A model that ran out of output tokens ended its answer mid-section, like a failed run.
         truncated = record.finish_reason in LENGTH_REASONS
         completed = record.status is RunStatus.DONE and not truncated
+        # A run that ended well with nothing written: said so, not read as sections missed.
+        empty = completed and parser.empty
         cut = None if completed else parser.current()[0]
-        if completed:
+        if completed and not empty:
             for section in parser.finish():
                 run._decide(section_result(section, index))
         elif cut is not None:
             run._decide(PositionResult(cut, None, f"No verdict: {CUT_OFF}.", problem=CUT_OFF))
-        run._unanswered(OUT_OF_TOKENS if truncated else NOT_REACHED)
+        run._unanswered(RETURNED_NOTHING if empty else OUT_OF_TOKENS if truncated else NOT_REACHED)
         problems = list(parser.problems)
         if truncated:
             problems.insert(0, TRUNCATED)
         if parser.ignored_format:
             problems.insert(0, IGNORED_FORMAT)
+        if empty:
+            problems.insert(0, EMPTY_ANSWER)
         run._end(record, tuple(problems), run_maker(record.provider, record.model))
 
     run_request = RunRequest(

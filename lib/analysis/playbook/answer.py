@@ -5,7 +5,7 @@ The model is asked for `### [id] title`, then `Verdict:`, `Reason:` and `Evidenc
 keeps the unfinished line and reads a section only once the next one has begun (or the stream has
 ended). Nothing is guessed: a position the model skipped is "missing", a section whose verdict
 cannot be read is "malformed", and an answer with no sections at all is reported as a model that
-ignored the format.
+ignored the format; an answer of nothing at all is `empty`.
 """
 
 from __future__ import annotations
@@ -158,10 +158,12 @@ class AnswerParser:
         self.problems: list[str] = []
         self.finished = False
         self._text_outside = False
+        self._wrote = False
 
     def feed(self, chunk: str | bytes) -> list[Section]:
         """The sections this chunk finished (each position's at most once)."""
         text = self._decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
+        self._wrote = self._wrote or bool(text.strip())
         self._pending += text
         done: list[Section] = []
         while "\n" in self._pending:
@@ -193,6 +195,12 @@ class AnswerParser:
         """True when the model wrote text but not one section in the asked format."""
         answered = any(s.status is not Status.MISSING for s in self.sections.values())
         return self._text_outside and not answered
+
+    @property
+    def empty(self) -> bool:
+        """True when the model has written nothing but white space: an empty answer is not an
+        answer in the wrong format, and its reader should hear that it was empty."""
+        return not self._wrote
 
     def current(self) -> tuple[str | None, str]:
         """The position being written now and its text so far (for a live view)."""
