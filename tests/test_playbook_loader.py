@@ -161,6 +161,14 @@ def test_red_flag_rules_without_a_checker_are_decided_by_the_clause_rules():
     assert parse_playbook(dump_playbook(rules)) == rules
 
 
+def test_a_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path):
+    # Windows Notepad saves UTF-8 with a byte-order mark.
+    path = tmp_path / "team.toml"
+    path.write_bytes(GOOD.encode("utf-8-sig"))
+    assert load_playbook(path) == parse_playbook(GOOD)
+    assert parse_playbook("\ufeff" + GOOD) == parse_playbook(GOOD)
+
+
 def test_non_utf8_bytes_are_refused():
     with pytest.raises(PlaybookError, match="not UTF-8"):
         parse_playbook(b"\xff\xfe[playbook]")

@@ -138,7 +138,9 @@ def parse_playbook(data: bytes | str, source: str = "the playbook") -> Playbook:
     if len(raw_bytes) > MAX_BYTES:
         raise PlaybookError(source, [f"the file is over {MAX_BYTES // 1_000_000} MB"])
     try:
-        doc = tomllib.loads(raw_bytes.decode("utf-8"))
+        # "utf-8-sig": Windows Notepad opens a UTF-8 file with a byte-order mark, which TOML
+        # would read as a stray character before the first table.
+        doc = tomllib.loads(raw_bytes.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise PlaybookError(source, ["the file is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
