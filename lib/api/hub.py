@@ -104,7 +104,8 @@ def review_plan(record: RunRecord) -> dict[str, Any]:
 
 def verdict_event(playbook: Playbook, update: PositionUpdate) -> dict[str, Any]:
     """One position decided: its place, title and severity, the verdict (null when none could be
-    read: `problem` says why), the reason and the evidence, most decisive first."""
+    read, `problem` saying why; null with an empty `problem` when the built-in checker leaves it
+    to a model), the reason and the evidence, most decisive first."""
     position = playbook.positions[update.index]
     return {
         "type": "verdict",

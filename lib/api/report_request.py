@@ -22,6 +22,7 @@ from lib.analysis.documents import (
 from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import MAX_BYTES as PLAYBOOK_MAX_BYTES
 from lib.analysis.playbook.loader import PlaybookError, parse_playbook
+from lib.analysis.plural import counted
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
@@ -153,10 +154,28 @@ def read_playbook(request: ReportRequest, store: PlaybookStore | None) -> Playbo
         if request.playbook is not None:
             return playbook_library.find(request.playbook, store)
         if request.playbook_toml is not None:
-            return parse_playbook(request.playbook_toml, "The playbook")
+            return parse_playbook(request.playbook_toml, "playbook_toml")
     except PlaybookError as exc:
-        raise ApiError(400, str(exc), problems=exc.problems) from None
+        sent = (
+            f"The playbook {request.playbook!r}"
+            if request.playbook is not None
+            else "The playbook sent as playbook_toml"
+        )
+        raise ApiError(400, playbook_refusal(sent, exc.problems), problems=exc.problems) from None
     return None
+
+
+# Problems named in a refusal's `error`; its `problems` lists every one.
+NAMED_PROBLEMS = 3
+
+
+def playbook_refusal(sent: str, problems: list[str]) -> str:
+    """A 400's `error` for a playbook: what was sent and what is wrong with it, in one line a
+    client can show as it is (the loader's own message is a heading over a list)."""
+    named = "; ".join(problems[:NAMED_PROBLEMS])
+    more = len(problems) - NAMED_PROBLEMS
+    rest = f" (and {counted(more, 'more problem')}, listed in problems)" if more > 0 else ""
+    return f"{sent} cannot be used: {named}{rest}"
 
 
 def names_a_model(request: ReportRequest) -> bool:

@@ -8,6 +8,7 @@ import httpx
 
 from devtools.fake_upstream import Script
 from lib.analysis.playbook.loader import MAX_BYTES, bundled_playbooks
+from lib.api.report_request import playbook_refusal
 from tests.api.conftest import Stream, read_events
 from tests.playbook_fixtures import (
     CONTRACT,
@@ -113,8 +114,15 @@ def test_a_bad_playbook_is_refused_before_anything_runs(start_api, upstream):
     assert answer.status_code == 400
     problems = answer.json()["problems"]
     assert any("duplicate id" in p for p in problems) and any("severity" in p for p in problems)
+    # The error says what was sent and what is wrong with it, in one line.
+    assert answer.json()["error"] == (
+        "The playbook sent as playbook_toml cannot be used: " + "; ".join(problems)
+    )
     answer = httpx.post(url, json={"contract": CONTRACT, "playbook": "nosuch"}, timeout=5)
-    assert answer.status_code == 400 and "no bundled or saved playbook" in answer.text
+    assert answer.status_code == 400
+    assert answer.json()["error"] == (
+        "The playbook 'nosuch' cannot be used: no bundled or saved playbook has this id"
+    )
     both = {"contract": CONTRACT, "playbook": "nda", "playbook_toml": PLAYBOOK}
     assert httpx.post(url, json=both, timeout=5).status_code == 400
     finder = {"contract": CONTRACT, "playbook": "nda", "provider": "clause_finder"}
@@ -124,6 +132,15 @@ def test_a_bad_playbook_is_refused_before_anything_runs(start_api, upstream):
     assert httpx.post(url, json=huge, timeout=5).status_code == 422
     assert httpx.get(f"{api.url}/api/runs", timeout=5).json() == []
     assert upstream.streams() == []
+
+
+def test_a_refusal_names_three_problems_and_counts_the_rest():
+    problems = [f"position {i}: missing field 'meets'" for i in range(1, 6)]
+    assert playbook_refusal("The playbook sent as playbook_toml", problems) == (
+        "The playbook sent as playbook_toml cannot be used: position 1: missing field 'meets'; "
+        "position 2: missing field 'meets'; position 3: missing field 'meets' "
+        "(and 2 more problems, listed in problems)"
+    )
 
 
 def test_the_openapi_schema_describes_the_playbook_fields(start_api):
