@@ -186,3 +186,22 @@ def test_a_claude_model_not_listed_gets_the_largest_cache_minimum():
     assert anthropic.min_cacheable_tokens("claude-3-5-haiku-latest") == 2048
     # A newer model than the table is not taken for an older one its id starts like.
     assert anthropic.min_cacheable_tokens("claude-opus-4-7") == anthropic.DEFAULT_MIN_CACHEABLE
+
+
+def test_a_batch_run_does_not_pay_for_a_cache_it_will_not_read(fake_upstream, tmp_path):
+    """A batch sends each contract to each model once: marking the contract wrote the cache at
+    1.25× the input price on every run and read it on none."""
+    settings = Settings(history_db_path=tmp_path / "h.sqlite3")
+    document = document_from_text(long_contract(12_000).text, "MSA.txt")
+    sent = []
+    for batch_id in (None, "b1"):
+        fake_upstream.push(Script(tokens=["ok"]))
+        request = RunRequest(
+            "batch", claude(fake_upstream), document, "general", "", "", 32, 0.2, batch_id=batch_id
+        )
+        run = prepare_run(request, history=None, run_log=None, settings=settings)
+        list(run.stream)
+        run.finish()
+        sent.append(fake_upstream.streams()[-1].body["messages"][0]["content"])
+    assert isinstance(sent[0], list) and "cache_control" in sent[0][0]  # a page's run: marked
+    assert isinstance(sent[1], str)
