@@ -177,16 +177,16 @@ if not finished.empty:
                 f"{title}: no complete run here measured one (the clause finder has no speed)."
             )
             continue
-        chart = (
-            alt.Chart(data, title=title)
-            .mark_boxplot(extent="min-max")
-            .encode(
-                x=alt.X(f"{field}:Q", title=title),
-                y=alt.Y("who:N", title=None),
-                color=alt.Color("provider:N", legend=None),
-            )
+        base = alt.Chart(data, title=title).encode(
+            x=alt.X(f"{field}:Q", title=title, scale=alt.Scale(zero=False)),
+            y=alt.Y("who:N", title=None),
+            color=alt.Color("provider:N", legend=None),
         )
-        column.altair_chart(chart, width="stretch")
+        # Each run as a tick over the box: runs of one speed made a box too thin to see.
+        ticks = base.mark_tick(thickness=2, opacity=0.7).encode(
+            tooltip=["who:N", alt.Tooltip(f"{field}:Q", format=".2f")]
+        )
+        column.altair_chart(base.mark_boxplot(extent="min-max") + ticks, width="stretch")
 
 verdicts = verdicts_by_checker(charted)
 if not verdicts.empty:

@@ -75,7 +75,13 @@ def test_lists_all_runs_newest_first_with_charts(log):
     at = page()
     table = at.dataframe[0].value
     assert list(table["document"]) == ["NDA.pdf", "Lease.docx", "Acme MSA.pdf"]
-    assert len(at.get("vega_lite_chart")) == 2
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2
+    # Each run a tick over its box, on an axis that need not start at 0: runs of one speed made a
+    # box too thin to see.
+    speed = json.loads(charts[0].proto.spec)
+    assert sorted(layer["mark"]["type"] for layer in speed["layer"]) == ["boxplot", "tick"]
+    assert all(layer["encoding"]["x"]["scale"] == {"zero": False} for layer in speed["layer"])
 
 
 def test_runs_without_a_speed_get_a_line_not_an_empty_speed_chart(
