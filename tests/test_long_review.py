@@ -204,6 +204,10 @@ def test_an_error_in_a_part_ends_the_run_and_keeps_the_parts_before_it(fake_upst
     ]
     # The first call's "stop" was the run's finish reason beside its error.
     assert review.stats.finish_reason is None
+    # The refused call is not billed: its prompt's estimate was added to the first call's
+    # reported count, and the run's counts were called estimates.
+    first = reported_prompt(fake_upstream.streams()[0].body)
+    assert review.stats.input_token_count == first and review.stats.tokens_reported
 
 
 def test_progress_names_the_step_and_an_eta(fake_upstream, contract):

@@ -85,6 +85,10 @@ class LongRunStats(RunStats):
     def close_call(self, call: RunStats) -> None:
         # Detached first: a page reading the figures meanwhile counts the call once at most.
         self.current = None
+        if not call.answered:
+            # Refused or stopped before any answer: not billed, and nothing it counted is the
+            # run's (its prompt's estimate was added to the reported counts, and priced).
+            return
         if (thought := call.thinking_seconds()) is not None:
             self.done_thinking_s = (self.done_thinking_s or 0.0) + thought
         if span := call.answer_seconds:
