@@ -420,3 +420,25 @@ def test_a_resume_without_its_batch_says_to_name_it(argv, capsys):
     assert stopped.value.code == 2
     said = capsys.readouterr().err
     assert "name the batch to resume" in said and "files" not in said.splitlines()[-1]
+
+
+def test_a_batchs_report_files_carry_their_quote_checks(tmp_path, monkeypatch):
+    """The files in reports/ had no check marks: an invented quote read as the contract's own
+    words, beside a run log counting it "not found"."""
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    contract = tmp_path / "deal.txt"
+    contract.write_text("Deal. 9. This agreement is governed by the laws of Utopia for ever.")
+    answer = [
+        "## Overall risk: LOW\n",
+        '- "This agreement is governed by the laws of Utopia"\n',
+        '- "the moon shall be made entirely of green cheese"\n',
+    ]
+    out = tmp_path / "out"
+    with FakeUpstream() as upstream:
+        upstream.push(Script(tokens=answer))
+        code = main(["run", str(contract), "--model", f"openai:m1@{upstream.url}/v1",
+                     "--out", str(out)])  # fmt: skip
+    assert code == 0
+    (report,) = (out / "reports").rglob("*.md")
+    text = report.read_text()
+    assert "✓ verified" in text and "✗ not found in the contract" in text

@@ -74,6 +74,7 @@ from lib.runs.batch_sources import (
     sample_contracts,
 )
 from lib.runs.exports import contract_stem, file_name_part, report_markdown
+from lib.runs.launch import report_grounding
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.runs.playbook_run import refuse_non_checker
 from lib.runs.portfolio import (
@@ -281,6 +282,7 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     grid = [GridRun(c, m, r) for m, records in by_model.items() for c, r in sorted(records.items())]
     written: set[Path] = set()
+    by_text = {d.sha256: d for d in documents}
     for run in grid:
         # Every run has its file name, whether it wrote a report or not, so a name never moves
         # to another contract. A run with no report has no file: one left by an earlier run of
@@ -289,7 +291,11 @@ def write_outputs(
         path = _unused(folder, contract_stem(run.contract), written)
         if run.record.report:
             folder.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(report_markdown(run.record))
+            # With its quote checks, as the page's download has them: a quote the contract does
+            # not hold was plain text here, beside a run log counting it "not found".
+            contract = by_text.get(run.record.document_sha256)
+            grounding = report_grounding(run.record, contract)
+            path.write_bytes(report_markdown(run.record, grounding.checked if grounding else None))
         else:
             path.unlink(missing_ok=True)
     (out / "runs.csv").write_bytes(grid_csv(results_frame(grid)))

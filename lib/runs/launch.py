@@ -22,7 +22,7 @@ from typing import TypeVar
 from lib.analysis.clauses.model import load_model
 from lib.analysis.documents import Document
 from lib.analysis.grounding import Grounding, GroundingTracker, contract_index
-from lib.analysis.grounding.report import finish_grounding
+from lib.analysis.grounding.report import finish_grounding, ground_report
 from lib.analysis.long_plan import LongPlan, PlanError
 from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
 from lib.engine.errors import ContextTooLong, RateLimited
@@ -99,6 +99,27 @@ def grounding_of(run_id: str) -> Grounding | None:
     """The verdicts a run of this process reached as it streamed, while still remembered."""
     with _recent_lock:
         return _RECENT_GROUNDING.get(run_id)
+
+
+def contract_text_for(record: RunRecord, contract: Document | None) -> str:
+    """The reviewed contract's text where it is at hand: `contract` when it is the one the run
+    reviewed, else the text stored with the run."""
+    if contract is not None and contract.sha256 == record.document_sha256:
+        return contract.text
+    return record.contract_text or ""
+
+
+def report_grounding(record: RunRecord, contract: Document | None) -> Grounding | None:
+    """A report's quote checks, the same on a page and in a file: the run's own verdicts,
+    reached as it streamed, while remembered; else checked afresh against the contract."""
+    text = contract_text_for(record, contract)
+    if not record.report or not text:
+        return None
+    if (checked := grounding_of(record.run_id)) is not None:
+        return checked
+    same = contract is not None and contract.sha256 == record.document_sha256
+    page_starts = contract.page_starts if same and contract is not None else None
+    return ground_report(record.report, text, page_starts, ocr=record.text_source is not None)
 
 
 def _remember(run_id: str, grounding: Grounding) -> None:

@@ -37,6 +37,7 @@ from lib.engine.provider_config import ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.runs import playbook_library as library
+from lib.runs.launch import contract_text_for
 from lib.runs.playbook_run import (
     NOT_CHECKERS,
     PlaybookOutcome,
@@ -60,7 +61,6 @@ from lib.store.records import RunRecord, run_maker
 from lib.ui.download import offer
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
 from lib.ui.pickers import kept, provider_picker
-from lib.ui.report_view import contract_text_for
 from lib.ui.safe import label
 from lib.ui.tables import rows_key
 

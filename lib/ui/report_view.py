@@ -11,14 +11,13 @@ from lib.analysis.grounding import (
     Grounding,
     QuoteCheck,
     annotate_markdown,
-    ground_report,
 )
 from lib.engine.errors import error_title
 from lib.engine.provider_config import endpoint_label
 from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStatus
 from lib.runs.exports import report_docx, report_markdown, review_file_name
-from lib.runs.launch import grounding_of
+from lib.runs.launch import contract_text_for, report_grounding
 from lib.runs.pricing import cache_note, cost_note
 from lib.store.records import RunRecord, run_maker, thinking_label
 from lib.ui.download import offer
@@ -91,24 +90,6 @@ def run_outcome(record: RunRecord) -> None:
 
 
 PASSAGE_CONTEXT = 400  # characters of contract shown around a quoted passage
-
-
-def contract_text_for(record: RunRecord, contract: Document | None) -> str:
-    """The reviewed contract's text where it is at hand: this session's, or stored with the run."""
-    if contract is not None and contract.sha256 == record.document_sha256:
-        return contract.text
-    return record.contract_text or ""
-
-
-def _grounding(record: RunRecord, contract: Document | None) -> Grounding | None:
-    text = contract_text_for(record, contract)
-    if not record.report or not text:
-        return None
-    if (checked := grounding_of(record.run_id)) is not None:
-        return checked  # the run's own verdicts, reached as it streamed
-    same = contract is not None and contract.sha256 == record.document_sha256
-    page_starts = contract.page_starts if same and contract is not None else None
-    return ground_report(record.report, text, page_starts, ocr=record.text_source is not None)
 
 
 def _location(check: QuoteCheck, separator: str) -> str:
@@ -191,7 +172,7 @@ def report_view(
     if record.served_by and record.served_by != record.endpoint:
         source += f" · served by {label(endpoint_label(record.served_by))}"
     caption = f"{who} · {record.status.label}{source}"
-    grounding = _grounding(record, contract)
+    grounding = report_grounding(record, contract)
     checked = grounding.checked if grounding else None
     hosts = hosts_in(contract_text_for(record, contract))
     if shown is None or not shown.keep(record.report, checked, caption, bool(record.thinking)):
