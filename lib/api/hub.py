@@ -127,6 +127,9 @@ def stats_event(stats: RunStats) -> dict[str, Any]:
         "thinking_s": None if thinking_s is None else round(thinking_s, 3),
         "thinking_tokens": stats.thought_tokens,
         "served_by": endpoint_label(stats.endpoint),
+        # Where a run of several calls is, as the page says it ("Indemnity · call 5 of 17 ·
+        # about 31 s left"); null for a run of one call.
+        "progress": stats.progress,
     }
 
 

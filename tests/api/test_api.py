@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -429,7 +430,8 @@ def test_a_model_on_several_servers_says_which_one_served(start_api, upstream, t
 def test_a_contract_past_the_models_context_is_reviewed_in_steps_and_says_so(start_api, upstream):
     api = start_api()
     upstream.app.context_limit = 8192
-    upstream.default = Script(tokens=["### Indemnity — YELLOW\n"])
+    # Paced so that the run lasts past a stats event (about one a second).
+    upstream.default = Script(tokens=["### Indemnity — YELLOW\n", "- a\n", "- b\n"], delay=0.05)
     body = {**BODY, "contract": long_contract(60_000).text}
     with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=60) as response:
         stream = read_events(response, Stream())
@@ -438,6 +440,9 @@ def test_a_contract_past_the_models_context_is_reviewed_in_steps_and_says_so(sta
     assert start["strategy"] == done["strategy"] and done["strategy"] in ("parts", "focus")
     assert start["parts"] == done["parts"] == len(upstream.streams()) - 1 > 1
     assert "## " in stream.text()
+    # Where the run is, as the page shows it: the client could not say "part 3 of 12".
+    progress = [e.data["progress"] for e in stream.events if e.data["type"] == "stats"]
+    assert any(p and re.search(r"call \d+ of \d+", p) for p in progress), progress
     one_pass = start_api()
     with httpx.stream("POST", f"{one_pass.url}/api/report", json=BODY, timeout=60) as response:
         short = read_events(response, Stream())
