@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from lib.analysis.clauses.finder import Finding, Findings
+from lib.analysis.clauses.segment import split_sentences
 
 SEVERITY_ORDER = {"GREEN": 0, "YELLOW": 1, "RED": 2}
 # Every rule's name, as a flag carries it and a playbook's `deviates_if` names it (the playbook
@@ -80,6 +81,70 @@ _SENTENCE_END = re.compile(r"[.;:!?]\s")
 _DENIES_EXCLUSIVITY = re.compile(
     r"\b(?:not|no|nor|never|nothing|without)\b(?:\W+\w+){0,5}?\W+(?:an\W+)?exclusiv", re.I
 )
+
+
+# Who gives an indemnity: the name just before "shall / will / must / agrees to … indemnify" (or
+# "defend", "hold … harmless", "indemnifies"): "Trust agrees to indemnify", "FCC will defend,
+# indemnify", "LICENSOR indemnifies". A name just before "and hold" without a modal verb is the
+# indemnified one ("indemnify Licensor and hold it harmless"), so a verb on its own does not count.
+_WORD = r"[A-Z][\w&'’-]*(?:\.\w+)*"
+_INDEMNIFIER = re.compile(
+    rf"(?P<who>{_WORD}(?:[ \t]+{_WORD}){{0,3}})\s+(?i:"
+    r"(?:(?:shall|will|must|(?:hereby\s+)?(?:agrees?|undertakes?|covenants?)\s+to|hereby)"
+    r"(?:\s+(?:also|further|hereby|promptly|to|and|defend,?|at\s+its\s+(?:own\s+)?"
+    r"(?:cost|expense),?))*\s+(?:indemnify|defend|hold|save|protect))"
+    r"|(?:hereby\s+)?(?:indemnifies|defends|holds|saves)\b)"
+)
+# Names that are not a party giving the indemnity: a pronoun, or the procedure's own roles
+# ("the Indemnifying Party shall notify").
+_NOT_INDEMNIFIER = re.compile(
+    r"^(?:it|he|she|they|we|you|this|that|which|nothing|such|each|either|any)$|indemnif",
+    re.IGNORECASE,
+)
+# "indemnify one another", "each other": an indemnity given both ways in one sentence.
+_RECIPROCAL = re.compile(r"\b(?:one another|each other)\b", re.IGNORECASE)
+# A sentence elsewhere in the contract giving an indemnity both ways ("Each party hereto agrees
+# to indemnify the other party"): stricter than a quote's mutual wording, since a procedure's
+# "each party will promptly notify the other" in the same clause gives no indemnity.
+_BOTH_INDEMNIFY = re.compile(
+    r"\b(?:each|either|both)\s+(?:party|parties|of\s+the\s+parties)(?:\s+hereto)?\s+"
+    r"(?:shall|will|must|(?:hereby\s+)?(?:agrees?|undertakes?)\s+to)\W+(?:\w+\W+){0,4}?"
+    r"indemnif|\bindemnif\w*\W+(?:\w+\W+){0,4}?(?:one another|each other)\b",
+    re.IGNORECASE,
+)
+
+
+def _indemnifiers(text: str) -> set[str]:
+    """The parties `text` has giving an indemnity, as lower-case names without "the"."""
+    names = set()
+    for match in _INDEMNIFIER.finditer(text):
+        who = re.sub(r"^the\s+", "", match.group("who"), flags=re.IGNORECASE).lower()
+        if who and not _NOT_INDEMNIFIER.search(who):
+            names.add(who)
+    return names
+
+
+def _mutual_indemnity(findings: Findings, quoted: list[Finding]) -> bool:
+    """Whether both sides indemnify: any quote worded mutually ("each party", "one another"),
+    indemnities given by two different parties, or a sentence giving one both ways. Each side's
+    undertaking is often its own sentence ("Administrator agrees to indemnify the Trust …",
+    "Trust agrees to indemnify the Administrator …"), so every finding is read, and when they
+    name one indemnifier only, every sentence of the contract that speaks of indemnifying (the
+    other side's may score lower)."""
+    if any(_MUTUAL.search(f.quote) or _RECIPROCAL.search(f.quote) for f in quoted):
+        return True
+    names = set().union(*(_indemnifiers(f.quote) for f in quoted))
+    if len(names) > 1:
+        return True
+    for clause in findings.clauses:
+        if not re.search(r"indemnif", clause.text, re.IGNORECASE):
+            continue
+        for sentence in split_sentences(clause.text, clause.start):
+            if re.search(r"indemnif", sentence.text, re.IGNORECASE):
+                names |= _indemnifiers(sentence.text)
+                if len(names) > 1 or _BOTH_INDEMNIFY.search(sentence.text):
+                    return True
+    return False
 
 
 def _assigns_freely(text: str) -> bool:
@@ -275,15 +340,15 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             None,
         )
 
-    for f in findings.supported("Indemnity")[:1]:
-        if not _MUTUAL.search(f.quote):
-            add(
-                f.category,
-                "RED",
-                "One-sided indemnity",
-                "Only one party indemnifies the other; the burden is not shared.",
-                f,
-            )
+    indemnities = findings.supported("Indemnity")
+    if indemnities and not _mutual_indemnity(findings, indemnities):
+        add(
+            "Indemnity",
+            "RED",
+            "One-sided indemnity",
+            "Only one party indemnifies the other; the burden is not shared.",
+            indemnities[0],
+        )
 
     flags.sort(key=lambda flag: -SEVERITY_ORDER[flag.severity])
     return flags
