@@ -159,9 +159,16 @@ SUGGESTION: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _quote(text: str, finding: Finding) -> str:
-    """The finding's quote as exact contract text, cut at any blank line, in double quotes."""
+def _quote(text: str, finding: Finding, one_line: bool = False) -> str:
+    """The finding's quote as exact contract text, cut at any blank line, in double quotes.
+
+    `one_line` sets each line break as one space (other spacing as the contract has it), for the
+    header's one-line list: a PDF wraps a party's name ("R. C. Boyd\nEnterprises, LLC"), and a
+    break there would split the header and leave the names after it without their label. The
+    quote check reads any white space as one space, so the name is still verified."""
     quote = _BLANK_LINE.split(finding.quote, maxsplit=1)[0].strip()
+    if one_line:
+        quote = re.sub(r"[ \t]*\r?\n[ \t]*", " ", quote)
     if not quote:
         return '"(empty)"'
     return f"“{quote}”" if '"' in quote and "“" not in quote and "”" not in quote else f'"{quote}"'
@@ -189,8 +196,8 @@ def shown(findings: Findings, category: str) -> list[Finding]:
     return out
 
 
-def _cited(text: str, f: Finding, pages: list[int] | None) -> str:
-    return f"{_reference(f, pages)}: {_quote(text, f)} ({confidence(f)})"
+def _cited(text: str, f: Finding, pages: list[int] | None, one_line: bool = False) -> str:
+    return f"{_reference(f, pages)}: {_quote(text, f, one_line)} ({confidence(f)})"
 
 
 def confidence(f: Finding) -> str:
@@ -214,13 +221,11 @@ def _risk(flags: list[RedFlag]) -> str:
 def _header(
     name: str, text: str, findings: Findings, pages: list[int] | None, perspective: str
 ) -> str:
-    parties = [f for f in findings.get("Parties")[1:] if "\n" not in f.quote][:6]
-    if not parties:
-        parties = findings.get("Parties")[:1]
-    party_text = ", ".join(_quote(text, f) for f in parties) if parties else "not found"
+    parties = findings.get("Parties")[1:7] or findings.get("Parties")[:1]
+    party_text = ", ".join(_quote(text, f, True) for f in parties) if parties else "not found"
     parts = [f"Parties: {party_text}"]
     title = findings.best("Document Name")
-    parts.append(f"Contract type: {_quote(text, title) if title else 'not found'}")
+    parts.append(f"Contract type: {_quote(text, title, True) if title else 'not found'}")
     side = side_of(perspective)
     # Rules read a clause the same for either side: the header says so rather than imply a
     # review written for the analyst's side.
@@ -237,7 +242,7 @@ def _header(
         ("Notice", "Notice Period To Terminate Renewal"),
     ):
         best = findings.best(category)
-        parts.append(f"{label}: {_cited(text, best, pages) if best else 'not found'}")
+        parts.append(f"{label}: {_cited(text, best, pages, True) if best else 'not found'}")
     note = NO_MODEL if findings.model_used else RULES_ONLY
     return f"# Contract review: {name}\n" + " · ".join(parts) + "\n\n" + note + "\n\n"
 
