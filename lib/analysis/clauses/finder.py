@@ -111,7 +111,10 @@ _NOT_PARTY = re.compile(
     r"schedule|exhibit|confidential|intellectual|rights?|offering|order|terms|statement|"
     r"plan|program(?:me)?|site|website|system|period|amendment|prospectus|holders?|area|"
     r"licensing|promotion|commission|works?|act|reports?|scope|project|studies|shares|code|"
-    r"fees?|conversion|software|users?|description|messages|designee|members)\b",
+    r"fees?|conversion|software|users?|description|messages|designee|members|"
+    # Documents and instruments the opening defines ('a Demand Note … (the "Demand Note")'):
+    # a loan note, an insurance policy or a certificate is what the parties sign, not one of them.
+    r"notes?|polic(?:y|ies)|certificates?|instrument|indenture|debentures?|deed)\b",
     re.IGNORECASE,
 )
 # "Acme Inc., a Florida Corporation": a kind of company, not a name.
@@ -489,6 +492,7 @@ _FIRST_DATE_CHARS = 1500
 _SIGNATURE_CHARS = 3000
 _SIGNED = re.compile(r"\b(?:date[d:]?|signed|executed|this|on)\b", re.IGNORECASE)
 _EFFECTIVE_CUE = re.compile(r"\beffective\b", re.IGNORECASE)
+_RECITAL = re.compile(r"WHEREAS\b", re.IGNORECASE)
 _DEFINED_NAME = re.compile(r"\(\s*(?:the\s+|each\s+a\s+)?[\"“]([^\"”\n]{2,60})[\"”]")
 # A party named without a company word, just before the name the contract gives it: 'and
 # Stephen Marley ("Talent"), an individual'. Only after "between" or "and": after a comma it is
@@ -557,11 +561,19 @@ def _document_name(text: str) -> tuple[int, int] | None:
     return None
 
 
-def _fallback_date(text: str) -> tuple[int, int] | None:
+def _fallback_date(text: str, recitals: list[Sentence]) -> tuple[int, int] | None:
     """With no date in an opening sentence: one the sentence split cut ("this 16 day of August.
-    2012") in the opening, else the last date of the signature blocks ("Date: 1/14/02"), where
-    annotators mark the agreement date when the opening leaves it blank or out."""
-    date = DATE.search(text, 0, _FIRST_DATE_CHARS)
+    2012") in the opening, not in a recital, else the last date of the signature blocks ("Date:
+    1/14/02"), where annotators mark the agreement date when the opening leaves it blank or
+    out."""
+    date = next(
+        (
+            d
+            for d in DATE.finditer(text, 0, _FIRST_DATE_CHARS)
+            if not any(r.start <= d.start() < r.end for r in recitals)
+        ),
+        None,
+    )
     if date is None:
         signed = [
             d
@@ -778,13 +790,17 @@ def _short_answers(
 
     # A date in a sentence that says the agreement is made or dated, else the first date of the
     # opening (a title page: "AGENCY AGREEMENT  May 14, 2014").
+    # A recital's date is an earlier agreement's or a loan's ("WHEREAS, the Company and the Trust
+    # entered into a Split Dollar Agreement, dated as of December 5, 1995"), not this one's.
+    recitals = [sentence for _, sentence in opening if _RECITAL.match(sentence.text)]
     dated = [
         (clause, sentence)
         for clause, sentence in opening
         if sentence is (preamble[1] if preamble else None)
         or re.search(r"\b(?:dated|as of|made|entered|executed|this)\b", sentence.text, re.I)
     ]
-    for clause, sentence in dated + [p for p in opening if p[1].start < _FIRST_DATE_CHARS]:
+    first = [p for p in opening if p[1].start < _FIRST_DATE_CHARS]
+    for clause, sentence in [p for p in dated + first if p[1] not in recitals]:
         date = DATE.search(sentence.text)
         if date:
             s, e = date.span()
@@ -800,7 +816,7 @@ def _short_answers(
             ]
             break
     if "Agreement Date" not in found:
-        fallback = _fallback_date(text)
+        fallback = _fallback_date(text, recitals)
         if fallback is not None:
             start, end = fallback
             clause = next((c for c, s in pairs if s.start <= start < s.end), None)
