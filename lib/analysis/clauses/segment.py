@@ -49,9 +49,12 @@ class Sentence:
     end: int
 
 
+# An exhibit is numbered as a whole ("Exhibit 3", "EXHIBIT IV"); "EXHIBIT 10.1" at the top of a
+# filing is the filing's label for the contract, not a clause of it, so it starts no clause.
 _NUMBER = re.compile(
     r"""^[ \t]*(?P<num>
-        (?:section|article|clause|schedule|exhibit)\s+(?:\d+(?:\.\d+)*|[ivxlc]+)[a-z]?\.?
+        (?:section|article|clause|schedule)\s+(?:\d+(?:\.\d+)*|[ivxlc]+)[a-z]?\.?
+      | exhibit\s+(?:\d+|[ivxlc]+)[a-z]?\.?
       | \d{1,3}(?:\.\d{1,3})+\.?
       | \d{1,3}\.
       | \((?:[a-z]{1,2}|[ivxlc]{1,5}|\d{1,3})\)
@@ -74,40 +77,51 @@ _INLINE_NUMBER = re.compile(
     r"\s+(?=[\"“(]?[A-Z])",
     re.IGNORECASE,
 )
-# A line this long holding half the text or more is a contract pasted without its line breaks;
-# paragraphs of a contract that has them are left as they are (cutting them lost CUAD span F1).
+# Lines this long holding half the text or more between them are a contract pasted without its
+# line breaks (a page a line, or the whole text one line); paragraphs of a contract that has
+# them are left as they are (cutting them lost CUAD span F1).
 _LONG_LINE = 1000
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every line, end excluding the newline; a line holding most of the text is
-    cut again where a clause number in sequence starts a sentence inside it."""
+    """(start, end) of every line, end excluding the newline; in a contract pasted without its
+    line breaks each long line is cut again where a clause number in sequence starts a sentence
+    inside it, the sequence running on from line to line (page to page)."""
+    raw = text.splitlines(keepends=True)
+    long_chars = sum(len(line) for line in raw if len(line.rstrip("\r\n")) >= _LONG_LINE)
+    pasted = long_chars * 2 >= len(text)
     spans = []
     pos = 0
-    for line in text.splitlines(keepends=True):
+    current: tuple[int, ...] = ()
+    for line in raw:
         stripped = line.rstrip("\r\n")
         end = pos + len(stripped)
-        whole = len(stripped) >= _LONG_LINE and len(stripped) * 2 >= len(text)
-        starts = _inline_clause_starts(text, pos, end) if whole else []
+        current = _number_key(_NUMBER.match(text[pos : min(end, pos + 40)])) or current
+        starts: list[int] = []
+        if pasted and len(stripped) >= _LONG_LINE:
+            starts, current = _inline_clause_starts(text, pos, end, current)
         for start, next_start in zip([pos, *starts], [*starts, end], strict=True):
             spans.append((start, start + len(text[start:next_start].rstrip())))
         pos += len(line)
     return spans
 
 
-def _inline_clause_starts(text: str, start: int, end: int) -> list[int]:
-    """Where clauses numbered in sequence ("1." … "2." … "2.1") begin inside one line: text
-    pasted from a web page or a viewer that dropped its line breaks still cites "§2", not the
-    first clause for everything. Only the next number at some level counts, so a sentence that
-    merely mentions "Section 5." or "30." starts nothing."""
-    current = _number_key(_NUMBER.match(text[start : start + 40]))
+def _inline_clause_starts(
+    text: str, start: int, end: int, current: tuple[int, ...]
+) -> tuple[list[int], tuple[int, ...]]:
+    """Where clauses numbered in sequence ("1." … "2." … "2.1") begin inside one line, and the
+    last number reached: text pasted from a web page or a viewer that dropped its line breaks
+    still cites "§2", not the first clause for everything. Only the next number after `current`
+    at some level counts, so a sentence that merely mentions "Section 5." or "30.", or refers
+    back to an earlier clause ("paragraphs 9(b) and 9(c). 12. Termination" after §11), starts
+    nothing but the clause in sequence."""
     starts = []
     for match in _INLINE_NUMBER.finditer(text, start, end):
         key = _number_key(match)
         if key and _follows(current, key):
             starts.append(match.start("num"))
             current = key
-    return starts
+    return starts, current
 
 
 def _number_key(match: re.Match[str] | None) -> tuple[int, ...]:
