@@ -356,6 +356,8 @@ SIGNALS: dict[str, list[Signal]] = {
         1.0,
         r"\b(?:invoice\w*|payable|pay|paid)\b.{0,100}\b(?:within|net|days|upon receipt)\b",
         r"\bfees?\b.{0,80}\b(?:due|payable)\b",
+        # "to be paid in equal installments of $37,500.00 on January 1, 2008, April 1, …"
+        r"\b(?:pa(?:y|id|yable)|payments?)\b.{0,60}\binstal?lments?\b",
     ),
 }
 
@@ -387,6 +389,8 @@ HEADING_WORDS: dict[str, re.Pattern[str]] = {
         "Source Code Escrow": r"escrow",
         "Most Favored Nation": r"most favou?red",
         "Confidentiality": r"confidential|non-?disclosure",
+        # Ranks a payment clause's own sentences first ("15. Payment of Money").
+        "Payment Terms": r"\bpayments?\b|\bfees?\b|compensation|invoic",
     }.items()
 }
 HEADING_BONUS = 0.5

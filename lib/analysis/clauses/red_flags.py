@@ -76,6 +76,10 @@ _ASSIGN_FREELY = re.compile(
 # assignment, worded like a freedom. The words before the verb in the same sentence decide.
 _NEGATED = re.compile(r"\b(?:neither|nor|not|no|never|none|cannot)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.;:!?]\s")
+# A recital says what a party wants or has ("WHEREAS, Sponsor desires to acquire the exclusive
+# right to be the lead sponsor"); only the clauses bind, and one may deny what it wanted ("Cano …
+# does not and will not have exclusive rights").
+_RECITAL = re.compile(r"\s*WHEREAS\b", re.IGNORECASE)
 # "Cano ... does not and will not have exclusive rights", "nothing grants an exclusive right":
 # a clause about exclusivity that denies it ties nobody.
 _DENIES_EXCLUSIVITY = re.compile(
@@ -269,7 +273,11 @@ def red_flags(findings: Findings) -> list[RedFlag]:
                 f,
             )
 
-    ties = [f for f in findings.supported("Exclusivity") if not _DENIES_EXCLUSIVITY.search(f.quote)]
+    ties = [
+        f
+        for f in findings.supported("Exclusivity")
+        if not _DENIES_EXCLUSIVITY.search(f.quote) and not _RECITAL.match(f.quote)
+    ]
     for f in ties[:1]:
         add(
             f.category,
