@@ -24,7 +24,8 @@ from lib.analysis.prompts import (
     side_of,
 )
 
-DISCLAIMER = "> AI-assisted review, not legal advice: check every quote against the contract."
+# No language model wrote this report, so it does not call itself AI-assisted as a model's does.
+DISCLAIMER = "> Automated review, not legal advice: check every quote against the contract."
 NO_MODEL = (
     "*Written by the clause finder: no language model was used. Curated phrases and a small "
     "model trained on expert-labelled contracts pick the clauses, so it can miss unusual wording "

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 MIN_WORDS = 4
-# The report template ends with this blockquote; it is our wording, not the contract's.
-DISCLAIMER_PREFIX = "ai-assisted review, not legal advice"
+# A report ends with one of these blockquotes (a model's, the clause finder's); it is our wording,
+# not the contract's.
+DISCLAIMER_PREFIXES = ("ai-assisted review, not legal advice", "automated review, not legal advice")
 
 # An inline quote never crosses a blank line: an unclosed quote mark must not swallow the
 # next paragraph. A curly pair is read first and may hold straight marks (a clause that quotes a
@@ -72,7 +73,7 @@ def extract_quotes(markdown: str, offset: int = 0) -> list[Quote]:
     for start, end, text in blocks:
         inner = [q for q in quotes if start + offset <= q.start < end + offset]
         body = _clean(text)
-        if inner or body.casefold().startswith(DISCLAIMER_PREFIX) or _words(body) < MIN_WORDS:
+        if inner or body.casefold().startswith(DISCLAIMER_PREFIXES) or _words(body) < MIN_WORDS:
             continue
         quotes.append(Quote(body, start + offset, end + offset, "block"))
     return sorted(quotes, key=lambda q: q.start)
