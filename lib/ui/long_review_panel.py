@@ -12,6 +12,7 @@ import streamlit as st
 
 from lib.analysis.documents import Document
 from lib.analysis.long_plan import DEFAULT_STRATEGY, LongPlan, PlanError, Strategy, pages_label
+from lib.analysis.prompts import NOT_FOUND_LABEL
 from lib.runs.launch import RunRequest
 from lib.runs.run_plan import context_fit, make_plan
 
@@ -112,7 +113,12 @@ def long_review_panel(request: RunRequest) -> LongPlan | None:
                     {
                         "Step": step.label,
                         "Pages": pages_label(step.pages) or "—",
-                        "Tokens": step.estimated_input_tokens or None,
+                        # A step with nothing to send makes no call (it showed "None").
+                        "Tokens": (
+                            f"{step.estimated_input_tokens:,}"
+                            if step.local_text is None
+                            else f"no call: nothing found to send ({NOT_FOUND_LABEL})"
+                        ),
                     }
                     for step in plan.steps
                 ]
