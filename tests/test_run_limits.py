@@ -248,3 +248,33 @@ def test_a_side_that_cannot_start_gives_every_place_back_and_stops_the_others():
     # The first side's place goes back when its run ends; here nothing ran, so give it back.
     release_slot()
     assert STREAMS_IN_FLIGHT.count == before
+
+
+def test_a_comparisons_sides_are_planned_before_either_starts(fake_upstream, monkeypatch):
+    """Each side's long-contract plan (a clause-finder pass, over a second on a long contract)
+    was made as that side started: the second side began that much after the first."""
+    from lib.runs import launch as launching
+    from lib.store.records import SessionHistory
+
+    events: list[str] = []
+    plan, start = launching.automatic_plan, launching.launch
+
+    def planning(*args, **kwargs):
+        events.append("plan")
+        return plan(*args, **kwargs)
+
+    def starting(*args, **kwargs):
+        events.append("start")
+        return start(*args, **kwargs)
+
+    monkeypatch.setattr(launching, "automatic_plan", planning)
+    monkeypatch.setattr(launching, "launch", starting)
+    fake_upstream.default = Script(tokens=[" done"])
+    settings = load_settings({"CRS_MAX_CONCURRENT_RUNS": "2", "CRS_HISTORY": "off"})
+    runs = launching.launch_together(
+        _comparison_requests(fake_upstream), history=SessionHistory([]), run_log=None,
+        settings=settings,
+    )  # fmt: skip
+    for _, live in runs:
+        live._thread.join(10)
+    assert events[:3] == ["plan", "plan", "start"], events

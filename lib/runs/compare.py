@@ -109,14 +109,17 @@ def better_side(records: Sequence[RunRecord]) -> dict[str, int | None]:
         if larger_is_better is None:
             continue
         values = [_value(r, attr) for r in records]
-        # A tie as the table shows it: 0.42 s beside 0.42 s was crowned on the third decimal.
-        shown = {FORMATS.get(attr, "{}").format(v) for v in values}
-        if not complete or any(v is None for v in values) or len(shown) == 1:
+        if not complete or any(v is None for v in values) or _tied(attr, values):
             winners[label] = None
             continue
         best = max(values) if larger_is_better else min(values)
         winners[label] = values.index(best)
     return winners
+
+
+def _tied(attribute: str, values: Sequence[object]) -> bool:
+    """Equal as the table shows them: 0.42 s beside 0.42 s was crowned on the third decimal."""
+    return len({FORMATS.get(attribute, "{}").format(v) for v in values}) == 1
 
 
 def findings_diff(records: Sequence[RunRecord]) -> dict[str, dict[str, str]]:

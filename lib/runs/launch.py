@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePath
 from typing import TypeVar
@@ -327,15 +327,7 @@ def prepare_run(
         refusal = ContextTooLong(problem) if problem else None
     elif plan is None:
         try:
-            plan = automatic_plan(
-                config,
-                document,
-                r.template_key,
-                prompt_tokens=prompt.estimated_tokens,
-                max_tokens=r.max_tokens,
-                instructions=r.instructions,
-                perspective=r.perspective,
-            )
+            plan = _automatic_plan(r)
         except PlanError as exc:
             refusal = ContextTooLong(
                 f"The contract does not fit the model, even section by section: {exc}"
@@ -545,6 +537,31 @@ def start_together(
     return runs
 
 
+def _automatic_plan(r: RunRequest) -> LongPlan | None:
+    """The review's plan when nobody chose one (`automatic_plan`); raises `PlanError`."""
+    return automatic_plan(
+        r.config,
+        r.document,
+        r.template_key,
+        prompt_tokens=r.prompt.estimated_tokens,
+        max_tokens=r.max_tokens,
+        instructions=r.instructions,
+        perspective=r.perspective,
+    )
+
+
+def _planned(r: RunRequest) -> RunRequest:
+    """A review with its automatic plan made now; as it was when none is needed or none fits
+    (`prepare_run` then decides, and says why)."""
+    if r.kind != "review" or r.plan is not None:
+        return r
+    try:
+        plan = _automatic_plan(r)
+    except PlanError:
+        return r
+    return replace(r, plan=plan) if plan is not None else r
+
+
 def launch_together(
     requests: Sequence[RunRequest],
     *,
@@ -552,7 +569,12 @@ def launch_together(
     run_log: RunLog | None,
     settings: Settings,
 ) -> list[tuple[RunRecord, LiveRun]]:
-    """Start runs that make one comparison: all of them, or all refused (`start_together`)."""
+    """Start runs that make one comparison: all of them, or all refused (`start_together`).
+
+    Each side's long-contract plan is made first: made as each side started, the second side's
+    run began a clause-finder pass (over a second on a long contract) after the first's, and
+    the sides' shared time axis was off by that much."""
+    requests = [_planned(r) for r in requests]
 
     def start(i: int, holds_place: bool, refusal: RateLimited | None) -> tuple[RunRecord, LiveRun]:
         return launch(
