@@ -130,3 +130,32 @@ def test_a_green_section_that_found_nothing_counts_as_not_found_for_every_review
         "Governing law": "GREEN",
     }
     assert (findings.green, findings.yellow, findings.not_found) == (1, 1, 2)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '- Found: no — the contract has no "Insurance" clause',
+        "- Found: not present in the contract",
+        "- Found: absent",
+        "The contract is silent on insurance.",
+        "- Found: no (searched for “insurance”)",
+        '- Found: no — check by hand.\n- Suggested change: add "Supplier shall maintain insurance"',
+        '- Found: no — check by hand. Suggested change: add "Supplier shall maintain insurance"',
+    ],
+)
+def test_a_green_section_that_says_nothing_was_found_is_not_green_in_any_words(body):
+    """Each of these stayed GREEN: a quoted term, a suggested clause or other words of absence."""
+    assert count_findings(f"### Insurance — GREEN\n{body}\n").categories == {"Insurance": NOT_FOUND}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '- Found: yes — clause 9: "The Supplier shall maintain insurance."',
+        'Not found as a heading, but clause 9 says "the Supplier shall maintain insurance".',
+        "- Found: nothing unusual",
+    ],
+)
+def test_a_green_section_that_quotes_or_finds_the_clause_stays_green(body):
+    assert count_findings(f"### Insurance — GREEN\n{body}\n").categories == {"Insurance": "GREEN"}

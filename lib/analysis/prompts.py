@@ -319,9 +319,20 @@ _HEADING = re.compile(
 _ANY_HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
 # A section saying it found nothing, or something ("Found: no", "not found" / "Found: yes"): the
 # one reading of every reviewer's words, for the levels, the scorer and the cross-check.
-SAYS_ABSENT = re.compile(r"\bfound\b\W*\s*(?:no\b|none\b|not found)|\bnot found\b", re.I)
+SAYS_ABSENT = re.compile(
+    r"\bfound\b\W*\s*(?:no\b|none\b|absent\b|not (?:found|present))|\bnot found\b", re.I
+)
 SAYS_PRESENT = re.compile(r"\bfound\b\W*\s*(?:yes|unusual)\b", re.I)
-_QUOTE_MARK = re.compile(r"[\"“”]")
+# The section's own "Found:" line ("- Found: no — …", "**Found:** none"): where there is one, it
+# is the reviewer's claim, whatever else the section quotes (a suggested clause, the term it
+# searched for).
+_FOUND_LINE = re.compile(r"^\W*found\b\W*(?P<says>.*)$", re.I | re.M)
+_PROPOSAL = re.compile(r"\b(?:suggest\w*|propos\w*|add|insert)\b", re.I)
+# Without one, prose that says the contract has nothing on it.
+_SILENT = re.compile(r"\bis silent (?:on|about|as to)\b|\bnot present in the contract\b", re.I)
+# A quotation of the contract: four words or more between quote marks (as quote checks count
+# them); a quoted term ("Insurance") is not one.
+_QUOTATION = re.compile(r"[\"“]\s*\S+(?:\s+[^\s\"“”]+){3,}?[^\"“”\n]*[\"”]")
 
 
 def section_level(severity: str, body: str) -> str:
@@ -338,11 +349,18 @@ def section_level(severity: str, body: str) -> str:
 
 
 def says_nothing_found(body: str) -> bool:
-    """A section that says it found nothing, and quotes nothing: the pages' NOT FOUND level and
-    the scorecard's claims of absence read a report alike."""
-    return bool(
-        SAYS_ABSENT.search(body) and not SAYS_PRESENT.search(body) and not _QUOTE_MARK.search(body)
-    )
+    """A section that says it found nothing: the pages' NOT FOUND level and the scorecard's
+    claims of absence read a report alike. Its "Found:" line decides where it has one (unless it
+    quotes the contract); else words of absence and no quotation. ("Found: no — the contract has no
+    "Insurance" clause" and "The contract is silent on insurance." were GREEN.)"""
+    if (line := _FOUND_LINE.search(body)) is not None:
+        says = f"found: {line.group('says')}"
+        # It cites the contract when it quotes it ("Found: no — “Licensor may license
+        # others”"), not when it quotes language to add.
+        cited = _QUOTATION.search(_PROPOSAL.split(says, maxsplit=1)[0])
+        return bool(SAYS_ABSENT.match(says) and not SAYS_PRESENT.match(says) and not cited)
+    absent = SAYS_ABSENT.search(body) or _SILENT.search(body)
+    return bool(absent and not SAYS_PRESENT.search(body) and not _QUOTATION.search(body))
 
 
 def count_findings(report_markdown: str) -> Findings:
