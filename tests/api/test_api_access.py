@@ -206,6 +206,11 @@ def test_foreign_host_and_origin_are_refused(start_api, upstream, tmp_path):
     assert httpx.post(f"{api.url}/api/report", data=form, headers=foreign).status_code == 403
     assert httpx.get(f"{api.url}/api/runs", headers=foreign).status_code == 403
     assert httpx.get(f"{api.url}/api/runs", headers={"Origin": "null", **AUTH}).status_code == 403
+    # A page served on another port of this machine (another local server) is another origin.
+    port = int(api.url.rsplit(":", 1)[1])
+    other_port = {"Origin": f"http://127.0.0.1:{port + 1}", **AUTH}
+    assert httpx.get(f"{api.url}/api/runs", headers=other_port).status_code == 403
+    assert httpx.post(f"{api.url}/api/report", data=form, headers=other_port).status_code == 403
     cross = {"Sec-Fetch-Site": "cross-site", **AUTH}
     assert httpx.get(f"{api.url}/api/runs", headers=cross).status_code == 403
     assert upstream.streams() == []
