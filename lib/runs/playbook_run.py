@@ -68,6 +68,7 @@ from lib.analysis.playbook.format import (
 from lib.analysis.playbook.prompt import build_playbook_prompt
 from lib.engine.errors import ErrorKind, RateLimited
 from lib.engine.fold import LENGTH_REASONS
+from lib.engine.limits import busy_message
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TEMPERATURE,
@@ -84,7 +85,7 @@ from lib.runs.launch import (
     start_record,
     start_together,
 )
-from lib.runs.live import LiveRun, release_slot
+from lib.runs.live import LiveRun, claim_slot, release_slot
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
 from lib.store.records import RunRecord, SessionHistory, run_maker
 from lib.store.run_log import RunLog
@@ -307,10 +308,12 @@ def start_playbook(
     """Start checking `request.document` against `request.playbook` (see the module's API).
 
     `notify` runs on the worker after each piece of the answer, each update and the end.
-    `holds_place`: a model's run takes over the caller's place under the process's cap on runs
-    at once (a batch worker waited for it) and gives it back when it ends, or at once if it
-    cannot start; the built-in checker takes no place. `refusal`: the caller could not take a
-    model's place (`launch`'s); the built-in checker needs none and runs.
+    `holds_place`: the run takes over the caller's place under the process's cap on runs at once
+    (a batch worker waited for it) and gives it back when it ends, or at once if it cannot start.
+    `refuse_when_busy` (the API): a check takes a place of its own or raises `RateLimited`,
+    recording nothing, the built-in checker's too (it spent the CPU the cap holds back, and was
+    the one request a client could send past it). `refusal`: the caller could not take a
+    model's place (`launch`'s); the built-in checker then runs without one, as on the pages.
     """
     checker = request.checker
     launched = False
@@ -331,10 +334,17 @@ def start_playbook(
                 holds_place,
                 refusal,
             )
+        limit = settings.run_limits.max_concurrent_runs
+        if not holds_place and refuse_when_busy and limit > 0:
+            if not claim_slot(limit):
+                raise RateLimited(busy_message(limit))
+            holds_place = True
+        check = _start_builtin(request, history, run_log, settings, notify, holds_place)
+        launched = True  # its worker gives the place back
+        return check
     finally:
         if holds_place and not launched:
             release_slot()
-    return _start_builtin(request, history, run_log, settings, notify)
 
 
 def start_playbooks(
@@ -460,9 +470,10 @@ def _start_builtin(
     run_log: RunLog | None,
     settings: Settings,
     notify: Callable[[], None] | None,
+    holds_place: bool,
 ) -> PlaybookRun:
-    """The built-in checker, on a worker thread of its own like a model's run (it takes well
-    under a second, so it takes no place among the runs streaming at once)."""
+    """The built-in checker, on a worker thread of its own like a model's run; a place it
+    `holds_place` under the cap on runs at once is given back when it ends."""
     document, book = request.document, request.playbook
     record = new_record(
         page=request.page,
@@ -502,6 +513,8 @@ def _start_builtin(
             record.total_s = round(time.monotonic() - started, 4)
             run._end(record, (), CHECKER_NAME)
             end_record(record, run_log)
+            if holds_place:
+                release_slot()
             run._deliver(notify)
 
     threading.Thread(target=work, name="playbook-check", daemon=True).start()

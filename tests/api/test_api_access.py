@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -258,8 +259,24 @@ def test_a_request_over_the_concurrent_limit_is_refused_without_a_log_row(
         assert busy.status_code == 429 and busy.headers["retry-after"]
         assert "CRS_MAX_CONCURRENT_RUNS" in busy.json()["error"]
         assert busy.json()["kind"] == "rate_limited"
+        # The built-in playbook checker too: it was the one request that went past the cap.
+        check = {"contract": BODY["contract"], "playbook": "nda"}
+        assert httpx.post(f"{api.url}/api/report", json=check, timeout=10).status_code == 429
         assert RunLog(tmp_path / "history.sqlite3").count() == 1
     assert len(upstream.streams()) == 1
+    # Its place back once a check ends: the next one runs.
+    for _ in range(100):  # the first run's place comes back as its worker ends
+        with httpx.stream("POST", f"{api.url}/api/report", json=check, timeout=20) as response:
+            if response.status_code == 429:
+                time.sleep(0.1)
+                continue
+            assert read_events(response, Stream()).types()[-1] == "done"
+            break
+    else:
+        pytest.fail("no place came back")
+    with httpx.stream("POST", f"{api.url}/api/report", json=check, timeout=20) as response:
+        assert response.status_code == 200  # the check gave its own place back
+        assert read_events(response, Stream()).types()[-1] == "done"
 
 
 def test_the_refusal_names_what_makes_the_api_a_teams():
