@@ -82,6 +82,10 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
     # The settings' rules (the endpoint lock, whether it serves a team) hold for where this
     # server listens; and it refuses to serve a team it cannot tell apart (`config.check`).
     settings = replace(settings, listen_address=config.host)
+    if len(set(config.tokens.values())) > 1 and not settings.unlock_endpoints:
+        # Tokens for several users: a team, even on loopback (behind a proxy or an SSH tunnel),
+        # whose callers must not make this server send requests wherever they name (the lock).
+        settings = replace(settings, lock_endpoints=True)
     config.check(settings)
     hub = RunHub(resume_grace_s=config.resume_grace_s, stats_interval_s=config.stats_interval_s)
     run_log = open_run_log(settings)

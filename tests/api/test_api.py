@@ -355,6 +355,23 @@ def test_endpoint_lock_applies(start_api, upstream):
     assert len(upstream.streams()) == 1
 
 
+def test_tokens_for_several_users_lock_the_endpoints(start_api, upstream):
+    """Any token holder could point `base_url` at any address this server reaches (a metadata
+    service answered): an API with several users' tokens serves a team, even on loopback."""
+    api = start_api(CRS_API_TOKENS="alice-token-0123456789:alice,bob-token-0123456789:bob")
+    auth = {"Authorization": "Bearer bob-token-0123456789"}
+    body = {**BODY, "base_url": "http://169.254.169.254/"}
+    refused = httpx.post(f"{api.url}/api/report", json=body, headers=auth, timeout=10)
+    assert refused.status_code == 400, refused.text
+    assert upstream.streams() == []
+    alone = start_api(CRS_API_TOKENS="alice-token-0123456789:alice")  # one user: as before
+    upstream.push(Script(tokens=tokens(2)))
+    own = {**BODY, "base_url": upstream.url}
+    headers = {"Authorization": "Bearer alice-token-0123456789"}
+    with httpx.stream("POST", f"{alone.url}/api/report", json=own, headers=headers) as response:
+        assert read_events(response, Stream()).types()[-1] == "done"
+
+
 def test_token_is_required_when_set_and_beyond_loopback(start_api, upstream):
     environment = {"PYTHONPATH": str(ROOT), "API_HOST": "0.0.0.0", "API_PORT": str(free_port())}
     refused = subprocess.run(
