@@ -17,6 +17,8 @@ from lib.engine.run_stats import RunStatus
 from lib.runs.portfolio import (
     COLOURS,
     FAILED,
+    LEVELS,
+    RUNNING,
     GridRun,
     category_columns,
     column_heading,
@@ -201,6 +203,36 @@ def test_a_stopped_run_keeps_its_partial_findings_and_says_it_stopped():
     assert first["risk"] == "HIGH" and first["Governing law and disputes"] == "YELLOW"
     assert first["Audit rights"] == "stopped" and first["YELLOW"] == 1
     assert second["Audit rights"] == "failed" and second["risk"] == ""
+
+
+def test_a_run_still_streaming_is_running_in_the_grid_and_its_exports_never_failed():
+    """Mid-batch, a contract still being reviewed showed "failed" in every category not yet
+    reached, in the failed colour; a finished failed run still says failed."""
+    partial = "## Overall risk: HIGH\n### Governing law and disputes — YELLOW\n- Found: yes\n"
+    running = record(partial, document="live.pdf")
+    running.status = RunStatus.RUNNING
+    broken = record("", document="broken.pdf")
+    broken.status = RunStatus.ERROR
+    grid = grid_frame(
+        [GridRun("live.pdf", "Ollama", running), GridRun("broken.pdf", "Ollama", broken)],
+        "general",
+    )
+    columns = category_columns(grid)
+    live, failed = grid.iloc[0], grid.iloc[1]
+    assert live["status"] == "running" and live["Governing law and disputes"] == "YELLOW"
+    assert FAILED not in set(live[columns]) and live["Audit rights"] == RUNNING
+    assert set(failed[columns]) == {FAILED}
+    assert RUNNING in LEVELS and COLOURS[RUNNING] != COLOURS["RED"]
+    assert "background-color: #" + COLOURS[RUNNING][0] in styled_grid(grid).to_html()
+    rows = list(csv.DictReader(io.StringIO(grid_csv(grid).decode("utf-8-sig"))))
+    assert rows[0]["Audit rights"] == RUNNING and rows[1]["Audit rights"] == FAILED
+    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
+    header = [c.value for c in sheet[1]]
+    audit = header.index("Audit rights") + 1
+    assert sheet.cell(2, audit).value == RUNNING
+    assert sheet.cell(2, audit).fill.fgColor.rgb.endswith(COLOURS[RUNNING][0])
+    # Sorted by a category, a finished failure comes before a run still on its way.
+    assert list(sort_grid(grid, "Audit rights")["contract"]) == ["broken.pdf", "live.pdf"]
 
 
 def test_a_contract_text_is_shown_only_for_the_runs_that_read_it(make_record):

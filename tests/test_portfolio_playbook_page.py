@@ -17,7 +17,8 @@ from lib.analysis.playbook.format import Evidence, PositionResult, Verdict
 from lib.analysis.playbook.loader import bundled_playbooks, parse_playbook
 from lib.analysis.samples import all_samples
 from lib.runs.batch import BUILTIN_SPEC, RUNNING, BatchSettings, model_key
-from lib.runs.portfolio import GridRun
+from lib.runs.portfolio import FAILED, GridRun
+from lib.runs.portfolio import RUNNING as CHECKING
 from lib.runs.portfolio_playbook import (
     CELL_COLOURS,
     LEAD,
@@ -230,3 +231,22 @@ def test_a_position_titled_like_one_of_the_grids_own_columns_gets_a_column_of_it
     grid = verdict_grid([GridRun("x.txt", "checker", record)], book)
     assert grid.columns.is_unique and grid.loc[0, "status"] == "complete"
     styled_verdicts(grid).to_html()  # pandas refuses to style repeated columns
+
+
+def test_a_check_still_running_is_running_in_the_verdicts_grid_never_failed():
+    """A check with no verdicts yet read "failed" in every position while it ran; once it ends
+    without any, it still says failed."""
+    book = parse_playbook(
+        '[playbook]\nid = "t"\nname = "T"\n[[positions]]\nid = "a"\ntitle = "Cap"\n'
+        'position = "P"\nmeets = "M"\ndeviates = "D"\n'
+    )
+
+    def run(status: str) -> GridRun:
+        record = RunRecord(page="batch", provider="ollama", model="m", endpoint="",
+                           document_name="x.txt", document_chars=1, document_sha256="",
+                           template="general", status=status, verdicts=[])  # fmt: skip
+        return GridRun(f"{status}.txt", "m", record)
+
+    grid = verdict_grid([run("running"), run("error")], book)
+    assert list(grid["Cap"]) == [CHECKING, FAILED]
+    assert CHECKING in CELL_COLOURS

@@ -18,12 +18,15 @@ from lib.analysis.prompts import NOT_FOUND, TEMPLATES
 from lib.analysis.report_sections import MISSING, overall_risk, severities
 from lib.analysis.scorecard import ModelRun
 from lib.engine.provider_config import endpoint_label
+from lib.engine.run_stats import RunStatus
 from lib.store.csv_export import FORMULA_STARTS, csv_bytes, exportable
 from lib.store.records import RunRecord, review_mode
 
 FAILED = "failed"
 STOPPED = "stopped"
-LEVELS = ("RED", "YELLOW", "GREEN", NOT_FOUND, MISSING, FAILED, STOPPED)
+# A category a run still streaming has not reached yet: no verdict, and no failure either.
+RUNNING = "running…"
+LEVELS = ("RED", "YELLOW", "GREEN", NOT_FOUND, MISSING, FAILED, STOPPED, RUNNING)
 # Cell colours on screen and in XLSX (fill, text).
 COLOURS: dict[str, tuple[str, str]] = {
     "RED": ("F8D7DA", "842029"),
@@ -33,6 +36,7 @@ COLOURS: dict[str, tuple[str, str]] = {
     MISSING: ("E9ECEF", "495057"),
     FAILED: ("FFFFFF", "6C757D"),
     STOPPED: ("FFFFFF", "6C757D"),
+    RUNNING: ("F8F9FA", "6C757D"),
 }
 
 
@@ -54,8 +58,8 @@ class GridRun:
 
 def grid_frame(runs: Sequence[GridRun], template_key: str) -> pd.DataFrame:
     """One row per contract × model; category columns hold a level from `LEVELS`. A run that
-    failed or was stopped keeps what its partial report rated; the categories it never reached
-    say "failed" or "stopped", not "missing" (the model did not get that far)."""
+    failed, was stopped or is still running keeps what its partial report rated; the categories
+    it has not reached say why (`unreached`), not "missing" (the model did not get that far)."""
     template = TEMPLATES.get(template_key)
     columns = list(template.categories) if template else []
     rows = []
@@ -74,7 +78,7 @@ def grid_frame(runs: Sequence[GridRun], template_key: str) -> pd.DataFrame:
                 "RED": counts["RED"],
                 "YELLOW": counts["YELLOW"],
                 "GREEN": counts["GREEN"],
-                **{"_found": found, "_short": None if ok else _cut_short(run.record)},
+                **{"_found": found, "_short": None if ok else unreached(run.record.status)},
             }
         )
     categories = columns + extra
@@ -104,8 +108,13 @@ def _column_names(categories: Sequence[str]) -> list[str]:
     return names
 
 
-def _cut_short(record: RunRecord) -> str:
-    return STOPPED if str(record.status) == "cancelled" else FAILED
+def unreached(status: RunStatus) -> str:
+    """What a cell says for a part of the work a run has not given, by how the run stands: a run
+    still streaming is on its way ("running…"), not failed, so the live grid does not show every
+    contract in flight as a failure; a stopped run says so; any other run failed."""
+    if status is RunStatus.RUNNING:
+        return RUNNING
+    return STOPPED if status is RunStatus.CANCELLED else FAILED
 
 
 def category_columns(frame: pd.DataFrame) -> list[str]:

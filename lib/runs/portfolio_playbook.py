@@ -35,7 +35,7 @@ from lib.analysis.playbook.scorer import (
 )
 from lib.runs.playbook_run import BUILTIN_PROVIDER
 from lib.runs.playbook_tables import CHECK_LABEL, verdict_word
-from lib.runs.portfolio import FAILED, GridRun
+from lib.runs.portfolio import FAILED, RUNNING, STOPPED, GridRun, unreached
 from lib.store.batch_store import BatchStore
 
 NEEDS_MODEL = "needs a model"
@@ -53,6 +53,8 @@ CELL_COLOURS: dict[str, tuple[str, str]] = {
     NO_ANSWER: ("E9ECEF", "495057"),
     NOT_RUN: ("FFFFFF", "6C757D"),
     FAILED: ("FFFFFF", "6C757D"),
+    STOPPED: ("FFFFFF", "6C757D"),
+    RUNNING: ("F8F9FA", "6C757D"),
 }
 # Columns before the positions' own in the grid.
 LEAD = ("contract", "checker", "status", "meets", "deviates", "not addressed", "high severity")
@@ -114,7 +116,7 @@ def verdict_grid(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
         }
         for column, position in zip(columns, playbook.positions, strict=True):
             found = results.get(position.id)
-            row[column] = cell(found, playbook) if results else FAILED
+            row[column] = cell(found, playbook) if results else unreached(run.record.status)
         rows.append(row)
     return pd.DataFrame(rows, columns=[*LEAD, *columns])
 
