@@ -22,6 +22,7 @@ from lib.store.batch_store import BatchStore, ItemStatus
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
 from lib.ui.portfolio_sections import BATCH_KEY, SHOWN_KEY
+from tests.test_scorecard_chart import MIN_ROW_PX, rows_of
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "portfolio.py")
 SPEC = {
@@ -114,6 +115,9 @@ def test_grid_exports_and_scorecard_of_a_stored_batch(tmp_path, monkeypatch, dow
         and law["right_hits"] == labelled
     )
     assert model["quotes_not_found"] == 0 and model["quotes"] == labelled
+    # Both charts as the page draws them: a row of readable height per model and per category.
+    charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert len(charts) == 2 and all(rows_of(chart) >= MIN_ROW_PX for chart in charts)
 
     # The scorecard download is the summary shown: one row for the model, its figures.
     [row] = list(

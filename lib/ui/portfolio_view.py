@@ -45,6 +45,9 @@ from lib.ui.tables import viewer_zone
 PROGRESS_REFRESH_S = 1.0
 # While a batch runs, the grid is drawn again at most this often (a whole page each time).
 GRID_REFRESH_S = 3.0
+# Height of a scorecard chart's row: a model's bar, a category's cells.
+BAR_ROW_PX = 32
+HEATMAP_ROW_PX = 22
 
 
 def _cell_style(value: Any, colours: dict[str, tuple[str, str]] = COLOURS) -> str:
@@ -182,8 +185,9 @@ def passage_view(opened: Passage, contract_text: str | None) -> None:
 
 
 def heatmap(card: Scorecard) -> alt.LayerChart | alt.Chart:
-    """Model × category presence F1, with the published anchor marked on the colour legend and as
-    a line on the per-model bar chart beside it."""
+    """Category × model presence F1, with the published anchor marked on the colour legend and as
+    a line on the per-model bar chart beside it. A row per category (CUAD has 41), each a fixed
+    height (`_rows`), so the names read across and every cell has room for its figure."""
     data = pd.DataFrame(category_rows(card))
     if data.empty:
         return alt.Chart(pd.DataFrame({"x": []})).mark_point()
@@ -192,8 +196,8 @@ def heatmap(card: Scorecard) -> alt.LayerChart | alt.Chart:
         alt.Chart(data)
         .mark_rect()
         .encode(
-            x=alt.X("category:N", title=None, sort=list(card.categories)),
-            y=alt.Y("model:N", title=None),
+            x=alt.X("model:N", title=None, axis=alt.Axis(labelAngle=-30, labelLimit=240)),
+            y=alt.Y("category:N", title=None, sort=list(card.categories)),
             color=alt.Color(
                 "F1:Q",
                 scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1], domainMid=anchor),
@@ -210,10 +214,10 @@ def heatmap(card: Scorecard) -> alt.LayerChart | alt.Chart:
             ],
         )
     )
-    text = cells.mark_text(fontSize=9).encode(
+    text = cells.mark_text(fontSize=10).encode(
         text=alt.Text("F1:Q", format=".2f"), color=alt.value("black")
     )
-    return (cells + text).properties(height=max(80, 40 * len(card.models)))
+    return _rows(cells + text, HEATMAP_ROW_PX)
 
 
 def overall_chart(card: Scorecard) -> alt.LayerChart:
@@ -235,10 +239,20 @@ def overall_chart(card: Scorecard) -> alt.LayerChart:
     rule = alt.Chart(anchors).mark_rule(color="firebrick", strokeDash=[4, 3]).encode(x="span F1:Q")
     label = (
         alt.Chart(anchors)
-        .mark_text(align="left", dx=4, dy=-6, color="firebrick")
-        .encode(x="span F1:Q", text="anchor:N")
+        .mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="firebrick")
+        .encode(x="span F1:Q", text="anchor:N", y=alt.value(0))
     )
-    return (bars + rule + label).properties(height=max(60, 36 * len(card.models)))
+    return _rows(bars + rule + label, BAR_ROW_PX)
+
+
+def _rows(chart: alt.LayerChart, row_px: int) -> alt.LayerChart:
+    """A chart as wide as the page with each row (a band of its y axis) `row_px` high, its axes
+    and legend added around them. A fixed total height, under the "fit" sizing a stretched chart
+    gets by default, was the whole chart's: the axes took it all and the rows were drawn 0 px
+    high, bars invisible and labels on top of each other."""
+    return chart.properties(
+        height=alt.Step(row_px), autosize=alt.AutoSizeParams(type="fit-x", contains="padding")
+    )
 
 
 def scorecard_view(card: Scorecard, previous: Scorecard | None = None, *, key: str) -> None:
