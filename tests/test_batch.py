@@ -194,6 +194,7 @@ def test_stop_ends_every_running_request_and_resume_finishes(tmp_path, run_log):
             assert upstream.wait_for_disconnect(2.0, record)
         progress = runner.progress()
         assert (progress.cancelled, progress.done) == (4, 0)
+        assert progress.line() == "0 of 6 runs done · 4 stopped · 2 never started"
         store = BatchStore(run_log)
         assert store.get(runner.batch_id).status is BatchStatus.STOPPED
         statuses = sorted(i.status.value for i in store.items(runner.batch_id))
@@ -332,10 +333,18 @@ def test_resume_refuses_an_endpoint_the_operator_no_longer_allows(tmp_path, run_
     assert "only allows the endpoints" in again.refused["ollama:m@http://10.0.0.9:11434"]
 
 
-def test_the_progress_line_counts_what_is_done_and_promises_no_time_once_stopped():
+def test_the_progress_line_counts_every_run_and_promises_no_time_once_stopped():
     line = Progress(total=10, done=3, failed=0, cancelled=1, running=0, elapsed_s=5.0,
                     eta_s=77.0, ended=True).line()  # fmt: skip
-    assert line == "3 of 10 runs done · 1 stopped"
+    assert line == "3 of 10 runs done · 1 stopped · 6 never started"
+    # Still stopping: the run in flight is counted as running, the rest as never started.
+    stopping = Progress(total=10, done=5, failed=0, cancelled=0, running=1, elapsed_s=9.0,
+                        eta_s=None, ended=True).line()  # fmt: skip
+    assert stopping == "5 of 10 runs done · 1 running · 4 never started"
+    # Running on, the runs not yet started are still to come, not left out.
+    going = Progress(total=10, done=5, failed=0, cancelled=0, running=1, elapsed_s=9.0,
+                     eta_s=None).line()  # fmt: skip
+    assert going == "5 of 10 runs done · 1 running"
     one = Progress(total=1, done=0, failed=1, cancelled=0, running=0, elapsed_s=1.0, eta_s=None)
     assert one.line() == "0 of 1 run done · 1 failed"
 

@@ -199,7 +199,9 @@ class Progress:
         return self.finished / self.total if self.total else 1.0
 
     def line(self) -> str:
-        """One line for a progress bar's label."""
+        """One line for a progress bar's label, every run of the batch in it: once stopped, the
+        runs that will not start are counted too, or a stopped batch read as nearly all there
+        ("5 of 10 runs done · 1 stopped", four runs unaccounted for)."""
         parts = [f"{self.done} of {counted(self.total, 'run')} done"]
         if self.failed:
             parts.append(f"{self.failed} failed")
@@ -211,6 +213,8 @@ class Progress:
             parts.append(f"{self.finishing} being checked")
         if self.waiting:
             parts.append(f"{self.waiting} waiting: the app runs as many reviews as it may at once")
+        if self.ended and self.pending > 0:
+            parts.append(f"{self.pending} never started")
         if self.eta_s is not None and self.finished < self.total and not self.ended:
             parts.append(f"about {format_duration(self.eta_s)} left")
         return " · ".join(parts)
