@@ -349,6 +349,41 @@ def test_the_progress_line_counts_every_run_and_promises_no_time_once_stopped():
     assert one.line() == "0 of 1 run done · 1 failed"
 
 
+def test_the_time_left_counts_down_and_is_never_a_time_already_passed():
+    """The line read "about 14 s left" from 18 s to 37 s: the estimate only changes when a run
+    ends, so it stood still, then promised a time already gone."""
+
+    def line(eta_age_s: float) -> str:
+        return Progress(total=10, done=6, failed=0, cancelled=0, running=1, elapsed_s=18.0,
+                        eta_s=14.0, eta_age_s=eta_age_s).line()  # fmt: skip
+
+    assert line(0.0) == "6 of 10 runs done · 1 running · about 14 s left"
+    assert line(4.0) == "6 of 10 runs done · 1 running · about 10 s left"
+    assert line(19.0) == "6 of 10 runs done · 1 running · a little longer"
+
+
+def test_a_batch_running_past_its_estimate_says_a_little_longer(tmp_path):
+    with FakeUpstream() as upstream:
+        # The first review answers at once; the second goes silent until the batch is stopped.
+        upstream.push(Script(tokens=REPORT), Script(tokens=REPORT, fault="stall", fault_after=1))
+        runner = BatchRunner.create(
+            name="b", contracts=contracts(2),
+            configs=[ProviderConfig(Provider.OPENAI, "m", upstream.url + "/v1")],
+            batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=None,
+            concurrency={"openai": 1},
+        ).start()  # fmt: skip
+        try:
+            deadline = time.monotonic() + 20
+            seen: list[str] = []
+            while time.monotonic() < deadline and "a little longer" not in (seen or [""])[-1]:
+                seen.append(runner.progress().line())
+                time.sleep(0.05)
+            assert seen[-1] == "1 of 2 runs done · 1 running · a little longer", seen[-3:]
+        finally:
+            runner.stop()
+            assert runner.wait(10)
+
+
 def test_counts_read_in_words():
     assert counted(1, "contract") == "1 contract" and counted(1200, "run") == "1,200 runs"
     assert batch_name(contracts(1), [None]) == "1 contract × 1 model"

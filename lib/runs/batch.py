@@ -178,6 +178,8 @@ class Progress:
     cancelled: int
     running: int
     elapsed_s: float
+    # Seconds left as estimated when the last run ended (or the batch started): the estimate
+    # only changes when a run ends, so it is counted down from there (`left_s`).
     eta_s: float | None
     # Workers waiting for a free place under the process's cap on runs at once.
     waiting: int = 0
@@ -185,6 +187,8 @@ class Progress:
     finishing: int = 0
     # Stopped, or every worker gone: nothing more will run, so no time is left to estimate.
     ended: bool = False
+    # Seconds since `eta_s` was estimated.
+    eta_age_s: float = 0.0
 
     @property
     def finished(self) -> int:
@@ -193,6 +197,13 @@ class Progress:
     @property
     def pending(self) -> int:
         return self.total - self.finished - self.running - self.finishing
+
+    @property
+    def left_s(self) -> float | None:
+        """Seconds left: the estimate counted down since it was made, so the line does not say
+        "about 14 s left" for 19 s; below a second once the estimate has run out (runs take
+        longer than those before them did)."""
+        return None if self.eta_s is None else self.eta_s - self.eta_age_s
 
     @property
     def fraction(self) -> float:
@@ -215,8 +226,10 @@ class Progress:
             parts.append(f"{self.waiting} waiting: the app runs as many reviews as it may at once")
         if self.ended and self.pending > 0:
             parts.append(f"{self.pending} never started")
-        if self.eta_s is not None and self.finished < self.total and not self.ended:
-            parts.append(f"about {format_duration(self.eta_s)} left")
+        left = self.left_s
+        if left is not None and self.finished < self.total and not self.ended:
+            # A time already passed is no estimate: say only that it is not over yet.
+            parts.append(f"about {format_duration(left)} left" if left >= 1 else "a little longer")
         return " · ".join(parts)
 
 
@@ -317,6 +330,8 @@ class BatchRunner:
         self._workers = 0
         self._waiting = 0
         self._started_at: float | None = None
+        # When the last run ended (or the batch started): when the time left was last estimated.
+        self._estimated_at: float | None = None
         self._ended_at: float | None = None
         overrides = concurrency if concurrency is not None else settings.batch_concurrency
         self._lanes: dict[str, _Lane] = {}
@@ -434,7 +449,7 @@ class BatchRunner:
     # ----------------------------------------------------------------------------- running
 
     def start(self) -> BatchRunner:
-        self._started_at = time.monotonic()
+        self._started_at = self._estimated_at = time.monotonic()
         plan = [
             (lane_key, lane, i)
             for lane_key, lane in self._lanes.items()
@@ -544,6 +559,7 @@ class BatchRunner:
         result.duration_s = time.monotonic() - started
         with self._lock:
             self._finishing -= was_finishing
+            self._estimated_at = time.monotonic()
             lane.left -= 1
             if result.status is ItemStatus.DONE:
                 lane.durations.append(result.duration_s)
@@ -690,6 +706,7 @@ class BatchRunner:
             running = len(self._active)
             finishing = self._finishing
             waiting = self._waiting
+            estimated_at = self._estimated_at
             # Running items count as whole ones still to do: the estimate errs long, not short.
             lanes = {
                 k: (lane.left, lane.concurrency, list(lane.durations))
@@ -710,6 +727,7 @@ class BatchRunner:
             waiting=waiting,
             finishing=finishing,
             ended=self._stop.is_set() or self._ended_at is not None,
+            eta_age_s=now - estimated_at if estimated_at is not None else 0.0,
         )
 
     def failures(self) -> list[ItemResult]:
