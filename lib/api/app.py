@@ -275,7 +275,9 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         run = hub.get(run_id)
         if run is None or not visible(run.record, scope):
             raise ApiError(404, "No such run in flight")
-        if run.ended:  # its events are still kept for reconnects, but there is nothing to stop
+        # Ended (its events still kept for reconnects), or already told to stop (two DELETEs in a
+        # row both said they stopped it): nothing to stop.
+        if run.ended or run.stop_asked:
             return {"run_id": run_id, "stopped": False, "status": run.record.status.value}
         run.stop()
         return {"run_id": run_id, "stopped": True}

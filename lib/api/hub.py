@@ -141,6 +141,8 @@ class ApiRun:
     resume: bool
     events: list[bytes] = field(default_factory=list)
     ended: bool = False
+    # Stop was asked for: a second DELETE, before the run has ended, stops nothing more.
+    stop_asked: bool = False
     clients: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -163,6 +165,7 @@ class ApiRun:
     def stop(self) -> None:
         """End the upstream request now: the socket is shut down from this thread. A check is
         cancelled on a thread of its own (it waits briefly for its worker), not the event loop."""
+        self.stop_asked = True
         if self.live is not None:
             self.live.stream.close()
         elif self.check is not None:

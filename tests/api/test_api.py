@@ -275,7 +275,11 @@ def test_delete_stops_a_resumable_run(start_api, upstream, tmp_path):
         lines = response.iter_lines()
         stream = read_events(lines, Stream(), stop=lambda s: len(s.text()) >= 2 * 6)
         run_id = stream.events[0].data["run_id"]
-        assert httpx.delete(f"{api.url}/api/runs/{run_id}", timeout=5).status_code == 200
+        first = httpx.delete(f"{api.url}/api/runs/{run_id}", timeout=5)
+        assert first.status_code == 200 and first.json()["stopped"] is True
+        # Asked again at once, before the run has ended: it stops nothing more (both said so).
+        again = httpx.delete(f"{api.url}/api/runs/{run_id}", timeout=5)
+        assert again.status_code == 200 and again.json()["stopped"] is False
         read_events(lines, stream)
     assert upstream.wait_for_disconnect(10.0)
     assert not upstream.streams()[-1].completed and upstream.streams()[-1].tokens_sent < 400
