@@ -216,13 +216,20 @@ def test_a_merge_split_plan_quotes_the_passage_then_each_of_its_sentences() -> N
     """Annotators often mark the sentences of one clause as separate spans, sometimes the whole
     clause: "merge+split" quotes the passage "merge" would, then each sentence in it on its own
     (the plan's count caps passages); a one-sentence passage is quoted once."""
-    text = load_sample(sample_names()[1]).text  # its assignment clause is two sentences
+    category = "Anti-Assignment"
+    # The first sample whose assignment passage holds two sentences or more (which one does
+    # depends on the weights: a neighbour joins a passage when it scores half the threshold).
+    for name in sample_names():
+        text = load_sample(name).text
+        passages = _findings_with(QuotePlan(2, "merge"), category, text)
+        both = _findings_with(QuotePlan(2, "merge+split"), category, text)
+        if len(both) > len(passages):
+            break
+    else:
+        pytest.fail("no sample's assignment passage holds two sentences")
     found = candidates(text, sentence_pairs(split_clauses(text)))
     sentences = {c.sentence.text for c in found}
-    category = "Anti-Assignment"
-    passages = _findings_with(QuotePlan(2, "merge"), category, text)
-    both = _findings_with(QuotePlan(2, "merge+split"), category, text)
-    assert len(both) > len(passages) and both[0] == passages[0]
+    assert both[0] == passages[0]
     split = [f for f in both if f not in passages]
     assert split and all(f.quote in sentences for f in split)
     # Each sentence inside a passage of two or more is quoted, and no other text.
