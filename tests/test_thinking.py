@@ -271,3 +271,32 @@ def test_a_record_keeps_the_thinking_figures_even_when_only_its_count_was_sent(m
     record.update_from(stats)
     assert record.thinking == "" and record.thinking_tokens == 100 and record.thinking_reported
     assert record.thinking_s is None
+
+
+def test_a_run_stopped_while_thinking_counts_and_prices_its_thinking():
+    """Stopped (or failed) before any usage came, the run's output read 0 beside 100 thinking
+    tokens, and its cost left out what the provider bills for that thinking."""
+    from lib.engine.provider_config import Provider
+    from lib.runs.pricing import run_cost
+
+    stats = RunStats(started_at=0.0)
+    fold(stats, ThinkingDelta("Weigh clause 4 against clause 9. " * 12), 0)
+    stats.finish(RunStatus.CANCELLED)
+    assert stats.thinking_token_count > 50 and stats.answer_token_count == 0
+    assert stats.output_token_count == stats.thinking_token_count
+    config = ProviderConfig(Provider.ANTHROPIC, "claude-sonnet-4-5", "", api_key="k" * 20)
+    thinking_only = run_cost(config, stats)
+    stats.input_tokens, stats.input_reported = 1_000, True
+    assert thinking_only is not None and thinking_only > 0
+    assert run_cost(config, stats) > 1_000 * 3 / 1e6  # input and the thinking's output
+
+
+def test_the_thinking_count_never_falls_below_its_own_text():
+    """An answer whose estimate overshot the one count a provider sent left the thinking at 0
+    tokens, though it had streamed text."""
+    stats = RunStats(started_at=0.0)
+    fold(stats, ThinkingDelta("Check the cap and the carve-outs. " * 3), 0)
+    fold(stats, TextDelta("## Overall risk: LOW — every clause is standard and fine. " * 2), 0)
+    fold(stats, Usage(output_tokens=8), 0)
+    assert stats.thinking_token_count > 0
+    assert stats.thinking_token_count + stats.answer_token_count == 8

@@ -133,9 +133,13 @@ class RunStats:
             return self.thinking_tokens
         if not self._thinking_chars:
             return 0
+        thought = estimate_tokens(self.thinking)
         if self.output_tokens is not None:
-            return max(0, self.output_tokens - estimate_tokens(self.text))
-        return estimate_tokens(self.thinking)
+            # Never less than its own text holds (an answer's estimate may overshoot), never
+            # more than the output.
+            rest = self.output_tokens - estimate_tokens(self.text)
+            return min(self.output_tokens, max(rest, thought))
+        return thought
 
     @property
     def thought_tokens(self) -> int | None:
@@ -208,9 +212,11 @@ class RunStats:
 
     @property
     def output_token_count(self) -> int:
+        """As reported, else estimated: the answer's text and the thinking's, as providers bill
+        both (a run stopped while thinking counted, and was priced, as writing nothing)."""
         if self.output_tokens is not None:
             return self.output_tokens
-        return estimate_tokens(self.text)
+        return estimate_tokens(self.text) + self.thinking_token_count
 
     @property
     def answer_token_count(self) -> int:
