@@ -128,23 +128,28 @@ def test_thinking_then_answer_over_http(fake_upstream, provider, dialect, split)
 
 
 @pytest.mark.parametrize(("provider", "dialect"), DIALECTS)
-def test_a_stream_that_thinks_then_errors_keeps_its_thinking(fake_upstream, provider, dialect):
+@pytest.mark.parametrize("fault", ["error", "drop"])
+def test_a_stream_that_thinks_then_errors_keeps_its_thinking(
+    fake_upstream, provider, dialect, fault
+):
     fake_upstream.push(
         Script(
             tokens=ANSWER,
             thinking=THOUGHTS,
             dialect=dialect,
             split=5,
-            fault="error",
+            fault=fault,
             fault_after=3,
         )
     )
     stream = stream_model(config(fake_upstream, provider), "Review.", CONTRACT)
-    with pytest.raises(ProviderError):
+    with pytest.raises(ProviderError) as failed:
         list(stream)
     stats = stream.stats
     assert stats.status is RunStatus.ERROR
     assert stats.text == ""
+    # No answer had begun: the message said "mid-answer".
+    assert "still thinking" in failed.value.message and "mid-answer" not in failed.value.message
     # Three thinking deltas went out before the error; a leading-tag stream may hold back the
     # last few characters that could still have been its closing tag.
     assert "".join(THOUGHTS[:3]).startswith(stats.thinking[:12])

@@ -93,9 +93,10 @@ class StreamContext:
     """Shared between the thread reading a stream and whoever may cancel it."""
 
     def __init__(self) -> None:
-        # Set by `stream_model` when the first text arrives: from then on an error is "mid-answer"
-        # and nothing may be retried.
+        # Set by `stream_model` when the first text or thinking arrives: from then on nothing
+        # may be retried (it is billed); `text_started` when the answer itself began.
         self.answer_started = False
+        self.text_started = False
         self._lock = threading.Lock()
         self._responses: list[Any] = []
         self._cancelled = threading.Event()
@@ -116,6 +117,15 @@ class StreamContext:
     def wait_cancelled(self, timeout: float) -> bool:
         """Sleep up to `timeout` seconds; True as soon as the run is cancelled."""
         return self._cancelled.wait(timeout)
+
+    def where(self, answering: str = "mid-answer") -> str:
+        """When a failure came, as an analyst reads it: a model that was still thinking had not
+        begun its answer, and "mid-answer" said it had."""
+        if self.text_started:
+            return answering
+        if self.answer_started:
+            return "while the model was still thinking"
+        return "before its answer began"
 
     def attach(self, response: Any) -> None:
         """Register an httpx (or httpx2) response so `cancel` can reach its socket."""

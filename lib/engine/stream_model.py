@@ -229,6 +229,7 @@ def _run(
                 continue
             text, capped = shown
             ctx.answer_started = True
+            ctx.text_started = ctx.text_started or bool(text)
             if capped:
                 ctx.stop(OutputLimit(output_message(cap)))
             if text or not capped:

@@ -140,9 +140,9 @@ def _status_error(status: int, kind: str, detail: str, config: ProviderConfig) -
 
 
 def map_exception(
-    exc: Exception, config: ProviderConfig, started: bool, answering: bool = False
+    exc: Exception, config: ProviderConfig, started: bool, where: str = "before its answer began"
 ) -> ProviderError:
-    """`started`: the stream had begun; `answering`: its answer text had (what the run keeps)."""
+    """`started`: the stream had begun; `where`: when it failed (`StreamContext.where`)."""
     import anthropic
 
     if isinstance(exc, anthropic.APIStatusError):
@@ -155,7 +155,6 @@ def map_exception(
             " check the network connection or ANTHROPIC_BASE_URL."
         )
     name = type(exc).__name__
-    where = "mid-answer" if answering else "before its answer began"
     if "Timeout" in name:
         return TimedOut(
             f"{SERVICE} stopped sending for {config.read_timeout:g} s {where} — try again."
@@ -171,7 +170,7 @@ def _error_event(data: dict[str, Any], config: ProviderConfig, ctx: StreamContex
     detail = clip_detail(str(error.get("message", "unknown error")))
     if ctx.answer_started:
         return StreamInterrupted(
-            f"{SERVICE} stopped mid-answer with {kind}: {detail} — try again in a minute."
+            f"{SERVICE} stopped {ctx.where()} with {kind}: {detail} — try again in a minute."
         )
     return _status_error(500, kind, detail, config)
 
@@ -305,7 +304,7 @@ def stream_events(
     except SSEError:
         raise BadResponse(f"{SERVICE} did not answer with an event stream.") from None
     except Exception as exc:
-        raise map_exception(exc, config, ctx.responded, ctx.answer_started) from None
+        raise map_exception(exc, config, ctx.responded, ctx.where()) from None
     finally:
         client.close()
 

@@ -132,15 +132,14 @@ def open_stream(
             raise_for_status(response, config, hints)
             yield response
     except httpx.HTTPError as exc:
-        where = "in the middle of the answer" if ctx.answer_started else "before its answer began"
+        where = ctx.where("in the middle of the answer")
         if isinstance(exc, httpx.ReadTimeout) and ctx.responded:
             raise TimedOut(
                 f"{hints.service} stopped sending for {config.read_timeout:g} s {where} — try "
                 "again."
             ) from None
         if ctx.responded:
-            mid = "mid-answer" if ctx.answer_started else "before its answer began"
-            raise interrupted(hints, f"closed the connection {mid}") from None
+            raise interrupted(hints, f"closed the connection {ctx.where()}") from None
         raise connect_error(exc, config, hints) from None
 
 

@@ -176,7 +176,7 @@ def parse_lines(
         if "error" in line:
             detail = clip_detail(str(line["error"]))
             if ctx.answer_started and not looks_like_context_error(detail):
-                raise interrupted(HINTS, f"reported an error mid-answer: {detail}")
+                raise interrupted(HINTS, f"reported an error {ctx.where()}: {detail}")
             raise status_error(
                 400 if looks_like_context_error(detail) else 500, detail, config, HINTS
             )

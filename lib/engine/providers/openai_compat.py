@@ -66,7 +66,7 @@ def _in_band_error(
     detail = clip_detail(str(error.get("message", "")) if isinstance(error, dict) else str(error))
     code = error.get("code") if isinstance(error, dict) else None
     if ctx.answer_started:
-        return StreamInterrupted(f"{HINTS.service} reported an error mid-answer: {detail}.")
+        return StreamInterrupted(f"{HINTS.service} reported an error {ctx.where()}: {detail}.")
     status = code if isinstance(code, int) and code >= 400 else 500
     return status_error(status, detail, config, HINTS)
 
