@@ -1,9 +1,10 @@
 """Contract Review Studio: the entrypoint names the pages, and draws the Review page.
 
 `st.navigation` names the pages, so the first is listed as "Review" instead of after this file's
-name. The other pages' files are named exactly like their URL paths (`pages/compare.py` for
-/compare), so that the file and the URL never disagree; Streamlit's old-style reading of a
-`pages/` folder is turned off before the first session (`lib.ui.pages_folder`).
+name; Review is served at /, and /review, the nav's name for it, leads there too. The other
+pages' files are named exactly like their URL paths (`pages/compare.py` for /compare), so that
+the file and the URL never disagree; Streamlit's old-style reading of a `pages/` folder is turned
+off before the first session (`lib.ui.pages_folder`).
 
 `streamlit run app.py` finds `app` (an `st.App`) and serves it: the pages as usual, plus the
 route that streams each run's live line to the page (`lib.ui.live_feed`).
@@ -169,16 +170,22 @@ def review_page() -> None:
         st.caption("Runs you start in this browser session appear here.")
 
 
+REVIEW = st.Page(review_page, title="Review", url_path="", default=True)
+
+
+def review_alias() -> None:
+    """/review, the nav's name for the Review page, opens it: a shared link to it found no page,
+    as Streamlit serves the default page at / only. It switches to the page itself (the address
+    becomes /), so the navigation marks Review and the page keeps one set of widgets."""
+    st.switch_page(REVIEW, query_params=st.query_params.to_dict())
+
+
 if __name__ == "__main__":  # Streamlit runs this file as the script of every page view
     run_page(
         st.navigation(
             [
-                st.Page(
-                    review_page,
-                    title="Review",
-                    url_path="review",
-                    default=True,
-                ),
+                REVIEW,
+                st.Page(review_alias, title="Review", url_path="review", visibility="hidden"),
                 st.Page("pages/compare.py", title="Compare", url_path="compare"),
                 st.Page("pages/history.py", title="History", url_path="history"),
                 st.Page(

@@ -50,3 +50,21 @@ def test_opening_or_reloading_a_page_url_shows_that_page_without_a_dialog(
         nav = page.get_by_test_id("stSidebarNav").locator("a").all_inner_texts()
         assert [text.split()[-1] for text in nav] == NAVIGATION, (load, nav)
         assert elsewhere == [], (load, elsewhere)
+
+
+def test_the_review_url_the_navigation_names_opens_the_review_page(page, streamlit_app, upstream):
+    """/review is what analysts type and share for the page the navigation calls "Review"; it
+    found no page, as Review is served at /. It opens Review, marked in the navigation, with the
+    link's query kept."""
+    url = streamlit_app(OLLAMA_HOST=upstream.url)
+    page.goto(f"{url}/review?from=link")
+    heading = page.get_by_role("heading", name="Contract Review Studio", exact=True)
+    expect(heading).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    assert page.get_by_text("Page not found", exact=False).count() == 0
+    assert page.locator('[role="dialog"]').count() == 0
+    assert urlsplit(page.url).path.rstrip("/") == "", page.url
+    assert urlsplit(page.url).query == "from=link", page.url
+    nav = page.get_by_test_id("stSidebarNav").locator("a")
+    assert [text.split()[-1] for text in nav.all_inner_texts()] == NAVIGATION
+    expect(nav.filter(has_text="Review")).to_have_attribute("aria-current", "page")
