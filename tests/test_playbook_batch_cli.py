@@ -286,6 +286,25 @@ def test_a_playbook_batch_refuses_what_it_cannot_do(tmp_path, files, capsys):
     assert "writes no verdicts" in err and "--playbook nda" in err
 
 
+def test_a_playbook_it_cannot_use_is_refused_saying_why(tmp_path, files, capsys):
+    """An unknown id names the ids there are; a file with errors, each bad entry, under the
+    same heading the Playbook page shows: "<id> is not a usable playbook" alone left the analyst
+    guessing."""
+    labels, _ = files
+    assert main(["run", "--playbook", "no-such", "--contractnli", str(labels)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "crs-batch: no-such is not a usable playbook:\n"
+        "- no bundled or saved playbook has this id; the known ids are commercial, nda\n"
+    )
+    bad = tmp_path / "team.toml"
+    bad.write_text("stray = 1\n" + PLAYBOOK.replace('severity = "medium"', 'severity = "x"'))
+    assert main(["run", "--playbook", str(bad), "--contractnli", str(labels)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("crs-batch: team.toml is not a usable playbook:\n- "), err
+    assert "unknown top-level entry 'stray'" in err and "severity" in err
+
+
 def test_an_odd_contractnli_file_is_read_without_crashing():
     """The file is untrusted (an upload on Portfolio): odd entries are left out and named, an
     NDA over the document size limit is refused like any contract, bad JSON is a problem."""

@@ -76,8 +76,10 @@ def save(store: PlaybookStore, playbook: Playbook) -> str:
 
 def find(id_or_key: str, store: PlaybookStore | None) -> Playbook:
     """A bundled playbook's id, a saved playbook's key, or the id of one the viewer saved
-    (newest); `PlaybookError` when none is found or it no longer validates."""
-    for choice in choices(store):
+    (newest); `PlaybookError` when none is found (naming the ids there are, so a mistyped id
+    is put right without opening the page) or it no longer validates."""
+    offered = choices(store)
+    for choice in offered:
         book = choice.playbook
         if choice.key == id_or_key or (book is not None and book.id == id_or_key):
             if book is None:
@@ -85,7 +87,10 @@ def find(id_or_key: str, store: PlaybookStore | None) -> Playbook:
             if store is not None and choice.key != id_or_key and choice.key != book.id:
                 _saved_by_one(id_or_key, store)
             return book
-    raise PlaybookError(id_or_key, ["no bundled or saved playbook has this id"])
+    known = ", ".join(dict.fromkeys(c.playbook.id if c.playbook else c.key for c in offered))
+    raise PlaybookError(
+        id_or_key, [f"no bundled or saved playbook has this id; the known ids are {known}"]
+    )
 
 
 def _saved_by_one(playbook_id: str, store: PlaybookStore) -> None:

@@ -119,7 +119,7 @@ def playbook_picker(
         try:
             book = parse_playbook(upload.getvalue(), upload.name)
         except PlaybookError as exc:
-            _problems(f"{upload.name} is not a usable playbook:", exc.problems)
+            _problems(exc.heading, exc.problems)
             return None
     if book.attribution:
         st.caption(label(book.attribution))

@@ -121,7 +121,8 @@ def test_a_bad_playbook_is_refused_before_anything_runs(start_api, upstream):
     answer = httpx.post(url, json={"contract": CONTRACT, "playbook": "nosuch"}, timeout=5)
     assert answer.status_code == 400
     assert answer.json()["error"] == (
-        "The playbook 'nosuch' cannot be used: no bundled or saved playbook has this id"
+        "The playbook 'nosuch' cannot be used: no bundled or saved playbook has this id;"
+        " the known ids are commercial, nda"
     )
     both = {"contract": CONTRACT, "playbook": "nda", "playbook_toml": PLAYBOOK}
     assert httpx.post(url, json=both, timeout=5).status_code == 400

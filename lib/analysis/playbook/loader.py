@@ -40,13 +40,16 @@ BUNDLED_DIR = Path(__file__).parent / "bundled"
 
 
 class PlaybookError(ValueError):
-    """The file is not a usable playbook; `problems` names every bad entry."""
+    """The file is not a usable playbook; `problems` names every bad entry. `heading` over the
+    problems is the one sentence every front end shows: the Playbook page above its table of
+    problems, `crs-batch` above them as a list (the exception's text)."""
 
     def __init__(self, source: str, problems: list[str]):
         self.source = source
         self.problems = problems
+        self.heading = f"{source} is not a usable playbook:"
         listed = "\n".join(f"- {p}" for p in problems)
-        super().__init__(f"{source} is not a usable playbook:\n{listed}")
+        super().__init__(f"{self.heading}\n{listed}")
 
 
 def _text(value: Any, limit: int, where: str, name: str, problems: list[str]) -> str:
