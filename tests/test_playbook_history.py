@@ -8,14 +8,17 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from devtools.fake_upstream import Script
 from lib.analysis.documents import document_from_text
 from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import bundled_playbooks
+from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings
-from lib.runs.playbook_run import PlaybookOutcome, PlaybookRequest, start_playbook
+from lib.runs.playbook_run import IGNORED_FORMAT, PlaybookOutcome, PlaybookRequest, start_playbook
 from lib.store.records import records_to_dataframe, verdicts_by_checker
 from lib.store.run_log import RunLog
 from lib.ui.tables import rows_key
+from tests.playbook_fixtures import lines
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "history.py")
 CONTRACT = (
@@ -115,3 +118,28 @@ def test_history_shows_the_positions_as_checked_not_todays_playbook_of_that_id(
     table = next(d.value for d in at.dataframe if "Verdict" in d.value.columns)
     assert "Our own indemnity rule" in set(table["Position"])
     assert "Mutual indemnity" not in set(table["Position"])
+
+
+def test_history_shows_the_problems_the_playbook_page_showed_after_the_check(
+    tmp_path, monkeypatch, fake_upstream, log_target
+):
+    """A model that ignored the format: the Playbook page warned so as the check ended, and
+    reopening the run on History lost the warning, leaving rows "without an answer" unexplained.
+    The problems are kept with the run, in either database, and drawn by the same function."""
+    fake_upstream.push(Script(tokens=lines("This contract looks fine to me overall.\nRegards.")))
+    log = RunLog(log_target)
+    model = ProviderConfig(Provider.OPENAI, "m", f"{fake_upstream.url}/v1", read_timeout=10)
+    request = PlaybookRequest(
+        document_from_text(CONTRACT, "supply.txt"), bundled_playbooks()["commercial"], model
+    )
+    settings = Settings(history_db_path=tmp_path / "h.sqlite3")
+    run = start_playbook(request, history=None, run_log=log, settings=settings)
+    outcome = list(run.updates())[-1]
+    assert isinstance(outcome, PlaybookOutcome) and outcome.problems[0] == IGNORED_FORMAT
+    stored = log.get(outcome.record.run_id)
+    assert stored is not None and stored.playbook_problems == list(outcome.problems)
+    if not log_target.endswith(".sqlite3"):
+        return  # the page below reads the SQLite log
+    at = page(tmp_path, monkeypatch)
+    assert not at.exception, at.exception
+    assert [w.value for w in at.warning if w.icon == ":material/rule:"] == list(outcome.problems)

@@ -23,7 +23,7 @@ API (pages, Compare, Portfolio, `crs-batch`, the HTTP API all call this; none ad
     run.outcome             # the outcome once ended, else None
 
 What is kept: the run's record (`kind == "playbook"`, `playbook_id`, `playbook_summary`,
-`verdict_counts`, `verdicts` as `PositionResult.to_dict` each; read back with
+`verdict_counts`, `verdicts` as `PositionResult.to_dict` each, `playbook_problems`; read back with
 `playbook_library.recorded_result`). A playbook by id or saved key, for any front end:
 `playbook_library.find(id, PlaybookStore(run_log))`. Tables for a page or an export:
 `playbook_tables` (`verdict_table`, `comparison_table`, `disagreements`).
@@ -147,9 +147,13 @@ class PlaybookOutcome:
     status: RunStatus
     # The run's own error (already redacted by the engine), or None.
     error: str | None
-    # Problems with the answer as a whole: the format ignored, sections for unknown positions.
-    problems: tuple[str, ...]
     record: RunRecord
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Problems with the answer as a whole (the format ignored, sections for unknown
+        positions), as kept with the record for History."""
+        return tuple(self.record.playbook_problems)
 
     @property
     def summary(self) -> str:
@@ -215,6 +219,7 @@ class PlaybookRun:
         ]
         record.playbook_summary = counts.line()
         record.verdict_counts = asdict(counts)
+        record.playbook_problems = list(problems)
         checks = [e.check for r in results for e in r.evidence if e.check]
         if checks:
             record.set_grounding(
@@ -231,7 +236,6 @@ class PlaybookRun:
             counts,
             record.status,
             record.error_message,
-            problems,
             record,
         )
 

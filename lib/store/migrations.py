@@ -141,6 +141,10 @@ MIGRATIONS: dict[int, str] = {
     10: """
     ALTER TABLE runs ADD COLUMN served_by TEXT NOT NULL DEFAULT ''
     """,
+    # A playbook check's problems with the answer as a whole, shown again on History.
+    11: """
+    ALTER TABLE runs ADD COLUMN playbook_problems TEXT NOT NULL DEFAULT '[]'
+    """,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS) + 1

@@ -90,6 +90,9 @@ class RunRecord:
     # Positions per verdict (`VerdictCounts`): meets, deviates, not_addressed, need_model,
     # unanswered, high_severity_deviations. Empty for a review.
     verdict_counts: dict[str, int] = field(default_factory=dict)
+    # Problems with a check's answer as a whole (the format ignored, a section for an unknown
+    # position, an answer cut short), kept so that History shows them as the Playbook page did.
+    playbook_problems: list[str] = field(default_factory=list)
     # The endpoint that served the run: of a model on several, the one the run went to.
     served_by: str = ""
 

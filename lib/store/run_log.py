@@ -41,6 +41,7 @@ def _to_row(record: RunRecord) -> dict[str, Any]:
     row["notes"] = json.dumps(record.notes)
     row["verdicts"] = json.dumps(record.verdicts, ensure_ascii=False)
     row["verdict_counts"] = json.dumps(record.verdict_counts)
+    row["playbook_problems"] = json.dumps(record.playbook_problems, ensure_ascii=False)
     row["status"] = record.status.value
     return row
 
@@ -58,6 +59,7 @@ def _to_record(row: Any) -> RunRecord:
     data["notes"] = json.loads(data["notes"] or "[]")
     data["verdicts"] = json.loads(data["verdicts"] or "[]")
     data["verdict_counts"] = json.loads(data["verdict_counts"] or "{}")
+    data["playbook_problems"] = json.loads(data["playbook_problems"] or "[]")
     data["status"] = RunStatus(data["status"])
     return RunRecord(**data)
 

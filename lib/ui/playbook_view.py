@@ -325,16 +325,18 @@ def show_live_checks(
     return [o for o in outcomes if o is not None]
 
 
-def _ending(outcome: PlaybookOutcome) -> None:
-    if outcome.status is RunStatus.CANCELLED:
-        st.warning("Stopped: the verdicts reached so far are kept.", icon=":material/stop:")
-    elif outcome.status is RunStatus.ERROR:
+def check_ending(record: RunRecord) -> None:
+    """How a check ended and its problems with the answer as a whole: drawn the same on the
+    Playbook page as the check ends and on History from the record kept."""
+    if record.status is RunStatus.CANCELLED:
+        st.warning("Stopped: the verdicts reached before it are kept.", icon=":material/stop:")
+    elif record.status is RunStatus.ERROR:
         st.error(
-            label(f"The check failed: {outcome.error or 'unknown error'} The verdicts reached "
-                  "before it are kept."),
+            label(f"The check failed: {record.error_message or 'unknown error'} The verdicts "
+                  "reached before it are kept."),
             icon=":material/error:",
         )  # fmt: skip
-    for problem in outcome.problems:
+    for problem in record.playbook_problems:
         st.warning(label(problem), icon=":material/rule:")
 
 
@@ -396,7 +398,7 @@ def show_outcome(
     result = outcome.result
     st.subheader("Verdicts")
     st.markdown(label(outcome.summary))
-    _ending(outcome)
+    check_ending(outcome.record)
     event = st.dataframe(
         verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
         on_select="rerun", selection_mode="single-row",
@@ -421,7 +423,7 @@ def show_comparison(
     st.subheader("Two checkers compared")
     for name, outcome in zip(names, outcomes, strict=True):
         st.markdown(f"**{label(name)}**: {label(outcome.summary)}")
-        _ending(outcome)
+        check_ending(outcome.record)
     st.markdown(disagreement_line(book, a.results, b.results))
     frame = comparison_table(book, a.results, b.results, names)
     highlighted = set(differ)
@@ -526,11 +528,7 @@ def playbook_record_view(
     if record.playbook_summary:
         st.markdown(label(record.playbook_summary))
     verdict_scorecard(record.verdict_counts)
-    if record.status is RunStatus.CANCELLED:
-        st.warning("Stopped: the verdicts reached before are kept.", icon=":material/stop:")
-    elif record.status is RunStatus.ERROR:
-        st.error(label(f"The check failed: {record.error_message or 'unknown error'}"),
-                 icon=":material/error:")  # fmt: skip
+    check_ending(record)
     event = st.dataframe(
         verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
         on_select="rerun", selection_mode="single-row",
