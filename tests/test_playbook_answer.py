@@ -217,6 +217,15 @@ def test_a_line_opening_with_a_quoted_term_is_quoted_whole_and_found_in_its_clau
          ['"Affiliate" means any entity that controls a "Party"']),
         ('"Supplier" shall deliver" (clause 4); "the Customer shall pay" (clause 5)',
          ['"Supplier" shall deliver', "the Customer shall pay"]),
+        # A line that names a term in marks but opens without one: the line is the quote.
+        ('The "Confidential Information" means all data disclosed (clause 1)',
+         ['The "Confidential Information" means all data disclosed']),
+        ('The “Supplier” shall deliver the Goods — clause 4',
+         ["The “Supplier” shall deliver the Goods"]),
+        # A short quote after a label, ending its line, is the quote.
+        ('Section 5.2: "twelve months" (clause 5.2)', ["twelve months"]),
+        # Passages quoted inside words are still the quotes.
+        ('See "Party A shall pay the fee" in clause 2', ["Party A shall pay the fee"]),
         # A short quote followed by its clause is still the quote alone.
         ('"the laws of England" (clause 12)', ["the laws of England"]),
         # A list of defined terms inside one quote stays one quote.

@@ -111,11 +111,21 @@ def _quotes(text: str) -> list[str]:
     it ('"“Confidential Information” shall mean …"', '"“Affiliate”, “Control” and …"') stay in
     it. Several quotes on one line are taken apart where each ends with its clause or a
     semicolon, or where every one of them is a passage of its own (four words or more). A line
-    that opens with a quoted term and goes on in words is one quote, the term's marks kept."""
+    that opens with a quoted term and goes on in words is one quote, the term's marks kept; so is
+    a line without an opening mark whose only quotes are terms that words follow ('The
+    "Confidential Information" means …'): cut to the term, it would be found wherever the
+    contract first names it. A short quote that ends its line ('Section 5.2: "twelve months"')
+    is the quote."""
     text = text.strip()
     pieces = [q.strip() for q in _QUOTED.findall(text)]
     if text[:1] not in _OPENING:
-        return pieces if pieces else _whole(text)
+        line = _TRAILING_REFERENCE.sub("", text)
+        after = line[max(line.rfind(mark) for mark in _CLOSING) + 1 :] if pieces else ""
+        if any(len(piece.split()) >= MIN_QUOTE_WORDS for piece in pieces) or (
+            pieces and not re.search(r"\w", after)
+        ):
+            return pieces
+        return _whole(line if pieces else text)
     if len(pieces) > 1 and all(len(piece.split()) >= MIN_QUOTE_WORDS for piece in pieces):
         return pieces
     cut = [_one_quote(piece).strip() for piece in _NEXT_QUOTE.split(text)]
