@@ -65,9 +65,9 @@ class DocumentError(Exception):
 class NeedsOcr(DocumentError):
     """A PDF with no text layer at all: a scan, which only OCR can read.
 
-    `reason` says so; `message` adds where the app offers OCR, for the front ends that do not
-    (the API, crs-batch, Portfolio). The pages that offer it show the reason beside their offer:
-    "the Review page offers it" read oddly on the Review page."""
+    `reason` says so; `message` adds where the app offers OCR, for a front end that does not.
+    The pages that offer it show the reason beside their offer: "the Review page offers it" read
+    oddly on the Review page."""
 
     def __init__(self, reason: str, pages: int, image_pages: Sequence[int]) -> None:
         super().__init__(f"{reason} {OCR_PAGES}")
@@ -76,7 +76,10 @@ class NeedsOcr(DocumentError):
         self.image_pages = tuple(image_pages)
 
 
-OCR_PAGES = "The Review, Compare and Playbook pages offer OCR when the file is uploaded there."
+OCR_PAGES = (
+    "The Review, Compare, Playbook and Portfolio pages and crs-batch read it with OCR where the "
+    "server has Tesseract."
+)
 
 
 @dataclass(frozen=True)

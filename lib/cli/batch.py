@@ -21,6 +21,10 @@ playbook instead, by the built-in checker (`--model checker`, the default: no mo
 `--model`; it writes `verdicts.csv` (every position's verdict, reason and evidence, most decisive
 first) and the contracts × positions grid, and with `--labels contractnli:<file>` a scorecard
 beside the figures ContractNLI's authors published.
+
+A scanned PDF (no text layer) is read with OCR, as the Review page reads it, under the operator's
+OCR limits, its progress on stderr; one OCR cannot read is left out saying why, and the batch
+runs without it. `--no-ocr` leaves scans out.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ from lib.runs.batch_sources import (
     SAMPLE_SOURCE,
     UPLOAD_SOURCE,
     Loaded,
+    ScanTaker,
     contractnli_contracts,
     folder_contracts,
     read_files,
@@ -76,6 +81,7 @@ from lib.runs.batch_sources import (
 from lib.runs.exports import contract_stem, file_name_part, report_markdown
 from lib.runs.launch import report_grounding
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
+from lib.runs.ocr_job import OcrJob
 from lib.runs.playbook_run import refuse_non_checker
 from lib.runs.portfolio import (
     GridRun,
@@ -95,6 +101,7 @@ from lib.runs.portfolio_playbook import (
     verdict_rows,
 )
 from lib.runs.portfolio_session import batch_name
+from lib.runs.scans import Scan, left_out, take_scan
 from lib.store.batch_store import BatchStore
 from lib.store.database import StoreUnavailable
 from lib.store.owners import scope_for
@@ -190,7 +197,32 @@ def load_labels(spec: str | None) -> LabelledSet | None:
     )
 
 
+def scan_reader(args: argparse.Namespace, settings: Settings) -> ScanTaker:
+    """How this run takes a scan: read with OCR under the operator's limits, its progress on
+    stderr (a failure is that contract's reason for being left out), or with `--no-ocr` left
+    out saying how to have it read."""
+    if args.no_ocr:
+        return lambda scan: left_out(scan.reason, "Run without --no-ocr to read it with OCR.")
+
+    def read(scan: Scan) -> Document | str:
+        shown = [""]
+
+        def progress(job: OcrJob) -> None:
+            line = job.line()
+            if line != shown[0]:
+                shown[0] = line
+                print(f"ocr {scan.name}: {line}", file=sys.stderr)
+
+        taken = take_scan(scan, settings.ocr_limits, on_progress=progress)
+        if isinstance(taken, Document):
+            print(f"ocr {scan.name}: the {taken.text_source}", file=sys.stderr)
+        return taken
+
+    return read
+
+
 def load_contracts(args: argparse.Namespace, settings: Settings) -> tuple[list[Document], str]:
+    scans = scan_reader(args, settings)
     if args.sample:
         return sample_contracts(), SAMPLE_SOURCE
     if args.contractnli:
@@ -199,16 +231,15 @@ def load_contracts(args: argparse.Namespace, settings: Settings) -> tuple[list[D
         source = CONTRACTNLI_PREFIX + str(path.resolve())
     elif args.folder:
         try:
-            loaded = folder_contracts(Path(args.folder), settings)
+            loaded = folder_contracts(Path(args.folder), settings, scans=scans)
         except (OSError, PermissionError) as exc:
             raise CannotRun(str(exc)) from None
         source = FOLDER_PREFIX + str(Path(args.folder).resolve())
     else:
         loaded = Loaded()
         try:
-            loaded = read_files(
-                ((Path(f).name, Path(f).read_bytes()) for f in args.files), settings
-            )
+            files = ((Path(f).name, Path(f).read_bytes()) for f in args.files)
+            loaded = read_files(files, settings, scans=scans)
         except OSError as exc:
             raise CannotRun(f"Cannot read {exc.filename}: {exc.strerror}") from None
         source = UPLOAD_SOURCE
@@ -533,7 +564,8 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     elif source == SAMPLE_SOURCE:
         documents = sample_contracts()
     elif source.startswith(FOLDER_PREFIX):
-        documents = folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), settings).documents
+        folder = Path(source.removeprefix(FOLDER_PREFIX))
+        documents = folder_contracts(folder, settings, scans=scan_reader(args, settings)).documents
     elif source.startswith(CONTRACTNLI_PREFIX):
         path = Path(source.removeprefix(CONTRACTNLI_PREFIX))
         documents = contractnli_contracts(path, settings).documents
@@ -641,6 +673,11 @@ def _contract_arguments(parser: argparse.ArgumentParser) -> None:
         help="score against: sample, cuad:<folder> or csv:<file>; a playbook: contractnli:<file>",
     )
     parser.add_argument("--concurrency", action="append", help="provider=N (repeatable)")
+    parser.add_argument(
+        "--no-ocr",
+        action="store_true",
+        help="leave scanned PDFs out instead of reading them with OCR (Tesseract)",
+    )
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:

@@ -9,6 +9,10 @@ A folder file larger than the upload limit (CRS_MAX_UPLOAD_MB) is left out from 
 never read whole. Streamlit reruns the page on every click, so the page keeps a `ReadCache`: a
 file it has read (same upload bytes, or same folder path, size and modification time) is not
 read or parsed again.
+
+A scan (a PDF with no text layer) is a `Scan` until OCR reads it: each front end passes
+`read_sources` its `scans`, which reads it (crs-batch, through `lib.runs.scans.read_scan`), finds
+it read (the Portfolio page, after its OCR button) or leaves it out saying why (`left_out`).
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib.analysis.documents import (
+    OCR_PAGES,
     SUPPORTED,
     Document,
     DocumentError,
     Limits,
+    NeedsOcr,
     size_problem,
     too_much_text,
 )
@@ -35,6 +41,7 @@ from lib.analysis.playbook.contractnli import (
 from lib.analysis.samples import all_samples
 from lib.engine.settings import Settings
 from lib.runs.document_sandbox import ReaderBusy, read_upload
+from lib.runs.scans import Scan, left_out
 
 SAMPLE_SOURCE = "sample"
 UPLOAD_SOURCE = "upload"
@@ -48,6 +55,8 @@ class Loaded:
     documents: list[Document] = field(default_factory=list)
     # (file name, reason) for files that could not be read; the batch runs without them.
     problems: list[tuple[str, str]] = field(default_factory=list)
+    # The scans among them not read (yet): left out, each in `problems` too.
+    scans: list[Scan] = field(default_factory=list)
 
 
 def sample_contracts() -> list[Document]:
@@ -119,6 +128,12 @@ class SourceFile:
     data: Callable[[], bytes]
 
 
+# What reading a file gives: a contract, a scan waiting for OCR, or why it is left out.
+Entry = Document | Scan | str
+# A scan to a contract (read with OCR) or the reason it is left out.
+ScanTaker = Callable[[Scan], Document | str]
+
+
 def uploaded(name: str, data: bytes) -> SourceFile:
     digest = hashlib.sha256(data).hexdigest()
     return SourceFile(name, ("upload", name, digest), len(data), lambda: data)
@@ -143,13 +158,14 @@ class ReadCache:
     later try may not meet (`ReaderBusy`)."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[object, ...], Document | str] = {}
+        self._entries: dict[tuple[object, ...], Entry] = {}
 
     def read(
-        self, files: Iterable[SourceFile], read: Callable[[SourceFile], Document | str]
-    ) -> list[tuple[str, Document | str]]:
-        """(name, document or why it was left out) per file, `read` called for new ones only."""
-        kept: dict[tuple[object, ...], Document | str] = {}
+        self, files: Iterable[SourceFile], read: Callable[[SourceFile], Entry]
+    ) -> list[tuple[str, Entry]]:
+        """(name, document, scan or why it was left out) per file, `read` called for new ones
+        only."""
+        kept: dict[tuple[object, ...], Entry] = {}
         out = []
         for file in files:
             entry = self._entries.get(file.key)
@@ -164,9 +180,7 @@ class ReadCache:
         return out
 
 
-def _read_one(
-    file: SourceFile, read: Callable[[SourceFile], Document | str]
-) -> tuple[Document | str, bool]:
+def _read_one(file: SourceFile, read: Callable[[SourceFile], Entry]) -> tuple[Entry, bool]:
     try:
         return read(file), True
     except ReaderBusy as exc:
@@ -192,16 +206,21 @@ def folder_contracts(
     settings: Settings,
     allowed: Sequence[Path] | None = None,
     cache: ReadCache | None = None,
+    scans: ScanTaker | None = None,
 ) -> Loaded:
     """Every supported file in the folder and its subfolders, read (see `read_sources`)."""
-    return read_sources(folder_files(folder, settings, allowed), settings, cache)
+    return read_sources(folder_files(folder, settings, allowed), settings, cache, scans=scans)
 
 
 def read_files(
-    files: Iterable[tuple[str, bytes]], settings: Settings, cache: ReadCache | None = None
+    files: Iterable[tuple[str, bytes]],
+    settings: Settings,
+    cache: ReadCache | None = None,
+    scans: ScanTaker | None = None,
 ) -> Loaded:
     """Files given as (name, bytes), read as `read_sources` reads them."""
-    return read_sources((uploaded(name, data) for name, data in files), settings, cache)
+    files = (uploaded(name, data) for name, data in files)
+    return read_sources(files, settings, cache, scans=scans)
 
 
 def read_sources(
@@ -209,13 +228,16 @@ def read_sources(
     settings: Settings,
     cache: ReadCache | None = None,
     keep: Callable[[str, bytes], object] | None = None,
+    scans: ScanTaker | None = None,
 ) -> Loaded:
     """Each file read in the limited child process, as the pages read one upload; one over the
     size limit is left out before its bytes are read. `keep` gets each file read for the first
-    time (the page keeps a copy of uploads with it where the operator asked for copies)."""
+    time (the page keeps a copy of uploads with it where the operator asked for copies). A scan
+    goes to `scans`, asked again on every call (it may have been read since); without it, it is
+    left out saying where OCR is offered."""
     limits, sandbox = settings.document_limits, settings.sandbox
 
-    def read(file: SourceFile) -> Document | str:
+    def read(file: SourceFile) -> Entry:
         too_big = size_problem(file.name, file.size, limits.max_bytes)
         if too_big is not None:
             return too_big
@@ -224,6 +246,8 @@ def read_sources(
             document = read_upload(data, file.name, limits=limits, sandbox=sandbox)
         except ReaderBusy:
             raise
+        except NeedsOcr as exc:
+            return Scan(file.name, file.key, file.data, exc.reason, exc.image_pages)
         except DocumentError as exc:
             return exc.message
         except Exception as exc:  # a file that breaks a parser must not end the batch
@@ -234,6 +258,11 @@ def read_sources(
 
     loaded = Loaded()
     for name, entry in (cache or ReadCache()).read(files, read):
+        if isinstance(entry, Scan):
+            scan = entry
+            entry = left_out(scan.reason, OCR_PAGES) if scans is None else scans(scan)
+            if not isinstance(entry, Document):
+                loaded.scans.append(scan)
         if isinstance(entry, Document):
             loaded.documents.append(entry)
         else:

@@ -97,6 +97,16 @@ class OcrJob:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def line(self) -> str:
+        """Where the run is, as every front end words it."""
+        if self.waiting:
+            return "Waiting for another OCR run on this server to finish…"
+        return f"Reading page {max(self.page, 1)} of {self.total} with OCR…"
+
+    def fraction(self) -> float:
+        """The share of pages read (the page being read not yet counted)."""
+        return max(0, self.page - 1) / max(self.total, 1)
+
     def stop(self) -> None:
         """End the run now: the child is killed mid-page rather than finishing it."""
         self._stop.set()

@@ -63,6 +63,7 @@ from lib.store.batch_store import BatchInfo, BatchStore
 from lib.store.playbook_store import PlaybookStore
 from lib.store.run_log import RunLog
 from lib.ui.download import offer
+from lib.ui.ocr_panel import batch_scans, scans_offer
 from lib.ui.pickers import generation_settings, kept, provider_picker, template_picker
 from lib.ui.playbook_view import checker_picker, evidence_panel, playbook_picker
 from lib.ui.portfolio_view import (
@@ -133,9 +134,11 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
         )  # fmt: skip
         files = [uploaded(u.name, u.getvalue()) for u in uploads or []]
         keep = functools.partial(save_upload, settings)
-        loaded = read_sources(files, settings, _cache("pf_upload_cache"), keep)
+        scans = batch_scans("pf_upload")
+        loaded = read_sources(files, settings, _cache("pf_upload_cache"), keep, scans)
         documents = loaded.documents
         _left_out(loaded)
+        scans_offer(loaded.scans, settings, key="pf_upload")
     elif kind == "contractnli":
         upload = st.file_uploader("Labelled NDAs (JSON)", type=["json"], key="pf_nli_docs")
         if upload is not None:
@@ -148,14 +151,14 @@ def contracts(settings: Settings) -> tuple[list[Document], str]:
         sub = st.text_input("Subfolder (optional)", key="pf_sub")
         try:
             folder = allowed_folder(Path(root) / sub, settings.batch_dirs)
-            loaded = folder_contracts(
-                folder, settings, settings.batch_dirs, _cache("pf_folder_cache")
-            )
+            cache, scans = _cache("pf_folder_cache"), batch_scans("pf_folder")
+            loaded = folder_contracts(folder, settings, settings.batch_dirs, cache, scans)
             documents, source = loaded.documents, FOLDER_PREFIX + str(folder)
             st.caption(
                 f"{counted(len(documents), 'contract')} in {label(folder.name or str(folder))}"
             )
             _left_out(loaded)
+            scans_offer(loaded.scans, settings, key="pf_folder")
         except OSError as exc:
             st.error(label(str(exc)))
     st.session_state[DOCUMENTS_KEY] = {d.name: d.text for d in documents}

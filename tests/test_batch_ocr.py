@@ -1,0 +1,141 @@
+"""Scans in a batch are read with OCR as the Review page reads them: by crs-batch (or left out
+with `--no-ocr`, or where the server has no OCR, saying so), and on the Portfolio page after its
+one OCR button. The tests that run Tesseract read a 1-page scan."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fpdf import FPDF
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from bench.scans import scan
+from devtools.sample_files import image_pdf_bytes, pdf_bytes
+from lib.analysis import ocr
+from lib.analysis.ocr import OcrStatus
+from lib.cli.batch import main
+from lib.ui.ocr_panel import SCAN_JOBS_KEY
+from lib.ui.portfolio_sections import DOCUMENTS_KEY
+from tests.test_portfolio_page import PAGE, page_env
+
+needs_engine = pytest.mark.usefixtures("ocr_engine")  # skips, or fails under CRS_REQUIRE_OCR=1
+TEXT = "1. Governing law. This Agreement is governed by the laws of Utopia."
+PDF = "application/pdf"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    ocr.CACHE.clear()
+    yield
+    ocr.CACHE.clear()
+
+
+@pytest.fixture(scope="module")
+def scanned() -> tuple[bytes, str]:
+    """A 1-page scan of a services agreement, and its first line of parties as printed."""
+    page = scan(1)
+    return page.pdf, "Oaktree Capital Management"
+
+
+def folder(tmp_path: Path, scan_pdf: bytes) -> Path:
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    (contracts / "scan.pdf").write_bytes(scan_pdf)
+    (contracts / "text.pdf").write_bytes(pdf_bytes([TEXT]))
+    return contracts
+
+
+def run(tmp_path: Path, contracts: Path, *options: str) -> tuple[int, Path]:
+    out = tmp_path / "out"
+    argv = ["run", "--folder", str(contracts), "--model", "clause-finder", "--out", str(out)]
+    return main([*argv, *options]), out / "reports" / "Clause finder (no model)"
+
+
+@needs_engine
+def test_crs_batch_reads_a_scan_with_ocr_and_reviews_it(tmp_path, monkeypatch, capsys, scanned):
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    code, reports = run(tmp_path, folder(tmp_path, scanned[0]))
+    assert code == 0
+    assert sorted(p.name for p in reports.iterdir()) == ["scan.md", "text.md"]
+    report = (reports / "scan.md").read_text()
+    assert "The text of page 1 read by OCR (tesseract)" in report
+    assert f'"{scanned[1]}' in report  # a quote from the text OCR read
+    err = capsys.readouterr().err
+    assert "ocr scan.pdf: Reading page 1 of 1 with OCR…" in err
+    assert "skipped" not in err
+
+
+def test_no_ocr_leaves_a_scan_out_saying_how_to_read_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    monkeypatch.setattr("lib.runs.scans.ocr_status", lambda: OcrStatus(True, "OCR by Tesseract."))
+    code, reports = run(tmp_path, folder(tmp_path, image_pdf_bytes()), "--no-ocr")
+    assert code == 0
+    assert [p.name for p in reports.iterdir()] == ["text.md"]
+    err = capsys.readouterr().err
+    assert (
+        "skipped scan.pdf: “scan.pdf” has no text layer — it is a scan of 1 page, so only OCR can "
+        "read it. Run without --no-ocr to read it with OCR." in err
+    )
+
+
+def test_without_tesseract_a_scan_is_left_out_saying_what_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    missing = OcrStatus(False, "OCR is not installed. To add it: pip install the ocr extra.")
+    monkeypatch.setattr("lib.runs.scans.ocr_status", lambda: missing)
+    code, reports = run(tmp_path, folder(tmp_path, image_pdf_bytes()))
+    assert code == 0 and [p.name for p in reports.iterdir()] == ["text.md"]
+    err = capsys.readouterr().err
+    assert "skipped scan.pdf: “scan.pdf” has no text layer" in err
+    assert f"only OCR can read it. {missing.message}" in err
+
+
+def two_page_scan() -> bytes:
+    pdf = FPDF()
+    for _ in range(2):
+        picture = io.BytesIO()
+        Image.new("RGB", (200, 100), "white").save(picture, format="PNG")
+        pdf.add_page()
+        pdf.image(picture, x=10, y=10, w=100)
+    return bytes(pdf.output())
+
+
+def test_a_scan_ocr_cannot_read_is_left_out_with_why_and_the_batch_runs(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    monkeypatch.setenv("CRS_OCR_MAX_PAGES", "1")
+    monkeypatch.setattr("lib.runs.scans.ocr_status", lambda: OcrStatus(True, "OCR by Tesseract."))
+    code, reports = run(tmp_path, folder(tmp_path, two_page_scan()))
+    assert code == 0 and [p.name for p in reports.iterdir()] == ["text.md"]
+    assert (
+        "skipped scan.pdf: “scan.pdf”: 2 pages need OCR; the limit is 1 pages in one run"
+        in capsys.readouterr().err
+    )
+
+
+@needs_engine
+def test_portfolio_reads_the_uploaded_scans_with_one_button(tmp_path, monkeypatch, scanned):
+    page_env(tmp_path, monkeypatch)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="pf_source").set_value("upload").run()
+    files = [("scan.pdf", scanned[0], PDF), ("text.pdf", pdf_bytes([TEXT]), PDF)]
+    at.file_uploader(key="pf_files").set_value(files).run()
+    assert not at.exception, at.exception
+    assert list(at.session_state[DOCUMENTS_KEY]) == ["text.pdf"]
+    assert any("scan.pdf: “scan.pdf” has no text layer" in w.value for w in at.warning)
+    (offer,) = [b for b in at.button if b.key == "pf_upload_ocr_scans"]
+    assert offer.label == "Read the scan with OCR"
+    offer.click().run()
+    for job in list(at.session_state[SCAN_JOBS_KEY].values()):
+        job.join(120)
+    at.run()
+    assert not at.exception, at.exception
+    texts = at.session_state[DOCUMENTS_KEY]
+    assert sorted(texts) == ["scan.pdf", "text.pdf"]
+    assert scanned[1] in texts["scan.pdf"]
+    assert not any("has no text layer" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key == "pf_upload_ocr_scans"]
