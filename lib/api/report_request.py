@@ -17,8 +17,10 @@ from lib.analysis.documents import (
     DEFAULT_MAX_BYTES,
     Document,
     DocumentError,
+    NeedsOcr,
     document_from_text,
 )
+from lib.analysis.ocr import ocr_status
 from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import MAX_BYTES as PLAYBOOK_MAX_BYTES
 from lib.analysis.playbook.loader import PlaybookError, parse_playbook
@@ -36,9 +38,17 @@ from lib.engine.settings import Settings
 from lib.runs import playbook_library
 from lib.runs.document_sandbox import ReaderBusy, read_upload
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
+from lib.runs.scans import left_out
 from lib.store.playbook_store import PlaybookStore
 
 MAX_CONTRACT_CHARS = DEFAULT_MAX_BYTES
+# Why the API refuses a scan rather than reading it: OCR takes seconds a page, minutes a contract,
+# and waits for any other OCR run on the server; a request would hang that long before its first
+# event.
+API_OCR = (
+    "The API does not run OCR, which can take minutes: this server reads scans on the Review "
+    "and Portfolio pages and with crs-batch. Or send the contract's text."
+)
 
 
 class ApiError(Exception):
@@ -126,7 +136,8 @@ class Upload:
 
 def read_document(request: ReportRequest, upload: Upload | None, settings: Settings) -> Document:
     """The contract to review, or 400 when there is none or it cannot be read. A file is read in
-    the limited child process, as on the pages. Blocking: call it off the event loop."""
+    the limited child process, as on the pages; a scan is refused (`kind` `needs_ocr`, with
+    whether this server can read it with OCR elsewhere). Blocking: call it off the event loop."""
     limits, sandbox = settings.document_limits, settings.sandbox
     try:
         if upload is not None:
@@ -140,6 +151,10 @@ def read_document(request: ReportRequest, upload: Upload | None, settings: Setti
         return document_from_text(request.contract, request.name, limits=limits)
     except ReaderBusy as exc:  # not the file's fault: the same request works in a moment
         raise ApiError(429, exc.message, kind="reader_busy") from None
+    except NeedsOcr as exc:
+        message = left_out(exc.reason, API_OCR)
+        available = ocr_status().available
+        raise ApiError(400, message, kind="needs_ocr", ocr_available=available) from None
     except DocumentError as exc:
         raise ApiError(400, exc.message) from None
 

@@ -13,8 +13,10 @@ import httpx
 from devtools.api_server import ROOT, free_port
 from devtools.fake_upstream import Script
 from devtools.long_contract import long_contract
-from devtools.sample_files import pdf_bytes
+from devtools.sample_files import image_pdf_bytes, pdf_bytes
+from lib.analysis.ocr import ocr_status
 from lib.analysis.samples import load_sample
+from lib.api.report_request import API_OCR
 from lib.engine.errors import ErrorKind
 from lib.store.run_log import RunLog
 from tests.api.conftest import Stream, read_events
@@ -424,6 +426,18 @@ def test_an_upload_is_read_under_the_operators_limits(start_api, upstream):
     response = httpx.post(f"{api.url}/api/report", files=files, timeout=10)
     assert response.status_code == 400
     assert "the limit is 1" in response.json()["error"]
+    assert upstream.streams() == []
+
+
+def test_a_scan_is_refused_saying_it_needs_ocr_and_whether_this_server_has_it(start_api, upstream):
+    api = start_api()
+    files = {"file": ("scan.pdf", image_pdf_bytes(), "application/pdf")}
+    response = httpx.post(f"{api.url}/api/report", files=files, timeout=10)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["kind"] == "needs_ocr" and body["ocr_available"] == ocr_status().available
+    assert body["error"].startswith("“scan.pdf” has no text layer — it is a scan of 1 page")
+    assert (API_OCR if body["ocr_available"] else ocr_status().message) in body["error"]
     assert upstream.streams() == []
 
 
