@@ -106,7 +106,8 @@ def test_twenty_contracts_one_provider_failing_half_way_then_resume(tmp_path, ru
         assert all(i.status is ItemStatus.DONE for i in store.items(runner.batch_id))
         assert store.unfinished() == []
         records = batch_records(run_log, runner.batch_id)
-        assert len(records) == 40 and all(r.status == "done" for r in records.values())
+        assert len(records.records) == 40 and not records.waiting
+        assert all(r.status == "done" for r in records.records.values())
         assert len(run_log.query()) == 50
 
 
@@ -387,3 +388,34 @@ def test_a_batch_running_past_its_estimate_says_a_little_longer(tmp_path):
 def test_counts_read_in_words():
     assert counted(1, "contract") == "1 contract" and counted(1200, "run") == "1,200 runs"
     assert batch_name(contracts(1), [None]) == "1 contract × 1 model"
+
+
+def test_a_batch_without_a_run_log_shows_its_running_run_and_those_still_to_start(tmp_path):
+    """Without a run log the grid had only the runs ended: neither the one streaming nor the
+    contracts still queued had a row."""
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=[f" t{i}" for i in range(400)], delay=0.02)
+        config = ProviderConfig(Provider.OPENAI, "m", upstream.url + "/v1")
+        runner = BatchRunner.create(
+            name="b", contracts=contracts(3), configs=[config],
+            batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=None,
+            concurrency={"openai": 1},
+        ).start()  # fmt: skip
+        deadline = time.monotonic() + 20
+        while not upstream.streams() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        shown = runner.records()
+        [(first, record)] = shown.records.items()
+        assert record.status == "running"
+        assert sorted(shown.waiting) == sorted(i for i in runner.items if i != first)
+        runner.stop()
+        assert runner.wait(20)
+    assert runner.records().waiting == []
+
+
+def test_a_stored_batch_lists_its_runs_not_started_only_while_it_runs(tmp_path, run_log):
+    store = BatchStore(run_log)
+    batch_id = store.create("b", {}, [], [("a.txt", "x", "k"), ("b.txt", "x", "k")])
+    assert batch_records(run_log, batch_id).waiting == [("a.txt", "k"), ("b.txt", "k")]
+    store.set_status(batch_id, BatchStatus.STOPPED)
+    assert batch_records(run_log, batch_id).waiting == []

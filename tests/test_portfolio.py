@@ -19,7 +19,9 @@ from lib.runs.portfolio import (
     FAILED,
     LEVELS,
     RUNNING,
+    WAITING,
     GridRun,
+    Waiting,
     category_columns,
     column_heading,
     filter_grid,
@@ -300,3 +302,20 @@ def test_a_scorecard_is_compared_with_the_one_before_it_on_the_same_labels_and_c
     assert previous_scorecard(newest_first, "c2") is None  # c1 scored other contracts
     assert previous_scorecard(newest_first, "c1") is None  # c0 is on other labels
     assert previous_scorecard(newest_first, None) is None
+
+
+def test_contracts_waiting_for_their_run_are_rows_of_the_grid_in_a_neutral_colour():
+    """The grid showed only the runs begun, so a batch's queued contracts were not there."""
+    running = record("## Overall risk: HIGH\n", document="live.pdf")
+    running.status = RunStatus.RUNNING
+    grid = grid_frame(
+        [GridRun("live.pdf", "Ollama", running)], "general", [Waiting("next.pdf", "Ollama")]
+    )
+    assert list(grid["contract"]) == ["live.pdf", "next.pdf"]
+    queued = grid.iloc[1]
+    assert queued["status"] == WAITING and set(queued[category_columns(grid)]) == {WAITING}
+    assert WAITING in LEVELS and COLOURS[WAITING] not in {
+        COLOURS[k] for k in ("RED", "YELLOW", "GREEN")
+    }
+    # Sorted by a category, what waits comes after what is on its way.
+    assert list(sort_grid(grid, "Audit rights")["contract"]) == ["live.pdf", "next.pdf"]

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from lib.analysis.samples import all_samples
 from lib.analysis.scorecard import Scorecard, summary_rows
 from lib.runs.batch import BatchSettings, model_label
-from lib.store.batch_store import BatchStore, ItemStatus
+from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
 from lib.ui.portfolio_sections import BATCH_KEY, SHOWN_KEY
@@ -292,3 +292,65 @@ def test_a_reloaded_page_finds_its_running_batch_and_stop_stops_it(tmp_path, mon
             assert len(upstream.streams()) < 4  # the contracts left were never sent
         finally:
             runner.stop()
+
+
+def running_batch(path: Path, started: int = 1) -> tuple[str, list[str]]:
+    """A stored batch of three sample contracts, still running, whose first `started` runs have
+    begun (one still streaming) and the rest wait for a place."""
+    log = RunLog(path)
+    store = BatchStore(log)
+    samples = all_samples()[:3]
+    batch_id = store.create("live", {**BatchSettings(source="sample").__dict__}, [SPEC],
+                            [(s.file_name, "x", KEY) for s in samples])  # fmt: skip
+    for sample in samples[:started]:
+        record = RunRecord(page="batch", provider="ollama", model="llama3.2", endpoint="",
+                           document_name=sample.file_name, document_chars=1,
+                           document_sha256=sha256(sample.text.encode()).hexdigest(),
+                           template="general", report="## Overall risk: HIGH\n", status="running",
+                           batch_id=batch_id)  # fmt: skip
+        log.append(record)
+        store.start_item(batch_id, sample.file_name, KEY, record.run_id)
+    return batch_id, sorted(s.file_name for s in samples)
+
+
+def test_a_running_batch_shows_every_contract_those_not_started_waiting(
+    tmp_path, monkeypatch, downloads
+):
+    """A 40-contract batch showed only the runs begun (6 rows): the contracts still queued
+    behind the cap had no row, so the analyst could not tell what was still to come."""
+    from lib.runs.portfolio import WAITING
+
+    path = page_env(tmp_path, monkeypatch)
+    _, names = running_batch(path)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    grid = at.dataframe(key="pf_grid").value
+    assert sorted(grid["contract"]) == names
+    assert sorted(grid["status"]) == ["running", WAITING, WAITING]
+    waiting = grid[grid["status"] == WAITING]
+    assert set(waiting["Audit rights"]) == {WAITING} and set(waiting["risk"]) == {""}
+    # The exports of a running batch are the grid as shown: every contract, the waiting ones
+    # saying so, so a file taken mid-batch never passes for the whole batch's findings.
+    rows = list(csv.DictReader(io.StringIO(export(at, downloads, "Export CSV").decode())))
+    assert sorted(r["contract"] for r in rows) == names
+    assert sorted(r["status"] for r in rows) == ["running", WAITING, WAITING]
+    # A waiting row's cell opens no passage, and no error.
+    at.session_state["pf_grid"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[2, "Audit rights"]]}
+    }
+    at.run()
+    assert not at.exception
+    assert any("not started yet" in i.value for i in at.info)
+
+    # Once the batch has stopped, nothing waits: its grid holds the runs it made.
+    BatchStore(RunLog(path)).set_status(at.session_state[SHOWN_KEY], BatchStatus.STOPPED)
+    at.run()
+    assert list(at.dataframe(key="pf_grid").value["status"]) == ["running"]
+
+
+def test_a_running_batch_with_no_run_begun_yet_shows_its_waiting_grid(tmp_path, monkeypatch):
+    path = page_env(tmp_path, monkeypatch)
+    _, names = running_batch(path, started=0)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert sorted(at.dataframe(key="pf_grid").value["contract"]) == names

@@ -250,3 +250,17 @@ def test_a_check_still_running_is_running_in_the_verdicts_grid_never_failed():
     grid = verdict_grid([run("running"), run("error")], book)
     assert list(grid["Cap"]) == [CHECKING, FAILED]
     assert CHECKING in CELL_COLOURS
+
+
+def test_a_check_not_started_yet_is_a_waiting_row_of_the_verdicts_grid():
+    """A playbook batch's contracts queued behind the cap had no row in the verdicts grid."""
+    from lib.runs.portfolio import WAITING, Waiting
+
+    book = parse_playbook(
+        '[playbook]\nid = "t"\nname = "T"\n[[positions]]\nid = "a"\ntitle = "Cap"\n'
+        'position = "P"\nmeets = "M"\ndeviates = "D"\n'
+    )
+    grid = verdict_grid([], book, [Waiting("later.txt", "m")])
+    assert list(grid["contract"]) == ["later.txt"] and list(grid["status"]) == [WAITING]
+    assert list(grid["Cap"]) == [WAITING] and grid.loc[0, "high severity"] == 0
+    assert WAITING in CELL_COLOURS

@@ -459,7 +459,7 @@ def _by_model(
     records = {k: r.record for k, r in runner.results.items() if r.record is not None}
     if run_log is not None:
         try:
-            records = {**batch_records(run_log, runner.batch_id), **records}
+            records = {**batch_records(run_log, runner.batch_id).records, **records}
         except StoreUnavailable as exc:
             print(f"crs-batch: the run history cannot be reached ({exc}); the files hold the"
                   " runs of this process only.", file=sys.stderr)  # fmt: skip

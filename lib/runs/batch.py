@@ -320,6 +320,8 @@ class BatchRunner:
         self._stop = threading.Event()
         # How to stop each running item now (a review's stream, a check's run).
         self._active: dict[tuple[str, str], Callable[[], None]] = {}
+        # The record of each item that started, from its start on (`records`).
+        self._records: dict[tuple[str, str], RunRecord] = {}
         self._threads: list[threading.Thread] = []
         # Each review's finish (quote checks, the clause finder's cross-check, the log's row) on
         # a thread of its own, so the worker starts its next request at once: done in the worker,
@@ -577,6 +579,7 @@ class BatchRunner:
         self._store(lambda s: s.start_item(self.batch_id, contract, key, record.run_id))
         with self._lock:
             self._active[(contract, key)] = stop
+            self._records[(contract, key)] = record
         if self._stop.is_set():
             stop()
 
@@ -730,18 +733,44 @@ class BatchRunner:
             eta_age_s=now - estimated_at if estimated_at is not None else 0.0,
         )
 
+    def records(self) -> BatchRecords:
+        """The runs started in this process (running ones included) and, until the batch stops
+        or ends, the items not started yet: the grid of a batch run without a run log."""
+        with self._lock:
+            started = dict(self._records)
+        live = not self._stop.is_set() and not self.finished
+        waiting = [item for item in self.items if item not in started] if live else []
+        return BatchRecords(started, waiting)
+
     def failures(self) -> list[ItemResult]:
         with self._lock:
             return [r for r in self.results.values() if r.status is ItemStatus.ERROR]
 
 
-def batch_records(run_log: RunLog, batch_id: str) -> dict[tuple[str, str], RunRecord]:
-    """The latest run of each contract × model of a stored batch, from the run log."""
-    out: dict[tuple[str, str], RunRecord] = {}
-    for item in BatchStore(run_log).items(batch_id):
+@dataclass(frozen=True)
+class BatchRecords:
+    """What a batch's grid shows, by (contract, model key): the latest run of each contract ×
+    model that started, and those still waiting to start while the batch runs (a grid of the
+    started runs alone showed 6 rows of a 40-contract batch, and nothing of what was to come)."""
+
+    records: dict[tuple[str, str], RunRecord] = field(default_factory=dict)
+    waiting: list[tuple[str, str]] = field(default_factory=list)
+
+
+def batch_records(run_log: RunLog, batch_id: str) -> BatchRecords:
+    """The latest run of each contract × model of a stored batch, from the run log; while the
+    batch runs, the items not started yet (a stopped or finished batch has none waiting)."""
+    store = BatchStore(run_log)
+    info = store.get(batch_id)
+    running = info is not None and info.status is BatchStatus.RUNNING
+    out = BatchRecords()
+    for item in store.items(batch_id):
+        key = (item.contract, item.model_key)
         record = run_log.get(item.run_id) if item.run_id else None
         if record is not None:
-            out[(item.contract, item.model_key)] = record
+            out.records[key] = record
+        elif item.run_id is None and item.status is ItemStatus.PENDING and running:
+            out.waiting.append(key)
     return out
 
 

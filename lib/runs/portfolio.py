@@ -26,7 +26,10 @@ FAILED = "failed"
 STOPPED = "stopped"
 # A category a run still streaming has not reached yet: no verdict, and no failure either.
 RUNNING = "running…"
-LEVELS = ("RED", "YELLOW", "GREEN", NOT_FOUND, MISSING, FAILED, STOPPED, RUNNING)
+# A contract whose run has not started yet (queued behind the cap on runs at once or its lane):
+# its row is there from the start so the grid shows the whole batch, and it has no verdict.
+WAITING = "waiting"
+LEVELS = ("RED", "YELLOW", "GREEN", NOT_FOUND, MISSING, FAILED, STOPPED, RUNNING, WAITING)
 # Cell colours on screen and in XLSX (fill, text).
 COLOURS: dict[str, tuple[str, str]] = {
     "RED": ("F8D7DA", "842029"),
@@ -37,6 +40,7 @@ COLOURS: dict[str, tuple[str, str]] = {
     FAILED: ("FFFFFF", "6C757D"),
     STOPPED: ("FFFFFF", "6C757D"),
     RUNNING: ("F8F9FA", "6C757D"),
+    WAITING: ("FFFFFF", "6C757D"),  # neutral: no verdict yet, and none of a failure
 }
 
 
@@ -56,10 +60,22 @@ class GridRun:
     record: RunRecord
 
 
-def grid_frame(runs: Sequence[GridRun], template_key: str) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Waiting:
+    """A contract × model of a running batch whose run has not started yet: no record, no
+    verdict, but a row, so an analyst sees every contract still to come."""
+
+    contract: str
+    model: str
+
+
+def grid_frame(
+    runs: Sequence[GridRun], template_key: str, waiting: Sequence[Waiting] = ()
+) -> pd.DataFrame:
     """One row per contract × model; category columns hold a level from `LEVELS`. A run that
     failed, was stopped or is still running keeps what its partial report rated; the categories
-    it has not reached say why (`unreached`), not "missing" (the model did not get that far)."""
+    it has not reached say why (`unreached`), not "missing" (the model did not get that far).
+    A contract waiting for its run reads `WAITING` in every category, after the runs."""
     template = TEMPLATES.get(template_key)
     columns = list(template.categories) if template else []
     rows = []
@@ -79,6 +95,19 @@ def grid_frame(runs: Sequence[GridRun], template_key: str) -> pd.DataFrame:
                 "YELLOW": counts["YELLOW"],
                 "GREEN": counts["GREEN"],
                 **{"_found": found, "_short": None if ok else unreached(run.record.status)},
+            }
+        )
+    for slot in waiting:
+        rows.append(
+            {
+                "contract": slot.contract,
+                "model": slot.model,
+                "status": WAITING,
+                "risk": "",
+                "RED": 0,
+                "YELLOW": 0,
+                "GREEN": 0,
+                **{"_found": {}, "_short": WAITING},
             }
         )
     categories = columns + extra
@@ -249,6 +278,11 @@ def grid_runs(
         GridRun(contract, labels.get(key, key), record)
         for (contract, key), record in sorted(records.items())
     ]
+
+
+def waiting_rows(items: Sequence[tuple[str, str]], labels: Mapping[str, str]) -> list[Waiting]:
+    """(contract, model key) of runs not started yet, named by the models' display labels."""
+    return [Waiting(contract, labels.get(key, key)) for contract, key in sorted(items)]
 
 
 def model_runs(records: Mapping[str, RunRecord], labels: LabelledSet) -> dict[str, ModelRun]:

@@ -35,7 +35,7 @@ from lib.analysis.playbook.scorer import (
 )
 from lib.runs.playbook_run import BUILTIN_PROVIDER
 from lib.runs.playbook_tables import CHECK_LABEL, verdict_word
-from lib.runs.portfolio import FAILED, RUNNING, STOPPED, GridRun, unreached
+from lib.runs.portfolio import FAILED, RUNNING, STOPPED, WAITING, GridRun, Waiting, unreached
 from lib.store.batch_store import BatchStore
 
 NEEDS_MODEL = "needs a model"
@@ -55,6 +55,7 @@ CELL_COLOURS: dict[str, tuple[str, str]] = {
     FAILED: ("FFFFFF", "6C757D"),
     STOPPED: ("FFFFFF", "6C757D"),
     RUNNING: ("F8F9FA", "6C757D"),
+    WAITING: ("FFFFFF", "6C757D"),
 }
 # Columns before the positions' own in the grid.
 LEAD = ("contract", "checker", "status", "meets", "deviates", "not addressed", "high severity")
@@ -98,8 +99,11 @@ def position_columns(playbook: Playbook) -> list[str]:
     ]
 
 
-def verdict_grid(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
-    """One row per contract × checker: its counts, then a cell per position (see `cell`)."""
+def verdict_grid(
+    runs: Sequence[GridRun], playbook: Playbook, waiting: Sequence[Waiting] = ()
+) -> pd.DataFrame:
+    """One row per contract × checker: its counts, then a cell per position (see `cell`); a
+    contract whose check has not started yet reads `WAITING` in every position."""
     columns = position_columns(playbook)
     rows = []
     for run in runs:
@@ -118,6 +122,9 @@ def verdict_grid(runs: Sequence[GridRun], playbook: Playbook) -> pd.DataFrame:
             found = results.get(position.id)
             row[column] = cell(found, playbook) if results else unreached(run.record.status)
         rows.append(row)
+    for slot in waiting:
+        rows.append({"contract": slot.contract, "checker": slot.model, "status": WAITING,
+                     **dict.fromkeys(LEAD[3:], 0), **dict.fromkeys(columns, WAITING)})  # fmt: skip
     return pd.DataFrame(rows, columns=[*LEAD, *columns])
 
 

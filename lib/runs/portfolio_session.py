@@ -18,6 +18,7 @@ from lib.analysis.scorecard import Scorecard, build_scorecard
 from lib.engine.settings import Settings
 from lib.runs.batch import (
     RUNNING,
+    BatchRecords,
     BatchRunner,
     BatchSettings,
     Checker,
@@ -129,14 +130,14 @@ def resume_batch(
 
 def shown_records(
     info: BatchInfo | None, run_log: RunLog | None, runner: BatchRunner | None
-) -> dict[tuple[str, str], RunRecord]:
-    """(contract, model key) → the latest run: from the run log for a stored batch, else from the
-    batch running in this session without a log."""
+) -> BatchRecords:
+    """(contract, model key) → the latest run, and the runs still waiting to start: from the run
+    log for a stored batch, else from the batch running in this session without a log."""
     if info is not None and run_log is not None:
         return batch_records(run_log, info.batch_id)
     if runner is not None:
-        return {k: r.record for k, r in runner.results.items() if r.record is not None}
-    return {}
+        return runner.records()
+    return BatchRecords()
 
 
 def model_labels(info: BatchInfo | None, session_labels: Mapping[str, str]) -> dict[str, str]:

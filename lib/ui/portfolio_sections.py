@@ -9,7 +9,7 @@ text drawn here goes through `lib.ui.safe`.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -43,6 +43,7 @@ from lib.runs.launch import save_upload
 from lib.runs.portfolio import (
     LEVELS,
     GridRun,
+    Waiting,
     category_columns,
     column_heading,
     filter_grid,
@@ -51,6 +52,7 @@ from lib.runs.portfolio import (
     grid_runs,
     grid_xlsx,
     sort_grid,
+    waiting_rows,
 )
 from lib.runs.portfolio_playbook import (
     CELL_COLOURS,
@@ -91,6 +93,7 @@ DOCUMENTS_KEY = "pf_documents"  # name → text of the contracts chosen in this 
 MODELS_KEY = "pf_runner_models"  # model key → label of the batch this session started
 GRID_KEY, VERDICTS_KEY, REPORT_PICK_KEY = "pf_grid", "pf_verdicts", "pf_report"
 GRID_BATCH_KEY = "pf_grid_batch"  # the batch whose grid holds the selection above
+NOT_STARTED = "This run has not started yet: it waits for a free place in the batch."
 
 
 def _cache(key: str) -> ReadCache:
@@ -349,6 +352,8 @@ class Shown:
     texts: dict[str, str]
     template_key: str
     playbook: Playbook | None = None
+    # Its contracts whose runs have not started yet, each a row of the grid.
+    waiting: list[Waiting] = field(default_factory=list)
 
 
 def shown(
@@ -362,17 +367,18 @@ def shown(
     state = st.session_state
     info = shown_batch(store)
     _forget_selection(info.batch_id if info is not None else state.get(BATCH_KEY))
-    records = session.shown_records(info, run_log, runner)
-    if not records:
+    found = session.shown_records(info, run_log, runner)
+    if not found.records and not found.waiting:
         st.info("Run a batch to see its grid here.", icon=":material/grid_view:")
         return None
     names = session.model_labels(info, state.get(MODELS_KEY, {}))
     return Shown(
         info,
-        grid_runs(records, names),
-        session.contract_texts(info, settings, state.get(DOCUMENTS_KEY, {}), records),
+        grid_runs(found.records, names),
+        session.contract_texts(info, settings, state.get(DOCUMENTS_KEY, {}), found.records),
         session.shown_template(info, template_key),
         session.shown_playbook(info, runner),
+        waiting_rows(found.waiting, names),
     )
 
 
@@ -386,10 +392,12 @@ def _forget_selection(batch_id: str | None) -> None:
         state[GRID_BATCH_KEY] = batch_id
 
 
-def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> None:
+def findings(
+    runs: list[GridRun], template_key: str, texts: dict[str, str], waiting: list[Waiting]
+) -> None:
     """The grid with its filters and exports, the opened cell's passage, and each report."""
     st.subheader("Findings grid")
-    frame = grid_frame(runs, template_key)
+    frame = grid_frame(runs, template_key, waiting)
     columns = category_columns(frame)
     filters = st.columns([1.2, 1, 1.4, 1, 1])
     pick_models = filters[0].multiselect(
@@ -429,13 +437,16 @@ def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> N
     if cell is not None:
         row, column = cell
         contract, model = view.iloc[row]["contract"], view.iloc[row]["model"]
-        record = by_row[(contract, model)]
-        text = texts.get(contract) or record.contract_text
+        record = by_row.get((contract, model))
         with st.container(border=True):
             st.markdown(f"**{label(contract)}** · {label(model)}")
-            headings = [column_heading(frame, c) for c in columns]
-            shown = passage(record.report, text, column_heading(frame, column), headings)
-            passage_view(shown, text)
+            if record is None:
+                st.info(NOT_STARTED, icon=":material/hourglass_empty:")
+            else:
+                text = texts.get(contract) or record.contract_text
+                headings = [column_heading(frame, c) for c in columns]
+                shown = passage(record.report, text, column_heading(frame, column), headings)
+                passage_view(shown, text)
 
     with st.expander("Report per contract", icon=":material/description:"):
         pair = st.selectbox(
@@ -449,12 +460,14 @@ def findings(runs: list[GridRun], template_key: str, texts: dict[str, str]) -> N
             report_view(by_row[pair], key="pf_report_view", contract=contract)
 
 
-def verdicts(runs: list[GridRun], playbook: Playbook, texts: dict[str, str]) -> None:
+def verdicts(
+    runs: list[GridRun], playbook: Playbook, texts: dict[str, str], waiting: list[Waiting]
+) -> None:
     """A playbook batch: contracts × positions, coloured by verdict and severity, with its
     exports; a selected cell opens that position's evidence in the contract."""
     st.subheader("Verdicts grid")
     st.caption(label(playbook.name))
-    frame = verdict_grid(runs, playbook)
+    frame = verdict_grid(runs, playbook, waiting)
     filters = st.columns([1.2, 1])
     pick = filters[0].multiselect("Checkers", sorted(frame["checker"].unique()), key="pf_v_who")
     name_part = filters[1].text_input("Contract contains", key="pf_v_name")
@@ -495,12 +508,14 @@ def verdicts(runs: list[GridRun], playbook: Playbook, texts: dict[str, str]) -> 
         return
     row, position_id = chosen
     contract, checker = view.iloc[row]["contract"], view.iloc[row]["checker"]
-    record = next(r.record for r in runs if (r.contract, r.model) == (contract, checker))
-    found = [result_from_dict(v) for v in record.verdicts]
+    record = next((r.record for r in runs if (r.contract, r.model) == (contract, checker)), None)
+    found = [result_from_dict(v) for v in record.verdicts] if record is not None else []
     result = next((r for r in found if r.position_id == position_id), None)
     with st.container(border=True):
         st.markdown(f"**{label(contract)}** · {label(checker)}")
-        if result is None:
+        if record is None:
+            st.info(NOT_STARTED, icon=":material/hourglass_empty:")
+        elif result is None:
             st.info("This run has no result for the position.", icon=":material/search_off:")
         else:
             evidence_panel(result, playbook, texts.get(contract) or record.contract_text or "")
