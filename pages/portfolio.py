@@ -37,7 +37,7 @@ if shown is None:
     st.stop()
 if shown.playbook is not None:
     sections.verdicts(shown.runs, shown.playbook, shown.texts, shown.waiting)
-    sections.playbook_scorecard(shown.info, shown.runs, shown.playbook, store)
+    sections.playbook_scorecard(shown.info, shown.runs, shown.playbook, store, shown.waiting)
 else:
     sections.findings(shown.runs, shown.template_key, shown.texts, shown.waiting)
-    sections.scorecard(shown.info, shown.runs, shown.texts, settings, store)
+    sections.scorecard(shown.info, shown.runs, shown.texts, settings, store, shown.waiting)

@@ -294,22 +294,25 @@ def test_a_reloaded_page_finds_its_running_batch_and_stop_stops_it(tmp_path, mon
             runner.stop()
 
 
-def running_batch(path: Path, started: int = 1) -> tuple[str, list[str]]:
-    """A stored batch of three sample contracts, still running, whose first `started` runs have
-    begun (one still streaming) and the rest wait for a place."""
+def running_batch(path: Path, started: int = 1, done: int = 0) -> tuple[str, list[str]]:
+    """A stored batch of three sample contracts, still running: its first `done` runs complete,
+    the next `started` still streaming, and the rest waiting for a place."""
     log = RunLog(path)
     store = BatchStore(log)
     samples = all_samples()[:3]
     batch_id = store.create("live", {**BatchSettings(source="sample").__dict__}, [SPEC],
                             [(s.file_name, "x", KEY) for s in samples])  # fmt: skip
-    for sample in samples[:started]:
+    for i, sample in enumerate(samples[: done + started]):
+        status = "done" if i < done else "running"
         record = RunRecord(page="batch", provider="ollama", model="llama3.2", endpoint="",
                            document_name=sample.file_name, document_chars=1,
                            document_sha256=sha256(sample.text.encode()).hexdigest(),
-                           template="general", report="## Overall risk: HIGH\n", status="running",
+                           template="general", report="## Overall risk: HIGH\n", status=status,
                            batch_id=batch_id)  # fmt: skip
         log.append(record)
         store.start_item(batch_id, sample.file_name, KEY, record.run_id)
+        if status == "done":
+            store.end_item(batch_id, sample.file_name, KEY, ItemStatus.DONE)
     return batch_id, sorted(s.file_name for s in samples)
 
 
@@ -354,3 +357,18 @@ def test_a_running_batch_with_no_run_begun_yet_shows_its_waiting_grid(tmp_path, 
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     assert sorted(at.dataframe(key="pf_grid").value["contract"]) == names
+
+
+def test_a_batch_scored_mid_run_leaves_its_running_contracts_out_and_says_so(tmp_path, monkeypatch):
+    """Scored mid-batch, the runs still running or waiting counted as failed runs, scored as
+    reports that found nothing."""
+    path = page_env(tmp_path, monkeypatch)
+    running_batch(path, started=1, done=1)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.button(key="pf_score").click().run()
+    assert not at.exception
+    assert any(i.value == "2 contracts still running, not scored." for i in at.info)
+    [stored] = BatchStore(RunLog(path)).scorecards()
+    [model] = stored.body["models"]
+    assert model["failed"] == [] and model["contracts"] == 1 and len(model["running"]) == 2
+    assert len(stored.body["contracts"]) == 1

@@ -264,3 +264,29 @@ def test_a_check_not_started_yet_is_a_waiting_row_of_the_verdicts_grid():
     assert list(grid["contract"]) == ["later.txt"] and list(grid["status"]) == [WAITING]
     assert list(grid["Cap"]) == [WAITING] and grid.loc[0, "high severity"] == 0
     assert WAITING in CELL_COLOURS
+
+
+def test_a_playbook_batch_scored_mid_run_leaves_its_running_checks_out_and_says_so():
+    """Scored mid-batch, a check still running was scored as it stood: every position it had not
+    answered yet counted wrong."""
+    from lib.analysis.playbook.contractnli import parse_contractnli
+    from lib.runs.portfolio import Waiting
+    from lib.runs.portfolio_playbook import (
+        score_checkers,
+        scorecard_dict,
+        scorecard_table,
+        scores_from_dict,
+    )
+
+    book = parse_playbook(PLAYBOOK)
+    labels = parse_contractnli(LABELS)
+    record = RunRecord(page="batch", provider="ollama", model="m", endpoint="",
+                       document_name="nda-a.txt", document_chars=1, document_sha256="",
+                       template="general", status="running", verdicts=[])  # fmt: skip
+    [scores] = score_checkers(
+        [GridRun("nda-a.txt", "m", record)], labels, book, [Waiting("nda-b.txt", "m")]
+    )
+    assert scores.contracts == 0 and len(scores.running) == 2
+    note = "2 contracts still running, not scored."
+    assert note in scorecard_table([scores], "labels.json")
+    assert scores_from_dict(scorecard_dict([scores], "labels.json"))[0].running == scores.running

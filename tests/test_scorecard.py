@@ -21,6 +21,7 @@ from lib.analysis.scorecard import (
     said_absent,
     summary_rows,
     text_table,
+    unscored_note,
 )
 
 GOVERNING = "This Agreement shall be governed by the laws of the State of New York."
@@ -241,3 +242,21 @@ def test_sample_labels_cover_the_bundled_contracts():
     assert len(labels.labels) == 24 and len(labels.categories) == 41
     name = next(iter(labels.labels))
     assert labels.texts[name] and contract_key(name) == name.removesuffix(".txt").lower()
+
+
+def test_a_run_still_running_is_left_out_of_the_score_not_failed():
+    """Scoring mid-batch counted a run still streaming as a failed run that found nothing."""
+    labelled = sample_labels()
+    first, second = sorted(labelled.labels)[:2]
+    done = ModelRun(report="## Overall risk: LOW\n")
+    card = build_scorecard(
+        "mid-batch", labelled, {"m": {first: done, second: ModelRun(report="", running=True)}}
+    )
+    [model] = card.models
+    assert model.failed == [] and model.contracts == 1 and model.running == [second]
+    assert card.contracts == [first]
+    assert unscored_note(card) == "1 contract still running, not scored."
+    assert unscored_note(card) in text_table(card)
+    assert Scorecard.from_dict(card.to_dict()).models[0].running == [second]
+    ended = build_scorecard("after", labelled, {"m": {first: done}})
+    assert unscored_note(ended) == "" and "not scored" not in text_table(ended)

@@ -9,7 +9,9 @@ model's thinking is not its answer — and tokens/s over the answer).
 Laziness is counted separately from misses because it is a different failure: the report said
 "not found" for a category whose clause is in the contract, which an analyst reads as a clean bill
 of health. A run that failed counts as a report that found nothing, so every model is scored on
-the same contracts; the failures are listed beside the figures.
+the same contracts; the failures are listed beside the figures. A run still running (or waiting
+to start) has neither failed nor found nothing yet: it is left out, and the scorecard says how
+many contracts were (`unscored_note`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.grounding import ContractIndex, check_report, summarise
 from lib.analysis.labels import LabelledSet
+from lib.analysis.plural import counted
 from lib.analysis.prompts import says_nothing_found
 from lib.analysis.scoring import (
     PRF,
@@ -74,6 +77,8 @@ class ModelRun:
 
     report: str
     ok: bool = True
+    # Still running or waiting to start when scored: not scored at all (see `score_model`).
+    running: bool = False
     cost_usd: float | None = None
     ttft_s: float | None = None
     tokens_per_s: float | None = None
@@ -111,6 +116,8 @@ class ModelScore:
     tokens_per_s: float | None
     cache_read_tokens: int | None = None
     cache_write_tokens: int | None = None
+    # Labelled contracts whose run was still running or waiting when scored: left out.
+    running: list[str] = field(default_factory=list)
 
     @property
     def presence(self) -> PRF:
@@ -177,6 +184,7 @@ def _model_dict(m: ModelScore) -> dict[str, Any]:
         "tokens_per_s": m.tokens_per_s,
         "cache_read_tokens": m.cache_read_tokens,
         "cache_write_tokens": m.cache_write_tokens,
+        "running": m.running,
         "categories": [
             {
                 "category": c.category,
@@ -214,6 +222,7 @@ def _model_from(d: Mapping[str, Any]) -> ModelScore:
         tokens_per_s=d.get("tokens_per_s"),
         cache_read_tokens=d.get("cache_read_tokens"),
         cache_write_tokens=d.get("cache_write_tokens"),
+        running=list(d.get("running") or []),
     )
 
 
@@ -243,14 +252,17 @@ def score_model(
 ) -> ModelScore:
     """Score one model's runs (keyed by labelled contract name) on the labelled contracts it ran.
 
-    Contracts of the label set the model never ran are left out; a run that failed is scored as a
-    report that found nothing. `texts` (by contract) are needed for the quote check: where a text
-    is known, only quotes found in it are scored; contracts without text keep their quotes
-    unchecked and are left out of the not-found rate.
+    Contracts of the label set the model never ran are left out, and so are those whose run is
+    still running or waiting (`ModelRun.running`: listed in `running`, neither failed nor a
+    report that found nothing); a run that failed is scored as a report that found nothing.
+    `texts` (by contract) are needed for the quote check: where a text is known, only quotes
+    found in it are scored; contracts without text keep their quotes unchecked and are left out
+    of the not-found rate.
     """
     texts = {**labelled.texts, **(texts or {})}
     indexes = indexes or IndexCache()
-    contracts = sorted(c for c in runs if c in labelled.labels)
+    ran = sorted(c for c in runs if c in labelled.labels)
+    contracts = [c for c in ran if not runs[c].running]
     labels = {c: labelled.labels[c] for c in contracts}
     predictions: dict[str, Prediction] = {}
     absent: dict[str, set[str]] = {}
@@ -305,6 +317,7 @@ def score_model(
         tokens_per_s=_median([r.tokens_per_s for r in ok_runs]),
         cache_read_tokens=_reported_sum([runs[c].cache_read_tokens for c in contracts]),
         cache_write_tokens=_reported_sum([runs[c].cache_write_tokens for c in contracts]),
+        running=[c for c in ran if runs[c].running],
     )
 
 
@@ -325,8 +338,29 @@ def build_scorecard(
     models = [
         score_model(model, runs, labelled, texts, indexes) for model, runs in runs_by_model.items()
     ]
-    contracts = sorted({c for runs in runs_by_model.values() for c in runs if c in labelled.labels})
+    contracts = sorted(
+        {
+            contract
+            for runs in runs_by_model.values()
+            for contract, run in runs.items()
+            if contract in labelled.labels and not run.running
+        }
+    )
     return Scorecard(name, labelled.source, labelled.categories, contracts, models)
+
+
+def still_running_note(contracts: int) -> str:
+    """What a scorecard made mid-batch leaves out ("3 contracts still running, not scored"); ""
+    when every run had ended: the one sentence of review and playbook scorecards alike."""
+    if not contracts:
+        return ""
+    return f"{counted(contracts, 'contract')} still running, not scored."
+
+
+def unscored_note(card: Scorecard) -> str:
+    """`still_running_note` for a review scorecard: said beside the figures wherever it is shown
+    or printed."""
+    return still_running_note(len({c for m in card.models for c in m.running}))
 
 
 def summary_rows(card: Scorecard) -> list[dict[str, Any]]:
@@ -400,6 +434,8 @@ def text_table(card: Scorecard) -> str:
             f"| {pct(m.spans.f1)} | {pct(m.laziness_rate)} | {pct(m.not_found_rate)} | {cost} "
             f"| {cached} | {stored} | {pct(m.ttft_s)} | {pct(m.tokens_per_s)} |"
         )
+    if note := unscored_note(card):
+        lines += ["", note]
     return "\n".join(lines)
 
 

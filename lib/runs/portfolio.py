@@ -285,8 +285,11 @@ def waiting_rows(items: Sequence[tuple[str, str]], labels: Mapping[str, str]) ->
     return [Waiting(contract, labels.get(key, key)) for contract, key in sorted(items)]
 
 
-def model_runs(records: Mapping[str, RunRecord], labels: LabelledSet) -> dict[str, ModelRun]:
-    """Runs keyed by the labelled contract each document matches."""
+def model_runs(
+    records: Mapping[str, RunRecord], labels: LabelledSet, waiting: Sequence[str] = ()
+) -> dict[str, ModelRun]:
+    """Runs keyed by the labelled contract each document matches; a run still streaming, and a
+    contract in `waiting` (its run not started), are marked running: not scored, not failed."""
     out = {}
     for name, record in records.items():
         labelled = labels.match(name)
@@ -294,7 +297,8 @@ def model_runs(records: Mapping[str, RunRecord], labels: LabelledSet) -> dict[st
             continue
         out[labelled] = ModelRun(
             report=record.report,
-            ok=str(record.status) == "done",
+            ok=record.status is RunStatus.DONE,
+            running=record.status is RunStatus.RUNNING,
             cost_usd=record.cost_usd,
             ttft_s=record.ttft_s,
             tokens_per_s=record.tokens_per_s,
@@ -302,4 +306,8 @@ def model_runs(records: Mapping[str, RunRecord], labels: LabelledSet) -> dict[st
             cache_read_tokens=record.cache_read_tokens,
             cache_write_tokens=record.cache_write_tokens,
         )
+    for name in waiting:
+        labelled = labels.match(name)
+        if labelled is not None and labelled not in out:
+            out[labelled] = ModelRun(report="", ok=False, running=True)
     return out

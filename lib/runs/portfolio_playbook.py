@@ -33,6 +33,8 @@ from lib.analysis.playbook.scorer import (
     score,
     span_scores_from_passages,
 )
+from lib.analysis.scorecard import still_running_note
+from lib.engine.run_stats import RunStatus
 from lib.runs.playbook_run import BUILTIN_PROVIDER
 from lib.runs.playbook_tables import CHECK_LABEL, verdict_word
 from lib.runs.portfolio import FAILED, RUNNING, STOPPED, WAITING, GridRun, Waiting, unreached
@@ -211,6 +213,8 @@ class CheckerScore:
     # Of `contracts`, how many trained the built-in checker's weights: its figures on them are
     # not out of sample (ContractNLI's dev split is its training data).
     in_training: int = 0
+    # Labelled NDAs whose check was still running or waiting when scored: left out.
+    running: tuple[str, ...] = ()
 
     def caveat(self) -> str:
         """What a reader must know before comparing these figures; "" when nothing."""
@@ -224,16 +228,24 @@ class CheckerScore:
 
 
 def score_checkers(
-    runs: Sequence[GridRun], labels: NliSet, playbook: Playbook
+    runs: Sequence[GridRun], labels: NliSet, playbook: Playbook, waiting: Sequence[Waiting] = ()
 ) -> list[CheckerScore]:
     """Each checker's figures over the labelled NDAs it ran on (a failed run scores as it ended:
-    its verdicts so far, every position without one wrong)."""
+    its verdicts so far, every position without one wrong). A check still running or waiting is
+    left out, neither failed nor wrong, and listed in `running` (`running_note`)."""
     by_checker: dict[str, dict[str, dict[str, Prediction]]] = {}
     documents: dict[str, dict[str, NliDocument]] = {}
     trained: dict[str, set[str]] = {}
+    running: dict[str, set[str]] = {}
+    unstarted = [(slot.model, slot.contract) for slot in waiting]
+    started = [(run.model, run.contract) for run in runs if run.record.status is RunStatus.RUNNING]
+    for checker, contract in [*started, *unstarted]:
+        document = match_document(contract, labels)
+        if document is not None:
+            running.setdefault(checker, set()).add(document.id)
     for run in runs:
         document = match_document(run.contract, labels)
-        if document is None:
+        if document is None or run.record.status is RunStatus.RUNNING:
             continue
         predictions = {}
         for position_id, result in results_of(run.record.verdicts).items():
@@ -248,12 +260,20 @@ def score_checkers(
     return [
         CheckerScore(
             checker,
-            len(documents[checker]),
-            score(list(documents[checker].values()), predictions, positions),
+            len(documents.get(checker, {})),
+            score(list(documents[checker].values()), by_checker[checker], positions)
+            if checker in by_checker
+            else {},
             len(trained.get(checker, ())),
+            tuple(sorted(running.get(checker, ()))),
         )
-        for checker, predictions in by_checker.items()
+        for checker in [*by_checker, *(c for c in running if c not in by_checker)]
     ]
+
+
+def running_note(scores: Sequence[CheckerScore]) -> str:
+    """ "N contracts still running, not scored" for a playbook scorecard made mid-batch."""
+    return still_running_note(len({d for s in scores for d in s.running}))
 
 
 PUBLISHED_NDAS = 123  # ContractNLI's test split, where the published figures were measured
@@ -290,6 +310,8 @@ def scorecard_table(scores: Sequence[CheckerScore], source: str) -> str:
         cells += [_figure(row[METRIC_LABELS[m]]) for m in METRICS]
         (published if row["reference"] else ours).append("| " + " | ".join(cells) + " |")
     caveats = [c for c in (s.caveat() for s in scores) if c]
+    if note := running_note(scores):
+        caveats.append(note)
     return "\n".join(ours + [f"\nNote: {c}" for c in caveats] + published)
 
 
@@ -314,6 +336,7 @@ def scorecard_dict(
                 "checker": s.checker,
                 "contracts": s.contracts,
                 "in_training": s.in_training,
+                "running": list(s.running),
                 "figures": clean(s.figures),
             }
             for s in scores
@@ -341,12 +364,14 @@ def scores_from_dict(body: Mapping[str, object]) -> list[CheckerScore]:
             if m in METRICS
         }
         contracts, trained = entry.get("contracts"), entry.get("in_training")
+        running = entry.get("running")
         scores.append(
             CheckerScore(
                 str(entry.get("checker", "")),
                 contracts if isinstance(contracts, int) else 0,
                 figures,
                 trained if isinstance(trained, int) else 0,
+                tuple(str(d) for d in running) if isinstance(running, list) else (),
             )
         )
     return scores

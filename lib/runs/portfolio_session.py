@@ -27,7 +27,7 @@ from lib.runs.batch import (
     model_label,
 )
 from lib.runs.batch_sources import reload_source
-from lib.runs.portfolio import GridRun, model_runs
+from lib.runs.portfolio import GridRun, Waiting, model_runs
 from lib.runs.portfolio_playbook import is_playbook_scorecard
 from lib.store.batch_store import BatchInfo, BatchStore, ItemStatus, StoredScorecard
 from lib.store.records import RunRecord
@@ -185,13 +185,26 @@ def contract_texts(
 
 
 def score_runs(
-    name: str, runs: Sequence[GridRun], labelled: LabelledSet, texts: Mapping[str, str]
+    name: str,
+    runs: Sequence[GridRun],
+    labelled: LabelledSet,
+    texts: Mapping[str, str],
+    waiting: Sequence[Waiting] = (),
 ) -> Scorecard | None:
-    """The batch's runs scored against the labels; None when no contract of it is labelled."""
+    """The batch's runs scored against the labels; None when no contract of it is labelled.
+    Mid-batch, runs still running and contracts still `waiting` are left out and counted
+    (`unscored_note`), not scored as failed runs that found nothing."""
     by_model: dict[str, dict[str, RunRecord]] = {}
+    queued: dict[str, list[str]] = {}
     for run in runs:
         by_model.setdefault(run.model, {})[run.contract] = run.record
-    scored = {model: model_runs(records, labelled) for model, records in by_model.items()}
+    for slot in waiting:
+        by_model.setdefault(slot.model, {})
+        queued.setdefault(slot.model, []).append(slot.contract)
+    scored = {
+        model: model_runs(records, labelled, queued.get(model, ()))
+        for model, records in by_model.items()
+    }
     scored = {model: runs_ for model, runs_ in scored.items() if runs_}
     if not scored:
         return None

@@ -528,7 +528,11 @@ def scored_batch(runs: list[GridRun]) -> tuple[str, ...]:
 
 
 def playbook_scorecard(
-    info: BatchInfo | None, runs: list[GridRun], playbook: Playbook, store: BatchStore | None
+    info: BatchInfo | None,
+    runs: list[GridRun],
+    playbook: Playbook,
+    store: BatchStore | None,
+    waiting: list[Waiting],
 ) -> None:
     """Score a playbook batch against labels in ContractNLI's layout, each checker beside the
     figures ContractNLI's authors published; kept in the run log for History."""
@@ -547,7 +551,7 @@ def playbook_scorecard(
         except ContractNliError as exc:
             st.error(label(str(exc)))
             return
-        scores = score_checkers(runs, labelled, playbook)
+        scores = score_checkers(runs, labelled, playbook, waiting)
         state["pf_nli_card"] = scored_batch(runs), save_scorecard(
             store, scores, playbook, upload.name, info.name if info else "Batch",
             info.batch_id if info else None,
@@ -584,6 +588,7 @@ def scorecard(
     texts: dict[str, str],
     settings: Settings,
     store: BatchStore | None,
+    waiting: list[Waiting],
 ) -> None:
     """Score the batch shown against expert labels; the scorecard beside the previous one."""
     st.subheader("Scorecard")
@@ -591,7 +596,7 @@ def scorecard(
     labelled = labels(settings)
     if labelled is not None and st.button("Score this batch", key="pf_score"):
         name = info.name if info else "Batch"
-        card = session.score_runs(name, runs, labelled, texts)
+        card = session.score_runs(name, runs, labelled, texts, waiting)
         if card is None:
             st.warning("No contract of this batch has labels in this set.")
         else:

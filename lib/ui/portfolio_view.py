@@ -24,6 +24,7 @@ from lib.analysis.scorecard import (
     category_rows,
     compare_previous,
     summary_rows,
+    unscored_note,
 )
 from lib.runs.batch import BatchRunner
 from lib.runs.portfolio import COLOURS, LEVELS, category_columns, grid_csv
@@ -33,6 +34,7 @@ from lib.runs.portfolio_playbook import (
     METRIC_LABELS,
     is_playbook_scorecard,
     position_columns,
+    running_note,
     scorecard_rows,
     scores_from_dict,
 )
@@ -260,6 +262,8 @@ def scorecard_view(card: Scorecard, previous: Scorecard | None = None, *, key: s
         f"{label(card.name)} · labels: {label(card.labels)} · "
         f"{counted(len(card.contracts), 'contract')}"
     )
+    if note := unscored_note(card):
+        st.info(note, icon=":material/hourglass_top:")
     summary = pd.DataFrame(summary_rows(card)).set_index("model")
     cc = st.column_config
     two = {c: cc.NumberColumn(c, format="%.2f") for c in summary.columns if c not in
@@ -312,6 +316,8 @@ def playbook_scorecard_view(body: dict[str, Any], *, key: str) -> None:
         f"{label(str(body.get('name') or 'Playbook scorecard'))} · labels: "
         f"{label(str(body.get('labels', '')))} · {counted(len(checkers), 'checker')}"
     )
+    if note := running_note(checkers):
+        st.info(note, icon=":material/hourglass_top:")
     if not checkers:
         st.warning("No contract of this batch has labels in this file.")
     for caveat in (c for c in (s.caveat() for s in checkers) if c):
