@@ -36,8 +36,8 @@ shown = sections.shown(store, runner, run_log, settings, choice.batch_settings.t
 if shown is None:
     st.stop()
 if shown.playbook is not None:
-    sections.verdicts(shown.runs, shown.playbook, shown.texts, shown.waiting)
+    sections.verdicts(shown.runs, shown.playbook, shown.texts, shown.waiting, shown.deleted)
     sections.playbook_scorecard(shown.info, shown.runs, shown.playbook, store, shown.waiting)
 else:
-    sections.findings(shown.runs, shown.template_key, shown.texts, shown.waiting)
+    sections.findings(shown.runs, shown.template_key, shown.texts, shown.waiting, shown.deleted)
     sections.scorecard(shown.info, shown.runs, shown.texts, settings, store, shown.waiting)

@@ -29,6 +29,7 @@ from lib.runs.batch import (
 from lib.runs.batch_sources import read_files
 from lib.runs.portfolio_session import batch_name
 from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
+from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
 
 REPORT = ["## Overall", " risk: LOW\n", "### Governing law — GREEN\n", '- Found: yes "laws of"']
@@ -419,3 +420,19 @@ def test_a_stored_batch_lists_its_runs_not_started_only_while_it_runs(tmp_path, 
     assert batch_records(run_log, batch_id).waiting == [("a.txt", "k"), ("b.txt", "k")]
     store.set_status(batch_id, BatchStatus.STOPPED)
     assert batch_records(run_log, batch_id).waiting == []
+
+
+def test_a_stored_batch_counts_its_runs_deleted_from_the_run_log(tmp_path, run_log):
+    store = BatchStore(run_log)
+    batch_id = store.create("b", {}, [], [("a.txt", "x", "k"), ("b.txt", "x", "k")])
+    for contract in ("a.txt", "b.txt"):
+        record = RunRecord(page="batch", provider="ollama", model="m", endpoint="",
+                           document_name=contract, document_chars=1, document_sha256="",
+                           template="general", status="done", batch_id=batch_id)  # fmt: skip
+        run_log.append(record)
+        store.start_item(batch_id, contract, "k", record.run_id)
+        store.end_item(batch_id, contract, "k", ItemStatus.DONE)
+    run_log.delete([store.items(batch_id)[0].run_id])
+    shown = batch_records(run_log, batch_id)
+    assert list(shown.records) == [("b.txt", "k")] and shown.deleted == 1
+    assert shown.deleted_note() == "1 run of this batch was deleted on History."

@@ -372,3 +372,23 @@ def test_a_batch_scored_mid_run_leaves_its_running_contracts_out_and_says_so(tmp
     [model] = stored.body["models"]
     assert model["failed"] == [] and model["contracts"] == 1 and len(model["running"]) == 2
     assert len(stored.body["contracts"]) == 1
+
+
+def test_runs_deleted_on_history_are_named_on_the_batch_grid_not_silently_gone(
+    tmp_path, monkeypatch
+):
+    """A run deleted on History vanished from its batch's grid with no word: the grid just had
+    a row fewer."""
+    path = page_env(tmp_path, monkeypatch)
+    batch_id = stored_batch(path)
+    log = RunLog(path)
+    [first, second, third] = [i.run_id for i in BatchStore(log).items(batch_id)]
+    assert log.delete([first]) == 1
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert len(at.dataframe(key="pf_grid").value) == 2
+    assert "1 run of this batch was deleted on History." in [i.value for i in at.info]
+    # Every run deleted: the page says so, not "Run a batch to see its grid here".
+    log.delete([second, third])
+    at.run()
+    assert "3 runs of this batch were deleted on History." in [i.value for i in at.info]

@@ -459,7 +459,11 @@ def _by_model(
     records = {k: r.record for k, r in runner.results.items() if r.record is not None}
     if run_log is not None:
         try:
-            records = {**batch_records(run_log, runner.batch_id).records, **records}
+            stored = batch_records(run_log, runner.batch_id)
+            records = {**stored.records, **records}
+            if stored.deleted:
+                print(f"crs-batch: {stored.deleted_note()} The files leave them out.",
+                      file=sys.stderr)  # fmt: skip
         except StoreUnavailable as exc:
             print(f"crs-batch: the run history cannot be reached ({exc}); the files hold the"
                   " runs of this process only.", file=sys.stderr)  # fmt: skip

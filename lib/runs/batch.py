@@ -755,23 +755,37 @@ class BatchRecords:
 
     records: dict[tuple[str, str], RunRecord] = field(default_factory=dict)
     waiting: list[tuple[str, str]] = field(default_factory=list)
+    # Runs of the batch since deleted on History: the grid says so, rather than shrink silently.
+    deleted: int = 0
+
+    def deleted_note(self) -> str:
+        """ "2 runs of this batch were deleted on History"; "" when none was."""
+        if not self.deleted:
+            return ""
+        were = "was" if self.deleted == 1 else "were"
+        return f"{counted(self.deleted, 'run')} of this batch {were} deleted on History."
 
 
 def batch_records(run_log: RunLog, batch_id: str) -> BatchRecords:
     """The latest run of each contract × model of a stored batch, from the run log; while the
-    batch runs, the items not started yet (a stopped or finished batch has none waiting)."""
+    batch runs, the items not started yet (a stopped or finished batch has none waiting); and
+    how many of its runs were deleted from the run log since."""
     store = BatchStore(run_log)
     info = store.get(batch_id)
     running = info is not None and info.status is BatchStatus.RUNNING
-    out = BatchRecords()
+    records: dict[tuple[str, str], RunRecord] = {}
+    waiting: list[tuple[str, str]] = []
+    deleted = 0
     for item in store.items(batch_id):
         key = (item.contract, item.model_key)
         record = run_log.get(item.run_id) if item.run_id else None
         if record is not None:
-            out.records[key] = record
-        elif item.run_id is None and item.status is ItemStatus.PENDING and running:
-            out.waiting.append(key)
-    return out
+            records[key] = record
+        elif item.run_id is not None:
+            deleted += 1  # its item still names the run the run log no longer holds
+        elif item.status is ItemStatus.PENDING and running:
+            waiting.append(key)
+    return BatchRecords(records, waiting, deleted)
 
 
 class _Registry:

@@ -354,6 +354,8 @@ class Shown:
     playbook: Playbook | None = None
     # Its contracts whose runs have not started yet, each a row of the grid.
     waiting: list[Waiting] = field(default_factory=list)
+    # "N runs of this batch were deleted on History", or "".
+    deleted: str = ""
 
 
 def shown(
@@ -369,7 +371,8 @@ def shown(
     _forget_selection(info.batch_id if info is not None else state.get(BATCH_KEY))
     found = session.shown_records(info, run_log, runner)
     if not found.records and not found.waiting:
-        st.info("Run a batch to see its grid here.", icon=":material/grid_view:")
+        hint = found.deleted_note() or "Run a batch to see its grid here."
+        st.info(hint, icon=":material/grid_view:")
         return None
     names = session.model_labels(info, state.get(MODELS_KEY, {}))
     return Shown(
@@ -379,6 +382,7 @@ def shown(
         session.shown_template(info, template_key),
         session.shown_playbook(info, runner),
         waiting_rows(found.waiting, names),
+        found.deleted_note(),
     )
 
 
@@ -392,11 +396,21 @@ def _forget_selection(batch_id: str | None) -> None:
         state[GRID_BATCH_KEY] = batch_id
 
 
+def _deleted(note: str) -> None:
+    if note:
+        st.info(note, icon=":material/delete:")
+
+
 def findings(
-    runs: list[GridRun], template_key: str, texts: dict[str, str], waiting: list[Waiting]
+    runs: list[GridRun],
+    template_key: str,
+    texts: dict[str, str],
+    waiting: list[Waiting],
+    deleted: str,
 ) -> None:
     """The grid with its filters and exports, the opened cell's passage, and each report."""
     st.subheader("Findings grid")
+    _deleted(deleted)
     frame = grid_frame(runs, template_key, waiting)
     columns = category_columns(frame)
     filters = st.columns([1.2, 1, 1.4, 1, 1])
@@ -461,11 +475,16 @@ def findings(
 
 
 def verdicts(
-    runs: list[GridRun], playbook: Playbook, texts: dict[str, str], waiting: list[Waiting]
+    runs: list[GridRun],
+    playbook: Playbook,
+    texts: dict[str, str],
+    waiting: list[Waiting],
+    deleted: str,
 ) -> None:
     """A playbook batch: contracts × positions, coloured by verdict and severity, with its
     exports; a selected cell opens that position's evidence in the contract."""
     st.subheader("Verdicts grid")
+    _deleted(deleted)
     st.caption(label(playbook.name))
     frame = verdict_grid(runs, playbook, waiting)
     filters = st.columns([1.2, 1])
