@@ -298,7 +298,7 @@ def test_a_scorecard_is_compared_with_the_one_before_it_on_the_same_labels_and_c
         stored("c0", "other labels", ["a", "b", "c"]),
     ]
     found = previous_scorecard(newest_first, "c3")
-    assert found is not None and found.name == "c1"
+    assert found is not None and found.scorecard_id == "c1"
     assert previous_scorecard(newest_first, "c2") is None  # c1 scored other contracts
     assert previous_scorecard(newest_first, "c1") is None  # c0 is on other labels
     assert previous_scorecard(newest_first, None) is None

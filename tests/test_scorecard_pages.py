@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,22 @@ def test_history_lists_scorecards_and_opens_one_beside_the_previous(tmp_path, mo
         assert row["previous F1"] == pytest.approx(before[model])
         assert row["change"] == pytest.approx(now[model] - before[model])
     assert comparison.loc["A", "change"] > 0 and comparison.loc["B", "change"] == pytest.approx(0)
+
+
+def test_the_previous_scorecard_is_named_with_its_date(tmp_path, monkeypatch):
+    """Two scorecards of one batch on the same labels share a name: "Against the previous
+    scorecard (three on CUAD sample)" did not say which one was compared."""
+    path = tmp_path / "history.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(path))
+    store = BatchStore(RunLog(path))
+    same = card()
+    store.save_scorecard(same.name, same.labels, same.to_dict())
+    store.save_scorecard(same.name, same.labels, same.to_dict())
+    earlier = store.scorecards()[1]
+    at = AppTest.from_file(HISTORY, default_timeout=30).run()
+    at.session_state["scorecard_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    when = f"{earlier.created.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    [heading] = [m.value for m in at.markdown if "Against the previous scorecard" in m.value]
+    assert f"{same.name} · {when}" in heading.replace("\\", "")  # as the Markdown reads

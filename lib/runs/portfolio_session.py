@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from lib.analysis.documents import Document, text_sha256
 from lib.analysis.labels import LabelledSet
@@ -214,10 +215,11 @@ def score_runs(
 
 def previous_scorecard(
     stored: Sequence[StoredScorecard], chosen_id: str | None
-) -> Scorecard | None:
+) -> StoredScorecard | None:
     """The review scorecard stored before `chosen_id` on the same labels and the same contracts,
     to compare with (newest first in `stored`): one that scored other contracts says nothing of
-    a model's change, and the one before the card shown, not before the newest card."""
+    a model's change, and the one before the card shown, not before the newest card. Stored, so
+    it is named with its date (`dated_name`)."""
     ids = [s.scorecard_id for s in stored]
     if chosen_id not in ids:
         return None
@@ -228,5 +230,11 @@ def previous_scorecard(
             continue
         card = Scorecard.from_dict(earlier.body)
         if sorted(card.contracts) == sorted(chosen.contracts):
-            return card
+            return earlier
     return None
+
+
+def dated_name(stored: StoredScorecard, zone: tzinfo, zone_name: str) -> str:
+    """A stored scorecard's name with when it was made, in the viewer's time zone: scorecards of
+    one batch on the same labels share a name, so the name alone does not say which one."""
+    return f"{stored.name} · {stored.created.astimezone(zone):%Y-%m-%d %H:%M:%S} {zone_name}"

@@ -38,8 +38,8 @@ from lib.runs.portfolio_playbook import (
     scorecard_rows,
     scores_from_dict,
 )
-from lib.runs.portfolio_session import previous_scorecard
-from lib.store.batch_store import BatchStore
+from lib.runs.portfolio_session import dated_name, previous_scorecard
+from lib.store.batch_store import BatchStore, StoredScorecard
 from lib.ui.download import offer
 from lib.ui.safe import hosts_in, label, show_markdown
 from lib.ui.tables import viewer_zone
@@ -257,7 +257,7 @@ def _rows(chart: alt.LayerChart, row_px: int) -> alt.LayerChart:
     )
 
 
-def scorecard_view(card: Scorecard, previous: Scorecard | None = None, *, key: str) -> None:
+def scorecard_view(card: Scorecard, previous: StoredScorecard | None = None, *, key: str) -> None:
     st.caption(
         f"{label(card.name)} · labels: {label(card.labels)} · "
         f"{counted(len(card.contracts), 'contract')}"
@@ -289,9 +289,12 @@ def scorecard_view(card: Scorecard, previous: Scorecard | None = None, *, key: s
         if model.failed:
             st.caption(f"{label(model.model)}: failed runs on {label(', '.join(model.failed))}")
     if previous is not None:
-        st.markdown(f"**Against the previous scorecard** ({label(previous.name)})")
+        named = dated_name(previous, *viewer_zone())
+        st.markdown(f"**Against the previous scorecard** ({label(named)})")
         st.dataframe(
-            pd.DataFrame(compare_previous(card, previous)).set_index("model"),
+            pd.DataFrame(compare_previous(card, Scorecard.from_dict(previous.body))).set_index(
+                "model"
+            ),
             width="stretch",
             key=f"{key}_previous",
         )
