@@ -22,6 +22,7 @@ from lib.runs.launch import RunRequest, launch
 from lib.store.records import records_to_csv, records_to_dataframe
 from lib.ui import live_feed
 from lib.ui.download import offer
+from lib.ui.estimate_view import run_estimate, show_estimate
 from lib.ui.live_view import show_live
 from lib.ui.long_review_panel import long_review_panel
 from lib.ui.page import page_context, run_page, set_page
@@ -104,7 +105,12 @@ def review_page() -> None:
             cols[2].metric("Tokens (estimate, with instructions)", f"{tokens:,}")
             st.text(document.text[:5000] + ("\n…" if document.char_count > 5000 else ""))
         if request is not None:
-            request = replace(request, plan=long_review_panel(request))
+            estimate = run_estimate(
+                replace(request, plan=long_review_panel(request)), settings.prices
+            )
+            show_estimate(estimate)
+            # The plan the estimate is of (the one chosen above, else the automatic one) runs.
+            request = replace(request, plan=estimate.plan)
 
     review_col, stop_col, _ = st.columns([1, 1, 6])
     review_clicked = review_col.button("Review", type="primary", key="review", width="stretch")

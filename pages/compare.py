@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import altair as alt
 import streamlit as st
@@ -20,6 +21,7 @@ from lib.runs.compare import (
 )
 from lib.runs.launch import RunRequest, launch_together
 from lib.ui.download import offer
+from lib.ui.estimate_view import run_estimate, show_estimate
 from lib.ui.live_view import show_live
 from lib.ui.page import page_context, set_page
 from lib.ui.pickers import (
@@ -67,6 +69,30 @@ for side, (column, default) in enumerate(zip(columns, defaults, strict=True)):
         templates.append(template_picker(st, f"compare{side}_template", "Template"))
         switches.append(thinking_switch(configs[-1], max_tokens, f"compare{side}"))
 
+requests: list[RunRequest] = []
+ready = [config for config in configs if config is not None]
+if document is not None and len(ready) == len(configs):
+    for column, config, template, (thinking, budget) in zip(
+        columns, ready, templates, switches, strict=True
+    ):
+        request = RunRequest(
+            page="compare",
+            config=config,
+            document=document,
+            template_key=template,
+            instructions=default_instructions(TEMPLATES[template]),
+            perspective="",
+            max_tokens=max_tokens,
+            temperature=temperature,
+            thinking=thinking,
+            thinking_budget=budget,
+        )
+        estimate = run_estimate(request, settings.prices)
+        with column:
+            show_estimate(estimate)
+        # Each side runs the plan it showed.
+        requests.append(replace(request, plan=estimate.plan))
+
 go_col, stop_col, _ = st.columns([1, 1, 6])
 compare_clicked = go_col.button("Compare", type="primary", key="compare", width="stretch")
 stop_col.button("Stop", key="compare_stop", width="stretch", help="Stop both runs")
@@ -83,26 +109,9 @@ if compare_clicked:
         st.info("Pick an available model on both sides first.", icon=":material/tune:")
     else:
         comparison_id = uuid.uuid4().hex
-        requests = [
-            RunRequest(
-                page="compare",
-                config=config,
-                document=document,
-                template_key=template,
-                instructions=default_instructions(TEMPLATES[template]),
-                perspective="",
-                max_tokens=max_tokens,
-                temperature=temperature,
-                comparison_id=comparison_id,
-                thinking=thinking,
-                thinking_budget=budget,
-            )
-            for config, template, (thinking, budget) in zip(
-                configs, templates, switches, strict=True
-            )
-        ]
+        together = [replace(r, comparison_id=comparison_id) for r in requests]
         # Both sides or neither: one started alone would be billed for half a comparison.
-        runs = launch_together(requests, history=history, run_log=run_log, settings=settings)
+        runs = launch_together(together, history=history, run_log=run_log, settings=settings)
         state["comparison_id"] = comparison_id
         lives = [live for _, live in runs]
         for shown in show_live(state, "compare", lives, allowed_hosts=hosts_in(document.text)):

@@ -1,6 +1,7 @@
 """Every front end plans a long contract the same way (`lib.runs.run_plan`): Compare, a batch and
-`crs-batch` send no request over the model's context, against the fake server in reject mode.
-(The API's case is in tests/api/test_api_models.py.)"""
+`crs-batch` send no request over the model's context, against the fake server in reject mode;
+and each says the plan and its cost before it runs (`lib.runs.estimate`). (The API's case is in
+tests/api/test_api_models.py.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from lib.analysis.documents import document_from_text
 from lib.cli.batch import main
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings
-from lib.runs.batch import BatchRunner, BatchSettings
+from lib.runs.batch import BatchRunner, BatchSettings, estimate_reviews
+from lib.runs.batch_sources import sample_contracts
 from lib.store.records import STATE_KEY
 from lib.store.run_log import RunLog
 from tests.test_long_review import CONTEXT, answer
@@ -89,3 +91,96 @@ def test_compare_plans_a_long_contract_on_each_side(small_model, contract, tmp_p
     assert records["ollama"].strategy == "focus"
     assert records["clause_finder"].strategy is None  # the clause finder has no context to fit
     assert_nothing_over_the_limit(small_model)
+
+
+def page_env(monkeypatch, upstream: FakeUpstream, tmp_path: Path) -> None:
+    """The pages on the fake 8k Ollama (and the clause finder), nothing else configured."""
+    for name in ("OPENAI_BASE_URL", "CRS_ALLOWED_ENDPOINTS", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", upstream.url)
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "h.sqlite3"))
+    monkeypatch.setenv("CRS_BUILTIN", "off")
+
+
+def estimate_lines(at: AppTest) -> list[str]:
+    """The estimates a page shows, as written (the page escapes them for Markdown)."""
+    lines = [c.value for c in at.caption if c.value.startswith("Estimate:")]
+    return [line.removeprefix("Estimate: ").replace("\\", "") for line in lines]
+
+
+def test_compare_shows_each_sides_plan_and_cost_then_runs_that_plan(
+    small_model, contract, tmp_path, monkeypatch
+):
+    page_env(monkeypatch, small_model, tmp_path)
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    at.text_area(key="compare_text").input(contract.text).run()
+    assert not at.exception, at.exception
+    left, right = estimate_lines(at)
+    assert left.startswith("Ollama · llama3.2:latest: focused review, ") and left.endswith(
+        "local, no cost"
+    )
+    calls = int(left.split("focused review, ")[1].split(" calls")[0])
+    assert right.startswith("Clause finder (no model): reads the contract itself, no model call")
+    assert not small_model.streams(), "an estimate sends no model a request"
+    at.button(key="compare").click().run()
+    records = {r.provider: r for r in at.session_state[STATE_KEY]}
+    assert records["ollama"].strategy == "focus" and records["ollama"].parts == calls - 1
+
+
+def test_portfolio_shows_the_batchs_total_and_its_focused_reviews(
+    small_model, tmp_path, monkeypatch
+):
+    page_env(monkeypatch, small_model, tmp_path)
+    at = AppTest.from_file(str(Path(PAGE).parent / "portfolio.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    (total,) = estimate_lines(at)
+    samples = {d.name: d for d in sample_contracts()}
+    chosen = [samples[name] for name in at.multiselect(key="pf_samples").value]
+    config = ProviderConfig(Provider.OLLAMA, "llama3.2:latest", small_model.url)
+    estimate = estimate_reviews(chosen, [config], BatchSettings(source="sample"), {})
+    assert estimate is not None and estimate.focused >= 1, "an 8k model reviews long ones by parts"
+    assert total == estimate.sentence
+    assert total.startswith(f"{len(chosen)} runs ({estimate.focused} focused review")
+    assert total.endswith("local, no cost")
+    assert not small_model.streams(), "an estimate sends no model a request"
+
+
+def test_crs_batch_estimate_prints_the_plan_and_cost_and_sends_nothing(
+    fake_upstream, contract, tmp_path, monkeypatch, capsys
+):
+    """Claude's window is known without asking (200k tokens): `--estimate` asks nothing at all."""
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_upstream.url)
+    monkeypatch.delenv("CRS_ALLOWED_ENDPOINTS", raising=False)
+    path = tmp_path / "Franchise.txt"
+    path.write_text(contract.text)
+    out = tmp_path / "out"
+    code = main(["run", str(path), "--model", "anthropic:claude-sonnet-4-5", "--estimate",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "estimate Franchise.txt · Claude (Anthropic) · claude-sonnet-4-5: one pass, 1 call" in (
+        printed
+    )
+    assert "estimate in all: 1 run, 1 model call, ~" in printed and "up to $" in printed
+    assert not fake_upstream.requests, "an estimate sends nothing"
+    assert not RunLog(tmp_path / "log.sqlite3").query() and not list(out.glob("*.md"))
+
+
+def test_crs_batch_says_a_long_contracts_plan_before_running_it(
+    small_model, contract, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    path = tmp_path / "Franchise.txt"
+    path.write_text(contract.text)
+    code = main(["run", str(path), "--model", f"ollama:llama3.2@{small_model.url}", "--estimate",
+                 "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Ollama · llama3.2: focused review, " in printed and "local, no cost" in printed
+    assert "estimate in all: 1 run (1 focused review), " in printed
+    # Only the model's context window was asked (to plan for it), no answer.
+    assert not small_model.streams()

@@ -286,10 +286,12 @@ def test_review_page_plans_and_runs_a_long_contract_by_itself(fake_upstream, tmp
     assert not at.exception, at.exception
     # Then one that does not: locked on (it showed off, kept from before, and ran long anyway).
     assert at.toggle(key="long_on").value and at.toggle(key="long_on").disabled
-    plan_line = next(c.value for c in at.caption if c.value.startswith("Plan:"))
+    estimate = next(c.value for c in at.caption if c.value.startswith("Estimate:"))
     steps = at.dataframe[0].value
     calls = len(steps) - sum(steps["Tokens"].str.startswith("no call: nothing found to send"))
-    assert f"Plan: {calls} model calls" in plan_line and calls < len(steps)
+    assert calls < len(steps)
+    # Its calls and the merge, said before Review is clicked, as every front end says them.
+    assert f"focused review, {calls + 1} calls" in estimate and "local, no cost" in estimate
     at.button(key="review").click().run()
     assert not at.exception, at.exception
     (record,) = at.session_state[STATE_KEY]

@@ -55,6 +55,7 @@ from lib.engine.provider_config import DEFAULT_TEMPERATURE
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
+from lib.runs.estimate import estimate_run
 from lib.runs.launch import RunRequest, launch, save_upload
 from lib.runs.model_choice import ChoiceError
 from lib.runs.playbook_run import PlaybookRequest, refuse_non_checker, start_playbook
@@ -321,25 +322,15 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         chosen_with = settings.for_request(request.headers)
         if playbook is not None:
             return await _check(body, upload, document, playbook, chosen_with, scope)
-        model_config = await asyncio.to_thread(resolve_config, body, chosen_with)
-        thinking, thinking_budget = resolve_thinking(body, model_config)
+        review = await asyncio.to_thread(_review, body, document, chosen_with)
+        estimate = await asyncio.to_thread(estimate_run, review, settings.prices)
 
         def starter(notify: Any) -> Any:
             if upload is not None:
                 save_upload(settings, upload.filename, upload.data)
             record, live = launch(
-                RunRequest(
-                    page=PAGE,
-                    config=model_config,
-                    document=document,
-                    template_key=body.template,
-                    instructions=default_instructions(TEMPLATES[body.template]),
-                    perspective=body.perspective,
-                    max_tokens=body.max_tokens,
-                    temperature=DEFAULT_TEMPERATURE,
-                    thinking=thinking,
-                    thinking_budget=thinking_budget,
-                ),
+                # The plan its estimate is of, the one the `start` event shows.
+                replace(review, plan=estimate.plan),
                 history=SessionHistory([]),
                 run_log=run_log.scoped(scope) if run_log is not None else None,
                 settings=settings,
@@ -350,10 +341,40 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             return record, live
 
         try:
-            run = await hub.start(starter, resume=body.resume)
+            run = await hub.start(starter, resume=body.resume, estimate=estimate.as_dict())
         except RateLimited as exc:
             raise ApiError(429, exc.message, kind=exc.kind.value) from None
         return _follow(run, -1)
+
+    @app.post("/api/estimate", tags=["report"], dependencies=guarded)
+    async def estimate_review(request: Request) -> dict[str, Any]:
+        """What `POST /api/report` with the same body would do, without running it: its plan
+        (one pass, a focused review of N calls, or too long for the model), tokens and cost."""
+        body, upload = await _read_body(request, body_limit(settings))
+        if body.playbook is not None or body.playbook_toml is not None:
+            raise ApiError(400, "An estimate is of a review: send the body without a playbook")
+        document = await asyncio.to_thread(read_document, body, upload, settings)
+        chosen_with = settings.for_request(request.headers)
+        review = await asyncio.to_thread(_review, body, document, chosen_with)
+        made = await asyncio.to_thread(estimate_run, review, settings.prices)
+        return made.as_dict()
+
+    def _review(body: ReportRequest, document: Document, chosen_with: Settings) -> RunRequest:
+        """The review a body asks for, its model resolved (blocking: it may ask the provider)."""
+        model_config = resolve_config(body, chosen_with)
+        thinking, thinking_budget = resolve_thinking(body, model_config)
+        return RunRequest(
+            page=PAGE,
+            config=model_config,
+            document=document,
+            template_key=body.template,
+            instructions=default_instructions(TEMPLATES[body.template]),
+            perspective=body.perspective,
+            max_tokens=body.max_tokens,
+            temperature=DEFAULT_TEMPERATURE,
+            thinking=thinking,
+            thinking_budget=thinking_budget,
+        )
 
     async def _check(
         body: ReportRequest,

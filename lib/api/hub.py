@@ -188,8 +188,11 @@ class RunHub:
     def runs(self) -> list[ApiRun]:
         return list(self._runs.values())
 
-    async def start(self, starter: Starter, *, resume: bool) -> ApiRun:
-        """Start a run on a worker thread (`starter` records it and launches it) and pump it."""
+    async def start(
+        self, starter: Starter, *, resume: bool, estimate: dict[str, Any] | None = None
+    ) -> ApiRun:
+        """Start a run on a worker thread (`starter` records it and launches it) and pump it;
+        `start` carries the run's `estimate` (`lib.runs.estimate`), when given."""
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
 
@@ -209,6 +212,7 @@ class RunHub:
                 "estimated_input_tokens": live.stats.estimated_input_tokens,
                 "resume": resume,
                 **review_plan(record),
+                "estimate": estimate,
             }
         )
         task = asyncio.create_task(self._guarded(run, self._pump(run)))

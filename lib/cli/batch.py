@@ -3,6 +3,7 @@
     crs-batch run --sample --model ollama:llama3.2 --model anthropic:claude-sonnet-5-5 \
         --labels sample --out review-output
     crs-batch run --folder ./data-room --model ollama:qwen2.5:7b --out data-room-review
+    crs-batch run --folder ./data-room --model anthropic:claude-sonnet-5-5 --estimate
     crs-batch resume <batch id> --folder ./data-room --out data-room-review
     crs-batch list
     crs-batch eval                      # the rule-based clause finder on the bundled sample
@@ -12,9 +13,10 @@
 A model is `provider:model[@base URL]` (providers: ollama, openai, anthropic, builtin) or
 `clause-finder`, the rule-based finder that needs no model. Keys and hosts come from the same
 environment as the app (ANTHROPIC_API_KEY, OLLAMA_HOST …). Writes each report as Markdown, the
-runs and the portfolio grid as CSV (and XLSX), and the scorecard when labels are given. The exit
-status is 0 when every run completed, 1 when some failed or were stopped (they are listed, and
-`resume` runs them), 2 when the batch could not run at all.
+runs and the portfolio grid as CSV (and XLSX), and the scorecard when labels are given. Before
+it starts it prints each run's plan and what it may cost (`--estimate`: that alone, nothing
+run). The exit status is 0 when every run completed, 1 when some failed or were stopped (they
+are listed, and `resume` runs them), 2 when the batch could not run at all.
 
 With `--playbook` (a bundled playbook's id or a TOML file) every contract is checked against the
 playbook instead, by the built-in checker (`--model checker`, the default: no model) or by each
@@ -63,6 +65,7 @@ from lib.runs.batch import (
     BatchSettings,
     Checker,
     batch_records,
+    estimate_reviews,
     model_key,
     model_label,
 )
@@ -78,6 +81,7 @@ from lib.runs.batch_sources import (
     read_files,
     sample_contracts,
 )
+from lib.runs.estimate import BatchEstimate
 from lib.runs.exports import contract_stem, file_name_part, report_markdown
 from lib.runs.launch import report_grounding
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
@@ -518,6 +522,13 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
         configs = [parse_model(m, settings) for m in wanted]
         batch_settings = BatchSettings(template_key=args.template, max_tokens=args.max_tokens,
                                        source=source)  # fmt: skip
+    estimate = estimate_reviews(documents, configs, batch_settings, settings.prices)
+    if estimate is not None:
+        print_estimate(estimate)
+    if args.estimate:
+        if estimate is None:
+            print("A playbook check makes one call per contract and checker: nothing to plan.")
+        return 0
     runner = BatchRunner.create(
         name=args.name or batch_name(documents, configs, playbook),
         contracts=documents, configs=configs, batch_settings=batch_settings,
@@ -529,6 +540,13 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,
                     runner.batch_id)  # fmt: skip
     return _report(runner, card, out)
+
+
+def print_estimate(estimate: BatchEstimate) -> None:
+    """Each run's plan and cost, then the batch's, before anything is sent (`estimate_reviews`)."""
+    for run in estimate.runs:
+        print(f"estimate {run.contract} · {run.sentence}")
+    print(f"estimate in all: {estimate.sentence}")
 
 
 def owned_run_log(settings: Settings, owner: str | None) -> RunLog | None:
@@ -709,6 +727,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help=f"output tokens per run, {MIN_MAX_TOKENS:,}–{MAX_MAX_TOKENS:,}",
     )
     run.add_argument("--name", help="a name for the batch")
+    run.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print each run's plan (one pass or a focused review of N calls), tokens and cost,"
+        " then exit without running anything",
+    )
     resume = commands.add_parser(
         "resume",
         help="finish an interrupted batch",

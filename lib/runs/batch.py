@@ -50,6 +50,7 @@ from lib.engine.provider_config import (
 from lib.engine.providers.registry import spec_for
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
+from lib.runs.estimate import BatchEstimate, estimate_batch
 from lib.runs.launch import RunRequest, prepare_run
 from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.model_choice import ChoiceError, resolve, stored_choice
@@ -132,6 +133,47 @@ def model_label(config: Checker | Mapping[str, Any]) -> str:
         return run_maker(config.provider.value, config.model)
     assert isinstance(config, Mapping)
     return run_maker(str(config["provider"]), str(config["model"]))
+
+
+def review_request(
+    batch_settings: BatchSettings,
+    config: ProviderConfig,
+    document: Document,
+    batch_id: str | None = None,
+) -> RunRequest:
+    """The request of one review in a batch: what a worker runs, and what its estimate is of."""
+    return RunRequest(
+        page=PAGE,
+        config=config,
+        document=document,
+        template_key=batch_settings.template_key,
+        instructions=batch_settings.instructions,
+        perspective=batch_settings.perspective,
+        max_tokens=batch_settings.max_tokens,
+        temperature=batch_settings.temperature,
+        batch_id=batch_id,
+    )
+
+
+def estimate_reviews(
+    contracts: Sequence[Document],
+    configs: Sequence[Checker],
+    batch_settings: BatchSettings,
+    prices: Mapping[str, tuple[float, float]],
+) -> BatchEstimate | None:
+    """A batch of reviews estimated before it starts, every contract × model as its workers will
+    run it (`estimate_batch`); None for a playbook batch (its checks have no plan to show)."""
+    if batch_settings.playbook:
+        return None
+    models = {model_key(c): c for c in configs if c is not None}
+    return estimate_batch(
+        [
+            review_request(batch_settings, config, document)
+            for document in unique_names(contracts)
+            for config in models.values()
+        ],
+        prices,
+    )
 
 
 def model_spec(config: Checker) -> dict[str, Any]:
@@ -599,17 +641,7 @@ class BatchRunner:
         config = self.configs[key]
         assert config is not None  # only a playbook batch has the built-in checker
         prepared = prepare_run(
-            RunRequest(
-                page=PAGE,
-                config=config,
-                document=self.contracts[contract],
-                template_key=self.batch_settings.template_key,
-                instructions=self.batch_settings.instructions,
-                perspective=self.batch_settings.perspective,
-                max_tokens=self.batch_settings.max_tokens,
-                temperature=self.batch_settings.temperature,
-                batch_id=self.batch_id,
-            ),
+            review_request(self.batch_settings, config, self.contracts[contract], self.batch_id),
             history=None,
             run_log=self.run_log,
             settings=self.settings,

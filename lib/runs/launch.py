@@ -327,7 +327,7 @@ def prepare_run(
         refusal = ContextTooLong(problem) if problem else None
     elif plan is None:
         try:
-            plan = _automatic_plan(r)
+            plan = plan_for(r)
         except PlanError as exc:
             refusal = ContextTooLong(
                 f"The contract does not fit the model, even section by section: {exc}"
@@ -537,8 +537,9 @@ def start_together(
     return runs
 
 
-def _automatic_plan(r: RunRequest) -> LongPlan | None:
-    """The review's plan when nobody chose one (`automatic_plan`); raises `PlanError`."""
+def plan_for(r: RunRequest) -> LongPlan | None:
+    """The review's plan when nobody chose one (`automatic_plan`): the one its run gets and
+    its estimate (`lib.runs.estimate`) shows; raises `PlanError`."""
     return automatic_plan(
         r.config,
         r.document,
@@ -556,7 +557,7 @@ def _planned(r: RunRequest) -> RunRequest:
     if r.kind != "review" or r.plan is not None:
         return r
     try:
-        plan = _automatic_plan(r)
+        plan = plan_for(r)
     except PlanError:
         return r
     return replace(r, plan=plan) if plan is not None else r

@@ -1,8 +1,8 @@
 """The Review page's long-contract panel: shows and edits the plan `lib.runs.run_plan` decides.
 
 On by itself (and locked on) when the prompt would not fit the model's context; a local model may
-choose it by hand. The plan is shown before running — how many calls, which pages each reads, how
-many tokens — so an analyst sees what the review will cost before starting it.
+choose it by hand. The plan's steps are shown before running — which pages each reads, how many
+tokens — and the page says under it what the whole run will cost (`lib.runs.estimate`).
 """
 
 from __future__ import annotations
@@ -102,11 +102,9 @@ def long_review_panel(request: RunRequest) -> LongPlan | None:
         if isinstance(plan, str):
             st.error(plan, icon=":material/error:")
             return None
-        st.caption(
-            f"Plan: {plan.model_calls} model calls then a merge · about "
-            f"{plan.estimated_input_tokens:,} tokens sent before the merge · "
-            f"{plan.budget.context_length:,}-token context"
-        )
+        # Its calls, tokens and cost are said under the panel (`lib.ui.estimate_view`), as on
+        # every page; here, each step.
+        st.caption(f"Planned for a {plan.budget.context_length:,}-token context; each call:")
         st.dataframe(
             pd.DataFrame(
                 [

@@ -65,6 +65,7 @@ from lib.store.batch_store import BatchInfo, BatchStore
 from lib.store.playbook_store import PlaybookStore
 from lib.store.run_log import RunLog
 from lib.ui.download import offer
+from lib.ui.estimate_view import batch_estimate, show_batch_estimate
 from lib.ui.ocr_panel import batch_scans, scans_offer
 from lib.ui.pickers import generation_settings, kept, provider_picker, template_picker
 from lib.ui.playbook_view import checker_picker, evidence_panel, playbook_picker
@@ -252,6 +253,10 @@ def run_controls(
 ) -> BatchRunner | None:
     """Run batch and Stop; the batch this session started, with its progress and failures."""
     state = st.session_state
+    if documents and choice.configs:
+        estimate = batch_estimate(documents, choice.configs, choice.batch_settings, settings.prices)
+        if estimate is not None:
+            show_batch_estimate(estimate)
     run_col, stop_col, _ = st.columns([1, 1, 6])
     run_clicked = run_col.button("Run batch", type="primary", key="pf_run", width="stretch")
     stop_clicked = stop_col.button("Stop", key="pf_stop", width="stretch")

@@ -124,3 +124,35 @@ def test_a_long_contract_is_planned_for_the_models_context(start_api, upstream):
     assert done["type"] == "done" and done["status"] == "done", done
     streams = upstream.streams()
     assert len(streams) > 2 and not [r for r in streams if r.over_limit]
+
+
+def test_an_estimate_says_the_plan_and_cost_and_the_run_follows_it(start_api, upstream):
+    upstream.app.context_limit, upstream.app.context_mode = CONTEXT, "reject"
+    upstream.app.responder = answer
+    api = start_api()
+    body = {"contract": long_contract(300_000).text, "provider": "ollama", "model": "llama3.2"}
+    response = httpx.post(f"{api.url}/api/estimate", json=body, timeout=120)
+    assert response.status_code == 200, response.text
+    estimate = response.json()
+    assert estimate["plan"] == "sections" and estimate["strategy"] == "focus"
+    assert estimate["model_calls"] > 2 and estimate["cost_usd_at_most"] == 0.0
+    assert estimate["sentence"].startswith(
+        f"Ollama · llama3.2: focused review, {estimate['model_calls']} calls, "
+    )
+    assert estimate["sentence"].endswith("local, no cost")
+    assert not upstream.streams(), "an estimate runs nothing"
+    # The run's `start` event carries the same estimate, and the run makes those calls.
+    with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=120) as streamed:
+        stream = read_events(streamed, Stream())
+    start, done = stream.events[0].data, stream.events[-1].data
+    assert start["estimate"] == estimate
+    assert done["status"] == "done" and done["parts"] == estimate["model_calls"] - 1
+    assert len(upstream.streams()) == estimate["model_calls"]
+
+
+def test_an_estimate_of_a_playbook_check_is_refused_in_a_sentence(start_api):
+    api = start_api()
+    body = {"contract": "1. Parties.", "playbook": "nda"}
+    response = httpx.post(f"{api.url}/api/estimate", json=body, timeout=60)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("An estimate is of a review")

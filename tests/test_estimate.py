@@ -1,0 +1,117 @@
+"""A run's plan and cost before it starts (`lib.runs.estimate`), the one estimate every front end
+shows: a long contract against a small-context model is a focused review of N calls, Claude is
+priced, a local model costs nothing, and the plan shown is the plan that runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from devtools.long_contract import long_contract
+from lib.analysis.documents import document_from_text
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.runs.batch import BatchSettings, estimate_reviews
+from lib.runs.estimate import PlanKind, estimate_run
+from lib.runs.launch import RunRequest, plan_for
+from lib.runs.pricing import estimate_cost
+from tests.test_long_review import CONTEXT
+
+SONNET = "claude-sonnet-4-5"
+SHORT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 Liability is unlimited.\n"
+
+
+@pytest.fixture(scope="module")
+def long_text() -> str:
+    return long_contract(300_000).text
+
+
+def request(config: ProviderConfig, text: str) -> RunRequest:
+    return RunRequest(
+        page="review",
+        config=config,
+        document=document_from_text(text, "Franchise.txt"),
+        template_key="general",
+        instructions="",
+        perspective="",
+        max_tokens=4096,
+        temperature=0.2,
+    )
+
+
+# Windows said in the config: the estimate then asks no server (these tests have none).
+def ollama(context: int) -> ProviderConfig:
+    return ProviderConfig(Provider.OLLAMA, "llama3.2", "http://127.0.0.1:9", context_length=context)
+
+
+def claude(context: int | None = None) -> ProviderConfig:
+    return ProviderConfig(
+        Provider.ANTHROPIC, SONNET, "https://api.anthropic.com", api_key="k", context_length=context
+    )
+
+
+def test_a_long_contract_on_a_small_model_is_a_focused_review_of_its_calls(long_text):
+    asked = request(ollama(CONTEXT), long_text)
+    estimate = estimate_run(asked, {})
+    plan = plan_for(asked)  # what the run gets when started
+    assert plan is not None and estimate.plan == plan
+    assert estimate.kind is PlanKind.SECTIONS and estimate.focused
+    assert estimate.model_calls == plan.model_calls + 1 > 2  # its steps, then the merge
+    assert estimate.input_tokens > plan.estimated_input_tokens  # the merge reads findings too
+    assert estimate.output_tokens >= 4096
+    assert estimate.cost_usd == 0.0
+    assert estimate.sentence == (
+        f"Ollama · llama3.2: focused review, {estimate.model_calls} calls, "
+        f"~{estimate.input_tokens:,} input tokens, up to {estimate.output_tokens:,} output "
+        "tokens, local, no cost"
+    )
+
+
+def test_claude_is_priced_for_the_tokens_it_is_sent_and_may_write(long_text):
+    whole = estimate_run(request(claude(), SHORT), {})
+    assert whole.kind is PlanKind.ONE_PASS and whole.model_calls == 1 and whole.plan is None
+    assert whole.cost_usd == estimate_cost(Provider.ANTHROPIC, SONNET, whole.input_tokens, 4096)
+    assert whole.cost_usd and whole.cost_usd > 0 and whole.billed
+    assert ": one pass, 1 call, " in whole.sentence and "up to $0.06" in whole.sentence
+    # Over its window, Claude too reviews section by section: every call priced.
+    focused = estimate_run(request(claude(context=20_000), long_text), {})
+    assert focused.focused and focused.model_calls > 2
+    expected = estimate_cost(
+        Provider.ANTHROPIC, SONNET, focused.input_tokens, focused.output_tokens
+    )
+    assert focused.cost_usd == expected and expected and expected > whole.cost_usd
+    assert f"focused review, {focused.model_calls} calls" in focused.sentence
+    assert f"up to ${expected:.2f}" in focused.sentence
+    # An operator's price counts.
+    cheap = estimate_run(request(claude(), SHORT), {"claude-sonnet": (0.0, 1.0)})
+    assert cheap.cost_usd == pytest.approx(4096 / 1_000_000)
+
+
+def test_a_local_model_that_holds_the_contract_reads_it_in_one_pass_at_no_cost():
+    estimate = estimate_run(request(ollama(128_000), SHORT), {})
+    assert estimate.kind is PlanKind.ONE_PASS and estimate.cost_usd == 0.0
+    assert estimate.sentence.endswith("one pass, 1 call, ~" + f"{estimate.input_tokens:,}"
+                                      " input tokens, up to 4,096 output tokens, local, no cost")  # fmt: skip
+
+
+def test_a_context_too_small_for_any_plan_says_it_will_not_run(long_text):
+    estimate = estimate_run(request(ollama(1024), long_text), {})
+    assert estimate.kind is PlanKind.TOO_LONG and estimate.model_calls == 0
+    assert "does not fit the model's context, so it will not run" in estimate.sentence
+    assert estimate.problem and "too small to merge findings" in estimate.problem
+
+
+def test_a_batch_totals_its_runs_and_counts_its_focused_reviews(long_text):
+    contracts = [
+        document_from_text(long_text, "Franchise.txt"),
+        document_from_text(SHORT, "Short.txt"),
+    ]
+    batch = estimate_reviews(contracts, [ollama(CONTEXT), claude()], BatchSettings(), {})
+    assert batch is not None and len(batch.runs) == 4
+    # The long contract is focused on the 8k model only; Claude's window holds it.
+    assert batch.focused == 1
+    claude_runs = [r for r in batch.runs if r.billed]
+    assert len(claude_runs) == 2 and all(r.cost_usd for r in claude_runs)
+    assert batch.cost_usd == pytest.approx(sum(r.cost_usd or 0 for r in claude_runs))
+    assert batch.sentence.startswith(
+        f"4 runs (1 focused review), {batch.model_calls} model calls, ~{batch.input_tokens:,}"
+    )
+    assert batch.sentence.endswith(f"up to ${batch.cost_usd:.2f}")
