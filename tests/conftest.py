@@ -18,6 +18,7 @@ from streamlit.testing.v1.element_tree import UnknownElement
 
 from devtools.fake_upstream import FakeUpstream
 from devtools.postgres import Cluster, PostgresUnavailable, throwaway_cluster
+from lib.analysis import ocr
 from lib.analysis.ocr import ocr_status
 from lib.store.records import RunRecord
 
@@ -69,6 +70,15 @@ def ocr_engine() -> None:
     if os.environ.get("CRS_REQUIRE_OCR") == "1":
         pytest.fail(f"CRS_REQUIRE_OCR=1 but OCR cannot run: {status.message}")
     pytest.skip(status.message)
+
+
+@pytest.fixture
+def empty_ocr_cache() -> Iterator[None]:
+    """The server-wide OCR cache empty before and after: a scan read by one test must not be
+    found read by the next."""
+    ocr.CACHE.clear()
+    yield
+    ocr.CACHE.clear()
 
 
 @pytest.fixture

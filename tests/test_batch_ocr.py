@@ -5,7 +5,6 @@ one OCR button. The tests that run Tesseract read a 1-page scan."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from streamlit.testing.v1 import AppTest
 
 from bench.scans import scan
 from devtools.sample_files import image_pdf_bytes, pdf_bytes
-from lib.analysis import ocr
 from lib.analysis.ocr import OcrStatus
 from lib.cli.batch import main
 from lib.ui.ocr_panel import SCAN_JOBS_KEY
@@ -27,11 +25,7 @@ TEXT = "1. Governing law. This Agreement is governed by the laws of Utopia."
 PDF = "application/pdf"
 
 
-@pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    ocr.CACHE.clear()
-    yield
-    ocr.CACHE.clear()
+pytestmark = pytest.mark.usefixtures("empty_ocr_cache")
 
 
 @pytest.fixture(scope="module")

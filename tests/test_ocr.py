@@ -29,11 +29,7 @@ from lib.runs.batch_sources import read_files
 TEXT = "This page has a real text layer, long enough to count as text. " * 3
 
 
-@pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    ocr.CACHE.clear()
-    yield
-    ocr.CACHE.clear()
+pytestmark = pytest.mark.usefixtures("empty_ocr_cache")
 
 
 class CountingEngine:

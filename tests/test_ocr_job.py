@@ -4,13 +4,11 @@ message while the server process carries on."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from bench.scans import scan
 from devtools.sample_files import image_pdf_bytes, pdf_bytes
-from lib.analysis import ocr
 from lib.analysis.documents import DocumentError, document_from_ocr
 from lib.engine.limits import OcrLimits
 from lib.engine.settings import load_settings
@@ -26,11 +24,7 @@ HANGING = (
 )
 
 
-@pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    ocr.CACHE.clear()
-    yield
-    ocr.CACHE.clear()
+pytestmark = pytest.mark.usefixtures("empty_ocr_cache")
 
 
 def finished(job: OcrJob, timeout: float = 120) -> OcrJob:

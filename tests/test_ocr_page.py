@@ -4,7 +4,6 @@ them, progress with Stop, and the OCR note carried into the run record, history 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -12,7 +11,6 @@ from streamlit.testing.v1 import AppTest
 from bench.scans import scan
 from devtools.fake_upstream import Script
 from devtools.sample_files import pdf_bytes, with_image_pages
-from lib.analysis import ocr
 from lib.analysis.documents import OCR_PAGES
 from lib.analysis.ocr import OcrStatus, image_page_warning
 from lib.runs import ocr_job
@@ -29,11 +27,7 @@ TEXT_PAGES = [
 PDF = "application/pdf"
 
 
-@pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    ocr.CACHE.clear()
-    yield
-    ocr.CACHE.clear()
+pytestmark = pytest.mark.usefixtures("empty_ocr_cache")
 
 
 @pytest.fixture(scope="module")
