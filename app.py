@@ -106,7 +106,7 @@ def review_page() -> None:
             st.text(document.text[:5000] + ("\n…" if document.char_count > 5000 else ""))
         if request is not None:
             estimate = run_estimate(
-                replace(request, plan=long_review_panel(request)), settings.prices
+                replace(request, plan=long_review_panel(request)), settings.prices, run_log
             )
             show_estimate(estimate)
             # The plan the estimate is of (the one chosen above, else the automatic one) runs.

@@ -87,7 +87,7 @@ if document is not None and len(ready) == len(configs):
             thinking=thinking,
             thinking_budget=budget,
         )
-        estimate = run_estimate(request, settings.prices)
+        estimate = run_estimate(request, settings.prices, run_log)
         with column:
             show_estimate(estimate)
         # Each side runs the plan it showed.

@@ -9,10 +9,13 @@ import pytest
 from devtools.long_contract import long_contract
 from lib.analysis.documents import document_from_text
 from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.run_stats import RunStatus
 from lib.runs.batch import BatchSettings, estimate_reviews
-from lib.runs.estimate import PlanKind, estimate_run
+from lib.runs.estimate import PlanKind, estimate_batch, estimate_run
 from lib.runs.launch import RunRequest, plan_for
 from lib.runs.pricing import estimate_cost
+from lib.store.owners import Scope
+from lib.store.run_log import RunLog
 from tests.test_long_review import CONTEXT
 
 SONNET = "claude-sonnet-4-5"
@@ -50,7 +53,7 @@ def claude(context: int | None = None) -> ProviderConfig:
 
 def test_a_long_contract_on_a_small_model_is_a_focused_review_of_its_calls(long_text):
     asked = request(ollama(CONTEXT), long_text)
-    estimate = estimate_run(asked, {})
+    estimate = estimate_run(asked, {}, None)
     plan = plan_for(asked)  # what the run gets when started
     assert plan is not None and estimate.plan == plan
     assert estimate.kind is PlanKind.SECTIONS and estimate.focused
@@ -61,18 +64,18 @@ def test_a_long_contract_on_a_small_model_is_a_focused_review_of_its_calls(long_
     assert estimate.sentence == (
         f"Ollama · llama3.2: focused review, {estimate.model_calls} calls, "
         f"~{estimate.input_tokens:,} input tokens, up to {estimate.output_tokens:,} output "
-        "tokens, local, no cost"
+        "tokens, local, no cost, time: no earlier runs of this model to go by"
     )
 
 
 def test_claude_is_priced_for_the_tokens_it_is_sent_and_may_write(long_text):
-    whole = estimate_run(request(claude(), SHORT), {})
+    whole = estimate_run(request(claude(), SHORT), {}, None)
     assert whole.kind is PlanKind.ONE_PASS and whole.model_calls == 1 and whole.plan is None
     assert whole.cost_usd == estimate_cost(Provider.ANTHROPIC, SONNET, whole.input_tokens, 4096)
     assert whole.cost_usd and whole.cost_usd > 0 and whole.billed
     assert ": one pass, 1 call, " in whole.sentence and "up to $0.06" in whole.sentence
     # Over its window, Claude too reviews section by section: every call priced.
-    focused = estimate_run(request(claude(context=20_000), long_text), {})
+    focused = estimate_run(request(claude(context=20_000), long_text), {}, None)
     assert focused.focused and focused.model_calls > 2
     expected = estimate_cost(
         Provider.ANTHROPIC, SONNET, focused.input_tokens, focused.output_tokens
@@ -81,19 +84,20 @@ def test_claude_is_priced_for_the_tokens_it_is_sent_and_may_write(long_text):
     assert f"focused review, {focused.model_calls} calls" in focused.sentence
     assert f"up to ${expected:.2f}" in focused.sentence
     # An operator's price counts.
-    cheap = estimate_run(request(claude(), SHORT), {"claude-sonnet": (0.0, 1.0)})
+    cheap = estimate_run(request(claude(), SHORT), {"claude-sonnet": (0.0, 1.0)}, None)
     assert cheap.cost_usd == pytest.approx(4096 / 1_000_000)
 
 
 def test_a_local_model_that_holds_the_contract_reads_it_in_one_pass_at_no_cost():
-    estimate = estimate_run(request(ollama(128_000), SHORT), {})
+    estimate = estimate_run(request(ollama(128_000), SHORT), {}, None)
     assert estimate.kind is PlanKind.ONE_PASS and estimate.cost_usd == 0.0
     assert estimate.sentence.endswith("one pass, 1 call, ~" + f"{estimate.input_tokens:,}"
-                                      " input tokens, up to 4,096 output tokens, local, no cost")  # fmt: skip
+                                      " input tokens, up to 4,096 output tokens, local, no cost, "
+                                      "time: no earlier runs of this model to go by")  # fmt: skip
 
 
 def test_a_context_too_small_for_any_plan_says_it_will_not_run(long_text):
-    estimate = estimate_run(request(ollama(1024), long_text), {})
+    estimate = estimate_run(request(ollama(1024), long_text), {}, None)
     assert estimate.kind is PlanKind.TOO_LONG and estimate.model_calls == 0
     assert "does not fit the model's context, so it will not run" in estimate.sentence
     assert estimate.problem and "too small to merge findings" in estimate.problem
@@ -104,7 +108,7 @@ def test_a_batch_totals_its_runs_and_counts_its_focused_reviews(long_text):
         document_from_text(long_text, "Franchise.txt"),
         document_from_text(SHORT, "Short.txt"),
     ]
-    batch = estimate_reviews(contracts, [ollama(CONTEXT), claude()], BatchSettings(), {})
+    batch = estimate_reviews(contracts, [ollama(CONTEXT), claude()], BatchSettings(), {}, None)
     assert batch is not None and len(batch.runs) == 4
     # The long contract is focused on the 8k model only; Claude's window holds it.
     assert batch.focused == 1
@@ -114,4 +118,68 @@ def test_a_batch_totals_its_runs_and_counts_its_focused_reviews(long_text):
     assert batch.sentence.startswith(
         f"4 runs (1 focused review), {batch.model_calls} model calls, ~{batch.input_tokens:,}"
     )
-    assert batch.sentence.endswith(f"up to ${batch.cost_usd:.2f}")
+    assert batch.sentence.endswith(
+        f"up to ${batch.cost_usd:.2f}, time: no earlier runs of its models to go by"
+    )
+
+
+def recorded(make_record, **fields):
+    """A finished one-pass review of the test's Ollama model, at its endpoint."""
+    defaults = {"model": "llama3.2", "endpoint": "http://127.0.0.1:9", "status": RunStatus.DONE}
+    return make_record(**(defaults | fields))
+
+
+def test_the_time_is_the_models_own_pace_in_the_run_log(log_target, make_record, long_text):
+    log = RunLog(log_target).scoped(Scope(owner="ann", sees="ann"))
+    log.append_many([
+        recorded(make_record, owner="ann", ttft_s=2.0, tokens_per_s=10.0, output_tokens=400),
+        # Its thinking is in its time to the first answer token, not in its answer.
+        recorded(make_record, owner="ann", ttft_s=4.0, tokens_per_s=20.0, output_tokens=900,
+                 thinking_tokens=300),
+        # A focused review of 3 steps and a merge: 2,000 tokens are 500 a call.
+        recorded(make_record, owner="ann", ttft_s=3.0, tokens_per_s=30.0, output_tokens=2000,
+                 strategy="focus", parts=3),
+        # None of these is gone by: stopped, another model, another server, a playbook check,
+        # someone else's.
+        recorded(make_record, owner="ann", ttft_s=99.0, tokens_per_s=1.0, output_tokens=10,
+                 status=RunStatus.CANCELLED),
+        recorded(make_record, owner="ann", ttft_s=99.0, tokens_per_s=1.0, output_tokens=10,
+                 model="qwen3"),
+        recorded(make_record, owner="ann", ttft_s=99.0, tokens_per_s=1.0, output_tokens=10,
+                 endpoint="http://gpu2:11434"),
+        recorded(make_record, owner="ann", ttft_s=99.0, tokens_per_s=1.0, output_tokens=10,
+                 kind="playbook"),
+        recorded(make_record, owner="bob", ttft_s=99.0, tokens_per_s=1.0, output_tokens=10),
+    ])  # fmt: skip
+    # Medians: 3 s to the first token, 20 tokens/s, answers of 500 tokens: 3 + 500 / 20 = 28 s.
+    one_pass = estimate_run(request(ollama(128_000), SHORT), {}, log)
+    assert one_pass.seconds == pytest.approx(28.0) and one_pass.seconds_from_runs == 3
+    assert one_pass.sentence.endswith("local, no cost, about 28 s (from 3 earlier runs)")
+    assert one_pass.as_dict()["seconds_estimate"] == 28.0
+    assert one_pass.as_dict()["seconds_from_runs"] == 3
+    # A focused review's calls run one after another: each its 3 s and its answer, at most
+    # what the call may write.
+    focused = estimate_run(request(ollama(CONTEXT), long_text), {}, log)
+    assert focused.plan is not None
+    lengths = [s.max_tokens for s in focused.plan.steps if s.local_text is None]
+    lengths.append(focused.plan.budget.merge_output_tokens)
+    assert len(lengths) == focused.model_calls
+    assert focused.seconds == pytest.approx(sum(3 + min(500, n) / 20 for n in lengths))
+    # A batch reads each model's pace once and adds its runs up.
+    batch = estimate_batch(
+        [request(ollama(128_000), SHORT), request(ollama(128_000), SHORT)], {}, log
+    )
+    assert batch.sentence.endswith("about 56 s run one after another")
+
+
+def test_with_no_earlier_runs_the_estimate_says_so(log_target):
+    estimate = estimate_run(request(ollama(128_000), SHORT), {}, RunLog(log_target))
+    assert estimate.seconds is None and estimate.seconds_from_runs == 0
+    assert estimate.sentence.endswith(", time: no earlier runs of this model to go by")
+    assert estimate.as_dict()["seconds_estimate"] is None
+
+
+def test_the_clause_finder_is_instant():
+    finder = ProviderConfig(Provider.CLAUSE_FINDER, "rules", "")
+    estimate = estimate_run(request(finder, SHORT), {}, None)
+    assert estimate.seconds == 0.0 and estimate.sentence.endswith("no cost, instant")

@@ -118,10 +118,13 @@ def test_compare_shows_each_sides_plan_and_cost_then_runs_that_plan(
     assert not at.exception, at.exception
     left, right = estimate_lines(at)
     assert left.startswith("Ollama · llama3.2:latest: focused review, ") and left.endswith(
-        "local, no cost"
+        "local, no cost, time: no earlier runs of this model to go by"
     )
     calls = int(left.split("focused review, ")[1].split(" calls")[0])
-    assert right.startswith("Clause finder (no model): reads the contract itself, no model call")
+    assert (
+        right
+        == "Clause finder (no model): reads the contract itself, no model call, no cost, instant"
+    )
     assert not small_model.streams(), "an estimate sends no model a request"
     at.button(key="compare").click().run()
     records = {r.provider: r for r in at.session_state[STATE_KEY]}
@@ -139,11 +142,11 @@ def test_portfolio_shows_the_batchs_total_and_its_focused_reviews(
     samples = {d.name: d for d in sample_contracts()}
     chosen = [samples[name] for name in at.multiselect(key="pf_samples").value]
     config = ProviderConfig(Provider.OLLAMA, "llama3.2:latest", small_model.url)
-    estimate = estimate_reviews(chosen, [config], BatchSettings(source="sample"), {})
+    estimate = estimate_reviews(chosen, [config], BatchSettings(source="sample"), {}, None)
     assert estimate is not None and estimate.focused >= 1, "an 8k model reviews long ones by parts"
     assert total == estimate.sentence
     assert total.startswith(f"{len(chosen)} runs ({estimate.focused} focused review")
-    assert total.endswith("local, no cost")
+    assert total.endswith("local, no cost, time: no earlier runs of its models to go by")
     assert not small_model.streams(), "an estimate sends no model a request"
 
 

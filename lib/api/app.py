@@ -63,7 +63,7 @@ from lib.store.database import StoreUnavailable
 from lib.store.owners import Scope, scope_for
 from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord, SessionHistory, provider_label
-from lib.store.run_log import open_run_log
+from lib.store.run_log import RunLog, open_run_log
 
 STATIC = Path(__file__).resolve().parent / "static"
 SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
@@ -150,6 +150,10 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
 
     guarded = [Depends(authorised)]
     Caller = Annotated[Scope, Depends(authorised)]
+
+    def viewed(scope: Scope) -> RunLog | None:
+        """The run log as `scope` may see it and writes to it."""
+        return run_log.scoped(scope) if run_log is not None else None
 
     def visible(record: RunRecord, scope: Scope) -> bool:
         return scope.sees is None or record.owner == scope.sees
@@ -323,7 +327,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         if playbook is not None:
             return await _check(body, upload, document, playbook, chosen_with, scope)
         review = await asyncio.to_thread(_review, body, document, chosen_with)
-        estimate = await asyncio.to_thread(estimate_run, review, settings.prices)
+        estimate = await asyncio.to_thread(estimate_run, review, settings.prices, viewed(scope))
 
         def starter(notify: Any) -> Any:
             if upload is not None:
@@ -332,7 +336,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
                 # The plan its estimate is of, the one the `start` event shows.
                 replace(review, plan=estimate.plan),
                 history=SessionHistory([]),
-                run_log=run_log.scoped(scope) if run_log is not None else None,
+                run_log=viewed(scope),
                 settings=settings,
                 notify=notify,
                 refuse_when_busy=True,
@@ -346,17 +350,18 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             raise ApiError(429, exc.message, kind=exc.kind.value) from None
         return _follow(run, -1)
 
-    @app.post("/api/estimate", tags=["report"], dependencies=guarded)
-    async def estimate_review(request: Request) -> dict[str, Any]:
+    @app.post("/api/estimate", tags=["report"])
+    async def estimate_review(request: Request, scope: Caller) -> dict[str, Any]:
         """What `POST /api/report` with the same body would do, without running it: its plan
-        (one pass, a focused review of N calls, or too long for the model), tokens and cost."""
+        (one pass, a focused review of N calls, or too long for the model), tokens, cost, and
+        time from the model's earlier runs the caller may see."""
         body, upload = await _read_body(request, body_limit(settings))
         if body.playbook is not None or body.playbook_toml is not None:
             raise ApiError(400, "An estimate is of a review: send the body without a playbook")
         document = await asyncio.to_thread(read_document, body, upload, settings)
         chosen_with = settings.for_request(request.headers)
         review = await asyncio.to_thread(_review, body, document, chosen_with)
-        made = await asyncio.to_thread(estimate_run, review, settings.prices)
+        made = await asyncio.to_thread(estimate_run, review, settings.prices, viewed(scope))
         return made.as_dict()
 
     def _review(body: ReportRequest, document: Document, chosen_with: Settings) -> RunRequest:
@@ -399,7 +404,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             check = start_playbook(
                 PlaybookRequest(document, playbook, checker, page=PAGE, max_tokens=body.max_tokens),
                 history=SessionHistory([]),
-                run_log=run_log.scoped(scope) if run_log is not None else None,
+                run_log=viewed(scope),
                 settings=settings,
                 notify=notify,
                 refuse_when_busy=True,

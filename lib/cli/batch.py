@@ -522,7 +522,7 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
         configs = [parse_model(m, settings) for m in wanted]
         batch_settings = BatchSettings(template_key=args.template, max_tokens=args.max_tokens,
                                        source=source)  # fmt: skip
-    estimate = estimate_reviews(documents, configs, batch_settings, settings.prices)
+    estimate = estimate_reviews(documents, configs, batch_settings, settings.prices, run_log)
     if estimate is not None:
         print_estimate(estimate)
     if args.estimate:

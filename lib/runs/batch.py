@@ -160,9 +160,11 @@ def estimate_reviews(
     configs: Sequence[Checker],
     batch_settings: BatchSettings,
     prices: Mapping[str, tuple[float, float]],
+    run_log: RunLog | None,
 ) -> BatchEstimate | None:
     """A batch of reviews estimated before it starts, every contract × model as its workers will
-    run it (`estimate_batch`); None for a playbook batch (its checks have no plan to show)."""
+    run it (`estimate_batch`, its time from `run_log`'s earlier runs); None for a playbook batch
+    (its checks have no plan to show)."""
     if batch_settings.playbook:
         return None
     models = {model_key(c): c for c in configs if c is not None}
@@ -173,6 +175,7 @@ def estimate_reviews(
             for config in models.values()
         ],
         prices,
+        run_log,
     )
 
 

@@ -9,7 +9,9 @@ what is shown is what runs.
 
 Every figure is an estimate: input tokens as `lib.analysis.tokens` counts them, output tokens at
 most what each call may write (the answer length asked for), so the cost is an upper bound on
-what the provider bills for the output.
+what the provider bills for the output. The time is this model's own pace in the run log
+(`model_pace`: the medians of its last finished reviews) applied to a typical answer, not to the
+ceiling: "about 40 s (from 12 earlier runs)", or that there is nothing to go by.
 """
 
 from __future__ import annotations
@@ -17,16 +19,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from statistics import median
 from typing import Any
 
 from lib.analysis.long_plan import LongPlan, PlanError, Strategy, merge_system
 from lib.analysis.plural import counted
 from lib.analysis.tokens import estimate_tokens
+from lib.engine.provider_config import ProviderConfig, shown_url
 from lib.engine.providers.registry import spec_for
 from lib.runs.launch import RunRequest, plan_for
 from lib.runs.pricing import estimate_cost
 from lib.runs.run_plan import one_pass_problem
 from lib.store.records import run_maker
+from lib.store.run_log import RunLog
 
 Prices = Mapping[str, tuple[float, float]]
 
@@ -63,6 +68,10 @@ class RunEstimate:
     problem: str | None = None
     # The plan the run is started with (None: one pass, or refused as too long).
     plan: LongPlan | None = field(default=None, repr=False, compare=False)
+    # Likely seconds, from `seconds_from_runs` earlier runs of the model; None with none to go
+    # by (or a run that will not start), 0 for the clause finder.
+    seconds: float | None = None
+    seconds_from_runs: int = 0
 
     @property
     def focused(self) -> bool:
@@ -81,22 +90,84 @@ class RunEstimate:
             "cost_usd_at_most": self.cost_usd,
             "billed": self.billed,
             "problem": self.problem,
+            "seconds_estimate": None if self.seconds is None else round(self.seconds, 1),
+            "seconds_from_runs": self.seconds_from_runs,
             "sentence": self.sentence,
         }
 
 
-def estimate_run(request: RunRequest, prices: Prices) -> RunEstimate:
-    """The plan `request` runs with, and what it sends, may write and may cost; `prices` are the
-    operator's overrides (`Settings.prices`). May ask the model's server its context window
+@dataclass(frozen=True)
+class Pace:
+    """How a model has answered lately: medians over its last finished reviews (`runs`)."""
+
+    runs: int
+    ttft_s: float
+    tokens_per_s: float
+    # A typical answer of one call, in tokens.
+    answer_tokens: float
+
+    def seconds(self, caps: Sequence[int]) -> float:
+        """Calls made one after another, as a focused review makes them (`LongReview`), each
+        waiting for its first token and writing a typical answer within its own length."""
+        return sum(self.ttft_s + min(self.answer_tokens, cap) / self.tokens_per_s for cap in caps)
+
+
+def model_pace(run_log: RunLog | None, config: ProviderConfig) -> Pace | None:
+    """The model's pace at its endpoint, from the run log in one query; None without a log or
+    without a finished review of it to go by."""
+    if run_log is None:
+        return None
+    timings = run_log.timings(config.provider.value, config.model, shown_url(config.base_url))
+    if not timings:
+        return None
+    return Pace(
+        runs=len(timings),
+        ttft_s=median(t.ttft_s for t in timings),
+        tokens_per_s=median(t.tokens_per_s for t in timings),
+        answer_tokens=median(t.answer_tokens / t.calls for t in timings),
+    )
+
+
+NO_PACE = "time: no earlier runs of this model to go by"
+
+
+def about(seconds: float) -> str:
+    """ "about 40 s", "about 3 min", "about 1 h 20 min": a likely time, rounded as one says it."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes:02d} min"
+
+
+def _time_clause(seconds: float | None, pace: Pace | None) -> str:
+    if seconds is None or pace is None:
+        return NO_PACE
+    return f"{about(seconds)} (from {counted(pace.runs, 'earlier run')})"
+
+
+def estimate_run(request: RunRequest, prices: Prices, run_log: RunLog | None) -> RunEstimate:
+    """The plan `request` runs with, and what it sends, may write, may cost and may take;
+    `prices` are the operator's overrides (`Settings.prices`), `run_log` (as its viewer sees it)
+    holds the model's earlier runs. May ask the model's server its context window
     (`run_plan.model_context`, cached), never for an answer."""
+    config = request.config
+    reads_itself = not spec_for(config.provider).follows_prompts
+    return _estimate(request, prices, None if reads_itself else model_pace(run_log, config))
+
+
+def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEstimate:
     config, contract = request.config, request.document.name
     reviewer = run_maker(config.provider.value, config.model)
     billed = spec_for(config.provider).prices is not None
     if not spec_for(config.provider).follows_prompts:  # the clause finder reads it itself
-        sentence = f"{reviewer}: reads the contract itself, no model call, no cost"
+        sentence = f"{reviewer}: reads the contract itself, no model call, no cost, instant"
         return RunEstimate(
-            contract, reviewer, PlanKind.ONE_PASS, None, 0, 0, 0, 0.0, billed, sentence
-        )
+            contract, reviewer, PlanKind.ONE_PASS, None, 0, 0, 0, 0.0, billed, sentence,
+            seconds=0.0,
+        )  # fmt: skip
     plan, problem = request.plan, None
     prompt_tokens = request.prompt.estimated_tokens
     if request.kind != "review":
@@ -115,11 +186,12 @@ def estimate_run(request: RunRequest, prices: Prices) -> RunEstimate:
     if plan is None:
         kind, calls = PlanKind.ONE_PASS, 1
         sent, written = prompt_tokens, request.max_tokens
-        how = "one pass"
+        how, caps = "one pass", [request.max_tokens]
     else:
         kind, calls = PlanKind.SECTIONS, plan.model_calls + 1
         sent, written = _sections_tokens(plan)
-        how = _HOW[plan.strategy]
+        how, caps = _HOW[plan.strategy], _call_lengths(plan)
+    seconds = pace.seconds(caps) if pace is not None else None
     cost = estimate_cost(config.provider, config.model, sent, written, prices)
     if cost is None:
         price = "unknown price"
@@ -129,12 +201,19 @@ def estimate_run(request: RunRequest, prices: Prices) -> RunEstimate:
         price = f"up to ${cost:.2f}" if cost >= 0.01 else f"up to ${cost:.4f}"
     sentence = (
         f"{reviewer}: {how}, {counted(calls, 'call')}, ~{sent:,} input tokens, "
-        f"up to {written:,} output tokens, {price}"
+        f"up to {written:,} output tokens, {price}, {_time_clause(seconds, pace)}"
     )
     strategy = plan.strategy if plan else None
     return RunEstimate(
-        contract, reviewer, kind, strategy, calls, sent, written, cost, billed, sentence, plan=plan
-    )
+        contract, reviewer, kind, strategy, calls, sent, written, cost, billed, sentence,
+        plan=plan, seconds=seconds, seconds_from_runs=pace.runs if pace else 0,
+    )  # fmt: skip
+
+
+def _call_lengths(plan: LongPlan) -> list[int]:
+    """The answer length each model call of a planned review may write: its steps, the merge."""
+    steps = [step.max_tokens for step in plan.steps if step.local_text is None]
+    return [*steps, plan.budget.merge_output_tokens]
 
 
 def _sections_tokens(plan: LongPlan) -> tuple[int, int]:
@@ -152,7 +231,7 @@ def _sections_tokens(plan: LongPlan) -> tuple[int, int]:
     merge_input = estimate_tokens(system) + min(
         findings, budget.input_room(system, budget.merge_output_tokens)
     )
-    written = sum(step.max_tokens for step in calls) + budget.merge_output_tokens
+    written = sum(_call_lengths(plan))
     return plan.estimated_input_tokens + merge_input, written
 
 
@@ -207,10 +286,37 @@ class BatchEstimate:
             price += f", {counted(self.unpriced, 'run')} of unknown price"
         return (
             f"{runs}, {counted(self.model_calls, 'model call')}, ~{self.input_tokens:,} input "
-            f"tokens, up to {self.output_tokens:,} output tokens, {price}"
+            f"tokens, up to {self.output_tokens:,} output tokens, {price}, {self.time}"
         )
 
+    @property
+    def time(self) -> str:
+        """The runs' likely time one after another (a batch runs several at once where its
+        models allow, so it takes less), and the runs whose model has nothing to go by."""
+        runnable = [run for run in self.runs if run.kind is not PlanKind.TOO_LONG]
+        unknown = sum(run.seconds is None for run in runnable)
+        seconds = sum(run.seconds or 0.0 for run in runnable)
+        if unknown == len(runnable):
+            return "time: no earlier runs of its models to go by"
+        if not unknown and not seconds:  # the clause finder's alone
+            return "instant"
+        said = f"{about(seconds)} run one after another"
+        if unknown:
+            said += f" ({counted(unknown, 'run')} with no earlier runs of its model to go by)"
+        return said
 
-def estimate_batch(requests: Sequence[RunRequest], prices: Prices) -> BatchEstimate:
-    """Each run of a batch estimated as it would run alone (`estimate_run`)."""
-    return BatchEstimate(tuple(estimate_run(request, prices) for request in requests))
+
+def estimate_batch(
+    requests: Sequence[RunRequest], prices: Prices, run_log: RunLog | None
+) -> BatchEstimate:
+    """Each run of a batch estimated as it would run alone (`estimate_run`), each model's pace
+    read once for all its runs."""
+    paces: dict[tuple[str, str, str], Pace | None] = {}
+    runs = []
+    for request in requests:
+        config = request.config
+        key = (config.provider.value, config.model, config.base_url)
+        if key not in paces and spec_for(config.provider).follows_prompts:
+            paces[key] = model_pace(run_log, config)
+        runs.append(_estimate(request, prices, paces.get(key)))
+    return BatchEstimate(tuple(runs))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,22 @@ _UPSERT = (
     + " WHERE runs.owner = excluded.owner"
 )
 _SUMMARY_COLUMNS = ", ".join(name for name in RECORD_FIELDS if name not in LONG_TEXT)
+
+
+# How many of a model's last runs a time estimate goes by: enough for a median, recent enough
+# to be of the server as it is now.
+TIMED_RUNS = 20
+
+
+@dataclass(frozen=True)
+class RunTiming:
+    """How one finished review went: time to its first answer token, its answer's speed, and
+    its answer's tokens (thinking left out: its time is in `ttft_s`) over `calls` model calls."""
+
+    ttft_s: float
+    tokens_per_s: float
+    answer_tokens: int
+    calls: int
 
 
 class RunLog:
@@ -240,6 +256,35 @@ class RunLog:
             deleted = db.execute(f"DELETE FROM runs WHERE {' AND '.join(clauses)}", params).rowcount
             self.database.after_delete(db)
         return deleted
+
+    def timings(
+        self, provider: str, model: str, endpoint: str, limit: int = TIMED_RUNS
+    ) -> list[RunTiming]:
+        """The pace of this model's last `limit` finished reviews the scope may see, newest
+        first: what a run's time estimate goes by. Of the endpoint given (a model's speed is its
+        server's), or of none where an older run recorded none. One query, whatever `limit`."""
+        clauses = [
+            "provider = ?", "model = ?", "(endpoint = ? OR endpoint = '')", "status = ?",
+            "kind = ?", "ttft_s IS NOT NULL", "tokens_per_s > 0", "output_tokens > 0",
+        ]  # fmt: skip
+        params: list[Any] = [provider, model, endpoint, RunStatus.DONE.value, "review"]
+        self._owner_clause(clauses, params)
+        sql = (
+            "SELECT ttft_s, tokens_per_s, output_tokens, thinking_tokens, strategy, parts"
+            f" FROM runs WHERE {' AND '.join(clauses)} ORDER BY started DESC LIMIT ?"
+        )
+        with self.connect() as db:
+            rows = db.execute(sql, [*params, limit]).fetchall()
+        return [
+            RunTiming(
+                ttft_s=float(row["ttft_s"]),
+                tokens_per_s=float(row["tokens_per_s"]),
+                # A focused review's figures are its calls' together: its steps, then the merge.
+                calls=1 + (row["parts"] or 0) if row["strategy"] else 1,
+                answer_tokens=max(0, int(row["output_tokens"]) - int(row["thinking_tokens"] or 0)),
+            )
+            for row in rows
+        ]
 
     def end_orphans(self, older_than_s: float) -> int:
         """Mark runs still "running" that started more than `older_than_s` ago (past the run's

@@ -1,8 +1,8 @@
 """A run's (or a batch's) plan and cost on a page, before its button is clicked.
 
-The estimate is `lib.runs.estimate`'s, made once per set of inputs (planning a long contract
-finds its clauses, a second or more, and a page reruns on every widget change); the page starts
-the run with the estimate's plan, so it runs what it showed.
+The estimate is `lib.runs.estimate`'s, made once per set of inputs and viewer (planning a long
+contract finds its clauses, a second or more, its time reads the run log, and a page reruns on
+every widget change); the page starts the run with the estimate's plan, so it runs what it showed.
 """
 
 from __future__ import annotations
@@ -16,25 +16,49 @@ from lib.runs.batch import BatchSettings, Checker, estimate_reviews
 from lib.runs.estimate import BatchEstimate, PlanKind, RunEstimate, estimate_run
 from lib.runs.launch import RunRequest
 from lib.runs.run_plan import CONTEXT_TTL_S
+from lib.store.run_log import RunLog
 from lib.ui.safe import label
 
 Prices = Mapping[str, tuple[float, float]]
 
 
-# Kept as long as a model's context window is (`CONTEXT_TTL_S`): an estimate is of a plan for it.
-@st.cache_data(max_entries=8, ttl=CONTEXT_TTL_S, show_spinner="Estimating the run…")
-def run_estimate(request: RunRequest, prices: Prices) -> RunEstimate:
-    return estimate_run(request, prices)
+def run_estimate(request: RunRequest, prices: Prices, run_log: RunLog | None) -> RunEstimate:
+    return _run_estimate(request, prices, run_log, _viewer(run_log))
 
 
-@st.cache_data(max_entries=4, ttl=CONTEXT_TTL_S, show_spinner="Estimating the batch…")
 def batch_estimate(
     documents: Sequence[Document],
     configs: Sequence[Checker],
     batch_settings: BatchSettings,
     prices: Prices,
+    run_log: RunLog | None,
 ) -> BatchEstimate | None:
-    return estimate_reviews(documents, configs, batch_settings, prices)
+    return _batch_estimate(documents, configs, batch_settings, prices, run_log, _viewer(run_log))
+
+
+def _viewer(run_log: RunLog | None) -> tuple[str, str | None] | None:
+    """Whose earlier runs an estimate's time is from: a cached estimate is never another's."""
+    return (run_log.describe(), run_log.scope.sees) if run_log is not None else None
+
+
+# Kept as long as a model's context window is (`CONTEXT_TTL_S`): an estimate is of a plan for it.
+@st.cache_data(max_entries=8, ttl=CONTEXT_TTL_S, show_spinner="Estimating the run…")
+def _run_estimate(
+    request: RunRequest, prices: Prices, _run_log: RunLog | None, viewer: object
+) -> RunEstimate:
+    return estimate_run(request, prices, _run_log)
+
+
+@st.cache_data(max_entries=4, ttl=CONTEXT_TTL_S, show_spinner="Estimating the batch…")
+def _batch_estimate(
+    documents: Sequence[Document],
+    configs: Sequence[Checker],
+    batch_settings: BatchSettings,
+    prices: Prices,
+    _run_log: RunLog | None,
+    viewer: object,
+) -> BatchEstimate | None:
+    return estimate_reviews(documents, configs, batch_settings, prices, _run_log)
 
 
 def show_estimate(estimate: RunEstimate) -> None:
@@ -48,7 +72,7 @@ def show_estimate(estimate: RunEstimate) -> None:
 def show_batch_estimate(estimate: BatchEstimate) -> None:
     """The batch's total, and each run's line folded away."""
     st.caption(f"Estimate: {label(estimate.sentence)}")
-    with st.expander("Each run's plan and cost"):
+    with st.expander("Each run's plan, cost and time"):
         st.markdown(
             "\n".join(f"- {label(run.contract)} · {label(run.sentence)}" for run in estimate.runs)
         )

@@ -254,7 +254,9 @@ def run_controls(
     """Run batch and Stop; the batch this session started, with its progress and failures."""
     state = st.session_state
     if documents and choice.configs:
-        estimate = batch_estimate(documents, choice.configs, choice.batch_settings, settings.prices)
+        estimate = batch_estimate(
+            documents, choice.configs, choice.batch_settings, settings.prices, run_log
+        )
         if estimate is not None:
             show_batch_estimate(estimate)
     run_col, stop_col, _ = st.columns([1, 1, 6])

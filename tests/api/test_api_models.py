@@ -139,7 +139,10 @@ def test_an_estimate_says_the_plan_and_cost_and_the_run_follows_it(start_api, up
     assert estimate["sentence"].startswith(
         f"Ollama · llama3.2: focused review, {estimate['model_calls']} calls, "
     )
-    assert estimate["sentence"].endswith("local, no cost")
+    assert estimate["sentence"].endswith(
+        "local, no cost, time: no earlier runs of this model to go by"
+    )
+    assert estimate["seconds_estimate"] is None and estimate["seconds_from_runs"] == 0
     assert not upstream.streams(), "an estimate runs nothing"
     # The run's `start` event carries the same estimate, and the run makes those calls.
     with httpx.stream("POST", f"{api.url}/api/report", json=body, timeout=120) as streamed:
