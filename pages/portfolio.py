@@ -36,8 +36,12 @@ shown = sections.shown(store, runner, run_log, settings, choice.batch_settings.t
 if shown is None:
     st.stop()
 if shown.playbook is not None:
-    sections.verdicts(shown.runs, shown.playbook, shown.texts, shown.waiting, shown.deleted)
+    sections.verdicts(
+        shown.runs, shown.playbook, shown.texts, shown.waiting, shown.deleted, shown.not_started
+    )
     sections.playbook_scorecard(shown.info, shown.runs, shown.playbook, store, shown.waiting)
 else:
-    sections.findings(shown.runs, shown.template_key, shown.texts, shown.waiting, shown.deleted)
+    sections.findings(
+        shown.runs, shown.template_key, shown.texts, shown.waiting, shown.deleted, shown.not_started
+    )
     sections.scorecard(shown.info, shown.runs, shown.texts, settings, store, shown.waiting)

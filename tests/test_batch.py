@@ -411,15 +411,22 @@ def test_a_batch_without_a_run_log_shows_its_running_run_and_those_still_to_star
         assert sorted(shown.waiting) == sorted(i for i in runner.items if i != first)
         runner.stop()
         assert runner.wait(20)
-    assert runner.records().waiting == []
+    stopped = runner.records()
+    assert stopped.waiting == [] and sorted(stopped.not_started) == sorted(shown.waiting)
 
 
-def test_a_stored_batch_lists_its_runs_not_started_only_while_it_runs(tmp_path, run_log):
+def test_a_stored_batch_lists_its_runs_not_started_waiting_then_not_started(tmp_path, run_log):
     store = BatchStore(run_log)
     batch_id = store.create("b", {}, [], [("a.txt", "x", "k"), ("b.txt", "x", "k")])
-    assert batch_records(run_log, batch_id).waiting == [("a.txt", "k"), ("b.txt", "k")]
+    running = batch_records(run_log, batch_id)
+    assert running.waiting == [("a.txt", "k"), ("b.txt", "k")] and running.not_started == []
+    assert running.not_started_note(resumable=True) == ""
     store.set_status(batch_id, BatchStatus.STOPPED)
-    assert batch_records(run_log, batch_id).waiting == []
+    stopped = batch_records(run_log, batch_id)
+    assert stopped.waiting == [] and stopped.not_started == [("a.txt", "k"), ("b.txt", "k")]
+    assert stopped.not_started_note(resumable=False) == (
+        "2 runs of this batch did not start before it stopped."
+    )
 
 
 def test_a_stored_batch_counts_its_runs_deleted_from_the_run_log(tmp_path, run_log):

@@ -345,10 +345,38 @@ def test_a_running_batch_shows_every_contract_those_not_started_waiting(
     assert not at.exception
     assert any("not started yet" in i.value for i in at.info)
 
-    # Once the batch has stopped, nothing waits: its grid holds the runs it made.
-    BatchStore(RunLog(path)).set_status(at.session_state[SHOWN_KEY], BatchStatus.STOPPED)
+
+def test_a_stopped_batch_lists_the_contracts_it_never_started(tmp_path, monkeypatch, downloads):
+    """Once a batch stopped, the contracts it had not started lost their rows: the grid and its
+    exports held 1 of the batch's 3 contracts, with no word of the other 2."""
+    from lib.runs.portfolio import NOT_STARTED
+
+    path = page_env(tmp_path, monkeypatch)
+    batch_id, names = running_batch(path, started=0, done=1)
+    BatchStore(RunLog(path)).set_status(batch_id, BatchStatus.STOPPED)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    grid = at.dataframe(key="pf_grid").value
+    assert sorted(grid["contract"]) == names
+    assert sorted(grid["status"]) == ["complete", NOT_STARTED, NOT_STARTED]
+    unstarted = grid[grid["status"] == NOT_STARTED]
+    assert set(unstarted["Audit rights"]) == {NOT_STARTED} and set(unstarted["risk"]) == {""}
+    rows = list(csv.DictReader(io.StringIO(export(at, downloads, "Export CSV").decode())))
+    assert sorted(r["status"] for r in rows) == ["complete", NOT_STARTED, NOT_STARTED]
+    assert any(
+        c.value == "2 runs of this batch did not start before it stopped: Resume it under "
+        "Unfinished batches to run them."
+        for c in at.caption
+    )
+    assert at.button(key=f"pf_resume_{batch_id}")
+    # Its cell says why it has no passage, and what runs it.
+    row = list(grid["status"]).index(NOT_STARTED)
+    at.session_state["pf_grid"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[row, "Audit rights"]]}
+    }
     at.run()
-    assert list(at.dataframe(key="pf_grid").value["status"]) == ["running"]
+    assert not at.exception
+    assert any("did not start before the batch stopped" in i.value for i in at.info)
 
 
 def test_a_running_batch_with_no_run_begun_yet_shows_its_waiting_grid(tmp_path, monkeypatch):

@@ -769,13 +769,16 @@ class BatchRunner:
         )
 
     def records(self) -> BatchRecords:
-        """The runs started in this process (running ones included) and, until the batch stops
-        or ends, the items not started yet: the grid of a batch run without a run log."""
+        """The runs started in this process (running ones included) and the items not started:
+        waiting until the batch stops or ends, not started after. The grid of a batch run
+        without a run log."""
         with self._lock:
             started = dict(self._records)
         live = not self._stop.is_set() and not self.finished
-        waiting = [item for item in self.items if item not in started] if live else []
-        return BatchRecords(started, waiting)
+        unstarted = [item for item in self.items if item not in started]
+        if live:
+            return BatchRecords(started, unstarted)
+        return BatchRecords(started, not_started=unstarted)
 
     def failures(self) -> list[ItemResult]:
         with self._lock:
@@ -792,6 +795,8 @@ class BatchRecords:
     waiting: list[tuple[str, str]] = field(default_factory=list)
     # Runs of the batch since deleted on History: the grid says so, rather than shrink silently.
     deleted: int = 0
+    # Of a stopped batch, the items whose run never started: rows too, which a resume runs.
+    not_started: list[tuple[str, str]] = field(default_factory=list)
 
     def deleted_note(self) -> str:
         """ "2 runs of this batch were deleted on History"; "" when none was."""
@@ -800,16 +805,28 @@ class BatchRecords:
         were = "was" if self.deleted == 1 else "were"
         return f"{counted(self.deleted, 'run')} of this batch {were} deleted on History."
 
+    def not_started_note(self, resumable: bool) -> str:
+        """ "3 runs of this batch did not start before it stopped: resuming it …"; "" when every
+        run started or the batch still runs. A batch without a run log cannot be resumed."""
+        if not self.not_started:
+            return ""
+        runs = counted(len(self.not_started), "run")
+        did = f"{runs} of this batch did not start before it stopped"
+        if not resumable:
+            return f"{did}."
+        return f"{did}: Resume it under Unfinished batches to run them."
+
 
 def batch_records(run_log: RunLog, batch_id: str) -> BatchRecords:
-    """The latest run of each contract × model of a stored batch, from the run log; while the
-    batch runs, the items not started yet (a stopped or finished batch has none waiting); and
-    how many of its runs were deleted from the run log since."""
+    """The latest run of each contract × model of a stored batch, from the run log; the items
+    not started yet, waiting while the batch runs and not started once it stopped; and how many
+    of its runs were deleted from the run log since."""
     store = BatchStore(run_log)
     info = store.get(batch_id)
     running = info is not None and info.status is BatchStatus.RUNNING
     records: dict[tuple[str, str], RunRecord] = {}
     waiting: list[tuple[str, str]] = []
+    not_started: list[tuple[str, str]] = []
     deleted = 0
     for item in store.items(batch_id):
         key = (item.contract, item.model_key)
@@ -818,9 +835,9 @@ def batch_records(run_log: RunLog, batch_id: str) -> BatchRecords:
             records[key] = record
         elif item.run_id is not None:
             deleted += 1  # its item still names the run the run log no longer holds
-        elif item.status is ItemStatus.PENDING and running:
-            waiting.append(key)
-    return BatchRecords(records, waiting, deleted)
+        elif item.status is ItemStatus.PENDING:
+            (waiting if running else not_started).append(key)
+    return BatchRecords(records, waiting, deleted, not_started)
 
 
 class _Registry:

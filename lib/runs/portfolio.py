@@ -29,7 +29,12 @@ RUNNING = "running…"
 # A contract whose run has not started yet (queued behind the cap on runs at once or its lane):
 # its row is there from the start so the grid shows the whole batch, and it has no verdict.
 WAITING = "waiting"
-LEVELS = ("RED", "YELLOW", "GREEN", NOT_FOUND, MISSING, FAILED, STOPPED, RUNNING, WAITING)
+# A contract of a stopped (or interrupted) batch whose run never started: still a row, so the grid
+# and its exports account for every contract of the batch, and resuming the batch runs it.
+NOT_STARTED = "not started"
+LEVELS = (
+    "RED", "YELLOW", "GREEN", NOT_FOUND, MISSING, FAILED, STOPPED, RUNNING, WAITING, NOT_STARTED,
+)  # fmt: skip
 # Cell colours on screen and in XLSX (fill, text).
 COLOURS: dict[str, tuple[str, str]] = {
     "RED": ("F8D7DA", "842029"),
@@ -41,6 +46,7 @@ COLOURS: dict[str, tuple[str, str]] = {
     STOPPED: ("FFFFFF", "6C757D"),
     RUNNING: ("F8F9FA", "6C757D"),
     WAITING: ("FFFFFF", "6C757D"),  # neutral: no verdict yet, and none of a failure
+    NOT_STARTED: ("FFFFFF", "6C757D"),  # neutral too: nothing was asked of the model
 }
 
 
@@ -62,11 +68,18 @@ class GridRun:
 
 @dataclass(frozen=True)
 class Waiting:
-    """A contract × model of a running batch whose run has not started yet: no record, no
-    verdict, but a row, so an analyst sees every contract still to come."""
+    """A contract × model of a batch whose run has not started: no record, no verdict, but a
+    row, so an analyst sees every contract of the batch. `WAITING` while the batch runs,
+    `NOT_STARTED` once it stopped (resuming it runs them)."""
 
     contract: str
     model: str
+    level: str = WAITING
+
+    @property
+    def still_to_come(self) -> bool:
+        """Its batch is running: it will run, so a scorecard made now leaves it out, counted."""
+        return self.level == WAITING
 
 
 def grid_frame(
@@ -75,7 +88,8 @@ def grid_frame(
     """One row per contract × model; category columns hold a level from `LEVELS`. A run that
     failed, was stopped or is still running keeps what its partial report rated; the categories
     it has not reached say why (`unreached`), not "missing" (the model did not get that far).
-    A contract waiting for its run reads `WAITING` in every category, after the runs."""
+    A contract whose run has not started reads its `Waiting.level` in every category, after the
+    runs."""
     template = TEMPLATES.get(template_key)
     columns = list(template.categories) if template else []
     rows = []
@@ -102,12 +116,12 @@ def grid_frame(
             {
                 "contract": slot.contract,
                 "model": slot.model,
-                "status": WAITING,
+                "status": slot.level,
                 "risk": "",
                 "RED": 0,
                 "YELLOW": 0,
                 "GREEN": 0,
-                **{"_found": {}, "_short": WAITING},
+                **{"_found": {}, "_short": slot.level},
             }
         )
     categories = columns + extra
@@ -280,9 +294,11 @@ def grid_runs(
     ]
 
 
-def waiting_rows(items: Sequence[tuple[str, str]], labels: Mapping[str, str]) -> list[Waiting]:
-    """(contract, model key) of runs not started yet, named by the models' display labels."""
-    return [Waiting(contract, labels.get(key, key)) for contract, key in sorted(items)]
+def waiting_rows(
+    items: Sequence[tuple[str, str]], labels: Mapping[str, str], level: str = WAITING
+) -> list[Waiting]:
+    """(contract, model key) of runs not started, named by the models' display labels."""
+    return [Waiting(contract, labels.get(key, key), level) for contract, key in sorted(items)]
 
 
 def model_runs(

@@ -37,7 +37,16 @@ from lib.analysis.scorecard import still_running_note
 from lib.engine.run_stats import RunStatus
 from lib.runs.playbook_run import BUILTIN_PROVIDER
 from lib.runs.playbook_tables import CHECK_LABEL, verdict_word
-from lib.runs.portfolio import FAILED, RUNNING, STOPPED, WAITING, GridRun, Waiting, unreached
+from lib.runs.portfolio import (
+    FAILED,
+    NOT_STARTED,
+    RUNNING,
+    STOPPED,
+    WAITING,
+    GridRun,
+    Waiting,
+    unreached,
+)
 from lib.store.batch_store import BatchStore
 
 NEEDS_MODEL = "needs a model"
@@ -58,6 +67,7 @@ CELL_COLOURS: dict[str, tuple[str, str]] = {
     STOPPED: ("FFFFFF", "6C757D"),
     RUNNING: ("F8F9FA", "6C757D"),
     WAITING: ("FFFFFF", "6C757D"),
+    NOT_STARTED: ("FFFFFF", "6C757D"),
 }
 # Columns before the positions' own in the grid.
 LEAD = ("contract", "checker", "status", "meets", "deviates", "not addressed", "high severity")
@@ -105,7 +115,7 @@ def verdict_grid(
     runs: Sequence[GridRun], playbook: Playbook, waiting: Sequence[Waiting] = ()
 ) -> pd.DataFrame:
     """One row per contract × checker: its counts, then a cell per position (see `cell`); a
-    contract whose check has not started yet reads `WAITING` in every position."""
+    contract whose check has not started reads its `Waiting.level` in every position."""
     columns = position_columns(playbook)
     rows = []
     for run in runs:
@@ -125,8 +135,9 @@ def verdict_grid(
             row[column] = cell(found, playbook) if results else unreached(run.record.status)
         rows.append(row)
     for slot in waiting:
-        rows.append({"contract": slot.contract, "checker": slot.model, "status": WAITING,
-                     **dict.fromkeys(LEAD[3:], 0), **dict.fromkeys(columns, WAITING)})  # fmt: skip
+        level = slot.level
+        rows.append({"contract": slot.contract, "checker": slot.model, "status": level,
+                     **dict.fromkeys(LEAD[3:], 0), **dict.fromkeys(columns, level)})  # fmt: skip
     return pd.DataFrame(rows, columns=[*LEAD, *columns])
 
 
@@ -237,7 +248,7 @@ def score_checkers(
     documents: dict[str, dict[str, NliDocument]] = {}
     trained: dict[str, set[str]] = {}
     running: dict[str, set[str]] = {}
-    unstarted = [(slot.model, slot.contract) for slot in waiting]
+    unstarted = [(slot.model, slot.contract) for slot in waiting if slot.still_to_come]
     started = [(run.model, run.contract) for run in runs if run.record.status is RunStatus.RUNNING]
     for checker, contract in [*started, *unstarted]:
         document = match_document(contract, labels)

@@ -199,7 +199,7 @@ def score_runs(
     queued: dict[str, list[str]] = {}
     for run in runs:
         by_model.setdefault(run.model, {})[run.contract] = run.record
-    for slot in waiting:
+    for slot in (slot for slot in waiting if slot.still_to_come):
         by_model.setdefault(slot.model, {})
         queued.setdefault(slot.model, []).append(slot.contract)
     scored = {

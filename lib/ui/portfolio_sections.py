@@ -42,6 +42,8 @@ from lib.runs.batch_sources import (
 from lib.runs.launch import save_upload
 from lib.runs.portfolio import (
     LEVELS,
+    NOT_STARTED,
+    WAITING,
     GridRun,
     Waiting,
     category_columns,
@@ -94,7 +96,11 @@ DOCUMENTS_KEY = "pf_documents"  # name → text of the contracts chosen in this 
 MODELS_KEY = "pf_runner_models"  # model key → label of the batch this session started
 GRID_KEY, VERDICTS_KEY, REPORT_PICK_KEY = "pf_grid", "pf_verdicts", "pf_report"
 GRID_BATCH_KEY = "pf_grid_batch"  # the batch whose grid holds the selection above
-NOT_STARTED = "This run has not started yet: it waits for a free place in the batch."
+# What a selected cell of a run not started says, by its row's status.
+UNSTARTED_CELL = {
+    WAITING: "This run has not started yet: it waits for a free place in the batch.",
+    NOT_STARTED: "This run did not start before the batch stopped: resuming the batch runs it.",
+}
 
 
 def _cache(key: str) -> ReadCache:
@@ -359,10 +365,13 @@ class Shown:
     texts: dict[str, str]
     template_key: str
     playbook: Playbook | None = None
-    # Its contracts whose runs have not started yet, each a row of the grid.
+    # Its contracts whose runs have not started (waiting, or not started in a stopped batch),
+    # each a row of the grid.
     waiting: list[Waiting] = field(default_factory=list)
     # "N runs of this batch were deleted on History", or "".
     deleted: str = ""
+    # "N runs of this batch did not start before it stopped: Resume it …", or "".
+    not_started: str = ""
 
 
 def shown(
@@ -377,7 +386,7 @@ def shown(
     info = shown_batch(store)
     _forget_selection(info.batch_id if info is not None else state.get(BATCH_KEY))
     found = session.shown_records(info, run_log, runner)
-    if not found.records and not found.waiting:
+    if not found.records and not found.waiting and not found.not_started:
         hint = found.deleted_note() or "Run a batch to see its grid here."
         st.info(hint, icon=":material/grid_view:")
         return None
@@ -388,8 +397,9 @@ def shown(
         session.contract_texts(info, settings, state.get(DOCUMENTS_KEY, {}), found.records),
         session.shown_template(info, template_key),
         session.shown_playbook(info, runner),
-        waiting_rows(found.waiting, names),
+        waiting_rows(found.waiting, names) + waiting_rows(found.not_started, names, NOT_STARTED),
         found.deleted_note(),
+        found.not_started_note(resumable=info is not None),
     )
 
 
@@ -403,9 +413,12 @@ def _forget_selection(batch_id: str | None) -> None:
         state[GRID_BATCH_KEY] = batch_id
 
 
-def _deleted(note: str) -> None:
-    if note:
-        st.info(note, icon=":material/delete:")
+def _notes(deleted: str, not_started: str) -> None:
+    """What the grid leaves out or holds without a run, said above it."""
+    if deleted:
+        st.info(deleted, icon=":material/delete:")
+    if not_started:
+        st.caption(not_started)
 
 
 def findings(
@@ -414,10 +427,11 @@ def findings(
     texts: dict[str, str],
     waiting: list[Waiting],
     deleted: str,
+    not_started: str,
 ) -> None:
     """The grid with its filters and exports, the opened cell's passage, and each report."""
     st.subheader("Findings grid")
-    _deleted(deleted)
+    _notes(deleted, not_started)
     frame = grid_frame(runs, template_key, waiting)
     columns = category_columns(frame)
     filters = st.columns([1.2, 1, 1.4, 1, 1])
@@ -462,7 +476,8 @@ def findings(
         with st.container(border=True):
             st.markdown(f"**{label(contract)}** · {label(model)}")
             if record is None:
-                st.info(NOT_STARTED, icon=":material/hourglass_empty:")
+                unstarted = UNSTARTED_CELL[view.iloc[row]["status"]]
+                st.info(unstarted, icon=":material/hourglass_empty:")
             else:
                 text = texts.get(contract) or record.contract_text
                 headings = [column_heading(frame, c) for c in columns]
@@ -487,11 +502,12 @@ def verdicts(
     texts: dict[str, str],
     waiting: list[Waiting],
     deleted: str,
+    not_started: str,
 ) -> None:
     """A playbook batch: contracts × positions, coloured by verdict and severity, with its
     exports; a selected cell opens that position's evidence in the contract."""
     st.subheader("Verdicts grid")
-    _deleted(deleted)
+    _notes(deleted, not_started)
     st.caption(label(playbook.name))
     frame = verdict_grid(runs, playbook, waiting)
     filters = st.columns([1.2, 1])
@@ -540,7 +556,7 @@ def verdicts(
     with st.container(border=True):
         st.markdown(f"**{label(contract)}** · {label(checker)}")
         if record is None:
-            st.info(NOT_STARTED, icon=":material/hourglass_empty:")
+            st.info(UNSTARTED_CELL[view.iloc[row]["status"]], icon=":material/hourglass_empty:")
         elif result is None:
             st.info("This run has no result for the position.", icon=":material/search_off:")
         else:
