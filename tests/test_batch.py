@@ -12,7 +12,7 @@ import pytest
 from devtools.fake_upstream import FakeUpstream, Script
 from devtools.sample_files import image_pdf_bytes, pdf_bytes, with_image_pages
 from lib.analysis.documents import document_from_text, load_document
-from lib.analysis.plural import counted
+from lib.analysis.plural import counted, duration
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.settings import Settings, load_settings
 from lib.runs.batch import (
@@ -22,7 +22,6 @@ from lib.runs.batch import (
     batch_records,
     concurrency_for,
     estimate_eta,
-    format_duration,
     model_key,
     unique_names,
 )
@@ -250,7 +249,7 @@ def test_eta_is_the_slowest_lane():
     assert estimate_eta({"a": (5, 2, []), "b": (0, 1, [2.0])}, fallback_s=2.0) == 6.0
     assert estimate_eta({"a": (5, 2, [])}) is None
     assert estimate_eta({"a": (0, 2, [])}) == 0.0
-    assert format_duration(75) == "1 min 15 s" and format_duration(3700) == "1 h 01 min"
+    assert duration(75) == "1 min 15 s" and duration(3700) == "1 h 01 min"
 
 
 def test_duplicate_names_are_kept_apart():
@@ -443,3 +442,19 @@ def test_a_stored_batch_counts_its_runs_deleted_from_the_run_log(tmp_path, run_l
     shown = batch_records(run_log, batch_id)
     assert list(shown.records) == [("b.txt", "k")] and shown.deleted == 1
     assert shown.deleted_note() == "1 run of this batch was deleted on History."
+
+
+def test_a_duration_is_said_exactly_for_time_left_and_roughly_for_an_estimate():
+    assert [duration(s) for s in (0.2, 59.6, 600, 7260)] == [
+        "1 s",
+        "1 min 00 s",
+        "10 min 00 s",
+        "2 h 01 min",
+    ]
+    assert [duration(s, rough=True) for s in (0.2, 89, 91, 5340, 5460)] == [
+        "1 s",
+        "89 s",
+        "2 min",
+        "89 min",
+        "1 h 31 min",
+    ]

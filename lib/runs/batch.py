@@ -39,7 +39,7 @@ from lib.analysis.documents import Document
 from lib.analysis.playbook.checker import CHECKER_NAME
 from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import dump_playbook, parse_playbook
-from lib.analysis.plural import counted
+from lib.analysis.plural import counted, duration
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
@@ -274,19 +274,8 @@ class Progress:
         left = self.left_s
         if left is not None and self.finished < self.total and not self.ended:
             # A time already passed is no estimate: say only that it is not over yet.
-            parts.append(f"about {format_duration(left)} left" if left >= 1 else "a little longer")
+            parts.append(f"about {duration(left)} left" if left >= 1 else "a little longer")
         return " · ".join(parts)
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def estimate_eta(

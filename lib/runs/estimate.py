@@ -23,7 +23,7 @@ from statistics import median
 from typing import Any
 
 from lib.analysis.long_plan import LongPlan, PlanError, Strategy, merge_system
-from lib.analysis.plural import counted
+from lib.analysis.plural import counted, duration
 from lib.analysis.tokens import estimate_tokens
 from lib.engine.provider_config import ProviderConfig, shown_url
 from lib.engine.providers.registry import spec_for
@@ -131,21 +131,10 @@ def model_pace(run_log: RunLog | None, config: ProviderConfig) -> Pace | None:
 NO_PACE = "time: no earlier runs of this model to go by"
 
 
-def about(seconds: float) -> str:
-    """ "about 40 s", "about 3 min", "about 1 h 20 min": a likely time, rounded as one says it."""
-    if seconds < 90:
-        return f"about {max(1, round(seconds))} s"
-    minutes = round(seconds / 60)
-    if minutes < 90:
-        return f"about {minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"about {hours} h {minutes:02d} min"
-
-
 def _time_clause(seconds: float | None, pace: Pace | None) -> str:
     if seconds is None or pace is None:
         return NO_PACE
-    return f"{about(seconds)} (from {counted(pace.runs, 'earlier run')})"
+    return f"about {duration(seconds, rough=True)} (from {counted(pace.runs, 'earlier run')})"
 
 
 def estimate_run(request: RunRequest, prices: Prices, run_log: RunLog | None) -> RunEstimate:
@@ -300,7 +289,7 @@ class BatchEstimate:
             return "time: no earlier runs of its models to go by"
         if not unknown and not seconds:  # the clause finder's alone
             return "instant"
-        said = f"{about(seconds)} run one after another"
+        said = f"about {duration(seconds, rough=True)} run one after another"
         if unknown:
             said += f" ({counted(unknown, 'run')} with no earlier runs of its model to go by)"
         return said

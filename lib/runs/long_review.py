@@ -28,6 +28,7 @@ from lib.analysis.long_plan import (
     merge_user,
     pack_findings,
 )
+from lib.analysis.plural import duration
 from lib.analysis.tokens import estimate_tokens
 from lib.engine.errors import BadResponse, OutputLimit, ProviderError, TimedOut
 from lib.engine.fold import fail
@@ -394,12 +395,5 @@ class LongReview:
         line = f"{label} · call {done + 1} of {planned}"
         if self._call_seconds:
             left = sum(self._call_seconds) / len(self._call_seconds) * (planned - done)
-            line += f" · about {_duration(left)} left"
+            line += f" · about {duration(left)} left"
         stats.progress = line
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s" if minutes < 10 else f"{minutes} min"
