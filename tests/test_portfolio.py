@@ -283,7 +283,7 @@ def test_a_batch_whose_folder_the_pages_may_not_read_shows_without_its_texts(tmp
 def test_a_scorecard_is_compared_with_the_one_before_it_on_the_same_labels_and_contracts():
     """An 8-contract batch was compared with the earlier 5-contract one ("F1 +0.09"), and an
     older batch's card with whatever was second newest."""
-    from lib.analysis.scorecard import Scorecard
+    from lib.analysis.scorecard import ModelScore, Scorecard
     from lib.runs.portfolio_session import previous_scorecard
     from lib.store.batch_store import StoredScorecard
 
@@ -302,6 +302,12 @@ def test_a_scorecard_is_compared_with_the_one_before_it_on_the_same_labels_and_c
     assert previous_scorecard(newest_first, "c2") is None  # c1 scored other contracts
     assert previous_scorecard(newest_first, "c1") is None  # c0 is on other labels
     assert previous_scorecard(newest_first, None) is None
+    # A card made mid-batch scored a different part per model: never the one compared with.
+    model = ModelScore("m", 3, [], [], 0, 0, None, None, None, running=["d"])
+    mid_run = Scorecard("c2", "cuad", (), ["a", "b", "c"], [model])
+    newest_first[1] = StoredScorecard("c2", datetime.now(), "c2", "cuad", None, mid_run.to_dict())
+    found = previous_scorecard(newest_first, "c3")
+    assert found is not None and found.scorecard_id == "c1"
 
 
 def test_contracts_waiting_for_their_run_are_rows_of_the_grid_in_a_neutral_colour():

@@ -395,11 +395,25 @@ def test_a_batch_scored_mid_run_leaves_its_running_contracts_out_and_says_so(tmp
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.button(key="pf_score").click().run()
     assert not at.exception
-    assert any(i.value == "2 contracts still running, not scored." for i in at.info)
+    assert any(i.value == "2 contracts still running or waiting, not scored." for i in at.info)
     [stored] = BatchStore(RunLog(path)).scorecards()
     [model] = stored.body["models"]
     assert model["failed"] == [] and model["contracts"] == 1 and len(model["running"]) == 2
     assert len(stored.body["contracts"]) == 1
+
+
+def test_a_batch_scored_before_any_run_ended_makes_no_scorecard_of_zeros(tmp_path, monkeypatch):
+    """Scored at once, the card read 0.00 everywhere and was stored under the batch's name,
+    listed on History beside the real one."""
+    from lib.analysis.scorecard import NOTHING_ENDED
+
+    path = page_env(tmp_path, monkeypatch)
+    running_batch(path, started=1)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.button(key="pf_score").click().run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [NOTHING_ENDED]
+    assert BatchStore(RunLog(path)).scorecards() == []
 
 
 def test_runs_deleted_on_history_are_named_on_the_batch_grid_not_silently_gone(

@@ -287,6 +287,16 @@ def test_a_playbook_batch_scored_mid_run_leaves_its_running_checks_out_and_says_
         [GridRun("nda-a.txt", "m", record)], labels, book, [Waiting("nda-b.txt", "m")]
     )
     assert scores.contracts == 0 and len(scores.running) == 2
-    note = "2 contracts still running, not scored."
+    note = "2 contracts still running or waiting, not scored."
     assert note in scorecard_table([scores], "labels.json")
     assert scores_from_dict(scorecard_dict([scores], "labels.json"))[0].running == scores.running
+
+
+def test_playbook_scores_with_no_check_ended_make_no_scorecard():
+    from lib.analysis.scorecard import NO_LABELS, NOTHING_ENDED
+    from lib.runs.portfolio_playbook import CheckerScore, nothing_to_score
+
+    assert nothing_to_score([]) == NO_LABELS
+    waiting = CheckerScore("built-in", 0, {}, running=("nda-1",))
+    assert nothing_to_score([waiting]) == NOTHING_ENDED
+    assert nothing_to_score([waiting, CheckerScore("m", 1, {})]) is None

@@ -349,12 +349,19 @@ def build_scorecard(
     return Scorecard(name, labelled.source, labelled.categories, contracts, models)
 
 
+# Why a batch gives no scorecard (review and playbook alike): a card of nothing but zeros would
+# be stored and listed on History beside the batch's real one.
+NO_LABELS = "No contract of this batch has labels in this set."
+NOTHING_ENDED = "Nothing to score yet: no labelled contract's run has ended."
+
+
 def still_running_note(contracts: int) -> str:
-    """What a scorecard made mid-batch leaves out ("3 contracts still running, not scored"); ""
-    when every run had ended: the one sentence of review and playbook scorecards alike."""
+    """What a scorecard made mid-batch leaves out ("3 contracts still running or waiting, not
+    scored"); "" when every run had ended: the one sentence of review and playbook scorecards
+    alike."""
     if not contracts:
         return ""
-    return f"{counted(contracts, 'contract')} still running, not scored."
+    return f"{counted(contracts, 'contract')} still running or waiting, not scored."
 
 
 def unscored_note(card: Scorecard) -> str:

@@ -33,7 +33,7 @@ from lib.analysis.playbook.scorer import (
     score,
     span_scores_from_passages,
 )
-from lib.analysis.scorecard import still_running_note
+from lib.analysis.scorecard import NO_LABELS, NOTHING_ENDED, still_running_note
 from lib.engine.run_stats import RunStatus
 from lib.runs.playbook_run import BUILTIN_PROVIDER
 from lib.runs.playbook_tables import CHECK_LABEL, verdict_word
@@ -282,8 +282,17 @@ def score_checkers(
     ]
 
 
+def nothing_to_score(scores: Sequence[CheckerScore]) -> str | None:
+    """Why these scores make no scorecard (no labelled NDA in the batch, or none of their
+    checks has ended), or None."""
+    if not scores:
+        return NO_LABELS
+    return None if any(s.contracts for s in scores) else NOTHING_ENDED
+
+
 def running_note(scores: Sequence[CheckerScore]) -> str:
-    """ "N contracts still running, not scored" for a playbook scorecard made mid-batch."""
+    """ "N contracts still running or waiting, not scored", for a playbook scorecard made
+    mid-batch."""
     return still_running_note(len({d for s in scores for d in s.running}))
 
 

@@ -15,7 +15,13 @@ from lib.analysis.documents import Document, text_sha256
 from lib.analysis.labels import LabelledSet
 from lib.analysis.playbook.format import Playbook
 from lib.analysis.plural import counted
-from lib.analysis.scorecard import Scorecard, build_scorecard
+from lib.analysis.scorecard import (
+    NO_LABELS,
+    NOTHING_ENDED,
+    Scorecard,
+    build_scorecard,
+    unscored_note,
+)
 from lib.engine.settings import Settings
 from lib.runs.batch import (
     RUNNING,
@@ -191,10 +197,11 @@ def score_runs(
     labelled: LabelledSet,
     texts: Mapping[str, str],
     waiting: Sequence[Waiting] = (),
-) -> Scorecard | None:
-    """The batch's runs scored against the labels; None when no contract of it is labelled.
-    Mid-batch, runs still running and contracts still `waiting` are left out and counted
-    (`unscored_note`), not scored as failed runs that found nothing."""
+) -> Scorecard | str:
+    """The batch's runs scored against the labels, or why there is nothing to score: no
+    contract of it is labelled, or none of their runs has ended. Mid-batch, runs still running
+    and contracts still `waiting` are left out and counted (`unscored_note`), not scored as
+    failed runs that found nothing."""
     by_model: dict[str, dict[str, RunRecord]] = {}
     queued: dict[str, list[str]] = {}
     for run in runs:
@@ -208,7 +215,9 @@ def score_runs(
     }
     scored = {model: runs_ for model, runs_ in scored.items() if runs_}
     if not scored:
-        return None
+        return NO_LABELS
+    if all(run.running for runs_ in scored.values() for run in runs_.values()):
+        return NOTHING_ENDED
     keyed = {labelled.match(n) or n: t for n, t in texts.items()}
     return build_scorecard(f"{name} on {labelled.source}", labelled, scored, keyed)
 
@@ -218,8 +227,9 @@ def previous_scorecard(
 ) -> StoredScorecard | None:
     """The review scorecard stored before `chosen_id` on the same labels and the same contracts,
     to compare with (newest first in `stored`): one that scored other contracts says nothing of
-    a model's change, and the one before the card shown, not before the newest card. Stored, so
-    it is named with its date (`dated_name`)."""
+    a model's change, and the one before the card shown, not before the newest card; never one
+    made mid-batch, whose models each scored a different part. Stored, so it is named with its
+    date (`dated_name`)."""
     ids = [s.scorecard_id for s in stored]
     if chosen_id not in ids:
         return None
@@ -229,7 +239,7 @@ def previous_scorecard(
         if earlier.labels != stored[at].labels or is_playbook_scorecard(earlier.body):
             continue
         card = Scorecard.from_dict(earlier.body)
-        if sorted(card.contracts) == sorted(chosen.contracts):
+        if sorted(card.contracts) == sorted(chosen.contracts) and not unscored_note(card):
             return earlier
     return None
 

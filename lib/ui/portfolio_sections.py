@@ -58,6 +58,7 @@ from lib.runs.portfolio import (
 )
 from lib.runs.portfolio_playbook import (
     CELL_COLOURS,
+    nothing_to_score,
     save_scorecard,
     score_checkers,
     verdict_grid,
@@ -594,6 +595,9 @@ def playbook_scorecard(
             st.error(label(str(exc)))
             return
         scores = score_checkers(runs, labelled, playbook, waiting)
+        if (nothing := nothing_to_score(scores)) is not None:
+            st.warning(nothing)
+            return
         state["pf_nli_card"] = scored_batch(runs), save_scorecard(
             store, scores, playbook, upload.name, info.name if info else "Batch",
             info.batch_id if info else None,
@@ -639,8 +643,8 @@ def scorecard(
     if labelled is not None and st.button("Score this batch", key="pf_score"):
         name = info.name if info else "Batch"
         card = session.score_runs(name, runs, labelled, texts, waiting)
-        if card is None:
-            st.warning("No contract of this batch has labels in this set.")
+        if isinstance(card, str):
+            st.warning(card)
         else:
             saved = None
             if store is not None:
