@@ -181,8 +181,8 @@ REVIEW = st.Page(review_page, title="Review", url_path="", default=True)
 
 def review_alias() -> None:
     """/review, the nav's name for the Review page, opens it: a shared link to it found no page,
-    as Streamlit serves the default page at / only. It switches to the page itself (the address
-    becomes /), so the navigation marks Review and the page keeps one set of widgets."""
+    as Streamlit serves the default page at / only. It switches to the page itself, with the
+    link's query, so the navigation marks Review and the page keeps one set of widgets."""
     st.switch_page(REVIEW, query_params=st.query_params.to_dict())
 
 

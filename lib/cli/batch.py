@@ -466,7 +466,7 @@ def _by_model(
             stored = batch_records(run_log, runner.batch_id)
             records = {**stored.records, **records}
             if stored.deleted:
-                print(f"crs-batch: {stored.deleted_note()} The files leave them out.",
+                print(f"crs-batch: {stored.deleted_note()} The files hold the runs still there.",
                       file=sys.stderr)  # fmt: skip
         except StoreUnavailable as exc:
             print(f"crs-batch: the run history cannot be reached ({exc}); the files hold the"
