@@ -6,6 +6,7 @@ import dataclasses
 import threading
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,6 +15,7 @@ from devtools.sample_files import image_pdf_bytes, pdf_bytes, with_image_pages
 from lib.analysis.documents import document_from_text, load_document
 from lib.analysis.plural import counted, duration
 from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, load_settings
 from lib.runs.batch import (
     BatchRunner,
@@ -26,7 +28,7 @@ from lib.runs.batch import (
     unique_names,
 )
 from lib.runs.batch_sources import read_files
-from lib.runs.portfolio_session import batch_name
+from lib.runs.portfolio_session import batch_name, unfinished_batches
 from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
@@ -458,3 +460,67 @@ def test_a_duration_is_said_exactly_for_time_left_and_roughly_for_an_estimate():
         "89 min",
         "1 h 31 min",
     ]
+
+
+def test_a_live_batch_and_its_silent_run_beat_until_the_batch_ends(tmp_path, run_log, monkeypatch):
+    """Nothing said a batch still ran: one its process left "running" showed its contracts
+    "waiting" for ever. A running batch, and its run that waits for a silent model, are stamped
+    by the process's heartbeat until the batch ends."""
+    from lib.store.heartbeat import HEARTBEAT, timestamp
+
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=REPORT, fault="stall", fault_after=0)
+        config = ProviderConfig(Provider.OPENAI, "m", upstream.url + "/v1")
+        runner = BatchRunner.create(
+            name="b", contracts=contracts(1), configs=[config],
+            batch_settings=BatchSettings(), settings=settings(tmp_path), run_log=run_log,
+        ).start()  # fmt: skip
+        try:
+            deadline = time.monotonic() + 20
+            while not upstream.streams() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            [(run_id)] = [r.run_id for r in run_log.query()]
+            for minutes in (1, 2):
+                at = datetime.now(UTC) + timedelta(minutes=minutes)
+                monkeypatch.setattr(HEARTBEAT, "clock", lambda at=at: at)
+                HEARTBEAT.beat()
+                with run_log.connect() as db:
+                    batch = db.execute("SELECT heartbeat_at FROM batches").fetchone()[0]
+                    run = db.execute("SELECT heartbeat_at FROM runs").fetchone()[0]
+                assert batch == run == timestamp(at)
+            assert BatchStore(run_log).get(runner.batch_id).live()
+        finally:
+            runner.stop()
+            assert runner.wait(20)
+    assert not HEARTBEAT.holds(runner.batch_id) and not HEARTBEAT.holds(run_id)
+    assert BatchStore(run_log).get(runner.batch_id).status is BatchStatus.STOPPED
+
+
+def test_a_batch_its_process_left_running_is_resumed_and_beats_again(tmp_path, run_log):
+    """Cut off by a crash: its unstarted contracts read "not started", it is offered for a
+    resume, and the resume takes it over with a fresh heartbeat and runs what was left."""
+    with FakeUpstream() as upstream:
+        upstream.default = Script(tokens=REPORT)
+        config = ProviderConfig(Provider.OPENAI, "m", upstream.url + "/v1")
+        crashed = BatchRunner.create(
+            name="b",
+            contracts=contracts(2),
+            configs=[config],
+            batch_settings=BatchSettings(),
+            settings=settings(tmp_path),
+            run_log=run_log,
+        )  # its process died before it started a run
+        store = BatchStore(run_log)
+        store.beat([crashed.batch_id], datetime.now(UTC) - timedelta(minutes=10))
+        assert len(batch_records(run_log, crashed.batch_id).not_started) == 2
+        assert [u.info.batch_id for u in unfinished_batches(store)] == [crashed.batch_id]
+        again = BatchRunner.resume(
+            batch_id=crashed.batch_id, contracts=contracts(2), settings=settings(tmp_path),
+            run_log=run_log,
+        )  # fmt: skip
+        assert store.get(crashed.batch_id).live() and unfinished_batches(store) == []
+        assert again.start().wait(30)
+    assert store.get(crashed.batch_id).status is BatchStatus.FINISHED
+    assert {r.status for r in batch_records(run_log, crashed.batch_id).records.values()} == {
+        RunStatus.DONE
+    }

@@ -15,7 +15,14 @@ from lib.engine.settings import load_settings
 from lib.engine.stream_model import stream_model
 from lib.store.migrations import CREATE_V1, SCHEMA_VERSION
 from lib.store.records import RunRecord
-from lib.store.run_log import RunLog, export_csv, export_json, open_run_log
+from lib.store.run_log import (
+    ORPHAN_MESSAGE,
+    ORPHAN_MIN_AGE_S,
+    RunLog,
+    export_csv,
+    export_json,
+    open_run_log,
+)
 
 KEY = "fake-ant-api03-RECOGNISABLE-FAKE-KEY-7f3a9c"
 
@@ -216,6 +223,65 @@ def test_thinking_is_kept_with_the_run_but_out_of_lists_and_the_csv(log_target, 
     assert "Clause 4 first" in export_json(log.query()).decode()
 
 
+def without_heartbeat(log: RunLog, *run_ids: str) -> None:
+    """Rows as a version without heartbeats wrote them."""
+    with log.connect() as db:
+        for run_id in run_ids:
+            db.execute("UPDATE runs SET heartbeat_at = NULL WHERE run_id = ?", [run_id])
+
+
+def heartbeat_of(log: RunLog, run_id: str) -> str | None:
+    with log.connect() as db:
+        row = db.execute("SELECT heartbeat_at FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    return row["heartbeat_at"]
+
+
+def test_a_run_whose_heartbeat_stopped_is_ended_and_one_still_beating_is_not(
+    log_target, make_record
+):
+    """A process that crashed or restarted left its runs "running" on History for two hours:
+    nothing told a stopped process from a slow run. A run whose process stopped beating for
+    a few minutes is ended, however recent its start; one beating is not, however silent."""
+    log = RunLog(log_target)
+    now = datetime.now(UTC)
+    gone = make_record(report="## Overall risk: HIGH\nso far", started=now - timedelta(minutes=8))
+    thinking = make_record(started=now - timedelta(minutes=40))
+    log.append(gone)
+    log.append(thinking)
+    log.beat([gone.run_id], now - timedelta(minutes=6))
+    log.beat([thinking.run_id], now - timedelta(seconds=40))
+    assert log.end_orphans(ORPHAN_MIN_AGE_S, now=now) == 1
+    ended, still = log.get(gone.run_id), log.get(thinking.run_id)
+    assert ended is not None and still is not None
+    assert ended.status is RunStatus.ERROR and ended.error_kind == "interrupted"
+    assert ended.error_message == ORPHAN_MESSAGE and "app stopped" in ORPHAN_MESSAGE
+    assert ended.report == "## Overall risk: HIGH\nso far"
+    assert still.status is RunStatus.RUNNING
+    # An ended run is not stamped again.
+    log.beat([gone.run_id], now)
+    assert heartbeat_of(log, gone.run_id) < heartbeat_of(log, thinking.run_id)
+
+
+def test_a_row_without_a_heartbeat_keeps_the_two_hour_rule(log_target, make_record):
+    """Rows written before there were heartbeats say nothing of their process: only their age
+    past the longest a run may take tells."""
+    log = RunLog(log_target)
+    now = datetime.now(UTC)
+    recent = make_record(started=now - timedelta(hours=1))
+    old = make_record(started=now - timedelta(hours=3))
+    log.append(recent)
+    log.append(old)
+    without_heartbeat(log, recent.run_id, old.run_id)
+    assert log.end_orphans(ORPHAN_MIN_AGE_S, now=now) == 1
+    assert log.get(recent.run_id).status is RunStatus.RUNNING
+    assert log.get(old.run_id).status is RunStatus.ERROR
+    # Without a wall-time cap the age tells nothing: only heartbeats end runs.
+    again = make_record(started=now - timedelta(hours=30))
+    log.append(again)
+    without_heartbeat(log, again.run_id)
+    assert log.end_orphans(None, now=now) == 0
+
+
 def test_runs_left_running_by_a_stopped_process_are_ended_when_the_log_is_opened(
     tmp_path, make_record
 ):
@@ -229,6 +295,7 @@ def test_runs_left_running_by_a_stopped_process_are_ended_when_the_log_is_opened
     streaming = make_record(report="just started")
     log.append(cut_off)
     log.append(streaming)
+    without_heartbeat(log, cut_off.run_id, streaming.run_id)  # rows of an older version
     opened = open_run_log(
         load_settings({"CRS_HISTORY_DB": str(path), "CRS_MAX_RUN_SECONDS": "1800"})
     )

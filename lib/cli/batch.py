@@ -621,7 +621,7 @@ def command_list(args: argparse.Namespace, settings: Settings) -> int:
         # Failed or stopped runs are what a resume runs again: the pages list such a batch as
         # unfinished, so this says how many are left rather than only "finished".
         left = f", {len(items) - done} left to resume" if done < len(items) else ""
-        print(f"{info.batch_id}  {info.created:%Y-%m-%d %H:%M}  {info.status:<8}  "
+        print(f"{info.batch_id}  {info.created:%Y-%m-%d %H:%M}  {info.state():<11}  "
               f"{done}/{len(items)} done{left}  {info.name}")  # fmt: skip
     return 0
 

@@ -56,6 +56,7 @@ from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.model_choice import ChoiceError, resolve, stored_choice
 from lib.runs.playbook_run import BUILTIN_MODEL, BUILTIN_PROVIDER, PlaybookRequest, start_playbook
 from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
+from lib.store.heartbeat import HEARTBEAT
 from lib.store.records import RunRecord, run_maker
 from lib.store.run_log import RunLog
 
@@ -485,7 +486,11 @@ class BatchRunner:
     # ----------------------------------------------------------------------------- running
 
     def start(self) -> BatchRunner:
+        """Its workers, and the process's heartbeat stamping the stored batch until it ends: a
+        batch whose process stopped is told by the beats it missed (`BatchInfo.live`)."""
         self._started_at = self._estimated_at = time.monotonic()
+        if self.store is not None:
+            HEARTBEAT.hold(self.store, self.batch_id)
         plan = [
             (lane_key, lane, i)
             for lane_key, lane in self._lanes.items()
@@ -700,6 +705,7 @@ class BatchRunner:
             ran_all = len(self.results) == len(self.items)
         stopped = self._stop.is_set() or not ran_all
         status = BatchStatus.STOPPED if stopped else BatchStatus.FINISHED
+        HEARTBEAT.drop(self.batch_id)
         self._store(lambda s: s.set_status(self.batch_id, status))
 
     def stop(self) -> None:
@@ -808,11 +814,14 @@ class BatchRecords:
 
 def batch_records(run_log: RunLog, batch_id: str) -> BatchRecords:
     """The latest run of each contract × model of a stored batch, from the run log; the items
-    not started yet, waiting while the batch runs and not started once it stopped; and how many
+    not started yet, waiting while the batch runs and not started once it stopped or was cut
+    off by a stopped process; and how many
     of its runs were deleted from the run log since."""
     store = BatchStore(run_log)
     info = store.get(batch_id)
-    running = info is not None and info.status is BatchStatus.RUNNING
+    # Running somewhere: a batch "running" whose process stopped (its heartbeat stale) will
+    # start nothing more until it is resumed.
+    running = info is not None and info.live()
     records: dict[tuple[str, str], RunRecord] = {}
     waiting: list[tuple[str, str]] = []
     not_started: list[tuple[str, str]] = []

@@ -37,6 +37,7 @@ from lib.runs.live import LiveRun, claim_slot, release_slot, stop_all
 from lib.runs.long_review import LongReview
 from lib.runs.pricing import run_cost
 from lib.runs.run_plan import automatic_plan, one_pass_problem
+from lib.store.heartbeat import HEARTBEAT
 from lib.store.records import RunRecord, SessionHistory
 from lib.store.run_log import RunLog
 
@@ -244,16 +245,21 @@ def new_record(
 
 
 def start_record(record: RunRecord, history: SessionHistory | None, run_log: RunLog | None) -> None:
-    """A new run in this session's history and the run log, before its first byte is asked for."""
+    """A new run in this session's history and the run log, before its first byte is asked for;
+    the process's heartbeat stamps it until `end_record` (a model thinking for minutes without a
+    token is still running, and a process that stopped is told by the beats it missed)."""
     if history is not None:
         history.add(record)
     _write(run_log, record)
+    if run_log is not None:
+        HEARTBEAT.hold(run_log, record.run_id)
 
 
 def end_record(record: RunRecord, run_log: RunLog | None) -> None:
     """A run's end written to the run log (its record in the history is the same object); a
     run the log could not take says so, where the page and the API show its notes, and is
     written again once the log takes a write (`save_unsaved`)."""
+    HEARTBEAT.drop(record.run_id)
     if _write(run_log, record):
         return
     record.notes.append(NOT_KEPT_NOTE)
@@ -348,7 +354,6 @@ def prepare_run(
         kind=r.kind,
         playbook_id=r.playbook_id,
     )
-    start_record(record, history, run_log)
     source = Source(
         document.name, document.text, r.template_key, document.page_starts, r.perspective
     )
@@ -388,6 +393,9 @@ def prepare_run(
     tracker = GroundingTracker(
         contract_index(document.text, document.page_starts), ocr=document.from_ocr
     )
+    # Written once all of the run is ready: a run that could not be made is not left "running",
+    # held by the heartbeat with nothing to end it.
+    start_record(record, history, run_log)
 
     saved = time.monotonic()
 

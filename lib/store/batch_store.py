@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from lib.store.database import Connection, Cursor, Row
+from lib.store.heartbeat import alive, timestamp
 
 if TYPE_CHECKING:
     from lib.store.run_log import RunLog
@@ -49,6 +50,20 @@ class BatchInfo:
     models: list[dict[str, Any]]
     # Whose batch it is ("" for a log without owners): its runs are theirs, whoever resumes it.
     owner: str = ""
+    # When the process running it last said so (`lib.store.heartbeat`); None if none ever did.
+    heartbeat_at: datetime | None = None
+
+    def live(self, now: datetime | None = None) -> bool:
+        """Running, in this process or another on the same log: "running" with a fresh
+        heartbeat. A "running" batch whose heartbeat is stale (or missing) was cut off by a
+        crash or a restart: its runs not begun are not started, and it may be resumed."""
+        return self.status is BatchStatus.RUNNING and alive(self.heartbeat_at, now)
+
+    def state(self, now: datetime | None = None) -> str:
+        """Its status in a word, "interrupted" for a running batch no process runs any more."""
+        if self.status is BatchStatus.RUNNING and not self.live(now):
+            return "interrupted"
+        return self.status.value
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,7 @@ def _batch(row: Row) -> BatchInfo:
         json.loads(row["settings"]),
         json.loads(row["models"]),
         row["owner"] or "",
+        datetime.fromisoformat(row["heartbeat_at"]) if row["heartbeat_at"] else None,
     )
 
 
@@ -127,10 +143,10 @@ class BatchStore:
         with self._log.transaction() as db:
             _run(
                 db,
-                "INSERT INTO batches (batch_id, created, name, status, settings, models, owner)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO batches (batch_id, created, name, status, settings, models, owner,"
+                " heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (batch_id, now, name, BatchStatus.RUNNING.value, json.dumps(settings),
-                 json.dumps(models), self._log.scope.owner),
+                 json.dumps(models), self._log.scope.owner, now),
             )  # fmt: skip
             for contract, sha256, model_key in items:
                 _run(
@@ -167,8 +183,26 @@ class BatchStore:
         return [_batch(row) for row in rows]
 
     def set_status(self, batch_id: str, status: BatchStatus) -> None:
+        """Its status, written by a process that is alive: a beat too (a resume takes the
+        batch over with a fresh heartbeat, before its runner's first beat)."""
         with self._log.connect() as db:
-            _run(db, "UPDATE batches SET status = ? WHERE batch_id = ?", (status.value, batch_id))
+            _run(
+                db,
+                "UPDATE batches SET status = ?, heartbeat_at = ? WHERE batch_id = ?",
+                (status.value, _now(), batch_id),
+            )
+
+    def beat(self, ids: Collection[str], at: datetime) -> None:
+        """Stamp the heartbeat of these batches still running: this process runs them."""
+        if not ids:
+            return
+        marks = ", ".join("?" * len(ids))
+        with self._log.connect() as db:
+            _run(
+                db,
+                f"UPDATE batches SET heartbeat_at = ? WHERE batch_id IN ({marks}) AND status = ?",
+                (timestamp(at), *ids, BatchStatus.RUNNING.value),
+            )
 
     def items(self, batch_id: str) -> list[BatchItem]:
         with self._log.connect() as db:
@@ -205,7 +239,9 @@ class BatchStore:
             )
 
     def unfinished(self) -> list[BatchInfo]:
-        """Batches that have items still to run: stopped, or cut off by a crash while running."""
+        """Batches that have items still to run and that no process runs: stopped, or cut off
+        by a crash or a restart while running (`BatchInfo.live`). One another process on a
+        shared log still runs is not offered: resumed, its runs would go twice."""
         with self._log.connect() as db:
             mine, params = self._mine()
             rows = _run(
@@ -214,7 +250,8 @@ class BatchStore:
                 f" WHERE status <> ?){mine} ORDER BY created DESC",
                 (ItemStatus.DONE.value, *params),
             ).fetchall()
-        return [_batch(row) for row in rows]
+        now = datetime.now(UTC)
+        return [info for info in map(_batch, rows) if not info.live(now)]
 
     def delete(self, batch_id: str) -> None:
         """The batch and its items (only a batch this viewer sees); its runs stay in the run log."""

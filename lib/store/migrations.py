@@ -145,6 +145,13 @@ MIGRATIONS: dict[int, str] = {
     11: """
     ALTER TABLE runs ADD COLUMN playbook_problems TEXT NOT NULL DEFAULT '[]'
     """,
+    # When the process running a run or a batch last said it still does (`lib.store.heartbeat`),
+    # and an index to find the runs still running at every beat's sweep.
+    12: """
+    ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+    ALTER TABLE batches ADD COLUMN heartbeat_at TEXT;
+    CREATE INDEX runs_status ON runs(status)
+    """,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS) + 1

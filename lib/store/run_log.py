@@ -10,7 +10,7 @@ and scorecards; `lib.store.database` says how to write one). A `RunLog` is seen 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.store.csv_export import csv_bytes, exportable
 from lib.store.database import Database, StoreUnavailable, driver_errors, open_database
+from lib.store.heartbeat import HEARTBEAT, stale_before, timestamp
 from lib.store.migrations import CREATE_V1, MIGRATIONS, SCHEMA_VERSION
 from lib.store.owners import EVERYONE, Scope
 from lib.store.records import RunRecord
@@ -64,16 +65,24 @@ def _to_record(row: Any) -> RunRecord:
     return RunRecord(**data)
 
 
+def _written(record: RunRecord, now: str) -> list[Any]:
+    """The upsert's values: the record's fields, then its heartbeat."""
+    row = _to_row(record)
+    return [*(row[name] for name in RECORD_FIELDS), now]
+
+
 def _as_list(value: Sequence[str] | str | None) -> list[str]:
     if not value:
         return []
     return [value] if isinstance(value, str) else list(value)
 
 
+# A write is a beat: the process writing a run is alive (`lib.store.heartbeat`).
+_WRITTEN = [*RECORD_FIELDS, "heartbeat_at"]
 _UPSERT = (
-    f"INSERT INTO runs ({', '.join(RECORD_FIELDS)}) VALUES ({', '.join('?' * len(RECORD_FIELDS))})"
+    f"INSERT INTO runs ({', '.join(_WRITTEN)}) VALUES ({', '.join('?' * len(_WRITTEN))})"
     " ON CONFLICT (run_id) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name in RECORD_FIELDS if name != "run_id")
+    + ", ".join(f"{name} = excluded.{name}" for name in _WRITTEN if name != "run_id")
     # A run id is never reused, but should one arrive from another owner it changes nothing.
     + " WHERE runs.owner = excluded.owner"
 )
@@ -145,16 +154,16 @@ class RunLog:
         """Insert or update by run_id: a run is written when it starts and again when it ends."""
         if not record.owner:
             record.owner = self.scope.owner
-        row = _to_row(record)
         with self.connect() as db:
-            db.execute(_UPSERT, [row[name] for name in RECORD_FIELDS])
+            db.execute(_UPSERT, _written(record, timestamp(datetime.now(UTC))))
 
     def append_many(self, records: Sequence[RunRecord]) -> None:
         """Several runs in one transaction (imports, benchmarks); each as `append` writes it."""
         for record in records:
             record.owner = record.owner or self.scope.owner
+        now = timestamp(datetime.now(UTC))
         with self.transaction() as db:
-            db.executemany(_UPSERT, [list(_to_row(r).values()) for r in records])
+            db.executemany(_UPSERT, [_written(r, now) for r in records])
 
     def get(self, run_id: str) -> RunRecord | None:
         clauses, params = ["run_id = ?"], [run_id]
@@ -286,17 +295,36 @@ class RunLog:
             for row in rows
         ]
 
-    def end_orphans(self, older_than_s: float) -> int:
-        """Mark runs still "running" that started more than `older_than_s` ago (past the run's
-        wall-time cap, no process can still be streaming them) as ended by an interruption: a
-        restart or a crash left them so, and History counted them as running for ever. What
+    def beat(self, ids: Collection[str], at: datetime) -> None:
+        """Stamp the heartbeat of these runs still running: the process running them is alive.
+        Every owner's: the process beats for every session it serves."""
+        if not ids:
+            return
+        marks = ", ".join("?" * len(ids))
+        with self.connect() as db:
+            db.execute(
+                f"UPDATE runs SET heartbeat_at = ? WHERE run_id IN ({marks}) AND status = ?",
+                [timestamp(at), *ids, RunStatus.RUNNING.value],
+            )
+
+    def end_orphans(self, older_than_s: float | None, now: datetime | None = None) -> int:
+        """Mark runs still "running" that no process runs any more as ended by an interruption:
+        a restart or a crash left them so, and History counted them as running for ever. A run
+        is orphaned once its heartbeat is stale (`lib.store.heartbeat`); a row without one
+        (written before there were heartbeats) once it started more than `older_than_s` ago
+        (past the run's wall-time cap no process can still be streaming it; None: never). What
         they wrote up to their last save stays. Every owner's: it is the app's housekeeping."""
-        cutoff = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat()
+        now = now or datetime.now(UTC)
+        orphaned = "heartbeat_at < ?"
+        params: list[Any] = [stale_before(now)]
+        if older_than_s is not None:
+            orphaned += " OR (heartbeat_at IS NULL AND started < ?)"
+            params.append((now - timedelta(seconds=older_than_s)).isoformat())
         with self.connect() as db:
             return db.execute(
                 "UPDATE runs SET status = ?, error_kind = ?, error_message = ?"
-                " WHERE status = ? AND started < ?",
-                ("error", "interrupted", ORPHAN_MESSAGE, "running", cutoff),
+                f" WHERE status = ? AND ({orphaned})",
+                ["error", "interrupted", ORPHAN_MESSAGE, RunStatus.RUNNING.value, *params],
             ).rowcount
 
 
@@ -337,16 +365,22 @@ def open_run_log(settings: Settings) -> RunLog | None:
 
 
 def opened(run_log: RunLog, max_run_seconds: float) -> RunLog:
-    """A log as every front end opens it: runs left "running" past the run's wall-time cap (and
-    a margin) by a process that stopped are ended. Without a cap nothing can be told."""
-    if max_run_seconds > 0:
-        run_log.end_orphans(max(max_run_seconds + ORPHAN_MARGIN_S, ORPHAN_MIN_AGE_S))
+    """A log as every front end opens it: runs a process that stopped left "running" are ended
+    now and at every heartbeat of this process (`end_orphans`): once their heartbeat is stale,
+    or, for rows without one, once past the run's wall-time cap and a margin (without a cap
+    nothing can be told of those)."""
+    older_than_s = (
+        max(max_run_seconds + ORPHAN_MARGIN_S, ORPHAN_MIN_AGE_S) if max_run_seconds > 0 else None
+    )
+    run_log.end_orphans(older_than_s)
+    HEARTBEAT.watch(run_log, older_than_s)
     return run_log
 
 
 # Beyond the wall-time cap: the run's last write (its end) may come a little after it.
 ORPHAN_MARGIN_S = 300.0
-# Never younger than this: another process on a shared log may allow its runs longer.
+# Never younger than this: another process on a shared log may allow its runs longer. Only for
+# rows without a heartbeat, which say nothing of the process that wrote them.
 ORPHAN_MIN_AGE_S = 2 * 3600.0
 
 
