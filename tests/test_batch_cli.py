@@ -387,6 +387,23 @@ def test_a_resume_takes_its_files_after_options_and_its_reports_are_the_new_runs
     assert f"`crs-batch resume {batch_id} <file> <file> … --out {out}`" in said
 
 
+def test_a_batch_still_running_elsewhere_is_not_resumed(tmp_path, monkeypatch, capsys):
+    """Resumed by id while its own process still ran it, every contract not yet ended ran (and
+    was billed) twice."""
+    log = tmp_path / "log.sqlite3"
+    monkeypatch.setenv("CRS_HISTORY_DB", str(log))
+    contract = tmp_path / "deal.txt"
+    contract.write_text("9. This agreement is governed by the laws of Utopia.")
+    with FakeUpstream() as upstream:
+        spec = {"provider": "openai", "model": "m1", "base_url": f"{upstream.url}/v1"}
+        batch_id = BatchStore(RunLog(log)).create(  # as a live runner leaves it: beating
+            "live", {"source": "upload"}, [spec], [("deal.txt", "x", "openai:m1")]
+        )
+        assert main(["resume", batch_id, "--out", str(tmp_path / "out"), str(contract)]) == 2
+        assert upstream.requests == []
+    assert "still running in another process" in capsys.readouterr().err
+
+
 def test_a_run_history_gone_away_leaves_the_files_of_this_processs_runs(make_record, capsys):
     """The batch's runs were read back from the log for the files; with the log gone away that
     was a traceback and no file at all, though every run was at hand."""

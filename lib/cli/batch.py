@@ -579,6 +579,12 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     info = store.get(args.batch_id)
     if info is None:
         raise CannotRun(f"There is no batch {args.batch_id}.")
+    if info.live():
+        raise CannotRun(
+            f"Batch {args.batch_id} is still running in another process (its heartbeat is"
+            " fresh): resumed now, its contracts would run, and be billed, twice. Stop it there,"
+            " or resume it once it has stopped."
+        )
     batch_settings = BatchSettings.from_dict(info.settings)
     source = batch_settings.source
     if args.sample or args.folder or args.files or args.contractnli:
