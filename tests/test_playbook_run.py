@@ -266,3 +266,30 @@ def test_two_model_checkers_compared_start_together_or_neither(fake_upstream, se
     outcomes = [collect(run)[1] for run in runs]
     assert outcomes[0].status is RunStatus.DONE and len(fake_upstream.streams()) == 1
     assert STREAMS_IN_FLIGHT.count == before
+
+
+def test_two_checkers_compared_one_of_which_the_contract_does_not_fit_send_nothing(
+    fake_upstream, setup
+):
+    """The second checker's model was refused as too long and the first ran alone, billed: half a
+    comparison."""
+    from lib.engine.errors import ErrorKind
+    from lib.runs.launch import NOT_TOGETHER
+    from lib.runs.playbook_run import start_playbooks
+
+    settings, log, history = setup
+    fake_upstream.default = Script(tokens=lines(SECTION_LAW))
+    small = replace(config(fake_upstream), context_length=1024)
+    runs = start_playbooks(
+        [request(config(fake_upstream)), request(small)],
+        history=history,
+        run_log=log,
+        settings=settings,
+    )
+    outcomes = [collect(run)[1] for run in runs]
+    assert fake_upstream.streams() == []
+    assert [o.status for o in outcomes] == [RunStatus.ERROR, RunStatus.ERROR]
+    assert all(r.record.error_kind == ErrorKind.CONTEXT_TOO_LONG for r in runs)
+    # The side that fits says which did not; the other says why itself.
+    assert (runs[0].record.error_message or "").startswith(NOT_TOGETHER)
+    assert "1,024 tokens" in (runs[1].record.error_message or "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from dataclasses import replace
 
 import anthropic
 import pandas as pd
@@ -278,3 +279,30 @@ def test_a_comparisons_sides_are_planned_before_either_starts(fake_upstream, mon
     for _, live in runs:
         live._thread.join(10)
     assert events[:3] == ["plan", "plan", "start"], events
+
+
+def test_a_comparison_a_side_of_which_does_not_fit_its_model_sends_nothing(fake_upstream):
+    """The Ollama side's estimate said it would not run, yet Compare sent the contract to Claude
+    alone: half a comparison, billed."""
+    from lib.analysis.documents import document_from_text
+    from lib.runs.launch import NOT_TOGETHER, launch_together
+    from lib.store.records import SessionHistory
+
+    fake_upstream.app.context_limit = 1024
+    fake_upstream.default = Script(tokens=[" done"])
+    clauses = "\n".join(
+        f"{i}. Term {i}. The parties agree to clause {i} in full." for i in range(900)
+    )
+    long = document_from_text(clauses, "Long")
+    requests = [
+        replace(r, document=long, built_prompt=None) for r in _comparison_requests(fake_upstream)
+    ]
+    settings = load_settings({"CRS_MAX_CONCURRENT_RUNS": "2", "CRS_HISTORY": "off"})
+    runs = launch_together(requests, history=SessionHistory([]), run_log=None, settings=settings)
+    for _, live in runs:
+        live._thread.join(10)
+    assert fake_upstream.streams() == []  # not a byte to either side
+    for record, live in runs:
+        assert record.error_kind == ErrorKind.CONTEXT_TOO_LONG
+        assert live.error is not None and live.error.message.startswith(NOT_TOGETHER)
+        assert "Ollama" in live.error.message and "does not fit" in live.error.message

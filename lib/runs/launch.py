@@ -25,7 +25,7 @@ from lib.analysis.grounding import Grounding, GroundingTracker, contract_index
 from lib.analysis.grounding.report import finish_grounding, ground_report
 from lib.analysis.long_plan import LongPlan, PlanError
 from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
-from lib.engine.errors import ContextTooLong, RateLimited
+from lib.engine.errors import ContextTooLong, ProviderError, RateLimited
 from lib.engine.events import Source
 from lib.engine.limits import busy_message
 from lib.engine.provider_config import ProviderConfig, shown_url
@@ -38,7 +38,7 @@ from lib.runs.long_review import LongReview
 from lib.runs.pricing import run_cost
 from lib.runs.run_plan import automatic_plan, one_pass_problem
 from lib.store.heartbeat import HEARTBEAT
-from lib.store.records import RunRecord, SessionHistory
+from lib.store.records import RunRecord, SessionHistory, run_maker
 from lib.store.run_log import RunLog
 
 log = logging.getLogger(__name__)
@@ -325,19 +325,10 @@ def prepare_run(
     each endpoint taking at most `endpoint_capacity` of this process's runs when given (a batch
     lane's concurrency).
     """
-    r, document, config, prompt = request, request.document, request.config, request.prompt
+    r, problem = planned(request)
+    document, config, prompt, plan = r.document, r.config, r.prompt, r.plan
     route = route_for(config, endpoint_capacity)
-    plan, refusal = r.plan, None
-    if r.kind != "review":
-        problem = one_pass_problem(config, prompt.estimated_tokens, r.max_tokens)
-        refusal = ContextTooLong(problem) if problem else None
-    elif plan is None:
-        try:
-            plan = plan_for(r)
-        except PlanError as exc:
-            refusal = ContextTooLong(
-                f"The contract does not fit the model, even section by section: {exc}"
-            )
+    refusal = ContextTooLong(problem) if problem else None
     record = new_record(
         page=r.page,
         provider=config.provider.value,
@@ -437,7 +428,7 @@ def launch(
     conclude: Callable[[RunRecord], None] | None = None,
     on_end: Callable[[], None] | None = None,
     holds_place: bool = False,
-    refusal: RateLimited | None = None,
+    refusal: ProviderError | None = None,
 ) -> tuple[RunRecord, LiveRun]:
     """Start a run someone watches: its worker thread (`notify`: see `LiveRun`), with the run's
     tracker checking its quotes as they are drawn.
@@ -451,8 +442,9 @@ def launch(
 
     `holds_place`: the caller already holds a place under the cap (a batch worker waited for
     one); it passes to the run, which gives it back when it ends (or here, if it cannot start).
-    `refusal`: the caller could not take the run's place (`places_for`); the run is recorded as
-    refused with it, as a run over the cap is.
+    `refusal`: the caller could not take the run's place (`places_for`), or another run started
+    with it will not fit its model (`start_together`); the run is recorded as refused with it, as
+    a run over the cap is.
     """
     limit = settings.run_limits.max_concurrent_runs
     claimed = holds_place or (refuse_when_busy and limit > 0)
@@ -506,7 +498,7 @@ class Places:
     """
 
     held: bool
-    refusal: RateLimited | None
+    refusal: ProviderError | None
 
 
 def places_for(count: int, settings: Settings) -> Places:
@@ -522,15 +514,24 @@ def places_for(count: int, settings: Settings) -> Places:
 
 def start_together(
     takes_place: Sequence[bool],
-    start: Callable[[int, bool, RateLimited | None], T],
+    start: Callable[[int, bool, ProviderError | None], T],
     cancel: Callable[[T], None],
     settings: Settings,
+    unfit: Sequence[str] = (),
 ) -> list[T]:
     """Start runs that make one comparison: those that `takes_place` take their places under the
     cap together (`places_for`), or all start refused. `start(i, holds_place, refusal)` starts
     the i-th; if one cannot start, the later ones' places are given back (its own went back
-    with it) and those already started are cancelled: a side alone is no comparison."""
-    places = places_for(sum(takes_place), settings)
+    with it) and those already started are cancelled: a side alone is no comparison.
+
+    `unfit`: why some of them will not run on their model (`unfit_reason`, each naming its run).
+    Then no place is taken and every one that takes a place starts refused, saying which: the
+    other side, sent alone, was billed for half a comparison."""
+    if unfit:
+        refusal = ContextTooLong(f"{NOT_TOGETHER} {' '.join(unfit)}")
+        places = Places(held=False, refusal=refusal)
+    else:
+        places = places_for(sum(takes_place), settings)
     runs: list[T] = []
     try:
         for i, takes in enumerate(takes_place):
@@ -559,16 +560,29 @@ def plan_for(r: RunRequest) -> LongPlan | None:
     )
 
 
-def _planned(r: RunRequest) -> RunRequest:
-    """A review with its automatic plan made now; as it was when none is needed or none fits
-    (`prepare_run` then decides, and says why)."""
-    if r.kind != "review" or r.plan is not None:
-        return r
+def planned(r: RunRequest) -> tuple[RunRequest, str | None]:
+    """`r` with the plan its run follows (`plan_for` when nobody chose one), and why it cannot
+    run at all, if so: a review that fits the model neither whole nor section by section, or
+    another kind (a playbook check) whose one pass does not fit. The one check every run gets
+    (`prepare_run`), and a comparison before any side starts (`launch_together`)."""
+    if r.kind != "review":
+        return r, one_pass_problem(r.config, r.prompt.estimated_tokens, r.max_tokens)
+    if r.plan is not None:
+        return r, None
     try:
         plan = plan_for(r)
-    except PlanError:
-        return r
-    return replace(r, plan=plan) if plan is not None else r
+    except PlanError as exc:
+        return r, f"The contract does not fit the model, even section by section: {exc}"
+    return (replace(r, plan=plan) if plan is not None else r), None
+
+
+# How a comparison that will not fit on one side begins its refusal (`start_together`).
+NOT_TOGETHER = "Neither side was started, as a comparison runs both sides or neither:"
+
+
+def unfit_reason(r: RunRequest, problem: str) -> str:
+    """Why a run of a comparison will not run (`planned`), naming its model (`start_together`)."""
+    return f"{run_maker(r.config.provider.value, r.config.model)} does not fit — {problem}"
 
 
 def launch_together(
@@ -582,10 +596,15 @@ def launch_together(
 
     Each side's long-contract plan is made first: made as each side started, the second side's
     run began a clause-finder pass (over a second on a long contract) after the first's, and
-    the sides' shared time axis was off by that much."""
-    requests = [_planned(r) for r in requests]
+    the sides' shared time axis was off by that much. A side that will not fit its model
+    (`planned`) starts neither: each is recorded as refused, saying which, and nothing is sent."""
+    made = [planned(r) for r in requests]
+    requests = [r for r, _ in made]
+    unfit = [unfit_reason(r, problem) for r, problem in made if problem is not None]
 
-    def start(i: int, holds_place: bool, refusal: RateLimited | None) -> tuple[RunRecord, LiveRun]:
+    def start(
+        i: int, holds_place: bool, refusal: ProviderError | None
+    ) -> tuple[RunRecord, LiveRun]:
         return launch(
             requests[i],
             history=history,
@@ -595,7 +614,9 @@ def launch_together(
             refusal=refusal,
         )
 
-    return start_together([True] * len(requests), start, lambda run: stop_all([run[1]]), settings)
+    return start_together(
+        [True] * len(requests), start, lambda run: stop_all([run[1]]), settings, unfit
+    )
 
 
 def _write(run_log: RunLog | None, record: RunRecord) -> bool:

@@ -66,7 +66,7 @@ from lib.analysis.playbook.format import (
     verdict_counts,
 )
 from lib.analysis.playbook.prompt import build_playbook_prompt
-from lib.engine.errors import ErrorKind, RateLimited
+from lib.engine.errors import ErrorKind, ProviderError, RateLimited
 from lib.engine.fold import LENGTH_REASONS
 from lib.engine.limits import busy_message
 from lib.engine.provider_config import (
@@ -82,8 +82,10 @@ from lib.runs.launch import (
     end_record,
     launch,
     new_record,
+    planned,
     start_record,
     start_together,
+    unfit_reason,
 )
 from lib.runs.live import LiveRun, claim_slot, release_slot
 from lib.runs.model_choice import ChoiceError, ModelChoice, resolve
@@ -307,7 +309,7 @@ def start_playbook(
     notify: Callable[[], None] | None = None,
     refuse_when_busy: bool = False,
     holds_place: bool = False,
-    refusal: RateLimited | None = None,
+    refusal: ProviderError | None = None,
 ) -> PlaybookRun:
     """Start checking `request.document` against `request.playbook` (see the module's API).
 
@@ -360,9 +362,10 @@ def start_playbooks(
 ) -> list[PlaybookRun]:
     """Start one check, or two compared: the models among them take their places under the cap
     on runs at once together, or none does (`launch.start_together`); the built-in checker
-    takes none."""
+    takes none. A model the contract and playbook do not fit (`launch.planned`) starts no model:
+    each is recorded as refused, saying which."""
 
-    def start(i: int, holds_place: bool, refusal: RateLimited | None) -> PlaybookRun:
+    def start(i: int, holds_place: bool, refusal: ProviderError | None) -> PlaybookRun:
         return start_playbook(
             requests[i],
             history=history,
@@ -373,7 +376,13 @@ def start_playbooks(
         )
 
     models = [request.checker is not None for request in requests]
-    return start_together(models, start, PlaybookRun.cancel, settings)
+    unfit = []
+    for request in requests:
+        if isinstance(request.checker, ProviderConfig):  # a `ModelChoice` is checked as it starts
+            run_request, problem = planned(_run_request(request, request.checker))
+            if problem is not None:
+                unfit.append(unfit_reason(run_request, problem))
+    return start_together(models, start, PlaybookRun.cancel, settings, unfit)
 
 
 def refuse_non_checker(config: ProviderConfig) -> None:
@@ -395,7 +404,7 @@ def _start_model(
     notify: Callable[[], None] | None,
     refuse_when_busy: bool,
     holds_place: bool,
-    refusal: RateLimited | None,
+    refusal: ProviderError | None,
 ) -> PlaybookRun:
     """A model's check: launched as a review is, its answer parsed on the worker (it owns the
     caller's place from the start, see `start_playbook`)."""
@@ -403,7 +412,7 @@ def _start_model(
     document, book = request.document, request.playbook
     try:
         index = contract_index(document.text, document.page_starts)
-        prompt = build_playbook_prompt(book, document.text, document.name)
+        run_request = _run_request(request, checker)
     except BaseException:
         if holds_place:
             release_slot()
@@ -437,21 +446,6 @@ def _start_model(
             problems.insert(0, EMPTY_ANSWER)
         run._end(record, tuple(problems), run_maker(record.provider, record.model))
 
-    run_request = RunRequest(
-        page=request.page,
-        config=checker,
-        document=document,
-        template_key=KIND,
-        instructions="",
-        perspective="",
-        max_tokens=request.max_tokens,
-        temperature=request.temperature,
-        comparison_id=request.comparison_id,
-        batch_id=request.batch_id,
-        kind=KIND,
-        playbook_id=book.id,
-        built_prompt=prompt,
-    )
     run.record, run._live = launch(
         run_request,
         history=history,
@@ -466,6 +460,26 @@ def _start_model(
         on_end=lambda: run._deliver(notify),
     )
     return run
+
+
+def _run_request(request: PlaybookRequest, checker: ProviderConfig) -> RunRequest:
+    """A model's check as the run `launch` starts: the playbook prompt, in one pass."""
+    document, book = request.document, request.playbook
+    return RunRequest(
+        page=request.page,
+        config=checker,
+        document=document,
+        template_key=KIND,
+        instructions="",
+        perspective="",
+        max_tokens=request.max_tokens,
+        temperature=request.temperature,
+        comparison_id=request.comparison_id,
+        batch_id=request.batch_id,
+        kind=KIND,
+        playbook_id=book.id,
+        built_prompt=build_playbook_prompt(book, document.text, document.name),
+    )
 
 
 def _start_builtin(
