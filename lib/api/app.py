@@ -50,12 +50,12 @@ from lib.api.report_request import (
     resolve_config,
     resolve_thinking,
 )
-from lib.engine.errors import RateLimited
+from lib.engine.errors import ErrorKind, RateLimited
 from lib.engine.provider_config import DEFAULT_TEMPERATURE
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
-from lib.runs.estimate import estimate_run
+from lib.runs.estimate import PlanKind, estimate_run
 from lib.runs.launch import RunRequest, launch, save_upload
 from lib.runs.model_choice import ChoiceError
 from lib.runs.playbook_run import PlaybookRequest, refuse_non_checker, start_playbook
@@ -328,6 +328,9 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             return await _check(body, upload, document, playbook, chosen_with, scope)
         review = await asyncio.to_thread(_review, body, document, chosen_with)
         estimate = await asyncio.to_thread(estimate_run, review, settings.prices, viewed(scope))
+        if estimate.kind is PlanKind.TOO_LONG:
+            # Known now: answered before a run is recorded, as the estimate says it.
+            raise ApiError(400, estimate.sentence, kind=ErrorKind.CONTEXT_TOO_LONG.value)
 
         def starter(notify: Any) -> Any:
             if upload is not None:

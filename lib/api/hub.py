@@ -334,11 +334,16 @@ class RunHub:
                 next_stats = time.monotonic() + self.stats_interval_s
                 if stats.first_token_at is not None or stats.first_thinking_at is not None:
                     run.add(stats_event(stats))
-        error = run.live.error
+        error, record = run.live.error, run.record
         if error is not None:
-            run.add(error_event(error.message, error.kind, run.record))
+            run.add(error_event(error.message, error.kind, record))
+        elif record.status is RunStatus.ERROR:
+            # Refused inside the run before any request (a contract its model cannot hold): no
+            # exception reached the worker, and `done` said "error" with no kind or message.
+            kind = ErrorKind(record.error_kind or ErrorKind.BAD_RESPONSE)
+            run.add(error_event(record.error_message or "", kind, record))
         else:
-            run.add({"type": "done", **figures(run.record)})
+            run.add({"type": "done", **figures(record)})
         self._ended(run)
 
     def _forget(self, run: ApiRun) -> None:

@@ -80,3 +80,40 @@ def test_a_stats_event_counts_thinking_only_for_a_run_that_thought():
     thinking = RunStats(started_at=1.0)
     thinking.add_thinking("weigh the cap", now=1.1)
     assert stats_event(thinking)["thinking_tokens"] == thinking.thinking_token_count > 0
+
+
+def test_a_run_refused_before_its_first_request_ends_with_an_error_event(fake_upstream):
+    """A run its model cannot hold streamed `start` then `done` with status "error": no `error`
+    event, no kind, no message."""
+    from lib.analysis.documents import document_from_text
+    from lib.engine.provider_config import Provider, ProviderConfig
+    from lib.engine.settings import load_settings
+    from lib.runs.launch import RunRequest, launch
+    from lib.store.records import SessionHistory
+
+    fake_upstream.app.context_limit = 1024
+    clauses = "\n".join(
+        f"{i}. Term {i}. The parties agree to clause {i} in full." for i in range(900)
+    )
+    request = RunRequest(
+        "api", ProviderConfig(Provider.OLLAMA, "llama3.2", fake_upstream.url),
+        document_from_text(clauses, "Long"), "general", "", "", 512, 0.2,
+    )  # fmt: skip
+    settings = load_settings({"CRS_HISTORY": "off"})
+
+    async def scenario() -> list[dict]:
+        hub = RunHub(resume_grace_s=0.01, stats_interval_s=1.0)
+        run = await hub.start(
+            lambda notify: launch(
+                request, history=SessionHistory([]), run_log=None, settings=settings, notify=notify
+            ),
+            resume=False,
+        )
+        while not run.ended:
+            await run.changed.wait()
+        return [json.loads(e.decode().split("data: ", 1)[1]) for e in run.events]
+
+    events = asyncio.run(scenario())
+    assert [e["type"] for e in events] == ["start", "error"]
+    assert events[-1]["kind"] == "context_too_long" and "does not fit" in events[-1]["message"]
+    assert fake_upstream.streams() == []

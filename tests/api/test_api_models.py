@@ -159,3 +159,22 @@ def test_an_estimate_of_a_playbook_check_is_refused_in_a_sentence(start_api):
     response = httpx.post(f"{api.url}/api/estimate", json=body, timeout=60)
     assert response.status_code == 400
     assert response.json()["error"].startswith("An estimate is of a review")
+
+
+def test_a_contract_its_model_cannot_hold_is_a_400_saying_so_and_records_nothing(
+    start_api, upstream, tmp_path
+):
+    """Its estimate knew the run would not fit, yet a run was recorded and streamed `start`, then
+    `done` with status "error" and no `error` event."""
+    from lib.store.run_log import RunLog
+
+    upstream.app.context_limit = 1024
+    api = start_api()
+    body = {"contract": long_contract(300_000).text, "provider": "ollama", "model": "llama3.2"}
+    estimate = httpx.post(f"{api.url}/api/estimate", json=body, timeout=120).json()
+    assert estimate["plan"] == "too_long"
+    response = httpx.post(f"{api.url}/api/report", json=body, timeout=120)
+    assert response.status_code == 400
+    assert response.json() == {"error": estimate["sentence"], "kind": "context_too_long"}
+    assert RunLog(tmp_path / "history.sqlite3").count() == 0
+    assert not upstream.streams()
