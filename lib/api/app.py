@@ -51,12 +51,14 @@ from lib.api.report_request import (
     resolve_thinking,
 )
 from lib.engine.errors import ErrorKind, RateLimited
+from lib.engine.limits import busy_message
 from lib.engine.provider_config import DEFAULT_TEMPERATURE
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
-from lib.runs.estimate import PlanKind, estimate_run
+from lib.runs.estimate import PlanKind
 from lib.runs.launch import RunRequest, launch, save_upload
+from lib.runs.live import claim_slot, release_slot
 from lib.runs.model_choice import ChoiceError
 from lib.runs.playbook_run import PlaybookRequest, refuse_non_checker, start_playbook
 from lib.store.database import StoreUnavailable
@@ -327,14 +329,28 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         if playbook is not None:
             return await _check(body, upload, document, playbook, chosen_with, scope)
         review = await asyncio.to_thread(_review, body, document, chosen_with)
-        estimate = await asyncio.to_thread(estimate_run, review, settings.prices, viewed(scope))
-        if estimate.kind is PlanKind.TOO_LONG:
-            # Known now: answered before a run is recorded, as the estimate says it.
-            raise ApiError(400, estimate.sentence, kind=ErrorKind.CONTEXT_TOO_LONG.value)
+        # The run's place under the cap first: a request the cap refuses plans nothing (a long
+        # contract's plan for a small context is seconds of CPU).
+        limit = settings.run_limits.max_concurrent_runs
+        holds_place = limit > 0
+        if holds_place and not claim_slot(limit):
+            raise ApiError(429, busy_message(limit), kind=ErrorKind.RATE_LIMITED.value)
+        try:
+            estimate = await hub.planner.plan(review, settings.prices, viewed(scope))
+            if estimate.kind is PlanKind.TOO_LONG:
+                # Known now: answered before a run is recorded, as the estimate says it.
+                raise ApiError(400, estimate.sentence, kind=ErrorKind.CONTEXT_TOO_LONG.value)
+        except BaseException:
+            if holds_place:
+                release_slot()
+            raise
+        handed = False  # the place passes to the run (`launch` gives it back if it cannot start)
 
         def starter(notify: Any) -> Any:
+            nonlocal handed
             if upload is not None:
                 save_upload(settings, upload.filename, upload.data)
+            handed = True
             record, live = launch(
                 # The plan its estimate is of, the one the `start` event shows.
                 replace(review, plan=estimate.plan),
@@ -342,15 +358,16 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
                 run_log=viewed(scope),
                 settings=settings,
                 notify=notify,
-                refuse_when_busy=True,
+                holds_place=holds_place,
             )
             record.owner = record.owner or scope.owner
             return record, live
 
         try:
             run = await hub.start(starter, resume=body.resume, estimate=estimate.as_dict())
-        except RateLimited as exc:
-            raise ApiError(429, exc.message, kind=exc.kind.value) from None
+        finally:
+            if holds_place and not handed:
+                release_slot()
         return _follow(run, -1)
 
     @app.post("/api/estimate", tags=["report"])
@@ -364,7 +381,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         document = await asyncio.to_thread(read_document, body, upload, settings)
         chosen_with = settings.for_request(request.headers)
         review = await asyncio.to_thread(_review, body, document, chosen_with)
-        made = await asyncio.to_thread(estimate_run, review, settings.prices, viewed(scope))
+        made = await hub.planner.estimate(review, settings.prices, viewed(scope))
         return made.as_dict()
 
     def _review(body: ReportRequest, document: Document, chosen_with: Settings) -> RunRequest:
@@ -471,6 +488,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.state.hub = hub  # its runs and its planner's counts, for whoever embeds the app
     return app
 
 

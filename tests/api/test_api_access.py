@@ -304,3 +304,37 @@ def test_a_raised_upload_limit_raises_the_apis_body_limit(tmp_path):
     response = client.post("/api/report", content=body,
                            headers={"content-type": "application/json"})  # fmt: skip
     assert response.status_code == 400 and "not valid JSON" in response.text
+
+
+def test_a_report_the_cap_refuses_plans_nothing_and_estimates_have_a_cap_of_their_own(
+    history, upstream
+):
+    """A report was planned (seconds of CPU on a long contract) before the cap refused it, and
+    estimates had no cap at all: eight at once made a trivial one wait 32 s."""
+    from lib.runs.live import claim_slot, release_slot
+
+    app = create_app(
+        load_settings({"CRS_HISTORY_DB": str(history.path), "OLLAMA_HOST": upstream.url,
+                       "CRS_MAX_CONCURRENT_RUNS": "1"}),
+        ApiConfig(),
+    )  # fmt: skip
+    client, planner = TestClient(app, base_url="http://localhost"), app.state.hub.planner
+    assert claim_slot(1)  # another run streaming
+    try:
+        busy = client.post("/api/report", json=BODY)
+    finally:
+        release_slot()
+    assert busy.status_code == 429 and busy.json()["kind"] == "rate_limited"
+    assert planner.made == 0
+    for _ in range(planner.estimates_at_once):  # estimates being made
+        assert planner.estimates.admit(planner.estimates_at_once)
+    try:
+        refused = client.post("/api/estimate", json=BODY)
+    finally:
+        for _ in range(planner.estimates_at_once):
+            planner.estimates.release()
+    assert refused.status_code == 429 and refused.headers["retry-after"]
+    assert refused.json()["kind"] == "estimates_busy" and planner.made == 0
+    answered = client.post("/api/estimate", json=BODY)
+    assert answered.status_code == 200 and answered.json()["plan"] == "one_pass"
+    assert planner.made == 1
