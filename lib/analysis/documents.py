@@ -76,10 +76,9 @@ class NeedsOcr(DocumentError):
         self.image_pages = tuple(image_pages)
 
 
-OCR_PAGES = (
-    "The Review, Compare, Playbook and Portfolio pages and crs-batch read it with OCR where the "
-    "server has Tesseract."
-)
+# Where this app reads a scan with OCR: every message that sends an analyst there names these.
+OCR_OFFERED = "Review, Compare, Playbook and Portfolio pages and crs-batch"
+OCR_PAGES = f"The {OCR_OFFERED} read it with OCR where the server has Tesseract."
 
 
 @dataclass(frozen=True)

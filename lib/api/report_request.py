@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lib.analysis.documents import (
     DEFAULT_MAX_BYTES,
+    OCR_OFFERED,
     Document,
     DocumentError,
     NeedsOcr,
@@ -46,8 +47,8 @@ MAX_CONTRACT_CHARS = DEFAULT_MAX_BYTES
 # and waits for any other OCR run on the server; a request would hang that long before its first
 # event.
 API_OCR = (
-    "The API does not run OCR, which can take minutes: this server reads scans on the Review "
-    "and Portfolio pages and with crs-batch. Or send the contract's text."
+    f"The API does not run OCR, which can take minutes: this server reads scans on the "
+    f"{OCR_OFFERED}. Or send the contract's text."
 )
 
 

@@ -482,3 +482,10 @@ def test_a_contract_past_the_models_context_is_reviewed_in_steps_and_says_so(sta
     with httpx.stream("POST", f"{one_pass.url}/api/report", json=BODY, timeout=60) as response:
         short = read_events(response, Stream())
     assert short.events[-1].data["strategy"] is None and short.events[-1].data["parts"] is None
+
+
+def test_a_scans_refusal_names_every_front_end_that_reads_scans():
+    """It sent analysts to "the Review and Portfolio pages" only: Compare and Playbook read scans
+    too."""
+    for front_end in ("Review", "Compare", "Playbook", "Portfolio", "crs-batch"):
+        assert front_end in API_OCR
