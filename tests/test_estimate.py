@@ -4,21 +4,29 @@ priced, a local model costs nothing, and the plan shown is the plan that runs.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from devtools.fake_upstream import FakeUpstream, Script
 from devtools.long_contract import long_contract
 from lib.analysis.documents import document_from_text
+from lib.analysis.long_plan import plan_words
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.runs.batch import BatchSettings, estimate_reviews
 from lib.runs.estimate import PlanKind, estimate_batch, estimate_run
 from lib.runs.launch import RunRequest, plan_for
+from lib.runs.long_review import LongReview
 from lib.runs.pricing import estimate_cost
 from lib.store.owners import Scope
 from lib.store.run_log import RunLog
 from tests.test_long_review import CONTEXT
 
 SONNET = "claude-sonnet-4-5"
+SAMPLE = Path(
+    "lib/analysis/cuad_sample/contracts/19_BIOPURECORP_06_30_1999_EX_10_13_AGENCY_AGREEMENT.txt"
+)
 SHORT = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 Liability is unlimited.\n"
 
 
@@ -27,7 +35,7 @@ def long_text() -> str:
     return long_contract(300_000).text
 
 
-def request(config: ProviderConfig, text: str) -> RunRequest:
+def request(config: ProviderConfig, text: str, max_tokens: int = 4096) -> RunRequest:
     return RunRequest(
         page="review",
         config=config,
@@ -35,7 +43,7 @@ def request(config: ProviderConfig, text: str) -> RunRequest:
         template_key="general",
         instructions="",
         perspective="",
-        max_tokens=4096,
+        max_tokens=max_tokens,
         temperature=0.2,
     )
 
@@ -57,15 +65,59 @@ def test_a_long_contract_on_a_small_model_is_a_focused_review_of_its_calls(long_
     plan = plan_for(asked)  # what the run gets when started
     assert plan is not None and estimate.plan == plan
     assert estimate.kind is PlanKind.SECTIONS and estimate.focused
-    assert estimate.model_calls == plan.model_calls + 1 > 2  # its steps, then the merge
+    # Its steps, then the merge, in rounds first when the findings may not fit it at once.
+    assert estimate.model_calls == plan.model_calls + 1 + estimate.merge_round_calls > 2
     assert estimate.input_tokens > plan.estimated_input_tokens  # the merge reads findings too
     assert estimate.output_tokens >= 4096
     assert estimate.cost_usd == 0.0
     assert estimate.sentence == (
-        f"Ollama · llama3.2: focused review, {estimate.model_calls} calls, "
+        f"Ollama · llama3.2: {plan_words(plan.strategy, estimate.model_calls, at_most=True)}, "
         f"~{estimate.input_tokens:,} input tokens, up to {estimate.output_tokens:,} output "
         "tokens, local, no cost, time: no earlier runs of this model to go by"
     )
+
+
+def cap_answers(body: dict) -> Script:
+    """Every call writes all it may (4 characters a token, as the app counts them): the worst
+    case an estimate of a long review counts on."""
+    return Script(tokens=["abc "] * body["options"]["num_predict"])
+
+
+def words(count: int):
+    """Answers of about `count` words, whatever the call may write."""
+    return lambda body: Script(tokens=["### Indemnity — YELLOW\n", *["clause "] * count])
+
+
+@pytest.mark.parametrize(("context", "max_tokens"), [(4096, 4096), (2048, 512)])
+def test_a_long_reviews_merge_rounds_are_counted_as_the_run_makes_them(
+    fake_upstream: FakeUpstream, context: int, max_tokens: int
+):
+    """A merge in rounds made more calls than the estimate said (18 for "14 calls" at a 4k
+    context, 27 at 2k) and sent more tokens: the worst case is now counted, "up to" the calls
+    the merge may take, every call's answer length in the output tokens."""
+    config = ProviderConfig(Provider.OLLAMA, "llama3.2", fake_upstream.url, context_length=context)
+    asked = request(config, SAMPLE.read_text(encoding="utf-8"), max_tokens)
+    estimate = estimate_run(asked, {}, None)
+    assert estimate.plan is not None and estimate.merge_round_calls > 0
+    assert estimate.model_calls == estimate.plan.model_calls + 1 + estimate.merge_round_calls
+    assert f"focused review, up to {estimate.model_calls} calls, " in estimate.sentence
+
+    fake_upstream.app.responder = cap_answers
+    review = LongReview(config, estimate.plan, temperature=0)
+    "".join(review)
+    assert review.stats.status is RunStatus.DONE, review.stats.error_message
+    streams = fake_upstream.streams()
+    assert len(streams) == estimate.model_calls == review.stats.planned_calls
+    assert sum(r.requested_output for r in streams) == estimate.output_tokens
+    assert sum(r.prompt_estimate for r in streams) <= estimate.input_tokens
+
+    # Shorter answers take no more calls than the worst case.
+    fake_upstream.reset()
+    fake_upstream.app.responder = words(100)
+    review = LongReview(config, estimate.plan, temperature=0)
+    "".join(review)
+    assert review.stats.status is RunStatus.DONE, review.stats.error_message
+    assert estimate.plan.model_calls + 1 < len(fake_upstream.streams()) <= estimate.model_calls
 
 
 def test_claude_is_priced_for_the_tokens_it_is_sent_and_may_write(long_text):
@@ -82,6 +134,7 @@ def test_claude_is_priced_for_the_tokens_it_is_sent_and_may_write(long_text):
     )
     assert focused.cost_usd == expected and expected and expected > whole.cost_usd
     assert f"focused review, {focused.model_calls} calls" in focused.sentence
+    assert not focused.merge_round_calls  # its findings fit the merge at once
     assert f"up to ${expected:.2f}" in focused.sentence
     # An operator's price counts.
     cheap = estimate_run(request(claude(), SHORT), {"claude-sonnet": (0.0, 1.0)}, None)
@@ -163,6 +216,7 @@ def test_the_time_is_the_models_own_pace_in_the_run_log(log_target, make_record,
     assert focused.plan is not None
     lengths = [s.max_tokens for s in focused.plan.steps if s.local_text is None]
     lengths.append(focused.plan.budget.merge_output_tokens)
+    lengths += [focused.plan.budget.step_output_tokens] * focused.merge_round_calls
     assert len(lengths) == focused.model_calls
     assert focused.seconds == pytest.approx(sum(3 + min(500, n) / 20 for n in lengths))
     # A batch reads each model's pace once and adds its runs up.

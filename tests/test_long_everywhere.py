@@ -120,7 +120,8 @@ def test_compare_shows_each_sides_plan_and_cost_then_runs_that_plan(
     assert left.startswith("Ollama · llama3.2:latest: focused review, ") and left.endswith(
         "local, no cost, time: no earlier runs of this model to go by"
     )
-    calls = int(left.split("focused review, ")[1].split(" calls")[0])
+    # At most: the merge takes rounds when the findings are too long to merge at once.
+    calls = int(left.split("focused review, ")[1].split(" calls")[0].removeprefix("up to "))
     assert (
         right
         == "Clause finder (no model): reads the contract itself, no model call, no cost, instant"
@@ -128,7 +129,7 @@ def test_compare_shows_each_sides_plan_and_cost_then_runs_that_plan(
     assert not small_model.streams(), "an estimate sends no model a request"
     at.button(key="compare").click().run()
     records = {r.provider: r for r in at.session_state[STATE_KEY]}
-    assert records["ollama"].strategy == "focus" and records["ollama"].parts == calls - 1
+    assert records["ollama"].strategy == "focus" and 0 < records["ollama"].parts < calls
 
 
 def test_portfolio_shows_the_batchs_total_and_its_focused_reviews(

@@ -291,7 +291,9 @@ def test_review_page_plans_and_runs_a_long_contract_by_itself(fake_upstream, tmp
     calls = len(steps) - sum(steps["Tokens"].str.startswith("no call: nothing found to send"))
     assert calls < len(steps)
     # Its calls and the merge, said before Review is clicked, as every front end says them.
-    assert f"focused review, {calls + 1} calls" in estimate and "local, no cost" in estimate
+    # At most: its merge takes rounds when the findings are too long to merge at once.
+    said = re.search(r"focused review, (up to )?(\d+) calls", estimate)
+    assert said and int(said[2]) >= calls + 1 and "local, no cost" in estimate
     at.button(key="review").click().run()
     assert not at.exception, at.exception
     (record,) = at.session_state[STATE_KEY]

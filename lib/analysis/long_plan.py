@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from lib.analysis.clauses import Clause, Findings, find_clauses, split_clauses
 from lib.analysis.clauses.mapping import categories_for
+from lib.analysis.plural import counted
 from lib.analysis.prompts import (
     DATA_RULE,
     NOT_FOUND,
@@ -42,6 +43,24 @@ class Strategy(StrEnum):
     @property
     def label(self) -> str:
         return _STRATEGY_LABELS[self]
+
+
+_PLAN_NAMES = {
+    Strategy.FOCUS: "focused review",
+    Strategy.PARTS: "section-by-section review",
+}
+
+
+def plan_words(strategy: Strategy | str | None, calls: int = 0, *, at_most: bool = False) -> str:
+    """A run's plan as every front end says it ("one pass", "focused review, 14 calls",
+    "focused review, up to 18 calls" when merge rounds may add calls): the estimate before a
+    run and History after it, so the two read alike. `calls` counts the merge."""
+    if not strategy:
+        return "one pass"
+    name = _PLAN_NAMES[Strategy(strategy)]
+    if not calls:
+        return name
+    return f"{name}, {'up to ' if at_most else ''}{counted(calls, 'call')}"
 
 
 _STRATEGY_LABELS = {
@@ -137,6 +156,58 @@ class LongPlan:
     def estimated_input_tokens(self) -> int:
         """Tokens sent before the merge pass (whose size depends on the findings)."""
         return sum(step.estimated_input_tokens for step in self.steps)
+
+    @property
+    def merge(self) -> Merge:
+        """How this plan's findings are merged: the rule the run follows and its estimate
+        counts."""
+        final = merge_system(
+            self.template, self.document_name, self.perspective, self.instructions, final=True
+        )
+        step = merge_system(
+            self.template, self.document_name, self.perspective, self.instructions, final=False
+        )
+        budget = self.budget
+        return Merge(
+            final,
+            step,
+            budget.input_room(final, budget.merge_output_tokens),
+            budget.input_room(step, budget.step_output_tokens),
+            budget.step_output_tokens,
+            budget.merge_output_tokens,
+        )
+
+
+def step_findings(label: str, text: str) -> str:
+    """One step's findings as the merge reads them."""
+    return f"Findings from {label}:\n{text}"
+
+
+@dataclass(frozen=True)
+class Merge:
+    """The merge of a long review's findings: into the final report at once when they fit its
+    room, else in rounds first, each combining batches of findings into shorter sets (one call
+    per batch of more than one). How many rounds depends on how long the findings are, so the
+    run (`LongReview`) and its estimate (the worst case, every call writing its answer length)
+    both ask `next_round` here."""
+
+    final_system: str
+    round_system: str
+    final_room: int
+    round_room: int
+    round_output_tokens: int
+    final_output_tokens: int
+
+    def next_round(self, findings: list[str]) -> list[list[str]] | None:
+        """The batches of the next round of merging, or None once `findings` fit the final
+        merge together."""
+        if len(findings) <= 1 or estimate_tokens(merge_user(findings)) <= self.final_room:
+            return None
+        return pack_findings(findings, self.round_room)
+
+    def final_findings(self, findings: list[str]) -> list[str]:
+        """What the final merge reads: each finding cut to its room, so a lone one fits too."""
+        return [clip_tokens(f, self.final_room - 8) for f in findings]
 
 
 def page_of(offset: int, page_starts: list[int] | None) -> int | None:

@@ -9,9 +9,12 @@ what is shown is what runs.
 
 Every figure is an estimate: input tokens as `lib.analysis.tokens` counts them, output tokens at
 most what each call may write (the answer length asked for), so the cost is an upper bound on
-what the provider bills for the output. The time is this model's own pace in the run log
-(`model_pace`: the medians of its last finished reviews) applied to a typical answer, not to the
-ceiling: "about 40 s (from 12 earlier runs)", or that there is nothing to go by.
+what the provider bills for the output. A long review's merge takes rounds when its findings are
+too long to merge at once, which depends on the answers: the estimate takes the worst case, every
+call writing its whole answer length, and says "up to N calls" when that adds rounds. The time
+is this model's own pace in the run log (`model_pace`: the medians of its last finished reviews)
+applied to a typical answer, not to the ceiling: "about 40 s (from 12 earlier runs)", or that
+there is nothing to go by.
 """
 
 from __future__ import annotations
@@ -22,9 +25,16 @@ from enum import StrEnum
 from statistics import median
 from typing import Any
 
-from lib.analysis.long_plan import LongPlan, PlanError, Strategy, merge_system
+from lib.analysis.long_plan import (
+    LongPlan,
+    PlanError,
+    Strategy,
+    merge_user,
+    plan_words,
+    step_findings,
+)
 from lib.analysis.plural import counted, duration
-from lib.analysis.tokens import estimate_tokens
+from lib.analysis.tokens import CHARS_PER_TOKEN, estimate_tokens
 from lib.engine.provider_config import ProviderConfig, shown_url
 from lib.engine.providers.registry import spec_for
 from lib.runs.launch import RunRequest, plan_for
@@ -40,12 +50,6 @@ class PlanKind(StrEnum):
     ONE_PASS = "one_pass"
     SECTIONS = "sections"  # section by section, then a merge (`LongPlan`)
     TOO_LONG = "too_long"  # refused before any request: it fits the model in no way
-
-
-_HOW = {
-    Strategy.FOCUS: "focused review",
-    Strategy.PARTS: "section-by-section review",
-}
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ class RunEstimate:
     # by (or a run that will not start), 0 for the clause finder.
     seconds: float | None = None
     seconds_from_runs: int = 0
+    # Of `model_calls`, those merging findings in rounds first: made only as far as the answers
+    # are too long to merge at once, so `model_calls` is then at most (every call writing its
+    # whole answer length).
+    merge_round_calls: int = 0
 
     @property
     def focused(self) -> bool:
@@ -85,6 +93,7 @@ class RunEstimate:
             "plan": self.kind.value,
             "strategy": self.strategy.value if self.strategy else None,
             "model_calls": self.model_calls,
+            "merge_round_calls": self.merge_round_calls,
             "input_tokens": self.input_tokens,
             "output_tokens_at_most": self.output_tokens,
             "cost_usd_at_most": self.cost_usd,
@@ -173,13 +182,15 @@ def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEsti
             sentence, problem,
         )  # fmt: skip
     if plan is None:
-        kind, calls = PlanKind.ONE_PASS, 1
+        kind, calls, round_calls = PlanKind.ONE_PASS, 1, 0
         sent, written = prompt_tokens, request.max_tokens
-        how, caps = "one pass", [request.max_tokens]
+        how, caps = f"{plan_words(None)}, 1 call", [request.max_tokens]
     else:
-        kind, calls = PlanKind.SECTIONS, plan.model_calls + 1
-        sent, written = _sections_tokens(plan)
-        how, caps = _HOW[plan.strategy], _call_lengths(plan)
+        planned = _planned_calls(plan)
+        kind, calls, caps = PlanKind.SECTIONS, len(planned.caps), planned.caps
+        sent, written = sum(planned.inputs), sum(caps)
+        round_calls = planned.round_calls
+        how = plan_words(plan.strategy, calls, at_most=round_calls > 0)
     seconds = pace.seconds(caps) if pace is not None else None
     cost = estimate_cost(config.provider, config.model, sent, written, prices)
     if cost is None:
@@ -189,39 +200,61 @@ def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEsti
     else:
         price = f"up to ${cost:.2f}" if cost >= 0.01 else f"up to ${cost:.4f}"
     sentence = (
-        f"{reviewer}: {how}, {counted(calls, 'call')}, ~{sent:,} input tokens, "
+        f"{reviewer}: {how}, ~{sent:,} input tokens, "
         f"up to {written:,} output tokens, {price}, {_time_clause(seconds, pace)}"
     )
     strategy = plan.strategy if plan else None
     return RunEstimate(
         contract, reviewer, kind, strategy, calls, sent, written, cost, billed, sentence,
         plan=plan, seconds=seconds, seconds_from_runs=pace.runs if pace else 0,
+        merge_round_calls=round_calls,
     )  # fmt: skip
 
 
-def _call_lengths(plan: LongPlan) -> list[int]:
-    """The answer length each model call of a planned review may write: its steps, the merge."""
-    steps = [step.max_tokens for step in plan.steps if step.local_text is None]
-    return [*steps, plan.budget.merge_output_tokens]
+@dataclass(frozen=True)
+class _Calls:
+    """A planned review's model calls in the worst case: what each is sent and may write."""
+
+    inputs: list[int]
+    caps: list[int]
+    # Calls of merge rounds, made only when the findings are too long to merge at once.
+    round_calls: int
 
 
-def _sections_tokens(plan: LongPlan) -> tuple[int, int]:
-    """Input and (at most) output tokens of a planned review: its steps, then a merge reading
-    every step's findings (at most their answer length each, and what the app wrote itself),
-    within the merge's room. A merge in rounds, when the findings do not fit, adds calls."""
-    budget = plan.budget
+def _planned_calls(plan: LongPlan) -> _Calls:
+    """Every call of a planned review: its steps, then its merge as the run makes it
+    (`LongPlan.merge`), in the worst case where every call writes its whole answer length, so
+    the findings are as long as they can be and the merge takes the most rounds."""
     calls = [step for step in plan.steps if step.local_text is None]
-    findings = sum(step.max_tokens for step in calls) + sum(
-        estimate_tokens(step.local_text) for step in plan.steps if step.local_text is not None
-    )
-    system = merge_system(
-        plan.template, plan.document_name, plan.perspective, plan.instructions, final=True
-    )
-    merge_input = estimate_tokens(system) + min(
-        findings, budget.input_room(system, budget.merge_output_tokens)
-    )
-    written = sum(_call_lengths(plan))
-    return plan.estimated_input_tokens + merge_input, written
+    inputs = [step.estimated_input_tokens for step in calls]
+    caps = [step.max_tokens for step in calls]
+    merge = plan.merge
+    findings = [
+        step_findings(step.label, _answer(step.max_tokens) if step.local_text is None
+                      else step.local_text)
+        for step in plan.steps
+    ]  # fmt: skip
+    rounds = 0
+    while (batches := merge.next_round(findings)) is not None:
+        combined = []
+        for batch in batches:
+            if len(batch) == 1:
+                combined.append(batch[0])
+                continue
+            inputs.append(estimate_tokens(merge.round_system) + estimate_tokens(merge_user(batch)))
+            caps.append(merge.round_output_tokens)
+            combined.append(_answer(merge.round_output_tokens))
+            rounds += 1
+        findings = combined
+    final = merge_user(merge.final_findings(findings))
+    inputs.append(estimate_tokens(merge.final_system) + estimate_tokens(final))
+    caps.append(merge.final_output_tokens)
+    return _Calls(inputs, caps, rounds)
+
+
+def _answer(tokens: int) -> str:
+    """A stand-in for an answer `tokens` long, as `estimate_tokens` counts it."""
+    return "x" * int(tokens * CHARS_PER_TOKEN)
 
 
 @dataclass(frozen=True)

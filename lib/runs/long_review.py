@@ -21,15 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from lib.analysis.long_plan import (
-    LongPlan,
-    clip_tokens,
-    merge_system,
-    merge_user,
-    pack_findings,
-)
+from lib.analysis.long_plan import LongPlan, merge_user, step_findings
 from lib.analysis.plural import duration
-from lib.analysis.tokens import estimate_tokens
 from lib.engine.errors import BadResponse, OutputLimit, ProviderError, TimedOut
 from lib.engine.fold import fail
 from lib.engine.limits import RunLimits, output_message, wall_time_message
@@ -269,28 +262,17 @@ class LongReview:
             yield from self._heading(step.label)
             if step.local_text is not None:
                 yield from self._markup(step.local_text)
-                self.findings.append(f"Findings from {step.label}:\n{step.local_text}")
+                self.findings.append(step_findings(step.label, step.local_text))
                 continue
             text = yield from self._call(step.label, step.system, step.user, step.max_tokens)
-            self.findings.append(f"Findings from {step.label}:\n{text}")
+            self.findings.append(step_findings(step.label, text))
 
     def _merge(self) -> Iterator[str]:
-        plan = self.plan
-        budget = plan.budget
-
-        def system(final: bool) -> str:
-            return merge_system(
-                plan.template, plan.document_name, plan.perspective, plan.instructions, final=final
-            )
-
-        final_system, step_system = system(True), system(False)
-        final_room = budget.input_room(final_system, budget.merge_output_tokens)
-        step_room = budget.input_room(step_system, budget.step_output_tokens)
+        merge = self.plan.merge
         findings = list(self.findings)
         rounds = 0
-        while len(findings) > 1 and estimate_tokens(merge_user(findings)) > final_room:
+        while (batches := merge.next_round(findings)) is not None:
             rounds += 1
-            batches = pack_findings(findings, step_room)
             self.stats.planned_calls += sum(len(b) > 1 for b in batches)
             combined = []
             for number, batch in enumerate(batches, 1):
@@ -300,14 +282,16 @@ class LongReview:
                 label = f"Combining findings (round {rounds}, {number} of {len(batches)})"
                 yield from self._heading(label)
                 text = yield from self._call(
-                    label, step_system, merge_user(batch), budget.step_output_tokens
+                    label, merge.round_system, merge_user(batch), merge.round_output_tokens
                 )
                 combined.append(text)
             findings = combined
-        findings = [clip_tokens(f, final_room - 8) for f in findings]
         yield from self._markup(MERGE_SEPARATOR if self.stats.has_text else "")
         text = yield from self._call(
-            "Merged report", final_system, merge_user(findings), budget.merge_output_tokens
+            "Merged report",
+            merge.final_system,
+            merge_user(merge.final_findings(findings)),
+            merge.final_output_tokens,
         )
         self.merged = text
 
