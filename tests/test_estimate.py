@@ -237,3 +237,36 @@ def test_the_clause_finder_is_instant():
     finder = ProviderConfig(Provider.CLAUSE_FINDER, "rules", "")
     estimate = estimate_run(request(finder, SHORT), {}, None)
     assert estimate.seconds == 0.0 and estimate.sentence.endswith("no cost, instant")
+
+
+def openai_at(base_url: str) -> ProviderConfig:
+    return ProviderConfig(Provider.OPENAI, "qwen3", base_url, context_length=128_000)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://127.0.0.1:8000/v1", "http://10.0.0.5:8000/v1", "http://gpu1:8000/v1",
+     "http://vllm.internal/v1"],
+)  # fmt: skip
+def test_a_server_on_this_machine_or_the_own_network_costs_nothing(base_url):
+    estimate = estimate_run(request(openai_at(base_url), SHORT), {}, None)
+    assert estimate.cost_usd == 0.0 and estimate.billed is False
+    assert ", local, no cost, " in estimate.sentence
+
+
+def test_a_remote_server_with_no_price_is_not_called_free():
+    """An OpenAI-compatible server at a remote address was "local, no cost", billed false: it is
+    where the contract goes (the sidebar's rule) that says whether it is local."""
+    estimate = estimate_run(request(openai_at("https://api.openai.invalid/v1"), SHORT), {}, None)
+    assert estimate.cost_usd is None and estimate.billed is None
+    assert ", price not known (billed by that server's owner), " in estimate.sentence
+    assert "no cost" not in estimate.sentence
+    assert estimate.as_dict()["billed"] is None
+    # A pool is local only when every endpoint is.
+    pooled = openai_at("http://127.0.0.1:8000/v1,https://api.openai.invalid/v1")
+    assert estimate_run(request(pooled, SHORT), {}, None).billed is None
+    # An operator's price for the model counts wherever it is served.
+    priced = estimate_run(
+        request(openai_at("https://api.openai.invalid/v1"), SHORT), {"qwen3": (1.0, 2.0)}, None
+    )
+    assert priced.cost_usd and priced.billed is True and "up to $" in priced.sentence

@@ -16,9 +16,11 @@ key configured for it alone, and the run goes to one of them (`lib.runs.endpoint
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from lib.engine.errors import ProviderError
@@ -147,16 +149,61 @@ def has_operator_key(provider: Provider, settings: Settings) -> bool:
     return settings.configured_key(provider) is not None
 
 
-def destination(provider: Provider, base_url: str) -> str:
-    """Where the contract goes, in one line, for the sidebar."""
+class Reach(StrEnum):
+    """Where a provider's endpoint sends a contract."""
+
+    SERVICE = "service"  # a hosted service, named by its spec
+    NOWHERE = "nowhere"  # no server set yet
+    THIS_MACHINE = "this_machine"
+    OWN_NETWORK = "own_network"  # private addresses and local names: the organisation's servers
+    ELSEWHERE = "elsewhere"
+
+
+def reach(provider: Provider, base_url: str) -> Reach:
+    """Where `base_url` (every endpoint of a pooled one) sends the contract: the rule behind the
+    sidebar's line (`destination`) and whether a model with no price of its own costs nothing
+    (`lib.runs.estimate`)."""
     spec = spec_for(provider)
     if spec.service:
-        return f"The contract is sent to {spec.service}."
+        return Reach.SERVICE
     hosts = [urlsplit(url).hostname or "" for url in split_endpoints(base_url)]
     if not spec.on_this_machine and not any(hosts):
+        return Reach.NOWHERE
+    if spec.on_this_machine or all(_on_this_machine(h) for h in hosts):
+        return Reach.THIS_MACHINE
+    if all(_on_this_machine(h) or _on_own_network(h) for h in hosts):
+        return Reach.OWN_NETWORK
+    return Reach.ELSEWHERE
+
+
+def _on_this_machine(host: str) -> bool:
+    return host in LOCAL_HOSTS or host.startswith("127.")
+
+
+# Names only a local network resolves (mDNS, home networks, private use).
+LOCAL_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa")
+
+
+def _on_own_network(host: str) -> bool:
+    """A private or link-local address, or a name only a local network resolves: a single label
+    ("gpu1") or a local-use suffix."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return bool(host) and ("." not in host or host.endswith(LOCAL_SUFFIXES))
+    return address.is_private or address.is_link_local
+
+
+def destination(provider: Provider, base_url: str) -> str:
+    """Where the contract goes, in one line, for the sidebar."""
+    where = reach(provider, base_url)
+    if where is Reach.SERVICE:
+        return f"The contract is sent to {spec_for(provider).service}."
+    if where is Reach.NOWHERE:
         return "No server is set: the contract goes nowhere until one is."
-    if spec.on_this_machine or all(h in LOCAL_HOSTS or h.startswith("127.") for h in hosts):
+    if where is Reach.THIS_MACHINE:
         return "The contract stays on this machine."
+    hosts = [urlsplit(url).hostname or "" for url in split_endpoints(base_url)]
     if len(hosts) > 1:
         return f"The contract is sent to one of {', '.join(dict.fromkeys(hosts))}."
     return f"The contract is sent to {hosts[0]}."

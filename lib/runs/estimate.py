@@ -37,6 +37,7 @@ from lib.analysis.plural import counted, duration
 from lib.analysis.tokens import CHARS_PER_TOKEN, estimate_tokens
 from lib.engine.provider_config import ProviderConfig, shown_url
 from lib.engine.providers.registry import spec_for
+from lib.runs.catalog import Reach, reach
 from lib.runs.launch import RunRequest, plan_for
 from lib.runs.pricing import estimate_cost
 from lib.runs.run_plan import one_pass_problem
@@ -64,10 +65,11 @@ class RunEstimate:
     input_tokens: int
     # At most: every call's answer length, the merge's included.
     output_tokens: int
-    # USD at most; 0.0 for a model with no per-token price; None for a billed model whose price
-    # is not known.
+    # USD at most; 0.0 for a model with no per-token price on this machine or the organisation's
+    # network; None for a price not known (a billed model's, or a remote server's).
     cost_usd: float | None
-    billed: bool
+    # Billed per token; None: not known (a server elsewhere, with no price of its own).
+    billed: bool | None
     sentence: str
     problem: str | None = None
     # The plan the run is started with (None: one pass, or refused as too long).
@@ -156,10 +158,24 @@ def estimate_run(request: RunRequest, prices: Prices, run_log: RunLog | None) ->
     return _estimate(request, prices, None if reads_itself else model_pace(run_log, config))
 
 
+UNKNOWN_OWNER_PRICE = "price not known (billed by that server's owner)"
+
+
+def _billed(config: ProviderConfig) -> bool | None:
+    """Whether a run is billed per token: a provider with list prices is; one with none costs
+    nothing on this machine or the organisation's own network (`catalog.reach`, the rule the
+    sidebar's "where the contract goes" follows), and elsewhere (a remote OpenAI-compatible
+    server) may be billed by that server's owner at a price the app does not know: None."""
+    if spec_for(config.provider).prices is not None:
+        return True
+    local = reach(config.provider, config.base_url) in (Reach.THIS_MACHINE, Reach.OWN_NETWORK)
+    return False if local else None
+
+
 def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEstimate:
     config, contract = request.config, request.document.name
     reviewer = run_maker(config.provider.value, config.model)
-    billed = spec_for(config.provider).prices is not None
+    billed = _billed(config)
     if not spec_for(config.provider).follows_prompts:  # the clause finder reads it itself
         sentence = f"{reviewer}: reads the contract itself, no model call, no cost, instant"
         return RunEstimate(
@@ -193,12 +209,15 @@ def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEsti
         how = plan_words(plan.strategy, calls, at_most=round_calls > 0)
     seconds = pace.seconds(caps) if pace is not None else None
     cost = estimate_cost(config.provider, config.model, sent, written, prices)
-    if cost is None:
-        price = "unknown price"
-    elif cost == 0:
-        price = "local, no cost" if not billed else "no cost"
-    else:
+    if cost is not None and cost > 0:
+        billed = True  # an operator's price for a model of a provider with none of its own
         price = f"up to ${cost:.2f}" if cost >= 0.01 else f"up to ${cost:.4f}"
+    elif billed is None:
+        cost, price = None, UNKNOWN_OWNER_PRICE
+    elif cost is None:
+        price = "unknown price"
+    else:
+        price = "local, no cost" if not billed else "no cost"
     sentence = (
         f"{reviewer}: {how}, ~{sent:,} input tokens, "
         f"up to {written:,} output tokens, {price}, {_time_clause(seconds, pace)}"
