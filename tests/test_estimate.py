@@ -270,3 +270,26 @@ def test_a_remote_server_with_no_price_is_not_called_free():
         request(openai_at("https://api.openai.invalid/v1"), SHORT), {"qwen3": (1.0, 2.0)}, None
     )
     assert priced.cost_usd and priced.billed is True and "up to $" in priced.sentence
+
+
+def test_runs_too_long_for_their_model_count_in_no_total(long_text):
+    """A batch's totals counted the prompts of runs that never start as input tokens."""
+    contracts = [
+        document_from_text(long_text, "Franchise.txt"),
+        document_from_text(SHORT, "Short.txt"),
+    ]
+    batch = estimate_reviews(contracts, [ollama(1024), claude()], BatchSettings(), {}, None)
+    assert batch is not None and batch.too_long == 2
+    refused = [r for r in batch.runs if r.kind is PlanKind.TOO_LONG]
+    sent = [r for r in batch.runs if r.kind is not PlanKind.TOO_LONG]
+    assert batch.input_tokens == sum(r.input_tokens for r in sent) > 0
+    assert batch.model_calls == sum(r.model_calls for r in sent)
+    for run in refused:
+        # Its prompt's size is kept, named as what it would have sent, not as tokens sent.
+        assert run.input_tokens == 0 and run.prompt_tokens > 0
+        assert run.as_dict()["input_tokens"] == 0
+        assert run.as_dict()["prompt_tokens"] == run.prompt_tokens
+        assert f"sends nothing (its prompt: ~{run.prompt_tokens:,} tokens; " in run.sentence
+    assert batch.sentence.startswith(
+        f"4 runs (2 too long for its model), 2 model calls, ~{batch.input_tokens:,} input tokens"
+    )

@@ -62,6 +62,7 @@ class RunEstimate:
     kind: PlanKind
     strategy: Strategy | None
     model_calls: int
+    # Sent to the model in all its calls: 0 for a run that will not start (too long).
     input_tokens: int
     # At most: every call's answer length, the merge's included.
     output_tokens: int
@@ -82,6 +83,9 @@ class RunEstimate:
     # are too long to merge at once, so `model_calls` is then at most (every call writing its
     # whole answer length).
     merge_round_calls: int = 0
+    # The prompt as one request, whether or not it is sent so: what one pass sends, a focused
+    # review splits, and a run too long for its model would have sent (0 for the clause finder).
+    prompt_tokens: int = 0
 
     @property
     def focused(self) -> bool:
@@ -97,6 +101,7 @@ class RunEstimate:
             "model_calls": self.model_calls,
             "merge_round_calls": self.merge_round_calls,
             "input_tokens": self.input_tokens,
+            "prompt_tokens": self.prompt_tokens,
             "output_tokens_at_most": self.output_tokens,
             "cost_usd_at_most": self.cost_usd,
             "billed": self.billed,
@@ -192,10 +197,13 @@ def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEsti
         except PlanError as exc:
             problem = str(exc)
     if problem is not None:
-        sentence = f"{reviewer}: does not fit the model's context, so it will not run ({problem})"
+        sentence = (
+            f"{reviewer}: does not fit the model's context, so it will not run and sends "
+            f"nothing (its prompt: ~{prompt_tokens:,} tokens; {problem})"
+        )
         return RunEstimate(
-            contract, reviewer, PlanKind.TOO_LONG, None, 0, prompt_tokens, 0, 0.0, billed,
-            sentence, problem,
+            contract, reviewer, PlanKind.TOO_LONG, None, 0, 0, 0, 0.0, billed, sentence, problem,
+            prompt_tokens=prompt_tokens,
         )  # fmt: skip
     if plan is None:
         kind, calls, round_calls = PlanKind.ONE_PASS, 1, 0
@@ -226,7 +234,7 @@ def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEsti
     return RunEstimate(
         contract, reviewer, kind, strategy, calls, sent, written, cost, billed, sentence,
         plan=plan, seconds=seconds, seconds_from_runs=pace.runs if pace else 0,
-        merge_round_calls=round_calls,
+        merge_round_calls=round_calls, prompt_tokens=prompt_tokens,
     )  # fmt: skip
 
 
@@ -314,7 +322,8 @@ class BatchEstimate:
     @property
     def sentence(self) -> str:
         """The batch in one line: how many runs take a focused review (or cannot run), calls,
-        tokens and the cost of them all."""
+        tokens and the cost of them all. A run too long for its model sends nothing, so counts
+        in none of them."""
         kinds = [counted(self.focused, "focused review")] if self.focused else []
         if self.too_long:
             kinds.append(f"{self.too_long} too long for its model")
