@@ -293,3 +293,18 @@ def test_runs_too_long_for_their_model_count_in_no_total(long_text):
     assert batch.sentence.startswith(
         f"4 runs (2 too long for its model), 2 model calls, ~{batch.input_tokens:,} input tokens"
     )
+
+
+def test_a_batch_with_runs_of_unknown_price_is_never_said_to_cost_nothing():
+    """A Claude batch of a model with no known price read "no cost, 2 runs of unknown price"."""
+    unknown = ProviderConfig(
+        Provider.ANTHROPIC, "claude-unreleased", "https://api.anthropic.com", api_key="k"
+    )
+    contracts = [document_from_text(SHORT, "A.txt"), document_from_text(SHORT, "B.txt")]
+    batch = estimate_reviews(contracts, [unknown], BatchSettings(), {}, None)
+    assert batch is not None and batch.unpriced == 2
+    assert ", 2 runs of unknown price, " in batch.sentence and "no cost" not in batch.sentence
+    # Beside runs that cost nothing, those are named as the others.
+    mixed = estimate_reviews(contracts, [unknown, ollama(128_000)], BatchSettings(), {}, None)
+    assert mixed is not None
+    assert ", 2 runs of unknown price, the others local, no cost, " in mixed.sentence

@@ -323,7 +323,7 @@ class BatchEstimate:
     def sentence(self) -> str:
         """The batch in one line: how many runs take a focused review (or cannot run), calls,
         tokens and the cost of them all. A run too long for its model sends nothing, so counts
-        in none of them."""
+        in none of them; a run of unknown price is never summed up as costing nothing."""
         kinds = [counted(self.focused, "focused review")] if self.focused else []
         if self.too_long:
             kinds.append(f"{self.too_long} too long for its model")
@@ -331,9 +331,16 @@ class BatchEstimate:
         if self.cost_usd > 0:
             price = f"up to ${self.cost_usd:.2f}"
         else:
-            price = "no cost" if any(r.billed for r in self.runs) else "local, no cost"
+            priced = [
+                run
+                for run in self.runs
+                if run.cost_usd is not None and run.kind is not PlanKind.TOO_LONG
+            ]
+            price = "no cost" if any(run.billed for run in priced) else "local, no cost"
         if self.unpriced:
-            price += f", {counted(self.unpriced, 'run')} of unknown price"
+            known = len(self.runs) - self.too_long - self.unpriced
+            unknown = f"{counted(self.unpriced, 'run')} of unknown price"
+            price = f"{unknown}, the others {price}" if known else unknown
         return (
             f"{runs}, {counted(self.model_calls, 'model call')}, ~{self.input_tokens:,} input "
             f"tokens, up to {self.output_tokens:,} output tokens, {price}, {self.time}"
