@@ -258,7 +258,10 @@ class RunHub:
                 "run_id": run.run_id,
                 "provider": record.provider,
                 "model": record.model,
-                "estimated_input_tokens": live.stats.estimated_input_tokens,
+                # One figure for what the run sends: its estimate's, all calls (the merge's too).
+                "estimated_input_tokens": (
+                    estimate["input_tokens"] if estimate else live.stats.estimated_input_tokens
+                ),
                 "resume": resume,
                 **review_plan(record),
                 "estimate": estimate,

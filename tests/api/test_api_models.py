@@ -152,6 +152,9 @@ def test_an_estimate_says_the_plan_and_cost_and_the_run_follows_it(start_api, up
         stream = read_events(streamed, Stream())
     start, done = stream.events[0].data, stream.events[-1].data
     assert start["estimate"] == estimate
+    # One figure for what it sends: the estimate's, its merge included (the start event said the
+    # steps' alone beside it).
+    assert start["estimated_input_tokens"] == estimate["input_tokens"]
     planned = estimate["model_calls"] - estimate["merge_round_calls"]
     assert done["status"] == "done" and done["parts"] == planned - 1
     # Its answers are short: the findings merge at once, in fewer calls than the worst case.
