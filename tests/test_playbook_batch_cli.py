@@ -225,6 +225,25 @@ def test_the_built_in_checker_is_the_default_and_a_failed_run_resumes(tmp_path, 
     }
 
 
+def test_an_estimate_of_a_playbook_batch_says_the_built_in_checker_calls_no_model(
+    tmp_path, files, capsys
+):
+    """It said "one call per contract and checker" of the built-in checker, which calls none."""
+    labels, _ = files
+    out = tmp_path / "out"
+    argv = ["run", "--playbook", "nda", "--contractnli", str(labels), "--out", str(out),
+            "--estimate"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "A playbook check: Built-in playbook checker (no model) reads 2 contracts itself: no model"
+        " call, no cost." in printed
+    )
+    assert main([*argv, "--model", "checker", "--model", "openai:m@http://127.0.0.1:9/v1"]) == 0
+    assert "; each model checks a contract in one call: 2 model calls." in capsys.readouterr().out
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_a_batch_of_an_uploaded_contractnli_file_resumes_from_the_terminal(tmp_path, files, capsys):
     """A Portfolio batch over an uploaded ContractNLI file: `resume --contractnli` was refused as
     "uploaded: name the files again" though the option is the way to name them."""

@@ -68,6 +68,7 @@ from lib.runs.batch import (
     estimate_reviews,
     model_key,
     model_label,
+    playbook_plan,
 )
 from lib.runs.batch_sources import (
     CONTRACTNLI_PREFIX,
@@ -527,7 +528,7 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
         print_estimate(estimate)
     if args.estimate:
         if estimate is None:
-            print("A playbook check makes one call per contract and checker: nothing to plan.")
+            print(playbook_plan(len(documents), configs))
         return 0
     runner = BatchRunner.create(
         name=args.name or batch_name(documents, configs, playbook),

@@ -156,6 +156,21 @@ def review_request(
     )
 
 
+def playbook_plan(contracts: int, checkers: Sequence[Checker]) -> str:
+    """What a playbook batch will do, said where a review batch shows its estimate: a check has
+    no plan to estimate, and the built-in checker reads the contracts itself, calling no model."""
+    models = {model_key(c): c for c in checkers if c is not None}
+    said = []
+    if any(c is None for c in checkers):
+        said.append(
+            f"{CHECKER_NAME} reads {counted(contracts, 'contract')} itself: no model call, no cost"
+        )
+    if models:
+        calls = counted(contracts * len(models), "model call")
+        said.append(f"each model checks a contract in one call: {calls}")
+    return "A playbook check: " + "; ".join(said) + "."
+
+
 def estimate_reviews(
     contracts: Sequence[Document],
     configs: Sequence[Checker],
