@@ -76,6 +76,27 @@ def test_no_ocr_leaves_a_scan_out_saying_how_to_read_it(tmp_path, monkeypatch, c
     )
 
 
+def test_an_estimate_reads_no_scan_and_counts_them(tmp_path, monkeypatch, capsys):
+    """`--estimate` runs nothing, yet it read every scan with OCR first (minutes a scan)."""
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    monkeypatch.setattr("lib.runs.scans.ocr_status", lambda: OcrStatus(True, "OCR by Tesseract."))
+
+    def no_ocr(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("an estimate runs no OCR")
+
+    monkeypatch.setattr("lib.runs.scans.read_scan", no_ocr)
+    code, _ = run(tmp_path, folder(tmp_path, image_pdf_bytes()), "--estimate")
+    assert code == 0
+    printed = capsys.readouterr()
+    assert "estimate text.pdf · Clause finder (no model): " in printed.out
+    assert "estimate in all: 1 run, " in printed.out
+    assert (
+        "1 scan would be read with OCR first, which an estimate does not do, so it is not in it:"
+        " scan.pdf" in printed.out
+    )
+    assert "skipped" not in printed.err and "ocr scan.pdf" not in printed.err
+
+
 def test_without_tesseract_a_scan_is_left_out_saying_what_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
     missing = OcrStatus(False, "OCR is not installed. To add it: pip install the ocr extra.")

@@ -106,7 +106,7 @@ from lib.runs.portfolio_playbook import (
     verdict_rows,
 )
 from lib.runs.portfolio_session import batch_name
-from lib.runs.scans import Scan, left_out, take_scan
+from lib.runs.scans import Scan, left_out, no_ocr_here, take_scan
 from lib.store.batch_store import BatchStore
 from lib.store.database import StoreUnavailable
 from lib.store.owners import scope_for
@@ -202,12 +202,24 @@ def load_labels(spec: str | None) -> LabelledSet | None:
     )
 
 
-def scan_reader(args: argparse.Namespace, settings: Settings) -> ScanTaker:
+def scan_reader(
+    args: argparse.Namespace, settings: Settings, unread: list[Scan] | None = None
+) -> ScanTaker:
     """How this run takes a scan: read with OCR under the operator's limits, its progress on
     stderr (a failure is that contract's reason for being left out), or with `--no-ocr` left
-    out saying how to have it read."""
+    out saying how to have it read. An estimate (`unread` given) runs nothing, OCR included: a
+    scan OCR would read goes to `unread`, to be counted."""
     if args.no_ocr:
         return lambda scan: left_out(scan.reason, "Run without --no-ocr to read it with OCR.")
+    if unread is not None:
+
+        def count(scan: Scan) -> str:
+            if (cannot := no_ocr_here(scan)) is not None:
+                return cannot
+            unread.append(scan)
+            return UNREAD
+
+        return count
 
     def read(scan: Scan) -> Document | str:
         shown = [""]
@@ -226,8 +238,16 @@ def scan_reader(args: argparse.Namespace, settings: Settings) -> ScanTaker:
     return read
 
 
-def load_contracts(args: argparse.Namespace, settings: Settings) -> tuple[list[Document], str]:
-    scans = scan_reader(args, settings)
+# Why an estimate's scan is not among its contracts (`scan_reader`): not a problem to print.
+UNREAD = "not read for an estimate"
+
+
+def load_contracts(
+    args: argparse.Namespace, settings: Settings, unread: list[Scan] | None = None
+) -> tuple[list[Document], str]:
+    """The contracts the arguments name, what was left out printed on stderr; with `unread`
+    (an estimate), scans are not read but put there (`scan_reader`)."""
+    scans = scan_reader(args, settings, unread)
     if args.sample:
         return sample_contracts(), SAMPLE_SOURCE
     if args.contractnli:
@@ -249,7 +269,8 @@ def load_contracts(args: argparse.Namespace, settings: Settings) -> tuple[list[D
             raise CannotRun(f"Cannot read {exc.filename}: {exc.strerror}") from None
         source = UPLOAD_SOURCE
     for name, problem in loaded.problems:
-        print(f"skipped {name}: {problem}", file=sys.stderr)
+        if problem != UNREAD:
+            print(f"skipped {name}: {problem}", file=sys.stderr)
     for document in loaded.documents:
         for warning in document.warnings:
             print(f"warning {document.name}: {warning}", file=sys.stderr)
@@ -503,8 +524,9 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
             f" the API), not {args.max_tokens}."
         )
     out = _output_folder(args.out)
-    documents, source = load_contracts(args, settings)
-    if not documents:
+    unread: list[Scan] = []
+    documents, source = load_contracts(args, settings, unread if args.estimate else None)
+    if not documents and not unread:
         raise CannotRun("No contracts to review.")
     run_log = owned_run_log(settings, args.owner)
     playbook = load_playbook_arg(args.playbook, run_log) if args.playbook else None
@@ -529,6 +551,13 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.estimate:
         if estimate is None:
             print(playbook_plan(len(documents), configs))
+        if unread:
+            names = ", ".join(scan.name for scan in unread)
+            print(
+                f"{counted(len(unread), 'scan')} would be read with OCR first, which an estimate"
+                f" does not do, so {'it is' if len(unread) == 1 else 'they are'} not in it:"
+                f" {names}"
+            )
         return 0
     runner = BatchRunner.create(
         name=args.name or batch_name(documents, configs, playbook),
@@ -738,7 +767,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "--estimate",
         action="store_true",
         help="print each run's plan (one pass or a focused review of N calls), tokens and cost,"
-        " then exit without running anything",
+        " then exit without running anything (OCR neither: scans are counted, not read)",
     )
     resume = commands.add_parser(
         "resume",

@@ -84,6 +84,13 @@ def read_scan(
     return scan_document(job, name, len(data))
 
 
+def no_ocr_here(scan: Scan) -> str | None:
+    """Why a batch leaves `scan` out before trying OCR — this server has none, and what to
+    install — or None when it would read it (`take_scan`; an estimate counts it unread)."""
+    status = ocr_status()
+    return None if status.available else f"{scan.reason} {status.message}"
+
+
 def take_scan(
     scan: Scan,
     limits: OcrLimits,
@@ -93,9 +100,8 @@ def take_scan(
 ) -> Document | str:
     """A batch's scan read with OCR (`read_scan`), or why it is left out: the reason OCR could
     not read it, or that this server has no OCR and what to install."""
-    status = ocr_status()
-    if not status.available:
-        return f"{scan.reason} {status.message}"
+    if (cannot := no_ocr_here(scan)) is not None:
+        return cannot
     try:
         return read_scan(
             scan.data(), scan.name, scan.pages, limits, stop=stop, on_progress=on_progress
