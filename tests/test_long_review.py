@@ -325,7 +325,8 @@ def test_history_shows_how_a_run_was_reviewed():
     frame = records_to_dataframe([single, long])
     assert dict(zip(frame.index, frame["review"], strict=True)) == {
         single.run_id: "one pass",
-        long.run_id: "focus, 13 calls + merge",
+        # As its estimate said it ("focus, 13 calls + merge" beside "focused review, 14 calls").
+        long.run_id: "focused review, 14 calls",
     }
 
 

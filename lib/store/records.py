@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from lib.analysis.long_plan import plan_words
 from lib.analysis.playbook.checker import BUILTIN_PROVIDER, CHECKER_NAME
 from lib.engine.provider_config import endpoint_label
 from lib.engine.providers.registry import find_spec
@@ -170,10 +171,9 @@ COLUMNS = {
 
 
 def review_mode(record: RunRecord) -> str:
-    if not record.strategy:
-        return "one pass"
-    calls = f", {record.parts} calls" if record.parts else ""
-    return f"{record.strategy}{calls} + merge"
+    """How a run was planned, in the words its estimate said it in (`plan_words`): "one pass",
+    "focused review, 14 calls" (its steps and the merge)."""
+    return plan_words(record.strategy, record.parts + 1 if record.parts else 0)
 
 
 def thinking_label(record: RunRecord) -> str:
