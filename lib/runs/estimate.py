@@ -4,7 +4,7 @@ A team choosing between a local model and Claude decides on the plan ("one pass"
 review, 7 calls", "does not fit the model's context") and its price, so the Review page, Compare
 (each side), Portfolio and `crs-batch` (the batch's total) and the API (`POST /api/estimate`) all
 show `estimate_run`'s record. It is made from the very plan the run then gets — the one chosen on
-the Review page, else `launch.plan_for` — and a front end starts the run with `estimate.plan`, so
+the Review page, else `launch.planned`'s — and a front end starts the run with `estimate.plan`, so
 what is shown is what runs.
 
 Every figure is an estimate: input tokens as `lib.analysis.tokens` counts them, output tokens at
@@ -27,7 +27,6 @@ from typing import Any
 
 from lib.analysis.long_plan import (
     LongPlan,
-    PlanError,
     Strategy,
     merge_user,
     plan_words,
@@ -38,9 +37,8 @@ from lib.analysis.tokens import CHARS_PER_TOKEN, estimate_tokens
 from lib.engine.provider_config import ProviderConfig, shown_url
 from lib.engine.providers.registry import spec_for
 from lib.runs.catalog import Reach, reach
-from lib.runs.launch import RunRequest, plan_for
+from lib.runs.launch import RunRequest, planned
 from lib.runs.pricing import estimate_cost
-from lib.runs.run_plan import one_pass_problem
 from lib.store.records import run_maker
 from lib.store.run_log import RunLog
 
@@ -187,15 +185,9 @@ def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEsti
             contract, reviewer, PlanKind.ONE_PASS, None, 0, 0, 0, 0.0, billed, sentence,
             seconds=0.0,
         )  # fmt: skip
-    plan, problem = request.plan, None
     prompt_tokens = request.prompt.estimated_tokens
-    if request.kind != "review":
-        problem = one_pass_problem(config, prompt_tokens, request.max_tokens)
-    elif plan is None:
-        try:
-            plan = plan_for(request)
-        except PlanError as exc:
-            problem = str(exc)
+    runs_as, problem = planned(request)  # the run's own check, so what is shown is what runs
+    plan = runs_as.plan
     if problem is not None:
         sentence = (
             f"{reviewer}: does not fit the model's context, so it will not run and sends "
@@ -210,10 +202,10 @@ def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEsti
         sent, written = prompt_tokens, request.max_tokens
         how, caps = f"{plan_words(None)}, 1 call", [request.max_tokens]
     else:
-        planned = _planned_calls(plan)
-        kind, calls, caps = PlanKind.SECTIONS, len(planned.caps), planned.caps
-        sent, written = sum(planned.inputs), sum(caps)
-        round_calls = planned.round_calls
+        steps = _planned_calls(plan)
+        kind, calls, caps = PlanKind.SECTIONS, len(steps.caps), steps.caps
+        sent, written = sum(steps.inputs), sum(caps)
+        round_calls = steps.round_calls
         how = plan_words(plan.strategy, calls, at_most=round_calls > 0)
     seconds = pace.seconds(caps) if pace is not None else None
     cost = estimate_cost(config.provider, config.model, sent, written, prices)
