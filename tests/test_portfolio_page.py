@@ -395,11 +395,26 @@ def test_a_batch_scored_mid_run_leaves_its_running_contracts_out_and_says_so(tmp
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.button(key="pf_score").click().run()
     assert not at.exception
-    assert any(i.value == "2 contracts still running or waiting, not scored." for i in at.info)
+    assert any(i.value == "2 contracts still running or not run yet, not scored." for i in at.info)
     [stored] = BatchStore(RunLog(path)).scorecards()
     [model] = stored.body["models"]
     assert model["failed"] == [] and model["contracts"] == 1 and len(model["running"]) == 2
     assert len(stored.body["contracts"]) == 1
+
+
+def test_a_stopped_batch_scored_leaves_its_contracts_never_started_out(tmp_path, monkeypatch):
+    """A batch cut off (stopped, or its process gone) was scored as if the contracts it never
+    started had been the model's failures, or left them out without a word."""
+    path = page_env(tmp_path, monkeypatch)
+    batch_id, _ = running_batch(path, started=0, done=1)
+    BatchStore(RunLog(path)).set_status(batch_id, BatchStatus.STOPPED)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.button(key="pf_score").click().run()
+    assert not at.exception
+    assert any(i.value == "2 contracts still running or not run yet, not scored." for i in at.info)
+    [stored] = BatchStore(RunLog(path)).scorecards()
+    [model] = stored.body["models"]
+    assert model["failed"] == [] and model["contracts"] == 1 and len(model["running"]) == 2
 
 
 def test_a_batch_scored_before_any_run_ended_makes_no_scorecard_of_zeros(tmp_path, monkeypatch):

@@ -287,7 +287,7 @@ def test_a_playbook_batch_scored_mid_run_leaves_its_running_checks_out_and_says_
         [GridRun("nda-a.txt", "m", record)], labels, book, [Waiting("nda-b.txt", "m")]
     )
     assert scores.contracts == 0 and len(scores.running) == 2
-    note = "2 contracts still running or waiting, not scored."
+    note = "2 contracts still running or not run yet, not scored."
     assert note in scorecard_table([scores], "labels.json")
     assert scores_from_dict(scorecard_dict([scores], "labels.json"))[0].running == scores.running
 

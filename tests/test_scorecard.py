@@ -255,7 +255,7 @@ def test_a_run_still_running_is_left_out_of_the_score_not_failed():
     [model] = card.models
     assert model.failed == [] and model.contracts == 1 and model.running == [second]
     assert card.contracts == [first]
-    assert unscored_note(card) == "1 contract still running or waiting, not scored."
+    assert unscored_note(card) == "1 contract still running or not run yet, not scored."
     assert unscored_note(card) in text_table(card)
     assert Scorecard.from_dict(card.to_dict()).models[0].running == [second]
     ended = build_scorecard("after", labelled, {"m": {first: done}})

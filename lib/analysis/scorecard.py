@@ -356,12 +356,12 @@ NOTHING_ENDED = "Nothing to score yet: no labelled contract's run has ended."
 
 
 def still_running_note(contracts: int) -> str:
-    """What a scorecard made mid-batch leaves out ("3 contracts still running or waiting, not
-    scored"); "" when every run had ended: the one sentence of review and playbook scorecards
-    alike."""
+    """What a scorecard of a batch not run to its end leaves out ("3 contracts still running or
+    not run yet, not scored"); "" when every run had ended: the one sentence of review and
+    playbook scorecards alike."""
     if not contracts:
         return ""
-    return f"{counted(contracts, 'contract')} still running or waiting, not scored."
+    return f"{counted(contracts, 'contract')} still running or not run yet, not scored."
 
 
 def unscored_note(card: Scorecard) -> str:

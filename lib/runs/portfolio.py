@@ -76,11 +76,6 @@ class Waiting:
     model: str
     level: str = WAITING
 
-    @property
-    def still_to_come(self) -> bool:
-        """Its batch is running: it will run, so a scorecard made now leaves it out, counted."""
-        return self.level == WAITING
-
 
 def grid_frame(
     runs: Sequence[GridRun], template_key: str, waiting: Sequence[Waiting] = ()

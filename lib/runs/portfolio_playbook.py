@@ -242,13 +242,14 @@ def score_checkers(
     runs: Sequence[GridRun], labels: NliSet, playbook: Playbook, waiting: Sequence[Waiting] = ()
 ) -> list[CheckerScore]:
     """Each checker's figures over the labelled NDAs it ran on (a failed run scores as it ended:
-    its verdicts so far, every position without one wrong). A check still running or waiting is
-    left out, neither failed nor wrong, and listed in `running` (`running_note`)."""
+    its verdicts so far, every position without one wrong). A check still running or not run yet
+    (waiting, or not started before the batch stopped) is left out, neither failed nor wrong, and
+    listed in `running` (`running_note`)."""
     by_checker: dict[str, dict[str, dict[str, Prediction]]] = {}
     documents: dict[str, dict[str, NliDocument]] = {}
     trained: dict[str, set[str]] = {}
     running: dict[str, set[str]] = {}
-    unstarted = [(slot.model, slot.contract) for slot in waiting if slot.still_to_come]
+    unstarted = [(slot.model, slot.contract) for slot in waiting]
     started = [(run.model, run.contract) for run in runs if run.record.status is RunStatus.RUNNING]
     for checker, contract in [*started, *unstarted]:
         document = match_document(contract, labels)
@@ -291,7 +292,7 @@ def nothing_to_score(scores: Sequence[CheckerScore]) -> str | None:
 
 
 def running_note(scores: Sequence[CheckerScore]) -> str:
-    """ "N contracts still running or waiting, not scored", for a playbook scorecard made
+    """ "N contracts still running or not run yet, not scored", for a playbook scorecard made
     mid-batch."""
     return still_running_note(len({d for s in scores for d in s.running}))
 

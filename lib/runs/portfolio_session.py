@@ -199,14 +199,15 @@ def score_runs(
     waiting: Sequence[Waiting] = (),
 ) -> Scorecard | str:
     """The batch's runs scored against the labels, or why there is nothing to score: no
-    contract of it is labelled, or none of their runs has ended. Mid-batch, runs still running
-    and contracts still `waiting` are left out and counted (`unscored_note`), not scored as
-    failed runs that found nothing."""
+    contract of it is labelled, or none of their runs has ended. Runs still running and contracts
+    not run yet (`waiting`: waiting for a place, or not started before the batch stopped) are left
+    out and counted (`unscored_note`), not scored as failed runs that found nothing: the model
+    was never asked."""
     by_model: dict[str, dict[str, RunRecord]] = {}
     queued: dict[str, list[str]] = {}
     for run in runs:
         by_model.setdefault(run.model, {})[run.contract] = run.record
-    for slot in (slot for slot in waiting if slot.still_to_come):
+    for slot in waiting:
         by_model.setdefault(slot.model, {})
         queued.setdefault(slot.model, []).append(slot.contract)
     scored = {
