@@ -285,6 +285,7 @@ def test_a_comparison_a_side_of_which_does_not_fit_its_model_sends_nothing(fake_
     """The Ollama side's estimate said it would not run, yet Compare sent the contract to Claude
     alone: half a comparison, billed."""
     from lib.analysis.documents import document_from_text
+    from lib.engine.provider_config import endpoint_label
     from lib.runs.launch import NOT_TOGETHER, launch_together
     from lib.store.records import SessionHistory
 
@@ -306,3 +307,5 @@ def test_a_comparison_a_side_of_which_does_not_fit_its_model_sends_nothing(fake_
         assert record.error_kind == ErrorKind.CONTEXT_TOO_LONG
         assert live.error is not None and live.error.message.startswith(NOT_TOGETHER)
         assert "Ollama" in live.error.message and "does not fit" in live.error.message
+        # Two sides may run one model at two servers: the endpoint says which did not fit.
+        assert f"at {endpoint_label(fake_upstream.url)} does not fit" in live.error.message

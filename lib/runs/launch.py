@@ -28,7 +28,7 @@ from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
 from lib.engine.errors import ContextTooLong, ProviderError, RateLimited
 from lib.engine.events import Source
 from lib.engine.limits import busy_message
-from lib.engine.provider_config import ProviderConfig, shown_url
+from lib.engine.provider_config import ProviderConfig, endpoint_label, shown_url
 from lib.engine.settings import Settings
 from lib.engine.stream_model import ModelStream, stream_model
 from lib.runs.endpoint_pool import route_for
@@ -581,8 +581,11 @@ NOT_TOGETHER = "Neither side was started, as a comparison runs both sides or nei
 
 
 def unfit_reason(r: RunRequest, problem: str) -> str:
-    """Why a run of a comparison will not run (`planned`), naming its model (`start_together`)."""
-    return f"{run_maker(r.config.provider.value, r.config.model)} does not fit — {problem}"
+    """Why a run of a comparison will not run (`planned`), naming its model and endpoint
+    (`start_together`): two sides may run one model at two servers."""
+    where = endpoint_label(r.config.base_url) if r.config.base_url else ""
+    at = f" at {where}" if where else ""
+    return f"{run_maker(r.config.provider.value, r.config.model)}{at} does not fit — {problem}"
 
 
 def launch_together(
