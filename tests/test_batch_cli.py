@@ -402,6 +402,8 @@ def test_a_batch_still_running_elsewhere_is_not_resumed(tmp_path, monkeypatch, c
         assert main(["resume", batch_id, "--out", str(tmp_path / "out"), str(contract)]) == 2
         assert upstream.requests == []
     assert "still running in another process" in capsys.readouterr().err
+    assert main(["list"]) == 0  # its runs are left, not to resume while it runs
+    assert f"{batch_id}" in (listed := capsys.readouterr().out) and "1 left  live" in listed
 
 
 def test_a_run_history_gone_away_leaves_the_files_of_this_processs_runs(make_record, capsys):

@@ -254,7 +254,7 @@ def test_a_run_whose_heartbeat_stopped_is_ended_and_one_still_beating_is_not(
     ended, still = log.get(gone.run_id), log.get(thinking.run_id)
     assert ended is not None and still is not None
     assert ended.status is RunStatus.ERROR and ended.error_kind == "interrupted"
-    assert ended.error_message == ORPHAN_MESSAGE and "app stopped" in ORPHAN_MESSAGE
+    assert ended.error_message == ORPHAN_MESSAGE and "process running it" in ORPHAN_MESSAGE
     assert ended.report == "## Overall risk: HIGH\nso far"
     assert still.status is RunStatus.RUNNING
     # An ended run is not stamped again.

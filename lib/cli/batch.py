@@ -655,8 +655,10 @@ def command_list(args: argparse.Namespace, settings: Settings) -> int:
         items = store.items(info.batch_id)
         done = sum(i.status == "done" for i in items)
         # Failed or stopped runs are what a resume runs again: the pages list such a batch as
-        # unfinished, so this says how many are left rather than only "finished".
-        left = f", {len(items) - done} left to resume" if done < len(items) else ""
+        # unfinished, so this says how many are left rather than only "finished"; a batch a
+        # process still runs is not resumed (`command_resume`), so its runs are only left.
+        verb = "" if info.live() else " to resume"
+        left = f", {len(items) - done} left{verb}" if done < len(items) else ""
         print(f"{info.batch_id}  {info.created:%Y-%m-%d %H:%M}  {info.state():<11}  "
               f"{done}/{len(items)} done{left}  {info.name}")  # fmt: skip
     return 0

@@ -329,8 +329,8 @@ class RunLog:
 
 
 ORPHAN_MESSAGE = (
-    "The app stopped while this run was streaming (a restart or a crash); what it wrote up to "
-    "its last save is kept."
+    "The process running it (the app, its API or crs-batch) stopped while this run was streaming "
+    "(a restart or a crash); what it wrote up to its last save is kept."
 )
 
 
