@@ -162,7 +162,10 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {401: {"WWW-Authenticate": "Bearer"}, 429: {"Retry-After": "60"}}
+        headers = {
+            401: {"WWW-Authenticate": "Bearer"},
+            429: {"Retry-After": str(exc.retry_after_s)},
+        }
         return JSONResponse(exc.body, exc.status, headers=headers.get(exc.status))
 
     @app.exception_handler(RequestValidationError)

@@ -213,7 +213,9 @@ class Planner:
     ) -> RunEstimate:
         """`plan`, or 429 (`kind` `estimates_busy`) while `estimates_at_once` are being made."""
         if not self.estimates.admit(self.estimates_at_once):
-            raise ApiError(429, estimates_busy(self.estimates_at_once), kind="estimates_busy")
+            raise ApiError(
+                429, estimates_busy(self.estimates_at_once), retry_after_s=2, kind="estimates_busy"
+            )
         try:
             return await self.plan(request, prices, run_log)
         finally:

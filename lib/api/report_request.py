@@ -55,10 +55,13 @@ API_OCR = (
 class ApiError(Exception):
     """A request the API refuses before streaming anything: HTTP status and a JSON body."""
 
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, message: str, *, retry_after_s: int = 60, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
         self.body = {"error": message, **extra}
+        # For a 429: when to ask again, as its message says (a run's place frees in minutes,
+        # an estimate's in a second or so).
+        self.retry_after_s = retry_after_s
 
 
 class ReportRequest(BaseModel):
