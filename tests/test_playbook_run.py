@@ -22,6 +22,7 @@ from lib.runs.playbook_run import (
     EMPTY_ANSWER,
     IGNORED_FORMAT,
     NOT_REACHED,
+    NOT_STARTED,
     OUT_OF_TOKENS,
     RETURNED_NOTHING,
     TRUNCATED,
@@ -186,7 +187,9 @@ def test_a_contract_over_the_models_context_is_refused_as_too_long(fake_upstream
     assert not fake_upstream.streams() or all(
         "chat" not in r.path for r in fake_upstream.streams()
     ), "nothing was sent to the model"
-    assert all(r.problem == NOT_REACHED for r in outcome.result.results)
+    # The model was never asked: no position says the run ended before the model reached it.
+    assert all(r.problem == NOT_STARTED for r in outcome.result.results)
+    assert outcome.record.not_started
 
 
 def test_a_model_choice_is_resolved_through_the_one_path(fake_upstream, setup):
@@ -293,3 +296,4 @@ def test_two_checkers_compared_one_of_which_the_contract_does_not_fit_send_nothi
     # The side that fits says which did not; the other says why itself.
     assert (runs[0].record.error_message or "").startswith(NOT_TOGETHER)
     assert "1,024 tokens" in (runs[1].record.error_message or "")
+    assert {r.problem for o in outcomes for r in o.result.results} == {NOT_STARTED}

@@ -56,11 +56,16 @@ from lib.engine.provider_config import DEFAULT_TEMPERATURE
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
-from lib.runs.estimate import PlanKind
+from lib.runs.estimate import PlanKind, RunEstimate
 from lib.runs.launch import RunRequest, launch, save_upload
 from lib.runs.live import claim_slot, release_slot
 from lib.runs.model_choice import ChoiceError
-from lib.runs.playbook_run import PlaybookRequest, refuse_non_checker, start_playbook
+from lib.runs.playbook_run import (
+    PlaybookRequest,
+    check_run_request,
+    refuse_non_checker,
+    start_playbook,
+)
 from lib.store.database import StoreUnavailable
 from lib.store.owners import Scope, scope_for
 from lib.store.playbook_store import PlaybookStore
@@ -332,21 +337,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         if playbook is not None:
             return await _check(body, upload, document, playbook, chosen_with, scope)
         review = await asyncio.to_thread(_review, body, document, chosen_with)
-        # The run's place under the cap first: a request the cap refuses plans nothing (a long
-        # contract's plan for a small context is seconds of CPU).
-        limit = settings.run_limits.max_concurrent_runs
-        holds_place = limit > 0
-        if holds_place and not claim_slot(limit):
-            raise ApiError(429, busy_message(limit), kind=ErrorKind.RATE_LIMITED.value)
-        try:
-            estimate = await hub.planner.plan(review, settings.prices, viewed(scope))
-            if estimate.kind is PlanKind.TOO_LONG:
-                # Known now: answered before a run is recorded, as the estimate says it.
-                raise ApiError(400, estimate.sentence, kind=ErrorKind.CONTEXT_TOO_LONG.value)
-        except BaseException:
-            if holds_place:
-                release_slot()
-            raise
+        estimate, holds_place = await _placed(review, scope)
         handed = False  # the place passes to the run (`launch` gives it back if it cannot start)
 
         def starter(notify: Any) -> Any:
@@ -387,6 +378,26 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         made = await hub.planner.estimate(review, settings.prices, viewed(scope))
         return made.as_dict()
 
+    async def _placed(request: RunRequest, scope: Scope) -> tuple[RunEstimate, bool]:
+        """A model's run planned before anything is recorded or sent: its place under the cap
+        first (429 without one: a request the cap refuses plans nothing, and a long contract's
+        plan for a small context is seconds of CPU), then its plan, as its estimate says it (400
+        `context_too_long` for a run its model cannot hold). Returns the estimate and whether a
+        place is held, which the caller hands to the run or gives back."""
+        limit = settings.run_limits.max_concurrent_runs
+        holds_place = limit > 0
+        if holds_place and not claim_slot(limit):
+            raise ApiError(429, busy_message(limit), kind=ErrorKind.RATE_LIMITED.value)
+        try:
+            estimate = await hub.planner.plan(request, settings.prices, viewed(scope))
+            if estimate.kind is PlanKind.TOO_LONG:
+                raise ApiError(400, estimate.sentence, kind=ErrorKind.CONTEXT_TOO_LONG.value)
+        except BaseException:
+            if holds_place:
+                release_slot()
+            raise
+        return estimate, holds_place
+
     def _review(body: ReportRequest, document: Document, chosen_with: Settings) -> RunRequest:
         """The review a body asks for, its model resolved (blocking: it may ask the provider)."""
         model_config = resolve_config(body, chosen_with)
@@ -412,7 +423,9 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         chosen_with: Settings,
         scope: Scope,
     ) -> Response:
-        """A playbook check: the one run every front end starts (`start_playbook`)."""
+        """A playbook check: the one run every front end starts (`start_playbook`). A model's is
+        placed and planned first, as a review is (`_placed`): one its model cannot hold in one
+        pass is a 400, with nothing recorded or sent."""
         checker = None
         if names_a_model(body):
             checker = await asyncio.to_thread(resolve_config, body, chosen_with)
@@ -420,17 +433,27 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
                 refuse_non_checker(checker)
             except ChoiceError as exc:
                 raise ApiError(400, exc.message) from None
+        request = PlaybookRequest(
+            document, playbook, checker, page=PAGE, max_tokens=body.max_tokens
+        )
+        holds_place = False
+        if checker is not None:
+            _, holds_place = await _placed(check_run_request(request, checker), scope)
+        handed = False  # the place passes to the run (`start_playbook` gives it back if it fails)
 
         def starter(notify: Any) -> Any:
+            nonlocal handed
             if upload is not None:
                 save_upload(settings, upload.filename, upload.data)
+            handed = True
             check = start_playbook(
-                PlaybookRequest(document, playbook, checker, page=PAGE, max_tokens=body.max_tokens),
+                request,
                 history=SessionHistory([]),
                 run_log=viewed(scope),
                 settings=settings,
                 notify=notify,
                 refuse_when_busy=True,
+                holds_place=holds_place,
             )
             check.record.owner = check.record.owner or scope.owner
             return check
@@ -439,6 +462,9 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             run = await hub.start_check(starter, resume=body.resume)
         except RateLimited as exc:
             raise ApiError(429, exc.message, kind=exc.kind.value) from None
+        finally:
+            if holds_place and not handed:
+                release_slot()
         return _follow(run, -1)
 
     @app.get("/", include_in_schema=False)

@@ -95,6 +95,8 @@ from lib.store.run_log import RunLog
 KIND = "playbook"
 CUT_OFF = "the run ended inside this section"
 NOT_REACHED = "the run ended before the model reached this position"
+# A run refused before it asked its model anything (`RunRecord.not_started`).
+NOT_STARTED = "the run did not start, so the model was not asked"
 OUT_OF_TOKENS = "the model ran out of output tokens before this position"
 TRUNCATED = (
     "The model ran out of output tokens: raise the max output tokens to check every position."
@@ -379,7 +381,7 @@ def start_playbooks(
     unfit = []
     for request in requests:
         if isinstance(request.checker, ProviderConfig):  # a `ModelChoice` is checked as it starts
-            run_request, problem = planned(_run_request(request, request.checker))
+            run_request, problem = planned(check_run_request(request, request.checker))
             if problem is not None:
                 unfit.append(unfit_reason(run_request, problem))
     return start_together(models, start, PlaybookRun.cancel, settings, unfit)
@@ -412,7 +414,7 @@ def _start_model(
     document, book = request.document, request.playbook
     try:
         index = contract_index(document.text, document.page_starts)
-        run_request = _run_request(request, checker)
+        run_request = check_run_request(request, checker)
     except BaseException:
         if holds_place:
             release_slot()
@@ -436,6 +438,8 @@ def _start_model(
                 run._decide(section_result(section, index))
         elif cut is not None:
             run._decide(PositionResult(cut, None, f"No verdict: {CUT_OFF}.", problem=CUT_OFF))
+        if record.not_started:
+            run._unanswered(NOT_STARTED)
         run._unanswered(RETURNED_NOTHING if empty else OUT_OF_TOKENS if truncated else NOT_REACHED)
         problems = list(parser.problems)
         if truncated:
@@ -462,8 +466,9 @@ def _start_model(
     return run
 
 
-def _run_request(request: PlaybookRequest, checker: ProviderConfig) -> RunRequest:
-    """A model's check as the run `launch` starts: the playbook prompt, in one pass."""
+def check_run_request(request: PlaybookRequest, checker: ProviderConfig) -> RunRequest:
+    """A model's check as the run `launch` starts: the playbook prompt, in one pass; what
+    `launch.planned` checks (and an estimate shows) before it starts."""
     document, book = request.document, request.playbook
     return RunRequest(
         page=request.page,

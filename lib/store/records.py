@@ -17,6 +17,7 @@ import pandas as pd
 
 from lib.analysis.long_plan import plan_words
 from lib.analysis.playbook.checker import BUILTIN_PROVIDER, CHECKER_NAME
+from lib.engine.errors import ErrorKind
 from lib.engine.provider_config import endpoint_label
 from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStats, RunStatus
@@ -130,6 +131,20 @@ class RunRecord:
         self.quotes_close = counts["close"]
         self.quotes_not_found = counts["not_found"]
         self.crosscheck_disagreements = counts["disagreements"]
+
+    @property
+    def not_started(self) -> bool:
+        """Refused before it began: too long for its model or over the cap on runs at once, with
+        nothing come back (no answer, no thinking). Its model read nothing, so a page says "Not
+        started", never that it failed part way or kept what it had reached."""
+        return (
+            self.status is RunStatus.ERROR
+            and self.error_kind in (ErrorKind.CONTEXT_TOO_LONG, ErrorKind.RATE_LIMITED)
+            and not self.report
+            and not self.thinking
+            and self.ttft_s is None
+            and self.ttft_thinking_s is None
+        )
 
     @property
     def grounding_label(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 
 from devtools.fake_upstream import Script
+from devtools.long_contract import long_contract
 from lib.analysis.playbook.loader import MAX_BYTES, bundled_playbooks
 from lib.api.report_request import playbook_refusal
 from tests.api.conftest import Stream, read_events
@@ -132,6 +133,26 @@ def test_a_bad_playbook_is_refused_before_anything_runs(start_api, upstream):
     huge = {"contract": CONTRACT, "playbook_toml": "#" * (MAX_BYTES + 1)}
     assert httpx.post(url, json=huge, timeout=5).status_code == 422
     assert httpx.get(f"{api.url}/api/runs", timeout=5).json() == []
+    assert upstream.streams() == []
+
+
+def test_a_check_its_model_cannot_hold_is_a_400_saying_so_and_records_nothing(
+    start_api, upstream, tmp_path
+):
+    """It streamed `start`, a "No verdict: the run ended before the model reached this position"
+    per position and `error` context_too_long, and wrote a run-log row, where a review of the
+    same contract got 400 and no row."""
+    from lib.store.run_log import RunLog
+
+    upstream.app.context_limit = 1024
+    api = start_api()
+    body = {"contract": long_contract(20_000).text, "playbook": "commercial", **MODEL}
+    response = httpx.post(f"{api.url}/api/report", json=body, timeout=60)
+    assert response.status_code == 400, response.text
+    refusal = response.json()
+    assert refusal["kind"] == "context_too_long"
+    assert refusal["error"].startswith("Ollama · llama3.2: does not fit the model's context")
+    assert RunLog(tmp_path / "history.sqlite3").count() == 0
     assert upstream.streams() == []
 
 
