@@ -16,6 +16,7 @@ from lib.ui.playbook_view import (
     checker_picker,
     playbook_picker,
     remember,
+    show_check_estimate,
     show_last,
     show_live_checks,
 )
@@ -37,6 +38,16 @@ with right:
     keep = kept("playbook_compare")
     if st.toggle("Compare with a second checker", key="playbook_compare", on_change=keep):
         picks.append(checker_picker(settings, "playbook_b", "Second checker"))
+if document is not None and book is not None:
+    with right:  # each model's check said before the click, a warning where it will not fit
+        for pick in picks:
+            show_check_estimate(
+                PlaybookRequest(
+                    document, book, pick.config, max_tokens=max_tokens, temperature=temperature
+                ),
+                settings,
+                run_log,
+            )
 ready = document is not None and book is not None and all(p.ready for p in picks)
 check_col, stop_col, _ = st.columns([1, 1, 6])
 clicked = check_col.button(

@@ -157,6 +157,40 @@ def test_a_failed_model_run_shows_why_and_keeps_the_verdicts_it_reached(env):
     assert at.session_state[STATE_KEY][0].status == "error"
 
 
+SAMPLE = (
+    Path(__file__).resolve().parent.parent
+    / "lib/analysis/cuad_sample/contracts/19_BIOPURECORP_06_30_1999_EX_10_13_AGENCY_AGREEMENT.txt"
+)
+
+
+def test_a_checker_that_will_not_fit_is_said_before_the_click_and_after_it_once(env, monkeypatch):
+    """Nothing was sent, yet each side's refusal was drawn twice, saying "The check failed" and
+    that the verdicts reached were kept; and no warning came before the click."""
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", env.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "fake-ant-playbook-test-key-000111")
+    env.app.context_limit = 1024
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.text_area(key="playbook_text").input(SAMPLE.read_text()).run()
+    at.selectbox(key="playbook_book_choice").select("commercial").run()
+    at.radio(key="playbook_a_kind").set_value("A model").run()
+    at.selectbox(key="playbook_a_provider").set_value(Provider.ANTHROPIC).run()
+    at.toggle(key="playbook_compare").set_value(True).run()
+    at.radio(key="playbook_b_kind").set_value("A model").run()
+    at.selectbox(key="playbook_b_provider").set_value(Provider.OLLAMA).run()
+    assert not at.exception, at.exception
+    warned = [w.value for w in at.warning if "will not run" in w.value]
+    assert len(warned) == 1 and "Ollama" in warned[0]
+    at.button(key="playbook_check").click().run()
+    assert not at.exception, at.exception
+    assert env.streams() == []  # neither side reached its server
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert len(errors) == 2, errors
+    assert all(e.startswith("Not started: ") for e in errors), errors
+    assert "Neither side was started" in errors[0] and "1,024 tokens" in errors[1]
+    assert not [e for e in errors if "failed" in e or "kept" in e]
+
+
 def test_the_playbook_picked_is_kept_while_the_analyst_is_on_another_page(env):
     """Leaving the page dropped the pick (back to the first playbook) though the contract was
     kept. Through the app's own navigation, which forgets a page's widgets when it is left."""

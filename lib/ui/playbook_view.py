@@ -41,9 +41,11 @@ from lib.runs.launch import contract_text_for
 from lib.runs.playbook_run import (
     NOT_CHECKERS,
     PlaybookOutcome,
+    PlaybookRequest,
     PlaybookRun,
     PositionUpdate,
     Tick,
+    check_run_request,
     follow,
 )
 from lib.runs.playbook_tables import (
@@ -58,7 +60,9 @@ from lib.runs.playbook_tables import (
 from lib.runs.playbook_word import WordFileError, playbook_docx, word_file_name
 from lib.store.playbook_store import PlaybookStore
 from lib.store.records import RunRecord, run_maker
+from lib.store.run_log import RunLog
 from lib.ui.download import offer
+from lib.ui.estimate_view import run_estimate, show_estimate
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
 from lib.ui.pickers import kept, provider_picker
 from lib.ui.safe import label
@@ -257,6 +261,17 @@ def checker_picker(settings: Settings, key: str, title: str = "Checked by") -> C
     return CheckerPick(config, config is not None)
 
 
+def show_check_estimate(
+    request: PlaybookRequest, settings: Settings, run_log: RunLog | None
+) -> None:
+    """A model's check said before its button is clicked, as Compare says each side: its one
+    pass, tokens and cost, or a warning that it does not fit its model and will send nothing
+    (`launch.planned`, the check it gets when it starts). The built-in checker calls no model."""
+    if isinstance(request.checker, ProviderConfig):
+        run = check_run_request(request, request.checker)
+        show_estimate(run_estimate(run, settings.prices, run_log))
+
+
 def uploaded_docx(key: str, document: Document) -> bytes | None:
     """The uploaded Word file behind `document`, so comments land in the analyst's own file."""
     upload = st.session_state.get(f"{key}_file")
@@ -328,7 +343,12 @@ def show_live_checks(
 def check_ending(record: RunRecord) -> None:
     """How a check ended and its problems with the answer as a whole: drawn the same on the
     Playbook page as the check ends and on History from the record kept."""
-    if record.status is RunStatus.CANCELLED:
+    if record.not_started:  # its model read nothing: no verdict was reached, none is kept
+        st.error(
+            label(f"Not started: {record.error_message or 'unknown error'}"),
+            icon=":material/block:",
+        )
+    elif record.status is RunStatus.CANCELLED:
         st.warning("Stopped: the verdicts reached before it are kept.", icon=":material/stop:")
     elif record.status is RunStatus.ERROR:
         st.error(
@@ -391,14 +411,19 @@ def word_download(
 
 
 def show_outcome(
-    outcome: PlaybookOutcome, document: Document, original: bytes | None, key: str
+    outcome: PlaybookOutcome,
+    document: Document,
+    original: bytes | None,
+    key: str,
+    ending: bool = True,
 ) -> None:
-    """A finished check: summary line, the verdict table (select a row to open its evidence) and
-    the Word file."""
+    """A finished check: summary line, how it ended (`ending`: not where a comparison above
+    already says it), the verdict table (select a row to open its evidence) and the Word file."""
     result = outcome.result
     st.subheader("Verdicts")
     st.markdown(label(outcome.summary))
-    check_ending(outcome.record)
+    if ending:
+        check_ending(outcome.record)
     event = st.dataframe(
         verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
         on_select="rerun", selection_mode="single-row",
@@ -490,11 +515,12 @@ def show_last(state: MutableMapping[str, Any], document: Document, key: str) -> 
         show_outcome(outcomes[0], document, original, f"{key}_result")
     elif len(outcomes) == 2:
         names = (shown.names[0], shown.names[1])
+        # Each side's ending is said once, in the comparison.
         show_comparison(outcomes, names, document, f"{key}_result")
         with st.expander(f"Verdicts and Word file: {label(names[0])}"):
-            show_outcome(outcomes[0], document, original, f"{key}_result_a")
+            show_outcome(outcomes[0], document, original, f"{key}_result_a", ending=False)
         with st.expander(f"Verdicts and Word file: {label(names[1])}"):
-            show_outcome(outcomes[1], document, original, f"{key}_result_b")
+            show_outcome(outcomes[1], document, original, f"{key}_result_b", ending=False)
 
 
 COUNT_TILES = (
