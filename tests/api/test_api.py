@@ -262,9 +262,11 @@ def test_resumable_run_is_cancelled_when_the_grace_period_passes(start_api, upst
         closed_at = time.monotonic()  # taken before the close, so the server sees it later
     record = upstream.streams()[-1]
     # Not before the grace period (the server can only start it after the close), and well before the
-    # 20 s stream could end by itself; how close to 0.6 s it comes is measured in bench/.
+    # 20 s stream could end by itself; how close to 0.6 s it comes is measured in bench/. The event
+    # loop's timer may fire a hair early (0.59994 s was seen under load): a stop without the grace
+    # comes within milliseconds, so 0.55 still tells the two apart.
     assert upstream.wait_for_disconnect(10.0, record)
-    assert record.disconnected_at - closed_at >= 0.6 and not record.completed
+    assert record.disconnected_at - closed_at >= 0.55 and not record.completed
     run_id = stream.events[0].data["run_id"]
     wait_for_status(tmp_path / "history.sqlite3", run_id, "cancelled")
 
