@@ -125,3 +125,29 @@ def test_findings_are_packed_to_fit_and_every_round_shrinks():
         assert all(len(b) >= 2 for b in batches[:-1])
         assert len(batches) < len(findings)
         findings = ["merged " * 100 for _ in batches]
+
+
+def test_planning_one_contract_again_for_another_reader_finds_its_clauses_once(
+    contract, monkeypatch
+):
+    """Each change of "Reviewing for" ran the clause finder over the whole contract again: 1.2–1.7
+    s a keystroke on 300,000 characters, though the findings depend on the text alone."""
+    import lib.analysis.long_plan as long_plan
+
+    found: list[int] = []
+    real = long_plan.find_clauses
+
+    def counting(text: str):
+        found.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(long_plan, "find_clauses", counting)
+    long_plan._findings.cache_clear()
+    template = TEMPLATES["general"]
+    plans = [
+        plan_long_review(template, contract.text, "c", context_length=8192, max_tokens=1024,
+                         strategy=Strategy.FOCUS, perspective=reader)  # fmt: skip
+        for reader in ("the customer", "the supplier", "the customer")
+    ]
+    assert found == [len(contract.text)]
+    assert "the supplier" in plans[1].steps[0].system and "the customer" in plans[2].steps[0].system
