@@ -145,8 +145,15 @@ def test_planning_one_contract_again_for_another_reader_finds_its_clauses_once(
     long_plan._findings.cache_clear()
     template = TEMPLATES["general"]
     plans = [
-        plan_long_review(template, contract.text, "c", context_length=8192, max_tokens=1024,
-                         strategy=Strategy.FOCUS, perspective=reader)  # fmt: skip
+        plan_long_review(
+            template,
+            contract.text,
+            "c",
+            context_length=8192,
+            max_tokens=1024,
+            strategy=Strategy.FOCUS,
+            perspective=reader,
+        )
         for reader in ("the customer", "the supplier", "the customer")
     ]
     assert found == [len(contract.text)]

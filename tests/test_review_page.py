@@ -622,3 +622,21 @@ def test_a_secrets_file_that_cannot_be_read_stops_the_page_as_it_stops_the_api(
     at = AppTest.from_file(APP, default_timeout=30).run()
     shown = " ".join(e.value for e in at.error).replace("\\", "")
     assert "secrets.toml cannot be read" in shown
+
+
+def test_a_run_that_ends_is_the_next_estimates_pace_at_once(env):
+    """After a run the estimate still said "no earlier runs of this model" for up to 5
+    minutes: it was kept for as long as the model's context window is."""
+
+    def estimate(at: AppTest) -> str:
+        return next(c.value for c in at.caption if c.value.startswith("Estimate:"))
+
+    at = app()
+    at.text_area(key="review_text").input(CONTRACT).run()
+    assert "no earlier runs of this model" in estimate(at)
+    env.push(Script(tokens=[f" word{i}" for i in range(40)], delay=0.01))
+    at.button(key="review").click().run()
+    (record,) = records(at)
+    assert record.status == "done" and record.tokens_per_s
+    at.run()
+    assert "(from 1 earlier run)" in estimate(at)

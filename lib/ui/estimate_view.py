@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 import streamlit as st
 
 from lib.analysis.documents import Document
+from lib.engine.run_stats import RunStatus
 from lib.runs.batch import BatchSettings, Checker, estimate_reviews
 from lib.runs.estimate import BatchEstimate, PlanKind, RunEstimate, estimate_run
 from lib.runs.launch import RunRequest
 from lib.runs.run_plan import CONTEXT_TTL_S
+from lib.store.records import SessionHistory
 from lib.store.run_log import RunLog
 from lib.ui.safe import label
 
@@ -36,9 +38,15 @@ def batch_estimate(
     return _batch_estimate(documents, configs, batch_settings, prices, run_log, _viewer(run_log))
 
 
-def _viewer(run_log: RunLog | None) -> tuple[str, str | None] | None:
-    """Whose earlier runs an estimate's time is from: a cached estimate is never another's."""
-    return (run_log.describe(), run_log.scope.sees) if run_log is not None else None
+def _viewer(run_log: RunLog | None) -> tuple[str, str | None, int] | None:
+    """Whose earlier runs an estimate's time is from, and how many of this session's runs have
+    ended: a cached estimate is never another's, and a run that ends is the next one's pace at
+    once, not when the cached estimate expires."""
+    if run_log is None:
+        return None
+    runs = SessionHistory.from_state(st.session_state).records
+    ended = sum(r.status is not RunStatus.RUNNING for r in runs)
+    return run_log.describe(), run_log.scope.sees, ended
 
 
 # Kept as long as a model's context window is (`CONTEXT_TTL_S`): an estimate is of a plan for it.
