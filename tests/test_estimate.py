@@ -20,6 +20,7 @@ from lib.runs.launch import RunRequest, plan_for
 from lib.runs.long_review import LongReview
 from lib.runs.pricing import estimate_cost
 from lib.store.owners import Scope
+from lib.store.records import review_mode
 from lib.store.run_log import RunLog
 from tests.test_long_review import CONTEXT
 
@@ -90,7 +91,7 @@ def words(count: int):
 
 @pytest.mark.parametrize(("context", "max_tokens"), [(4096, 4096), (2048, 512)])
 def test_a_long_reviews_merge_rounds_are_counted_as_the_run_makes_them(
-    fake_upstream: FakeUpstream, context: int, max_tokens: int
+    fake_upstream: FakeUpstream, context: int, max_tokens: int, make_record
 ):
     """A merge in rounds made more calls than the estimate said (18 for "14 calls" at a 4k
     context, 27 at 2k) and sent more tokens: the worst case is now counted, "up to" the calls
@@ -110,6 +111,10 @@ def test_a_long_reviews_merge_rounds_are_counted_as_the_run_makes_them(
     assert len(streams) == estimate.model_calls == review.stats.planned_calls
     assert sum(r.requested_output for r in streams) == estimate.output_tokens
     assert sum(r.prompt_estimate for r in streams) <= estimate.input_tokens
+    # History says the calls it made, its merge's rounds included: it said the plan's steps.
+    record = make_record(strategy="focus", parts=estimate.plan.model_calls)
+    record.update_from(review.stats)
+    assert review_mode(record) == f"focused review, {len(streams)} calls"
 
     # Shorter answers take no more calls than the worst case.
     fake_upstream.reset()

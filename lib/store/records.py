@@ -109,6 +109,11 @@ class RunRecord:
         self.total_s = stats.total_time if stats.total_time is not None else stats.elapsed()
         self.tokens_per_s = stats.tokens_per_second
         self.status = stats.status
+        # A long review that ended: the calls it made before its final merge, its merge's
+        # rounds included (the plan counted its steps alone), as History and the API say them.
+        calls = getattr(stats, "calls_done", 0)
+        if self.strategy and self.status is RunStatus.DONE and calls > 1:
+            self.parts = calls - 1
         self.finish_reason = stats.finish_reason
         self.error_kind = stats.error_kind.value if stats.error_kind else None
         self.error_message = stats.error_message
