@@ -18,6 +18,7 @@ import streamlit as st
 
 from lib.analysis.prompts import TEMPLATES, default_instructions
 from lib.analysis.tokens import estimate_tokens
+from lib.runs.estimate import PlanKind
 from lib.runs.launch import RunRequest, launch
 from lib.store.records import records_to_csv, records_to_dataframe
 from lib.ui import live_feed
@@ -95,6 +96,7 @@ def review_page() -> None:
             thinking=thinking,
             thinking_budget=thinking_budget,
         )
+    estimate = None
     if document is not None:
         # Without a model there is no prompt yet: the contract's own estimate.
         tokens = request.prompt.estimated_tokens if request else estimate_tokens(document.text)
@@ -113,7 +115,11 @@ def review_page() -> None:
             request = replace(request, plan=estimate.plan)
 
     review_col, stop_col, _ = st.columns([1, 1, 6])
-    review_clicked = review_col.button("Review", type="primary", key="review", width="stretch")
+    # A run its estimate says will not fit is not offered: clicked, it only recorded a refusal.
+    unfit = estimate is not None and estimate.kind is PlanKind.TOO_LONG
+    review_clicked = review_col.button(
+        "Review", type="primary", key="review", width="stretch", disabled=unfit
+    )
     stop_col.button("Stop", key="stop", width="stretch", help="Stop the running review")
 
     report_area = st.container()

@@ -427,3 +427,29 @@ def test_a_long_reviews_thinking_time_and_speed_add_up_its_calls_own(fake_upstre
     spans = [c.stats.last_token_at - c.stats.first_token_at for c in calls]
     tokens = [c.stats.answer_token_count for c in calls]
     assert review.stats.tokens_per_second == pytest.approx(sum(tokens) / sum(spans))
+
+
+def test_a_contract_no_plan_can_hold_is_said_once_and_not_offered(
+    fake_upstream, tmp_path, monkeypatch
+):
+    """With a 1,200-token context the page said it would review section by section, then that
+    it could not, then the estimate said it again; and Review, clicked, recorded a refusal."""
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_KEY", "CRS_ALLOWED_ENDPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", fake_upstream.url)
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "history.sqlite3"))
+    monkeypatch.setenv("CRS_BUILTIN", "off")
+    fake_upstream.app.context_limit = 1200
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60
+    )
+    at.run()
+    at.text_area(key="review_text").input(long_contract(20_000).text).run()
+    assert not at.exception, at.exception
+    said = [m.value for m in [*at.info, *at.error, *at.warning]]
+    [warning] = [w.value.replace("\\", "") for w in at.warning]  # as written, unescaped
+    assert "does not fit the model's context, so it will not run" in warning
+    assert "tokens; the contract does not fit the model, even section by section" in warning
+    assert "A 1,200-token context is too small to merge findings" in warning
+    assert not any("section by section and the findings are merged" in m for m in said)
+    assert not at.error and at.button(key="review").disabled

@@ -53,8 +53,11 @@ def long_review_panel(request: RunRequest) -> LongPlan | None:
     if not fit.choosable:
         return None
     with st.expander("Long contract: review section by section", expanded=not fits):
+        # Said once the plan is made: a contract no plan can hold is said so by the estimate
+        # under the panel alone, not here as "reviewed section by section" beside an error.
+        note = st.empty()
         if not fits:
-            st.info(
+            note.info(
                 f"This contract (~{prompt_tokens:,} tokens) plus a {max_tokens:,}-token answer "
                 f"will not fit the model's {limit:,}-token context, so it is reviewed section by "
                 "section and the findings are merged into one report.",
@@ -100,7 +103,7 @@ def long_review_panel(request: RunRequest) -> LongPlan | None:
             request.perspective,
         )
         if isinstance(plan, str):
-            st.error(plan, icon=":material/error:")
+            note.empty()
             return None
         # Its calls, tokens and cost are said under the panel (`lib.ui.estimate_view`), as on
         # every page; here, each step.
