@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from devtools.fake_upstream import FakeUpstream, Script
 from devtools.fake_upstream.recordings import RECORDED_STREAMS, RECORDINGS
 from lib.engine.errors import ErrorKind, ProviderError
+from lib.engine.fold import LENGTH_NOTE
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.stream_model import list_models, stream_model
@@ -95,6 +96,35 @@ def test_synthesised_openai_dialects(fake_upstream, dialect):
         assert not stats.output_reported and stats.output_tokens is None
     else:
         assert stats.output_tokens == 60 and stats.output_reported
+
+
+@pytest.mark.parametrize(
+    ("provider", "dialect", "reason"),
+    [
+        (Provider.OLLAMA, "llamacpp", "length"),
+        (Provider.OPENAI, "llamacpp", "length"),
+        (Provider.OPENAI, "ollama_v1", "length"),
+        (Provider.OPENAI, "llama_cpp_python", "length"),
+        (Provider.ANTHROPIC, "llamacpp", "max_tokens"),
+    ],
+)
+def test_an_answer_cut_at_its_length_is_done_with_the_output_limit_note(
+    fake_upstream, provider, dialect, reason
+):
+    """The server stops at the answer length asked for (`num_predict`, `max_tokens`), in its
+    own words: the run is done, with what was written and a note that it may end abruptly."""
+    pieces = [f" p{i}" for i in range(10)]
+    fake_upstream.push(Script(tokens=pieces, dialect=dialect))
+    stream = stream_model(config(fake_upstream, provider), "You review contracts.", CONTRACT,
+                          max_tokens=3)  # fmt: skip
+    assert "".join(stream) == "".join(pieces[:3])
+    stats = stream.stats
+    assert stats.status is RunStatus.DONE and stats.finish_reason == reason
+    assert LENGTH_NOTE in stats.notes
+    (record,) = fake_upstream.streams()
+    assert record.requested_output == 3 and record.tokens_sent == 3
+    if stats.output_reported:  # llama-cpp-python reports no usage
+        assert stats.output_tokens == 3
 
 
 def test_claude_output_count_is_cumulative_not_summed(fake_upstream):

@@ -6,6 +6,11 @@ HTTP, with scripted faults, byte-level splitting and disconnect detection.
 when and when the client went away. Processes outside the test (a Streamlit server in a browser
 test, a benchmark) can script it over HTTP: `POST /_control/script`, `GET /_control/requests`,
 `POST /_control/reset`.
+
+Like a real model server it stops at the answer length a request asks for (`answer_cap`): each
+scripted piece, thinking first, counts as one token, and once it has sent that many it ends the
+stream with the provider's own length reason (`LENGTH_REASONS`), its usage counting only what was
+sent. A recorded stream (`Script.fixture`) is replayed as recorded.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class Script:
     the llama.cpp, legacy `error:` field, Ollama or Anthropic form), "malformed", "no_terminator",
     "done_without_finish", "context" (a context-too-long 400 in the provider's words).
     status: an HTTP error status answered with the provider's own error body.
+    Each piece of `thinking` and `tokens` is one token of the request's answer length: the answer
+    ends at it with the provider's length reason.
     """
 
     tokens: list[str] | None = None
@@ -90,6 +97,32 @@ class Script:
     # With `status`: this body instead of the provider's own (a str is sent as text/html, as an
     # internal web service behind a typed URL would answer).
     error_body: Any = None
+
+
+# How each family ends an answer cut at the request's answer length.
+LENGTH_REASONS = {"ollama": "length", "openai": "length", "anthropic": "max_tokens"}
+
+
+def answer_cap(family: str, body: dict[str, Any]) -> int | None:
+    """The most tokens a request lets its answer take, thinking included as every provider counts
+    it; None for no cap: Ollama's `options.num_predict` (-1 or -2: none), the OpenAI-compatible
+    `max_completion_tokens` or `max_tokens`, Anthropic's `max_tokens`."""
+    if family == "ollama":
+        cap = (body.get("options") or {}).get("num_predict")
+    else:
+        cap = body.get("max_completion_tokens") or body.get("max_tokens")
+    return int(cap) if isinstance(cap, int | float) and cap > 0 else None
+
+
+def within_cap(
+    thinking: list[str], tokens: list[str], cap: int | None
+) -> tuple[list[str], list[str], bool]:
+    """The thinking and answer pieces sent under `cap` (one token each, thinking first), and
+    whether the cap ended the answer: a server stops as soon as it has written `cap` tokens."""
+    if cap is None or len(thinking) + len(tokens) < cap:
+        return thinking, tokens, False
+    thinking = thinking[:cap]
+    return thinking, tokens[: cap - len(thinking)], True
 
 
 @dataclass
@@ -468,12 +501,7 @@ class FakeApp:
         texts = [part for part, _ in _prompt_parts(body)]
         record.prompt_estimate = sum(estimate_tokens(t) for t in texts)
         options = body.get("options") or {}
-        if family == "ollama":
-            record.requested_output = int(options.get("num_predict") or 0)
-        else:
-            record.requested_output = int(
-                body.get("max_tokens") or body.get("max_completion_tokens") or 0
-            )
+        record.requested_output = answer_cap(family, body) or 0
         if self.context_limit is None:
             return
         limit = int(self.context_limit)
@@ -491,6 +519,8 @@ class FakeApp:
             return iter([(frame, True) for frame in re.split(boundary, data) if frame])
         tokens = script.tokens if script.tokens is not None else DEFAULT_TOKENS
         thinking = script.thinking or []
+        thinking, tokens, capped = within_cap(thinking, tokens, answer_cap(family, body))
+        finish = LENGTH_REASONS[family] if capped else script.finish_reason
         prompt = script.prompt_tokens
         if prompt is None:
             prompt = max(1, len(json.dumps(body.get("messages", body))) // 4)
@@ -499,7 +529,7 @@ class FakeApp:
                 model,
                 tokens,
                 prompt,
-                script.finish_reason or "stop",
+                finish or "stop",
                 escape_separators=not script.raw_separators,
                 thinking=thinking,
             )
@@ -508,7 +538,7 @@ class FakeApp:
                 model,
                 tokens,
                 prompt,
-                script.finish_reason or "end_turn",
+                finish or "end_turn",
                 thinking,
                 cache_write=script.cache_write_tokens or 0,
                 cache_read=script.cache_read_tokens or 0,
@@ -520,7 +550,7 @@ class FakeApp:
                 model,
                 tokens,
                 prompt,
-                script.finish_reason or "stop",
+                finish or "stop",
                 include_usage,
                 thinking,
             )

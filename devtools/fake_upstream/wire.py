@@ -136,7 +136,9 @@ def openai_chat(
         "total_tokens": prompt_tokens + generated,
     }
     if dialect == "llama_cpp_python" and thinking:
-        tokens = ["<think>", *thinking, "</think>\n\n", *tokens]
+        # An answer cut at its length while thinking never closes the block.
+        cut_thinking = finish_reason == "length" and not tokens
+        tokens = ["<think>", *thinking, *([] if cut_thinking else ["</think>\n\n"]), *tokens]
     if dialect == "ollama_v1":
         for thought in thinking:
             delta = {"role": "assistant", "content": "", "reasoning": thought}
