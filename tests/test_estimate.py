@@ -125,6 +125,32 @@ def test_a_long_reviews_merge_rounds_are_counted_as_the_run_makes_them(
     assert estimate.plan.model_calls + 1 < len(fake_upstream.streams()) <= estimate.model_calls
 
 
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI])
+def test_a_long_review_whose_every_call_writes_its_whole_length_makes_the_estimates_calls(
+    fake_upstream: FakeUpstream, provider: Provider
+):
+    """The server's own context (Ollama's /api/show, vLLM's model list) sizes the plan, and a
+    model that would write on and on is stopped by the server at each call's answer length: the
+    worst case the estimate counts, "up to N calls", is then the run's N calls exactly."""
+    fake_upstream.app.context_limit = 2048
+    fake_upstream.default = Script(tokens=["abc "] * 5000)  # longer than any call may write
+    base = fake_upstream.url + ("/v1" if provider is Provider.OPENAI else "")
+    config = ProviderConfig(provider, "llama3.2", base)
+    asked = request(config, SAMPLE.read_text(encoding="utf-8"), max_tokens=512)
+    estimate = estimate_run(asked, {}, None)
+    assert estimate.plan is not None and estimate.merge_round_calls > 0
+    assert f"focused review, up to {estimate.model_calls} calls, " in estimate.sentence
+
+    review = LongReview(config, estimate.plan, temperature=0)
+    "".join(review)
+    assert review.stats.status is RunStatus.DONE, review.stats.error_message
+    streams = fake_upstream.streams()
+    assert len(streams) == estimate.model_calls
+    assert [r.tokens_sent for r in streams] == [r.requested_output for r in streams]
+    assert sum(r.requested_output for r in streams) == estimate.output_tokens
+    assert not [r for r in streams if r.over_limit]
+
+
 def test_claude_is_priced_for_the_tokens_it_is_sent_and_may_write(long_text):
     whole = estimate_run(request(claude(), SHORT), {}, None)
     assert whole.kind is PlanKind.ONE_PASS and whole.model_calls == 1 and whole.plan is None
