@@ -27,6 +27,7 @@ from devtools.api_server import free_port
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_upstream import FakeUpstream, RequestRecord, Script
 from devtools.streamlit_page import choose
+from lib.engine.provider_config import DEFAULT_MAX_TOKENS
 
 ROOT = Path(__file__).resolve().parent.parent
 # The extra flags keep every page rendering as a foreground tab would: ten sessions here stand for
@@ -137,6 +138,18 @@ def _paste(page: Page, label: str) -> None:
     page.wait_for_timeout(800)
 
 
+def _allow_answer(page: Page, n: int) -> None:
+    """Let the review write n tokens: past the default answer length the model server would stop
+    it, as real ones do (the tutorial baseline and the floor ask for no length)."""
+    if n < DEFAULT_MAX_TOKENS:
+        return
+    page.get_by_text("Generation settings").click()
+    box = page.get_by_label("Max output tokens")
+    box.fill(str(n + 1))
+    box.press("Enter")
+    page.wait_for_timeout(800)
+
+
 def _wait_all_seen(page: Page, prefix: str, n: int, timeout_s: float) -> None:
     page.wait_for_function(
         f"() => window.__seen['{prefix}'].length >= {n}", timeout=int(timeout_s * 1000), polling=50
@@ -187,6 +200,7 @@ def single_stream(
         _open(page, url, ["t"])
         if app == "app.py":
             _paste(page, "Contract text")
+            _allow_answer(page, n)
             button = page.locator(".st-key-review button").first
         else:  # the baseline and the floor: one button
             button = page.locator(".st-key-run button").first
