@@ -116,7 +116,7 @@ def test_stop_ends_the_running_request(page, streamlit_app, upstream):
     record = upstream.streams()[-1]
     page.locator(".st-key-pf_stop button").click()
     assert upstream.wait_for_disconnect(15.0, record), "the upstream never saw the disconnect"
-    page.get_by_text("Unfinished batches").wait_for(timeout=30_000)
+    page.get_by_text("Unfinished batches", exact=True).wait_for(timeout=30_000)
     assert len(upstream.streams()) == 1, "Stop must not start the next contract"
 
 
