@@ -7,6 +7,8 @@ import itertools
 import re
 import time
 
+from playwright.sync_api import expect
+
 from devtools.fake_upstream import Script
 from devtools.streamlit_page import wait_idle
 from lib.analysis.samples import all_samples
@@ -73,11 +75,15 @@ def test_progress_grid_and_passage(page, streamlit_app, upstream, tmp_path):
     assert all(a.disconnected_at or a.completed for a in streams)
     assert all(b.started >= a.token_times[-1] for a, b in itertools.pairwise(streams))
 
+    # The grid may already hold every finished run while the batch still writes its last one
+    # down; the batch's end then draws the page once more, and a click during that redraw lands
+    # on a grid about to be replaced. The running batch's progress caption ("Elapsed … s") goes
+    # with that last draw: read the grid and click once it has gone and the page is idle.
+    expect(page.get_by_text(re.compile(r"^Elapsed \d+ s"))).to_have_count(0, timeout=30_000)
+    wait_idle(page)
     page.get_by_text("Findings grid").wait_for(timeout=30_000)
     page.locator('[data-testid="glide-cell-7-0"]').first.wait_for(state="attached", timeout=30_000)
     names = [s.file_name for s in all_samples()[:5]]
-    # The grid drawn while the batch ran held rows of runs still writing: wait for the finished
-    # batch's (every run wrote the same report), then read the rows' order.
     wait_for_grid_rows(page, 3, ["HIGH"] * 5)
     wait_for_grid_rows(page, 7, ["RED"] * 5)  # limitation of liability
     rows = wait_for_grid_rows(page, 0, names)
