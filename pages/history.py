@@ -21,7 +21,7 @@ from lib.store.records import (
     run_maker,
     verdicts_by_checker,
 )
-from lib.store.run_log import export_csv, export_json
+from lib.store.run_log import RECORDED_BY, export_csv, export_json
 from lib.ui.download import offer
 from lib.ui.identity import scope_caption
 from lib.ui.page import current_settings, set_page, shared_run_log
@@ -99,7 +99,7 @@ st.caption(
 )
 
 if not records:
-    st.info("No runs match. Reviews you run on the Review and Compare pages appear here.")
+    st.info(f"No runs match. Every review and playbook check from {RECORDED_BY} appears here.")
     stored_scorecards(BatchStore(log))
     st.stop()
 

@@ -214,6 +214,14 @@ def test_log_switched_off(tmp_path, monkeypatch):
     assert any("switched off" in i.value for i in at.info)
 
 
+def test_an_empty_log_names_every_front_end_whose_runs_appear_here(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "history.sqlite3"))
+    monkeypatch.delenv("CRS_HISTORY", raising=False)
+    (empty,) = [i.value for i in page().info if i.value.startswith("No runs match")]
+    for front_end in ("Review", "Compare", "Playbook", "Portfolio", "crs-batch", "API"):
+        assert front_end in empty
+
+
 def test_pages_through_many_runs(tmp_path, monkeypatch, make_record):
     path = tmp_path / "history.sqlite3"
     monkeypatch.setenv("CRS_HISTORY_DB", str(path))

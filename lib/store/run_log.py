@@ -31,6 +31,9 @@ from lib.store.records import RunRecord
 LONG_TEXT = ("report", "contract_text", "thinking", "verdicts")
 
 RECORD_FIELDS = [f.name for f in fields(RunRecord)]
+# Who writes runs here: every front end records each review and playbook check it runs, so a page
+# that says where runs come from names them all (History's empty state said only two pages).
+RECORDED_BY = "the Review, Compare, Playbook and Portfolio pages, crs-batch and the API"
 FILTERABLE = {"provider", "model", "status", "page", "template", "kind"}
 
 
