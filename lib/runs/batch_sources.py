@@ -13,6 +13,9 @@ read or parsed again.
 A scan (a PDF with no text layer) is a `Scan` until OCR reads it: each front end passes
 `read_sources` its `scans`, which reads it (crs-batch, through `lib.runs.scans.read_scan`), finds
 it read (the Portfolio page, after its OCR button) or leaves it out saying why (`left_out`).
+
+A file whose text is an earlier file's (a copy under another name) is left out saying so
+(`same_text`), before any estimate or run: it would be reviewed, and billed, twice.
 """
 
 from __future__ import annotations
@@ -257,17 +260,28 @@ def read_sources(
         return document if document.text.strip() else "has no text"
 
     loaded = Loaded()
+    first_read: dict[str, str] = {}  # the sha256 of each text → the file first read with it
     for name, entry in (cache or ReadCache()).read(files, read):
         if isinstance(entry, Scan):
             scan = entry
             entry = left_out(scan.reason, OCR_PAGES) if scans is None else scans(scan)
             if not isinstance(entry, Document):
                 loaded.scans.append(scan)
+        if isinstance(entry, Document) and entry.sha256 in first_read:
+            entry = same_text(first_read[entry.sha256])
         if isinstance(entry, Document):
+            first_read[entry.sha256] = name
             loaded.documents.append(entry)
         else:
             loaded.problems.append((name, entry))
     return loaded
+
+
+def same_text(first: str) -> str:
+    """Why a file is left out whose text (as a run would send it: its sha256, which a run's record
+    keeps) is an earlier file's: run twice, a paid model would bill the same review twice. Told,
+    not dropped silently, so the analyst sees where the copy went."""
+    return f"same text as {first}"
 
 
 def reload_source(source: str, settings: Settings, allowed: Sequence[Path] | None) -> Loaded | None:

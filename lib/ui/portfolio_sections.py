@@ -111,7 +111,8 @@ def _cache(key: str) -> ReadCache:
 
 def _left_out(loaded: Loaded) -> None:
     for name, problem in loaded.problems:
-        st.warning(f"{label(name)}: {label(problem)} It is left out.")
+        # A reason is a sentence ("… the limit is 25 MB. Split …") or a phrase ("has no text").
+        st.warning(f"{label(name)}: {label(problem.rstrip('.'))}. It is left out.")
     for document in loaded.documents:
         for warning in document.warnings:
             st.warning(f"{label(document.name)}: {label(warning)}")
