@@ -1,6 +1,6 @@
 """What a batch takes in from a folder or from uploads, on the Portfolio page and in crs-batch
-alike: a copy of a contract under another name is run once, named as left out with why, before
-anything is estimated or sent."""
+alike: a copy of a contract under another name is run once, and every file not read is named with
+why, before anything is estimated or sent."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.test_portfolio_page import PAGE, page_env
 ALPHA = "1. Governing Law. The laws of Utopia govern this Agreement between Acme and Beta."
 BETA = "1. Term. This Agreement between Gamma and Delta lasts two years."
 SAME_TEXT = ("duplicate_of_alpha.txt", "same text as alpha.txt")
+CSV_TYPE = "not a contract file type: .csv (a batch reads .pdf, .docx, .txt, .md, .markdown)"
 
 
 def data_room(tmp_path: Path) -> Path:
@@ -38,7 +39,21 @@ def data_room(tmp_path: Path) -> Path:
 def test_a_folder_reads_a_copy_once_and_names_every_file_it_does_not_read(tmp_path):
     loaded = folder_contracts(data_room(tmp_path), load_settings({}))
     assert [d.name for d in loaded.documents] == ["alpha.txt", "beta.txt"]
-    assert loaded.problems == [SAME_TEXT, ("empty.txt", "“empty.txt” is empty.")]
+    assert loaded.problems == [
+        SAME_TEXT,
+        ("empty.txt", "“empty.txt” is empty."),
+        ("notes.csv", CSV_TYPE),
+    ]
+
+
+def test_a_link_out_of_an_allowed_folder_is_named_not_read(tmp_path):
+    folder, outside = data_room(tmp_path), tmp_path / "secret.txt"
+    outside.write_text(BETA + " Secret.")
+    (folder / "link.txt").symlink_to(outside)
+    settings = load_settings({"CRS_BATCH_DIRS": str(folder)})
+    loaded = folder_contracts(folder, settings, settings.batch_dirs)
+    assert ("link.txt", "a link to a file outside the allowed folder") in loaded.problems
+    assert [d.name for d in loaded.documents] == ["alpha.txt", "beta.txt"]
 
 
 def test_uploads_of_the_same_text_are_read_once_whatever_their_names():
@@ -62,6 +77,8 @@ def test_crs_batch_skips_a_copy_before_its_estimate_and_runs_it_once(tmp_path, m
     assert main([*argv, "--estimate"]) == 0
     printed = capsys.readouterr()
     assert "skipped duplicate_of_alpha.txt: same text as alpha.txt" in printed.err
+    assert f"skipped notes.csv: {CSV_TYPE}" in printed.err
+    assert ".DS_Store" not in printed.err and "HEAD" not in printed.err
     assert "estimate in all: 2 runs" in printed.out
     assert main(argv) == 0
     runs = list(csv.DictReader((out / "runs.csv").open(encoding="utf-8")))
@@ -77,6 +94,7 @@ def test_portfolio_names_a_folders_copy_and_its_other_files_as_left_out(tmp_path
     assert list(at.session_state[DOCUMENTS_KEY]) == ["alpha.txt", "beta.txt"]
     warnings = [w.value.replace("\\", "") for w in at.warning]  # as read: Markdown unescaped
     assert "duplicate_of_alpha.txt: same text as alpha.txt. It is left out." in warnings
+    assert f"notes.csv: {CSV_TYPE}. It is left out." in warnings
     assert "empty.txt: “empty.txt” is empty. It is left out." in warnings
 
 
@@ -92,3 +110,17 @@ def test_portfolio_reads_an_uploaded_copy_once(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert list(at.session_state[DOCUMENTS_KEY]) == ["alpha.txt"]
     assert "copy.txt: same text as alpha.txt. It is left out." in [w.value for w in at.warning]
+
+
+def test_many_files_left_out_are_one_table_below_the_first_warnings(tmp_path, monkeypatch):
+    page_env(tmp_path, monkeypatch)
+    folder = data_room(tmp_path)
+    for n in range(20):
+        (folder / f"sheet {n:02d}.xlsx").write_bytes(b"PK")
+    monkeypatch.setenv("CRS_BATCH_DIRS", str(folder))
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    at.radio(key="pf_source").set_value("folder").run()
+    assert not at.exception, at.exception
+    assert len(at.warning) == 10
+    (table,) = [e for e in at.expander if e.label == "13 more files left out"]
+    assert len(table.dataframe[0].value) == 13

@@ -190,18 +190,44 @@ def _read_one(file: SourceFile, read: Callable[[SourceFile], Entry]) -> tuple[En
         return exc.message, False
 
 
+@dataclass
+class FolderListing:
+    """A folder's files to read, and (name, reason) for each file in it the batch does not read."""
+
+    files: list[SourceFile]
+    unread: list[tuple[str, str]]
+
+
 def folder_files(
     folder: Path, settings: Settings, allowed: Sequence[Path] | None = None
-) -> list[SourceFile]:
-    """Every supported file in the folder and its subfolders, named by its relative path."""
+) -> FolderListing:
+    """Every supported file in the folder and its subfolders, named by its relative path; every
+    other file is named with why it is not read, so a data room's spreadsheet is not missed
+    unsaid. Hidden files and the files of hidden folders (".DS_Store", ".git/…") are not named
+    when of another type: the operating system's or a tool's bookkeeping, never an analyst's
+    contract, which would bury the lines that matter."""
     root = allowed_folder(folder, allowed)
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)[
-        :MAX_FOLDER_FILES
-    ]
-    if allowed is not None:
-        files = [p for p in files if p.resolve().is_relative_to(root)]
+    files, unread = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = str(path.relative_to(root))
+        suffix = path.suffix.lower()
+        if suffix not in SUPPORTED:
+            if not any(part.startswith(".") for part in path.relative_to(root).parts):
+                unread.append((name, not_a_contract_type(suffix)))
+        elif allowed is not None and not path.resolve().is_relative_to(root):
+            unread.append((name, "a link to a file outside the allowed folder"))
+        elif len(files) >= MAX_FOLDER_FILES:
+            unread.append((name, f"beyond the {MAX_FOLDER_FILES:,} files a folder's batch reads"))
+        else:
+            files.append(path)
     max_bytes = settings.document_limits.max_bytes
-    return [_on_disk(p, str(p.relative_to(root)), max_bytes) for p in files]
+    return FolderListing([_on_disk(p, str(p.relative_to(root)), max_bytes) for p in files], unread)
+
+
+def not_a_contract_type(suffix: str) -> str:
+    """Why a folder's file of another type is not read."""
+    kind = suffix or "no file extension"
+    return f"not a contract file type: {kind} (a batch reads {', '.join(SUPPORTED)})"
 
 
 def folder_contracts(
@@ -211,8 +237,12 @@ def folder_contracts(
     cache: ReadCache | None = None,
     scans: ScanTaker | None = None,
 ) -> Loaded:
-    """Every supported file in the folder and its subfolders, read (see `read_sources`)."""
-    return read_sources(folder_files(folder, settings, allowed), settings, cache, scans=scans)
+    """Every supported file in the folder and its subfolders, read (see `read_sources`); every
+    file not read among `problems`, in the order of their names."""
+    listing = folder_files(folder, settings, allowed)
+    loaded = read_sources(listing.files, settings, cache, scans=scans)
+    loaded.problems = sorted([*listing.unread, *loaded.problems])
+    return loaded
 
 
 def read_files(

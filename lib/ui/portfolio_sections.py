@@ -109,10 +109,18 @@ def _cache(key: str) -> ReadCache:
     return cache
 
 
+# Files left out shown one warning each; more go in one table, so a folder of a thousand
+# spreadsheets does not bury the page (every one is still named, none dropped unsaid).
+SHOWN_LEFT_OUT = 10
+
+
 def _left_out(loaded: Loaded) -> None:
-    for name, problem in loaded.problems:
+    for name, problem in loaded.problems[:SHOWN_LEFT_OUT]:
         # A reason is a sentence ("… the limit is 25 MB. Split …") or a phrase ("has no text").
         st.warning(f"{label(name)}: {label(problem.rstrip('.'))}. It is left out.")
+    if rest := loaded.problems[SHOWN_LEFT_OUT:]:
+        with st.expander(f"{counted(len(rest), 'more file')} left out", icon=":material/warning:"):
+            st.dataframe(pd.DataFrame(rest, columns=["file", "why"]), hide_index=True)
     for document in loaded.documents:
         for warning in document.warnings:
             st.warning(f"{label(document.name)}: {label(warning)}")
