@@ -333,7 +333,9 @@ def test_resume_refuses_an_endpoint_the_operator_no_longer_allows(tmp_path, run_
         batch_id=runner.batch_id, contracts=contracts(1), settings=locked, run_log=run_log
     )
     assert again.items == []
-    assert "only allows the endpoints" in again.refused["ollama:m@http://10.0.0.9:11434"]
+    (left,) = again.not_resumed
+    assert left.model_key == "ollama:m@http://10.0.0.9:11434"
+    assert "only allows the endpoints" in left.reason
 
 
 def test_the_progress_line_counts_every_run_and_promises_no_time_once_stopped():
@@ -421,11 +423,17 @@ def test_a_stored_batch_lists_its_runs_not_started_waiting_then_not_started(tmp_
     batch_id = store.create("b", {}, [], [("a.txt", "x", "k"), ("b.txt", "x", "k")])
     running = batch_records(run_log, batch_id)
     assert running.waiting == [("a.txt", "k"), ("b.txt", "k")] and running.not_started == []
-    assert running.not_started_note(resumable=True) == ""
+    # Running, it never reads "did not start": it says where it runs (`here` or elsewhere).
+    assert running.not_started_note(resumable=True, here=True) == (
+        "This batch is running: its grid fills as it goes."
+    )
+    assert running.not_started_note(resumable=True, here=False).startswith(
+        "This batch is running in another process (crs-batch or another session)"
+    )
     store.set_status(batch_id, BatchStatus.STOPPED)
     stopped = batch_records(run_log, batch_id)
     assert stopped.waiting == [] and stopped.not_started == [("a.txt", "k"), ("b.txt", "k")]
-    assert stopped.not_started_note(resumable=False) == (
+    assert stopped.not_started_note(resumable=False, here=False) == (
         "2 runs of this batch did not start before it stopped."
     )
 

@@ -15,7 +15,9 @@ from lib.analysis.labels import sample_labels
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY
 from lib.analysis.scoring import keep_found, parse_report, presence, right_clause_rate
 from lib.cli.batch import main, parse_arguments
-from lib.store.batch_store import BatchStore
+from lib.runs.batch import CHANGED, GONE
+from lib.runs.batch_sources import FOLDER_PREFIX
+from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.store.owners import Scope
 from lib.store.run_log import RunLog
 
@@ -461,3 +463,38 @@ def test_a_batchs_report_files_carry_their_quote_checks(tmp_path, monkeypatch):
     (report,) = (out / "reports").rglob("*.md")
     text = report.read_text()
     assert "✓ verified" in text and "✗ not found in the contract" in text
+
+
+def test_a_resume_names_each_run_it_cannot_run_and_list_says_why(tmp_path, monkeypatch, capsys):
+    """A resume over a folder whose files changed or went away printed "0 runs left" and "1 of 1
+    run done", exited 0, and `list` then read "finished  1/3 done, 2 left to resume"."""
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    folder = tmp_path / "f2"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (folder / name).write_text(f"{name}. 9. This agreement is governed by the laws of Utopia.")
+    argv = ["run", "--folder", str(folder), "--model", "clause-finder", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    batch_id = capsys.readouterr().out.split("batch ")[1].split(":")[0]
+    store = BatchStore(RunLog(tmp_path / "log.sqlite3"))
+    key = store.items(batch_id)[0].model_key
+    # As a stop leaves it: a.txt done, b.txt stopped, c.txt never started.
+    store.end_item(batch_id, "b.txt", key, ItemStatus.CANCELLED)
+    store.end_item(batch_id, "c.txt", key, ItemStatus.PENDING)
+    store.set_status(batch_id, BatchStatus.STOPPED)
+    with (folder / "b.txt").open("a") as changed:
+        changed.write("\n10. A clause added since.\n")
+    (folder / "c.txt").unlink()
+
+    assert main(["resume", batch_id, "--out", str(tmp_path / "out5")]) == 1
+    said = capsys.readouterr().out
+    model = "Clause finder (no model)"
+    assert f"b.txt · {model} was not resumed: {CHANGED}." in said
+    assert f"c.txt · {model} was not resumed: {GONE[FOLDER_PREFIX]}." in said
+    assert "1 of 3 runs done · 2 not resumed" in said
+    assert main(["list"]) == 0
+    listed = capsys.readouterr().out
+    assert f"finished     1/3 done, 2 runs could not resume: {CHANGED}; {GONE[FOLDER_PREFIX]}" in (
+        listed
+    )
+    assert "to resume" not in listed

@@ -5,6 +5,7 @@ one OCR button. The tests that run Tesseract read a 1-page scan."""
 from __future__ import annotations
 
 import io
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,12 @@ from bench.scans import scan
 from devtools.sample_files import image_pdf_bytes, pdf_bytes
 from lib.analysis.ocr import OcrStatus
 from lib.cli.batch import main
+from lib.engine.settings import load_settings
+from lib.runs.batch import RUNNING, BatchSettings
+from lib.runs.batch_sources import FOLDER_PREFIX
+from lib.runs.scans import Scan, take_scan
+from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
+from lib.store.run_log import RunLog
 from lib.ui.ocr_panel import SCAN_JOBS_KEY
 from lib.ui.portfolio_sections import DOCUMENTS_KEY
 from tests.test_portfolio_page import PAGE, page_env
@@ -154,3 +161,71 @@ def test_portfolio_reads_the_uploaded_scans_with_one_button(tmp_path, monkeypatc
     assert scanned[1] in texts["scan.pdf"]
     assert not any("has no text layer" in w.value for w in at.warning)
     assert not [b for b in at.button if b.key == "pf_upload_ocr_scans"]
+
+
+CLAUSE_FINDER = {"provider": "clause_finder", "model": "rules", "base_url": "",
+                 "context_length": None}  # fmt: skip
+
+
+def stopped_folder_batch(log: Path, contracts: Path, scan_sha256: str) -> str:
+    """A stopped batch of the folder's two files by the clause finder, neither run yet."""
+    store = BatchStore(RunLog(log))
+    source = FOLDER_PREFIX + str(contracts.resolve())
+    text = sha256(TEXT.encode()).hexdigest()
+    batch_id = store.create("scans", {**BatchSettings(source=source).__dict__}, [CLAUSE_FINDER],
+                            [("scan.pdf", scan_sha256, "clause_finder:rules@"),
+                             ("text.pdf", text, "clause_finder:rules@")])  # fmt: skip
+    store.set_status(batch_id, BatchStatus.STOPPED)
+    return batch_id
+
+
+def resume_on_the_page(at: AppTest, batch_id: str) -> list[str]:
+    """Resume clicked, and the page drawn once it ended; the warnings the click drew."""
+    at.button(key=f"pf_resume_{batch_id}").click().run()
+    warned = [w.value for w in at.warning]
+    runner = RUNNING.get(batch_id)
+    assert runner is not None and runner.wait(60)
+    at.run()
+    assert not at.exception
+    return warned
+
+
+def test_portfolios_resume_reads_a_folders_scan_as_crs_batch_does_and_names_one_it_cannot(
+    tmp_path, monkeypatch
+):
+    """The page's Resume read the folder without OCR: the scan's run was left out in silence,
+    the batch stayed unfinished, and every Resume did the same again."""
+    log = page_env(tmp_path, monkeypatch)
+    contracts = folder(tmp_path, two_page_scan())
+    monkeypatch.setenv("CRS_BATCH_DIRS", str(tmp_path))
+    monkeypatch.setenv("CRS_OCR_MAX_PAGES", "1")
+    monkeypatch.setattr("lib.runs.scans.ocr_status", lambda: OcrStatus(True, "OCR by Tesseract."))
+    batch_id = stopped_folder_batch(log, contracts, "x")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    warned = resume_on_the_page(at, batch_id)
+    # The same sentence crs-batch prints, from OCR's own reason (as crs-batch reads the scan).
+    said = "scan.pdf · Clause finder (no model) was not resumed: “scan.pdf”: 2 pages need OCR"
+    assert any(said in w for w in warned)
+    assert any(said in c.value for c in at.caption)  # the grid's note keeps it
+    unfinished = [m.value for m in at.markdown if "runs not finished" in m.value]
+    assert unfinished and "1 run could not resume: “scan.pdf”: 2 pages need OCR" in unfinished[0]
+    items = {i.contract: i.status for i in BatchStore(RunLog(log)).items(batch_id)}
+    assert items == {"scan.pdf": ItemStatus.NOT_RESUMED, "text.pdf": ItemStatus.DONE}
+
+
+@needs_engine
+def test_portfolios_resume_runs_a_folders_scan_read_with_ocr(tmp_path, monkeypatch, scanned):
+    log = page_env(tmp_path, monkeypatch)
+    contracts = folder(tmp_path, scanned[0])
+    monkeypatch.setenv("CRS_BATCH_DIRS", str(tmp_path))
+    read = take_scan(
+        Scan("scan.pdf", ("k",), lambda: scanned[0], "a scan", (1,)),
+        load_settings({}, {}).ocr_limits,
+    )
+    assert not isinstance(read, str)
+    batch_id = stopped_folder_batch(log, contracts, read.sha256)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    resume_on_the_page(at, batch_id)
+    items = {i.contract: i.status for i in BatchStore(RunLog(log)).items(batch_id)}
+    assert items == {"scan.pdf": ItemStatus.DONE, "text.pdf": ItemStatus.DONE}
+    assert not [m for m in at.markdown if "runs not finished" in m.value]

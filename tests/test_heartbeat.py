@@ -96,7 +96,7 @@ def test_a_batch_whose_heartbeat_is_stale_lists_its_runs_not_started_and_is_resu
     assert running.waiting == [("a.txt", "k"), ("b.txt", "k")] and running.not_started == []
     stopped = batch_records(log, cut_off)
     assert stopped.waiting == [] and stopped.not_started == [("a.txt", "k"), ("b.txt", "k")]
-    assert "did not start before it stopped" in stopped.not_started_note(resumable=True)
+    assert "did not start before it stopped" in stopped.not_started_note(resumable=True, here=False)
 
     # Offered for a resume; the one still beating (in another process, maybe) is not.
     assert [info.batch_id for info in store.unfinished()] == [cut_off]

@@ -449,3 +449,45 @@ def test_runs_deleted_on_history_are_named_on_the_batch_grid_not_silently_gone(
     log.delete([second, third])
     at.run()
     assert "3 runs of this batch were deleted on History." in [i.value for i in at.info]
+
+
+def test_a_batch_resumed_in_another_process_reads_as_running_there_its_queued_runs_waiting(
+    tmp_path, monkeypatch
+):
+    """While crs-batch resumed a batch, the page's note still said its runs "did not start before
+    it stopped: Resume it under Unfinished batches" (where it rightly was not), nothing said
+    another process ran it, and a stopped run queued for the resume read "stopped"."""
+    import os
+
+    from lib.engine.settings import load_settings
+    from lib.runs.batch import BatchRunner
+    from lib.runs.batch_sources import sample_contracts
+    from lib.runs.portfolio import WAITING
+
+    path = page_env(tmp_path, monkeypatch)
+    log = RunLog(path)
+    store = BatchStore(log)
+    documents = sample_contracts()[:3]
+    batch_id = store.create("resumed", {**BatchSettings(source="sample").__dict__}, [SPEC],
+                            [(d.name, d.sha256, KEY) for d in documents])  # fmt: skip
+    for document, status in zip(documents[:2], ("done", "cancelled"), strict=True):
+        record = RunRecord(page="batch", provider="ollama", model="llama3.2", endpoint="",
+                           document_name=document.name, document_chars=1,
+                           document_sha256=document.sha256, template="general",
+                           report="## Overall risk: HIGH\n", status=status,
+                           batch_id=batch_id)  # fmt: skip
+        log.append(record)
+        store.start_item(batch_id, document.name, KEY, record.run_id)
+        store.end_item(batch_id, document.name, KEY, ItemStatus(status))
+    store.set_status(batch_id, BatchStatus.STOPPED)
+    # Another process's resume, as crs-batch takes the batch over: running, its heartbeat fresh.
+    BatchRunner.resume(batch_id=batch_id, contracts=documents, settings=load_settings(os.environ, {}),
+                       run_log=log)  # fmt: skip
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    grid = at.dataframe(key="pf_grid").value
+    assert sorted(grid["status"]) == ["complete", WAITING, WAITING]
+    notes = [c.value for c in at.caption]
+    assert any(n.startswith("This batch is running in another process (crs-batch") for n in notes)
+    assert not any("did not start" in n for n in notes)
+    assert f"pf_resume_{batch_id}" not in [b.key for b in at.button]

@@ -16,7 +16,8 @@ environment as the app (ANTHROPIC_API_KEY, OLLAMA_HOST …). Writes each report 
 runs and the portfolio grid as CSV (and XLSX), and the scorecard when labels are given. Before
 it starts it prints each run's plan and what it may cost (`--estimate`: that alone, nothing
 run). The exit status is 0 when every run completed, 1 when some failed or were stopped (they
-are listed, and `resume` runs them), 2 when the batch could not run at all.
+are listed, and `resume` runs them) or a resume could not run some (each named with why), 2 when
+the batch could not run at all.
 
 With `--playbook` (a bundled playbook's id or a TOML file) every contract is checked against the
 playbook instead, by the built-in checker (`--model checker`, the default: no model) or by each
@@ -66,6 +67,7 @@ from lib.runs.batch import (
     Checker,
     batch_records,
     estimate_reviews,
+    items_left,
     model_key,
     model_label,
     playbook_plan,
@@ -80,6 +82,7 @@ from lib.runs.batch_sources import (
     contractnli_contracts,
     folder_contracts,
     read_files,
+    reload_source,
     sample_contracts,
 )
 from lib.runs.estimate import BatchEstimate
@@ -500,17 +503,25 @@ def _by_model(
 
 def _report(runner: BatchRunner | None, card: str | None, out: Path) -> int:
     """What the batch left undone, its scorecard and where the files are; the exit status: 0
-    when every run completed, 1 when some failed or were stopped (a resume runs them again), so
-    a script can tell (2 is a batch that could not run at all)."""
+    when every run completed, 1 when some failed or were stopped (a resume runs them again) or
+    a resume could not run some (`NotResumed.sentence` each), so a script can tell (2 is a
+    batch that could not run at all)."""
     left = False
     if runner is not None:
         for failure in runner.failures():
             key = failure.model_key  # named as in runs.csv, not by its key
             name = model_label(runner.configs[key]) if key in runner.configs else key
             print(f"failed: {failure.contract} · {name}: {failure.error}")
-        left = runner.stopped or bool(runner.failures())
-        if left:
+        for not_resumed in runner.not_resumed:
+            print(not_resumed.sentence())
+        left = runner.stopped or bool(runner.failures()) or bool(runner.not_resumed)
+        if runner.stopped or runner.failures():
             print(f"resume with: crs-batch resume {runner.batch_id}")
+        elif runner.not_resumed:
+            print(
+                f"resume with: crs-batch resume {runner.batch_id} once the contracts are back"
+                " as they were (or named again), or the model can be chosen"
+            )
     if card is not None:
         print(card)
     print(f"written to {out}")
@@ -617,27 +628,27 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
         )
     batch_settings = BatchSettings.from_dict(info.settings)
     source = batch_settings.source
+    unread: dict[str, str] = {}
     if args.sample or args.folder or args.files or args.contractnli:
         documents, _ = load_contracts(args, settings)
-    elif source == SAMPLE_SOURCE:
-        documents = sample_contracts()
-    elif source.startswith(FOLDER_PREFIX):
-        folder = Path(source.removeprefix(FOLDER_PREFIX))
-        documents = folder_contracts(folder, settings, scans=scan_reader(args, settings)).documents
-    elif source.startswith(CONTRACTNLI_PREFIX):
-        path = Path(source.removeprefix(CONTRACTNLI_PREFIX))
-        documents = contractnli_contracts(path, settings).documents
-    else:
+    elif source == UPLOAD_SOURCE:
         raise CannotRun(
             "This batch was uploaded: name the files again to resume it, as in"
             f" `crs-batch resume {args.batch_id} <file> <file> … --out {args.out}`."
         )
+    else:
+        loaded = reload_source(source, settings, None, scans=scan_reader(args, settings))
+        if loaded is None:
+            raise CannotRun(
+                f"The batch's contracts cannot be read again from {source.partition(':')[2]}:"
+                f" name them to resume it, as in `crs-batch resume {args.batch_id} --folder"
+                f" <folder> --out {args.out}`."
+            )
+        documents, unread = loaded.documents, dict(loaded.problems)
     runner = BatchRunner.resume(
         batch_id=args.batch_id, contracts=documents, settings=settings, run_log=run_log,
-        concurrency=_concurrency(args, settings),
+        unread=unread, concurrency=_concurrency(args, settings),
     )  # fmt: skip
-    for key, reason in runner.refused.items():
-        print(f"not resumed: {key}: {reason}", file=sys.stderr)
     print(f"batch {runner.batch_id}: {counted(len(runner.items), 'run')} left")
     run_with_progress(runner)
     by_model = _by_model(runner, run_log, {model_key(s): model_label(s) for s in info.models})
@@ -652,15 +663,12 @@ def command_list(args: argparse.Namespace, settings: Settings) -> int:
         raise CannotRun("The run log is switched off (CRS_HISTORY=off).")
     store = BatchStore(run_log)
     for info in store.list():
-        items = store.items(info.batch_id)
-        done = sum(i.status == "done" for i in items)
         # Failed or stopped runs are what a resume runs again: the pages list such a batch as
-        # unfinished, so this says how many are left rather than only "finished"; a batch a
-        # process still runs is not resumed (`command_resume`), so its runs are only left.
-        verb = "" if info.live() else " to resume"
-        left = f", {len(items) - done} left{verb}" if done < len(items) else ""
+        # unfinished, so this says how many are left rather than only "finished", and apart
+        # those a resume could not run, with why (`items_left`).
+        left = items_left(store.items(info.batch_id), info.live())
         print(f"{info.batch_id}  {info.created:%Y-%m-%d %H:%M}  {info.state():<11}  "
-              f"{done}/{len(items)} done{left}  {info.name}")  # fmt: skip
+              f"{left}  {info.name}")  # fmt: skip
     return 0
 
 

@@ -50,12 +50,13 @@ from lib.engine.provider_config import (
 from lib.engine.providers.registry import spec_for
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
+from lib.runs.batch_sources import CONTRACTNLI_PREFIX, FOLDER_PREFIX, SAMPLE_SOURCE
 from lib.runs.estimate import BatchEstimate, estimate_batch
 from lib.runs.launch import RunRequest, prepare_run
 from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.model_choice import ChoiceError, resolve, stored_choice
 from lib.runs.playbook_run import BUILTIN_MODEL, BUILTIN_PROVIDER, PlaybookRequest, start_playbook
-from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
+from lib.store.batch_store import BatchItem, BatchStatus, BatchStore, ItemStatus
 from lib.store.heartbeat import HEARTBEAT
 from lib.store.records import RunRecord, run_maker
 from lib.store.run_log import RunLog
@@ -250,6 +251,9 @@ class Progress:
     ended: bool = False
     # Seconds since `eta_s` was estimated.
     eta_age_s: float = 0.0
+    # A resumed batch's runs it could not run (`BatchRunner.not_resumed`): counted in `total`,
+    # or a resume that left 1 of 18 out read "13 of 17 runs done".
+    not_resumed: int = 0
 
     @property
     def finished(self) -> int:
@@ -257,7 +261,7 @@ class Progress:
 
     @property
     def pending(self) -> int:
-        return self.total - self.finished - self.running - self.finishing
+        return self.total - self.finished - self.running - self.finishing - self.not_resumed
 
     @property
     def left_s(self) -> float | None:
@@ -279,6 +283,8 @@ class Progress:
             parts.append(f"{self.failed} failed")
         if self.cancelled:
             parts.append(f"{self.cancelled} stopped")
+        if self.not_resumed:
+            parts.append(f"{self.not_resumed} not resumed")
         if self.running:
             parts.append(f"{self.running} running")
         if self.finishing:
@@ -313,6 +319,70 @@ def estimate_eta(
         estimate = rounds * mean
         worst = estimate if worst is None else max(worst, estimate)
     return worst if worst is not None else 0.0
+
+
+# Why a resume leaves a run out (`NotResumed`), said the same way by every front end.
+CHANGED = "the contract changed since the batch started"
+GONE = {
+    FOLDER_PREFIX: "the contract is no longer in the folder",
+    CONTRACTNLI_PREFIX: "the contract is no longer in its ContractNLI file",
+    SAMPLE_SOURCE: "the contract is no longer in the bundled sample",
+}
+NOT_GIVEN = "the contract was not given again (upload it, or name its file, to resume it)"
+
+
+@dataclass(frozen=True)
+class NotResumed:
+    """A run a resume could not run, and why: named, never dropped in silence."""
+
+    contract: str
+    model_key: str
+    model: str  # the model's name as grids and files name it (`model_label`)
+    reason: str
+
+    def sentence(self) -> str:
+        """ "deal.txt · Ollama · llama3.2 was not resumed: the contract changed since the batch
+        started." — the one line `crs-batch` prints and the Portfolio page shows."""
+        return f"{self.contract} · {self.model} was not resumed: {self.reason.rstrip('.')}."
+
+
+def _why_not_resumed(
+    document: Document | None, sha256: str, source: str, unread: str | None
+) -> str | None:
+    """Why a stored item's contract cannot run again, or None when it is given unchanged."""
+    if document is not None:
+        return None if document.sha256 == sha256 else CHANGED
+    if unread is not None:
+        return unread
+    prefix = next((p for p in GONE if source == p or source.startswith(p)), None)
+    return GONE[prefix] if prefix is not None else NOT_GIVEN
+
+
+def not_resumed_summary(items: Sequence[BatchItem]) -> str:
+    """ "2 runs could not resume: the contract changed since the batch started; …", or "" when a
+    resume left none of the batch's items out: said by `crs-batch list` and the Portfolio
+    page's unfinished batches beside the runs still left."""
+    left = [item for item in items if item.status is ItemStatus.NOT_RESUMED]
+    if not left:
+        return ""
+    reasons = "; ".join(sorted({(item.error or "").rstrip(".") for item in left} - {""}))
+    return f"{counted(len(left), 'run')} could not resume" + (f": {reasons}" if reasons else "")
+
+
+def items_left(items: Sequence[BatchItem], live: bool) -> str:
+    """ "1/3 done, 2 left to resume" — a batch's runs as `crs-batch list` counts them: those
+    still to run (only "left" while a process runs them: it is not resumed meanwhile) apart
+    from those a resume could not run (`not_resumed_summary`), so a finished batch never reads
+    as having runs to resume that a resume would leave out again."""
+    done = sum(item.status is ItemStatus.DONE for item in items)
+    parts = [f"{done}/{len(items)} done"]
+    not_resumed = not_resumed_summary(items)
+    left = len(items) - done - sum(item.status is ItemStatus.NOT_RESUMED for item in items)
+    if left:
+        parts.append(f"{left} left" + ("" if live else " to resume"))
+    if not_resumed:
+        parts.append(not_resumed)
+    return ", ".join(parts)
 
 
 @dataclass
@@ -362,8 +432,8 @@ class BatchRunner:
         self.store = BatchStore(run_log) if run_log is not None else None
         self.results: dict[tuple[str, str], ItemResult] = {}
         self._on_item = on_item
-        # Stored models a resume could not choose again, with the reason (model key → message).
-        self.refused: dict[str, str] = {}
+        # A resume's runs it could not run, each with why (`NotResumed`): counted and named.
+        self.not_resumed: list[NotResumed] = []
         # A resumed batch's runs done before it was cut off: its progress counts the whole batch.
         self.done_before = 0
         self._lock = threading.Lock()
@@ -448,6 +518,7 @@ class BatchRunner:
         settings: Settings,
         run_log: RunLog,
         typed_keys: Mapping[str, str] | None = None,
+        unread: Mapping[str, str] | None = None,
         concurrency: Mapping[str, int] | None = None,
         on_item: Callable[[ItemResult], None] | None = None,
     ) -> BatchRunner:
@@ -457,8 +528,14 @@ class BatchRunner:
         uploaded again); an item runs only when a contract of the same name and text is given.
         Keys are never stored: each model is chosen again through `model_choice.resolve`, so its
         endpoint must still be allowed and gets only the key configured for it now, or one typed
-        for it (`typed_keys` by model key). A model that cannot be chosen is left out, with the
-        reason in `refused`.
+        for it (`typed_keys` by model key). `unread` says, by name, why a file of the source was
+        not read this time (a scan OCR could not read).
+
+        Every unfinished item it cannot run is in `not_resumed` with the reason, and stored
+        so (`ItemStatus.NOT_RESUMED`): its contract changed or is gone, it was not read, or its
+        model cannot be chosen. Left out silently, a resume of 0 runs reported a finished batch
+        that `crs-batch list` still counted runs left in. Those it runs are stored pending
+        again, so every front end reads them as waiting while it runs.
         """
         store = BatchStore(run_log)
         info = store.get(batch_id)
@@ -471,8 +548,10 @@ class BatchRunner:
         typed = typed_keys or {}
         configs: dict[str, Checker] = {}
         refused: dict[str, str] = {}
+        labels: dict[str, str] = {}
         for spec in info.models:
             key = model_key(spec)
+            labels[key] = model_label(spec)
             if _builtin(spec):
                 configs[key] = None
                 continue
@@ -482,20 +561,32 @@ class BatchRunner:
             except ChoiceError as exc:
                 refused[key] = exc.message
         documents = {d.name: d for d in unique_names(contracts)}
-        items = [
-            (item.contract, item.model_key)
-            for item in store.items(batch_id)
-            if item.status is not ItemStatus.DONE
-            and item.model_key in configs
-            and item.contract in documents
-            and documents[item.contract].sha256 == item.contract_sha256
-        ]
+        source = BatchSettings.from_dict(info.settings).source
+        items: list[tuple[str, str]] = []
+        not_resumed: list[NotResumed] = []
+        stored = store.items(batch_id)
+        for item in stored:
+            if item.status is ItemStatus.DONE:
+                continue
+            why = refused.get(item.model_key) or _why_not_resumed(
+                documents.get(item.contract), item.contract_sha256, source,
+                (unread or {}).get(item.contract),
+            )  # fmt: skip
+            if why is None:
+                items.append((item.contract, item.model_key))
+            else:
+                model = labels.get(item.model_key, item.model_key)
+                not_resumed.append(NotResumed(item.contract, item.model_key, model, why))
+        store.requeue(batch_id, items)
+        for left in not_resumed:
+            store.end_item(batch_id, left.contract, left.model_key, ItemStatus.NOT_RESUMED,
+                           left.reason)  # fmt: skip
         store.set_status(batch_id, BatchStatus.RUNNING)
         runner = cls(batch_id=batch_id, contracts=documents, configs=configs, items=items,
                      batch_settings=BatchSettings.from_dict(info.settings), settings=settings,
                      run_log=run_log, concurrency=concurrency, on_item=on_item)  # fmt: skip
-        runner.refused = refused
-        runner.done_before = sum(item.status is ItemStatus.DONE for item in store.items(batch_id))
+        runner.not_resumed = not_resumed
+        runner.done_before = sum(item.status is ItemStatus.DONE for item in stored)
         return runner
 
     # ----------------------------------------------------------------------------- running
@@ -765,7 +856,7 @@ class BatchRunner:
         now = self._ended_at or time.monotonic()
         elapsed = now - self._started_at if self._started_at is not None else 0.0
         return Progress(
-            total=len(self.items) + self.done_before,
+            total=len(self.items) + self.done_before + len(self.not_resumed),
             done=statuses[ItemStatus.DONE] + self.done_before,
             failed=statuses[ItemStatus.ERROR],
             cancelled=statuses[ItemStatus.CANCELLED],
@@ -776,6 +867,7 @@ class BatchRunner:
             finishing=finishing,
             ended=self._stop.is_set() or self._ended_at is not None,
             eta_age_s=now - estimated_at if estimated_at is not None else 0.0,
+            not_resumed=len(self.not_resumed),
         )
 
     def records(self) -> BatchRecords:
@@ -807,6 +899,10 @@ class BatchRecords:
     deleted: int = 0
     # Of a stopped batch, the items whose run never started: rows too, which a resume runs.
     not_started: list[tuple[str, str]] = field(default_factory=list)
+    # The batch is running, in this process or another (`BatchInfo.live`).
+    running: bool = False
+    # The runs its last resume could not run, each with why.
+    not_resumed: list[NotResumed] = field(default_factory=list)
 
     def deleted_note(self) -> str:
         """ "2 runs of this batch were deleted on History"; "" when none was."""
@@ -815,42 +911,63 @@ class BatchRecords:
         were = "was" if self.deleted == 1 else "were"
         return f"{counted(self.deleted, 'run')} of this batch {were} deleted on History."
 
-    def not_started_note(self, resumable: bool) -> str:
-        """ "3 runs of this batch did not start before it stopped: resuming it …"; "" when every
-        run started or the batch still runs. A batch without a run log cannot be resumed."""
-        if not self.not_started:
-            return ""
-        runs = counted(len(self.not_started), "run")
-        did = f"{runs} of this batch did not start before it stopped"
-        if not resumable:
-            return f"{did}."
-        return f"{did}: Resume it under Unfinished batches to run them."
+    def not_started_note(self, resumable: bool, here: bool) -> str:
+        """What the grid's rows without a run mean: while the batch runs, that it runs — here, or
+        in another process (`here` False: crs-batch or another session), whose runs this page
+        does not follow — so a batch a resume runs never reads "did not start … Resume it";
+        once stopped, "3 runs of this batch did not start before it stopped: resume it …"
+        (a batch without a run log cannot be resumed); then each run its last resume could not
+        run, with why (`NotResumed.sentence`). "" when there is nothing to say."""
+        said = [left.sentence() for left in self.not_resumed]
+        if self.running:
+            running = (
+                "This batch is running: its grid fills as it goes."
+                if here
+                else "This batch is running in another process (crs-batch or another session):"
+                " its grid fills as it goes; open the page again to see the latest."
+            )
+            return " ".join([running, *said])
+        left_out = {(left.contract, left.model_key) for left in self.not_resumed}
+        if unstarted := [key for key in self.not_started if key not in left_out]:
+            runs = counted(len(unstarted), "run")
+            did = f"{runs} of this batch did not start before it stopped"
+            said.insert(0, f"{did}: Resume it under Unfinished batches to run them." if resumable
+                        else f"{did}.")  # fmt: skip
+        return " ".join(said)
 
 
 def batch_records(run_log: RunLog, batch_id: str) -> BatchRecords:
     """The latest run of each contract × model of a stored batch, from the run log; the items
-    not started yet, waiting while the batch runs and not started once it stopped or was cut
-    off by a stopped process; and how many
-    of its runs were deleted from the run log since."""
+    not started yet, waiting while the batch runs (a stopped run a resume queued again among
+    them) and not started once it stopped or was cut off by a stopped process; the runs its
+    last resume could not run; and how many of its runs were deleted from the run log since."""
     store = BatchStore(run_log)
     info = store.get(batch_id)
     # Running somewhere: a batch "running" whose process stopped (its heartbeat stale) will
     # start nothing more until it is resumed.
     running = info is not None and info.live()
+    labels = {model_key(spec): model_label(spec) for spec in info.models} if info else {}
     records: dict[tuple[str, str], RunRecord] = {}
     waiting: list[tuple[str, str]] = []
     not_started: list[tuple[str, str]] = []
+    not_resumed: list[NotResumed] = []
     deleted = 0
     for item in store.items(batch_id):
         key = (item.contract, item.model_key)
+        if item.status is ItemStatus.NOT_RESUMED:
+            model = labels.get(item.model_key, item.model_key)
+            not_resumed.append(NotResumed(*key, model, item.error or ""))
+        if running and item.status is ItemStatus.PENDING:
+            waiting.append(key)  # its earlier run, stopped or failed, is to run again
+            continue
         record = run_log.get(item.run_id) if item.run_id else None
         if record is not None:
             records[key] = record
         elif item.run_id is not None:
             deleted += 1  # its item still names the run the run log no longer holds
-        elif item.status is ItemStatus.PENDING:
-            (waiting if running else not_started).append(key)
-    return BatchRecords(records, waiting, deleted, not_started)
+        elif item.status in (ItemStatus.PENDING, ItemStatus.NOT_RESUMED):
+            not_started.append(key)
+    return BatchRecords(records, waiting, deleted, not_started, running, not_resumed)
 
 
 class _Registry:

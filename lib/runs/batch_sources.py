@@ -314,15 +314,24 @@ def same_text(first: str) -> str:
     return f"same text as {first}"
 
 
-def reload_source(source: str, settings: Settings, allowed: Sequence[Path] | None) -> Loaded | None:
-    """The contracts of a stored batch's source again, for a resume; None for uploads and for a
-    source this process may not or cannot read (a folder `crs-batch` read that the pages' allowed
-    folders do not hold, or one gone since): its contracts are chosen again, like uploads."""
+def reload_source(
+    source: str,
+    settings: Settings,
+    allowed: Sequence[Path] | None,
+    scans: ScanTaker | None = None,
+) -> Loaded | None:
+    """The contracts of a stored batch's source again, for a resume (`crs-batch resume` and the
+    Portfolio page's Resume alike); None for uploads and for a source this process may not or
+    cannot read (a folder `crs-batch` read that the pages' allowed folders do not hold, or one
+    gone since): its contracts are chosen again, like uploads. A folder's scans go to `scans`
+    (read with OCR by `take_scan` on every front end); its `problems` say why a file was not
+    read, which a resume names for that file's runs."""
     try:
         if source == SAMPLE_SOURCE:
             return Loaded(sample_contracts())
         if source.startswith(FOLDER_PREFIX):
-            return folder_contracts(Path(source.removeprefix(FOLDER_PREFIX)), settings, allowed)
+            folder = Path(source.removeprefix(FOLDER_PREFIX))
+            return folder_contracts(folder, settings, allowed, scans=scans)
         if source.startswith(CONTRACTNLI_PREFIX):
             path = Path(source.removeprefix(CONTRACTNLI_PREFIX))
             return contractnli_contracts(path, settings, allowed)

@@ -32,10 +32,12 @@ from lib.runs.batch import (
     batch_records,
     model_key,
     model_label,
+    not_resumed_summary,
 )
 from lib.runs.batch_sources import reload_source
 from lib.runs.portfolio import GridRun, Waiting, model_runs
 from lib.runs.portfolio_playbook import is_playbook_scorecard
+from lib.runs.scans import take_scan
 from lib.store.batch_store import BatchInfo, BatchStore, ItemStatus, StoredScorecard
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
@@ -50,6 +52,8 @@ class Unfinished:
     info: BatchInfo
     left: int
     total: int
+    # "2 runs could not resume: …" when its last resume left runs out (`not_resumed_summary`).
+    not_resumed: str = ""
 
 
 def batch_name(
@@ -105,7 +109,7 @@ def unfinished_batches(store: BatchStore, limit: int = UNFINISHED_SHOWN) -> list
             continue
         items = store.items(info.batch_id)
         left = sum(item.status is not ItemStatus.DONE for item in items)
-        out.append(Unfinished(info, left, len(items)))
+        out.append(Unfinished(info, left, len(items), not_resumed_summary(items)))
         if len(out) == limit:
             break
     return out
@@ -119,18 +123,25 @@ def resume_batch(
     settings: Settings,
     run_log: RunLog,
 ) -> BatchRunner:
-    """Run what a stored batch left unfinished. The sample and server folders are read again;
-    an uploaded batch takes `documents` (the files uploaded again). Keys are never stored: each
-    model gets the key configured for its endpoint now, or the one typed this session for that
-    very model and endpoint (`configs`)."""
-    again = reload_source(str(info.settings.get("source", "")), settings, settings.batch_dirs)
-    contracts = again.documents if again is not None else list(documents)
+    """Run what a stored batch left unfinished. The sample and server folders are read again,
+    their scans with OCR as `crs-batch resume` reads them (`take_scan`: a scan left out, its
+    runs never ran, and every Resume found the batch unfinished again); an uploaded batch takes
+    `documents` (the files uploaded again). Keys are never stored: each model gets the key
+    configured for its endpoint now, or the one typed this session for that very model and
+    endpoint (`configs`). The runs it cannot run are in the runner's `not_resumed`, with why."""
+    again = reload_source(
+        str(info.settings.get("source", "")),
+        settings,
+        settings.batch_dirs,
+        scans=lambda scan: take_scan(scan, settings.ocr_limits),
+    )
     runner = BatchRunner.resume(
         batch_id=info.batch_id,
-        contracts=contracts,
+        contracts=again.documents if again is not None else list(documents),
         settings=settings,
         run_log=run_log,
         typed_keys={model_key(c): c.api_key for c in configs if c is not None and c.api_key},
+        unread=dict(again.problems) if again is not None else None,
     )
     return RUNNING.add(runner.start())
 

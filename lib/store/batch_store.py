@@ -30,6 +30,9 @@ class ItemStatus(StrEnum):
     DONE = "done"
     ERROR = "error"
     CANCELLED = "cancelled"
+    # A resume could not run it: its contract changed or is gone, or its model cannot be chosen
+    # now; `BatchItem.error` says which. The next resume tries it again.
+    NOT_RESUMED = "not resumed"
 
 
 class BatchStatus(StrEnum):
@@ -237,6 +240,20 @@ class BatchStore:
                 " WHERE batch_id = ? AND contract = ? AND model_key = ?",
                 (status.value, error, _now(), batch_id, contract, model_key),
             )
+
+    def requeue(self, batch_id: str, items: Iterable[tuple[str, str]]) -> None:
+        """These (contract, model key) items are to run again in a resume: pending, so every
+        front end reads them as waiting while it runs (not as the stopped or failed run they
+        were), and as not started should it stop before they do."""
+        now = _now()
+        with self._log.transaction() as db:
+            for contract, model_key in items:
+                _run(
+                    db,
+                    "UPDATE batch_items SET status = ?, error = NULL, updated = ?"
+                    " WHERE batch_id = ? AND contract = ? AND model_key = ?",
+                    (ItemStatus.PENDING.value, now, batch_id, contract, model_key),
+                )
 
     def unfinished(self) -> list[BatchInfo]:
         """Batches that have items still to run and that no process runs: stopped, or cut off

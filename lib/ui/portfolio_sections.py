@@ -97,6 +97,7 @@ DOCUMENTS_KEY = "pf_documents"  # name → text of the contracts chosen in this 
 MODELS_KEY = "pf_runner_models"  # model key → label of the batch this session started
 GRID_KEY, VERDICTS_KEY, REPORT_PICK_KEY = "pf_grid", "pf_verdicts", "pf_report"
 GRID_BATCH_KEY = "pf_grid_batch"  # the batch whose grid holds the selection above
+NOT_RESUMED_KEY = "pf_not_resumed"  # what the last Resume could not run, said once after it
 # What a selected cell of a run not started says, by its row's status.
 UNSTARTED_CELL = {
     WAITING: "This run has not started yet: it waits for a free place in the batch.",
@@ -316,6 +317,8 @@ def unfinished(
     settings: Settings,
     run_log: RunLog,
 ) -> None:
+    for sentence in st.session_state.pop(NOT_RESUMED_KEY, []):
+        st.warning(label(sentence), icon=":material/block:")
     waiting = session.unfinished_batches(store)
     if not waiting:
         return
@@ -326,14 +329,16 @@ def unfinished(
         line, button = st.columns([5, 1])
         line.markdown(
             f"**{label(info.name)}** · {info.created.astimezone(zone):%Y-%m-%d %H:%M} {zone_name}"
-            f" · {batch.left} of "
-            f"{batch.total} runs not finished"
+            f" · {batch.left} of {batch.total} runs not finished"
+            + (f" · {label(batch.not_resumed)}" if batch.not_resumed else "")
         )
         if button.button("Resume", key=f"pf_resume_{info.batch_id}"):
-            runner = session.resume_batch(
-                info, documents=documents, configs=configs, settings=settings, run_log=run_log
-            )
+            with st.spinner("Reading the batch's contracts again (scans with OCR)…"):
+                runner = session.resume_batch(
+                    info, documents=documents, configs=configs, settings=settings, run_log=run_log
+                )
             st.session_state[BATCH_KEY] = runner.batch_id
+            st.session_state[NOT_RESUMED_KEY] = [left.sentence() for left in runner.not_resumed]
             st.rerun()
     st.caption(
         "Resuming runs only what is not finished. Uploaded contracts must be uploaded again "
@@ -409,8 +414,17 @@ def shown(
         session.shown_playbook(info, runner),
         waiting_rows(found.waiting, names) + waiting_rows(found.not_started, names, NOT_STARTED),
         found.deleted_note(),
-        found.not_started_note(resumable=info is not None),
+        found.not_started_note(resumable=info is not None, here=_runs_here(info, runner)),
     )
+
+
+def _runs_here(info: BatchInfo | None, runner: BatchRunner | None) -> bool:
+    """Whether this process runs the batch shown (this session's, or another tab's here), so
+    its grid fills as it goes; else a running batch runs in another process."""
+    if info is None:
+        return runner is not None
+    here = RUNNING.get(info.batch_id)
+    return here is not None and not here.finished
 
 
 def _forget_selection(batch_id: str | None) -> None:
