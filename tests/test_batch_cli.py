@@ -339,7 +339,8 @@ def test_a_batch_stopped_by_the_system_writes_its_files_and_says_how_to_resume(t
         upstream.default = Script(tokens=["## Overall risk: LOW\n"] * 40, delay=0.1)
         env = {**os.environ, "CRS_HISTORY_DB": str(tmp_path / "log.sqlite3")}
         command = [sys.executable, "-m", "lib.cli.batch", "run", *files,
-                   "--model", f"openai:m1@{upstream.url}/v1", "--out", str(out)]  # fmt: skip
+                   "--model", f"openai:m1@{upstream.url}/v1", "--model", "clause-finder",
+                   "--concurrency", "openai=1", "--out", str(out)]  # fmt: skip
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
         deadline = time.monotonic() + 30
@@ -350,6 +351,13 @@ def test_a_batch_stopped_by_the_system_writes_its_files_and_says_how_to_resume(t
     assert process.returncode == 1, stderr
     assert "resume with: crs-batch resume " in stdout
     assert (out / "runs.csv").exists() and "Traceback" not in stderr
+    # Every run of the batch is a row of its files, as of the page's export: those it never
+    # started too, said so (they were left out, the files a row short for each).
+    never = int(stdout.rsplit(" never started", 1)[0].rsplit("· ", 1)[1])
+    for name in ("runs.csv", "portfolio.csv"):
+        rows = list(csv.DictReader(io.StringIO((out / name).read_text())))
+        assert len(rows) == 12, name
+        assert sum(r["status"] == "not started" for r in rows) == never >= 4, name
 
 
 def test_a_resume_takes_its_files_after_options_and_its_reports_are_the_new_runs(
@@ -413,7 +421,9 @@ def test_a_run_history_gone_away_leaves_the_files_of_this_processs_runs(make_rec
     was a traceback and no file at all, though every run was at hand."""
     from types import SimpleNamespace
 
-    from lib.cli.batch import _by_model
+    from lib.cli.batch import _batch_rows
+    from lib.runs.batch import BatchRecords
+    from lib.runs.portfolio import GridRun
     from lib.store.database import StoreUnavailable
 
     class GoneAway:
@@ -425,11 +435,12 @@ def test_a_run_history_gone_away_leaves_the_files_of_this_processs_runs(make_rec
 
     done = make_record(document_name="a.txt", status="done", report="## Overall risk: LOW")
     runner = SimpleNamespace(
-        batch_id="b1", results={("a.txt", "ollama:m"): SimpleNamespace(record=done)}
+        batch_id="b1", records=lambda: BatchRecords({("a.txt", "ollama:m"): done})
     )
-    assert _by_model(runner, GoneAway(), {"ollama:m": "Ollama · m"}) == {
-        "Ollama · m": {"a.txt": done}
-    }
+    assert _batch_rows(runner, GoneAway(), {"ollama:m": "Ollama · m"}) == (
+        [GridRun("a.txt", "Ollama · m", done)],
+        [],
+    )
     assert "the run history cannot be reached" in capsys.readouterr().err
 
 

@@ -62,6 +62,7 @@ from lib.engine.providers.registry import SPECS, spec_for
 from lib.engine.settings import Settings, concurrency_pairs, load_settings, read_secrets_file
 from lib.runs import playbook_library
 from lib.runs.batch import (
+    BatchRecords,
     BatchRunner,
     BatchSettings,
     Checker,
@@ -93,6 +94,7 @@ from lib.runs.ocr_job import OcrJob
 from lib.runs.playbook_run import refuse_non_checker
 from lib.runs.portfolio import (
     GridRun,
+    Waiting,
     grid_csv,
     grid_frame,
     grid_xlsx,
@@ -121,6 +123,8 @@ CLAUSE_FINDER = "clause-finder"
 # `--model checker`: the built-in playbook checker, which needs no model.
 PLAYBOOK_CHECKER = "checker"
 NLI_PREFIX = "contractnli:"
+# A batch's rows, as its grid and files hold them: its runs, then those not started.
+BatchRows = tuple[list[GridRun], list[Waiting]]
 
 
 class CannotRun(Exception):
@@ -332,15 +336,17 @@ def _nothing_scored(contracts: int, source: str) -> None:
 
 def write_outputs(
     out: Path,
-    by_model: Mapping[str, Mapping[str, RunRecord]],
+    rows: BatchRows,
     template_key: str,
     documents: Sequence[Document],
     labels: LabelledSet | None,
     run_log: RunLog | None,
     batch_id: str | None,
 ) -> Scorecard | None:
+    """Each report, runs.csv and the grid (CSV, XLSX) with the rows of the Portfolio page's
+    export, the runs not started included; the scorecard when labels are given."""
     out.mkdir(parents=True, exist_ok=True)
-    grid = [GridRun(c, m, r) for m, records in by_model.items() for c, r in sorted(records.items())]
+    grid, waiting = rows
     written: set[Path] = set()
     by_text = {d.sha256: d for d in documents}
     for run in grid:
@@ -358,8 +364,8 @@ def write_outputs(
             path.write_bytes(report_markdown(run.record, grounding.checked if grounding else None))
         else:
             path.unlink(missing_ok=True)
-    (out / "runs.csv").write_bytes(grid_csv(results_frame(grid)))
-    frame = grid_frame(grid, template_key)
+    (out / "runs.csv").write_bytes(grid_csv(results_frame(grid, waiting)))
+    frame = grid_frame(grid, template_key, waiting)
     (out / "portfolio.csv").write_bytes(grid_csv(frame))
     (out / "portfolio.xlsx").write_bytes(grid_xlsx(frame))
     if labels is None:
@@ -369,6 +375,7 @@ def write_outputs(
         _nothing_scored(len(documents), labels.source)
         return None
     texts = {labels.match(d.name) or d.name: d.text for d in documents}
+    by_model = _by_model(grid)
     card = build_scorecard(
         f"{counted(len(by_model), 'model')} on {counted(scored, 'contract')} of {labels.source}",
         labels,
@@ -384,7 +391,7 @@ def write_outputs(
 
 def write_playbook_outputs(
     out: Path,
-    by_model: Mapping[str, Mapping[str, RunRecord]],
+    rows: BatchRows,
     playbook: Playbook,
     labels: NliSet | None,
     labels_source: str,
@@ -394,10 +401,10 @@ def write_playbook_outputs(
     """verdicts.csv, the contracts × positions grid (CSV, XLSX), the runs, and the scorecard
     when ContractNLI labels are given (kept in the run log too, for History)."""
     out.mkdir(parents=True, exist_ok=True)
-    grid = [GridRun(c, m, r) for m, records in by_model.items() for c, r in sorted(records.items())]
+    grid, waiting = rows
     (out / "verdicts.csv").write_bytes(grid_csv(verdict_rows(grid, playbook)))
-    (out / "runs.csv").write_bytes(grid_csv(results_frame(grid)))
-    frame = verdict_grid(grid, playbook)
+    (out / "runs.csv").write_bytes(grid_csv(results_frame(grid, waiting)))
+    frame = verdict_grid(grid, playbook, waiting)
     (out / "playbook.csv").write_bytes(grid_csv(frame))
     (out / "playbook.xlsx").write_bytes(grid_xlsx(frame, CELL_COLOURS, "Playbook"))
     if labels is None:
@@ -409,7 +416,7 @@ def write_playbook_outputs(
     (out / "scorecard.md").write_text(scorecard_table(scores, labels_source) + "\n", "utf-8")
     store = BatchStore(run_log) if run_log is not None else None
     info = store.get(batch_id) if store is not None and batch_id else None
-    name = info.name if info else counted(len(by_model), "checker")
+    name = info.name if info else counted(len(_by_model(grid)), "checker")
     card = save_scorecard(store, scores, playbook, labels_source, name, batch_id)
     (out / "scorecard.json").write_text(json.dumps(card, indent=1), encoding="utf-8")
     return scores
@@ -417,7 +424,7 @@ def write_playbook_outputs(
 
 def _outputs(
     out: Path,
-    by_model: Mapping[str, Mapping[str, RunRecord]],
+    rows: BatchRows,
     batch_settings: BatchSettings,
     documents: Sequence[Document],
     labels_spec: str | None,
@@ -431,10 +438,10 @@ def _outputs(
         if playbook is not None:
             labels = load_nli_labels(labels_spec)
             source = Path(labels_spec.removeprefix(NLI_PREFIX)).name if labels_spec else ""
-            scores = write_playbook_outputs(out, by_model, playbook, labels, source, run_log,
+            scores = write_playbook_outputs(out, rows, playbook, labels, source, run_log,
                                             batch_id)  # fmt: skip
             return scorecard_table(scores, source) if scores is not None else None
-        card = write_outputs(out, by_model, batch_settings.template_key, documents,
+        card = write_outputs(out, rows, batch_settings.template_key, documents,
                              load_labels(labels_spec), run_log, batch_id)  # fmt: skip
         return text_table(card) if card is not None else None
 
@@ -477,27 +484,36 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _by_model(
+def _batch_rows(
     runner: BatchRunner | None, run_log: RunLog | None, labels_of: Mapping[str, str]
-) -> dict[str, dict[str, RunRecord]]:
-    out: dict[str, dict[str, RunRecord]] = {}
+) -> BatchRows:
+    """The batch's rows as the Portfolio page shows and exports them (`BatchRecords.grid`): its
+    runs, then those it never started."""
     if runner is None:
-        return out
+        return [], []
     # This process's runs, and a resumed batch's earlier ones from the log; with the log gone
     # away meanwhile, this process's runs still make the files.
-    records = {k: r.record for k, r in runner.results.items() if r.record is not None}
+    found = runner.records()
     if run_log is not None:
         try:
             stored = batch_records(run_log, runner.batch_id)
-            records = {**stored.records, **records}
+            records = {**stored.records, **found.records}
+            unstarted = [key for key in stored.not_started if key not in records]
+            found = BatchRecords(records, deleted=stored.deleted, not_started=unstarted)
             if stored.deleted:
                 print(f"crs-batch: {stored.deleted_note()} The files hold the runs still there.",
                       file=sys.stderr)  # fmt: skip
         except StoreUnavailable as exc:
             print(f"crs-batch: the run history cannot be reached ({exc}); the files hold the"
                   " runs of this process only.", file=sys.stderr)  # fmt: skip
-    for (contract, key), record in records.items():
-        out.setdefault(labels_of.get(key, key), {})[contract] = record
+    return found.grid(labels_of)
+
+
+def _by_model(runs: Sequence[GridRun]) -> dict[str, dict[str, RunRecord]]:
+    """Each model's runs by contract, as a scorecard takes them."""
+    out: dict[str, dict[str, RunRecord]] = {}
+    for run in runs:
+        out.setdefault(run.model, {})[run.contract] = run.record
     return out
 
 
@@ -577,8 +593,8 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
     )  # fmt: skip
     print(f"batch {runner.batch_id}: {counted(len(runner.items), 'run')}")
     run_with_progress(runner)
-    by_model = _by_model(runner, run_log, {model_key(c): model_label(c) for c in configs})
-    card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,
+    rows = _batch_rows(runner, run_log, {model_key(c): model_label(c) for c in configs})
+    card = _outputs(out, rows, batch_settings, documents, args.labels, run_log,
                     runner.batch_id)  # fmt: skip
     return _report(runner, card, out)
 
@@ -651,8 +667,8 @@ def command_resume(args: argparse.Namespace, settings: Settings) -> int:
     )  # fmt: skip
     print(f"batch {runner.batch_id}: {counted(len(runner.items), 'run')} left")
     run_with_progress(runner)
-    by_model = _by_model(runner, run_log, {model_key(s): model_label(s) for s in info.models})
-    card = _outputs(out, by_model, batch_settings, documents, args.labels, run_log,
+    rows = _batch_rows(runner, run_log, {model_key(s): model_label(s) for s in info.models})
+    card = _outputs(out, rows, batch_settings, documents, args.labels, run_log,
                     runner.batch_id)  # fmt: skip
     return _report(runner, card, out)
 

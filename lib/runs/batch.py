@@ -56,6 +56,7 @@ from lib.runs.launch import RunRequest, prepare_run
 from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.model_choice import ChoiceError, resolve, stored_choice
 from lib.runs.playbook_run import BUILTIN_MODEL, BUILTIN_PROVIDER, PlaybookRequest, start_playbook
+from lib.runs.portfolio import NOT_STARTED, GridRun, Waiting, grid_runs, waiting_rows
 from lib.store.batch_store import BatchItem, BatchStatus, BatchStore, ItemStatus
 from lib.store.heartbeat import HEARTBEAT
 from lib.store.records import RunRecord, run_maker
@@ -903,6 +904,16 @@ class BatchRecords:
     running: bool = False
     # The runs its last resume could not run, each with why.
     not_resumed: list[NotResumed] = field(default_factory=list)
+
+    def grid(self, labels: Mapping[str, str]) -> tuple[list[GridRun], list[Waiting]]:
+        """The batch's rows, its models named by `labels` (model key → display label): its runs,
+        then a row per run not started, waiting or not started. The Portfolio page's grid and
+        exports and `crs-batch`'s files are made of these, so both hold every contract of the
+        batch (the files left out the runs a stopped batch never started)."""
+        waiting = waiting_rows(self.waiting, labels)
+        return grid_runs(self.records, labels), waiting + waiting_rows(
+            self.not_started, labels, NOT_STARTED
+        )
 
     def deleted_note(self) -> str:
         """ "2 runs of this batch were deleted on History"; "" when none was."""

@@ -246,37 +246,50 @@ def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def results_frame(runs: Sequence[GridRun]) -> pd.DataFrame:
-    """One row per run with its figures, for the CLI's CSV and the page's run table: times to
-    the millisecond, counts as whole numbers even beside a run without them (object columns);
-    the thinking, the prompt cache's share and the server that answered, as the run log has."""
-    return pd.DataFrame(
-        [
-            {
-                "contract": r.contract,
-                "model": r.model,
-                "status": r.record.status.label,
-                "error": r.record.error_message or "",
-                "risk": overall_risk(r.record.report),
-                "review": review_mode(r.record),
-                "input_tokens": r.record.input_tokens,
-                "cache_read_tokens": r.record.cache_read_tokens,
-                "cache_write_tokens": r.record.cache_write_tokens,
-                "output_tokens": r.record.output_tokens,
-                "thinking_tokens": r.record.thinking_tokens,
-                "ttft_thinking_s": _rounded(r.record.ttft_thinking_s, 3),
-                "thinking_s": _rounded(r.record.thinking_s, 3),
-                "ttft_s": _rounded(r.record.ttft_s, 3),
-                "total_s": _rounded(r.record.total_s, 3),
-                "tokens_per_s": _rounded(r.record.tokens_per_s, 1),
-                "cost_usd": _rounded(r.record.cost_usd, 6),
-                "served_by": endpoint_label(r.record.served_by),
-                "run_id": r.record.run_id,
-            }
-            for r in runs
-        ],
-        dtype=object,
-    )
+# The columns of `results_frame`, the runs' table (runs.csv).
+RESULT_COLUMNS = (
+    "contract", "model", "status", "error", "risk", "review", "input_tokens", "cache_read_tokens",
+    "cache_write_tokens", "output_tokens", "thinking_tokens", "ttft_thinking_s", "thinking_s",
+    "ttft_s", "total_s", "tokens_per_s", "cost_usd", "served_by", "run_id",
+)  # fmt: skip
+
+
+def results_frame(runs: Sequence[GridRun], waiting: Sequence[Waiting] = ()) -> pd.DataFrame:
+    """One row per run with its figures, for the CLI's CSV: times to the millisecond, counts as
+    whole numbers even beside a run without them (object columns); the thinking, the prompt
+    cache's share and the server that answered, as the run log has. A run not started is a row
+    too, after the runs as in the grid: its `Waiting.level` its status, and no figures."""
+    rows: list[dict[str, object]] = [
+        {
+            "contract": r.contract,
+            "model": r.model,
+            "status": r.record.status.label,
+            "error": r.record.error_message or "",
+            "risk": overall_risk(r.record.report),
+            "review": review_mode(r.record),
+            "input_tokens": r.record.input_tokens,
+            "cache_read_tokens": r.record.cache_read_tokens,
+            "cache_write_tokens": r.record.cache_write_tokens,
+            "output_tokens": r.record.output_tokens,
+            "thinking_tokens": r.record.thinking_tokens,
+            "ttft_thinking_s": _rounded(r.record.ttft_thinking_s, 3),
+            "thinking_s": _rounded(r.record.thinking_s, 3),
+            "ttft_s": _rounded(r.record.ttft_s, 3),
+            "total_s": _rounded(r.record.total_s, 3),
+            "tokens_per_s": _rounded(r.record.tokens_per_s, 1),
+            "cost_usd": _rounded(r.record.cost_usd, 6),
+            "served_by": endpoint_label(r.record.served_by),
+            "run_id": r.record.run_id,
+        }
+        for r in runs
+    ]
+    rows += [
+        {**dict.fromkeys(RESULT_COLUMNS), "contract": slot.contract, "model": slot.model,
+         "status": slot.level, "error": "", "risk": "", "review": "", "served_by": "",
+         "run_id": ""}
+        for slot in waiting
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS), dtype=object)
 
 
 def grid_runs(

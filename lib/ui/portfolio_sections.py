@@ -51,10 +51,8 @@ from lib.runs.portfolio import (
     filter_grid,
     grid_csv,
     grid_frame,
-    grid_runs,
     grid_xlsx,
     sort_grid,
-    waiting_rows,
 )
 from lib.runs.portfolio_playbook import (
     CELL_COLOURS,
@@ -405,14 +403,14 @@ def shown(
         hint = found.deleted_note() or "Run a batch to see its grid here."
         st.info(hint, icon=":material/grid_view:")
         return None
-    names = session.model_labels(info, state.get(MODELS_KEY, {}))
+    runs, waiting = found.grid(session.model_labels(info, state.get(MODELS_KEY, {})))
     return Shown(
         info,
-        grid_runs(found.records, names),
+        runs,
         session.contract_texts(info, settings, state.get(DOCUMENTS_KEY, {}), found.records),
         session.shown_template(info, template_key),
         session.shown_playbook(info, runner),
-        waiting_rows(found.waiting, names) + waiting_rows(found.not_started, names, NOT_STARTED),
+        waiting,
         found.deleted_note(),
         found.not_started_note(resumable=info is not None, here=_runs_here(info, runner)),
     )
