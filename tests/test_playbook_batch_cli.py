@@ -239,9 +239,34 @@ def test_an_estimate_of_a_playbook_batch_says_the_built_in_checker_calls_no_mode
         "A playbook check: Built-in playbook checker (no model) reads 2 contracts itself: no model"
         " call, no cost." in printed
     )
-    assert main([*argv, "--model", "checker", "--model", "openai:m@http://127.0.0.1:9/v1"]) == 0
-    assert "; each model checks a contract in one call: 2 model calls." in capsys.readouterr().out
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_an_estimate_of_a_playbook_batch_with_a_model_says_each_checks_tokens_cost_and_fit(
+    tmp_path, files, fake_upstream, capsys
+):
+    """It said only "each model checks a contract in one call": no tokens, cost or time, and
+    nothing of a contract too long for the model's context, which the run then failed on."""
+    _, playbook = files
+    folder = tmp_path / "deals"
+    folder.mkdir()
+    (folder / "short.txt").write_text(SENTENCES_A[0])
+    (folder / "long.txt").write_text(" ".join(SENTENCES_B * 400))
+    fake_upstream.app.context_limit = 2_048
+    argv = ["run", "--playbook", str(playbook), "--folder", str(folder), "--model", "checker",
+            "--model", f"ollama:m@{fake_upstream.url}", "--estimate", "--max-tokens", "512",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    # The Playbook page's estimate of each check, the built-in checker's line beside them.
+    assert "Built-in playbook checker (no model) reads 2 contracts itself" in printed
+    assert "estimate short.txt · Ollama · m: one pass, 1 call, ~" in printed
+    assert "up to 512 output tokens, local, no cost" in printed
+    assert "estimate long.txt · Ollama · m: does not fit the model's context, so it will not" in (
+        printed
+    )
+    assert "estimate in all: 2 runs (1 too long for its model), 1 model call, ~" in printed
+    assert not fake_upstream.streams(), "an estimate asks for no answer"
 
 
 def test_a_batch_of_an_uploaded_contractnli_file_resumes_from_the_terminal(tmp_path, files, capsys):

@@ -370,12 +370,23 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         (one pass, a focused review of N calls, or too long for the model), tokens, cost, and
         time from the model's earlier runs the caller may see."""
         body, upload = await _read_body(request, body_limit(settings))
-        if body.playbook is not None or body.playbook_toml is not None:
-            raise ApiError(400, "An estimate is of a review: send the body without a playbook")
+        store = PlaybookStore(run_log.scoped(scope)) if run_log is not None else None
+        playbook = read_playbook(body, store)
         document = await asyncio.to_thread(read_document, body, upload, settings)
         chosen_with = settings.for_request(request.headers)
-        review = await asyncio.to_thread(_review, body, document, chosen_with)
-        made = await hub.planner.estimate(review, settings.prices, viewed(scope))
+        if playbook is not None:
+            check = await _check_request(body, document, playbook, chosen_with)
+            if check.checker is None:
+                raise ApiError(
+                    400,
+                    "The built-in checker calls no model, so there is no plan or cost to"
+                    " estimate: name a model to estimate its check",
+                )
+            # The check's one pass, as the Playbook page estimates it.
+            run = check_run_request(check, check.checker)
+        else:
+            run = await asyncio.to_thread(_review, body, document, chosen_with)
+        made = await hub.planner.estimate(run, settings.prices, viewed(scope))
         return made.as_dict()
 
     async def _placed(request: RunRequest, scope: Scope) -> tuple[RunEstimate, bool]:
@@ -426,16 +437,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         """A playbook check: the one run every front end starts (`start_playbook`). A model's is
         placed and planned first, as a review is (`_placed`): one its model cannot hold in one
         pass is a 400, with nothing recorded or sent."""
-        checker = None
-        if names_a_model(body):
-            checker = await asyncio.to_thread(resolve_config, body, chosen_with)
-            try:
-                refuse_non_checker(checker)
-            except ChoiceError as exc:
-                raise ApiError(400, exc.message) from None
-        request = PlaybookRequest(
-            document, playbook, checker, page=PAGE, max_tokens=body.max_tokens
-        )
+        request = await _check_request(body, document, playbook, chosen_with)
+        checker = request.checker
         holds_place = False
         if checker is not None:
             _, holds_place = await _placed(check_run_request(request, checker), scope)
@@ -466,6 +469,20 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             if holds_place and not handed:
                 release_slot()
         return _follow(run, -1)
+
+    async def _check_request(
+        body: ReportRequest, document: Document, playbook: Playbook, chosen_with: Settings
+    ) -> PlaybookRequest:
+        """The check a body asks for: by the model it names (resolved off the event loop: it
+        may ask the provider; a model that cannot check is a 400), else the built-in checker."""
+        checker = None
+        if names_a_model(body):
+            checker = await asyncio.to_thread(resolve_config, body, chosen_with)
+            try:
+                refuse_non_checker(checker)
+            except ChoiceError as exc:
+                raise ApiError(400, exc.message) from None
+        return PlaybookRequest(document, playbook, checker, page=PAGE, max_tokens=body.max_tokens)
 
     @app.get("/", include_in_schema=False)
     def demo_page() -> FileResponse:

@@ -572,12 +572,12 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
         configs = [parse_model(m, settings) for m in wanted]
         batch_settings = BatchSettings(template_key=args.template, max_tokens=args.max_tokens,
                                        source=source)  # fmt: skip
+    if playbook is not None and (builtin := playbook_plan(len(documents), configs)) is not None:
+        print(builtin)
     estimate = estimate_reviews(documents, configs, batch_settings, settings.prices, run_log)
     if estimate is not None:
         print_estimate(estimate)
     if args.estimate:
-        if estimate is None:
-            print(playbook_plan(len(documents), configs))
         if unread:
             names = ", ".join(scan.name for scan in unread)
             print(
@@ -600,7 +600,8 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def print_estimate(estimate: BatchEstimate) -> None:
-    """Each run's plan and cost, then the batch's, before anything is sent (`estimate_reviews`)."""
+    """Each run's plan and cost (a playbook check's one pass, or that it will not fit its model),
+    then the batch's, before anything is sent (`estimate_reviews`)."""
     for run in estimate.runs:
         print(f"estimate {run.contract} · {run.sentence}")
     print(f"estimate in all: {estimate.sentence}")

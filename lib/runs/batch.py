@@ -55,7 +55,13 @@ from lib.runs.estimate import BatchEstimate, estimate_batch
 from lib.runs.launch import RunRequest, prepare_run
 from lib.runs.live import STREAMS_IN_FLIGHT
 from lib.runs.model_choice import ChoiceError, resolve, stored_choice
-from lib.runs.playbook_run import BUILTIN_MODEL, BUILTIN_PROVIDER, PlaybookRequest, start_playbook
+from lib.runs.playbook_run import (
+    BUILTIN_MODEL,
+    BUILTIN_PROVIDER,
+    PlaybookRequest,
+    check_run_request,
+    start_playbook,
+)
 from lib.runs.portfolio import NOT_STARTED, GridRun, Waiting, grid_runs, waiting_rows
 from lib.store.batch_store import BatchItem, BatchStatus, BatchStore, ItemStatus
 from lib.store.heartbeat import HEARTBEAT
@@ -158,19 +164,35 @@ def review_request(
     )
 
 
-def playbook_plan(contracts: int, checkers: Sequence[Checker]) -> str:
-    """What a playbook batch will do, said where a review batch shows its estimate: a check has
-    no plan to estimate, and the built-in checker reads the contracts itself, calling no model."""
-    models = {model_key(c): c for c in checkers if c is not None}
-    said = []
-    if any(c is None for c in checkers):
-        said.append(
-            f"{CHECKER_NAME} reads {counted(contracts, 'contract')} itself: no model call, no cost"
-        )
-    if models:
-        calls = counted(contracts * len(models), "model call")
-        said.append(f"each model checks a contract in one call: {calls}")
-    return "A playbook check: " + "; ".join(said) + "."
+def check_request(
+    batch_settings: BatchSettings,
+    playbook: Playbook,
+    checker: Checker,
+    document: Document,
+    batch_id: str | None = None,
+) -> PlaybookRequest:
+    """The request of one playbook check in a batch: what a worker runs, and what its estimate
+    is of (`check_run_request`, as the Playbook page estimates a check)."""
+    return PlaybookRequest(
+        document,
+        playbook,
+        checker,
+        page=PAGE,
+        max_tokens=batch_settings.max_tokens,
+        temperature=batch_settings.temperature,
+        batch_id=batch_id,
+    )
+
+
+def playbook_plan(contracts: int, checkers: Sequence[Checker]) -> str | None:
+    """What the built-in checker of a playbook batch will do, said beside the models' estimate:
+    it reads the contracts itself, calling no model; None without it."""
+    if all(c is not None for c in checkers):
+        return None
+    return (
+        f"A playbook check: {CHECKER_NAME} reads {counted(contracts, 'contract')} itself: no"
+        " model call, no cost."
+    )
 
 
 def estimate_reviews(
@@ -180,21 +202,25 @@ def estimate_reviews(
     prices: Mapping[str, tuple[float, float]],
     run_log: RunLog | None,
 ) -> BatchEstimate | None:
-    """A batch of reviews estimated before it starts, every contract × model as its workers will
-    run it (`estimate_batch`, its time from `run_log`'s earlier runs); None for a playbook batch
-    (its checks have no plan to show)."""
-    if batch_settings.playbook:
+    """A batch estimated before it starts, every contract × model as its workers will run it
+    (`estimate_batch`, its time from `run_log`'s earlier runs): each review's plan, or each
+    playbook check's one pass as the Playbook page estimates it (`check_run_request`: tokens,
+    cost, time, and a check its model's context cannot hold named as too long). None when no
+    model runs (the built-in checker alone: `playbook_plan`)."""
+    models = [c for c in {model_key(c): c for c in configs}.values() if c is not None]
+    if not models:
         return None
-    models = {model_key(c): c for c in configs if c is not None}
-    return estimate_batch(
-        [
-            review_request(batch_settings, config, document)
-            for document in unique_names(contracts)
-            for config in models.values()
-        ],
-        prices,
-        run_log,
-    )
+    documents = unique_names(contracts)
+    playbook = batch_settings.playbook_of()
+    if playbook is None:
+        requests = [review_request(batch_settings, c, d) for d in documents for c in models]
+    else:
+        requests = [
+            check_run_request(check_request(batch_settings, playbook, c, d), c)
+            for d in documents
+            for c in models
+        ]
+    return estimate_batch(requests, prices, run_log)
 
 
 def model_spec(config: Checker) -> dict[str, Any]:
@@ -773,16 +799,13 @@ class BatchRunner:
         """The one playbook run, by the item's model or the built-in checker; its record (with
         the verdicts) is written by the run itself, however it ends."""
         assert self.playbook is not None
-        config = self.configs[key]
         run = start_playbook(
-            PlaybookRequest(
-                self.contracts[contract],
+            check_request(
+                self.batch_settings,
                 self.playbook,
-                config,
-                page=PAGE,
-                max_tokens=self.batch_settings.max_tokens,
-                temperature=self.batch_settings.temperature,
-                batch_id=self.batch_id,
+                self.configs[key],
+                self.contracts[contract],
+                self.batch_id,
             ),
             history=None,
             run_log=self.run_log,

@@ -161,12 +161,30 @@ def test_an_estimate_says_the_plan_and_cost_and_the_run_follows_it(start_api, up
     assert len(upstream.streams()) == planned
 
 
-def test_an_estimate_of_a_playbook_check_is_refused_in_a_sentence(start_api):
+def test_an_estimate_of_a_playbook_check_says_its_pass_and_whether_it_fits(start_api, upstream):
+    """A body with a playbook was refused ("an estimate is of a review"), though the check is a
+    model call with tokens, a cost and a context it may not fit, as the Playbook page says."""
+    upstream.app.context_limit = 8_192
     api = start_api()
-    body = {"contract": "1. Parties.", "playbook": "nda"}
-    response = httpx.post(f"{api.url}/api/estimate", json=body, timeout=60)
+    short = {"contract": "1. Parties.", "playbook": "nda", "provider": "ollama",
+             "model": "llama3.2", "max_tokens": 256}  # fmt: skip
+    estimate = httpx.post(f"{api.url}/api/estimate", json=short, timeout=60).json()
+    assert estimate["plan"] == "one_pass" and estimate["model_calls"] == 1
+    assert estimate["output_tokens_at_most"] == 256 and estimate["cost_usd_at_most"] == 0.0
+    assert estimate["sentence"].startswith("Ollama · llama3.2: one pass, 1 call, ~")
+    long = {**short, "contract": long_contract(60_000).text}
+    estimate = httpx.post(f"{api.url}/api/estimate", json=long, timeout=60).json()
+    assert (
+        estimate["plan"] == "too_long"
+        and "does not fit the model's context" in (estimate["sentence"])
+    )
+    # The check it estimates is the one the report would refuse, in the same words.
+    response = httpx.post(f"{api.url}/api/report", json=long, timeout=60)
     assert response.status_code == 400
-    assert response.json()["error"].startswith("An estimate is of a review")
+    assert response.json() == {"error": estimate["sentence"], "kind": "context_too_long"}
+    builtin = httpx.post(f"{api.url}/api/estimate", json={"contract": "1.", "playbook": "nda"})
+    assert builtin.status_code == 400 and "calls no model" in builtin.json()["error"]
+    assert not upstream.streams()
 
 
 def test_a_contract_its_model_cannot_hold_is_a_400_saying_so_and_records_nothing(
