@@ -509,3 +509,22 @@ def test_a_resume_names_each_run_it_cannot_run_and_list_says_why(tmp_path, monke
         listed
     )
     assert "to resume" not in listed
+
+
+def test_a_contract_name_with_a_line_break_prints_on_one_line(tmp_path, monkeypatch, capsys):
+    """A file name holding a newline (or an escape sequence) was printed raw: the estimate's and
+    the failure's lines broke in two, the second half reading as a line of its own."""
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    folder = tmp_path / "deals"
+    folder.mkdir()
+    (folder / "deal\nsecond\x1b[2J.txt").write_text("9. Governed by the laws of Utopia.")
+    out = ["--out", str(tmp_path / "out")]
+    with FakeUpstream() as upstream:
+        upstream.default = Script(status=500)
+        model = ["--model", f"openai:m1@{upstream.url}/v1", "--model", "clause-finder"]
+        assert main(["run", "--folder", str(folder), *model, *out]) == 1
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    assert any(line.startswith("estimate deal\\nsecond\\x1b[2J.txt · ") for line in lines)
+    assert any(line.startswith("failed: deal\\nsecond\\x1b[2J.txt · OpenAI") for line in lines)
+    assert not [line for line in lines if line.startswith("second")] and "\x1b[2J" not in printed

@@ -127,6 +127,14 @@ NLI_PREFIX = "contractnli:"
 BatchRows = tuple[list[GridRun], list[Waiting]]
 
 
+def shown(name: str) -> str:
+    """A contract's (or a batch's, a model's) name as the terminal prints it: a control character
+    written visibly ("\\n", "\\x1b"), so a file name holding a line break or an escape sequence
+    neither breaks an output line in two nor drives the terminal. Every name the CLI prints goes
+    through it."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in name)
+
+
 class CannotRun(Exception):
     """The batch cannot start: the message says why; the exit status is 2."""
 
@@ -229,17 +237,17 @@ def scan_reader(
         return count
 
     def read(scan: Scan) -> Document | str:
-        shown = [""]
+        last = [""]
 
         def progress(job: OcrJob) -> None:
             line = job.line()
-            if line != shown[0]:
-                shown[0] = line
-                print(f"ocr {scan.name}: {line}", file=sys.stderr)
+            if line != last[0]:
+                last[0] = line
+                print(f"ocr {shown(scan.name)}: {line}", file=sys.stderr)
 
         taken = take_scan(scan, settings.ocr_limits, on_progress=progress)
         if isinstance(taken, Document):
-            print(f"ocr {scan.name}: the {taken.text_source}", file=sys.stderr)
+            print(f"ocr {shown(scan.name)}: the {taken.text_source}", file=sys.stderr)
         return taken
 
     return read
@@ -277,10 +285,10 @@ def load_contracts(
         source = UPLOAD_SOURCE
     for name, problem in loaded.problems:
         if problem != UNREAD:
-            print(f"skipped {name}: {problem}", file=sys.stderr)
+            print(f"skipped {shown(name)}: {problem}", file=sys.stderr)
     for document in loaded.documents:
         for warning in document.warnings:
-            print(f"warning {document.name}: {warning}", file=sys.stderr)
+            print(f"warning {shown(document.name)}: {warning}", file=sys.stderr)
     return loaded.documents, source
 
 
@@ -527,9 +535,9 @@ def _report(runner: BatchRunner | None, card: str | None, out: Path) -> int:
         for failure in runner.failures():
             key = failure.model_key  # named as in runs.csv, not by its key
             name = model_label(runner.configs[key]) if key in runner.configs else key
-            print(f"failed: {failure.contract} · {name}: {failure.error}")
+            print(f"failed: {shown(failure.contract)} · {shown(name)}: {failure.error}")
         for not_resumed in runner.not_resumed:
-            print(not_resumed.sentence())
+            print(shown(not_resumed.sentence()))
         left = runner.stopped or bool(runner.failures()) or bool(runner.not_resumed)
         if runner.stopped or runner.failures():
             print(f"resume with: crs-batch resume {runner.batch_id}")
@@ -579,7 +587,7 @@ def command_run(args: argparse.Namespace, settings: Settings) -> int:
         print_estimate(estimate)
     if args.estimate:
         if unread:
-            names = ", ".join(scan.name for scan in unread)
+            names = ", ".join(shown(scan.name) for scan in unread)
             print(
                 f"{counted(len(unread), 'scan')} would be read with OCR first, which an estimate"
                 f" does not do, so {'it is' if len(unread) == 1 else 'they are'} not in it:"
@@ -603,7 +611,7 @@ def print_estimate(estimate: BatchEstimate) -> None:
     """Each run's plan and cost (a playbook check's one pass, or that it will not fit its model),
     then the batch's, before anything is sent (`estimate_reviews`)."""
     for run in estimate.runs:
-        print(f"estimate {run.contract} · {run.sentence}")
+        print(f"estimate {shown(run.contract)} · {shown(run.sentence)}")
     print(f"estimate in all: {estimate.sentence}")
 
 
@@ -685,7 +693,7 @@ def command_list(args: argparse.Namespace, settings: Settings) -> int:
         # those a resume could not run, with why (`items_left`).
         left = items_left(store.items(info.batch_id), info.live())
         print(f"{info.batch_id}  {info.created:%Y-%m-%d %H:%M}  {info.state():<11}  "
-              f"{left}  {info.name}")  # fmt: skip
+              f"{left}  {shown(info.name)}")  # fmt: skip
     return 0
 
 
