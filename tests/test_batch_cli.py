@@ -57,7 +57,7 @@ def test_run_writes_reports_tables_and_scorecard_then_resume(tmp_path, monkeypat
         batch_id = printed.split("resume with: crs-batch resume ")[1].split()[0]
         runs = list(csv.DictReader(io.StringIO((out / "runs.csv").read_text())))
         # Worded as the pages word a run's status.
-        assert sorted(r["status"] for r in runs) == ["complete"] * 7 + ["error"]
+        assert sorted(r["status"] for r in runs) == ["complete"] * 7 + ["failed"]
         # The figures the run log and the API have: how it was reviewed, who answered.
         served = {r["served_by"] for r in runs if r["model"].startswith("OpenAI")}
         assert served == {upstream.url.removeprefix("http://")}
@@ -381,7 +381,7 @@ def test_a_resume_takes_its_files_after_options_and_its_reports_are_the_new_runs
         assert main(["resume", batch_id, "--out", str(out), str(contract)]) == 1
     (row,) = csv.DictReader(io.StringIO((out / "runs.csv").read_text()))
     (resumed,) = [r for r in RunLog(log).query() if not r.report]
-    assert row["status"] == "error" and row["run_id"] == resumed.run_id
+    assert row["status"] == "failed" and row["run_id"] == resumed.run_id
     assert not list((out / "reports").rglob("*.md"))  # the new run wrote nothing
 
     store = BatchStore(RunLog(log))

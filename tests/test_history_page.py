@@ -196,7 +196,11 @@ def test_exports_hold_the_runs_that_match_the_filters(log, downloads):
     assert csv.mimetype == "text/csv" and csv.file_name == "contract-review-history.csv"
     rows = list(DictReader(io.StringIO(csv.data.decode("utf-8"))))
     assert [r["document_name"] for r in rows] == ["NDA.pdf", "Lease.docx", "Acme MSA.pdf"]
-    assert [r["status"] for r in rows] == ["error", "complete", "complete"]  # as the table words it
+    assert [r["status"] for r in rows] == [
+        "failed",
+        "complete",
+        "complete",
+    ]  # as the table words it
     assert rows[1]["report"] == "## Overall risk: HIGH\nClaude report"
     assert rows[0]["error_kind"] == "interrupted"
 

@@ -28,6 +28,7 @@ from lib.runs.portfolio import (
     grid_csv,
     grid_frame,
     grid_xlsx,
+    results_frame,
     sort_grid,
 )
 from lib.store.records import RunRecord
@@ -202,9 +203,13 @@ def test_a_stopped_run_keeps_its_partial_findings_and_says_it_stopped():
         [GridRun("a.pdf", "Model A", stopped), GridRun("b.pdf", "Model A", failed)], "general"
     )
     first, second = grid.iloc[0], grid.iloc[1]
-    assert first["risk"] == "HIGH" and first["Governing law and disputes"] == "YELLOW"
+    # A rating from a report cut short is marked so, not read as a finding of the contract.
+    assert first["risk"] == "HIGH (partial)" and first["Governing law and disputes"] == "YELLOW"
     assert first["Audit rights"] == "stopped" and first["YELLOW"] == 1
     assert second["Audit rights"] == "failed" and second["risk"] == ""
+    assert second["status"] == "failed" == RunStatus.ERROR.label  # as History words it
+    assert results_frame([GridRun("a.pdf", "Model A", stopped)]).iloc[0]["risk"] == "HIGH (partial)"
+    assert "HIGH (partial)" in grid_csv(grid).decode()
 
 
 def test_a_run_still_streaming_is_running_in_the_grid_and_its_exports_never_failed():

@@ -252,6 +252,27 @@ def test_a_check_still_running_is_running_in_the_verdicts_grid_never_failed():
     assert CHECKING in CELL_COLOURS
 
 
+def test_a_failed_check_says_failed_in_its_cells_as_a_failed_review_does():
+    """A check that failed mid-answer read "no answer" in the positions it never reached, where
+    a failed review's cells read "failed" and its status "error": one outcome, three words."""
+    from lib.analysis.playbook.format import PositionResult, Verdict
+    from lib.runs.portfolio import FAILED
+
+    book = parse_playbook(
+        '[playbook]\nid = "t"\nname = "T"\n[[positions]]\nid = "a"\ntitle = "Cap"\n'
+        'position = "P"\nmeets = "M"\ndeviates = "D"\n[[positions]]\nid = "b"\n'
+        'title = "Term"\nposition = "P"\nmeets = "M"\ndeviates = "D"\n'
+    )
+    decided = PositionResult("a", Verdict.MEETS, "ok").to_dict()
+    unreached = PositionResult("b", None, "No verdict.", problem="not reached").to_dict()
+    record = RunRecord(page="batch", provider="ollama", model="m", endpoint="",
+                       document_name="x.txt", document_chars=1, document_sha256="",
+                       template="general", status="error", verdicts=[decided, unreached])  # fmt: skip
+    (row,) = verdict_grid([GridRun("x.txt", "m", record)], book).to_dict("records")
+    assert row["status"] == FAILED == "failed"
+    assert row["Cap"] == "meets" and row["Term"] == FAILED
+
+
 def test_a_check_not_started_yet_is_a_waiting_row_of_the_verdicts_grid():
     """A playbook batch's contracts queued behind the cap had no row in the verdicts grid."""
     from lib.runs.portfolio import WAITING, Waiting

@@ -44,7 +44,8 @@ _STATUS_LABELS = {
     RunStatus.RUNNING: "running",
     RunStatus.DONE: "complete",
     RunStatus.CANCELLED: "stopped",
-    RunStatus.ERROR: "error",
+    # "failed" reads better to an analyst than "error"; the stored value stays "error".
+    RunStatus.ERROR: "failed",
 }
 
 

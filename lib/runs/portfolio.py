@@ -22,8 +22,11 @@ from lib.engine.run_stats import RunStatus
 from lib.store.csv_export import FORMULA_STARTS, csv_bytes, exportable
 from lib.store.records import RunRecord, review_mode
 
-FAILED = "failed"
-STOPPED = "stopped"
+# A run's outcome in a cell, worded as its status everywhere (`RunStatus.label`).
+FAILED = RunStatus.ERROR.label
+STOPPED = RunStatus.CANCELLED.label
+# How a risk read from a report its run never finished is marked (`risk_of`).
+PARTIAL = "(partial)"
 # A category a run still streaming has not reached yet: no verdict, and no failure either.
 RUNNING = "running…"
 # A contract whose run has not started yet (queued behind the cap on runs at once or its lane):
@@ -99,7 +102,7 @@ def grid_frame(
                 "contract": run.contract,
                 "model": run.model,
                 "status": run.record.status.label,
-                "risk": overall_risk(run.record.report),
+                "risk": risk_of(run.record),
                 "RED": counts["RED"],
                 "YELLOW": counts["YELLOW"],
                 "GREEN": counts["GREEN"],
@@ -144,6 +147,16 @@ def _column_names(categories: Sequence[str]) -> list[str]:
         taken.add(name.casefold())
         names.append(name)
     return names
+
+
+def risk_of(record: RunRecord) -> str:
+    """The overall risk a report gives, for the grid, its CSV and XLSX and runs.csv: marked
+    "HIGH (partial)" when its run failed, was stopped or still runs, as the rating of a report cut
+    short is no finding of the whole contract; "" when the report gives none."""
+    risk = overall_risk(record.report)
+    if not risk or record.status is RunStatus.DONE:
+        return risk
+    return f"{risk} {PARTIAL}"
 
 
 def unreached(status: RunStatus) -> str:
@@ -265,7 +278,7 @@ def results_frame(runs: Sequence[GridRun], waiting: Sequence[Waiting] = ()) -> p
             "model": r.model,
             "status": r.record.status.label,
             "error": r.record.error_message or "",
-            "risk": overall_risk(r.record.report),
+            "risk": risk_of(r.record),
             "review": review_mode(r.record),
             "input_tokens": r.record.input_tokens,
             "cache_read_tokens": r.record.cache_read_tokens,

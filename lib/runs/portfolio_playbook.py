@@ -130,9 +130,17 @@ def verdict_grid(
             "not addressed": counts.not_addressed,
             "high severity": counts.high_severity_deviations,
         }
+        ended = run.record.status is RunStatus.DONE
         for column, position in zip(columns, playbook.positions, strict=True):
             found = results.get(position.id)
-            row[column] = cell(found, playbook) if results else unreached(run.record.status)
+            # A position a failed or stopped check left without a verdict says so in the same
+            # word as a review's cell ("failed", "stopped"), not "no answer".
+            unanswered = found is None or found.verdict is None
+            row[column] = (
+                cell(found, playbook)
+                if results and (ended or not unanswered)
+                else unreached(run.record.status)
+            )
         rows.append(row)
     for slot in waiting:
         level = slot.level
