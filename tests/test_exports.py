@@ -145,7 +145,7 @@ def test_a_file_of_a_run_that_did_not_finish_says_why_and_that_it_is_partial(mak
         error_message="Ollama closed the connection mid-answer — try again.",
     )  # fmt: skip
     header = report_markdown(failed).decode().replace("\\", "").splitlines()[0]
-    assert "report error (Interrupted: Ollama closed the connection mid-answer" in header
+    assert "report failed (Interrupted: Ollama closed the connection mid-answer" in header
     assert "The report below is partial." in header
     stopped = make_record(status="cancelled", report="")
     assert "report stopped. No report was written." in docx_text(report_docx(stopped))

@@ -330,7 +330,7 @@ def test_errors_show_a_message_keep_partial_text_and_record_error(
         assert any(m.value.strip() == "w0 w1 w2 w3 w4" for m in at.markdown)
         (message,) = [e.value for e in at.error if "partial report" in e.value]
         assert message.count("partial report") == 1, message
-    assert at.dataframe[0].value["status"].iloc[0] == "error"
+    assert at.dataframe[0].value["status"].iloc[0] == "failed"
 
 
 def test_unreachable_ollama_shows_the_fix(env, monkeypatch):
@@ -574,7 +574,7 @@ def test_an_error_of_a_kind_this_version_does_not_know_is_shown_not_raised(make_
     assert not at.exception
     (banner,) = [e.value for e in at.error]
     assert banner.startswith("**Error.** Spent")
-    assert "report error (Error: Spent)" in report_markdown_text(record)
+    assert "report failed (Error: Spent)" in report_markdown_text(record)
 
 
 def report_markdown_text(record) -> str:
