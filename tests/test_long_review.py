@@ -304,6 +304,46 @@ def test_review_page_plans_and_runs_a_long_contract_by_itself(fake_upstream, tmp
 
 
 @pytest.mark.builtin
+def test_the_section_by_section_switch_follows_the_contract_in_hand(
+    fake_upstream, tmp_path, monkeypatch
+):
+    """Locked on by a long contract, the switch stayed on for the next, short one: split into a
+    focused review of two calls (History: strategy focus) where a fresh session made one pass."""
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_KEY", "CRS_ALLOWED_ENDPOINTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", fake_upstream.url)
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "history.sqlite3"))
+    monkeypatch.setenv("CRS_BUILTIN", "off")
+    fake_upstream.app.context_limit = CONTEXT
+    fake_upstream.app.responder = answer
+    root = Path(__file__).resolve().parent.parent
+    agency = root / "lib/analysis/cuad_sample/contracts"
+    agency /= "19_BIOPURECORP_06_30_1999_EX_10_13_AGENCY_AGREEMENT.txt"
+    short = "1. Parties. Acme Ltd and Beta GmbH.\n12.1 The Supplier's liability is unlimited.\n"
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=60)
+    at.run()
+
+    def estimate() -> str:
+        return next(c.value for c in at.caption if c.value.startswith("Estimate:"))
+
+    at.text_area(key="review_text").input(agency.read_text()).run()
+    assert at.toggle(key="long_on").value and at.toggle(key="long_on").disabled
+    assert "focused review" in estimate()
+    at.text_area(key="review_text").input(short).run()
+    assert not at.exception, at.exception
+    assert not at.toggle(key="long_on").value and not at.toggle(key="long_on").disabled
+    assert "one pass, 1 call" in estimate()
+    at.button(key="review").click().run()
+    (record,) = at.session_state[STATE_KEY]
+    assert record.strategy is None and record.parts is None
+    # The analyst's own choice holds for the contract it was made for, and for it alone.
+    at.toggle(key="long_on").set_value(True).run()
+    at.text_input(key="review_perspective").input("the customer").run()
+    assert at.toggle(key="long_on").value and "focused review" in estimate()
+    at.text_area(key="review_text").input(short + "12.2 Termination on notice.\n").run()
+    assert not at.toggle(key="long_on").value and "one pass, 1 call" in estimate()
+
+
 def test_the_built_in_model_reviews_a_contract_longer_than_its_context():
     """The real llama.cpp server enforces its own context: every call must fit it."""
     config = ProviderConfig(Provider.BUILTIN, "gemma-3-270m-it", context_length=2048)

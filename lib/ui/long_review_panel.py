@@ -1,8 +1,9 @@
 """The Review page's long-contract panel: shows and edits the plan `lib.runs.run_plan` decides.
 
 On by itself (and locked on) when the prompt would not fit the model's context; a local model may
-choose it by hand. The plan's steps are shown before running — which pages each reads, how many
-tokens — and the page says under it what the whole run will cost (`lib.runs.estimate`).
+choose it by hand, a choice kept for that contract only (`follow_contract`). The plan's steps are
+shown before running — which pages each reads, how many tokens — and the page says under it what
+the whole run will cost (`lib.runs.estimate`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,31 @@ def _plan(
         return str(exc)
 
 
+# The analyst's own setting of the switch: the contract (its hash) it was made for, and the value.
+CHOSEN_KEY = "long_on_chosen"
+
+
+def _chosen(contract_sha256: str) -> None:
+    st.session_state[CHOSEN_KEY] = (contract_sha256, st.session_state["long_on"])
+
+
+def follow_contract(contract_sha256: str, fits: bool) -> None:
+    """Set the switch for the contract in hand, before it is drawn.
+
+    Locked on when the contract does not fit: a value kept from a contract or model that fitted
+    showed the switch off while the run went section by section all the same. When it fits, the
+    analyst's own choice for this contract is kept, and any other value is dropped for off: the
+    switch locked on by a long contract stayed on for the next, short one, which was then split
+    into a focused review of two calls where one pass does.
+    """
+    state = st.session_state
+    if not fits:
+        state["long_on"] = True
+        return
+    sha256, value = state.get(CHOSEN_KEY, ("", False))
+    state["long_on"] = value if sha256 == contract_sha256 else False
+
+
 def long_review_panel(request: RunRequest) -> LongPlan | None:
     """The plan to run, or None for one ordinary pass."""
     max_tokens = request.max_tokens
@@ -63,11 +89,14 @@ def long_review_panel(request: RunRequest) -> LongPlan | None:
                 "section and the findings are merged into one report.",
                 icon=":material/splitscreen:",
             )
-        if not fits:
-            # Locked on: a value kept from a contract or model that fitted showed the switch off
-            # while the run went section by section all the same.
-            st.session_state["long_on"] = True
-        on = st.toggle("Review section by section", disabled=not fits, key="long_on")
+        follow_contract(request.document.sha256, fits)
+        on = st.toggle(
+            "Review section by section",
+            disabled=not fits,
+            key="long_on",
+            on_change=_chosen,
+            args=(request.document.sha256,),
+        )
         if not on:
             return None
         context = limit
