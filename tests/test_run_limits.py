@@ -309,3 +309,35 @@ def test_a_comparison_a_side_of_which_does_not_fit_its_model_sends_nothing(fake_
         assert "Ollama" in live.error.message and "does not fit" in live.error.message
         # Two sides may run one model at two servers: the endpoint says which did not fit.
         assert f"at {endpoint_label(fake_upstream.url)} does not fit" in live.error.message
+
+
+@pytest.mark.parametrize("refused_by", ["context", "cap"])
+def test_a_run_refused_before_anything_was_sent_counts_no_input_tokens(fake_upstream, refused_by):
+    """Refused as too long for its model, a run recorded its prompt's estimate (10,799 tokens)
+    as input tokens, as if the model had read them."""
+    from lib.analysis.documents import document_from_text
+    from lib.runs.launch import launch
+    from lib.store.records import SessionHistory
+
+    cap = "1" if refused_by == "cap" else "0"
+    settings = load_settings({"CRS_MAX_CONCURRENT_RUNS": cap, "CRS_HISTORY": "off"})
+    [request] = _comparison_requests(fake_upstream)[1:]  # the Ollama one
+    if refused_by == "context":
+        fake_upstream.app.context_limit = 1024
+        clauses = "\n".join(f"{i}. Term {i}. The parties agree to clause {i}." for i in range(900))
+        request = replace(request, document=document_from_text(clauses, "Long"), built_prompt=None)
+    busy = (
+        LiveRun(stream_model(config(fake_upstream, Provider.OLLAMA), "sys", "c"), max_concurrent=1)
+        if refused_by == "cap"
+        else None
+    )
+    try:
+        record, live = launch(request, history=SessionHistory([]), run_log=None, settings=settings)
+        live._thread.join(10)
+    finally:
+        if busy is not None:
+            busy.cancel()
+    kind = ErrorKind.CONTEXT_TOO_LONG if refused_by == "context" else ErrorKind.RATE_LIMITED
+    assert record.error_kind == kind and record.not_started
+    assert record.input_tokens == 0 and record.cost_usd in (None, 0)
+    assert live.stats.estimated_input_tokens > 0  # the prompt's size, kept apart

@@ -199,7 +199,16 @@ class RunStats:
 
     @property
     def input_token_count(self) -> int:
-        return self.input_tokens if self.input_tokens is not None else self.estimated_input_tokens
+        """The prompt's tokens as the provider counted them; else the prompt's estimate once the
+        provider took the request (`answered`). A request it never took — refused before it was
+        sent (too long for the model, over the cap on runs at once), refused by the server, or
+        stopped before any answer — was read by no model and is not billed (`run_cost`), so it
+        counts none, as each call of a long review counts (`LongRunStats.close_call`): a refused
+        run recorded its prompt's estimate as if sent. The prompt's size stays in
+        `estimated_input_tokens`."""
+        if self.input_tokens is not None:
+            return self.input_tokens
+        return self.estimated_input_tokens if self.answered else 0
 
     @property
     def cache_written(self) -> int | None:
