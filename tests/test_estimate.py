@@ -320,7 +320,7 @@ def test_runs_too_long_for_their_model_count_in_no_total(long_text):
         assert run.input_tokens == 0 and run.prompt_tokens > 0
         assert run.as_dict()["input_tokens"] == 0
         assert run.as_dict()["prompt_tokens"] == run.prompt_tokens
-        assert f"sends nothing (its prompt: ~{run.prompt_tokens:,} tokens; " in run.sentence
+        assert f"sends nothing (its prompt: ~{run.prompt_tokens:,} tokens). " in run.sentence
     assert batch.sentence.startswith(
         f"4 runs (2 too long for its model), 2 model calls, ~{batch.input_tokens:,} input tokens"
     )

@@ -489,7 +489,10 @@ def test_a_contract_no_plan_can_hold_is_said_once_and_not_offered(
     said = [m.value for m in [*at.info, *at.error, *at.warning]]
     [warning] = [w.value.replace("\\", "") for w in at.warning]  # as written, unescaped
     assert "does not fit the model's context, so it will not run" in warning
-    assert "tokens; the contract does not fit the model, even section by section" in warning
-    assert "A 1,200-token context is too small to merge findings" in warning
+    # The reason as sentences of its own: it read "…even section by section: A 1,200-token…".
+    assert (
+        "tokens). The contract does not fit the model, even section by section. A 1,200-token "
+        "context is too small to merge findings: use a model"
+    ) in warning
     assert not any("section by section and the findings are merged" in m for m in said)
     assert not at.error and at.button(key="review").disabled

@@ -83,7 +83,8 @@ TRUNCATED = "\n[… shortened to fit the model's context]"
 
 
 class PlanError(ValueError):
-    """The model's context is too small to review anything in it."""
+    """The model's context is too small to review anything in it; the message is whole
+    sentences (`lib.runs.launch.planned` puts it after one of its own)."""
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEsti
     if problem is not None:
         sentence = (
             f"{reviewer}: does not fit the model's context, so it will not run and sends "
-            f"nothing (its prompt: ~{prompt_tokens:,} tokens; {problem[:1].lower()}{problem[1:]})"
+            f"nothing (its prompt: ~{prompt_tokens:,} tokens). {problem}"
         )
         return RunEstimate(
             contract, reviewer, PlanKind.TOO_LONG, None, 0, 0, 0, 0.0, billed, sentence, problem,

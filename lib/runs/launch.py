@@ -564,7 +564,9 @@ def planned(r: RunRequest) -> tuple[RunRequest, str | None]:
     """`r` with the plan its run follows (`plan_for` when nobody chose one), and why it cannot
     run at all, if so: a review that fits the model neither whole nor section by section, or
     another kind (a playbook check) whose one pass does not fit. The one check every run gets
-    (`prepare_run`), and a comparison before any side starts (`launch_together`)."""
+    (`prepare_run`), and a comparison before any side starts (`launch_together`). The reason is
+    whole sentences, read alone as a refused run's error and after the estimate's own sentence
+    (`lib.runs.estimate`): cut into one of them, it read "…section by section: A 1,024-token…"."""
     if r.kind != "review":
         return r, one_pass_problem(r.config, r.prompt.estimated_tokens, r.max_tokens)
     if r.plan is not None:
@@ -572,7 +574,7 @@ def planned(r: RunRequest) -> tuple[RunRequest, str | None]:
     try:
         plan = plan_for(r)
     except PlanError as exc:
-        return r, f"The contract does not fit the model, even section by section: {exc}"
+        return r, f"The contract does not fit the model, even section by section. {exc}"
     return (replace(r, plan=plan) if plan is not None else r), None
 
 
