@@ -18,7 +18,7 @@ import streamlit as st
 
 from lib.analysis.prompts import TEMPLATES, default_instructions
 from lib.analysis.tokens import estimate_tokens
-from lib.runs.estimate import PlanKind
+from lib.runs.estimate import will_not_start
 from lib.runs.launch import RunRequest, launch
 from lib.store.records import records_to_csv, records_to_dataframe
 from lib.ui import live_feed
@@ -115,10 +115,13 @@ def review_page() -> None:
             request = replace(request, plan=estimate.plan)
 
     review_col, stop_col, _ = st.columns([1, 1, 6])
-    # A run its estimate says will not fit is not offered: clicked, it only recorded a refusal.
-    unfit = estimate is not None and estimate.kind is PlanKind.TOO_LONG
+    # A run its estimate says will not fit (said above) is not offered.
     review_clicked = review_col.button(
-        "Review", type="primary", key="review", width="stretch", disabled=unfit
+        "Review",
+        type="primary",
+        key="review",
+        width="stretch",
+        disabled=will_not_start([estimate]),
     )
     stop_col.button("Stop", key="stop", width="stretch", help="Stop the running review")
 

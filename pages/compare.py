@@ -19,6 +19,7 @@ from lib.runs.compare import (
     timeline_frame,
     unfinished_note,
 )
+from lib.runs.estimate import RunEstimate, will_not_start
 from lib.runs.launch import RunRequest, launch_together
 from lib.ui.download import offer
 from lib.ui.estimate_view import run_estimate, show_estimate
@@ -70,6 +71,7 @@ for side, (column, default) in enumerate(zip(columns, defaults, strict=True)):
         switches.append(thinking_switch(configs[-1], max_tokens, f"compare{side}"))
 
 requests: list[RunRequest] = []
+estimates: list[RunEstimate] = []
 ready = [config for config in configs if config is not None]
 if document is not None and len(ready) == len(configs):
     for column, config, template, (thinking, budget) in zip(
@@ -88,13 +90,26 @@ if document is not None and len(ready) == len(configs):
             thinking_budget=budget,
         )
         estimate = run_estimate(request, settings.prices, run_log)
+        estimates.append(estimate)
         with column:
             show_estimate(estimate)
         # Each side runs the plan it showed.
         requests.append(replace(request, plan=estimate.plan))
 
 go_col, stop_col, _ = st.columns([1, 1, 6])
-compare_clicked = go_col.button("Compare", type="primary", key="compare", width="stretch")
+# A side its estimate says will not fit (said under it) starts neither: not offered, as on Review.
+unfit = will_not_start(estimates)
+compare_clicked = go_col.button(
+    "Compare",
+    type="primary",
+    key="compare",
+    width="stretch",
+    disabled=unfit,
+    help="A side does not fit its model (said under it), and a comparison runs both sides or "
+    "neither."
+    if unfit
+    else None,
+)
 stop_col.button("Stop", key="compare_stop", width="stretch", help="Stop both runs")
 
 if compare_clicked:

@@ -8,6 +8,7 @@ import uuid
 import streamlit as st
 
 from lib.runs.compare import side_names
+from lib.runs.estimate import RunEstimate, will_not_start
 from lib.runs.playbook_run import PlaybookRequest, start_playbooks
 from lib.store.playbook_store import PlaybookStore
 from lib.ui.page import page_context, set_page
@@ -38,17 +39,21 @@ with right:
     keep = kept("playbook_compare")
     if st.toggle("Compare with a second checker", key="playbook_compare", on_change=keep):
         picks.append(checker_picker(settings, "playbook_b", "Second checker"))
+estimates: list[RunEstimate | None] = []
 if document is not None and book is not None:
     with right:  # each model's check said before the click, a warning where it will not fit
         for pick in picks:
-            show_check_estimate(
+            estimate = show_check_estimate(
                 PlaybookRequest(
                     document, book, pick.config, max_tokens=max_tokens, temperature=temperature
                 ),
                 settings,
                 run_log,
             )
+            estimates.append(estimate)
 ready = document is not None and book is not None and all(p.ready for p in picks)
+# A check its estimate says will not fit (said above) is not offered, as on Review and Compare.
+ready = ready and not will_not_start(estimates)
 check_col, stop_col, _ = st.columns([1, 1, 6])
 clicked = check_col.button(
     "Check", type="primary", disabled=not ready, key="playbook_check", width="stretch"

@@ -292,8 +292,12 @@ def test_two_checkers_compared_one_of_which_the_contract_does_not_fit_send_nothi
     outcomes = [collect(run)[1] for run in runs]
     assert fake_upstream.streams() == []
     assert [o.status for o in outcomes] == [RunStatus.ERROR, RunStatus.ERROR]
-    assert all(r.record.error_kind == ErrorKind.CONTEXT_TOO_LONG for r in runs)
+    # The side that fits is not started for the other, not refused as too long itself.
+    kinds = [r.record.error_kind for r in runs]
+    assert kinds == [ErrorKind.PARTNER_CANNOT_RUN, ErrorKind.CONTEXT_TOO_LONG]
     # The side that fits says which did not; the other says why itself.
     assert (runs[0].record.error_message or "").startswith(NOT_TOGETHER)
+    assert "1,024 tokens" in (runs[0].record.error_message or "")
     assert "1,024 tokens" in (runs[1].record.error_message or "")
+    assert all(r.record.not_started for r in runs)
     assert {r.problem for o in outcomes for r in o.result.results} == {NOT_STARTED}

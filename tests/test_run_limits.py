@@ -303,12 +303,18 @@ def test_a_comparison_a_side_of_which_does_not_fit_its_model_sends_nothing(fake_
     for _, live in runs:
         live._thread.join(10)
     assert fake_upstream.streams() == []  # not a byte to either side
-    for record, live in runs:
-        assert record.error_kind == ErrorKind.CONTEXT_TOO_LONG
-        assert live.error is not None and live.error.message.startswith(NOT_TOGETHER)
-        assert "Ollama" in live.error.message and "does not fit" in live.error.message
-        # Two sides may run one model at two servers: the endpoint says which did not fit.
-        assert f"at {endpoint_label(fake_upstream.url)} does not fit" in live.error.message
+    # Claude's side fits: it is not recorded as too long (it was, beside the Ollama side's).
+    (claude, claude_live), (ollama, ollama_live) = runs
+    assert ollama.error_kind == ErrorKind.CONTEXT_TOO_LONG
+    assert claude.error_kind == ErrorKind.PARTNER_CANNOT_RUN
+    assert claude_live.error is not None and claude_live.error.message.startswith(NOT_TOGETHER)
+    # Two sides may run one model at two servers: the endpoint says which did not fit.
+    says = f"Ollama · llama3.2 at {endpoint_label(fake_upstream.url)} does not fit. The contract"
+    assert says in claude_live.error.message
+    assert ollama_live.error is not None and ollama_live.error.message.startswith(says)
+    assert ollama_live.error.message.endswith(f"{NOT_TOGETHER}.")
+    for record, _ in runs:  # refused before anything was sent: not started, nothing counted
+        assert record.not_started and record.input_tokens == 0 and record.cost_usd in (None, 0)
 
 
 @pytest.mark.parametrize("refused_by", ["context", "cap"])

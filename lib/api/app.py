@@ -56,7 +56,7 @@ from lib.engine.provider_config import DEFAULT_TEMPERATURE
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
-from lib.runs.estimate import PlanKind, RunEstimate
+from lib.runs.estimate import RunEstimate, will_not_start
 from lib.runs.launch import RunRequest, launch, save_upload
 from lib.runs.live import claim_slot, release_slot
 from lib.runs.model_choice import ChoiceError
@@ -401,7 +401,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             raise ApiError(429, busy_message(limit), kind=ErrorKind.RATE_LIMITED.value)
         try:
             estimate = await hub.planner.plan(request, settings.prices, viewed(scope))
-            if estimate.kind is PlanKind.TOO_LONG:
+            if will_not_start([estimate]):
                 raise ApiError(400, estimate.sentence, kind=ErrorKind.CONTEXT_TOO_LONG.value)
         except BaseException:
             if holds_place:

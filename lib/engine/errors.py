@@ -26,6 +26,9 @@ class ErrorKind(StrEnum):
     TIMED_OUT = "timed_out"
     BAD_RESPONSE = "bad_response"
     OUTPUT_LIMIT = "output_limit"
+    # Not started, as the other run it makes one comparison with cannot run (too long for its
+    # model): its own model was never asked, so it is not that model's failure.
+    PARTNER_CANNOT_RUN = "partner_cannot_run"
 
 
 ERROR_TITLES: dict[ErrorKind, str] = {
@@ -39,6 +42,7 @@ ERROR_TITLES: dict[ErrorKind, str] = {
     ErrorKind.TIMED_OUT: "Timed out",
     ErrorKind.BAD_RESPONSE: "Unexpected response",
     ErrorKind.OUTPUT_LIMIT: "Output limit reached",
+    ErrorKind.PARTNER_CANNOT_RUN: "Not started: the other side cannot run",
 }
 
 
@@ -157,6 +161,10 @@ class TimedOut(ProviderError):
 
 class BadResponse(ProviderError):
     kind = ErrorKind.BAD_RESPONSE
+
+
+class PartnerCannotRun(ProviderError):
+    kind = ErrorKind.PARTNER_CANNOT_RUN
 
 
 class OutputLimit(ProviderError):

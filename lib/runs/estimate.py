@@ -19,7 +19,7 @@ there is nothing to go by.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from statistics import median
@@ -108,6 +108,15 @@ class RunEstimate:
             "seconds_from_runs": self.seconds_from_runs,
             "sentence": self.sentence,
         }
+
+
+def will_not_start(estimates: Iterable[RunEstimate | None]) -> bool:
+    """Whether runs that start together (one review, a comparison's two sides, a playbook check
+    or two) will not start, as one of them fits its model in no way: every page offers no button
+    for them (Review, Compare, Playbook), as clicked it only recorded refusals (`planned`, the
+    check the runs get). `None`: a run not estimated yet (no model picked), which refuses
+    nothing."""
+    return any(e is not None and e.kind is PlanKind.TOO_LONG for e in estimates)
 
 
 @dataclass(frozen=True)

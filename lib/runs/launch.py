@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path, PurePath
@@ -25,7 +25,7 @@ from lib.analysis.grounding import Grounding, GroundingTracker, contract_index
 from lib.analysis.grounding.report import finish_grounding, ground_report
 from lib.analysis.long_plan import LongPlan, PlanError
 from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
-from lib.engine.errors import ContextTooLong, ProviderError, RateLimited
+from lib.engine.errors import ContextTooLong, PartnerCannotRun, ProviderError, RateLimited
 from lib.engine.events import Source
 from lib.engine.limits import busy_message
 from lib.engine.provider_config import ProviderConfig, endpoint_label, shown_url
@@ -517,25 +517,35 @@ def start_together(
     start: Callable[[int, bool, ProviderError | None], T],
     cancel: Callable[[T], None],
     settings: Settings,
-    unfit: Sequence[str] = (),
+    unfit: Mapping[int, str] | None = None,
 ) -> list[T]:
     """Start runs that make one comparison: those that `takes_place` take their places under the
     cap together (`places_for`), or all start refused. `start(i, holds_place, refusal)` starts
     the i-th; if one cannot start, the later ones' places are given back (its own went back
     with it) and those already started are cancelled: a side alone is no comparison.
 
-    `unfit`: why some of them will not run on their model (`unfit_reason`, each naming its run).
-    Then no place is taken and every one that takes a place starts refused, saying which: the
-    other side, sent alone, was billed for half a comparison."""
+    `unfit`: by index, why a run will not run on its model (`unfit_reason`, naming its run).
+    Then no place is taken and nothing is sent (the other side, sent alone, was billed for half
+    a comparison). Each unfit run starts refused as too long; every other one that takes a place
+    starts refused as not started for its partner (`PartnerCannotRun`), saying which could not
+    run. Both are recorded, so History keeps the comparison's two rows as it keeps those of a
+    comparison the cap refused, but only the run that does not fit says "too long": recorded as
+    too long itself, a side whose own estimate said it fits read as that model's failure."""
+    refusals: list[ProviderError | None]
     if unfit:
-        refusal = ContextTooLong(f"{NOT_TOGETHER} {' '.join(unfit)}")
-        places = Places(held=False, refusal=refusal)
+        places = Places(held=False, refusal=None)
+        partner = PartnerCannotRun(f"{NOT_TOGETHER}: {' '.join(unfit.values())}")
+        refusals = [
+            ContextTooLong(f"{unfit[i]} {NOT_TOGETHER}.") if i in unfit else partner
+            for i in range(len(takes_place))
+        ]
     else:
         places = places_for(sum(takes_place), settings)
+        refusals = [places.refusal] * len(takes_place)
     runs: list[T] = []
     try:
         for i, takes in enumerate(takes_place):
-            runs.append(start(i, takes and places.held, places.refusal if takes else None))
+            runs.append(start(i, takes and places.held, refusals[i] if takes else None))
     except BaseException:
         if places.held:
             for _ in range(sum(takes_place[len(runs) + 1 :])):
@@ -578,8 +588,8 @@ def planned(r: RunRequest) -> tuple[RunRequest, str | None]:
     return (replace(r, plan=plan) if plan is not None else r), None
 
 
-# How a comparison that will not fit on one side begins its refusal (`start_together`).
-NOT_TOGETHER = "Neither side was started, as a comparison runs both sides or neither:"
+# Why a comparison one side of which will not fit starts neither (`start_together`).
+NOT_TOGETHER = "Neither side was started, as a comparison runs both sides or neither"
 
 
 def unfit_reason(r: RunRequest, problem: str) -> str:
@@ -587,7 +597,7 @@ def unfit_reason(r: RunRequest, problem: str) -> str:
     (`start_together`): two sides may run one model at two servers."""
     where = endpoint_label(r.config.base_url) if r.config.base_url else ""
     at = f" at {where}" if where else ""
-    return f"{run_maker(r.config.provider.value, r.config.model)}{at} does not fit — {problem}"
+    return f"{run_maker(r.config.provider.value, r.config.model)}{at} does not fit. {problem}"
 
 
 def launch_together(
@@ -602,10 +612,11 @@ def launch_together(
     Each side's long-contract plan is made first: made as each side started, the second side's
     run began a clause-finder pass (over a second on a long contract) after the first's, and
     the sides' shared time axis was off by that much. A side that will not fit its model
-    (`planned`) starts neither: each is recorded as refused, saying which, and nothing is sent."""
+    (`planned`) starts neither, and nothing is sent: it is recorded as too long, the other as
+    not started for it (`start_together`)."""
     made = [planned(r) for r in requests]
     requests = [r for r, _ in made]
-    unfit = [unfit_reason(r, problem) for r, problem in made if problem is not None]
+    unfit = {i: unfit_reason(r, problem) for i, (r, problem) in enumerate(made) if problem}
 
     def start(
         i: int, holds_place: bool, refusal: ProviderError | None

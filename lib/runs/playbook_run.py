@@ -365,7 +365,7 @@ def start_playbooks(
     """Start one check, or two compared: the models among them take their places under the cap
     on runs at once together, or none does (`launch.start_together`); the built-in checker
     takes none. A model the contract and playbook do not fit (`launch.planned`) starts no model:
-    each is recorded as refused, saying which."""
+    it is recorded as too long, another model as not started for it."""
 
     def start(i: int, holds_place: bool, refusal: ProviderError | None) -> PlaybookRun:
         return start_playbook(
@@ -378,12 +378,12 @@ def start_playbooks(
         )
 
     models = [request.checker is not None for request in requests]
-    unfit = []
-    for request in requests:
+    unfit: dict[int, str] = {}
+    for i, request in enumerate(requests):
         if isinstance(request.checker, ProviderConfig):  # a `ModelChoice` is checked as it starts
             run_request, problem = planned(check_run_request(request, request.checker))
             if problem is not None:
-                unfit.append(unfit_reason(run_request, problem))
+                unfit[i] = unfit_reason(run_request, problem)
     return start_together(models, start, PlaybookRun.cancel, settings, unfit)
 
 

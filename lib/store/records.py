@@ -139,12 +139,14 @@ class RunRecord:
 
     @property
     def not_started(self) -> bool:
-        """Refused before it began: too long for its model or over the cap on runs at once, with
-        nothing come back (no answer, no thinking). Its model read nothing, so a page says "Not
-        started", never that it failed part way or kept what it had reached."""
+        """Refused before it began: too long for its model, over the cap on runs at once, or the
+        other side of its comparison cannot run, with nothing come back (no answer, no thinking).
+        Its model read nothing, so a page says "Not started", never that it failed part way or
+        kept what it had reached."""
         return (
             self.status is RunStatus.ERROR
-            and self.error_kind in (ErrorKind.CONTEXT_TOO_LONG, ErrorKind.RATE_LIMITED)
+            and self.error_kind
+            in (ErrorKind.CONTEXT_TOO_LONG, ErrorKind.RATE_LIMITED, ErrorKind.PARTNER_CANNOT_RUN)
             and not self.report
             and not self.thinking
             and self.ttft_s is None

@@ -14,7 +14,7 @@ import streamlit as st
 from lib.analysis.documents import Document
 from lib.engine.run_stats import RunStatus
 from lib.runs.batch import BatchSettings, Checker, estimate_reviews
-from lib.runs.estimate import BatchEstimate, PlanKind, RunEstimate, estimate_run
+from lib.runs.estimate import BatchEstimate, RunEstimate, estimate_run, will_not_start
 from lib.runs.launch import RunRequest
 from lib.runs.run_plan import CONTEXT_TTL_S
 from lib.store.records import SessionHistory
@@ -71,7 +71,7 @@ def _batch_estimate(
 
 def show_estimate(estimate: RunEstimate) -> None:
     """The estimate's sentence: a warning when the run cannot start."""
-    if estimate.kind is PlanKind.TOO_LONG:
+    if will_not_start([estimate]):
         st.warning(label(estimate.sentence), icon=":material/block:")
     else:
         st.caption(f"Estimate: {label(estimate.sentence)}")

@@ -37,6 +37,7 @@ from lib.engine.provider_config import ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.runs import playbook_library as library
+from lib.runs.estimate import RunEstimate
 from lib.runs.launch import contract_text_for
 from lib.runs.playbook_run import (
     NOT_CHECKERS,
@@ -263,13 +264,17 @@ def checker_picker(settings: Settings, key: str, title: str = "Checked by") -> C
 
 def show_check_estimate(
     request: PlaybookRequest, settings: Settings, run_log: RunLog | None
-) -> None:
+) -> RunEstimate | None:
     """A model's check said before its button is clicked, as Compare says each side: its one
     pass, tokens and cost, or a warning that it does not fit its model and will send nothing
-    (`launch.planned`, the check it gets when it starts). The built-in checker calls no model."""
-    if isinstance(request.checker, ProviderConfig):
-        run = check_run_request(request, request.checker)
-        show_estimate(run_estimate(run, settings.prices, run_log))
+    (`launch.planned`, the check it gets when it starts). Returned for the page's button
+    (`estimate.will_not_start`); None for the built-in checker, which calls no model."""
+    if not isinstance(request.checker, ProviderConfig):
+        return None
+    run = check_run_request(request, request.checker)
+    estimate = run_estimate(run, settings.prices, run_log)
+    show_estimate(estimate)
+    return estimate
 
 
 def uploaded_docx(key: str, document: Document) -> bytes | None:
