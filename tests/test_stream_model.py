@@ -212,6 +212,19 @@ def test_a_key_the_server_echoes_broken_up_is_redacted_whole(fake_upstream, prov
     assert KEY[-8:].upper() not in message
 
 
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.ANTHROPIC, Provider.OPENAI])
+def test_a_key_echoed_where_the_message_is_cut_leaves_no_piece(fake_upstream, provider):
+    """The message was cut to its length first and redacted after: the piece of the key left
+    before the cut was too short to be known as one, and the page showed it."""
+    dialect = "anthropic" if provider is Provider.ANTHROPIC else "openai"
+    body = {"error": {"type": "invalid_request_error", "message": "A" * 195 + KEY}}
+    fake_upstream.default = Script(status=400, error_body=body, dialect=dialect)
+    with pytest.raises(ProviderError) as info:
+        list(stream_model(config(fake_upstream, provider), "sys", CONTRACT))
+    assert "A" * 195 in info.value.message
+    assert KEY[:3] not in info.value.message
+
+
 @pytest.mark.parametrize(
     ("provider", "dialect"),
     [

@@ -58,18 +58,20 @@ def error_title(kind: str | None) -> str:
 MAX_DETAIL_CHARS = 200
 
 
-def clip_detail(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
-    """A server's own words as one short line for the page.
-
-    The page shows why a server refused; it must not become a way to read whatever a URL answers
-    (an internal service behind a typed endpoint), so only a short single line is kept.
-    """
-    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
 # Shorter strings are too likely to occur in ordinary text to be taken out of it.
 MIN_SECRET_CHARS = 8
+
+
+def clip_detail(text: str, secrets: tuple[str, ...], limit: int = MAX_DETAIL_CHARS) -> str:
+    """A server's own words as one short line for the page, with the run's secrets taken out.
+
+    The page shows why a server refused; it must not become a way to read whatever a URL answers
+    (an internal service behind a typed endpoint), so only a short single line is kept. Secrets
+    go first: a line cut inside an echoed key keeps a piece of it too short to be known as one.
+    """
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    line = redact(line, *secrets)
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 # What a server's echo of a key may hold between its characters that a plain search would stop
@@ -227,7 +229,9 @@ def error_for_status(
     status: int, detail: str, *, where: str, config: ProviderConfig, hints: Hints
 ) -> ProviderError:
     """The one map from an HTTP status (and the server's words) to an error kind."""
-    said = clip_detail(detail)  # the server's own words, where it gave any we can show
+    said = clip_detail(
+        detail, config.secrets
+    )  # the server's own words, where it gave any we can show
     detail = said or f"HTTP {status}"
     model = config.model
     if status in (401, 403):

@@ -166,8 +166,8 @@ def map_exception(
 
 def _error_event(data: dict[str, Any], config: ProviderConfig, ctx: StreamContext) -> ProviderError:
     error = data.get("error") or {}
-    kind = clip_detail(str(error.get("type", "error")), 40)
-    detail = clip_detail(str(error.get("message", "unknown error")))
+    kind = clip_detail(str(error.get("type", "error")), config.secrets, 40)
+    detail = clip_detail(str(error.get("message", "unknown error")), config.secrets)
     if ctx.answer_started:
         return StreamInterrupted(
             f"{SERVICE} stopped {ctx.where()} with {kind}: {detail} — try again in a minute."

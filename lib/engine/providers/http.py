@@ -47,7 +47,7 @@ def auth_headers(config: ProviderConfig) -> dict[str, str]:
     return {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
 
 
-def error_text(body: bytes) -> str:
+def error_text(body: bytes, secrets: tuple[str, ...]) -> str:
     """The server's own error message field from any of our servers' envelopes, else "".
 
     Never the raw body: an endpoint typed on a page may be an internal service, and echoing
@@ -68,7 +68,7 @@ def error_text(body: bytes) -> str:
             parts = [value.get(name) for name in ("message", "type", "code")]
             value = " ".join(dict.fromkeys(str(p) for p in parts if isinstance(p, str | int)))
         if isinstance(value, str) and value.strip():
-            return clip_detail(value)
+            return clip_detail(value, secrets)
     return ""
 
 
@@ -86,7 +86,7 @@ def raise_for_status(response: httpx.Response, config: ProviderConfig, hints: Hi
     if response.status_code == 200:
         return
     body = response.read()
-    raise status_error(response.status_code, error_text(body), config, hints)
+    raise status_error(response.status_code, error_text(body, config.secrets), config, hints)
 
 
 def connect_error(exc: httpx.HTTPError, config: ProviderConfig, hints: Hints) -> ProviderError:

@@ -174,7 +174,7 @@ def parse_lines(
         if not isinstance(line, dict):
             raise BadResponse(NOT_OLLAMA.format(what="an unexpected line"))
         if "error" in line:
-            detail = clip_detail(str(line["error"]))
+            detail = clip_detail(str(line["error"]), config.secrets)
             if ctx.answer_started and not looks_like_context_error(detail):
                 raise interrupted(HINTS, f"reported an error {ctx.where()}: {detail}")
             raise status_error(

@@ -63,7 +63,8 @@ def _in_band_error(
     payload: dict[str, Any], config: ProviderConfig, ctx: StreamContext
 ) -> Exception:
     error = payload["error"]
-    detail = clip_detail(str(error.get("message", "")) if isinstance(error, dict) else str(error))
+    message = error.get("message", "") if isinstance(error, dict) else error
+    detail = clip_detail(str(message), config.secrets)
     code = error.get("code") if isinstance(error, dict) else None
     if ctx.answer_started:
         return StreamInterrupted(f"{HINTS.service} reported an error {ctx.where()}: {detail}.")
