@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from lib.engine.limits import MIN_EVENT_BYTES
+
 
 # NamedTuples rather than dataclasses: one is built per token, and they are the cheapest records.
 class TextDelta(NamedTuple):
@@ -92,7 +94,9 @@ class ChatRequest:
 class StreamContext:
     """Shared between the thread reading a stream and whoever may cancel it."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int = MIN_EVENT_BYTES) -> None:
+        # How many bytes one event of the stream may hold (`RunLimits.max_event_bytes`).
+        self.max_event_bytes = max_event_bytes
         # Set by `stream_model` when the first text or thinking arrives: from then on nothing
         # may be retried (it is billed); `text_started` when the answer itself began.
         self.answer_started = False

@@ -21,6 +21,17 @@ DEFAULT_MAX_RUN_SECONDS = 1800.0
 # 32,000 output tokens (the highest the page offers) are about 130,000 characters.
 DEFAULT_MAX_OUTPUT_CHARS = 200_000
 DEFAULT_MAX_CONCURRENT_RUNS = 16
+# Bytes a model server may send without ending an event (an SSE event, an NDJSON line), per
+# character of the output cap: a whole report in one event is legitimate, and JSON may spell each
+# character as a 12-byte surrogate pair ("\ud83c\udf0d"); the rest is headroom for the event's
+# envelope and a thinking field beside it. Past this the server is not sending a model's answer,
+# and a parser would hold it all in memory waiting for the end.
+EVENT_BYTES_PER_OUTPUT_CHAR = 16
+# The floor, and the cap when the output cap is off: 3.2 MB, as for the default output cap.
+MIN_EVENT_BYTES = EVENT_BYTES_PER_OUTPUT_CHAR * DEFAULT_MAX_OUTPUT_CHARS
+# A metadata reply (a model list, a model's details): OpenRouter's list of every model it serves
+# is about 1 MB, the largest we know.
+MAX_METADATA_BYTES = 8 * 1024 * 1024
 # Document-reader children at once (each may use CRS_PARSE_MEMORY_MB, 1 GB by default).
 DEFAULT_MAX_PARSE_CHILDREN = 4
 # Ten minutes: 100 scanned pages (CRS_OCR_MAX_PAGES) take about two on two cores.
@@ -34,6 +45,11 @@ class RunLimits:
     max_run_seconds: float = DEFAULT_MAX_RUN_SECONDS
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
     max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS
+
+    @property
+    def max_event_bytes(self) -> int:
+        """Bytes one event of the model's stream may hold (`EVENT_BYTES_PER_OUTPUT_CHAR`)."""
+        return max(MIN_EVENT_BYTES, EVENT_BYTES_PER_OUTPUT_CHAR * self.max_output_chars)
 
 
 def wall_time_message(seconds: float) -> str:
@@ -49,6 +65,15 @@ def output_message(chars: int) -> str:
         f"The report reached {chars:,} characters, this app's limit for one review, and was "
         "stopped there; the report so far is kept. Lower the max output tokens, or ask the "
         "operator to raise CRS_MAX_OUTPUT_CHARS."
+    )
+
+
+def event_size_message(service: str, limit: int) -> str:
+    return (
+        f"{service} sent more than {limit / 1e6:g} MB without ending an event, which no model's "
+        "answer needs; the run was stopped there and the report so far is kept. Check that the "
+        "endpoint is a model server (the operator can raise CRS_MAX_OUTPUT_CHARS, which sets "
+        "this cap)."
     )
 
 

@@ -66,8 +66,9 @@ class ModelStream:
             estimated_input_tokens=request.estimated_input_tokens,
             has_speed=spec_for(config.provider).has_speed,
         )
-        self._ctx = StreamContext()
-        self._generator = _run(config, request, self.stats, self._ctx, limits or RunLimits(), route)
+        limits = limits or RunLimits()
+        self._ctx = StreamContext(limits.max_event_bytes)
+        self._generator = _run(config, request, self.stats, self._ctx, limits, route)
 
     def __iter__(self) -> Iterator[str]:
         return self

@@ -54,8 +54,9 @@ from lib.engine.events import (
     ThinkingDelta,
     Usage,
 )
+from lib.engine.limits import MAX_METADATA_BYTES
 from lib.engine.provider_config import Provider, ProviderConfig, shown_url
-from lib.engine.providers.http import tls_context
+from lib.engine.providers.http import event_source, read_upto, tls_context, too_large
 from lib.engine.providers.spec import CacheRates, ProviderSpec, ThinkingSwitch
 
 if TYPE_CHECKING:
@@ -295,9 +296,9 @@ def stream_events(
             thinking=_thinking(request),
         ) as response:
             ctx.attach(response.http_response)
-            # httpx-sse is typed for httpx; the SDK's response comes from its httpx2 fork, which
-            # has the same streaming interface (headers, iter_bytes).
-            source = EventSource(response.http_response)  # type: ignore[arg-type]
+            # The SDK's response comes from its httpx2 fork, which has httpx's streaming
+            # interface (headers, iter_bytes).
+            source = event_source(response.http_response, ctx, SERVICE)
             yield from parse_events(source, config, ctx)
     except ProviderError:
         raise
@@ -312,7 +313,18 @@ def stream_events(
 def list_models(config: ProviderConfig) -> list[str]:
     client = client_for(config)
     try:
-        return [model.id for model in client.models.list(limit=100)]
+        # Streamed, so that the reply is read under the cap on a metadata reply's size.
+        with client.models.with_streaming_response.list(limit=100) as response:
+            body, more = read_upto(response.http_response, MAX_METADATA_BYTES)
+        if more:
+            raise too_large(SERVICE, config.base_url or SPEC.default_endpoint)
+        data = json.loads(body)
+        items = data.get("data") if isinstance(data, dict) else None
+        return [str(m["id"]) for m in items or () if isinstance(m, dict) and "id" in m]
+    except ProviderError:
+        raise
+    except ValueError:
+        raise BadResponse(f"{SERVICE} did not answer JSON for its list of models.") from None
     except Exception as exc:
         raise map_exception(exc, config, started=False) from None
     finally:

@@ -6,14 +6,16 @@ kinds, and so that every response is registered for cancellation the same way.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import json
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
+from httpx_sse import EventSource
 
 from lib.engine.errors import (
     BadResponse,
@@ -26,9 +28,23 @@ from lib.engine.errors import (
     error_for_status,
 )
 from lib.engine.events import StreamContext
+from lib.engine.limits import MAX_METADATA_BYTES, event_size_message
 from lib.engine.provider_config import ProviderConfig, shown_url
 
 MAX_ERROR_BODY = 64 * 1024
+# Where an event ends in each framing. SSE: at a blank line, i.e. two line ends in a row, and any
+# two of "\r\n", "\r" and "\n" in a row hold one of these pairs. NDJSON: at "\n".
+SSE_EVENT_ENDS = (b"\n\n", b"\n\r", b"\r\r")
+NDJSON_EVENT_ENDS = (b"\n",)
+
+
+class Streamed(Protocol):
+    """What we read of a response, an httpx one or the Claude SDK's (httpx2)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def iter_bytes(self) -> Iterator[bytes]: ...
 
 
 @functools.cache
@@ -82,10 +98,78 @@ def status_error(status: int, detail: str, config: ProviderConfig, hints: Hints)
     )
 
 
+def read_upto(response: Streamed, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of a reply's body, and whether it had more (left unread): every
+    reply read whole (error bodies, model lists, model details) is read through this, so a
+    server cannot make us hold an endless one."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            return bytes(body[:limit]), True
+    return bytes(body), False
+
+
+def capped_events(
+    response: Streamed, ends: tuple[bytes, ...], ctx: StreamContext, service: str
+) -> Iterator[bytes]:
+    """The bytes of a streamed answer, as every provider's parser reads them, failing the run
+    once `ctx.max_event_bytes` arrive without an event ending (`ends`, the framing's).
+
+    A parser keeps an unfinished line or event in memory until its end comes, and neither the
+    output cap nor the read timeout sees bytes that never complete one.
+    """
+    limit = ctx.max_event_bytes
+    pending = 0  # bytes since the last event end
+    tail = b""  # the last byte before this chunk: an end may straddle two chunks
+    for chunk in response.iter_bytes():
+        window = tail + chunk
+        ends_at = [at + len(end) for end in ends if (at := window.rfind(end)) >= 0]
+        pending = len(window) - max(ends_at) if ends_at else pending + len(chunk)
+        if pending > limit:
+            raise BadResponse(event_size_message(service, limit))
+        tail = window[-1:]
+        yield chunk
+
+
+class _CappedText:
+    """What httpx-sse reads of a response, its headers and text, with the text read through
+    `capped_events` (an event stream is UTF-8 whatever its headers say)."""
+
+    def __init__(self, response: Streamed, ctx: StreamContext, service: str) -> None:
+        self.headers = response.headers
+        self._chunks = capped_events(response, SSE_EVENT_ENDS, ctx, service)
+
+    def iter_text(self) -> Iterator[str]:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        for chunk in self._chunks:
+            if text := decoder.decode(chunk):
+                yield text
+        if text := decoder.decode(b"", final=True):
+            yield text
+
+
+def event_source(response: Streamed, ctx: StreamContext, service: str) -> EventSource:
+    """The server-sent events of a streamed answer, read under the cap on one event's size."""
+    return EventSource(_CappedText(response, ctx, service))  # type: ignore[arg-type]
+
+
+def ndjson_chunks(response: Streamed, ctx: StreamContext, service: str) -> Iterator[bytes]:
+    """The bytes of an NDJSON answer, read under the cap on one line's size."""
+    return capped_events(response, NDJSON_EVENT_ENDS, ctx, service)
+
+
+def too_large(service: str, url: str) -> BadResponse:
+    return BadResponse(
+        f"{service} at {shown_url(url)} sent more than {MAX_METADATA_BYTES // 2**20} MB where a"
+        " short reply was expected — is this the right server?"
+    )
+
+
 def raise_for_status(response: httpx.Response, config: ProviderConfig, hints: Hints) -> None:
     if response.status_code == 200:
         return
-    body = response.read()
+    body, _ = read_upto(response, MAX_ERROR_BODY)
     raise status_error(response.status_code, error_text(body, config.secrets), config, hints)
 
 
@@ -149,12 +233,15 @@ def get_json(
     """A small non-streaming request (listings, model info) with the same error mapping."""
     method = "POST" if "json" in kw else "GET"
     try:
-        response = client.request(method, url, **kw)
+        with client.stream(method, url, **kw) as response:
+            raise_for_status(response, config, hints)
+            body, more = read_upto(response, MAX_METADATA_BYTES)
     except httpx.HTTPError as exc:
         raise connect_error(exc, config, hints) from None
-    raise_for_status(response, config, hints)
+    if more:
+        raise too_large(hints.service, config.base_url)
     try:
-        return response.json()
+        return json.loads(body)
     except ValueError:
         raise BadResponse(
             f"{hints.service} at {shown_url(config.base_url)} did not answer JSON."

@@ -50,6 +50,7 @@ from lib.engine.providers.http import (
     client_for,
     get_json,
     interrupted,
+    ndjson_chunks,
     open_stream,
     status_error,
 )
@@ -208,7 +209,9 @@ def stream_events(
                 HINTS,
                 ctx,
             ) as response:
-                yield from parse_lines(ndjson_lines(response.iter_bytes()), config, request, ctx)
+                yield from parse_lines(
+                    ndjson_lines(ndjson_chunks(response, ctx, HINTS.service)), config, request, ctx
+                )
                 return
         except ProviderError as exc:
             if request.thinking is None or exc.status_code != 400 or NO_THINKING not in exc.message:
@@ -218,7 +221,9 @@ def stream_events(
         with open_stream(
             client, f"{config.base_url}/api/chat", body, config, HINTS, ctx
         ) as response:
-            yield from parse_lines(ndjson_lines(response.iter_bytes()), config, request, ctx)
+            yield from parse_lines(
+                ndjson_lines(ndjson_chunks(response, ctx, HINTS.service)), config, request, ctx
+            )
 
 
 def list_models(config: ProviderConfig) -> list[str]:

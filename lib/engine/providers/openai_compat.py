@@ -24,6 +24,7 @@ from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.providers.http import (
     auth_headers,
     client_for,
+    event_source,
     get_json,
     interrupted,
     open_stream,
@@ -132,7 +133,7 @@ def stream_events(
         ) as response,
     ):
         try:
-            yield from parse_events(EventSource(response), config, ctx)
+            yield from parse_events(event_source(response, ctx, HINTS.service), config, ctx)
         except SSEError:
             raise BadResponse(
                 f"{HINTS.service} did not answer with an event stream "

@@ -1,0 +1,231 @@
+"""A model server that attacks the client, over real loopback HTTP: every stream read and every
+metadata reply is capped in size, and Stop and the run's caps end a request at any stage.
+
+Each hostile server here sends a bounded amount (a few MB at most) and then holds the connection
+open until the client leaves, so a failing test ends on the client's read timeout instead of
+eating the machine's memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from lib.engine.errors import ErrorKind, ProviderError
+from lib.engine.limits import RunLimits
+from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.run_stats import RunStatus
+from lib.engine.stream_model import list_models, stream_model
+
+KEY = "sk-test-0123456789abcdef"
+CONTRACT = "This Master Services Agreement is made between Acme Ltd and Beta GmbH. " * 5
+HOLD_SECONDS = 30.0
+# What a hostile server sends at most: past the cap on one event (3.2 MB), within a few MB.
+FLOOD_BYTES = 6 * 2**20
+
+Answer = Callable[[socket.socket, str], None]
+
+
+class HostileServer:
+    """A raw HTTP/1.1 server: each request gets `answer(conn, path)`, then the connection is
+    held until the client leaves; `left` is set when a client hung up on an answer."""
+
+    def __init__(self, answer: Answer) -> None:
+        self._answer = answer
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.left = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close does not
+        self._sock.close()
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                path = _read_request(conn)
+                self._answer(conn, path)
+                client_left(conn, HOLD_SECONDS)
+            except OSError:
+                pass
+            self.left.set()
+
+
+def _read_request(conn: socket.socket) -> str:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536) or b"\r\n\r\n"
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":")[1])
+            for line in head.lower().split(b"\r\n")[1:]
+            if b"content-length" in line
+        ),
+        0,
+    )
+    while len(body) < length:
+        body += conn.recv(65536) or b" " * length
+    return head.split(b" ")[1].decode()
+
+
+def client_left(conn: socket.socket, seconds: float) -> bool:
+    """Wait up to `seconds` for the client to hang up; True when it did."""
+    ready, _, _ = select.select([conn], [], [], seconds)
+    if not ready:
+        return False
+    try:
+        return conn.recv(65536) == b""
+    except OSError:
+        return True
+
+
+def head(content_type: str) -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nConnection: close\r\n\r\n".encode()
+
+
+def flood(conn: socket.socket, start: bytes, total: int = FLOOD_BYTES) -> None:
+    """`start`, then "A" without a line end, `total` bytes in all."""
+    conn.sendall(start)
+    sent, chunk = len(start), b"A" * 65536
+    while sent < total:
+        conn.sendall(chunk)
+        sent += len(chunk)
+
+
+def _event(provider: Provider, text: str, end: str = "") -> bytes:
+    """The provider's text event carrying `text` ("" for `end` leaves it open)."""
+    if provider is Provider.OLLAMA:
+        return ('{"message":{"role":"assistant","content":"' + text + end).encode()
+    if provider is Provider.OPENAI:
+        return ('data: {"choices":[{"index":0,"delta":{"content":"' + text + end).encode()
+    return (
+        "event: content_block_delta\ndata: "
+        '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"' + text + end
+    ).encode()
+
+
+def _closed_event(provider: Provider, text: str) -> bytes:
+    return _event(provider, text, '"}}\n' if provider is Provider.OLLAMA else '"}}]}\n\n')
+
+
+def _anthropic_closed(text: str) -> bytes:
+    return _event(Provider.ANTHROPIC, text, '"}}\n\n')
+
+
+def stream_answer(provider: Provider, body: Callable[[socket.socket], None]) -> Answer:
+    """Answers `/api/show` (Ollama asks it first) with nothing, and the chat with `body`."""
+
+    def answer(conn: socket.socket, path: str) -> None:
+        if path.endswith("/api/show"):
+            conn.sendall(head("application/json") + b"{}")
+            conn.shutdown(socket.SHUT_WR)
+            return
+        ctype = "application/x-ndjson" if provider is Provider.OLLAMA else "text/event-stream"
+        conn.sendall(head(ctype))
+        body(conn)
+
+    return answer
+
+
+def config(server: HostileServer, provider: Provider, read_timeout: float = 3.0) -> ProviderConfig:
+    base = f"{server.url}/v1" if provider is Provider.OPENAI else server.url
+    model = "claude-sonnet-5-5" if provider is Provider.ANTHROPIC else "llama3.2"
+    return ProviderConfig(provider, model, base, api_key=KEY, read_timeout=read_timeout)
+
+
+def first_event(provider: Provider, text: str) -> bytes:
+    if provider is Provider.ANTHROPIC:
+        return _anthropic_closed(text)
+    return _closed_event(provider, text)
+
+
+PROVIDERS = [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_event_that_never_ends_fails_the_run_and_keeps_the_report(provider):
+    """A line without its end grew the process by gigabytes: neither the output cap nor the
+    read timeout sees bytes that never complete an event."""
+
+    def body(conn: socket.socket) -> None:
+        flood(conn, first_event(provider, "Partial") + _event(provider, ""))
+
+    with HostileServer(stream_answer(provider, body)) as server:
+        stream = stream_model(config(server, provider), "sys", CONTRACT)
+        with pytest.raises(ProviderError) as info:
+            list(stream)
+        assert info.value.kind is ErrorKind.BAD_RESPONSE
+        assert "without ending an event" in info.value.message
+        assert stream.stats.text == "Partial" and stream.stats.status is RunStatus.ERROR
+        assert server.left.wait(5)
+
+
+@pytest.mark.parametrize("provider", [Provider.OPENAI, Provider.ANTHROPIC])
+def test_an_sse_event_of_endless_lines_fails_the_run(provider):
+    """Lines that end but never make an event (no blank line) are held too."""
+
+    def body(conn: socket.socket) -> None:
+        conn.sendall(first_event(provider, "Partial"))
+        sent, chunk = 0, b"data: " + b"A" * 65530 + b"\r\n"
+        while sent < FLOOD_BYTES:
+            conn.sendall(chunk)
+            sent += len(chunk)
+
+    with HostileServer(stream_answer(provider, body)) as server:
+        stream = stream_model(config(server, provider), "sys", CONTRACT)
+        with pytest.raises(ProviderError) as info:
+            list(stream)
+        assert info.value.kind is ErrorKind.BAD_RESPONSE
+        assert stream.stats.text == "Partial"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_whole_report_in_one_event_still_streams_to_the_output_cap(provider):
+    """The largest legitimate event, the whole output cap's worth of characters each spelled as
+    a 12-byte JSON surrogate pair, is read and cut at the output cap as before."""
+    chars = RunLimits().max_output_chars + 1000
+
+    def body(conn: socket.socket) -> None:
+        conn.sendall(first_event(provider, "\\ud83c\\udf0d" * chars))
+
+    with HostileServer(stream_answer(provider, body)) as server:
+        stream = stream_model(config(server, provider), "sys", CONTRACT)
+        with pytest.raises(ProviderError) as info:
+            list(stream)
+        assert info.value.kind is ErrorKind.OUTPUT_LIMIT
+        assert stream.stats.text == "🌍" * RunLimits().max_output_chars
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_endless_model_list_is_refused(provider):
+    """Model lists, `/api/show` and context lookups were read whole, however long."""
+
+    def answer(conn: socket.socket, path: str) -> None:
+        flood(conn, head("application/json") + b'{"data": [' + b" " * 100, 12 * 2**20)
+
+    with HostileServer(answer) as server:
+        with pytest.raises(ProviderError) as info:
+            list_models(config(server, provider))
+        assert info.value.kind is ErrorKind.BAD_RESPONSE
+        assert "MB where a short reply was expected" in info.value.message
