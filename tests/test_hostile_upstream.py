@@ -229,3 +229,54 @@ def test_an_endless_model_list_is_refused(provider):
             list_models(config(server, provider))
         assert info.value.kind is ErrorKind.BAD_RESPONSE
         assert "MB where a short reply was expected" in info.value.message
+
+
+class Trickle:
+    """Headers one byte every 0.1 s (100 at most, then held): per-read timeouts never trip, and
+    no response exists for Stop to reach until the headers are complete. `hung_up` is set when
+    the client left while the headers were still coming."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.answering = threading.Event()
+        self.hung_up = threading.Event()
+
+    def __call__(self, conn: socket.socket, path: str) -> None:
+        if path.endswith("/api/show"):
+            stream_answer(self.provider, lambda conn: None)(conn, path)
+            return
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        self.answering.set()
+        for _ in range(100):
+            conn.sendall(b"a")
+            if client_left(conn, 0.1):
+                self.hung_up.set()
+                return
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_stop_ends_a_request_whose_headers_trickle(provider):
+    """Stop reached only a response already made: the run held its place for ever."""
+    trickle = Trickle(provider)
+    with HostileServer(trickle) as server:
+        stream = stream_model(config(server, provider), "sys", CONTRACT)
+        reader = threading.Thread(target=lambda: list(stream), daemon=True)
+        reader.start()
+        assert trickle.answering.wait(10)
+        stream.close()
+        assert trickle.hung_up.wait(2)
+        reader.join(5)
+        assert not reader.is_alive() and stream.stats.status is RunStatus.CANCELLED
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_wall_time_cap_ends_a_request_whose_headers_trickle(provider):
+    trickle = Trickle(provider)
+    with HostileServer(trickle) as server:
+        limits = RunLimits(max_run_seconds=1.0)
+        stream = stream_model(config(server, provider), "sys", CONTRACT, limits=limits)
+        with pytest.raises(ProviderError) as info:
+            list(stream)
+        assert info.value.kind is ErrorKind.TIMED_OUT
+        assert "CRS_MAX_RUN_SECONDS" in info.value.message
+        assert trickle.hung_up.wait(2)

@@ -103,6 +103,7 @@ class StreamContext:
         self.text_started = False
         self._lock = threading.Lock()
         self._responses: list[Any] = []
+        self._streams: list[Any] = []  # each connection's network stream (`trace`)
         self._cancelled = threading.Event()
         # Set when the run was ended by one of our own caps rather than by the user.
         self.stop_error: Exception | None = None
@@ -131,6 +132,19 @@ class StreamContext:
             return "while the model was still thinking"
         return "before its answer began"
 
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """The `trace` extension of every request a run makes (httpx's and the Claude SDK's
+        httpx2): registers each connection as soon as TCP connects, so that `cancel` reaches a
+        request still sending or waiting for its headers, which no response carries yet (a
+        server trickling its headers a byte at a time held its run for ever)."""
+        if event != "connection.connect_tcp.complete":
+            return
+        with self._lock:
+            self._streams.append(info["return_value"])
+            cancelled = self.cancelled
+        if cancelled:
+            shut_down(info["return_value"])
+
     def attach(self, response: Any) -> None:
         """Register an httpx (or httpx2) response so `cancel` can reach its socket."""
         with self._lock:
@@ -155,7 +169,9 @@ class StreamContext:
     def cancel(self) -> None:
         self._cancelled.set()
         with self._lock:
-            responses = list(self._responses)
+            responses, streams = list(self._responses), list(self._streams)
+        for stream in streams:
+            shut_down(stream)
         for response in responses:
             abort_response(response)
 
@@ -167,11 +183,18 @@ def abort_response(response: Any) -> None:
     until that read returns; shutting the socket down does both at once. So we reach for the
     socket under the HTTP client's network stream and fall back to an ordinary close.
     """
-    stream = getattr(response, "extensions", {}).get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    if shut_down(getattr(response, "extensions", {}).get("network_stream")):
         return
     with contextlib.suppress(Exception):
         response.close()
+
+
+def shut_down(stream: Any) -> bool:
+    """Shut down the socket under an HTTP client's network stream, waking any thread blocked on
+    it; False when there is no socket to reach."""
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if not isinstance(sock, socket.socket):
+        return False
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    return True

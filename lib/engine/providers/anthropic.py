@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from httpx_sse import EventSource, SSEError
@@ -61,6 +62,7 @@ from lib.engine.providers.spec import CacheRates, ProviderSpec, ThinkingSwitch
 
 if TYPE_CHECKING:
     import anthropic
+    import httpx2
     from anthropic import Omit
     from anthropic.types import MessageParam, TextBlockParam, ThinkingConfigEnabledParam
 
@@ -109,7 +111,9 @@ REDACTED_NOTE = (
 )
 
 
-def client_for(config: ProviderConfig) -> anthropic.Anthropic:
+def client_for(config: ProviderConfig, ctx: StreamContext | None = None) -> anthropic.Anthropic:
+    """The SDK's client for one run (`ctx`, whose Stop must reach every connection it opens) or
+    one listing."""
     # The SDK is imported when Claude is first used: it takes most of a second, and every front
     # end reads the provider registry at start.
     import anthropic
@@ -126,8 +130,18 @@ def client_for(config: ProviderConfig) -> anthropic.Anthropic:
         timeout=anthropic.Timeout(config.read_timeout, connect=config.connect_timeout),
         # The SDK's own transport would load the CA bundle again for every run (the cost is in
         # docs/PROFILES.md), and would follow a redirect with the contract to wherever it points.
-        http_client=anthropic.DefaultHttpxClient(verify=tls_context(), follow_redirects=False),
+        http_client=anthropic.DefaultHttpxClient(
+            verify=tls_context(),
+            follow_redirects=False,
+            event_hooks={"request": [] if ctx is None else [partial(_traced, ctx)]},
+        ),
     )
+
+
+def _traced(ctx: StreamContext, request: httpx2.Request) -> None:
+    """Hands each request's connection to `ctx` as soon as it connects (`StreamContext.trace`):
+    the SDK takes no extensions of its own."""
+    request.extensions["trace"] = ctx.trace
 
 
 def map_status_error(exc: anthropic.APIStatusError, config: ProviderConfig) -> ProviderError:
@@ -281,7 +295,7 @@ def _thinking(request: ChatRequest) -> ThinkingConfigEnabledParam | Omit:
 def stream_events(
     config: ProviderConfig, request: ChatRequest, ctx: StreamContext
 ) -> Iterator[Event]:
-    client = client_for(config)
+    client = client_for(config, ctx)
     message: MessageParam = {"role": "user", "content": user_content(request, config.model)}
     try:
         # The SDK sends the request and raises its typed errors for a refused one; the event

@@ -211,7 +211,9 @@ def open_stream(
 ) -> Iterator[httpx.Response]:
     """POST and stream the answer; registers the response for cancellation, maps failures."""
     try:
-        with client.stream("POST", url, json=body, headers=headers) as response:
+        with client.stream(
+            "POST", url, json=body, headers=headers, extensions={"trace": ctx.trace}
+        ) as response:
             ctx.attach(response)
             raise_for_status(response, config, hints)
             yield response
