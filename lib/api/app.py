@@ -678,6 +678,7 @@ def _report_openapi() -> dict[str, Any]:
             },
             "400": {"description": "No contract, or a bad request", "content": error},
             "422": {"description": "A field is invalid", "content": error},
+            "502": {"description": "The provider refused or failed (`kind`)", "content": error},
             "503": {"description": "The provider is not available", "content": error},
         },
     }

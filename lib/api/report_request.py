@@ -27,6 +27,7 @@ from lib.analysis.playbook.loader import MAX_BYTES as PLAYBOOK_MAX_BYTES
 from lib.analysis.playbook.loader import PlaybookError, parse_playbook
 from lib.analysis.plural import counted
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
+from lib.engine.errors import ErrorKind
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
     MAX_MAX_TOKENS,
@@ -226,5 +227,24 @@ def resolve_config(request: ReportRequest, settings: Settings) -> ProviderConfig
         return resolve(choice, settings, probe=request.model is None)
     except ChoiceError as exc:
         if exc.kind == "unavailable":
-            raise ApiError(503, exc.message, kind="cannot_connect") from None
+            raise provider_failed(exc.message, exc.error_kind) from None
         raise ApiError(400, exc.message) from None
+
+
+# The status of a provider's failure met before anything streams, by its kind: one that does not
+# answer may answer soon (503), a busy one later (429, with Retry-After), a slow one timed out
+# (504); any other (a refused key, a server error, an unexpected answer) is the provider's
+# answer and will not change by asking again (502), its `kind` saying which.
+PROVIDER_FAILURE_STATUS: dict[ErrorKind, int] = {
+    ErrorKind.CANNOT_CONNECT: 503,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.TIMED_OUT: 504,
+}
+
+
+def provider_failed(message: str, kind: ErrorKind | None) -> ApiError:
+    """The refusal for a provider that failed when the API asked it for its models, with the
+    same `kind` a run's `error` event gives that failure; a provider that cannot be asked (no
+    key or endpoint set) is `cannot_connect`, as one that does not answer."""
+    kind = kind or ErrorKind.CANNOT_CONNECT
+    return ApiError(PROVIDER_FAILURE_STATUS.get(kind, 502), message, kind=kind.value)

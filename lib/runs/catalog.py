@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from lib.engine.errors import ProviderError
+from lib.engine.errors import ErrorKind, ProviderError
 from lib.engine.provider_config import (
     Provider,
     ProviderConfig,
@@ -47,6 +47,9 @@ class ProviderStatus:
     available: bool
     models: list[str] = field(default_factory=list)
     problem: str | None = None
+    # The failure's kind when the provider was asked and failed (refused the key, answered an
+    # error, did not answer); None when it answered or was not asked (nothing configured).
+    error_kind: ErrorKind | None = None
 
     @property
     def fix(self) -> str:
@@ -308,7 +311,7 @@ def probe(provider: Provider, base_url: str, api_key: str | None) -> ProviderSta
     try:
         status = ProviderStatus(provider, base_url, True, list_models(config))
     except ProviderError as exc:
-        status = ProviderStatus(provider, base_url, False, problem=exc.message)
+        status = ProviderStatus(provider, base_url, False, problem=exc.message, error_kind=exc.kind)
     with _cache_lock:
         _cache[cache_key] = (now, status)
     return status

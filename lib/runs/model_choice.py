@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.engine.errors import ErrorKind
 from lib.engine.provider_config import Provider, ProviderConfig, split_endpoints
 from lib.engine.providers.registry import spec_for
 from lib.engine.settings import Settings
@@ -34,12 +35,17 @@ class ModelChoice:
 
 
 class ChoiceError(Exception):
-    """The choice cannot run here. `kind` says why: switched_off, endpoint, unavailable."""
+    """The choice cannot run here. `kind` says why: switched_off, endpoint, unavailable.
 
-    def __init__(self, kind: str, message: str) -> None:
+    `error_kind`: for `unavailable`, how the provider failed when it was asked (it refused the
+    key, answered an error, did not answer), so a caller can tell a failure worth retrying from
+    one that is not; None when it was not asked (no key or endpoint set) or listed no models."""
+
+    def __init__(self, kind: str, message: str, error_kind: ErrorKind | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.error_kind = error_kind
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,18 @@ def _checked(choice: ModelChoice, settings: Settings) -> tuple[Provider, str]:
     return provider, base_url
 
 
-def _unavailable(provider: Provider, problem: str, *, says_fix: bool = False) -> ChoiceError:
+def _unavailable(
+    provider: Provider,
+    problem: str,
+    *,
+    says_fix: bool = False,
+    error_kind: ErrorKind | None = None,
+) -> ChoiceError:
     """`says_fix`: the problem is the server's answer in our words, which already says what to
     do (the provider's fix again would read twice)."""
     label = provider_label(provider)
     fix = "" if says_fix else f" {spec_for(provider).fix}"
-    return ChoiceError("unavailable", f"{label} is not available: {problem}{fix}")
+    return ChoiceError("unavailable", f"{label} is not available: {problem}{fix}", error_kind)
 
 
 def options(choice: ModelChoice, settings: Settings) -> Options:
@@ -83,7 +95,8 @@ def options(choice: ModelChoice, settings: Settings) -> Options:
     status = catalog.probe_choice(provider, base_url, choice.typed_key, settings)
     if not status.available:
         said = status.problem is not None
-        raise _unavailable(provider, status.problem or "It does not answer.", says_fix=said)
+        problem = status.problem or "It does not answer."
+        raise _unavailable(provider, problem, says_fix=said, error_kind=status.error_kind)
     if not status.models:
         raise _unavailable(provider, "It has no models.")
     return Options(provider, base_url, status.models)
