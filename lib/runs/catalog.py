@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from lib.engine.errors import ErrorKind, ProviderError
+from lib.engine.errors import ErrorKind, ProviderError, redact
 from lib.engine.provider_config import (
     Provider,
     ProviderConfig,
@@ -309,12 +309,20 @@ def probe(provider: Provider, base_url: str, api_key: str | None) -> ProviderSta
         read_timeout=PROBE_TIMEOUT_S * 3,
     )
     try:
-        status = ProviderStatus(provider, base_url, True, list_models(config))
+        status = ProviderStatus(provider, base_url, True, _keyless(list_models(config), config))
     except ProviderError as exc:
         status = ProviderStatus(provider, base_url, False, problem=exc.message, error_kind=exc.kind)
     with _cache_lock:
         _cache[cache_key] = (now, status)
     return status
+
+
+def _keyless(models: list[str], config: ProviderConfig) -> list[str]:
+    """The model ids a server listed, less any that holds the key sent to it (a server echoing
+    the request's `Authorization` as a model id): scrubbed as an error message is (`redact`), an
+    id would otherwise become the default model and carry the key into the `start` event, the
+    run log and every page."""
+    return [model for model in models if redact(model, *config.secrets) == model]
 
 
 def choose_default(settings: Settings) -> Provider:

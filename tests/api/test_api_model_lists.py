@@ -65,3 +65,17 @@ def test_a_provider_that_refuses_the_model_list_is_answered_by_its_failure(
     assert response.json()["kind"] == kind
     estimate = httpx.post(f"{api.url}/api/estimate", json=body, timeout=60)
     assert (estimate.status_code, estimate.json()["kind"]) == (code, kind)
+
+
+def test_a_model_id_holding_the_key_is_left_out_of_the_list(start_api, models_server):
+    """A server echoing the key as a model id made it the default model: the key then appeared
+    in the `start` event, `GET /api/runs` and the run log."""
+    _Models.ids = [f"m-Bearer {KEY}", f"m-{KEY.upper()}", "llama3.2"]
+    api = start_api(OPENAI_BASE_URL=models_server, OPENAI_API_KEY=KEY)
+    rows = {row["provider"]: row for row in httpx.get(f"{api.url}/api/models", timeout=60).json()}
+    assert rows["openai"]["models"] == ["llama3.2"]
+    body = {"contract": CONTRACT, "provider": "openai"}
+    estimate = httpx.post(f"{api.url}/api/estimate", json=body, timeout=60)
+    assert estimate.status_code == 200, estimate.text
+    assert estimate.json()["reviewer"].endswith("· llama3.2")
+    assert KEY.lower() not in estimate.text.lower()
