@@ -594,7 +594,14 @@ async def _read_body(request: Request, limit: int) -> tuple[ReportRequest, Uploa
                 raise ApiError(400, f"Invalid form: {exc.message}") from None
             data = {key: value for key, value in form.multi_items() if isinstance(value, str)}
             file = form.get("file")
-            if file is not None and not isinstance(file, str):
+            if isinstance(file, str):
+                await form.close()
+                raise ApiError(
+                    400,
+                    "file must be an uploaded file (a form part with a file name); send a"
+                    " contract's text as `contract`",
+                )
+            if file is not None:
                 upload = Upload(file.filename or "upload.txt", await file.read())
             await form.close()
         else:
@@ -602,6 +609,9 @@ async def _read_body(request: Request, limit: int) -> tuple[ReportRequest, Uploa
     except ClientDisconnect:
         raise ApiError(400, "The request body was cut short") from None
     try:
+        if media == "multipart/form-data":
+            # A form's fields are text: "4096" and "true" read as JSON would read them.
+            return ReportRequest.model_validate_strings(data), upload
         return ReportRequest.model_validate(data), upload
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None

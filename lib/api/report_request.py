@@ -53,6 +53,11 @@ API_OCR = (
 )
 
 
+# When to send a file again that arrived while the reader was busy: another file's read takes a
+# second or two, and the message says "in a moment" (the 60 s default is a run's place).
+READER_RETRY_S = 2
+
+
 class ApiError(Exception):
     """A request the API refuses before streaming anything: HTTP status and a JSON body."""
 
@@ -89,15 +94,19 @@ class ReportRequest(BaseModel):
     )
     template: str = Field(DEFAULT_TEMPLATE_KEY, description=f"One of {', '.join(TEMPLATES)}.")
     perspective: str = Field("", max_length=200, description="Whose side to review for.")
-    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=MIN_MAX_TOKENS, le=MAX_MAX_TOKENS)
+    # Strict, these four: a JSON body's "4096", 4096.0 or "yes" is a 422, not a guess at what was
+    # meant (a multipart form's fields are text, read as JSON would read them: `_read_body`).
+    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=MIN_MAX_TOKENS, le=MAX_MAX_TOKENS, strict=True)
     thinking: bool | None = Field(
         None,
+        strict=True,
         description="Ask a reasoning model to think first (true) or not (false); default: the"
         " provider's (Claude: off; Ollama: the model's own). Ignored by providers without a"
         " thinking switch.",
     )
     thinking_budget: int | None = Field(
         None,
+        strict=True,
         ge=1,
         le=MAX_MAX_TOKENS,
         description="Claude: tokens it may spend thinking, at least 1024 and below max_tokens"
@@ -121,6 +130,7 @@ class ReportRequest(BaseModel):
     )
     resume: bool = Field(
         False,
+        strict=True,
         description="Keep the run going for the grace period if the connection drops, so the"
         " client can reconnect with Last-Event-ID; such a client stops a run with DELETE.",
     )
@@ -155,7 +165,7 @@ def read_document(request: ReportRequest, upload: Upload | None, settings: Setti
             )
         return document_from_text(request.contract, request.name, limits=limits)
     except ReaderBusy as exc:  # not the file's fault: the same request works in a moment
-        raise ApiError(429, exc.message, kind="reader_busy") from None
+        raise ApiError(429, exc.message, retry_after_s=READER_RETRY_S, kind="reader_busy") from None
     except NeedsOcr as exc:
         message = left_out(exc.reason, API_OCR)
         available = ocr_status().available

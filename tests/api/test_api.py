@@ -100,6 +100,14 @@ def test_bad_requests_get_json_errors_and_nothing_streams(start_api, upstream):
         (dict(files={"file": ("empty.txt", b"")}), 400, None),
         (dict(files={"file": ("c.txt", b"text")}, data={"contract": "also"}), 400, None),
         (dict(data={"contract": ""}, files={"other": ("x.txt", b"")}), 400, "No contract"),
+        # Not coerced: a string, a float or a word where a number or a switch goes.
+        (dict(json={**BODY, "max_tokens": "4096"}), 422, "Invalid request: max_tokens"),
+        (dict(json={**BODY, "max_tokens": 4096.0}), 422, "Invalid request: max_tokens"),
+        (dict(json={**BODY, "thinking": "yes"}), 422, "Invalid request: thinking"),
+        (dict(json={**BODY, "resume": "off"}), 422, "Invalid request: resume"),
+        (dict(json={**BODY, "thinking_budget": "2048"}), 422, "Invalid request: thinking_bud"),
+        # A file sent as a text field: "Extra inputs are not permitted" named no fix.
+        (dict(files={"file": (None, "1. Term. Two years.")}), 400, "file must be an uploaded"),
     ]
     # A file under another field's name: the error names the field it must come in.
     misnamed = httpx.post(url, timeout=10, files={"doc": ("b.txt", b"1. Term. Two years.")})
@@ -113,6 +121,11 @@ def test_bad_requests_get_json_errors_and_nothing_streams(start_api, upstream):
         if message is not None:
             assert error.startswith(message)
     assert upstream.streams() == []
+    # A form's fields are text, read as JSON reads them: its numbers and switches are taken.
+    form, files = {"max_tokens": "4096", "resume": "false"}, {"file": ("c.txt", CONTRACT.encode())}
+    estimate = httpx.post(f"{api.url}/api/estimate", data=form, files=files, timeout=10)
+    assert estimate.status_code == 200, estimate.text
+    assert estimate.json()["output_tokens_at_most"] == 4096
 
 
 def test_bodies_json_cannot_answer_get_a_400_or_a_short_422_never_a_500(start_api, upstream):
@@ -126,7 +139,7 @@ def test_bodies_json_cannot_answer_get_a_400_or_a_short_422_never_a_500(start_ap
         (
             b'{"contract":"x","max_tokens":1e309,"colour":1e309}',
             422,
-            "Invalid request: max_tokens: Input should be a finite number",
+            "Invalid request: max_tokens: Input should be a valid integer",
         ),
         (b'{"contract":"x","max_tokens":NaN}', 400, "The body is not valid JSON"),
         (b'{"contract":"x","colour":-Infinity}', 400, "The body is not valid JSON"),

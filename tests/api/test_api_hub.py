@@ -46,6 +46,8 @@ def test_an_upload_refused_while_the_reader_is_busy_is_a_429_not_a_bad_file():
     finally:
         document_sandbox._CHILDREN.release()
     assert refused.value.status == 429 and refused.value.body["kind"] == "reader_busy"
+    # "Send it again in a moment", as the docs say: not the 60 s a run's place may take.
+    assert refused.value.retry_after_s == 2
     assert read_document(ReportRequest(), upload, settings).text.startswith("1. Term.")
 
 
