@@ -267,3 +267,19 @@ def test_credentials_in_an_endpoint_url_reach_the_server_and_nothing_else(
     for text in everything:
         assert password not in text and "QUERYKEY123" not in text
         assert key[:12] not in text
+
+
+@pytest.mark.parametrize("provider", ["ollama", "openai"])
+def test_a_broken_connection_names_the_server_mid_sentence_in_lower_case(provider):
+    """ "The connection to The OpenAI-compatible server broke": a service name written to open a
+    sentence was put in the middle of one."""
+    import httpx
+
+    from lib.engine.providers import ollama, openai_compat
+    from lib.engine.providers.http import connect_error
+
+    hints = {"ollama": ollama.HINTS, "openai": openai_compat.HINTS}[provider]
+    config = ProviderConfig(Provider(provider), "m", "http://127.0.0.1:9")
+    message = connect_error(httpx.RemoteProtocolError("cut"), config, hints).message
+    assert message.startswith("The connection to ")
+    assert " The " not in message and message.split(" ")[3] in ("the", "Ollama")

@@ -190,6 +190,14 @@ class Hints:
     server_fix: str = "try again; if it keeps failing, the server's log says why"
     refusal_fix: str = "the server's log says why it refused the request"
 
+    @property
+    def service_in_sentence(self) -> str:
+        """`service` as it reads after the start of a sentence ("the connection to the
+        OpenAI-compatible server broke"): it is written to open one ("The OpenAI-compatible
+        server at …"), and a name ("Ollama") stays as it is."""
+        first, _, rest = self.service.partition(" ")
+        return f"the {rest}" if first == "The" and rest else self.service
+
 
 TYPED_KEY_FIX = "check the API key typed for this session"
 

@@ -191,7 +191,7 @@ def connect_error(exc: httpx.HTTPError, config: ProviderConfig, hints: Hints) ->
             f" {hints.connect_fix}."
         )
     return StreamInterrupted(
-        f"The connection to {hints.service} broke ({type(exc).__name__}) — try again."
+        f"The connection to {hints.service_in_sentence} broke ({type(exc).__name__}) — try again."
     )
 
 
