@@ -535,3 +535,12 @@ def test_a_guessed_japanese_encoding_asks_to_check_the_text_not_its_accents():
     assert document.text == text
     warning = next(w for w in document.warnings if "does not say how its text is encoded" in w)
     assert "accented" not in warning and "Check its text" in warning
+
+
+def test_a_documents_name_loses_its_control_characters():
+    """A name sent with a NUL ("a\\u0000b", which PostgreSQL text refuses) or a line break was
+    stored as it came; every front end's document passes through the one rule."""
+    from lib.analysis.documents import Document, document_from_text
+
+    assert document_from_text("1. Term.", "a\x00b\r\nc\x1b[31m ").name == "a b  c [31m"
+    assert Document(name="\tdeal.pdf\x7f", text="x", kind="pdf", size_bytes=1).name == "deal.pdf"

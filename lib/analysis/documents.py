@@ -81,6 +81,12 @@ OCR_OFFERED = "Review, Compare, Playbook and Portfolio pages and crs-batch"
 OCR_PAGES = f"The {OCR_OFFERED} read it with OCR where the server has Tesseract."
 
 
+def printable_name(name: str) -> str:
+    """A document's name without control characters (NUL, line breaks, escapes): each becomes a
+    space, and the ends are trimmed."""
+    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in name).strip()
+
+
 @dataclass(frozen=True)
 class Document:
     name: str
@@ -99,6 +105,9 @@ class Document:
     text_source: str | None = None
 
     def __post_init__(self) -> None:
+        # Every front end's name, cleaned here once: a NUL no PostgreSQL text column takes, or a
+        # line break that splits a history row, from a form, a file name or a folder.
+        object.__setattr__(self, "name", printable_name(self.name))
         # Lists when read back from the parsing process.
         if self.page_starts is not None:
             object.__setattr__(self, "page_starts", tuple(self.page_starts))
