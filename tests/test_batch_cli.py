@@ -513,18 +513,24 @@ def test_a_resume_names_each_run_it_cannot_run_and_list_says_why(tmp_path, monke
 
 def test_a_contract_name_with_a_line_break_prints_on_one_line(tmp_path, monkeypatch, capsys):
     """A file name holding a newline (or an escape sequence) was printed raw: the estimate's and
-    the failure's lines broke in two, the second half reading as a line of its own."""
+    the failure's lines broke in two, the second half reading as a line of its own. A contract's
+    name loses its control characters when it is read (`printable_name`); a file left unread is
+    named as it is, its control characters written out."""
     monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
     folder = tmp_path / "deals"
     folder.mkdir()
     (folder / "deal\nsecond\x1b[2J.txt").write_text("9. Governed by the laws of Utopia.")
+    (folder / "notes\nthird\x1b[2J.csv").write_text("a,b")
     out = ["--out", str(tmp_path / "out")]
     with FakeUpstream() as upstream:
         upstream.default = Script(status=500)
         model = ["--model", f"openai:m1@{upstream.url}/v1", "--model", "clause-finder"]
         assert main(["run", "--folder", str(folder), *model, *out]) == 1
-    printed = capsys.readouterr().out
+    said = capsys.readouterr()
+    printed = said.out + said.err
     lines = printed.splitlines()
-    assert any(line.startswith("estimate deal\\nsecond\\x1b[2J.txt · ") for line in lines)
-    assert any(line.startswith("failed: deal\\nsecond\\x1b[2J.txt · OpenAI") for line in lines)
-    assert not [line for line in lines if line.startswith("second")] and "\x1b[2J" not in printed
+    assert any(line.startswith("estimate deal second [2J.txt · ") for line in lines)
+    assert any(line.startswith("failed: deal second [2J.txt · OpenAI") for line in lines)
+    assert any(line.startswith("skipped notes\\nthird\\x1b[2J.csv: ") for line in lines)
+    assert not [line for line in lines if line.startswith(("second", "third"))]
+    assert "\x1b" not in printed
