@@ -31,6 +31,14 @@ NO_MODEL = (
     "model trained on expert-labelled contracts pick the clauses, so it can miss unusual wording "
     "and cannot judge commercial context. Each quote says how sure the finder is.*"
 )
+# A text in which the finder recognises no clause of any kind (a shopping list, a letter, the
+# wrong file) still gets flags such as "no liability cap found", which read like findings about a
+# contract. Every contract and NDA the finder was measured on has at least three kinds found.
+NOT_A_CONTRACT = (
+    "The clause finder recognised no clause of any kind in this text: it may not be a contract, "
+    "or not the document meant. Check the document before reading the flags below."
+)
+
 RULES_ONLY = (
     "*Written by the rule-based clause finder alone (its trained model could not be loaded): no "
     "language model was used. It matches curated phrases, so it can miss unusual wording and "
@@ -312,6 +320,8 @@ def write_report(
         summary += " Most serious: " + "; ".join(f.rule.lower() for f in worst) + "."
     if not text.strip():
         summary += " The document has no text to review."
+    elif not findings.by_category:
+        summary += f" {NOT_A_CONTRACT}"
     yield f"## Overall risk: {risk}\n{summary}\n\n"
 
     bullets = []
