@@ -153,7 +153,9 @@ def test_scope_rule():
         )
 
     assert scope("alice") == Scope("alice", "alice")
-    assert scope("Root@Firm.example").sees_all
+    assert scope("root@firm.example").sees_all
+    # Names match exactly, as admins and as owners: a differently cased name is someone else.
+    assert scope("Root@Firm.example") == Scope("Root@Firm.example", "Root@Firm.example")
     assert scope(None) == Scope("session:s1", "session:s1")
     assert scope("  ", shared=True) == Scope("session:s1", None)
     assert scope(None, beyond=False).sees_all and scope("alice", beyond=False).sees == "alice"
@@ -178,7 +180,7 @@ def test_team_settings():
             "CRS_SHARED_LOG": "1",
         }
     )
-    assert settings.admins == frozenset({"root@firm.example", "ops"})
+    assert settings.admins == frozenset({"Root@Firm.example", "ops"})
     assert settings.user_header == "X-Forwarded-User" and settings.shared_log
     assert "crs@db" not in repr(settings)
     assert load_settings({}).database_url is None and not load_settings({}).shared_log

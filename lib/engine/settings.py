@@ -395,7 +395,8 @@ class Settings:
     forwarded_allow_ips: str | None = None
     # Host names (as clients write them in Host / Origin) the API answers to besides loopback's.
     allowed_hosts: tuple[str, ...] = ()
-    # Users who see every run (lower case); everyone else sees their own.
+    # Users who see every run, exactly as written (names compare exactly, as owners do);
+    # everyone else sees their own.
     admins: frozenset[str] = frozenset()
     # Without any identity, let every session of a served app see every run.
     shared_log: bool = False
@@ -690,7 +691,7 @@ def load_settings(
         forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS"),
         allowed_hosts=_host_names(get("CRS_ALLOWED_HOSTS")),
         admins=frozenset(
-            name.strip().lower() for name in str(get("CRS_ADMINS", "")).split(",") if name.strip()
+            name.strip() for name in str(get("CRS_ADMINS", "")).split(",") if name.strip()
         ),
         shared_log=_switch(get, "CRS_SHARED_LOG", False),
         bench_lag_file=Path(lag_file) if (lag_file := get("CRS_BENCH_LAG_FILE")) else None,

@@ -47,9 +47,13 @@ def scope_for(
     shared_log: bool,
     beyond_loopback: bool,
 ) -> Scope:
+    """The one rule every front end (pages, API, crs-batch) asks. A name matches exactly, as the
+    admin list and as an owner alike: `Alice` neither sees `alice`'s runs nor is the admin `alice`,
+    since an identity provider or a token list may name two people so, and a rule that matched
+    admins loosely but owners exactly would make `CAROL` an admin who is not `carol`."""
     user = (user or "").strip()
     if user:
-        return Scope(owner=user, sees=None if user.lower() in admins else user)
+        return Scope(owner=user, sees=None if user in admins else user)
     owner = f"{SESSION_PREFIX}{session_id}"
     if shared_log or not beyond_loopback:
         return Scope(owner=owner, sees=None)

@@ -12,7 +12,13 @@ from lib.api.config import ApiConfig, ConfigError, api_config
 from lib.engine.settings import load_settings
 from lib.store.run_log import RunLog
 
-TOKENS = {"tok-alice": "alice@firm.example", "tok-bob": "bob", "tok-root": "root"}
+TOKENS = {
+    "tok-alice": "alice@firm.example",
+    "tok-bob": "bob",
+    "tok-root": "root",
+    "tok-ROOT": "ROOT",
+    "tok-Bob": "Bob",
+}
 
 
 @pytest.fixture
@@ -50,6 +56,17 @@ def test_each_token_lists_its_own_runs_and_admins_list_all(served):
     shared = client.get("/api/runs", headers={"Authorization": "Bearer shared-token"})
     assert shared.status_code == 401 and "who you are" in shared.json()["error"]
     assert client.get("/api/runs", headers={"Authorization": "Bearer guess"}).status_code == 401
+
+
+def test_names_match_exactly_as_admins_and_as_owners(served):
+    """`ROOT` is not the admin `root`, as `Bob` is not the owner `bob`: one exact rule for both,
+    where admins once matched in any case and owners exactly."""
+    client, runs = served
+    assert listed(client, "tok-ROOT") == []
+    assert listed(client, "tok-Bob") == []
+    for token in ("tok-ROOT", "tok-Bob"):
+        caller = {"Authorization": f"Bearer {token}"}
+        assert client.get(f"/api/runs/{runs['bob'].run_id}", headers=caller).status_code == 404
 
 
 def test_another_owners_run_is_not_found(served):
