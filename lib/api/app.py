@@ -265,17 +265,11 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         live = hub.get(run_id)
         if live is not None and not visible(live.record, scope):
             live = None
-        record = live.record if live is not None else None
+        record = live.now() if live is not None else None
         if record is None and run_log is not None:
             record = run_log.scoped(scope).get(run_id)
         if record is None:
             raise ApiError(404, "No such run")
-        stats = live.live.stats if live is not None and live.live is not None else None
-        if live is not None and live.check is not None:
-            stats = live.check.stats
-        if stats is not None and record.status is RunStatus.RUNNING:
-            record = replace(record)
-            record.update_from(stats)
         return {
             **_summary(record),
             "report": record.report,
@@ -290,12 +284,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         run = hub.get(run_id)
         if run is None or not visible(run.record, scope):
             raise ApiError(404, "No such run in flight")
-        # Ended (its events still kept for reconnects), or already told to stop (two DELETEs in a
-        # row both said they stopped it): nothing to stop.
-        if run.ended or run.stop_asked:
-            return {"run_id": run_id, "stopped": False, "status": run.record.status.value}
-        run.stop()
-        return {"run_id": run_id, "stopped": True}
+        return run.ask_stop()
 
     @app.get(
         "/api/runs/{run_id}/events",

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lib.analysis.playbook.format import Playbook
@@ -167,6 +167,35 @@ class ApiRun:
         self.events.append(encode(self.run_id, len(self.events), payload))
         changed, self.changed = self.changed, asyncio.Event()
         changed.set()
+
+    @property
+    def stats(self) -> RunStats | None:
+        """The run's live figures: its review's, or its check's model's (None for the built-in
+        checker)."""
+        if self.check is not None:
+            return self.check.stats
+        return self.live.stats if self.live is not None else None
+
+    def now(self) -> RunRecord:
+        """The run as it stands: its record, with its live figures while the record (written
+        when the run has ended) still says running. What `GET /api/runs/{id}` shows and what a
+        DELETE that stops nothing answers, so the two agree: a stopped review is `cancelled` at
+        once, though its record says so only once its worker has finished."""
+        stats = self.stats
+        if stats is None or self.record.status is not RunStatus.RUNNING:
+            return self.record
+        record = replace(self.record)
+        record.update_from(stats)
+        return record
+
+    def ask_stop(self) -> dict[str, Any]:
+        """`DELETE /api/runs/{id}`: stop the run, or, for one that has ended or was already told
+        to stop (a second DELETE stops nothing more), `stopped: false` with its status as `now`
+        has it."""
+        if self.ended or self.stop_asked:
+            return {"run_id": self.run_id, "stopped": False, "status": self.now().status.value}
+        self.stop()
+        return {"run_id": self.run_id, "stopped": True}
 
     def stop(self) -> None:
         """End the upstream request now: the socket is shut down from this thread. A check is

@@ -294,9 +294,12 @@ def test_delete_stops_a_resumable_run(start_api, upstream, tmp_path):
         run_id = stream.events[0].data["run_id"]
         first = httpx.delete(f"{api.url}/api/runs/{run_id}", timeout=5)
         assert first.status_code == 200 and first.json()["stopped"] is True
-        # Asked again at once, before the run has ended: it stops nothing more (both said so).
+        # Asked again at once, before the run has ended: it stops nothing more (both said so),
+        # and its status is the one GET gives, not "running" until the record was written.
         again = httpx.delete(f"{api.url}/api/runs/{run_id}", timeout=5)
-        assert again.status_code == 200 and again.json()["stopped"] is False
+        assert again.status_code == 200
+        assert again.json() == {"run_id": run_id, "stopped": False, "status": "cancelled"}
+        assert httpx.get(f"{api.url}/api/runs/{run_id}", timeout=5).json()["status"] == "cancelled"
         read_events(lines, stream)
     assert upstream.wait_for_disconnect(10.0)
     assert not upstream.streams()[-1].completed and upstream.streams()[-1].tokens_sent < 400

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 from lib.api.hub import STREAM_FAILED, ApiRun, RunHub
 
@@ -119,3 +120,52 @@ def test_a_run_refused_before_its_first_request_ends_with_an_error_event(fake_up
     assert [e["type"] for e in events] == ["start", "error"]
     assert events[-1]["kind"] == "context_too_long" and "does not fit" in events[-1]["message"]
     assert fake_upstream.streams() == []
+
+
+class _StubbornStream:
+    """A model stream that goes on blocking after it was closed, until let go: the window in
+    which a stopped run's worker has not yet written its record."""
+
+    def __init__(self) -> None:
+        from lib.engine.run_stats import RunStats
+
+        self.stats = RunStats(started_at=1.0)
+        self.released = threading.Event()
+
+    def __iter__(self):
+        self.released.wait(10)
+        return iter(())
+
+    def close(self) -> None:
+        from lib.engine.run_stats import RunStatus
+
+        self.stats.finish(RunStatus.CANCELLED)
+
+    def refuse(self, error) -> None:
+        raise AssertionError("not refused")
+
+
+def test_a_second_delete_gives_the_status_get_gives_while_the_stop_is_carried_out(make_record):
+    """The second DELETE answered `{"stopped": false, "status": "running"}` (the record, written
+    when the run has ended) while `GET /api/runs/{id}` already said "cancelled" (its figures)."""
+    from fastapi.testclient import TestClient
+
+    from lib.api.app import create_app
+    from lib.api.config import ApiConfig
+    from lib.engine.settings import load_settings
+    from lib.runs.live import LiveRun
+
+    stream = _StubbornStream()
+    run = ApiRun(make_record(), live=LiveRun(stream), resume=True)
+    app = create_app(load_settings({"CRS_HISTORY": "off"}), ApiConfig(host="127.0.0.1"))
+    app.state.hub._runs[run.run_id] = run
+    url = f"/api/runs/{run.run_id}"
+    try:
+        with TestClient(app, base_url="http://localhost") as client:
+            assert client.delete(url).json() == {"run_id": run.run_id, "stopped": True}
+            assert run.record.status.value == "running" and not run.ended  # its worker runs on
+            assert client.get(url).json()["status"] == "cancelled"
+            again = client.delete(url).json()
+            assert again == {"run_id": run.run_id, "stopped": False, "status": "cancelled"}
+    finally:
+        stream.released.set()
