@@ -319,12 +319,23 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         if last_event_id:
             return _follow(*_resumed(last_event_id, scope))
         body, upload = await _read_body(request, body_limit(settings))
+        async with _watching(request) as client:
+            return await _review_run(body, upload, request, scope, client)
+
+    async def _review_run(
+        body: ReportRequest,
+        upload: Upload | None,
+        request: Request,
+        scope: Scope,
+        client: "ClientWatch",
+    ) -> Response:
+        """A review, or a playbook check, started for a client that is still there."""
         store = PlaybookStore(run_log.scoped(scope)) if run_log is not None else None
         playbook = read_playbook(body, store)
         document = await asyncio.to_thread(read_document, body, upload, settings)
         chosen_with = settings.for_request(request.headers)
         if playbook is not None:
-            return await _check(body, upload, document, playbook, chosen_with, scope)
+            return await _check(body, upload, document, playbook, chosen_with, scope, client)
         review = await asyncio.to_thread(_review, body, document, chosen_with)
         estimate, holds_place = await _placed(review, scope)
         handed = False  # the place passes to the run (`launch` gives it back if it cannot start)
@@ -347,6 +358,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             return record, live
 
         try:
+            client.refuse_if_left()
             run = await hub.start(starter, resume=body.resume, estimate=estimate.as_dict())
         finally:
             if holds_place and not handed:
@@ -422,6 +434,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         playbook: Playbook,
         chosen_with: Settings,
         scope: Scope,
+        client: "ClientWatch",
     ) -> Response:
         """A playbook check: the one run every front end starts (`start_playbook`). A model's is
         placed and planned first, as a review is (`_placed`): one its model cannot hold in one
@@ -451,6 +464,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
             return check
 
         try:
+            client.refuse_if_left()
             run = await hub.start_check(starter, resume=body.resume)
         except RateLimited as exc:
             raise ApiError(429, exc.message, kind=exc.kind.value) from None
@@ -525,6 +539,56 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     app.state.hub = hub  # its runs and its planner's counts, for whoever embeds the app
     return app
+
+
+CLIENT_LEFT = (
+    "The client left before the model was asked: nothing was sent and no run was recorded."
+)
+
+
+class ClientWatch:
+    """Whether the client of a request whose body has been read went away before its run
+    started: reading a long contract, asking the provider for its models and planning a long
+    contract for a small context take seconds, and a client that left meanwhile must not have
+    its contract sent to the model (it was, then cancelled after its first token).
+
+    Watched by waiting on the request's next ASGI message, which is `http.disconnect` once the
+    body is in: asking `request.is_disconnected()` at the end looks once, and a server that
+    paused reading a large body never saw the connection close."""
+
+    def __init__(self, request: Request) -> None:
+        self._task = asyncio.create_task(_gone(request))
+
+    @property
+    def left(self) -> bool:
+        return self._task.done() and not self._task.cancelled()
+
+    def refuse_if_left(self) -> None:
+        """Called just before a run starts: a client gone is refused as any request the API
+        refuses before sending (nothing sent, nothing recorded); the answer reaches nobody."""
+        if self.left:
+            raise ApiError(499, CLIENT_LEFT, kind="client_left")
+
+    async def close(self) -> None:
+        """Stop watching before the response streams: its own listener reads the messages."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+@contextlib.asynccontextmanager
+async def _watching(request: Request) -> AsyncIterator[ClientWatch]:
+    client = ClientWatch(request)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def _gone(request: Request) -> None:
+    """Return when the client has gone away (the body has been read: nothing else arrives)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _summary(record: RunRecord) -> dict[str, Any]:
