@@ -184,6 +184,11 @@ def test_a_comparison_takes_both_places_or_starts_neither_side(fake_upstream, ca
         if cap > 1
         else None
     )
+    # The busy run's request on the server first: counted after the comparison, a request still
+    # on its way would read as a side that reached the server (or, cancelled first, as none).
+    deadline = time.monotonic() + 10
+    while busy is not None and not fake_upstream.streams() and time.monotonic() < deadline:
+        time.sleep(0.01)
     history = SessionHistory([])
     try:
         runs = launch_together(
