@@ -233,16 +233,18 @@ def test_an_endless_model_list_is_refused(provider):
 
 class Trickle:
     """Headers one byte every 0.1 s (100 at most, then held): per-read timeouts never trip, and
-    no response exists for Stop to reach until the headers are complete. `hung_up` is set when
-    the client left while the headers were still coming."""
+    no response exists for Stop to reach until the headers are complete. `lookup`: trickle
+    Ollama's `/api/show`, asked before the chat, instead of the answer. `hung_up` is set when the
+    client left while the headers were still coming."""
 
-    def __init__(self, provider: Provider) -> None:
+    def __init__(self, provider: Provider, lookup: bool = False) -> None:
         self.provider = provider
+        self.lookup = lookup
         self.answering = threading.Event()
         self.hung_up = threading.Event()
 
     def __call__(self, conn: socket.socket, path: str) -> None:
-        if path.endswith("/api/show"):
+        if path.endswith("/api/show") is not self.lookup:
             stream_answer(self.provider, lambda conn: None)(conn, path)
             return
         conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
@@ -254,10 +256,17 @@ class Trickle:
                 return
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_stop_ends_a_request_whose_headers_trickle(provider):
-    """Stop reached only a response already made: the run held its place for ever."""
-    trickle = Trickle(provider)
+# Each provider's answer trickled, and Ollama's `/api/show`, which it asks before the chat.
+STAGES = [pytest.param(p, False, id=p.value) for p in PROVIDERS] + [
+    pytest.param(Provider.OLLAMA, True, id="ollama-api-show")
+]
+
+
+@pytest.mark.parametrize(("provider", "lookup"), STAGES)
+def test_stop_ends_a_request_whose_headers_trickle(provider, lookup):
+    """Stop reached only a response already made, and never the lookup before the chat: the run
+    held its place for ever."""
+    trickle = Trickle(provider, lookup)
     with HostileServer(trickle) as server:
         stream = stream_model(config(server, provider), "sys", CONTRACT)
         reader = threading.Thread(target=lambda: list(stream), daemon=True)
@@ -269,9 +278,9 @@ def test_stop_ends_a_request_whose_headers_trickle(provider):
         assert not reader.is_alive() and stream.stats.status is RunStatus.CANCELLED
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_the_wall_time_cap_ends_a_request_whose_headers_trickle(provider):
-    trickle = Trickle(provider)
+@pytest.mark.parametrize(("provider", "lookup"), STAGES)
+def test_the_wall_time_cap_ends_a_request_whose_headers_trickle(provider, lookup):
+    trickle = Trickle(provider, lookup)
     with HostileServer(trickle) as server:
         limits = RunLimits(max_run_seconds=1.0)
         stream = stream_model(config(server, provider), "sys", CONTRACT, limits=limits)

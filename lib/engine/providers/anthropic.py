@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from httpx_sse import EventSource, SSEError
@@ -57,12 +56,17 @@ from lib.engine.events import (
 )
 from lib.engine.limits import MAX_METADATA_BYTES
 from lib.engine.provider_config import Provider, ProviderConfig, shown_url
-from lib.engine.providers.http import event_source, read_upto, tls_context, too_large
+from lib.engine.providers.http import (
+    event_hooks,
+    event_source,
+    read_upto,
+    tls_context,
+    too_large,
+)
 from lib.engine.providers.spec import CacheRates, ProviderSpec, ThinkingSwitch
 
 if TYPE_CHECKING:
     import anthropic
-    import httpx2
     from anthropic import Omit
     from anthropic.types import MessageParam, TextBlockParam, ThinkingConfigEnabledParam
 
@@ -131,17 +135,9 @@ def client_for(config: ProviderConfig, ctx: StreamContext | None = None) -> anth
         # The SDK's own transport would load the CA bundle again for every run (the cost is in
         # docs/PROFILES.md), and would follow a redirect with the contract to wherever it points.
         http_client=anthropic.DefaultHttpxClient(
-            verify=tls_context(),
-            follow_redirects=False,
-            event_hooks={"request": [] if ctx is None else [partial(_traced, ctx)]},
+            verify=tls_context(), follow_redirects=False, event_hooks=event_hooks(ctx)
         ),
     )
-
-
-def _traced(ctx: StreamContext, request: httpx2.Request) -> None:
-    """Hands each request's connection to `ctx` as soon as it connects (`StreamContext.trace`):
-    the SDK takes no extensions of its own."""
-    request.extensions["trace"] = ctx.trace
 
 
 def map_status_error(exc: anthropic.APIStatusError, config: ProviderConfig) -> ProviderError:

@@ -1,7 +1,8 @@
 """HTTP plumbing shared by the providers we speak to with httpx (Ollama and OpenAI-compatible).
 
 Kept in one place so that every provider maps statuses and transport failures to the same error
-kinds, and so that every response is registered for cancellation the same way.
+kinds, and so that every request (the Claude SDK's too, through `event_hooks`) is registered for
+cancellation and has its reply read under a size cap the same way.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import codecs
 import functools
 import json
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Protocol
 
 import httpx
@@ -54,9 +56,39 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def client_for(config: ProviderConfig) -> httpx.Client:
+class Sent(Protocol):
+    """What the hooks touch of a request, an httpx one or the Claude SDK's (httpx2)."""
+
+    extensions: dict[str, Any]
+
+
+Hooks = dict[str, list[Callable[[Any], None]]]
+
+
+def event_hooks(ctx: StreamContext | None = None) -> Hooks:
+    """The event hooks of every client a provider makes, httpx's and the Claude SDK's httpx2
+    (which calls them the same way), so that every request is treated alike whatever it is for:
+    in a run (`ctx`), each request's connection is registered for cancellation as soon as it
+    connects (`StreamContext.trace`), so Stop and the run's time limit end a metadata lookup
+    (Ollama's `/api/show`) as they end the answer's stream."""
+    return {"request": [partial(_prepare, ctx)], "response": []}
+
+
+def _prepare(ctx: StreamContext | None, request: Sent) -> None:
+    if ctx is not None:
+        request.extensions["trace"] = ctx.trace
+
+
+def client_for(config: ProviderConfig, ctx: StreamContext | None = None) -> httpx.Client:
+    """The client for one run (`ctx`, whose Stop must reach every request it makes) or one
+    listing."""
     timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
-    return httpx.Client(timeout=timeout, trust_env=False, verify=tls_context())
+    return httpx.Client(
+        timeout=timeout,
+        trust_env=False,
+        verify=tls_context(),
+        event_hooks=event_hooks(ctx),
+    )
 
 
 def auth_headers(config: ProviderConfig) -> dict[str, str]:
@@ -209,11 +241,10 @@ def open_stream(
     ctx: StreamContext,
     headers: dict[str, str] | None = None,
 ) -> Iterator[httpx.Response]:
-    """POST and stream the answer; registers the response for cancellation, maps failures."""
+    """POST and stream the answer (on a client made for the run, `client_for(..., ctx)`, whose
+    hooks register the connection); registers the response for cancellation, maps failures."""
     try:
-        with client.stream(
-            "POST", url, json=body, headers=headers, extensions={"trace": ctx.trace}
-        ) as response:
+        with client.stream("POST", url, json=body, headers=headers) as response:
             ctx.attach(response)
             raise_for_status(response, config, hints)
             yield response

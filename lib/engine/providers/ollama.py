@@ -196,7 +196,8 @@ def parse_lines(
 def stream_events(
     config: ProviderConfig, request: ChatRequest, ctx: StreamContext
 ) -> Iterator[Event]:
-    with client_for(config) as client:
+    # One client for the run's every request, `/api/show` included, so Stop reaches each.
+    with client_for(config, ctx) as client:
         num_ctx = choose_num_ctx(
             request, model_context_length(client, config), config.context_length
         )

@@ -127,7 +127,7 @@ def stream_events(
 ) -> Iterator[Event]:
     url = f"{config.base_url.rstrip('/')}/chat/completions"
     with (
-        client_for(config) as client,
+        client_for(config, ctx) as client,
         open_stream(
             client, url, request_body(config, request), config, HINTS, ctx, auth_headers(config)
         ) as response,
