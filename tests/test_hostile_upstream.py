@@ -289,3 +289,30 @@ def test_the_wall_time_cap_ends_a_request_whose_headers_trickle(provider, lookup
         assert info.value.kind is ErrorKind.TIMED_OUT
         assert "CRS_MAX_RUN_SECONDS" in info.value.message
         assert trickle.hung_up.wait(2)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_endless_error_body_is_read_only_to_its_cap(provider):
+    """The Claude SDK read a refusal's whole body before raising its error: a 400 announcing
+    20 MB grew the process by all of it. Only the first 64 KB are read now; the client hangs up
+    on the rest (`cut`: the server could not send it all)."""
+    cut = threading.Event()
+
+    def answer(conn: socket.socket, path: str) -> None:
+        conn.sendall(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (20 * 2**20)
+        )
+        try:
+            flood(conn, b'{"type": "error", "error": {"message": "')
+        except OSError:
+            cut.set()
+            raise
+
+    with HostileServer(answer) as server:
+        stream = stream_model(config(server, provider), "sys", CONTRACT)
+        with pytest.raises(ProviderError) as info:
+            list(stream)
+        assert info.value.status_code == 400 and "HTTP 400" in info.value.message
+        assert stream.stats.status is RunStatus.ERROR
+        assert cut.wait(5)

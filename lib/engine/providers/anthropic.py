@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from httpx_sse import EventSource, SSEError
@@ -57,6 +58,7 @@ from lib.engine.events import (
 from lib.engine.limits import MAX_METADATA_BYTES
 from lib.engine.provider_config import Provider, ProviderConfig, shown_url
 from lib.engine.providers.http import (
+    MAX_ERROR_BODY,
     event_hooks,
     event_source,
     read_upto,
@@ -67,6 +69,7 @@ from lib.engine.providers.spec import CacheRates, ProviderSpec, ThinkingSwitch
 
 if TYPE_CHECKING:
     import anthropic
+    import httpx2
     from anthropic import Omit
     from anthropic.types import MessageParam, TextBlockParam, ThinkingConfigEnabledParam
 
@@ -127,6 +130,8 @@ def client_for(config: ProviderConfig, ctx: StreamContext | None = None) -> anth
             "No Anthropic API key is set — set ANTHROPIC_API_KEY, add it to "
             ".streamlit/secrets.toml, or type it in the sidebar for this session."
         )
+    hooks = event_hooks(ctx)
+    hooks["response"].append(partial(_raise_for_status, config))
     return anthropic.Anthropic(
         api_key=config.api_key,
         base_url=config.base_url or None,
@@ -135,14 +140,29 @@ def client_for(config: ProviderConfig, ctx: StreamContext | None = None) -> anth
         # The SDK's own transport would load the CA bundle again for every run (the cost is in
         # docs/PROFILES.md), and would follow a redirect with the contract to wherever it points.
         http_client=anthropic.DefaultHttpxClient(
-            verify=tls_context(), follow_redirects=False, event_hooks=event_hooks(ctx)
+            verify=tls_context(), follow_redirects=False, event_hooks=hooks
         ),
     )
 
 
-def map_status_error(exc: anthropic.APIStatusError, config: ProviderConfig) -> ProviderError:
-    kind = exc.type or ""
-    return _status_error(exc.status_code, kind, exc.api_message or kind or "", config)
+def _raise_for_status(config: ProviderConfig, response: httpx2.Response) -> None:
+    """A refusal, from the first `MAX_ERROR_BODY` bytes of its body: the SDK would read the whole
+    body of a refusal before raising its error, however long a server made it. The SDK hands
+    what a hook raises on as the cause of its connection error (`map_exception`)."""
+    if response.is_success:
+        return
+    try:
+        body, _ = read_upto(response, MAX_ERROR_BODY)
+    finally:
+        response.close()
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        data = None
+    error = data.get("error") if isinstance(data, dict) else None
+    fields = error if isinstance(error, dict) else {}
+    kind, message = (v if isinstance(v := fields.get(k), str) else "" for k in ("type", "message"))
+    raise _status_error(response.status_code, kind, message or kind, config)
 
 
 def _status_error(status: int, kind: str, detail: str, config: ProviderConfig) -> ProviderError:
@@ -156,8 +176,8 @@ def map_exception(
     """`started`: the stream had begun; `where`: when it failed (`StreamContext.where`)."""
     import anthropic
 
-    if isinstance(exc, anthropic.APIStatusError):
-        return map_status_error(exc, config)
+    if isinstance(exc.__cause__, ProviderError):
+        return exc.__cause__  # raised by one of the client's hooks (`client_for`)
     if isinstance(exc, anthropic.APITimeoutError):
         return TimedOut(f"{SERVICE} did not answer within {config.read_timeout:g} s — try again.")
     if isinstance(exc, anthropic.APIConnectionError):

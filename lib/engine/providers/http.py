@@ -67,10 +67,10 @@ Hooks = dict[str, list[Callable[[Any], None]]]
 
 def event_hooks(ctx: StreamContext | None = None) -> Hooks:
     """The event hooks of every client a provider makes, httpx's and the Claude SDK's httpx2
-    (which calls them the same way), so that every request is treated alike whatever it is for:
-    in a run (`ctx`), each request's connection is registered for cancellation as soon as it
-    connects (`StreamContext.trace`), so Stop and the run's time limit end a metadata lookup
-    (Ollama's `/api/show`) as they end the answer's stream."""
+    (which calls them the same way; Claude's adds its own), so that every request is treated
+    alike whatever it is for: in a run (`ctx`), each request's connection is registered for
+    cancellation as soon as it connects (`StreamContext.trace`), so Stop and the run's time limit
+    end a metadata lookup (Ollama's `/api/show`) as they end the answer's stream."""
     return {"request": [partial(_prepare, ctx)], "response": []}
 
 
