@@ -9,6 +9,7 @@ eating the machine's memory.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import select
 import socket
 import threading
@@ -40,6 +41,7 @@ class HostileServer:
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self.left = threading.Event()
+        self.heads: list[bytes] = []  # each request's line and headers, lower case
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def __enter__(self) -> HostileServer:
@@ -63,15 +65,16 @@ class HostileServer:
     def _handle(self, conn: socket.socket) -> None:
         with conn:
             try:
-                path = _read_request(conn)
-                self._answer(conn, path)
+                head = _read_request(conn)
+                self.heads.append(head.lower())
+                self._answer(conn, head.split(b" ")[1].decode())
                 client_left(conn, HOLD_SECONDS)
             except OSError:
                 pass
             self.left.set()
 
 
-def _read_request(conn: socket.socket) -> str:
+def _read_request(conn: socket.socket) -> bytes:
     data = b""
     while b"\r\n\r\n" not in data:
         data += conn.recv(65536) or b"\r\n\r\n"
@@ -86,7 +89,7 @@ def _read_request(conn: socket.socket) -> str:
     )
     while len(body) < length:
         body += conn.recv(65536) or b" " * length
-    return head.split(b" ")[1].decode()
+    return head
 
 
 def client_left(conn: socket.socket, seconds: float) -> bool:
@@ -316,3 +319,27 @@ def test_an_endless_error_body_is_read_only_to_its_cap(provider):
         assert info.value.status_code == 400 and "HTTP 400" in info.value.message
         assert stream.stats.status is RunStatus.ERROR
         assert cut.wait(5)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_compressed_answer_is_refused_unread(provider):
+    """The caps count bytes after decompression, and a 4 KB gzip read grew to 4 MB before any
+    cap saw it: every request asks for an uncompressed answer, and a compressed one is refused."""
+    bomb = gzip.compress(b"A" * 4 * 2**20)
+
+    def answer(conn: socket.socket, path: str) -> None:
+        if path.endswith("/api/show"):
+            stream_answer(provider, lambda conn: None)(conn, path)
+            return
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(bomb) + bomb
+        )
+
+    with HostileServer(answer) as server:
+        stream = stream_model(config(server, provider), "sys", CONTRACT)
+        with pytest.raises(ProviderError) as info:
+            list(stream)
+        assert info.value.kind is ErrorKind.BAD_RESPONSE
+        assert "sent a compressed answer (gzip) though asked for none" in info.value.message
+        assert server.heads and all(b"\r\naccept-encoding: identity" in h for h in server.heads)

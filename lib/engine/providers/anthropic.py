@@ -130,7 +130,7 @@ def client_for(config: ProviderConfig, ctx: StreamContext | None = None) -> anth
             "No Anthropic API key is set — set ANTHROPIC_API_KEY, add it to "
             ".streamlit/secrets.toml, or type it in the sidebar for this session."
         )
-    hooks = event_hooks(ctx)
+    hooks = event_hooks(SERVICE, ctx)
     hooks["response"].append(partial(_raise_for_status, config))
     return anthropic.Anthropic(
         api_key=config.api_key,

@@ -2,7 +2,7 @@
 
 Kept in one place so that every provider maps statuses and transport failures to the same error
 kinds, and so that every request (the Claude SDK's too, through `event_hooks`) is registered for
-cancellation and has its reply read under a size cap the same way.
+cancellation, asks for an uncompressed answer and has its reply read under a size cap the same way.
 """
 
 from __future__ import annotations
@@ -59,27 +59,58 @@ def tls_context() -> ssl.SSLContext:
 class Sent(Protocol):
     """What the hooks touch of a request, an httpx one or the Claude SDK's (httpx2)."""
 
+    headers: Any
     extensions: dict[str, Any]
+
+
+class Received(Protocol):
+    """What the hooks read of a response, an httpx one or the Claude SDK's (httpx2)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def close(self) -> None: ...
 
 
 Hooks = dict[str, list[Callable[[Any], None]]]
 
 
-def event_hooks(ctx: StreamContext | None = None) -> Hooks:
+def event_hooks(service: str, ctx: StreamContext | None = None) -> Hooks:
     """The event hooks of every client a provider makes, httpx's and the Claude SDK's httpx2
     (which calls them the same way; Claude's adds its own), so that every request is treated
     alike whatever it is for: in a run (`ctx`), each request's connection is registered for
     cancellation as soon as it connects (`StreamContext.trace`), so Stop and the run's time limit
-    end a metadata lookup (Ollama's `/api/show`) as they end the answer's stream."""
-    return {"request": [partial(_prepare, ctx)], "response": []}
+    end a metadata lookup (Ollama's `/api/show`) as they end the answer's stream; and each asks
+    for an uncompressed answer and refuses a compressed one (`_refuse_compressed`)."""
+    return {"request": [partial(_prepare, ctx)], "response": [partial(_refuse_compressed, service)]}
 
 
 def _prepare(ctx: StreamContext | None, request: Sent) -> None:
+    request.headers["Accept-Encoding"] = "identity"
     if ctx is not None:
         request.extensions["trace"] = ctx.trace
 
 
-def client_for(config: ProviderConfig, ctx: StreamContext | None = None) -> httpx.Client:
+def _refuse_compressed(service: str, response: Received) -> None:
+    """Every cap on what a server sends (`capped_events`, `read_upto`) counts bytes after
+    decompression, and the HTTP client decompresses a whole network read at once: one 64 KB read
+    of gzip grows to 64 MB, of brotli or zstd to far more, before any cap sees it. Capping the
+    decompressed size as it grows would mean replacing the client's decoders; model answers and
+    model lists gain nothing from compression, so every request asks for none and an answer
+    compressed all the same is refused unread."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return
+    response.close()
+    raise BadResponse(
+        f"{service} sent a compressed answer ({clip_detail(encoding, (), 40)}) though asked for"
+        " none — is this the right server?"
+    )
+
+
+def client_for(
+    config: ProviderConfig, hints: Hints, ctx: StreamContext | None = None
+) -> httpx.Client:
     """The client for one run (`ctx`, whose Stop must reach every request it makes) or one
     listing."""
     timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
@@ -87,7 +118,7 @@ def client_for(config: ProviderConfig, ctx: StreamContext | None = None) -> http
         timeout=timeout,
         trust_env=False,
         verify=tls_context(),
-        event_hooks=event_hooks(ctx),
+        event_hooks=event_hooks(hints.service, ctx),
     )
 
 

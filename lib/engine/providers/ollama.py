@@ -197,7 +197,7 @@ def stream_events(
     config: ProviderConfig, request: ChatRequest, ctx: StreamContext
 ) -> Iterator[Event]:
     # One client for the run's every request, `/api/show` included, so Stop reaches each.
-    with client_for(config, ctx) as client:
+    with client_for(config, HINTS, ctx) as client:
         num_ctx = choose_num_ctx(
             request, model_context_length(client, config), config.context_length
         )
@@ -228,7 +228,7 @@ def stream_events(
 
 
 def list_models(config: ProviderConfig) -> list[str]:
-    with client_for(config) as client:
+    with client_for(config, HINTS) as client:
         data = get_json(client, f"{config.base_url}/api/tags", config, HINTS)
     models = data.get("models", []) if isinstance(data, dict) else []
     return sorted(str(m["name"]) for m in models if isinstance(m, dict) and "name" in m)
@@ -239,7 +239,7 @@ def context_window(config: ProviderConfig) -> int | None:
     sized to, so what a long contract must be planned for."""
     if config.context_length:
         return config.context_length
-    with client_for(config) as client:
+    with client_for(config, HINTS) as client:
         return model_context_length(client, config)
 
 

@@ -127,7 +127,7 @@ def stream_events(
 ) -> Iterator[Event]:
     url = f"{config.base_url.rstrip('/')}/chat/completions"
     with (
-        client_for(config, ctx) as client,
+        client_for(config, HINTS, ctx) as client,
         open_stream(
             client, url, request_body(config, request), config, HINTS, ctx, auth_headers(config)
         ) as response,
@@ -142,7 +142,7 @@ def stream_events(
 
 
 def _model_cards(config: ProviderConfig) -> list[dict[str, Any]]:
-    with client_for(config) as client:
+    with client_for(config, HINTS) as client:
         data = get_json(
             client,
             f"{config.base_url.rstrip('/')}/models",
