@@ -194,7 +194,10 @@ def test_upstream_disconnect_is_seen_while_still_waiting_for_the_first_token(sta
     api = start_api()
     upstream.push(Script(tokens=tokens(3), first_delay=30))
     with httpx.stream("POST", f"{api.url}/api/report", json=BODY, timeout=10) as response:
-        read_events(response, Stream(), stop=lambda s: s.types() == ["start"])
+        # Read on the lines, not the response: a loop left early would close the connection as
+        # its generator goes, and a client gone before the model is asked has nothing sent.
+        lines = response.iter_lines()
+        read_events(lines, Stream(), stop=lambda s: s.types() == ["start"])
         assert wait_until(lambda: upstream.streams(), 10), "the model was never asked"
     # The first token is 30 s away: a disconnect seen before it is the client's leaving.
     assert upstream.wait_for_disconnect(10.0)
