@@ -81,7 +81,8 @@ def test_crs_batch_skips_a_copy_before_its_estimate_and_runs_it_once(tmp_path, m
     assert ".DS_Store" not in printed.err and "HEAD" not in printed.err
     assert "estimate in all: 2 runs" in printed.out
     assert main(argv) == 0
-    runs = list(csv.DictReader((out / "runs.csv").open(encoding="utf-8")))
+    with (out / "runs.csv").open(encoding="utf-8") as runs_csv:
+        runs = list(csv.DictReader(runs_csv))
     assert sorted(r["contract"] for r in runs) == ["alpha.txt", "beta.txt"]
 
 
