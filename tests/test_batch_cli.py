@@ -17,6 +17,7 @@ from lib.analysis.scoring import keep_found, parse_report, presence, right_claus
 from lib.cli.batch import main, parse_arguments
 from lib.runs.batch import CHANGED, GONE
 from lib.runs.batch_sources import FOLDER_PREFIX
+from lib.runs.portfolio import NOT_RESUMED, NOT_STARTED
 from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.store.owners import Scope
 from lib.store.run_log import RunLog
@@ -509,6 +510,41 @@ def test_a_resume_names_each_run_it_cannot_run_and_list_says_why(tmp_path, monke
         listed
     )
     assert "to resume" not in listed
+
+
+def test_a_run_a_resume_could_not_run_is_a_row_saying_why_in_the_files(
+    tmp_path, monkeypatch, capsys
+):
+    """A run a stopped batch never started, left out by its resume (its file gone), read "not
+    started" in runs.csv and the grid files, which says a resume runs it: it never would."""
+    import sqlite3
+
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    folder = tmp_path / "f3"
+    folder.mkdir()
+    for name in ("a.txt", "c.txt"):
+        (folder / name).write_text(f"{name}. 9. This agreement is governed by the laws of Utopia.")
+    argv = ["run", "--folder", str(folder), "--model", "clause-finder", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    batch_id = capsys.readouterr().out.split("batch ")[1].split(":")[0]
+    store = BatchStore(RunLog(tmp_path / "log.sqlite3"))
+    key = store.items(batch_id)[0].model_key
+    # As a stop leaves it: a.txt done, c.txt never started.
+    store.end_item(batch_id, "c.txt", key, ItemStatus.PENDING)
+    with sqlite3.connect(tmp_path / "log.sqlite3") as db:
+        db.execute("UPDATE batch_items SET run_id = NULL WHERE contract = 'c.txt'")
+    store.set_status(batch_id, BatchStatus.STOPPED)
+    (folder / "c.txt").unlink()
+
+    out = tmp_path / "out6"
+    assert main(["resume", batch_id, "--out", str(out)]) == 1
+    said = f"{NOT_RESUMED}: {GONE[FOLDER_PREFIX]}"
+    runs = {r["contract"]: r for r in csv.DictReader(io.StringIO((out / "runs.csv").read_text()))}
+    assert (runs["c.txt"]["status"], runs["c.txt"]["error"]) == (NOT_RESUMED, GONE[FOLDER_PREFIX])
+    grid = {
+        r["contract"]: r for r in csv.DictReader(io.StringIO((out / "portfolio.csv").read_text()))
+    }
+    assert grid["c.txt"]["status"] == said and NOT_STARTED not in grid["c.txt"].values()
 
 
 def test_a_contract_name_with_a_line_break_prints_on_one_line(tmp_path, monkeypatch, capsys):

@@ -379,6 +379,36 @@ def test_a_stopped_batch_lists_the_contracts_it_never_started(tmp_path, monkeypa
     assert any("did not start before the batch stopped" in i.value for i in at.info)
 
 
+def test_a_run_a_resume_could_not_run_says_so_and_why(tmp_path, monkeypatch, downloads):
+    """A run a resume left out (its contract gone) read "not started", its cell saying that
+    resuming the batch runs it, which the next resume would not do either."""
+    from lib.runs.batch import GONE, SAMPLE_SOURCE
+    from lib.runs.portfolio import NOT_RESUMED, NOT_STARTED
+
+    path = page_env(tmp_path, monkeypatch)
+    batch_id, names = running_batch(path, started=0, done=1)
+    store = BatchStore(RunLog(path))
+    store.set_status(batch_id, BatchStatus.STOPPED)
+    why = GONE[SAMPLE_SOURCE]
+    store.end_item(batch_id, names[2], KEY, ItemStatus.NOT_RESUMED, why)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    grid = at.dataframe(key="pf_grid").value
+    said = f"{NOT_RESUMED}: {why}"
+    assert sorted(grid["status"]) == ["complete", said, NOT_STARTED]
+    left = grid[grid["status"] == said]
+    assert list(left["contract"]) == [names[2]] and set(left["Audit rights"]) == {NOT_RESUMED}
+    rows = list(csv.DictReader(io.StringIO(export(at, downloads, "Export CSV").decode())))
+    assert said in [r["status"] for r in rows]
+    row = list(grid["status"]).index(said)
+    at.session_state["pf_grid"] = {
+        "selection": {"rows": [], "columns": [], "cells": [[row, "Audit rights"]]}
+    }
+    at.run()
+    assert not at.exception
+    assert [i.value for i in at.info if "resum" in i.value] == [f"This run was not resumed: {why}."]
+
+
 def test_a_running_batch_with_no_run_begun_yet_shows_its_waiting_grid(tmp_path, monkeypatch):
     path = page_env(tmp_path, monkeypatch)
     _, names = running_batch(path, started=0)

@@ -507,7 +507,8 @@ def _batch_rows(
             stored = batch_records(run_log, runner.batch_id)
             records = {**stored.records, **found.records}
             unstarted = [key for key in stored.not_started if key not in records]
-            found = BatchRecords(records, deleted=stored.deleted, not_started=unstarted)
+            found = BatchRecords(records, deleted=stored.deleted, not_started=unstarted,
+                                 not_resumed=stored.not_resumed)  # fmt: skip
             if stored.deleted:
                 print(f"crs-batch: {stored.deleted_note()} The files hold the runs still there.",
                       file=sys.stderr)  # fmt: skip

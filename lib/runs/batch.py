@@ -62,7 +62,14 @@ from lib.runs.playbook_run import (
     check_run_request,
     start_playbook,
 )
-from lib.runs.portfolio import NOT_STARTED, GridRun, Waiting, grid_runs, waiting_rows
+from lib.runs.portfolio import (
+    NOT_RESUMED,
+    NOT_STARTED,
+    GridRun,
+    Waiting,
+    grid_runs,
+    waiting_rows,
+)
 from lib.store.batch_store import BatchItem, BatchStatus, BatchStore, ItemStatus
 from lib.store.heartbeat import HEARTBEAT
 from lib.store.records import RunRecord, run_maker
@@ -932,11 +939,16 @@ class BatchRecords:
         """The batch's rows, its models named by `labels` (model key → display label): its runs,
         then a row per run not started, waiting or not started. The Portfolio page's grid and
         exports and `crs-batch`'s files are made of these, so both hold every contract of the
-        batch (the files left out the runs a stopped batch never started)."""
-        waiting = waiting_rows(self.waiting, labels)
-        return grid_runs(self.records, labels), waiting + waiting_rows(
-            self.not_started, labels, NOT_STARTED
-        )
+        batch (the files left out the runs a stopped batch never started). A run its last resume
+        could not run reads "not resumed" with why, not "not started", which a resume runs."""
+        why = {(left.contract, left.model_key): left.reason for left in self.not_resumed}
+        unstarted = [key for key in self.not_started if key not in why]
+        left_out = sorted(key for key in self.not_started if key in why)
+        return grid_runs(self.records, labels), [
+            *waiting_rows(self.waiting, labels),
+            *waiting_rows(unstarted, labels, NOT_STARTED),
+            *(Waiting(c, labels.get(k, k), NOT_RESUMED, why[c, k]) for c, k in left_out),
+        ]
 
     def deleted_note(self) -> str:
         """ "2 runs of this batch were deleted on History"; "" when none was."""

@@ -19,6 +19,7 @@ from lib.analysis.report_sections import MISSING, overall_risk, severities
 from lib.analysis.scorecard import ModelRun
 from lib.engine.provider_config import endpoint_label
 from lib.engine.run_stats import RunStatus
+from lib.store.batch_store import ItemStatus
 from lib.store.csv_export import FORMULA_STARTS, csv_bytes, exportable
 from lib.store.records import RunRecord, review_mode
 
@@ -35,8 +36,12 @@ WAITING = "waiting"
 # A contract of a stopped (or interrupted) batch whose run never started: still a row, so the grid
 # and its exports account for every contract of the batch, and resuming the batch runs it.
 NOT_STARTED = "not started"
+# A run a resume could not run (its contract changed or is gone, its model cannot be chosen): a
+# row too, with why, as resuming the batch again would leave it out again.
+NOT_RESUMED = ItemStatus.NOT_RESUMED.value
 LEVELS = (
     "RED", "YELLOW", "GREEN", NOT_FOUND, MISSING, FAILED, STOPPED, RUNNING, WAITING, NOT_STARTED,
+    NOT_RESUMED,
 )  # fmt: skip
 # Cell colours on screen and in XLSX (fill, text).
 COLOURS: dict[str, tuple[str, str]] = {
@@ -50,6 +55,7 @@ COLOURS: dict[str, tuple[str, str]] = {
     RUNNING: ("F8F9FA", "6C757D"),
     WAITING: ("FFFFFF", "6C757D"),  # neutral: no verdict yet, and none of a failure
     NOT_STARTED: ("FFFFFF", "6C757D"),  # neutral too: nothing was asked of the model
+    NOT_RESUMED: ("FFFFFF", "6C757D"),
 }
 
 
@@ -69,15 +75,36 @@ class GridRun:
     record: RunRecord
 
 
+# What a selected cell of a run not started says, by its row's level (`Waiting.note`).
+_UNSTARTED_NOTES = {
+    WAITING: "This run has not started yet: it waits for a free place in the batch.",
+    NOT_STARTED: "This run did not start before the batch stopped: resuming the batch runs it.",
+}
+
+
 @dataclass(frozen=True)
 class Waiting:
     """A contract × model of a batch whose run has not started: no record, no verdict, but a
     row, so an analyst sees every contract of the batch. `WAITING` while the batch runs,
-    `NOT_STARTED` once it stopped (resuming it runs them)."""
+    `NOT_STARTED` once it stopped (resuming it runs them), `NOT_RESUMED` with its `reason` when
+    a resume could not run it (`NotResumed`): "resuming runs it" was untrue of those."""
 
     contract: str
     model: str
     level: str = WAITING
+    reason: str = ""
+
+    @property
+    def status(self) -> str:
+        """The row's status cell in the grids and their CSV/XLSX, which have no column for an
+        error: "not resumed: the contract changed since the batch started"."""
+        return f"{self.level}: {self.reason.rstrip('.')}" if self.reason else self.level
+
+    def note(self) -> str:
+        """What the page says for a selected cell of the row, the same for every level."""
+        if self.level == NOT_RESUMED:
+            return f"This run was not resumed: {self.reason.rstrip('.')}."
+        return _UNSTARTED_NOTES[self.level]
 
 
 def grid_frame(
@@ -114,7 +141,7 @@ def grid_frame(
             {
                 "contract": slot.contract,
                 "model": slot.model,
-                "status": slot.level,
+                "status": slot.status,
                 "risk": "",
                 "RED": 0,
                 "YELLOW": 0,
@@ -271,7 +298,8 @@ def results_frame(runs: Sequence[GridRun], waiting: Sequence[Waiting] = ()) -> p
     """One row per run with its figures, for the CLI's CSV: times to the millisecond, counts as
     whole numbers even beside a run without them (object columns); the thinking, the prompt
     cache's share and the server that answered, as the run log has. A run not started is a row
-    too, after the runs as in the grid: its `Waiting.level` its status, and no figures."""
+    too, after the runs as in the grid: its `Waiting.level` its status, why a resume left it out
+    its error, and no figures."""
     rows: list[dict[str, object]] = [
         {
             "contract": r.contract,
@@ -298,7 +326,7 @@ def results_frame(runs: Sequence[GridRun], waiting: Sequence[Waiting] = ()) -> p
     ]
     rows += [
         {**dict.fromkeys(RESULT_COLUMNS), "contract": slot.contract, "model": slot.model,
-         "status": slot.level, "error": "", "risk": "", "review": "", "served_by": "",
+         "status": slot.level, "error": slot.reason, "risk": "", "review": "", "served_by": "",
          "run_id": ""}
         for slot in waiting
     ]  # fmt: skip

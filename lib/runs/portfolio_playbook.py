@@ -39,6 +39,7 @@ from lib.runs.playbook_run import BUILTIN_PROVIDER
 from lib.runs.playbook_tables import CHECK_LABEL, verdict_word
 from lib.runs.portfolio import (
     FAILED,
+    NOT_RESUMED,
     NOT_STARTED,
     RUNNING,
     STOPPED,
@@ -68,6 +69,7 @@ CELL_COLOURS: dict[str, tuple[str, str]] = {
     RUNNING: ("F8F9FA", "6C757D"),
     WAITING: ("FFFFFF", "6C757D"),
     NOT_STARTED: ("FFFFFF", "6C757D"),
+    NOT_RESUMED: ("FFFFFF", "6C757D"),
 }
 # Columns before the positions' own in the grid.
 LEAD = ("contract", "checker", "status", "meets", "deviates", "not addressed", "high severity")
@@ -115,7 +117,8 @@ def verdict_grid(
     runs: Sequence[GridRun], playbook: Playbook, waiting: Sequence[Waiting] = ()
 ) -> pd.DataFrame:
     """One row per contract × checker: its counts, then a cell per position (see `cell`); a
-    contract whose check has not started reads its `Waiting.level` in every position."""
+    contract whose check has not started reads its `Waiting.level` in every position, and its
+    status says why a resume left it out (`Waiting.status`)."""
     columns = position_columns(playbook)
     rows = []
     for run in runs:
@@ -143,9 +146,9 @@ def verdict_grid(
             )
         rows.append(row)
     for slot in waiting:
-        level = slot.level
-        rows.append({"contract": slot.contract, "checker": slot.model, "status": level,
-                     **dict.fromkeys(LEAD[3:], 0), **dict.fromkeys(columns, level)})  # fmt: skip
+        rows.append({"contract": slot.contract, "checker": slot.model, "status": slot.status,
+                     **dict.fromkeys(LEAD[3:], 0),
+                     **dict.fromkeys(columns, slot.level)})  # fmt: skip
     return pd.DataFrame(rows, columns=[*LEAD, *columns])
 
 

@@ -42,8 +42,6 @@ from lib.runs.batch_sources import (
 from lib.runs.launch import save_upload
 from lib.runs.portfolio import (
     LEVELS,
-    NOT_STARTED,
-    WAITING,
     GridRun,
     Waiting,
     category_columns,
@@ -96,11 +94,6 @@ MODELS_KEY = "pf_runner_models"  # model key → label of the batch this session
 GRID_KEY, VERDICTS_KEY, REPORT_PICK_KEY = "pf_grid", "pf_verdicts", "pf_report"
 GRID_BATCH_KEY = "pf_grid_batch"  # the batch whose grid holds the selection above
 NOT_RESUMED_KEY = "pf_not_resumed"  # what the last Resume could not run, said once after it
-# What a selected cell of a run not started says, by its row's status.
-UNSTARTED_CELL = {
-    WAITING: "This run has not started yet: it waits for a free place in the batch.",
-    NOT_STARTED: "This run did not start before the batch stopped: resuming the batch runs it.",
-}
 
 
 def _cache(key: str) -> ReadCache:
@@ -443,6 +436,11 @@ def _notes(deleted: str, not_started: str) -> None:
         st.caption(not_started)
 
 
+def _unstarted(waiting: list[Waiting], contract: str, model: str) -> str:
+    """What a selected cell of a row without a run says (`Waiting.note`)."""
+    return next(w for w in waiting if (w.contract, w.model) == (contract, model)).note()
+
+
 def findings(
     runs: list[GridRun],
     template_key: str,
@@ -498,8 +496,7 @@ def findings(
         with st.container(border=True):
             st.markdown(f"**{label(contract)}** · {label(model)}")
             if record is None:
-                unstarted = UNSTARTED_CELL[view.iloc[row]["status"]]
-                st.info(unstarted, icon=":material/hourglass_empty:")
+                st.info(_unstarted(waiting, contract, model), icon=":material/hourglass_empty:")
             else:
                 text = texts.get(contract) or record.contract_text
                 headings = [column_heading(frame, c) for c in columns]
@@ -578,7 +575,7 @@ def verdicts(
     with st.container(border=True):
         st.markdown(f"**{label(contract)}** · {label(checker)}")
         if record is None:
-            st.info(UNSTARTED_CELL[view.iloc[row]["status"]], icon=":material/hourglass_empty:")
+            st.info(_unstarted(waiting, contract, checker), icon=":material/hourglass_empty:")
         elif result is None:
             st.info("This run has no result for the position.", icon=":material/search_off:")
         else:
