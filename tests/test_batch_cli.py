@@ -547,6 +547,26 @@ def test_a_run_a_resume_could_not_run_is_a_row_saying_why_in_the_files(
     assert grid["c.txt"]["status"] == said and NOT_STARTED not in grid["c.txt"].values()
 
 
+def test_a_scorecard_counts_the_runs_never_started_as_the_page_does(tmp_path, make_record):
+    """crs-batch's scorecard left out the labelled contracts whose run never started without a
+    word, where the Portfolio page's says they are "still running or not run yet"."""
+    from lib.analysis.documents import Document
+    from lib.analysis.samples import all_samples
+    from lib.analysis.scorecard import still_running_note
+    from lib.cli.batch import write_outputs
+    from lib.runs.portfolio import GridRun, Waiting
+
+    first, second = all_samples()[:2]
+    report = "".join(write_report(first.file_name, first.text, DEFAULT_TEMPLATE_KEY))
+    record = make_record(document_name=first.file_name, status="done", report=report)
+    documents = [Document(s.file_name, s.text, "txt", len(s.text)) for s in (first, second)]
+    rows = ([GridRun(first.file_name, "m", record)], [Waiting(second.file_name, "m", NOT_STARTED)])
+    card = write_outputs(tmp_path, rows, DEFAULT_TEMPLATE_KEY, documents, sample_labels(), None,
+                         None)  # fmt: skip
+    assert card is not None and [m.running for m in card.models] == [[second.file_name]]
+    assert still_running_note(1) in (tmp_path / "scorecard.md").read_text()
+
+
 def test_a_contract_name_with_a_line_break_prints_on_one_line(tmp_path, monkeypatch, capsys):
     """A file name holding a newline (or an escape sequence) was printed raw: the estimate's and
     the failure's lines broke in two, the second half reading as a line of its own. A contract's

@@ -461,3 +461,28 @@ def test_a_contractnli_files_documents_are_held_to_the_text_cap(tmp_path):
     assert len(kept.text) == short
     ((_, why),) = loaded.problems
     assert "characters of text" in why and "CRS_MAX_PASTE_CHARS" in why
+
+
+def test_a_playbook_scorecard_counts_the_checks_never_started_as_the_page_does(tmp_path, files):
+    """crs-batch's scorecard left out the NDAs whose check never started without a word, where
+    the Portfolio page's says they are "still running or not run yet"."""
+    from lib.analysis.scorecard import still_running_note
+    from lib.cli.batch import load_nli_labels, write_playbook_outputs
+    from lib.runs.batch import BatchSettings, batch_records
+    from lib.runs.portfolio import NOT_STARTED, Waiting
+
+    labels, _ = files
+    assert main(["run", "--playbook", "nda", "--contractnli", str(labels),
+                 "--out", str(tmp_path / "out")]) == 0  # fmt: skip
+    log = RunLog(tmp_path / "log.sqlite3")
+    (info,) = BatchStore(log).list()
+    runs, _ = batch_records(log, info.batch_id).grid({})
+    ran = [run for run in runs if run.contract == "nda-a.txt"]
+    waiting = [Waiting("nda-b.txt", ran[0].model, NOT_STARTED)]
+    out = tmp_path / "again"
+    playbook = BatchSettings.from_dict(info.settings).playbook_of()
+    scores = write_playbook_outputs(
+        out, (ran, waiting), playbook, load_nli_labels(f"contractnli:{labels}"), "tiny-nli.json"
+    )
+    assert scores is not None and [s.running for s in scores] == [("2",)]
+    assert still_running_note(1) in (out / "scorecard.md").read_text()

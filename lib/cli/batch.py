@@ -50,7 +50,7 @@ from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import PlaybookError, load_playbook
 from lib.analysis.plural import counted
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES
-from lib.analysis.scorecard import Scorecard, build_scorecard, text_table
+from lib.analysis.scorecard import NO_LABELS, Scorecard, build_scorecard, text_table
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
     MAX_MAX_TOKENS,
@@ -104,13 +104,14 @@ from lib.runs.portfolio import (
 from lib.runs.portfolio_playbook import (
     CELL_COLOURS,
     CheckerScore,
+    nothing_to_score,
     save_scorecard,
     score_checkers,
     scorecard_table,
     verdict_grid,
     verdict_rows,
 )
-from lib.runs.portfolio_session import batch_name
+from lib.runs.portfolio_session import batch_name, score_runs
 from lib.runs.scans import Scan, left_out, no_ocr_here, take_scan
 from lib.store.batch_store import BatchStore
 from lib.store.database import StoreUnavailable
@@ -331,9 +332,13 @@ def run_with_progress(runner: BatchRunner) -> bool:
     return not runner.stopped
 
 
-def _nothing_scored(contracts: int, source: str) -> None:
-    """Labels that name none of the contracts score nothing: said, and no scorecard kept (a table
-    of zeros would read as a result)."""
+def _nothing_scored(contracts: int, source: str, why: str = NO_LABELS) -> None:
+    """Labels that name none of the contracts score nothing, nor do labelled contracts none of
+    whose runs has ended (`why`, as the Portfolio page says it): said, and no scorecard kept (a
+    table of zeros would read as a result)."""
+    if why != NO_LABELS:
+        print(f"crs-batch: {why} No scorecard written.", file=sys.stderr)
+        return
     which = "the contract is not" if contracts == 1 else f"none of the {contracts:,} contracts is"
     print(
         f"crs-batch: {which} in the labels ({source}): no scorecard written. Labels match a "
@@ -382,14 +387,12 @@ def write_outputs(
     if not scored:
         _nothing_scored(len(documents), labels.source)
         return None
-    texts = {labels.match(d.name) or d.name: d.text for d in documents}
-    by_model = _by_model(grid)
-    card = build_scorecard(
-        f"{counted(len(by_model), 'model')} on {counted(scored, 'contract')} of {labels.source}",
-        labels,
-        {model: model_runs(records, labels) for model, records in by_model.items()},
-        texts,
-    )
+    models = {run.model for run in grid} | {slot.model for slot in waiting}
+    title = f"{counted(len(models), 'model')} on {counted(scored, 'contract')} of {labels.source}"
+    card = score_runs(title, grid, labels, {d.name: d.text for d in documents}, waiting)
+    if isinstance(card, str):
+        _nothing_scored(len(documents), labels.source, card)
+        return None
     (out / "scorecard.md").write_text(text_table(card) + "\n", encoding="utf-8")
     (out / "scorecard.json").write_text(json.dumps(card.to_dict(), indent=1), encoding="utf-8")
     if run_log is not None:
@@ -417,9 +420,10 @@ def write_playbook_outputs(
     (out / "playbook.xlsx").write_bytes(grid_xlsx(frame, CELL_COLOURS, "Playbook"))
     if labels is None:
         return None
-    scores = [s for s in score_checkers(grid, labels, playbook) if s.contracts]
-    if not scores:
-        _nothing_scored(len({run.contract for run in grid}), labels_source)
+    # Scored as the Portfolio page scores it: the checks not run yet left out and counted.
+    scores = score_checkers(grid, labels, playbook, waiting)
+    if (nothing := nothing_to_score(scores)) is not None:
+        _nothing_scored(len({run.contract for run in grid}), labels_source, nothing)
         return None
     (out / "scorecard.md").write_text(scorecard_table(scores, labels_source) + "\n", "utf-8")
     store = BatchStore(run_log) if run_log is not None else None

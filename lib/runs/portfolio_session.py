@@ -203,17 +203,18 @@ def contract_texts(
 
 
 def score_runs(
-    name: str,
+    title: str,
     runs: Sequence[GridRun],
     labelled: LabelledSet,
     texts: Mapping[str, str],
     waiting: Sequence[Waiting] = (),
 ) -> Scorecard | str:
-    """The batch's runs scored against the labels, or why there is nothing to score: no
-    contract of it is labelled, or none of their runs has ended. Runs still running and contracts
-    not run yet (`waiting`: waiting for a place, or not started before the batch stopped) are left
-    out and counted (`unscored_note`), not scored as failed runs that found nothing: the model
-    was never asked."""
+    """The batch's runs scored against the labels as the card `title`, or why there is nothing
+    to score: no contract of it is labelled, or none of their runs has ended. Runs still running
+    and contracts not run yet (`waiting`: waiting for a place, not started before the batch
+    stopped, or not resumed) are left out and counted (`unscored_note`), not scored as failed
+    runs that found nothing: the model was never asked. The Portfolio page and `crs-batch` both
+    score through it, so their cards leave out and count the same runs."""
     by_model: dict[str, dict[str, RunRecord]] = {}
     queued: dict[str, list[str]] = {}
     for run in runs:
@@ -231,7 +232,7 @@ def score_runs(
     if all(run.running for runs_ in scored.values() for run in runs_.values()):
         return NOTHING_ENDED
     keyed = {labelled.match(n) or n: t for n, t in texts.items()}
-    return build_scorecard(f"{name} on {labelled.source}", labelled, scored, keyed)
+    return build_scorecard(title, labelled, scored, keyed)
 
 
 def previous_scorecard(

@@ -660,7 +660,7 @@ def scorecard(
     labelled = labels(settings)
     if labelled is not None and st.button("Score this batch", key="pf_score"):
         name = info.name if info else "Batch"
-        card = session.score_runs(name, runs, labelled, texts, waiting)
+        card = session.score_runs(f"{name} on {labelled.source}", runs, labelled, texts, waiting)
         if isinstance(card, str):
             st.warning(card)
         else:
