@@ -15,6 +15,7 @@ from lib.runs.compare import (
     comparison_csv,
     display_table,
     findings_diff,
+    not_run_note,
     side_labels,
     timeline_frame,
     unfinished_note,
@@ -150,51 +151,56 @@ if len(records) == 2:
                 reviewer=labels[i],
             )
     st.subheader("Comparison")
-    table = display_table(records)
-    winners = better_side(records)
+    if (not_run := not_run_note(records)) is not None:
+        # Refused before either side began: each side says why above, and there is nothing
+        # to compare.
+        st.warning(label(not_run), icon=":material/block:")
+    else:
+        table = display_table(records)
+        winners = better_side(records)
 
-    def highlight(row):
-        index = winners.get(row.name)
-        return [
-            "background-color: #d4edda; font-weight: 600" if i == index else ""
-            for i in range(len(row))
-        ]
+        def highlight(row):
+            index = winners.get(row.name)
+            return [
+                "background-color: #d4edda; font-weight: 600" if i == index else ""
+                for i in range(len(row))
+            ]
 
-    st.dataframe(table.style.apply(highlight, axis=1), width="stretch")
-    diff = findings_diff(records)
-    if (note := unfinished_note(records)) is not None:
-        st.caption(label(note))
-    diff_columns = st.columns(2)
-    for column, side, record in zip(diff_columns, labels, records, strict=True):
-        flagged = diff[side]
-        column.markdown(f"**Flagged only by {label(side)}**")
-        if not all(r.report for r in records):
-            column.caption(
-                "Nothing to compare: this run wrote no report."
-                if not record.report
-                else "Nothing to compare: the other run wrote no report."
-            )
-        elif flagged:
-            column.markdown(
-                "\n".join(
-                    f"- {label(category)} — {label(severity)}"
-                    for category, severity in flagged.items()
+        st.dataframe(table.style.apply(highlight, axis=1), width="stretch")
+        diff = findings_diff(records)
+        if (note := unfinished_note(records)) is not None:
+            st.caption(label(note))
+        diff_columns = st.columns(2)
+        for column, side, record in zip(diff_columns, labels, records, strict=True):
+            flagged = diff[side]
+            column.markdown(f"**Flagged only by {label(side)}**")
+            if not all(r.report for r in records):
+                column.caption(
+                    "Nothing to compare: this run wrote no report."
+                    if not record.report
+                    else "Nothing to compare: the other run wrote no report."
+                )
+            elif flagged:
+                column.markdown(
+                    "\n".join(
+                        f"- {label(category)} — {label(severity)}"
+                        for category, severity in flagged.items()
+                    )
+                )
+            else:
+                column.caption("Nothing the other model missed.")
+        stats = [state.get("compare_stats", {}).get(r.run_id) for r in records]
+        if all(stats) and any(r.report for r in records):
+            frame = timeline_frame(stats, labels)
+            chart = (
+                alt.Chart(frame)
+                .mark_line(interpolate="step-after")
+                .encode(
+                    x=alt.X("seconds:Q", title="Seconds since the request"),
+                    y=alt.Y("tokens:Q", title="Tokens (estimated)"),
+                    color=alt.Color("model:N", title="Model"),
                 )
             )
-        else:
-            column.caption("Nothing the other model missed.")
-    stats = [state.get("compare_stats", {}).get(r.run_id) for r in records]
-    if all(stats) and any(r.report for r in records):
-        frame = timeline_frame(stats, labels)
-        chart = (
-            alt.Chart(frame)
-            .mark_line(interpolate="step-after")
-            .encode(
-                x=alt.X("seconds:Q", title="Seconds since the request"),
-                y=alt.Y("tokens:Q", title="Tokens (estimated)"),
-                color=alt.Color("model:N", title="Model"),
-            )
-        )
-        st.altair_chart(chart, width="stretch")
-    # Each report's own downloads (with its quote checks) are under it, in `report_view`.
-    offer(st, "Comparison (CSV)", comparison_csv(records), "comparison.csv", "text/csv")
+            st.altair_chart(chart, width="stretch")
+        # Each report's own downloads (with its quote checks) are under it, in `report_view`.
+        offer(st, "Comparison (CSV)", comparison_csv(records), "comparison.csv", "text/csv")

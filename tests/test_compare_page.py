@@ -296,6 +296,11 @@ def test_a_cap_of_one_run_starts_neither_side_and_says_why(env, monkeypatch):
     assert len(records) == 2 and all(r.error_kind == "rate_limited" for r in records)
     shown = " ".join(e.value for e in at.error).replace("\\", "")  # markdown escapes
     assert "cannot compare" in shown and "CRS_MAX_CONCURRENT_RUNS" in shown
+    # No comparison of two empty runs is drawn: the page says it did not run, and why, once.
+    assert not at.dataframe and not at.get("vega_lite_chart")
+    [warning] = [w.value.replace("\\", "") for w in at.warning]
+    assert warning.startswith("The comparison did not run. A comparison runs 2 reviews at once")
+    assert warning.count("CRS_MAX_CONCURRENT_RUNS") == 1
 
 
 def test_each_sides_template_is_kept_while_the_analyst_is_on_another_page(env):
@@ -328,3 +333,25 @@ def test_a_side_that_will_not_fit_its_model_is_not_offered_and_says_which(env):
     button = at.button(key="compare")
     assert button.disabled and "runs both sides or neither" in button.help
     assert env.streams() == [] and not at.session_state[STATE_KEY]
+
+
+def test_a_comparison_refused_as_one_side_is_too_long_says_why_once(make_record):
+    """The side not started for its partner repeats the too-long side's reason: said once."""
+    from lib.runs.compare import not_run_note
+
+    refused = dict(page="compare", status="error", report="")
+    long = make_record(
+        **refused,
+        error_kind="context_too_long",
+        error_message="Ollama · m does not fit. Too long. Neither side was started.",
+    )
+    partner = make_record(
+        **refused,
+        error_kind="partner_cannot_run",
+        error_message="Neither side was started: Ollama · m does not fit.",
+    )
+    assert not_run_note([partner, long]) == (
+        "The comparison did not run. Ollama · m does not fit. Too long. Neither side was started."
+    )
+    done = make_record(page="compare", status="done", report=REPORT_A, ttft_s=1.0)
+    assert not_run_note([done, long]) is None

@@ -1,5 +1,5 @@
 """Two finished runs on one contract, compared: the figures table, who did better, what only one
-model flagged, and both timelines on one axis."""
+model flagged, and both timelines on one axis; or why the comparison did not run."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 
 from lib.analysis.prompts import NOT_FOUND, count_findings
 from lib.analysis.tokens import CHARS_PER_TOKEN
+from lib.engine.errors import ErrorKind
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.runs.pricing import cost_text
 from lib.store.csv_export import csv_bytes
@@ -155,6 +156,21 @@ def unfinished_note(records: Sequence[RunRecord]) -> str | None:
         f"Not both complete ({', '.join(unfinished)}): topics a run never reached are left out, "
         "and no side is marked better."
     )
+
+
+def not_run_note(records: Sequence[RunRecord]) -> str | None:
+    """Why a comparison did not run, or None when it did: every side refused before its model
+    was asked anything (`RunRecord.not_started`: over the cap on runs at once, a side too long
+    for its model, the other side not started for it). There is nothing to compare then, and a
+    table of two empty columns read as a comparison. Each reason is said once; a side's "not
+    started as the other cannot run" only when no side says why itself."""
+    if not records or not all(record.not_started for record in records):
+        return None
+    messages = [(r.error_message or "").strip() for r in records]
+    own = [m for r, m in zip(records, messages, strict=True)
+           if r.error_kind != ErrorKind.PARTNER_CANNOT_RUN]  # fmt: skip
+    reasons = [m for m in dict.fromkeys(own or messages) if m]
+    return " ".join(["The comparison did not run.", *reasons])
 
 
 def timeline_frame(stats: Sequence[RunStats], labels: Sequence[str]) -> pd.DataFrame:
