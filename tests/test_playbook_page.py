@@ -70,6 +70,18 @@ def page_with_contract() -> AppTest:
     return at.run()
 
 
+def test_the_built_in_checker_is_estimated_as_the_api_answers_it(env):
+    """The built-in checker said nothing before the click, where a model's check says its
+    tokens and cost: its estimate is the one `POST /api/estimate` answers."""
+    from lib.runs.estimate import builtin_check_estimate
+
+    at = page_with_contract()
+    assert not at.exception
+    said = builtin_check_estimate("pasted").sentence
+    assert [c.value for c in at.caption if c.value.startswith("Estimate:")] == [f"Estimate: {said}"]
+    assert "no model call, no cost, instant" in said
+
+
 def test_check_waits_for_a_contract(env):
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()

@@ -56,7 +56,7 @@ from lib.engine.provider_config import DEFAULT_TEMPERATURE
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, UntrustedUserHeader
 from lib.runs import catalog
-from lib.runs.estimate import RunEstimate, will_not_start
+from lib.runs.estimate import RunEstimate, builtin_check_estimate, will_not_start
 from lib.runs.launch import RunRequest, launch, save_upload
 from lib.runs.live import claim_slot, release_slot
 from lib.runs.model_choice import ChoiceError
@@ -377,12 +377,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         chosen_with = settings.for_request(request.headers)
         if playbook is not None:
             check = await _check_request(body, document, playbook, chosen_with)
-            if check.checker is None:
-                raise ApiError(
-                    400,
-                    "The built-in checker calls no model, so there is no plan or cost to"
-                    " estimate: name a model to estimate its check",
-                )
+            if check.checker is None:  # it calls no model: said as the Playbook page says it
+                return builtin_check_estimate(document.name).as_dict()
             # The check's one pass, as the Playbook page estimates it.
             run = check_run_request(check, check.checker)
         else:

@@ -32,6 +32,7 @@ from lib.analysis.long_plan import (
     plan_words,
     step_findings,
 )
+from lib.analysis.playbook.checker import CHECKER_NAME
 from lib.analysis.plural import counted, duration
 from lib.analysis.tokens import CHARS_PER_TOKEN, estimate_tokens
 from lib.engine.provider_config import ProviderConfig, shown_url
@@ -184,16 +185,28 @@ def _billed(config: ProviderConfig) -> bool | None:
     return False if local else None
 
 
+def _reads_itself(contract: str, reviewer: str, billed: bool | None = False) -> RunEstimate:
+    """The estimate of a run that calls no model (the clause finder, the built-in playbook
+    checker): one pass on this machine, no call, no token, no cost, instant."""
+    sentence = f"{reviewer}: reads the contract itself, no model call, no cost, instant"
+    return RunEstimate(
+        contract, reviewer, PlanKind.ONE_PASS, None, 0, 0, 0, 0.0, billed, sentence, seconds=0.0
+    )  # fmt: skip
+
+
+def builtin_check_estimate(contract: str) -> RunEstimate:
+    """The built-in playbook checker's check of `contract`, estimated: it calls no model. Said
+    by the Playbook page and answered by `POST /api/estimate` alike (which refused it with a
+    400, though a client asks for every check's estimate before it runs it)."""
+    return _reads_itself(contract, CHECKER_NAME)
+
+
 def _estimate(request: RunRequest, prices: Prices, pace: Pace | None) -> RunEstimate:
     config, contract = request.config, request.document.name
     reviewer = run_maker(config.provider.value, config.model)
     billed = _billed(config)
     if not spec_for(config.provider).follows_prompts:  # the clause finder reads it itself
-        sentence = f"{reviewer}: reads the contract itself, no model call, no cost, instant"
-        return RunEstimate(
-            contract, reviewer, PlanKind.ONE_PASS, None, 0, 0, 0, 0.0, billed, sentence,
-            seconds=0.0,
-        )  # fmt: skip
+        return _reads_itself(contract, reviewer, billed)
     prompt_tokens = request.prompt.estimated_tokens
     runs_as, problem = planned(request)  # the run's own check, so what is shown is what runs
     plan = runs_as.plan

@@ -37,7 +37,7 @@ from lib.engine.provider_config import ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings
 from lib.runs import playbook_library as library
-from lib.runs.estimate import RunEstimate
+from lib.runs.estimate import RunEstimate, builtin_check_estimate
 from lib.runs.launch import contract_text_for
 from lib.runs.playbook_run import (
     NOT_CHECKERS,
@@ -264,15 +264,17 @@ def checker_picker(settings: Settings, key: str, title: str = "Checked by") -> C
 
 def show_check_estimate(
     request: PlaybookRequest, settings: Settings, run_log: RunLog | None
-) -> RunEstimate | None:
-    """A model's check said before its button is clicked, as Compare says each side: its one
+) -> RunEstimate:
+    """A check said before its button is clicked, as Compare says each side: a model's one
     pass, tokens and cost, or a warning that it does not fit its model and will send nothing
-    (`launch.planned`, the check it gets when it starts). Returned for the page's button
-    (`estimate.will_not_start`); None for the built-in checker, which calls no model."""
-    if not isinstance(request.checker, ProviderConfig):
-        return None
-    run = check_run_request(request, request.checker)
-    estimate = run_estimate(run, settings.prices, run_log)
+    (`launch.planned`, the check it gets when it starts); the built-in checker's says it calls
+    no model (`builtin_check_estimate`, as the API answers it). Returned for the page's button
+    (`estimate.will_not_start`)."""
+    if isinstance(request.checker, ProviderConfig):
+        run = check_run_request(request, request.checker)
+        estimate = run_estimate(run, settings.prices, run_log)
+    else:
+        estimate = builtin_check_estimate(request.document.name)
     show_estimate(estimate)
     return estimate
 

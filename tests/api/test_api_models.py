@@ -182,8 +182,17 @@ def test_an_estimate_of_a_playbook_check_says_its_pass_and_whether_it_fits(start
     response = httpx.post(f"{api.url}/api/report", json=long, timeout=60)
     assert response.status_code == 400
     assert response.json() == {"error": estimate["sentence"], "kind": "context_too_long"}
+    # The built-in checker's estimate (a 400 before): no call, no cost, instant, as the Playbook
+    # page says it.
     builtin = httpx.post(f"{api.url}/api/estimate", json={"contract": "1.", "playbook": "nda"})
-    assert builtin.status_code == 400 and "calls no model" in builtin.json()["error"]
+    assert builtin.status_code == 200
+    said = builtin.json()
+    assert (said["plan"], said["model_calls"], said["cost_usd_at_most"]) == ("one_pass", 0, 0.0)
+    assert (said["input_tokens"], said["seconds_estimate"], said["billed"]) == (0, 0.0, False)
+    assert said["sentence"] == (
+        "Built-in playbook checker (no model): reads the contract itself, no model call, no cost,"
+        " instant"
+    )
     assert not upstream.streams()
 
 
