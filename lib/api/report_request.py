@@ -8,6 +8,7 @@ playbook is a bundled one's id or a TOML body read by the one loader, under its 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,22 @@ API_OCR = (
 # When to send a file again that arrived while the reader was busy: another file's read takes a
 # second or two, and the message says "in a moment" (the 60 s default is a run's place).
 READER_RETRY_S = 2
+
+
+# The control characters a request's text may hold: a tab and line breaks (a playbook's TOML has
+# lines, "\r\n" from a Windows editor). Any other (a NUL, which PostgreSQL text refuses; an
+# escape) is refused with 422 in the fields the API stores or sends to a model (`FREE_TEXT`); the
+# contract's text loses them when it is read, and its name in `Document`.
+ALLOWED_CONTROLS = frozenset("\t\n\r")
+FREE_TEXT = ("model", "base_url", "perspective", "playbook", "playbook_toml")
+
+
+def control_character(text: str) -> str | None:
+    """The first control character in `text` other than a tab or a line break, or None."""
+    return next(
+        (ch for ch in text if ch not in ALLOWED_CONTROLS and unicodedata.category(ch) == "Cc"),
+        None,
+    )
 
 
 class ApiError(Exception):
@@ -134,6 +151,16 @@ class ReportRequest(BaseModel):
         description="Keep the run going for the grace period if the connection drops, so the"
         " client can reconnect with Last-Event-ID; such a client stops a run with DELETE.",
     )
+
+    @field_validator(*FREE_TEXT)
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        if value is not None and (found := control_character(value)) is not None:
+            raise ValueError(
+                f"holds a control character (U+{ord(found):04X}); only tabs and line breaks"
+                " may be sent"
+            )
+        return value
 
     @field_validator("template")
     @classmethod

@@ -159,6 +159,25 @@ def test_bodies_json_cannot_answer_get_a_400_or_a_short_422_never_a_500(start_ap
     assert upstream.streams() == []
 
 
+def test_a_control_character_in_a_free_text_field_is_a_422_and_nothing_runs(start_api, upstream):
+    """A perspective (or model, endpoint, playbook) holding a NUL reached the model and the run
+    log, whose PostgreSQL text refuses it; a tab and line breaks stay allowed."""
+    api = start_api()
+    toml = '[playbook]\r\nid = "x"\r\n\u0000'
+    for field, value in [("perspective", "the buyer\u0000"), ("model", "llama3.2\u001b[2J"),
+                         ("base_url", f"{upstream.url}\u0000"), ("playbook", "nda\u0000"),
+                         ("playbook_toml", toml)]:  # fmt: skip
+        for path in ("/api/report", "/api/estimate"):
+            response = httpx.post(f"{api.url}{path}", json={**BODY, field: value}, timeout=10)
+            assert response.status_code == 422, (field, path, response.text)
+            assert response.json()["error"].startswith(
+                f"Invalid request: {field}: Value error, holds a control character (U+00"
+            )
+    allowed = {**BODY, "perspective": "the buyer,\tnot\r\nthe seller"}
+    assert httpx.post(f"{api.url}/api/estimate", json=allowed, timeout=10).status_code == 200
+    assert upstream.streams() == []
+
+
 def test_multipart_upload_is_reviewed(start_api, upstream, tmp_path):
     api = start_api()
     upstream.push(Script(tokens=tokens(5)))
