@@ -25,7 +25,13 @@ from lib.analysis.clauses.categories import (
     sentence_scores,
 )
 from lib.analysis.clauses.model import ClauseModel, SentenceInput, load_model
-from lib.analysis.clauses.segment import Clause, Sentence, split_clauses, split_sentences
+from lib.analysis.clauses.segment import (
+    Clause,
+    Sentence,
+    spaced,
+    split_clauses,
+    split_sentences,
+)
 
 MAX_QUOTE_WORDS = 150
 MAX_PER_CATEGORY = 3
@@ -38,6 +44,9 @@ _PREAMBLE_CHARS = 4000
 
 @dataclass(frozen=True)
 class Finding:
+    """`quote` is the contract's exact text at [start, end); `clause` is the clause as the finder
+    read it (`spaced`), for its number, heading and offsets."""
+
     category: str
     clause: Clause | None
     quote: str
@@ -45,6 +54,12 @@ class Finding:
     end: int
     score: float  # the rules' score (≥ 1.0 is a rule match; 0 when no rule fired)
     probability: float | None = None  # the trained model's, when it decided
+
+    @property
+    def read(self) -> str:
+        """The quote as the rules read it, Unicode spaces as spaces: what a rule matches, while
+        `quote` is what a report shows and the quote check finds in the contract."""
+        return spaced(self.quote)
 
     @property
     def rule_match(self) -> bool:
@@ -844,9 +859,19 @@ def find_clauses(text: str, model: ClauseModel | bool | None = True) -> Findings
     """
     if not isinstance(text, str) or not text.strip():
         return Findings()
-    clauses = split_clauses(text)
+    # Everything is matched on the text as read, and every quote is then cut from the contract
+    # at the same offsets: a contract with non-breaking spaces is read as the one without.
+    read = spaced(text)
+    clauses = split_clauses(read)
     pairs = sentence_pairs(clauses)
-    return findings_from(text, clauses, pairs, candidates(text, pairs), model)
+    found = findings_from(read, clauses, pairs, candidates(read, pairs), model)
+    if read == text:
+        return found
+    found.by_category = {
+        category: [replace(f, quote=text[f.start : f.end]) for f in items]
+        for category, items in found.by_category.items()
+    }
+    return found
 
 
 def findings_from(

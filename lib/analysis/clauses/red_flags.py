@@ -135,9 +135,9 @@ def _mutual_indemnity(findings: Findings, quoted: list[Finding]) -> bool:
     "Trust agrees to indemnify the Administrator …"), so every finding is read, and when they
     name one indemnifier only, every sentence of the contract that speaks of indemnifying (the
     other side's may score lower)."""
-    if any(_MUTUAL.search(f.quote) or _RECIPROCAL.search(f.quote) for f in quoted):
+    if any(_MUTUAL.search(f.read) or _RECIPROCAL.search(f.read) for f in quoted):
         return True
-    names = set().union(*(_indemnifiers(f.quote) for f in quoted))
+    names = set().union(*(_indemnifiers(f.read) for f in quoted))
     if len(names) > 1:
         return True
     for clause in findings.clauses:
@@ -208,7 +208,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
         )
 
     for f in findings.supported("Termination For Convenience")[:1]:
-        if _MUTUAL.search(f.quote):
+        if _MUTUAL.search(f.read):
             add(
                 f.category,
                 "YELLOW",
@@ -235,9 +235,9 @@ def red_flags(findings: Findings) -> list[RedFlag]:
         )
 
     renewal = next(iter(findings.supported("Renewal Term")), None)
-    if renewal and _AUTOMATIC.search(renewal.quote):
+    if renewal and _AUTOMATIC.search(renewal.read):
         notice = findings.best("Notice Period To Terminate Renewal")
-        days = _notice_days(notice.quote if notice else renewal.quote)
+        days = _notice_days(notice.read if notice else renewal.read)
         if days is not None and days >= 90:
             add(
                 renewal.category,
@@ -256,7 +256,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             )
 
     for f in findings.supported("Non-Compete")[:1]:
-        if _WORLDWIDE.search(f.quote) or _years(f.quote) >= 2:
+        if _WORLDWIDE.search(f.read) or _years(f.read) >= 2:
             add(
                 f.category,
                 "RED",
@@ -276,7 +276,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
     ties = [
         f
         for f in findings.supported("Exclusivity")
-        if not _DENIES_EXCLUSIVITY.search(f.quote) and not _RECITAL.match(f.quote)
+        if not _DENIES_EXCLUSIVITY.search(f.read) and not _RECITAL.match(f.read)
     ]
     for f in ties[:1]:
         add(
@@ -306,7 +306,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
         )
 
     audit = next(
-        (f for f in findings.supported("Audit Rights") if _OPEN_AUDIT.search(f.quote)), None
+        (f for f in findings.supported("Audit Rights") if _OPEN_AUDIT.search(f.read)), None
     )
     if audit:
         add(
@@ -319,9 +319,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
         )
 
     assignment = findings.get("Anti-Assignment")
-    free = next(
-        (f for f in findings.supported("Anti-Assignment") if _assigns_freely(f.quote)), None
-    )
+    free = next((f for f in findings.supported("Anti-Assignment") if _assigns_freely(f.read)), None)
     if free:
         add(
             free.category,

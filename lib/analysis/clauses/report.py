@@ -45,7 +45,9 @@ RULES_ONLY = (
     "cannot judge commercial context.*"
 )
 QUOTES_PER_CATEGORY = 2
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# A line holding only white space is blank, whatever spaces a PDF set on it (a non-breaking one).
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+_LINE_BREAK = re.compile(r"[^\S\n]*\n[^\S\n]*")
 
 MEANING: dict[str, str] = {
     "Cap On Liability": "Limits how much either side can recover, or excludes kinds of loss.",
@@ -177,7 +179,7 @@ def _quote(text: str, finding: Finding, one_line: bool = False) -> str:
     quote check reads any white space as one space, so the name is still verified."""
     quote = _BLANK_LINE.split(finding.quote, maxsplit=1)[0].strip()
     if one_line:
-        quote = re.sub(r"[ \t]*\r?\n[ \t]*", " ", quote)
+        quote = _LINE_BREAK.sub(" ", quote)
     if not quote:
         return '"(empty)"'
     return f"“{quote}”" if '"' in quote and "“" not in quote and "”" not in quote else f'"{quote}"'

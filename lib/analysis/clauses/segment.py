@@ -13,6 +13,26 @@ from dataclasses import dataclass, replace
 
 from lib.analysis.page_furniture import running_lines
 
+# Unicode's spaces (category Zs) other than the ASCII one: a PDF or a Word file sets non-breaking,
+# figure, narrow and ideographic spaces where the drafter meant a space, and the finder's patterns
+# spell a space " ". Each maps to " " one for one, so offsets into the text read are offsets into
+# the contract, and a quote is still sliced from the contract itself. A soft hyphen or a
+# zero-width space stays: it sits inside a word ("con\u00adfidential"), where a space would cut
+# the word in two, and dropping it would move every offset after it.
+_SPACES = str.maketrans(
+    dict.fromkeys(
+        "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+        "\u202f\u205f\u3000",
+        " ",
+    )
+)
+
+
+def spaced(text: str) -> str:
+    """The contract as the clause finder reads it: every Unicode space an ASCII one, same length
+    and offsets, so a rule reads "governing\u00a0law" as "governing law"."""
+    return text.translate(_SPACES)
+
 
 @dataclass(frozen=True)
 class Clause:
