@@ -25,6 +25,25 @@ def test_a_shopping_list_is_said_not_to_read_as_a_contract() -> None:
     assert NOT_A_CONTRACT in overall(report)
 
 
+GERMAN_NDA = (
+    "GEHEIMHALTUNGSVEREINBARUNG\n\nzwischen der Muster GmbH, Hauptstraße 1, 10115 Berlin "
+    '(nachfolgend "Offenlegende Partei") und der Beispiel AG, Marktplatz 5, 80331 München '
+    '(nachfolgend "Empfangende Partei").\n\n§ 1 Vertrauliche Informationen\nDie Empfangende '
+    "Partei verpflichtet sich, alle vertraulichen Informationen streng geheim zu halten und nicht "
+    "an Dritte weiterzugeben.\n\n§ 2 Laufzeit\nDiese Vereinbarung tritt mit Unterzeichnung in "
+    "Kraft und gilt für die Dauer von drei Jahren.\n\n§ 3 Anwendbares Recht\nDiese Vereinbarung "
+    "unterliegt dem Recht der Bundesrepublik Deutschland. Gerichtsstand ist Berlin.\n"
+)
+
+
+def test_a_contract_in_german_is_told_the_finder_reads_english() -> None:
+    """A German NDA read "it may not be a contract": the real reason the finder recognised
+    nothing is that its phrases are English, and the sentence now gives that reason too."""
+    said = overall("".join(write_report("nda.txt", GERMAN_NDA)))
+    assert NOT_A_CONTRACT in said
+    assert "not be in English" in said
+
+
 @pytest.mark.parametrize("sample", all_samples(), ids=lambda s: s.file_name[:40])
 def test_no_bundled_contract_is_said_not_to_be_one(sample) -> None:
     assert NOT_A_CONTRACT not in "".join(write_report(sample.file_name, sample.text))

@@ -32,11 +32,13 @@ NO_MODEL = (
     "and cannot judge commercial context. Each quote says how sure the finder is.*"
 )
 # A text in which the finder recognises no clause of any kind (a shopping list, a letter, the
-# wrong file) still gets flags such as "no liability cap found", which read like findings about a
-# contract. Every contract and NDA the finder was measured on has at least three kinds found.
+# wrong file, a contract in German: the finder's phrases are English) still gets flags such as "no
+# liability cap found", which read like findings about a contract. Every contract and NDA the
+# finder was measured on has at least three kinds found.
 NOT_A_CONTRACT = (
     "The clause finder recognised no clause of any kind in this text: it may not be a contract, "
-    "or not the document meant. Check the document before reading the flags below."
+    "not be in English (the clause finder reads English only), or not be the document meant. "
+    "Check the document before reading the flags below."
 )
 
 RULES_ONLY = (
