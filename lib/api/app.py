@@ -46,6 +46,7 @@ from lib.api.report_request import (
     Upload,
     names_a_model,
     read_document,
+    read_json,
     read_playbook,
     resolve_config,
     resolve_thinking,
@@ -624,7 +625,7 @@ async def _read_body(request: Request, limit: int) -> tuple[ReportRequest, Uploa
         if media == "application/json" or media.endswith("+json"):
             raw = b"".join([chunk async for chunk in _limited(request, limit)])
             try:
-                data = json.loads(raw, parse_constant=_no_constant)
+                data = read_json(raw)
             except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
                 raise ApiError(400, "The body is not valid JSON") from None
             if not isinstance(data, dict):
@@ -659,8 +660,7 @@ async def _read_body(request: Request, limit: int) -> tuple[ReportRequest, Uploa
         raise ApiError(400, "The request body was cut short") from None
     try:
         if media == "multipart/form-data":
-            # A form's fields are text: "4096" and "true" read as JSON would read them.
-            return ReportRequest.model_validate_strings(data), upload
+            return ReportRequest.from_form(data), upload
         return ReportRequest.model_validate(data), upload
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
@@ -671,11 +671,6 @@ CLIP_CHARS = 200
 
 def _clip(text: str) -> str:
     return text if len(text) <= CLIP_CHARS else text[:CLIP_CHARS] + "…"
-
-
-def _no_constant(name: str) -> Any:
-    """NaN and ±Infinity are not JSON (Python's parser accepts them by default)."""
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _utf8_text(data: Any) -> bool:

@@ -8,11 +8,14 @@ playbook is a bundled one's id or a TOML body read by the one loader, under its 
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.types import Strict
 
 from lib.analysis.documents import (
     DEFAULT_MAX_BYTES,
@@ -112,7 +115,7 @@ class ReportRequest(BaseModel):
     template: str = Field(DEFAULT_TEMPLATE_KEY, description=f"One of {', '.join(TEMPLATES)}.")
     perspective: str = Field("", max_length=200, description="Whose side to review for.")
     # Strict, these four: a JSON body's "4096", 4096.0 or "yes" is a 422, not a guess at what was
-    # meant (a multipart form's fields are text, read as JSON would read them: `_read_body`).
+    # meant (a multipart form's fields are text, read as JSON would read them: `from_form`).
     max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=MIN_MAX_TOKENS, le=MAX_MAX_TOKENS, strict=True)
     thinking: bool | None = Field(
         None,
@@ -152,6 +155,18 @@ class ReportRequest(BaseModel):
         " client can reconnect with Last-Event-ID; such a client stops a run with DELETE.",
     )
 
+    @classmethod
+    def from_form(cls, fields: Mapping[str, str]) -> Self:
+        """A multipart form's fields, whose values are all text: the strict fields (numbers,
+        switches) read as JSON would read them, so `4096` and `true` are taken and `4096.0`,
+        `4_096`, ` 4096`, `yes`, `on` or `1` are the same 422 as in a JSON body. Pydantic's
+        string mode (`model_validate_strings`, strict or not) would take each of those."""
+        data: dict[str, Any] = {
+            name: _form_value(value) if name in _JSON_VALUED else value
+            for name, value in fields.items()
+        }
+        return cls.model_validate(data)
+
     @field_validator(*FREE_TEXT)
     @classmethod
     def _no_control_characters(cls, value: str | None) -> str | None:
@@ -168,6 +183,37 @@ class ReportRequest(BaseModel):
         if value not in TEMPLATES:
             raise ValueError(f"unknown template; use one of {', '.join(TEMPLATES)}")
         return value
+
+
+# The fields a JSON body must send as a JSON number or `true`/`false` (not text): those declared
+# strict; a form sends them as text holding that JSON.
+_JSON_VALUED = frozenset(
+    name
+    for name, field in ReportRequest.model_fields.items()
+    if any(isinstance(meta, Strict) for meta in field.metadata)
+)
+
+
+def read_json(raw: str | bytes) -> Any:
+    """JSON as the API reads it: NaN and ±Infinity, which Python's parser takes by default, are
+    not JSON (ValueError, as for any text that is not JSON)."""
+    return json.loads(raw, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _form_value(text: str) -> Any:
+    """A form field's text as the JSON value it holds; text that is not exactly one JSON value
+    (surrounding spaces included, which JSON's parser skips) stays text, for the strict field to
+    refuse."""
+    if text != text.strip():
+        return text
+    try:
+        return read_json(text)
+    except (ValueError, RecursionError):  # a number past Python's digit limit, deep nesting
+        return text
 
 
 @dataclass(frozen=True)

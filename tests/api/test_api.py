@@ -196,6 +196,47 @@ def test_multipart_upload_is_reviewed(start_api, upstream, tmp_path):
     assert record.document_name == "msa.txt"
 
 
+def test_a_forms_numbers_and_switches_are_read_as_json_would_read_them(start_api, upstream):
+    """Pydantic's string mode took `yes`, `on`, `1`, `4096.0`, `4_096` and ` 4096` from a form,
+    which the same values in a JSON body are refused: a form's field is the JSON it holds."""
+    api = start_api()
+    upload = {"file": ("c.txt", CONTRACT.encode())}
+    model = {"provider": "ollama", "model": "llama3.2"}
+    refused = [("thinking", "yes"), ("thinking", "off"), ("thinking", "1"), ("resume", "on"),
+               ("resume", "True"), ("max_tokens", "4096.0"), ("max_tokens", "4_096"),
+               ("max_tokens", " 4096"), ("max_tokens", "4096 "), ("max_tokens", '"4096"'),
+               ("max_tokens", "NaN"), ("max_tokens", "[" * 50_000),
+               ("thinking_budget", "1024.0")]  # fmt: skip
+    for field, value in refused:
+        for path in ("/api/estimate", "/api/report"):
+            form = {**model, field: value}
+            response = httpx.post(f"{api.url}{path}", data=form, files=upload, timeout=10)
+            assert response.status_code == 422, (path, field, value, response.text)
+            assert response.json()["error"].startswith(f"Invalid request: {field}: Input should")
+    assert upstream.streams() == []
+    # Every field a form may send, as JSON writes it, is taken and reaches the run.
+    upstream.push(Script(tokens=tokens(3)))
+    form = {**model, "name": "ignored for an upload", "base_url": upstream.url,
+            "template": "general", "perspective": "the customer", "max_tokens": "1024",
+            "thinking": "true", "thinking_budget": "1024", "resume": "true"}  # fmt: skip
+    with httpx.stream("POST", f"{api.url}/api/report", data=form, files=upload, timeout=10) as r:
+        assert r.status_code == 200, r.read()
+        stream = read_events(r, Stream())
+    assert stream.events[0].data["resume"] is True and stream.types()[-1] == "done"
+    sent = upstream.streams()[0].body
+    assert sent["think"] is True and sent["options"]["num_predict"] == 1024
+    assert "the customer" in str(sent["messages"])
+    toml = (ROOT / "lib/analysis/playbook/bundled/nda.toml").read_text()
+    for playbook in ({"playbook": "nda"}, {"playbook_toml": toml}):
+        check = {"thinking": "false", "resume": "false", "max_tokens": "4096", **playbook}
+        response = httpx.post(f"{api.url}/api/estimate", data=check, files=upload, timeout=10)
+        assert response.status_code == 200, (playbook, response.text)
+    # The contract as a text part (no file), and null for a default, as in JSON.
+    text = {"contract": CONTRACT, "name": "MSA", "thinking": "null", **model}
+    parts = {field: (None, value) for field, value in text.items()}
+    assert httpx.post(f"{api.url}/api/estimate", files=parts, timeout=10).status_code == 200
+
+
 def test_aborting_client_ends_the_upstream_and_run_is_cancelled(start_api, upstream, tmp_path):
     api = start_api()
     upstream.push(Script(tokens=tokens(400), delay=0.05))  # 20 s: it does not end by itself
