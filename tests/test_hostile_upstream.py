@@ -235,6 +235,23 @@ def test_an_endless_model_list_is_refused(provider):
         assert "MB where a short reply was expected" in info.value.message
 
 
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI])
+def test_a_model_list_that_stalls_midway_says_it_stopped_sending(provider):
+    """A list read that timed out after megabytes of its body said the server "sent nothing"
+    and that the model "may still be loading"."""
+
+    def answer(conn: socket.socket, path: str) -> None:
+        flood(conn, head("application/json") + b'{"data": [' + b" " * 100, 2**20)
+
+    with HostileServer(answer) as server:
+        with pytest.raises(ProviderError) as info:
+            list_models(config(server, provider, read_timeout=1.0))
+        assert info.value.kind is ErrorKind.TIMED_OUT
+        message = info.value.message
+        assert "stopped sending for 1 s in the middle of its answer" in message, message
+        assert "sent nothing" not in message and "loading" not in message
+
+
 class Trickle:
     """Headers one byte every 0.1 s (100 at most, then held): per-read timeouts never trip, and
     no response exists for Stop to reach until the headers are complete. `lookup`: trickle

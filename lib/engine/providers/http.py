@@ -296,11 +296,18 @@ def get_json(
 ) -> Any:
     """A small non-streaming request (listings, model info) with the same error mapping."""
     method = "POST" if "json" in kw else "GET"
+    answered = False  # a read timeout after the answer began is not a model still loading
     try:
         with client.stream(method, url, **kw) as response:
+            answered = True
             raise_for_status(response, config, hints)
             body, more = read_upto(response, MAX_METADATA_BYTES)
     except httpx.HTTPError as exc:
+        if answered and isinstance(exc, httpx.ReadTimeout):
+            raise TimedOut(
+                f"{hints.service} at {shown_url(config.base_url)} stopped sending for"
+                f" {config.read_timeout:g} s in the middle of its answer — try again."
+            ) from None
         raise connect_error(exc, config, hints) from None
     if more:
         raise too_large(hints.service, config.base_url)
