@@ -27,7 +27,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BeforeValidator, TypeAdapter, ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -236,11 +236,12 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         scope: Caller,
         provider: str | None = None,
         model: str | None = None,
-        status: RunStatus | None = None,
+        status: Annotated[RunStatus | None, BeforeValidator(RunStatus.named)] = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     ) -> list[dict[str, Any]]:
         """Runs newest first, from every front end (the run log), without their reports: the
-        caller's own runs, or every run for an admin (the pages' rule)."""
+        caller's own runs, or every run for an admin (the pages' rule). `status` takes a stored
+        value (`error`) or the label the pages and exports show for it (`failed`)."""
         if run_log is not None:
             records = run_log.scoped(scope).query(
                 provider=provider,

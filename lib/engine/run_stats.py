@@ -39,6 +39,18 @@ class RunStatus(StrEnum):
         """The word an analyst reads for this status, on every page and in every export."""
         return _STATUS_LABELS[self]
 
+    @classmethod
+    def named(cls, word: str) -> RunStatus:
+        """The status a word names: its stored value ("error", what the API and the run log
+        carry) or its label ("failed", what the pages and exports show), so a filter typed from
+        either finds the runs. ValueError naming both sets for any other word."""
+        for status in cls:
+            if word in (status.value, status.label):
+                return status
+        values = ", ".join(status.value for status in cls)
+        labels = ", ".join(status.label for status in cls if status.label != status.value)
+        raise ValueError(f"use one of {values} (or as the pages say them: {labels})")
+
 
 _STATUS_LABELS = {
     RunStatus.RUNNING: "running",

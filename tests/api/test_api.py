@@ -390,6 +390,22 @@ def test_provider_errors_arrive_as_error_events_and_partial_text_is_kept(
     with httpx.stream("POST", f"{api.url}/api/report", json=BODY, timeout=10) as response:
         stream = read_events(response, Stream())
     assert stream.events[-1].data["kind"] == ErrorKind.MODEL_NOT_FOUND
+    failed = stream.events[0].data["run_id"]
+    wait_for_status(tmp_path / "history.sqlite3", failed, "error")
+    # Listed by the stored value, which the API carries, or by the label the pages and exports
+    # show for it ("failed" was a 422 listing only the stored values).
+    runs = f"{api.url}/api/runs"
+    by_value = httpx.get(runs, params={"status": "error"}, timeout=10).json()
+    assert len(by_value) == 2 and by_value[0]["run_id"] == failed
+    assert {row["status"] for row in by_value} == {"error"}
+    assert httpx.get(runs, params={"status": "failed"}, timeout=10).json() == by_value
+    assert httpx.get(runs, params={"status": "complete"}, timeout=10).json() == []
+    refused = httpx.get(runs, params={"status": "broken"}, timeout=10)
+    assert refused.status_code == 422
+    assert refused.json()["error"] == (
+        "Invalid request: query.status: Value error, use one of running, done, cancelled, error"
+        " (or as the pages say them: complete, stopped, failed)"
+    )
 
 
 def test_models_runs_health_and_openapi(start_api, upstream):
