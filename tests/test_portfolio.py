@@ -330,3 +330,32 @@ def test_contracts_waiting_for_their_run_are_rows_of_the_grid_in_a_neutral_colou
     }
     # Sorted by a category, what waits comes after what is on its way.
     assert list(sort_grid(grid, "Audit rights")["contract"]) == ["live.pdf", "next.pdf"]
+
+
+def test_a_text_the_clause_finder_found_no_clause_in_reads_may_not_be_a_contract(tmp_path):
+    """A shopping list read "complete, MEDIUM" in the grid and its exports, though its report
+    says it may not be a contract: the caveat is the report's own sentence."""
+    from lib.analysis.clauses.report import NOT_A_CONTRACT, write_report
+
+    shopping = "".join(write_report("list.txt", "Shopping list\n\nmilk, eggs, bread\nbutter\n"))
+    contract = "".join(write_report("deal.txt", CONTRACT))
+    assert NOT_A_CONTRACT in shopping and NOT_A_CONTRACT not in contract
+    runs = [GridRun("list.txt", "clause finder", record(shopping)),
+            GridRun("deal.txt", "clause finder", record(contract))]  # fmt: skip
+    grid = grid_frame(runs, "general")
+    flagged, reviewed = grid.iloc[0]["risk"], grid.iloc[1]["risk"]
+    assert flagged.endswith(" (may not be a contract)") and flagged.split()[0] in (
+        "LOW",
+        "MEDIUM",
+        "HIGH",
+    )
+    assert "(" not in reviewed
+    assert list(results_frame(runs)["risk"]) == [flagged, reviewed]
+    assert flagged in grid_csv(grid).decode()
+    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
+    assert [c.value for c in sheet["D"]][1:] == [flagged, reviewed]
+    # A report cut short that says so too carries both marks.
+    stopped = record(shopping)
+    stopped.status = RunStatus.CANCELLED
+    (risk,) = results_frame([GridRun("list.txt", "clause finder", stopped)])["risk"]
+    assert risk.endswith(" (partial; may not be a contract)")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lib.analysis.clauses.report import NOT_A_CONTRACT
 from lib.analysis.labels import LabelledSet
 from lib.analysis.prompts import NOT_FOUND, TEMPLATES
 from lib.analysis.report_sections import MISSING, overall_risk, severities
@@ -27,7 +28,10 @@ from lib.store.records import RunRecord, review_mode
 FAILED = RunStatus.ERROR.label
 STOPPED = RunStatus.CANCELLED.label
 # How a risk read from a report its run never finished is marked (`risk_of`).
-PARTIAL = "(partial)"
+PARTIAL = "partial"
+# How the risk of a report in which the clause finder recognised no clause is marked (`risk_of`):
+# its rating rests on flags such as "no liability cap found" in what may be a shopping list.
+MAYBE_NOT_A_CONTRACT = "may not be a contract"
 # A category a run still streaming has not reached yet: no verdict, and no failure either.
 RUNNING = "running…"
 # A contract whose run has not started yet (queued behind the cap on runs at once or its lane):
@@ -177,13 +181,24 @@ def _column_names(categories: Sequence[str]) -> list[str]:
 
 
 def risk_of(record: RunRecord) -> str:
-    """The overall risk a report gives, for the grid, its CSV and XLSX and runs.csv: marked
-    "HIGH (partial)" when its run failed, was stopped or still runs, as the rating of a report cut
-    short is no finding of the whole contract; "" when the report gives none."""
+    """The overall risk a report gives, for the grid, its CSV and XLSX and runs.csv, with what the
+    report says against it in brackets: "HIGH (partial)" when its run failed, was stopped or still
+    runs, as the rating of a report cut short is no finding of the whole contract; "MEDIUM (may not
+    be a contract)" when the clause finder's report says it recognised no clause in the text (its
+    own `NOT_A_CONTRACT` sentence), as a "complete, MEDIUM" row read like a contract reviewed;
+    "" when the report gives none."""
     risk = overall_risk(record.report)
-    if not risk or record.status is RunStatus.DONE:
+    if not risk:
         return risk
-    return f"{risk} {PARTIAL}"
+    marks = [
+        mark
+        for mark, applies in (
+            (PARTIAL, record.status is not RunStatus.DONE),
+            (MAYBE_NOT_A_CONTRACT, NOT_A_CONTRACT in record.report),
+        )
+        if applies
+    ]
+    return f"{risk} ({'; '.join(marks)})" if marks else risk
 
 
 def unreached(status: RunStatus) -> str:
