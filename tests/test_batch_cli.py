@@ -590,3 +590,24 @@ def test_a_contract_name_with_a_line_break_prints_on_one_line(tmp_path, monkeypa
     assert any(line.startswith("skipped notes\\nthird\\x1b[2J.csv: ") for line in lines)
     assert not [line for line in lines if line.startswith(("second", "third"))]
     assert "\x1b" not in printed
+
+
+def test_a_server_that_cannot_say_its_context_window_is_warned_of_once(
+    tmp_path, monkeypatch, capsys, caplog
+):
+    """Against a server without a model list, the same "could not learn the model's context
+    window" warning came once a contract, among the estimates, and once a contract again as the
+    batch ran."""
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"deal-{i}.txt").write_text(f"Deal {i}. 9. Governed by the laws of Utopia.")
+    with FakeUpstream() as upstream:
+        # No `/v1` in the URL: the server has no `/models` there, nor anything else.
+        argv = ["run", "--folder", str(folder), "--model", f"openai:window-probe@{upstream.url}"]
+        assert main([*argv, "--estimate"]) == 0
+        assert capsys.readouterr().out.count("estimate deal-") == 4
+        main([*argv, "--out", str(tmp_path / "out")])
+    warned = [r.getMessage() for r in caplog.records if "context window" in r.getMessage()]
+    assert len(warned) == 1 and "no route /models" in warned[0]

@@ -496,3 +496,36 @@ def test_a_contract_no_plan_can_hold_is_said_once_and_not_offered(
     ) in warning
     assert not any("section by section and the findings are merged" in m for m in said)
     assert not at.error and at.button(key="review").disabled
+
+
+def test_a_server_that_cannot_say_its_window_is_warned_of_again_only_after_it_answered(
+    monkeypatch, caplog
+):
+    """Each distinct warning once per endpoint and model, not once per contract planned; a
+    server that answered in between and fails again is said to, as that is news."""
+    from lib.runs import run_plan
+
+    monkeypatch.setattr(run_plan, "CONTEXT_TTL_S", 0.0)
+    answers: list[int | Exception] = []
+
+    def context_window(config: ProviderConfig) -> int:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    spec = replace(run_plan.spec_for(Provider.OPENAI), context_window=context_window)
+    monkeypatch.setattr(run_plan, "spec_for", lambda provider: spec)
+    config = ProviderConfig(Provider.OPENAI, "window-once", "http://127.0.0.1:9/v1")
+    other = replace(config, model="window-twice")
+
+    def warned() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "context window" in r.getMessage()]
+
+    answers[:] = [ConnectionError(), ConnectionError(), TimeoutError(), ConnectionError()]
+    assert [model_context(config) for _ in range(3)] == [None] * 3
+    assert len(warned()) == 2 and warned()[-1].endswith("TimeoutError")
+    assert model_context(other) is None and len(warned()) == 3  # another model: its own
+    answers[:] = [8192, ConnectionError()]
+    assert model_context(config) == 8192 and len(warned()) == 3
+    assert model_context(config) is None and len(warned()) == 4

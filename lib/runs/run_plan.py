@@ -28,6 +28,11 @@ _detected_lock = threading.Lock()
 # A server's answer is asked again after this long: an operator who restarts Ollama or vLLM with
 # another context had runs planned for the old one (split needlessly, or sent whole and refused).
 CONTEXT_TTL_S = 300.0
+# What each endpoint's model was said to fail with, (provider, URL, model) → the warnings given: a
+# server that cannot tell its window is asked again for every contract of a batch (a failure is
+# not kept), and `crs-batch` printed the same warning once a contract, among its estimates. Each
+# is said once until the endpoint answers again.
+_warned: dict[tuple[str, str, str], set[str]] = {}
 
 
 def model_context(config: ProviderConfig) -> int | None:
@@ -40,16 +45,24 @@ def model_context(config: ProviderConfig) -> int | None:
             return known[0]
     length: int | None = None
     for member in config.members:  # the same model on each: the first that answers says
+        endpoint = (member.provider.value, member.base_url, member.model)
         try:
             length = spec_for(config.provider).context_window(member)
-            break
         except Exception as exc:  # a server that is down: the next member, or no window known
             said = (
                 exc.redacted(*member.secrets).message
                 if isinstance(exc, ProviderError)
                 else type(exc).__name__
             )
-            log.warning("could not learn the model's context window: %s", said)
+            with _detected_lock:
+                new = said not in _warned.setdefault(endpoint, set())
+                _warned[endpoint].add(said)
+            if new:
+                log.warning("could not learn the model's context window: %s", said)
+            continue
+        with _detected_lock:
+            _warned.pop(endpoint, None)
+        break
     else:
         return None
     with _detected_lock:
