@@ -18,16 +18,22 @@ from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
 from lib.engine.settings import Settings, load_settings
 from lib.runs.batch import (
+    CHANGED,
+    GONE,
+    MODEL_REFUSED,
+    NOT_GIVEN,
     BatchRunner,
     BatchSettings,
+    NotResumed,
     Progress,
     batch_records,
     concurrency_for,
     estimate_eta,
     model_key,
+    resume_condition,
     unique_names,
 )
-from lib.runs.batch_sources import read_files
+from lib.runs.batch_sources import FOLDER_PREFIX, read_files
 from lib.runs.portfolio_session import batch_name, unfinished_batches
 from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.store.records import RunRecord
@@ -336,6 +342,25 @@ def test_resume_refuses_an_endpoint_the_operator_no_longer_allows(tmp_path, run_
     (left,) = again.not_resumed
     assert left.model_key == "ollama:m@http://10.0.0.9:11434"
     assert "only allows the endpoints" in left.reason
+    assert resume_condition(again.not_resumed) == "once the model can be chosen"
+
+
+def test_what_a_resume_waits_for_is_said_from_the_reasons_present():
+    """ "once the contracts are back as they were (or named again), or the model can be chosen"
+    was said after every resume that left a run out, whatever left it out."""
+
+    def left(reason: str, model_key: str = "m") -> NotResumed:
+        return NotResumed("a.txt", model_key, "M", reason)
+
+    assert resume_condition([]) == ""
+    assert resume_condition([left(CHANGED)]) == "once the contract is back as it was"
+    assert resume_condition([left(CHANGED), left(GONE[FOLDER_PREFIX])]) == (
+        "once the contracts are back as they were"
+    )
+    refused = [left(f"{MODEL_REFUSED} — no key", key) for key in ("m", "n")]
+    assert resume_condition([left(NOT_GIVEN), left("“scan.pdf”: 2 pages need OCR"), *refused]) == (
+        "once the contract is given again, or the file can be read, or the models can be chosen"
+    )
 
 
 def test_the_progress_line_counts_every_run_and_promises_no_time_once_stopped():

@@ -504,6 +504,9 @@ def test_a_resume_names_each_run_it_cannot_run_and_list_says_why(tmp_path, monke
     assert f"b.txt · {model} was not resumed: {CHANGED}." in said
     assert f"c.txt · {model} was not resumed: {GONE[FOLDER_PREFIX]}." in said
     assert "1 of 3 runs done · 2 not resumed" in said
+    # Said from the reasons present: no model was refused, so none is to be chosen.
+    hint = said.split("resume with: ")[1].splitlines()[0]
+    assert hint == f"crs-batch resume {batch_id} once the contracts are back as they were"
     assert main(["list"]) == 0
     listed = capsys.readouterr().out
     assert f"finished     1/3 done, 2 runs could not resume: {CHANGED}; {GONE[FOLDER_PREFIX]}" in (

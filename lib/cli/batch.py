@@ -72,6 +72,7 @@ from lib.runs.batch import (
     model_key,
     model_label,
     playbook_plan,
+    resume_condition,
 )
 from lib.runs.batch_sources import (
     CONTRACTNLI_PREFIX,
@@ -547,10 +548,8 @@ def _report(runner: BatchRunner | None, card: str | None, out: Path) -> int:
         if runner.stopped or runner.failures():
             print(f"resume with: crs-batch resume {runner.batch_id}")
         elif runner.not_resumed:
-            print(
-                f"resume with: crs-batch resume {runner.batch_id} once the contracts are back"
-                " as they were (or named again), or the model can be chosen"
-            )
+            when = resume_condition(runner.not_resumed)
+            print(f"resume with: crs-batch resume {runner.batch_id} {when}")
     if card is not None:
         print(card)
     print(f"written to {out}")

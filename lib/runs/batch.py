@@ -363,6 +363,9 @@ GONE = {
     SAMPLE_SOURCE: "the contract is no longer in the bundled sample",
 }
 NOT_GIVEN = "the contract was not given again (upload it, or name its file, to resume it)"
+# How the reason of a run whose model a resume could not choose begins (then why, from
+# `model_choice.resolve`), so that reason reads as one wherever it is stored and shown.
+MODEL_REFUSED = "its model cannot be chosen"
 
 
 @dataclass(frozen=True)
@@ -378,6 +381,29 @@ class NotResumed:
         """ "deal.txt · Ollama · llama3.2 was not resumed: the contract changed since the batch
         started." — the one line `crs-batch` prints and the Portfolio page shows."""
         return f"{self.contract} · {self.model} was not resumed: {self.reason.rstrip('.')}."
+
+
+def resume_condition(left_out: Sequence[NotResumed]) -> str:
+    """ "once the contracts are back as they were, or the model can be chosen": what must change
+    before resuming the batch again runs the runs a resume left out, from the reasons present
+    (`NotResumed.reason`) and nothing else; "" when none was left out. `crs-batch` promised a
+    model that can be chosen after every resume that left a changed contract out."""
+    reasons = [left.reason for left in left_out]
+    back = sum(r == CHANGED or r in GONE.values() for r in reasons)
+    given = reasons.count(NOT_GIVEN)
+    models = {left.model_key for left in left_out if left.reason.startswith(MODEL_REFUSED)}
+    unread = len(reasons) - back - given - sum(r.startswith(MODEL_REFUSED) for r in reasons)
+    conditions = [
+        one if n == 1 else many
+        for n, one, many in (
+            (back, "the contract is back as it was", "the contracts are back as they were"),
+            (given, "the contract is given again", "the contracts are given again"),
+            (unread, "the file can be read", "the files can be read"),
+            (len(models), "the model can be chosen", "the models can be chosen"),
+        )
+        if n
+    ]
+    return "once " + ", or ".join(conditions) if conditions else ""
 
 
 def _why_not_resumed(
@@ -593,7 +619,7 @@ class BatchRunner:
             try:
                 configs[key] = resolve(choice, settings, probe=False)
             except ChoiceError as exc:
-                refused[key] = exc.message
+                refused[key] = f"{MODEL_REFUSED} — {exc.message}"
         documents = {d.name: d for d in unique_names(contracts)}
         source = BatchSettings.from_dict(info.settings).source
         items: list[tuple[str, str]] = []
