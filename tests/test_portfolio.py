@@ -359,3 +359,32 @@ def test_a_text_the_clause_finder_found_no_clause_in_reads_may_not_be_a_contract
     stopped.status = RunStatus.CANCELLED
     (risk,) = results_frame([GridRun("list.txt", "clause finder", stopped)])["risk"]
     assert risk.endswith(" (partial; may not be a contract)")
+
+
+def test_rows_without_a_finished_report_leave_their_counts_blank_in_the_grid_and_exports():
+    """A contract waiting, running, not started or not resumed read Red/Yellow/Green 0 / 0 / 0,
+    as a finished report that flagged nothing does."""
+    from lib.runs.portfolio import NOT_RESUMED, NOT_STARTED
+
+    clean = record("## Overall risk: LOW\n### Audit rights — NOT FOUND\n", document="clean.pdf")
+    running = record("## Overall risk: HIGH\n### Audit rights — RED\n", document="live.pdf")
+    running.status = RunStatus.RUNNING
+    waiting = [Waiting("next.pdf", "M"), Waiting("later.pdf", "M", NOT_STARTED),
+               Waiting("gone.pdf", "M", NOT_RESUMED, "the contract changed")]  # fmt: skip
+    grid = grid_frame(
+        [GridRun("clean.pdf", "M", clean), GridRun("live.pdf", "M", running)], "general", waiting
+    )
+    counts = grid[["RED", "YELLOW", "GREEN"]]
+    assert list(counts.iloc[0]) == [0, 0, 0]
+    assert counts.iloc[1:].isna().all(axis=None)
+    rows = list(csv.DictReader(io.StringIO(grid_csv(grid).decode("utf-8-sig"))))
+    assert [(r["RED"], r["YELLOW"], r["GREEN"]) for r in rows] == [("0", "0", "0")] + [
+        ("",) * 3
+    ] * 4
+    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
+    assert [[c.value for c in row] for row in sheet.iter_rows(min_row=2, min_col=5, max_col=7)] == [
+        [0, 0, 0],
+        *[[None] * 3] * 4,
+    ]
+    # Sorted by a count, the rows without one come last.
+    assert sort_grid(grid, "RED")["contract"].iloc[0] == "clean.pdf"

@@ -63,8 +63,11 @@ COLOURS: dict[str, tuple[str, str]] = {
 }
 
 
+# The grid's count columns: how many categories a report rated each level. Blank (None), not 0,
+# in a row whose run still runs or has not started, as 0 / 0 / 0 read as a report with no flags.
+COUNTS = ("RED", "YELLOW", "GREEN")
 # The grid's own columns, before one per category.
-LEAD = ("contract", "model", "status", "risk", "RED", "YELLOW", "GREEN")
+LEAD = ("contract", "model", "status", "risk", *COUNTS)
 # Where `grid_frame` keeps each category column's heading in the reports (a column renamed to
 # keep clear of the grid's own reads its section under the heading the model wrote).
 _HEADINGS = "headings"
@@ -127,16 +130,14 @@ def grid_frame(
         ok = run.record.status == "done"
         found = severities(run.record.report, columns)
         extra.extend(c for c in found if c not in columns and c not in extra)
-        counts = {level: sum(v == level for v in found.values()) for level in LEVELS[:3]}
+        ended = run.record.status is not RunStatus.RUNNING
         rows.append(
             {
                 "contract": run.contract,
                 "model": run.model,
                 "status": run.record.status.label,
                 "risk": risk_of(run.record),
-                "RED": counts["RED"],
-                "YELLOW": counts["YELLOW"],
-                "GREEN": counts["GREEN"],
+                **{c: sum(v == c for v in found.values()) if ended else None for c in COUNTS},
                 **{"_found": found, "_short": None if ok else unreached(run.record.status)},
             }
         )
@@ -147,9 +148,7 @@ def grid_frame(
                 "model": slot.model,
                 "status": slot.status,
                 "risk": "",
-                "RED": 0,
-                "YELLOW": 0,
-                "GREEN": 0,
+                **dict.fromkeys(COUNTS),
                 **{"_found": {}, "_short": slot.level},
             }
         )
@@ -159,7 +158,7 @@ def grid_frame(
         found, short = row.pop("_found"), row.pop("_short")
         for category, name in zip(categories, named, strict=True):
             row[name] = found.get(category, short or MISSING)
-    grid = pd.DataFrame(rows, columns=[*LEAD, *named])
+    grid = pd.DataFrame(rows, columns=[*LEAD, *named]).astype(dict.fromkeys(COUNTS, "Int64"))
     grid.attrs[_HEADINGS] = dict(zip(named, categories, strict=True))
     return grid
 
@@ -241,7 +240,7 @@ def filter_grid(
 
 def sort_grid(frame: pd.DataFrame, by: str = "RED") -> pd.DataFrame:
     """Most serious first: by red, then yellow count, or by a category's level."""
-    if by in ("RED", "YELLOW", "GREEN"):
+    if by in COUNTS:
         order = [by, *(c for c in ("RED", "YELLOW") if c != by)]
         return frame.sort_values(order, ascending=False, kind="stable")
     if by in category_columns(frame):
@@ -270,7 +269,8 @@ def grid_xlsx(
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for values in frame.itertuples(index=False):
-        sheet.append([_cell(v.item() if hasattr(v, "item") else v) for v in values])
+        sheet.append([_cell(None if v is pd.NA else v.item() if hasattr(v, "item") else v)
+                      for v in values])  # fmt: skip
     for row in sheet.iter_rows():
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
