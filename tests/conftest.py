@@ -40,6 +40,22 @@ RECORD_DEFAULTS: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def nothing_remembered_from_another_test() -> None:
+    """What a process remembers of a model server (its context window, a warning already given,
+    the pages' cached estimates and plans) is keyed by the server's URL. Each test's fake server
+    takes a free port, and the system hands a port out again: a test read another's context
+    window and estimate (a run planned for a window the server no longer had)."""
+    import streamlit as st
+
+    from lib.runs import run_plan
+
+    with run_plan._detected_lock:
+        run_plan._detected.clear()
+        run_plan._warned.clear()
+    st.cache_data.clear()
+
+
 @pytest.fixture
 def fake_upstream() -> Iterator[FakeUpstream]:
     """A fresh fake model server on a free loopback port for one test."""
