@@ -477,19 +477,28 @@ def test_a_batchs_report_files_carry_their_quote_checks(tmp_path, monkeypatch):
     assert "✓ verified" in text and "✗ not found in the contract" in text
 
 
-def test_a_resume_names_each_run_it_cannot_run_and_list_says_why(tmp_path, monkeypatch, capsys):
-    """A resume over a folder whose files changed or went away printed "0 runs left" and "1 of 1
-    run done", exited 0, and `list` then read "finished  1/3 done, 2 left to resume"."""
-    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
-    folder = tmp_path / "f2"
+def finished_folder_batch(tmp_path, capsys, *names: str) -> tuple:
+    """A clause-finder batch over a folder of `names` run to its end (the run log at
+    CRS_HISTORY_DB in `tmp_path`), for a test to leave as a stop would: (folder, batch id, its
+    store, its one model's key)."""
+    folder = tmp_path / "contracts"
     folder.mkdir()
-    for name in ("a.txt", "b.txt", "c.txt"):
+    for name in names:
         (folder / name).write_text(f"{name}. 9. This agreement is governed by the laws of Utopia.")
     argv = ["run", "--folder", str(folder), "--model", "clause-finder", "--out", str(tmp_path)]
     assert main(argv) == 0
     batch_id = capsys.readouterr().out.split("batch ")[1].split(":")[0]
     store = BatchStore(RunLog(tmp_path / "log.sqlite3"))
-    key = store.items(batch_id)[0].model_key
+    return folder, batch_id, store, store.items(batch_id)[0].model_key
+
+
+def test_a_resume_names_each_run_it_cannot_run_and_list_says_why(tmp_path, monkeypatch, capsys):
+    """A resume over a folder whose files changed or went away printed "0 runs left" and "1 of 1
+    run done", exited 0, and `list` then read "finished  1/3 done, 2 left to resume"."""
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
+    folder, batch_id, store, key = finished_folder_batch(
+        tmp_path, capsys, "a.txt", "b.txt", "c.txt"
+    )
     # As a stop leaves it: a.txt done, b.txt stopped, c.txt never started.
     store.end_item(batch_id, "b.txt", key, ItemStatus.CANCELLED)
     store.end_item(batch_id, "c.txt", key, ItemStatus.PENDING)
@@ -523,15 +532,7 @@ def test_a_run_a_resume_could_not_run_is_a_row_saying_why_in_the_files(
     import sqlite3
 
     monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "log.sqlite3"))
-    folder = tmp_path / "f3"
-    folder.mkdir()
-    for name in ("a.txt", "c.txt"):
-        (folder / name).write_text(f"{name}. 9. This agreement is governed by the laws of Utopia.")
-    argv = ["run", "--folder", str(folder), "--model", "clause-finder", "--out", str(tmp_path)]
-    assert main(argv) == 0
-    batch_id = capsys.readouterr().out.split("batch ")[1].split(":")[0]
-    store = BatchStore(RunLog(tmp_path / "log.sqlite3"))
-    key = store.items(batch_id)[0].model_key
+    folder, batch_id, store, key = finished_folder_batch(tmp_path, capsys, "a.txt", "c.txt")
     # As a stop leaves it: a.txt done, c.txt never started.
     store.end_item(batch_id, "c.txt", key, ItemStatus.PENDING)
     with sqlite3.connect(tmp_path / "log.sqlite3") as db:
