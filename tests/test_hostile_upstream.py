@@ -8,7 +8,6 @@ eating the machine's memory.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import select
 import socket
@@ -17,6 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
+from devtools.raw_server import RawServer
 from lib.engine.builtin_server import is_ready
 from lib.engine.errors import ErrorKind, ProviderError
 from lib.engine.limits import RunLimits
@@ -33,37 +33,21 @@ FLOOD_BYTES = 6 * 2**20
 Answer = Callable[[socket.socket, str], None]
 
 
-class HostileServer:
+class HostileServer(RawServer):
     """A raw HTTP/1.1 server: each request gets `answer(conn, path)`, then the connection is
     held until the client leaves; `left` is set when a client hung up on an answer."""
 
     def __init__(self, answer: Answer) -> None:
+        super().__init__(self._answer_one)
         self._answer = answer
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self.left = threading.Event()
         self.heads: list[bytes] = []  # each request's line and headers, lower case
-        self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def __enter__(self) -> HostileServer:
-        self._thread.start()
+        super().__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close does not
-        self._sock.close()
-        self._thread.join(5)
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
+    def _answer_one(self, conn: socket.socket) -> None:
         with conn:
             try:
                 head = _read_request(conn)

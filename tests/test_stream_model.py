@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from devtools.fake_upstream import FakeUpstream, Script
 from devtools.fake_upstream.recordings import RECORDED_STREAMS, RECORDINGS
+from devtools.raw_server import RawServer
 from lib.engine.errors import ErrorKind, ProviderError
 from lib.engine.fold import LENGTH_NOTE
 from lib.engine.provider_config import Provider, ProviderConfig
@@ -316,32 +317,21 @@ def test_a_server_silent_before_its_first_token_is_not_said_to_stop_mid_answer(f
     assert "before its answer began" in info.value.message
 
 
-class HangUpListener:
+class HangUpListener(RawServer):
     """A TLS endpoint that hangs up on every connection before the handshake, counting them: to
     the client each attempt is a failure to connect, and the count shows how often it tried."""
 
     def __init__(self) -> None:
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"https://127.0.0.1:{self._sock.getsockname()[1]}"
+        super().__init__(self._hang_up, scheme="https")
         self.attempts = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def __enter__(self) -> HangUpListener:
-        self._thread.start()
+        super().__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._sock.close()
-        self._thread.join(5)
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self.attempts += 1  # before the hang-up, so before the client can see its failure
-            conn.close()
+    def _hang_up(self, conn: socket.socket) -> None:
+        self.attempts += 1  # before the hang-up, so before the client can see its failure
+        conn.close()
 
 
 @pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI, Provider.ANTHROPIC])
