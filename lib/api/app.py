@@ -27,7 +27,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BeforeValidator, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BeforeValidator, TypeAdapter, ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -45,6 +45,7 @@ from lib.api.report_request import (
     ReportRequest,
     Upload,
     names_a_model,
+    no_control_characters,
     read_document,
     read_json,
     read_playbook,
@@ -234,14 +235,15 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
     @app.get("/api/runs", tags=["runs"])
     def runs(
         scope: Caller,
-        provider: str | None = None,
-        model: str | None = None,
+        provider: Annotated[str | None, AfterValidator(no_control_characters)] = None,
+        model: Annotated[str | None, AfterValidator(no_control_characters)] = None,
         status: Annotated[RunStatus | None, BeforeValidator(RunStatus.named)] = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     ) -> list[dict[str, Any]]:
         """Runs newest first, from every front end (the run log), without their reports: the
         caller's own runs, or every run for an admin (the pages' rule). `status` takes a stored
-        value (`error`) or the label the pages and exports show for it (`failed`)."""
+        value (`error`) or the label the pages and exports show for it (`failed`); `provider`
+        and `model` are refused (422) with a control character, as a body's text is."""
         if run_log is not None:
             records = run_log.scoped(scope).query(
                 provider=provider,

@@ -64,8 +64,9 @@ READER_RETRY_S = 2
 
 # The control characters a request's text may hold: a tab and line breaks (a playbook's TOML has
 # lines, "\r\n" from a Windows editor). Any other (a NUL, which PostgreSQL text refuses; an
-# escape) is refused with 422 in the fields the API stores or sends to a model (`FREE_TEXT`); the
-# contract's text loses them when it is read, and its name in `Document`.
+# escape) is refused with 422 in the fields the API stores or sends to a model (`FREE_TEXT`) and
+# in `GET /api/runs`'s text filters, which reach the run log's query; the contract's text loses
+# them when it is read, and its name in `Document`.
 ALLOWED_CONTROLS = frozenset("\t\n\r")
 FREE_TEXT = ("model", "base_url", "perspective", "playbook", "playbook_toml")
 
@@ -76,6 +77,17 @@ def control_character(text: str) -> str | None:
         (ch for ch in text if ch not in ALLOWED_CONTROLS and unicodedata.category(ch) == "Cc"),
         None,
     )
+
+
+def no_control_characters(value: str | None) -> str | None:
+    """`value` as sent, or ValueError (a 422 naming the field) when it holds a control character
+    other than a tab or a line break: the rule for every text the API takes, a body's fields and
+    `GET /api/runs`'s filters alike, which reach the run log's query and its log lines."""
+    if value is not None and (found := control_character(value)) is not None:
+        raise ValueError(
+            f"holds a control character (U+{ord(found):04X}); only tabs and line breaks may be sent"
+        )
+    return value
 
 
 class ApiError(Exception):
@@ -170,12 +182,7 @@ class ReportRequest(BaseModel):
     @field_validator(*FREE_TEXT)
     @classmethod
     def _no_control_characters(cls, value: str | None) -> str | None:
-        if value is not None and (found := control_character(value)) is not None:
-            raise ValueError(
-                f"holds a control character (U+{ord(found):04X}); only tabs and line breaks"
-                " may be sent"
-            )
-        return value
+        return no_control_characters(value)
 
     @field_validator("template")
     @classmethod

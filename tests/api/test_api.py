@@ -178,6 +178,24 @@ def test_a_control_character_in_a_free_text_field_is_a_422_and_nothing_runs(star
     assert upstream.streams() == []
 
 
+def test_a_control_character_in_a_runs_filter_is_a_422(start_api, upstream):
+    """`GET /api/runs`'s text filters took a NUL or an escape to the run log's query (PostgreSQL
+    text refuses a NUL) and any line logged about it; refused as a body's text is."""
+    api = start_api()
+    runs = f"{api.url}/api/runs"
+    for field, value, code in [
+        ("provider", "ollama\u0000", "0000"),
+        ("model", "llama3.2\u001b[2J", "001B"),
+    ]:
+        response = httpx.get(runs, params={field: value}, timeout=10)
+        assert response.status_code == 422, (field, response.text)
+        assert response.json()["error"] == (
+            f"Invalid request: query.{field}: Value error, holds a control character (U+{code});"
+            " only tabs and line breaks may be sent"
+        )
+    assert httpx.get(runs, params={"model": "llama3.2", "provider": "ollama"}).json() == []
+
+
 def test_multipart_upload_is_reviewed(start_api, upstream, tmp_path):
     api = start_api()
     upstream.push(Script(tokens=tokens(5)))
