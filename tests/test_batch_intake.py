@@ -9,6 +9,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from devtools.sample_files import pdf_bytes
 from lib.cli.batch import main
 from lib.engine.settings import load_settings
 from lib.runs.batch_sources import folder_contracts, read_files
@@ -68,6 +69,30 @@ def test_uploads_of_the_same_text_are_read_once_whatever_their_names():
         ("copy of a.txt", "same text as a.txt"),
         ("a.txt", "same text as a.txt"),
     ]
+
+
+def test_a_pdf_and_its_text_export_are_read_once_and_a_letter_apart_are_two_contracts():
+    """Copies of one contract that differ only in spacing (a PDF's wrapped lines against its
+    text export's CRLF, trailing spaces, runs of spaces, a no-break space) were both reviewed,
+    billed twice; a letter or a comma apart, both are still read."""
+    law = (
+        "1. Governing Law. The laws of Utopia govern this Agreement between Acme Ltd and Beta"
+        " GmbH, and each party submits to the courts of Utopia City for every dispute under it."
+    )
+    term = "2. Term. This Agreement lasts two years from the date both parties sign it."
+    spaced = law.replace("Ltd and", "Ltd \u00a0 and")
+    export = f"  {spaced}  \r\n\r\n{term}\t\r\n"
+    files = [
+        ("msa.pdf", pdf_bytes([[law, term]])),
+        ("msa.txt", export.encode()),
+        ("msa spaced.txt", f"{law}\n{term}".replace("Term.", "Term .").encode()),
+        ("msa comma.txt", f"{law}\n{term}".replace("years from", "years, from").encode()),
+    ]
+    loaded = read_files(files, load_settings({}))
+    pdf_text = loaded.documents[0].text
+    assert "\n" in pdf_text.strip() and pdf_text != export  # wrapped: not the export's text
+    assert [d.name for d in loaded.documents] == ["msa.pdf", "msa spaced.txt", "msa comma.txt"]
+    assert loaded.problems == [("msa.txt", "same text as msa.pdf")]
 
 
 def test_crs_batch_skips_a_copy_before_its_estimate_and_runs_it_once(tmp_path, monkeypatch, capsys):

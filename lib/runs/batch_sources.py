@@ -14,13 +14,15 @@ A scan (a PDF with no text layer) is a `Scan` until OCR reads it: each front end
 `read_sources` its `scans`, which reads it (crs-batch, through `lib.runs.scans.read_scan`), finds
 it read (the Portfolio page, after its OCR button) or leaves it out saying why (`left_out`).
 
-A file whose text is an earlier file's (a copy under another name) is left out saying so
-(`same_text`), before any estimate or run: it would be reviewed, and billed, twice.
+A file whose text is an earlier file's but for its spacing (a copy under another name, a PDF and
+its text export) is left out saying so (`same_text`, `text_key`), before any estimate or run: it
+would be reviewed, and billed, twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,17 +292,18 @@ def read_sources(
         return document if document.text.strip() else "has no text"
 
     loaded = Loaded()
-    first_read: dict[str, str] = {}  # the sha256 of each text → the file first read with it
+    first_read: dict[str, str] = {}  # each text's `text_key` → the file first read with it
     for name, entry in (cache or ReadCache()).read(files, read):
         if isinstance(entry, Scan):
             scan = entry
             entry = left_out(scan.reason, OCR_PAGES) if scans is None else scans(scan)
             if not isinstance(entry, Document):
                 loaded.scans.append(scan)
-        if isinstance(entry, Document) and entry.sha256 in first_read:
-            entry = same_text(first_read[entry.sha256])
+        key = text_key(entry.text) if isinstance(entry, Document) else ""
+        if isinstance(entry, Document) and key in first_read:
+            entry = same_text(first_read[key])
         if isinstance(entry, Document):
-            first_read[entry.sha256] = name
+            first_read[key] = name
             loaded.documents.append(entry)
         else:
             loaded.problems.append((name, entry))
@@ -308,10 +311,24 @@ def read_sources(
 
 
 def same_text(first: str) -> str:
-    """Why a file is left out whose text (as a run would send it: its sha256, which a run's record
-    keeps) is an earlier file's: run twice, a paid model would bill the same review twice. Told,
-    not dropped silently, so the analyst sees where the copy went."""
+    """Why a file is left out whose text is an earlier file's but for its spacing (`text_key`):
+    run twice, a paid model would bill the same review twice. Told, not dropped silently, so the
+    analyst sees where the copy went."""
     return f"same text as {first}"
+
+
+def text_key(text: str) -> str:
+    """What two copies of one contract share: its words in order, every run of Unicode whitespace
+    one space and none at either end. A PDF and its text export wrap lines differently, and carry
+    trailing spaces, runs of spaces or CRLF where the other has one; their exact texts (the
+    sha256 a run's record keeps) differ, yet they are one review. A letter or a punctuation mark
+    apart, they are two contracts, both read."""
+    return hashlib.sha256(_WHITESPACE.sub(" ", text).strip(" ").encode("utf-8")).hexdigest()
+
+
+# Unicode's whitespace: Python's `\s` (and `str.split`) also takes the four information
+# separators U+001C–U+001F, control characters a text differing in is another text.
+_WHITESPACE = re.compile(r"[^\S\x1c-\x1f]+")
 
 
 def reload_source(
