@@ -388,3 +388,27 @@ def test_rows_without_a_finished_report_leave_their_counts_blank_in_the_grid_and
     ]
     # Sorted by a count, the rows without one come last.
     assert sort_grid(grid, "RED")["contract"].iloc[0] == "clean.pdf"
+
+
+def test_a_run_ended_without_a_report_leaves_its_counts_blank_whatever_its_status():
+    """A run that failed, was stopped or was refused before its first word read 0 / 0 / 0 in the
+    grid and its exports, as a finished report that flagged nothing; a failed run's partial
+    report keeps its counts beside its "(partial)" risk."""
+    partial = record("## Overall risk: HIGH\n### Liability — RED\n### Term — GREEN\n", "error")
+    runs = [
+        GridRun("refused.pdf", "M", record("", status="error")),
+        GridRun("stopped.pdf", "M", record("", status="cancelled")),
+        GridRun("blank.pdf", "M", record(" \n", status="done")),
+        GridRun("partial.pdf", "M", partial),
+    ]
+    grid = grid_frame(runs, "general")
+    assert grid[["RED", "YELLOW", "GREEN"]].iloc[:3].isna().all(axis=None)
+    assert list(grid[["RED", "YELLOW", "GREEN"]].iloc[3]) == [1, 0, 1]
+    assert grid["risk"].iloc[3] == "HIGH (partial)"
+    rows = list(csv.DictReader(io.StringIO(grid_csv(grid).decode("utf-8-sig"))))
+    assert [(r["RED"], r["YELLOW"], r["GREEN"]) for r in rows] == [("",) * 3] * 3 + [
+        ("1", "0", "1")
+    ]
+    sheet = openpyxl.load_workbook(io.BytesIO(grid_xlsx(grid))).active
+    cells = [[c.value for c in row] for row in sheet.iter_rows(min_row=2, min_col=5, max_col=7)]
+    assert cells == [[None] * 3] * 3 + [[1, 0, 1]]

@@ -64,7 +64,7 @@ COLOURS: dict[str, tuple[str, str]] = {
 
 
 # The grid's count columns: how many categories a report rated each level. Blank (None), not 0,
-# in a row whose run still runs or has not started, as 0 / 0 / 0 read as a report with no flags.
+# in a row without a report to count (`has_counts`), as 0 / 0 / 0 read as a report with no flags.
 COUNTS = ("RED", "YELLOW", "GREEN")
 # The grid's own columns, before one per category.
 LEAD = ("contract", "model", "status", "risk", *COUNTS)
@@ -130,14 +130,14 @@ def grid_frame(
         ok = run.record.status == "done"
         found = severities(run.record.report, columns)
         extra.extend(c for c in found if c not in columns and c not in extra)
-        ended = run.record.status is not RunStatus.RUNNING
+        counted = has_counts(run.record)
         rows.append(
             {
                 "contract": run.contract,
                 "model": run.model,
                 "status": run.record.status.label,
                 "risk": risk_of(run.record),
-                **{c: sum(v == c for v in found.values()) if ended else None for c in COUNTS},
+                **{c: sum(v == c for v in found.values()) if counted else None for c in COUNTS},
                 **{"_found": found, "_short": None if ok else unreached(run.record.status)},
             }
         )
@@ -161,6 +161,15 @@ def grid_frame(
     grid = pd.DataFrame(rows, columns=[*LEAD, *named]).astype(dict.fromkeys(COUNTS, "Int64"))
     grid.attrs[_HEADINGS] = dict(zip(named, categories, strict=True))
     return grid
+
+
+def has_counts(record: RunRecord) -> bool:
+    """Whether a run's row gives its Red/Yellow/Green counts, in the grid, its CSV/XLSX and
+    crs-batch's files: not while it still streams, nor when it wrote no report at all (failed,
+    stopped or refused before its first word), whose 0 / 0 / 0 read as a finished report that
+    flagged nothing. A report cut short keeps its counts, its risk saying "(partial)"; a row not
+    started has no run and leaves them blank too."""
+    return record.status is not RunStatus.RUNNING and bool(record.report.strip())
 
 
 def _column_names(categories: Sequence[str]) -> list[str]:
