@@ -127,6 +127,17 @@ def test_comparison_table_findings_and_winners(make_record):
     assert diff["Right: Claude (Anthropic) · claude-sonnet-5-5"] == {"Confidentiality": "YELLOW"}
 
 
+def test_a_side_that_wrote_no_report_has_no_finding_counts(make_record):
+    """A side that failed before its first word flagged nothing because it read nothing: its
+    counts are blank, not the 0 / 0 of a report that found no risk; a partial report keeps its
+    counts."""
+    failed = make_record(page="compare", status="error", report="")
+    partial = make_record(page="compare", status="cancelled", report=REPORT_A)
+    table = comparison_table([failed, partial])
+    assert table.loc["RED findings"].tolist() == [None, 1]
+    assert display_table([failed, partial]).loc["YELLOW findings"].iloc[0] == "—"
+
+
 def test_figures_equal_as_shown_crown_no_side(make_record):
     """0.42 s beside 0.42 s, and 50.2 beside 50.2 tokens/s, were highlighted as a win."""
     done = dict(page="compare", status="done", report=REPORT_A, total_s=5.0)

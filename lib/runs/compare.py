@@ -13,7 +13,7 @@ from lib.engine.errors import ErrorKind
 from lib.engine.run_stats import RunStats, RunStatus
 from lib.runs.pricing import cost_text
 from lib.store.csv_export import csv_bytes
-from lib.store.records import RunRecord, run_maker, thinking_label
+from lib.store.records import RunRecord, has_counts, run_maker, thinking_label
 
 # Each row: label, record attribute, whether a larger value is better.
 COST_ROW = "Cost (USD)"  # shown by `pricing.cost_text`: "none" for a model with no price
@@ -46,8 +46,8 @@ def _value(record: RunRecord, attribute: str) -> object:
         return len(record.report)
     if attribute == "thinking":
         return thinking_label(record) or None
-    if attribute in ("red", "yellow"):
-        return getattr(count_findings(record.report), attribute)
+    if attribute in ("red", "yellow"):  # none for a run with no report: not a report with no flags
+        return getattr(count_findings(record.report), attribute) if has_counts(record) else None
     if attribute == "status":
         return record.status.label
     return getattr(record, attribute)

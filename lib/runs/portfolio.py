@@ -22,7 +22,7 @@ from lib.engine.provider_config import endpoint_label
 from lib.engine.run_stats import RunStatus
 from lib.store.batch_store import ItemStatus
 from lib.store.csv_export import FORMULA_STARTS, csv_bytes, exportable
-from lib.store.records import RunRecord, review_mode
+from lib.store.records import RunRecord, has_counts, review_mode
 
 # A run's outcome in a cell, worded as its status everywhere (`RunStatus.label`).
 FAILED = RunStatus.ERROR.label
@@ -161,15 +161,6 @@ def grid_frame(
     grid = pd.DataFrame(rows, columns=[*LEAD, *named]).astype(dict.fromkeys(COUNTS, "Int64"))
     grid.attrs[_HEADINGS] = dict(zip(named, categories, strict=True))
     return grid
-
-
-def has_counts(record: RunRecord) -> bool:
-    """Whether a run's row gives its Red/Yellow/Green counts, in the grid, its CSV/XLSX and
-    crs-batch's files: not while it still streams, nor when it wrote no report at all (failed,
-    stopped or refused before its first word), whose 0 / 0 / 0 read as a finished report that
-    flagged nothing. A report cut short keeps its counts, its risk saying "(partial)"; a row not
-    started has no run and leaves them blank too."""
-    return record.status is not RunStatus.RUNNING and bool(record.report.strip())
 
 
 def _column_names(categories: Sequence[str]) -> list[str]:

@@ -192,6 +192,15 @@ COLUMNS = {
 }
 
 
+def has_counts(record: RunRecord) -> bool:
+    """Whether a run's Red/Yellow/Green counts are given (the Portfolio grid, its CSV/XLSX and
+    crs-batch's files, Compare's table): not while it still streams, nor when it wrote no report
+    at all (failed, stopped or refused before its first word), whose 0 / 0 / 0 read as a finished
+    report that flagged nothing. A report cut short keeps its counts, its risk saying
+    "(partial)"; a row not started has no run and leaves them blank too."""
+    return record.status is not RunStatus.RUNNING and bool(record.report.strip())
+
+
 def review_mode(record: RunRecord) -> str:
     """How a run was planned, in the words its estimate said it in (`plan_words`): "one pass",
     "focused review, 14 calls" (its steps and the merge)."""
