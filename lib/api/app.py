@@ -86,6 +86,10 @@ def body_limit(settings: Settings) -> int:
 
 
 PAGE = "api"
+# The texts a URL gives the run log's queries (a run's id, `GET /api/runs`'s filters), refused with
+# 422 under the one rule for every text the API takes: a NUL there broke PostgreSQL's query (500).
+RunId = Annotated[str, AfterValidator(no_control_characters)]
+Filter = Annotated[str | None, AfterValidator(no_control_characters)]
 
 
 def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
@@ -235,8 +239,8 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
     @app.get("/api/runs", tags=["runs"])
     def runs(
         scope: Caller,
-        provider: Annotated[str | None, AfterValidator(no_control_characters)] = None,
-        model: Annotated[str | None, AfterValidator(no_control_characters)] = None,
+        provider: Filter = None,
+        model: Filter = None,
         status: Annotated[RunStatus | None, BeforeValidator(RunStatus.named)] = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     ) -> list[dict[str, Any]]:
@@ -264,7 +268,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         return [_summary(record) for record in records]
 
     @app.get("/api/runs/{run_id}", tags=["runs"])
-    def run_detail(run_id: str, scope: Caller) -> dict[str, Any]:
+    def run_detail(run_id: RunId, scope: Caller) -> dict[str, Any]:
         """One run's figures, report and thinking (the text so far, while it streams)."""
         live = hub.get(run_id)
         if live is not None and not visible(live.record, scope):
@@ -282,7 +286,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         }
 
     @app.delete("/api/runs/{run_id}", tags=["runs"])
-    def cancel(run_id: str, scope: Caller) -> dict[str, Any]:
+    def cancel(run_id: RunId, scope: Caller) -> dict[str, Any]:
         """Stop a run now: its upstream request ends and it is recorded as cancelled. The Stop of
         a client that asked to resume (a dropped connection would otherwise keep the run going)."""
         run = hub.get(run_id)
@@ -297,7 +301,7 @@ def create_app(settings: Settings, config: ApiConfig) -> FastAPI:
         responses={200: {"content": {"text/event-stream": {}}, "description": "The events"}},
     )
     async def run_events(
-        run_id: str, scope: Caller, last_event_id: Annotated[str | None, Header()] = None
+        run_id: RunId, scope: Caller, last_event_id: Annotated[str | None, Header()] = None
     ) -> Response:
         """Follow a run: the events after `Last-Event-ID` (all without it), then the live rest."""
         if last_event_id:

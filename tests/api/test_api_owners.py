@@ -117,3 +117,21 @@ def test_a_database_gone_away_answers_503_in_json(postgres_cluster, make_record)
             down = client.get("/api/runs", headers=alice)
         assert down.status_code == 503 and down.headers["retry-after"] == "60"
         assert down.json()["error"].startswith("The run history cannot be reached right now")
+
+
+def test_a_nul_in_a_run_id_or_filter_is_a_422_on_every_database(served):
+    """PostgreSQL refuses a NUL in a text: sent as a run's id or a filter it broke the run log's
+    query (500); refused before any query, as a request body's text is."""
+    client, runs = served
+    admin = {"Authorization": "Bearer tok-root"}
+    for url in (
+        "/api/runs/%00",
+        f"/api/runs/{runs['bob'].run_id}%00",
+        "/api/runs?model=llama%00",
+        "/api/runs?provider=%1b",
+    ):
+        response = client.get(url, headers=admin)
+        assert response.status_code == 422, (url, response.text)
+        assert "control character" in response.text
+    assert client.delete("/api/runs/%00", headers=admin).status_code == 422
+    assert client.get(f"/api/runs/{runs['bob'].run_id}", headers=admin).status_code == 200
