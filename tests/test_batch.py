@@ -38,6 +38,7 @@ from lib.runs.portfolio_session import batch_name, unfinished_batches
 from lib.store.batch_store import BatchStatus, BatchStore, ItemStatus
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
+from tests.test_hostile_upstream import CONTRACT, HOLD_SECONDS, HostileServer, Trickle, config
 
 REPORT = ["## Overall", " risk: LOW\n", "### Governing law — GREEN\n", '- Found: yes "laws of"']
 
@@ -222,6 +223,31 @@ def test_stop_ends_every_running_request_and_resume_finishes(tmp_path, run_log):
         assert again.wait(30) and again.progress().done == 6 and again.progress().total == 6
         assert store.get(runner.batch_id).status is BatchStatus.FINISHED
         assert all(r.cost_usd is not None and r.cost_usd > 0 for r in run_log.query(status="done"))
+
+
+@pytest.mark.parametrize("provider", [Provider.OLLAMA, Provider.OPENAI])
+def test_stop_ends_a_batch_run_whose_model_window_lookup_trickles(provider, tmp_path, run_log):
+    """Planning a run asks the server for the model's window before the run's stream exists:
+    Stop did not reach that lookup, and the run went on until the server's trickle ended and
+    the read timed out. It ends at once now, recorded as cancelled, nothing sent to the model."""
+    trickle = Trickle(provider, lookup=True)
+    with HostileServer(trickle) as server:
+        runner = BatchRunner.create(
+            name="b",
+            contracts=[document_from_text(CONTRACT, name="c.txt")],
+            configs=[config(server, provider)],
+            batch_settings=BatchSettings(),
+            settings=settings(tmp_path),
+            run_log=run_log,
+        ).start()
+        assert trickle.answering.wait(10)
+        runner.stop()
+        assert trickle.hung_up.wait(HOLD_SECONDS)
+        assert runner.wait(HOLD_SECONDS)
+    [record] = run_log.query(status=RunStatus.CANCELLED.value)
+    assert record.report == "" and record.error_message is None
+    assert runner.progress().cancelled == 1
+    assert not any(b"/chat" in h.split(b"\r\n")[0] for h in server.heads)  # nothing was sent
 
 
 def test_resume_skips_contracts_whose_text_changed(tmp_path, run_log):

@@ -238,9 +238,10 @@ def test_a_model_list_that_stalls_midway_says_it_stopped_sending(provider):
 
 class Trickle:
     """Headers one byte every 0.1 s (100 at most, then held): per-read timeouts never trip, and
-    no response exists for Stop to reach until the headers are complete. `lookup`: trickle
-    Ollama's `/api/show`, asked before the chat, instead of the answer. `hung_up` is set when the
-    client left while the headers were still coming."""
+    no response exists for Stop to reach until the headers are complete. `lookup`: trickle the
+    lookup of the model's window (Ollama's `/api/show`, asked before the chat too, or an
+    OpenAI-compatible server's `/models`) instead of the answer. `hung_up` is set when the client
+    left while the headers were still coming."""
 
     def __init__(self, provider: Provider, lookup: bool = False) -> None:
         self.provider = provider
@@ -249,7 +250,7 @@ class Trickle:
         self.hung_up = threading.Event()
 
     def __call__(self, conn: socket.socket, path: str) -> None:
-        if path.endswith("/api/show") is not self.lookup:
+        if path.endswith(("/api/show", "/models")) is not self.lookup:
             stream_answer(self.provider, lambda conn: None)(conn, path)
             return
         conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")

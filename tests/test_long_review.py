@@ -17,6 +17,7 @@ from lib.analysis.documents import document_from_text
 from lib.analysis.long_plan import LongPlan, Strategy, plan_long_review
 from lib.analysis.prompts import TEMPLATES, count_findings, default_instructions
 from lib.engine.errors import ErrorKind, OutputLimit, TimedOut
+from lib.engine.events import StreamContext
 from lib.engine.limits import RunLimits
 from lib.engine.provider_config import Provider, ProviderConfig
 from lib.engine.run_stats import RunStatus
@@ -508,7 +509,7 @@ def test_a_server_that_cannot_say_its_window_is_warned_of_again_only_after_it_an
     monkeypatch.setattr(run_plan, "CONTEXT_TTL_S", 0.0)
     answers: list[int | Exception] = []
 
-    def context_window(config: ProviderConfig) -> int:
+    def context_window(config: ProviderConfig, ctx: StreamContext | None) -> int:
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer

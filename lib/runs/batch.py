@@ -41,6 +41,7 @@ from lib.analysis.playbook.format import Playbook
 from lib.analysis.playbook.loader import dump_playbook, parse_playbook
 from lib.analysis.plural import counted, duration
 from lib.analysis.prompts import DEFAULT_TEMPLATE_KEY, TEMPLATES, default_instructions
+from lib.engine.events import StreamContext
 from lib.engine.provider_config import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_TEMPERATURE,
@@ -803,13 +804,27 @@ class BatchRunner:
         """Stream one review; returns its finish, which the finisher thread runs."""
         config = self.configs[key]
         assert config is not None  # only a playbook batch has the built-in checker
-        prepared = prepare_run(
-            review_request(self.batch_settings, config, self.contracts[contract], self.batch_id),
-            history=None,
-            run_log=self.run_log,
-            settings=self.settings,
-            endpoint_capacity=lane.per_endpoint,
-        )
+        # Stop reaches the run from here: planning may ask a stalled server for the model's window.
+        planning = StreamContext()
+        with self._lock:
+            self._active[(contract, key)] = planning.cancel
+        if self._stop.is_set():
+            planning.cancel()
+        try:
+            prepared = prepare_run(
+                review_request(
+                    self.batch_settings, config, self.contracts[contract], self.batch_id
+                ),
+                history=None,
+                run_log=self.run_log,
+                settings=self.settings,
+                endpoint_capacity=lane.per_endpoint,
+                planning=planning,
+            )
+        except BaseException:
+            with self._lock:
+                self._active.pop((contract, key), None)
+            raise
         self._started(contract, key, result, prepared.record, prepared.stream.close)
         try:
             for _ in prepared.stream:

@@ -26,7 +26,7 @@ from lib.analysis.grounding.report import finish_grounding, ground_report
 from lib.analysis.long_plan import LongPlan, PlanError
 from lib.analysis.prompts import TEMPLATES, Prompt, build_prompt
 from lib.engine.errors import ContextTooLong, PartnerCannotRun, ProviderError, RateLimited
-from lib.engine.events import Source
+from lib.engine.events import Source, StreamContext
 from lib.engine.limits import busy_message
 from lib.engine.provider_config import ProviderConfig, endpoint_label, shown_url
 from lib.engine.settings import Settings
@@ -316,6 +316,7 @@ def prepare_run(
     settings: Settings,
     endpoint_capacity: int | None = None,
     conclude: Callable[[RunRecord], None] | None = None,
+    planning: StreamContext | None = None,
 ) -> PreparedRun:
     """The run's record (in the history and the log at once) and its stream, not yet read.
 
@@ -324,8 +325,12 @@ def prepare_run(
     A model on several endpoints goes through the process's endpoint pool (`endpoint_pool`),
     each endpoint taking at most `endpoint_capacity` of this process's runs when given (a batch
     lane's concurrency).
+
+    `planning`: cancelled by whoever may stop the run before its stream exists (a batch's Stop),
+    it ends a lookup of the model's window that a stalled server holds (`planned`) at once, and
+    the run is recorded as cancelled, nothing sent.
     """
-    r, problem = planned(request)
+    r, problem = planned(request, planning)
     document, config, prompt, plan = r.document, r.config, r.prompt, r.plan
     route = route_for(config, endpoint_capacity)
     refusal = ContextTooLong(problem) if problem else None
@@ -377,6 +382,8 @@ def prepare_run(
         )
         if refusal is not None:
             stream.refuse(refusal)
+    if planning is not None and planning.cancelled:
+        stream.close()  # stopped while planned: recorded as any run stopped before its answer
     # What reading the contract could not do (a page that is an image, a guessed encoding) goes
     # with the run on every front end: its record, History, the API's `done`, a batch's report.
     stream.stats.notes.extend(document.warnings)
@@ -556,7 +563,7 @@ def start_together(
     return runs
 
 
-def plan_for(r: RunRequest) -> LongPlan | None:
+def plan_for(r: RunRequest, ctx: StreamContext | None = None) -> LongPlan | None:
     """The review's plan when nobody chose one (`automatic_plan`): the one its run gets and
     its estimate (`lib.runs.estimate`) shows; raises `PlanError`."""
     return automatic_plan(
@@ -567,22 +574,26 @@ def plan_for(r: RunRequest) -> LongPlan | None:
         max_tokens=r.max_tokens,
         instructions=r.instructions,
         perspective=r.perspective,
+        ctx=ctx,
     )
 
 
-def planned(r: RunRequest) -> tuple[RunRequest, str | None]:
+def planned(r: RunRequest, ctx: StreamContext | None = None) -> tuple[RunRequest, str | None]:
     """`r` with the plan its run follows (`plan_for` when nobody chose one), and why it cannot
     run at all, if so: a review that fits the model neither whole nor section by section, or
     another kind (a playbook check) whose one pass does not fit. The one check every run gets
     (`prepare_run`), and a comparison before any side starts (`launch_together`). The reason is
     whole sentences, read alone as a refused run's error and after the estimate's own sentence
-    (`lib.runs.estimate`): cut into one of them, it read "…section by section: A 1,024-token…"."""
+    (`lib.runs.estimate`): cut into one of them, it read "…section by section: A 1,024-token…".
+
+    `ctx`: the run being planned, whose Stop ends a lookup of the model's window in flight
+    (`run_plan.model_context`)."""
     if r.kind != "review":
-        return r, one_pass_problem(r.config, r.prompt.estimated_tokens, r.max_tokens)
+        return r, one_pass_problem(r.config, r.prompt.estimated_tokens, r.max_tokens, ctx)
     if r.plan is not None:
         return r, None
     try:
-        plan = plan_for(r)
+        plan = plan_for(r, ctx)
     except PlanError as exc:
         return r, f"The contract does not fit the model, even section by section. {exc}"
     return (replace(r, plan=plan) if plan is not None else r), None

@@ -17,6 +17,7 @@ from lib.analysis.documents import Document
 from lib.analysis.long_plan import DEFAULT_STRATEGY, LongPlan, Strategy, plan_long_review
 from lib.analysis.prompts import TEMPLATES, fits_context
 from lib.engine.errors import ProviderError
+from lib.engine.events import StreamContext
 from lib.engine.provider_config import ProviderConfig
 from lib.engine.providers.registry import spec_for
 
@@ -35,9 +36,13 @@ CONTEXT_TTL_S = 300.0
 _warned: dict[tuple[str, str, str], set[str]] = {}
 
 
-def model_context(config: ProviderConfig) -> int | None:
+def model_context(config: ProviderConfig, ctx: StreamContext | None = None) -> int | None:
     """The model's context window, from its config or its server (asked again every
-    `CONTEXT_TTL_S`: a page's every rerun plans, and must not ask the server each time)."""
+    `CONTEXT_TTL_S`: a page's every rerun plans, and must not ask the server each time).
+
+    `ctx`: the run being planned. Its cancellation (Stop) ends a lookup in flight as it ends the
+    run's generation requests, however the server stalls; the window is then unknown (None),
+    nothing is remembered or warned of, and the caller ends the run as cancelled."""
     key = (config.provider.value, config.base_url, config.model, config.context_length)
     with _detected_lock:
         known = _detected.get(key)
@@ -47,8 +52,10 @@ def model_context(config: ProviderConfig) -> int | None:
     for member in config.members:  # the same model on each: the first that answers says
         endpoint = (member.provider.value, member.base_url, member.model)
         try:
-            length = spec_for(config.provider).context_window(member)
+            length = spec_for(config.provider).context_window(member, ctx)
         except Exception as exc:  # a server that is down: the next member, or no window known
+            if ctx is not None and ctx.cancelled:
+                return None  # not the server's failure: asked to stop
             said = (
                 exc.redacted(*member.secrets).message
                 if isinstance(exc, ProviderError)
@@ -82,11 +89,15 @@ class ContextFit:
     choosable: bool
 
 
-def context_fit(config: ProviderConfig, prompt_tokens: int, max_tokens: int) -> ContextFit:
+def context_fit(
+    config: ProviderConfig, prompt_tokens: int, max_tokens: int, ctx: StreamContext | None = None
+) -> ContextFit:
+    """Whether the prompt fits the model's window (`model_context`, whose lookup `ctx` may
+    cancel)."""
     if not spec_for(config.provider).follows_prompts:
         # The clause finder reads the whole contract itself: no window, nothing to plan.
         return ContextFit(None, prompt_tokens, max_tokens, True, False)
-    limit = model_context(config)
+    limit = model_context(config, ctx)
     fits = fits_context(prompt_tokens, max_tokens, limit)
     # A provider whose window holds most contracts whole reads best in one pass: section by
     # section only when the contract exceeds it. Local models may choose it by hand.
@@ -127,10 +138,12 @@ def automatic_plan(
     max_tokens: int,
     instructions: str,
     perspective: str,
+    ctx: StreamContext | None = None,
 ) -> LongPlan | None:
     """The plan a run gets when nobody chose one: none when one pass fits (or the window is
-    unknown), else the default strategy. Raises `PlanError` when no plan fits either."""
-    fit = context_fit(config, prompt_tokens, max_tokens)
+    unknown, or `ctx` was cancelled while asking it), else the default strategy. Raises
+    `PlanError` when no plan fits either."""
+    fit = context_fit(config, prompt_tokens, max_tokens, ctx)
     if fit.fits or fit.limit is None:
         return None
     return make_plan(
@@ -143,10 +156,13 @@ def automatic_plan(
     )
 
 
-def one_pass_problem(config: ProviderConfig, prompt_tokens: int, max_tokens: int) -> str | None:
+def one_pass_problem(
+    config: ProviderConfig, prompt_tokens: int, max_tokens: int, ctx: StreamContext | None = None
+) -> str | None:
     """Why a run that has no section-by-section plan (a playbook check, whose every position
-    needs the whole contract) does not fit the model; None when it fits or the window is unknown."""
-    fit = context_fit(config, prompt_tokens, max_tokens)
+    needs the whole contract) does not fit the model; None when it fits or the window is unknown
+    (`ctx`: see `model_context`)."""
+    fit = context_fit(config, prompt_tokens, max_tokens, ctx)
     if fit.fits or fit.limit is None:
         return None
     return (

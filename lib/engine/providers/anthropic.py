@@ -361,7 +361,7 @@ def list_models(config: ProviderConfig) -> list[str]:
         client.close()
 
 
-def context_window(config: ProviderConfig) -> int | None:
+def context_window(config: ProviderConfig, ctx: StreamContext | None = None) -> int | None:
     return config.context_length or CONTEXT_WINDOW
 
 

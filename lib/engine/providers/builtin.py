@@ -68,7 +68,7 @@ def installed() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in PACKAGES)
 
 
-def context_window(config: ProviderConfig) -> int | None:
+def context_window(config: ProviderConfig, ctx: StreamContext | None = None) -> int | None:
     return config.context_length or BUILTIN_CONTEXT_LENGTH
 
 

@@ -69,7 +69,7 @@ SPEC = ProviderSpec(
     "it never invents a quote — but it cannot judge commercial context the way a good model can.",
     run_note=NO_MODEL_NOTE,
     default_concurrency=2,
-    context_window=lambda _config: None,
+    context_window=lambda _config, _ctx: None,
     follows_prompts=False,
     has_speed=False,
 )

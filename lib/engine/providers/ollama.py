@@ -234,12 +234,13 @@ def list_models(config: ProviderConfig) -> list[str]:
     return sorted(str(m["name"]) for m in models if isinstance(m, dict) and "name" in m)
 
 
-def context_window(config: ProviderConfig) -> int | None:
+def context_window(config: ProviderConfig, ctx: StreamContext | None = None) -> int | None:
     """The configured window, else the model's own trained length: the most `num_ctx` will be
-    sized to, so what a long contract must be planned for."""
+    sized to, so what a long contract must be planned for. `ctx`: the run planned, whose Stop
+    ends the lookup."""
     if config.context_length:
         return config.context_length
-    with client_for(config, HINTS) as client:
+    with client_for(config, HINTS, ctx) as client:
         return model_context_length(client, config)
 
 

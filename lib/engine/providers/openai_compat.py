@@ -141,8 +141,8 @@ def stream_events(
             ) from None
 
 
-def _model_cards(config: ProviderConfig) -> list[dict[str, Any]]:
-    with client_for(config, HINTS) as client:
+def _model_cards(config: ProviderConfig, ctx: StreamContext | None = None) -> list[dict[str, Any]]:
+    with client_for(config, HINTS, ctx) as client:
         data = get_json(
             client,
             f"{config.base_url.rstrip('/')}/models",
@@ -163,11 +163,12 @@ def list_models(config: ProviderConfig) -> list[str]:
 CONTEXT_FIELDS = ("max_model_len", "context_length")
 
 
-def context_window(config: ProviderConfig) -> int | None:
-    """The configured window, else what the server's model list says of this model, if anything."""
+def context_window(config: ProviderConfig, ctx: StreamContext | None = None) -> int | None:
+    """The configured window, else what the server's model list says of this model, if anything.
+    `ctx`: the run planned, whose Stop ends the lookup."""
     if config.context_length:
         return config.context_length
-    for card in _model_cards(config):
+    for card in _model_cards(config, ctx):
         if card["id"] == config.model:
             for name in CONTEXT_FIELDS:
                 if isinstance(card.get(name), int) and card[name] > 0:

@@ -16,7 +16,9 @@ from lib.engine.provider_config import Provider, ProviderConfig
 
 StreamEvents = Callable[[ProviderConfig, ChatRequest, StreamContext], Iterator[Event]]
 ListModels = Callable[[ProviderConfig], list[str]]
-ContextWindow = Callable[[ProviderConfig], int | None]
+# The model's context window; the run's context (None outside a run) is the lookup's, so that
+# Stop reaches a request to a server that stalls (`lib.engine.providers.http.event_hooks`).
+ContextWindow = Callable[[ProviderConfig, StreamContext | None], int | None]
 # USD per million tokens (input, output), by a word in the model id (e.g. "sonnet").
 Prices = Mapping[str, tuple[float, float]]
 
@@ -30,7 +32,7 @@ class CacheRates:
     read: float
 
 
-def configured_context(config: ProviderConfig) -> int | None:
+def configured_context(config: ProviderConfig, ctx: StreamContext | None = None) -> int | None:
     """The window the run's config carries (the operator's setting), if any."""
     return config.context_length
 
