@@ -11,16 +11,20 @@ from __future__ import annotations
 import gzip
 import select
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 
 import pytest
 
+import lib.engine.builtin_server as builtin_server
 from devtools.raw_server import RawServer
-from lib.engine.builtin_server import is_ready
+from lib.engine.builtin_server import MODEL_ALIAS, BuiltinServer, is_ready
 from lib.engine.errors import ErrorKind, ProviderError
 from lib.engine.limits import RunLimits
-from lib.engine.provider_config import Provider, ProviderConfig
+from lib.engine.provider_config import BUILTIN_CONTEXT_LENGTH, Provider, ProviderConfig
+from lib.engine.providers import builtin
 from lib.engine.run_stats import RunStatus
 from lib.engine.stream_model import list_models, stream_model
 
@@ -363,3 +367,39 @@ def test_the_built_in_servers_readiness_reply_is_read_only_to_its_cap():
     with HostileServer(answer) as server:
         assert not is_ready(f"{server.url}/v1", KEY)
         assert cut.wait(5)
+
+
+def test_stop_ends_a_run_waiting_for_the_built_in_server_to_start(monkeypatch):
+    """The built-in server takes seconds to start, and a run stopped meanwhile waited for the
+    whole start. It ends at once now, while the server, which the process's next runs share,
+    goes on starting. Here the child is a stand-in that never loads a model, and its port is
+    answered by a server that is not ready."""
+    probed = threading.Event()
+
+    def not_ready(conn: socket.socket, path: str) -> None:
+        probed.set()
+        conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+
+    with HostileServer(not_ready) as upstream:
+        port = int(upstream.url.rsplit(":", 1)[1])
+        monkeypatch.setattr(builtin_server, "_free_port", lambda: port)
+        server = BuiltinServer(BUILTIN_CONTEXT_LENGTH)
+        # Ends when its stdin, held by the app, closes, as the real child's watchdog does.
+        child = [sys.executable, "-c", "import sys; sys.stdin.buffer.read()"]
+        monkeypatch.setattr(
+            server,
+            "_spawn",
+            lambda _port: subprocess.Popen(child, stdin=subprocess.PIPE, stderr=subprocess.PIPE),
+        )
+        monkeypatch.setattr(builtin, "shared_server", lambda _context: server)
+        try:
+            stream = stream_model(ProviderConfig(Provider.BUILTIN, MODEL_ALIAS), "sys", CONTRACT)
+            reader = threading.Thread(target=lambda: list(stream), daemon=True)
+            reader.start()
+            assert probed.wait(10)
+            stream.close()
+            reader.join(HOLD_SECONDS)
+            assert not reader.is_alive() and stream.stats.status is RunStatus.CANCELLED
+            assert server.info().running  # still starting, for the next run
+        finally:
+            server.stop()

