@@ -33,6 +33,10 @@ CONTRACT = "This Master Services Agreement is made between Acme Ltd and Beta Gmb
 HOLD_SECONDS = 30.0
 # What a hostile server sends at most: past the cap on one event (3.2 MB), within a few MB.
 FLOOD_BYTES = 6 * 2**20
+# More than both ends' socket buffers can hold (Linux grows a receive buffer up to tcp_rmem's
+# maximum, 32 MB by default): a sender of this much fails only if the client hung up early, where
+# a few MB could sit whole in the buffers of a client that never read them.
+PAST_SOCKET_BUFFERS = 96 * 2**20
 
 Answer = Callable[[socket.socket, str], None]
 
@@ -314,7 +318,7 @@ def test_an_endless_error_body_is_read_only_to_its_cap(provider):
             b"Content-Length: %d\r\n\r\n" % (20 * 2**20)
         )
         try:
-            flood(conn, b'{"type": "error", "error": {"message": "')
+            flood(conn, b'{"type": "error", "error": {"message": "', PAST_SOCKET_BUFFERS)
         except OSError:
             cut.set()
             raise
@@ -359,7 +363,11 @@ def test_the_built_in_servers_readiness_reply_is_read_only_to_its_cap():
 
     def answer(conn: socket.socket, path: str) -> None:
         try:
-            flood(conn, head("application/json") + b'{"data": [{"id": "x"}], "x": "', 12 * 2**20)
+            flood(
+                conn,
+                head("application/json") + b'{"data": [{"id": "x"}], "x": "',
+                PAST_SOCKET_BUFFERS,
+            )
         except OSError:
             cut.set()
             raise
