@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -411,3 +412,52 @@ def test_stop_ends_a_run_waiting_for_the_built_in_server_to_start(monkeypatch):
             assert server.info().running  # still starting, for the next run
         finally:
             server.stop()
+
+
+def trickle_forever(at_headers: bool) -> Answer:
+    """An answer sent a byte every 0.3 s, each read well within its timeout, for a minute: in the
+    headers (`at_headers`) or, the headers whole, in a JSON body that never closes."""
+
+    def answer(conn: socket.socket, path: str) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: " if at_headers else head("application/json"))
+        for _ in range(200):
+            conn.sendall(b"a" if at_headers else b" ")
+            if client_left(conn, 0.3):
+                return
+
+    return answer
+
+
+@pytest.mark.parametrize("at_headers", [True, False], ids=["headers", "body"])
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_model_list_trickled_for_ever_ends_within_its_deadline(provider, at_headers):
+    """A reply read whole (the model picker's list, a run's context lookup) trickled a byte at a
+    time kept every read within its timeout and held the page drawing the picker for as long as
+    the server went on. It must come whole within the server's timeouts (here 1 s + 1 s)."""
+    with HostileServer(trickle_forever(at_headers)) as server:
+        cfg = replace(config(server, provider, read_timeout=1.0), connect_timeout=1.0)
+        outcome: list[BaseException] = []
+
+        def listing() -> None:
+            try:
+                list_models(cfg)
+            except BaseException as exc:
+                outcome.append(exc)
+
+        reader = threading.Thread(target=listing, daemon=True)
+        reader.start()
+        reader.join(HOLD_SECONDS)  # the trickle goes on for a minute; the deadline is 2 s
+        assert not reader.is_alive()
+        assert server.left.wait(5)
+    [error] = outcome
+    assert isinstance(error, ProviderError) and error.kind is ErrorKind.TIMED_OUT
+    assert "did not send its whole answer within 2 s" in error.message
+
+
+def test_the_built_in_servers_readiness_check_trickled_for_ever_ends():
+    with HostileServer(trickle_forever(at_headers=False)) as server:
+        done = threading.Event()
+        threading.Thread(
+            target=lambda: (is_ready(f"{server.url}/v1", KEY), done.set()), daemon=True
+        ).start()
+        assert done.wait(HOLD_SECONDS)

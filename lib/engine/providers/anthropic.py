@@ -62,8 +62,11 @@ from lib.engine.providers.http import (
     event_hooks,
     event_source,
     read_upto,
+    reply_deadline,
     tls_context,
     too_large,
+    too_slow,
+    whole_reply_seconds,
 )
 from lib.engine.providers.spec import CacheRates, ProviderSpec, ThinkingSwitch
 
@@ -341,7 +344,20 @@ def stream_events(
 
 
 def list_models(config: ProviderConfig) -> list[str]:
-    client = client_for(config)
+    seconds = whole_reply_seconds(config)
+    with reply_deadline(seconds) as deadline:
+        client = client_for(config, deadline)
+        try:
+            return _listed(client, config)
+        except Exception:
+            if deadline.cancelled:
+                raise too_slow(SERVICE, config.base_url or SPEC.default_endpoint, seconds) from None
+            raise
+        finally:
+            client.close()
+
+
+def _listed(client: anthropic.Anthropic, config: ProviderConfig) -> list[str]:
     try:
         # Streamed, so that the reply is read under the cap on a metadata reply's size.
         with client.models.with_streaming_response.list(limit=100) as response:
@@ -357,8 +373,6 @@ def list_models(config: ProviderConfig) -> list[str]:
         raise BadResponse(f"{SERVICE} did not answer JSON for its list of models.") from None
     except Exception as exc:
         raise map_exception(exc, config, started=False) from None
-    finally:
-        client.close()
 
 
 def context_window(config: ProviderConfig, ctx: StreamContext | None = None) -> int | None:

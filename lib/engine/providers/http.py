@@ -11,6 +11,7 @@ import codecs
 import functools
 import json
 import ssl
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
@@ -88,7 +89,50 @@ def event_hooks(service: str, ctx: StreamContext | None = None) -> Hooks:
 def _prepare(ctx: StreamContext | None, request: Sent) -> None:
     request.headers["Accept-Encoding"] = "identity"
     if ctx is not None:
-        request.extensions["trace"] = ctx.trace
+        own = request.extensions.get("trace")  # the request's own deadline (`get_json`)
+        request.extensions["trace"] = ctx.trace if own is None else _both(own, ctx.trace)
+
+
+def _both(*traces: Callable[[str, dict[str, Any]], None]) -> Callable[[str, dict[str, Any]], None]:
+    def trace(event: str, info: dict[str, Any]) -> None:
+        for each in traces:
+            each(event, info)
+
+    return trace
+
+
+# The longest a reply read whole (a model list, a model's details, the built-in server's
+# readiness) may take from the request to its last byte, whatever each read's timeout.
+WHOLE_REPLY_S = 30.0
+
+
+def whole_reply_seconds(config: ProviderConfig) -> float:
+    """How long `config`'s server has to send a reply read whole: its timeouts, at most
+    `WHOLE_REPLY_S`. A server sending a byte every few seconds kept every read within its timeout
+    and held the caller for ever: a page drawing its model picker, a run being planned."""
+    return min(WHOLE_REPLY_S, config.connect_timeout + config.read_timeout)
+
+
+@contextmanager
+def reply_deadline(seconds: float) -> Iterator[StreamContext]:
+    """A request's own context, cancelled after `seconds`: given as a client's context or as a
+    request's `trace` extension, it ends the request at any stage (connecting, its headers,
+    its body), as Stop ends a run's."""
+    deadline = StreamContext()
+    timer = threading.Timer(seconds, deadline.cancel)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield deadline
+    finally:
+        timer.cancel()
+
+
+def too_slow(service: str, url: str, seconds: float) -> TimedOut:
+    return TimedOut(
+        f"{service} at {shown_url(url)} did not send its whole answer within {seconds:g} s,"
+        " where a short reply was expected — is this the right server?"
+    )
 
 
 def _refuse_compressed(service: str, response: Received) -> None:
@@ -297,18 +341,26 @@ def get_json(
     """A small non-streaming request (listings, model info) with the same error mapping."""
     method = "POST" if "json" in kw else "GET"
     answered = False  # a read timeout after the answer began is not a model still loading
+    seconds = whole_reply_seconds(config)
     try:
-        with client.stream(method, url, **kw) as response:
+        with (
+            reply_deadline(seconds) as deadline,
+            client.stream(method, url, extensions={"trace": deadline.trace}, **kw) as response,
+        ):
             answered = True
             raise_for_status(response, config, hints)
             body, more = read_upto(response, MAX_METADATA_BYTES)
     except httpx.HTTPError as exc:
+        if deadline.cancelled:
+            raise too_slow(hints.service, config.base_url, seconds) from None
         if answered and isinstance(exc, httpx.ReadTimeout):
             raise TimedOut(
                 f"{hints.service} at {shown_url(config.base_url)} stopped sending for"
                 f" {config.read_timeout:g} s in the middle of its answer — try again."
             ) from None
         raise connect_error(exc, config, hints) from None
+    if deadline.cancelled:  # cut off: what was read ended where the deadline cut it
+        raise too_slow(hints.service, config.base_url, seconds)
     if more:
         raise too_large(hints.service, config.base_url)
     try:
