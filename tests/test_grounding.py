@@ -363,3 +363,72 @@ def test_a_clause_is_cited_without_its_numbers_full_stop() -> None:
     assert [place_label("3.", 2), place_label(None, 2), place_label("3.", None)] == [
         "§3, p. 2", "p. 2", "§3"
     ]  # fmt: skip
+
+
+CONSULTING = load_sample("05_SPHERE3DCORP_06_24_2020_EX_10_12_CONSULTING_AGREEMENT.txt").text
+
+
+def _streamed(index: ContractIndex, report: str) -> list[tuple[str, str]]:
+    """The live path's verdicts: the report fed a few characters at a time, then finished."""
+    tracker = GroundingTracker(index)
+    for end in range(0, len(report), 3):
+        tracker.feed(report[:end])
+    tracker.finish(report)
+    return [(c.quote.text, c.check.status) for c in tracker.checked]
+
+
+def test_a_defined_term_in_straight_marks_does_not_end_the_quote() -> None:
+    """Models quote a defined term inside a quote in straight marks; the quote was cut at the
+    term's opening mark and its first part alone was checked (and verified)."""
+    index = ContractIndex.build(CONSULTING)
+    wrong = '- Term: "This Agreement is for a term (the "Term") of 36 months" per the contract.\n'
+    right = '- Term: "This Agreement is for a term (the "Term") of 12 months" per the contract.\n'
+    [checked] = check_report(index, wrong)
+    assert checked.quote.text == 'This Agreement is for a term (the "Term") of 36 months'
+    assert wrong[checked.quote.start : checked.quote.end].endswith('36 months"')
+    assert checked.check.status != "verified"
+    assert [(c.quote.text, c.check.status) for c in check_report(index, right)] == [
+        ('This Agreement is for a term (the "Term") of 12 months', "verified")
+    ]
+    assert _streamed(index, wrong + right) == [
+        (checked.quote.text, checked.check.status),
+        ('This Agreement is for a term (the "Term") of 12 months', "verified"),
+    ]
+    marked = annotate_markdown(wrong, check_report(index, wrong), colour=False)
+    assert '(the "Term") of 36 months"' in marked
+
+
+@pytest.mark.parametrize("marks", ['""', "“”"])
+def test_a_nested_defined_term_matches_the_contracts_own_marks(marks: str) -> None:
+    term = f"{marks[0]}Company{marks[1]}"
+    index = ContractIndex.build(
+        f"Consultant shall indemnify, defend and hold harmless the {term} only for gross "
+        "negligence of the Consultant."
+    )
+    verified = 'It says "defend and hold harmless the "Company" only for gross negligence" here.'
+    differs = 'It says "defend and hold harmless the "Company" only for simple negligence" here.'
+    assert _streamed(index, verified) == [
+        ('defend and hold harmless the "Company" only for gross negligence', "verified")
+    ]
+    [(text, status)] = _streamed(index, differs)
+    assert text == 'defend and hold harmless the "Company" only for simple negligence'
+    assert status != "verified"
+
+
+def test_separate_quotes_on_one_line_stay_two_quotes() -> None:
+    report = (
+        'It says "the Supplier shall not be liable" and "fees are due in advance" (see "the '
+        'Customer may terminate on notice"), then “one two three four” and "five six seven eight".'
+    )
+    assert [q.text for q in extract_quotes(report)] == [
+        "the Supplier shall not be liable",
+        "fees are due in advance",
+        "the Customer may terminate on notice",
+        "one two three four",
+        "five six seven eight",
+    ]
+    nested_curly = 'Term: "a term (the “Term”) of 36 months." Then "one two three four".'
+    assert [q.text for q in extract_quotes(nested_curly)] == [
+        "a term (the “Term”) of 36 months.",
+        "one two three four",
+    ]

@@ -16,7 +16,13 @@ DISCLAIMER_PREFIXES = ("ai-assisted review, not legal advice", "automated review
 # defined term: “… (the "Applicable Law")”); elsewhere either mark may open or close, as models
 # mix straight and curly marks.
 _CURLY = re.compile(r"“((?:[^“”\n]|\n(?![ \t]*\n))+)”")
-_INLINE = re.compile(r"[\"“]((?:[^\"“”\n]|\n(?![ \t]*\n))+)[\"”]")
+# Models quote a clause's defined term in straight marks too: "… (the "Term") of 12 months". A
+# straight mark after a space or an opening bracket and before a letter or digit opens such a
+# nested quotation, which ends at the next straight mark on its line; it is part of the outer quote
+# only if the outer one closes after it, else that mark closes the outer quote as before. A closing
+# mark follows a word or punctuation, so separate quotes ("foo" and "bar") stay apart.
+_NESTED = r"(?<=[\s(\[])\"(?=[^\W_])[^\"“”\n]*\""
+_INLINE = re.compile(rf"[\"“]((?:[^\"“”\n]|\n(?![ \t]*\n)|{_NESTED})+)[\"”]")
 _BLOCK_LINE = re.compile(r"^[ \t]{0,3}>[ \t]?(.*)$", re.MULTILINE)
 # A word is a whitespace-separated token with a letter or digit in it: a URL or "§12.1" is one.
 _WORD = re.compile(r"[^\s]*\w[^\s]*")
