@@ -127,7 +127,7 @@ def test_the_report_shows_how_sure_the_finder_is_and_what_to_check() -> None:
     assert f"below {model.check_band[1]:.2f}" in checks
     found = find_clauses(SAMPLE.text)
     borderline = [
-        f for items in found.by_category.values() for f in items[:2] if found.needs_check(f)
+        f for items in found.by_category.values() for f in items[:2] if not found.confident(f)
     ]
     for f in borderline:
         assert f"model {f.probability:.2f})" in checks

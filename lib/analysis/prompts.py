@@ -348,13 +348,19 @@ def section_level(severity: str, body: str) -> str:
     return NOT_FOUND if says_nothing_found(body) else stated
 
 
+def found_line(body: str) -> str | None:
+    """A section's own "Found:" claim as "found: <what it says>", or None when it has none: where
+    there is one it decides what the section claims, whatever its heading says."""
+    line = _FOUND_LINE.search(body)
+    return None if line is None else f"found: {line.group('says')}"
+
+
 def says_nothing_found(body: str) -> bool:
     """A section that says it found nothing: the pages' NOT FOUND level and the scorecard's
     claims of absence read a report alike. Its "Found:" line decides where it has one (unless it
     quotes the contract); else words of absence and no quotation. ("Found: no — the contract has no
     "Insurance" clause" and "The contract is silent on insurance." were GREEN.)"""
-    if (line := _FOUND_LINE.search(body)) is not None:
-        says = f"found: {line.group('says')}"
+    if (says := found_line(body)) is not None:
         # It cites the contract when it quotes it ("Found: no — “Licensor may license
         # others”"), not when it quotes language to add.
         cited = _QUOTATION.search(_PROPOSAL.split(says, maxsplit=1)[0])

@@ -26,7 +26,7 @@ from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.grounding import ContractIndex, check_report, summarise
 from lib.analysis.labels import LabelledSet
 from lib.analysis.plural import counted
-from lib.analysis.prompts import says_nothing_found
+from lib.analysis.prompts import found_line, says_nothing_found
 from lib.analysis.scoring import (
     PRF,
     CategoryPrediction,
@@ -63,11 +63,16 @@ def said_absent(markdown: str) -> set[str]:
             continue
         end = headings[i + 1].start() if i + 1 < len(headings) else len(markdown)
         body = markdown[match.end() : end]
-        if says_nothing_found(body):
+        # A NOT FOUND heading claims absence unless the section's own "Found:" line says
+        # otherwise ("Found: unsure — only borderline matches", quoting them to check by hand).
+        stated_absent = _ABSENT_LINE.match(match.group(0)) and found_line(body) is None
+        if says_nothing_found(body) or stated_absent:
             title = _SEVERITY_TAIL.sub("", match.group(2)).strip(" *_`")
             out.update(categories_for(title))
+    sections = {h.start() for h in headings if len(h.group(1)) >= 3}
     for match in _ABSENT_LINE.finditer(markdown):
-        out.update(categories_for(match.group(1)))
+        if match.start() not in sections:  # a section's heading is read with its section
+            out.update(categories_for(match.group(1)))
     return out
 
 

@@ -76,12 +76,15 @@ class Findings:
     # Model probabilities where cross-validated precision is 0.5 to 0.8 (None: rules alone).
     check_band: tuple[float, float] | None = None
 
-    def needs_check(self, finding: Finding) -> bool:
-        """Borderline: the model's score is below where its findings are right 80% of the time."""
+    def confident(self, finding: Finding) -> bool:
+        """Not borderline: no model score to doubt, or one at or above where its findings are
+        right 80% of the time. The one rule for a report: only a confident finding reads "Found:
+        yes" and lets a topic be GREEN; the others are listed under "Check these" to check by hand.
+        """
         return (
-            self.check_band is not None
-            and finding.probability is not None
-            and finding.probability < self.check_band[1]
+            self.check_band is None
+            or finding.probability is None
+            or finding.probability >= self.check_band[1]
         )
 
     def supported(self, category: str) -> list[Finding]:

@@ -47,6 +47,9 @@ RULES_ONLY = (
     "cannot judge commercial context.*"
 )
 QUOTES_PER_CATEGORY = 2
+# A topic the finder has only borderline quotes for: neither found nor clean, so it reads as the
+# topics found nothing on do (NOT FOUND, checked by hand), without claiming the contract is silent.
+BORDERLINE_LABEL = "unsure — only borderline matches, check by hand"
 # A line holding only white space is blank, whatever spaces a PDF set on it (a non-breaking one).
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _LINE_BREAK = re.compile(r"[^\S\n]*\n[^\S\n]*")
@@ -260,23 +263,34 @@ def _header(
     return f"# Contract review: {name}\n" + " · ".join(parts) + "\n\n" + note + "\n\n"
 
 
+def sure(findings: Findings, category: str) -> list[Finding]:
+    """The category's shown quotes the finder is confident of: only these read "Found: yes" and
+    make a topic found (GREEN unless flagged); the rest are borderline, quoted to check by hand."""
+    return [f for f in shown(findings, category) if findings.confident(f)]
+
+
 def _section(
     title: str, text: str, findings: Findings, flags: list[RedFlag], pages: list[int] | None
 ) -> str:
     cats = categories_for(title)
     mine = [f for f in flags if f.category in cats]
-    found = [c for c in cats if findings.present(c)]
+    found = [c for c in cats if sure(findings, c)]
+    borderline = [(c, f) for c in cats for f in shown(findings, c) if not findings.confident(f)]
     severity = max((f.severity for f in mine), key=SEVERITY_ORDER.__getitem__, default="GREEN")
     if not found and severity == "GREEN":
-        severity = NOT_FOUND  # nothing found is not a clean bill of health
+        severity = NOT_FOUND  # nothing found for sure is not a clean bill of health
     lines = [f"### {title} — {severity}"]
     if not found:
-        lines.append(f"- Found: no — {NOT_FOUND_LABEL}")
+        lines.append(f"- Found: {BORDERLINE_LABEL if borderline else 'no — ' + NOT_FOUND_LABEL}")
     for category in found:
-        for f in shown(findings, category):
+        for f in sure(findings, category):
             lines.append(f"- Found: yes — {category}, {_cited(text, f, pages)}")
+    for category, f in borderline:
+        lines.append(f"- Borderline — {category}, {_cited(text, f, pages)}")
     meanings = [MEANING[c] for c in found if c in MEANING]
     meaning = " ".join(meanings) if meanings else "Nothing on this found by the clause finder."
+    if not meanings and borderline:
+        meaning = "Nothing on this found for sure by the clause finder."
     lines.append(f"- What it means for our side: {meaning}")
     for flag in mine:
         if flag.severity == "GREEN":
@@ -311,7 +325,7 @@ def write_report(
     risk = _risk(flags)
     covered = {c for title in template.categories for c in categories_for(title)}
     found_sections = sum(
-        any(findings.present(c) for c in categories_for(t)) for t in template.categories
+        any(sure(findings, c) for c in categories_for(t)) for t in template.categories
     )
     worst = [f for f in flags if f.severity == "RED"][:2] or flags[:1]
     summary = (
@@ -344,7 +358,7 @@ def write_report(
         f"- {f.category}, {_cited(text, f, pages)}"
         for category in (*CUAD_CATEGORIES, *EXTRA_CATEGORIES)
         for f in shown(findings, category)
-        if findings.needs_check(f)
+        if not findings.confident(f)
     ]
     if findings.check_band is not None:
         low, high = findings.check_band
@@ -355,11 +369,12 @@ def write_report(
         )
         yield "## Check these\n" + intro + "\n" + ("\n".join(check) or "- None.") + "\n\n"
 
-    missing = [
-        f"- {title}: {NOT_FOUND_LABEL}"
-        for title in template.categories
-        if not any(findings.present(c) for c in categories_for(title))
-    ]
+    missing = []
+    for title in template.categories:
+        cats = categories_for(title)
+        if not any(sure(findings, c) for c in cats):
+            label = BORDERLINE_LABEL if any(findings.get(c) for c in cats) else NOT_FOUND_LABEL
+            missing.append(f"- {title}: {label}")
     unusual = [
         f"- Unusual for this template — {category}, {_cited(text, f, pages)}"
         for category in CUAD_CATEGORIES
