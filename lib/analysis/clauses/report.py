@@ -212,6 +212,24 @@ def shown(findings: Findings, category: str) -> list[Finding]:
     return out
 
 
+_PRIORITY_ORDER = {"must": 0, "should": 1, "nice to have": 2}
+
+
+def suggestion(flag: RedFlag) -> tuple[str, str, str]:
+    """The flag's (suggested change, priority, fallback position), the same in its section and the
+    negotiation plan."""
+    return SUGGESTION.get(flag.rule, ("Review with counsel", "should", "accept with a note"))
+
+
+def most_serious_first(flags: list[RedFlag]) -> list[RedFlag]:
+    """Flags by severity, then by the priority of the change they ask for: the summary's "Most
+    serious", the key findings and the plan all name a "must" before a "nice to have"."""
+    return sorted(
+        flags,
+        key=lambda f: (-SEVERITY_ORDER[f.severity], _PRIORITY_ORDER[suggestion(f)[1]]),
+    )
+
+
 def _cited(text: str, f: Finding, pages: list[int] | None, one_line: bool = False) -> str:
     return f"{_reference(f, pages)}: {_quote(text, f, one_line)} ({confidence(f)})"
 
@@ -295,9 +313,7 @@ def _section(
     for flag in mine:
         if flag.severity == "GREEN":
             continue
-        change, priority, fallback = SUGGESTION.get(
-            flag.rule, ("Review with counsel", "should", "accept with a note")
-        )
+        change, priority, fallback = suggestion(flag)
         lines.append(
             f"- {flag.severity}: {flag.rule}. {flag.explanation} Suggested change: {change}; "
             f"priority: {priority}; fallback position: {fallback}."
@@ -319,7 +335,7 @@ def write_report(
     pages = [p for p in (page_starts or []) if isinstance(p, int) and p >= 0] or None
     template = TEMPLATES.get(template_key) or TEMPLATES[DEFAULT_TEMPLATE_KEY]
     findings = find_clauses(text)
-    flags = red_flags(findings)
+    flags = most_serious_first(red_flags(findings))
     yield _header(name, text, findings, pages, perspective)
 
     risk = _risk(flags)
@@ -389,7 +405,7 @@ def write_report(
     for flag in flags:
         if flag.severity == "GREEN":
             continue
-        change, priority, _ = SUGGESTION.get(flag.rule, ("Review with counsel", "should", ""))
+        change, priority, _ = suggestion(flag)
         steps.append(f"{len(steps) + 1}. ({priority}) {flag.rule}: {change}.")
     steps.append(
         f"{len(steps) + 1}. Check every quote above against the contract before relying "
