@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from devtools.sample_files import pdf_bytes
 from lib.analysis.clauses.report import write_report
 from lib.analysis.clauses.segment import split_clauses
+from lib.analysis.documents import load_document
+from lib.analysis.samples import load_sample
 
 FILLER = " ".join(["The parties shall act in good faith in performing this Agreement."] * 16)
 # Pasted a page a line: every page is a long line, none of them half the text, and the clause
@@ -54,3 +57,31 @@ def test_a_filings_exhibit_label_is_not_a_clause_number() -> None:
 def test_an_exhibit_numbered_as_a_whole_is_still_cited() -> None:
     text = "1. Term. One year.\n\nExhibit 2\n\nThe Services. Acme shall clean the premises.\n"
     assert _cited(text, "clean the premises") == "Exhibit 2"
+
+
+SPHERE_3D = "05_SPHERE3DCORP_06_24_2020_EX_10_12_CONSULTING_AGREEMENT.txt"
+
+
+def test_a_section_reference_wrapped_to_a_line_start_is_not_a_clause_number() -> None:
+    """A PDF of the Sphere 3D sample cited its governing-law clause as "Section 17B": a line of
+    the securities clause began "Section 17B of the Exchange Act" where the PDF wrapped it."""
+    contract = load_sample(SPHERE_3D)
+    paragraphs = [p for p in contract.text.split("\n\n") if p.strip()]
+    document = load_document(
+        pdf_bytes([paragraphs[i : i + 8] for i in range(0, len(paragraphs), 8)]), "05.pdf"
+    )
+    assert "\nSection 17B of the Exchange Act" in document.text  # the wrap this is about
+    report = "".join(write_report("05.pdf", document.text, page_starts=list(document.page_starts)))
+    assert "Section 17B" not in report
+    assert _cited(document.text, "Section 17B of the Exchange Act") is None
+
+
+def test_a_section_number_starts_a_clause_after_a_sentence_or_a_heading_only() -> None:
+    text = (
+        "ARTICLE II\nSection 2.1 Term. The term is one year, subject to the limits in\n"
+        "Section 5 of this Agreement and to the notice in\nSection 6.\n"
+        "Section 3 Fees. Fees are due monthly.\nSection 4 of the Plan applies as well.\n"
+    )
+    numbers = [c.number for c in split_clauses(text)]
+    assert numbers == ["ARTICLE II", "Section 2.1", "Section 3"]
+    assert _cited(text, "Plan applies") == "Section 3"

@@ -162,6 +162,23 @@ def _follows(current: tuple[int, ...], key: tuple[int, ...]) -> bool:
     return level == len(current) and key[:level] == current and key[level] == 1
 
 
+_WORD_NUMBER = re.compile(r"(?:section|article|clause|schedule|exhibit)\s", re.IGNORECASE)
+
+
+def _clause_number(line: str, previous: str | None) -> re.Match[str] | None:
+    """The clause number `line` starts with, if it starts a clause. `previous` is the line just
+    above, None after a blank line. A PDF hard-wraps lines, so "Section 17B of the Exchange Act"
+    can start a line inside a sentence ("requirements outlined in\nSection 17B of …"): a word
+    number ("Section N") there is a cross-reference, not a clause, when the line above does not
+    end a sentence or a heading, or when lower-case words carry the sentence on after it."""
+    match = _NUMBER.match(line)
+    if match is None or previous is None or not _WORD_NUMBER.match(match.group("num")):
+        return match
+    mid_sentence = not ends_sentence(previous) and not _is_heading_line(previous)
+    carried_on = line[match.end() :].lstrip()[:1].islower()
+    return None if mid_sentence or carried_on else match
+
+
 def _is_heading_line(line: str) -> bool:
     words = line.split()
     if not words or len(words) > _MAX_HEADING_WORDS or line.rstrip()[-1] in ".;,":
@@ -200,8 +217,9 @@ def split_clauses(text: str) -> list[Clause]:
 
     A clause starts at a numbered line (`12.1`, `(a)`, `Section 4`, `ARTICLE IX`) or after a blank
     line, unless the previous text stops mid-sentence and the next line carries on in lower case
-    (a sentence broken by a page break). A short heading line on its own is joined to the clause
-    it introduces.
+    (a sentence broken by a page break), or a "Section N" line carries on the sentence above (a
+    cross-reference a hard wrap put first: `_clause_number`). A short heading line on its own is
+    joined to the clause it introduces.
     """
     if not text or not text.strip():
         return []
@@ -211,6 +229,7 @@ def split_clauses(text: str) -> list[Clause]:
     heading_only = False
     block_lines = 0
     gap = True
+    previous = ""
     for s, e in lines:
         line = text[s:e]
         norm = " ".join(line.split())
@@ -220,7 +239,8 @@ def split_clauses(text: str) -> list[Clause]:
         if _PAGE_FURNITURE.match(line) or s in furniture:
             gap = True
             continue
-        numbered = _NUMBER.match(line)
+        numbered = _clause_number(line, None if gap else previous)
+        previous = line
         absorb_heading = heading_only and not numbered and (not gap or block_lines == 1)
         if blocks and (
             absorb_heading or (not numbered and (not gap or _continues(text, blocks[-1][1], norm)))
