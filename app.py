@@ -39,7 +39,7 @@ from lib.ui.pickers import (
 )
 from lib.ui.report_view import report_view
 from lib.ui.safe import hosts_in, label
-from lib.ui.tables import history_column_config, rows_key, viewer_zone
+from lib.ui.tables import dataframe, history_column_config, rows_key, viewer_zone
 
 
 def review_page() -> None:
@@ -168,7 +168,7 @@ def review_page() -> None:
             if rows:
                 state["shown_run_id"] = state["history_ids"][rows[0]]
 
-        st.dataframe(
+        dataframe(
             frame,
             column_config=history_column_config(zone_name),
             hide_index=True,

@@ -37,6 +37,7 @@ from lib.ui.pickers import (
 )
 from lib.ui.report_view import report_view
 from lib.ui.safe import hosts_in, label
+from lib.ui.tables import dataframe
 
 set_page("Compare")
 state = st.session_state
@@ -166,7 +167,7 @@ if len(records) == 2:
                 for i in range(len(row))
             ]
 
-        st.dataframe(table.style.apply(highlight, axis=1), width="stretch")
+        dataframe(table.style.apply(highlight, axis=1), width="stretch")
         diff = findings_diff(records)
         if (note := unfinished_note(records)) is not None:
             st.caption(label(note))

@@ -30,7 +30,7 @@ from lib.ui.playbook_view import playbook_record_view
 from lib.ui.portfolio_view import stored_scorecards
 from lib.ui.report_view import report_view
 from lib.ui.safe import label
-from lib.ui.tables import date_window, history_column_config, rows_key, viewer_zone
+from lib.ui.tables import dataframe, date_window, history_column_config, rows_key, viewer_zone
 
 set_page("History")
 PAGE_SIZES = [50, 200, 1000]
@@ -107,7 +107,7 @@ frame = records_to_dataframe(records, zone)
 state["log_ids"] = list(frame.index)
 if (done := state.pop("history_deleted", None)) is not None:
     st.success(done)
-event = st.dataframe(
+event = dataframe(
     frame,
     column_config=history_column_config(zone_name),
     hide_index=True,

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.store.records import RunRecord
 from lib.store.run_log import RunLog
-from lib.ui.tables import rows_key
+from lib.ui.tables import MISSING, rows_key
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "history.py")
 
@@ -82,6 +82,14 @@ def test_lists_all_runs_newest_first_with_charts(log):
     speed = json.loads(charts[0].proto.spec)
     assert sorted(layer["mark"]["type"] for layer in speed["layer"]) == ["boxplot", "tick"]
     assert all(layer["encoding"]["x"]["scale"] == {"zero": False} for layer in speed["layer"])
+
+
+def test_a_figure_a_run_does_not_have_reads_as_a_dash_not_none(log):
+    """A run without cache figures or a first thinking token showed "None" in those cells,
+    Streamlit's mark for a missing value, a word from the code rather than a figure."""
+    table = page().dataframe[0]
+    assert table.value["cache_read_tokens"].isna().any()  # the rows this is about
+    assert table.proto.placeholder == MISSING == "—"
 
 
 def test_runs_without_a_speed_get_a_line_not_an_empty_speed_chart(

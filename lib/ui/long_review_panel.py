@@ -16,6 +16,7 @@ from lib.analysis.long_plan import DEFAULT_STRATEGY, LongPlan, PlanError, Strate
 from lib.analysis.prompts import NOT_FOUND_LABEL
 from lib.runs.launch import RunRequest
 from lib.runs.run_plan import context_fit, make_plan
+from lib.ui.tables import dataframe
 
 ASSUMED_CONTEXT = 8192
 
@@ -137,7 +138,7 @@ def long_review_panel(request: RunRequest) -> LongPlan | None:
         # Its calls, tokens and cost are said under the panel (`lib.ui.estimate_view`), as on
         # every page; here, each step.
         st.caption(f"Planned for a {plan.budget.context_length:,}-token context; each call:")
-        st.dataframe(
+        dataframe(
             pd.DataFrame(
                 [
                     {

@@ -67,7 +67,7 @@ from lib.ui.estimate_view import run_estimate, show_estimate
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
 from lib.ui.pickers import kept, provider_picker
 from lib.ui.safe import label
-from lib.ui.tables import rows_key
+from lib.ui.tables import MISSING, dataframe, rows_key
 
 UPLOAD = "Upload a playbook (.toml)…"
 BUILTIN = "Built-in playbook checker (no model)"
@@ -139,7 +139,7 @@ def playbook_picker(
 
 def _problems(title: str, problems: Sequence[str]) -> None:
     st.error(label(title), icon=":material/rule:")
-    st.dataframe(pd.DataFrame({"Problem": list(problems)}), hide_index=True)
+    dataframe(pd.DataFrame({"Problem": list(problems)}), hide_index=True)
 
 
 EDITOR_COLUMNS = {
@@ -179,7 +179,7 @@ def playbook_editor(
         rows = st.data_editor(
             pd.DataFrame(_editor_rows(book, key), columns=list(TABLE_COLUMNS)),
             num_rows="dynamic", hide_index=True, width="stretch",
-            column_config=EDITOR_COLUMNS, key=_editor_key(key),
+            column_config=EDITOR_COLUMNS, key=_editor_key(key), placeholder=MISSING,
         )  # fmt: skip
         st.session_state[f"kept_{key}_rows"] = rows.to_dict("records")
         head = replace(book, id=head_id.strip(), name=head_name.strip())
@@ -313,7 +313,9 @@ def show_live_checks(
             head, status, table = st.empty(), st.empty(), st.empty()
             if len(runs) > 1:
                 head.markdown(f"**{label(name)}**")
-            table.dataframe(verdict_table(run.playbook, {}), hide_index=True, width="stretch")
+            dataframe(
+                verdict_table(run.playbook, {}), where=table, hide_index=True, width="stretch"
+            )
             slots.append((head, status, table))
     decided: list[dict[str, PositionResult]] = [{} for _ in runs]
     outcomes: list[PlaybookOutcome | None] = [None] * len(runs)
@@ -324,13 +326,16 @@ def show_live_checks(
             book = runs[i].playbook
             if isinstance(update, PositionUpdate):
                 decided[i][update.result.position_id] = update.result
-                table.dataframe(verdict_table(book, decided[i]), hide_index=True, width="stretch")
+                dataframe(
+                    verdict_table(book, decided[i]), where=table, hide_index=True, width="stretch"
+                )
                 status.caption(progress_line(book, len(decided[i])))
             elif isinstance(update, Tick):
                 status.caption(progress_line(book, len(decided[i]), update))
                 if update.writing:
-                    table.dataframe(
+                    dataframe(
                         verdict_table(book, decided[i], update.writing),
+                        where=table,
                         hide_index=True,
                         width="stretch",
                     )
@@ -431,7 +436,7 @@ def show_outcome(
     st.markdown(label(outcome.summary))
     if ending:
         check_ending(outcome.record)
-    event = st.dataframe(
+    event = dataframe(
         verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
         on_select="rerun", selection_mode="single-row",
         key=rows_key(f"{key}_table", [outcome.record.run_id]),
@@ -465,7 +470,7 @@ def show_comparison(
         shade = "background-color: #fde2c8" if order[row.name] in highlighted else ""
         return [shade] * len(row)
 
-    event = st.dataframe(
+    event = dataframe(
         frame.style.apply(colour, axis=1), hide_index=True, width="stretch",
         on_select="rerun", selection_mode="single-row",
         key=rows_key(f"{key}_compare", [o.record.run_id for o in outcomes]),
@@ -562,7 +567,7 @@ def playbook_record_view(
         st.markdown(label(record.playbook_summary))
     verdict_scorecard(record.verdict_counts)
     check_ending(record)
-    event = st.dataframe(
+    event = dataframe(
         verdict_table(result.playbook, result.results), hide_index=True, width="stretch",
         on_select="rerun", selection_mode="single-row",
         key=rows_key(f"{key}_verdicts", [record.run_id]),

@@ -84,7 +84,7 @@ from lib.ui.portfolio_view import (
 )
 from lib.ui.report_view import report_view
 from lib.ui.safe import label
-from lib.ui.tables import viewer_zone
+from lib.ui.tables import dataframe, viewer_zone
 
 BATCH_KEY = "pf_batch"
 SHOWN_KEY = "pf_shown"
@@ -112,7 +112,7 @@ def _left_out(loaded: Loaded) -> None:
         st.warning(f"{label(name)}: {label(problem.rstrip('.'))}. It is left out.")
     if rest := loaded.problems[SHOWN_LEFT_OUT:]:
         with st.expander(f"{counted(len(rest), 'more file')} left out", icon=":material/warning:"):
-            st.dataframe(pd.DataFrame(rest, columns=["file", "why"]), hide_index=True)
+            dataframe(pd.DataFrame(rest, columns=["file", "why"]), hide_index=True)
     for document in loaded.documents:
         for warning in document.warnings:
             st.warning(f"{label(document.name)}: {label(warning)}")
@@ -470,7 +470,7 @@ def findings(
         sort_by,
     ).reset_index(drop=True)  # fmt: skip
     level_legend()
-    event = st.dataframe(
+    event = dataframe(
         styled_grid(view),
         column_config=grid_column_config(view),
         hide_index=True,
@@ -540,7 +540,7 @@ def verdicts(
     view = view.sort_values(["high severity", "deviates"], ascending=False, kind="stable")
     view = view.reset_index(drop=True)
     verdict_legend()
-    event = st.dataframe(
+    event = dataframe(
         styled_verdicts(view),
         column_config=verdict_column_config(view, playbook),
         hide_index=True,

@@ -42,7 +42,7 @@ from lib.runs.portfolio_session import dated_name, previous_scorecard
 from lib.store.batch_store import BatchStore, StoredScorecard
 from lib.ui.download import offer
 from lib.ui.safe import hosts_in, label, show_markdown
-from lib.ui.tables import viewer_zone
+from lib.ui.tables import dataframe, viewer_zone
 
 PROGRESS_REFRESH_S = 1.0
 # While a batch runs, the grid is drawn again at most this often (a whole page each time).
@@ -276,7 +276,7 @@ def scorecard_view(card: Scorecard, previous: StoredScorecard | None = None, *, 
     two["cache write tokens"] = cc.NumberColumn(
         "cache write tokens", format="%d", help="Prompt tokens Claude's cache stored, at 1.25×"
     )
-    st.dataframe(summary, column_config=two, width="stretch", key=f"{key}_summary")
+    dataframe(summary, column_config=two, width="stretch", key=f"{key}_summary")
     st.caption(
         "Presence: the report says a clause is there exactly when the labels do. Right clause: a "
         "quote of at most 150 words covers 80% of a labelled passage. Span F1: CUAD's rule "
@@ -291,7 +291,7 @@ def scorecard_view(card: Scorecard, previous: StoredScorecard | None = None, *, 
     if previous is not None:
         named = dated_name(previous, *viewer_zone())
         st.markdown(f"**Against the previous scorecard** ({label(named)})")
-        st.dataframe(
+        dataframe(
             pd.DataFrame(compare_previous(card, Scorecard.from_dict(previous.body))).set_index(
                 "model"
             ),
@@ -328,7 +328,7 @@ def playbook_scorecard_view(body: dict[str, Any], *, key: str) -> None:
     frame = pd.DataFrame(scorecard_rows(checkers))
     cc = st.column_config
     figures = {name: cc.NumberColumn(name, format="%.3f") for name in METRIC_LABELS.values()}
-    st.dataframe(
+    dataframe(
         frame, hide_index=True, width="stretch", key=f"{key}_table",
         column_config={**figures, "reference": cc.CheckboxColumn("published (test split)")},
     )  # fmt: skip
@@ -370,7 +370,7 @@ def stored_scorecards(store: BatchStore) -> None:
             for s in stored
         ]
     ).set_index("id")
-    event = st.dataframe(
+    event = dataframe(
         rows, width="stretch", hide_index=True, on_select="rerun",
         selection_mode="single-row", key="scorecard_table",
         column_config={"time": st.column_config.DatetimeColumn(f"time ({zone_name})")},

@@ -12,6 +12,16 @@ import streamlit as st
 
 from lib.store.records import COLUMNS
 
+# What every table shows for a value it does not have (no cache figures, a time never reached):
+# Streamlit's own mark reads "None", a word from the code rather than a figure.
+MISSING = "—"
+
+
+def dataframe(data: Any, *, where: Any = st, **options: Any) -> Any:
+    """`st.dataframe` (or `where.dataframe`, a container's) as every table of the app draws it:
+    its missing values marked `MISSING`."""
+    return where.dataframe(data, placeholder=MISSING, **options)
+
 
 def rows_key(name: str, ids: Sequence[str]) -> str:
     """A widget key for these very rows: Streamlit keeps a table's selection by row number, so
