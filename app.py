@@ -24,7 +24,7 @@ from lib.store.records import records_to_csv, records_to_dataframe
 from lib.ui import live_feed
 from lib.ui.download import offer
 from lib.ui.estimate_view import run_estimate, show_estimate
-from lib.ui.live_view import show_live
+from lib.ui.live_view import run_area, show_live
 from lib.ui.long_review_panel import long_review_panel
 from lib.ui.page import page_context, run_page, set_page
 from lib.ui.pages_folder import ignore_pages_folder
@@ -125,8 +125,7 @@ def review_page() -> None:
     )
     stop_col.button("Stop", key="stop", width="stretch", help="Stop the running review")
 
-    report_area = st.container()
-    with report_area:
+    with run_area(state, "review", review_clicked):
         if review_clicked:
             if document is None:
                 st.info(

@@ -24,7 +24,7 @@ from lib.runs.estimate import RunEstimate, will_not_start
 from lib.runs.launch import RunRequest, launch_together
 from lib.ui.download import offer
 from lib.ui.estimate_view import run_estimate, show_estimate
-from lib.ui.live_view import show_live
+from lib.ui.live_view import run_area, show_live
 from lib.ui.page import page_context, set_page
 from lib.ui.pickers import (
     DOCUMENT_KEY,
@@ -114,94 +114,96 @@ compare_clicked = go_col.button(
 )
 stop_col.button("Stop", key="compare_stop", width="stretch", help="Stop both runs")
 
-if compare_clicked:
-    if document is None:
-        st.info(
-            no_contract(
-                "compare", "Paste or upload a contract first (or load one on the Review page)."
-            ),
-            icon=":material/edit_note:",
-        )
-    elif None in configs:
-        st.info("Pick an available model on both sides first.", icon=":material/tune:")
-    else:
-        comparison_id = uuid.uuid4().hex
-        together = [replace(r, comparison_id=comparison_id) for r in requests]
-        # Both sides or neither: one started alone would be billed for half a comparison.
-        runs = launch_together(together, history=history, run_log=run_log, settings=settings)
-        state["comparison_id"] = comparison_id
-        lives = [live for _, live in runs]
-        for shown in show_live(state, "compare", lives, allowed_hosts=hosts_in(document.text)):
-            shown.clear()  # the finished reports are drawn below, side by side with their figures
-        state["compare_stats"] = {record.run_id: live.stats for record, live in runs}
-
-comparison_id = state.get("comparison_id")
-records = [
-    r for r in reversed(history.records) if comparison_id and r.comparison_id == comparison_id
-]
-if len(records) == 2:
-    labels = side_labels(records)
-    report_columns = st.columns(2)
-    for i, (column, record) in enumerate(zip(report_columns, records, strict=True)):
-        with column:
-            report_view(
-                record,
-                key=f"compare_report{i}",
-                per_row=3,
-                contract=document,
-                reviewer=labels[i],
+with run_area(state, "compare", compare_clicked):
+    if compare_clicked:
+        if document is None:
+            st.info(
+                no_contract(
+                    "compare", "Paste or upload a contract first (or load one on the Review page)."
+                ),
+                icon=":material/edit_note:",
             )
-    st.subheader("Comparison")
-    if (not_run := not_run_note(records)) is not None:
-        # Refused before either side began: each side says why above, and there is nothing
-        # to compare.
-        st.warning(label(not_run), icon=":material/block:")
-    else:
-        table = display_table(records)
-        winners = better_side(records)
+        elif None in configs:
+            st.info("Pick an available model on both sides first.", icon=":material/tune:")
+        else:
+            comparison_id = uuid.uuid4().hex
+            together = [replace(r, comparison_id=comparison_id) for r in requests]
+            # Both sides or neither: one started alone would be billed for half a comparison.
+            runs = launch_together(together, history=history, run_log=run_log, settings=settings)
+            state["comparison_id"] = comparison_id
+            lives = [live for _, live in runs]
+            for shown in show_live(state, "compare", lives, allowed_hosts=hosts_in(document.text)):
+                # The finished reports are drawn below, side by side with their figures.
+                shown.clear()
+            state["compare_stats"] = {record.run_id: live.stats for record, live in runs}
 
-        def highlight(row):
-            index = winners.get(row.name)
-            return [
-                "background-color: #d4edda; font-weight: 600" if i == index else ""
-                for i in range(len(row))
-            ]
-
-        dataframe(table.style.apply(highlight, axis=1), width="stretch")
-        diff = findings_diff(records)
-        if (note := unfinished_note(records)) is not None:
-            st.caption(label(note))
-        diff_columns = st.columns(2)
-        for column, side, record in zip(diff_columns, labels, records, strict=True):
-            flagged = diff[side]
-            column.markdown(f"**Flagged only by {label(side)}**")
-            if not all(r.report for r in records):
-                column.caption(
-                    "Nothing to compare: this run wrote no report."
-                    if not record.report
-                    else "Nothing to compare: the other run wrote no report."
+    comparison_id = state.get("comparison_id")
+    records = [
+        r for r in reversed(history.records) if comparison_id and r.comparison_id == comparison_id
+    ]
+    if len(records) == 2:
+        labels = side_labels(records)
+        report_columns = st.columns(2)
+        for i, (column, record) in enumerate(zip(report_columns, records, strict=True)):
+            with column:
+                report_view(
+                    record,
+                    key=f"compare_report{i}",
+                    per_row=3,
+                    contract=document,
+                    reviewer=labels[i],
                 )
-            elif flagged:
-                column.markdown(
-                    "\n".join(
-                        f"- {label(category)} — {label(severity)}"
-                        for category, severity in flagged.items()
+        st.subheader("Comparison")
+        if (not_run := not_run_note(records)) is not None:
+            # Refused before either side began: each side says why above, and there is nothing
+            # to compare.
+            st.warning(label(not_run), icon=":material/block:")
+        else:
+            table = display_table(records)
+            winners = better_side(records)
+
+            def highlight(row):
+                index = winners.get(row.name)
+                return [
+                    "background-color: #d4edda; font-weight: 600" if i == index else ""
+                    for i in range(len(row))
+                ]
+
+            dataframe(table.style.apply(highlight, axis=1), width="stretch")
+            diff = findings_diff(records)
+            if (note := unfinished_note(records)) is not None:
+                st.caption(label(note))
+            diff_columns = st.columns(2)
+            for column, side, record in zip(diff_columns, labels, records, strict=True):
+                flagged = diff[side]
+                column.markdown(f"**Flagged only by {label(side)}**")
+                if not all(r.report for r in records):
+                    column.caption(
+                        "Nothing to compare: this run wrote no report."
+                        if not record.report
+                        else "Nothing to compare: the other run wrote no report."
+                    )
+                elif flagged:
+                    column.markdown(
+                        "\n".join(
+                            f"- {label(category)} — {label(severity)}"
+                            for category, severity in flagged.items()
+                        )
+                    )
+                else:
+                    column.caption("Nothing the other model missed.")
+            stats = [state.get("compare_stats", {}).get(r.run_id) for r in records]
+            if all(stats) and any(r.report for r in records):
+                frame = timeline_frame(stats, labels)
+                chart = (
+                    alt.Chart(frame)
+                    .mark_line(interpolate="step-after")
+                    .encode(
+                        x=alt.X("seconds:Q", title="Seconds since the request"),
+                        y=alt.Y("tokens:Q", title="Tokens (estimated)"),
+                        color=alt.Color("model:N", title="Model"),
                     )
                 )
-            else:
-                column.caption("Nothing the other model missed.")
-        stats = [state.get("compare_stats", {}).get(r.run_id) for r in records]
-        if all(stats) and any(r.report for r in records):
-            frame = timeline_frame(stats, labels)
-            chart = (
-                alt.Chart(frame)
-                .mark_line(interpolate="step-after")
-                .encode(
-                    x=alt.X("seconds:Q", title="Seconds since the request"),
-                    y=alt.Y("tokens:Q", title="Tokens (estimated)"),
-                    color=alt.Color("model:N", title="Model"),
-                )
-            )
-            st.altair_chart(chart, width="stretch")
-        # Each report's own downloads (with its quote checks) are under it, in `report_view`.
-        offer(st, "Comparison (CSV)", comparison_csv(records), "comparison.csv", "text/csv")
+                st.altair_chart(chart, width="stretch")
+            # Each report's own downloads (with its quote checks) are under it, in `report_view`.
+            offer(st, "Comparison (CSV)", comparison_csv(records), "comparison.csv", "text/csv")

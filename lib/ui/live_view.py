@@ -33,6 +33,8 @@ from lib.ui.segments import SOFT_LIMIT, SegmentedText
 # Live figures change slowly; each refresh costs the browser as much as a text render.
 FIGURES_REFRESH_S = 1.0
 ACTIVE_RUNS_KEY = "active_runs"
+# Session state: which of its two places a page's run area is drawn in (`run_area`).
+RUN_AREA_KEY = "run_area"
 
 
 class Cancellable(Protocol):
@@ -46,6 +48,31 @@ def cancel_active_runs(state: MutableMapping[str, Any], group: str) -> None:
     runs: dict[str, list[Cancellable]] = state.setdefault(ACTIVE_RUNS_KEY, {})
     for live in runs.pop(group, []):
         live.cancel()
+
+
+def run_area(state: MutableMapping[str, Any], group: str, new_run: bool) -> Any:
+    """The page's place for its runs' reports, live and finished: empty in the browser from the
+    moment `new_run` starts, so nothing of the last report is shown beside the new one.
+
+    Why: the browser gives a container drawn where one of the same kind was the old one's
+    children, and shows those the new script run has not yet drawn over, greyed, until the run
+    ends: the last report's paragraphs past the new one's, its quote count and figures stayed
+    under the new report while it streamed, for minutes while a model stalled. Emptying the place
+    first does not help: Streamlit merges the emptying with the container then drawn there before
+    the browser sees either. So the area takes one of two places in turn, a new run the other
+    one, and the old place is drawn over with an empty element: no container is left to inherit
+    from. Reruns without a new run keep the place, and the finished report stays as it is."""
+    key = f"{RUN_AREA_KEY}_{group}"
+    place = int(state.get(key, 0))
+    if new_run:
+        place = state[key] = 1 - place
+    area = None
+    for i in range(2):  # in page order: the area above or below the emptied place
+        if i == place:
+            area = st.container()
+        else:
+            st.empty()
+    return area
 
 
 def thinking_line(stats: RunStats, now: float | None = None) -> str | None:

@@ -93,3 +93,29 @@ def test_navigation_names_every_page_and_opens_each(page, streamlit_app, upstrea
     expect(page).to_have_url(re.compile(r"/playbook/?$"))
     nav.get_by_text("Review", exact=True).click()
     expect(page.get_by_label("Contract text")).to_be_visible(timeout=30_000)
+
+
+def test_a_new_review_shows_nothing_of_the_last_report_while_it_streams(
+    page, streamlit_app, upstream
+):
+    url = streamlit_app(OLLAMA_HOST=upstream.url)
+    wait_for_app(page, url)
+    paste_contract(page, CONTRACT)
+    upstream.push(Script(tokens=[f"Old{i} paragraph.\n\n" for i in range(6)], delay=0.05))
+    page.locator(".st-key-review button").first.click()
+    expect(page.get_by_text("Total time")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Old5 paragraph.")).to_be_visible()
+    wait_idle(page)
+
+    # The next report writes a paragraph and a word, then its model goes silent: the run goes on.
+    upstream.push(
+        Script(tokens=["New0 paragraph.\n\n", "New1", " more"], fault="stall", fault_after=2)
+    )
+    page.locator(".st-key-review button").first.click()
+    expect(page.get_by_text("New1")).to_be_visible(timeout=30_000)
+    report = page.get_by_test_id("stMain")
+    expect(report.get_by_text("Total time")).to_have_count(0)
+    expect(report.get_by_text(re.compile(r"Old\d paragraph"))).to_have_count(0)
+    expect(page.get_by_text("New0 paragraph.")).to_be_visible()
+    page.locator(".st-key-stop button").first.click()
+    expect(page.get_by_text(STOPPED)).to_be_visible(timeout=30_000)
