@@ -6,9 +6,17 @@ import time
 
 from devtools.fake_upstream import FakeUpstream, Script
 from lib.engine.provider_config import Provider, ProviderConfig
-from lib.engine.run_stats import RunStatus
+from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.stream_model import stream_model
-from lib.runs.live import MIN_RENDER_INTERVAL_S, RENDERS_PER_S, LiveRun, render_interval, watch
+from lib.runs.live import (
+    MIN_RENDER_INTERVAL_S,
+    RENDERS_PER_S,
+    SILENCE_NOTICE_S,
+    LiveRun,
+    render_interval,
+    silence_note,
+    watch,
+)
 
 
 def start(upstream: FakeUpstream) -> LiveRun:
@@ -75,3 +83,33 @@ def test_a_slow_stream_gets_every_token_at_once(fake_upstream):
     fake_upstream.push(Script(tokens=tokens, delay=0.15))
     live = start(fake_upstream)
     assert texts_of(live) == tokens
+
+
+def test_a_run_gone_silent_says_for_how_long_and_when_it_ends_by_itself():
+    stats = RunStats(started_at=0.0, read_timeout=300.0)
+    assert silence_note(stats, now=60.0) is None  # nothing yet: the waiting line says so
+    stats.add_text("Clause", now=1.0)
+    assert silence_note(stats, now=1.0 + SILENCE_NOTICE_S - 0.1) is None
+    assert silence_note(stats, now=13.0) == (
+        "nothing received for 12 s — the run ends after 300 s of silence (Stop to end it now)"
+    )
+    stats.add_thinking("hmm", now=12.0)  # a thought is heard too
+    assert silence_note(stats, now=13.0) is None
+    stats.finish(RunStatus.ERROR, now=20.0)
+    assert silence_note(stats, now=400.0) is None
+
+
+def test_a_stalled_stream_is_said_silent_with_the_read_timeout_it_runs_under(fake_upstream):
+    fake_upstream.push(Script(tokens=[" a", " b", " c"], fault="stall", fault_after=2))
+    live = start(fake_upstream)
+    try:
+        for _ in watch([live]):
+            if live.stats.text == " a b":
+                break
+        heard = live.stats.last_heard
+        assert heard is not None
+        assert silence_note(live.stats, now=heard + 7) == (
+            "nothing received for 7 s — the run ends after 10 s of silence (Stop to end it now)"
+        )
+    finally:
+        live.cancel()

@@ -157,3 +157,19 @@ def test_a_model_that_thought_under_a_second_is_not_said_to_have_thought_for_0_s
     stats.add_thinking("weigh it", now=100.1)
     stats.add_text("Answer", now=112.2)
     assert thinking_line(stats).startswith("Thought for 12 s · ")
+
+
+def test_the_live_figures_of_a_silent_model_say_so_instead_of_its_last_speed():
+    """A stalled stream read "24.3 s elapsed · … · 76.4 tokens/s" for as long as it stalled."""
+    from lib.engine.run_stats import RunStats
+    from lib.ui.live_view import format_figures
+
+    stats = RunStats(started_at=0.0, read_timeout=300.0)
+    for i in range(75):
+        stats.add_text(" w", now=0.03 + i / 75)
+    assert "tokens/s" in format_figures(stats, now=1.1)
+    line = format_figures(stats, now=24.3)
+    assert "tokens/s" not in line, line
+    assert line.endswith(
+        "nothing received for 23 s — the run ends after 300 s of silence (Stop to end it now)"
+    ), line

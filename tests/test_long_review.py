@@ -20,11 +20,11 @@ from lib.engine.errors import ErrorKind, OutputLimit, TimedOut
 from lib.engine.events import StreamContext
 from lib.engine.limits import RunLimits
 from lib.engine.provider_config import Provider, ProviderConfig
-from lib.engine.run_stats import RunStatus
+from lib.engine.run_stats import RunStats, RunStatus
 from lib.engine.settings import Settings
 from lib.engine.stream_model import stream_model
 from lib.runs.launch import RunRequest, launch
-from lib.runs.long_review import LongReview
+from lib.runs.long_review import LongReview, LongRunStats
 from lib.runs.run_plan import context_fit, model_context
 from lib.store.records import STATE_KEY, RunRecord, SessionHistory, records_to_dataframe
 from lib.store.run_log import RunLog
@@ -530,3 +530,13 @@ def test_a_server_that_cannot_say_its_window_is_warned_of_again_only_after_it_an
     answers[:] = [8192, ConnectionError()]
     assert model_context(config) == 8192 and len(warned()) == 3
     assert model_context(config) is None and len(warned()) == 4
+
+
+def test_a_long_reviews_silence_runs_from_its_current_calls_request():
+    """Each call's read timeout counts from its own request: the silence between two calls'
+    words is the next call's wait, not the run's."""
+    stats = LongRunStats(started_at=0.0, read_timeout=300.0)
+    stats.add_text("Part 1 findings", now=5.0)
+    assert stats.last_heard == 5.0
+    stats.current = RunStats(started_at=9.0)
+    assert stats.last_heard == 9.0

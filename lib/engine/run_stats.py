@@ -89,6 +89,9 @@ class RunStats:
     endpoint: str = ""
     # Where a run of several model calls is (e.g. "part 3 of 12 · about 2 min left"); None for one.
     progress: str | None = None
+    # Seconds of silence after which the provider's client ends the run (its read timeout): the
+    # live line names it while the model is silent. None: not known.
+    read_timeout: float | None = None
     # Thinking: when its first and last deltas came, and its token count where reported.
     first_thinking_at: float | None = None
     last_thinking_at: float | None = None
@@ -184,6 +187,12 @@ class RunStats:
         self._parts.append(delta)
         self._chars += len(delta)
         self.timeline.append((now - self.started_at, self._chars))
+
+    @property
+    def last_heard(self) -> float | None:
+        """When the model last sent a token of its answer or of its thinking (None: nothing yet)."""
+        times = [t for t in (self.last_token_at, self.last_thinking_at) if t is not None]
+        return max(times, default=None)
 
     @property
     def chars(self) -> int:

@@ -65,6 +65,7 @@ class ModelStream:
         self.stats = RunStats(
             estimated_input_tokens=request.estimated_input_tokens,
             has_speed=spec_for(config.provider).has_speed,
+            read_timeout=config.read_timeout,
         )
         limits = limits or RunLimits()
         self._ctx = StreamContext(limits.max_event_bytes)

@@ -57,12 +57,37 @@ DEFAULT_POLL_S = 0.1
 MIN_RENDER_INTERVAL_S = 1 / 60
 RENDERS_PER_S = 800.0
 JOIN_TIMEOUT_S = 2.0
+# Seconds without a token (of the answer or of the thinking) before the live line says the model
+# has gone silent: longer than a model's pause between two tokens, short of an analyst wondering.
+SILENCE_NOTICE_S = 5.0
 
 
 # Runs streaming in this process now, across every session: watched runs and batch workers.
 STREAMS_IN_FLIGHT = InFlight()
 # Pages drawing runs live now (`watch`), across every session: they share the render budget.
 WATCHERS = InFlight()
+
+
+def silence_note(stats: RunStats, now: float | None = None) -> str | None:
+    """What the live line says once a run that was sending has been silent `SILENCE_NOTICE_S` or
+    more: for how long, and after how much silence the run ends by itself (the read timeout it
+    uses). None while it sends, before its first token (the waiting line says that) and after
+    its end.
+
+    Why: a stalled stream showed its last figures, its speed frozen as if current, for as long as
+    the read timeout (5 minutes by default), with no sign that nothing was coming."""
+    heard = stats.last_heard
+    if heard is None or stats.ended_at is not None:
+        return None
+    silent = (time.monotonic() if now is None else now) - heard
+    if silent < SILENCE_NOTICE_S:
+        return None
+    ends = (
+        f" — the run ends after {stats.read_timeout:g} s of silence"
+        if stats.read_timeout is not None
+        else ""
+    )
+    return f"nothing received for {silent:.0f} s{ends} (Stop to end it now)"
 
 
 def claim_slot(limit: int, places: int = 1) -> bool:

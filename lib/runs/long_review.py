@@ -60,6 +60,15 @@ class LongRunStats(RunStats):
             return self.done_thinking_s
         return more + (self.done_thinking_s or 0.0)
 
+    @property
+    def last_heard(self) -> float | None:
+        """Each call is silent from its own request on: the silence its read timeout counts."""
+        heard = super().last_heard
+        current = self.current
+        if heard is None or current is None:
+            return heard
+        return max(heard, current.started_at)
+
     def speed_sample(self) -> tuple[int, float]:
         tokens, seconds = self.done_answer_tokens, self.done_answer_s
         current = self.current
@@ -166,6 +175,7 @@ class LongReview:
             estimated_input_tokens=plan.estimated_input_tokens,
             strategy=plan.strategy.value,
             planned_calls=plan.model_calls + 1,
+            read_timeout=config.read_timeout,
         )
         self.findings: list[str] = []
         self.merged: str | None = None

@@ -25,7 +25,7 @@ import streamlit as st
 
 from lib.analysis.grounding import CheckedQuote, GroundingTracker, annotate_markdown
 from lib.engine.run_stats import RunStats
-from lib.runs.live import LiveRun, stop_all, watch
+from lib.runs.live import LiveRun, silence_note, stop_all, watch
 from lib.ui.live_feed import Published, publish, served
 from lib.ui.safe import label, md, show_markdown
 from lib.ui.segments import SOFT_LIMIT, SegmentedText
@@ -93,7 +93,8 @@ def thought_for(seconds: float) -> str:
 
 
 def format_figures(stats: RunStats, now: float | None = None) -> str:
-    """One line of live figures; tokens so far are estimated until the provider reports them."""
+    """One line of live figures; tokens so far are estimated until the provider reports them, and
+    a model gone silent is said to be (`silence_note`)."""
     parts = [f"{stats.elapsed(now):.1f} s elapsed"]
     if not stats.is_thinking and (thinking := thinking_line(stats, now)) is not None:
         parts.append(thinking)  # while it thinks, the thinking panel's own line says so
@@ -104,11 +105,14 @@ def format_figures(stats: RunStats, now: float | None = None) -> str:
         )
     mark = "" if stats.answer_reported else "~"
     parts.append(f"{mark}{stats.answer_token_count:,} tokens")
+    silence = silence_note(stats, now)
     speed = stats.tokens_per_second
-    if speed:
+    if speed and silence is None:  # a silent model's last speed is no current one
         parts.append(f"{speed:.1f} tokens/s")
     if stats.progress:
         parts.append(stats.progress)
+    if silence is not None:
+        parts.append(silence)
     return " · ".join(parts)
 
 
