@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import time
 
 from playwright.sync_api import expect
@@ -62,6 +63,9 @@ def test_both_columns_stream_together_and_stop_ends_both(page, streamlit_app, up
     page.locator(".st-key-compare button").first.click()
     expect(page.get_by_text("aa1002")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("bb1002")).to_be_visible(timeout=30_000)
+    # Nothing of the last comparison is left beside the new one while it streams.
+    expect(page.get_by_text("Comparison", exact=True)).to_have_count(0)
+    expect(page.get_by_text(re.compile(r"\baa119\b"))).to_have_count(0)
     running = upstream.streams()[-2:]
     page.locator(".st-key-compare_stop button").first.click()
     for record in running:
