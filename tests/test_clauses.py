@@ -420,7 +420,15 @@ def test_report_has_the_skeleton_and_exact_quotes(prefix: str) -> None:
     quotes = [q for q in _quotes(body) if q != "(empty)"]
     assert len(quotes) >= 5
     for quote in quotes:
-        assert quote in text, quote
+        # A page break inside a quoted sentence is left out: as one space where only blank lines
+        # and page numbers stood, else as " … " (test_clause_page_breaks).
+        position = 0
+        for piece in quote.split(" … "):
+            found = re.search(
+                r"\s+(?:\d+\s+)*".join(map(re.escape, piece.split())), text[position:]
+            )
+            assert found, quote
+            position += found.end()
 
 
 def test_report_lists_missing_categories_as_not_found() -> None:

@@ -31,6 +31,13 @@ HEADER_MIN_PAGE_SHARE = 0.5
 HEADER_MAX_CHARS = 120
 
 
+def is_page_number(line: str) -> bool:
+    """A blank line or a bare page number ("3", "- 12 -", "Page 3 of 9"): every quote check reads
+    past these lines, whatever pages it was told of."""
+    line = _SPACE.sub(" ", line).strip()
+    return not line or bool(_PAGE_NUMBER.fullmatch(line))
+
+
 def running_lines(text: str, page_starts: list[int] | None = None) -> list[tuple[int, int]]:
     """Spans of lines that are page furniture: bare page numbers and repeated headers/footers.
 
@@ -42,7 +49,7 @@ def running_lines(text: str, page_starts: list[int] | None = None) -> list[tuple
         line = _SPACE.sub(" ", m.group()).strip()
         if not line:
             continue
-        if _PAGE_NUMBER.fullmatch(line):
+        if is_page_number(line):
             spans.append((m.start(), m.end()))
         elif len(line) <= HEADER_MAX_CHARS and not _CLAUSE_OPENING.match(line):
             by_key[_DIGITS.sub("#", line.casefold())].append((m.start(), m.end()))
@@ -56,3 +63,20 @@ def running_lines(text: str, page_starts: list[int] | None = None) -> list[tuple
                 continue
         spans.extend(occurrences)
     return sorted(spans)
+
+
+# A page number a text extraction left at the end of the page's last line ("… GOODWILL, BUSINESS
+# 3", then the page break): a number after a space, closing a line that a blank line follows.
+_TRAILING_NUMBER = re.compile(r"(?<=\S)[^\S\n]+(\d{1,4})[^\S\n]*(?=\n[^\S\n]*\n)")
+
+
+def trailing_page_numbers(text: str) -> list[tuple[int, int]]:
+    """Spans of page numbers printed at the end of a page's last line, not on a line of their own.
+
+    A number closing a line before a blank line is one only when the contract has the page next
+    to it (n - 1 or n + 1) closing a line that way too: "under Section 18" before a paragraph break
+    is a reference, while "… 3", "… 4", "… 5" at successive page ends are page numbers.
+    """
+    found = [(int(m.group(1)), m.start(1), m.end(1)) for m in _TRAILING_NUMBER.finditer(text)]
+    numbers = {n for n, _, _ in found}
+    return [(start, end) for n, start, end in found if n - 1 in numbers or n + 1 in numbers]

@@ -30,7 +30,6 @@ from lib.analysis.clauses.segment import (
     Sentence,
     spaced,
     split_clauses,
-    split_sentences,
 )
 
 MAX_QUOTE_WORDS = 150
@@ -156,7 +155,7 @@ def sentence_pairs(clauses: list[Clause]) -> list[tuple[Clause, Sentence]]:
     """Sentences of every clause, with a leading clause number left out of the quote."""
     out = []
     for clause in clauses:
-        for sentence in split_sentences(clause.text, clause.start):
+        for sentence in clause.sentences():
             lead = _LEAD_NUMBER.match(sentence.text)
             if lead and lead.end() < len(sentence.text):
                 cut = lead.end()
@@ -893,6 +892,7 @@ def findings_from(
         # Categories the model knows are its call; the rest (e.g. indemnity) stay with the rules.
         ruled = {c: f for c, f in ruled.items() if c not in learned} | modelled
     ruled.update(_short_answers(text, pairs, skip_effective=chosen is not None))
+    ruled = {c: [f for f in items if not _in_break(f)] for c, items in ruled.items()}
     ranked: dict[str, list[Finding]] = {}
     planned = set(chosen.categories) - EXTRACTED if chosen is not None else set()
     for category in (*CUAD_CATEGORIES, *EXTRA_CATEGORIES):
@@ -907,6 +907,12 @@ def findings_from(
         ranked[category] = items[:MAX_PER_CATEGORY]
     band = chosen.check_band if chosen is not None else None
     return Findings(ranked, clauses, model_used=chosen is not None, check_band=band)
+
+
+def _in_break(f: Finding) -> bool:
+    """Whether a finding lies inside a page break its clause's sentence runs across: a date or a
+    name there is the running header's ("Source: …, 11/19/2019"), not the contract's."""
+    return f.clause is not None and any(s <= f.start and f.end <= e for s, e in f.clause.breaks)
 
 
 def _rank(f: Finding) -> tuple[float, float, int]:

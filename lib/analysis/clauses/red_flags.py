@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 
 from lib.analysis.clauses.finder import Finding, Findings
-from lib.analysis.clauses.segment import split_sentences
 
 SEVERITY_ORDER = {"GREEN": 0, "YELLOW": 1, "RED": 2}
 # Every rule's name, as a flag carries it and a playbook's `deviates_if` names it (the playbook
@@ -143,7 +142,7 @@ def _mutual_indemnity(findings: Findings, quoted: list[Finding]) -> bool:
     for clause in findings.clauses:
         if not re.search(r"indemnif", clause.text, re.IGNORECASE):
             continue
-        for sentence in split_sentences(clause.text, clause.start):
+        for sentence in clause.sentences():
             if re.search(r"indemnif", sentence.text, re.IGNORECASE):
                 names |= _indemnifiers(sentence.text)
                 if len(names) > 1 or _BOTH_INDEMNIFY.search(sentence.text):

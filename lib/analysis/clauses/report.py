@@ -2,7 +2,8 @@
 
 The report streams section by section (a generator) so the app can show it the way it shows a
 model's report, and so it can be scored and compared with one. Every quote is an exact substring
-of the contract; a quote never spans a blank line, so it stays one Markdown paragraph.
+of the contract, or several with only a page break (its page number, its running header) left
+out between them; a quote never spans a blank line, so it stays one Markdown paragraph.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from lib.analysis.clauses.finder import Finding, Findings, find_clauses
 from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.clauses.red_flags import SEVERITY_ORDER, RedFlag, red_flags
 from lib.analysis.clauses.segment import place_label
+from lib.analysis.page_furniture import is_page_number
 from lib.analysis.prompts import (
     DEFAULT_TEMPLATE_KEY,
     NOT_FOUND,
@@ -178,16 +180,42 @@ SUGGESTION: dict[str, tuple[str, str, str]] = {
 def _quote(text: str, finding: Finding, one_line: bool = False) -> str:
     """The finding's quote as exact contract text, cut at any blank line, in double quotes.
 
-    `one_line` sets each line break as one space (other spacing as the contract has it), for the
-    header's one-line list: a PDF wraps a party's name ("R. C. Boyd\nEnterprises, LLC"), and a
-    break there would split the header and leave the names after it without their label. The
-    quote check reads any white space as one space, so the name is still verified."""
-    quote = _BLANK_LINE.split(finding.quote, maxsplit=1)[0].strip()
+    A page break the quoted sentence runs across is left out with its page number and running
+    header (`_across_breaks`). `one_line` sets each line break as one space (other spacing as the
+    contract has it), for the header's one-line list: a PDF wraps a party's name ("R. C. Boyd\n
+    Enterprises, LLC"), and a break there would split the header and leave the names after it
+    without their label. The quote check reads any white space as one space, so the name is still
+    verified."""
+    quote = _across_breaks(text, finding).strip()
     if one_line:
         quote = _LINE_BREAK.sub(" ", quote)
     if not quote:
         return '"(empty)"'
     return f"“{quote}”" if '"' in quote and "“" not in quote and "”" not in quote else f'"{quote}"'
+
+
+def _across_breaks(text: str, finding: Finding) -> str:
+    """The quote up to its first blank line, read on past the page breaks its clause runs across.
+
+    A break holding only blank lines and bare page-number lines becomes one space: the quote check
+    reads past those lines, so the joined words are found as they stand. Any other break (a
+    running header, a page number closing the line before it, which the check reads as words)
+    becomes " … ", an elision the check accepts: the quote shows only the contract's words and
+    still verifies."""
+    breaks = finding.clause.breaks if finding.clause else ()
+    pieces: list[str] = []
+    position = finding.start
+    for start, end in breaks:
+        if not position <= start < end <= finding.end:
+            continue
+        if _BLANK_LINE.search(text, position, start):
+            break
+        rest_of_line, *lines = text[start:end].split("\n")
+        seamless = not rest_of_line.strip() and all(map(is_page_number, lines))
+        pieces += [text[position:start], " " if seamless else " … "]
+        position = end
+    pieces.append(_BLANK_LINE.split(text[position : finding.end], maxsplit=1)[0])
+    return "".join(pieces)
 
 
 def _reference(finding: Finding, page_starts: list[int] | None) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from lib.analysis.page_furniture import running_lines
+from lib.analysis.page_furniture import running_lines, trailing_page_numbers
 
 # Unicode's spaces (category Zs) other than the ASCII one: a PDF or a Word file sets non-breaking,
 # figure, narrow and ideographic spaces where the drafter meant a space, and the finder's patterns
@@ -45,6 +45,14 @@ class Clause:
     start: int
     end: int
     cited: str | None = None
+    # Page breaks a sentence of the clause runs across: contract spans from the last word before
+    # the break to the first word after it, holding the blank lines, the page number and any
+    # running header between. A sentence runs over them; a quote shows none of them.
+    breaks: tuple[tuple[int, int], ...] = ()
+
+    def sentences(self) -> list[Sentence]:
+        """The clause's sentences, each running on over the page breaks inside it."""
+        return split_sentences(self.text, self.start, self.breaks)
 
 
 def clause_label(number: str | None) -> str:
@@ -190,7 +198,9 @@ def _is_heading_line(line: str) -> bool:
     )
 
 
-def _make_clause(text: str, start: int, end: int, heading: str | None) -> Clause:
+def _make_clause(
+    text: str, start: int, end: int, heading: str | None, breaks: tuple[tuple[int, int], ...] = ()
+) -> Clause:
     body = text[start:end]
     lead = len(body) - len(body.lstrip())
     start += lead
@@ -209,57 +219,103 @@ def _make_clause(text: str, start: int, end: int, heading: str | None) -> Clause
         rest, newline, _ = remainder.lstrip().partition("\n")
     if heading is None and (newline or match) and rest.strip() and _is_heading_line(rest):
         heading = " ".join(rest.split())
-    return Clause(number, heading, text[start:end], start, end)
+    return Clause(number, heading, text[start:end], start, end, breaks=breaks)
 
 
 def split_clauses(text: str) -> list[Clause]:
     """Clauses in document order; page furniture lines fall outside every clause's start and end.
 
     A clause starts at a numbered line (`12.1`, `(a)`, `Section 4`, `ARTICLE IX`) or after a blank
-    line, unless the previous text stops mid-sentence and the next line carries on in lower case
-    (a sentence broken by a page break), or a "Section N" line carries on the sentence above (a
-    cross-reference a hard wrap put first: `_clause_number`). A short heading line on its own is
-    joined to the clause it introduces.
+    line, unless the previous text stops mid-sentence and the next line carries on the sentence
+    (`_runs_on`: a sentence broken by a page break, its page number and running header left in
+    the clause's `breaks`), or a "Section N" line carries on the sentence above (a cross-reference
+    a hard wrap put first: `_clause_number`). A short heading line on its own is joined to the
+    clause it introduces.
     """
     if not text or not text.strip():
         return []
     lines = _lines(text)
     furniture = {start for start, _ in running_lines(text)}
-    blocks: list[list[int]] = []  # [start, end] of content per clause
+    page_numbers = {end: start for start, end in trailing_page_numbers(text)}
+    blocks: list[tuple[list[int], list[tuple[int, int]]]] = []  # [start, end], breaks per clause
     heading_only = False
     block_lines = 0
     gap = True
+    blank_lines = 0
+    furniture_seen = False
     previous = ""
     for s, e in lines:
         line = text[s:e]
         norm = " ".join(line.split())
         if not norm:
             gap = True
+            blank_lines += 1
             continue
         if _PAGE_FURNITURE.match(line) or s in furniture:
             gap = True
+            furniture_seen = True
             continue
+        before = previous
         numbered = _clause_number(line, None if gap else previous)
         previous = line
         absorb_heading = heading_only and not numbered and (not gap or block_lines == 1)
-        if blocks and (
-            absorb_heading or (not numbered and (not gap or _continues(text, blocks[-1][1], norm)))
-        ):
-            blocks[-1][1] = e
+        run_on: tuple[int, int] | None = None
+        if blocks and gap and not numbered and not absorb_heading:
+            page_break = furniture_seen or blank_lines >= 2
+            first_word = s + len(line) - len(line.lstrip())
+            run_on = _runs_on(
+                text, blocks[-1][0][1], page_numbers, before, line, page_break, first_word
+            )
+        if blocks and (absorb_heading or (not numbered and (not gap or run_on))):
+            blocks[-1][0][1] = e
+            if run_on:
+                blocks[-1][1].append(run_on)
             block_lines += 1
             heading_only = absorb_heading and _is_heading_line(line)
         else:
-            blocks.append([s, e])
+            blocks.append(([s, e], []))
             block_lines = 1
             rest = line[numbered.end() :] if numbered else line
             heading_only = not rest.strip() or _is_heading_line(rest)
         gap = False
+        blank_lines = 0
+        furniture_seen = False
     clauses = []
-    for start, end in blocks:
-        clause = _make_clause(text, start, end, None)
+    for (start, end), breaks in blocks:
+        clause = _make_clause(text, start, end, None, tuple(breaks))
         if clause.text.strip():
             clauses.append(clause)
     return _with_citations(clauses)
+
+
+def _runs_on(
+    text: str,
+    previous_end: int,
+    page_numbers: dict[int, int],
+    previous_line: str,
+    line: str,
+    page_break: bool,
+    first_word: int,
+) -> tuple[int, int] | None:
+    """The break to read past when the text after a gap carries on the sentence before it: from
+    the last word before the gap (a page number closing that line left out) to `first_word`, where
+    the line goes on.
+
+    The text before must stop mid-sentence. A line in lower case carries it on across any gap; one
+    that opens with a capital ("Work⏎⏎Product have been made …") only across a page break
+    (`page_break`: page furniture or several blank lines in the gap), and neither it nor the line
+    before may read as a heading: a title over its first paragraph is not one sentence."""
+    tail_end = len(text[: page_numbers.get(previous_end, previous_end)].rstrip())
+    if ends_sentence(text[max(0, tail_end - 2) : tail_end]):
+        return None
+    first = line.lstrip()[:1]
+    if first.islower():
+        return tail_end, first_word
+    if not (first.isupper() and page_break):
+        return None
+    if _is_heading_line(previous_line) or _is_heading_line(line):
+        return None
+    return tail_end, first_word
 
 
 _ROMAN = re.compile(r"x{0,3}(?:ix|iv|v?i{0,3})", re.IGNORECASE)
@@ -299,12 +355,6 @@ def _item_kind(label: str, items: list[tuple[str, str]]) -> str:
                 return letter
         return "I" if label.isupper() else "i"
     return letter
-
-
-def _continues(text: str, previous_end: int, next_line: str) -> bool:
-    """True when a blank line interrupts a sentence rather than ending a paragraph."""
-    tail = text[max(0, previous_end - 2) : previous_end].rstrip()
-    return bool(tail) and not ends_sentence(tail) and next_line[:1].islower()
 
 
 def ends_sentence(text: str) -> bool:
@@ -361,15 +411,20 @@ _SENTENCE_END = re.compile(
 _TRAILING_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
 
 
-def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
+def split_sentences(
+    text: str, offset: int = 0, breaks: tuple[tuple[int, int], ...] = ()
+) -> list[Sentence]:
     """Sentences (semicolons count as ends: CUAD's labelled passages often stop at them).
 
     `offset` is where `text` sits in the whole contract, so the returned offsets are contract
-    offsets. Abbreviations such as "Inc." and single initials do not end a sentence.
+    offsets. Abbreviations such as "Inc." and single initials do not end a sentence, and nothing
+    inside a page break a sentence runs across (`breaks`, contract offsets) ends one.
     """
     sentences: list[Sentence] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
+        if any(b <= offset + match.start() < e for b, e in breaks):
+            continue
         piece = text[start : match.start()]
         blank = "\n" in match.group(0) and not match.group(0).lstrip(" \t").startswith(("'", '"'))
         trailing = None if blank else _TRAILING_WORD.search(piece)

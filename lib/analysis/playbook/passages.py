@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from lib.analysis.clauses.segment import split_clauses, split_sentences
+from lib.analysis.clauses.segment import split_clauses
 
 # A passage longer than this is cut at its last word boundary before the limit; evidence an analyst
 # reads in a table cell has to stay readable, and a run-on block is rarely one decision.
@@ -97,7 +97,7 @@ def split_passages(text: str, page_starts: Sequence[int] | None = None) -> list[
     for clause in split_clauses(text):
         units = [
             item
-            for sentence in split_sentences(clause.text, clause.start)
+            for sentence in clause.sentences()
             for piece in _lines_apart(text, sentence.start, sentence.end)
             for item in _items_apart(text, *piece)
         ]
