@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from devtools.sample_files import pdf_bytes
-from lib.analysis.clauses.report import write_report
+from lib.analysis.clauses.finder import Finding
+from lib.analysis.clauses.report import _reference, write_report
 from lib.analysis.clauses.segment import split_clauses
 from lib.analysis.documents import load_document
 from lib.analysis.samples import load_sample
@@ -85,3 +86,27 @@ def test_a_section_number_starts_a_clause_after_a_sentence_or_a_heading_only() -
     numbers = [c.number for c in split_clauses(text)]
     assert numbers == ["ARTICLE II", "Section 2.1", "Section 3"]
     assert _cited(text, "Plan applies") == "Section 3"
+
+
+# As a filing's text sets a licence: the articles run on inside long lines, with no sentence end
+# before a heading's section number.
+RUN_ON = (
+    "6. Liability.\n\n"
+    "6.4 Neither party is liable for lost profits. ARTICLE SEVEN INSURANCE 7.1 The Licensee shall "
+    "maintain commercial general liability insurance with a reputable carrier. The insurance "
+    "shall name the Licensor. 7.2 The Licensee shall deliver certificates of insurance, as set out "
+    "in Section 4.2 of the Schedule.\n"
+)
+
+
+def test_a_number_opening_a_sentence_inside_a_line_is_the_one_cited() -> None:
+    clause = next(c for c in split_clauses(RUN_ON) if c.cited == "6.4")
+
+    def cited(words: str) -> str:
+        start = RUN_ON.index(words)
+        return _reference(Finding("Insurance", clause, words, start, start + len(words), 1.0), None)
+
+    assert cited("Neither party is liable") == "§6.4"
+    assert cited("ARTICLE SEVEN INSURANCE 7.1 The Licensee") == "§7.1"
+    assert cited("The insurance shall name") == "§7.1"
+    assert cited("of the Schedule") == "§7.2"

@@ -50,6 +50,21 @@ class Clause:
     # running header between. A sentence runs over them; a quote shows none of them.
     breaks: tuple[tuple[int, int], ...] = ()
 
+    # Clause numbers that open a sentence inside the clause's text, in sequence after its own
+    # ("… INSURANCE 7.1 The Licensee shall …"): (contract offset, number as printed).
+    inline: tuple[tuple[int, str], ...] = ()
+
+    def cited_at(self, offset: int) -> str | None:
+        """The number a passage starting at `offset` is cited by: the last clause number opening a
+        sentence inside the clause at or before it, else the clause's own. A passage that opens
+        with a heading before such a number ("ARTICLE SEVEN INSURANCE 7.1 …") is cited by it."""
+        cited = self.cited
+        for at, number in self.inline:
+            lead = self.text[offset - self.start : at - self.start] if at > offset else ""
+            if at <= offset or not lead.strip() or _is_heading_line(lead):
+                cited = number
+        return cited
+
     def sentences(self) -> list[Sentence]:
         """The clause's sentences, each running on over the page breaks inside it."""
         return split_sentences(self.text, self.start, self.breaks)
@@ -162,9 +177,11 @@ def _number_key(match: re.Match[str] | None) -> tuple[int, ...]:
 
 
 def _follows(current: tuple[int, ...], key: tuple[int, ...]) -> bool:
-    """Whether `key` is the number after `current` at its own level (2 after 1.3, 1.4 after 1.3)
-    or the first below it (1.1 after 1)."""
+    """Whether `key` is the number after `current` at its own level (2 after 1.3, 1.4 after 1.3),
+    the first below it (1.1 after 1), or the next article's first section (7.1 after 6.4)."""
     level = len(key) - 1
+    if len(key) == 2 and len(current) == 2 and key == (current[0] + 1, 1):
+        return True  # the next article's first section, its own heading numbered in words
     if level < len(current):
         return key[:level] == current[:level] and key[level] == current[level] + 1
     return level == len(current) and key[:level] == current and key[level] == 1
@@ -285,7 +302,30 @@ def split_clauses(text: str) -> list[Clause]:
         clause = _make_clause(text, start, end, None, tuple(breaks))
         if clause.text.strip():
             clauses.append(clause)
-    return _with_citations(clauses)
+    return [replace(c, inline=_inline_numbers(text, c)) for c in _with_citations(clauses)]
+
+
+# A clause number ("7.1", "5.") opening a sentence inside a line: after a sentence's end or a
+# heading in capitals ("ARTICLE SEVEN INSURANCE 7.1 The …"), before a capital.
+_OPENING_NUMBER = re.compile(
+    r"(?:[.:;!?\"”)]|\b[A-Z]{2,})[^\S\n]+"
+    r"(?P<num>\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}\.)[^\S\n]+(?=[\"“(]?[A-Z])"
+)
+
+
+def _inline_numbers(text: str, clause: Clause) -> tuple[tuple[int, str], ...]:
+    """Clause numbers opening a sentence inside `clause`, each the next in sequence after the
+    number before it: "as set out in Section 4.2" or a number out of sequence cites nothing."""
+    current = _number_key(_NUMBER.match(clause.text))
+    if not current:
+        return ()
+    found = []
+    for match in _OPENING_NUMBER.finditer(text, clause.start, clause.end):
+        key = _number_key(match)
+        if key and _follows(current, key):
+            found.append((match.start("num"), match.group("num")))
+            current = key
+    return tuple(found)
 
 
 def _runs_on(
