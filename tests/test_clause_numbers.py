@@ -7,6 +7,7 @@ from lib.analysis.clauses.finder import Finding
 from lib.analysis.clauses.report import _reference, write_report
 from lib.analysis.clauses.segment import split_clauses
 from lib.analysis.documents import load_document
+from lib.analysis.grounding.report import contract_index
 from lib.analysis.samples import load_sample
 
 FILLER = " ".join(["The parties shall act in good faith in performing this Agreement."] * 16)
@@ -110,3 +111,19 @@ def test_a_number_opening_a_sentence_inside_a_line_is_the_one_cited() -> None:
     assert cited("ARTICLE SEVEN INSURANCE 7.1 The Licensee") == "§7.1"
     assert cited("The insurance shall name") == "§7.1"
     assert cited("of the Schedule") == "§7.2"
+
+
+def test_the_quote_check_and_the_finder_cite_a_passage_by_one_number() -> None:
+    """The report's citation (`Finding.cited`) and the quote check's (`contract_index`, which
+    History, the playbook's passages and the cross-check read) follow one rule: the check went on
+    citing the clause's first number where the report cited the number inside the line."""
+    index = contract_index(RUN_ON)
+    clause = next(c for c in split_clauses(RUN_ON) if c.cited == "6.4")
+    for words, number in (
+        ("Neither party is liable", "6.4"),
+        ("The insurance shall name", "7.1"),
+        ("of the Schedule", "7.2"),
+    ):
+        start = RUN_ON.index(words)
+        finding = Finding("Insurance", clause, words, start, start + len(words), 1.0)
+        assert index.clause_at(start) == finding.cited == number

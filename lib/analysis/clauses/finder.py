@@ -64,6 +64,11 @@ class Finding:
     def rule_match(self) -> bool:
         return self.score >= THRESHOLD
 
+    @property
+    def cited(self) -> str | None:
+        """The clause number the quote is cited by (`Clause.cited_at`), wherever it is shown."""
+        return self.clause.cited_at(self.start) if self.clause else None
+
 
 @dataclass
 class Findings:

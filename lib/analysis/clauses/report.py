@@ -219,9 +219,8 @@ def _across_breaks(text: str, finding: Finding) -> str:
 
 
 def _reference(finding: Finding, page_starts: list[int] | None) -> str:
-    clause = finding.clause
     page = max(1, bisect.bisect_right(sorted(page_starts), finding.start)) if page_starts else None
-    cited = clause.cited_at(finding.start) if clause else None
+    cited = finding.cited
     where = place_label(cited, page)
     if not cited:
         where = ", ".join(part for part in ("unnumbered paragraph", where) if part)

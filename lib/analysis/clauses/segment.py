@@ -65,6 +65,13 @@ class Clause:
                 cited = number
         return cited
 
+    def cited_spans(self) -> list[tuple[int, int, str]]:
+        """(start, end, number) of each stretch of the clause cited by one number, from where
+        each inline number opens its sentence (`cited_at`); none where no number applies."""
+        bounds = [(self.start, self.cited), *self.inline]
+        ends = [at for at, _ in bounds[1:]] + [self.end]
+        return [(at, end, number) for (at, number), end in zip(bounds, ends, strict=True) if number]
+
     def sentences(self) -> list[Sentence]:
         """The clause's sentences, each running on over the page breaks inside it."""
         return split_sentences(self.text, self.start, self.breaks)

@@ -40,8 +40,7 @@ class Disagreement:
         quote = " ".join(self.finding.quote.split())
         if len(quote) > _QUOTE_LEN:
             quote = quote[:_QUOTE_LEN].rsplit(" ", 1)[0] + " …"
-        clause = self.finding.clause.cited if self.finding.clause else None
-        where = place_label(clause, self.page) or "the contract"
+        where = place_label(self.finding.cited, self.page) or "the contract"
         return (
             f"The report says there is no {self.topic} clause; {where} reads “{quote}” "
             f"(clause finder: {self.category})."

@@ -15,7 +15,7 @@ from lib.analysis.grounding.tracker import CheckedQuote, GroundingTracker, summa
 @functools.lru_cache(maxsize=16)
 def contract_index(text: str, page_starts: tuple[int, ...] | None = None) -> ContractIndex:
     """One index per contract text, shared by every run, page and side that checks against it."""
-    spans = [(c.start, c.end, c.cited) for c in split_clauses(text) if c.cited]
+    spans = [span for clause in split_clauses(text) for span in clause.cited_spans()]
     return ContractIndex.build(text, list(page_starts) if page_starts else None, spans)
 
 

@@ -83,7 +83,7 @@ def _from_finding(text: str, finding: Finding, page_starts: Sequence[int] | None
         finding.end,
         text[finding.start : finding.end],
         round(float(finding.score), 4),
-        finding.clause.cited if finding.clause else None,
+        finding.cited,
         page_of(finding.start, page_starts),
     )
 

@@ -120,7 +120,7 @@ def split_passages(text: str, page_starts: Sequence[int] | None = None) -> list[
                             start,
                             end,
                             piece,
-                            clause.cited,
+                            clause.cited_at(start),
                             clause.heading,
                             page_of(start, page_starts),
                         )
