@@ -67,3 +67,29 @@ def test_evidence_is_shown_in_its_context_and_a_quote_not_found_is_not():
     assert passage == "The Supplier indemnifies." and before.endswith("2. ")
     assert after.startswith(" yyy") and len(before) == len(after) == 240
     assert in_context(text, Evidence(-1, -1, "invented", 0.0, check="not_found")) is None
+
+
+def test_a_verdict_whose_quotes_are_not_in_the_contract_is_unsupported_everywhere():
+    """A model said "meets" quoting "…State of California", which the contract does not hold:
+    the evidence panel said "Not found", yet Compare read ✓ agree and the counts had a meet."""
+    from lib.analysis.playbook.format import verdict_counts
+    from lib.runs.playbook_tables import UNSUPPORTED, verdict_word
+
+    invented = Evidence(-1, -1, "governed by the laws of the State of California", 0.0,
+                        check="not_found")  # fmt: skip
+    verified = Evidence(0, 9, "governed", 1.0, check="verified")
+    bare = PositionResult(IDS[0], Verdict.MEETS, "California law", (invented,))
+    backed = PositionResult(IDS[0], Verdict.MEETS, "", (invented, verified))
+    assert bare.unsupported and not backed.unsupported
+    assert verdict_table(BOOK, [bare])["Verdict"][0].startswith(UNSUPPORTED)
+    assert verdict_word(bare) == "unsupported meets"
+    counts = verdict_counts(BOOK, [bare])
+    assert (counts.meets, counts.unsupported) == (0, 1)
+    assert "1 unsupported" in counts.line()
+    # Never "agree", even with a checker that gave the same verdict.
+    other = [PositionResult(IDS[0], Verdict.MEETS, "", (verified,))]
+    assert disagreements(BOOK, [bare], other) == [IDS[0]]
+    assert list(comparison_table(BOOK, [bare], other, ("a", "b"))["Agree"][:1]) == [UNSUPPORTED]
+    line = disagreement_line(BOOK, [bare], other)
+    assert line.startswith("They disagree on **0** of ") and "**1** more rests on quotes" in line
+    assert disagreements(BOOK, [backed], other) == []

@@ -382,6 +382,7 @@ class RunHub:
                         "need_model": counts.need_model,
                         "unanswered": counts.unanswered,
                         "high_severity_deviations": counts.high_severity_deviations,
+                        "unsupported": counts.unsupported,
                     },
                     "problems": list(outcome.problems),
                 }

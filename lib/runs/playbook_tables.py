@@ -27,11 +27,15 @@ NEEDS_MODEL = "🔎 needs a model"
 NO_ANSWER = "⚠️ no answer"
 CHECK_LABEL = {"verified": "verified", "close": "close", "not_found": "not found"}
 DIFFER = "⚠️ differ"
+# A verdict resting only on quotes the contract does not hold (`PositionResult.unsupported`).
+UNSUPPORTED = "❓ unsupported"
 
 
 def verdict_word(result: PositionResult) -> str:
     """A position's verdict in a file's words: "meets", "deviates", "not addressed", or why
     there is none ("no answer": the model's section could not be read; "needs a model")."""
+    if result.unsupported and result.verdict is not None:
+        return f"unsupported {result.verdict.value}"
     if result.verdict is not None:
         return result.verdict.value
     return "no answer" if result.problem else "needs a model"
@@ -41,6 +45,8 @@ def verdict_label(result: PositionResult | None, writing: bool = False) -> str:
     """A verdict as the table shows it, or what the position is waiting for."""
     if result is None:
         return WRITING if writing else WAITING
+    if result.unsupported and result.verdict is not None:
+        return f"{UNSUPPORTED} ({result.verdict.value}, quotes not in the contract)"
     if result.verdict is not None:
         return VERDICT_LABEL[result.verdict]
     return NO_ANSWER if result.problem else NEEDS_MODEL
@@ -80,17 +86,29 @@ def _decided(result: PositionResult | None) -> Verdict | None:
     return result.verdict if result is not None else None
 
 
+def _unsupported(result: PositionResult | None) -> bool:
+    return result is not None and result.unsupported
+
+
 def disagreements(
     playbook: Playbook, a: Sequence[PositionResult], b: Sequence[PositionResult]
 ) -> list[str]:
-    """The positions whose verdicts differ, in the playbook's order (a verdict against none
-    counts: one checker decided what the other could not)."""
+    """The positions the two checkers do not agree on, in the playbook's order: their verdicts
+    differ (a verdict against none counts: one checker decided what the other could not), or
+    either verdict is unsupported, whose quotes are not in the contract (two checkers "agreeing"
+    on a clause neither could show is no agreement)."""
     first = {r.position_id: r for r in a}
     second = {r.position_id: r for r in b}
     return [
         p.id
         for p in playbook.positions
-        if p.id in first and p.id in second and _decided(first[p.id]) != _decided(second[p.id])
+        if p.id in first
+        and p.id in second
+        and (
+            _decided(first[p.id]) != _decided(second[p.id])
+            or _unsupported(first[p.id])
+            or _unsupported(second[p.id])
+        )
     ]
 
 
@@ -98,15 +116,27 @@ def disagreement_line(
     playbook: Playbook, a: Sequence[PositionResult], b: Sequence[PositionResult]
 ) -> str:
     """What the highlighted rows are: opposite verdicts apart from positions only one checker
-    decided ("disagree on 16 of 17" counted 13 positions a model had not answered)."""
-    first = {r.position_id: _decided(r) for r in a}
-    second = {r.position_id: _decided(r) for r in b}
+    decided ("disagree on 16 of 17" counted 13 positions a model had not answered) and from
+    verdicts with no quote in the contract."""
+    first = {r.position_id: r for r in a}
+    second = {r.position_id: r for r in b}
     differ = disagreements(playbook, a, b)
-    one_sided = sum(1 for i in differ if first[i] is None or second[i] is None)
-    both = len(differ) - one_sided
+    unsupported = sum(1 for i in differ if _unsupported(first[i]) or _unsupported(second[i]))
+    one_sided = sum(
+        1
+        for i in differ
+        if not (_unsupported(first[i]) or _unsupported(second[i]))
+        and (first[i].verdict is None or second[i].verdict is None)
+    )
+    both = len(differ) - one_sided - unsupported
     line = f"They disagree on **{both}** of {counted(len(playbook.positions), 'position')}"
     if one_sided:
         line += f"; **{one_sided}** more {'was' if one_sided == 1 else 'were'} decided by one only"
+    if unsupported:
+        line += (
+            f"; **{unsupported}** more {'rests' if unsupported == 1 else 'rest'} on quotes not in"
+            " the contract"
+        )
     return line + "."
 
 
@@ -116,7 +146,7 @@ def comparison_table(
     b: Sequence[PositionResult],
     labels: tuple[str, str],
 ) -> pd.DataFrame:
-    """Position, severity, each checker's verdict, and whether they differ."""
+    """Position, severity, each checker's verdict, and whether they agree (`disagreements`)."""
     first = {r.position_id: r for r in a}
     second = {r.position_id: r for r in b}
     differ = set(disagreements(playbook, a, b))
@@ -126,7 +156,13 @@ def comparison_table(
             "Severity": p.severity.value,
             labels[0]: verdict_label(first.get(p.id)),
             labels[1]: verdict_label(second.get(p.id)),
-            "Agree": DIFFER if p.id in differ else "✓",
+            "Agree": (
+                UNSUPPORTED
+                if _unsupported(first.get(p.id)) or _unsupported(second.get(p.id))
+                else DIFFER
+                if p.id in differ
+                else "✓"
+            ),
         }
         for p in playbook.positions
     ]

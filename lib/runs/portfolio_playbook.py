@@ -94,6 +94,8 @@ def cell(result: PositionResult | None, playbook: Playbook) -> str:
         return NOT_RUN
     if result.verdict is None:
         return NO_ANSWER if result.problem else NEEDS_MODEL
+    if result.unsupported:
+        return verdict_word(result)
     if result.verdict is Verdict.DEVIATES:
         position = playbook.position(result.position_id)
         return DEVIATES_AT[position.severity if position else Severity.MEDIUM]

@@ -90,7 +90,7 @@ class RunRecord:
     playbook_summary: str | None = None
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     # Positions per verdict (`VerdictCounts`): meets, deviates, not_addressed, need_model,
-    # unanswered, high_severity_deviations. Empty for a review.
+    # unanswered, high_severity_deviations, unsupported. Empty for a review.
     verdict_counts: dict[str, int] = field(default_factory=dict)
     # Problems with a check's answer as a whole (the format ignored, a section for an unknown
     # position, an answer cut short), kept so that History shows them as the Playbook page did.
@@ -326,6 +326,7 @@ VERDICT_NAMES = {
     "not_addressed": "not addressed",
     "need_model": "needs a model",
     "unanswered": "no answer",
+    "unsupported": "unsupported",
 }
 
 

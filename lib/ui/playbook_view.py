@@ -542,6 +542,7 @@ COUNT_TILES = (
     ("high_severity_deviations", "High-severity deviations"),
     ("unanswered", "No answer"),
     ("need_model", "Need a model"),
+    ("unsupported", "Unsupported"),
 )
 
 

@@ -107,6 +107,18 @@ class PositionResult:
     # off); empty when there is a verdict or the checker only gathered evidence.
     problem: str = ""
 
+    @property
+    def unsupported(self) -> bool:
+        """A verdict whose every quote is missing from the contract: a model that says "meets"
+        on an invented clause has shown nothing, so the verdict is counted apart, marked in
+        every table and never agrees with another checker's (`verdict_counts`,
+        `playbook_tables`)."""
+        return (
+            self.verdict is not None
+            and bool(self.evidence)
+            and all(e.check == "not_found" for e in self.evidence)
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values, for the run log; `result_from_dict` reads it back."""
         return {
@@ -181,6 +193,9 @@ class VerdictCounts:
     # A model's section missing, malformed or cut off.
     unanswered: int = 0
     high_severity_deviations: int = 0
+    # A verdict resting only on quotes not found in the contract (`PositionResult.unsupported`):
+    # not among the meets, deviations or positions not addressed.
+    unsupported: int = 0
 
     def line(self) -> str:
         """E.g. "14 meet, 2 deviate, 1 not addressed — 2 high-severity deviations"."""
@@ -193,6 +208,8 @@ class VerdictCounts:
             parts.append(f"{self.need_model} need a model")
         if self.unanswered:
             parts.append(f"{self.unanswered} without an answer")
+        if self.unsupported:
+            parts.append(f"{self.unsupported} unsupported (quotes not in the contract)")
         line = ", ".join(parts)
         high = self.high_severity_deviations
         plural = "deviation" if high == 1 else "deviations"
@@ -201,8 +218,11 @@ class VerdictCounts:
 
 def verdict_counts(playbook: Playbook, results: Sequence[PositionResult]) -> VerdictCounts:
     counts = {v: 0 for v in Verdict}
-    need_model = unanswered = high = 0
+    need_model = unanswered = unsupported = high = 0
     for r in results:
+        if r.unsupported:
+            unsupported += 1
+            continue
         if r.verdict is None:
             if r.problem:
                 unanswered += 1
@@ -220,6 +240,7 @@ def verdict_counts(playbook: Playbook, results: Sequence[PositionResult]) -> Ver
         need_model,
         unanswered,
         high,
+        unsupported,
     )
 
 
