@@ -143,3 +143,42 @@ def test_an_edit_saved_under_a_bundled_id_is_refused(tmp_path):
         library.save(store, edited)
     ours = library.save(store, dataclasses.replace(edited, id="our-nda"))
     assert library.find("our-nda", store).name == "Our NDA" and ours.startswith("saved:")
+
+
+def test_one_analyst_saving_an_id_again_in_a_new_session_replaces_it(log_target):
+    """On loopback each reload is a new browser session of the one analyst: a second save of
+    `team-comm` was listed beside the first, both "Team commercial (saved <same day>)"."""
+    log = RunLog(log_target)
+    first, second = (PlaybookStore(log.scoped(Scope(f"session:{s}", None))) for s in "ab")
+    book = playbook_from_rows(
+        COMMERCIAL.__class__(**{**COMMERCIAL.__dict__, "id": "team-comm", "name": "Team"}),
+        playbook_rows(COMMERCIAL),
+    )
+    library.save(first, book)
+    rows = playbook_rows(book)
+    rows[0] = {**rows[0], "id": "law2"}
+    edited = playbook_from_rows(book, rows)
+    library.save(second, edited)
+    for store in (first, second):
+        saved = [c for c in library.choices(store) if c.key.startswith(library.SAVED_PREFIX)]
+        assert [c.playbook for c in saved] == [edited]
+        assert library.find("team-comm", store) == edited
+    assert len(second.list()) == 1 and second.list()[0].owner == "session:b"
+    # Where sessions are told apart (a served app), another session's save is not replaced.
+    apart = PlaybookStore(log.scoped(Scope("session:c", "session:c")))
+    library.save(apart, book)
+    assert len(PlaybookStore(log).list()) == 2
+
+
+def test_saves_of_one_id_by_two_analysts_are_told_apart_in_the_picker(log_target):
+    log = RunLog(log_target)
+    for owner in ("ann", "bob"):
+        library.save(PlaybookStore(log.scoped(Scope(owner, owner))),
+                     playbook_from_rows(COMMERCIAL.__class__(**{**COMMERCIAL.__dict__,
+                                        "id": "team", "name": "Team"}),
+                                        playbook_rows(COMMERCIAL)))  # fmt: skip
+    admin = PlaybookStore(log.scoped(Scope("ann", None)))
+    labels = [c.label for c in library.choices(admin) if c.key.startswith(library.SAVED_PREFIX)]
+    assert len(labels) == 2 and labels[0] != labels[1]
+    assert [label.endswith(" UTC by bob)") for label in labels] == [True, False]
+    assert labels[1].startswith("Team (saved ") and labels[1].endswith(" UTC)")

@@ -24,6 +24,7 @@ from lib.analysis.playbook.loader import (
     dump_playbook,
     parse_playbook,
 )
+from lib.store.owners import SESSION_PREFIX, Scope
 from lib.store.playbook_store import PlaybookStore, StoredPlaybook
 from lib.store.records import RunRecord, run_maker
 
@@ -41,9 +42,20 @@ class Choice:
     problems: tuple[str, ...] = ()
 
 
-def _saved_choice(stored: StoredPlaybook) -> Choice:
+def _keeper(scope: Scope, owner: str) -> str:
+    """Whose saves `owner`'s are, as this viewer tells them apart: "" for the viewer's own (every
+    browser session's on one analyst's app, `Scope.keeps_as_own`)."""
+    return "" if scope.keeps_as_own(owner) else owner
+
+
+def _saved_choice(stored: StoredPlaybook, scope: Scope) -> Choice:
+    """A saved playbook, its label telling two saves apart: the minute it was saved, and who
+    saved it when that is not the viewer (an admin sees two analysts' "Team commercial")."""
     key = f"{SAVED_PREFIX}{stored.playbook_key}"
-    label = f"{stored.name} (saved {stored.updated:%Y-%m-%d})"
+    by = _keeper(scope, stored.owner)
+    if by.startswith(SESSION_PREFIX):
+        by = "another browser session"
+    label = f"{stored.name} (saved {stored.updated:%Y-%m-%d %H:%M} UTC{f' by {by}' if by else ''})"
     try:
         return Choice(key, label, parse_playbook(stored.toml, stored.name))
     except PlaybookError as exc:
@@ -51,14 +63,18 @@ def _saved_choice(stored: StoredPlaybook) -> Choice:
 
 
 def choices(store: PlaybookStore | None) -> list[Choice]:
-    """Bundled playbooks first, then the viewer's saved ones, newest first (one per id)."""
+    """Bundled playbooks first, then the viewer's saved ones, newest first (one per id and
+    owner: an older save is the same playbook kept before it was replaced)."""
     out = [Choice(k, b.name, b) for k, b in bundled_playbooks().items()]
+    if store is None:
+        return out
     seen: set[tuple[str, str]] = set()
-    for stored in store.list() if store is not None else []:
-        if (stored.owner, stored.playbook_id) in seen:
-            continue  # an older save of the same playbook (another session of the same analyst)
-        seen.add((stored.owner, stored.playbook_id))
-        out.append(_saved_choice(stored))
+    for stored in store.list():
+        keeper = (_keeper(store.scope, stored.owner), stored.playbook_id)
+        if keeper in seen:
+            continue
+        seen.add(keeper)
+        out.append(_saved_choice(stored, store.scope))
     return out
 
 
@@ -99,11 +115,11 @@ def _saved_by_one(playbook_id: str, store: PlaybookStore) -> None:
     newest: dict[str, StoredPlaybook] = {}
     for stored in store.list():
         if stored.playbook_id == playbook_id:
-            newest.setdefault(stored.owner, stored)
+            newest.setdefault(_keeper(store.scope, stored.owner), stored)
     if len(newest) > 1:
         keys = "; ".join(
-            f"{SAVED_PREFIX}{s.playbook_key} (saved by {owner} {s.updated:%Y-%m-%d})"
-            for owner, s in sorted(newest.items())
+            f"{SAVED_PREFIX}{s.playbook_key} (saved by {s.owner} {s.updated:%Y-%m-%d})"
+            for _, s in sorted(newest.items())
         )
         raise PlaybookError(
             playbook_id,

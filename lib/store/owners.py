@@ -28,12 +28,24 @@ class Scope:
     def sees_all(self) -> bool:
         return self.sees is None
 
+    @property
+    def unnamed_sees_all(self) -> bool:
+        """A viewer nobody names who sees every run: one analyst's app, or a log the operator
+        shares among people it does not tell apart. Its browser sessions are not told apart."""
+        return self.sees_all and self.owner.startswith(SESSION_PREFIX)
+
     def acts_for(self, owner: str) -> bool:
         """Whether this viewer may act on (stop, take over) what `owner` started: their own, or
-        anything for a viewer nobody names who sees every run (one analyst's app, or a log the
-        operator shares among people it does not tell apart). An admin sees a user's work but
-        does not act for them."""
-        return owner == self.owner or (self.sees_all and self.owner.startswith(SESSION_PREFIX))
+        anything for a viewer nobody names who sees every run (`unnamed_sees_all`). An admin
+        sees a user's work but does not act for them."""
+        return owner == self.owner or self.unnamed_sees_all
+
+    def keeps_as_own(self, owner: str) -> bool:
+        """Whether what `owner` saved by name (a playbook under its id) is this viewer's own, to
+        replace by saving the same name again: theirs, or any browser session's for a viewer
+        nobody names who sees every run, as each reload is a new session of the same analyst
+        (where sessions are told apart, another session is another person)."""
+        return owner == self.owner or (self.unnamed_sees_all and owner.startswith(SESSION_PREFIX))
 
 
 EVERYONE = Scope(owner="", sees=None)

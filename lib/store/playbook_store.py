@@ -3,7 +3,7 @@
 A playbook is stored as the TOML text the loader reads (`lib.analysis.playbook.loader`), so what
 comes back is validated again by the same rules as an upload. A viewer scoped to one owner
 (`lib.store.owners`) lists and deletes only that owner's playbooks; saving under an id the owner
-already has replaces that playbook.
+already has replaces that playbook (on one analyst's app, whichever browser session saved it).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from lib.store.owners import Scope
     from lib.store.run_log import RunLog
 
 
@@ -35,25 +36,36 @@ class PlaybookStore:
         sees = self._log.scope.sees
         return (" AND owner = ?", [sees]) if sees is not None else ("", [])
 
+    @property
+    def scope(self) -> Scope:
+        return self._log.scope
+
     def save(self, playbook_id: str, name: str, toml: str) -> str:
-        """Keep `toml` (already validated) under this viewer's name; returns its key."""
-        owner, now = self._log.scope.owner, datetime.now(UTC).isoformat()
+        """Keep `toml` (already validated) under this viewer's name; returns its key. It replaces
+        every playbook of that id the viewer keeps as their own (`Scope.keeps_as_own`: on one
+        analyst's app, those an earlier browser session saved too), so one stays."""
+        scope, now = self._log.scope, datetime.now(UTC).isoformat()
         with self._log.transaction() as db:
-            row = db.execute(
-                "SELECT playbook_key FROM playbooks WHERE owner = ? AND playbook_id = ?",
-                (owner, playbook_id),
-            ).fetchone()
-            if row is not None:
+            rows = db.execute(
+                "SELECT playbook_key, owner FROM playbooks WHERE playbook_id = ?"
+                " ORDER BY updated DESC",
+                (playbook_id,),
+            ).fetchall()
+            own = [str(r["playbook_key"]) for r in rows if scope.keeps_as_own(r["owner"])]
+            if own:
                 db.execute(
-                    "UPDATE playbooks SET name = ?, updated = ?, body = ? WHERE playbook_key = ?",
-                    (name, now, toml, row["playbook_key"]),
+                    "UPDATE playbooks SET owner = ?, name = ?, updated = ?, body = ?"
+                    " WHERE playbook_key = ?",
+                    (scope.owner, name, now, toml, own[0]),
                 )
-                return str(row["playbook_key"])
+                for older in own[1:]:
+                    db.execute("DELETE FROM playbooks WHERE playbook_key = ?", (older,))
+                return own[0]
             key = uuid.uuid4().hex
             db.execute(
                 "INSERT INTO playbooks (playbook_key, owner, playbook_id, name, updated, body)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (key, owner, playbook_id, name, now, toml),
+                (key, scope.owner, playbook_id, name, now, toml),
             )
         return key
 
