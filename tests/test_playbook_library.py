@@ -182,3 +182,33 @@ def test_saves_of_one_id_by_two_analysts_are_told_apart_in_the_picker(log_target
     assert len(labels) == 2 and labels[0] != labels[1]
     assert [label.endswith(" UTC by bob)") for label in labels] == [True, False]
     assert labels[1].startswith("Team (saved ") and labels[1].endswith(" UTC)")
+
+
+def test_a_save_that_lasts_for_this_browser_session_only_says_so(tmp_path, monkeypatch):
+    """Reached through a proxy that names nobody, a saved playbook belongs to the browser
+    session: the page said "Saved" and the picker listed it, and after a reload it was gone."""
+    monkeypatch.setenv("CRS_HISTORY_DB", str(tmp_path / "h.sqlite3"))
+
+    def saved_on_page() -> AppTest:
+        at = AppTest.from_file(PAGE, default_timeout=60)
+        at.run()
+        at.selectbox(key="playbook_book_choice").select("commercial").run()
+        at.text_input(key="playbook_book_commercial_id").input("team-commercial").run()
+        at.button(key="playbook_book_commercial_save").click().run()
+        assert not at.exception, at.exception
+        return at
+
+    session_only = "kept for this browser session only"
+    at = saved_on_page()  # one analyst's app: kept, and nothing more to say
+    assert [s.value for s in at.success] == ["Saved “Commercial agreement” (team-commercial)."]
+    assert not any(session_only in c.value for c in at.caption)
+    monkeypatch.setenv("CRS_LOCK_ENDPOINTS", "1")  # served to a team, nobody signed in
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.selectbox(key="playbook_book_choice").select("commercial").run()
+    assert any(session_only in c.value and "download the TOML" in c.value for c in at.caption)
+    at = saved_on_page()
+    (said,) = at.success
+    assert session_only in said.value and "download the TOML" in said.value
+    assert Scope("session:x", "session:x").session_only
+    assert not Scope("session:x", None).session_only and not Scope("ann", "ann").session_only

@@ -34,6 +34,13 @@ class Scope:
         shares among people it does not tell apart. Its browser sessions are not told apart."""
         return self.sees_all and self.owner.startswith(SESSION_PREFIX)
 
+    @property
+    def session_only(self) -> bool:
+        """What this viewer saves is seen by this browser session alone: nobody names them on an
+        app that serves a team without a shared log, so a reload, a new session, no longer sees
+        it (the row stays, owned by the session that is gone)."""
+        return self.owner.startswith(SESSION_PREFIX) and self.sees == self.owner
+
     def acts_for(self, owner: str) -> bool:
         """Whether this viewer may act on (stop, take over) what `owner` started: their own, or
         anything for a viewer nobody names who sees every run (`unnamed_sees_all`). An admin

@@ -62,6 +62,17 @@ def current_scope(settings: Settings) -> Scope:
     )
 
 
+def session_only_note(scope: Scope, keep: str) -> str | None:
+    """Said wherever a viewer saves something by name (a playbook), when it lasts for this browser
+    session only (`Scope.session_only`), with how to keep it (`keep`: "download the TOML")."""
+    if not scope.session_only:
+        return None
+    return (
+        "Nobody is signed in, so this is kept for this browser session only: after a reload it is"
+        f" no longer listed. To keep it, {keep}, or open the app through your team's sign-in."
+    )
+
+
 def scope_caption(scope: Scope) -> str:
     if scope.sees_all:
         return "all runs"

@@ -64,6 +64,7 @@ from lib.store.records import RunRecord, run_maker
 from lib.store.run_log import RunLog
 from lib.ui.download import offer
 from lib.ui.estimate_view import run_estimate, show_estimate
+from lib.ui.identity import session_only_note
 from lib.ui.live_view import ACTIVE_RUNS_KEY, format_figures
 from lib.ui.pickers import kept, provider_picker
 from lib.ui.safe import label
@@ -73,6 +74,8 @@ UPLOAD = "Upload a playbook (.toml)…"
 BUILTIN = "Built-in playbook checker (no model)"
 MODEL = "A model"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# How a playbook saved for this browser session only is kept (`session_only_note`).
+KEEP_TOML = "download the TOML (“Download this playbook” below)"
 
 
 def playbook_picker(
@@ -110,7 +113,9 @@ def playbook_picker(
         format_func=lambda k: offered[k].label if k in offered else k, key=f"{key}_choice",
     )  # fmt: skip
     if saved is not None:
-        st.success(label(f"Saved “{saved[1]}” ({saved[2]})."), icon=":material/save:")
+        note = session_only_note(store.scope, KEEP_TOML) if store is not None else None
+        st.success(label(" ".join(x for x in (f"Saved “{saved[1]}” ({saved[2]}).", note) if x)),
+                   icon=":material/save:")  # fmt: skip
     if choice in offered:
         book = offered[choice].playbook
         if book is None:
@@ -194,7 +199,10 @@ def playbook_editor(
             return None
         if store is None:
             st.caption("The run log is off here, so playbooks cannot be saved.")
-        elif st.button("Save to my playbooks", key=f"{key}_save"):
+            return edited
+        if note := session_only_note(store.scope, KEEP_TOML):
+            st.caption(label(note))
+        if st.button("Save to my playbooks", key=f"{key}_save"):
             try:
                 saved = library.save(store, edited)
             except PlaybookError as exc:
