@@ -93,3 +93,7 @@ def test_a_verdict_whose_quotes_are_not_in_the_contract_is_unsupported_everywher
     line = disagreement_line(BOOK, [bare], other)
     assert line.startswith("They disagree on **0** of ") and "**1** more rests on quotes" in line
     assert disagreements(BOOK, [backed], other) == []
+    # The Portfolio grid's cell, coloured apart in its legend.
+    from lib.runs.portfolio_playbook import CELL_COLOURS, LEAD, cell
+
+    assert cell(bare, BOOK) == "unsupported" in CELL_COLOURS and "unsupported" in LEAD

@@ -53,6 +53,8 @@ from lib.store.batch_store import BatchStore
 NEEDS_MODEL = "needs a model"
 NO_ANSWER = "no answer"
 NOT_RUN = "not run"
+# A verdict whose every quote is not in the contract (`PositionResult.unsupported`).
+UNSUPPORTED = "unsupported"
 # A grid cell: a verdict, a deviation with its position's severity, or why there is none.
 DEVIATES_AT = {s: f"deviates · {s.value}" for s in Severity}
 CELL_COLOURS: dict[str, tuple[str, str]] = {
@@ -63,6 +65,7 @@ CELL_COLOURS: dict[str, tuple[str, str]] = {
     Verdict.NOT_ADDRESSED.value: ("E2E6F3", "2F3A5A"),
     NEEDS_MODEL: ("E9ECEF", "495057"),
     NO_ANSWER: ("E9ECEF", "495057"),
+    UNSUPPORTED: ("F3E8FF", "5B2C83"),
     NOT_RUN: ("FFFFFF", "6C757D"),
     FAILED: ("FFFFFF", "6C757D"),
     STOPPED: ("FFFFFF", "6C757D"),
@@ -72,7 +75,16 @@ CELL_COLOURS: dict[str, tuple[str, str]] = {
     NOT_RESUMED: ("FFFFFF", "6C757D"),
 }
 # Columns before the positions' own in the grid.
-LEAD = ("contract", "checker", "status", "meets", "deviates", "not addressed", "high severity")
+LEAD = (
+    "contract",
+    "checker",
+    "status",
+    "meets",
+    "deviates",
+    "not addressed",
+    "unsupported",
+    "high severity",
+)
 METRIC_LABELS = {
     "accuracy": "NLI accuracy",
     "f1_deviates": "F1 deviates",
@@ -95,7 +107,7 @@ def cell(result: PositionResult | None, playbook: Playbook) -> str:
     if result.verdict is None:
         return NO_ANSWER if result.problem else NEEDS_MODEL
     if result.unsupported:
-        return verdict_word(result)
+        return UNSUPPORTED
     if result.verdict is Verdict.DEVIATES:
         position = playbook.position(result.position_id)
         return DEVIATES_AT[position.severity if position else Severity.MEDIUM]
@@ -133,6 +145,7 @@ def verdict_grid(
             "meets": counts.meets,
             "deviates": counts.deviates,
             "not addressed": counts.not_addressed,
+            "unsupported": counts.unsupported,
             "high severity": counts.high_severity_deviations,
         }
         ended = run.record.status is RunStatus.DONE
