@@ -543,8 +543,14 @@ _TITLE_PIECE = re.compile(r"\S+(?:[ \t]{1,2}\S+)*")
 _TITLE_PIECES = 60
 
 
+# The run of capitals stays within one sentence and one piece of a line: a word ending in a full
+# stop (other than initials, "U.S.") ends a sentence, and a gap of three spaces or more sets the
+# title apart from the text beside it. An SEC filing's redaction notice in capitals ("… WOULD
+# CAUSE COMPETITIVE HARM TO THE REGISTRANT IF PUBLICLY DISCLOSED. SERVICES AGREEMENT") and a
+# PDF's "BIOPURE CORPORATION        AGENCY AGREEMENT" are not part of the title.
+_CAPITALS_WORD = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][A-Z0-9&'’.,/\-]*(?<!\.))"
 _CAPITALS_TITLE = re.compile(
-    r"(?<![\w&'’-])(?:[A-Z][A-Z0-9&'’.,/\-]*[ \t]+){0,8}"
+    rf"(?<![\w&'’.-])(?:{_CAPITALS_WORD}[ \t]{{1,2}}){{0,8}}"
     r"(?:AGREEMENT|CONTRACT|LICEN[CS]E|LEASE|ADDENDUM|AMENDMENT|MEMORANDUM|TERMS)(?![\w])"
 )
 _NOT_TITLE_START = re.compile(r"(?:THIS|THE|WHEREAS|NOW|SUCH|ANY|EACH)\s+")
