@@ -55,6 +55,17 @@ _MUTUAL = re.compile(
     r"each of the parties|either of the parties)\b|\b\w+ or \w+ may terminate\b",
     re.IGNORECASE,
 )
+# A party's name as a clause gives it, up to four capitalised words ("Oaktree US", "the
+# Sub-Advisor").
+_PARTY_NAME = r"(?:the\s+)?(?-i:[A-Z][\w'’-]*)(?:[ \t]+(?-i:[A-Z][\w'’-]*)){0,3}"
+# A right given to both parties by name: "by either Oaktree US or the Sub-Advisor", "Each of the
+# Recipient and the Provider may". Termination only: in an indemnity "indemnify each of Nantz
+# Communications and Nantz" names the ones indemnified.
+_BOTH_NAMED = re.compile(
+    rf"\beither\s+{_PARTY_NAME}\s+or\s+{_PARTY_NAME}|"
+    rf"\b(?:each\s+of|both)\s+{_PARTY_NAME}\s+and\s+{_PARTY_NAME}",
+    re.IGNORECASE,
+)
 _AUTOMATIC = re.compile(r"\bautomatic\w*|\bwithout notification\b", re.IGNORECASE)
 _DAYS = re.compile(
     r"\b(\d{1,3}|thirty|sixty|ninety|one hundred (?:and )?(?:eighty|twenty))\b\s*(?:\(\d+\)\s*)?"
@@ -115,6 +126,42 @@ _BOTH_INDEMNIFY = re.compile(
     r"indemnif|\bindemnif\w*\W+(?:\w+\W+){0,4}?(?:one another|each other)\b",
     re.IGNORECASE,
 )
+
+
+# One named party given a right to end the contract: "This Agreement may be terminated by
+# ArTara", "the Company may, at its option, terminate".
+_TERMINATOR = re.compile(
+    rf"\bterminat\w*\s+(?:\w+\s+){{0,3}}?by\s+(?:the\s+)?(?P<by>{_WORD})|"
+    rf"(?P<who>{_WORD})\s+(?:may|can|shall\s+have\s+the\s+right\s+to|has\s+the\s+right\s+to)"
+    r"\b(?:\W+\w+){0,6}?\W+terminate\b"
+)
+# Words a clause puts where a party's name goes that name no party, or both.
+_NOT_TERMINATOR = re.compile(
+    r"^(?:this|that|it|such|either|each|any|both|neither|party|parties|agreement|contract|"
+    r"notice|section|article)$",
+    re.IGNORECASE,
+)
+
+
+def _mutual_termination(text: str) -> bool:
+    """Whether `text` gives a right to terminate to both sides in one breath."""
+    return bool(_MUTUAL.search(text) or _BOTH_NAMED.search(text))
+
+
+def _terminators(text: str) -> set[str]:
+    """The parties `text` gives a right to terminate alone, as lower-case names: only from its
+    sentences not worded mutually, so "either Oaktree US or the Sub-Advisor may terminate" names
+    none, while "This Agreement may be terminated by ArTara" names ArTara even beside a heading
+    "Termination by Either Party"."""
+    names = set()
+    for sentence in split_sentences(text):
+        if _mutual_termination(sentence.text):
+            continue
+        for match in _TERMINATOR.finditer(sentence.text):
+            who = match.group("by") or match.group("who")
+            if not _NOT_TERMINATOR.match(who):
+                names.add(who.lower())
+    return names
 
 
 def _indemnifiers(text: str) -> set[str]:
@@ -206,23 +253,43 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             None,
         )
 
-    for f in findings.supported("Termination For Convenience")[:1]:
-        if _MUTUAL.search(f.read):
-            add(
-                f.category,
-                "YELLOW",
-                "Termination for convenience (both sides)",
-                "Either side can walk away without cause; plan for the notice period.",
-                f,
-            )
-        else:
-            add(
-                f.category,
-                "RED",
-                "Termination for convenience by one side only",
-                "Only one party may end the contract without cause, leaving the other exposed.",
-                f,
-            )
+    # Every finding is read: a clause letting either side end the contract may sit beside one
+    # giving a party alone a further right ("may be terminated by ArTara upon thirty days'
+    # notice"), which leaves the other side exposed all the same, so the flag is one-sided and
+    # cites that right. Rights of their own given to two different parties make it mutual; a
+    # clause naming nobody and not worded mutually reads as one-sided, as it always has.
+    tfc = findings.supported("Termination For Convenience")
+    alone = [(f, _terminators(f.read)) for f in tfc]
+    names = set().union(*(who for _, who in alone))
+    mutual = next((f for f in tfc if _mutual_termination(f.read)), None)
+    if len(names) == 1:
+        one_side = next(f for f, who in alone if who)
+        add(
+            one_side.category,
+            "RED",
+            "Termination for convenience by one side only",
+            "One party may end the contract without cause on terms the other does not have, "
+            "leaving the other exposed."
+            if mutual
+            else "Only one party may end the contract without cause, leaving the other exposed.",
+            one_side,
+        )
+    elif mutual or len(names) > 1:
+        add(
+            tfc[0].category,
+            "YELLOW",
+            "Termination for convenience (both sides)",
+            "Either side can walk away without cause; plan for the notice period.",
+            mutual or tfc[0],
+        )
+    elif tfc:
+        add(
+            tfc[0].category,
+            "RED",
+            "Termination for convenience by one side only",
+            "Only one party may end the contract without cause, leaving the other exposed.",
+            tfc[0],
+        )
 
     for f in findings.supported("Irrevocable Or Perpetual License")[:1]:
         add(
