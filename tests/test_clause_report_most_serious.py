@@ -6,20 +6,23 @@ from lib.analysis.clauses.red_flags import RedFlag
 from lib.analysis.clauses.report import SUGGESTION, most_serious_first, write_report
 from lib.analysis.samples import all_samples
 
-ETELOS = next(s for s in all_samples() if s.title == "Distributor Agreement — Etelos Inc")
+MANAKOA = next(s for s in all_samples() if s.file_name.startswith("02_MANAKOA"))
 
 
 def _flag(severity: str, rule: str) -> RedFlag:
     return RedFlag("Non-Compete", severity, rule, "", None)
 
 
-def test_most_serious_is_the_highest_priority_flag_not_the_first() -> None:
-    """The Etelos sample's summary named termination for convenience ("nice to have") as most
-    serious, while its plan rated the non-compete "should"."""
-    report = "".join(write_report(ETELOS.file_name, ETELOS.text))
-    assert "Most serious: non-compete." in report
-    plan = report.split("## Negotiation plan and next steps\n", 1)[1]
-    assert plan.startswith("1. (should) Non-compete:")
+def test_the_plan_names_a_should_before_a_nice_to_have() -> None:
+    """The Manakoa sample's flags come "no liability cap" (should), termination for convenience
+    (nice to have), "no governing law" (should): the plan listed them so."""
+    report = "".join(write_report(MANAKOA.file_name, MANAKOA.text))
+    plan = report.split("## Negotiation plan and next steps\n", 1)[1].splitlines()
+    assert [line.split(":")[0] for line in plan[:3]] == [
+        "1. (should) No liability cap found",
+        "2. (should) No governing law found",
+        "3. (nice to have) Termination for convenience (both sides)",
+    ]
 
 
 def test_flags_order_by_severity_then_priority() -> None:

@@ -91,16 +91,12 @@ class Findings:
             or finding.probability >= self.check_band[1]
         )
 
-    def supported(self, category: str) -> list[Finding]:
-        """The category's findings more likely right than wrong: a rule match, or a model score
-        at or above the band's floor (cross-validated precision 0.5). A risk is asserted only from
-        these; the weaker ones are still quoted, under "Check these"."""
-        floor = self.check_band[0] if self.check_band is not None else None
-        return [
-            f
-            for f in self.get(category)
-            if floor is None or f.rule_match or f.probability is None or f.probability >= floor
-        ]
+    def sure(self, category: str) -> list[Finding]:
+        """The category's confident findings, best first: the only ones a report states as fact.
+        A red flag, the summary's "Most serious", the key findings, the plan and the header rise
+        from these alone; a borderline one is quoted under "Check these" and asserts nothing, as
+        the topic it belongs to reads "unsure" rather than found."""
+        return [f for f in self.get(category) if self.confident(f)]
 
     def present(self, category: str) -> bool:
         return bool(self.by_category.get(category))

@@ -226,15 +226,16 @@ def _years(text: str) -> int:
 def red_flags(findings: Findings) -> list[RedFlag]:
     """Every rule that fires, most severe first; rules without a finding explain the absence.
 
-    A risk is raised only from a finding more likely right than wrong (`Findings.supported`): a
-    flag from a quote scored 0.01 on an unrelated clause would send an analyst after nothing. An
-    absence is reported only when nothing at all was found."""
+    A risk is raised only from a confident finding (`Findings.sure`), by the rule that makes a
+    topic found: a flag from a quote the same report calls borderline ("Found: unsure") would state
+    as fact what the report asks the analyst to check. An absence is reported only when nothing at
+    all was found."""
     flags: list[RedFlag] = []
 
     def add(category: str, severity: str, rule: str, why: str, f: Finding | None) -> None:
         flags.append(RedFlag(category, severity, rule, why, f))
 
-    uncapped = next(iter(findings.supported("Uncapped Liability")), None)
+    uncapped = next(iter(findings.sure("Uncapped Liability")), None)
     cap = findings.best("Cap On Liability")
     if uncapped:
         add(
@@ -258,7 +259,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
     # notice"), which leaves the other side exposed all the same, so the flag is one-sided and
     # cites that right. Rights of their own given to two different parties make it mutual; a
     # clause naming nobody and not worded mutually reads as one-sided, as it always has.
-    tfc = findings.supported("Termination For Convenience")
+    tfc = findings.sure("Termination For Convenience")
     alone = [(f, _terminators(f.read)) for f in tfc]
     names = set().union(*(who for _, who in alone))
     mutual = next((f for f in tfc if _mutual_termination(f.read)), None)
@@ -291,7 +292,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             tfc[0],
         )
 
-    for f in findings.supported("Irrevocable Or Perpetual License")[:1]:
+    for f in findings.sure("Irrevocable Or Perpetual License")[:1]:
         add(
             f.category,
             "RED",
@@ -300,9 +301,9 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             f,
         )
 
-    renewal = next(iter(findings.supported("Renewal Term")), None)
+    renewal = next(iter(findings.sure("Renewal Term")), None)
     if renewal and _AUTOMATIC.search(renewal.read):
-        notice = findings.best("Notice Period To Terminate Renewal")
+        notice = next(iter(findings.sure("Notice Period To Terminate Renewal")), None)
         days = _notice_days(notice.read if notice else renewal.read)
         if days is not None and days >= 90:
             add(
@@ -321,7 +322,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
                 renewal,
             )
 
-    for f in findings.supported("Non-Compete")[:1]:
+    for f in findings.sure("Non-Compete")[:1]:
         if _WORLDWIDE.search(f.read) or _years(f.read) >= 2:
             add(
                 f.category,
@@ -341,7 +342,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
 
     ties = [
         f
-        for f in findings.supported("Exclusivity")
+        for f in findings.sure("Exclusivity")
         if not _DENIES_EXCLUSIVITY.search(f.read) and not _RECITAL.match(f.read)
     ]
     for f in ties[:1]:
@@ -353,7 +354,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             f,
         )
 
-    for f in findings.supported("Most Favored Nation")[:1]:
+    for f in findings.sure("Most Favored Nation")[:1]:
         add(
             f.category,
             "YELLOW",
@@ -362,7 +363,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             f,
         )
 
-    for f in findings.supported("Liquidated Damages")[:1]:
+    for f in findings.sure("Liquidated Damages")[:1]:
         add(
             f.category,
             "YELLOW",
@@ -371,9 +372,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             f,
         )
 
-    audit = next(
-        (f for f in findings.supported("Audit Rights") if _OPEN_AUDIT.search(f.read)), None
-    )
+    audit = next((f for f in findings.sure("Audit Rights") if _OPEN_AUDIT.search(f.read)), None)
     if audit:
         add(
             audit.category,
@@ -385,7 +384,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
         )
 
     assignment = findings.get("Anti-Assignment")
-    free = next((f for f in findings.supported("Anti-Assignment") if _assigns_freely(f.read)), None)
+    free = next((f for f in findings.sure("Anti-Assignment") if _assigns_freely(f.read)), None)
     if free:
         add(
             free.category,
@@ -412,7 +411,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             None,
         )
 
-    indemnities = findings.supported("Indemnity")
+    indemnities = findings.sure("Indemnity")
     if indemnities and not _mutual_indemnity(findings, indemnities):
         add(
             "Indemnity",

@@ -82,10 +82,10 @@ def cross_check(
         if not topic or key in seen:
             continue
         for category in categories_for(topic):
-            # Contradicted only by a finding more likely right than wrong, as a risk is asserted:
-            # a borderline one ("Check these") would raise a false alarm as often as not.
-            supported = findings.supported(category)
-            best = supported[0] if supported else None
+            # Contradicted only by a confident finding, as a risk is asserted: a borderline one
+            # ("Check these") would raise a false alarm as often as not.
+            sure = findings.sure(category)
+            best = sure[0] if sure else None
             if best is not None:
                 seen.add(key)
                 page = page_at(best.start) if page_at else None
