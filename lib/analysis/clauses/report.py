@@ -283,11 +283,21 @@ def _risk(flags: list[RedFlag]) -> str:
 def _header(
     name: str, text: str, findings: Findings, pages: list[int] | None, perspective: str
 ) -> str:
-    parties = findings.get("Parties")[1:7] or findings.get("Parties")[:1]
-    party_text = ", ".join(_quote(text, f, True) for f in parties) if parties else "not found"
-    parts = [f"Parties: {party_text}"]
-    title = findings.best("Document Name")
-    parts.append(f"Contract type: {_quote(text, title, True) if title else 'not found'}")
+    """The header states as fact only what the report calls found (`Findings.sure`): a category
+    with borderline findings alone reads "unsure", as its topic does, where the header quoted the
+    opening paragraph as the contract's term at model 0.02."""
+
+    def unfound(category: str) -> str:
+        return BORDERLINE_LABEL if findings.get(category) else "not found"
+
+    named = findings.sure("Parties")
+    parties = named[1:7] or named[:1]
+    listed = ", ".join(_quote(text, f, True) for f in parties) if parties else unfound("Parties")
+    parts = [f"Parties: {listed}"]
+    title = next(iter(findings.sure("Document Name")), None)
+    parts.append(
+        f"Contract type: {_quote(text, title, True) if title else unfound('Document Name')}"
+    )
     side = side_of(perspective)
     # Rules read a clause the same for either side: the header says so rather than imply a
     # review written for the analyst's side.
@@ -303,8 +313,8 @@ def _header(
         ("Renewal", "Renewal Term"),
         ("Notice", "Notice Period To Terminate Renewal"),
     ):
-        best = findings.best(category)
-        parts.append(f"{label}: {_cited(text, best, pages, True) if best else 'not found'}")
+        best = next(iter(findings.sure(category)), None)
+        parts.append(f"{label}: {_cited(text, best, pages, True) if best else unfound(category)}")
     note = NO_MODEL if findings.model_used else RULES_ONLY
     return f"# Contract review: {name}\n" + " · ".join(parts) + "\n\n" + note + "\n\n"
 
@@ -424,7 +434,7 @@ def write_report(
         for category in CUAD_CATEGORIES
         if category not in covered
         and category not in ("Document Name", "Parties", "Agreement Date", "Effective Date")
-        for f in findings.get(category)[:1]
+        for f in findings.sure(category)[:1]
     ]
     body = "\n".join(missing + unusual) or "- None."
     yield "## Missing or unusual clauses\n" + body + "\n\n"
