@@ -1,5 +1,6 @@
-"""The report's header and its "Unusual for this template" list quote only what the report calls
-found; a category with borderline findings alone reads "unsure" there, as its topic does."""
+"""The report's header and its "Unusual for this template" list state only what the report calls
+found; a category with borderline findings alone is marked "unsure" in the header, as its topic
+is, and left out of the unusual list (it is under "Check these")."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import pytest
 
 from lib.analysis.clauses.finder import find_clauses
-from lib.analysis.clauses.report import BORDERLINE_LABEL, write_report
+from lib.analysis.clauses.report import HEADER_BORDERLINE, write_report
 from lib.analysis.samples import SampleContract, all_samples
 
 SAMPLES = all_samples()
@@ -29,7 +30,8 @@ def test_header_and_unusual_list_quote_confident_findings_only(sample: SampleCon
     band = find_clauses(sample.text).check_band
     assert band is not None
     header, unusual = _header_and_unusual(sample)
-    for line in [header, *unusual]:
+    stated = [part for part in header.split(" · ") if HEADER_BORDERLINE not in part]
+    for line in [*stated, *unusual]:
         scores = [float(s) for s in SCORE.findall(line)]
         assert all(score >= round(band[1], 2) for score in scores), line
 
@@ -42,5 +44,5 @@ def test_a_borderline_term_reads_unsure_in_the_header() -> None:
         term = findings.get("Expiration Date")
         if term and not findings.sure("Expiration Date"):
             header, _ = _header_and_unusual(sample)
-            unsure.append(f"Term: {BORDERLINE_LABEL}" in header)
+            unsure.append(f"Term: {HEADER_BORDERLINE} — " in header)
     assert unsure and all(unsure)

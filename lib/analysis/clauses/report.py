@@ -52,6 +52,8 @@ QUOTES_PER_CATEGORY = 2
 # A topic the finder has only borderline quotes for: neither found nor clean, so it reads as the
 # topics found nothing on do (NOT FOUND, checked by hand), without claiming the contract is silent.
 BORDERLINE_LABEL = "unsure — only borderline matches, check by hand"
+# The header's mark on a borderline quote: it still shows where to look.
+HEADER_BORDERLINE = "unsure (borderline match, check by hand)"
 # A line holding only white space is blank, whatever spaces a PDF set on it (a non-breaking one).
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _LINE_BREAK = re.compile(r"[^\S\n]*\n[^\S\n]*")
@@ -283,12 +285,15 @@ def _risk(flags: list[RedFlag]) -> str:
 def _header(
     name: str, text: str, findings: Findings, pages: list[int] | None, perspective: str
 ) -> str:
-    """The header states as fact only what the report calls found (`Findings.sure`): a category
-    with borderline findings alone reads "unsure", as its topic does, where the header quoted the
-    opening paragraph as the contract's term at model 0.02."""
+    """The header states as fact only what the report calls found (`Findings.sure`); a category
+    with borderline findings alone reads "unsure" before its best quote, as its topic does, where
+    the header gave the opening paragraph as the contract's term at model 0.02 unmarked."""
 
     def unfound(category: str) -> str:
-        return BORDERLINE_LABEL if findings.get(category) else "not found"
+        found = findings.get(category)
+        if not found:
+            return "not found"
+        return f"{HEADER_BORDERLINE} — {_cited(text, found[0], pages, True)}"
 
     named = findings.sure("Parties")
     parties = named[1:7] or named[:1]
