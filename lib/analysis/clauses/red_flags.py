@@ -34,11 +34,18 @@ RULES = (
     "No assignment restriction found",
     "One-sided indemnity",
 )
-# An audit whenever the auditor likes: "at any time", "without notice", "as often as".
-_OPEN_AUDIT = re.compile(
-    r"\bat any time\b|\bwithout (?:prior |advance )?notice\b|\bas often as\b|\bunannounced\b",
+# An audit whenever the auditor likes: "at any time", "as often as" (unless the clause asks for
+# notice), "without notice", "unannounced".
+_ANY_TIME = re.compile(r"\bat any time\b|\bas often as\b", re.IGNORECASE)
+_UNANNOUNCED = re.compile(r"\bwithout (?:prior |advance )?notice\b|\bunannounced\b", re.I)
+# "Any such inspection or audit shall be upon reasonable notice", "on ten (10) days' prior
+# written notice", "after giving advance notice": an audit "at any time" that must be announced.
+_NOTICE_FIRST = re.compile(
+    r"\b(?:upon|on|with|after|following|giving|providing)\s+(?:[\w()'’-]+\s+){0,7}?notice\b",
     re.IGNORECASE,
 )
+# The clause's sentences that speak of the audit itself, where its notice would be set.
+_AUDIT_WORDS = re.compile(r"\baudit|\binspect|\bexamin|\bbooks\b|\brecords\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -208,6 +215,20 @@ def _assigns_freely(text: str) -> bool:
     return False
 
 
+def _open_audit(finding: Finding) -> bool:
+    """Whether the audit may come unannounced: the quote says so ("without notice"), or says "at
+    any time" while no sentence of its clause about the audit asks for notice ("Any such
+    inspection or audit shall be upon reasonable notice" a sentence after the quote's "right at
+    any time")."""
+    if _UNANNOUNCED.search(finding.read):
+        return True
+    if not _ANY_TIME.search(finding.read):
+        return False
+    clause = finding.clause.text if finding.clause else finding.read
+    about_audit = [s.text for s in split_sentences(clause) if _AUDIT_WORDS.search(s.text)]
+    return not any(_NOTICE_FIRST.search(s) for s in [finding.read, *about_audit])
+
+
 def _notice_days(text: str) -> int | None:
     longest = None
     for number, unit in _DAYS.findall(text):
@@ -372,7 +393,7 @@ def red_flags(findings: Findings) -> list[RedFlag]:
             f,
         )
 
-    audit = next((f for f in findings.sure("Audit Rights") if _OPEN_AUDIT.search(f.read)), None)
+    audit = next((f for f in findings.sure("Audit Rights") if _open_audit(f)), None)
     if audit:
         add(
             audit.category,

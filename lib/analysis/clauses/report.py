@@ -156,6 +156,11 @@ SUGGESTION: dict[str, tuple[str, str, str]] = {
         "should",
         "make it the sole remedy for that breach",
     ),
+    "Audit at any time or without notice": (
+        "Require reasonable written notice, business hours and at most one audit a year",
+        "should",
+        "notice and business hours, with more audits only after a finding",
+    ),
     "Assignment without consent": (
         "Require consent, not to be unreasonably withheld",
         "must",
