@@ -16,6 +16,7 @@ import pytest
 from docx_revisions import RevisionDocument
 
 from lib.analysis.documents import load_document
+from lib.analysis.playbook.checker import check_playbook
 from lib.analysis.playbook.format import (
     Evidence,
     Playbook,
@@ -25,6 +26,7 @@ from lib.analysis.playbook.format import (
     Severity,
     Verdict,
 )
+from lib.analysis.playbook.loader import bundled_playbooks
 from lib.runs.playbook_word import AUTHOR, WordFileError, playbook_docx, word_file_name
 
 CAP = Position(
@@ -281,3 +283,64 @@ def test_a_replaced_passage_over_two_paragraphs_is_deleted_whole():
     paragraphs = docx.Document(io.BytesIO(out)).paragraphs
     (second,) = [p for p in paragraphs if "under this" in p._p.xpath("string(.)")]
     assert CAP.fallback in second._p.xpath("string(.//w:ins)")  # where the passage ends
+
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def valid_revisions(data: bytes) -> list:
+    """The body's tracked insertions and deletions, after checking them as Word does: no
+    deletion inside a deletion, and each with an id of its own."""
+    body = docx.Document(io.BytesIO(data)).element.body
+    changes = [e for e in body.iter() if e.tag in (f"{W}ins", f"{W}del")]
+    assert not [
+        e for e in body.iter(f"{W}del") if any(a.tag == f"{W}del" for a in e.iterancestors())
+    ]
+    ids = [e.get(f"{W}id") for e in changes]
+    assert len(ids) == len(set(ids)), ids
+    return changes
+
+
+def test_a_passage_two_replacing_positions_deviate_on_is_deleted_once():
+    """An exclusive purchase that is also a worldwide non-compete: both commercial positions
+    replace it, and the second deleted it again inside the first's deletion (a file Word may
+    call corrupt), with the fallbacks in reverse playbook order."""
+    sentence = (
+        "The Customer shall purchase the Products exclusively from the Supplier and shall not "
+        "compete with the Supplier anywhere in the world for five (5) years."
+    )
+    text = f"SUPPLY AGREEMENT\n\n8. Exclusivity. {sentence}\n\n9. Governing Law. This Agreement is governed by the laws of England.\n"
+    playbook = bundled_playbooks()["commercial"]
+    result = check_playbook(text, playbook)
+    deviating = [r.position_id for r in result.results if r.verdict is Verdict.DEVIATES]
+    assert deviating == ["exclusivity", "non-compete"]
+    out = playbook_docx(result, text)
+    changes = valid_revisions(out)
+    deleted = [e.xpath("string(.)") for e in changes if e.tag == f"{W}del"]
+    assert deleted == [sentence]
+    (clause,) = [p for p in docx.Document(io.BytesIO(out)).paragraphs if "8. Excl" in p.text]
+    fallbacks = [e.xpath("string(.)").strip() for e in clause._p.iter(f"{W}ins")]
+    assert fallbacks == [playbook.position(i).fallback for i in deviating]
+    commented = [c for c in comment_ranges(out) if c[0] == sentence]
+    titles = [playbook.position(i).title for i in deviating]
+    assert [c[1].split("\n")[0] for c in commented] == [f"DEVIATES — {t}" for t in titles]
+
+
+def test_three_positions_replacing_one_passage_delete_it_once_and_insert_in_order():
+    text = "7. Supply. The Supplier shall be liable without limit and audit at will.\n8. Other.\n"
+    quote = "The Supplier shall be liable without limit and audit at will."
+    at = text.index(quote)
+    evidence = (Evidence(at, at + len(quote), quote, 0.9),)
+    positions = tuple(dataclasses.replace(p, replace=True) for p in (CAP, LAW, AUDIT))
+    result = PlaybookResult(
+        Playbook("t", "Test", "", positions),
+        tuple(PositionResult(p.id, Verdict.DEVIATES, "Wrong.", evidence) for p in positions),
+        "test",
+    )
+    changes = valid_revisions(playbook_docx(result, text))
+    assert [e.xpath("string(.)").strip() for e in changes] == [
+        quote,
+        CAP.fallback,
+        LAW.fallback,
+        AUDIT.fallback,
+    ]

@@ -210,6 +210,14 @@ def _whole(text: str, evidence: Evidence) -> tuple[int, int]:
 
 
 def _redlines(document, units: list[_Unit], ends) -> None:
+    """Each position's fallback as a tracked insertion, in playbook order, and the text it
+    replaces as a tracked deletion.
+
+    Several positions may quote the same passage (an exclusive purchase that is also a
+    worldwide non-compete): the passage is deleted once, as a deletion inside a deletion is
+    not valid WordprocessingML, and each position's fallback follows the ones placed before it,
+    so the redlines read in the playbook's order."""
+    placed: list = []  # the insertions placed so far, which a later one goes after
     for r, position, span in ends:
         if not position.fallback or r.verdict not in (Verdict.DEVIATES, Verdict.NOT_ADDRESSED):
             continue
@@ -219,16 +227,23 @@ def _redlines(document, units: list[_Unit], ends) -> None:
             # The last run is in the paragraph the fallback goes in, where the passage ends.
             paragraph = _paragraph_of(runs[-1])
             for run in runs if position.replace else []:
-                RevisionRun.from_run(run).delete_tracked(author=AUTHOR)
+                if run._r.getparent().tag != qn("w:del"):  # deleted for an earlier position
+                    RevisionRun.from_run(run).delete_tracked(author=AUTHOR)
             RevisionParagraph.from_paragraph(paragraph).add_tracked_insertion(
                 " " + fallback, author=AUTHOR
             )
             # Added at the paragraph's end; moved to where the passage ends (after what it
             # replaces), so the redline reads in place before any sentence that follows.
             after = _in_paragraph(paragraph, runs[-1]._r)
-            while (following := after.getnext()) is not None and _comment_mark(following):
-                after = following  # past the comment's end: it covers the evidence alone
-            after.addnext(paragraph._p.findall(qn("w:ins"))[-1])
+            while (following := after.getnext()) is not None and (
+                _comment_mark(following) or any(following is i for i in placed)
+            ):
+                # past the comments' ends (they cover the evidence alone) and the fallbacks
+                # of earlier positions on the same passage
+                after = following
+            insertion = paragraph._p.findall(qn("w:ins"))[-1]
+            after.addnext(insertion)
+            placed.append(insertion)
         else:
             paragraph = document.add_paragraph()
             RevisionParagraph.from_paragraph(paragraph).add_tracked_insertion(
