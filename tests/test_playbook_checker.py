@@ -59,6 +59,23 @@ def test_the_nda_checker_finds_the_deciding_passage_and_its_verdict():
     assert abs(sum(returned.probabilities.values()) - 1) < 1e-9
 
 
+def test_a_not_addressed_nda_position_quoting_a_passage_does_not_claim_none_addresses_it():
+    """nda-16 read "No passage addresses this position" over the return-or-destroy clause it
+    quoted: the passage is the closest candidate to check, and the reason says so."""
+    results = check_playbook(NDA, bundled_playbooks()["nda"]).results
+    unaddressed = [r for r in results if r.verdict is Verdict.NOT_ADDRESSED]
+    returned = next(r for r in unaddressed if r.position_id == "nda-16")
+    assert "return or destroy" in returned.evidence[0].text
+    assert returned.candidates_only
+    for r in unaddressed:
+        assert r.candidates_only == bool(r.evidence)
+        if r.evidence:
+            assert "No passage addresses" not in r.reason
+            assert "closest is quoted to check" in r.reason
+        else:
+            assert r.reason.startswith("No passage addresses this position")
+
+
 def test_the_nda_check_does_not_run_the_clause_finder(monkeypatch: pytest.MonkeyPatch):
     # The NDA model decides from the passages alone; the clause finder is most of a long NDA's
     # check time, so it runs only for positions that read its findings.

@@ -38,6 +38,19 @@ def test_a_missing_answer_and_a_needed_model_read_differently():
     assert list(table["Verdict"][:2]) == [NO_ANSWER, NEEDS_MODEL]
 
 
+def test_a_passage_shown_for_a_position_not_addressed_is_labelled_a_candidate():
+    passage = Evidence(0, 12, "Some passage", 0.8)
+    results = [
+        PositionResult(IDS[0], Verdict.NOT_ADDRESSED, "closest quoted", (passage,)),
+        PositionResult(IDS[1], Verdict.MEETS, "ok", (passage,)),
+    ]
+    table = verdict_table(BOOK, results)
+    assert list(table["Evidence"][:2]) == [
+        "(closest candidate, to check) Some passage",
+        "Some passage",
+    ]
+
+
 def test_disagreements_are_the_positions_whose_verdicts_differ():
     a = [PositionResult(i, Verdict.MEETS, "") for i in IDS[:3]]
     b = [

@@ -344,3 +344,31 @@ def test_three_positions_replacing_one_passage_delete_it_once_and_insert_in_orde
         LAW.fallback,
         AUDIT.fallback,
     ]
+
+
+def test_a_not_addressed_position_with_a_candidate_passage_gets_its_fallback_in_the_comment():
+    """A not-addressed verdict quoting the closest passage: the comment on it called the verdict
+    "No passage addresses this position" and the fallback was inserted after the signatures,
+    beside a passage that may well address it."""
+    text = "4. Return. The Recipient shall return all materials on request.\n5. Other.\n"
+    quote = "The Recipient shall return all materials on request."
+    at = text.index(quote)
+    evidence = (Evidence(at, at + len(quote), quote, 0.8),)
+    reason = "No passage decides this position (87% likely); the closest is quoted to check."
+    result = PlaybookResult(
+        PLAYBOOK,
+        (
+            PositionResult("audit", Verdict.NOT_ADDRESSED, reason, evidence),
+            PositionResult("law", Verdict.NOT_ADDRESSED, "No passage addresses this position."),
+        ),
+        "test",
+    )
+    out = playbook_docx(result, text)
+    inserted = [c.text for c in RevisionDocument(io.BytesIO(out)).track_changes]
+    assert inserted == [LAW.fallback]  # nothing quoted for it: added at the end, as before
+    (comment,) = [c for t, c in comment_ranges(out) if t == quote]
+    assert "closest candidate, to check" in comment
+    assert (
+        f"No fallback language was inserted: if it does not address the position, add: {AUDIT.fallback}"
+        in comment
+    )

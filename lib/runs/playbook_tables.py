@@ -11,7 +11,13 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from lib.analysis.clauses.segment import place_label
-from lib.analysis.playbook.format import Evidence, Playbook, PositionResult, Verdict
+from lib.analysis.playbook.format import (
+    CANDIDATE_LABEL,
+    Evidence,
+    Playbook,
+    PositionResult,
+    Verdict,
+)
 from lib.analysis.plural import counted
 
 EVIDENCE_CHARS = 300
@@ -57,6 +63,12 @@ def where(evidence: Evidence) -> str:
     return place_label(evidence.clause, evidence.page)
 
 
+def evidence_cell(result: PositionResult, evidence: Evidence) -> str:
+    """A passage as the verdict table shows it, labelled when it is only a candidate."""
+    text = evidence.text[:EVIDENCE_CHARS]
+    return f"({CANDIDATE_LABEL}) {text}" if result.candidates_only else text
+
+
 def verdict_table(
     playbook: Playbook,
     results: Mapping[str, PositionResult] | Sequence[PositionResult],
@@ -74,7 +86,7 @@ def verdict_table(
                 "Severity": p.severity.value,
                 "Verdict": verdict_label(r, writing == p.id),
                 "Reason": r.reason if r is not None else "",
-                "Evidence": first.text[:EVIDENCE_CHARS] if first else "",
+                "Evidence": evidence_cell(r, first) if r is not None and first else "",
                 "Where": where(first) if first else "",
                 "Quote": CHECK_LABEL.get(first.check, "") if first else "",
             }

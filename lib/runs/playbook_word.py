@@ -4,8 +4,10 @@ For an uploaded DOCX the same document comes back, formatting, numbering, tables
 changes it already carries kept; for PDF, TXT and pasted text, a DOCX of the text. Each evidence
 passage gets a comment whose range is exactly the passage, even across several runs or inside a
 table cell (verdict, position, reason). Each deviation or unaddressed position with fallback
-language gets it as a tracked insertion, and where the position says the fallback replaces the
-deviating text, that text as a tracked deletion — all authored "Contract Review Studio". Both
+language gets it as a tracked insertion (an unaddressed one with a closest candidate passage
+quoted gets it in that passage's comment instead), and where the position says the fallback
+replaces the deviating text, that text as a tracked deletion — all authored "Contract Review
+Studio". Both
 take the evidence's whole sentences (`split_sentences`, in its paragraph): a model quotes a
 fragment, and fallback language is a sentence of its own, which inserted or substituted
 mid-sentence left the clause garbled ("shall not derive{fallback} any benefit").
@@ -31,6 +33,7 @@ from docx_revisions import RevisionParagraph, RevisionRun
 from lib.analysis.clauses.segment import split_sentences
 from lib.analysis.docx_text import paragraph_runs, paragraph_text, paragraphs
 from lib.analysis.playbook.format import (
+    CANDIDATE_LABEL,
     Evidence,
     PlaybookResult,
     Position,
@@ -126,11 +129,18 @@ def _runs_for(units: list[_Unit], start: int, end: int) -> list[_Unit]:
     return [u for u in units if u.start < end and start < u.end and u.end > u.start]
 
 
-def _comment_text(position: Position, result: PositionResult) -> str:
+def _comment_text(position: Position, result: PositionResult, on_passage: bool = False) -> str:
+    """The comment's text; `on_passage` when it sits on one of the result's passages."""
     verdict = result.verdict.value.upper() if result.verdict else "NEEDS A MODEL"
-    return exportable(
-        f"{verdict} — {position.title}\nPosition: {position.position}\n{result.reason}"
-    )
+    text = f"{verdict} — {position.title}\nPosition: {position.position}\n{result.reason}"
+    if on_passage and result.candidates_only:
+        text += f"\nThis passage is the {CANDIDATE_LABEL}."
+        if position.fallback:
+            text += (
+                " No fallback language was inserted: if it does not address the position, "
+                f"add: {position.fallback}"
+            )
+    return exportable(text)
 
 
 def _text_document(text: str):
@@ -172,7 +182,7 @@ def playbook_docx(result: PlaybookResult, text: str, original: bytes | None = No
             if not covered:
                 continue
             document.add_comment(
-                [u.run for u in covered], _comment_text(position, r), AUTHOR, INITIALS
+                [u.run for u in covered], _comment_text(position, r, True), AUTHOR, INITIALS
             )
             first = first or evidence
         ends.append((r, position, _whole(text, first) if first else None))
@@ -216,13 +226,21 @@ def _redlines(document, units: list[_Unit], ends) -> None:
     Several positions may quote the same passage (an exclusive purchase that is also a
     worldwide non-compete): the passage is deleted once, as a deletion inside a deletion is
     not valid WordprocessingML, and each position's fallback follows the ones placed before it,
-    so the redlines read in the playbook's order."""
+    so the redlines read in the playbook's order.
+
+    A position found not addressed gets its fallback at the end of the document, except where
+    the checker quotes a closest candidate passage: the verdict says nothing decides the
+    position, yet that passage may well address it, and language added regardless could
+    duplicate or contradict it. The fallback is then left out of the text and offered in the
+    candidate's comment, for the analyst to add if the passage does not cover the position."""
     placed: list = []  # the insertions placed so far, which a later one goes after
     for r, position, span in ends:
         if not position.fallback or r.verdict not in (Verdict.DEVIATES, Verdict.NOT_ADDRESSED):
             continue
         fallback = exportable(position.fallback)
         runs = [u.run for u in _runs_for(units, *span)] if span else []
+        if r.verdict is Verdict.NOT_ADDRESSED and span:
+            continue  # offered in the candidate passage's comment
         if r.verdict is Verdict.DEVIATES and runs:
             # The last run is in the paragraph the fallback goes in, where the passage ends.
             paragraph = _paragraph_of(runs[-1])

@@ -18,6 +18,7 @@ import streamlit as st
 
 from lib.analysis.documents import Document
 from lib.analysis.playbook.format import (
+    CANDIDATE_LABEL,
     Playbook,
     PlaybookResult,
     PositionResult,
@@ -395,7 +396,8 @@ def evidence_panel(result: PositionResult, playbook: Playbook, text: str) -> Non
         shown = in_context(text, evidence)
         place = where(evidence)
         check = CHECK_LABEL.get(evidence.check, "")
-        heading = " · ".join(x for x in (place, f"quote {check}" if check else "") if x)
+        candidate = CANDIDATE_LABEL if result.candidates_only else ""
+        heading = " · ".join(x for x in (candidate, place, f"quote {check}" if check else "") if x)
         if shown is None:
             if evidence.start < 0:
                 st.warning(

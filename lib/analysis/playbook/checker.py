@@ -68,7 +68,10 @@ def _nda(
         chosen = ranked[:1]
     evidence = tuple(_evidence(passages[i], scores[i]) for i in chosen)
     confidence = f"{probs[verdict]:.0%} likely"
-    if verdict is Verdict.NOT_ADDRESSED:
+    if verdict is Verdict.NOT_ADDRESSED and evidence:
+        # A passage scored as likely evidence is kept to check: the verdict may be wrong.
+        reason = f"No passage decides this position ({confidence}); the closest is quoted to check."
+    elif verdict is Verdict.NOT_ADDRESSED:
         reason = f"No passage addresses this position ({confidence})."
     elif verdict is Verdict.MEETS:
         reason = f"The quoted passage meets the position ({confidence})."

@@ -94,6 +94,10 @@ class Evidence:
     check: str = ""
 
 
+# How a passage shown for a position found not addressed is labelled (`candidates_only`).
+CANDIDATE_LABEL = "closest candidate, to check"
+
+
 @dataclass(frozen=True)
 class PositionResult:
     position_id: str
@@ -118,6 +122,14 @@ class PositionResult:
             and bool(self.evidence)
             and all(e.check == "not_found" for e in self.evidence)
         )
+
+    @property
+    def candidates_only(self) -> bool:
+        """Whether the passages are the closest candidates to check rather than what decided the
+        verdict: a position found not addressed may still show the passages likeliest to address
+        it, and every front end labels them so, as quoting them as evidence of a verdict that
+        says nothing addresses the position contradicts it."""
+        return self.verdict is Verdict.NOT_ADDRESSED and bool(self.evidence)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values, for the run log; `result_from_dict` reads it back."""
