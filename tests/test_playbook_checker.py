@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from lib.analysis.clauses.finder import find_clauses
 from lib.analysis.playbook.checker import EDITED, MODEL_NEEDED, check_playbook
 from lib.analysis.playbook.format import Verdict
 from lib.analysis.playbook.loader import BUNDLED_DIR, bundled_playbooks, parse_playbook
@@ -33,6 +34,7 @@ all copies thereof.
 5. Governing Law. This Agreement is governed by the laws of the State of Delaware.
 """
 
+COMMERCIAL_BOOK = bundled_playbooks()["commercial"]
 COMMERCIAL = """SUPPLY AGREEMENT
 
 7. Indemnity. The Supplier shall indemnify and hold harmless the Customer against all claims.
@@ -103,6 +105,34 @@ def test_the_commercial_rules_decide_from_the_clause_finder_and_red_flags():
     assert by_id["exclusivity"].verdict is Verdict.MEETS  # silence meets "no exclusivity"
     assert "check by hand" in by_id["exclusivity"].reason
     assert result.summary().endswith("— 1 high-severity deviation")
+
+
+@pytest.mark.parametrize(
+    ("sample", "position_id"),
+    [("02_", "non-compete"), ("15_", "exclusivity"), ("18_", "mfn")],
+)
+def test_a_borderline_finding_alone_is_quoted_to_check_and_never_meets(
+    sample: str, position_id: str
+):
+    """MANAKOA's 24-month non-compete (a model score of 0.08), ArcGroup's exclusive grant and
+    ON4's most-favoured pricing read "meets … wording found" on quotes the clause report itself
+    puts under "Check these"."""
+    (path,) = (BUNDLED_DIR.parent.parent / "cuad_sample" / "contracts").glob(f"{sample}*.txt")
+    text = path.read_text(encoding="utf-8")
+    findings = find_clauses(text)
+    results = {r.position_id: r for r in check_playbook(text, COMMERCIAL_BOOK).results}
+    for r in results.values():
+        if r.verdict is Verdict.MEETS and r.evidence:
+            position = COMMERCIAL_BOOK.position(r.position_id)
+            assert position is not None
+            sure = {
+                (f.start, f.end) for f in findings.get(position.category) if findings.confident(f)
+            }
+            assert {(e.start, e.end) for e in r.evidence} <= sure, r.position_id
+    borderline = results[position_id]
+    assert borderline.verdict is Verdict.NOT_ADDRESSED
+    assert borderline.candidates_only
+    assert "Only borderline" in borderline.reason and "check by hand" in borderline.reason
 
 
 def test_a_teams_copy_naming_red_flag_rules_but_no_checker_is_decided_like_the_bundled_one():

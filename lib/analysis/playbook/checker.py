@@ -5,7 +5,9 @@
   not addressed (`nda_model.py`), for the 17 positions as the bundled playbook words them; a
   position edited from that wording is a team's own (below).
 - Commercial positions (checker "clause-rules"): the clause finder's findings in the position's
-  category are the evidence, and a red-flag rule named in `deviates_if` decides a deviation.
+  category are the evidence, and a red-flag rule named in `deviates_if` decides a deviation;
+  only confident findings (`Findings.confident`, the clause report's rule) make the wording
+  found, borderline ones alone leave the position not addressed, quoted to check.
 - Any other position (a team's own): candidate evidence only, ranked by BM25 on the position's
   words and boosted where the clause finder puts it in the position's category; the verdict is
   left to a model, and the reason says so plainly.
@@ -102,16 +104,27 @@ def _rules(
         (f, f.finding) for f in flags if f.rule in position.deviates_if and f.finding is not None
     ]
     found = findings.get(position.category)
+    # The clause report's one rule: only a confident finding counts as the wording found; a
+    # borderline one (right half the time or less) is quoted to check, never a reason to meet.
+    sure = [f for f in found if findings.confident(f)]
     if fired:
         flag, finding = fired[0]
         evidence: tuple[Evidence, ...] = (_from_finding(text, finding, page_starts),)
         return PositionResult(
             position.id, Verdict.DEVIATES, f"{flag.rule}: {flag.explanation}", evidence
         )
-    if found:
-        evidence = tuple(_from_finding(text, f, page_starts) for f in found[:MAX_EVIDENCE])
+    if sure:
+        evidence = tuple(_from_finding(text, f, page_starts) for f in sure[:MAX_EVIDENCE])
         reason = f"{position.category} wording found and no rule for a deviation applies."
         return PositionResult(position.id, Verdict.MEETS, reason, evidence)
+    if found:
+        # Neither silence (which may meet the position) nor wording found: nothing decides it.
+        evidence = tuple(_from_finding(text, f, page_starts) for f in found[:MAX_EVIDENCE])
+        reason = (
+            f"Only borderline {position.category} wording found, which decides nothing: the "
+            "closest is quoted to check by hand."
+        )
+        return PositionResult(position.id, Verdict.NOT_ADDRESSED, reason, evidence)
     if position.when_absent is Verdict.MEETS:
         reason = (
             f"No {position.category} wording found, which meets this position; the clause "
