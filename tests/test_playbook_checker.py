@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lib.analysis.clauses.finder import find_clauses
-from lib.analysis.playbook.checker import EDITED, MODEL_NEEDED, check_playbook
+from lib.analysis.playbook.checker import EDITED, MODEL_NEEDED, NO_RULE_FIRED, check_playbook
 from lib.analysis.playbook.format import Verdict
 from lib.analysis.playbook.loader import BUNDLED_DIR, bundled_playbooks, parse_playbook
 from lib.analysis.playbook.nda_model import WEIGHTS_FILE, bundled_model, load_model
@@ -133,6 +133,61 @@ def test_a_borderline_finding_alone_is_quoted_to_check_and_never_meets(
     assert borderline.verdict is Verdict.NOT_ADDRESSED
     assert borderline.candidates_only
     assert "Only borderline" in borderline.reason and "check by hand" in borderline.reason
+
+
+RULES_OF_ABSENCE = """
+[playbook]
+id = "team"
+name = "Team"
+checker = "clause-rules"
+
+[[positions]]
+id = "cap"
+title = "Liability cap"
+position = "Liability is capped."
+meets = "A cap."
+deviates = "No cap."
+severity = "high"
+category = "Cap On Liability"
+deviates_if = ["No liability cap found"]
+
+[[positions]]
+id = "law"
+title = "Governing law"
+position = "A law is chosen."
+meets = "A law."
+deviates = "None."
+deviates_if = ["No governing law found"]
+
+[[positions]]
+id = "exclusive"
+title = "No exclusivity"
+position = "Nobody is tied to the other."
+meets = "No exclusivity."
+deviates = "Exclusivity."
+deviates_if = ["Exclusivity"]
+"""
+
+
+def test_a_rule_of_absence_and_a_rule_without_a_category_decide_a_deviation():
+    """ "No liability cap found" never fired (it has no finding to quote), so a high-severity cap
+    position on a contract without a cap read "not addressed — 0 high-severity deviations"; and
+    a position naming a rule but no category had its rule ignored."""
+    playbook = parse_playbook(RULES_OF_ABSENCE)
+    exclusive = (
+        "10. Exclusivity. The Customer shall purchase the Products exclusively from the Supplier.\n"
+    )
+    result = check_playbook(COMMERCIAL + exclusive, playbook)
+    cap, law, tied = result.results
+    assert cap.verdict is Verdict.DEVIATES and cap.evidence == ()
+    assert cap.reason.startswith("No liability cap found: ")
+    assert result.summary().endswith("— 1 high-severity deviation")
+    assert law.verdict is None and law.reason == NO_RULE_FIRED  # New York law is chosen
+    assert tied.verdict is Verdict.DEVIATES
+    assert "exclusively" in tied.evidence[0].text
+    silent = check_playbook("This Agreement is made between A and B.", playbook).results
+    assert [r.verdict for r in silent] == [Verdict.DEVIATES, Verdict.DEVIATES, None]
+    assert silent[2].reason == NO_RULE_FIRED
 
 
 def test_a_teams_copy_naming_red_flag_rules_but_no_checker_is_decided_like_the_bundled_one():

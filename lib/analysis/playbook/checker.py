@@ -7,7 +7,9 @@
 - Commercial positions (checker "clause-rules"): the clause finder's findings in the position's
   category are the evidence, and a red-flag rule named in `deviates_if` decides a deviation;
   only confident findings (`Findings.confident`, the clause report's rule) make the wording
-  found, borderline ones alone leave the position not addressed, quoted to check.
+  found, borderline ones alone leave the position not addressed, quoted to check. A rule of
+  absence ("No liability cap found") deviates with no passage to quote; a position naming rules
+  but no category deviates when one fires and otherwise gets candidate evidence (below).
 - Any other position (a team's own): candidate evidence only, ranked by BM25 on the position's
   words and boosted where the clause finder puts it in the position's category; the verdict is
   left to a model, and the reason says so plainly.
@@ -49,6 +51,12 @@ MODEL_NEEDED = "A model is needed for the verdict: these are the likeliest passa
 EDITED = (
     "This position was edited from the bundled NDA playbook's, which is the only wording the "
     "built-in checker can decide: a model is needed for the verdict."
+)
+# A clause-rules position with `deviates_if` but no category: its rules decide a deviation, and
+# without a category's wording nothing tells meets from not addressed.
+NO_RULE_FIRED = (
+    "No rule for a deviation applies; without a category the checker cannot tell whether the "
+    "contract meets the position: a model is needed for the verdict."
 )
 NOTHING_FOUND = "No passage matches this position's words: a model is needed for the verdict."
 
@@ -93,6 +101,20 @@ def _from_finding(text: str, finding: Finding, page_starts: Sequence[int] | None
     )
 
 
+def _deviation(
+    position: Position, text: str, flags: Sequence[RedFlag], page_starts: Sequence[int] | None
+) -> PositionResult | None:
+    """A deviation when a rule the position names in `deviates_if` fired, quoting its finding;
+    a rule of absence ("No liability cap found") fires with none, and deviates all the same."""
+    flag = next((f for f in flags if f.rule in position.deviates_if), None)
+    if flag is None:
+        return None
+    evidence = (_from_finding(text, flag.finding, page_starts),) if flag.finding else ()
+    return PositionResult(
+        position.id, Verdict.DEVIATES, f"{flag.rule}: {flag.explanation}", evidence
+    )
+
+
 def _rules(
     position: Position,
     text: str,
@@ -100,19 +122,12 @@ def _rules(
     flags: Sequence[RedFlag],
     page_starts: Sequence[int] | None,
 ) -> PositionResult:
-    fired = [
-        (f, f.finding) for f in flags if f.rule in position.deviates_if and f.finding is not None
-    ]
+    if (deviation := _deviation(position, text, flags, page_starts)) is not None:
+        return deviation
     found = findings.get(position.category)
     # The clause report's one rule: only a confident finding counts as the wording found; a
     # borderline one (right half the time or less) is quoted to check, never a reason to meet.
     sure = [f for f in found if findings.confident(f)]
-    if fired:
-        flag, finding = fired[0]
-        evidence: tuple[Evidence, ...] = (_from_finding(text, finding, page_starts),)
-        return PositionResult(
-            position.id, Verdict.DEVIATES, f"{flag.rule}: {flag.explanation}", evidence
-        )
     if sure:
         evidence = tuple(_from_finding(text, f, page_starts) for f in sure[:MAX_EVIDENCE])
         reason = f"{position.category} wording found and no rule for a deviation applies."
@@ -179,14 +194,21 @@ def check_playbook(
         if findings is None:
             findings = find_clauses(text or "")
             flags = red_flags(findings)
-        if playbook.checker == CLAUSE_RULES and position.category:
+        rules = playbook.checker == CLAUSE_RULES
+        if rules and position.category:
             results.append(_rules(position, text or "", findings, flags, page_starts))
-        else:
-            bm25 = bm25 or Bm25([p.text for p in passages])
-            result = _candidates(position, text or "", passages, bm25, findings)
-            if position.id in nda:
-                result = replace(result, reason=EDITED)
-            results.append(result)
+            continue
+        deviation = _deviation(position, text or "", flags, page_starts) if rules else None
+        if deviation is not None:
+            results.append(deviation)
+            continue
+        bm25 = bm25 or Bm25([p.text for p in passages])
+        result = _candidates(position, text or "", passages, bm25, findings)
+        if position.id in nda:
+            result = replace(result, reason=EDITED)
+        elif rules and position.deviates_if:
+            result = replace(result, reason=NO_RULE_FIRED)
+        results.append(result)
     return PlaybookResult(playbook, tuple(results), CHECKER_NAME)
 
 
