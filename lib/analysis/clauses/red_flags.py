@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from lib.analysis.clauses.finder import Finding, Findings
+from lib.analysis.clauses.segment import split_sentences
 
 SEVERITY_ORDER = {"GREEN": 0, "YELLOW": 1, "RED": 2}
 # Every rule's name, as a flag carries it and a playbook's `deviates_if` names it (the playbook
@@ -224,8 +225,8 @@ def _open_audit(finding: Finding) -> bool:
         return True
     if not _ANY_TIME.search(finding.read):
         return False
-    clause = finding.clause.text if finding.clause else finding.read
-    about_audit = [s.text for s in split_sentences(clause) if _AUDIT_WORDS.search(s.text)]
+    sentences = finding.clause.sentences() if finding.clause else split_sentences(finding.read)
+    about_audit = [s.text for s in sentences if _AUDIT_WORDS.search(s.text)]
     return not any(_NOTICE_FIRST.search(s) for s in [finding.read, *about_audit])
 
 
