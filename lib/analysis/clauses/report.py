@@ -18,6 +18,7 @@ from lib.analysis.clauses.mapping import categories_for
 from lib.analysis.clauses.red_flags import SEVERITY_ORDER, RedFlag, red_flags
 from lib.analysis.clauses.segment import place_label
 from lib.analysis.page_furniture import is_page_number
+from lib.analysis.plural import counted
 from lib.analysis.prompts import (
     DEFAULT_TEMPLATE_KEY,
     NOT_FOUND,
@@ -52,6 +53,11 @@ QUOTES_PER_CATEGORY = 2
 # A topic the finder has only borderline quotes for: neither found nor clean, so it reads as the
 # topics found nothing on do (NOT FOUND, checked by hand), without claiming the contract is silent.
 BORDERLINE_LABEL = "unsure — only borderline matches, check by hand"
+# A template topic no CUAD category covers (an NDA's permitted use, an MSA's acceptance): the
+# finder has no rule for it, so it did not look, and never says it found nothing there.
+NOT_LOOKED_FOR_LABEL = (
+    "not looked for — the clause finder has no rule for this topic; check by hand"
+)
 # The header's mark on a borderline quote: it still shows where to look.
 HEADER_BORDERLINE = "unsure (borderline match, check by hand)"
 # A line holding only white space is blank, whatever spaces a PDF set on it (a non-breaking one).
@@ -329,7 +335,7 @@ def _header(
     return f"# Contract review: {name}\n" + " · ".join(parts) + "\n\n" + note + "\n\n"
 
 
-def sure(findings: Findings, category: str) -> list[Finding]:
+def confident_shown(findings: Findings, category: str) -> list[Finding]:
     """The category's shown quotes the finder is confident of: only these read "Found: yes" and
     make a topic found (GREEN unless flagged); the rest are borderline, quoted to check by hand."""
     return [f for f in shown(findings, category) if findings.confident(f)]
@@ -340,22 +346,26 @@ def _section(
 ) -> str:
     cats = categories_for(title)
     mine = [f for f in flags if f.category in cats]
-    found = [c for c in cats if sure(findings, c)]
+    found = [c for c in cats if confident_shown(findings, c)]
     borderline = [(c, f) for c in cats for f in shown(findings, c) if not findings.confident(f)]
     severity = max((f.severity for f in mine), key=SEVERITY_ORDER.__getitem__, default="GREEN")
     if not found and severity == "GREEN":
         severity = NOT_FOUND  # nothing found for sure is not a clean bill of health
     lines = [f"### {title} — {severity}"]
-    if not found:
+    if not cats:
+        lines.append(f"- Found: {NOT_LOOKED_FOR_LABEL}")
+    elif not found:
         lines.append(f"- Found: {BORDERLINE_LABEL if borderline else 'no — ' + NOT_FOUND_LABEL}")
     for category in found:
-        for f in sure(findings, category):
+        for f in confident_shown(findings, category):
             lines.append(f"- Found: yes — {category}, {_cited(text, f, pages)}")
     for category, f in borderline:
         lines.append(f"- Borderline — {category}, {_cited(text, f, pages)}")
     meanings = [MEANING[c] for c in found if c in MEANING]
     meaning = " ".join(meanings) if meanings else "Nothing on this found by the clause finder."
-    if not meanings and borderline:
+    if not cats:
+        meaning = "The clause finder cannot judge this topic: read the contract, or run a model."
+    elif not meanings and borderline:
         meaning = "Nothing on this found for sure by the clause finder."
     lines.append(f"- What it means for our side: {meaning}")
     for flag in mine:
@@ -389,12 +399,15 @@ def write_report(
     risk = _risk(flags)
     covered = {c for title in template.categories for c in categories_for(title)}
     found_sections = sum(
-        any(sure(findings, c) for c in categories_for(t)) for t in template.categories
+        any(confident_shown(findings, c) for c in categories_for(t)) for t in template.categories
     )
+    unjudged = sum(not categories_for(t) for t in template.categories)
+    no_rule = f" ({counted(unjudged, 'topic')} it has no rule for)" if unjudged else ""
     worst = [f for f in flags if f.severity == "RED"][:2] or flags[:1]
     summary = (
         f"Rule-based review (no language model was used) against the {template.title} template: "
-        f"{found_sections} of {len(template.categories)} review topics have matching clauses; "
+        f"{found_sections} of {len(template.categories)} review topics have matching clauses"
+        f"{no_rule}; "
         f"{sum(f.severity == 'RED' for f in flags)} red and "
         f"{sum(f.severity == 'YELLOW' for f in flags)} yellow flags."
     )
@@ -436,8 +449,14 @@ def write_report(
     missing = []
     for title in template.categories:
         cats = categories_for(title)
-        if not any(sure(findings, c) for c in cats):
-            label = BORDERLINE_LABEL if any(findings.get(c) for c in cats) else NOT_FOUND_LABEL
+        if not any(confident_shown(findings, c) for c in cats):
+            label = (
+                NOT_LOOKED_FOR_LABEL
+                if not cats
+                else BORDERLINE_LABEL
+                if any(findings.get(c) for c in cats)
+                else NOT_FOUND_LABEL
+            )
             missing.append(f"- {title}: {label}")
     unusual = [
         f"- Unusual for this template — {category}, {_cited(text, f, pages)}"
