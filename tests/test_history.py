@@ -59,6 +59,17 @@ def test_session_history_and_table_newest_first(make_record):
     assert csv.splitlines()[0].startswith("run_id,Time (UTC),Provider")
 
 
+def test_a_failed_run_says_why_in_the_table(make_record):
+    """A failed row said only "failed" in History and the session's table: why came only once
+    the row was opened."""
+    failed = make_record(status="error", error_kind="timed_out", error_message="Ollama stalled")
+    stopped = make_record(status="cancelled")
+    frame = records_to_dataframe([failed, stopped])
+    assert frame.loc[failed.run_id, "why"] == "Timed out"
+    assert frame.loc[stopped.run_id, "why"] == ""
+    assert "Why it failed" in records_to_csv([failed]).decode().splitlines()[0]
+
+
 def test_costs():
     assert estimate_cost(Provider.OLLAMA, "llama3.2", 10_000, 2_000) == 0.0
     assert estimate_cost(Provider.ANTHROPIC, "claude-sonnet-5-5", 1_000_000, 100_000) == 3.0 + 1.5

@@ -17,7 +17,7 @@ import pandas as pd
 
 from lib.analysis.long_plan import plan_words
 from lib.analysis.playbook.checker import BUILTIN_PROVIDER, CHECKER_NAME
-from lib.engine.errors import ErrorKind
+from lib.engine.errors import ErrorKind, error_title
 from lib.engine.provider_config import endpoint_label
 from lib.engine.providers.registry import find_spec
 from lib.engine.run_stats import RunStats, RunStatus
@@ -185,6 +185,7 @@ COLUMNS = {
     "total_s": "Total (s)",
     "tokens_per_s": "Tokens/s",
     "status": "Status",
+    "why": "Why it failed",
     "grounding": "Quotes checked",
     "verdicts": "Verdicts",
     "cost_usd": "Cost (USD)",
@@ -259,6 +260,8 @@ def records_to_dataframe(records: Sequence[RunRecord], zone: tzinfo = UTC) -> pd
             "total_s": r.total_s,
             "tokens_per_s": r.tokens_per_s,
             "status": r.status.label,
+            # Why a failed run failed, at a glance: the row's detail has the whole message.
+            "why": error_title(r.error_kind) if r.status is RunStatus.ERROR else "",
             "grounding": r.grounding_label,
             "verdicts": r.playbook_summary or "",
             "cost_usd": r.cost_usd,

@@ -97,6 +97,9 @@ def history_column_config(zone_name: str = "UTC") -> dict[str, Any]:
             COLUMNS["tokens_per_s"], format="%.1f", help="Answer tokens per second of the answer"
         ),
         "status": cc.TextColumn(COLUMNS["status"]),
+        "why": cc.TextColumn(
+            COLUMNS["why"], help="A failed run's error; select the row for all of it"
+        ),
         "grounding": cc.TextColumn(
             COLUMNS["grounding"], help="Quotes found in the contract word for word, close, or not"
         ),
