@@ -45,14 +45,18 @@ def nothing_remembered_from_another_test() -> None:
     """What a process remembers of a model server (its context window, a warning already given,
     the pages' cached estimates and plans) is keyed by the server's URL. Each test's fake server
     takes a free port, and the system hands a port out again: a test read another's context
-    window and estimate (a run planned for a window the server no longer had)."""
+    window and estimate (a run planned for a window the server no longer had), and the endpoint
+    pool's figures of another's (a run sent to the other endpoint, as this URL was picked last)."""
     import streamlit as st
 
     from lib.runs import run_plan
+    from lib.runs.endpoint_pool import POOL
 
     with run_plan._detected_lock:
         run_plan._detected.clear()
         run_plan._warned.clear()
+    with POOL._room:
+        POOL._states.clear()
     st.cache_data.clear()
 
 
